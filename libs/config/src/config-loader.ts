@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { LatchkeyError } from '@latchkey/errors';
+
+/**
+ * Parses `env` with `schema` once, at start. A bad or missing variable fails
+ * with one message naming each variable and what is expected of it.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    return `${name}: ${issue.message}`;
+  });
+  throw new LatchkeyError('config.invalid', `invalid configuration: ${problems.join('; ')}`, {
+    kind: 'invalid_argument',
+  });
+}
+
+/** A TCP port number, from a string. 0 asks the OS for a free one. */
+export const port = (fallback?: number) => {
+  const base = z.coerce.number().int().min(0).max(65535);
+  return fallback === undefined ? base : base.default(fallback);
+};
+
+/** A required string with no default: for secrets and file paths. */
+export const required = (what: string) => z.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
+
+export { z };

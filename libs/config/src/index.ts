@@ -1,0 +1,1 @@
+export { loadConfig, port, required, z } from './config-loader.js';

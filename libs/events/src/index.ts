@@ -1,0 +1,18 @@
+export { STREAM_EVENTS, STREAM_RESOLVED, STREAM_AUDIT, STREAMS, subjects, eventTypes } from './subjects.js';
+export type {
+  SourceType,
+  ReferenceSpec,
+  WorkloadDeploying,
+  ResolvedVersion,
+  SealedValues,
+  WorkloadResolved,
+  ReferenceFailure,
+  WorkloadResolutionFailed,
+  WorkloadOutcome,
+  SecretChanged,
+  WorkloadStale,
+} from './event-types.js';
+export type { CloudEvent, OutgoingEvent } from './envelope.js';
+export { decodeEvent, eventHeaders, newEventId } from './envelope.js';
+export { ensureEventTables, enqueueEvents, claimEvent, OutboxRelay, publishEvent } from './outbox.js';
+export { eventHandler } from './event-consumer.js';

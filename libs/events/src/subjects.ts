@@ -1,0 +1,48 @@
+import type { StreamSpec } from '@latchkey/nats';
+
+export const STREAM_EVENTS = 'LATCHKEY_EVENTS';
+export const STREAM_RESOLVED = 'LATCHKEY_RESOLVED';
+export const STREAM_AUDIT = 'LATCHKEY_AUDIT';
+
+export const subjects = {
+  deploying: (domain: string) => `latchkey.workload.deploying.${domain}`,
+  resolved: (domain: string) => `latchkey.workload.resolved.${domain}`,
+  resolutionFailed: (domain: string) => `latchkey.workload.resolution_failed.${domain}`,
+  deployed: (domain: string) => `latchkey.workload.deployed.${domain}`,
+  failed: (domain: string) => `latchkey.workload.failed.${domain}`,
+  stale: (domain: string) => `latchkey.workload.stale.${domain}`,
+  secretChanged: (scope: string) => `latchkey.secret.changed.${scope}`,
+  policyChanged: () => 'latchkey.policy.changed',
+  audit: (service: string, domain: string) => `latchkey.audit.${service}.${domain}`,
+} as const;
+
+export const STREAMS: StreamSpec[] = [
+  {
+    name: STREAM_EVENTS,
+    subjects: [
+      'latchkey.workload.deploying.>',
+      'latchkey.workload.resolution_failed.>',
+      'latchkey.workload.deployed.>',
+      'latchkey.workload.failed.>',
+      'latchkey.workload.stale.>',
+      'latchkey.secret.changed.>',
+      'latchkey.policy.changed',
+    ],
+    maxAgeMs: 7 * 24 * 3600_000,
+  },
+  // Sealed values: gone once a deployer acknowledges them, and never kept long.
+  { name: STREAM_RESOLVED, subjects: ['latchkey.workload.resolved.>'], workQueue: true, maxAgeMs: 3600_000 },
+  { name: STREAM_AUDIT, subjects: ['latchkey.audit.>'], maxAgeMs: 30 * 24 * 3600_000 },
+];
+
+/** The CloudEvents `type` of each event. */
+export const eventTypes = {
+  deploying: 'dev.latchkey.workload.deploying.v1',
+  resolved: 'dev.latchkey.workload.resolved.v1',
+  resolutionFailed: 'dev.latchkey.workload.resolution_failed.v1',
+  deployed: 'dev.latchkey.workload.deployed.v1',
+  failed: 'dev.latchkey.workload.failed.v1',
+  stale: 'dev.latchkey.workload.stale.v1',
+  secretChanged: 'dev.latchkey.secret.changed.v1',
+  policyChanged: 'dev.latchkey.policy.changed.v1',
+} as const;

@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises';
+import { LatchkeyError } from '@latchkey/errors';
+import type { Logger } from '@latchkey/logger';
+import type { Credentials } from './call-context.js';
+
+export async function readCredentials(path: string): Promise<Credentials> {
+  let parsed: Partial<Credentials> | undefined;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<Credentials>;
+  } catch (cause) {
+    throw new LatchkeyError('config.credentials_unreadable', `cannot read the credentials file ${path}`, { cause });
+  }
+  if (typeof parsed?.admin !== 'string' || typeof parsed.services !== 'object' || parsed.services === null) {
+    throw new LatchkeyError('config.credentials_malformed', `credentials file ${path} is not {"admin", "services": {...}}`);
+  }
+  return { admin: parsed.admin, services: parsed.services };
+}
+
+export interface RunningService {
+  port: number;
+  /** Drains: stop taking work, finish what is in hand, close connections. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a service's composition root: starts it, reports readiness to a
+ * supervising parent (IPC `{type:'ready'}`), and drains on SIGTERM/SIGINT.
+ * A start failure is one log line naming the problem, and exit code 1.
+ */
+export function runService(name: string, logger: Logger, start: () => Promise<RunningService>): void {
+  let running: RunningService | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('draining', { signal });
+    const timer = setTimeout(() => {
+      logger.error('drain took too long; exiting');
+      process.exit(1);
+    }, 20_000);
+    try {
+      await running?.stop();
+    } catch (err) {
+      logger.error('error while draining', { err });
+    }
+    clearTimeout(timer);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('disconnect', () => void stop('parent-disconnect'));
+  start().then(
+    (svc) => {
+      running = svc;
+      logger.info(`${name} ready`, { port: svc.port });
+      process.send?.({ type: 'ready', service: name, port: svc.port });
+      if (stopping) void svc.stop();
+    },
+    (err: unknown) => {
+      const message = err instanceof LatchkeyError ? err.message : `unexpected error: ${(err as Error).message}`;
+      logger.error(message, { code: err instanceof LatchkeyError ? err.code : 'internal', err });
+      setTimeout(() => process.exit(1), 50);
+    },
+  );
+}

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  Metadata,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { LatchkeyError, toGrpcStatus } from '@latchkey/errors';
+import { extractTraceContext, inSpan, type Logger } from '@latchkey/logger';
+import { health } from '@latchkey/proto';
+import type { Authenticator, CallContext, Principal } from './call-context.js';
+
+export type UnaryMethod<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
+
+/** Handlers keyed by method name, typed from a ts-proto `*Server` interface. */
+export type Handlers<S> = {
+  [K in keyof S as string extends K ? never : K]: S[K] extends (call: ServerUnaryCall<infer Req, infer Res>, cb: sendUnaryData<infer _R>) => void
+    ? UnaryMethod<Req, Res>
+    : never;
+};
+
+export interface ServiceOptions {
+  /** Who may call at all; others get PERMISSION_DENIED. Defaults to any authenticated caller. */
+  allow?: (principal: Principal) => boolean;
+}
+
+export interface LatchkeyServer {
+  addService<S>(definition: ServiceDefinition, handlers: Handlers<S>, options?: ServiceOptions): void;
+  /** Binds and starts; returns the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number>;
+  setServing(serving: boolean): void;
+  /** Finishes calls in progress, refuses new ones. */
+  shutdown(): Promise<void>;
+}
+
+function bearer(metadata: Metadata): string | undefined {
+  const v = metadata.get('authorization')[0];
+  if (typeof v !== 'string') return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(v);
+  return m?.[1];
+}
+
+export function createServer(deps: { service: string; logger: Logger; authenticate: Authenticator }): LatchkeyServer {
+  const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  let serving = false;
+
+  const healthImpl: UntypedServiceImplementation = {
+    check: (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<health.HealthCheckResponse>) => {
+      cb(null, {
+        status: serving
+          ? health.HealthCheckResponse_ServingStatus.SERVING
+          : health.HealthCheckResponse_ServingStatus.NOT_SERVING,
+      });
+    },
+  };
+  server.addService(health.HealthService, healthImpl);
+
+  function wrap(method: string, fn: UnaryMethod<unknown, unknown>, options: ServiceOptions) {
+    return (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
+      const started = Date.now();
+      const requestId = (call.metadata.get('x-request-id')[0] as string | undefined) ?? randomUUID();
+      const log = deps.logger.child({ method, requestId });
+      const carrier = {
+        traceparent: call.metadata.get('traceparent')[0] as string | undefined,
+        tracestate: call.metadata.get('tracestate')[0] as string | undefined,
+      };
+      const fail = (err: unknown) => {
+        const st = toGrpcStatus(err);
+        const trailer = new Metadata();
+        trailer.set('latchkey-error-code', st.errorCode);
+        if (st.code === status.INTERNAL) log.error('call failed', { err, code: st.errorCode });
+        else log.info('call refused', { code: st.errorCode, ms: Date.now() - started });
+        cb({ code: st.code, details: st.details, metadata: trailer });
+      };
+      const token = bearer(call.metadata);
+      const principal = token ? deps.authenticate(token) : undefined;
+      if (!principal) {
+        fail(
+          new LatchkeyError(
+            'auth.unauthenticated',
+            token ? 'the bearer token is not valid' : 'no credentials: send authorization: Bearer <token>',
+            { kind: 'unauthenticated' },
+          ),
+        );
+        return;
+      }
+      if (options.allow && !options.allow(principal)) {
+        fail(new LatchkeyError('auth.forbidden_caller', `${method} is not available to ${principal.id}`, { kind: 'permission_denied' }));
+        return;
+      }
+      inSpan(`${deps.service}/${method}`, () => fn(call.request, { principal, requestId, logger: log }), extractTraceContext(carrier)).then(
+        (res) => {
+          log.debug('call ok', { principal: principal.id, ms: Date.now() - started });
+          cb(null, res);
+        },
+        fail,
+      );
+    };
+  }
+
+  return {
+    addService<S>(definition: ServiceDefinition, handlers: Handlers<S>, options: ServiceOptions = {}) {
+      const impl: UntypedServiceImplementation = {};
+      for (const [name, fn] of Object.entries(handlers as Record<string, UnaryMethod<unknown, unknown>>)) {
+        impl[name] = wrap(name, fn, options);
+      }
+      server.addService(definition, impl);
+    },
+    listen(host: string, port: number) {
+      return new Promise<number>((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
+          if (err) {
+            const inUse = /EADDRINUSE|address already in use|No address added/i.test(err.message);
+            reject(
+              new LatchkeyError(
+                inUse ? 'grpc.port_in_use' : 'grpc.bind_failed',
+                inUse
+                  ? `port ${port} on ${host} is already in use: stop what uses it or choose another port`
+                  : `cannot listen on ${host}:${port}: ${err.message}`,
+              ),
+            );
+            return;
+          }
+          resolve(bound);
+        });
+      });
+    },
+    setServing(v: boolean) {
+      serving = v;
+    },
+    shutdown() {
+      serving = false;
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 10_000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { pino, destination, type DestinationStream, type Level, type Logger as PinoBase } from 'pino';
+import { trace } from '@opentelemetry/api';
+import { Redactor, REDACTED } from './redactor.js';
+
+export type LogFields = Record<string, unknown>;
+
+/** The logging port: everything in Latchkey logs through this. */
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(bindings: LogFields): Logger;
+}
+
+/** Field names whose content is masked wherever they appear. */
+const SENSITIVE_PATHS = [
+  'value',
+  'values',
+  'token',
+  'password',
+  'secret',
+  'authorization',
+  'credential',
+  '*.value',
+  '*.values',
+  '*.token',
+  '*.password',
+  '*.secret',
+  '*.authorization',
+  '*.credential',
+  'headers.authorization',
+  'metadata.authorization',
+];
+
+export interface LoggerOptions {
+  service: string;
+  level?: Level | 'silent';
+  /** Where lines go; stdout by default. */
+  destination?: DestinationStream;
+  /** Known secret values to mask in every line, whatever field holds them. */
+  redactor?: Redactor;
+}
+
+class PinoLogger implements Logger {
+  constructor(private readonly p: PinoBase) {}
+  debug(msg: string, fields?: LogFields): void {
+    this.p.debug(withTrace(fields), msg);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.p.info(withTrace(fields), msg);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.p.warn(withTrace(fields), msg);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.p.error(withTrace(fields), msg);
+  }
+  child(bindings: LogFields): Logger {
+    return new PinoLogger(this.p.child(bindings));
+  }
+}
+
+function withTrace(fields: LogFields | undefined): LogFields {
+  const span = trace.getActiveSpan();
+  const out: LogFields = { ...fields };
+  if (span) out.trace_id = span.spanContext().traceId;
+  const err = out.err;
+  if (err instanceof Error) {
+    out.err = { name: err.name, message: err.message, code: (err as { code?: unknown }).code };
+  }
+  return out;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const redactor = options.redactor;
+  const p = pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: options.service, pid: process.pid },
+      redact: { paths: SENSITIVE_PATHS, censor: REDACTED },
+      hooks: redactor ? { streamWrite: (line: string) => redactor.redact(line) } : {},
+    },
+    options.destination ?? destination({ fd: 1, sync: true }),
+  );
+  return new PinoLogger(p);
+}
+
+/** A logger that drops everything, for tests that do not look at logs. */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};

@@ -1,0 +1,60 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { findFreePort, startPostgres } from '@latchkey/embedded';
+import type { PostgresHandle } from '@latchkey/embedded';
+import { tempDir } from './temp-dir.js';
+
+/** A running throwaway PostgreSQL; `stop()` also deletes its data. */
+export type TestPostgres = PostgresHandle;
+
+/**
+ * Starts a throwaway PostgreSQL cluster (temporary data dir, free port,
+ * random password, fsync off) with the given databases. initdb makes this
+ * take a second or two: prefer one instance per test file plus
+ * createTestDatabase() over one instance per test.
+ */
+export async function startTestPostgres(
+  databases: string[],
+  opts: { log?: (line: string) => void } = {},
+): Promise<TestPostgres> {
+  const dir = await tempDir('latchkey-test-pg-');
+  try {
+    // mkdtemp gives 0700; as root PostgreSQL runs as OS user 'postgres', which must enter it.
+    await fs.chmod(dir.path, 0o755);
+    const handle = await startPostgres({
+      dataDir: path.join(dir.path, 'data'),
+      port: await findFreePort(),
+      password: crypto.randomBytes(16).toString('hex'),
+      databases,
+      durable: false,
+      ...(opts.log === undefined ? {} : { log: opts.log }),
+    });
+    return {
+      host: handle.host,
+      port: handle.port,
+      user: handle.user,
+      password: handle.password,
+      dataDir: handle.dataDir,
+      pid: handle.pid,
+      connectionString: (db) => handle.connectionString(db),
+      createDatabase: (name) => handle.createDatabase(name),
+      stop: async () => {
+        try {
+          await handle.stop();
+        } finally {
+          await dir.cleanup();
+        }
+      },
+    };
+  } catch (err) {
+    await dir.cleanup();
+    throw err;
+  }
+}
+
+/** Adds a database to a running instance (no-op if it exists); returns its connection string. */
+export async function createTestDatabase(handle: PostgresHandle, name: string): Promise<string> {
+  await handle.createDatabase(name);
+  return handle.connectionString(name);
+}

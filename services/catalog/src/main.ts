@@ -1,0 +1,64 @@
+import { fileURLToPath } from 'node:url';
+import { readKekFile } from '@latchkey/crypto';
+import { createPool, migrate } from '@latchkey/db';
+import { ensureEventTables, OutboxRelay, STREAMS } from '@latchkey/events';
+import { createServer, RasAuthorizer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
+import { createLogger, initTracing } from '@latchkey/logger';
+import { connectBus, ensureStream } from '@latchkey/nats';
+import {
+  CatalogInternalService,
+  CatalogServiceService,
+  type CatalogInternalServer,
+  type CatalogServiceServer,
+} from '@latchkey/proto';
+import { PostgresSecretStore } from './adapters/postgres-secret-store.js';
+import { loadCatalogConfig } from './config.js';
+import { SecretService } from './domain/secret-service.js';
+import { catalogHandlers, catalogInternalHandlers } from './transport/grpc/catalog-handler.js';
+
+const logger = createLogger({ service: 'catalog', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
+
+runService('catalog', logger, async () => {
+  const config = loadCatalogConfig();
+  initTracing();
+  const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
+  const creds = await readCredentials(config.LATCHKEY_CREDENTIALS_FILE);
+  const kek = await readKekFile(config.LATCHKEY_KEK_FILE);
+  const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
+  await ensureEventTables(pool);
+  await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
+  const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
+  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/catalog' });
+  const serviceToken = creds.services.catalog;
+  if (!serviceToken) throw new Error('the credentials file has no token for the catalog service');
+  const authorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, serviceToken);
+  const secrets = new SecretService({
+    store: new PostgresSecretStore(pool),
+    authorizer,
+    keks: new Map([[kek.id, kek]]),
+    currentKek: kek,
+    maxValueBytes: config.LATCHKEY_MAX_VALUE_BYTES,
+    onChange: () => relay.kick(),
+  });
+
+  const server = createServer({ service: 'catalog', logger: log, authenticate: staticAuthenticator(creds) });
+  server.addService<CatalogServiceServer>(CatalogServiceService, catalogHandlers(secrets));
+  // Values cross gRPC only here, and only to the resolver.
+  server.addService<CatalogInternalServer>(CatalogInternalService, catalogInternalHandlers(secrets), {
+    allow: (p) => p.kind === 'service' && p.id === 'service:resolver',
+  });
+  const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
+  relay.start();
+  server.setServing(true);
+  return {
+    port,
+    async stop() {
+      await server.shutdown();
+      await relay.stop();
+      authorizer.close();
+      await bus.drain();
+      await pool.end();
+    },
+  };
+});

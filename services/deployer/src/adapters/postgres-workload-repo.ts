@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
+import {
+  claimEvent,
+  enqueueEvents,
+  eventTypes,
+  subjects,
+  type ReferenceSpec,
+  type ResolvedVersion,
+  type SecretChanged,
+  type WorkloadDeploying,
+  type WorkloadOutcome,
+  type WorkloadStale,
+} from '@latchkey/events';
+import type { DeploymentRecord, DeploymentStatus, LogLineRecord, StaleReason, WorkloadRecord } from '../domain/deployment-types.js';
+import type { WorkloadRepo } from '../domain/ports.js';
+import type { WorkloadSpec } from '../domain/workload-spec.js';
+
+interface WorkloadRow {
+  id: string;
+  domain: string;
+  name: string;
+  kind: string;
+  spec: WorkloadSpec;
+  created_at: Date;
+  updated_at: Date;
+  stale: boolean;
+  stale_reasons: StaleReason[];
+  last_deployment_id: string | null;
+}
+
+interface DeploymentRow {
+  id: string;
+  workload_id: string;
+  domain: string;
+  workload_name: string;
+  principal: string;
+  status: DeploymentStatus;
+  reasons: string[];
+  pid: number | null;
+  exit_code: number | null;
+  created_at: Date;
+  updated_at: Date;
+  versions?: ResolvedVersion[] | null;
+}
+
+const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
+  id: r.id,
+  domain: r.domain,
+  name: r.name,
+  kind: r.kind,
+  spec: r.spec,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  stale: r.stale,
+  staleReasons: r.stale_reasons,
+  lastDeploymentId: r.last_deployment_id,
+});
+
+const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
+  id: r.id,
+  workloadId: r.workload_id,
+  domain: r.domain,
+  workload: r.workload_name,
+  principal: r.principal,
+  status: r.status,
+  reasons: r.reasons,
+  versions: r.versions ?? [],
+  pid: r.pid,
+  exitCode: r.exit_code,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const DEPLOYMENT_SELECT = `SELECT d.*, (
+    SELECT coalesce(jsonb_agg(jsonb_build_object('refId', v.ref_id, 'key', v.key, 'sourceType', v.source_type,
+      'scope', v.scope, 'version', v.version) ORDER BY v.ref_id), '[]'::jsonb)
+    FROM deployment_versions v WHERE v.deployment_id = d.id) AS versions
+  FROM deployments d`;
+
+async function outcomeEvent(tx: Queryable, deploymentId: string, status: 'deployed' | 'failed'): Promise<void> {
+  const { rows } = await tx.query<DeploymentRow>('SELECT * FROM deployments WHERE id = $1', [deploymentId]);
+  const d = rows[0];
+  if (!d) return;
+  const data: WorkloadOutcome = {
+    deploymentId: d.id,
+    workloadId: d.workload_id,
+    workload: d.workload_name,
+    domain: d.domain,
+    status,
+    reasons: d.reasons,
+  };
+  await enqueueEvents(tx, [
+    {
+      id: `${status}:${d.id}`,
+      type: status === 'deployed' ? eventTypes.deployed : eventTypes.failed,
+      subject: status === 'deployed' ? subjects.deployed(d.domain) : subjects.failed(d.domain),
+      data,
+    },
+  ]);
+}
+
+export class PostgresWorkloadRepo implements WorkloadRepo {
+  constructor(private readonly pool: Pool) {}
+
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw wrapDbError(err, what);
+    }
+  }
+
+  upsertWorkload(domain: string, spec: WorkloadSpec): Promise<WorkloadRecord> {
+    return this.run('storing a workload', async () => {
+      const { rows } = await this.pool.query<WorkloadRow>(
+        `INSERT INTO workloads (id, domain, name, kind, spec) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (domain, name) DO UPDATE SET kind = EXCLUDED.kind, spec = EXCLUDED.spec, updated_at = now()
+         RETURNING *`,
+        [randomUUID(), domain, spec.name, spec.kind, JSON.stringify(spec)],
+      );
+      return toWorkload(rows[0]!);
+    });
+  }
+
+  getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined> {
+    return this.run('reading a workload', async () => {
+      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE domain = $1 AND name = $2', [domain, name]);
+      return rows[0] ? toWorkload(rows[0]) : undefined;
+    });
+  }
+
+  listWorkloads(domain: string): Promise<WorkloadRecord[]> {
+    return this.run('listing workloads', async () => {
+      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE domain = $1 ORDER BY name', [domain]);
+      return rows.map(toWorkload);
+    });
+  }
+
+  createDeployment(w: WorkloadRecord, principal: string, references: ReferenceSpec[]): Promise<DeploymentRecord> {
+    return this.run('recording a deployment', () =>
+      withTransaction(this.pool, async (tx) => {
+        const id = randomUUID();
+        const { rows } = await tx.query<DeploymentRow>(
+          `INSERT INTO deployments (id, workload_id, domain, workload_name, principal, status)
+           VALUES ($1, $2, $3, $4, $5, 'resolving') RETURNING *`,
+          [id, w.id, w.domain, w.name, principal],
+        );
+        const data: WorkloadDeploying = { deploymentId: id, workloadId: w.id, workload: w.name, domain: w.domain, principal, references };
+        await enqueueEvents(tx, [{ id: `deploying:${id}`, type: eventTypes.deploying, subject: subjects.deploying(w.domain), data }]);
+        return toDeployment(rows[0]!);
+      }),
+    );
+  }
+
+  getDeployment(id: string): Promise<DeploymentRecord | undefined> {
+    return this.run('reading a deployment', async () => {
+      const { rows } = await this.pool.query<DeploymentRow>(`${DEPLOYMENT_SELECT} WHERE d.id = $1`, [id]);
+      return rows[0] ? toDeployment(rows[0]) : undefined;
+    });
+  }
+
+  latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined> {
+    return this.run('reading deployments', async () => {
+      const { rows } = await this.pool.query<DeploymentRow>(
+        `${DEPLOYMENT_SELECT} WHERE d.workload_id = $1 ORDER BY d.created_at DESC LIMIT 1`,
+        [workloadId],
+      );
+      return rows[0] ? toDeployment(rows[0]) : undefined;
+    });
+  }
+
+  claimForStart(eventId: string, deploymentId: string, runner: string, versions: ResolvedVersion[]) {
+    return this.run('claiming a deployment', () =>
+      withTransaction(this.pool, async (tx) => {
+        if (!(await claimEvent(tx, 'deployer-resolved', eventId))) return undefined;
+        const { rows } = await tx.query<DeploymentRow>(
+          `UPDATE deployments SET status = 'starting', runner = $2, updated_at = now()
+           WHERE id = $1 AND status = 'resolving' RETURNING *`,
+          [deploymentId, runner],
+        );
+        const d = rows[0];
+        if (!d) return undefined;
+        await tx.query(
+          `INSERT INTO deployment_versions (deployment_id, ref_id, key, source_type, scope, version)
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[])`,
+          [
+            deploymentId,
+            versions.map((v) => v.refId),
+            versions.map((v) => v.key),
+            versions.map((v) => v.sourceType),
+            versions.map((v) => v.scope),
+            versions.map((v) => v.version),
+          ],
+        );
+        const w = await tx.query<WorkloadRow>('SELECT * FROM workloads WHERE id = $1', [d.workload_id]);
+        return { deployment: toDeployment({ ...d, versions }), workload: toWorkload(w.rows[0]!) };
+      }),
+    );
+  }
+
+  markDeployed(d: DeploymentRecord, pid: number): Promise<void> {
+    return this.run('recording a deployment', () =>
+      withTransaction(this.pool, async (tx) => {
+        const r = await tx.query(
+          `UPDATE deployments SET status = 'deployed', pid = $2, updated_at = now() WHERE id = $1 AND status = 'starting'`,
+          [d.id, pid],
+        );
+        if (r.rowCount !== 1) return;
+        // This deployment now decides staleness, unless a newer one already went live.
+        await tx.query(
+          `UPDATE workloads w SET last_deployment_id = $2, stale = false, stale_reasons = '[]', updated_at = now()
+           WHERE w.id = $1 AND (w.last_deployment_id IS NULL OR
+             (SELECT created_at FROM deployments WHERE id = w.last_deployment_id) <= $3)`,
+          [d.workloadId, d.id, d.createdAt],
+        );
+        await outcomeEvent(tx, d.id, 'deployed');
+      }),
+    );
+  }
+
+  markFailed(d: { id: string }, reasons: string[], eventId?: string): Promise<boolean> {
+    return this.run('recording a failed deployment', () =>
+      withTransaction(this.pool, async (tx) => {
+        if (eventId && !(await claimEvent(tx, 'deployer-resolution-failed', eventId))) return false;
+        const r = await tx.query(
+          `UPDATE deployments SET status = 'failed', reasons = $2, updated_at = now()
+           WHERE id = $1 AND status IN ('resolving', 'starting')`,
+          [d.id, JSON.stringify(reasons)],
+        );
+        if (r.rowCount !== 1) return false;
+        await outcomeEvent(tx, d.id, 'failed');
+        return true;
+      }),
+    );
+  }
+
+  markEnded(id: string, status: 'exited' | 'stopped', exitCode: number | null, reason?: string): Promise<void> {
+    return this.run('recording the end of a deployment', async () => {
+      await this.pool.query(
+        `UPDATE deployments SET status = $2, exit_code = $3, updated_at = now(),
+           reasons = CASE WHEN $4::text IS NULL THEN reasons ELSE reasons || jsonb_build_array($4::text) END
+         WHERE id = $1 AND status IN ('deployed', 'starting')`,
+        [id, status, exitCode, reason ?? null],
+      );
+    });
+  }
+
+  markStale(eventId: string, change: SecretChanged): Promise<WorkloadStale[]> {
+    return this.run('marking workloads stale', () =>
+      withTransaction(this.pool, async (tx) => {
+        if (!(await claimEvent(tx, 'deployer-secret-changed', eventId))) return [];
+        // Dependents: the workloads whose live deployment received an older
+        // version of this secret; and, when a domain key appears, those whose
+        // ${secrets.KEY} fell back to the global one it now shadows.
+        const { rows } = await tx.query<{ id: string; name: string; domain: string; deployed_version: number; scope: string }>(
+          `WITH hit AS (
+             SELECT DISTINCT ON (w.id) w.id, dv.version AS deployed_version, dv.scope
+             FROM deployment_versions dv JOIN workloads w ON w.last_deployment_id = dv.deployment_id
+             WHERE dv.key = $2 AND (
+               (dv.scope = $1 AND (dv.version < $3 OR $4 = 'deleted'))
+               OR ($4 = 'created' AND $1 <> 'global' AND dv.scope = 'global' AND w.domain = $1 AND dv.ref_id LIKE 'LEGACY:%'))
+           )
+           UPDATE workloads w SET stale = true, updated_at = now(),
+             stale_reasons = w.stale_reasons || jsonb_build_array(jsonb_build_object(
+               'scope', $1::text, 'key', $2::text, 'deployedVersion', hit.deployed_version,
+               'currentVersion', CASE WHEN $4 = 'deleted' THEN 0 ELSE $3 END, 'change', $4::text))
+           FROM hit WHERE w.id = hit.id
+           RETURNING w.id, w.name, w.domain, hit.deployed_version, hit.scope`,
+          [change.scope, change.key, change.version, change.change],
+        );
+        const events: WorkloadStale[] = rows.map((r) => ({
+          workloadId: r.id,
+          workload: r.name,
+          domain: r.domain,
+          changed: [
+            {
+              scope: change.scope,
+              key: change.key,
+              deployedVersion: r.deployed_version,
+              currentVersion: change.change === 'deleted' ? 0 : change.version,
+              change: change.change,
+            },
+          ],
+        }));
+        await enqueueEvents(
+          tx,
+          events.map((data) => ({ id: `stale:${data.workloadId}:${eventId}`, type: eventTypes.stale, subject: subjects.stale(data.domain), data })),
+        );
+        return events;
+      }),
+    );
+  }
+
+  appendLogs(deploymentId: string, lines: { seq: number; stream: string; line: string }[]): Promise<void> {
+    return this.run('storing workload output', async () => {
+      await this.pool.query(
+        `INSERT INTO deployment_logs (deployment_id, seq, stream, line)
+         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`,
+        [deploymentId, lines.map((l) => l.seq), lines.map((l) => l.stream), lines.map((l) => l.line)],
+      );
+    });
+  }
+
+  readLogs(deploymentId: string): Promise<LogLineRecord[]> {
+    return this.run('reading workload output', async () => {
+      const { rows } = await this.pool.query<{ seq: number; stream: string; line: string; at: Date }>(
+        'SELECT seq, stream, line, at FROM deployment_logs WHERE deployment_id = $1 ORDER BY seq LIMIT 10000',
+        [deploymentId],
+      );
+      return rows;
+    });
+  }
+}

@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LatchkeyError } from '@latchkey/errors';
+import { Redactor, StreamRedactor, type Logger } from '@latchkey/logger';
+import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
+
+/** Variables a workload inherits from the deployer; nothing else of its environment. */
+const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_PATH'];
+
+/** Java-properties escaping, so that any value survives `key=value` lines. */
+export function propertiesLine(key: string, value: string): string {
+  const esc = (s: string, isKey: boolean) =>
+    s.replace(/[\\\n\r\t\f=:#!]|^ | (?= )/g, (c) => {
+      if (c === '\n') return '\\n';
+      if (c === '\r') return '\\r';
+      if (c === '\t') return '\\t';
+      if (c === '\f') return '\\f';
+      if (c === ' ') return isKey ? '\\ ' : '\\ ';
+      return `\\${c}`;
+    });
+  return `${esc(key, true)}=${esc(value, false)}`;
+}
+
+interface Running {
+  workloadId: string;
+  child: ChildProcess;
+  dir: string;
+  stopReason: string | undefined;
+}
+
+/**
+ * The embedded runtime: a workload is a child process. Env vars go into its
+ * environment; Spark conf into a properties file readable only by its owner
+ * (path in LATCHKEY_SPARK_PROPERTIES_FILE), removed when the process ends.
+ * No value is ever on a command line. Output is redacted line by line.
+ */
+export class ProcessRuntime implements WorkloadRuntime {
+  private readonly procs = new Map<string, Running>();
+
+  constructor(private readonly deps: { workDir: string; logger: Logger }) {}
+
+  async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
+    const [program, ...args] = spec.command;
+    if (!program) throw new LatchkeyError('runtime.no_command', 'the workload has no command');
+    const dir = join(this.deps.workDir, spec.deploymentId);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const env: Record<string, string> = {};
+    for (const name of INHERITED) {
+      const v = process.env[name];
+      if (v !== undefined) env[name] = v;
+    }
+    Object.assign(env, spec.env, {
+      LATCHKEY_DEPLOYMENT_ID: spec.deploymentId,
+      LATCHKEY_WORKLOAD: spec.workload,
+      LATCHKEY_DOMAIN: spec.domain,
+    });
+    const confKeys = Object.keys(spec.sparkConf);
+    if (confKeys.length > 0) {
+      const file = join(dir, 'spark.properties');
+      const body = confKeys.map((k) => propertiesLine(k, spec.sparkConf[k] ?? '')).join('\n') + '\n';
+      await writeFile(file, body, { mode: 0o600 });
+      env.LATCHKEY_SPARK_PROPERTIES_FILE = file;
+    }
+
+    const redactor = new Redactor();
+    redactor.add(spec.secrets.filter((s) => s.length > 0));
+    const child = spawn(program, args, { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('spawn', () => resolve(child.pid ?? -1));
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new LatchkeyError(
+            'runtime.spawn_failed',
+            err.code === 'ENOENT' ? `command ${program} not found on PATH` : `cannot start ${program} (${err.code ?? 'error'})`,
+          ),
+        ),
+      );
+    }).catch(async (err: unknown) => {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    });
+
+    const entry: Running = { workloadId: spec.workloadId, child, dir, stopReason: undefined };
+    this.procs.set(spec.deploymentId, entry);
+    const outputs = (['stdout', 'stderr'] as const).map((stream) => {
+      const r = new StreamRedactor(redactor, (line) => hooks.onLine(stream, line));
+      child[stream]?.setEncoding('utf8');
+      child[stream]?.on('data', (chunk: string) => r.write(chunk));
+      return new Promise<void>((resolve) =>
+        child[stream]?.once('close', () => {
+          r.end();
+          resolve();
+        }),
+      );
+    });
+    child.once('exit', (code, signal) => {
+      void Promise.all(outputs).then(async () => {
+        this.procs.delete(spec.deploymentId);
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        redactor.remove(spec.secrets.filter((s) => s.length > 0));
+        hooks.onExit(code, signal, entry.stopReason);
+      });
+    });
+    return { pid };
+  }
+
+  async stop(deploymentId: string, reason: string): Promise<boolean> {
+    const p = this.procs.get(deploymentId);
+    if (!p || p.stopReason !== undefined) return false;
+    p.stopReason = reason;
+    const exited = new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
+    p.child.kill('SIGTERM');
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    return true;
+  }
+
+  running(): { deploymentId: string; workloadId: string }[] {
+    return [...this.procs].map(([deploymentId, p]) => ({ deploymentId, workloadId: p.workloadId }));
+  }
+
+  async stopAll(reason: string): Promise<void> {
+    await Promise.all([...this.procs.keys()].map((id) => this.stop(id, reason)));
+  }
+}

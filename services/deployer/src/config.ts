@@ -1,0 +1,16 @@
+import { loadConfig, port, required, z } from '@latchkey/config';
+
+const schema = z.object({
+  LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
+  LATCHKEY_GRPC_PORT: port(7404),
+  LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+  LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, the deployer's PostgreSQL connection string"),
+  LATCHKEY_CREDENTIALS_FILE: required('LATCHKEY_CREDENTIALS_FILE, the service credentials file'),
+  LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
+  LATCHKEY_SEAL_PRIVATE_KEY_FILE: required("LATCHKEY_SEAL_PRIVATE_KEY_FILE, the deployers' private sealing key (PEM)"),
+  LATCHKEY_WORK_DIR: required('LATCHKEY_WORK_DIR, a private folder for per-deployment files'),
+  LATCHKEY_REPLICA_ID: z.string().default('deployer'),
+});
+
+export type DeployerConfig = z.infer<typeof schema>;
+export const loadDeployerConfig = (env?: Record<string, string | undefined>): DeployerConfig => loadConfig(schema, env);

@@ -1,0 +1,62 @@
+import type { ReferenceSpec, SecretChanged, WorkloadStale } from '@latchkey/events';
+import type { DeploymentRecord, DeploymentStatus, LogLineRecord, ResolvedVersion, WorkloadRecord } from './deployment-types.js';
+import type { WorkloadSpec } from './workload-spec.js';
+
+/** Workloads, deployments and the reference index, with their events written atomically. */
+export interface WorkloadRepo {
+  upsertWorkload(domain: string, spec: WorkloadSpec): Promise<WorkloadRecord>;
+  getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined>;
+  listWorkloads(domain: string): Promise<WorkloadRecord[]>;
+  /** Records a deployment in `resolving` and its `workload.deploying` event. */
+  createDeployment(w: WorkloadRecord, principal: string, references: ReferenceSpec[]): Promise<DeploymentRecord>;
+  getDeployment(id: string): Promise<DeploymentRecord | undefined>;
+  latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined>;
+  /**
+   * Moves a deployment from `resolving` to `starting` for this runner and
+   * records the versions it receives, once per event. Undefined when it was
+   * not `resolving` (already handled elsewhere, or failed).
+   */
+  claimForStart(
+    eventId: string,
+    deploymentId: string,
+    runner: string,
+    versions: ResolvedVersion[],
+  ): Promise<{ deployment: DeploymentRecord; workload: WorkloadRecord } | undefined>;
+  markDeployed(d: DeploymentRecord, pid: number): Promise<void>;
+  /** Fails a deployment still `resolving` or `starting`; emits `workload.failed`. */
+  markFailed(d: { id: string }, reasons: string[], eventId?: string): Promise<boolean>;
+  /** A running deployment ended (exited or stopped). */
+  markEnded(id: string, status: Extract<DeploymentStatus, 'exited' | 'stopped'>, exitCode: number | null, reason?: string): Promise<void>;
+  /** Marks dependents stale and emits `workload.stale` for each, once per event. */
+  markStale(eventId: string, change: SecretChanged): Promise<WorkloadStale[]>;
+  appendLogs(deploymentId: string, lines: { seq: number; stream: string; line: string }[]): Promise<void>;
+  readLogs(deploymentId: string): Promise<LogLineRecord[]>;
+}
+
+export interface RunSpec {
+  deploymentId: string;
+  workloadId: string;
+  workload: string;
+  domain: string;
+  command: string[];
+  env: Record<string, string>;
+  sparkConf: Record<string, string>;
+  /** The resolved values, for redaction of the output only. */
+  secrets: string[];
+}
+
+export interface RunHooks {
+  onLine(stream: 'stdout' | 'stderr', line: string): void;
+  /** `stopReason` is set when the runtime was asked to stop it. */
+  onExit(code: number | null, signal: string | null, stopReason?: string): void;
+}
+
+/** Where workloads run: here, child processes; later, Kubernetes pods. */
+export interface WorkloadRuntime {
+  start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }>;
+  /** Stops one deployment if it runs here; true when it did. */
+  stop(deploymentId: string, reason: string): Promise<boolean>;
+  /** Deployments running here, by workload. */
+  running(): { deploymentId: string; workloadId: string }[];
+  stopAll(reason: string): Promise<void>;
+}

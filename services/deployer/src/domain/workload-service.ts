@@ -1,0 +1,223 @@
+import { open, type SealKeyPair } from '@latchkey/crypto';
+import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
+import type { SecretChanged, WorkloadOutcome, WorkloadResolutionFailed, WorkloadResolved } from '@latchkey/events';
+import { authorize, type Authorizer } from '@latchkey/grpc';
+import type { Logger } from '@latchkey/logger';
+import type { DeploymentRecord, LogLineRecord, WorkloadRecord } from './deployment-types.js';
+import type { WorkloadRepo, WorkloadRuntime } from './ports.js';
+import { parseWorkloadSpec, referencesOf, renderValues, WORKLOAD_NAME } from './workload-spec.js';
+
+const DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+function validDomain(domain: string): void {
+  if (!DOMAIN_NAME.test(domain)) {
+    throw invalidArgument('domain.invalid_name', `invalid domain name ${JSON.stringify(domain.slice(0, 80))}: give --domain D`);
+  }
+}
+
+export interface WorkloadServiceDeps {
+  repo: WorkloadRepo;
+  authorizer: Authorizer;
+  runtime: WorkloadRuntime;
+  sealKeys: ReadonlyMap<string, SealKeyPair>;
+  runner: string;
+  logger: Logger;
+  /** Called after events were committed (kicks the outbox relay). */
+  onEvents: () => void;
+}
+
+export class WorkloadService {
+  private readonly logSeq = new Map<string, number>();
+
+  constructor(private readonly deps: WorkloadServiceDeps) {}
+
+  async apply(principal: string, domain: string, specJson: string): Promise<WorkloadRecord> {
+    validDomain(domain);
+    const spec = parseWorkloadSpec(specJson, domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain, resource: spec.name });
+    return this.deps.repo.upsertWorkload(domain, spec);
+  }
+
+  async get(principal: string, domain: string, name: string): Promise<{ workload: WorkloadRecord; last?: DeploymentRecord }> {
+    validDomain(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain, resource: name });
+    const workload = await this.mustFind(domain, name);
+    return { workload, last: await this.deps.repo.latestDeployment(workload.id) };
+  }
+
+  async list(principal: string, domain: string): Promise<WorkloadRecord[]> {
+    validDomain(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain });
+    return this.deps.repo.listWorkloads(domain);
+  }
+
+  async deploy(principal: string, domain: string, name: string): Promise<DeploymentRecord> {
+    validDomain(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
+    const workload = await this.mustFind(domain, name);
+    if (!workload.spec.run) {
+      throw new LatchkeyError('workload.no_command', `workload ${name} has no run.command: the process runtime needs one`, {
+        kind: 'failed_precondition',
+      });
+    }
+    const d = await this.deps.repo.createDeployment(workload, principal, referencesOf(workload.spec, domain));
+    this.deps.onEvents();
+    return d;
+  }
+
+  async getDeployment(principal: string, domain: string, id: string): Promise<DeploymentRecord> {
+    validDomain(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain });
+    const d = /^[0-9a-f-]{36}$/.test(id) ? await this.deps.repo.getDeployment(id) : undefined;
+    if (!d || d.domain !== domain) throw notFound('deployment.not_found', `deployment ${id.slice(0, 40)} not found in domain ${domain}`);
+    return d;
+  }
+
+  async logs(principal: string, domain: string, name: string, deploymentId: string): Promise<{ id: string; lines: LogLineRecord[] }> {
+    validDomain(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain, resource: name });
+    const workload = await this.mustFind(domain, name);
+    const d = deploymentId ? await this.deps.repo.getDeployment(deploymentId) : await this.deps.repo.latestDeployment(workload.id);
+    if (!d || d.workloadId !== workload.id) {
+      throw notFound('deployment.not_found', deploymentId ? `deployment ${deploymentId} not found for ${name}` : `workload ${name} has not been deployed`);
+    }
+    return { id: d.id, lines: await this.deps.repo.readLogs(d.id) };
+  }
+
+  /** `workload.resolved`: open the values, start the workload, forget them. */
+  async onResolved(eventId: string, ev: WorkloadResolved): Promise<void> {
+    const claimed = await this.deps.repo.claimForStart(eventId, ev.deploymentId, this.deps.runner, ev.versions);
+    if (!claimed) return;
+    const { deployment, workload } = claimed;
+    const log = this.deps.logger.child({ deploymentId: deployment.id, workload: workload.name, domain: workload.domain });
+    let values: Map<string, string>;
+    try {
+      const plain = open(this.deps.sealKeys, ev.sealed, ev.deploymentId);
+      values = new Map(Object.entries(JSON.parse(plain.toString('utf8')) as Record<string, string>));
+      plain.fill(0);
+    } catch (err) {
+      const code = err instanceof LatchkeyError ? err.code : 'crypto.error';
+      log.error('cannot open sealed values', { code });
+      await this.fail(deployment, [`cannot open the sealed values (${code})`]);
+      return;
+    }
+    const command = workload.spec.run?.command;
+    if (!command) {
+      await this.fail(deployment, ['the workload has no run.command']);
+      return;
+    }
+    // The exit of a quick workload is recorded only after its start is.
+    let started!: () => void;
+    const startRecorded = new Promise<void>((resolve) => (started = resolve));
+    try {
+      const { pid } = await this.deps.runtime.start(
+        {
+          deploymentId: deployment.id,
+          workloadId: workload.id,
+          workload: workload.name,
+          domain: workload.domain,
+          command,
+          env: renderValues(workload.spec.envVars, values),
+          sparkConf: renderValues(workload.spec.sparkConf, values),
+          secrets: [...values.values()],
+        },
+        {
+          onLine: (stream, line) => this.bufferLog(deployment.id, stream, line),
+          onExit: (code, signal, stopReason) =>
+            this.track(startRecorded.then(() => this.onExit(deployment.id, code, signal, stopReason))),
+        },
+      );
+      values.clear();
+      await this.deps.repo.markDeployed(deployment, pid);
+      this.deps.onEvents();
+      log.info('workload started', { pid, versions: ev.versions.map((v) => `${v.scope}/${v.key}@${v.version}`) });
+    } catch (err) {
+      values.clear();
+      const message = err instanceof LatchkeyError ? err.message : 'the workload could not be started';
+      await this.fail(deployment, [message]);
+    } finally {
+      started();
+    }
+  }
+
+  async onResolutionFailed(eventId: string, ev: WorkloadResolutionFailed): Promise<void> {
+    const reasons = ev.failures.map((f) => `${f.key} (${f.refId}): ${f.message} [${f.code}]`);
+    if (await this.deps.repo.markFailed({ id: ev.deploymentId }, reasons, eventId)) this.deps.onEvents();
+  }
+
+  async onSecretChanged(eventId: string, change: SecretChanged): Promise<number> {
+    const stale = await this.deps.repo.markStale(eventId, change);
+    if (stale.length > 0) this.deps.onEvents();
+    return stale.length;
+  }
+
+  /** Another deployment of a workload went live: stop older ones running here. */
+  async onDeployed(ev: WorkloadOutcome): Promise<void> {
+    for (const r of this.deps.runtime.running()) {
+      if (r.workloadId === ev.workloadId && r.deploymentId !== ev.deploymentId) {
+        await this.deps.runtime.stop(r.deploymentId, `replaced by deployment ${ev.deploymentId}`);
+      }
+    }
+  }
+
+  private async fail(d: DeploymentRecord, reasons: string[]): Promise<void> {
+    if (await this.deps.repo.markFailed(d, reasons)) this.deps.onEvents();
+  }
+
+  private pendingLogs = new Map<string, { seq: number; stream: string; line: string }[]>();
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  private bufferLog(deploymentId: string, stream: string, line: string): void {
+    const seq = (this.logSeq.get(deploymentId) ?? 0) + 1;
+    this.logSeq.set(deploymentId, seq);
+    const list = this.pendingLogs.get(deploymentId) ?? [];
+    list.push({ seq, stream, line: line.slice(0, 8192) });
+    this.pendingLogs.set(deploymentId, list);
+    this.flushTimer ??= setTimeout(() => void this.flushLogs(), 100);
+  }
+
+  async flushLogs(): Promise<void> {
+    this.flushTimer = undefined;
+    const batches = [...this.pendingLogs];
+    this.pendingLogs.clear();
+    for (const [id, lines] of batches) {
+      try {
+        await this.deps.repo.appendLogs(id, lines);
+      } catch (err) {
+        this.deps.logger.warn('could not store workload output', { deploymentId: id, err });
+      }
+    }
+  }
+
+  private readonly exits = new Set<Promise<void>>();
+
+  private track(p: Promise<void>): void {
+    this.exits.add(p);
+    void p.finally(() => this.exits.delete(p));
+  }
+
+  /** Stops every workload running here (the deployer is shutting down) and records it. */
+  async stopAll(): Promise<void> {
+    await this.deps.runtime.stopAll('the deployer running it stopped');
+    await Promise.allSettled([...this.exits]);
+    await this.flushLogs();
+  }
+
+  private async onExit(deploymentId: string, code: number | null, signal: string | null, stopReason?: string): Promise<void> {
+    await this.flushLogs();
+    this.logSeq.delete(deploymentId);
+    try {
+      if (stopReason) await this.deps.repo.markEnded(deploymentId, 'stopped', null, stopReason);
+      else await this.deps.repo.markEnded(deploymentId, 'exited', code, signal ? `ended by ${signal}` : undefined);
+    } catch (err) {
+      this.deps.logger.warn('could not record the end of a workload', { deploymentId, err });
+    }
+  }
+
+  private async mustFind(domain: string, name: string): Promise<WorkloadRecord> {
+    if (!WORKLOAD_NAME.test(name)) throw invalidArgument('workload.invalid_name', `invalid workload name ${JSON.stringify(name.slice(0, 80))}`);
+    const w = await this.deps.repo.getWorkload(domain, name);
+    if (!w) throw notFound('workload.not_found', `workload ${name} not found in domain ${domain}: apply it first`);
+    return w;
+  }
+}

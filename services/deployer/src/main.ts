@@ -1,0 +1,115 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { readSealKeyFile } from '@latchkey/crypto';
+import { createPool, migrate } from '@latchkey/db';
+import { ensureEventTables, OutboxRelay, STREAM_EVENTS, STREAM_RESOLVED, STREAMS, type WorkloadOutcome } from '@latchkey/events';
+import { createServer, RasAuthorizer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
+import { createLogger, initTracing } from '@latchkey/logger';
+import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
+import { DeployerServiceService, type DeployerServiceServer } from '@latchkey/proto';
+import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
+import { ProcessRuntime } from './adapters/process-runtime.js';
+import { loadDeployerConfig } from './config.js';
+import { WorkloadService } from './domain/workload-service.js';
+import {
+  RESOLUTION_FAILED_CONSUMER,
+  RESOLVED_CONSUMER,
+  SECRET_CHANGED_CONSUMER,
+  resolutionFailedConsumer,
+  resolvedConsumer,
+  secretChangedConsumer,
+} from './transport/events/deployer-consumers.js';
+import { deployerHandlers } from './transport/grpc/deployer-handler.js';
+
+const logger = createLogger({ service: 'deployer', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
+
+runService('deployer', logger, async () => {
+  const config = loadDeployerConfig();
+  initTracing();
+  const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
+  const creds = await readCredentials(config.LATCHKEY_CREDENTIALS_FILE);
+  const token = creds.services.deployer;
+  if (!token) throw new Error('the credentials file has no token for the deployer service');
+  const sealKey = await readSealKeyFile(config.LATCHKEY_SEAL_PRIVATE_KEY_FILE);
+  await mkdir(config.LATCHKEY_WORK_DIR, { recursive: true, mode: 0o700 });
+  const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
+  await ensureEventTables(pool);
+  await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
+  const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
+  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  await ensureConsumer(bus.jsm, { stream: STREAM_RESOLVED, durable: RESOLVED_CONSUMER, filterSubjects: ['latchkey.workload.resolved.>'] });
+  await ensureConsumer(bus.jsm, {
+    stream: STREAM_EVENTS,
+    durable: RESOLUTION_FAILED_CONSUMER,
+    filterSubjects: ['latchkey.workload.resolution_failed.>'],
+  });
+  await ensureConsumer(bus.jsm, {
+    stream: STREAM_EVENTS,
+    durable: SECRET_CHANGED_CONSUMER,
+    filterSubjects: ['latchkey.secret.changed.>'],
+  });
+
+  const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/deployer' });
+  const authorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, token);
+  const runtime = new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log });
+  const workloads = new WorkloadService({
+    repo: new PostgresWorkloadRepo(pool),
+    authorizer,
+    runtime,
+    sealKeys: new Map([[sealKey.kid, sealKey]]),
+    runner: config.LATCHKEY_REPLICA_ID,
+    logger: log,
+    onEvents: () => relay.kick(),
+  });
+  const runners = [
+    new ConsumerRunner({ js: bus.js, stream: STREAM_RESOLVED, durable: RESOLVED_CONSUMER, handler: resolvedConsumer(workloads), logger: log }),
+    new ConsumerRunner({
+      js: bus.js,
+      stream: STREAM_EVENTS,
+      durable: RESOLUTION_FAILED_CONSUMER,
+      handler: resolutionFailedConsumer(workloads),
+      logger: log,
+    }),
+    new ConsumerRunner({
+      js: bus.js,
+      stream: STREAM_EVENTS,
+      durable: SECRET_CHANGED_CONSUMER,
+      handler: secretChangedConsumer(workloads),
+      logger: log,
+    }),
+  ];
+  // Every replica hears every `deployed` event (plain subscription, not the
+  // shared consumer), to stop the older deployment of a workload it runs.
+  const deployedSub = bus.nc.subscribe('latchkey.workload.deployed.>', {
+    callback: (err, msg) => {
+      if (err) return;
+      try {
+        const ev = JSON.parse(new TextDecoder().decode(msg.data)) as WorkloadOutcome;
+        void workloads.onDeployed(ev).catch((e: unknown) => log.warn('could not stop a replaced deployment', { err: e }));
+      } catch {
+        log.warn('malformed deployed event', { subject: msg.subject });
+      }
+    },
+  });
+
+  const server = createServer({ service: 'deployer', logger: log, authenticate: staticAuthenticator(creds) });
+  server.addService<DeployerServiceServer>(DeployerServiceService, deployerHandlers(workloads));
+  const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
+  relay.start();
+  for (const r of runners) await r.start();
+  server.setServing(true);
+  return {
+    port,
+    async stop() {
+      await server.shutdown();
+      deployedSub.unsubscribe();
+      for (const r of runners) await r.stop();
+      await workloads.stopAll();
+      await relay.stop();
+      await relay.publishBatch().catch(() => 0);
+      authorizer.close();
+      await bus.drain();
+      await pool.end();
+    },
+  };
+});

@@ -1,0 +1,20 @@
+import { eventHandler, type SecretChanged, type WorkloadResolutionFailed, type WorkloadResolved } from '@latchkey/events';
+import type { MessageHandler } from '@latchkey/nats';
+import type { WorkloadService } from '../../domain/workload-service.js';
+
+export const RESOLVED_CONSUMER = 'deployer-resolved';
+export const RESOLUTION_FAILED_CONSUMER = 'deployer-resolution-failed';
+export const SECRET_CHANGED_CONSUMER = 'deployer-secret-changed';
+
+export const resolvedConsumer = (w: WorkloadService): MessageHandler =>
+  eventHandler<WorkloadResolved>('deployer/workload.resolved', (event) => w.onResolved(event.id, event.data));
+
+export const resolutionFailedConsumer = (w: WorkloadService): MessageHandler =>
+  eventHandler<WorkloadResolutionFailed>('deployer/workload.resolution_failed', (event) =>
+    w.onResolutionFailed(event.id, event.data),
+  );
+
+export const secretChangedConsumer = (w: WorkloadService): MessageHandler =>
+  eventHandler<SecretChanged>('deployer/secret.changed', async (event) => {
+    await w.onSecretChanged(event.id, event.data);
+  });

@@ -1,0 +1,55 @@
+import type { Handlers } from '@latchkey/grpc';
+import type { Deployment, DeployerServiceServer, Workload } from '@latchkey/proto';
+import type { DeploymentRecord, WorkloadRecord } from '../../domain/deployment-types.js';
+import type { WorkloadService } from '../../domain/workload-service.js';
+
+export const toDeployment = (d: DeploymentRecord): Deployment => ({
+  id: d.id,
+  domain: d.domain,
+  workload: d.workload,
+  status: d.status,
+  reasons: d.reasons,
+  versions: d.versions.map((v) => ({ refId: v.refId, key: v.key, sourceType: v.sourceType, scope: v.scope, version: v.version })),
+  principal: d.principal,
+  createdAt: d.createdAt.toISOString(),
+  updatedAt: d.updatedAt.toISOString(),
+  pid: d.pid ?? 0,
+  exitCode: d.exitCode ?? 0,
+});
+
+export const toWorkload = (w: WorkloadRecord, last?: DeploymentRecord): Workload => ({
+  id: w.id,
+  domain: w.domain,
+  name: w.name,
+  kind: w.kind,
+  specJson: JSON.stringify(w.spec),
+  stale: w.stale,
+  staleReasons: w.staleReasons.map((r) => ({
+    key: r.key,
+    scope: r.scope,
+    deployedVersion: r.deployedVersion,
+    currentVersion: r.currentVersion,
+    change: r.change,
+  })),
+  lastDeployment: last ? toDeployment(last) : undefined,
+  createdAt: w.createdAt.toISOString(),
+  updatedAt: w.updatedAt.toISOString(),
+  warnings: [],
+});
+
+export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerServiceServer> {
+  return {
+    applyWorkload: async (req, ctx) => toWorkload(await workloads.apply(ctx.principal.id, req.domain, req.specJson)),
+    getWorkload: async (req, ctx) => {
+      const { workload, last } = await workloads.get(ctx.principal.id, req.domain, req.name);
+      return toWorkload(workload, last);
+    },
+    listWorkloads: async (req, ctx) => ({ workloads: (await workloads.list(ctx.principal.id, req.domain)).map((w) => toWorkload(w)) }),
+    deploy: async (req, ctx) => toDeployment(await workloads.deploy(ctx.principal.id, req.domain, req.name)),
+    getDeployment: async (req, ctx) => toDeployment(await workloads.getDeployment(ctx.principal.id, req.domain, req.id)),
+    getLogs: async (req, ctx) => {
+      const { id, lines } = await workloads.logs(ctx.principal.id, req.domain, req.name, req.deploymentId);
+      return { deploymentId: id, lines: lines.map((l) => ({ seq: l.seq, stream: l.stream, line: l.line, at: l.at.toISOString() })) };
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import { loadConfig, port, required, z } from '@latchkey/config';
+
+const schema = z.object({
+  LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
+  LATCHKEY_GRPC_PORT: port(7401),
+  LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+  LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, ras's PostgreSQL connection string"),
+  LATCHKEY_CREDENTIALS_FILE: required('LATCHKEY_CREDENTIALS_FILE, the service credentials file'),
+  LATCHKEY_PLATFORM_ADMINS: z
+    .string()
+    .default('admin')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+  LATCHKEY_REPLICA_ID: z.string().default('ras'),
+  LATCHKEY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type RasConfig = z.infer<typeof schema>;
+export const loadRasConfig = (env?: Record<string, string | undefined>): RasConfig => loadConfig(schema, env);

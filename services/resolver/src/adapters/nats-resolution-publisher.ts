@@ -1,0 +1,30 @@
+import { eventTypes, publishEvent, subjects, type WorkloadResolutionFailed, type WorkloadResolved } from '@latchkey/events';
+import type { JetStreamClient } from 'nats';
+import type { ResolutionPublisher } from '../domain/ports.js';
+
+/**
+ * The resolver is stateless: it publishes directly, with event ids derived
+ * from the deployment id, so a redelivered `deploying` event that is resolved
+ * again is dropped by JetStream's duplicate window.
+ */
+export class NatsResolutionPublisher implements ResolutionPublisher {
+  constructor(private readonly js: JetStreamClient) {}
+
+  async resolved(ev: WorkloadResolved): Promise<void> {
+    await publishEvent(this.js, 'latchkey/resolver', {
+      id: `resolved:${ev.deploymentId}`,
+      type: eventTypes.resolved,
+      subject: subjects.resolved(ev.domain),
+      data: ev,
+    });
+  }
+
+  async failed(ev: WorkloadResolutionFailed): Promise<void> {
+    await publishEvent(this.js, 'latchkey/resolver', {
+      id: `resolution_failed:${ev.deploymentId}`,
+      type: eventTypes.resolutionFailed,
+      subject: subjects.resolutionFailed(ev.domain),
+      data: ev,
+    });
+  }
+}

@@ -1,0 +1,15 @@
+import { loadConfig, port, required, z } from '@latchkey/config';
+
+const schema = z.object({
+  LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
+  LATCHKEY_GRPC_PORT: port(7403),
+  LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+  LATCHKEY_CREDENTIALS_FILE: required('LATCHKEY_CREDENTIALS_FILE, the service credentials file'),
+  LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
+  LATCHKEY_CATALOG_ADDR: required('LATCHKEY_CATALOG_ADDR, host:port of catalog'),
+  LATCHKEY_SEAL_PUBLIC_KEY_FILE: required("LATCHKEY_SEAL_PUBLIC_KEY_FILE, the deployer's public sealing key (PEM)"),
+  LATCHKEY_REPLICA_ID: z.string().default('resolver'),
+});
+
+export type ResolverConfig = z.infer<typeof schema>;
+export const loadResolverConfig = (env?: Record<string, string | undefined>): ResolverConfig => loadConfig(schema, env);

@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { importSealPublicKey } from '@latchkey/crypto';
+import { STREAM_EVENTS, STREAMS } from '@latchkey/events';
+import { createServer, RasAuthorizer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
+import { createLogger, initTracing } from '@latchkey/logger';
+import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
+import { CatalogValueSource } from './adapters/catalog-value-source.js';
+import { NatsResolutionPublisher } from './adapters/nats-resolution-publisher.js';
+import { loadResolverConfig } from './config.js';
+import { ResolutionService } from './domain/resolution-service.js';
+import { DEPLOYING_CONSUMER, deployingConsumer } from './transport/events/deploying-consumer.js';
+
+const logger = createLogger({ service: 'resolver', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
+
+runService('resolver', logger, async () => {
+  const config = loadResolverConfig();
+  initTracing();
+  const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
+  const creds = await readCredentials(config.LATCHKEY_CREDENTIALS_FILE);
+  const token = creds.services.resolver;
+  if (!token) throw new Error('the credentials file has no token for the resolver service');
+  const recipient = importSealPublicKey(await readFile(config.LATCHKEY_SEAL_PUBLIC_KEY_FILE, 'utf8'));
+  const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
+  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  await ensureConsumer(bus.jsm, {
+    stream: STREAM_EVENTS,
+    durable: DEPLOYING_CONSUMER,
+    filterSubjects: ['latchkey.workload.deploying.>'],
+  });
+  const authorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, token);
+  const values = new CatalogValueSource(config.LATCHKEY_CATALOG_ADDR, token);
+  const resolution = new ResolutionService({
+    authorizer,
+    values,
+    publisher: new NatsResolutionPublisher(bus.js),
+    recipient,
+  });
+  const runner = new ConsumerRunner({
+    js: bus.js,
+    stream: STREAM_EVENTS,
+    durable: DEPLOYING_CONSUMER,
+    handler: deployingConsumer(resolution),
+    logger: log,
+  });
+
+  // The resolver serves only health over gRPC.
+  const server = createServer({ service: 'resolver', logger: log, authenticate: staticAuthenticator(creds) });
+  const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
+  await runner.start();
+  server.setServing(true);
+  return {
+    port,
+    async stop() {
+      await server.shutdown();
+      await runner.stop();
+      authorizer.close();
+      values.close();
+      await bus.drain();
+    },
+  };
+});
