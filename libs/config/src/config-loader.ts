@@ -5,7 +5,10 @@ import { LatchkeyError } from '@latchkey/errors';
  * Parses `env` with `schema` once, at start. A bad or missing variable fails
  * with one message naming each variable and what is expected of it.
  */
-export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {

@@ -60,7 +60,10 @@ export function envelopeEncrypt(kek: Kek, plaintext: Buffer, context: string): S
 export function envelopeDecrypt(keks: ReadonlyMap<string, Kek>, record: SealedRecord, context: string): Buffer {
   const kek = keks.get(record.kekId);
   if (!kek) {
-    throw new LatchkeyError('crypto.kek_unknown', `value is wrapped by key-encryption key ${record.kekId}, which is not loaded`);
+    throw new LatchkeyError(
+      'crypto.kek_unknown',
+      `value is wrapped by key-encryption key ${record.kekId}, which is not loaded`,
+    );
   }
   const dek = gcmDecrypt(kek.key, record.wrappedDek, Buffer.from(`latchkey.dek:${kek.id}`, 'utf8'));
   try {

@@ -90,10 +90,16 @@ export function seal(recipient: SealPublicKey, plaintext: Buffer, binding: strin
 export function open(pairs: ReadonlyMap<string, SealKeyPair>, sealed: SealedBox, binding: string): Buffer {
   const pair = pairs.get(sealed.kid);
   if (!pair) {
-    throw new LatchkeyError('crypto.seal_key_unknown', `sealed for key ${sealed.kid}, which this deployer does not hold`);
+    throw new LatchkeyError(
+      'crypto.seal_key_unknown',
+      `sealed for key ${sealed.kid}, which this deployer does not hold`,
+    );
   }
   const epk = Buffer.from(sealed.epk, 'base64');
-  const ephPublic = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: epk.toString('base64url') }, format: 'jwk' });
+  const ephPublic = createPublicKey({
+    key: { kty: 'OKP', crv: 'X25519', x: epk.toString('base64url') },
+    format: 'jwk',
+  });
   const shared = diffieHellman({ privateKey: pair.privateKey, publicKey: ephPublic });
   const key = deriveKey(shared, epk, rawPublic(pair.key));
   try {

@@ -8,11 +8,25 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
 export type Pool = pg.Pool;
 
 /** Connection failures and the like: worth retrying, not the caller's fault. */
-const RETRYABLE_PG = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '40001', '40P01']);
+const RETRYABLE_PG = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  '40001',
+  '40P01',
+]);
 
 export function isRetryableDbError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  if (typeof e.code === 'string' && (RETRYABLE_PG.has(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(e.code))) {
+  if (
+    typeof e.code === 'string' &&
+    (RETRYABLE_PG.has(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(e.code))
+  ) {
     return true;
   }
   return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message ?? '');
@@ -21,7 +35,8 @@ export function isRetryableDbError(err: unknown): boolean {
 /** Wraps a driver error so that nothing of the query's parameters leaks into the message. */
 export function wrapDbError(err: unknown, what: string): LatchkeyError {
   if (err instanceof LatchkeyError) return err;
-  if (isRetryableDbError(err)) return unavailable('db.unavailable', `database unavailable while ${what}; try again`, err);
+  if (isRetryableDbError(err))
+    return unavailable('db.unavailable', `database unavailable while ${what}; try again`, err);
   const code = (err as { code?: string }).code ?? 'unknown';
   return new LatchkeyError('db.error', `database error ${code} while ${what}`, { cause: err });
 }
@@ -70,7 +85,9 @@ export async function migrate(pool: Pool, dir: string, logger?: Logger): Promise
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    const done = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
+    const done = new Set(
+      (await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name),
+    );
     for (const file of files) {
       if (done.has(file)) continue;
       const sql = await readFile(join(dir, file), 'utf8');

@@ -45,6 +45,7 @@ const PORT_ENV_HINTS: Record<string, string> = {
 export async function assertPortFree(port: number, host: string, what: string): Promise<void> {
   if (await isPortFree(port, host)) return;
   const envHint = PORT_ENV_HINTS[what];
-  const fix = envHint === undefined ? 'stop what uses it or choose another port' : `stop what uses it or set ${envHint}`;
+  const fix =
+    envHint === undefined ? 'stop what uses it or choose another port' : `stop what uses it or set ${envHint}`;
   throw new InfraError('infra.port_in_use', `port ${port} (${what}) is already in use on ${host}: ${fix}`);
 }

@@ -103,12 +103,15 @@ test('a JetStream store dir below a file fails with infra.data_dir_unreadable na
   try {
     const file = path.join(store.dir, 'not-a-dir');
     await fs.writeFile(file, 'x');
-    await assert.rejects(startNatsServer({ port: await findFreePort(), storeDir: path.join(file, 'js') }), (err: unknown) => {
-      assert.ok(err instanceof InfraError);
-      assert.equal(err.code, 'infra.data_dir_unreadable');
-      assert.match(err.message, /not-a-dir/);
-      return true;
-    });
+    await assert.rejects(
+      startNatsServer({ port: await findFreePort(), storeDir: path.join(file, 'js') }),
+      (err: unknown) => {
+        assert.ok(err instanceof InfraError);
+        assert.equal(err.code, 'infra.data_dir_unreadable');
+        assert.match(err.message, /not-a-dir/);
+        return true;
+      },
+    );
   } finally {
     await store.cleanup();
   }

@@ -107,15 +107,15 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
 
   // Wait for: ready line, early exit, spawn error or deadline.
   let timer: NodeJS.Timeout | undefined;
-  const outcome = await new Promise<'ready' | 'timeout' | { exit: { code: number | null; signal: string | null } } | Error>(
-    (resolve) => {
-      onReadyLine = () => resolve('ready');
-      if (sawReady) resolve('ready');
-      timer = setTimeout(() => resolve('timeout'), readyTimeoutMs);
-      void exited.then((exit) => resolve({ exit }));
-      void spawnError.then(resolve);
-    },
-  );
+  const outcome = await new Promise<
+    'ready' | 'timeout' | { exit: { code: number | null; signal: string | null } } | Error
+  >((resolve) => {
+    onReadyLine = () => resolve('ready');
+    if (sawReady) resolve('ready');
+    timer = setTimeout(() => resolve('timeout'), readyTimeoutMs);
+    void exited.then((exit) => resolve({ exit }));
+    void spawnError.then(resolve);
+  });
   clearTimeout(timer);
 
   const fail = async (what: string, cause?: unknown): Promise<never> => {
@@ -132,12 +132,15 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   if (outcome instanceof Error) return fail(`could not be started (${outcome.message})`, outcome);
   if (outcome === 'timeout') return fail(`was not ready within ${readyTimeoutMs}ms`);
   if (outcome !== 'ready') {
-    return fail(`exited before it was ready (code ${outcome.exit.code ?? 'none'}, signal ${outcome.exit.signal ?? 'none'})`);
+    return fail(
+      `exited before it was ready (code ${outcome.exit.code ?? 'none'}, signal ${outcome.exit.signal ?? 'none'})`,
+    );
   }
   const pid = child.pid;
   if (pid === undefined) return fail('has no pid');
   // "Server is ready" is printed after the client listener is up; confirm anyway.
-  if (!(await canConnect(host, port))) return fail(`logged ready but does not accept TCP connections on ${host}:${port}`);
+  if (!(await canConnect(host, port)))
+    return fail(`logged ready but does not accept TCP connections on ${host}:${port}`);
 
   return {
     url: `nats://${host.includes(':') ? `[${host}]` : host}:${port}`,

@@ -32,13 +32,22 @@ test('postgres starts, creates the requested databases, and a second start on th
   const dataDir = path.join(parent.dir, 'data');
   const password = 'pw-' + Math.random().toString(36).slice(2);
   try {
-    const first = await startPostgres({ dataDir, port: await findFreePort(), password, databases: ['catalog', 'ras'], durable: false });
+    const first = await startPostgres({
+      dataDir,
+      port: await findFreePort(),
+      password,
+      databases: ['catalog', 'ras'],
+      durable: false,
+    });
     try {
       assert.equal(first.host, '127.0.0.1');
       assert.equal(first.user, 'latchkey');
       const rows = await query<{ answer: number }>(first.connectionString('catalog'), 'SELECT 41 + 1 AS answer');
       assert.equal(rows[0]?.answer, 42);
-      await query(first.connectionString('ras'), 'CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (7)');
+      await query(
+        first.connectionString('ras'),
+        'CREATE TABLE keep_me (id int PRIMARY KEY); INSERT INTO keep_me VALUES (7)',
+      );
       await first.createDatabase('extra');
       await first.createDatabase('extra'); // idempotent
     } finally {
@@ -46,7 +55,12 @@ test('postgres starts, creates the requested databases, and a second start on th
     }
     assert.equal(isPidAlive(first.pid), false);
 
-    const second = await startPostgres({ dataDir, port: await findFreePort(), password, databases: ['catalog', 'ras', 'more'] });
+    const second = await startPostgres({
+      dataDir,
+      port: await findFreePort(),
+      password,
+      databases: ['catalog', 'ras', 'more'],
+    });
     try {
       const rows = await query<{ id: number }>(second.connectionString('ras'), 'SELECT id FROM keep_me');
       assert.deepEqual(rows, [{ id: 7 }]);
@@ -54,7 +68,10 @@ test('postgres starts, creates the requested databases, and a second start on th
         second.connectionString('postgres'),
         "SELECT datname FROM pg_database WHERE datname IN ('catalog','ras','extra','more') ORDER BY datname",
       );
-      assert.deepEqual(dbs.map((r) => r.datname), ['catalog', 'extra', 'more', 'ras']);
+      assert.deepEqual(
+        dbs.map((r) => r.datname),
+        ['catalog', 'extra', 'more', 'ras'],
+      );
     } finally {
       await second.stop();
     }
@@ -83,22 +100,29 @@ test('postgres with a data dir that is a file fails with infra.data_dir_unreadab
   }
 });
 
-test('postgres with a data dir the current user cannot read fails with infra.data_dir_unreadable', { skip: process.getuid?.() === 0 ? 'root can read everything' : false }, async () => {
-  const parent = await tempParent();
-  const dataDir = path.join(parent.dir, 'locked');
-  await fs.mkdir(dataDir, { mode: 0o000 });
-  try {
-    await assert.rejects(startPostgres({ dataDir, port: await findFreePort(), password: 'x', databases: [] }), (err: unknown) => {
-      assert.ok(err instanceof InfraError);
-      assert.equal(err.code, 'infra.data_dir_unreadable');
-      assert.ok(err.message.includes(dataDir), err.message);
-      return true;
-    });
-  } finally {
-    await fs.chmod(dataDir, 0o700);
-    await parent.cleanup();
-  }
-});
+test(
+  'postgres with a data dir the current user cannot read fails with infra.data_dir_unreadable',
+  { skip: process.getuid?.() === 0 ? 'root can read everything' : false },
+  async () => {
+    const parent = await tempParent();
+    const dataDir = path.join(parent.dir, 'locked');
+    await fs.mkdir(dataDir, { mode: 0o000 });
+    try {
+      await assert.rejects(
+        startPostgres({ dataDir, port: await findFreePort(), password: 'x', databases: [] }),
+        (err: unknown) => {
+          assert.ok(err instanceof InfraError);
+          assert.equal(err.code, 'infra.data_dir_unreadable');
+          assert.ok(err.message.includes(dataDir), err.message);
+          return true;
+        },
+      );
+    } finally {
+      await fs.chmod(dataDir, 0o700);
+      await parent.cleanup();
+    }
+  },
+);
 
 test('postgres on a port in use fails with infra.port_in_use', async () => {
   const parent = await tempParent();
@@ -108,7 +132,8 @@ test('postgres on a port in use fails with infra.port_in_use', async () => {
   try {
     await assert.rejects(
       startPostgres({ dataDir: path.join(parent.dir, 'data'), port, password: 'x', databases: [] }),
-      (err: unknown) => err instanceof InfraError && err.code === 'infra.port_in_use' && err.message.includes('(PostgreSQL)'),
+      (err: unknown) =>
+        err instanceof InfraError && err.code === 'infra.port_in_use' && err.message.includes('(PostgreSQL)'),
     );
   } finally {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
@@ -116,19 +141,26 @@ test('postgres on a port in use fails with infra.port_in_use', async () => {
   }
 });
 
-test('as root, a data dir inside a directory the postgres OS user cannot enter fails with infra.data_dir_unreadable and a chmod hint', { skip: process.getuid?.() === 0 ? false : 'only root runs PostgreSQL as another OS user' }, async () => {
-  const parent = await tempParent();
-  const privateDir = path.join(parent.dir, 'private');
-  await fs.mkdir(privateDir, { mode: 0o700 });
-  try {
-    const dataDir = path.join(privateDir, 'data');
-    await assert.rejects(startPostgres({ dataDir, port: await findFreePort(), password: 'x', databases: [] }), (err: unknown) => {
-      assert.ok(err instanceof InfraError);
-      assert.equal(err.code, 'infra.data_dir_unreadable');
-      assert.ok(err.message.includes(`chmod o+x ${privateDir}`), err.message);
-      return true;
-    });
-  } finally {
-    await parent.cleanup();
-  }
-});
+test(
+  'as root, a data dir inside a directory the postgres OS user cannot enter fails with infra.data_dir_unreadable and a chmod hint',
+  { skip: process.getuid?.() === 0 ? false : 'only root runs PostgreSQL as another OS user' },
+  async () => {
+    const parent = await tempParent();
+    const privateDir = path.join(parent.dir, 'private');
+    await fs.mkdir(privateDir, { mode: 0o700 });
+    try {
+      const dataDir = path.join(privateDir, 'data');
+      await assert.rejects(
+        startPostgres({ dataDir, port: await findFreePort(), password: 'x', databases: [] }),
+        (err: unknown) => {
+          assert.ok(err instanceof InfraError);
+          assert.equal(err.code, 'infra.data_dir_unreadable');
+          assert.ok(err.message.includes(`chmod o+x ${privateDir}`), err.message);
+          return true;
+        },
+      );
+    } finally {
+      await parent.cleanup();
+    }
+  },
+);

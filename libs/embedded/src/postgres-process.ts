@@ -79,7 +79,8 @@ async function prepareDataDir(dataDir: string): Promise<{ initialised: boolean }
   } catch (err) {
     if (err instanceof InfraError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw unreadable(dataDir, 'is not reachable (a parent path is a file, not a directory)', err);
+    if (code === 'ENOTDIR')
+      throw unreadable(dataDir, 'is not reachable (a parent path is a file, not a directory)', err);
     if (code !== 'ENOENT') throw unreadable(dataDir, `cannot be read (${code ?? String(err)})`, err);
     exists = false;
   }
@@ -249,7 +250,11 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
   if (!initialised) {
     log(`initialising PostgreSQL cluster in ${dataDir}`);
     try {
-      await withDeadline(cluster.initialise(), startTimeoutMs, () => new Error(`initdb took longer than ${startTimeoutMs}ms`));
+      await withDeadline(
+        cluster.initialise(),
+        startTimeoutMs,
+        () => new Error(`initdb took longer than ${startTimeoutMs}ms`),
+      );
     } catch (err) {
       throw failed('could not initialise its data dir', err);
     }

@@ -93,7 +93,12 @@ export function toGrpcStatus(err: unknown): GrpcStatusObject {
 }
 
 /** The inverse, for clients: a gRPC error back into a LatchkeyError. */
-export function fromGrpcError(err: { code?: number; details?: string; message?: string; metadata?: { get(k: string): unknown[] } }): LatchkeyError {
+export function fromGrpcError(err: {
+  code?: number;
+  details?: string;
+  message?: string;
+  metadata?: { get(k: string): unknown[] };
+}): LatchkeyError {
   const code = typeof err.code === 'number' ? err.code : GrpcStatus.UNKNOWN;
   const kind = GRPC_TO_KIND.get(code) ?? (code === GrpcStatus.DEADLINE_EXCEEDED ? 'unavailable' : 'internal');
   const trailer = err.metadata?.get('latchkey-error-code')[0];

@@ -27,7 +27,10 @@ export function newEventId(): string {
 }
 
 /** Headers for one event, with the active trace context. */
-export function eventHeaders(ev: { id: string; source: string; type: string; time: string; subject: string }, trace?: Record<string, string>): MsgHdrs {
+export function eventHeaders(
+  ev: { id: string; source: string; type: string; time: string; subject: string },
+  trace?: Record<string, string>,
+): MsgHdrs {
   const h = natsHeaders();
   h.set('ce-specversion', '1.0');
   h.set('ce-id', ev.id);

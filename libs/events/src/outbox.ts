@@ -85,7 +85,14 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly deps: { pool: Pool; js: JetStreamClient; logger: Logger; source: string; batchSize?: number; idleMs?: number },
+    private readonly deps: {
+      pool: Pool;
+      js: JetStreamClient;
+      logger: Logger;
+      source: string;
+      batchSize?: number;
+      idleMs?: number;
+    },
   ) {}
 
   start(): void {
@@ -120,7 +127,13 @@ export class OutboxRelay {
           this.deps.js.publish(row.subject, JSON.stringify(row.data), {
             msgID: row.id,
             headers: eventHeaders(
-              { id: row.id, source: this.deps.source, type: row.type, subject: row.subject, time: row.created_at.toISOString() },
+              {
+                id: row.id,
+                source: this.deps.source,
+                type: row.type,
+                subject: row.subject,
+                time: row.created_at.toISOString(),
+              },
               row.trace,
             ),
           }),
@@ -157,11 +170,18 @@ export class OutboxRelay {
 }
 
 /** Publishes one event directly (for stateless services), with a deterministic id for dedup. */
-export async function publishEvent<T>(js: JetStreamClient, source: string, ev: OutgoingEvent<T> & { id: string }): Promise<void> {
+export async function publishEvent<T>(
+  js: JetStreamClient,
+  source: string,
+  ev: OutgoingEvent<T> & { id: string },
+): Promise<void> {
   const trace: Record<string, string> = {};
   injectTraceHeaders(trace);
   await js.publish(ev.subject, JSON.stringify(ev.data), {
     msgID: ev.id,
-    headers: eventHeaders({ id: ev.id, source, type: ev.type, subject: ev.subject, time: new Date().toISOString() }, trace),
+    headers: eventHeaders(
+      { id: ev.id, source, type: ev.type, subject: ev.subject, time: new Date().toISOString() },
+      trace,
+    ),
   });
 }

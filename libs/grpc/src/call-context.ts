@@ -24,6 +24,7 @@ export interface Credentials {
 export function staticAuthenticator(creds: Credentials): Authenticator {
   const byToken = new Map<string, Principal>();
   byToken.set(creds.admin, { id: 'admin', kind: 'user' });
-  for (const [name, token] of Object.entries(creds.services)) byToken.set(token, { id: `service:${name}`, kind: 'service' });
+  for (const [name, token] of Object.entries(creds.services))
+    byToken.set(token, { id: `service:${name}`, kind: 'service' });
   return (token) => byToken.get(token);
 }

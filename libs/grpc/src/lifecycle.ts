@@ -11,7 +11,10 @@ export async function readCredentials(path: string): Promise<Credentials> {
     throw new LatchkeyError('config.credentials_unreadable', `cannot read the credentials file ${path}`, { cause });
   }
   if (typeof parsed?.admin !== 'string' || typeof parsed.services !== 'object' || parsed.services === null) {
-    throw new LatchkeyError('config.credentials_malformed', `credentials file ${path} is not {"admin", "services": {...}}`);
+    throw new LatchkeyError(
+      'config.credentials_malformed',
+      `credentials file ${path} is not {"admin", "services": {...}}`,
+    );
   }
   return { admin: parsed.admin, services: parsed.services };
 }

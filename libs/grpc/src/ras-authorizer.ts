@@ -51,7 +51,11 @@ export class RasAuthorizer implements Authorizer {
 
   async checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
     if (qs.length === 0) return [];
-    const res = await unary(this.client.checkBatch.bind(this.client), { checks: qs.map((q) => RasAuthorizer.req(q)) }, 5000);
+    const res = await unary(
+      this.client.checkBatch.bind(this.client),
+      { checks: qs.map((q) => RasAuthorizer.req(q)) },
+      5000,
+    );
     return res.results;
   }
 

@@ -18,7 +18,10 @@ export type UnaryMethod<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>
 
 /** Handlers keyed by method name, typed from a ts-proto `*Server` interface. */
 export type Handlers<S> = {
-  [K in keyof S as string extends K ? never : K]: S[K] extends (call: ServerUnaryCall<infer Req, infer Res>, cb: sendUnaryData<infer _R>) => void
+  [K in keyof S as string extends K ? never : K]: S[K] extends (
+    call: ServerUnaryCall<infer Req, infer Res>,
+    cb: sendUnaryData<infer _R>,
+  ) => void
     ? UnaryMethod<Req, Res>
     : never;
 };
@@ -89,16 +92,21 @@ export function createServer(deps: { service: string; logger: Logger; authentica
         return;
       }
       if (options.allow && !options.allow(principal)) {
-        fail(new LatchkeyError('auth.forbidden_caller', `${method} is not available to ${principal.id}`, { kind: 'permission_denied' }));
+        fail(
+          new LatchkeyError('auth.forbidden_caller', `${method} is not available to ${principal.id}`, {
+            kind: 'permission_denied',
+          }),
+        );
         return;
       }
-      inSpan(`${deps.service}/${method}`, () => fn(call.request, { principal, requestId, logger: log }), extractTraceContext(carrier)).then(
-        (res) => {
-          log.debug('call ok', { principal: principal.id, ms: Date.now() - started });
-          cb(null, res);
-        },
-        fail,
-      );
+      inSpan(
+        `${deps.service}/${method}`,
+        () => fn(call.request, { principal, requestId, logger: log }),
+        extractTraceContext(carrier),
+      ).then((res) => {
+        log.debug('call ok', { principal: principal.id, ms: Date.now() - started });
+        cb(null, res);
+      }, fail);
     };
   }
 

@@ -1,6 +1,6 @@
 import { pino, destination, type DestinationStream, type Level, type Logger as PinoBase } from 'pino';
 import { trace } from '@opentelemetry/api';
-import { Redactor, REDACTED } from './redactor.js';
+import { type Redactor, REDACTED } from './redactor.js';
 
 export type LogFields = Record<string, unknown>;
 

@@ -15,7 +15,11 @@ export async function connectBus(url: string, name: string, logger: Logger): Pro
   try {
     nc = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   } catch (cause) {
-    throw unavailable('nats.unreachable', `cannot connect to NATS at ${url}: is it running? (LATCHKEY_NATS_URL)`, cause);
+    throw unavailable(
+      'nats.unreachable',
+      `cannot connect to NATS at ${url}: is it running? (LATCHKEY_NATS_URL)`,
+      cause,
+    );
   }
   void (async () => {
     for await (const s of nc.status()) {

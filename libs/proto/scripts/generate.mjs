@@ -23,6 +23,7 @@ const template = {
         'forceLong=number',
         'useOptionals=none',
         'outputTypeRegistry=false',
+        'emitDefaultValues=json-methods',
       ],
     },
   ],

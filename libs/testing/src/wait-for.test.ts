@@ -9,9 +9,12 @@ test('waitFor returns the first truthy value', async () => {
 });
 
 test('waitFor times out with a message naming what it waited for', async () => {
-  await assert.rejects(waitFor(() => false, { what: 'the moon to turn blue', timeoutMs: 100, intervalMs: 10 }), {
-    message: 'timed out after 100ms waiting for the moon to turn blue',
-  });
+  await assert.rejects(
+    waitFor(() => false, { what: 'the moon to turn blue', timeoutMs: 100, intervalMs: 10 }),
+    {
+      message: 'timed out after 100ms waiting for the moon to turn blue',
+    },
+  );
 });
 
 test('waitFor reports the last error thrown by the polled function', async () => {

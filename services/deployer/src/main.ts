@@ -2,7 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { readSealKeyFile } from '@latchkey/crypto';
 import { createPool, migrate } from '@latchkey/db';
-import { ensureEventTables, OutboxRelay, STREAM_EVENTS, STREAM_RESOLVED, STREAMS, type WorkloadOutcome } from '@latchkey/events';
+import {
+  ensureEventTables,
+  OutboxRelay,
+  STREAM_EVENTS,
+  STREAM_RESOLVED,
+  STREAMS,
+  type WorkloadOutcome,
+} from '@latchkey/events';
 import { createServer, RasAuthorizer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
@@ -37,7 +44,11 @@ runService('deployer', logger, async () => {
   await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
   const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
   for (const s of STREAMS) await ensureStream(bus.jsm, s);
-  await ensureConsumer(bus.jsm, { stream: STREAM_RESOLVED, durable: RESOLVED_CONSUMER, filterSubjects: ['latchkey.workload.resolved.>'] });
+  await ensureConsumer(bus.jsm, {
+    stream: STREAM_RESOLVED,
+    durable: RESOLVED_CONSUMER,
+    filterSubjects: ['latchkey.workload.resolved.>'],
+  });
   await ensureConsumer(bus.jsm, {
     stream: STREAM_EVENTS,
     durable: RESOLUTION_FAILED_CONSUMER,
@@ -62,7 +73,13 @@ runService('deployer', logger, async () => {
     onEvents: () => relay.kick(),
   });
   const runners = [
-    new ConsumerRunner({ js: bus.js, stream: STREAM_RESOLVED, durable: RESOLVED_CONSUMER, handler: resolvedConsumer(workloads), logger: log }),
+    new ConsumerRunner({
+      js: bus.js,
+      stream: STREAM_RESOLVED,
+      durable: RESOLVED_CONSUMER,
+      handler: resolvedConsumer(workloads),
+      logger: log,
+    }),
     new ConsumerRunner({
       js: bus.js,
       stream: STREAM_EVENTS,
@@ -85,7 +102,9 @@ runService('deployer', logger, async () => {
       if (err) return;
       try {
         const ev = JSON.parse(new TextDecoder().decode(msg.data)) as WorkloadOutcome;
-        void workloads.onDeployed(ev).catch((e: unknown) => log.warn('could not stop a replaced deployment', { err: e }));
+        void workloads
+          .onDeployed(ev)
+          .catch((e: unknown) => log.warn('could not stop a replaced deployment', { err: e }));
       } catch {
         log.warn('malformed deployed event', { subject: msg.subject });
       }

@@ -9,7 +9,12 @@ const schema = z.object({
   LATCHKEY_PLATFORM_ADMINS: z
     .string()
     .default('admin')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
   LATCHKEY_REPLICA_ID: z.string().default('ras'),
   LATCHKEY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });

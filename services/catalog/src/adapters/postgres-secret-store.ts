@@ -25,7 +25,14 @@ const toMeta = (r: MetaRow): SecretMeta => ({
 });
 
 function changedEvent(meta: SecretMeta, change: SecretChanged['change']) {
-  const data: SecretChanged = { scope: meta.scope, key: meta.key, source: 'MANAGED', version: meta.version, change, by: meta.updatedBy };
+  const data: SecretChanged = {
+    scope: meta.scope,
+    key: meta.key,
+    source: 'MANAGED',
+    version: meta.version,
+    change,
+    by: meta.updatedBy,
+  };
   return {
     id: `secret.${change}:${meta.scope}/${meta.key}/${meta.version}`,
     type: eventTypes.secretChanged,
@@ -125,7 +132,12 @@ export class PostgresSecretStore implements SecretStore {
         [items.map((i) => i.scope), items.map((i) => i.key)],
       );
       for (const r of rows) {
-        out.set(storeKey(r.scope, r.key), { version: r.version, kekId: r.kek_id, wrappedDek: r.wrapped_dek, ciphertext: r.ciphertext });
+        out.set(storeKey(r.scope, r.key), {
+          version: r.version,
+          kekId: r.kek_id,
+          wrappedDek: r.wrapped_dek,
+          ciphertext: r.ciphertext,
+        });
       }
       return out;
     } catch (err) {

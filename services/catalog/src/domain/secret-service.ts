@@ -2,7 +2,16 @@ import { envelopeDecrypt, envelopeEncrypt, type Kek } from '@latchkey/crypto';
 import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import { storeKey, type SecretStore } from './ports.js';
-import { DOMAIN_NAME, GLOBAL, SECRET_KEY, type PutResult, type ScopeName, type SecretMeta, type ValueAnswer, type ValueQuery } from './secret-types.js';
+import {
+  DOMAIN_NAME,
+  GLOBAL,
+  SECRET_KEY,
+  type PutResult,
+  type ScopeName,
+  type SecretMeta,
+  type ValueAnswer,
+  type ValueQuery,
+} from './secret-types.js';
 
 export interface ScopeInput {
   domain: string;
@@ -14,9 +23,13 @@ export function scopeOf(input: ScopeInput | undefined): ScopeName {
   const global = input?.global ?? false;
   if (global && domain) throw invalidArgument('scope.ambiguous', 'give either a domain or global scope, not both');
   if (global) return GLOBAL;
-  if (!domain) throw invalidArgument('scope.missing', 'no scope: give a domain (--domain D) or global scope (--global)');
+  if (!domain)
+    throw invalidArgument('scope.missing', 'no scope: give a domain (--domain D) or global scope (--global)');
   if (!DOMAIN_NAME.test(domain)) {
-    throw invalidArgument('domain.invalid_name', `invalid domain name ${JSON.stringify(domain.slice(0, 80))}: lowercase letters, digits and hyphens`);
+    throw invalidArgument(
+      'domain.invalid_name',
+      `invalid domain name ${JSON.stringify(domain.slice(0, 80))}: lowercase letters, digits and hyphens`,
+    );
   }
   return domain;
 }
@@ -45,7 +58,10 @@ export interface SecretServiceDeps {
 export class SecretService {
   constructor(private readonly deps: SecretServiceDeps) {}
 
-  async put(principal: string, input: { scope: ScopeInput | undefined; key: string; value: Buffer; description: string }): Promise<PutResult> {
+  async put(
+    principal: string,
+    input: { scope: ScopeInput | undefined; key: string; value: Buffer; description: string },
+  ): Promise<PutResult> {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
     if (input.value.length === 0) {
@@ -84,7 +100,11 @@ export class SecretService {
     validateKey(key);
     await authorize(this.deps.authorizer, { principal, action: 'secret.manage', domain: scope, resource: key });
     const deleted = await this.deps.store.delete(scope, key, principal);
-    if (!deleted) throw notFound('secret.not_found', `secret ${key} not found in ${scope === GLOBAL ? 'global scope' : `domain ${scope}`}`);
+    if (!deleted)
+      throw notFound(
+        'secret.not_found',
+        `secret ${key} not found in ${scope === GLOBAL ? 'global scope' : `domain ${scope}`}`,
+      );
     this.deps.onChange();
     return deleted;
   }
@@ -111,11 +131,21 @@ export class SecretService {
           return { refId: q.refId, found: true, scope, version: stored.version, value };
         } catch (err) {
           const code = err instanceof LatchkeyError ? err.code : 'crypto.error';
-          return { refId: q.refId, found: false, code, message: `secret ${q.key} in ${scope} cannot be decrypted (${code})` };
+          return {
+            refId: q.refId,
+            found: false,
+            code,
+            message: `secret ${q.key} in ${scope} cannot be decrypted (${code})`,
+          };
         }
       }
       const where = scopes.map((s) => (s === GLOBAL ? 'global scope' : `domain ${s}`)).join(' or ');
-      return { refId: q.refId, found: false, code: 'secret.not_found', message: `secret ${q.key} not found in ${where}` };
+      return {
+        refId: q.refId,
+        found: false,
+        code: 'secret.not_found',
+        message: `secret ${q.key} not found in ${where}`,
+      };
     });
   }
 }

@@ -12,7 +12,13 @@ import {
   type WorkloadOutcome,
   type WorkloadStale,
 } from '@latchkey/events';
-import type { DeploymentRecord, DeploymentStatus, LogLineRecord, StaleReason, WorkloadRecord } from '../domain/deployment-types.js';
+import type {
+  DeploymentRecord,
+  DeploymentStatus,
+  LogLineRecord,
+  StaleReason,
+  WorkloadRecord,
+} from '../domain/deployment-types.js';
 import type { WorkloadRepo } from '../domain/ports.js';
 import type { WorkloadSpec } from '../domain/workload-spec.js';
 
@@ -125,14 +131,19 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
 
   getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined> {
     return this.run('reading a workload', async () => {
-      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE domain = $1 AND name = $2', [domain, name]);
+      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE domain = $1 AND name = $2', [
+        domain,
+        name,
+      ]);
       return rows[0] ? toWorkload(rows[0]) : undefined;
     });
   }
 
   listWorkloads(domain: string): Promise<WorkloadRecord[]> {
     return this.run('listing workloads', async () => {
-      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE domain = $1 ORDER BY name', [domain]);
+      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE domain = $1 ORDER BY name', [
+        domain,
+      ]);
       return rows.map(toWorkload);
     });
   }
@@ -146,8 +157,17 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
            VALUES ($1, $2, $3, $4, $5, 'resolving') RETURNING *`,
           [id, w.id, w.domain, w.name, principal],
         );
-        const data: WorkloadDeploying = { deploymentId: id, workloadId: w.id, workload: w.name, domain: w.domain, principal, references };
-        await enqueueEvents(tx, [{ id: `deploying:${id}`, type: eventTypes.deploying, subject: subjects.deploying(w.domain), data }]);
+        const data: WorkloadDeploying = {
+          deploymentId: id,
+          workloadId: w.id,
+          workload: w.name,
+          domain: w.domain,
+          principal,
+          references,
+        };
+        await enqueueEvents(tx, [
+          { id: `deploying:${id}`, type: eventTypes.deploying, subject: subjects.deploying(w.domain), data },
+        ]);
         return toDeployment(rows[0]!);
       }),
     );
@@ -253,7 +273,13 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
         // Dependents: the workloads whose live deployment received an older
         // version of this secret; and, when a domain key appears, those whose
         // ${secrets.KEY} fell back to the global one it now shadows.
-        const { rows } = await tx.query<{ id: string; name: string; domain: string; deployed_version: number; scope: string }>(
+        const { rows } = await tx.query<{
+          id: string;
+          name: string;
+          domain: string;
+          deployed_version: number;
+          scope: string;
+        }>(
           `WITH hit AS (
              SELECT DISTINCT ON (w.id) w.id, dv.version AS deployed_version, dv.scope
              FROM deployment_versions dv JOIN workloads w ON w.last_deployment_id = dv.deployment_id
@@ -285,7 +311,12 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
         }));
         await enqueueEvents(
           tx,
-          events.map((data) => ({ id: `stale:${data.workloadId}:${eventId}`, type: eventTypes.stale, subject: subjects.stale(data.domain), data })),
+          events.map((data) => ({
+            id: `stale:${data.workloadId}:${eventId}`,
+            type: eventTypes.stale,
+            subject: subjects.stale(data.domain),
+            data,
+          })),
         );
         return events;
       }),

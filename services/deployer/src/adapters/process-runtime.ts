@@ -72,7 +72,9 @@ export class ProcessRuntime implements WorkloadRuntime {
         reject(
           new LatchkeyError(
             'runtime.spawn_failed',
-            err.code === 'ENOENT' ? `command ${program} not found on PATH` : `cannot start ${program} (${err.code ?? 'error'})`,
+            err.code === 'ENOENT'
+              ? `command ${program} not found on PATH`
+              : `cannot start ${program} (${err.code ?? 'error'})`,
           ),
         ),
       );

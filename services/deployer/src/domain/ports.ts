@@ -1,5 +1,11 @@
 import type { ReferenceSpec, SecretChanged, WorkloadStale } from '@latchkey/events';
-import type { DeploymentRecord, DeploymentStatus, LogLineRecord, ResolvedVersion, WorkloadRecord } from './deployment-types.js';
+import type {
+  DeploymentRecord,
+  DeploymentStatus,
+  LogLineRecord,
+  ResolvedVersion,
+  WorkloadRecord,
+} from './deployment-types.js';
 import type { WorkloadSpec } from './workload-spec.js';
 
 /** Workloads, deployments and the reference index, with their events written atomically. */
@@ -26,7 +32,12 @@ export interface WorkloadRepo {
   /** Fails a deployment still `resolving` or `starting`; emits `workload.failed`. */
   markFailed(d: { id: string }, reasons: string[], eventId?: string): Promise<boolean>;
   /** A running deployment ended (exited or stopped). */
-  markEnded(id: string, status: Extract<DeploymentStatus, 'exited' | 'stopped'>, exitCode: number | null, reason?: string): Promise<void>;
+  markEnded(
+    id: string,
+    status: Extract<DeploymentStatus, 'exited' | 'stopped'>,
+    exitCode: number | null,
+    reason?: string,
+  ): Promise<void>;
   /** Marks dependents stale and emits `workload.stale` for each, once per event. */
   markStale(eventId: string, change: SecretChanged): Promise<WorkloadStale[]>;
   appendLogs(deploymentId: string, lines: { seq: number; stream: string; line: string }[]): Promise<void>;

@@ -11,7 +11,10 @@ const DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 function validDomain(domain: string): void {
   if (!DOMAIN_NAME.test(domain)) {
-    throw invalidArgument('domain.invalid_name', `invalid domain name ${JSON.stringify(domain.slice(0, 80))}: give --domain D`);
+    throw invalidArgument(
+      'domain.invalid_name',
+      `invalid domain name ${JSON.stringify(domain.slice(0, 80))}: give --domain D`,
+    );
   }
 }
 
@@ -33,12 +36,16 @@ export class WorkloadService {
 
   async apply(principal: string, domain: string, specJson: string): Promise<WorkloadRecord> {
     validDomain(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain });
     const spec = parseWorkloadSpec(specJson, domain);
-    await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain, resource: spec.name });
     return this.deps.repo.upsertWorkload(domain, spec);
   }
 
-  async get(principal: string, domain: string, name: string): Promise<{ workload: WorkloadRecord; last?: DeploymentRecord }> {
+  async get(
+    principal: string,
+    domain: string,
+    name: string,
+  ): Promise<{ workload: WorkloadRecord; last?: DeploymentRecord }> {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain, resource: name });
     const workload = await this.mustFind(domain, name);
@@ -56,9 +63,13 @@ export class WorkloadService {
     await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
     const workload = await this.mustFind(domain, name);
     if (!workload.spec.run) {
-      throw new LatchkeyError('workload.no_command', `workload ${name} has no run.command: the process runtime needs one`, {
-        kind: 'failed_precondition',
-      });
+      throw new LatchkeyError(
+        'workload.no_command',
+        `workload ${name} has no run.command: the process runtime needs one`,
+        {
+          kind: 'failed_precondition',
+        },
+      );
     }
     const d = await this.deps.repo.createDeployment(workload, principal, referencesOf(workload.spec, domain));
     this.deps.onEvents();
@@ -69,17 +80,28 @@ export class WorkloadService {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain });
     const d = /^[0-9a-f-]{36}$/.test(id) ? await this.deps.repo.getDeployment(id) : undefined;
-    if (!d || d.domain !== domain) throw notFound('deployment.not_found', `deployment ${id.slice(0, 40)} not found in domain ${domain}`);
+    if (!d || d.domain !== domain)
+      throw notFound('deployment.not_found', `deployment ${id.slice(0, 40)} not found in domain ${domain}`);
     return d;
   }
 
-  async logs(principal: string, domain: string, name: string, deploymentId: string): Promise<{ id: string; lines: LogLineRecord[] }> {
+  async logs(
+    principal: string,
+    domain: string,
+    name: string,
+    deploymentId: string,
+  ): Promise<{ id: string; lines: LogLineRecord[] }> {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain, resource: name });
     const workload = await this.mustFind(domain, name);
-    const d = deploymentId ? await this.deps.repo.getDeployment(deploymentId) : await this.deps.repo.latestDeployment(workload.id);
+    const d = deploymentId
+      ? await this.deps.repo.getDeployment(deploymentId)
+      : await this.deps.repo.latestDeployment(workload.id);
     if (!d || d.workloadId !== workload.id) {
-      throw notFound('deployment.not_found', deploymentId ? `deployment ${deploymentId} not found for ${name}` : `workload ${name} has not been deployed`);
+      throw notFound(
+        'deployment.not_found',
+        deploymentId ? `deployment ${deploymentId} not found for ${name}` : `workload ${name} has not been deployed`,
+      );
     }
     return { id: d.id, lines: await this.deps.repo.readLogs(d.id) };
   }
@@ -89,7 +111,11 @@ export class WorkloadService {
     const claimed = await this.deps.repo.claimForStart(eventId, ev.deploymentId, this.deps.runner, ev.versions);
     if (!claimed) return;
     const { deployment, workload } = claimed;
-    const log = this.deps.logger.child({ deploymentId: deployment.id, workload: workload.name, domain: workload.domain });
+    const log = this.deps.logger.child({
+      deploymentId: deployment.id,
+      workload: workload.name,
+      domain: workload.domain,
+    });
     let values: Map<string, string>;
     try {
       const plain = open(this.deps.sealKeys, ev.sealed, ev.deploymentId);
@@ -203,7 +229,12 @@ export class WorkloadService {
     await this.flushLogs();
   }
 
-  private async onExit(deploymentId: string, code: number | null, signal: string | null, stopReason?: string): Promise<void> {
+  private async onExit(
+    deploymentId: string,
+    code: number | null,
+    signal: string | null,
+    stopReason?: string,
+  ): Promise<void> {
     await this.flushLogs();
     this.logSeq.delete(deploymentId);
     try {
@@ -215,7 +246,8 @@ export class WorkloadService {
   }
 
   private async mustFind(domain: string, name: string): Promise<WorkloadRecord> {
-    if (!WORKLOAD_NAME.test(name)) throw invalidArgument('workload.invalid_name', `invalid workload name ${JSON.stringify(name.slice(0, 80))}`);
+    if (!WORKLOAD_NAME.test(name))
+      throw invalidArgument('workload.invalid_name', `invalid workload name ${JSON.stringify(name.slice(0, 80))}`);
     const w = await this.deps.repo.getWorkload(domain, name);
     if (!w) throw notFound('workload.not_found', `workload ${name} not found in domain ${domain}: apply it first`);
     return w;

@@ -29,7 +29,11 @@ test('a workload with both reference forms yields each distinct reference once',
     ['LEGACY:db_password', 'p2'],
     ['LEGACY:user', 'u'],
   ]);
-  assert.deepEqual(renderValues(w.envVars, values), { A: 'p1', B: 'jdbc:postgresql://db/x?password=p2&u=u', C: 'plain' });
+  assert.deepEqual(renderValues(w.envVars, values), {
+    A: 'p1',
+    B: 'jdbc:postgresql://db/x?password=p2&u=u',
+    C: 'plain',
+  });
   assert.deepEqual(renderValues(w.sparkConf, values), { 'spark.x': 'u' });
 });
 
@@ -45,14 +49,26 @@ test('every problem of a bad workload is reported with its JSON path', () => {
           name: 'bad name!',
           kind: 'NOPE',
           extra: 1,
-          envVars: { X: { key: 'k', source: { type: 'S3', id: 'a' } }, Y: '${secrets.bad key}', Z: { key: 'k', source: { type: 'MANAGED', id: 'finance' } } },
+          envVars: {
+            X: { key: 'k', source: { type: 'S3', id: 'a' } },
+            Y: '${secrets.bad key}',
+            Z: { key: 'k', source: { type: 'MANAGED', id: 'finance' } },
+          },
           run: { command: [] },
         }),
         'analytics',
       ),
     (err: Error & { code?: string }) => {
       assert.equal(err.code, 'workload.invalid');
-      for (const path of ['$.name', '$.kind', '$.extra', '$.envVars.X.source.type', '$.envVars.Y', '$.envVars.Z.source.id', '$.run.command']) {
+      for (const path of [
+        '$.name',
+        '$.kind',
+        '$.extra',
+        '$.envVars.X.source.type',
+        '$.envVars.Y',
+        '$.envVars.Z.source.id',
+        '$.run.command',
+      ]) {
         assert.ok(err.message.includes(path), `${path} missing from: ${err.message}`);
       }
       return true;

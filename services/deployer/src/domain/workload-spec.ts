@@ -88,7 +88,8 @@ function parseValue(v: unknown, path: string, domain: string, problems: string[]
     return undefined;
   }
   const extra = Object.keys(v).filter((k) => k !== 'key' && k !== 'source');
-  if (extra.length > 0) problems.push(`${path}: unknown field(s) ${extra.join(', ')} in a reference (allowed: key, source)`);
+  if (extra.length > 0)
+    problems.push(`${path}: unknown field(s) ${extra.join(', ')} in a reference (allowed: key, source)`);
   const key = v.key;
   if (typeof key !== 'string' || !SECRET_KEY.test(key)) {
     problems.push(`${path}.key: expected a secret key of 1-253 letters, digits, '.', '_' or '-'`);
@@ -101,10 +102,13 @@ function parseValue(v: unknown, path: string, domain: string, problems: string[]
   const rawType = source.type;
   const type: SourceType | undefined =
     rawType === 'MANAGED' || rawType === 'KUBERNETES' ? 'MANAGED' : rawType === 'VAULT' ? 'VAULT' : undefined;
-  if (!type) problems.push(`${path}.source.type: expected MANAGED, KUBERNETES or VAULT, got ${JSON.stringify(rawType)}`);
+  if (!type)
+    problems.push(`${path}.source.type: expected MANAGED, KUBERNETES or VAULT, got ${JSON.stringify(rawType)}`);
   const id = source.id;
   if (typeof id !== 'string' || id.length === 0) {
-    problems.push(`${path}.source.id: expected the domain name or "global" (MANAGED), or a Vault integration id (VAULT)`);
+    problems.push(
+      `${path}.source.id: expected the domain name or "global" (MANAGED), or a Vault integration id (VAULT)`,
+    );
   } else if (type === 'MANAGED' && id !== 'global' && id !== domain) {
     problems.push(
       `${path}.source.id: ${DOMAIN_NAME.test(id) ? `domain ${id}` : JSON.stringify(id.slice(0, 60))} is not this workload's domain (${domain}): a workload may reference its own domain's secrets or global ones`,
@@ -158,7 +162,11 @@ export function parseWorkloadSpec(json: string, domain: string): WorkloadSpec {
   let run: WorkloadSpec['run'];
   if (doc.run !== undefined) {
     const command = isObject(doc.run) ? doc.run.command : undefined;
-    if (!Array.isArray(command) || command.length === 0 || !command.every((c) => typeof c === 'string' && c.length > 0)) {
+    if (
+      !Array.isArray(command) ||
+      command.length === 0 ||
+      !command.every((c) => typeof c === 'string' && c.length > 0)
+    ) {
       problems.push('$.run.command: expected a non-empty array of strings, e.g. ["python3", "job.py"]');
     } else if (command.some((c: string) => c.includes('${secrets.'))) {
       problems.push('$.run.command: secrets never go on a command line (ps shows it to every user): use envVars');
@@ -182,7 +190,13 @@ export function referencesOf(spec: WorkloadSpec, domain: string): ReferenceSpec[
   for (const value of [...Object.values(spec.envVars), ...Object.values(spec.sparkConf)]) {
     if (typeof value !== 'string') {
       const refId = refIdOf(value);
-      refs.set(refId, { refId, key: value.key, sourceType: value.source.type, sourceId: value.source.id, legacy: false });
+      refs.set(refId, {
+        refId,
+        key: value.key,
+        sourceType: value.source.type,
+        sourceId: value.source.id,
+        legacy: false,
+      });
       continue;
     }
     const pieces = parseTemplate(value);
@@ -198,7 +212,10 @@ export function referencesOf(spec: WorkloadSpec, domain: string): ReferenceSpec[
 }
 
 /** Fills every reference and placeholder from `values` (by refId). */
-export function renderValues(map: Record<string, SpecValue>, values: ReadonlyMap<string, string>): Record<string, string> {
+export function renderValues(
+  map: Record<string, SpecValue>,
+  values: ReadonlyMap<string, string>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(map)) {
     if (typeof value !== 'string') {

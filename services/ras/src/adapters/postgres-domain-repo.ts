@@ -25,7 +25,11 @@ export class PostgresDomainRepo implements DomainRepo {
         const row = rows[0];
         if (!row) return undefined;
         await enqueueEvents(tx, [
-          { type: eventTypes.policyChanged, subject: subjects.policyChanged(), data: { change: 'domain.created', domain: name } },
+          {
+            type: eventTypes.policyChanged,
+            subject: subjects.policyChanged(),
+            data: { change: 'domain.created', domain: name },
+          },
         ]);
         return toRecord(row);
       });

@@ -6,7 +6,10 @@ export const GLOBAL_SCOPE = 'global';
 
 export function validateDomainName(name: string): void {
   if (name === GLOBAL_SCOPE) {
-    throw invalidArgument('domain.reserved', '"global" is reserved for platform-wide secrets: choose another domain name');
+    throw invalidArgument(
+      'domain.reserved',
+      '"global" is reserved for platform-wide secrets: choose another domain name',
+    );
   }
   if (!DOMAIN_NAME.test(name)) {
     throw invalidArgument(
@@ -65,7 +68,10 @@ export class DomainService {
     // Until domain roles exist only admins and services see domains; the
     // same answer whether or not it exists, for anybody else.
     if (!found || !(actor.kind === 'service' || this.isPlatformAdmin(actor.id))) {
-      throw notFound('domain.not_found', `domain ${name} does not exist: create it with latchkey domain create ${name}`);
+      throw notFound(
+        'domain.not_found',
+        `domain ${name} does not exist: create it with latchkey domain create ${name}`,
+      );
     }
     return found;
   }

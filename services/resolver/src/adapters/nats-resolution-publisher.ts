@@ -1,4 +1,10 @@
-import { eventTypes, publishEvent, subjects, type WorkloadResolutionFailed, type WorkloadResolved } from '@latchkey/events';
+import {
+  eventTypes,
+  publishEvent,
+  subjects,
+  type WorkloadResolutionFailed,
+  type WorkloadResolved,
+} from '@latchkey/events';
 import type { JetStreamClient } from 'nats';
 import type { ResolutionPublisher } from '../domain/ports.js';
 

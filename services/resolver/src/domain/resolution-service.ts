@@ -22,7 +22,8 @@ export class ResolutionService {
   async resolve(ev: WorkloadDeploying): Promise<void> {
     const failures: ReferenceFailure[] = [];
     const reads: ValueRead[] = [];
-    const fail = (refId: string, key: string, code: string, message: string) => failures.push({ refId, key, code, message });
+    const fail = (refId: string, key: string, code: string, message: string) =>
+      failures.push({ refId, key, code, message });
 
     // One batched permission check for every reference.
     const decisions = await this.deps.authorizer.checkBatch(
@@ -69,17 +70,31 @@ export class ResolutionService {
             continue;
           }
           values.set(r.refId, r.value);
-          versions.push({ refId: r.refId, key: ref.key, sourceType: ref.sourceType, scope: r.scope, version: r.version });
+          versions.push({
+            refId: r.refId,
+            key: ref.key,
+            sourceType: ref.sourceType,
+            scope: r.scope,
+            version: r.version,
+          });
         }
       }
       if (failures.length > 0) {
         await this.deps.publisher.failed({ deploymentId: ev.deploymentId, domain: ev.domain, failures });
         return;
       }
-      const plaintext = Buffer.from(JSON.stringify(Object.fromEntries([...values].map(([k, v]) => [k, v.toString('utf8')]))));
+      const plaintext = Buffer.from(
+        JSON.stringify(Object.fromEntries([...values].map(([k, v]) => [k, v.toString('utf8')]))),
+      );
       try {
         const sealed = seal(this.deps.recipient, plaintext, ev.deploymentId);
-        await this.deps.publisher.resolved({ deploymentId: ev.deploymentId, domain: ev.domain, versions, sealed, warnings: [] });
+        await this.deps.publisher.resolved({
+          deploymentId: ev.deploymentId,
+          domain: ev.domain,
+          versions,
+          sealed,
+          warnings: [],
+        });
       } finally {
         plaintext.fill(0);
       }

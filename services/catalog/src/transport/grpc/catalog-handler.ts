@@ -26,7 +26,9 @@ export function catalogHandlers(secrets: SecretService): Handlers<CatalogService
       return toMetadata(meta);
     },
     listSecrets: async (req, ctx) => ({ secrets: (await secrets.list(ctx.principal.id, req.scope)).map(toMetadata) }),
-    deleteSecret: async (req, ctx) => ({ deleted: toMetadata(await secrets.delete(ctx.principal.id, req.scope, req.key)) }),
+    deleteSecret: async (req, ctx) => ({
+      deleted: toMetadata(await secrets.delete(ctx.principal.id, req.scope, req.key)),
+    }),
   };
 }
 
@@ -44,8 +46,24 @@ export function catalogInternalHandlers(secrets: SecretService): Handlers<Catalo
       return {
         results: answers.map((a) =>
           a.found
-            ? { refId: a.refId, found: true, resolvedScope: a.scope, version: a.version, value: a.value, errorCode: '', errorMessage: '' }
-            : { refId: a.refId, found: false, resolvedScope: '', version: 0, value: Buffer.alloc(0), errorCode: a.code, errorMessage: a.message },
+            ? {
+                refId: a.refId,
+                found: true,
+                resolvedScope: a.scope,
+                version: a.version,
+                value: a.value,
+                errorCode: '',
+                errorMessage: '',
+              }
+            : {
+                refId: a.refId,
+                found: false,
+                resolvedScope: '',
+                version: 0,
+                value: Buffer.alloc(0),
+                errorCode: a.code,
+                errorMessage: a.message,
+              },
         ),
       };
     },

@@ -1,4 +1,9 @@
-import { eventHandler, type SecretChanged, type WorkloadResolutionFailed, type WorkloadResolved } from '@latchkey/events';
+import {
+  eventHandler,
+  type SecretChanged,
+  type WorkloadResolutionFailed,
+  type WorkloadResolved,
+} from '@latchkey/events';
 import type { MessageHandler } from '@latchkey/nats';
 import type { WorkloadService } from '../../domain/workload-service.js';
 

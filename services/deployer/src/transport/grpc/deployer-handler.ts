@@ -9,7 +9,13 @@ export const toDeployment = (d: DeploymentRecord): Deployment => ({
   workload: d.workload,
   status: d.status,
   reasons: d.reasons,
-  versions: d.versions.map((v) => ({ refId: v.refId, key: v.key, sourceType: v.sourceType, scope: v.scope, version: v.version })),
+  versions: d.versions.map((v) => ({
+    refId: v.refId,
+    key: v.key,
+    sourceType: v.sourceType,
+    scope: v.scope,
+    version: v.version,
+  })),
   principal: d.principal,
   createdAt: d.createdAt.toISOString(),
   updatedAt: d.updatedAt.toISOString(),
@@ -44,12 +50,18 @@ export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerS
       const { workload, last } = await workloads.get(ctx.principal.id, req.domain, req.name);
       return toWorkload(workload, last);
     },
-    listWorkloads: async (req, ctx) => ({ workloads: (await workloads.list(ctx.principal.id, req.domain)).map((w) => toWorkload(w)) }),
+    listWorkloads: async (req, ctx) => ({
+      workloads: (await workloads.list(ctx.principal.id, req.domain)).map((w) => toWorkload(w)),
+    }),
     deploy: async (req, ctx) => toDeployment(await workloads.deploy(ctx.principal.id, req.domain, req.name)),
-    getDeployment: async (req, ctx) => toDeployment(await workloads.getDeployment(ctx.principal.id, req.domain, req.id)),
+    getDeployment: async (req, ctx) =>
+      toDeployment(await workloads.getDeployment(ctx.principal.id, req.domain, req.id)),
     getLogs: async (req, ctx) => {
       const { id, lines } = await workloads.logs(ctx.principal.id, req.domain, req.name, req.deploymentId);
-      return { deploymentId: id, lines: lines.map((l) => ({ seq: l.seq, stream: l.stream, line: l.line, at: l.at.toISOString() })) };
+      return {
+        deploymentId: id,
+        lines: lines.map((l) => ({ seq: l.seq, stream: l.stream, line: l.line, at: l.at.toISOString() })),
+      };
     },
   };
 }

@@ -4,10 +4,15 @@ import type { CheckRequest, CheckResponse, Domain, RasServiceServer } from '@lat
 import type { DomainService } from '../../domain/domain-service.js';
 import type { DomainRecord } from '../../domain/ports.js';
 
-const toDomain = (d: DomainRecord): Domain => ({ name: d.name, createdAt: d.createdAt.toISOString(), createdBy: d.createdBy });
+const toDomain = (d: DomainRecord): Domain => ({
+  name: d.name,
+  createdAt: d.createdAt.toISOString(),
+  createdBy: d.createdBy,
+});
 
 function servicesOnly(ctx: CallContext): void {
-  if (ctx.principal.kind !== 'service') throw permissionDenied('auth.forbidden_caller', 'Check is for Latchkey services');
+  if (ctx.principal.kind !== 'service')
+    throw permissionDenied('auth.forbidden_caller', 'Check is for Latchkey services');
 }
 
 export function rasHandlers(domains: DomainService): Handlers<RasServiceServer> {

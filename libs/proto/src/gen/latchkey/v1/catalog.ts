@@ -253,25 +253,25 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
     if (message.scope !== undefined) {
       obj.scope = Scope.toJSON(message.scope);
     }
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.source !== "") {
+    if (message.source !== undefined) {
       obj.source = message.source;
     }
-    if (message.version !== 0) {
+    if (message.version !== undefined) {
       obj.version = Math.round(message.version);
     }
-    if (message.createdAt !== "") {
+    if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt;
     }
-    if (message.updatedAt !== "") {
+    if (message.updatedAt !== undefined) {
       obj.updatedAt = message.updatedAt;
     }
-    if (message.updatedBy !== "") {
+    if (message.updatedBy !== undefined) {
       obj.updatedBy = message.updatedBy;
     }
-    if (message.description !== "") {
+    if (message.description !== undefined) {
       obj.description = message.description;
     }
     return obj;
@@ -386,13 +386,13 @@ export const PutSecretRequest: MessageFns<PutSecretRequest> = {
     if (message.scope !== undefined) {
       obj.scope = Scope.toJSON(message.scope);
     }
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.value.length !== 0) {
+    if (message.value !== undefined) {
       obj.value = base64FromBytes(message.value);
     }
-    if (message.description !== "") {
+    if (message.description !== undefined) {
       obj.description = message.description;
     }
     return obj;
@@ -617,7 +617,7 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
     if (message.scope !== undefined) {
       obj.scope = Scope.toJSON(message.scope);
     }
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
     return obj;
@@ -800,16 +800,16 @@ export const ValueRequest: MessageFns<ValueRequest> = {
 
   toJSON(message: ValueRequest): unknown {
     const obj: any = {};
-    if (message.refId !== "") {
+    if (message.refId !== undefined) {
       obj.refId = message.refId;
     }
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
     if (message.scope !== undefined) {
       obj.scope = Scope.toJSON(message.scope);
     }
-    if (message.fallbackToGlobal !== false) {
+    if (message.fallbackToGlobal !== undefined) {
       obj.fallbackToGlobal = message.fallbackToGlobal;
     }
     return obj;
@@ -977,25 +977,25 @@ export const ValueResult: MessageFns<ValueResult> = {
 
   toJSON(message: ValueResult): unknown {
     const obj: any = {};
-    if (message.refId !== "") {
+    if (message.refId !== undefined) {
       obj.refId = message.refId;
     }
-    if (message.found !== false) {
+    if (message.found !== undefined) {
       obj.found = message.found;
     }
-    if (message.resolvedScope !== "") {
+    if (message.resolvedScope !== undefined) {
       obj.resolvedScope = message.resolvedScope;
     }
-    if (message.version !== 0) {
+    if (message.version !== undefined) {
       obj.version = Math.round(message.version);
     }
-    if (message.value.length !== 0) {
+    if (message.value !== undefined) {
       obj.value = base64FromBytes(message.value);
     }
-    if (message.errorCode !== "") {
+    if (message.errorCode !== undefined) {
       obj.errorCode = message.errorCode;
     }
-    if (message.errorMessage !== "") {
+    if (message.errorMessage !== undefined) {
       obj.errorMessage = message.errorMessage;
     }
     return obj;

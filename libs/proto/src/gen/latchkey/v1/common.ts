@@ -94,10 +94,10 @@ export const Scope: MessageFns<Scope> = {
 
   toJSON(message: Scope): unknown {
     const obj: any = {};
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
-    if (message.global !== false) {
+    if (message.global !== undefined) {
       obj.global = message.global;
     }
     return obj;
@@ -199,13 +199,13 @@ export const SecretReference: MessageFns<SecretReference> = {
 
   toJSON(message: SecretReference): unknown {
     const obj: any = {};
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.sourceType !== "") {
+    if (message.sourceType !== undefined) {
       obj.sourceType = message.sourceType;
     }
-    if (message.sourceId !== "") {
+    if (message.sourceId !== undefined) {
       obj.sourceId = message.sourceId;
     }
     return obj;

@@ -228,19 +228,19 @@ export const ReceivedVersion: MessageFns<ReceivedVersion> = {
 
   toJSON(message: ReceivedVersion): unknown {
     const obj: any = {};
-    if (message.refId !== "") {
+    if (message.refId !== undefined) {
       obj.refId = message.refId;
     }
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.sourceType !== "") {
+    if (message.sourceType !== undefined) {
       obj.sourceType = message.sourceType;
     }
-    if (message.scope !== "") {
+    if (message.scope !== undefined) {
       obj.scope = message.scope;
     }
-    if (message.version !== 0) {
+    if (message.version !== undefined) {
       obj.version = Math.round(message.version);
     }
     return obj;
@@ -459,16 +459,16 @@ export const Deployment: MessageFns<Deployment> = {
 
   toJSON(message: Deployment): unknown {
     const obj: any = {};
-    if (message.id !== "") {
+    if (message.id !== undefined) {
       obj.id = message.id;
     }
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
-    if (message.workload !== "") {
+    if (message.workload !== undefined) {
       obj.workload = message.workload;
     }
-    if (message.status !== "") {
+    if (message.status !== undefined) {
       obj.status = message.status;
     }
     if (message.reasons?.length) {
@@ -477,19 +477,19 @@ export const Deployment: MessageFns<Deployment> = {
     if (message.versions?.length) {
       obj.versions = message.versions.map((e) => ReceivedVersion.toJSON(e));
     }
-    if (message.principal !== "") {
+    if (message.principal !== undefined) {
       obj.principal = message.principal;
     }
-    if (message.createdAt !== "") {
+    if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt;
     }
-    if (message.updatedAt !== "") {
+    if (message.updatedAt !== undefined) {
       obj.updatedAt = message.updatedAt;
     }
-    if (message.pid !== 0) {
+    if (message.pid !== undefined) {
       obj.pid = Math.round(message.pid);
     }
-    if (message.exitCode !== 0) {
+    if (message.exitCode !== undefined) {
       obj.exitCode = Math.round(message.exitCode);
     }
     return obj;
@@ -624,19 +624,19 @@ export const StaleReason: MessageFns<StaleReason> = {
 
   toJSON(message: StaleReason): unknown {
     const obj: any = {};
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.scope !== "") {
+    if (message.scope !== undefined) {
       obj.scope = message.scope;
     }
-    if (message.deployedVersion !== 0) {
+    if (message.deployedVersion !== undefined) {
       obj.deployedVersion = Math.round(message.deployedVersion);
     }
-    if (message.currentVersion !== 0) {
+    if (message.currentVersion !== undefined) {
       obj.currentVersion = Math.round(message.currentVersion);
     }
-    if (message.change !== "") {
+    if (message.change !== undefined) {
       obj.change = message.change;
     }
     return obj;
@@ -863,22 +863,22 @@ export const Workload: MessageFns<Workload> = {
 
   toJSON(message: Workload): unknown {
     const obj: any = {};
-    if (message.id !== "") {
+    if (message.id !== undefined) {
       obj.id = message.id;
     }
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
-    if (message.kind !== "") {
+    if (message.kind !== undefined) {
       obj.kind = message.kind;
     }
-    if (message.specJson !== "") {
+    if (message.specJson !== undefined) {
       obj.specJson = message.specJson;
     }
-    if (message.stale !== false) {
+    if (message.stale !== undefined) {
       obj.stale = message.stale;
     }
     if (message.staleReasons?.length) {
@@ -887,10 +887,10 @@ export const Workload: MessageFns<Workload> = {
     if (message.lastDeployment !== undefined) {
       obj.lastDeployment = Deployment.toJSON(message.lastDeployment);
     }
-    if (message.createdAt !== "") {
+    if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt;
     }
-    if (message.updatedAt !== "") {
+    if (message.updatedAt !== undefined) {
       obj.updatedAt = message.updatedAt;
     }
     if (message.warnings?.length) {
@@ -990,10 +990,10 @@ export const ApplyWorkloadRequest: MessageFns<ApplyWorkloadRequest> = {
 
   toJSON(message: ApplyWorkloadRequest): unknown {
     const obj: any = {};
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
-    if (message.specJson !== "") {
+    if (message.specJson !== undefined) {
       obj.specJson = message.specJson;
     }
     return obj;
@@ -1075,10 +1075,10 @@ export const GetWorkloadRequest: MessageFns<GetWorkloadRequest> = {
 
   toJSON(message: GetWorkloadRequest): unknown {
     const obj: any = {};
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     return obj;
@@ -1146,7 +1146,7 @@ export const ListWorkloadsRequest: MessageFns<ListWorkloadsRequest> = {
 
   toJSON(message: ListWorkloadsRequest): unknown {
     const obj: any = {};
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
     return obj;
@@ -1298,10 +1298,10 @@ export const DeployRequest: MessageFns<DeployRequest> = {
 
   toJSON(message: DeployRequest): unknown {
     const obj: any = {};
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     return obj;
@@ -1383,10 +1383,10 @@ export const GetDeploymentRequest: MessageFns<GetDeploymentRequest> = {
 
   toJSON(message: GetDeploymentRequest): unknown {
     const obj: any = {};
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
-    if (message.id !== "") {
+    if (message.id !== undefined) {
       obj.id = message.id;
     }
     return obj;
@@ -1484,13 +1484,13 @@ export const GetLogsRequest: MessageFns<GetLogsRequest> = {
 
   toJSON(message: GetLogsRequest): unknown {
     const obj: any = {};
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
-    if (message.deploymentId !== "") {
+    if (message.deploymentId !== undefined) {
       obj.deploymentId = message.deploymentId;
     }
     return obj;
@@ -1597,16 +1597,16 @@ export const LogLine: MessageFns<LogLine> = {
 
   toJSON(message: LogLine): unknown {
     const obj: any = {};
-    if (message.seq !== 0) {
+    if (message.seq !== undefined) {
       obj.seq = Math.round(message.seq);
     }
-    if (message.stream !== "") {
+    if (message.stream !== undefined) {
       obj.stream = message.stream;
     }
-    if (message.line !== "") {
+    if (message.line !== undefined) {
       obj.line = message.line;
     }
-    if (message.at !== "") {
+    if (message.at !== undefined) {
       obj.at = message.at;
     }
     return obj;
@@ -1694,7 +1694,7 @@ export const GetLogsResponse: MessageFns<GetLogsResponse> = {
 
   toJSON(message: GetLogsResponse): unknown {
     const obj: any = {};
-    if (message.deploymentId !== "") {
+    if (message.deploymentId !== undefined) {
       obj.deploymentId = message.deploymentId;
     }
     if (message.lines?.length) {

@@ -162,13 +162,13 @@ export const Domain: MessageFns<Domain> = {
 
   toJSON(message: Domain): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
-    if (message.createdAt !== "") {
+    if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt;
     }
-    if (message.createdBy !== "") {
+    if (message.createdBy !== undefined) {
       obj.createdBy = message.createdBy;
     }
     return obj;
@@ -237,7 +237,7 @@ export const CreateDomainRequest: MessageFns<CreateDomainRequest> = {
 
   toJSON(message: CreateDomainRequest): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     return obj;
@@ -304,7 +304,7 @@ export const GetDomainRequest: MessageFns<GetDomainRequest> = {
 
   toJSON(message: GetDomainRequest): unknown {
     const obj: any = {};
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     return obj;
@@ -530,16 +530,16 @@ export const CheckRequest: MessageFns<CheckRequest> = {
 
   toJSON(message: CheckRequest): unknown {
     const obj: any = {};
-    if (message.principal !== "") {
+    if (message.principal !== undefined) {
       obj.principal = message.principal;
     }
-    if (message.action !== "") {
+    if (message.action !== undefined) {
       obj.action = message.action;
     }
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
-    if (message.resource !== "") {
+    if (message.resource !== undefined) {
       obj.resource = message.resource;
     }
     return obj;
@@ -635,13 +635,13 @@ export const CheckResponse: MessageFns<CheckResponse> = {
 
   toJSON(message: CheckResponse): unknown {
     const obj: any = {};
-    if (message.allowed !== false) {
+    if (message.allowed !== undefined) {
       obj.allowed = message.allowed;
     }
-    if (message.code !== "") {
+    if (message.code !== undefined) {
       obj.code = message.code;
     }
-    if (message.reason !== "") {
+    if (message.reason !== undefined) {
       obj.reason = message.reason;
     }
     return obj;
@@ -920,10 +920,10 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
 
   toJSON(message: WhoAmIResponse): unknown {
     const obj: any = {};
-    if (message.principal !== "") {
+    if (message.principal !== undefined) {
       obj.principal = message.principal;
     }
-    if (message.platformAdmin !== false) {
+    if (message.platformAdmin !== undefined) {
       obj.platformAdmin = message.platformAdmin;
     }
     return obj;

@@ -1,0 +1,98 @@
+import type { Client } from '@grpc/grpc-js';
+import { LatchkeyError } from '@latchkey/errors';
+import { createClient, unary } from '@latchkey/grpc';
+import { CatalogServiceClient, DeployerServiceClient, RasServiceClient } from '@latchkey/proto';
+import type { CliIo } from './cli-io.js';
+import { readConnectionFile, type ConnectionInfo } from './connection-file.js';
+import { readCredentialsFile } from './credentials-file.js';
+import { resolveHome } from './data-folder.js';
+
+export const CALL_DEADLINE_MS = 15_000;
+
+/** The token a client call carries: LATCHKEY_TOKEN, else the admin token of the running instance. */
+export async function resolveToken(env: NodeJS.ProcessEnv, connection: ConnectionInfo): Promise<string> {
+  const fromEnv = env['LATCHKEY_TOKEN'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  return (await readCredentialsFile(connection.credentialsFile)).admin;
+}
+
+type ServiceKey = 'catalog' | 'ras' | 'deployer';
+
+/** Lazily created gRPC clients for the running instance; close() when done. */
+export class ClientContext {
+  private readonly clients: Client[] = [];
+  private catalogClient: CatalogServiceClient | undefined;
+  private rasClient: RasServiceClient | undefined;
+  private deployerClient: DeployerServiceClient | undefined;
+
+  constructor(
+    readonly connection: ConnectionInfo,
+    private readonly token: string,
+  ) {}
+
+  private track<C extends Client>(c: C): C {
+    this.clients.push(c);
+    return c;
+  }
+
+  catalog(): CatalogServiceClient {
+    return (this.catalogClient ??= this.track(createClient(CatalogServiceClient, this.connection.catalog, this.token)));
+  }
+
+  ras(): RasServiceClient {
+    return (this.rasClient ??= this.track(createClient(RasServiceClient, this.connection.ras, this.token)));
+  }
+
+  deployer(): DeployerServiceClient {
+    return (this.deployerClient ??= this.track(
+      createClient(DeployerServiceClient, this.connection.deployer, this.token),
+    ));
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+    this.clients.length = 0;
+  }
+}
+
+export async function openClientContext(io: CliIo): Promise<ClientContext> {
+  const home = resolveHome(io.env, io.cwd);
+  const connection = await readConnectionFile(home);
+  return new ClientContext(connection, await resolveToken(io.env, connection));
+}
+
+/** Runs `fn` with a client context that is closed afterwards. */
+export async function withClients<T>(io: CliIo, fn: (ctx: ClientContext) => Promise<T>): Promise<T> {
+  const ctx = await openClientContext(io);
+  try {
+    return await fn(ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+type UnaryFn<Req, Res> = Parameters<typeof unary<Req, Res>>[0];
+
+/**
+ * One unary call with the CLI's deadline. A transport failure (nothing
+ * listening, deadline) is reworded to name the service and its address.
+ */
+export async function call<Req, Res>(
+  ctx: ClientContext,
+  service: ServiceKey,
+  fn: UnaryFn<Req, Res>,
+  req: Req,
+): Promise<Res> {
+  try {
+    return await unary(fn, req, CALL_DEADLINE_MS);
+  } catch (err) {
+    if (err instanceof LatchkeyError && err.kind === 'unavailable' && err.code.startsWith('grpc.')) {
+      throw new LatchkeyError(
+        err.code,
+        `cannot reach ${service} at ${ctx.connection[service]} (${err.message}): is Latchkey running? try latchkey status`,
+        { kind: 'unavailable' },
+      );
+    }
+    throw err;
+  }
+}

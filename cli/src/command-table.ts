@@ -1,0 +1,65 @@
+import type { Command } from './command-types.js';
+import { deployCommand } from './deploy-command.js';
+import { domainCreateCommand, domainListCommand } from './domain-commands.js';
+import { logsCommand } from './logs-command.js';
+import { secretDeleteCommand, secretListCommand, secretPutCommand } from './secret-commands.js';
+import { statusCommand } from './status-command.js';
+import { upCommand } from './up-command-spec.js';
+import { workloadApplyCommand, workloadGetCommand, workloadListCommand } from './workload-commands.js';
+
+export const COMMANDS: readonly Command[] = [
+  upCommand,
+  statusCommand,
+  domainCreateCommand,
+  domainListCommand,
+  secretPutCommand,
+  secretListCommand,
+  secretDeleteCommand,
+  workloadApplyCommand,
+  workloadGetCommand,
+  workloadListCommand,
+  deployCommand,
+  logsCommand,
+];
+
+export const ENVIRONMENT_HELP = [
+  'environment:',
+  '  LATCHKEY_HOME     data folder (default ./.latchkey); clients find connection.json there',
+  '  LATCHKEY_TOKEN    bearer token for client verbs (default: the admin token of the running instance)',
+  '  up only: LATCHKEY_NATS_URL, LATCHKEY_NATS_PORT (7422), LATCHKEY_PG_PORT (7432),',
+  '           LATCHKEY_RAS_PORT (7401), LATCHKEY_CATALOG_PORT (7402), LATCHKEY_RESOLVER_PORT (7403),',
+  '           LATCHKEY_DEPLOYER_PORT (7404) (0 picks a free port), LATCHKEY_REPLICAS (1)',
+];
+
+export function generalHelp(): string[] {
+  const width = Math.max(...COMMANDS.map((c) => c.path.join(' ').length));
+  return [
+    'latchkey: the command line of Latchkey, a secrets control plane',
+    '',
+    'usage: latchkey <command> [options]   (latchkey <command> --help for details)',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
+    '',
+    'Reads take --json for machine output. Secret values are read from stdin or --value-file, never from arguments.',
+    '',
+    ...ENVIRONMENT_HELP,
+  ];
+}
+
+export function commandHelp(c: Command): string[] {
+  return [`usage: ${c.usage}`, '', c.summary];
+}
+
+/** Commands whose path starts with `prefix` (for `latchkey secret` without a verb). */
+export function commandsUnder(prefix: string): Command[] {
+  return COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === prefix);
+}
+
+/** The command selected by the leading words of argv, and the rest. */
+export function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+  for (const c of COMMANDS) {
+    if (c.path.every((w, i) => argv[i] === w)) return { command: c, rest: argv.slice(c.path.length) };
+  }
+  return undefined;
+}

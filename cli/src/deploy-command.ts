@@ -1,0 +1,86 @@
+import { LatchkeyError } from '@latchkey/errors';
+import { Deployment } from '@latchkey/proto';
+import { booleanOption, parseArgs, requireOption, requirePositionals, stringOption } from './args-parser.js';
+import { CliError, UsageError } from './cli-errors.js';
+import { call, withClients, type ClientContext } from './client-context.js';
+import type { CliIo } from './cli-io.js';
+import type { Command } from './command-types.js';
+import { deploymentLines, FINAL_STATUSES, isSuccess } from './deployment-format.js';
+import { printJson } from './table-format.js';
+
+export const POLL_INTERVAL_MS = 200;
+
+export function parseTimeoutSeconds(raw: string | undefined): number {
+  if (raw === undefined) return 120;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--timeout must be a positive number of seconds, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** Polls until the deployment reaches a final status; transport hiccups are retried until the deadline. */
+export async function waitForDeployment(
+  ctx: ClientContext,
+  domain: string,
+  first: Deployment,
+  timeoutMs: number,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<Deployment> {
+  const deadline = Date.now() + timeoutMs;
+  let current = first;
+  while (!FINAL_STATUSES.has(current.status)) {
+    if (Date.now() >= deadline) {
+      throw new CliError(
+        `deployment ${current.id} is still ${current.status} after ${Math.round(timeoutMs / 1000)}s: check it later with latchkey workload get ${current.workload} --domain ${domain}`,
+        { code: 'cli.deploy_timeout' },
+      );
+    }
+    await sleep(POLL_INTERVAL_MS);
+    try {
+      current = await call(ctx, 'deployer', ctx.deployer().getDeployment.bind(ctx.deployer()), {
+        domain,
+        id: current.id,
+      });
+    } catch (err) {
+      if (!(err instanceof LatchkeyError && err.kind === 'unavailable')) throw err;
+    }
+  }
+  return current;
+}
+
+export const deployCommand: Command = {
+  path: ['deploy'],
+  usage: 'latchkey deploy NAME --domain DOMAIN [--wait] [--timeout SECONDS] [--json]',
+  summary: 'deploy a workload (its secrets are resolved at this moment)',
+  options: {
+    domain: { type: 'string' },
+    wait: { type: 'boolean' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    const parsed = parseArgs(argv, this.options);
+    const [name = ''] = requirePositionals(parsed, ['NAME']);
+    const domain = requireOption(parsed, 'domain');
+    const wait = booleanOption(parsed, 'wait');
+    const timeoutMs = parseTimeoutSeconds(stringOption(parsed, 'timeout')) * 1000;
+    const json = booleanOption(parsed, 'json');
+    return withClients(io, async (ctx) => {
+      const started = await call(ctx, 'deployer', ctx.deployer().deploy.bind(ctx.deployer()), { domain, name });
+      if (!wait) {
+        if (json) printJson(io.out, Deployment.toJSON(started));
+        else io.out(`deployment ${started.id} ${started.status}`);
+        return 0;
+      }
+      if (!json) io.out(`deployment ${started.id} ${started.status}; waiting...`);
+      const outcome = await waitForDeployment(ctx, domain, started, timeoutMs);
+      if (json) printJson(io.out, Deployment.toJSON(outcome));
+      else for (const line of deploymentLines(outcome)) io.out(line);
+      if (isSuccess(outcome)) return 0;
+      io.err(
+        `latchkey: deployment ${outcome.id} of ${name} ${outcome.status}${outcome.status === 'exited' ? ` with exit code ${outcome.exitCode}` : ''}`,
+      );
+      return 1;
+    });
+  },
+};

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { readCredentialsFile } from './credentials-file.js';
+import { ensureDataFolder } from './data-folder.js';
+import { ensureKeyMaterial } from './key-material.js';
+
+async function newHome(): Promise<string> {
+  const home = path.join(await mkdtemp(path.join(tmpdir(), 'latchkey-keys-')), 'home');
+  await ensureDataFolder(home);
+  return home;
+}
+
+test('generates every key and token once, private, and reuses them on the next start', async () => {
+  const home = await newHome();
+  const first = await ensureKeyMaterial(home);
+  for (const f of ['kek.json', 'deployer-seal.key', 'credentials.json', 'postgres-password']) {
+    assert.equal((await stat(path.join(home, f))).mode & 0o777, 0o600, f);
+  }
+  assert.ok((await stat(path.join(home, 'deployer-seal.pub'))).isFile());
+  const creds = first.credentials;
+  for (const token of [creds.admin, ...Object.values(creds.services)]) {
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/); // 32 bytes base64url
+  }
+  assert.equal(new Set([creds.admin, ...Object.values(creds.services)]).size, 5);
+  assert.deepEqual(Object.keys(creds.services).sort(), ['catalog', 'deployer', 'ras', 'resolver']);
+
+  const files = async (): Promise<string[]> =>
+    Promise.all(
+      ['kek.json', 'deployer-seal.key', 'deployer-seal.pub', 'credentials.json', 'postgres-password'].map((f) =>
+        readFile(path.join(home, f), 'utf8'),
+      ),
+    );
+  const before = await files();
+  const second = await ensureKeyMaterial(home);
+  assert.deepEqual(await files(), before);
+  assert.deepEqual(second.credentials, first.credentials);
+  assert.equal(second.postgresPassword, first.postgresPassword);
+});
+
+test('a malformed credentials file is reported, not overwritten', async () => {
+  const home = await newHome();
+  await writeFile(path.join(home, 'credentials.json'), '{"admin": 1}', { mode: 0o600 });
+  await assert.rejects(ensureKeyMaterial(home), /credentials file .* is malformed/);
+  assert.equal(await readFile(path.join(home, 'credentials.json'), 'utf8'), '{"admin": 1}');
+  await assert.rejects(readCredentialsFile(path.join(home, 'nope.json')), /cannot read the credentials file/);
+});

@@ -1,0 +1,60 @@
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ensureKekFile, ensureSealKeyFiles } from '@latchkey/crypto';
+import { CliError } from './cli-errors.js';
+import { ensureCredentialsFile, generateToken, type CredentialsFile } from './credentials-file.js';
+
+/** Where the launcher keeps its generated keys and tokens inside the data folder. */
+export interface KeyMaterialPaths {
+  kekFile: string;
+  sealPrivateKeyFile: string;
+  sealPublicKeyFile: string;
+  credentialsFile: string;
+  postgresPasswordFile: string;
+}
+
+export interface KeyMaterial {
+  paths: KeyMaterialPaths;
+  credentials: CredentialsFile;
+  postgresPassword: string;
+}
+
+export function keyMaterialPaths(home: string): KeyMaterialPaths {
+  return {
+    kekFile: path.join(home, 'kek.json'),
+    sealPrivateKeyFile: path.join(home, 'deployer-seal.key'),
+    sealPublicKeyFile: path.join(home, 'deployer-seal.pub'),
+    credentialsFile: path.join(home, 'credentials.json'),
+    postgresPasswordFile: path.join(home, 'postgres-password'),
+  };
+}
+
+async function ensurePostgresPassword(file: string): Promise<string> {
+  try {
+    await writeFile(file, generateToken() + '\n', { mode: 0o600, flag: 'wx' });
+    await chmod(file, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const password = (await readFile(file, 'utf8')).trim();
+  if (password === '') {
+    throw new CliError(`${file} is empty: delete the data folder's postgres folder and this file to start afresh`, {
+      code: 'cli.postgres_password_empty',
+    });
+  }
+  return password;
+}
+
+/**
+ * Generates, once, every key and token embedded mode needs and loads them
+ * on later starts: the KEK, the deployer's sealing key pair, the service and
+ * admin tokens and the PostgreSQL password. Files holding secrets are 0600.
+ */
+export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
+  const paths = keyMaterialPaths(home);
+  await ensureKekFile(paths.kekFile);
+  await ensureSealKeyFiles(paths.sealPrivateKeyFile, paths.sealPublicKeyFile);
+  const credentials = await ensureCredentialsFile(paths.credentialsFile);
+  const postgresPassword = await ensurePostgresPassword(paths.postgresPasswordFile);
+  return { paths, credentials, postgresPassword };
+}

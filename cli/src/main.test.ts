@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fakeIo } from './fake-io.js';
+import { main } from './main.js';
+
+async function emptyHome(): Promise<string> {
+  return path.join(await mkdtemp(path.join(tmpdir(), 'latchkey-main-')), 'home');
+}
+
+test('--help lists every verb and exits 0; no arguments is a usage error', async () => {
+  const io = fakeIo();
+  assert.equal(await main(['--help'], io), 0);
+  const text = io.stdoutLines.join('\n');
+  for (const verb of ['up', 'status', 'domain create', 'secret put', 'workload apply', 'deploy', 'logs'])
+    assert.match(text, new RegExp(verb));
+  assert.equal(await main([], fakeIo()), 2);
+});
+
+test('<verb> --help prints its usage and exits 0', async () => {
+  const io = fakeIo();
+  assert.equal(await main(['secret', 'put', '--help'], io), 0);
+  assert.match(io.stdoutLines[0] ?? '', /^usage: latchkey secret put KEY \(--domain DOMAIN \| --global\)/);
+  const group = fakeIo();
+  assert.equal(await main(['workload', '--help'], group), 0);
+  assert.equal(group.stdoutLines.length, 3);
+});
+
+test('usage errors exit 2 with a usage line', async () => {
+  const cases: [string[], RegExp][] = [
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['secret', 'peek'], /unknown secret command "peek"/],
+    [['secret', 'list'], /--domain DOMAIN or --global is required/],
+    [['secret', 'list', '--domain', 'a', '--global'], /either --domain or --global, not both/],
+    [['deploy', '--domain', 'a'], /missing NAME/],
+    [['deploy', 'w', '--domain', 'a', '--timeout', 'soon'], /--timeout must be a positive number/],
+    [['workload', 'apply', '--domain', 'a'], /--file is required/],
+    [['status', '--bogus'], /unknown option --bogus/],
+  ];
+  for (const [argv, message] of cases) {
+    const io = fakeIo();
+    assert.equal(await main(argv, io), 2, argv.join(' '));
+    assert.match(io.stderrLines[0] ?? '', /^latchkey: /);
+    assert.match(io.stderrLines[0] ?? '', message, argv.join(' '));
+    assert.match(io.stderrLines.at(-1) ?? '', /^usage: latchkey /, argv.join(' '));
+  }
+});
+
+test('secret put refuses --value and an extra argument without echoing the value', async () => {
+  for (const argv of [
+    ['secret', 'put', 'K', '--domain', 'a', '--value', 'hunter2'],
+    ['secret', 'put', 'K', '--domain', 'a', '--value=hunter2'],
+    ['secret', 'put', 'K', 'hunter2', '--domain', 'a'],
+  ]) {
+    const io = fakeIo({ stdin: 'x' });
+    assert.equal(await main(argv, io), 2);
+    const all = io.stderrLines.join('\n');
+    assert.match(all, /never go on the command line/);
+    assert.doesNotMatch(all, /hunter2/);
+  }
+});
+
+test('secret put refuses a terminal on stdin', async () => {
+  const io = fakeIo({ tty: true, env: { LATCHKEY_HOME: await emptyHome() } });
+  assert.equal(await main(['secret', 'put', 'K', '--global'], io), 2);
+  assert.match(io.stderrLines[0] ?? '', /refusing to read a secret value from a terminal/);
+});
+
+test('client verbs say how to start Latchkey when there is no connection.json', async () => {
+  const home = await emptyHome();
+  for (const argv of [
+    ['status'],
+    ['domain', 'list'],
+    ['secret', 'list', '--global'],
+    ['workload', 'list', '--domain', 'a'],
+  ]) {
+    const io = fakeIo({ env: { LATCHKEY_HOME: home } });
+    assert.equal(await main(argv, io), 1);
+    assert.deepEqual(io.stderrLines, [
+      `latchkey: Latchkey is not running here (no ${home}/connection.json): start it with npm start, or set LATCHKEY_HOME`,
+    ]);
+  }
+});
+
+test('workload apply fails locally on invalid JSON, with the position', async () => {
+  const io = fakeIo({ stdin: '{"name": "w",\n "kind": }', env: { LATCHKEY_HOME: await emptyHome() } });
+  assert.equal(await main(['workload', 'apply', '-f', '-', '--domain', 'a'], io), 1);
+  assert.equal(
+    io.stderrLines[0],
+    'latchkey: stdin is not valid JSON: expected a value, found character "}" at line 2 column 10 (position 23)',
+  );
+});

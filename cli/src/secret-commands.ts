@@ -1,0 +1,97 @@
+import { DeleteSecretResponse, ListSecretsResponse, SecretMetadata } from '@latchkey/proto';
+import { booleanOption, parseArgs, requirePositionals, stringOption, type ParsedArgs } from './args-parser.js';
+import { UsageError } from './cli-errors.js';
+import { call, withClients } from './client-context.js';
+import type { CliIo } from './cli-io.js';
+import type { Command } from './command-types.js';
+import { describeScope, scopeFromArgs } from './scope-option.js';
+import { readSecretValue, refuseValueOnCommandLine, VALUE_ON_COMMAND_LINE } from './secret-value-input.js';
+import { formatTable, printJson } from './table-format.js';
+
+const scopeOptions = { domain: { type: 'string' }, global: { type: 'boolean' } } as const;
+
+/** KEY, and nothing after it: an extra word is most likely a value, which must not be echoed. */
+function keyOnly(parsed: ParsedArgs): string {
+  if (parsed.positionals.length === 0) throw new UsageError('missing KEY');
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(`only one KEY is accepted, and nothing after it: ${VALUE_ON_COMMAND_LINE}`);
+  }
+  const key = parsed.positionals[0] ?? '';
+  if (key === '') throw new UsageError('KEY is empty');
+  return key;
+}
+
+export const secretPutCommand: Command = {
+  path: ['secret', 'put'],
+  usage:
+    'latchkey secret put KEY (--domain DOMAIN | --global) [--description TEXT] [--value-file FILE] [--json]  (value on stdin)',
+  summary: 'store a new version of a secret; the value comes from stdin or --value-file',
+  options: {
+    ...scopeOptions,
+    description: { type: 'string' },
+    'value-file': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    refuseValueOnCommandLine(argv);
+    const parsed = parseArgs(argv, this.options);
+    const key = keyOnly(parsed);
+    const scope = scopeFromArgs(parsed);
+    const value = await readSecretValue(io.stdin, stringOption(parsed, 'value-file'));
+    const description = stringOption(parsed, 'description') ?? '';
+    try {
+      const meta = await withClients(io, (ctx) =>
+        call(ctx, 'catalog', ctx.catalog().putSecret.bind(ctx.catalog()), { scope, key, value, description }),
+      );
+      if (booleanOption(parsed, 'json')) printJson(io.out, SecretMetadata.toJSON(meta));
+      else io.out(`${meta.key || key} version ${meta.version} in ${describeScope(meta.scope ?? scope)}`);
+    } finally {
+      value.fill(0);
+    }
+    return 0;
+  },
+};
+
+export const secretListCommand: Command = {
+  path: ['secret', 'list'],
+  usage: 'latchkey secret list (--domain DOMAIN | --global) [--json]',
+  summary: 'list secrets (metadata only; values are never shown)',
+  options: { ...scopeOptions, json: { type: 'boolean' } },
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    const parsed = parseArgs(argv, this.options);
+    requirePositionals(parsed, []);
+    const scope = scopeFromArgs(parsed);
+    const res = await withClients(io, (ctx) =>
+      call(ctx, 'catalog', ctx.catalog().listSecrets.bind(ctx.catalog()), { scope }),
+    );
+    if (booleanOption(parsed, 'json')) {
+      printJson(io.out, ListSecretsResponse.toJSON(res));
+      return 0;
+    }
+    for (const line of formatTable(
+      ['KEY', 'SOURCE', 'VERSION', 'UPDATED', 'UPDATED_BY'],
+      res.secrets.map((s) => [s.key, s.source, String(s.version), s.updatedAt, s.updatedBy]),
+    )) {
+      io.out(line);
+    }
+    return 0;
+  },
+};
+
+export const secretDeleteCommand: Command = {
+  path: ['secret', 'delete'],
+  usage: 'latchkey secret delete KEY (--domain DOMAIN | --global) [--json]',
+  summary: 'delete a secret (workloads that use it become stale)',
+  options: { ...scopeOptions, json: { type: 'boolean' } },
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    const parsed = parseArgs(argv, this.options);
+    const [key = ''] = requirePositionals(parsed, ['KEY']);
+    const scope = scopeFromArgs(parsed);
+    const res = await withClients(io, (ctx) =>
+      call(ctx, 'catalog', ctx.catalog().deleteSecret.bind(ctx.catalog()), { scope, key }),
+    );
+    if (booleanOption(parsed, 'json')) printJson(io.out, DeleteSecretResponse.toJSON(res));
+    else io.out(`${key} deleted from ${describeScope(scope)}`);
+    return 0;
+  },
+};

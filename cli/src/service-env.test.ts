@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { keyMaterialPaths } from './key-material.js';
+import { buildServiceEnv, type ServiceEnvInput } from './service-env.js';
+
+const home = '/data';
+const base: Omit<ServiceEnvInput, 'service'> = {
+  replica: 1,
+  port: 7402,
+  home,
+  natsUrl: 'nats://127.0.0.1:7422',
+  keys: keyMaterialPaths(home),
+  databaseUrls: { catalog: 'postgres://c', ras: 'postgres://r', deployer: 'postgres://d' },
+  rasAddr: '127.0.0.1:7401',
+  catalogAddr: '127.0.0.1:7402',
+};
+
+test('catalog gets its database, the KEK and ras; not the sealing keys', () => {
+  const env = buildServiceEnv(
+    { PATH: '/bin', LATCHKEY_TOKEN: 't', LATCHKEY_DATABASE_URL: 'stale' },
+    { ...base, service: 'catalog' },
+  );
+  assert.equal(env['PATH'], '/bin');
+  assert.equal(env['LATCHKEY_SERVICE_HOST'], '127.0.0.1');
+  assert.equal(env['LATCHKEY_GRPC_PORT'], '7402');
+  assert.equal(env['LATCHKEY_NATS_URL'], 'nats://127.0.0.1:7422');
+  assert.equal(env['LATCHKEY_DATABASE_URL'], 'postgres://c');
+  assert.equal(env['LATCHKEY_CREDENTIALS_FILE'], '/data/credentials.json');
+  assert.equal(env['LATCHKEY_REPLICA_ID'], 'catalog-1');
+  assert.equal(env['LATCHKEY_RAS_ADDR'], '127.0.0.1:7401');
+  assert.equal(env['LATCHKEY_KEK_FILE'], '/data/kek.json');
+  assert.equal(env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'], undefined);
+  assert.equal(env['LATCHKEY_CATALOG_ADDR'], undefined);
+  assert.equal(env['LATCHKEY_TOKEN'], undefined);
+});
+
+test('resolver gets catalog, ras and the public sealing key but no database', () => {
+  const env = buildServiceEnv(
+    { LATCHKEY_DATABASE_URL: 'stale' },
+    { ...base, service: 'resolver', replica: 2, port: 0 },
+  );
+  assert.equal(env['LATCHKEY_DATABASE_URL'], undefined);
+  assert.equal(env['LATCHKEY_GRPC_PORT'], '0');
+  assert.equal(env['LATCHKEY_REPLICA_ID'], 'resolver-2');
+  assert.equal(env['LATCHKEY_CATALOG_ADDR'], '127.0.0.1:7402');
+  assert.equal(env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'], '/data/deployer-seal.pub');
+  assert.equal(env['LATCHKEY_KEK_FILE'], undefined);
+});
+
+test('deployer gets the private sealing key and the work dir; ras gets no ras address', () => {
+  const d = buildServiceEnv({}, { ...base, service: 'deployer' });
+  assert.equal(d['LATCHKEY_SEAL_PRIVATE_KEY_FILE'], '/data/deployer-seal.key');
+  assert.equal(d['LATCHKEY_WORK_DIR'], '/data/work');
+  assert.equal(d['LATCHKEY_DATABASE_URL'], 'postgres://d');
+  const r = buildServiceEnv({}, { ...base, service: 'ras' });
+  assert.equal(r['LATCHKEY_RAS_ADDR'], undefined);
+  assert.equal(r['LATCHKEY_DATABASE_URL'], 'postgres://r');
+});

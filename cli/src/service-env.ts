@@ -1,0 +1,62 @@
+import path from 'node:path';
+import type { ServiceName } from './credentials-file.js';
+import type { KeyMaterialPaths } from './key-material.js';
+
+export interface ServiceEnvInput {
+  service: ServiceName;
+  /** 1-based. */
+  replica: number;
+  port: number;
+  home: string;
+  natsUrl: string;
+  keys: KeyMaterialPaths;
+  /** connectionString per service database (catalog, ras, deployer). */
+  databaseUrls: Partial<Record<ServiceName, string>>;
+  /** host:port of the first ras replica (for catalog, resolver, deployer). */
+  rasAddr?: string;
+  /** host:port of the first catalog replica (for the resolver). */
+  catalogAddr?: string;
+}
+
+/** Variables the launcher sets; removed from the inherited env first so that nothing stale leaks in. */
+const MANAGED_VARS = [
+  'LATCHKEY_SERVICE_HOST',
+  'LATCHKEY_GRPC_PORT',
+  'LATCHKEY_NATS_URL',
+  'LATCHKEY_DATABASE_URL',
+  'LATCHKEY_CREDENTIALS_FILE',
+  'LATCHKEY_REPLICA_ID',
+  'LATCHKEY_RAS_ADDR',
+  'LATCHKEY_CATALOG_ADDR',
+  'LATCHKEY_KEK_FILE',
+  'LATCHKEY_SEAL_PUBLIC_KEY_FILE',
+  'LATCHKEY_SEAL_PRIVATE_KEY_FILE',
+  'LATCHKEY_WORK_DIR',
+];
+
+/** The environment of one service process: the launcher's env plus its wiring. */
+export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const name of MANAGED_VARS) delete env[name];
+  // The admin token is the CLI's business, not the services'.
+  delete env['LATCHKEY_TOKEN'];
+  const { service } = input;
+  Object.assign(env, {
+    LATCHKEY_SERVICE_HOST: '127.0.0.1',
+    LATCHKEY_GRPC_PORT: String(input.port),
+    LATCHKEY_NATS_URL: input.natsUrl,
+    LATCHKEY_CREDENTIALS_FILE: input.keys.credentialsFile,
+    LATCHKEY_REPLICA_ID: `${service}-${input.replica}`,
+  });
+  const databaseUrl = input.databaseUrls[service];
+  if (databaseUrl !== undefined) env['LATCHKEY_DATABASE_URL'] = databaseUrl;
+  if (service !== 'ras' && input.rasAddr !== undefined) env['LATCHKEY_RAS_ADDR'] = input.rasAddr;
+  if (service === 'resolver' && input.catalogAddr !== undefined) env['LATCHKEY_CATALOG_ADDR'] = input.catalogAddr;
+  if (service === 'catalog') env['LATCHKEY_KEK_FILE'] = input.keys.kekFile;
+  if (service === 'resolver') env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'] = input.keys.sealPublicKeyFile;
+  if (service === 'deployer') {
+    env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'] = input.keys.sealPrivateKeyFile;
+    env['LATCHKEY_WORK_DIR'] = path.join(input.home, 'work');
+  }
+  return env;
+}

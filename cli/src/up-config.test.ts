@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readUpConfig } from './up-config.js';
+
+test('defaults: fixed ports, one replica, embedded NATS, ./.latchkey', () => {
+  assert.deepEqual(readUpConfig({}, '/w'), {
+    home: '/w/.latchkey',
+    natsUrl: undefined,
+    natsPort: 7422,
+    pgPort: 7432,
+    servicePorts: { ras: 7401, catalog: 7402, resolver: 7403, deployer: 7404 },
+    replicas: 1,
+  });
+});
+
+test('reads every variable; 0 means pick a free port', () => {
+  const c = readUpConfig(
+    {
+      LATCHKEY_HOME: '/data',
+      LATCHKEY_NATS_URL: 'nats://10.0.0.1:4222',
+      LATCHKEY_NATS_PORT: '0',
+      LATCHKEY_PG_PORT: '15432',
+      LATCHKEY_RAS_PORT: '0',
+      LATCHKEY_CATALOG_PORT: '9002',
+      LATCHKEY_RESOLVER_PORT: '9003',
+      LATCHKEY_DEPLOYER_PORT: '9004',
+      LATCHKEY_REPLICAS: '3',
+    },
+    '/w',
+  );
+  assert.equal(c.home, '/data');
+  assert.equal(c.natsUrl, 'nats://10.0.0.1:4222');
+  assert.equal(c.natsPort, 0);
+  assert.equal(c.pgPort, 15432);
+  assert.deepEqual(c.servicePorts, { ras: 0, catalog: 9002, resolver: 9003, deployer: 9004 });
+  assert.equal(c.replicas, 3);
+});
+
+test('a bad value names its variable', () => {
+  assert.throws(
+    () => readUpConfig({ LATCHKEY_PG_PORT: 'x' }, '/w'),
+    /LATCHKEY_PG_PORT must be a port number .*got "x"/,
+  );
+  assert.throws(() => readUpConfig({ LATCHKEY_RAS_PORT: '70000' }, '/w'), /LATCHKEY_RAS_PORT/);
+  assert.throws(() => readUpConfig({ LATCHKEY_REPLICAS: '0' }, '/w'), /LATCHKEY_REPLICAS must be a whole number/);
+  assert.throws(() => readUpConfig({ LATCHKEY_REPLICAS: '1.5' }, '/w'), /LATCHKEY_REPLICAS/);
+});

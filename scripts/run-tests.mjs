@@ -1,0 +1,31 @@
+// Runs every compiled test file with node's test runner: unit tests beside
+// the code (libs, services, cli) and the cross-service tests under test/.
+// Real nats-server and PostgreSQL are started by the tests themselves.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const roots = ['libs', 'services', 'cli', 'test'];
+const files = [];
+function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules') continue;
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) walk(p);
+    else if (name.endsWith('.test.js') && p.includes('/dist/')) files.push(relative(root, p));
+  }
+}
+for (const r of roots) walk(join(root, r));
+const filter = process.argv[2];
+const selected = filter ? files.filter((f) => f.includes(filter)) : files;
+if (selected.length === 0) {
+  console.error('no test files found: run npm run build first');
+  process.exit(1);
+}
+const res = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...selected], {
+  cwd: root,
+  stdio: 'inherit',
+});
+process.exit(res.status ?? 1);

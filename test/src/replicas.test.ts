@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { waitFor } from '@latchkey/testing';
+import { startSystem } from './system-harness.js';
+
+test('with two replicas of every service each deployment runs exactly once', async (t) => {
+  const sys = await startSystem({ replicas: 2 });
+  t.after(() => sys.cleanup());
+  const ok = async (args: string[], input?: string) => {
+    const r = await sys.cli(args, input);
+    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}`);
+    return r;
+  };
+  const logs = await readdir(join(sys.home, 'logs'));
+  for (const s of ['ras', 'catalog', 'resolver', 'deployer']) {
+    assert.equal(logs.filter((f) => f.startsWith(`${s}-`)).length, 2, `two ${s} replicas run`);
+  }
+  await ok(['domain', 'create', 'finance']);
+  await ok(['secret', 'put', 'token', '--domain', 'finance'], randomBytes(16).toString('hex'));
+  const ledger = join(sys.home, 'runs.log');
+  await writeFile(ledger, '');
+  const job = `require('fs').appendFileSync(${JSON.stringify(ledger)}, process.env.LATCHKEY_DEPLOYMENT_ID + '\\n')`;
+  const names = Array.from({ length: 16 }, (_, i) => `job-${i}`);
+  for (const name of names) {
+    const file = join(sys.home, `${name}.json`);
+    await writeFile(
+      file,
+      JSON.stringify({
+        name,
+        kind: 'COMPUTE',
+        envVars: { T: '${secrets.token}' },
+        run: { command: [process.execPath, '-e', job] },
+      }),
+    );
+    await ok(['workload', 'apply', '-f', file, '--domain', 'finance']);
+  }
+  // One deployment of each, started together without waiting.
+  const ids = await Promise.all(
+    names.map(async (name) => {
+      const r = await ok(['deploy', name, '--domain', 'finance', '--json']);
+      return (JSON.parse(r.stdout) as { id: string }).id;
+    }),
+  );
+  await waitFor(
+    async () => {
+      const lines = (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
+      return lines.length >= ids.length;
+    },
+    { what: `${ids.length} workload runs`, timeoutMs: 60_000 },
+  );
+  // Once every workload's last deployment has ended, a double start would have written by now.
+  await waitFor(
+    async () => {
+      const r = await ok(['workload', 'list', '--domain', 'finance', '--json']);
+      const names = (JSON.parse(r.stdout) as { workloads: { name: string }[] }).workloads.map((w) => w.name);
+      for (const name of names) {
+        const w = JSON.parse((await ok(['workload', 'get', name, '--domain', 'finance', '--json'])).stdout) as {
+          lastDeployment?: { id: string; status: string };
+        };
+        if (w.lastDeployment?.status !== 'exited' || !ids.includes(w.lastDeployment.id)) return false;
+      }
+      return names.length === 16;
+    },
+    { what: 'every deployment to end', timeoutMs: 60_000 },
+  );
+  const runs = (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
+  assert.deepEqual([...runs].sort(), [...ids].sort(), 'each deployment ran exactly once');
+});

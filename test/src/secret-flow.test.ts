@@ -1,0 +1,169 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { waitFor } from '@latchkey/testing';
+import { dumpDatabases, dumpStreams, findLeak, scanFiles } from './canary-scan.js';
+import { startSystem, type CliResult } from './system-harness.js';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+// Prints the hash of both injected variables and of the Spark properties
+// file, then stays up (a long-running job) until stopped.
+const JOB = [
+  "const c=require('crypto'),fs=require('fs');",
+  "const h=s=>c.createHash('sha256').update(s).digest('hex');",
+  "console.log('structured', h(process.env.DB_PASSWORD));",
+  "console.log('legacy', h(process.env.JDBC_URL));",
+  "const p=fs.readFileSync(process.env.LATCHKEY_SPARK_PROPERTIES_FILE,'utf8');",
+  "console.log('sparkmode', (fs.statSync(process.env.LATCHKEY_SPARK_PROPERTIES_FILE).mode & 0o777).toString(8));",
+  "console.log('spark', h(p.split('\\n')[0].split('=').slice(1).join('=')));",
+  "console.log('echo', process.env.DB_PASSWORD);",
+  'setInterval(()=>{},1000);',
+].join('');
+
+test('a secret travels from put to a running workload and nowhere else, and rotation marks without restarting', async (t) => {
+  const sys = await startSystem();
+  t.after(() => sys.cleanup());
+  const outputs: CliResult[] = [];
+  const cli = async (args: string[], input?: string) => {
+    const r = await sys.cli(args, input);
+    outputs.push(r);
+    return r;
+  };
+  const ok = async (args: string[], input?: string) => {
+    const r = await cli(args, input);
+    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+    return r;
+  };
+
+  const canary = `canary-${randomBytes(12).toString('hex')}`;
+  const status = await ok(['status']);
+  assert.match(status.stdout, /deployer/);
+  await ok(['domain', 'create', 'analytics']);
+  await ok(['secret', 'put', 'db_password', '--domain', 'analytics', '--description', 'warehouse'], canary);
+  const list = JSON.parse((await ok(['secret', 'list', '--domain', 'analytics', '--json'])).stdout) as {
+    secrets: { key: string; version: number; updatedBy: string }[];
+  };
+  assert.deepEqual(
+    list.secrets.map((s) => [s.key, s.version, s.updatedBy]),
+    [['db_password', 1, 'admin']],
+  );
+
+  const workload = {
+    name: 'nightly-etl',
+    kind: 'SPARK_JOB',
+    envVars: {
+      DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } },
+      JDBC_URL: 'jdbc:postgresql://db/x?password=${secrets.db_password}',
+    },
+    sparkConf: { 'spark.hadoop.fs.s3a.secret.key': '${secrets.db_password}' },
+    run: { command: [process.execPath, '-e', JOB] },
+  };
+  const file = join(sys.home, 'workload.json');
+  await writeFile(file, JSON.stringify(workload));
+  await ok(['workload', 'apply', '-f', file, '--domain', 'analytics']);
+  const deployed = await ok(['deploy', 'nightly-etl', '--domain', 'analytics', '--wait', '--json']);
+  const first = JSON.parse(deployed.stdout) as { id: string; status: string; pid: number };
+  assert.equal(first.status, 'deployed');
+
+  const logsOf = async (want: string) =>
+    waitFor(
+      async () => {
+        const r = await ok(['logs', 'nightly-etl', '--domain', 'analytics']);
+        return r.stdout.includes(want) ? r.stdout : undefined;
+      },
+      { what: `workload output containing ${want}`, timeoutMs: 20_000 },
+    );
+  const out1 = await logsOf('echo');
+  assert.ok(out1.includes(`structured ${sha(canary)}`), out1);
+  assert.ok(out1.includes(`legacy ${sha(`jdbc:postgresql://db/x?password=${canary}`)}`), out1);
+  assert.ok(out1.includes(`spark ${sha(canary)}`), out1);
+  assert.ok(out1.includes('sparkmode 600'), out1);
+  assert.ok(out1.includes('echo [REDACTED]'), 'the echoed value is redacted in the output');
+
+  // Rotation: a new version marks the workload stale and restarts nothing.
+  const canary2 = `canary-${randomBytes(12).toString('hex')}`;
+  await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], canary2);
+  const stale = await waitFor(
+    async () => {
+      const w = JSON.parse(
+        (await ok(['workload', 'get', 'nightly-etl', '--domain', 'analytics', '--json'])).stdout,
+      ) as {
+        stale: boolean;
+        staleReasons: { key: string; deployedVersion: number; currentVersion: number }[];
+        lastDeployment: { id: string; status: string; pid: number };
+      };
+      return w.stale ? w : undefined;
+    },
+    { what: 'the workload to be marked stale' },
+  );
+  assert.deepEqual(
+    stale.staleReasons.map((r) => [r.key, r.deployedVersion, r.currentVersion]),
+    [['db_password', 1, 2]],
+  );
+  assert.equal(stale.lastDeployment.id, first.id);
+  assert.equal(stale.lastDeployment.status, 'deployed', 'the running deployment was not touched');
+  assert.doesNotThrow(() => process.kill(first.pid, 0), 'the first process still runs');
+
+  const redeployed = JSON.parse(
+    (await ok(['deploy', 'nightly-etl', '--domain', 'analytics', '--wait', '--json'])).stdout,
+  ) as {
+    id: string;
+    pid: number;
+  };
+  assert.notEqual(redeployed.id, first.id);
+  const out2 = await logsOf(`structured ${sha(canary2)}`);
+  assert.ok(!out2.includes(sha(canary)), 'the new deployment got the new value');
+  const after = JSON.parse(
+    (await ok(['workload', 'get', 'nightly-etl', '--domain', 'analytics', '--json'])).stdout,
+  ) as {
+    stale: boolean;
+    lastDeployment: { versions: { key: string; version: number }[] };
+  };
+  assert.equal(after.stale, false);
+  assert.deepEqual(
+    after.lastDeployment.versions.map((v) => [v.key, v.version]),
+    [
+      ['db_password', 2],
+      ['db_password', 2],
+    ],
+  );
+  // The replaced deployment is stopped once the new one runs.
+  await waitFor(
+    () => {
+      try {
+        process.kill(first.pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    { what: 'the replaced process to stop' },
+  );
+
+  // Nowhere else: logs, database rows, the database files, the bus, CLI output.
+  for (const c of [canary, canary2]) {
+    const logs = join(sys.home, 'logs');
+    for (const f of await readdir(logs)) {
+      const text = await readFile(join(logs, f), 'utf8');
+      assert.equal(findLeak(text, c), undefined, `service log ${f} holds the value`);
+    }
+    const dump = await dumpDatabases(sys.home, ['latchkey_catalog', 'latchkey_ras', 'latchkey_deployer']);
+    assert.ok(dump.rows > 10, 'the dump read rows');
+    assert.equal(findLeak(dump.text, c), undefined, 'a database row holds the value');
+    const conn = JSON.parse(await readFile(join(sys.home, 'connection.json'), 'utf8')) as { natsUrl: string };
+    const bus = await dumpStreams(conn.natsUrl);
+    assert.ok(bus.messages >= 6, 'the stream dump read messages');
+    assert.ok(
+      bus.text.includes('traceparent') && bus.text.includes('ce-type'),
+      'events carry CloudEvents and trace headers',
+    );
+    assert.equal(findLeak(bus.text, c), undefined, 'a JetStream message holds the value');
+    assert.deepEqual(await scanFiles(join(sys.home, 'nats'), c), [], 'JetStream files hold the value');
+    assert.deepEqual(await scanFiles(join(sys.home, 'postgres'), c), [], 'PostgreSQL files hold the value');
+    for (const r of outputs) assert.equal(findLeak(r.stdout + r.stderr, c), undefined, 'CLI output holds the value');
+    assert.equal(findLeak(sys.output(), c), undefined, 'latchkey up output holds the value');
+  }
+});

@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(REPO, 'cli/bin/latchkey.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `latchkey` CLI as a user would, with `input` on standard input. */
+export function runCli(
+  home: string,
+  args: string[],
+  input?: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, LATCHKEY_HOME: home, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    if (input !== undefined) child.stdin.end(input);
+    else child.stdin.end();
+  });
+}
+
+export interface RunningSystem {
+  home: string;
+  up: ChildProcess;
+  /** Everything `latchkey up` printed so far. */
+  output(): string;
+  cli(args: string[], input?: string): Promise<CliResult>;
+  /** Ctrl-C, and wait for every child to be gone. */
+  stop(): Promise<number | null>;
+  cleanup(): Promise<void>;
+}
+
+/** Starts `latchkey up` on free ports in a fresh (or given) data folder and waits for "Latchkey is ready". */
+export async function startSystem(
+  opts: { replicas?: number; home?: string; timeoutMs?: number } = {},
+): Promise<RunningSystem> {
+  const home = opts.home ?? (await mkdtemp(join(tmpdir(), 'latchkey-e2e-')));
+  const env = {
+    ...process.env,
+    LATCHKEY_HOME: home,
+    LATCHKEY_NATS_PORT: '0',
+    LATCHKEY_PG_PORT: '0',
+    LATCHKEY_RAS_PORT: '0',
+    LATCHKEY_CATALOG_PORT: '0',
+    LATCHKEY_RESOLVER_PORT: '0',
+    LATCHKEY_DEPLOYER_PORT: '0',
+    LATCHKEY_REPLICAS: String(opts.replicas ?? 1),
+  };
+  const up = spawn(process.execPath, [CLI, 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  up.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  up.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`latchkey up not ready after ${opts.timeoutMs ?? 120_000}ms; output:\n${out}`)),
+      opts.timeoutMs ?? 120_000,
+    );
+    const check = () => {
+      if (out.includes('Latchkey is ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    up.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`latchkey up exited with ${code} before it was ready; output:\n${out}`));
+    });
+  });
+  let stopped: Promise<number | null> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      if (up.exitCode === null && up.signalCode === null) up.kill('SIGINT');
+      return exited;
+    })();
+    return stopped;
+  };
+  return {
+    home,
+    up,
+    output: () => out,
+    cli: (args, input) => runCli(home, args, input),
+    stop,
+    async cleanup() {
+      await stop();
+      if (!opts.home) await rm(home, { recursive: true, force: true });
+    },
+  };
+}
