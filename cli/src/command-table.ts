@@ -1,10 +1,22 @@
+import { bundleCreateCommand, bundleListCommand, bundleShowCommand } from './bundle-commands.js';
 import type { Command } from './command-types.js';
 import { deployCommand } from './deploy-command.js';
 import { domainCreateCommand, domainListCommand } from './domain-commands.js';
+import { inventoryCommand } from './inventory-command.js';
+import { kekRotateCommand } from './kek-command.js';
 import { logsCommand } from './logs-command.js';
 import { secretDeleteCommand, secretListCommand, secretPutCommand } from './secret-commands.js';
+import { secretSelectorCommand } from './selector-command.js';
 import { statusCommand } from './status-command.js';
 import { upCommand } from './up-command-spec.js';
+import {
+  vaultCreateCommand,
+  vaultDeleteCommand,
+  vaultGetCommand,
+  vaultListCommand,
+  vaultTestCommand,
+  vaultUpdateCommand,
+} from './vault-commands.js';
 import { workloadApplyCommand, workloadGetCommand, workloadListCommand } from './workload-commands.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -15,6 +27,18 @@ export const COMMANDS: readonly Command[] = [
   secretPutCommand,
   secretListCommand,
   secretDeleteCommand,
+  secretSelectorCommand,
+  inventoryCommand,
+  kekRotateCommand,
+  bundleCreateCommand,
+  bundleShowCommand,
+  bundleListCommand,
+  vaultCreateCommand,
+  vaultListCommand,
+  vaultGetCommand,
+  vaultUpdateCommand,
+  vaultDeleteCommand,
+  vaultTestCommand,
   workloadApplyCommand,
   workloadGetCommand,
   workloadListCommand,
@@ -41,7 +65,8 @@ export function generalHelp(): string[] {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
     '',
-    'Reads take --json for machine output. Secret values are read from stdin or --value-file, never from arguments.',
+    'Reads take --json for machine output. Secret values are read from stdin or --value-file, and Vault',
+    'credentials from stdin or --credential-file, never from arguments.',
     '',
     ...ENVIRONMENT_HELP,
   ];

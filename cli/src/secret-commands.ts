@@ -80,18 +80,26 @@ export const secretListCommand: Command = {
 
 export const secretDeleteCommand: Command = {
   path: ['secret', 'delete'],
-  usage: 'latchkey secret delete KEY (--domain DOMAIN | --global) [--json]',
-  summary: 'delete a secret (workloads that use it become stale)',
-  options: { ...scopeOptions, json: { type: 'boolean' } },
+  usage: 'latchkey secret delete KEY (--domain DOMAIN | --global) [--force] [--json]',
+  summary: 'delete a secret; refused while workloads reference it unless --force (they become stale)',
+  options: { ...scopeOptions, force: { type: 'boolean' }, json: { type: 'boolean' } },
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const parsed = parseArgs(argv, this.options);
     const [key = ''] = requirePositionals(parsed, ['KEY']);
     const scope = scopeFromArgs(parsed);
+    const force = booleanOption(parsed, 'force');
     const res = await withClients(io, (ctx) =>
-      call(ctx, 'catalog', ctx.catalog().deleteSecret.bind(ctx.catalog()), { scope, key }),
+      call(ctx, 'catalog', ctx.catalog().deleteSecret.bind(ctx.catalog()), { scope, key, force }),
     );
-    if (booleanOption(parsed, 'json')) printJson(io.out, DeleteSecretResponse.toJSON(res));
-    else io.out(`${key} deleted from ${describeScope(scope)}`);
+    if (booleanOption(parsed, 'json')) {
+      printJson(io.out, DeleteSecretResponse.toJSON(res));
+      return 0;
+    }
+    io.out(`${key} deleted from ${describeScope(scope)}`);
+    if (res.dependents.length > 0) {
+      io.out(`workloads that referenced it, now stale (${res.dependents.length}):`);
+      for (const w of res.dependents) io.out(`  ${w}`);
+    }
     return 0;
   },
 };

@@ -72,3 +72,13 @@ export function envelopeDecrypt(keks: ReadonlyMap<string, Kek>, record: SealedRe
     dek.fill(0);
   }
 }
+
+/** Unwraps a data key with `from` and wraps it with `to`; the value's ciphertext is not touched. */
+export function rewrapDek(from: Kek, wrappedDek: Buffer, to: Kek): Buffer {
+  const dek = gcmDecrypt(from.key, wrappedDek, Buffer.from(`latchkey.dek:${from.id}`, 'utf8'));
+  try {
+    return gcmEncrypt(to.key, dek, Buffer.from(`latchkey.dek:${to.id}`, 'utf8'));
+  } finally {
+    dek.fill(0);
+  }
+}

@@ -1,5 +1,5 @@
 export type { Kek, SealedRecord } from './envelope.js';
-export { envelopeEncrypt, envelopeDecrypt } from './envelope.js';
+export { envelopeEncrypt, envelopeDecrypt, rewrapDek } from './envelope.js';
 export type { SealedBox, SealPublicKey, SealKeyPair } from './seal.js';
 export {
   seal,
@@ -10,4 +10,13 @@ export {
   importSealPublicKey,
   keyIdOf,
 } from './seal.js';
-export { readKekFile, ensureKekFile, readSealKeyFile, ensureSealKeyFiles } from './key-files.js';
+export type { KekRingFile } from './key-files.js';
+export {
+  readKekFile,
+  readKekRing,
+  writeKekRing,
+  generateKek,
+  ensureKekFile,
+  readSealKeyFile,
+  ensureSealKeyFiles,
+} from './key-files.js';

@@ -1,5 +1,5 @@
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile, chmod, stat } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, chmod, stat, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LatchkeyError } from '@latchkey/errors';
 import type { Kek } from './envelope.js';
@@ -21,36 +21,80 @@ async function writePrivate(path: string, content: string): Promise<void> {
   await chmod(path, 0o600);
 }
 
-/** Reads a KEK file ({"id","key"} with a base64 32-byte key). */
-export async function readKekFile(path: string): Promise<Kek> {
+/** A key ring: the current KEK wraps new data keys; the others only unwrap until retired. */
+export interface KekRingFile {
+  current: Kek;
+  keys: Map<string, Kek>;
+}
+
+function parseKek(p: { id?: unknown; key?: unknown } | undefined): Kek | undefined {
+  const key = typeof p?.key === 'string' ? Buffer.from(p.key, 'base64') : undefined;
+  if (typeof p?.id !== 'string' || !key || key.length !== 32) return undefined;
+  return { id: p.id, key };
+}
+
+/**
+ * Reads a KEK file: one key `{"id","key"}` (base64 of 32 bytes), or a ring
+ * `{"current": id, "keys": [{"id","key"}, ...]}` written by a rotation.
+ */
+export async function readKekRing(path: string): Promise<KekRingFile> {
   let raw: string;
   try {
     raw = await readFile(path, 'utf8');
   } catch (cause) {
     throw new LatchkeyError('crypto.kek_unreadable', `cannot read the key-encryption key file ${path}`, { cause });
   }
-  let parsed: unknown;
+  let parsed: { id?: unknown; key?: unknown; current?: unknown; keys?: unknown } | undefined;
   try {
-    parsed = JSON.parse(raw);
+    parsed = JSON.parse(raw) as typeof parsed;
   } catch {
     parsed = undefined;
   }
-  const p = parsed as { id?: unknown; key?: unknown } | undefined;
-  const key = typeof p?.key === 'string' ? Buffer.from(p.key, 'base64') : undefined;
-  if (typeof p?.id !== 'string' || !key || key.length !== 32) {
+  const single = parseKek(parsed);
+  if (single) return { current: single, keys: new Map([[single.id, single]]) };
+  const keys = new Map<string, Kek>();
+  if (Array.isArray(parsed?.keys)) {
+    for (const k of parsed.keys as { id?: unknown; key?: unknown }[]) {
+      const kek = parseKek(k);
+      if (kek) keys.set(kek.id, kek);
+    }
+  }
+  const current = typeof parsed?.current === 'string' ? keys.get(parsed.current) : undefined;
+  if (!current) {
     throw new LatchkeyError(
       'crypto.kek_malformed',
-      `key-encryption key file ${path} is not {"id": string, "key": base64 of 32 bytes}`,
+      `key-encryption key file ${path} is neither {"id", "key"} nor {"current", "keys": [...]} with base64 32-byte keys`,
     );
   }
-  return { id: p.id, key };
+  return { current, keys };
+}
+
+/** Writes a ring atomically (a temporary file renamed over the old one), mode 0600. */
+export async function writeKekRing(path: string, ring: { current: Kek; keys: Iterable<Kek> }): Promise<void> {
+  const body = {
+    current: ring.current.id,
+    keys: [...ring.keys].map((k) => ({ id: k.id, key: k.key.toString('base64') })),
+  };
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, JSON.stringify(body) + '\n', { mode: 0o600, flag: 'wx' });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+}
+
+export function generateKek(): Kek {
+  const key = randomBytes(32);
+  return { id: `kek-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`, key };
+}
+
+/** Reads the current KEK of a KEK file. */
+export async function readKekFile(path: string): Promise<Kek> {
+  return (await readKekRing(path)).current;
 }
 
 /** Loads the KEK at `path`, creating one (mode 0600) if there is none. */
 export async function ensureKekFile(path: string): Promise<Kek> {
   if (!(await exists(path))) {
-    const key = randomBytes(32);
-    const id = `kek-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+    const { id, key } = generateKek();
     try {
       await writePrivate(path, JSON.stringify({ id, key: key.toString('base64') }) + '\n');
     } catch (err) {

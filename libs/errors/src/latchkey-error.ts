@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'unauthenticated'
   | 'failed_precondition'
   | 'unavailable'
+  | 'unimplemented'
   | 'internal';
 
 export interface LatchkeyErrorOptions {
@@ -66,6 +67,7 @@ const KIND_TO_GRPC: Record<ErrorKind, GrpcStatus> = {
   unauthenticated: GrpcStatus.UNAUTHENTICATED,
   failed_precondition: GrpcStatus.FAILED_PRECONDITION,
   unavailable: GrpcStatus.UNAVAILABLE,
+  unimplemented: GrpcStatus.UNIMPLEMENTED,
   internal: GrpcStatus.INTERNAL,
 };
 

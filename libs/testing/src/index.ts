@@ -6,3 +6,28 @@ export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
 export { tempDir } from './temp-dir.js';
 export type { TempDir } from './temp-dir.js';
+export { startVaultEmulator, startVaultContainer, vaultContainerAvailability } from './vault-emulator.js';
+export type {
+  AddAppRoleOptions,
+  AddTokenOptions,
+  NamespaceOption,
+  RequestLogEntry,
+  VaultEmulator,
+  VaultEmulatorOptions,
+  VaultTestServer,
+} from './vault-emulator.js';
+export {
+  startKubernetesEmulator,
+  startTestK3s,
+  k3sSkipReason,
+  KUBERNETES_MAX_SECRET_SIZE,
+} from './kubernetes-emulator.js';
+export type {
+  KubernetesEmulator,
+  KubernetesEmulatorOptions,
+  KubernetesObject,
+  KubernetesObjectMeta,
+  KubernetesOwnerReference,
+  KubernetesRequestLogEntry,
+  TestK3s,
+} from './kubernetes-emulator.js';

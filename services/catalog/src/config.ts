@@ -10,6 +10,18 @@ const schema = z.object({
   LATCHKEY_KEK_FILE: required('LATCHKEY_KEK_FILE, the key-encryption key file'),
   LATCHKEY_MAX_VALUE_BYTES: z.coerce.number().int().positive().default(65536),
   LATCHKEY_REPLICA_ID: z.string().default('catalog'),
+  // The managed backend, one for every domain: database | kubernetes | vault.
+  LATCHKEY_SECRET_STORE: z.enum(['database', 'kubernetes', 'vault']).default('database'),
+  // kubernetes: the namespace of the store's Secrets; a kubeconfig file, else in-cluster config.
+  LATCHKEY_K8S_NAMESPACE: z.string().default('latchkey'),
+  LATCHKEY_KUBECONFIG: z.string().optional(),
+  // vault (read-write): address, KV v2 data path, optional namespace, token or AppRole.
+  LATCHKEY_VAULT_ADDR: z.string().optional(),
+  LATCHKEY_VAULT_PATH: z.string().default('/v1/secret/data/latchkey'),
+  LATCHKEY_VAULT_NAMESPACE: z.string().optional(),
+  LATCHKEY_VAULT_TOKEN_FILE: z.string().optional(),
+  LATCHKEY_VAULT_ROLE_ID: z.string().optional(),
+  LATCHKEY_VAULT_SECRET_ID_FILE: z.string().optional(),
 });
 
 export type CatalogConfig = z.infer<typeof schema>;

@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { readKekFile } from '@latchkey/crypto';
 import { createPool, migrate } from '@latchkey/db';
 import { ensureEventTables, OutboxRelay, STREAMS } from '@latchkey/events';
 import { createServer, RasAuthorizer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
@@ -11,8 +10,12 @@ import {
   type CatalogInternalServer,
   type CatalogServiceServer,
 } from '@latchkey/proto';
+import { DatabaseValueBackend } from './adapters/database-value-backend.js';
+import { KekRing } from './adapters/kek-ring.js';
 import { PostgresSecretStore } from './adapters/postgres-secret-store.js';
+import { createValueBackend } from './adapters/value-backend-factory.js';
 import { loadCatalogConfig } from './config.js';
+import { rotateKek } from './adapters/kek-rotation.js';
 import { SecretService } from './domain/secret-service.js';
 import { catalogHandlers, catalogInternalHandlers } from './transport/grpc/catalog-handler.js';
 
@@ -23,7 +26,7 @@ runService('catalog', logger, async () => {
   initTracing();
   const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
   const creds = await readCredentials(config.LATCHKEY_CREDENTIALS_FILE);
-  const kek = await readKekFile(config.LATCHKEY_KEK_FILE);
+  const keks = await KekRing.load(config.LATCHKEY_KEK_FILE);
   const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
   await ensureEventTables(pool);
   await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
@@ -33,12 +36,15 @@ runService('catalog', logger, async () => {
   const serviceToken = creds.services.catalog;
   if (!serviceToken) throw new Error('the credentials file has no token for the catalog service');
   const authorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, serviceToken);
+  const backend = await createValueBackend(config, { pool, keks });
+  log.info('managed backend', { backend: backend.kind });
   const secrets = new SecretService({
     store: new PostgresSecretStore(pool),
     authorizer,
-    keks: new Map([[kek.id, kek]]),
-    currentKek: kek,
+    backend,
     maxValueBytes: config.LATCHKEY_MAX_VALUE_BYTES,
+    logger: log,
+    ...(backend instanceof DatabaseValueBackend ? { rotateKek: () => rotateKek(pool, keks, backend) } : {}),
     onChange: () => relay.kick(),
   });
 

@@ -5,8 +5,10 @@ import { createServer, readCredentials, runService, staticAuthenticator } from '
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ensureStream } from '@latchkey/nats';
 import { RasServiceService, type RasServiceServer } from '@latchkey/proto';
+import { PostgresBundleRepo } from './adapters/postgres-bundle-repo.js';
 import { PostgresDomainRepo } from './adapters/postgres-domain-repo.js';
 import { loadRasConfig } from './config.js';
+import { BundleService } from './domain/bundle-service.js';
 import { DomainService } from './domain/domain-service.js';
 import { rasHandlers } from './transport/grpc/ras-handler.js';
 
@@ -26,8 +28,10 @@ runService('ras', logger, async () => {
   const repo = new PostgresDomainRepo(pool, () => relay.kick());
   const domains = new DomainService({ repo, platformAdmins: new Set(config.LATCHKEY_PLATFORM_ADMINS) });
 
+  const bundles = new BundleService({ repo: new PostgresBundleRepo(pool), domains });
+
   const server = createServer({ service: 'ras', logger: log, authenticate: staticAuthenticator(creds) });
-  server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains));
+  server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains, bundles));
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
   server.setServing(true);

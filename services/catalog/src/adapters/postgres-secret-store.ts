@@ -1,4 +1,4 @@
-import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
+import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
 import { enqueueEvents, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
 import { storeKey, type SecretStore, type StoredValue } from '../domain/ports.js';
 import type { PutResult, ScopeName, SecretMeta } from '../domain/secret-types.js';
@@ -41,6 +41,11 @@ function changedEvent(meta: SecretMeta, change: SecretChanged['change']) {
   };
 }
 
+/** Serialises the changes of one (scope, key) until the transaction ends. */
+async function lockKey(tx: Queryable, scope: ScopeName, key: string): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock(hashtext('latchkey.secret'), hashtext($1 || '/' || $2))", [scope, key]);
+}
+
 /** The database backend: envelope-encrypted versions beside their metadata. */
 export class PostgresSecretStore implements SecretStore {
   constructor(private readonly pool: Pool) {}
@@ -48,6 +53,11 @@ export class PostgresSecretStore implements SecretStore {
   async put(input: Parameters<SecretStore['put']>[0]): Promise<PutResult> {
     try {
       return await withTransaction(this.pool, async (tx) => {
+        // Changes of one key queue here, so that the statement below starts
+        // (and takes its snapshot) after the previous change committed: else
+        // `prior` misses a row a concurrent put just created and calls an
+        // update 'created'.
+        await lockKey(tx, input.scope, input.key);
         // One statement takes the row lock and the next version number, so
         // concurrent puts of one key serialise and never share a version.
         const { rows } = await tx.query<MetaRow & { was_deleted: boolean | null }>(
@@ -65,11 +75,12 @@ export class PostgresSecretStore implements SecretStore {
         );
         const row = rows[0]!;
         const meta = toMeta(row);
-        const sealed = input.encrypt(meta.version);
+        const stored = await input.writeValue(meta.version, tx);
         await tx.query(
-          `INSERT INTO secret_versions (scope, key, version, kek_id, wrapped_dek, ciphertext, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [meta.scope, meta.key, meta.version, sealed.kekId, sealed.wrappedDek, sealed.ciphertext, input.by],
+          `INSERT INTO secret_versions (scope, key, version, backend, backend_ref, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (scope, key, version) DO UPDATE SET backend = EXCLUDED.backend, backend_ref = EXCLUDED.backend_ref`,
+          [meta.scope, meta.key, meta.version, stored.backend, stored.ref, input.by],
         );
         const change = row.was_deleted === false ? 'updated' : 'created';
         await enqueueEvents(tx, [changedEvent(meta, change)]);
@@ -95,6 +106,7 @@ export class PostgresSecretStore implements SecretStore {
   async delete(scope: ScopeName, key: string, by: string): Promise<SecretMeta | undefined> {
     try {
       return await withTransaction(this.pool, async (tx) => {
+        await lockKey(tx, scope, key);
         const { rows } = await tx.query<MetaRow>(
           `UPDATE secrets SET deleted_at = now(), updated_at = now(), updated_by = $3
            WHERE scope = $1 AND key = $2 AND deleted_at IS NULL RETURNING *`,
@@ -102,7 +114,8 @@ export class PostgresSecretStore implements SecretStore {
         );
         const row = rows[0];
         if (!row) return undefined;
-        // The values go; the metadata row stays so that versions keep counting up.
+        // The metadata row stays so that versions keep counting up; the
+        // service removes the values from their backend after this commits.
         await tx.query('DELETE FROM secret_versions WHERE scope = $1 AND key = $2', [scope, key]);
         const meta = toMeta(row);
         await enqueueEvents(tx, [changedEvent(meta, 'deleted')]);
@@ -121,23 +134,17 @@ export class PostgresSecretStore implements SecretStore {
         scope: string;
         key: string;
         version: number;
-        kek_id: string;
-        wrapped_dek: Buffer;
-        ciphertext: Buffer;
+        backend: string;
+        backend_ref: string;
       }>(
-        `SELECT v.scope, v.key, v.version, v.kek_id, v.wrapped_dek, v.ciphertext
+        `SELECT v.scope, v.key, v.version, v.backend, v.backend_ref
          FROM unnest($1::text[], $2::text[]) AS q(scope, key)
          JOIN secrets s ON s.scope = q.scope AND s.key = q.key AND s.deleted_at IS NULL
          JOIN secret_versions v ON v.scope = s.scope AND v.key = s.key AND v.version = s.current_version`,
         [items.map((i) => i.scope), items.map((i) => i.key)],
       );
       for (const r of rows) {
-        out.set(storeKey(r.scope, r.key), {
-          version: r.version,
-          kekId: r.kek_id,
-          wrappedDek: r.wrapped_dek,
-          ciphertext: r.ciphertext,
-        });
+        out.set(storeKey(r.scope, r.key), { version: r.version, backend: r.backend, ref: r.backend_ref });
       }
       return out;
     } catch (err) {

@@ -1,25 +1,25 @@
 import type { PutResult, ScopeName, SecretMeta } from './secret-types.js';
 
-/** An encrypted value as the store keeps it. */
+/** Where the value of a current version lives. */
 export interface StoredValue {
   version: number;
-  kekId: string;
-  wrappedDek: Buffer;
-  ciphertext: Buffer;
+  backend: string;
+  ref: string;
 }
 
 /** The managed store (database backend): metadata, versions and the change events, atomically. */
 export interface SecretStore {
   /**
-   * Adds a version. `encrypt` is called with the version number inside the
-   * transaction (the version is part of the ciphertext's associated data).
+   * Adds a version. `writeValue` is called with the new version number while
+   * the version is held (inside the transaction): the value is in its backend
+   * before the metadata commits, so a committed version always has a value.
    */
   put(input: {
     scope: ScopeName;
     key: string;
     description: string | undefined;
     by: string;
-    encrypt: (version: number) => Omit<StoredValue, 'version'>;
+    writeValue: (version: number, txn: unknown) => Promise<{ backend: string; ref: string }>;
   }): Promise<PutResult>;
   list(scope: ScopeName): Promise<SecretMeta[]>;
   delete(scope: ScopeName, key: string, by: string): Promise<SecretMeta | undefined>;

@@ -1,7 +1,7 @@
-import { envelopeDecrypt, envelopeEncrypt, type Kek } from '@latchkey/crypto';
 import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import { storeKey, type SecretStore } from './ports.js';
+import type { ValueBackend } from './value-backend.js';
 import {
   DOMAIN_NAME,
   GLOBAL,
@@ -43,14 +43,15 @@ export function validateKey(key: string): void {
   }
 }
 
-const context = (scope: ScopeName, key: string, version: number) => `latchkey.secret:${scope}/${key}/${version}`;
-
 export interface SecretServiceDeps {
   store: SecretStore;
   authorizer: Authorizer;
-  keks: ReadonlyMap<string, Kek>;
-  currentKek: Kek;
+  /** The one managed backend configured for this deployment of Latchkey. */
+  backend: ValueBackend;
   maxValueBytes: number;
+  /** Database backend only: re-wraps every data key with a new KEK. */
+  rotateKek?: () => Promise<{ newKekId: string; rewrapped: number; retired: string[] }>;
+  logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
   /** Called after a change committed (kicks the outbox relay). */
   onChange: () => void;
 }
@@ -77,13 +78,16 @@ export class SecretService {
       throw invalidArgument('secret.description_too_long', 'the description is longer than 1000 characters');
     }
     await authorize(this.deps.authorizer, { principal, action: 'secret.manage', domain: scope, resource: input.key });
-    const { currentKek } = this.deps;
+    const { backend } = this.deps;
     const result = await this.deps.store.put({
       scope,
       key: input.key,
       description: input.description || undefined,
       by: principal,
-      encrypt: (version) => envelopeEncrypt(currentKek, input.value, context(scope, input.key, version)),
+      writeValue: async (version, txn) => {
+        const { ref } = await backend.write({ scope, key: input.key, version, value: input.value, txn });
+        return { backend: backend.kind, ref };
+      },
     });
     this.deps.onChange();
     return result;
@@ -106,7 +110,28 @@ export class SecretService {
         `secret ${key} not found in ${scope === GLOBAL ? 'global scope' : `domain ${scope}`}`,
       );
     this.deps.onChange();
+    // The metadata is gone; now the values. A failure here leaves unreachable
+    // values behind (logged), never a secret that looks present but is not.
+    await this.deps.backend.remove({ scope, key }).catch((err: unknown) => {
+      this.deps.logger?.warn('deleted secret values could not be removed from the backend', {
+        scope,
+        key,
+        code: err instanceof LatchkeyError ? err.code : 'error',
+      });
+    });
     return deleted;
+  }
+
+  async rotateKek(principal: string): Promise<{ newKekId: string; rewrapped: number; retired: string[] }> {
+    await authorize(this.deps.authorizer, { principal, action: 'kek.rotate', domain: GLOBAL });
+    if (!this.deps.rotateKek) {
+      throw new LatchkeyError(
+        'kek.not_applicable',
+        `the ${this.deps.backend.kind} backend does not use Latchkey's key-encryption key: rotate keys in that system`,
+        { kind: 'failed_precondition' },
+      );
+    }
+    return this.deps.rotateKek();
   }
 
   /**
@@ -121,31 +146,54 @@ export class SecretService {
       if (q.fallbackToGlobal && q.scope !== GLOBAL) wanted.push({ scope: GLOBAL, key: q.key });
     }
     const found = await this.deps.store.readCurrent(wanted);
-    return queries.map((q): ValueAnswer => {
-      const scopes = q.fallbackToGlobal && q.scope !== GLOBAL ? [q.scope, GLOBAL] : [q.scope];
-      for (const scope of scopes) {
-        const stored = found.get(storeKey(scope, q.key));
-        if (!stored) continue;
-        try {
-          const value = envelopeDecrypt(this.deps.keks, { ...stored }, context(scope, q.key, stored.version));
-          return { refId: q.refId, found: true, scope, version: stored.version, value };
-        } catch (err) {
-          const code = err instanceof LatchkeyError ? err.code : 'crypto.error';
-          return {
-            refId: q.refId,
-            found: false,
-            code,
-            message: `secret ${q.key} in ${scope} cannot be decrypted (${code})`,
-          };
-        }
+    // One read per distinct (scope, key); a backend that is unavailable fails
+    // the whole call as retryable, so the resolver tries again later.
+    const values = new Map<string, Promise<Buffer | undefined>>();
+    const readOnce = (scope: ScopeName, key: string, version: number, ref: string) => {
+      const k = storeKey(scope, key);
+      let p = values.get(k);
+      if (!p) {
+        p = this.deps.backend.read({ scope, key, version, ref });
+        values.set(k, p);
       }
-      const where = scopes.map((s) => (s === GLOBAL ? 'global scope' : `domain ${s}`)).join(' or ');
-      return {
-        refId: q.refId,
-        found: false,
-        code: 'secret.not_found',
-        message: `secret ${q.key} not found in ${where}`,
-      };
-    });
+      return p;
+    };
+    return Promise.all(
+      queries.map(async (q): Promise<ValueAnswer> => {
+        const scopes = q.fallbackToGlobal && q.scope !== GLOBAL ? [q.scope, GLOBAL] : [q.scope];
+        for (const scope of scopes) {
+          const stored = found.get(storeKey(scope, q.key));
+          if (!stored) continue;
+          try {
+            const value = await readOnce(scope, q.key, stored.version, stored.ref);
+            if (!value) {
+              return {
+                refId: q.refId,
+                found: false,
+                code: 'secret.value_missing',
+                message: `secret ${q.key} in ${scope} version ${stored.version} has no value in the ${this.deps.backend.kind} backend`,
+              };
+            }
+            return { refId: q.refId, found: true, scope, version: stored.version, value };
+          } catch (err) {
+            if (err instanceof LatchkeyError && err.retryable) throw err;
+            const code = err instanceof LatchkeyError ? err.code : 'crypto.error';
+            return {
+              refId: q.refId,
+              found: false,
+              code,
+              message: `secret ${q.key} in ${scope} cannot be decrypted (${code})`,
+            };
+          }
+        }
+        const where = scopes.map((s) => (s === GLOBAL ? 'global scope' : `domain ${s}`)).join(' or ');
+        return {
+          refId: q.refId,
+          found: false,
+          code: 'secret.not_found',
+          message: `secret ${q.key} not found in ${where}`,
+        };
+      }),
+    );
   }
 }

@@ -33,6 +33,8 @@ export const ACTIONS = new Set([
   'workload.manage',
   'workload.read',
   'workload.deploy',
+  'kek.rotate',
+  'vault.manage',
 ]);
 
 export interface Decision {

@@ -21,6 +21,8 @@ export class CatalogValueSource implements ValueSource {
           key: i.key,
           scope: i.scope === GLOBAL ? { domain: '', global: true } : { domain: i.scope, global: false },
           fallbackToGlobal: i.fallbackToGlobal,
+          sourceType: 'MANAGED',
+          integrationId: '',
         })),
       },
       10_000,

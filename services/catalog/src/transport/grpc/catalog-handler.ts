@@ -1,3 +1,4 @@
+import { LatchkeyError } from '@latchkey/errors';
 import type { Handlers } from '@latchkey/grpc';
 import type { CatalogInternalServer, CatalogServiceServer, SecretMetadata } from '@latchkey/proto';
 import type { SecretService } from '../../domain/secret-service.js';
@@ -14,6 +15,13 @@ export const toMetadata = (m: SecretMeta): SecretMetadata => ({
   description: m.description,
 });
 
+/** Calls declared in the contract whose service side is not built yet: UNIMPLEMENTED, saying so. */
+const notYet = (what: string) => async (): Promise<never> => {
+  throw new LatchkeyError('catalog.not_implemented', `not available in this version of the catalog: ${what}`, {
+    kind: 'unimplemented',
+  });
+};
+
 export function catalogHandlers(secrets: SecretService): Handlers<CatalogServiceServer> {
   return {
     putSecret: async (req, ctx) => {
@@ -28,7 +36,20 @@ export function catalogHandlers(secrets: SecretService): Handlers<CatalogService
     listSecrets: async (req, ctx) => ({ secrets: (await secrets.list(ctx.principal.id, req.scope)).map(toMetadata) }),
     deleteSecret: async (req, ctx) => ({
       deleted: toMetadata(await secrets.delete(ctx.principal.id, req.scope, req.key)),
+      dependents: [],
     }),
+    rotateKek: async (_req, ctx) => {
+      const r = await secrets.rotateKek(ctx.principal.id);
+      return { newKekId: r.newKekId, rewrapped: r.rewrapped, retiredKekIds: r.retired };
+    },
+    createVaultIntegration: notYet('vault integrations'),
+    getVaultIntegration: notYet('vault integrations'),
+    listVaultIntegrations: notYet('vault integrations'),
+    updateVaultIntegration: notYet('vault integrations'),
+    deleteVaultIntegration: notYet('vault integrations'),
+    testVaultIntegration: notYet('vault integrations'),
+    selector: notYet('the secret selector'),
+    inventory: notYet('the inventory'),
   };
 }
 

@@ -55,10 +55,172 @@ export interface ListSecretsResponse {
 export interface DeleteSecretRequest {
   scope: Scope | undefined;
   key: string;
+  /** Delete even while workloads reference the secret (they become stale). */
+  force: boolean;
 }
 
 export interface DeleteSecretResponse {
-  deleted: SecretMetadata | undefined;
+  deleted:
+    | SecretMetadata
+    | undefined;
+  /** The workloads ("domain/name") that referenced it. */
+  dependents: string[];
+}
+
+export interface RotateKekRequest {
+}
+
+export interface RotateKekResponse {
+  newKekId: string;
+  /** How many data keys were re-wrapped (values' ciphertext is untouched). */
+  rewrapped: number;
+  retiredKekIds: string[];
+}
+
+/**
+ * A read-only connection to a team's own HashiCorp Vault (KV v2).
+ * Credentials are write-only: no field here ever carries them.
+ */
+export interface VaultIntegration {
+  id: string;
+  domain: string;
+  name: string;
+  host: string;
+  /** e.g. /v1/secret/data/team/app */
+  path: string;
+  namespace: string;
+  bundle: string;
+  /** token | approle */
+  authMethod: string;
+  roleId: string;
+  /** children (default: each key is a child secret holding {"value"}) | fields */
+  layout: string;
+  createdAt: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface VaultSettings {
+  host: string;
+  path: string;
+  namespace: string;
+  authMethod: string;
+  roleId: string;
+  /** The token (token auth) or the secret id (AppRole). Write-only. */
+  credential: Buffer;
+  layout: string;
+}
+
+export interface CreateVaultIntegrationRequest {
+  domain: string;
+  name: string;
+  settings: VaultSettings | undefined;
+  bundle: string;
+}
+
+export interface GetVaultIntegrationRequest {
+  domain: string;
+  /** The integration's name or id. */
+  integration: string;
+}
+
+export interface ListVaultIntegrationsRequest {
+  domain: string;
+}
+
+export interface ListVaultIntegrationsResponse {
+  integrations: VaultIntegration[];
+}
+
+export interface UpdateVaultIntegrationRequest {
+  domain: string;
+  integration: string;
+  name?: string | undefined;
+  host?: string | undefined;
+  path?: string | undefined;
+  namespace?: string | undefined;
+  authMethod?: string | undefined;
+  roleId?: string | undefined;
+  credential?: Buffer | undefined;
+  layout?:
+    | string
+    | undefined;
+  /** Refused: a bundle is fixed at creation. */
+  bundle?: string | undefined;
+}
+
+export interface DeleteVaultIntegrationRequest {
+  domain: string;
+  integration: string;
+  force: boolean;
+}
+
+export interface DeleteVaultIntegrationResponse {
+  deleted: VaultIntegration | undefined;
+  dependents: string[];
+}
+
+export interface TestVaultIntegrationRequest {
+  domain: string;
+  /** A saved integration (name or id), or unsaved `settings`. */
+  integration: string;
+  settings: VaultSettings | undefined;
+}
+
+export interface TestVaultIntegrationResponse {
+  /** ok | unreachable | tls_failure | bad_credentials | no_permission | not_kv2 | sealed */
+  outcome: string;
+  message: string;
+  keys: number;
+}
+
+export interface SelectorRequest {
+  domain: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface SelectorEntry {
+  key: string;
+  /** MANAGED | VAULT */
+  sourceType: string;
+  /** For MANAGED: the backend (database | kubernetes | vault). */
+  backend: string;
+  /** For MANAGED: the domain or "global"; for VAULT: the integration id. */
+  sourceId: string;
+  integrationName: string;
+  readOnly: boolean;
+}
+
+export interface SelectorSource {
+  source: string;
+  available: boolean;
+  reason: string;
+}
+
+export interface SelectorResponse {
+  entries: SelectorEntry[];
+  sources: SelectorSource[];
+  nextPageToken: string;
+}
+
+export interface InventoryRequest {
+  scope:
+    | Scope
+    | undefined;
+  /** Only this key, with the workloads that use it. */
+  usedByKey: string;
+}
+
+export interface InventoryEntry {
+  secret: SecretMetadata | undefined;
+  workloadCount: number;
+  workloads: string[];
+  unreferenced: boolean;
+}
+
+export interface InventoryResponse {
+  entries: InventoryEntry[];
 }
 
 export interface ValueRequest {
@@ -70,6 +232,9 @@ export interface ValueRequest {
     | undefined;
   /** Legacy ${secrets.KEY}: look in scope.domain first, then in global scope. */
   fallbackToGlobal: boolean;
+  /** MANAGED (default) or VAULT; for VAULT, scope.domain is the workload's domain. */
+  sourceType: string;
+  integrationId: string;
 }
 
 export interface ValueResult {
@@ -550,7 +715,7 @@ export const ListSecretsResponse: MessageFns<ListSecretsResponse> = {
 };
 
 function createBaseDeleteSecretRequest(): DeleteSecretRequest {
-  return { scope: undefined, key: "" };
+  return { scope: undefined, key: "", force: false };
 }
 
 export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
@@ -560,6 +725,9 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
     }
     if (message.key !== "") {
       writer.uint32(18).string(message.key);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
     }
     return writer;
   },
@@ -593,6 +761,14 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
             message.key = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -609,6 +785,7 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
     return {
       scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined,
       key: isSet(object.key) ? globalThis.String(object.key) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -620,6 +797,9 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
     if (message.key !== undefined) {
       obj.key = message.key;
     }
+    if (message.force !== undefined) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -630,18 +810,22 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
     const message = createBaseDeleteSecretRequest();
     message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
     message.key = object.key ?? "";
+    message.force = object.force ?? false;
     return message;
   },
 };
 
 function createBaseDeleteSecretResponse(): DeleteSecretResponse {
-  return { deleted: undefined };
+  return { deleted: undefined, dependents: [] };
 }
 
 export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
   encode(message: DeleteSecretResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.deleted !== undefined) {
       SecretMetadata.encode(message.deleted, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.dependents) {
+      writer.uint32(18).string(v!);
     }
     return writer;
   },
@@ -667,6 +851,14 @@ export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
             message.deleted = SecretMetadata.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dependents.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -680,13 +872,21 @@ export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
   },
 
   fromJSON(object: any): DeleteSecretResponse {
-    return { deleted: isSet(object.deleted) ? SecretMetadata.fromJSON(object.deleted) : undefined };
+    return {
+      deleted: isSet(object.deleted) ? SecretMetadata.fromJSON(object.deleted) : undefined,
+      dependents: globalThis.Array.isArray(object?.dependents)
+        ? object.dependents.map((e: any) => globalThis.String(e))
+        : [],
+    };
   },
 
   toJSON(message: DeleteSecretResponse): unknown {
     const obj: any = {};
     if (message.deleted !== undefined) {
       obj.deleted = SecretMetadata.toJSON(message.deleted);
+    }
+    if (message.dependents?.length) {
+      obj.dependents = message.dependents;
     }
     return obj;
   },
@@ -699,12 +899,2406 @@ export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
     message.deleted = (object.deleted !== undefined && object.deleted !== null)
       ? SecretMetadata.fromPartial(object.deleted)
       : undefined;
+    message.dependents = object.dependents?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRotateKekRequest(): RotateKekRequest {
+  return {};
+}
+
+export const RotateKekRequest: MessageFns<RotateKekRequest> = {
+  encode(_: RotateKekRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateKekRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateKekRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RotateKekRequest {
+    return {};
+  },
+
+  toJSON(_: RotateKekRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateKekRequest>, I>>(base?: I): RotateKekRequest {
+    return RotateKekRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateKekRequest>, I>>(_: I): RotateKekRequest {
+    const message = createBaseRotateKekRequest();
+    return message;
+  },
+};
+
+function createBaseRotateKekResponse(): RotateKekResponse {
+  return { newKekId: "", rewrapped: 0, retiredKekIds: [] };
+}
+
+export const RotateKekResponse: MessageFns<RotateKekResponse> = {
+  encode(message: RotateKekResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.newKekId !== "") {
+      writer.uint32(10).string(message.newKekId);
+    }
+    if (message.rewrapped !== 0) {
+      writer.uint32(16).int64(message.rewrapped);
+    }
+    for (const v of message.retiredKekIds) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateKekResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateKekResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.newKekId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rewrapped = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.retiredKekIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateKekResponse {
+    return {
+      newKekId: isSet(object.newKekId)
+        ? globalThis.String(object.newKekId)
+        : isSet(object.new_kek_id)
+        ? globalThis.String(object.new_kek_id)
+        : "",
+      rewrapped: isSet(object.rewrapped) ? globalThis.Number(object.rewrapped) : 0,
+      retiredKekIds: globalThis.Array.isArray(object?.retiredKekIds)
+        ? object.retiredKekIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.retired_kek_ids)
+        ? object.retired_kek_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RotateKekResponse): unknown {
+    const obj: any = {};
+    if (message.newKekId !== undefined) {
+      obj.newKekId = message.newKekId;
+    }
+    if (message.rewrapped !== undefined) {
+      obj.rewrapped = Math.round(message.rewrapped);
+    }
+    if (message.retiredKekIds?.length) {
+      obj.retiredKekIds = message.retiredKekIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateKekResponse>, I>>(base?: I): RotateKekResponse {
+    return RotateKekResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateKekResponse>, I>>(object: I): RotateKekResponse {
+    const message = createBaseRotateKekResponse();
+    message.newKekId = object.newKekId ?? "";
+    message.rewrapped = object.rewrapped ?? 0;
+    message.retiredKekIds = object.retiredKekIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseVaultIntegration(): VaultIntegration {
+  return {
+    id: "",
+    domain: "",
+    name: "",
+    host: "",
+    path: "",
+    namespace: "",
+    bundle: "",
+    authMethod: "",
+    roleId: "",
+    layout: "",
+    createdAt: "",
+    updatedAt: "",
+    updatedBy: "",
+  };
+}
+
+export const VaultIntegration: MessageFns<VaultIntegration> = {
+  encode(message: VaultIntegration, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.domain !== "") {
+      writer.uint32(18).string(message.domain);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.host !== "") {
+      writer.uint32(34).string(message.host);
+    }
+    if (message.path !== "") {
+      writer.uint32(42).string(message.path);
+    }
+    if (message.namespace !== "") {
+      writer.uint32(50).string(message.namespace);
+    }
+    if (message.bundle !== "") {
+      writer.uint32(58).string(message.bundle);
+    }
+    if (message.authMethod !== "") {
+      writer.uint32(66).string(message.authMethod);
+    }
+    if (message.roleId !== "") {
+      writer.uint32(74).string(message.roleId);
+    }
+    if (message.layout !== "") {
+      writer.uint32(82).string(message.layout);
+    }
+    if (message.createdAt !== "") {
+      writer.uint32(90).string(message.createdAt);
+    }
+    if (message.updatedAt !== "") {
+      writer.uint32(98).string(message.updatedAt);
+    }
+    if (message.updatedBy !== "") {
+      writer.uint32(106).string(message.updatedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultIntegration {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultIntegration();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.bundle = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.authMethod = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.roleId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.layout = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.createdAt = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.updatedAt = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.updatedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VaultIntegration {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      bundle: isSet(object.bundle) ? globalThis.String(object.bundle) : "",
+      authMethod: isSet(object.authMethod)
+        ? globalThis.String(object.authMethod)
+        : isSet(object.auth_method)
+        ? globalThis.String(object.auth_method)
+        : "",
+      roleId: isSet(object.roleId)
+        ? globalThis.String(object.roleId)
+        : isSet(object.role_id)
+        ? globalThis.String(object.role_id)
+        : "",
+      layout: isSet(object.layout) ? globalThis.String(object.layout) : "",
+      createdAt: isSet(object.createdAt)
+        ? globalThis.String(object.createdAt)
+        : isSet(object.created_at)
+        ? globalThis.String(object.created_at)
+        : "",
+      updatedAt: isSet(object.updatedAt)
+        ? globalThis.String(object.updatedAt)
+        : isSet(object.updated_at)
+        ? globalThis.String(object.updated_at)
+        : "",
+      updatedBy: isSet(object.updatedBy)
+        ? globalThis.String(object.updatedBy)
+        : isSet(object.updated_by)
+        ? globalThis.String(object.updated_by)
+        : "",
+    };
+  },
+
+  toJSON(message: VaultIntegration): unknown {
+    const obj: any = {};
+    if (message.id !== undefined) {
+      obj.id = message.id;
+    }
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.host !== undefined) {
+      obj.host = message.host;
+    }
+    if (message.path !== undefined) {
+      obj.path = message.path;
+    }
+    if (message.namespace !== undefined) {
+      obj.namespace = message.namespace;
+    }
+    if (message.bundle !== undefined) {
+      obj.bundle = message.bundle;
+    }
+    if (message.authMethod !== undefined) {
+      obj.authMethod = message.authMethod;
+    }
+    if (message.roleId !== undefined) {
+      obj.roleId = message.roleId;
+    }
+    if (message.layout !== undefined) {
+      obj.layout = message.layout;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt;
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt;
+    }
+    if (message.updatedBy !== undefined) {
+      obj.updatedBy = message.updatedBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VaultIntegration>, I>>(base?: I): VaultIntegration {
+    return VaultIntegration.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultIntegration>, I>>(object: I): VaultIntegration {
+    const message = createBaseVaultIntegration();
+    message.id = object.id ?? "";
+    message.domain = object.domain ?? "";
+    message.name = object.name ?? "";
+    message.host = object.host ?? "";
+    message.path = object.path ?? "";
+    message.namespace = object.namespace ?? "";
+    message.bundle = object.bundle ?? "";
+    message.authMethod = object.authMethod ?? "";
+    message.roleId = object.roleId ?? "";
+    message.layout = object.layout ?? "";
+    message.createdAt = object.createdAt ?? "";
+    message.updatedAt = object.updatedAt ?? "";
+    message.updatedBy = object.updatedBy ?? "";
+    return message;
+  },
+};
+
+function createBaseVaultSettings(): VaultSettings {
+  return { host: "", path: "", namespace: "", authMethod: "", roleId: "", credential: Buffer.alloc(0), layout: "" };
+}
+
+export const VaultSettings: MessageFns<VaultSettings> = {
+  encode(message: VaultSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.namespace !== "") {
+      writer.uint32(26).string(message.namespace);
+    }
+    if (message.authMethod !== "") {
+      writer.uint32(34).string(message.authMethod);
+    }
+    if (message.roleId !== "") {
+      writer.uint32(42).string(message.roleId);
+    }
+    if (message.credential.length !== 0) {
+      writer.uint32(50).bytes(message.credential);
+    }
+    if (message.layout !== "") {
+      writer.uint32(58).string(message.layout);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.authMethod = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.roleId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.credential = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.layout = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VaultSettings {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      authMethod: isSet(object.authMethod)
+        ? globalThis.String(object.authMethod)
+        : isSet(object.auth_method)
+        ? globalThis.String(object.auth_method)
+        : "",
+      roleId: isSet(object.roleId)
+        ? globalThis.String(object.roleId)
+        : isSet(object.role_id)
+        ? globalThis.String(object.role_id)
+        : "",
+      credential: isSet(object.credential) ? Buffer.from(bytesFromBase64(object.credential)) : Buffer.alloc(0),
+      layout: isSet(object.layout) ? globalThis.String(object.layout) : "",
+    };
+  },
+
+  toJSON(message: VaultSettings): unknown {
+    const obj: any = {};
+    if (message.host !== undefined) {
+      obj.host = message.host;
+    }
+    if (message.path !== undefined) {
+      obj.path = message.path;
+    }
+    if (message.namespace !== undefined) {
+      obj.namespace = message.namespace;
+    }
+    if (message.authMethod !== undefined) {
+      obj.authMethod = message.authMethod;
+    }
+    if (message.roleId !== undefined) {
+      obj.roleId = message.roleId;
+    }
+    if (message.credential !== undefined) {
+      obj.credential = base64FromBytes(message.credential);
+    }
+    if (message.layout !== undefined) {
+      obj.layout = message.layout;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VaultSettings>, I>>(base?: I): VaultSettings {
+    return VaultSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultSettings>, I>>(object: I): VaultSettings {
+    const message = createBaseVaultSettings();
+    message.host = object.host ?? "";
+    message.path = object.path ?? "";
+    message.namespace = object.namespace ?? "";
+    message.authMethod = object.authMethod ?? "";
+    message.roleId = object.roleId ?? "";
+    message.credential = object.credential ?? Buffer.alloc(0);
+    message.layout = object.layout ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateVaultIntegrationRequest(): CreateVaultIntegrationRequest {
+  return { domain: "", name: "", settings: undefined, bundle: "" };
+}
+
+export const CreateVaultIntegrationRequest: MessageFns<CreateVaultIntegrationRequest> = {
+  encode(message: CreateVaultIntegrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.settings !== undefined) {
+      VaultSettings.encode(message.settings, writer.uint32(26).fork()).join();
+    }
+    if (message.bundle !== "") {
+      writer.uint32(34).string(message.bundle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVaultIntegrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVaultIntegrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.settings = VaultSettings.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.bundle = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVaultIntegrationRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      settings: isSet(object.settings) ? VaultSettings.fromJSON(object.settings) : undefined,
+      bundle: isSet(object.bundle) ? globalThis.String(object.bundle) : "",
+    };
+  },
+
+  toJSON(message: CreateVaultIntegrationRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.settings !== undefined) {
+      obj.settings = VaultSettings.toJSON(message.settings);
+    }
+    if (message.bundle !== undefined) {
+      obj.bundle = message.bundle;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateVaultIntegrationRequest>, I>>(base?: I): CreateVaultIntegrationRequest {
+    return CreateVaultIntegrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateVaultIntegrationRequest>, I>>(
+    object: I,
+  ): CreateVaultIntegrationRequest {
+    const message = createBaseCreateVaultIntegrationRequest();
+    message.domain = object.domain ?? "";
+    message.name = object.name ?? "";
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? VaultSettings.fromPartial(object.settings)
+      : undefined;
+    message.bundle = object.bundle ?? "";
+    return message;
+  },
+};
+
+function createBaseGetVaultIntegrationRequest(): GetVaultIntegrationRequest {
+  return { domain: "", integration: "" };
+}
+
+export const GetVaultIntegrationRequest: MessageFns<GetVaultIntegrationRequest> = {
+  encode(message: GetVaultIntegrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.integration !== "") {
+      writer.uint32(18).string(message.integration);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetVaultIntegrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetVaultIntegrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.integration = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetVaultIntegrationRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      integration: isSet(object.integration) ? globalThis.String(object.integration) : "",
+    };
+  },
+
+  toJSON(message: GetVaultIntegrationRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.integration !== undefined) {
+      obj.integration = message.integration;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetVaultIntegrationRequest>, I>>(base?: I): GetVaultIntegrationRequest {
+    return GetVaultIntegrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetVaultIntegrationRequest>, I>>(object: I): GetVaultIntegrationRequest {
+    const message = createBaseGetVaultIntegrationRequest();
+    message.domain = object.domain ?? "";
+    message.integration = object.integration ?? "";
+    return message;
+  },
+};
+
+function createBaseListVaultIntegrationsRequest(): ListVaultIntegrationsRequest {
+  return { domain: "" };
+}
+
+export const ListVaultIntegrationsRequest: MessageFns<ListVaultIntegrationsRequest> = {
+  encode(message: ListVaultIntegrationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVaultIntegrationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVaultIntegrationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVaultIntegrationsRequest {
+    return { domain: isSet(object.domain) ? globalThis.String(object.domain) : "" };
+  },
+
+  toJSON(message: ListVaultIntegrationsRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListVaultIntegrationsRequest>, I>>(base?: I): ListVaultIntegrationsRequest {
+    return ListVaultIntegrationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListVaultIntegrationsRequest>, I>>(object: I): ListVaultIntegrationsRequest {
+    const message = createBaseListVaultIntegrationsRequest();
+    message.domain = object.domain ?? "";
+    return message;
+  },
+};
+
+function createBaseListVaultIntegrationsResponse(): ListVaultIntegrationsResponse {
+  return { integrations: [] };
+}
+
+export const ListVaultIntegrationsResponse: MessageFns<ListVaultIntegrationsResponse> = {
+  encode(message: ListVaultIntegrationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.integrations) {
+      VaultIntegration.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVaultIntegrationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVaultIntegrationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.integrations.push(VaultIntegration.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVaultIntegrationsResponse {
+    return {
+      integrations: globalThis.Array.isArray(object?.integrations)
+        ? object.integrations.map((e: any) => VaultIntegration.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListVaultIntegrationsResponse): unknown {
+    const obj: any = {};
+    if (message.integrations?.length) {
+      obj.integrations = message.integrations.map((e) => VaultIntegration.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListVaultIntegrationsResponse>, I>>(base?: I): ListVaultIntegrationsResponse {
+    return ListVaultIntegrationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListVaultIntegrationsResponse>, I>>(
+    object: I,
+  ): ListVaultIntegrationsResponse {
+    const message = createBaseListVaultIntegrationsResponse();
+    message.integrations = object.integrations?.map((e) => VaultIntegration.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateVaultIntegrationRequest(): UpdateVaultIntegrationRequest {
+  return {
+    domain: "",
+    integration: "",
+    name: undefined,
+    host: undefined,
+    path: undefined,
+    namespace: undefined,
+    authMethod: undefined,
+    roleId: undefined,
+    credential: undefined,
+    layout: undefined,
+    bundle: undefined,
+  };
+}
+
+export const UpdateVaultIntegrationRequest: MessageFns<UpdateVaultIntegrationRequest> = {
+  encode(message: UpdateVaultIntegrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.integration !== "") {
+      writer.uint32(18).string(message.integration);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.host !== undefined) {
+      writer.uint32(34).string(message.host);
+    }
+    if (message.path !== undefined) {
+      writer.uint32(42).string(message.path);
+    }
+    if (message.namespace !== undefined) {
+      writer.uint32(50).string(message.namespace);
+    }
+    if (message.authMethod !== undefined) {
+      writer.uint32(58).string(message.authMethod);
+    }
+    if (message.roleId !== undefined) {
+      writer.uint32(66).string(message.roleId);
+    }
+    if (message.credential !== undefined) {
+      writer.uint32(74).bytes(message.credential);
+    }
+    if (message.layout !== undefined) {
+      writer.uint32(82).string(message.layout);
+    }
+    if (message.bundle !== undefined) {
+      writer.uint32(90).string(message.bundle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateVaultIntegrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateVaultIntegrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.integration = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.authMethod = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.roleId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.credential = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.layout = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.bundle = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateVaultIntegrationRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      integration: isSet(object.integration) ? globalThis.String(object.integration) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      host: isSet(object.host) ? globalThis.String(object.host) : undefined,
+      path: isSet(object.path) ? globalThis.String(object.path) : undefined,
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : undefined,
+      authMethod: isSet(object.authMethod)
+        ? globalThis.String(object.authMethod)
+        : isSet(object.auth_method)
+        ? globalThis.String(object.auth_method)
+        : undefined,
+      roleId: isSet(object.roleId)
+        ? globalThis.String(object.roleId)
+        : isSet(object.role_id)
+        ? globalThis.String(object.role_id)
+        : undefined,
+      credential: isSet(object.credential) ? Buffer.from(bytesFromBase64(object.credential)) : undefined,
+      layout: isSet(object.layout) ? globalThis.String(object.layout) : undefined,
+      bundle: isSet(object.bundle) ? globalThis.String(object.bundle) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateVaultIntegrationRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.integration !== undefined) {
+      obj.integration = message.integration;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.host !== undefined) {
+      obj.host = message.host;
+    }
+    if (message.path !== undefined) {
+      obj.path = message.path;
+    }
+    if (message.namespace !== undefined) {
+      obj.namespace = message.namespace;
+    }
+    if (message.authMethod !== undefined) {
+      obj.authMethod = message.authMethod;
+    }
+    if (message.roleId !== undefined) {
+      obj.roleId = message.roleId;
+    }
+    if (message.credential !== undefined) {
+      obj.credential = base64FromBytes(message.credential);
+    }
+    if (message.layout !== undefined) {
+      obj.layout = message.layout;
+    }
+    if (message.bundle !== undefined) {
+      obj.bundle = message.bundle;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateVaultIntegrationRequest>, I>>(base?: I): UpdateVaultIntegrationRequest {
+    return UpdateVaultIntegrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateVaultIntegrationRequest>, I>>(
+    object: I,
+  ): UpdateVaultIntegrationRequest {
+    const message = createBaseUpdateVaultIntegrationRequest();
+    message.domain = object.domain ?? "";
+    message.integration = object.integration ?? "";
+    message.name = object.name ?? undefined;
+    message.host = object.host ?? undefined;
+    message.path = object.path ?? undefined;
+    message.namespace = object.namespace ?? undefined;
+    message.authMethod = object.authMethod ?? undefined;
+    message.roleId = object.roleId ?? undefined;
+    message.credential = object.credential ?? undefined;
+    message.layout = object.layout ?? undefined;
+    message.bundle = object.bundle ?? undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteVaultIntegrationRequest(): DeleteVaultIntegrationRequest {
+  return { domain: "", integration: "", force: false };
+}
+
+export const DeleteVaultIntegrationRequest: MessageFns<DeleteVaultIntegrationRequest> = {
+  encode(message: DeleteVaultIntegrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.integration !== "") {
+      writer.uint32(18).string(message.integration);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteVaultIntegrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteVaultIntegrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.integration = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteVaultIntegrationRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      integration: isSet(object.integration) ? globalThis.String(object.integration) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: DeleteVaultIntegrationRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.integration !== undefined) {
+      obj.integration = message.integration;
+    }
+    if (message.force !== undefined) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteVaultIntegrationRequest>, I>>(base?: I): DeleteVaultIntegrationRequest {
+    return DeleteVaultIntegrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteVaultIntegrationRequest>, I>>(
+    object: I,
+  ): DeleteVaultIntegrationRequest {
+    const message = createBaseDeleteVaultIntegrationRequest();
+    message.domain = object.domain ?? "";
+    message.integration = object.integration ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseDeleteVaultIntegrationResponse(): DeleteVaultIntegrationResponse {
+  return { deleted: undefined, dependents: [] };
+}
+
+export const DeleteVaultIntegrationResponse: MessageFns<DeleteVaultIntegrationResponse> = {
+  encode(message: DeleteVaultIntegrationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deleted !== undefined) {
+      VaultIntegration.encode(message.deleted, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.dependents) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteVaultIntegrationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteVaultIntegrationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deleted = VaultIntegration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dependents.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteVaultIntegrationResponse {
+    return {
+      deleted: isSet(object.deleted) ? VaultIntegration.fromJSON(object.deleted) : undefined,
+      dependents: globalThis.Array.isArray(object?.dependents)
+        ? object.dependents.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DeleteVaultIntegrationResponse): unknown {
+    const obj: any = {};
+    if (message.deleted !== undefined) {
+      obj.deleted = VaultIntegration.toJSON(message.deleted);
+    }
+    if (message.dependents?.length) {
+      obj.dependents = message.dependents;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteVaultIntegrationResponse>, I>>(base?: I): DeleteVaultIntegrationResponse {
+    return DeleteVaultIntegrationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteVaultIntegrationResponse>, I>>(
+    object: I,
+  ): DeleteVaultIntegrationResponse {
+    const message = createBaseDeleteVaultIntegrationResponse();
+    message.deleted = (object.deleted !== undefined && object.deleted !== null)
+      ? VaultIntegration.fromPartial(object.deleted)
+      : undefined;
+    message.dependents = object.dependents?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTestVaultIntegrationRequest(): TestVaultIntegrationRequest {
+  return { domain: "", integration: "", settings: undefined };
+}
+
+export const TestVaultIntegrationRequest: MessageFns<TestVaultIntegrationRequest> = {
+  encode(message: TestVaultIntegrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.integration !== "") {
+      writer.uint32(18).string(message.integration);
+    }
+    if (message.settings !== undefined) {
+      VaultSettings.encode(message.settings, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TestVaultIntegrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTestVaultIntegrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.integration = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.settings = VaultSettings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TestVaultIntegrationRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      integration: isSet(object.integration) ? globalThis.String(object.integration) : "",
+      settings: isSet(object.settings) ? VaultSettings.fromJSON(object.settings) : undefined,
+    };
+  },
+
+  toJSON(message: TestVaultIntegrationRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.integration !== undefined) {
+      obj.integration = message.integration;
+    }
+    if (message.settings !== undefined) {
+      obj.settings = VaultSettings.toJSON(message.settings);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TestVaultIntegrationRequest>, I>>(base?: I): TestVaultIntegrationRequest {
+    return TestVaultIntegrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TestVaultIntegrationRequest>, I>>(object: I): TestVaultIntegrationRequest {
+    const message = createBaseTestVaultIntegrationRequest();
+    message.domain = object.domain ?? "";
+    message.integration = object.integration ?? "";
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? VaultSettings.fromPartial(object.settings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTestVaultIntegrationResponse(): TestVaultIntegrationResponse {
+  return { outcome: "", message: "", keys: 0 };
+}
+
+export const TestVaultIntegrationResponse: MessageFns<TestVaultIntegrationResponse> = {
+  encode(message: TestVaultIntegrationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== "") {
+      writer.uint32(10).string(message.outcome);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.keys !== 0) {
+      writer.uint32(24).int64(message.keys);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TestVaultIntegrationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTestVaultIntegrationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keys = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TestVaultIntegrationResponse {
+    return {
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      keys: isSet(object.keys) ? globalThis.Number(object.keys) : 0,
+    };
+  },
+
+  toJSON(message: TestVaultIntegrationResponse): unknown {
+    const obj: any = {};
+    if (message.outcome !== undefined) {
+      obj.outcome = message.outcome;
+    }
+    if (message.message !== undefined) {
+      obj.message = message.message;
+    }
+    if (message.keys !== undefined) {
+      obj.keys = Math.round(message.keys);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TestVaultIntegrationResponse>, I>>(base?: I): TestVaultIntegrationResponse {
+    return TestVaultIntegrationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TestVaultIntegrationResponse>, I>>(object: I): TestVaultIntegrationResponse {
+    const message = createBaseTestVaultIntegrationResponse();
+    message.outcome = object.outcome ?? "";
+    message.message = object.message ?? "";
+    message.keys = object.keys ?? 0;
+    return message;
+  },
+};
+
+function createBaseSelectorRequest(): SelectorRequest {
+  return { domain: "", pageSize: 0, pageToken: "" };
+}
+
+export const SelectorRequest: MessageFns<SelectorRequest> = {
+  encode(message: SelectorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SelectorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSelectorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SelectorRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: SelectorRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.pageSize !== undefined) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== undefined) {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SelectorRequest>, I>>(base?: I): SelectorRequest {
+    return SelectorRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SelectorRequest>, I>>(object: I): SelectorRequest {
+    const message = createBaseSelectorRequest();
+    message.domain = object.domain ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseSelectorEntry(): SelectorEntry {
+  return { key: "", sourceType: "", backend: "", sourceId: "", integrationName: "", readOnly: false };
+}
+
+export const SelectorEntry: MessageFns<SelectorEntry> = {
+  encode(message: SelectorEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.sourceType !== "") {
+      writer.uint32(18).string(message.sourceType);
+    }
+    if (message.backend !== "") {
+      writer.uint32(26).string(message.backend);
+    }
+    if (message.sourceId !== "") {
+      writer.uint32(34).string(message.sourceId);
+    }
+    if (message.integrationName !== "") {
+      writer.uint32(42).string(message.integrationName);
+    }
+    if (message.readOnly !== false) {
+      writer.uint32(48).bool(message.readOnly);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SelectorEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSelectorEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.backend = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sourceId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.integrationName = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SelectorEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      backend: isSet(object.backend) ? globalThis.String(object.backend) : "",
+      sourceId: isSet(object.sourceId)
+        ? globalThis.String(object.sourceId)
+        : isSet(object.source_id)
+        ? globalThis.String(object.source_id)
+        : "",
+      integrationName: isSet(object.integrationName)
+        ? globalThis.String(object.integrationName)
+        : isSet(object.integration_name)
+        ? globalThis.String(object.integration_name)
+        : "",
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : false,
+    };
+  },
+
+  toJSON(message: SelectorEntry): unknown {
+    const obj: any = {};
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.sourceType !== undefined) {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.backend !== undefined) {
+      obj.backend = message.backend;
+    }
+    if (message.sourceId !== undefined) {
+      obj.sourceId = message.sourceId;
+    }
+    if (message.integrationName !== undefined) {
+      obj.integrationName = message.integrationName;
+    }
+    if (message.readOnly !== undefined) {
+      obj.readOnly = message.readOnly;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SelectorEntry>, I>>(base?: I): SelectorEntry {
+    return SelectorEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SelectorEntry>, I>>(object: I): SelectorEntry {
+    const message = createBaseSelectorEntry();
+    message.key = object.key ?? "";
+    message.sourceType = object.sourceType ?? "";
+    message.backend = object.backend ?? "";
+    message.sourceId = object.sourceId ?? "";
+    message.integrationName = object.integrationName ?? "";
+    message.readOnly = object.readOnly ?? false;
+    return message;
+  },
+};
+
+function createBaseSelectorSource(): SelectorSource {
+  return { source: "", available: false, reason: "" };
+}
+
+export const SelectorSource: MessageFns<SelectorSource> = {
+  encode(message: SelectorSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.available !== false) {
+      writer.uint32(16).bool(message.available);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SelectorSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSelectorSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.available = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SelectorSource {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      available: isSet(object.available) ? globalThis.Boolean(object.available) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: SelectorSource): unknown {
+    const obj: any = {};
+    if (message.source !== undefined) {
+      obj.source = message.source;
+    }
+    if (message.available !== undefined) {
+      obj.available = message.available;
+    }
+    if (message.reason !== undefined) {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SelectorSource>, I>>(base?: I): SelectorSource {
+    return SelectorSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SelectorSource>, I>>(object: I): SelectorSource {
+    const message = createBaseSelectorSource();
+    message.source = object.source ?? "";
+    message.available = object.available ?? false;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseSelectorResponse(): SelectorResponse {
+  return { entries: [], sources: [], nextPageToken: "" };
+}
+
+export const SelectorResponse: MessageFns<SelectorResponse> = {
+  encode(message: SelectorResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      SelectorEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.sources) {
+      SelectorSource.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(26).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SelectorResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSelectorResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(SelectorEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sources.push(SelectorSource.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SelectorResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => SelectorEntry.fromJSON(e))
+        : [],
+      sources: globalThis.Array.isArray(object?.sources)
+        ? object.sources.map((e: any) => SelectorSource.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: SelectorResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => SelectorEntry.toJSON(e));
+    }
+    if (message.sources?.length) {
+      obj.sources = message.sources.map((e) => SelectorSource.toJSON(e));
+    }
+    if (message.nextPageToken !== undefined) {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SelectorResponse>, I>>(base?: I): SelectorResponse {
+    return SelectorResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SelectorResponse>, I>>(object: I): SelectorResponse {
+    const message = createBaseSelectorResponse();
+    message.entries = object.entries?.map((e) => SelectorEntry.fromPartial(e)) || [];
+    message.sources = object.sources?.map((e) => SelectorSource.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseInventoryRequest(): InventoryRequest {
+  return { scope: undefined, usedByKey: "" };
+}
+
+export const InventoryRequest: MessageFns<InventoryRequest> = {
+  encode(message: InventoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scope !== undefined) {
+      Scope.encode(message.scope, writer.uint32(10).fork()).join();
+    }
+    if (message.usedByKey !== "") {
+      writer.uint32(18).string(message.usedByKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InventoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInventoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scope = Scope.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.usedByKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InventoryRequest {
+    return {
+      scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined,
+      usedByKey: isSet(object.usedByKey)
+        ? globalThis.String(object.usedByKey)
+        : isSet(object.used_by_key)
+        ? globalThis.String(object.used_by_key)
+        : "",
+    };
+  },
+
+  toJSON(message: InventoryRequest): unknown {
+    const obj: any = {};
+    if (message.scope !== undefined) {
+      obj.scope = Scope.toJSON(message.scope);
+    }
+    if (message.usedByKey !== undefined) {
+      obj.usedByKey = message.usedByKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InventoryRequest>, I>>(base?: I): InventoryRequest {
+    return InventoryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InventoryRequest>, I>>(object: I): InventoryRequest {
+    const message = createBaseInventoryRequest();
+    message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
+    message.usedByKey = object.usedByKey ?? "";
+    return message;
+  },
+};
+
+function createBaseInventoryEntry(): InventoryEntry {
+  return { secret: undefined, workloadCount: 0, workloads: [], unreferenced: false };
+}
+
+export const InventoryEntry: MessageFns<InventoryEntry> = {
+  encode(message: InventoryEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secret !== undefined) {
+      SecretMetadata.encode(message.secret, writer.uint32(10).fork()).join();
+    }
+    if (message.workloadCount !== 0) {
+      writer.uint32(16).int64(message.workloadCount);
+    }
+    for (const v of message.workloads) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.unreferenced !== false) {
+      writer.uint32(32).bool(message.unreferenced);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InventoryEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInventoryEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secret = SecretMetadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.workloadCount = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.workloads.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.unreferenced = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InventoryEntry {
+    return {
+      secret: isSet(object.secret) ? SecretMetadata.fromJSON(object.secret) : undefined,
+      workloadCount: isSet(object.workloadCount)
+        ? globalThis.Number(object.workloadCount)
+        : isSet(object.workload_count)
+        ? globalThis.Number(object.workload_count)
+        : 0,
+      workloads: globalThis.Array.isArray(object?.workloads)
+        ? object.workloads.map((e: any) => globalThis.String(e))
+        : [],
+      unreferenced: isSet(object.unreferenced) ? globalThis.Boolean(object.unreferenced) : false,
+    };
+  },
+
+  toJSON(message: InventoryEntry): unknown {
+    const obj: any = {};
+    if (message.secret !== undefined) {
+      obj.secret = SecretMetadata.toJSON(message.secret);
+    }
+    if (message.workloadCount !== undefined) {
+      obj.workloadCount = Math.round(message.workloadCount);
+    }
+    if (message.workloads?.length) {
+      obj.workloads = message.workloads;
+    }
+    if (message.unreferenced !== undefined) {
+      obj.unreferenced = message.unreferenced;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InventoryEntry>, I>>(base?: I): InventoryEntry {
+    return InventoryEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InventoryEntry>, I>>(object: I): InventoryEntry {
+    const message = createBaseInventoryEntry();
+    message.secret = (object.secret !== undefined && object.secret !== null)
+      ? SecretMetadata.fromPartial(object.secret)
+      : undefined;
+    message.workloadCount = object.workloadCount ?? 0;
+    message.workloads = object.workloads?.map((e) => e) || [];
+    message.unreferenced = object.unreferenced ?? false;
+    return message;
+  },
+};
+
+function createBaseInventoryResponse(): InventoryResponse {
+  return { entries: [] };
+}
+
+export const InventoryResponse: MessageFns<InventoryResponse> = {
+  encode(message: InventoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      InventoryEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InventoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInventoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(InventoryEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InventoryResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => InventoryEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: InventoryResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => InventoryEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InventoryResponse>, I>>(base?: I): InventoryResponse {
+    return InventoryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InventoryResponse>, I>>(object: I): InventoryResponse {
+    const message = createBaseInventoryResponse();
+    message.entries = object.entries?.map((e) => InventoryEntry.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseValueRequest(): ValueRequest {
-  return { refId: "", key: "", scope: undefined, fallbackToGlobal: false };
+  return { refId: "", key: "", scope: undefined, fallbackToGlobal: false, sourceType: "", integrationId: "" };
 }
 
 export const ValueRequest: MessageFns<ValueRequest> = {
@@ -720,6 +3314,12 @@ export const ValueRequest: MessageFns<ValueRequest> = {
     }
     if (message.fallbackToGlobal !== false) {
       writer.uint32(32).bool(message.fallbackToGlobal);
+    }
+    if (message.sourceType !== "") {
+      writer.uint32(42).string(message.sourceType);
+    }
+    if (message.integrationId !== "") {
+      writer.uint32(50).string(message.integrationId);
     }
     return writer;
   },
@@ -769,6 +3369,22 @@ export const ValueRequest: MessageFns<ValueRequest> = {
             message.fallbackToGlobal = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.integrationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -795,6 +3411,16 @@ export const ValueRequest: MessageFns<ValueRequest> = {
         : isSet(object.fallback_to_global)
         ? globalThis.Boolean(object.fallback_to_global)
         : false,
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      integrationId: isSet(object.integrationId)
+        ? globalThis.String(object.integrationId)
+        : isSet(object.integration_id)
+        ? globalThis.String(object.integration_id)
+        : "",
     };
   },
 
@@ -812,6 +3438,12 @@ export const ValueRequest: MessageFns<ValueRequest> = {
     if (message.fallbackToGlobal !== undefined) {
       obj.fallbackToGlobal = message.fallbackToGlobal;
     }
+    if (message.sourceType !== undefined) {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.integrationId !== undefined) {
+      obj.integrationId = message.integrationId;
+    }
     return obj;
   },
 
@@ -824,6 +3456,8 @@ export const ValueRequest: MessageFns<ValueRequest> = {
     message.key = object.key ?? "";
     message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
     message.fallbackToGlobal = object.fallbackToGlobal ?? false;
+    message.sourceType = object.sourceType ?? "";
+    message.integrationId = object.integrationId ?? "";
     return message;
   },
 };
@@ -1186,12 +3820,112 @@ export const CatalogServiceService = {
       Buffer.from(DeleteSecretResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteSecretResponse => DeleteSecretResponse.decode(value),
   },
+  rotateKek: {
+    path: "/latchkey.v1.CatalogService/RotateKek" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateKekRequest): Buffer => Buffer.from(RotateKekRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateKekRequest => RotateKekRequest.decode(value),
+    responseSerialize: (value: RotateKekResponse): Buffer => Buffer.from(RotateKekResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateKekResponse => RotateKekResponse.decode(value),
+  },
+  createVaultIntegration: {
+    path: "/latchkey.v1.CatalogService/CreateVaultIntegration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateVaultIntegrationRequest): Buffer =>
+      Buffer.from(CreateVaultIntegrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateVaultIntegrationRequest => CreateVaultIntegrationRequest.decode(value),
+    responseSerialize: (value: VaultIntegration): Buffer => Buffer.from(VaultIntegration.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VaultIntegration => VaultIntegration.decode(value),
+  },
+  getVaultIntegration: {
+    path: "/latchkey.v1.CatalogService/GetVaultIntegration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetVaultIntegrationRequest): Buffer =>
+      Buffer.from(GetVaultIntegrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetVaultIntegrationRequest => GetVaultIntegrationRequest.decode(value),
+    responseSerialize: (value: VaultIntegration): Buffer => Buffer.from(VaultIntegration.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VaultIntegration => VaultIntegration.decode(value),
+  },
+  listVaultIntegrations: {
+    path: "/latchkey.v1.CatalogService/ListVaultIntegrations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListVaultIntegrationsRequest): Buffer =>
+      Buffer.from(ListVaultIntegrationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListVaultIntegrationsRequest => ListVaultIntegrationsRequest.decode(value),
+    responseSerialize: (value: ListVaultIntegrationsResponse): Buffer =>
+      Buffer.from(ListVaultIntegrationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListVaultIntegrationsResponse => ListVaultIntegrationsResponse.decode(value),
+  },
+  updateVaultIntegration: {
+    path: "/latchkey.v1.CatalogService/UpdateVaultIntegration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateVaultIntegrationRequest): Buffer =>
+      Buffer.from(UpdateVaultIntegrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateVaultIntegrationRequest => UpdateVaultIntegrationRequest.decode(value),
+    responseSerialize: (value: VaultIntegration): Buffer => Buffer.from(VaultIntegration.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VaultIntegration => VaultIntegration.decode(value),
+  },
+  deleteVaultIntegration: {
+    path: "/latchkey.v1.CatalogService/DeleteVaultIntegration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteVaultIntegrationRequest): Buffer =>
+      Buffer.from(DeleteVaultIntegrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteVaultIntegrationRequest => DeleteVaultIntegrationRequest.decode(value),
+    responseSerialize: (value: DeleteVaultIntegrationResponse): Buffer =>
+      Buffer.from(DeleteVaultIntegrationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteVaultIntegrationResponse =>
+      DeleteVaultIntegrationResponse.decode(value),
+  },
+  testVaultIntegration: {
+    path: "/latchkey.v1.CatalogService/TestVaultIntegration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TestVaultIntegrationRequest): Buffer =>
+      Buffer.from(TestVaultIntegrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TestVaultIntegrationRequest => TestVaultIntegrationRequest.decode(value),
+    responseSerialize: (value: TestVaultIntegrationResponse): Buffer =>
+      Buffer.from(TestVaultIntegrationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TestVaultIntegrationResponse => TestVaultIntegrationResponse.decode(value),
+  },
+  selector: {
+    path: "/latchkey.v1.CatalogService/Selector" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SelectorRequest): Buffer => Buffer.from(SelectorRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SelectorRequest => SelectorRequest.decode(value),
+    responseSerialize: (value: SelectorResponse): Buffer => Buffer.from(SelectorResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SelectorResponse => SelectorResponse.decode(value),
+  },
+  inventory: {
+    path: "/latchkey.v1.CatalogService/Inventory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InventoryRequest): Buffer => Buffer.from(InventoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InventoryRequest => InventoryRequest.decode(value),
+    responseSerialize: (value: InventoryResponse): Buffer => Buffer.from(InventoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InventoryResponse => InventoryResponse.decode(value),
+  },
 } as const;
 
 export interface CatalogServiceServer extends UntypedServiceImplementation {
   putSecret: handleUnaryCall<PutSecretRequest, SecretMetadata>;
   listSecrets: handleUnaryCall<ListSecretsRequest, ListSecretsResponse>;
   deleteSecret: handleUnaryCall<DeleteSecretRequest, DeleteSecretResponse>;
+  rotateKek: handleUnaryCall<RotateKekRequest, RotateKekResponse>;
+  createVaultIntegration: handleUnaryCall<CreateVaultIntegrationRequest, VaultIntegration>;
+  getVaultIntegration: handleUnaryCall<GetVaultIntegrationRequest, VaultIntegration>;
+  listVaultIntegrations: handleUnaryCall<ListVaultIntegrationsRequest, ListVaultIntegrationsResponse>;
+  updateVaultIntegration: handleUnaryCall<UpdateVaultIntegrationRequest, VaultIntegration>;
+  deleteVaultIntegration: handleUnaryCall<DeleteVaultIntegrationRequest, DeleteVaultIntegrationResponse>;
+  testVaultIntegration: handleUnaryCall<TestVaultIntegrationRequest, TestVaultIntegrationResponse>;
+  selector: handleUnaryCall<SelectorRequest, SelectorResponse>;
+  inventory: handleUnaryCall<InventoryRequest, InventoryResponse>;
 }
 
 export interface CatalogServiceClient extends Client {
@@ -1239,6 +3973,141 @@ export interface CatalogServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteSecretResponse) => void,
+  ): ClientUnaryCall;
+  rotateKek(
+    request: RotateKekRequest,
+    callback: (error: ServiceError | null, response: RotateKekResponse) => void,
+  ): ClientUnaryCall;
+  rotateKek(
+    request: RotateKekRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateKekResponse) => void,
+  ): ClientUnaryCall;
+  rotateKek(
+    request: RotateKekRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateKekResponse) => void,
+  ): ClientUnaryCall;
+  createVaultIntegration(
+    request: CreateVaultIntegrationRequest,
+    callback: (error: ServiceError | null, response: VaultIntegration) => void,
+  ): ClientUnaryCall;
+  createVaultIntegration(
+    request: CreateVaultIntegrationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VaultIntegration) => void,
+  ): ClientUnaryCall;
+  createVaultIntegration(
+    request: CreateVaultIntegrationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VaultIntegration) => void,
+  ): ClientUnaryCall;
+  getVaultIntegration(
+    request: GetVaultIntegrationRequest,
+    callback: (error: ServiceError | null, response: VaultIntegration) => void,
+  ): ClientUnaryCall;
+  getVaultIntegration(
+    request: GetVaultIntegrationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VaultIntegration) => void,
+  ): ClientUnaryCall;
+  getVaultIntegration(
+    request: GetVaultIntegrationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VaultIntegration) => void,
+  ): ClientUnaryCall;
+  listVaultIntegrations(
+    request: ListVaultIntegrationsRequest,
+    callback: (error: ServiceError | null, response: ListVaultIntegrationsResponse) => void,
+  ): ClientUnaryCall;
+  listVaultIntegrations(
+    request: ListVaultIntegrationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListVaultIntegrationsResponse) => void,
+  ): ClientUnaryCall;
+  listVaultIntegrations(
+    request: ListVaultIntegrationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListVaultIntegrationsResponse) => void,
+  ): ClientUnaryCall;
+  updateVaultIntegration(
+    request: UpdateVaultIntegrationRequest,
+    callback: (error: ServiceError | null, response: VaultIntegration) => void,
+  ): ClientUnaryCall;
+  updateVaultIntegration(
+    request: UpdateVaultIntegrationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VaultIntegration) => void,
+  ): ClientUnaryCall;
+  updateVaultIntegration(
+    request: UpdateVaultIntegrationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VaultIntegration) => void,
+  ): ClientUnaryCall;
+  deleteVaultIntegration(
+    request: DeleteVaultIntegrationRequest,
+    callback: (error: ServiceError | null, response: DeleteVaultIntegrationResponse) => void,
+  ): ClientUnaryCall;
+  deleteVaultIntegration(
+    request: DeleteVaultIntegrationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteVaultIntegrationResponse) => void,
+  ): ClientUnaryCall;
+  deleteVaultIntegration(
+    request: DeleteVaultIntegrationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteVaultIntegrationResponse) => void,
+  ): ClientUnaryCall;
+  testVaultIntegration(
+    request: TestVaultIntegrationRequest,
+    callback: (error: ServiceError | null, response: TestVaultIntegrationResponse) => void,
+  ): ClientUnaryCall;
+  testVaultIntegration(
+    request: TestVaultIntegrationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TestVaultIntegrationResponse) => void,
+  ): ClientUnaryCall;
+  testVaultIntegration(
+    request: TestVaultIntegrationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TestVaultIntegrationResponse) => void,
+  ): ClientUnaryCall;
+  selector(
+    request: SelectorRequest,
+    callback: (error: ServiceError | null, response: SelectorResponse) => void,
+  ): ClientUnaryCall;
+  selector(
+    request: SelectorRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SelectorResponse) => void,
+  ): ClientUnaryCall;
+  selector(
+    request: SelectorRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SelectorResponse) => void,
+  ): ClientUnaryCall;
+  inventory(
+    request: InventoryRequest,
+    callback: (error: ServiceError | null, response: InventoryResponse) => void,
+  ): ClientUnaryCall;
+  inventory(
+    request: InventoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InventoryResponse) => void,
+  ): ClientUnaryCall;
+  inventory(
+    request: InventoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InventoryResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -119,6 +119,39 @@ export interface GetLogsResponse {
   lines: LogLine[];
 }
 
+export interface DependentsRequest {
+  /** MANAGED or VAULT. */
+  sourceType: string;
+  /** MANAGED: a domain or "global"; VAULT: an integration id. */
+  sourceId: string;
+  /** Empty: every key of the source. */
+  keys: string[];
+}
+
+export interface KeyDependents {
+  key: string;
+  /** "domain/name" of each workload whose spec references the key. */
+  workloads: string[];
+}
+
+export interface DependentsResponse {
+  keys: KeyDependents[];
+}
+
+export interface DeployedVaultKeysRequest {
+}
+
+export interface DeployedVaultKey {
+  integrationId: string;
+  key: string;
+  /** The highest version a live deployment received. */
+  version: number;
+}
+
+export interface DeployedVaultKeysResponse {
+  keys: DeployedVaultKey[];
+}
+
 function createBaseReceivedVersion(): ReceivedVersion {
   return { refId: "", key: "", sourceType: "", scope: "", version: 0 };
 }
@@ -1714,6 +1747,497 @@ export const GetLogsResponse: MessageFns<GetLogsResponse> = {
   },
 };
 
+function createBaseDependentsRequest(): DependentsRequest {
+  return { sourceType: "", sourceId: "", keys: [] };
+}
+
+export const DependentsRequest: MessageFns<DependentsRequest> = {
+  encode(message: DependentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sourceType !== "") {
+      writer.uint32(10).string(message.sourceType);
+    }
+    if (message.sourceId !== "") {
+      writer.uint32(18).string(message.sourceId);
+    }
+    for (const v of message.keys) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DependentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDependentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keys.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DependentsRequest {
+    return {
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      sourceId: isSet(object.sourceId)
+        ? globalThis.String(object.sourceId)
+        : isSet(object.source_id)
+        ? globalThis.String(object.source_id)
+        : "",
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: DependentsRequest): unknown {
+    const obj: any = {};
+    if (message.sourceType !== undefined) {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.sourceId !== undefined) {
+      obj.sourceId = message.sourceId;
+    }
+    if (message.keys?.length) {
+      obj.keys = message.keys;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DependentsRequest>, I>>(base?: I): DependentsRequest {
+    return DependentsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DependentsRequest>, I>>(object: I): DependentsRequest {
+    const message = createBaseDependentsRequest();
+    message.sourceType = object.sourceType ?? "";
+    message.sourceId = object.sourceId ?? "";
+    message.keys = object.keys?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseKeyDependents(): KeyDependents {
+  return { key: "", workloads: [] };
+}
+
+export const KeyDependents: MessageFns<KeyDependents> = {
+  encode(message: KeyDependents, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    for (const v of message.workloads) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyDependents {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyDependents();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workloads.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyDependents {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      workloads: globalThis.Array.isArray(object?.workloads)
+        ? object.workloads.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: KeyDependents): unknown {
+    const obj: any = {};
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.workloads?.length) {
+      obj.workloads = message.workloads;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KeyDependents>, I>>(base?: I): KeyDependents {
+    return KeyDependents.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyDependents>, I>>(object: I): KeyDependents {
+    const message = createBaseKeyDependents();
+    message.key = object.key ?? "";
+    message.workloads = object.workloads?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDependentsResponse(): DependentsResponse {
+  return { keys: [] };
+}
+
+export const DependentsResponse: MessageFns<DependentsResponse> = {
+  encode(message: DependentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keys) {
+      KeyDependents.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DependentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDependentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys.push(KeyDependents.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DependentsResponse {
+    return {
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => KeyDependents.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DependentsResponse): unknown {
+    const obj: any = {};
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => KeyDependents.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DependentsResponse>, I>>(base?: I): DependentsResponse {
+    return DependentsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DependentsResponse>, I>>(object: I): DependentsResponse {
+    const message = createBaseDependentsResponse();
+    message.keys = object.keys?.map((e) => KeyDependents.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeployedVaultKeysRequest(): DeployedVaultKeysRequest {
+  return {};
+}
+
+export const DeployedVaultKeysRequest: MessageFns<DeployedVaultKeysRequest> = {
+  encode(_: DeployedVaultKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeployedVaultKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeployedVaultKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeployedVaultKeysRequest {
+    return {};
+  },
+
+  toJSON(_: DeployedVaultKeysRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeployedVaultKeysRequest>, I>>(base?: I): DeployedVaultKeysRequest {
+    return DeployedVaultKeysRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeployedVaultKeysRequest>, I>>(_: I): DeployedVaultKeysRequest {
+    const message = createBaseDeployedVaultKeysRequest();
+    return message;
+  },
+};
+
+function createBaseDeployedVaultKey(): DeployedVaultKey {
+  return { integrationId: "", key: "", version: 0 };
+}
+
+export const DeployedVaultKey: MessageFns<DeployedVaultKey> = {
+  encode(message: DeployedVaultKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.integrationId !== "") {
+      writer.uint32(10).string(message.integrationId);
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).int64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeployedVaultKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeployedVaultKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.integrationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeployedVaultKey {
+    return {
+      integrationId: isSet(object.integrationId)
+        ? globalThis.String(object.integrationId)
+        : isSet(object.integration_id)
+        ? globalThis.String(object.integration_id)
+        : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+    };
+  },
+
+  toJSON(message: DeployedVaultKey): unknown {
+    const obj: any = {};
+    if (message.integrationId !== undefined) {
+      obj.integrationId = message.integrationId;
+    }
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeployedVaultKey>, I>>(base?: I): DeployedVaultKey {
+    return DeployedVaultKey.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeployedVaultKey>, I>>(object: I): DeployedVaultKey {
+    const message = createBaseDeployedVaultKey();
+    message.integrationId = object.integrationId ?? "";
+    message.key = object.key ?? "";
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeployedVaultKeysResponse(): DeployedVaultKeysResponse {
+  return { keys: [] };
+}
+
+export const DeployedVaultKeysResponse: MessageFns<DeployedVaultKeysResponse> = {
+  encode(message: DeployedVaultKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keys) {
+      DeployedVaultKey.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeployedVaultKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeployedVaultKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys.push(DeployedVaultKey.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeployedVaultKeysResponse {
+    return {
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => DeployedVaultKey.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DeployedVaultKeysResponse): unknown {
+    const obj: any = {};
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => DeployedVaultKey.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeployedVaultKeysResponse>, I>>(base?: I): DeployedVaultKeysResponse {
+    return DeployedVaultKeysResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeployedVaultKeysResponse>, I>>(object: I): DeployedVaultKeysResponse {
+    const message = createBaseDeployedVaultKeysResponse();
+    message.keys = object.keys?.map((e) => DeployedVaultKey.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type DeployerServiceService = typeof DeployerServiceService;
 export const DeployerServiceService = {
   applyWorkload: {
@@ -1878,6 +2402,78 @@ export const DeployerServiceClient = makeGenericClientConstructor(
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): DeployerServiceClient;
   service: typeof DeployerServiceService;
+  serviceName: string;
+};
+
+/** For other Latchkey services only. */
+export type DeployerInternalService = typeof DeployerInternalService;
+export const DeployerInternalService = {
+  listDependents: {
+    path: "/latchkey.v1.DeployerInternal/ListDependents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DependentsRequest): Buffer => Buffer.from(DependentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DependentsRequest => DependentsRequest.decode(value),
+    responseSerialize: (value: DependentsResponse): Buffer => Buffer.from(DependentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DependentsResponse => DependentsResponse.decode(value),
+  },
+  listDeployedVaultKeys: {
+    path: "/latchkey.v1.DeployerInternal/ListDeployedVaultKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeployedVaultKeysRequest): Buffer =>
+      Buffer.from(DeployedVaultKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeployedVaultKeysRequest => DeployedVaultKeysRequest.decode(value),
+    responseSerialize: (value: DeployedVaultKeysResponse): Buffer =>
+      Buffer.from(DeployedVaultKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeployedVaultKeysResponse => DeployedVaultKeysResponse.decode(value),
+  },
+} as const;
+
+export interface DeployerInternalServer extends UntypedServiceImplementation {
+  listDependents: handleUnaryCall<DependentsRequest, DependentsResponse>;
+  listDeployedVaultKeys: handleUnaryCall<DeployedVaultKeysRequest, DeployedVaultKeysResponse>;
+}
+
+export interface DeployerInternalClient extends Client {
+  listDependents(
+    request: DependentsRequest,
+    callback: (error: ServiceError | null, response: DependentsResponse) => void,
+  ): ClientUnaryCall;
+  listDependents(
+    request: DependentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DependentsResponse) => void,
+  ): ClientUnaryCall;
+  listDependents(
+    request: DependentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DependentsResponse) => void,
+  ): ClientUnaryCall;
+  listDeployedVaultKeys(
+    request: DeployedVaultKeysRequest,
+    callback: (error: ServiceError | null, response: DeployedVaultKeysResponse) => void,
+  ): ClientUnaryCall;
+  listDeployedVaultKeys(
+    request: DeployedVaultKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeployedVaultKeysResponse) => void,
+  ): ClientUnaryCall;
+  listDeployedVaultKeys(
+    request: DeployedVaultKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeployedVaultKeysResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const DeployerInternalClient = makeGenericClientConstructor(
+  DeployerInternalService,
+  "latchkey.v1.DeployerInternal",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): DeployerInternalClient;
+  service: typeof DeployerInternalService;
   serviceName: string;
 };
 

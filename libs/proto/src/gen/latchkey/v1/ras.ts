@@ -77,6 +77,32 @@ export interface WhoAmIResponse {
   platformAdmin: boolean;
 }
 
+/** A named access-control object owned by a domain. Grants come with the ras step. */
+export interface Bundle {
+  domain: string;
+  name: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface CreateBundleRequest {
+  domain: string;
+  name: string;
+}
+
+export interface GetBundleRequest {
+  domain: string;
+  name: string;
+}
+
+export interface ListBundlesRequest {
+  domain: string;
+}
+
+export interface ListBundlesResponse {
+  bundles: Bundle[];
+}
+
 function createBaseDomain(): Domain {
   return { name: "", createdAt: "", createdBy: "" };
 }
@@ -940,8 +966,466 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
   },
 };
 
+function createBaseBundle(): Bundle {
+  return { domain: "", name: "", createdAt: "", createdBy: "" };
+}
+
+export const Bundle: MessageFns<Bundle> = {
+  encode(message: Bundle, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.createdAt !== "") {
+      writer.uint32(26).string(message.createdAt);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(34).string(message.createdBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Bundle {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBundle();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.createdAt = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Bundle {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      createdAt: isSet(object.createdAt)
+        ? globalThis.String(object.createdAt)
+        : isSet(object.created_at)
+        ? globalThis.String(object.created_at)
+        : "",
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+    };
+  },
+
+  toJSON(message: Bundle): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt;
+    }
+    if (message.createdBy !== undefined) {
+      obj.createdBy = message.createdBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Bundle>, I>>(base?: I): Bundle {
+    return Bundle.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Bundle>, I>>(object: I): Bundle {
+    const message = createBaseBundle();
+    message.domain = object.domain ?? "";
+    message.name = object.name ?? "";
+    message.createdAt = object.createdAt ?? "";
+    message.createdBy = object.createdBy ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateBundleRequest(): CreateBundleRequest {
+  return { domain: "", name: "" };
+}
+
+export const CreateBundleRequest: MessageFns<CreateBundleRequest> = {
+  encode(message: CreateBundleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateBundleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateBundleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateBundleRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: CreateBundleRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateBundleRequest>, I>>(base?: I): CreateBundleRequest {
+    return CreateBundleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateBundleRequest>, I>>(object: I): CreateBundleRequest {
+    const message = createBaseCreateBundleRequest();
+    message.domain = object.domain ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseGetBundleRequest(): GetBundleRequest {
+  return { domain: "", name: "" };
+}
+
+export const GetBundleRequest: MessageFns<GetBundleRequest> = {
+  encode(message: GetBundleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetBundleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetBundleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetBundleRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: GetBundleRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetBundleRequest>, I>>(base?: I): GetBundleRequest {
+    return GetBundleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetBundleRequest>, I>>(object: I): GetBundleRequest {
+    const message = createBaseGetBundleRequest();
+    message.domain = object.domain ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseListBundlesRequest(): ListBundlesRequest {
+  return { domain: "" };
+}
+
+export const ListBundlesRequest: MessageFns<ListBundlesRequest> = {
+  encode(message: ListBundlesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBundlesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBundlesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBundlesRequest {
+    return { domain: isSet(object.domain) ? globalThis.String(object.domain) : "" };
+  },
+
+  toJSON(message: ListBundlesRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBundlesRequest>, I>>(base?: I): ListBundlesRequest {
+    return ListBundlesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBundlesRequest>, I>>(object: I): ListBundlesRequest {
+    const message = createBaseListBundlesRequest();
+    message.domain = object.domain ?? "";
+    return message;
+  },
+};
+
+function createBaseListBundlesResponse(): ListBundlesResponse {
+  return { bundles: [] };
+}
+
+export const ListBundlesResponse: MessageFns<ListBundlesResponse> = {
+  encode(message: ListBundlesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.bundles) {
+      Bundle.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBundlesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBundlesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bundles.push(Bundle.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBundlesResponse {
+    return {
+      bundles: globalThis.Array.isArray(object?.bundles) ? object.bundles.map((e: any) => Bundle.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListBundlesResponse): unknown {
+    const obj: any = {};
+    if (message.bundles?.length) {
+      obj.bundles = message.bundles.map((e) => Bundle.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBundlesResponse>, I>>(base?: I): ListBundlesResponse {
+    return ListBundlesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBundlesResponse>, I>>(object: I): ListBundlesResponse {
+    const message = createBaseListBundlesResponse();
+    message.bundles = object.bundles?.map((e) => Bundle.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type RasServiceService = typeof RasServiceService;
 export const RasServiceService = {
+  createBundle: {
+    path: "/latchkey.v1.RasService/CreateBundle" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateBundleRequest): Buffer => Buffer.from(CreateBundleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateBundleRequest => CreateBundleRequest.decode(value),
+    responseSerialize: (value: Bundle): Buffer => Buffer.from(Bundle.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Bundle => Bundle.decode(value),
+  },
+  getBundle: {
+    path: "/latchkey.v1.RasService/GetBundle" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetBundleRequest): Buffer => Buffer.from(GetBundleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetBundleRequest => GetBundleRequest.decode(value),
+    responseSerialize: (value: Bundle): Buffer => Buffer.from(Bundle.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Bundle => Bundle.decode(value),
+  },
+  listBundles: {
+    path: "/latchkey.v1.RasService/ListBundles" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBundlesRequest): Buffer => Buffer.from(ListBundlesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBundlesRequest => ListBundlesRequest.decode(value),
+    responseSerialize: (value: ListBundlesResponse): Buffer => Buffer.from(ListBundlesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBundlesResponse => ListBundlesResponse.decode(value),
+  },
   createDomain: {
     path: "/latchkey.v1.RasService/CreateDomain" as const,
     requestStream: false as const,
@@ -999,6 +1483,9 @@ export const RasServiceService = {
 } as const;
 
 export interface RasServiceServer extends UntypedServiceImplementation {
+  createBundle: handleUnaryCall<CreateBundleRequest, Bundle>;
+  getBundle: handleUnaryCall<GetBundleRequest, Bundle>;
+  listBundles: handleUnaryCall<ListBundlesRequest, ListBundlesResponse>;
   createDomain: handleUnaryCall<CreateDomainRequest, Domain>;
   getDomain: handleUnaryCall<GetDomainRequest, Domain>;
   listDomains: handleUnaryCall<ListDomainsRequest, ListDomainsResponse>;
@@ -1008,6 +1495,51 @@ export interface RasServiceServer extends UntypedServiceImplementation {
 }
 
 export interface RasServiceClient extends Client {
+  createBundle(
+    request: CreateBundleRequest,
+    callback: (error: ServiceError | null, response: Bundle) => void,
+  ): ClientUnaryCall;
+  createBundle(
+    request: CreateBundleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Bundle) => void,
+  ): ClientUnaryCall;
+  createBundle(
+    request: CreateBundleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Bundle) => void,
+  ): ClientUnaryCall;
+  getBundle(
+    request: GetBundleRequest,
+    callback: (error: ServiceError | null, response: Bundle) => void,
+  ): ClientUnaryCall;
+  getBundle(
+    request: GetBundleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Bundle) => void,
+  ): ClientUnaryCall;
+  getBundle(
+    request: GetBundleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Bundle) => void,
+  ): ClientUnaryCall;
+  listBundles(
+    request: ListBundlesRequest,
+    callback: (error: ServiceError | null, response: ListBundlesResponse) => void,
+  ): ClientUnaryCall;
+  listBundles(
+    request: ListBundlesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBundlesResponse) => void,
+  ): ClientUnaryCall;
+  listBundles(
+    request: ListBundlesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBundlesResponse) => void,
+  ): ClientUnaryCall;
   createDomain(
     request: CreateDomainRequest,
     callback: (error: ServiceError | null, response: Domain) => void,

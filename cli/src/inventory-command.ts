@@ -1,0 +1,61 @@
+import { InventoryResponse } from '@latchkey/proto';
+import { booleanOption, parseArgs, requirePositionals, stringOption } from './args-parser.js';
+import { UsageError } from './cli-errors.js';
+import { call, withClients } from './client-context.js';
+import type { CliIo } from './cli-io.js';
+import type { Command } from './command-types.js';
+import { describeScope, scopeFromArgs } from './scope-option.js';
+import { formatTable, printJson } from './table-format.js';
+
+export const inventoryCommand: Command = {
+  path: ['inventory'],
+  usage: 'latchkey inventory (--domain DOMAIN | --global) [--used-by KEY] [--json]',
+  summary: 'every secret with its version, last change and how many workloads use it; flags unused ones',
+  options: {
+    domain: { type: 'string' },
+    global: { type: 'boolean' },
+    'used-by': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    const parsed = parseArgs(argv, this.options);
+    requirePositionals(parsed, []);
+    const scope = scopeFromArgs(parsed);
+    const usedByKey = stringOption(parsed, 'used-by') ?? '';
+    if (parsed.values.has('used-by') && usedByKey === '') throw new UsageError('--used-by needs a KEY');
+    const res = await withClients(io, (ctx) =>
+      call(ctx, 'catalog', ctx.catalog().inventory.bind(ctx.catalog()), { scope, usedByKey }),
+    );
+    if (booleanOption(parsed, 'json')) {
+      printJson(io.out, InventoryResponse.toJSON(res));
+      return 0;
+    }
+    for (const line of formatTable(
+      ['KEY', 'SOURCE', 'VERSION', 'UPDATED', 'BY', 'WORKLOADS'],
+      res.entries.map((e) => [
+        e.secret?.key ?? '',
+        e.secret?.source ?? '',
+        String(e.secret?.version ?? ''),
+        e.secret?.updatedAt ?? '',
+        e.secret?.updatedBy ?? '',
+        e.unreferenced ? `${e.workloadCount} (unreferenced)` : String(e.workloadCount),
+      ]),
+    )) {
+      io.out(line);
+    }
+    const unreferenced = res.entries.filter((e) => e.unreferenced).length;
+    if (usedByKey !== '') {
+      const entry = res.entries.find((e) => e.secret?.key === usedByKey);
+      const workloads = entry?.workloads ?? [];
+      if (entry === undefined) io.out(`${usedByKey}: not in ${describeScope(scope)}`);
+      else if (workloads.length === 0) io.out(`no workload references ${usedByKey}`);
+      else {
+        io.out(`workloads that reference ${usedByKey}:`);
+        for (const w of workloads) io.out(`  ${w}`);
+      }
+    } else if (unreferenced > 0) {
+      io.out(`${unreferenced} of ${res.entries.length} secrets are referenced by no workload`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,369 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test, type TestContext } from 'node:test';
+import { trace } from '@opentelemetry/api';
+import {
+  connect,
+  type JetStreamClient,
+  type JetStreamManager,
+  type MsgHdrs,
+  type NatsConnection,
+  type PubAck,
+} from 'nats';
+import { createPool, withTransaction, type Pool } from '@latchkey/db';
+import { initTracing, inSpan, silentLogger, type LogFields, type Logger } from '@latchkey/logger';
+import { ensureStream } from '@latchkey/nats';
+import {
+  createTestDatabase,
+  startTestNats,
+  startTestPostgres,
+  waitFor,
+  type TestNats,
+  type TestPostgres,
+} from '@latchkey/testing';
+import { claimEvent, enqueueEvents, ensureEventTables, OutboxRelay } from './outbox.js';
+import { eventTypes, STREAM_EVENTS, STREAMS, subjects } from './subjects.js';
+import type { OutgoingEvent } from './envelope.js';
+
+let postgres: TestPostgres;
+let dbCount = 0;
+
+before(async () => {
+  postgres = await startTestPostgres([]);
+});
+after(async () => {
+  await postgres?.stop();
+});
+
+const cleanups = new WeakMap<TestContext, (() => unknown)[]>();
+
+/** Registers `fn` to run when the test ends; last registered runs first (relays stop before their pool closes). */
+function defer(t: TestContext, fn: () => unknown): void {
+  let list = cleanups.get(t);
+  if (!list) {
+    const fresh: (() => unknown)[] = [];
+    list = fresh;
+    cleanups.set(t, fresh);
+    t.after(async () => {
+      const errors: unknown[] = [];
+      for (const f of fresh.reverse()) {
+        try {
+          await f();
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+      if (errors.length > 0) throw errors[0];
+    });
+  }
+  list.push(fn);
+}
+
+/** A fresh database with the event tables, closed when the test ends. */
+async function freshPool(t: TestContext): Promise<Pool> {
+  const url = await createTestDatabase(postgres, `outbox_${++dbCount}`);
+  const pool = createPool(url);
+  defer(t, () => pool.end());
+  await ensureEventTables(pool);
+  return pool;
+}
+
+interface Bus {
+  nats: TestNats;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+/** A private nats-server with Latchkey's streams, and a connection to it; both closed when the test ends. */
+async function freshBus(t: TestContext): Promise<Bus> {
+  const nats = await startTestNats();
+  defer(t, () => nats.stop());
+  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  defer(t, () => nc.close());
+  const jsm = await nc.jetstreamManager();
+  for (const s of STREAMS) await ensureStream(jsm, s);
+  // A short publish timeout so that a relay facing a dead server fails (and retries) quickly.
+  return { nats, nc, js: nc.jetstream({ timeout: 1000 }), jsm };
+}
+
+interface Published {
+  msgID: string;
+  ack?: PubAck;
+}
+
+/** Wraps a JetStream client to record every publish a relay makes and what JetStream answered. */
+function recordingJs(js: JetStreamClient, log: Published[]): JetStreamClient {
+  return new Proxy(js, {
+    get(target, prop) {
+      if (prop === 'publish') {
+        const publish: JetStreamClient['publish'] = async (subject, payload, opts) => {
+          const entry: Published = { msgID: opts?.msgID ?? '' };
+          log.push(entry);
+          entry.ack = await target.publish(subject, payload, opts);
+          return entry.ack;
+        };
+        return publish;
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+interface StoredEvent {
+  seq: number;
+  subject: string;
+  headers: MsgHdrs | undefined;
+  data: unknown;
+}
+
+async function streamMessages(jsm: JetStreamManager): Promise<StoredEvent[]> {
+  const info = await jsm.streams.info(STREAM_EVENTS);
+  const out: StoredEvent[] = [];
+  if (info.state.messages === 0) return out;
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(STREAM_EVENTS, { seq });
+    out.push({ seq: m.seq, subject: m.subject, headers: m.header, data: m.json() });
+  }
+  return out;
+}
+
+const streamCount = async (jsm: JetStreamManager) => (await jsm.streams.info(STREAM_EVENTS)).state.messages;
+
+function changedEvent(
+  key: string,
+  version: number,
+  id: string = randomUUID(),
+): OutgoingEvent<unknown> & { id: string } {
+  return {
+    id,
+    type: eventTypes.secretChanged,
+    subject: subjects.secretChanged('analytics'),
+    data: { scope: 'analytics', key, source: 'MANAGED', version, change: 'updated', by: 'admin' },
+  };
+}
+
+async function enqueueCommitted(pool: Pool, events: OutgoingEvent<unknown>[]): Promise<void> {
+  await withTransaction(pool, (tx) => enqueueEvents(tx, events));
+}
+
+async function unpublishedIds(pool: Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>('SELECT id FROM outbox WHERE published_at IS NULL ORDER BY seq');
+  return rows.map((r) => r.id);
+}
+
+function startRelay(t: TestContext, deps: ConstructorParameters<typeof OutboxRelay>[0]): OutboxRelay {
+  const relay = new OutboxRelay(deps);
+  relay.start();
+  defer(t, () => relay.stop());
+  return relay;
+}
+
+/** Counts each value of `ids` in a list; a helper for "exactly once". */
+function tally(ids: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const id of ids) m.set(id, (m.get(id) ?? 0) + 1);
+  return m;
+}
+
+test('committed events are published with Nats-Msg-Id, CloudEvents headers and the traceparent of the enqueuing span', async (t) => {
+  initTracing();
+  const pool = await freshPool(t);
+  const bus = await freshBus(t);
+  const events = [changedEvent('db_password', 2), changedEvent('api_token', 7)];
+  let traceId = '';
+  await inSpan('put secret', async () => {
+    traceId = trace.getActiveSpan()?.spanContext().traceId ?? '';
+    await enqueueCommitted(pool, events);
+  });
+  assert.match(traceId, /^[0-9a-f]{32}$/);
+  assert.notEqual(traceId, '0'.repeat(32));
+
+  startRelay(t, { pool, js: bus.js, logger: silentLogger, source: 'latchkey/test', idleMs: 20 });
+  const stored = await waitFor(
+    async () => {
+      const msgs = await streamMessages(bus.jsm);
+      return msgs.length === events.length && msgs;
+    },
+    { what: 'both events in the stream' },
+  );
+  for (const [i, ev] of events.entries()) {
+    const m = stored[i];
+    assert.ok(m, `event ${i} stored`);
+    assert.equal(m.subject, ev.subject);
+    assert.deepEqual(m.data, ev.data);
+    const h = m.headers;
+    assert.ok(h, 'stored message has headers');
+    assert.equal(h.get('Nats-Msg-Id'), ev.id);
+    assert.equal(h.get('ce-id'), ev.id);
+    assert.equal(h.get('ce-type'), eventTypes.secretChanged);
+    assert.equal(h.get('ce-source'), 'latchkey/test');
+    assert.equal(h.get('ce-specversion'), '1.0');
+    assert.match(h.get('traceparent'), new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
+  }
+  await waitFor(async () => (await unpublishedIds(pool)).length === 0, { what: 'rows marked published' });
+});
+
+test('events of a rolled-back transaction are never written nor published', async (t) => {
+  const pool = await freshPool(t);
+  const bus = await freshBus(t);
+  const doomed = changedEvent('db_password', 3);
+  await assert.rejects(
+    withTransaction(pool, async (tx) => {
+      await enqueueEvents(tx, [doomed]);
+      throw new Error('the state change failed');
+    }),
+    /the state change failed/,
+  );
+  const marker = changedEvent('db_password', 4);
+  await enqueueCommitted(pool, [marker]);
+
+  startRelay(t, { pool, js: bus.js, logger: silentLogger, source: 'latchkey/test', idleMs: 20 });
+  // The relay publishes oldest first: once the later marker is in, anything before it would be too.
+  const stored = await waitFor(
+    async () => {
+      const msgs = await streamMessages(bus.jsm);
+      return msgs.some((m) => m.headers?.get('ce-id') === marker.id) && msgs;
+    },
+    { what: 'the committed marker event' },
+  );
+  assert.deepEqual(
+    stored.map((m) => m.headers?.get('ce-id')),
+    [marker.id],
+  );
+  const { rows } = await pool.query<{ id: string }>('SELECT id FROM outbox');
+  assert.deepEqual(
+    rows.map((r) => r.id),
+    [marker.id],
+  );
+});
+
+test('while NATS is down events stay unpublished and the relay keeps retrying; a relay on a working NATS then delivers each exactly once', async (t) => {
+  const pool = await freshPool(t);
+  const first = await freshBus(t);
+  const warnings: string[] = [];
+  const countingLogger: Logger = {
+    ...silentLogger,
+    warn: (msg: string, _fields?: LogFields) => {
+      warnings.push(msg);
+    },
+    child: () => countingLogger,
+  };
+  startRelay(t, { pool, js: first.js, logger: countingLogger, source: 'latchkey/test', idleMs: 20 });
+
+  // Delivery works before the outage.
+  const before = changedEvent('db_password', 1);
+  await enqueueCommitted(pool, [before]);
+  await waitFor(async () => (await streamCount(first.jsm)) === 1, { what: 'the first event in the first server' });
+
+  await first.nats.stop();
+  const during = Array.from({ length: 12 }, (_, i) => changedEvent(`key_${i}`, i + 1));
+  for (const ev of during) await enqueueCommitted(pool, [ev]);
+
+  // The relay fails, says so, and tries again; it does not crash and does not mark anything published.
+  await waitFor(() => warnings.filter((w) => /could not publish/.test(w)).length >= 2, {
+    what: 'two failed publish attempts',
+    timeoutMs: 20_000,
+  });
+  assert.deepEqual(
+    await unpublishedIds(pool),
+    during.map((e) => e.id),
+  );
+
+  // A relay connected to a working NATS (a replica, or this one after reconnecting) finds every row.
+  const second = await freshBus(t);
+  const published: Published[] = [];
+  startRelay(t, {
+    pool,
+    js: recordingJs(second.js, published),
+    logger: silentLogger,
+    source: 'latchkey/test',
+    idleMs: 20,
+    batchSize: 5,
+  });
+  await waitFor(async () => (await unpublishedIds(pool)).length === 0, {
+    what: 'every row published',
+    timeoutMs: 20_000,
+  });
+  const stored = await streamMessages(second.jsm);
+  const counts = tally(stored.map((m) => m.headers?.get('ce-id') ?? ''));
+  assert.equal(stored.length, during.length);
+  for (const ev of during) assert.equal(counts.get(ev.id), 1, `event ${ev.id} arrived exactly once`);
+  assert.ok(
+    published.every((p) => p.ack?.duplicate === false),
+    'nothing was published twice',
+  );
+});
+
+test('two relays on one outbox publish each event once', async (t) => {
+  const pool = await freshPool(t);
+  const bus = await freshBus(t);
+  const events = Array.from({ length: 120 }, (_, i) => changedEvent(`key_${i % 7}`, i + 1));
+  for (let i = 0; i < events.length; i += 10) await enqueueCommitted(pool, events.slice(i, i + 10));
+
+  const published: Published[] = [];
+  for (const replica of ['a', 'b']) {
+    startRelay(t, {
+      pool,
+      js: recordingJs(bus.js, published),
+      logger: silentLogger,
+      source: `latchkey/test-${replica}`,
+      idleMs: 10,
+      batchSize: 7,
+    });
+  }
+  await waitFor(async () => (await unpublishedIds(pool)).length === 0, { what: 'every row published' });
+  const counts = tally(published.map((p) => p.msgID));
+  for (const ev of events) assert.equal(counts.get(ev.id), 1, `event ${ev.id} published by exactly one relay`);
+  assert.equal(published.length, events.length);
+  assert.equal(await streamCount(bus.jsm), events.length);
+  const sources = new Set((await streamMessages(bus.jsm)).map((m) => m.headers?.get('ce-source')));
+  assert.deepEqual([...sources].sort(), ['latchkey/test-a', 'latchkey/test-b'], 'both relays did part of the work');
+});
+
+test('a row published again after a crash is dropped by the JetStream duplicate window', async (t) => {
+  const pool = await freshPool(t);
+  const bus = await freshBus(t);
+  const published: Published[] = [];
+  const relay = new OutboxRelay({
+    pool,
+    js: recordingJs(bus.js, published),
+    logger: silentLogger,
+    source: 'latchkey/test',
+  });
+  const events = [changedEvent('db_password', 1), changedEvent('db_password', 2)];
+  await enqueueCommitted(pool, events);
+  assert.equal(await relay.publishBatch(), 2);
+  assert.equal(await streamCount(bus.jsm), 2);
+
+  // A relay that published but crashed before marking the row leaves it unpublished.
+  const again = events[1]!;
+  await pool.query('UPDATE outbox SET published_at = NULL WHERE id = $1', [again.id]);
+  assert.equal(await relay.publishBatch(), 1);
+  assert.equal(await streamCount(bus.jsm), 2);
+  const last = published.at(-1);
+  assert.equal(last?.msgID, again.id);
+  assert.equal(last.ack?.duplicate, true);
+  assert.deepEqual(await unpublishedIds(pool), []);
+  assert.equal(await relay.publishBatch(), 0);
+});
+
+test('claimEvent is true the first time a consumer claims an event and false after', async (t) => {
+  const pool = await freshPool(t);
+  const id = randomUUID();
+  assert.equal(await withTransaction(pool, (tx) => claimEvent(tx, 'deployer-secret-changed', id)), true);
+  assert.equal(await withTransaction(pool, (tx) => claimEvent(tx, 'deployer-secret-changed', id)), false);
+  // Another consumer handles the same event independently.
+  assert.equal(await claimEvent(pool, 'resolver-deploying', id), true);
+  assert.equal(await claimEvent(pool, 'resolver-deploying', id), false);
+  // A claim in a rolled-back transaction does not count.
+  const other = randomUUID();
+  await assert.rejects(
+    withTransaction(pool, async (tx) => {
+      assert.equal(await claimEvent(tx, 'deployer-secret-changed', other), true);
+      throw new Error('the effect failed');
+    }),
+  );
+  assert.equal(await claimEvent(pool, 'deployer-secret-changed', other), true);
+});

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { credentials } from '@grpc/grpc-js';
+import { trace } from '@opentelemetry/api';
+import { invalidArgument, LatchkeyError } from '@latchkey/errors';
+import { initTracing, inSpan, silentLogger } from '@latchkey/logger';
+import { RasServiceClient, RasServiceService, type RasServiceServer } from '@latchkey/proto';
+import type { Principal } from './call-context.js';
+import { staticAuthenticator } from './call-context.js';
+import { checkHealth, createClient, unary } from './client.js';
+import { createServer, type Handlers, type LatchkeyServer } from './server.js';
+
+const TOKENS = { admin: 'admin-token-1', services: { resolver: 'resolver-token-1', intruder: 'intruder-token-1' } };
+const CANARY = 'canary-7f3e9b1c-do-not-leak';
+
+let server: LatchkeyServer;
+let address: string;
+const clients: RasServiceClient[] = [];
+
+/** A RasService where each method used here exercises one path of the server wrapper. */
+const used: Partial<Handlers<RasServiceServer>> = {
+  whoAmI: async (_req, ctx) => ({ principal: ctx.principal.id, platformAdmin: false }),
+  // Reports the trace id of the span active inside the handler.
+  createDomain: async () => ({
+    name: trace.getActiveSpan()?.spanContext().traceId ?? '',
+    createdAt: '',
+    createdBy: '',
+  }),
+  getDomain: async () => {
+    throw invalidArgument('x.bad', 'msg');
+  },
+  listDomains: async () => {
+    throw new Error(`connection to postgres://admin:${CANARY}@db failed`);
+  },
+};
+// The other methods of the generated definition (whatever the proto grows) answer a fixed error.
+const handlers = {
+  ...Object.fromEntries(
+    Object.keys(RasServiceService).map((name) => [
+      name,
+      () => Promise.reject(new LatchkeyError('test.not_used', `${name} is not used by this test`)),
+    ]),
+  ),
+  ...used,
+} as Handlers<RasServiceServer>;
+
+before(async () => {
+  initTracing();
+  server = createServer({ service: 'test', logger: silentLogger, authenticate: staticAuthenticator(TOKENS) });
+  server.addService<RasServiceServer>(RasServiceService, handlers, {
+    allow: (p: Principal) => p.id !== 'service:intruder',
+  });
+  const port = await server.listen('127.0.0.1', 0);
+  address = `127.0.0.1:${port}`;
+});
+
+after(async () => {
+  for (const c of clients) c.close();
+  await server.shutdown();
+});
+
+function client(token: string): RasServiceClient {
+  const c = createClient(RasServiceClient, address, token);
+  clients.push(c);
+  return c;
+}
+
+const whoAmI = (c: RasServiceClient) => unary(c.whoAmI.bind(c), {});
+
+/** Asserts that `p` rejects with a LatchkeyError of this kind and code, and returns it. */
+async function rejectsWith(p: Promise<unknown>, kind: string, code: string): Promise<LatchkeyError> {
+  const err = await p.then(
+    () => assert.fail(`expected ${code}, got a response`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof LatchkeyError, `a LatchkeyError, not ${String(err)}`);
+  assert.equal(err.kind, kind);
+  assert.equal(err.code, code);
+  return err;
+}
+
+test('health is NOT_SERVING until setServing(true), then SERVING', async () => {
+  // The server answers calls, so a false health check means "not serving", not "unreachable".
+  assert.equal((await whoAmI(client(TOKENS.admin))).principal, 'admin');
+  assert.equal(await checkHealth(address), false);
+  server.setServing(true);
+  assert.equal(await checkHealth(address), true);
+  server.setServing(false);
+  assert.equal(await checkHealth(address), false);
+});
+
+test('a valid bearer token reaches the handler as its principal', async () => {
+  assert.deepEqual(await whoAmI(client(TOKENS.admin)), { principal: 'admin', platformAdmin: false });
+  assert.equal((await whoAmI(client(TOKENS.services.resolver))).principal, 'service:resolver');
+});
+
+test('a call without a token is refused as unauthenticated', async () => {
+  const c = new RasServiceClient(address, credentials.createInsecure());
+  clients.push(c);
+  const err = await rejectsWith(whoAmI(c), 'unauthenticated', 'auth.unauthenticated');
+  assert.match(err.message, /no credentials/);
+});
+
+test('a call with an unknown token is refused as unauthenticated', async () => {
+  const err = await rejectsWith(whoAmI(client('not-a-real-token')), 'unauthenticated', 'auth.unauthenticated');
+  assert.doesNotMatch(err.message, /not-a-real-token/);
+});
+
+test('a principal that ServiceOptions.allow refuses gets permission_denied', async () => {
+  await rejectsWith(whoAmI(client(TOKENS.services.intruder)), 'permission_denied', 'auth.forbidden_caller');
+});
+
+test('a LatchkeyError thrown by a handler reaches the client with its code and message', async () => {
+  const c = client(TOKENS.admin);
+  const err = await rejectsWith(unary(c.getDomain.bind(c), { name: 'analytics' }), 'invalid_argument', 'x.bad');
+  assert.equal(err.message, 'msg');
+});
+
+test('any other error reaches the client as internal with a fixed message that does not repeat it', async () => {
+  const c = client(TOKENS.admin);
+  const err = await rejectsWith(unary(c.listDomains.bind(c), {}), 'internal', 'internal');
+  assert.equal(err.message, 'internal error (see the service log)');
+  assert.ok(!JSON.stringify({ ...err, message: err.message, stack: err.stack }).includes(CANARY));
+});
+
+test("the handler runs in the trace of the client's traceparent", async () => {
+  const c = client(TOKENS.admin);
+  let clientTraceId = '';
+  const res = await inSpan('client call', async () => {
+    clientTraceId = trace.getActiveSpan()?.spanContext().traceId ?? '';
+    return unary(c.createDomain.bind(c), { name: 'analytics' });
+  });
+  assert.match(clientTraceId, /^[0-9a-f]{32}$/);
+  assert.notEqual(clientTraceId, '0'.repeat(32));
+  assert.equal(res.name, clientTraceId);
+});

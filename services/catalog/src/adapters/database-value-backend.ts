@@ -1,0 +1,112 @@
+import { envelopeDecrypt, envelopeEncrypt } from '@latchkey/crypto';
+import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
+import type { ValueBackend } from '../domain/value-backend.js';
+import type { KekRing } from './kek-ring.js';
+
+const context = (scope: string, key: string, version: number) => `latchkey.secret:${scope}/${key}/${version}`;
+
+/**
+ * The default managed backend: values in the catalog's own database, each
+ * version with a fresh data key (AES-256-GCM), the data key wrapped by the
+ * current key-encryption key.
+ */
+export class DatabaseValueBackend implements ValueBackend {
+  readonly kind = 'database' as const;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly keks: KekRing,
+  ) {}
+
+  async write(input: {
+    scope: string;
+    key: string;
+    version: number;
+    value: Buffer;
+    txn?: unknown;
+  }): Promise<{ ref: string }> {
+    const kek = this.keks.current();
+    const sealed = envelopeEncrypt(kek, input.value, context(input.scope, input.key, input.version));
+    try {
+      // An upsert: a version number left by a rolled-back put is reused by the next one.
+      const db = (input.txn as Queryable | undefined) ?? this.pool;
+      await db.query(
+        `INSERT INTO secret_values (scope, key, version, kek_id, wrapped_dek, ciphertext) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (scope, key, version) DO UPDATE SET kek_id = EXCLUDED.kek_id, wrapped_dek = EXCLUDED.wrapped_dek,
+           ciphertext = EXCLUDED.ciphertext, created_at = now()`,
+        [input.scope, input.key, input.version, sealed.kekId, sealed.wrappedDek, sealed.ciphertext],
+      );
+    } catch (err) {
+      throw wrapDbError(err, 'storing an encrypted value');
+    }
+    return { ref: String(input.version) };
+  }
+
+  async read(input: { scope: string; key: string; version: number }): Promise<Buffer | undefined> {
+    let row: { kek_id: string; wrapped_dek: Buffer; ciphertext: Buffer } | undefined;
+    try {
+      const { rows } = await this.pool.query<{ kek_id: string; wrapped_dek: Buffer; ciphertext: Buffer }>(
+        'SELECT kek_id, wrapped_dek, ciphertext FROM secret_values WHERE scope = $1 AND key = $2 AND version = $3',
+        [input.scope, input.key, input.version],
+      );
+      row = rows[0];
+    } catch (err) {
+      throw wrapDbError(err, 'reading an encrypted value');
+    }
+    if (!row) return undefined;
+    const record = { kekId: row.kek_id, wrappedDek: row.wrapped_dek, ciphertext: row.ciphertext };
+    // Another replica may have rotated the KEK: reload the ring once.
+    if (!this.keks.has(record.kekId)) await this.keks.reload();
+    return envelopeDecrypt(this.keks.all(), record, context(input.scope, input.key, input.version));
+  }
+
+  async remove(input: { scope: string; key: string }): Promise<void> {
+    try {
+      await this.pool.query('DELETE FROM secret_values WHERE scope = $1 AND key = $2', [input.scope, input.key]);
+    } catch (err) {
+      throw wrapDbError(err, 'removing encrypted values');
+    }
+  }
+
+  /**
+   * Re-wraps every data key with the ring's current KEK, in batches, online:
+   * values' ciphertext is untouched. Returns how many were re-wrapped.
+   */
+  async rewrapAll(): Promise<number> {
+    const kek = this.keks.current();
+    let total = 0;
+    for (;;) {
+      const n = await withTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<{
+          scope: string;
+          key: string;
+          version: number;
+          kek_id: string;
+          wrapped_dek: Buffer;
+        }>(
+          `SELECT scope, key, version, kek_id, wrapped_dek FROM secret_values WHERE kek_id <> $1
+           LIMIT 500 FOR UPDATE SKIP LOCKED`,
+          [kek.id],
+        );
+        for (const r of rows) {
+          const wrappedDek = this.keks.rewrap(r.kek_id, r.wrapped_dek, kek);
+          await tx.query(
+            'UPDATE secret_values SET kek_id = $4, wrapped_dek = $5 WHERE scope = $1 AND key = $2 AND version = $3',
+            [r.scope, r.key, r.version, kek.id, wrappedDek],
+          );
+        }
+        return rows.length;
+      }).catch((err: unknown) => {
+        throw wrapDbError(err, 're-wrapping data keys');
+      });
+      total += n;
+      if (n === 0) return total;
+    }
+  }
+
+  /** KEK ids still wrapping some data key. */
+  async kekIdsInUse(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ kek_id: string }>('SELECT DISTINCT kek_id FROM secret_values');
+    return rows.map((r) => r.kek_id);
+  }
+}

@@ -1,0 +1,560 @@
+/**
+ * The one wrapper over node-vault that Latchkey's Vault adapters use: KV v2
+ * reads, writes, lists and metadata, token lookup, AppRole login with a cached
+ * token, and one error mapping.
+ *
+ * Safety rules kept here so that no caller has to remember them:
+ * - Every failure becomes a LatchkeyError whose message names the integration
+ *   (or host) and the HTTP status, and never holds the token, the secret ID, a
+ *   value, or the library's error object: node-vault's network errors are
+ *   AxiosErrors whose `config.headers` carry `X-Vault-Token`, so nothing is
+ *   ever attached as `cause`.
+ * - node-vault's environment defaults (VAULT_TOKEN, VAULT_NAMESPACE,
+ *   VAULT_PREFIX, VAULT_SKIP_VERIFY) and its `debug` output (which prints
+ *   request bodies, i.e. values and secret IDs) are switched off.
+ * - `LIST` is sent as `GET ?list=1` (node's HTTP parser rejects LIST).
+ * - A client made with `readOnlyVaultClient` refuses every write before a
+ *   request is built, and exposes no write method.
+ */
+import vault from 'node-vault';
+import { LatchkeyError, type ErrorKind } from '@latchkey/errors';
+
+export type VaultAuth =
+  | { method: 'token'; token: string }
+  | {
+      method: 'approle';
+      roleId: string;
+      secretId: string;
+      /** AppRole auth mount, default `approle`. */
+      mount?: string;
+    };
+
+export interface VaultHttpClientOptions {
+  /** Base URL, e.g. `https://vault.example.com:8200` (no `/v1`). */
+  host: string;
+  /** Vault Enterprise namespace (`ns1` or `ns1/ns2`), sent as X-Vault-Namespace on every call, login included. */
+  namespace?: string;
+  auth: VaultAuth;
+  /** Per request; default 10 000. */
+  timeoutMs?: number;
+  /** PEM CA bundle to trust for https hosts (in addition to nothing else: it replaces the default roots). */
+  ca?: string | Buffer;
+  /** How errors name the integration, e.g. `analytics/team-vault`. Default: the host. */
+  integration?: string;
+  /** Clock for the AppRole token cache; default Date.now. */
+  now?: () => number;
+}
+
+/** One KV v2 version. `data` is null (and `deleted` true) when that version is soft-deleted or destroyed. */
+export interface Kv2Secret {
+  /** Field values; non-string JSON values are given as their JSON text. */
+  data: Record<string, string> | null;
+  version: number;
+  deleted: boolean;
+}
+
+export interface Kv2Metadata {
+  currentVersion: number;
+  oldestVersion: number;
+  createdTime: string;
+  updatedTime: string;
+}
+
+/** What lookup-self tells about the token, without the token or its accessor. */
+export interface VaultTokenInfo {
+  /** Seconds left; 0 for a token that never expires (root). */
+  ttlSeconds: number;
+  renewable: boolean;
+  policies: string[];
+  expireTime: string | null;
+}
+
+/** The read-only surface: all the integration reader may use. */
+export interface VaultReadOnlyClient {
+  /** `"name" (https://host:8200)` or the host, as used in error messages. */
+  readonly label: string;
+  /** GET `<mount>/data/<path>[?version=N]`; undefined when the path or version does not exist. */
+  readKv2(mount: string, path: string, version?: number): Promise<Kv2Secret | undefined>;
+  /** GET `<mount>/metadata/<folder>?list=1`: child names, folders ending in `/`; [] when empty or missing. */
+  listKv2(mount: string, folder: string): Promise<string[]>;
+  /** GET `<mount>/metadata/<path>`; undefined when missing. */
+  metadataKv2(mount: string, path: string): Promise<Kv2Metadata | undefined>;
+  /** GET `auth/token/lookup-self` (logs in first with AppRole). A bad token is `vault.auth_failed`. */
+  lookupSelf(): Promise<VaultTokenInfo>;
+}
+
+/** A KV v2 path as integrations carry it: `/v1/<mount>/data/<base>`. */
+export interface Kv2Location {
+  mount: string;
+  /** May be '' (the whole mount). */
+  base: string;
+}
+
+const KV2_EXAMPLE = 'a KV v2 path looks like /v1/secret/data/team/app';
+
+/**
+ * Splits `/v1/<mount>/data/<base>` (the leading `/v1/` and slashes are
+ * optional) at its first `data` segment. Throws `vault.not_kv2` when there is
+ * none, `vault.invalid_path` for `.` or `..` segments.
+ */
+export function parseKv2Path(path: string): Kv2Location {
+  const segments = path.split('/').filter((s) => s !== '');
+  if (segments[0] === 'v1') segments.shift();
+  const i = segments.indexOf('data');
+  if (i < 1) {
+    throw new LatchkeyError(
+      'vault.not_kv2',
+      `"${path}" is not a KV v2 data path: it has no /data/ segment; ${KV2_EXAMPLE}`,
+      {
+        kind: 'invalid_argument',
+      },
+    );
+  }
+  const loc = { mount: segments.slice(0, i).join('/'), base: segments.slice(i + 1).join('/') };
+  checkSegments(loc.mount);
+  checkSegments(loc.base);
+  return loc;
+}
+
+function checkSegments(p: string): string[] {
+  const segments = p.split('/').filter((s) => s !== '');
+  if (segments.some((s) => s === '.' || s === '..')) {
+    throw new LatchkeyError('vault.invalid_path', `Vault path "${p}" has a "." or ".." segment`, {
+      kind: 'invalid_argument',
+    });
+  }
+  return segments;
+}
+
+function encodePath(p: string): string {
+  return checkSegments(p).map(encodeURIComponent).join('/');
+}
+
+type Op = 'read' | 'write' | 'list' | 'metadata' | 'delete' | 'lookup' | 'login';
+
+const OP_TEXT: Record<Op, string> = {
+  read: 'reading',
+  write: 'writing',
+  list: 'listing',
+  metadata: 'reading the metadata of',
+  delete: 'deleting',
+  lookup: 'looking up its token',
+  login: 'AppRole login',
+};
+
+const TLS_CODES = new Set([
+  'EPROTO',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+const SAFE_LOGIN_MESSAGES = new Set(['invalid role or secret ID', 'missing secret_id', 'missing role_id']);
+const POLICY_DENIED = /^1 error occurred:\s*\* permission denied\s*$/;
+
+interface ApiFailure {
+  status: number;
+  message: string;
+  body: unknown;
+}
+
+/** node-vault's ApiResponseError (not exported): `{message, response: {statusCode, body}}`. */
+function apiFailure(err: unknown): ApiFailure | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const response = (err as { response?: unknown }).response;
+  if (typeof response !== 'object' || response === null) return undefined;
+  const status = (response as { statusCode?: unknown }).statusCode;
+  if (typeof status !== 'number') return undefined;
+  const message = (err as { message?: unknown }).message;
+  return { status, message: typeof message === 'string' ? message : '', body: (response as { body?: unknown }).body };
+}
+
+function networkCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[A-Z0-9_]+$/.test(code)) return code;
+  const cause = (err as { cause?: unknown }).cause;
+  return cause === err ? undefined : networkCode(cause);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function toStrings(data: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return out;
+}
+
+function versionOf(meta: unknown): number | undefined {
+  const v = isRecord(meta) ? meta['version'] : undefined;
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** A plain 404 answer, kept only for its body (the soft-deleted read shape). */
+class NotFound {
+  constructor(readonly body: unknown) {}
+}
+
+export type VaultClientMode = 'read-write' | 'read-only';
+
+/**
+ * A Vault client for one host and one set of credentials. Safe to share
+ * between concurrent callers. Use `readOnlyVaultClient` for team-owned Vaults.
+ */
+export class VaultHttpClient implements VaultReadOnlyClient {
+  readonly label: string;
+  readonly #client: vault.client;
+  readonly #auth: VaultAuth;
+  readonly #timeoutMs: number;
+  readonly #now: () => number;
+  readonly #mode: VaultClientMode;
+  #cached: { token: string; refreshAt: number } | undefined;
+  #inflight: Promise<string> | undefined;
+
+  constructor(opts: VaultHttpClientOptions, mode: VaultClientMode = 'read-write') {
+    let origin: string;
+    try {
+      const url = new URL(opts.host);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+      origin = url.origin;
+    } catch {
+      throw new LatchkeyError('vault.invalid_host', 'the Vault host must be an http(s) URL like https://vault:8200', {
+        kind: 'invalid_argument',
+      });
+    }
+    this.label = opts.integration === undefined ? origin : `"${opts.integration}" (${origin})`;
+    this.#auth = opts.auth;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#now = opts.now ?? Date.now;
+    this.#mode = mode;
+    this.#client = vault({
+      endpoint: origin,
+      apiVersion: 'v1',
+      noCustomHTTPVerbs: true,
+      debug: () => undefined,
+      requestOptions: {
+        timeout: this.#timeoutMs,
+        strictSSL: true,
+        ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+      },
+    });
+    // Undo node-vault's environment defaults: the token travels per request,
+    // and nothing from VAULT_* may redirect or widen a call.
+    const raw = this.#client as unknown as { token: string; namespace: string; pathPrefix: string };
+    raw.token = '';
+    raw.namespace = opts.namespace === undefined ? '' : opts.namespace.replace(/^\/+|\/+$/g, '');
+    raw.pathPrefix = '';
+  }
+
+  async readKv2(mount: string, path: string, version?: number): Promise<Kv2Secret | undefined> {
+    const where = `${encodePath(mount)}/data/${encodePath(path)}`;
+    const query = version === undefined ? '' : `?version=${encodeURIComponent(String(version))}`;
+    const ctx = { op: 'read' as const, path: `${mount}/data/${path}` };
+    const body = await this.#call(ctx, (o) => this.#client.read(`${where}${query}`, o), { allow404: true });
+    if (body instanceof NotFound) {
+      // Soft-deleted or destroyed: 404 with the full envelope and the version's metadata.
+      const data = isRecord(body.body) ? body.body['data'] : undefined;
+      const v = isRecord(data) ? versionOf(data['metadata']) : undefined;
+      return v === undefined ? undefined : { data: null, version: v, deleted: true };
+    }
+    const data = isRecord(body) ? body['data'] : undefined;
+    const fields = isRecord(data) ? data['data'] : undefined;
+    const v = isRecord(data) ? versionOf(data['metadata']) : undefined;
+    if (v === undefined || !(isRecord(fields) || fields === null)) throw this.#unexpected(ctx);
+    return fields === null
+      ? { data: null, version: v, deleted: true }
+      : { data: toStrings(fields), version: v, deleted: false };
+  }
+
+  async writeKv2(mount: string, path: string, data: Record<string, string>): Promise<{ version: number }> {
+    this.#assertWritable('write');
+    const where = `${encodePath(mount)}/data/${encodePath(path)}`;
+    const ctx = { op: 'write' as const, path: `${mount}/data/${path}` };
+    const body = await this.#call(ctx, (o) => this.#client.write(where, { data }, o));
+    const v = isRecord(body) ? versionOf(body['data']) : undefined;
+    if (v === undefined) throw this.#unexpected(ctx);
+    return { version: v };
+  }
+
+  async listKv2(mount: string, folder: string): Promise<string[]> {
+    const where = `${encodePath(mount)}/metadata/${encodePath(folder)}`;
+    const ctx = { op: 'list' as const, path: `${mount}/metadata/${folder}` };
+    const body = await this.#call(ctx, (o) => this.#client.list(where, o), { allow404: true });
+    if (body instanceof NotFound) return [];
+    const data = isRecord(body) ? body['data'] : undefined;
+    const keys = isRecord(data) ? data['keys'] : undefined;
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw this.#unexpected(ctx);
+    return keys;
+  }
+
+  async metadataKv2(mount: string, path: string): Promise<Kv2Metadata | undefined> {
+    const where = `${encodePath(mount)}/metadata/${encodePath(path)}`;
+    const ctx = { op: 'metadata' as const, path: `${mount}/metadata/${path}` };
+    const body = await this.#call(ctx, (o) => this.#client.read(where, o), { allow404: true });
+    if (body instanceof NotFound) return undefined;
+    const data = isRecord(body) ? body['data'] : undefined;
+    if (!isRecord(data) || typeof data['current_version'] !== 'number') throw this.#unexpected(ctx);
+    const str = (v: unknown) => (typeof v === 'string' ? v : '');
+    return {
+      currentVersion: data['current_version'],
+      oldestVersion: typeof data['oldest_version'] === 'number' ? data['oldest_version'] : 0,
+      createdTime: str(data['created_time']),
+      updatedTime: str(data['updated_time']),
+    };
+  }
+
+  /** DELETE `<mount>/metadata/<path>`: every version and the metadata. Idempotent. */
+  async deleteAllKv2(mount: string, path: string): Promise<void> {
+    this.#assertWritable('delete');
+    const where = `${encodePath(mount)}/metadata/${encodePath(path)}`;
+    const ctx = { op: 'delete' as const, path: `${mount}/metadata/${path}` };
+    await this.#call(ctx, (o) => this.#client.delete(where, o), { allow404: true });
+  }
+
+  async lookupSelf(): Promise<VaultTokenInfo> {
+    const ctx = { op: 'lookup' as const, path: 'auth/token/lookup-self' };
+    const body = await this.#call(ctx, (o) => this.#client.read('auth/token/lookup-self', o));
+    const data = isRecord(body) ? body['data'] : undefined;
+    if (!isRecord(data)) throw this.#unexpected(ctx);
+    const policies = data['policies'];
+    return {
+      ttlSeconds: typeof data['ttl'] === 'number' ? data['ttl'] : 0,
+      renewable: data['renewable'] === true,
+      policies: Array.isArray(policies) ? policies.filter((p): p is string => typeof p === 'string') : [],
+      expireTime: typeof data['expire_time'] === 'string' ? data['expire_time'] : null,
+    };
+  }
+
+  /** Forgets a cached AppRole token (the next call logs in again). */
+  forgetToken(): void {
+    this.#cached = undefined;
+  }
+
+  #assertWritable(op: Op): void {
+    if (this.#mode === 'read-only') {
+      throw new LatchkeyError(
+        'vault.read_only',
+        `Vault integration ${this.label} is read-only: ${OP_TEXT[op]} refused`,
+        {
+          kind: 'failed_precondition',
+        },
+      );
+    }
+  }
+
+  /**
+   * Runs one node-vault call with the current token. With AppRole, a plain
+   * `permission denied` (token revoked or expired early) logs in again once.
+   * A plain 404 (not "no handler for route") comes back as `NotFound` when the
+   * caller expects it; every other failure is mapped.
+   */
+  async #call(
+    ctx: { op: Op; path: string },
+    run: (requestOptions: { headers: Record<string, string> }) => Promise<unknown>,
+    opts: { allow404?: boolean } = {},
+  ): Promise<unknown> {
+    const settle = (err: unknown): NotFound => {
+      const api = apiFailure(err);
+      if (opts.allow404 === true && api?.status === 404 && !api.message.startsWith('no handler for route')) {
+        return new NotFound(api.body);
+      }
+      throw this.#mapError(err, ctx);
+    };
+    const token = await this.#token();
+    try {
+      return await run({ headers: { 'X-Vault-Token': token } });
+    } catch (err) {
+      const api = apiFailure(err);
+      if (this.#auth.method !== 'approle' || api?.status !== 403 || api.message !== 'permission denied') {
+        return settle(err);
+      }
+    }
+    if (this.#cached?.token === token) this.#cached = undefined;
+    const fresh = await this.#token();
+    try {
+      return await run({ headers: { 'X-Vault-Token': fresh } });
+    } catch (err) {
+      return settle(err);
+    }
+  }
+
+  /** The token for the next request: static, or a cached / freshly shared AppRole login. */
+  async #token(): Promise<string> {
+    if (this.#auth.method === 'token') return this.#auth.token;
+    if (this.#cached !== undefined && this.#now() < this.#cached.refreshAt) return this.#cached.token;
+    this.#inflight ??= this.#login(this.#auth).finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #login(auth: Extract<VaultAuth, { method: 'approle' }>): Promise<string> {
+    const mount = auth.mount ?? 'approle';
+    const ctx = { op: 'login' as const, path: `auth/${mount}/login` };
+    let body: unknown;
+    try {
+      body = await this.#client.write(`auth/${encodePath(mount)}/login`, {
+        role_id: auth.roleId,
+        secret_id: auth.secretId,
+      });
+    } catch (err) {
+      throw this.#mapError(err, ctx);
+    }
+    const a = isRecord(body) ? body['auth'] : undefined;
+    const token = isRecord(a) ? a['client_token'] : undefined;
+    const lease = isRecord(a) ? a['lease_duration'] : undefined;
+    if (typeof token !== 'string' || token === '' || typeof lease !== 'number') throw this.#unexpected(ctx);
+    // Refresh a little before the lease ends: 20% of it, at most a minute.
+    const leaseMs = lease * 1000;
+    const refreshAt = lease <= 0 ? Number.POSITIVE_INFINITY : this.#now() + leaseMs - Math.min(60_000, leaseMs * 0.2);
+    this.#cached = { token, refreshAt };
+    return token;
+  }
+
+  #unexpected(ctx: { op: Op; path: string }): LatchkeyError {
+    return this.#error('vault.error', `${OP_TEXT[ctx.op]} ${ctx.path} gave a response Latchkey does not understand`, {
+      kind: 'internal',
+    });
+  }
+
+  #error(
+    code: string,
+    what: string,
+    o: { kind: ErrorKind; retryable?: boolean; status?: number; path?: string },
+  ): LatchkeyError {
+    const status = o.status === undefined ? '' : ` (HTTP ${o.status})`;
+    const message = this.#scrub(`Vault integration ${this.label}: ${what}${status}`);
+    const details: Record<string, string | number | boolean> = { integration: this.label };
+    if (o.status !== undefined) details['status'] = o.status;
+    if (o.path !== undefined) details['path'] = this.#scrub(o.path);
+    return new LatchkeyError(code, message, {
+      kind: o.kind,
+      ...(o.retryable === undefined ? {} : { retryable: o.retryable }),
+      details,
+    });
+  }
+
+  /** A last guard: no credential text survives in a message even if a path or Vault echoed it. */
+  #scrub(text: string): string {
+    let out = text;
+    const secrets = [this.#cached?.token, this.#auth.method === 'token' ? this.#auth.token : this.#auth.secretId];
+    for (const s of secrets) if (s !== undefined && s.length >= 4) out = out.split(s).join('[redacted]');
+    return out;
+  }
+
+  #mapError(err: unknown, ctx: { op: Op; path: string }): LatchkeyError {
+    if (err instanceof LatchkeyError) return err;
+    const on = `${OP_TEXT[ctx.op]} ${ctx.op === 'login' || ctx.op === 'lookup' ? '' : ctx.path}`.trimEnd();
+    const path = ctx.path;
+    const api = apiFailure(err);
+    if (api !== undefined) {
+      const status = api.status;
+      const base = { status, path };
+      if (status === 503 && /sealed/i.test(api.message)) {
+        return this.#error('vault.sealed', `Vault is sealed; ${on} failed, retry once it is unsealed`, {
+          ...base,
+          kind: 'unavailable',
+          retryable: true,
+        });
+      }
+      if (ctx.op === 'login' && status >= 400 && status < 500) {
+        const said = SAFE_LOGIN_MESSAGES.has(api.message) ? `: ${api.message}` : '';
+        return this.#error('vault.auth_failed', `AppRole login at ${path} was refused${said}`, {
+          ...base,
+          kind: 'unauthenticated',
+        });
+      }
+      if (status === 403) {
+        if (ctx.op === 'lookup' && api.message === 'permission denied') {
+          return this.#error('vault.auth_failed', 'the token is invalid or expired', {
+            ...base,
+            kind: 'unauthenticated',
+          });
+        }
+        const why = POLICY_DENIED.test(api.message)
+          ? "the token's policies do not allow it"
+          : 'the token is invalid or expired, or its policies do not allow it';
+        return this.#error('vault.permission_denied', `permission denied ${on}: ${why}`, {
+          ...base,
+          kind: 'permission_denied',
+        });
+      }
+      if (status === 405) {
+        return this.#error('vault.not_kv2', `${path} does not support ${OP_TEXT[ctx.op]}; ${KV2_EXAMPLE}`, {
+          ...base,
+          kind: 'failed_precondition',
+        });
+      }
+      if (status === 404 && api.message.startsWith('no handler for route')) {
+        return this.#error(
+          'vault.not_kv2',
+          `no secrets engine is mounted at ${path} (is the mount name right, and is it KV v2?); ${KV2_EXAMPLE}`,
+          { ...base, kind: 'failed_precondition' },
+        );
+      }
+      if (status === 404) {
+        return this.#error('vault.not_found', `nothing found ${on}`, { ...base, kind: 'not_found' });
+      }
+      const transient = status >= 500 || status === 429;
+      return this.#error('vault.error', `${on} failed`, {
+        ...base,
+        kind: transient ? 'unavailable' : status === 400 ? 'invalid_argument' : 'internal',
+        retryable: transient,
+      });
+    }
+    const code = networkCode(err);
+    const message = typeof (err as { message?: unknown })?.message === 'string' ? (err as Error).message : '';
+    if (code !== undefined && (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) {
+      return this.#error(
+        'vault.tls_failure',
+        `TLS handshake failed (${code}): check the host's certificate and the CA`,
+        {
+          kind: 'unavailable',
+          retryable: false,
+          path,
+        },
+      );
+    }
+    if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(message)) {
+      return this.#error('vault.unreachable', `no answer within ${this.#timeoutMs} ms while ${on}`, {
+        kind: 'unavailable',
+        retryable: true,
+        path,
+      });
+    }
+    if (code !== undefined) {
+      return this.#error('vault.unreachable', `cannot reach Vault (${code}) while ${on}`, {
+        kind: 'unavailable',
+        retryable: true,
+        path,
+      });
+    }
+    return this.#error('vault.error', `unexpected failure while ${on}`, { kind: 'internal', path });
+  }
+}
+
+/**
+ * A client for a Vault that Latchkey must never write to (team integrations):
+ * only the read methods exist on the returned object, and the client behind
+ * it refuses writes anyway.
+ */
+export function readOnlyVaultClient(opts: VaultHttpClientOptions): VaultReadOnlyClient {
+  const client = new VaultHttpClient(opts, 'read-only');
+  return Object.freeze({
+    label: client.label,
+    readKv2: (mount: string, path: string, version?: number) => client.readKv2(mount, path, version),
+    listKv2: (mount: string, folder: string) => client.listKv2(mount, folder),
+    metadataKv2: (mount: string, path: string) => client.metadataKv2(mount, path),
+    lookupSelf: () => client.lookupSelf(),
+  });
+}

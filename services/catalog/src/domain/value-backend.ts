@@ -1,0 +1,25 @@
+/**
+ * Where managed values live: exactly one backend per deployment of Latchkey
+ * (config `secretStore.type`: database | kubernetes | vault), the same for
+ * every domain. Metadata, version numbers and who/when always live in the
+ * catalog's own database; a backend holds only values.
+ *
+ * Scope is a domain name or `global`. Versions are the catalog's numbers
+ * (1, 2, 3 ...). `ref` is what the backend needs to find a version again
+ * (e.g. Vault's own KV version number); the catalog stores it beside the
+ * version and hands it back on read.
+ */
+export interface ValueBackend {
+  readonly kind: 'database' | 'kubernetes' | 'vault';
+  /**
+   * Stores one version's value; returns the backend reference to keep.
+   * `txn` is the catalog's open database transaction (opaque here): the
+   * database backend joins it so value and metadata commit together; other
+   * backends ignore it.
+   */
+  write(input: { scope: string; key: string; version: number; value: Buffer; txn?: unknown }): Promise<{ ref: string }>;
+  /** Reads one version; undefined when the backend no longer holds it. */
+  read(input: { scope: string; key: string; version: number; ref: string }): Promise<Buffer | undefined>;
+  /** Removes every version of a key (a delete). Idempotent. */
+  remove(input: { scope: string; key: string }): Promise<void>;
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ensureKekFile } from '@latchkey/crypto';
+import { createPool, migrate, type Pool } from '@latchkey/db';
+import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
+import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
+import { KekRing } from '../src/adapters/kek-ring.js';
+import { rotateKek } from '../src/adapters/kek-rotation.js';
+import { valueBackendContract } from './value-backend-contract.js';
+
+const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+let postgres: TestPostgres;
+let n = 0;
+before(async () => {
+  postgres = await startTestPostgres([]);
+});
+after(async () => {
+  await postgres?.stop();
+});
+
+/** A TCP relay in front of PostgreSQL, so that a test can cut the database off. */
+async function relay(port: number): Promise<{ port: number; cut: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    cut: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
+
+async function subject() {
+  const direct = await createTestDatabase(postgres, `dbbackend_${++n}`);
+  const r = await relay(postgres.port);
+  const url = direct.replace(`:${postgres.port}/`, `:${r.port}/`);
+  const pool: Pool = createPool(url, undefined, 20);
+  await migrate(pool, MIGRATIONS);
+  const dir = await mkdtemp(join(tmpdir(), 'latchkey-kek-'));
+  const kekFile = join(dir, 'kek.json');
+  await ensureKekFile(kekFile);
+  const keks = await KekRing.load(kekFile);
+  const backend = new DatabaseValueBackend(pool, keks);
+  return {
+    backend,
+    pool,
+    keks,
+    kekFile,
+    makeUnavailable: async () => {
+      await r.cut();
+    },
+    cleanup: async () => {
+      await r.cut();
+      await pool.end().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+valueBackendContract('database', subject);
+
+test('KEK rotation re-wraps every data key, leaves ciphertext alone, and retires the old key', async () => {
+  const s = await subject();
+  try {
+    const values = Array.from({ length: 30 }, (_, i) => `value-${i}-${randomBytes(6).toString('hex')}`);
+    for (const [i, v] of values.entries())
+      await s.backend.write({ scope: 'analytics', key: `k${i}`, version: 1, value: Buffer.from(v) });
+    const before = await s.pool.query<{ key: string; kek_id: string; ciphertext: Buffer }>(
+      'SELECT key, kek_id, ciphertext FROM secret_values',
+    );
+    const oldId = s.keks.current().id;
+    const result = await rotateKek(s.pool, s.keks, s.backend);
+    assert.notEqual(result.newKekId, oldId);
+    assert.equal(result.rewrapped, 30);
+    assert.deepEqual(result.retired, [oldId]);
+    const afterRows = await s.pool.query<{ key: string; kek_id: string; ciphertext: Buffer }>(
+      'SELECT key, kek_id, ciphertext FROM secret_values',
+    );
+    const byKey = new Map(before.rows.map((r) => [r.key, r]));
+    for (const r of afterRows.rows) {
+      assert.equal(r.kek_id, result.newKekId);
+      assert.deepEqual(r.ciphertext, byKey.get(r.key)!.ciphertext, 'values are not re-encrypted');
+    }
+    for (const [i, v] of values.entries()) {
+      assert.equal((await s.backend.read({ scope: 'analytics', key: `k${i}`, version: 1 }))?.toString(), v);
+    }
+    const file = await readFile(s.kekFile, 'utf8');
+    assert.ok(!file.includes(oldId), 'the old key left the key file');
+    // Another replica that still holds only the old key reloads the ring and reads on.
+    const stale = new DatabaseValueBackend(s.pool, await KekRing.load(s.kekFile));
+    assert.equal((await stale.read({ scope: 'analytics', key: 'k0', version: 1 }))?.toString(), values[0]);
+  } finally {
+    await s.cleanup();
+  }
+});

@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { after, before, test, type TestContext } from 'node:test';
+import { ensureKekFile } from '@latchkey/crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPool, migrate, type Pool } from '@latchkey/db';
+import { ensureEventTables, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
+import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
+import { KekRing } from '../src/adapters/kek-ring.js';
+import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
+import { SecretService } from '../src/domain/secret-service.js';
+
+const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+let postgres: TestPostgres;
+let dbCount = 0;
+
+before(async () => {
+  postgres = await startTestPostgres([]);
+});
+after(async () => {
+  await postgres?.stop();
+});
+
+/** The port, faked: answers every question the same way and remembers what it was asked. */
+class FakeAuthorizer implements Authorizer {
+  readonly asked: AuthorizationQuestion[] = [];
+  constructor(private readonly decision: Decision) {}
+  async check(q: AuthorizationQuestion): Promise<Decision> {
+    this.asked.push(q);
+    return this.decision;
+  }
+  async checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
+    this.asked.push(...qs);
+    return qs.map(() => this.decision);
+  }
+}
+const allowAll = () => new FakeAuthorizer({ allowed: true, code: '', reason: '' });
+const denyAll = () =>
+  new FakeAuthorizer({ allowed: false, code: 'ras.permission_denied', reason: 'bob may not manage secrets here' });
+
+interface Catalog {
+  pool: Pool;
+  store: PostgresSecretStore;
+  service(authorizer: Authorizer): SecretService;
+}
+
+/** A fresh migrated database with the secret store over it, closed when the test ends. */
+async function catalog(t: TestContext): Promise<Catalog> {
+  const url = await createTestDatabase(postgres, `catalog_${++dbCount}`);
+  const pool = createPool(url, undefined, 20);
+  t.after(() => pool.end());
+  await ensureEventTables(pool);
+  await migrate(pool, MIGRATIONS);
+  const dir = await mkdtemp(join(tmpdir(), 'latchkey-kek-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await ensureKekFile(join(dir, 'kek.json'));
+  const backend = new DatabaseValueBackend(pool, await KekRing.load(join(dir, 'kek.json')));
+  const store = new PostgresSecretStore(pool);
+  return {
+    pool,
+    store,
+    service: (authorizer) =>
+      new SecretService({
+        store,
+        authorizer,
+        backend,
+        maxValueBytes: 64 * 1024,
+        onChange: () => undefined,
+      }),
+  };
+}
+
+const domain = (name: string) => ({ domain: name, global: false });
+const GLOBAL_SCOPE = { domain: '', global: true };
+
+function put(svc: SecretService, scope: { domain: string; global: boolean }, key: string, value: string) {
+  return svc.put('admin', { scope, key, value: Buffer.from(value), description: '' });
+}
+
+async function changedEvents(
+  pool: Pool,
+): Promise<{ id: string; subject: string; type: string; data: SecretChanged }[]> {
+  const { rows } = await pool.query<{ id: string; subject: string; type: string; data: SecretChanged }>(
+    'SELECT id, subject, type, data FROM outbox ORDER BY seq',
+  );
+  return rows;
+}
+
+/** Every row of every table in the database, as text. */
+async function dumpAllTables(pool: Pool): Promise<string> {
+  const { rows: tables } = await pool.query<{ name: string }>(
+    `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables
+     WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`,
+  );
+  assert.ok(tables.length >= 4, 'the dump covers the catalog tables and the outbox');
+  const parts: string[] = [];
+  for (const { name } of tables) {
+    const { rows } = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${name} t`);
+    parts.push(`${name}:`, ...rows.map((r) => r.row));
+  }
+  return parts.join('\n');
+}
+
+test('20 concurrent puts of one key produce versions 1..20 once each and 20 secret.changed events', async (t) => {
+  const c = await catalog(t);
+  const svc = c.service(allowAll());
+  // Open every connection first, so that the 20 transactions really overlap.
+  const warm = await Promise.all(Array.from({ length: 20 }, () => c.pool.connect()));
+  for (const client of warm) client.release();
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => put(svc, domain('analytics'), 'db_password', `value-${i}`)),
+  );
+  const expected = Array.from({ length: 20 }, (_, i) => i + 1);
+  assert.deepEqual(
+    results.map((r) => r.meta.version).sort((a, b) => a - b),
+    expected,
+  );
+
+  const { rows } = await c.pool.query<{ version: number }>(
+    `SELECT version FROM secret_versions WHERE scope = 'analytics' AND key = 'db_password' ORDER BY version`,
+  );
+  assert.deepEqual(
+    rows.map((r) => r.version),
+    expected,
+  );
+  const events = await changedEvents(c.pool);
+  assert.equal(events.length, 20);
+  assert.deepEqual(
+    events.map((e) => e.data.version).sort((a, b) => a - b),
+    expected,
+  );
+  for (const e of events) {
+    assert.equal(e.type, eventTypes.secretChanged);
+    assert.equal(e.subject, subjects.secretChanged('analytics'));
+    assert.equal(e.data.key, 'db_password');
+  }
+  // Only the first version is a creation; every later one is an update, in the result and in the event.
+  const changeOf = (v: number) => (v === 1 ? 'created' : 'updated');
+  for (const r of results) assert.equal(r.change, changeOf(r.meta.version), `change of version ${r.meta.version}`);
+  for (const e of events) assert.equal(e.data.change, changeOf(e.data.version), `event of version ${e.data.version}`);
+  const current = await svc.readValues([
+    { refId: 'r', key: 'db_password', scope: 'analytics', fallbackToGlobal: false },
+  ]);
+  assert.equal(current[0]?.found && current[0].version, 20);
+});
+
+test('a value appears in no row of any table: not as text, base64 or hex', async (t) => {
+  const c = await catalog(t);
+  const svc = c.service(allowAll());
+  const canary = `canary-${randomBytes(12).toString('hex')}`;
+  await put(svc, domain('analytics'), 'db_password', canary);
+  await put(svc, domain('analytics'), 'db_password', canary);
+  await put(svc, GLOBAL_SCOPE, 'db_password', canary);
+  await svc.delete('admin', domain('analytics'), 'db_password');
+  await put(svc, domain('analytics'), 'db_password', canary);
+
+  const dump = await dumpAllTables(c.pool);
+  assert.match(dump, /db_password/, 'the dump holds the secrets');
+  const forms = {
+    text: canary,
+    base64: Buffer.from(canary).toString('base64'),
+    base64url: Buffer.from(canary).toString('base64url'),
+    // bytea columns print as \x<hex>, so this also catches a plaintext bytea.
+    hex: Buffer.from(canary).toString('hex'),
+  };
+  for (const [form, s] of Object.entries(forms)) {
+    assert.ok(!dump.includes(s), `the value appears in the database as ${form}`);
+    assert.ok(!dump.toLowerCase().includes(s.toLowerCase()), `the value appears in the database as ${form}`);
+  }
+});
+
+test('readValues answers the current version of each key and decrypts it', async (t) => {
+  const c = await catalog(t);
+  const svc = c.service(allowAll());
+  await put(svc, domain('analytics'), 'db_password', 'first');
+  await put(svc, domain('analytics'), 'db_password', 'second');
+  await put(svc, domain('analytics'), 'api_token', 'tok-1');
+  const answers = await svc.readValues([
+    { refId: 'a', key: 'db_password', scope: 'analytics', fallbackToGlobal: false },
+    { refId: 'b', key: 'api_token', scope: 'analytics', fallbackToGlobal: false },
+  ]);
+  assert.deepEqual(answers, [
+    { refId: 'a', found: true, scope: 'analytics', version: 2, value: Buffer.from('second') },
+    { refId: 'b', found: true, scope: 'analytics', version: 1, value: Buffer.from('tok-1') },
+  ]);
+});
+
+test('a legacy read answers from the domain first, then global scope, and says which scope answered', async (t) => {
+  const c = await catalog(t);
+  const svc = c.service(allowAll());
+  const legacy = (scope: string) => ({
+    refId: `LEGACY:api_token@${scope}`,
+    key: 'api_token',
+    scope,
+    fallbackToGlobal: true,
+  });
+
+  await put(svc, GLOBAL_SCOPE, 'api_token', 'global-value');
+  const [fromGlobal] = await svc.readValues([legacy('analytics')]);
+  assert.deepEqual(fromGlobal, {
+    refId: 'LEGACY:api_token@analytics',
+    found: true,
+    scope: 'global',
+    version: 1,
+    value: Buffer.from('global-value'),
+  });
+
+  await put(svc, domain('analytics'), 'api_token', 'analytics-value');
+  const [fromDomain, otherDomain] = await svc.readValues([legacy('analytics'), legacy('finance')]);
+  assert.deepEqual(fromDomain, {
+    refId: 'LEGACY:api_token@analytics',
+    found: true,
+    scope: 'analytics',
+    version: 1,
+    value: Buffer.from('analytics-value'),
+  });
+  assert.equal(otherDomain?.found && otherDomain.scope, 'global', 'another domain still falls back to global');
+
+  // Without the fallback, a domain read never sees global scope.
+  const [strict] = await svc.readValues([{ refId: 's', key: 'api_token', scope: 'finance', fallbackToGlobal: false }]);
+  assert.equal(strict?.found, false);
+});
+
+test('a read of a missing key answers found=false with secret.not_found and no value in the message', async (t) => {
+  const c = await catalog(t);
+  const svc = c.service(allowAll());
+  const value = `v-${randomBytes(8).toString('hex')}`;
+  await put(svc, domain('analytics'), 'db_password', value);
+  await put(svc, GLOBAL_SCOPE, 'other_key', value);
+  const [missing, legacyMissing] = await svc.readValues([
+    { refId: 'm', key: 'nope', scope: 'analytics', fallbackToGlobal: false },
+    { refId: 'l', key: 'also_nope', scope: 'analytics', fallbackToGlobal: true },
+  ]);
+  assert.ok(missing && !missing.found);
+  assert.equal(missing.code, 'secret.not_found');
+  assert.match(missing.message, /nope/);
+  assert.ok(legacyMissing && !legacyMissing.found);
+  assert.equal(legacyMissing.code, 'secret.not_found');
+  assert.match(legacyMissing.message, /domain analytics or global scope/);
+  for (const a of [missing, legacyMissing]) {
+    assert.ok(!JSON.stringify(a).includes(value), 'no value in a not-found answer');
+    assert.ok(!('value' in a));
+  }
+});
+
+test('delete then put continues the version numbering and records the change as created', async (t) => {
+  const c = await catalog(t);
+  const svc = c.service(allowAll());
+  await put(svc, domain('analytics'), 'db_password', 'one');
+  await put(svc, domain('analytics'), 'db_password', 'two');
+  const deleted = await svc.delete('admin', domain('analytics'), 'db_password');
+  assert.equal(deleted.version, 2);
+  const { rows: left } = await c.pool.query(`SELECT 1 FROM secret_versions WHERE key = 'db_password'`);
+  assert.equal(left.length, 0, 'a delete removes the values');
+  assert.deepEqual(await svc.list('admin', domain('analytics')), []);
+  const [gone] = await svc.readValues([
+    { refId: 'g', key: 'db_password', scope: 'analytics', fallbackToGlobal: false },
+  ]);
+  assert.equal(gone?.found, false);
+
+  const again = await put(svc, domain('analytics'), 'db_password', 'three');
+  assert.equal(again.meta.version, 3);
+  assert.equal(again.change, 'created');
+  const events = await changedEvents(c.pool);
+  assert.deepEqual(
+    events.map((e) => [e.data.change, e.data.version]),
+    [
+      ['created', 1],
+      ['updated', 2],
+      ['deleted', 2],
+      ['created', 3],
+    ],
+  );
+  assert.equal(new Set(events.map((e) => e.id)).size, 4, 'each change has its own event id');
+  const [now] = await svc.readValues([{ refId: 'n', key: 'db_password', scope: 'analytics', fallbackToGlobal: false }]);
+  assert.deepEqual(now, { refId: 'n', found: true, scope: 'analytics', version: 3, value: Buffer.from('three') });
+});
+
+test('a denied principal changes nothing: no secret rows, no versions, no events', async (t) => {
+  const c = await catalog(t);
+  const deny = denyAll();
+  const denied = c.service(deny);
+  const counts = async () => {
+    const r = await c.pool.query<{ secrets: number; versions: number; outbox: number }>(
+      `SELECT (SELECT count(*) FROM secrets)::int AS secrets, (SELECT count(*) FROM secret_versions)::int AS versions,
+              (SELECT count(*) FROM outbox)::int AS outbox`,
+    );
+    return r.rows[0];
+  };
+
+  await assert.rejects(
+    denied.put('bob', { scope: domain('finance'), key: 'db_password', value: Buffer.from('x'), description: '' }),
+    { code: 'ras.permission_denied', kind: 'permission_denied' },
+  );
+  assert.deepEqual(await counts(), { secrets: 0, versions: 0, outbox: 0 });
+  assert.deepEqual(deny.asked, [
+    { principal: 'bob', action: 'secret.manage', domain: 'finance', resource: 'db_password' },
+  ]);
+
+  // An existing secret survives a denied update and a denied delete untouched.
+  await put(c.service(allowAll()), domain('finance'), 'db_password', 'kept');
+  const before = await counts();
+  await assert.rejects(
+    denied.put('bob', { scope: domain('finance'), key: 'db_password', value: Buffer.from('y'), description: '' }),
+    { code: 'ras.permission_denied' },
+  );
+  await assert.rejects(denied.delete('bob', domain('finance'), 'db_password'), { code: 'ras.permission_denied' });
+  await assert.rejects(denied.list('bob', domain('finance')), { code: 'ras.permission_denied' });
+  assert.deepEqual(await counts(), before);
+  const [still] = await c
+    .service(allowAll())
+    .readValues([{ refId: 'k', key: 'db_password', scope: 'finance', fallbackToGlobal: false }]);
+  assert.deepEqual(still, { refId: 'k', found: true, scope: 'finance', version: 1, value: Buffer.from('kept') });
+});

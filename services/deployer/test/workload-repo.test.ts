@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { after, before, test, type TestContext } from 'node:test';
+import { createPool, migrate, type Pool } from '@latchkey/db';
+import {
+  ensureEventTables,
+  eventTypes,
+  subjects,
+  type ReferenceSpec,
+  type ResolvedVersion,
+  type SecretChanged,
+  type WorkloadStale,
+} from '@latchkey/events';
+import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
+import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
+import type { DeploymentRecord, WorkloadRecord } from '../src/domain/deployment-types.js';
+
+const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+let postgres: TestPostgres;
+let dbCount = 0;
+
+before(async () => {
+  postgres = await startTestPostgres([]);
+});
+after(async () => {
+  await postgres?.stop();
+});
+
+/** A fresh migrated database with the repo over it, closed when the test ends. */
+async function freshRepo(t: TestContext): Promise<{ pool: Pool; repo: PostgresWorkloadRepo }> {
+  const url = await createTestDatabase(postgres, `deployer_${++dbCount}`);
+  const pool = createPool(url);
+  t.after(() => pool.end());
+  await ensureEventTables(pool);
+  await migrate(pool, MIGRATIONS);
+  return { pool, repo: new PostgresWorkloadRepo(pool) };
+}
+
+/** A managed reference and the version its deployment received. */
+function managed(scope: string, key: string, version: number): { ref: ReferenceSpec; got: ResolvedVersion } {
+  const refId = `MANAGED:${scope}:${key}`;
+  return {
+    ref: { refId, key, sourceType: 'MANAGED', sourceId: scope, legacy: false },
+    got: { refId, key, sourceType: 'MANAGED', scope, version },
+  };
+}
+
+/** A legacy `${secrets.KEY}` in a workload of `domain`, answered by `answeredBy` (the domain or global). */
+function legacy(domain: string, key: string, answeredBy: string, version: number) {
+  const refId = `LEGACY:${key}`;
+  return {
+    ref: { refId, key, sourceType: 'MANAGED', sourceId: domain, legacy: true } satisfies ReferenceSpec,
+    got: { refId, key, sourceType: 'MANAGED', scope: answeredBy, version } satisfies ResolvedVersion,
+  };
+}
+
+async function workload(repo: PostgresWorkloadRepo, domain: string, name: string): Promise<WorkloadRecord> {
+  return repo.upsertWorkload(domain, { name, kind: 'COMPUTE', envVars: {}, sparkConf: {} });
+}
+
+/** A workload whose live (last) deployment received exactly `refs`. */
+async function deployed(
+  repo: PostgresWorkloadRepo,
+  domain: string,
+  name: string,
+  refs: { ref: ReferenceSpec; got: ResolvedVersion }[],
+): Promise<{ workload: WorkloadRecord; deployment: DeploymentRecord }> {
+  const w = await workload(repo, domain, name);
+  const d = await repo.createDeployment(
+    w,
+    'admin',
+    refs.map((r) => r.ref),
+  );
+  const claimed = await repo.claimForStart(
+    `resolved:${d.id}`,
+    d.id,
+    'runner-1',
+    refs.map((r) => r.got),
+  );
+  assert.ok(claimed, 'the deployment could be claimed');
+  await repo.markDeployed(claimed.deployment, 4242);
+  const after = await repo.getWorkload(domain, name);
+  assert.equal(after?.lastDeploymentId, d.id, 'the deployment is the live one');
+  return { workload: after, deployment: claimed.deployment };
+}
+
+async function staleRows(pool: Pool): Promise<{ id: string; subject: string; type: string; data: WorkloadStale }[]> {
+  const { rows } = await pool.query<{ id: string; subject: string; type: string; data: WorkloadStale }>(
+    `SELECT id, subject, type, data FROM outbox WHERE type = $1 ORDER BY seq`,
+    [eventTypes.stale],
+  );
+  return rows;
+}
+
+const staleNames = async (pool: Pool) =>
+  (await pool.query<{ name: string }>('SELECT name FROM workloads WHERE stale ORDER BY name')).rows.map((r) => r.name);
+
+test('claimForStart claims a deployment once: a second claim gets nothing, by the same or another event id', async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const w = await workload(repo, 'analytics', 'etl');
+  const ref = managed('analytics', 'db_password', 3);
+  const d = await repo.createDeployment(w, 'admin', [ref.ref]);
+  assert.equal(d.status, 'resolving');
+
+  const first = await repo.claimForStart('evt-1', d.id, 'runner-a', [ref.got]);
+  assert.ok(first);
+  assert.equal(first.deployment.status, 'starting');
+  assert.equal(first.workload.id, w.id);
+  assert.deepEqual(first.deployment.versions, [ref.got]);
+
+  assert.equal(await repo.claimForStart('evt-1', d.id, 'runner-b', [ref.got]), undefined, 'a redelivery');
+  assert.equal(await repo.claimForStart('evt-2', d.id, 'runner-b', [ref.got]), undefined, 'a second event');
+
+  const { rows } = await pool.query<{ runner: string; status: string }>(
+    'SELECT runner, status FROM deployments WHERE id = $1',
+    [d.id],
+  );
+  assert.deepEqual(rows, [{ runner: 'runner-a', status: 'starting' }]);
+  const versions = await pool.query('SELECT * FROM deployment_versions WHERE deployment_id = $1', [d.id]);
+  assert.equal(versions.rowCount, 1, 'the versions are recorded once');
+});
+
+test('a newer version marks stale exactly the workloads that received an older one, once per event', async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const older = await deployed(repo, 'analytics', 'older', [
+    managed('analytics', 'db_password', 1),
+    managed('analytics', 'api_token', 4),
+  ]);
+  await deployed(repo, 'analytics', 'current', [managed('analytics', 'db_password', 2)]);
+  await deployed(repo, 'analytics', 'unrelated', [managed('analytics', 'api_token', 1)]);
+  const outboxBefore = (await pool.query('SELECT 1 FROM outbox')).rowCount ?? 0;
+
+  const change: SecretChanged = {
+    scope: 'analytics',
+    key: 'db_password',
+    source: 'MANAGED',
+    version: 2,
+    change: 'updated',
+    by: 'admin',
+  };
+  const eventId = `secret.updated:analytics/db_password/2`;
+  const marked = await repo.markStale(eventId, change);
+  assert.deepEqual(marked, [
+    {
+      workloadId: older.workload.id,
+      workload: 'older',
+      domain: 'analytics',
+      changed: [{ scope: 'analytics', key: 'db_password', deployedVersion: 1, currentVersion: 2, change: 'updated' }],
+    },
+  ]);
+  assert.deepEqual(await staleNames(pool), ['older']);
+  const w = await repo.getWorkload('analytics', 'older');
+  assert.deepEqual(w?.staleReasons, [
+    { scope: 'analytics', key: 'db_password', deployedVersion: 1, currentVersion: 2, change: 'updated' },
+  ]);
+  const rows = await staleRows(pool);
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]?.id, `stale:${older.workload.id}:${eventId}`);
+  assert.equal(rows[0]?.subject, subjects.stale('analytics'));
+  assert.deepEqual(rows[0]?.data, marked[0]);
+
+  // The same event delivered again changes nothing and writes nothing.
+  assert.deepEqual(await repo.markStale(eventId, change), []);
+  assert.deepEqual(await staleNames(pool), ['older']);
+  assert.deepEqual((await repo.getWorkload('analytics', 'older'))?.staleReasons, w?.staleReasons);
+  assert.equal((await pool.query('SELECT 1 FROM outbox')).rowCount, outboxBefore + 1);
+});
+
+test('a domain secret created marks the workloads of that domain whose legacy placeholder global scope answered', async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const shadowed = await deployed(repo, 'analytics', 'legacy-global', [legacy('analytics', 'api_token', 'global', 3)]);
+  // Not affected: a legacy placeholder in another domain, and a structured reference to the global secret.
+  await deployed(repo, 'finance', 'legacy-global-elsewhere', [legacy('finance', 'api_token', 'global', 3)]);
+  await deployed(repo, 'analytics', 'structured-global', [managed('global', 'api_token', 3)]);
+
+  const change: SecretChanged = {
+    scope: 'analytics',
+    key: 'api_token',
+    source: 'MANAGED',
+    version: 1,
+    change: 'created',
+    by: 'admin',
+  };
+  const marked = await repo.markStale(`secret.created:analytics/api_token/1`, change);
+  assert.deepEqual(
+    marked.map((m) => [m.workloadId, m.domain]),
+    [[shadowed.workload.id, 'analytics']],
+  );
+  assert.deepEqual(marked[0]?.changed, [
+    { scope: 'analytics', key: 'api_token', deployedVersion: 3, currentVersion: 1, change: 'created' },
+  ]);
+  assert.deepEqual(await staleNames(pool), ['legacy-global']);
+  assert.deepEqual(
+    (await staleRows(pool)).map((r) => r.data.workload),
+    ['legacy-global'],
+  );
+});
+
+test('markFailed fails only deployments still resolving or starting', async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const w = await workload(repo, 'analytics', 'etl');
+  const ref = managed('analytics', 'db_password', 1);
+
+  const resolving = await repo.createDeployment(w, 'admin', [ref.ref]);
+  const starting = await repo.createDeployment(w, 'admin', [ref.ref]);
+  assert.ok(await repo.claimForStart(`resolved:${starting.id}`, starting.id, 'runner-1', [ref.got]));
+  const live = await deployed(repo, 'analytics', 'etl', [ref]);
+  const ended = await repo.createDeployment(w, 'admin', [ref.ref]);
+  const endedClaim = await repo.claimForStart(`resolved:${ended.id}`, ended.id, 'runner-1', [ref.got]);
+  assert.ok(endedClaim);
+  await repo.markDeployed(endedClaim.deployment, 4343);
+  await repo.markEnded(ended.id, 'exited', 0);
+
+  assert.equal(await repo.markFailed(resolving, ['secret.not_found: db_password']), true);
+  assert.equal(await repo.markFailed(starting, ['runtime.start_failed']), true);
+  assert.equal(await repo.markFailed(live.deployment, ['late failure']), false);
+  assert.equal(await repo.markFailed(ended, ['late failure']), false);
+  assert.equal(await repo.markFailed(resolving, ['again']), false, 'a failed deployment stays as it failed');
+
+  const status = async (d: { id: string }) => (await repo.getDeployment(d.id))?.status;
+  assert.equal(await status(resolving), 'failed');
+  assert.equal(await status(starting), 'failed');
+  assert.equal(await status(live.deployment), 'deployed');
+  assert.equal(await status(ended), 'exited');
+  assert.deepEqual((await repo.getDeployment(resolving.id))?.reasons, ['secret.not_found: db_password']);
+
+  // One workload.failed event per failed deployment, none for the refused ones.
+  const { rows } = await pool.query<{ id: string }>('SELECT id FROM outbox WHERE type = $1 ORDER BY seq', [
+    eventTypes.failed,
+  ]);
+  assert.deepEqual(
+    rows.map((r) => r.id),
+    [`failed:${resolving.id}`, `failed:${starting.id}`],
+  );
+});
+
+test('markFailed for a resolution_failed event applies once per event id', async (t) => {
+  const { repo } = await freshRepo(t);
+  const w = await workload(repo, 'analytics', 'etl');
+  const d = await repo.createDeployment(w, 'admin', []);
+  const eventId = randomUUID();
+  assert.equal(await repo.markFailed(d, ['secret.not_found: a'], eventId), true);
+  assert.equal(await repo.markFailed(d, ['secret.not_found: a'], eventId), false);
+  assert.deepEqual((await repo.getDeployment(d.id))?.reasons, ['secret.not_found: a']);
+});
