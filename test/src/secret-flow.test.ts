@@ -107,6 +107,16 @@ test('a secret travels from put to a running workload and nowhere else, and rota
   assert.equal(stale.lastDeployment.status, 'deployed', 'the running deployment was not touched');
   assert.doesNotThrow(() => process.kill(first.pid, 0), 'the first process still runs');
 
+  // An online KEK rotation in between: the redeploy below reads through the new key.
+  const oldKek = (JSON.parse(await readFile(join(sys.home, 'kek.json'), 'utf8')) as { id: string }).id;
+  const rotated = JSON.parse((await ok(['kek', 'rotate', '--json'])).stdout) as {
+    rewrapped: number;
+    newKekId: string;
+    retiredKekIds: string[];
+  };
+  assert.ok(rotated.rewrapped >= 2, `re-wrapped ${rotated.rewrapped} data keys`);
+  assert.deepEqual(rotated.retiredKekIds, [oldKek]);
+  assert.ok(!(await readFile(join(sys.home, 'kek.json'), 'utf8')).includes(oldKek), 'the old KEK left the key file');
   const redeployed = JSON.parse(
     (await ok(['deploy', 'nightly-etl', '--domain', 'analytics', '--wait', '--json'])).stdout,
   ) as {

@@ -1,0 +1,3 @@
+CREATE DATABASE latchkey_catalog;
+CREATE DATABASE latchkey_ras;
+CREATE DATABASE latchkey_deployer;
