@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { CliError, UsageError } from './cli-errors.js';
-import { readAll, stripOneNewline } from './secret-value-input.js';
+import { UsageError } from './cli-errors.js';
+import { readWriteOnlyInput } from './secret-value-input.js';
 
 export const CREDENTIAL_ON_COMMAND_LINE =
   'Vault credentials never go on the command line, where ps and shell history can see them: ' +
@@ -22,39 +21,15 @@ export function refuseCredentialOnCommandLine(argv: readonly string[]): void {
   }
 }
 
-/**
- * The Vault credential (token or AppRole secret id), from `--credential-file`
- * or else all of stdin, with one trailing newline removed. Refuses a terminal
- * on stdin (the credential would be echoed into scrollback) and an empty one.
- */
-export async function readCredential(
+/** The Vault credential (token or AppRole secret id), from `--credential-file` or else stdin. */
+export function readCredential(
   stdin: NodeJS.ReadableStream & { isTTY?: boolean },
   credentialFile: string | undefined,
 ): Promise<Buffer> {
-  let raw: Buffer;
-  if (credentialFile !== undefined) {
-    try {
-      raw = await readFile(credentialFile);
-    } catch (err) {
-      throw new CliError(`cannot read --credential-file ${credentialFile} (${(err as Error).message})`, {
-        code: 'cli.credential_file_unreadable',
-      });
-    }
-  } else {
-    if (stdin.isTTY === true) {
-      throw new UsageError(
-        'refusing to read a Vault credential from a terminal: pipe it in (printf %s "$VAULT_TOKEN" | latchkey vault ...) or use --credential-file FILE',
-      );
-    }
-    raw = await readAll(stdin);
-  }
-  const credential = stripOneNewline(raw);
-  if (credential.length === 0) {
-    raw.fill(0);
-    throw new CliError(
-      `the credential is empty (${credentialFile === undefined ? 'nothing on stdin' : `${credentialFile} is empty`})`,
-      { code: 'cli.empty_credential' },
-    );
-  }
-  return credential;
+  return readWriteOnlyInput(stdin, credentialFile, {
+    what: 'Vault credential',
+    fileOption: '--credential-file',
+    pipeExample: 'printf %s "$VAULT_TOKEN" | latchkey vault ...',
+    codeStem: 'credential',
+  });
 }

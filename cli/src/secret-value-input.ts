@@ -27,40 +27,64 @@ export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+export interface WriteOnlyInput {
+  /** "secret value", "Vault credential": for messages. */
+  what: string;
+  /** The option naming a file instead of stdin, e.g. "--value-file". */
+  fileOption: string;
+  /** How to pipe it in, for the terminal refusal. */
+  pipeExample: string;
+  /** Error-code stem: cli.<stem>_file_unreadable, cli.empty_<stem>. */
+  codeStem: string;
+}
+
 /**
- * The secret value, from `--value-file` or else stdin (all of it), with one
- * trailing newline removed. Refuses a terminal on stdin (the value would be
- * echoed and end up in scrollback) and an empty value.
+ * A write-only input (a secret value, a Vault credential): from a file or
+ * else all of stdin, with one trailing newline removed. Refuses a terminal on
+ * stdin (it would be echoed into scrollback) and an empty input.
  */
-export async function readSecretValue(
+export async function readWriteOnlyInput(
   stdin: NodeJS.ReadableStream & { isTTY?: boolean },
-  valueFile: string | undefined,
+  file: string | undefined,
+  spec: WriteOnlyInput,
 ): Promise<Buffer> {
   let raw: Buffer;
-  if (valueFile !== undefined) {
+  if (file !== undefined) {
     try {
-      raw = await readFile(valueFile);
+      raw = await readFile(file);
     } catch (err) {
-      throw new CliError(`cannot read --value-file ${valueFile} (${(err as Error).message})`, {
-        code: 'cli.value_file_unreadable',
+      throw new CliError(`cannot read ${spec.fileOption} ${file} (${(err as Error).message})`, {
+        code: `cli.${spec.codeStem}_file_unreadable`,
       });
     }
   } else {
     if (stdin.isTTY === true) {
       throw new UsageError(
-        'refusing to read a secret value from a terminal: pipe it in (printf %s "$VALUE" | latchkey secret put KEY ...) or use --value-file FILE',
+        `refusing to read a ${spec.what} from a terminal: pipe it in (${spec.pipeExample}) or use ${spec.fileOption} FILE`,
       );
     }
     raw = await readAll(stdin);
   }
-  const value = stripOneNewline(raw);
-  if (value.length === 0) {
-    throw new CliError(
-      `the value is empty (${valueFile === undefined ? 'nothing on stdin' : `${valueFile} is empty`})`,
-      {
-        code: 'cli.empty_value',
-      },
-    );
+  const input = stripOneNewline(raw);
+  if (input.length === 0) {
+    raw.fill(0);
+    const noun = spec.what.split(' ').pop() ?? spec.what;
+    throw new CliError(`the ${noun} is empty (${file === undefined ? 'nothing on stdin' : `${file} is empty`})`, {
+      code: `cli.empty_${spec.codeStem}`,
+    });
   }
-  return value;
+  return input;
+}
+
+/** The secret value, from `--value-file` or else stdin. */
+export function readSecretValue(
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean },
+  valueFile: string | undefined,
+): Promise<Buffer> {
+  return readWriteOnlyInput(stdin, valueFile, {
+    what: 'secret value',
+    fileOption: '--value-file',
+    pipeExample: 'printf %s "$VALUE" | latchkey secret put KEY ...',
+    codeStem: 'value',
+  });
 }

@@ -8,3 +8,4 @@ export type { NatsServerHandle, StartNatsServerOptions } from './nats-server-pro
 export { startPostgres } from './postgres-process.js';
 export type { PostgresHandle, StartPostgresOptions } from './postgres-process.js';
 export { ensurePostgresLibSymlinks } from './postgres-symlinks.js';
+export { forEachLine, LineTail } from './line-splitter.js';

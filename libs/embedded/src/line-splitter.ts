@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 
 /** Calls `onLine` for every complete line read from `stream` (and the trailing partial line at end). */
-export function forEachLine(stream: Readable | null, onLine: (line: string) => void): void {
-  if (stream === null) return;
+export function forEachLine(stream: Readable | null | undefined, onLine: (line: string) => void): void {
+  if (!stream) return;
   let pending = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
@@ -27,6 +27,9 @@ export class LineTail {
   push(line: string): void {
     this.lines.push(line);
     if (this.lines.length > this.size) this.lines.shift();
+  }
+  all(): string[] {
+    return [...this.lines];
   }
   toString(): string {
     return this.lines.join('\n');
