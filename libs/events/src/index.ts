@@ -16,3 +16,4 @@ export type { CloudEvent, OutgoingEvent } from './envelope.js';
 export { decodeEvent, eventHeaders, newEventId } from './envelope.js';
 export { ensureEventTables, enqueueEvents, claimEvent, OutboxRelay, publishEvent } from './outbox.js';
 export { eventHandler } from './event-consumer.js';
+export { DOMAIN_NAME, SECRET_KEY, GLOBAL_SCOPE } from './names.js';

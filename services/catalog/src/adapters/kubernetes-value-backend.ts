@@ -34,6 +34,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { LatchkeyError } from '@latchkey/errors';
+import { DOMAIN_NAME, SECRET_KEY } from '@latchkey/events';
 import type { ValueBackend } from '../domain/value-backend.js';
 
 /** The largest decoded sum of a Secret's data values that the API server accepts. */
@@ -43,8 +44,8 @@ export const SECRET_NAME_PREFIX = 'latchkey-secret-store';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const SCOPE_LABEL = 'latchkey.dev/scope';
 
-const SCOPE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const KEY = /^[A-Za-z0-9._-]{1,253}$/;
+const SCOPE = DOMAIN_NAME;
+const KEY = SECRET_KEY;
 /** Keys up to this length use the plain form `v<version>.<key>`. */
 const PLAIN_KEY_MAX = 200;
 const HASHED_PREFIX_LENGTH = 100;

@@ -10,6 +10,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { LatchkeyError } from '@latchkey/errors';
+import { DOMAIN_NAME, GLOBAL_SCOPE, SECRET_KEY } from '@latchkey/events';
 import type { ValueBackend } from '../domain/value-backend.js';
 import { parseKv2Path, VaultHttpClient, type VaultHttpClientOptions } from './vault-http-client.js';
 
@@ -18,8 +19,8 @@ export interface VaultValueBackendOptions extends VaultHttpClientOptions {
   path: string;
 }
 
-const SCOPE = /^(global|[a-z0-9][a-z0-9-]{0,62})$/;
-const KEY = /^[A-Za-z0-9._-]{1,253}$/;
+const isScope = (s: string) => s === GLOBAL_SCOPE || DOMAIN_NAME.test(s);
+const KEY = SECRET_KEY;
 
 export class VaultValueBackend implements ValueBackend {
   readonly kind = 'vault' as const;
@@ -71,7 +72,7 @@ export class VaultValueBackend implements ValueBackend {
   }
 
   #path(input: { scope: string; key: string }): string {
-    if (!SCOPE.test(input.scope)) {
+    if (!isScope(input.scope)) {
       throw new LatchkeyError('secret.invalid_scope', `"${input.scope}" is not a domain name or global`, {
         kind: 'invalid_argument',
       });

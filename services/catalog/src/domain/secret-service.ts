@@ -164,6 +164,15 @@ export class SecretService {
         for (const scope of scopes) {
           const stored = found.get(storeKey(scope, q.key));
           if (!stored) continue;
+          if (stored.backend !== this.deps.backend.kind) {
+            // The installation changed backends: this version's value is in another system.
+            return {
+              refId: q.refId,
+              found: false,
+              code: 'secret.backend_mismatch',
+              message: `secret ${q.key} in ${scope} version ${stored.version} lives in the ${stored.backend} backend, but this catalog uses ${this.deps.backend.kind}: put the secret again`,
+            };
+          }
           try {
             const value = await readOnce(scope, q.key, stored.version, stored.ref);
             if (!value) {

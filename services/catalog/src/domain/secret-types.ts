@@ -1,9 +1,10 @@
 /** A domain name, or `global`. */
 export type ScopeName = string;
 
-export const GLOBAL = 'global';
-export const SECRET_KEY = /^[A-Za-z0-9._-]{1,253}$/;
-export const DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+import { GLOBAL_SCOPE } from '@latchkey/events';
+
+export { DOMAIN_NAME, SECRET_KEY } from '@latchkey/events';
+export const GLOBAL = GLOBAL_SCOPE;
 
 export interface SecretMeta {
   scope: ScopeName;

@@ -9,17 +9,13 @@ import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_PATH'];
 
 /** Java-properties escaping, so that any value survives `key=value` lines. */
+const PROPERTY_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\f': '\\f' };
+
 export function propertiesLine(key: string, value: string): string {
-  const esc = (s: string, isKey: boolean) =>
-    s.replace(/[\\\n\r\t\f=:#!]|^ | (?= )/g, (c) => {
-      if (c === '\n') return '\\n';
-      if (c === '\r') return '\\r';
-      if (c === '\t') return '\\t';
-      if (c === '\f') return '\\f';
-      if (c === ' ') return isKey ? '\\ ' : '\\ ';
-      return `\\${c}`;
-    });
-  return `${esc(key, true)}=${esc(value, false)}`;
+  // Backslash, separators, comment starters, control characters, and a leading
+  // or doubled space (which a properties reader would drop).
+  const esc = (s: string) => s.replace(/[\\\n\r\t\f=:#!]|^ | (?= )/g, (c) => PROPERTY_ESCAPES[c] ?? `\\${c}`);
+  return `${esc(key)}=${esc(value)}`;
 }
 
 interface Running {

@@ -1,13 +1,12 @@
 import { open, type SealKeyPair } from '@latchkey/crypto';
 import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
+import { DOMAIN_NAME } from '@latchkey/events';
 import type { SecretChanged, WorkloadOutcome, WorkloadResolutionFailed, WorkloadResolved } from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import type { Logger } from '@latchkey/logger';
 import type { DeploymentRecord, LogLineRecord, WorkloadRecord } from './deployment-types.js';
 import type { WorkloadRepo, WorkloadRuntime } from './ports.js';
 import { parseWorkloadSpec, referencesOf, renderValues, WORKLOAD_NAME } from './workload-spec.js';
-
-const DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 function validDomain(domain: string): void {
   if (!DOMAIN_NAME.test(domain)) {

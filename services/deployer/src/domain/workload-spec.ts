@@ -1,5 +1,5 @@
 import { invalidArgument } from '@latchkey/errors';
-import type { ReferenceSpec, SourceType } from '@latchkey/events';
+import { DOMAIN_NAME, SECRET_KEY, type ReferenceSpec, type SourceType } from '@latchkey/events';
 
 export const WORKLOAD_KINDS = [
   'COMPUTE',
@@ -12,8 +12,6 @@ export const WORKLOAD_KINDS = [
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 export const WORKLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const SECRET_KEY = /^[A-Za-z0-9._-]{1,253}$/;
-const DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 const CONF_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
 

@@ -1,8 +1,9 @@
 import { alreadyExists, invalidArgument, notFound, permissionDenied } from '@latchkey/errors';
 import type { DomainRecord, DomainRepo } from './ports.js';
 
-export const DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-export const GLOBAL_SCOPE = 'global';
+import { DOMAIN_NAME, GLOBAL_SCOPE } from '@latchkey/events';
+
+export { DOMAIN_NAME, GLOBAL_SCOPE };
 
 export function validateDomainName(name: string): void {
   if (name === GLOBAL_SCOPE) {

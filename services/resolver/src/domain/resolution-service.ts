@@ -62,8 +62,9 @@ export class ResolutionService {
     try {
       if (reads.length > 0) {
         const results = await this.deps.values.read(reads);
+        const byId = new Map(ev.references.map((x) => [x.refId, x]));
         for (const r of results) {
-          const ref = ev.references.find((x) => x.refId === r.refId);
+          const ref = byId.get(r.refId);
           if (!ref) continue;
           if (!r.found) {
             fail(r.refId, ref.key, r.code, r.message);
