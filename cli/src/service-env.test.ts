@@ -13,9 +13,10 @@ const base: Omit<ServiceEnvInput, 'service'> = {
   databaseUrls: { catalog: 'postgres://c', ras: 'postgres://r', deployer: 'postgres://d' },
   rasAddr: '127.0.0.1:7401',
   catalogAddr: '127.0.0.1:7402',
+  deployerAddr: '127.0.0.1:7404',
 };
 
-test('catalog gets its database, the KEK and ras; not the sealing keys', () => {
+test('catalog gets its database, the KEK, ras and the deployer; not the sealing keys', () => {
   const env = buildServiceEnv(
     { PATH: '/bin', LATCHKEY_TOKEN: 't', LATCHKEY_DATABASE_URL: 'stale' },
     { ...base, service: 'catalog' },
@@ -29,6 +30,7 @@ test('catalog gets its database, the KEK and ras; not the sealing keys', () => {
   assert.equal(env['LATCHKEY_REPLICA_ID'], 'catalog-1');
   assert.equal(env['LATCHKEY_RAS_ADDR'], '127.0.0.1:7401');
   assert.equal(env['LATCHKEY_KEK_FILE'], '/data/kek.json');
+  assert.equal(env['LATCHKEY_DEPLOYER_ADDR'], '127.0.0.1:7404');
   assert.equal(env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'], undefined);
   assert.equal(env['LATCHKEY_CATALOG_ADDR'], undefined);
   assert.equal(env['LATCHKEY_TOKEN'], undefined);
@@ -45,6 +47,7 @@ test('resolver gets catalog, ras and the public sealing key but no database', ()
   assert.equal(env['LATCHKEY_CATALOG_ADDR'], '127.0.0.1:7402');
   assert.equal(env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'], '/data/deployer-seal.pub');
   assert.equal(env['LATCHKEY_KEK_FILE'], undefined);
+  assert.equal(env['LATCHKEY_DEPLOYER_ADDR'], undefined);
 });
 
 test('deployer gets the private sealing key and the work dir; ras gets no ras address', () => {

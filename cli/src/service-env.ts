@@ -16,6 +16,8 @@ export interface ServiceEnvInput {
   rasAddr?: string;
   /** host:port of the first catalog replica (for the resolver). */
   catalogAddr?: string;
+  /** host:port of the first deployer replica (for the catalog). */
+  deployerAddr?: string;
 }
 
 /** Variables the launcher sets; removed from the inherited env first so that nothing stale leaks in. */
@@ -28,6 +30,7 @@ const MANAGED_VARS = [
   'LATCHKEY_REPLICA_ID',
   'LATCHKEY_RAS_ADDR',
   'LATCHKEY_CATALOG_ADDR',
+  'LATCHKEY_DEPLOYER_ADDR',
   'LATCHKEY_KEK_FILE',
   'LATCHKEY_SEAL_PUBLIC_KEY_FILE',
   'LATCHKEY_SEAL_PRIVATE_KEY_FILE',
@@ -52,7 +55,10 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
   if (databaseUrl !== undefined) env['LATCHKEY_DATABASE_URL'] = databaseUrl;
   if (service !== 'ras' && input.rasAddr !== undefined) env['LATCHKEY_RAS_ADDR'] = input.rasAddr;
   if (service === 'resolver' && input.catalogAddr !== undefined) env['LATCHKEY_CATALOG_ADDR'] = input.catalogAddr;
-  if (service === 'catalog') env['LATCHKEY_KEK_FILE'] = input.keys.kekFile;
+  if (service === 'catalog') {
+    env['LATCHKEY_KEK_FILE'] = input.keys.kekFile;
+    if (input.deployerAddr !== undefined) env['LATCHKEY_DEPLOYER_ADDR'] = input.deployerAddr;
+  }
   if (service === 'resolver') env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'] = input.keys.sealPublicKeyFile;
   if (service === 'deployer') {
     env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'] = input.keys.sealPrivateKeyFile;

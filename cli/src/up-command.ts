@@ -265,6 +265,7 @@ export async function runUp(io: CliIo): Promise<number> {
           databaseUrls,
           ...(first.ras !== undefined ? { rasAddr: first.ras.address } : {}),
           ...(first.catalog !== undefined ? { catalogAddr: first.catalog.address } : {}),
+          ...(first.deployer !== undefined ? { deployerAddr: first.deployer.address } : {}),
         });
         const proc = await startServiceProcess({
           service,

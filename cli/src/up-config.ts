@@ -3,7 +3,8 @@ import type { ServiceName } from './credentials-file.js';
 import { resolveHome } from './data-folder.js';
 
 /** The order services start in (and stop in reverse). */
-export const START_ORDER: readonly ServiceName[] = ['ras', 'catalog', 'resolver', 'deployer'];
+// Each after those it calls: catalog asks the deployer's reference index, the resolver asks the catalog.
+export const START_ORDER: readonly ServiceName[] = ['ras', 'deployer', 'catalog', 'resolver'];
 
 export const DEFAULT_PORTS = {
   nats: 7422,

@@ -71,11 +71,13 @@ export interface WorkloadOutcome {
 }
 
 export interface SecretChanged {
-  /** Domain name or `global`. */
+  /** MANAGED: the domain name or `global`. VAULT: the integration id. */
   scope: string;
+  /** VAULT: the domain that owns the integration (the subject's last token). */
+  domain?: string;
   key: string;
   source: SourceType;
-  /** The new version; for a delete, the last version that existed. */
+  /** The new version (Vault's own KV version for VAULT); for a delete, the last version that existed. */
   version: number;
   change: 'created' | 'updated' | 'deleted';
   by: string;

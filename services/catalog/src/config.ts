@@ -8,6 +8,11 @@ const schema = z.object({
   LATCHKEY_CREDENTIALS_FILE: required('LATCHKEY_CREDENTIALS_FILE, the service credentials file'),
   LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
   LATCHKEY_KEK_FILE: required('LATCHKEY_KEK_FILE, the key-encryption key file'),
+  LATCHKEY_DEPLOYER_ADDR: required('LATCHKEY_DEPLOYER_ADDR, host:port of the deployer (its reference index)'),
+  // Read-only Vault integrations: how often deployed keys' versions are checked, and request timeouts.
+  LATCHKEY_VAULT_WATCH_INTERVAL_S: z.coerce.number().positive().default(60),
+  LATCHKEY_VAULT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  LATCHKEY_SELECTOR_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   LATCHKEY_MAX_VALUE_BYTES: z.coerce.number().int().positive().default(65536),
   LATCHKEY_REPLICA_ID: z.string().default('catalog'),
   // The managed backend, one for every domain: database | kubernetes | vault.

@@ -16,7 +16,15 @@ import { PostgresSecretStore } from './adapters/postgres-secret-store.js';
 import { createValueBackend } from './adapters/value-backend-factory.js';
 import { loadCatalogConfig } from './config.js';
 import { rotateKek } from './adapters/kek-rotation.js';
+import { DeployerDependents } from './adapters/deployer-dependents.js';
+import { postgresExclusive } from './adapters/postgres-exclusive.js';
+import { PostgresVaultIntegrationRepo } from './adapters/postgres-vault-integration-repo.js';
+import { RasBundles } from './adapters/ras-bundles.js';
+import { CachedVaultSources } from './adapters/vault-sources.js';
+import { CatalogViewService } from './domain/selector-service.js';
 import { SecretService } from './domain/secret-service.js';
+import { VaultIntegrationService } from './domain/vault-integration-service.js';
+import { VaultVersionWatch } from './domain/vault-version-watch.js';
 import { catalogHandlers, catalogInternalHandlers } from './transport/grpc/catalog-handler.js';
 
 const logger = createLogger({ service: 'catalog', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
@@ -38,31 +46,75 @@ runService('catalog', logger, async () => {
   const authorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, serviceToken);
   const backend = await createValueBackend(config, { pool, keks });
   log.info('managed backend', { backend: backend.kind });
+  const dependents = new DeployerDependents(config.LATCHKEY_DEPLOYER_ADDR, serviceToken);
+  const bundles = new RasBundles(config.LATCHKEY_RAS_ADDR, serviceToken);
+  const integrations = new PostgresVaultIntegrationRepo(pool, keks);
+  const sources = new CachedVaultSources({ repo: integrations, timeoutMs: config.LATCHKEY_VAULT_TIMEOUT_MS });
+  const store = new PostgresSecretStore(pool);
+  const onChange = () => relay.kick();
+  // Database-backend values (whatever the backend now: older versions may be
+  // there) and integration credentials are wrapped by the KEK.
+  const kekStores = [
+    backend instanceof DatabaseValueBackend ? backend : new DatabaseValueBackend(pool, keks),
+    integrations,
+  ];
   const secrets = new SecretService({
-    store: new PostgresSecretStore(pool),
+    store,
     authorizer,
     backend,
     maxValueBytes: config.LATCHKEY_MAX_VALUE_BYTES,
     logger: log,
-    ...(backend instanceof DatabaseValueBackend ? { rotateKek: () => rotateKek(pool, keks, backend) } : {}),
-    onChange: () => relay.kick(),
+    rotateKek: () => rotateKek(pool, keks, kekStores),
+    onChange,
+    dependents,
+    vault: { repo: integrations, sources },
+  });
+  const vault = new VaultIntegrationService({
+    repo: integrations,
+    sources,
+    authorizer,
+    bundles,
+    dependents,
+    onChange,
+  });
+  const views = new CatalogViewService({
+    store,
+    integrations,
+    sources,
+    dependents,
+    authorizer,
+    backend: backend.kind,
+    listTimeoutMs: config.LATCHKEY_SELECTOR_TIMEOUT_MS,
+  });
+  const watch = new VaultVersionWatch({
+    repo: integrations,
+    sources,
+    dependents,
+    exclusive: postgresExclusive(pool),
+    intervalMs: config.LATCHKEY_VAULT_WATCH_INTERVAL_S * 1000,
+    logger: log,
+    onChange,
   });
 
   const server = createServer({ service: 'catalog', logger: log, authenticate: staticAuthenticator(creds) });
-  server.addService<CatalogServiceServer>(CatalogServiceService, catalogHandlers(secrets));
+  server.addService<CatalogServiceServer>(CatalogServiceService, catalogHandlers(secrets, vault, views));
   // Values cross gRPC only here, and only to the resolver.
   server.addService<CatalogInternalServer>(CatalogInternalService, catalogInternalHandlers(secrets), {
     allow: (p) => p.kind === 'service' && p.id === 'service:resolver',
   });
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
+  watch.start();
   server.setServing(true);
   return {
     port,
     async stop() {
       await server.shutdown();
+      await watch.stop();
       await relay.stop();
       authorizer.close();
+      dependents.close();
+      bundles.close();
       await bus.drain();
       await pool.end();
     },

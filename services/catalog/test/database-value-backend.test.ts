@@ -89,7 +89,7 @@ test('KEK rotation re-wraps every data key, leaves ciphertext alone, and retires
       'SELECT key, kek_id, ciphertext FROM secret_values',
     );
     const oldId = s.keks.current().id;
-    const result = await rotateKek(s.pool, s.keks, s.backend);
+    const result = await rotateKek(s.pool, s.keks, [s.backend]);
     assert.notEqual(result.newKekId, oldId);
     assert.equal(result.rewrapped, 30);
     assert.deepEqual(result.retired, [oldId]);

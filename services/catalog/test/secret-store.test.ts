@@ -254,7 +254,7 @@ test('delete then put continues the version numbering and records the change as 
   const svc = c.service(allowAll());
   await put(svc, domain('analytics'), 'db_password', 'one');
   await put(svc, domain('analytics'), 'db_password', 'two');
-  const deleted = await svc.delete('admin', domain('analytics'), 'db_password');
+  const { deleted } = await svc.delete('admin', domain('analytics'), 'db_password');
   assert.equal(deleted.version, 2);
   const { rows: left } = await c.pool.query(`SELECT 1 FROM secret_versions WHERE key = 'db_password'`);
   assert.equal(left.length, 0, 'a delete removes the values');

@@ -1,4 +1,10 @@
 import type { PutResult, ScopeName, SecretMeta } from './secret-types.js';
+import type {
+  VaultConnectionSettings,
+  VaultIntegrationRecord,
+  VaultSettingsInput,
+  VaultSource,
+} from './vault-integration-types.js';
 
 /** Where the value of a current version lives. */
 export interface StoredValue {
@@ -28,3 +34,68 @@ export interface SecretStore {
 }
 
 export const storeKey = (scope: ScopeName, key: string): string => `${scope}\u0000${key}`;
+
+/** Saved Vault integrations; credentials stored encrypted, handed out only to build a connection. */
+export interface VaultIntegrationRepo {
+  /** undefined when the domain already has an integration of that name. */
+  create(input: {
+    id: string;
+    domain: string;
+    name: string;
+    bundle: string;
+    settings: VaultSettingsInput;
+    by: string;
+  }): Promise<VaultIntegrationRecord | undefined>;
+  /** By id, or else by name, within the domain. */
+  find(domain: string, nameOrId: string): Promise<VaultIntegrationRecord | undefined>;
+  list(domain: string): Promise<VaultIntegrationRecord[]>;
+  /** By id, in any domain (the version watch). */
+  byIds(ids: string[]): Promise<VaultIntegrationRecord[]>;
+  /** Replaces the settings (and the credential when given); 'name_taken' when the new name is in use. */
+  update(
+    id: string,
+    changes: VaultConnectionSettings & { name: string },
+    credential: Buffer | undefined,
+    by: string,
+  ): Promise<VaultIntegrationRecord | 'name_taken' | undefined>;
+  /**
+   * Removes the integration (never touches its Vault) and, in the same
+   * transaction, announces `secret.changed` (deleted) for each of `deployedKeys`.
+   */
+  delete(id: string, by: string, deployedKeys: { key: string; version: number }[]): Promise<boolean>;
+  /** The decrypted credential of a saved integration (to connect; never returned to a caller). */
+  credential(id: string): Promise<Buffer | undefined>;
+  /** Records the KV versions the watch saw; announces each that moved past the deployed one. Returns how many. */
+  recordVersions(
+    integration: VaultIntegrationRecord,
+    seen: { key: string; version: number; deployedVersion: number }[],
+  ): Promise<number>;
+}
+
+/** Builds (and reuses) read-only connections to integrations' Vaults. */
+export interface VaultSources {
+  /** A connection for a saved integration; reused while the integration is unchanged. */
+  forIntegration(record: VaultIntegrationRecord): Promise<VaultSource>;
+  /** Checks host and path syntax without any request; throws invalid_argument errors. */
+  validate(settings: VaultConnectionSettings): void;
+  /** A one-off connection for unsaved settings. */
+  forSettings(settings: VaultSettingsInput, label: string): VaultSource;
+  /** Drops a cached connection (after update or delete). */
+  forget(id: string): void;
+}
+
+/** The deployer's reference index, asked over its internal gRPC. */
+export interface Dependents {
+  /** For each key (every referenced key when `keys` is empty): the workloads ("domain/name") whose spec references it. */
+  of(sourceType: 'MANAGED' | 'VAULT', sourceId: string, keys: string[]): Promise<Map<string, string[]>>;
+  /** Every Vault key a live deployment holds, with the highest version held. */
+  deployedVaultKeys(): Promise<{ integrationId: string; key: string; version: number }[]>;
+}
+
+/** ras's resource bundles, as far as the catalog needs them. */
+export interface Bundles {
+  exists(domain: string, name: string): Promise<boolean>;
+}
+
+/** Runs `fn` only if no other replica is running work of the same name; undefined when skipped. */
+export type Exclusive = <T>(name: string, fn: () => Promise<T>) => Promise<T | undefined>;

@@ -1,6 +1,7 @@
 import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/grpc';
-import { storeKey, type SecretStore } from './ports.js';
+import { storeKey, type Dependents, type SecretStore, type VaultIntegrationRepo, type VaultSources } from './ports.js';
+import { readVaultValues } from './vault-value-reader.js';
 import type { ValueBackend } from './value-backend.js';
 import {
   DOMAIN_NAME,
@@ -54,6 +55,10 @@ export interface SecretServiceDeps {
   logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
   /** Called after a change committed (kicks the outbox relay). */
   onChange: () => void;
+  /** Which workloads reference a secret (the deployer's index); without it deletes are not checked. */
+  dependents?: Dependents;
+  /** Read-only Vault integrations, for VAULT references. */
+  vault?: { repo: Pick<VaultIntegrationRepo, 'byIds'>; sources: VaultSources };
 }
 
 export class SecretService {
@@ -99,10 +104,26 @@ export class SecretService {
     return this.deps.store.list(scope);
   }
 
-  async delete(principal: string, scopeInput: ScopeInput | undefined, key: string): Promise<SecretMeta> {
+  async delete(
+    principal: string,
+    scopeInput: ScopeInput | undefined,
+    key: string,
+    force = false,
+  ): Promise<{ deleted: SecretMeta; dependents: string[] }> {
     const scope = scopeOf(scopeInput);
     validateKey(key);
     await authorize(this.deps.authorizer, { principal, action: 'secret.manage', domain: scope, resource: key });
+    const dependents = this.deps.dependents
+      ? ((await this.deps.dependents.of('MANAGED', scope, [key])).get(key) ?? [])
+      : [];
+    if (dependents.length > 0 && !force) {
+      throw new LatchkeyError(
+        'secret.in_use',
+        `secret ${key} is referenced by ${dependents.length} workload(s): ${dependents.join(', ')}; ` +
+          'change them first, or delete anyway with --force (they become stale and their next deployment fails)',
+        { kind: 'failed_precondition', details: { dependents: dependents.join(',') } },
+      );
+    }
     const deleted = await this.deps.store.delete(scope, key, principal);
     if (!deleted)
       throw notFound(
@@ -119,7 +140,7 @@ export class SecretService {
         code: err instanceof LatchkeyError ? err.code : 'error',
       });
     });
-    return deleted;
+    return { deleted, dependents };
   }
 
   async rotateKek(principal: string): Promise<{ newKekId: string; rewrapped: number; retired: string[] }> {
@@ -139,6 +160,26 @@ export class SecretService {
    * principal is the resolver's job, done through ras before it asks.
    */
   async readValues(queries: ValueQuery[]): Promise<ValueAnswer[]> {
+    const vaultQueries = queries.filter((q) => q.sourceType === 'VAULT');
+    const managed = queries.filter((q) => q.sourceType !== 'VAULT');
+    const [vaultAnswers, managedAnswers] = await Promise.all([
+      vaultQueries.length === 0
+        ? []
+        : this.deps.vault
+          ? readVaultValues(this.deps.vault, vaultQueries)
+          : vaultQueries.map((q): ValueAnswer => ({
+              refId: q.refId,
+              found: false,
+              code: 'source.unsupported',
+              message: `reference ${q.key}: this catalog has no Vault integrations configured`,
+            })),
+      this.#readManaged(managed),
+    ]);
+    return [...managedAnswers, ...vaultAnswers];
+  }
+
+  async #readManaged(queries: ValueQuery[]): Promise<ValueAnswer[]> {
+    if (queries.length === 0) return [];
     const wanted: { scope: ScopeName; key: string }[] = [];
     for (const q of queries) {
       if (!SECRET_KEY.test(q.key) || (q.scope !== GLOBAL && !DOMAIN_NAME.test(q.scope))) continue;

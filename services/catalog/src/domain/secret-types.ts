@@ -25,10 +25,16 @@ export interface PutResult {
 export interface ValueQuery {
   refId: string;
   key: string;
+  /** MANAGED: the scope to read. VAULT: the workload's domain, which must own the integration. */
   scope: ScopeName;
   fallbackToGlobal: boolean;
+  /** Default MANAGED. */
+  sourceType?: 'MANAGED' | 'VAULT';
+  /** VAULT only. */
+  integrationId?: string;
 }
 
 export type ValueAnswer =
+  /** `scope`: the scope that answered (MANAGED) or the integration id (VAULT). */
   | { refId: string; found: true; scope: ScopeName; version: number; value: Buffer }
   | { refId: string; found: false; code: string; message: string };

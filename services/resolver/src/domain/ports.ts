@@ -3,16 +3,21 @@ import type { ReferenceSpec, WorkloadResolutionFailed, WorkloadResolved } from '
 export interface ValueRead {
   refId: string;
   key: string;
-  /** Domain name or `global`. */
+  /** MANAGED: domain name or `global`. VAULT: the workload's domain (which must own the integration). */
   scope: string;
   fallbackToGlobal: boolean;
+  /** Default MANAGED. */
+  sourceType?: 'MANAGED' | 'VAULT';
+  /** VAULT only. */
+  integrationId?: string;
 }
 
 export type ValueReadResult =
+  /** `scope`: the scope that answered (MANAGED) or the integration id (VAULT). */
   | { refId: string; found: true; scope: string; version: number; value: Buffer }
   | { refId: string; found: false; code: string; message: string };
 
-/** The managed store, read through catalog's internal gRPC read. */
+/** Managed and Vault values, read through catalog's internal gRPC read. */
 export interface ValueSource {
   read(items: ValueRead[]): Promise<ValueReadResult[]>;
 }

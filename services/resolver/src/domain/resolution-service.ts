@@ -36,12 +36,15 @@ export class ResolutionService {
         return;
       }
       if (ref.sourceType === 'VAULT') {
-        fail(
-          ref.refId,
-          ref.key,
-          'source.unsupported',
-          `reference ${ref.key} names Vault integration ${ref.sourceId}: Vault integrations are not available in this version`,
-        );
+        // The catalog answers only if the integration belongs to the workload's domain.
+        reads.push({
+          refId: ref.refId,
+          key: ref.key,
+          scope: ev.domain,
+          fallbackToGlobal: false,
+          sourceType: 'VAULT',
+          integrationId: ref.sourceId,
+        });
         return;
       }
       const scope = ref.legacy ? ev.domain : ref.sourceId;

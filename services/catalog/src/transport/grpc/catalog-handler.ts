@@ -1,8 +1,16 @@
-import { LatchkeyError } from '@latchkey/errors';
 import type { Handlers } from '@latchkey/grpc';
-import type { CatalogInternalServer, CatalogServiceServer, SecretMetadata } from '@latchkey/proto';
+import type {
+  CatalogInternalServer,
+  CatalogServiceServer,
+  SecretMetadata,
+  VaultIntegration,
+  VaultSettings,
+} from '@latchkey/proto';
+import type { CatalogViewService } from '../../domain/selector-service.js';
 import type { SecretService } from '../../domain/secret-service.js';
 import { GLOBAL, type SecretMeta } from '../../domain/secret-types.js';
+import type { RawVaultSettings, VaultIntegrationService } from '../../domain/vault-integration-service.js';
+import type { VaultIntegrationRecord } from '../../domain/vault-integration-types.js';
 
 export const toMetadata = (m: SecretMeta): SecretMetadata => ({
   scope: m.scope === GLOBAL ? { domain: '', global: true } : { domain: m.scope, global: false },
@@ -15,14 +23,37 @@ export const toMetadata = (m: SecretMeta): SecretMetadata => ({
   description: m.description,
 });
 
-/** Calls declared in the contract whose service side is not built yet: UNIMPLEMENTED, saying so. */
-const notYet = (what: string) => async (): Promise<never> => {
-  throw new LatchkeyError('catalog.not_implemented', `not available in this version of the catalog: ${what}`, {
-    kind: 'unimplemented',
-  });
-};
+export const toIntegration = (v: VaultIntegrationRecord): VaultIntegration => ({
+  id: v.id,
+  domain: v.domain,
+  name: v.name,
+  host: v.host,
+  path: v.path,
+  namespace: v.namespace,
+  bundle: v.bundle,
+  authMethod: v.authMethod,
+  roleId: v.roleId,
+  layout: v.layout,
+  createdAt: v.createdAt.toISOString(),
+  updatedAt: v.updatedAt.toISOString(),
+  updatedBy: v.updatedBy,
+});
 
-export function catalogHandlers(secrets: SecretService): Handlers<CatalogServiceServer> {
+const rawSettings = (s: VaultSettings | undefined): RawVaultSettings => ({
+  host: s?.host ?? '',
+  path: s?.path ?? '',
+  namespace: s?.namespace ?? '',
+  authMethod: s?.authMethod ?? '',
+  roleId: s?.roleId ?? '',
+  layout: s?.layout ?? '',
+  credential: Buffer.from(s?.credential ?? new Uint8Array()),
+});
+
+export function catalogHandlers(
+  secrets: SecretService,
+  vault: VaultIntegrationService,
+  views: CatalogViewService,
+): Handlers<CatalogServiceServer> {
   return {
     putSecret: async (req, ctx) => {
       const { meta } = await secrets.put(ctx.principal.id, {
@@ -34,22 +65,65 @@ export function catalogHandlers(secrets: SecretService): Handlers<CatalogService
       return toMetadata(meta);
     },
     listSecrets: async (req, ctx) => ({ secrets: (await secrets.list(ctx.principal.id, req.scope)).map(toMetadata) }),
-    deleteSecret: async (req, ctx) => ({
-      deleted: toMetadata(await secrets.delete(ctx.principal.id, req.scope, req.key)),
-      dependents: [],
-    }),
+    deleteSecret: async (req, ctx) => {
+      const r = await secrets.delete(ctx.principal.id, req.scope, req.key, req.force);
+      return { deleted: toMetadata(r.deleted), dependents: r.dependents };
+    },
     rotateKek: async (_req, ctx) => {
       const r = await secrets.rotateKek(ctx.principal.id);
       return { newKekId: r.newKekId, rewrapped: r.rewrapped, retiredKekIds: r.retired };
     },
-    createVaultIntegration: notYet('vault integrations'),
-    getVaultIntegration: notYet('vault integrations'),
-    listVaultIntegrations: notYet('vault integrations'),
-    updateVaultIntegration: notYet('vault integrations'),
-    deleteVaultIntegration: notYet('vault integrations'),
-    testVaultIntegration: notYet('vault integrations'),
-    selector: notYet('the secret selector'),
-    inventory: notYet('the inventory'),
+    createVaultIntegration: async (req, ctx) =>
+      toIntegration(
+        await vault.create(ctx.principal.id, {
+          domain: req.domain,
+          name: req.name,
+          bundle: req.bundle,
+          settings: rawSettings(req.settings),
+        }),
+      ),
+    getVaultIntegration: async (req, ctx) =>
+      toIntegration(await vault.get(ctx.principal.id, req.domain, req.integration)),
+    listVaultIntegrations: async (req, ctx) => ({
+      integrations: (await vault.list(ctx.principal.id, req.domain)).map(toIntegration),
+    }),
+    updateVaultIntegration: async (req, ctx) =>
+      toIntegration(
+        await vault.update(ctx.principal.id, req.domain, req.integration, {
+          ...(req.name === undefined ? {} : { name: req.name }),
+          ...(req.host === undefined ? {} : { host: req.host }),
+          ...(req.path === undefined ? {} : { path: req.path }),
+          ...(req.namespace === undefined ? {} : { namespace: req.namespace }),
+          ...(req.authMethod === undefined ? {} : { authMethod: req.authMethod }),
+          ...(req.roleId === undefined ? {} : { roleId: req.roleId }),
+          ...(req.credential === undefined ? {} : { credential: Buffer.from(req.credential) }),
+          ...(req.layout === undefined ? {} : { layout: req.layout }),
+          ...(req.bundle === undefined ? {} : { bundle: req.bundle }),
+        }),
+      ),
+    deleteVaultIntegration: async (req, ctx) => {
+      const r = await vault.delete(ctx.principal.id, req.domain, req.integration, req.force);
+      return { deleted: toIntegration(r.deleted), dependents: r.dependents };
+    },
+    testVaultIntegration: async (req, ctx) => {
+      const r = await vault.test(
+        ctx.principal.id,
+        req.domain,
+        req.integration !== '' ? { integration: req.integration } : { settings: rawSettings(req.settings) },
+      );
+      return r.outcome === 'ok'
+        ? { outcome: 'ok', message: `ok: ${r.keys} key(s) under the path`, keys: r.keys }
+        : { outcome: r.outcome, message: r.message, keys: 0 };
+    },
+    selector: async (req, ctx) => views.selector(ctx.principal.id, req.domain, req.pageSize, req.pageToken),
+    inventory: async (req, ctx) => ({
+      entries: (await views.inventory(ctx.principal.id, req.scope, req.usedByKey)).map((e) => ({
+        secret: toMetadata(e.secret),
+        workloadCount: e.workloadCount,
+        workloads: e.workloads,
+        unreferenced: e.unreferenced,
+      })),
+    }),
   };
 }
 
@@ -62,6 +136,8 @@ export function catalogInternalHandlers(secrets: SecretService): Handlers<Catalo
           key: i.key,
           scope: i.scope?.global ? GLOBAL : (i.scope?.domain ?? ''),
           fallbackToGlobal: i.fallbackToGlobal,
+          sourceType: i.sourceType === 'VAULT' ? 'VAULT' : 'MANAGED',
+          integrationId: i.integrationId,
         })),
       );
       return {

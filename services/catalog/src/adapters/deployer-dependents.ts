@@ -1,0 +1,26 @@
+import { createClient, unary } from '@latchkey/grpc';
+import { DeployerInternalClient } from '@latchkey/proto';
+import type { Dependents } from '../domain/ports.js';
+
+/** The deployer's reference index, over its internal gRPC, authenticated as the catalog. */
+export class DeployerDependents implements Dependents {
+  private readonly client: DeployerInternalClient;
+
+  constructor(address: string, serviceToken: string) {
+    this.client = createClient(DeployerInternalClient, address, serviceToken);
+  }
+
+  async of(sourceType: 'MANAGED' | 'VAULT', sourceId: string, keys: string[]): Promise<Map<string, string[]>> {
+    const res = await unary(this.client.listDependents.bind(this.client), { sourceType, sourceId, keys }, 10_000);
+    return new Map(res.keys.map((k) => [k.key, k.workloads]));
+  }
+
+  async deployedVaultKeys(): Promise<{ integrationId: string; key: string; version: number }[]> {
+    const res = await unary(this.client.listDeployedVaultKeys.bind(this.client), {}, 30_000);
+    return res.keys;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

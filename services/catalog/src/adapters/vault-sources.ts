@@ -1,0 +1,87 @@
+import { notFound } from '@latchkey/errors';
+import type { VaultIntegrationRepo, VaultSources } from '../domain/ports.js';
+import type {
+  VaultConnectionSettings,
+  VaultIntegrationRecord,
+  VaultSettingsInput,
+  VaultSource,
+} from '../domain/vault-integration-types.js';
+import type { VaultAuth } from './vault-http-client.js';
+import { VaultIntegrationReader } from './vault-integration-reader.js';
+
+export interface VaultSourcesOptions {
+  repo: Pick<VaultIntegrationRepo, 'credential'>;
+  /** Per request, ms; default 10 000. */
+  timeoutMs?: number;
+  /** Parallel reads per integration; default 8. */
+  concurrency?: number;
+}
+
+function auth(s: VaultConnectionSettings, credential: string): VaultAuth {
+  return s.authMethod === 'token'
+    ? { method: 'token', token: credential }
+    : { method: 'approle', roleId: s.roleId, secretId: credential };
+}
+
+/**
+ * Read-only connections to integrations' Vaults. A saved integration's
+ * connection is kept while the integration is unchanged (same `updatedAt`),
+ * so an AppRole token is reused across requests until shortly before its
+ * lease ends instead of logging in for every deployment.
+ */
+export class CachedVaultSources implements VaultSources {
+  readonly #cache = new Map<string, { stamp: number; source: Promise<VaultSource> }>();
+
+  constructor(private readonly opts: VaultSourcesOptions) {}
+
+  validate(settings: VaultConnectionSettings): void {
+    // Building a reader parses host, path and layout (invalid_argument errors naming
+    // the problem) and sends nothing.
+    VaultIntegrationReader.create(this.#base(settings, 'unused', ''));
+  }
+
+  forSettings(settings: VaultSettingsInput, label: string): VaultSource {
+    return VaultIntegrationReader.create(this.#base(settings, settings.credential.toString('utf8'), label));
+  }
+
+  forIntegration(record: VaultIntegrationRecord): Promise<VaultSource> {
+    const stamp = record.updatedAt.getTime();
+    const hit = this.#cache.get(record.id);
+    if (hit && hit.stamp === stamp) return hit.source;
+    const source = this.opts.repo.credential(record.id).then((credential) => {
+      if (credential === undefined) {
+        throw notFound('vault.integration_not_found', `Vault integration ${record.domain}/${record.name} was deleted`);
+      }
+      try {
+        return VaultIntegrationReader.create(
+          this.#base(record, credential.toString('utf8'), `${record.domain}/${record.name}`),
+        );
+      } finally {
+        credential.fill(0);
+      }
+    });
+    this.#cache.set(record.id, { stamp, source });
+    // A failed build is not cached.
+    source.catch(() => {
+      if (this.#cache.get(record.id)?.source === source) this.#cache.delete(record.id);
+    });
+    return source;
+  }
+
+  forget(id: string): void {
+    this.#cache.delete(id);
+  }
+
+  #base(s: VaultConnectionSettings, credential: string, label: string) {
+    return {
+      host: s.host,
+      path: s.path,
+      layout: s.layout,
+      auth: auth(s, credential),
+      integration: label,
+      ...(s.namespace === '' ? {} : { namespace: s.namespace }),
+      ...(this.opts.timeoutMs === undefined ? {} : { timeoutMs: this.opts.timeoutMs }),
+      ...(this.opts.concurrency === undefined ? {} : { concurrency: this.opts.concurrency }),
+    };
+  }
+}

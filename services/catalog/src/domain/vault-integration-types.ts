@@ -1,0 +1,63 @@
+import type { LatchkeyError } from '@latchkey/errors';
+
+export const VAULT_AUTH_METHODS = ['token', 'approle'] as const;
+export type VaultAuthMethod = (typeof VAULT_AUTH_METHODS)[number];
+export const VAULT_LAYOUTS = ['children', 'fields'] as const;
+export type VaultLayoutName = (typeof VAULT_LAYOUTS)[number];
+
+/** An integration name: unique per domain. */
+export const INTEGRATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** Integration ids are UUIDs (the VAULT reference's `source.id`). */
+export const INTEGRATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A read-only Vault integration as stored, without its credential. */
+export interface VaultIntegrationRecord {
+  id: string;
+  domain: string;
+  name: string;
+  host: string;
+  path: string;
+  namespace: string;
+  bundle: string;
+  authMethod: VaultAuthMethod;
+  /** AppRole role id (an identifier, not a credential); '' for token auth. */
+  roleId: string;
+  layout: VaultLayoutName;
+  createdAt: Date;
+  createdBy: string;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+/** Where and how to reach an integration's Vault, less the credential. */
+export interface VaultConnectionSettings {
+  host: string;
+  path: string;
+  namespace: string;
+  authMethod: VaultAuthMethod;
+  roleId: string;
+  layout: VaultLayoutName;
+}
+
+/** What it takes to talk to an integration's Vault. */
+export interface VaultSettingsInput extends VaultConnectionSettings {
+  /** The token (token auth) or the AppRole secret id: write-only. */
+  credential: Buffer;
+}
+
+export type VaultKeyResult = { value: Buffer; version: number } | { error: LatchkeyError };
+
+export type VaultTestOutcome =
+  | { outcome: 'ok'; keys: number }
+  | {
+      outcome: 'unreachable' | 'tls_failure' | 'bad_credentials' | 'no_permission' | 'not_kv2' | 'sealed';
+      message: string;
+    };
+
+/** A connection to one integration's Vault, read-only by construction. */
+export interface VaultSource {
+  listKeys(): Promise<string[]>;
+  read(keys: string[]): Promise<Map<string, VaultKeyResult>>;
+  currentVersions(keys: string[]): Promise<Map<string, number>>;
+  test(): Promise<VaultTestOutcome>;
+}
