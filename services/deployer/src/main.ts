@@ -13,10 +13,17 @@ import {
 import { createServer, RasAuthorizer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
-import { DeployerServiceService, type DeployerServiceServer } from '@latchkey/proto';
+import {
+  DeployerInternalService,
+  DeployerServiceService,
+  type DeployerInternalServer,
+  type DeployerServiceServer,
+} from '@latchkey/proto';
+import { PostgresReferenceIndex } from './adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
 import { ProcessRuntime } from './adapters/process-runtime.js';
 import { loadDeployerConfig } from './config.js';
+import { ReferenceIndexService } from './domain/reference-index-service.js';
 import { WorkloadService } from './domain/workload-service.js';
 import {
   RESOLUTION_FAILED_CONSUMER,
@@ -27,6 +34,7 @@ import {
   secretChangedConsumer,
 } from './transport/events/deployer-consumers.js';
 import { deployerHandlers } from './transport/grpc/deployer-handler.js';
+import { deployerInternalCallers, deployerInternalHandlers } from './transport/grpc/deployer-internal-handler.js';
 
 const logger = createLogger({ service: 'deployer', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
 
@@ -72,6 +80,7 @@ runService('deployer', logger, async () => {
     logger: log,
     onEvents: () => relay.kick(),
   });
+  const references = new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) });
   const runners = [
     new ConsumerRunner({
       js: bus.js,
@@ -113,6 +122,11 @@ runService('deployer', logger, async () => {
 
   const server = createServer({ service: 'deployer', logger: log, authenticate: staticAuthenticator(creds) });
   server.addService<DeployerServiceServer>(DeployerServiceService, deployerHandlers(workloads));
+  server.addService<DeployerInternalServer>(
+    DeployerInternalService,
+    deployerInternalHandlers(references),
+    deployerInternalCallers,
+  );
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
   for (const r of runners) await r.start();

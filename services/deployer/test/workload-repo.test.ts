@@ -57,7 +57,7 @@ function legacy(domain: string, key: string, answeredBy: string, version: number
 }
 
 async function workload(repo: PostgresWorkloadRepo, domain: string, name: string): Promise<WorkloadRecord> {
-  return repo.upsertWorkload(domain, { name, kind: 'COMPUTE', envVars: {}, sparkConf: {} });
+  return repo.upsertWorkload(domain, { name, kind: 'COMPUTE', envVars: {}, sparkConf: {} }, []);
 }
 
 /** A workload whose live (last) deployment received exactly `refs`. */
@@ -244,4 +244,104 @@ test('markFailed for a resolution_failed event applies once per event id', async
   assert.equal(await repo.markFailed(d, ['secret.not_found: a'], eventId), true);
   assert.equal(await repo.markFailed(d, ['secret.not_found: a'], eventId), false);
   assert.deepEqual((await repo.getDeployment(d.id))?.reasons, ['secret.not_found: a']);
+});
+
+/** A structured Vault reference and the version its deployment received; `scope` is the integration id. */
+function vault(integrationId: string, key: string, version: number): { ref: ReferenceSpec; got: ResolvedVersion } {
+  const refId = `VAULT:${integrationId}:${key}`;
+  return {
+    ref: { refId, key, sourceType: 'VAULT', sourceId: integrationId, legacy: false },
+    got: { refId, key, sourceType: 'VAULT', scope: integrationId, version },
+  };
+}
+
+test("a Vault key's new version marks stale only the workloads holding an older version of that integration's key", async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const integration = randomUUID();
+  const older = await deployed(repo, 'analytics', 'vault-older', [vault(integration, 'db_password', 2)]);
+  await deployed(repo, 'analytics', 'vault-current', [vault(integration, 'db_password', 3)]);
+  await deployed(repo, 'analytics', 'other-integration', [vault(randomUUID(), 'db_password', 1)]);
+  await deployed(repo, 'analytics', 'other-key', [vault(integration, 'api_token', 1)]);
+  // A domain named like the integration id: its managed secret of that key is another secret.
+  await deployed(repo, integration, 'managed-lookalike', [managed(integration, 'db_password', 1)]);
+
+  const change: SecretChanged = {
+    scope: integration,
+    key: 'db_password',
+    source: 'VAULT',
+    version: 3,
+    change: 'updated',
+    by: 'vault-watch',
+  };
+  const eventId = `secret.updated:${integration}/db_password/3`;
+  const marked = await repo.markStale(eventId, change);
+  assert.deepEqual(marked, [
+    {
+      workloadId: older.workload.id,
+      workload: 'vault-older',
+      domain: 'analytics',
+      changed: [{ scope: integration, key: 'db_password', deployedVersion: 2, currentVersion: 3, change: 'updated' }],
+    },
+  ]);
+  assert.deepEqual(await staleNames(pool), ['vault-older']);
+  assert.deepEqual(
+    (await staleRows(pool)).map((r) => r.id),
+    [`stale:${older.workload.id}:${eventId}`],
+  );
+  assert.deepEqual(await repo.markStale(eventId, change), [], 'a redelivery changes nothing');
+  assert.deepEqual(await staleNames(pool), ['vault-older']);
+});
+
+test('a managed change whose scope equals an integration id leaves Vault references alone, and a Vault change leaves managed ones alone', async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const id = randomUUID();
+  await deployed(repo, 'analytics', 'vault-user', [vault(id, 'db_password', 1)]);
+  const lookalike = await deployed(repo, id, 'managed-user', [managed(id, 'db_password', 1)]);
+  const legacyGlobal = await deployed(repo, id, 'legacy-global', [legacy(id, 'db_password', 'global', 4)]);
+
+  // A Vault key appearing in an integration does not shadow a global secret for a domain of that name.
+  const vaultCreated: SecretChanged = {
+    scope: id,
+    key: 'db_password',
+    source: 'VAULT',
+    version: 9,
+    change: 'created',
+    by: 'vault-watch',
+  };
+  assert.deepEqual(
+    (await repo.markStale(`secret.created:vault:${id}/db_password/9`, vaultCreated)).map((m) => m.workload),
+    ['vault-user'],
+  );
+
+  const managedCreated: SecretChanged = { ...vaultCreated, source: 'MANAGED', version: 5, by: 'admin' };
+  const marked = await repo.markStale(`secret.created:${id}/db_password/5`, managedCreated);
+  assert.deepEqual(marked.map((m) => m.workloadId).sort(), [lookalike.workload.id, legacyGlobal.workload.id].sort());
+  assert.deepEqual(await staleNames(pool), ['legacy-global', 'managed-user', 'vault-user']);
+  // vault-user was marked once, by the Vault change only.
+  assert.deepEqual((await repo.getWorkload('analytics', 'vault-user'))?.staleReasons, [
+    { scope: id, key: 'db_password', deployedVersion: 1, currentVersion: 9, change: 'created' },
+  ]);
+});
+
+test('deleting a Vault key marks every workload holding it, whatever version it holds', async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const id = randomUUID();
+  await deployed(repo, 'analytics', 'holds-3', [vault(id, 'db_password', 3)]);
+  await deployed(repo, 'finance', 'holds-5', [vault(id, 'db_password', 5)]);
+  await deployed(repo, id, 'managed-lookalike', [managed(id, 'db_password', 1)]);
+
+  const marked = await repo.markStale(`secret.deleted:${id}/db_password/5`, {
+    scope: id,
+    key: 'db_password',
+    source: 'VAULT',
+    version: 5,
+    change: 'deleted',
+    by: 'vault-watch',
+  });
+  assert.deepEqual(marked.map((m) => m.workload).sort(), ['holds-3', 'holds-5']);
+  assert.deepEqual(
+    marked.map((m) => m.changed[0]?.currentVersion),
+    [0, 0],
+  );
+  assert.deepEqual(await staleNames(pool), ['holds-3', 'holds-5']);
 });

@@ -117,16 +117,35 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     }
   }
 
-  upsertWorkload(domain: string, spec: WorkloadSpec): Promise<WorkloadRecord> {
-    return this.run('storing a workload', async () => {
-      const { rows } = await this.pool.query<WorkloadRow>(
-        `INSERT INTO workloads (id, domain, name, kind, spec) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (domain, name) DO UPDATE SET kind = EXCLUDED.kind, spec = EXCLUDED.spec, updated_at = now()
-         RETURNING *`,
-        [randomUUID(), domain, spec.name, spec.kind, JSON.stringify(spec)],
-      );
-      return toWorkload(rows[0]!);
-    });
+  upsertWorkload(domain: string, spec: WorkloadSpec, references: ReferenceSpec[]): Promise<WorkloadRecord> {
+    return this.run('storing a workload', () =>
+      withTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<WorkloadRow>(
+          `INSERT INTO workloads (id, domain, name, kind, spec) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (domain, name) DO UPDATE SET kind = EXCLUDED.kind, spec = EXCLUDED.spec, updated_at = now()
+           RETURNING *`,
+          [randomUUID(), domain, spec.name, spec.kind, JSON.stringify(spec)],
+        );
+        const w = rows[0]!;
+        // The upsert holds the workload's row lock, so concurrent applies of
+        // one workload replace its references one after the other.
+        await tx.query('DELETE FROM workload_refs WHERE workload_id = $1', [w.id]);
+        await tx.query(
+          `INSERT INTO workload_refs (workload_id, ref_id, key, source_type, source_id, legacy)
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[])
+           ON CONFLICT DO NOTHING`,
+          [
+            w.id,
+            references.map((r) => r.refId),
+            references.map((r) => r.key),
+            references.map((r) => r.sourceType),
+            references.map((r) => r.sourceId),
+            references.map((r) => r.legacy),
+          ],
+        );
+        return toWorkload(w);
+      }),
+    );
   }
 
   getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined> {
@@ -271,8 +290,11 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
       withTransaction(this.pool, async (tx) => {
         if (!(await claimEvent(tx, 'deployer-secret-changed', eventId))) return [];
         // Dependents: the workloads whose live deployment received an older
-        // version of this secret; and, when a domain key appears, those whose
-        // ${secrets.KEY} fell back to the global one it now shadows.
+        // version of this secret from this source (for VAULT, scope is the
+        // integration id; a domain may look like one, hence the source type);
+        // and, when a domain key appears, those whose ${secrets.KEY} fell back
+        // to the global one it now shadows. A direct hit wins over a shadowed one.
+        const source = change.source === 'VAULT' ? 'VAULT' : 'MANAGED';
         const { rows } = await tx.query<{
           id: string;
           name: string;
@@ -280,12 +302,19 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
           deployed_version: number;
           scope: string;
         }>(
-          `WITH hit AS (
-             SELECT DISTINCT ON (w.id) w.id, dv.version AS deployed_version, dv.scope
+          `WITH candidate AS (
+             SELECT w.id, dv.version AS deployed_version, dv.scope, 0 AS rank
              FROM deployment_versions dv JOIN workloads w ON w.last_deployment_id = dv.deployment_id
-             WHERE dv.key = $2 AND (
-               (dv.scope = $1 AND (dv.version < $3 OR $4 = 'deleted'))
-               OR ($4 = 'created' AND $1 <> 'global' AND dv.scope = 'global' AND w.domain = $1 AND dv.ref_id LIKE 'LEGACY:%'))
+             WHERE dv.scope = $1 AND dv.key = $2 AND dv.source_type = $5
+               AND (dv.version < $3 OR $4 = 'deleted')
+             UNION ALL
+             SELECT w.id, dv.version, dv.scope, 1
+             FROM deployment_versions dv JOIN workloads w ON w.last_deployment_id = dv.deployment_id
+             WHERE $5 = 'MANAGED' AND $4 = 'created' AND $1 <> 'global'
+               AND dv.scope = 'global' AND dv.key = $2 AND dv.source_type = 'MANAGED'
+               AND dv.ref_id LIKE 'LEGACY:%' AND w.domain = $1
+           ), hit AS (
+             SELECT DISTINCT ON (id) id, deployed_version, scope FROM candidate ORDER BY id, rank
            )
            UPDATE workloads w SET stale = true, updated_at = now(),
              stale_reasons = w.stale_reasons || jsonb_build_array(jsonb_build_object(
@@ -293,7 +322,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
                'currentVersion', CASE WHEN $4 = 'deleted' THEN 0 ELSE $3 END, 'change', $4::text))
            FROM hit WHERE w.id = hit.id
            RETURNING w.id, w.name, w.domain, hit.deployed_version, hit.scope`,
-          [change.scope, change.key, change.version, change.change],
+          [change.scope, change.key, change.version, change.change, source],
         );
         const events: WorkloadStale[] = rows.map((r) => ({
           workloadId: r.id,

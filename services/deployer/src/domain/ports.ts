@@ -6,11 +6,16 @@ import type {
   ResolvedVersion,
   WorkloadRecord,
 } from './deployment-types.js';
+import type { DependentsQuery, DeployedVaultKey, KeyDependents } from './reference-index-types.js';
 import type { WorkloadSpec } from './workload-spec.js';
 
 /** Workloads, deployments and the reference index, with their events written atomically. */
 export interface WorkloadRepo {
-  upsertWorkload(domain: string, spec: WorkloadSpec): Promise<WorkloadRecord>;
+  /**
+   * Stores a workload and, in the same transaction, replaces its entries in
+   * the reference index with `references` (its spec's distinct references).
+   */
+  upsertWorkload(domain: string, spec: WorkloadSpec, references: ReferenceSpec[]): Promise<WorkloadRecord>;
   getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined>;
   listWorkloads(domain: string): Promise<WorkloadRecord[]>;
   /** Records a deployment in `resolving` and its `workload.deploying` event. */
@@ -42,6 +47,20 @@ export interface WorkloadRepo {
   markStale(eventId: string, change: SecretChanged): Promise<WorkloadStale[]>;
   appendLogs(deploymentId: string, lines: { seq: number; stream: string; line: string }[]): Promise<void>;
   readLogs(deploymentId: string): Promise<LogLineRecord[]>;
+}
+
+/** Reads of the reference index (written by WorkloadRepo.upsertWorkload). */
+export interface ReferenceIndex {
+  /**
+   * The dependents of each key that has any, by key. MANAGED + a domain:
+   * structured references to that domain's key and the domain's legacy
+   * placeholders. MANAGED + `global`: structured references to the global key
+   * and legacy placeholders of every domain. VAULT: structured references to
+   * that integration's key.
+   */
+  dependents(query: DependentsQuery): Promise<KeyDependents[]>;
+  /** Per (integration, key), the highest version any workload's live deployment received. */
+  deployedVaultKeys(): Promise<DeployedVaultKey[]>;
 }
 
 export interface RunSpec {

@@ -37,7 +37,7 @@ export class WorkloadService {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain });
     const spec = parseWorkloadSpec(specJson, domain);
-    return this.deps.repo.upsertWorkload(domain, spec);
+    return this.deps.repo.upsertWorkload(domain, spec, referencesOf(spec, domain));
   }
 
   async get(

@@ -1,0 +1,63 @@
+import { wrapDbError, type Pool } from '@latchkey/db';
+import { GLOBAL_SCOPE } from '@latchkey/events';
+import type { ReferenceIndex } from '../domain/ports.js';
+import type { DependentsQuery, DeployedVaultKey, KeyDependents } from '../domain/reference-index-types.js';
+
+/**
+ * Dependents by key, in one statement whatever the number of workloads. The
+ * first branch serves a domain key (its structured references and the
+ * domain's legacy placeholders, whose source_id is the domain), a global key's
+ * structured references, and a Vault key, through workload_refs_by_source.
+ * The second adds, for a global key, legacy placeholders of every domain
+ * (they fall back to global scope), through workload_refs_legacy_by_key.
+ * UNION drops a workload that reaches a key both ways. Names sort bytewise.
+ */
+const DEPENDENTS = `
+  WITH hit AS (
+    SELECT r.key, r.workload_id FROM workload_refs r
+    WHERE r.source_type = $1 AND r.source_id = $2 AND ($3::text[] IS NULL OR r.key = ANY ($3::text[]))
+    UNION
+    SELECT r.key, r.workload_id FROM workload_refs r
+    WHERE $4::boolean AND r.legacy AND ($3::text[] IS NULL OR r.key = ANY ($3::text[]))
+  )
+  SELECT h.key, array_agg(w.domain || '/' || w.name ORDER BY (w.domain || '/' || w.name) COLLATE "C") AS workloads
+  FROM hit h JOIN workloads w ON w.id = h.workload_id
+  GROUP BY h.key
+  ORDER BY h.key COLLATE "C"`;
+
+/** For VAULT rows of deployment_versions, `scope` holds the integration id. */
+const DEPLOYED_VAULT_KEYS = `
+  SELECT dv.scope AS integration_id, dv.key, max(dv.version)::integer AS version
+  FROM workloads w JOIN deployment_versions dv ON dv.deployment_id = w.last_deployment_id
+  WHERE dv.source_type = 'VAULT'
+  GROUP BY dv.scope, dv.key
+  ORDER BY dv.scope COLLATE "C", dv.key COLLATE "C"`;
+
+export class PostgresReferenceIndex implements ReferenceIndex {
+  constructor(private readonly pool: Pool) {}
+
+  async dependents(q: DependentsQuery): Promise<KeyDependents[]> {
+    try {
+      const { rows } = await this.pool.query<KeyDependents>(DEPENDENTS, [
+        q.sourceType,
+        q.sourceId,
+        q.keys ?? null,
+        q.sourceType === 'MANAGED' && q.sourceId === GLOBAL_SCOPE,
+      ]);
+      return rows;
+    } catch (err) {
+      throw wrapDbError(err, 'reading the dependents of secrets');
+    }
+  }
+
+  async deployedVaultKeys(): Promise<DeployedVaultKey[]> {
+    try {
+      const { rows } = await this.pool.query<{ integration_id: string; key: string; version: number }>(
+        DEPLOYED_VAULT_KEYS,
+      );
+      return rows.map((r) => ({ integrationId: r.integration_id, key: r.key, version: r.version }));
+    } catch (err) {
+      throw wrapDbError(err, 'reading the Vault keys of live deployments');
+    }
+  }
+}

@@ -1,0 +1,393 @@
+import assert from 'node:assert/strict';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test, type TestContext } from 'node:test';
+import { createPool, migrate, type Pool } from '@latchkey/db';
+import {
+  ensureEventTables,
+  eventTypes,
+  type ReferenceSpec,
+  type ResolvedVersion,
+  type SecretChanged,
+} from '@latchkey/events';
+import type { Authorizer } from '@latchkey/grpc';
+import { silentLogger } from '@latchkey/logger';
+import { createTestDatabase, startTestPostgres, tempDir, type TestPostgres } from '@latchkey/testing';
+import { PostgresReferenceIndex } from '../src/adapters/postgres-reference-index.js';
+import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
+import type { WorkloadRuntime } from '../src/domain/ports.js';
+import { ReferenceIndexService } from '../src/domain/reference-index-service.js';
+import { WorkloadService } from '../src/domain/workload-service.js';
+import { parseWorkloadSpec, referencesOf } from '../src/domain/workload-spec.js';
+
+const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+const VAULT_A = 'b3c1f0de-8f0a-4c55-9d1e-5a1f2f0c7e11';
+const VAULT_B = '5d0e9a7c-2b44-4f3e-8a61-0c9b7f2d4a90';
+
+let postgres: TestPostgres;
+let dbCount = 0;
+
+before(async () => {
+  postgres = await startTestPostgres([]);
+});
+after(async () => {
+  await postgres?.stop();
+});
+
+/** Every question allowed: these tests are about the index, not about ras. */
+const allowAll: Authorizer = {
+  check: () => Promise.resolve({ allowed: true, code: '', reason: '' }),
+  checkBatch: (qs) => Promise.resolve(qs.map(() => ({ allowed: true, code: '', reason: '' }))),
+};
+
+/** Nothing is started here. */
+const noRuntime: WorkloadRuntime = {
+  start: () => Promise.reject(new Error('no workload is started in these tests')),
+  stop: () => Promise.resolve(false),
+  running: () => [],
+  stopAll: () => Promise.resolve(),
+};
+
+interface Harness {
+  pool: Pool;
+  repo: PostgresWorkloadRepo;
+  workloads: WorkloadService;
+  index: ReferenceIndexService;
+  /** Applies a workload through WorkloadService.apply, as ApplyWorkload does. */
+  apply(domain: string, spec: object): Promise<void>;
+}
+
+async function freshDatabase(t: TestContext, migrations = MIGRATIONS): Promise<Pool> {
+  const url = await createTestDatabase(postgres, `deployer_refs_${++dbCount}`);
+  const pool = createPool(url);
+  t.after(() => pool.end());
+  await ensureEventTables(pool);
+  await migrate(pool, migrations);
+  return pool;
+}
+
+async function harness(t: TestContext): Promise<Harness> {
+  const pool = await freshDatabase(t);
+  const repo = new PostgresWorkloadRepo(pool);
+  const workloads = new WorkloadService({
+    repo,
+    authorizer: allowAll,
+    runtime: noRuntime,
+    sealKeys: new Map(),
+    runner: 'test',
+    logger: silentLogger,
+    onEvents: () => undefined,
+  });
+  const index = new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) });
+  return {
+    pool,
+    repo,
+    workloads,
+    index,
+    apply: async (domain, spec) => {
+      await workloads.apply('admin', domain, JSON.stringify(spec));
+    },
+  };
+}
+
+const ref = (type: string, id: string, key: string) => ({ key, source: { type, id } });
+const spec = (name: string, envVars: Record<string, unknown>, sparkConf: Record<string, unknown> = {}) => ({
+  name,
+  kind: 'SPARK_JOB',
+  envVars,
+  sparkConf,
+});
+
+test("a domain key's dependents are its structured references and that domain's legacy placeholders", async (t) => {
+  const h = await harness(t);
+  await h.apply('analytics', spec('structured', { DB: ref('MANAGED', 'analytics', 'db_password') }));
+  await h.apply('analytics', spec('kubernetes-alias', { DB: ref('KUBERNETES', 'analytics', 'db_password') }));
+  await h.apply('analytics', spec('legacy', {}, { 'spark.db.url': 'jdbc:pg://u:${secrets.db_password}@db' }));
+  // Not dependents: the global key of the same name, another domain's legacy placeholder, another key.
+  await h.apply('analytics', spec('global-ref', { DB: ref('MANAGED', 'global', 'db_password') }));
+  await h.apply('finance', spec('legacy-elsewhere', { DB: '${secrets.db_password}' }));
+  await h.apply('analytics', spec('other-key', { T: ref('MANAGED', 'analytics', 'api_token') }));
+  await h.apply('analytics', spec('escaped', { DB: '$${secrets.db_password}' }));
+
+  assert.deepEqual(await h.index.dependents('MANAGED', 'analytics', ['db_password']), [
+    { key: 'db_password', workloads: ['analytics/kubernetes-alias', 'analytics/legacy', 'analytics/structured'] },
+  ]);
+  assert.deepEqual(
+    await h.index.dependents('KUBERNETES', 'analytics', ['db_password']),
+    await h.index.dependents('MANAGED', 'analytics', ['db_password']),
+    'KUBERNETES asks the same as MANAGED',
+  );
+  assert.deepEqual(await h.index.dependents('MANAGED', 'finance', ['db_password']), [
+    { key: 'db_password', workloads: ['finance/legacy-elsewhere'] },
+  ]);
+});
+
+test("a global key's dependents are its structured references and legacy placeholders in every domain", async (t) => {
+  const h = await harness(t);
+  await h.apply('analytics', spec('structured', { T: ref('MANAGED', 'global', 'api_token') }));
+  await h.apply('analytics', spec('legacy', { T: 'Bearer ${secrets.api_token}' }));
+  await h.apply('finance', spec('legacy', { T: '${secrets.api_token}' }));
+  // Both ways in one workload: listed once.
+  await h.apply('ops', spec('both', { A: ref('MANAGED', 'global', 'api_token'), B: '${secrets.api_token}' }));
+  // Not dependents: a domain's structured reference to its own key of that name.
+  await h.apply('analytics', spec('domain-ref', { T: ref('MANAGED', 'analytics', 'api_token') }));
+
+  assert.deepEqual(await h.index.dependents('MANAGED', 'global', ['api_token']), [
+    { key: 'api_token', workloads: ['analytics/legacy', 'analytics/structured', 'finance/legacy', 'ops/both'] },
+  ]);
+});
+
+test("a Vault key's dependents are the structured references to that integration only", async (t) => {
+  const h = await harness(t);
+  await h.apply('analytics', spec('vault-a', { P: ref('VAULT', VAULT_A, 'db_password') }));
+  await h.apply('finance', spec('vault-a', {}, { 'spark.pw': ref('VAULT', VAULT_A, 'db_password') }));
+  await h.apply('analytics', spec('vault-b', { P: ref('VAULT', VAULT_B, 'db_password') }));
+  // A domain may be named like an integration id: its managed key is another secret.
+  await h.apply(VAULT_A, spec('managed-lookalike', { P: ref('MANAGED', VAULT_A, 'db_password') }));
+  await h.apply(VAULT_A, spec('legacy-lookalike', { P: '${secrets.db_password}' }));
+
+  assert.deepEqual(await h.index.dependents('VAULT', VAULT_A, ['db_password']), [
+    { key: 'db_password', workloads: ['analytics/vault-a', 'finance/vault-a'] },
+  ]);
+  assert.deepEqual(await h.index.dependents('MANAGED', VAULT_A, ['db_password']), [
+    { key: 'db_password', workloads: [`${VAULT_A}/legacy-lookalike`, `${VAULT_A}/managed-lookalike`] },
+  ]);
+});
+
+test('named keys are answered in the order asked, empty when unused; no keys lists every used key of the source', async (t) => {
+  const h = await harness(t);
+  await h.apply('analytics', spec('etl', { A: ref('MANAGED', 'analytics', 'b_key'), B: '${secrets.a_key}' }));
+  await h.apply('analytics', spec('report', { A: ref('MANAGED', 'analytics', 'b_key') }));
+  await h.apply('finance', spec('ledger', { A: '${secrets.c_key}' }));
+  await h.apply('finance', spec('global-user', { A: ref('MANAGED', 'global', 'g_key') }));
+
+  assert.deepEqual(await h.index.dependents('MANAGED', 'analytics', ['unused', 'b_key', 'b_key', 'a_key']), [
+    { key: 'unused', workloads: [] },
+    { key: 'b_key', workloads: ['analytics/etl', 'analytics/report'] },
+    { key: 'a_key', workloads: ['analytics/etl'] },
+  ]);
+  assert.deepEqual(await h.index.dependents('MANAGED', 'analytics', []), [
+    { key: 'a_key', workloads: ['analytics/etl'] },
+    { key: 'b_key', workloads: ['analytics/etl', 'analytics/report'] },
+  ]);
+  // Every key global scope may answer: its structured references, and every legacy placeholder.
+  assert.deepEqual(await h.index.dependents('MANAGED', 'global', []), [
+    { key: 'a_key', workloads: ['analytics/etl'] },
+    { key: 'c_key', workloads: ['finance/ledger'] },
+    { key: 'g_key', workloads: ['finance/global-user'] },
+  ]);
+  assert.deepEqual(await h.index.dependents('VAULT', VAULT_A, []), []);
+});
+
+test('re-applying a workload replaces its references, and deleting it removes them', async (t) => {
+  const h = await harness(t);
+  await h.apply('analytics', spec('etl', { A: ref('MANAGED', 'analytics', 'old_key'), B: '${secrets.legacy_key}' }));
+  await h.apply('analytics', spec('etl', { A: ref('VAULT', VAULT_A, 'new_key') }));
+
+  assert.deepEqual(await h.index.dependents('MANAGED', 'analytics', []), []);
+  assert.deepEqual(await h.index.dependents('VAULT', VAULT_A, []), [{ key: 'new_key', workloads: ['analytics/etl'] }]);
+  const { rows } = await h.pool.query<{ ref_id: string }>('SELECT ref_id FROM workload_refs');
+  assert.deepEqual(
+    rows.map((r) => r.ref_id),
+    [`VAULT:${VAULT_A}:new_key`],
+  );
+
+  await h.pool.query("DELETE FROM workloads WHERE domain = 'analytics' AND name = 'etl'");
+  assert.equal((await h.pool.query('SELECT 1 FROM workload_refs')).rowCount, 0);
+});
+
+test('a rejected workload leaves the index as it was', async (t) => {
+  const h = await harness(t);
+  await h.apply('analytics', spec('etl', { A: ref('MANAGED', 'analytics', 'kept') }));
+  await assert.rejects(
+    h.apply('analytics', spec('etl', { A: ref('MANAGED', 'finance', 'other_domain') })),
+    (err: Error & { code?: string }) => err.code === 'workload.invalid',
+  );
+  assert.deepEqual(await h.index.dependents('MANAGED', 'analytics', []), [
+    { key: 'kept', workloads: ['analytics/etl'] },
+  ]);
+});
+
+test('the migration indexes workloads stored before it exactly as referencesOf does', async (t) => {
+  const only001 = await tempDir('deployer-migrations-');
+  t.after(() => only001.cleanup());
+  await copyFile(join(MIGRATIONS, '001_workloads.sql'), join(only001.path, '001_workloads.sql'));
+  const pool = await freshDatabase(t, only001.path);
+
+  const stored: { id: string; domain: string; json: object }[] = [
+    {
+      id: '00000000-0000-4000-8000-000000000001',
+      domain: 'analytics',
+      json: spec(
+        'mixed',
+        {
+          A: ref('KUBERNETES', 'analytics', 'db.password'),
+          B: ref('MANAGED', 'analytics', 'db.password'),
+          C: ref('VAULT', VAULT_A, 'db.password'),
+          D: 'x${secrets.one}y${secrets.two}z${secrets.one}',
+          E: 'literal $${secrets.not_a_ref} and $$${secrets.three}',
+          F: 42,
+        },
+        { 'spark.a': ref('MANAGED', 'global', 'g-key_1'), 'spark.b': '${secrets.db.password}' },
+      ),
+    },
+    { id: '00000000-0000-4000-8000-000000000002', domain: 'finance', json: spec('plain', { A: 'no refs' }) },
+    {
+      id: '00000000-0000-4000-8000-000000000003',
+      domain: 'finance',
+      json: { name: 'bare', kind: 'COMPUTE' },
+    },
+  ];
+  const expected: (ReferenceSpec & { workloadId: string })[] = [];
+  for (const s of stored) {
+    const parsed = parseWorkloadSpec(JSON.stringify(s.json), s.domain);
+    await pool.query('INSERT INTO workloads (id, domain, name, kind, spec) VALUES ($1, $2, $3, $4, $5)', [
+      s.id,
+      s.domain,
+      parsed.name,
+      parsed.kind,
+      JSON.stringify(parsed),
+    ]);
+    for (const r of referencesOf(parsed, s.domain)) expected.push({ workloadId: s.id, ...r });
+  }
+  // Structured (the alias folded in), Vault, global, legacy twice and once in Spark conf; no escaped one.
+  assert.equal(expected.length, 6, 'the fixture exercises every kind of reference');
+
+  assert.deepEqual(await migrate(pool, MIGRATIONS), ['002_reference_index.sql']);
+  const { rows } = await pool.query<{
+    workload_id: string;
+    ref_id: string;
+    key: string;
+    source_type: 'MANAGED' | 'VAULT';
+    source_id: string;
+    legacy: boolean;
+  }>('SELECT * FROM workload_refs');
+  const byId = (a: { workloadId: string; refId: string }, b: { workloadId: string; refId: string }) =>
+    `${a.workloadId} ${a.refId}` < `${b.workloadId} ${b.refId}` ? -1 : 1;
+  assert.deepEqual(
+    rows
+      .map((r) => ({
+        workloadId: r.workload_id,
+        refId: r.ref_id,
+        key: r.key,
+        sourceType: r.source_type,
+        sourceId: r.source_id,
+        legacy: r.legacy,
+      }))
+      .sort(byId),
+    expected.sort(byId),
+  );
+});
+
+/** A workload whose live deployment received `versions`, through the repo's own path. */
+async function deployedWith(h: Harness, domain: string, name: string, versions: ResolvedVersion[]) {
+  await h.apply(domain, { ...spec(name, {}), run: { command: ['true'] } });
+  const w = await h.repo.getWorkload(domain, name);
+  assert.ok(w);
+  const d = await h.repo.createDeployment(w, 'admin', []);
+  const claimed = await h.repo.claimForStart(`resolved:${d.id}`, d.id, 'runner', versions);
+  assert.ok(claimed);
+  await h.repo.markDeployed(claimed.deployment, 1);
+  return w;
+}
+
+const vaultVersion = (id: string, key: string, version: number): ResolvedVersion => ({
+  refId: `VAULT:${id}:${key}`,
+  key,
+  sourceType: 'VAULT',
+  scope: id,
+  version,
+});
+
+test('deployed Vault keys are the highest version each key reached in a live deployment', async (t) => {
+  const h = await harness(t);
+  await deployedWith(h, 'analytics', 'v5', [vaultVersion(VAULT_A, 'db_password', 5)]);
+  await deployedWith(h, 'finance', 'v4', [vaultVersion(VAULT_A, 'db_password', 4), vaultVersion(VAULT_B, 'token', 2)]);
+  // A MANAGED secret of a domain named like the integration is not a Vault key.
+  await deployedWith(h, VAULT_A, 'managed', [
+    { refId: `MANAGED:${VAULT_A}:other`, key: 'other', sourceType: 'MANAGED', scope: VAULT_A, version: 9 },
+  ]);
+  // Newer deployments that never went live do not count: one still starting, one failed.
+  const w = await h.repo.getWorkload('analytics', 'v5');
+  assert.ok(w);
+  const starting = await h.repo.createDeployment(w, 'admin', []);
+  assert.ok(await h.repo.claimForStart('e1', starting.id, 'runner', [vaultVersion(VAULT_A, 'db_password', 9)]));
+  const failed = await h.repo.createDeployment(w, 'admin', []);
+  assert.ok(await h.repo.claimForStart('e2', failed.id, 'runner', [vaultVersion(VAULT_B, 'unlisted', 1)]));
+  assert.equal(await h.repo.markFailed(failed, ['runtime.start_failed']), true);
+
+  const expected = [
+    { integrationId: VAULT_A, key: 'db_password', version: 5 },
+    { integrationId: VAULT_B, key: 'token', version: 2 },
+  ].sort((a, b) => (a.integrationId < b.integrationId ? -1 : 1));
+  assert.deepEqual(await h.index.deployedVaultKeys(), expected);
+});
+
+test('one key used by 100,000 workloads: all are listed as dependents, their Vault version is found, and a rotation marks all stale', async (t) => {
+  const h = await harness(t);
+  const n = 100_000;
+  // Bulk-loaded (apply and deploy are covered above): the rows they would write.
+  await h.pool.query(
+    `INSERT INTO workloads (id, domain, name, kind, spec, last_deployment_id)
+     SELECT gen_random_uuid(), 'd' || (i % 50), 'w' || lpad(i::text, 6, '0'), 'COMPUTE', '{}', gen_random_uuid()
+     FROM generate_series(1, $1::int) i`,
+    [n],
+  );
+  await h.pool.query(
+    `INSERT INTO workload_refs (workload_id, ref_id, key, source_type, source_id, legacy)
+     SELECT id, 'LEGACY:shared', 'shared', 'MANAGED', domain, true FROM workloads
+     UNION ALL
+     SELECT id, 'VAULT:' || $1 || ':shared', 'shared', 'VAULT', $1, false FROM workloads`,
+    [VAULT_A],
+  );
+  await h.pool.query(
+    `INSERT INTO deployments (id, workload_id, domain, workload_name, principal, status)
+     SELECT last_deployment_id, id, domain, name, 'admin', 'deployed' FROM workloads`,
+  );
+  await h.pool.query(
+    `INSERT INTO deployment_versions (deployment_id, ref_id, key, source_type, scope, version)
+     SELECT last_deployment_id, 'VAULT:' || $1 || ':shared', 'shared', 'VAULT', $1, 1 + (random() * 5)::int
+     FROM workloads`,
+    [VAULT_A],
+  );
+  await h.pool.query(
+    `UPDATE deployment_versions SET version = 7 WHERE deployment_id = (SELECT min(id::text)::uuid FROM deployments)`,
+  );
+  await h.pool.query('ANALYZE');
+
+  const started = Date.now();
+  const [global] = await h.index.dependents('MANAGED', 'global', ['shared']);
+  t.diagnostic(`dependents of a global key with ${n} legacy users: ${Date.now() - started} ms`);
+  assert.ok(global);
+  assert.equal(global.workloads.length, n);
+  assert.equal(new Set(global.workloads).size, n);
+  assert.deepEqual(global.workloads.slice(0, 2), ['d0/w000050', 'd0/w000100']);
+  const [vault] = await h.index.dependents('VAULT', VAULT_A, ['shared']);
+  assert.equal(vault?.workloads.length, n);
+  const [domain] = await h.index.dependents('MANAGED', 'd7', []);
+  assert.equal(domain?.workloads.length, n / 50);
+  const vaultStarted = Date.now();
+  assert.deepEqual(await h.index.deployedVaultKeys(), [{ integrationId: VAULT_A, key: 'shared', version: 7 }]);
+  t.diagnostic(`deployed Vault keys over ${n} live deployments: ${Date.now() - vaultStarted} ms`);
+
+  // The catalog's watch then sees version 8 in Vault: every one of them is stale, in one transaction.
+  const staleStarted = Date.now();
+  const change: SecretChanged = {
+    scope: VAULT_A,
+    key: 'shared',
+    source: 'VAULT',
+    version: 8,
+    change: 'updated',
+    by: 'vault-watch',
+  };
+  const marked = await h.repo.markStale(`secret.updated:${VAULT_A}/shared/8`, change);
+  t.diagnostic(`marking ${n} workloads stale: ${Date.now() - staleStarted} ms`);
+  assert.equal(marked.length, n);
+  const counts = await h.pool.query<{ stale: number; events: number }>(
+    `SELECT (SELECT count(*)::int FROM workloads WHERE stale) AS stale,
+            (SELECT count(*)::int FROM outbox WHERE type = $1) AS events`,
+    [eventTypes.stale],
+  );
+  assert.deepEqual(counts.rows[0], { stale: n, events: n });
+});
