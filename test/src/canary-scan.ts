@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -77,4 +78,34 @@ export async function dumpStreams(natsUrl: string): Promise<{ text: string; mess
     await nc.close();
   }
   return { text, messages };
+}
+
+/**
+ * Asserts that none of `canaries` (raw, base64 or hex) is in any service log,
+ * database row, PostgreSQL or JetStream file, JetStream message, CLI output or
+ * `latchkey up` output of a running embedded system.
+ */
+export async function assertNowhere(
+  sys: { home: string; output(): string },
+  canaries: string[],
+  cliOutputs: { stdout: string; stderr: string }[],
+): Promise<void> {
+  const logs = join(sys.home, 'logs');
+  const logTexts = await Promise.all(
+    (await readdir(logs)).map(async (f) => [f, await readFile(join(logs, f), 'utf8')] as const),
+  );
+  const dump = await dumpDatabases(sys.home, ['latchkey_catalog', 'latchkey_ras', 'latchkey_deployer']);
+  assert.ok(dump.rows > 10, 'the dump read rows');
+  const conn = JSON.parse(await readFile(join(sys.home, 'connection.json'), 'utf8')) as { natsUrl: string };
+  const bus = await dumpStreams(conn.natsUrl);
+  assert.ok(bus.messages >= 6, 'the stream dump read messages');
+  for (const c of canaries) {
+    for (const [f, text] of logTexts) assert.equal(findLeak(text, c), undefined, `service log ${f} holds ${c}`);
+    assert.equal(findLeak(dump.text, c), undefined, `a database row holds ${c}`);
+    assert.equal(findLeak(bus.text, c), undefined, `a JetStream message holds ${c}`);
+    assert.deepEqual(await scanFiles(join(sys.home, 'nats'), c), [], `JetStream files hold ${c}`);
+    assert.deepEqual(await scanFiles(join(sys.home, 'postgres'), c), [], `PostgreSQL files hold ${c}`);
+    for (const r of cliOutputs) assert.equal(findLeak(r.stdout + r.stderr, c), undefined, `CLI output holds ${c}`);
+    assert.equal(findLeak(sys.output(), c), undefined, `latchkey up output holds ${c}`);
+  }
 }

@@ -49,7 +49,7 @@ export interface RunningSystem {
 
 /** Starts `latchkey up` on free ports in a fresh (or given) data folder and waits for "Latchkey is ready". */
 export async function startSystem(
-  opts: { replicas?: number; home?: string; timeoutMs?: number } = {},
+  opts: { replicas?: number; home?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<RunningSystem> {
   const home = opts.home ?? (await mkdtemp(join(tmpdir(), 'latchkey-e2e-')));
   const env = {
@@ -62,6 +62,7 @@ export async function startSystem(
     LATCHKEY_RESOLVER_PORT: '0',
     LATCHKEY_DEPLOYER_PORT: '0',
     LATCHKEY_REPLICAS: String(opts.replicas ?? 1),
+    ...opts.env,
   };
   const up = spawn(process.execPath, [CLI, 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
