@@ -1,0 +1,130 @@
+import { describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startKubernetesEmulator, startVaultEmulator, tempDir, waitFor } from '@latchkey/testing';
+import { assertNowhere } from './canary-scan.js';
+import { startSystem, type CliResult } from './system-harness.js';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+const JOB = [
+  "const c=require('crypto');",
+  "console.log('got', c.createHash('sha256').update(process.env.PASSWORD).digest('hex'));",
+  'setInterval(()=>{},1000);',
+].join('');
+
+interface Backend {
+  name: 'kubernetes' | 'vault';
+  /** Starts the backend's server; returns the catalog's env, the credential to look for, and where the value lives. */
+  start(
+    t: TestContext,
+    dir: string,
+  ): Promise<{ env: Record<string, string>; credential: string; holds: (value: string) => boolean }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'kubernetes',
+    async start(t, dir) {
+      const k8s = await startKubernetesEmulator();
+      t.after(() => k8s.stop());
+      const kubeconfig = join(dir, 'kubeconfig.json');
+      await writeFile(kubeconfig, k8s.kubeConfig().exportConfig(), { mode: 0o600 });
+      return {
+        env: {
+          LATCHKEY_SECRET_STORE: 'kubernetes',
+          LATCHKEY_KUBECONFIG: kubeconfig,
+          LATCHKEY_K8S_NAMESPACE: 'latchkey',
+        },
+        credential: k8s.token,
+        holds: (value) =>
+          k8s
+            .secrets('latchkey')
+            .some((s) =>
+              Object.values((s as { data?: Record<string, string> }).data ?? {}).some(
+                (v) => Buffer.from(v, 'base64').toString('utf8') === value,
+              ),
+            ),
+      };
+    },
+  },
+  {
+    name: 'vault',
+    async start(t, dir) {
+      const vault = await startVaultEmulator();
+      t.after(() => vault.stop());
+      const token = await vault.addToken(['secret/data/latchkey', 'secret/metadata/latchkey']);
+      const tokenFile = join(dir, 'vault-token');
+      await writeFile(tokenFile, token, { mode: 0o600 });
+      return {
+        env: {
+          LATCHKEY_SECRET_STORE: 'vault',
+          LATCHKEY_VAULT_ADDR: vault.url,
+          LATCHKEY_VAULT_PATH: '/v1/secret/data/latchkey',
+          LATCHKEY_VAULT_TOKEN_FILE: tokenFile,
+        },
+        credential: token,
+        holds: () =>
+          vault.requests().some((r) => r.method === 'POST' && r.path.startsWith('/v1/secret/data/latchkey/analytics/')),
+      };
+    },
+  },
+];
+
+describe('every managed backend keeps values only where it should', () => {
+  for (const backend of backends) {
+    test(`${backend.name} backend: put, deploy, rotate to stale; value and backend credential appear nowhere in Latchkey`, async (t) => {
+      const dir = await tempDir('latchkey-backend-');
+      t.after(() => dir.cleanup());
+      const { env, credential, holds } = await backend.start(t, dir.path);
+      const sys = await startSystem({ env });
+      t.after(() => sys.cleanup());
+      const outputs: CliResult[] = [];
+      const ok = async (args: string[], input?: string) => {
+        const r = await sys.cli(args, input);
+        outputs.push(r);
+        assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+        return r;
+      };
+      const value = `${backend.name}-canary-${randomBytes(12).toString('hex')}`;
+      const value2 = `${backend.name}-canary-${randomBytes(12).toString('hex')}`;
+      await ok(['domain', 'create', 'analytics']);
+      await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], value);
+      assert.ok(holds(value), `the value lives in ${backend.name}`);
+      const file = join(dir.path, 'job.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          name: 'job',
+          kind: 'COMPUTE',
+          envVars: { PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } } },
+          run: { command: [process.execPath, '-e', JOB] },
+        }),
+      );
+      await ok(['workload', 'apply', '-f', file, '--domain', 'analytics']);
+      await ok(['deploy', 'job', '--domain', 'analytics', '--wait']);
+      await waitFor(
+        async () => (await ok(['logs', 'job', '--domain', 'analytics'])).stdout.includes(`got ${sha(value)}`),
+        { what: 'the workload to print the hash of its value', timeoutMs: 20_000 },
+      );
+      await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], value2);
+      await waitFor(
+        async () =>
+          (
+            JSON.parse((await ok(['workload', 'get', 'job', '--domain', 'analytics', '--json'])).stdout) as {
+              stale: boolean;
+            }
+          ).stale,
+        { what: 'the workload to be marked stale' },
+      );
+      await ok(['deploy', 'job', '--domain', 'analytics', '--wait']);
+      await waitFor(
+        async () => (await ok(['logs', 'job', '--domain', 'analytics'])).stdout.includes(`got ${sha(value2)}`),
+        { what: 'the redeployed workload to get the new value', timeoutMs: 20_000 },
+      );
+      await assertNowhere(sys, [value, value2, credential], outputs);
+    });
+  }
+});
