@@ -28,8 +28,14 @@ export function authInterceptor(token: string): Interceptor {
 
 type ClientCtor<C> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: object) => C;
 
-export function createClient<C extends Client>(Ctor: ClientCtor<C>, address: string, token: string): C {
-  return new Ctor(address, credentials.createInsecure(), { interceptors: [authInterceptor(token)] });
+/** `options`: channel options, e.g. `{'grpc.max_receive_message_length': bytes}` for large answers. */
+export function createClient<C extends Client>(
+  Ctor: ClientCtor<C>,
+  address: string,
+  token: string,
+  options: Record<string, number | string> = {},
+): C {
+  return new Ctor(address, credentials.createInsecure(), { ...options, interceptors: [authInterceptor(token)] });
 }
 
 type UnaryFn<Req, Res> = (

@@ -7,7 +7,10 @@ export class DeployerDependents implements Dependents {
   private readonly client: DeployerInternalClient;
 
   constructor(address: string, serviceToken: string) {
-    this.client = createClient(DeployerInternalClient, address, serviceToken);
+    // 100,000 dependents of one global key are several MB of "domain/name": above gRPC's 4 MB default.
+    this.client = createClient(DeployerInternalClient, address, serviceToken, {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    });
   }
 
   async of(sourceType: 'MANAGED' | 'VAULT', sourceId: string, keys: string[]): Promise<Map<string, string[]>> {
