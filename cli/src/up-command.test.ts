@@ -70,5 +70,5 @@ test('a taken service port is reported with its variable before anything starts'
     '/w',
   );
   clash.servicePorts.resolver = port;
-  await assert.rejects(assertPortsFree(clash), /resolver and deployer are both configured for port/);
+  await assert.rejects(assertPortsFree(clash), /deployer and resolver are both configured for port/);
 });
