@@ -1,7 +1,8 @@
 import { envelopeDecrypt, envelopeEncrypt } from '@latchkey/crypto';
-import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
+import { wrapDbError, type Pool, type Queryable } from '@latchkey/db';
 import type { ValueBackend } from '../domain/value-backend.js';
 import type { KekRing } from './kek-ring.js';
+import { kekIdsIn, rewrapTable } from './kek-rotation.js';
 
 const context = (scope: string, key: string, version: number) => `latchkey.secret:${scope}/${key}/${version}`;
 
@@ -72,41 +73,16 @@ export class DatabaseValueBackend implements ValueBackend {
    * Re-wraps every data key with the ring's current KEK, in batches, online:
    * values' ciphertext is untouched. Returns how many were re-wrapped.
    */
-  async rewrapAll(): Promise<number> {
-    const kek = this.keks.current();
-    let total = 0;
-    for (;;) {
-      const n = await withTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<{
-          scope: string;
-          key: string;
-          version: number;
-          kek_id: string;
-          wrapped_dek: Buffer;
-        }>(
-          `SELECT scope, key, version, kek_id, wrapped_dek FROM secret_values WHERE kek_id <> $1
-           LIMIT 500 FOR UPDATE SKIP LOCKED`,
-          [kek.id],
-        );
-        for (const r of rows) {
-          const wrappedDek = this.keks.rewrap(r.kek_id, r.wrapped_dek, kek);
-          await tx.query(
-            'UPDATE secret_values SET kek_id = $4, wrapped_dek = $5 WHERE scope = $1 AND key = $2 AND version = $3',
-            [r.scope, r.key, r.version, kek.id, wrappedDek],
-          );
-        }
-        return rows.length;
-      }).catch((err: unknown) => {
-        throw wrapDbError(err, 're-wrapping data keys');
-      });
-      total += n;
-      if (n === 0) return total;
-    }
+  rewrapAll(): Promise<number> {
+    return rewrapTable(this.pool, this.keks, {
+      table: 'secret_values',
+      key: ['scope', 'key', 'version'],
+      what: 'data keys',
+    });
   }
 
   /** KEK ids still wrapping some data key. */
-  async kekIdsInUse(): Promise<string[]> {
-    const { rows } = await this.pool.query<{ kek_id: string }>('SELECT DISTINCT kek_id FROM secret_values');
-    return rows.map((r) => r.kek_id);
+  kekIdsInUse(): Promise<string[]> {
+    return kekIdsIn(this.pool, 'secret_values');
   }
 }

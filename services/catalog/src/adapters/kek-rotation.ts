@@ -1,4 +1,4 @@
-import type { Pool } from '@latchkey/db';
+import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
 import type { KekRing } from './kek-ring.js';
 
 /** A table of data keys wrapped by the KEK (database-backend values, Vault integration credentials). */
@@ -7,6 +7,48 @@ export interface KekWrappedStore {
   rewrapAll(): Promise<number>;
   /** KEK ids still wrapping some data key. */
   kekIdsInUse(): Promise<string[]>;
+}
+
+/**
+ * Re-wraps, in batches of 500 and online, every data key in `table` that the
+ * ring's current KEK does not wrap yet; the ciphertexts are not touched.
+ * `table` and `key` are this module's callers' constants, never input.
+ */
+export async function rewrapTable(
+  pool: Pool,
+  keks: KekRing,
+  spec: { table: string; key: string[]; what: string },
+): Promise<number> {
+  const kek = keks.current();
+  const cols = spec.key.join(', ');
+  const match = spec.key.map((c, i) => `${c} = $${i + 3}`).join(' AND ');
+  let total = 0;
+  for (;;) {
+    const n = await withTransaction(pool, async (tx) => {
+      const { rows } = await tx.query<Record<string, unknown> & { kek_id: string; wrapped_dek: Buffer }>(
+        `SELECT ${cols}, kek_id, wrapped_dek FROM ${spec.table} WHERE kek_id <> $1 LIMIT 500 FOR UPDATE SKIP LOCKED`,
+        [kek.id],
+      );
+      for (const r of rows) {
+        await tx.query(`UPDATE ${spec.table} SET kek_id = $1, wrapped_dek = $2 WHERE ${match}`, [
+          kek.id,
+          keks.rewrap(r.kek_id, r.wrapped_dek, kek),
+          ...spec.key.map((c) => r[c]),
+        ]);
+      }
+      return rows.length;
+    }).catch((err: unknown) => {
+      throw wrapDbError(err, `re-wrapping ${spec.what}`);
+    });
+    total += n;
+    if (n === 0) return total;
+  }
+}
+
+/** KEK ids still wrapping some data key in `table` (a caller's constant). */
+export async function kekIdsIn(pool: Pool, table: string): Promise<string[]> {
+  const { rows } = await pool.query<{ kek_id: string }>(`SELECT DISTINCT kek_id FROM ${table}`);
+  return rows.map((r) => r.kek_id);
 }
 
 /**

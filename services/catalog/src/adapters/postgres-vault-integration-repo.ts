@@ -9,6 +9,7 @@ import {
   type VaultLayoutName,
 } from '../domain/vault-integration-types.js';
 import type { KekRing } from './kek-ring.js';
+import { kekIdsIn, rewrapTable } from './kek-rotation.js';
 
 interface Row {
   id: string;
@@ -251,33 +252,11 @@ export class PostgresVaultIntegrationRepo implements VaultIntegrationRepo {
   }
 
   /** Re-wraps every credential's data key with the ring's current KEK (KEK rotation). */
-  async rewrapAll(): Promise<number> {
-    const kek = this.keks.current();
-    let total = 0;
-    for (;;) {
-      const n = await withTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<{ id: string; kek_id: string; wrapped_dek: Buffer }>(
-          'SELECT id, kek_id, wrapped_dek FROM vault_integrations WHERE kek_id <> $1 LIMIT 500 FOR UPDATE SKIP LOCKED',
-          [kek.id],
-        );
-        for (const r of rows) {
-          await tx.query('UPDATE vault_integrations SET kek_id = $2, wrapped_dek = $3 WHERE id = $1', [
-            r.id,
-            kek.id,
-            this.keks.rewrap(r.kek_id, r.wrapped_dek, kek),
-          ]);
-        }
-        return rows.length;
-      }).catch((err: unknown) => {
-        throw wrapDbError(err, 're-wrapping Vault credentials');
-      });
-      total += n;
-      if (n === 0) return total;
-    }
+  rewrapAll(): Promise<number> {
+    return rewrapTable(this.pool, this.keks, { table: 'vault_integrations', key: ['id'], what: 'Vault credentials' });
   }
 
-  async kekIdsInUse(): Promise<string[]> {
-    const { rows } = await this.pool.query<{ kek_id: string }>('SELECT DISTINCT kek_id FROM vault_integrations');
-    return rows.map((r) => r.kek_id);
+  kekIdsInUse(): Promise<string[]> {
+    return kekIdsIn(this.pool, 'vault_integrations');
   }
 }

@@ -16,17 +16,11 @@ import {
   type VaultHttpClientOptions,
   type VaultReadOnlyClient,
 } from './vault-http-client.js';
+import type { VaultKeyResult, VaultLayoutName, VaultTestOutcome } from '../domain/vault-integration-types.js';
 
-export type VaultLayout = 'children' | 'fields';
-
-export type VaultReadResult = { value: Buffer; version: number } | { error: LatchkeyError };
-
-export type VaultTestOutcome =
-  | { outcome: 'ok'; keys: number }
-  | {
-      outcome: 'unreachable' | 'tls_failure' | 'bad_credentials' | 'no_permission' | 'not_kv2' | 'sealed';
-      message: string;
-    };
+export type VaultLayout = VaultLayoutName;
+export type VaultReadResult = VaultKeyResult;
+export type { VaultTestOutcome };
 
 export interface VaultIntegrationReaderOptions extends VaultHttpClientOptions {
   /** The integration's KV v2 path, `/v1/<mount>/data/<base>`. */
