@@ -120,6 +120,12 @@ function normaliseSettings(raw: RawVaultSettings): VaultConnectionSettings & { c
       `the ${authMethod === 'token' ? 'token' : 'secret id'} must be 1-4096 printable characters without spaces or line breaks (it is not shown here)`,
     );
   }
+  if (/^[a-z]+:\/\/[^/]*@/i.test(raw.host.trim())) {
+    throw invalidArgument(
+      'vault.invalid_host',
+      'the Vault host must not carry credentials (user:password@): give the token or secret id on standard input',
+    );
+  }
   return {
     host: raw.host.trim(),
     path: raw.path.trim(),
