@@ -6,11 +6,8 @@ import { after, before, beforeEach, test } from 'node:test';
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
   CatalogServiceService,
-  RasServiceService,
-  type Bundle,
   type CatalogServiceServer,
   type CreateVaultIntegrationRequest,
-  type RasServiceServer,
   type SecretMetadata,
   type SelectorRequest,
   type TestVaultIntegrationRequest,
@@ -22,7 +19,7 @@ import { generateCredentials } from './credentials-file.js';
 import { fakeIo } from './fake-io.js';
 import { main } from './main.js';
 
-/** Every request the fake catalog and ras received, by method name. */
+/** Every request the fake catalog received, by method name. */
 const seen = new Map<string, unknown[]>();
 let home = '';
 let server: Server;
@@ -226,26 +223,6 @@ before(async () => {
     }),
   };
   server.addService(CatalogServiceService, catalog);
-  const bundle = (domain: string, name: string): Bundle => ({
-    domain,
-    name,
-    createdAt: '2025-01-01T00:00:00Z',
-    createdBy: 'admin',
-  });
-  const ras: RasServiceServer = {
-    createBundle: recording('createBundle', (call, cb) => cb(null, bundle(call.request.domain, call.request.name))),
-    getBundle: recording('getBundle', (call, cb) => cb(null, bundle(call.request.domain, call.request.name))),
-    listBundles: recording('listBundles', (call, cb) =>
-      cb(null, { bundles: [bundle(call.request.domain, 'b1'), bundle(call.request.domain, 'b2')] }),
-    ),
-    createDomain: unimplemented,
-    getDomain: unimplemented,
-    listDomains: unimplemented,
-    check: unimplemented,
-    checkBatch: unimplemented,
-    whoAmI: unimplemented,
-  };
-  server.addService(RasServiceService, ras);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -581,28 +558,6 @@ test('inventory flags unreferenced secrets; --used-by lists the workloads', asyn
   const neither = io();
   assert.equal(await main(['inventory'], neither), 2);
   assert.match(neither.stderrLines[0] ?? '', /--domain DOMAIN or --global is required/);
-});
-
-test('bundle create, show and list talk to ras', async () => {
-  const create = io();
-  assert.equal(await main(['bundle', 'create', 'b1', '--domain', 'analytics'], create), 0);
-  assert.deepEqual(last('createBundle'), { domain: 'analytics', name: 'b1' });
-  assert.deepEqual(create.stdoutLines, ['bundle b1 created in domain analytics']);
-  const show = io();
-  assert.equal(await main(['bundle', 'show', 'b1', '--domain', 'analytics', '--json'], show), 0);
-  assert.deepEqual(JSON.parse(show.stdoutLines.join('\n')), {
-    domain: 'analytics',
-    name: 'b1',
-    createdAt: '2025-01-01T00:00:00Z',
-    createdBy: 'admin',
-  });
-  const list = io();
-  assert.equal(await main(['bundle', 'list', '--domain', 'analytics'], list), 0);
-  assert.equal(list.stdoutLines.length, 3);
-  assert.match(list.stdoutLines[2] ?? '', /^b2 +2025-01-01T00:00:00Z +admin$/);
-  const missing = io();
-  assert.equal(await main(['bundle', 'create', 'b1'], missing), 2);
-  assert.match(missing.stderrLines[0] ?? '', /--domain is required/);
 });
 
 test('--help lists the new verbs', async () => {

@@ -8,11 +8,19 @@ export interface Decision {
   reason: string;
 }
 
+/**
+ * One question for ras (CheckRequest in ras.proto says what each field means):
+ * may `principal`, a member of `groups`, do `action` in `domain` (where it acts
+ * from), on `resource`, in target `scope` (empty: `domain` itself; `global`:
+ * reading global secrets from `domain`)?
+ */
 export interface AuthorizationQuestion {
   principal: string;
   action: string;
   domain: string;
   resource?: string;
+  groups?: readonly string[];
+  scope?: string;
 }
 
 /** The port every service uses to ask ras; adapters and fakes implement it. */
@@ -23,9 +31,16 @@ export interface Authorizer {
 
 /** Turns a denial into the error a caller should see. */
 export function denialError(d: Decision): LatchkeyError {
-  return new LatchkeyError(d.code || 'ras.permission_denied', d.reason || 'permission denied', {
-    kind: d.code === 'ras.domain_not_found' ? 'not_found' : 'permission_denied',
-  });
+  const notFound = d.code === 'ras.domain_not_found' || d.code === 'ras.bundle_not_found';
+  const kind = notFound
+    ? 'not_found'
+    : d.code === 'ras.invalid_check'
+      ? 'invalid_argument'
+      : // A service asking about an action ras does not know is a bug in that service.
+        d.code === 'ras.unknown_action'
+        ? 'internal'
+        : 'permission_denied';
+  return new LatchkeyError(d.code || 'ras.permission_denied', d.reason || 'permission denied', { kind });
 }
 
 export async function authorize(authorizer: Authorizer, q: AuthorizationQuestion): Promise<void> {
@@ -42,7 +57,14 @@ export class RasAuthorizer implements Authorizer {
   }
 
   private static req(q: AuthorizationQuestion): CheckRequest {
-    return { principal: q.principal, action: q.action, domain: q.domain, resource: q.resource ?? '' };
+    return {
+      principal: q.principal,
+      action: q.action,
+      domain: q.domain,
+      resource: q.resource ?? '',
+      groups: [...(q.groups ?? [])],
+      scope: q.scope ?? '',
+    };
   }
 
   async check(q: AuthorizationQuestion): Promise<Decision> {

@@ -1,20 +1,22 @@
 import { loadConfig, port, required, z } from '@latchkey/config';
 
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+
 const schema = z.object({
   LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
   LATCHKEY_GRPC_PORT: port(7401),
   LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
   LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, ras's PostgreSQL connection string"),
   LATCHKEY_CREDENTIALS_FILE: required('LATCHKEY_CREDENTIALS_FILE, the service credentials file'),
-  LATCHKEY_PLATFORM_ADMINS: z
-    .string()
-    .default('admin')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    ),
+  /** Users who are platform admins, comma-separated (embedded: the bootstrap user `admin`). */
+  LATCHKEY_PLATFORM_ADMINS: list.default(['admin']),
+  /** Groups whose members are platform admins, comma-separated. */
+  LATCHKEY_PLATFORM_ADMIN_GROUPS: list.default([]),
   LATCHKEY_REPLICA_ID: z.string().default('ras'),
   LATCHKEY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });

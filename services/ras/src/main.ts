@@ -7,9 +7,13 @@ import { connectBus, ensureStream } from '@latchkey/nats';
 import { RasServiceService, type RasServiceServer } from '@latchkey/proto';
 import { PostgresBundleRepo } from './adapters/postgres-bundle-repo.js';
 import { PostgresDomainRepo } from './adapters/postgres-domain-repo.js';
+import { PostgresGrantRepo } from './adapters/postgres-grant-repo.js';
 import { loadRasConfig } from './config.js';
+import { AccessPolicy } from './domain/access-policy.js';
 import { BundleService } from './domain/bundle-service.js';
 import { DomainService } from './domain/domain-service.js';
+import { GrantService } from './domain/grant-service.js';
+import { repoFacts } from './domain/policy-facts.js';
 import { rasHandlers } from './transport/grpc/ras-handler.js';
 
 const logger = createLogger({ service: 'ras', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
@@ -25,13 +29,24 @@ runService('ras', logger, async () => {
   const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
   for (const s of STREAMS) await ensureStream(bus.jsm, s);
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/ras' });
-  const repo = new PostgresDomainRepo(pool, () => relay.kick());
-  const domains = new DomainService({ repo, platformAdmins: new Set(config.LATCHKEY_PLATFORM_ADMINS) });
-
-  const bundles = new BundleService({ repo: new PostgresBundleRepo(pool), domains });
+  const kick = () => relay.kick();
+  const domainRepo = new PostgresDomainRepo(pool, kick);
+  const grantRepo = new PostgresGrantRepo(pool, kick);
+  const bundleRepo = new PostgresBundleRepo(pool, kick);
+  const facts = repoFacts({ domains: domainRepo, grants: grantRepo, bundles: bundleRepo });
+  const policy = new AccessPolicy({
+    facts,
+    admins: {
+      users: new Set(config.LATCHKEY_PLATFORM_ADMINS),
+      groups: new Set(config.LATCHKEY_PLATFORM_ADMIN_GROUPS),
+    },
+  });
+  const domains = new DomainService({ repo: domainRepo, policy, facts });
+  const grants = new GrantService({ repo: grantRepo, domains });
+  const bundles = new BundleService({ repo: bundleRepo, domains });
 
   const server = createServer({ service: 'ras', logger: log, authenticate: staticAuthenticator(creds) });
-  server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains, bundles));
+  server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains, grants, bundles));
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
   server.setServing(true);

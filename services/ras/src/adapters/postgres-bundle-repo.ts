@@ -1,5 +1,9 @@
-import { wrapDbError, type Pool } from '@latchkey/db';
+import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
+import { enqueueEvents, eventTypes, subjects } from '@latchkey/events';
+import type { BundleGrantRecord, Grantee, PolicyChanged } from '../domain/grant-types.js';
+import { BUNDLE_PERMISSIONS, type BundlePermission } from '../domain/permission-model.js';
 import type { BundleRecord, BundleRepo } from '../domain/ports.js';
+import { granteeIs, granteeOf, type GranteeColumns } from './postgres-grantee-sql.js';
 
 interface Row {
   domain: string;
@@ -14,16 +18,55 @@ const toRecord = (r: Row): BundleRecord => ({
   createdBy: r.created_by,
 });
 
+interface GrantRow extends GranteeColumns {
+  domain: string;
+  bundle: string;
+  permission: string;
+  granted_at: Date;
+  granted_by: string;
+}
+/** The table's CHECK constraint keeps permission to VIEW, UPDATE and USE. */
+const toGrant = (r: GrantRow): BundleGrantRecord => ({
+  domain: r.domain,
+  bundle: r.bundle,
+  grantee: granteeOf(r),
+  permission: r.permission as BundlePermission,
+  grantedAt: r.granted_at,
+  grantedBy: r.granted_by,
+});
+
+/** Rows that RETURNING gives in no particular order, in VIEW, UPDATE, USE order. */
+const inPermissionOrder = (grants: BundleGrantRecord[]): BundleGrantRecord[] =>
+  grants.sort((a, b) => BUNDLE_PERMISSIONS.indexOf(a.permission) - BUNDLE_PERMISSIONS.indexOf(b.permission));
+
+const ORDER = `ORDER BY grantee_kind DESC, grantee_id, CASE permission WHEN 'VIEW' THEN 0 WHEN 'UPDATE' THEN 1 ELSE 2 END`;
+
+const policyChanged = (data: PolicyChanged) => ({
+  type: eventTypes.policyChanged,
+  subject: subjects.policyChanged(),
+  data,
+});
+
 export class PostgresBundleRepo implements BundleRepo {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly onCommit: () => void,
+  ) {}
 
   async create(domain: string, name: string, by: string): Promise<BundleRecord | undefined> {
     try {
-      const { rows } = await this.pool.query<Row>(
-        'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
-        [domain, name, by],
-      );
-      return rows[0] ? toRecord(rows[0]) : undefined;
+      const created = await withTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<Row>(
+          'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
+          [domain, name, by],
+        );
+        const row = rows[0];
+        if (!row) return undefined;
+        await enqueueEvents(tx, [policyChanged({ change: 'bundle.created', domain, bundle: name, by })]);
+        return toRecord(row);
+      });
+      if (created) this.onCommit();
+      return created;
     } catch (err) {
       throw wrapDbError(err, 'creating a bundle');
     }
@@ -47,6 +90,113 @@ export class PostgresBundleRepo implements BundleRepo {
       return rows.map(toRecord);
     } catch (err) {
       throw wrapDbError(err, 'listing bundles');
+    }
+  }
+
+  async access(
+    domain: string,
+    bundle: string,
+    principal: string,
+    groups: readonly string[],
+  ): Promise<{ exists: boolean; permissions: BundlePermission[] }> {
+    try {
+      const { rows } = await this.pool.query<{ exists: boolean; permissions: string[] }>(
+        `SELECT EXISTS (SELECT 1 FROM bundles WHERE domain = $3 AND name = $4) AS exists,
+                ARRAY(SELECT DISTINCT permission FROM bundle_grants
+                      WHERE domain = $3 AND bundle = $4 AND ${granteeIs(1, 2)}) AS permissions`,
+        [principal, [...groups], domain, bundle],
+      );
+      const row = rows[0];
+      return { exists: row?.exists === true, permissions: (row?.permissions ?? []) as BundlePermission[] };
+    } catch (err) {
+      throw wrapDbError(err, 'reading bundle grants');
+    }
+  }
+
+  async grants(domain: string, bundle: string): Promise<BundleGrantRecord[]> {
+    try {
+      const { rows } = await this.pool.query<GrantRow>(
+        `SELECT * FROM bundle_grants WHERE domain = $1 AND bundle = $2 ${ORDER}`,
+        [domain, bundle],
+      );
+      return rows.map(toGrant);
+    } catch (err) {
+      throw wrapDbError(err, 'listing bundle grants');
+    }
+  }
+
+  async addGrants(
+    domain: string,
+    bundle: string,
+    grantee: Grantee,
+    permissions: readonly BundlePermission[],
+    by: string,
+  ): Promise<BundleGrantRecord[]> {
+    try {
+      const added = await withTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<GrantRow>(
+          `INSERT INTO bundle_grants (domain, bundle, grantee_kind, grantee_id, permission, granted_by)
+           SELECT $1, $2, $3, $4, p, $6 FROM unnest($5::text[]) AS p
+           ON CONFLICT DO NOTHING RETURNING *`,
+          [domain, bundle, grantee.kind, grantee.id, [...permissions], by],
+        );
+        const grants = inPermissionOrder(rows.map(toGrant));
+        if (grants.length > 0) {
+          await enqueueEvents(tx, [
+            policyChanged({
+              change: 'bundle.granted',
+              domain,
+              bundle,
+              grantee,
+              permissions: grants.map((g) => g.permission),
+              by,
+            }),
+          ]);
+        }
+        return grants;
+      });
+      if (added.length > 0) this.onCommit();
+      return added;
+    } catch (err) {
+      throw wrapDbError(err, 'granting on a bundle');
+    }
+  }
+
+  async removeGrants(
+    domain: string,
+    bundle: string,
+    grantee: Grantee,
+    permissions: readonly BundlePermission[] | undefined,
+    by: string,
+  ): Promise<BundleGrantRecord[]> {
+    try {
+      const removed = await withTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<GrantRow>(
+          `DELETE FROM bundle_grants
+           WHERE domain = $1 AND bundle = $2 AND grantee_kind = $3 AND grantee_id = $4
+             AND ($5::text[] IS NULL OR permission = ANY($5::text[]))
+           RETURNING *`,
+          [domain, bundle, grantee.kind, grantee.id, permissions === undefined ? null : [...permissions]],
+        );
+        const grants = inPermissionOrder(rows.map(toGrant));
+        if (grants.length > 0) {
+          await enqueueEvents(tx, [
+            policyChanged({
+              change: 'bundle.revoked',
+              domain,
+              bundle,
+              grantee,
+              permissions: grants.map((g) => g.permission),
+              by,
+            }),
+          ]);
+        }
+        return grants;
+      });
+      if (removed.length > 0) this.onCommit();
+      return removed;
+    } catch (err) {
+      throw wrapDbError(err, 'revoking on a bundle');
     }
   }
 }

@@ -1,6 +1,8 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
 import { enqueueEvents, eventTypes, subjects } from '@latchkey/events';
+import type { PolicyChanged } from '../domain/grant-types.js';
 import type { DomainRecord, DomainRepo } from '../domain/ports.js';
+import { granteeIs } from './postgres-grantee-sql.js';
 
 interface Row {
   name: string;
@@ -24,13 +26,8 @@ export class PostgresDomainRepo implements DomainRepo {
         );
         const row = rows[0];
         if (!row) return undefined;
-        await enqueueEvents(tx, [
-          {
-            type: eventTypes.policyChanged,
-            subject: subjects.policyChanged(),
-            data: { change: 'domain.created', domain: name },
-          },
-        ]);
+        const data: PolicyChanged = { change: 'domain.created', domain: name, by };
+        await enqueueEvents(tx, [{ type: eventTypes.policyChanged, subject: subjects.policyChanged(), data }]);
         return toRecord(row);
       });
       if (created) this.onCommit();
@@ -52,6 +49,20 @@ export class PostgresDomainRepo implements DomainRepo {
   async list(): Promise<DomainRecord[]> {
     try {
       const { rows } = await this.pool.query<Row>('SELECT * FROM domains ORDER BY name');
+      return rows.map(toRecord);
+    } catch (err) {
+      throw wrapDbError(err, 'listing domains');
+    }
+  }
+
+  async listWithRole(principal: string, groups: readonly string[]): Promise<DomainRecord[]> {
+    try {
+      const { rows } = await this.pool.query<Row>(
+        `SELECT d.* FROM domains d
+         WHERE EXISTS (SELECT 1 FROM domain_grants WHERE domain = d.name AND ${granteeIs(1, 2)})
+         ORDER BY d.name`,
+        [principal, [...groups]],
+      );
       return rows.map(toRecord);
     } catch (err) {
       throw wrapDbError(err, 'listing domains');

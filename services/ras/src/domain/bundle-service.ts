@@ -1,56 +1,108 @@
-import { alreadyExists, invalidArgument, notFound, permissionDenied } from '@latchkey/errors';
-import type { Actor, DomainService } from './domain-service.js';
+import { alreadyExists, notFound } from '@latchkey/errors';
+import type { DomainService } from './domain-service.js';
+import type { Actor, BundleGrantRecord } from './grant-types.js';
+import {
+  grantNotFound,
+  parseBundlePermissions,
+  parseGrantee,
+  requireBundleName,
+  requireDomainName,
+} from './policy-errors.js';
 import type { BundleRecord, BundleRepo } from './ports.js';
 
-export const BUNDLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+function bundleNotFound(domain: string, name: string) {
+  return notFound(
+    'bundle.not_found',
+    `bundle ${name} not found in domain ${domain}: create it with latchkey bundle create ${name} --domain ${domain}`,
+  );
+}
 
 /**
- * Resource bundles: named access-control objects owned by a domain. In this
- * step they are names only (a Vault integration belongs to one); their VIEW /
- * UPDATE / USE grants come with the full ras.
+ * Resource bundles: named access-control objects owned by a domain, with
+ * VIEW / UPDATE / USE grants to users or groups. Platform admins and the
+ * domain's owners create them and manage their grants.
  */
 export class BundleService {
   constructor(private readonly deps: { repo: BundleRepo; domains: DomainService }) {}
 
-  private async authorize(actor: Actor, domain: string, action: string): Promise<void> {
-    if (actor.kind === 'service') {
-      await this.deps.domains.get(actor, domain);
-      return;
-    }
-    const d = await this.deps.domains.check(actor.id, action, domain);
-    if (!d.allowed) {
-      if (d.code === 'ras.domain_not_found') throw notFound('domain.not_found', d.reason);
-      throw permissionDenied(d.code, d.reason);
-    }
-  }
-
   async create(actor: Actor, domain: string, name: string): Promise<BundleRecord> {
-    if (!BUNDLE_NAME.test(name)) {
-      throw invalidArgument(
-        'bundle.invalid_name',
-        `invalid bundle name ${JSON.stringify(name.slice(0, 80))}: 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
-      );
-    }
-    await this.authorize(actor, domain, 'secret.manage');
+    requireDomainName(domain);
+    requireBundleName(name);
+    await this.deps.domains.authorize(actor, 'grant.manage', domain);
     const b = await this.deps.repo.create(domain, name, actor.id);
     if (!b) throw alreadyExists('bundle.exists', `bundle ${name} already exists in domain ${domain}`);
     return b;
   }
 
   async get(actor: Actor, domain: string, name: string): Promise<BundleRecord> {
-    await this.authorize(actor, domain, 'secret.list');
-    const b = BUNDLE_NAME.test(name) ? await this.deps.repo.get(domain, name) : undefined;
-    if (!b) {
-      throw notFound(
-        'bundle.not_found',
-        `bundle ${name.slice(0, 80)} not found in domain ${domain}: create it with latchkey bundle create ${name.slice(0, 80)} --domain ${domain}`,
-      );
-    }
+    requireDomainName(domain);
+    requireBundleName(name);
+    await this.deps.domains.authorize(actor, 'domain.read', domain);
+    const b = await this.deps.repo.get(domain, name);
+    if (!b) throw bundleNotFound(domain, name);
     return b;
   }
 
   async list(actor: Actor, domain: string): Promise<BundleRecord[]> {
-    await this.authorize(actor, domain, 'secret.list');
+    requireDomainName(domain);
+    await this.deps.domains.authorize(actor, 'domain.read', domain);
     return this.deps.repo.list(domain);
+  }
+
+  /** The grants on a bundle: for its domain's owners, platform admins, and holders of VIEW or UPDATE on it. */
+  async grants(actor: Actor, domain: string, name: string): Promise<BundleGrantRecord[]> {
+    requireDomainName(domain);
+    requireBundleName(name);
+    await this.deps.domains.authorize(actor, 'bundle.view', domain, name);
+    if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
+    return this.deps.repo.grants(domain, name);
+  }
+
+  async grant(
+    actor: Actor,
+    domain: string,
+    name: string,
+    granteeInput: { kind: string; id: string } | undefined,
+    permissionsInput: readonly string[],
+  ): Promise<BundleGrantRecord[]> {
+    requireDomainName(domain);
+    requireBundleName(name);
+    const grantee = parseGrantee(granteeInput);
+    const permissions = parseBundlePermissions(permissionsInput, false);
+    await this.deps.domains.authorize(actor, 'grant.manage', domain);
+    if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
+    return this.deps.repo.addGrants(domain, name, grantee, permissions, actor.id);
+  }
+
+  /** Takes `permissionsInput` away (every permission the grantee holds there when empty). */
+  async revoke(
+    actor: Actor,
+    domain: string,
+    name: string,
+    granteeInput: { kind: string; id: string } | undefined,
+    permissionsInput: readonly string[],
+  ): Promise<BundleGrantRecord[]> {
+    requireDomainName(domain);
+    requireBundleName(name);
+    const grantee = parseGrantee(granteeInput);
+    const permissions = parseBundlePermissions(permissionsInput, true);
+    await this.deps.domains.authorize(actor, 'grant.manage', domain);
+    if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
+    const removed = await this.deps.repo.removeGrants(
+      domain,
+      name,
+      grantee,
+      permissions.length === 0 ? undefined : permissions,
+      actor.id,
+    );
+    if (removed.length === 0) {
+      throw grantNotFound(
+        permissions.length === 0 ? 'grant' : `${permissions.join(' or ')} grant`,
+        grantee,
+        `on bundle ${name} in domain ${domain}`,
+        `see the grants with latchkey bundle show ${name} --domain ${domain}`,
+      );
+    }
+    return removed;
   }
 }

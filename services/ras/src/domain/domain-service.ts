@@ -1,9 +1,16 @@
-import { alreadyExists, invalidArgument, notFound, permissionDenied } from '@latchkey/errors';
-import type { DomainRecord, DomainRepo } from './ports.js';
-
+import { alreadyExists, invalidArgument, permissionDenied } from '@latchkey/errors';
 import { DOMAIN_NAME, GLOBAL_SCOPE } from '@latchkey/events';
-
-export { DOMAIN_NAME, GLOBAL_SCOPE };
+import {
+  domainNotFound,
+  type AccessPolicy,
+  type CheckInput,
+  type Decision,
+  type PolicyFacts,
+} from './access-policy.js';
+import type { Actor } from './grant-types.js';
+import { memoFacts } from './policy-facts.js';
+import { decisionError, requireDomainName } from './policy-errors.js';
+import type { DomainRecord, DomainRepo } from './ports.js';
 
 export function validateDomainName(name: string): void {
   if (name === GLOBAL_SCOPE) {
@@ -20,44 +27,22 @@ export function validateDomainName(name: string): void {
   }
 }
 
-export interface Actor {
-  id: string;
-  kind: 'user' | 'service';
-}
-
-/** Actions the minimal policy knows. */
-export const ACTIONS = new Set([
-  'domain.create',
-  'secret.list',
-  'secret.manage',
-  'secret.use',
-  'workload.manage',
-  'workload.read',
-  'workload.deploy',
-  'kek.rotate',
-  'vault.manage',
-]);
-
-export interface Decision {
-  allowed: boolean;
-  code: string;
-  reason: string;
-}
+/** Actions another Latchkey service may take on its own account (reads of policy objects). */
+const SERVICE_READS = new Set(['domain.read', 'bundle.view']);
 
 /**
- * The minimal Resource Authorization System: domains exist or not, and the
- * platform admins may do everything. A later step adds domain roles and
- * resource bundles; callers already ask through Check for every action.
+ * Domains, and the decisions about them: Check for other services, and the
+ * same policy for ras's own RPCs (authorize()).
  */
 export class DomainService {
-  constructor(private readonly deps: { repo: DomainRepo; platformAdmins: ReadonlySet<string> }) {}
+  constructor(private readonly deps: { repo: DomainRepo; policy: AccessPolicy; facts: PolicyFacts }) {}
 
-  isPlatformAdmin(principal: string): boolean {
-    return this.deps.platformAdmins.has(principal);
+  isPlatformAdmin(actor: Pick<Actor, 'id' | 'groups'>): boolean {
+    return this.deps.policy.isPlatformAdmin(actor.id, actor.groups);
   }
 
   async create(actor: Actor, name: string): Promise<DomainRecord> {
-    if (!this.isPlatformAdmin(actor.id)) {
+    if (actor.kind !== 'user' || !this.isPlatformAdmin(actor)) {
       throw permissionDenied('ras.permission_denied', 'only platform admins create domains');
     }
     validateDomainName(name);
@@ -67,41 +52,49 @@ export class DomainService {
   }
 
   async get(actor: Actor, name: string): Promise<DomainRecord> {
-    const found = (await this.deps.repo.get(name)) ?? undefined;
-    // Until domain roles exist only admins and services see domains; the
-    // same answer whether or not it exists, for anybody else.
-    if (!found || !(actor.kind === 'service' || this.isPlatformAdmin(actor.id))) {
-      throw notFound(
-        'domain.not_found',
-        `domain ${name} does not exist: create it with latchkey domain create ${name}`,
-      );
-    }
+    requireDomainName(name);
+    await this.authorize(actor, 'domain.read', name);
+    const found = await this.deps.repo.get(name);
+    // Only reachable by someone allowed to learn that it does not exist.
+    if (!found) throw decisionError(domainNotFound(name));
     return found;
   }
 
   async list(actor: Actor): Promise<DomainRecord[]> {
-    if (!(actor.kind === 'service' || this.isPlatformAdmin(actor.id))) return [];
-    return this.deps.repo.list();
+    if (actor.kind === 'service' || this.isPlatformAdmin(actor)) return this.deps.repo.list();
+    return this.deps.repo.listWithRole(actor.id, actor.groups);
   }
 
-  async check(principal: string, action: string, domain: string): Promise<Decision> {
-    if (!ACTIONS.has(action)) {
-      return { allowed: false, code: 'ras.unknown_action', reason: `unknown action ${action}` };
-    }
-    if (action !== 'domain.create' && domain !== GLOBAL_SCOPE) {
-      if (!DOMAIN_NAME.test(domain) || !(await this.deps.repo.get(domain))) {
-        return {
-          allowed: false,
-          code: 'ras.domain_not_found',
-          reason: `domain ${domain.slice(0, 80)} does not exist: create it with latchkey domain create ${domain.slice(0, 80)}`,
-        };
+  check(q: CheckInput): Promise<Decision> {
+    return this.deps.policy.decide(q);
+  }
+
+  /** Each question decided on its own, with every fact looked up once for the whole batch. */
+  checkBatch(qs: readonly CheckInput[]): Promise<Decision[]> {
+    const facts = memoFacts(this.deps.facts);
+    return Promise.all(qs.map((q) => this.deps.policy.decide(q, facts)));
+  }
+
+  /**
+   * Throws the error `actor` must get unless it may do `action` in `domain`.
+   * Services may read policy objects of existing domains, and change nothing.
+   */
+  async authorize(actor: Actor, action: string, domain: string, resource = ''): Promise<void> {
+    if (actor.kind === 'service') {
+      if (!SERVICE_READS.has(action)) {
+        throw permissionDenied('auth.forbidden_caller', `services may not ${action}: only people change policy`);
       }
+      if (!(await this.deps.facts.domainExists(domain))) throw decisionError(domainNotFound(domain));
+      return;
     }
-    if (this.isPlatformAdmin(principal)) return { allowed: true, code: '', reason: '' };
-    return {
-      allowed: false,
-      code: 'ras.permission_denied',
-      reason: `${principal} may not ${action} in ${domain === GLOBAL_SCOPE ? 'global scope' : `domain ${domain}`}`,
-    };
+    const d = await this.deps.policy.decide({
+      principal: actor.id,
+      groups: actor.groups,
+      action,
+      domain,
+      scope: '',
+      resource,
+    });
+    if (!d.allowed) throw decisionError(d);
   }
 }

@@ -41,31 +41,78 @@ export interface ListDomainsRequest {
 }
 
 export interface ListDomainsResponse {
+  /**
+   * Platform admins and services see every domain; anyone else the domains
+   * where they (or one of their groups) hold a role.
+   */
   domains: Domain[];
 }
 
-/** One question: may `principal` do `action` in `domain` (empty for platform-wide)? */
+/**
+ * One question: may `principal` (a member of `groups`) do `action`?
+ *
+ * Actions and what they need (resource in brackets):
+ *   secret.list       LIST_SECRETS in `domain`
+ *   secret.use [key]  USE_SECRETS in `domain`
+ *   secret.manage [key]  MANAGE_SECRETS in `domain`; platform admins only when the target is global
+ *   workload.read [name]  LIST_SECRETS in `domain`
+ *   workload.manage, workload.deploy [name]  USE_SECRETS in `domain`
+ *   vault.manage      MANAGE_VAULT in `domain` (owners and platform admins)
+ *   bundle.view [bundle]    a VIEW or UPDATE grant on the bundle of `domain`, or MANAGE_GRANTS in `domain`
+ *   bundle.update [bundle]  an UPDATE grant on the bundle, or MANAGE_GRANTS in `domain`
+ *   bundle.use [bundle]     a USE grant on the bundle, or MANAGE_GRANTS in `domain`
+ *   domain.create, kek.rotate  platform admins only (`domain` is ignored)
+ *
+ * Global scope. `domain` is where the caller acts from (the workload's
+ * domain, the domain a selector is opened in); `scope` is the scope of the
+ * target when it is not `domain` itself. Reading global secrets from a domain
+ * (`secret.list` or `secret.use` with domain = D, scope = "global") needs
+ * LIST_SECRETS or USE_SECRETS in D. Every other action on global scope, and
+ * any action with domain = "global", is for platform admins. A `scope` naming
+ * another domain is always denied: no call reaches from one domain into
+ * another.
+ */
 export interface CheckRequest {
   principal: string;
-  /** e.g. secret.manage, secret.list, secret.use, workload.manage, workload.deploy, domain.create */
+  /** One of the actions above. */
   action: string;
+  /** The domain the caller acts in or from, or "global". */
   domain: string;
-  /** Optional resource the action is on (a secret key, a workload name). */
+  /**
+   * Optional resource the action is on: a secret key, a workload name, a bundle
+   * name (required for bundle.* actions).
+   */
   resource: string;
+  /**
+   * The groups the principal belongs to (from its identity); grants to any of
+   * them count as grants to the principal.
+   */
+  groups: string[];
+  /**
+   * The target scope when it differs from `domain`: empty (same as `domain`)
+   * or "global".
+   */
+  scope: string;
 }
 
 export interface CheckResponse {
   allowed: boolean;
-  /** Stable code when denied: ras.permission_denied, ras.domain_not_found. */
+  /**
+   * Stable code when denied: ras.permission_denied, ras.domain_not_found and
+   * ras.bundle_not_found (told only to those allowed to know),
+   * ras.cross_domain, ras.unknown_action, ras.invalid_check.
+   */
   code: string;
   reason: string;
 }
 
 export interface CheckBatchRequest {
+  /** At most 1000. */
   checks: CheckRequest[];
 }
 
 export interface CheckBatchResponse {
+  /** In the order of the checks. */
   results: CheckResponse[];
 }
 
@@ -77,7 +124,76 @@ export interface WhoAmIResponse {
   platformAdmin: boolean;
 }
 
-/** A named access-control object owned by a domain. Grants come with the ras step. */
+/** Who a grant is for. */
+export interface Grantee {
+  /** "user" or "group". */
+  kind: string;
+  /** A user id or a group name. */
+  id: string;
+}
+
+/** A domain role held by a user or a group. */
+export interface DomainGrant {
+  domain: string;
+  grantee:
+    | Grantee
+    | undefined;
+  /** "owner", "maintainer" or "member". */
+  role: string;
+  grantedAt: string;
+  grantedBy: string;
+}
+
+/**
+ * Gives `grantee` `role` in `domain`, replacing the role it held there (one
+ * role per grantee and domain). Platform admins and the domain's owners.
+ */
+export interface GrantDomainRoleRequest {
+  domain: string;
+  grantee: Grantee | undefined;
+  role: string;
+}
+
+export interface GrantDomainRoleResponse {
+  grant:
+    | DomainGrant
+    | undefined;
+  /** False when the grantee already held exactly this role. */
+  changed: boolean;
+  /** The role it held before, if another. */
+  previousRole: string;
+}
+
+/**
+ * Takes the role of `grantee` in `domain` away. With `role` set, only if the
+ * grantee holds that role (a guard against revoking the wrong thing).
+ */
+export interface RevokeDomainRoleRequest {
+  domain: string;
+  grantee: Grantee | undefined;
+  role: string;
+}
+
+export interface RevokeDomainRoleResponse {
+  revoked: DomainGrant | undefined;
+}
+
+/**
+ * Everyone who holds a role in a domain. Platform admins and anyone holding a
+ * role there.
+ */
+export interface ListDomainMembersRequest {
+  domain: string;
+}
+
+export interface ListDomainMembersResponse {
+  members: DomainGrant[];
+}
+
+/**
+ * A named access-control object owned by a domain; a Vault integration
+ * belongs to exactly one.
+ */
 export interface Bundle {
   domain: string;
   name: string;
@@ -85,11 +201,29 @@ export interface Bundle {
   createdBy: string;
 }
 
+/** One permission on a bundle held by a user or a group. */
+export interface BundleGrant {
+  domain: string;
+  bundle: string;
+  grantee:
+    | Grantee
+    | undefined;
+  /**
+   * "VIEW" (see the configuration of what the bundle guards), "UPDATE"
+   * (modify or delete it; implies VIEW) or "USE" (list and reference its keys).
+   */
+  permission: string;
+  grantedAt: string;
+  grantedBy: string;
+}
+
+/** Platform admins and the domain's owners. */
 export interface CreateBundleRequest {
   domain: string;
   name: string;
 }
 
+/** Platform admins, the domain's owners, anyone with LIST_SECRETS in the domain. */
 export interface GetBundleRequest {
   domain: string;
   name: string;
@@ -101,6 +235,50 @@ export interface ListBundlesRequest {
 
 export interface ListBundlesResponse {
   bundles: Bundle[];
+}
+
+/**
+ * Adds `permissions` on a bundle to `grantee` (those it holds already stay).
+ * Platform admins and the domain's owners.
+ */
+export interface GrantBundleRequest {
+  domain: string;
+  bundle: string;
+  grantee: Grantee | undefined;
+  permissions: string[];
+}
+
+export interface GrantBundleResponse {
+  /** The grants that are new (empty when the grantee held them all). */
+  granted: BundleGrant[];
+}
+
+/**
+ * Takes `permissions` on a bundle away from `grantee`; every permission it
+ * holds there when `permissions` is empty.
+ */
+export interface RevokeBundleRequest {
+  domain: string;
+  bundle: string;
+  grantee: Grantee | undefined;
+  permissions: string[];
+}
+
+export interface RevokeBundleResponse {
+  revoked: BundleGrant[];
+}
+
+/**
+ * The grants on a bundle. Platform admins, the domain's owners, and holders
+ * of VIEW or UPDATE on the bundle.
+ */
+export interface ListBundleGrantsRequest {
+  domain: string;
+  bundle: string;
+}
+
+export interface ListBundleGrantsResponse {
+  grants: BundleGrant[];
 }
 
 function createBaseDomain(): Domain {
@@ -468,7 +646,7 @@ export const ListDomainsResponse: MessageFns<ListDomainsResponse> = {
 };
 
 function createBaseCheckRequest(): CheckRequest {
-  return { principal: "", action: "", domain: "", resource: "" };
+  return { principal: "", action: "", domain: "", resource: "", groups: [], scope: "" };
 }
 
 export const CheckRequest: MessageFns<CheckRequest> = {
@@ -484,6 +662,12 @@ export const CheckRequest: MessageFns<CheckRequest> = {
     }
     if (message.resource !== "") {
       writer.uint32(34).string(message.resource);
+    }
+    for (const v of message.groups) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.scope !== "") {
+      writer.uint32(50).string(message.scope);
     }
     return writer;
   },
@@ -533,6 +717,22 @@ export const CheckRequest: MessageFns<CheckRequest> = {
             message.resource = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.groups.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -551,6 +751,8 @@ export const CheckRequest: MessageFns<CheckRequest> = {
       action: isSet(object.action) ? globalThis.String(object.action) : "",
       domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
       resource: isSet(object.resource) ? globalThis.String(object.resource) : "",
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
     };
   },
 
@@ -568,6 +770,12 @@ export const CheckRequest: MessageFns<CheckRequest> = {
     if (message.resource !== undefined) {
       obj.resource = message.resource;
     }
+    if (message.groups?.length) {
+      obj.groups = message.groups;
+    }
+    if (message.scope !== undefined) {
+      obj.scope = message.scope;
+    }
     return obj;
   },
 
@@ -580,6 +788,8 @@ export const CheckRequest: MessageFns<CheckRequest> = {
     message.action = object.action ?? "";
     message.domain = object.domain ?? "";
     message.resource = object.resource ?? "";
+    message.groups = object.groups?.map((e) => e) || [];
+    message.scope = object.scope ?? "";
     return message;
   },
 };
@@ -966,6 +1176,752 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
   },
 };
 
+function createBaseGrantee(): Grantee {
+  return { kind: "", id: "" };
+}
+
+export const Grantee: MessageFns<Grantee> = {
+  encode(message: Grantee, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Grantee {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGrantee();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Grantee {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+    };
+  },
+
+  toJSON(message: Grantee): unknown {
+    const obj: any = {};
+    if (message.kind !== undefined) {
+      obj.kind = message.kind;
+    }
+    if (message.id !== undefined) {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Grantee>, I>>(base?: I): Grantee {
+    return Grantee.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Grantee>, I>>(object: I): Grantee {
+    const message = createBaseGrantee();
+    message.kind = object.kind ?? "";
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseDomainGrant(): DomainGrant {
+  return { domain: "", grantee: undefined, role: "", grantedAt: "", grantedBy: "" };
+}
+
+export const DomainGrant: MessageFns<DomainGrant> = {
+  encode(message: DomainGrant, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.grantee !== undefined) {
+      Grantee.encode(message.grantee, writer.uint32(18).fork()).join();
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    if (message.grantedAt !== "") {
+      writer.uint32(34).string(message.grantedAt);
+    }
+    if (message.grantedBy !== "") {
+      writer.uint32(42).string(message.grantedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DomainGrant {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDomainGrant();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.grantee = Grantee.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.grantedAt = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.grantedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DomainGrant {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      grantee: isSet(object.grantee) ? Grantee.fromJSON(object.grantee) : undefined,
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      grantedAt: isSet(object.grantedAt)
+        ? globalThis.String(object.grantedAt)
+        : isSet(object.granted_at)
+        ? globalThis.String(object.granted_at)
+        : "",
+      grantedBy: isSet(object.grantedBy)
+        ? globalThis.String(object.grantedBy)
+        : isSet(object.granted_by)
+        ? globalThis.String(object.granted_by)
+        : "",
+    };
+  },
+
+  toJSON(message: DomainGrant): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.grantee !== undefined) {
+      obj.grantee = Grantee.toJSON(message.grantee);
+    }
+    if (message.role !== undefined) {
+      obj.role = message.role;
+    }
+    if (message.grantedAt !== undefined) {
+      obj.grantedAt = message.grantedAt;
+    }
+    if (message.grantedBy !== undefined) {
+      obj.grantedBy = message.grantedBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DomainGrant>, I>>(base?: I): DomainGrant {
+    return DomainGrant.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DomainGrant>, I>>(object: I): DomainGrant {
+    const message = createBaseDomainGrant();
+    message.domain = object.domain ?? "";
+    message.grantee = (object.grantee !== undefined && object.grantee !== null)
+      ? Grantee.fromPartial(object.grantee)
+      : undefined;
+    message.role = object.role ?? "";
+    message.grantedAt = object.grantedAt ?? "";
+    message.grantedBy = object.grantedBy ?? "";
+    return message;
+  },
+};
+
+function createBaseGrantDomainRoleRequest(): GrantDomainRoleRequest {
+  return { domain: "", grantee: undefined, role: "" };
+}
+
+export const GrantDomainRoleRequest: MessageFns<GrantDomainRoleRequest> = {
+  encode(message: GrantDomainRoleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.grantee !== undefined) {
+      Grantee.encode(message.grantee, writer.uint32(18).fork()).join();
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GrantDomainRoleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGrantDomainRoleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.grantee = Grantee.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GrantDomainRoleRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      grantee: isSet(object.grantee) ? Grantee.fromJSON(object.grantee) : undefined,
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+    };
+  },
+
+  toJSON(message: GrantDomainRoleRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.grantee !== undefined) {
+      obj.grantee = Grantee.toJSON(message.grantee);
+    }
+    if (message.role !== undefined) {
+      obj.role = message.role;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GrantDomainRoleRequest>, I>>(base?: I): GrantDomainRoleRequest {
+    return GrantDomainRoleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GrantDomainRoleRequest>, I>>(object: I): GrantDomainRoleRequest {
+    const message = createBaseGrantDomainRoleRequest();
+    message.domain = object.domain ?? "";
+    message.grantee = (object.grantee !== undefined && object.grantee !== null)
+      ? Grantee.fromPartial(object.grantee)
+      : undefined;
+    message.role = object.role ?? "";
+    return message;
+  },
+};
+
+function createBaseGrantDomainRoleResponse(): GrantDomainRoleResponse {
+  return { grant: undefined, changed: false, previousRole: "" };
+}
+
+export const GrantDomainRoleResponse: MessageFns<GrantDomainRoleResponse> = {
+  encode(message: GrantDomainRoleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grant !== undefined) {
+      DomainGrant.encode(message.grant, writer.uint32(10).fork()).join();
+    }
+    if (message.changed !== false) {
+      writer.uint32(16).bool(message.changed);
+    }
+    if (message.previousRole !== "") {
+      writer.uint32(26).string(message.previousRole);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GrantDomainRoleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGrantDomainRoleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grant = DomainGrant.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.previousRole = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GrantDomainRoleResponse {
+    return {
+      grant: isSet(object.grant) ? DomainGrant.fromJSON(object.grant) : undefined,
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+      previousRole: isSet(object.previousRole)
+        ? globalThis.String(object.previousRole)
+        : isSet(object.previous_role)
+        ? globalThis.String(object.previous_role)
+        : "",
+    };
+  },
+
+  toJSON(message: GrantDomainRoleResponse): unknown {
+    const obj: any = {};
+    if (message.grant !== undefined) {
+      obj.grant = DomainGrant.toJSON(message.grant);
+    }
+    if (message.changed !== undefined) {
+      obj.changed = message.changed;
+    }
+    if (message.previousRole !== undefined) {
+      obj.previousRole = message.previousRole;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GrantDomainRoleResponse>, I>>(base?: I): GrantDomainRoleResponse {
+    return GrantDomainRoleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GrantDomainRoleResponse>, I>>(object: I): GrantDomainRoleResponse {
+    const message = createBaseGrantDomainRoleResponse();
+    message.grant = (object.grant !== undefined && object.grant !== null)
+      ? DomainGrant.fromPartial(object.grant)
+      : undefined;
+    message.changed = object.changed ?? false;
+    message.previousRole = object.previousRole ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeDomainRoleRequest(): RevokeDomainRoleRequest {
+  return { domain: "", grantee: undefined, role: "" };
+}
+
+export const RevokeDomainRoleRequest: MessageFns<RevokeDomainRoleRequest> = {
+  encode(message: RevokeDomainRoleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.grantee !== undefined) {
+      Grantee.encode(message.grantee, writer.uint32(18).fork()).join();
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeDomainRoleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeDomainRoleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.grantee = Grantee.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeDomainRoleRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      grantee: isSet(object.grantee) ? Grantee.fromJSON(object.grantee) : undefined,
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+    };
+  },
+
+  toJSON(message: RevokeDomainRoleRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.grantee !== undefined) {
+      obj.grantee = Grantee.toJSON(message.grantee);
+    }
+    if (message.role !== undefined) {
+      obj.role = message.role;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeDomainRoleRequest>, I>>(base?: I): RevokeDomainRoleRequest {
+    return RevokeDomainRoleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeDomainRoleRequest>, I>>(object: I): RevokeDomainRoleRequest {
+    const message = createBaseRevokeDomainRoleRequest();
+    message.domain = object.domain ?? "";
+    message.grantee = (object.grantee !== undefined && object.grantee !== null)
+      ? Grantee.fromPartial(object.grantee)
+      : undefined;
+    message.role = object.role ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeDomainRoleResponse(): RevokeDomainRoleResponse {
+  return { revoked: undefined };
+}
+
+export const RevokeDomainRoleResponse: MessageFns<RevokeDomainRoleResponse> = {
+  encode(message: RevokeDomainRoleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revoked !== undefined) {
+      DomainGrant.encode(message.revoked, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeDomainRoleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeDomainRoleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revoked = DomainGrant.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeDomainRoleResponse {
+    return { revoked: isSet(object.revoked) ? DomainGrant.fromJSON(object.revoked) : undefined };
+  },
+
+  toJSON(message: RevokeDomainRoleResponse): unknown {
+    const obj: any = {};
+    if (message.revoked !== undefined) {
+      obj.revoked = DomainGrant.toJSON(message.revoked);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeDomainRoleResponse>, I>>(base?: I): RevokeDomainRoleResponse {
+    return RevokeDomainRoleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeDomainRoleResponse>, I>>(object: I): RevokeDomainRoleResponse {
+    const message = createBaseRevokeDomainRoleResponse();
+    message.revoked = (object.revoked !== undefined && object.revoked !== null)
+      ? DomainGrant.fromPartial(object.revoked)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListDomainMembersRequest(): ListDomainMembersRequest {
+  return { domain: "" };
+}
+
+export const ListDomainMembersRequest: MessageFns<ListDomainMembersRequest> = {
+  encode(message: ListDomainMembersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDomainMembersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDomainMembersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDomainMembersRequest {
+    return { domain: isSet(object.domain) ? globalThis.String(object.domain) : "" };
+  },
+
+  toJSON(message: ListDomainMembersRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListDomainMembersRequest>, I>>(base?: I): ListDomainMembersRequest {
+    return ListDomainMembersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDomainMembersRequest>, I>>(object: I): ListDomainMembersRequest {
+    const message = createBaseListDomainMembersRequest();
+    message.domain = object.domain ?? "";
+    return message;
+  },
+};
+
+function createBaseListDomainMembersResponse(): ListDomainMembersResponse {
+  return { members: [] };
+}
+
+export const ListDomainMembersResponse: MessageFns<ListDomainMembersResponse> = {
+  encode(message: ListDomainMembersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.members) {
+      DomainGrant.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDomainMembersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDomainMembersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.members.push(DomainGrant.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDomainMembersResponse {
+    return {
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => DomainGrant.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListDomainMembersResponse): unknown {
+    const obj: any = {};
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => DomainGrant.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListDomainMembersResponse>, I>>(base?: I): ListDomainMembersResponse {
+    return ListDomainMembersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDomainMembersResponse>, I>>(object: I): ListDomainMembersResponse {
+    const message = createBaseListDomainMembersResponse();
+    message.members = object.members?.map((e) => DomainGrant.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseBundle(): Bundle {
   return { domain: "", name: "", createdAt: "", createdBy: "" };
 }
@@ -1087,6 +2043,165 @@ export const Bundle: MessageFns<Bundle> = {
     message.name = object.name ?? "";
     message.createdAt = object.createdAt ?? "";
     message.createdBy = object.createdBy ?? "";
+    return message;
+  },
+};
+
+function createBaseBundleGrant(): BundleGrant {
+  return { domain: "", bundle: "", grantee: undefined, permission: "", grantedAt: "", grantedBy: "" };
+}
+
+export const BundleGrant: MessageFns<BundleGrant> = {
+  encode(message: BundleGrant, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.bundle !== "") {
+      writer.uint32(18).string(message.bundle);
+    }
+    if (message.grantee !== undefined) {
+      Grantee.encode(message.grantee, writer.uint32(26).fork()).join();
+    }
+    if (message.permission !== "") {
+      writer.uint32(34).string(message.permission);
+    }
+    if (message.grantedAt !== "") {
+      writer.uint32(42).string(message.grantedAt);
+    }
+    if (message.grantedBy !== "") {
+      writer.uint32(50).string(message.grantedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BundleGrant {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBundleGrant();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bundle = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.grantee = Grantee.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.permission = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.grantedAt = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.grantedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BundleGrant {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      bundle: isSet(object.bundle) ? globalThis.String(object.bundle) : "",
+      grantee: isSet(object.grantee) ? Grantee.fromJSON(object.grantee) : undefined,
+      permission: isSet(object.permission) ? globalThis.String(object.permission) : "",
+      grantedAt: isSet(object.grantedAt)
+        ? globalThis.String(object.grantedAt)
+        : isSet(object.granted_at)
+        ? globalThis.String(object.granted_at)
+        : "",
+      grantedBy: isSet(object.grantedBy)
+        ? globalThis.String(object.grantedBy)
+        : isSet(object.granted_by)
+        ? globalThis.String(object.granted_by)
+        : "",
+    };
+  },
+
+  toJSON(message: BundleGrant): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.bundle !== undefined) {
+      obj.bundle = message.bundle;
+    }
+    if (message.grantee !== undefined) {
+      obj.grantee = Grantee.toJSON(message.grantee);
+    }
+    if (message.permission !== undefined) {
+      obj.permission = message.permission;
+    }
+    if (message.grantedAt !== undefined) {
+      obj.grantedAt = message.grantedAt;
+    }
+    if (message.grantedBy !== undefined) {
+      obj.grantedBy = message.grantedBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BundleGrant>, I>>(base?: I): BundleGrant {
+    return BundleGrant.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BundleGrant>, I>>(object: I): BundleGrant {
+    const message = createBaseBundleGrant();
+    message.domain = object.domain ?? "";
+    message.bundle = object.bundle ?? "";
+    message.grantee = (object.grantee !== undefined && object.grantee !== null)
+      ? Grantee.fromPartial(object.grantee)
+      : undefined;
+    message.permission = object.permission ?? "";
+    message.grantedAt = object.grantedAt ?? "";
+    message.grantedBy = object.grantedBy ?? "";
     return message;
   },
 };
@@ -1397,6 +2512,540 @@ export const ListBundlesResponse: MessageFns<ListBundlesResponse> = {
   },
 };
 
+function createBaseGrantBundleRequest(): GrantBundleRequest {
+  return { domain: "", bundle: "", grantee: undefined, permissions: [] };
+}
+
+export const GrantBundleRequest: MessageFns<GrantBundleRequest> = {
+  encode(message: GrantBundleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.bundle !== "") {
+      writer.uint32(18).string(message.bundle);
+    }
+    if (message.grantee !== undefined) {
+      Grantee.encode(message.grantee, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.permissions) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GrantBundleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGrantBundleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bundle = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.grantee = Grantee.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.permissions.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GrantBundleRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      bundle: isSet(object.bundle) ? globalThis.String(object.bundle) : "",
+      grantee: isSet(object.grantee) ? Grantee.fromJSON(object.grantee) : undefined,
+      permissions: globalThis.Array.isArray(object?.permissions)
+        ? object.permissions.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GrantBundleRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.bundle !== undefined) {
+      obj.bundle = message.bundle;
+    }
+    if (message.grantee !== undefined) {
+      obj.grantee = Grantee.toJSON(message.grantee);
+    }
+    if (message.permissions?.length) {
+      obj.permissions = message.permissions;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GrantBundleRequest>, I>>(base?: I): GrantBundleRequest {
+    return GrantBundleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GrantBundleRequest>, I>>(object: I): GrantBundleRequest {
+    const message = createBaseGrantBundleRequest();
+    message.domain = object.domain ?? "";
+    message.bundle = object.bundle ?? "";
+    message.grantee = (object.grantee !== undefined && object.grantee !== null)
+      ? Grantee.fromPartial(object.grantee)
+      : undefined;
+    message.permissions = object.permissions?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGrantBundleResponse(): GrantBundleResponse {
+  return { granted: [] };
+}
+
+export const GrantBundleResponse: MessageFns<GrantBundleResponse> = {
+  encode(message: GrantBundleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.granted) {
+      BundleGrant.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GrantBundleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGrantBundleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.granted.push(BundleGrant.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GrantBundleResponse {
+    return {
+      granted: globalThis.Array.isArray(object?.granted) ? object.granted.map((e: any) => BundleGrant.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GrantBundleResponse): unknown {
+    const obj: any = {};
+    if (message.granted?.length) {
+      obj.granted = message.granted.map((e) => BundleGrant.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GrantBundleResponse>, I>>(base?: I): GrantBundleResponse {
+    return GrantBundleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GrantBundleResponse>, I>>(object: I): GrantBundleResponse {
+    const message = createBaseGrantBundleResponse();
+    message.granted = object.granted?.map((e) => BundleGrant.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRevokeBundleRequest(): RevokeBundleRequest {
+  return { domain: "", bundle: "", grantee: undefined, permissions: [] };
+}
+
+export const RevokeBundleRequest: MessageFns<RevokeBundleRequest> = {
+  encode(message: RevokeBundleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.bundle !== "") {
+      writer.uint32(18).string(message.bundle);
+    }
+    if (message.grantee !== undefined) {
+      Grantee.encode(message.grantee, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.permissions) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeBundleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeBundleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bundle = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.grantee = Grantee.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.permissions.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeBundleRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      bundle: isSet(object.bundle) ? globalThis.String(object.bundle) : "",
+      grantee: isSet(object.grantee) ? Grantee.fromJSON(object.grantee) : undefined,
+      permissions: globalThis.Array.isArray(object?.permissions)
+        ? object.permissions.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RevokeBundleRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.bundle !== undefined) {
+      obj.bundle = message.bundle;
+    }
+    if (message.grantee !== undefined) {
+      obj.grantee = Grantee.toJSON(message.grantee);
+    }
+    if (message.permissions?.length) {
+      obj.permissions = message.permissions;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeBundleRequest>, I>>(base?: I): RevokeBundleRequest {
+    return RevokeBundleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeBundleRequest>, I>>(object: I): RevokeBundleRequest {
+    const message = createBaseRevokeBundleRequest();
+    message.domain = object.domain ?? "";
+    message.bundle = object.bundle ?? "";
+    message.grantee = (object.grantee !== undefined && object.grantee !== null)
+      ? Grantee.fromPartial(object.grantee)
+      : undefined;
+    message.permissions = object.permissions?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRevokeBundleResponse(): RevokeBundleResponse {
+  return { revoked: [] };
+}
+
+export const RevokeBundleResponse: MessageFns<RevokeBundleResponse> = {
+  encode(message: RevokeBundleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.revoked) {
+      BundleGrant.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeBundleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeBundleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revoked.push(BundleGrant.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeBundleResponse {
+    return {
+      revoked: globalThis.Array.isArray(object?.revoked) ? object.revoked.map((e: any) => BundleGrant.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RevokeBundleResponse): unknown {
+    const obj: any = {};
+    if (message.revoked?.length) {
+      obj.revoked = message.revoked.map((e) => BundleGrant.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeBundleResponse>, I>>(base?: I): RevokeBundleResponse {
+    return RevokeBundleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeBundleResponse>, I>>(object: I): RevokeBundleResponse {
+    const message = createBaseRevokeBundleResponse();
+    message.revoked = object.revoked?.map((e) => BundleGrant.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListBundleGrantsRequest(): ListBundleGrantsRequest {
+  return { domain: "", bundle: "" };
+}
+
+export const ListBundleGrantsRequest: MessageFns<ListBundleGrantsRequest> = {
+  encode(message: ListBundleGrantsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.bundle !== "") {
+      writer.uint32(18).string(message.bundle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBundleGrantsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBundleGrantsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bundle = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBundleGrantsRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      bundle: isSet(object.bundle) ? globalThis.String(object.bundle) : "",
+    };
+  },
+
+  toJSON(message: ListBundleGrantsRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.bundle !== undefined) {
+      obj.bundle = message.bundle;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBundleGrantsRequest>, I>>(base?: I): ListBundleGrantsRequest {
+    return ListBundleGrantsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBundleGrantsRequest>, I>>(object: I): ListBundleGrantsRequest {
+    const message = createBaseListBundleGrantsRequest();
+    message.domain = object.domain ?? "";
+    message.bundle = object.bundle ?? "";
+    return message;
+  },
+};
+
+function createBaseListBundleGrantsResponse(): ListBundleGrantsResponse {
+  return { grants: [] };
+}
+
+export const ListBundleGrantsResponse: MessageFns<ListBundleGrantsResponse> = {
+  encode(message: ListBundleGrantsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.grants) {
+      BundleGrant.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBundleGrantsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBundleGrantsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grants.push(BundleGrant.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBundleGrantsResponse {
+    return {
+      grants: globalThis.Array.isArray(object?.grants) ? object.grants.map((e: any) => BundleGrant.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListBundleGrantsResponse): unknown {
+    const obj: any = {};
+    if (message.grants?.length) {
+      obj.grants = message.grants.map((e) => BundleGrant.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBundleGrantsResponse>, I>>(base?: I): ListBundleGrantsResponse {
+    return ListBundleGrantsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBundleGrantsResponse>, I>>(object: I): ListBundleGrantsResponse {
+    const message = createBaseListBundleGrantsResponse();
+    message.grants = object.grants?.map((e) => BundleGrant.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type RasServiceService = typeof RasServiceService;
 export const RasServiceService = {
   createBundle: {
@@ -1426,6 +3075,36 @@ export const RasServiceService = {
     responseSerialize: (value: ListBundlesResponse): Buffer => Buffer.from(ListBundlesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListBundlesResponse => ListBundlesResponse.decode(value),
   },
+  grantBundle: {
+    path: "/latchkey.v1.RasService/GrantBundle" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GrantBundleRequest): Buffer => Buffer.from(GrantBundleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GrantBundleRequest => GrantBundleRequest.decode(value),
+    responseSerialize: (value: GrantBundleResponse): Buffer => Buffer.from(GrantBundleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GrantBundleResponse => GrantBundleResponse.decode(value),
+  },
+  revokeBundle: {
+    path: "/latchkey.v1.RasService/RevokeBundle" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeBundleRequest): Buffer => Buffer.from(RevokeBundleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeBundleRequest => RevokeBundleRequest.decode(value),
+    responseSerialize: (value: RevokeBundleResponse): Buffer =>
+      Buffer.from(RevokeBundleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeBundleResponse => RevokeBundleResponse.decode(value),
+  },
+  listBundleGrants: {
+    path: "/latchkey.v1.RasService/ListBundleGrants" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBundleGrantsRequest): Buffer =>
+      Buffer.from(ListBundleGrantsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBundleGrantsRequest => ListBundleGrantsRequest.decode(value),
+    responseSerialize: (value: ListBundleGrantsResponse): Buffer =>
+      Buffer.from(ListBundleGrantsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBundleGrantsResponse => ListBundleGrantsResponse.decode(value),
+  },
   createDomain: {
     path: "/latchkey.v1.RasService/CreateDomain" as const,
     requestStream: false as const,
@@ -1453,6 +3132,40 @@ export const RasServiceService = {
     responseSerialize: (value: ListDomainsResponse): Buffer => Buffer.from(ListDomainsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListDomainsResponse => ListDomainsResponse.decode(value),
   },
+  grantDomainRole: {
+    path: "/latchkey.v1.RasService/GrantDomainRole" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GrantDomainRoleRequest): Buffer =>
+      Buffer.from(GrantDomainRoleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GrantDomainRoleRequest => GrantDomainRoleRequest.decode(value),
+    responseSerialize: (value: GrantDomainRoleResponse): Buffer =>
+      Buffer.from(GrantDomainRoleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GrantDomainRoleResponse => GrantDomainRoleResponse.decode(value),
+  },
+  revokeDomainRole: {
+    path: "/latchkey.v1.RasService/RevokeDomainRole" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeDomainRoleRequest): Buffer =>
+      Buffer.from(RevokeDomainRoleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeDomainRoleRequest => RevokeDomainRoleRequest.decode(value),
+    responseSerialize: (value: RevokeDomainRoleResponse): Buffer =>
+      Buffer.from(RevokeDomainRoleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeDomainRoleResponse => RevokeDomainRoleResponse.decode(value),
+  },
+  listDomainMembers: {
+    path: "/latchkey.v1.RasService/ListDomainMembers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDomainMembersRequest): Buffer =>
+      Buffer.from(ListDomainMembersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDomainMembersRequest => ListDomainMembersRequest.decode(value),
+    responseSerialize: (value: ListDomainMembersResponse): Buffer =>
+      Buffer.from(ListDomainMembersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDomainMembersResponse => ListDomainMembersResponse.decode(value),
+  },
+  /** Services only. */
   check: {
     path: "/latchkey.v1.RasService/Check" as const,
     requestStream: false as const,
@@ -1462,6 +3175,7 @@ export const RasServiceService = {
     responseSerialize: (value: CheckResponse): Buffer => Buffer.from(CheckResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CheckResponse => CheckResponse.decode(value),
   },
+  /** Services only. */
   checkBatch: {
     path: "/latchkey.v1.RasService/CheckBatch" as const,
     requestStream: false as const,
@@ -1486,10 +3200,18 @@ export interface RasServiceServer extends UntypedServiceImplementation {
   createBundle: handleUnaryCall<CreateBundleRequest, Bundle>;
   getBundle: handleUnaryCall<GetBundleRequest, Bundle>;
   listBundles: handleUnaryCall<ListBundlesRequest, ListBundlesResponse>;
+  grantBundle: handleUnaryCall<GrantBundleRequest, GrantBundleResponse>;
+  revokeBundle: handleUnaryCall<RevokeBundleRequest, RevokeBundleResponse>;
+  listBundleGrants: handleUnaryCall<ListBundleGrantsRequest, ListBundleGrantsResponse>;
   createDomain: handleUnaryCall<CreateDomainRequest, Domain>;
   getDomain: handleUnaryCall<GetDomainRequest, Domain>;
   listDomains: handleUnaryCall<ListDomainsRequest, ListDomainsResponse>;
+  grantDomainRole: handleUnaryCall<GrantDomainRoleRequest, GrantDomainRoleResponse>;
+  revokeDomainRole: handleUnaryCall<RevokeDomainRoleRequest, RevokeDomainRoleResponse>;
+  listDomainMembers: handleUnaryCall<ListDomainMembersRequest, ListDomainMembersResponse>;
+  /** Services only. */
   check: handleUnaryCall<CheckRequest, CheckResponse>;
+  /** Services only. */
   checkBatch: handleUnaryCall<CheckBatchRequest, CheckBatchResponse>;
   whoAmI: handleUnaryCall<WhoAmIRequest, WhoAmIResponse>;
 }
@@ -1540,6 +3262,51 @@ export interface RasServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListBundlesResponse) => void,
   ): ClientUnaryCall;
+  grantBundle(
+    request: GrantBundleRequest,
+    callback: (error: ServiceError | null, response: GrantBundleResponse) => void,
+  ): ClientUnaryCall;
+  grantBundle(
+    request: GrantBundleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GrantBundleResponse) => void,
+  ): ClientUnaryCall;
+  grantBundle(
+    request: GrantBundleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GrantBundleResponse) => void,
+  ): ClientUnaryCall;
+  revokeBundle(
+    request: RevokeBundleRequest,
+    callback: (error: ServiceError | null, response: RevokeBundleResponse) => void,
+  ): ClientUnaryCall;
+  revokeBundle(
+    request: RevokeBundleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeBundleResponse) => void,
+  ): ClientUnaryCall;
+  revokeBundle(
+    request: RevokeBundleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeBundleResponse) => void,
+  ): ClientUnaryCall;
+  listBundleGrants(
+    request: ListBundleGrantsRequest,
+    callback: (error: ServiceError | null, response: ListBundleGrantsResponse) => void,
+  ): ClientUnaryCall;
+  listBundleGrants(
+    request: ListBundleGrantsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBundleGrantsResponse) => void,
+  ): ClientUnaryCall;
+  listBundleGrants(
+    request: ListBundleGrantsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBundleGrantsResponse) => void,
+  ): ClientUnaryCall;
   createDomain(
     request: CreateDomainRequest,
     callback: (error: ServiceError | null, response: Domain) => void,
@@ -1585,6 +3352,52 @@ export interface RasServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListDomainsResponse) => void,
   ): ClientUnaryCall;
+  grantDomainRole(
+    request: GrantDomainRoleRequest,
+    callback: (error: ServiceError | null, response: GrantDomainRoleResponse) => void,
+  ): ClientUnaryCall;
+  grantDomainRole(
+    request: GrantDomainRoleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GrantDomainRoleResponse) => void,
+  ): ClientUnaryCall;
+  grantDomainRole(
+    request: GrantDomainRoleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GrantDomainRoleResponse) => void,
+  ): ClientUnaryCall;
+  revokeDomainRole(
+    request: RevokeDomainRoleRequest,
+    callback: (error: ServiceError | null, response: RevokeDomainRoleResponse) => void,
+  ): ClientUnaryCall;
+  revokeDomainRole(
+    request: RevokeDomainRoleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeDomainRoleResponse) => void,
+  ): ClientUnaryCall;
+  revokeDomainRole(
+    request: RevokeDomainRoleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeDomainRoleResponse) => void,
+  ): ClientUnaryCall;
+  listDomainMembers(
+    request: ListDomainMembersRequest,
+    callback: (error: ServiceError | null, response: ListDomainMembersResponse) => void,
+  ): ClientUnaryCall;
+  listDomainMembers(
+    request: ListDomainMembersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDomainMembersResponse) => void,
+  ): ClientUnaryCall;
+  listDomainMembers(
+    request: ListDomainMembersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDomainMembersResponse) => void,
+  ): ClientUnaryCall;
+  /** Services only. */
   check(
     request: CheckRequest,
     callback: (error: ServiceError | null, response: CheckResponse) => void,
@@ -1600,6 +3413,7 @@ export interface RasServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CheckResponse) => void,
   ): ClientUnaryCall;
+  /** Services only. */
   checkBatch(
     request: CheckBatchRequest,
     callback: (error: ServiceError | null, response: CheckBatchResponse) => void,

@@ -1,0 +1,57 @@
+import { LatchkeyError } from '@latchkey/errors';
+import type { DomainService } from './domain-service.js';
+import { granteeLabel, type Actor, type DomainGrantRecord } from './grant-types.js';
+import type { Role } from './permission-model.js';
+import { grantNotFound, parseGrantee, parseRole, requireDomainName } from './policy-errors.js';
+import type { GrantRepo } from './ports.js';
+
+/**
+ * Domain roles: who is owner, maintainer or member of a domain. Platform
+ * admins and the domain's owners change them; anyone with a role there sees
+ * them.
+ */
+export class GrantService {
+  constructor(private readonly deps: { repo: GrantRepo; domains: DomainService }) {}
+
+  async grant(
+    actor: Actor,
+    domain: string,
+    granteeInput: { kind: string; id: string } | undefined,
+    roleInput: string,
+  ): Promise<{ grant: DomainGrantRecord; changed: boolean; previous: Role | undefined }> {
+    requireDomainName(domain);
+    const grantee = parseGrantee(granteeInput);
+    const role = parseRole(roleInput);
+    await this.deps.domains.authorize(actor, 'grant.manage', domain);
+    return this.deps.repo.put(domain, grantee, role, actor.id);
+  }
+
+  async revoke(
+    actor: Actor,
+    domain: string,
+    granteeInput: { kind: string; id: string } | undefined,
+    roleInput: string,
+  ): Promise<DomainGrantRecord> {
+    requireDomainName(domain);
+    const grantee = parseGrantee(granteeInput);
+    const role = roleInput === '' ? undefined : parseRole(roleInput);
+    await this.deps.domains.authorize(actor, 'grant.manage', domain);
+    const removed = await this.deps.repo.remove(domain, grantee, role, actor.id);
+    if (removed) return removed;
+    const held = await this.deps.repo.get(domain, grantee);
+    if (held && role !== undefined) {
+      throw new LatchkeyError(
+        'grant.role_mismatch',
+        `${granteeLabel(grantee)} is ${held.role} in domain ${domain}, not ${role}: revoke without --role, or with --role ${held.role}`,
+        { kind: 'failed_precondition' },
+      );
+    }
+    throw grantNotFound('role', grantee, `in domain ${domain}`, `see who does with latchkey domain members ${domain}`);
+  }
+
+  async members(actor: Actor, domain: string): Promise<DomainGrantRecord[]> {
+    requireDomainName(domain);
+    await this.deps.domains.authorize(actor, 'domain.read', domain);
+    return this.deps.repo.list(domain);
+  }
+}

@@ -1,0 +1,110 @@
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import { createPool, migrate, type Pool } from '@latchkey/db';
+import { ensureEventTables } from '@latchkey/events';
+import { createClient, createServer, type Principal } from '@latchkey/grpc';
+import { silentLogger } from '@latchkey/logger';
+import { RasServiceClient, RasServiceService, type RasServiceServer } from '@latchkey/proto';
+import { createTestDatabase, type TestPostgres } from '@latchkey/testing';
+import { PostgresBundleRepo } from '../src/adapters/postgres-bundle-repo.js';
+import { PostgresDomainRepo } from '../src/adapters/postgres-domain-repo.js';
+import { PostgresGrantRepo } from '../src/adapters/postgres-grant-repo.js';
+import { AccessPolicy } from '../src/domain/access-policy.js';
+import { BundleService } from '../src/domain/bundle-service.js';
+import { DomainService } from '../src/domain/domain-service.js';
+import type { Actor } from '../src/domain/grant-types.js';
+import { GrantService } from '../src/domain/grant-service.js';
+import { repoFacts } from '../src/domain/policy-facts.js';
+import { rasHandlers } from '../src/transport/grpc/ras-handler.js';
+
+const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export const admin: Actor = { id: 'admin', kind: 'user', groups: [] };
+export const service: Actor = { id: 'service:catalog', kind: 'service', groups: [] };
+export const person = (id: string, groups: string[] = []): Actor => ({ id, kind: 'user', groups });
+
+export interface OutboxRow {
+  subject: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface Ras {
+  pool: Pool;
+  domains: DomainService;
+  grants: GrantService;
+  bundles: BundleService;
+  grantRepo: PostgresGrantRepo;
+  /** How often a committed change kicked the outbox relay. */
+  kicks(): number;
+  outbox(): Promise<OutboxRow[]>;
+  /** host:port of the gRPC server. */
+  address: string;
+  /** A gRPC client of this ras, authenticated as the principal of `token` (see TOKENS). */
+  client(token: string): RasServiceClient;
+}
+
+/** Bearer tokens of the in-process server, and who they are. */
+export const TOKENS: Record<string, Principal & { groups?: string[] }> = {
+  'admin-token': { id: 'admin', kind: 'user' },
+  'olive-token': { id: 'olive', kind: 'user' },
+  'mia-token': { id: 'mia', kind: 'user' },
+  'fred-token': { id: 'fred', kind: 'user' },
+  'gina-token': { id: 'gina', kind: 'user', groups: ['data-eng'] },
+  'resolver-token': { id: 'service:resolver', kind: 'service' },
+};
+
+let dbCount = 0;
+
+/**
+ * ras over a fresh migrated database: its services, and the same wired to a
+ * gRPC server on a free port. Platform admins: the user `admin` and the group
+ * `platform`. Everything is closed when the test ends.
+ */
+export async function startRas(t: TestContext, postgres: TestPostgres): Promise<Ras> {
+  const url = await createTestDatabase(postgres, `ras_${process.pid}_${++dbCount}`);
+  const pool = createPool(url, undefined, 10);
+  await ensureEventTables(pool);
+  await migrate(pool, MIGRATIONS);
+  let kicks = 0;
+  const kick = () => void kicks++;
+  const domainRepo = new PostgresDomainRepo(pool, kick);
+  const grantRepo = new PostgresGrantRepo(pool, kick);
+  const bundleRepo = new PostgresBundleRepo(pool, kick);
+  const facts = repoFacts({ domains: domainRepo, grants: grantRepo, bundles: bundleRepo });
+  const policy = new AccessPolicy({ facts, admins: { users: new Set(['admin']), groups: new Set(['platform']) } });
+  const domains = new DomainService({ repo: domainRepo, policy, facts });
+  const grants = new GrantService({ repo: grantRepo, domains });
+  const bundles = new BundleService({ repo: bundleRepo, domains });
+
+  const server = createServer({
+    service: 'ras',
+    logger: silentLogger,
+    authenticate: (token) => TOKENS[token],
+  });
+  server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains, grants, bundles));
+  const port = await server.listen('127.0.0.1', 0);
+  server.setServing(true);
+  const clients: RasServiceClient[] = [];
+  t.after(async () => {
+    for (const c of clients) c.close();
+    await server.shutdown();
+    await pool.end();
+  });
+
+  return {
+    pool,
+    domains,
+    grants,
+    bundles,
+    grantRepo,
+    address: `127.0.0.1:${port}`,
+    kicks: () => kicks,
+    outbox: async () => (await pool.query<OutboxRow>('SELECT subject, type, data FROM outbox ORDER BY seq')).rows,
+    client: (token) => {
+      const c = createClient(RasServiceClient, `127.0.0.1:${port}`, token);
+      clients.push(c);
+      return c;
+    },
+  };
+}
