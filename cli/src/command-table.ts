@@ -1,7 +1,19 @@
-import { bundleCreateCommand, bundleListCommand, bundleShowCommand } from './bundle-commands.js';
+import {
+  bundleCreateCommand,
+  bundleGrantCommand,
+  bundleListCommand,
+  bundleRevokeCommand,
+  bundleShowCommand,
+} from './bundle-commands.js';
 import type { Command } from './command-types.js';
 import { deployCommand } from './deploy-command.js';
-import { domainCreateCommand, domainListCommand } from './domain-commands.js';
+import {
+  domainCreateCommand,
+  domainGrantCommand,
+  domainListCommand,
+  domainMembersCommand,
+  domainRevokeCommand,
+} from './domain-commands.js';
 import { inventoryCommand } from './inventory-command.js';
 import { kekRotateCommand } from './kek-command.js';
 import { logsCommand } from './logs-command.js';
@@ -24,6 +36,9 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   domainCreateCommand,
   domainListCommand,
+  domainGrantCommand,
+  domainRevokeCommand,
+  domainMembersCommand,
   secretPutCommand,
   secretListCommand,
   secretDeleteCommand,
@@ -33,6 +48,8 @@ export const COMMANDS: readonly Command[] = [
   bundleCreateCommand,
   bundleShowCommand,
   bundleListCommand,
+  bundleGrantCommand,
+  bundleRevokeCommand,
   vaultCreateCommand,
   vaultListCommand,
   vaultGetCommand,
