@@ -7,3 +7,5 @@ export type { RunningService } from './lifecycle.js';
 export { readCredentials, runService } from './lifecycle.js';
 export type { Decision, AuthorizationQuestion, Authorizer } from './ras-authorizer.js';
 export { RasAuthorizer, authorize, denialError } from './ras-authorizer.js';
+export type { CachingAuthorizerOptions } from './caching-authorizer.js';
+export { CachingAuthorizer } from './caching-authorizer.js';
