@@ -657,6 +657,23 @@ describe('selector and inventory', () => {
     assert.equal(page.nextPageToken, '');
   });
 
+  test('the selector lists a Vault integration only to those with USE on its bundle', async (t) => {
+    const noUse = new FakeAuthorizer((q) =>
+      q.action === 'bundle.use' && q.resource === 'team-vault' && q.principal === 'bob' ? DENY : ALLOW,
+    );
+    const w = await world(t, noUse);
+    await vault.putSecret('secret', `${w.base}/vk`, { value: 'vault-value' });
+    await create(w);
+    const forBob = await w.views.selector('bob', 'analytics', 0, '');
+    assert.deepEqual(forBob.entries, []);
+    assert.ok(!forBob.sources.some((s) => s.source.startsWith('vault:')), 'not even its name');
+    const forAlice = await w.views.selector('alice', 'analytics', 0, '');
+    assert.deepEqual(
+      forAlice.entries.map((e) => e.key),
+      ['vk'],
+    );
+  });
+
   test('one failing integration does not fail the selector: its source says why', async (t) => {
     const w = await world(t);
     await vault.putSecret('secret', `${w.base}/vk`, { value: 'vault-value' });

@@ -113,11 +113,16 @@ export class CatalogViewService {
       this.deps.store.list(GLOBAL),
       this.deps.integrations.list(scope),
     ]);
+    // A Vault integration's keys are listed only to those with USE on its bundle.
+    const usable = await this.deps.authorizer.checkBatch(
+      integrations.map((i) => ({ principal, action: 'bundle.use', domain: scope, resource: i.bundle })),
+    );
+    const visible = integrations.filter((_, n) => usable[n]?.allowed === true);
     sources.push({ source: `managed:${scope}`, available: true, reason: '' });
     sources.push({ source: 'managed:global', available: true, reason: '' });
     const timeout = this.deps.listTimeoutMs ?? 5000;
     const vaultLists = await Promise.all(
-      integrations.map(async (i): Promise<SelectorEntry[]> => {
+      visible.map(async (i): Promise<SelectorEntry[]> => {
         const label = `vault:${i.name}`;
         try {
           const source = await this.deps.sources.forIntegration(i);
