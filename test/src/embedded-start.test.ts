@@ -22,7 +22,12 @@ function runUp(env: Record<string, string>): Promise<{ code: number | null; out:
 
 test('a second start finds its data again, with the key files private', async (t) => {
   const home = await mkdtemp(join(tmpdir(), 'latchkey-restart-'));
-  t.after(() => rm(home, { recursive: true, force: true }));
+  let second: Awaited<ReturnType<typeof startSystem>> | undefined;
+  // One hook, in order: the second system must be down before its folder goes.
+  t.after(async () => {
+    await second?.cleanup();
+    await rm(home, { recursive: true, force: true });
+  });
   const first = await startSystem({ home });
   assert.match(first.output(), /Latchkey is ready.*\d+\.\d+\.\d+\.\d+:\d+/);
   assert.equal((await runCli(home, ['domain', 'create', 'ops'])).code, 0);
@@ -33,8 +38,7 @@ test('a second start finds its data again, with the key files private', async (t
   const down = await runCli(home, ['status']);
   assert.notEqual(down.code, 0, 'status fails when nothing runs');
 
-  const second = await startSystem({ home });
-  t.after(() => second.cleanup());
+  second = await startSystem({ home });
   assert.equal(await readFile(join(home, 'kek.json'), 'utf8'), kek, 'the same key-encryption key');
   const list = await runCli(home, ['secret', 'list', '--domain', 'ops', '--json']);
   assert.equal(list.code, 0, list.stderr);
