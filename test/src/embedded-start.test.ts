@@ -22,10 +22,10 @@ function runUp(env: Record<string, string>): Promise<{ code: number | null; out:
 
 test('a second start finds its data again, with the key files private', async (t) => {
   const home = await mkdtemp(join(tmpdir(), 'latchkey-restart-'));
-  let second: Awaited<ReturnType<typeof startSystem>> | undefined;
+  const running: Awaited<ReturnType<typeof startSystem>>[] = [];
   // One hook, in order: the second system must be down before its folder goes.
   t.after(async () => {
-    await second?.cleanup();
+    for (const sys of running) await sys.cleanup();
     await rm(home, { recursive: true, force: true });
   });
   const first = await startSystem({ home });
@@ -38,7 +38,7 @@ test('a second start finds its data again, with the key files private', async (t
   const down = await runCli(home, ['status']);
   assert.notEqual(down.code, 0, 'status fails when nothing runs');
 
-  second = await startSystem({ home });
+  running.push(await startSystem({ home }));
   assert.equal(await readFile(join(home, 'kek.json'), 'utf8'), kek, 'the same key-encryption key');
   const list = await runCli(home, ['secret', 'list', '--domain', 'ops', '--json']);
   assert.equal(list.code, 0, list.stderr);
