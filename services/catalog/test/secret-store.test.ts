@@ -219,8 +219,15 @@ test('a legacy read answers from the domain first, then global scope, and says w
     scope: 'analytics',
     version: 1,
     value: Buffer.from('analytics-value'),
+    shadowedGlobal: true,
   });
   assert.equal(otherDomain?.found && otherDomain.scope, 'global', 'another domain still falls back to global');
+  assert.ok(otherDomain?.found && !('shadowedGlobal' in otherDomain), 'a global answer shadows nothing');
+  // A structured reference to the domain key names its scope: nothing is shadowed.
+  const [structured] = await svc.readValues([
+    { refId: 's', key: 'api_token', scope: 'analytics', fallbackToGlobal: false },
+  ]);
+  assert.ok(structured?.found && !('shadowedGlobal' in structured));
 
   // Without the fallback, a domain read never sees global scope.
   const [strict] = await svc.readValues([{ refId: 's', key: 'api_token', scope: 'finance', fallbackToGlobal: false }]);
@@ -252,8 +259,8 @@ test('a read of a missing key answers found=false with secret.not_found and no v
 test('delete then put continues the version numbering and records the change as created', async (t) => {
   const c = await catalog(t);
   const svc = c.service(allowAll());
-  await put(svc, domain('analytics'), 'db_password', 'one');
-  await put(svc, domain('analytics'), 'db_password', 'two');
+  await put(svc, domain('analytics'), 'db_password', 'one-1');
+  await put(svc, domain('analytics'), 'db_password', 'two-2');
   const { deleted } = await svc.delete('admin', domain('analytics'), 'db_password');
   assert.equal(deleted.version, 2);
   const { rows: left } = await c.pool.query(`SELECT 1 FROM secret_versions WHERE key = 'db_password'`);
@@ -264,7 +271,7 @@ test('delete then put continues the version numbering and records the change as 
   ]);
   assert.equal(gone?.found, false);
 
-  const again = await put(svc, domain('analytics'), 'db_password', 'three');
+  const again = await put(svc, domain('analytics'), 'db_password', 'three-3');
   assert.equal(again.meta.version, 3);
   assert.equal(again.change, 'created');
   const events = await changedEvents(c.pool);
@@ -279,7 +286,7 @@ test('delete then put continues the version numbering and records the change as 
   );
   assert.equal(new Set(events.map((e) => e.id)).size, 4, 'each change has its own event id');
   const [now] = await svc.readValues([{ refId: 'n', key: 'db_password', scope: 'analytics', fallbackToGlobal: false }]);
-  assert.deepEqual(now, { refId: 'n', found: true, scope: 'analytics', version: 3, value: Buffer.from('three') });
+  assert.deepEqual(now, { refId: 'n', found: true, scope: 'analytics', version: 3, value: Buffer.from('three-3') });
 });
 
 test('a denied principal changes nothing: no secret rows, no versions, no events', async (t) => {
@@ -295,7 +302,7 @@ test('a denied principal changes nothing: no secret rows, no versions, no events
   };
 
   await assert.rejects(
-    denied.put('bob', { scope: domain('finance'), key: 'db_password', value: Buffer.from('x'), description: '' }),
+    denied.put('bob', { scope: domain('finance'), key: 'db_password', value: Buffer.from('x-value'), description: '' }),
     { code: 'ras.permission_denied', kind: 'permission_denied' },
   );
   assert.deepEqual(await counts(), { secrets: 0, versions: 0, outbox: 0 });
@@ -307,7 +314,7 @@ test('a denied principal changes nothing: no secret rows, no versions, no events
   await put(c.service(allowAll()), domain('finance'), 'db_password', 'kept');
   const before = await counts();
   await assert.rejects(
-    denied.put('bob', { scope: domain('finance'), key: 'db_password', value: Buffer.from('y'), description: '' }),
+    denied.put('bob', { scope: domain('finance'), key: 'db_password', value: Buffer.from('y-value'), description: '' }),
     { code: 'ras.permission_denied' },
   );
   await assert.rejects(denied.delete('bob', domain('finance'), 'db_password'), { code: 'ras.permission_denied' });
@@ -317,4 +324,71 @@ test('a denied principal changes nothing: no secret rows, no versions, no events
     .service(allowAll())
     .readValues([{ refId: 'k', key: 'db_password', scope: 'finance', fallbackToGlobal: false }]);
   assert.deepEqual(still, { refId: 'k', found: true, scope: 'finance', version: 1, value: Buffer.from('kept') });
+});
+
+test('a managed value shorter than 4 bytes is refused before anything is asked or stored; 4 bytes is enough', async (t) => {
+  const c = await catalog(t);
+  const authorizer = allowAll();
+  const svc = c.service(authorizer);
+  for (const short of ['Q', 'Qz', 'Qz9', 'é']) {
+    await assert.rejects(put(svc, domain('analytics'), 'pin', short), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'secret.value_too_short');
+      assert.match(
+        err.message,
+        new RegExp(`is ${Buffer.byteLength(short)} byte\\(s\\); managed values need at least 4`),
+      );
+      assert.match(err.message, /cannot be redacted/);
+      assert.ok(!err.message.includes(short), 'the value is not in the message');
+      return true;
+    });
+  }
+  assert.deepEqual(authorizer.asked, [], 'refused before ras was asked');
+  const { rows } = await c.pool.query('SELECT 1 FROM secrets');
+  assert.equal(rows.length, 0, 'nothing was stored');
+  const ok = await put(svc, domain('analytics'), 'pin', '1234');
+  assert.equal(ok.meta.version, 1);
+});
+
+test('findKeys answers which keys exist, the scope and version that would answer, and never reads a value', async (t) => {
+  const c = await catalog(t);
+  const svc = c.service(allowAll());
+  await put(svc, GLOBAL_SCOPE, 'shared', 'global-value');
+  await put(svc, domain('analytics'), 'shared', 'domain-value');
+  await put(svc, domain('analytics'), 'db_password', 'v1-value');
+  await put(svc, domain('analytics'), 'db_password', 'v2-value');
+  await put(svc, GLOBAL_SCOPE, 'only_global', 'g-value');
+  // A value the backend could not decrypt: findKeys answers from metadata alone.
+  await c.pool.query('UPDATE secret_values SET ciphertext = $1', [Buffer.from('not-a-ciphertext')]);
+
+  const answers = await svc.findKeys([
+    { refId: 'structured', key: 'db_password', scope: 'analytics', fallbackToGlobal: false },
+    { refId: 'legacy-shadowing', key: 'shared', scope: 'analytics', fallbackToGlobal: true },
+    { refId: 'legacy-global', key: 'only_global', scope: 'analytics', fallbackToGlobal: true },
+    { refId: 'missing', key: 'absent', scope: 'analytics', fallbackToGlobal: true },
+    { refId: 'other-domain', key: 'db_password', scope: 'finance', fallbackToGlobal: false },
+    { refId: 'vault', key: 'k', scope: 'analytics', fallbackToGlobal: false, sourceType: 'VAULT', integrationId: 'x' },
+  ]);
+  assert.deepEqual(answers, [
+    { refId: 'structured', found: true, scope: 'analytics', version: 2 },
+    { refId: 'legacy-shadowing', found: true, scope: 'analytics', version: 1, shadowedGlobal: true },
+    { refId: 'legacy-global', found: true, scope: 'global', version: 1 },
+    {
+      refId: 'missing',
+      found: false,
+      code: 'secret.not_found',
+      message: 'secret absent not found in domain analytics or global scope',
+    },
+    {
+      refId: 'other-domain',
+      found: false,
+      code: 'secret.not_found',
+      message: 'secret db_password not found in domain finance',
+    },
+    {
+      refId: 'vault',
+      found: false,
+      code: 'source.unsupported',
+      message: 'reference k: this catalog has no Vault integrations configured',
+    },
+  ]);
 });

@@ -278,6 +278,50 @@ describe('vault integrations: happy paths', () => {
     assert.equal(gets.length, 1, 'one read per distinct key');
   });
 
+  test('findKeys answers whether Vault keys exist from one listing, without reading any value', async (t) => {
+    const w = await world(t);
+    const i = await create(w);
+    await vault.putSecret('secret', `${w.base}/db_password`, { value: 'canary-vault-find' });
+    await vault.putSecret('secret', `${w.base}/api_key`, { value: 'canary-vault-find-2' });
+    vault.clearRequests();
+    const q = (refId: string, key: string, scope = 'analytics', integrationId = i.id) => ({
+      refId,
+      key,
+      scope,
+      fallbackToGlobal: false,
+      sourceType: 'VAULT' as const,
+      integrationId,
+    });
+    const answers = await w.secrets.findKeys([
+      q('a', 'db_password'),
+      q('b', 'api_key'),
+      q('c', 'missing'),
+      q('d', 'k', 'finance'),
+    ]);
+    const byRef = new Map(answers.map((a) => [a.refId, a]));
+    assert.deepEqual(byRef.get('a'), { refId: 'a', found: true, scope: i.id, version: 0 });
+    assert.deepEqual(byRef.get('b'), { refId: 'b', found: true, scope: i.id, version: 0 });
+    const c = byRef.get('c');
+    assert.ok(c && !c.found);
+    assert.equal(c.code, 'vault.not_found');
+    assert.match(c.message, /has no key missing/);
+    const d = byRef.get('d');
+    assert.ok(d && !d.found);
+    assert.equal(d.code, 'vault.integration_not_found', 'another domain learns nothing about the integration');
+    const reads = vault.requests().filter((r) => r.path.includes('/data/'));
+    assert.deepEqual(reads, [], 'no value was read');
+    assert.ok(!JSON.stringify(answers).includes('canary-vault-find'));
+
+    vault.seal(true);
+    try {
+      const [sealed] = await w.secrets.findKeys([q('e', 'db_password')]);
+      assert.ok(sealed && !sealed.found);
+      assert.equal(sealed.code, 'vault.sealed');
+    } finally {
+      vault.seal(false);
+    }
+  });
+
   test('an integration answers only for its own domain, the same way as a missing one', async (t) => {
     const w = await world(t);
     const i = await create(w);

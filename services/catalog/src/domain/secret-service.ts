@@ -1,12 +1,13 @@
 import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import { storeKey, type Dependents, type SecretStore, type VaultIntegrationRepo, type VaultSources } from './ports.js';
-import { readVaultValues } from './vault-value-reader.js';
+import { findVaultKeys, readVaultValues } from './vault-value-reader.js';
 import type { ValueBackend } from './value-backend.js';
 import {
   DOMAIN_NAME,
   GLOBAL,
   SECRET_KEY,
+  type KeyAnswer,
   type PutResult,
   type ScopeName,
   type SecretMeta,
@@ -44,6 +45,13 @@ export function validateKey(key: string): void {
   }
 }
 
+/**
+ * Managed values shorter than this are refused: the redactor replaces every
+ * occurrence of a resolved value in workload output, and a 1-3 byte value
+ * would mask ordinary text while telling readers where the value appears.
+ */
+export const MIN_VALUE_BYTES = 4;
+
 export interface SecretServiceDeps {
   store: SecretStore;
   authorizer: Authorizer;
@@ -72,6 +80,12 @@ export class SecretService {
     validateKey(input.key);
     if (input.value.length === 0) {
       throw invalidArgument('secret.empty_value', 'the value is empty: pass it on standard input or with --value-file');
+    }
+    if (input.value.length < MIN_VALUE_BYTES) {
+      throw invalidArgument(
+        'secret.value_too_short',
+        `the value is ${input.value.length} byte(s); managed values need at least ${MIN_VALUE_BYTES}, because a shorter one cannot be redacted from workload output without masking ordinary text: use a longer value`,
+      );
     }
     if (input.value.length > this.deps.maxValueBytes) {
       throw invalidArgument(
@@ -167,26 +181,89 @@ export class SecretService {
         ? []
         : this.deps.vault
           ? readVaultValues(this.deps.vault, vaultQueries)
-          : vaultQueries.map((q): ValueAnswer => ({
-              refId: q.refId,
-              found: false,
-              code: 'source.unsupported',
-              message: `reference ${q.key}: this catalog has no Vault integrations configured`,
-            })),
+          : vaultQueries.map((q): ValueAnswer => SecretService.#noVault(q)),
       this.#readManaged(managed),
     ]);
     return [...managedAnswers, ...vaultAnswers];
   }
 
-  async #readManaged(queries: ValueQuery[]): Promise<ValueAnswer[]> {
-    if (queries.length === 0) return [];
+  /**
+   * Which referenced keys exist and their current version, without reading
+   * any value (the check when a workload is applied). Same answers as
+   * readValues, minus the value; a Vault key's version is 0.
+   */
+  async findKeys(queries: ValueQuery[]): Promise<KeyAnswer[]> {
+    const vaultQueries = queries.filter((q) => q.sourceType === 'VAULT');
+    const managed = queries.filter((q) => q.sourceType !== 'VAULT');
+    const found = await this.#currentMetadata(managed);
+    const managedAnswers = managed.map((q): KeyAnswer => {
+      const hit = SecretService.#answering(q, found);
+      if (!hit) return SecretService.#notFound(q);
+      const shadowed = SecretService.#shadowsGlobal(q, hit.scope, found);
+      return {
+        refId: q.refId,
+        found: true,
+        scope: hit.scope,
+        version: hit.version,
+        ...(shadowed ? { shadowedGlobal: true } : {}),
+      };
+    });
+    const vaultAnswers =
+      vaultQueries.length === 0
+        ? []
+        : this.deps.vault
+          ? await findVaultKeys(this.deps.vault, vaultQueries)
+          : vaultQueries.map((q): KeyAnswer => SecretService.#noVault(q));
+    return [...managedAnswers, ...vaultAnswers];
+  }
+
+  static #noVault(q: ValueQuery): { refId: string; found: false; code: string; message: string } {
+    return {
+      refId: q.refId,
+      found: false,
+      code: 'source.unsupported',
+      message: `reference ${q.key}: this catalog has no Vault integrations configured`,
+    };
+  }
+
+  static #scopesOf(q: ValueQuery): ScopeName[] {
+    return q.fallbackToGlobal && q.scope !== GLOBAL ? [q.scope, GLOBAL] : [q.scope];
+  }
+
+  /** The first scope of the query that holds the key. */
+  static #answering<T>(q: ValueQuery, found: Map<string, T>): (T & { scope: ScopeName }) | undefined {
+    for (const scope of SecretService.#scopesOf(q)) {
+      const stored = found.get(storeKey(scope, q.key));
+      if (stored) return { ...stored, scope };
+    }
+    return undefined;
+  }
+
+  /** A legacy read the domain answers while global scope has the key too. */
+  static #shadowsGlobal(q: ValueQuery, answered: ScopeName, found: Map<string, unknown>): boolean {
+    return q.fallbackToGlobal && answered !== GLOBAL && found.has(storeKey(GLOBAL, q.key));
+  }
+
+  static #notFound(q: ValueQuery): { refId: string; found: false; code: string; message: string } {
+    const where = SecretService.#scopesOf(q)
+      .map((s) => (s === GLOBAL ? 'global scope' : `domain ${s}`))
+      .join(' or ');
+    return { refId: q.refId, found: false, code: 'secret.not_found', message: `secret ${q.key} not found in ${where}` };
+  }
+
+  #currentMetadata(queries: ValueQuery[]) {
     const wanted: { scope: ScopeName; key: string }[] = [];
     for (const q of queries) {
       if (!SECRET_KEY.test(q.key) || (q.scope !== GLOBAL && !DOMAIN_NAME.test(q.scope))) continue;
       wanted.push({ scope: q.scope, key: q.key });
       if (q.fallbackToGlobal && q.scope !== GLOBAL) wanted.push({ scope: GLOBAL, key: q.key });
     }
-    const found = await this.deps.store.readCurrent(wanted);
+    return this.deps.store.readCurrent(wanted);
+  }
+
+  async #readManaged(queries: ValueQuery[]): Promise<ValueAnswer[]> {
+    if (queries.length === 0) return [];
+    const found = await this.#currentMetadata(queries);
     // One read per distinct (scope, key); a backend that is unavailable fails
     // the whole call as retryable, so the resolver tries again later.
     const values = new Map<string, Promise<Buffer | undefined>>();
@@ -201,8 +278,7 @@ export class SecretService {
     };
     return Promise.all(
       queries.map(async (q): Promise<ValueAnswer> => {
-        const scopes = q.fallbackToGlobal && q.scope !== GLOBAL ? [q.scope, GLOBAL] : [q.scope];
-        for (const scope of scopes) {
+        for (const scope of SecretService.#scopesOf(q)) {
           const stored = found.get(storeKey(scope, q.key));
           if (!stored) continue;
           if (stored.backend !== this.deps.backend.kind) {
@@ -224,7 +300,15 @@ export class SecretService {
                 message: `secret ${q.key} in ${scope} version ${stored.version} has no value in the ${this.deps.backend.kind} backend`,
               };
             }
-            return { refId: q.refId, found: true, scope, version: stored.version, value };
+            const shadowed = SecretService.#shadowsGlobal(q, scope, found);
+            return {
+              refId: q.refId,
+              found: true,
+              scope,
+              version: stored.version,
+              value,
+              ...(shadowed ? { shadowedGlobal: true } : {}),
+            };
           } catch (err) {
             if (err instanceof LatchkeyError && err.retryable) throw err;
             const code = err instanceof LatchkeyError ? err.code : 'crypto.error';
@@ -236,13 +320,7 @@ export class SecretService {
             };
           }
         }
-        const where = scopes.map((s) => (s === GLOBAL ? 'global scope' : `domain ${s}`)).join(' or ');
-        return {
-          refId: q.refId,
-          found: false,
-          code: 'secret.not_found',
-          message: `secret ${q.key} not found in ${where}`,
-        };
+        return SecretService.#notFound(q);
       }),
     );
   }

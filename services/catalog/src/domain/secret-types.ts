@@ -35,6 +35,14 @@ export interface ValueQuery {
 }
 
 export type ValueAnswer =
-  /** `scope`: the scope that answered (MANAGED) or the integration id (VAULT). */
-  | { refId: string; found: true; scope: ScopeName; version: number; value: Buffer }
+  /**
+   * `scope`: the scope that answered (MANAGED) or the integration id (VAULT).
+   * `shadowedGlobal`: set on a legacy read the domain answered while global scope has the key too.
+   */
+  | { refId: string; found: true; scope: ScopeName; version: number; value: Buffer; shadowedGlobal?: true }
+  | { refId: string; found: false; code: string; message: string };
+
+/** Whether a referenced key exists, as ValueAnswer without the value (0 as the version of a Vault key). */
+export type KeyAnswer =
+  | { refId: string; found: true; scope: ScopeName; version: number; shadowedGlobal?: true }
   | { refId: string; found: false; code: string; message: string };

@@ -3,12 +3,13 @@ import type {
   CatalogInternalServer,
   CatalogServiceServer,
   SecretMetadata,
+  ValueRequest,
   VaultIntegration,
   VaultSettings,
 } from '@latchkey/proto';
 import type { CatalogViewService } from '../../domain/selector-service.js';
 import type { SecretService } from '../../domain/secret-service.js';
-import { GLOBAL, type SecretMeta } from '../../domain/secret-types.js';
+import { GLOBAL, type SecretMeta, type ValueQuery } from '../../domain/secret-types.js';
 import type { RawVaultSettings, VaultIntegrationService } from '../../domain/vault-integration-service.js';
 import type { VaultIntegrationRecord } from '../../domain/vault-integration-types.js';
 
@@ -127,19 +128,42 @@ export function catalogHandlers(
   };
 }
 
+const toValueQuery = (i: ValueRequest): ValueQuery => ({
+  refId: i.refId,
+  key: i.key,
+  scope: i.scope?.global ? GLOBAL : (i.scope?.domain ?? ''),
+  fallbackToGlobal: i.fallbackToGlobal,
+  sourceType: i.sourceType === 'VAULT' ? 'VAULT' : 'MANAGED',
+  integrationId: i.integrationId,
+});
+
 export function catalogInternalHandlers(secrets: SecretService): Handlers<CatalogInternalServer> {
   return {
+    findKeys: async (req) => ({
+      results: (await secrets.findKeys(req.items.map(toValueQuery))).map((a) =>
+        a.found
+          ? {
+              refId: a.refId,
+              found: true,
+              resolvedScope: a.scope,
+              version: a.version,
+              shadowedGlobal: a.shadowedGlobal === true,
+              errorCode: '',
+              errorMessage: '',
+            }
+          : {
+              refId: a.refId,
+              found: false,
+              resolvedScope: '',
+              version: 0,
+              shadowedGlobal: false,
+              errorCode: a.code,
+              errorMessage: a.message,
+            },
+      ),
+    }),
     readValues: async (req) => {
-      const answers = await secrets.readValues(
-        req.items.map((i) => ({
-          refId: i.refId,
-          key: i.key,
-          scope: i.scope?.global ? GLOBAL : (i.scope?.domain ?? ''),
-          fallbackToGlobal: i.fallbackToGlobal,
-          sourceType: i.sourceType === 'VAULT' ? 'VAULT' : 'MANAGED',
-          integrationId: i.integrationId,
-        })),
-      );
+      const answers = await secrets.readValues(req.items.map(toValueQuery));
       return {
         results: answers.map((a) =>
           a.found
@@ -151,6 +175,7 @@ export function catalogInternalHandlers(secrets: SecretService): Handlers<Catalo
                 value: a.value,
                 errorCode: '',
                 errorMessage: '',
+                shadowedGlobal: a.shadowedGlobal === true,
               }
             : {
                 refId: a.refId,
@@ -160,6 +185,7 @@ export function catalogInternalHandlers(secrets: SecretService): Handlers<Catalo
                 value: Buffer.alloc(0),
                 errorCode: a.code,
                 errorMessage: a.message,
+                shadowedGlobal: false,
               },
         ),
       };

@@ -247,6 +247,8 @@ export interface ValueResult {
   /** Set when not found or not readable: a stable code and a message without values. */
   errorCode: string;
   errorMessage: string;
+  /** Legacy ${secrets.KEY} answered from the domain while global scope holds the key too. */
+  shadowedGlobal: boolean;
 }
 
 export interface ReadValuesRequest {
@@ -255,6 +257,28 @@ export interface ReadValuesRequest {
 
 export interface ReadValuesResponse {
   results: ValueResult[];
+}
+
+export interface FindKeysRequest {
+  items: ValueRequest[];
+}
+
+/** Whether one referenced key exists: metadata only, there is no value field. */
+export interface KeyPresence {
+  refId: string;
+  found: boolean;
+  /** The scope that would answer: a domain name, "global", or the Vault integration id. */
+  resolvedScope: string;
+  /** The current version (managed keys; 0 for Vault keys, whose listing carries none). */
+  version: number;
+  shadowedGlobal: boolean;
+  /** Set when not found or not checkable: a stable code and a message. */
+  errorCode: string;
+  errorMessage: string;
+}
+
+export interface FindKeysResponse {
+  results: KeyPresence[];
 }
 
 function createBaseSecretMetadata(): SecretMetadata {
@@ -3471,6 +3495,7 @@ function createBaseValueResult(): ValueResult {
     value: Buffer.alloc(0),
     errorCode: "",
     errorMessage: "",
+    shadowedGlobal: false,
   };
 }
 
@@ -3496,6 +3521,9 @@ export const ValueResult: MessageFns<ValueResult> = {
     }
     if (message.errorMessage !== "") {
       writer.uint32(58).string(message.errorMessage);
+    }
+    if (message.shadowedGlobal !== false) {
+      writer.uint32(64).bool(message.shadowedGlobal);
     }
     return writer;
   },
@@ -3569,6 +3597,14 @@ export const ValueResult: MessageFns<ValueResult> = {
             message.errorMessage = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.shadowedGlobal = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3606,6 +3642,11 @@ export const ValueResult: MessageFns<ValueResult> = {
         : isSet(object.error_message)
         ? globalThis.String(object.error_message)
         : "",
+      shadowedGlobal: isSet(object.shadowedGlobal)
+        ? globalThis.Boolean(object.shadowedGlobal)
+        : isSet(object.shadowed_global)
+        ? globalThis.Boolean(object.shadowed_global)
+        : false,
     };
   },
 
@@ -3632,6 +3673,9 @@ export const ValueResult: MessageFns<ValueResult> = {
     if (message.errorMessage !== undefined) {
       obj.errorMessage = message.errorMessage;
     }
+    if (message.shadowedGlobal !== undefined) {
+      obj.shadowedGlobal = message.shadowedGlobal;
+    }
     return obj;
   },
 
@@ -3647,6 +3691,7 @@ export const ValueResult: MessageFns<ValueResult> = {
     message.value = object.value ?? Buffer.alloc(0);
     message.errorCode = object.errorCode ?? "";
     message.errorMessage = object.errorMessage ?? "";
+    message.shadowedGlobal = object.shadowedGlobal ?? false;
     return message;
   },
 };
@@ -3785,6 +3830,337 @@ export const ReadValuesResponse: MessageFns<ReadValuesResponse> = {
   fromPartial<I extends Exact<DeepPartial<ReadValuesResponse>, I>>(object: I): ReadValuesResponse {
     const message = createBaseReadValuesResponse();
     message.results = object.results?.map((e) => ValueResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFindKeysRequest(): FindKeysRequest {
+  return { items: [] };
+}
+
+export const FindKeysRequest: MessageFns<FindKeysRequest> = {
+  encode(message: FindKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      ValueRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(ValueRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindKeysRequest {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => ValueRequest.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: FindKeysRequest): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => ValueRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindKeysRequest>, I>>(base?: I): FindKeysRequest {
+    return FindKeysRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindKeysRequest>, I>>(object: I): FindKeysRequest {
+    const message = createBaseFindKeysRequest();
+    message.items = object.items?.map((e) => ValueRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseKeyPresence(): KeyPresence {
+  return {
+    refId: "",
+    found: false,
+    resolvedScope: "",
+    version: 0,
+    shadowedGlobal: false,
+    errorCode: "",
+    errorMessage: "",
+  };
+}
+
+export const KeyPresence: MessageFns<KeyPresence> = {
+  encode(message: KeyPresence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.refId !== "") {
+      writer.uint32(10).string(message.refId);
+    }
+    if (message.found !== false) {
+      writer.uint32(16).bool(message.found);
+    }
+    if (message.resolvedScope !== "") {
+      writer.uint32(26).string(message.resolvedScope);
+    }
+    if (message.version !== 0) {
+      writer.uint32(32).int64(message.version);
+    }
+    if (message.shadowedGlobal !== false) {
+      writer.uint32(40).bool(message.shadowedGlobal);
+    }
+    if (message.errorCode !== "") {
+      writer.uint32(50).string(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(58).string(message.errorMessage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyPresence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyPresence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.refId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.found = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resolvedScope = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.shadowedGlobal = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.errorCode = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyPresence {
+    return {
+      refId: isSet(object.refId)
+        ? globalThis.String(object.refId)
+        : isSet(object.ref_id)
+        ? globalThis.String(object.ref_id)
+        : "",
+      found: isSet(object.found) ? globalThis.Boolean(object.found) : false,
+      resolvedScope: isSet(object.resolvedScope)
+        ? globalThis.String(object.resolvedScope)
+        : isSet(object.resolved_scope)
+        ? globalThis.String(object.resolved_scope)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      shadowedGlobal: isSet(object.shadowedGlobal)
+        ? globalThis.Boolean(object.shadowedGlobal)
+        : isSet(object.shadowed_global)
+        ? globalThis.Boolean(object.shadowed_global)
+        : false,
+      errorCode: isSet(object.errorCode)
+        ? globalThis.String(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.String(object.error_code)
+        : "",
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+    };
+  },
+
+  toJSON(message: KeyPresence): unknown {
+    const obj: any = {};
+    if (message.refId !== undefined) {
+      obj.refId = message.refId;
+    }
+    if (message.found !== undefined) {
+      obj.found = message.found;
+    }
+    if (message.resolvedScope !== undefined) {
+      obj.resolvedScope = message.resolvedScope;
+    }
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.shadowedGlobal !== undefined) {
+      obj.shadowedGlobal = message.shadowedGlobal;
+    }
+    if (message.errorCode !== undefined) {
+      obj.errorCode = message.errorCode;
+    }
+    if (message.errorMessage !== undefined) {
+      obj.errorMessage = message.errorMessage;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KeyPresence>, I>>(base?: I): KeyPresence {
+    return KeyPresence.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyPresence>, I>>(object: I): KeyPresence {
+    const message = createBaseKeyPresence();
+    message.refId = object.refId ?? "";
+    message.found = object.found ?? false;
+    message.resolvedScope = object.resolvedScope ?? "";
+    message.version = object.version ?? 0;
+    message.shadowedGlobal = object.shadowedGlobal ?? false;
+    message.errorCode = object.errorCode ?? "";
+    message.errorMessage = object.errorMessage ?? "";
+    return message;
+  },
+};
+
+function createBaseFindKeysResponse(): FindKeysResponse {
+  return { results: [] };
+}
+
+export const FindKeysResponse: MessageFns<FindKeysResponse> = {
+  encode(message: FindKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      KeyPresence.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(KeyPresence.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindKeysResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => KeyPresence.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: FindKeysResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => KeyPresence.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindKeysResponse>, I>>(base?: I): FindKeysResponse {
+    return FindKeysResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindKeysResponse>, I>>(object: I): FindKeysResponse {
+    const message = createBaseFindKeysResponse();
+    message.results = object.results?.map((e) => KeyPresence.fromPartial(e)) || [];
     return message;
   },
 };
@@ -4132,10 +4508,22 @@ export const CatalogInternalService = {
     responseSerialize: (value: ReadValuesResponse): Buffer => Buffer.from(ReadValuesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReadValuesResponse => ReadValuesResponse.decode(value),
   },
+  /** Which referenced keys exist, without reading any value (the check on workload apply). */
+  findKeys: {
+    path: "/latchkey.v1.CatalogInternal/FindKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindKeysRequest): Buffer => Buffer.from(FindKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindKeysRequest => FindKeysRequest.decode(value),
+    responseSerialize: (value: FindKeysResponse): Buffer => Buffer.from(FindKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindKeysResponse => FindKeysResponse.decode(value),
+  },
 } as const;
 
 export interface CatalogInternalServer extends UntypedServiceImplementation {
   readValues: handleUnaryCall<ReadValuesRequest, ReadValuesResponse>;
+  /** Which referenced keys exist, without reading any value (the check on workload apply). */
+  findKeys: handleUnaryCall<FindKeysRequest, FindKeysResponse>;
 }
 
 export interface CatalogInternalClient extends Client {
@@ -4153,6 +4541,22 @@ export interface CatalogInternalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReadValuesResponse) => void,
+  ): ClientUnaryCall;
+  /** Which referenced keys exist, without reading any value (the check on workload apply). */
+  findKeys(
+    request: FindKeysRequest,
+    callback: (error: ServiceError | null, response: FindKeysResponse) => void,
+  ): ClientUnaryCall;
+  findKeys(
+    request: FindKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindKeysResponse) => void,
+  ): ClientUnaryCall;
+  findKeys(
+    request: FindKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindKeysResponse) => void,
   ): ClientUnaryCall;
 }
 
