@@ -45,4 +45,5 @@ export const eventTypes = {
   stale: 'dev.latchkey.workload.stale.v1',
   secretChanged: 'dev.latchkey.secret.changed.v1',
   policyChanged: 'dev.latchkey.policy.changed.v1',
+  audit: 'dev.latchkey.audit.v1',
 } as const;
