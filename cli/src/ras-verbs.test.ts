@@ -157,6 +157,7 @@ before(async () => {
     check: unimplemented,
     checkBatch: unimplemented,
     whoAmI: unimplemented,
+    listAudit: unimplemented,
   };
   server.addService(RasServiceService, ras);
   const port = await new Promise<number>((resolve, reject) =>

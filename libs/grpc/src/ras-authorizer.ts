@@ -21,6 +21,12 @@ export interface AuthorizationQuestion {
   resource?: string;
   groups?: readonly string[];
   scope?: string;
+  /**
+   * The request this question is asked for (the caller's x-request-id, a
+   * deployment id), carried into ras's audit record. Not part of the answer:
+   * caches ignore it.
+   */
+  requestId?: string;
 }
 
 /** The port every service uses to ask ras; adapters and fakes implement it. */
@@ -64,6 +70,7 @@ export class RasAuthorizer implements Authorizer {
       resource: q.resource ?? '',
       groups: [...(q.groups ?? [])],
       scope: q.scope ?? '',
+      requestId: q.requestId ?? '',
     };
   }
 

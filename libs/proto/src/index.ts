@@ -43,6 +43,7 @@ export {
   VaultSettings,
 } from './gen/latchkey/v1/catalog.js';
 export {
+  AuditEntry,
   Bundle,
   BundleGrant,
   CheckBatchRequest,
@@ -60,6 +61,8 @@ export {
   GrantDomainRoleRequest,
   GrantDomainRoleResponse,
   Grantee,
+  ListAuditRequest,
+  ListAuditResponse,
   ListBundleGrantsRequest,
   ListBundleGrantsResponse,
   ListBundlesRequest,

@@ -1,19 +1,23 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
-import { ensureEventTables, OutboxRelay, STREAMS } from '@latchkey/events';
+import { ensureEventTables, OutboxRelay, STREAM_AUDIT, STREAMS } from '@latchkey/events';
 import { createServer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
-import { connectBus, ensureStream } from '@latchkey/nats';
+import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { RasServiceService, type RasServiceServer } from '@latchkey/proto';
+import { NatsDecisionAudit } from './adapters/nats-decision-audit.js';
+import { PostgresAuditStore } from './adapters/postgres-audit-store.js';
 import { PostgresBundleRepo } from './adapters/postgres-bundle-repo.js';
 import { PostgresDomainRepo } from './adapters/postgres-domain-repo.js';
 import { PostgresGrantRepo } from './adapters/postgres-grant-repo.js';
 import { loadRasConfig } from './config.js';
 import { AccessPolicy } from './domain/access-policy.js';
+import { AuditService } from './domain/audit-service.js';
 import { BundleService } from './domain/bundle-service.js';
 import { DomainService } from './domain/domain-service.js';
 import { GrantService } from './domain/grant-service.js';
 import { repoFacts } from './domain/policy-facts.js';
+import { AUDIT_CONSUMER, AUDIT_SUBJECTS, auditConsumer } from './transport/events/audit-consumer.js';
 import { rasHandlers } from './transport/grpc/ras-handler.js';
 
 const logger = createLogger({ service: 'ras', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
@@ -28,6 +32,7 @@ runService('ras', logger, async () => {
   await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
   const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
   for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  await ensureConsumer(bus.jsm, { stream: STREAM_AUDIT, durable: AUDIT_CONSUMER, filterSubjects: AUDIT_SUBJECTS });
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/ras' });
   const kick = () => relay.kick();
   const domainRepo = new PostgresDomainRepo(pool, kick);
@@ -41,19 +46,32 @@ runService('ras', logger, async () => {
       groups: new Set(config.LATCHKEY_PLATFORM_ADMIN_GROUPS),
     },
   });
-  const domains = new DomainService({ repo: domainRepo, policy, facts });
+  const decisionAudit = new NatsDecisionAudit({ js: bus.js, logger: log });
+  const domains = new DomainService({ repo: domainRepo, policy, facts, audit: decisionAudit });
   const grants = new GrantService({ repo: grantRepo, domains });
   const bundles = new BundleService({ repo: bundleRepo, domains });
+  const audit = new AuditService({ store: new PostgresAuditStore(pool), domains });
+  const auditRunner = new ConsumerRunner({
+    js: bus.js,
+    stream: STREAM_AUDIT,
+    durable: AUDIT_CONSUMER,
+    handler: auditConsumer(audit),
+    logger: log,
+    concurrency: 32,
+  });
 
   const server = createServer({ service: 'ras', logger: log, authenticate: staticAuthenticator(creds) });
-  server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains, grants, bundles));
+  server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains, grants, bundles, audit));
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
+  await auditRunner.start();
   server.setServing(true);
   return {
     port,
     async stop() {
       await server.shutdown();
+      await decisionAudit.stop();
+      await auditRunner.stop();
       await relay.stop();
       await bus.drain();
       await pool.end();

@@ -137,7 +137,7 @@ test('revoking takes the role away with its event; --role guards against revokin
 test('a grant that fails writes no event', async (t) => {
   const ras = await startRas(t, postgres);
   // Straight to the repository, past the policy: the domain does not exist, so the insert fails.
-  await assert.rejects(ras.grantRepo.put('nowhere', { kind: 'user', id: 'mia' }, 'member', 'admin'), /database error/);
+  await assert.rejects(ras.grantRepo.put('nowhere', { kind: 'user', id: 'mia' }, 'member', admin), /database error/);
   assert.deepEqual(await ras.outbox(), []);
   assert.equal(ras.kicks(), 0);
 });
@@ -391,5 +391,8 @@ test('Check follows grants as they change, over gRPC, with groups and the global
 
   // Check is for services: a person asking is refused.
   const asOlive = ras.client('olive-token');
-  await rejects(unary(asOlive.check.bind(asOlive), { ...use, groups: [], scope: '' }), 'auth.forbidden_caller');
+  await rejects(
+    unary(asOlive.check.bind(asOlive), { ...use, groups: [], scope: '', requestId: '' }),
+    'auth.forbidden_caller',
+  );
 });

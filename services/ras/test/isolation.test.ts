@@ -58,6 +58,7 @@ function domainCalls(c: RasServiceClient, domain: string): Record<string, () => 
     listBundleGrants: () => unary(c.listBundleGrants.bind(c), { domain, bundle: 'team-vault' }),
     grantBundle: () => unary(c.grantBundle.bind(c), { domain, bundle: 'team-vault', grantee, permissions: ['USE'] }),
     revokeBundle: () => unary(c.revokeBundle.bind(c), { domain, bundle: 'team-vault', grantee, permissions: [] }),
+    listAudit: () => unary(c.listAudit.bind(c), { domain, since: '', actor: '', limit: 0, pageToken: '' }),
   };
 }
 
@@ -106,7 +107,15 @@ test('isolation: Check answers a stranger alike whether the domain exists or not
   const resolver = ras.client('resolver-token');
   const check = (principal: string, action: string, domain: string, resource = '', scope = '') =>
     outcome(
-      unary(resolver.check.bind(resolver), { principal, action, domain, resource, groups: [], scope }).then((d) => {
+      unary(resolver.check.bind(resolver), {
+        principal,
+        action,
+        domain,
+        resource,
+        groups: [],
+        scope,
+        requestId: '',
+      }).then((d) => {
         if (d.allowed) return d;
         throw new LatchkeyError(d.code, d.reason, { kind: 'permission_denied' });
       }),
@@ -152,6 +161,7 @@ test('isolation: a missing bundle and one without a grant look alike to members 
           resource: bundle,
           groups: [],
           scope: '',
+          requestId: '',
         });
       const a = await ask('team-vault');
       const b = await ask('ghost-bndl');
@@ -188,6 +198,7 @@ test('platform admins, and only they, learn that a domain does not exist', async
     resource: '',
     groups: [],
     scope: '',
+    requestId: '',
   });
   assert.equal(d.code, 'ras.domain_not_found');
   // A platform admin by group is told as well; gina's token carries the group data-eng, not platform.

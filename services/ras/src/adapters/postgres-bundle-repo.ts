@@ -1,6 +1,13 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
-import { enqueueEvents, eventTypes, subjects } from '@latchkey/events';
-import type { BundleGrantRecord, Grantee, PolicyChanged } from '../domain/grant-types.js';
+import { auditEvent, enqueueEvents, eventTypes, subjects } from '@latchkey/events';
+import { changeRecord } from '../domain/audit-records.js';
+import {
+  granteeLabel,
+  type Actor,
+  type BundleGrantRecord,
+  type Grantee,
+  type PolicyChanged,
+} from '../domain/grant-types.js';
 import { BUNDLE_PERMISSIONS, type BundlePermission } from '../domain/permission-model.js';
 import type { BundleRecord, BundleRepo } from '../domain/ports.js';
 import { granteeIs, granteeOf, type GranteeColumns } from './postgres-grantee-sql.js';
@@ -53,16 +60,19 @@ export class PostgresBundleRepo implements BundleRepo {
     private readonly onCommit: () => void,
   ) {}
 
-  async create(domain: string, name: string, by: string): Promise<BundleRecord | undefined> {
+  async create(domain: string, name: string, by: Actor): Promise<BundleRecord | undefined> {
     try {
       const created = await withTransaction(this.pool, async (tx) => {
         const { rows } = await tx.query<Row>(
           'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
-          [domain, name, by],
+          [domain, name, by.id],
         );
         const row = rows[0];
         if (!row) return undefined;
-        await enqueueEvents(tx, [policyChanged({ change: 'bundle.created', domain, bundle: name, by })]);
+        await enqueueEvents(tx, [
+          policyChanged({ change: 'bundle.created', domain, bundle: name, by: by.id }),
+          auditEvent(changeRecord(by, 'bundle.create', domain, `bundle:${name}`)),
+        ]);
         return toRecord(row);
       });
       if (created) this.onCommit();
@@ -130,7 +140,7 @@ export class PostgresBundleRepo implements BundleRepo {
     bundle: string,
     grantee: Grantee,
     permissions: readonly BundlePermission[],
-    by: string,
+    by: Actor,
   ): Promise<BundleGrantRecord[]> {
     try {
       const added = await withTransaction(this.pool, async (tx) => {
@@ -138,19 +148,22 @@ export class PostgresBundleRepo implements BundleRepo {
           `INSERT INTO bundle_grants (domain, bundle, grantee_kind, grantee_id, permission, granted_by)
            SELECT $1, $2, $3, $4, p, $6 FROM unnest($5::text[]) AS p
            ON CONFLICT DO NOTHING RETURNING *`,
-          [domain, bundle, grantee.kind, grantee.id, [...permissions], by],
+          [domain, bundle, grantee.kind, grantee.id, [...permissions], by.id],
         );
         const grants = inPermissionOrder(rows.map(toGrant));
         if (grants.length > 0) {
+          const added = grants.map((g) => g.permission);
           await enqueueEvents(tx, [
-            policyChanged({
-              change: 'bundle.granted',
-              domain,
-              bundle,
-              grantee,
-              permissions: grants.map((g) => g.permission),
-              by,
-            }),
+            policyChanged({ change: 'bundle.granted', domain, bundle, grantee, permissions: added, by: by.id }),
+            auditEvent(
+              changeRecord(
+                by,
+                'bundle.grant',
+                domain,
+                `bundle:${bundle}`,
+                `${granteeLabel(grantee)}: ${added.join(', ')}`,
+              ),
+            ),
           ]);
         }
         return grants;
@@ -167,7 +180,7 @@ export class PostgresBundleRepo implements BundleRepo {
     bundle: string,
     grantee: Grantee,
     permissions: readonly BundlePermission[] | undefined,
-    by: string,
+    by: Actor,
   ): Promise<BundleGrantRecord[]> {
     try {
       const removed = await withTransaction(this.pool, async (tx) => {
@@ -180,15 +193,18 @@ export class PostgresBundleRepo implements BundleRepo {
         );
         const grants = inPermissionOrder(rows.map(toGrant));
         if (grants.length > 0) {
+          const removed = grants.map((g) => g.permission);
           await enqueueEvents(tx, [
-            policyChanged({
-              change: 'bundle.revoked',
-              domain,
-              bundle,
-              grantee,
-              permissions: grants.map((g) => g.permission),
-              by,
-            }),
+            policyChanged({ change: 'bundle.revoked', domain, bundle, grantee, permissions: removed, by: by.id }),
+            auditEvent(
+              changeRecord(
+                by,
+                'bundle.revoke',
+                domain,
+                `bundle:${bundle}`,
+                `${granteeLabel(grantee)}: ${removed.join(', ')}`,
+              ),
+            ),
           ]);
         }
         return grants;

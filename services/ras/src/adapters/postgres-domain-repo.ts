@@ -1,6 +1,7 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
-import { enqueueEvents, eventTypes, subjects } from '@latchkey/events';
-import type { PolicyChanged } from '../domain/grant-types.js';
+import { auditEvent, enqueueEvents, eventTypes, subjects } from '@latchkey/events';
+import { changeRecord } from '../domain/audit-records.js';
+import type { Actor, PolicyChanged } from '../domain/grant-types.js';
 import type { DomainRecord, DomainRepo } from '../domain/ports.js';
 import { granteeIs } from './postgres-grantee-sql.js';
 
@@ -17,17 +18,20 @@ export class PostgresDomainRepo implements DomainRepo {
     private readonly onCommit: () => void,
   ) {}
 
-  async create(name: string, by: string): Promise<DomainRecord | undefined> {
+  async create(name: string, by: Actor): Promise<DomainRecord | undefined> {
     try {
       const created = await withTransaction(this.pool, async (tx) => {
         const { rows } = await tx.query<Row>(
           'INSERT INTO domains (name, created_by) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING *',
-          [name, by],
+          [name, by.id],
         );
         const row = rows[0];
         if (!row) return undefined;
-        const data: PolicyChanged = { change: 'domain.created', domain: name, by };
-        await enqueueEvents(tx, [{ type: eventTypes.policyChanged, subject: subjects.policyChanged(), data }]);
+        const data: PolicyChanged = { change: 'domain.created', domain: name, by: by.id };
+        await enqueueEvents(tx, [
+          { type: eventTypes.policyChanged, subject: subjects.policyChanged(), data },
+          auditEvent(changeRecord(by, 'domain.create', name, `domain:${name}`)),
+        ]);
         return toRecord(row);
       });
       if (created) this.onCommit();

@@ -1,6 +1,13 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
-import { enqueueEvents, eventTypes, subjects } from '@latchkey/events';
-import type { DomainGrantRecord, Grantee, PolicyChanged } from '../domain/grant-types.js';
+import { auditEvent, enqueueEvents, eventTypes, subjects } from '@latchkey/events';
+import { changeRecord } from '../domain/audit-records.js';
+import {
+  granteeLabel,
+  type Actor,
+  type DomainGrantRecord,
+  type Grantee,
+  type PolicyChanged,
+} from '../domain/grant-types.js';
 import type { Role } from '../domain/permission-model.js';
 import type { GrantRepo } from '../domain/ports.js';
 import { granteeIs, granteeOf, type GranteeColumns } from './postgres-grantee-sql.js';
@@ -61,7 +68,7 @@ export class PostgresGrantRepo implements GrantRepo {
     domain: string,
     grantee: Grantee,
     role: Role,
-    by: string,
+    by: Actor,
   ): Promise<{ grant: DomainGrantRecord; changed: boolean; previous: Role | undefined }> {
     try {
       const result = await withTransaction(this.pool, async (tx) => {
@@ -76,7 +83,7 @@ export class PostgresGrantRepo implements GrantRepo {
            ON CONFLICT (domain, grantee_kind, grantee_id)
            DO UPDATE SET role = EXCLUDED.role, granted_at = now(), granted_by = EXCLUDED.granted_by
            RETURNING *`,
-          [domain, grantee.kind, grantee.id, role, by],
+          [domain, grantee.kind, grantee.id, role, by.id],
         );
         const row = rows[0];
         if (!row) throw new Error('INSERT ... RETURNING returned no row');
@@ -88,8 +95,17 @@ export class PostgresGrantRepo implements GrantRepo {
             grantee,
             role,
             ...(previous === undefined ? {} : { previousRole: previous }),
-            by,
+            by: by.id,
           }),
+          auditEvent(
+            changeRecord(
+              by,
+              'domain.grant',
+              domain,
+              granteeLabel(grantee),
+              `role ${role}${previous === undefined ? '' : ` (was ${previous})`}`,
+            ),
+          ),
         ]);
         return { grant: toRecord(row), changed: true, previous };
       });
@@ -104,7 +120,7 @@ export class PostgresGrantRepo implements GrantRepo {
     domain: string,
     grantee: Grantee,
     role: Role | undefined,
-    by: string,
+    by: Actor,
   ): Promise<DomainGrantRecord | undefined> {
     try {
       const removed = await withTransaction(this.pool, async (tx) => {
@@ -117,7 +133,10 @@ export class PostgresGrantRepo implements GrantRepo {
         const row = rows[0];
         if (!row) return undefined;
         const record = toRecord(row);
-        await enqueueEvents(tx, [policyChanged({ change: 'domain.revoked', domain, grantee, role: record.role, by })]);
+        await enqueueEvents(tx, [
+          policyChanged({ change: 'domain.revoked', domain, grantee, role: record.role, by: by.id }),
+          auditEvent(changeRecord(by, 'domain.revoke', domain, granteeLabel(grantee), `role ${record.role}`)),
+        ]);
         return record;
       });
       if (removed) this.onCommit();

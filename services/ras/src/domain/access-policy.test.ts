@@ -295,7 +295,10 @@ test('bad checks are answered with what is wrong, never allowed', async () => {
   const { policy } = world();
   const unknown = await ask(policy, 'admin', 'secret.read', 'analytics');
   assert.equal(unknown.code, 'ras.unknown_action');
-  assert.match(unknown.reason, /unknown action "secret.read": one of bundle.update, bundle.use, bundle.view/);
+  assert.match(
+    unknown.reason,
+    /unknown action "secret.read": one of audit.read, audit.read_all, bundle.update, bundle.use, bundle.view/,
+  );
   const noDomain = await ask(policy, 'admin', 'secret.list', '');
   assert.equal(noDomain.code, 'ras.invalid_check');
   assert.match(noDomain.reason, /names no domain/);

@@ -29,7 +29,7 @@ export class BundleService {
     requireDomainName(domain);
     requireBundleName(name);
     await this.deps.domains.authorize(actor, 'grant.manage', domain);
-    const b = await this.deps.repo.create(domain, name, actor.id);
+    const b = await this.deps.repo.create(domain, name, actor);
     if (!b) throw alreadyExists('bundle.exists', `bundle ${name} already exists in domain ${domain}`);
     return b;
   }
@@ -71,7 +71,7 @@ export class BundleService {
     const permissions = parseBundlePermissions(permissionsInput, false);
     await this.deps.domains.authorize(actor, 'grant.manage', domain);
     if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
-    return this.deps.repo.addGrants(domain, name, grantee, permissions, actor.id);
+    return this.deps.repo.addGrants(domain, name, grantee, permissions, actor);
   }
 
   /** Takes `permissionsInput` away (every permission the grantee holds there when empty). */
@@ -93,7 +93,7 @@ export class BundleService {
       name,
       grantee,
       permissions.length === 0 ? undefined : permissions,
-      actor.id,
+      actor,
     );
     if (removed.length === 0) {
       throw grantNotFound(

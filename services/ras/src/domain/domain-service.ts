@@ -7,10 +7,11 @@ import {
   type Decision,
   type PolicyFacts,
 } from './access-policy.js';
+import { decisionRecord } from './audit-records.js';
 import type { Actor } from './grant-types.js';
 import { memoFacts } from './policy-facts.js';
 import { decisionError, requireDomainName } from './policy-errors.js';
-import type { DomainRecord, DomainRepo } from './ports.js';
+import type { DecisionAudit, DomainRecord, DomainRepo } from './ports.js';
 
 export function validateDomainName(name: string): void {
   if (name === GLOBAL_SCOPE) {
@@ -32,10 +33,13 @@ const SERVICE_READS = new Set(['domain.read', 'bundle.view']);
 
 /**
  * Domains, and the decisions about them: Check for other services, and the
- * same policy for ras's own RPCs (authorize()).
+ * same policy for ras's own RPCs (authorize()). Every decision, allow or
+ * deny, goes to the audit stream.
  */
 export class DomainService {
-  constructor(private readonly deps: { repo: DomainRepo; policy: AccessPolicy; facts: PolicyFacts }) {}
+  constructor(
+    private readonly deps: { repo: DomainRepo; policy: AccessPolicy; facts: PolicyFacts; audit: DecisionAudit },
+  ) {}
 
   isPlatformAdmin(actor: Pick<Actor, 'id' | 'groups'>): boolean {
     return this.deps.policy.isPlatformAdmin(actor.id, actor.groups);
@@ -43,10 +47,13 @@ export class DomainService {
 
   async create(actor: Actor, name: string): Promise<DomainRecord> {
     if (actor.kind !== 'user' || !this.isPlatformAdmin(actor)) {
-      throw permissionDenied('ras.permission_denied', 'only platform admins create domains');
+      const err = permissionDenied('ras.permission_denied', 'only platform admins create domains');
+      this.#record(actor, 'domain.create', name, '', { allowed: false, code: err.code, reason: err.message });
+      throw err;
     }
+    this.#record(actor, 'domain.create', name, '', { allowed: true, code: '', reason: '' });
     validateDomainName(name);
-    const created = await this.deps.repo.create(name, actor.id);
+    const created = await this.deps.repo.create(name, actor);
     if (!created) throw alreadyExists('domain.exists', `domain ${name} already exists`);
     return created;
   }
@@ -65,14 +72,23 @@ export class DomainService {
     return this.deps.repo.listWithRole(actor.id, actor.groups);
   }
 
-  check(q: CheckInput): Promise<Decision> {
-    return this.deps.policy.decide(q);
+  /** `requestId`: the request the asking service acts for, in the audit record. */
+  async check(q: CheckInput, requestId = ''): Promise<Decision> {
+    const d = await this.deps.policy.decide(q);
+    this.deps.audit.record([decisionRecord(q, d, requestId)]);
+    return d;
   }
 
-  /** Each question decided on its own, with every fact looked up once for the whole batch. */
-  checkBatch(qs: readonly CheckInput[]): Promise<Decision[]> {
+  /**
+   * Each question decided on its own (and audited on its own, with its
+   * request id from `requestIds`), with every fact looked up once for the
+   * whole batch.
+   */
+  async checkBatch(qs: readonly CheckInput[], requestIds: readonly string[] = []): Promise<Decision[]> {
     const facts = memoFacts(this.deps.facts);
-    return Promise.all(qs.map((q) => this.deps.policy.decide(q, facts)));
+    const ds = await Promise.all(qs.map((q) => this.deps.policy.decide(q, facts)));
+    this.deps.audit.record(qs.map((q, i) => decisionRecord(q, ds[i]!, requestIds[i] ?? '')));
+    return ds;
   }
 
   /**
@@ -80,21 +96,28 @@ export class DomainService {
    * Services may read policy objects of existing domains, and change nothing.
    */
   async authorize(actor: Actor, action: string, domain: string, resource = ''): Promise<void> {
+    const d = await this.#decideFor(actor, action, domain, resource);
+    this.#record(actor, action, domain, resource, d);
+    if (!d.allowed) throw decisionError(d);
+  }
+
+  async #decideFor(actor: Actor, action: string, domain: string, resource: string): Promise<Decision> {
     if (actor.kind === 'service') {
       if (!SERVICE_READS.has(action)) {
-        throw permissionDenied('auth.forbidden_caller', `services may not ${action}: only people change policy`);
+        const why = action.startsWith('audit.')
+          ? 'audit records are for platform admins and domain owners'
+          : 'only people change policy';
+        return { allowed: false, code: 'auth.forbidden_caller', reason: `services may not ${action}: ${why}` };
       }
-      if (!(await this.deps.facts.domainExists(domain))) throw decisionError(domainNotFound(domain));
-      return;
+      if (!(await this.deps.facts.domainExists(domain))) return domainNotFound(domain);
+      return { allowed: true, code: '', reason: '' };
     }
-    const d = await this.deps.policy.decide({
-      principal: actor.id,
-      groups: actor.groups,
-      action,
-      domain,
-      scope: '',
-      resource,
-    });
-    if (!d.allowed) throw decisionError(d);
+    return this.deps.policy.decide({ principal: actor.id, groups: actor.groups, action, domain, scope: '', resource });
+  }
+
+  /** Audits a decision ras made about one of its own RPCs. */
+  #record(actor: Actor, action: string, domain: string, resource: string, d: Decision): void {
+    const q: CheckInput = { principal: actor.id, groups: actor.groups, action, domain, scope: '', resource };
+    this.deps.audit.record([decisionRecord(q, d, actor.requestId ?? '')]);
   }
 }

@@ -23,7 +23,7 @@ export class GrantService {
     const grantee = parseGrantee(granteeInput);
     const role = parseRole(roleInput);
     await this.deps.domains.authorize(actor, 'grant.manage', domain);
-    return this.deps.repo.put(domain, grantee, role, actor.id);
+    return this.deps.repo.put(domain, grantee, role, actor);
   }
 
   async revoke(
@@ -36,7 +36,7 @@ export class GrantService {
     const grantee = parseGrantee(granteeInput);
     const role = roleInput === '' ? undefined : parseRole(roleInput);
     await this.deps.domains.authorize(actor, 'grant.manage', domain);
-    const removed = await this.deps.repo.remove(domain, grantee, role, actor.id);
+    const removed = await this.deps.repo.remove(domain, grantee, role, actor);
     if (removed) return removed;
     const held = await this.deps.repo.get(domain, grantee);
     if (held && role !== undefined) {

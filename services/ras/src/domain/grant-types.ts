@@ -5,6 +5,8 @@ export interface Actor {
   id: string;
   kind: 'user' | 'service';
   groups: readonly string[];
+  /** The request the actor's call came with; it goes into the audit records of what the call decides and changes. */
+  requestId?: string;
 }
 
 /** Who a grant is for. */

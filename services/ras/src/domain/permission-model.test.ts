@@ -12,12 +12,12 @@ import {
   type Role,
 } from './permission-model.js';
 
-test('the role table: member lists and uses, maintainer also manages secrets, owner also manages Vault and grants', () => {
+test('the role table: member lists and uses, maintainer also manages secrets, owner also manages Vault and grants and reads audit', () => {
   const table = Object.fromEntries(ROLES.map((r) => [r, [...ROLE_PERMISSIONS[r]].sort()]));
   assert.deepEqual(table, {
     member: ['LIST_SECRETS', 'USE_SECRETS'],
     maintainer: ['LIST_SECRETS', 'MANAGE_SECRETS', 'USE_SECRETS'],
-    owner: ['LIST_SECRETS', 'MANAGE_GRANTS', 'MANAGE_SECRETS', 'MANAGE_VAULT', 'USE_SECRETS'],
+    owner: ['LIST_SECRETS', 'MANAGE_GRANTS', 'MANAGE_SECRETS', 'MANAGE_VAULT', 'READ_AUDIT', 'USE_SECRETS'],
   });
 });
 
@@ -30,8 +30,9 @@ test('each role holds everything the role below it holds', () => {
     for (const p of ROLE_PERMISSIONS[lower]) assert.ok(ROLE_PERMISSIONS[upper].has(p), `${upper} lacks ${p}`);
 });
 
-test('MANAGE_VAULT and MANAGE_GRANTS belong to owners alone', () => {
+test('MANAGE_VAULT, MANAGE_GRANTS and READ_AUDIT belong to owners alone', () => {
   assert.deepEqual(rolesWith('MANAGE_VAULT'), ['owner']);
+  assert.deepEqual(rolesWith('READ_AUDIT'), ['owner']);
   assert.deepEqual(rolesWith('MANAGE_GRANTS'), ['owner']);
   assert.deepEqual(rolesWith('MANAGE_SECRETS'), ['owner', 'maintainer']);
   assert.deepEqual(rolesWith('LIST_SECRETS'), ['owner', 'maintainer', 'member']);
@@ -54,6 +55,7 @@ test('every action the services ask about maps to a rule', () => {
     'vault.manage': 'MANAGE_VAULT',
     'domain.read': 'LIST_SECRETS',
     'grant.manage': 'MANAGE_GRANTS',
+    'audit.read': 'READ_AUDIT',
   };
   for (const [action, permission] of Object.entries(domainActions)) {
     const rule = ACTION_RULES[action];
@@ -62,10 +64,11 @@ test('every action the services ask about maps to a rule', () => {
   }
   assert.deepEqual(ACTION_RULES['domain.create'], { kind: 'platform' });
   assert.deepEqual(ACTION_RULES['kek.rotate'], { kind: 'platform' });
+  assert.deepEqual(ACTION_RULES['audit.read_all'], { kind: 'platform' });
   assert.deepEqual(ACTION_RULES['bundle.view'], { kind: 'bundle', anyOf: ['VIEW', 'UPDATE'] });
   assert.deepEqual(ACTION_RULES['bundle.update'], { kind: 'bundle', anyOf: ['UPDATE'] });
   assert.deepEqual(ACTION_RULES['bundle.use'], { kind: 'bundle', anyOf: ['USE'] });
-  assert.equal(ACTIONS.size, Object.keys(domainActions).length + 5);
+  assert.equal(ACTIONS.size, Object.keys(domainActions).length + 6);
 });
 
 test('only reads (secret.list, secret.use) may reach global scope from a domain', () => {

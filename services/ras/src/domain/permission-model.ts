@@ -7,7 +7,14 @@
 export const ROLES = ['owner', 'maintainer', 'member'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const PERMISSIONS = ['LIST_SECRETS', 'USE_SECRETS', 'MANAGE_SECRETS', 'MANAGE_VAULT', 'MANAGE_GRANTS'] as const;
+export const PERMISSIONS = [
+  'LIST_SECRETS',
+  'USE_SECRETS',
+  'MANAGE_SECRETS',
+  'MANAGE_VAULT',
+  'MANAGE_GRANTS',
+  'READ_AUDIT',
+] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 /**
@@ -19,11 +26,19 @@ export type Permission = (typeof PERMISSIONS)[number];
  * - MANAGE_VAULT: create Vault integrations (owners and platform admins only).
  * - MANAGE_GRANTS: grant and revoke domain roles, create bundles and manage
  *   their grants.
+ * - READ_AUDIT: read the domain's audit records.
  */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   member: new Set<Permission>(['LIST_SECRETS', 'USE_SECRETS']),
   maintainer: new Set<Permission>(['LIST_SECRETS', 'USE_SECRETS', 'MANAGE_SECRETS']),
-  owner: new Set<Permission>(['LIST_SECRETS', 'USE_SECRETS', 'MANAGE_SECRETS', 'MANAGE_VAULT', 'MANAGE_GRANTS']),
+  owner: new Set<Permission>([
+    'LIST_SECRETS',
+    'USE_SECRETS',
+    'MANAGE_SECRETS',
+    'MANAGE_VAULT',
+    'MANAGE_GRANTS',
+    'READ_AUDIT',
+  ]),
 };
 
 export const BUNDLE_PERMISSIONS = ['VIEW', 'UPDATE', 'USE'] as const;
@@ -44,6 +59,8 @@ export type ActionRule =
 export const ACTION_RULES: Readonly<Record<string, ActionRule>> = {
   'domain.create': { kind: 'platform' },
   'kek.rotate': { kind: 'platform' },
+  // Every domain's audit records (and the global ones).
+  'audit.read_all': { kind: 'platform' },
   'secret.list': { kind: 'domain', permission: 'LIST_SECRETS', globalRead: true },
   'secret.use': { kind: 'domain', permission: 'USE_SECRETS', globalRead: true },
   'secret.manage': { kind: 'domain', permission: 'MANAGE_SECRETS', globalRead: false },
@@ -55,6 +72,8 @@ export const ACTION_RULES: Readonly<Record<string, ActionRule>> = {
   'domain.read': { kind: 'domain', permission: 'LIST_SECRETS', globalRead: false },
   // Grant and revoke domain roles, create bundles, grant and revoke on them.
   'grant.manage': { kind: 'domain', permission: 'MANAGE_GRANTS', globalRead: false },
+  // One domain's audit records: owners.
+  'audit.read': { kind: 'domain', permission: 'READ_AUDIT', globalRead: false },
   // UPDATE implies VIEW: whoever may change a configuration may see it.
   'bundle.view': { kind: 'bundle', anyOf: ['VIEW', 'UPDATE'] },
   'bundle.update': { kind: 'bundle', anyOf: ['UPDATE'] },

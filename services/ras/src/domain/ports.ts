@@ -1,4 +1,5 @@
-import type { BundleGrantRecord, DomainGrantRecord, Grantee } from './grant-types.js';
+import type { AuditRecord } from '@latchkey/events';
+import type { Actor, BundleGrantRecord, DomainGrantRecord, Grantee } from './grant-types.js';
 import type { BundlePermission, Role } from './permission-model.js';
 
 export interface DomainRecord {
@@ -8,8 +9,8 @@ export interface DomainRecord {
 }
 
 export interface DomainRepo {
-  /** Creates the domain and its policy.changed event atomically; undefined if it existed. */
-  create(name: string, by: string): Promise<DomainRecord | undefined>;
+  /** Creates the domain, its policy.changed event and its audit record atomically; undefined if it existed. */
+  create(name: string, by: Actor): Promise<DomainRecord | undefined>;
   get(name: string): Promise<DomainRecord | undefined>;
   list(): Promise<DomainRecord[]>;
   /** The domains where `principal` or one of `groups` holds a role. */
@@ -18,7 +19,7 @@ export interface DomainRepo {
 
 /**
  * Domain roles: at most one per grantee and domain. Every change writes its
- * policy.changed event in the same transaction.
+ * policy.changed event and its audit record in the same transaction.
  */
 export interface GrantRepo {
   rolesOf(domain: string, principal: string, groups: readonly string[]): Promise<Role[]>;
@@ -31,10 +32,10 @@ export interface GrantRepo {
     domain: string,
     grantee: Grantee,
     role: Role,
-    by: string,
+    by: Actor,
   ): Promise<{ grant: DomainGrantRecord; changed: boolean; previous: Role | undefined }>;
   /** Removes the grantee's role (only if it is `role`, when given); undefined when nothing matched. */
-  remove(domain: string, grantee: Grantee, role: Role | undefined, by: string): Promise<DomainGrantRecord | undefined>;
+  remove(domain: string, grantee: Grantee, role: Role | undefined, by: Actor): Promise<DomainGrantRecord | undefined>;
   list(domain: string): Promise<DomainGrantRecord[]>;
 }
 
@@ -46,8 +47,8 @@ export interface BundleRecord {
 }
 
 export interface BundleRepo {
-  /** Creates the bundle and its policy.changed event atomically; undefined when one of that name exists. */
-  create(domain: string, name: string, by: string): Promise<BundleRecord | undefined>;
+  /** Creates the bundle, its policy.changed event and audit record atomically; undefined when one of that name exists. */
+  create(domain: string, name: string, by: Actor): Promise<BundleRecord | undefined>;
   get(domain: string, name: string): Promise<BundleRecord | undefined>;
   list(domain: string): Promise<BundleRecord[]>;
   /** Whether the bundle exists, and the permissions `principal` or its groups hold on it. */
@@ -58,20 +59,46 @@ export interface BundleRepo {
     groups: readonly string[],
   ): Promise<{ exists: boolean; permissions: BundlePermission[] }>;
   grants(domain: string, bundle: string): Promise<BundleGrantRecord[]>;
-  /** Adds the permissions the grantee does not hold yet; returns those (and writes policy.changed if any). */
+  /** Adds the permissions the grantee does not hold yet; returns those (and writes policy.changed and audit if any). */
   addGrants(
     domain: string,
     bundle: string,
     grantee: Grantee,
     permissions: readonly BundlePermission[],
-    by: string,
+    by: Actor,
   ): Promise<BundleGrantRecord[]>;
-  /** Removes `permissions` (all it holds when undefined); returns what was removed (and writes policy.changed if any). */
+  /** Removes `permissions` (all it holds when undefined); returns what was removed (and writes policy.changed and audit if any). */
   removeGrants(
     domain: string,
     bundle: string,
     grantee: Grantee,
     permissions: readonly BundlePermission[] | undefined,
-    by: string,
+    by: Actor,
   ): Promise<BundleGrantRecord[]>;
+}
+
+/**
+ * Where the records of decisions go (the audit stream). record() never
+ * blocks or fails a decision: the adapter sends in the background.
+ */
+export interface DecisionAudit {
+  record(records: readonly AuditRecord[]): void;
+}
+
+export interface AuditQuery {
+  /** Only this domain's records (or `global`'s); undefined: every record. */
+  domain?: string;
+  since?: Date;
+  actor?: string;
+  limit: number;
+  /** Strictly older than this record in (at, id) order (the previous page's last). */
+  before?: { at: string; id: string };
+}
+
+/** The audit table, written by the audit consumer. */
+export interface AuditStore {
+  /** Stores the record; false when one with its id was stored already. */
+  insert(record: AuditRecord): Promise<boolean>;
+  /** Newest first ((at, id) descending), at most `limit`. */
+  list(query: AuditQuery): Promise<AuditRecord[]>;
 }

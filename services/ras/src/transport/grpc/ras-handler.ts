@@ -1,6 +1,8 @@
 import { invalidArgument, permissionDenied } from '@latchkey/errors';
 import type { CallContext, Handlers, Principal } from '@latchkey/grpc';
+import type { AuditRecord } from '@latchkey/events';
 import type {
+  AuditEntry,
   Bundle,
   BundleGrant,
   CheckRequest,
@@ -11,6 +13,7 @@ import type {
   RasServiceServer,
 } from '@latchkey/proto';
 import type { CheckInput } from '../../domain/access-policy.js';
+import type { AuditService } from '../../domain/audit-service.js';
 import type { BundleService } from '../../domain/bundle-service.js';
 import type { DomainService } from '../../domain/domain-service.js';
 import type { GrantService } from '../../domain/grant-service.js';
@@ -63,6 +66,23 @@ function actorOf(p: Principal): Actor {
   };
 }
 
+/** The caller, with the request id its call came with (for the audit records of what it decides and changes). */
+const caller = (ctx: CallContext): Actor => ({ ...actorOf(ctx.principal), requestId: ctx.requestId });
+
+const toAuditEntry = (r: AuditRecord): AuditEntry => ({
+  id: r.id,
+  at: r.at,
+  service: r.service,
+  actor: r.actor,
+  groups: r.groups ?? [],
+  action: r.action,
+  domain: r.domain,
+  resource: r.resource,
+  outcome: r.outcome,
+  reason: r.reason,
+  requestId: r.requestId,
+});
+
 function servicesOnly(ctx: CallContext): void {
   if (ctx.principal.kind !== 'service')
     throw permissionDenied('auth.forbidden_caller', 'Check is for Latchkey services');
@@ -90,42 +110,43 @@ export function rasHandlers(
   domains: DomainService,
   grants: GrantService,
   bundles: BundleService,
+  audit: AuditService,
 ): Handlers<RasServiceServer> {
   return {
-    createBundle: async (req, ctx) => toBundle(await bundles.create(actorOf(ctx.principal), req.domain, req.name)),
-    getBundle: async (req, ctx) => toBundle(await bundles.get(actorOf(ctx.principal), req.domain, req.name)),
+    createBundle: async (req, ctx) => toBundle(await bundles.create(caller(ctx), req.domain, req.name)),
+    getBundle: async (req, ctx) => toBundle(await bundles.get(caller(ctx), req.domain, req.name)),
     listBundles: async (req, ctx) => ({
-      bundles: (await bundles.list(actorOf(ctx.principal), req.domain)).map(toBundle),
+      bundles: (await bundles.list(caller(ctx), req.domain)).map(toBundle),
     }),
     grantBundle: async (req, ctx) => ({
-      granted: (await bundles.grant(actorOf(ctx.principal), req.domain, req.bundle, req.grantee, req.permissions)).map(
+      granted: (await bundles.grant(caller(ctx), req.domain, req.bundle, req.grantee, req.permissions)).map(
         toBundleGrant,
       ),
     }),
     revokeBundle: async (req, ctx) => ({
-      revoked: (await bundles.revoke(actorOf(ctx.principal), req.domain, req.bundle, req.grantee, req.permissions)).map(
+      revoked: (await bundles.revoke(caller(ctx), req.domain, req.bundle, req.grantee, req.permissions)).map(
         toBundleGrant,
       ),
     }),
     listBundleGrants: async (req, ctx) => ({
-      grants: (await bundles.grants(actorOf(ctx.principal), req.domain, req.bundle)).map(toBundleGrant),
+      grants: (await bundles.grants(caller(ctx), req.domain, req.bundle)).map(toBundleGrant),
     }),
-    createDomain: async (req, ctx) => toDomain(await domains.create(actorOf(ctx.principal), req.name)),
-    getDomain: async (req, ctx) => toDomain(await domains.get(actorOf(ctx.principal), req.name)),
-    listDomains: async (_req, ctx) => ({ domains: (await domains.list(actorOf(ctx.principal))).map(toDomain) }),
+    createDomain: async (req, ctx) => toDomain(await domains.create(caller(ctx), req.name)),
+    getDomain: async (req, ctx) => toDomain(await domains.get(caller(ctx), req.name)),
+    listDomains: async (_req, ctx) => ({ domains: (await domains.list(caller(ctx))).map(toDomain) }),
     grantDomainRole: async (req, ctx) => {
-      const r = await grants.grant(actorOf(ctx.principal), req.domain, req.grantee, req.role);
+      const r = await grants.grant(caller(ctx), req.domain, req.grantee, req.role);
       return { grant: toDomainGrant(r.grant), changed: r.changed, previousRole: r.previous ?? '' };
     },
     revokeDomainRole: async (req, ctx) => ({
-      revoked: toDomainGrant(await grants.revoke(actorOf(ctx.principal), req.domain, req.grantee, req.role)),
+      revoked: toDomainGrant(await grants.revoke(caller(ctx), req.domain, req.grantee, req.role)),
     }),
     listDomainMembers: async (req, ctx) => ({
-      members: (await grants.members(actorOf(ctx.principal), req.domain)).map(toDomainGrant),
+      members: (await grants.members(caller(ctx), req.domain)).map(toDomainGrant),
     }),
     check: async (req, ctx) => {
       servicesOnly(ctx);
-      return toCheckResponse(await domains.check(toCheckInput(req)));
+      return toCheckResponse(await domains.check(toCheckInput(req), req.requestId || ctx.requestId));
     },
     checkBatch: async (req, ctx) => {
       servicesOnly(ctx);
@@ -135,11 +156,25 @@ export function rasHandlers(
           `${req.checks.length} checks in one batch; at most ${MAX_CHECK_BATCH}: split the batch`,
         );
       }
-      return { results: (await domains.checkBatch(req.checks.map(toCheckInput))).map(toCheckResponse) };
+      const decisions = await domains.checkBatch(
+        req.checks.map(toCheckInput),
+        req.checks.map((c) => c.requestId || ctx.requestId),
+      );
+      return { results: decisions.map(toCheckResponse) };
+    },
+    listAudit: async (req, ctx) => {
+      const page = await audit.list(caller(ctx), {
+        domain: req.domain,
+        since: req.since,
+        actor: req.actor,
+        limit: req.limit,
+        pageToken: req.pageToken,
+      });
+      return { records: page.records.map(toAuditEntry), nextPageToken: page.nextPageToken };
     },
     whoAmI: async (_req, ctx) => ({
       principal: ctx.principal.id,
-      platformAdmin: ctx.principal.kind === 'user' && domains.isPlatformAdmin(actorOf(ctx.principal)),
+      platformAdmin: ctx.principal.kind === 'user' && domains.isPlatformAdmin(caller(ctx)),
     }),
   };
 }

@@ -61,7 +61,8 @@ export interface ListDomainsResponse {
  *   bundle.view [bundle]    a VIEW or UPDATE grant on the bundle of `domain`, or MANAGE_GRANTS in `domain`
  *   bundle.update [bundle]  an UPDATE grant on the bundle, or MANAGE_GRANTS in `domain`
  *   bundle.use [bundle]     a USE grant on the bundle, or MANAGE_GRANTS in `domain`
- *   domain.create, kek.rotate  platform admins only (`domain` is ignored)
+ *   audit.read        READ_AUDIT in `domain` (owners and platform admins)
+ *   domain.create, kek.rotate, audit.read_all  platform admins only (`domain` is ignored)
  *
  * Global scope. `domain` is where the caller acts from (the workload's
  * domain, the domain a selector is opened in); `scope` is the scope of the
@@ -93,6 +94,12 @@ export interface CheckRequest {
    * or "global".
    */
   scope: string;
+  /**
+   * The request on whose behalf the service asks (its x-request-id, or a
+   * deployment id), for the audit record of the decision; empty: the id of
+   * this Check call.
+   */
+  requestId: string;
 }
 
 export interface CheckResponse {
@@ -279,6 +286,62 @@ export interface ListBundleGrantsRequest {
 
 export interface ListBundleGrantsResponse {
   grants: BundleGrant[];
+}
+
+/**
+ * One audit record: who did what to which resource, with what outcome, when,
+ * in which request. It never holds a secret value or a credential.
+ */
+export interface AuditEntry {
+  id: string;
+  /** RFC 3339. */
+  at: string;
+  /** catalog, ras, resolver or deployer. */
+  service: string;
+  /** The user (or service:<name>) who asked, or on whose behalf a service asked. */
+  actor: string;
+  groups: string[];
+  /**
+   * A Check action (secret.use, ...) for decisions; secret.put, secret.delete,
+   * vault.create|update|delete, domain.create, domain.grant|revoke,
+   * bundle.create|grant|revoke for changes; secret.read for a resolution.
+   */
+  action: string;
+  /** The domain acted in or from, or "global". */
+  domain: string;
+  /**
+   * What it was about: secret:KEY, vault:NAME, bundle:NAME, user ID / group
+   * NAME (domain grants), the references of a resolution.
+   */
+  resource: string;
+  /** allow or deny (decisions); ok or error (changes and resolutions). */
+  outcome: string;
+  reason: string;
+  requestId: string;
+}
+
+/**
+ * Audit records, newest first. With `domain`: that domain's records, for its
+ * owners and platform admins; anyone else gets the same permission error
+ * whether the domain exists or not. Without `domain` (or with "global"):
+ * every record (or the global ones), for platform admins only.
+ */
+export interface ListAuditRequest {
+  domain: string;
+  /** RFC 3339: only records at or after this time. */
+  since: string;
+  /** Only records of this actor. */
+  actor: string;
+  /** At most this many records (default 100, at most 1000). */
+  limit: number;
+  /** The next_page_token of the previous page. */
+  pageToken: string;
+}
+
+export interface ListAuditResponse {
+  records: AuditEntry[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 function createBaseDomain(): Domain {
@@ -646,7 +709,7 @@ export const ListDomainsResponse: MessageFns<ListDomainsResponse> = {
 };
 
 function createBaseCheckRequest(): CheckRequest {
-  return { principal: "", action: "", domain: "", resource: "", groups: [], scope: "" };
+  return { principal: "", action: "", domain: "", resource: "", groups: [], scope: "", requestId: "" };
 }
 
 export const CheckRequest: MessageFns<CheckRequest> = {
@@ -668,6 +731,9 @@ export const CheckRequest: MessageFns<CheckRequest> = {
     }
     if (message.scope !== "") {
       writer.uint32(50).string(message.scope);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(58).string(message.requestId);
     }
     return writer;
   },
@@ -733,6 +799,14 @@ export const CheckRequest: MessageFns<CheckRequest> = {
             message.scope = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -753,6 +827,11 @@ export const CheckRequest: MessageFns<CheckRequest> = {
       resource: isSet(object.resource) ? globalThis.String(object.resource) : "",
       groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
       scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -776,6 +855,9 @@ export const CheckRequest: MessageFns<CheckRequest> = {
     if (message.scope !== undefined) {
       obj.scope = message.scope;
     }
+    if (message.requestId !== undefined) {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -790,6 +872,7 @@ export const CheckRequest: MessageFns<CheckRequest> = {
     message.resource = object.resource ?? "";
     message.groups = object.groups?.map((e) => e) || [];
     message.scope = object.scope ?? "";
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -3046,6 +3129,477 @@ export const ListBundleGrantsResponse: MessageFns<ListBundleGrantsResponse> = {
   },
 };
 
+function createBaseAuditEntry(): AuditEntry {
+  return {
+    id: "",
+    at: "",
+    service: "",
+    actor: "",
+    groups: [],
+    action: "",
+    domain: "",
+    resource: "",
+    outcome: "",
+    reason: "",
+    requestId: "",
+  };
+}
+
+export const AuditEntry: MessageFns<AuditEntry> = {
+  encode(message: AuditEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.at !== "") {
+      writer.uint32(18).string(message.at);
+    }
+    if (message.service !== "") {
+      writer.uint32(26).string(message.service);
+    }
+    if (message.actor !== "") {
+      writer.uint32(34).string(message.actor);
+    }
+    for (const v of message.groups) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.action !== "") {
+      writer.uint32(50).string(message.action);
+    }
+    if (message.domain !== "") {
+      writer.uint32(58).string(message.domain);
+    }
+    if (message.resource !== "") {
+      writer.uint32(66).string(message.resource);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(74).string(message.outcome);
+    }
+    if (message.reason !== "") {
+      writer.uint32(82).string(message.reason);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(90).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.groups.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.resource = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditEntry {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      resource: isSet(object.resource) ? globalThis.String(object.resource) : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AuditEntry): unknown {
+    const obj: any = {};
+    if (message.id !== undefined) {
+      obj.id = message.id;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at;
+    }
+    if (message.service !== undefined) {
+      obj.service = message.service;
+    }
+    if (message.actor !== undefined) {
+      obj.actor = message.actor;
+    }
+    if (message.groups?.length) {
+      obj.groups = message.groups;
+    }
+    if (message.action !== undefined) {
+      obj.action = message.action;
+    }
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.resource !== undefined) {
+      obj.resource = message.resource;
+    }
+    if (message.outcome !== undefined) {
+      obj.outcome = message.outcome;
+    }
+    if (message.reason !== undefined) {
+      obj.reason = message.reason;
+    }
+    if (message.requestId !== undefined) {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuditEntry>, I>>(base?: I): AuditEntry {
+    return AuditEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditEntry>, I>>(object: I): AuditEntry {
+    const message = createBaseAuditEntry();
+    message.id = object.id ?? "";
+    message.at = object.at ?? "";
+    message.service = object.service ?? "";
+    message.actor = object.actor ?? "";
+    message.groups = object.groups?.map((e) => e) || [];
+    message.action = object.action ?? "";
+    message.domain = object.domain ?? "";
+    message.resource = object.resource ?? "";
+    message.outcome = object.outcome ?? "";
+    message.reason = object.reason ?? "";
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseListAuditRequest(): ListAuditRequest {
+  return { domain: "", since: "", actor: "", limit: 0, pageToken: "" };
+}
+
+export const ListAuditRequest: MessageFns<ListAuditRequest> = {
+  encode(message: ListAuditRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.since !== "") {
+      writer.uint32(18).string(message.since);
+    }
+    if (message.actor !== "") {
+      writer.uint32(26).string(message.actor);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).int32(message.limit);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(42).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.since = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAuditRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      since: isSet(object.since) ? globalThis.String(object.since) : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAuditRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since;
+    }
+    if (message.actor !== undefined) {
+      obj.actor = message.actor;
+    }
+    if (message.limit !== undefined) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.pageToken !== undefined) {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAuditRequest>, I>>(base?: I): ListAuditRequest {
+    return ListAuditRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAuditRequest>, I>>(object: I): ListAuditRequest {
+    const message = createBaseListAuditRequest();
+    message.domain = object.domain ?? "";
+    message.since = object.since ?? "";
+    message.actor = object.actor ?? "";
+    message.limit = object.limit ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAuditResponse(): ListAuditResponse {
+  return { records: [], nextPageToken: "" };
+}
+
+export const ListAuditResponse: MessageFns<ListAuditResponse> = {
+  encode(message: ListAuditResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.records) {
+      AuditEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.records.push(AuditEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAuditResponse {
+    return {
+      records: globalThis.Array.isArray(object?.records) ? object.records.map((e: any) => AuditEntry.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAuditResponse): unknown {
+    const obj: any = {};
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => AuditEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== undefined) {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAuditResponse>, I>>(base?: I): ListAuditResponse {
+    return ListAuditResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAuditResponse>, I>>(object: I): ListAuditResponse {
+    const message = createBaseListAuditResponse();
+    message.records = object.records?.map((e) => AuditEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 export type RasServiceService = typeof RasServiceService;
 export const RasServiceService = {
   createBundle: {
@@ -3194,6 +3748,15 @@ export const RasServiceService = {
     responseSerialize: (value: WhoAmIResponse): Buffer => Buffer.from(WhoAmIResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WhoAmIResponse => WhoAmIResponse.decode(value),
   },
+  listAudit: {
+    path: "/latchkey.v1.RasService/ListAudit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAuditRequest): Buffer => Buffer.from(ListAuditRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAuditRequest => ListAuditRequest.decode(value),
+    responseSerialize: (value: ListAuditResponse): Buffer => Buffer.from(ListAuditResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAuditResponse => ListAuditResponse.decode(value),
+  },
 } as const;
 
 export interface RasServiceServer extends UntypedServiceImplementation {
@@ -3214,6 +3777,7 @@ export interface RasServiceServer extends UntypedServiceImplementation {
   /** Services only. */
   checkBatch: handleUnaryCall<CheckBatchRequest, CheckBatchResponse>;
   whoAmI: handleUnaryCall<WhoAmIRequest, WhoAmIResponse>;
+  listAudit: handleUnaryCall<ListAuditRequest, ListAuditResponse>;
 }
 
 export interface RasServiceClient extends Client {
@@ -3443,6 +4007,21 @@ export interface RasServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WhoAmIResponse) => void,
+  ): ClientUnaryCall;
+  listAudit(
+    request: ListAuditRequest,
+    callback: (error: ServiceError | null, response: ListAuditResponse) => void,
+  ): ClientUnaryCall;
+  listAudit(
+    request: ListAuditRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAuditResponse) => void,
+  ): ClientUnaryCall;
+  listAudit(
+    request: ListAuditRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAuditResponse) => void,
   ): ClientUnaryCall;
 }
 
