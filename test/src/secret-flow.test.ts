@@ -18,7 +18,9 @@ const JOB = [
   "console.log('legacy', h(process.env.JDBC_URL));",
   "const p=fs.readFileSync(process.env.LATCHKEY_SPARK_PROPERTIES_FILE,'utf8');",
   "console.log('sparkmode', (fs.statSync(process.env.LATCHKEY_SPARK_PROPERTIES_FILE).mode & 0o777).toString(8));",
-  "console.log('spark', h(p.split('\\n')[0].split('=').slice(1).join('=')));",
+  "const prop=k=>p.split('\\n').find(l=>l.startsWith(k+'=')).slice(k.length+1);",
+  "console.log('spark', h(prop('spark.hadoop.fs.s3a.secret.key')));",
+  "console.log('redaction', prop('spark.redaction.regex'));",
   "console.log('echo', process.env.DB_PASSWORD);",
   'setInterval(()=>{},1000);',
 ].join('');
@@ -54,11 +56,13 @@ test('a secret travels from put to a running workload and nowhere else, and rota
   const workload = {
     name: 'nightly-etl',
     kind: 'SPARK_JOB',
-    envVars: {
-      DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } },
-      JDBC_URL: 'jdbc:postgresql://db/x?password=${secrets.db_password}',
+    template: {
+      envVars: {
+        DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } },
+        JDBC_URL: 'jdbc:postgresql://db/x?password=${secrets.db_password}',
+      },
+      sparkConf: { 'spark.hadoop.fs.s3a.secret.key': '${secrets.db_password}' },
     },
-    sparkConf: { 'spark.hadoop.fs.s3a.secret.key': '${secrets.db_password}' },
     run: { command: [process.execPath, '-e', JOB] },
   };
   const file = join(sys.home, 'workload.json');
@@ -81,6 +85,7 @@ test('a secret travels from put to a running workload and nowhere else, and rota
   assert.ok(out1.includes(`legacy ${sha(`jdbc:postgresql://db/x?password=${canary}`)}`), out1);
   assert.ok(out1.includes(`spark ${sha(canary)}`), out1);
   assert.ok(out1.includes('sparkmode 600'), out1);
+  assert.ok(out1.includes('redaction (?i)secret|password|token|access[.]?key'), out1);
   assert.ok(out1.includes('echo [REDACTED]'), 'the echoed value is redacted in the output');
 
   // Rotation: a new version marks the workload stale and restarts nothing.

@@ -6,3 +6,5 @@ export const DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const SECRET_KEY = /^[A-Za-z0-9._-]{1,253}$/;
 /** The platform-wide scope. */
 export const GLOBAL_SCOPE = 'global';
+/** A Vault integration's id (the catalog assigns UUIDs); what a VAULT reference's source.id names. */
+export const INTEGRATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -45,7 +45,9 @@ before(async () => {
   await apply('analytics', {
     name: 'etl',
     kind: 'SPARK_JOB',
-    envVars: { A: { key: 'db_password', source: { type: 'VAULT', id: INTEGRATION } }, B: '${secrets.api_token}' },
+    template: {
+      envVars: { A: { key: 'db_password', source: { type: 'VAULT', id: INTEGRATION } }, B: '${secrets.api_token}' },
+    },
   });
   const w = await apply('finance', {
     name: 'ledger',

@@ -6,7 +6,7 @@ import { authorize, type Authorizer } from '@latchkey/grpc';
 import type { Logger } from '@latchkey/logger';
 import type { DeploymentRecord, LogLineRecord, WorkloadRecord } from './deployment-types.js';
 import type { WorkloadRepo, WorkloadRuntime } from './ports.js';
-import { parseWorkloadSpec, referencesOf, renderValues, WORKLOAD_NAME } from './workload-spec.js';
+import { parseWorkloadSpec, referencesOf, renderForRuntime, specWarnings, WORKLOAD_NAME } from './workload-spec.js';
 
 function validDomain(domain: string): void {
   if (!DOMAIN_NAME.test(domain)) {
@@ -33,22 +33,31 @@ export class WorkloadService {
 
   constructor(private readonly deps: WorkloadServiceDeps) {}
 
-  async apply(principal: string, domain: string, specJson: string): Promise<WorkloadRecord> {
+  async apply(
+    principal: string,
+    domain: string,
+    specJson: string,
+  ): Promise<{ workload: WorkloadRecord; warnings: string[] }> {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain });
     const spec = parseWorkloadSpec(specJson, domain);
-    return this.deps.repo.upsertWorkload(domain, spec, referencesOf(spec, domain));
+    const workload = await this.deps.repo.upsertWorkload(domain, spec, referencesOf(spec, domain));
+    return { workload, warnings: specWarnings(spec) };
   }
 
   async get(
     principal: string,
     domain: string,
     name: string,
-  ): Promise<{ workload: WorkloadRecord; last?: DeploymentRecord }> {
+  ): Promise<{ workload: WorkloadRecord; last?: DeploymentRecord; warnings: string[] }> {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain, resource: name });
     const workload = await this.mustFind(domain, name);
-    return { workload, last: await this.deps.repo.latestDeployment(workload.id) };
+    return {
+      workload,
+      last: await this.deps.repo.latestDeployment(workload.id),
+      warnings: specWarnings(workload.spec),
+    };
   }
 
   async list(principal: string, domain: string): Promise<WorkloadRecord[]> {
@@ -131,6 +140,7 @@ export class WorkloadService {
       await this.fail(deployment, ['the workload has no run.command']);
       return;
     }
+    const rendered = renderForRuntime(workload.spec, values);
     // The exit of a quick workload is recorded only after its start is.
     let started!: () => void;
     const startRecorded = new Promise<void>((resolve) => (started = resolve));
@@ -142,9 +152,9 @@ export class WorkloadService {
           workload: workload.name,
           domain: workload.domain,
           command,
-          env: renderValues(workload.spec.envVars, values),
-          sparkConf: renderValues(workload.spec.sparkConf, values),
-          secrets: [...values.values()],
+          env: rendered.env,
+          sparkConf: rendered.sparkConf,
+          secrets: [...values.values(), ...rendered.literalSecrets],
         },
         {
           onLine: (stream, line) => this.bufferLog(deployment.id, stream, line),

@@ -1,5 +1,12 @@
 import { invalidArgument } from '@latchkey/errors';
-import { DOMAIN_NAME, SECRET_KEY, type ReferenceSpec, type SourceType } from '@latchkey/events';
+import {
+  DOMAIN_NAME,
+  GLOBAL_SCOPE,
+  INTEGRATION_ID,
+  SECRET_KEY,
+  type ReferenceSpec,
+  type SourceType,
+} from '@latchkey/events';
 
 export const WORKLOAD_KINDS = [
   'COMPUTE',
@@ -11,24 +18,68 @@ export const WORKLOAD_KINDS = [
 ] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
+const isKind = (k: unknown): k is WorkloadKind => (WORKLOAD_KINDS as readonly unknown[]).includes(k);
+
 export const WORKLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 const CONF_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
 
-/** A structured reference `{key, source: {type, id}}`; KUBERNETES is read as MANAGED. */
+/**
+ * Spark's own default for `spark.redaction.regex` (Spark 3.x): the pattern the
+ * seed documents describe as masking "secret, password, token" (and access
+ * keys) in Spark's logs and UI. Every Spark conf Latchkey hands to a workload
+ * carries it, after any pattern of the workload's own.
+ */
+export const SPARK_REDACTION_REGEX = '(?i)secret|password|token|access[.]?key';
+export const SPARK_REDACTION_KEY = 'spark.redaction.regex';
+
+/**
+ * Where a STORAGE_CONFIG's settings reach the runtime: the S3A Spark/Hadoop
+ * settings the seed documents use (`spark.hadoop.fs.s3a.access.key`,
+ * `spark.hadoop.fs.s3a.secret.key`), plus the endpoint.
+ */
+export const S3A_SETTINGS = {
+  endpoint: 'spark.hadoop.fs.s3a.endpoint',
+  accessKey: 'spark.hadoop.fs.s3a.access.key',
+  secretKey: 'spark.hadoop.fs.s3a.secret.key',
+} as const;
+
+/** A structured reference `{key, source: {type, id}}`; KUBERNETES is stored as MANAGED. */
 export interface StructuredRef {
   key: string;
   source: { type: SourceType; id: string };
 }
 
-/** One value of envVars / sparkConf: a literal (possibly with placeholders) or a reference. */
+/** One value: a literal (possibly with `${secrets.KEY}` placeholders) or a reference. */
 export type SpecValue = string | StructuredRef;
+export type ValueMap = Record<string, SpecValue>;
 
+/**
+ * A workload as applied and shown, in the payload shape of its kind (the
+ * seed API's): literals and references only, never values.
+ *
+ * | kind | where values go |
+ * | COMPUTE | envVars, sparkConf |
+ * | SPARK_JOB, SPARK_STREAMING_JOB, SDK_SPARK_JOB | template.envVars, template.sparkConf |
+ * | JUPYTER_CONTAINER | config.envVars |
+ * | STORAGE_CONFIG | endpoint, accessKey, secretKey (legacy), storageSecret |
+ *
+ * Workloads stored by earlier versions may carry top-level envVars/sparkConf
+ * whatever their kind; they are still injected (see injectionsOf).
+ */
 export interface WorkloadSpec {
   name: string;
   kind: WorkloadKind;
-  envVars: Record<string, SpecValue>;
-  sparkConf: Record<string, SpecValue>;
+  description?: string;
+  envVars?: ValueMap;
+  sparkConf?: ValueMap;
+  template?: { envVars?: ValueMap; sparkConf?: ValueMap };
+  config?: { envVars?: ValueMap };
+  endpoint?: string;
+  accessKey?: SpecValue;
+  /** Legacy: a literal, possibly with placeholders; not used while storageSecret is set. */
+  secretKey?: string;
+  storageSecret?: StructuredRef;
   run?: { command: string[] };
 }
 
@@ -73,68 +124,240 @@ export const refIdOf = (r: StructuredRef): string => `${r.source.type}:${r.sourc
 export const legacyRefId = (key: string): string => `LEGACY:${key}`;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const shown = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v.slice(0, 60) : v) ?? String(v);
 
-function parseValue(v: unknown, path: string, domain: string, problems: string[]): SpecValue | undefined {
+/** Where each kind takes its values, for messages. */
+const LAYOUT: Record<WorkloadKind, string> = {
+  COMPUTE: 'a COMPUTE workload takes envVars and sparkConf at the top level',
+  SPARK_JOB: 'a SPARK_JOB takes template.envVars and template.sparkConf',
+  SPARK_STREAMING_JOB: 'a SPARK_STREAMING_JOB takes template.envVars and template.sparkConf',
+  SDK_SPARK_JOB: 'an SDK_SPARK_JOB takes template.envVars and template.sparkConf',
+  JUPYTER_CONTAINER: 'a JUPYTER_CONTAINER takes config.envVars only (no Spark conf)',
+  STORAGE_CONFIG:
+    'a STORAGE_CONFIG takes endpoint, accessKey, secretKey (legacy literal) and storageSecret (a reference), and no envVars or sparkConf',
+};
+
+/** The home of environment variables and Spark conf per kind, if it has one. */
+const HOME: Record<WorkloadKind, { envVars?: string; sparkConf?: string }> = {
+  COMPUTE: { envVars: '$.envVars', sparkConf: '$.sparkConf' },
+  SPARK_JOB: { envVars: '$.template.envVars', sparkConf: '$.template.sparkConf' },
+  SPARK_STREAMING_JOB: { envVars: '$.template.envVars', sparkConf: '$.template.sparkConf' },
+  SDK_SPARK_JOB: { envVars: '$.template.envVars', sparkConf: '$.template.sparkConf' },
+  JUPYTER_CONTAINER: { envVars: '$.config.envVars' },
+  STORAGE_CONFIG: {},
+};
+
+/** The top-level fields of each kind besides name, kind, description and run. */
+const KIND_FIELDS: Record<WorkloadKind, readonly string[]> = {
+  COMPUTE: ['envVars', 'sparkConf'],
+  SPARK_JOB: ['template'],
+  SPARK_STREAMING_JOB: ['template'],
+  SDK_SPARK_JOB: ['template'],
+  JUPYTER_CONTAINER: ['config'],
+  STORAGE_CONFIG: ['endpoint', 'accessKey', 'secretKey', 'storageSecret'],
+};
+const COMMON_FIELDS = ['name', 'kind', 'description', 'run'];
+const ANY_KIND_FIELD = new Set(Object.values(KIND_FIELDS).flat());
+
+class Problems {
+  readonly list: string[] = [];
+  constructor(readonly domain: string) {}
+  add(path: string, message: string): void {
+    this.list.push(`${path}: ${message}`);
+  }
+}
+
+function misplaced(kind: WorkloadKind, what: 'envVars' | 'sparkConf'): string {
+  const home = HOME[kind][what];
+  const noun = what === 'envVars' ? 'environment variables' : 'Spark conf';
+  return home
+    ? `misplaced for a ${kind}: put ${noun} at ${home} (${LAYOUT[kind]})`
+    : `a ${kind} has no ${noun}: ${LAYOUT[kind]}`;
+}
+
+function parseValue(v: unknown, path: string, p: Problems): SpecValue | undefined {
   if (typeof v === 'string') {
     const t = parseTemplate(v);
-    if (typeof t === 'string') problems.push(`${path}: ${t}`);
+    if (typeof t === 'string') p.add(path, t);
     return v;
   }
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (!isObject(v)) {
-    problems.push(`${path}: expected a string or a reference {"key": ..., "source": {"type": ..., "id": ...}}`);
+    p.add(path, 'expected a string or a reference {"key": ..., "source": {"type": ..., "id": ...}}');
     return undefined;
   }
+  return parseReference(v, path, p);
+}
+
+function parseReference(v: Record<string, unknown>, path: string, p: Problems): StructuredRef | undefined {
   const extra = Object.keys(v).filter((k) => k !== 'key' && k !== 'source');
-  if (extra.length > 0)
-    problems.push(`${path}: unknown field(s) ${extra.join(', ')} in a reference (allowed: key, source)`);
+  if (extra.length > 0) p.add(path, `unknown field(s) ${extra.join(', ')} in a reference (allowed: key, source)`);
   const key = v.key;
   if (typeof key !== 'string' || !SECRET_KEY.test(key)) {
-    problems.push(`${path}.key: expected a secret key of 1-253 letters, digits, '.', '_' or '-'`);
+    p.add(`${path}.key`, "expected a secret key of 1-253 letters, digits, '.', '_' or '-'");
   }
   const source = v.source;
   if (!isObject(source)) {
-    problems.push(`${path}.source: expected {"type": "MANAGED"|"KUBERNETES"|"VAULT", "id": ...}`);
+    p.add(`${path}.source`, 'expected {"type": "MANAGED"|"KUBERNETES"|"VAULT", "id": ...}');
     return undefined;
   }
+  const extraSource = Object.keys(source).filter((k) => k !== 'type' && k !== 'id');
+  if (extraSource.length > 0) p.add(`${path}.source`, `unknown field(s) ${extraSource.join(', ')} (allowed: type, id)`);
   const rawType = source.type;
   const type: SourceType | undefined =
     rawType === 'MANAGED' || rawType === 'KUBERNETES' ? 'MANAGED' : rawType === 'VAULT' ? 'VAULT' : undefined;
-  if (!type)
-    problems.push(`${path}.source.type: expected MANAGED, KUBERNETES or VAULT, got ${JSON.stringify(rawType)}`);
+  if (!type) p.add(`${path}.source.type`, `expected MANAGED, KUBERNETES or VAULT, got ${shown(rawType)}`);
   const id = source.id;
   if (typeof id !== 'string' || id.length === 0) {
-    problems.push(
-      `${path}.source.id: expected the domain name or "global" (MANAGED), or a Vault integration id (VAULT)`,
+    p.add(`${path}.source.id`, 'expected the domain name or "global" (MANAGED), or a Vault integration id (VAULT)');
+  } else if (type === 'MANAGED' && id !== GLOBAL_SCOPE && id !== p.domain) {
+    p.add(
+      `${path}.source.id`,
+      `${DOMAIN_NAME.test(id) ? `domain ${id}` : shown(id)} is not this workload's domain (${p.domain}): a workload may reference its own domain's secrets or global ones`,
     );
-  } else if (type === 'MANAGED' && id !== 'global' && id !== domain) {
-    problems.push(
-      `${path}.source.id: ${DOMAIN_NAME.test(id) ? `domain ${id}` : JSON.stringify(id.slice(0, 60))} is not this workload's domain (${domain}): a workload may reference its own domain's secrets or global ones`,
+  } else if (type === 'VAULT' && !INTEGRATION_ID.test(id)) {
+    p.add(
+      `${path}.source.id`,
+      `${shown(id)} is not a Vault integration id: VAULT references name an integration of this domain by its id (a UUID; latchkey vault list --domain ${p.domain} shows them)`,
     );
   }
   if (typeof key !== 'string' || !type || typeof id !== 'string') return undefined;
   return { key, source: { type, id } };
 }
 
-function parseMap(v: unknown, path: string, names: RegExp, what: string, domain: string, problems: string[]) {
-  const out: Record<string, SpecValue> = {};
-  if (v === undefined) return out;
+function parseMap(v: unknown, path: string, names: RegExp, what: string, p: Problems): ValueMap {
+  const out: ValueMap = {};
   if (!isObject(v)) {
-    problems.push(`${path}: expected an object of ${what}`);
+    p.add(path, `expected an object of ${what}s`);
     return out;
   }
   for (const [name, value] of Object.entries(v)) {
-    const p = `${path}.${name}`;
-    if (!names.test(name)) problems.push(`${p}: invalid ${what} name`);
-    const parsed = parseValue(value, p, domain, problems);
+    const at = `${path}.${name}`;
+    if (!names.test(name)) p.add(at, `invalid ${what} name`);
+    const parsed = parseValue(value, at, p);
     if (parsed !== undefined) out[name] = parsed;
   }
   return out;
 }
 
-const TOP_LEVEL = new Set(['name', 'kind', 'envVars', 'sparkConf', 'run', 'description']);
+const parseEnv = (v: unknown, path: string, p: Problems) => parseMap(v, path, ENV_NAME, 'environment variable', p);
+const parseConf = (v: unknown, path: string, p: Problems) => parseMap(v, path, CONF_NAME, 'Spark conf key', p);
 
-/** Validates a workload document; every problem is reported at once with its JSON path. */
+function parseTemplateSection(v: unknown, kind: WorkloadKind | undefined, p: Problems): WorkloadSpec['template'] {
+  if (!isObject(v)) {
+    p.add('$.template', 'expected an object {"envVars": {...}, "sparkConf": {...}}');
+    return undefined;
+  }
+  const out: NonNullable<WorkloadSpec['template']> = {};
+  for (const [field, value] of Object.entries(v)) {
+    if (field === 'envVars') out.envVars = parseEnv(value, '$.template.envVars', p);
+    else if (field === 'sparkConf') out.sparkConf = parseConf(value, '$.template.sparkConf', p);
+    else p.add(`$.template.${field}`, `unknown field (allowed: envVars, sparkConf)${kind ? `; ${LAYOUT[kind]}` : ''}`);
+  }
+  return out;
+}
+
+function parseConfigSection(v: unknown, kind: WorkloadKind | undefined, p: Problems): WorkloadSpec['config'] {
+  if (!isObject(v)) {
+    p.add('$.config', 'expected an object {"envVars": {...}}');
+    return undefined;
+  }
+  const out: NonNullable<WorkloadSpec['config']> = {};
+  for (const [field, value] of Object.entries(v)) {
+    if (field === 'envVars') out.envVars = parseEnv(value, '$.config.envVars', p);
+    else if (field === 'sparkConf') p.add('$.config.sparkConf', misplaced('JUPYTER_CONTAINER', 'sparkConf'));
+    else p.add(`$.config.${field}`, `unknown field (allowed: envVars)${kind ? `; ${LAYOUT[kind]}` : ''}`);
+  }
+  return out;
+}
+
+/** Parses one field of a kind into `spec`. */
+function parseKindField(
+  spec: Partial<WorkloadSpec>,
+  field: string,
+  value: unknown,
+  kind: WorkloadKind | undefined,
+  p: Problems,
+): void {
+  const path = `$.${field}`;
+  switch (field) {
+    case 'envVars':
+      spec.envVars = parseEnv(value, path, p);
+      return;
+    case 'sparkConf':
+      spec.sparkConf = parseConf(value, path, p);
+      return;
+    case 'template': {
+      const t = parseTemplateSection(value, kind, p);
+      if (t) spec.template = t;
+      return;
+    }
+    case 'config': {
+      const c = parseConfigSection(value, kind, p);
+      if (c) spec.config = c;
+      return;
+    }
+    case 'endpoint':
+      if (typeof value !== 'string' || value === '') p.add(path, 'expected the storage endpoint URL as a string');
+      else {
+        const t = parseTemplate(value);
+        if (typeof t === 'string') p.add(path, t);
+        else spec.endpoint = value;
+      }
+      return;
+    case 'accessKey': {
+      const v = parseValue(value, path, p);
+      if (v !== undefined) spec.accessKey = v;
+      return;
+    }
+    case 'secretKey':
+      if (typeof value !== 'string' || value === '') {
+        p.add(
+          path,
+          'expected a string (the legacy literal, or "${secrets.KEY}"): put a structured reference in $.storageSecret instead',
+        );
+      } else {
+        const t = parseTemplate(value);
+        if (typeof t === 'string') p.add(path, t);
+        else spec.secretKey = value;
+      }
+      return;
+    case 'storageSecret':
+      if (!isObject(value)) {
+        p.add(
+          path,
+          'expected a reference {"key": ..., "source": {"type": ..., "id": ...}}: a literal or "${secrets.KEY}" goes in $.secretKey',
+        );
+      } else {
+        const r = parseReference(value, path, p);
+        if (r) spec.storageSecret = r;
+      }
+      return;
+  }
+}
+
+function parseRun(v: unknown, p: Problems): WorkloadSpec['run'] {
+  const command = isObject(v) ? v.command : undefined;
+  let run: WorkloadSpec['run'];
+  if (!Array.isArray(command) || command.length === 0 || !command.every((c) => typeof c === 'string' && c !== '')) {
+    p.add('$.run.command', 'expected a non-empty array of strings, e.g. ["python3", "job.py"]');
+  } else if (command.some((c: string) => c.includes('${secrets.'))) {
+    p.add('$.run.command', 'secrets never go on a command line (ps shows it to every user): use environment variables');
+  } else {
+    run = { command: command as string[] };
+  }
+  if (isObject(v)) {
+    const extra = Object.keys(v).filter((k) => k !== 'command');
+    if (extra.length > 0) p.add('$.run', `unknown field(s) ${extra.join(', ')} (allowed: command)`);
+  }
+  return run;
+}
+
+/**
+ * Validates a workload document in its kind's payload shape; every problem
+ * is reported at once with its JSON path. Returns the canonical spec (the
+ * KUBERNETES alias stored as MANAGED, numbers and booleans as strings).
+ */
 export function parseWorkloadSpec(json: string, domain: string): WorkloadSpec {
   let doc: unknown;
   try {
@@ -143,49 +366,81 @@ export function parseWorkloadSpec(json: string, domain: string): WorkloadSpec {
     throw invalidArgument('workload.malformed_json', `the workload is not valid JSON: ${(err as Error).message}`);
   }
   if (!isObject(doc)) throw invalidArgument('workload.invalid', '$: a workload is a JSON object');
-  const problems: string[] = [];
-  for (const k of Object.keys(doc)) {
-    if (!TOP_LEVEL.has(k)) problems.push(`$.${k}: unknown field (allowed: ${[...TOP_LEVEL].join(', ')})`);
-  }
+  const p = new Problems(domain);
   const name = doc.name;
   if (typeof name !== 'string' || !WORKLOAD_NAME.test(name)) {
-    problems.push("$.name: expected 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    p.add('$.name', "expected 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
   }
-  const kind = doc.kind;
-  if (typeof kind !== 'string' || !(WORKLOAD_KINDS as readonly string[]).includes(kind)) {
-    problems.push(`$.kind: expected one of ${WORKLOAD_KINDS.join(', ')}`);
+  const kind = isKind(doc.kind) ? doc.kind : undefined;
+  if (!kind) {
+    p.add(
+      '$.kind',
+      `${doc.kind === undefined ? 'missing' : `unknown kind ${shown(doc.kind)}`}: expected one of ${WORKLOAD_KINDS.join(', ')}`,
+    );
   }
-  const envVars = parseMap(doc.envVars, '$.envVars', ENV_NAME, 'environment variable', domain, problems);
-  const sparkConf = parseMap(doc.sparkConf, '$.sparkConf', CONF_NAME, 'Spark conf key', domain, problems);
-  let run: WorkloadSpec['run'];
-  if (doc.run !== undefined) {
-    const command = isObject(doc.run) ? doc.run.command : undefined;
-    if (
-      !Array.isArray(command) ||
-      command.length === 0 ||
-      !command.every((c) => typeof c === 'string' && c.length > 0)
-    ) {
-      problems.push('$.run.command: expected a non-empty array of strings, e.g. ["python3", "job.py"]');
-    } else if (command.some((c: string) => c.includes('${secrets.'))) {
-      problems.push('$.run.command: secrets never go on a command line (ps shows it to every user): use envVars');
+  const spec: Partial<WorkloadSpec> = {};
+  if (doc.description !== undefined) {
+    if (typeof doc.description !== 'string' || doc.description.length > 1000)
+      p.add('$.description', 'expected a string of at most 1000 characters');
+    else spec.description = doc.description;
+  }
+  for (const [field, value] of Object.entries(doc)) {
+    if (COMMON_FIELDS.includes(field)) continue;
+    if (!ANY_KIND_FIELD.has(field)) {
+      const allowed = [...COMMON_FIELDS, ...(kind ? KIND_FIELDS[kind] : [...ANY_KIND_FIELD])];
+      p.add(`$.${field}`, `unknown field (allowed${kind ? ` for a ${kind}` : ''}: ${allowed.join(', ')})`);
+    } else if (kind && !KIND_FIELDS[kind].includes(field)) {
+      p.add(
+        `$.${field}`,
+        field === 'envVars' || field === 'sparkConf'
+          ? misplaced(kind, field)
+          : `misplaced for a ${kind}: ${LAYOUT[kind]}`,
+      );
     } else {
-      run = { command: command as string[] };
-    }
-    if (isObject(doc.run)) {
-      const extra = Object.keys(doc.run).filter((k) => k !== 'command');
-      if (extra.length > 0) problems.push(`$.run: unknown field(s) ${extra.join(', ')} (allowed: command)`);
+      // With an unknown kind, the values are still checked wherever they are.
+      parseKindField(spec, field, value, kind, p);
     }
   }
-  if (problems.length > 0) {
-    throw invalidArgument('workload.invalid', `the workload has ${problems.length} problem(s): ${problems.join('; ')}`);
+  let run: WorkloadSpec['run'];
+  if (doc.run !== undefined) run = parseRun(doc.run, p);
+  if (p.list.length > 0) {
+    throw invalidArgument('workload.invalid', `the workload has ${p.list.length} problem(s): ${p.list.join('; ')}`);
   }
-  return { name: name as string, kind: kind as WorkloadKind, envVars, sparkConf, ...(run ? { run } : {}) };
+  return {
+    name: name as string,
+    kind: kind!,
+    ...spec,
+    ...(run ? { run } : {}),
+  };
 }
 
-/** The distinct references of a spec, in a stable order. */
+/** What a workload hands its runtime, by kind: environment variables and Spark conf, unrendered. */
+export interface Injections {
+  env: ValueMap;
+  sparkConf: ValueMap;
+  /** Whether the runtime gets Spark conf (and so spark.redaction.regex). */
+  spark: boolean;
+}
+
+export function injectionsOf(spec: WorkloadSpec): Injections {
+  // Top-level envVars/sparkConf: COMPUTE, or a workload stored in the flat shape of earlier versions.
+  const env: ValueMap = { ...spec.envVars, ...spec.template?.envVars, ...spec.config?.envVars };
+  const sparkConf: ValueMap = { ...spec.sparkConf, ...spec.template?.sparkConf };
+  if (spec.kind === 'STORAGE_CONFIG') {
+    if (spec.endpoint !== undefined) sparkConf[S3A_SETTINGS.endpoint] = spec.endpoint;
+    if (spec.accessKey !== undefined) sparkConf[S3A_SETTINGS.accessKey] = spec.accessKey;
+    // The reference wins; the legacy literal is only the fallback.
+    const secret = spec.storageSecret ?? spec.secretKey;
+    if (secret !== undefined) sparkConf[S3A_SETTINGS.secretKey] = secret;
+  }
+  return { env, sparkConf, spark: spec.kind !== 'JUPYTER_CONTAINER' || Object.keys(sparkConf).length > 0 };
+}
+
+/** The distinct references a deployment of the spec resolves, in a stable order. */
 export function referencesOf(spec: WorkloadSpec, domain: string): ReferenceSpec[] {
   const refs = new Map<string, ReferenceSpec>();
-  for (const value of [...Object.values(spec.envVars), ...Object.values(spec.sparkConf)]) {
+  const { env, sparkConf } = injectionsOf(spec);
+  for (const value of [...Object.values(env), ...Object.values(sparkConf)]) {
     if (typeof value !== 'string') {
       const refId = refIdOf(value);
       refs.set(refId, {
@@ -210,10 +465,7 @@ export function referencesOf(spec: WorkloadSpec, domain: string): ReferenceSpec[
 }
 
 /** Fills every reference and placeholder from `values` (by refId). */
-export function renderValues(
-  map: Record<string, SpecValue>,
-  values: ReadonlyMap<string, string>,
-): Record<string, string> {
+export function renderValues(map: ValueMap, values: ReadonlyMap<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(map)) {
     if (typeof value !== 'string') {
@@ -227,4 +479,62 @@ export function renderValues(
         : pieces.map((p) => ('text' in p ? p.text : (values.get(legacyRefId(p.placeholder)) ?? ''))).join('');
   }
   return out;
+}
+
+/**
+ * `spark.redaction.regex` as handed to a workload: Latchkey's pattern,
+ * appended to the workload's own (never replacing it) unless it is already
+ * part of it.
+ */
+export function withSparkRedaction(own: string | undefined): string {
+  if (own === undefined || own.trim() === '') return SPARK_REDACTION_REGEX;
+  if (own.includes(SPARK_REDACTION_REGEX)) return own;
+  return `${own}|${SPARK_REDACTION_REGEX}`;
+}
+
+/** What the runtime receives, rendered with the resolved values. */
+export interface Rendered {
+  env: Record<string, string>;
+  sparkConf: Record<string, string>;
+  /** Credentials written literally in the spec (a legacy secretKey), to redact like resolved values. */
+  literalSecrets: string[];
+}
+
+export function renderForRuntime(spec: WorkloadSpec, values: ReadonlyMap<string, string>): Rendered {
+  const inj = injectionsOf(spec);
+  const env = renderValues(inj.env, values);
+  const sparkConf = renderValues(inj.sparkConf, values);
+  if (inj.spark) sparkConf[SPARK_REDACTION_KEY] = withSparkRedaction(sparkConf[SPARK_REDACTION_KEY]);
+  const literalSecrets: string[] = [];
+  if (spec.kind === 'STORAGE_CONFIG' && !spec.storageSecret && spec.secretKey !== undefined) {
+    const used = sparkConf[S3A_SETTINGS.secretKey] ?? '';
+    // Shorter ones would mask ordinary text (see the catalog's minimum value length).
+    if (used.length >= 4) literalSecrets.push(used);
+  }
+  return { env, sparkConf, literalSecrets };
+}
+
+/** Warnings that follow from the spec alone, shown on apply and get. */
+export function specWarnings(spec: WorkloadSpec): string[] {
+  const warnings: string[] = [];
+  if (spec.kind !== 'COMPUTE' && (spec.envVars !== undefined || spec.sparkConf !== undefined)) {
+    warnings.push(
+      `this ${spec.kind} is stored in the flat shape of an earlier version (top-level envVars/sparkConf), which is still injected: apply it again in its kind's shape (${LAYOUT[spec.kind]})`,
+    );
+  }
+  if (spec.kind === 'STORAGE_CONFIG' && spec.secretKey !== undefined) {
+    const pieces = parseTemplate(spec.secretKey);
+    const literal = typeof pieces !== 'string' && pieces.every((x) => 'text' in x);
+    if (spec.storageSecret) {
+      warnings.push(
+        '$.secretKey is kept only as the fallback: $.storageSecret is used while it is set, and $.secretKey is neither resolved nor injected',
+      );
+    }
+    if (literal) {
+      warnings.push(
+        '$.secretKey holds a literal credential, which is stored with the workload and shown by workload get: put it in the catalog (latchkey secret put) and reference it with $.storageSecret',
+      );
+    }
+  }
+  return warnings;
 }

@@ -23,7 +23,7 @@ export const toDeployment = (d: DeploymentRecord): Deployment => ({
   exitCode: d.exitCode ?? 0,
 });
 
-export const toWorkload = (w: WorkloadRecord, last?: DeploymentRecord): Workload => ({
+export const toWorkload = (w: WorkloadRecord, last?: DeploymentRecord, warnings: string[] = []): Workload => ({
   id: w.id,
   domain: w.domain,
   name: w.name,
@@ -40,15 +40,18 @@ export const toWorkload = (w: WorkloadRecord, last?: DeploymentRecord): Workload
   lastDeployment: last ? toDeployment(last) : undefined,
   createdAt: w.createdAt.toISOString(),
   updatedAt: w.updatedAt.toISOString(),
-  warnings: [],
+  warnings,
 });
 
 export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerServiceServer> {
   return {
-    applyWorkload: async (req, ctx) => toWorkload(await workloads.apply(ctx.principal.id, req.domain, req.specJson)),
+    applyWorkload: async (req, ctx) => {
+      const { workload, warnings } = await workloads.apply(ctx.principal.id, req.domain, req.specJson);
+      return toWorkload(workload, undefined, warnings);
+    },
     getWorkload: async (req, ctx) => {
-      const { workload, last } = await workloads.get(ctx.principal.id, req.domain, req.name);
-      return toWorkload(workload, last);
+      const { workload, last, warnings } = await workloads.get(ctx.principal.id, req.domain, req.name);
+      return toWorkload(workload, last, warnings);
     },
     listWorkloads: async (req, ctx) => ({
       workloads: (await workloads.list(ctx.principal.id, req.domain)).map((w) => toWorkload(w)),
