@@ -1,7 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
-import { ensureEventTables, OutboxRelay, STREAMS } from '@latchkey/events';
-import { createServer, RasAuthorizer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
+import { dropOnPolicyChange, ensureEventTables, OutboxRelay, STREAMS } from '@latchkey/events';
+import {
+  CachingAuthorizer,
+  createServer,
+  RasAuthorizer,
+  readCredentials,
+  runService,
+  staticAuthenticator,
+} from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ensureStream } from '@latchkey/nats';
 import {
@@ -43,7 +50,11 @@ runService('catalog', logger, async () => {
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/catalog' });
   const serviceToken = creds.services.catalog;
   if (!serviceToken) throw new Error('the credentials file has no token for the catalog service');
-  const authorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, serviceToken);
+  const rasAuthorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, serviceToken);
+  // ras's answers are reused for at most a second, and dropped on every
+  // policy change this replica hears (a plain subscription: every replica).
+  const authorizer = new CachingAuthorizer(rasAuthorizer);
+  const policyChanges = await dropOnPolicyChange(bus.nc, authorizer);
   const backend = await createValueBackend(config, { pool, keks });
   log.info('managed backend', { backend: backend.kind });
   const dependents = new DeployerDependents(config.LATCHKEY_DEPLOYER_ADDR, serviceToken);
@@ -112,7 +123,8 @@ runService('catalog', logger, async () => {
       await server.shutdown();
       await watch.stop();
       await relay.stop();
-      authorizer.close();
+      policyChanges.stop();
+      rasAuthorizer.close();
       dependents.close();
       bundles.close();
       await bus.drain();

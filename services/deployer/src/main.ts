@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { readSealKeyFile } from '@latchkey/crypto';
 import { createPool, migrate } from '@latchkey/db';
 import {
+  dropOnPolicyChange,
   ensureEventTables,
   OutboxRelay,
   STREAM_EVENTS,
@@ -10,7 +11,14 @@ import {
   STREAMS,
   type WorkloadOutcome,
 } from '@latchkey/events';
-import { createServer, RasAuthorizer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
+import {
+  CachingAuthorizer,
+  createServer,
+  RasAuthorizer,
+  readCredentials,
+  runService,
+  staticAuthenticator,
+} from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import {
@@ -69,7 +77,11 @@ runService('deployer', logger, async () => {
   });
 
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/deployer' });
-  const authorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, token);
+  const rasAuthorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, token);
+  // ras's answers are reused for at most a second, and dropped on every
+  // policy change this replica hears (a plain subscription: every replica).
+  const authorizer = new CachingAuthorizer(rasAuthorizer);
+  const policyChanges = await dropOnPolicyChange(bus.nc, authorizer);
   const runtime = new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log });
   const workloads = new WorkloadService({
     repo: new PostgresWorkloadRepo(pool),
@@ -140,7 +152,8 @@ runService('deployer', logger, async () => {
       await workloads.stopAll();
       await relay.stop();
       await relay.publishBatch().catch(() => 0);
-      authorizer.close();
+      policyChanges.stop();
+      rasAuthorizer.close();
       await bus.drain();
       await pool.end();
     },

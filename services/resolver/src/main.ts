@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { importSealPublicKey } from '@latchkey/crypto';
-import { STREAM_EVENTS, STREAMS } from '@latchkey/events';
-import { createServer, RasAuthorizer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
+import { dropOnPolicyChange, STREAM_EVENTS, STREAMS } from '@latchkey/events';
+import {
+  CachingAuthorizer,
+  createServer,
+  RasAuthorizer,
+  readCredentials,
+  runService,
+  staticAuthenticator,
+} from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { CatalogValueSource } from './adapters/catalog-value-source.js';
@@ -27,7 +34,11 @@ runService('resolver', logger, async () => {
     durable: DEPLOYING_CONSUMER,
     filterSubjects: ['latchkey.workload.deploying.>'],
   });
-  const authorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, token);
+  const rasAuthorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, token);
+  // ras's answers are reused for at most a second, and dropped on every
+  // policy change this replica hears (a plain subscription: every replica).
+  const authorizer = new CachingAuthorizer(rasAuthorizer);
+  const policyChanges = await dropOnPolicyChange(bus.nc, authorizer);
   const values = new CatalogValueSource(config.LATCHKEY_CATALOG_ADDR, token);
   const resolution = new ResolutionService({
     authorizer,
@@ -53,7 +64,8 @@ runService('resolver', logger, async () => {
     async stop() {
       await server.shutdown();
       await runner.stop();
-      authorizer.close();
+      policyChanges.stop();
+      rasAuthorizer.close();
       values.close();
       await bus.drain();
     },

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, test, type TestContext } from 'node:test';
+import { connect } from 'nats';
+import { dropOnPolicyChange, OutboxRelay, STREAMS } from '@latchkey/events';
+import {
+  CachingAuthorizer,
+  RasAuthorizer,
+  type AuthorizationQuestion,
+  type CachingAuthorizerOptions,
+} from '@latchkey/grpc';
+import { silentLogger } from '@latchkey/logger';
+import { ensureStream } from '@latchkey/nats';
+import { startTestNats, startTestPostgres, waitFor, type TestNats, type TestPostgres } from '@latchkey/testing';
+import { admin, person, startRas, type Ras } from './ras-fixture.js';
+
+let postgres: TestPostgres;
+
+before(async () => {
+  postgres = await startTestPostgres([]);
+});
+after(async () => {
+  await postgres?.stop();
+});
+
+const olive = person('olive');
+const use: AuthorizationQuestion = {
+  principal: 'mia',
+  action: 'secret.use',
+  domain: 'analytics',
+  resource: 'db_password',
+};
+
+/** ras whose outbox relay publishes to a private nats-server as soon as a change commits. */
+async function rasOnNats(t: TestContext): Promise<{ ras: Ras; nats: TestNats }> {
+  const nats = await startTestNats();
+  const nc = await connect({ servers: nats.url });
+  const jsm = await nc.jetstreamManager();
+  for (const s of STREAMS) await ensureStream(jsm, s);
+  const relayed: { relay?: OutboxRelay } = {};
+  const ras = await startRas(t, postgres, { onCommit: () => relayed.relay?.kick() });
+  const relay = new OutboxRelay({ pool: ras.pool, js: nc.jetstream(), logger: silentLogger, source: 'latchkey/ras' });
+  relayed.relay = relay;
+  relay.start();
+  t.after(async () => {
+    await relay.stop();
+    await nc.close();
+    await nats.stop();
+  });
+  await ras.domains.create(admin, 'analytics');
+  await ras.grants.grant(admin, 'analytics', { kind: 'user', id: 'olive' }, 'owner');
+  return { ras, nats };
+}
+
+/**
+ * One replica of a service, wired as the services' main.ts wire it: its own
+ * NATS connection, a CachingAuthorizer in front of ras, dropped on every
+ * latchkey.policy.changed (unless `listen` is false).
+ */
+async function replica(
+  t: TestContext,
+  ras: Ras,
+  nats: TestNats,
+  options: CachingAuthorizerOptions & { listen?: boolean } = {},
+): Promise<CachingAuthorizer> {
+  const nc = await connect({ servers: nats.url });
+  const inner = new RasAuthorizer(ras.address, 'resolver-token');
+  const cache = new CachingAuthorizer(inner, options);
+  const sub = options.listen === false ? undefined : await dropOnPolicyChange(nc, cache);
+  t.after(async () => {
+    sub?.stop();
+    inner.close();
+    await nc.close();
+  });
+  return cache;
+}
+
+/** Revokes mia's role and waits until every replica denies, within one second of the revoke. */
+async function revokeAndWait(ras: Ras, replicas: CachingAuthorizer[]): Promise<number> {
+  const started = Date.now();
+  await ras.grants.revoke(olive, 'analytics', { kind: 'user', id: 'mia' }, '');
+  await waitFor(
+    async () => {
+      const ds = await Promise.all(replicas.map((r) => r.check(use)));
+      return ds.every((d) => !d.allowed && d.code === 'ras.permission_denied');
+    },
+    { what: 'every replica to deny the revoked grant', timeoutMs: 1000, intervalMs: 10 },
+  );
+  const took = Date.now() - started;
+  assert.ok(took <= 1000, `took ${took}ms`);
+  return took;
+}
+
+test('a revoked grant is denied by every replica within one second of the revoke (production TTL)', async (t) => {
+  const { ras, nats } = await rasOnNats(t);
+  await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'member');
+  const replicas = [await replica(t, ras, nats), await replica(t, ras, nats)];
+  for (const r of replicas) {
+    assert.equal((await r.check(use)).allowed, true);
+    assert.equal(r.size, 1, 'the allow is cached');
+  }
+  await revokeAndWait(ras, replicas);
+  // And granting again is seen as quickly: a cached deny does not linger either.
+  const started = Date.now();
+  await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'member');
+  await waitFor(async () => (await Promise.all(replicas.map((r) => r.check(use)))).every((d) => d.allowed), {
+    what: 'every replica to allow the new grant',
+    timeoutMs: 1000,
+    intervalMs: 10,
+  });
+  assert.ok(Date.now() - started <= 1000);
+});
+
+test('the policy.changed event alone drops every replica cache: with a one-minute TTL the revoke still lands within one second', async (t) => {
+  const { ras, nats } = await rasOnNats(t);
+  await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'member');
+  const ttlMs = 60_000;
+  const replicas = [await replica(t, ras, nats, { ttlMs }), await replica(t, ras, nats, { ttlMs })];
+  // A control that does not listen: the same cache without the event keeps the stale allow.
+  const deaf = await replica(t, ras, nats, { ttlMs, listen: false });
+  for (const r of [...replicas, deaf]) assert.equal((await r.check(use)).allowed, true);
+  await revokeAndWait(ras, replicas);
+  assert.equal((await deaf.check(use)).allowed, true, 'without the event the cached allow would have stayed');
+});
