@@ -9,6 +9,14 @@ const schema = z.object({
   LATCHKEY_CATALOG_ADDR: required('LATCHKEY_CATALOG_ADDR, host:port of catalog'),
   LATCHKEY_SEAL_PUBLIC_KEY_FILE: required("LATCHKEY_SEAL_PUBLIC_KEY_FILE, the deployer's public sealing key (PEM)"),
   LATCHKEY_REPLICA_ID: z.string().default('resolver'),
+  /**
+   * audit.failClosed: 1 refuses a resolution whose audit record cannot be
+   * written; 0 (the default) serves it and logs the failure.
+   */
+  LATCHKEY_AUDIT_FAIL_CLOSED: z
+    .enum(['1', '0', 'true', 'false', ''], { error: 'use 1 (refuse unaudited reads) or 0 (serve them, logged)' })
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
 });
 
 export type ResolverConfig = z.infer<typeof schema>;

@@ -12,6 +12,7 @@ import {
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { CatalogValueSource } from './adapters/catalog-value-source.js';
+import { NatsAuditTrail } from './adapters/nats-audit-trail.js';
 import { NatsResolutionPublisher } from './adapters/nats-resolution-publisher.js';
 import { loadResolverConfig } from './config.js';
 import { ResolutionService } from './domain/resolution-service.js';
@@ -45,7 +46,11 @@ runService('resolver', logger, async () => {
     values,
     publisher: new NatsResolutionPublisher(bus.js),
     recipient,
+    audit: new NatsAuditTrail(bus.js),
+    auditFailClosed: config.LATCHKEY_AUDIT_FAIL_CLOSED,
+    logger: log,
   });
+  if (config.LATCHKEY_AUDIT_FAIL_CLOSED) log.info('audit.failClosed: resolutions that cannot be audited are refused');
   const runner = new ConsumerRunner({
     js: bus.js,
     stream: STREAM_EVENTS,

@@ -1,4 +1,4 @@
-import type { ReferenceSpec, WorkloadResolutionFailed, WorkloadResolved } from '@latchkey/events';
+import type { AuditRecord, ReferenceSpec, WorkloadResolutionFailed, WorkloadResolved } from '@latchkey/events';
 
 export interface ValueRead {
   refId: string;
@@ -26,6 +26,11 @@ export interface ValueSource {
 export interface ResolutionPublisher {
   resolved(ev: WorkloadResolved): Promise<void>;
   failed(ev: WorkloadResolutionFailed): Promise<void>;
+}
+
+/** The audit stream: write() resolves only once the record is stored (JetStream acknowledged it). */
+export interface AuditTrail {
+  write(record: AuditRecord): Promise<void>;
 }
 
 export type { ReferenceSpec };

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LatchkeyError } from '@latchkey/errors';
+import { loadResolverConfig } from './config.js';
+
+const base = {
+  LATCHKEY_NATS_URL: 'nats://x',
+  LATCHKEY_CREDENTIALS_FILE: '/c',
+  LATCHKEY_RAS_ADDR: 'r:1',
+  LATCHKEY_CATALOG_ADDR: 'c:1',
+  LATCHKEY_SEAL_PUBLIC_KEY_FILE: '/k',
+};
+
+test('audit.failClosed (LATCHKEY_AUDIT_FAIL_CLOSED) is off unless set to 1 or true', () => {
+  assert.equal(loadResolverConfig(base).LATCHKEY_AUDIT_FAIL_CLOSED, false);
+  for (const [v, on] of [
+    ['1', true],
+    ['true', true],
+    ['0', false],
+    ['false', false],
+    ['', false],
+  ] as const) {
+    assert.equal(loadResolverConfig({ ...base, LATCHKEY_AUDIT_FAIL_CLOSED: v }).LATCHKEY_AUDIT_FAIL_CLOSED, on, v);
+  }
+});
+
+test('a value of LATCHKEY_AUDIT_FAIL_CLOSED that is neither on nor off fails the start, naming the variable', () => {
+  assert.throws(
+    () => loadResolverConfig({ ...base, LATCHKEY_AUDIT_FAIL_CLOSED: 'yes please' }),
+    (err: unknown) =>
+      err instanceof LatchkeyError &&
+      err.code === 'config.invalid' &&
+      /LATCHKEY_AUDIT_FAIL_CLOSED: use 1 \(refuse unaudited reads\) or 0/.test(err.message),
+  );
+});
