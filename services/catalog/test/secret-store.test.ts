@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPool, migrate, type Pool } from '@latchkey/db';
-import { ensureEventTables, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
+import { ensureEventTables, eventTypes, subjects, type AuditRecord, type SecretChanged } from '@latchkey/events';
 import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
@@ -87,7 +87,15 @@ async function changedEvents(
   pool: Pool,
 ): Promise<{ id: string; subject: string; type: string; data: SecretChanged }[]> {
   const { rows } = await pool.query<{ id: string; subject: string; type: string; data: SecretChanged }>(
-    'SELECT id, subject, type, data FROM outbox ORDER BY seq',
+    "SELECT id, subject, type, data FROM outbox WHERE subject LIKE 'latchkey.secret.changed.%' ORDER BY seq",
+  );
+  return rows;
+}
+
+/** The audit records the outbox holds, oldest first. */
+async function auditRecords(pool: Pool): Promise<{ subject: string; data: AuditRecord }[]> {
+  const { rows } = await pool.query<{ subject: string; data: AuditRecord }>(
+    "SELECT subject, data FROM outbox WHERE subject LIKE 'latchkey.audit.%' ORDER BY seq",
   );
   return rows;
 }
@@ -391,4 +399,62 @@ test('findKeys answers which keys exist, the scope and version that would answer
       message: 'reference k: this catalog has no Vault integrations configured',
     },
   ]);
+});
+
+test('a put and a delete each write their audit record in the change transaction: who, which key and version, the request id, never the value', async (t) => {
+  const c = await catalog(t);
+  const authorizer = allowAll();
+  const svc = c.service(authorizer);
+  const canary = `canary-${randomBytes(12).toString('hex')}`;
+  await svc.put('olive', {
+    scope: domain('analytics'),
+    key: 'db_password',
+    value: Buffer.from(canary),
+    description: 'warehouse',
+    requestId: 'req-put',
+  });
+  await svc.put('admin', { scope: GLOBAL_SCOPE, key: 'shared', value: Buffer.from(`${canary}-g`), description: '' });
+  await svc.delete('olive', domain('analytics'), 'db_password', false, 'req-delete');
+
+  const records = await auditRecords(c.pool);
+  assert.deepEqual(
+    records.map((r) => [r.subject, r.data.actor, r.data.action, r.data.domain, r.data.resource, r.data.outcome]),
+    [
+      ['latchkey.audit.catalog.analytics', 'olive', 'secret.put', 'analytics', 'secret:db_password', 'ok'],
+      ['latchkey.audit.catalog.global', 'admin', 'secret.put', 'global', 'secret:shared', 'ok'],
+      ['latchkey.audit.catalog.analytics', 'olive', 'secret.delete', 'analytics', 'secret:db_password', 'ok'],
+    ],
+  );
+  assert.deepEqual(
+    records.map((r) => [r.data.service, r.data.reason, r.data.requestId]),
+    [
+      ['catalog', 'version 1 created', 'req-put'],
+      ['catalog', 'version 1 created', ''],
+      ['catalog', 'version 1 deleted', 'req-delete'],
+    ],
+  );
+  // ras hears the same request ids, for the records of its decisions.
+  assert.deepEqual(
+    authorizer.asked.map((q) => q.requestId),
+    ['req-put', undefined, 'req-delete'],
+  );
+  for (const r of records) assert.ok(!JSON.stringify(r).includes(canary), 'no value in an audit record');
+  // A put whose value cannot be written leaves neither the version nor its record.
+  const failing = new SecretService({
+    store: c.store,
+    authorizer,
+    backend: {
+      kind: 'database',
+      write: () => Promise.reject(new Error('backend down')),
+      read: () => Promise.resolve(undefined),
+      remove: () => Promise.resolve(),
+    },
+    maxValueBytes: 1024,
+    onChange: () => undefined,
+  });
+  await assert.rejects(
+    failing.put('olive', { scope: domain('analytics'), key: 'api_token', value: Buffer.from(canary), description: '' }),
+    /while storing a secret/,
+  );
+  assert.equal((await auditRecords(c.pool)).length, 3);
 });

@@ -8,7 +8,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { ensureKekFile } from '@latchkey/crypto';
 import { createPool, migrate, type Pool } from '@latchkey/db';
 import { LatchkeyError } from '@latchkey/errors';
-import { ensureEventTables, type SecretChanged } from '@latchkey/events';
+import { ensureEventTables, type AuditRecord, type SecretChanged } from '@latchkey/events';
 import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
 import {
   createTestDatabase,
@@ -201,7 +201,7 @@ async function dump(pool: Pool): Promise<string> {
 
 async function outboxEvents(pool: Pool): Promise<{ id: string; subject: string; data: SecretChanged }[]> {
   const { rows } = await pool.query<{ id: string; subject: string; data: SecretChanged }>(
-    'SELECT id, subject, data FROM outbox ORDER BY seq',
+    "SELECT id, subject, data FROM outbox WHERE subject LIKE 'latchkey.secret.changed.%' ORDER BY seq",
   );
   return rows;
 }
@@ -832,4 +832,59 @@ describe('KEK rotation', () => {
     assert.ok(!(await readFile(w.kekFile, 'utf8')).includes(before));
     assert.equal((await w.repo.credential(i.id))?.toString(), w.token);
   });
+});
+
+test('creating, updating and deleting an integration each write an audit record in the change transaction, never the credential', async (t) => {
+  const authorizer = new FakeAuthorizer(() => ALLOW);
+  const w = await world(t, authorizer);
+  const created = await w.integrations.create('alice', {
+    domain: 'analytics',
+    name: 'team-vault',
+    bundle: 'team-vault',
+    settings: settings(w),
+    requestId: 'req-create',
+  });
+  const newToken = await vault.addToken([`secret/data/${w.base}`, `secret/metadata/${w.base}`]);
+  await w.integrations.update(
+    'alice',
+    'analytics',
+    'team-vault',
+    { name: 'renamed', credential: Buffer.from(newToken) },
+    'req-update',
+  );
+  await w.integrations.delete('olive', 'analytics', 'renamed', false, 'req-delete');
+  // A create that changes nothing (the name is taken) writes nothing.
+  await create(w, 'other');
+  await rejection(create(w, 'other'));
+
+  const { rows } = await w.pool.query<{ subject: string; data: AuditRecord }>(
+    "SELECT subject, data FROM outbox WHERE subject LIKE 'latchkey.audit.%' ORDER BY seq",
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.subject, r.data.actor, r.data.action, r.data.resource, r.data.outcome, r.data.requestId]),
+    [
+      ['latchkey.audit.catalog.analytics', 'alice', 'vault.create', 'vault:team-vault', 'ok', 'req-create'],
+      ['latchkey.audit.catalog.analytics', 'alice', 'vault.update', 'vault:renamed', 'ok', 'req-update'],
+      ['latchkey.audit.catalog.analytics', 'olive', 'vault.delete', 'vault:renamed', 'ok', 'req-delete'],
+      ['latchkey.audit.catalog.analytics', 'alice', 'vault.create', 'vault:other', 'ok', ''],
+    ],
+  );
+  assert.deepEqual(
+    rows.slice(0, 3).map((r) => r.data.reason),
+    [
+      `integration ${created.id}, bundle team-vault, token auth`,
+      `integration ${created.id}, credential replaced`,
+      `integration ${created.id}`,
+    ],
+  );
+  const text = JSON.stringify(rows);
+  assert.ok(!text.includes(w.token) && !text.includes(newToken), 'no credential in an audit record');
+  assert.deepEqual(
+    authorizer.asked.slice(0, 3).map((q) => [q.action, q.requestId]),
+    [
+      ['vault.manage', 'req-create'],
+      ['vault.manage', 'req-update'],
+      ['vault.manage', 'req-delete'],
+    ],
+  );
 });

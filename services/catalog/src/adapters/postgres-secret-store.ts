@@ -1,5 +1,5 @@
 import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
-import { enqueueEvents, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
+import { auditEvent, auditRecord, enqueueEvents, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
 import { storeKey, type SecretStore, type StoredValue } from '../domain/ports.js';
 import type { PutResult, ScopeName, SecretMeta } from '../domain/secret-types.js';
 
@@ -39,6 +39,22 @@ function changedEvent(meta: SecretMeta, change: SecretChanged['change']) {
     subject: subjects.secretChanged(meta.scope),
     data,
   };
+}
+
+/** The audit record of a committed change: who, which key, which version; never the value. */
+function changeAudit(meta: SecretMeta, change: SecretChanged['change'], requestId: string | undefined) {
+  return auditEvent(
+    auditRecord({
+      service: 'catalog',
+      actor: meta.updatedBy,
+      action: change === 'deleted' ? 'secret.delete' : 'secret.put',
+      domain: meta.scope,
+      resource: `secret:${meta.key}`,
+      outcome: 'ok',
+      reason: `version ${meta.version} ${change}`,
+      requestId: requestId ?? '',
+    }),
+  );
 }
 
 /** Serialises the changes of one (scope, key) until the transaction ends. */
@@ -83,7 +99,7 @@ export class PostgresSecretStore implements SecretStore {
           [meta.scope, meta.key, meta.version, stored.backend, stored.ref, input.by],
         );
         const change = row.was_deleted === false ? 'updated' : 'created';
-        await enqueueEvents(tx, [changedEvent(meta, change)]);
+        await enqueueEvents(tx, [changedEvent(meta, change), changeAudit(meta, change, input.requestId)]);
         return { meta, change };
       });
     } catch (err) {
@@ -103,7 +119,7 @@ export class PostgresSecretStore implements SecretStore {
     }
   }
 
-  async delete(scope: ScopeName, key: string, by: string): Promise<SecretMeta | undefined> {
+  async delete(scope: ScopeName, key: string, by: string, requestId?: string): Promise<SecretMeta | undefined> {
     try {
       return await withTransaction(this.pool, async (tx) => {
         await lockKey(tx, scope, key);
@@ -118,7 +134,7 @@ export class PostgresSecretStore implements SecretStore {
         // service removes the values from their backend after this commits.
         await tx.query('DELETE FROM secret_versions WHERE scope = $1 AND key = $2', [scope, key]);
         const meta = toMeta(row);
-        await enqueueEvents(tx, [changedEvent(meta, 'deleted')]);
+        await enqueueEvents(tx, [changedEvent(meta, 'deleted'), changeAudit(meta, 'deleted', requestId)]);
         return meta;
       });
     } catch (err) {

@@ -1,6 +1,6 @@
 import { envelopeDecrypt, envelopeEncrypt } from '@latchkey/crypto';
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
-import { enqueueEvents, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
+import { auditEvent, auditRecord, enqueueEvents, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
 import type { VaultIntegrationRepo } from '../domain/ports.js';
 import {
   INTEGRATION_ID,
@@ -63,6 +63,28 @@ function changedEvent(integration: { id: string; domain: string }, data: Omit<Se
   };
 }
 
+/** The audit record of a committed change to an integration: never its credential. */
+function changeAudit(
+  action: 'vault.create' | 'vault.update' | 'vault.delete',
+  integration: { id: string; domain: string; name: string },
+  by: string,
+  reason: string,
+  requestId: string | undefined,
+) {
+  return auditEvent(
+    auditRecord({
+      service: 'catalog',
+      actor: by,
+      action,
+      domain: integration.domain,
+      resource: `vault:${integration.name}`,
+      outcome: 'ok',
+      reason: `integration ${integration.id}${reason === '' ? '' : `, ${reason}`}`,
+      requestId: requestId ?? '',
+    }),
+  );
+}
+
 /** Vault integrations in the catalog's database; the credential only envelope-encrypted with the KEK. */
 export class PostgresVaultIntegrationRepo implements VaultIntegrationRepo {
   constructor(
@@ -74,30 +96,37 @@ export class PostgresVaultIntegrationRepo implements VaultIntegrationRepo {
     const s = input.settings;
     const sealed = envelopeEncrypt(this.keks.current(), s.credential, context(input.id));
     try {
-      const { rows } = await this.pool.query<Row>(
-        `INSERT INTO vault_integrations (id, domain, name, host, path, namespace, bundle, auth_method, role_id, layout,
+      return await withTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<Row>(
+          `INSERT INTO vault_integrations (id, domain, name, host, path, namespace, bundle, auth_method, role_id, layout,
            kek_id, wrapped_dek, credential, created_by, updated_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
          ON CONFLICT (domain, name) DO NOTHING
          RETURNING ${COLUMNS}`,
-        [
-          input.id,
-          input.domain,
-          input.name,
-          s.host,
-          s.path,
-          s.namespace,
-          input.bundle,
-          s.authMethod,
-          s.roleId,
-          s.layout,
-          sealed.kekId,
-          sealed.wrappedDek,
-          sealed.ciphertext,
-          input.by,
-        ],
-      );
-      return rows[0] ? toRecord(rows[0]) : undefined;
+          [
+            input.id,
+            input.domain,
+            input.name,
+            s.host,
+            s.path,
+            s.namespace,
+            input.bundle,
+            s.authMethod,
+            s.roleId,
+            s.layout,
+            sealed.kekId,
+            sealed.wrappedDek,
+            sealed.ciphertext,
+            input.by,
+          ],
+        );
+        const row = rows[0];
+        if (!row) return undefined;
+        await enqueueEvents(tx, [
+          changeAudit('vault.create', row, input.by, `bundle ${input.bundle}, ${s.authMethod} auth`, input.requestId),
+        ]);
+        return toRecord(row);
+      });
     } catch (err) {
       throw wrapDbError(err, 'storing a Vault integration');
     }
@@ -147,51 +176,64 @@ export class PostgresVaultIntegrationRepo implements VaultIntegrationRepo {
     changes: Parameters<VaultIntegrationRepo['update']>[1],
     credential: Buffer | undefined,
     by: string,
+    requestId?: string,
   ): Promise<VaultIntegrationRecord | 'name_taken' | undefined> {
     const sealed = credential === undefined ? undefined : envelopeEncrypt(this.keks.current(), credential, context(id));
     try {
-      const { rows } = await this.pool.query<Row>(
-        `UPDATE vault_integrations SET name = $2, host = $3, path = $4, namespace = $5, auth_method = $6, role_id = $7,
+      return await withTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<Row>(
+          `UPDATE vault_integrations SET name = $2, host = $3, path = $4, namespace = $5, auth_method = $6, role_id = $7,
            layout = $8, updated_at = clock_timestamp(), updated_by = $9,
            kek_id = COALESCE($10, kek_id), wrapped_dek = COALESCE($11, wrapped_dek), credential = COALESCE($12, credential)
          WHERE id = $1 RETURNING ${COLUMNS}`,
-        [
-          id,
-          changes.name,
-          changes.host,
-          changes.path,
-          changes.namespace,
-          changes.authMethod,
-          changes.roleId,
-          changes.layout,
-          by,
-          sealed?.kekId ?? null,
-          sealed?.wrappedDek ?? null,
-          sealed?.ciphertext ?? null,
-        ],
-      );
-      return rows[0] ? toRecord(rows[0]) : undefined;
+          [
+            id,
+            changes.name,
+            changes.host,
+            changes.path,
+            changes.namespace,
+            changes.authMethod,
+            changes.roleId,
+            changes.layout,
+            by,
+            sealed?.kekId ?? null,
+            sealed?.wrappedDek ?? null,
+            sealed?.ciphertext ?? null,
+          ],
+        );
+        const row = rows[0];
+        if (!row) return undefined;
+        await enqueueEvents(tx, [
+          changeAudit('vault.update', row, by, sealed === undefined ? '' : 'credential replaced', requestId),
+        ]);
+        return toRecord(row);
+      });
     } catch (err) {
       if (isUniqueViolation(err)) return 'name_taken';
       throw wrapDbError(err, 'updating a Vault integration');
     }
   }
 
-  async delete(id: string, by: string, deployedKeys: { key: string; version: number }[]): Promise<boolean> {
+  async delete(
+    id: string,
+    by: string,
+    deployedKeys: { key: string; version: number }[],
+    requestId?: string,
+  ): Promise<boolean> {
     try {
       return await withTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<{ domain: string }>(
-          'DELETE FROM vault_integrations WHERE id = $1 RETURNING domain',
+        const { rows } = await tx.query<{ domain: string; name: string }>(
+          'DELETE FROM vault_integrations WHERE id = $1 RETURNING domain, name',
           [id],
         );
         const row = rows[0];
         if (!row) return false;
-        await enqueueEvents(
-          tx,
-          deployedKeys.map((k) =>
+        await enqueueEvents(tx, [
+          ...deployedKeys.map((k) =>
             changedEvent({ id, domain: row.domain }, { key: k.key, version: k.version, change: 'deleted', by }),
           ),
-        );
+          changeAudit('vault.delete', { id, ...row }, by, '', requestId),
+        ]);
         return true;
       });
     } catch (err) {

@@ -25,17 +25,24 @@ export interface SecretStore {
     key: string;
     description: string | undefined;
     by: string;
+    /** The request that asked, for the audit record written with the change. */
+    requestId?: string;
     writeValue: (version: number, txn: unknown) => Promise<{ backend: string; ref: string }>;
   }): Promise<PutResult>;
   list(scope: ScopeName): Promise<SecretMeta[]>;
-  delete(scope: ScopeName, key: string, by: string): Promise<SecretMeta | undefined>;
+  /** Marks the key deleted and writes secret.changed and the audit record with it. */
+  delete(scope: ScopeName, key: string, by: string, requestId?: string): Promise<SecretMeta | undefined>;
   /** The current version of each (scope, key); absent when missing or deleted. */
   readCurrent(items: { scope: ScopeName; key: string }[]): Promise<Map<string, StoredValue>>;
 }
 
 export const storeKey = (scope: ScopeName, key: string): string => `${scope}\u0000${key}`;
 
-/** Saved Vault integrations; credentials stored encrypted, handed out only to build a connection. */
+/**
+ * Saved Vault integrations; credentials stored encrypted, handed out only to
+ * build a connection. create, update and delete write the change's audit
+ * record (never the credential) in the same transaction.
+ */
 export interface VaultIntegrationRepo {
   /** undefined when the domain already has an integration of that name. */
   create(input: {
@@ -45,6 +52,7 @@ export interface VaultIntegrationRepo {
     bundle: string;
     settings: VaultSettingsInput;
     by: string;
+    requestId?: string;
   }): Promise<VaultIntegrationRecord | undefined>;
   /** By id, or else by name, within the domain. */
   find(domain: string, nameOrId: string): Promise<VaultIntegrationRecord | undefined>;
@@ -57,12 +65,18 @@ export interface VaultIntegrationRepo {
     changes: VaultConnectionSettings & { name: string },
     credential: Buffer | undefined,
     by: string,
+    requestId?: string,
   ): Promise<VaultIntegrationRecord | 'name_taken' | undefined>;
   /**
    * Removes the integration (never touches its Vault) and, in the same
    * transaction, announces `secret.changed` (deleted) for each of `deployedKeys`.
    */
-  delete(id: string, by: string, deployedKeys: { key: string; version: number }[]): Promise<boolean>;
+  delete(
+    id: string,
+    by: string,
+    deployedKeys: { key: string; version: number }[],
+    requestId?: string,
+  ): Promise<boolean>;
   /** The decrypted credential of a saved integration (to connect; never returned to a caller). */
   credential(id: string): Promise<Buffer | undefined>;
   /** Records the KV versions the watch saw; announces each that moved past the deployed one. Returns how many. */

@@ -74,7 +74,14 @@ export class SecretService {
 
   async put(
     principal: string,
-    input: { scope: ScopeInput | undefined; key: string; value: Buffer; description: string },
+    input: {
+      scope: ScopeInput | undefined;
+      key: string;
+      value: Buffer;
+      description: string;
+      /** The request that asked: in ras's decision record and in the change's audit record. */
+      requestId?: string;
+    },
   ): Promise<PutResult> {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
@@ -96,13 +103,20 @@ export class SecretService {
     if (input.description.length > 1000) {
       throw invalidArgument('secret.description_too_long', 'the description is longer than 1000 characters');
     }
-    await authorize(this.deps.authorizer, { principal, action: 'secret.manage', domain: scope, resource: input.key });
+    await authorize(this.deps.authorizer, {
+      principal,
+      action: 'secret.manage',
+      domain: scope,
+      resource: input.key,
+      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+    });
     const { backend } = this.deps;
     const result = await this.deps.store.put({
       scope,
       key: input.key,
       description: input.description || undefined,
       by: principal,
+      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
       writeValue: async (version, txn) => {
         const { ref } = await backend.write({ scope, key: input.key, version, value: input.value, txn });
         return { backend: backend.kind, ref };
@@ -123,10 +137,17 @@ export class SecretService {
     scopeInput: ScopeInput | undefined,
     key: string,
     force = false,
+    requestId?: string,
   ): Promise<{ deleted: SecretMeta; dependents: string[] }> {
     const scope = scopeOf(scopeInput);
     validateKey(key);
-    await authorize(this.deps.authorizer, { principal, action: 'secret.manage', domain: scope, resource: key });
+    await authorize(this.deps.authorizer, {
+      principal,
+      action: 'secret.manage',
+      domain: scope,
+      resource: key,
+      ...(requestId === undefined ? {} : { requestId }),
+    });
     const dependents = this.deps.dependents
       ? ((await this.deps.dependents.of('MANAGED', scope, [key])).get(key) ?? [])
       : [];
@@ -138,7 +159,7 @@ export class SecretService {
         { kind: 'failed_precondition', details: { dependents: dependents.join(',') } },
       );
     }
-    const deleted = await this.deps.store.delete(scope, key, principal);
+    const deleted = await this.deps.store.delete(scope, key, principal, requestId);
     if (!deleted)
       throw notFound(
         'secret.not_found',

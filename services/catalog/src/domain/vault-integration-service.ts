@@ -157,8 +157,16 @@ export class VaultIntegrationService {
 
   async create(
     principal: string,
-    input: { domain: string; name: string; bundle: string; settings: RawVaultSettings },
+    input: {
+      domain: string;
+      name: string;
+      bundle: string;
+      settings: RawVaultSettings;
+      /** The request that asked: in ras's decision record and in the change's audit record. */
+      requestId?: string;
+    },
   ): Promise<VaultIntegrationRecord> {
+    const requestId = input.requestId === undefined ? {} : { requestId: input.requestId };
     checkDomain(input.domain);
     checkName(input.name);
     if (input.bundle === '') {
@@ -169,7 +177,7 @@ export class VaultIntegrationService {
     }
     const settings = withCredential(normaliseSettings(input.settings));
     this.deps.sources.validate(settings);
-    await authorize(this.deps.authorizer, { principal, action: 'vault.manage', domain: input.domain });
+    await authorize(this.deps.authorizer, { principal, action: 'vault.manage', domain: input.domain, ...requestId });
     if (!(await this.deps.bundles.exists(input.domain, input.bundle))) {
       throw notFound(
         'bundle.not_found',
@@ -183,6 +191,7 @@ export class VaultIntegrationService {
       bundle: input.bundle,
       settings,
       by: principal,
+      ...requestId,
     });
     if (!created) {
       throw alreadyExists(
@@ -190,6 +199,7 @@ export class VaultIntegrationService {
         `domain ${input.domain} already has a Vault integration named ${input.name}: choose another name or update it`,
       );
     }
+    this.deps.onChange();
     return created;
   }
 
@@ -210,10 +220,16 @@ export class VaultIntegrationService {
     domain: string,
     integration: string,
     changes: VaultIntegrationUpdate,
+    requestId?: string,
   ): Promise<VaultIntegrationRecord> {
     checkDomain(domain);
     if (changes.name !== undefined) checkName(changes.name);
-    await authorize(this.deps.authorizer, { principal, action: 'vault.manage', domain });
+    await authorize(this.deps.authorizer, {
+      principal,
+      action: 'vault.manage',
+      domain,
+      ...(requestId === undefined ? {} : { requestId }),
+    });
     const current = await this.#find(domain, integration);
     if (changes.bundle !== undefined && changes.bundle !== current.bundle) {
       throw new LatchkeyError(
@@ -246,6 +262,7 @@ export class VaultIntegrationService {
       { ...connection, name: changes.name ?? current.name },
       credential,
       principal,
+      requestId,
     );
     this.deps.sources.forget(current.id);
     if (updated === 'name_taken') {
@@ -255,6 +272,7 @@ export class VaultIntegrationService {
       );
     }
     if (!updated) throw this.#notFound(domain, integration);
+    this.deps.onChange();
     return updated;
   }
 
@@ -263,9 +281,15 @@ export class VaultIntegrationService {
     domain: string,
     integration: string,
     force: boolean,
+    requestId?: string,
   ): Promise<{ deleted: VaultIntegrationRecord; dependents: string[] }> {
     checkDomain(domain);
-    await authorize(this.deps.authorizer, { principal, action: 'vault.manage', domain });
+    await authorize(this.deps.authorizer, {
+      principal,
+      action: 'vault.manage',
+      domain,
+      ...(requestId === undefined ? {} : { requestId }),
+    });
     const current = await this.#find(domain, integration);
     const byKey = await this.deps.dependents.of('VAULT', current.id, []);
     const dependents = [...new Set([...byKey.values()].flat())].sort();
@@ -280,7 +304,9 @@ export class VaultIntegrationService {
     const deployed = (await this.deps.dependents.deployedVaultKeys())
       .filter((k) => k.integrationId === current.id)
       .map((k) => ({ key: k.key, version: k.version }));
-    if (!(await this.deps.repo.delete(current.id, principal, deployed))) throw this.#notFound(domain, integration);
+    if (!(await this.deps.repo.delete(current.id, principal, deployed, requestId))) {
+      throw this.#notFound(domain, integration);
+    }
     this.deps.sources.forget(current.id);
     this.deps.onChange();
     return { deleted: current, dependents };

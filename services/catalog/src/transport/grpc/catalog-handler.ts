@@ -62,12 +62,13 @@ export function catalogHandlers(
         key: req.key,
         value: Buffer.from(req.value),
         description: req.description,
+        requestId: ctx.requestId,
       });
       return toMetadata(meta);
     },
     listSecrets: async (req, ctx) => ({ secrets: (await secrets.list(ctx.principal.id, req.scope)).map(toMetadata) }),
     deleteSecret: async (req, ctx) => {
-      const r = await secrets.delete(ctx.principal.id, req.scope, req.key, req.force);
+      const r = await secrets.delete(ctx.principal.id, req.scope, req.key, req.force, ctx.requestId);
       return { deleted: toMetadata(r.deleted), dependents: r.dependents };
     },
     rotateKek: async (_req, ctx) => {
@@ -81,6 +82,7 @@ export function catalogHandlers(
           name: req.name,
           bundle: req.bundle,
           settings: rawSettings(req.settings),
+          requestId: ctx.requestId,
         }),
       ),
     getVaultIntegration: async (req, ctx) =>
@@ -90,20 +92,26 @@ export function catalogHandlers(
     }),
     updateVaultIntegration: async (req, ctx) =>
       toIntegration(
-        await vault.update(ctx.principal.id, req.domain, req.integration, {
-          ...(req.name === undefined ? {} : { name: req.name }),
-          ...(req.host === undefined ? {} : { host: req.host }),
-          ...(req.path === undefined ? {} : { path: req.path }),
-          ...(req.namespace === undefined ? {} : { namespace: req.namespace }),
-          ...(req.authMethod === undefined ? {} : { authMethod: req.authMethod }),
-          ...(req.roleId === undefined ? {} : { roleId: req.roleId }),
-          ...(req.credential === undefined ? {} : { credential: Buffer.from(req.credential) }),
-          ...(req.layout === undefined ? {} : { layout: req.layout }),
-          ...(req.bundle === undefined ? {} : { bundle: req.bundle }),
-        }),
+        await vault.update(
+          ctx.principal.id,
+          req.domain,
+          req.integration,
+          {
+            ...(req.name === undefined ? {} : { name: req.name }),
+            ...(req.host === undefined ? {} : { host: req.host }),
+            ...(req.path === undefined ? {} : { path: req.path }),
+            ...(req.namespace === undefined ? {} : { namespace: req.namespace }),
+            ...(req.authMethod === undefined ? {} : { authMethod: req.authMethod }),
+            ...(req.roleId === undefined ? {} : { roleId: req.roleId }),
+            ...(req.credential === undefined ? {} : { credential: Buffer.from(req.credential) }),
+            ...(req.layout === undefined ? {} : { layout: req.layout }),
+            ...(req.bundle === undefined ? {} : { bundle: req.bundle }),
+          },
+          ctx.requestId,
+        ),
       ),
     deleteVaultIntegration: async (req, ctx) => {
-      const r = await vault.delete(ctx.principal.id, req.domain, req.integration, req.force);
+      const r = await vault.delete(ctx.principal.id, req.domain, req.integration, req.force, ctx.requestId);
       return { deleted: toIntegration(r.deleted), dependents: r.dependents };
     },
     testVaultIntegration: async (req, ctx) => {
