@@ -1,3 +1,4 @@
+import { auditCommand } from './audit-command.js';
 import {
   bundleCreateCommand,
   bundleGrantCommand,
@@ -61,6 +62,7 @@ export const COMMANDS: readonly Command[] = [
   workloadListCommand,
   deployCommand,
   logsCommand,
+  auditCommand,
 ];
 
 export const ENVIRONMENT_HELP = [
