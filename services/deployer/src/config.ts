@@ -10,6 +10,8 @@ const schema = z.object({
   LATCHKEY_SEAL_PRIVATE_KEY_FILE: required("LATCHKEY_SEAL_PRIVATE_KEY_FILE, the deployers' private sealing key (PEM)"),
   LATCHKEY_WORK_DIR: required('LATCHKEY_WORK_DIR, a private folder for per-deployment files'),
   LATCHKEY_REPLICA_ID: z.string().default('deployer'),
+  /** Where workloads run: `process` (child processes) or `noop` (nothing runs; for benchmarks). */
+  LATCHKEY_RUNTIME: z.enum(['process', 'noop']).default('process'),
 });
 
 export type DeployerConfig = z.infer<typeof schema>;

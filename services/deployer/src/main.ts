@@ -29,6 +29,7 @@ import {
 } from '@latchkey/proto';
 import { PostgresReferenceIndex } from './adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
+import { NoopRuntime } from './adapters/noop-runtime.js';
 import { ProcessRuntime } from './adapters/process-runtime.js';
 import { loadDeployerConfig } from './config.js';
 import { ReferenceIndexService } from './domain/reference-index-service.js';
@@ -82,7 +83,12 @@ runService('deployer', logger, async () => {
   // policy change this replica hears (a plain subscription: every replica).
   const authorizer = new CachingAuthorizer(rasAuthorizer);
   const policyChanges = await dropOnPolicyChange(bus.nc, authorizer);
-  const runtime = new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log });
+  const runtime =
+    config.LATCHKEY_RUNTIME === 'noop'
+      ? new NoopRuntime()
+      : new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log });
+  if (config.LATCHKEY_RUNTIME === 'noop')
+    log.warn('LATCHKEY_RUNTIME=noop: workloads are recorded as deployed but nothing runs');
   const workloads = new WorkloadService({
     repo: new PostgresWorkloadRepo(pool),
     authorizer,
