@@ -1,11 +1,11 @@
 import { LatchkeyError } from '@latchkey/errors';
-import { Deployment } from '@latchkey/proto';
+import { Deployment, DeploymentPlan } from '@latchkey/proto';
 import { booleanOption, parseArgs, requireOption, requirePositionals, stringOption } from './args-parser.js';
 import { CliError, UsageError } from './cli-errors.js';
 import { call, withClients, type ClientContext } from './client-context.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command-types.js';
-import { deploymentLines, FINAL_STATUSES, isSuccess } from './deployment-format.js';
+import { deploymentLines, FINAL_STATUSES, isSuccess, planLines, progressKey } from './deployment-format.js';
 import { printJson } from './table-format.js';
 
 export const POLL_INTERVAL_MS = 200;
@@ -18,16 +18,22 @@ export function parseTimeoutSeconds(raw: string | undefined): number {
   return n;
 }
 
-/** Polls until the deployment reaches a final status; transport hiccups are retried until the deadline. */
+/**
+ * Polls until the deployment reaches a final status; transport hiccups are
+ * retried until the deadline. `onProgress` hears each change of status or
+ * reasons on the way (e.g. waiting for an unavailable backend).
+ */
 export async function waitForDeployment(
   ctx: ClientContext,
   domain: string,
   first: Deployment,
   timeoutMs: number,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  onProgress: (d: Deployment) => void = () => undefined,
 ): Promise<Deployment> {
   const deadline = Date.now() + timeoutMs;
   let current = first;
+  let shown = progressKey(first);
   while (!FINAL_STATUSES.has(current.status)) {
     if (Date.now() >= deadline) {
       throw new CliError(
@@ -44,18 +50,23 @@ export async function waitForDeployment(
     } catch (err) {
       if (!(err instanceof LatchkeyError && err.kind === 'unavailable')) throw err;
     }
+    if (!FINAL_STATUSES.has(current.status) && progressKey(current) !== shown) {
+      shown = progressKey(current);
+      onProgress(current);
+    }
   }
   return current;
 }
 
 export const deployCommand: Command = {
   path: ['deploy'],
-  usage: 'latchkey deploy NAME --domain DOMAIN [--wait] [--timeout SECONDS] [--json]',
-  summary: 'deploy a workload (its secrets are resolved at this moment)',
+  usage: 'latchkey deploy NAME --domain DOMAIN [--wait] [--timeout SECONDS] [--dry-run] [--json]',
+  summary: 'deploy a workload (its secrets are resolved at this moment); --dry-run only checks',
   options: {
     domain: { type: 'string' },
     wait: { type: 'boolean' },
     timeout: { type: 'string' },
+    'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
   },
   async run(argv: readonly string[], io: CliIo): Promise<number> {
@@ -65,6 +76,17 @@ export const deployCommand: Command = {
     const wait = booleanOption(parsed, 'wait');
     const timeoutMs = parseTimeoutSeconds(stringOption(parsed, 'timeout')) * 1000;
     const json = booleanOption(parsed, 'json');
+    if (booleanOption(parsed, 'dry-run')) {
+      if (wait) throw new UsageError('--dry-run deploys nothing, so there is nothing to --wait for: give one of them');
+      return withClients(io, async (ctx) => {
+        const plan = await call(ctx, 'deployer', ctx.deployer().dryRun.bind(ctx.deployer()), { domain, name });
+        if (json) printJson(io.out, DeploymentPlan.toJSON(plan));
+        else for (const line of planLines(plan)) io.out(line);
+        if (plan.ok) return 0;
+        io.err(`latchkey: a deployment of ${name} would fail now; nothing was deployed`);
+        return 1;
+      });
+    }
     return withClients(io, async (ctx) => {
       const started = await call(ctx, 'deployer', ctx.deployer().deploy.bind(ctx.deployer()), { domain, name });
       if (!wait) {
@@ -73,7 +95,9 @@ export const deployCommand: Command = {
         return 0;
       }
       if (!json) io.out(`deployment ${started.id} ${started.status}; waiting...`);
-      const outcome = await waitForDeployment(ctx, domain, started, timeoutMs);
+      const outcome = await waitForDeployment(ctx, domain, started, timeoutMs, undefined, (d) => {
+        if (!json) for (const line of deploymentLines(d)) io.out(line);
+      });
       if (json) printJson(io.out, Deployment.toJSON(outcome));
       else for (const line of deploymentLines(outcome)) io.out(line);
       if (isSuccess(outcome)) return 0;

@@ -61,6 +61,20 @@ export interface WorkloadResolutionFailed {
   failures: ReferenceFailure[];
 }
 
+/**
+ * A resolution met only retryable failures (a backend unavailable) and will
+ * be tried again: the deployment says so while it waits.
+ */
+export interface WorkloadResolutionRetrying {
+  deploymentId: string;
+  domain: string;
+  /** This attempt (1-based) and how many are made in all. */
+  attempt: number;
+  maxAttempts: number;
+  /** The failures of this attempt, every one retryable. */
+  failures: ReferenceFailure[];
+}
+
 export interface WorkloadOutcome {
   deploymentId: string;
   workloadId: string;

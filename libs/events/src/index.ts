@@ -8,6 +8,7 @@ export type {
   WorkloadResolved,
   ReferenceFailure,
   WorkloadResolutionFailed,
+  WorkloadResolutionRetrying,
   WorkloadOutcome,
   SecretChanged,
   WorkloadStale,
@@ -21,3 +22,5 @@ export type { AuditRecord, AuditInput, AuditOutcome, AuditService } from './audi
 export { AUDIT_OUTCOMES, AUDIT_SERVICES, auditRecord, auditSubject, auditEvent, parseAuditRecord } from './audit.js';
 export type { DecisionCache } from './policy-changes.js';
 export { dropOnPolicyChange } from './policy-changes.js';
+export type { PlanRequest, PlanReply, PlannedReference } from './resolution-plan.js';
+export { planSubject, PLAN_SUBJECTS } from './resolution-plan.js';

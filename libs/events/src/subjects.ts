@@ -8,6 +8,7 @@ export const subjects = {
   deploying: (domain: string) => `latchkey.workload.deploying.${domain}`,
   resolved: (domain: string) => `latchkey.workload.resolved.${domain}`,
   resolutionFailed: (domain: string) => `latchkey.workload.resolution_failed.${domain}`,
+  resolutionRetrying: (domain: string) => `latchkey.workload.resolution_retrying.${domain}`,
   deployed: (domain: string) => `latchkey.workload.deployed.${domain}`,
   failed: (domain: string) => `latchkey.workload.failed.${domain}`,
   stale: (domain: string) => `latchkey.workload.stale.${domain}`,
@@ -22,6 +23,7 @@ export const STREAMS: StreamSpec[] = [
     subjects: [
       'latchkey.workload.deploying.>',
       'latchkey.workload.resolution_failed.>',
+      'latchkey.workload.resolution_retrying.>',
       'latchkey.workload.deployed.>',
       'latchkey.workload.failed.>',
       'latchkey.workload.stale.>',
@@ -40,6 +42,7 @@ export const eventTypes = {
   deploying: 'dev.latchkey.workload.deploying.v1',
   resolved: 'dev.latchkey.workload.resolved.v1',
   resolutionFailed: 'dev.latchkey.workload.resolution_failed.v1',
+  resolutionRetrying: 'dev.latchkey.workload.resolution_retrying.v1',
   deployed: 'dev.latchkey.workload.deployed.v1',
   failed: 'dev.latchkey.workload.failed.v1',
   stale: 'dev.latchkey.workload.stale.v1',

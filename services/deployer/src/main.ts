@@ -27,6 +27,7 @@ import {
   type DeployerInternalServer,
   type DeployerServiceServer,
 } from '@latchkey/proto';
+import { NatsResolutionPlanner } from './adapters/nats-resolution-planner.js';
 import { PostgresReferenceIndex } from './adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
 import { NoopRuntime } from './adapters/noop-runtime.js';
@@ -36,9 +37,11 @@ import { ReferenceIndexService } from './domain/reference-index-service.js';
 import { WorkloadService } from './domain/workload-service.js';
 import {
   RESOLUTION_FAILED_CONSUMER,
+  RESOLUTION_RETRYING_CONSUMER,
   RESOLVED_CONSUMER,
   SECRET_CHANGED_CONSUMER,
   resolutionFailedConsumer,
+  resolutionRetryingConsumer,
   resolvedConsumer,
   secretChangedConsumer,
 } from './transport/events/deployer-consumers.js';
@@ -76,6 +79,11 @@ runService('deployer', logger, async () => {
     durable: SECRET_CHANGED_CONSUMER,
     filterSubjects: ['latchkey.secret.changed.>'],
   });
+  await ensureConsumer(bus.jsm, {
+    stream: STREAM_EVENTS,
+    durable: RESOLUTION_RETRYING_CONSUMER,
+    filterSubjects: ['latchkey.workload.resolution_retrying.>'],
+  });
 
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/deployer' });
   const rasAuthorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, token);
@@ -97,6 +105,7 @@ runService('deployer', logger, async () => {
     runner: config.LATCHKEY_REPLICA_ID,
     logger: log,
     onEvents: () => relay.kick(),
+    planner: new NatsResolutionPlanner(bus.nc),
   });
   const references = new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) });
   const runners = [
@@ -119,6 +128,13 @@ runService('deployer', logger, async () => {
       stream: STREAM_EVENTS,
       durable: SECRET_CHANGED_CONSUMER,
       handler: secretChangedConsumer(workloads),
+      logger: log,
+    }),
+    new ConsumerRunner({
+      js: bus.js,
+      stream: STREAM_EVENTS,
+      durable: RESOLUTION_RETRYING_CONSUMER,
+      handler: resolutionRetryingConsumer(workloads),
       logger: log,
     }),
   ];

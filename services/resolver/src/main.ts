@@ -17,6 +17,7 @@ import { NatsResolutionPublisher } from './adapters/nats-resolution-publisher.js
 import { loadResolverConfig } from './config.js';
 import { ResolutionService } from './domain/resolution-service.js';
 import { DEPLOYING_CONSUMER, deployingConsumer } from './transport/events/deploying-consumer.js';
+import { startPlanResponder } from './transport/nats/plan-responder.js';
 
 const logger = createLogger({ service: 'resolver', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
 
@@ -63,11 +64,13 @@ runService('resolver', logger, async () => {
   const server = createServer({ service: 'resolver', logger: log, authenticate: staticAuthenticator(creds) });
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   await runner.start();
+  const plans = startPlanResponder(bus.nc, resolution, log);
   server.setServing(true);
   return {
     port,
     async stop() {
       await server.shutdown();
+      await plans.drain().catch(() => undefined);
       await runner.stop();
       policyChanges.stop();
       rasAuthorizer.close();

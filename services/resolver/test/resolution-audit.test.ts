@@ -19,7 +19,13 @@ import { ensureStream } from '@latchkey/nats';
 import { startTestNats } from '@latchkey/testing';
 import { NatsAuditTrail } from '../src/adapters/nats-audit-trail.js';
 import { NatsResolutionPublisher } from '../src/adapters/nats-resolution-publisher.js';
-import type { ResolutionPublisher, ValueRead, ValueReadResult, ValueSource } from '../src/domain/ports.js';
+import type {
+  KeyPresenceResult,
+  ResolutionPublisher,
+  ValueRead,
+  ValueReadResult,
+  ValueSource,
+} from '../src/domain/ports.js';
 import { ResolutionService } from '../src/domain/resolution-service.js';
 
 interface StoredMessage {
@@ -62,7 +68,19 @@ class FakeValues implements ValueSource {
   constructor(private readonly value: string) {}
   read(items: ValueRead[]): Promise<ValueReadResult[]> {
     return Promise.resolve(
-      items.map((i) => ({ refId: i.refId, found: true, scope: i.scope, version: 3, value: Buffer.from(this.value) })),
+      items.map((i) => ({
+        refId: i.refId,
+        found: true,
+        scope: i.scope,
+        version: 3,
+        value: Buffer.from(this.value),
+        shadowedGlobal: false,
+      })),
+    );
+  }
+  findKeys(items: ValueRead[]): Promise<KeyPresenceResult[]> {
+    return Promise.resolve(
+      items.map((i) => ({ refId: i.refId, found: true, scope: i.scope, version: 3, shadowedGlobal: false })),
     );
   }
 }
@@ -102,6 +120,7 @@ async function world(t: TestContext, deny: string[] = []): Promise<World> {
       await nats_.resolved(ev);
     },
     failed: (ev) => nats_.failed(ev),
+    retrying: (ev) => nats_.retrying(ev),
   };
   return {
     jsm,

@@ -43,6 +43,8 @@ interface DeploymentRow {
   principal: string;
   status: DeploymentStatus;
   reasons: string[];
+  warnings: string[];
+  attempts: number;
   pid: number | null;
   exit_code: number | null;
   created_at: Date;
@@ -71,6 +73,8 @@ const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   principal: r.principal,
   status: r.status,
   reasons: r.reasons,
+  warnings: r.warnings,
+  attempts: r.attempts,
   versions: r.versions ?? [],
   pid: r.pid,
   exitCode: r.exit_code,
@@ -209,14 +213,21 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     });
   }
 
-  claimForStart(eventId: string, deploymentId: string, runner: string, versions: ResolvedVersion[]) {
+  claimForStart(
+    eventId: string,
+    deploymentId: string,
+    runner: string,
+    versions: ResolvedVersion[],
+    warnings: string[] = [],
+  ) {
     return this.run('claiming a deployment', () =>
       withTransaction(this.pool, async (tx) => {
         if (!(await claimEvent(tx, 'deployer-resolved', eventId))) return undefined;
+        // The notes of a wait for an unavailable backend are over: the values are here.
         const { rows } = await tx.query<DeploymentRow>(
-          `UPDATE deployments SET status = 'starting', runner = $2, updated_at = now()
+          `UPDATE deployments SET status = 'starting', runner = $2, warnings = $3, reasons = '[]', updated_at = now()
            WHERE id = $1 AND status = 'resolving' RETURNING *`,
-          [deploymentId, runner],
+          [deploymentId, runner, JSON.stringify(warnings)],
         );
         const d = rows[0];
         if (!d) return undefined;
@@ -256,6 +267,18 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
         await outcomeEvent(tx, d.id, 'deployed');
       }),
     );
+  }
+
+  markRetrying(deploymentId: string, attempt: number, reasons: string[]): Promise<boolean> {
+    return this.run('recording a resolution retry', async () => {
+      // Only while resolving, and never back to an earlier attempt (events may arrive out of order).
+      const r = await this.pool.query(
+        `UPDATE deployments SET reasons = $3, attempts = $2, updated_at = now()
+         WHERE id = $1 AND status = 'resolving' AND attempts < $2`,
+        [deploymentId, attempt, JSON.stringify(reasons)],
+      );
+      return r.rowCount === 1;
+    });
   }
 
   markFailed(d: { id: string }, reasons: string[], eventId?: string): Promise<boolean> {

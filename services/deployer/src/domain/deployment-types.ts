@@ -32,6 +32,10 @@ export interface DeploymentRecord {
   principal: string;
   status: DeploymentStatus;
   reasons: string[];
+  /** Notes of the resolution that do not stop it (a domain key shadowing a global one, retries). */
+  warnings: string[];
+  /** Resolution attempts that met an unavailable backend (0: none). */
+  attempts: number;
   versions: ResolvedVersion[];
   pid: number | null;
   exitCode: number | null;

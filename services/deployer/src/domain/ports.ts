@@ -1,4 +1,4 @@
-import type { ReferenceSpec, SecretChanged, WorkloadStale } from '@latchkey/events';
+import type { PlanReply, PlanRequest, ReferenceSpec, SecretChanged, WorkloadStale } from '@latchkey/events';
 import type {
   DeploymentRecord,
   DeploymentStatus,
@@ -32,7 +32,14 @@ export interface WorkloadRepo {
     deploymentId: string,
     runner: string,
     versions: ResolvedVersion[],
+    warnings?: string[],
   ): Promise<{ deployment: DeploymentRecord; workload: WorkloadRecord } | undefined>;
+  /**
+   * A deployment still `resolving` waits for an unavailable backend: records
+   * the attempt and why (as its reasons). False when it is no longer
+   * resolving or a later attempt was already recorded.
+   */
+  markRetrying(deploymentId: string, attempt: number, reasons: string[]): Promise<boolean>;
   markDeployed(d: DeploymentRecord, pid: number): Promise<void>;
   /** Fails a deployment still `resolving` or `starting`; emits `workload.failed`. */
   markFailed(d: { id: string }, reasons: string[], eventId?: string): Promise<boolean>;
@@ -47,6 +54,12 @@ export interface WorkloadRepo {
   markStale(eventId: string, change: SecretChanged): Promise<WorkloadStale[]>;
   appendLogs(deploymentId: string, lines: { seq: number; stream: string; line: string }[]): Promise<void>;
   readLogs(deploymentId: string): Promise<LogLineRecord[]>;
+}
+
+/** The resolver, asked for a resolution without a deployment (a check on apply, or a dry run). */
+export interface ResolutionPlanner {
+  /** Throws a retryable LatchkeyError when no resolver answers within `timeoutMs`. */
+  plan(request: PlanRequest, timeoutMs: number): Promise<PlanReply>;
 }
 
 /** Reads of the reference index (written by WorkloadRepo.upsertWorkload). */

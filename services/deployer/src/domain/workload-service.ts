@@ -1,12 +1,27 @@
 import { open, type SealKeyPair } from '@latchkey/crypto';
 import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
 import { DOMAIN_NAME } from '@latchkey/events';
-import type { SecretChanged, WorkloadOutcome, WorkloadResolutionFailed, WorkloadResolved } from '@latchkey/events';
+import type {
+  PlannedReference,
+  SecretChanged,
+  WorkloadOutcome,
+  WorkloadResolutionFailed,
+  WorkloadResolutionRetrying,
+  WorkloadResolved,
+} from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import type { Logger } from '@latchkey/logger';
 import type { DeploymentRecord, LogLineRecord, WorkloadRecord } from './deployment-types.js';
-import type { WorkloadRepo, WorkloadRuntime } from './ports.js';
-import { parseWorkloadSpec, referencesOf, renderForRuntime, specWarnings, WORKLOAD_NAME } from './workload-spec.js';
+import type { ResolutionPlanner, WorkloadRepo, WorkloadRuntime } from './ports.js';
+import { checkReferences } from './reference-check.js';
+import {
+  parseWorkloadSpec,
+  referencesOf,
+  renderForRuntime,
+  specWarnings,
+  WORKLOAD_NAME,
+  type WorkloadSpec,
+} from './workload-spec.js';
 
 function validDomain(domain: string): void {
   if (!DOMAIN_NAME.test(domain)) {
@@ -26,6 +41,25 @@ export interface WorkloadServiceDeps {
   logger: Logger;
   /** Called after events were committed (kicks the outbox relay). */
   onEvents: () => void;
+  /** The resolver, for the reference check on apply and for dry runs; without it neither is done. */
+  planner?: ResolutionPlanner;
+  /** How long apply waits for the reference check (default 5 s) and a dry run for its resolution (default 30 s). */
+  checkTimeoutMs?: number;
+  dryRunTimeoutMs?: number;
+}
+
+/** What a deployment would do, from a dry run: per reference, what would be used. */
+export interface DeploymentPlanResult {
+  domain: string;
+  workload: string;
+  ok: boolean;
+  references: PlannedReference[];
+  warnings: string[];
+}
+
+/** Why a workload cannot be started at all, whatever its references. */
+function notStartable(name: string, spec: WorkloadSpec): string | undefined {
+  return spec.run ? undefined : `workload ${name} has no run.command: the process runtime needs one`;
 }
 
 export class WorkloadService {
@@ -41,8 +75,14 @@ export class WorkloadService {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain });
     const spec = parseWorkloadSpec(specJson, domain);
-    const workload = await this.deps.repo.upsertWorkload(domain, spec, referencesOf(spec, domain));
-    return { workload, warnings: specWarnings(spec) };
+    const references = referencesOf(spec, domain);
+    const workload = await this.deps.repo.upsertWorkload(domain, spec, references);
+    const checked = await checkReferences(
+      this.deps.planner,
+      { domain, workload: spec.name, principal, references },
+      this.deps.checkTimeoutMs ?? 5000,
+    );
+    return { workload, warnings: [...specWarnings(spec), ...checked] };
   }
 
   async get(
@@ -70,18 +110,44 @@ export class WorkloadService {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
     const workload = await this.mustFind(domain, name);
-    if (!workload.spec.run) {
-      throw new LatchkeyError(
-        'workload.no_command',
-        `workload ${name} has no run.command: the process runtime needs one`,
-        {
-          kind: 'failed_precondition',
-        },
-      );
-    }
+    const problem = notStartable(name, workload.spec);
+    if (problem) throw new LatchkeyError('workload.no_command', problem, { kind: 'failed_precondition' });
     const d = await this.deps.repo.createDeployment(workload, principal, referencesOf(workload.spec, domain));
     this.deps.onEvents();
     return d;
+  }
+
+  /**
+   * Deploy --dry-run: the whole resolution and permission check of a
+   * deployment, done by the resolver, which reads the values and keeps them:
+   * the answer says per reference which scope and version would be used.
+   * Nothing is recorded, published or started.
+   */
+  async dryRun(principal: string, domain: string, name: string): Promise<DeploymentPlanResult> {
+    validDomain(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
+    const workload = await this.mustFind(domain, name);
+    const problem = notStartable(name, workload.spec);
+    const warnings = [...specWarnings(workload.spec), ...(problem ? [`${problem}: deploy would be refused`] : [])];
+    const references = referencesOf(workload.spec, domain);
+    if (references.length === 0) return { domain, workload: name, ok: !problem, references: [], warnings };
+    if (!this.deps.planner) {
+      throw new LatchkeyError('resolver.unavailable', 'this deployer has no resolver to ask: nothing was checked', {
+        kind: 'unavailable',
+      });
+    }
+    const reply = await this.deps.planner.plan(
+      { mode: 'dry_run', domain, workload: name, principal, references },
+      this.deps.dryRunTimeoutMs ?? 30_000,
+    );
+    if (!reply.ok) throw new LatchkeyError(reply.code, `the dry run could not be done: ${reply.message}`);
+    return {
+      domain,
+      workload: name,
+      ok: !problem && reply.references.every((r) => r.ok),
+      references: reply.references,
+      warnings: [...warnings, ...reply.warnings],
+    };
   }
 
   async getDeployment(principal: string, domain: string, id: string): Promise<DeploymentRecord> {
@@ -116,7 +182,13 @@ export class WorkloadService {
 
   /** `workload.resolved`: open the values, start the workload, forget them. */
   async onResolved(eventId: string, ev: WorkloadResolved): Promise<void> {
-    const claimed = await this.deps.repo.claimForStart(eventId, ev.deploymentId, this.deps.runner, ev.versions);
+    const claimed = await this.deps.repo.claimForStart(
+      eventId,
+      ev.deploymentId,
+      this.deps.runner,
+      ev.versions,
+      ev.warnings,
+    );
     if (!claimed) return;
     const { deployment, workload } = claimed;
     const log = this.deps.logger.child({
@@ -173,6 +245,15 @@ export class WorkloadService {
     } finally {
       started();
     }
+  }
+
+  /** `workload.resolution_retrying`: the deployment waits for an unavailable backend, and says so. */
+  async onResolutionRetrying(ev: WorkloadResolutionRetrying): Promise<void> {
+    const reasons = [
+      `waiting: resolution attempt ${ev.attempt} of ${ev.maxAttempts} found a backend unavailable; retrying with backoff`,
+      ...ev.failures.map((f) => `${f.key} (${f.refId}): ${f.message} [${f.code}]`),
+    ];
+    await this.deps.repo.markRetrying(ev.deploymentId, ev.attempt, reasons);
   }
 
   async onResolutionFailed(eventId: string, ev: WorkloadResolutionFailed): Promise<void> {

@@ -1,8 +1,17 @@
 import { createClient, unary } from '@latchkey/grpc';
 import { CatalogInternalClient } from '@latchkey/proto';
-import type { ValueRead, ValueReadResult, ValueSource } from '../domain/ports.js';
+import type { KeyPresenceResult, ValueRead, ValueReadResult, ValueSource } from '../domain/ports.js';
 
 const GLOBAL = 'global';
+
+const toRequest = (i: ValueRead) => ({
+  refId: i.refId,
+  key: i.key,
+  scope: i.scope === GLOBAL ? { domain: '', global: true } : { domain: i.scope, global: false },
+  fallbackToGlobal: i.fallbackToGlobal,
+  sourceType: i.sourceType ?? 'MANAGED',
+  integrationId: i.integrationId ?? '',
+});
 
 /** Reads values over catalog's internal gRPC read, authenticated as the resolver. */
 export class CatalogValueSource implements ValueSource {
@@ -13,23 +22,26 @@ export class CatalogValueSource implements ValueSource {
   }
 
   async read(items: ValueRead[]): Promise<ValueReadResult[]> {
-    const res = await unary(
-      this.client.readValues.bind(this.client),
-      {
-        items: items.map((i) => ({
-          refId: i.refId,
-          key: i.key,
-          scope: i.scope === GLOBAL ? { domain: '', global: true } : { domain: i.scope, global: false },
-          fallbackToGlobal: i.fallbackToGlobal,
-          sourceType: i.sourceType ?? 'MANAGED',
-          integrationId: i.integrationId ?? '',
-        })),
-      },
-      10_000,
-    );
+    const res = await unary(this.client.readValues.bind(this.client), { items: items.map(toRequest) }, 10_000);
     return res.results.map((r): ValueReadResult =>
       r.found
-        ? { refId: r.refId, found: true, scope: r.resolvedScope, version: r.version, value: Buffer.from(r.value) }
+        ? {
+            refId: r.refId,
+            found: true,
+            scope: r.resolvedScope,
+            version: r.version,
+            value: Buffer.from(r.value),
+            shadowedGlobal: r.shadowedGlobal,
+          }
+        : { refId: r.refId, found: false, code: r.errorCode, message: r.errorMessage },
+    );
+  }
+
+  async findKeys(items: ValueRead[]): Promise<KeyPresenceResult[]> {
+    const res = await unary(this.client.findKeys.bind(this.client), { items: items.map(toRequest) }, 10_000);
+    return res.results.map((r): KeyPresenceResult =>
+      r.found
+        ? { refId: r.refId, found: true, scope: r.resolvedScope, version: r.version, shadowedGlobal: r.shadowedGlobal }
         : { refId: r.refId, found: false, code: r.errorCode, message: r.errorMessage },
     );
   }

@@ -3,6 +3,7 @@ import {
   publishEvent,
   subjects,
   type WorkloadResolutionFailed,
+  type WorkloadResolutionRetrying,
   type WorkloadResolved,
 } from '@latchkey/events';
 import type { JetStreamClient } from 'nats';
@@ -30,6 +31,15 @@ export class NatsResolutionPublisher implements ResolutionPublisher {
       id: `resolution_failed:${ev.deploymentId}`,
       type: eventTypes.resolutionFailed,
       subject: subjects.resolutionFailed(ev.domain),
+      data: ev,
+    });
+  }
+
+  async retrying(ev: WorkloadResolutionRetrying): Promise<void> {
+    await publishEvent(this.js, 'latchkey/resolver', {
+      id: `resolution_retrying:${ev.deploymentId}:${ev.attempt}`,
+      type: eventTypes.resolutionRetrying,
+      subject: subjects.resolutionRetrying(ev.domain),
       data: ev,
     });
   }

@@ -1,4 +1,10 @@
-import type { AuditRecord, ReferenceSpec, WorkloadResolutionFailed, WorkloadResolved } from '@latchkey/events';
+import type {
+  AuditRecord,
+  ReferenceSpec,
+  WorkloadResolutionFailed,
+  WorkloadResolutionRetrying,
+  WorkloadResolved,
+} from '@latchkey/events';
 
 export interface ValueRead {
   refId: string;
@@ -13,19 +19,35 @@ export interface ValueRead {
 }
 
 export type ValueReadResult =
-  /** `scope`: the scope that answered (MANAGED) or the integration id (VAULT). */
-  | { refId: string; found: true; scope: string; version: number; value: Buffer }
+  /**
+   * `scope`: the scope that answered (MANAGED) or the integration id (VAULT).
+   * `shadowedGlobal`: a legacy read the domain answered while global scope has the key too.
+   */
+  | { refId: string; found: true; scope: string; version: number; value: Buffer; shadowedGlobal: boolean }
   | { refId: string; found: false; code: string; message: string };
 
-/** Managed and Vault values, read through catalog's internal gRPC read. */
+/** Whether a key exists: a ValueReadResult without the value (version 0 for a Vault key). */
+export type KeyPresenceResult =
+  | { refId: string; found: true; scope: string; version: number; shadowedGlobal: boolean }
+  | { refId: string; found: false; code: string; message: string };
+
+/**
+ * Managed and Vault values, read through catalog's internal gRPC read. A
+ * catalog that cannot be reached (or whose managed backend is unavailable)
+ * throws a retryable LatchkeyError; per-reference failures are results.
+ */
 export interface ValueSource {
   read(items: ValueRead[]): Promise<ValueReadResult[]>;
+  /** The same question without reading any value. */
+  findKeys(items: ValueRead[]): Promise<KeyPresenceResult[]>;
 }
 
 /** Where the outcome of a resolution goes (the bus). */
 export interface ResolutionPublisher {
   resolved(ev: WorkloadResolved): Promise<void>;
   failed(ev: WorkloadResolutionFailed): Promise<void>;
+  /** Only retryable failures this attempt: the deployment waits, and says so. */
+  retrying(ev: WorkloadResolutionRetrying): Promise<void>;
 }
 
 /** The audit stream: write() resolves only once the record is stored (JetStream acknowledged it). */

@@ -2,6 +2,7 @@ import {
   eventHandler,
   type SecretChanged,
   type WorkloadResolutionFailed,
+  type WorkloadResolutionRetrying,
   type WorkloadResolved,
 } from '@latchkey/events';
 import type { MessageHandler } from '@latchkey/nats';
@@ -10,6 +11,7 @@ import type { WorkloadService } from '../../domain/workload-service.js';
 export const RESOLVED_CONSUMER = 'deployer-resolved';
 export const RESOLUTION_FAILED_CONSUMER = 'deployer-resolution-failed';
 export const SECRET_CHANGED_CONSUMER = 'deployer-secret-changed';
+export const RESOLUTION_RETRYING_CONSUMER = 'deployer-resolution-retrying';
 
 export const resolvedConsumer = (w: WorkloadService): MessageHandler =>
   eventHandler<WorkloadResolved>('deployer/workload.resolved', (event) => w.onResolved(event.id, event.data));
@@ -23,3 +25,8 @@ export const secretChangedConsumer = (w: WorkloadService): MessageHandler =>
   eventHandler<SecretChanged>('deployer/secret.changed', async (event) => {
     await w.onSecretChanged(event.id, event.data);
   });
+
+export const resolutionRetryingConsumer = (w: WorkloadService): MessageHandler =>
+  eventHandler<WorkloadResolutionRetrying>('deployer/workload.resolution_retrying', (event) =>
+    w.onResolutionRetrying(event.data),
+  );

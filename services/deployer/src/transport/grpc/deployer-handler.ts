@@ -21,6 +21,8 @@ export const toDeployment = (d: DeploymentRecord): Deployment => ({
   updatedAt: d.updatedAt.toISOString(),
   pid: d.pid ?? 0,
   exitCode: d.exitCode ?? 0,
+  warnings: d.warnings,
+  attempts: d.attempts,
 });
 
 export const toWorkload = (w: WorkloadRecord, last?: DeploymentRecord, warnings: string[] = []): Workload => ({
@@ -57,6 +59,27 @@ export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerS
       workloads: (await workloads.list(ctx.principal.id, req.domain)).map((w) => toWorkload(w)),
     }),
     deploy: async (req, ctx) => toDeployment(await workloads.deploy(ctx.principal.id, req.domain, req.name)),
+    dryRun: async (req, ctx) => {
+      const plan = await workloads.dryRun(ctx.principal.id, req.domain, req.name);
+      return {
+        domain: plan.domain,
+        workload: plan.workload,
+        ok: plan.ok,
+        references: plan.references.map((r) => ({
+          refId: r.refId,
+          key: r.key,
+          sourceType: r.sourceType,
+          ok: r.ok,
+          scope: r.scope,
+          version: r.version,
+          shadowedGlobal: r.shadowedGlobal,
+          code: r.code,
+          message: r.message,
+          retryable: r.retryable,
+        })),
+        warnings: plan.warnings,
+      };
+    },
     getDeployment: async (req, ctx) =>
       toDeployment(await workloads.getDeployment(ctx.principal.id, req.domain, req.id)),
     getLogs: async (req, ctx) => {

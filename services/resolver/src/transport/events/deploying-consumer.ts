@@ -4,8 +4,9 @@ import type { ResolutionService } from '../../domain/resolution-service.js';
 
 export const DEPLOYING_CONSUMER = 'resolver-deploying';
 
+/** Each delivery of a `deploying` event is one resolution attempt (redeliveries are the retries). */
 export function deployingConsumer(resolution: ResolutionService): MessageHandler {
-  return eventHandler<WorkloadDeploying>('resolver/workload.deploying', async (event) => {
-    await resolution.resolve(event.data);
+  return eventHandler<WorkloadDeploying>('resolver/workload.deploying', async (event, msg) => {
+    await resolution.resolve(event.data, msg.info.deliveryCount);
   });
 }

@@ -46,6 +46,13 @@ export interface Deployment {
   updatedAt: string;
   pid: number;
   exitCode: number;
+  /** Notes that did not stop the deployment, e.g. a domain key shadowing a global one. */
+  warnings: string[];
+  /**
+   * Resolution attempts that met an unavailable backend (0: none). While the
+   * deployment is resolving, its reasons say what it waits for.
+   */
+  attempts: number;
 }
 
 export interface StaleReason {
@@ -93,6 +100,37 @@ export interface ListWorkloadsResponse {
 export interface DeployRequest {
   domain: string;
   name: string;
+}
+
+/** What a deployment of one reference would use (deploy --dry-run): never a value. */
+export interface PlannedReference {
+  refId: string;
+  key: string;
+  /** MANAGED or VAULT. */
+  sourceType: string;
+  ok: boolean;
+  /** The scope that would answer (a domain or "global") or the Vault integration id. */
+  scope: string;
+  version: number;
+  shadowedGlobal: boolean;
+  /** Set when not ok: a stable code and a message. */
+  code: string;
+  message: string;
+  /** A backend was unavailable: a deployment would wait and retry. */
+  retryable: boolean;
+}
+
+/**
+ * The outcome of a dry run: the whole resolution and permission check, with
+ * nothing injected and no deployment recorded.
+ */
+export interface DeploymentPlan {
+  domain: string;
+  workload: string;
+  /** Every reference would resolve (and the workload could be started). */
+  ok: boolean;
+  references: PlannedReference[];
+  warnings: string[];
 }
 
 export interface GetDeploymentRequest {
@@ -306,6 +344,8 @@ function createBaseDeployment(): Deployment {
     updatedAt: "",
     pid: 0,
     exitCode: 0,
+    warnings: [],
+    attempts: 0,
   };
 }
 
@@ -343,6 +383,12 @@ export const Deployment: MessageFns<Deployment> = {
     }
     if (message.exitCode !== 0) {
       writer.uint32(88).int32(message.exitCode);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(98).string(v!);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(104).int32(message.attempts);
     }
     return writer;
   },
@@ -448,6 +494,22 @@ export const Deployment: MessageFns<Deployment> = {
             message.exitCode = reader.int32();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.attempts = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -487,6 +549,10 @@ export const Deployment: MessageFns<Deployment> = {
         : isSet(object.exit_code)
         ? globalThis.Number(object.exit_code)
         : 0,
+      warnings: globalThis.Array.isArray(object?.warnings)
+        ? object.warnings.map((e: any) => globalThis.String(e))
+        : [],
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
     };
   },
 
@@ -525,6 +591,12 @@ export const Deployment: MessageFns<Deployment> = {
     if (message.exitCode !== undefined) {
       obj.exitCode = Math.round(message.exitCode);
     }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    if (message.attempts !== undefined) {
+      obj.attempts = Math.round(message.attempts);
+    }
     return obj;
   },
 
@@ -544,6 +616,8 @@ export const Deployment: MessageFns<Deployment> = {
     message.updatedAt = object.updatedAt ?? "";
     message.pid = object.pid ?? 0;
     message.exitCode = object.exitCode ?? 0;
+    message.warnings = object.warnings?.map((e) => e) || [];
+    message.attempts = object.attempts ?? 0;
     return message;
   },
 };
@@ -1347,6 +1421,377 @@ export const DeployRequest: MessageFns<DeployRequest> = {
     const message = createBaseDeployRequest();
     message.domain = object.domain ?? "";
     message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBasePlannedReference(): PlannedReference {
+  return {
+    refId: "",
+    key: "",
+    sourceType: "",
+    ok: false,
+    scope: "",
+    version: 0,
+    shadowedGlobal: false,
+    code: "",
+    message: "",
+    retryable: false,
+  };
+}
+
+export const PlannedReference: MessageFns<PlannedReference> = {
+  encode(message: PlannedReference, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.refId !== "") {
+      writer.uint32(10).string(message.refId);
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.sourceType !== "") {
+      writer.uint32(26).string(message.sourceType);
+    }
+    if (message.ok !== false) {
+      writer.uint32(32).bool(message.ok);
+    }
+    if (message.scope !== "") {
+      writer.uint32(42).string(message.scope);
+    }
+    if (message.version !== 0) {
+      writer.uint32(48).int64(message.version);
+    }
+    if (message.shadowedGlobal !== false) {
+      writer.uint32(56).bool(message.shadowedGlobal);
+    }
+    if (message.code !== "") {
+      writer.uint32(66).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(74).string(message.message);
+    }
+    if (message.retryable !== false) {
+      writer.uint32(80).bool(message.retryable);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlannedReference {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlannedReference();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.refId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.shadowedGlobal = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.retryable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlannedReference {
+    return {
+      refId: isSet(object.refId)
+        ? globalThis.String(object.refId)
+        : isSet(object.ref_id)
+        ? globalThis.String(object.ref_id)
+        : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      shadowedGlobal: isSet(object.shadowedGlobal)
+        ? globalThis.Boolean(object.shadowedGlobal)
+        : isSet(object.shadowed_global)
+        ? globalThis.Boolean(object.shadowed_global)
+        : false,
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      retryable: isSet(object.retryable) ? globalThis.Boolean(object.retryable) : false,
+    };
+  },
+
+  toJSON(message: PlannedReference): unknown {
+    const obj: any = {};
+    if (message.refId !== undefined) {
+      obj.refId = message.refId;
+    }
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.sourceType !== undefined) {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.ok !== undefined) {
+      obj.ok = message.ok;
+    }
+    if (message.scope !== undefined) {
+      obj.scope = message.scope;
+    }
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.shadowedGlobal !== undefined) {
+      obj.shadowedGlobal = message.shadowedGlobal;
+    }
+    if (message.code !== undefined) {
+      obj.code = message.code;
+    }
+    if (message.message !== undefined) {
+      obj.message = message.message;
+    }
+    if (message.retryable !== undefined) {
+      obj.retryable = message.retryable;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlannedReference>, I>>(base?: I): PlannedReference {
+    return PlannedReference.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlannedReference>, I>>(object: I): PlannedReference {
+    const message = createBasePlannedReference();
+    message.refId = object.refId ?? "";
+    message.key = object.key ?? "";
+    message.sourceType = object.sourceType ?? "";
+    message.ok = object.ok ?? false;
+    message.scope = object.scope ?? "";
+    message.version = object.version ?? 0;
+    message.shadowedGlobal = object.shadowedGlobal ?? false;
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    message.retryable = object.retryable ?? false;
+    return message;
+  },
+};
+
+function createBaseDeploymentPlan(): DeploymentPlan {
+  return { domain: "", workload: "", ok: false, references: [], warnings: [] };
+}
+
+export const DeploymentPlan: MessageFns<DeploymentPlan> = {
+  encode(message: DeploymentPlan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.workload !== "") {
+      writer.uint32(18).string(message.workload);
+    }
+    if (message.ok !== false) {
+      writer.uint32(24).bool(message.ok);
+    }
+    for (const v of message.references) {
+      PlannedReference.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.warnings) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeploymentPlan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeploymentPlan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workload = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.references.push(PlannedReference.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeploymentPlan {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      workload: isSet(object.workload) ? globalThis.String(object.workload) : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      references: globalThis.Array.isArray(object?.references)
+        ? object.references.map((e: any) => PlannedReference.fromJSON(e))
+        : [],
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: DeploymentPlan): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.workload !== undefined) {
+      obj.workload = message.workload;
+    }
+    if (message.ok !== undefined) {
+      obj.ok = message.ok;
+    }
+    if (message.references?.length) {
+      obj.references = message.references.map((e) => PlannedReference.toJSON(e));
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeploymentPlan>, I>>(base?: I): DeploymentPlan {
+    return DeploymentPlan.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeploymentPlan>, I>>(object: I): DeploymentPlan {
+    const message = createBaseDeploymentPlan();
+    message.domain = object.domain ?? "";
+    message.workload = object.workload ?? "";
+    message.ok = object.ok ?? false;
+    message.references = object.references?.map((e) => PlannedReference.fromPartial(e)) || [];
+    message.warnings = object.warnings?.map((e) => e) || [];
     return message;
   },
 };
@@ -2277,6 +2722,16 @@ export const DeployerServiceService = {
     responseSerialize: (value: Deployment): Buffer => Buffer.from(Deployment.encode(value).finish()),
     responseDeserialize: (value: Buffer): Deployment => Deployment.decode(value),
   },
+  /** Deploy --dry-run: resolves and checks every reference, deploys nothing. */
+  dryRun: {
+    path: "/latchkey.v1.DeployerService/DryRun" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeployRequest): Buffer => Buffer.from(DeployRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeployRequest => DeployRequest.decode(value),
+    responseSerialize: (value: DeploymentPlan): Buffer => Buffer.from(DeploymentPlan.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeploymentPlan => DeploymentPlan.decode(value),
+  },
   getDeployment: {
     path: "/latchkey.v1.DeployerService/GetDeployment" as const,
     requestStream: false as const,
@@ -2302,6 +2757,8 @@ export interface DeployerServiceServer extends UntypedServiceImplementation {
   getWorkload: handleUnaryCall<GetWorkloadRequest, Workload>;
   listWorkloads: handleUnaryCall<ListWorkloadsRequest, ListWorkloadsResponse>;
   deploy: handleUnaryCall<DeployRequest, Deployment>;
+  /** Deploy --dry-run: resolves and checks every reference, deploys nothing. */
+  dryRun: handleUnaryCall<DeployRequest, DeploymentPlan>;
   getDeployment: handleUnaryCall<GetDeploymentRequest, Deployment>;
   getLogs: handleUnaryCall<GetLogsRequest, GetLogsResponse>;
 }
@@ -2363,6 +2820,22 @@ export interface DeployerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Deployment) => void,
+  ): ClientUnaryCall;
+  /** Deploy --dry-run: resolves and checks every reference, deploys nothing. */
+  dryRun(
+    request: DeployRequest,
+    callback: (error: ServiceError | null, response: DeploymentPlan) => void,
+  ): ClientUnaryCall;
+  dryRun(
+    request: DeployRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeploymentPlan) => void,
+  ): ClientUnaryCall;
+  dryRun(
+    request: DeployRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeploymentPlan) => void,
   ): ClientUnaryCall;
   getDeployment(
     request: GetDeploymentRequest,

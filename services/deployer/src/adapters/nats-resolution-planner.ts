@@ -1,0 +1,32 @@
+import { unavailable } from '@latchkey/errors';
+import { planSubject, type PlanReply, type PlanRequest } from '@latchkey/events';
+import type { NatsConnection } from 'nats';
+import type { ResolutionPlanner } from '../domain/ports.js';
+
+/**
+ * Asks a resolver (one of the queue group) over NATS request/reply. The
+ * request carries references, never values; so does the reply.
+ */
+export class NatsResolutionPlanner implements ResolutionPlanner {
+  constructor(private readonly nc: NatsConnection) {}
+
+  async plan(request: PlanRequest, timeoutMs: number): Promise<PlanReply> {
+    let data: Uint8Array;
+    try {
+      data = (await this.nc.request(planSubject(request.domain), JSON.stringify(request), { timeout: timeoutMs })).data;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === '503') {
+        throw unavailable('resolver.unavailable', 'no resolver is running to answer: start the resolver and try again');
+      }
+      if (code === 'TIMEOUT') {
+        throw unavailable(
+          'resolver.timeout',
+          `the resolver did not answer within ${Math.round(timeoutMs / 100) / 10} s: try again`,
+        );
+      }
+      throw unavailable('resolver.unavailable', `the resolver could not be asked over NATS (${code ?? 'error'})`, err);
+    }
+    return JSON.parse(new TextDecoder().decode(data)) as PlanReply;
+  }
+}

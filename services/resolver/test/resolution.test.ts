@@ -1,0 +1,546 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { connect } from 'nats';
+import { generateSealKeyPair, open } from '@latchkey/crypto';
+import { type LatchkeyError, unavailable } from '@latchkey/errors';
+import {
+  planSubject,
+  type AuditRecord,
+  type PlanReply,
+  type ReferenceSpec,
+  type WorkloadDeploying,
+  type WorkloadResolutionFailed,
+  type WorkloadResolutionRetrying,
+  type WorkloadResolved,
+} from '@latchkey/events';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import { silentLogger } from '@latchkey/logger';
+import { startTestNats } from '@latchkey/testing';
+import type {
+  AuditTrail,
+  KeyPresenceResult,
+  ResolutionPublisher,
+  ValueRead,
+  ValueReadResult,
+  ValueSource,
+} from '../src/domain/ports.js';
+import { ResolutionService } from '../src/domain/resolution-service.js';
+import { startPlanResponder } from '../src/transport/nats/plan-responder.js';
+
+const VAULT_ID = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
+
+/** Allows everything except the keys in `deny`; remembers every batch it was asked. */
+class FakeAuthorizer implements Authorizer {
+  readonly batches: AuthorizationQuestion[][] = [];
+  failWith: LatchkeyError | undefined;
+  constructor(private readonly deny: ReadonlySet<string> = new Set()) {}
+  check(q: AuthorizationQuestion): Promise<Decision> {
+    return this.checkBatch([q]).then((ds) => ds[0]!);
+  }
+  checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
+    this.batches.push(qs);
+    if (this.failWith) return Promise.reject(this.failWith);
+    return Promise.resolve(
+      qs.map((q) =>
+        this.deny.has(q.resource ?? '')
+          ? { allowed: false, code: 'ras.permission_denied', reason: `${q.principal} may not secret.use ${q.resource}` }
+          : { allowed: true, code: '', reason: '' },
+      ),
+    );
+  }
+}
+
+interface Entry {
+  scope: string;
+  version: number;
+  value: string;
+  shadowedGlobal?: boolean;
+}
+
+/**
+ * The catalog's internal read, faked: answers from `entries` by key; a key
+ * in `errors` answers that error code; `down` makes the whole call fail as
+ * an unreachable catalog does. Remembers each call and every value handed out.
+ */
+class FakeValues implements ValueSource {
+  readonly calls: { kind: 'read' | 'findKeys'; items: ValueRead[] }[] = [];
+  readonly handedOut: Buffer[] = [];
+  down = false;
+  constructor(
+    readonly entries: Record<string, Entry>,
+    readonly errors: Record<string, string> = {},
+  ) {}
+  read(items: ValueRead[]): Promise<ValueReadResult[]> {
+    this.calls.push({ kind: 'read', items });
+    if (this.down) return Promise.reject(unavailable('grpc.unavailable', 'connect ECONNREFUSED 127.0.0.1:7402'));
+    return Promise.resolve(
+      items.map((i): ValueReadResult => {
+        const code = this.errors[i.key];
+        if (code) return { refId: i.refId, found: false, code, message: `reference ${i.key}: failed (${code})` };
+        const e = this.entries[i.key];
+        if (!e) return { refId: i.refId, found: false, code: 'secret.not_found', message: `secret ${i.key} not found` };
+        const value = Buffer.from(e.value);
+        this.handedOut.push(value);
+        return {
+          refId: i.refId,
+          found: true,
+          scope: e.scope,
+          version: e.version,
+          value,
+          shadowedGlobal: e.shadowedGlobal ?? false,
+        };
+      }),
+    );
+  }
+  findKeys(items: ValueRead[]): Promise<KeyPresenceResult[]> {
+    this.calls.push({ kind: 'findKeys', items });
+    if (this.down) return Promise.reject(unavailable('grpc.unavailable', 'connect ECONNREFUSED 127.0.0.1:7402'));
+    return Promise.resolve(
+      items.map((i): KeyPresenceResult => {
+        const code = this.errors[i.key];
+        if (code) return { refId: i.refId, found: false, code, message: `reference ${i.key}: failed (${code})` };
+        const e = this.entries[i.key];
+        if (!e) return { refId: i.refId, found: false, code: 'secret.not_found', message: `secret ${i.key} not found` };
+        return { refId: i.refId, found: true, scope: e.scope, version: e.version, shadowedGlobal: !!e.shadowedGlobal };
+      }),
+    );
+  }
+}
+
+class RecordingPublisher implements ResolutionPublisher {
+  readonly resolvedEvents: WorkloadResolved[] = [];
+  readonly failedEvents: WorkloadResolutionFailed[] = [];
+  readonly retryingEvents: WorkloadResolutionRetrying[] = [];
+  resolved(ev: WorkloadResolved): Promise<void> {
+    this.resolvedEvents.push(ev);
+    return Promise.resolve();
+  }
+  failed(ev: WorkloadResolutionFailed): Promise<void> {
+    this.failedEvents.push(ev);
+    return Promise.resolve();
+  }
+  retrying(ev: WorkloadResolutionRetrying): Promise<void> {
+    this.retryingEvents.push(ev);
+    return Promise.resolve();
+  }
+  get all(): unknown[] {
+    return [...this.resolvedEvents, ...this.failedEvents, ...this.retryingEvents];
+  }
+}
+
+class MemoryAudit implements AuditTrail {
+  readonly records: AuditRecord[] = [];
+  write(record: AuditRecord): Promise<void> {
+    this.records.push(record);
+    return Promise.resolve();
+  }
+}
+
+const canary = (name: string) => `${name}-${randomBytes(8).toString('hex')}`;
+
+function harness(values: FakeValues, opts: { deny?: string[]; maxValueBytes?: number; maxTotalBytes?: number } = {}) {
+  const authorizer = new FakeAuthorizer(new Set(opts.deny ?? []));
+  const publisher = new RecordingPublisher();
+  const audit = new MemoryAudit();
+  const keys = generateSealKeyPair();
+  const service = new ResolutionService({
+    authorizer,
+    values,
+    publisher,
+    recipient: keys,
+    audit,
+    auditFailClosed: false,
+    logger: silentLogger,
+    ...(opts.maxValueBytes ? { maxValueBytes: opts.maxValueBytes } : {}),
+    ...(opts.maxTotalBytes ? { maxTotalBytes: opts.maxTotalBytes } : {}),
+  });
+  const opened = (ev: WorkloadResolved) =>
+    JSON.parse(open(new Map([[keys.kid, keys]]), ev.sealed, ev.deploymentId).toString()) as Record<string, string>;
+  return { authorizer, publisher, audit, service, opened };
+}
+
+const managed = (key: string, id = 'analytics'): ReferenceSpec => ({
+  refId: `MANAGED:${id}:${key}`,
+  key,
+  sourceType: 'MANAGED',
+  sourceId: id,
+  legacy: false,
+});
+const legacy = (key: string): ReferenceSpec => ({
+  refId: `LEGACY:${key}`,
+  key,
+  sourceType: 'MANAGED',
+  sourceId: 'analytics',
+  legacy: true,
+});
+const vault = (key: string): ReferenceSpec => ({
+  refId: `VAULT:${VAULT_ID}:${key}`,
+  key,
+  sourceType: 'VAULT',
+  sourceId: VAULT_ID,
+  legacy: false,
+});
+
+const deploying = (references: ReferenceSpec[]): WorkloadDeploying => ({
+  deploymentId: randomUUID(),
+  workloadId: randomUUID(),
+  workload: 'nightly-etl',
+  domain: 'analytics',
+  principal: 'mia',
+  references,
+});
+
+test('every reference form resolves with one batched ras check and one catalog read; a shadowing domain key is warned about', async () => {
+  const secrets = { db: canary('db'), shared: canary('shared'), team: canary('team'), g: canary('g') };
+  const values = new FakeValues({
+    db_password: { scope: 'analytics', version: 2, value: secrets.db },
+    api_token: { scope: 'analytics', version: 1, value: secrets.shared, shadowedGlobal: true },
+    smtp: { scope: 'global', version: 4, value: secrets.g },
+    team_key: { scope: VAULT_ID, version: 7, value: secrets.team },
+  });
+  const h = harness(values);
+  const refs = [
+    managed('db_password'),
+    legacy('api_token'),
+    legacy('smtp'),
+    managed('smtp', 'global'),
+    vault('team_key'),
+  ];
+  const ev = deploying(refs);
+  await h.service.resolve(ev);
+
+  assert.equal(h.authorizer.batches.length, 1, 'one batched permission check');
+  assert.deepEqual(
+    h.authorizer.batches[0]!.map((q) => [q.principal, q.action, q.domain, q.resource]),
+    refs.map((r) => ['mia', 'secret.use', 'analytics', r.key]),
+  );
+  assert.equal(values.calls.length, 1, 'one read for every reference');
+  assert.deepEqual(
+    values.calls[0]!.items.map((i) => [i.refId, i.scope, i.fallbackToGlobal, i.sourceType ?? 'MANAGED']),
+    [
+      ['MANAGED:analytics:db_password', 'analytics', false, 'MANAGED'],
+      ['LEGACY:api_token', 'analytics', true, 'MANAGED'],
+      ['LEGACY:smtp', 'analytics', true, 'MANAGED'],
+      ['MANAGED:global:smtp', 'global', false, 'MANAGED'],
+      [`VAULT:${VAULT_ID}:team_key`, 'analytics', false, 'VAULT'],
+    ],
+  );
+  assert.equal(h.publisher.failedEvents.length + h.publisher.retryingEvents.length, 0);
+  const [resolved] = h.publisher.resolvedEvents;
+  assert.ok(resolved);
+  assert.deepEqual(
+    resolved.versions.map((v) => [v.refId, v.scope, v.version]),
+    [
+      ['MANAGED:analytics:db_password', 'analytics', 2],
+      ['LEGACY:api_token', 'analytics', 1],
+      ['LEGACY:smtp', 'global', 4],
+      ['MANAGED:global:smtp', 'global', 4],
+      [`VAULT:${VAULT_ID}:team_key`, VAULT_ID, 7],
+    ],
+  );
+  assert.deepEqual(h.opened(resolved), {
+    'MANAGED:analytics:db_password': secrets.db,
+    'LEGACY:api_token': secrets.shared,
+    'LEGACY:smtp': secrets.g,
+    'MANAGED:global:smtp': secrets.g,
+    [`VAULT:${VAULT_ID}:team_key`]: secrets.team,
+  });
+  assert.deepEqual(resolved.warnings, [
+    '${secrets.api_token} resolves to domain analytics\'s api_token, which shadows the global key of the same name: reference {"key": "api_token", "source": {"type": "MANAGED", "id": "global"}} to use the global one',
+  ]);
+  const outside = JSON.stringify({ versions: resolved.versions, warnings: resolved.warnings, audit: h.audit.records });
+  for (const v of Object.values(secrets)) assert.ok(!outside.includes(v), 'no value outside the sealed box');
+  assert.ok(
+    values.handedOut.every((b) => b.every((x) => x === 0)),
+    'the values read were wiped after sealing',
+  );
+});
+
+test('every failure is reported at once, per reference, and nothing is sealed: not found, not permitted, another domain, too large, integration unavailable', async () => {
+  const big = canary('big').padEnd(300, 'x');
+  const fine = canary('fine');
+  const values = new FakeValues(
+    {
+      ok_key: { scope: 'analytics', version: 1, value: fine },
+      big_key: { scope: 'analytics', version: 3, value: big },
+    },
+    { team_key: 'vault.unreachable' },
+  );
+  const h = harness(values, { deny: ['forbidden'], maxValueBytes: 256 });
+  const ev = deploying([
+    managed('ok_key'),
+    legacy('missing'),
+    managed('forbidden'),
+    managed('theirs', 'finance'),
+    managed('big_key'),
+    vault('team_key'),
+  ]);
+  await h.service.resolve(ev);
+
+  assert.deepEqual(h.publisher.resolvedEvents, [], 'all or nothing: nothing was sealed');
+  assert.deepEqual(h.publisher.retryingEvents, [], 'a permanent failure is not retried');
+  const [failed] = h.publisher.failedEvents;
+  assert.ok(failed);
+  assert.deepEqual(
+    failed.failures.map((f) => [f.refId, f.code]),
+    [
+      ['LEGACY:missing', 'secret.not_found'],
+      ['MANAGED:analytics:forbidden', 'ras.permission_denied'],
+      ['MANAGED:finance:theirs', 'ras.cross_domain'],
+      ['MANAGED:analytics:big_key', 'secret.value_too_large'],
+      [`VAULT:${VAULT_ID}:team_key`, 'vault.unreachable'],
+    ],
+  );
+  const byRef = new Map(failed.failures.map((f) => [f.refId, f.message]));
+  assert.match(byRef.get('MANAGED:analytics:big_key')!, /is 300 bytes; at most 256 bytes are injected/);
+  assert.match(byRef.get('MANAGED:analytics:forbidden')!, /mia may not secret\.use forbidden/);
+  assert.match(byRef.get(`VAULT:${VAULT_ID}:team_key`)!, /vault\.unreachable/);
+  const text = JSON.stringify(h.publisher.all) + JSON.stringify(h.audit.records);
+  assert.ok(!text.includes(big.slice(0, 20)) && !text.includes(fine), 'no value in any event or record');
+  assert.ok(
+    values.handedOut.every((b) => b.every((x) => x === 0)),
+    'values read for a failed deployment were wiped',
+  );
+  assert.deepEqual(
+    h.audit.records.map((r) => [r.outcome, r.requestId]),
+    [['deny', ev.deploymentId]],
+  );
+});
+
+test('a catalog that cannot be reached is retried: the deployment is told it waits, and the next attempt resolves', async () => {
+  const secret = canary('db');
+  const values = new FakeValues({ db_password: { scope: 'analytics', version: 5, value: secret } });
+  const h = harness(values);
+  const ev = deploying([managed('db_password')]);
+
+  values.down = true;
+  await assert.rejects(
+    h.service.resolve(ev, 1),
+    (err: LatchkeyError) => err.retryable && err.code === 'resolution.retry' && /attempt 1 of 6/.test(err.message),
+  );
+  assert.deepEqual(h.publisher.retryingEvents, [
+    {
+      deploymentId: ev.deploymentId,
+      domain: 'analytics',
+      attempt: 1,
+      maxAttempts: 6,
+      failures: [
+        {
+          refId: 'MANAGED:analytics:db_password',
+          key: 'db_password',
+          code: 'catalog.unavailable',
+          message: 'the catalog could not be read: grpc.unavailable: connect ECONNREFUSED 127.0.0.1:7402',
+        },
+      ],
+    },
+  ]);
+  assert.deepEqual(h.publisher.failedEvents, []);
+  assert.equal(h.audit.records.length, 0, 'an attempt that will be retried is not the outcome: nothing audited yet');
+
+  values.down = false;
+  await h.service.resolve(ev, 2);
+  const [resolved] = h.publisher.resolvedEvents;
+  assert.ok(resolved);
+  assert.equal(h.opened(resolved)['MANAGED:analytics:db_password'], secret);
+  assert.deepEqual(resolved.warnings, ['resolved on attempt 2 of 6, after waiting for an unavailable backend']);
+  assert.deepEqual(
+    h.audit.records.map((r) => r.outcome),
+    ['ok'],
+  );
+});
+
+test('ras that cannot be reached is retried like an unavailable catalog', async () => {
+  const values = new FakeValues({ k: { scope: 'analytics', version: 1, value: canary('k') } });
+  const h = harness(values);
+  h.authorizer.failWith = unavailable('grpc.unavailable', 'ras is down');
+  await assert.rejects(h.service.resolve(deploying([managed('k')]), 1), { code: 'resolution.retry' });
+  assert.deepEqual(
+    h.publisher.retryingEvents[0]?.failures.map((f) => f.code),
+    ['ras.unavailable'],
+  );
+  assert.equal(values.calls.length, 0, 'nothing is read without a permission check');
+});
+
+test('a Vault that stays sealed is retried a bounded number of times, then the deployment fails saying so', async () => {
+  const values = new FakeValues(
+    { k: { scope: 'analytics', version: 1, value: canary('k') } },
+    { team_key: 'vault.sealed' },
+  );
+  const h = harness(values);
+  const ev = deploying([managed('k'), vault('team_key')]);
+  for (let attempt = 1; attempt < 6; attempt++) {
+    await assert.rejects(h.service.resolve(ev, attempt), { code: 'resolution.retry' });
+  }
+  assert.deepEqual(
+    h.publisher.retryingEvents.map((e) => [e.attempt, e.maxAttempts, e.failures.map((f) => f.code)]),
+    [1, 2, 3, 4, 5].map((n) => [n, 6, ['vault.sealed']]),
+  );
+  await h.service.resolve(ev, 6);
+  const [failed] = h.publisher.failedEvents;
+  assert.ok(failed);
+  assert.deepEqual(
+    failed.failures.map((f) => [f.refId, f.code]),
+    [[`VAULT:${VAULT_ID}:team_key`, 'vault.sealed']],
+  );
+  assert.match(failed.failures[0]!.message, /\(gave up after 6 attempts\)$/);
+  assert.deepEqual(h.publisher.resolvedEvents, []);
+  assert.deepEqual(
+    h.audit.records.map((r) => r.outcome),
+    ['error'],
+  );
+  assert.ok(
+    values.handedOut.every((b) => b.every((x) => x === 0)),
+    'the value read on every attempt was wiped',
+  );
+});
+
+test('a retryable failure next to a permanent one fails at once: waiting would not help', async () => {
+  const values = new FakeValues({}, { team_key: 'vault.timeout' });
+  const h = harness(values);
+  await h.service.resolve(deploying([legacy('absent'), vault('team_key')]), 1);
+  assert.deepEqual(h.publisher.retryingEvents, []);
+  assert.deepEqual(
+    h.publisher.failedEvents[0]?.failures.map((f) => [f.code, f.message.includes('gave up')]),
+    [
+      ['secret.not_found', false],
+      ['vault.timeout', false],
+    ],
+  );
+});
+
+test('values that together exceed what one deployment may receive fail every reference that carries one', async () => {
+  const values = new FakeValues({
+    a: { scope: 'analytics', version: 1, value: 'a'.repeat(600) },
+    b: { scope: 'analytics', version: 1, value: 'b'.repeat(600) },
+  });
+  const h = harness(values, { maxTotalBytes: 1000 });
+  await h.service.resolve(deploying([managed('a'), managed('b')]));
+  assert.deepEqual(
+    h.publisher.failedEvents[0]?.failures.map((f) => f.code),
+    ['deployment.values_too_large', 'deployment.values_too_large'],
+  );
+  assert.match(h.publisher.failedEvents[0]!.failures[0]!.message, /come to 1200 bytes; at most 1000/);
+});
+
+test('a dry run resolves and checks everything, answers scopes and versions only, publishes nothing and wipes the values', async () => {
+  const secrets = [canary('a'), canary('b')];
+  const values = new FakeValues({
+    db_password: { scope: 'analytics', version: 3, value: secrets[0]! },
+    api_token: { scope: 'analytics', version: 1, value: secrets[1]!, shadowedGlobal: true },
+  });
+  const h = harness(values, { deny: ['forbidden'] });
+  const reply = await h.service.plan({
+    mode: 'dry_run',
+    domain: 'analytics',
+    workload: 'nightly-etl',
+    principal: 'mia',
+    references: [managed('db_password'), legacy('api_token'), managed('forbidden'), legacy('absent')],
+  });
+  assert.ok(reply.ok);
+  assert.deepEqual(
+    reply.references.map((r) => [r.refId, r.ok, r.scope, r.version, r.shadowedGlobal, r.code]),
+    [
+      ['MANAGED:analytics:db_password', true, 'analytics', 3, false, ''],
+      ['LEGACY:api_token', true, 'analytics', 1, true, ''],
+      ['MANAGED:analytics:forbidden', false, '', 0, false, 'ras.permission_denied'],
+      ['LEGACY:absent', false, '', 0, false, 'secret.not_found'],
+    ],
+  );
+  assert.equal(reply.warnings.length, 1);
+  assert.match(reply.warnings[0]!, /shadows the global key/);
+  assert.equal(values.calls[0]?.kind, 'read', 'a dry run reads the values, as a deployment does');
+  assert.deepEqual(h.publisher.all, [], 'nothing was published');
+  const text = JSON.stringify(reply);
+  for (const s of secrets) assert.ok(!text.includes(s), 'no value in the reply');
+  assert.ok(values.handedOut.length === 2 && values.handedOut.every((b) => b.every((x) => x === 0)));
+  assert.deepEqual(
+    h.audit.records.map((r) => [r.action, r.outcome, r.actor]),
+    [['secret.read', 'deny', 'mia']],
+  );
+  assert.match(h.audit.records[0]!.requestId, /^dry-run:/);
+
+  // An unavailable backend is reported as retryable, not waited for.
+  values.down = true;
+  const down = await h.service.plan({
+    mode: 'dry_run',
+    domain: 'analytics',
+    workload: 'nightly-etl',
+    principal: 'mia',
+    references: [managed('db_password')],
+  });
+  assert.ok(down.ok);
+  assert.deepEqual(
+    down.references.map((r) => [r.ok, r.code, r.retryable]),
+    [[false, 'catalog.unavailable', true]],
+  );
+});
+
+test('a check (on apply) reads no value: it asks whether keys exist and may be used', async () => {
+  const values = new FakeValues({ db_password: { scope: 'analytics', version: 3, value: canary('x') } });
+  const h = harness(values, { deny: ['forbidden'] });
+  const reply = await h.service.plan({
+    mode: 'check',
+    domain: 'analytics',
+    workload: 'w',
+    principal: 'mia',
+    references: [managed('db_password'), legacy('later'), managed('forbidden')],
+  });
+  assert.ok(reply.ok);
+  assert.deepEqual(
+    reply.references.map((r) => [r.key, r.ok, r.code]),
+    [
+      ['db_password', true, ''],
+      ['later', false, 'secret.not_found'],
+      ['forbidden', false, 'ras.permission_denied'],
+    ],
+  );
+  assert.deepEqual(
+    values.calls.map((c) => c.kind),
+    ['findKeys'],
+  );
+  assert.equal(values.handedOut.length, 0);
+  assert.deepEqual(h.audit.records, [], 'no value was read: nothing to audit here (ras audits its decisions)');
+});
+
+test('a malformed plan request is answered with what is wrong', async () => {
+  const h = harness(new FakeValues({}));
+  const reply = await h.service.plan({
+    mode: 'dry_run',
+    domain: 'Not A Domain',
+    workload: 'w',
+    principal: 'mia',
+    references: [],
+  });
+  assert.deepEqual(reply, { ok: false, code: 'resolver.invalid_request', message: 'domain is not a domain name' });
+});
+
+test('plan requests are answered over NATS request/reply by the resolvers’ queue group', async (t) => {
+  const nats = await startTestNats();
+  const nc = await connect({ servers: nats.url });
+  t.after(async () => {
+    await nc.close();
+    await nats.stop();
+  });
+  const h = harness(new FakeValues({ k: { scope: 'global', version: 9, value: canary('k') } }));
+  const sub = startPlanResponder(nc, h.service, silentLogger);
+  t.after(() => sub.unsubscribe());
+  const ask = async (body: string): Promise<PlanReply> =>
+    JSON.parse(
+      new TextDecoder().decode((await nc.request(planSubject('analytics'), body, { timeout: 5000 })).data),
+    ) as PlanReply;
+
+  const reply = await ask(
+    JSON.stringify({ mode: 'check', domain: 'analytics', workload: 'w', principal: 'mia', references: [legacy('k')] }),
+  );
+  assert.ok(reply.ok);
+  assert.deepEqual(
+    reply.references.map((r) => [r.key, r.ok, r.scope, r.version]),
+    [['k', true, 'global', 9]],
+  );
+  assert.deepEqual(await ask('{not json'), {
+    ok: false,
+    code: 'resolver.invalid_request',
+    message: 'the request is not JSON',
+  });
+});
