@@ -1,0 +1,7 @@
+// The CLI as a library, for programs that drive Latchkey the way the CLI
+// does (the benchmarks under test/bench): the same verbs in-process, and the
+// same connection and identity for direct gRPC calls.
+export { main } from './main.js';
+export type { CliIo } from './cli-io.js';
+export { call, openClientContext, type ClientContext } from './client-context.js';
+export { readConnectionFile, type ConnectionInfo } from './connection-file.js';
