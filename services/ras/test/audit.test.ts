@@ -422,3 +422,41 @@ test('the audit consumer stores decisions and changes from the stream once each,
   assert.equal(await storedCount(ras), before + 1, 'only the marker was added');
   assert.equal((await listAudit(adminC, { actor: 'mallory' })).records.length, 0);
 });
+
+test('decisions never wait for the audit stream: while it is gone records queue, and they are all sent once it is back', async (t) => {
+  const nats = await startTestNats();
+  const nc = await connect({ servers: nats.url });
+  t.after(async () => {
+    await nc.close();
+    await nats.stop();
+  });
+  const jsm = await nc.jetstreamManager();
+  const warnings: string[] = [];
+  const logger = { ...silentLogger, warn: (msg: string) => void warnings.push(msg), child: () => logger };
+  const decisions = new NatsDecisionAudit({ js: nc.jetstream({ timeout: 1000 }), logger, batchSize: 7 });
+  t.after(() => decisions.stop(1000));
+  // No LATCHKEY_AUDIT stream yet: nothing can take the records.
+  const records = Array.from({ length: 40 }, (_, i) =>
+    auditRecord({ service: 'ras', actor: `user-${i}`, action: 'secret.use', domain: 'analytics', outcome: 'allow' }),
+  );
+  const started = Date.now();
+  for (const r of records) decisions.record([r]);
+  assert.ok(Date.now() - started < 100, 'record() returns at once');
+  assert.equal(decisions.pending, 40);
+  await waitFor(() => warnings.some((w) => /could not send decision audit records/.test(w)), {
+    what: 'a failed send, logged',
+  });
+  assert.equal(decisions.pending, 40, 'nothing is dropped while the stream is gone');
+
+  for (const s of STREAMS) await ensureStream(jsm, s);
+  await waitFor(async () => decisions.pending === 0 && (await jsm.streams.info(STREAM_AUDIT)).state.messages === 40, {
+    what: 'every queued record in the audit stream',
+    timeoutMs: 15_000,
+  });
+  const info = await jsm.streams.info(STREAM_AUDIT);
+  const ids = new Set<string>();
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    ids.add((JSON.parse((await jsm.streams.getMessage(STREAM_AUDIT, { seq })).string()) as AuditRecord).id);
+  }
+  assert.deepEqual([...ids].sort(), records.map((r) => r.id).sort(), 'each record once');
+});
