@@ -1,0 +1,40 @@
+/** 2. Deploy throughput: deployments completed per second with N in flight, against a raw JetStream loop. */
+import type { BenchContext, DeploySetup } from './bench-context.js';
+import { cpuPerUnit, cpuSnapshot } from './cpu-accounting.js';
+import type { DeployTiming } from './deploy-driver.js';
+import { stepsText } from './deploy-latency.js';
+import { figure, type Figure } from './report.js';
+import { summarize } from './stats.js';
+
+export const loadWorkloads = (n: number): string[] => Array.from({ length: n }, (_, i) => `load-${i}`);
+
+export async function deployThroughput(b: BenchContext, d: DeploySetup): Promise<Figure[]> {
+  const { inFlight, throughputDeploys: total } = b.cfg;
+  const names = loadWorkloads(inFlight);
+  await d.ensure(names);
+  b.log(`deploy throughput: ${total} deployments, ${inFlight} in flight, over ${names.length} workloads`);
+  await d.deployer.sustain({ names, inFlight, total: inFlight });
+  const timings: DeployTiming[] = [];
+  const cpuBefore = await cpuSnapshot(b.sys);
+  const run = await d.deployer.sustain({ names, inFlight, total, onDone: (t) => timings.push(t) });
+  const cpu = cpuPerUnit(cpuBefore, await cpuSnapshot(b.sys), run.done);
+  const rate = (run.done / run.elapsedMs) * 1000;
+
+  b.log(`deploy throughput baseline: ${run.done} raw JetStream publish+consume round trips, ${inFlight} in flight`);
+  await d.bus.sustain(inFlight, inFlight);
+  const floorMs = await d.bus.sustain(run.done, inFlight);
+  const floorRate = (run.done / floorMs) * 1000;
+  const s = summarize(timings.map((t) => t.total));
+  return [
+    figure({
+      id: 'deploy_throughput.per_second',
+      scenario: '2. deploy throughput',
+      what: `deployments completed per second, ${inFlight} in flight`,
+      unit: '/s',
+      value: rate,
+      baseline: { value: floorRate, what: 'raw JetStream publish+consume' },
+      goals: [{ on: 'ratio', op: '>=', limit: 0.5 }],
+      note: `${run.done} deployments in ${(run.elapsedMs / 1000).toFixed(1)} s; latency under load p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms; steps under load (p50/p99 ms): ${stepsText(timings)}; CPU ms per deployment: ${cpu}`,
+    }),
+  ];
+}
