@@ -367,3 +367,29 @@ test('claimEvent is true the first time a consumer claims an event and false aft
   );
   assert.equal(await claimEvent(pool, 'deployer-secret-changed', other), true);
 });
+
+test('a kick that arrives while a batch is being read is not lost: the relay reads again at once instead of idling', async (t) => {
+  // The race, made deterministic: the first read finds nothing (it ran before
+  // the commit) and the committing side kicks while that read is under way.
+  class RacingRelay extends OutboxRelay {
+    reads: number[] = [];
+    override publishBatch(): Promise<number> {
+      this.reads.push(Date.now());
+      if (this.reads.length === 1) this.kick();
+      return Promise.resolve(0);
+    }
+  }
+  const relay = new RacingRelay({
+    pool: await freshPool(t),
+    js: (await freshBus(t)).js,
+    logger: silentLogger,
+    source: 'latchkey/test',
+    idleMs: 60_000,
+  });
+  relay.start();
+  defer(t, () => relay.stop());
+  await waitFor(() => relay.reads.length >= 2, { what: 'a second read right after the kick', timeoutMs: 5000 });
+  assert.ok(relay.reads[1]! - relay.reads[0]! < 1000, 'the second read did not wait for the idle period');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(relay.reads.length, 2, 'with nothing kicked since, the relay idles');
+});

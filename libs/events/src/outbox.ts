@@ -82,6 +82,8 @@ interface OutboxRow {
 export class OutboxRelay {
   private running = false;
   private wake: (() => void) | undefined;
+  /** Set by kick(); a kick that arrives while a batch is being published is not lost. */
+  private kicked = false;
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -103,6 +105,7 @@ export class OutboxRelay {
 
   /** Call after committing events, so they go out without waiting for the next poll. */
   kick(): void {
+    this.kicked = true;
     this.wake?.();
   }
 
@@ -148,6 +151,7 @@ export class OutboxRelay {
     let failures = 0;
     while (this.running) {
       let sent = 0;
+      this.kicked = false;
       try {
         sent = await this.publishBatch();
         failures = 0;
@@ -155,7 +159,9 @@ export class OutboxRelay {
         failures++;
         this.deps.logger.warn('outbox relay could not publish; will retry', { err, failures });
       }
-      if (sent > 0 && failures === 0) continue;
+      // More may be waiting: rows beyond this batch, or a commit kicked while
+      // this batch was being read (its rows were not visible to that read).
+      if ((sent > 0 || this.kicked) && failures === 0) continue;
       const idle = failures > 0 ? Math.min(5000, 200 * 2 ** failures) : (this.deps.idleMs ?? 250);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, idle);
