@@ -238,6 +238,18 @@ test('a dry run reports per reference what would be used, and records, publishes
   assert.deepEqual(counts.rows[0], { deployments: 0, outbox: 0 }, 'no deployment and no event');
   assert.deepEqual(h.runtime.started, []);
 
+  // The principal's groups travel with the question: ras decides with them.
+  planner.asked.length = 0;
+  await h.workloads.dryRun('mia', 'analytics', 'etl', ['data-eng']);
+  await h.workloads.apply('mia', 'analytics', JSON.stringify(JOB), ['data-eng']);
+  assert.deepEqual(
+    planner.asked.map((a) => [a.request.mode, a.request.groups]),
+    [
+      ['dry_run', ['data-eng']],
+      ['check', ['data-eng']],
+    ],
+  );
+
   // No run.command: the dry run says deploy would be refused.
   await h.workloads.apply('mia', 'analytics', JSON.stringify({ name: 'bare', kind: 'COMPUTE', envVars: { A: 'x' } }));
   const bare = await h.workloads.dryRun('mia', 'analytics', 'bare');

@@ -26,7 +26,7 @@ function warningOf(r: PlannedReference): string {
  */
 export async function checkReferences(
   planner: ResolutionPlanner | undefined,
-  request: { domain: string; workload: string; principal: string; references: ReferenceSpec[] },
+  request: { domain: string; workload: string; principal: string; groups?: string[]; references: ReferenceSpec[] },
   timeoutMs: number,
 ): Promise<string[]> {
   if (!planner || request.references.length === 0) return [];

@@ -67,10 +67,12 @@ export class WorkloadService {
 
   constructor(private readonly deps: WorkloadServiceDeps) {}
 
+  /** `groups`: the principal's groups, for the resolver's check of the references. */
   async apply(
     principal: string,
     domain: string,
     specJson: string,
+    groups: readonly string[] = [],
   ): Promise<{ workload: WorkloadRecord; warnings: string[] }> {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain });
@@ -79,7 +81,7 @@ export class WorkloadService {
     const workload = await this.deps.repo.upsertWorkload(domain, spec, references);
     const checked = await checkReferences(
       this.deps.planner,
-      { domain, workload: spec.name, principal, references },
+      { domain, workload: spec.name, principal, ...(groups.length > 0 ? { groups: [...groups] } : {}), references },
       this.deps.checkTimeoutMs ?? 5000,
     );
     return { workload, warnings: [...specWarnings(spec), ...checked] };
@@ -123,7 +125,12 @@ export class WorkloadService {
    * the answer says per reference which scope and version would be used.
    * Nothing is recorded, published or started.
    */
-  async dryRun(principal: string, domain: string, name: string): Promise<DeploymentPlanResult> {
+  async dryRun(
+    principal: string,
+    domain: string,
+    name: string,
+    groups: readonly string[] = [],
+  ): Promise<DeploymentPlanResult> {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
     const workload = await this.mustFind(domain, name);
@@ -137,7 +144,14 @@ export class WorkloadService {
       });
     }
     const reply = await this.deps.planner.plan(
-      { mode: 'dry_run', domain, workload: name, principal, references },
+      {
+        mode: 'dry_run',
+        domain,
+        workload: name,
+        principal,
+        ...(groups.length > 0 ? { groups: [...groups] } : {}),
+        references,
+      },
       this.deps.dryRunTimeoutMs ?? 30_000,
     );
     if (!reply.ok) throw new LatchkeyError(reply.code, `the dry run could not be done: ${reply.message}`);
