@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, test, type TestContext } from 'node:test';
+import { trace } from '@opentelemetry/api';
 import { createPool, migrate, type Pool } from '@latchkey/db';
 import {
   ensureEventTables,
@@ -12,6 +13,7 @@ import {
   type SecretChanged,
   type WorkloadStale,
 } from '@latchkey/events';
+import { initTracing, inSpan } from '@latchkey/logger';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import type { DeploymentRecord, WorkloadRecord } from '../src/domain/deployment-types.js';
@@ -344,4 +346,54 @@ test('deleting a Vault key marks every workload holding it, whatever version it 
     [0, 0],
   );
   assert.deepEqual(await staleNames(pool), ['holds-3', 'holds-5']);
+});
+
+test('a rotation with many dependents marks each once and queues exactly one workload.stale event per workload, carrying the trace', async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const dependents = 150;
+  const ids: string[] = [];
+  for (let i = 0; i < dependents; i++) {
+    ids.push((await deployed(repo, 'analytics', `job-${i}`, [managed('analytics', 'db_password', 1)])).workload.id);
+  }
+  await deployed(repo, 'analytics', 'up-to-date', [managed('analytics', 'db_password', 2)]);
+  const change: SecretChanged = {
+    scope: 'analytics',
+    key: 'db_password',
+    source: 'MANAGED',
+    version: 2,
+    change: 'updated',
+    by: 'admin',
+  };
+  const eventId = 'secret.updated:analytics/db_password/2';
+  initTracing();
+  let traceId = '';
+  const marked = await inSpan('secret.changed', () => {
+    traceId = trace.getActiveSpan()?.spanContext().traceId ?? '';
+    return repo.markStale(eventId, change);
+  });
+  assert.equal(marked.length, dependents);
+  assert.deepEqual(marked.map((m) => m.workloadId).sort(), [...ids].sort());
+  const reason = { scope: 'analytics', key: 'db_password', deployedVersion: 1, currentVersion: 2, change: 'updated' };
+  for (const m of marked) assert.deepEqual(m.changed, [reason]);
+
+  const rows = await staleRows(pool);
+  assert.equal(rows.length, dependents, 'one event per workload');
+  const byId = new Map(marked.map((m) => [`stale:${m.workloadId}:${eventId}`, m]));
+  for (const r of rows) {
+    assert.equal(r.subject, subjects.stale('analytics'));
+    assert.deepEqual(r.data, byId.get(r.id), `the queued event ${r.id} is the one returned`);
+  }
+  const traces = await pool.query<{ trace: Record<string, string> }>('SELECT trace FROM outbox WHERE type = $1', [
+    eventTypes.stale,
+  ]);
+  assert.match(traceId, /^[0-9a-f]{32}$/);
+  for (const { trace: headers } of traces.rows)
+    assert.match(headers['traceparent'] ?? '', new RegExp(`^00-${traceId}-`));
+  assert.deepEqual((await repo.getWorkload('analytics', 'job-0'))?.staleReasons, [reason]);
+  assert.equal((await repo.getWorkload('analytics', 'up-to-date'))?.stale, false);
+
+  // Redelivered: nothing changes, nothing more is queued.
+  assert.deepEqual(await repo.markStale(eventId, change), []);
+  assert.equal((await staleRows(pool)).length, dependents);
+  assert.deepEqual((await repo.getWorkload('analytics', 'job-0'))?.staleReasons, [reason]);
 });

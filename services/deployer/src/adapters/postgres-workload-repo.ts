@@ -12,6 +12,7 @@ import {
   type WorkloadOutcome,
   type WorkloadStale,
 } from '@latchkey/events';
+import { injectTraceHeaders } from '@latchkey/logger';
 import type {
   DeploymentRecord,
   DeploymentStatus,
@@ -21,6 +22,9 @@ import type {
 } from '../domain/deployment-types.js';
 import type { WorkloadRepo } from '../domain/ports.js';
 import type { WorkloadSpec } from '../domain/workload-spec.js';
+
+/** `latchkey.workload.stale.<domain>` without the domain, for events built in SQL. */
+const STALE_SUBJECT_PREFIX = subjects.stale('');
 
 interface WorkloadRow {
   id: string;
@@ -317,14 +321,16 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
         // integration id; a domain may look like one, hence the source type);
         // and, when a domain key appears, those whose ${secrets.KEY} fell back
         // to the global one it now shadows. A direct hit wins over a shadowed one.
+        //
+        // One statement marks them and writes each one's workload.stale event
+        // to the outbox, in this transaction: the events are built by
+        // PostgreSQL (as enqueueEvents would store them), so a rotation with
+        // 100,000 dependents does not ship 100,000 events to the deployer and
+        // back before it can commit.
         const source = change.source === 'VAULT' ? 'VAULT' : 'MANAGED';
-        const { rows } = await tx.query<{
-          id: string;
-          name: string;
-          domain: string;
-          deployed_version: number;
-          scope: string;
-        }>(
+        const trace: Record<string, string> = {};
+        injectTraceHeaders(trace);
+        const { rows } = await tx.query<{ id: string; name: string; domain: string; deployed_version: number }>(
           `WITH candidate AS (
              SELECT w.id, dv.version AS deployed_version, dv.scope, 0 AS rank
              FROM deployment_versions dv JOIN workloads w ON w.last_deployment_id = dv.deployment_id
@@ -337,17 +343,38 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
                AND dv.scope = 'global' AND dv.key = $2 AND dv.source_type = 'MANAGED'
                AND dv.ref_id LIKE 'LEGACY:%' AND w.domain = $1
            ), hit AS (
-             SELECT DISTINCT ON (id) id, deployed_version, scope FROM candidate ORDER BY id, rank
+             SELECT DISTINCT ON (id) id, deployed_version, jsonb_build_object(
+               'scope', $1::text, 'key', $2::text, 'deployedVersion', deployed_version,
+               'currentVersion', CASE WHEN $4 = 'deleted' THEN 0 ELSE $3 END, 'change', $4::text) AS reason
+             FROM candidate ORDER BY id, rank
+           ), marked AS (
+             UPDATE workloads w SET stale = true, updated_at = now(),
+               stale_reasons = w.stale_reasons || jsonb_build_array(hit.reason)
+             FROM hit WHERE w.id = hit.id
+             RETURNING w.id, w.name, w.domain, hit.deployed_version, hit.reason
+           ), queued AS (
+             INSERT INTO outbox (id, subject, type, data, trace)
+             SELECT 'stale:' || m.id || ':' || $6::text, $7::text || m.domain, $8::text,
+               jsonb_build_object('workloadId', m.id, 'workload', m.name, 'domain', m.domain,
+                 'changed', jsonb_build_array(m.reason)),
+               $9::jsonb
+             FROM marked m
+             ON CONFLICT (id) DO NOTHING
            )
-           UPDATE workloads w SET stale = true, updated_at = now(),
-             stale_reasons = w.stale_reasons || jsonb_build_array(jsonb_build_object(
-               'scope', $1::text, 'key', $2::text, 'deployedVersion', hit.deployed_version,
-               'currentVersion', CASE WHEN $4 = 'deleted' THEN 0 ELSE $3 END, 'change', $4::text))
-           FROM hit WHERE w.id = hit.id
-           RETURNING w.id, w.name, w.domain, hit.deployed_version, hit.scope`,
-          [change.scope, change.key, change.version, change.change, source],
+           SELECT id, name, domain, deployed_version FROM marked`,
+          [
+            change.scope,
+            change.key,
+            change.version,
+            change.change,
+            source,
+            eventId,
+            STALE_SUBJECT_PREFIX,
+            eventTypes.stale,
+            JSON.stringify(trace),
+          ],
         );
-        const events: WorkloadStale[] = rows.map((r) => ({
+        return rows.map((r) => ({
           workloadId: r.id,
           workload: r.name,
           domain: r.domain,
@@ -361,16 +388,6 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
             },
           ],
         }));
-        await enqueueEvents(
-          tx,
-          events.map((data) => ({
-            id: `stale:${data.workloadId}:${eventId}`,
-            type: eventTypes.stale,
-            subject: subjects.stale(data.domain),
-            data,
-          })),
-        );
-        return events;
       }),
     );
   }
