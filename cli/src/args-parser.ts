@@ -3,6 +3,8 @@ import { UsageError } from './cli-errors.js';
 export interface OptionSpec {
   type: 'string' | 'boolean';
   short?: string;
+  /** A string option that may be given more than once (read with listOption). */
+  repeatable?: boolean;
 }
 
 export type OptionSpecs = Record<string, OptionSpec>;
@@ -11,6 +13,8 @@ export interface ParsedArgs {
   /** Option values by long name; a boolean option is `true` when present. */
   values: Map<string, string | boolean>;
   positionals: string[];
+  /** Every value of each repeatable option, in order. */
+  lists?: Map<string, string[]>;
 }
 
 /**
@@ -20,11 +24,17 @@ export interface ParsedArgs {
  */
 export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedArgs {
   const values = new Map<string, string | boolean>();
+  const lists = new Map<string, string[]>();
   const positionals: string[] = [];
   const byShort = new Map<string, string>();
   for (const [name, spec] of Object.entries(specs)) if (spec.short !== undefined) byShort.set(spec.short, name);
 
   const set = (name: string, value: string | boolean, shown: string): void => {
+    if (specs[name]?.repeatable === true && typeof value === 'string') {
+      lists.set(name, [...(lists.get(name) ?? []), value]);
+      values.set(name, value);
+      return;
+    }
     if (values.has(name)) throw new UsageError(`${shown} is given more than once`);
     values.set(name, value);
   };
@@ -72,7 +82,12 @@ export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedAr
     set(name, next, shown);
     i++;
   }
-  return { values, positionals };
+  return { values, positionals, lists };
+}
+
+/** Every value given for a repeatable option ([] when absent). */
+export function listOption(parsed: ParsedArgs, name: string): string[] {
+  return parsed.lists?.get(name) ?? [];
 }
 
 export function stringOption(parsed: ParsedArgs, name: string): string | undefined {

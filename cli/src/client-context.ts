@@ -4,16 +4,41 @@ import { createClient, unary } from '@latchkey/grpc';
 import { CatalogServiceClient, DeployerServiceClient, RasServiceClient } from '@latchkey/proto';
 import type { CliIo } from './cli-io.js';
 import { readConnectionFile, type ConnectionInfo } from './connection-file.js';
-import { readCredentialsFile } from './credentials-file.js';
+import { CliError } from './cli-errors.js';
+import { identityFilePath, isExpired, readIdentityFile, type StoredIdentity } from './identity-file.js';
 import { resolveHome } from './data-folder.js';
 
 export const CALL_DEADLINE_MS = 15_000;
 
-/** The token a client call carries: LATCHKEY_TOKEN, else the admin token of the running instance. */
-export async function resolveToken(env: NodeJS.ProcessEnv, connection: ConnectionInfo): Promise<string> {
+/** The identity a client call carries, and where it came from. */
+export interface ResolvedIdentity {
+  token: string;
+  source: 'LATCHKEY_TOKEN' | 'identity file';
+  /** The stored identity, when the token is the identity file's. */
+  stored?: StoredIdentity;
+}
+
+/**
+ * LATCHKEY_TOKEN when set, else the identity stored by `latchkey login` (or
+ * by `latchkey up` for the bootstrap admin) in the data folder.
+ */
+export async function resolveIdentity(env: NodeJS.ProcessEnv, home: string): Promise<ResolvedIdentity> {
   const fromEnv = env['LATCHKEY_TOKEN'];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  return (await readCredentialsFile(connection.credentialsFile)).admin;
+  if (fromEnv !== undefined && fromEnv !== '') return { token: fromEnv, source: 'LATCHKEY_TOKEN' };
+  const stored = await readIdentityFile(home);
+  if (stored === undefined) {
+    throw new CliError(
+      `you are not logged in (no ${identityFilePath(home)}): run latchkey login --user NAME, or set LATCHKEY_TOKEN`,
+      { code: 'cli.not_logged_in' },
+    );
+  }
+  if (isExpired(stored)) {
+    throw new CliError(
+      `your identity (${stored.user}) expired at ${stored.expiresAt}: run latchkey login --user ${stored.user} again`,
+      { code: 'cli.identity_expired' },
+    );
+  }
+  return { token: stored.token, source: 'identity file', stored };
 }
 
 type ServiceKey = 'catalog' | 'ras' | 'deployer';
@@ -58,7 +83,7 @@ export class ClientContext {
 export async function openClientContext(io: CliIo): Promise<ClientContext> {
   const home = resolveHome(io.env, io.cwd);
   const connection = await readConnectionFile(home);
-  return new ClientContext(connection, await resolveToken(io.env, connection));
+  return new ClientContext(connection, (await resolveIdentity(io.env, home)).token);
 }
 
 /** Runs `fn` with a client context that is closed afterwards. */

@@ -15,6 +15,7 @@ import {
 } from '@latchkey/proto';
 import { writeConnectionFile } from './connection-file.js';
 import { generateCredentials } from './credentials-file.js';
+import { writeIdentityFile } from './identity-file.js';
 import { fakeIo } from './fake-io.js';
 import { main } from './main.js';
 
@@ -185,6 +186,13 @@ before(async () => {
   );
   const credentialsFile = path.join(home, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify(creds));
+  // The CLI's identity, as latchkey login stores it.
+  await writeIdentityFile(home, {
+    user: 'admin',
+    groups: [],
+    token: creds.admin,
+    expiresAt: '2999-01-01T00:00:00.000Z',
+  });
   const addr = `127.0.0.1:${port}`;
   await writeConnectionFile(home, {
     catalog: addr,
@@ -316,6 +324,13 @@ test('an unreachable service is named with its address', async () => {
   const dead = await mkdtemp(path.join(tmpdir(), 'latchkey-dead-'));
   const credentialsFile = path.join(dead, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify(creds));
+  // The CLI's identity, as latchkey login stores it.
+  await writeIdentityFile(dead, {
+    user: 'admin',
+    groups: [],
+    token: creds.admin,
+    expiresAt: '2999-01-01T00:00:00.000Z',
+  });
   const addr = '127.0.0.1:1';
   await writeConnectionFile(dead, {
     catalog: addr,

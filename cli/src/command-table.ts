@@ -15,6 +15,7 @@ import {
   domainMembersCommand,
   domainRevokeCommand,
 } from './domain-commands.js';
+import { loginCommand, whoamiCommand } from './identity-commands.js';
 import { inventoryCommand } from './inventory-command.js';
 import { kekRotateCommand } from './kek-command.js';
 import { logsCommand } from './logs-command.js';
@@ -35,6 +36,8 @@ import { workloadApplyCommand, workloadGetCommand, workloadListCommand } from '.
 export const COMMANDS: readonly Command[] = [
   upCommand,
   statusCommand,
+  loginCommand,
+  whoamiCommand,
   domainCreateCommand,
   domainListCommand,
   domainGrantCommand,
@@ -68,7 +71,8 @@ export const COMMANDS: readonly Command[] = [
 export const ENVIRONMENT_HELP = [
   'environment:',
   '  LATCHKEY_HOME     data folder (default ./.latchkey); clients find connection.json there',
-  '  LATCHKEY_TOKEN    bearer token for client verbs (default: the admin token of the running instance)',
+  '  LATCHKEY_TOKEN    bearer token (a JWT) for client verbs (default: the identity of latchkey login,',
+  '                    which latchkey up sets to the bootstrap admin when there is none)',
   '  up only: LATCHKEY_NATS_URL, LATCHKEY_NATS_PORT (7422), LATCHKEY_PG_PORT (7432),',
   '           LATCHKEY_RAS_PORT (7401), LATCHKEY_CATALOG_PORT (7402), LATCHKEY_RESOLVER_PORT (7403),',
   '           LATCHKEY_DEPLOYER_PORT (7404) (0 picks a free port), LATCHKEY_REPLICAS (1)',

@@ -1,6 +1,7 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureKekFile, ensureSealKeyFiles } from '@latchkey/crypto';
+import { ensureLocalIssuer, localIssuerFiles } from '@latchkey/grpc';
 import { CliError } from './cli-errors.js';
 import { ensureCredentialsFile, generateToken, type CredentialsFile } from './credentials-file.js';
 
@@ -11,6 +12,9 @@ export interface KeyMaterialPaths {
   sealPublicKeyFile: string;
   credentialsFile: string;
   postgresPasswordFile: string;
+  /** The local OIDC issuer: its private signing key (0600) and the public JWKS the services verify with. */
+  oidcSigningKeyFile: string;
+  oidcJwksFile: string;
 }
 
 export interface KeyMaterial {
@@ -26,6 +30,8 @@ export function keyMaterialPaths(home: string): KeyMaterialPaths {
     sealPublicKeyFile: path.join(home, 'deployer-seal.pub'),
     credentialsFile: path.join(home, 'credentials.json'),
     postgresPasswordFile: path.join(home, 'postgres-password'),
+    oidcSigningKeyFile: localIssuerFiles(home).signingKeyFile,
+    oidcJwksFile: localIssuerFiles(home).jwksFile,
   };
 }
 
@@ -48,7 +54,7 @@ async function ensurePostgresPassword(file: string): Promise<string> {
 /**
  * Generates, once, every key and token embedded mode needs and loads them
  * on later starts: the KEK, the deployer's sealing key pair, the service and
- * admin tokens and the PostgreSQL password. Files holding secrets are 0600.
+ * admin tokens, the PostgreSQL password and the local token issuer. Files holding secrets are 0600.
  */
 export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   const paths = keyMaterialPaths(home);
@@ -56,5 +62,6 @@ export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   await ensureSealKeyFiles(paths.sealPrivateKeyFile, paths.sealPublicKeyFile);
   const credentials = await ensureCredentialsFile(paths.credentialsFile);
   const postgresPassword = await ensurePostgresPassword(paths.postgresPasswordFile);
+  await ensureLocalIssuer({ signingKeyFile: paths.oidcSigningKeyFile, jwksFile: paths.oidcJwksFile });
   return { paths, credentials, postgresPassword };
 }

@@ -17,6 +17,7 @@ import {
 } from '@latchkey/proto';
 import { writeConnectionFile } from './connection-file.js';
 import { generateCredentials } from './credentials-file.js';
+import { writeIdentityFile } from './identity-file.js';
 import { fakeIo } from './fake-io.js';
 import { main } from './main.js';
 
@@ -165,6 +166,13 @@ before(async () => {
   );
   const credentialsFile = path.join(home, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify(creds));
+  // The CLI's identity, as latchkey login stores it.
+  await writeIdentityFile(home, {
+    user: 'admin',
+    groups: [],
+    token: creds.admin,
+    expiresAt: '2999-01-01T00:00:00.000Z',
+  });
   const addr = `127.0.0.1:${port}`;
   await writeConnectionFile(home, {
     catalog: addr,

@@ -59,3 +59,17 @@ test('deployer gets the private sealing key and the work dir; ras gets no ras ad
   assert.equal(r['LATCHKEY_RAS_ADDR'], undefined);
   assert.equal(r['LATCHKEY_DATABASE_URL'], 'postgres://r');
 });
+
+test('every service verifies people with the local issuer: its JWKS file, issuer and audience; stale OIDC settings are dropped', () => {
+  for (const service of ['ras', 'catalog', 'resolver', 'deployer'] as const) {
+    const env = buildServiceEnv(
+      { LATCHKEY_OIDC_JWKS_URL: 'https://stale.test/jwks', LATCHKEY_OIDC_GROUPS_CLAIM: 'roles' },
+      { ...base, service },
+    );
+    assert.equal(env['LATCHKEY_OIDC_ISSUER'], 'urn:latchkey:embedded');
+    assert.equal(env['LATCHKEY_OIDC_AUDIENCE'], 'latchkey');
+    assert.equal(env['LATCHKEY_OIDC_JWKS_FILE'], '/data/oidc-jwks.json');
+    assert.equal(env['LATCHKEY_OIDC_JWKS_URL'], undefined);
+    assert.equal(env['LATCHKEY_OIDC_GROUPS_CLAIM'], undefined);
+  }
+});

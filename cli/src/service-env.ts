@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER } from '@latchkey/grpc';
 import type { ServiceName } from './credentials-file.js';
 import type { KeyMaterialPaths } from './key-material.js';
 
@@ -35,6 +36,12 @@ const MANAGED_VARS = [
   'LATCHKEY_SEAL_PUBLIC_KEY_FILE',
   'LATCHKEY_SEAL_PRIVATE_KEY_FILE',
   'LATCHKEY_WORK_DIR',
+  'LATCHKEY_OIDC_ISSUER',
+  'LATCHKEY_OIDC_AUDIENCE',
+  'LATCHKEY_OIDC_JWKS_URL',
+  'LATCHKEY_OIDC_JWKS_FILE',
+  'LATCHKEY_OIDC_GROUPS_CLAIM',
+  'LATCHKEY_OIDC_USER_CLAIM',
 ];
 
 /** The environment of one service process: the launcher's env plus its wiring. */
@@ -50,6 +57,10 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     LATCHKEY_NATS_URL: input.natsUrl,
     LATCHKEY_CREDENTIALS_FILE: input.keys.credentialsFile,
     LATCHKEY_REPLICA_ID: `${service}-${input.replica}`,
+    // People's tokens come from the local issuer (latchkey login).
+    LATCHKEY_OIDC_ISSUER: EMBEDDED_ISSUER,
+    LATCHKEY_OIDC_AUDIENCE: EMBEDDED_AUDIENCE,
+    LATCHKEY_OIDC_JWKS_FILE: input.keys.oidcJwksFile,
   });
   const databaseUrl = input.databaseUrls[service];
   if (databaseUrl !== undefined) env['LATCHKEY_DATABASE_URL'] = databaseUrl;

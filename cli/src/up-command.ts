@@ -24,11 +24,16 @@ import {
 import type { ServiceName } from './credentials-file.js';
 import { ensureDataFolder } from './data-folder.js';
 import { reportError } from './error-report.js';
+import { loginAs } from './identity-commands.js';
+import { isExpired, readIdentityFile } from './identity-file.js';
 import { ensureKeyMaterial } from './key-material.js';
 import { buildServiceEnv } from './service-env.js';
 import { describeExit, startServiceProcess, type ServiceProcess } from './service-process.js';
 import { withoutForeignSignalHooks } from './signal-hooks.js';
 import { PORT_ENV, readUpConfig, START_ORDER, type UpConfig } from './up-config.js';
+
+/** The embedded bootstrap platform admin (ras's default LATCHKEY_PLATFORM_ADMINS). */
+export const BOOTSTRAP_ADMIN = 'admin';
 
 export const DATABASES: Record<Exclude<ServiceName, 'resolver'>, string> = {
   catalog: 'latchkey_catalog',
@@ -145,6 +150,12 @@ export async function runUp(io: CliIo): Promise<number> {
   await assertNotRunning(home);
   const keys = await ensureKeyMaterial(home);
   await assertPortsFree(config);
+  // The bootstrap platform admin is the CLI's identity until someone logs in as another user.
+  const current = await readIdentityFile(home).catch(() => undefined);
+  if (current === undefined || isExpired(current)) {
+    await loginAs(home, BOOTSTRAP_ADMIN, []);
+    io.out(`CLI identity: ${BOOTSTRAP_ADMIN}, the bootstrap platform admin (latchkey login --user NAME to change it)`);
+  }
 
   const resources: Resource[] = [];
   const abort = new AbortController();

@@ -20,6 +20,8 @@ export interface WorkloadDeploying {
   workload: string;
   domain: string;
   principal: string;
+  /** The principal's groups when it asked (from its token): the resolver checks with them. */
+  groups?: string[];
   references: ReferenceSpec[];
 }
 

@@ -1,5 +1,5 @@
 import { invalidArgument } from '@latchkey/errors';
-import type { AuthorizationQuestion, Authorizer, Decision } from './ras-authorizer.js';
+import { withCallerGroups, type AuthorizationQuestion, type Authorizer, type Decision } from './ras-authorizer.js';
 
 export interface CachingAuthorizerOptions {
   /** How long a decision (allow or deny) is reused, in milliseconds. Default 1000; 0 turns caching off. */
@@ -63,7 +63,9 @@ export class CachingAuthorizer implements Authorizer {
     this.inflight.clear();
   }
 
-  async check(q: AuthorizationQuestion): Promise<Decision> {
+  async check(question: AuthorizationQuestion): Promise<Decision> {
+    // The caller's groups are part of the question (and of its key) before it is looked up.
+    const q = withCallerGroups(question);
     if (this.ttlMs === 0) return this.inner.check(q);
     const key = CachingAuthorizer.key(q);
     const hit = this.lookup(key);
@@ -83,7 +85,8 @@ export class CachingAuthorizer implements Authorizer {
     }
   }
 
-  async checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
+  async checkBatch(questions: AuthorizationQuestion[]): Promise<Decision[]> {
+    const qs = questions.map(withCallerGroups);
     if (this.ttlMs === 0 || qs.length === 0) return this.inner.checkBatch(qs);
     const keys = qs.map((q) => CachingAuthorizer.key(q));
     const results: (Decision | undefined)[] = keys.map((k) => this.lookup(k));

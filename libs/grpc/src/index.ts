@@ -1,11 +1,30 @@
 export type { Principal, CallContext, Authenticator, Credentials } from './call-context.js';
-export { staticAuthenticator } from './call-context.js';
+export {
+  staticAuthenticator,
+  serviceTokenAuthenticator,
+  routeByTokenShape,
+  looksLikeJwt,
+  currentCall,
+  runInCall,
+} from './call-context.js';
+export type { JwtAuthenticatorOptions } from './jwt-authenticator.js';
+export { jwtAuthenticator } from './jwt-authenticator.js';
+export type { IdentityConfig } from './identity-config.js';
+export { IDENTITY_CONFIG, identityAuthenticator } from './identity-config.js';
+export type { LocalIssuerFiles, MintInput } from './local-issuer.js';
+export {
+  EMBEDDED_AUDIENCE,
+  EMBEDDED_ISSUER,
+  ensureLocalIssuer,
+  localIssuerFiles,
+  mintLocalToken,
+} from './local-issuer.js';
 export type { UnaryMethod, Handlers, ServiceOptions, LatchkeyServer } from './server.js';
 export { createServer } from './server.js';
 export { authInterceptor, createClient, unary, checkHealth } from './client.js';
 export type { RunningService } from './lifecycle.js';
 export { readCredentials, runService } from './lifecycle.js';
 export type { Decision, AuthorizationQuestion, Authorizer } from './ras-authorizer.js';
-export { RasAuthorizer, authorize, denialError } from './ras-authorizer.js';
+export { RasAuthorizer, authorize, denialError, withCallerGroups } from './ras-authorizer.js';
 export type { CachingAuthorizerOptions } from './caching-authorizer.js';
 export { CachingAuthorizer } from './caching-authorizer.js';

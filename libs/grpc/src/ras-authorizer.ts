@@ -1,5 +1,6 @@
 import { LatchkeyError } from '@latchkey/errors';
 import { RasServiceClient, type CheckRequest } from '@latchkey/proto';
+import { currentCall } from './call-context.js';
 import { createClient, unary } from './client.js';
 
 export interface Decision {
@@ -27,6 +28,20 @@ export interface AuthorizationQuestion {
    * caches ignore it.
    */
   requestId?: string;
+}
+
+/**
+ * The question with the groups of the caller being served filled in: when a
+ * question names no groups and its principal is the caller of the gRPC call
+ * in progress (see currentCall), the caller's groups (from its token) are the
+ * principal's. Questions about anyone else, or asked outside a call (an event
+ * consumer), keep what they say: they must carry the groups themselves.
+ */
+export function withCallerGroups(q: AuthorizationQuestion): AuthorizationQuestion {
+  if (q.groups !== undefined) return q;
+  const caller = currentCall()?.principal;
+  if (caller === undefined || caller.id !== q.principal || caller.groups.length === 0) return q;
+  return { ...q, groups: caller.groups };
 }
 
 /** The port every service uses to ask ras; adapters and fakes implement it. */
@@ -62,7 +77,8 @@ export class RasAuthorizer implements Authorizer {
     this.client = createClient(RasServiceClient, address, serviceToken);
   }
 
-  private static req(q: AuthorizationQuestion): CheckRequest {
+  private static req(question: AuthorizationQuestion): CheckRequest {
+    const q = withCallerGroups(question);
     return {
       principal: q.principal,
       action: q.action,

@@ -19,7 +19,11 @@ const clients: RasServiceClient[] = [];
 
 /** A RasService where each method used here exercises one path of the server wrapper. */
 const used: Partial<Handlers<RasServiceServer>> = {
-  whoAmI: async (_req, ctx) => ({ principal: ctx.principal.id, platformAdmin: false }),
+  whoAmI: async (_req, ctx) => ({
+    principal: ctx.principal.id,
+    platformAdmin: false,
+    groups: [...ctx.principal.groups],
+  }),
   // Reports the trace id of the span active inside the handler.
   createDomain: async () => ({
     name: trace.getActiveSpan()?.spanContext().traceId ?? '',
@@ -90,7 +94,7 @@ test('health is NOT_SERVING until setServing(true), then SERVING', async () => {
 });
 
 test('a valid bearer token reaches the handler as its principal', async () => {
-  assert.deepEqual(await whoAmI(client(TOKENS.admin)), { principal: 'admin', platformAdmin: false });
+  assert.deepEqual(await whoAmI(client(TOKENS.admin)), { principal: 'admin', platformAdmin: false, groups: [] });
   assert.equal((await whoAmI(client(TOKENS.services.resolver))).principal, 'service:resolver');
 });
 

@@ -12,7 +12,7 @@ import {
 import { LatchkeyError, toGrpcStatus } from '@latchkey/errors';
 import { extractTraceContext, inSpan, type Logger } from '@latchkey/logger';
 import { health } from '@latchkey/proto';
-import type { Authenticator, CallContext, Principal } from './call-context.js';
+import { runInCall, type Authenticator, type CallContext, type Principal } from './call-context.js';
 
 export type UnaryMethod<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 
@@ -80,33 +80,40 @@ export function createServer(deps: { service: string; logger: Logger; authentica
         cb({ code: st.code, details: st.details, metadata: trailer });
       };
       const token = bearer(call.metadata);
-      const principal = token ? deps.authenticate(token) : undefined;
-      if (!principal) {
-        fail(
-          new LatchkeyError(
-            'auth.unauthenticated',
-            token ? 'the bearer token is not valid' : 'no credentials: send authorization: Bearer <token>',
-            { kind: 'unauthenticated' },
-          ),
-        );
-        return;
-      }
-      if (options.allow && !options.allow(principal)) {
-        fail(
-          new LatchkeyError('auth.forbidden_caller', `${method} is not available to ${principal.id}`, {
-            kind: 'permission_denied',
-          }),
-        );
-        return;
-      }
-      inSpan(
-        `${deps.service}/${method}`,
-        () => fn(call.request, { principal, requestId, logger: log }),
-        extractTraceContext(carrier),
-      ).then((res) => {
-        log.debug('call ok', { principal: principal.id, ms: Date.now() - started });
-        cb(null, res);
-      }, fail);
+      const authenticated: Promise<Principal | undefined> = token
+        ? Promise.resolve().then(() => deps.authenticate(token))
+        : Promise.resolve(undefined);
+      authenticated.then(
+        (principal) => {
+          if (!principal) {
+            fail(
+              new LatchkeyError(
+                'auth.unauthenticated',
+                token ? 'the bearer token is not valid' : 'no credentials: send authorization: Bearer <token>',
+                { kind: 'unauthenticated' },
+              ),
+            );
+            return;
+          }
+          if (options.allow && !options.allow(principal)) {
+            fail(
+              new LatchkeyError('auth.forbidden_caller', `${method} is not available to ${principal.id}`, {
+                kind: 'permission_denied',
+              }),
+            );
+            return;
+          }
+          const ctx: CallContext = { principal, requestId, logger: log };
+          runInCall(ctx, () =>
+            inSpan(`${deps.service}/${method}`, () => fn(call.request, ctx), extractTraceContext(carrier)),
+          ).then((res) => {
+            log.debug('call ok', { principal: principal.id, ms: Date.now() - started });
+            cb(null, res);
+          }, fail);
+        },
+        // An authenticator's refusal (a LatchkeyError saying why) or its failure (internal).
+        fail,
+      );
     };
   }
 

@@ -7,7 +7,7 @@ import {
   RasAuthorizer,
   readCredentials,
   runService,
-  staticAuthenticator,
+  identityAuthenticator,
 } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ensureStream } from '@latchkey/nats';
@@ -107,7 +107,11 @@ runService('catalog', logger, async () => {
     onChange,
   });
 
-  const server = createServer({ service: 'catalog', logger: log, authenticate: staticAuthenticator(creds) });
+  const server = createServer({
+    service: 'catalog',
+    logger: log,
+    authenticate: await identityAuthenticator(config, creds),
+  });
   server.addService<CatalogServiceServer>(CatalogServiceService, catalogHandlers(secrets, vault, views));
   // Values cross gRPC only here, and only to the resolver.
   server.addService<CatalogInternalServer>(CatalogInternalService, catalogInternalHandlers(secrets), {

@@ -17,7 +17,7 @@ import {
   RasAuthorizer,
   readCredentials,
   runService,
-  staticAuthenticator,
+  identityAuthenticator,
 } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
@@ -154,7 +154,11 @@ runService('deployer', logger, async () => {
     },
   });
 
-  const server = createServer({ service: 'deployer', logger: log, authenticate: staticAuthenticator(creds) });
+  const server = createServer({
+    service: 'deployer',
+    logger: log,
+    authenticate: await identityAuthenticator(config, creds),
+  });
   server.addService<DeployerServiceServer>(DeployerServiceService, deployerHandlers(workloads));
   server.addService<DeployerInternalServer>(
     DeployerInternalService,

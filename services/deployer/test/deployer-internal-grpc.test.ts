@@ -19,10 +19,10 @@ const INTEGRATION = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
 
 /** Tokens and who they are; one user pretends to carry the catalog's service id. */
 const PRINCIPALS: Record<string, Principal> = {
-  'catalog-token': { id: 'service:catalog', kind: 'service' },
-  'resolver-token': { id: 'service:resolver', kind: 'service' },
-  'admin-token': { id: 'admin', kind: 'user' },
-  'spoof-token': { id: 'service:catalog', kind: 'user' },
+  'catalog-token': { id: 'service:catalog', kind: 'service', groups: [] },
+  'resolver-token': { id: 'service:resolver', kind: 'service', groups: [] },
+  'admin-token': { id: 'admin', kind: 'user', groups: [] },
+  'spoof-token': { id: 'service:catalog', kind: 'user', groups: [] },
 };
 
 let postgres: TestPostgres;

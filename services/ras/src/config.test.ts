@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadRasConfig } from './config.js';
 
-const base = { LATCHKEY_NATS_URL: 'nats://x', LATCHKEY_DATABASE_URL: 'postgres://x', LATCHKEY_CREDENTIALS_FILE: '/c' };
+const base = {
+  LATCHKEY_NATS_URL: 'nats://x',
+  LATCHKEY_DATABASE_URL: 'postgres://x',
+  LATCHKEY_CREDENTIALS_FILE: '/c',
+  LATCHKEY_OIDC_ISSUER: 'https://login.example.test/',
+  LATCHKEY_OIDC_AUDIENCE: 'latchkey',
+  LATCHKEY_OIDC_JWKS_FILE: '/jwks.json',
+};
 
 test('platform admins default to the bootstrap user admin, and no admin groups', () => {
   const c = loadRasConfig(base);
@@ -18,4 +25,16 @@ test('platform admin users and groups are comma-separated lists; blanks are drop
   });
   assert.deepEqual(c.LATCHKEY_PLATFORM_ADMINS, ['admin', 'root']);
   assert.deepEqual(c.LATCHKEY_PLATFORM_ADMIN_GROUPS, ['platform', 'sre']);
+});
+
+test('the OIDC issuer and audience are required, named when missing; the claims default to sub and groups', () => {
+  const { LATCHKEY_OIDC_ISSUER: _i, LATCHKEY_OIDC_AUDIENCE: _a, ...without } = base;
+  assert.throws(
+    () => loadRasConfig(without),
+    /LATCHKEY_OIDC_ISSUER: required: LATCHKEY_OIDC_ISSUER.*LATCHKEY_OIDC_AUDIENCE: required/,
+  );
+  const c = loadRasConfig(base);
+  assert.equal(c.LATCHKEY_OIDC_GROUPS_CLAIM, 'groups');
+  assert.equal(c.LATCHKEY_OIDC_USER_CLAIM, 'sub');
+  assert.equal(loadRasConfig({ ...base, LATCHKEY_OIDC_GROUPS_CLAIM: 'roles' }).LATCHKEY_OIDC_GROUPS_CLAIM, 'roles');
 });

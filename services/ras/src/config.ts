@@ -1,4 +1,5 @@
 import { loadConfig, port, required, z } from '@latchkey/config';
+import { IDENTITY_CONFIG } from '@latchkey/grpc';
 
 const list = z.string().transform((s) =>
   s
@@ -8,6 +9,7 @@ const list = z.string().transform((s) =>
 );
 
 const schema = z.object({
+  ...IDENTITY_CONFIG,
   LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
   LATCHKEY_GRPC_PORT: port(7401),
   LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),

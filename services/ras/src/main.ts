@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
 import { ensureEventTables, OutboxRelay, STREAM_AUDIT, STREAMS } from '@latchkey/events';
-import { createServer, readCredentials, runService, staticAuthenticator } from '@latchkey/grpc';
+import { createServer, identityAuthenticator, readCredentials, runService } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { RasServiceService, type RasServiceServer } from '@latchkey/proto';
@@ -60,7 +60,11 @@ runService('ras', logger, async () => {
     concurrency: 32,
   });
 
-  const server = createServer({ service: 'ras', logger: log, authenticate: staticAuthenticator(creds) });
+  const server = createServer({
+    service: 'ras',
+    logger: log,
+    authenticate: await identityAuthenticator(config, creds),
+  });
   server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains, grants, bundles, audit));
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();

@@ -221,5 +221,5 @@ test('groups on the identity count: a group member reaches what the group was gr
     ['user:olive=owner', 'group:data-eng=member'],
   );
   const who = await unary(gina.whoAmI.bind(gina), {});
-  assert.deepEqual(who, { principal: 'gina', platformAdmin: false });
+  assert.deepEqual(who, { principal: 'gina', platformAdmin: false, groups: ['data-eng'] });
 });

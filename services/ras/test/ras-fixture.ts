@@ -54,13 +54,13 @@ export interface Ras {
 }
 
 /** Bearer tokens of the in-process server, and who they are. */
-export const TOKENS: Record<string, Principal & { groups?: string[] }> = {
-  'admin-token': { id: 'admin', kind: 'user' },
-  'olive-token': { id: 'olive', kind: 'user' },
-  'mia-token': { id: 'mia', kind: 'user' },
-  'fred-token': { id: 'fred', kind: 'user' },
+export const TOKENS: Record<string, Principal> = {
+  'admin-token': { id: 'admin', kind: 'user', groups: [] },
+  'olive-token': { id: 'olive', kind: 'user', groups: [] },
+  'mia-token': { id: 'mia', kind: 'user', groups: [] },
+  'fred-token': { id: 'fred', kind: 'user', groups: [] },
   'gina-token': { id: 'gina', kind: 'user', groups: ['data-eng'] },
-  'resolver-token': { id: 'service:resolver', kind: 'service' },
+  'resolver-token': { id: 'service:resolver', kind: 'service', groups: [] },
 };
 
 let dbCount = 0;

@@ -9,6 +9,9 @@ const base = {
   LATCHKEY_RAS_ADDR: 'r:1',
   LATCHKEY_CATALOG_ADDR: 'c:1',
   LATCHKEY_SEAL_PUBLIC_KEY_FILE: '/k',
+  LATCHKEY_OIDC_ISSUER: 'https://login.example.test/',
+  LATCHKEY_OIDC_AUDIENCE: 'latchkey',
+  LATCHKEY_OIDC_JWKS_FILE: '/jwks.json',
 };
 
 test('audit.failClosed (LATCHKEY_AUDIT_FAIL_CLOSED) is off unless set to 1 or true', () => {

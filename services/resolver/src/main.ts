@@ -7,7 +7,7 @@ import {
   RasAuthorizer,
   readCredentials,
   runService,
-  staticAuthenticator,
+  identityAuthenticator,
 } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
@@ -61,7 +61,11 @@ runService('resolver', logger, async () => {
   });
 
   // The resolver serves only health over gRPC.
-  const server = createServer({ service: 'resolver', logger: log, authenticate: staticAuthenticator(creds) });
+  const server = createServer({
+    service: 'resolver',
+    logger: log,
+    authenticate: await identityAuthenticator(config, creds),
+  });
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   await runner.start();
   const plans = startPlanResponder(bus.nc, resolution, log);

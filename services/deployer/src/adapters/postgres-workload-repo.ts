@@ -45,6 +45,7 @@ interface DeploymentRow {
   domain: string;
   workload_name: string;
   principal: string;
+  principal_groups: string[];
   status: DeploymentStatus;
   reasons: string[];
   warnings: string[];
@@ -75,6 +76,7 @@ const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   domain: r.domain,
   workload: r.workload_name,
   principal: r.principal,
+  groups: r.principal_groups,
   status: r.status,
   reasons: r.reasons,
   warnings: r.warnings,
@@ -175,14 +177,19 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     });
   }
 
-  createDeployment(w: WorkloadRecord, principal: string, references: ReferenceSpec[]): Promise<DeploymentRecord> {
+  createDeployment(
+    w: WorkloadRecord,
+    principal: string,
+    references: ReferenceSpec[],
+    groups: readonly string[] = [],
+  ): Promise<DeploymentRecord> {
     return this.run('recording a deployment', () =>
       withTransaction(this.pool, async (tx) => {
         const id = randomUUID();
         const { rows } = await tx.query<DeploymentRow>(
-          `INSERT INTO deployments (id, workload_id, domain, workload_name, principal, status)
-           VALUES ($1, $2, $3, $4, $5, 'resolving') RETURNING *`,
-          [id, w.id, w.domain, w.name, principal],
+          `INSERT INTO deployments (id, workload_id, domain, workload_name, principal, principal_groups, status)
+           VALUES ($1, $2, $3, $4, $5, $6, 'resolving') RETURNING *`,
+          [id, w.id, w.domain, w.name, principal, JSON.stringify(groups)],
         );
         const data: WorkloadDeploying = {
           deploymentId: id,
@@ -190,6 +197,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
           workload: w.name,
           domain: w.domain,
           principal,
+          groups: [...groups],
           references,
         };
         await enqueueEvents(tx, [

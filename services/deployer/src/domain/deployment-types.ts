@@ -30,6 +30,8 @@ export interface DeploymentRecord {
   domain: string;
   workload: string;
   principal: string;
+  /** The principal's groups when it asked: the resolver checks the references with them. */
+  groups: string[];
   status: DeploymentStatus;
   reasons: string[];
   /** Notes of the resolution that do not stop it (a domain key shadowing a global one, retries). */

@@ -19,7 +19,12 @@ export interface WorkloadRepo {
   getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined>;
   listWorkloads(domain: string): Promise<WorkloadRecord[]>;
   /** Records a deployment in `resolving` and its `workload.deploying` event. */
-  createDeployment(w: WorkloadRecord, principal: string, references: ReferenceSpec[]): Promise<DeploymentRecord>;
+  createDeployment(
+    w: WorkloadRecord,
+    principal: string,
+    references: ReferenceSpec[],
+    groups?: readonly string[],
+  ): Promise<DeploymentRecord>;
   getDeployment(id: string): Promise<DeploymentRecord | undefined>;
   latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined>;
   /**

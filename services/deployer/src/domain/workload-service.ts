@@ -108,13 +108,19 @@ export class WorkloadService {
     return this.deps.repo.listWorkloads(domain);
   }
 
-  async deploy(principal: string, domain: string, name: string): Promise<DeploymentRecord> {
+  /** `groups`: the principal's groups, recorded with the deployment for the resolver's checks. */
+  async deploy(
+    principal: string,
+    domain: string,
+    name: string,
+    groups: readonly string[] = [],
+  ): Promise<DeploymentRecord> {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
     const workload = await this.mustFind(domain, name);
     const problem = notStartable(name, workload.spec);
     if (problem) throw new LatchkeyError('workload.no_command', problem, { kind: 'failed_precondition' });
-    const d = await this.deps.repo.createDeployment(workload, principal, referencesOf(workload.spec, domain));
+    const d = await this.deps.repo.createDeployment(workload, principal, referencesOf(workload.spec, domain), groups);
     this.deps.onEvents();
     return d;
   }

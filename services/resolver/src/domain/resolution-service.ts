@@ -123,6 +123,7 @@ export class ResolutionService {
       {
         domain: ev.domain,
         principal: ev.principal,
+        groups: ev.groups,
         references: ev.references,
         requestId: ev.deploymentId,
       },

@@ -58,7 +58,8 @@ export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerS
     listWorkloads: async (req, ctx) => ({
       workloads: (await workloads.list(ctx.principal.id, req.domain)).map((w) => toWorkload(w)),
     }),
-    deploy: async (req, ctx) => toDeployment(await workloads.deploy(ctx.principal.id, req.domain, req.name)),
+    deploy: async (req, ctx) =>
+      toDeployment(await workloads.deploy(ctx.principal.id, req.domain, req.name, ctx.principal.groups)),
     dryRun: async (req, ctx) => {
       const plan = await workloads.dryRun(ctx.principal.id, req.domain, req.name);
       return {

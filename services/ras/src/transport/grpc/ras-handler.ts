@@ -52,18 +52,9 @@ const toBundleGrant = (g: BundleGrantRecord): BundleGrant => ({
   grantedBy: g.grantedBy,
 });
 
-/**
- * The caller as ras sees it. Groups come from the identity; the static
- * tokens of today carry none, and identities that do (OIDC claims) are
- * expected to add `groups` to the Principal.
- */
+/** The caller as ras sees it: its id, kind and the groups of its identity (the token's groups claim). */
 function actorOf(p: Principal): Actor {
-  const groups = (p as Principal & { groups?: unknown }).groups;
-  return {
-    id: p.id,
-    kind: p.kind,
-    groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
-  };
+  return { id: p.id, kind: p.kind, groups: [...p.groups] };
 }
 
 /** The caller, with the request id its call came with (for the audit records of what it decides and changes). */
@@ -175,6 +166,7 @@ export function rasHandlers(
     whoAmI: async (_req, ctx) => ({
       principal: ctx.principal.id,
       platformAdmin: ctx.principal.kind === 'user' && domains.isPlatformAdmin(caller(ctx)),
+      groups: [...ctx.principal.groups],
     }),
   };
 }

@@ -129,6 +129,8 @@ export interface WhoAmIRequest {
 export interface WhoAmIResponse {
   principal: string;
   platformAdmin: boolean;
+  /** The caller's groups, from its identity (the token's groups claim). */
+  groups: string[];
 }
 
 /** Who a grant is for. */
@@ -1171,7 +1173,7 @@ export const WhoAmIRequest: MessageFns<WhoAmIRequest> = {
 };
 
 function createBaseWhoAmIResponse(): WhoAmIResponse {
-  return { principal: "", platformAdmin: false };
+  return { principal: "", platformAdmin: false, groups: [] };
 }
 
 export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
@@ -1181,6 +1183,9 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
     }
     if (message.platformAdmin !== false) {
       writer.uint32(16).bool(message.platformAdmin);
+    }
+    for (const v of message.groups) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -1214,6 +1219,14 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
             message.platformAdmin = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.groups.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1234,6 +1247,7 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
         : isSet(object.platform_admin)
         ? globalThis.Boolean(object.platform_admin)
         : false,
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -1245,6 +1259,9 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
     if (message.platformAdmin !== undefined) {
       obj.platformAdmin = message.platformAdmin;
     }
+    if (message.groups?.length) {
+      obj.groups = message.groups;
+    }
     return obj;
   },
 
@@ -1255,6 +1272,7 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
     const message = createBaseWhoAmIResponse();
     message.principal = object.principal ?? "";
     message.platformAdmin = object.platformAdmin ?? false;
+    message.groups = object.groups?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,128 @@
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
+import { LatchkeyError } from '@latchkey/errors';
+
+/** The issuer and audience of embedded mode's own tokens. */
+export const EMBEDDED_ISSUER = 'urn:latchkey:embedded';
+export const EMBEDDED_AUDIENCE = 'latchkey';
+
+export interface LocalIssuerFiles {
+  /** The private signing key (a JWK, ES256, mode 0600). */
+  signingKeyFile: string;
+  /** The public key set the services verify with (JWKS). */
+  jwksFile: string;
+}
+
+export function localIssuerFiles(home: string): LocalIssuerFiles {
+  return {
+    signingKeyFile: path.join(home, 'oidc-signing-key.json'),
+    jwksFile: path.join(home, 'oidc-jwks.json'),
+  };
+}
+
+async function writeNew(file: string, content: string, mode: number): Promise<boolean> {
+  try {
+    await writeFile(file, content, { mode, flag: 'wx' });
+    await chmod(file, mode);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+async function readSigningKey(file: string): Promise<JWK> {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LatchkeyError(
+      code === 'ENOENT' ? 'identity.no_issuer' : 'identity.issuer_unreadable',
+      code === 'ENOENT'
+        ? `there is no local issuer key (${file}): start Latchkey once with latchkey up (npm start), or set LATCHKEY_HOME to its data folder`
+        : `cannot read the local issuer key ${file} (${code ?? (err as Error).message}): only those who can read the data folder may log in`,
+      { kind: code === 'ENOENT' ? 'failed_precondition' : 'permission_denied' },
+    );
+  }
+  let jwk: JWK | undefined;
+  try {
+    jwk = JSON.parse(raw) as JWK;
+  } catch {
+    jwk = undefined;
+  }
+  if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.d !== 'string' || typeof jwk.kid !== 'string') {
+    throw new LatchkeyError(
+      'identity.issuer_malformed',
+      `the local issuer key ${file} is not an ES256 private JWK: delete it and ${path.basename(file).replace('signing-key', 'jwks')} and restart Latchkey (every login is then needed again)`,
+    );
+  }
+  return jwk;
+}
+
+/**
+ * Creates, once, embedded mode's issuer: an ES256 key pair (the private JWK
+ * 0600, named by its thumbprint as kid) and the JWKS the services verify
+ * with. Later calls keep what is there; a JWKS missing beside an existing key
+ * is written again from it.
+ */
+export async function ensureLocalIssuer(files: LocalIssuerFiles): Promise<{ kid: string }> {
+  let jwk: JWK;
+  try {
+    jwk = await readSigningKey(files.signingKeyFile);
+  } catch (err) {
+    if (!(err instanceof LatchkeyError && err.code === 'identity.no_issuer')) throw err;
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const fresh = await exportJWK(privateKey);
+    const kid = await calculateJwkThumbprint(fresh);
+    // wx: of two starts at once, one key wins and both use it.
+    await writeNew(files.signingKeyFile, JSON.stringify({ ...fresh, kid, alg: 'ES256', use: 'sig' }) + '\n', 0o600);
+    jwk = await readSigningKey(files.signingKeyFile);
+  }
+  const { d: _private, ...publicJwk } = jwk;
+  const jwks = JSON.stringify({ keys: [publicJwk] }, null, 2) + '\n';
+  let current: string | undefined;
+  try {
+    current = await readFile(files.jwksFile, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current !== jwks) {
+    const tmp = `${files.jwksFile}.${process.pid}.tmp`;
+    await writeFile(tmp, jwks, { mode: 0o644 });
+    await rename(tmp, files.jwksFile);
+  }
+  return { kid: jwk.kid ?? '' };
+}
+
+export interface MintInput {
+  user: string;
+  groups: readonly string[];
+  /** Lifetime in seconds. */
+  ttlSec: number;
+  issuer?: string;
+  audience?: string;
+  /** The clock (tests). */
+  now?: () => Date;
+}
+
+/** Signs a token for `user` with the local issuer key; returns it with its expiry. */
+export async function mintLocalToken(
+  signingKeyFile: string,
+  input: MintInput,
+): Promise<{ token: string; expiresAt: Date }> {
+  const jwk = await readSigningKey(signingKeyFile);
+  const key = await importJWK(jwk, 'ES256');
+  const now = Math.floor((input.now?.() ?? new Date()).getTime() / 1000);
+  const exp = now + input.ttlSec;
+  const token = await new SignJWT({ groups: [...input.groups] })
+    .setProtectedHeader({ alg: 'ES256', kid: jwk.kid ?? '', typ: 'JWT' })
+    .setIssuer(input.issuer ?? EMBEDDED_ISSUER)
+    .setAudience(input.audience ?? EMBEDDED_AUDIENCE)
+    .setSubject(input.user)
+    .setIssuedAt(now)
+    .setExpirationTime(exp)
+    .sign(key);
+  return { token, expiresAt: new Date(exp * 1000) };
+}
