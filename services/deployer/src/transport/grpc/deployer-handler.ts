@@ -48,7 +48,12 @@ export const toWorkload = (w: WorkloadRecord, last?: DeploymentRecord, warnings:
 export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerServiceServer> {
   return {
     applyWorkload: async (req, ctx) => {
-      const { workload, warnings } = await workloads.apply(ctx.principal.id, req.domain, req.specJson);
+      const { workload, warnings } = await workloads.apply(
+        ctx.principal.id,
+        req.domain,
+        req.specJson,
+        ctx.principal.groups,
+      );
       return toWorkload(workload, undefined, warnings);
     },
     getWorkload: async (req, ctx) => {
@@ -61,7 +66,7 @@ export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerS
     deploy: async (req, ctx) =>
       toDeployment(await workloads.deploy(ctx.principal.id, req.domain, req.name, ctx.principal.groups)),
     dryRun: async (req, ctx) => {
-      const plan = await workloads.dryRun(ctx.principal.id, req.domain, req.name);
+      const plan = await workloads.dryRun(ctx.principal.id, req.domain, req.name, ctx.principal.groups);
       return {
         domain: plan.domain,
         workload: plan.workload,
