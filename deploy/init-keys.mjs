@@ -1,9 +1,13 @@
 // Creates the shared key material of a scaled deployment in /keys, once:
-// the key-encryption key, the deployers' sealing key pair, and the service
-// tokens. In production, mount these from your secret manager instead.
+// the key-encryption key, the deployers' sealing key pair, a CA with one
+// certificate per service (mutual TLS; CN and DNS name = the service name),
+// a token issuer key with its JWKS (for a setup without your own OIDC
+// issuer), and the services' shared tokens (used only with LATCHKEY_INSECURE=1).
+// In production, mount these from your secret manager and PKI instead.
 import { randomBytes } from 'node:crypto';
-import { writeFile, stat } from 'node:fs/promises';
-import { ensureKekFile, ensureSealKeyFiles } from '@latchkey/crypto';
+import { chown, readdir, writeFile, stat } from 'node:fs/promises';
+import { ensureKekFile, ensureLocalTls, ensureSealKeyFiles, localTlsFiles } from '@latchkey/crypto';
+import { ensureLocalIssuer } from '@latchkey/grpc';
 
 const dir = process.argv[2] ?? '/keys';
 await ensureKekFile(`${dir}/kek.json`);
@@ -17,4 +21,13 @@ if (!exists) {
   const token = () => randomBytes(32).toString('base64url');
   const body = { admin: token(), services: { catalog: token(), ras: token(), resolver: token(), deployer: token() } };
   await writeFile(creds, JSON.stringify(body) + '\n', { mode: 0o600, flag: 'wx' });
+}
+await ensureLocalTls(localTlsFiles(dir, ['ras', 'catalog', 'resolver', 'deployer']));
+await ensureLocalIssuer({ signingKeyFile: `${dir}/oidc-signing-key.json`, jwksFile: `${dir}/oidc-jwks.json` });
+// The services run as the image's `node` user (uid 1000): the private files are its, still 0600.
+for (const sub of ['', '/tls']) {
+  await chown(`${dir}${sub}`, 1000, 1000);
+  for (const f of await readdir(`${dir}${sub}`, { withFileTypes: true })) {
+    if (f.isFile()) await chown(`${dir}${sub}/${f.name}`, 1000, 1000);
+  }
 }

@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import type { Client } from '@grpc/grpc-js';
 import { LatchkeyError } from '@latchkey/errors';
-import { createClient, unary } from '@latchkey/grpc';
+import { createClient, unary, type ClientTls } from '@latchkey/grpc';
 import { CatalogServiceClient, DeployerServiceClient, RasServiceClient } from '@latchkey/proto';
 import type { CliIo } from './cli-io.js';
 import { readConnectionFile, type ConnectionInfo } from './connection-file.js';
@@ -9,6 +10,27 @@ import { identityFilePath, isExpired, readIdentityFile, type StoredIdentity } fr
 import { resolveHome } from './data-folder.js';
 
 export const CALL_DEADLINE_MS = 15_000;
+
+/**
+ * How clients reach the running instance: TLS trusting the local CA named in
+ * connection.json, or plaintext when it was started with --insecure.
+ */
+export async function clientTlsOf(connection: ConnectionInfo): Promise<ClientTls | undefined> {
+  if (connection.insecure) return undefined;
+  if (connection.caFile === '') {
+    throw new CliError('connection.json names no CA certificate: restart Latchkey (npm start) to rewrite it', {
+      code: 'cli.connection_malformed',
+    });
+  }
+  try {
+    return { ca: await readFile(connection.caFile) };
+  } catch (err) {
+    throw new CliError(
+      `cannot read the CA certificate ${connection.caFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): restart Latchkey, or set LATCHKEY_HOME to its data folder`,
+      { code: 'cli.ca_unreadable' },
+    );
+  }
+}
 
 /** The identity a client call carries, and where it came from. */
 export interface ResolvedIdentity {
@@ -53,7 +75,12 @@ export class ClientContext {
   constructor(
     readonly connection: ConnectionInfo,
     private readonly token: string,
+    private readonly tls?: ClientTls,
   ) {}
+
+  private get identity(): { token: string; tls?: ClientTls } {
+    return this.tls ? { token: this.token, tls: this.tls } : { token: this.token };
+  }
 
   private track<C extends Client>(c: C): C {
     this.clients.push(c);
@@ -61,16 +88,18 @@ export class ClientContext {
   }
 
   catalog(): CatalogServiceClient {
-    return (this.catalogClient ??= this.track(createClient(CatalogServiceClient, this.connection.catalog, this.token)));
+    return (this.catalogClient ??= this.track(
+      createClient(CatalogServiceClient, this.connection.catalog, this.identity),
+    ));
   }
 
   ras(): RasServiceClient {
-    return (this.rasClient ??= this.track(createClient(RasServiceClient, this.connection.ras, this.token)));
+    return (this.rasClient ??= this.track(createClient(RasServiceClient, this.connection.ras, this.identity)));
   }
 
   deployer(): DeployerServiceClient {
     return (this.deployerClient ??= this.track(
-      createClient(DeployerServiceClient, this.connection.deployer, this.token),
+      createClient(DeployerServiceClient, this.connection.deployer, this.identity),
     ));
   }
 
@@ -83,7 +112,8 @@ export class ClientContext {
 export async function openClientContext(io: CliIo): Promise<ClientContext> {
   const home = resolveHome(io.env, io.cwd);
   const connection = await readConnectionFile(home);
-  return new ClientContext(connection, (await resolveIdentity(io.env, home)).token);
+  const { token } = await resolveIdentity(io.env, home);
+  return new ClientContext(connection, token, await clientTlsOf(connection));
 }
 
 /** Runs `fn` with a client context that is closed afterwards. */

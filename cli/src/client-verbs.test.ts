@@ -201,6 +201,9 @@ before(async () => {
     deployer: addr,
     credentialsFile,
     natsUrl: '',
+    // The fake services here listen in plaintext.
+    caFile: '',
+    insecure: true,
     pid: process.pid,
   });
 });
@@ -339,6 +342,9 @@ test('an unreachable service is named with its address', async () => {
     deployer: addr,
     credentialsFile,
     natsUrl: '',
+    // The fake services here listen in plaintext.
+    caFile: '',
+    insecure: true,
     pid: 1,
   });
   const io = fakeIo({ env: { LATCHKEY_HOME: dead } });

@@ -9,6 +9,10 @@ export interface ConnectionInfo {
   resolver: string;
   deployer: string;
   credentialsFile: string;
+  /** The local CA the services' certificates come from (clients trust it); empty in insecure mode. */
+  caFile: string;
+  /** The services listen in plaintext (latchkey up --insecure). */
+  insecure: boolean;
   natsUrl: string;
   /** pid of the `latchkey up` process. */
   pid: number;
@@ -50,6 +54,8 @@ export async function readConnectionFile(home: string): Promise<ConnectionInfo> 
   return {
     ...info,
     natsUrl: typeof p?.natsUrl === 'string' ? p.natsUrl : '',
+    caFile: typeof p?.caFile === 'string' ? p.caFile : '',
+    insecure: p?.insecure === true,
     pid: typeof p?.pid === 'number' ? p.pid : 0,
   };
 }

@@ -61,6 +61,9 @@ before(async () => {
     deployer: addr,
     credentialsFile: path.join(home, 'credentials.json'),
     natsUrl: '',
+    // The fake services here listen in plaintext.
+    caFile: '',
+    insecure: true,
     pid: process.pid,
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,24 @@ test('generates every key and token once, private, and reuses them on the next s
     assert.equal((await stat(path.join(home, f))).mode & 0o777, 0o600, f);
   }
   assert.ok((await stat(path.join(home, 'deployer-seal.pub'))).isFile());
+  // The local issuer's key and the local CA's and services' keys are private too; certificates are not.
+  for (const f of [
+    'oidc-signing-key.json',
+    'tls/ca.key',
+    'tls/ras.key',
+    'tls/catalog.key',
+    'tls/resolver.key',
+    'tls/deployer.key',
+  ]) {
+    assert.equal((await stat(path.join(home, f))).mode & 0o777, 0o600, f);
+  }
+  const caPem = await readFile(path.join(home, 'tls/ca.crt'), 'utf8');
+  for (const s of ['ras', 'catalog', 'resolver', 'deployer']) {
+    const cert = new X509Certificate(await readFile(path.join(home, `tls/${s}.crt`)));
+    assert.equal(cert.subject, `CN=${s}`);
+    assert.ok(cert.checkIssued(new X509Certificate(caPem)), s);
+    assert.match(cert.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
+  }
   const creds = first.credentials;
   for (const token of [creds.admin, ...Object.values(creds.services)]) {
     assert.match(token, /^[A-Za-z0-9_-]{43}$/); // 32 bytes base64url
@@ -29,9 +48,18 @@ test('generates every key and token once, private, and reuses them on the next s
 
   const files = async (): Promise<string[]> =>
     Promise.all(
-      ['kek.json', 'deployer-seal.key', 'deployer-seal.pub', 'credentials.json', 'postgres-password'].map((f) =>
-        readFile(path.join(home, f), 'utf8'),
-      ),
+      [
+        'kek.json',
+        'deployer-seal.key',
+        'deployer-seal.pub',
+        'credentials.json',
+        'postgres-password',
+        'oidc-signing-key.json',
+        'oidc-jwks.json',
+        'tls/ca.crt',
+        'tls/catalog.crt',
+        'tls/catalog.key',
+      ].map((f) => readFile(path.join(home, f), 'utf8')),
     );
   const before = await files();
   const second = await ensureKeyMaterial(home);

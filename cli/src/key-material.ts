@@ -1,9 +1,9 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureKekFile, ensureSealKeyFiles } from '@latchkey/crypto';
+import { ensureKekFile, ensureLocalTls, ensureSealKeyFiles, localTlsFiles, type LocalTlsFiles } from '@latchkey/crypto';
 import { ensureLocalIssuer, localIssuerFiles } from '@latchkey/grpc';
 import { CliError } from './cli-errors.js';
-import { ensureCredentialsFile, generateToken, type CredentialsFile } from './credentials-file.js';
+import { ensureCredentialsFile, generateToken, SERVICE_NAMES, type CredentialsFile } from './credentials-file.js';
 
 /** Where the launcher keeps its generated keys and tokens inside the data folder. */
 export interface KeyMaterialPaths {
@@ -15,6 +15,8 @@ export interface KeyMaterialPaths {
   /** The local OIDC issuer: its private signing key (0600) and the public JWKS the services verify with. */
   oidcSigningKeyFile: string;
   oidcJwksFile: string;
+  /** Mutual TLS: the local CA and each service's certificate and key (under tls/). */
+  tls: LocalTlsFiles;
 }
 
 export interface KeyMaterial {
@@ -32,6 +34,7 @@ export function keyMaterialPaths(home: string): KeyMaterialPaths {
     postgresPasswordFile: path.join(home, 'postgres-password'),
     oidcSigningKeyFile: localIssuerFiles(home).signingKeyFile,
     oidcJwksFile: localIssuerFiles(home).jwksFile,
+    tls: localTlsFiles(home, SERVICE_NAMES),
   };
 }
 
@@ -54,7 +57,8 @@ async function ensurePostgresPassword(file: string): Promise<string> {
 /**
  * Generates, once, every key and token embedded mode needs and loads them
  * on later starts: the KEK, the deployer's sealing key pair, the service and
- * admin tokens, the PostgreSQL password and the local token issuer. Files holding secrets are 0600.
+ * admin tokens, the PostgreSQL password, the local token issuer and the
+ * local CA with one certificate per service. Files holding secrets are 0600.
  */
 export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   const paths = keyMaterialPaths(home);
@@ -63,5 +67,6 @@ export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   const credentials = await ensureCredentialsFile(paths.credentialsFile);
   const postgresPassword = await ensurePostgresPassword(paths.postgresPasswordFile);
   await ensureLocalIssuer({ signingKeyFile: paths.oidcSigningKeyFile, jwksFile: paths.oidcJwksFile });
+  await ensureLocalTls(paths.tls);
   return { paths, credentials, postgresPassword };
 }

@@ -181,6 +181,9 @@ before(async () => {
     deployer: addr,
     credentialsFile,
     natsUrl: '',
+    // The fake services here listen in plaintext.
+    caFile: '',
+    insecure: true,
     pid: process.pid,
   });
 });

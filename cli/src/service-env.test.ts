@@ -26,7 +26,12 @@ test('catalog gets its database, the KEK, ras and the deployer; not the sealing 
   assert.equal(env['LATCHKEY_GRPC_PORT'], '7402');
   assert.equal(env['LATCHKEY_NATS_URL'], 'nats://127.0.0.1:7422');
   assert.equal(env['LATCHKEY_DATABASE_URL'], 'postgres://c');
-  assert.equal(env['LATCHKEY_CREDENTIALS_FILE'], '/data/credentials.json');
+  // Mutual TLS: its own certificate and the local CA; no shared tokens.
+  assert.equal(env['LATCHKEY_TLS_CERT_FILE'], '/data/tls/catalog.crt');
+  assert.equal(env['LATCHKEY_TLS_KEY_FILE'], '/data/tls/catalog.key');
+  assert.equal(env['LATCHKEY_TLS_CA_FILE'], '/data/tls/ca.crt');
+  assert.equal(env['LATCHKEY_INSECURE'], undefined);
+  assert.equal(env['LATCHKEY_CREDENTIALS_FILE'], undefined);
   assert.equal(env['LATCHKEY_REPLICA_ID'], 'catalog-1');
   assert.equal(env['LATCHKEY_RAS_ADDR'], '127.0.0.1:7401');
   assert.equal(env['LATCHKEY_KEK_FILE'], '/data/kek.json');
@@ -72,4 +77,15 @@ test('every service verifies people with the local issuer: its JWKS file, issuer
     assert.equal(env['LATCHKEY_OIDC_JWKS_URL'], undefined);
     assert.equal(env['LATCHKEY_OIDC_GROUPS_CLAIM'], undefined);
   }
+});
+
+test('insecure (latchkey up --insecure): plaintext and the shared tokens, no certificates; stale TLS settings are dropped', () => {
+  const env = buildServiceEnv(
+    { LATCHKEY_TLS_CERT_FILE: '/stale.crt', LATCHKEY_INSECURE: '0' },
+    { ...base, service: 'resolver', insecure: true },
+  );
+  assert.equal(env['LATCHKEY_INSECURE'], '1');
+  assert.equal(env['LATCHKEY_CREDENTIALS_FILE'], '/data/credentials.json');
+  assert.equal(env['LATCHKEY_TLS_CERT_FILE'], undefined);
+  assert.equal(env['LATCHKEY_TLS_CA_FILE'], undefined);
 });

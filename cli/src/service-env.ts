@@ -19,6 +19,8 @@ export interface ServiceEnvInput {
   catalogAddr?: string;
   /** host:port of the first deployer replica (for the catalog). */
   deployerAddr?: string;
+  /** Plaintext, services named by shared tokens (latchkey up --insecure): local debugging only. */
+  insecure?: boolean;
 }
 
 /** Variables the launcher sets; removed from the inherited env first so that nothing stale leaks in. */
@@ -42,6 +44,10 @@ const MANAGED_VARS = [
   'LATCHKEY_OIDC_JWKS_FILE',
   'LATCHKEY_OIDC_GROUPS_CLAIM',
   'LATCHKEY_OIDC_USER_CLAIM',
+  'LATCHKEY_TLS_CERT_FILE',
+  'LATCHKEY_TLS_KEY_FILE',
+  'LATCHKEY_TLS_CA_FILE',
+  'LATCHKEY_INSECURE',
 ];
 
 /** The environment of one service process: the launcher's env plus its wiring. */
@@ -55,13 +61,22 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     LATCHKEY_SERVICE_HOST: '127.0.0.1',
     LATCHKEY_GRPC_PORT: String(input.port),
     LATCHKEY_NATS_URL: input.natsUrl,
-    LATCHKEY_CREDENTIALS_FILE: input.keys.credentialsFile,
     LATCHKEY_REPLICA_ID: `${service}-${input.replica}`,
     // People's tokens come from the local issuer (latchkey login).
     LATCHKEY_OIDC_ISSUER: EMBEDDED_ISSUER,
     LATCHKEY_OIDC_AUDIENCE: EMBEDDED_AUDIENCE,
     LATCHKEY_OIDC_JWKS_FILE: input.keys.oidcJwksFile,
   });
+  const own = input.keys.tls.services[service];
+  if (input.insecure === true || own === undefined) {
+    env['LATCHKEY_INSECURE'] = '1';
+    env['LATCHKEY_CREDENTIALS_FILE'] = input.keys.credentialsFile;
+  } else {
+    // Mutual TLS: its own certificate, and the CA every service's certificate comes from.
+    env['LATCHKEY_TLS_CERT_FILE'] = own.certFile;
+    env['LATCHKEY_TLS_KEY_FILE'] = own.keyFile;
+    env['LATCHKEY_TLS_CA_FILE'] = input.keys.tls.caCertFile;
+  }
   const databaseUrl = input.databaseUrls[service];
   if (databaseUrl !== undefined) env['LATCHKEY_DATABASE_URL'] = databaseUrl;
   if (service !== 'ras' && input.rasAddr !== undefined) env['LATCHKEY_RAS_ADDR'] = input.rasAddr;

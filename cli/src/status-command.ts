@@ -2,6 +2,7 @@ import { checkHealth } from '@latchkey/grpc';
 import { booleanOption, parseArgs, requirePositionals } from './args-parser.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command-types.js';
+import { clientTlsOf } from './client-context.js';
 import { readConnectionFile } from './connection-file.js';
 import { resolveHome } from './data-folder.js';
 import { formatTable, printJson } from './table-format.js';
@@ -17,11 +18,12 @@ export const statusCommand: Command = {
     const parsed = parseArgs(argv, this.options);
     requirePositionals(parsed, []);
     const connection = await readConnectionFile(resolveHome(io.env, io.cwd));
+    const tls = await clientTlsOf(connection);
     const results = await Promise.all(
       SERVICES.map(async (name) => ({
         name,
         address: connection[name],
-        up: await checkHealth(connection[name], 3000),
+        up: await checkHealth(connection[name], 3000, tls),
       })),
     );
     const allUp = results.every((r) => r.up);

@@ -1,15 +1,17 @@
-import { parseArgs, requirePositionals } from './args-parser.js';
+import { booleanOption, parseArgs, requirePositionals } from './args-parser.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command-types.js';
 import { runUp } from './up-command.js';
 
 export const upCommand: Command = {
   path: ['up'],
-  usage: 'latchkey up',
+  usage: 'latchkey up [--insecure]',
   summary: 'start Latchkey on this machine in the foreground (NATS, PostgreSQL, the four services); Ctrl-C stops it',
-  options: {},
+  options: { insecure: { type: 'boolean' } },
   async run(argv: readonly string[], io: CliIo): Promise<number> {
-    requirePositionals(parseArgs(argv, this.options), []);
-    return runUp(io);
+    const parsed = parseArgs(argv, this.options);
+    requirePositionals(parsed, []);
+    // --insecure: plaintext gRPC for local debugging (as LATCHKEY_INSECURE=1).
+    return runUp(booleanOption(parsed, 'insecure') ? { ...io, env: { ...io.env, LATCHKEY_INSECURE: '1' } } : io);
   },
 };

@@ -23,7 +23,16 @@ test('the ready line starts with "Latchkey is ready" and names every gRPC addres
 test('a second launcher on a live data folder is refused; a stale connection.json is not', async () => {
   const home = await mkdtemp(path.join(tmpdir(), 'latchkey-up-'));
   await assertNotRunning(home);
-  const info = { catalog: 'a:1', ras: 'a:1', resolver: 'a:1', deployer: 'a:1', credentialsFile: '/x', natsUrl: '' };
+  const info = {
+    catalog: 'a:1',
+    ras: 'a:1',
+    resolver: 'a:1',
+    deployer: 'a:1',
+    credentialsFile: '/x',
+    natsUrl: '',
+    caFile: '',
+    insecure: true,
+  };
   await writeConnectionFile(home, { ...info, pid: process.ppid });
   await assert.rejects(assertNotRunning(home), /Latchkey is already running on this data folder \(pid \d+/);
   await writeConnectionFile(home, { ...info, pid: 2 ** 22 + 1 });

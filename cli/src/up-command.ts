@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -10,7 +10,7 @@ import {
   startNatsServer,
   startPostgres,
 } from '@latchkey/embedded';
-import { checkHealth } from '@latchkey/grpc';
+import { checkHealth, type ClientTls } from '@latchkey/grpc';
 import { CliError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
 import {
@@ -107,10 +107,10 @@ export async function assertPortsFree(config: UpConfig): Promise<void> {
   }
 }
 
-async function waitHealthy(address: string, timeoutMs: number): Promise<boolean> {
+async function waitHealthy(address: string, timeoutMs: number, tls: ClientTls | undefined): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await checkHealth(address)) return true;
+    if (await checkHealth(address, 2000, tls)) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -150,6 +150,14 @@ export async function runUp(io: CliIo): Promise<number> {
   await assertNotRunning(home);
   const keys = await ensureKeyMaterial(home);
   await assertPortsFree(config);
+  if (config.insecure) {
+    io.err(
+      'latchkey: WARNING: --insecure: every service listens in PLAINTEXT and services are named by shared tokens; for local debugging only',
+    );
+  }
+  const healthTls: ClientTls | undefined = config.insecure
+    ? undefined
+    : { ca: await readFile(keys.paths.tls.caCertFile) };
   // The bootstrap platform admin is the CLI's identity until someone logs in as another user.
   const current = await readIdentityFile(home).catch(() => undefined);
   if (current === undefined || isExpired(current)) {
@@ -274,6 +282,7 @@ export async function runUp(io: CliIo): Promise<number> {
           natsUrl,
           keys: keys.paths,
           databaseUrls,
+          insecure: config.insecure,
           ...(first.ras !== undefined ? { rasAddr: first.ras.address } : {}),
           ...(first.catalog !== undefined ? { catalogAddr: first.catalog.address } : {}),
           ...(first.deployer !== undefined ? { deployerAddr: first.deployer.address } : {}),
@@ -300,7 +309,7 @@ export async function runUp(io: CliIo): Promise<number> {
     const unhealthy: string[] = [];
     await Promise.all(
       all.map(async (p) => {
-        if (!(await waitHealthy(p.address, 10_000))) unhealthy.push(`${p.id} (${p.address})`);
+        if (!(await waitHealthy(p.address, 10_000, healthTls))) unhealthy.push(`${p.id} (${p.address})`);
       }),
     );
     if (unhealthy.length > 0) {
@@ -317,6 +326,8 @@ export async function runUp(io: CliIo): Promise<number> {
       resolver: addr('resolver'),
       deployer: addr('deployer'),
       credentialsFile: keys.paths.credentialsFile,
+      caFile: config.insecure ? '' : keys.paths.tls.caCertFile,
+      insecure: config.insecure,
       natsUrl,
       pid: process.pid,
     });

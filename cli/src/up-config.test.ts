@@ -10,7 +10,17 @@ test('defaults: fixed ports, one replica, embedded NATS, ./.latchkey', () => {
     pgPort: 7432,
     servicePorts: { ras: 7401, catalog: 7402, resolver: 7403, deployer: 7404 },
     replicas: 1,
+    insecure: false,
   });
+});
+
+test('LATCHKEY_INSECURE=1 asks for plaintext; anything but 1/0/true/false is refused by name', () => {
+  assert.equal(readUpConfig({ LATCHKEY_INSECURE: '1' }, '/w').insecure, true);
+  assert.equal(readUpConfig({ LATCHKEY_INSECURE: '0' }, '/w').insecure, false);
+  assert.throws(
+    () => readUpConfig({ LATCHKEY_INSECURE: 'yes' }, '/w'),
+    /LATCHKEY_INSECURE must be 1 .* or 0, got "yes"/,
+  );
 });
 
 test('reads every variable; 0 means pick a free port', () => {

@@ -34,6 +34,8 @@ export interface UpConfig {
   /** First replica's port per service; 0: the service picks. */
   servicePorts: Record<ServiceName, number>;
   replicas: number;
+  /** --insecure / LATCHKEY_INSECURE=1: plaintext, services named by shared tokens; local debugging only. */
+  insecure: boolean;
 }
 
 function intFromEnv(
@@ -56,6 +58,15 @@ function intFromEnv(
 const port = (env: NodeJS.ProcessEnv, key: keyof typeof PORT_ENV): number =>
   intFromEnv(env, PORT_ENV[key], DEFAULT_PORTS[key], 0, 65535, 'a port number (0-65535; 0 picks a free port)');
 
+function insecureFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const raw = (env['LATCHKEY_INSECURE'] ?? '').trim();
+  if (raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new CliError(`LATCHKEY_INSECURE must be 1 (plaintext, for local debugging) or 0, got ${JSON.stringify(raw)}`, {
+    code: 'cli.bad_config',
+  });
+}
+
 /** Reads the `latchkey up` settings from the environment; names the bad variable on error. */
 export function readUpConfig(env: NodeJS.ProcessEnv, cwd: string): UpConfig {
   const natsUrl = env['LATCHKEY_NATS_URL']?.trim();
@@ -71,5 +82,6 @@ export function readUpConfig(env: NodeJS.ProcessEnv, cwd: string): UpConfig {
       deployer: port(env, 'deployer'),
     },
     replicas: intFromEnv(env, 'LATCHKEY_REPLICAS', 1, 1, 64, 'a whole number from 1 to 64'),
+    insecure: insecureFromEnv(env),
   };
 }

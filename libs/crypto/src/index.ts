@@ -20,3 +20,5 @@ export {
   readSealKeyFile,
   ensureSealKeyFiles,
 } from './key-files.js';
+export type { LocalTlsFiles } from './tls-certs.js';
+export { ensureLocalTls, localTlsFiles } from './tls-certs.js';

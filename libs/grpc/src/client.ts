@@ -1,5 +1,6 @@
 import {
   credentials,
+  type ChannelCredentials,
   InterceptingCall,
   Metadata,
   type CallOptions,
@@ -11,6 +12,20 @@ import {
 import { fromGrpcError } from '@latchkey/errors';
 import { injectTraceHeaders } from '@latchkey/logger';
 import { health } from '@latchkey/proto';
+import type { ClientTls } from './tls.js';
+
+/** Adds the active trace context to every call. */
+function traceInterceptor(): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        const carrier: Record<string, string> = {};
+        injectTraceHeaders(carrier);
+        for (const [k, v] of Object.entries(carrier)) metadata.set(k, v);
+        next(metadata, listener);
+      },
+    });
+}
 
 /** Adds the bearer token and the active trace context to every call. */
 export function authInterceptor(token: string): Interceptor {
@@ -26,16 +41,33 @@ export function authInterceptor(token: string): Interceptor {
     });
 }
 
-type ClientCtor<C> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: object) => C;
+type ClientCtor<C> = new (address: string, creds: ChannelCredentials, options?: object) => C;
+
+/**
+ * Who a client is: a bearer token (people and programs), TLS trusting a CA,
+ * and a client certificate (services). A bare string is a token over a
+ * plaintext channel (insecure mode, tests).
+ */
+export interface ClientIdentity {
+  token?: string;
+  tls?: ClientTls;
+}
+
+export function channelCredentials(tls: ClientTls | undefined): ChannelCredentials {
+  if (tls === undefined) return credentials.createInsecure();
+  return credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null);
+}
 
 /** `options`: channel options, e.g. `{'grpc.max_receive_message_length': bytes}` for large answers. */
 export function createClient<C extends Client>(
   Ctor: ClientCtor<C>,
   address: string,
-  token: string,
+  identity: string | ClientIdentity,
   options: Record<string, number | string> = {},
 ): C {
-  return new Ctor(address, credentials.createInsecure(), { ...options, interceptors: [authInterceptor(token)] });
+  const id: ClientIdentity = typeof identity === 'string' ? { token: identity } : identity;
+  const interceptors = id.token !== undefined ? [authInterceptor(id.token)] : [traceInterceptor()];
+  return new Ctor(address, channelCredentials(id.tls), { ...options, interceptors });
 }
 
 type UnaryFn<Req, Res> = (
@@ -56,8 +88,8 @@ export function unary<Req, Res>(fn: UnaryFn<Req, Res>, req: Req, deadlineMs = 15
 }
 
 /** grpc.health.v1 Check: true when the service answers SERVING. */
-export async function checkHealth(address: string, deadlineMs = 2000): Promise<boolean> {
-  const client = new health.HealthClient(address, credentials.createInsecure());
+export async function checkHealth(address: string, deadlineMs = 2000, tls?: ClientTls): Promise<boolean> {
+  const client = new health.HealthClient(address, channelCredentials(tls));
   try {
     const res = await unary(client.check.bind(client), { service: '' }, deadlineMs);
     return res.status === health.HealthCheckResponse_ServingStatus.SERVING;

@@ -29,11 +29,14 @@ export interface IdentityConfig {
 }
 
 /**
- * People and programs: JWTs from the configured issuer. Services: the tokens
- * of the credentials file, when given (they are not JWTs, so the two never
- * mix).
+ * People and programs: JWTs from the configured issuer. Services: in
+ * insecure mode only, the tokens of the credentials file (they are not JWTs,
+ * so the two never mix); with TLS they present certificates instead.
  */
-export async function identityAuthenticator(config: IdentityConfig, services?: Credentials): Promise<Authenticator> {
+export async function identityAuthenticator(
+  config: IdentityConfig,
+  services?: Pick<Credentials, 'services'>,
+): Promise<Authenticator> {
   const jwt = await jwtAuthenticator({
     issuer: config.LATCHKEY_OIDC_ISSUER,
     audience: config.LATCHKEY_OIDC_AUDIENCE,

@@ -19,9 +19,12 @@ export {
   localIssuerFiles,
   mintLocalToken,
 } from './local-issuer.js';
-export type { UnaryMethod, Handlers, ServiceOptions, LatchkeyServer } from './server.js';
+export type { UnaryMethod, Handlers, ServiceOptions, LatchkeyServer, ServerDeps } from './server.js';
+export type { ServiceTls, ClientTls, TlsConfig, ServiceTransport } from './tls.js';
+export { TLS_CONFIG, readServiceTls, servicePrincipalOf, caCertificates, loadServiceTransport } from './tls.js';
 export { createServer } from './server.js';
-export { authInterceptor, createClient, unary, checkHealth } from './client.js';
+export type { ClientIdentity } from './client.js';
+export { authInterceptor, channelCredentials, createClient, unary, checkHealth } from './client.js';
 export type { RunningService } from './lifecycle.js';
 export { readCredentials, runService } from './lifecycle.js';
 export type { Decision, AuthorizationQuestion, Authorizer } from './ras-authorizer.js';

@@ -1,7 +1,7 @@
 import { LatchkeyError } from '@latchkey/errors';
 import { RasServiceClient, type CheckRequest } from '@latchkey/proto';
 import { currentCall } from './call-context.js';
-import { createClient, unary } from './client.js';
+import { createClient, unary, type ClientIdentity } from './client.js';
 
 export interface Decision {
   allowed: boolean;
@@ -73,8 +73,9 @@ export async function authorize(authorizer: Authorizer, q: AuthorizationQuestion
 export class RasAuthorizer implements Authorizer {
   private readonly client: RasServiceClient;
 
-  constructor(address: string, serviceToken: string) {
-    this.client = createClient(RasServiceClient, address, serviceToken);
+  /** `identity`: the calling service's certificate (or, insecure, its token). */
+  constructor(address: string, identity: string | ClientIdentity) {
+    this.client = createClient(RasServiceClient, address, identity);
   }
 
   private static req(question: AuthorizationQuestion): CheckRequest {

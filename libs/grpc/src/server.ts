@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   Server,
-  ServerCredentials,
   status,
   Metadata,
   type ServerUnaryCall,
@@ -13,6 +12,7 @@ import { LatchkeyError, toGrpcStatus } from '@latchkey/errors';
 import { extractTraceContext, inSpan, type Logger } from '@latchkey/logger';
 import { health } from '@latchkey/proto';
 import { runInCall, type Authenticator, type CallContext, type Principal } from './call-context.js';
+import { caCertificates, serverCredentials, servicePrincipalOf, type ServiceTls } from './tls.js';
 
 export type UnaryMethod<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 
@@ -47,8 +47,22 @@ function bearer(metadata: Metadata): string | undefined {
   return m?.[1];
 }
 
-export function createServer(deps: { service: string; logger: Logger; authenticate: Authenticator }): LatchkeyServer {
+export interface ServerDeps {
+  service: string;
+  logger: Logger;
+  /** People and programs: their bearer tokens. */
+  authenticate: Authenticator;
+  /**
+   * Listen with TLS, and take a caller presenting a client certificate issued
+   * by `tls.ca` for the service its CN names. Without it the server listens in
+   * plaintext (local debugging, tests) and says so in a warning at start.
+   */
+  tls?: ServiceTls;
+}
+
+export function createServer(deps: ServerDeps): LatchkeyServer {
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  const cas = deps.tls ? caCertificates(deps.tls.ca) : [];
   let serving = false;
 
   const healthImpl: UntypedServiceImplementation = {
@@ -80,9 +94,13 @@ export function createServer(deps: { service: string; logger: Logger; authentica
         cb({ code: st.code, details: st.details, metadata: trailer });
       };
       const token = bearer(call.metadata);
-      const authenticated: Promise<Principal | undefined> = token
-        ? Promise.resolve().then(() => deps.authenticate(token))
-        : Promise.resolve(undefined);
+      // A client certificate (services) names the caller; else the bearer token does.
+      const peer = deps.tls ? call.getAuthContext()?.sslPeerCertificate : undefined;
+      const authenticated: Promise<Principal | undefined> = peer
+        ? Promise.resolve().then(() => servicePrincipalOf(peer, cas))
+        : token
+          ? Promise.resolve().then(() => deps.authenticate(token))
+          : Promise.resolve(undefined);
       authenticated.then(
         (principal) => {
           if (!principal) {
@@ -127,7 +145,7 @@ export function createServer(deps: { service: string; logger: Logger; authentica
     },
     listen(host: string, port: number) {
       return new Promise<number>((resolve, reject) => {
-        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
+        server.bindAsync(`${host}:${port}`, serverCredentials(deps.tls), (err, bound) => {
           if (err) {
             const inUse = /EADDRINUSE|address already in use|No address added/i.test(err.message);
             reject(
@@ -139,6 +157,11 @@ export function createServer(deps: { service: string; logger: Logger; authentica
               ),
             );
             return;
+          }
+          if (!deps.tls) {
+            deps.logger.warn(
+              `listening in PLAINTEXT on ${host}:${bound} (insecure mode): no TLS, services identified by shared tokens; for local debugging only`,
+            );
           }
           resolve(bound);
         });

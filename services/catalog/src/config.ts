@@ -1,13 +1,15 @@
 import { loadConfig, port, required, z } from '@latchkey/config';
-import { IDENTITY_CONFIG } from '@latchkey/grpc';
+import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
 const schema = z.object({
   ...IDENTITY_CONFIG,
+  ...TLS_CONFIG,
   LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
   LATCHKEY_GRPC_PORT: port(7402),
   LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
   LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, the catalog's PostgreSQL connection string"),
-  LATCHKEY_CREDENTIALS_FILE: required('LATCHKEY_CREDENTIALS_FILE, the service credentials file'),
+  /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
+  LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
   LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
   LATCHKEY_KEK_FILE: required('LATCHKEY_KEK_FILE, the key-encryption key file'),
   LATCHKEY_DEPLOYER_ADDR: required('LATCHKEY_DEPLOYER_ADDR, host:port of the deployer (its reference index)'),

@@ -8,6 +8,7 @@ import {
   readCredentials,
   runService,
   identityAuthenticator,
+  loadServiceTransport,
 } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ensureStream } from '@latchkey/nats';
@@ -40,7 +41,8 @@ runService('catalog', logger, async () => {
   const config = loadCatalogConfig();
   initTracing();
   const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
-  const creds = await readCredentials(config.LATCHKEY_CREDENTIALS_FILE);
+  // Its certificate (or, with LATCHKEY_INSECURE=1, its shared token) names it to the others.
+  const transport = await loadServiceTransport('catalog', config, readCredentials);
   const keks = await KekRing.load(config.LATCHKEY_KEK_FILE);
   const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
   await ensureEventTables(pool);
@@ -48,8 +50,7 @@ runService('catalog', logger, async () => {
   const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
   for (const s of STREAMS) await ensureStream(bus.jsm, s);
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/catalog' });
-  const serviceToken = creds.services.catalog;
-  if (!serviceToken) throw new Error('the credentials file has no token for the catalog service');
+  const serviceToken = transport.client;
   const rasAuthorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, serviceToken);
   // ras's answers are reused for at most a second, and dropped on every
   // policy change this replica hears (a plain subscription: every replica).
@@ -110,7 +111,8 @@ runService('catalog', logger, async () => {
   const server = createServer({
     service: 'catalog',
     logger: log,
-    authenticate: await identityAuthenticator(config, creds),
+    authenticate: await identityAuthenticator(config, transport.serviceTokens && { services: transport.serviceTokens }),
+    tls: transport.tls,
   });
   server.addService<CatalogServiceServer>(CatalogServiceService, catalogHandlers(secrets, vault, views));
   // Values cross gRPC only here, and only to the resolver.

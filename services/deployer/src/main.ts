@@ -18,6 +18,7 @@ import {
   readCredentials,
   runService,
   identityAuthenticator,
+  loadServiceTransport,
 } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
@@ -54,9 +55,9 @@ runService('deployer', logger, async () => {
   const config = loadDeployerConfig();
   initTracing();
   const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
-  const creds = await readCredentials(config.LATCHKEY_CREDENTIALS_FILE);
-  const token = creds.services.deployer;
-  if (!token) throw new Error('the credentials file has no token for the deployer service');
+  // Its certificate (or, with LATCHKEY_INSECURE=1, its shared token) names it to the others.
+  const transport = await loadServiceTransport('deployer', config, readCredentials);
+  const token = transport.client;
   const sealKey = await readSealKeyFile(config.LATCHKEY_SEAL_PRIVATE_KEY_FILE);
   await mkdir(config.LATCHKEY_WORK_DIR, { recursive: true, mode: 0o700 });
   const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
@@ -157,7 +158,8 @@ runService('deployer', logger, async () => {
   const server = createServer({
     service: 'deployer',
     logger: log,
-    authenticate: await identityAuthenticator(config, creds),
+    authenticate: await identityAuthenticator(config, transport.serviceTokens && { services: transport.serviceTokens }),
+    tls: transport.tls,
   });
   server.addService<DeployerServiceServer>(DeployerServiceService, deployerHandlers(workloads));
   server.addService<DeployerInternalServer>(

@@ -1,5 +1,5 @@
 import { loadConfig, port, required, z } from '@latchkey/config';
-import { IDENTITY_CONFIG } from '@latchkey/grpc';
+import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
 const list = z.string().transform((s) =>
   s
@@ -10,11 +10,13 @@ const list = z.string().transform((s) =>
 
 const schema = z.object({
   ...IDENTITY_CONFIG,
+  ...TLS_CONFIG,
   LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
   LATCHKEY_GRPC_PORT: port(7401),
   LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
   LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, ras's PostgreSQL connection string"),
-  LATCHKEY_CREDENTIALS_FILE: required('LATCHKEY_CREDENTIALS_FILE, the service credentials file'),
+  /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
+  LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
   /** Users who are platform admins, comma-separated (embedded: the bootstrap user `admin`). */
   LATCHKEY_PLATFORM_ADMINS: list.default(['admin']),
   /** Groups whose members are platform admins, comma-separated. */

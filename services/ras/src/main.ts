@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
 import { ensureEventTables, OutboxRelay, STREAM_AUDIT, STREAMS } from '@latchkey/events';
-import { createServer, identityAuthenticator, readCredentials, runService } from '@latchkey/grpc';
+import { createServer, identityAuthenticator, loadServiceTransport, readCredentials, runService } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { RasServiceService, type RasServiceServer } from '@latchkey/proto';
@@ -26,7 +26,7 @@ runService('ras', logger, async () => {
   const config = loadRasConfig();
   initTracing();
   const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
-  const creds = await readCredentials(config.LATCHKEY_CREDENTIALS_FILE);
+  const transport = await loadServiceTransport('ras', config, readCredentials);
   const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
   await ensureEventTables(pool);
   await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
@@ -63,7 +63,8 @@ runService('ras', logger, async () => {
   const server = createServer({
     service: 'ras',
     logger: log,
-    authenticate: await identityAuthenticator(config, creds),
+    authenticate: await identityAuthenticator(config, transport.serviceTokens && { services: transport.serviceTokens }),
+    tls: transport.tls,
   });
   server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains, grants, bundles, audit));
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);

@@ -8,6 +8,7 @@ import {
   readCredentials,
   runService,
   identityAuthenticator,
+  loadServiceTransport,
 } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
@@ -25,9 +26,9 @@ runService('resolver', logger, async () => {
   const config = loadResolverConfig();
   initTracing();
   const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
-  const creds = await readCredentials(config.LATCHKEY_CREDENTIALS_FILE);
-  const token = creds.services.resolver;
-  if (!token) throw new Error('the credentials file has no token for the resolver service');
+  // Its certificate (or, with LATCHKEY_INSECURE=1, its shared token) names it to the others.
+  const transport = await loadServiceTransport('resolver', config, readCredentials);
+  const token = transport.client;
   const recipient = importSealPublicKey(await readFile(config.LATCHKEY_SEAL_PUBLIC_KEY_FILE, 'utf8'));
   const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
   for (const s of STREAMS) await ensureStream(bus.jsm, s);
@@ -64,7 +65,8 @@ runService('resolver', logger, async () => {
   const server = createServer({
     service: 'resolver',
     logger: log,
-    authenticate: await identityAuthenticator(config, creds),
+    authenticate: await identityAuthenticator(config, transport.serviceTokens && { services: transport.serviceTokens }),
+    tls: transport.tls,
   });
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   await runner.start();

@@ -1,4 +1,4 @@
-import { createClient, unary } from '@latchkey/grpc';
+import { createClient, unary, type ClientIdentity } from '@latchkey/grpc';
 import { DeployerInternalClient } from '@latchkey/proto';
 import type { Dependents } from '../domain/ports.js';
 
@@ -6,7 +6,7 @@ import type { Dependents } from '../domain/ports.js';
 export class DeployerDependents implements Dependents {
   private readonly client: DeployerInternalClient;
 
-  constructor(address: string, serviceToken: string) {
+  constructor(address: string, serviceToken: string | ClientIdentity) {
     // 100,000 dependents of one global key are several MB of "domain/name": above gRPC's 4 MB default.
     this.client = createClient(DeployerInternalClient, address, serviceToken, {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,

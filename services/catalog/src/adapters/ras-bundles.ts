@@ -1,5 +1,5 @@
 import { LatchkeyError } from '@latchkey/errors';
-import { createClient, unary } from '@latchkey/grpc';
+import { createClient, unary, type ClientIdentity } from '@latchkey/grpc';
 import { RasServiceClient } from '@latchkey/proto';
 import type { Bundles } from '../domain/ports.js';
 
@@ -7,7 +7,7 @@ import type { Bundles } from '../domain/ports.js';
 export class RasBundles implements Bundles {
   private readonly client: RasServiceClient;
 
-  constructor(address: string, serviceToken: string) {
+  constructor(address: string, serviceToken: string | ClientIdentity) {
     this.client = createClient(RasServiceClient, address, serviceToken);
   }
 

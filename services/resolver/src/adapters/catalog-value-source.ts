@@ -1,4 +1,4 @@
-import { createClient, unary } from '@latchkey/grpc';
+import { createClient, unary, type ClientIdentity } from '@latchkey/grpc';
 import { CatalogInternalClient } from '@latchkey/proto';
 import type { KeyPresenceResult, ValueRead, ValueReadResult, ValueSource } from '../domain/ports.js';
 
@@ -17,7 +17,7 @@ const toRequest = (i: ValueRead) => ({
 export class CatalogValueSource implements ValueSource {
   private readonly client: CatalogInternalClient;
 
-  constructor(address: string, token: string) {
+  constructor(address: string, token: string | ClientIdentity) {
     this.client = createClient(CatalogInternalClient, address, token);
   }
 
