@@ -14,8 +14,20 @@ const schema = z.object({
   LATCHKEY_SEAL_PRIVATE_KEY_FILE: required("LATCHKEY_SEAL_PRIVATE_KEY_FILE, the deployers' private sealing key (PEM)"),
   LATCHKEY_WORK_DIR: required('LATCHKEY_WORK_DIR, a private folder for per-deployment files'),
   LATCHKEY_REPLICA_ID: z.string().default('deployer'),
-  /** Where workloads run: `process` (child processes) or `noop` (nothing runs; for benchmarks). */
-  LATCHKEY_RUNTIME: z.enum(['process', 'noop']).default('process'),
+  /**
+   * Where workloads run: `process` (child processes), `kubernetes` (a Pod per
+   * deployment in namespace <prefix><domain>) or `noop` (nothing runs; for benchmarks).
+   */
+  LATCHKEY_RUNTIME: z.enum(['process', 'kubernetes', 'noop']).default('process'),
+  /** kubernetes runtime: a kubeconfig file; absent: in-cluster service account, else ~/.kube/config. */
+  LATCHKEY_KUBECONFIG: z.string().optional(),
+  /** kubernetes runtime: the image of workloads that name no run.image (none: such workloads are refused). */
+  LATCHKEY_K8S_DEFAULT_IMAGE: z.string().default(''),
+  /** kubernetes runtime: domain D's Pods go to namespace `<prefix>D`. */
+  LATCHKEY_K8S_NAMESPACE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*)?$/, 'a DNS label prefix such as latchkey- (lowercase letters, digits, -)')
+    .default('latchkey-'),
 });
 
 export type DeployerConfig = z.infer<typeof schema>;

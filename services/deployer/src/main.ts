@@ -31,6 +31,7 @@ import {
 import { NatsResolutionPlanner } from './adapters/nats-resolution-planner.js';
 import { PostgresReferenceIndex } from './adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
+import { KubernetesRuntime, loadKubeConfig } from './adapters/kubernetes-runtime.js';
 import { NoopRuntime } from './adapters/noop-runtime.js';
 import { ProcessRuntime } from './adapters/process-runtime.js';
 import { loadDeployerConfig } from './config.js';
@@ -95,7 +96,14 @@ runService('deployer', logger, async () => {
   const runtime =
     config.LATCHKEY_RUNTIME === 'noop'
       ? new NoopRuntime()
-      : new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log });
+      : config.LATCHKEY_RUNTIME === 'kubernetes'
+        ? new KubernetesRuntime({
+            kubeConfig: loadKubeConfig(config.LATCHKEY_KUBECONFIG),
+            defaultImage: config.LATCHKEY_K8S_DEFAULT_IMAGE,
+            namespacePrefix: config.LATCHKEY_K8S_NAMESPACE_PREFIX,
+            logger: log,
+          })
+        : new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log });
   if (config.LATCHKEY_RUNTIME === 'noop')
     log.warn('LATCHKEY_RUNTIME=noop: workloads are recorded as deployed but nothing runs');
   const workloads = new WorkloadService({

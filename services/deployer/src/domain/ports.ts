@@ -87,6 +87,10 @@ export interface RunSpec {
   workload: string;
   domain: string;
   command: string[];
+  /** Container image (kubernetes runtime); the runtime's default when absent. */
+  image?: string;
+  /** Container resources (kubernetes runtime), as in a Pod spec. */
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   env: Record<string, string>;
   sparkConf: Record<string, string>;
   /** The resolved values, for redaction of the output only. */

@@ -244,6 +244,8 @@ export class WorkloadService {
           workload: workload.name,
           domain: workload.domain,
           command,
+          ...(workload.spec.run?.image ? { image: workload.spec.run.image } : {}),
+          ...(workload.spec.run?.resources ? { resources: workload.spec.run.resources } : {}),
           env: rendered.env,
           sparkConf: rendered.sparkConf,
           secrets: [...values.values(), ...rendered.literalSecrets],

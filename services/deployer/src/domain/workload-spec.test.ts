@@ -419,3 +419,44 @@ test('a workload stored in the flat shape of an earlier version is still injecte
   assert.match(specWarnings(stored)[0]!, /flat shape of an earlier version.*template\.envVars/);
   assert.deepEqual(specWarnings(parseWorkloadSpec(spec(EVERY_KIND.COMPUTE), 'analytics')), []);
 });
+
+test('run.image and run.resources are kept for the kubernetes runtime; numbers become quantities', () => {
+  const parsed = parseWorkloadSpec(
+    spec({
+      name: 'w',
+      kind: 'COMPUTE',
+      run: {
+        command: ['spark-submit', 'job.py'],
+        image: 'apache/spark:3.5.1',
+        resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi', cpu: 2, 'nvidia.com/gpu': 1 } },
+      },
+    }),
+    'analytics',
+  );
+  assert.deepEqual(parsed.run, {
+    command: ['spark-submit', 'job.py'],
+    image: 'apache/spark:3.5.1',
+    resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi', cpu: '2', 'nvidia.com/gpu': '1' } },
+  });
+});
+
+test('a bad image or resource is refused with the path of each problem', () => {
+  const problems = problemsOf({
+    name: 'w',
+    kind: 'COMPUTE',
+    run: {
+      command: ['x'],
+      image: 'spark 3.5',
+      resources: { requests: { cpu: 'lots', 'Bad Name': '1' }, limits: 'big', reserve: {} },
+    },
+  });
+  const paths = problems.map((p) => p.slice(0, p.indexOf(': ')));
+  assert.deepEqual(paths.sort(), [
+    '$.run.image',
+    '$.run.resources.limits',
+    '$.run.resources.requests.Bad Name',
+    '$.run.resources.requests.cpu',
+    '$.run.resources.reserve',
+  ]);
+  assert.ok(problems.some((p) => /quantity such as "500m"/.test(p)));
+});

@@ -80,7 +80,14 @@ export interface WorkloadSpec {
   /** Legacy: a literal, possibly with placeholders; not used while storageSecret is set. */
   secretKey?: string;
   storageSecret?: StructuredRef;
-  run?: { command: string[] };
+  run?: WorkloadRun;
+}
+
+/** How a workload runs: its command, and for the kubernetes runtime its image and resources. */
+export interface WorkloadRun {
+  command: string[];
+  image?: string;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 
 /** One piece of a literal: text, or a `${secrets.KEY}` placeholder. */
@@ -336,6 +343,41 @@ function parseKindField(
   }
 }
 
+/** A Kubernetes resource quantity: `500m`, `2`, `1.5`, `512Mi`, `4G`, `1e3`. */
+const QUANTITY = /^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/;
+/** A resource name: `cpu`, `memory`, `ephemeral-storage`, `nvidia.com/gpu`. */
+const RESOURCE_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+function parseResources(v: unknown, p: Problems): WorkloadRun['resources'] {
+  const path = '$.run.resources';
+  if (!isObject(v)) {
+    p.add(path, 'expected an object such as {"requests": {"cpu": "500m"}, "limits": {"memory": "2Gi"}}');
+    return undefined;
+  }
+  const out: NonNullable<WorkloadRun['resources']> = {};
+  for (const [section, body] of Object.entries(v)) {
+    if (section !== 'requests' && section !== 'limits') {
+      p.add(`${path}.${section}`, 'unknown field (allowed: requests, limits)');
+      continue;
+    }
+    if (!isObject(body)) {
+      p.add(`${path}.${section}`, 'expected an object of resource name to quantity, e.g. {"memory": "2Gi"}');
+      continue;
+    }
+    const quantities: Record<string, string> = {};
+    for (const [name, q] of Object.entries(body)) {
+      const at = `${path}.${section}.${name}`;
+      const text = typeof q === 'number' && Number.isFinite(q) && q >= 0 ? String(q) : q;
+      if (!RESOURCE_NAME.test(name)) p.add(at, 'not a resource name (e.g. cpu, memory, ephemeral-storage)');
+      else if (typeof text !== 'string' || !QUANTITY.test(text))
+        p.add(at, 'expected a quantity such as "500m", "2", "512Mi" or "4Gi"');
+      else quantities[name] = text;
+    }
+    out[section] = quantities;
+  }
+  return out;
+}
+
 function parseRun(v: unknown, p: Problems): WorkloadSpec['run'] {
   const command = isObject(v) ? v.command : undefined;
   let run: WorkloadSpec['run'];
@@ -347,8 +389,17 @@ function parseRun(v: unknown, p: Problems): WorkloadSpec['run'] {
     run = { command: command as string[] };
   }
   if (isObject(v)) {
-    const extra = Object.keys(v).filter((k) => k !== 'command');
-    if (extra.length > 0) p.add('$.run', `unknown field(s) ${extra.join(', ')} (allowed: command)`);
+    const extra = Object.keys(v).filter((k) => k !== 'command' && k !== 'image' && k !== 'resources');
+    if (extra.length > 0) p.add('$.run', `unknown field(s) ${extra.join(', ')} (allowed: command, image, resources)`);
+    if (v.image !== undefined) {
+      if (typeof v.image !== 'string' || !/^[^\s$]+$/.test(v.image))
+        p.add('$.run.image', 'expected a container image reference without spaces, e.g. "apache/spark:3.5.1"');
+      else if (run) run.image = v.image;
+    }
+    if (v.resources !== undefined) {
+      const resources = parseResources(v.resources, p);
+      if (run && resources) run.resources = resources;
+    }
   }
   return run;
 }

@@ -1,0 +1,351 @@
+/**
+ * The `kubernetes` runtime: a deployment becomes a Pod in its domain's
+ * namespace, and its resolved values a per-deployment Opaque Secret that the
+ * Pod owns (ownerReference), so they are garbage-collected with the Pod.
+ *
+ * - Env vars that hold a resolved value reach the container through
+ *   `valueFrom.secretKeyRef`; plain literals stay plain `value`s.
+ * - Spark conf becomes `spark.properties` in the Secret, mounted read-only
+ *   (mode 0400) at /var/run/latchkey; its path is in LATCHKEY_SPARK_PROPERTIES_FILE.
+ * - The Pod is created first and the Secret after it, so the Secret can name
+ *   the Pod's uid as its owner; the kubelet waits for a referenced Secret.
+ * - The Pod's phase is watched (a watch per Pod, by field selector; the
+ *   Pod is read once each time the watch is (re)opened, so nothing is missed
+ *   between two watches) and reported: Succeeded/Failed end the deployment
+ *   with the container's exit code, as a process exit would; a Pod deleted
+ *   by someone else ends it as killed.
+ *
+ * No value is ever in the Pod spec, a label, an annotation or an error.
+ */
+import { CoreV1Api, KubeConfig, Watch, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
+import { LatchkeyError } from '@latchkey/errors';
+import type { Logger } from '@latchkey/logger';
+import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
+import { propertiesLine } from './process-runtime.js';
+
+export interface KubernetesRuntimeOptions {
+  kubeConfig: KubeConfig;
+  /** The container image when the workload names none. */
+  defaultImage: string;
+  /** Pods of domain D go to namespace `<prefix><D>`. Default `latchkey-`. */
+  namespacePrefix?: string;
+  /** Delay before a closed or failed watch is opened again. Default 2000 ms. */
+  rewatchMs?: number;
+  logger: Logger;
+}
+
+/** A kubeconfig file when given; else the in-cluster service account, else ~/.kube/config. */
+export function loadKubeConfig(file: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster())
+    throw new LatchkeyError(
+      'config.invalid',
+      `LATCHKEY_RUNTIME=kubernetes found no cluster in ${file ?? 'the default kubeconfig'}: set LATCHKEY_KUBECONFIG to a kubeconfig file with a current context`,
+      { kind: 'invalid_argument' },
+    );
+  return kc;
+}
+
+const MOUNT = '/var/run/latchkey';
+const PROPERTIES_KEY = 'spark.properties';
+
+interface Running {
+  workloadId: string;
+  hooks: RunHooks;
+  namespace: string;
+  pod: string;
+  stopReason: string | undefined;
+  timer: NodeJS.Timeout | undefined;
+  watch: AbortController | undefined;
+  /** The current watch's identity: a closed watch that is no longer current is not reopened. */
+  watchToken: object | undefined;
+  /** waiting: a (re)open is scheduled; opening: reading the Pod / opening the watch; watching. */
+  phase: 'waiting' | 'opening' | 'watching';
+  done: Promise<void>;
+  finish: () => void;
+}
+
+/** A DNS-1123 label from free text: lowercase, `[a-z0-9-]`, at most `max` characters. */
+function dnsLabel(s: string, max: number): string {
+  const cleaned = s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return cleaned.slice(0, max).replace(/-+$/, '') || 'x';
+}
+
+function apiStatus(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A Latchkey error for a failed API call: the status and what was being done, never the body. */
+function apiError(err: unknown, doing: string): LatchkeyError {
+  const status = apiStatus(err);
+  const retryable = status === undefined || status >= 500 || status === 429;
+  return new LatchkeyError(
+    retryable ? 'runtime.kubernetes_unavailable' : 'runtime.kubernetes_rejected',
+    `Kubernetes API ${status === undefined ? 'unreachable' : `answered ${status}`} while ${doing}`,
+    { kind: retryable ? 'unavailable' : 'failed_precondition', retryable },
+  );
+}
+
+export class KubernetesRuntime implements WorkloadRuntime {
+  private readonly api: CoreV1Api;
+  private readonly watcher: Watch;
+  private readonly pods = new Map<string, Running>();
+
+  constructor(private readonly opts: KubernetesRuntimeOptions) {
+    this.api = opts.kubeConfig.makeApiClient(CoreV1Api);
+    this.watcher = new Watch(opts.kubeConfig);
+  }
+
+  namespaceOf(domain: string): string {
+    return `${this.opts.namespacePrefix ?? 'latchkey-'}${domain}`;
+  }
+
+  async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
+    const namespace = this.namespaceOf(spec.domain);
+    const image = spec.image ?? this.opts.defaultImage;
+    if (!image)
+      throw new LatchkeyError(
+        'runtime.no_image',
+        `workload ${spec.workload} names no run.image and the deployer has no default image: add run.image to the workload or set LATCHKEY_K8S_DEFAULT_IMAGE`,
+        { kind: 'failed_precondition' },
+      );
+    const name = `lk-${dnsLabel(spec.workload, 40)}-${spec.deploymentId.slice(0, 8)}`;
+    const secretName = `${name}-values`;
+    const holdsValue = (v: string) => spec.secrets.some((s) => s.length > 0 && v.includes(s));
+    const secretData: Record<string, string> = {};
+    const env: V1EnvVar[] = [
+      { name: 'LATCHKEY_DEPLOYMENT_ID', value: spec.deploymentId },
+      { name: 'LATCHKEY_WORKLOAD', value: spec.workload },
+      { name: 'LATCHKEY_DOMAIN', value: spec.domain },
+    ];
+    for (const [k, v] of Object.entries(spec.env)) {
+      if (holdsValue(v)) {
+        secretData[k] = Buffer.from(v, 'utf8').toString('base64');
+        env.push({ name: k, valueFrom: { secretKeyRef: { name: secretName, key: k } } });
+      } else {
+        env.push({ name: k, value: v });
+      }
+    }
+    const confKeys = Object.keys(spec.sparkConf);
+    if (confKeys.length > 0) {
+      const body = confKeys.map((k) => propertiesLine(k, spec.sparkConf[k] ?? '')).join('\n') + '\n';
+      secretData[PROPERTIES_KEY] = Buffer.from(body, 'utf8').toString('base64');
+      env.push({ name: 'LATCHKEY_SPARK_PROPERTIES_FILE', value: `${MOUNT}/${PROPERTIES_KEY}` });
+    }
+    const labels = {
+      'app.kubernetes.io/managed-by': 'latchkey',
+      'latchkey.dev/deployment': spec.deploymentId,
+      'latchkey.dev/workload': dnsLabel(spec.workload, 63),
+    };
+    const hasSecret = Object.keys(secretData).length > 0;
+    const body: V1Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'workload',
+            image,
+            command: spec.command,
+            env,
+            ...(spec.resources ? { resources: spec.resources } : {}),
+            ...(confKeys.length > 0
+              ? { volumeMounts: [{ name: 'latchkey-values', mountPath: MOUNT, readOnly: true }] }
+              : {}),
+          },
+        ],
+        ...(confKeys.length > 0
+          ? {
+              volumes: [
+                {
+                  name: 'latchkey-values',
+                  secret: { secretName, items: [{ key: PROPERTIES_KEY, path: PROPERTIES_KEY }], defaultMode: 0o400 },
+                },
+              ],
+            }
+          : {}),
+      },
+    };
+    let pod: V1Pod;
+    try {
+      pod = await this.api.createNamespacedPod({ namespace, body });
+    } catch (err) {
+      throw apiError(err, `creating Pod ${name} in namespace ${namespace}`);
+    }
+    if (hasSecret) {
+      try {
+        await this.api.createNamespacedSecret({
+          namespace,
+          body: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            type: 'Opaque',
+            metadata: {
+              name: secretName,
+              namespace,
+              labels,
+              ownerReferences: [
+                {
+                  apiVersion: 'v1',
+                  kind: 'Pod',
+                  name,
+                  uid: pod.metadata?.uid ?? '',
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            },
+            data: secretData,
+          },
+        });
+      } catch (err) {
+        // No Pod without its values: remove it (its Secret, if any, goes with it).
+        await this.api.deleteNamespacedPod({ name, namespace }).catch(() => undefined);
+        throw apiError(err, `creating Secret ${secretName} in namespace ${namespace}`);
+      }
+    }
+    let finish = () => undefined as void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const entry: Running = {
+      workloadId: spec.workloadId,
+      hooks,
+      namespace,
+      pod: name,
+      stopReason: undefined,
+      timer: undefined,
+      watch: undefined,
+      watchToken: undefined,
+      phase: 'waiting',
+      done,
+      finish,
+    };
+    this.pods.set(spec.deploymentId, entry);
+    this.track(spec.deploymentId, entry, 0);
+    return { pid: 0 };
+  }
+
+  /** Ends a tracked deployment once: its watch closed, its exit reported. */
+  private end(deploymentId: string, entry: Running, code: number | null, signal: string | null): void {
+    if (this.pods.get(deploymentId) !== entry) return;
+    this.pods.delete(deploymentId);
+    clearTimeout(entry.timer);
+    entry.watchToken = undefined;
+    entry.watch?.abort();
+    entry.hooks.onExit(code, signal, entry.stopReason);
+    entry.finish();
+  }
+
+  /** Looks at a Pod: true when it has ended (and the deployment with it). */
+  private observe(deploymentId: string, entry: Running, pod: V1Pod | undefined, deleted: boolean): boolean {
+    if (deleted || pod === undefined) {
+      this.end(deploymentId, entry, null, 'SIGKILL');
+      return true;
+    }
+    const phase = pod.status?.phase;
+    if (phase !== 'Succeeded' && phase !== 'Failed') return false;
+    const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    this.end(deploymentId, entry, terminated?.exitCode ?? (phase === 'Succeeded' ? 0 : 1), null);
+    return true;
+  }
+
+  /**
+   * After `delayMs`: reads the Pod (a change between two watches is not
+   * missed), then watches it from that version until it ends; a watch that
+   * closes or fails is opened again the same way.
+   */
+  private track(deploymentId: string, entry: Running, delayMs: number): void {
+    const again = () => {
+      if (this.pods.get(deploymentId) !== entry) return;
+      this.track(deploymentId, entry, this.opts.rewatchMs ?? 2000);
+    };
+    const open = async () => {
+      if (this.pods.get(deploymentId) !== entry) return;
+      entry.phase = 'opening';
+      let pod: V1Pod;
+      try {
+        pod = await this.api.readNamespacedPod({ name: entry.pod, namespace: entry.namespace });
+      } catch (err) {
+        if (apiStatus(err) === 404) {
+          this.observe(deploymentId, entry, undefined, true);
+          return;
+        }
+        this.opts.logger.warn('could not read a workload Pod', { pod: entry.pod, status: apiStatus(err) });
+        again();
+        return;
+      }
+      if (this.observe(deploymentId, entry, pod, false)) return;
+      const token = {};
+      entry.watchToken = token;
+      try {
+        entry.phase = 'watching';
+        entry.watch = await this.watcher.watch(
+          `/api/v1/namespaces/${encodeURIComponent(entry.namespace)}/pods`,
+          {
+            fieldSelector: `metadata.name=${entry.pod}`,
+            resourceVersion: pod.metadata?.resourceVersion,
+            allowWatchBookmarks: false,
+          },
+          (type, obj: V1Pod) => {
+            if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')
+              this.observe(deploymentId, entry, obj, type === 'DELETED');
+          },
+          (err: unknown) => {
+            if (entry.watchToken !== token) return;
+            entry.watchToken = undefined;
+            if (err) this.opts.logger.warn('a workload Pod watch failed; watching again', { pod: entry.pod });
+            again();
+          },
+        );
+      } catch {
+        if (entry.watchToken !== token) return;
+        entry.watchToken = undefined;
+        this.opts.logger.warn('could not watch a workload Pod; trying again', { pod: entry.pod });
+        again();
+      }
+    };
+    clearTimeout(entry.timer);
+    entry.watchToken = undefined;
+    entry.watch?.abort();
+    entry.watch = undefined;
+    entry.phase = 'waiting';
+    entry.timer = setTimeout(() => void open(), delayMs);
+    // The service's own handles keep it alive; a runtime alone does not.
+    entry.timer.unref();
+  }
+
+  async stop(deploymentId: string, reason: string): Promise<boolean> {
+    const p = this.pods.get(deploymentId);
+    if (!p || p.stopReason !== undefined) return false;
+    p.stopReason = reason;
+    try {
+      await this.api.deleteNamespacedPod({ name: p.pod, namespace: p.namespace });
+    } catch (err) {
+      if (apiStatus(err) !== 404) {
+        p.stopReason = undefined;
+        throw apiError(err, `deleting Pod ${p.pod}`);
+      }
+    }
+    // An open watch, or one being opened from a read made before the
+    // deletion, reports it; between two watches, look at once rather than
+    // after the reopen delay.
+    if (p.phase === 'waiting') this.track(deploymentId, p, 0);
+    await p.done;
+    return true;
+  }
+
+  running(): { deploymentId: string; workloadId: string }[] {
+    return [...this.pods].map(([deploymentId, p]) => ({ deploymentId, workloadId: p.workloadId }));
+  }
+
+  async stopAll(reason: string): Promise<void> {
+    await Promise.all([...this.pods.keys()].map((id) => this.stop(id, reason)));
+  }
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { isLatchkeyError } from '@latchkey/errors';
+import { createLogger } from '@latchkey/logger';
+import { startKubernetesEmulator, waitFor, type KubernetesEmulator } from '@latchkey/testing';
+import { KubernetesRuntime } from '../src/adapters/kubernetes-runtime.js';
+import type { RunHooks, RunSpec } from '../src/domain/ports.js';
+
+let k8s: KubernetesEmulator;
+before(async () => {
+  k8s = await startKubernetesEmulator();
+});
+after(async () => {
+  await k8s?.stop();
+});
+
+const logger = createLogger({ service: 'deployer-test', level: 'error' });
+const runtime = () =>
+  new KubernetesRuntime({ kubeConfig: k8s.kubeConfig(), defaultImage: 'python:3.12-slim', rewatchMs: 20, logger });
+
+function spec(over: Partial<RunSpec> = {}): RunSpec {
+  const value = `k8s-canary-${randomUUID()}`;
+  return {
+    deploymentId: randomUUID(),
+    workloadId: randomUUID(),
+    workload: 'Nightly_ETL',
+    domain: 'analytics',
+    command: ['python3', 'etl.py'],
+    env: { DB_PASSWORD: value, JDBC_URL: `jdbc:x?password=${value}`, MODE: 'batch' },
+    sparkConf: { 'spark.hadoop.fs.s3a.secret.key': value },
+    secrets: [value],
+    ...over,
+  };
+}
+
+function recorder(): RunHooks & { exits: { code: number | null; signal: string | null; reason?: string }[] } {
+  const exits: { code: number | null; signal: string | null; reason?: string }[] = [];
+  return {
+    exits,
+    onLine: () => undefined,
+    onExit: (code, signal, reason) => exits.push({ code, signal, ...(reason === undefined ? {} : { reason }) }),
+  };
+}
+
+const podOf = (s: RunSpec) =>
+  k8s.pods('latchkey-analytics').find((p) => p.metadata.labels?.['latchkey.dev/deployment'] === s.deploymentId);
+
+describe('kubernetes runtime', () => {
+  test('a deployment becomes a Pod whose values come from a Secret it owns; no value in the Pod', async () => {
+    const s = spec({ image: 'spark:3.5', resources: { limits: { memory: '1Gi' } } });
+    const value = s.secrets[0]!;
+    const rt = runtime();
+    await rt.start(s, recorder());
+    const pod = podOf(s);
+    assert.ok(pod, 'the Pod exists in the domain namespace');
+    assert.ok(!JSON.stringify(pod).includes(value), 'the Pod spec holds no value');
+    const container = (
+      pod as unknown as { spec: { containers: { image: string; env: unknown[]; resources: unknown }[] } }
+    ).spec.containers[0]!;
+    assert.equal(container.image, 'spark:3.5');
+    assert.deepEqual(container.resources, { limits: { memory: '1Gi' } });
+    const env = new Map(
+      (
+        container.env as { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]
+      ).map((e) => [e.name, e]),
+    );
+    assert.equal(env.get('MODE')?.value, 'batch', 'plain literals stay plain');
+    assert.equal(env.get('DB_PASSWORD')?.valueFrom?.secretKeyRef.key, 'DB_PASSWORD');
+    assert.equal(env.get('JDBC_URL')?.valueFrom?.secretKeyRef.key, 'JDBC_URL');
+    assert.equal(env.get('LATCHKEY_SPARK_PROPERTIES_FILE')?.value, '/var/run/latchkey/spark.properties');
+    const secretName = env.get('DB_PASSWORD')?.valueFrom?.secretKeyRef.name;
+    const secret = k8s.secrets('latchkey-analytics').find((x) => x.metadata.name === secretName);
+    assert.ok(secret, 'the values Secret exists');
+    assert.deepEqual(
+      secret.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid]),
+      [['Pod', pod.metadata.name, pod.metadata.uid]],
+    );
+    const data = (secret as unknown as { data: Record<string, string> }).data;
+    assert.equal(Buffer.from(data['DB_PASSWORD'] ?? '', 'base64').toString(), value);
+    assert.match(
+      Buffer.from(data['spark.properties'] ?? '', 'base64').toString(),
+      /spark\.hadoop\.fs\.s3a\.secret\.key=/,
+    );
+    await rt.stop(s.deploymentId, 'test over');
+  });
+
+  test('a Pod deleted by someone else ends its deployment as killed', async () => {
+    const rt = runtime();
+    const s = spec();
+    const hooks = recorder();
+    await rt.start(s, hooks);
+    await k8s
+      .kubeConfig()
+      .makeApiClient(CoreV1Api)
+      .deleteNamespacedPod({ namespace: 'latchkey-analytics', name: podOf(s)!.metadata.name });
+    await waitFor(() => hooks.exits.length === 1, { what: 'the deletion to be reported' });
+    assert.deepEqual(hooks.exits, [{ code: null, signal: 'SIGKILL' }]);
+    assert.deepEqual(rt.running(), []);
+  });
+
+  test('a workload without an image on a deployer without a default is refused, naming both fixes', async () => {
+    const rt = new KubernetesRuntime({ kubeConfig: k8s.kubeConfig(), defaultImage: '', rewatchMs: 20, logger });
+    await assert.rejects(rt.start(spec(), recorder()), {
+      code: 'runtime.no_image',
+      message: /add run\.image to the workload or set LATCHKEY_K8S_DEFAULT_IMAGE/,
+    });
+  });
+
+  test('the Pod phase ends the deployment with the container exit', async () => {
+    const rt = runtime();
+    const s = spec({ sparkConf: {} });
+    const hooks = recorder();
+    await rt.start(s, hooks);
+    assert.deepEqual(rt.running(), [{ deploymentId: s.deploymentId, workloadId: s.workloadId }]);
+    k8s.setPodPhase('latchkey-analytics', podOf(s)!.metadata.name, 'Succeeded');
+    await waitFor(() => hooks.exits.length === 1, { what: 'the exit to be reported' });
+    assert.deepEqual(hooks.exits, [{ code: 0, signal: null }]);
+    assert.deepEqual(rt.running(), []);
+  });
+
+  test('stop deletes the Pod, and its values Secret goes with it', async () => {
+    const rt = runtime();
+    const s = spec();
+    const hooks = recorder();
+    await rt.start(s, hooks);
+    const name = podOf(s)!.metadata.name;
+    assert.equal(await rt.stop(s.deploymentId, 'replaced'), true);
+    assert.deepEqual(hooks.exits, [{ code: null, signal: 'SIGKILL', reason: 'replaced' }]);
+    assert.equal(podOf(s), undefined);
+    assert.ok(
+      !k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${name}-values`),
+      'the Secret is gone',
+    );
+    assert.equal(await rt.stop(s.deploymentId, 'again'), false);
+  });
+
+  test('a failing API leaves no Pod behind and says so without any value', async () => {
+    const rt = runtime();
+    const s = spec();
+    k8s.failNext(1, 503);
+    let err: unknown;
+    try {
+      await rt.start(s, recorder());
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(isLatchkeyError(err));
+    assert.equal(err.code, 'runtime.kubernetes_unavailable');
+    assert.equal(err.retryable, true);
+    assert.ok(!err.message.includes(s.secrets[0]!));
+    assert.equal(podOf(s), undefined);
+    assert.deepEqual(rt.running(), []);
+  });
+
+  test('when the Secret cannot be created, the Pod is removed again', async () => {
+    const rt = runtime();
+    const s = spec({ workload: 'clash' });
+    // A Secret of the same name already exists: the create answers 409.
+    await k8s
+      .kubeConfig()
+      .makeApiClient(CoreV1Api)
+      .createNamespacedSecret({
+        namespace: 'latchkey-analytics',
+        body: { metadata: { name: `lk-clash-${s.deploymentId.slice(0, 8)}-values` }, data: {} },
+      });
+    let err: unknown;
+    try {
+      await rt.start(s, recorder());
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(isLatchkeyError(err));
+    assert.equal(err.code, 'runtime.kubernetes_rejected');
+    assert.match(err.message, /answered 409 while creating Secret/);
+    assert.equal(podOf(s), undefined, 'no Pod without its values');
+    assert.deepEqual(rt.running(), []);
+  });
+});
