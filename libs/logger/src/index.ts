@@ -1,4 +1,4 @@
 export type { Logger, LogFields, LoggerOptions } from './logger.js';
 export { createLogger, silentLogger } from './logger.js';
-export { Redactor, StreamRedactor, REDACTED, valueForms } from './redactor.js';
+export { MIN_REDACTABLE_BYTES, Redactor, StreamRedactor, REDACTED, valueForms } from './redactor.js';
 export { initTracing, injectTraceHeaders, extractTraceContext, inSpan } from './tracing.js';

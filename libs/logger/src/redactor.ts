@@ -1,5 +1,14 @@
 export const REDACTED = '[REDACTED]';
 
+/**
+ * Values shorter than this many bytes are not masked: masking them would
+ * mangle ordinary text. Managed values that short are refused when stored;
+ * a deployment that injects one from a team's Vault says so.
+ */
+export const MIN_REDACTABLE_BYTES = 4;
+
+const redactable = (value: string) => Buffer.byteLength(value, 'utf8') >= MIN_REDACTABLE_BYTES;
+
 /** The forms in which a value is masked: as is, base64, hex and URL-encoded. */
 export function valueForms(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
@@ -25,6 +34,7 @@ export class Redactor {
 
   add(values: Iterable<string>): void {
     for (const value of values) {
+      if (!redactable(value)) continue;
       for (const form of valueForms(value)) this.counts.set(form, (this.counts.get(form) ?? 0) + 1);
     }
     this.rebuild();
@@ -32,6 +42,7 @@ export class Redactor {
 
   remove(values: Iterable<string>): void {
     for (const value of values) {
+      if (!redactable(value)) continue;
       for (const form of valueForms(value)) {
         const n = (this.counts.get(form) ?? 0) - 1;
         if (n <= 0) this.counts.delete(form);
@@ -59,18 +70,38 @@ export class Redactor {
     return out;
   }
 
+  /** The forms by their first character, longest first: a stream scans with one lookup per character. */
+  get formsByFirstChar(): ReadonlyMap<string, readonly string[]> {
+    return this.byFirst;
+  }
+
+  private byFirst = new Map<string, string[]>();
+
   private rebuild(): void {
     this.patterns = [...this.counts.keys()].sort((a, b) => b.length - a.length);
+    this.byFirst = new Map();
+    for (const p of this.patterns) {
+      const list = this.byFirst.get(p[0]!) ?? [];
+      list.push(p);
+      this.byFirst.set(p[0]!, list);
+    }
   }
 }
 
 /**
  * Line-oriented redaction of a byte stream (a workload's stdout or stderr).
- * A value split across two writes is still masked: text that could be the
- * start of a value is held back until the next write or the end.
+ * A value split across writes is still masked: the longest tail that could
+ * be the start of a value form is held back, unmasked, until the next write
+ * or the end. Everything before it is masked leftmost-longest; a match that
+ * starts there is final, since a longer form starting at the same place would
+ * have made a longer tail the held one. (So with a base64 form's padding
+ * still to come, the unpadded form already seen is held, not masked short.)
  */
 export class StreamRedactor {
-  private pending = '';
+  /** Masked text of the current line, not yet emitted. */
+  private line = '';
+  /** Unmasked tail that may be the start of a value form. */
+  private held = '';
 
   constructor(
     private readonly redactor: Redactor,
@@ -78,19 +109,53 @@ export class StreamRedactor {
   ) {}
 
   write(chunk: string): void {
-    this.pending = this.redactor.redact(this.pending + chunk);
-    const safe = this.pending.length - this.heldBack(this.pending);
-    const lastNewline = this.pending.lastIndexOf('\n', safe - 1);
-    if (lastNewline < 0) return;
-    const complete = this.pending.slice(0, lastNewline);
-    this.pending = this.pending.slice(lastNewline + 1);
-    for (const line of complete.split('\n')) this.onLine(line);
+    const raw = this.held + chunk;
+    const keep = this.heldBack(raw);
+    const { masked, next } = this.mask(raw, raw.length - keep);
+    this.held = raw.slice(next);
+    this.emit(this.line + masked, false);
   }
 
   end(): void {
-    const rest = this.redactor.redact(this.pending);
-    this.pending = '';
-    if (rest.length > 0) for (const line of rest.split('\n')) this.onLine(line);
+    const { masked } = this.mask(this.held, this.held.length);
+    this.held = '';
+    this.emit(this.line + masked, true);
+  }
+
+  private emit(text: string, final: boolean): void {
+    const lastNewline = text.lastIndexOf('\n');
+    if (final) {
+      this.line = '';
+      if (text.length > 0) for (const l of text.split('\n')) this.onLine(l);
+      return;
+    }
+    if (lastNewline < 0) {
+      this.line = text;
+      return;
+    }
+    this.line = text.slice(lastNewline + 1);
+    for (const l of text.slice(0, lastNewline).split('\n')) this.onLine(l);
+  }
+
+  /** Masks matches that start before `cut`, longest first at each position; `next`: where unmasked text resumes. */
+  private mask(text: string, cut: number): { masked: string; next: number } {
+    const byFirst = this.redactor.formsByFirstChar;
+    let out = '';
+    let i = 0;
+    let plainFrom = 0;
+    while (i < cut) {
+      const candidates = byFirst.get(text[i]!);
+      const hit = candidates?.find((f) => text.startsWith(f, i));
+      if (hit === undefined) {
+        i++;
+        continue;
+      }
+      out += text.slice(plainFrom, i) + REDACTED;
+      i += hit.length;
+      plainFrom = i;
+    }
+    out += text.slice(plainFrom, Math.max(i, cut));
+    return { masked: out, next: Math.max(i, cut) };
   }
 
   /** Length of the longest suffix of `text` that is a proper prefix of a value form. */

@@ -20,7 +20,7 @@ import {
   identityAuthenticator,
   loadServiceTransport,
 } from '@latchkey/grpc';
-import { createLogger, initTracing } from '@latchkey/logger';
+import { createLogger, initTracing, Redactor } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import {
   DeployerInternalService,
@@ -50,7 +50,14 @@ import {
 import { deployerHandlers } from './transport/grpc/deployer-handler.js';
 import { deployerInternalCallers, deployerInternalHandlers } from './transport/grpc/deployer-internal-handler.js';
 
-const logger = createLogger({ service: 'deployer', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
+// One redactor for the service's log and its workloads' output: values are
+// masked in both while a deployment holds them.
+const redactor = new Redactor();
+const logger = createLogger({
+  service: 'deployer',
+  level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined,
+  redactor,
+});
 
 runService('deployer', logger, async () => {
   const config = loadDeployerConfig();
@@ -102,8 +109,9 @@ runService('deployer', logger, async () => {
             defaultImage: config.LATCHKEY_K8S_DEFAULT_IMAGE,
             namespacePrefix: config.LATCHKEY_K8S_NAMESPACE_PREFIX,
             logger: log,
+            redactor,
           })
-        : new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log });
+        : new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log, redactor });
   if (config.LATCHKEY_RUNTIME === 'noop')
     log.warn('LATCHKEY_RUNTIME=noop: workloads are recorded as deployed but nothing runs');
   const workloads = new WorkloadService({

@@ -10,7 +10,7 @@ import {
   identityAuthenticator,
   loadServiceTransport,
 } from '@latchkey/grpc';
-import { createLogger, initTracing } from '@latchkey/logger';
+import { createLogger, initTracing, Redactor } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { CatalogValueSource } from './adapters/catalog-value-source.js';
 import { NatsAuditTrail } from './adapters/nats-audit-trail.js';
@@ -20,7 +20,13 @@ import { ResolutionService } from './domain/resolution-service.js';
 import { DEPLOYING_CONSUMER, deployingConsumer } from './transport/events/deploying-consumer.js';
 import { startPlanResponder } from './transport/nats/plan-responder.js';
 
-const logger = createLogger({ service: 'resolver', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
+// The logger masks every value the resolver holds between its read and its sealing.
+const redactor = new Redactor();
+const logger = createLogger({
+  service: 'resolver',
+  level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined,
+  redactor,
+});
 
 runService('resolver', logger, async () => {
   const config = loadResolverConfig();
@@ -51,6 +57,7 @@ runService('resolver', logger, async () => {
     audit: new NatsAuditTrail(bus.js),
     auditFailClosed: config.LATCHKEY_AUDIT_FAIL_CLOSED,
     logger: log,
+    masker: redactor,
   });
   if (config.LATCHKEY_AUDIT_FAIL_CLOSED) log.info('audit.failClosed: resolutions that cannot be audited are refused');
   const runner = new ConsumerRunner({

@@ -19,7 +19,7 @@
  */
 import { CoreV1Api, KubeConfig, Watch, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
 import { LatchkeyError } from '@latchkey/errors';
-import type { Logger } from '@latchkey/logger';
+import type { Logger, Redactor } from '@latchkey/logger';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 import { propertiesLine } from './process-runtime.js';
 
@@ -32,6 +32,8 @@ export interface KubernetesRuntimeOptions {
   /** Delay before a closed or failed watch is opened again. Default 2000 ms. */
   rewatchMs?: number;
   logger: Logger;
+  /** The service's redactor: values are masked in its log lines while a deployment holds them. */
+  redactor?: Redactor;
 }
 
 /** A kubeconfig file when given; else the in-cluster service account, else ~/.kube/config. */
@@ -212,8 +214,10 @@ export class KubernetesRuntime implements WorkloadRuntime {
         throw apiError(err, `creating Secret ${secretName} in namespace ${namespace}`);
       }
     }
+    const held = spec.secrets.filter((v) => v.length > 0);
+    this.opts.redactor?.add(held);
     let finish = () => undefined as void;
-    const done = new Promise<void>((resolve) => (finish = resolve));
+    const done = new Promise<void>((resolve) => (finish = resolve)).then(() => this.opts.redactor?.remove(held));
     const entry: Running = {
       workloadId: spec.workloadId,
       hooks,

@@ -34,7 +34,11 @@ interface Running {
 export class ProcessRuntime implements WorkloadRuntime {
   private readonly procs = new Map<string, Running>();
 
-  constructor(private readonly deps: { workDir: string; logger: Logger }) {}
+  /**
+   * `redactor`: the service's own (its logger masks what it holds), so that a
+   * value is masked in the service's log lines while a deployment holds it.
+   */
+  constructor(private readonly deps: { workDir: string; logger: Logger; redactor?: Redactor }) {}
 
   async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
     const [program, ...args] = spec.command;
@@ -59,7 +63,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       env.LATCHKEY_SPARK_PROPERTIES_FILE = file;
     }
 
-    const redactor = new Redactor();
+    const redactor = this.deps.redactor ?? new Redactor();
     redactor.add(spec.secrets.filter((s) => s.length > 0));
     const child = spawn(program, args, { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const pid = await new Promise<number>((resolve, reject) => {

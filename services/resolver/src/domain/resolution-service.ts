@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { seal, type SealPublicKey } from '@latchkey/crypto';
 import { LatchkeyError } from '@latchkey/errors';
+import { MIN_REDACTABLE_BYTES } from '@latchkey/logger';
 import {
   auditRecord,
   DOMAIN_NAME,
@@ -42,6 +43,8 @@ export interface ResolutionDeps {
   maxValueBytes?: number;
   /** The largest sum of one deployment's values, in bytes; default 512 KiB (they travel in one message). */
   maxTotalBytes?: number;
+  /** The service logger's redactor: values read are masked in its lines until they are sealed. */
+  masker?: { add(values: Iterable<string>): void; remove(values: Iterable<string>): void };
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 6;
@@ -129,6 +132,8 @@ export class ResolutionService {
       },
       'values',
     );
+    const held = outcomes.flatMap((o) => (o.ok && o.value ? [o.value.toString('utf8')] : []));
+    this.deps.masker?.add(held);
     try {
       const failed = outcomes.filter((o): o is Failed => !o.ok);
       if (failed.length > 0) {
@@ -212,6 +217,7 @@ export class ResolutionService {
         plaintext.fill(0);
       }
     } finally {
+      this.deps.masker?.remove(held);
       for (const o of outcomes) if (o.ok) o.value?.fill(0);
     }
   }
@@ -424,12 +430,20 @@ export class ResolutionService {
   }
 
   #warnings(domain: string, outcomes: Outcome[]): string[] {
-    return outcomes
+    const shadowing = outcomes
       .filter((o) => o.ok && o.shadowedGlobal)
       .map(
         (o) =>
           `\${secrets.${o.ref.key}} resolves to domain ${domain}'s ${o.ref.key}, which shadows the global key of the same name: reference {"key": "${o.ref.key}", "source": {"type": "MANAGED", "id": "global"}} to use the global one`,
       );
+    // Managed values that short are refused when stored; a team's Vault may hold one.
+    const short = outcomes
+      .filter((o) => o.ok && o.value !== undefined && o.value.length < MIN_REDACTABLE_BYTES)
+      .map(
+        (o) =>
+          `${o.ref.key} (${o.ref.refId}) is shorter than ${MIN_REDACTABLE_BYTES} bytes: it is injected, but it could not be redacted from the workload's output or the logs`,
+      );
+    return [...shadowing, ...short];
   }
 
   #recordOf(ev: WorkloadDeploying): AuditSubject {
