@@ -197,6 +197,30 @@ test('a team Vault connects read-only, feeds a workload, and a Vault-side rotati
     [[created.id, 2]],
   );
 
+  // A Vault value under 4 bytes is injected, unmasked, and the deployment says it could not be redacted.
+  await vault.putSecret('secret', 'team/pin', { value: '7Q!' });
+  const pinJob = {
+    name: 'pin-job',
+    kind: 'COMPUTE',
+    envVars: { PIN: { key: 'pin', source: { type: 'VAULT', id: created.id } } },
+    run: { command: [process.execPath, '-e', "console.log('pin', process.env.PIN)"] },
+  };
+  await writeFile(join(sys.home, 'pin-job.json'), JSON.stringify(pinJob));
+  await ok(['workload', 'apply', '-f', join(sys.home, 'pin-job.json'), '--domain', 'analytics']);
+  const pinDeployment = JSON.parse(
+    (await ok(['deploy', 'pin-job', '--domain', 'analytics', '--wait', '--json'])).stdout,
+  ) as { warnings: string[] };
+  assert.ok(
+    pinDeployment.warnings.some((w) =>
+      /pin .*shorter than 4 bytes: it is injected, but it could not be redacted/.test(w),
+    ),
+    JSON.stringify(pinDeployment.warnings),
+  );
+  await waitFor(async () => (await ok(['logs', 'pin-job', '--domain', 'analytics'])).stdout.includes('pin 7Q!'), {
+    what: 'the short value in the output, unmasked as the warning says',
+    timeoutMs: 20_000,
+  });
+
   // Read-only for real: nothing but reads and the logins ever reached the team's Vault.
   const writes = vault
     .requests()
