@@ -4,7 +4,14 @@ import { after, before, describe, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { isLatchkeyError } from '@latchkey/errors';
 import { createLogger } from '@latchkey/logger';
-import { startKubernetesEmulator, waitFor, type KubernetesEmulator } from '@latchkey/testing';
+import {
+  k3sSkipReason,
+  startKubernetesEmulator,
+  startTestK3s,
+  waitFor,
+  type KubernetesEmulator,
+  type TestK3s,
+} from '@latchkey/testing';
 import { KubernetesRuntime } from '../src/adapters/kubernetes-runtime.js';
 import type { RunHooks, RunSpec } from '../src/domain/ports.js';
 
@@ -176,5 +183,51 @@ describe('kubernetes runtime', () => {
     assert.match(err.message, /answered 409 while creating Secret/);
     assert.equal(podOf(s), undefined, 'no Pod without its values');
     assert.deepEqual(rt.running(), []);
+  });
+});
+
+const skipK3s = await k3sSkipReason();
+
+describe('kubernetes runtime against k3s', { skip: skipK3s ?? false }, () => {
+  let k3s: TestK3s;
+  before(async () => {
+    k3s = await startTestK3s();
+    await k3s
+      .kubeConfig()
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: 'latchkey-analytics' } } });
+  });
+  after(async () => {
+    await k3s?.stop();
+  });
+
+  test('a real Pod sees its values through secretKeyRef and the mounted properties file, and exits 0', async () => {
+    const rt = new KubernetesRuntime({ kubeConfig: k3s.kubeConfig(), defaultImage: 'busybox:1.36', logger });
+    const s = spec({
+      command: [
+        'sh',
+        '-c',
+        'test "$DB_PASSWORD" = "$EXPECTED" || exit 3; grep -q "^spark.hadoop.fs.s3a.secret.key=" /var/run/latchkey/spark.properties || exit 4',
+      ],
+    });
+    // The expected value reaches the Pod only through the Secret: the test compares inside the container.
+    s.env.EXPECTED = s.env.DB_PASSWORD!;
+    const hooks = recorder();
+    await rt.start(s, hooks);
+    await waitFor(() => hooks.exits.length === 1, { what: 'the Pod to finish', timeoutMs: 180_000 });
+    assert.deepEqual(hooks.exits, [{ code: 0, signal: null }]);
+  });
+
+  test('stopping deletes the Pod, and the cluster collects its values Secret', async () => {
+    const rt = new KubernetesRuntime({ kubeConfig: k3s.kubeConfig(), defaultImage: 'busybox:1.36', logger });
+    const s = spec({ command: ['sleep', '3600'] });
+    await rt.start(s, recorder());
+    const core = k3s.kubeConfig().makeApiClient(CoreV1Api);
+    const label = `latchkey.dev/deployment=${s.deploymentId}`;
+    const secrets = async () =>
+      (await core.listNamespacedSecret({ namespace: 'latchkey-analytics', labelSelector: label })).items.length;
+    assert.equal(await secrets(), 1);
+    assert.equal(await rt.stop(s.deploymentId, 'test over'), true);
+    await waitFor(async () => (await secrets()) === 0, { what: 'the Secret to be collected', timeoutMs: 120_000 });
   });
 });
