@@ -201,7 +201,8 @@ export class KubernetesRuntime implements WorkloadRuntime {
                   name,
                   uid: pod.metadata?.uid ?? '',
                   controller: true,
-                  blockOwnerDeletion: true,
+                  // No blockOwnerDeletion: it would need update on pods/finalizers
+                  // (OwnerReferencesPermissionEnforcement), and nothing waits on it.
                 },
               ],
             },
