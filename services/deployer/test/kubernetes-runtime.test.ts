@@ -161,6 +161,23 @@ describe('kubernetes runtime', () => {
     assert.deepEqual(rt.running(), []);
   });
 
+  test('a missing namespace or a missing permission says what to do about it', async () => {
+    const rt = runtime();
+    k8s.failNext(1, 404);
+    await assert.rejects(rt.start(spec(), recorder()), {
+      code: 'runtime.kubernetes_rejected',
+      message:
+        /answered 404 while creating Pod .* in namespace latchkey-analytics: create namespace latchkey-analytics for domain analytics$/,
+    });
+    k8s.failNext(1, 403);
+    await assert.rejects(rt.start(spec(), recorder()), {
+      code: 'runtime.kubernetes_rejected',
+      message:
+        /answered 403 .*: bind the deployer's role \(deploy\/kubernetes\/deployer-runtime-rbac\.yaml\) in namespace latchkey-analytics$/,
+    });
+    assert.deepEqual(rt.running(), []);
+  });
+
   test('when the Secret cannot be created, the Pod is removed again', async () => {
     const rt = runtime();
     const s = spec({ workload: 'clash' });

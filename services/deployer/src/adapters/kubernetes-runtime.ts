@@ -180,7 +180,19 @@ export class KubernetesRuntime implements WorkloadRuntime {
     try {
       pod = await this.api.createNamespacedPod({ namespace, body });
     } catch (err) {
-      throw apiError(err, `creating Pod ${name} in namespace ${namespace}`);
+      const e = apiError(err, `creating Pod ${name} in namespace ${namespace}`);
+      const status = apiStatus(err);
+      if (status === 404)
+        throw new LatchkeyError(e.code, `${e.message}: create namespace ${namespace} for domain ${spec.domain}`, {
+          kind: 'failed_precondition',
+        });
+      if (status === 403)
+        throw new LatchkeyError(
+          e.code,
+          `${e.message}: bind the deployer's role (deploy/kubernetes/deployer-runtime-rbac.yaml) in namespace ${namespace}`,
+          { kind: 'permission_denied' },
+        );
+      throw e;
     }
     if (hasSecret) {
       try {
