@@ -780,6 +780,99 @@ describe('selector and inventory', () => {
     );
   });
 
+  test('paging through a large listing gives each key exactly once, lists each Vault once, and survives keys added behind it', async (t) => {
+    const w = await world(t);
+    const seed = (scope: string, prefix: string, n: number, deleted = false) =>
+      w.pool.query(
+        `INSERT INTO secrets (scope, key, current_version, updated_by, deleted_at)
+         SELECT $1, $2 || lpad(i::text, 5, '0'), 1, 'seed', CASE WHEN $4 THEN now() END FROM generate_series(1, $3) i`,
+        [scope, prefix, n, deleted],
+      );
+    await seed('analytics', 'own_', 2500);
+    await seed('analytics', 'gone_', 3, true);
+    await seed('global', 'shared_', 300);
+    await seed('finance', 'theirs_', 10);
+    for (let n = 0; n < 700; n++) {
+      await vault.putSecret('secret', `${w.base}/va_${String(n).padStart(4, '0')}`, { value: 'vault-value' });
+      await vault.putSecret('secret', `${w.base}/b/vb_${String(n).padStart(4, '0')}`, { value: 'vault-value' });
+    }
+    // The same key in two sources is two entries.
+    await vault.putSecret('secret', `${w.base}/own_00001`, { value: 'vault-value' });
+    const a = await create(w, 'vault-a');
+    const b = await create(w, 'vault-b', { path: `/v1/secret/data/${w.base}/b` });
+    const expected = 2500 + 300 + 701 + 700;
+    const id = (e: { sourceId: string; key: string }) => `${e.sourceId}/${e.key}`;
+    const lists = () =>
+      vault
+        .requests()
+        .filter((r) => r.path.includes(`/metadata/${w.base}`) && (r.method === 'LIST' || r.query['list'] !== undefined))
+        .length;
+
+    const whole = await w.views.selector('alice', 'analytics', 5000, '');
+    assert.equal(whole.entries.length, expected);
+    assert.equal(whole.nextPageToken, '');
+    assert.deepEqual(
+      [...new Set(whole.entries.map((e) => e.sourceId))],
+      ['analytics', 'global', a.id, b.id],
+      'the domain’s keys, then global, then each integration (by name)',
+    );
+
+    // Another replica (no listings of its own) may answer any page.
+    const other = new CatalogViewService({
+      store: new PostgresSecretStore(w.pool),
+      integrations: w.repo,
+      sources: w.sources,
+      dependents: w.dependents,
+      authorizer: new FakeAuthorizer(() => ALLOW),
+      backend: 'database',
+    });
+    for (const [size, replicas] of [
+      [997, [w.views]],
+      [0, [w.views]],
+      [613, [w.views, other]],
+    ] as const) {
+      vault.clearRequests();
+      const seen: string[] = [];
+      let token = '';
+      let pages = 0;
+      do {
+        const page = await replicas[pages % replicas.length]!.selector('alice', 'analytics', size, token);
+        assert.ok(page.entries.length <= (size || 1000));
+        seen.push(...page.entries.map(id));
+        token = page.nextPageToken;
+        pages += 1;
+      } while (token !== '');
+      assert.equal(pages, Math.ceil(expected / (size || 1000)), `page size ${size}`);
+      assert.deepEqual(seen, whole.entries.map(id), `page size ${size}: each key once, in order`);
+      if (replicas.length === 1)
+        assert.equal(lists(), 2, `page size ${size}: each Vault listed once, on the first page`);
+    }
+
+    // A key added behind the position of the next page neither shifts nor repeats what follows.
+    const first = await w.views.selector('alice', 'analytics', 1000, '');
+    await w.secrets.put('alice', {
+      scope: { domain: 'analytics', global: false },
+      key: 'aaa_late',
+      value: Buffer.from('late-value'),
+      description: '',
+    });
+    const rest: string[] = [];
+    let token = first.nextPageToken;
+    while (token !== '') {
+      const page = await w.views.selector('alice', 'analytics', 1000, token);
+      rest.push(...page.entries.map(id));
+      token = page.nextPageToken;
+    }
+    const all = [...first.entries.map(id), ...rest];
+    assert.equal(new Set(all).size, all.length, 'no key twice');
+    assert.deepEqual(all, whole.entries.map(id));
+
+    // A token continues only the domain it was given for.
+    const err = await rejection(w.views.selector('alice', 'finance', 1000, first.nextPageToken));
+    assert.equal(err.code, 'selector.invalid_page_token');
+    assert.match(err.message, /continues the selector of domain "analytics", not finance/);
+  });
+
   test('the inventory counts each secret’s workloads, flags unreferenced ones, and lists users of one key', async (t) => {
     const w = await world(t);
     const scope = { domain: 'analytics', global: false };

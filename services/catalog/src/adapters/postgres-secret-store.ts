@@ -119,6 +119,25 @@ export class PostgresSecretStore implements SecretStore {
     }
   }
 
+  async listKeys(scope: ScopeName, after: string | undefined, limit: number): Promise<string[]> {
+    try {
+      // Keyset paging on the primary key (scope, key): each page costs its own size.
+      const { rows } =
+        after === undefined
+          ? await this.pool.query<{ key: string }>(
+              'SELECT key FROM secrets WHERE scope = $1 AND deleted_at IS NULL ORDER BY key LIMIT $2',
+              [scope, limit],
+            )
+          : await this.pool.query<{ key: string }>(
+              'SELECT key FROM secrets WHERE scope = $1 AND key > $2 AND deleted_at IS NULL ORDER BY key LIMIT $3',
+              [scope, after, limit],
+            );
+      return rows.map((r) => r.key);
+    } catch (err) {
+      throw wrapDbError(err, 'listing secret keys');
+    }
+  }
+
   async delete(scope: ScopeName, key: string, by: string, requestId?: string): Promise<SecretMeta | undefined> {
     try {
       return await withTransaction(this.pool, async (tx) => {

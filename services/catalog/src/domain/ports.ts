@@ -30,6 +30,8 @@ export interface SecretStore {
     writeValue: (version: number, txn: unknown) => Promise<{ backend: string; ref: string }>;
   }): Promise<PutResult>;
   list(scope: ScopeName): Promise<SecretMeta[]>;
+  /** Keys of the scope in the store's key order, after `after` (from the start when undefined), at most `limit`. */
+  listKeys(scope: ScopeName, after: string | undefined, limit: number): Promise<string[]>;
   /** Marks the key deleted and writes secret.changed and the audit record with it. */
   delete(scope: ScopeName, key: string, by: string, requestId?: string): Promise<SecretMeta | undefined>;
   /** The current version of each (scope, key); absent when missing or deleted. */
