@@ -55,7 +55,7 @@ export function denialError(d: Decision): LatchkeyError {
   const notFound = d.code === 'ras.domain_not_found' || d.code === 'ras.bundle_not_found';
   const kind = notFound
     ? 'not_found'
-    : d.code === 'ras.invalid_check'
+    : d.code === 'ras.invalid_check' || d.code === 'domain.reserved'
       ? 'invalid_argument'
       : // A service asking about an action ras does not know is a bug in that service.
         d.code === 'ras.unknown_action'

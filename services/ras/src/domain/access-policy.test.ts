@@ -116,7 +116,7 @@ test('the decision table: each role against each domain action in its own domain
   }
 });
 
-test('owners and platform admins create Vault integrations (vault.manage); maintainers and members do not', async () => {
+test('seed rule: only owners and platform admins create Vault integrations (vault.manage); maintainers and members do not', async () => {
   const { policy } = world();
   assert.equal(await allowed(policy, 'olive', 'vault.manage', 'analytics'), true);
   assert.equal(await allowed(policy, 'admin', 'vault.manage', 'analytics'), true);
@@ -133,7 +133,7 @@ test('owners and platform admins create Vault integrations (vault.manage); maint
   assert.equal(await allowed(policy, 'fred', 'vault.manage', 'analytics'), false);
 });
 
-test('global secrets are read-only to domains: read from a domain with its permission, changed by platform admins only', async () => {
+test('seed rule: global secrets are read-only to domains: read from a domain with its permission, changed by platform admins only', async () => {
   const { policy } = world();
   const fromAnalytics = { scope: 'global' };
   // Reading (listing, referencing) global secrets from a domain needs that permission in the domain.
@@ -255,6 +255,38 @@ test('platform admins may do everything in existing domains, and alone learn tha
     'ras.domain_not_found',
   );
   assert.equal(await allowed(policy, 'admin', 'workload.deploy', 'finance'), true);
+});
+
+test('what only a domain has (workloads, integrations, roles, its audit) is refused in global scope, to platform admins too', async () => {
+  const { policy } = world();
+  const actions = [
+    'workload.read',
+    'workload.manage',
+    'workload.deploy',
+    'vault.manage',
+    'domain.read',
+    'grant.manage',
+    'audit.read',
+  ];
+  for (const action of actions) {
+    for (const [principal, domain, scope] of [
+      ['admin', 'global', ''],
+      ['olive', 'global', ''],
+      ['admin', 'analytics', 'global'],
+    ] as const) {
+      assert.deepEqual(
+        await ask(policy, principal, action, domain, { scope }),
+        {
+          allowed: false,
+          code: 'domain.reserved',
+          reason: `${action} has no meaning in global scope: "global" is the platform-wide scope, not a domain (it has no workloads, Vault integrations, roles or audit of its own)`,
+        },
+        `${principal} ${action} ${domain}/${scope}`,
+      );
+    }
+  }
+  // Secrets do live there: platform admins manage them.
+  assert.equal(await allowed(policy, 'admin', 'secret.manage', 'global'), true);
 });
 
 test('domain.create and kek.rotate are for platform admins, whatever the domain', async () => {

@@ -67,6 +67,14 @@ export function noAccess(principal: string, action: string, domain: string): Dec
   );
 }
 
+/** The answer to an action that only a domain has, asked of global scope: the same for everyone. */
+export function globalIsNoDomain(action: string): Decision {
+  return deny(
+    'domain.reserved',
+    `${action} has no meaning in global scope: "global" is the platform-wide scope, not a domain (it has no workloads, Vault integrations, roles or audit of its own)`,
+  );
+}
+
 export function domainNotFound(domain: string): Decision {
   const d = shown(domain);
   return deny('ras.domain_not_found', `domain ${d} does not exist: create it with latchkey domain create ${d}`);
@@ -127,6 +135,10 @@ export class AccessPolicy {
         'ras.cross_domain',
         `${q.action} from domain ${shown(q.domain)} cannot reach scope ${JSON.stringify(shown(scope))}: a domain reaches only its own secrets and global ones`,
       );
+    }
+
+    if (rule.kind === 'domain' && rule.domainOnly === true && (q.domain === GLOBAL_SCOPE || scope === GLOBAL_SCOPE)) {
+      return globalIsNoDomain(q.action);
     }
 
     if (rule.kind === 'bundle') {

@@ -51,8 +51,13 @@ export type GranteeKind = (typeof GRANTEE_KINDS)[number];
 export type ActionRule =
   /** Platform admins only; the domain is not looked at. */
   | { kind: 'platform' }
-  /** A permission in the domain; `globalRead` actions may target global scope from a domain. */
-  | { kind: 'domain'; permission: Permission; globalRead: boolean }
+  /**
+   * A permission in the domain; `globalRead` actions may target global scope
+   * from a domain. `domainOnly` actions concern what only a domain has
+   * (workloads, Vault integrations, roles, its audit): global scope is refused
+   * for them, platform admins included (domain.reserved).
+   */
+  | { kind: 'domain'; permission: Permission; globalRead: boolean; domainOnly?: true }
   /** A grant on the bundle named by the resource (any of `anyOf`), or MANAGE_GRANTS in its domain. */
   | { kind: 'bundle'; anyOf: readonly BundlePermission[] };
 
@@ -64,16 +69,16 @@ export const ACTION_RULES: Readonly<Record<string, ActionRule>> = {
   'secret.list': { kind: 'domain', permission: 'LIST_SECRETS', globalRead: true },
   'secret.use': { kind: 'domain', permission: 'USE_SECRETS', globalRead: true },
   'secret.manage': { kind: 'domain', permission: 'MANAGE_SECRETS', globalRead: false },
-  'workload.read': { kind: 'domain', permission: 'LIST_SECRETS', globalRead: false },
-  'workload.manage': { kind: 'domain', permission: 'USE_SECRETS', globalRead: false },
-  'workload.deploy': { kind: 'domain', permission: 'USE_SECRETS', globalRead: false },
-  'vault.manage': { kind: 'domain', permission: 'MANAGE_VAULT', globalRead: false },
+  'workload.read': { kind: 'domain', permission: 'LIST_SECRETS', globalRead: false, domainOnly: true },
+  'workload.manage': { kind: 'domain', permission: 'USE_SECRETS', globalRead: false, domainOnly: true },
+  'workload.deploy': { kind: 'domain', permission: 'USE_SECRETS', globalRead: false, domainOnly: true },
+  'vault.manage': { kind: 'domain', permission: 'MANAGE_VAULT', globalRead: false, domainOnly: true },
   // See the domain and its members, list its bundles: any role.
-  'domain.read': { kind: 'domain', permission: 'LIST_SECRETS', globalRead: false },
+  'domain.read': { kind: 'domain', permission: 'LIST_SECRETS', globalRead: false, domainOnly: true },
   // Grant and revoke domain roles, create bundles, grant and revoke on them.
-  'grant.manage': { kind: 'domain', permission: 'MANAGE_GRANTS', globalRead: false },
+  'grant.manage': { kind: 'domain', permission: 'MANAGE_GRANTS', globalRead: false, domainOnly: true },
   // One domain's audit records: owners.
-  'audit.read': { kind: 'domain', permission: 'READ_AUDIT', globalRead: false },
+  'audit.read': { kind: 'domain', permission: 'READ_AUDIT', globalRead: false, domainOnly: true },
   // UPDATE implies VIEW: whoever may change a configuration may see it.
   'bundle.view': { kind: 'bundle', anyOf: ['VIEW', 'UPDATE'] },
   'bundle.update': { kind: 'bundle', anyOf: ['UPDATE'] },

@@ -25,6 +25,7 @@ export function decisionError(d: Decision): LatchkeyError {
     case 'ras.bundle_not_found':
       return notFound('bundle.not_found', d.reason);
     case 'ras.invalid_check':
+    case 'domain.reserved':
       return invalidArgument(d.code, d.reason);
     case 'ras.unknown_action':
       return new LatchkeyError(d.code, d.reason, { kind: 'internal' });

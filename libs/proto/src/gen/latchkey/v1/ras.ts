@@ -69,9 +69,11 @@ export interface ListDomainsResponse {
  * target when it is not `domain` itself. Reading global secrets from a domain
  * (`secret.list` or `secret.use` with domain = D, scope = "global") needs
  * LIST_SECRETS or USE_SECRETS in D. Every other action on global scope, and
- * any action with domain = "global", is for platform admins. A `scope` naming
- * another domain is always denied: no call reaches from one domain into
- * another.
+ * any action with domain = "global", is for platform admins, except what only
+ * a domain has (workload.*, vault.manage, domain.read, grant.manage,
+ * audit.read): global scope refuses those to everyone, platform admins
+ * included (domain.reserved). A `scope` naming another domain is always
+ * denied: no call reaches from one domain into another.
  */
 export interface CheckRequest {
   principal: string;
@@ -107,7 +109,8 @@ export interface CheckResponse {
   /**
    * Stable code when denied: ras.permission_denied, ras.domain_not_found and
    * ras.bundle_not_found (told only to those allowed to know),
-   * ras.cross_domain, ras.unknown_action, ras.invalid_check.
+   * ras.cross_domain, ras.unknown_action, ras.invalid_check, domain.reserved
+   * (an action only a domain has, asked of global scope).
    */
   code: string;
   reason: string;
