@@ -10,6 +10,7 @@ import {
   type CreateVaultIntegrationRequest,
   type SecretMetadata,
   type SelectorRequest,
+  type SetRotationPolicyRequest,
   type TestVaultIntegrationRequest,
   type UpdateVaultIntegrationRequest,
   type VaultIntegration,
@@ -71,6 +72,7 @@ function secret(key: string, version: number): SecretMetadata {
     updatedAt: '2025-01-03T00:00:00Z',
     updatedBy: 'alice',
     description: '',
+    rotateEvery: '',
   };
 }
 
@@ -90,6 +92,16 @@ before(async () => {
   const catalog: CatalogServiceServer = {
     putSecret: unimplemented,
     listSecrets: unimplemented,
+    setRotationPolicy: recording<SetRotationPolicyRequest, SecretMetadata>('setRotationPolicy', (call, cb) => {
+      if (call.request.key === 'ghost') {
+        fail(cb, status.NOT_FOUND, 'secret.not_found', 'secret ghost not found in domain analytics');
+        return;
+      }
+      cb(null, {
+        ...secret(call.request.key, 4),
+        rotateEvery: call.request.rotateEvery === 'never' ? '' : call.request.rotateEvery,
+      });
+    }),
     deleteSecret: recording('deleteSecret', (call, cb) =>
       cb(null, {
         deleted: secret(call.request.key, 2),
@@ -209,17 +221,37 @@ before(async () => {
     }),
     inventory: recording('inventory', (call, cb) => {
       const used = {
-        secret: secret('db_password', 3),
+        secret: { ...secret('db_password', 3), rotateEvery: '90d' },
         workloadCount: 2,
         workloads: [] as string[],
         unreferenced: false,
+        rotationDue: true,
+        rotationDueAt: '2025-04-03T00:00:00.000Z',
       };
       if (call.request.usedByKey === 'db_password') {
         cb(null, { entries: [{ ...used, workloads: ['analytics/nightly-etl', 'analytics/report'] }] });
         return;
       }
       cb(null, {
-        entries: [used, { secret: secret('old_token', 1), workloadCount: 0, workloads: [], unreferenced: true }],
+        entries: [
+          used,
+          {
+            secret: secret('old_token', 1),
+            workloadCount: 0,
+            workloads: [],
+            unreferenced: true,
+            rotationDue: false,
+            rotationDueAt: '',
+          },
+          {
+            secret: { ...secret('api_key', 2), rotateEvery: '36h' },
+            workloadCount: 1,
+            workloads: [],
+            unreferenced: false,
+            rotationDue: false,
+            rotationDueAt: '2099-01-01T12:00:00.000Z',
+          },
+        ],
       });
     }),
   };
@@ -550,14 +582,33 @@ test('secret selector --page-size asks for one page and shows how to get the nex
   assert.match(bad.stderrLines[0] ?? '', /--page-size must be a positive whole number/);
 });
 
-test('inventory flags unreferenced secrets; --used-by lists the workloads', async () => {
+test('inventory flags unreferenced secrets and those due for rotation; --used-by lists the workloads', async () => {
   const out = io();
   assert.equal(await main(['inventory', '--domain', 'analytics'], out), 0);
   assert.deepEqual(last('inventory'), { scope: { domain: 'analytics', global: false }, usedByKey: '' });
-  assert.match(out.stdoutLines[0] ?? '', /^KEY +SOURCE +VERSION +UPDATED +BY +WORKLOADS$/);
-  assert.match(out.stdoutLines[1] ?? '', /^db_password +MANAGED +3 +2025-01-03T00:00:00Z +alice +2$/);
-  assert.match(out.stdoutLines[2] ?? '', /^old_token +MANAGED +1 +.* +0 \(unreferenced\)$/);
-  assert.equal(out.stdoutLines[3], '1 of 2 secrets are referenced by no workload');
+  assert.match(out.stdoutLines[0] ?? '', /^KEY +SOURCE +VERSION +UPDATED +BY +WORKLOADS +ROTATION$/);
+  assert.match(
+    out.stdoutLines[1] ?? '',
+    /^db_password +MANAGED +3 +2025-01-03T00:00:00Z +alice +2 +90d, DUE since 2025-04-03T00:00:00.000Z$/,
+  );
+  assert.match(out.stdoutLines[2] ?? '', /^old_token +MANAGED +1 +.* +0 \(unreferenced\) +-$/);
+  assert.match(out.stdoutLines[3] ?? '', /^api_key +MANAGED +2 +.* +1 +36h, due 2099-01-01T12:00:00.000Z$/);
+  assert.equal(
+    out.stdoutLines[4],
+    '1 of 3 secrets are due for rotation (db_password): put a new value with latchkey secret put KEY',
+  );
+  assert.equal(out.stdoutLines[5], '1 of 3 secrets are referenced by no workload');
+  const json = io();
+  assert.equal(await main(['inventory', '--domain', 'analytics', '--json'], json), 0);
+  const entries = (JSON.parse(json.stdoutLines.join('\n')) as { entries: Record<string, unknown>[] }).entries;
+  assert.deepEqual(
+    entries.map((e) => [e['rotationDue'], e['rotationDueAt']]),
+    [
+      [true, '2025-04-03T00:00:00.000Z'],
+      [false, ''],
+      [false, '2099-01-01T12:00:00.000Z'],
+    ],
+  );
   const used = io();
   assert.equal(await main(['inventory', '--domain', 'analytics', '--used-by', 'db_password'], used), 0);
   assert.equal(last<{ usedByKey: string }>('inventory').usedByKey, 'db_password');
@@ -571,6 +622,43 @@ test('inventory flags unreferenced secrets; --used-by lists the workloads', asyn
   assert.match(neither.stderrLines[0] ?? '', /--domain DOMAIN or --global is required/);
 });
 
+test('secret policy sets or removes a rotation policy and says which', async () => {
+  const set = io();
+  assert.equal(
+    await main(['secret', 'policy', 'db_password', '--domain', 'analytics', '--rotate-every', '90d'], set),
+    0,
+  );
+  assert.deepEqual(last('setRotationPolicy'), {
+    scope: { domain: 'analytics', global: false },
+    key: 'db_password',
+    rotateEvery: '90d',
+  });
+  assert.deepEqual(set.stdoutLines, ['db_password in domain analytics: rotate every 90d']);
+  const cleared = io();
+  assert.equal(
+    await main(['secret', 'policy', 'db_password', '--global', '--rotate-every', 'never', '--json'], cleared),
+    0,
+  );
+  assert.equal(last<SetRotationPolicyRequest>('setRotationPolicy').rotateEvery, 'never');
+  assert.equal((JSON.parse(cleared.stdoutLines.join('\n')) as { rotateEvery: string }).rotateEvery, '');
+});
+
+test('secret policy without --rotate-every, or with a malformed one, is a usage error; a missing key is the catalog’s error', async () => {
+  const missing = io();
+  assert.equal(await main(['secret', 'policy', 'db_password', '--domain', 'analytics'], missing), 2);
+  assert.match(missing.stderrLines.join('\n'), /--rotate-every is required: <N>d or <N>h \(e.g. 90d\), or never/);
+  const bad = io();
+  assert.equal(
+    await main(['secret', 'policy', 'db_password', '--domain', 'analytics', '--rotate-every', '90'], bad),
+    2,
+  );
+  assert.match(bad.stderrLines.join('\n'), /--rotate-every "90" is not a rotation period/);
+  assert.equal(calls('setRotationPolicy'), 0);
+  const ghost = io();
+  assert.equal(await main(['secret', 'policy', 'ghost', '--domain', 'analytics', '--rotate-every', '30d'], ghost), 1);
+  assert.deepEqual(ghost.stderrLines, ['latchkey: secret ghost not found in domain analytics (secret.not_found)']);
+});
+
 test('--help lists the new verbs', async () => {
   const out = fakeIo();
   assert.equal(await main(['--help'], out), 0);
@@ -581,6 +669,7 @@ test('--help lists the new verbs', async () => {
     'vault test',
     'kek rotate',
     'secret selector',
+    'secret policy',
     'inventory',
     'vault update',
   ])

@@ -93,6 +93,8 @@ before(async () => {
       updatedAt: '',
       updatedBy: 'admin',
       description: call.request.description,
+      // The catalog answers with the policy in force: as given, none after `never`, kept (here: none) when absent.
+      rotateEvery: call.request.rotateEvery === 'never' ? '' : (call.request.rotateEvery ?? ''),
     });
   };
   server.addService(CatalogServiceService, { putSecret, listSecrets: unimplemented, deleteSecret: unimplemented });
@@ -222,6 +224,31 @@ test('secret put sends stdin minus one newline with the admin token, and never p
   assert.equal(put?.description, 'main db');
   assert.equal(seen.auth.at(-1), `Bearer ${creds.admin}`);
   assert.deepEqual(io.stdoutLines, ['DB_PASSWORD version 3 in domain analytics']);
+});
+
+test('secret put sends no rotation policy unless --rotate-every is given (the secret keeps its own)', async () => {
+  const io = fakeIo({ stdin: 'some-value', env: { LATCHKEY_HOME: home } });
+  assert.equal(await main(['secret', 'put', 'K', '--domain', 'analytics'], io), 0);
+  assert.equal(seen.puts.at(-1)?.rotateEvery, undefined);
+});
+
+test('secret put --rotate-every sends the policy and prints it; never removes it', async () => {
+  const io = fakeIo({ stdin: 'some-value', env: { LATCHKEY_HOME: home } });
+  assert.equal(await main(['secret', 'put', 'K', '--domain', 'analytics', '--rotate-every', '90d'], io), 0);
+  assert.equal(seen.puts.at(-1)?.rotateEvery, '90d');
+  assert.deepEqual(io.stdoutLines, ['K version 3 in domain analytics, rotate every 90d']);
+  const never = fakeIo({ stdin: 'some-value', env: { LATCHKEY_HOME: home } });
+  assert.equal(await main(['secret', 'put', 'K', '--domain', 'analytics', '--rotate-every', 'never'], never), 0);
+  assert.equal(seen.puts.at(-1)?.rotateEvery, 'never');
+  assert.deepEqual(never.stdoutLines, ['K version 3 in domain analytics']);
+});
+
+test('secret put refuses a malformed --rotate-every before reading the value', async () => {
+  const before = seen.puts.length;
+  const io = fakeIo({ stdin: 'some-value', env: { LATCHKEY_HOME: home } });
+  assert.equal(await main(['secret', 'put', 'K', '--domain', 'analytics', '--rotate-every', '3 months'], io), 2);
+  assert.match(io.stderrLines.join('\n'), /--rotate-every "3 months" is not a rotation period: use <N>d or <N>h/);
+  assert.equal(seen.puts.length, before, 'nothing was sent');
 });
 
 test('LATCHKEY_TOKEN overrides the admin token; --json prints metadata only', async () => {

@@ -19,7 +19,7 @@ import { loginCommand, whoamiCommand } from './identity-commands.js';
 import { inventoryCommand } from './inventory-command.js';
 import { kekRotateCommand } from './kek-command.js';
 import { logsCommand } from './logs-command.js';
-import { secretDeleteCommand, secretListCommand, secretPutCommand } from './secret-commands.js';
+import { secretDeleteCommand, secretListCommand, secretPolicyCommand, secretPutCommand } from './secret-commands.js';
 import { secretSelectorCommand } from './selector-command.js';
 import { statusCommand } from './status-command.js';
 import { upCommand } from './up-command-spec.js';
@@ -46,6 +46,7 @@ export const COMMANDS: readonly Command[] = [
   secretPutCommand,
   secretListCommand,
   secretDeleteCommand,
+  secretPolicyCommand,
   secretSelectorCommand,
   inventoryCommand,
   kekRotateCommand,

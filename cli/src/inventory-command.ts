@@ -1,4 +1,4 @@
-import { InventoryResponse } from '@latchkey/proto';
+import { InventoryResponse, type InventoryEntry } from '@latchkey/proto';
 import { booleanOption, parseArgs, requirePositionals, stringOption } from './args-parser.js';
 import { UsageError } from './cli-errors.js';
 import { call, withClients } from './client-context.js';
@@ -7,10 +7,18 @@ import type { Command } from './command-types.js';
 import { describeScope, scopeFromArgs } from './scope-option.js';
 import { formatTable, printJson } from './table-format.js';
 
+/** `-` without a policy; `90d, due since T` once the current version is due; else `90d, due T`. */
+function rotationCell(e: InventoryEntry): string {
+  const every = e.secret?.rotateEvery ?? '';
+  if (every === '') return '-';
+  return e.rotationDue ? `${every}, DUE since ${e.rotationDueAt}` : `${every}, due ${e.rotationDueAt}`;
+}
+
 export const inventoryCommand: Command = {
   path: ['inventory'],
   usage: 'latchkey inventory (--domain DOMAIN | --global) [--used-by KEY] [--json]',
-  summary: 'every secret with its version, last change and how many workloads use it; flags unused ones',
+  summary:
+    'every secret with its version, last change, rotation policy and how many workloads use it; flags unused ones and those due for rotation',
   options: {
     domain: { type: 'string' },
     global: { type: 'boolean' },
@@ -31,7 +39,7 @@ export const inventoryCommand: Command = {
       return 0;
     }
     for (const line of formatTable(
-      ['KEY', 'SOURCE', 'VERSION', 'UPDATED', 'BY', 'WORKLOADS'],
+      ['KEY', 'SOURCE', 'VERSION', 'UPDATED', 'BY', 'WORKLOADS', 'ROTATION'],
       res.entries.map((e) => [
         e.secret?.key ?? '',
         e.secret?.source ?? '',
@@ -39,9 +47,18 @@ export const inventoryCommand: Command = {
         e.secret?.updatedAt ?? '',
         e.secret?.updatedBy ?? '',
         e.unreferenced ? `${e.workloadCount} (unreferenced)` : String(e.workloadCount),
+        rotationCell(e),
       ]),
     )) {
       io.out(line);
+    }
+    const due = res.entries.filter((e) => e.rotationDue);
+    if (usedByKey === '' && due.length > 0) {
+      const names = due.slice(0, 10).map((e) => e.secret?.key ?? '');
+      if (due.length > names.length) names.push(`and ${due.length - names.length} more`);
+      io.out(
+        `${due.length} of ${res.entries.length} secrets are due for rotation (${names.join(', ')}): put a new value with latchkey secret put KEY`,
+      );
     }
     const unreferenced = res.entries.filter((e) => e.unreferenced).length;
     if (usedByKey !== '') {

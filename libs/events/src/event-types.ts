@@ -99,6 +99,42 @@ export interface SecretChanged {
   by: string;
 }
 
+/**
+ * A managed secret's current version is at least as old as its rotation
+ * policy allows (`latchkey secret put KEY --rotate-every 90d`). Announced
+ * once per (secret, version) by the catalog's rotation sweep; a new version
+ * (a rotation) is announced again only when it, too, grows old.
+ */
+export interface SecretRotationDue {
+  /** The domain name or `global`. */
+  scope: string;
+  /** The domain the secret belongs to, or `global` (the subject's last token). */
+  domain: string;
+  key: string;
+  source: 'MANAGED';
+  /** The version that is due (the current one when the sweep saw it). */
+  version: number;
+  /** The policy, as `90d` or `36h`. */
+  rotateEvery: string;
+  /** ISO 8601: when that version was created. */
+  versionCreatedAt: string;
+  /** ISO 8601: when it became due (created + policy). */
+  dueSince: string;
+}
+
+/**
+ * Someone asked to stop a deployment that starts or runs (`latchkey stop`):
+ * the deployer replica running it stops it. Every replica hears it.
+ */
+export interface WorkloadStopRequested {
+  deploymentId: string;
+  workloadId: string;
+  workload: string;
+  domain: string;
+  /** The principal who asked. */
+  by: string;
+}
+
 export interface WorkloadStale {
   workloadId: string;
   workload: string;

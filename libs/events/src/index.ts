@@ -11,7 +11,9 @@ export type {
   WorkloadResolutionRetrying,
   WorkloadOutcome,
   SecretChanged,
+  SecretRotationDue,
   WorkloadStale,
+  WorkloadStopRequested,
 } from './event-types.js';
 export type { CloudEvent, OutgoingEvent } from './envelope.js';
 export { decodeEvent, eventHeaders, newEventId } from './envelope.js';

@@ -34,6 +34,7 @@ export {
   SelectorRequest,
   SelectorResponse,
   SelectorSource,
+  SetRotationPolicyRequest,
   TestVaultIntegrationRequest,
   TestVaultIntegrationResponse,
   UpdateVaultIntegrationRequest,

@@ -17,6 +17,9 @@ const schema = z.object({
   LATCHKEY_VAULT_WATCH_INTERVAL_S: z.coerce.number().positive().default(60),
   LATCHKEY_VAULT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   LATCHKEY_SELECTOR_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  // Rotation policies: how often the sweep looks for secrets due for rotation (also once at start).
+  // At most 24 days (a timer's limit).
+  LATCHKEY_ROTATION_SWEEP_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(86_400),
   LATCHKEY_MAX_VALUE_BYTES: z.coerce.number().int().positive().default(65536),
   LATCHKEY_REPLICA_ID: z.string().default('catalog'),
   // The managed backend, one for every domain: database | kubernetes | vault.

@@ -29,6 +29,7 @@ import { postgresExclusive } from './adapters/postgres-exclusive.js';
 import { PostgresVaultIntegrationRepo } from './adapters/postgres-vault-integration-repo.js';
 import { RasBundles } from './adapters/ras-bundles.js';
 import { CachedVaultSources } from './adapters/vault-sources.js';
+import { RotationSweep } from './domain/rotation-sweep.js';
 import { CatalogViewService } from './domain/selector-service.js';
 import { SecretService } from './domain/secret-service.js';
 import { VaultIntegrationService } from './domain/vault-integration-service.js';
@@ -107,6 +108,14 @@ runService('catalog', logger, async () => {
     logger: log,
     onChange,
   });
+  const rotation = new RotationSweep({
+    store,
+    exclusive: postgresExclusive(pool),
+    intervalMs: config.LATCHKEY_ROTATION_SWEEP_INTERVAL_S * 1000,
+    now: () => new Date(),
+    logger: log,
+    onChange,
+  });
 
   const server = createServer({
     service: 'catalog',
@@ -122,12 +131,14 @@ runService('catalog', logger, async () => {
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
   watch.start();
+  rotation.start();
   server.setServing(true);
   return {
     port,
     async stop() {
       await server.shutdown();
       await watch.stop();
+      await rotation.stop();
       await relay.stop();
       policyChanges.stop();
       rasAuthorizer.close();

@@ -1,7 +1,16 @@
 import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
-import { auditEvent, auditRecord, enqueueEvents, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
+import {
+  auditEvent,
+  auditRecord,
+  enqueueEvents,
+  eventTypes,
+  subjects,
+  type SecretChanged,
+  type SecretRotationDue,
+} from '@latchkey/events';
 import { storeKey, type SecretStore, type StoredValue } from '../domain/ports.js';
-import type { PutResult, ScopeName, SecretMeta } from '../domain/secret-types.js';
+import { formatRotateEvery } from '../domain/rotation-policy.js';
+import type { PutResult, RotationDue, ScopeName, SecretMeta } from '../domain/secret-types.js';
 
 interface MetaRow {
   scope: string;
@@ -11,6 +20,9 @@ interface MetaRow {
   created_at: Date;
   updated_at: Date;
   updated_by: string;
+  rotate_every_seconds: number | null;
+  /** When the current version was created; a put writes it in the transaction that sets updated_at. */
+  version_created_at?: Date | null;
 }
 
 const toMeta = (r: MetaRow): SecretMeta => ({
@@ -22,7 +34,35 @@ const toMeta = (r: MetaRow): SecretMeta => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   updatedBy: r.updated_by,
+  rotateEverySeconds: r.rotate_every_seconds,
+  versionCreatedAt: r.version_created_at ?? r.updated_at,
 });
+
+/** Metadata with the creation time of the current version. */
+const META_COLUMNS = `s.*, (SELECT v.created_at FROM secret_versions v
+  WHERE v.scope = s.scope AND v.key = s.key AND v.version = s.current_version) AS version_created_at`;
+
+/** How many due versions one sweep transaction records and announces. */
+const DUE_BATCH = 500;
+
+function rotationDueEvent(due: RotationDue) {
+  const data: SecretRotationDue = {
+    scope: due.scope,
+    domain: due.scope,
+    key: due.key,
+    source: 'MANAGED',
+    version: due.version,
+    rotateEvery: formatRotateEvery(due.rotateEverySeconds),
+    versionCreatedAt: due.versionCreatedAt.toISOString(),
+    dueSince: due.dueSince.toISOString(),
+  };
+  return {
+    id: `secret.rotation_due:${due.scope}/${due.key}/${due.version}`,
+    type: eventTypes.secretRotationDue,
+    subject: subjects.secretRotationDue(due.scope),
+    data,
+  };
+}
 
 function changedEvent(meta: SecretMeta, change: SecretChanged['change']) {
   const data: SecretChanged = {
@@ -76,18 +116,32 @@ export class PostgresSecretStore implements SecretStore {
         await lockKey(tx, input.scope, input.key);
         // One statement takes the row lock and the next version number, so
         // concurrent puts of one key serialise and never share a version.
+        // The rotation policy: $5 says whether this put sets it ($6, null
+        // to remove it); otherwise a present secret keeps its own and one
+        // created anew (also after a delete) has none.
         const { rows } = await tx.query<MetaRow & { was_deleted: boolean | null }>(
           `WITH prior AS (SELECT deleted_at IS NOT NULL AS was_deleted FROM secrets WHERE scope = $1 AND key = $2)
-           INSERT INTO secrets AS s (scope, key, current_version, description, updated_by)
-           VALUES ($1, $2, 1, COALESCE($3, ''), $4)
+           INSERT INTO secrets AS s (scope, key, current_version, description, updated_by, rotate_every_seconds)
+           VALUES ($1, $2, 1, COALESCE($3, ''), $4, CASE WHEN $5::boolean THEN $6::integer END)
            ON CONFLICT (scope, key) DO UPDATE SET
              current_version = s.current_version + 1,
              description = COALESCE($3, s.description),
              updated_at = now(),
              updated_by = $4,
-             deleted_at = NULL
-           RETURNING s.*, (SELECT was_deleted FROM prior) AS was_deleted`,
-          [input.scope, input.key, input.description ?? null, input.by],
+             deleted_at = NULL,
+             rotate_every_seconds = CASE
+               WHEN $5::boolean THEN $6::integer
+               WHEN s.deleted_at IS NOT NULL THEN NULL
+               ELSE s.rotate_every_seconds END
+           RETURNING s.*, now() AS version_created_at, (SELECT was_deleted FROM prior) AS was_deleted`,
+          [
+            input.scope,
+            input.key,
+            input.description ?? null,
+            input.by,
+            input.rotateEverySeconds !== undefined,
+            input.rotateEverySeconds ?? null,
+          ],
         );
         const row = rows[0]!;
         const meta = toMeta(row);
@@ -110,7 +164,7 @@ export class PostgresSecretStore implements SecretStore {
   async list(scope: ScopeName): Promise<SecretMeta[]> {
     try {
       const { rows } = await this.pool.query<MetaRow>(
-        'SELECT * FROM secrets WHERE scope = $1 AND deleted_at IS NULL ORDER BY key',
+        `SELECT ${META_COLUMNS} FROM secrets s WHERE s.scope = $1 AND s.deleted_at IS NULL ORDER BY s.key`,
         [scope],
       );
       return rows.map(toMeta);
@@ -135,6 +189,102 @@ export class PostgresSecretStore implements SecretStore {
       return rows.map((r) => r.key);
     } catch (err) {
       throw wrapDbError(err, 'listing secret keys');
+    }
+  }
+
+  async setRotationPolicy(input: Parameters<SecretStore['setRotationPolicy']>[0]): Promise<SecretMeta | undefined> {
+    try {
+      return await withTransaction(this.pool, async (tx) => {
+        await lockKey(tx, input.scope, input.key);
+        // The value did not change: updated_at / updated_by keep saying when
+        // and by whom it last did; the audit record says who set the policy.
+        const { rows } = await tx.query<MetaRow>(
+          `UPDATE secrets s SET rotate_every_seconds = $3
+           WHERE s.scope = $1 AND s.key = $2 AND s.deleted_at IS NULL RETURNING ${META_COLUMNS}`,
+          [input.scope, input.key, input.rotateEverySeconds],
+        );
+        const row = rows[0];
+        if (!row) return undefined;
+        const meta = toMeta(row);
+        await enqueueEvents(tx, [
+          auditEvent(
+            auditRecord({
+              service: 'catalog',
+              actor: input.by,
+              action: 'secret.policy',
+              domain: meta.scope,
+              resource: `secret:${meta.key}`,
+              outcome: 'ok',
+              reason:
+                input.rotateEverySeconds === null
+                  ? 'rotation policy removed'
+                  : `rotate every ${formatRotateEvery(input.rotateEverySeconds)}`,
+              requestId: input.requestId ?? '',
+            }),
+          ),
+        ]);
+        return meta;
+      });
+    } catch (err) {
+      throw wrapDbError(err, 'setting a rotation policy');
+    }
+  }
+
+  async announceRotationDue(now: Date): Promise<RotationDue[]> {
+    const announced: RotationDue[] = [];
+    try {
+      for (;;) {
+        const batch = await withTransaction(this.pool, async (tx) => {
+          // The rows are locked (a put of the same key waits, and one in
+          // progress is skipped this round), so a version is announced only
+          // while it is current; the NOT EXISTS and the primary key of
+          // rotation_due make it once per version across sweeps and replicas.
+          const { rows } = await tx.query<{
+            scope: string;
+            key: string;
+            version: number;
+            rotate_every_seconds: number;
+            version_created_at: Date;
+            due_since: Date;
+          }>(
+            `WITH due AS (
+               SELECT s.scope, s.key, s.current_version AS version, s.rotate_every_seconds,
+                      v.created_at AS version_created_at,
+                      v.created_at + make_interval(secs => s.rotate_every_seconds) AS due_since
+               FROM secrets s
+               JOIN secret_versions v ON v.scope = s.scope AND v.key = s.key AND v.version = s.current_version
+               WHERE s.rotate_every_seconds IS NOT NULL AND s.deleted_at IS NULL
+                 AND v.created_at + make_interval(secs => s.rotate_every_seconds) <= $1
+                 AND NOT EXISTS (SELECT 1 FROM rotation_due r
+                                 WHERE r.scope = s.scope AND r.key = s.key AND r.version = s.current_version)
+               ORDER BY s.scope, s.key
+               LIMIT $2
+               FOR UPDATE OF s SKIP LOCKED
+             ), recorded AS (
+               INSERT INTO rotation_due (scope, key, version, due_since, announced_at)
+               SELECT scope, key, version, due_since, $1 FROM due
+               ON CONFLICT DO NOTHING
+               RETURNING scope, key, version
+             )
+             SELECT due.* FROM due JOIN recorded USING (scope, key, version) ORDER BY due.scope, due.key`,
+            [now, DUE_BATCH],
+          );
+          const due = rows.map((r): RotationDue => ({
+            scope: r.scope,
+            key: r.key,
+            version: r.version,
+            rotateEverySeconds: r.rotate_every_seconds,
+            versionCreatedAt: r.version_created_at,
+            dueSince: r.due_since,
+          }));
+          await enqueueEvents(tx, due.map(rotationDueEvent));
+          return due;
+        });
+        announced.push(...batch);
+        if (batch.length < DUE_BATCH) return announced;
+      }
+    } catch (err) {
+      throw wrapDbError(err, 'announcing secrets due for rotation');
     }
   }
 

@@ -1,4 +1,4 @@
-import type { PutResult, ScopeName, SecretMeta } from './secret-types.js';
+import type { PutResult, RotationDue, ScopeName, SecretMeta } from './secret-types.js';
 import type {
   VaultConnectionSettings,
   VaultIntegrationRecord,
@@ -27,11 +27,35 @@ export interface SecretStore {
     by: string;
     /** The request that asked, for the audit record written with the change. */
     requestId?: string;
+    /**
+     * The rotation policy in seconds, or null to remove it; undefined keeps
+     * the secret's policy (a secret created anew, also after a delete, has none).
+     */
+    rotateEverySeconds?: number | null;
     writeValue: (version: number, txn: unknown) => Promise<{ backend: string; ref: string }>;
   }): Promise<PutResult>;
   list(scope: ScopeName): Promise<SecretMeta[]>;
   /** Keys of the scope in the store's key order, after `after` (from the start when undefined), at most `limit`. */
   listKeys(scope: ScopeName, after: string | undefined, limit: number): Promise<string[]>;
+  /**
+   * Sets (seconds) or removes (null) the rotation policy of a present secret,
+   * with its audit record; no new version, no `secret.changed`. undefined
+   * when the secret is missing or deleted.
+   */
+  setRotationPolicy(input: {
+    scope: ScopeName;
+    key: string;
+    rotateEverySeconds: number | null;
+    by: string;
+    requestId?: string;
+  }): Promise<SecretMeta | undefined>;
+  /**
+   * Records every current version whose policy says it is due at `now` and
+   * was not recorded before, and writes `secret.rotation_due` for each in the
+   * same transaction: once per (secret, version), whichever caller gets there
+   * first. Returns those it recorded.
+   */
+  announceRotationDue(now: Date): Promise<RotationDue[]>;
   /** Marks the key deleted and writes secret.changed and the audit record with it. */
   delete(scope: ScopeName, key: string, by: string, requestId?: string): Promise<SecretMeta | undefined>;
   /** The current version of each (scope, key); absent when missing or deleted. */

@@ -1,6 +1,7 @@
 import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import { storeKey, type Dependents, type SecretStore, type VaultIntegrationRepo, type VaultSources } from './ports.js';
+import { parseRotateEvery } from './rotation-policy.js';
 import { findVaultKeys, readVaultValues } from './vault-value-reader.js';
 import type { ValueBackend } from './value-backend.js';
 import {
@@ -79,12 +80,15 @@ export class SecretService {
       key: string;
       value: Buffer;
       description: string;
+      /** `90d`, `36h` or `never` (removes it); undefined keeps the secret's rotation policy. */
+      rotateEvery?: string;
       /** The request that asked: in ras's decision record and in the change's audit record. */
       requestId?: string;
     },
   ): Promise<PutResult> {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
+    const rotateEverySeconds = input.rotateEvery === undefined ? undefined : parseRotateEvery(input.rotateEvery);
     if (input.value.length === 0) {
       throw invalidArgument('secret.empty_value', 'the value is empty: pass it on standard input or with --value-file');
     }
@@ -117,6 +121,7 @@ export class SecretService {
       description: input.description || undefined,
       by: principal,
       ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+      ...(rotateEverySeconds === undefined ? {} : { rotateEverySeconds }),
       writeValue: async (version, txn) => {
         const { ref } = await backend.write({ scope, key: input.key, version, value: input.value, txn });
         return { backend: backend.kind, ref };
@@ -124,6 +129,39 @@ export class SecretService {
     });
     this.deps.onChange();
     return result;
+  }
+
+  /** Sets (`90d`, `36h`) or removes (`never`) a secret's rotation policy; the value and its version stay. */
+  async setRotationPolicy(
+    principal: string,
+    input: { scope: ScopeInput | undefined; key: string; rotateEvery: string; requestId?: string },
+  ): Promise<SecretMeta> {
+    const scope = scopeOf(input.scope);
+    validateKey(input.key);
+    const rotateEverySeconds = parseRotateEvery(input.rotateEvery);
+    await authorize(this.deps.authorizer, {
+      principal,
+      action: 'secret.manage',
+      domain: scope,
+      resource: input.key,
+      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+    });
+    const meta = await this.deps.store.setRotationPolicy({
+      scope,
+      key: input.key,
+      rotateEverySeconds,
+      by: principal,
+      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+    });
+    if (!meta) {
+      throw notFound(
+        'secret.not_found',
+        `secret ${input.key} not found in ${scope === GLOBAL ? 'global scope' : `domain ${scope}`}: ` +
+          `put it with its policy (latchkey secret put ${input.key} ${scope === GLOBAL ? '--global' : `--domain ${scope}`} --rotate-every ${input.rotateEvery})`,
+      );
+    }
+    this.deps.onChange();
+    return meta;
   }
 
   async list(principal: string, scopeInput: ScopeInput | undefined): Promise<SecretMeta[]> {

@@ -15,6 +15,20 @@ export interface SecretMeta {
   createdAt: Date;
   updatedAt: Date;
   updatedBy: string;
+  /** The rotation policy: the longest the current version may stay current, in seconds; null without one. */
+  rotateEverySeconds: number | null;
+  /** When the current version was created (the age a rotation policy measures). */
+  versionCreatedAt: Date;
+}
+
+/** A version that outlived its secret's rotation policy, as announced by the sweep. */
+export interface RotationDue {
+  scope: ScopeName;
+  key: string;
+  version: number;
+  rotateEverySeconds: number;
+  versionCreatedAt: Date;
+  dueSince: Date;
 }
 
 export interface PutResult {

@@ -1,6 +1,7 @@
 import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import type { Dependents, SecretStore, VaultIntegrationRepo, VaultSources } from './ports.js';
+import { rotationDueAt } from './rotation-policy.js';
 import { scopeOf, validateKey, type ScopeInput } from './secret-service.js';
 import { GLOBAL, type SecretMeta } from './secret-types.js';
 import { INTEGRATION_ID, type VaultIntegrationRecord } from './vault-integration-types.js';
@@ -35,6 +36,10 @@ export interface InventoryEntry {
   /** Filled only when asked for one key (`--used-by`). */
   workloads: string[];
   unreferenced: boolean;
+  /** The current version is at least as old as the rotation policy allows. */
+  rotationDue: boolean;
+  /** When the current version is (or was) due; undefined without a rotation policy. */
+  rotationDueAt: Date | undefined;
 }
 
 export interface CatalogViewDeps {
@@ -49,6 +54,8 @@ export interface CatalogViewDeps {
   listTimeoutMs?: number;
   /** The Vault listings a selector's following pages reuse; default: a cache of its own. */
   listings?: VaultKeyListings;
+  /** The time the inventory's due state is judged at; default: the clock. */
+  now?: () => Date;
 }
 
 const DEFAULT_PAGE = 1000;
@@ -302,13 +309,20 @@ export class CatalogViewService {
       }
     }
     const used = await this.deps.dependents.of('MANAGED', scope, usedByKey === '' ? [] : [usedByKey]);
+    const now = (this.deps.now ?? (() => new Date()))();
     return secrets.map((secret) => {
       const workloads = used.get(secret.key) ?? [];
+      const dueAt =
+        secret.rotateEverySeconds === null
+          ? undefined
+          : rotationDueAt(secret.versionCreatedAt, secret.rotateEverySeconds);
       return {
         secret,
         workloadCount: workloads.length,
         workloads: usedByKey === '' ? [] : workloads,
         unreferenced: workloads.length === 0,
+        rotationDue: dueAt !== undefined && dueAt.getTime() <= now.getTime(),
+        rotationDueAt: dueAt,
       };
     });
   }

@@ -7,6 +7,7 @@ import type {
   VaultIntegration,
   VaultSettings,
 } from '@latchkey/proto';
+import { formatRotateEvery } from '../../domain/rotation-policy.js';
 import type { CatalogViewService } from '../../domain/selector-service.js';
 import type { SecretService } from '../../domain/secret-service.js';
 import { GLOBAL, type SecretMeta, type ValueQuery } from '../../domain/secret-types.js';
@@ -22,6 +23,7 @@ export const toMetadata = (m: SecretMeta): SecretMetadata => ({
   updatedAt: m.updatedAt.toISOString(),
   updatedBy: m.updatedBy,
   description: m.description,
+  rotateEvery: m.rotateEverySeconds === null ? '' : formatRotateEvery(m.rotateEverySeconds),
 });
 
 export const toIntegration = (v: VaultIntegrationRecord): VaultIntegration => ({
@@ -62,10 +64,20 @@ export function catalogHandlers(
         key: req.key,
         value: Buffer.from(req.value),
         description: req.description,
+        ...(req.rotateEvery === undefined ? {} : { rotateEvery: req.rotateEvery }),
         requestId: ctx.requestId,
       });
       return toMetadata(meta);
     },
+    setRotationPolicy: async (req, ctx) =>
+      toMetadata(
+        await secrets.setRotationPolicy(ctx.principal.id, {
+          scope: req.scope,
+          key: req.key,
+          rotateEvery: req.rotateEvery,
+          requestId: ctx.requestId,
+        }),
+      ),
     listSecrets: async (req, ctx) => ({ secrets: (await secrets.list(ctx.principal.id, req.scope)).map(toMetadata) }),
     deleteSecret: async (req, ctx) => {
       const r = await secrets.delete(ctx.principal.id, req.scope, req.key, req.force, ctx.requestId);

@@ -34,6 +34,8 @@ export interface SecretMetadata {
   updatedAt: string;
   updatedBy: string;
   description: string;
+  /** The rotation policy, e.g. "90d" or "36h"; empty when the secret has none. */
+  rotateEvery: string;
 }
 
 export interface PutSecretRequest {
@@ -42,6 +44,19 @@ export interface PutSecretRequest {
   /** Write-only: accepted here, never returned by any call. */
   value: Buffer;
   description: string;
+  /**
+   * Rotation policy: "<N>d" or "<N>h" (e.g. "90d") sets it, "never" removes
+   * it; absent keeps the secret's policy as it is.
+   */
+  rotateEvery?: string | undefined;
+}
+
+/** Sets or removes a secret's rotation policy without adding a version. */
+export interface SetRotationPolicyRequest {
+  scope: Scope | undefined;
+  key: string;
+  /** "<N>d" or "<N>h" (e.g. "90d"), or "never" to remove the policy. */
+  rotateEvery: string;
 }
 
 export interface ListSecretsRequest {
@@ -177,6 +192,10 @@ export interface TestVaultIntegrationResponse {
 export interface SelectorRequest {
   domain: string;
   pageSize: number;
+  /**
+   * Opaque: the next_page_token of the previous page (a position in the
+   * listing, so that paging visits each key once); empty for the first page.
+   */
   pageToken: string;
 }
 
@@ -217,6 +236,13 @@ export interface InventoryEntry {
   workloadCount: number;
   workloads: string[];
   unreferenced: boolean;
+  /** The current version is at least as old as the rotation policy allows. */
+  rotationDue: boolean;
+  /**
+   * When the current version is (or was) due: its creation plus the policy.
+   * Empty when the secret has no rotation policy.
+   */
+  rotationDueAt: string;
 }
 
 export interface InventoryResponse {
@@ -291,6 +317,7 @@ function createBaseSecretMetadata(): SecretMetadata {
     updatedAt: "",
     updatedBy: "",
     description: "",
+    rotateEvery: "",
   };
 }
 
@@ -319,6 +346,9 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
     }
     if (message.description !== "") {
       writer.uint32(66).string(message.description);
+    }
+    if (message.rotateEvery !== "") {
+      writer.uint32(74).string(message.rotateEvery);
     }
     return writer;
   },
@@ -400,6 +430,14 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
             message.description = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.rotateEvery = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -434,6 +472,11 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
         ? globalThis.String(object.updated_by)
         : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      rotateEvery: isSet(object.rotateEvery)
+        ? globalThis.String(object.rotateEvery)
+        : isSet(object.rotate_every)
+        ? globalThis.String(object.rotate_every)
+        : "",
     };
   },
 
@@ -463,6 +506,9 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
     if (message.description !== undefined) {
       obj.description = message.description;
     }
+    if (message.rotateEvery !== undefined) {
+      obj.rotateEvery = message.rotateEvery;
+    }
     return obj;
   },
 
@@ -479,12 +525,13 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
     message.updatedAt = object.updatedAt ?? "";
     message.updatedBy = object.updatedBy ?? "";
     message.description = object.description ?? "";
+    message.rotateEvery = object.rotateEvery ?? "";
     return message;
   },
 };
 
 function createBasePutSecretRequest(): PutSecretRequest {
-  return { scope: undefined, key: "", value: Buffer.alloc(0), description: "" };
+  return { scope: undefined, key: "", value: Buffer.alloc(0), description: "", rotateEvery: undefined };
 }
 
 export const PutSecretRequest: MessageFns<PutSecretRequest> = {
@@ -500,6 +547,9 @@ export const PutSecretRequest: MessageFns<PutSecretRequest> = {
     }
     if (message.description !== "") {
       writer.uint32(34).string(message.description);
+    }
+    if (message.rotateEvery !== undefined) {
+      writer.uint32(42).string(message.rotateEvery);
     }
     return writer;
   },
@@ -549,6 +599,14 @@ export const PutSecretRequest: MessageFns<PutSecretRequest> = {
             message.description = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.rotateEvery = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -567,6 +625,11 @@ export const PutSecretRequest: MessageFns<PutSecretRequest> = {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      rotateEvery: isSet(object.rotateEvery)
+        ? globalThis.String(object.rotateEvery)
+        : isSet(object.rotate_every)
+        ? globalThis.String(object.rotate_every)
+        : undefined,
     };
   },
 
@@ -584,6 +647,9 @@ export const PutSecretRequest: MessageFns<PutSecretRequest> = {
     if (message.description !== undefined) {
       obj.description = message.description;
     }
+    if (message.rotateEvery !== undefined) {
+      obj.rotateEvery = message.rotateEvery;
+    }
     return obj;
   },
 
@@ -596,6 +662,112 @@ export const PutSecretRequest: MessageFns<PutSecretRequest> = {
     message.key = object.key ?? "";
     message.value = object.value ?? Buffer.alloc(0);
     message.description = object.description ?? "";
+    message.rotateEvery = object.rotateEvery ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSetRotationPolicyRequest(): SetRotationPolicyRequest {
+  return { scope: undefined, key: "", rotateEvery: "" };
+}
+
+export const SetRotationPolicyRequest: MessageFns<SetRotationPolicyRequest> = {
+  encode(message: SetRotationPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scope !== undefined) {
+      Scope.encode(message.scope, writer.uint32(10).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.rotateEvery !== "") {
+      writer.uint32(26).string(message.rotateEvery);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetRotationPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetRotationPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scope = Scope.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rotateEvery = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetRotationPolicyRequest {
+    return {
+      scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      rotateEvery: isSet(object.rotateEvery)
+        ? globalThis.String(object.rotateEvery)
+        : isSet(object.rotate_every)
+        ? globalThis.String(object.rotate_every)
+        : "",
+    };
+  },
+
+  toJSON(message: SetRotationPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.scope !== undefined) {
+      obj.scope = Scope.toJSON(message.scope);
+    }
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.rotateEvery !== undefined) {
+      obj.rotateEvery = message.rotateEvery;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetRotationPolicyRequest>, I>>(base?: I): SetRotationPolicyRequest {
+    return SetRotationPolicyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetRotationPolicyRequest>, I>>(object: I): SetRotationPolicyRequest {
+    const message = createBaseSetRotationPolicyRequest();
+    message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
+    message.key = object.key ?? "";
+    message.rotateEvery = object.rotateEvery ?? "";
     return message;
   },
 };
@@ -3126,7 +3298,14 @@ export const InventoryRequest: MessageFns<InventoryRequest> = {
 };
 
 function createBaseInventoryEntry(): InventoryEntry {
-  return { secret: undefined, workloadCount: 0, workloads: [], unreferenced: false };
+  return {
+    secret: undefined,
+    workloadCount: 0,
+    workloads: [],
+    unreferenced: false,
+    rotationDue: false,
+    rotationDueAt: "",
+  };
 }
 
 export const InventoryEntry: MessageFns<InventoryEntry> = {
@@ -3142,6 +3321,12 @@ export const InventoryEntry: MessageFns<InventoryEntry> = {
     }
     if (message.unreferenced !== false) {
       writer.uint32(32).bool(message.unreferenced);
+    }
+    if (message.rotationDue !== false) {
+      writer.uint32(40).bool(message.rotationDue);
+    }
+    if (message.rotationDueAt !== "") {
+      writer.uint32(50).string(message.rotationDueAt);
     }
     return writer;
   },
@@ -3191,6 +3376,22 @@ export const InventoryEntry: MessageFns<InventoryEntry> = {
             message.unreferenced = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rotationDue = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.rotationDueAt = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3215,6 +3416,16 @@ export const InventoryEntry: MessageFns<InventoryEntry> = {
         ? object.workloads.map((e: any) => globalThis.String(e))
         : [],
       unreferenced: isSet(object.unreferenced) ? globalThis.Boolean(object.unreferenced) : false,
+      rotationDue: isSet(object.rotationDue)
+        ? globalThis.Boolean(object.rotationDue)
+        : isSet(object.rotation_due)
+        ? globalThis.Boolean(object.rotation_due)
+        : false,
+      rotationDueAt: isSet(object.rotationDueAt)
+        ? globalThis.String(object.rotationDueAt)
+        : isSet(object.rotation_due_at)
+        ? globalThis.String(object.rotation_due_at)
+        : "",
     };
   },
 
@@ -3232,6 +3443,12 @@ export const InventoryEntry: MessageFns<InventoryEntry> = {
     if (message.unreferenced !== undefined) {
       obj.unreferenced = message.unreferenced;
     }
+    if (message.rotationDue !== undefined) {
+      obj.rotationDue = message.rotationDue;
+    }
+    if (message.rotationDueAt !== undefined) {
+      obj.rotationDueAt = message.rotationDueAt;
+    }
     return obj;
   },
 
@@ -3246,6 +3463,8 @@ export const InventoryEntry: MessageFns<InventoryEntry> = {
     message.workloadCount = object.workloadCount ?? 0;
     message.workloads = object.workloads?.map((e) => e) || [];
     message.unreferenced = object.unreferenced ?? false;
+    message.rotationDue = object.rotationDue ?? false;
+    message.rotationDueAt = object.rotationDueAt ?? "";
     return message;
   },
 };
@@ -4196,6 +4415,16 @@ export const CatalogServiceService = {
       Buffer.from(DeleteSecretResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteSecretResponse => DeleteSecretResponse.decode(value),
   },
+  setRotationPolicy: {
+    path: "/latchkey.v1.CatalogService/SetRotationPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetRotationPolicyRequest): Buffer =>
+      Buffer.from(SetRotationPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetRotationPolicyRequest => SetRotationPolicyRequest.decode(value),
+    responseSerialize: (value: SecretMetadata): Buffer => Buffer.from(SecretMetadata.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SecretMetadata => SecretMetadata.decode(value),
+  },
   rotateKek: {
     path: "/latchkey.v1.CatalogService/RotateKek" as const,
     requestStream: false as const,
@@ -4293,6 +4522,7 @@ export interface CatalogServiceServer extends UntypedServiceImplementation {
   putSecret: handleUnaryCall<PutSecretRequest, SecretMetadata>;
   listSecrets: handleUnaryCall<ListSecretsRequest, ListSecretsResponse>;
   deleteSecret: handleUnaryCall<DeleteSecretRequest, DeleteSecretResponse>;
+  setRotationPolicy: handleUnaryCall<SetRotationPolicyRequest, SecretMetadata>;
   rotateKek: handleUnaryCall<RotateKekRequest, RotateKekResponse>;
   createVaultIntegration: handleUnaryCall<CreateVaultIntegrationRequest, VaultIntegration>;
   getVaultIntegration: handleUnaryCall<GetVaultIntegrationRequest, VaultIntegration>;
@@ -4349,6 +4579,21 @@ export interface CatalogServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteSecretResponse) => void,
+  ): ClientUnaryCall;
+  setRotationPolicy(
+    request: SetRotationPolicyRequest,
+    callback: (error: ServiceError | null, response: SecretMetadata) => void,
+  ): ClientUnaryCall;
+  setRotationPolicy(
+    request: SetRotationPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SecretMetadata) => void,
+  ): ClientUnaryCall;
+  setRotationPolicy(
+    request: SetRotationPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SecretMetadata) => void,
   ): ClientUnaryCall;
   rotateKek(
     request: RotateKekRequest,

@@ -1,0 +1,72 @@
+import { LatchkeyError } from '@latchkey/errors';
+import type { Exclusive, SecretStore } from './ports.js';
+import type { RotationDue } from './secret-types.js';
+
+export interface RotationSweepDeps {
+  store: Pick<SecretStore, 'announceRotationDue'>;
+  exclusive: Exclusive;
+  /** Between sweeps (LATCHKEY_ROTATION_SWEEP_INTERVAL_S, a day by default). */
+  intervalMs: number;
+  /** The time a sweep compares versions' ages against. */
+  now: () => Date;
+  logger: {
+    info(msg: string, fields?: Record<string, unknown>): void;
+    warn(msg: string, fields?: Record<string, unknown>): void;
+  };
+  /** Called after events were recorded (kicks the outbox relay). */
+  onChange: () => void;
+}
+
+/**
+ * Rotation policies: finds managed secrets whose current version is at least
+ * as old as their policy (`--rotate-every 90d`) and announces each such
+ * version once with `secret.rotation_due`. Runs when the catalog starts and
+ * then every interval; one replica sweeps at a time (the others skip the
+ * round), and a version already announced is never announced again, by any
+ * replica. The inventory shows the due state itself, at read time.
+ */
+export class RotationSweep {
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
+  #stopped = false;
+
+  constructor(private readonly deps: RotationSweepDeps) {}
+
+  /** Sweeps now, then every interval. */
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.sweepOnce()
+        .catch((err: unknown) =>
+          this.deps.logger.warn('rotation sweep failed; it runs again at the next interval', {
+            code: err instanceof LatchkeyError ? err.code : 'error',
+          }),
+        )
+        .finally(() => this.#schedule(this.deps.intervalMs));
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  /** One sweep: the versions it announced; undefined when another replica is sweeping. */
+  async sweepOnce(): Promise<RotationDue[] | undefined> {
+    const due = await this.deps.exclusive('latchkey.rotation_sweep', () =>
+      this.deps.store.announceRotationDue(this.deps.now()),
+    );
+    if (due !== undefined && due.length > 0) {
+      this.deps.onChange();
+      this.deps.logger.info('secrets due for rotation announced', { announced: due.length });
+    }
+    return due;
+  }
+}
