@@ -143,6 +143,8 @@ export function catalogHandlers(
         workloadCount: e.workloadCount,
         workloads: e.workloads,
         unreferenced: e.unreferenced,
+        rotationDue: e.rotationDue,
+        rotationDueAt: e.rotationDueAt?.toISOString() ?? '',
       })),
     }),
   };
