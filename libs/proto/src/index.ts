@@ -108,6 +108,11 @@ export {
   LogLine,
   PlannedReference,
   ReceivedVersion,
+  RedeployRequest,
+  RedeployResponse,
+  RedeployResult,
   StaleReason,
+  StopWorkloadRequest,
+  StopWorkloadResponse,
   Workload,
 } from './gen/latchkey/v1/deployer.js';

@@ -28,6 +28,16 @@ const schema = z.object({
     .string()
     .regex(/^[a-z0-9]([-a-z0-9]*)?$/, 'a DNS label prefix such as latchkey- (lowercase letters, digits, -)')
     .default('latchkey-'),
+  /**
+   * Redeploy policy `auto`: a stale workload is redeployed once it has been
+   * stale this long (a burst of rotations leads to one redeploy), and at most
+   * once per this period.
+   */
+  LATCHKEY_REDEPLOY_COOLDOWN_S: z.coerce.number().min(0).max(86_400).default(60),
+  /** How often one replica looks for stale auto workloads whose cooldown ended or whose window opened. */
+  LATCHKEY_REDEPLOY_SCAN_INTERVAL_S: z.coerce.number().positive().max(86_400).default(15),
+  /** How often each replica checks whether a deployment it runs was asked to stop (in case it missed the event). */
+  LATCHKEY_STOP_CHECK_INTERVAL_S: z.coerce.number().positive().max(3600).default(10),
 });
 
 export type DeployerConfig = z.infer<typeof schema>;

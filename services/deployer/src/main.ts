@@ -29,12 +29,14 @@ import {
   type DeployerServiceServer,
 } from '@latchkey/proto';
 import { NatsResolutionPlanner } from './adapters/nats-resolution-planner.js';
+import { PostgresRedeployRepo } from './adapters/postgres-redeploy-repo.js';
 import { PostgresReferenceIndex } from './adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
 import { KubernetesRuntime, loadKubeConfig } from './adapters/kubernetes-runtime.js';
 import { NoopRuntime } from './adapters/noop-runtime.js';
 import { ProcessRuntime } from './adapters/process-runtime.js';
 import { loadDeployerConfig } from './config.js';
+import { AutoRedeployService } from './domain/auto-redeploy-service.js';
 import { ReferenceIndexService } from './domain/reference-index-service.js';
 import { WorkloadService } from './domain/workload-service.js';
 import {
@@ -42,11 +44,15 @@ import {
   RESOLUTION_RETRYING_CONSUMER,
   RESOLVED_CONSUMER,
   SECRET_CHANGED_CONSUMER,
+  WORKLOAD_STALE_CONSUMER,
   resolutionFailedConsumer,
   resolutionRetryingConsumer,
   resolvedConsumer,
   secretChangedConsumer,
+  workloadStaleConsumer,
 } from './transport/events/deployer-consumers.js';
+import { subscribeStopRequests } from './transport/events/replica-subscriptions.js';
+import { PeriodicTask } from './transport/periodic-task.js';
 import { deployerHandlers } from './transport/grpc/deployer-handler.js';
 import { deployerInternalCallers, deployerInternalHandlers } from './transport/grpc/deployer-internal-handler.js';
 
@@ -93,6 +99,11 @@ runService('deployer', logger, async () => {
     durable: RESOLUTION_RETRYING_CONSUMER,
     filterSubjects: ['latchkey.workload.resolution_retrying.>'],
   });
+  await ensureConsumer(bus.jsm, {
+    stream: STREAM_EVENTS,
+    durable: WORKLOAD_STALE_CONSUMER,
+    filterSubjects: ['latchkey.workload.stale.>'],
+  });
 
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/deployer' });
   const rasAuthorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, token);
@@ -114,8 +125,9 @@ runService('deployer', logger, async () => {
         : new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log, redactor });
   if (config.LATCHKEY_RUNTIME === 'noop')
     log.warn('LATCHKEY_RUNTIME=noop: workloads are recorded as deployed but nothing runs');
+  const workloadRepo = new PostgresWorkloadRepo(pool);
   const workloads = new WorkloadService({
-    repo: new PostgresWorkloadRepo(pool),
+    repo: workloadRepo,
     authorizer,
     runtime,
     sealKeys: new Map([[sealKey.kid, sealKey]]),
@@ -125,6 +137,28 @@ runService('deployer', logger, async () => {
     planner: new NatsResolutionPlanner(bus.nc),
   });
   const references = new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) });
+  // Redeploy policies: the stale consumer acts at once when it may, the scan
+  // (one replica at a time) when a cooldown ends, a window opens or a slot frees.
+  const autoRedeploy = new AutoRedeployService({
+    redeploys: new PostgresRedeployRepo(pool),
+    workloads: workloadRepo,
+    authorizer,
+    logger: log,
+    onEvents: () => relay.kick(),
+    cooldownMs: config.LATCHKEY_REDEPLOY_COOLDOWN_S * 1000,
+  });
+  const redeployScan = new PeriodicTask({
+    name: 'redeploy scan',
+    intervalMs: config.LATCHKEY_REDEPLOY_SCAN_INTERVAL_S * 1000,
+    run: () => autoRedeploy.scan(),
+    logger: log,
+  });
+  const stopCheck = new PeriodicTask({
+    name: 'stop request check',
+    intervalMs: config.LATCHKEY_STOP_CHECK_INTERVAL_S * 1000,
+    run: () => workloads.reconcileStops(),
+    logger: log,
+  });
   const runners = [
     new ConsumerRunner({
       js: bus.js,
@@ -154,6 +188,13 @@ runService('deployer', logger, async () => {
       handler: resolutionRetryingConsumer(workloads),
       logger: log,
     }),
+    new ConsumerRunner({
+      js: bus.js,
+      stream: STREAM_EVENTS,
+      durable: WORKLOAD_STALE_CONSUMER,
+      handler: workloadStaleConsumer(autoRedeploy, (inMs) => redeployScan.kick(inMs)),
+      logger: log,
+    }),
   ];
   // Every replica hears every `deployed` event (plain subscription, not the
   // shared consumer), to stop the older deployment of a workload it runs.
@@ -162,6 +203,8 @@ runService('deployer', logger, async () => {
       if (err) return;
       try {
         const ev = JSON.parse(new TextDecoder().decode(msg.data)) as WorkloadOutcome;
+        // A redeploy slot may have freed up.
+        redeployScan.kick(1000);
         void workloads
           .onDeployed(ev)
           .catch((e: unknown) => log.warn('could not stop a replaced deployment', { err: e }));
@@ -170,6 +213,8 @@ runService('deployer', logger, async () => {
       }
     },
   });
+
+  const stopSub = subscribeStopRequests(bus.nc, workloads, log);
 
   const server = createServer({
     service: 'deployer',
@@ -186,12 +231,17 @@ runService('deployer', logger, async () => {
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
   for (const r of runners) await r.start();
+  redeployScan.start();
+  stopCheck.start();
   server.setServing(true);
   return {
     port,
     async stop() {
       await server.shutdown();
       deployedSub.unsubscribe();
+      stopSub.unsubscribe();
+      await redeployScan.stop();
+      await stopCheck.stop();
       for (const r of runners) await r.stop();
       await workloads.stopAll();
       await relay.stop();

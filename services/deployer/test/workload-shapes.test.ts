@@ -112,7 +112,7 @@ test('every kind round-trips through apply and get, and lists with its kind', as
     '$.secretKey is kept only as the fallback: $.storageSecret is used while it is set, and $.secretKey is neither resolved nor injected',
   ]);
   assert.deepEqual(
-    (await workloads.list('admin', 'analytics')).map((w) => [w.name, w.kind]),
+    (await workloads.list('admin', 'analytics')).map(({ workload: w }) => [w.name, w.kind]),
     [
       ['cluster', 'COMPUTE'],
       ['job', 'SPARK_JOB'],

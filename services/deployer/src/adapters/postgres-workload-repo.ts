@@ -11,14 +11,17 @@ import {
   type WorkloadDeploying,
   type WorkloadOutcome,
   type WorkloadStale,
+  type WorkloadStopRequested,
 } from '@latchkey/events';
 import { injectTraceHeaders } from '@latchkey/logger';
 import type {
   DeploymentRecord,
   DeploymentStatus,
+  DeploymentTrigger,
   LogLineRecord,
   StaleReason,
   WorkloadRecord,
+  WorkloadView,
 } from '../domain/deployment-types.js';
 import type { WorkloadRepo } from '../domain/ports.js';
 import type { WorkloadSpec } from '../domain/workload-spec.js';
@@ -37,6 +40,8 @@ interface WorkloadRow {
   stale: boolean;
   stale_reasons: StaleReason[];
   last_deployment_id: string | null;
+  stale_since: Date | null;
+  auto_redeployed_at: Date | null;
 }
 
 interface DeploymentRow {
@@ -52,12 +57,16 @@ interface DeploymentRow {
   attempts: number;
   pid: number | null;
   exit_code: number | null;
+  trigger: DeploymentTrigger;
+  runner: string | null;
+  stop_requested_at: Date | null;
+  stop_requested_by: string | null;
   created_at: Date;
   updated_at: Date;
   versions?: ResolvedVersion[] | null;
 }
 
-const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
+export const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
   id: r.id,
   domain: r.domain,
   name: r.name,
@@ -68,9 +77,11 @@ const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
   stale: r.stale,
   staleReasons: r.stale_reasons,
   lastDeploymentId: r.last_deployment_id,
+  staleSince: r.stale_since,
+  autoRedeployedAt: r.auto_redeployed_at,
 });
 
-const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
+export const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   id: r.id,
   workloadId: r.workload_id,
   domain: r.domain,
@@ -84,11 +95,17 @@ const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   versions: r.versions ?? [],
   pid: r.pid,
   exitCode: r.exit_code,
+  trigger: r.trigger,
+  runner: r.runner,
+  stopRequestedAt: r.stop_requested_at,
+  stopRequestedBy: r.stop_requested_by,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
 
-const DEPLOYMENT_SELECT = `SELECT d.*, (
+export type { DeploymentRow, WorkloadRow };
+
+export const DEPLOYMENT_SELECT = `SELECT d.*, (
     SELECT coalesce(jsonb_agg(jsonb_build_object('refId', v.ref_id, 'key', v.key, 'sourceType', v.source_type,
       'scope', v.scope, 'version', v.version) ORDER BY v.ref_id), '[]'::jsonb)
     FROM deployment_versions v WHERE v.deployment_id = d.id) AS versions
@@ -114,6 +131,36 @@ async function outcomeEvent(tx: Queryable, deploymentId: string, status: 'deploy
       data,
     },
   ]);
+}
+
+/** Records a deployment in `resolving` and its `workload.deploying` event, in the caller's transaction. */
+export async function insertDeployment(
+  tx: Queryable,
+  w: WorkloadRecord,
+  principal: string,
+  references: ReferenceSpec[],
+  groups: readonly string[],
+  trigger: DeploymentTrigger,
+): Promise<DeploymentRecord> {
+  const id = randomUUID();
+  const { rows } = await tx.query<DeploymentRow>(
+    `INSERT INTO deployments (id, workload_id, domain, workload_name, principal, principal_groups, status, trigger)
+     VALUES ($1, $2, $3, $4, $5, $6, 'resolving', $7) RETURNING *`,
+    [id, w.id, w.domain, w.name, principal, JSON.stringify(groups), trigger],
+  );
+  const data: WorkloadDeploying = {
+    deploymentId: id,
+    workloadId: w.id,
+    workload: w.name,
+    domain: w.domain,
+    principal,
+    groups: [...groups],
+    references,
+  };
+  await enqueueEvents(tx, [
+    { id: `deploying:${id}`, type: eventTypes.deploying, subject: subjects.deploying(w.domain), data },
+  ]);
+  return toDeployment(rows[0]!);
 }
 
 export class PostgresWorkloadRepo implements WorkloadRepo {
@@ -177,35 +224,128 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     });
   }
 
+  getWorkloadById(id: string): Promise<WorkloadRecord | undefined> {
+    return this.run('reading a workload', async () => {
+      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE id = $1', [id]);
+      return rows[0] ? toWorkload(rows[0]) : undefined;
+    });
+  }
+
+  listWorkloadViews(domains: readonly string[], opts: { staleOnly?: boolean } = {}): Promise<WorkloadView[]> {
+    return this.run('listing workloads', async () => {
+      if (domains.length === 0) return [];
+      const { rows } = await this.pool.query<WorkloadRow>(
+        `SELECT * FROM workloads WHERE domain = ANY ($1::text[]) AND (stale OR NOT $2::boolean)
+         ORDER BY domain COLLATE "C", name COLLATE "C"`,
+        [domains, opts.staleOnly === true],
+      );
+      if (rows.length === 0) return [];
+      // Each workload's latest deployment, and the live ones (usually the same rows).
+      const { rows: deployments } = await this.pool.query<DeploymentRow>(
+        `${DEPLOYMENT_SELECT} WHERE d.id IN (
+           SELECT DISTINCT ON (workload_id) id FROM deployments WHERE workload_id = ANY ($1::uuid[])
+           ORDER BY workload_id, created_at DESC)
+         OR d.id = ANY ($2::uuid[])`,
+        [rows.map((r) => r.id), rows.flatMap((r) => (r.last_deployment_id ? [r.last_deployment_id] : []))],
+      );
+      const byId = new Map(deployments.map((d) => [d.id, toDeployment(d)]));
+      const latest = new Map<string, DeploymentRecord>();
+      for (const d of byId.values()) {
+        const seen = latest.get(d.workloadId);
+        if (!seen || seen.createdAt < d.createdAt) latest.set(d.workloadId, d);
+      }
+      return rows.map((r) => {
+        const live = r.last_deployment_id ? byId.get(r.last_deployment_id) : undefined;
+        const last = latest.get(r.id);
+        return { workload: toWorkload(r), ...(live ? { live } : {}), ...(last ? { last } : {}) };
+      });
+    });
+  }
+
+  workloadDomains(opts: { staleOnly?: boolean } = {}): Promise<string[]> {
+    return this.run('listing workloads', async () => {
+      const { rows } = await this.pool.query<{ domain: string }>(
+        `SELECT domain FROM workloads WHERE stale OR NOT $1::boolean GROUP BY domain ORDER BY domain COLLATE "C"`,
+        [opts.staleOnly === true],
+      );
+      return rows.map((r) => r.domain);
+    });
+  }
+
   createDeployment(
     w: WorkloadRecord,
     principal: string,
     references: ReferenceSpec[],
     groups: readonly string[] = [],
+    trigger: DeploymentTrigger = 'deploy',
   ): Promise<DeploymentRecord> {
     return this.run('recording a deployment', () =>
+      withTransaction(this.pool, (tx) => insertDeployment(tx, w, principal, references, groups, trigger)),
+    );
+  }
+
+  requestStop(
+    workloadId: string,
+    by: string,
+  ): Promise<{ cancelled: DeploymentRecord[]; stopping: DeploymentRecord[] }> {
+    return this.run('recording a stop', () =>
       withTransaction(this.pool, async (tx) => {
-        const id = randomUUID();
-        const { rows } = await tx.query<DeploymentRow>(
-          `INSERT INTO deployments (id, workload_id, domain, workload_name, principal, principal_groups, status)
-           VALUES ($1, $2, $3, $4, $5, $6, 'resolving') RETURNING *`,
-          [id, w.id, w.domain, w.name, principal, JSON.stringify(groups)],
+        // Not started yet: stopped here and now. A resolution that arrives
+        // later finds it no longer resolving and starts nothing.
+        const cancelled = await tx.query<{ id: string }>(
+          `UPDATE deployments SET status = 'stopped', stop_requested_at = now(), stop_requested_by = $2,
+             reasons = reasons || jsonb_build_array('stopped by ' || $2 || ' before it started'), updated_at = now()
+           WHERE workload_id = $1 AND status = 'resolving' RETURNING id`,
+          [workloadId, by],
         );
-        const data: WorkloadDeploying = {
-          deploymentId: id,
-          workloadId: w.id,
-          workload: w.name,
-          domain: w.domain,
-          principal,
-          groups: [...groups],
-          references,
+        // Starting or running: the replica running it stops it. A second stop
+        // keeps who asked first, and its event id is the same (not sent again).
+        const stopping = await tx.query<DeploymentRow>(
+          `UPDATE deployments SET stop_requested_at = coalesce(stop_requested_at, now()),
+             stop_requested_by = coalesce(stop_requested_by, $2), updated_at = now()
+           WHERE workload_id = $1 AND status IN ('starting', 'deployed') RETURNING *`,
+          [workloadId, by],
+        );
+        await enqueueEvents(
+          tx,
+          stopping.rows.map((d) => ({
+            id: `stop:${d.id}`,
+            type: eventTypes.stopRequested,
+            subject: subjects.stopRequested(d.domain),
+            data: {
+              deploymentId: d.id,
+              workloadId: d.workload_id,
+              workload: d.workload_name,
+              domain: d.domain,
+              by: d.stop_requested_by ?? by,
+            } satisfies WorkloadStopRequested,
+          })),
+        );
+        const ids = [...cancelled.rows.map((r) => r.id), ...stopping.rows.map((r) => r.id)];
+        const { rows } = await tx.query<DeploymentRow>(
+          `${DEPLOYMENT_SELECT} WHERE d.id = ANY ($1::uuid[]) ORDER BY d.created_at`,
+          [ids],
+        );
+        const all = rows.map(toDeployment);
+        const wasCancelled = new Set(cancelled.rows.map((r) => r.id));
+        return {
+          cancelled: all.filter((d) => wasCancelled.has(d.id)),
+          stopping: all.filter((d) => !wasCancelled.has(d.id)),
         };
-        await enqueueEvents(tx, [
-          { id: `deploying:${id}`, type: eventTypes.deploying, subject: subjects.deploying(w.domain), data },
-        ]);
-        return toDeployment(rows[0]!);
       }),
     );
+  }
+
+  stopRequested(deploymentIds: readonly string[]): Promise<{ id: string; by: string }[]> {
+    return this.run('reading stop requests', async () => {
+      if (deploymentIds.length === 0) return [];
+      const { rows } = await this.pool.query<{ id: string; by: string }>(
+        `SELECT id, coalesce(stop_requested_by, '') AS by FROM deployments
+         WHERE id = ANY ($1::uuid[]) AND stop_requested_at IS NOT NULL`,
+        [deploymentIds],
+      );
+      return rows;
+    });
   }
 
   getDeployment(id: string): Promise<DeploymentRecord | undefined> {
@@ -261,22 +401,46 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     );
   }
 
-  markDeployed(d: DeploymentRecord, pid: number): Promise<void> {
+  markDeployed(d: DeploymentRecord, pid: number): Promise<'deployed' | 'stop_requested' | 'not_starting'> {
     return this.run('recording a deployment', () =>
       withTransaction(this.pool, async (tx) => {
-        const r = await tx.query(
-          `UPDATE deployments SET status = 'deployed', pid = $2, updated_at = now() WHERE id = $1 AND status = 'starting'`,
+        // A stop asked for while it started: it never goes live (its runner stops it).
+        const r = await tx.query<{ stop_requested: boolean }>(
+          `UPDATE deployments SET status = CASE WHEN stop_requested_at IS NULL THEN 'deployed' ELSE status END,
+             pid = $2, updated_at = now()
+           WHERE id = $1 AND status = 'starting' RETURNING stop_requested_at IS NOT NULL AS stop_requested`,
           [d.id, pid],
         );
-        if (r.rowCount !== 1) return;
-        // This deployment now decides staleness, unless a newer one already went live.
+        if (r.rowCount !== 1) return 'not_starting';
+        if (r.rows[0]?.stop_requested) return 'stop_requested';
+        // This deployment now decides staleness, unless a newer one already
+        // went live. What made the workload stale is over, except a change to
+        // a version newer than the one this deployment received (a rotation
+        // during its resolution): that reason stays, against this deployment.
         await tx.query(
-          `UPDATE workloads w SET last_deployment_id = $2, stale = false, stale_reasons = '[]', updated_at = now()
+          `WITH still AS (
+             SELECT coalesce(jsonb_agg(k.reason ORDER BY k.reason ->> 'scope', k.reason ->> 'key'), '[]'::jsonb) AS reasons
+             FROM (
+               SELECT DISTINCT ON (r.reason ->> 'scope', r.reason ->> 'key')
+                 r.reason || jsonb_build_object('deployedVersion', dv.version) AS reason
+               FROM workloads w0
+               CROSS JOIN LATERAL jsonb_array_elements(w0.stale_reasons) AS r (reason)
+               JOIN deployment_versions dv ON dv.deployment_id = $2
+                 AND dv.scope = r.reason ->> 'scope' AND dv.key = r.reason ->> 'key'
+               WHERE w0.id = $1 AND (r.reason ->> 'currentVersion')::bigint > dv.version
+               ORDER BY r.reason ->> 'scope', r.reason ->> 'key', (r.reason ->> 'currentVersion')::bigint DESC
+             ) k
+           )
+           UPDATE workloads w SET last_deployment_id = $2, updated_at = now(),
+             stale = still.reasons <> '[]'::jsonb, stale_reasons = still.reasons,
+             stale_since = CASE WHEN still.reasons <> '[]'::jsonb THEN w.stale_since END
+           FROM still
            WHERE w.id = $1 AND (w.last_deployment_id IS NULL OR
              (SELECT created_at FROM deployments WHERE id = w.last_deployment_id) <= $3)`,
           [d.workloadId, d.id, d.createdAt],
         );
         await outcomeEvent(tx, d.id, 'deployed');
+        return 'deployed';
       }),
     );
   }
@@ -320,7 +484,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     });
   }
 
-  markStale(eventId: string, change: SecretChanged): Promise<WorkloadStale[]> {
+  markStale(eventId: string, change: SecretChanged, now?: Date): Promise<WorkloadStale[]> {
     return this.run('marking workloads stale', () =>
       withTransaction(this.pool, async (tx) => {
         if (!(await claimEvent(tx, 'deployer-secret-changed', eventId))) return [];
@@ -357,6 +521,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
              FROM candidate ORDER BY id, rank
            ), marked AS (
              UPDATE workloads w SET stale = true, updated_at = now(),
+               stale_since = CASE WHEN w.stale THEN coalesce(w.stale_since, now()) ELSE coalesce($10::timestamptz, now()) END,
                stale_reasons = w.stale_reasons || jsonb_build_array(hit.reason)
              FROM hit WHERE w.id = hit.id
              RETURNING w.id, w.name, w.domain, hit.deployed_version, hit.reason
@@ -380,6 +545,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
             STALE_SUBJECT_PREFIX,
             eventTypes.stale,
             JSON.stringify(trace),
+            now ?? null,
           ],
         );
         return rows.map((r) => ({

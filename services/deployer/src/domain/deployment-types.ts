@@ -3,6 +3,12 @@ import type { WorkloadSpec } from './workload-spec.js';
 
 export type DeploymentStatus = 'resolving' | 'starting' | 'deployed' | 'failed' | 'exited' | 'stopped';
 
+/** Who asked for a deployment: a person (`deploy`, `redeploy`) or the workload's redeploy policy (`auto`). */
+export type DeploymentTrigger = 'deploy' | 'redeploy' | 'auto';
+
+/** Statuses of a deployment on its way to run: at most one per workload at a time is started by the policy. */
+export const IN_FLIGHT: readonly DeploymentStatus[] = ['resolving', 'starting'];
+
 export interface StaleReason {
   scope: string;
   key: string;
@@ -22,6 +28,17 @@ export interface WorkloadRecord {
   stale: boolean;
   staleReasons: StaleReason[];
   lastDeploymentId: string | null;
+  /** When it became stale (null when it is not); on the deployer's clock. */
+  staleSince: Date | null;
+  /** The last redeploy by its redeploy policy. */
+  autoRedeployedAt: Date | null;
+}
+
+/** A workload with its live deployment (the last that went live) and its latest deployment. */
+export interface WorkloadView {
+  workload: WorkloadRecord;
+  live?: DeploymentRecord;
+  last?: DeploymentRecord;
 }
 
 export interface DeploymentRecord {
@@ -41,6 +58,12 @@ export interface DeploymentRecord {
   versions: ResolvedVersion[];
   pid: number | null;
   exitCode: number | null;
+  trigger: DeploymentTrigger;
+  /** The replica that starts and runs it. */
+  runner: string | null;
+  /** Set when `latchkey stop` asked for it to stop while it started or ran. */
+  stopRequestedAt: Date | null;
+  stopRequestedBy: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -2,9 +2,11 @@ import type { PlanReply, PlanRequest, ReferenceSpec, SecretChanged, WorkloadStal
 import type {
   DeploymentRecord,
   DeploymentStatus,
+  DeploymentTrigger,
   LogLineRecord,
   ResolvedVersion,
   WorkloadRecord,
+  WorkloadView,
 } from './deployment-types.js';
 import type { DependentsQuery, DeployedVaultKey, KeyDependents } from './reference-index-types.js';
 import type { WorkloadSpec } from './workload-spec.js';
@@ -17,13 +19,22 @@ export interface WorkloadRepo {
    */
   upsertWorkload(domain: string, spec: WorkloadSpec, references: ReferenceSpec[]): Promise<WorkloadRecord>;
   getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined>;
+  getWorkloadById(id: string): Promise<WorkloadRecord | undefined>;
   listWorkloads(domain: string): Promise<WorkloadRecord[]>;
+  /**
+   * The workloads of `domains` (only the stale ones with `staleOnly`), by
+   * domain and name, each with its live and its latest deployment.
+   */
+  listWorkloadViews(domains: readonly string[], opts?: { staleOnly?: boolean }): Promise<WorkloadView[]>;
+  /** The domains that have workloads (stale ones with `staleOnly`). */
+  workloadDomains(opts?: { staleOnly?: boolean }): Promise<string[]>;
   /** Records a deployment in `resolving` and its `workload.deploying` event. */
   createDeployment(
     w: WorkloadRecord,
     principal: string,
     references: ReferenceSpec[],
     groups?: readonly string[],
+    trigger?: DeploymentTrigger,
   ): Promise<DeploymentRecord>;
   getDeployment(id: string): Promise<DeploymentRecord | undefined>;
   latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined>;
@@ -45,7 +56,12 @@ export interface WorkloadRepo {
    * resolving or a later attempt was already recorded.
    */
   markRetrying(deploymentId: string, attempt: number, reasons: string[]): Promise<boolean>;
-  markDeployed(d: DeploymentRecord, pid: number): Promise<void>;
+  /**
+   * A started deployment goes live: `deployed`, unless a stop was asked for
+   * while it started (`stop_requested`: it stays `starting` for the runner to
+   * stop it) or it is no longer starting.
+   */
+  markDeployed(d: DeploymentRecord, pid: number): Promise<'deployed' | 'stop_requested' | 'not_starting'>;
   /** Fails a deployment still `resolving` or `starting`; emits `workload.failed`. */
   markFailed(d: { id: string }, reasons: string[], eventId?: string): Promise<boolean>;
   /** A running deployment ended (exited or stopped). */
@@ -55,10 +71,65 @@ export interface WorkloadRepo {
     exitCode: number | null,
     reason?: string,
   ): Promise<void>;
-  /** Marks dependents stale and emits `workload.stale` for each, once per event. */
-  markStale(eventId: string, change: SecretChanged): Promise<WorkloadStale[]>;
+  /**
+   * Marks dependents stale and emits `workload.stale` for each, once per
+   * event; `now` (default: the database's clock) is when a workload that was
+   * not stale became so.
+   */
+  markStale(eventId: string, change: SecretChanged, now?: Date): Promise<WorkloadStale[]>;
+  /**
+   * Stops a workload's deployments: those still resolving become `stopped`
+   * at once (`cancelled`); those starting or running are marked as asked to
+   * stop, with a `workload.stop_requested` event each (`stopping`), for the
+   * replica running them. Asking again changes nothing.
+   */
+  requestStop(workloadId: string, by: string): Promise<{ cancelled: DeploymentRecord[]; stopping: DeploymentRecord[] }>;
+  /** Of `deploymentIds`, those asked to stop, with who asked. */
+  stopRequested(deploymentIds: readonly string[]): Promise<{ id: string; by: string }[]>;
   appendLogs(deploymentId: string, lines: { seq: number; stream: string; line: string }[]): Promise<void>;
   readLogs(deploymentId: string): Promise<LogLineRecord[]>;
+}
+
+/** Why an auto redeploy was not recorded now. */
+export type AutoRedeploySkip =
+  | 'not_stale'
+  | 'not_auto'
+  | 'outside_window'
+  | 'cooldown'
+  | 'in_flight'
+  | 'max_concurrent'
+  | 'never_deployed'
+  /** The workload cannot be started, or its principal may no longer deploy it: tried again after the cooldown. */
+  | 'refused';
+
+/** What the policy decided for a workload, read under the claim's lock. */
+export type AutoRedeployDecision = { skip: AutoRedeploySkip } | { maxConcurrent: number; references: ReferenceSpec[] };
+
+/** The auto redeploys of the redeploy policy, guarded across replicas. */
+export interface RedeployRepo {
+  /**
+   * Stale workloads with an auto policy whose cooldown is over at `now`
+   * (stale and not auto-redeployed for `cooldownMs`), longest stale first.
+   */
+  autoCandidates(now: Date, cooldownMs: number, limit: number): Promise<string[]>;
+  /**
+   * Under the workload's domain's redeploy lock (one claim per domain at a
+   * time, across replicas): re-reads the workload and its live deployment,
+   * asks `decide`, and records a deployment (trigger `auto`, as the live
+   * deployment's principal and groups, with its `workload.deploying` event)
+   * when the workload is still stale, its cooldown is over, none of its
+   * deployments is in flight, and fewer than `maxConcurrent` auto redeploys
+   * of the domain are. A redeploy, or a `refused` decision, starts the
+   * workload's next cooldown.
+   */
+  claimAutoRedeploy(input: {
+    workloadId: string;
+    now: Date;
+    cooldownMs: number;
+    decide: (w: WorkloadRecord, live: DeploymentRecord) => Promise<AutoRedeployDecision>;
+  }): Promise<{ deployment: DeploymentRecord } | { skip: AutoRedeploySkip }>;
+  /** Runs `fn` unless another replica runs a scan now; false when one did. */
+  exclusiveScan(fn: () => Promise<void>): Promise<boolean>;
 }
 
 /** The resolver, asked for a resolution without a deployment (a check on apply, or a dry run). */

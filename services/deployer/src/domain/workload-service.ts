@@ -8,10 +8,18 @@ import type {
   WorkloadResolutionFailed,
   WorkloadResolutionRetrying,
   WorkloadResolved,
+  WorkloadStopRequested,
 } from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import type { Logger } from '@latchkey/logger';
-import type { DeploymentRecord, LogLineRecord, WorkloadRecord } from './deployment-types.js';
+import {
+  IN_FLIGHT,
+  type DeploymentRecord,
+  type DeploymentTrigger,
+  type LogLineRecord,
+  type WorkloadRecord,
+  type WorkloadView,
+} from './deployment-types.js';
 import type { ResolutionPlanner, WorkloadRepo, WorkloadRuntime } from './ports.js';
 import { checkReferences } from './reference-check.js';
 import {
@@ -46,6 +54,18 @@ export interface WorkloadServiceDeps {
   /** How long apply waits for the reference check (default 5 s) and a dry run for its resolution (default 30 s). */
   checkTimeoutMs?: number;
   dryRunTimeoutMs?: number;
+  /** The time (when a workload became stale); tests inject one. */
+  clock?: () => Date;
+}
+
+/** What `redeploy` did for one workload: a new deployment, or why there is none. */
+export type RedeployResult =
+  { workload: string; deployment: DeploymentRecord } | { workload: string; code: string; message: string };
+
+/** What `stop` did: the deployments it applies to, or the last one when it was already stopped. */
+export interface StopResult {
+  deployments: DeploymentRecord[];
+  alreadyStopped: boolean;
 }
 
 /** What a deployment would do, from a dry run: per reference, what would be used. */
@@ -91,21 +111,48 @@ export class WorkloadService {
     principal: string,
     domain: string,
     name: string,
-  ): Promise<{ workload: WorkloadRecord; last?: DeploymentRecord; warnings: string[] }> {
+  ): Promise<{ workload: WorkloadRecord; live?: DeploymentRecord; last?: DeploymentRecord; warnings: string[] }> {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain, resource: name });
     const workload = await this.mustFind(domain, name);
-    return {
-      workload,
-      last: await this.deps.repo.latestDeployment(workload.id),
-      warnings: specWarnings(workload.spec),
-    };
+    const last = await this.deps.repo.latestDeployment(workload.id);
+    const live =
+      workload.lastDeploymentId === null
+        ? undefined
+        : last?.id === workload.lastDeploymentId
+          ? last
+          : await this.deps.repo.getDeployment(workload.lastDeploymentId);
+    return { workload, live, last, warnings: specWarnings(workload.spec) };
   }
 
-  async list(principal: string, domain: string): Promise<WorkloadRecord[]> {
-    validDomain(domain);
-    await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain });
-    return this.deps.repo.listWorkloads(domain);
+  /**
+   * The workloads of `domain`, or (without one) of every domain in which the
+   * principal may read workloads; only the stale ones with `staleOnly`.
+   */
+  async list(
+    principal: string,
+    domain: string | undefined,
+    opts: { staleOnly?: boolean; groups?: readonly string[] } = {},
+  ): Promise<WorkloadView[]> {
+    let domains: string[];
+    if (domain !== undefined && domain !== '') {
+      validDomain(domain);
+      await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain });
+      domains = [domain];
+    } else {
+      // Only domains the principal may read, and nothing about the others.
+      const candidates = await this.deps.repo.workloadDomains({ staleOnly: opts.staleOnly === true });
+      const decisions = await this.deps.authorizer.checkBatch(
+        candidates.map((d) => ({
+          principal,
+          action: 'workload.read',
+          domain: d,
+          ...(opts.groups && opts.groups.length > 0 ? { groups: opts.groups } : {}),
+        })),
+      );
+      domains = candidates.filter((_, i) => decisions[i]?.allowed === true);
+    }
+    return this.deps.repo.listWorkloadViews(domains, { staleOnly: opts.staleOnly === true });
   }
 
   /** `groups`: the principal's groups, recorded with the deployment for the resolver's checks. */
@@ -114,15 +161,138 @@ export class WorkloadService {
     domain: string,
     name: string,
     groups: readonly string[] = [],
+    trigger: DeploymentTrigger = 'deploy',
   ): Promise<DeploymentRecord> {
     validDomain(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
     const workload = await this.mustFind(domain, name);
-    const problem = notStartable(name, workload.spec);
+    return this.deployFound(principal, workload, groups, trigger);
+  }
+
+  private async deployFound(
+    principal: string,
+    workload: WorkloadRecord,
+    groups: readonly string[],
+    trigger: DeploymentTrigger,
+  ): Promise<DeploymentRecord> {
+    const problem = notStartable(workload.name, workload.spec);
     if (problem) throw new LatchkeyError('workload.no_command', problem, { kind: 'failed_precondition' });
-    const d = await this.deps.repo.createDeployment(workload, principal, referencesOf(workload.spec, domain), groups);
+    const d = await this.deps.repo.createDeployment(
+      workload,
+      principal,
+      referencesOf(workload.spec, workload.domain),
+      groups,
+      trigger,
+    );
     this.deps.onEvents();
     return d;
+  }
+
+  /**
+   * `latchkey redeploy`: a new deployment by the caller, of one workload
+   * (`name`) or of every stale workload of the domain (`stale`), which then
+   * receives the secrets' current versions. With `stale`, each workload gets
+   * its own result, and one whose deployment is already on its way is left
+   * alone (not deployed twice).
+   */
+  async redeploy(
+    principal: string,
+    domain: string,
+    target: { name?: string; stale?: boolean },
+    groups: readonly string[] = [],
+  ): Promise<RedeployResult[]> {
+    validDomain(domain);
+    const name = target.name ?? '';
+    if (name !== '' && target.stale === true) {
+      throw invalidArgument('redeploy.invalid_target', 'give either a workload NAME or --stale, not both');
+    }
+    if (name === '' && target.stale !== true) {
+      throw invalidArgument(
+        'redeploy.invalid_target',
+        'give the workload NAME to redeploy, or --stale for every stale one',
+      );
+    }
+    if (name !== '') {
+      return [{ workload: name, deployment: await this.deploy(principal, domain, name, groups, 'redeploy') }];
+    }
+    await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain });
+    const stale = await this.deps.repo.listWorkloadViews([domain], { staleOnly: true });
+    const results: RedeployResult[] = [];
+    for (const view of stale) {
+      const w = view.workload;
+      if (view.last && IN_FLIGHT.includes(view.last.status)) {
+        results.push({
+          workload: w.name,
+          code: 'redeploy.in_flight',
+          message: `deployment ${view.last.id} is already ${view.last.status}: not redeployed again`,
+        });
+        continue;
+      }
+      try {
+        await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: w.name });
+        results.push({ workload: w.name, deployment: await this.deployFound(principal, w, groups, 'redeploy') });
+      } catch (err) {
+        if (!(err instanceof LatchkeyError) || err.retryable) throw err;
+        results.push({ workload: w.name, code: err.code, message: err.message });
+      }
+    }
+    return results;
+  }
+
+  /**
+   * `latchkey stop`: stops the workload's deployments wherever they run.
+   * One still resolving is stopped at once; one starting or running is
+   * marked, and the replica running it stops it (it hears
+   * `workload.stop_requested`, and compares what it runs with the database
+   * periodically in case it missed that). Asking again is harmless; asking
+   * when nothing runs is an error, unless the last deployment was stopped.
+   */
+  async stop(principal: string, domain: string, name: string): Promise<StopResult> {
+    validDomain(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
+    const workload = await this.mustFind(domain, name);
+    const { cancelled, stopping } = await this.deps.repo.requestStop(workload.id, principal);
+    if (stopping.length > 0) this.deps.onEvents();
+    // What runs here stops now, without waiting for the event.
+    for (const d of stopping) this.stopHere(d.id, `stopped by ${d.stopRequestedBy ?? principal}`);
+    if (cancelled.length > 0 || stopping.length > 0) {
+      return { deployments: [...cancelled, ...stopping], alreadyStopped: false };
+    }
+    const last = await this.deps.repo.latestDeployment(workload.id);
+    if (last?.status === 'stopped') return { deployments: [last], alreadyStopped: true };
+    throw new LatchkeyError(
+      'workload.not_running',
+      last
+        ? `workload ${name} has nothing to stop: its last deployment ${last.id} ${last.status === 'exited' ? `exited${last.exitCode === null ? '' : ` with code ${last.exitCode}`}` : last.status}; deploy it with latchkey deploy ${name} --domain ${domain}`
+        : `workload ${name} has nothing to stop: it was never deployed`,
+      { kind: 'failed_precondition' },
+    );
+  }
+
+  /** `workload.stop_requested`: stop the deployment if it runs here. */
+  onStopRequested(ev: WorkloadStopRequested): void {
+    this.stopHere(ev.deploymentId, `stopped by ${ev.by}`);
+  }
+
+  /**
+   * Stops what runs here and was asked to stop (a stop_requested event this
+   * replica missed). Returns how many it stopped.
+   */
+  async reconcileStops(): Promise<number> {
+    const running = this.deps.runtime.running().map((r) => r.deploymentId);
+    const asked = await this.deps.repo.stopRequested(running);
+    for (const r of asked) this.stopHere(r.id, `stopped by ${r.by || 'a stop request'}`);
+    return asked.length;
+  }
+
+  private stopHere(deploymentId: string, reason: string): void {
+    if (!this.deps.runtime.running().some((r) => r.deploymentId === deploymentId)) return;
+    this.track(
+      this.deps.runtime
+        .stop(deploymentId, reason)
+        .then(() => undefined)
+        .catch((err: unknown) => this.deps.logger.warn('could not stop a deployment', { deploymentId, err })),
+    );
   }
 
   /**
@@ -257,8 +427,10 @@ export class WorkloadService {
         },
       );
       values.clear();
-      await this.deps.repo.markDeployed(deployment, pid);
-      this.deps.onEvents();
+      const live = await this.deps.repo.markDeployed(deployment, pid);
+      if (live === 'deployed') this.deps.onEvents();
+      // Stopped while it started: it never went live.
+      if (live === 'stop_requested') this.stopHere(deployment.id, 'stopped: a stop was asked for while it started');
       log.info('workload started', { pid, versions: ev.versions.map((v) => `${v.scope}/${v.key}@${v.version}`) });
     } catch (err) {
       values.clear();
@@ -284,7 +456,7 @@ export class WorkloadService {
   }
 
   async onSecretChanged(eventId: string, change: SecretChanged): Promise<number> {
-    const stale = await this.deps.repo.markStale(eventId, change);
+    const stale = await this.deps.repo.markStale(eventId, change, this.deps.clock?.());
     if (stale.length > 0) this.deps.onEvents();
     return stale.length;
   }

@@ -7,6 +7,7 @@ import {
   type ReferenceSpec,
   type SourceType,
 } from '@latchkey/events';
+import { parseRedeployPolicy, redeployPolicyWarnings, type RedeployPolicy } from './redeploy-policy.js';
 
 export const WORKLOAD_KINDS = [
   'COMPUTE',
@@ -81,6 +82,8 @@ export interface WorkloadSpec {
   secretKey?: string;
   storageSecret?: StructuredRef;
   run?: WorkloadRun;
+  /** Whether a rotation redeploys it by itself (see redeploy-policy.ts); absent: manual. */
+  redeployPolicy?: RedeployPolicy;
 }
 
 /** How a workload runs: its command, and for the kubernetes runtime its image and resources. */
@@ -163,7 +166,7 @@ const KIND_FIELDS: Record<WorkloadKind, readonly string[]> = {
   JUPYTER_CONTAINER: ['config'],
   STORAGE_CONFIG: ['endpoint', 'accessKey', 'secretKey', 'storageSecret'],
 };
-const COMMON_FIELDS = ['name', 'kind', 'description', 'run'];
+const COMMON_FIELDS = ['name', 'kind', 'description', 'run', 'redeployPolicy'];
 const ANY_KIND_FIELD = new Set(Object.values(KIND_FIELDS).flat());
 
 class Problems {
@@ -454,6 +457,8 @@ export function parseWorkloadSpec(json: string, domain: string): WorkloadSpec {
   }
   let run: WorkloadSpec['run'];
   if (doc.run !== undefined) run = parseRun(doc.run, p);
+  const redeployPolicy =
+    doc.redeployPolicy !== undefined ? parseRedeployPolicy(doc.redeployPolicy, (at, m) => p.add(at, m)) : undefined;
   if (p.list.length > 0) {
     throw invalidArgument('workload.invalid', `the workload has ${p.list.length} problem(s): ${p.list.join('; ')}`);
   }
@@ -462,6 +467,7 @@ export function parseWorkloadSpec(json: string, domain: string): WorkloadSpec {
     kind: kind!,
     ...spec,
     ...(run ? { run } : {}),
+    ...(redeployPolicy ? { redeployPolicy } : {}),
   };
 }
 
@@ -587,5 +593,6 @@ export function specWarnings(spec: WorkloadSpec): string[] {
       );
     }
   }
+  warnings.push(...redeployPolicyWarnings(spec.redeployPolicy));
   return warnings;
 }

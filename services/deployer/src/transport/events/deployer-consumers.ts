@@ -4,14 +4,17 @@ import {
   type WorkloadResolutionFailed,
   type WorkloadResolutionRetrying,
   type WorkloadResolved,
+  type WorkloadStale,
 } from '@latchkey/events';
 import type { MessageHandler } from '@latchkey/nats';
+import type { AutoRedeployService } from '../../domain/auto-redeploy-service.js';
 import type { WorkloadService } from '../../domain/workload-service.js';
 
 export const RESOLVED_CONSUMER = 'deployer-resolved';
 export const RESOLUTION_FAILED_CONSUMER = 'deployer-resolution-failed';
 export const SECRET_CHANGED_CONSUMER = 'deployer-secret-changed';
 export const RESOLUTION_RETRYING_CONSUMER = 'deployer-resolution-retrying';
+export const WORKLOAD_STALE_CONSUMER = 'deployer-workload-stale';
 
 export const resolvedConsumer = (w: WorkloadService): MessageHandler =>
   eventHandler<WorkloadResolved>('deployer/workload.resolved', (event) => w.onResolved(event.id, event.data));
@@ -30,3 +33,14 @@ export const resolutionRetryingConsumer = (w: WorkloadService): MessageHandler =
   eventHandler<WorkloadResolutionRetrying>('deployer/workload.resolution_retrying', (event) =>
     w.onResolutionRetrying(event.data),
   );
+
+/**
+ * `workload.stale`: the redeploy policy acts on it (one replica per event).
+ * A workload still in its cooldown is considered again when it ends
+ * (`later`: the periodic scan, brought forward).
+ */
+export const workloadStaleConsumer = (auto: AutoRedeployService, later: (inMs: number) => void): MessageHandler =>
+  eventHandler<WorkloadStale>('deployer/workload.stale', async (event) => {
+    const outcome = await auto.onStale(event.data);
+    if ('skip' in outcome && outcome.retryInMs !== undefined) later(outcome.retryInMs);
+  });

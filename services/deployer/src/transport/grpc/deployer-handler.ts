@@ -1,6 +1,6 @@
 import type { Handlers } from '@latchkey/grpc';
 import type { Deployment, DeployerServiceServer, Workload } from '@latchkey/proto';
-import type { DeploymentRecord, WorkloadRecord } from '../../domain/deployment-types.js';
+import type { DeploymentRecord, WorkloadRecord, WorkloadView } from '../../domain/deployment-types.js';
 import type { WorkloadService } from '../../domain/workload-service.js';
 
 export const toDeployment = (d: DeploymentRecord): Deployment => ({
@@ -23,9 +23,18 @@ export const toDeployment = (d: DeploymentRecord): Deployment => ({
   exitCode: d.exitCode ?? 0,
   warnings: d.warnings,
   attempts: d.attempts,
+  trigger: d.trigger,
+  runner: d.runner ?? '',
+  stopRequestedAt: d.stopRequestedAt?.toISOString() ?? '',
+  stopRequestedBy: d.stopRequestedBy ?? '',
 });
 
-export const toWorkload = (w: WorkloadRecord, last?: DeploymentRecord, warnings: string[] = []): Workload => ({
+export const toWorkload = (
+  w: WorkloadRecord,
+  last?: DeploymentRecord,
+  warnings: string[] = [],
+  live?: DeploymentRecord,
+): Workload => ({
   id: w.id,
   domain: w.domain,
   name: w.name,
@@ -43,7 +52,11 @@ export const toWorkload = (w: WorkloadRecord, last?: DeploymentRecord, warnings:
   createdAt: w.createdAt.toISOString(),
   updatedAt: w.updatedAt.toISOString(),
   warnings,
+  liveDeployment: live ? toDeployment(live) : undefined,
+  staleSince: w.staleSince?.toISOString() ?? '',
 });
+
+const viewToWorkload = (v: WorkloadView): Workload => toWorkload(v.workload, v.last, [], v.live);
 
 export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerServiceServer> {
   return {
@@ -57,11 +70,31 @@ export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerS
       return toWorkload(workload, undefined, warnings);
     },
     getWorkload: async (req, ctx) => {
-      const { workload, last, warnings } = await workloads.get(ctx.principal.id, req.domain, req.name);
-      return toWorkload(workload, last, warnings);
+      const { workload, live, last, warnings } = await workloads.get(ctx.principal.id, req.domain, req.name);
+      return toWorkload(workload, last, warnings, live);
     },
     listWorkloads: async (req, ctx) => ({
-      workloads: (await workloads.list(ctx.principal.id, req.domain)).map((w) => toWorkload(w)),
+      workloads: (
+        await workloads.list(ctx.principal.id, req.domain, { staleOnly: req.stale, groups: ctx.principal.groups })
+      ).map(viewToWorkload),
+    }),
+    stopWorkload: async (req, ctx) => {
+      const { deployments, alreadyStopped } = await workloads.stop(ctx.principal.id, req.domain, req.name);
+      return { deployments: deployments.map(toDeployment), alreadyStopped };
+    },
+    redeploy: async (req, ctx) => ({
+      results: (
+        await workloads.redeploy(
+          ctx.principal.id,
+          req.domain,
+          { name: req.name, stale: req.stale },
+          ctx.principal.groups,
+        )
+      ).map((r) =>
+        'deployment' in r
+          ? { workload: r.workload, deployment: toDeployment(r.deployment), code: '', message: '' }
+          : { workload: r.workload, deployment: undefined, code: r.code, message: r.message },
+      ),
     }),
     deploy: async (req, ctx) =>
       toDeployment(await workloads.deploy(ctx.principal.id, req.domain, req.name, ctx.principal.groups)),

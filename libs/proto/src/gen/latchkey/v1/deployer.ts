@@ -53,6 +53,20 @@ export interface Deployment {
    * deployment is resolving, its reasons say what it waits for.
    */
   attempts: number;
+  /**
+   * Who asked for it: "deploy" (a person), "redeploy" (a person, latchkey
+   * redeploy), "auto" (the workload's redeployPolicy, as the principal of the
+   * deployment it replaced).
+   */
+  trigger: string;
+  /** The deployer replica that starts and runs it (empty before it starts). */
+  runner: string;
+  /**
+   * Set once a stop was asked for (latchkey stop) while it started or ran;
+   * the replica running it stops it and its status becomes "stopped".
+   */
+  stopRequestedAt: string;
+  stopRequestedBy: string;
 }
 
 export interface StaleReason {
@@ -77,6 +91,16 @@ export interface Workload {
   createdAt: string;
   updatedAt: string;
   warnings: string[];
+  /**
+   * The deployment whose secret versions decide staleness: the last one that
+   * went live. Its status says whether it still runs ("deployed"), and its
+   * versions are the ones the workload holds. Unset before any went live.
+   */
+  liveDeployment:
+    | Deployment
+    | undefined;
+  /** When it became stale (empty when it is not). */
+  staleSince: string;
 }
 
 export interface ApplyWorkloadRequest {
@@ -90,7 +114,10 @@ export interface GetWorkloadRequest {
 }
 
 export interface ListWorkloadsRequest {
+  /** Empty: every domain in which the caller may read workloads. */
   domain: string;
+  /** Only the stale workloads. */
+  stale: boolean;
 }
 
 export interface ListWorkloadsResponse {
@@ -131,6 +158,45 @@ export interface DeploymentPlan {
   ok: boolean;
   references: PlannedReference[];
   warnings: string[];
+}
+
+export interface StopWorkloadRequest {
+  domain: string;
+  name: string;
+}
+
+export interface StopWorkloadResponse {
+  /**
+   * The deployments the stop applies to: ones still resolving are stopped at
+   * once; ones starting or running have stop_requested_at set and become
+   * "stopped" when the replica running them has stopped them. When nothing
+   * was left to stop, the last deployment, already stopped.
+   */
+  deployments: Deployment[];
+  alreadyStopped: boolean;
+}
+
+export interface RedeployRequest {
+  domain: string;
+  /** One workload, or (with stale) empty. */
+  name: string;
+  /** Every stale workload of the domain. */
+  stale: boolean;
+}
+
+export interface RedeployResult {
+  workload: string;
+  /** Set when the new deployment was recorded. */
+  deployment:
+    | Deployment
+    | undefined;
+  /** Set when it was not: a stable code and a message. */
+  code: string;
+  message: string;
+}
+
+export interface RedeployResponse {
+  results: RedeployResult[];
 }
 
 export interface GetDeploymentRequest {
@@ -346,6 +412,10 @@ function createBaseDeployment(): Deployment {
     exitCode: 0,
     warnings: [],
     attempts: 0,
+    trigger: "",
+    runner: "",
+    stopRequestedAt: "",
+    stopRequestedBy: "",
   };
 }
 
@@ -389,6 +459,18 @@ export const Deployment: MessageFns<Deployment> = {
     }
     if (message.attempts !== 0) {
       writer.uint32(104).int32(message.attempts);
+    }
+    if (message.trigger !== "") {
+      writer.uint32(114).string(message.trigger);
+    }
+    if (message.runner !== "") {
+      writer.uint32(122).string(message.runner);
+    }
+    if (message.stopRequestedAt !== "") {
+      writer.uint32(130).string(message.stopRequestedAt);
+    }
+    if (message.stopRequestedBy !== "") {
+      writer.uint32(138).string(message.stopRequestedBy);
     }
     return writer;
   },
@@ -510,6 +592,38 @@ export const Deployment: MessageFns<Deployment> = {
             message.attempts = reader.int32();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.trigger = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.runner = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.stopRequestedAt = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.stopRequestedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -553,6 +667,18 @@ export const Deployment: MessageFns<Deployment> = {
         ? object.warnings.map((e: any) => globalThis.String(e))
         : [],
       attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      trigger: isSet(object.trigger) ? globalThis.String(object.trigger) : "",
+      runner: isSet(object.runner) ? globalThis.String(object.runner) : "",
+      stopRequestedAt: isSet(object.stopRequestedAt)
+        ? globalThis.String(object.stopRequestedAt)
+        : isSet(object.stop_requested_at)
+        ? globalThis.String(object.stop_requested_at)
+        : "",
+      stopRequestedBy: isSet(object.stopRequestedBy)
+        ? globalThis.String(object.stopRequestedBy)
+        : isSet(object.stop_requested_by)
+        ? globalThis.String(object.stop_requested_by)
+        : "",
     };
   },
 
@@ -597,6 +723,18 @@ export const Deployment: MessageFns<Deployment> = {
     if (message.attempts !== undefined) {
       obj.attempts = Math.round(message.attempts);
     }
+    if (message.trigger !== undefined) {
+      obj.trigger = message.trigger;
+    }
+    if (message.runner !== undefined) {
+      obj.runner = message.runner;
+    }
+    if (message.stopRequestedAt !== undefined) {
+      obj.stopRequestedAt = message.stopRequestedAt;
+    }
+    if (message.stopRequestedBy !== undefined) {
+      obj.stopRequestedBy = message.stopRequestedBy;
+    }
     return obj;
   },
 
@@ -618,6 +756,10 @@ export const Deployment: MessageFns<Deployment> = {
     message.exitCode = object.exitCode ?? 0;
     message.warnings = object.warnings?.map((e) => e) || [];
     message.attempts = object.attempts ?? 0;
+    message.trigger = object.trigger ?? "";
+    message.runner = object.runner ?? "";
+    message.stopRequestedAt = object.stopRequestedAt ?? "";
+    message.stopRequestedBy = object.stopRequestedBy ?? "";
     return message;
   },
 };
@@ -776,6 +918,8 @@ function createBaseWorkload(): Workload {
     createdAt: "",
     updatedAt: "",
     warnings: [],
+    liveDeployment: undefined,
+    staleSince: "",
   };
 }
 
@@ -813,6 +957,12 @@ export const Workload: MessageFns<Workload> = {
     }
     for (const v of message.warnings) {
       writer.uint32(90).string(v!);
+    }
+    if (message.liveDeployment !== undefined) {
+      Deployment.encode(message.liveDeployment, writer.uint32(98).fork()).join();
+    }
+    if (message.staleSince !== "") {
+      writer.uint32(106).string(message.staleSince);
     }
     return writer;
   },
@@ -918,6 +1068,22 @@ export const Workload: MessageFns<Workload> = {
             message.warnings.push(reader.string());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.liveDeployment = Deployment.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.staleSince = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -965,6 +1131,16 @@ export const Workload: MessageFns<Workload> = {
       warnings: globalThis.Array.isArray(object?.warnings)
         ? object.warnings.map((e: any) => globalThis.String(e))
         : [],
+      liveDeployment: isSet(object.liveDeployment)
+        ? Deployment.fromJSON(object.liveDeployment)
+        : isSet(object.live_deployment)
+        ? Deployment.fromJSON(object.live_deployment)
+        : undefined,
+      staleSince: isSet(object.staleSince)
+        ? globalThis.String(object.staleSince)
+        : isSet(object.stale_since)
+        ? globalThis.String(object.stale_since)
+        : "",
     };
   },
 
@@ -1003,6 +1179,12 @@ export const Workload: MessageFns<Workload> = {
     if (message.warnings?.length) {
       obj.warnings = message.warnings;
     }
+    if (message.liveDeployment !== undefined) {
+      obj.liveDeployment = Deployment.toJSON(message.liveDeployment);
+    }
+    if (message.staleSince !== undefined) {
+      obj.staleSince = message.staleSince;
+    }
     return obj;
   },
 
@@ -1024,6 +1206,10 @@ export const Workload: MessageFns<Workload> = {
     message.createdAt = object.createdAt ?? "";
     message.updatedAt = object.updatedAt ?? "";
     message.warnings = object.warnings?.map((e) => e) || [];
+    message.liveDeployment = (object.liveDeployment !== undefined && object.liveDeployment !== null)
+      ? Deployment.fromPartial(object.liveDeployment)
+      : undefined;
+    message.staleSince = object.staleSince ?? "";
     return message;
   },
 };
@@ -1203,13 +1389,16 @@ export const GetWorkloadRequest: MessageFns<GetWorkloadRequest> = {
 };
 
 function createBaseListWorkloadsRequest(): ListWorkloadsRequest {
-  return { domain: "" };
+  return { domain: "", stale: false };
 }
 
 export const ListWorkloadsRequest: MessageFns<ListWorkloadsRequest> = {
   encode(message: ListWorkloadsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.domain !== "") {
       writer.uint32(10).string(message.domain);
+    }
+    if (message.stale !== false) {
+      writer.uint32(16).bool(message.stale);
     }
     return writer;
   },
@@ -1235,6 +1424,14 @@ export const ListWorkloadsRequest: MessageFns<ListWorkloadsRequest> = {
             message.domain = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stale = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1248,13 +1445,19 @@ export const ListWorkloadsRequest: MessageFns<ListWorkloadsRequest> = {
   },
 
   fromJSON(object: any): ListWorkloadsRequest {
-    return { domain: isSet(object.domain) ? globalThis.String(object.domain) : "" };
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      stale: isSet(object.stale) ? globalThis.Boolean(object.stale) : false,
+    };
   },
 
   toJSON(message: ListWorkloadsRequest): unknown {
     const obj: any = {};
     if (message.domain !== undefined) {
       obj.domain = message.domain;
+    }
+    if (message.stale !== undefined) {
+      obj.stale = message.stale;
     }
     return obj;
   },
@@ -1265,6 +1468,7 @@ export const ListWorkloadsRequest: MessageFns<ListWorkloadsRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListWorkloadsRequest>, I>>(object: I): ListWorkloadsRequest {
     const message = createBaseListWorkloadsRequest();
     message.domain = object.domain ?? "";
+    message.stale = object.stale ?? false;
     return message;
   },
 };
@@ -1792,6 +1996,473 @@ export const DeploymentPlan: MessageFns<DeploymentPlan> = {
     message.ok = object.ok ?? false;
     message.references = object.references?.map((e) => PlannedReference.fromPartial(e)) || [];
     message.warnings = object.warnings?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseStopWorkloadRequest(): StopWorkloadRequest {
+  return { domain: "", name: "" };
+}
+
+export const StopWorkloadRequest: MessageFns<StopWorkloadRequest> = {
+  encode(message: StopWorkloadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopWorkloadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopWorkloadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StopWorkloadRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: StopWorkloadRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopWorkloadRequest>, I>>(base?: I): StopWorkloadRequest {
+    return StopWorkloadRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopWorkloadRequest>, I>>(object: I): StopWorkloadRequest {
+    const message = createBaseStopWorkloadRequest();
+    message.domain = object.domain ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseStopWorkloadResponse(): StopWorkloadResponse {
+  return { deployments: [], alreadyStopped: false };
+}
+
+export const StopWorkloadResponse: MessageFns<StopWorkloadResponse> = {
+  encode(message: StopWorkloadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.deployments) {
+      Deployment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.alreadyStopped !== false) {
+      writer.uint32(16).bool(message.alreadyStopped);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopWorkloadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopWorkloadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deployments.push(Deployment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alreadyStopped = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StopWorkloadResponse {
+    return {
+      deployments: globalThis.Array.isArray(object?.deployments)
+        ? object.deployments.map((e: any) => Deployment.fromJSON(e))
+        : [],
+      alreadyStopped: isSet(object.alreadyStopped)
+        ? globalThis.Boolean(object.alreadyStopped)
+        : isSet(object.already_stopped)
+        ? globalThis.Boolean(object.already_stopped)
+        : false,
+    };
+  },
+
+  toJSON(message: StopWorkloadResponse): unknown {
+    const obj: any = {};
+    if (message.deployments?.length) {
+      obj.deployments = message.deployments.map((e) => Deployment.toJSON(e));
+    }
+    if (message.alreadyStopped !== undefined) {
+      obj.alreadyStopped = message.alreadyStopped;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopWorkloadResponse>, I>>(base?: I): StopWorkloadResponse {
+    return StopWorkloadResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopWorkloadResponse>, I>>(object: I): StopWorkloadResponse {
+    const message = createBaseStopWorkloadResponse();
+    message.deployments = object.deployments?.map((e) => Deployment.fromPartial(e)) || [];
+    message.alreadyStopped = object.alreadyStopped ?? false;
+    return message;
+  },
+};
+
+function createBaseRedeployRequest(): RedeployRequest {
+  return { domain: "", name: "", stale: false };
+}
+
+export const RedeployRequest: MessageFns<RedeployRequest> = {
+  encode(message: RedeployRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.stale !== false) {
+      writer.uint32(24).bool(message.stale);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedeployRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedeployRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.stale = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedeployRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      stale: isSet(object.stale) ? globalThis.Boolean(object.stale) : false,
+    };
+  },
+
+  toJSON(message: RedeployRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.stale !== undefined) {
+      obj.stale = message.stale;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedeployRequest>, I>>(base?: I): RedeployRequest {
+    return RedeployRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedeployRequest>, I>>(object: I): RedeployRequest {
+    const message = createBaseRedeployRequest();
+    message.domain = object.domain ?? "";
+    message.name = object.name ?? "";
+    message.stale = object.stale ?? false;
+    return message;
+  },
+};
+
+function createBaseRedeployResult(): RedeployResult {
+  return { workload: "", deployment: undefined, code: "", message: "" };
+}
+
+export const RedeployResult: MessageFns<RedeployResult> = {
+  encode(message: RedeployResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workload !== "") {
+      writer.uint32(10).string(message.workload);
+    }
+    if (message.deployment !== undefined) {
+      Deployment.encode(message.deployment, writer.uint32(18).fork()).join();
+    }
+    if (message.code !== "") {
+      writer.uint32(26).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedeployResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedeployResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workload = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deployment = Deployment.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedeployResult {
+    return {
+      workload: isSet(object.workload) ? globalThis.String(object.workload) : "",
+      deployment: isSet(object.deployment) ? Deployment.fromJSON(object.deployment) : undefined,
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: RedeployResult): unknown {
+    const obj: any = {};
+    if (message.workload !== undefined) {
+      obj.workload = message.workload;
+    }
+    if (message.deployment !== undefined) {
+      obj.deployment = Deployment.toJSON(message.deployment);
+    }
+    if (message.code !== undefined) {
+      obj.code = message.code;
+    }
+    if (message.message !== undefined) {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedeployResult>, I>>(base?: I): RedeployResult {
+    return RedeployResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedeployResult>, I>>(object: I): RedeployResult {
+    const message = createBaseRedeployResult();
+    message.workload = object.workload ?? "";
+    message.deployment = (object.deployment !== undefined && object.deployment !== null)
+      ? Deployment.fromPartial(object.deployment)
+      : undefined;
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseRedeployResponse(): RedeployResponse {
+  return { results: [] };
+}
+
+export const RedeployResponse: MessageFns<RedeployResponse> = {
+  encode(message: RedeployResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      RedeployResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedeployResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedeployResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(RedeployResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedeployResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => RedeployResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RedeployResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => RedeployResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedeployResponse>, I>>(base?: I): RedeployResponse {
+    return RedeployResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedeployResponse>, I>>(object: I): RedeployResponse {
+    const message = createBaseRedeployResponse();
+    message.results = object.results?.map((e) => RedeployResult.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2750,6 +3421,30 @@ export const DeployerServiceService = {
     responseSerialize: (value: GetLogsResponse): Buffer => Buffer.from(GetLogsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetLogsResponse => GetLogsResponse.decode(value),
   },
+  /** Stops the workload's deployments, wherever they run. Idempotent. */
+  stopWorkload: {
+    path: "/latchkey.v1.DeployerService/StopWorkload" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StopWorkloadRequest): Buffer => Buffer.from(StopWorkloadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StopWorkloadRequest => StopWorkloadRequest.decode(value),
+    responseSerialize: (value: StopWorkloadResponse): Buffer =>
+      Buffer.from(StopWorkloadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StopWorkloadResponse => StopWorkloadResponse.decode(value),
+  },
+  /**
+   * A new deployment of a workload, or of every stale workload of a domain,
+   * by the caller.
+   */
+  redeploy: {
+    path: "/latchkey.v1.DeployerService/Redeploy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RedeployRequest): Buffer => Buffer.from(RedeployRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RedeployRequest => RedeployRequest.decode(value),
+    responseSerialize: (value: RedeployResponse): Buffer => Buffer.from(RedeployResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RedeployResponse => RedeployResponse.decode(value),
+  },
 } as const;
 
 export interface DeployerServiceServer extends UntypedServiceImplementation {
@@ -2761,6 +3456,13 @@ export interface DeployerServiceServer extends UntypedServiceImplementation {
   dryRun: handleUnaryCall<DeployRequest, DeploymentPlan>;
   getDeployment: handleUnaryCall<GetDeploymentRequest, Deployment>;
   getLogs: handleUnaryCall<GetLogsRequest, GetLogsResponse>;
+  /** Stops the workload's deployments, wherever they run. Idempotent. */
+  stopWorkload: handleUnaryCall<StopWorkloadRequest, StopWorkloadResponse>;
+  /**
+   * A new deployment of a workload, or of every stale workload of a domain,
+   * by the caller.
+   */
+  redeploy: handleUnaryCall<RedeployRequest, RedeployResponse>;
 }
 
 export interface DeployerServiceClient extends Client {
@@ -2866,6 +3568,41 @@ export interface DeployerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetLogsResponse) => void,
+  ): ClientUnaryCall;
+  /** Stops the workload's deployments, wherever they run. Idempotent. */
+  stopWorkload(
+    request: StopWorkloadRequest,
+    callback: (error: ServiceError | null, response: StopWorkloadResponse) => void,
+  ): ClientUnaryCall;
+  stopWorkload(
+    request: StopWorkloadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StopWorkloadResponse) => void,
+  ): ClientUnaryCall;
+  stopWorkload(
+    request: StopWorkloadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StopWorkloadResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A new deployment of a workload, or of every stale workload of a domain,
+   * by the caller.
+   */
+  redeploy(
+    request: RedeployRequest,
+    callback: (error: ServiceError | null, response: RedeployResponse) => void,
+  ): ClientUnaryCall;
+  redeploy(
+    request: RedeployRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RedeployResponse) => void,
+  ): ClientUnaryCall;
+  redeploy(
+    request: RedeployRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RedeployResponse) => void,
   ): ClientUnaryCall;
 }
 

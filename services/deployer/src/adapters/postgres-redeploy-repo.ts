@@ -1,0 +1,122 @@
+import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
+import type { AutoRedeploySkip, AutoRedeployDecision, RedeployRepo } from '../domain/ports.js';
+import type { DeploymentRecord, WorkloadRecord } from '../domain/deployment-types.js';
+import {
+  DEPLOYMENT_SELECT,
+  insertDeployment,
+  toDeployment,
+  toWorkload,
+  type DeploymentRow,
+  type WorkloadRow,
+} from './postgres-workload-repo.js';
+
+/**
+ * Advisory lock keys (the two-integer form): the first names what is
+ * locked, the second is a hash of the domain (claims) or 0 (the scan).
+ */
+const CLAIM_LOCK = 0x4c4b5244; // 'LKRD'
+const SCAN_LOCK = 0x4c4b5253; // 'LKRS'
+
+/**
+ * Auto redeploys, safe with any number of replicas: every claim of a domain
+ * runs under that domain's transaction-scoped advisory lock, and re-reads
+ * what it decides on (the workload row, in-flight deployments) inside it, so
+ * two replicas that consider the same workloads at once record each
+ * redeploy once and never more than the domain's limit.
+ */
+export class PostgresRedeployRepo implements RedeployRepo {
+  constructor(private readonly pool: Pool) {}
+
+  async autoCandidates(now: Date, cooldownMs: number, limit: number): Promise<string[]> {
+    try {
+      const { rows } = await this.pool.query<{ id: string }>(
+        `SELECT id FROM workloads
+         WHERE stale AND spec -> 'redeployPolicy' ->> 'mode' = 'auto'
+           AND coalesce(stale_since, updated_at) <= $1::timestamptz - make_interval(secs => $2::double precision / 1000)
+           AND (auto_redeployed_at IS NULL
+             OR auto_redeployed_at <= $1::timestamptz - make_interval(secs => $2::double precision / 1000))
+         ORDER BY stale_since NULLS FIRST, id
+         LIMIT $3`,
+        [now, cooldownMs, limit],
+      );
+      return rows.map((r) => r.id);
+    } catch (err) {
+      throw wrapDbError(err, 'finding workloads to redeploy');
+    }
+  }
+
+  async claimAutoRedeploy(input: {
+    workloadId: string;
+    now: Date;
+    cooldownMs: number;
+    decide: (w: WorkloadRecord, live: DeploymentRecord) => Promise<AutoRedeployDecision>;
+  }): Promise<{ deployment: DeploymentRecord } | { skip: AutoRedeploySkip }> {
+    try {
+      return await withTransaction(this.pool, async (tx) => {
+        const domainOf = await tx.query<{ domain: string }>('SELECT domain FROM workloads WHERE id = $1', [
+          input.workloadId,
+        ]);
+        const domain = domainOf.rows[0]?.domain;
+        if (domain === undefined) return { skip: 'not_stale' as const };
+        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CLAIM_LOCK, domain]);
+        const { rows } = await tx.query<WorkloadRow>('SELECT * FROM workloads WHERE id = $1 FOR UPDATE', [
+          input.workloadId,
+        ]);
+        const row = rows[0];
+        if (!row?.stale) return { skip: 'not_stale' as const };
+        const w = toWorkload(row);
+        const cooldownOver = (at: Date | null) => at === null || at.getTime() <= input.now.getTime() - input.cooldownMs;
+        if (!cooldownOver(w.staleSince ?? w.updatedAt) || !cooldownOver(w.autoRedeployedAt)) {
+          return { skip: 'cooldown' as const };
+        }
+        if (!w.lastDeploymentId) return { skip: 'never_deployed' as const };
+        const live = await tx.query<DeploymentRow>(`${DEPLOYMENT_SELECT} WHERE d.id = $1`, [w.lastDeploymentId]);
+        if (!live.rows[0]) return { skip: 'never_deployed' as const };
+        const decision = await input.decide(w, toDeployment(live.rows[0]));
+        if ('skip' in decision) {
+          if (decision.skip === 'refused') {
+            await tx.query('UPDATE workloads SET auto_redeployed_at = $2 WHERE id = $1', [w.id, input.now]);
+          }
+          return decision;
+        }
+        const inFlight = await tx.query<{ mine: number; auto: number }>(
+          `SELECT count(*) FILTER (WHERE workload_id = $2)::int AS mine,
+             count(*) FILTER (WHERE trigger = 'auto')::int AS auto
+           FROM deployments WHERE domain = $1 AND status IN ('resolving', 'starting')`,
+          [domain, w.id],
+        );
+        const counts = inFlight.rows[0] ?? { mine: 0, auto: 0 };
+        if (counts.mine > 0) return { skip: 'in_flight' as const };
+        if (counts.auto >= decision.maxConcurrent) return { skip: 'max_concurrent' as const };
+        const liveDeployment = toDeployment(live.rows[0]);
+        const deployment = await insertDeployment(
+          tx,
+          w,
+          liveDeployment.principal,
+          decision.references,
+          liveDeployment.groups,
+          'auto',
+        );
+        await tx.query('UPDATE workloads SET auto_redeployed_at = $2 WHERE id = $1', [w.id, input.now]);
+        return { deployment };
+      });
+    } catch (err) {
+      throw wrapDbError(err, 'recording an auto redeploy');
+    }
+  }
+
+  async exclusiveScan(fn: () => Promise<void>): Promise<boolean> {
+    try {
+      return await withTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1, 0) AS locked', [
+          SCAN_LOCK,
+        ]);
+        if (!rows[0]?.locked) return false;
+        await fn();
+        return true;
+      });
+    } catch (err) {
+      throw wrapDbError(err, 'scanning for workloads to redeploy');
+    }
+  }
+}

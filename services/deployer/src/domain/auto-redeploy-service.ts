@@ -1,0 +1,149 @@
+import type { WorkloadStale } from '@latchkey/events';
+import type { Authorizer } from '@latchkey/grpc';
+import type { Logger } from '@latchkey/logger';
+import type { AutoRedeployDecision, AutoRedeploySkip, RedeployRepo, WorkloadRepo } from './ports.js';
+import { effectivePolicy, inWindow } from './redeploy-policy.js';
+import { referencesOf } from './workload-spec.js';
+import type { DeploymentRecord, WorkloadRecord } from './deployment-types.js';
+
+export interface AutoRedeployDeps {
+  redeploys: RedeployRepo;
+  workloads: WorkloadRepo;
+  authorizer: Authorizer;
+  logger: Logger;
+  /** Called after events were committed (kicks the outbox relay). */
+  onEvents: () => void;
+  /** How long a workload stays stale before its policy redeploys it, and the least time between two such redeploys. */
+  cooldownMs: number;
+  /** The time (UTC windows are read from it); tests inject one. */
+  clock?: () => Date;
+  /** Workloads one scan considers at most (default 500). */
+  scanLimit?: number;
+}
+
+export type AutoRedeployOutcome =
+  | { redeployed: DeploymentRecord }
+  | {
+      skip: AutoRedeploySkip;
+      /** With `cooldown`: how long until the workload may be redeployed. */
+      retryInMs?: number;
+    };
+
+/**
+ * The redeploy policy at work: a stale workload whose policy is `auto` is
+ * redeployed, inside its window, as the principal (and groups) of the
+ * deployment it replaces, once it has been stale for the cooldown (so that a
+ * burst of rotations leads to one redeploy, which receives all of them), at
+ * most once per cooldown, and with at most `maxConcurrent` auto redeploys of
+ * its domain in flight at once. Everything that counts is re-read under the
+ * domain's lock in the database (RedeployRepo.claimAutoRedeploy), so any
+ * number of replicas may consider the same workload at the same time.
+ *
+ * Two callers: the `workload.stale` consumer (one replica per event) and a
+ * periodic scan (one replica at a time), which picks up the workloads whose
+ * cooldown ended, whose window opened, or which waited for a free slot.
+ */
+export class AutoRedeployService {
+  constructor(private readonly deps: AutoRedeployDeps) {}
+
+  private now(): Date {
+    return this.deps.clock?.() ?? new Date();
+  }
+
+  /** `workload.stale`: redeploy now if the policy allows it now. */
+  onStale(ev: WorkloadStale): Promise<AutoRedeployOutcome> {
+    return this.consider(ev.workloadId);
+  }
+
+  /** Redeploys one workload if its policy allows it now; says why not otherwise. */
+  async consider(workloadId: string): Promise<AutoRedeployOutcome> {
+    const now = this.now();
+    // Cheap answers first, without a lock; the claim checks all of it again.
+    const w = await this.deps.workloads.getWorkloadById(workloadId);
+    const early = w ? this.policySkip(w, now) : 'not_stale';
+    if (early) return this.skipped(w, early, now);
+    const result = await this.deps.redeploys.claimAutoRedeploy({
+      workloadId,
+      now,
+      cooldownMs: this.deps.cooldownMs,
+      decide: (locked, live) => this.decide(locked, live, now),
+    });
+    if ('skip' in result) return this.skipped(w, result.skip, now);
+    this.deps.onEvents();
+    this.deps.logger.info('stale workload redeployed by its policy', {
+      workload: result.deployment.workload,
+      domain: result.deployment.domain,
+      deploymentId: result.deployment.id,
+      principal: result.deployment.principal,
+    });
+    return { redeployed: result.deployment };
+  }
+
+  /**
+   * Considers every workload that may be redeployed now, unless another
+   * replica is scanning. Undefined when one was; otherwise what it did.
+   */
+  async scan(): Promise<{ considered: number; redeployed: DeploymentRecord[] } | undefined> {
+    let outcome: { considered: number; redeployed: DeploymentRecord[] } | undefined;
+    const ran = await this.deps.redeploys.exclusiveScan(async () => {
+      const ids = await this.deps.redeploys.autoCandidates(
+        this.now(),
+        this.deps.cooldownMs,
+        this.deps.scanLimit ?? 500,
+      );
+      const redeployed: DeploymentRecord[] = [];
+      for (const id of ids) {
+        const r = await this.consider(id);
+        if ('redeployed' in r) redeployed.push(r.redeployed);
+      }
+      outcome = { considered: ids.length, redeployed };
+    });
+    return ran ? outcome : undefined;
+  }
+
+  private policySkip(w: WorkloadRecord, now: Date): AutoRedeploySkip | undefined {
+    if (!w.stale) return 'not_stale';
+    const policy = effectivePolicy(w.spec.redeployPolicy);
+    if (policy.mode !== 'auto') return 'not_auto';
+    if (!inWindow(policy.window, now)) return 'outside_window';
+    return undefined;
+  }
+
+  private async decide(w: WorkloadRecord, live: DeploymentRecord, now: Date): Promise<AutoRedeployDecision> {
+    const skip = this.policySkip(w, now);
+    if (skip) return { skip };
+    const log = this.deps.logger.child({ workload: w.name, domain: w.domain });
+    if (!w.spec.run) {
+      log.warn('stale workload not redeployed by its policy: it has no run.command');
+      return { skip: 'refused' };
+    }
+    // The redeploy acts for whoever deployed what it replaces: they must still be allowed to.
+    const decision = await this.deps.authorizer.check({
+      principal: live.principal,
+      groups: live.groups,
+      action: 'workload.deploy',
+      domain: w.domain,
+      resource: w.name,
+    });
+    if (!decision.allowed) {
+      log.warn('stale workload not redeployed by its policy: its last deploying principal may no longer deploy it', {
+        principal: live.principal,
+        code: decision.code,
+      });
+      return { skip: 'refused' };
+    }
+    return {
+      maxConcurrent: effectivePolicy(w.spec.redeployPolicy).maxConcurrent,
+      references: referencesOf(w.spec, w.domain),
+    };
+  }
+
+  private skipped(w: WorkloadRecord | undefined, skip: AutoRedeploySkip, now: Date): AutoRedeployOutcome {
+    if (skip !== 'cooldown' || !w) return { skip };
+    const since = Math.max(
+      (w.staleSince ?? w.updatedAt).getTime(),
+      w.autoRedeployedAt ? w.autoRedeployedAt.getTime() : 0,
+    );
+    return { skip, retryInMs: Math.max(0, since + this.deps.cooldownMs - now.getTime()) };
+  }
+}

@@ -1,0 +1,321 @@
+import assert from 'node:assert/strict';
+import { after, before, test, type TestContext } from 'node:test';
+import { connect } from 'nats';
+import { createPool, type Pool } from '@latchkey/db';
+import { OutboxRelay, STREAM_EVENTS, STREAMS, eventTypes, type WorkloadStale } from '@latchkey/events';
+import { silentLogger } from '@latchkey/logger';
+import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
+import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import type { DeploymentRecord } from '../src/domain/deployment-types.js';
+import { WORKLOAD_STALE_CONSUMER, workloadStaleConsumer } from '../src/transport/events/deployer-consumers.js';
+import {
+  computeSpec,
+  deploymentRows,
+  freshDatabase,
+  newKeys,
+  RecordingAuthorizer,
+  replica,
+  resolve,
+  rotated,
+  TestClock,
+  type Replica,
+} from './replica-harness.js';
+
+let postgres: TestPostgres;
+
+before(async () => {
+  postgres = await startTestPostgres([]);
+});
+after(async () => {
+  await postgres?.stop();
+});
+
+const MINUTE = 60_000;
+
+async function setup(t: TestContext, start: string, cooldownMs = MINUTE) {
+  const pool = await freshDatabase(t, postgres, 'deployer_auto');
+  const keys = newKeys();
+  const authorizer = new RecordingAuthorizer();
+  const clock = new TestClock(new Date(start));
+  const r = replica(pool, { name: 'deployer-a', keys, authorizer, clock, cooldownMs });
+  /** Applies and deploys (as mia, of group data-eng) workloads holding db_password version 1. */
+  const running = async (domain: string, names: string[], policy?: Record<string, unknown>) => {
+    for (const name of names) {
+      const extra = policy ? { redeployPolicy: policy } : {};
+      await r.workloads.apply('mia', domain, JSON.stringify(computeSpec(name, domain, ['db_password'], extra)));
+      const d = await r.workloads.deploy('mia', domain, name, ['data-eng']);
+      await resolve(r, keys, d, { db_password: 1 });
+    }
+  };
+  return { pool, keys, authorizer, clock, r, running };
+}
+
+/** The workload.stale events queued so far, oldest first. */
+async function staleEvents(pool: Pool): Promise<WorkloadStale[]> {
+  const { rows } = await pool.query<{ data: WorkloadStale }>('SELECT data FROM outbox WHERE type = $1 ORDER BY seq', [
+    eventTypes.stale,
+  ]);
+  return rows.map((r) => r.data);
+}
+
+/** Auto redeploys of a domain now in flight (resolving or starting). */
+async function inFlight(pool: Pool, domain: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM deployments
+     WHERE domain = $1 AND trigger = 'auto' AND status IN ('resolving', 'starting')`,
+    [domain],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+const autoDeployments = async (pool: Pool, name: string) =>
+  (await deploymentRows(pool, name)).filter((d) => d.trigger === 'auto');
+
+test('one rotation marks each dependent with a manual policy stale once and restarts none of them', async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  await h.running('analytics', ['implicit']);
+  await h.running('analytics', ['explicit'], { mode: 'manual' });
+  await h.r.workloads.apply('mia', 'analytics', JSON.stringify(computeSpec('other', 'analytics', ['api_token'])));
+  const startsBefore = h.r.runtime.started.length;
+
+  const change = rotated('analytics', 'db_password', 2);
+  assert.equal(await h.r.workloads.onSecretChanged('secret.updated:analytics/db_password/2', change), 2);
+  assert.equal(await h.r.workloads.onSecretChanged('secret.updated:analytics/db_password/2', change), 0, 'redelivery');
+  const events = await staleEvents(h.pool);
+  assert.deepEqual(events.map((e) => e.workload).sort(), ['explicit', 'implicit'], 'one workload.stale each');
+  for (const name of ['implicit', 'explicit']) {
+    const w = await h.r.repo.getWorkload('analytics', name);
+    assert.equal(w?.stale, true);
+    assert.equal(w?.staleReasons.length, 1, `${name} marked once`);
+  }
+  assert.equal((await h.r.repo.getWorkload('analytics', 'other'))?.stale, false);
+
+  // The policy subscriber hears the events and a scan runs, long after any cooldown.
+  for (const e of events) assert.deepEqual(await h.r.auto.onStale(e), { skip: 'not_auto' });
+  h.clock.advance(24 * 60 * MINUTE);
+  assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
+  assert.equal(h.r.runtime.started.length, startsBefore, 'nothing was started');
+  assert.deepEqual(h.r.runtime.stopped, [], 'nothing was stopped');
+  const { rows } = await h.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM deployments');
+  assert.equal(rows[0]?.n, 2, 'no deployment besides the two first ones');
+});
+
+test('an auto policy redeploys only inside its window (UTC range, across midnight, or cron)', async (t) => {
+  const h = await setup(t, '2025-03-03T21:00:00Z');
+  await h.running('analytics', ['early'], { mode: 'auto', window: '02:00-04:00' });
+  await h.running('analytics', ['night'], { mode: 'auto', window: '23:00-01:00' });
+  await h.running('analytics', ['cron'], { mode: 'auto', window: '0-9 3 * * MON-FRI' });
+  await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
+  for (const e of await staleEvents(h.pool)) {
+    assert.deepEqual(await h.r.auto.onStale(e), { skip: 'outside_window' }, e.workload);
+  }
+  let current = 2;
+  const redeployedAt = async (iso: string) => {
+    h.clock.set(iso);
+    const res = await h.r.auto.scan();
+    assert.ok(res, 'the scan ran');
+    for (const d of res.redeployed) await resolve(h.r, h.keys, d, { db_password: current });
+    return res.redeployed.map((d) => d.workload).sort();
+  };
+  assert.deepEqual(await redeployedAt('2025-03-03T22:59:00Z'), []);
+  assert.deepEqual(await redeployedAt('2025-03-03T23:00:00Z'), ['night']);
+  assert.deepEqual(await redeployedAt('2025-03-04T01:59:59Z'), []);
+  assert.deepEqual(await redeployedAt('2025-03-04T02:00:00Z'), ['early']);
+  assert.deepEqual(await redeployedAt('2025-03-04T02:59:00Z'), []);
+  assert.deepEqual(await redeployedAt('2025-03-04T03:10:00Z'), [], 'minute 10 is outside 0-9');
+  assert.deepEqual(await redeployedAt('2025-03-04T03:09:00Z'), ['cron']);
+  for (const name of ['early', 'night', 'cron']) {
+    const w = await h.r.repo.getWorkload('analytics', name);
+    assert.equal(w?.stale, false, `${name} got the new version`);
+    assert.equal((await autoDeployments(h.pool, name)).length, 1, `${name} redeployed once`);
+  }
+  // Weekends are outside the cron window: after another rotation, on Saturday
+  // only the daily window is open; the cron workload waits for Monday.
+  current = 3;
+  await h.r.workloads.onSecretChanged('rotation-3', rotated('analytics', 'db_password', 3));
+  assert.deepEqual(await redeployedAt('2025-03-08T03:05:00Z'), ['early']);
+  assert.deepEqual(await redeployedAt('2025-03-09T03:05:00Z'), []);
+  assert.deepEqual(await redeployedAt('2025-03-10T03:05:00Z'), ['cron']);
+});
+
+test('the redeploy acts as the principal of the deployment it replaces; none while that principal may no longer deploy', async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  await h.running('analytics', ['etl'], { mode: 'auto' });
+  await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
+  h.authorizer.deny = (q) => q.principal === 'mia' && q.action === 'workload.deploy';
+  h.clock.advance(MINUTE);
+  assert.deepEqual(await h.r.auto.scan(), { considered: 1, redeployed: [] });
+  const asked = h.authorizer.asked.filter((q) => q.action === 'workload.deploy' && q.resource === 'etl').at(-1);
+  assert.deepEqual(
+    { principal: asked?.principal, groups: asked?.groups, domain: asked?.domain },
+    { principal: 'mia', groups: ['data-eng'], domain: 'analytics' },
+  );
+  // Refused: not asked again before the next cooldown.
+  const questions = h.authorizer.asked.length;
+  h.clock.advance(MINUTE / 2);
+  assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
+  assert.equal(h.authorizer.asked.length, questions);
+  // Allowed again: the redeploy is mia's, with mia's groups.
+  h.authorizer.deny = () => false;
+  h.clock.advance(MINUTE / 2);
+  const res = await h.r.auto.scan();
+  assert.equal(res?.redeployed.length, 1);
+  const rows = await autoDeployments(h.pool, 'etl');
+  assert.deepEqual(
+    rows.map((d) => [d.principal, d.principal_groups, d.status]),
+    [['mia', ['data-eng'], 'resolving']],
+  );
+});
+
+test('a burst of three rotations leads to one redeploy, which receives all of them; the cooldown spaces the next', async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  await h.running('analytics', ['etl'], { mode: 'auto' });
+  const seen: unknown[] = [];
+  for (const [i, version] of [2, 3, 4].entries()) {
+    h.clock.set(`2025-03-03T12:00:${String(i * 10).padStart(2, '0')}Z`);
+    await h.r.workloads.onSecretChanged(`rotation-${version}`, rotated('analytics', 'db_password', version));
+    const events = await staleEvents(h.pool);
+    seen.push(await h.r.auto.onStale(events.at(-1)!));
+  }
+  // The cooldown runs from when it became stale (12:00:00).
+  assert.deepEqual(seen, [
+    { skip: 'cooldown', retryInMs: 60_000 },
+    { skip: 'cooldown', retryInMs: 50_000 },
+    { skip: 'cooldown', retryInMs: 40_000 },
+  ]);
+  h.clock.set('2025-03-03T12:00:59Z');
+  assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
+  h.clock.set('2025-03-03T12:01:00Z');
+  const res = await h.r.auto.scan();
+  assert.equal(res?.redeployed.length, 1);
+  await resolve(h.r, h.keys, res!.redeployed[0]!, { db_password: 4 });
+  const w = await h.r.repo.getWorkload('analytics', 'etl');
+  assert.equal(w?.stale, false, 'the one redeploy received version 4');
+  h.clock.set('2025-03-03T13:00:00Z');
+  assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
+  assert.equal((await autoDeployments(h.pool, 'etl')).length, 1, 'three rotations, one redeploy');
+
+  // A rotation right after the redeploy: the next one waits a cooldown from it.
+  h.clock.set('2025-03-03T13:00:30Z');
+  await h.r.workloads.onSecretChanged('rotation-5', rotated('analytics', 'db_password', 5));
+  assert.deepEqual(await h.r.auto.onStale((await staleEvents(h.pool)).at(-1)!), {
+    skip: 'cooldown',
+    retryInMs: 60_000,
+  });
+  h.clock.set('2025-03-03T13:01:29Z');
+  assert.deepEqual((await h.r.auto.scan())?.redeployed, []);
+  h.clock.set('2025-03-03T13:01:30Z');
+  assert.equal((await h.r.auto.scan())?.redeployed.length, 1);
+  assert.equal((await autoDeployments(h.pool, 'etl')).length, 2);
+});
+
+test('never more than maxConcurrent auto redeploys of a domain in flight, with three replicas considering every workload at once', async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  const names = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
+  await h.running('analytics', names, { mode: 'auto', maxConcurrent: 2 });
+  await h.running('finance', ['f1', 'f2'], { mode: 'auto', maxConcurrent: 2 });
+  await h.r.workloads.onSecretChanged('rotation-a', rotated('analytics', 'db_password', 2));
+  await h.r.workloads.onSecretChanged('rotation-f', rotated('finance', 'db_password', 2));
+  h.clock.advance(MINUTE);
+  // Three replicas, each with its own connections, as separate processes.
+  const url = await createTestDatabaseUrl(h.pool);
+  const replicas: Replica[] = ['x', 'y', 'z'].map((n) => {
+    const pool = createPool(url);
+    t.after(() => pool.end());
+    return replica(pool, { name: `deployer-${n}`, keys: h.keys, authorizer: h.authorizer, clock: h.clock });
+  });
+  const ids = (await h.pool.query<{ id: string }>('SELECT id FROM workloads ORDER BY name')).rows.map((r) => r.id);
+  const outcomes = await Promise.all(replicas.flatMap((r) => ids.map((id) => r.auto.consider(id))));
+  const started = outcomes.filter((o): o is { redeployed: DeploymentRecord } => 'redeployed' in o);
+  assert.equal(started.length, 4, 'two per domain');
+  assert.equal(await inFlight(h.pool, 'analytics'), 2);
+  assert.equal(await inFlight(h.pool, 'finance'), 2, "a domain's slots are its own");
+  const skips = new Set(outcomes.flatMap((o) => ('skip' in o ? [o.skip] : [])));
+  // A workload one replica just redeployed is in its cooldown for the others.
+  assert.deepEqual([...skips].sort(), ['cooldown', 'max_concurrent']);
+
+  // Finish them one by one; after each, every replica scans at once.
+  let maxSeen = 2;
+  let pending = started.map((o) => o.redeployed).filter((d) => d.domain === 'analytics');
+  for (let round = 0; round < 10 && pending.length > 0; round++) {
+    const done = pending.shift()!;
+    await resolve(h.r, h.keys, done, { db_password: 2 });
+    const scans = await Promise.all(replicas.map((r) => r.auto.scan()));
+    pending = [...pending, ...scans.flatMap((s) => s?.redeployed ?? []).filter((d) => d.domain === 'analytics')];
+    const now = await inFlight(h.pool, 'analytics');
+    maxSeen = Math.max(maxSeen, now);
+    assert.ok(now <= 2, `round ${round}: ${now} in flight`);
+  }
+  assert.equal(maxSeen, 2);
+  assert.deepEqual(pending, []);
+  for (const name of names) {
+    assert.equal((await autoDeployments(h.pool, name)).length, 1, `${name} redeployed exactly once`);
+    assert.equal((await h.r.repo.getWorkload('analytics', name))?.stale, false);
+  }
+});
+
+test('with two replicas consuming workload.stale, each stale auto workload is redeployed once', async (t) => {
+  const nats = await startTestNats();
+  const nc = await connect({ servers: nats.url });
+  t.after(async () => {
+    await nc.close();
+    await nats.stop();
+  });
+  const jsm = await nc.jetstreamManager();
+  for (const s of STREAMS) await ensureStream(jsm, s);
+  await ensureConsumer(jsm, {
+    stream: STREAM_EVENTS,
+    durable: WORKLOAD_STALE_CONSUMER,
+    filterSubjects: ['latchkey.workload.stale.>'],
+  });
+  const h = await setup(t, '2025-03-03T12:00:00Z', 0);
+  await h.running('analytics', ['a1', 'a2', 'a3'], { mode: 'auto', maxConcurrent: 3 });
+  await h.running('analytics', ['manual']);
+  const other = replica(createPool(await createTestDatabaseUrl(h.pool)), {
+    name: 'deployer-b',
+    keys: h.keys,
+    authorizer: h.authorizer,
+    clock: h.clock,
+    cooldownMs: 0,
+  });
+  t.after(() => other.pool.end());
+  const later: number[] = [];
+  const runners = [h.r, other].map(
+    (r) =>
+      new ConsumerRunner({
+        js: nc.jetstream(),
+        stream: STREAM_EVENTS,
+        durable: WORKLOAD_STALE_CONSUMER,
+        handler: workloadStaleConsumer(r.auto, (ms) => later.push(ms)),
+        logger: silentLogger,
+      }),
+  );
+  for (const r of runners) await r.start();
+  t.after(async () => {
+    for (const r of runners) await r.stop();
+  });
+  const relay = new OutboxRelay({ pool: h.pool, js: nc.jetstream(), logger: silentLogger, source: 'test' });
+  relay.start();
+  t.after(() => relay.stop());
+
+  await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
+  relay.kick();
+  await waitFor(
+    async () => {
+      const info = await jsm.consumers.info(STREAM_EVENTS, WORKLOAD_STALE_CONSUMER);
+      return info.num_ack_pending === 0 && info.num_pending === 0 && info.delivered.stream_seq > 0;
+    },
+    { what: 'every workload.stale event to be handled', timeoutMs: 15_000 },
+  );
+  for (const name of ['a1', 'a2', 'a3']) {
+    assert.equal((await autoDeployments(h.pool, name)).length, 1, `${name} redeployed once`);
+  }
+  assert.equal((await autoDeployments(h.pool, 'manual')).length, 0);
+  assert.deepEqual(later, [], 'no cooldown to wait for');
+});
+
+/** The connection string of the database behind `pool` (for more replicas of it). */
+async function createTestDatabaseUrl(pool: Pool): Promise<string> {
+  const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
+  return postgres.connectionString(rows[0]!.db);
+}

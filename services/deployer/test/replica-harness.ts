@@ -1,0 +1,236 @@
+// Shared by the component tests of stop, redeploy and redeploy policies:
+// deployer replicas over one real PostgreSQL database, each with a runtime
+// that records what it starts and stops, and a stand-in for the resolver.
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import { generateSealKeyPair, seal, type SealKeyPair } from '@latchkey/crypto';
+import { createPool, migrate, type Pool } from '@latchkey/db';
+import { ensureEventTables, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import { silentLogger } from '@latchkey/logger';
+import { createTestDatabase, type TestPostgres } from '@latchkey/testing';
+import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';
+import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
+import { AutoRedeployService } from '../src/domain/auto-redeploy-service.js';
+import type { DeploymentRecord } from '../src/domain/deployment-types.js';
+import type { RunHooks, RunSpec, WorkloadRuntime } from '../src/domain/ports.js';
+import { WorkloadService } from '../src/domain/workload-service.js';
+import { referencesOf } from '../src/domain/workload-spec.js';
+
+export const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+let dbCount = 0;
+
+/** A fresh migrated database, its pool closed when the test ends. */
+export async function freshDatabase(t: TestContext, postgres: TestPostgres, prefix: string): Promise<Pool> {
+  const url = await createTestDatabase(postgres, `${prefix}_${++dbCount}`);
+  const pool = createPool(url);
+  t.after(() => pool.end());
+  await ensureEventTables(pool);
+  await migrate(pool, MIGRATIONS);
+  return pool;
+}
+
+/** Records every start and stop; a deployment "runs" from its start until it is stopped. */
+export class RecordingRuntime implements WorkloadRuntime {
+  /** Deployment ids, in the order started. */
+  readonly started: string[] = [];
+  readonly stopped: { deploymentId: string; reason: string }[] = [];
+  private readonly runs = new Map<string, { workloadId: string; hooks: RunHooks }>();
+  /** While set, start() waits for it (a start in progress). */
+  gate: Promise<void> | undefined;
+
+  async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
+    if (this.gate) await this.gate;
+    this.started.push(spec.deploymentId);
+    this.runs.set(spec.deploymentId, { workloadId: spec.workloadId, hooks });
+    return { pid: 1000 + this.started.length };
+  }
+
+  stop(deploymentId: string, reason: string): Promise<boolean> {
+    const run = this.runs.get(deploymentId);
+    if (!run) return Promise.resolve(false);
+    this.runs.delete(deploymentId);
+    this.stopped.push({ deploymentId, reason });
+    run.hooks.onExit(null, 'SIGTERM', reason);
+    return Promise.resolve(true);
+  }
+
+  /** The workload ended by itself (exit code `code`). */
+  exit(deploymentId: string, code: number): void {
+    const run = this.runs.get(deploymentId);
+    this.runs.delete(deploymentId);
+    run?.hooks.onExit(code, null);
+  }
+
+  running(): { deploymentId: string; workloadId: string }[] {
+    return [...this.runs].map(([deploymentId, r]) => ({ deploymentId, workloadId: r.workloadId }));
+  }
+
+  async stopAll(reason: string): Promise<void> {
+    for (const id of [...this.runs.keys()]) await this.stop(id, reason);
+  }
+}
+
+/** Allows everything except what `deny` names; remembers every question. */
+export class RecordingAuthorizer implements Authorizer {
+  readonly asked: AuthorizationQuestion[] = [];
+  deny: (q: AuthorizationQuestion) => boolean = () => false;
+
+  private decide(q: AuthorizationQuestion): Decision {
+    this.asked.push(q);
+    return this.deny(q)
+      ? { allowed: false, code: 'ras.permission_denied', reason: `${q.principal} may not ${q.action} in ${q.domain}` }
+      : { allowed: true, code: '', reason: '' };
+  }
+
+  check(q: AuthorizationQuestion): Promise<Decision> {
+    return Promise.resolve(this.decide(q));
+  }
+
+  checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
+    return Promise.resolve(qs.map((q) => this.decide(q)));
+  }
+}
+
+/** A clock the test moves. */
+export class TestClock {
+  constructor(public current: Date) {}
+  readonly now = (): Date => new Date(this.current);
+  set(iso: string): void {
+    this.current = new Date(iso);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export interface Replica {
+  name: string;
+  pool: Pool;
+  repo: PostgresWorkloadRepo;
+  runtime: RecordingRuntime;
+  workloads: WorkloadService;
+  auto: AutoRedeployService;
+}
+
+/**
+ * One deployer replica over `pool` (give each replica its own pool to have
+ * them race as separate processes would).
+ */
+export function replica(
+  pool: Pool,
+  opts: {
+    name: string;
+    keys: SealKeyPair;
+    authorizer: Authorizer;
+    clock: TestClock;
+    cooldownMs?: number;
+    onEvents?: () => void;
+  },
+): Replica {
+  const repo = new PostgresWorkloadRepo(pool);
+  const runtime = new RecordingRuntime();
+  const onEvents = opts.onEvents ?? (() => undefined);
+  const workloads = new WorkloadService({
+    repo,
+    authorizer: opts.authorizer,
+    runtime,
+    sealKeys: new Map([[opts.keys.kid, opts.keys]]),
+    runner: opts.name,
+    logger: silentLogger,
+    onEvents,
+    clock: opts.clock.now,
+  });
+  const auto = new AutoRedeployService({
+    redeploys: new PostgresRedeployRepo(pool),
+    workloads: repo,
+    authorizer: opts.authorizer,
+    logger: silentLogger,
+    onEvents,
+    cooldownMs: opts.cooldownMs ?? 60_000,
+    clock: opts.clock.now,
+  });
+  return { name: opts.name, pool, repo, runtime, workloads, auto };
+}
+
+export const newKeys = (): SealKeyPair => generateSealKeyPair();
+
+/**
+ * What the resolver does for a deployment: every reference of its workload
+ * answered in `scope` with the version `versions[key]` (default 1), the
+ * values sealed to the deployers' key; `on` opens them and starts it.
+ */
+export async function resolve(
+  on: Replica,
+  keys: SealKeyPair,
+  d: DeploymentRecord,
+  versions: Record<string, number> = {},
+  scope = d.domain,
+): Promise<void> {
+  const w = await on.repo.getWorkloadById(d.workloadId);
+  if (!w) throw new Error(`no workload ${d.workloadId}`);
+  const refs = referencesOf(w.spec, w.domain);
+  const received: ResolvedVersion[] = refs.map((r) => ({
+    refId: r.refId,
+    key: r.key,
+    sourceType: r.sourceType,
+    scope,
+    version: versions[r.key] ?? 1,
+  }));
+  const values = Object.fromEntries(refs.map((r) => [r.refId, `value-of-${r.key}-${versions[r.key] ?? 1}`]));
+  await on.workloads.onResolved(`resolved:${d.id}`, {
+    deploymentId: d.id,
+    domain: d.domain,
+    versions: received,
+    sealed: seal(keys, Buffer.from(JSON.stringify(values)), d.id),
+    warnings: [],
+  });
+}
+
+/** A managed secret of `domain` moved to `version`. */
+export const rotated = (domain: string, key: string, version: number): SecretChanged => ({
+  scope: domain,
+  key,
+  source: 'MANAGED',
+  version,
+  change: 'updated',
+  by: 'admin',
+});
+
+/** A COMPUTE workload with one managed reference per key in `keys`. */
+export function computeSpec(
+  name: string,
+  domain: string,
+  keys: string[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name,
+    kind: 'COMPUTE',
+    envVars: Object.fromEntries(
+      keys.map((k) => [k.toUpperCase(), { key: k, source: { type: 'MANAGED', id: domain } }]),
+    ),
+    run: { command: ['run-it'] },
+    ...extra,
+  };
+}
+
+/** The deployments of a workload, oldest first, straight from the table. */
+export async function deploymentRows(
+  pool: Pool,
+  workload: string,
+): Promise<{ id: string; status: string; trigger: string; principal: string; principal_groups: string[] }[]> {
+  const { rows } = await pool.query<{
+    id: string;
+    status: string;
+    trigger: string;
+    principal: string;
+    principal_groups: string[];
+  }>(
+    `SELECT id, status, trigger, principal, principal_groups FROM deployments
+     WHERE workload_name = $1 ORDER BY created_at, id`,
+    [workload],
+  );
+  return rows;
+}
