@@ -43,6 +43,10 @@ function deployment(status: string, extra: Partial<Deployment> = {}): Deployment
     exitCode: 0,
     warnings: [],
     attempts: 0,
+    trigger: '',
+    runner: '',
+    stopRequestedAt: '',
+    stopRequestedBy: '',
     ...extra,
   };
 }
@@ -272,7 +276,7 @@ test('deploy --wait polls until deployed and prints the versions received', asyn
   assert.equal(await main(['deploy', 'job', '--domain', 'analytics', '--wait'], io), 0);
   const out = io.stdoutLines.join('\n');
   assert.match(out, /deployment d-1 deployed/);
-  assert.match(out, /DB_PASSWORD\s+analytics\s+3/);
+  assert.match(out, /DB_PASSWORD\s+MANAGED\s+analytics\s+3/);
 });
 
 test('deploy --wait exits 1 on failure and prints every reason', async () => {

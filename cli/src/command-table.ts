@@ -19,9 +19,11 @@ import { loginCommand, whoamiCommand } from './identity-commands.js';
 import { inventoryCommand } from './inventory-command.js';
 import { kekRotateCommand } from './kek-command.js';
 import { logsCommand } from './logs-command.js';
+import { redeployCommand } from './redeploy-command.js';
 import { secretDeleteCommand, secretListCommand, secretPolicyCommand, secretPutCommand } from './secret-commands.js';
 import { secretSelectorCommand } from './selector-command.js';
 import { statusCommand } from './status-command.js';
+import { stopCommand } from './stop-command.js';
 import { upCommand } from './up-command-spec.js';
 import {
   vaultCreateCommand,
@@ -65,6 +67,8 @@ export const COMMANDS: readonly Command[] = [
   workloadGetCommand,
   workloadListCommand,
   deployCommand,
+  redeployCommand,
+  stopCommand,
   logsCommand,
   auditCommand,
 ];

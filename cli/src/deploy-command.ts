@@ -19,9 +19,10 @@ export function parseTimeoutSeconds(raw: string | undefined): number {
 }
 
 /**
- * Polls until the deployment reaches a final status; transport hiccups are
- * retried until the deadline. `onProgress` hears each change of status or
- * reasons on the way (e.g. waiting for an unavailable backend).
+ * Polls until the deployment reaches a final status (or what `done` says);
+ * transport hiccups are retried until the deadline. `onProgress` hears each
+ * change of status or reasons on the way (e.g. waiting for an unavailable
+ * backend).
  */
 export async function waitForDeployment(
   ctx: ClientContext,
@@ -30,11 +31,12 @@ export async function waitForDeployment(
   timeoutMs: number,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   onProgress: (d: Deployment) => void = () => undefined,
+  done: (d: Deployment) => boolean = (d) => FINAL_STATUSES.has(d.status),
 ): Promise<Deployment> {
   const deadline = Date.now() + timeoutMs;
   let current = first;
   let shown = progressKey(first);
-  while (!FINAL_STATUSES.has(current.status)) {
+  while (!done(current)) {
     if (Date.now() >= deadline) {
       throw new CliError(
         `deployment ${current.id} is still ${current.status} after ${Math.round(timeoutMs / 1000)}s: check it later with latchkey workload get ${current.workload} --domain ${domain}`,
@@ -50,7 +52,7 @@ export async function waitForDeployment(
     } catch (err) {
       if (!(err instanceof LatchkeyError && err.kind === 'unavailable')) throw err;
     }
-    if (!FINAL_STATUSES.has(current.status) && progressKey(current) !== shown) {
+    if (!done(current) && progressKey(current) !== shown) {
       shown = progressKey(current);
       onProgress(current);
     }

@@ -3,6 +3,9 @@ import { formatTable } from './table-format.js';
 
 export const FINAL_STATUSES = new Set(['deployed', 'failed', 'exited', 'stopped']);
 
+/** Statuses of a deployment that no longer runs nor will. */
+export const ENDED_STATUSES = new Set(['failed', 'exited', 'stopped']);
+
 /** `deployed`, or `exited` with exit code 0. */
 export function isSuccess(d: Deployment): boolean {
   return d.status === 'deployed' || (d.status === 'exited' && d.exitCode === 0);
@@ -11,16 +14,33 @@ export function isSuccess(d: Deployment): boolean {
 /** What a waiting `deploy --wait` shows again when it changes. */
 export const progressKey = (d: Deployment): string => JSON.stringify([d.status, d.reasons]);
 
+const TRIGGERS: Record<string, string> = {
+  deploy: 'deploy',
+  redeploy: 'redeploy',
+  auto: 'its redeploy policy',
+};
+
+/** How a reference is written in the workload: a key, or a legacy placeholder. */
+export const referenceLabel = (v: { refId: string; key: string }): string =>
+  v.refId.startsWith('LEGACY:') ? `\${secrets.${v.key}}` : v.key;
+
 export function deploymentLines(d: Deployment, indent = ''): string[] {
   const extra = d.status === 'exited' ? ` (exit code ${d.exitCode})` : '';
   const lines = [`${indent}deployment ${d.id} ${d.status}${extra}`];
+  if (d.trigger !== '') {
+    const runs = d.runner !== '' ? `; ${d.status === 'deployed' ? 'runs' : 'ran'} on ${d.runner}` : '';
+    lines.push(`${indent}  by ${d.principal} (${TRIGGERS[d.trigger] ?? d.trigger}) at ${d.createdAt}${runs}`);
+  }
+  if (d.stopRequestedAt !== '' && !FINAL_STATUSES.has(d.status)) {
+    lines.push(`${indent}  stopping: asked by ${d.stopRequestedBy} at ${d.stopRequestedAt}`);
+  }
   for (const reason of d.reasons) lines.push(`${indent}  reason: ${reason}`);
   for (const warning of d.warnings) lines.push(`${indent}  warning: ${warning}`);
   if (d.versions.length > 0) {
-    lines.push(`${indent}  versions received:`);
+    lines.push(`${indent}  ${d.status === 'deployed' ? 'secret versions it holds' : 'secret versions it received'}:`);
     for (const row of formatTable(
-      ['KEY', 'SCOPE', 'VERSION'],
-      d.versions.map((v) => [v.key, v.scope, String(v.version)]),
+      ['REFERENCE', 'SOURCE', 'SCOPE', 'VERSION'],
+      d.versions.map((v) => [referenceLabel(v), v.sourceType, v.scope, String(v.version)]),
     )) {
       lines.push(`${indent}    ${row}`);
     }
@@ -75,7 +95,9 @@ export function workloadLines(w: Workload): string[] {
   if (w.createdAt !== '' || w.updatedAt !== '') lines.push(`created ${w.createdAt}, updated ${w.updatedAt}`);
   lines.push('spec:');
   for (const l of prettySpec(w.specJson).split('\n')) lines.push(`  ${l}`);
-  lines.push(`stale: ${w.stale ? 'yes' : 'no'}`);
+  const policy = redeployPolicyOf(w.specJson);
+  lines.push(`redeploy policy: ${policy}`);
+  lines.push(`stale: ${w.stale ? `yes${w.staleSince ? ` (since ${w.staleSince})` : ''}` : 'no'}`);
   for (const r of w.staleReasons) {
     const now = r.currentVersion === 0 ? 'now deleted' : `now version ${r.currentVersion}`;
     lines.push(
@@ -83,10 +105,46 @@ export function workloadLines(w: Workload): string[] {
     );
   }
   for (const warning of w.warnings) lines.push(`warning: ${warning}`);
-  if (w.lastDeployment === undefined) lines.push('last deployment: none');
-  else {
+  const live = w.liveDeployment;
+  const last = w.lastDeployment;
+  if (live !== undefined) {
+    lines.push(live.status === 'deployed' ? 'running:' : 'live deployment (no longer running):');
+    lines.push(...deploymentLines(live, '  '));
+  } else lines.push('running: nothing');
+  if (last === undefined) lines.push('last deployment: none');
+  else if (last.id !== live?.id) {
     lines.push('last deployment:');
-    lines.push(...deploymentLines(w.lastDeployment, '  '));
+    lines.push(...deploymentLines(last, '  '));
   }
   return lines;
+}
+
+/** The workload's redeploy policy in words (`manual` without one). */
+export function redeployPolicyOf(specJson: string): string {
+  let policy: { mode?: unknown; window?: unknown; maxConcurrent?: unknown } | undefined;
+  try {
+    policy = (JSON.parse(specJson) as { redeployPolicy?: typeof policy }).redeployPolicy;
+  } catch {
+    return 'unknown';
+  }
+  if (policy?.mode !== 'auto') return 'manual (latchkey redeploy)';
+  const window = typeof policy.window === 'string' ? `inside ${policy.window} (UTC)` : 'at any time';
+  const n = typeof policy.maxConcurrent === 'number' ? policy.maxConcurrent : 1;
+  return `auto, ${window}, at most ${n} at once in the domain`;
+}
+
+/**
+ * A workload's state in lists, and the deployment it is about: a deployment
+ * on its way, else what runs, else how the latest one ended.
+ */
+export function workloadStatus(w: Workload): { status: string; deployment: string } {
+  const live = w.liveDeployment;
+  const last = w.lastDeployment;
+  if (last !== undefined && last.id !== live?.id && !FINAL_STATUSES.has(last.status)) {
+    return { status: last.status, deployment: last.id };
+  }
+  if (live?.status === 'deployed') {
+    return { status: live.stopRequestedAt !== '' ? 'stopping' : 'running', deployment: live.id };
+  }
+  return last ? { status: last.status, deployment: last.id } : { status: 'never deployed', deployment: '-' };
 }

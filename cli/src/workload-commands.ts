@@ -1,9 +1,9 @@
 import { ListWorkloadsResponse, Workload } from '@latchkey/proto';
-import { booleanOption, parseArgs, requireOption, requirePositionals } from './args-parser.js';
+import { booleanOption, parseArgs, requireOption, requirePositionals, stringOption } from './args-parser.js';
 import { call, withClients } from './client-context.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command-types.js';
-import { workloadLines } from './deployment-format.js';
+import { redeployPolicyOf, workloadLines, workloadStatus } from './deployment-format.js';
 import { formatTable, printJson } from './table-format.js';
 import { readWorkloadFile } from './workload-file.js';
 
@@ -34,7 +34,7 @@ export const workloadApplyCommand: Command = {
 export const workloadGetCommand: Command = {
   path: ['workload', 'get'],
   usage: 'latchkey workload get NAME --domain DOMAIN [--json]',
-  summary: 'show a workload: spec, staleness, last deployment',
+  summary: 'show a workload: spec, redeploy policy, staleness, what runs and the secret versions it holds',
   options: { domain: { type: 'string' }, json: { type: 'boolean' } },
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const parsed = parseArgs(argv, this.options);
@@ -49,31 +49,56 @@ export const workloadGetCommand: Command = {
   },
 };
 
+/** What made a workload stale, short: `db_password (analytics) 1->2`. */
+function changedSummary(w: Workload): string {
+  return w.staleReasons
+    .map((r) => `${r.key} (${r.scope}) ${r.deployedVersion}->${r.currentVersion === 0 ? 'deleted' : r.currentVersion}`)
+    .join(', ');
+}
+
 export const workloadListCommand: Command = {
   path: ['workload', 'list'],
-  usage: 'latchkey workload list --domain DOMAIN [--json]',
-  summary: 'list the workloads of a domain',
-  options: { domain: { type: 'string' }, json: { type: 'boolean' } },
+  usage: 'latchkey workload list [--domain DOMAIN] [--stale] [--json]  (no --domain: every domain you may read)',
+  summary: 'list workloads: staleness, redeploy policy, what runs; --stale only the stale ones',
+  options: { domain: { type: 'string' }, stale: { type: 'boolean' }, json: { type: 'boolean' } },
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const parsed = parseArgs(argv, this.options);
     requirePositionals(parsed, []);
-    const domain = requireOption(parsed, 'domain');
+    const domain = stringOption(parsed, 'domain') ?? '';
+    const stale = booleanOption(parsed, 'stale');
     const res = await withClients(io, (ctx) =>
-      call(ctx, 'deployer', ctx.deployer().listWorkloads.bind(ctx.deployer()), { domain }),
+      call(ctx, 'deployer', ctx.deployer().listWorkloads.bind(ctx.deployer()), { domain, stale }),
     );
     if (booleanOption(parsed, 'json')) {
       printJson(io.out, ListWorkloadsResponse.toJSON(res));
       return 0;
     }
+    if (res.workloads.length === 0) {
+      const where = domain === '' ? 'in the domains you may read' : `in domain ${domain}`;
+      io.out(stale ? `no stale workloads ${where}` : `no workloads ${where}`);
+      return 0;
+    }
+    const header = [
+      ...(domain === '' ? ['DOMAIN'] : []),
+      'NAME',
+      'KIND',
+      'STALE',
+      'REDEPLOY',
+      'STATUS',
+      'DEPLOYMENT',
+      stale ? 'CHANGED' : 'UPDATED',
+    ];
     for (const line of formatTable(
-      ['NAME', 'KIND', 'STALE', 'LAST_DEPLOYMENT', 'STATUS', 'UPDATED'],
+      header,
       res.workloads.map((w) => [
+        ...(domain === '' ? [w.domain] : []),
         w.name,
         w.kind,
         w.stale ? 'yes' : 'no',
-        w.lastDeployment?.id ?? '-',
-        w.lastDeployment?.status ?? '-',
-        w.updatedAt,
+        redeployPolicyOf(w.specJson).startsWith('auto') ? 'auto' : 'manual',
+        workloadStatus(w).status,
+        workloadStatus(w).deployment,
+        stale ? changedSummary(w) : w.updatedAt,
       ]),
     )) {
       io.out(line);
