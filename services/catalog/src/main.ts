@@ -125,7 +125,7 @@ runService('catalog', logger, async () => {
   });
   server.addService<CatalogServiceServer>(CatalogServiceService, catalogHandlers(secrets, vault, views));
   // Values cross gRPC only here, and only to the resolver.
-  server.addService<CatalogInternalServer>(CatalogInternalService, catalogInternalHandlers(secrets), {
+  server.addService<CatalogInternalServer>(CatalogInternalService, catalogInternalHandlers(secrets, vault), {
     allow: (p) => p.kind === 'service' && p.id === 'service:resolver',
   });
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { alreadyExists, invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import type { Bundles, Dependents, VaultIntegrationRepo, VaultSources } from './ports.js';
-import { DOMAIN_NAME } from './secret-types.js';
+import { DOMAIN_NAME, GLOBAL } from './secret-types.js';
 import {
   INTEGRATION_NAME,
   VAULT_AUTH_METHODS,
@@ -54,6 +54,12 @@ const ROLE_ID = /^[\x21-\x7e]{1,256}$/;
 const CREDENTIAL = /^[\x21-\x7e]{1,4096}$/;
 
 function checkDomain(domain: string): void {
+  if (domain === GLOBAL) {
+    throw invalidArgument(
+      'domain.reserved',
+      '"global" is the platform-wide scope, not a domain: Vault integrations belong to domains (give --domain D)',
+    );
+  }
   if (!DOMAIN_NAME.test(domain)) {
     throw invalidArgument(
       'domain.invalid_name',
@@ -151,6 +157,13 @@ function withCredential(s: VaultConnectionSettings & { credential: Buffer | unde
  * Read-only Vault integrations of a domain: create, list, get, update,
  * delete and test. Latchkey never writes to such a Vault, and the
  * credential is write-only: stored encrypted, used to connect, never returned.
+ *
+ * Who may: creating (and testing unsaved settings) needs MANAGE_VAULT in the
+ * domain (owners, platform admins); after that the integration's resource
+ * bundle decides: VIEW (or UPDATE) to see its configuration, UPDATE to modify,
+ * test or delete it (USE, for its keys, is the selector's and the resolver's
+ * check). Every call first needs a role in the domain, so that anyone without
+ * one gets the same refusal whether the integration exists or not.
  */
 export class VaultIntegrationService {
   constructor(private readonly deps: VaultIntegrationServiceDeps) {}
@@ -203,16 +216,26 @@ export class VaultIntegrationService {
     return created;
   }
 
+  /** The domain's integrations whose bundle the principal may VIEW (or UPDATE); none for the others. */
   async list(principal: string, domain: string): Promise<VaultIntegrationRecord[]> {
     checkDomain(domain);
-    await authorize(this.deps.authorizer, { principal, action: 'secret.list', domain });
-    return this.deps.repo.list(domain);
+    await this.#inDomain(principal, domain);
+    const all = await this.deps.repo.list(domain);
+    const bundles = [...new Set(all.map((i) => i.bundle))];
+    const decisions = await this.deps.authorizer.checkBatch(
+      bundles.map((bundle) => ({ principal, action: 'bundle.view', domain, resource: bundle })),
+    );
+    const viewable = new Set(bundles.filter((_, n) => decisions[n]?.allowed === true));
+    return all.filter((i) => viewable.has(i.bundle));
   }
 
+  /** One integration's configuration: VIEW (or UPDATE) on its bundle. */
   async get(principal: string, domain: string, integration: string): Promise<VaultIntegrationRecord> {
     checkDomain(domain);
-    await authorize(this.deps.authorizer, { principal, action: 'secret.list', domain });
-    return this.#find(domain, integration);
+    await this.#inDomain(principal, domain);
+    const found = await this.#find(domain, integration);
+    await authorize(this.deps.authorizer, { principal, action: 'bundle.view', domain, resource: found.bundle });
+    return found;
   }
 
   async update(
@@ -224,13 +247,7 @@ export class VaultIntegrationService {
   ): Promise<VaultIntegrationRecord> {
     checkDomain(domain);
     if (changes.name !== undefined) checkName(changes.name);
-    await authorize(this.deps.authorizer, {
-      principal,
-      action: 'vault.manage',
-      domain,
-      ...(requestId === undefined ? {} : { requestId }),
-    });
-    const current = await this.#find(domain, integration);
+    const current = await this.#updatable(principal, domain, integration, requestId);
     if (changes.bundle !== undefined && changes.bundle !== current.bundle) {
       throw new LatchkeyError(
         'vault.bundle_fixed',
@@ -284,13 +301,7 @@ export class VaultIntegrationService {
     requestId?: string,
   ): Promise<{ deleted: VaultIntegrationRecord; dependents: string[] }> {
     checkDomain(domain);
-    await authorize(this.deps.authorizer, {
-      principal,
-      action: 'vault.manage',
-      domain,
-      ...(requestId === undefined ? {} : { requestId }),
-    });
-    const current = await this.#find(domain, integration);
+    const current = await this.#updatable(principal, domain, integration, requestId);
     const byKey = await this.deps.dependents.of('VAULT', current.id, []);
     const dependents = [...new Set([...byKey.values()].flat())].sort();
     if (dependents.length > 0 && !force) {
@@ -325,9 +336,53 @@ export class VaultIntegrationService {
       await authorize(this.deps.authorizer, { principal, action: 'vault.manage', domain });
       return this.deps.sources.forSettings(settings, `${domain}/(unsaved)`).test();
     }
-    await authorize(this.deps.authorizer, { principal, action: 'vault.manage', domain });
-    const record = await this.#find(domain, target.integration);
+    // A saved integration is tested from its update form: UPDATE on its bundle.
+    const record = await this.#updatable(principal, domain, target.integration);
     return (await this.deps.sources.forIntegration(record)).test();
+  }
+
+  /**
+   * The bundle of each of `ids` that is an integration of `domain` (the
+   * resolver's internal question, before it checks USE on them): no
+   * authorization here, as the internal transport admits only the resolver.
+   * An id of another domain is answered like a missing one.
+   */
+  async bundlesOf(domain: string, ids: readonly string[]): Promise<{ id: string; bundle: string | undefined }[]> {
+    const records = DOMAIN_NAME.test(domain) ? await this.deps.repo.byIds([...new Set(ids)]) : [];
+    const bundles = new Map(records.filter((r) => r.domain === domain).map((r) => [r.id, r.bundle]));
+    return ids.map((id) => ({ id, bundle: bundles.get(id) }));
+  }
+
+  /**
+   * Standing in the domain (any role): asked before any lookup, so that
+   * whoever has none is told the same whether an integration exists or not.
+   */
+  async #inDomain(principal: string, domain: string, requestId?: string): Promise<void> {
+    await authorize(this.deps.authorizer, {
+      principal,
+      action: 'secret.list',
+      domain,
+      ...(requestId === undefined ? {} : { requestId }),
+    });
+  }
+
+  /** The integration, if the principal may modify or delete it: UPDATE on its bundle. */
+  async #updatable(
+    principal: string,
+    domain: string,
+    integration: string,
+    requestId?: string,
+  ): Promise<VaultIntegrationRecord> {
+    await this.#inDomain(principal, domain, requestId);
+    const current = await this.#find(domain, integration);
+    await authorize(this.deps.authorizer, {
+      principal,
+      action: 'bundle.update',
+      domain,
+      resource: current.bundle,
+      ...(requestId === undefined ? {} : { requestId }),
+    });
+    return current;
   }
 
   async #find(domain: string, integration: string): Promise<VaultIntegrationRecord> {

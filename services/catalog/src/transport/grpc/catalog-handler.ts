@@ -159,8 +159,18 @@ const toValueQuery = (i: ValueRequest): ValueQuery => ({
   integrationId: i.integrationId,
 });
 
-export function catalogInternalHandlers(secrets: SecretService): Handlers<CatalogInternalServer> {
+export function catalogInternalHandlers(
+  secrets: SecretService,
+  vault: VaultIntegrationService,
+): Handlers<CatalogInternalServer> {
   return {
+    integrationBundles: async (req) => ({
+      integrations: (await vault.bundlesOf(req.domain, req.integrationIds)).map((b) => ({
+        integrationId: b.id,
+        found: b.bundle !== undefined,
+        bundle: b.bundle ?? '',
+      })),
+    }),
     findKeys: async (req) => ({
       results: (await secrets.findKeys(req.items.map(toValueQuery))).map((a) =>
         a.found

@@ -307,6 +307,24 @@ export interface FindKeysResponse {
   results: KeyPresence[];
 }
 
+export interface IntegrationBundlesRequest {
+  /** The workload's domain: only its own integrations are answered. */
+  domain: string;
+  integrationIds: string[];
+}
+
+export interface IntegrationBundle {
+  integrationId: string;
+  /** False when the domain has no integration of that id (whether another domain has one is not said). */
+  found: boolean;
+  bundle: string;
+}
+
+export interface IntegrationBundlesResponse {
+  /** In the order of the request. */
+  integrations: IntegrationBundle[];
+}
+
 function createBaseSecretMetadata(): SecretMetadata {
   return {
     scope: undefined,
@@ -4384,6 +4402,271 @@ export const FindKeysResponse: MessageFns<FindKeysResponse> = {
   },
 };
 
+function createBaseIntegrationBundlesRequest(): IntegrationBundlesRequest {
+  return { domain: "", integrationIds: [] };
+}
+
+export const IntegrationBundlesRequest: MessageFns<IntegrationBundlesRequest> = {
+  encode(message: IntegrationBundlesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    for (const v of message.integrationIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IntegrationBundlesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIntegrationBundlesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.integrationIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IntegrationBundlesRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      integrationIds: globalThis.Array.isArray(object?.integrationIds)
+        ? object.integrationIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.integration_ids)
+        ? object.integration_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: IntegrationBundlesRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.integrationIds?.length) {
+      obj.integrationIds = message.integrationIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IntegrationBundlesRequest>, I>>(base?: I): IntegrationBundlesRequest {
+    return IntegrationBundlesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IntegrationBundlesRequest>, I>>(object: I): IntegrationBundlesRequest {
+    const message = createBaseIntegrationBundlesRequest();
+    message.domain = object.domain ?? "";
+    message.integrationIds = object.integrationIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseIntegrationBundle(): IntegrationBundle {
+  return { integrationId: "", found: false, bundle: "" };
+}
+
+export const IntegrationBundle: MessageFns<IntegrationBundle> = {
+  encode(message: IntegrationBundle, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.integrationId !== "") {
+      writer.uint32(10).string(message.integrationId);
+    }
+    if (message.found !== false) {
+      writer.uint32(16).bool(message.found);
+    }
+    if (message.bundle !== "") {
+      writer.uint32(26).string(message.bundle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IntegrationBundle {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIntegrationBundle();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.integrationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.found = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.bundle = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IntegrationBundle {
+    return {
+      integrationId: isSet(object.integrationId)
+        ? globalThis.String(object.integrationId)
+        : isSet(object.integration_id)
+        ? globalThis.String(object.integration_id)
+        : "",
+      found: isSet(object.found) ? globalThis.Boolean(object.found) : false,
+      bundle: isSet(object.bundle) ? globalThis.String(object.bundle) : "",
+    };
+  },
+
+  toJSON(message: IntegrationBundle): unknown {
+    const obj: any = {};
+    if (message.integrationId !== undefined) {
+      obj.integrationId = message.integrationId;
+    }
+    if (message.found !== undefined) {
+      obj.found = message.found;
+    }
+    if (message.bundle !== undefined) {
+      obj.bundle = message.bundle;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IntegrationBundle>, I>>(base?: I): IntegrationBundle {
+    return IntegrationBundle.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IntegrationBundle>, I>>(object: I): IntegrationBundle {
+    const message = createBaseIntegrationBundle();
+    message.integrationId = object.integrationId ?? "";
+    message.found = object.found ?? false;
+    message.bundle = object.bundle ?? "";
+    return message;
+  },
+};
+
+function createBaseIntegrationBundlesResponse(): IntegrationBundlesResponse {
+  return { integrations: [] };
+}
+
+export const IntegrationBundlesResponse: MessageFns<IntegrationBundlesResponse> = {
+  encode(message: IntegrationBundlesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.integrations) {
+      IntegrationBundle.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IntegrationBundlesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIntegrationBundlesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.integrations.push(IntegrationBundle.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IntegrationBundlesResponse {
+    return {
+      integrations: globalThis.Array.isArray(object?.integrations)
+        ? object.integrations.map((e: any) => IntegrationBundle.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: IntegrationBundlesResponse): unknown {
+    const obj: any = {};
+    if (message.integrations?.length) {
+      obj.integrations = message.integrations.map((e) => IntegrationBundle.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IntegrationBundlesResponse>, I>>(base?: I): IntegrationBundlesResponse {
+    return IntegrationBundlesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IntegrationBundlesResponse>, I>>(object: I): IntegrationBundlesResponse {
+    const message = createBaseIntegrationBundlesResponse();
+    message.integrations = object.integrations?.map((e) => IntegrationBundle.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** The public catalog: metadata in, metadata out. */
 export type CatalogServiceService = typeof CatalogServiceService;
 export const CatalogServiceService = {
@@ -4763,12 +5046,32 @@ export const CatalogInternalService = {
     responseSerialize: (value: FindKeysResponse): Buffer => Buffer.from(FindKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FindKeysResponse => FindKeysResponse.decode(value),
   },
+  /**
+   * The resource bundle of each Vault integration a deployment references, so
+   * that the resolver can check USE on it before any value is read.
+   */
+  integrationBundles: {
+    path: "/latchkey.v1.CatalogInternal/IntegrationBundles" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IntegrationBundlesRequest): Buffer =>
+      Buffer.from(IntegrationBundlesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IntegrationBundlesRequest => IntegrationBundlesRequest.decode(value),
+    responseSerialize: (value: IntegrationBundlesResponse): Buffer =>
+      Buffer.from(IntegrationBundlesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IntegrationBundlesResponse => IntegrationBundlesResponse.decode(value),
+  },
 } as const;
 
 export interface CatalogInternalServer extends UntypedServiceImplementation {
   readValues: handleUnaryCall<ReadValuesRequest, ReadValuesResponse>;
   /** Which referenced keys exist, without reading any value (the check on workload apply). */
   findKeys: handleUnaryCall<FindKeysRequest, FindKeysResponse>;
+  /**
+   * The resource bundle of each Vault integration a deployment references, so
+   * that the resolver can check USE on it before any value is read.
+   */
+  integrationBundles: handleUnaryCall<IntegrationBundlesRequest, IntegrationBundlesResponse>;
 }
 
 export interface CatalogInternalClient extends Client {
@@ -4802,6 +5105,25 @@ export interface CatalogInternalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FindKeysResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The resource bundle of each Vault integration a deployment references, so
+   * that the resolver can check USE on it before any value is read.
+   */
+  integrationBundles(
+    request: IntegrationBundlesRequest,
+    callback: (error: ServiceError | null, response: IntegrationBundlesResponse) => void,
+  ): ClientUnaryCall;
+  integrationBundles(
+    request: IntegrationBundlesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IntegrationBundlesResponse) => void,
+  ): ClientUnaryCall;
+  integrationBundles(
+    request: IntegrationBundlesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IntegrationBundlesResponse) => void,
   ): ClientUnaryCall;
 }
 
