@@ -83,6 +83,9 @@ class FakeValues implements ValueSource {
       items.map((i) => ({ refId: i.refId, found: true, scope: i.scope, version: 3, shadowedGlobal: false })),
     );
   }
+  integrationBundles(): Promise<Map<string, string>> {
+    return Promise.resolve(new Map());
+  }
 }
 
 interface World {

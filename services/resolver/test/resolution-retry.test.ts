@@ -54,6 +54,9 @@ class FlakyCatalog implements ValueSource {
   findKeys(): Promise<KeyPresenceResult[]> {
     return Promise.reject(new Error('not used here'));
   }
+  integrationBundles(): Promise<Map<string, string>> {
+    return Promise.reject(new Error('not used here'));
+  }
 }
 
 test('through the bus: a deployment whose catalog is down is redelivered with growing delays, says it waits, then resolves', async (t) => {

@@ -66,11 +66,26 @@ interface Entry {
 class FakeValues implements ValueSource {
   readonly calls: { kind: 'read' | 'findKeys'; items: ValueRead[] }[] = [];
   readonly handedOut: Buffer[] = [];
+  readonly bundleLookups: { domain: string; ids: string[] }[] = [];
   down = false;
+  /** The Vault integrations of analytics, by id: their bundles. */
+  bundles = new Map([[VAULT_ID, 'team-vault']]);
   constructor(
     readonly entries: Record<string, Entry>,
     readonly errors: Record<string, string> = {},
   ) {}
+  integrationBundles(domain: string, ids: string[]): Promise<Map<string, string>> {
+    this.bundleLookups.push({ domain, ids });
+    if (this.down) return Promise.reject(unavailable('grpc.unavailable', 'connect ECONNREFUSED 127.0.0.1:7402'));
+    return Promise.resolve(
+      new Map(
+        ids.flatMap((id) => {
+          const b = domain === 'analytics' ? this.bundles.get(id) : undefined;
+          return b === undefined ? [] : [[id, b] as [string, string]];
+        }),
+      ),
+    );
+  }
   read(items: ValueRead[]): Promise<ValueReadResult[]> {
     this.calls.push({ kind: 'read', items });
     if (this.down) return Promise.reject(unavailable('grpc.unavailable', 'connect ECONNREFUSED 127.0.0.1:7402'));
@@ -212,9 +227,20 @@ test('every reference form resolves with one batched ras check and one catalog r
 
   assert.equal(h.authorizer.batches.length, 1, 'one batched permission check');
   assert.deepEqual(
-    h.authorizer.batches[0]!.map((q) => [q.principal, q.action, q.domain, q.resource]),
-    refs.map((r) => ['mia', 'secret.use', 'analytics', r.key]),
+    h.authorizer.batches[0]!.map((q) => [q.principal, q.action, q.domain, q.resource, q.scope ?? '']),
+    [
+      ...refs.map((r) => [
+        'mia',
+        'secret.use',
+        'analytics',
+        r.key,
+        r.sourceId === 'global' && !r.legacy ? 'global' : '',
+      ]),
+      // The Vault reference needs USE on its integration's bundle too, in the same batch.
+      ['mia', 'bundle.use', 'analytics', 'team-vault', ''],
+    ],
   );
+  assert.deepEqual(values.bundleLookups, [{ domain: 'analytics', ids: [VAULT_ID] }]);
   assert.equal(values.calls.length, 1, 'one read for every reference');
   assert.deepEqual(
     values.calls[0]!.items.map((i) => [i.refId, i.scope, i.fallbackToGlobal, i.sourceType ?? 'MANAGED']),
@@ -305,6 +331,67 @@ test('every failure is reported at once, per reference, and nothing is sealed: n
   assert.deepEqual(
     h.audit.records.map((r) => [r.outcome, r.requestId]),
     [['deny', ev.deploymentId]],
+  );
+});
+
+test('a Vault reference needs USE on its integration’s bundle: without it the deployment fails naming the reference, and nothing is read from that Vault', async () => {
+  const values = new FakeValues({
+    db_password: { scope: 'analytics', version: 2, value: canary('db') },
+    team_key: { scope: VAULT_ID, version: 7, value: canary('team') },
+  });
+  // mia may use the domain's secrets (secret.use), but holds no USE on bundle team-vault.
+  const h = harness(values, { deny: ['team-vault'] });
+  const ev = { ...deploying([managed('db_password'), vault('team_key')]), groups: ['data-eng'] };
+  await h.service.resolve(ev);
+
+  assert.deepEqual(h.publisher.resolvedEvents, []);
+  const [failed] = h.publisher.failedEvents;
+  assert.ok(failed);
+  assert.deepEqual(
+    failed.failures.map((f) => [f.refId, f.key, f.code]),
+    [[`VAULT:${VAULT_ID}:team_key`, 'team_key', 'ras.permission_denied']],
+  );
+  assert.match(
+    failed.failures[0]!.message,
+    new RegExp(`^reference team_key of Vault integration ${VAULT_ID} needs USE on its bundle team-vault: `),
+  );
+  assert.deepEqual(
+    values.calls.flatMap((c) => c.items.map((i) => i.key)),
+    ['db_password'],
+    'the Vault key was never read',
+  );
+  assert.ok(
+    h.authorizer.batches[0]!.every((q) => q.groups?.join() === 'data-eng'),
+    'the bundle is checked for the principal with its groups, like the keys',
+  );
+  // The record of the refused read names the principal's groups.
+  assert.deepEqual(
+    h.audit.records.map((r) => [r.actor, r.groups, r.action, r.outcome]),
+    [['mia', ['data-eng'], 'secret.read', 'deny']],
+  );
+
+  // An integration the workload's domain does not hold is the catalog's to refuse, as a missing one.
+  values.bundles = new Map();
+  const other = harness(values, { deny: ['team-vault'] });
+  await other.service.resolve(deploying([vault('team_key')]));
+  assert.deepEqual(
+    other.authorizer.batches[0]!.map((q) => q.action),
+    ['secret.use'],
+    'no bundle to ask about',
+  );
+});
+
+test('the audit record of a resolution carries the deploying principal’s groups', async () => {
+  const values = new FakeValues({ db_password: { scope: 'analytics', version: 2, value: canary('db') } });
+  const h = harness(values);
+  await h.service.resolve({ ...deploying([managed('db_password')]), groups: ['data-eng', 'oncall'] });
+  await h.service.resolve(deploying([managed('db_password')]));
+  assert.deepEqual(
+    h.audit.records.map((r) => [r.actor, r.groups, r.outcome]),
+    [
+      ['mia', ['data-eng', 'oncall'], 'ok'],
+      ['mia', undefined, 'ok'],
+    ],
   );
 });
 

@@ -46,6 +46,11 @@ export class CatalogValueSource implements ValueSource {
     );
   }
 
+  async integrationBundles(domain: string, integrationIds: string[]): Promise<Map<string, string>> {
+    const res = await unary(this.client.integrationBundles.bind(this.client), { domain, integrationIds }, 10_000);
+    return new Map(res.integrations.filter((i) => i.found).map((i) => [i.integrationId, i.bundle]));
+  }
+
   close(): void {
     this.client.close();
   }

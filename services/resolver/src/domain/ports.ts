@@ -40,6 +40,11 @@ export interface ValueSource {
   read(items: ValueRead[]): Promise<ValueReadResult[]>;
   /** The same question without reading any value. */
   findKeys(items: ValueRead[]): Promise<KeyPresenceResult[]>;
+  /**
+   * The resource bundle of each of `integrationIds` that is a Vault
+   * integration of `domain` (metadata only); ids it does not hold are absent.
+   */
+  integrationBundles(domain: string, integrationIds: string[]): Promise<Map<string, string>>;
 }
 
 /** Where the outcome of a resolution goes (the bus). */

@@ -14,7 +14,7 @@ import {
   type ResolvedVersion,
   type WorkloadDeploying,
 } from '@latchkey/events';
-import type { Authorizer } from '@latchkey/grpc';
+import type { Authorizer, Decision } from '@latchkey/grpc';
 import type {
   AuditTrail,
   KeyPresenceResult,
@@ -80,6 +80,8 @@ const toFailure = (f: Failed): ReferenceFailure => ({
 interface AuditSubject {
   id: string;
   principal: string;
+  /** The principal's groups (from its identity), when it has any. */
+  groups?: readonly string[] | undefined;
   domain: string;
   requestId: string;
   /** The reason recorded when nothing else needs saying. */
@@ -251,6 +253,7 @@ export class ResolutionService {
           {
             id: `secret.read:${requestId}`,
             principal: req.principal,
+            groups: req.groups,
             domain: req.domain,
             requestId,
             what: `dry run of workload ${req.workload} (values read and discarded, nothing deployed)`,
@@ -308,19 +311,48 @@ export class ResolutionService {
     const fail = (ref: ReferenceSpec, code: string, message: string, retryable = false) =>
       outcomes.set(ref.refId, { ref, ok: false, code, message, retryable });
 
+    // A Vault reference also needs USE on its integration's bundle, which the catalog knows.
+    const vaultIds = [...new Set(q.references.filter((r) => r.sourceType === 'VAULT').map((r) => r.sourceId))];
+    let bundleOf = new Map<string, string>();
+    if (vaultIds.length > 0) {
+      try {
+        bundleOf = await this.deps.values.integrationBundles(q.domain, vaultIds);
+      } catch (err) {
+        if (!(err instanceof LatchkeyError)) throw err;
+        for (const ref of q.references) {
+          if (ref.sourceType !== 'VAULT') continue;
+          fail(
+            ref,
+            err.retryable ? 'catalog.unavailable' : err.code,
+            `the bundle of Vault integration ${ref.sourceId} could not be looked up: ${err.code}: ${err.message}`,
+            err.retryable,
+          );
+        }
+      }
+    }
+    const bundles = [...new Set(bundleOf.values())];
+    const who = {
+      principal: q.principal,
+      ...(q.groups && q.groups.length > 0 ? { groups: q.groups } : {}),
+      domain: q.domain,
+      requestId: q.requestId,
+    };
+
     let decisions;
+    let bundleDecisions: Map<string, Decision>;
     try {
-      // One batched permission check for every reference.
-      decisions = await this.deps.authorizer.checkBatch(
-        q.references.map((r) => ({
-          principal: q.principal,
-          ...(q.groups && q.groups.length > 0 ? { groups: q.groups } : {}),
+      // One batched permission check for every reference, and for the bundle of every Vault integration.
+      const all = await this.deps.authorizer.checkBatch([
+        ...q.references.map((r) => ({
+          ...who,
           action: 'secret.use',
-          domain: q.domain,
           resource: r.key,
-          requestId: q.requestId,
+          ...(!r.legacy && r.sourceType === 'MANAGED' && r.sourceId === GLOBAL_SCOPE ? { scope: GLOBAL_SCOPE } : {}),
         })),
-      );
+        ...bundles.map((b) => ({ ...who, action: 'bundle.use', resource: b })),
+      ]);
+      decisions = all.slice(0, q.references.length);
+      bundleDecisions = new Map(bundles.map((b, n) => [b, all[q.references.length + n]!]));
     } catch (err) {
       if (!(err instanceof LatchkeyError)) throw err;
       for (const ref of q.references) {
@@ -336,12 +368,24 @@ export class ResolutionService {
 
     const reads: ValueRead[] = [];
     q.references.forEach((ref, i) => {
+      if (outcomes.has(ref.refId)) return;
       const d = decisions[i];
       if (!d?.allowed) {
         fail(ref, d?.code || 'ras.permission_denied', d?.reason || 'not permitted');
         return;
       }
       if (ref.sourceType === 'VAULT') {
+        const bundle = bundleOf.get(ref.sourceId);
+        const b = bundle === undefined ? undefined : bundleDecisions.get(bundle);
+        if (b && !b.allowed) {
+          fail(
+            ref,
+            b.code || 'ras.permission_denied',
+            `reference ${ref.key} of Vault integration ${ref.sourceId} needs USE on its bundle ${bundle}: ${b.reason || 'not permitted'}`,
+          );
+          return;
+        }
+        // An integration the domain does not hold: the catalog's read answers it, as for any missing one.
         // The catalog answers only if the integration belongs to the workload's domain.
         reads.push({
           refId: ref.refId,
@@ -450,6 +494,7 @@ export class ResolutionService {
     return {
       id: `secret.read:${ev.deploymentId}`,
       principal: ev.principal,
+      groups: ev.groups,
       domain: ev.domain,
       requestId: ev.deploymentId,
       what: `deployment ${ev.deploymentId} of workload ${ev.workload}`,
@@ -468,6 +513,7 @@ export class ResolutionService {
           id: r.id,
           service: 'resolver',
           actor: r.principal,
+          ...(r.groups && r.groups.length > 0 ? { groups: r.groups } : {}),
           action: 'secret.read',
           domain: r.domain,
           resource,
