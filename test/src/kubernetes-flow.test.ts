@@ -155,6 +155,23 @@ test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; r
   );
   assert.equal(ended.status, 'exited');
 
+  // latchkey stop: the running Pod is deleted, its Secret collected, the deployment stopped.
+  const third = JSON.parse(
+    (await ok(['deploy', 'nightly-etl', '--domain', 'analytics', '--wait', '--json'])).stdout,
+  ) as {
+    id: string;
+  };
+  await waitFor(() => pods().some((p) => p.metadata.labels?.['latchkey.dev/deployment'] === third.id), {
+    what: 'the third Pod',
+  });
+  const stopped = await ok(['stop', 'nightly-etl', '--domain', 'analytics']);
+  assert.match(stopped.stdout, /stopped/);
+  assert.deepEqual(pods(), [], 'no Pod left');
+  await waitFor(() => k8s.secrets(NS).length === 0, { what: 'the values Secret to go with its Pod' });
+  const afterStop = await workloadView();
+  assert.equal(afterStop.lastDeployment.id, third.id);
+  assert.equal(afterStop.lastDeployment.status, 'stopped');
+
   // Values are nowhere but in the cluster's Secrets: not in logs, rows, the bus or CLI output.
   await assertNowhere(sys, [canary, canary2], outputs);
 });

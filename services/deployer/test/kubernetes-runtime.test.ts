@@ -121,10 +121,13 @@ describe('kubernetes runtime', () => {
     const hooks = recorder();
     await rt.start(s, hooks);
     assert.deepEqual(rt.running(), [{ deploymentId: s.deploymentId, workloadId: s.workloadId }]);
-    k8s.setPodPhase('latchkey-analytics', podOf(s)!.metadata.name, 'Succeeded');
+    const name = podOf(s)!.metadata.name;
+    k8s.setPodPhase('latchkey-analytics', name, 'Succeeded');
     await waitFor(() => hooks.exits.length === 1, { what: 'the exit to be reported' });
     assert.deepEqual(hooks.exits, [{ code: 0, signal: null }]);
     assert.deepEqual(rt.running(), []);
+    await waitFor(() => podOf(s) === undefined, { what: 'the finished Pod to be deleted' });
+    assert.ok(!k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${name}-values`), 'no Secret left');
   });
 
   test('stop deletes the Pod, and its values Secret goes with it', async () => {

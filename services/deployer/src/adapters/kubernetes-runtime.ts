@@ -12,8 +12,9 @@
  * - The Pod's phase is watched (a watch per Pod, by field selector; the
  *   Pod is read once each time the watch is (re)opened, so nothing is missed
  *   between two watches) and reported: Succeeded/Failed end the deployment
- *   with the container's exit code, as a process exit would; a Pod deleted
- *   by someone else ends it as killed.
+ *   with the container's exit code, as a process exit would, and the Pod is
+ *   deleted (its values Secret with it); a Pod deleted by someone else ends
+ *   the deployment as killed.
  *
  * No value is ever in the Pod spec, a label, an annotation or an error.
  */
@@ -270,6 +271,12 @@ export class KubernetesRuntime implements WorkloadRuntime {
     if (phase !== 'Succeeded' && phase !== 'Failed') return false;
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
     this.end(deploymentId, entry, terminated?.exitCode ?? (phase === 'Succeeded' ? 0 : 1), null);
+    // A finished Pod is deleted, so that its values Secret goes with it now,
+    // not whenever finished Pods are collected.
+    this.api.deleteNamespacedPod({ name: entry.pod, namespace: entry.namespace }).catch((err: unknown) => {
+      if (apiStatus(err) !== 404)
+        this.opts.logger.warn('could not delete a finished workload Pod', { pod: entry.pod, status: apiStatus(err) });
+    });
     return true;
   }
 
