@@ -439,9 +439,10 @@ test('decisions never wait for the audit stream: while it is gone records queue,
   const records = Array.from({ length: 40 }, (_, i) =>
     auditRecord({ service: 'ras', actor: `user-${i}`, action: 'secret.use', domain: 'analytics', outcome: 'allow' }),
   );
-  const started = Date.now();
-  for (const r of records) decisions.record([r]);
-  assert.ok(Date.now() - started < 100, 'record() returns at once');
+  for (const r of records) {
+    const returned: unknown = decisions.record([r]);
+    assert.equal(returned, undefined, 'record() returns nothing to wait for');
+  }
   assert.equal(decisions.pending, 40);
   await waitFor(() => warnings.some((w) => /could not send decision audit records/.test(w)), {
     what: 'a failed send, logged',
