@@ -140,4 +140,10 @@ export interface WorkloadStale {
   workload: string;
   domain: string;
   changed: { scope: string; key: string; deployedVersion: number; currentVersion: number; change: string }[];
+  /**
+   * The workload's redeploy policy mode when it was marked (absent in events
+   * of earlier versions): subscribers that act only on `auto` skip the rest
+   * without a lookup.
+   */
+  redeployMode?: 'manual' | 'auto';
 }

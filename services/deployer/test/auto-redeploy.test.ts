@@ -83,6 +83,10 @@ test('one rotation marks each dependent with a manual policy stale once and rest
   assert.equal(await h.r.workloads.onSecretChanged('secret.updated:analytics/db_password/2', change), 0, 'redelivery');
   const events = await staleEvents(h.pool);
   assert.deepEqual(events.map((e) => e.workload).sort(), ['explicit', 'implicit'], 'one workload.stale each');
+  for (const e of events) {
+    assert.equal(e.redeployMode, 'manual', 'the event says the policy is manual');
+    assert.deepEqual(await h.r.auto.onStale(e), { skip: 'not_auto' });
+  }
   for (const name of ['implicit', 'explicit']) {
     const w = await h.r.repo.getWorkload('analytics', name);
     assert.equal(w?.stale, true);

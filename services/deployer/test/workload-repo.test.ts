@@ -150,6 +150,7 @@ test('a newer version marks stale exactly the workloads that received an older o
       workload: 'older',
       domain: 'analytics',
       changed: [{ scope: 'analytics', key: 'db_password', deployedVersion: 1, currentVersion: 2, change: 'updated' }],
+      redeployMode: 'manual',
     },
   ]);
   assert.deepEqual(await staleNames(pool), ['older']);
@@ -283,6 +284,7 @@ test("a Vault key's new version marks stale only the workloads holding an older 
       workload: 'vault-older',
       domain: 'analytics',
       changed: [{ scope: integration, key: 'db_password', deployedVersion: 2, currentVersion: 3, change: 'updated' }],
+      redeployMode: 'manual',
     },
   ]);
   assert.deepEqual(await staleNames(pool), ['vault-older']);

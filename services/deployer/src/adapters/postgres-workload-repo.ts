@@ -502,7 +502,13 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
         const source = change.source === 'VAULT' ? 'VAULT' : 'MANAGED';
         const trace: Record<string, string> = {};
         injectTraceHeaders(trace);
-        const { rows } = await tx.query<{ id: string; name: string; domain: string; deployed_version: number }>(
+        const { rows } = await tx.query<{
+          id: string;
+          name: string;
+          domain: string;
+          deployed_version: number;
+          mode: 'manual' | 'auto';
+        }>(
           `WITH candidate AS (
              SELECT w.id, dv.version AS deployed_version, dv.scope, 0 AS rank
              FROM deployment_versions dv JOIN workloads w ON w.last_deployment_id = dv.deployment_id
@@ -524,17 +530,18 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
                stale_since = CASE WHEN w.stale THEN coalesce(w.stale_since, now()) ELSE coalesce($10::timestamptz, now()) END,
                stale_reasons = w.stale_reasons || jsonb_build_array(hit.reason)
              FROM hit WHERE w.id = hit.id
-             RETURNING w.id, w.name, w.domain, hit.deployed_version, hit.reason
+             RETURNING w.id, w.name, w.domain, hit.deployed_version, hit.reason,
+               CASE WHEN w.spec -> 'redeployPolicy' ->> 'mode' = 'auto' THEN 'auto' ELSE 'manual' END AS mode
            ), queued AS (
              INSERT INTO outbox (id, subject, type, data, trace)
              SELECT 'stale:' || m.id || ':' || $6::text, $7::text || m.domain, $8::text,
                jsonb_build_object('workloadId', m.id, 'workload', m.name, 'domain', m.domain,
-                 'changed', jsonb_build_array(m.reason)),
+                 'changed', jsonb_build_array(m.reason), 'redeployMode', m.mode),
                $9::jsonb
              FROM marked m
              ON CONFLICT (id) DO NOTHING
            )
-           SELECT id, name, domain, deployed_version FROM marked`,
+           SELECT id, name, domain, deployed_version, mode FROM marked`,
           [
             change.scope,
             change.key,
@@ -561,6 +568,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
               change: change.change,
             },
           ],
+          redeployMode: r.mode,
         }));
       }),
     );

@@ -51,7 +51,10 @@ export class AutoRedeployService {
   }
 
   /** `workload.stale`: redeploy now if the policy allows it now. */
-  onStale(ev: WorkloadStale): Promise<AutoRedeployOutcome> {
+  async onStale(ev: WorkloadStale): Promise<AutoRedeployOutcome> {
+    // Most workloads are manual: a rotation with many dependents must not
+    // cost a lookup each. (A policy turned auto since then is found by the scan.)
+    if (ev.redeployMode === 'manual') return { skip: 'not_auto' };
     return this.consider(ev.workloadId);
   }
 
