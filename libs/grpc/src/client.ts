@@ -9,6 +9,8 @@ import {
   type Interceptor,
   type ServiceError,
 } from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import { fromGrpcError } from '@latchkey/errors';
 import { injectTraceHeaders } from '@latchkey/logger';
 import { health } from '@latchkey/proto';
@@ -53,9 +55,42 @@ export interface ClientIdentity {
   tls?: ClientTls;
 }
 
-export function channelCredentials(tls: ClientTls | undefined): ChannelCredentials {
+/**
+ * `ipHost`: the server is addressed by this IP address. TLS's server name
+ * indication cannot carry an IP (Node warns, DEP0123), so the channel sends a
+ * placeholder name instead (IP_TARGET_NAME) and the certificate is still
+ * checked against the IP itself.
+ */
+export function channelCredentials(tls: ClientTls | undefined, ipHost?: string): ChannelCredentials {
   if (tls === undefined) return credentials.createInsecure();
-  return credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null);
+  return credentials.createSsl(
+    tls.ca,
+    tls.key ?? null,
+    tls.cert ?? null,
+    ipHost === undefined ? {} : { checkServerIdentity: (_name, cert) => checkServerIdentity(ipHost, cert) },
+  );
+}
+
+/** The name sent as SNI when a server is addressed by IP; never checked against a certificate. */
+const IP_TARGET_NAME = 'latchkey-ip-target.invalid';
+
+/** Credentials and channel options for `address`: TLS checked against the address, plaintext without `tls`. */
+function channelFor(
+  address: string,
+  tls: ClientTls | undefined,
+): { credentials: ChannelCredentials; options: Record<string, string> } {
+  const ipHost = tls === undefined ? undefined : ipHostOf(address);
+  return {
+    credentials: channelCredentials(tls, ipHost),
+    options: ipHost === undefined ? {} : { 'grpc.ssl_target_name_override': IP_TARGET_NAME },
+  };
+}
+
+/** The host of `host:port`, `[v6]:port` or a bare host, when it is an IP address. */
+function ipHostOf(address: string): string | undefined {
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(address) ?? /^([^:]+)(?::\d+)?$/.exec(address);
+  const host = m?.[1] ?? address;
+  return isIP(host) ? host : undefined;
 }
 
 /** `options`: channel options, e.g. `{'grpc.max_receive_message_length': bytes}` for large answers. */
@@ -67,7 +102,8 @@ export function createClient<C extends Client>(
 ): C {
   const id: ClientIdentity = typeof identity === 'string' ? { token: identity } : identity;
   const interceptors = id.token !== undefined ? [authInterceptor(id.token)] : [traceInterceptor()];
-  return new Ctor(address, channelCredentials(id.tls), { ...options, interceptors });
+  const channel = channelFor(address, id.tls);
+  return new Ctor(address, channel.credentials, { ...channel.options, ...options, interceptors });
 }
 
 type UnaryFn<Req, Res> = (
@@ -89,7 +125,8 @@ export function unary<Req, Res>(fn: UnaryFn<Req, Res>, req: Req, deadlineMs = 15
 
 /** grpc.health.v1 Check: true when the service answers SERVING. */
 export async function checkHealth(address: string, deadlineMs = 2000, tls?: ClientTls): Promise<boolean> {
-  const client = new health.HealthClient(address, channelCredentials(tls));
+  const channel = channelFor(address, tls);
+  const client = new health.HealthClient(address, channel.credentials, channel.options);
   try {
     const res = await unary(client.check.bind(client), { service: '' }, deadlineMs);
     return res.status === health.HealthCheckResponse_ServingStatus.SERVING;

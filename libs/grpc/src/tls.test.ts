@@ -203,3 +203,45 @@ test('TLS settings are checked at start with what is wrong', async () => {
   );
   assert.equal(await readServiceTls({ LATCHKEY_INSECURE: true }), undefined);
 });
+
+test('a server addressed by IP is checked against that IP, without the SNI warning Node gives for an IP', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? w.message);
+  process.on('warning', onWarning);
+  try {
+    assert.equal((await whoAmI({ token: TOKENS.admin, tls: { ca } })).principal, 'admin');
+    // The same certificate (names: the service, localhost, 127.0.0.1) on another loopback address.
+    const elsewhere = createServer({
+      service: 'test',
+      logger: silentLogger,
+      authenticate: staticAuthenticator(TOKENS),
+      tls: await readServiceTls({
+        LATCHKEY_INSECURE: false,
+        LATCHKEY_TLS_CERT_FILE: localTlsFiles(path.join(dir, 'home'), SERVICES).services['catalog']?.certFile,
+        LATCHKEY_TLS_KEY_FILE: localTlsFiles(path.join(dir, 'home'), SERVICES).services['catalog']?.keyFile,
+        LATCHKEY_TLS_CA_FILE: localTlsFiles(path.join(dir, 'home'), SERVICES).caCertFile,
+      }),
+    });
+    elsewhere.addService<RasServiceServer>(
+      RasServiceService,
+      handlersOf<RasServiceServer>(RasServiceService, {
+        whoAmI: async () => ({ principal: 'x', platformAdmin: false, groups: [] }),
+      }),
+    );
+    const port = await elsewhere.listen('127.0.0.2', 0);
+    elsewhere.setServing(true);
+    try {
+      const c = createClient(RasServiceClient, `127.0.0.2:${port}`, { token: TOKENS.admin, tls: { ca } });
+      clients.push(c);
+      await refused(unary(c.whoAmI.bind(c), {}, 5000), 'unavailable');
+    } finally {
+      await elsewhere.shutdown();
+    }
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(
+    warnings.filter((w) => w === 'DEP0123'),
+    [],
+  );
+});
