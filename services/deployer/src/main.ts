@@ -32,10 +32,10 @@ import { NatsResolutionPlanner } from './adapters/nats-resolution-planner.js';
 import { PostgresRedeployRepo } from './adapters/postgres-redeploy-repo.js';
 import { PostgresReferenceIndex } from './adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
-import { KubernetesRuntime, loadKubeConfig } from './adapters/kubernetes-runtime.js';
 import { NoopRuntime } from './adapters/noop-runtime.js';
 import { ProcessRuntime } from './adapters/process-runtime.js';
 import { loadDeployerConfig } from './config.js';
+import type { WorkloadRuntime } from './domain/ports.js';
 import { AutoRedeployService } from './domain/auto-redeploy-service.js';
 import { ReferenceIndexService } from './domain/reference-index-service.js';
 import { WorkloadService } from './domain/workload-service.js';
@@ -111,18 +111,25 @@ runService('deployer', logger, async () => {
   // policy change this replica hears (a plain subscription: every replica).
   const authorizer = new CachingAuthorizer(rasAuthorizer);
   const policyChanges = await dropOnPolicyChange(bus.nc, authorizer);
-  const runtime =
-    config.LATCHKEY_RUNTIME === 'noop'
-      ? new NoopRuntime()
-      : config.LATCHKEY_RUNTIME === 'kubernetes'
-        ? new KubernetesRuntime({
-            kubeConfig: loadKubeConfig(config.LATCHKEY_KUBECONFIG),
-            defaultImage: config.LATCHKEY_K8S_DEFAULT_IMAGE,
-            namespacePrefix: config.LATCHKEY_K8S_NAMESPACE_PREFIX,
-            logger: log,
-            redactor,
-          })
-        : new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log, redactor });
+  const runtime = await (async (): Promise<WorkloadRuntime> => {
+    switch (config.LATCHKEY_RUNTIME) {
+      case 'noop':
+        return new NoopRuntime();
+      case 'kubernetes': {
+        // Loaded only here: the Kubernetes client is large, and most deployers run processes.
+        const { KubernetesRuntime, loadKubeConfig } = await import('./adapters/kubernetes-runtime.js');
+        return new KubernetesRuntime({
+          kubeConfig: loadKubeConfig(config.LATCHKEY_KUBECONFIG),
+          defaultImage: config.LATCHKEY_K8S_DEFAULT_IMAGE,
+          namespacePrefix: config.LATCHKEY_K8S_NAMESPACE_PREFIX,
+          logger: log,
+          redactor,
+        });
+      }
+      default:
+        return new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log, redactor });
+    }
+  })();
   if (config.LATCHKEY_RUNTIME === 'noop')
     log.warn('LATCHKEY_RUNTIME=noop: workloads are recorded as deployed but nothing runs');
   const workloadRepo = new PostgresWorkloadRepo(pool);

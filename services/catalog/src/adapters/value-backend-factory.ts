@@ -1,12 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Pool } from '@latchkey/db';
 import { LatchkeyError } from '@latchkey/errors';
 import type { CatalogConfig } from '../config.js';
 import type { ValueBackend } from '../domain/value-backend.js';
 import { DatabaseValueBackend } from './database-value-backend.js';
 import type { KekRing } from './kek-ring.js';
-import { KubernetesValueBackend } from './kubernetes-value-backend.js';
 import { VaultValueBackend } from './vault-value-backend.js';
 import type { VaultAuth } from './vault-http-client.js';
 
@@ -29,6 +27,11 @@ export async function createValueBackend(
     case 'database':
       return new DatabaseValueBackend(deps.pool, deps.keks);
     case 'kubernetes': {
+      // Loaded only here: the Kubernetes client costs ~75 MiB of memory.
+      const [{ KubeConfig }, { KubernetesValueBackend }] = await Promise.all([
+        import('@kubernetes/client-node'),
+        import('./kubernetes-value-backend.js'),
+      ]);
       const kubeConfig = new KubeConfig();
       if (config.LATCHKEY_KUBECONFIG) kubeConfig.loadFromFile(config.LATCHKEY_KUBECONFIG);
       else kubeConfig.loadFromCluster();
