@@ -31,13 +31,16 @@ export function valueForms(value: string): string[] {
 export class Redactor {
   private readonly counts = new Map<string, number>();
   private patterns: string[] = [];
+  private byFirst = new Map<string, string[]>();
+  /** The sorted views are rebuilt when next read, not on every add/remove (a resolver adds and removes far more often than it logs). */
+  private dirty = false;
 
   add(values: Iterable<string>): void {
     for (const value of values) {
       if (!redactable(value)) continue;
       for (const form of valueForms(value)) this.counts.set(form, (this.counts.get(form) ?? 0) + 1);
+      this.dirty = true;
     }
-    this.rebuild();
   }
 
   remove(values: Iterable<string>): void {
@@ -48,36 +51,38 @@ export class Redactor {
         if (n <= 0) this.counts.delete(form);
         else this.counts.set(form, n);
       }
+      this.dirty = true;
     }
-    this.rebuild();
   }
 
   get size(): number {
-    return this.patterns.length;
+    return this.counts.size;
   }
 
   /** Longest first, so that a value containing another is masked whole. */
   get forms(): readonly string[] {
+    this.rebuild();
     return this.patterns;
   }
 
+  /** The forms by their first character, longest first: a stream scans with one lookup per character. */
+  get formsByFirstChar(): ReadonlyMap<string, readonly string[]> {
+    this.rebuild();
+    return this.byFirst;
+  }
+
   redact(text: string): string {
-    if (this.patterns.length === 0) return text;
+    if (this.counts.size === 0) return text;
     let out = text;
-    for (const p of this.patterns) {
+    for (const p of this.forms) {
       if (out.includes(p)) out = out.split(p).join(REDACTED);
     }
     return out;
   }
 
-  /** The forms by their first character, longest first: a stream scans with one lookup per character. */
-  get formsByFirstChar(): ReadonlyMap<string, readonly string[]> {
-    return this.byFirst;
-  }
-
-  private byFirst = new Map<string, string[]>();
-
   private rebuild(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
     this.patterns = [...this.counts.keys()].sort((a, b) => b.length - a.length);
     this.byFirst = new Map();
     for (const p of this.patterns) {
