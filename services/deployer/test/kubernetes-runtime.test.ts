@@ -25,7 +25,13 @@ after(async () => {
 
 const logger = createLogger({ service: 'deployer-test', level: 'error' });
 const runtime = () =>
-  new KubernetesRuntime({ kubeConfig: k8s.kubeConfig(), defaultImage: 'python:3.12-slim', rewatchMs: 20, logger });
+  new KubernetesRuntime({
+    kubeConfig: k8s.kubeConfig(),
+    defaultImage: 'python:3.12-slim',
+    rewatchMs: 20,
+    retryDelayMs: 1,
+    logger,
+  });
 
 function spec(over: Partial<RunSpec> = {}): RunSpec {
   const value = `k8s-canary-${randomUUID()}`;
@@ -146,10 +152,16 @@ describe('kubernetes runtime', () => {
     assert.equal(await rt.stop(s.deploymentId, 'again'), false);
   });
 
-  test('a failing API leaves no Pod behind and says so without any value', async () => {
-    const rt = runtime();
+  test('an API that stays unavailable leaves no Pod behind and says so without any value', async () => {
+    const rt = new KubernetesRuntime({
+      kubeConfig: k8s.kubeConfig(),
+      defaultImage: 'python:3.12-slim',
+      createAttempts: 2,
+      retryDelayMs: 1,
+      logger,
+    });
     const s = spec();
-    k8s.failNext(1, 503);
+    k8s.failNext(2, 503);
     let err: unknown;
     try {
       await rt.start(s, recorder());
@@ -162,6 +174,60 @@ describe('kubernetes runtime', () => {
     assert.ok(!err.message.includes(s.secrets[0]!));
     assert.equal(podOf(s), undefined);
     assert.deepEqual(rt.running(), []);
+  });
+
+  test('a brief unavailability of the API is retried: one Pod, one Secret', async () => {
+    const rt = runtime();
+    const s = spec();
+    k8s.failNext(1, 503);
+    await rt.start(s, recorder());
+    const pod = podOf(s);
+    assert.ok(pod, 'the Pod was created on the second attempt');
+    k8s.failNext(1, 502);
+    const s2 = spec({ sparkConf: {} });
+    await rt.start(s2, recorder());
+    assert.equal(
+      k8s.secrets('latchkey-analytics').filter((x) => x.metadata.name === `${podOf(s2)!.metadata.name}-values`).length,
+      1,
+    );
+    await rt.stop(s.deploymentId, 'test over');
+    await rt.stop(s2.deploymentId, 'test over');
+  });
+
+  test("a retried create that finds the Pod an earlier attempt made takes it, but never another deployment's", async () => {
+    const rt = runtime();
+    const core = k8s.kubeConfig().makeApiClient(CoreV1Api);
+    const mine = spec({ workload: 'lost-answer' });
+    const name = `lk-lost-answer-${mine.deploymentId.slice(0, 8)}`;
+    // As if the first create had succeeded and its answer been lost.
+    await core.createNamespacedPod({
+      namespace: 'latchkey-analytics',
+      body: {
+        metadata: { name, labels: { 'latchkey.dev/deployment': mine.deploymentId } },
+        spec: { containers: [{ name: 'workload', image: 'x' }] },
+      },
+    });
+    k8s.failNext(1, 503);
+    await rt.start(mine, recorder());
+    assert.deepEqual(
+      rt.running().map((r) => r.deploymentId),
+      [mine.deploymentId],
+    );
+    await rt.stop(mine.deploymentId, 'test over');
+
+    const other = spec({ workload: 'taken' });
+    const otherName = `lk-taken-${other.deploymentId.slice(0, 8)}`;
+    await core.createNamespacedPod({
+      namespace: 'latchkey-analytics',
+      body: {
+        metadata: { name: otherName, labels: { 'latchkey.dev/deployment': 'someone-else' } },
+        spec: { containers: [{ name: 'workload', image: 'x' }] },
+      },
+    });
+    k8s.failNext(1, 503);
+    await assert.rejects(rt.start(other, recorder()), { code: 'runtime.kubernetes_rejected', message: /answered 409/ });
+    assert.deepEqual(rt.running(), []);
+    await core.deleteNamespacedPod({ namespace: 'latchkey-analytics', name: otherName });
   });
 
   test('a missing namespace or a missing permission says what to do about it', async () => {

@@ -32,6 +32,13 @@ export interface KubernetesRuntimeOptions {
   namespacePrefix?: string;
   /** Delay before a closed or failed watch is opened again. Default 2000 ms. */
   rewatchMs?: number;
+  /**
+   * Creating the Pod and its Secret is tried this many times while the API
+   * is unavailable (5xx, 429, no answer), with jittered doubling delays from
+   * `retryDelayMs`. Defaults 4 and 250 ms.
+   */
+  createAttempts?: number;
+  retryDelayMs?: number;
   logger: Logger;
   /** The service's redactor: values are masked in its log lines while a deployment holds them. */
   redactor?: Redactor;
@@ -103,6 +110,24 @@ export class KubernetesRuntime implements WorkloadRuntime {
   constructor(private readonly opts: KubernetesRuntimeOptions) {
     this.api = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.watcher = new Watch(opts.kubeConfig);
+  }
+
+  /** Runs `call` again while it fails with a retryable API error, up to the configured attempts. */
+  private async retrying<T>(doing: string, call: (attempt: number) => Promise<T>): Promise<T> {
+    const attempts = this.opts.createAttempts ?? 4;
+    const base = this.opts.retryDelayMs ?? 250;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call(attempt);
+      } catch (err) {
+        const status = apiStatus(err);
+        const retryable = status === undefined || status >= 500 || status === 429;
+        if (!retryable || attempt >= attempts) throw err;
+        const delay = base * 2 ** (attempt - 1) * (0.5 + Math.random());
+        this.opts.logger.warn('the Kubernetes API is unavailable; trying again', { doing, attempt, status, delay });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   namespaceOf(domain: string): string {
@@ -179,7 +204,18 @@ export class KubernetesRuntime implements WorkloadRuntime {
     };
     let pod: V1Pod;
     try {
-      pod = await this.api.createNamespacedPod({ namespace, body });
+      pod = await this.retrying(`creating Pod ${name}`, async (attempt) => {
+        try {
+          return await this.api.createNamespacedPod({ namespace, body });
+        } catch (err) {
+          // An earlier attempt may have created it and lost the answer: ours if it is this deployment's.
+          if (attempt > 1 && apiStatus(err) === 409) {
+            const existing = await this.api.readNamespacedPod({ name, namespace });
+            if (existing.metadata?.labels?.['latchkey.dev/deployment'] === spec.deploymentId) return existing;
+          }
+          throw err;
+        }
+      });
     } catch (err) {
       const e = apiError(err, `creating Pod ${name} in namespace ${namespace}`);
       const status = apiStatus(err);
@@ -197,31 +233,36 @@ export class KubernetesRuntime implements WorkloadRuntime {
     }
     if (hasSecret) {
       try {
-        await this.api.createNamespacedSecret({
-          namespace,
-          body: {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            type: 'Opaque',
-            metadata: {
-              name: secretName,
-              namespace,
-              labels,
-              ownerReferences: [
-                {
-                  apiVersion: 'v1',
-                  kind: 'Pod',
-                  name,
-                  uid: pod.metadata?.uid ?? '',
-                  controller: true,
-                  // No blockOwnerDeletion: it would need update on pods/finalizers
-                  // (OwnerReferencesPermissionEnforcement), and nothing waits on it.
-                },
-              ],
+        // A 409 on a retry is most likely the lost answer of an earlier
+        // attempt, but the deployer may not read Secrets to make sure: the
+        // deployment fails instead, and the Secret goes with the Pod.
+        await this.retrying(`creating Secret ${secretName}`, () =>
+          this.api.createNamespacedSecret({
+            namespace,
+            body: {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              type: 'Opaque',
+              metadata: {
+                name: secretName,
+                namespace,
+                labels,
+                ownerReferences: [
+                  {
+                    apiVersion: 'v1',
+                    kind: 'Pod',
+                    name,
+                    uid: pod.metadata?.uid ?? '',
+                    controller: true,
+                    // No blockOwnerDeletion: it would need update on pods/finalizers
+                    // (OwnerReferencesPermissionEnforcement), and nothing waits on it.
+                  },
+                ],
+              },
+              data: secretData,
             },
-            data: secretData,
-          },
-        });
+          }),
+        );
       } catch (err) {
         // No Pod without its values: remove it (its Secret, if any, goes with it).
         await this.api.deleteNamespacedPod({ name, namespace }).catch(() => undefined);
