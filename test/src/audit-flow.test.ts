@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { connect, type StreamUpdateConfig } from 'nats';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { startSystem, type CliResult, type RunningSystem } from './system-harness.js';
+import { recordedCli } from './recorded-cli.js';
+import { startSystem, type RunningSystem } from './system-harness.js';
 
 interface AuditEntry {
   id: string;
@@ -23,17 +24,7 @@ interface AuditEntry {
 
 /** The CLI of a running system, every result kept for the canary scan. */
 function cliOf(sys: RunningSystem) {
-  const outputs: CliResult[] = [];
-  const cli = async (args: string[], input?: string) => {
-    const r = await sys.cli(args, input);
-    outputs.push(r);
-    return r;
-  };
-  const ok = async (args: string[], input?: string) => {
-    const r = await cli(args, input);
-    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-    return r;
-  };
+  const { outputs, cli, ok } = recordedCli(sys);
   const audit = async (args: string[] = []) =>
     (JSON.parse((await ok(['audit', '--json', '--limit', '1000', ...args])).stdout) as { records: AuditEntry[] })
       .records;

@@ -5,7 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startKubernetesEmulator, startVaultEmulator, tempDir, waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { startSystem, type CliResult } from './system-harness.js';
+import { recordedCli } from './recorded-cli.js';
+import { startSystem } from './system-harness.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -81,13 +82,7 @@ describe('every managed backend keeps values only where it should', () => {
       const { env, credential, holds } = await backend.start(t, dir.path);
       const sys = await startSystem({ env });
       t.after(() => sys.cleanup());
-      const outputs: CliResult[] = [];
-      const ok = async (args: string[], input?: string) => {
-        const r = await sys.cli(args, input);
-        outputs.push(r);
-        assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-        return r;
-      };
+      const { outputs, ok } = recordedCli(sys);
       const value = `${backend.name}-canary-${randomBytes(12).toString('hex')}`;
       const value2 = `${backend.name}-canary-${randomBytes(12).toString('hex')}`;
       await ok(['domain', 'create', 'analytics']);

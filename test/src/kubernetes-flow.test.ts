@@ -8,7 +8,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startKubernetesEmulator, tempDir, waitFor, type KubernetesObject } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { startSystem, type CliResult } from './system-harness.js';
+import { recordedCli } from './recorded-cli.js';
+import { startSystem } from './system-harness.js';
 
 const NS = 'latchkey-analytics';
 
@@ -41,13 +42,7 @@ test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; r
     await k8s.stop();
     await kubeDir.cleanup();
   });
-  const outputs: CliResult[] = [];
-  const ok = async (args: string[], input?: string) => {
-    const r = await sys.cli(args, input);
-    outputs.push(r);
-    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-    return r;
-  };
+  const { outputs, ok } = recordedCli(sys);
   const pods = () => k8s.pods(NS) as unknown as PodView[];
   const workloadView = async () =>
     JSON.parse((await ok(['workload', 'get', 'nightly-etl', '--domain', 'analytics', '--json'])).stdout) as {

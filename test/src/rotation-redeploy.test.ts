@@ -5,7 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { startSystem, type CliResult } from './system-harness.js';
+import { recordedCli } from './recorded-cli.js';
+import { startSystem } from './system-harness.js';
 
 interface DeploymentJson {
   id: string;
@@ -26,17 +27,7 @@ test('rotation through the CLI: a manual workload stays stale and running until 
     env: { LATCHKEY_REDEPLOY_COOLDOWN_S: '1', LATCHKEY_REDEPLOY_SCAN_INTERVAL_S: '1' },
   });
   t.after(() => sys.cleanup());
-  const outputs: CliResult[] = [];
-  const cli = async (args: string[], input?: string) => {
-    const r = await sys.cli(args, input);
-    outputs.push(r);
-    return r;
-  };
-  const ok = async (args: string[], input?: string) => {
-    const r = await cli(args, input);
-    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-    return r;
-  };
+  const { outputs, cli, ok } = recordedCli(sys);
   const get = async (name: string) =>
     JSON.parse((await ok(['workload', 'get', name, '--domain', 'analytics', '--json'])).stdout) as WorkloadJson;
   const canaries = [1, 2].map((i) => `rotated-${i}-${randomBytes(12).toString('hex')}`);

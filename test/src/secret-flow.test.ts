@@ -5,7 +5,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere, dumpStreams } from './canary-scan.js';
-import { startSystem, type CliResult } from './system-harness.js';
+import { recordedCli } from './recorded-cli.js';
+import { startSystem } from './system-harness.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -28,17 +29,7 @@ const JOB = [
 test('a secret travels from put to a running workload and nowhere else, and rotation marks without restarting', async (t) => {
   const sys = await startSystem();
   t.after(() => sys.cleanup());
-  const outputs: CliResult[] = [];
-  const cli = async (args: string[], input?: string) => {
-    const r = await sys.cli(args, input);
-    outputs.push(r);
-    return r;
-  };
-  const ok = async (args: string[], input?: string) => {
-    const r = await cli(args, input);
-    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-    return r;
-  };
+  const { outputs, ok } = recordedCli(sys);
 
   const canary = `canary-${randomBytes(12).toString('hex')}`;
   const status = await ok(['status']);

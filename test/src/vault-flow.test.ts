@@ -5,7 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startVaultEmulator, waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { startSystem, type CliResult } from './system-harness.js';
+import { recordedCli } from './recorded-cli.js';
+import { startSystem } from './system-harness.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -35,17 +36,7 @@ test('a team Vault connects read-only, feeds a workload, and a Vault-side rotati
   t.after(() => vault.stop());
   const sys = await startSystem({ env: { LATCHKEY_VAULT_WATCH_INTERVAL_S: '0.5' } });
   t.after(() => sys.cleanup());
-  const outputs: CliResult[] = [];
-  const cli = async (args: string[], input?: string) => {
-    const r = await sys.cli(args, input);
-    outputs.push(r);
-    return r;
-  };
-  const ok = async (args: string[], input?: string) => {
-    const r = await cli(args, input);
-    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-    return r;
-  };
+  const { outputs, cli, ok } = recordedCli(sys);
   const refused = async (args: string[], code: RegExp, input?: string) => {
     const r = await cli(args, input);
     assert.notEqual(r.code, 0, `latchkey ${args.join(' ')} should fail`);

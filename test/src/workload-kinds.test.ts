@@ -5,7 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { startSystem, type CliResult } from './system-harness.js';
+import { recordedCli } from './recorded-cli.js';
+import { startSystem } from './system-harness.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const REDACTION = '(?i)secret|password|token|access[.]?key';
@@ -25,17 +26,7 @@ const PRINT_PROPERTIES = [
 test('every kind through the CLI: apply/get round-trip, references checked on apply, a dry run deploys nothing, storage credentials and Spark redaction reach the runtime', async (t) => {
   const sys = await startSystem();
   t.after(() => sys.cleanup());
-  const outputs: CliResult[] = [];
-  const cli = async (args: string[], input?: string) => {
-    const r = await sys.cli(args, input);
-    outputs.push(r);
-    return r;
-  };
-  const ok = async (args: string[], input?: string) => {
-    const r = await cli(args, input);
-    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-    return r;
-  };
+  const { outputs, cli, ok } = recordedCli(sys);
   const canary = (name: string) => `${name}-${randomBytes(12).toString('hex')}`;
   const values = {
     db: canary('db'),

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import type { CliResult, RunningSystem } from './system-harness.js';
+
+/**
+ * The CLI of a running system, with every result kept (`outputs`) for the
+ * canary scan: `cli` returns whatever happened, `ok` fails the test unless
+ * the command succeeded.
+ */
+export function recordedCli(sys: Pick<RunningSystem, 'cli'>): {
+  outputs: CliResult[];
+  cli: (args: string[], input?: string) => Promise<CliResult>;
+  ok: (args: string[], input?: string) => Promise<CliResult>;
+} {
+  const outputs: CliResult[] = [];
+  const cli = async (args: string[], input?: string) => {
+    const r = await sys.cli(args, input);
+    outputs.push(r);
+    return r;
+  };
+  const ok = async (args: string[], input?: string) => {
+    const r = await cli(args, input);
+    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+    return r;
+  };
+  return { outputs, cli, ok };
+}
