@@ -351,7 +351,7 @@ export class KubernetesRuntime implements WorkloadRuntime {
       entry.watchToken = token;
       try {
         entry.phase = 'watching';
-        entry.watch = await this.watcher.watch(
+        const controller = await this.watcher.watch(
           `/api/v1/namespaces/${encodeURIComponent(entry.namespace)}/pods`,
           {
             fieldSelector: `metadata.name=${entry.pod}`,
@@ -369,6 +369,9 @@ export class KubernetesRuntime implements WorkloadRuntime {
             again();
           },
         );
+        // The deployment may have ended (or the watch been replaced) while it was being opened.
+        if (this.pods.get(deploymentId) !== entry || entry.watchToken !== token) controller.abort();
+        else entry.watch = controller;
       } catch {
         if (entry.watchToken !== token) return;
         entry.watchToken = undefined;
