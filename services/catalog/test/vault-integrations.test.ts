@@ -568,6 +568,24 @@ describe('vault integrations: bad input changes nothing', () => {
     assert.equal((await w.integrations.get('alice', 'analytics', 'team-vault')).authMethod, 'token');
   });
 
+  test('moving an integration to another host without its credential is refused: the stored one never goes to a new host', async (t) => {
+    const w = await world(t);
+    const i = await create(w);
+    const err = await rejection(
+      w.integrations.update('alice', 'analytics', 'team-vault', { host: 'https://attacker.example:8200' }),
+    );
+    assert.equal(err.code, 'vault.credential_missing');
+    assert.match(err.message, /changing the host needs the credential again/);
+    assert.equal((await w.integrations.get('alice', 'analytics', 'team-vault')).host, i.host);
+    // The same host, or a new one with its credential, is accepted.
+    await w.integrations.update('alice', 'analytics', 'team-vault', { host: i.host, namespace: '' });
+    const moved = await w.integrations.update('alice', 'analytics', 'team-vault', {
+      host: 'http://127.0.0.1:1',
+      credential: Buffer.from('another-token'),
+    });
+    assert.equal(moved.host, 'http://127.0.0.1:1');
+  });
+
   test('delete is refused while workloads reference the integration, and lists them', async (t) => {
     const w = await world(t);
     const i = await create(w);
