@@ -64,7 +64,8 @@ export class ProcessRuntime implements WorkloadRuntime {
     }
 
     const redactor = this.deps.redactor ?? new Redactor();
-    redactor.add(spec.secrets.filter((s) => s.length > 0));
+    const held = spec.secrets.filter((s) => s.length > 0);
+    redactor.add(held);
     const child = spawn(program, args, { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid ?? -1));
@@ -79,6 +80,8 @@ export class ProcessRuntime implements WorkloadRuntime {
         ),
       );
     }).catch(async (err: unknown) => {
+      // The redactor may be the service's own: it must not hold the values of a process that never ran.
+      redactor.remove(held);
       await rm(dir, { recursive: true, force: true });
       throw err;
     });
@@ -100,7 +103,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       void Promise.all(outputs).then(async () => {
         this.procs.delete(spec.deploymentId);
         await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-        redactor.remove(spec.secrets.filter((s) => s.length > 0));
+        redactor.remove(held);
         hooks.onExit(code, signal, entry.stopReason);
       });
     });
