@@ -32,12 +32,12 @@ after(async () => {
 
 const MINUTE = 60_000;
 
-async function setup(t: TestContext, start: string, cooldownMs = MINUTE) {
+async function setup(t: TestContext, start: string, cooldownMs = MINUTE, scanLimit?: number) {
   const pool = await freshDatabase(t, postgres, 'deployer_auto');
   const keys = newKeys();
   const authorizer = new RecordingAuthorizer();
   const clock = new TestClock(new Date(start));
-  const r = replica(pool, { name: 'deployer-a', keys, authorizer, clock, cooldownMs });
+  const r = replica(pool, { name: 'deployer-a', keys, authorizer, clock, cooldownMs, scanLimit });
   /** Applies and deploys (as mia, of group data-eng) workloads holding db_password version 1. */
   const running = async (domain: string, names: string[], policy?: Record<string, unknown>) => {
     for (const name of names) {
@@ -140,6 +140,24 @@ test('an auto policy redeploys only inside its window (UTC range, across midnigh
   assert.deepEqual(await redeployedAt('2025-03-08T03:05:00Z'), ['early']);
   assert.deepEqual(await redeployedAt('2025-03-09T03:05:00Z'), []);
   assert.deepEqual(await redeployedAt('2025-03-10T03:05:00Z'), ['cron']);
+});
+
+test('workloads waiting for their window do not hide, from the scan, those stale after them that may be redeployed now', async (t) => {
+  // One candidate read per query: the two waiting workloads come first.
+  const h = await setup(t, '2025-03-03T12:00:00Z', MINUTE, 1);
+  await h.running('analytics', ['night-1', 'night-2'], { mode: 'auto', window: '02:00-04:00' });
+  await h.running('finance', ['anytime'], { mode: 'auto' });
+  await h.r.workloads.onSecretChanged('rotation-a', rotated('analytics', 'db_password', 2));
+  h.clock.advance(10_000);
+  await h.r.workloads.onSecretChanged('rotation-f', rotated('finance', 'db_password', 2));
+  h.clock.advance(MINUTE);
+  const res = await h.r.auto.scan();
+  assert.equal(res?.considered, 3);
+  assert.deepEqual(
+    res?.redeployed.map((d) => d.workload),
+    ['anytime'],
+  );
+  assert.equal((await autoDeployments(h.pool, 'anytime')).length, 1);
 });
 
 test('the redeploy acts as the principal of the deployment it replaces; none while that principal may no longer deploy', async (t) => {

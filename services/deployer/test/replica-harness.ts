@@ -126,6 +126,7 @@ export function replica(
     authorizer: Authorizer;
     clock: TestClock;
     cooldownMs?: number;
+    scanLimit?: number;
     onEvents?: () => void;
   },
 ): Replica {
@@ -149,6 +150,7 @@ export function replica(
     logger: silentLogger,
     onEvents,
     cooldownMs: opts.cooldownMs ?? 60_000,
+    ...(opts.scanLimit !== undefined ? { scanLimit: opts.scanLimit } : {}),
     clock: opts.clock.now,
   });
   return { name: opts.name, pool, repo, runtime, workloads, auto };

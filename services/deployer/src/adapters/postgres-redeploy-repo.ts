@@ -1,5 +1,5 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
-import type { AutoRedeploySkip, AutoRedeployDecision, RedeployRepo } from '../domain/ports.js';
+import type { AutoRedeploySkip, AutoRedeployDecision, CandidateCursor, RedeployRepo } from '../domain/ports.js';
 import type { DeploymentRecord, WorkloadRecord } from '../domain/deployment-types.js';
 import {
   DEPLOYMENT_SELECT,
@@ -27,19 +27,30 @@ const SCAN_LOCK = 0x4c4b5253; // 'LKRS'
 export class PostgresRedeployRepo implements RedeployRepo {
   constructor(private readonly pool: Pool) {}
 
-  async autoCandidates(now: Date, cooldownMs: number, limit: number): Promise<string[]> {
+  async autoCandidates(
+    now: Date,
+    cooldownMs: number,
+    limit: number,
+    after?: CandidateCursor,
+  ): Promise<{ ids: string[]; next?: CandidateCursor }> {
     try {
-      const { rows } = await this.pool.query<{ id: string }>(
-        `SELECT id FROM workloads
-         WHERE stale AND spec -> 'redeployPolicy' ->> 'mode' = 'auto'
-           AND coalesce(stale_since, updated_at) <= $1::timestamptz - make_interval(secs => $2::double precision / 1000)
-           AND (auto_redeployed_at IS NULL
-             OR auto_redeployed_at <= $1::timestamptz - make_interval(secs => $2::double precision / 1000))
-         ORDER BY stale_since NULLS FIRST, id
+      // Keyset paging on (stale since, id); the cursor keeps the timestamp as
+      // text, at the database's precision (a Date would drop microseconds).
+      const { rows } = await this.pool.query<{ id: string; since: string }>(
+        `SELECT id, since::text AS since FROM (
+           SELECT id, coalesce(stale_since, '-infinity'::timestamptz) AS since FROM workloads
+           WHERE stale AND spec -> 'redeployPolicy' ->> 'mode' = 'auto'
+             AND coalesce(stale_since, updated_at) <= $1::timestamptz - make_interval(secs => $2::double precision / 1000)
+             AND (auto_redeployed_at IS NULL
+               OR auto_redeployed_at <= $1::timestamptz - make_interval(secs => $2::double precision / 1000))
+         ) c
+         WHERE $4::text IS NULL OR (since, id) > ($4::timestamptz, $5::uuid)
+         ORDER BY since, id
          LIMIT $3`,
-        [now, cooldownMs, limit],
+        [now, cooldownMs, limit, after?.since ?? null, after?.id ?? null],
       );
-      return rows.map((r) => r.id);
+      const last = rows.length === limit ? rows.at(-1) : undefined;
+      return { ids: rows.map((r) => r.id), ...(last ? { next: { since: last.since, id: last.id } } : {}) };
     } catch (err) {
       throw wrapDbError(err, 'finding workloads to redeploy');
     }

@@ -1,7 +1,7 @@
 import type { WorkloadStale } from '@latchkey/events';
 import type { Authorizer } from '@latchkey/grpc';
 import type { Logger } from '@latchkey/logger';
-import type { AutoRedeployDecision, AutoRedeploySkip, RedeployRepo, WorkloadRepo } from './ports.js';
+import type { AutoRedeployDecision, AutoRedeploySkip, CandidateCursor, RedeployRepo, WorkloadRepo } from './ports.js';
 import { effectivePolicy, inWindow } from './redeploy-policy.js';
 import { referencesOf } from './workload-spec.js';
 import type { DeploymentRecord, WorkloadRecord } from './deployment-types.js';
@@ -17,7 +17,7 @@ export interface AutoRedeployDeps {
   cooldownMs: number;
   /** The time (UTC windows are read from it); tests inject one. */
   clock?: () => Date;
-  /** Workloads one scan considers at most (default 500). */
+  /** Candidates read per query by the scan, which pages through all of them (default 500). */
   scanLimit?: number;
 }
 
@@ -89,17 +89,28 @@ export class AutoRedeployService {
   async scan(): Promise<{ considered: number; redeployed: DeploymentRecord[] } | undefined> {
     let outcome: { considered: number; redeployed: DeploymentRecord[] } | undefined;
     const ran = await this.deps.redeploys.exclusiveScan(async () => {
-      const ids = await this.deps.redeploys.autoCandidates(
-        this.now(),
-        this.deps.cooldownMs,
-        this.deps.scanLimit ?? 500,
-      );
+      // Every candidate, page by page: those that must wait (outside their
+      // window, no free slot) are read again by each scan, and must not hide
+      // the ones behind them.
+      const now = this.now();
       const redeployed: DeploymentRecord[] = [];
-      for (const id of ids) {
-        const r = await this.consider(id);
-        if ('redeployed' in r) redeployed.push(r.redeployed);
-      }
-      outcome = { considered: ids.length, redeployed };
+      let considered = 0;
+      let after: CandidateCursor | undefined;
+      do {
+        const page = await this.deps.redeploys.autoCandidates(
+          now,
+          this.deps.cooldownMs,
+          this.deps.scanLimit ?? 500,
+          after,
+        );
+        for (const id of page.ids) {
+          const r = await this.consider(id);
+          if ('redeployed' in r) redeployed.push(r.redeployed);
+        }
+        considered += page.ids.length;
+        after = page.next;
+      } while (after);
+      outcome = { considered, redeployed };
     });
     return ran ? outcome : undefined;
   }

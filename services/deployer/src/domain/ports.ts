@@ -105,13 +105,26 @@ export type AutoRedeploySkip =
 /** What the policy decided for a workload, read under the claim's lock. */
 export type AutoRedeployDecision = { skip: AutoRedeploySkip } | { maxConcurrent: number; references: ReferenceSpec[] };
 
+/** Where a page of auto redeploy candidates ended; opaque to the domain. */
+export interface CandidateCursor {
+  since: string;
+  id: string;
+}
+
 /** The auto redeploys of the redeploy policy, guarded across replicas. */
 export interface RedeployRepo {
   /**
    * Stale workloads with an auto policy whose cooldown is over at `now`
-   * (stale and not auto-redeployed for `cooldownMs`), longest stale first.
+   * (stale and not auto-redeployed for `cooldownMs`), longest stale first,
+   * at most `limit` from just after `after`; `next` (when the page is full)
+   * is where the next page starts.
    */
-  autoCandidates(now: Date, cooldownMs: number, limit: number): Promise<string[]>;
+  autoCandidates(
+    now: Date,
+    cooldownMs: number,
+    limit: number,
+    after?: CandidateCursor,
+  ): Promise<{ ids: string[]; next?: CandidateCursor }>;
   /**
    * Under the workload's domain's redeploy lock (one claim per domain at a
    * time, across replicas): re-reads the workload and its live deployment,
