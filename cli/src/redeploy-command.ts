@@ -34,13 +34,23 @@ export const redeployCommand: Command = {
     return withClients(io, async (ctx) => {
       const res = await call(ctx, 'deployer', ctx.deployer().redeploy.bind(ctx.deployer()), { domain, name, stale });
       let failed = res.results.filter((r) => r.deployment === undefined).length;
+      // A deployment that could not be waited for (timeout, deployer gone) is
+      // reported with why, beside the others, which are still shown.
+      const unwaited = new Map<(typeof res.results)[number], string>();
       if (wait) {
         await Promise.all(
           res.results.map(async (r) => {
-            if (r.deployment) r.deployment = await waitForDeployment(ctx, domain, r.deployment, timeoutMs);
+            if (!r.deployment) return;
+            try {
+              r.deployment = await waitForDeployment(ctx, domain, r.deployment, timeoutMs);
+            } catch (err) {
+              unwaited.set(r, err instanceof Error ? err.message : String(err));
+            }
           }),
         );
-        failed += res.results.filter((r) => r.deployment !== undefined && !isSuccess(r.deployment)).length;
+        failed += res.results.filter(
+          (r) => r.deployment !== undefined && (unwaited.has(r) || !isSuccess(r.deployment)),
+        ).length;
       }
       if (json) printJson(io.out, RedeployResponse.toJSON(res));
       else {
@@ -48,6 +58,11 @@ export const redeployCommand: Command = {
         for (const r of res.results) {
           if (!r.deployment) {
             io.out(`${r.workload}: not redeployed: ${r.message} (${r.code})`);
+            continue;
+          }
+          const why = unwaited.get(r);
+          if (why !== undefined) {
+            io.out(`${r.workload}: ${why}`);
             continue;
           }
           const [first = '', ...rest] = wait

@@ -122,6 +122,10 @@ before(async () => {
       );
       return;
     }
+    if (call.request.id === 'r-stuck') {
+      cb(null, deployment('r-stuck', 'resolving', { trigger: 'redeploy' }));
+      return;
+    }
     cb(null, deployment(call.request.id, n < 2 ? 'resolving' : 'deployed', { trigger: 'redeploy', versions: HELD }));
   };
   const redeploy: Unary<RedeployRequest, RedeployResponse> = (call, cb) => {
@@ -145,7 +149,9 @@ before(async () => {
         : [
             {
               workload: call.request.name,
-              deployment: deployment('r-2', 'resolving', { trigger: 'redeploy' }),
+              deployment: deployment(call.request.name === 'stuck' ? 'r-stuck' : 'r-2', 'resolving', {
+                trigger: 'redeploy',
+              }),
               code: '',
               message: '',
             },
@@ -294,6 +300,14 @@ test('redeploy NAME --wait waits for the new deployment and shows the versions i
   assert.match(out.stdoutLines[4] ?? '', /^ {4}db_password\s+MANAGED\s+analytics\s+4$/);
   assert.match(out.stdoutLines[5] ?? '', /^ {4}\$\{secrets\.api_token\}\s+MANAGED\s+global\s+2$/);
   assert.match(out.stdoutLines[6] ?? '', /^ {4}team\s+VAULT\s+0f5c6a2e\s+7$/);
+});
+
+test('redeploy --wait that times out says so for that workload and exits 1', async () => {
+  const out = io();
+  assert.equal(await main(['redeploy', 'stuck', '--domain', 'analytics', '--wait', '--timeout', '1'], out), 1);
+  assert.equal(out.stdoutLines.length, 1);
+  assert.match(out.stdoutLines[0] ?? '', /^stuck: deployment r-stuck is still resolving after 1s: check it later with/);
+  assert.deepEqual(out.stderrLines, ['latchkey: 1 of 1 workload(s) were not redeployed successfully']);
 });
 
 test('workload list --stale without --domain lists every readable domain, with what changed', async () => {
