@@ -160,6 +160,29 @@ test('workloads waiting for their window do not hide, from the scan, those stale
   assert.equal((await autoDeployments(h.pool, 'anytime')).length, 1);
 });
 
+test('a workload stopped with latchkey stop, or whose job ended, is not started again by a rotation', async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  await h.running('analytics', ['service', 'job'], { mode: 'auto' });
+  await h.r.workloads.stop('mia', 'analytics', 'service');
+  const [job] = await deploymentRows(h.pool, 'job');
+  h.r.runtime.exit(job!.id, 0);
+  await waitFor(
+    async () => {
+      const ended = [...(await deploymentRows(h.pool, 'service')), ...(await deploymentRows(h.pool, 'job'))];
+      return ended.every((d) => d.status === 'stopped' || d.status === 'exited');
+    },
+    { what: 'both deployments to end' },
+  );
+  await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
+  for (const e of await staleEvents(h.pool)) {
+    h.clock.advance(MINUTE);
+    assert.deepEqual(await h.r.auto.onStale(e), { skip: 'not_running' }, e.workload);
+  }
+  assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
+  assert.equal((await autoDeployments(h.pool, 'service')).length, 0);
+  assert.equal((await autoDeployments(h.pool, 'job')).length, 0);
+});
+
 test('the redeploy acts as the principal of the deployment it replaces; none while that principal may no longer deploy', async (t) => {
   const h = await setup(t, '2025-03-03T12:00:00Z');
   await h.running('analytics', ['etl'], { mode: 'auto' });

@@ -40,6 +40,7 @@ export class PostgresRedeployRepo implements RedeployRepo {
         `SELECT id, since::text AS since FROM (
            SELECT id, coalesce(stale_since, '-infinity'::timestamptz) AS since FROM workloads
            WHERE stale AND spec -> 'redeployPolicy' ->> 'mode' = 'auto'
+             AND EXISTS (SELECT 1 FROM deployments d WHERE d.id = workloads.last_deployment_id AND d.status = 'deployed')
              AND coalesce(stale_since, updated_at) <= $1::timestamptz - make_interval(secs => $2::double precision / 1000)
              AND (auto_redeployed_at IS NULL
                OR auto_redeployed_at <= $1::timestamptz - make_interval(secs => $2::double precision / 1000))
@@ -83,6 +84,9 @@ export class PostgresRedeployRepo implements RedeployRepo {
         if (!w.lastDeploymentId) return { skip: 'never_deployed' as const };
         const live = await tx.query<DeploymentRow>(`${DEPLOYMENT_SELECT} WHERE d.id = $1`, [w.lastDeploymentId]);
         if (!live.rows[0]) return { skip: 'never_deployed' as const };
+        // A redeploy replaces what runs: a workload stopped by a person, or
+        // a job that ended, is not started again by a rotation.
+        if (live.rows[0].status !== 'deployed') return { skip: 'not_running' as const };
         const decision = await input.decide(w, toDeployment(live.rows[0]));
         if ('skip' in decision) {
           if (decision.skip === 'refused') {

@@ -99,6 +99,8 @@ export type AutoRedeploySkip =
   | 'in_flight'
   | 'max_concurrent'
   | 'never_deployed'
+  /** Its live deployment ended (stopped with latchkey stop, or exited): nothing runs to be replaced. */
+  | 'not_running'
   /** The workload cannot be started, or its principal may no longer deploy it: tried again after the cooldown. */
   | 'refused';
 
@@ -114,8 +116,9 @@ export interface CandidateCursor {
 /** The auto redeploys of the redeploy policy, guarded across replicas. */
 export interface RedeployRepo {
   /**
-   * Stale workloads with an auto policy whose cooldown is over at `now`
-   * (stale and not auto-redeployed for `cooldownMs`), longest stale first,
+   * Stale workloads with an auto policy whose live deployment runs and whose
+   * cooldown is over at `now` (stale and not auto-redeployed for
+   * `cooldownMs`), longest stale first,
    * at most `limit` from just after `after`; `next` (when the page is full)
    * is where the next page starts.
    */
@@ -130,7 +133,8 @@ export interface RedeployRepo {
    * time, across replicas): re-reads the workload and its live deployment,
    * asks `decide`, and records a deployment (trigger `auto`, as the live
    * deployment's principal and groups, with its `workload.deploying` event)
-   * when the workload is still stale, its cooldown is over, none of its
+   * when the workload is still stale, its live deployment still runs
+   * (`deployed`), its cooldown is over, none of its
    * deployments is in flight, and fewer than `maxConcurrent` auto redeploys
    * of the domain are. A redeploy, or a `refused` decision, starts the
    * workload's next cooldown.
