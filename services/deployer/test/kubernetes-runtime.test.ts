@@ -176,6 +176,25 @@ describe('kubernetes runtime', () => {
     assert.deepEqual(rt.running(), []);
   });
 
+  test('stop does not hang when the deleted Pod is never seen gone: it reports the deployment stopped after a while', async () => {
+    const rt = new KubernetesRuntime({
+      kubeConfig: k8s.kubeConfig(),
+      defaultImage: 'python:3.12-slim',
+      stopWaitMs: 50,
+      logger,
+    });
+    const s = spec();
+    const hooks = recorder();
+    await rt.start(s, hooks);
+    // From now on the Pod's reads never answer (an API that hangs): nothing will report the deletion.
+    const api = (rt as unknown as { api: CoreV1Api }).api;
+    api.readNamespacedPod = () => new Promise<never>(() => undefined);
+    assert.equal(await rt.stop(s.deploymentId, 'replaced'), true);
+    assert.deepEqual(hooks.exits, [{ code: null, signal: 'SIGKILL', reason: 'replaced' }]);
+    assert.deepEqual(rt.running(), []);
+    assert.equal(podOf(s), undefined, 'the deletion itself went through');
+  });
+
   test('a brief unavailability of the API is retried: one Pod, one Secret', async () => {
     const rt = runtime();
     const s = spec();

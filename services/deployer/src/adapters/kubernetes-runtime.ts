@@ -39,6 +39,13 @@ export interface KubernetesRuntimeOptions {
    */
   createAttempts?: number;
   retryDelayMs?: number;
+  /**
+   * How long `stop` waits, after the Pod's deletion was accepted, to see it
+   * gone before it reports the deployment stopped anyway (a watch or an API
+   * that hangs must not hang a shutdown). Default 60 s (beyond the usual
+   * 30 s termination grace period).
+   */
+  stopWaitMs?: number;
   logger: Logger;
   /** The service's redactor: values are masked in its log lines while a deployment holds them. */
   redactor?: Redactor;
@@ -92,9 +99,12 @@ function apiStatus(err: unknown): number | undefined {
 }
 
 /** A Latchkey error for a failed API call: the status and what was being done, never the body. */
+/** No answer, a server error or throttling: worth trying again. */
+const isRetryable = (status: number | undefined) => status === undefined || status >= 500 || status === 429;
+
 function apiError(err: unknown, doing: string): LatchkeyError {
   const status = apiStatus(err);
-  const retryable = status === undefined || status >= 500 || status === 429;
+  const retryable = isRetryable(status);
   return new LatchkeyError(
     retryable ? 'runtime.kubernetes_unavailable' : 'runtime.kubernetes_rejected',
     `Kubernetes API ${status === undefined ? 'unreachable' : `answered ${status}`} while ${doing}`,
@@ -121,8 +131,7 @@ export class KubernetesRuntime implements WorkloadRuntime {
         return await call(attempt);
       } catch (err) {
         const status = apiStatus(err);
-        const retryable = status === undefined || status >= 500 || status === 429;
-        if (!retryable || attempt >= attempts) throw err;
+        if (!isRetryable(status) || attempt >= attempts) throw err;
         const delay = base * 2 ** (attempt - 1) * (0.5 + Math.random());
         this.opts.logger.warn('the Kubernetes API is unavailable; trying again', { doing, attempt, status, delay });
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -210,8 +219,9 @@ export class KubernetesRuntime implements WorkloadRuntime {
         } catch (err) {
           // An earlier attempt may have created it and lost the answer: ours if it is this deployment's.
           if (attempt > 1 && apiStatus(err) === 409) {
-            const existing = await this.api.readNamespacedPod({ name, namespace });
-            if (existing.metadata?.labels?.['latchkey.dev/deployment'] === spec.deploymentId) return existing;
+            // (A Pod gone again in between is reported as the conflict, not as a missing namespace.)
+            const existing = await this.api.readNamespacedPod({ name, namespace }).catch(() => undefined);
+            if (existing?.metadata?.labels?.['latchkey.dev/deployment'] === spec.deploymentId) return existing;
           }
           throw err;
         }
@@ -405,7 +415,16 @@ export class KubernetesRuntime implements WorkloadRuntime {
     // deletion, reports it; between two watches, look at once rather than
     // after the reopen delay.
     if (p.phase === 'waiting') this.track(deploymentId, p, 0);
-    await p.done;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.opts.logger.warn('a deleted workload Pod was not seen gone in time; reporting it stopped', { pod: p.pod });
+        this.end(deploymentId, p, null, 'SIGKILL');
+        resolve();
+      }, this.opts.stopWaitMs ?? 60_000);
+    });
+    await Promise.race([p.done, gaveUp]);
+    clearTimeout(timer);
     return true;
   }
 
