@@ -26,3 +26,4 @@ export type { DecisionCache } from './policy-changes.js';
 export { dropOnPolicyChange } from './policy-changes.js';
 export type { PlanRequest, PlanReply, PlannedReference } from './resolution-plan.js';
 export { planSubject, PLAN_SUBJECTS } from './resolution-plan.js';
+export { PeriodicTask } from './periodic-task.js';

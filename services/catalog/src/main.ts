@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
-import { dropOnPolicyChange, ensureEventTables, OutboxRelay, STREAMS } from '@latchkey/events';
+import { dropOnPolicyChange, ensureEventTables, OutboxRelay, PeriodicTask, STREAMS } from '@latchkey/events';
 import {
   CachingAuthorizer,
   createServer,
@@ -104,17 +104,27 @@ runService('catalog', logger, async () => {
     sources,
     dependents,
     exclusive: postgresExclusive(pool),
-    intervalMs: config.LATCHKEY_VAULT_WATCH_INTERVAL_S * 1000,
     logger: log,
     onChange,
+  });
+  const watchTask = new PeriodicTask({
+    name: 'Vault version watch',
+    intervalMs: config.LATCHKEY_VAULT_WATCH_INTERVAL_S * 1000,
+    run: () => watch.pollOnce(),
+    logger: log,
   });
   const rotation = new RotationSweep({
     store,
     exclusive: postgresExclusive(pool),
-    intervalMs: config.LATCHKEY_ROTATION_SWEEP_INTERVAL_S * 1000,
     now: () => new Date(),
     logger: log,
     onChange,
+  });
+  const rotationTask = new PeriodicTask({
+    name: 'rotation sweep',
+    intervalMs: config.LATCHKEY_ROTATION_SWEEP_INTERVAL_S * 1000,
+    run: () => rotation.sweepOnce(),
+    logger: log,
   });
 
   const server = createServer({
@@ -130,15 +140,16 @@ runService('catalog', logger, async () => {
   });
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
-  watch.start();
-  rotation.start();
+  watchTask.start();
+  // A sweep when the catalog starts, then every interval.
+  rotationTask.start(0);
   server.setServing(true);
   return {
     port,
     async stop() {
       await server.shutdown();
-      await watch.stop();
-      await rotation.stop();
+      await watchTask.stop();
+      await rotationTask.stop();
       await relay.stop();
       policyChanges.stop();
       rasAuthorizer.close();

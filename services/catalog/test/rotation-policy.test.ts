@@ -8,7 +8,15 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { ensureKekFile } from '@latchkey/crypto';
 import { createPool, migrate, type Pool } from '@latchkey/db';
 import { LatchkeyError } from '@latchkey/errors';
-import { ensureEventTables, eventTypes, subjects, type AuditRecord, type SecretRotationDue } from '@latchkey/events';
+import {
+  ensureEventTables,
+  eventTypes,
+  PeriodicTask,
+  subjects,
+  type AuditRecord,
+  type SecretRotationDue,
+} from '@latchkey/events';
+import { silentLogger } from '@latchkey/logger';
 import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
 import { createTestDatabase, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
@@ -107,7 +115,6 @@ async function world(t: TestContext): Promise<World> {
       return new RotationSweep({
         store: p === pool ? store : new PostgresSecretStore(p),
         exclusive: opts.exclusive ?? postgresExclusive(p),
-        intervalMs: DAY_MS,
         now: clock.now,
         logger: quiet,
         onChange: () => undefined,
@@ -342,12 +349,18 @@ describe('the rotation sweep', () => {
     assert.equal((await w.sweeper({ pool: other }).sweepOnce())?.length, 1);
   });
 
-  test('start() sweeps at once, then every interval; stop() waits for a sweep in progress', async (t) => {
+  test('as the catalog runs it (a PeriodicTask started at 0), a sweep happens at once; stop() waits for a sweep in progress', async (t) => {
     const w = await world(t);
     await put(w, 'k', 'some-value', '1d');
     await backdate(w, 'k', 1, 2);
-    const sweep = w.sweeper();
-    sweep.start();
+    const sweeper = w.sweeper();
+    const sweep = new PeriodicTask({
+      name: 'rotation sweep',
+      intervalMs: DAY_MS,
+      run: () => sweeper.sweepOnce(),
+      logger: silentLogger,
+    });
+    sweep.start(0);
     t.after(() => sweep.stop());
     await waitFor(async () => (await dueEvents(w.pool)).length === 1, {
       what: 'the sweep at start to announce k',

@@ -183,7 +183,6 @@ async function world(t: TestContext, authorizer: Authorizer = new FakeAuthorizer
         sources,
         dependents,
         exclusive: postgresExclusive(pool),
-        intervalMs: 60_000,
         logger: quiet,
         onChange: () => undefined,
       }),

@@ -6,6 +6,7 @@ import {
   dropOnPolicyChange,
   ensureEventTables,
   OutboxRelay,
+  PeriodicTask,
   STREAM_EVENTS,
   STREAM_RESOLVED,
   STREAMS,
@@ -52,7 +53,6 @@ import {
   workloadStaleConsumer,
 } from './transport/events/deployer-consumers.js';
 import { subscribeStopRequests } from './transport/events/replica-subscriptions.js';
-import { PeriodicTask } from './transport/periodic-task.js';
 import { deployerHandlers } from './transport/grpc/deployer-handler.js';
 import { deployerInternalCallers, deployerInternalHandlers } from './transport/grpc/deployer-internal-handler.js';
 

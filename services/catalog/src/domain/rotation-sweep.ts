@@ -1,12 +1,9 @@
-import { LatchkeyError } from '@latchkey/errors';
 import type { Exclusive, SecretStore } from './ports.js';
 import type { RotationDue } from './secret-types.js';
 
 export interface RotationSweepDeps {
   store: Pick<SecretStore, 'announceRotationDue'>;
   exclusive: Exclusive;
-  /** Between sweeps (LATCHKEY_ROTATION_SWEEP_INTERVAL_S, a day by default). */
-  intervalMs: number;
   /** The time a sweep compares versions' ages against. */
   now: () => Date;
   logger: {
@@ -20,43 +17,13 @@ export interface RotationSweepDeps {
 /**
  * Rotation policies: finds managed secrets whose current version is at least
  * as old as their policy (`--rotate-every 90d`) and announces each such
- * version once with `secret.rotation_due`. Runs when the catalog starts and
- * then every interval; one replica sweeps at a time (the others skip the
- * round), and a version already announced is never announced again, by any
- * replica. The inventory shows the due state itself, at read time.
+ * version once with `secret.rotation_due`. The catalog runs a sweep when it
+ * starts and then every LATCHKEY_ROTATION_SWEEP_INTERVAL_S (a PeriodicTask in
+ * main.ts); one replica sweeps at a time (the others skip the round), and a
+ * version already announced is never announced again, by any replica. The inventory shows the due state itself, at read time.
  */
 export class RotationSweep {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
-  #stopped = false;
-
   constructor(private readonly deps: RotationSweepDeps) {}
-
-  /** Sweeps now, then every interval. */
-  start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#running;
-  }
-
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.sweepOnce()
-        .catch((err: unknown) =>
-          this.deps.logger.warn('rotation sweep failed; it runs again at the next interval', {
-            code: err instanceof LatchkeyError ? err.code : 'error',
-          }),
-        )
-        .finally(() => this.#schedule(this.deps.intervalMs));
-    }, delayMs);
-    this.#timer.unref();
-  }
 
   /** One sweep: the versions it announced; undefined when another replica is sweeping. */
   async sweepOnce(): Promise<RotationDue[] | undefined> {

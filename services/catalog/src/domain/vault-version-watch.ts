@@ -6,7 +6,6 @@ export interface VaultVersionWatchDeps {
   sources: VaultSources;
   dependents: Pick<Dependents, 'deployedVaultKeys'>;
   exclusive: Exclusive;
-  intervalMs: number;
   logger: {
     info(msg: string, fields?: Record<string, unknown>): void;
     warn(msg: string, fields?: Record<string, unknown>): void;
@@ -30,40 +29,12 @@ export interface WatchRound {
  * integration for the key's current KV version (metadata only, batched per
  * integration) and announces `secret.changed` when it moved past the version
  * deployed, so dependents become stale exactly as after a managed update.
- * One replica polls at a time (the others skip the round); each version is
- * announced once, whichever replica sees it first.
+ * The catalog runs a round every LATCHKEY_VAULT_WATCH_INTERVAL_S (a
+ * PeriodicTask in main.ts). One replica polls at a time (the others skip the
+ * round); each version is announced once, whichever replica sees it first.
  */
 export class VaultVersionWatch {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
-  #stopped = false;
-
   constructor(private readonly deps: VaultVersionWatchDeps) {}
-
-  start(): void {
-    this.#stopped = false;
-    this.#schedule();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#running;
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.pollOnce()
-        .catch((err: unknown) =>
-          this.deps.logger.warn('Vault version watch round failed', {
-            code: err instanceof LatchkeyError ? err.code : 'error',
-          }),
-        )
-        .finally(() => this.#schedule());
-    }, this.deps.intervalMs);
-    this.#timer.unref();
-  }
 
   /** One round; undefined when another replica is polling. */
   pollOnce(): Promise<WatchRound | undefined> {

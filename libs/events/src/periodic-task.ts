@@ -2,9 +2,12 @@ import { LatchkeyError } from '@latchkey/errors';
 import type { Logger } from '@latchkey/logger';
 
 /**
- * Runs `run` every `intervalMs` (the first time after one interval), one run
- * at a time; `kick(ms)` brings the next run forward to at most `ms` from now.
- * A failing run is logged (its code, never more) and the task goes on.
+ * Runs `run` every `intervalMs`, one run at a time; `kick(ms)` brings the
+ * next run forward to at most `ms` from now. A failing run is logged (its
+ * code, never more) and the task goes on. The background jobs of the services
+ * (the catalog's Vault version watch and rotation sweep, the deployer's
+ * redeploy scan and stop check) are each one of these around a one-round
+ * method, which their tests call directly.
  */
 export class PeriodicTask {
   #timer: NodeJS.Timeout | undefined;
@@ -16,9 +19,10 @@ export class PeriodicTask {
     private readonly opts: { name: string; intervalMs: number; run: () => Promise<unknown>; logger: Logger },
   ) {}
 
-  start(): void {
+  /** The first run after `firstInMs` (default: one interval), then every interval. */
+  start(firstInMs = this.opts.intervalMs): void {
     this.#stopped = false;
-    this.kick(this.opts.intervalMs);
+    this.kick(firstInMs);
   }
 
   /** Runs within `inMs` (default: now), unless a run is already due sooner. */
