@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import {
   assertPortFree,
   ensureNatsServerBinary,
-  findFreePort,
   isPortFree,
   startNatsServer,
+  startOnFreePort,
   startPostgres,
 } from '@latchkey/embedded';
 import { checkHealth, type ClientTls } from '@latchkey/grpc';
@@ -124,6 +124,11 @@ function fileLogger(file: string): (line: string) => void {
   };
 }
 
+/** Starts on the configured port, or on a free one (picking again if it is taken meanwhile) when that is 0. */
+function onPort<T>(configured: number, start: (port: number) => Promise<T>): Promise<T> {
+  return configured === 0 ? startOnFreePort(start) : start(configured);
+}
+
 interface Resource {
   name: string;
   stop(): Promise<void>;
@@ -232,34 +237,37 @@ export async function runUp(io: CliIo): Promise<number> {
       natsUrl = config.natsUrl;
       io.out(`using NATS at ${natsUrl} (LATCHKEY_NATS_URL)`);
     } else {
-      const port = config.natsPort === 0 ? await findFreePort() : config.natsPort;
-      await assertPortFree(port, '127.0.0.1', 'NATS');
+      if (config.natsPort !== 0) await assertPortFree(config.natsPort, '127.0.0.1', 'NATS');
       const natsLog = fileLogger(path.join(home, 'logs', 'nats.log'));
       const binary = await ensureNatsServerBinary({ allowInstall: true, log: (l) => io.out(`  ${l}`) });
-      io.out(`starting NATS on 127.0.0.1:${port}...`);
-      const nats = await startNatsServer({
-        port,
-        host: '127.0.0.1',
-        storeDir: path.join(home, 'nats'),
-        binary,
-        log: natsLog,
+      const nats = await onPort(config.natsPort, (port) => {
+        io.out(`starting NATS on 127.0.0.1:${port}...`);
+        return startNatsServer({
+          port,
+          host: '127.0.0.1',
+          storeDir: path.join(home, 'nats'),
+          binary,
+          log: natsLog,
+        });
       });
       await add({ name: 'NATS', stop: () => nats.stop() });
       void nats.exited.then((exit) => unexpectedExit('NATS', describeExit(exit), path.join(home, 'logs', 'nats.log')));
       natsUrl = nats.url;
     }
     // PostgreSQL
-    const pgPort = config.pgPort === 0 ? await findFreePort() : config.pgPort;
-    io.out(`starting PostgreSQL on 127.0.0.1:${pgPort}...`);
-    const pg = await withoutForeignSignalHooks(() =>
-      startPostgres({
-        dataDir: path.join(home, 'postgres'),
-        port: pgPort,
-        password: keys.postgresPassword,
-        databases: Object.values(DATABASES),
-        log: fileLogger(path.join(home, 'logs', 'postgres.log')),
-      }),
-    );
+    const pgLog = fileLogger(path.join(home, 'logs', 'postgres.log'));
+    const pg = await onPort(config.pgPort, (pgPort) => {
+      io.out(`starting PostgreSQL on 127.0.0.1:${pgPort}...`);
+      return withoutForeignSignalHooks(() =>
+        startPostgres({
+          dataDir: path.join(home, 'postgres'),
+          port: pgPort,
+          password: keys.postgresPassword,
+          databases: Object.values(DATABASES),
+          log: pgLog,
+        }),
+      );
+    });
     await add({ name: 'PostgreSQL', stop: () => pg.stop() });
     const databaseUrls = {
       catalog: pg.connectionString(DATABASES.catalog),

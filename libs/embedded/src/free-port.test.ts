@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
-import { assertPortFree, findFreePort, isPortFree } from './free-port.js';
+import {
+  assertPortFree,
+  ephemeralPortRange,
+  findFreePort,
+  isPortFree,
+  logSaysPortTaken,
+  portTakenWhileStarting,
+  startOnFreePort,
+} from './free-port.js';
 import { InfraError } from './infra-errors.js';
 
 function listen(port: number, host: string): Promise<net.Server> {
@@ -38,4 +49,72 @@ test('assertPortFree rejects a taken port with infra.port_in_use naming the serv
 
 test('assertPortFree accepts a free port', async () => {
   await assertPortFree(await findFreePort(), '127.0.0.1', 'PostgreSQL');
+});
+
+test('findFreePort picks below the kernel ephemeral range, where outgoing connections cannot take the port', async () => {
+  const range = ephemeralPortRange();
+  if (range === undefined) {
+    assert.ok((await findFreePort()) > 0);
+    return;
+  }
+  for (let i = 0; i < 20; i++) {
+    const port = await findFreePort();
+    assert.ok(port >= 20_000 && port < range[0], `port ${port} is outside [20000, ${range[0]})`);
+  }
+});
+
+test('ephemeralPortRange reads the kernel file and gives undefined for a missing or garbled one', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-port-range-'));
+  try {
+    const file = path.join(dir, 'range');
+    await fs.writeFile(file, '32768\t60999\n');
+    assert.deepEqual(ephemeralPortRange(file), [32768, 60999]);
+    await fs.writeFile(file, 'nonsense\n');
+    assert.equal(ephemeralPortRange(file), undefined);
+    assert.equal(ephemeralPortRange(path.join(dir, 'missing')), undefined);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("logSaysPortTaken recognises PostgreSQL's and nats-server's bind failures", () => {
+  assert.equal(logSaysPortTaken('LOG:  could not bind IPv4 address "127.0.0.1": Address already in use'), true);
+  assert.equal(logSaysPortTaken('listen tcp 127.0.0.1:4222: bind: address already in use'), true);
+  assert.equal(logSaysPortTaken('FATAL:  could not create shared memory segment'), false);
+});
+
+test('startOnFreePort picks another port when the first is taken while starting, and gives up after its attempts', async () => {
+  const tried: number[] = [];
+  const started = await startOnFreePort(async (port) => {
+    tried.push(port);
+    if (tried.length === 1) throw portTakenWhileStarting(port, '127.0.0.1', 'PostgreSQL', 'Address already in use');
+    return `up on ${port}`;
+  });
+  assert.equal(tried.length, 2);
+  assert.equal(started, `up on ${tried[1]}`);
+
+  let calls = 0;
+  await assert.rejects(
+    startOnFreePort(
+      (port) => {
+        calls++;
+        return Promise.reject(portTakenWhileStarting(port, '127.0.0.1', 'NATS', ''));
+      },
+      { attempts: 3 },
+    ),
+    (err: unknown) => err instanceof InfraError && err.code === 'infra.port_in_use',
+  );
+  assert.equal(calls, 3);
+});
+
+test('startOnFreePort does not retry a failure that is not about the port', async () => {
+  let calls = 0;
+  await assert.rejects(
+    startOnFreePort(() => {
+      calls++;
+      return Promise.reject(new InfraError('infra.start_failed', 'initdb failed'));
+    }),
+    /initdb failed/,
+  );
+  assert.equal(calls, 1);
 });

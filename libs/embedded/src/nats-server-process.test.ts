@@ -116,3 +116,32 @@ test('a JetStream store dir below a file fails with infra.data_dir_unreadable na
     await store.cleanup();
   }
 });
+
+test('nats-server that loses its port to another process while starting fails with infra.port_in_use', async () => {
+  const store = await tempStore();
+  try {
+    const fake = path.join(store.dir, 'fake-nats-server');
+    // The line nats-server 2.9 prints when its bind fails.
+    await fs.writeFile(
+      fake,
+      '#!/bin/sh\necho "[FTL] Error listening on port: 127.0.0.1:$6, \\"listen tcp 127.0.0.1:$6: bind: address already in use\\"" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const port = await findFreePort();
+    await assert.rejects(
+      startNatsServer({ port, storeDir: path.join(store.dir, 'js'), binary: fake }),
+      (err: unknown) => {
+        assert.ok(err instanceof InfraError);
+        assert.equal(err.code, 'infra.port_in_use');
+        assert.equal(
+          err.message,
+          `port ${port} (NATS) was taken by another process on 127.0.0.1 while NATS started: stop what uses it or set LATCHKEY_NATS_PORT`,
+        );
+        assert.match(err.details ?? '', /address already in use/);
+        return true;
+      },
+    );
+  } finally {
+    await store.cleanup();
+  }
+});

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import { registerChild, unregisterChild } from './child-registry.js';
-import { assertPortFree } from './free-port.js';
+import { assertPortFree, logSaysPortTaken, portTakenWhileStarting } from './free-port.js';
 import { InfraError } from './infra-errors.js';
 import { forEachLine, LineTail } from './line-splitter.js';
 import { ensureNatsServerBinary } from './nats-server-binary.js';
@@ -121,6 +121,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   const fail = async (what: string, cause?: unknown): Promise<never> => {
     await stop().catch(() => undefined);
     const lastLines = tail.toString();
+    if (logSaysPortTaken(lastLines)) throw portTakenWhileStarting(port, host, 'NATS', lastLines, cause);
     throw new InfraError(
       'infra.start_failed',
       `nats-server ${what} (port ${port}, store ${opts.storeDir}): see its last log lines below or run it by hand: ${binary} ${args.join(' ')}` +

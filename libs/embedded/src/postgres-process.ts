@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { isPidAlive, registerChild, unregisterChild } from './child-registry.js';
-import { assertPortFree } from './free-port.js';
+import { assertPortFree, logSaysPortTaken, portTakenWhileStarting } from './free-port.js';
 import { InfraError } from './infra-errors.js';
 import { LineTail } from './line-splitter.js';
 import {
@@ -268,6 +268,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
   } catch (err) {
     const child = processOf();
     if (child !== undefined && child.exitCode === null) child.kill('SIGQUIT');
+    if (logSaysPortTaken(tail.toString())) throw portTakenWhileStarting(port, HOST, 'PostgreSQL', tail.toString(), err);
     throw failed('did not start', err);
   }
 

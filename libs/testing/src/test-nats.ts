@@ -1,4 +1,4 @@
-import { ensureNatsServerBinary, findFreePort, startNatsServer } from '@latchkey/embedded';
+import { ensureNatsServerBinary, startNatsServer, startOnFreePort } from '@latchkey/embedded';
 import { tempDir } from './temp-dir.js';
 
 export interface TestNats {
@@ -14,13 +14,15 @@ export async function startTestNats(opts: { log?: (line: string) => void } = {})
   const binary = await ensureNatsServerBinary(opts.log === undefined ? {} : { log: opts.log });
   const store = await tempDir('latchkey-test-nats-');
   try {
-    const server = await startNatsServer({
-      port: await findFreePort(),
-      storeDir: store.path,
-      binary,
-      serverName: `test-${process.pid}`,
-      ...(opts.log === undefined ? {} : { log: opts.log }),
-    });
+    const server = await startOnFreePort((port) =>
+      startNatsServer({
+        port,
+        storeDir: store.path,
+        binary,
+        serverName: `test-${process.pid}`,
+        ...(opts.log === undefined ? {} : { log: opts.log }),
+      }),
+    );
     return {
       url: server.url,
       port: server.port,

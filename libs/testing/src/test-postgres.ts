@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { findFreePort, startPostgres } from '@latchkey/embedded';
+import { startOnFreePort, startPostgres } from '@latchkey/embedded';
 import type { PostgresHandle } from '@latchkey/embedded';
 import { tempDir } from './temp-dir.js';
 
@@ -22,14 +22,19 @@ export async function startTestPostgres(
   try {
     // mkdtemp gives 0700; as root PostgreSQL runs as OS user 'postgres', which must enter it.
     await fs.chmod(dir.path, 0o755);
-    const handle = await startPostgres({
-      dataDir: path.join(dir.path, 'data'),
-      port: await findFreePort(),
-      password: crypto.randomBytes(16).toString('hex'),
-      databases,
-      durable: false,
-      ...(opts.log === undefined ? {} : { log: opts.log }),
-    });
+    const password = crypto.randomBytes(16).toString('hex');
+    let attempt = 0;
+    const handle = await startOnFreePort((port) =>
+      startPostgres({
+        // A fresh data dir per attempt: a start that lost its port leaves an initialised cluster behind.
+        dataDir: path.join(dir.path, `data-${++attempt}`),
+        port,
+        password,
+        databases,
+        durable: false,
+        ...(opts.log === undefined ? {} : { log: opts.log }),
+      }),
+    );
     return {
       host: handle.host,
       port: handle.port,
