@@ -360,6 +360,40 @@ test('with two replicas consuming workload.stale, each stale auto workload is re
 });
 
 /** The connection string of the database behind `pool` (for more replicas of it). */
+test('redeploy --stale asked of three replicas at once while the auto policy considers the same workloads: each workload is redeployed once', async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  const names = Array.from({ length: 12 }, (_, i) => `w${String(i).padStart(2, '0')}`);
+  await h.running('analytics', names, { mode: 'auto', maxConcurrent: 100 });
+  await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
+  h.clock.advance(MINUTE);
+  const url = await createTestDatabaseUrl(h.pool);
+  const replicas: Replica[] = ['x', 'y', 'z'].map((n) => {
+    const pool = createPool(url);
+    t.after(() => pool.end());
+    return replica(pool, { name: `deployer-${n}`, keys: h.keys, authorizer: h.authorizer, clock: h.clock });
+  });
+  const ids = (await h.pool.query<{ id: string }>('SELECT id FROM workloads ORDER BY name')).rows.map((r) => r.id);
+  const [manual, auto] = await Promise.all([
+    Promise.all(replicas.map((r) => r.workloads.redeploy('mark', 'analytics', { stale: true }))),
+    Promise.all(replicas.flatMap((r) => ids.map((id) => r.auto.consider(id)))),
+  ]);
+  const redeployed = new Map<string, number>();
+  for (const results of manual) {
+    for (const r of results) {
+      if ('deployment' in r) redeployed.set(r.workload, (redeployed.get(r.workload) ?? 0) + 1);
+      else assert.ok(['redeploy.in_flight', 'redeploy.not_stale'].includes(r.code), `${r.workload}: ${r.code}`);
+    }
+  }
+  for (const o of auto) {
+    if ('redeployed' in o) redeployed.set(o.redeployed.workload, (redeployed.get(o.redeployed.workload) ?? 0) + 1);
+  }
+  for (const name of names) {
+    assert.equal(redeployed.get(name), 1, `${name} is redeployed once`);
+    const rows = await deploymentRows(h.pool, name);
+    assert.equal(rows.length, 2, `${name}: its first deployment and one redeploy`);
+  }
+});
+
 async function createTestDatabaseUrl(pool: Pool): Promise<string> {
   const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
   return postgres.connectionString(rows[0]!.db);

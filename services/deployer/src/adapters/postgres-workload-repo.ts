@@ -284,6 +284,33 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     );
   }
 
+  createRedeployOfStale(
+    w: WorkloadRecord,
+    principal: string,
+    references: ReferenceSpec[],
+    groups: readonly string[],
+  ): Promise<
+    { deployment: DeploymentRecord } | { skip: 'not_stale' } | { skip: 'in_flight'; inFlight: DeploymentRecord }
+  > {
+    return this.run('recording a redeploy', () =>
+      withTransaction(this.pool, async (tx) => {
+        // The row lock orders this against other redeploys and auto claims of
+        // the workload; what they committed meanwhile is seen by the reads below.
+        const locked = await tx.query<{ stale: boolean }>('SELECT stale FROM workloads WHERE id = $1 FOR UPDATE', [
+          w.id,
+        ]);
+        const inFlight = await tx.query<DeploymentRow>(
+          `${DEPLOYMENT_SELECT} WHERE d.workload_id = $1 AND d.status IN ('resolving', 'starting')
+           ORDER BY d.created_at DESC LIMIT 1`,
+          [w.id],
+        );
+        if (inFlight.rows[0]) return { skip: 'in_flight' as const, inFlight: toDeployment(inFlight.rows[0]) };
+        if (locked.rows[0]?.stale !== true) return { skip: 'not_stale' as const };
+        return { deployment: await insertDeployment(tx, w, principal, references, groups, 'redeploy') };
+      }),
+    );
+  }
+
   requestStop(
     workloadId: string,
     by: string,

@@ -36,6 +36,20 @@ export interface WorkloadRepo {
     groups?: readonly string[],
     trigger?: DeploymentTrigger,
   ): Promise<DeploymentRecord>;
+  /**
+   * `redeploy --stale` for one workload: records the deployment only if the
+   * workload is still stale and has no deployment on its way, decided under
+   * the workload's row lock (which auto redeploys take too), so replicas and
+   * people asking at once deploy it once.
+   */
+  createRedeployOfStale(
+    w: WorkloadRecord,
+    principal: string,
+    references: ReferenceSpec[],
+    groups: readonly string[],
+  ): Promise<
+    { deployment: DeploymentRecord } | { skip: 'not_stale' } | { skip: 'in_flight'; inFlight: DeploymentRecord }
+  >;
   getDeployment(id: string): Promise<DeploymentRecord | undefined>;
   latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined>;
   /**

@@ -218,19 +218,41 @@ export class WorkloadService {
     await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain });
     const stale = await this.deps.repo.listWorkloadViews([domain], { staleOnly: true });
     const results: RedeployResult[] = [];
+    const inFlight = (d: DeploymentRecord): RedeployResult => ({
+      workload: d.workload,
+      code: 'redeploy.in_flight',
+      message: `deployment ${d.id} is already ${d.status}: not redeployed again`,
+    });
     for (const view of stale) {
       const w = view.workload;
       if (view.last && IN_FLIGHT.includes(view.last.status)) {
-        results.push({
-          workload: w.name,
-          code: 'redeploy.in_flight',
-          message: `deployment ${view.last.id} is already ${view.last.status}: not redeployed again`,
-        });
+        results.push(inFlight(view.last));
         continue;
       }
       try {
         await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: w.name });
-        results.push({ workload: w.name, deployment: await this.deployFound(principal, w, groups, 'redeploy') });
+        const problem = notStartable(w.name, w.spec);
+        if (problem) throw new LatchkeyError('workload.no_command', problem, { kind: 'failed_precondition' });
+        // Decided again under the workload's lock: another replica, person
+        // or auto policy may have redeployed it since the list was read.
+        const created = await this.deps.repo.createRedeployOfStale(
+          w,
+          principal,
+          referencesOf(w.spec, w.domain),
+          groups,
+        );
+        if ('deployment' in created) {
+          this.deps.onEvents();
+          results.push({ workload: w.name, deployment: created.deployment });
+        } else if (created.skip === 'in_flight') {
+          results.push(inFlight(created.inFlight));
+        } else {
+          results.push({
+            workload: w.name,
+            code: 'redeploy.not_stale',
+            message: 'redeployed by someone else since the stale list was read: not redeployed again',
+          });
+        }
       } catch (err) {
         if (!(err instanceof LatchkeyError) || err.retryable) throw err;
         results.push({ workload: w.name, code: err.code, message: err.message });
