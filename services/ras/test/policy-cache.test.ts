@@ -52,6 +52,23 @@ async function rasOnNats(t: TestContext): Promise<{ ras: Ras; nats: TestNats }> 
 }
 
 /**
+ * Waits until every change so far is published, so that replicas started
+ * next do not hear it (a late policy.changed of the setup's own grant
+ * would empty the cache the test is about to look at).
+ */
+async function settled(ras: Ras): Promise<void> {
+  await waitFor(
+    async () => {
+      const { rows } = await ras.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+      );
+      return rows[0]?.n === 0;
+    },
+    { what: "the setup's changes to be published" },
+  );
+}
+
+/**
  * One replica of a service, wired as the services' main.ts wire it: its own
  * NATS connection, a CachingAuthorizer in front of ras, dropped on every
  * latchkey.policy.changed (unless `listen` is false).
@@ -106,6 +123,7 @@ async function revokeAndWait(ras: Ras, replicas: CachingAuthorizer[]): Promise<n
 test('a revoked grant is denied by every replica within one second of the revoke (production TTL)', async (t) => {
   const { ras, nats } = await rasOnNats(t);
   await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'member');
+  await settled(ras);
   const replicas = [await replica(t, ras, nats), await replica(t, ras, nats)];
   for (const r of replicas) {
     assert.equal((await r.check(use)).allowed, true);
@@ -123,6 +141,7 @@ test('a revoked grant is denied by every replica within one second of the revoke
 test('the policy.changed event alone drops every replica cache: with a one-minute TTL the revoke still lands within one second', async (t) => {
   const { ras, nats } = await rasOnNats(t);
   await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'member');
+  await settled(ras);
   const ttlMs = 60_000;
   const replicas = [await replica(t, ras, nats, { ttlMs }), await replica(t, ras, nats, { ttlMs })];
   // A control that does not listen: the same cache without the event keeps the stale allow.
