@@ -139,8 +139,11 @@ test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; r
   assert.equal(Buffer.from(newSecret.data['DB_PASSWORD'] ?? '', 'base64').toString('utf8'), canary2);
   assert.equal((await workloadView()).stale, false);
 
-  // The Pod's phase is the deployment's status.
-  k8s.setPodPhase(NS, pods()[0]!.metadata.name, 'Failed');
+  // The Pod's output is the deployment's log, redacted; its phase is the deployment's status.
+  const running = pods()[0]!.metadata.name;
+  k8s.setPodPhase(NS, running, 'Running');
+  k8s.appendPodLog(NS, running, `connecting with ${canary2}\n`);
+  k8s.setPodPhase(NS, running, 'Failed');
   const ended = await waitFor(
     async () => {
       const d = (await workloadView()).lastDeployment;
@@ -149,6 +152,14 @@ test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; r
     { what: 'the failed Pod to end its deployment' },
   );
   assert.equal(ended.status, 'exited');
+  const podLog = await waitFor(
+    async () => {
+      const out = (await ok(['logs', 'nightly-etl', '--domain', 'analytics', '--deployment', second.id])).stdout;
+      return out.includes('connecting with') ? out : undefined;
+    },
+    { what: "the Pod's output in latchkey logs" },
+  );
+  assert.match(podLog, /connecting with \[REDACTED\]/);
 
   // latchkey stop: the running Pod is deleted, its Secret collected, the deployment stopped.
   const third = JSON.parse(

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import {
   ApiException,
   CoreV1Api,
+  Log,
   PatchStrategy,
   Watch,
   setHeaderOptions,
@@ -550,5 +552,75 @@ describe('pods', () => {
       ['unrelated'],
     );
     assert.deepEqual(emu.pods(namespace), []);
+  });
+
+  /** A Writable collecting what the client-node Log pipes into it; `ended` resolves when the body ends. */
+  function collector() {
+    let text = '';
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => (ended = resolve));
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        text += chunk.toString('utf8');
+        cb();
+      },
+      final(cb) {
+        ended();
+        cb();
+      },
+    });
+    return { sink, done, text: () => text };
+  }
+
+  test('the log subresource: refused while Pending, whole output once Running, followed until the Pod finishes', async () => {
+    const core = api();
+    const logs = new Log(emu.kubeConfig());
+    const namespace = freshNs();
+    await core.createNamespacedPod({ namespace, body: pod('w1') });
+    const pending = await call('GET', `/api/v1/namespaces/${namespace}/pods/w1/log?container=main`);
+    assert.equal(pending.status, 400);
+    assert.equal(pending.body.message, 'container "main" in pod "w1" is waiting to start: ContainerCreating');
+    await assert.rejects(logs.log(namespace, 'w1', 'main', collector().sink), { code: 400 });
+
+    emu.setPodPhase(namespace, 'w1', 'Running');
+    emu.appendPodLog(namespace, 'w1', 'first line\nsecond ');
+    const whole = collector();
+    await logs.log(namespace, 'w1', 'main', whole.sink, { follow: false });
+    await whole.done;
+    assert.equal(whole.text(), 'first line\nsecond ');
+
+    const followed = collector();
+    await logs.log(namespace, 'w1', 'main', followed.sink, { follow: true });
+    await waitFor(() => followed.text() === 'first line\nsecond ', { what: 'the output so far' });
+    emu.appendPodLog(namespace, 'w1', 'half\n');
+    await waitFor(() => followed.text().endsWith('half\n'), { what: 'the appended output' });
+    emu.setPodPhase(namespace, 'w1', 'Succeeded');
+    await followed.done;
+    assert.equal(followed.text(), 'first line\nsecond half\n');
+    assert.throws(() => emu.appendPodLog(namespace, 'w1', 'more'), /only a Running container writes output/);
+  });
+
+  test('the log subresource: a followed log ends when the Pod is deleted; unknown Pod or container is refused', async () => {
+    const core = api();
+    const logs = new Log(emu.kubeConfig());
+    const namespace = freshNs();
+    await core.createNamespacedPod({ namespace, body: pod('w1') });
+    emu.setPodPhase(namespace, 'w1', 'Running');
+    const followed = collector();
+    await logs.log(namespace, 'w1', 'main', followed.sink, { follow: true });
+    await core.deleteNamespacedPod({ name: 'w1', namespace });
+    await followed.done;
+    assert.equal(followed.text(), '');
+
+    const missing = await call('GET', `/api/v1/namespaces/${namespace}/pods/w1/log`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.message, 'pods "w1" not found');
+    await core.createNamespacedPod({ namespace, body: pod('w2') });
+    emu.setPodPhase(namespace, 'w2', 'Running');
+    const wrong = await call('GET', `/api/v1/namespaces/${namespace}/pods/w2/log?container=other`);
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.body.message, 'container other is not valid for pod w2');
+    const post = await call('POST', `/api/v1/namespaces/${namespace}/pods/w2/log`, {});
+    assert.equal(post.status, 405);
   });
 });

@@ -6,6 +6,10 @@
  * bodies on failure, resourceVersion conflicts, 422 validation with causes,
  * `stringData` merged into `data` and never returned.
  *
+ * Pods also serve their `log` subresource (GET, `container` and `follow`):
+ * the output is what tests append with `appendPodLog`, refused while the
+ * Pod is Pending, and a followed log ends when the Pod finishes or goes.
+ *
  * Deliberate simplifications: every namespace exists; strategic-merge-patch
  * behaves as merge-patch (true for Secrets, close enough for Pods);
  * server-side apply accepts JSON bodies only and merges them; Pod deletion is
@@ -82,6 +86,11 @@ export interface KubernetesEmulator {
   pods(namespace: string): KubernetesObject[];
   /** Sets a Pod's `status.phase` (a write: new resourceVersion, MODIFIED event). */
   setPodPhase(namespace: string, name: string, phase: string): void;
+  /**
+   * Appends what the Pod's (first) container wrote to its log, as the
+   * kubelet would collect it; followers of the log receive it at once.
+   */
+  appendPodLog(namespace: string, name: string, text: string): void;
   /** Closes open watches and the server. */
   stop(): Promise<void>;
 }
@@ -115,6 +124,8 @@ interface Route {
   resource: ResourceName | undefined;
   namespace: string | undefined;
   name: string | undefined;
+  /** `log` for /api/v1/namespaces/NS/pods/NAME/log. */
+  subresource?: 'log';
   /** Set when the path is not one the emulator serves. */
   unknown: boolean;
 }
@@ -424,6 +435,9 @@ function parseRoute(path: string): Route {
   if (decoded[2] === 'namespaces' && decoded[3] !== undefined && isResource(decoded[4])) {
     if (decoded.length === 5) return { resource: decoded[4], namespace: decoded[3], name: undefined, unknown: false };
     if (decoded.length === 6) return { resource: decoded[4], namespace: decoded[3], name: decoded[5], unknown: false };
+    if (decoded.length === 7 && decoded[4] === 'pods' && decoded[6] === 'log') {
+      return { resource: 'pods', namespace: decoded[3], name: decoded[5], subresource: 'log', unknown: false };
+    }
   }
   return none;
 }
@@ -646,6 +660,16 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
   const store = new Map<string, JsonObject>();
   const history: WatchEvent[] = [];
   const watchers = new Set<Watcher>();
+  /** Pod output by Pod uid, and the responses following it. */
+  const podLogs = new Map<string, { text: string; followers: Set<ServerResponse> }>();
+  const podLog = (uid: string) => {
+    let l = podLogs.get(uid);
+    if (l === undefined) {
+      l = { text: '', followers: new Set() };
+      podLogs.set(uid, l);
+    }
+    return l;
+  };
   const log: KubernetesRequestLogEntry[] = [];
   const sockets = new Set<Socket>();
   let resourceVersion = 1000;
@@ -678,6 +702,15 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
     const key = keyOf(resource, ns, String(m.name));
     if (type === 'DELETED') store.delete(key);
     else store.set(key, obj);
+    if (resource === 'pods') {
+      // A followed log ends when its container is done: the Pod finished or went.
+      const phase = isObject(obj.status) ? obj.status.phase : undefined;
+      if (type === 'DELETED' || phase === 'Succeeded' || phase === 'Failed') {
+        const followers = podLogs.get(String(m.uid))?.followers;
+        for (const f of followers ?? []) f.end();
+        followers?.clear();
+      }
+    }
     notify({ resource, namespace: ns, rv: resourceVersion, type, object: clone(obj) });
     return clone(obj);
   }
@@ -902,6 +935,47 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
     res.on('finish', done);
   }
 
+  /** GET pods/NAME/log: the container's output so far, and with follow=true what it writes until it ends. */
+  function servePodLog(
+    pod: JsonObject,
+    name: string,
+    q: URLSearchParams,
+    res: ServerResponse,
+    entry: KubernetesRequestLogEntry,
+  ): void {
+    const spec = isObject(pod.spec) ? pod.spec : {};
+    const containers = (Array.isArray(spec.containers) ? spec.containers : [])
+      .map((c) => (isObject(c) && typeof c.name === 'string' ? c.name : ''))
+      .filter((c) => c !== '');
+    const wanted = q.get('container') ?? '';
+    if (wanted === '' && containers.length > 1) {
+      throw fail(
+        400,
+        'BadRequest',
+        `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`,
+      );
+    }
+    const container = wanted === '' ? (containers[0] ?? '') : wanted;
+    if (!containers.includes(container)) {
+      throw fail(400, 'BadRequest', `container ${container} is not valid for pod ${name}`);
+    }
+    const phase = isObject(pod.status) ? pod.status.phase : undefined;
+    if (phase === undefined || phase === 'Pending') {
+      throw fail(400, 'BadRequest', `container "${container}" in pod "${name}" is waiting to start: ContainerCreating`);
+    }
+    const out = podLog(String(meta(pod).uid));
+    entry.status = 200;
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.write(out.text);
+    const follow = q.get('follow') === 'true' || q.get('follow') === '1';
+    if (!follow || phase === 'Succeeded' || phase === 'Failed') {
+      res.end();
+      return;
+    }
+    out.followers.add(res);
+    res.on('close', () => out.followers.delete(res));
+  }
+
   function forbiddenMessage(method: string, route: Route): string {
     const verb =
       {
@@ -1031,6 +1105,14 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
 
       if (ns === undefined) throw fail(404, 'NotFound', 'the server could not find the requested resource', {});
       const existing = store.get(keyOf(resource, ns, name));
+      if (route.subresource === 'log') {
+        if (method !== 'GET') {
+          throw fail(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+        }
+        if (existing === undefined) throw notFound(resource, name);
+        servePodLog(existing, name, q, res, entry);
+        return;
+      }
       switch (method) {
         case 'GET':
           if (existing === undefined) throw notFound(resource, name);
@@ -1144,9 +1226,20 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
       next.status = { ...(isObject(next.status) ? next.status : {}), phase };
       commit('pods', 'MODIFIED', next);
     },
+    appendPodLog(ns, name, text) {
+      const pod = store.get(keyOf('pods', ns, name));
+      if (pod === undefined) throw new Error(`pods "${name}" not found in namespace ${ns}`);
+      const phase = isObject(pod.status) ? pod.status.phase : undefined;
+      if (phase !== 'Running')
+        throw new Error(`pod ${name} is ${String(phase)}: only a Running container writes output`);
+      const out = podLog(String(meta(pod).uid));
+      out.text += text;
+      for (const f of out.followers) f.write(text);
+    },
     async stop() {
       for (const w of watchers) w.res.end();
       watchers.clear();
+      for (const l of podLogs.values()) for (const f of l.followers) f.end();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();

@@ -48,12 +48,24 @@ function spec(over: Partial<RunSpec> = {}): RunSpec {
   };
 }
 
-function recorder(): RunHooks & { exits: { code: number | null; signal: string | null; reason?: string }[] } {
+function recorder(): RunHooks & {
+  exits: { code: number | null; signal: string | null; reason?: string }[];
+  lines: string[];
+  /** How many lines had been reported when the exit was. */
+  linesAtExit: number[];
+} {
   const exits: { code: number | null; signal: string | null; reason?: string }[] = [];
+  const lines: string[] = [];
+  const linesAtExit: number[] = [];
   return {
     exits,
-    onLine: () => undefined,
-    onExit: (code, signal, reason) => exits.push({ code, signal, ...(reason === undefined ? {} : { reason }) }),
+    lines,
+    linesAtExit,
+    onLine: (stream, line) => lines.push(`${stream}: ${line}`),
+    onExit: (code, signal, reason) => {
+      linesAtExit.push(lines.length);
+      exits.push({ code, signal, ...(reason === undefined ? {} : { reason }) });
+    },
   };
 }
 
@@ -134,6 +146,56 @@ describe('kubernetes runtime', () => {
     assert.deepEqual(rt.running(), []);
     await waitFor(() => podOf(s) === undefined, { what: 'the finished Pod to be deleted' });
     assert.ok(!k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${name}-values`), 'no Secret left');
+  });
+
+  test("the container's output reaches the deployment's log redacted, even split across writes, before its exit", async () => {
+    const rt = runtime();
+    const s = spec({ sparkConf: {} });
+    const value = s.secrets[0]!;
+    const b64 = Buffer.from(value).toString('base64');
+    const hooks = recorder();
+    await rt.start(s, hooks);
+    const name = podOf(s)!.metadata.name;
+    k8s.setPodPhase('latchkey-analytics', name, 'Running');
+    await waitFor(() => k8s.requests().some((r) => r.path.endsWith(`/pods/${name}/log`) && r.query.follow === 'true'), {
+      what: 'the log to be followed',
+    });
+    k8s.appendPodLog('latchkey-analytics', name, `starting\npassword=${value.slice(0, 7)}`);
+    k8s.appendPodLog('latchkey-analytics', name, `${value.slice(7)} and ${b64.slice(0, 5)}`);
+    k8s.appendPodLog('latchkey-analytics', name, `${b64.slice(5)}\nlast line without newline`);
+    await waitFor(() => hooks.lines.length >= 2, { what: 'the first lines' });
+    k8s.setPodPhase('latchkey-analytics', name, 'Succeeded');
+    await waitFor(() => hooks.exits.length === 1, { what: 'the exit' });
+    assert.deepEqual(hooks.lines, [
+      'stdout: starting',
+      'stdout: password=[REDACTED] and [REDACTED]',
+      'stdout: last line without newline',
+    ]);
+    assert.deepEqual(hooks.linesAtExit, [3], 'every line is reported before the exit');
+    assert.deepEqual(hooks.exits, [{ code: 0, signal: null }]);
+    await waitFor(() => podOf(s) === undefined, { what: 'the finished Pod to be deleted' });
+  });
+
+  test('a Pod that finished before it was seen running still has its output read, whole, before it is deleted', async () => {
+    const rt = runtime();
+    const s = spec({ sparkConf: {} });
+    const hooks = recorder();
+    await rt.start(s, hooks);
+    // All before the runtime first looks at the Pod.
+    const name = podOf(s)!.metadata.name;
+    k8s.setPodPhase('latchkey-analytics', name, 'Running');
+    k8s.appendPodLog('latchkey-analytics', name, `quick job, password ${s.secrets[0]!}\ndone\n`);
+    k8s.setPodPhase('latchkey-analytics', name, 'Failed');
+    await waitFor(() => hooks.exits.length === 1, { what: 'the exit' });
+    assert.deepEqual(hooks.lines, ['stdout: quick job, password [REDACTED]', 'stdout: done']);
+    assert.deepEqual(hooks.exits, [{ code: 1, signal: null }]);
+    const reads = k8s.requests().filter((r) => r.path.endsWith(`/pods/${name}/log`));
+    assert.deepEqual(
+      reads.map((r) => [r.query.container, r.query.follow]),
+      [['workload', 'false']],
+      'read once, whole',
+    );
+    await waitFor(() => podOf(s) === undefined, { what: 'the finished Pod to be deleted' });
   });
 
   test('stop deletes the Pod, and its values Secret goes with it', async () => {
@@ -312,7 +374,7 @@ describe('kubernetes runtime against k3s', { skip: skipK3s ?? false }, () => {
       command: [
         'sh',
         '-c',
-        'test "$DB_PASSWORD" = "$EXPECTED" || exit 3; grep -q "^spark.hadoop.fs.s3a.secret.key=" /var/run/latchkey/spark.properties || exit 4',
+        'test "$DB_PASSWORD" = "$EXPECTED" || exit 3; grep -q "^spark.hadoop.fs.s3a.secret.key=" /var/run/latchkey/spark.properties || exit 4; echo "the password is $DB_PASSWORD"',
       ],
     });
     // The expected value reaches the Pod only through the Secret: the test compares inside the container.
@@ -321,6 +383,7 @@ describe('kubernetes runtime against k3s', { skip: skipK3s ?? false }, () => {
     await rt.start(s, hooks);
     await waitFor(() => hooks.exits.length === 1, { what: 'the Pod to finish', timeoutMs: 180_000 });
     assert.deepEqual(hooks.exits, [{ code: 0, signal: null }]);
+    assert.ok(hooks.lines.includes('stdout: the password is [REDACTED]'), hooks.lines.join('\n'));
   });
 
   test('stopping deletes the Pod, and the cluster collects its values Secret', async () => {

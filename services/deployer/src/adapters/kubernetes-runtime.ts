@@ -15,12 +15,20 @@
  *   with the container's exit code, as a process exit would, and the Pod is
  *   deleted (its values Secret with it); a Pod deleted by someone else ends
  *   the deployment as killed.
+ * - The container's output is read from the Pod's log (followed from when
+ *   the Pod runs; read whole if the Pod finished before it was seen
+ *   running) through the redactor, as the process runtime's output is, and
+ *   a finished Pod is deleted only once its output has been read (or after
+ *   `logDrainMs`). Kubernetes merges stdout and stderr: lines are reported
+ *   as stdout. A followed log cut before the Pod ends is not resumed.
  *
  * No value is ever in the Pod spec, a label, an annotation or an error.
  */
-import { CoreV1Api, KubeConfig, Watch, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
+import { StringDecoder } from 'node:string_decoder';
+import { Writable } from 'node:stream';
+import { CoreV1Api, KubeConfig, Log, Watch, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
 import { LatchkeyError } from '@latchkey/errors';
-import type { Logger, Redactor } from '@latchkey/logger';
+import { Redactor, StreamRedactor, type Logger } from '@latchkey/logger';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 import { propertiesLine } from './process-runtime.js';
 
@@ -46,6 +54,11 @@ export interface KubernetesRuntimeOptions {
    * 30 s termination grace period).
    */
   stopWaitMs?: number;
+  /**
+   * How long a finished Pod's output may take to arrive before the
+   * deployment ends without the rest of it. Default 10 s.
+   */
+  logDrainMs?: number;
   logger: Logger;
   /** The service's redactor: values are masked in its log lines while a deployment holds them. */
   redactor?: Redactor;
@@ -66,11 +79,25 @@ export function loadKubeConfig(file: string | undefined): KubeConfig {
 }
 
 const MOUNT = '/var/run/latchkey';
+const CONTAINER = 'workload';
 const PROPERTIES_KEY = 'spark.properties';
+
+/** One read of a Pod's log, line by line through the redactor. */
+interface PodLogs {
+  /** Resolves once the output read is all reported (the log ended, failed or was given up). */
+  done: Promise<void>;
+  /** Reports what is left and stops reading. */
+  close(): void;
+}
 
 interface Running {
   workloadId: string;
   hooks: RunHooks;
+  /** Masks the deployment's values in its output: the service's redactor, or one of its own. */
+  redactor: Redactor;
+  logs: PodLogs | undefined;
+  /** The Pod finished: its output is being drained before the deployment ends. */
+  finishing: boolean;
   namespace: string;
   pod: string;
   stopReason: string | undefined;
@@ -115,11 +142,13 @@ function apiError(err: unknown, doing: string): LatchkeyError {
 export class KubernetesRuntime implements WorkloadRuntime {
   private readonly api: CoreV1Api;
   private readonly watcher: Watch;
+  private readonly logReader: Log;
   private readonly pods = new Map<string, Running>();
 
   constructor(private readonly opts: KubernetesRuntimeOptions) {
     this.api = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.watcher = new Watch(opts.kubeConfig);
+    this.logReader = new Log(opts.kubeConfig);
   }
 
   /** Runs `call` again while it fails with a retryable API error, up to the configured attempts. */
@@ -189,7 +218,7 @@ export class KubernetesRuntime implements WorkloadRuntime {
         restartPolicy: 'Never',
         containers: [
           {
-            name: 'workload',
+            name: CONTAINER,
             image,
             command: spec.command,
             env,
@@ -280,12 +309,16 @@ export class KubernetesRuntime implements WorkloadRuntime {
       }
     }
     const held = spec.secrets.filter((v) => v.length > 0);
-    this.opts.redactor?.add(held);
+    const redactor = this.opts.redactor ?? new Redactor();
+    redactor.add(held);
     let finish = () => undefined as void;
-    const done = new Promise<void>((resolve) => (finish = resolve)).then(() => this.opts.redactor?.remove(held));
+    const done = new Promise<void>((resolve) => (finish = resolve)).then(() => redactor.remove(held));
     const entry: Running = {
       workloadId: spec.workloadId,
       hooks,
+      redactor,
+      logs: undefined,
+      finishing: false,
       namespace,
       pod: name,
       stopReason: undefined,
@@ -301,32 +334,104 @@ export class KubernetesRuntime implements WorkloadRuntime {
     return { pid: 0 };
   }
 
-  /** Ends a tracked deployment once: its watch closed, its exit reported. */
+  /** Ends a tracked deployment once: its watch closed, its output reported, its exit reported. */
   private end(deploymentId: string, entry: Running, code: number | null, signal: string | null): void {
     if (this.pods.get(deploymentId) !== entry) return;
     this.pods.delete(deploymentId);
     clearTimeout(entry.timer);
     entry.watchToken = undefined;
     entry.watch?.abort();
+    entry.logs?.close();
     entry.hooks.onExit(code, signal, entry.stopReason);
     entry.finish();
   }
 
-  /** Looks at a Pod: true when it has ended (and the deployment with it). */
+  /**
+   * Reads the Pod's output (followed while it runs) into the deployment's
+   * log, redacted. A read that cannot start is left for the next look at
+   * the Pod (or, once it has finished, given up with a warning).
+   */
+  private readLogs(entry: Running, follow: boolean): PodLogs {
+    const decoder = new StringDecoder('utf8');
+    const lines = new StreamRedactor(entry.redactor, (line) => entry.hooks.onLine('stdout', line));
+    let closed = false;
+    let controller: AbortController | undefined;
+    let settle = () => undefined as void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      controller?.abort();
+      lines.write(decoder.end());
+      lines.end();
+      settle();
+    };
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        if (!closed) lines.write(decoder.write(chunk));
+        callback();
+      },
+      final(callback) {
+        close();
+        callback();
+      },
+    });
+    const logs: PodLogs = { done, close };
+    this.logReader
+      .log(entry.namespace, entry.pod, CONTAINER, sink, { follow })
+      .then((c) => {
+        controller = c;
+        if (closed) c.abort();
+      })
+      .catch((err: unknown) => {
+        if (closed) return;
+        this.opts.logger.warn("could not read a workload Pod's output", {
+          pod: entry.pod,
+          status: apiStatus(err),
+        });
+        // Not read: a later look at the Pod may try again.
+        if (entry.logs === logs) entry.logs = undefined;
+        close();
+      });
+    return logs;
+  }
+
+  /** Looks at a Pod: true when it has ended (and the deployment with it, or once its output is read). */
   private observe(deploymentId: string, entry: Running, pod: V1Pod | undefined, deleted: boolean): boolean {
     if (deleted || pod === undefined) {
       this.end(deploymentId, entry, null, 'SIGKILL');
       return true;
     }
+    if (entry.finishing) return true;
     const phase = pod.status?.phase;
+    if (phase === 'Running' && entry.logs === undefined && entry.stopReason === undefined) {
+      entry.logs = this.readLogs(entry, true);
+    }
     if (phase !== 'Succeeded' && phase !== 'Failed') return false;
+    entry.finishing = true;
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
-    this.end(deploymentId, entry, terminated?.exitCode ?? (phase === 'Succeeded' ? 0 : 1), null);
-    // A finished Pod is deleted, so that its values Secret goes with it now,
-    // not whenever finished Pods are collected.
-    this.api.deleteNamespacedPod({ name: entry.pod, namespace: entry.namespace }).catch((err: unknown) => {
-      if (apiStatus(err) !== 404)
-        this.opts.logger.warn('could not delete a finished workload Pod', { pod: entry.pod, status: apiStatus(err) });
+    const code = terminated?.exitCode ?? (phase === 'Succeeded' ? 0 : 1);
+    // Finished before it was seen running (or its read failed): read it whole now.
+    entry.logs ??= this.readLogs(entry, false);
+    let timer: NodeJS.Timeout | undefined;
+    const drained = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.opts.logger.warn("a finished workload Pod's output did not arrive in time; ending without the rest", {
+          pod: entry.pod,
+        });
+        resolve();
+      }, this.opts.logDrainMs ?? 10_000);
+      timer.unref();
+    });
+    void Promise.race([entry.logs.done, drained]).then(() => {
+      clearTimeout(timer);
+      this.end(deploymentId, entry, code, null);
+      // A finished Pod is deleted, so that its values Secret goes with it now,
+      // not whenever finished Pods are collected.
+      this.api.deleteNamespacedPod({ name: entry.pod, namespace: entry.namespace }).catch((err: unknown) => {
+        if (apiStatus(err) !== 404)
+          this.opts.logger.warn('could not delete a finished workload Pod', { pod: entry.pod, status: apiStatus(err) });
+      });
     });
     return true;
   }
