@@ -6,6 +6,8 @@ import { OutboxRelay, STREAM_EVENTS, STREAMS, eventTypes, type WorkloadStale } f
 import { silentLogger } from '@latchkey/logger';
 import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import type { Authorizer } from '@latchkey/grpc';
+import { CLAIM_LOCK } from '../src/adapters/postgres-redeploy-repo.js';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import { WORKLOAD_STALE_CONSUMER, workloadStaleConsumer } from '../src/transport/events/deployer-consumers.js';
 import {
@@ -210,6 +212,37 @@ test('the redeploy acts as the principal of the deployment it replaces; none whi
     rows.map((d) => [d.principal, d.principal_groups, d.status]),
     [['mia', ['data-eng'], 'resolving']],
   );
+});
+
+test("ras is asked before the domain's claim lock is taken, not while it is held", async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  await h.running('analytics', ['etl', 'report'], { mode: 'auto', maxConcurrent: 2 });
+  await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
+  h.clock.advance(MINUTE);
+  // While answering, look from another connection whether the domain's claim lock is free.
+  const probe = createPool(await createTestDatabaseUrl(h.pool));
+  t.after(() => probe.end());
+  const lockFreeWhenAsked: boolean[] = [];
+  const inner = h.authorizer;
+  const looking: Authorizer = {
+    async check(q) {
+      if (q.action === 'workload.deploy') {
+        const { rows } = await probe.query<{ free: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS free`, [
+          CLAIM_LOCK,
+          q.domain,
+        ]);
+        const free = rows[0]?.free === true;
+        if (free) await probe.query('SELECT pg_advisory_unlock($1, hashtext($2))', [CLAIM_LOCK, q.domain]);
+        lockFreeWhenAsked.push(free);
+      }
+      return inner.check(q);
+    },
+    checkBatch: (qs) => inner.checkBatch(qs),
+  };
+  const other = replica(h.pool, { name: 'deployer-b', keys: h.keys, authorizer: looking, clock: h.clock });
+  const res = await other.auto.scan();
+  assert.equal(res?.redeployed.length, 2);
+  assert.deepEqual(lockFreeWhenAsked, [true, true], 'asked twice, each time with the lock free');
 });
 
 test('a burst of three rotations leads to one redeploy, which receives all of them; the cooldown spaces the next', async (t) => {

@@ -14,7 +14,7 @@ import {
  * Advisory lock keys (the two-integer form): the first names what is
  * locked, the second is a hash of the domain (claims) or 0 (the scan).
  */
-const CLAIM_LOCK = 0x4c4b5244; // 'LKRD'
+export const CLAIM_LOCK = 0x4c4b5244; // 'LKRD'
 const SCAN_LOCK = 0x4c4b5253; // 'LKRS'
 
 /**

@@ -1,5 +1,5 @@
 import type { WorkloadStale } from '@latchkey/events';
-import type { Authorizer } from '@latchkey/grpc';
+import type { Authorizer, Decision } from '@latchkey/grpc';
 import type { Logger } from '@latchkey/logger';
 import type { AutoRedeployDecision, AutoRedeploySkip, CandidateCursor, RedeployRepo, WorkloadRepo } from './ports.js';
 import { effectivePolicy, inWindow } from './redeploy-policy.js';
@@ -37,7 +37,10 @@ export type AutoRedeployOutcome =
  * most once per cooldown, and with at most `maxConcurrent` auto redeploys of
  * its domain in flight at once. Everything that counts is re-read under the
  * domain's lock in the database (RedeployRepo.claimAutoRedeploy), so any
- * number of replicas may consider the same workload at the same time.
+ * number of replicas may consider the same workload at the same time. The
+ * permission question goes to ras before the lock is taken (a slow ras
+ * must not hold up the domain's other claims); under the lock it is asked
+ * again only if the deployment being replaced changed meanwhile.
  *
  * Two callers: the `workload.stale` consumer (one replica per event) and a
  * periodic scan (one replica at a time), which picks up the workloads whose
@@ -64,12 +67,20 @@ export class AutoRedeployService {
     // Cheap answers first, without a lock; the claim checks all of it again.
     const w = await this.deps.workloads.getWorkloadById(workloadId);
     const early = w ? this.policySkip(w, now) : 'not_stale';
-    if (early) return this.skipped(w, early, now);
+    if (early || !w) return this.skipped(w, early ?? 'not_stale', now);
+    const cooldownOver = (at: Date | null) => at === null || at.getTime() <= now.getTime() - this.deps.cooldownMs;
+    if (!cooldownOver(w.staleSince ?? w.updatedAt) || !cooldownOver(w.autoRedeployedAt)) {
+      return this.skipped(w, 'cooldown', now);
+    }
+    if (!w.lastDeploymentId) return { skip: 'never_deployed' };
+    const liveBefore = await this.deps.workloads.getDeployment(w.lastDeploymentId);
+    if (liveBefore?.status !== 'deployed') return { skip: liveBefore ? 'not_running' : 'never_deployed' };
+    const allowedBefore = await this.mayDeploy(w, liveBefore);
     const result = await this.deps.redeploys.claimAutoRedeploy({
       workloadId,
       now,
       cooldownMs: this.deps.cooldownMs,
-      decide: (locked, live) => this.decide(locked, live, now),
+      decide: (locked, live) => this.decide(locked, live, now, live.id === liveBefore.id ? allowedBefore : undefined),
     });
     if ('skip' in result) return this.skipped(w, result.skip, now);
     this.deps.onEvents();
@@ -123,7 +134,24 @@ export class AutoRedeployService {
     return undefined;
   }
 
-  private async decide(w: WorkloadRecord, live: DeploymentRecord, now: Date): Promise<AutoRedeployDecision> {
+  /** The redeploy acts for whoever deployed what it replaces: they must still be allowed to. */
+  private mayDeploy(w: WorkloadRecord, live: DeploymentRecord): Promise<Decision> {
+    return this.deps.authorizer.check({
+      principal: live.principal,
+      groups: live.groups,
+      action: 'workload.deploy',
+      domain: w.domain,
+      resource: w.name,
+    });
+  }
+
+  /** Under the domain's lock. `asked`: ras's answer for this `live` deployment, when asked before the lock. */
+  private async decide(
+    w: WorkloadRecord,
+    live: DeploymentRecord,
+    now: Date,
+    asked: Decision | undefined,
+  ): Promise<AutoRedeployDecision> {
     const skip = this.policySkip(w, now);
     if (skip) return { skip };
     const log = this.deps.logger.child({ workload: w.name, domain: w.domain });
@@ -131,14 +159,7 @@ export class AutoRedeployService {
       log.warn('stale workload not redeployed by its policy: it has no run.command');
       return { skip: 'refused' };
     }
-    // The redeploy acts for whoever deployed what it replaces: they must still be allowed to.
-    const decision = await this.deps.authorizer.check({
-      principal: live.principal,
-      groups: live.groups,
-      action: 'workload.deploy',
-      domain: w.domain,
-      resource: w.name,
-    });
+    const decision = asked ?? (await this.mayDeploy(w, live));
     if (!decision.allowed) {
       log.warn('stale workload not redeployed by its policy: its last deploying principal may no longer deploy it', {
         principal: live.principal,
