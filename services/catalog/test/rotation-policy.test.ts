@@ -256,6 +256,31 @@ describe('the rotation sweep', () => {
     );
   });
 
+  test('what was announced is kept only while it is current: a new version or a delete removes it', async (t) => {
+    const w = await world(t);
+    const recorded = async () =>
+      (
+        await w.pool.query<{ key: string; version: number }>(
+          'SELECT key, version FROM rotation_due ORDER BY key, version',
+        )
+      ).rows.map((r) => [r.key, r.version]);
+    await put(w, 'k', 'value-one', '30d');
+    await put(w, 'other', 'other-one', '30d');
+    await backdate(w, 'k', 1, 31);
+    await backdate(w, 'other', 1, 31);
+    const sweep = w.sweeper();
+    assert.equal((await sweep.sweepOnce())?.length, 2);
+    assert.deepEqual(await recorded(), [
+      ['k', 1],
+      ['other', 1],
+    ]);
+    await put(w, 'k', 'value-two');
+    assert.deepEqual(await recorded(), [['other', 1]], "k's version 1 is no longer current");
+    await w.secrets.delete('alice', analytics, 'other');
+    assert.deepEqual(await recorded(), []);
+    assert.deepEqual(await sweep.sweepOnce(), [], 'nothing announced again');
+  });
+
   test('hours work like days; global secrets are announced on the global subject; deleted ones never', async (t) => {
     const w = await world(t);
     await put(w, 'shared', 'shared-value', '36h', { domain: '', global: true });

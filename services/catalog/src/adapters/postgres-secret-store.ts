@@ -145,6 +145,12 @@ export class PostgresSecretStore implements SecretStore {
         );
         const row = rows[0]!;
         const meta = toMeta(row);
+        // A new version is current: what was announced of the older ones is no longer needed.
+        await tx.query('DELETE FROM rotation_due WHERE scope = $1 AND key = $2 AND version < $3', [
+          input.scope,
+          input.key,
+          meta.version,
+        ]);
         const stored = await input.writeValue(meta.version, tx);
         await tx.query(
           `INSERT INTO secret_versions (scope, key, version, backend, backend_ref, created_by)
@@ -302,6 +308,7 @@ export class PostgresSecretStore implements SecretStore {
         // The metadata row stays so that versions keep counting up; the
         // service removes the values from their backend after this commits.
         await tx.query('DELETE FROM secret_versions WHERE scope = $1 AND key = $2', [scope, key]);
+        await tx.query('DELETE FROM rotation_due WHERE scope = $1 AND key = $2', [scope, key]);
         const meta = toMeta(row);
         await enqueueEvents(tx, [changedEvent(meta, 'deleted'), changeAudit(meta, 'deleted', requestId)]);
         return meta;
