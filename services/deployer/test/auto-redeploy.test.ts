@@ -52,6 +52,21 @@ async function setup(t: TestContext, start: string, cooldownMs = MINUTE, scanLim
   return { pool, keys, authorizer, clock, r, running };
 }
 
+/**
+ * Three more replicas over the same database, each with its own
+ * connections as separate processes would have, and every workload's id.
+ */
+async function threeReplicas(t: TestContext, h: Awaited<ReturnType<typeof setup>>) {
+  const url = await createTestDatabaseUrl(h.pool);
+  const replicas: Replica[] = ['x', 'y', 'z'].map((n) => {
+    const pool = createPool(url);
+    t.after(() => pool.end());
+    return replica(pool, { name: `deployer-${n}`, keys: h.keys, authorizer: h.authorizer, clock: h.clock });
+  });
+  const ids = (await h.pool.query<{ id: string }>('SELECT id FROM workloads ORDER BY name')).rows.map((r) => r.id);
+  return { replicas, ids };
+}
+
 /** The workload.stale events queued so far, oldest first. */
 async function staleEvents(pool: Pool): Promise<WorkloadStale[]> {
   const { rows } = await pool.query<{ data: WorkloadStale }>('SELECT data FROM outbox WHERE type = $1 ORDER BY seq', [
@@ -295,14 +310,7 @@ test('never more than maxConcurrent auto redeploys of a domain in flight, with t
   await h.r.workloads.onSecretChanged('rotation-a', rotated('analytics', 'db_password', 2));
   await h.r.workloads.onSecretChanged('rotation-f', rotated('finance', 'db_password', 2));
   h.clock.advance(MINUTE);
-  // Three replicas, each with its own connections, as separate processes.
-  const url = await createTestDatabaseUrl(h.pool);
-  const replicas: Replica[] = ['x', 'y', 'z'].map((n) => {
-    const pool = createPool(url);
-    t.after(() => pool.end());
-    return replica(pool, { name: `deployer-${n}`, keys: h.keys, authorizer: h.authorizer, clock: h.clock });
-  });
-  const ids = (await h.pool.query<{ id: string }>('SELECT id FROM workloads ORDER BY name')).rows.map((r) => r.id);
+  const { replicas, ids } = await threeReplicas(t, h);
   const outcomes = await Promise.all(replicas.flatMap((r) => ids.map((id) => r.auto.consider(id))));
   const started = outcomes.filter((o): o is { redeployed: DeploymentRecord } => 'redeployed' in o);
   assert.equal(started.length, 4, 'two per domain');
@@ -392,20 +400,13 @@ test('with two replicas consuming workload.stale, each stale auto workload is re
   assert.deepEqual(later, [], 'no cooldown to wait for');
 });
 
-/** The connection string of the database behind `pool` (for more replicas of it). */
 test('redeploy --stale asked of three replicas at once while the auto policy considers the same workloads: each workload is redeployed once', async (t) => {
   const h = await setup(t, '2025-03-03T12:00:00Z');
   const names = Array.from({ length: 12 }, (_, i) => `w${String(i).padStart(2, '0')}`);
   await h.running('analytics', names, { mode: 'auto', maxConcurrent: 100 });
   await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
   h.clock.advance(MINUTE);
-  const url = await createTestDatabaseUrl(h.pool);
-  const replicas: Replica[] = ['x', 'y', 'z'].map((n) => {
-    const pool = createPool(url);
-    t.after(() => pool.end());
-    return replica(pool, { name: `deployer-${n}`, keys: h.keys, authorizer: h.authorizer, clock: h.clock });
-  });
-  const ids = (await h.pool.query<{ id: string }>('SELECT id FROM workloads ORDER BY name')).rows.map((r) => r.id);
+  const { replicas, ids } = await threeReplicas(t, h);
   const [manual, auto] = await Promise.all([
     Promise.all(replicas.map((r) => r.workloads.redeploy('mark', 'analytics', { stale: true }))),
     Promise.all(replicas.flatMap((r) => ids.map((id) => r.auto.consider(id)))),
@@ -427,6 +428,7 @@ test('redeploy --stale asked of three replicas at once while the auto policy con
   }
 });
 
+/** The connection string of the database behind `pool` (for more replicas of it). */
 async function createTestDatabaseUrl(pool: Pool): Promise<string> {
   const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
   return postgres.connectionString(rows[0]!.db);

@@ -23,7 +23,7 @@ import type {
   WorkloadRecord,
   WorkloadView,
 } from '../domain/deployment-types.js';
-import type { WorkloadRepo } from '../domain/ports.js';
+import type { RedeployOfStale, WorkloadRepo } from '../domain/ports.js';
 import type { WorkloadSpec } from '../domain/workload-spec.js';
 
 /** `latchkey.workload.stale.<domain>` without the domain, for events built in SQL. */
@@ -289,9 +289,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     principal: string,
     references: ReferenceSpec[],
     groups: readonly string[],
-  ): Promise<
-    { deployment: DeploymentRecord } | { skip: 'not_stale' } | { skip: 'in_flight'; inFlight: DeploymentRecord }
-  > {
+  ): Promise<RedeployOfStale> {
     return this.run('recording a redeploy', () =>
       withTransaction(this.pool, async (tx) => {
         // The row lock orders this against other redeploys and auto claims of

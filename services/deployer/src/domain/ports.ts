@@ -47,9 +47,7 @@ export interface WorkloadRepo {
     principal: string,
     references: ReferenceSpec[],
     groups: readonly string[],
-  ): Promise<
-    { deployment: DeploymentRecord } | { skip: 'not_stale' } | { skip: 'in_flight'; inFlight: DeploymentRecord }
-  >;
+  ): Promise<RedeployOfStale>;
   getDeployment(id: string): Promise<DeploymentRecord | undefined>;
   latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined>;
   /**
@@ -198,6 +196,10 @@ export interface RunSpec {
   /** The resolved values, for redaction of the output only. */
   secrets: string[];
 }
+
+/** What `createRedeployOfStale` did: the deployment, or why there is none. */
+export type RedeployOfStale =
+  { deployment: DeploymentRecord } | { skip: 'not_stale' } | { skip: 'in_flight'; inFlight: DeploymentRecord };
 
 export interface RunHooks {
   onLine(stream: 'stdout' | 'stderr', line: string): void;
