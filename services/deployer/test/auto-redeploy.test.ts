@@ -386,12 +386,17 @@ test('with two replicas consuming workload.stale, each stale auto workload is re
 
   await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
   relay.kick();
+  // Every event published (not only the first few), then every one handled.
   await waitFor(
     async () => {
+      const { rows } = await h.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+      );
+      if (rows[0]?.n !== 0) return false;
       const info = await jsm.consumers.info(STREAM_EVENTS, WORKLOAD_STALE_CONSUMER);
       return info.num_ack_pending === 0 && info.num_pending === 0 && info.delivered.stream_seq > 0;
     },
-    { what: 'every workload.stale event to be handled', timeoutMs: 15_000 },
+    { what: 'every workload.stale event to be published and handled', timeoutMs: 15_000 },
   );
   for (const name of ['a1', 'a2', 'a3']) {
     assert.equal((await autoDeployments(h.pool, name)).length, 1, `${name} redeployed once`);
