@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { loadConfig, port, required, z } from '@latchkey/config';
 import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
@@ -13,7 +14,16 @@ const schema = z.object({
   LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
   LATCHKEY_SEAL_PRIVATE_KEY_FILE: required("LATCHKEY_SEAL_PRIVATE_KEY_FILE, the deployers' private sealing key (PEM)"),
   LATCHKEY_WORK_DIR: required('LATCHKEY_WORK_DIR, a private folder for per-deployment files'),
-  LATCHKEY_REPLICA_ID: z.string().default('deployer'),
+  /**
+   * This replica's name, unique among the deployer's replicas: what it runs
+   * is recorded under it, and a replica ends as lost what is recorded under
+   * its name but does not run in it. Default: deployer@<hostname> (a
+   * container's or a Pod's own name, kept across restarts of that container).
+   */
+  LATCHKEY_REPLICA_ID: z
+    .string()
+    .min(1, 'a name unique among the deployer replicas, e.g. deployer-1')
+    .default(() => `deployer@${hostname()}`),
   /**
    * Where workloads run: `process` (child processes), `kubernetes` (a Pod per
    * deployment in namespace <prefix><domain>) or `noop` (nothing runs; for benchmarks).

@@ -161,9 +161,12 @@ runService('deployer', logger, async () => {
     logger: log,
   });
   const stopCheck = new PeriodicTask({
-    name: 'stop request check',
+    name: 'running deployments check',
     intervalMs: config.LATCHKEY_STOP_CHECK_INTERVAL_S * 1000,
-    run: () => workloads.reconcileStops(),
+    run: async () => {
+      await workloads.reconcileStops();
+      await workloads.reconcileRunning();
+    },
     logger: log,
   });
   const runners = [
@@ -237,6 +240,12 @@ runService('deployer', logger, async () => {
   );
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
+  // What an earlier run of this replica left recorded as running, before anything new starts here.
+  await workloads
+    .reconcileRunning()
+    .catch((err: unknown) =>
+      log.warn('could not compare the deployments recorded here with what runs; the stop check tries again', { err }),
+    );
   for (const r of runners) await r.start();
   redeployScan.start();
   stopCheck.start();

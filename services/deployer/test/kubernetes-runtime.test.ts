@@ -13,6 +13,7 @@ import {
   type TestK3s,
 } from '@latchkey/testing';
 import { KubernetesRuntime } from '../src/adapters/kubernetes-runtime.js';
+import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import type { RunHooks, RunSpec } from '../src/domain/ports.js';
 
 let k8s: KubernetesEmulator;
@@ -196,6 +197,25 @@ describe('kubernetes runtime', () => {
       'read once, whole',
     );
     await waitFor(() => podOf(s) === undefined, { what: 'the finished Pod to be deleted' });
+  });
+
+  test("after a restart, reclaim deletes the Pod an earlier run left for a deployment (its Secret with it), and never another deployment's", async () => {
+    const earlier = runtime();
+    const s = spec();
+    await earlier.start(s, recorder());
+    const pod = podOf(s)!;
+    const record = (over: Partial<DeploymentRecord>) =>
+      ({ id: s.deploymentId, workload: s.workload, domain: s.domain, ...over }) as DeploymentRecord;
+    const restarted = runtime();
+    // A record whose id only shares the Pod name's prefix: the label decides.
+    await restarted.reclaim(record({ id: `${s.deploymentId.slice(0, 8)}-0000-4000-8000-000000000000` }));
+    assert.equal(podOf(s)?.metadata.uid, pod.metadata.uid, 'not its Pod: left alone');
+    await restarted.reclaim(record({}));
+    assert.equal(podOf(s), undefined);
+    assert.ok(!k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${pod.metadata.name}-values`));
+    await restarted.reclaim(record({})); // gone: nothing to do
+    k8s.failNext(1, 503);
+    await assert.rejects(restarted.reclaim(record({})), { code: 'runtime.kubernetes_unavailable' });
   });
 
   test('stop deletes the Pod, and its values Secret goes with it', async () => {

@@ -39,6 +39,16 @@ export class RecordingRuntime implements WorkloadRuntime {
   private readonly runs = new Map<string, { workloadId: string; hooks: RunHooks }>();
   /** While set, start() waits for it (a start in progress). */
   gate: Promise<void> | undefined;
+  /** Deployments whose leftovers reclaim() was asked to stop. */
+  readonly reclaimed: string[] = [];
+  /** While true, reclaim() fails as an unreachable runtime would. */
+  reclaimFails = false;
+
+  reclaim(leftover: DeploymentRecord): Promise<void> {
+    if (this.reclaimFails) return Promise.reject(new Error('runtime unreachable'));
+    this.reclaimed.push(leftover.id);
+    return Promise.resolve();
+  }
 
   async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
     if (this.gate) await this.gate;

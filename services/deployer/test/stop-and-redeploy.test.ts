@@ -363,3 +363,61 @@ test('a redeploy that received an older version than a rotation during its resol
   assert.deepEqual(done?.staleReasons, []);
   assert.equal(done?.staleSince, null);
 });
+
+test('a replica that restarted after a crash ends, as lost, what it was recorded as running and stops its leftovers; another replica leaves them alone', async (t) => {
+  const h = await twoReplicas(t);
+  for (const name of ['etl', 'report']) {
+    await h.a.workloads.apply('mia', 'analytics', JSON.stringify(computeSpec(name, 'analytics', ['db_password'])));
+  }
+  const etl = await h.a.workloads.deploy('mia', 'analytics', 'etl');
+  await resolve(h.a, h.keys, etl);
+  const report = await h.b.workloads.deploy('mia', 'analytics', 'report');
+  await resolve(h.b, h.keys, report);
+  assert.equal(await status(h.a, etl.id), 'deployed');
+
+  // Replica B compares: it runs what it holds, and A's deployment is not its business.
+  assert.equal(await h.b.workloads.reconcileRunning(), 0);
+  assert.deepEqual(h.b.runtime.reclaimed, []);
+  // Replica A as it comes back after a crash: the same name, nothing running.
+  const restarted = replica(h.pool, { name: 'deployer-a', keys: h.keys, authorizer: h.authorizer, clock: h.clock });
+  // While its runtime cannot be reached, nothing is ended: the leftover may still run.
+  restarted.runtime.reclaimFails = true;
+  assert.equal(await restarted.workloads.reconcileRunning(), 0);
+  assert.equal(await status(h.a, etl.id), 'deployed');
+  restarted.runtime.reclaimFails = false;
+  assert.equal(await restarted.workloads.reconcileRunning(), 1);
+  assert.deepEqual(restarted.runtime.reclaimed, [etl.id]);
+  const lost = await h.a.repo.getDeployment(etl.id);
+  assert.equal(lost?.status, 'exited');
+  assert.match(lost?.reasons.at(-1) ?? '', /^lost: its deployer replica deployer-a no longer runs it/);
+  assert.equal(await status(h.b, report.id), 'deployed', "B's deployment runs on");
+  assert.equal(await restarted.workloads.reconcileRunning(), 0, 'once');
+});
+
+test('the running-deployments check leaves alone a deployment being started or whose end is being recorded', async (t) => {
+  const h = await twoReplicas(t);
+  for (const name of ['slow', 'quick']) {
+    await h.a.workloads.apply('mia', 'analytics', JSON.stringify(computeSpec(name, 'analytics', ['db_password'])));
+  }
+  // quick runs, then ends by itself; the check runs while its end is being recorded.
+  const quick = await h.a.workloads.deploy('mia', 'analytics', 'quick');
+  await resolve(h.a, h.keys, quick);
+  h.a.runtime.exit(quick.id, 0);
+  assert.equal(await h.a.workloads.reconcileRunning(), 0);
+  const ended = await waitForStatus(h.a, quick.id, 'exited');
+  assert.equal(ended.exitCode, 0);
+  assert.ok(!ended.reasons.some((r) => r.startsWith('lost')), ended.reasons.join('; '));
+
+  // slow is claimed and starting here (its runtime start has not returned).
+  let open!: () => void;
+  h.a.runtime.gate = new Promise<void>((r) => (open = r));
+  const slow = await h.a.workloads.deploy('mia', 'analytics', 'slow');
+  const starting = resolve(h.a, h.keys, slow);
+  await waitForStatus(h.a, slow.id, 'starting');
+  assert.equal(await h.a.workloads.reconcileRunning(), 0);
+  open();
+  await starting;
+  assert.equal(await status(h.a, slow.id), 'deployed');
+  assert.equal(await h.a.workloads.reconcileRunning(), 0);
+  assert.deepEqual(h.a.runtime.reclaimed, []);
+});

@@ -29,6 +29,7 @@ import { Writable } from 'node:stream';
 import { CoreV1Api, KubeConfig, Log, Watch, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
 import { LatchkeyError } from '@latchkey/errors';
 import { Redactor, StreamRedactor, type Logger } from '@latchkey/logger';
+import type { DeploymentRecord } from '../domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 import { propertiesLine } from './process-runtime.js';
 
@@ -172,6 +173,34 @@ export class KubernetesRuntime implements WorkloadRuntime {
     return `${this.opts.namespacePrefix ?? 'latchkey-'}${domain}`;
   }
 
+  /** The Pod of a deployment: named after its workload and the start of its id. */
+  podName(workload: string, deploymentId: string): string {
+    return `lk-${dnsLabel(workload, 40)}-${deploymentId.slice(0, 8)}`;
+  }
+
+  /**
+   * The Pod an earlier run of this deployer started and lost (it crashed):
+   * deleted, with its values Secret, if it carries this deployment's label.
+   */
+  async reclaim(leftover: DeploymentRecord): Promise<void> {
+    if (this.pods.has(leftover.id)) return;
+    const namespace = this.namespaceOf(leftover.domain);
+    const name = this.podName(leftover.workload, leftover.id);
+    let pod: V1Pod;
+    try {
+      pod = await this.api.readNamespacedPod({ name, namespace });
+    } catch (err) {
+      if (apiStatus(err) === 404) return;
+      throw apiError(err, `reading Pod ${name}`);
+    }
+    if (pod.metadata?.labels?.['latchkey.dev/deployment'] !== leftover.id) return;
+    try {
+      await this.api.deleteNamespacedPod({ name, namespace });
+    } catch (err) {
+      if (apiStatus(err) !== 404) throw apiError(err, `deleting Pod ${name}`);
+    }
+  }
+
   async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
     const namespace = this.namespaceOf(spec.domain);
     const image = spec.image ?? this.opts.defaultImage;
@@ -181,7 +210,7 @@ export class KubernetesRuntime implements WorkloadRuntime {
         `workload ${spec.workload} names no run.image and the deployer has no default image: add run.image to the workload or set LATCHKEY_K8S_DEFAULT_IMAGE`,
         { kind: 'failed_precondition' },
       );
-    const name = `lk-${dnsLabel(spec.workload, 40)}-${spec.deploymentId.slice(0, 8)}`;
+    const name = this.podName(spec.workload, spec.deploymentId);
     const secretName = `${name}-values`;
     const holdsValue = (v: string) => spec.secrets.some((s) => s.length > 0 && v.includes(s));
     const secretData: Record<string, string> = {};

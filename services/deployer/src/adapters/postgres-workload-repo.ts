@@ -373,6 +373,16 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     });
   }
 
+  heldBy(runner: string): Promise<DeploymentRecord[]> {
+    return this.run('reading the deployments of a replica', async () => {
+      const { rows } = await this.pool.query<DeploymentRow>(
+        `${DEPLOYMENT_SELECT} WHERE d.runner = $1 AND d.status IN ('starting', 'deployed') ORDER BY d.created_at`,
+        [runner],
+      );
+      return rows.map(toDeployment);
+    });
+  }
+
   getDeployment(id: string): Promise<DeploymentRecord | undefined> {
     return this.run('reading a deployment', async () => {
       const { rows } = await this.pool.query<DeploymentRow>(`${DEPLOYMENT_SELECT} WHERE d.id = $1`, [id]);

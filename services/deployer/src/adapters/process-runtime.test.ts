@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LatchkeyError } from '@latchkey/errors';
 import { Redactor, silentLogger } from '@latchkey/logger';
-import { ProcessRuntime, propertiesLine } from './process-runtime.js';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { waitFor } from '@latchkey/testing';
+import type { DeploymentRecord } from '../domain/deployment-types.js';
+import { ProcessRuntime, propertiesLine, runsDeployment } from './process-runtime.js';
 
 test('a Spark conf value survives properties-file escaping whatever it holds', () => {
   assert.equal(propertiesLine('spark.a', 'p=w:d#x!\\y'), 'spark.a=p\\=w\\:d\\#x\\!\\\\y');
@@ -38,4 +42,50 @@ test('a command that cannot start leaves none of its values held by the service 
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('after a restart, reclaim terminates the process an earlier run left for a deployment, and no other process', async (t) => {
+  const workDir = await mkdtemp(join(tmpdir(), 'lk-process-runtime-'));
+  t.after(() => rm(workDir, { recursive: true, force: true }));
+  const deploymentId = randomUUID();
+  // The earlier run of the deployer started it...
+  const earlier = new ProcessRuntime({ workDir, logger: silentLogger });
+  const exits: (string | null)[] = [];
+  const { pid } = await earlier.start(
+    {
+      deploymentId,
+      workloadId: randomUUID(),
+      workload: 'etl',
+      domain: 'analytics',
+      command: ['sleep', '60'],
+      env: {},
+      sparkConf: {},
+      secrets: [],
+    },
+    { onLine: () => undefined, onExit: (_code, signal) => exits.push(signal) },
+  );
+  assert.equal(await runsDeployment(pid, deploymentId), true);
+  // ...and an unrelated process holds a pid the records could name by mistake.
+  const other = spawn('sleep', ['60'], { env: { ...process.env, LATCHKEY_DEPLOYMENT_ID: randomUUID() } });
+  t.after(() => other.kill('SIGKILL'));
+  await new Promise((resolve) => other.once('spawn', resolve));
+  const record = (id: string, p: number) => ({ id, pid: p }) as DeploymentRecord;
+
+  const restarted = new ProcessRuntime({ workDir, logger: silentLogger });
+  await restarted.reclaim(record(deploymentId, other.pid!));
+  assert.equal(alive(other.pid!), true, 'a process of another deployment is left alone');
+  await restarted.reclaim(record(deploymentId, pid));
+  await waitFor(() => exits.length === 1, { what: 'the leftover process to end' });
+  assert.deepEqual(exits, ['SIGTERM']);
+  assert.equal(await runsDeployment(pid, deploymentId), false);
+  await restarted.reclaim(record(deploymentId, pid)); // gone: nothing to do, no error
 });

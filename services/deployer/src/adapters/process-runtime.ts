@@ -1,9 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LatchkeyError } from '@latchkey/errors';
 import { Redactor, StreamRedactor, type Logger } from '@latchkey/logger';
+import type { DeploymentRecord } from '../domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
+
+/**
+ * True when process `pid` runs for this deployment (its environment says
+ * so: Linux /proc), so that a pid reused by another process is never
+ * signalled. False where that cannot be read.
+ */
+export async function runsDeployment(pid: number, deploymentId: string, procDir = '/proc'): Promise<boolean> {
+  try {
+    const environ = await readFile(join(procDir, String(pid), 'environ'), 'latin1');
+    return environ.split('\0').includes(`LATCHKEY_DEPLOYMENT_ID=${deploymentId}`);
+  } catch {
+    return false;
+  }
+}
 
 /** Variables a workload inherits from the deployer; nothing else of its environment. */
 const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_PATH'];
@@ -120,6 +135,34 @@ export class ProcessRuntime implements WorkloadRuntime {
     await exited;
     clearTimeout(timer);
     return true;
+  }
+
+  /**
+   * A process an earlier run of this deployer started and lost (it
+   * crashed): terminated if it still runs for that deployment, killed if it
+   * ignores that for 5 s.
+   */
+  async reclaim(leftover: DeploymentRecord): Promise<void> {
+    const pid = leftover.pid;
+    if (pid === null || pid <= 0 || this.procs.has(leftover.id)) return;
+    if (!(await runsDeployment(pid, leftover.id))) return;
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      void runsDeployment(pid, leftover.id).then((still) => {
+        if (still) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone meanwhile
+          }
+        }
+      });
+    }, 5000);
+    timer.unref();
   }
 
   running(): { deploymentId: string; workloadId: string }[] {

@@ -98,6 +98,8 @@ export interface WorkloadRepo {
   requestStop(workloadId: string, by: string): Promise<{ cancelled: DeploymentRecord[]; stopping: DeploymentRecord[] }>;
   /** Of `deploymentIds`, those asked to stop, with who asked. */
   stopRequested(deploymentIds: readonly string[]): Promise<{ id: string; by: string }[]>;
+  /** The deployments recorded as starting or running on replica `runner`. */
+  heldBy(runner: string): Promise<DeploymentRecord[]>;
   appendLogs(deploymentId: string, lines: { seq: number; stream: string; line: string }[]): Promise<void>;
   readLogs(deploymentId: string): Promise<LogLineRecord[]>;
 }
@@ -215,4 +217,10 @@ export interface WorkloadRuntime {
   /** Deployments running here, by workload. */
   running(): { deploymentId: string; workloadId: string }[];
   stopAll(reason: string): Promise<void>;
+  /**
+   * Stops what an earlier run of this replica left running for a
+   * deployment it no longer tracks (after a crash), if it can be found and
+   * is surely that deployment's; does nothing otherwise.
+   */
+  reclaim?(leftover: DeploymentRecord): Promise<void>;
 }

@@ -84,6 +84,10 @@ function notStartable(name: string, spec: WorkloadSpec): string | undefined {
 
 export class WorkloadService {
   private readonly logSeq = new Map<string, number>();
+  /** Deployments this replica claimed and is starting (not yet in runtime.running()). */
+  private readonly startingHere = new Set<string>();
+  /** Deployments that ended here and whose end is being recorded (no longer in runtime.running()). */
+  private readonly endingHere = new Set<string>();
 
   constructor(private readonly deps: WorkloadServiceDeps) {}
 
@@ -307,6 +311,46 @@ export class WorkloadService {
     return asked.length;
   }
 
+  /**
+   * Compares what the database says runs on this replica with what does:
+   * a deployment recorded as starting or running here that does not (this
+   * replica restarted after a crash, or the end of a run could not be
+   * recorded) is ended as lost, and whatever an earlier run of this replica
+   * left of it (an orphaned process, a Pod) is stopped. Run at start, before
+   * anything is started, and then periodically. Returns how many it ended.
+   */
+  async reconcileRunning(): Promise<number> {
+    const held = await this.deps.repo.heldBy(this.deps.runner);
+    const here = new Set(this.deps.runtime.running().map((r) => r.deploymentId));
+    let ended = 0;
+    for (const d of held) {
+      if (here.has(d.id) || this.startingHere.has(d.id) || this.endingHere.has(d.id)) continue;
+      try {
+        await this.deps.runtime.reclaim?.(d);
+      } catch (err) {
+        // Still recorded as running until what is left of it is surely stopped: the next round tries again.
+        this.deps.logger.warn('could not stop what is left of a lost deployment; trying again later', {
+          deploymentId: d.id,
+          err,
+        });
+        continue;
+      }
+      await this.deps.repo.markEnded(
+        d.id,
+        'exited',
+        null,
+        `lost: its deployer replica ${this.deps.runner} no longer runs it (restarted, or the end was not recorded); deploy it again to run it`,
+      );
+      this.deps.logger.warn('a deployment recorded as running here does not run: ended as lost', {
+        deploymentId: d.id,
+        workload: d.workload,
+        domain: d.domain,
+      });
+      ended++;
+    }
+    return ended;
+  }
+
   private stopHere(deploymentId: string, reason: string): void {
     if (!this.deps.runtime.running().some((r) => r.deploymentId === deploymentId)) return;
     this.track(
@@ -403,6 +447,19 @@ export class WorkloadService {
     );
     if (!claimed) return;
     const { deployment, workload } = claimed;
+    this.startingHere.add(deployment.id);
+    try {
+      await this.startClaimed(deployment, workload, ev);
+    } finally {
+      this.startingHere.delete(deployment.id);
+    }
+  }
+
+  private async startClaimed(
+    deployment: DeploymentRecord,
+    workload: WorkloadRecord,
+    ev: WorkloadResolved,
+  ): Promise<void> {
     const log = this.deps.logger.child({
       deploymentId: deployment.id,
       workload: workload.name,
@@ -444,8 +501,14 @@ export class WorkloadService {
         },
         {
           onLine: (stream, line) => this.bufferLog(deployment.id, stream, line),
-          onExit: (code, signal, stopReason) =>
-            this.track(startRecorded.then(() => this.onExit(deployment.id, code, signal, stopReason))),
+          onExit: (code, signal, stopReason) => {
+            this.endingHere.add(deployment.id);
+            this.track(
+              startRecorded
+                .then(() => this.onExit(deployment.id, code, signal, stopReason))
+                .finally(() => this.endingHere.delete(deployment.id)),
+            );
+          },
         },
       );
       values.clear();
