@@ -1,6 +1,6 @@
 /** The benchmark's knobs, from the environment; the defaults are the figures. */
 
-export const SCENARIOS = ['latency', 'redeploy', 'throughput', 'memory', 'selector', 'fanout'] as const;
+export const SCENARIOS = ['latency', 'redeploy', 'throughput', 'memory', 'selector', 'refusal', 'fanout'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {

@@ -21,6 +21,7 @@ import { memory } from './memory.js';
 import { redeployCost } from './redeploy-cost.js';
 import { formatTable, type Figure } from './report.js';
 import { rotationFanout } from './rotation-fanout.js';
+import { refusalTiming } from './refusal-timing.js';
 import { selector } from './selector.js';
 
 function commandOutput(cmd: string, args: string[]): string | undefined {
@@ -90,6 +91,9 @@ async function run(): Promise<number> {
             break;
           case 'selector':
             figures.push(...(await selector(b)));
+            break;
+          case 'refusal':
+            figures.push(...(await refusalTiming(b)));
             break;
           case 'fanout':
             figures.push(...(await rotationFanout(b)));
