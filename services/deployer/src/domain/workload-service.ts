@@ -84,8 +84,11 @@ function notStartable(name: string, spec: WorkloadSpec): string | undefined {
 
 export class WorkloadService {
   private readonly logSeq = new Map<string, number>();
-  /** Deployments this replica claimed and is starting (not yet in runtime.running()). */
-  private readonly startingHere = new Set<string>();
+  /**
+   * Deployments this replica is claiming or starting (not yet in
+   * runtime.running()), with how many deliveries of their resolution are at it.
+   */
+  private readonly startingHere = new Map<string, number>();
   /** Deployments that ended here and whose end is being recorded (no longer in runtime.running()). */
   private readonly endingHere = new Set<string>();
 
@@ -438,20 +441,22 @@ export class WorkloadService {
 
   /** `workload.resolved`: open the values, start the workload, forget them. */
   async onResolved(eventId: string, ev: WorkloadResolved): Promise<void> {
-    const claimed = await this.deps.repo.claimForStart(
-      eventId,
-      ev.deploymentId,
-      this.deps.runner,
-      ev.versions,
-      ev.warnings,
-    );
-    if (!claimed) return;
-    const { deployment, workload } = claimed;
-    this.startingHere.add(deployment.id);
+    // Marked before the claim commits, so that the running-deployments check never sees it claimed but not starting.
+    this.startingHere.set(ev.deploymentId, (this.startingHere.get(ev.deploymentId) ?? 0) + 1);
     try {
-      await this.startClaimed(deployment, workload, ev);
+      const claimed = await this.deps.repo.claimForStart(
+        eventId,
+        ev.deploymentId,
+        this.deps.runner,
+        ev.versions,
+        ev.warnings,
+      );
+      if (!claimed) return;
+      await this.startClaimed(claimed.deployment, claimed.workload, ev);
     } finally {
-      this.startingHere.delete(deployment.id);
+      const n = (this.startingHere.get(ev.deploymentId) ?? 1) - 1;
+      if (n > 0) this.startingHere.set(ev.deploymentId, n);
+      else this.startingHere.delete(ev.deploymentId);
     }
   }
 
