@@ -126,10 +126,10 @@ function apiStatus(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** A Latchkey error for a failed API call: the status and what was being done, never the body. */
 /** No answer, a server error or throttling: worth trying again. */
 const isRetryable = (status: number | undefined) => status === undefined || status >= 500 || status === 429;
 
+/** A Latchkey error for a failed API call: the status and what was being done, never the body. */
 function apiError(err: unknown, doing: string): LatchkeyError {
   const status = apiStatus(err);
   const retryable = isRetryable(status);

@@ -1,6 +1,7 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
 import type { AutoRedeploySkip, AutoRedeployDecision, CandidateCursor, RedeployRepo } from '../domain/ports.js';
 import type { DeploymentRecord, WorkloadRecord } from '../domain/deployment-types.js';
+import { cooldownLeftMs } from '../domain/redeploy-policy.js';
 import {
   DEPLOYMENT_SELECT,
   insertDeployment,
@@ -77,10 +78,7 @@ export class PostgresRedeployRepo implements RedeployRepo {
         const row = rows[0];
         if (!row?.stale) return { skip: 'not_stale' as const };
         const w = toWorkload(row);
-        const cooldownOver = (at: Date | null) => at === null || at.getTime() <= input.now.getTime() - input.cooldownMs;
-        if (!cooldownOver(w.staleSince ?? w.updatedAt) || !cooldownOver(w.autoRedeployedAt)) {
-          return { skip: 'cooldown' as const };
-        }
+        if (cooldownLeftMs(w, input.now, input.cooldownMs) > 0) return { skip: 'cooldown' as const };
         if (!w.lastDeploymentId) return { skip: 'never_deployed' as const };
         const live = await tx.query<DeploymentRow>(`${DEPLOYMENT_SELECT} WHERE d.id = $1`, [w.lastDeploymentId]);
         if (!live.rows[0]) return { skip: 'never_deployed' as const };

@@ -2,7 +2,7 @@ import type { WorkloadStale } from '@latchkey/events';
 import type { Authorizer, Decision } from '@latchkey/grpc';
 import type { Logger } from '@latchkey/logger';
 import type { AutoRedeployDecision, AutoRedeploySkip, CandidateCursor, RedeployRepo, WorkloadRepo } from './ports.js';
-import { effectivePolicy, inWindow } from './redeploy-policy.js';
+import { cooldownLeftMs, effectivePolicy, inWindow } from './redeploy-policy.js';
 import { referencesOf } from './workload-spec.js';
 import type { DeploymentRecord, WorkloadRecord } from './deployment-types.js';
 
@@ -68,10 +68,7 @@ export class AutoRedeployService {
     const w = await this.deps.workloads.getWorkloadById(workloadId);
     const early = w ? this.policySkip(w, now) : 'not_stale';
     if (early || !w) return this.skipped(w, early ?? 'not_stale', now);
-    const cooldownOver = (at: Date | null) => at === null || at.getTime() <= now.getTime() - this.deps.cooldownMs;
-    if (!cooldownOver(w.staleSince ?? w.updatedAt) || !cooldownOver(w.autoRedeployedAt)) {
-      return this.skipped(w, 'cooldown', now);
-    }
+    if (cooldownLeftMs(w, now, this.deps.cooldownMs) > 0) return this.skipped(w, 'cooldown', now);
     if (!w.lastDeploymentId) return { skip: 'never_deployed' };
     const liveBefore = await this.deps.workloads.getDeployment(w.lastDeploymentId);
     if (liveBefore?.status !== 'deployed') return { skip: liveBefore ? 'not_running' : 'never_deployed' };
@@ -175,10 +172,6 @@ export class AutoRedeployService {
 
   private skipped(w: WorkloadRecord | undefined, skip: AutoRedeploySkip, now: Date): AutoRedeployOutcome {
     if (skip !== 'cooldown' || !w) return { skip };
-    const since = Math.max(
-      (w.staleSince ?? w.updatedAt).getTime(),
-      w.autoRedeployedAt ? w.autoRedeployedAt.getTime() : 0,
-    );
-    return { skip, retryInMs: Math.max(0, since + this.deps.cooldownMs - now.getTime()) };
+    return { skip, retryInMs: cooldownLeftMs(w, now, this.deps.cooldownMs) };
   }
 }

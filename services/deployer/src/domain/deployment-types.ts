@@ -6,9 +6,6 @@ export type DeploymentStatus = 'resolving' | 'starting' | 'deployed' | 'failed' 
 /** Who asked for a deployment: a person (`deploy`, `redeploy`) or the workload's redeploy policy (`auto`). */
 export type DeploymentTrigger = 'deploy' | 'redeploy' | 'auto';
 
-/** Statuses of a deployment on its way to run: at most one per workload at a time is started by the policy. */
-export const IN_FLIGHT: readonly DeploymentStatus[] = ['resolving', 'starting'];
-
 export interface StaleReason {
   scope: string;
   key: string;

@@ -250,3 +250,17 @@ export function inWindow(window: string | undefined, at: Date): boolean {
   if (w.dom.restricted && w.dow.restricted) return domHit || dowHit;
   return domHit && dowHit;
 }
+
+/**
+ * How long until a stale workload may be redeployed by its policy (0: now):
+ * it must have been stale for the cooldown, and its last auto redeploy must
+ * be a cooldown ago.
+ */
+export function cooldownLeftMs(
+  w: { staleSince: Date | null; updatedAt: Date; autoRedeployedAt: Date | null },
+  now: Date,
+  cooldownMs: number,
+): number {
+  const since = Math.max((w.staleSince ?? w.updatedAt).getTime(), w.autoRedeployedAt?.getTime() ?? 0);
+  return Math.max(0, since + cooldownMs - now.getTime());
+}

@@ -13,7 +13,6 @@ import type {
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import type { Logger } from '@latchkey/logger';
 import {
-  IN_FLIGHT,
   type DeploymentRecord,
   type DeploymentTrigger,
   type LogLineRecord,
@@ -80,6 +79,11 @@ export interface DeploymentPlanResult {
 /** Why a workload cannot be started at all, whatever its references. */
 function notStartable(name: string, spec: WorkloadSpec): string | undefined {
   return spec.run ? undefined : `workload ${name} has no run.command: the process runtime needs one`;
+}
+
+function assertStartable(w: WorkloadRecord): void {
+  const problem = notStartable(w.name, w.spec);
+  if (problem) throw new LatchkeyError('workload.no_command', problem, { kind: 'failed_precondition' });
 }
 
 export class WorkloadService {
@@ -182,8 +186,7 @@ export class WorkloadService {
     groups: readonly string[],
     trigger: DeploymentTrigger,
   ): Promise<DeploymentRecord> {
-    const problem = notStartable(workload.name, workload.spec);
-    if (problem) throw new LatchkeyError('workload.no_command', problem, { kind: 'failed_precondition' });
+    assertStartable(workload);
     const d = await this.deps.repo.createDeployment(
       workload,
       principal,
@@ -230,18 +233,12 @@ export class WorkloadService {
       code: 'redeploy.in_flight',
       message: `deployment ${d.id} is already ${d.status}: not redeployed again`,
     });
-    for (const view of stale) {
-      const w = view.workload;
-      if (view.last && IN_FLIGHT.includes(view.last.status)) {
-        results.push(inFlight(view.last));
-        continue;
-      }
+    for (const { workload: w } of stale) {
       try {
         await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: w.name });
-        const problem = notStartable(w.name, w.spec);
-        if (problem) throw new LatchkeyError('workload.no_command', problem, { kind: 'failed_precondition' });
-        // Decided again under the workload's lock: another replica, person
-        // or auto policy may have redeployed it since the list was read.
+        assertStartable(w);
+        // Decided under the workload's lock: another replica, person or
+        // auto policy may have redeployed it since the list was read.
         const created = await this.deps.repo.createRedeployOfStale(
           w,
           principal,
