@@ -34,6 +34,8 @@ const VAULT_ID = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
 class FakeAuthorizer implements Authorizer {
   readonly batches: AuthorizationQuestion[][] = [];
   failWith: LatchkeyError | undefined;
+  /** When set, answers only this many decisions per batch (a short answer). */
+  answerOnly: number | undefined;
   constructor(private readonly deny: ReadonlySet<string> = new Set()) {}
   check(q: AuthorizationQuestion): Promise<Decision> {
     return this.checkBatch([q]).then((ds) => ds[0]!);
@@ -42,11 +44,17 @@ class FakeAuthorizer implements Authorizer {
     this.batches.push(qs);
     if (this.failWith) return Promise.reject(this.failWith);
     return Promise.resolve(
-      qs.map((q) =>
-        this.deny.has(q.resource ?? '')
-          ? { allowed: false, code: 'ras.permission_denied', reason: `${q.principal} may not secret.use ${q.resource}` }
-          : { allowed: true, code: '', reason: '' },
-      ),
+      qs
+        .slice(0, this.answerOnly ?? qs.length)
+        .map((q) =>
+          this.deny.has(q.resource ?? '')
+            ? {
+                allowed: false,
+                code: 'ras.permission_denied',
+                reason: `${q.principal} may not secret.use ${q.resource}`,
+              }
+            : { allowed: true, code: '', reason: '' },
+        ),
     );
   }
 }
@@ -144,10 +152,25 @@ class RecordingPublisher implements ResolutionPublisher {
   }
 }
 
+/** The service's log masker: what it holds now, and what it held when each audit record was written. */
+class RecordingMasker {
+  readonly held = new Set<string>();
+  add(values: Iterable<string>): void {
+    for (const v of values) this.held.add(v);
+  }
+  remove(values: Iterable<string>): void {
+    for (const v of values) this.held.delete(v);
+  }
+}
+
 class MemoryAudit implements AuditTrail {
   readonly records: AuditRecord[] = [];
+  /** What the masker held at each write. */
+  readonly maskedAtWrite: string[][] = [];
+  masker: RecordingMasker | undefined;
   write(record: AuditRecord): Promise<void> {
     this.records.push(record);
+    this.maskedAtWrite.push([...(this.masker?.held ?? [])].sort());
     return Promise.resolve();
   }
 }
@@ -158,6 +181,8 @@ function harness(values: FakeValues, opts: { deny?: string[]; maxValueBytes?: nu
   const authorizer = new FakeAuthorizer(new Set(opts.deny ?? []));
   const publisher = new RecordingPublisher();
   const audit = new MemoryAudit();
+  const masker = new RecordingMasker();
+  audit.masker = masker;
   const keys = generateSealKeyPair();
   const service = new ResolutionService({
     authorizer,
@@ -165,6 +190,7 @@ function harness(values: FakeValues, opts: { deny?: string[]; maxValueBytes?: nu
     publisher,
     recipient: keys,
     audit,
+    masker,
     auditFailClosed: false,
     logger: silentLogger,
     ...(opts.maxValueBytes ? { maxValueBytes: opts.maxValueBytes } : {}),
@@ -172,7 +198,7 @@ function harness(values: FakeValues, opts: { deny?: string[]; maxValueBytes?: nu
   });
   const opened = (ev: WorkloadResolved) =>
     JSON.parse(open(new Map([[keys.kid, keys]]), ev.sealed, ev.deploymentId).toString()) as Record<string, string>;
-  return { authorizer, publisher, audit, service, opened };
+  return { authorizer, publisher, audit, masker, service, opened };
 }
 
 const managed = (key: string, id = 'analytics'): ReferenceSpec => ({
@@ -370,6 +396,16 @@ test('a Vault reference needs USE on its integration’s bundle: without it the 
     [['mia', ['data-eng'], 'secret.read', 'deny']],
   );
 
+  // A short answer from ras (no decision for the bundle) refuses too: never read on a missing decision.
+  const short = harness(values);
+  short.authorizer.answerOnly = 1;
+  await short.service.resolve(deploying([vault('team_key')]));
+  assert.deepEqual(
+    short.publisher.failedEvents[0]?.failures.map((f) => [f.key, f.code]),
+    [['team_key', 'ras.permission_denied']],
+  );
+  assert.equal(short.publisher.resolvedEvents.length, 0);
+
   // An integration the workload's domain does not hold is the catalog's to refuse, as a missing one.
   values.bundles = new Map();
   const other = harness(values, { deny: ['team-vault'] });
@@ -546,6 +582,8 @@ test('a dry run resolves and checks everything, answers scopes and versions only
     [['secret.read', 'deny', 'mia']],
   );
   assert.match(h.audit.records[0]!.requestId, /^dry-run:/);
+  assert.deepEqual(h.audit.maskedAtWrite, [[...secrets].sort()], 'the values read are masked in logs while held');
+  assert.deepEqual([...h.masker.held], [], 'and released afterwards');
 
   // An unavailable backend is reported as retryable, not waited for.
   values.down = true;

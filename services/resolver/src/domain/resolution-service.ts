@@ -134,9 +134,7 @@ export class ResolutionService {
       },
       'values',
     );
-    const held = outcomes.flatMap((o) => (o.ok && o.value ? [o.value.toString('utf8')] : []));
-    this.deps.masker?.add(held);
-    try {
+    return this.#holding(outcomes, async () => {
       const failed = outcomes.filter((o): o is Failed => !o.ok);
       if (failed.length > 0) {
         const permanent = failed.some((f) => !f.retryable);
@@ -218,6 +216,18 @@ export class ResolutionService {
       } finally {
         plaintext.fill(0);
       }
+    });
+  }
+
+  /**
+   * Runs `fn` while the values read are masked in this service's log lines;
+   * afterwards they are unmasked and their buffers zeroed.
+   */
+  async #holding<T>(outcomes: Outcome[], fn: () => Promise<T>): Promise<T> {
+    const held = outcomes.flatMap((o) => (o.ok && o.value ? [o.value.toString('utf8')] : []));
+    this.deps.masker?.add(held);
+    try {
+      return await fn();
     } finally {
       this.deps.masker?.remove(held);
       for (const o of outcomes) if (o.ok) o.value?.fill(0);
@@ -244,7 +254,7 @@ export class ResolutionService {
       },
       req.mode === 'dry_run' ? 'values' : 'keys',
     );
-    try {
+    return this.#holding(outcomes, async () => {
       if (req.mode === 'dry_run') {
         const ok = outcomes.filter((o) => o.ok);
         const failed = outcomes.filter((o): o is Failed => !o.ok);
@@ -296,9 +306,7 @@ export class ResolutionService {
         ),
         warnings: this.#warnings(req.domain, outcomes),
       };
-    } finally {
-      for (const o of outcomes) if (o.ok) o.value?.fill(0);
-    }
+    });
   }
 
   /**
@@ -377,11 +385,12 @@ export class ResolutionService {
       if (ref.sourceType === 'VAULT') {
         const bundle = bundleOf.get(ref.sourceId);
         const b = bundle === undefined ? undefined : bundleDecisions.get(bundle);
-        if (b && !b.allowed) {
+        // A missing decision for the bundle refuses, as a missing one for the key does.
+        if (bundle !== undefined && !b?.allowed) {
           fail(
             ref,
-            b.code || 'ras.permission_denied',
-            `reference ${ref.key} of Vault integration ${ref.sourceId} needs USE on its bundle ${bundle}: ${b.reason || 'not permitted'}`,
+            b?.code || 'ras.permission_denied',
+            `reference ${ref.key} of Vault integration ${ref.sourceId} needs USE on its bundle ${bundle}: ${b?.reason || 'not permitted'}`,
           );
           return;
         }
