@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -583,6 +584,35 @@ describe('vault integrations: bad input changes nothing', () => {
       credential: Buffer.from('another-token'),
     });
     assert.equal(moved.host, 'http://127.0.0.1:1');
+  });
+
+  test('an update that read the integration before someone moved it to another host cannot keep the new credential for the old host', async (t) => {
+    const w = await world(t);
+    const i = await create(w);
+    // Admin A moved it with the new host's credential...
+    await w.integrations.update('alice', 'analytics', 'team-vault', {
+      host: 'http://127.0.0.1:1',
+      credential: Buffer.from('new-host-token'),
+    });
+    // ...while update B, which had read the old host, writes its settings without a credential.
+    const res = await w.repo.update(
+      i.id,
+      {
+        name: i.name,
+        host: i.host,
+        path: 'elsewhere',
+        namespace: i.namespace,
+        authMethod: i.authMethod,
+        roleId: i.roleId,
+        layout: i.layout,
+      },
+      undefined,
+      'bob',
+    );
+    assert.equal(res, 'credential_needed');
+    const now = await w.integrations.get('alice', 'analytics', 'team-vault');
+    assert.deepEqual([now.host, now.path], ['http://127.0.0.1:1', i.path], 'nothing was written');
+    assert.equal(await w.repo.update(randomUUID(), { ...now, name: now.name }, undefined, 'bob'), undefined);
   });
 
   test('delete is refused while workloads reference the integration, and lists them', async (t) => {

@@ -177,7 +177,7 @@ export class PostgresVaultIntegrationRepo implements VaultIntegrationRepo {
     credential: Buffer | undefined,
     by: string,
     requestId?: string,
-  ): Promise<VaultIntegrationRecord | 'name_taken' | undefined> {
+  ): Promise<VaultIntegrationRecord | 'name_taken' | 'credential_needed' | undefined> {
     const sealed = credential === undefined ? undefined : envelopeEncrypt(this.keks.current(), credential, context(id));
     try {
       return await withTransaction(this.pool, async (tx) => {
@@ -185,7 +185,11 @@ export class PostgresVaultIntegrationRepo implements VaultIntegrationRepo {
           `UPDATE vault_integrations SET name = $2, host = $3, path = $4, namespace = $5, auth_method = $6, role_id = $7,
            layout = $8, updated_at = clock_timestamp(), updated_by = $9,
            kek_id = COALESCE($10, kek_id), wrapped_dek = COALESCE($11, wrapped_dek), credential = COALESCE($12, credential)
-         WHERE id = $1 RETURNING ${COLUMNS}`,
+         WHERE id = $1
+           -- The stored credential stays only with the host and auth method it was given for, whatever
+           -- this update read before: a concurrent change of either needs the credential again.
+           AND ($12::bytea IS NOT NULL OR (host = $3 AND auth_method = $6))
+         RETURNING ${COLUMNS}`,
           [
             id,
             changes.name,
@@ -202,7 +206,10 @@ export class PostgresVaultIntegrationRepo implements VaultIntegrationRepo {
           ],
         );
         const row = rows[0];
-        if (!row) return undefined;
+        if (!row) {
+          const exists = await tx.query('SELECT 1 FROM vault_integrations WHERE id = $1', [id]);
+          return exists.rowCount ? ('credential_needed' as const) : undefined;
+        }
         await enqueueEvents(tx, [
           changeAudit('vault.update', row, by, sealed === undefined ? '' : 'credential replaced', requestId),
         ]);

@@ -92,7 +92,7 @@ export interface VaultIntegrationRepo {
     credential: Buffer | undefined,
     by: string,
     requestId?: string,
-  ): Promise<VaultIntegrationRecord | 'name_taken' | undefined>;
+  ): Promise<VaultIntegrationRecord | 'name_taken' | 'credential_needed' | undefined>;
   /**
    * Removes the integration (never touches its Vault) and, in the same
    * transaction, announces `secret.changed` (deleted) for each of `deployedKeys`.

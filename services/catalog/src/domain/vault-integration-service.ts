@@ -262,15 +262,6 @@ export class VaultIntegrationService {
         `changing the auth method to ${authMethod.slice(0, 40)} needs its credential: pass it on standard input or with --credential-file`,
       );
     }
-    // The stored credential is sent only to the host it was given for: whoever
-    // may update an integration must not be able to point it at a server of
-    // theirs and receive the credential at the next test or watch round.
-    if (changes.host !== undefined && changes.host !== current.host && changes.credential === undefined) {
-      throw invalidArgument(
-        'vault.credential_missing',
-        'changing the host needs the credential again (the stored one is sent only to the host it was given for): pass it on standard input or with --credential-file',
-      );
-    }
     const roleId = changes.roleId ?? (authMethod === 'token' ? '' : current.roleId);
     const settings = normaliseSettings({
       host: changes.host ?? current.host,
@@ -282,6 +273,16 @@ export class VaultIntegrationService {
       credential: changes.credential,
     });
     const { credential, ...connection } = settings;
+    // The stored credential is sent only to the host it was given for: whoever
+    // may update an integration must not be able to point it at a server of
+    // theirs and receive the credential at the next test or watch round. (The
+    // repository holds to this too, against a change made meanwhile.)
+    const hostNeedsCredential = () =>
+      invalidArgument(
+        'vault.credential_missing',
+        'changing the host needs the credential again (the stored one is sent only to the host it was given for): pass it on standard input or with --credential-file',
+      );
+    if (connection.host !== current.host && credential === undefined) throw hostNeedsCredential();
     this.deps.sources.validate(connection);
     const updated = await this.deps.repo.update(
       current.id,
@@ -291,6 +292,7 @@ export class VaultIntegrationService {
       requestId,
     );
     this.deps.sources.forget(current.id);
+    if (updated === 'credential_needed') throw hostNeedsCredential();
     if (updated === 'name_taken') {
       throw alreadyExists(
         'vault.integration_exists',
