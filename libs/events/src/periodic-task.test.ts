@@ -61,3 +61,46 @@ test('a failing run is logged with its code only, and the task goes on; stop() w
   await task.stop();
   assert.equal(finished, true, 'stop() waited for the run in progress');
 });
+
+test('a run that throws before returning a promise is a failed run, logged, and the task goes on', async (t) => {
+  const warnings: string[] = [];
+  const logger: Logger = { ...silentLogger, warn: (msg) => void warnings.push(msg) };
+  let calls = 0;
+  const task = new PeriodicTask({
+    name: 'sync-thrower',
+    intervalMs: HOUR,
+    logger,
+    run: () => {
+      calls++;
+      throw new LatchkeyError('x.broken', 'thrown at once');
+    },
+  });
+  t.after(() => task.stop());
+  task.start(0);
+  await waitFor(() => warnings.length === 1, { what: 'the failure to be logged' });
+  task.kick(0);
+  await waitFor(() => calls === 2, { what: 'the next run' });
+});
+
+test('an interval beyond what a timer holds (24.8 days) is handed to setTimeout capped, not as is (Node would fire it at once)', async (t) => {
+  let runs = 0;
+  const timeout = t.mock.method(globalThis, 'setTimeout');
+  const task = new PeriodicTask({
+    name: 'monthly',
+    intervalMs: 40 * 24 * HOUR,
+    logger: silentLogger,
+    run: () => {
+      runs++;
+      return Promise.resolve();
+    },
+  });
+  t.after(() => task.stop());
+  task.start(0);
+  await waitFor(() => runs === 1 && timeout.mock.calls.length >= 2, { what: 'the first run and the next timer' });
+  const delays = timeout.mock.calls.map((c) => Number(c.arguments[1]));
+  assert.ok(
+    delays.some((d) => d === 2 ** 31 - 1),
+    `the 40-day delay is capped: ${delays.join(', ')}`,
+  );
+  assert.ok(delays.every((d) => d <= 2 ** 31 - 1));
+});

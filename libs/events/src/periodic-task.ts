@@ -9,6 +9,9 @@ import type { Logger } from '@latchkey/logger';
  * redeploy scan and stop check) are each one of these around a one-round
  * method, which their tests call directly.
  */
+/** The longest delay setTimeout keeps (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class PeriodicTask {
   #timer: NodeJS.Timeout | undefined;
   #dueAt = Infinity;
@@ -32,7 +35,7 @@ export class PeriodicTask {
     if (at >= this.#dueAt) return;
     clearTimeout(this.#timer);
     this.#dueAt = at;
-    this.#timer = setTimeout(() => this.#fire(), at - Date.now());
+    this.#timer = setTimeout(() => this.#fire(), Math.min(MAX_TIMER_MS, at - Date.now()));
     this.#timer.unref();
   }
 
@@ -44,8 +47,9 @@ export class PeriodicTask {
       void this.#running.then(() => this.kick(0));
       return;
     }
-    this.#running = this.opts
-      .run()
+    // Through a promise: a run that throws before it returns one is a failed run too.
+    this.#running = Promise.resolve()
+      .then(() => this.opts.run())
       .then(() => undefined)
       .catch((err: unknown) =>
         this.opts.logger.warn(`${this.opts.name} failed; it runs again at the next interval`, {

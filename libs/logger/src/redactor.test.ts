@@ -83,6 +83,24 @@ test('a service logger with the redactor masks a held value in any field and in 
   assert.ok(text.includes(REDACTED));
 });
 
+test('a value holding a quote, a backslash or a line break is masked in a log line, where JSON escapes it', () => {
+  const value = 'ab"cd\\ef\ngh\u0001';
+  const redactor = new Redactor();
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = createLogger({ service: 't', destination, redactor });
+  redactor.add([value]);
+  logger.warn('escaped', { v: value, msg2: `x ${value} y` });
+  const text = lines.join('');
+  assert.ok(!text.includes(JSON.stringify(value).slice(1, -1)), text);
+  assert.equal(text.split(REDACTED).length - 1, 2);
+});
+
 test('values shorter than 4 bytes are not masked (they would mangle ordinary text)', () => {
   const redactor = new Redactor();
   redactor.add(['abc', 'ä!', 'long-enough']);

@@ -9,7 +9,11 @@ export const MIN_REDACTABLE_BYTES = 4;
 
 const redactable = (value: string) => Buffer.byteLength(value, 'utf8') >= MIN_REDACTABLE_BYTES;
 
-/** The forms in which a value is masked: as is, base64, hex and URL-encoded. */
+/**
+ * The forms in which a value is masked: as is, base64, hex, URL-encoded,
+ * and as it appears inside a JSON string (a log line escapes `"`, `\` and
+ * control characters).
+ */
 export function valueForms(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   const forms = new Set<string>([
@@ -20,6 +24,7 @@ export function valueForms(value: string): string[] {
     bytes.toString('hex'),
     bytes.toString('hex').toUpperCase(),
     encodeURIComponent(value),
+    JSON.stringify(value).slice(1, -1),
   ]);
   return [...forms].filter((f) => f.length > 0);
 }

@@ -14,11 +14,11 @@ const schema = z.object({
   LATCHKEY_KEK_FILE: required('LATCHKEY_KEK_FILE, the key-encryption key file'),
   LATCHKEY_DEPLOYER_ADDR: required('LATCHKEY_DEPLOYER_ADDR, host:port of the deployer (its reference index)'),
   // Read-only Vault integrations: how often deployed keys' versions are checked, and request timeouts.
-  LATCHKEY_VAULT_WATCH_INTERVAL_S: z.coerce.number().positive().default(60),
+  LATCHKEY_VAULT_WATCH_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(60),
   LATCHKEY_VAULT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   LATCHKEY_SELECTOR_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   // Rotation policies: how often the sweep looks for secrets due for rotation (also once at start).
-  // At most 24 days (a timer's limit).
+  // Intervals are at most 24 days (a timer's limit; PeriodicTask also caps its delays there).
   LATCHKEY_ROTATION_SWEEP_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(86_400),
   LATCHKEY_MAX_VALUE_BYTES: z.coerce.number().int().positive().default(65536),
   LATCHKEY_REPLICA_ID: z.string().default('catalog'),

@@ -281,6 +281,27 @@ describe('the rotation sweep', () => {
     assert.deepEqual(await sweep.sweepOnce(), [], 'nothing announced again');
   });
 
+  test('a changed policy judges the current version afresh; the same policy set again announces nothing twice', async (t) => {
+    const w = await world(t);
+    await put(w, 'k', 'value-one', '30d');
+    await backdate(w, 'k', 1, 31);
+    const sweep = w.sweeper();
+    assert.deepEqual(
+      (await sweep.sweepOnce())?.map((d) => d.version),
+      [1],
+    );
+    await w.secrets.setRotationPolicy('alice', { scope: analytics, key: 'k', rotateEvery: '30d' });
+    assert.deepEqual(await sweep.sweepOnce(), [], 'the same policy: already announced');
+    await w.secrets.setRotationPolicy('alice', { scope: analytics, key: 'k', rotateEvery: '60d' });
+    assert.deepEqual(await sweep.sweepOnce(), [], '31 days old, not due under 60 days');
+    w.clock.advanceDays(30);
+    assert.deepEqual(
+      (await sweep.sweepOnce())?.map((d) => d.version),
+      [1],
+      'due again under the new policy, and announced again',
+    );
+  });
+
   test('hours work like days; global secrets are announced on the global subject; deleted ones never', async (t) => {
     const w = await world(t);
     await put(w, 'shared', 'shared-value', '36h', { domain: '', global: true });

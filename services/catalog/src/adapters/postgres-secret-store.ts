@@ -204,13 +204,19 @@ export class PostgresSecretStore implements SecretStore {
         await lockKey(tx, input.scope, input.key);
         // The value did not change: updated_at / updated_by keep saying when
         // and by whom it last did; the audit record says who set the policy.
-        const { rows } = await tx.query<MetaRow>(
-          `UPDATE secrets s SET rotate_every_seconds = $3
-           WHERE s.scope = $1 AND s.key = $2 AND s.deleted_at IS NULL RETURNING ${META_COLUMNS}`,
+        const { rows } = await tx.query<MetaRow & { policy_changed: boolean }>(
+          `WITH before AS (SELECT rotate_every_seconds AS was FROM secrets WHERE scope = $1 AND key = $2)
+           UPDATE secrets s SET rotate_every_seconds = $3
+           WHERE s.scope = $1 AND s.key = $2 AND s.deleted_at IS NULL
+           RETURNING ${META_COLUMNS}, (SELECT was FROM before) IS DISTINCT FROM $3::integer AS policy_changed`,
           [input.scope, input.key, input.rotateEverySeconds],
         );
         const row = rows[0];
         if (!row) return undefined;
+        // A changed policy judges the current version afresh: it is announced again when due under it.
+        if (row.policy_changed) {
+          await tx.query('DELETE FROM rotation_due WHERE scope = $1 AND key = $2', [input.scope, input.key]);
+        }
         const meta = toMeta(row);
         await enqueueEvents(tx, [
           auditEvent(
