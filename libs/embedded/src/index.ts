@@ -1,14 +1,6 @@
 export { InfraError, isInfraError } from './infra-errors.js';
 export type { InfraErrorCode } from './infra-errors.js';
-export {
-  assertPortFree,
-  ephemeralPortRange,
-  findFreePort,
-  isPortFree,
-  logSaysPortTaken,
-  portTakenWhileStarting,
-  startOnFreePort,
-} from './free-port.js';
+export { assertPortFree, findFreePort, isPortFree, startOnFreePort } from './free-port.js';
 export { ensureNatsServerBinary } from './nats-server-binary.js';
 export type { EnsureNatsServerBinaryOptions } from './nats-server-binary.js';
 export { startNatsServer } from './nats-server-process.js';

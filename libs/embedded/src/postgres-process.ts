@@ -237,6 +237,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
 
   const failed = (what: string, cause?: unknown): InfraError => {
     const lastLines = tail.toString();
+    if (logSaysPortTaken(lastLines)) return portTakenWhileStarting(port, HOST, 'PostgreSQL', lastLines, cause);
     const reason = cause instanceof Error && cause.message !== '' ? ` (${cause.message.split('\n')[0]})` : '';
     return new InfraError(
       'infra.start_failed',
@@ -268,7 +269,6 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
   } catch (err) {
     const child = processOf();
     if (child !== undefined && child.exitCode === null) child.kill('SIGQUIT');
-    if (logSaysPortTaken(tail.toString())) throw portTakenWhileStarting(port, HOST, 'PostgreSQL', tail.toString(), err);
     throw failed('did not start', err);
   }
 

@@ -709,6 +709,7 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
         const followers = podLogs.get(String(m.uid))?.followers;
         for (const f of followers ?? []) f.end();
         followers?.clear();
+        if (type === 'DELETED') podLogs.delete(String(m.uid));
       }
     }
     notify({ resource, namespace: ns, rv: resourceVersion, type, object: clone(obj) });

@@ -99,11 +99,12 @@ runService('catalog', logger, async () => {
     backend: backend.kind,
     listTimeoutMs: config.LATCHKEY_SELECTOR_TIMEOUT_MS,
   });
+  const exclusive = postgresExclusive(pool);
   const watch = new VaultVersionWatch({
     repo: integrations,
     sources,
     dependents,
-    exclusive: postgresExclusive(pool),
+    exclusive,
     logger: log,
     onChange,
   });
@@ -115,8 +116,7 @@ runService('catalog', logger, async () => {
   });
   const rotation = new RotationSweep({
     store,
-    exclusive: postgresExclusive(pool),
-    now: () => new Date(),
+    exclusive,
     logger: log,
     onChange,
   });

@@ -4,12 +4,9 @@ import type { RotationDue } from './secret-types.js';
 export interface RotationSweepDeps {
   store: Pick<SecretStore, 'announceRotationDue'>;
   exclusive: Exclusive;
-  /** The time a sweep compares versions' ages against. */
-  now: () => Date;
-  logger: {
-    info(msg: string, fields?: Record<string, unknown>): void;
-    warn(msg: string, fields?: Record<string, unknown>): void;
-  };
+  /** The time a sweep compares versions' ages against (default: the clock); tests inject one. */
+  now?: () => Date;
+  logger: { info(msg: string, fields?: Record<string, unknown>): void };
   /** Called after events were recorded (kicks the outbox relay). */
   onChange: () => void;
 }
@@ -28,7 +25,7 @@ export class RotationSweep {
   /** One sweep: the versions it announced; undefined when another replica is sweeping. */
   async sweepOnce(): Promise<RotationDue[] | undefined> {
     const due = await this.deps.exclusive('latchkey.rotation_sweep', () =>
-      this.deps.store.announceRotationDue(this.deps.now()),
+      this.deps.store.announceRotationDue(this.deps.now?.() ?? new Date()),
     );
     if (due !== undefined && due.length > 0) {
       this.deps.onChange();

@@ -1,5 +1,6 @@
 import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/grpc';
+import { MIN_REDACTABLE_BYTES } from '@latchkey/logger';
 import { storeKey, type Dependents, type SecretStore, type VaultIntegrationRepo, type VaultSources } from './ports.js';
 import { parseRotateEvery } from './rotation-policy.js';
 import { findVaultKeys, readVaultValues } from './vault-value-reader.js';
@@ -47,11 +48,11 @@ export function validateKey(key: string): void {
 }
 
 /**
- * Managed values shorter than this are refused: the redactor replaces every
- * occurrence of a resolved value in workload output, and a 1-3 byte value
- * would mask ordinary text while telling readers where the value appears.
+ * Managed values shorter than the redactor's minimum are refused: it replaces
+ * every occurrence of a resolved value in workload output, and a 1-3 byte
+ * value would mask ordinary text while telling readers where it appears.
  */
-export const MIN_VALUE_BYTES = 4;
+const MIN_VALUE_BYTES = MIN_REDACTABLE_BYTES;
 
 export interface SecretServiceDeps {
   store: SecretStore;
