@@ -29,10 +29,10 @@ export async function waitForDeployment(
   domain: string,
   first: Deployment,
   timeoutMs: number,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
-  onProgress: (d: Deployment) => void = () => undefined,
-  done: (d: Deployment) => boolean = (d) => FINAL_STATUSES.has(d.status),
+  opts: { onProgress?: (d: Deployment) => void; done?: (d: Deployment) => boolean } = {},
 ): Promise<Deployment> {
+  const { onProgress = () => undefined, done = (d: Deployment) => FINAL_STATUSES.has(d.status) } = opts;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const deadline = Date.now() + timeoutMs;
   let current = first;
   let shown = progressKey(first);
@@ -58,6 +58,27 @@ export async function waitForDeployment(
     }
   }
   return current;
+}
+
+/**
+ * Waits for each deployment (at once); one that cannot be waited for (timeout,
+ * deployer gone) comes back as it was last seen, with why, beside the others.
+ */
+export function waitForEach(
+  ctx: ClientContext,
+  domain: string,
+  deployments: readonly Deployment[],
+  timeoutMs: number,
+  done?: (d: Deployment) => boolean,
+): Promise<{ deployment: Deployment; error?: string }[]> {
+  return Promise.all(
+    deployments.map((d) =>
+      waitForDeployment(ctx, domain, d, timeoutMs, done ? { done } : {}).then(
+        (deployment) => ({ deployment }),
+        (err: unknown) => ({ deployment: d, error: err instanceof Error ? err.message : String(err) }),
+      ),
+    ),
+  );
 }
 
 export const deployCommand: Command = {
@@ -97,8 +118,10 @@ export const deployCommand: Command = {
         return 0;
       }
       if (!json) io.out(`deployment ${started.id} ${started.status}; waiting...`);
-      const outcome = await waitForDeployment(ctx, domain, started, timeoutMs, undefined, (d) => {
-        if (!json) for (const line of deploymentLines(d)) io.out(line);
+      const outcome = await waitForDeployment(ctx, domain, started, timeoutMs, {
+        onProgress: (d) => {
+          if (!json) for (const line of deploymentLines(d)) io.out(line);
+        },
       });
       if (json) printJson(io.out, Deployment.toJSON(outcome));
       else for (const line of deploymentLines(outcome)) io.out(line);

@@ -1,10 +1,11 @@
 import type { Deployment, DeploymentPlan, Workload } from '@latchkey/proto';
 import { formatTable } from './table-format.js';
 
-export const FINAL_STATUSES = new Set(['deployed', 'failed', 'exited', 'stopped']);
-
 /** Statuses of a deployment that no longer runs nor will. */
 export const ENDED_STATUSES = new Set(['failed', 'exited', 'stopped']);
+
+/** Statuses a deployment stays in once reached, as far as `deploy --wait` is concerned. */
+export const FINAL_STATUSES = new Set(['deployed', ...ENDED_STATUSES]);
 
 /** `deployed`, or `exited` with exit code 0. */
 export function isSuccess(d: Deployment): boolean {
@@ -31,7 +32,7 @@ export function deploymentLines(d: Deployment, indent = ''): string[] {
     const runs = d.runner !== '' ? `; ${d.status === 'deployed' ? 'runs' : 'ran'} on ${d.runner}` : '';
     lines.push(`${indent}  by ${d.principal} (${TRIGGERS[d.trigger] ?? d.trigger}) at ${d.createdAt}${runs}`);
   }
-  if (d.stopRequestedAt !== '' && !FINAL_STATUSES.has(d.status)) {
+  if (d.stopRequestedAt !== '' && !ENDED_STATUSES.has(d.status)) {
     lines.push(`${indent}  stopping: asked by ${d.stopRequestedBy} at ${d.stopRequestedAt}`);
   }
   for (const reason of d.reasons) lines.push(`${indent}  reason: ${reason}`);
@@ -64,7 +65,7 @@ export function planLines(p: DeploymentPlan): string[] {
     for (const row of formatTable(
       ['REFERENCE', 'SOURCE', 'SCOPE', 'VERSION', 'OUTCOME'],
       p.references.map((r) => [
-        r.refId.startsWith('LEGACY:') ? `\${secrets.${r.key}}` : r.key,
+        referenceLabel(r),
         r.sourceType,
         r.ok ? r.scope : '-',
         r.ok ? (r.version > 0 ? String(r.version) : 'current') : '-',
@@ -95,8 +96,7 @@ export function workloadLines(w: Workload): string[] {
   if (w.createdAt !== '' || w.updatedAt !== '') lines.push(`created ${w.createdAt}, updated ${w.updatedAt}`);
   lines.push('spec:');
   for (const l of prettySpec(w.specJson).split('\n')) lines.push(`  ${l}`);
-  const policy = redeployPolicyOf(w.specJson);
-  lines.push(`redeploy policy: ${policy}`);
+  lines.push(`redeploy policy: ${redeployPolicyText(w)}`);
   lines.push(`stale: ${w.stale ? `yes${w.staleSince ? ` (since ${w.staleSince})` : ''}` : 'no'}`);
   for (const r of w.staleReasons) {
     const now = r.currentVersion === 0 ? 'now deleted' : `now version ${r.currentVersion}`;
@@ -119,18 +119,12 @@ export function workloadLines(w: Workload): string[] {
   return lines;
 }
 
-/** The workload's redeploy policy in words (`manual` without one). */
-export function redeployPolicyOf(specJson: string): string {
-  let policy: { mode?: unknown; window?: unknown; maxConcurrent?: unknown } | undefined;
-  try {
-    policy = (JSON.parse(specJson) as { redeployPolicy?: typeof policy }).redeployPolicy;
-  } catch {
-    return 'unknown';
-  }
-  if (policy?.mode !== 'auto') return 'manual (latchkey redeploy)';
-  const window = typeof policy.window === 'string' ? `inside ${policy.window} (UTC)` : 'at any time';
-  const n = typeof policy.maxConcurrent === 'number' ? policy.maxConcurrent : 1;
-  return `auto, ${window}, at most ${n} at once in the domain`;
+/** The workload's redeploy policy in words, as the deployer applies it (defaults filled in). */
+export function redeployPolicyText(w: Workload): string {
+  const p = w.redeployPolicy;
+  if (p?.mode !== 'auto') return 'manual (latchkey redeploy)';
+  const window = p.window !== '' ? `inside ${p.window} (UTC)` : 'at any time';
+  return `auto, ${window}, at most ${p.maxConcurrent} at once in the domain`;
 }
 
 /**

@@ -1,10 +1,10 @@
-import { RedeployResponse } from '@latchkey/proto';
+import { RedeployResult } from '@latchkey/proto';
 import { booleanOption, parseArgs, requireOption, stringOption } from './args-parser.js';
 import { UsageError } from './cli-errors.js';
 import { call, withClients } from './client-context.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command-types.js';
-import { parseTimeoutSeconds, waitForDeployment } from './deploy-command.js';
+import { parseTimeoutSeconds, waitForEach } from './deploy-command.js';
 import { deploymentLines, isSuccess } from './deployment-format.js';
 import { printJson } from './table-format.js';
 
@@ -38,22 +38,28 @@ export const redeployCommand: Command = {
       // reported with why, beside the others, which are still shown.
       const unwaited = new Map<(typeof res.results)[number], string>();
       if (wait) {
-        await Promise.all(
-          res.results.map(async (r) => {
-            if (!r.deployment) return;
-            try {
-              r.deployment = await waitForDeployment(ctx, domain, r.deployment, timeoutMs);
-            } catch (err) {
-              unwaited.set(r, err instanceof Error ? err.message : String(err));
-            }
-          }),
+        const started = res.results.filter((r) => r.deployment !== undefined);
+        const outcomes = await waitForEach(
+          ctx,
+          domain,
+          started.map((r) => r.deployment!),
+          timeoutMs,
         );
-        failed += res.results.filter(
-          (r) => r.deployment !== undefined && (unwaited.has(r) || !isSuccess(r.deployment)),
-        ).length;
+        started.forEach((r, i) => {
+          const o = outcomes[i]!;
+          r.deployment = o.deployment;
+          if (o.error !== undefined) unwaited.set(r, o.error);
+        });
+        failed += started.filter((r) => unwaited.has(r) || !isSuccess(r.deployment!)).length;
       }
-      if (json) printJson(io.out, RedeployResponse.toJSON(res));
-      else {
+      if (json) {
+        printJson(io.out, {
+          results: res.results.map((r) => ({
+            ...(RedeployResult.toJSON(r) as object),
+            ...(unwaited.has(r) ? { waitError: unwaited.get(r) } : {}),
+          })),
+        });
+      } else {
         if (res.results.length === 0) io.out(`no stale workloads in domain ${domain}: nothing to redeploy`);
         for (const r of res.results) {
           if (!r.deployment) {

@@ -1,9 +1,9 @@
-import { StopWorkloadResponse, type Deployment } from '@latchkey/proto';
+import { Deployment, StopWorkloadResponse } from '@latchkey/proto';
 import { booleanOption, parseArgs, requireOption, requirePositionals, stringOption } from './args-parser.js';
 import { call, withClients } from './client-context.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command-types.js';
-import { parseTimeoutSeconds, waitForDeployment } from './deploy-command.js';
+import { parseTimeoutSeconds, waitForEach } from './deploy-command.js';
 import { deploymentLines, ENDED_STATUSES } from './deployment-format.js';
 import { printJson } from './table-format.js';
 
@@ -31,29 +31,34 @@ export const stopCommand: Command = {
         else io.out(`workload ${name} is already stopped (deployment ${res.deployments[0]?.id ?? '-'})`);
         return 0;
       }
-      let deployments: Deployment[] = res.deployments;
-      if (wait) {
-        if (!json) {
-          for (const d of deployments.filter((d) => !ENDED_STATUSES.has(d.status)))
-            io.out(`deployment ${d.id} ${d.status}; stopping...`);
-        }
-        const ended = (d: Deployment) => ENDED_STATUSES.has(d.status);
-        deployments = await Promise.all(
-          deployments.map((d) => waitForDeployment(ctx, domain, d, timeoutMs, undefined, undefined, ended)),
-        );
+      if (wait && !json) {
+        for (const d of res.deployments.filter((d) => !ENDED_STATUSES.has(d.status)))
+          io.out(`deployment ${d.id} ${d.status}; stopping...`);
       }
+      // A deployment that could not be waited for is reported with why, beside the others.
+      const outcomes = wait
+        ? await waitForEach(ctx, domain, res.deployments, timeoutMs, (d) => ENDED_STATUSES.has(d.status))
+        : res.deployments.map((deployment) => ({ deployment, error: undefined }));
+      const unwaited = outcomes.filter((o) => o.error !== undefined).length;
       if (json) {
-        printJson(io.out, StopWorkloadResponse.toJSON({ deployments, alreadyStopped: false }));
-        return 0;
+        printJson(io.out, {
+          deployments: outcomes.map((o) => ({
+            ...(Deployment.toJSON(o.deployment) as object),
+            ...(o.error === undefined ? {} : { waitError: o.error }),
+          })),
+          alreadyStopped: false,
+        });
+        return unwaited > 0 ? 1 : 0;
       }
-      for (const d of deployments) {
-        if (ENDED_STATUSES.has(d.status)) for (const line of deploymentLines(d)) io.out(line);
+      for (const { deployment: d, error } of outcomes) {
+        if (error !== undefined) io.out(`deployment ${d.id}: ${error}`);
+        else if (ENDED_STATUSES.has(d.status)) for (const line of deploymentLines(d)) io.out(line);
         else
           io.out(
             `deployment ${d.id} ${d.status}: asked to stop; latchkey workload get ${name} --domain ${domain} shows when it has`,
           );
       }
-      return 0;
+      return unwaited > 0 ? 1 : 0;
     });
   },
 };

@@ -3,7 +3,7 @@ import { booleanOption, parseArgs, requireOption, requirePositionals, stringOpti
 import { call, withClients } from './client-context.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command-types.js';
-import { redeployPolicyOf, workloadLines, workloadStatus } from './deployment-format.js';
+import { workloadLines, workloadStatus } from './deployment-format.js';
 import { formatTable, printJson } from './table-format.js';
 import { readWorkloadFile } from './workload-file.js';
 
@@ -90,16 +90,19 @@ export const workloadListCommand: Command = {
     ];
     for (const line of formatTable(
       header,
-      res.workloads.map((w) => [
-        ...(domain === '' ? [w.domain] : []),
-        w.name,
-        w.kind,
-        w.stale ? 'yes' : 'no',
-        redeployPolicyOf(w.specJson).startsWith('auto') ? 'auto' : 'manual',
-        workloadStatus(w).status,
-        workloadStatus(w).deployment,
-        stale ? changedSummary(w) : w.updatedAt,
-      ]),
+      res.workloads.map((w) => {
+        const { status, deployment } = workloadStatus(w);
+        return [
+          ...(domain === '' ? [w.domain] : []),
+          w.name,
+          w.kind,
+          w.stale ? 'yes' : 'no',
+          w.redeployPolicy?.mode ?? 'manual',
+          status,
+          deployment,
+          stale ? changedSummary(w) : w.updatedAt,
+        ];
+      }),
     )) {
       io.out(line);
     }

@@ -15,6 +15,7 @@ import {
   type StopWorkloadResponse,
   type Workload,
 } from '@latchkey/proto';
+import { deploymentLines, workloadStatus } from './deployment-format.js';
 import { writeConnectionFile } from './connection-file.js';
 import { generateCredentials } from './credentials-file.js';
 import { fakeIo } from './fake-io.js';
@@ -70,6 +71,7 @@ function workload(name: string, extra: Partial<Workload> = {}): Workload {
     warnings: [],
     liveDeployment: undefined,
     staleSince: '',
+    redeployPolicy: { mode: 'manual', window: '', maxConcurrent: 1 },
     ...extra,
   };
 }
@@ -110,6 +112,17 @@ before(async () => {
       cb(null, { deployments: [deployment('s-0', 'stopped')], alreadyStopped: true });
       return;
     }
+    if (call.request.name === 'hung') {
+      // Two deployments: one stops, the other's replica never reports it stopped.
+      cb(null, {
+        deployments: [
+          deployment('h-1', 'deployed', { stopRequestedAt: STOPPING.stopRequestedAt, stopRequestedBy: 'admin' }),
+          STOPPING,
+        ],
+        alreadyStopped: false,
+      });
+      return;
+    }
     cb(null, { deployments: [STOPPING], alreadyStopped: false });
   };
   const getDeployment: Unary<{ id: string }, Deployment> = (call, cb) => {
@@ -120,6 +133,10 @@ before(async () => {
         null,
         n < 3 ? STOPPING : deployment('s-1', 'stopped', { reasons: ['stopped by admin'], stopRequestedBy: 'admin' }),
       );
+      return;
+    }
+    if (call.request.id === 'h-1') {
+      cb(null, deployment('h-1', 'deployed', { stopRequestedAt: STOPPING.stopRequestedAt }));
       return;
     }
     if (call.request.id === 'r-stuck') {
@@ -165,6 +182,7 @@ before(async () => {
         workload('etl', {
           stale: true,
           specJson: JSON.stringify({ name: 'etl', redeployPolicy: { mode: 'auto' } }),
+          redeployPolicy: { mode: 'auto', window: '', maxConcurrent: 1 },
           staleReasons: [
             { key: 'db_password', scope: 'analytics', deployedVersion: 4, currentVersion: 5, change: 'updated' },
           ],
@@ -189,6 +207,7 @@ before(async () => {
           name: call.request.name,
           redeployPolicy: { mode: 'auto', window: '02:00-04:00', maxConcurrent: 2 },
         }),
+        redeployPolicy: { mode: 'auto', window: '02:00-04:00', maxConcurrent: 2 },
         stale: true,
         staleSince: '2025-03-03T12:10:00.000Z',
         staleReasons: [
@@ -345,4 +364,49 @@ test('workload get shows the policy, since when it is stale, what runs with the 
   );
   assert.match(text, / {6}db_password\s+MANAGED\s+analytics\s+4\n/);
   assert.match(text, /\nlast deployment:\n {2}deployment d-2 failed\n[^]*reason: db_password: gone/);
+});
+
+test('a running deployment asked to stop says so wherever it is shown', () => {
+  const lines = deploymentLines(STOPPING);
+  assert.ok(lines.includes('  stopping: asked by admin at 2025-03-03T12:05:00.000Z'), lines.join('\n'));
+  assert.equal(
+    workloadStatus(workload('etl', { liveDeployment: STOPPING, lastDeployment: STOPPING })).status,
+    'stopping',
+  );
+  const stopped = deployment('s-1', 'stopped', {
+    stopRequestedAt: '2025-03-03T12:05:00.000Z',
+    stopRequestedBy: 'admin',
+  });
+  assert.ok(!deploymentLines(stopped).some((l) => l.includes('stopping')), 'not once it has stopped');
+});
+
+test('stop --wait that times out for one deployment reports it beside the one that stopped, and exits 1', async () => {
+  const out = io();
+  assert.equal(await main(['stop', 'hung', '--domain', 'analytics', '--timeout', '1'], out), 1);
+  assert.ok(out.stdoutLines.includes('deployment s-1 stopped'), out.stdoutLines.join('\n'));
+  assert.ok(
+    out.stdoutLines.some((l) => /^deployment h-1: deployment h-1 is still deployed after 1s/.test(l)),
+    out.stdoutLines.join('\n'),
+  );
+  const json = io();
+  assert.equal(await main(['stop', 'hung', '--domain', 'analytics', '--timeout', '1', '--json'], json), 1);
+  const parsed = JSON.parse(json.stdoutLines.join('\n')) as { deployments: { id: string; waitError?: string }[] };
+  assert.deepEqual(
+    parsed.deployments.map((d) => [d.id, d.waitError !== undefined]),
+    [
+      ['h-1', true],
+      ['s-1', false],
+    ],
+  );
+});
+
+test('redeploy --wait --json says why a deployment could not be waited for', async () => {
+  const out = io();
+  assert.equal(
+    await main(['redeploy', 'stuck', '--domain', 'analytics', '--wait', '--timeout', '1', '--json'], out),
+    1,
+  );
+  const parsed = JSON.parse(out.stdoutLines.join('\n')) as { results: { workload: string; waitError?: string }[] };
+  assert.equal(parsed.results[0]?.workload, 'stuck');
+  assert.match(parsed.results[0]?.waitError ?? '', /is still resolving after 1s/);
 });

@@ -111,6 +111,7 @@ export {
   LogLine,
   PlannedReference,
   ReceivedVersion,
+  RedeployPolicy,
   RedeployRequest,
   RedeployResponse,
   RedeployResult,

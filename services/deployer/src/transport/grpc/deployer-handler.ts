@@ -1,6 +1,7 @@
 import type { Handlers } from '@latchkey/grpc';
 import type { Deployment, DeployerServiceServer, Workload } from '@latchkey/proto';
 import type { DeploymentRecord, WorkloadRecord, WorkloadView } from '../../domain/deployment-types.js';
+import { effectivePolicy } from '../../domain/redeploy-policy.js';
 import type { WorkloadService } from '../../domain/workload-service.js';
 
 export const toDeployment = (d: DeploymentRecord): Deployment => ({
@@ -54,6 +55,9 @@ export const toWorkload = (
   warnings,
   liveDeployment: live ? toDeployment(live) : undefined,
   staleSince: w.staleSince?.toISOString() ?? '',
+  redeployPolicy: (({ mode, window, maxConcurrent }) => ({ mode, window: window ?? '', maxConcurrent }))(
+    effectivePolicy(w.spec.redeployPolicy),
+  ),
 });
 
 const viewToWorkload = (v: WorkloadView): Workload => toWorkload(v.workload, v.last, [], v.live);

@@ -101,6 +101,17 @@ export interface Workload {
     | undefined;
   /** When it became stale (empty when it is not). */
   staleSince: string;
+  /** Its redeploy policy with the defaults filled in, as the deployer applies it. */
+  redeployPolicy: RedeployPolicy | undefined;
+}
+
+export interface RedeployPolicy {
+  /** "manual" or "auto". */
+  mode: string;
+  /** HH:MM-HH:MM or a 5-field cron, UTC; empty: at any time. */
+  window: string;
+  /** Auto redeploys of the domain in flight at once. */
+  maxConcurrent: number;
 }
 
 export interface ApplyWorkloadRequest {
@@ -920,6 +931,7 @@ function createBaseWorkload(): Workload {
     warnings: [],
     liveDeployment: undefined,
     staleSince: "",
+    redeployPolicy: undefined,
   };
 }
 
@@ -963,6 +975,9 @@ export const Workload: MessageFns<Workload> = {
     }
     if (message.staleSince !== "") {
       writer.uint32(106).string(message.staleSince);
+    }
+    if (message.redeployPolicy !== undefined) {
+      RedeployPolicy.encode(message.redeployPolicy, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -1084,6 +1099,14 @@ export const Workload: MessageFns<Workload> = {
             message.staleSince = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.redeployPolicy = RedeployPolicy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1141,6 +1164,11 @@ export const Workload: MessageFns<Workload> = {
         : isSet(object.stale_since)
         ? globalThis.String(object.stale_since)
         : "",
+      redeployPolicy: isSet(object.redeployPolicy)
+        ? RedeployPolicy.fromJSON(object.redeployPolicy)
+        : isSet(object.redeploy_policy)
+        ? RedeployPolicy.fromJSON(object.redeploy_policy)
+        : undefined,
     };
   },
 
@@ -1185,6 +1213,9 @@ export const Workload: MessageFns<Workload> = {
     if (message.staleSince !== undefined) {
       obj.staleSince = message.staleSince;
     }
+    if (message.redeployPolicy !== undefined) {
+      obj.redeployPolicy = RedeployPolicy.toJSON(message.redeployPolicy);
+    }
     return obj;
   },
 
@@ -1210,6 +1241,114 @@ export const Workload: MessageFns<Workload> = {
       ? Deployment.fromPartial(object.liveDeployment)
       : undefined;
     message.staleSince = object.staleSince ?? "";
+    message.redeployPolicy = (object.redeployPolicy !== undefined && object.redeployPolicy !== null)
+      ? RedeployPolicy.fromPartial(object.redeployPolicy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRedeployPolicy(): RedeployPolicy {
+  return { mode: "", window: "", maxConcurrent: 0 };
+}
+
+export const RedeployPolicy: MessageFns<RedeployPolicy> = {
+  encode(message: RedeployPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== "") {
+      writer.uint32(10).string(message.mode);
+    }
+    if (message.window !== "") {
+      writer.uint32(18).string(message.window);
+    }
+    if (message.maxConcurrent !== 0) {
+      writer.uint32(24).int32(message.maxConcurrent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedeployPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedeployPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.window = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxConcurrent = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedeployPolicy {
+    return {
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      window: isSet(object.window) ? globalThis.String(object.window) : "",
+      maxConcurrent: isSet(object.maxConcurrent)
+        ? globalThis.Number(object.maxConcurrent)
+        : isSet(object.max_concurrent)
+        ? globalThis.Number(object.max_concurrent)
+        : 0,
+    };
+  },
+
+  toJSON(message: RedeployPolicy): unknown {
+    const obj: any = {};
+    if (message.mode !== undefined) {
+      obj.mode = message.mode;
+    }
+    if (message.window !== undefined) {
+      obj.window = message.window;
+    }
+    if (message.maxConcurrent !== undefined) {
+      obj.maxConcurrent = Math.round(message.maxConcurrent);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedeployPolicy>, I>>(base?: I): RedeployPolicy {
+    return RedeployPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedeployPolicy>, I>>(object: I): RedeployPolicy {
+    const message = createBaseRedeployPolicy();
+    message.mode = object.mode ?? "";
+    message.window = object.window ?? "";
+    message.maxConcurrent = object.maxConcurrent ?? 0;
     return message;
   },
 };
