@@ -599,6 +599,14 @@ async function deployAndSettle(c: Caller$, name: string): Promise<DeploymentView
 test('seed rule: only owners and platform admins create Vault integrations', async (t) => {
   // UPDATE on the bundle does not make a maintainer an integration creator: that is MANAGE_VAULT, a role's.
   await grantOnBundle(t, USERS.maintainer, 'team-vault', ['UPDATE']);
+  // The grant is in effect (no cached refusal from before it could make the refusal below pass by itself).
+  await allowedSoon('the UPDATE grant', () =>
+    callers.get('maintainer')!.call('CatalogService.UpdateVaultIntegration', {
+      domain: OWN,
+      integration: 'team-int',
+      namespace: '',
+    }),
+  );
   const create = (who: Caller) =>
     observe(
       callers.get(who)!.call('CatalogService.CreateVaultIntegration', {
@@ -669,6 +677,14 @@ test('seed rule: listing Vault keys in the selector needs USE on the bundle and 
   const una = await as('una');
   await grantOnBundle(t, 'una', 'team-vault', ['USE']);
   await grantOnBundle(t, USERS.member, 'team-vault', ['USE']);
+  // Once USE is in effect (the member sees the integration's keys: same grant path, same caches), una is still refused.
+  await waitFor(
+    async () =>
+      ((await member.call('CatalogService.Selector', { domain: OWN })) as SelectorAnswer).entries.some(
+        (e) => e.sourceType === 'VAULT',
+      ),
+    { what: 'the USE grants to take effect', timeoutMs: 5000 },
+  );
   const refused = await observe(una.call('CatalogService.Selector', { domain: OWN }));
   assert.equal(refused.outcome, 'ras.permission_denied');
 

@@ -50,7 +50,7 @@ const rule = (allow: readonly Caller[], deny?: Outcome): Rule => (deny ? { allow
 const nobody = (deny: Outcome): Rule => ({ allow: [], deny });
 
 /** Callers the identity layer turns away before any policy is asked. */
-export const UNAUTHENTICATED: Readonly<Partial<Record<Caller, Outcome>>> = {
+const UNAUTHENTICATED: Readonly<Partial<Record<Caller, Outcome>>> = {
   anonymous: 'auth.unauthenticated',
   'bad-token': 'auth.unauthenticated',
   'expired-token': 'auth.unauthenticated',

@@ -28,6 +28,6 @@ export { authInterceptor, channelCredentials, createClient, unary, checkHealth }
 export type { RunningService } from './lifecycle.js';
 export { readCredentials, runService } from './lifecycle.js';
 export type { Decision, AuthorizationQuestion, Authorizer } from './ras-authorizer.js';
-export { RasAuthorizer, authorize, denialError, withCallerGroups } from './ras-authorizer.js';
+export { RasAuthorizer, authorize, denialError, denialKind, withCallerGroups } from './ras-authorizer.js';
 export type { CachingAuthorizerOptions } from './caching-authorizer.js';
 export { CachingAuthorizer } from './caching-authorizer.js';

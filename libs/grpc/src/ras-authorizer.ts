@@ -50,18 +50,28 @@ export interface Authorizer {
   checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]>;
 }
 
+/** What kind of failure a refusal of ras is, by its code: the one mapping, for ras and its callers. */
+export function denialKind(code: string): 'not_found' | 'invalid_argument' | 'internal' | 'permission_denied' {
+  switch (code) {
+    case 'ras.domain_not_found':
+    case 'ras.bundle_not_found':
+      return 'not_found';
+    case 'ras.invalid_check':
+    case 'domain.reserved':
+      return 'invalid_argument';
+    case 'ras.unknown_action':
+      // A service asking about an action ras does not know is a bug in that service.
+      return 'internal';
+    default:
+      return 'permission_denied';
+  }
+}
+
 /** Turns a denial into the error a caller should see. */
 export function denialError(d: Decision): LatchkeyError {
-  const notFound = d.code === 'ras.domain_not_found' || d.code === 'ras.bundle_not_found';
-  const kind = notFound
-    ? 'not_found'
-    : d.code === 'ras.invalid_check' || d.code === 'domain.reserved'
-      ? 'invalid_argument'
-      : // A service asking about an action ras does not know is a bug in that service.
-        d.code === 'ras.unknown_action'
-        ? 'internal'
-        : 'permission_denied';
-  return new LatchkeyError(d.code || 'ras.permission_denied', d.reason || 'permission denied', { kind });
+  return new LatchkeyError(d.code || 'ras.permission_denied', d.reason || 'permission denied', {
+    kind: denialKind(d.code),
+  });
 }
 
 export async function authorize(authorizer: Authorizer, q: AuthorizationQuestion): Promise<void> {

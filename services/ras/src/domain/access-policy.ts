@@ -68,7 +68,7 @@ export function noAccess(principal: string, action: string, domain: string): Dec
 }
 
 /** The answer to an action that only a domain has, asked of global scope: the same for everyone. */
-export function globalIsNoDomain(action: string): Decision {
+function globalIsNoDomain(action: string): Decision {
   return deny(
     'domain.reserved',
     `${action} has no meaning in global scope: "global" is the platform-wide scope, not a domain (it has no workloads, Vault integrations, roles or audit of its own)`,

@@ -1,4 +1,5 @@
-import { invalidArgument, LatchkeyError, notFound, permissionDenied } from '@latchkey/errors';
+import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
+import { denialKind } from '@latchkey/grpc';
 import { DOMAIN_NAME, GLOBAL_SCOPE } from '@latchkey/events';
 import type { Decision } from './access-policy.js';
 import { granteeLabel, type Grantee } from './grant-types.js';
@@ -17,21 +18,16 @@ import {
 
 const quoted = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}...` : s);
 
-/** A denial from the policy, as the error an RPC caller gets. */
+/** ras's own RPCs name a missing domain or bundle by the resource, not by the check. */
+const RPC_CODES: Record<string, string> = {
+  'ras.domain_not_found': 'domain.not_found',
+  'ras.bundle_not_found': 'bundle.not_found',
+};
+
+/** A denial from the policy, as the error an RPC caller gets (the kind as every service maps it). */
 export function decisionError(d: Decision): LatchkeyError {
-  switch (d.code) {
-    case 'ras.domain_not_found':
-      return notFound('domain.not_found', d.reason);
-    case 'ras.bundle_not_found':
-      return notFound('bundle.not_found', d.reason);
-    case 'ras.invalid_check':
-    case 'domain.reserved':
-      return invalidArgument(d.code, d.reason);
-    case 'ras.unknown_action':
-      return new LatchkeyError(d.code, d.reason, { kind: 'internal' });
-    default:
-      return permissionDenied(d.code || 'ras.permission_denied', d.reason || 'permission denied');
-  }
+  const code = RPC_CODES[d.code] ?? (d.code || 'ras.permission_denied');
+  return new LatchkeyError(code, d.reason || 'permission denied', { kind: denialKind(d.code) });
 }
 
 /** A domain name as an RPC argument: syntax only, so the answer says nothing about existence. */
