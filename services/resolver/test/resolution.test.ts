@@ -44,17 +44,15 @@ class FakeAuthorizer implements Authorizer {
     this.batches.push(qs);
     if (this.failWith) return Promise.reject(this.failWith);
     return Promise.resolve(
-      qs
-        .slice(0, this.answerOnly ?? qs.length)
-        .map((q) =>
-          this.deny.has(q.resource ?? '')
-            ? {
-                allowed: false,
-                code: 'ras.permission_denied',
-                reason: `${q.principal} may not secret.use ${q.resource}`,
-              }
-            : { allowed: true, code: '', reason: '' },
-        ),
+      qs.slice(0, this.answerOnly ?? qs.length).map((q) =>
+        this.deny.has(q.resource ?? '')
+          ? {
+              allowed: false,
+              code: 'ras.permission_denied',
+              reason: `${q.principal} may not secret.use ${q.resource}`,
+            }
+          : { allowed: true, code: '', reason: '' },
+      ),
     );
   }
 }
