@@ -8,6 +8,9 @@ import {
   STREAM_EVENTS,
   STREAM_RESOLVED,
   STREAMS,
+  auditEvent,
+  auditRecord,
+  publishEvent,
   type AuditRecord,
   type ReferenceSpec,
   type WorkloadDeploying,
@@ -90,6 +93,8 @@ class FakeValues implements ValueSource {
 
 interface World {
   jsm: JetStreamManager;
+  /** The NATS server's URL, for a hostile client of its own. */
+  url: string;
   canary: string;
   authorizer: FakeAuthorizer;
   warnings: { msg: string; fields: Record<string, unknown> | undefined }[];
@@ -127,6 +132,7 @@ async function world(t: TestContext, deny: string[] = []): Promise<World> {
   };
   return {
     jsm,
+    url: nats.url,
     canary,
     authorizer,
     warnings,
@@ -265,4 +271,30 @@ test('audit fail-open (the default): with the audit stream gone the resolution i
     [['audit record not written: resolution served unaudited (audit.failClosed is off)', ev.deploymentId]],
   );
   assert.ok(!JSON.stringify(w.warnings).includes(w.canary));
+});
+
+test('a record pre-published under the id the old scheme used (secret.read:<deployment id>) does not suppress the real record of the read', async (t) => {
+  const w = await world(t);
+  const ev = deploying();
+  // Anyone who saw the deploying event could publish this first; JetStream keeps the first of an id.
+  const nc = await connect({ servers: w.url });
+  t.after(() => nc.close());
+  const fake = auditRecord({
+    id: `secret.read:${ev.deploymentId}`,
+    service: 'resolver',
+    actor: 'nobody',
+    action: 'secret.read',
+    domain: 'analytics',
+    outcome: 'deny',
+    requestId: ev.deploymentId,
+  });
+  await publishEvent(nc.jetstream(), 'latchkey/resolver', auditEvent(fake));
+  await w.service(true).resolve(ev);
+
+  const records = parsed<AuditRecord>(await messages(w.jsm, STREAM_AUDIT));
+  const real = records.filter((r) => r.actor === 'mia' && r.requestId === ev.deploymentId);
+  assert.equal(real.length, 1, 'the real record of the read is in the audit stream');
+  assert.equal(real[0]?.outcome, 'ok');
+  assert.notEqual(real[0]?.id, fake.id);
+  assert.equal((await w.jsm.streams.info(STREAM_RESOLVED)).state.messages, 1);
 });

@@ -78,7 +78,6 @@ const toFailure = (f: Failed): ReferenceFailure => ({
 
 /** What an audit record of a read is about. */
 interface AuditSubject {
-  id: string;
   principal: string;
   /** The principal's groups (from its identity), when it has any. */
   groups?: readonly string[] | undefined;
@@ -261,7 +260,6 @@ export class ResolutionService {
         // Values were read (and are discarded): that is recorded like any read.
         await this.#audit(
           {
-            id: `secret.read:${requestId}`,
             principal: req.principal,
             groups: req.groups,
             domain: req.domain,
@@ -501,7 +499,6 @@ export class ResolutionService {
 
   #recordOf(ev: WorkloadDeploying): AuditSubject {
     return {
-      id: `secret.read:${ev.deploymentId}`,
       principal: ev.principal,
       groups: ev.groups,
       domain: ev.domain,
@@ -514,12 +511,16 @@ export class ResolutionService {
   /**
    * Writes the record of this resolution (actor: the deploying principal);
    * false when it could not be written, which is logged (never with a value).
+   * Its id is random (auditRecord's default): an id derived from the
+   * deployment could be published first by anyone who sees the deploying
+   * event, and JetStream would then drop the real record as a duplicate. A
+   * redelivered deploying event reads the values again, and that second read
+   * gets a record of its own.
    */
   async #audit(r: AuditSubject, outcome: 'ok' | 'deny' | 'error', resource: string, reason: string): Promise<boolean> {
     try {
       await this.deps.audit.write(
         auditRecord({
-          id: r.id,
           service: 'resolver',
           actor: r.principal,
           ...(r.groups && r.groups.length > 0 ? { groups: r.groups } : {}),
