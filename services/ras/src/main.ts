@@ -5,8 +5,8 @@ import { createServer, identityAuthenticator, loadServiceTransport, readCredenti
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { RasServiceService, type RasServiceServer } from '@latchkey/proto';
-import { NatsDecisionAudit } from './adapters/nats-decision-audit.js';
 import { PostgresAuditStore } from './adapters/postgres-audit-store.js';
+import { PostgresDecisionAudit } from './adapters/postgres-decision-audit.js';
 import { PostgresBundleRepo } from './adapters/postgres-bundle-repo.js';
 import { PostgresDomainRepo } from './adapters/postgres-domain-repo.js';
 import { PostgresGrantRepo } from './adapters/postgres-grant-repo.js';
@@ -46,7 +46,8 @@ runService('ras', logger, async () => {
       groups: new Set(config.LATCHKEY_PLATFORM_ADMIN_GROUPS),
     },
   });
-  const decisionAudit = new NatsDecisionAudit({ js: bus.js, logger: log });
+  // Each decision is in the outbox before it is answered.
+  const decisionAudit = new PostgresDecisionAudit(pool, kick);
   const domains = new DomainService({ repo: domainRepo, policy, facts, audit: decisionAudit });
   const grants = new GrantService({ repo: grantRepo, domains });
   const bundles = new BundleService({ repo: bundleRepo, domains });
@@ -75,7 +76,6 @@ runService('ras', logger, async () => {
     port,
     async stop() {
       await server.shutdown();
-      await decisionAudit.stop();
       await auditRunner.stop();
       await relay.stop();
       await bus.drain();

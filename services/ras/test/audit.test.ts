@@ -17,7 +17,6 @@ import { silentLogger } from '@latchkey/logger';
 import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import type { ListAuditRequest, ListAuditResponse, RasServiceClient } from '@latchkey/proto';
 import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
-import { NatsDecisionAudit } from '../src/adapters/nats-decision-audit.js';
 import { AUDIT_CONSUMER, AUDIT_SUBJECTS, auditConsumer } from '../src/transport/events/audit-consumer.js';
 import { admin, person, startRas, type Ras } from './ras-fixture.js';
 
@@ -305,7 +304,7 @@ interface Pipeline {
   publishRaw(subject: string, data: unknown): Promise<void>;
 }
 
-/** ras with its audit path on a private nats-server: decisions published, changes relayed, the consumer storing. */
+/** ras with its audit path on a private nats-server: decisions and changes relayed from the outbox, the consumer storing. */
 async function pipeline(t: TestContext): Promise<Pipeline> {
   const nats = await startTestNats();
   const nc = await connect({ servers: nats.url });
@@ -313,9 +312,8 @@ async function pipeline(t: TestContext): Promise<Pipeline> {
   for (const s of STREAMS) await ensureStream(jsm, s);
   await ensureConsumer(jsm, { stream: STREAM_AUDIT, durable: AUDIT_CONSUMER, filterSubjects: AUDIT_SUBJECTS });
   const js = nc.jetstream();
-  const decisions = new NatsDecisionAudit({ js, logger: silentLogger });
   const relayed: { relay?: OutboxRelay } = {};
-  const ras = await startRas(t, postgres, { decisionAudit: decisions, onCommit: () => relayed.relay?.kick() });
+  const ras = await startRas(t, postgres, { durableDecisions: true, onCommit: () => relayed.relay?.kick() });
   const relay = new OutboxRelay({ pool: ras.pool, js, logger: silentLogger, source: 'latchkey/ras', idleMs: 20 });
   relayed.relay = relay;
   relay.start();
@@ -330,7 +328,6 @@ async function pipeline(t: TestContext): Promise<Pipeline> {
   t.after(async () => {
     await runner.stop();
     await relay.stop();
-    await decisions.stop();
     await nc.close();
     await nats.stop();
   });
@@ -423,7 +420,7 @@ test('the audit consumer stores decisions and changes from the stream once each,
   assert.equal((await listAudit(adminC, { actor: 'mallory' })).records.length, 0);
 });
 
-test('decisions never wait for the audit stream: while it is gone records queue, and they are all sent once it is back', async (t) => {
+test("decisions wait for ras's outbox, not for the audit stream: while it is gone the records stay in the outbox, and all reach it once it is back", async (t) => {
   const nats = await startTestNats();
   const nc = await connect({ servers: nats.url });
   t.after(async () => {
@@ -431,33 +428,68 @@ test('decisions never wait for the audit stream: while it is gone records queue,
     await nats.stop();
   });
   const jsm = await nc.jetstreamManager();
-  const warnings: string[] = [];
-  const logger = { ...silentLogger, warn: (msg: string) => void warnings.push(msg), child: () => logger };
-  const decisions = new NatsDecisionAudit({ js: nc.jetstream({ timeout: 1000 }), logger, batchSize: 7 });
-  t.after(() => decisions.stop(1000));
+  const relayed: { relay?: OutboxRelay } = {};
+  const ras = await startRas(t, postgres, { durableDecisions: true, onCommit: () => relayed.relay?.kick() });
+  await world(ras);
   // No LATCHKEY_AUDIT stream yet: nothing can take the records.
-  const records = Array.from({ length: 40 }, (_, i) =>
-    auditRecord({ service: 'ras', actor: `user-${i}`, action: 'secret.use', domain: 'analytics', outcome: 'allow' }),
-  );
-  for (const r of records) {
-    const returned: unknown = decisions.record([r]);
-    assert.equal(returned, undefined, 'record() returns nothing to wait for');
-  }
-  assert.equal(decisions.pending, 40);
-  await waitFor(() => warnings.some((w) => /could not send decision audit records/.test(w)), {
-    what: 'a failed send, logged',
+  const relay = new OutboxRelay({
+    pool: ras.pool,
+    js: nc.jetstream({ timeout: 1000 }),
+    logger: silentLogger,
+    source: 'latchkey/ras',
+    idleMs: 20,
   });
-  assert.equal(decisions.pending, 40, 'nothing is dropped while the stream is gone');
+  relayed.relay = relay;
+  relay.start();
+  t.after(() => relay.stop());
+  const kicks = ras.kicks();
+  const questions = Array.from({ length: 40 }, (_, i) => ({
+    principal: `user-${i}`,
+    groups: [],
+    action: 'secret.use',
+    domain: 'analytics',
+    scope: '',
+    resource: 'db_password',
+  }));
+  const answers = await ras.domains.checkBatch(
+    questions,
+    questions.map(() => 'req-outage'),
+  );
+  assert.equal(answers.length, 40, 'answered while the stream is gone');
+  assert.equal(ras.kicks(), kicks + 1, 'the batch is one write');
+  const waiting = async () =>
+    (
+      await ras.pool.query<{ id: string }>(
+        "SELECT id FROM outbox WHERE subject LIKE 'latchkey.audit.ras.%' AND data->>'requestId' = 'req-outage' AND published_at IS NULL",
+      )
+    ).rows.map((r) => r.id);
+  assert.equal((await waiting()).length, 40, 'every record is in the outbox before the answer');
 
   for (const s of STREAMS) await ensureStream(jsm, s);
-  await waitFor(async () => decisions.pending === 0 && (await jsm.streams.info(STREAM_AUDIT)).state.messages === 40, {
-    what: 'every queued record in the audit stream',
+  await waitFor(async () => (await waiting()).length === 0, {
+    what: 'the outbox relayed every decision record',
     timeoutMs: 15_000,
   });
   const info = await jsm.streams.info(STREAM_AUDIT);
-  const ids = new Set<string>();
+  const ids: string[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    ids.add((JSON.parse((await jsm.streams.getMessage(STREAM_AUDIT, { seq })).string()) as AuditRecord).id);
+    const r = JSON.parse((await jsm.streams.getMessage(STREAM_AUDIT, { seq })).string()) as AuditRecord;
+    if (r.requestId === 'req-outage') ids.push(r.id);
   }
-  assert.deepEqual([...ids].sort(), records.map((r) => r.id).sort(), 'each record once');
+  assert.equal(ids.length, 40, 'each record once in the audit stream');
+  assert.equal(new Set(ids).size, 40);
+});
+
+test('ras does not fail open: when the records of a batch cannot be stored, the batch is not answered (audit.unavailable, retryable)', async (t) => {
+  const ras = await startRas(t, postgres, { durableDecisions: true });
+  await world(ras);
+  const decided = ras.decisions.length;
+  await ras.pool.query('ALTER TABLE outbox RENAME TO outbox_gone');
+  const q = { principal: 'mia', groups: [], action: 'secret.use', domain: 'analytics', scope: '', resource: 'k' };
+  const err = await errorOf(ras.domains.checkBatch([q, { ...q, principal: 'fred' }]));
+  assert.equal(err.code, 'audit.unavailable');
+  assert.equal(err.retryable, true);
+  assert.match(err.message, /the decision was not answered: its audit record could not be stored/);
+  assert.equal((await errorOf(ras.domains.check(q))).code, 'audit.unavailable');
+  assert.equal(ras.decisions.length, decided, 'no answer went out unrecorded');
 });

@@ -7,6 +7,7 @@ import { silentLogger } from '@latchkey/logger';
 import { RasServiceClient, RasServiceService, type RasServiceServer } from '@latchkey/proto';
 import { createTestDatabase, type TestPostgres } from '@latchkey/testing';
 import { PostgresAuditStore } from '../src/adapters/postgres-audit-store.js';
+import { PostgresDecisionAudit } from '../src/adapters/postgres-decision-audit.js';
 import { PostgresBundleRepo } from '../src/adapters/postgres-bundle-repo.js';
 import { PostgresDomainRepo } from '../src/adapters/postgres-domain-repo.js';
 import { PostgresGrantRepo } from '../src/adapters/postgres-grant-repo.js';
@@ -68,8 +69,8 @@ let dbCount = 0;
 export interface RasOptions {
   /** Also called after each committed change (e.g. to kick an outbox relay). */
   onCommit?: () => void;
-  /** Also given every decision record (e.g. the NATS adapter). */
-  decisionAudit?: DecisionAudit;
+  /** Also write every decision record to the outbox, as ras does (PostgresDecisionAudit). */
+  durableDecisions?: boolean;
 }
 
 /**
@@ -93,10 +94,11 @@ export async function startRas(t: TestContext, postgres: TestPostgres, options: 
   const facts = repoFacts({ domains: domainRepo, grants: grantRepo, bundles: bundleRepo });
   const policy = new AccessPolicy({ facts, admins: { users: new Set(['admin']), groups: new Set(['platform']) } });
   const decisions: AuditRecord[] = [];
+  const durable = options.durableDecisions ? new PostgresDecisionAudit(pool, kick) : undefined;
   const decisionAudit: DecisionAudit = {
-    record: (records) => {
+    record: async (records) => {
+      await durable?.record(records);
       decisions.push(...records);
-      options.decisionAudit?.record(records);
     },
   };
   const domains = new DomainService({ repo: domainRepo, policy, facts, audit: decisionAudit });

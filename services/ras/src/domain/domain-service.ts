@@ -48,10 +48,10 @@ export class DomainService {
   async create(actor: Actor, name: string): Promise<DomainRecord> {
     if (actor.kind !== 'user' || !this.isPlatformAdmin(actor)) {
       const err = permissionDenied('ras.permission_denied', 'only platform admins create domains');
-      this.#record(actor, 'domain.create', name, '', { allowed: false, code: err.code, reason: err.message });
+      await this.#record(actor, 'domain.create', name, '', { allowed: false, code: err.code, reason: err.message });
       throw err;
     }
-    this.#record(actor, 'domain.create', name, '', { allowed: true, code: '', reason: '' });
+    await this.#record(actor, 'domain.create', name, '', { allowed: true, code: '', reason: '' });
     validateDomainName(name);
     const created = await this.deps.repo.create(name, actor);
     if (!created) throw alreadyExists('domain.exists', `domain ${name} already exists`);
@@ -75,7 +75,7 @@ export class DomainService {
   /** `requestId`: the request the asking service acts for, in the audit record. */
   async check(q: CheckInput, requestId = ''): Promise<Decision> {
     const d = await this.deps.policy.decide(q);
-    this.deps.audit.record([decisionRecord(q, d, requestId)]);
+    await this.deps.audit.record([decisionRecord(q, d, requestId)]);
     return d;
   }
 
@@ -87,7 +87,8 @@ export class DomainService {
   async checkBatch(qs: readonly CheckInput[], requestIds: readonly string[] = []): Promise<Decision[]> {
     const facts = memoFacts(this.deps.facts);
     const ds = await Promise.all(qs.map((q) => this.deps.policy.decide(q, facts)));
-    this.deps.audit.record(qs.map((q, i) => decisionRecord(q, ds[i]!, requestIds[i] ?? '')));
+    // One write for the whole batch, durable before any answer leaves.
+    await this.deps.audit.record(qs.map((q, i) => decisionRecord(q, ds[i]!, requestIds[i] ?? '')));
     return ds;
   }
 
@@ -97,7 +98,7 @@ export class DomainService {
    */
   async authorize(actor: Actor, action: string, domain: string, resource = ''): Promise<void> {
     const d = await this.#decideFor(actor, action, domain, resource);
-    this.#record(actor, action, domain, resource, d);
+    await this.#record(actor, action, domain, resource, d);
     if (!d.allowed) throw decisionError(d);
   }
 
@@ -116,8 +117,8 @@ export class DomainService {
   }
 
   /** Audits a decision ras made about one of its own RPCs. */
-  #record(actor: Actor, action: string, domain: string, resource: string, d: Decision): void {
+  async #record(actor: Actor, action: string, domain: string, resource: string, d: Decision): Promise<void> {
     const q: CheckInput = { principal: actor.id, groups: actor.groups, action, domain, scope: '', resource };
-    this.deps.audit.record([decisionRecord(q, d, actor.requestId ?? '')]);
+    await this.deps.audit.record([decisionRecord(q, d, actor.requestId ?? '')]);
   }
 }

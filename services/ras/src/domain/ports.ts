@@ -78,11 +78,13 @@ export interface BundleRepo {
 }
 
 /**
- * Where the records of decisions go (the audit stream). record() never
- * blocks or fails a decision: the adapter sends in the background.
+ * Where the records of decisions go. record() resolves once they are durable
+ * (ras's outbox, relayed to the audit stream), and a decision is answered only
+ * after that; it throws (retryable) when they cannot be stored, and the
+ * decision is then not answered at all.
  */
 export interface DecisionAudit {
-  record(records: readonly AuditRecord[]): void;
+  record(records: readonly AuditRecord[]): Promise<void>;
 }
 
 export interface AuditQuery {

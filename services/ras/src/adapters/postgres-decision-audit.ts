@@ -1,0 +1,35 @@
+import { wrapDbError, type Pool } from '@latchkey/db';
+import { LatchkeyError } from '@latchkey/errors';
+import { auditEvent, enqueueEvents, type AuditRecord } from '@latchkey/events';
+import type { DecisionAudit } from '../domain/ports.js';
+
+/**
+ * Decision records in ras's outbox: one multi-row insert per Check or
+ * CheckBatch, committed before the answer goes out; the outbox relay then
+ * publishes them to the audit stream (and ras's audit consumer stores them).
+ * A ras killed right after it answered has them on disk, and relays them
+ * after its restart. When the insert fails, the decision is not answered
+ * (audit.unavailable, retryable): ras never answers unrecorded.
+ */
+export class PostgresDecisionAudit implements DecisionAudit {
+  constructor(
+    private readonly pool: Pool,
+    /** Called after records were committed (kicks the outbox relay). */
+    private readonly onCommit: () => void,
+  ) {}
+
+  async record(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    try {
+      await enqueueEvents(this.pool, records.map(auditEvent));
+    } catch (err) {
+      const cause = wrapDbError(err, 'storing decision audit records');
+      throw new LatchkeyError(
+        'audit.unavailable',
+        `the decision was not answered: its audit record could not be stored (${cause.code}); try again once ras's database is reachable`,
+        { kind: 'unavailable', retryable: true, cause },
+      );
+    }
+    this.onCommit();
+  }
+}
