@@ -317,7 +317,8 @@ test('while a backend is unavailable the deployment says it waits; once resolved
       refId,
       key: refId.split(':').at(-1)!,
       sourceType: 'MANAGED',
-      scope: 'analytics',
+      // The scope that answered: the one a structured reference names, the domain for ${secrets.KEY}.
+      scope: refId.startsWith('MANAGED:') ? refId.split(':')[1]! : 'analytics',
       version: 1,
     })),
     sealed: seal(h.keys, Buffer.from(JSON.stringify(values)), d.id),

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
 import {
+  auditEvent,
   claimEvent,
   enqueueEvents,
   eventTypes,
   subjects,
+  type AuditRecord,
   type ReferenceSpec,
   type ResolvedVersion,
   type SecretChanged,
@@ -24,7 +26,10 @@ import type {
   WorkloadView,
 } from '../domain/deployment-types.js';
 import type { RedeployOfStale, WorkloadRepo } from '../domain/ports.js';
+import type { RecordedDeployment } from '../domain/resolution-check.js';
 import type { WorkloadSpec } from '../domain/workload-spec.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `latchkey.workload.stale.<domain>` without the domain, for events built in SQL. */
 const STALE_SUBJECT_PREFIX = subjects.stale('');
@@ -144,9 +149,10 @@ export async function insertDeployment(
 ): Promise<DeploymentRecord> {
   const id = randomUUID();
   const { rows } = await tx.query<DeploymentRow>(
-    `INSERT INTO deployments (id, workload_id, domain, workload_name, principal, principal_groups, status, trigger)
-     VALUES ($1, $2, $3, $4, $5, $6, 'resolving', $7) RETURNING *`,
-    [id, w.id, w.domain, w.name, principal, JSON.stringify(groups), trigger],
+    `INSERT INTO deployments (id, workload_id, domain, workload_name, principal, principal_groups, status, trigger,
+       reference_specs)
+     VALUES ($1, $2, $3, $4, $5, $6, 'resolving', $7, $8) RETURNING *`,
+    [id, w.id, w.domain, w.name, principal, JSON.stringify(groups), trigger, JSON.stringify(references)],
   );
   const data: WorkloadDeploying = {
     deploymentId: id,
@@ -388,6 +394,22 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
       const { rows } = await this.pool.query<DeploymentRow>(`${DEPLOYMENT_SELECT} WHERE d.id = $1`, [id]);
       return rows[0] ? toDeployment(rows[0]) : undefined;
     });
+  }
+
+  recordedDeployment(id: string): Promise<RecordedDeployment | undefined> {
+    if (!UUID.test(id)) return Promise.resolve(undefined);
+    return this.run('reading a deployment', async () => {
+      const { rows } = await this.pool.query<{ domain: string; reference_specs: ReferenceSpec[] | null }>(
+        'SELECT domain, reference_specs FROM deployments WHERE id = $1',
+        [id],
+      );
+      const r = rows[0];
+      return r ? { domain: r.domain, references: r.reference_specs } : undefined;
+    });
+  }
+
+  recordAudit(record: AuditRecord): Promise<void> {
+    return this.run('writing an audit record', () => enqueueEvents(this.pool, [auditEvent(record)]));
   }
 
   latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined> {

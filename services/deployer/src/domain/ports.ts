@@ -1,4 +1,11 @@
-import type { PlanReply, PlanRequest, ReferenceSpec, SecretChanged, WorkloadStale } from '@latchkey/events';
+import type {
+  AuditRecord,
+  PlanReply,
+  PlanRequest,
+  ReferenceSpec,
+  SecretChanged,
+  WorkloadStale,
+} from '@latchkey/events';
 import type {
   DeploymentRecord,
   DeploymentStatus,
@@ -8,6 +15,7 @@ import type {
   WorkloadRecord,
   WorkloadView,
 } from './deployment-types.js';
+import type { RecordedDeployment } from './resolution-check.js';
 import type { DependentsQuery, DeployedVaultKey, KeyDependents } from './reference-index-types.js';
 import type { WorkloadSpec } from './workload-spec.js';
 
@@ -49,6 +57,14 @@ export interface WorkloadRepo {
     groups: readonly string[],
   ): Promise<RedeployOfStale>;
   getDeployment(id: string): Promise<DeploymentRecord | undefined>;
+  /**
+   * The domain and references a deployment was recorded with, to check an
+   * answer from the bus against; undefined when no such deployment exists
+   * (an id that is not a deployment id included).
+   */
+  recordedDeployment(id: string): Promise<RecordedDeployment | undefined>;
+  /** Writes one of the deployer's own audit records (a message it refused) to its outbox. */
+  recordAudit(record: AuditRecord): Promise<void>;
   latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined>;
   /**
    * Moves a deployment from `resolving` to `starting` for this runner and

@@ -1,6 +1,6 @@
 import { open, type SealKeyPair } from '@latchkey/crypto';
 import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
-import { DOMAIN_NAME } from '@latchkey/events';
+import { auditRecord, DOMAIN_NAME, GLOBAL_SCOPE, subjects } from '@latchkey/events';
 import type {
   PlannedReference,
   SecretChanged,
@@ -21,6 +21,12 @@ import {
 } from './deployment-types.js';
 import type { ResolutionPlanner, WorkloadRepo, WorkloadRuntime } from './ports.js';
 import { checkReferences } from './reference-check.js';
+import {
+  resolutionFailedMismatch,
+  resolvedMismatch,
+  type BusOrigin,
+  type RecordedDeployment,
+} from './resolution-check.js';
 import {
   parseWorkloadSpec,
   referencesOf,
@@ -436,8 +442,16 @@ export class WorkloadService {
     return { id: d.id, lines: await this.deps.repo.readLogs(d.id) };
   }
 
-  /** `workload.resolved`: open the values, start the workload, forget them. */
-  async onResolved(eventId: string, ev: WorkloadResolved): Promise<void> {
+  /**
+   * `workload.resolved`: open the values, start the workload, forget them.
+   * Only for a deployment recorded here, in its domain, with exactly its
+   * references; anything else is refused (a permanent error: the message is
+   * terminated), logged and audited, and starts nothing.
+   */
+  async onResolved(eventId: string, ev: WorkloadResolved, origin: BusOrigin = {}): Promise<void> {
+    await this.#acceptOnly('workload.resolved', eventId, ev.deploymentId, ev.domain, origin, (d) =>
+      resolvedMismatch(d, ev, origin, subjects.resolved),
+    );
     // Marked before the claim commits, so that the running-deployments check never sees it claimed but not starting.
     this.startingHere.set(ev.deploymentId, (this.startingHere.get(ev.deploymentId) ?? 0) + 1);
     try {
@@ -449,7 +463,7 @@ export class WorkloadService {
         ev.warnings,
       );
       if (!claimed) return;
-      await this.startClaimed(claimed.deployment, claimed.workload, ev);
+      await this.startClaimed(claimed.deployment, claimed.workload, ev, eventId, origin);
     } finally {
       const n = (this.startingHere.get(ev.deploymentId) ?? 1) - 1;
       if (n > 0) this.startingHere.set(ev.deploymentId, n);
@@ -461,6 +475,8 @@ export class WorkloadService {
     deployment: DeploymentRecord,
     workload: WorkloadRecord,
     ev: WorkloadResolved,
+    eventId: string,
+    origin: BusOrigin,
   ): Promise<void> {
     const log = this.deps.logger.child({
       deploymentId: deployment.id,
@@ -476,6 +492,15 @@ export class WorkloadService {
       const code = err instanceof LatchkeyError ? err.code : 'crypto.error';
       log.error('cannot open sealed values', { code });
       await this.fail(deployment, [`cannot open the sealed values (${code})`]);
+      return;
+    }
+    // The sealed values answer exactly the references the versions named (checked against the deployment).
+    const named = new Set(ev.versions.map((v) => v.refId));
+    if (values.size !== named.size || [...values.keys()].some((k) => !named.has(k))) {
+      values.clear();
+      const problem = `the sealed values do not answer exactly the references of deployment ${deployment.id}`;
+      await this.#audited('workload.resolved', eventId, deployment.id, deployment.domain, origin, problem);
+      await this.fail(deployment, [`${problem}: refused (audit record bus.rejected)`]);
       return;
     }
     const command = workload.spec.run?.command;
@@ -537,7 +562,11 @@ export class WorkloadService {
     await this.deps.repo.markRetrying(ev.deploymentId, ev.attempt, reasons);
   }
 
-  async onResolutionFailed(eventId: string, ev: WorkloadResolutionFailed): Promise<void> {
+  /** `workload.resolution_failed`: checked against the deployment as a resolved event is. */
+  async onResolutionFailed(eventId: string, ev: WorkloadResolutionFailed, origin: BusOrigin = {}): Promise<void> {
+    await this.#acceptOnly('workload.resolution_failed', eventId, ev.deploymentId, ev.domain, origin, (d) =>
+      resolutionFailedMismatch(d, ev, origin, subjects.resolutionFailed),
+    );
     const reasons = ev.failures.map((f) => `${f.key} (${f.refId}): ${f.message} [${f.code}]`);
     if (await this.deps.repo.markFailed({ id: ev.deploymentId }, reasons, eventId)) this.deps.onEvents();
   }
@@ -555,6 +584,63 @@ export class WorkloadService {
         await this.deps.runtime.stop(r.deploymentId, `replaced by deployment ${ev.deploymentId}`);
       }
     }
+  }
+
+  /**
+   * Throws a permanent error (the consumer terminates the message) when
+   * `check` finds that the event does not answer the deployment it names,
+   * after logging and auditing the refusal.
+   */
+  async #acceptOnly(
+    what: string,
+    eventId: string,
+    deploymentId: unknown,
+    claimedDomain: unknown,
+    origin: BusOrigin,
+    check: (d: RecordedDeployment | undefined) => string | undefined,
+  ): Promise<void> {
+    const id = String(deploymentId);
+    const d = await this.deps.repo.recordedDeployment(id);
+    const problem = check(d);
+    if (problem === undefined) return;
+    const domain =
+      d?.domain ??
+      (typeof claimedDomain === 'string' && DOMAIN_NAME.test(claimedDomain) ? claimedDomain : GLOBAL_SCOPE);
+    await this.#audited(what, eventId, id, domain, origin, problem);
+    throw invalidArgument('bus.rejected', `${what} ${eventId.slice(0, 80)} refused: ${problem}`);
+  }
+
+  /** The deployer's audit record (and log line) of a bus message it refused: ids, keys and reasons, never a value. */
+  async #audited(
+    what: string,
+    eventId: string,
+    deploymentId: string,
+    domain: string,
+    origin: BusOrigin,
+    problem: string,
+  ): Promise<void> {
+    await this.deps.repo.recordAudit(
+      auditRecord({
+        service: 'deployer',
+        // Who published it is not known: the source is what the message claims.
+        actor: `bus:${origin.source || 'unknown'}`,
+        action: 'bus.rejected',
+        domain,
+        resource: `${what}:deployment ${deploymentId}`,
+        outcome: 'deny',
+        reason: problem,
+        requestId: eventId,
+      }),
+    );
+    this.deps.onEvents();
+    this.deps.logger.warn('bus message refused: it does not match the deployment it names', {
+      event: what,
+      eventId: eventId.slice(0, 128),
+      deploymentId: deploymentId.slice(0, 80),
+      domain,
+      reason: problem,
+      ...(origin.subject ? { subject: origin.subject.slice(0, 200) } : {}),
+    });
   }
 
   private async fail(d: DeploymentRecord, reasons: string[]): Promise<void> {

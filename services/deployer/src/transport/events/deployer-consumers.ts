@@ -17,11 +17,13 @@ export const RESOLUTION_RETRYING_CONSUMER = 'deployer-resolution-retrying';
 export const WORKLOAD_STALE_CONSUMER = 'deployer-workload-stale';
 
 export const resolvedConsumer = (w: WorkloadService): MessageHandler =>
-  eventHandler<WorkloadResolved>('deployer/workload.resolved', (event) => w.onResolved(event.id, event.data));
+  eventHandler<WorkloadResolved>('deployer/workload.resolved', (event, msg) =>
+    w.onResolved(event.id, event.data, { subject: msg.subject, source: event.source }),
+  );
 
 export const resolutionFailedConsumer = (w: WorkloadService): MessageHandler =>
-  eventHandler<WorkloadResolutionFailed>('deployer/workload.resolution_failed', (event) =>
-    w.onResolutionFailed(event.id, event.data),
+  eventHandler<WorkloadResolutionFailed>('deployer/workload.resolution_failed', (event, msg) =>
+    w.onResolutionFailed(event.id, event.data, { subject: msg.subject, source: event.source }),
   );
 
 export const secretChangedConsumer = (w: WorkloadService): MessageHandler =>
