@@ -17,10 +17,11 @@ async function newHome(): Promise<string> {
 test('generates every key and token once, private, and reuses them on the next start', async () => {
   const home = await newHome();
   const first = await ensureKeyMaterial(home);
-  for (const f of ['kek.json', 'deployer-seal.key', 'credentials.json', 'postgres-password']) {
+  for (const f of ['kek.json', 'deployer-seal.key', 'deployer-sign.key', 'credentials.json', 'postgres-password']) {
     assert.equal((await stat(path.join(home, f))).mode & 0o777, 0o600, f);
   }
   assert.ok((await stat(path.join(home, 'deployer-seal.pub'))).isFile());
+  assert.ok((await stat(path.join(home, 'deployer-sign.pub'))).isFile());
   // The local issuer's key and the local CA's and services' keys are private too; certificates are not.
   for (const f of [
     'oidc-signing-key.json',
@@ -52,6 +53,8 @@ test('generates every key and token once, private, and reuses them on the next s
         'kek.json',
         'deployer-seal.key',
         'deployer-seal.pub',
+        'deployer-sign.key',
+        'deployer-sign.pub',
         'credentials.json',
         'postgres-password',
         'oidc-signing-key.json',

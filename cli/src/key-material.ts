@@ -1,6 +1,13 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureKekFile, ensureLocalTls, ensureSealKeyFiles, localTlsFiles, type LocalTlsFiles } from '@latchkey/crypto';
+import {
+  ensureKekFile,
+  ensureLocalTls,
+  ensureSealKeyFiles,
+  ensureSigningKeyFiles,
+  localTlsFiles,
+  type LocalTlsFiles,
+} from '@latchkey/crypto';
 import { ensureLocalIssuer, localIssuerFiles } from '@latchkey/grpc';
 import { CliError } from './cli-errors.js';
 import { ensureCredentialsFile, generateToken, SERVICE_NAMES, type CredentialsFile } from './credentials-file.js';
@@ -10,6 +17,9 @@ export interface KeyMaterialPaths {
   kekFile: string;
   sealPrivateKeyFile: string;
   sealPublicKeyFile: string;
+  /** The deployer's Ed25519 key (0600), with which it signs deploying events and plan requests, and its public key for the resolver. */
+  signingPrivateKeyFile: string;
+  signingPublicKeyFile: string;
   credentialsFile: string;
   postgresPasswordFile: string;
   /** The local OIDC issuer: its private signing key (0600) and the public JWKS the services verify with. */
@@ -30,6 +40,8 @@ export function keyMaterialPaths(home: string): KeyMaterialPaths {
     kekFile: path.join(home, 'kek.json'),
     sealPrivateKeyFile: path.join(home, 'deployer-seal.key'),
     sealPublicKeyFile: path.join(home, 'deployer-seal.pub'),
+    signingPrivateKeyFile: path.join(home, 'deployer-sign.key'),
+    signingPublicKeyFile: path.join(home, 'deployer-sign.pub'),
     credentialsFile: path.join(home, 'credentials.json'),
     postgresPasswordFile: path.join(home, 'postgres-password'),
     oidcSigningKeyFile: localIssuerFiles(home).signingKeyFile,
@@ -56,7 +68,7 @@ async function ensurePostgresPassword(file: string): Promise<string> {
 
 /**
  * Generates, once, every key and token embedded mode needs and loads them
- * on later starts: the KEK, the deployer's sealing key pair, the service and
+ * on later starts: the KEK, the deployer's sealing and signing key pairs, the service and
  * admin tokens, the PostgreSQL password, the local token issuer and the
  * local CA with one certificate per service. Files holding secrets are 0600.
  */
@@ -64,6 +76,7 @@ export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   const paths = keyMaterialPaths(home);
   await ensureKekFile(paths.kekFile);
   await ensureSealKeyFiles(paths.sealPrivateKeyFile, paths.sealPublicKeyFile);
+  await ensureSigningKeyFiles(paths.signingPrivateKeyFile, paths.signingPublicKeyFile);
   const credentials = await ensureCredentialsFile(paths.credentialsFile);
   const postgresPassword = await ensurePostgresPassword(paths.postgresPasswordFile);
   await ensureLocalIssuer({ signingKeyFile: paths.oidcSigningKeyFile, jwksFile: paths.oidcJwksFile });

@@ -41,7 +41,7 @@ test('catalog gets its database, the KEK, ras and the deployer; not the sealing 
   assert.equal(env['LATCHKEY_TOKEN'], undefined);
 });
 
-test('resolver gets catalog, ras and the public sealing key but no database', () => {
+test('resolver gets catalog, ras, the public sealing key and the public signing key but no database', () => {
   const env = buildServiceEnv(
     { LATCHKEY_DATABASE_URL: 'stale' },
     { ...base, service: 'resolver', replica: 2, port: 0 },
@@ -51,6 +51,8 @@ test('resolver gets catalog, ras and the public sealing key but no database', ()
   assert.equal(env['LATCHKEY_REPLICA_ID'], 'resolver-2');
   assert.equal(env['LATCHKEY_CATALOG_ADDR'], '127.0.0.1:7402');
   assert.equal(env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'], '/data/deployer-seal.pub');
+  assert.equal(env['LATCHKEY_DEPLOYER_SIGNING_KEY_FILES'], '/data/deployer-sign.pub');
+  assert.equal(env['LATCHKEY_SIGNING_KEY_FILE'], undefined, 'the resolver never holds the signing key');
   assert.equal(env['LATCHKEY_KEK_FILE'], undefined);
   assert.equal(env['LATCHKEY_DEPLOYER_ADDR'], undefined);
 });
@@ -58,6 +60,7 @@ test('resolver gets catalog, ras and the public sealing key but no database', ()
 test('deployer gets the private sealing key and the work dir; ras gets no ras address', () => {
   const d = buildServiceEnv({}, { ...base, service: 'deployer' });
   assert.equal(d['LATCHKEY_SEAL_PRIVATE_KEY_FILE'], '/data/deployer-seal.key');
+  assert.equal(d['LATCHKEY_SIGNING_KEY_FILE'], '/data/deployer-sign.key');
   assert.equal(d['LATCHKEY_WORK_DIR'], '/data/work');
   assert.equal(d['LATCHKEY_DATABASE_URL'], 'postgres://d');
   const r = buildServiceEnv({}, { ...base, service: 'ras' });

@@ -37,6 +37,8 @@ const MANAGED_VARS = [
   'LATCHKEY_KEK_FILE',
   'LATCHKEY_SEAL_PUBLIC_KEY_FILE',
   'LATCHKEY_SEAL_PRIVATE_KEY_FILE',
+  'LATCHKEY_SIGNING_KEY_FILE',
+  'LATCHKEY_DEPLOYER_SIGNING_KEY_FILES',
   'LATCHKEY_WORK_DIR',
   'LATCHKEY_OIDC_ISSUER',
   'LATCHKEY_OIDC_AUDIENCE',
@@ -85,9 +87,14 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     env['LATCHKEY_KEK_FILE'] = input.keys.kekFile;
     if (input.deployerAddr !== undefined) env['LATCHKEY_DEPLOYER_ADDR'] = input.deployerAddr;
   }
-  if (service === 'resolver') env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'] = input.keys.sealPublicKeyFile;
+  if (service === 'resolver') {
+    env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'] = input.keys.sealPublicKeyFile;
+    // It acts only on deploying events and plan requests signed with the deployer's key.
+    env['LATCHKEY_DEPLOYER_SIGNING_KEY_FILES'] = input.keys.signingPublicKeyFile;
+  }
   if (service === 'deployer') {
     env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'] = input.keys.sealPrivateKeyFile;
+    env['LATCHKEY_SIGNING_KEY_FILE'] = input.keys.signingPrivateKeyFile;
     env['LATCHKEY_WORK_DIR'] = path.join(input.home, 'work');
   }
   return env;

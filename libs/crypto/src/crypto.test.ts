@@ -3,6 +3,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { envelopeDecrypt, envelopeEncrypt, type Kek } from './envelope.js';
 import { generateSealKeyPair, open, seal, exportSealKeyPair, importSealPublicKey } from './seal.js';
+import {
+  exportSigningKeyPair,
+  generateSigningKeyPair,
+  importSigningPrivateKey,
+  importSigningPublicKey,
+  signatureProblem,
+  signPayload,
+} from './signing.js';
 
 const kek = (): Kek => ({ id: 'kek-test', key: randomBytes(32) });
 
@@ -46,4 +54,24 @@ test('sealed values open only with the recipient key and the same deployment id'
   assert.throws(() => open(new Map([[pair.kid, { ...stranger, kid: pair.kid }]]), box, 'deployment-1'), {
     code: 'crypto.auth_failed',
   });
+});
+
+test('a signature verifies only with its key, over exactly the signed bytes; anything else says why', () => {
+  const pair = generateSigningKeyPair();
+  const other = generateSigningKeyPair();
+  const keys = new Map([[pair.kid, importSigningPublicKey(exportSigningKeyPair(pair).publicPem)]]);
+  const payload = Buffer.from('["latchkey.workload.deploying.v1","deploying:1"]');
+  const sig = signPayload(pair, payload);
+  assert.equal(signatureProblem(keys, payload, sig), undefined);
+  assert.equal(signatureProblem(keys, payload, undefined), 'it carries no signature');
+  assert.equal(signatureProblem(keys, payload, { kid: 1 }), 'its signature is malformed');
+  assert.match(signatureProblem(keys, payload, signPayload(other, payload)) ?? '', /not a key this service trusts/);
+  assert.match(signatureProblem(keys, Buffer.from(`${payload.toString()} `), sig) ?? '', /does not verify/);
+  assert.match(signatureProblem(keys, payload, { kid: pair.kid, sig: 'AAAA' }) ?? '', /does not verify/);
+  // The private key file round-trips; a key of another type is refused.
+  assert.equal(importSigningPrivateKey(exportSigningKeyPair(pair).privatePem).kid, pair.kid);
+  assert.throws(
+    () => importSigningPublicKey(exportSealKeyPair(generateSealKeyPair()).publicPem),
+    (err: Error) => /not Ed25519/.test(err.message),
+  );
 });

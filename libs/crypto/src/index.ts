@@ -10,6 +10,15 @@ export {
   importSealPublicKey,
   keyIdOf,
 } from './seal.js';
+export type { Signature, SigningKeyPair, SigningPublicKey } from './signing.js';
+export {
+  generateSigningKeyPair,
+  exportSigningKeyPair,
+  importSigningPrivateKey,
+  importSigningPublicKey,
+  signPayload,
+  signatureProblem,
+} from './signing.js';
 export type { KekRingFile } from './key-files.js';
 export {
   readKekFile,
@@ -19,6 +28,9 @@ export {
   ensureKekFile,
   readSealKeyFile,
   ensureSealKeyFiles,
+  readSigningKeyFile,
+  readSigningPublicKeyFiles,
+  ensureSigningKeyFiles,
 } from './key-files.js';
 export type { LocalTlsFiles } from './tls-certs.js';
 export { ensureLocalTls, localTlsFiles } from './tls-certs.js';

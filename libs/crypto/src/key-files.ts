@@ -4,6 +4,14 @@ import { dirname } from 'node:path';
 import { LatchkeyError } from '@latchkey/errors';
 import type { Kek } from './envelope.js';
 import { exportSealKeyPair, generateSealKeyPair, importSealPrivateKey, type SealKeyPair } from './seal.js';
+import {
+  exportSigningKeyPair,
+  generateSigningKeyPair,
+  importSigningPrivateKey,
+  importSigningPublicKey,
+  type SigningKeyPair,
+  type SigningPublicKey,
+} from './signing.js';
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -128,4 +136,58 @@ export async function ensureSealKeyFiles(privatePath: string, publicPath: string
     }
   }
   return readSealKeyFile(privatePath);
+}
+
+export async function readSigningKeyFile(path: string): Promise<SigningKeyPair> {
+  try {
+    return importSigningPrivateKey(await readFile(path, 'utf8'));
+  } catch (cause) {
+    throw new LatchkeyError(
+      'crypto.signing_key_unreadable',
+      `cannot read the Ed25519 signing key ${path}: give a PKCS#8 PEM file`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Reads the public keys in `paths` (Ed25519 SPKI PEM), by key id: more than
+ * one while a signing key is rotated.
+ */
+export async function readSigningPublicKeyFiles(paths: readonly string[]): Promise<Map<string, SigningPublicKey>> {
+  const keys = new Map<string, SigningPublicKey>();
+  for (const path of paths) {
+    try {
+      const key = importSigningPublicKey(await readFile(path, 'utf8'));
+      keys.set(key.kid, key);
+    } catch (cause) {
+      throw new LatchkeyError(
+        'crypto.signing_key_unreadable',
+        `cannot read the Ed25519 public key ${path}: give an SPKI PEM file (the deployer's deployer-sign.pub)`,
+        { cause },
+      );
+    }
+  }
+  return keys;
+}
+
+/**
+ * Loads an Ed25519 key pair at `privatePath`, creating it (and the public
+ * key at `publicPath`) if missing; the private key file is mode 0600.
+ */
+export async function ensureSigningKeyFiles(privatePath: string, publicPath: string): Promise<SigningKeyPair> {
+  if (!(await exists(privatePath))) {
+    const pair = generateSigningKeyPair();
+    const { privatePem, publicPem } = exportSigningKeyPair(pair);
+    try {
+      await writePrivate(privatePath, privatePem);
+      await writeFile(publicPath, publicPem, { mode: 0o644 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  // A public key file lost or never written (a crash between the two writes) is written again.
+  const pair = await readSigningKeyFile(privatePath);
+  if (!(await exists(publicPath))) await writeFile(publicPath, exportSigningKeyPair(pair).publicPem, { mode: 0o644 });
+  return pair;
 }

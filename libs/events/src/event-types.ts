@@ -23,6 +23,18 @@ export interface WorkloadDeploying {
   /** The principal's groups when it asked (from its token): the resolver checks with them. */
   groups?: string[];
   references: ReferenceSpec[];
+  /**
+   * The deployer's Ed25519 signature over every field above and the event id
+   * (deployingPayload); the resolver acts on no deploying event without a
+   * valid one.
+   */
+  signature?: DeployerSignature;
+}
+
+/** A signature by the deployer's signing key: its key id and the Ed25519 signature (base64). */
+export interface DeployerSignature {
+  kid: string;
+  sig: string;
 }
 
 export interface ResolvedVersion {

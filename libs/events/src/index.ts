@@ -14,7 +14,9 @@ export type {
   SecretRotationDue,
   WorkloadStale,
   WorkloadStopRequested,
+  DeployerSignature,
 } from './event-types.js';
+export { deployingPayload, planPayload } from './deployer-signature.js';
 export type { CloudEvent, OutgoingEvent } from './envelope.js';
 export { decodeEvent, eventHeaders, newEventId } from './envelope.js';
 export { ensureEventTables, enqueueEvents, claimEvent, OutboxRelay, publishEvent } from './outbox.js';

@@ -1,4 +1,4 @@
-import type { ReferenceSpec, SourceType } from './event-types.js';
+import type { DeployerSignature, ReferenceSpec, SourceType } from './event-types.js';
 
 /**
  * A resolution without a deployment, asked of the resolver by the deployer
@@ -18,6 +18,11 @@ export interface PlanRequest {
   principal: string;
   groups?: string[];
   references: ReferenceSpec[];
+  /** Random per request, and when it was signed (ISO 8601): a request is answered only shortly after. */
+  requestId?: string;
+  issuedAt?: string;
+  /** The deployer's signature over every field above (planPayload); the resolver answers none without it. */
+  signature?: DeployerSignature;
 }
 
 export interface PlannedReference {

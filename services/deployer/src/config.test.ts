@@ -8,6 +8,7 @@ const required = {
   LATCHKEY_DATABASE_URL: 'postgres://x@127.0.0.1/deployer',
   LATCHKEY_RAS_ADDR: '127.0.0.1:7401',
   LATCHKEY_SEAL_PRIVATE_KEY_FILE: '/keys/deployer-seal.key',
+  LATCHKEY_SIGNING_KEY_FILE: '/keys/deployer-sign.key',
   LATCHKEY_WORK_DIR: '/tmp/latchkey-work',
   LATCHKEY_INSECURE: '1',
   LATCHKEY_OIDC_ISSUER: 'urn:latchkey:embedded',

@@ -13,6 +13,9 @@ const schema = z.object({
   LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
   LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
   LATCHKEY_SEAL_PRIVATE_KEY_FILE: required("LATCHKEY_SEAL_PRIVATE_KEY_FILE, the deployers' private sealing key (PEM)"),
+  LATCHKEY_SIGNING_KEY_FILE: required(
+    "LATCHKEY_SIGNING_KEY_FILE, the deployers' Ed25519 signing key (PEM; embedded mode: deployer-sign.key in the data folder)",
+  ),
   LATCHKEY_WORK_DIR: required('LATCHKEY_WORK_DIR, a private folder for per-deployment files'),
   /**
    * This replica's name, unique among the deployer's replicas: what it runs

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { readSealKeyFile } from '@latchkey/crypto';
+import { readSealKeyFile, readSigningKeyFile, signPayload } from '@latchkey/crypto';
 import { createPool, migrate } from '@latchkey/db';
 import {
   dropOnPolicyChange,
@@ -73,6 +73,9 @@ runService('deployer', logger, async () => {
   const transport = await loadServiceTransport('deployer', config, readCredentials);
   const token = transport.client;
   const sealKey = await readSealKeyFile(config.LATCHKEY_SEAL_PRIVATE_KEY_FILE);
+  // Deploying events and plan requests are signed with it: the resolver acts on nothing else.
+  const signingKey = await readSigningKeyFile(config.LATCHKEY_SIGNING_KEY_FILE);
+  const sign = (payload: Buffer) => signPayload(signingKey, payload);
   await mkdir(config.LATCHKEY_WORK_DIR, { recursive: true, mode: 0o700 });
   const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
   await ensureEventTables(pool);
@@ -132,7 +135,7 @@ runService('deployer', logger, async () => {
   })();
   if (config.LATCHKEY_RUNTIME === 'noop')
     log.warn('LATCHKEY_RUNTIME=noop: workloads are recorded as deployed but nothing runs');
-  const workloadRepo = new PostgresWorkloadRepo(pool);
+  const workloadRepo = new PostgresWorkloadRepo(pool, sign);
   const workloads = new WorkloadService({
     repo: workloadRepo,
     authorizer,
@@ -141,13 +144,13 @@ runService('deployer', logger, async () => {
     runner: config.LATCHKEY_REPLICA_ID,
     logger: log,
     onEvents: () => relay.kick(),
-    planner: new NatsResolutionPlanner(bus.nc),
+    planner: new NatsResolutionPlanner(bus.nc, sign),
   });
   const references = new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) });
   // Redeploy policies: the stale consumer acts at once when it may, the scan
   // (one replica at a time) when a cooldown ends, a window opens or a slot frees.
   const autoRedeploy = new AutoRedeployService({
-    redeploys: new PostgresRedeployRepo(pool),
+    redeploys: new PostgresRedeployRepo(pool, sign),
     workloads: workloadRepo,
     authorizer,
     logger: log,

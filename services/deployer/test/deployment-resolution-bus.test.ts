@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, test, type TestContext } from 'node:test';
 import { connect, type JetStreamManager } from 'nats';
-import { seal } from '@latchkey/crypto';
+import { generateSigningKeyPair, seal, signatureProblem, signPayload } from '@latchkey/crypto';
 import {
+  deployingPayload,
   eventTypes,
   publishEvent,
   STREAM_EVENTS,
@@ -12,6 +13,7 @@ import {
   subjects,
   type AuditRecord,
   type ResolvedVersion,
+  type WorkloadDeploying,
   type WorkloadResolutionFailed,
   type WorkloadResolved,
 } from '@latchkey/events';
@@ -327,4 +329,45 @@ test('a forged workload.resolution_failed for another domain’s deployment or n
   // The resolver's real answer is taken.
   await publishFailed(w, 'analytics', { deploymentId: victim.id, domain: 'analytics', failures: [failure] });
   await waitFor(async () => (await status(w, victim)) === 'failed', { what: 'the real failure to be recorded' });
+});
+
+test('each deploying event is signed with the deployers’ key as its outbox row is written, over everything the resolver acts on', async (t) => {
+  const pool = await freshDatabase(t, postgres, 'deployer_sign');
+  const signing = generateSigningKeyPair();
+  const r = replica(pool, {
+    name: 'deployer-1',
+    keys: newKeys(),
+    authorizer: new RecordingAuthorizer(),
+    clock: new TestClock(new Date()),
+    sign: (payload) => signPayload(signing, payload),
+  });
+  await r.workloads.apply('mia', 'analytics', JSON.stringify(computeSpec('etl', 'analytics', ['db_password'])));
+  const d = await r.workloads.deploy('mia', 'analytics', 'etl', ['data-eng']);
+  const { rows } = await pool.query<{ id: string; data: WorkloadDeploying }>(
+    'SELECT id, data FROM outbox WHERE id = $1',
+    [`deploying:${d.id}`],
+  );
+  const [row] = rows;
+  assert.ok(row, 'the deploying event is in the outbox');
+  const keys = new Map([[signing.kid, signing]]);
+  assert.equal(row.data.signature?.kid, signing.kid);
+  assert.equal(signatureProblem(keys, deployingPayload(row.id, row.data), row.data.signature), undefined);
+  // Every field the resolver acts on is covered: changing any one breaks the signature.
+  const altered: Partial<WorkloadDeploying>[] = [
+    { principal: 'admin' },
+    { domain: 'finance' },
+    { deploymentId: randomUUID() },
+    { workload: 'other' },
+    { groups: ['platform'] },
+    { references: [{ ...row.data.references[0]!, sourceId: 'finance' }] },
+  ];
+  for (const change of altered) {
+    const ev = { ...row.data, ...change };
+    assert.match(signatureProblem(keys, deployingPayload(row.id, ev), ev.signature) ?? '', /does not verify/);
+  }
+  assert.match(
+    signatureProblem(keys, deployingPayload(`deploying:${randomUUID()}`, row.data), row.data.signature) ?? '',
+    /does not verify/,
+    'nor can it be replayed under another event id',
+  );
 });

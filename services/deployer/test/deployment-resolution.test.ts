@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, test, type TestContext } from 'node:test';
 import { connect } from 'nats';
-import { generateSealKeyPair, seal } from '@latchkey/crypto';
+import { generateSealKeyPair, generateSigningKeyPair, seal, signatureProblem, signPayload } from '@latchkey/crypto';
 import { createPool, migrate, type Pool } from '@latchkey/db';
 import { unavailable, type LatchkeyError } from '@latchkey/errors';
 import {
   ensureEventTables,
+  planPayload,
   planSubject,
   type PlannedReference,
   type PlanReply,
@@ -353,7 +354,8 @@ test('the NATS planner asks one resolver and reads its reply; no resolver or a s
     await nc.close();
     await nats.stop();
   });
-  const planner = new NatsResolutionPlanner(nc);
+  const signing = generateSigningKeyPair();
+  const planner = new NatsResolutionPlanner(nc, (payload) => signPayload(signing, payload));
   const request: PlanRequest = { mode: 'check', domain: 'analytics', workload: 'w', principal: 'mia', references: [] };
 
   await assert.rejects(planner.plan(request, 2000), (err: LatchkeyError) => {
@@ -372,7 +374,13 @@ test('the NATS planner asks one resolver and reads its reply; no resolver or a s
     },
   });
   assert.deepEqual(await planner.plan(request, 2000), { ok: true, references: [], warnings: ['w1'] });
-  assert.deepEqual(seen, [request]);
+  // The request as asked, with a fresh id and time, signed over all of it by the deployers' key.
+  assert.equal(seen.length, 1);
+  const { requestId, issuedAt, signature, ...asked } = seen[0]!;
+  assert.deepEqual(asked, request);
+  assert.match(requestId ?? '', /^[0-9a-f-]{36}$/);
+  assert.ok(Math.abs(Date.parse(issuedAt ?? '') - Date.now()) < 60_000, 'stamped with the time');
+  assert.equal(signatureProblem(new Map([[signing.kid, signing]]), planPayload(seen[0]!), signature), undefined);
   responder.unsubscribe();
 
   // A resolver that hears the request but never answers.

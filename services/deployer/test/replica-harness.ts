@@ -10,7 +10,7 @@ import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc
 import { silentLogger } from '@latchkey/logger';
 import { createTestDatabase, type TestPostgres } from '@latchkey/testing';
 import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';
-import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
+import { PostgresWorkloadRepo, type DeployerSigner } from '../src/adapters/postgres-workload-repo.js';
 import { AutoRedeployService } from '../src/domain/auto-redeploy-service.js';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../src/domain/ports.js';
@@ -138,9 +138,11 @@ export function replica(
     cooldownMs?: number;
     scanLimit?: number;
     onEvents?: () => void;
+    /** Signs deploying events as main.ts does (default: unsigned). */
+    sign?: DeployerSigner;
   },
 ): Replica {
-  const repo = new PostgresWorkloadRepo(pool);
+  const repo = new PostgresWorkloadRepo(pool, opts.sign);
   const runtime = new RecordingRuntime();
   const onEvents = opts.onEvents ?? (() => undefined);
   const workloads = new WorkloadService({
@@ -154,7 +156,7 @@ export function replica(
     clock: opts.clock.now,
   });
   const auto = new AutoRedeployService({
-    redeploys: new PostgresRedeployRepo(pool),
+    redeploys: new PostgresRedeployRepo(pool, opts.sign),
     workloads: repo,
     authorizer: opts.authorizer,
     logger: silentLogger,

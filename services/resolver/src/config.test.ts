@@ -9,6 +9,7 @@ const base = {
   LATCHKEY_RAS_ADDR: 'r:1',
   LATCHKEY_CATALOG_ADDR: 'c:1',
   LATCHKEY_SEAL_PUBLIC_KEY_FILE: '/k',
+  LATCHKEY_DEPLOYER_SIGNING_KEY_FILES: '/s',
   LATCHKEY_OIDC_ISSUER: 'https://login.example.test/',
   LATCHKEY_OIDC_AUDIENCE: 'latchkey',
   LATCHKEY_OIDC_JWKS_FILE: '/jwks.json',

@@ -12,6 +12,19 @@ const schema = z.object({
   LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
   LATCHKEY_CATALOG_ADDR: required('LATCHKEY_CATALOG_ADDR, host:port of catalog'),
   LATCHKEY_SEAL_PUBLIC_KEY_FILE: required("LATCHKEY_SEAL_PUBLIC_KEY_FILE, the deployer's public sealing key (PEM)"),
+  /**
+   * The deployers' Ed25519 public signing key(s), comma-separated PEM files
+   * (two while the key is rotated): deploying events and plan requests
+   * signed by no key here are refused unread.
+   */
+  LATCHKEY_DEPLOYER_SIGNING_KEY_FILES: required(
+    "LATCHKEY_DEPLOYER_SIGNING_KEY_FILES, the deployer's public signing key file(s), comma-separated (embedded mode: deployer-sign.pub in the data folder)",
+  ).transform((s) =>
+    s
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean),
+  ),
   LATCHKEY_REPLICA_ID: z.string().default('resolver'),
   /**
    * audit.failClosed: 1 refuses a resolution whose audit record cannot be

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { importSealPublicKey } from '@latchkey/crypto';
+import { importSealPublicKey, readSigningPublicKeyFiles } from '@latchkey/crypto';
 import { dropOnPolicyChange, STREAM_EVENTS, STREAMS } from '@latchkey/events';
 import {
   CachingAuthorizer,
@@ -16,6 +16,7 @@ import { CatalogValueSource } from './adapters/catalog-value-source.js';
 import { NatsAuditTrail } from './adapters/nats-audit-trail.js';
 import { NatsResolutionPublisher } from './adapters/nats-resolution-publisher.js';
 import { loadResolverConfig } from './config.js';
+import { DeployerAttribution } from './domain/deployer-attribution.js';
 import { ResolutionService } from './domain/resolution-service.js';
 import { DEPLOYING_CONSUMER, deployingConsumer } from './transport/events/deploying-consumer.js';
 import { startPlanResponder } from './transport/nats/plan-responder.js';
@@ -36,6 +37,7 @@ runService('resolver', logger, async () => {
   const transport = await loadServiceTransport('resolver', config, readCredentials);
   const token = transport.client;
   const recipient = importSealPublicKey(await readFile(config.LATCHKEY_SEAL_PUBLIC_KEY_FILE, 'utf8'));
+  const deployerKeys = await readSigningPublicKeyFiles(config.LATCHKEY_DEPLOYER_SIGNING_KEY_FILES);
   const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
   for (const s of STREAMS) await ensureStream(bus.jsm, s);
   await ensureConsumer(bus.jsm, {
@@ -49,12 +51,15 @@ runService('resolver', logger, async () => {
   const authorizer = new CachingAuthorizer(rasAuthorizer);
   const policyChanges = await dropOnPolicyChange(bus.nc, authorizer);
   const values = new CatalogValueSource(config.LATCHKEY_CATALOG_ADDR, token);
+  const audit = new NatsAuditTrail(bus.js);
+  // Only what the deployer signed is acted on.
+  const attribution = new DeployerAttribution({ keys: deployerKeys, audit, logger: log });
   const resolution = new ResolutionService({
     authorizer,
     values,
     publisher: new NatsResolutionPublisher(bus.js),
     recipient,
-    audit: new NatsAuditTrail(bus.js),
+    audit,
     auditFailClosed: config.LATCHKEY_AUDIT_FAIL_CLOSED,
     logger: log,
     masker: redactor,
@@ -64,7 +69,7 @@ runService('resolver', logger, async () => {
     js: bus.js,
     stream: STREAM_EVENTS,
     durable: DEPLOYING_CONSUMER,
-    handler: deployingConsumer(resolution),
+    handler: deployingConsumer(resolution, attribution),
     logger: log,
   });
 
@@ -77,7 +82,7 @@ runService('resolver', logger, async () => {
   });
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   await runner.start();
-  const plans = startPlanResponder(bus.nc, resolution, log);
+  const plans = startPlanResponder(bus.nc, resolution, attribution, log);
   server.setServing(true);
   return {
     port,

@@ -24,6 +24,7 @@ import { NatsResolutionPublisher } from '../src/adapters/nats-resolution-publish
 import type { KeyPresenceResult, ValueRead, ValueReadResult, ValueSource } from '../src/domain/ports.js';
 import { ResolutionService } from '../src/domain/resolution-service.js';
 import { DEPLOYING_CONSUMER, deployingConsumer } from '../src/transport/events/deploying-consumer.js';
+import { deployerSigning } from './deployer-signing.js';
 
 const allowAll: Authorizer = {
   check: () => Promise.resolve({ allowed: true, code: '', reason: '' }),
@@ -87,11 +88,12 @@ test('through the bus: a deployment whose catalog is down is redelivered with gr
     auditFailClosed: false,
     logger: silentLogger,
   });
+  const deployer = deployerSigning();
   const runner = new ConsumerRunner({
     js,
     stream: STREAM_EVENTS,
     durable: DEPLOYING_CONSUMER,
-    handler: deployingConsumer(service),
+    handler: deployingConsumer(service, deployer.attribution()),
     logger: silentLogger,
   });
   await runner.start();
@@ -111,7 +113,7 @@ test('through the bus: a deployment whose catalog is down is redelivered with gr
     id: `deploying:${ev.deploymentId}`,
     type: eventTypes.deploying,
     subject: subjects.deploying('analytics'),
-    data: ev,
+    data: deployer.deploying(`deploying:${ev.deploymentId}`, ev),
   });
 
   const resolvedMsg = await waitFor(

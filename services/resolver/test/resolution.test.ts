@@ -27,6 +27,7 @@ import type {
 } from '../src/domain/ports.js';
 import { ResolutionService } from '../src/domain/resolution-service.js';
 import { startPlanResponder } from '../src/transport/nats/plan-responder.js';
+import { deployerSigning } from './deployer-signing.js';
 
 const VAULT_ID = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
 
@@ -646,7 +647,8 @@ test('plan requests are answered over NATS request/reply by the resolvers’ que
     await nats.stop();
   });
   const h = harness(new FakeValues({ k: { scope: 'global', version: 9, value: canary('k') } }));
-  const sub = startPlanResponder(nc, h.service, silentLogger);
+  const deployer = deployerSigning();
+  const sub = startPlanResponder(nc, h.service, deployer.attribution(), silentLogger);
   t.after(() => sub.unsubscribe());
   const ask = async (body: string): Promise<PlanReply> =>
     JSON.parse(
@@ -654,7 +656,9 @@ test('plan requests are answered over NATS request/reply by the resolvers’ que
     ) as PlanReply;
 
   const reply = await ask(
-    JSON.stringify({ mode: 'check', domain: 'analytics', workload: 'w', principal: 'mia', references: [legacy('k')] }),
+    JSON.stringify(
+      deployer.plan({ mode: 'check', domain: 'analytics', workload: 'w', principal: 'mia', references: [legacy('k')] }),
+    ),
   );
   assert.ok(reply.ok);
   assert.deepEqual(

@@ -7,6 +7,7 @@ import {
   insertDeployment,
   toDeployment,
   toWorkload,
+  type DeployerSigner,
   type DeploymentRow,
   type WorkloadRow,
 } from './postgres-workload-repo.js';
@@ -26,7 +27,11 @@ const SCAN_LOCK = 0x4c4b5253; // 'LKRS'
  * redeploy once and never more than the domain's limit.
  */
 export class PostgresRedeployRepo implements RedeployRepo {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** Signs the deploying events of auto redeploys (as PostgresWorkloadRepo does). */
+    private readonly sign?: DeployerSigner,
+  ) {}
 
   async autoCandidates(
     now: Date,
@@ -109,6 +114,7 @@ export class PostgresRedeployRepo implements RedeployRepo {
           decision.references,
           liveDeployment.groups,
           'auto',
+          this.sign,
         );
         await tx.query('UPDATE workloads SET auto_redeployed_at = $2 WHERE id = $1', [w.id, input.now]);
         return { deployment };

@@ -3,10 +3,12 @@ import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchk
 import {
   auditEvent,
   claimEvent,
+  deployingPayload,
   enqueueEvents,
   eventTypes,
   subjects,
   type AuditRecord,
+  type DeployerSignature,
   type ReferenceSpec,
   type ResolvedVersion,
   type SecretChanged,
@@ -138,7 +140,17 @@ async function outcomeEvent(tx: Queryable, deploymentId: string, status: 'deploy
   ]);
 }
 
-/** Records a deployment in `resolving` and its `workload.deploying` event, in the caller's transaction. */
+/**
+ * Signs what the resolver acts on (the deployers' Ed25519 key). Without one,
+ * deploying events go out unsigned and no resolver acts on them.
+ */
+export type DeployerSigner = (payload: Buffer) => DeployerSignature;
+
+/**
+ * Records a deployment in `resolving` and its `workload.deploying` event, in
+ * the caller's transaction; the event is signed here, as it is written, so
+ * the outbox relay needs no key.
+ */
 export async function insertDeployment(
   tx: Queryable,
   w: WorkloadRecord,
@@ -146,6 +158,7 @@ export async function insertDeployment(
   references: ReferenceSpec[],
   groups: readonly string[],
   trigger: DeploymentTrigger,
+  sign?: DeployerSigner,
 ): Promise<DeploymentRecord> {
   const id = randomUUID();
   const { rows } = await tx.query<DeploymentRow>(
@@ -163,14 +176,19 @@ export async function insertDeployment(
     groups: [...groups],
     references,
   };
+  const eventId = `deploying:${id}`;
+  const signed: WorkloadDeploying = sign ? { ...data, signature: sign(deployingPayload(eventId, data)) } : data;
   await enqueueEvents(tx, [
-    { id: `deploying:${id}`, type: eventTypes.deploying, subject: subjects.deploying(w.domain), data },
+    { id: eventId, type: eventTypes.deploying, subject: subjects.deploying(w.domain), data: signed },
   ]);
   return toDeployment(rows[0]!);
 }
 
 export class PostgresWorkloadRepo implements WorkloadRepo {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly sign?: DeployerSigner,
+  ) {}
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -286,7 +304,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     trigger: DeploymentTrigger = 'deploy',
   ): Promise<DeploymentRecord> {
     return this.run('recording a deployment', () =>
-      withTransaction(this.pool, (tx) => insertDeployment(tx, w, principal, references, groups, trigger)),
+      withTransaction(this.pool, (tx) => insertDeployment(tx, w, principal, references, groups, trigger, this.sign)),
     );
   }
 
@@ -310,7 +328,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
         );
         if (inFlight.rows[0]) return { skip: 'in_flight' as const, inFlight: toDeployment(inFlight.rows[0]) };
         if (locked.rows[0]?.stale !== true) return { skip: 'not_stale' as const };
-        return { deployment: await insertDeployment(tx, w, principal, references, groups, 'redeploy') };
+        return { deployment: await insertDeployment(tx, w, principal, references, groups, 'redeploy', this.sign) };
       }),
     );
   }

@@ -1,12 +1,17 @@
 import { eventHandler, type WorkloadDeploying } from '@latchkey/events';
 import type { MessageHandler } from '@latchkey/nats';
+import type { DeployerAttribution } from '../../domain/deployer-attribution.js';
 import type { ResolutionService } from '../../domain/resolution-service.js';
 
 export const DEPLOYING_CONSUMER = 'resolver-deploying';
 
-/** Each delivery of a `deploying` event is one resolution attempt (redeliveries are the retries). */
-export function deployingConsumer(resolution: ResolutionService): MessageHandler {
+/**
+ * Each delivery of a `deploying` event is one resolution attempt (redeliveries
+ * are the retries). One the deployer did not sign is terminated unread.
+ */
+export function deployingConsumer(resolution: ResolutionService, attribution: DeployerAttribution): MessageHandler {
   return eventHandler<WorkloadDeploying>('resolver/workload.deploying', async (event, msg) => {
+    await attribution.deploying(event.id, event.data);
     await resolution.resolve(event.data, msg.info.deliveryCount);
   });
 }

@@ -2,6 +2,7 @@ import { LatchkeyError } from '@latchkey/errors';
 import { PLAN_SUBJECTS, type PlanReply, type PlanRequest } from '@latchkey/events';
 import type { Logger } from '@latchkey/logger';
 import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { DeployerAttribution } from '../../domain/deployer-attribution.js';
 import type { ResolutionService } from '../../domain/resolution-service.js';
 
 /** The queue group: one resolver replica answers each request. */
@@ -10,8 +11,14 @@ export const PLAN_QUEUE = 'resolver-plan';
 /**
  * Answers plan requests (a check on apply, a dry run) over NATS
  * request/reply. The reply holds scopes, versions and reasons, never a value.
+ * A request the deployer did not sign is refused unread.
  */
-export function startPlanResponder(nc: NatsConnection, resolution: ResolutionService, logger: Logger): Subscription {
+export function startPlanResponder(
+  nc: NatsConnection,
+  resolution: ResolutionService,
+  attribution: DeployerAttribution,
+  logger: Logger,
+): Subscription {
   const answer = async (msg: Msg): Promise<PlanReply> => {
     let req: PlanRequest;
     try {
@@ -20,6 +27,11 @@ export function startPlanResponder(nc: NatsConnection, resolution: ResolutionSer
       return { ok: false, code: 'resolver.invalid_request', message: 'the request is not JSON' };
     }
     try {
+      if (typeof req !== 'object' || req === null) {
+        return { ok: false, code: 'resolver.invalid_request', message: 'the request is not a JSON object' };
+      }
+      const refused = await attribution.plan(req);
+      if (refused) return refused;
       return await resolution.plan(req);
     } catch (err) {
       const code = err instanceof LatchkeyError ? err.code : 'resolver.error';

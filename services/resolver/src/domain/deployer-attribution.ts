@@ -1,0 +1,117 @@
+import { signatureProblem, type SigningPublicKey } from '@latchkey/crypto';
+import { invalidArgument, LatchkeyError } from '@latchkey/errors';
+import {
+  auditRecord,
+  deployingPayload,
+  DOMAIN_NAME,
+  GLOBAL_SCOPE,
+  planPayload,
+  type PlanReply,
+  type PlanRequest,
+  type WorkloadDeploying,
+} from '@latchkey/events';
+import type { AuditTrail } from './ports.js';
+
+export interface AttributionDeps {
+  /** The deployers' signing public keys, by key id (more than one while the key is rotated). */
+  keys: ReadonlyMap<string, SigningPublicKey>;
+  /** Where the record of each refusal goes. */
+  audit: AuditTrail;
+  logger: { warn(msg: string, fields?: Record<string, unknown>): void };
+  /** How far a plan request's time may be from now, either way; default 5 minutes. */
+  maxPlanAgeMs?: number;
+  /** Milliseconds since the epoch; tests inject one. */
+  now?: () => number;
+}
+
+const clip = (v: unknown, max = 80): string => {
+  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
+};
+
+/**
+ * The resolver acts only on what it can attribute to a deployer: a deploying
+ * event or plan request signed with the deployers' Ed25519 key over every
+ * field the resolver acts on (deployingPayload, planPayload). Anything else
+ * is refused before any permission check or read, logged and audited
+ * (action bus.rejected, outcome deny; never a value).
+ */
+export class DeployerAttribution {
+  private readonly maxPlanAgeMs: number;
+
+  constructor(private readonly deps: AttributionDeps) {
+    this.maxPlanAgeMs = deps.maxPlanAgeMs ?? 5 * 60_000;
+  }
+
+  /** Returns when `ev` (delivered as event `eventId`) is the deployer's; else throws a permanent error after recording why. */
+  async deploying(eventId: string, ev: WorkloadDeploying): Promise<void> {
+    const problem = signatureProblem(this.deps.keys, deployingPayload(eventId, ev), ev.signature);
+    if (problem === undefined) return;
+    await this.#refused(
+      problem,
+      ev.domain,
+      `workload.deploying:deployment ${clip(ev.deploymentId)}`,
+      eventId,
+      ev.principal,
+    );
+    throw invalidArgument(
+      'bus.unattributed',
+      `deploying event ${clip(eventId)} refused: ${problem}; nothing was read (the resolver acts only on events signed by the deployer)`,
+    );
+  }
+
+  /** undefined when `req` is the deployer's; else the reply that refuses it (recorded). */
+  async plan(req: PlanRequest): Promise<PlanReply | undefined> {
+    let problem = signatureProblem(this.deps.keys, planPayload(req), req.signature);
+    if (problem === undefined) {
+      const at = typeof req.issuedAt === 'string' ? Date.parse(req.issuedAt) : NaN;
+      const now = (this.deps.now ?? Date.now)();
+      if (typeof req.requestId !== 'string' || req.requestId === '') problem = 'it has no request id';
+      else if (Number.isNaN(at) || Math.abs(now - at) > this.maxPlanAgeMs) {
+        problem = `it was signed at ${clip(req.issuedAt)}, more than ${this.maxPlanAgeMs / 1000} s from now (a replayed request, or clocks apart)`;
+      }
+    }
+    if (problem === undefined) return undefined;
+    await this.#refused(
+      problem,
+      req.domain,
+      `plan.${clip(req.mode, 20)}:workload ${clip(req.workload)}`,
+      typeof req.requestId === 'string' ? req.requestId : '',
+      req.principal,
+    );
+    return {
+      ok: false,
+      code: 'resolver.unattributed_request',
+      message: `plan request refused: ${problem}; the resolver answers only plan requests signed by the deployer`,
+    };
+  }
+
+  async #refused(problem: string, domain: unknown, resource: string, requestId: string, principal: unknown) {
+    const recordDomain = typeof domain === 'string' && DOMAIN_NAME.test(domain) ? domain : GLOBAL_SCOPE;
+    this.deps.logger.warn('bus message refused: not attributable to the deployer', {
+      resource,
+      requestId: requestId.slice(0, 128),
+      reason: problem,
+    });
+    try {
+      await this.deps.audit.write(
+        auditRecord({
+          service: 'resolver',
+          // Who sent it is exactly what is not known.
+          actor: 'bus:unattributed',
+          action: 'bus.rejected',
+          domain: recordDomain,
+          resource,
+          outcome: 'deny',
+          reason: `${problem} (it names principal ${clip(principal)})`,
+          requestId,
+        }),
+      );
+    } catch (err) {
+      // Refused either way; the log line above says what.
+      this.deps.logger.warn('audit record of a refused bus message not written', {
+        code: err instanceof LatchkeyError ? err.code : ((err as { code?: string }).code ?? 'error'),
+      });
+    }
+  }
+}
