@@ -30,3 +30,14 @@ export const port = (fallback?: number) => {
 export const required = (what: string) => z.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
 
 export { z };
+
+/**
+ * audit.failClosed (LATCHKEY_AUDIT_FAIL_CLOSED): 1 refuses a value read
+ * whose audit record cannot be written; 0 (the default) serves it and logs
+ * the failure. The resolver and the catalog read the same variable.
+ */
+export const auditFailClosed = () =>
+  z
+    .enum(['1', '0', 'true', 'false', ''], { error: 'use 1 (refuse unaudited reads) or 0 (serve them, logged)' })
+    .default('0')
+    .transform((v) => v === '1' || v === 'true');

@@ -1,1 +1,1 @@
-export { loadConfig, port, required, z } from './config-loader.js';
+export { auditFailClosed, loadConfig, port, required, z } from './config-loader.js';

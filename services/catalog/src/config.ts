@@ -1,4 +1,4 @@
-import { loadConfig, port, required, z } from '@latchkey/config';
+import { auditFailClosed, loadConfig, port, required, z } from '@latchkey/config';
 import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
 const schema = z.object({
@@ -22,6 +22,12 @@ const schema = z.object({
   LATCHKEY_ROTATION_SWEEP_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(86_400),
   LATCHKEY_MAX_VALUE_BYTES: z.coerce.number().int().positive().default(65536),
   LATCHKEY_REPLICA_ID: z.string().default('catalog'),
+  /**
+   * audit.failClosed: 1 refuses an internal value read (the resolver's
+   * ReadValues) whose audit record cannot be written; 0 (the default) serves
+   * it and logs the failure.
+   */
+  LATCHKEY_AUDIT_FAIL_CLOSED: auditFailClosed(),
   // The managed backend, one for every domain: database | kubernetes | vault.
   LATCHKEY_SECRET_STORE: z.enum(['database', 'kubernetes', 'vault']).default('database'),
   // kubernetes: the namespace of the store's Secrets; a kubeconfig file, else in-cluster config.

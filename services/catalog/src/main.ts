@@ -81,6 +81,7 @@ runService('catalog', logger, async () => {
     onChange,
     dependents,
     vault: { repo: integrations, sources },
+    auditFailClosed: config.LATCHKEY_AUDIT_FAIL_CLOSED,
   });
   const vault = new VaultIntegrationService({
     repo: integrations,

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, test, type TestContext } from 'node:test';
 import { ensureKekFile } from '@latchkey/crypto';
+import type { LatchkeyError } from '@latchkey/errors';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latch
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
 import { KekRing } from '../src/adapters/kek-ring.js';
 import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
-import { SecretService } from '../src/domain/secret-service.js';
+import { SecretService, type SecretServiceDeps } from '../src/domain/secret-service.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -47,7 +48,7 @@ const denyAll = () =>
 interface Catalog {
   pool: Pool;
   store: PostgresSecretStore;
-  service(authorizer: Authorizer): SecretService;
+  service(authorizer: Authorizer, extra?: Partial<SecretServiceDeps>): SecretService;
 }
 
 /** A fresh migrated database with the secret store over it, closed when the test ends. */
@@ -65,13 +66,14 @@ async function catalog(t: TestContext): Promise<Catalog> {
   return {
     pool,
     store,
-    service: (authorizer) =>
+    service: (authorizer, extra = {}) =>
       new SecretService({
         store,
         authorizer,
         backend,
         maxValueBytes: 64 * 1024,
         onChange: () => undefined,
+        ...extra,
       }),
   };
 }
@@ -457,4 +459,88 @@ test('a put and a delete each write their audit record in the change transaction
     /while storing a secret/,
   );
   assert.equal((await auditRecords(c.pool)).length, 3);
+});
+
+const resolver = { actor: 'service:resolver', requestId: 'req-read-1' };
+
+test('an internal value read is recorded before the values are returned: one record per scope read, keys and versions, never a value', async (t) => {
+  const c = await catalog(t);
+  const svc = c.service(allowAll());
+  const canary = `canary-${randomBytes(12).toString('hex')}`;
+  await put(svc, domain('analytics'), 'db_password', `${canary}-1`);
+  await put(svc, GLOBAL_SCOPE, 'api_token', `${canary}-2`);
+  const before = (await auditRecords(c.pool)).length;
+  const answers = await svc.readValues(
+    [
+      { refId: 'a', key: 'db_password', scope: 'analytics', fallbackToGlobal: false },
+      { refId: 'b', key: 'api_token', scope: 'analytics', fallbackToGlobal: true },
+      { refId: 'c', key: 'missing', scope: 'analytics', fallbackToGlobal: false },
+    ],
+    resolver,
+  );
+  assert.equal(answers.filter((a) => a.found).length, 2);
+  const records = (await auditRecords(c.pool)).slice(before);
+  assert.deepEqual(
+    records.map((r) => [
+      r.subject,
+      r.data.actor,
+      r.data.action,
+      r.data.domain,
+      r.data.resource,
+      r.data.outcome,
+      r.data.requestId,
+    ]),
+    [
+      [
+        'latchkey.audit.catalog.analytics',
+        'service:resolver',
+        'secret.read',
+        'analytics',
+        'MANAGED:analytics/db_password@v1',
+        'ok',
+        'req-read-1',
+      ],
+      [
+        'latchkey.audit.catalog.global',
+        'service:resolver',
+        'secret.read',
+        'global',
+        'MANAGED:global/api_token@v1',
+        'ok',
+        'req-read-1',
+      ],
+    ],
+  );
+  assert.ok(!JSON.stringify(records).includes(canary), 'no value in a record');
+});
+
+test('audit fail-closed: when the record of an internal value read cannot be written, the read is refused with audit.unavailable; fail-open serves it, logged', async (t) => {
+  const c = await catalog(t);
+  const warnings: string[] = [];
+  const logger = { warn: (msg: string) => void warnings.push(msg) };
+  const closed = c.service(allowAll(), { auditFailClosed: true, logger });
+  const canary = `canary-${randomBytes(12).toString('hex')}`;
+  await put(closed, domain('analytics'), 'db_password', canary);
+  // The outbox cannot be written (as when the write fails): the read itself still can be done.
+  await c.pool.query('ALTER TABLE outbox RENAME TO outbox_gone');
+  const q = [{ refId: 'a', key: 'db_password', scope: 'analytics', fallbackToGlobal: false }];
+  await assert.rejects(closed.readValues(q, resolver), (err: LatchkeyError) => {
+    assert.equal(err.code, 'audit.unavailable');
+    assert.equal(err.retryable, false);
+    assert.match(
+      err.message,
+      /values not served: the audit record of this read could not be written and audit\.failClosed is on/,
+    );
+    assert.ok(!err.message.includes(canary));
+    return true;
+  });
+  assert.deepEqual(warnings, ['audit record of a value read not written: read refused (audit.failClosed)']);
+
+  const open = c.service(allowAll(), { logger });
+  const [served] = await open.readValues(q, resolver);
+  assert.ok(served?.found && served.value.toString() === canary, 'fail-open serves it');
+  assert.equal(
+    warnings.at(-1),
+    'audit record of a value read not written: values served unaudited (audit.failClosed is off)',
+  );
 });

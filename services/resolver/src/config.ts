@@ -1,4 +1,4 @@
-import { loadConfig, port, required, z } from '@latchkey/config';
+import { auditFailClosed, loadConfig, port, required, z } from '@latchkey/config';
 import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
 const schema = z.object({
@@ -30,10 +30,7 @@ const schema = z.object({
    * audit.failClosed: 1 refuses a resolution whose audit record cannot be
    * written; 0 (the default) serves it and logs the failure.
    */
-  LATCHKEY_AUDIT_FAIL_CLOSED: z
-    .enum(['1', '0', 'true', 'false', ''], { error: 'use 1 (refuse unaudited reads) or 0 (serve them, logged)' })
-    .default('0')
-    .transform((v) => v === '1' || v === 'true'),
+  LATCHKEY_AUDIT_FAIL_CLOSED: auditFailClosed(),
 });
 
 export type ResolverConfig = z.infer<typeof schema>;

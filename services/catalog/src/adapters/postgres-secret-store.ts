@@ -5,6 +5,7 @@ import {
   enqueueEvents,
   eventTypes,
   subjects,
+  type AuditRecord,
   type SecretChanged,
   type SecretRotationDue,
 } from '@latchkey/events';
@@ -105,6 +106,14 @@ async function lockKey(tx: Queryable, scope: ScopeName, key: string): Promise<vo
 /** The database backend: envelope-encrypted versions beside their metadata. */
 export class PostgresSecretStore implements SecretStore {
   constructor(private readonly pool: Pool) {}
+
+  async recordReads(records: AuditRecord[]): Promise<void> {
+    try {
+      await enqueueEvents(this.pool, records.map(auditEvent));
+    } catch (err) {
+      throw wrapDbError(err, 'writing the audit record of a value read');
+    }
+  }
 
   async put(input: Parameters<SecretStore['put']>[0]): Promise<PutResult> {
     try {

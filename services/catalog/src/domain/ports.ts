@@ -1,3 +1,4 @@
+import type { AuditRecord } from '@latchkey/events';
 import type { PutResult, RotationDue, ScopeName, SecretMeta } from './secret-types.js';
 import type {
   VaultConnectionSettings,
@@ -60,6 +61,8 @@ export interface SecretStore {
   delete(scope: ScopeName, key: string, by: string, requestId?: string): Promise<SecretMeta | undefined>;
   /** The current version of each (scope, key); absent when missing or deleted. */
   readCurrent(items: { scope: ScopeName; key: string }[]): Promise<Map<string, StoredValue>>;
+  /** Writes the records of an internal value read to the outbox, in one insert; throws when it cannot. */
+  recordReads(records: AuditRecord[]): Promise<void>;
 }
 
 export const storeKey = (scope: ScopeName, key: string): string => `${scope}\u0000${key}`;

@@ -1,4 +1,5 @@
 import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
+import { auditRecord } from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/grpc';
 import { MIN_REDACTABLE_BYTES } from '@latchkey/logger';
 import { storeKey, type Dependents, type SecretStore, type VaultIntegrationRepo, type VaultSources } from './ports.js';
@@ -69,6 +70,17 @@ export interface SecretServiceDeps {
   dependents?: Dependents;
   /** Read-only Vault integrations, for VAULT references. */
   vault?: { repo: Pick<VaultIntegrationRepo, 'byIds'>; sources: VaultSources };
+  /**
+   * audit.failClosed: an internal value read whose audit record cannot be
+   * written is refused (audit.unavailable) instead of served unaudited.
+   */
+  auditFailClosed?: boolean;
+}
+
+/** Who asked for an internal value read: the calling service, and its request. */
+export interface ValueReader {
+  actor: string;
+  requestId: string;
 }
 
 export class SecretService {
@@ -231,9 +243,64 @@ export class SecretService {
 
   /**
    * The internal value read (resolver only). Authorization of the deploying
-   * principal is the resolver's job, done through ras before it asks.
+   * principal is the resolver's job, done through ras before it asks. With
+   * `reader`, what was read (scopes, keys, versions; never a value) is
+   * recorded in the outbox before any value is returned; with
+   * audit.failClosed a read whose record cannot be written is refused.
    */
-  async readValues(queries: ValueQuery[]): Promise<ValueAnswer[]> {
+  async readValues(queries: ValueQuery[], reader?: ValueReader): Promise<ValueAnswer[]> {
+    const answers = await this.#readValues(queries);
+    if (reader) await this.#recordRead(queries, answers, reader);
+    return answers;
+  }
+
+  async #recordRead(queries: ValueQuery[], answers: ValueAnswer[], reader: ValueReader): Promise<void> {
+    const byRef = new Map(queries.map((q) => [q.refId, q]));
+    // One record per domain read from (global scope on its own), all in one insert.
+    const read = new Map<string, string[]>();
+    for (const a of answers) {
+      if (!a.found) continue;
+      const q = byRef.get(a.refId);
+      const domain = a.scope === GLOBAL ? GLOBAL : (q?.scope ?? GLOBAL);
+      const list = read.get(domain) ?? [];
+      list.push(`${q?.sourceType ?? 'MANAGED'}:${a.scope}/${q?.key ?? a.refId}@v${a.version}`);
+      read.set(domain, list);
+    }
+    if (read.size === 0) return;
+    const records = [...read].map(([domain, items]) =>
+      auditRecord({
+        service: 'catalog',
+        actor: reader.actor,
+        action: 'secret.read',
+        domain,
+        resource: items.join(', '),
+        outcome: 'ok',
+        reason: 'internal value read (CatalogInternal.ReadValues)',
+        requestId: reader.requestId,
+      }),
+    );
+    try {
+      await this.deps.store.recordReads(records);
+      this.deps.onChange();
+    } catch (err) {
+      const code = err instanceof LatchkeyError ? err.code : 'error';
+      this.deps.logger?.warn(
+        this.deps.auditFailClosed
+          ? 'audit record of a value read not written: read refused (audit.failClosed)'
+          : 'audit record of a value read not written: values served unaudited (audit.failClosed is off)',
+        { code, requestId: reader.requestId },
+      );
+      if (!this.deps.auditFailClosed) return;
+      for (const a of answers) if (a.found) a.value.fill(0);
+      throw new LatchkeyError(
+        'audit.unavailable',
+        "values not served: the audit record of this read could not be written and audit.failClosed is on; deploy again once the catalog's database is back",
+        { kind: 'failed_precondition', cause: err },
+      );
+    }
+  }
+
+  async #readValues(queries: ValueQuery[]): Promise<ValueAnswer[]> {
     const vaultQueries = queries.filter((q) => q.sourceType === 'VAULT');
     const managed = queries.filter((q) => q.sourceType !== 'VAULT');
     const [vaultAnswers, managedAnswers] = await Promise.all([

@@ -194,8 +194,12 @@ export function catalogInternalHandlers(
             },
       ),
     }),
-    readValues: async (req) => {
-      const answers = await secrets.readValues(req.items.map(toValueQuery));
+    readValues: async (req, ctx) => {
+      // What was read is recorded (the calling service as the actor) before any value is returned.
+      const answers = await secrets.readValues(req.items.map(toValueQuery), {
+        actor: ctx.principal.id,
+        requestId: ctx.requestId,
+      });
       return {
         results: answers.map((a) =>
           a.found
