@@ -23,8 +23,10 @@ import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@l
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import {
   RESOLUTION_FAILED_CONSUMER,
+  RESOLUTION_RETRYING_CONSUMER,
   RESOLVED_CONSUMER,
   resolutionFailedConsumer,
+  resolutionRetryingConsumer,
   resolvedConsumer,
 } from '../src/transport/events/deployer-consumers.js';
 import { computeSpec, freshDatabase, newKeys, RecordingAuthorizer, replica, TestClock } from './replica-harness.js';
@@ -62,6 +64,11 @@ async function world(t: TestContext) {
     durable: RESOLUTION_FAILED_CONSUMER,
     filterSubjects: ['latchkey.workload.resolution_failed.>'],
   });
+  await ensureConsumer(jsm, {
+    stream: STREAM_EVENTS,
+    durable: RESOLUTION_RETRYING_CONSUMER,
+    filterSubjects: ['latchkey.workload.resolution_retrying.>'],
+  });
   const pool = await freshDatabase(t, postgres, 'deployer_bus');
   const keys = newKeys();
   const r = replica(pool, {
@@ -84,6 +91,13 @@ async function world(t: TestContext) {
       stream: STREAM_EVENTS,
       durable: RESOLUTION_FAILED_CONSUMER,
       handler: resolutionFailedConsumer(r.workloads),
+      logger: silentLogger,
+    }),
+    new ConsumerRunner({
+      js,
+      stream: STREAM_EVENTS,
+      durable: RESOLUTION_RETRYING_CONSUMER,
+      handler: resolutionRetryingConsumer(r.workloads),
       logger: silentLogger,
     }),
   ];
@@ -324,6 +338,22 @@ test('a forged workload.resolution_failed for another domain’s deployment or n
     [otherDomain, extra, none]
       .sort()
       .map((id) => [id, 'bus.rejected', 'deny', 'analytics', `workload.resolution_failed:deployment ${victim.id}`]),
+  );
+
+  // Nor does a forged retry note from another domain put its words on the deployment.
+  const note = `retrying:${randomUUID()}`;
+  await publishEvent(w.js, 'latchkey/resolver', {
+    id: note,
+    type: eventTypes.resolutionRetrying,
+    subject: subjects.resolutionRetrying('finance'),
+    data: { deploymentId: victim.id, domain: 'finance', attempt: 2, maxAttempts: 6, failures: [failure] },
+  });
+  await settled(w.jsm, STREAM_EVENTS, RESOLUTION_RETRYING_CONSUMER);
+  const waiting = await w.repo.getDeployment(victim.id);
+  assert.deepEqual([waiting?.attempts, waiting?.reasons], [0, []]);
+  assert.ok(
+    (await rejections(w)).some((r) => r.requestId === note),
+    'the forged note is audited',
   );
 
   // The resolver's real answer is taken.

@@ -281,7 +281,7 @@ test('while a backend is unavailable the deployment says it waits; once resolved
     code: 'catalog.unavailable',
     message: 'the catalog could not be read: grpc.unavailable: connect ECONNREFUSED',
   };
-  await h.workloads.onResolutionRetrying({
+  await h.workloads.onResolutionRetrying(`retrying:${d.id}:1`, {
     deploymentId: d.id,
     domain: 'analytics',
     attempt: 2,
@@ -289,7 +289,7 @@ test('while a backend is unavailable the deployment says it waits; once resolved
     failures: [failure],
   });
   // An older attempt arriving late does not overwrite the newer one.
-  await h.workloads.onResolutionRetrying({
+  await h.workloads.onResolutionRetrying(`retrying:${d.id}:2`, {
     deploymentId: d.id,
     domain: 'analytics',
     attempt: 1,
@@ -331,7 +331,7 @@ test('while a backend is unavailable the deployment says it waits; once resolved
   assert.deepEqual(started.warnings, ['resolved on attempt 3 of 6, after waiting for an unavailable backend']);
   assert.equal(started.attempts, 2);
   // Later retry notes for a deployment that already started change nothing.
-  await h.workloads.onResolutionRetrying({
+  await h.workloads.onResolutionRetrying(`retrying:${d.id}:3`, {
     deploymentId: d.id,
     domain: 'analytics',
     attempt: 5,

@@ -88,19 +88,22 @@ export function resolvedMismatch(
 }
 
 /**
- * Why a `workload.resolution_failed` does not answer the recorded
- * deployment, if it does not. The resolver names only the references that
- * failed: at least one, each one of the deployment's (same key), none twice.
+ * Why a `workload.resolution_failed` (or `.resolution_retrying`) does not
+ * answer the recorded deployment, if it does not. The resolver names only
+ * the references that failed: each one of the deployment's (same key), none
+ * twice, and at least one unless `allowNone` (a retry note may name none).
  */
 export function resolutionFailedMismatch(
   d: RecordedDeployment | undefined,
-  ev: WorkloadResolutionFailed,
+  ev: Pick<WorkloadResolutionFailed, 'deploymentId' | 'domain' | 'failures'>,
   origin: BusOrigin = {},
   subjectOf: (domain: string) => string,
+  allowNone = false,
 ): string | undefined {
   const place = placeMismatch(ev.deploymentId, d, ev.domain, origin.subject, subjectOf);
   if (place || !d?.references) return place;
-  if (!Array.isArray(ev.failures) || ev.failures.length === 0) return 'the event names no failed reference';
+  if (!Array.isArray(ev.failures)) return 'the event carries no list of failures';
+  if (ev.failures.length === 0 && !allowNone) return 'the event names no failed reference';
   const recorded = new Map(d.references.map((r) => [r.refId, r]));
   const seen = new Set<string>();
   const extra: string[] = [];

@@ -554,7 +554,10 @@ export class WorkloadService {
   }
 
   /** `workload.resolution_retrying`: the deployment waits for an unavailable backend, and says so. */
-  async onResolutionRetrying(ev: WorkloadResolutionRetrying): Promise<void> {
+  async onResolutionRetrying(eventId: string, ev: WorkloadResolutionRetrying, origin: BusOrigin = {}): Promise<void> {
+    await this.#acceptOnly('workload.resolution_retrying', eventId, ev.deploymentId, ev.domain, origin, (d) =>
+      resolutionFailedMismatch(d, ev, origin, subjects.resolutionRetrying, true),
+    );
     const reasons = [
       `waiting: resolution attempt ${ev.attempt} of ${ev.maxAttempts} found a backend unavailable; retrying with backoff`,
       ...ev.failures.map((f) => `${f.key} (${f.refId}): ${f.message} [${f.code}]`),

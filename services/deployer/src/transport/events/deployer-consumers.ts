@@ -32,8 +32,8 @@ export const secretChangedConsumer = (w: WorkloadService): MessageHandler =>
   });
 
 export const resolutionRetryingConsumer = (w: WorkloadService): MessageHandler =>
-  eventHandler<WorkloadResolutionRetrying>('deployer/workload.resolution_retrying', (event) =>
-    w.onResolutionRetrying(event.data),
+  eventHandler<WorkloadResolutionRetrying>('deployer/workload.resolution_retrying', (event, msg) =>
+    w.onResolutionRetrying(event.id, event.data, { subject: msg.subject, source: event.source }),
   );
 
 /**
