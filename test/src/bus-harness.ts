@@ -152,3 +152,27 @@ export async function subscribeRefused(nc: NatsConnection, subject: string): Pro
   if (!refused) sub.unsubscribe();
   return refused;
 }
+
+/**
+ * Connects to the NATS of a running embedded system (`latchkey up` on
+ * `home`) as a test-only observer allowed everything, minted from the data
+ * folder's bus keys: what a test needs to look into the streams now that
+ * anonymous clients are refused.
+ */
+export async function connectEmbeddedBus(home: string): Promise<NatsConnection> {
+  const conn = JSON.parse(await readFile(`${home}/connection.json`, 'utf8')) as { natsUrl: string };
+  const { trust } = JSON.parse(await readFile(`${home}/bus/trust.json`, 'utf8')) as { trust: BusTrust };
+  const creds = await mintServiceCreds(trust, generateUserSeed(), {
+    name: 'test-observer',
+    inboxPrefix: '_INBOX_observer',
+    permissions: { publish: ['>'], subscribe: ['>'] },
+  });
+  return connect({
+    servers: conn.natsUrl,
+    ...busConnectionOptions({
+      creds: new TextEncoder().encode(creds),
+      ca: await readFile(`${home}/tls/ca.crt`),
+      inboxPrefix: '_INBOX_observer',
+    }),
+  });
+}

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
-import { dropOnPolicyChange, ensureEventTables, OutboxRelay, PeriodicTask, STREAMS } from '@latchkey/events';
+import { dropOnPolicyChange, ensureEventTables, inboxPrefix, OutboxRelay, PeriodicTask, STREAMS } from '@latchkey/events';
 import {
   CachingAuthorizer,
   createServer,
@@ -11,7 +11,7 @@ import {
   loadServiceTransport,
 } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
-import { connectBus, ensureStream } from '@latchkey/nats';
+import { connectBus, readBusAuth, ensureStream } from '@latchkey/nats';
 import {
   CatalogInternalService,
   CatalogServiceService,
@@ -48,7 +48,12 @@ runService('catalog', logger, async () => {
   const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
   await ensureEventTables(pool);
   await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
-  const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
+  const bus = await connectBus(
+    config.LATCHKEY_NATS_URL,
+    config.LATCHKEY_REPLICA_ID,
+    log,
+    await readBusAuth(config, inboxPrefix('catalog')),
+  );
   for (const s of STREAMS) await ensureStream(bus.jsm, s);
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/catalog' });
   const serviceToken = transport.client;

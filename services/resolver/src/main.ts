@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { importSealPublicKey } from '@latchkey/crypto';
-import { dropOnPolicyChange, STREAM_EVENTS, STREAMS } from '@latchkey/events';
+import { dropOnPolicyChange, inboxPrefix, STREAM_EVENTS, STREAMS } from '@latchkey/events';
 import {
   CachingAuthorizer,
   createServer,
@@ -11,7 +11,7 @@ import {
   loadServiceTransport,
 } from '@latchkey/grpc';
 import { createLogger, initTracing, Redactor } from '@latchkey/logger';
-import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
+import { connectBus, readBusAuth, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { CatalogValueSource } from './adapters/catalog-value-source.js';
 import { NatsAuditTrail } from './adapters/nats-audit-trail.js';
 import { NatsResolutionPublisher } from './adapters/nats-resolution-publisher.js';
@@ -36,7 +36,12 @@ runService('resolver', logger, async () => {
   const transport = await loadServiceTransport('resolver', config, readCredentials);
   const token = transport.client;
   const recipient = importSealPublicKey(await readFile(config.LATCHKEY_SEAL_PUBLIC_KEY_FILE, 'utf8'));
-  const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
+  const bus = await connectBus(
+    config.LATCHKEY_NATS_URL,
+    config.LATCHKEY_REPLICA_ID,
+    log,
+    await readBusAuth(config, inboxPrefix('resolver')),
+  );
   for (const s of STREAMS) await ensureStream(bus.jsm, s);
   await ensureConsumer(bus.jsm, {
     stream: STREAM_EVENTS,
