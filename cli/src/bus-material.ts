@@ -34,10 +34,7 @@ export function busMaterialPaths(home: string): BusMaterialPaths {
     dir,
     trustFile: path.join(dir, 'trust.json'),
     serverConfigFile: path.join(dir, 'nats-server.conf'),
-    creds: Object.fromEntries(BUS_SERVICES.map((s) => [s, path.join(dir, `${s}.creds`)])) as Record<
-      BusService,
-      string
-    >,
+    creds: Object.fromEntries(BUS_SERVICES.map((s) => [s, path.join(dir, `${s}.creds`)])) as Record<BusService, string>,
     subscriberSignerFile: path.join(dir, 'subscriber-signer.json'),
   };
 }

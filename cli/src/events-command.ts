@@ -1,6 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { booleanOption, listOption, parseArgs, requireOption, requirePositionals, stringOption } from './args-parser.js';
+import {
+  booleanOption,
+  listOption,
+  parseArgs,
+  requireOption,
+  requirePositionals,
+  stringOption,
+} from './args-parser.js';
 import { CliError, UsageError } from './cli-errors.js';
 import { call, withClients } from './client-context.js';
 import type { CliIo } from './cli-io.js';
@@ -22,7 +29,8 @@ function daysOption(value: string | undefined): number {
  */
 export const eventsCredentialsCommand: Command = {
   path: ['events', 'credentials'],
-  usage: 'latchkey events credentials --domain DOMAIN [--domain DOMAIN2 ...] --name NAME --out FILE [--days N] [--json]',
+  usage:
+    'latchkey events credentials --domain DOMAIN [--domain DOMAIN2 ...] --name NAME --out FILE [--days N] [--json]',
   summary:
     "NATS credentials for an outside subscriber (redeploy trigger, alerting hook): it may only subscribe to the domains' public events",
   options: {

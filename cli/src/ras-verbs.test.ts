@@ -443,7 +443,20 @@ test('--help lists the grant verbs', async () => {
 test('events credentials writes the credentials to a new 0600 file and never prints them', async () => {
   const file = path.join(home, `hook-${process.hrtime.bigint()}.creds`);
   const out = await run(
-    ['events', 'credentials', '--domain', 'analytics', '--domain', 'ml', '--name', 'hook', '--out', file, '--days', '7'],
+    [
+      'events',
+      'credentials',
+      '--domain',
+      'analytics',
+      '--domain',
+      'ml',
+      '--name',
+      'hook',
+      '--out',
+      file,
+      '--days',
+      '7',
+    ],
     0,
   );
   assert.deepEqual(last('mintEventCredentials'), { domains: ['analytics', 'ml'], name: 'hook', ttlDays: 7 });

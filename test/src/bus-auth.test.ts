@@ -6,12 +6,15 @@ import {
   busPermissions,
   DURABLES,
   inboxPrefix,
+  PUBLIC_SUBJECTS,
   STREAM_EVENTS,
   STREAM_RESOLVED,
   STREAMS,
+  subscriberPermissions,
   type BusService,
 } from '@latchkey/events';
-import { ensureConsumer, ensureStream } from '@latchkey/nats';
+import { ensureConsumer, ensureStream, mintSubscriberCreds, subscriberSignerOf } from '@latchkey/nats';
+import { waitFor } from '@latchkey/testing';
 import {
   connectRaw,
   publishRefused,
@@ -161,4 +164,55 @@ test('JetStream: a service reaches only its own durable consumers and never dele
   await assert.rejects(djsm.streams.purge(STREAM_EVENTS));
   // The deployer's own consumer is there for the deployer.
   assert.equal((await djsm.consumers.info(STREAM_RESOLVED, DURABLES.deployerResolved)).name, DURABLES.deployerResolved);
+});
+
+test("a subscriber credential for domain a receives a's public events, and cannot subscribe to b's or to latchkey.>, nor publish anything", async () => {
+  const { creds } = await mintSubscriberCreds(
+    subscriberSignerOf(bus.trust),
+    'subscriber-hook',
+    subscriberPermissions(['a']),
+  );
+  const subscriber = await bus.connectWith(creds);
+  const got: string[] = [];
+  for (const make of PUBLIC_SUBJECTS) {
+    subscriber.subscribe(make('a'), { callback: (_e, m) => got.push(m.subject) });
+  }
+  await subscriber.flush();
+  const deployer = await bus.connectAs('deployer');
+  const catalog = await bus.connectAs('catalog');
+  for (const subject of ['latchkey.workload.stale.a', 'latchkey.workload.deployed.a', 'latchkey.workload.failed.a']) {
+    deployer.publish(subject, '{}');
+  }
+  catalog.publish('latchkey.secret.changed.a', '{}');
+  catalog.publish('latchkey.secret.rotation_due.a', '{}');
+  await waitFor(() => got.length === 5, { what: "a's five public events to reach the subscriber" });
+  assert.deepEqual(got.sort(), PUBLIC_SUBJECTS.map((s) => s('a')).sort());
+
+  for (const subject of [
+    'latchkey.workload.stale.b',
+    'latchkey.secret.changed.b',
+    'latchkey.secret.changed.global',
+    'latchkey.>',
+    'latchkey.workload.*.a',
+    'latchkey.workload.deploying.a',
+    'latchkey.workload.resolved.a',
+    `${inboxPrefix('deployer')}.>`,
+    '>',
+  ]) {
+    assert.equal(await subscribeRefused(subscriber, subject), true, `the subscriber must not subscribe to ${subject}`);
+  }
+  const seen = violations(subscriber);
+  for (const subject of [
+    'latchkey.workload.stale.a',
+    'latchkey.workload.resolved.a',
+    'latchkey.policy.changed',
+    '$JS.API.INFO',
+    `$JS.API.CONSUMER.CREATE.${STREAM_EVENTS}.spy`,
+  ]) {
+    assert.equal(
+      await publishRefused(subscriber, seen, observer, subject),
+      true,
+      `the subscriber must not publish ${subject}`,
+    );
+  }
 });

@@ -1,5 +1,6 @@
 import { invalidArgument } from '@latchkey/errors';
 import type { BusIdentity, BusPermissions } from '@latchkey/nats';
+import { DOMAIN_NAME, GLOBAL_SCOPE } from './names.js';
 import { PLAN_SUBJECTS } from './resolution-plan.js';
 import { STREAM_AUDIT, STREAM_EVENTS, STREAM_RESOLVED, STREAMS, subjects } from './subjects.js';
 
@@ -138,6 +139,12 @@ export const PUBLIC_SUBJECTS: readonly ((domain: string) => string)[] = [
 export function subscriberPermissions(domains: readonly string[]): BusPermissions {
   if (domains.length === 0) {
     throw invalidArgument('nats.no_domain', 'an event subscriber needs at least one domain: name it with --domain');
+  }
+  // A wildcard or a dot in a "domain" would widen the grant: only real domain names become subjects.
+  for (const d of domains) {
+    if (!DOMAIN_NAME.test(d) || d === GLOBAL_SCOPE) {
+      throw invalidArgument('nats.bad_domain', `${JSON.stringify(d.slice(0, 80))} is not a domain name`);
+    }
   }
   return {
     publish: [],

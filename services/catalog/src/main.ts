@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
-import { dropOnPolicyChange, ensureEventTables, inboxPrefix, OutboxRelay, PeriodicTask, STREAMS } from '@latchkey/events';
+import {
+  dropOnPolicyChange,
+  ensureEventTables,
+  inboxPrefix,
+  OutboxRelay,
+  PeriodicTask,
+  STREAMS,
+} from '@latchkey/events';
 import {
   CachingAuthorizer,
   createServer,

@@ -40,7 +40,12 @@ export async function readSubscriberSigner(file: string): Promise<SubscriberSign
     throw bad('is not JSON');
   }
   const p = parsed as Partial<SubscriberSigner>;
-  if (typeof p.account !== 'string' || !p.account.startsWith('A') || typeof p.signingSeed !== 'string' || !p.signingSeed.startsWith('SA')) {
+  if (
+    typeof p.account !== 'string' ||
+    !p.account.startsWith('A') ||
+    typeof p.signingSeed !== 'string' ||
+    !p.signingSeed.startsWith('SA')
+  ) {
     throw bad('is not { "account": "A...", "signingSeed": "SA..." }');
   }
   return { account: p.account, signingSeed: p.signingSeed };

@@ -105,5 +105,9 @@ export interface AuditStore {
 
 /** Mints the NATS user of an external event subscriber, allowed only the public events of `domains`. */
 export interface SubscriberMinter {
-  mint(name: string, domains: readonly string[], expiresAt: Date): Promise<{ creds: string; user: string; subjects: string[] }>;
+  mint(
+    name: string,
+    domains: readonly string[],
+    expiresAt: Date,
+  ): Promise<{ creds: string; user: string; subjects: string[] }>;
 }
