@@ -1,8 +1,8 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureKekFile, ensureLocalTls, ensureSealKeyFiles, localTlsFiles, type LocalTlsFiles } from '@latchkey/crypto';
+import { busKeyPaths, ensureBusKeys, NATS_SERVER_CERT, type BusKeyPaths } from '@latchkey/events';
 import { ensureLocalIssuer, localIssuerFiles } from '@latchkey/grpc';
-import { busMaterialPaths, ensureBusMaterial, NATS_SERVER_CERT, type BusMaterialPaths } from './bus-material.js';
 import { CliError } from './cli-errors.js';
 import { ensureCredentialsFile, generateToken, SERVICE_NAMES, type CredentialsFile } from './credentials-file.js';
 
@@ -19,7 +19,7 @@ export interface KeyMaterialPaths {
   /** Mutual TLS: the local CA and each service's certificate and key (under tls/), and nats-server's. */
   tls: LocalTlsFiles;
   /** NATS auth: nats-server's config and each service's credentials (under bus/). */
-  bus: BusMaterialPaths;
+  bus: BusKeyPaths;
 }
 
 export interface KeyMaterial {
@@ -38,7 +38,7 @@ export function keyMaterialPaths(home: string): KeyMaterialPaths {
     oidcSigningKeyFile: localIssuerFiles(home).signingKeyFile,
     oidcJwksFile: localIssuerFiles(home).jwksFile,
     tls: localTlsFiles(home, [...SERVICE_NAMES, NATS_SERVER_CERT]),
-    bus: busMaterialPaths(home),
+    bus: busKeyPaths(path.join(home, 'bus')),
   };
 }
 
@@ -75,6 +75,6 @@ export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   await ensureLocalTls(paths.tls);
   const natsCert = paths.tls.services[NATS_SERVER_CERT];
   if (natsCert === undefined) throw new CliError('no nats-server certificate', { code: 'cli.internal' });
-  await ensureBusMaterial(home, natsCert);
+  await ensureBusKeys(path.join(home, 'bus'), natsCert);
   return { paths, credentials, postgresPassword };
 }

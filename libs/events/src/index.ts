@@ -37,3 +37,5 @@ export {
   inboxPrefix,
   subscriberPermissions,
 } from './bus-permissions.js';
+export type { BusKeyPaths } from './bus-keys.js';
+export { busKeyPaths, ensureBusKeys, NATS_SERVER_CERT } from './bus-keys.js';

@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BUS_SERVICES, busIdentity, type BusService } from '@latchkey/events';
+import { LatchkeyError } from '@latchkey/errors';
 import {
   checkBusTrust,
   generateBusTrust,
@@ -10,13 +10,13 @@ import {
   subscriberSignerOf,
   type BusTrust,
 } from '@latchkey/nats';
-import { CliError } from './cli-errors.js';
+import { BUS_SERVICES, busIdentity, type BusService } from './bus-permissions.js';
 
 /** nats-server's certificate is issued by the local CA under this name (tls/nats-server.crt). */
 export const NATS_SERVER_CERT = 'nats-server';
 
-/** Where embedded mode keeps the bus's keys and credentials (every file 0600). */
-export interface BusMaterialPaths {
+/** Where the bus's keys and credentials are kept (every file 0600): `<data folder>/bus`, or /keys/bus when scaled. */
+export interface BusKeyPaths {
   dir: string;
   /** The operator, accounts and signing keys, and each service's user seed: only `latchkey up` reads it. */
   trustFile: string;
@@ -28,8 +28,7 @@ export interface BusMaterialPaths {
   subscriberSignerFile: string;
 }
 
-export function busMaterialPaths(home: string): BusMaterialPaths {
-  const dir = path.join(home, 'bus');
+export function busKeyPaths(dir: string): BusKeyPaths {
   return {
     dir,
     trustFile: path.join(dir, 'trust.json'),
@@ -62,10 +61,14 @@ async function loadOrCreateTrust(file: string): Promise<TrustFile> {
     await writeFile(file, JSON.stringify(created, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     return created;
   }
-  const bad = (why: string): CliError =>
-    new CliError(`${file} ${why}: delete it (and the bus folder's .creds files) to generate new bus keys`, {
-      code: 'cli.bus_keys_invalid',
-    });
+  const bad = (why: string): LatchkeyError =>
+    new LatchkeyError(
+      'bus.keys_invalid',
+      `${file} ${why}: delete it (and the bus folder's .creds files) to generate new bus keys`,
+      {
+        kind: 'failed_precondition',
+      },
+    );
   let parsed: TrustFile;
   try {
     parsed = JSON.parse(raw) as TrustFile;
@@ -89,11 +92,11 @@ async function loadOrCreateTrust(file: string): Promise<TrustFile> {
  * permission table, so that a changed table takes effect at the next start.
  * Every file is 0600; nothing here is logged.
  */
-export async function ensureBusMaterial(
-  home: string,
+export async function ensureBusKeys(
+  dir: string,
   serverTls: { certFile: string; keyFile: string },
-): Promise<BusMaterialPaths> {
-  const paths = busMaterialPaths(home);
+): Promise<BusKeyPaths> {
+  const paths = busKeyPaths(dir);
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   await chmod(paths.dir, 0o700);
   const { trust, userSeeds } = await loadOrCreateTrust(paths.trustFile);
