@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection, StreamUpdateConfig } from 'nats';
 import {
   BUS_SERVICES,
   busPermissions,
   DURABLES,
   inboxPrefix,
+  ownsStream,
   PUBLIC_SUBJECTS,
+  STREAM_AUDIT,
   STREAM_EVENTS,
   STREAM_RESOLVED,
   STREAMS,
@@ -134,7 +136,7 @@ test('JetStream: a service reaches only its own durable consumers and never dele
   // The deployer creates its consumer of sealed values; the catalog can neither read nor pull it.
   const deployer = await bus.connectAs('deployer');
   const djsm = await deployer.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(djsm, s);
+  for (const s of STREAMS) await ensureStream(djsm, s, { update: ownsStream('deployer', s.name) });
   await ensureConsumer(djsm, {
     stream: STREAM_RESOLVED,
     durable: DURABLES.deployerResolved,
@@ -162,6 +164,22 @@ test('JetStream: a service reaches only its own durable consumers and never dele
   );
   await assert.rejects(djsm.streams.delete(STREAM_RESOLVED));
   await assert.rejects(djsm.streams.purge(STREAM_EVENTS));
+  // Only a stream's owner changes its configuration: the catalog cannot seal the audit stream or widen another.
+  const audit = await cjsm.streams.info(STREAM_AUDIT);
+  const sealed = { ...audit.config, sealed: true } as Partial<StreamUpdateConfig>;
+  await assert.rejects(cjsm.streams.update(STREAM_AUDIT, sealed));
+  await assert.rejects(djsm.streams.update(STREAM_AUDIT, sealed));
+  const events = await cjsm.streams.info(STREAM_EVENTS);
+  await assert.rejects(cjsm.streams.update(STREAM_EVENTS, { ...events.config, max_age: 0 }));
+  // ... and its owner can (ras the audit stream), with the unchanged config here.
+  const ras = await bus.connectAs('ras');
+  const rjsm = await ras.jetstreamManager();
+  await ensureStream(
+    rjsm,
+    STREAMS.find((s) => s.name === STREAM_AUDIT)!,
+    { update: ownsStream('ras', STREAM_AUDIT) },
+  );
+  assert.equal((await rjsm.streams.info(STREAM_AUDIT)).config.sealed, false);
   // The deployer's own consumer is there for the deployer.
   assert.equal((await djsm.consumers.info(STREAM_RESOLVED, DURABLES.deployerResolved)).name, DURABLES.deployerResolved);
 });

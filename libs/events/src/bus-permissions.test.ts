@@ -68,3 +68,17 @@ test('an external subscriber may subscribe only to the public events of its doma
   for (const bad of ['>', '*', 'a.>', 'global', 'A'])
     assert.throws(() => subscriberPermissions([bad]), /not a domain name/);
 });
+
+test('only a stream’s owner may update it: ras the audit stream, the deployer the events and sealed values', () => {
+  const updates = (s: (typeof BUS_SERVICES)[number]) =>
+    busPermissions(s)
+      .publish.filter((p) => p.startsWith('$JS.API.STREAM.UPDATE.'))
+      .sort();
+  assert.deepEqual(updates('ras'), ['$JS.API.STREAM.UPDATE.LATCHKEY_AUDIT']);
+  assert.deepEqual(updates('deployer'), [
+    '$JS.API.STREAM.UPDATE.LATCHKEY_EVENTS',
+    '$JS.API.STREAM.UPDATE.LATCHKEY_RESOLVED',
+  ]);
+  assert.deepEqual(updates('catalog'), []);
+  assert.deepEqual(updates('resolver'), []);
+});

@@ -26,6 +26,21 @@ export const DURABLES = {
   deployerWorkloadStale: 'deployer-workload-stale',
 } as const;
 
+/**
+ * Who may change each stream's configuration (every service may look a
+ * stream up and create it when missing, so that start order does not
+ * matter): ras the audit stream it stores, the deployer the sealed values it
+ * consumes and the domain events it has most consumers on.
+ */
+export const STREAM_OWNERS: Readonly<Record<string, BusService>> = {
+  [STREAM_AUDIT]: 'ras',
+  [STREAM_RESOLVED]: 'deployer',
+  [STREAM_EVENTS]: 'deployer',
+};
+
+/** Whether `service` may update `stream` (pass to ensureStream's `update`). */
+export const ownsStream = (service: BusService, stream: string): boolean => STREAM_OWNERS[stream] === service;
+
 /** A token that stands for one domain (or `global`) in a subject pattern. */
 const ANY = '*';
 
@@ -84,15 +99,16 @@ export const inboxPrefix = (service: BusService): string => `_INBOX_${service}`;
 /**
  * JetStream API subjects (as nats.js 2.29 uses them with nats-server 2.9,
  * found by running the services against the real server): the account info
- * the manager asks for once, the Latchkey streams (every service creates them
- * idempotently at start, so that start order does not matter: info, create,
- * update, never delete or purge), and per owned durable consumer its info,
- * create/update, pulls and acks.
+ * the manager asks for once, the Latchkey streams (every service looks them
+ * up and creates them when missing, so that start order does not matter; only
+ * the owner updates; nobody deletes or purges), and per owned durable
+ * consumer its info, create/update, pulls and acks.
  */
-function jetStreamApi(row: ServiceRow): string[] {
+function jetStreamApi(service: BusService, row: ServiceRow): string[] {
   const api = ['$JS.API.INFO'];
   for (const s of STREAMS) {
-    api.push(`$JS.API.STREAM.INFO.${s.name}`, `$JS.API.STREAM.CREATE.${s.name}`, `$JS.API.STREAM.UPDATE.${s.name}`);
+    api.push(`$JS.API.STREAM.INFO.${s.name}`, `$JS.API.STREAM.CREATE.${s.name}`);
+    if (ownsStream(service, s.name)) api.push(`$JS.API.STREAM.UPDATE.${s.name}`);
   }
   for (const { stream, durable } of row.consumers) {
     api.push(
@@ -111,7 +127,7 @@ function jetStreamApi(row: ServiceRow): string[] {
 export function busPermissions(service: BusService): BusPermissions {
   const row = ROWS[service];
   return {
-    publish: [...row.publishes, `latchkey.audit.${service}.>`, ...jetStreamApi(row)],
+    publish: [...row.publishes, `latchkey.audit.${service}.>`, ...jetStreamApi(service, row)],
     subscribe: [`${inboxPrefix(service)}.>`, ...row.subscribes],
     ...(row.answers === true ? { allowResponses: true } : {}),
   };

@@ -35,6 +35,8 @@ export {
   busIdentity,
   busPermissions,
   inboxPrefix,
+  ownsStream,
+  STREAM_OWNERS,
   subscriberPermissions,
 } from './bus-permissions.js';
 export type { BusKeyPaths } from './bus-keys.js';

@@ -124,7 +124,14 @@ export async function connectBus(url: string, name: string, logger: Logger, auth
   }
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
+      // nats.js puts a refused publish or subscription's subject on the status.
+      const refused = (s as { permissionContext?: { operation: string; subject: string } }).permissionContext;
+      if (refused !== undefined) {
+        logger.error('NATS refused an operation the bus permission table does not give this service', {
+          operation: refused.operation,
+          subject: refused.subject,
+        });
+      } else if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
         logger.warn('nats connection status', { status: s.type, data: String(s.data) });
       }
     }

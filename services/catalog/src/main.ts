@@ -4,6 +4,7 @@ import {
   dropOnPolicyChange,
   ensureEventTables,
   inboxPrefix,
+  ownsStream,
   OutboxRelay,
   PeriodicTask,
   STREAMS,
@@ -61,7 +62,7 @@ runService('catalog', logger, async () => {
     log,
     await readBusAuth(config, inboxPrefix('catalog')),
   );
-  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  for (const s of STREAMS) await ensureStream(bus.jsm, s, { update: ownsStream('catalog', s.name) });
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/catalog' });
   const serviceToken = transport.client;
   const rasAuthorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, serviceToken);

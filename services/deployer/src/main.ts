@@ -6,6 +6,7 @@ import {
   dropOnPolicyChange,
   ensureEventTables,
   inboxPrefix,
+  ownsStream,
   OutboxRelay,
   PeriodicTask,
   STREAM_EVENTS,
@@ -84,7 +85,7 @@ runService('deployer', logger, async () => {
     log,
     await readBusAuth(config, inboxPrefix('deployer')),
   );
-  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  for (const s of STREAMS) await ensureStream(bus.jsm, s, { update: ownsStream('deployer', s.name) });
   await ensureConsumer(bus.jsm, {
     stream: STREAM_RESOLVED,
     durable: RESOLVED_CONSUMER,

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
-import { ensureEventTables, inboxPrefix, OutboxRelay, STREAM_AUDIT, STREAMS } from '@latchkey/events';
+import { ensureEventTables, inboxPrefix, ownsStream, OutboxRelay, STREAM_AUDIT, STREAMS } from '@latchkey/events';
 import { createServer, identityAuthenticator, loadServiceTransport, readCredentials, runService } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
 import { connectBus, readBusAuth, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
@@ -38,7 +38,7 @@ runService('ras', logger, async () => {
     log,
     await readBusAuth(config, inboxPrefix('ras')),
   );
-  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  for (const s of STREAMS) await ensureStream(bus.jsm, s, { update: ownsStream('ras', s.name) });
   await ensureConsumer(bus.jsm, { stream: STREAM_AUDIT, durable: AUDIT_CONSUMER, filterSubjects: AUDIT_SUBJECTS });
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/ras' });
   const kick = () => relay.kick();

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { importSealPublicKey } from '@latchkey/crypto';
-import { dropOnPolicyChange, inboxPrefix, STREAM_EVENTS, STREAMS } from '@latchkey/events';
+import { dropOnPolicyChange, inboxPrefix, ownsStream, STREAM_EVENTS, STREAMS } from '@latchkey/events';
 import {
   CachingAuthorizer,
   createServer,
@@ -42,7 +42,7 @@ runService('resolver', logger, async () => {
     log,
     await readBusAuth(config, inboxPrefix('resolver')),
   );
-  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  for (const s of STREAMS) await ensureStream(bus.jsm, s, { update: ownsStream('resolver', s.name) });
   await ensureConsumer(bus.jsm, {
     stream: STREAM_EVENTS,
     durable: DEPLOYING_CONSUMER,
