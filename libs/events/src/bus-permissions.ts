@@ -97,8 +97,10 @@ const ROWS: Record<BusService, ServiceRow> = {
 export const inboxPrefix = (service: BusService): string => `_INBOX_${service}`;
 
 /**
- * JetStream API subjects (as nats.js 2.29 uses them with nats-server 2.9,
- * found by running the services against the real server): the account info
+ * JetStream API subjects, as nats.js 2.29 sends them to nats-server 2.9
+ * (read from the server's trace of ensureStream, ensureConsumer and a
+ * ConsumerRunner that acks, naks and terms; and the services' flows run
+ * under these permissions): the account info
  * the manager asks for once, the Latchkey streams (every service looks them
  * up and creates them when missing, so that start order does not matter; only
  * the owner updates; nobody deletes or purges), and per owned durable
@@ -113,10 +115,10 @@ function jetStreamApi(service: BusService, row: ServiceRow): string[] {
   for (const { stream, durable } of row.consumers) {
     api.push(
       `$JS.API.CONSUMER.INFO.${stream}.${durable}`,
-      `$JS.API.CONSUMER.CREATE.${stream}.${durable}`,
+      // Create and update, with the one filter subject in the API subject (each durable here has one filter).
       `$JS.API.CONSUMER.CREATE.${stream}.${durable}.>`,
-      `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${durable}`,
       `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+      // ack, nak (with delay) and term.
       `$JS.ACK.${stream}.${durable}.>`,
     );
   }
