@@ -2,10 +2,15 @@
 // the key-encryption key, the deployers' sealing and signing key pairs, a CA with one
 // certificate per service (mutual TLS; CN and DNS name = the service name),
 // a token issuer key with its JWKS (for a setup without your own OIDC
-// issuer), and the services' shared tokens (used only with LATCHKEY_INSECURE=1).
+// issuer), the services' shared tokens (used only with LATCHKEY_INSECURE=1),
+// and the bus: NATS decentralized auth (operator, account, signing keys in
+// /keys/bus/trust.json), each service's NATS credentials minted from the one
+// bus permission table (/keys/bus/<service>.creds), ras's subscriber signing
+// key, and nats-server's configuration and TLS certificate, which go to their
+// own folder (second argument, /nats-keys) so that nats-server mounts nothing else.
 // In production, mount these from your secret manager and PKI instead.
 import { randomBytes } from 'node:crypto';
-import { chown, readdir, writeFile, stat } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, readdir, rm, writeFile, stat } from 'node:fs/promises';
 import {
   ensureKekFile,
   ensureLocalTls,
@@ -13,9 +18,11 @@ import {
   ensureSigningKeyFiles,
   localTlsFiles,
 } from '@latchkey/crypto';
+import { ensureBusKeys, NATS_SERVER_CERT } from '@latchkey/events';
 import { ensureLocalIssuer } from '@latchkey/grpc';
 
 const dir = process.argv[2] ?? '/keys';
+const natsDir = process.argv[3] ?? '/nats-keys';
 await ensureKekFile(`${dir}/kek.json`);
 await ensureSealKeyFiles(`${dir}/deployer-seal.key`, `${dir}/deployer-seal.pub`);
 // The deployers sign deploying events and plan requests with it; resolvers get the public half.
@@ -31,9 +38,26 @@ if (!exists) {
   await writeFile(creds, JSON.stringify(body) + '\n', { mode: 0o600, flag: 'wx' });
 }
 await ensureLocalTls(localTlsFiles(dir, ['ras', 'catalog', 'resolver', 'deployer']));
+// nats-server's certificate (CN and DNS name nats-server: the compose network alias), issued by the same CA;
+// its key is moved to natsDir, where only nats-server reads it.
+const natsTmp = `${dir}/nats-tls`;
+const natsTls = localTlsFiles(natsTmp, [NATS_SERVER_CERT]);
+await ensureLocalTls({ ...natsTls, caCertFile: `${dir}/tls/ca.crt`, caKeyFile: `${dir}/tls/ca.key` });
+await mkdir(natsDir, { recursive: true, mode: 0o700 });
+const natsCert = natsTls.services[NATS_SERVER_CERT];
+await copyFile(natsCert.certFile, `${natsDir}/nats-server.crt`);
+await copyFile(natsCert.keyFile, `${natsDir}/nats-server.key`);
+await rm(natsTmp, { recursive: true, force: true });
+const bus = await ensureBusKeys(`${dir}/bus`, {
+  certFile: `${natsDir}/nats-server.crt`,
+  keyFile: `${natsDir}/nats-server.key`,
+});
+await copyFile(bus.serverConfigFile, `${natsDir}/nats-server.conf`);
+await rm(bus.serverConfigFile);
+for (const f of await readdir(natsDir)) await chmod(`${natsDir}/${f}`, f.endsWith('.crt') ? 0o644 : 0o600);
 await ensureLocalIssuer({ signingKeyFile: `${dir}/oidc-signing-key.json`, jwksFile: `${dir}/oidc-jwks.json` });
 // The services run as the image's `node` user (uid 1000): the private files are its, still 0600.
-for (const sub of ['', '/tls']) {
+for (const sub of ['', '/tls', '/bus']) {
   await chown(`${dir}${sub}`, 1000, 1000);
   for (const f of await readdir(`${dir}${sub}`, { withFileTypes: true })) {
     if (f.isFile()) await chown(`${dir}${sub}/${f.name}`, 1000, 1000);

@@ -8,6 +8,7 @@ import {
 } from './bundle-commands.js';
 import type { Command } from './command-types.js';
 import { deployCommand } from './deploy-command.js';
+import { eventsCredentialsCommand } from './events-command.js';
 import {
   domainCreateCommand,
   domainGrantCommand,
@@ -71,6 +72,7 @@ export const COMMANDS: readonly Command[] = [
   stopCommand,
   logsCommand,
   auditCommand,
+  eventsCredentialsCommand,
 ];
 
 export const ENVIRONMENT_HELP = [

@@ -78,3 +78,28 @@ test('a malformed credentials file is reported, not overwritten', async () => {
   assert.equal(await readFile(path.join(home, 'credentials.json'), 'utf8'), '{"admin": 1}');
   await assert.rejects(readCredentialsFile(path.join(home, 'nope.json')), /cannot read the credentials file/);
 });
+
+test('the bus keys: nats-server config and every credentials file 0600 in a 0700 folder, the same operator on the next start', async () => {
+  const home = await newHome();
+  await ensureKeyMaterial(home);
+  const bus = path.join(home, 'bus');
+  assert.equal((await stat(bus)).mode & 0o777, 0o700);
+  const files = [
+    'trust.json',
+    'nats-server.conf',
+    'subscriber-signer.json',
+    'ras.creds',
+    'catalog.creds',
+    'resolver.creds',
+    'deployer.creds',
+  ];
+  for (const f of files) assert.equal((await stat(path.join(bus, f))).mode & 0o777, 0o600, f);
+  assert.equal((await stat(path.join(home, 'tls', 'nats-server.key'))).mode & 0o777, 0o600);
+  const conf = await readFile(path.join(bus, 'nats-server.conf'), 'utf8');
+  assert.match(conf, /^operator: /m);
+  assert.match(conf, /cert_file: ".*nats-server\.crt"/);
+  const trust = await readFile(path.join(bus, 'trust.json'), 'utf8');
+  await ensureKeyMaterial(home);
+  assert.equal(await readFile(path.join(bus, 'trust.json'), 'utf8'), trust, 'the root of trust is kept');
+  assert.match(await readFile(path.join(bus, 'deployer.creds'), 'utf8'), /BEGIN NATS USER JWT/);
+});

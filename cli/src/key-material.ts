@@ -8,6 +8,7 @@ import {
   localTlsFiles,
   type LocalTlsFiles,
 } from '@latchkey/crypto';
+import { busKeyPaths, ensureBusKeys, NATS_SERVER_CERT, type BusKeyPaths } from '@latchkey/events';
 import { ensureLocalIssuer, localIssuerFiles } from '@latchkey/grpc';
 import { CliError } from './cli-errors.js';
 import { ensureCredentialsFile, generateToken, SERVICE_NAMES, type CredentialsFile } from './credentials-file.js';
@@ -25,8 +26,10 @@ export interface KeyMaterialPaths {
   /** The local OIDC issuer: its private signing key (0600) and the public JWKS the services verify with. */
   oidcSigningKeyFile: string;
   oidcJwksFile: string;
-  /** Mutual TLS: the local CA and each service's certificate and key (under tls/). */
+  /** Mutual TLS: the local CA and each service's certificate and key (under tls/), and nats-server's. */
   tls: LocalTlsFiles;
+  /** NATS auth: nats-server's config and each service's credentials (under bus/). */
+  bus: BusKeyPaths;
 }
 
 export interface KeyMaterial {
@@ -46,7 +49,8 @@ export function keyMaterialPaths(home: string): KeyMaterialPaths {
     postgresPasswordFile: path.join(home, 'postgres-password'),
     oidcSigningKeyFile: localIssuerFiles(home).signingKeyFile,
     oidcJwksFile: localIssuerFiles(home).jwksFile,
-    tls: localTlsFiles(home, SERVICE_NAMES),
+    tls: localTlsFiles(home, [...SERVICE_NAMES, NATS_SERVER_CERT]),
+    bus: busKeyPaths(path.join(home, 'bus')),
   };
 }
 
@@ -70,7 +74,8 @@ async function ensurePostgresPassword(file: string): Promise<string> {
  * Generates, once, every key and token embedded mode needs and loads them
  * on later starts: the KEK, the deployer's sealing and signing key pairs, the service and
  * admin tokens, the PostgreSQL password, the local token issuer and the
- * local CA with one certificate per service. Files holding secrets are 0600.
+ * local CA with one certificate per service and nats-server's, and the bus's
+ * NATS credentials. Files holding secrets are 0600.
  */
 export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   const paths = keyMaterialPaths(home);
@@ -81,5 +86,8 @@ export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   const postgresPassword = await ensurePostgresPassword(paths.postgresPasswordFile);
   await ensureLocalIssuer({ signingKeyFile: paths.oidcSigningKeyFile, jwksFile: paths.oidcJwksFile });
   await ensureLocalTls(paths.tls);
+  const natsCert = paths.tls.services[NATS_SERVER_CERT];
+  if (natsCert === undefined) throw new CliError('no nats-server certificate', { code: 'cli.internal' });
+  await ensureBusKeys(path.join(home, 'bus'), natsCert);
   return { paths, credentials, postgresPassword };
 }

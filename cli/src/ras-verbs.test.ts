@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
@@ -67,6 +67,8 @@ const bundleGrant = (bundleName: string, kind: string, id: string, permission: s
   grantedAt: AT,
   grantedBy: 'olive',
 });
+
+const FAKE_CREDS = '-----BEGIN NATS USER JWT-----\nfake-jwt\n------END NATS USER JWT------\nSUFAKESEED\n';
 
 /** Anything about `finance` is refused, as ras refuses a caller with no role there. */
 function refusedFinance<T>(domain: string, cb: sendUnaryData<T>): boolean {
@@ -159,6 +161,15 @@ before(async () => {
     checkBatch: unimplemented,
     whoAmI: unimplemented,
     listAudit: unimplemented,
+    mintEventCredentials: recording('mintEventCredentials', (call, cb) => {
+      if (call.request.domains.some((d) => refusedFinance(d, cb))) return;
+      cb(null, {
+        creds: FAKE_CREDS,
+        user: 'UFAKE',
+        expiresAt: '2027-03-01T00:00:00.000Z',
+        subjects: call.request.domains.map((d) => `latchkey.workload.stale.${d}`),
+      });
+    }),
   };
   server.addService(RasServiceService, ras);
   const port = await new Promise<number>((resolve, reject) =>
@@ -427,4 +438,45 @@ test('--help lists the grant verbs', async () => {
   const group = fakeIo();
   assert.equal(await main(['domain', '--help'], group), 0);
   assert.equal(group.stdoutLines.length, 5);
+});
+
+test('events credentials writes the credentials to a new 0600 file and never prints them', async () => {
+  const file = path.join(home, `hook-${process.hrtime.bigint()}.creds`);
+  const out = await run(
+    [
+      'events',
+      'credentials',
+      '--domain',
+      'analytics',
+      '--domain',
+      'ml',
+      '--name',
+      'hook',
+      '--out',
+      file,
+      '--days',
+      '7',
+    ],
+    0,
+  );
+  assert.deepEqual(last('mintEventCredentials'), { domains: ['analytics', 'ml'], name: 'hook', ttlDays: 7 });
+  assert.equal(await readFile(file, 'utf8'), FAKE_CREDS);
+  assert.equal((await stat(file)).mode & 0o777, 0o600);
+  const printed = out.stdoutLines.join('\n') + out.stderrLines.join('\n');
+  assert.ok(!printed.includes('SUFAKESEED') && !printed.includes('fake-jwt'), printed);
+  assert.match(printed, /latchkey\.workload\.stale\.analytics/);
+  // An existing file is never written over.
+  const again = await run(['events', 'credentials', '--domain', 'analytics', '--name', 'hook', '--out', file], 1);
+  assert.match(again.stderrLines.join('\n'), /exists: choose another --out/);
+});
+
+test('events credentials: a refusal from ras writes no file; usage errors send nothing', async () => {
+  const file = path.join(home, `refused-${process.hrtime.bigint()}.creds`);
+  const refused = await run(['events', 'credentials', '--domain', 'finance', '--name', 'hook', '--out', file], 1);
+  assert.match(refused.stderrLines.join('\n'), /ras\.permission_denied/);
+  await assert.rejects(stat(file), /ENOENT/);
+  const noDomain = await run(['events', 'credentials', '--name', 'hook', '--out', file], 2);
+  assert.match(noDomain.stderrLines.join('\n'), /--domain is required/);
+  const badDays = await run(['events', 'credentials', '--domain', 'a', '--name', 'h', '--out', file, '--days', '0'], 2);
+  assert.match(badDays.stderrLines.join('\n'), /--days must be a whole number/);
 });

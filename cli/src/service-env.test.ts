@@ -92,3 +92,18 @@ test('insecure (latchkey up --insecure): plaintext and the shared tokens, no cer
   assert.equal(env['LATCHKEY_TLS_CERT_FILE'], undefined);
   assert.equal(env['LATCHKEY_TLS_CA_FILE'], undefined);
 });
+
+test('each service gets its own NATS credentials and the CA of nats-server; only ras gets the subscriber signing key', () => {
+  for (const service of ['ras', 'catalog', 'resolver', 'deployer'] as const) {
+    for (const insecure of [false, true]) {
+      const env = buildServiceEnv({ LATCHKEY_NATS_CREDS_FILE: '/stale' }, { ...base, service, insecure });
+      assert.equal(env['LATCHKEY_NATS_CREDS_FILE'], `/data/bus/${service}.creds`, service);
+      assert.equal(env['LATCHKEY_NATS_CA_FILE'], '/data/tls/ca.crt', service);
+      assert.equal(
+        env['LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE'],
+        service === 'ras' ? '/data/bus/subscriber-signer.json' : undefined,
+        service,
+      );
+    }
+  }
+});

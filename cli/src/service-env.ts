@@ -50,6 +50,9 @@ const MANAGED_VARS = [
   'LATCHKEY_TLS_KEY_FILE',
   'LATCHKEY_TLS_CA_FILE',
   'LATCHKEY_INSECURE',
+  'LATCHKEY_NATS_CREDS_FILE',
+  'LATCHKEY_NATS_CA_FILE',
+  'LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE',
 ];
 
 /** The environment of one service process: the launcher's env plus its wiring. */
@@ -79,6 +82,10 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     env['LATCHKEY_TLS_KEY_FILE'] = own.keyFile;
     env['LATCHKEY_TLS_CA_FILE'] = input.keys.tls.caCertFile;
   }
+  // NATS: always its own credentials and TLS (also with --insecure, which is about gRPC only).
+  env['LATCHKEY_NATS_CREDS_FILE'] = input.keys.bus.creds[service];
+  env['LATCHKEY_NATS_CA_FILE'] = input.keys.tls.caCertFile;
+  if (service === 'ras') env['LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE'] = input.keys.bus.subscriberSignerFile;
   const databaseUrl = input.databaseUrls[service];
   if (databaseUrl !== undefined) env['LATCHKEY_DATABASE_URL'] = databaseUrl;
   if (service !== 'ras' && input.rasAddr !== undefined) env['LATCHKEY_RAS_ADDR'] = input.rasAddr;

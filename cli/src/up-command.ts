@@ -236,6 +236,9 @@ export async function runUp(io: CliIo): Promise<number> {
     if (config.natsUrl !== undefined) {
       natsUrl = config.natsUrl;
       io.out(`using NATS at ${natsUrl} (LATCHKEY_NATS_URL)`);
+      io.out(
+        `  it must run with TLS by the CA ${keys.paths.tls.caCertFile} and trust this data folder's bus operator: include ${keys.paths.bus.serverConfigFile} in its configuration`,
+      );
     } else {
       if (config.natsPort !== 0) await assertPortFree(config.natsPort, '127.0.0.1', 'NATS');
       const natsLog = fileLogger(path.join(home, 'logs', 'nats.log'));
@@ -247,6 +250,7 @@ export async function runUp(io: CliIo): Promise<number> {
           host: '127.0.0.1',
           storeDir: path.join(home, 'nats'),
           binary,
+          configFile: keys.paths.bus.serverConfigFile,
           log: natsLog,
         });
       });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect, type StreamUpdateConfig } from 'nats';
+import type { StreamUpdateConfig } from 'nats';
+import { connectEmbeddedBus } from './bus-harness.js';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
 import { recordedCli } from './recorded-cli.js';
@@ -138,8 +139,7 @@ test('audit fail-closed: when the audit stream refuses records, a deployment fai
   await ok(['deploy', 'guarded-job', '--domain', 'analytics', '--wait']);
 
   // The audit stream stops taking records (sealed: every publish is rejected).
-  const conn = JSON.parse(await readFile(join(sys.home, 'connection.json'), 'utf8')) as { natsUrl: string };
-  const nc = await connect({ servers: conn.natsUrl });
+  const nc = await connectEmbeddedBus(sys.home);
   try {
     const jsm = await nc.jetstreamManager();
     const info = await jsm.streams.info('LATCHKEY_AUDIT');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { connect } from 'nats';
+import { connectEmbeddedBus } from './bus-harness.js';
 
 /** The forms a leaked value could take. */
 export function canaryForms(canary: string): string[] {
@@ -59,9 +59,9 @@ export async function dumpDatabases(home: string, databases: string[]): Promise<
   return { text, rows };
 }
 
-/** Reads every message still in every JetStream stream, headers and body. */
-export async function dumpStreams(natsUrl: string): Promise<{ text: string; messages: number }> {
-  const nc = await connect({ servers: natsUrl });
+/** Reads every message still in every JetStream stream of the embedded system on `home`, headers and body. */
+export async function dumpStreams(home: string): Promise<{ text: string; messages: number }> {
+  const nc = await connectEmbeddedBus(home);
   let text = '';
   let messages = 0;
   try {
@@ -96,8 +96,7 @@ export async function assertNowhere(
   );
   const dump = await dumpDatabases(sys.home, ['latchkey_catalog', 'latchkey_ras', 'latchkey_deployer']);
   assert.ok(dump.rows > 10, 'the dump read rows');
-  const conn = JSON.parse(await readFile(join(sys.home, 'connection.json'), 'utf8')) as { natsUrl: string };
-  const bus = await dumpStreams(conn.natsUrl);
+  const bus = await dumpStreams(sys.home);
   assert.ok(bus.messages >= 6, 'the stream dump read messages');
   for (const c of canaries) {
     for (const [f, text] of logTexts) assert.equal(findLeak(text, c), undefined, `service log ${f} holds ${c}`);

@@ -347,6 +347,10 @@ const ROWS: Row[] = [
   },
   { rpc: 'RasService.WhoAmI', request: () => ({}) },
   { rpc: 'RasService.ListAudit', request: (a) => ({ domain: a.domainOnly(), limit: 5 }) },
+  {
+    rpc: 'RasService.MintEventCredentials',
+    request: (a) => ({ domains: [a.domainOnly()], name: 'hook', ttlDays: 1 }),
+  },
 
   // The internal services: only service certificates get in.
   {

@@ -149,6 +149,8 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   'RasService.CheckBatch': { none: nobody('auth.forbidden_caller') },
   'RasService.WhoAmI': { none: rule(PEOPLE) },
   'RasService.ListAudit': { own: rule(OWNERS), other: rule(ADMIN), global: rule(ADMIN) },
+  // Giving an outsider a domain's events is like granting a role there.
+  'RasService.MintEventCredentials': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },
 
   // Internal services: only service certificates (the resolver; other services) get in.
   'CatalogInternal.ReadValues': { none: nobody('auth.forbidden_caller') },

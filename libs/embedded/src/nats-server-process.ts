@@ -18,6 +18,12 @@ export interface StartNatsServerOptions {
   serverName?: string;
   /** Receives the server's log lines; without it they are discarded. */
   log?: (line: string) => void;
+  /**
+   * A configuration file (nats-server -c) for what flags cannot say: the
+   * decentralized auth and TLS of serverAuthConfig() in @latchkey/nats. The
+   * flags (JetStream, store, host, port, name) still apply on top of it.
+   */
+  configFile?: string;
   /** How long to wait for "Server is ready". Default 20000. */
   readyTimeoutMs?: number;
 }
@@ -64,7 +70,10 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
     );
   }
 
-  const args = ['-js', '-sd', opts.storeDir, '-a', host, '-p', String(port)];
+  const args = [
+    ...(opts.configFile === undefined ? [] : ['-c', opts.configFile]),
+    ...['-js', '-sd', opts.storeDir, '-a', host, '-p', String(port)],
+  ];
   if (opts.serverName !== undefined) args.push('-n', opts.serverName);
 
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -29,3 +29,17 @@ export { dropOnPolicyChange } from './policy-changes.js';
 export type { PlanRequest, PlanReply, PlannedReference } from './resolution-plan.js';
 export { planSubject, PLAN_SUBJECTS } from './resolution-plan.js';
 export { PeriodicTask } from './periodic-task.js';
+export type { BusService } from './bus-permissions.js';
+export {
+  BUS_SERVICES,
+  DURABLES,
+  PUBLIC_SUBJECTS,
+  busIdentity,
+  busPermissions,
+  inboxPrefix,
+  ownsStream,
+  STREAM_OWNERS,
+  subscriberPermissions,
+} from './bus-permissions.js';
+export type { BusKeyPaths } from './bus-keys.js';
+export { busKeyPaths, ensureBusKeys, NATS_SERVER_CERT } from './bus-keys.js';

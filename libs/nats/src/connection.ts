@@ -1,5 +1,14 @@
-import { connect, type NatsConnection, type JetStreamClient, type JetStreamManager } from 'nats';
-import { unavailable } from '@latchkey/errors';
+import { readFile } from 'node:fs/promises';
+import {
+  connect,
+  credsAuthenticator,
+  type ConnectionOptions,
+  type NatsConnection,
+  type JetStreamClient,
+  type JetStreamManager,
+} from 'nats';
+import { z } from '@latchkey/config';
+import { LatchkeyError, unavailable } from '@latchkey/errors';
 import type { Logger } from '@latchkey/logger';
 
 export interface Bus {
@@ -10,21 +19,120 @@ export interface Bus {
   drain(): Promise<void>;
 }
 
-export async function connectBus(url: string, name: string, logger: Logger): Promise<Bus> {
-  let nc: NatsConnection;
+/** How a client proves who it is to nats-server and checks the server's certificate. */
+export interface BusAuth {
+  /** A NATS credentials file's content (user JWT + nkey seed). */
+  creds: Uint8Array;
+  /** The CA (PEM) that issued nats-server's certificate. */
+  ca: Buffer;
+  /** This identity's request inboxes; its NATS user may subscribe only below it. */
+  inboxPrefix: string;
+}
+
+/** Each service's NATS settings (spread into its zod schema). */
+export const NATS_CONFIG = {
+  /** This service's NATS credentials file (0600): its NATS user, with the permissions of the bus table. */
+  LATCHKEY_NATS_CREDS_FILE: z.string().optional(),
+  /** The CA (PEM) that issued nats-server's certificate; NATS traffic is TLS. */
+  LATCHKEY_NATS_CA_FILE: z.string().optional(),
+};
+
+export interface NatsConfig {
+  LATCHKEY_NATS_CREDS_FILE?: string | undefined;
+  LATCHKEY_NATS_CA_FILE?: string | undefined;
+  /** The service's LATCHKEY_INSECURE: the one, warned, way to run without NATS credentials. */
+  LATCHKEY_INSECURE: boolean;
+}
+
+const configError = (message: string): LatchkeyError =>
+  new LatchkeyError('config.invalid', message, { kind: 'invalid_argument' });
+
+async function readConfigured(file: string, variable: string, what: string): Promise<Buffer> {
   try {
-    nc = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    return await readFile(file);
+  } catch (err) {
+    throw configError(
+      `cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check ${variable}`,
+    );
+  }
+}
+
+/**
+ * Reads the service's NATS credentials and CA; undefined only with
+ * LATCHKEY_INSECURE=1 (then the caller connects without them, for local
+ * debugging against a NATS that has no authorization).
+ */
+export async function readBusAuth(config: NatsConfig, inboxPrefix: string): Promise<BusAuth | undefined> {
+  const missing = (['LATCHKEY_NATS_CREDS_FILE', 'LATCHKEY_NATS_CA_FILE'] as const).filter((v) => !config[v]);
+  if (config.LATCHKEY_INSECURE && missing.length === 2) return undefined;
+  if (missing.length > 0) {
+    throw configError(
+      `required: ${missing.join(', ')} (this service's NATS credentials file and the CA of nats-server's certificate); or LATCHKEY_INSECURE=1 for local debugging against a NATS without authorization`,
+    );
+  }
+  const creds = await readConfigured(
+    config.LATCHKEY_NATS_CREDS_FILE ?? '',
+    'LATCHKEY_NATS_CREDS_FILE',
+    'the NATS credentials',
+  );
+  if (!creds.toString('utf8').includes('-----BEGIN NATS USER JWT-----')) {
+    throw configError(
+      `${config.LATCHKEY_NATS_CREDS_FILE ?? ''} is not a NATS credentials file (LATCHKEY_NATS_CREDS_FILE)`,
+    );
+  }
+  const ca = await readConfigured(
+    config.LATCHKEY_NATS_CA_FILE ?? '',
+    'LATCHKEY_NATS_CA_FILE',
+    'the NATS CA certificate',
+  );
+  if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
+    throw configError(`${config.LATCHKEY_NATS_CA_FILE ?? ''} holds no PEM certificate (LATCHKEY_NATS_CA_FILE)`);
+  }
+  return { creds: new Uint8Array(creds), ca, inboxPrefix };
+}
+
+/** nats.js options for an authenticated TLS client (credentials, CA, its own inbox prefix). */
+export function busConnectionOptions(auth: BusAuth): Partial<ConnectionOptions> {
+  return {
+    authenticator: credsAuthenticator(auth.creds),
+    tls: { ca: auth.ca.toString('utf8') },
+    inboxPrefix: auth.inboxPrefix,
+  };
+}
+
+export async function connectBus(url: string, name: string, logger: Logger, auth?: BusAuth): Promise<Bus> {
+  let nc: NatsConnection;
+  if (auth === undefined)
+    logger.warn('NATS: connecting without credentials or TLS (LATCHKEY_INSECURE=1): local debugging only');
+  try {
+    nc = await connect({
+      servers: url,
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      ...(auth === undefined ? {} : busConnectionOptions(auth)),
+    });
   } catch (cause) {
+    const refused = /authoriz|authentic|permission/i.test(String((cause as Error).message));
     throw unavailable(
-      'nats.unreachable',
-      `cannot connect to NATS at ${url}: is it running? (LATCHKEY_NATS_URL)`,
+      refused ? 'nats.auth_refused' : 'nats.unreachable',
+      refused
+        ? `NATS at ${url} refused this service's credentials (${(cause as Error).message}): check LATCHKEY_NATS_CREDS_FILE`
+        : `cannot connect to NATS at ${url} (${(cause as Error).message}): is it running, and is LATCHKEY_NATS_CA_FILE the CA of its certificate? (LATCHKEY_NATS_URL)`,
       cause,
     );
   }
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
-        logger.warn('nats connection status', { status: s.type });
+      // nats.js puts a refused publish or subscription's subject on the status.
+      const refused = (s as { permissionContext?: { operation: string; subject: string } }).permissionContext;
+      if (refused !== undefined) {
+        logger.error('NATS refused an operation the bus permission table does not give this service', {
+          operation: refused.operation,
+          subject: refused.subject,
+        });
+      } else if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
+        logger.warn('nats connection status', { status: s.type, data: String(s.data) });
       }
     }
   })().catch(() => undefined);

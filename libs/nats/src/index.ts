@@ -1,5 +1,22 @@
-export type { Bus } from './connection.js';
-export { connectBus } from './connection.js';
+export type { Bus, BusAuth, NatsConfig } from './connection.js';
+export { busConnectionOptions, connectBus, NATS_CONFIG, readBusAuth } from './connection.js';
+export type {
+  BusIdentity,
+  BusPermissions,
+  BusTrust,
+  MintOptions,
+  ServerAuthOptions,
+  SubscriberSigner,
+} from './bus-auth.js';
+export {
+  checkBusTrust,
+  generateBusTrust,
+  generateUserSeed,
+  mintServiceCreds,
+  mintSubscriberCreds,
+  serverAuthConfig,
+  subscriberSignerOf,
+} from './bus-auth.js';
 export type { StreamSpec, ConsumerSpec } from './streams.js';
 export { ensureStream, ensureConsumer } from './streams.js';
 export type { MessageHandler, ConsumerRunnerOptions } from './consumer-runner.js';

@@ -16,8 +16,17 @@ export interface StreamSpec {
   duplicateWindowMs?: number;
 }
 
-/** Creates or updates a stream to match `spec`. Safe for replicas starting together. */
-export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
+/**
+ * Creates a stream to match `spec`, or (`update`, the default) updates it to
+ * match. Safe for replicas starting together. A service that does not own
+ * the stream passes `update: false`: its NATS user may create a missing
+ * stream but not change one (only the owner's may).
+ */
+export async function ensureStream(
+  jsm: JetStreamManager,
+  spec: StreamSpec,
+  opts: { update?: boolean } = {},
+): Promise<void> {
   const cfg: Partial<StreamConfig> = {
     name: spec.name,
     subjects: spec.subjects,
@@ -28,7 +37,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
   };
   try {
     await jsm.streams.info(spec.name);
-    await jsm.streams.update(spec.name, cfg);
+    if (opts.update !== false) await jsm.streams.update(spec.name, cfg);
   } catch (err) {
     if (!/stream not found/i.test(String((err as Error).message))) throw err;
     try {

@@ -75,6 +75,8 @@ export {
   ListDomainMembersResponse,
   ListDomainsRequest,
   ListDomainsResponse,
+  MintEventCredentialsRequest,
+  MintEventCredentialsResponse,
   RasServiceClient,
   type RasServiceServer,
   RasServiceService,

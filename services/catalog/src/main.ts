@@ -1,6 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
-import { dropOnPolicyChange, ensureEventTables, OutboxRelay, PeriodicTask, STREAMS } from '@latchkey/events';
+import {
+  dropOnPolicyChange,
+  ensureEventTables,
+  inboxPrefix,
+  ownsStream,
+  OutboxRelay,
+  PeriodicTask,
+  STREAMS,
+} from '@latchkey/events';
 import {
   CachingAuthorizer,
   createServer,
@@ -11,7 +19,7 @@ import {
   loadServiceTransport,
 } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
-import { connectBus, ensureStream } from '@latchkey/nats';
+import { connectBus, readBusAuth, ensureStream } from '@latchkey/nats';
 import {
   CatalogInternalService,
   CatalogServiceService,
@@ -48,8 +56,13 @@ runService('catalog', logger, async () => {
   const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
   await ensureEventTables(pool);
   await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
-  const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
-  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  const bus = await connectBus(
+    config.LATCHKEY_NATS_URL,
+    config.LATCHKEY_REPLICA_ID,
+    log,
+    await readBusAuth(config, inboxPrefix('catalog')),
+  );
+  for (const s of STREAMS) await ensureStream(bus.jsm, s, { update: ownsStream('catalog', s.name) });
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/catalog' });
   const serviceToken = transport.client;
   const rasAuthorizer = new RasAuthorizer(config.LATCHKEY_RAS_ADDR, serviceToken);

@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
+import { NATS_CONFIG } from '@latchkey/nats';
 import { loadConfig, port, required, z } from '@latchkey/config';
 import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
 const schema = z.object({
   ...IDENTITY_CONFIG,
   ...TLS_CONFIG,
+  ...NATS_CONFIG,
   LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
   LATCHKEY_GRPC_PORT: port(7404),
   LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),

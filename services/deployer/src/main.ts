@@ -5,6 +5,8 @@ import { createPool, migrate } from '@latchkey/db';
 import {
   dropOnPolicyChange,
   ensureEventTables,
+  inboxPrefix,
+  ownsStream,
   OutboxRelay,
   PeriodicTask,
   STREAM_EVENTS,
@@ -22,7 +24,7 @@ import {
   loadServiceTransport,
 } from '@latchkey/grpc';
 import { createLogger, initTracing, Redactor } from '@latchkey/logger';
-import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
+import { connectBus, readBusAuth, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import {
   DeployerInternalService,
   DeployerServiceService,
@@ -80,8 +82,13 @@ runService('deployer', logger, async () => {
   const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
   await ensureEventTables(pool);
   await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
-  const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
-  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  const bus = await connectBus(
+    config.LATCHKEY_NATS_URL,
+    config.LATCHKEY_REPLICA_ID,
+    log,
+    await readBusAuth(config, inboxPrefix('deployer')),
+  );
+  for (const s of STREAMS) await ensureStream(bus.jsm, s, { update: ownsStream('deployer', s.name) });
   await ensureConsumer(bus.jsm, {
     stream: STREAM_RESOLVED,
     durable: RESOLVED_CONSUMER,

@@ -1,3 +1,4 @@
+import { NATS_CONFIG } from '@latchkey/nats';
 import { loadConfig, port, required, z } from '@latchkey/config';
 import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
@@ -11,6 +12,7 @@ const list = z.string().transform((s) =>
 const schema = z.object({
   ...IDENTITY_CONFIG,
   ...TLS_CONFIG,
+  ...NATS_CONFIG,
   LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
   LATCHKEY_GRPC_PORT: port(7401),
   LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
@@ -19,6 +21,8 @@ const schema = z.object({
   LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
   /** Users who are platform admins, comma-separated (embedded: the bootstrap user `admin`). */
   LATCHKEY_PLATFORM_ADMINS: list.default(['admin']),
+  /** The account and signing key ras mints external event subscribers' NATS credentials with (0600). */
+  LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE: z.string().optional(),
   /** Groups whose members are platform admins, comma-separated. */
   LATCHKEY_PLATFORM_ADMIN_GROUPS: list.default([]),
   LATCHKEY_REPLICA_ID: z.string().default('ras'),

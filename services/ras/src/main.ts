@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@latchkey/db';
-import { ensureEventTables, OutboxRelay, STREAM_AUDIT, STREAMS } from '@latchkey/events';
+import { ensureEventTables, inboxPrefix, ownsStream, OutboxRelay, STREAM_AUDIT, STREAMS } from '@latchkey/events';
 import { createServer, identityAuthenticator, loadServiceTransport, readCredentials, runService } from '@latchkey/grpc';
 import { createLogger, initTracing } from '@latchkey/logger';
-import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
+import { connectBus, readBusAuth, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { RasServiceService, type RasServiceServer } from '@latchkey/proto';
 import { PostgresAuditStore } from './adapters/postgres-audit-store.js';
 import { PostgresDecisionAudit } from './adapters/postgres-decision-audit.js';
@@ -12,6 +12,8 @@ import { PostgresDomainRepo } from './adapters/postgres-domain-repo.js';
 import { PostgresGrantRepo } from './adapters/postgres-grant-repo.js';
 import { loadRasConfig } from './config.js';
 import { AccessPolicy } from './domain/access-policy.js';
+import { NatsSubscriberMinter, readSubscriberSigner } from './adapters/nats-subscriber-minter.js';
+import { EventCredentialService } from './domain/event-credential-service.js';
 import { AuditService } from './domain/audit-service.js';
 import { BundleService } from './domain/bundle-service.js';
 import { DomainService } from './domain/domain-service.js';
@@ -30,8 +32,13 @@ runService('ras', logger, async () => {
   const pool = createPool(config.LATCHKEY_DATABASE_URL, log);
   await ensureEventTables(pool);
   await migrate(pool, fileURLToPath(new URL('../../migrations', import.meta.url)), log);
-  const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
-  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  const bus = await connectBus(
+    config.LATCHKEY_NATS_URL,
+    config.LATCHKEY_REPLICA_ID,
+    log,
+    await readBusAuth(config, inboxPrefix('ras')),
+  );
+  for (const s of STREAMS) await ensureStream(bus.jsm, s, { update: ownsStream('ras', s.name) });
   await ensureConsumer(bus.jsm, { stream: STREAM_AUDIT, durable: AUDIT_CONSUMER, filterSubjects: AUDIT_SUBJECTS });
   const relay = new OutboxRelay({ pool, js: bus.js, logger: log, source: 'latchkey/ras' });
   const kick = () => relay.kick();
@@ -67,7 +74,17 @@ runService('ras', logger, async () => {
     authenticate: await identityAuthenticator(config, transport.serviceTokens && { services: transport.serviceTokens }),
     tls: transport.tls,
   });
-  server.addService<RasServiceServer>(RasServiceService, rasHandlers(domains, grants, bundles, audit));
+  const eventCredentials = new EventCredentialService({
+    domains,
+    minter:
+      config.LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE === undefined
+        ? undefined
+        : new NatsSubscriberMinter(await readSubscriberSigner(config.LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE)),
+  });
+  server.addService<RasServiceServer>(
+    RasServiceService,
+    rasHandlers(domains, grants, bundles, audit, eventCredentials),
+  );
   const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
   relay.start();
   await auditRunner.start();

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { importSealPublicKey, readSigningPublicKeyFiles } from '@latchkey/crypto';
-import { dropOnPolicyChange, STREAM_EVENTS, STREAMS } from '@latchkey/events';
+import { dropOnPolicyChange, inboxPrefix, ownsStream, STREAM_EVENTS, STREAMS } from '@latchkey/events';
 import {
   CachingAuthorizer,
   createServer,
@@ -11,7 +11,7 @@ import {
   loadServiceTransport,
 } from '@latchkey/grpc';
 import { createLogger, initTracing, Redactor } from '@latchkey/logger';
-import { connectBus, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
+import { connectBus, readBusAuth, ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { CatalogValueSource } from './adapters/catalog-value-source.js';
 import { NatsAuditTrail } from './adapters/nats-audit-trail.js';
 import { NatsResolutionPublisher } from './adapters/nats-resolution-publisher.js';
@@ -38,8 +38,13 @@ runService('resolver', logger, async () => {
   const token = transport.client;
   const recipient = importSealPublicKey(await readFile(config.LATCHKEY_SEAL_PUBLIC_KEY_FILE, 'utf8'));
   const deployerKeys = await readSigningPublicKeyFiles(config.LATCHKEY_DEPLOYER_SIGNING_KEY_FILES);
-  const bus = await connectBus(config.LATCHKEY_NATS_URL, config.LATCHKEY_REPLICA_ID, log);
-  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  const bus = await connectBus(
+    config.LATCHKEY_NATS_URL,
+    config.LATCHKEY_REPLICA_ID,
+    log,
+    await readBusAuth(config, inboxPrefix('resolver')),
+  );
+  for (const s of STREAMS) await ensureStream(bus.jsm, s, { update: ownsStream('resolver', s.name) });
   await ensureConsumer(bus.jsm, {
     stream: STREAM_EVENTS,
     durable: DEPLOYING_CONSUMER,

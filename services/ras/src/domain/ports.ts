@@ -104,3 +104,12 @@ export interface AuditStore {
   /** Newest first ((at, id) descending), at most `limit`. */
   list(query: AuditQuery): Promise<AuditRecord[]>;
 }
+
+/** Mints the NATS user of an external event subscriber, allowed only the public events of `domains`. */
+export interface SubscriberMinter {
+  mint(
+    name: string,
+    domains: readonly string[],
+    expiresAt: Date,
+  ): Promise<{ creds: string; user: string; subjects: string[] }>;
+}

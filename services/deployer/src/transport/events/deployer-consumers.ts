@@ -1,4 +1,5 @@
 import {
+  DURABLES,
   eventHandler,
   type SecretChanged,
   type WorkloadResolutionFailed,
@@ -10,11 +11,12 @@ import type { MessageHandler } from '@latchkey/nats';
 import type { AutoRedeployService } from '../../domain/auto-redeploy-service.js';
 import type { WorkloadService } from '../../domain/workload-service.js';
 
-export const RESOLVED_CONSUMER = 'deployer-resolved';
-export const RESOLUTION_FAILED_CONSUMER = 'deployer-resolution-failed';
-export const SECRET_CHANGED_CONSUMER = 'deployer-secret-changed';
-export const RESOLUTION_RETRYING_CONSUMER = 'deployer-resolution-retrying';
-export const WORKLOAD_STALE_CONSUMER = 'deployer-workload-stale';
+// The names come from the bus permission table: only the deployer's NATS user may read or ack them.
+export const RESOLVED_CONSUMER = DURABLES.deployerResolved;
+export const RESOLUTION_FAILED_CONSUMER = DURABLES.deployerResolutionFailed;
+export const SECRET_CHANGED_CONSUMER = DURABLES.deployerSecretChanged;
+export const RESOLUTION_RETRYING_CONSUMER = DURABLES.deployerResolutionRetrying;
+export const WORKLOAD_STALE_CONSUMER = DURABLES.deployerWorkloadStale;
 
 export const resolvedConsumer = (w: WorkloadService): MessageHandler =>
   eventHandler<WorkloadResolved>('deployer/workload.resolved', (event, msg) =>

@@ -1,9 +1,9 @@
-import { eventHandler, parseAuditRecord } from '@latchkey/events';
+import { DURABLES, eventHandler, parseAuditRecord } from '@latchkey/events';
 import type { MessageHandler } from '@latchkey/nats';
 import type { AuditService } from '../../domain/audit-service.js';
 
 /** ras's durable consumer of LATCHKEY_AUDIT, shared by its replicas. */
-export const AUDIT_CONSUMER = 'ras-audit';
+export const AUDIT_CONSUMER = DURABLES.rasAudit;
 export const AUDIT_SUBJECTS = ['latchkey.audit.>'];
 
 /**

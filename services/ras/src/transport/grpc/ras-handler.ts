@@ -16,6 +16,7 @@ import type { CheckInput } from '../../domain/access-policy.js';
 import type { AuditService } from '../../domain/audit-service.js';
 import type { BundleService } from '../../domain/bundle-service.js';
 import type { DomainService } from '../../domain/domain-service.js';
+import { EventCredentialService } from '../../domain/event-credential-service.js';
 import type { GrantService } from '../../domain/grant-service.js';
 import type { Actor, BundleGrantRecord, DomainGrantRecord } from '../../domain/grant-types.js';
 import type { BundleRecord, DomainRecord } from '../../domain/ports.js';
@@ -102,8 +103,22 @@ export function rasHandlers(
   grants: GrantService,
   bundles: BundleService,
   audit: AuditService,
+  eventCredentials: EventCredentialService = new EventCredentialService({ domains, minter: undefined }),
 ): Handlers<RasServiceServer> {
   return {
+    mintEventCredentials: async (req, ctx) => {
+      const minted = await eventCredentials.mint(caller(ctx), {
+        domains: req.domains,
+        name: req.name,
+        ttlDays: req.ttlDays,
+      });
+      return {
+        creds: minted.creds,
+        user: minted.user,
+        expiresAt: minted.expiresAt.toISOString(),
+        subjects: minted.subjects,
+      };
+    },
     createBundle: async (req, ctx) => toBundle(await bundles.create(caller(ctx), req.domain, req.name)),
     getBundle: async (req, ctx) => toBundle(await bundles.get(caller(ctx), req.domain, req.name)),
     listBundles: async (req, ctx) => ({

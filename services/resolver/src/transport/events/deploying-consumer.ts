@@ -1,9 +1,9 @@
-import { eventHandler, type WorkloadDeploying } from '@latchkey/events';
+import { DURABLES, eventHandler, type WorkloadDeploying } from '@latchkey/events';
 import type { MessageHandler } from '@latchkey/nats';
 import type { DeployerAttribution } from '../../domain/deployer-attribution.js';
 import type { ResolutionService } from '../../domain/resolution-service.js';
 
-export const DEPLOYING_CONSUMER = 'resolver-deploying';
+export const DEPLOYING_CONSUMER = DURABLES.resolverDeploying;
 
 /**
  * Each delivery of a `deploying` event is one resolution attempt (redeliveries

@@ -349,6 +349,34 @@ export interface ListAuditResponse {
   nextPageToken: string;
 }
 
+/**
+ * NATS credentials for an event subscriber outside Latchkey (a redeploy
+ * trigger, an alerting hook): a NATS user that may only subscribe (core NATS,
+ * no JetStream) to the public events of the named domains:
+ * latchkey.workload.stale|deployed|failed.<domain> and
+ * latchkey.secret.changed|rotation_due.<domain>. It publishes nothing.
+ * Allowed to the owners of every named domain and to platform admins.
+ */
+export interface MintEventCredentialsRequest {
+  /** One or more domains (at most 16); "global" is not a domain. */
+  domains: string[];
+  /** A name for the subscriber (^[a-z0-9][a-z0-9-]{0,62}$), shown in NATS' logs. */
+  name: string;
+  /** Days until the credentials expire (default 90, at most 3650). */
+  ttlDays: number;
+}
+
+export interface MintEventCredentialsResponse {
+  /** A NATS credentials file (user JWT and nkey seed): a secret, for the subscriber alone. */
+  creds: string;
+  /** The NATS user's public key. */
+  user: string;
+  /** RFC 3339. */
+  expiresAt: string;
+  /** The subjects it may subscribe to. */
+  subjects: string[];
+}
+
 function createBaseDomain(): Domain {
   return { name: "", createdAt: "", createdBy: "" };
 }
@@ -3621,6 +3649,232 @@ export const ListAuditResponse: MessageFns<ListAuditResponse> = {
   },
 };
 
+function createBaseMintEventCredentialsRequest(): MintEventCredentialsRequest {
+  return { domains: [], name: "", ttlDays: 0 };
+}
+
+export const MintEventCredentialsRequest: MessageFns<MintEventCredentialsRequest> = {
+  encode(message: MintEventCredentialsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.domains) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.ttlDays !== 0) {
+      writer.uint32(24).int32(message.ttlDays);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MintEventCredentialsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMintEventCredentialsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domains.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ttlDays = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MintEventCredentialsRequest {
+    return {
+      domains: globalThis.Array.isArray(object?.domains) ? object.domains.map((e: any) => globalThis.String(e)) : [],
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      ttlDays: isSet(object.ttlDays)
+        ? globalThis.Number(object.ttlDays)
+        : isSet(object.ttl_days)
+        ? globalThis.Number(object.ttl_days)
+        : 0,
+    };
+  },
+
+  toJSON(message: MintEventCredentialsRequest): unknown {
+    const obj: any = {};
+    if (message.domains?.length) {
+      obj.domains = message.domains;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.ttlDays !== undefined) {
+      obj.ttlDays = Math.round(message.ttlDays);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MintEventCredentialsRequest>, I>>(base?: I): MintEventCredentialsRequest {
+    return MintEventCredentialsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MintEventCredentialsRequest>, I>>(object: I): MintEventCredentialsRequest {
+    const message = createBaseMintEventCredentialsRequest();
+    message.domains = object.domains?.map((e) => e) || [];
+    message.name = object.name ?? "";
+    message.ttlDays = object.ttlDays ?? 0;
+    return message;
+  },
+};
+
+function createBaseMintEventCredentialsResponse(): MintEventCredentialsResponse {
+  return { creds: "", user: "", expiresAt: "", subjects: [] };
+}
+
+export const MintEventCredentialsResponse: MessageFns<MintEventCredentialsResponse> = {
+  encode(message: MintEventCredentialsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.creds !== "") {
+      writer.uint32(10).string(message.creds);
+    }
+    if (message.user !== "") {
+      writer.uint32(18).string(message.user);
+    }
+    if (message.expiresAt !== "") {
+      writer.uint32(26).string(message.expiresAt);
+    }
+    for (const v of message.subjects) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MintEventCredentialsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMintEventCredentialsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.creds = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expiresAt = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subjects.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MintEventCredentialsResponse {
+    return {
+      creds: isSet(object.creds) ? globalThis.String(object.creds) : "",
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      expiresAt: isSet(object.expiresAt)
+        ? globalThis.String(object.expiresAt)
+        : isSet(object.expires_at)
+        ? globalThis.String(object.expires_at)
+        : "",
+      subjects: globalThis.Array.isArray(object?.subjects) ? object.subjects.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: MintEventCredentialsResponse): unknown {
+    const obj: any = {};
+    if (message.creds !== undefined) {
+      obj.creds = message.creds;
+    }
+    if (message.user !== undefined) {
+      obj.user = message.user;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt;
+    }
+    if (message.subjects?.length) {
+      obj.subjects = message.subjects;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MintEventCredentialsResponse>, I>>(base?: I): MintEventCredentialsResponse {
+    return MintEventCredentialsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MintEventCredentialsResponse>, I>>(object: I): MintEventCredentialsResponse {
+    const message = createBaseMintEventCredentialsResponse();
+    message.creds = object.creds ?? "";
+    message.user = object.user ?? "";
+    message.expiresAt = object.expiresAt ?? "";
+    message.subjects = object.subjects?.map((e) => e) || [];
+    return message;
+  },
+};
+
 export type RasServiceService = typeof RasServiceService;
 export const RasServiceService = {
   createBundle: {
@@ -3778,6 +4032,17 @@ export const RasServiceService = {
     responseSerialize: (value: ListAuditResponse): Buffer => Buffer.from(ListAuditResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListAuditResponse => ListAuditResponse.decode(value),
   },
+  mintEventCredentials: {
+    path: "/latchkey.v1.RasService/MintEventCredentials" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MintEventCredentialsRequest): Buffer =>
+      Buffer.from(MintEventCredentialsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MintEventCredentialsRequest => MintEventCredentialsRequest.decode(value),
+    responseSerialize: (value: MintEventCredentialsResponse): Buffer =>
+      Buffer.from(MintEventCredentialsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MintEventCredentialsResponse => MintEventCredentialsResponse.decode(value),
+  },
 } as const;
 
 export interface RasServiceServer extends UntypedServiceImplementation {
@@ -3799,6 +4064,7 @@ export interface RasServiceServer extends UntypedServiceImplementation {
   checkBatch: handleUnaryCall<CheckBatchRequest, CheckBatchResponse>;
   whoAmI: handleUnaryCall<WhoAmIRequest, WhoAmIResponse>;
   listAudit: handleUnaryCall<ListAuditRequest, ListAuditResponse>;
+  mintEventCredentials: handleUnaryCall<MintEventCredentialsRequest, MintEventCredentialsResponse>;
 }
 
 export interface RasServiceClient extends Client {
@@ -4043,6 +4309,21 @@ export interface RasServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListAuditResponse) => void,
+  ): ClientUnaryCall;
+  mintEventCredentials(
+    request: MintEventCredentialsRequest,
+    callback: (error: ServiceError | null, response: MintEventCredentialsResponse) => void,
+  ): ClientUnaryCall;
+  mintEventCredentials(
+    request: MintEventCredentialsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MintEventCredentialsResponse) => void,
+  ): ClientUnaryCall;
+  mintEventCredentials(
+    request: MintEventCredentialsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MintEventCredentialsResponse) => void,
   ): ClientUnaryCall;
 }
 
