@@ -3,12 +3,16 @@
  * handler runs: so before it reaches an authorization question, an audit
  * record, a log line or a row. A name with a line break or a terminal escape
  * (an outsider's GetWorkload for "job\n<forged audit row>") is refused with
- * `request.invalid_name`, naming the field, and nothing is done with it.
+ * `request.invalid_name` (`domain.invalid_name`, `secret.invalid_key` for
+ * those fields, as the services' own checks say), naming the field, and
+ * nothing is done with it.
  *
  * Rules go by field name, wherever the field sits (top level, `scope`,
  * `grantee`, a batch's items); an empty string is "not given", which the
  * service judges. The domain services keep their own, sometimes stricter,
- * checks (a domain name to create, a workload spec's names).
+ * checks (a domain name to create, a workload spec's names), and judge the
+ * fields of service-only calls that carry no person's names to a decision
+ * (the deployer's dependents query: sourceId, keys).
  */
 import { LatchkeyError } from '@latchkey/errors';
 import { DOMAIN_NAME, INTEGRATION_ID, OBJECT_NAME, PRINCIPAL_ID, SECRET_KEY } from '@latchkey/events';
@@ -16,10 +20,16 @@ import { DOMAIN_NAME, INTEGRATION_ID, OBJECT_NAME, PRINCIPAL_ID, SECRET_KEY } fr
 interface Rule {
   test: (value: string) => boolean;
   what: string;
+  /** The error code: the one the services' own checks use for the same name, else request.invalid_name. */
+  code?: string;
 }
 
 const matches = (re: RegExp) => (v: string) => re.test(v);
-const DOMAIN: Rule = { test: matches(DOMAIN_NAME), what: 'a domain name: lowercase letters, digits and -, at most 63' };
+const DOMAIN: Rule = {
+  test: matches(DOMAIN_NAME),
+  what: 'a domain name: lowercase letters, digits and -, at most 63',
+  code: 'domain.invalid_name',
+};
 const OBJECT: Rule = {
   test: matches(OBJECT_NAME),
   what: 'a name: letters, digits, _, . and -, starting with a letter or digit, at most 63',
@@ -27,6 +37,7 @@ const OBJECT: Rule = {
 const KEY: Rule = {
   test: matches(SECRET_KEY),
   what: 'a secret key: letters, digits, _, . and -, at most 253, and not . or ..',
+  code: 'secret.invalid_key',
 };
 const PRINCIPAL: Rule = {
   test: matches(PRINCIPAL_ID),
@@ -45,9 +56,7 @@ const RULES: Record<string, Rule> = {
   bundle: OBJECT,
   integration: OBJECT,
   deploymentId: OBJECT,
-  sourceId: OBJECT,
   key: KEY,
-  keys: KEY,
   usedByKey: KEY,
   integrationId: INTEGRATION,
   integrationIds: INTEGRATION,
@@ -78,10 +87,14 @@ function shown(value: string): string {
 }
 
 function invalid(field: string, value: string, rule: Rule): LatchkeyError {
-  return new LatchkeyError('request.invalid_name', `${field} ${shown(value)} is not valid: give ${rule.what}`, {
-    kind: 'invalid_argument',
-    details: { field },
-  });
+  return new LatchkeyError(
+    rule.code ?? 'request.invalid_name',
+    `${field} ${shown(value)} is not valid: give ${rule.what}`,
+    {
+      kind: 'invalid_argument',
+      details: { field },
+    },
+  );
 }
 
 function checkValue(field: string, value: unknown, rule: Rule): void {

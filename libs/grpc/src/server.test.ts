@@ -152,15 +152,17 @@ test("the handler runs in the trace of the client's traceparent", async () => {
 test('a name with a line break or a terminal escape is refused before any handler runs (issue 13 §6)', async () => {
   const c = client(TOKENS.admin);
   const forged = 'job\n2030-01-01T00:00:00Z  ras  admin  secret.put  allow\u001b[2J\u009b31m';
-  const cases: [string, Promise<unknown>, RegExp][] = [
+  const cases: [string, Promise<unknown>, string, RegExp][] = [
     [
       'name',
       unary(c.getBundle.bind(c), { domain: 'analytics', name: forged }),
+      'request.invalid_name',
       /^name "job\\u000a2030.*\\u001b\[2J\\u009b31m" is not valid: give a name: letters, digits/,
     ],
     [
       'domain',
       unary(c.getBundle.bind(c), { domain: 'Analytics\r', name: 'b' }),
+      'domain.invalid_name',
       /^domain "Analytics\\u000d" is not valid/,
     ],
     [
@@ -171,11 +173,12 @@ test('a name with a line break or a terminal escape is refused before any handle
         grantee: { kind: 'user', id: 'mia\u001b]0;owned\u0007' },
         permissions: ['VIEW'],
       } as never),
+      'request.invalid_name',
       /^grantee\.id "mia\\u001b\]0;owned\\u0007" is not valid: give a user or group/,
     ],
   ];
-  for (const [field, call, message] of cases) {
-    const err = await rejectsWith(call, 'invalid_argument', 'request.invalid_name');
+  for (const [field, call, code, message] of cases) {
+    const err = await rejectsWith(call, 'invalid_argument', code);
     assert.match(err.message, message, field);
     assert.ok(
       ![...err.message].some((ch) => (ch.codePointAt(0) ?? 0) < 0x20),
