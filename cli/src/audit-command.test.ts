@@ -6,7 +6,6 @@ import { after, before, beforeEach, test } from 'node:test';
 import {
   Metadata,
   Server,
-  ServerCredentials,
   status,
   type sendUnaryData,
   type ServerUnaryCall,
@@ -23,7 +22,9 @@ import { sinceOption } from './audit-command.js';
 import { writeConnectionFile } from './connection-file.js';
 import { generateCredentials } from './credentials-file.js';
 import { fakeIo } from './fake-io.js';
+import { fakeServerTls } from './fake-server-tls.js';
 import { main } from './main.js';
+import { isControl } from './terminal-text.js';
 
 const requests: ListAuditRequest[] = [];
 let home = '';
@@ -47,6 +48,14 @@ const ALL: AuditEntry[] = Array.from({ length: 7 }, (_, i) => {
   };
 });
 
+/** A record as an outsider's request with a crafted name could have left it (before names were validated). */
+const FORGED_ROW = '2030-01-01T00:09:00.000Z  ras  admin  secret.put  analytics  db_password  allow';
+const FORGED: AuditEntry = {
+  ...(ALL[0] as AuditEntry),
+  id: 'r9',
+  resource: `job\n${FORGED_ROW}\u001b[2J\u009b31m\r\u202e`,
+};
+
 /** Pages over ALL like ras: the token is the index to go on from. */
 function listAudit(call: ServerUnaryCall<ListAuditRequest, ListAuditResponse>, cb: sendUnaryData<ListAuditResponse>) {
   const req = call.request;
@@ -61,6 +70,14 @@ function listAudit(call: ServerUnaryCall<ListAuditRequest, ListAuditResponse>, c
     });
     return;
   }
+  if (req.domain === 'forged') {
+    if (req.actor === 'err') {
+      cb({ code: status.INVALID_ARGUMENT, details: `bad name\n${FORGED_ROW}\u001b[2J` });
+      return;
+    }
+    cb(null, { records: [FORGED], nextPageToken: '' });
+    return;
+  }
   const matching = ALL.filter((r) => req.actor === '' || r.actor === req.actor);
   const from = req.pageToken === '' ? 0 : Number(req.pageToken);
   const page = matching.slice(from, from + (req.limit || 100));
@@ -73,8 +90,10 @@ before(async () => {
   server = new Server();
   const ras: Partial<RasServiceServer> = { listAudit };
   server.addService(RasServiceService, ras as UntypedServiceImplementation);
+  // The fake services speak TLS with a certificate of their own CA, which the connection file names.
+  const tls = await fakeServerTls(home);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', tls.credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const credentialsFile = path.join(home, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify(generateCredentials()));
@@ -86,9 +105,8 @@ before(async () => {
     deployer: addr,
     credentialsFile,
     natsUrl: '',
-    // The fake services here listen in plaintext.
-    caFile: '',
-    insecure: true,
+    caFile: tls.caFile,
+    insecure: false,
     pid: process.pid,
   });
 });
@@ -181,4 +199,20 @@ test('a refusal from ras is printed with its code, exit 1, and no records', asyn
   assert.deepEqual(out.stderrLines, [
     'latchkey: olive may not audit.read in domain finance: olive holds no role there (ras.permission_denied)',
   ]);
+});
+
+test('control characters from ras are escaped: a record cannot print a forged row or reach the terminal raw', async () => {
+  const table = await run(['audit', '--domain', 'forged'], 0);
+  assert.equal(table.stdoutLines.length, 2, 'the header and one row');
+  const row = table.stdoutLines[1] ?? '';
+  assert.match(row, /job\\u000a2030-01-01T00:09:00\.000Z {2}ras {2}admin.*\\u001b\[2J\\u009b31m\\u000d\\u202e/);
+  const json = await run(['audit', '--domain', 'forged', '--json'], 0);
+  const all = [...table.stdoutLines, ...json.stdoutLines].join('\n');
+  const raw = [...all].filter((c) => c !== '\n' && isControl(c.codePointAt(0) ?? 0));
+  assert.deepEqual(raw, [], 'no raw control character');
+  // --json stays valid JSON and keeps the exact text for scripts.
+  assert.deepEqual((JSON.parse(json.stdoutLines.join('\n')) as { records: AuditEntry[] }).records, [FORGED]);
+  const err = await run(['audit', '--domain', 'forged', '--actor', 'err'], 1);
+  assert.equal(err.stderrLines.length, 1, 'a server message stays on one line');
+  assert.match(err.stderrLines[0] ?? '', /^latchkey: bad name\\u000a2030-01-01T00:09:00.*\\u001b\[2J \(grpc\./);
 });

@@ -4,7 +4,7 @@ import { LatchkeyError } from '@latchkey/errors';
 import { createClient, unary, type ClientTls } from '@latchkey/grpc';
 import { CatalogServiceClient, DeployerServiceClient, RasServiceClient } from '@latchkey/proto';
 import type { CliIo } from './cli-io.js';
-import { readConnectionFile, type ConnectionInfo } from './connection-file.js';
+import { locateConnection, readConnectionFile, type ConnectionInfo } from './connection-file.js';
 import { CliError } from './cli-errors.js';
 import { identityFilePath, isExpired, readIdentityFile, type StoredIdentity } from './identity-file.js';
 import { resolveHome } from './data-folder.js';
@@ -12,13 +12,31 @@ import { resolveHome } from './data-folder.js';
 export const CALL_DEADLINE_MS = 15_000;
 
 /**
- * How clients reach the running instance: TLS trusting the local CA named in
- * connection.json, or plaintext when it was started with --insecure.
+ * How clients reach the running instance: TLS trusting only the CA named in
+ * the connection file. Plaintext only when the user asks for it with
+ * LATCHKEY_INSECURE=1 (with a warning on stderr), never because the file says
+ * so: a file in a folder someone else prepared could otherwise make the CLI
+ * send the user's token and values unencrypted to wherever it points.
  */
-export async function clientTlsOf(connection: ConnectionInfo): Promise<ClientTls | undefined> {
-  if (connection.insecure) return undefined;
+export async function clientTlsOf(
+  connection: ConnectionInfo,
+  io: Pick<CliIo, 'env' | 'err'>,
+  file = 'the connection file',
+): Promise<ClientTls | undefined> {
+  if (io.env['LATCHKEY_INSECURE'] === '1') {
+    io.err(
+      'latchkey: WARNING: LATCHKEY_INSECURE=1: connecting in PLAINTEXT; your token and any value you send cross the network unencrypted (local debugging only)',
+    );
+    return undefined;
+  }
+  if (connection.insecure) {
+    throw new CliError(
+      `${file} says the services listen in plaintext, and the CLI never sends your token in plaintext because a file says so: if you started them yourself with latchkey up --insecure, set LATCHKEY_INSECURE=1 (local debugging only); otherwise do not use this file`,
+      { code: 'cli.plaintext_refused' },
+    );
+  }
   if (connection.caFile === '') {
-    throw new CliError('connection.json names no CA certificate: restart Latchkey (npm start) to rewrite it', {
+    throw new CliError(`${file} names no CA certificate: restart Latchkey (npm start) to rewrite it`, {
       code: 'cli.connection_malformed',
     });
   }
@@ -111,9 +129,11 @@ export class ClientContext {
 
 export async function openClientContext(io: CliIo): Promise<ClientContext> {
   const home = resolveHome(io.env, io.cwd);
-  const connection = await readConnectionFile(home);
+  const where = locateConnection(io.env, io.cwd);
+  const connection = await readConnectionFile(where);
+  const tls = await clientTlsOf(connection, io, where.file);
   const { token } = await resolveIdentity(io.env, home);
-  return new ClientContext(connection, token, await clientTlsOf(connection));
+  return new ClientContext(connection, token, tls);
 }
 
 /** Runs `fn` with a client context that is closed afterwards. */

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Metadata, Server, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
   CatalogServiceService,
   DeployerServiceService,
@@ -17,6 +17,7 @@ import { writeConnectionFile } from './connection-file.js';
 import { generateCredentials } from './credentials-file.js';
 import { writeIdentityFile } from './identity-file.js';
 import { fakeIo } from './fake-io.js';
+import { fakeServerTls } from './fake-server-tls.js';
 import { main } from './main.js';
 
 const VAULT_ID = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
@@ -187,8 +188,10 @@ before(async () => {
     getDeployment,
     getLogs: unimplemented,
   });
+  // The fake services speak TLS with a certificate of their own CA, which the connection file names.
+  const tls = await fakeServerTls(home);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', tls.credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const credentialsFile = path.join(home, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify(creds));
@@ -207,9 +210,8 @@ before(async () => {
     deployer: addr,
     credentialsFile,
     natsUrl: '',
-    // The fake services here listen in plaintext.
-    caFile: '',
-    insecure: true,
+    caFile: tls.caFile,
+    insecure: false,
     pid: process.pid,
   });
 });
@@ -373,9 +375,8 @@ test('an unreachable service is named with its address', async () => {
     deployer: addr,
     credentialsFile,
     natsUrl: '',
-    // The fake services here listen in plaintext.
-    caFile: '',
-    insecure: true,
+    caFile: (await fakeServerTls(dead)).caFile,
+    insecure: false,
     pid: 1,
   });
   const io = fakeIo({ env: { LATCHKEY_HOME: dead } });

@@ -77,7 +77,10 @@ export const COMMANDS: readonly Command[] = [
 
 export const ENVIRONMENT_HELP = [
   'environment:',
-  '  LATCHKEY_HOME     data folder (default ./.latchkey); clients find connection.json there',
+  '  LATCHKEY_HOME     data folder (default ./.latchkey); clients find connection.json there and use it',
+  '                    only when it is yours with mode 0600',
+  '  LATCHKEY_CONNECTION  a connection.json to use instead (named by you: not checked for owner and mode)',
+  '  LATCHKEY_INSECURE 1: client verbs connect in plaintext (with a warning); never because a file says so',
   '  LATCHKEY_TOKEN    bearer token (a JWT) for client verbs (default: the identity of latchkey login,',
   '                    which latchkey up sets to the bootstrap admin when there is none)',
   '  up only: LATCHKEY_NATS_URL, LATCHKEY_NATS_PORT (7422), LATCHKEY_PG_PORT (7432),',

@@ -1,6 +1,8 @@
 import { readFile, rm, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError } from './cli-errors.js';
+import { resolveHome } from './data-folder.js';
+import { readPrivateFile } from './private-file.js';
 
 /** `<home>/connection.json`: how clients find a running Latchkey. */
 export interface ConnectionInfo {
@@ -11,7 +13,10 @@ export interface ConnectionInfo {
   credentialsFile: string;
   /** The local CA the services' certificates come from (clients trust it); empty in insecure mode. */
   caFile: string;
-  /** The services listen in plaintext (latchkey up --insecure). */
+  /**
+   * The services listen in plaintext (latchkey up --insecure). Informative only: the
+   * CLI connects in plaintext only when told so by LATCHKEY_INSECURE=1, never because a file says so.
+   */
   insecure: boolean;
   natsUrl: string;
   /** pid of the `latchkey up` process. */
@@ -26,16 +31,50 @@ export function notRunningMessage(home: string): string {
   return `Latchkey is not running here (no ${connectionFilePath(home)}): start it with npm start, or set LATCHKEY_HOME`;
 }
 
-export async function readConnectionFile(home: string): Promise<ConnectionInfo> {
-  const file = connectionFilePath(home);
+/** Where the CLI looks for the connection file, and whether the user named it. */
+export interface ConnectionLocation {
+  file: string;
+  /** Named by LATCHKEY_CONNECTION: used even when not 0600 (the user chose it), never for plaintext. */
+  explicit: boolean;
+}
+
+/** LATCHKEY_CONNECTION when set, else `<data folder>/connection.json` (LATCHKEY_HOME or ./.latchkey). */
+export function locateConnection(env: NodeJS.ProcessEnv, cwd: string): ConnectionLocation {
+  const named = env['LATCHKEY_CONNECTION'];
+  if (named !== undefined && named !== '') return { file: path.resolve(cwd, named), explicit: true };
+  return { file: connectionFilePath(resolveHome(env, cwd)), explicit: false };
+}
+
+const FOUND_FIX =
+  'If Latchkey runs as you, fix it with chmod 600 (and chown) or restart it (npm start) to rewrite the file; otherwise name the file you trust with LATCHKEY_CONNECTION=FILE, or set LATCHKEY_HOME to your data folder';
+
+/**
+ * The connection file of a data folder (`home`) or at a location. One found
+ * in a data folder is used only when it is yours with mode 0600 (see
+ * readPrivateFile); one named with LATCHKEY_CONNECTION is read as it is.
+ */
+export async function readConnectionFile(where: string | ConnectionLocation): Promise<ConnectionInfo> {
+  const loc = typeof where === 'string' ? { file: connectionFilePath(where), explicit: false } : where;
+  const { file } = loc;
+  const missing = () =>
+    new CliError(
+      loc.explicit
+        ? `no connection file ${file} (named by LATCHKEY_CONNECTION): give the connection.json of a running Latchkey`
+        : notRunningMessage(path.dirname(file)),
+      { code: 'cli.not_running' },
+    );
   let raw: string;
-  try {
-    raw = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CliError(notRunningMessage(home), { code: 'cli.not_running' });
+  if (loc.explicit) {
+    try {
+      raw = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missing();
+      throw new CliError(`cannot read ${file} (${(err as Error).message})`, { code: 'cli.connection_unreadable' });
     }
-    throw new CliError(`cannot read ${file} (${(err as Error).message})`, { code: 'cli.connection_unreadable' });
+  } else {
+    const read = await readPrivateFile(file, 'the connection file', FOUND_FIX);
+    if (read === undefined) throw missing();
+    raw = read.text;
   }
   let parsed: unknown;
   try {

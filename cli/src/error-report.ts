@@ -1,6 +1,7 @@
 import { isLatchkeyError } from '@latchkey/errors';
 import { isInfraError } from '@latchkey/embedded';
 import { CliError, UsageError } from './cli-errors.js';
+import { printableValue } from './terminal-text.js';
 
 /**
  * The lines to print on stderr for a failure, and the exit code. Expected
@@ -17,14 +18,17 @@ export function reportError(err: unknown, env: NodeJS.ProcessEnv): { lines: stri
     const tail = (err as { logTail?: unknown }).logTail;
     const lines = [`latchkey: ${err.message}`];
     if (Array.isArray(tail) && tail.length > 0) {
-      lines.push(`last ${tail.length} log lines:`, ...tail.map((l) => `  ${String(l)}`));
+      lines.push(`last ${tail.length} log lines:`, ...tail.map((l) => `  ${printableValue(String(l))}`));
     }
     return { lines, exitCode: err.exitCode };
   }
-  if (isLatchkeyError(err)) return { lines: [`latchkey: ${err.message} (${err.code})`], exitCode: 1 };
+  // A server's message is one line however it was written: a line break cannot forge another.
+  if (isLatchkeyError(err)) {
+    return { lines: [`latchkey: ${printableValue(err.message)} (${printableValue(err.code)})`], exitCode: 1 };
+  }
   if (isInfraError(err)) return { lines: [`latchkey: ${err.message}`], exitCode: 1 };
   const e = err instanceof Error ? err : new Error(String(err));
-  const lines = [`latchkey: unexpected error: ${e.message}`];
+  const lines = [`latchkey: unexpected error: ${printableValue(e.message)}`];
   if (env['LATCHKEY_DEBUG'] === '1' && e.stack !== undefined) lines.push(e.stack);
   else lines.push('(set LATCHKEY_DEBUG=1 to see the stack trace)');
   return { lines, exitCode: 1 };

@@ -18,6 +18,7 @@ import { silentLogger } from '@latchkey/logger';
 import { RasServiceService, type RasServiceServer } from '@latchkey/proto';
 import { writeConnectionFile } from './connection-file.js';
 import { fakeIo } from './fake-io.js';
+import { fakeServerTls } from './fake-server-tls.js';
 import { identityFilePath, readIdentityFile, writeIdentityFile } from './identity-file.js';
 import { main } from './main.js';
 
@@ -32,9 +33,12 @@ let calls = 0;
 before(async () => {
   home = await mkdtemp(path.join(tmpdir(), 'latchkey-identity-'));
   await ensureLocalIssuer(localIssuerFiles(home));
+  // TLS with a certificate of its own CA, which the connection file names.
+  const tls = await fakeServerTls(home);
   server = createServer({
     service: 'ras',
     logger: silentLogger,
+    tls: tls.serviceTls,
     authenticate: await jwtAuthenticator({
       issuer: EMBEDDED_ISSUER,
       audience: EMBEDDED_AUDIENCE,
@@ -61,9 +65,8 @@ before(async () => {
     deployer: addr,
     credentialsFile: path.join(home, 'credentials.json'),
     natsUrl: '',
-    // The fake services here listen in plaintext.
-    caFile: '',
-    insecure: true,
+    caFile: tls.caFile,
+    insecure: false,
     pid: process.pid,
   });
 });

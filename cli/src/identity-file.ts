@@ -1,6 +1,7 @@
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError } from './cli-errors.js';
+import { readPrivateFile } from './private-file.js';
 
 /** The CLI's current identity: a token of the local issuer and who it names. */
 export interface StoredIdentity {
@@ -18,16 +19,14 @@ export function identityFilePath(home: string): string {
 /** The stored identity, or undefined when there is none. */
 export async function readIdentityFile(home: string): Promise<StoredIdentity | undefined> {
   const file = identityFilePath(home);
-  let raw: string;
-  try {
-    raw = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new CliError(`cannot read your identity ${file} (${code ?? (err as Error).message})`, {
-      code: 'cli.identity_unreadable',
-    });
-  }
+  // Only a file of yours (0600): one someone else wrote would make you act as them.
+  const read = await readPrivateFile(
+    file,
+    'the identity file',
+    'Log in again (latchkey login --user NAME) or set LATCHKEY_HOME to your own data folder',
+  );
+  if (read === undefined) return undefined;
+  const raw = read.text;
   let parsed: Partial<StoredIdentity> | undefined;
   try {
     parsed = JSON.parse(raw) as Partial<StoredIdentity>;

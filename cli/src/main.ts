@@ -2,11 +2,18 @@ import { UsageError } from './cli-errors.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { commandHelp, commandsUnder, findCommand, generalHelp } from './command-table.js';
 import { reportError } from './error-report.js';
+import { printableLines } from './terminal-text.js';
 
 const isHelp = (a: string | undefined): boolean => a === '--help' || a === '-h' || a === 'help';
 
 /** Runs the `latchkey` command line; resolves with the process exit code. */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(argv: readonly string[], rawIo: CliIo = processIo()): Promise<number> {
+  // Everything printed goes through here: no control character from a server reaches the terminal.
+  const io: CliIo = {
+    ...rawIo,
+    out: (line) => rawIo.out(printableLines(line)),
+    err: (line) => rawIo.err(printableLines(line)),
+  };
   const first = argv[0];
   if (first === undefined || (isHelp(first) && argv.length === 1)) {
     for (const line of generalHelp()) (first === undefined ? io.err : io.out)(line);

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
-import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Metadata, Server, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
   RasServiceService,
   type Bundle,
@@ -19,6 +19,7 @@ import { writeConnectionFile } from './connection-file.js';
 import { generateCredentials } from './credentials-file.js';
 import { writeIdentityFile } from './identity-file.js';
 import { fakeIo } from './fake-io.js';
+import { fakeServerTls } from './fake-server-tls.js';
 import { main } from './main.js';
 
 /** Every request the fake ras received, by method name. */
@@ -172,8 +173,10 @@ before(async () => {
     }),
   };
   server.addService(RasServiceService, ras);
+  // The fake services speak TLS with a certificate of their own CA, which the connection file names.
+  const tls = await fakeServerTls(home);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', tls.credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const credentialsFile = path.join(home, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify(creds));
@@ -192,9 +195,8 @@ before(async () => {
     deployer: addr,
     credentialsFile,
     natsUrl: '',
-    // The fake services here listen in plaintext.
-    caFile: '',
-    insecure: true,
+    caFile: tls.caFile,
+    insecure: false,
     pid: process.pid,
   });
 });

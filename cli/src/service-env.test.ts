@@ -107,3 +107,15 @@ test('each service gets its own NATS credentials and the CA of nats-server; only
     }
   }
 });
+
+test('ras gets the bootstrap admin in embedded mode unless the env names admins; no other service gets it', () => {
+  const admin = { ...base, bootstrapAdmin: 'admin' };
+  assert.equal(buildServiceEnv({}, { ...admin, service: 'ras' })['LATCHKEY_PLATFORM_ADMINS'], 'admin');
+  assert.equal(
+    buildServiceEnv({ LATCHKEY_PLATFORM_ADMINS: 'olive' }, { ...admin, service: 'ras' })['LATCHKEY_PLATFORM_ADMINS'],
+    'olive',
+  );
+  const byGroup = buildServiceEnv({ LATCHKEY_PLATFORM_ADMIN_GROUPS: 'sre' }, { ...admin, service: 'ras' });
+  assert.equal(byGroup['LATCHKEY_PLATFORM_ADMINS'], undefined);
+  assert.equal(buildServiceEnv({}, { ...admin, service: 'catalog' })['LATCHKEY_PLATFORM_ADMINS'], undefined);
+});

@@ -21,6 +21,11 @@ export interface ServiceEnvInput {
   deployerAddr?: string;
   /** Plaintext, services named by shared tokens (latchkey up --insecure): local debugging only. */
   insecure?: boolean;
+  /**
+   * ras: the embedded bootstrap platform admin, used when the launcher's env names
+   * no admins (ras itself has no default admin: outside embedded mode it refuses to start).
+   */
+  bootstrapAdmin?: string;
 }
 
 /** Variables the launcher sets; removed from the inherited env first so that nothing stale leaks in. */
@@ -93,6 +98,14 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
   if (service === 'catalog') {
     env['LATCHKEY_KEK_FILE'] = input.keys.kekFile;
     if (input.deployerAddr !== undefined) env['LATCHKEY_DEPLOYER_ADDR'] = input.deployerAddr;
+  }
+  if (
+    service === 'ras' &&
+    input.bootstrapAdmin !== undefined &&
+    (env['LATCHKEY_PLATFORM_ADMINS'] ?? '').trim() === '' &&
+    (env['LATCHKEY_PLATFORM_ADMIN_GROUPS'] ?? '').trim() === ''
+  ) {
+    env['LATCHKEY_PLATFORM_ADMINS'] = input.bootstrapAdmin;
   }
   if (service === 'resolver') {
     env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'] = input.keys.sealPublicKeyFile;

@@ -3,8 +3,7 @@ import { booleanOption, parseArgs, requirePositionals } from './args-parser.js';
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command-types.js';
 import { clientTlsOf } from './client-context.js';
-import { readConnectionFile } from './connection-file.js';
-import { resolveHome } from './data-folder.js';
+import { locateConnection, readConnectionFile } from './connection-file.js';
 import { formatTable, printJson } from './table-format.js';
 
 const SERVICES = ['catalog', 'ras', 'resolver', 'deployer'] as const;
@@ -17,8 +16,9 @@ export const statusCommand: Command = {
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const parsed = parseArgs(argv, this.options);
     requirePositionals(parsed, []);
-    const connection = await readConnectionFile(resolveHome(io.env, io.cwd));
-    const tls = await clientTlsOf(connection);
+    const where = locateConnection(io.env, io.cwd);
+    const connection = await readConnectionFile(where);
+    const tls = await clientTlsOf(connection, io, where.file);
     const results = await Promise.all(
       SERVICES.map(async (name) => ({
         name,

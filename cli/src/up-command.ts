@@ -32,7 +32,7 @@ import { describeExit, startServiceProcess, type ServiceProcess } from './servic
 import { withoutForeignSignalHooks } from './signal-hooks.js';
 import { PORT_ENV, readUpConfig, START_ORDER, type UpConfig } from './up-config.js';
 
-/** The embedded bootstrap platform admin (ras's default LATCHKEY_PLATFORM_ADMINS). */
+/** The embedded bootstrap platform admin (ras's LATCHKEY_PLATFORM_ADMINS unless the env names admins). */
 export const BOOTSTRAP_ADMIN = 'admin';
 
 export const DATABASES: Record<Exclude<ServiceName, 'resolver'>, string> = {
@@ -295,6 +295,7 @@ export async function runUp(io: CliIo): Promise<number> {
           keys: keys.paths,
           databaseUrls,
           insecure: config.insecure,
+          bootstrapAdmin: BOOTSTRAP_ADMIN,
           ...(first.ras !== undefined ? { rasAddr: first.ras.address } : {}),
           ...(first.catalog !== undefined ? { catalogAddr: first.catalog.address } : {}),
           ...(first.deployer !== undefined ? { deployerAddr: first.deployer.address } : {}),

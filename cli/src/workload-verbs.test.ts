@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Metadata, Server, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
   DeployerServiceService,
   type Deployment,
@@ -19,6 +19,7 @@ import { deploymentLines, workloadStatus } from './deployment-format.js';
 import { writeConnectionFile } from './connection-file.js';
 import { generateCredentials } from './credentials-file.js';
 import { fakeIo } from './fake-io.js';
+import { fakeServerTls } from './fake-server-tls.js';
 import { writeIdentityFile } from './identity-file.js';
 import { main } from './main.js';
 
@@ -219,8 +220,10 @@ before(async () => {
     );
   };
   server.addService(DeployerServiceService, { stopWorkload, getDeployment, redeploy, listWorkloads, getWorkload });
+  // The fake services speak TLS with a certificate of their own CA, which the connection file names.
+  const tls = await fakeServerTls(home);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', tls.credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const credentialsFile = path.join(home, 'credentials.json');
   await writeFile(credentialsFile, JSON.stringify(creds));
@@ -238,8 +241,8 @@ before(async () => {
     deployer: addr,
     credentialsFile,
     natsUrl: '',
-    caFile: '',
-    insecure: true,
+    caFile: tls.caFile,
+    insecure: false,
     pid: process.pid,
   });
 });

@@ -8,7 +8,7 @@ import { connectEmbeddedBus } from './bus-harness.js';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
 import { recordedCli } from './recorded-cli.js';
-import { startSystem, type RunningSystem } from './system-harness.js';
+import { runCli, startSystem, type RunningSystem } from './system-harness.js';
 
 interface AuditEntry {
   id: string;
@@ -116,6 +116,35 @@ test('put, grant and deploy leave audit records that latchkey audit shows, and t
     async () => has(await audit(['--actor', 'admin']), { action: 'secret.list', domain: 'nowhere', outcome: 'deny' }),
     { what: 'the record of the denial', timeoutMs: 20_000 },
   );
+
+  // Issue 13 §6: an outsider's GetWorkload whose name carries a line break (a forged audit row) and a
+  // terminal escape is refused as invalid before ras is asked, so nothing is recorded with that name;
+  // the same outsider's well-formed request is recorded (a denial), so the record would show it.
+  const mallory = (await ok(['login', '--user', 'mallory', '--print'])).stdout.trim();
+  await ok(['login', '--user', 'admin']);
+  const asMallory = (args: string[]) => runCli(sys.home, args, undefined, { LATCHKEY_TOKEN: mallory });
+  const forgedRow = '2030-01-01T00:00:00Z  ras  admin  secret.put  allow';
+  const forged = await asMallory(['workload', 'get', `job\n${forgedRow}\u001b[2J`, '--domain', 'analytics']);
+  assert.equal(forged.code, 1);
+  assert.match(
+    forged.stderr,
+    /name "job\\u000a2030-01-01T00:00:00Z {2}ras {2}admin.*allow\\u001b\[2J" is not valid: give a name.*\(request\.invalid_name\)/,
+  );
+  assert.ok(!forged.stderr.includes('\u001b') && !forged.stderr.trimEnd().includes('\n'), 'one escaped line');
+  assert.notEqual((await asMallory(['workload', 'get', 'probe-job', '--domain', 'analytics'])).code, 0);
+  const afterProbe = await waitFor(
+    async () => {
+      const rs = await audit(['--actor', 'mallory']);
+      return has(rs, { action: 'workload.read', resource: 'probe-job', outcome: 'deny' }) ? rs : undefined;
+    },
+    { what: "the record of mallory's well-formed request", timeoutMs: 20_000 },
+  );
+  assert.deepEqual(
+    afterProbe.filter((r) => r.resource.includes('job\n') || r.resource.includes('\u001b')),
+    [],
+    'nothing recorded with the forged name',
+  );
+  assert.ok(!(await ok(['audit', '--limit', '1000'])).stdout.includes(forgedRow), 'no forged row printed');
 
   // A rotation after the deployment: a second version, and its record.
   await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], `${canary}-v2`);

@@ -405,7 +405,8 @@ let admin: Caller$;
 
 before(async () => {
   vault = await startVaultEmulator();
-  sys = await startSystem({ env: { LATCHKEY_RUNTIME: 'noop' } });
+  // The Vault emulator listens on 127.0.0.1, which integrations may use only when allowed.
+  sys = await startSystem({ env: { LATCHKEY_RUNTIME: 'noop', LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1' } });
   const conn = JSON.parse(await readFile(join(sys.home, 'connection.json'), 'utf8')) as Connection;
   const ca = await readFile(conn.caFile);
   const { signingKeyFile } = localIssuerFiles(sys.home);

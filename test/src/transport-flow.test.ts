@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkHealth } from '@latchkey/grpc';
 import { waitFor } from '@latchkey/testing';
-import { startSystem } from './system-harness.js';
+import { runCli, startSystem } from './system-harness.js';
 
 const SERVICES = ['ras', 'catalog', 'resolver', 'deployer'] as const;
 
@@ -50,8 +50,15 @@ test('--insecure (LATCHKEY_INSECURE=1) runs in plaintext, with a warning from th
     );
     assert.match(log, /"level":"?(warn|40)/);
   }
+  // The CLI does not go plaintext because connection.json says so: only when told with LATCHKEY_INSECURE=1.
+  const refused = await sys.cli(['domain', 'create', 'analytics']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /says the services listen in plaintext/);
+  const plain = (args: string[], input?: string) => runCli(sys.home, args, input, { LATCHKEY_INSECURE: '1' });
   // Services still reach each other (shared tokens): a secret can be put and listed.
-  assert.equal((await sys.cli(['domain', 'create', 'analytics'])).code, 0);
-  assert.equal((await sys.cli(['secret', 'put', 'k', '--domain', 'analytics'], 'value-1234')).code, 0);
-  assert.match((await sys.cli(['secret', 'list', '--domain', 'analytics'])).stdout, /^k\s/m);
+  const created = await plain(['domain', 'create', 'analytics']);
+  assert.equal(created.code, 0);
+  assert.match(created.stderr, /WARNING: LATCHKEY_INSECURE=1: connecting in PLAINTEXT/);
+  assert.equal((await plain(['secret', 'put', 'k', '--domain', 'analytics'], 'value-1234')).code, 0);
+  assert.match((await plain(['secret', 'list', '--domain', 'analytics'])).stdout, /^k\s/m);
 });

@@ -34,7 +34,10 @@ interface WorkloadView {
 test('a team Vault connects read-only, feeds a workload, and a Vault-side rotation marks it stale; its token and values appear nowhere', async (t) => {
   const vault = await startVaultEmulator();
   t.after(() => vault.stop());
-  const sys = await startSystem({ env: { LATCHKEY_VAULT_WATCH_INTERVAL_S: '0.5' } });
+  // The Vault emulator listens on 127.0.0.1, which integrations may use only when allowed.
+  const sys = await startSystem({
+    env: { LATCHKEY_VAULT_WATCH_INTERVAL_S: '0.5', LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1' },
+  });
   t.after(() => sys.cleanup());
   const { outputs, cli, ok } = recordedCli(sys);
   const refused = async (args: string[], code: RegExp, input?: string) => {

@@ -21,7 +21,7 @@ export type { CloudEvent, OutgoingEvent } from './envelope.js';
 export { decodeEvent, eventHeaders, newEventId } from './envelope.js';
 export { ensureEventTables, enqueueEvents, claimEvent, OutboxRelay, publishEvent } from './outbox.js';
 export { eventHandler } from './event-consumer.js';
-export { DOMAIN_NAME, SECRET_KEY, GLOBAL_SCOPE, INTEGRATION_ID } from './names.js';
+export { DOMAIN_NAME, SECRET_KEY, GLOBAL_SCOPE, INTEGRATION_ID, OBJECT_NAME, PRINCIPAL_ID } from './names.js';
 export type { AuditRecord, AuditInput, AuditOutcome, AuditService } from './audit.js';
 export { AUDIT_OUTCOMES, AUDIT_SERVICES, auditRecord, auditSubject, auditEvent, parseAuditRecord } from './audit.js';
 export type { DecisionCache } from './policy-changes.js';

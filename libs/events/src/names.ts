@@ -2,9 +2,13 @@
 
 /** A domain (a team's tenant). `global` is reserved for the platform-wide scope. */
 export const DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-/** A secret key. */
-export const SECRET_KEY = /^[A-Za-z0-9._-]{1,253}$/;
+/** A secret key; `.` and `..` are refused (they are path segments in every backend that has paths). */
+export const SECRET_KEY = /^(?!\.\.?$)[A-Za-z0-9._-]{1,253}$/;
 /** The platform-wide scope. */
 export const GLOBAL_SCOPE = 'global';
 /** A Vault integration's id (the catalog assigns UUIDs); what a VAULT reference's source.id names. */
 export const INTEGRATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A workload's, a resource bundle's or a Vault integration's name. */
+export const OBJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** A user or a group as grants and audit records name them. */
+export const PRINCIPAL_ID = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;

@@ -230,4 +230,23 @@ describe('configuration', () => {
     );
     await assert.rejects(jwtAuthenticator({ issuer: '', audience: AUDIENCE, jwksFile }), /LATCHKEY_OIDC_ISSUER/);
   });
+
+  test('a JWKS URL must be https: plain http only to a loopback address (issue 13 §6)', async () => {
+    for (const jwksUrl of [
+      'http://idp.example.test/jwks',
+      'http://10.0.0.5:8080/jwks',
+      'http://localhost:8080/jwks',
+      'ftp://idp.example.test/jwks',
+    ]) {
+      await assert.rejects(
+        jwtAuthenticator({ issuer: ISSUER, audience: AUDIENCE, jwksUrl }),
+        /LATCHKEY_OIDC_JWKS_URL must be an https:\/\/ URL \(plain http:\/\/ only to a loopback address/,
+        jwksUrl,
+      );
+    }
+    // Accepted (nothing is fetched until a token comes).
+    for (const jwksUrl of ['https://idp.example.test/jwks', 'http://127.0.0.1:8080/jwks', 'http://[::1]:8080/jwks']) {
+      await jwtAuthenticator({ issuer: ISSUER, audience: AUDIENCE, jwksUrl });
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { isIPv4, isIPv6 } from 'node:net';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -211,8 +212,13 @@ export async function jwtAuthenticator(opts: JwtAuthenticatorOptions): Promise<A
     } catch {
       throw configError(`LATCHKEY_OIDC_JWKS_URL is not a URL: ${printable(opts.jwksUrl)}`);
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw configError(`LATCHKEY_OIDC_JWKS_URL must be an https:// URL, not ${url.protocol}`);
+    // The keys decide who is who: fetched only over TLS. Plain http only to a
+    // loopback address (an identity provider on the same machine), where no
+    // network lies between to substitute keys; never to a name or another host.
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackAddress(url.hostname))) {
+      throw configError(
+        `LATCHKEY_OIDC_JWKS_URL must be an https:// URL (plain http:// only to a loopback address such as 127.0.0.1), not ${printable(url.protocol + '//' + url.host)}`,
+      );
     }
     keys = createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: opts.jwksUrlCooldownMs ?? 30_000 });
   } else {
@@ -253,4 +259,11 @@ export async function jwtAuthenticator(opts: JwtAuthenticatorOptions): Promise<A
     }
     return { id, kind: 'user', groups: [...new Set(groups.filter((g) => g !== ''))] };
   };
+}
+
+/** 127.0.0.0/8 or ::1, as URL.hostname gives them (IPv6 in brackets). */
+function isLoopbackAddress(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (isIPv4(host)) return host.startsWith('127.');
+  return isIPv6(host) && (host === '::1' || host === '0:0:0:0:0:0:0:1');
 }

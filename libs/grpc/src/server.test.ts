@@ -14,6 +14,7 @@ const TOKENS = { admin: 'admin-token-1', services: { resolver: 'resolver-token-1
 const CANARY = 'canary-7f3e9b1c-do-not-leak';
 
 let server: LatchkeyServer;
+const reached: string[] = [];
 let address: string;
 const clients: RasServiceClient[] = [];
 
@@ -35,6 +36,15 @@ const used: Partial<Handlers<RasServiceServer>> = {
   },
   listDomains: async () => {
     throw new Error(`connection to postgres://admin:${CANARY}@db failed`);
+  },
+  // Counts what reaches a handler: here it would be authorized and recorded.
+  getBundle: async (req) => {
+    reached.push(req.name);
+    return { domain: req.domain, name: req.name, createdAt: '', createdBy: '' } as never;
+  },
+  grantBundle: async (req) => {
+    reached.push(req.grantee?.id ?? '');
+    return {} as never;
   },
 };
 // The other methods of the generated definition (whatever the proto grows) answer a fixed error.
@@ -137,4 +147,46 @@ test("the handler runs in the trace of the client's traceparent", async () => {
   assert.match(clientTraceId, /^[0-9a-f]{32}$/);
   assert.notEqual(clientTraceId, '0'.repeat(32));
   assert.equal(res.name, clientTraceId);
+});
+
+test('a name with a line break or a terminal escape is refused before any handler runs (issue 13 §6)', async () => {
+  const c = client(TOKENS.admin);
+  const forged = 'job\n2030-01-01T00:00:00Z  ras  admin  secret.put  allow\u001b[2J\u009b31m';
+  const cases: [string, Promise<unknown>, string, RegExp][] = [
+    [
+      'name',
+      unary(c.getBundle.bind(c), { domain: 'analytics', name: forged }),
+      'request.invalid_name',
+      /^name "job\\u000a2030.*\\u001b\[2J\\u009b31m" is not valid: give a name: letters, digits/,
+    ],
+    [
+      'domain',
+      unary(c.getBundle.bind(c), { domain: 'Analytics\r', name: 'b' }),
+      'domain.invalid_name',
+      /^domain "Analytics\\u000d" is not valid/,
+    ],
+    [
+      'grantee.id',
+      unary(c.grantBundle.bind(c), {
+        domain: 'analytics',
+        bundle: 'b',
+        grantee: { kind: 'user', id: 'mia\u001b]0;owned\u0007' },
+        permissions: ['VIEW'],
+      } as never),
+      'request.invalid_name',
+      /^grantee\.id "mia\\u001b\]0;owned\\u0007" is not valid: give a user or group/,
+    ],
+  ];
+  for (const [field, call, code, message] of cases) {
+    const err = await rejectsWith(call, 'invalid_argument', code);
+    assert.match(err.message, message, field);
+    assert.ok(
+      ![...err.message].some((ch) => (ch.codePointAt(0) ?? 0) < 0x20),
+      'the message itself has no control character',
+    );
+  }
+  assert.deepEqual(reached, [], 'no handler ran: nothing was authorized or recorded');
+  // Well-formed names go through.
+  await unary(c.getBundle.bind(c), { domain: 'analytics', name: 'team-bundle' });
+  assert.deepEqual(reached, ['team-bundle']);
 });

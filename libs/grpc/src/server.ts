@@ -12,6 +12,7 @@ import { LatchkeyError, toGrpcStatus } from '@latchkey/errors';
 import { extractTraceContext, inSpan, type Logger } from '@latchkey/logger';
 import { health } from '@latchkey/proto';
 import { runInCall, type Authenticator, type CallContext, type Principal } from './call-context.js';
+import { checkRequestNames } from './request-names.js';
 import { caCertificates, serverCredentials, servicePrincipalOf, type ServiceTls } from './tls.js';
 
 export type UnaryMethod<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
@@ -119,6 +120,13 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
                 kind: 'permission_denied',
               }),
             );
+            return;
+          }
+          // Names are checked before the handler: none reaches an authorization or a record unchecked.
+          try {
+            checkRequestNames(call.request);
+          } catch (err) {
+            fail(err);
             return;
           }
           const ctx: CallContext = { principal, requestId, logger: log };

@@ -18,6 +18,9 @@ const schema = z.object({
   // Read-only Vault integrations: how often deployed keys' versions are checked, and request timeouts.
   LATCHKEY_VAULT_WATCH_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(60),
   LATCHKEY_VAULT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  // Hosts integrations may point at although loopback, link-local or the platform's own
+  // (comma-separated host names, addresses or CIDRs, e.g. 127.0.0.1); none by default.
+  LATCHKEY_VAULT_ALLOWED_HOSTS: z.string().default(''),
   LATCHKEY_SELECTOR_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   // Rotation policies: how often the sweep looks for secrets due for rotation (also once at start).
   // Intervals are at most 24 days (a timer's limit; PeriodicTask also caps its delays there).

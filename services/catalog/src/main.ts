@@ -37,6 +37,7 @@ import { postgresExclusive } from './adapters/postgres-exclusive.js';
 import { PostgresVaultIntegrationRepo } from './adapters/postgres-vault-integration-repo.js';
 import { RasBundles } from './adapters/ras-bundles.js';
 import { CachedVaultSources } from './adapters/vault-sources.js';
+import { platformHostsOf, VaultHostPolicy } from './adapters/vault-host-policy.js';
 import { RotationSweep } from './domain/rotation-sweep.js';
 import { CatalogViewService } from './domain/selector-service.js';
 import { SecretService } from './domain/secret-service.js';
@@ -75,7 +76,15 @@ runService('catalog', logger, async () => {
   const dependents = new DeployerDependents(config.LATCHKEY_DEPLOYER_ADDR, serviceToken);
   const bundles = new RasBundles(config.LATCHKEY_RAS_ADDR, serviceToken);
   const integrations = new PostgresVaultIntegrationRepo(pool, keks);
-  const sources = new CachedVaultSources({ repo: integrations, timeoutMs: config.LATCHKEY_VAULT_TIMEOUT_MS });
+  const hostPolicy = new VaultHostPolicy({
+    allowed: config.LATCHKEY_VAULT_ALLOWED_HOSTS,
+    platformHosts: platformHostsOf(config),
+  });
+  const sources = new CachedVaultSources({
+    repo: integrations,
+    hostPolicy,
+    timeoutMs: config.LATCHKEY_VAULT_TIMEOUT_MS,
+  });
   const store = new PostgresSecretStore(pool);
   const onChange = () => relay.kick();
   // Database-backend values (whatever the backend now: older versions may be

@@ -25,6 +25,7 @@ import { postgresExclusive } from '../src/adapters/postgres-exclusive.js';
 import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
 import { PostgresVaultIntegrationRepo } from '../src/adapters/postgres-vault-integration-repo.js';
 import { CachedVaultSources } from '../src/adapters/vault-sources.js';
+import { VaultHostPolicy } from '../src/adapters/vault-host-policy.js';
 import type { Bundles, Dependents } from '../src/domain/ports.js';
 import { SecretService } from '../src/domain/secret-service.js';
 import { CatalogViewService } from '../src/domain/selector-service.js';
@@ -137,7 +138,12 @@ async function world(t: TestContext, authorizer: Authorizer = new FakeAuthorizer
   await ensureKekFile(kekFile);
   const keks = await KekRing.load(kekFile);
   const repo = new PostgresVaultIntegrationRepo(pool, keks);
-  const sources = new CachedVaultSources({ repo, timeoutMs: 3000 });
+  // The emulator runs on 127.0.0.1, which integrations may use only when the operator allows it.
+  const sources = new CachedVaultSources({
+    repo,
+    timeoutMs: 3000,
+    hostPolicy: new VaultHostPolicy({ allowed: '127.0.0.1' }),
+  });
   const dependents = new FakeDependents();
   const store = new PostgresSecretStore(pool);
   const backend = new DatabaseValueBackend(pool, keks);

@@ -9,25 +9,40 @@ const list = z.string().transform((s) =>
     .filter(Boolean),
 );
 
-const schema = z.object({
-  ...IDENTITY_CONFIG,
-  ...TLS_CONFIG,
-  ...NATS_CONFIG,
-  LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
-  LATCHKEY_GRPC_PORT: port(7401),
-  LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
-  LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, ras's PostgreSQL connection string"),
-  /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
-  LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
-  /** Users who are platform admins, comma-separated (embedded: the bootstrap user `admin`). */
-  LATCHKEY_PLATFORM_ADMINS: list.default(['admin']),
-  /** The account and signing key ras mints external event subscribers' NATS credentials with (0600). */
-  LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE: z.string().optional(),
-  /** Groups whose members are platform admins, comma-separated. */
-  LATCHKEY_PLATFORM_ADMIN_GROUPS: list.default([]),
-  LATCHKEY_REPLICA_ID: z.string().default('ras'),
-  LATCHKEY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-});
+const schema = z
+  .object({
+    ...IDENTITY_CONFIG,
+    ...TLS_CONFIG,
+    ...NATS_CONFIG,
+    LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
+    LATCHKEY_GRPC_PORT: port(7401),
+    LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+    LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, ras's PostgreSQL connection string"),
+    /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
+    LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
+    /**
+     * Users who are platform admins, comma-separated. No default: the embedded
+     * launcher (latchkey up) names its bootstrap user `admin`; anywhere else an
+     * operator names them (or admin groups), or ras does not start.
+     */
+    LATCHKEY_PLATFORM_ADMINS: list.default([]),
+    /** The account and signing key ras mints external event subscribers' NATS credentials with (0600). */
+    LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE: z.string().optional(),
+    /** Groups whose members are platform admins, comma-separated. */
+    LATCHKEY_PLATFORM_ADMIN_GROUPS: list.default([]),
+    LATCHKEY_REPLICA_ID: z.string().default('ras'),
+    LATCHKEY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.LATCHKEY_PLATFORM_ADMINS.length === 0 && c.LATCHKEY_PLATFORM_ADMIN_GROUPS.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LATCHKEY_PLATFORM_ADMINS'],
+        message:
+          'required: the platform admins, comma-separated user ids (or LATCHKEY_PLATFORM_ADMIN_GROUPS, their groups); there is no default admin outside embedded mode',
+      });
+    }
+  });
 
 export type RasConfig = z.infer<typeof schema>;
 export const loadRasConfig = (env?: Record<string, string | undefined>): RasConfig => loadConfig(schema, env);

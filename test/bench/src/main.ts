@@ -65,7 +65,11 @@ async function run(): Promise<number> {
   const vault = await startVaultEmulator();
   vault.setLatency(cfg.vaultLatencyMs);
   log(`Vault emulator on ${vault.url}, latency ${cfg.vaultLatencyMs} ms; starting latchkey up (LATCHKEY_RUNTIME=noop)`);
-  const sys = await startEmbedded({ env: { LATCHKEY_RUNTIME: 'noop' }, keepHome: cfg.keepHome });
+  // The Vault emulator listens on 127.0.0.1, which integrations may use only when allowed.
+  const sys = await startEmbedded({
+    env: { LATCHKEY_RUNTIME: 'noop', LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1' },
+    keepHome: cfg.keepHome,
+  });
   log(`Latchkey is ready (data: ${sys.home}); scenarios: ${cfg.scenarios.join(', ')}`);
   const nc = await connect({ servers: sys.connection.natsUrl, name: 'latchkey-bench' });
   const b: BenchContext = { cfg, sys, vault, nc, log };

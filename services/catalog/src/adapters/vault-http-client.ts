@@ -18,6 +18,8 @@
  */
 import vault from 'node-vault';
 import { LatchkeyError, type ErrorKind } from '@latchkey/errors';
+import type { VaultHostPolicy } from './vault-host-policy.js';
+import { vaultRequest } from './vault-transport.js';
 
 export type VaultAuth =
   | { method: 'token'; token: string }
@@ -43,6 +45,11 @@ export interface VaultHttpClientOptions {
   integration?: string;
   /** Clock for the AppRole token cache; default Date.now. */
   now?: () => number;
+  /**
+   * Which hosts may be connected to (team integrations: LATCHKEY_VAULT_ALLOWED_HOSTS).
+   * Absent for the platform's own Vault, which the operator configured.
+   */
+  hostPolicy?: VaultHostPolicy;
 }
 
 /** One KV v2 version. `data` is null (and `deleted` true) when that version is soft-deleted or destroyed. */
@@ -222,16 +229,18 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   #inflight: Promise<string> | undefined;
 
   constructor(opts: VaultHttpClientOptions, mode: VaultClientMode = 'read-write') {
-    let origin: string;
+    let url: URL;
     try {
-      const url = new URL(opts.host);
+      url = new URL(opts.host);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
-      origin = url.origin;
     } catch {
       throw new LatchkeyError('vault.invalid_host', 'the Vault host must be an http(s) URL like https://vault:8200', {
         kind: 'invalid_argument',
       });
     }
+    const origin = url.origin;
+    // Refused before anything is built or sent; names are checked again on connect.
+    opts.hostPolicy?.checkHost(url.hostname);
     this.label = opts.integration === undefined ? origin : `"${opts.integration}" (${origin})`;
     this.#auth = opts.auth;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
@@ -242,6 +251,10 @@ export class VaultHttpClient implements VaultReadOnlyClient {
       apiVersion: 'v1',
       noCustomHTTPVerbs: true,
       debug: () => undefined,
+      // Our own requests instead of node-vault's axios: no redirect is followed
+      // (a 302 would carry X-Vault-Token to another host), and connections go
+      // only where the host policy allows.
+      'request-promise': { defaults: () => vaultRequest(opts.hostPolicy) },
       requestOptions: {
         timeout: this.#timeoutMs,
         strictSSL: true,
@@ -460,6 +473,13 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     if (api !== undefined) {
       const status = api.status;
       const base = { status, path };
+      if (status >= 300 && status < 400) {
+        return this.#error(
+          'vault.redirect_refused',
+          `Vault answered ${on} with a redirect, which Latchkey never follows (a redirect could send the token to another host): give the address Vault redirects to as the host`,
+          { ...base, kind: 'failed_precondition' },
+        );
+      }
       if (status === 503 && /sealed/i.test(api.message)) {
         return this.#error('vault.sealed', `Vault is sealed; ${on} failed, retry once it is unsealed`, {
           ...base,
@@ -533,7 +553,9 @@ export class VaultHttpClient implements VaultReadOnlyClient {
       });
     }
     if (code !== undefined) {
-      return this.#error('vault.unreachable', `cannot reach Vault (${code}) while ${on}`, {
+      // The same words for a closed port, a refused or reset connection and a
+      // server that does not speak HTTP: the library's detail would tell them apart.
+      return this.#error('vault.unreachable', `Vault is unreachable while ${on}`, {
         kind: 'unavailable',
         retryable: true,
         path,

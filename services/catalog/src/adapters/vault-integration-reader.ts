@@ -31,7 +31,15 @@ export interface VaultIntegrationReaderOptions extends VaultHttpClientOptions {
 }
 
 /** Errors after which no further request to the same Vault can succeed in this call. */
-const FATAL = new Set(['vault.unreachable', 'vault.tls_failure', 'vault.auth_failed', 'vault.sealed', 'vault.not_kv2']);
+const FATAL = new Set([
+  'vault.unreachable',
+  'vault.tls_failure',
+  'vault.auth_failed',
+  'vault.sealed',
+  'vault.not_kv2',
+  'vault.host_not_allowed',
+  'vault.redirect_refused',
+]);
 
 const TEST_OUTCOME: Record<string, Exclude<VaultTestOutcome['outcome'], 'ok'>> = {
   'vault.unreachable': 'unreachable',

@@ -7,10 +7,13 @@ import type {
   VaultSource,
 } from '../domain/vault-integration-types.js';
 import type { VaultAuth } from './vault-http-client.js';
+import type { VaultHostPolicy } from './vault-host-policy.js';
 import { VaultIntegrationReader } from './vault-integration-reader.js';
 
 export interface VaultSourcesOptions {
   repo: Pick<VaultIntegrationRepo, 'credential'>;
+  /** Which hosts integrations may point at (LATCHKEY_VAULT_ALLOWED_HOSTS); tests name theirs explicitly. */
+  hostPolicy: VaultHostPolicy;
   /** Per request, ms; default 10 000. */
   timeoutMs?: number;
   /** Parallel reads per integration; default 8. */
@@ -35,8 +38,8 @@ export class CachedVaultSources implements VaultSources {
   constructor(private readonly opts: VaultSourcesOptions) {}
 
   validate(settings: VaultConnectionSettings): void {
-    // Building a reader parses host, path and layout (invalid_argument errors naming
-    // the problem) and sends nothing.
+    // Building a reader parses host, path and layout and checks the host against
+    // the policy (invalid_argument errors naming the problem), and sends nothing.
     VaultIntegrationReader.create(this.#base(settings, 'unused', ''));
   }
 
@@ -79,6 +82,7 @@ export class CachedVaultSources implements VaultSources {
       layout: s.layout,
       auth: auth(s, credential),
       integration: label,
+      hostPolicy: this.opts.hostPolicy,
       ...(s.namespace === '' ? {} : { namespace: s.namespace }),
       ...(this.opts.timeoutMs === undefined ? {} : { timeoutMs: this.opts.timeoutMs }),
       ...(this.opts.concurrency === undefined ? {} : { concurrency: this.opts.concurrency }),

@@ -43,7 +43,7 @@ export function validateKey(key: string): void {
   if (!SECRET_KEY.test(key)) {
     throw invalidArgument(
       'secret.invalid_key',
-      `invalid secret key ${JSON.stringify(key.slice(0, 80))}: use 1-253 letters, digits, '.', '_' or '-'`,
+      `invalid secret key ${JSON.stringify(key.slice(0, 80))}: use 1-253 letters, digits, '.', '_' or '-', other than . and ..`,
     );
   }
 }
