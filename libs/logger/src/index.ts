@@ -1,4 +1,12 @@
 export type { Logger, LogFields, LoggerOptions } from './logger.js';
 export { createLogger, silentLogger } from './logger.js';
-export { MIN_REDACTABLE_BYTES, Redactor, StreamRedactor, REDACTED, valueForms } from './redactor.js';
+export {
+  DEFAULT_MAX_LINE_BYTES,
+  MIN_REDACTABLE_BYTES,
+  Redactor,
+  StreamRedactor,
+  REDACTED,
+  valueForms,
+} from './redactor.js';
+export type { StreamRedactorOptions, StreamRedactorStats } from './redactor.js';
 export { initTracing, injectTraceHeaders, extractTraceContext, inSpan } from './tracing.js';
