@@ -5,6 +5,7 @@ export {
   MIN_REDACTABLE_BYTES,
   Redactor,
   StreamRedactor,
+  maskKeyValues,
   REDACTED,
   valueForms,
 } from './redactor.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
 import { createLogger } from './logger.js';
-import { DEFAULT_MAX_LINE_BYTES, REDACTED, Redactor, StreamRedactor, valueForms } from './redactor.js';
+import { DEFAULT_MAX_LINE_BYTES, maskKeyValues, REDACTED, Redactor, StreamRedactor, valueForms } from './redactor.js';
 
 // Multi-byte characters, and characters that base64 and URL encoding change.
 const VALUE = 'pä$$wörd/+=?&~🔑';
@@ -276,4 +276,24 @@ test('the work on many lines is proportional to the output: each character is ma
   assert.equal(count, 10_000);
   assert.equal(stream.stats.masked, 100 * 10_000);
   assert.ok(stream.stats.peakKept <= 100);
+});
+
+test("the secret-key pattern (Spark's spark.redaction.regex) masks what follows a secret-looking key, and nothing else", () => {
+  const cases: [string, string][] = [
+    ['DB_PASSWORD=hunter2x ok', `DB_PASSWORD=${REDACTED} ok`],
+    ['{"api_token": "abc.def", "n": 1}', `{"api_token": "${REDACTED}", "n": 1}`],
+    ['spark.hadoop.fs.s3a.secret.key=XYZ/abc+', `spark.hadoop.fs.s3a.secret.key=${REDACTED}`],
+    ['AWS_SECRET_ACCESS_KEY: wJalr/K7', `AWS_SECRET_ACCESS_KEY: ${REDACTED}`],
+    ['fs.s3a.access.key=AKIA123', `fs.s3a.access.key=${REDACTED}`],
+    ['url?user=bob&password=pw1&x=1', `url?user=bob&password=${REDACTED}&x=1`],
+    [`token=${REDACTED} (ok)`, `token=${REDACTED} (ok)`],
+    ['tokens 42, the password is set, secretary: none', `tokens 42, the password is set, secretary: ${REDACTED}`],
+    ['nothing to see', 'nothing to see'],
+  ];
+  for (const [text, want] of cases) assert.equal(maskKeyValues(text), want, text);
+  // Only with the option: a stream without it leaves the text as it is.
+  const lines: string[] = [];
+  const stream = new StreamRedactor(new Redactor(), (l) => lines.push(l), { maskKeyValues: true });
+  stream.write('DB_PASSWORD=guess\n');
+  assert.deepEqual(lines, [`DB_PASSWORD=${REDACTED}`]);
 });

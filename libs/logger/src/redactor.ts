@@ -160,6 +160,24 @@ export const DEFAULT_MAX_LINE_BYTES = 8192;
 export interface StreamRedactorOptions {
   /** A longer line keeps its first this many bytes and ends with `… [cut: N bytes]`. */
   maxLineBytes?: number;
+  /** Also mask what follows a key that matches the secret-key pattern (see maskKeyValues). */
+  maskKeyValues?: boolean;
+}
+
+/**
+ * Spark's default `spark.redaction.regex` ((?i)secret|password|token|access[.]?key),
+ * applied to `key=value` and `key: value` text: the value after a key that
+ * contains one of these words (`DB_PASSWORD=...`, `"api_token": "..."`,
+ * `spark.hadoop.fs.s3a.secret.key=...`) is masked, whatever it is. The key's
+ * length is bounded, so each position is looked at a bounded number of
+ * times: linear in the line.
+ */
+const KEY_VALUE =
+  /((?:secret|password|token|access[.]?key)[A-Za-z0-9_.-]{0,64}["']?[ \t]{0,8}[:=][ \t]{0,8}["']?)([^\s"',;&]+)/gi;
+
+/** `line` with the value after each secret-looking key masked (see KEY_VALUE). */
+export function maskKeyValues(line: string): string {
+  return line.replace(KEY_VALUE, (_m, key: string, value: string) => (value === REDACTED ? _m : `${key}${REDACTED}`));
 }
 
 /** What a stream redactor did, for its tests and metrics: every count is in UTF-16 code units. */
@@ -202,6 +220,7 @@ export class StreamRedactor {
   /** How much is kept past the cap: the longest form, read when the cap is reached. */
   private window = 0;
   private readonly maxLineBytes: number;
+  private readonly keyValues: boolean;
   readonly stats: StreamRedactorStats = { peakKept: 0, masked: 0, received: 0 };
 
   constructor(
@@ -210,6 +229,7 @@ export class StreamRedactor {
     options: StreamRedactorOptions = {},
   ) {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.keyValues = options.maskKeyValues ?? false;
   }
 
   write(chunk: string): void {
@@ -267,7 +287,7 @@ export class StreamRedactor {
     const cut = this.capAt ?? raw.length;
     const { masked, next } = this.mask(raw, cut);
     this.stats.masked += raw.length;
-    let line = masked;
+    let line = this.keyValues ? maskKeyValues(masked) : masked;
     if (this.capAt !== undefined) {
       const dropped = this.lineBytes - Buffer.byteLength(raw.slice(0, next), 'utf8');
       if (dropped > 0) line += ` … [cut: ${dropped} bytes]`;

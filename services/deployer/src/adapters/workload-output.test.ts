@@ -53,13 +53,20 @@ test("a workload's output is masked with its own deployment's values only, not a
   await runtime.start(
     spec(
       'finance',
-      node(`console.log(${JSON.stringify(`guess ${canary} ${b64}`)}); console.error(${JSON.stringify(`own ${own}`)})`),
+      node(
+        `console.log(${JSON.stringify(`guess ${canary} ${b64}`)}); console.log('DB_PASSWORD=not-a-held-value'); console.error(${JSON.stringify(`own ${own}`)})`,
+      ),
       [own],
     ),
     guesser,
   );
   await waitFor(() => guesser.exited, { what: 'the guessing workload to exit' });
-  assert.deepEqual(guesser.lines.sort(), [`stderr: own ${REDACTED}`, `stdout: guess ${canary} ${b64}`]);
+  assert.deepEqual(guesser.lines.sort(), [
+    `stderr: own ${REDACTED}`,
+    // The secret-key pattern applies to every deployment's output.
+    `stdout: DB_PASSWORD=${REDACTED}`,
+    `stdout: guess ${canary} ${b64}`,
+  ]);
   // The service's own log lines still mask every value it holds, while it holds it.
   assert.equal(service.redact(`${canary} ${own}`), `${REDACTED} ${own}`, 'finance ended: its value is no longer held');
   await runtime.stop([...runtime.running()][0]!.deploymentId, 'done');

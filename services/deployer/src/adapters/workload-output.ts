@@ -11,7 +11,8 @@ export interface WorkloadOutputOptions {
 
 /**
  * The redaction of one deployment's output. Its lines are masked with that
- * deployment's own values only (a redactor of its own), never with the
+ * deployment's own values only (a redactor of its own) and the secret-key
+ * pattern (maskKeyValues: what follows `password=`, `token:` ...), never with the
  * values other deployments hold: otherwise a workload that prints a guess
  * would see it masked exactly when it is another domain's value. The
  * service's redactor holds the values too while the deployment runs, so
@@ -33,7 +34,7 @@ export class WorkloadOutput {
 
   /** A stream of this deployment's output, reported line by line, masked. */
   lines(onLine: (line: string) => void): StreamRedactor {
-    return new StreamRedactor(this.own, onLine, { maxLineBytes: this.options.maxLineBytes });
+    return new StreamRedactor(this.own, onLine, { maxLineBytes: this.options.maxLineBytes, maskKeyValues: true });
   }
 
   /** The deployment is over: the service's redactor no longer holds its values. Once. */
