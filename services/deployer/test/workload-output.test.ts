@@ -194,3 +194,26 @@ test('output older than the retention is deleted; newer output is kept', async (
   assert.equal(await sweepOutput(h.repo, 14, new Date(Date.now() + 15 * 86_400_000), 1), 2);
   assert.equal((await h.getLogs({ domain: 'analytics', name: 'short' })).lines.length, 0);
 });
+
+test('the store keeps a deployment within its quota across batches: the oldest lines are deleted, each once, and only its own', async (t) => {
+  const h = await deployer(t);
+  const a = await h.run('analytics', 'a', `console.log('a')`);
+  const b = await h.run('finance', 'b', `console.log('b')`);
+  await Promise.all([h.ended(a.id), h.ended(b.id)]);
+  const quota = 100 * 1000;
+  const batch = (from: number) =>
+    Array.from({ length: 40 }, (_, i) => ({ seq: from + i, stream: 'stdout', line: 'q'.repeat(1000) }));
+  for (const from of [10, 50, 90]) await h.repo.appendLogs(a.id, batch(from), quota);
+  const seqs = async (id: string) =>
+    (
+      await h.pool.query<{ seq: number }>('SELECT seq FROM deployment_logs WHERE deployment_id = $1 ORDER BY seq', [id])
+    ).rows.map((r) => r.seq);
+  // 120 lines of 1000 bytes appended, 100 kept: the newest.
+  assert.deepEqual(
+    await seqs(a.id),
+    Array.from({ length: 100 }, (_, i) => 30 + i),
+  );
+  assert.deepEqual(await seqs(b.id), [1], "another deployment's output is untouched");
+  const first = await h.getLogs({ domain: 'analytics', name: 'a' });
+  assert.equal(first.droppedLines, 29);
+});
