@@ -9,5 +9,5 @@ export {
   REDACTED,
   valueForms,
 } from './redactor.js';
-export type { StreamRedactorOptions, StreamRedactorStats } from './redactor.js';
+export type { FormEntry, StreamRedactorOptions, StreamRedactorStats } from './redactor.js';
 export { initTracing, injectTraceHeaders, extractTraceContext, inSpan } from './tracing.js';

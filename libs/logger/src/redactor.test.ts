@@ -297,3 +297,19 @@ test("the secret-key pattern (Spark's spark.redaction.regex) masks what follows 
   stream.write('DB_PASSWORD=guess\n');
   assert.deepEqual(lines, [`DB_PASSWORD=${REDACTED}`]);
 });
+
+test('a long repetitive value compared with long repetitive output costs comparisons proportional to the output, not to output × value', () => {
+  const almost = `${'a'.repeat(20_000)}b`;
+  const exact = 'c'.repeat(20_000);
+  const redactor = new Redactor();
+  redactor.add([almost, exact]);
+  const lines: string[] = [];
+  const stream = new StreamRedactor(redactor, (l) => lines.push(l), { maxLineBytes: 1 << 20 });
+  // Every position starts a near-match of `almost`; the second line is `exact` and a half.
+  stream.write(`${'a'.repeat(60_000)}\n${'c'.repeat(30_000)}\n`);
+  stream.end();
+  assert.deepEqual(lines, ['a'.repeat(60_000), `${REDACTED}${'c'.repeat(10_000)}`]);
+  const output = 90_000;
+  // Comparing at every position (as a scan without hashes would) is 60,000 × 20,000 here.
+  assert.ok(stream.stats.compared <= output, `${stream.stats.compared} characters compared`);
+});

@@ -1,4 +1,23 @@
+import { randomInt } from 'node:crypto';
+
 export const REDACTED = '[REDACTED]';
+
+/**
+ * Text is hashed as polynomials modulo this prime (below 2^26, so that every
+ * product stays exact in a double), with a base each redactor picks at
+ * random: a stream compares a form with the text only where their hashes
+ * agree, so that a long form is compared in full only where it (almost
+ * surely) is, and masking stays linear whatever the values and the text.
+ */
+const HASH_MOD = 67_108_859;
+
+/** A form, with what a stream needs to find it in O(1) per position. */
+export interface FormEntry {
+  form: string;
+  hash: number;
+  /** base^length modulo HASH_MOD. */
+  power: number;
+}
 
 /**
  * Values shorter than this many bytes are not masked: masking them would
@@ -92,7 +111,10 @@ const maskedForms = (value: string) => [...new Set([...valueForms(value), ...lin
 export class Redactor {
   private readonly counts = new Map<string, number>();
   private patterns: string[] = [];
-  private byFirst = new Map<string, string[]>();
+  private byFirst = new Map<string, FormEntry[]>();
+  /** The hash base of this redactor's forms (see HASH_MOD). */
+  readonly hashBase = 256 + randomInt(HASH_MOD - 512);
+  private starts = new Uint8Array(65536);
   /** The sorted views are rebuilt when next read, not on every add/remove (a resolver adds and removes far more often than it logs). */
   private dirty = false;
 
@@ -126,10 +148,16 @@ export class Redactor {
     return this.patterns;
   }
 
-  /** The forms by their first character, longest first: a stream scans with one lookup per character. */
-  get formsByFirstChar(): ReadonlyMap<string, readonly string[]> {
+  /** The forms by their first character, longest first, with their hashes: a stream scans with one lookup per character. */
+  get formsByFirstChar(): ReadonlyMap<string, readonly FormEntry[]> {
     this.rebuild();
     return this.byFirst;
+  }
+
+  /** 1 at each UTF-16 code unit that starts a form: most characters are passed over with one array read. */
+  get firstCodes(): Readonly<Uint8Array> {
+    this.rebuild();
+    return this.starts;
   }
 
   redact(text: string): string {
@@ -146,10 +174,18 @@ export class Redactor {
     this.dirty = false;
     this.patterns = [...this.counts.keys()].sort((a, b) => b.length - a.length);
     this.byFirst = new Map();
-    for (const p of this.patterns) {
-      const list = this.byFirst.get(p[0]!) ?? [];
-      list.push(p);
-      this.byFirst.set(p[0]!, list);
+    this.starts = new Uint8Array(65536);
+    for (const form of this.patterns) {
+      this.starts[form.charCodeAt(0)] = 1;
+      let hash = 0;
+      let power = 1;
+      for (let i = 0; i < form.length; i++) {
+        hash = (hash * this.hashBase + form.charCodeAt(i)) % HASH_MOD;
+        power = (power * this.hashBase) % HASH_MOD;
+      }
+      const list = this.byFirst.get(form[0]!) ?? [];
+      list.push({ form, hash, power });
+      this.byFirst.set(form[0]!, list);
     }
   }
 }
@@ -188,6 +224,8 @@ export interface StreamRedactorStats {
   masked: number;
   /** Text received. */
   received: number;
+  /** Characters compared with a form (where the form's hash and the text's agreed). */
+  compared: number;
 }
 
 const utf8Length = (codePoint: number) => (codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4);
@@ -221,7 +259,7 @@ export class StreamRedactor {
   private window = 0;
   private readonly maxLineBytes: number;
   private readonly keyValues: boolean;
-  readonly stats: StreamRedactorStats = { peakKept: 0, masked: 0, received: 0 };
+  readonly stats: StreamRedactorStats = { peakKept: 0, masked: 0, received: 0, compared: 0 };
 
   constructor(
     private readonly redactor: Redactor,
@@ -300,16 +338,45 @@ export class StreamRedactor {
     this.onLine(line);
   }
 
-  /** Masks matches that start before `cut`, longest first at each position; `next`: where the masked text ends. */
+  /**
+   * Masks matches that start before `cut`, longest first at each position;
+   * `next`: where the masked text ends. A candidate is compared with the text
+   * only where its hash and the text's agree: a comparison that succeeds
+   * consumes what it compared, so the comparisons cost at most the text's
+   * length (plus hash collisions, about one in 67 million).
+   */
   private mask(text: string, cut: number): { masked: string; next: number } {
     if (this.redactor.size === 0) return { masked: text.slice(0, cut), next: cut };
     const byFirst = this.redactor.formsByFirstChar;
+    const starts = this.redactor.firstCodes;
+    const base = this.redactor.hashBase;
+    const n = text.length;
+    // Prefix hashes, computed only as far as a candidate needs them.
+    let prefix: Float64Array | undefined;
+    let hashed = 0;
+    const windowHash = (at: number, length: number, power: number) => {
+      prefix ??= new Float64Array(n + 1);
+      for (; hashed < at + length; hashed++)
+        prefix[hashed + 1] = (prefix[hashed]! * base + text.charCodeAt(hashed)) % HASH_MOD;
+      return (prefix[at + length]! - ((prefix[at]! * power) % HASH_MOD) + HASH_MOD) % HASH_MOD;
+    };
     let out = '';
     let i = 0;
     let plainFrom = 0;
     while (i < cut) {
-      const candidates = byFirst.get(text[i]!);
-      const hit = candidates?.find((f) => text.startsWith(f, i));
+      const code = text.charCodeAt(i);
+      const candidates = starts[code] === 1 ? byFirst.get(text[i]!) : undefined;
+      let hit: string | undefined;
+      if (candidates) {
+        for (const c of candidates) {
+          if (i + c.form.length > n || windowHash(i, c.form.length, c.power) !== c.hash) continue;
+          this.stats.compared += c.form.length;
+          if (text.startsWith(c.form, i)) {
+            hit = c.form;
+            break;
+          }
+        }
+      }
       if (hit === undefined) {
         i++;
         continue;
