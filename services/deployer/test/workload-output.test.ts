@@ -216,4 +216,11 @@ test('the store keeps a deployment within its quota across batches: the oldest l
   assert.deepEqual(await seqs(b.id), [1], "another deployment's output is untouched");
   const first = await h.getLogs({ domain: 'analytics', name: 'a' });
   assert.equal(first.droppedLines, 29);
+  // A read stops before its byte limit (each line counted with 64 bytes of framing), with at least one line.
+  const three = await h.repo.readLogs(a.id, 0, 100, 3 * 1064);
+  assert.deepEqual([three.lines.map((l) => l.seq), three.more], [[30, 31, 32], true]);
+  const one = await h.repo.readLogs(a.id, 0, 100, 10);
+  assert.deepEqual([one.lines.map((l) => l.seq), one.more], [[30], true]);
+  const last = await h.repo.readLogs(a.id, 120, 100, 1 << 20);
+  assert.deepEqual([last.lines.map((l) => l.seq), last.more], [[121, 122, 123, 124, 125, 126, 127, 128, 129], false]);
 });

@@ -53,13 +53,40 @@ export class PostgresOutputStore {
     });
   }
 
-  /** Up to `limit` lines after `afterSeq`, in order. */
-  async read(deploymentId: string, afterSeq: number, limit: number): Promise<LogLineRecord[]> {
-    const { rows } = await this.pool.query<{ seq: number; stream: string; line: string; at: Date }>(
-      'SELECT seq, stream, line, at FROM deployment_logs WHERE deployment_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-      [deploymentId, afterSeq, limit],
+  /**
+   * Up to `limit` lines after `afterSeq`, in order, stopping before
+   * `maxBytes` of line text (each line counted with 64 bytes of framing; the
+   * first line always); `more` when lines after them are stored. Sizes are
+   * summed from the size column, so lines that do not fit are never fetched.
+   */
+  async read(
+    deploymentId: string,
+    afterSeq: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ lines: LogLineRecord[]; more: boolean }> {
+    const { rows } = await this.pool.query<{
+      seq: number;
+      stream: string;
+      line: string;
+      at: Date;
+      considered: string;
+    }>(
+      `WITH page AS (
+         SELECT seq, sum((CASE WHEN bytes > 0 THEN bytes ELSE octet_length(line) END) + 64) OVER (ORDER BY seq) AS running
+         FROM (SELECT seq, bytes, line FROM deployment_logs
+               WHERE deployment_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS next_lines
+       ), fits AS (
+         SELECT seq FROM page WHERE running <= $4 OR seq = (SELECT min(seq) FROM page)
+       )
+       SELECT l.seq, l.stream, l.line, l.at, (SELECT count(*) FROM page) AS considered
+       FROM deployment_logs l
+       WHERE l.deployment_id = $1 AND l.seq IN (SELECT seq FROM fits)
+       ORDER BY l.seq`,
+      [deploymentId, afterSeq, limit + 1, maxBytes],
     );
-    return rows;
+    const lines = rows.slice(0, limit).map(({ seq, stream, line, at }) => ({ seq, stream, line, at }));
+    return { lines, more: Number(rows[0]?.considered ?? 0) > lines.length };
   }
 
   /** Deletes up to `batch` lines stored before `cutoff`; how many it deleted. */

@@ -619,8 +619,13 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     return this.run('storing workload output', () => this.output.append(deploymentId, lines, quotaBytes));
   }
 
-  readLogs(deploymentId: string, afterSeq: number, limit: number): Promise<LogLineRecord[]> {
-    return this.run('reading workload output', () => this.output.read(deploymentId, afterSeq, limit));
+  readLogs(
+    deploymentId: string,
+    afterSeq: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ lines: LogLineRecord[]; more: boolean }> {
+    return this.run('reading workload output', () => this.output.read(deploymentId, afterSeq, limit, maxBytes));
   }
 
   deleteLogsOlderThan(cutoff: Date, batch: number): Promise<number> {

@@ -134,18 +134,6 @@ export function logsPageSize(asked: number | undefined): number {
   return asked;
 }
 
-/** Of lines read in order, those that fit one page of at most LOGS_PAGE_MAX_BYTES (always the first). */
-export function fitPage<T extends { line: string }>(lines: readonly T[], maxBytes = LOGS_PAGE_MAX_BYTES): T[] {
-  let bytes = 0;
-  let n = 0;
-  for (const l of lines) {
-    bytes += Buffer.byteLength(l.line, 'utf8') + 64;
-    if (n > 0 && bytes > maxBytes) break;
-    n++;
-  }
-  return lines.slice(0, n);
-}
-
 /**
  * The output retention: deletes every output line stored more than
  * `retentionDays` before `now`, a batch at a time (no long transaction);

@@ -106,8 +106,17 @@ export interface WorkloadRepo {
    * lines while it keeps more than `quotaBytes` of output.
    */
   appendLogs(deploymentId: string, lines: readonly OutputLine[], quotaBytes: number): Promise<void>;
-  /** Up to `limit` of a deployment's stored lines after seq `afterSeq`, in order. */
-  readLogs(deploymentId: string, afterSeq: number, limit: number): Promise<LogLineRecord[]>;
+  /**
+   * Up to `limit` of a deployment's stored lines after seq `afterSeq`, in
+   * order, ending before `maxBytes` of text (at least one line, each counted
+   * with 64 bytes of framing); `more` when lines after them are stored.
+   */
+  readLogs(
+    deploymentId: string,
+    afterSeq: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ lines: LogLineRecord[]; more: boolean }>;
   /** Deletes up to `batch` output lines stored before `cutoff` (the retention); how many. */
   deleteLogsOlderThan(cutoff: Date, batch: number): Promise<number>;
 }

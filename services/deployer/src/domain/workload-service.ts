@@ -22,7 +22,7 @@ import {
 import type { ResolutionPlanner, WorkloadRepo, WorkloadRuntime } from './ports.js';
 import {
   DEFAULT_OUTPUT_QUOTA_BYTES,
-  fitPage,
+  LOGS_PAGE_MAX_BYTES,
   logsPageSize,
   OutputLog,
   pageTokenAfter,
@@ -478,14 +478,13 @@ export class WorkloadService {
     }
     // Read before the lines: a deployment seen ended has all its output stored (its end is recorded after it).
     const ended = d.status === 'failed' || d.status === 'exited' || d.status === 'stopped';
-    const read = await this.deps.repo.readLogs(d.id, afterSeq, limit + 1);
-    const lines = fitPage(read.slice(0, limit));
+    const { lines, more } = await this.deps.repo.readLogs(d.id, afterSeq, limit, LOGS_PAGE_MAX_BYTES);
     const last = lines.at(-1)?.seq ?? afterSeq;
     return {
       id: d.id,
       lines,
       nextPageToken: pageTokenAfter(last),
-      more: read.length > lines.length,
+      more,
       ended,
       droppedLines: lines.length > 0 ? lines[0]!.seq - afterSeq - 1 : 0,
     };
