@@ -238,7 +238,7 @@ const utf8Length = (codePoint: number) => (codePoint < 0x80 ? 1 : codePoint < 0x
  * when a line is stored tells nothing about whether it resembles a value.
  * The text of one line is masked whole however it was split into writes,
  * and a value that spans lines is masked line by line (each of its lines is
- * a form of its own). A line longer than `maxLineBytes` keeps its first
+ * a form of its own; one shorter than 4 bytes, like any such value, is not). A line longer than `maxLineBytes` keeps its first
  * `maxLineBytes` bytes, plus a fixed window (the longest form, whatever the
  * text) so that a value that starts before the cut is still masked whole;
  * the rest is counted, not kept, and the line ends with `… [cut: N bytes]`.
