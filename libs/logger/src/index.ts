@@ -1,4 +1,13 @@
 export type { Logger, LogFields, LoggerOptions } from './logger.js';
 export { createLogger, silentLogger } from './logger.js';
-export { MIN_REDACTABLE_BYTES, Redactor, StreamRedactor, REDACTED, valueForms } from './redactor.js';
+export {
+  DEFAULT_MAX_LINE_BYTES,
+  MIN_REDACTABLE_BYTES,
+  Redactor,
+  StreamRedactor,
+  maskKeyValues,
+  REDACTED,
+  valueForms,
+} from './redactor.js';
+export type { FormEntry, StreamRedactorOptions, StreamRedactorStats } from './redactor.js';
 export { initTracing, injectTraceHeaders, extractTraceContext, inSpan } from './tracing.js';

@@ -18,7 +18,7 @@ import {
   identityAuthenticator,
   loadServiceTransport,
 } from '@latchkey/grpc';
-import { createLogger, initTracing } from '@latchkey/logger';
+import { createLogger, initTracing, Redactor } from '@latchkey/logger';
 import { connectBus, readBusAuth, ensureStream } from '@latchkey/nats';
 import {
   CatalogInternalService,
@@ -45,7 +45,13 @@ import { VaultIntegrationService } from './domain/vault-integration-service.js';
 import { VaultVersionWatch } from './domain/vault-version-watch.js';
 import { catalogHandlers, catalogInternalHandlers } from './transport/grpc/catalog-handler.js';
 
-const logger = createLogger({ service: 'catalog', level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined });
+// The service's log masks every value the catalog handles (stores or reads), while it handles it, as the resolver's and the deployer's do.
+const redactor = new Redactor();
+const logger = createLogger({
+  service: 'catalog',
+  level: process.env.LATCHKEY_LOG_LEVEL as 'info' | undefined,
+  redactor,
+});
 
 runService('catalog', logger, async () => {
   const config = loadCatalogConfig();
@@ -99,6 +105,7 @@ runService('catalog', logger, async () => {
     backend,
     maxValueBytes: config.LATCHKEY_MAX_VALUE_BYTES,
     logger: log,
+    masker: redactor,
     rotateKek: () => rotateKek(pool, keks, kekStores),
     onChange,
     dependents,

@@ -23,3 +23,23 @@ test('replicas started without LATCHKEY_REPLICA_ID are named after their host, s
   );
   assert.throws(() => loadDeployerConfig({ ...required, LATCHKEY_REPLICA_ID: '' }), /LATCHKEY_REPLICA_ID/);
 });
+
+test('workload output settings have stated defaults, and a bad one names the variable and its range', () => {
+  const c = loadDeployerConfig(required);
+  assert.deepEqual(
+    [c.LATCHKEY_OUTPUT_LINE_MAX_BYTES, c.LATCHKEY_OUTPUT_QUOTA_BYTES, c.LATCHKEY_OUTPUT_RETENTION_DAYS],
+    [8192, 8 * 1024 * 1024, 14],
+  );
+  assert.throws(
+    () => loadDeployerConfig({ ...required, LATCHKEY_OUTPUT_LINE_MAX_BYTES: '10' }),
+    /LATCHKEY_OUTPUT_LINE_MAX_BYTES.*at least 256/s,
+  );
+  assert.throws(
+    () => loadDeployerConfig({ ...required, LATCHKEY_OUTPUT_QUOTA_BYTES: 'lots' }),
+    /LATCHKEY_OUTPUT_QUOTA_BYTES/,
+  );
+  assert.throws(
+    () => loadDeployerConfig({ ...required, LATCHKEY_OUTPUT_RETENTION_DAYS: '0' }),
+    /LATCHKEY_OUTPUT_RETENTION_DAYS.*above 0/s,
+  );
+});

@@ -53,6 +53,26 @@ const schema = z.object({
   LATCHKEY_REDEPLOY_SCAN_INTERVAL_S: z.coerce.number().positive().max(86_400).default(15),
   /** How often each replica checks whether a deployment it runs was asked to stop (in case it missed the event). */
   LATCHKEY_STOP_CHECK_INTERVAL_S: z.coerce.number().positive().max(3600).default(10),
+  /** Workload output: a longer line keeps its first this many bytes and ends with `… [cut: N bytes]`. */
+  LATCHKEY_OUTPUT_LINE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(256, 'at least 256 (bytes of one output line)')
+    .max(1024 * 1024, 'at most 1048576 (1 MiB: a page of logs must fit a gRPC message)')
+    .default(8192),
+  /** Workload output: a deployment keeps at most this many bytes of it; beyond, the oldest lines are dropped. */
+  LATCHKEY_OUTPUT_QUOTA_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024, 'at least 65536 (64 KiB of output per deployment)')
+    .max(1024 * 1024 * 1024, 'at most 1073741824 (1 GiB of output per deployment)')
+    .default(8 * 1024 * 1024),
+  /** Workload output older than this many days is deleted (checked hourly). */
+  LATCHKEY_OUTPUT_RETENTION_DAYS: z.coerce
+    .number()
+    .positive('a number of days above 0, e.g. 14')
+    .max(3650, 'at most 3650 days')
+    .default(14),
 });
 
 export type DeployerConfig = z.infer<typeof schema>;

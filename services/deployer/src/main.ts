@@ -41,6 +41,7 @@ import { loadDeployerConfig } from './config.js';
 import type { WorkloadRuntime } from './domain/ports.js';
 import { AutoRedeployService } from './domain/auto-redeploy-service.js';
 import { ReferenceIndexService } from './domain/reference-index-service.js';
+import { sweepOutput } from './domain/output-log.js';
 import { WorkloadService } from './domain/workload-service.js';
 import {
   RESOLUTION_FAILED_CONSUMER,
@@ -134,10 +135,16 @@ runService('deployer', logger, async () => {
           namespacePrefix: config.LATCHKEY_K8S_NAMESPACE_PREFIX,
           logger: log,
           redactor,
+          maxLineBytes: config.LATCHKEY_OUTPUT_LINE_MAX_BYTES,
         });
       }
       default:
-        return new ProcessRuntime({ workDir: config.LATCHKEY_WORK_DIR, logger: log, redactor });
+        return new ProcessRuntime({
+          workDir: config.LATCHKEY_WORK_DIR,
+          logger: log,
+          redactor,
+          maxLineBytes: config.LATCHKEY_OUTPUT_LINE_MAX_BYTES,
+        });
     }
   })();
   if (config.LATCHKEY_RUNTIME === 'noop')
@@ -152,6 +159,16 @@ runService('deployer', logger, async () => {
     logger: log,
     onEvents: () => relay.kick(),
     planner: new NatsResolutionPlanner(bus.nc, sign),
+    outputQuotaBytes: config.LATCHKEY_OUTPUT_QUOTA_BYTES,
+  });
+  const outputRetention = new PeriodicTask({
+    name: 'output retention',
+    intervalMs: 3_600_000,
+    run: async () => {
+      const n = await sweepOutput(workloadRepo, config.LATCHKEY_OUTPUT_RETENTION_DAYS, new Date());
+      if (n > 0) log.info('deleted workload output past its retention', { lines: n });
+    },
+    logger: log,
   });
   const references = new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) });
   // Redeploy policies: the stale consumer acts at once when it may, the scan
@@ -259,6 +276,7 @@ runService('deployer', logger, async () => {
   for (const r of runners) await r.start();
   redeployScan.start();
   stopCheck.start();
+  outputRetention.start(60_000);
   server.setServing(true);
   return {
     port,
@@ -268,6 +286,7 @@ runService('deployer', logger, async () => {
       stopSub.unsubscribe();
       await redeployScan.stop();
       await stopCheck.stop();
+      await outputRetention.stop();
       for (const r of runners) await r.stop();
       await workloads.stopAll();
       await relay.stop();

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { isLatchkeyError } from '@latchkey/errors';
-import { createLogger } from '@latchkey/logger';
+import { createLogger, REDACTED, Redactor } from '@latchkey/logger';
 import {
   k3sSkipReason,
   startKubernetesEmulator,
@@ -175,6 +175,34 @@ describe('kubernetes runtime', () => {
     assert.deepEqual(hooks.linesAtExit, [3], 'every line is reported before the exit');
     assert.deepEqual(hooks.exits, [{ code: 0, signal: null }]);
     await waitFor(() => podOf(s) === undefined, { what: 'the finished Pod to be deleted' });
+  });
+
+  test("a Pod's output is masked with its own deployment's values only, never another domain's; the service's redactor holds both", async () => {
+    const service = new Redactor();
+    const rt = new KubernetesRuntime({
+      kubeConfig: k8s.kubeConfig(),
+      defaultImage: 'python:3.12-slim',
+      rewatchMs: 20,
+      retryDelayMs: 1,
+      logger,
+      redactor: service,
+    });
+    const holder = spec({ sparkConf: {} });
+    const guesser = spec({ sparkConf: {} });
+    const [canary, own] = [holder.secrets[0]!, guesser.secrets[0]!];
+    await rt.start(holder, recorder());
+    const hooks = recorder();
+    await rt.start(guesser, hooks);
+    assert.equal(service.redact(`${canary} ${own}`), `${REDACTED} ${REDACTED}`);
+    const name = podOf(guesser)!.metadata.name;
+    k8s.setPodPhase('latchkey-analytics', name, 'Running');
+    k8s.appendPodLog('latchkey-analytics', name, `guess ${canary}\nown ${own}\n`);
+    k8s.setPodPhase('latchkey-analytics', name, 'Succeeded');
+    await waitFor(() => hooks.exits.length === 1, { what: 'the exit' });
+    assert.deepEqual(hooks.lines, [`stdout: guess ${canary}`, `stdout: own ${REDACTED}`]);
+    await waitFor(() => service.redact(own) === own, { what: "the ended deployment's value to be released" });
+    assert.equal(service.redact(canary), REDACTED, 'the running one still holds its value');
+    await rt.stopAll('test over');
   });
 
   test('a Pod that finished before it was seen running still has its output read, whole, before it is deleted', async () => {

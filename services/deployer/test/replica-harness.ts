@@ -176,7 +176,7 @@ export const newKeys = (): SealKeyPair => generateSealKeyPair();
  * values sealed to the deployers' key; `on` opens them and starts it.
  */
 export async function resolve(
-  on: Replica,
+  on: Pick<Replica, 'repo' | 'workloads'>,
   keys: SealKeyPair,
   d: DeploymentRecord,
   versions: Record<string, number> = {},

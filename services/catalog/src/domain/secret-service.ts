@@ -64,6 +64,12 @@ export interface SecretServiceDeps {
   /** Database backend only: re-wraps every data key with a new KEK. */
   rotateKek?: () => Promise<{ newKekId: string; rewrapped: number; retired: string[] }>;
   logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
+  /**
+   * The service logger's redactor: a value being stored or read is masked in
+   * the catalog's log lines (whatever logs them: a backend's error, a driver)
+   * while the call handles it.
+   */
+  masker?: { add(values: Iterable<string>): void; remove(values: Iterable<string>): void };
   /** Called after a change committed (kicks the outbox relay). */
   onChange: () => void;
   /** Which workloads reference a secret (the deployer's index); without it deletes are not checked. */
@@ -120,6 +126,15 @@ export class SecretService {
     if (input.description.length > 1000) {
       throw invalidArgument('secret.description_too_long', 'the description is longer than 1000 characters');
     }
+    return this.#holding([input.value], () => this.#put(principal, scope, input, rotateEverySeconds));
+  }
+
+  async #put(
+    principal: string,
+    scope: ScopeName,
+    input: { key: string; value: Buffer; description: string; requestId?: string },
+    rotateEverySeconds: number | null | undefined,
+  ): Promise<PutResult> {
     await authorize(this.deps.authorizer, {
       principal,
       action: 'secret.manage',
@@ -312,6 +327,17 @@ export class SecretService {
       this.#readManaged(managed),
     ]);
     return [...managedAnswers, ...vaultAnswers];
+  }
+
+  /** Runs `fn` with `values` held by the masker (see SecretServiceDeps.masker). */
+  async #holding<T>(values: readonly Buffer[], fn: () => Promise<T>): Promise<T> {
+    const held = values.map((v) => v.toString('utf8'));
+    this.deps.masker?.add(held);
+    try {
+      return await fn();
+    } finally {
+      this.deps.masker?.remove(held);
+    }
   }
 
   /**

@@ -28,9 +28,10 @@ import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
 import { CoreV1Api, KubeConfig, Log, Watch, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
 import { LatchkeyError } from '@latchkey/errors';
-import { Redactor, StreamRedactor, type Logger } from '@latchkey/logger';
+import type { Logger, Redactor } from '@latchkey/logger';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
+import { WorkloadOutput } from './workload-output.js';
 import { propertiesLine } from './process-runtime.js';
 
 export interface KubernetesRuntimeOptions {
@@ -63,6 +64,8 @@ export interface KubernetesRuntimeOptions {
   logger: Logger;
   /** The service's redactor: values are masked in its log lines while a deployment holds them. */
   redactor?: Redactor;
+  /** A longer output line is cut. */
+  maxLineBytes?: number;
 }
 
 /** A kubeconfig file when given; else the in-cluster service account, else ~/.kube/config. */
@@ -94,8 +97,8 @@ interface PodLogs {
 interface Running {
   workloadId: string;
   hooks: RunHooks;
-  /** Masks the deployment's values in its output: the service's redactor, or one of its own. */
-  redactor: Redactor;
+  /** Masks the deployment's own values (only) in its output. */
+  output: WorkloadOutput;
   logs: PodLogs | undefined;
   /** The Pod finished: its output is being drained before the deployment ends. */
   finishing: boolean;
@@ -337,15 +340,16 @@ export class KubernetesRuntime implements WorkloadRuntime {
         throw apiError(err, `creating Secret ${secretName} in namespace ${namespace}`);
       }
     }
-    const held = spec.secrets.filter((v) => v.length > 0);
-    const redactor = this.opts.redactor ?? new Redactor();
-    redactor.add(held);
+    const output = new WorkloadOutput(spec.secrets, {
+      serviceRedactor: this.opts.redactor,
+      maxLineBytes: this.opts.maxLineBytes,
+    });
     let finish = () => undefined as void;
-    const done = new Promise<void>((resolve) => (finish = resolve)).then(() => redactor.remove(held));
+    const done = new Promise<void>((resolve) => (finish = resolve)).then(() => output.release());
     const entry: Running = {
       workloadId: spec.workloadId,
       hooks,
-      redactor,
+      output,
       logs: undefined,
       finishing: false,
       namespace,
@@ -382,7 +386,7 @@ export class KubernetesRuntime implements WorkloadRuntime {
    */
   private readLogs(entry: Running, follow: boolean): PodLogs {
     const decoder = new StringDecoder('utf8');
-    const lines = new StreamRedactor(entry.redactor, (line) => entry.hooks.onLine('stdout', line));
+    const lines = entry.output.lines((line) => entry.hooks.onLine('stdout', line));
     let closed = false;
     let controller: AbortController | undefined;
     let settle = () => undefined as void;

@@ -23,12 +23,14 @@ import type {
   DeploymentStatus,
   DeploymentTrigger,
   LogLineRecord,
+  OutputLine,
   StaleReason,
   WorkloadRecord,
   WorkloadView,
 } from '../domain/deployment-types.js';
 import type { RedeployOfStale, WorkloadRepo } from '../domain/ports.js';
 import type { RecordedDeployment } from '../domain/resolution-check.js';
+import { PostgresOutputStore } from './postgres-output-store.js';
 import type { WorkloadSpec } from '../domain/workload-spec.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -185,10 +187,14 @@ export async function insertDeployment(
 }
 
 export class PostgresWorkloadRepo implements WorkloadRepo {
+  private readonly output: PostgresOutputStore;
+
   constructor(
     private readonly pool: Pool,
     private readonly sign?: DeployerSigner,
-  ) {}
+  ) {
+    this.output = new PostgresOutputStore(pool);
+  }
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -649,23 +655,20 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     );
   }
 
-  appendLogs(deploymentId: string, lines: { seq: number; stream: string; line: string }[]): Promise<void> {
-    return this.run('storing workload output', async () => {
-      await this.pool.query(
-        `INSERT INTO deployment_logs (deployment_id, seq, stream, line)
-         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`,
-        [deploymentId, lines.map((l) => l.seq), lines.map((l) => l.stream), lines.map((l) => l.line)],
-      );
-    });
+  appendLogs(deploymentId: string, lines: readonly OutputLine[], quotaBytes: number): Promise<void> {
+    return this.run('storing workload output', () => this.output.append(deploymentId, lines, quotaBytes));
   }
 
-  readLogs(deploymentId: string): Promise<LogLineRecord[]> {
-    return this.run('reading workload output', async () => {
-      const { rows } = await this.pool.query<{ seq: number; stream: string; line: string; at: Date }>(
-        'SELECT seq, stream, line, at FROM deployment_logs WHERE deployment_id = $1 ORDER BY seq LIMIT 10000',
-        [deploymentId],
-      );
-      return rows;
-    });
+  readLogs(
+    deploymentId: string,
+    afterSeq: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ lines: LogLineRecord[]; more: boolean }> {
+    return this.run('reading workload output', () => this.output.read(deploymentId, afterSeq, limit, maxBytes));
+  }
+
+  deleteLogsOlderThan(cutoff: Date, batch: number): Promise<number> {
+    return this.run('deleting old workload output', () => this.output.deleteOlderThan(cutoff, batch));
   }
 }

@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LatchkeyError } from '@latchkey/errors';
-import { Redactor, StreamRedactor, type Logger } from '@latchkey/logger';
+import type { Logger, Redactor } from '@latchkey/logger';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
+import { pipeProcessOutput, WorkloadOutput } from './workload-output.js';
 
 /**
  * True when process `pid` runs for this deployment (its environment says
@@ -52,8 +53,10 @@ export class ProcessRuntime implements WorkloadRuntime {
   /**
    * `redactor`: the service's own (its logger masks what it holds), so that a
    * value is masked in the service's log lines while a deployment holds it.
+   * A deployment's output is masked with its own values only (WorkloadOutput).
+   * `maxLineBytes`: a longer output line is cut.
    */
-  constructor(private readonly deps: { workDir: string; logger: Logger; redactor?: Redactor }) {}
+  constructor(private readonly deps: { workDir: string; logger: Logger; redactor?: Redactor; maxLineBytes?: number }) {}
 
   async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
     const [program, ...args] = spec.command;
@@ -78,9 +81,10 @@ export class ProcessRuntime implements WorkloadRuntime {
       env.LATCHKEY_SPARK_PROPERTIES_FILE = file;
     }
 
-    const redactor = this.deps.redactor ?? new Redactor();
-    const held = spec.secrets.filter((s) => s.length > 0);
-    redactor.add(held);
+    const output = new WorkloadOutput(spec.secrets, {
+      serviceRedactor: this.deps.redactor,
+      maxLineBytes: this.deps.maxLineBytes,
+    });
     const child = spawn(program, args, { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid ?? -1));
@@ -95,30 +99,20 @@ export class ProcessRuntime implements WorkloadRuntime {
         ),
       );
     }).catch(async (err: unknown) => {
-      // The redactor may be the service's own: it must not hold the values of a process that never ran.
-      redactor.remove(held);
+      // The service's redactor must not hold the values of a process that never ran.
+      output.release();
       await rm(dir, { recursive: true, force: true });
       throw err;
     });
 
     const entry: Running = { workloadId: spec.workloadId, child, dir, stopReason: undefined };
     this.procs.set(spec.deploymentId, entry);
-    const outputs = (['stdout', 'stderr'] as const).map((stream) => {
-      const r = new StreamRedactor(redactor, (line) => hooks.onLine(stream, line));
-      child[stream]?.setEncoding('utf8');
-      child[stream]?.on('data', (chunk: string) => r.write(chunk));
-      return new Promise<void>((resolve) =>
-        child[stream]?.once('close', () => {
-          r.end();
-          resolve();
-        }),
-      );
-    });
+    const outputs = pipeProcessOutput(child, output, hooks);
     child.once('exit', (code, signal) => {
-      void Promise.all(outputs).then(async () => {
+      void outputs.then(async () => {
         this.procs.delete(spec.deploymentId);
         await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-        redactor.remove(held);
+        output.release();
         hooks.onExit(code, signal, entry.stopReason);
       });
     });

@@ -65,6 +65,13 @@ export interface DeploymentRecord {
   updatedAt: Date;
 }
 
+/** A line of a deployment's output, already masked, numbered from 1 in the order it was printed. */
+export interface OutputLine {
+  seq: number;
+  stream: string;
+  line: string;
+}
+
 export interface LogLineRecord {
   seq: number;
   stream: string;

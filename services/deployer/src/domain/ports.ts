@@ -11,6 +11,7 @@ import type {
   DeploymentStatus,
   DeploymentTrigger,
   LogLineRecord,
+  OutputLine,
   ResolvedVersion,
   WorkloadRecord,
   WorkloadView,
@@ -116,8 +117,24 @@ export interface WorkloadRepo {
   stopRequested(deploymentIds: readonly string[]): Promise<{ id: string; by: string }[]>;
   /** The deployments recorded as starting or running on replica `runner`. */
   heldBy(runner: string): Promise<DeploymentRecord[]>;
-  appendLogs(deploymentId: string, lines: { seq: number; stream: string; line: string }[]): Promise<void>;
-  readLogs(deploymentId: string): Promise<LogLineRecord[]>;
+  /**
+   * Stores a deployment's output lines (in seq order), then drops its oldest
+   * lines while it keeps more than `quotaBytes` of output.
+   */
+  appendLogs(deploymentId: string, lines: readonly OutputLine[], quotaBytes: number): Promise<void>;
+  /**
+   * Up to `limit` of a deployment's stored lines after seq `afterSeq`, in
+   * order, ending before `maxBytes` of text (at least one line, each counted
+   * with 64 bytes of framing); `more` when lines after them are stored.
+   */
+  readLogs(
+    deploymentId: string,
+    afterSeq: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<{ lines: LogLineRecord[]; more: boolean }>;
+  /** Deletes up to `batch` output lines stored before `cutoff` (the retention); how many. */
+  deleteLogsOlderThan(cutoff: Date, batch: number): Promise<number>;
 }
 
 /** Why an auto redeploy was not recorded now. */

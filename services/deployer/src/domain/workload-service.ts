@@ -20,6 +20,14 @@ import {
   type WorkloadView,
 } from './deployment-types.js';
 import type { ResolutionPlanner, WorkloadRepo, WorkloadRuntime } from './ports.js';
+import {
+  DEFAULT_OUTPUT_QUOTA_BYTES,
+  LOGS_PAGE_MAX_BYTES,
+  logsPageSize,
+  OutputLog,
+  pageTokenAfter,
+  seqOfPageToken,
+} from './output-log.js';
 import { checkReferences } from './reference-check.js';
 import {
   resolutionFailedMismatch,
@@ -61,6 +69,22 @@ export interface WorkloadServiceDeps {
   dryRunTimeoutMs?: number;
   /** The time (when a workload became stale); tests inject one. */
   clock?: () => Date;
+  /** Per deployment, the most output kept (bytes; the oldest lines are dropped). Default DEFAULT_OUTPUT_QUOTA_BYTES. */
+  outputQuotaBytes?: number;
+}
+
+/** A page of a deployment's output. */
+export interface LogsPage {
+  id: string;
+  lines: LogLineRecord[];
+  /** Asks for the lines after these (also those still to come). */
+  nextPageToken: string;
+  /** More lines are stored after these now. */
+  more: boolean;
+  /** The deployment has ended: no line will be added to what is stored. */
+  ended: boolean;
+  /** Lines between the page token and the first line returned that are no longer kept (quota, retention). */
+  droppedLines: number;
 }
 
 /** What `redeploy` did for one workload: a new deployment, or why there is none. */
@@ -93,7 +117,7 @@ function assertStartable(w: WorkloadRecord): void {
 }
 
 export class WorkloadService {
-  private readonly logSeq = new Map<string, number>();
+  private readonly output: OutputLog;
   /**
    * Deployments this replica is claiming or starting (not yet in
    * runtime.running()), with how many deliveries of their resolution are at it.
@@ -102,7 +126,13 @@ export class WorkloadService {
   /** Deployments that ended here and whose end is being recorded (no longer in runtime.running()). */
   private readonly endingHere = new Set<string>();
 
-  constructor(private readonly deps: WorkloadServiceDeps) {}
+  constructor(private readonly deps: WorkloadServiceDeps) {
+    this.output = new OutputLog({
+      repo: deps.repo,
+      logger: deps.logger,
+      quotaBytes: deps.outputQuotaBytes ?? DEFAULT_OUTPUT_QUOTA_BYTES,
+    });
+  }
 
   /** `groups`: the principal's groups, for the resolver's check of the references. */
   async apply(
@@ -421,25 +451,49 @@ export class WorkloadService {
     return d;
   }
 
+  /**
+   * A page of a deployment's stored output (its workload's last deployment
+   * when `deploymentId` is empty): up to `pageSize` lines after the page
+   * token, cut short before LOGS_PAGE_MAX_BYTES. Following output is asking
+   * again with the returned token until `ended`.
+   */
   async logs(
     principal: string,
     domain: string,
     name: string,
     deploymentId: string,
-  ): Promise<{ id: string; lines: LogLineRecord[] }> {
+    page: { pageToken?: string; pageSize?: number } = {},
+  ): Promise<LogsPage> {
     validDomain(domain);
+    const afterSeq = seqOfPageToken(page.pageToken ?? '');
+    const limit = logsPageSize(page.pageSize);
     await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain, resource: name });
     const workload = await this.mustFind(domain, name);
     const d = deploymentId
-      ? await this.deps.repo.getDeployment(deploymentId)
+      ? /^[0-9a-f-]{36}$/.test(deploymentId)
+        ? await this.deps.repo.getDeployment(deploymentId)
+        : undefined
       : await this.deps.repo.latestDeployment(workload.id);
     if (!d || d.workloadId !== workload.id) {
       throw notFound(
         'deployment.not_found',
-        deploymentId ? `deployment ${deploymentId} not found for ${name}` : `workload ${name} has not been deployed`,
+        deploymentId
+          ? `deployment ${deploymentId.slice(0, 40)} not found for ${name}`
+          : `workload ${name} has not been deployed`,
       );
     }
-    return { id: d.id, lines: await this.deps.repo.readLogs(d.id) };
+    // Read before the lines: a deployment seen ended has all its output stored (its end is recorded after it).
+    const ended = d.status === 'failed' || d.status === 'exited' || d.status === 'stopped';
+    const { lines, more } = await this.deps.repo.readLogs(d.id, afterSeq, limit, LOGS_PAGE_MAX_BYTES);
+    const last = lines.at(-1)?.seq ?? afterSeq;
+    return {
+      id: d.id,
+      lines,
+      nextPageToken: pageTokenAfter(last),
+      more,
+      ended,
+      droppedLines: lines.length > 0 ? lines[0]!.seq - afterSeq - 1 : 0,
+    };
   }
 
   /**
@@ -527,7 +581,7 @@ export class WorkloadService {
           secrets: [...values.values(), ...rendered.literalSecrets],
         },
         {
-          onLine: (stream, line) => this.bufferLog(deployment.id, stream, line),
+          onLine: (stream, line) => this.output.add(deployment.id, stream, line),
           onExit: (code, signal, stopReason) => {
             this.endingHere.add(deployment.id);
             this.track(
@@ -650,31 +704,6 @@ export class WorkloadService {
     if (await this.deps.repo.markFailed(d, reasons)) this.deps.onEvents();
   }
 
-  private pendingLogs = new Map<string, { seq: number; stream: string; line: string }[]>();
-  private flushTimer: NodeJS.Timeout | undefined;
-
-  private bufferLog(deploymentId: string, stream: string, line: string): void {
-    const seq = (this.logSeq.get(deploymentId) ?? 0) + 1;
-    this.logSeq.set(deploymentId, seq);
-    const list = this.pendingLogs.get(deploymentId) ?? [];
-    list.push({ seq, stream, line: line.slice(0, 8192) });
-    this.pendingLogs.set(deploymentId, list);
-    this.flushTimer ??= setTimeout(() => void this.flushLogs(), 100);
-  }
-
-  async flushLogs(): Promise<void> {
-    this.flushTimer = undefined;
-    const batches = [...this.pendingLogs];
-    this.pendingLogs.clear();
-    for (const [id, lines] of batches) {
-      try {
-        await this.deps.repo.appendLogs(id, lines);
-      } catch (err) {
-        this.deps.logger.warn('could not store workload output', { deploymentId: id, err });
-      }
-    }
-  }
-
   private readonly exits = new Set<Promise<void>>();
 
   private track(p: Promise<void>): void {
@@ -686,7 +715,7 @@ export class WorkloadService {
   async stopAll(): Promise<void> {
     await this.deps.runtime.stopAll('the deployer running it stopped');
     await Promise.allSettled([...this.exits]);
-    await this.flushLogs();
+    await this.output.flush();
   }
 
   private async onExit(
@@ -695,8 +724,8 @@ export class WorkloadService {
     signal: string | null,
     stopReason?: string,
   ): Promise<void> {
-    await this.flushLogs();
-    this.logSeq.delete(deploymentId);
+    await this.output.flush();
+    this.output.forget(deploymentId);
     try {
       if (stopReason) await this.deps.repo.markEnded(deploymentId, 'stopped', null, stopReason);
       else await this.deps.repo.markEnded(deploymentId, 'exited', code, signal ? `ended by ${signal}` : undefined);

@@ -126,10 +126,17 @@ export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerS
     getDeployment: async (req, ctx) =>
       toDeployment(await workloads.getDeployment(ctx.principal.id, req.domain, req.id)),
     getLogs: async (req, ctx) => {
-      const { id, lines } = await workloads.logs(ctx.principal.id, req.domain, req.name, req.deploymentId);
+      const page = await workloads.logs(ctx.principal.id, req.domain, req.name, req.deploymentId, {
+        pageToken: req.pageToken,
+        pageSize: req.pageSize,
+      });
       return {
-        deploymentId: id,
-        lines: lines.map((l) => ({ seq: l.seq, stream: l.stream, line: l.line, at: l.at.toISOString() })),
+        deploymentId: page.id,
+        lines: page.lines.map((l) => ({ seq: l.seq, stream: l.stream, line: l.line, at: l.at.toISOString() })),
+        nextPageToken: page.nextPageToken,
+        more: page.more,
+        ended: page.ended,
+        droppedLines: page.droppedLines,
       };
     },
   };

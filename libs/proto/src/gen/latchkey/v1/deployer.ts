@@ -220,6 +220,13 @@ export interface GetLogsRequest {
   name: string;
   /** Empty: the workload's last deployment. */
   deploymentId: string;
+  /** The next_page_token of the page before; empty: from the oldest line kept. */
+  pageToken: string;
+  /**
+   * At most this many lines (1 to 5000; 0: 1000). A page also ends before
+   * 2 MiB of line text, whatever its size.
+   */
+  pageSize: number;
 }
 
 export interface LogLine {
@@ -232,6 +239,20 @@ export interface LogLine {
 export interface GetLogsResponse {
   deploymentId: string;
   lines: LogLine[];
+  /**
+   * Asks for the lines after these: the next page, or (to follow) the lines
+   * still to come. Always set.
+   */
+  nextPageToken: string;
+  /** More lines are stored after these now. */
+  more: boolean;
+  /** The deployment has ended: no line will be added to those stored. */
+  ended: boolean;
+  /**
+   * Lines between the page token and the first line here that are no longer
+   * kept (dropped by the output quota, or past the retention).
+   */
+  droppedLines: number;
 }
 
 export interface DependentsRequest {
@@ -2692,7 +2713,7 @@ export const GetDeploymentRequest: MessageFns<GetDeploymentRequest> = {
 };
 
 function createBaseGetLogsRequest(): GetLogsRequest {
-  return { domain: "", name: "", deploymentId: "" };
+  return { domain: "", name: "", deploymentId: "", pageToken: "", pageSize: 0 };
 }
 
 export const GetLogsRequest: MessageFns<GetLogsRequest> = {
@@ -2705,6 +2726,12 @@ export const GetLogsRequest: MessageFns<GetLogsRequest> = {
     }
     if (message.deploymentId !== "") {
       writer.uint32(26).string(message.deploymentId);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(40).int32(message.pageSize);
     }
     return writer;
   },
@@ -2746,6 +2773,22 @@ export const GetLogsRequest: MessageFns<GetLogsRequest> = {
             message.deploymentId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2767,6 +2810,16 @@ export const GetLogsRequest: MessageFns<GetLogsRequest> = {
         : isSet(object.deployment_id)
         ? globalThis.String(object.deployment_id)
         : "",
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
     };
   },
 
@@ -2781,6 +2834,12 @@ export const GetLogsRequest: MessageFns<GetLogsRequest> = {
     if (message.deploymentId !== undefined) {
       obj.deploymentId = message.deploymentId;
     }
+    if (message.pageToken !== undefined) {
+      obj.pageToken = message.pageToken;
+    }
+    if (message.pageSize !== undefined) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
     return obj;
   },
 
@@ -2792,6 +2851,8 @@ export const GetLogsRequest: MessageFns<GetLogsRequest> = {
     message.domain = object.domain ?? "";
     message.name = object.name ?? "";
     message.deploymentId = object.deploymentId ?? "";
+    message.pageToken = object.pageToken ?? "";
+    message.pageSize = object.pageSize ?? 0;
     return message;
   },
 };
@@ -2914,7 +2975,7 @@ export const LogLine: MessageFns<LogLine> = {
 };
 
 function createBaseGetLogsResponse(): GetLogsResponse {
-  return { deploymentId: "", lines: [] };
+  return { deploymentId: "", lines: [], nextPageToken: "", more: false, ended: false, droppedLines: 0 };
 }
 
 export const GetLogsResponse: MessageFns<GetLogsResponse> = {
@@ -2924,6 +2985,18 @@ export const GetLogsResponse: MessageFns<GetLogsResponse> = {
     }
     for (const v of message.lines) {
       LogLine.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(26).string(message.nextPageToken);
+    }
+    if (message.more !== false) {
+      writer.uint32(32).bool(message.more);
+    }
+    if (message.ended !== false) {
+      writer.uint32(40).bool(message.ended);
+    }
+    if (message.droppedLines !== 0) {
+      writer.uint32(48).int64(message.droppedLines);
     }
     return writer;
   },
@@ -2957,6 +3030,38 @@ export const GetLogsResponse: MessageFns<GetLogsResponse> = {
             message.lines.push(LogLine.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ended = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.droppedLines = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2977,6 +3082,18 @@ export const GetLogsResponse: MessageFns<GetLogsResponse> = {
         ? globalThis.String(object.deployment_id)
         : "",
       lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+      more: isSet(object.more) ? globalThis.Boolean(object.more) : false,
+      ended: isSet(object.ended) ? globalThis.Boolean(object.ended) : false,
+      droppedLines: isSet(object.droppedLines)
+        ? globalThis.Number(object.droppedLines)
+        : isSet(object.dropped_lines)
+        ? globalThis.Number(object.dropped_lines)
+        : 0,
     };
   },
 
@@ -2988,6 +3105,18 @@ export const GetLogsResponse: MessageFns<GetLogsResponse> = {
     if (message.lines?.length) {
       obj.lines = message.lines.map((e) => LogLine.toJSON(e));
     }
+    if (message.nextPageToken !== undefined) {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    if (message.more !== undefined) {
+      obj.more = message.more;
+    }
+    if (message.ended !== undefined) {
+      obj.ended = message.ended;
+    }
+    if (message.droppedLines !== undefined) {
+      obj.droppedLines = Math.round(message.droppedLines);
+    }
     return obj;
   },
 
@@ -2998,6 +3127,10 @@ export const GetLogsResponse: MessageFns<GetLogsResponse> = {
     const message = createBaseGetLogsResponse();
     message.deploymentId = object.deploymentId ?? "";
     message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    message.more = object.more ?? false;
+    message.ended = object.ended ?? false;
+    message.droppedLines = object.droppedLines ?? 0;
     return message;
   },
 };
