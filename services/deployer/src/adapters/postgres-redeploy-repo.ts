@@ -101,13 +101,12 @@ export class PostgresRedeployRepo implements RedeployRepo {
         const counts = inFlight.rows[0] ?? { mine: 0, auto: 0 };
         if (counts.mine > 0) return { skip: 'in_flight' as const };
         if (counts.auto >= decision.maxConcurrent) return { skip: 'max_concurrent' as const };
-        const liveDeployment = toDeployment(live.rows[0]);
         const deployment = await insertDeployment(
           tx,
           w,
-          liveDeployment.principal,
+          decision.author.principal,
           decision.references,
-          liveDeployment.groups,
+          decision.author.groups,
           'auto',
         );
         await tx.query('UPDATE workloads SET auto_redeployed_at = $2 WHERE id = $1', [w.id, input.now]);

@@ -17,6 +17,7 @@ import { injectTraceHeaders } from '@latchkey/logger';
 import type {
   DeploymentRecord,
   DeploymentStatus,
+  WorkloadAuthor,
   DeploymentTrigger,
   LogLineRecord,
   StaleReason,
@@ -42,6 +43,8 @@ interface WorkloadRow {
   last_deployment_id: string | null;
   stale_since: Date | null;
   auto_redeployed_at: Date | null;
+  applied_by: string | null;
+  applied_groups: string[];
 }
 
 interface DeploymentRow {
@@ -79,6 +82,7 @@ export const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
   lastDeploymentId: r.last_deployment_id,
   staleSince: r.stale_since,
   autoRedeployedAt: r.auto_redeployed_at,
+  appliedBy: r.applied_by === null ? null : { principal: r.applied_by, groups: r.applied_groups },
 });
 
 export const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
@@ -174,14 +178,29 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     }
   }
 
-  upsertWorkload(domain: string, spec: WorkloadSpec, references: ReferenceSpec[]): Promise<WorkloadRecord> {
+  upsertWorkload(
+    domain: string,
+    spec: WorkloadSpec,
+    references: ReferenceSpec[],
+    author?: WorkloadAuthor,
+  ): Promise<WorkloadRecord> {
     return this.run('storing a workload', () =>
       withTransaction(this.pool, async (tx) => {
         const { rows } = await tx.query<WorkloadRow>(
-          `INSERT INTO workloads (id, domain, name, kind, spec) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (domain, name) DO UPDATE SET kind = EXCLUDED.kind, spec = EXCLUDED.spec, updated_at = now()
+          `INSERT INTO workloads (id, domain, name, kind, spec, applied_by, applied_groups)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (domain, name) DO UPDATE SET kind = EXCLUDED.kind, spec = EXCLUDED.spec,
+             applied_by = EXCLUDED.applied_by, applied_groups = EXCLUDED.applied_groups, updated_at = now()
            RETURNING *`,
-          [randomUUID(), domain, spec.name, spec.kind, JSON.stringify(spec)],
+          [
+            randomUUID(),
+            domain,
+            spec.name,
+            spec.kind,
+            JSON.stringify(spec),
+            author?.principal ?? null,
+            JSON.stringify(author?.groups ?? []),
+          ],
         );
         const w = rows[0]!;
         // The upsert holds the workload's row lock, so concurrent applies of

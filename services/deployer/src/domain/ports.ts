@@ -1,5 +1,6 @@
 import type { PlanReply, PlanRequest, ReferenceSpec, SecretChanged, WorkloadStale } from '@latchkey/events';
 import type {
+  WorkloadAuthor,
   DeploymentRecord,
   DeploymentStatus,
   DeploymentTrigger,
@@ -16,8 +17,15 @@ export interface WorkloadRepo {
   /**
    * Stores a workload and, in the same transaction, replaces its entries in
    * the reference index with `references` (its spec's distinct references).
+   * `author` is who applied it (and their groups): from then on, its redeploy
+   * policy acts with their authority only (none without an author).
    */
-  upsertWorkload(domain: string, spec: WorkloadSpec, references: ReferenceSpec[]): Promise<WorkloadRecord>;
+  upsertWorkload(
+    domain: string,
+    spec: WorkloadSpec,
+    references: ReferenceSpec[],
+    author?: WorkloadAuthor,
+  ): Promise<WorkloadRecord>;
   getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined>;
   getWorkloadById(id: string): Promise<WorkloadRecord | undefined>;
   listWorkloads(domain: string): Promise<WorkloadRecord[]>;
@@ -118,8 +126,12 @@ export type AutoRedeploySkip =
   /** The workload cannot be started, or its principal may no longer deploy it: tried again after the cooldown. */
   | 'refused';
 
-/** What the policy decided for a workload, read under the claim's lock. */
-export type AutoRedeployDecision = { skip: AutoRedeploySkip } | { maxConcurrent: number; references: ReferenceSpec[] };
+/**
+ * What the policy decided for a workload, read under the claim's lock: the
+ * redeploy is recorded as `author`'s (who last applied the spec).
+ */
+export type AutoRedeployDecision =
+  { skip: AutoRedeploySkip } | { maxConcurrent: number; references: ReferenceSpec[]; author: WorkloadAuthor };
 
 /** Where a page of auto redeploy candidates ended; opaque to the domain. */
 export interface CandidateCursor {
@@ -145,8 +157,8 @@ export interface RedeployRepo {
   /**
    * Under the workload's domain's redeploy lock (one claim per domain at a
    * time, across replicas): re-reads the workload and its live deployment,
-   * asks `decide`, and records a deployment (trigger `auto`, as the live
-   * deployment's principal and groups, with its `workload.deploying` event)
+   * asks `decide`, and records a deployment (trigger `auto`, as the author
+   * `decide` names, with its `workload.deploying` event)
    * when the workload is still stale, its live deployment still runs
    * (`deployed`), its cooldown is over, none of its
    * deployments is in flight, and fewer than `maxConcurrent` auto redeploys

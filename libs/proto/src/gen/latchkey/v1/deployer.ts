@@ -102,7 +102,16 @@ export interface Workload {
   /** When it became stale (empty when it is not). */
   staleSince: string;
   /** Its redeploy policy with the defaults filled in, as the deployer applies it. */
-  redeployPolicy: RedeployPolicy | undefined;
+  redeployPolicy:
+    | RedeployPolicy
+    | undefined;
+  /**
+   * Who last applied the spec: the only principal whose authority its
+   * redeploy policy acts with (checked again by ras and the resolver at each
+   * redeploy). Empty for a workload applied before authors were recorded,
+   * whose policy redeploys nothing until it is applied again.
+   */
+  appliedBy: string;
 }
 
 export interface RedeployPolicy {
@@ -932,6 +941,7 @@ function createBaseWorkload(): Workload {
     liveDeployment: undefined,
     staleSince: "",
     redeployPolicy: undefined,
+    appliedBy: "",
   };
 }
 
@@ -978,6 +988,9 @@ export const Workload: MessageFns<Workload> = {
     }
     if (message.redeployPolicy !== undefined) {
       RedeployPolicy.encode(message.redeployPolicy, writer.uint32(114).fork()).join();
+    }
+    if (message.appliedBy !== "") {
+      writer.uint32(122).string(message.appliedBy);
     }
     return writer;
   },
@@ -1107,6 +1120,14 @@ export const Workload: MessageFns<Workload> = {
             message.redeployPolicy = RedeployPolicy.decode(reader, reader.uint32());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.appliedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1169,6 +1190,11 @@ export const Workload: MessageFns<Workload> = {
         : isSet(object.redeploy_policy)
         ? RedeployPolicy.fromJSON(object.redeploy_policy)
         : undefined,
+      appliedBy: isSet(object.appliedBy)
+        ? globalThis.String(object.appliedBy)
+        : isSet(object.applied_by)
+        ? globalThis.String(object.applied_by)
+        : "",
     };
   },
 
@@ -1216,6 +1242,9 @@ export const Workload: MessageFns<Workload> = {
     if (message.redeployPolicy !== undefined) {
       obj.redeployPolicy = RedeployPolicy.toJSON(message.redeployPolicy);
     }
+    if (message.appliedBy !== undefined) {
+      obj.appliedBy = message.appliedBy;
+    }
     return obj;
   },
 
@@ -1244,6 +1273,7 @@ export const Workload: MessageFns<Workload> = {
     message.redeployPolicy = (object.redeployPolicy !== undefined && object.redeployPolicy !== null)
       ? RedeployPolicy.fromPartial(object.redeployPolicy)
       : undefined;
+    message.appliedBy = object.appliedBy ?? "";
     return message;
   },
 };
