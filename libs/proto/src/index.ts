@@ -87,6 +87,8 @@ export {
 } from './gen/latchkey/v1/ras.js';
 export {
   ApplyWorkloadRequest,
+  BeginDeletionRequest,
+  BeginDeletionResponse,
   DependentsRequest,
   DependentsResponse,
   DeployedVaultKey,
@@ -101,6 +103,8 @@ export {
   Deployment,
   DeploymentPlan,
   DeployRequest,
+  EndDeletionRequest,
+  EndDeletionResponse,
   GetDeploymentRequest,
   GetLogsRequest,
   GetLogsResponse,

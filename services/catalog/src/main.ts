@@ -89,6 +89,7 @@ runService('catalog', logger, async () => {
     bundles,
     dependents,
     onChange,
+    logger: log,
   });
   const views = new CatalogViewService({
     store,

@@ -26,6 +26,7 @@ import type {
 } from '../domain/deployment-types.js';
 import type { RedeployOfStale, WorkloadRepo } from '../domain/ports.js';
 import type { WorkloadSpec } from '../domain/workload-spec.js';
+import { assertNotFenced } from './deletion-fence.js';
 
 /** `latchkey.workload.stale.<domain>` without the domain, for events built in SQL. */
 const STALE_SUBJECT_PREFIX = subjects.stale('');
@@ -152,6 +153,8 @@ export async function insertDeployment(
      VALUES ($1, $2, $3, $4, $5, $6, 'resolving', $7) RETURNING *`,
     [id, w.id, w.domain, w.name, principal, JSON.stringify(groups), trigger],
   );
+  // After the row locks (the workload's, by the insert's foreign key), as everywhere: see deletion-fence.ts.
+  await assertNotFenced(tx, w.domain, references);
   const data: WorkloadDeploying = {
     deploymentId: id,
     workloadId: w.id,
@@ -203,6 +206,8 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
           ],
         );
         const w = rows[0]!;
+        // No new reference to what is being deleted (after the row lock, as everywhere: see deletion-fence.ts).
+        await assertNotFenced(tx, domain, references);
         // The upsert holds the workload's row lock, so concurrent applies of
         // one workload replace its references one after the other.
         await tx.query('DELETE FROM workload_refs WHERE workload_id = $1', [w.id]);

@@ -9,7 +9,13 @@ import type {
   WorkloadRecord,
   WorkloadView,
 } from './deployment-types.js';
-import type { DependentsQuery, DeployedVaultKey, KeyDependents } from './reference-index-types.js';
+import type {
+  DeletionCheck,
+  DeletionQuery,
+  DependentsQuery,
+  DeployedVaultKey,
+  KeyDependents,
+} from './reference-index-types.js';
 import type { WorkloadSpec } from './workload-spec.js';
 
 /** Workloads, deployments and the reference index, with their events written atomically. */
@@ -124,7 +130,9 @@ export type AutoRedeploySkip =
   /** Its live deployment ended (stopped with latchkey stop, or exited): nothing runs to be replaced. */
   | 'not_running'
   /** The workload cannot be started, or its principal may no longer deploy it: tried again after the cooldown. */
-  | 'refused';
+  | 'refused'
+  /** A key it references is being deleted (reference.being_deleted): tried again by the next scan. */
+  | 'being_deleted';
 
 /**
  * What the policy decided for a workload, read under the claim's lock: the
@@ -191,6 +199,15 @@ export interface ReferenceIndex {
    * that integration's key.
    */
   dependents(query: DependentsQuery): Promise<KeyDependents[]>;
+  /**
+   * The catalog's delete, first step: the dependents (as `dependents`) and,
+   * in the same decision, unless there are some and the delete is not
+   * forced, a fence on the keys: until endDeletion (or the fence's ttl), no
+   * apply or deployment may reference them (`reference.being_deleted`).
+   */
+  beginDeletion(query: DeletionQuery): Promise<DeletionCheck>;
+  /** The catalog's delete is over, done or not: lifts its fence. */
+  endDeletion(deletionId: string): Promise<void>;
   /** Per (integration, key), the highest version any workload's live deployment received. */
   deployedVaultKeys(): Promise<DeployedVaultKey[]>;
 }
