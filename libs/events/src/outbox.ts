@@ -319,7 +319,8 @@ export class OutboxRelay {
     return rows[0]?.n ?? 0;
   }
 
-  private async run(): Promise<void> {
+  /** Says, once at start, how many rows earlier runs set aside (beside the first batches, not before them). */
+  private async reportSetAside(): Promise<void> {
     try {
       const setAside = await this.countSetAside();
       if (setAside > 0) {
@@ -331,6 +332,10 @@ export class OutboxRelay {
     } catch (err) {
       this.deps.logger.warn('could not count the outbox events set aside', { err });
     }
+  }
+
+  private async run(): Promise<void> {
+    const reported = this.reportSetAside();
     let failures = 0;
     while (this.running) {
       let done = 0;
@@ -356,6 +361,7 @@ export class OutboxRelay {
       });
       this.wake = undefined;
     }
+    await reported;
   }
 }
 
