@@ -124,7 +124,11 @@ export function redeployPolicyText(w: Workload): string {
   const p = w.redeployPolicy;
   if (p?.mode !== 'auto') return 'manual (latchkey redeploy)';
   const window = p.window !== '' ? `inside ${p.window} (UTC)` : 'at any time';
-  return `auto, ${window}, at most ${p.maxConcurrent} at once in the domain`;
+  const authority =
+    w.appliedBy !== ''
+      ? `as ${w.appliedBy} (who last applied it)`
+      : 'as nobody: it was applied before authors were recorded; apply it again';
+  return `auto, ${window}, at most ${p.maxConcurrent} at once in the domain, ${authority}`;
 }
 
 /**

@@ -73,6 +73,7 @@ function workload(name: string, extra: Partial<Workload> = {}): Workload {
     liveDeployment: undefined,
     staleSince: '',
     redeployPolicy: { mode: 'manual', window: '', maxConcurrent: 1 },
+    appliedBy: 'mia',
     ...extra,
   };
 }
@@ -209,6 +210,7 @@ before(async () => {
           redeployPolicy: { mode: 'auto', window: '02:00-04:00', maxConcurrent: 2 },
         }),
         redeployPolicy: { mode: 'auto', window: '02:00-04:00', maxConcurrent: 2 },
+        appliedBy: 'bob',
         stale: true,
         staleSince: '2025-03-03T12:10:00.000Z',
         staleReasons: [
@@ -356,7 +358,10 @@ test('workload get shows the policy, since when it is stale, what runs with the 
   const out = io();
   assert.equal(await main(['workload', 'get', 'etl', '--domain', 'analytics'], out), 0);
   const text = out.stdoutLines.join('\n');
-  assert.match(text, /\nredeploy policy: auto, inside 02:00-04:00 \(UTC\), at most 2 at once in the domain\n/);
+  assert.match(
+    text,
+    /\nredeploy policy: auto, inside 02:00-04:00 \(UTC\), at most 2 at once in the domain, as bob \(who last applied it\)\n/,
+  );
   assert.match(
     text,
     /\nstale: yes \(since 2025-03-03T12:10:00\.000Z\)\n {2}db_password \(analytics\): deployed version 4, now version 5 \(updated\)\n/,

@@ -33,16 +33,22 @@ export async function scanFiles(dir: string, canary: string): Promise<string[]> 
   return hits;
 }
 
-/** Dumps every row of every table of each database as JSON text. */
-export async function dumpDatabases(home: string, databases: string[]): Promise<{ text: string; rows: number }> {
+/** A connection to one database of a running embedded system (`latchkey_deployer`, ...). */
+export async function openDatabase(home: string, database: string): Promise<pg.Client> {
   const pid = await readFile(join(home, 'postgres', 'postmaster.pid'), 'utf8');
   const port = Number(pid.split('\n')[3]);
   const password = (await readFile(join(home, 'postgres-password'), 'utf8')).trim();
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'latchkey', password, database });
+  await client.connect();
+  return client;
+}
+
+/** Dumps every row of every table of each database as JSON text. */
+export async function dumpDatabases(home: string, databases: string[]): Promise<{ text: string; rows: number }> {
   let text = '';
   let rows = 0;
   for (const db of databases) {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'latchkey', password, database: db });
-    await client.connect();
+    const client = await openDatabase(home, db);
     try {
       const tables = await client.query<{ tablename: string }>(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",

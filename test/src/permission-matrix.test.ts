@@ -392,6 +392,11 @@ const ROWS: Row[] = [
     request: () => ({ sourceType: 'MANAGED', sourceId: OTHER, keys: [] }),
   },
   { rpc: 'DeployerInternal.ListDeployedVaultKeys', request: () => ({}) },
+  {
+    rpc: 'DeployerInternal.BeginDeletion',
+    request: () => ({ sourceType: 'MANAGED', sourceId: OTHER, keys: ['fin_password'], force: true }),
+  },
+  { rpc: 'DeployerInternal.EndDeletion', request: () => ({ deletionId: '00000000-0000-4000-8000-000000000000' }) },
 ];
 
 let sys: RunningSystem;

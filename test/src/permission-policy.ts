@@ -158,6 +158,8 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   'CatalogInternal.IntegrationBundles': { none: nobody('auth.forbidden_caller') },
   'DeployerInternal.ListDependents': { none: nobody('auth.forbidden_caller') },
   'DeployerInternal.ListDeployedVaultKeys': { none: nobody('auth.forbidden_caller') },
+  'DeployerInternal.BeginDeletion': { none: nobody('auth.forbidden_caller') },
+  'DeployerInternal.EndDeletion': { none: nobody('auth.forbidden_caller') },
 };
 
 /** What `caller` calling `rpc` on `target` must get, by the table. */

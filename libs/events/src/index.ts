@@ -19,7 +19,16 @@ export type {
 export { deployingPayload, planPayload } from './deployer-signature.js';
 export type { CloudEvent, OutgoingEvent } from './envelope.js';
 export { decodeEvent, eventHeaders, newEventId } from './envelope.js';
-export { ensureEventTables, enqueueEvents, claimEvent, OutboxRelay, publishEvent } from './outbox.js';
+export {
+  ensureEventTables,
+  enqueueEvents,
+  claimEvent,
+  OutboxRelay,
+  publishEvent,
+  MAX_EVENT_BYTES,
+  eventBytes,
+} from './outbox.js';
+export type { BatchOutcome } from './outbox.js';
 export { eventHandler } from './event-consumer.js';
 export { DOMAIN_NAME, SECRET_KEY, GLOBAL_SCOPE, INTEGRATION_ID, OBJECT_NAME, PRINCIPAL_ID } from './names.js';
 export type { AuditRecord, AuditInput, AuditOutcome, AuditService } from './audit.js';

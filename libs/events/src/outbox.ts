@@ -1,9 +1,29 @@
 import type { JetStreamClient } from 'nats';
 import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
+import { LatchkeyError } from '@latchkey/errors';
 import { injectTraceHeaders, type Logger } from '@latchkey/logger';
 import { eventHeaders, newEventId, type OutgoingEvent } from './envelope.js';
 
-/** Tables every service with a database keeps: the outbox and the processed-event inbox. */
+/**
+ * The largest event body the outbox takes, in bytes of its JSON. NATS's
+ * default max_payload is 1 MiB (1,048,576 bytes, headers included); this
+ * leaves 48,576 bytes for the CloudEvents and traceparent headers (a few
+ * hundred bytes). Every event is checked against it before it is written
+ * (enqueueEvents) and again by the relay, which sets aside what it cannot
+ * publish instead of retrying it forever.
+ */
+export const MAX_EVENT_BYTES = 1_000_000;
+
+/** The size of an event's body as it goes on the bus. */
+export const eventBytes = (data: unknown): number => Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
+
+/**
+ * Tables every service with a database keeps: the outbox and the
+ * processed-event inbox. An outbox row the relay can never publish (too
+ * large for the bus) is set aside: `dead_at` and `dead_reason` say when and
+ * why; operators list them with
+ * `SELECT seq, id, subject, dead_at, dead_reason FROM outbox WHERE dead_at IS NOT NULL`.
+ */
 export async function ensureEventTables(pool: Pool): Promise<void> {
   await pool
     .query(
@@ -17,7 +37,11 @@ export async function ensureEventTables(pool: Pool): Promise<void> {
          created_at timestamptz NOT NULL DEFAULT now(),
          published_at timestamptz
        );
-       CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (seq) WHERE published_at IS NULL;
+       ALTER TABLE outbox ADD COLUMN IF NOT EXISTS dead_at timestamptz;
+       ALTER TABLE outbox ADD COLUMN IF NOT EXISTS dead_reason text;
+       DROP INDEX IF EXISTS outbox_unpublished;
+       CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (subject, seq) WHERE published_at IS NULL AND dead_at IS NULL;
+       CREATE INDEX IF NOT EXISTS outbox_pending_seq ON outbox (seq) WHERE published_at IS NULL AND dead_at IS NULL;
        CREATE TABLE IF NOT EXISTS processed_events (
          consumer text NOT NULL,
          event_id text NOT NULL,
@@ -26,14 +50,31 @@ export async function ensureEventTables(pool: Pool): Promise<void> {
        );`,
     )
     .catch((err: unknown) => {
-      // Two replicas creating the same table at once: the loser sees a unique violation.
-      if ((err as { code?: string }).code !== '23505') throw wrapDbError(err, 'creating event tables');
+      // Two replicas creating the same table at once: the loser sees a unique
+      // violation, or the column or index the other one just added.
+      if (!['23505', '42701', '42P07'].includes((err as { code?: string }).code ?? ''))
+        throw wrapDbError(err, 'creating event tables');
     });
 }
 
-/** Writes events in the caller's transaction; they are published after it commits. */
+/**
+ * Writes events in the caller's transaction; they are published after it
+ * commits. An event larger than the bus carries (MAX_EVENT_BYTES) is refused
+ * with `event.too_large` before anything is written, so the state change it
+ * reports fails with it instead of leaving an event that can never go out.
+ */
 export async function enqueueEvents(tx: Queryable, events: OutgoingEvent<unknown>[]): Promise<void> {
   if (events.length === 0) return;
+  for (const ev of events) {
+    const bytes = eventBytes(ev.data);
+    if (bytes > MAX_EVENT_BYTES) {
+      throw new LatchkeyError(
+        'event.too_large',
+        `the event on ${ev.subject} this change causes would be ${bytes} bytes, over the ${MAX_EVENT_BYTES} bytes an event may carry on the bus: nothing was changed; make the request smaller (fewer references or shorter names)`,
+        { kind: 'failed_precondition', details: { bytes, limit: MAX_EVENT_BYTES, type: ev.type } },
+      );
+    }
+  }
   const trace: Record<string, string> = {};
   injectTraceHeaders(trace);
   const ids: string[] = [];
@@ -74,10 +115,68 @@ interface OutboxRow {
 }
 
 /**
- * Publishes committed outbox rows to JetStream, oldest first. Replicas share
- * the work through `FOR UPDATE SKIP LOCKED`; a row is marked published only
- * after JetStream acknowledged it, and a re-publish after a crash is dropped
- * by JetStream's duplicate window (Nats-Msg-Id = event id).
+ * The next rows to publish, fairly: the pending rows are grouped in lanes
+ * by subject (`latchkey.workload.stale.analytics` is one lane,
+ * `latchkey.workload.deploying.finance` another), and each lane gives at most
+ * its share of the batch, oldest first; so a backlog of one domain (100,000
+ * stale events of a rotation) never holds up another domain's deployments
+ * for more than one batch. The lanes are found with a loose index scan of
+ * outbox_pending (one probe per lane, whatever the backlog).
+ */
+const FAIR_BATCH = `
+  WITH RECURSIVE lanes (subject) AS (
+    (SELECT subject FROM outbox WHERE published_at IS NULL AND dead_at IS NULL ORDER BY subject LIMIT 1)
+    UNION ALL
+    SELECT (SELECT o.subject FROM outbox o
+            WHERE o.published_at IS NULL AND o.dead_at IS NULL AND o.subject > l.subject
+            ORDER BY o.subject LIMIT 1)
+    FROM lanes l WHERE l.subject IS NOT NULL
+  ), live AS (SELECT subject FROM lanes WHERE subject IS NOT NULL),
+  share AS (SELECT greatest(1, ceil($1::numeric / greatest(1, count(*))))::int AS n FROM live)
+  SELECT r.seq, r.id, r.subject, r.type, r.data, r.trace, r.created_at
+  FROM live l CROSS JOIN LATERAL (
+    SELECT o.seq, o.id, o.subject, o.type, o.data, o.trace, o.created_at FROM outbox o
+    WHERE o.subject = l.subject AND o.published_at IS NULL AND o.dead_at IS NULL
+    ORDER BY o.seq LIMIT (SELECT n FROM share)
+    FOR UPDATE SKIP LOCKED
+  ) r
+  ORDER BY r.seq LIMIT $1`;
+
+/** The rest of a batch whose lanes left room, oldest first. */
+const FILL_BATCH = `
+  SELECT seq, id, subject, type, data, trace, created_at FROM outbox
+  WHERE published_at IS NULL AND dead_at IS NULL AND seq <> ALL ($1::bigint[])
+  ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED`;
+
+/** Why a row can never be published (it is then set aside), or undefined when a later try may succeed. */
+function permanentFailure(err: unknown): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'MAX_PAYLOAD_EXCEEDED') return "larger than the NATS server's max_payload";
+  if (code === 'BAD_PAYLOAD') return 'not a payload NATS accepts';
+  return undefined;
+}
+
+/** What one batch did. */
+export interface BatchOutcome {
+  published: number;
+  /** Rows set aside (dead-lettered): they can never be published. */
+  setAside: number;
+  /** Rows that failed and stay pending, to be tried again. */
+  failed: number;
+  /** The first of those failures. */
+  error?: unknown;
+}
+
+/**
+ * Publishes committed outbox rows to JetStream, fairly across subjects and
+ * oldest first within one. Replicas share the work through
+ * `FOR UPDATE SKIP LOCKED`; a row is marked published only after JetStream
+ * acknowledged it, and a re-publish after a crash is dropped by JetStream's
+ * duplicate window (Nats-Msg-Id = event id). Each row has its own outcome: a
+ * row that fails does not hold back the others of its batch, and a row that
+ * can never be published (over MAX_EVENT_BYTES, or refused by the server as
+ * too large) is set aside with its reason, logged and counted, instead of
+ * being retried forever.
  */
 export class OutboxRelay {
   private running = false;
@@ -85,6 +184,8 @@ export class OutboxRelay {
   /** Set by kick(); a kick that arrives while a batch is being published is not lost. */
   private kicked = false;
   private loop: Promise<void> | undefined;
+  /** Rows this relay set aside since it started. */
+  private setAsideTotal = 0;
 
   constructor(
     private readonly deps: {
@@ -118,54 +219,138 @@ export class OutboxRelay {
   /**
    * Publishes one batch (default 1,000 rows, all in flight at once: a
    * rotation's 100,000 workload.stale events went out in 27 s with 200-row
-   * batches, 18 s with 1,000); returns how many rows went out.
+   * batches, 18 s with 1,000); returns how many rows were done with
+   * (published or set aside). Throws, after recording those, when some rows
+   * failed and stay pending.
    */
   async publishBatch(): Promise<number> {
+    const outcome = await this.relayBatch();
+    if (outcome.failed > 0) {
+      throw new LatchkeyError(
+        'outbox.publish_failed',
+        `${outcome.failed} event(s) could not be published and stay in the outbox; ${outcome.published} were published`,
+        { kind: 'unavailable', cause: outcome.error },
+      );
+    }
+    return outcome.published + outcome.setAside;
+  }
+
+  /** One batch, each row with its own outcome. */
+  async relayBatch(): Promise<BatchOutcome> {
     const limit = this.deps.batchSize ?? 1000;
     return withTransaction(this.deps.pool, async (tx) => {
-      const { rows } = await tx.query<OutboxRow>(
-        `SELECT seq, id, subject, type, data, trace, created_at FROM outbox
-         WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [limit],
-      );
-      if (rows.length === 0) return 0;
-      await Promise.all(
-        rows.map((row) =>
-          this.deps.js.publish(row.subject, JSON.stringify(row.data), {
-            msgID: row.id,
-            headers: eventHeaders(
-              {
-                id: row.id,
-                source: this.deps.source,
-                type: row.type,
-                subject: row.subject,
-                time: row.created_at.toISOString(),
-              },
-              row.trace,
-            ),
-          }),
-        ),
-      );
-      await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
-      return rows.length;
+      const { rows } = await tx.query<OutboxRow>(FAIR_BATCH, [limit]);
+      if (rows.length > 0 && rows.length < limit) {
+        // Lanes with less than their share leave room: the oldest other rows fill it.
+        const more = await tx.query<OutboxRow>(FILL_BATCH, [rows.map((r) => r.seq), limit - rows.length]);
+        rows.push(...more.rows);
+      }
+      const outcome: BatchOutcome = { published: 0, setAside: 0, failed: 0 };
+      if (rows.length === 0) return outcome;
+      const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
+      const published: string[] = [];
+      const dead: { row: OutboxRow; reason: string }[] = [];
+      results.forEach((r, i) => {
+        const row = rows[i]!;
+        if (r.status === 'fulfilled') {
+          if (r.value === undefined) published.push(row.seq);
+          else dead.push({ row, reason: r.value });
+          return;
+        }
+        const reason = permanentFailure(r.reason);
+        if (reason) dead.push({ row, reason: `${reason} (${eventBytes(row.data)} bytes)` });
+        else {
+          outcome.failed++;
+          outcome.error ??= r.reason;
+        }
+      });
+      if (published.length > 0) {
+        await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [published]);
+      }
+      if (dead.length > 0) {
+        await tx.query(
+          `UPDATE outbox SET dead_at = now(), dead_reason = t.reason
+           FROM unnest($1::bigint[], $2::text[]) AS t(seq, reason) WHERE outbox.seq = t.seq`,
+          [dead.map((d) => d.row.seq), dead.map((d) => d.reason)],
+        );
+      }
+      for (const { row, reason } of dead) {
+        this.setAsideTotal++;
+        this.deps.logger.error('outbox event set aside: it can never be published', {
+          eventId: row.id,
+          subject: row.subject,
+          type: row.type,
+          reason,
+          setAside: this.setAsideTotal,
+        });
+      }
+      outcome.published = published.length;
+      outcome.setAside = dead.length;
+      return outcome;
     });
   }
 
+  /** Publishes one row; resolves to why it can never be published when it is too large to try. */
+  private async publishRow(row: OutboxRow): Promise<string | undefined> {
+    const body = JSON.stringify(row.data);
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (bytes > MAX_EVENT_BYTES) return `${bytes} bytes, over the ${MAX_EVENT_BYTES} bytes an event may carry`;
+    await this.deps.js.publish(row.subject, body, {
+      msgID: row.id,
+      headers: eventHeaders(
+        {
+          id: row.id,
+          source: this.deps.source,
+          type: row.type,
+          subject: row.subject,
+          time: row.created_at.toISOString(),
+        },
+        row.trace,
+      ),
+    });
+    return undefined;
+  }
+
+  /** How many rows are set aside in the outbox; logged at start so that operators see them. */
+  async countSetAside(): Promise<number> {
+    const { rows } = await this.deps.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM outbox WHERE dead_at IS NOT NULL',
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Says, once at start, how many rows earlier runs set aside (beside the first batches, not before them). */
+  private async reportSetAside(): Promise<void> {
+    try {
+      const setAside = await this.countSetAside();
+      if (setAside > 0) {
+        this.deps.logger.warn('the outbox holds events set aside because they can never be published', {
+          setAside,
+          see: 'SELECT seq, id, subject, dead_at, dead_reason FROM outbox WHERE dead_at IS NOT NULL',
+        });
+      }
+    } catch (err) {
+      this.deps.logger.warn('could not count the outbox events set aside', { err });
+    }
+  }
+
   private async run(): Promise<void> {
+    const reported = this.reportSetAside();
     let failures = 0;
     while (this.running) {
-      let sent = 0;
+      let done = 0;
       this.kicked = false;
       try {
-        sent = await this.publishBatch();
+        done = await this.publishBatch();
         failures = 0;
       } catch (err) {
+        // The rows that went out (or were set aside) are recorded; the others are tried again.
         failures++;
         this.deps.logger.warn('outbox relay could not publish; will retry', { err, failures });
       }
       // More may be waiting: rows beyond this batch, or a commit kicked while
       // this batch was being read (its rows were not visible to that read).
-      if ((sent > 0 || this.kicked) && failures === 0) continue;
+      if ((done > 0 || this.kicked) && failures === 0) continue;
       const idle = failures > 0 ? Math.min(5000, 200 * 2 ** failures) : (this.deps.idleMs ?? 250);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, idle);
@@ -176,6 +361,7 @@ export class OutboxRelay {
       });
       this.wake = undefined;
     }
+    await reported;
   }
 }
 

@@ -89,6 +89,8 @@ export {
 } from './gen/latchkey/v1/ras.js';
 export {
   ApplyWorkloadRequest,
+  BeginDeletionRequest,
+  BeginDeletionResponse,
   DependentsRequest,
   DependentsResponse,
   DeployedVaultKey,
@@ -103,6 +105,8 @@ export {
   Deployment,
   DeploymentPlan,
   DeployRequest,
+  EndDeletionRequest,
+  EndDeletionResponse,
   GetDeploymentRequest,
   GetLogsRequest,
   GetLogsResponse,

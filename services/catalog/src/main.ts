@@ -119,6 +119,7 @@ runService('catalog', logger, async () => {
     bundles,
     dependents,
     onChange,
+    logger: log,
   });
   const views = new CatalogViewService({
     store,

@@ -57,6 +57,8 @@ class FakeAuthorizer implements Authorizer {
 
 const noDependents: Dependents = {
   of: async () => new Map(),
+  beginDeletion: async () => ({ deletionId: '00000000-0000-4000-8000-000000000000', dependents: new Map() }),
+  endDeletion: async () => undefined,
   deployedVaultKeys: async () => [],
 };
 

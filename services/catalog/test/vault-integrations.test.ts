@@ -73,6 +73,25 @@ class FakeDependents implements Dependents {
     }
     return out;
   }
+  /** What the delete protocol asked, in order: `begin <type>|<id>|<keys> force=<f>`, `end <id>`. */
+  readonly calls: string[] = [];
+  /** Runs right after a check fenced its keys: what happens between the check and the delete. */
+  betweenCheckAndDelete: (() => Promise<void>) | undefined;
+  /** Fences that stand, by id: the deployer's refusal of a new reference to what they cover. */
+  readonly fences = new Map<string, { sourceType: string; sourceId: string; keys: string[] }>();
+  async beginDeletion(sourceType: string, sourceId: string, keys: string[], force: boolean) {
+    this.calls.push(`begin ${sourceType}|${sourceId}|${keys.join(',')} force=${force}`);
+    const dependents = await this.of(sourceType, sourceId, keys);
+    if (dependents.size > 0 && !force) return { deletionId: undefined, dependents };
+    const deletionId = randomUUID();
+    this.fences.set(deletionId, { sourceType, sourceId, keys });
+    await this.betweenCheckAndDelete?.();
+    return { deletionId, dependents };
+  }
+  async endDeletion(deletionId: string) {
+    this.calls.push(`end ${deletionId}`);
+    this.fences.delete(deletionId);
+  }
   async deployedVaultKeys() {
     return this.deployed;
   }
@@ -632,6 +651,24 @@ describe('vault integrations: bad input changes nothing', () => {
     assert.equal(await integrationCount(w.pool), 1);
   });
 
+  test('delete checks its dependents and fences the integration in one call to the deployer, deletes, then lifts the fence', async (t) => {
+    const w = await world(t);
+    const i = await create(w);
+    let seenBetween: number | undefined;
+    w.dependents.betweenCheckAndDelete = async () => {
+      // Between the check and the delete: the integration is still here, and fenced.
+      seenBetween = await integrationCount(w.pool);
+      assert.equal(w.dependents.fences.size, 1);
+    };
+    await w.integrations.delete('alice', 'analytics', 'team-vault', false);
+    assert.equal(seenBetween, 1);
+    assert.equal(w.dependents.calls.length, 2);
+    assert.equal(w.dependents.calls[0], `begin VAULT|${i.id}| force=false`);
+    assert.match(w.dependents.calls[1] ?? '', /^end [0-9a-f-]{36}$/);
+    assert.equal(w.dependents.fences.size, 0, 'the fence was lifted');
+    assert.equal(await integrationCount(w.pool), 0);
+  });
+
   test('an unknown integration is not found, naming how to list them', async (t) => {
     const w = await world(t);
     const err = await rejection(w.integrations.get('alice', 'analytics', 'ghost'));
@@ -1104,6 +1141,29 @@ describe('selector and inventory', () => {
     const one = await w.views.inventory('alice', scope, 'used');
     assert.deepEqual(one[0]?.workloads, ['analytics/a', 'analytics/b']);
     assert.equal((await rejection(w.views.inventory('alice', scope, 'ghost'))).code, 'secret.not_found');
+  });
+
+  test('deleting a managed secret checks and fences the key in one call to the deployer, deletes, then lifts the fence, also when there was nothing to delete', async (t) => {
+    const w = await world(t);
+    const scope = { domain: 'analytics', global: false };
+    await w.secrets.put('alice', { scope, key: 'gone', value: Buffer.from('gone-value'), description: '' });
+    let listedBetween: string[] | undefined;
+    w.dependents.betweenCheckAndDelete = async () => {
+      listedBetween = (await w.secrets.list('alice', scope)).map((m) => m.key);
+    };
+    await w.secrets.delete('alice', scope, 'gone');
+    assert.deepEqual(listedBetween, ['gone'], 'the check came before the delete');
+    assert.equal(w.dependents.calls[0], 'begin MANAGED|analytics|gone force=false');
+    assert.match(w.dependents.calls[1] ?? '', /^end [0-9a-f-]{36}$/);
+    assert.equal(w.dependents.fences.size, 0);
+    assert.equal((await rejection(w.secrets.delete('alice', scope, 'gone'))).code, 'secret.not_found');
+    assert.equal(w.dependents.calls.length, 4);
+    assert.equal(w.dependents.fences.size, 0, 'lifted after the failed delete too');
+    // Refused for its dependents: nothing fenced, nothing to lift.
+    await w.secrets.put('alice', { scope, key: 'used', value: Buffer.from('used-value'), description: '' });
+    w.dependents.refs.set('MANAGED|analytics|used', ['analytics/etl']);
+    assert.equal((await rejection(w.secrets.delete('alice', scope, 'used'))).code, 'secret.in_use');
+    assert.deepEqual(w.dependents.calls.slice(4), ['begin MANAGED|analytics|used force=false']);
   });
 
   test('deleting a referenced managed secret is refused unless forced, and names the workloads', async (t) => {

@@ -44,7 +44,9 @@ async function setup(t: TestContext, start: string, cooldownMs = MINUTE, scanLim
   const running = async (domain: string, names: string[], policy?: Record<string, unknown>) => {
     for (const name of names) {
       const extra = policy ? { redeployPolicy: policy } : {};
-      await r.workloads.apply('mia', domain, JSON.stringify(computeSpec(name, domain, ['db_password'], extra)));
+      await r.workloads.apply('mia', domain, JSON.stringify(computeSpec(name, domain, ['db_password'], extra)), [
+        'data-eng',
+      ]);
       const d = await r.workloads.deploy('mia', domain, name, ['data-eng']);
       await resolve(r, keys, d, { db_password: 1 });
     }
@@ -200,7 +202,7 @@ test('a workload stopped with latchkey stop, or whose job ended, is not started 
   assert.equal((await autoDeployments(h.pool, 'job')).length, 0);
 });
 
-test('the redeploy acts as the principal of the deployment it replaces; none while that principal may no longer deploy', async (t) => {
+test('the redeploy acts as whoever last applied the spec, asked again of ras; none while they may no longer deploy it', async (t) => {
   const h = await setup(t, '2025-03-03T12:00:00Z');
   await h.running('analytics', ['etl'], { mode: 'auto' });
   await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
@@ -217,7 +219,7 @@ test('the redeploy acts as the principal of the deployment it replaces; none whi
   h.clock.advance(MINUTE / 2);
   assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
   assert.equal(h.authorizer.asked.length, questions);
-  // Allowed again: the redeploy is mia's, with mia's groups.
+  // Allowed again: the redeploy is mia's, with the groups of her apply.
   h.authorizer.deny = () => false;
   h.clock.advance(MINUTE / 2);
   const res = await h.r.auto.scan();
@@ -227,6 +229,79 @@ test('the redeploy acts as the principal of the deployment it replaces; none whi
     rows.map((d) => [d.principal, d.principal_groups, d.status]),
     [['mia', ['data-eng'], 'resolving']],
   );
+});
+
+test('another principal re-applying a stale auto workload ends the authority of the one who deployed it: the redeploy acts as the new author, never as her', async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  // mia applies and deploys etl, by hand; a rotation makes it stale.
+  await h.running('analytics', ['etl']);
+  await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
+  // bob re-applies it with an auto policy and a reference of his choosing.
+  const VAULT_ID = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
+  const takeover = computeSpec('etl', 'analytics', ['db_password'], {
+    redeployPolicy: { mode: 'auto' },
+    envVars: { STOLEN: { key: 'payments_key', source: { type: 'VAULT', id: VAULT_ID } } },
+  });
+  await h.r.workloads.apply('bob', 'analytics', JSON.stringify(takeover), ['interns']);
+  const w = await h.r.repo.getWorkload('analytics', 'etl');
+  assert.deepEqual(w?.appliedBy, { principal: 'bob', groups: ['interns'] });
+  const before = h.authorizer.asked.length;
+  h.clock.advance(MINUTE);
+  const res = await h.r.auto.scan();
+  assert.equal(res?.redeployed.length, 1);
+  // ras was asked about bob, with bob's groups, and never about mia.
+  const asked = h.authorizer.asked.slice(before).filter((q) => q.action === 'workload.deploy');
+  assert.deepEqual(
+    asked.map((q) => [q.principal, q.groups]),
+    [['bob', ['interns']]],
+  );
+  // The deployment, and the workload.deploying event the resolver checks the references with, are bob's.
+  const autos = await autoDeployments(h.pool, 'etl');
+  assert.deepEqual(
+    autos.map((d) => [d.principal, d.principal_groups]),
+    [['bob', ['interns']]],
+  );
+  const { rows } = await h.pool.query<{ data: { principal: string; groups: string[]; references: { key: string }[] } }>(
+    `SELECT data FROM outbox WHERE type = $1 AND data ->> 'deploymentId' = $2`,
+    [eventTypes.deploying, autos[0]?.id],
+  );
+  assert.equal(rows[0]?.data.principal, 'bob');
+  assert.deepEqual(rows[0]?.data.groups, ['interns']);
+  assert.ok(rows[0]?.data.references.some((r) => r.key === 'payments_key'));
+
+  // bob may not deploy it: nothing is redeployed, and mia is still not asked.
+  await resolve(h.r, h.keys, res!.redeployed[0]!, { db_password: 2 });
+  await h.r.workloads.onSecretChanged('rotation-3', rotated('analytics', 'db_password', 3));
+  h.authorizer.deny = (q) => q.principal === 'bob';
+  h.clock.advance(2 * MINUTE);
+  const next = h.authorizer.asked.length;
+  assert.deepEqual((await h.r.auto.scan())?.redeployed, []);
+  assert.ok(
+    h.authorizer.asked.slice(next).every((q) => q.principal === 'bob'),
+    'only bob is asked about',
+  );
+  assert.equal((await autoDeployments(h.pool, 'etl')).length, 1);
+});
+
+test('a workload applied before authors were recorded is not redeployed by its policy until someone applies it again', async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  await h.running('analytics', ['etl'], { mode: 'auto' });
+  await h.pool.query("UPDATE workloads SET applied_by = NULL, applied_groups = '[]' WHERE name = 'etl'");
+  await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
+  h.clock.advance(MINUTE);
+  const before = h.authorizer.asked.length;
+  assert.deepEqual(await h.r.auto.scan(), { considered: 1, redeployed: [] });
+  assert.equal((await autoDeployments(h.pool, 'etl')).length, 0);
+  assert.deepEqual(h.authorizer.asked.slice(before), [], 'nobody is asked about: it acts for nobody');
+  // Applied again (by mia): her authority, after the cooldown the refusal started.
+  await h.r.workloads.apply(
+    'mia',
+    'analytics',
+    JSON.stringify(computeSpec('etl', 'analytics', ['db_password'], { redeployPolicy: { mode: 'auto' } })),
+  );
+  h.clock.advance(MINUTE);
+  const res = await h.r.auto.scan();
+  assert.equal(res?.redeployed[0]?.principal, 'mia');
 });
 
 test("ras is asked before the domain's claim lock is taken, not while it is held", async (t) => {

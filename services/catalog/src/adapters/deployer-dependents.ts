@@ -18,6 +18,23 @@ export class DeployerDependents implements Dependents {
     return new Map(res.keys.map((k) => [k.key, k.workloads]));
   }
 
+  async beginDeletion(
+    sourceType: 'MANAGED' | 'VAULT',
+    sourceId: string,
+    keys: string[],
+    force: boolean,
+  ): Promise<{ deletionId: string | undefined; dependents: Map<string, string[]> }> {
+    const res = await unary(this.client.beginDeletion.bind(this.client), { sourceType, sourceId, keys, force }, 10_000);
+    return {
+      deletionId: res.deletionId === '' ? undefined : res.deletionId,
+      dependents: new Map(res.keys.map((k) => [k.key, k.workloads])),
+    };
+  }
+
+  async endDeletion(deletionId: string): Promise<void> {
+    await unary(this.client.endDeletion.bind(this.client), { deletionId }, 10_000);
+  }
+
   async deployedVaultKeys(): Promise<{ integrationId: string; key: string; version: number }[]> {
     const res = await unary(this.client.listDeployedVaultKeys.bind(this.client), {}, 30_000);
     return res.keys;

@@ -131,6 +131,21 @@ export interface VaultSources {
 export interface Dependents {
   /** For each key (every referenced key when `keys` is empty): the workloads ("domain/name") whose spec references it. */
   of(sourceType: 'MANAGED' | 'VAULT', sourceId: string, keys: string[]): Promise<Map<string, string[]>>;
+  /**
+   * A delete's check, in one decision with the delete: the dependents (as
+   * `of`) and, unless there are some and it is not forced, a fence in the
+   * deployer against new references to the keys (every key of the source
+   * when `keys` is empty) until endDeletion. `deletionId` is undefined when
+   * refused: nothing was fenced and nothing may be deleted.
+   */
+  beginDeletion(
+    sourceType: 'MANAGED' | 'VAULT',
+    sourceId: string,
+    keys: string[],
+    force: boolean,
+  ): Promise<{ deletionId: string | undefined; dependents: Map<string, string[]> }>;
+  /** The delete is over (done or failed): lifts the fence. */
+  endDeletion(deletionId: string): Promise<void>;
   /** Every Vault key a live deployment holds, with the highest version held. */
   deployedVaultKeys(): Promise<{ integrationId: string; key: string; version: number }[]>;
 }

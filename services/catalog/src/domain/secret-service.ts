@@ -214,10 +214,13 @@ export class SecretService {
       resource: key,
       ...(requestId === undefined ? {} : { requestId }),
     });
-    const dependents = this.deps.dependents
-      ? ((await this.deps.dependents.of('MANAGED', scope, [key])).get(key) ?? [])
-      : [];
-    if (dependents.length > 0 && !force) {
+    // The check and the delete are one decision: the deployer fences the key
+    // against new references until the delete is over (see Dependents.beginDeletion).
+    const check = this.deps.dependents
+      ? await this.deps.dependents.beginDeletion('MANAGED', scope, [key], force)
+      : undefined;
+    const dependents = check?.dependents.get(key) ?? [];
+    if (check && check.deletionId === undefined) {
       throw new LatchkeyError(
         'secret.in_use',
         `secret ${key} is referenced by ${dependents.length} workload(s): ${dependents.join(', ')}; ` +
@@ -225,7 +228,12 @@ export class SecretService {
         { kind: 'failed_precondition', details: { dependents: dependents.join(',') } },
       );
     }
-    const deleted = await this.deps.store.delete(scope, key, principal, requestId);
+    let deleted: SecretMeta | undefined;
+    try {
+      deleted = await this.deps.store.delete(scope, key, principal, requestId);
+    } finally {
+      if (check?.deletionId !== undefined) await this.#endDeletion(check.deletionId, scope, key);
+    }
     if (!deleted)
       throw notFound(
         'secret.not_found',
@@ -242,6 +250,17 @@ export class SecretService {
       });
     });
     return { deleted, dependents };
+  }
+
+  /** Lifts a delete's fence; one that cannot be lifted now lapses by itself in the deployer. */
+  async #endDeletion(deletionId: string, scope: string, key: string): Promise<void> {
+    await this.deps.dependents?.endDeletion(deletionId).catch((err: unknown) => {
+      this.deps.logger?.warn('the deployer was not told a secret delete is over; its fence lapses by itself', {
+        scope,
+        key,
+        code: err instanceof LatchkeyError ? err.code : 'error',
+      });
+    });
   }
 
   async rotateKek(principal: string): Promise<{ newKekId: string; rewrapped: number; retired: string[] }> {

@@ -23,6 +23,7 @@ export interface VaultIntegrationServiceDeps {
   dependents: Dependents;
   /** Called after a change committed (kicks the outbox relay). */
   onChange: () => void;
+  logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
 }
 
 /** Settings as they arrive on the wire (strings may be empty). */
@@ -313,9 +314,11 @@ export class VaultIntegrationService {
   ): Promise<{ deleted: VaultIntegrationRecord; dependents: string[] }> {
     checkDomain(domain);
     const current = await this.#updatable(principal, domain, integration, requestId);
-    const byKey = await this.deps.dependents.of('VAULT', current.id, []);
-    const dependents = [...new Set([...byKey.values()].flat())].sort();
-    if (dependents.length > 0 && !force) {
+    // The check and the delete are one decision: the deployer fences every key
+    // of the integration against new references until the delete is over.
+    const check = await this.deps.dependents.beginDeletion('VAULT', current.id, [], force);
+    const dependents = [...new Set([...check.dependents.values()].flat())].sort();
+    if (check.deletionId === undefined) {
       throw new LatchkeyError(
         'vault.integration_in_use',
         `integration ${current.name} is referenced by ${dependents.length} workload(s): ${dependents.join(', ')}; ` +
@@ -323,12 +326,21 @@ export class VaultIntegrationService {
         { kind: 'failed_precondition', details: { dependents: dependents.join(',') } },
       );
     }
-    const deployed = (await this.deps.dependents.deployedVaultKeys())
-      .filter((k) => k.integrationId === current.id)
-      .map((k) => ({ key: k.key, version: k.version }));
-    if (!(await this.deps.repo.delete(current.id, principal, deployed, requestId))) {
-      throw this.#notFound(domain, integration);
+    let removed: boolean;
+    try {
+      const deployed = (await this.deps.dependents.deployedVaultKeys())
+        .filter((k) => k.integrationId === current.id)
+        .map((k) => ({ key: k.key, version: k.version }));
+      removed = await this.deps.repo.delete(current.id, principal, deployed, requestId);
+    } finally {
+      await this.deps.dependents.endDeletion(check.deletionId).catch((err: unknown) => {
+        this.deps.logger?.warn('the deployer was not told an integration delete is over; its fence lapses by itself', {
+          integrationId: current.id,
+          code: err instanceof LatchkeyError ? err.code : 'error',
+        });
+      });
     }
+    if (!removed) throw this.#notFound(domain, integration);
     this.deps.sources.forget(current.id);
     this.deps.onChange();
     return { deleted: current, dependents };

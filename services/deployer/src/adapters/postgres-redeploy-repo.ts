@@ -1,4 +1,5 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
+import { LatchkeyError } from '@latchkey/errors';
 import type { AutoRedeploySkip, AutoRedeployDecision, CandidateCursor, RedeployRepo } from '../domain/ports.js';
 import type { DeploymentRecord, WorkloadRecord } from '../domain/deployment-types.js';
 import { cooldownLeftMs } from '../domain/redeploy-policy.js';
@@ -106,16 +107,26 @@ export class PostgresRedeployRepo implements RedeployRepo {
         const counts = inFlight.rows[0] ?? { mine: 0, auto: 0 };
         if (counts.mine > 0) return { skip: 'in_flight' as const };
         if (counts.auto >= decision.maxConcurrent) return { skip: 'max_concurrent' as const };
-        const liveDeployment = toDeployment(live.rows[0]);
-        const deployment = await insertDeployment(
-          tx,
-          w,
-          liveDeployment.principal,
-          decision.references,
-          liveDeployment.groups,
-          'auto',
-          this.sign,
-        );
+        let deployment: DeploymentRecord;
+        await tx.query('SAVEPOINT auto_redeploy');
+        try {
+          deployment = await insertDeployment(
+            tx,
+            w,
+            decision.author.principal,
+            decision.references,
+            decision.author.groups,
+            'auto',
+            this.sign,
+          );
+        } catch (err) {
+          // A key it references is being deleted: tried again by a later scan.
+          if (err instanceof LatchkeyError && err.code === 'reference.being_deleted') {
+            await tx.query('ROLLBACK TO SAVEPOINT auto_redeploy');
+            return { skip: 'being_deleted' as const };
+          }
+          throw err;
+        }
         await tx.query('UPDATE workloads SET auto_redeployed_at = $2 WHERE id = $1', [w.id, input.now]);
         return { deployment };
       });

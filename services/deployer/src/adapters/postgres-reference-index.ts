@@ -1,7 +1,14 @@
-import { wrapDbError, type Pool } from '@latchkey/db';
+import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
 import { GLOBAL_SCOPE } from '@latchkey/events';
 import type { ReferenceIndex } from '../domain/ports.js';
-import type { DependentsQuery, DeployedVaultKey, KeyDependents } from '../domain/reference-index-types.js';
+import type {
+  DeletionCheck,
+  DeletionQuery,
+  DependentsQuery,
+  DeployedVaultKey,
+  KeyDependents,
+} from '../domain/reference-index-types.js';
+import { lowerFence, raiseFence } from './deletion-fence.js';
 
 /**
  * Dependents by key, in one statement whatever the number of workloads. The
@@ -33,20 +40,40 @@ const DEPLOYED_VAULT_KEYS = `
   GROUP BY dv.scope, dv.key
   ORDER BY dv.scope COLLATE "C", dv.key COLLATE "C"`;
 
+async function dependentsIn(db: Queryable, q: DependentsQuery): Promise<KeyDependents[]> {
+  const { rows } = await db.query<KeyDependents>(DEPENDENTS, [
+    q.sourceType,
+    q.sourceId,
+    q.keys ?? null,
+    q.sourceType === 'MANAGED' && q.sourceId === GLOBAL_SCOPE,
+  ]);
+  return rows;
+}
+
 export class PostgresReferenceIndex implements ReferenceIndex {
   constructor(private readonly pool: Pool) {}
 
   async dependents(q: DependentsQuery): Promise<KeyDependents[]> {
     try {
-      const { rows } = await this.pool.query<KeyDependents>(DEPENDENTS, [
-        q.sourceType,
-        q.sourceId,
-        q.keys ?? null,
-        q.sourceType === 'MANAGED' && q.sourceId === GLOBAL_SCOPE,
-      ]);
-      return rows;
+      return await dependentsIn(this.pool, q);
     } catch (err) {
       throw wrapDbError(err, 'reading the dependents of secrets');
+    }
+  }
+
+  async beginDeletion(q: DeletionQuery): Promise<DeletionCheck> {
+    try {
+      return await withTransaction(this.pool, (tx) => raiseFence(tx, q, () => dependentsIn(tx, q)));
+    } catch (err) {
+      throw wrapDbError(err, 'checking the dependents of a deletion');
+    }
+  }
+
+  async endDeletion(deletionId: string): Promise<void> {
+    try {
+      await lowerFence(this.pool, deletionId);
+    } catch (err) {
+      throw wrapDbError(err, 'ending a deletion');
     }
   }
 

@@ -21,6 +21,7 @@ import { injectTraceHeaders } from '@latchkey/logger';
 import type {
   DeploymentRecord,
   DeploymentStatus,
+  WorkloadAuthor,
   DeploymentTrigger,
   LogLineRecord,
   OutputLine,
@@ -32,6 +33,7 @@ import type { RedeployOfStale, WorkloadRepo } from '../domain/ports.js';
 import type { RecordedDeployment } from '../domain/resolution-check.js';
 import { PostgresOutputStore } from './postgres-output-store.js';
 import type { WorkloadSpec } from '../domain/workload-spec.js';
+import { assertNotFenced } from './deletion-fence.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -51,6 +53,8 @@ interface WorkloadRow {
   last_deployment_id: string | null;
   stale_since: Date | null;
   auto_redeployed_at: Date | null;
+  applied_by: string | null;
+  applied_groups: string[];
 }
 
 interface DeploymentRow {
@@ -88,6 +92,7 @@ export const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
   lastDeploymentId: r.last_deployment_id,
   staleSince: r.stale_since,
   autoRedeployedAt: r.auto_redeployed_at,
+  appliedBy: r.applied_by === null ? null : { principal: r.applied_by, groups: r.applied_groups },
 });
 
 export const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
@@ -169,6 +174,8 @@ export async function insertDeployment(
      VALUES ($1, $2, $3, $4, $5, $6, 'resolving', $7, $8) RETURNING *`,
     [id, w.id, w.domain, w.name, principal, JSON.stringify(groups), trigger, JSON.stringify(references)],
   );
+  // After the row locks (the workload's, by the insert's foreign key), as everywhere: see deletion-fence.ts.
+  await assertNotFenced(tx, w.domain, references);
   const data: WorkloadDeploying = {
     deploymentId: id,
     workloadId: w.id,
@@ -204,16 +211,33 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
     }
   }
 
-  upsertWorkload(domain: string, spec: WorkloadSpec, references: ReferenceSpec[]): Promise<WorkloadRecord> {
+  upsertWorkload(
+    domain: string,
+    spec: WorkloadSpec,
+    references: ReferenceSpec[],
+    author?: WorkloadAuthor,
+  ): Promise<WorkloadRecord> {
     return this.run('storing a workload', () =>
       withTransaction(this.pool, async (tx) => {
         const { rows } = await tx.query<WorkloadRow>(
-          `INSERT INTO workloads (id, domain, name, kind, spec) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (domain, name) DO UPDATE SET kind = EXCLUDED.kind, spec = EXCLUDED.spec, updated_at = now()
+          `INSERT INTO workloads (id, domain, name, kind, spec, applied_by, applied_groups)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (domain, name) DO UPDATE SET kind = EXCLUDED.kind, spec = EXCLUDED.spec,
+             applied_by = EXCLUDED.applied_by, applied_groups = EXCLUDED.applied_groups, updated_at = now()
            RETURNING *`,
-          [randomUUID(), domain, spec.name, spec.kind, JSON.stringify(spec)],
+          [
+            randomUUID(),
+            domain,
+            spec.name,
+            spec.kind,
+            JSON.stringify(spec),
+            author?.principal ?? null,
+            JSON.stringify(author?.groups ?? []),
+          ],
         );
         const w = rows[0]!;
+        // No new reference to what is being deleted (after the row lock, as everywhere: see deletion-fence.ts).
+        await assertNotFenced(tx, domain, references);
         // The upsert holds the workload's row lock, so concurrent applies of
         // one workload replace its references one after the other.
         await tx.query('DELETE FROM workload_refs WHERE workload_id = $1', [w.id]);

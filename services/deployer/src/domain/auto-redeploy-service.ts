@@ -4,7 +4,10 @@ import type { Logger } from '@latchkey/logger';
 import type { AutoRedeployDecision, AutoRedeploySkip, CandidateCursor, RedeployRepo, WorkloadRepo } from './ports.js';
 import { cooldownLeftMs, effectivePolicy, inWindow } from './redeploy-policy.js';
 import { referencesOf } from './workload-spec.js';
-import type { DeploymentRecord, WorkloadRecord } from './deployment-types.js';
+import type { DeploymentRecord, WorkloadAuthor, WorkloadRecord } from './deployment-types.js';
+
+const sameAuthor = (a: WorkloadAuthor | null, b: WorkloadAuthor | null): boolean =>
+  a === b || (a !== null && b !== null && a.principal === b.principal && a.groups.join('\n') === b.groups.join('\n'));
 
 export interface AutoRedeployDeps {
   redeploys: RedeployRepo;
@@ -31,8 +34,13 @@ export type AutoRedeployOutcome =
 
 /**
  * The redeploy policy at work: a stale workload whose policy is `auto` is
- * redeployed, inside its window, as the principal (and groups) of the
- * deployment it replaces, once it has been stale for the cooldown (so that a
+ * redeployed, inside its window, with the authority of whoever last applied
+ * its spec (principal and groups, WorkloadRecord.appliedBy), never with that
+ * of the deployment it replaces: an apply by someone else ends the earlier
+ * author's authority, and a workload without a recorded author is not
+ * redeployed by its policy. ras is asked again at each redeploy whether the
+ * author may deploy it, and the resolver checks every reference for the
+ * author. It is redeployed once it has been stale for the cooldown (so that a
  * burst of rotations leads to one redeploy, which receives all of them), at
  * most once per cooldown, and with at most `maxConcurrent` auto redeploys of
  * its domain in flight at once. Everything that counts is re-read under the
@@ -40,7 +48,7 @@ export type AutoRedeployOutcome =
  * number of replicas may consider the same workload at the same time. The
  * permission question goes to ras before the lock is taken (a slow ras
  * must not hold up the domain's other claims); under the lock it is asked
- * again only if the deployment being replaced changed meanwhile.
+ * again only if the workload was applied again (by another author) meanwhile.
  *
  * Two callers: the `workload.stale` consumer (one replica per event) and a
  * periodic scan (one replica at a time), which picks up the workloads whose
@@ -72,12 +80,14 @@ export class AutoRedeployService {
     if (!w.lastDeploymentId) return { skip: 'never_deployed' };
     const liveBefore = await this.deps.workloads.getDeployment(w.lastDeploymentId);
     if (liveBefore?.status !== 'deployed') return { skip: liveBefore ? 'not_running' : 'never_deployed' };
-    const allowedBefore = await this.mayDeploy(w, liveBefore);
+    const authorBefore = w.appliedBy;
+    const allowedBefore = authorBefore ? await this.mayDeploy(w, authorBefore) : undefined;
     const result = await this.deps.redeploys.claimAutoRedeploy({
       workloadId,
       now,
       cooldownMs: this.deps.cooldownMs,
-      decide: (locked, live) => this.decide(locked, live, now, live.id === liveBefore.id ? allowedBefore : undefined),
+      decide: (locked) =>
+        this.decide(locked, now, sameAuthor(locked.appliedBy, authorBefore) ? allowedBefore : undefined),
     });
     if ('skip' in result) return this.skipped(w, result.skip, now);
     this.deps.onEvents();
@@ -131,24 +141,19 @@ export class AutoRedeployService {
     return undefined;
   }
 
-  /** The redeploy acts for whoever deployed what it replaces: they must still be allowed to. */
-  private mayDeploy(w: WorkloadRecord, live: DeploymentRecord): Promise<Decision> {
+  /** The redeploy acts for whoever last applied the spec: they must still be allowed to deploy it. */
+  private mayDeploy(w: WorkloadRecord, author: WorkloadAuthor): Promise<Decision> {
     return this.deps.authorizer.check({
-      principal: live.principal,
-      groups: live.groups,
+      principal: author.principal,
+      groups: author.groups,
       action: 'workload.deploy',
       domain: w.domain,
       resource: w.name,
     });
   }
 
-  /** Under the domain's lock. `asked`: ras's answer for this `live` deployment, when asked before the lock. */
-  private async decide(
-    w: WorkloadRecord,
-    live: DeploymentRecord,
-    now: Date,
-    asked: Decision | undefined,
-  ): Promise<AutoRedeployDecision> {
+  /** Under the domain's lock. `asked`: ras's answer for the workload's author, when asked before the lock. */
+  private async decide(w: WorkloadRecord, now: Date, asked: Decision | undefined): Promise<AutoRedeployDecision> {
     const skip = this.policySkip(w, now);
     if (skip) return { skip };
     const log = this.deps.logger.child({ workload: w.name, domain: w.domain });
@@ -156,10 +161,17 @@ export class AutoRedeployService {
       log.warn('stale workload not redeployed by its policy: it has no run.command');
       return { skip: 'refused' };
     }
-    const decision = asked ?? (await this.mayDeploy(w, live));
+    const author = w.appliedBy;
+    if (!author) {
+      log.warn(
+        'stale workload not redeployed by its policy: it was applied before authors were recorded, so its policy acts for nobody; apply it again',
+      );
+      return { skip: 'refused' };
+    }
+    const decision = asked ?? (await this.mayDeploy(w, author));
     if (!decision.allowed) {
-      log.warn('stale workload not redeployed by its policy: its last deploying principal may no longer deploy it', {
-        principal: live.principal,
+      log.warn('stale workload not redeployed by its policy: whoever last applied it may not deploy it', {
+        principal: author.principal,
         code: decision.code,
       });
       return { skip: 'refused' };
@@ -167,6 +179,7 @@ export class AutoRedeployService {
     return {
       maxConcurrent: effectivePolicy(w.spec.redeployPolicy).maxConcurrent,
       references: referencesOf(w.spec, w.domain),
+      author,
     };
   }
 

@@ -14,6 +14,12 @@ export interface StaleReason {
   change: string;
 }
 
+/** Who applied a workload's spec, with the groups of their token then. */
+export interface WorkloadAuthor {
+  principal: string;
+  groups: string[];
+}
+
 export interface WorkloadRecord {
   id: string;
   domain: string;
@@ -29,6 +35,12 @@ export interface WorkloadRecord {
   staleSince: Date | null;
   /** The last redeploy by its redeploy policy. */
   autoRedeployedAt: Date | null;
+  /**
+   * Who last applied the spec: the only authority its redeploy policy acts
+   * with. Null for a workload applied before authors were recorded (its
+   * policy then redeploys nothing until it is applied again).
+   */
+  appliedBy: WorkloadAuthor | null;
 }
 
 /** A workload with its live deployment (the last that went live) and its latest deployment. */

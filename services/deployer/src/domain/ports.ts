@@ -7,6 +7,7 @@ import type {
   WorkloadStale,
 } from '@latchkey/events';
 import type {
+  WorkloadAuthor,
   DeploymentRecord,
   DeploymentStatus,
   DeploymentTrigger,
@@ -17,7 +18,13 @@ import type {
   WorkloadView,
 } from './deployment-types.js';
 import type { RecordedDeployment } from './resolution-check.js';
-import type { DependentsQuery, DeployedVaultKey, KeyDependents } from './reference-index-types.js';
+import type {
+  DeletionCheck,
+  DeletionQuery,
+  DependentsQuery,
+  DeployedVaultKey,
+  KeyDependents,
+} from './reference-index-types.js';
 import type { WorkloadSpec } from './workload-spec.js';
 
 /** Workloads, deployments and the reference index, with their events written atomically. */
@@ -25,8 +32,15 @@ export interface WorkloadRepo {
   /**
    * Stores a workload and, in the same transaction, replaces its entries in
    * the reference index with `references` (its spec's distinct references).
+   * `author` is who applied it (and their groups): from then on, its redeploy
+   * policy acts with their authority only (none without an author).
    */
-  upsertWorkload(domain: string, spec: WorkloadSpec, references: ReferenceSpec[]): Promise<WorkloadRecord>;
+  upsertWorkload(
+    domain: string,
+    spec: WorkloadSpec,
+    references: ReferenceSpec[],
+    author?: WorkloadAuthor,
+  ): Promise<WorkloadRecord>;
   getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined>;
   getWorkloadById(id: string): Promise<WorkloadRecord | undefined>;
   listWorkloads(domain: string): Promise<WorkloadRecord[]>;
@@ -149,10 +163,16 @@ export type AutoRedeploySkip =
   /** Its live deployment ended (stopped with latchkey stop, or exited): nothing runs to be replaced. */
   | 'not_running'
   /** The workload cannot be started, or its principal may no longer deploy it: tried again after the cooldown. */
-  | 'refused';
+  | 'refused'
+  /** A key it references is being deleted (reference.being_deleted): tried again by the next scan. */
+  | 'being_deleted';
 
-/** What the policy decided for a workload, read under the claim's lock. */
-export type AutoRedeployDecision = { skip: AutoRedeploySkip } | { maxConcurrent: number; references: ReferenceSpec[] };
+/**
+ * What the policy decided for a workload, read under the claim's lock: the
+ * redeploy is recorded as `author`'s (who last applied the spec).
+ */
+export type AutoRedeployDecision =
+  { skip: AutoRedeploySkip } | { maxConcurrent: number; references: ReferenceSpec[]; author: WorkloadAuthor };
 
 /** Where a page of auto redeploy candidates ended; opaque to the domain. */
 export interface CandidateCursor {
@@ -178,8 +198,8 @@ export interface RedeployRepo {
   /**
    * Under the workload's domain's redeploy lock (one claim per domain at a
    * time, across replicas): re-reads the workload and its live deployment,
-   * asks `decide`, and records a deployment (trigger `auto`, as the live
-   * deployment's principal and groups, with its `workload.deploying` event)
+   * asks `decide`, and records a deployment (trigger `auto`, as the author
+   * `decide` names, with its `workload.deploying` event)
    * when the workload is still stale, its live deployment still runs
    * (`deployed`), its cooldown is over, none of its
    * deployments is in flight, and fewer than `maxConcurrent` auto redeploys
@@ -212,6 +232,15 @@ export interface ReferenceIndex {
    * that integration's key.
    */
   dependents(query: DependentsQuery): Promise<KeyDependents[]>;
+  /**
+   * The catalog's delete, first step: the dependents (as `dependents`) and,
+   * in the same decision, unless there are some and the delete is not
+   * forced, a fence on the keys: until endDeletion (or the fence's ttl), no
+   * apply or deployment may reference them (`reference.being_deleted`).
+   */
+  beginDeletion(query: DeletionQuery): Promise<DeletionCheck>;
+  /** The catalog's delete is over, done or not: lifts its fence. */
+  endDeletion(deletionId: string): Promise<void>;
   /** Per (integration, key), the highest version any workload's live deployment received. */
   deployedVaultKeys(): Promise<DeployedVaultKey[]>;
 }

@@ -5,6 +5,9 @@ import type { DeployedVaultKey, KeyDependents } from './reference-index-types.js
 
 const MAX_SOURCE_ID = 256;
 
+/** How long a deletion's fence stands when the catalog never says the delete is over (it stopped). */
+export const DELETION_TTL_MS = 5 * 60_000;
+
 const quoted = (s: string): string => JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
 
 function sourceTypeOf(raw: string): SourceType {
@@ -73,6 +76,43 @@ export class ReferenceIndexService {
       (await this.deps.index.dependents({ sourceType: type, sourceId, keys: wanted })).map((d) => [d.key, d.workloads]),
     );
     return wanted.map((key) => ({ key, workloads: found.get(key) ?? [] }));
+  }
+
+  /**
+   * The catalog's delete of `keys` of a source (every key of a Vault
+   * integration when empty), first step: the dependents, as `dependents`
+   * answers them, and in the same decision a fence against new references
+   * unless there are dependents and the delete is not `force`d. The fence's
+   * id is empty when the delete is refused; the catalog lifts the fence with
+   * endDeletion once its delete is over (else it lapses after DELETION_TTL_MS).
+   */
+  async beginDeletion(
+    sourceType: string,
+    sourceId: string,
+    keys: readonly string[],
+    force: boolean,
+  ): Promise<{ deletionId: string; dependents: KeyDependents[] }> {
+    const type = sourceTypeOf(sourceType);
+    checkSourceId(type, sourceId);
+    const wanted = distinctKeys(keys);
+    const check = await this.deps.index.beginDeletion({
+      sourceType: type,
+      sourceId,
+      ...(wanted.length > 0 ? { keys: wanted } : {}),
+      force,
+      ttlMs: DELETION_TTL_MS,
+    });
+    const found = new Map(check.dependents.map((d) => [d.key, d.workloads]));
+    const dependents =
+      wanted.length === 0 ? check.dependents : wanted.map((key) => ({ key, workloads: found.get(key) ?? [] }));
+    return { deletionId: check.deletionId ?? '', dependents };
+  }
+
+  async endDeletion(deletionId: string): Promise<void> {
+    if (!/^[0-9a-f-]{36}$/.test(deletionId)) {
+      throw invalidArgument('deletion.invalid_id', `deletion id ${quoted(deletionId)} is not one beginDeletion gave`);
+    }
+    await this.deps.index.endDeletion(deletionId);
   }
 
   deployedVaultKeys(): Promise<DeployedVaultKey[]> {

@@ -21,3 +21,18 @@ export interface DeployedVaultKey {
   key: string;
   version: number;
 }
+
+/** The catalog's delete of keys of a source (every key when `keys` is undefined: a Vault integration). */
+export interface DeletionQuery extends DependentsQuery {
+  /** Delete even when workloads reference it (they become stale; their next deployment fails). */
+  force: boolean;
+  /** How long the fence stands if the catalog never lifts it. */
+  ttlMs: number;
+}
+
+/** What the check decided: a fence (its id) unless the delete is refused for its dependents. */
+export interface DeletionCheck {
+  /** Undefined when there are dependents and the delete is not forced: nothing was fenced. */
+  deletionId: string | undefined;
+  dependents: KeyDependents[];
+}

@@ -145,7 +145,11 @@ export class WorkloadService {
     await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain });
     const spec = parseWorkloadSpec(specJson, domain);
     const references = referencesOf(spec, domain);
-    const workload = await this.deps.repo.upsertWorkload(domain, spec, references);
+    // The applier becomes the only authority the redeploy policy acts with.
+    const workload = await this.deps.repo.upsertWorkload(domain, spec, references, {
+      principal,
+      groups: [...groups],
+    });
     const checked = await checkReferences(
       this.deps.planner,
       { domain, workload: spec.name, principal, ...(groups.length > 0 ? { groups: [...groups] } : {}), references },

@@ -22,8 +22,34 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 const isKind = (k: unknown): k is WorkloadKind => (WORKLOAD_KINDS as readonly unknown[]).includes(k);
 
 export const WORKLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
-const CONF_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
+
+/**
+ * Limits on what one workload may hold, checked on apply. They keep every
+ * event a workload can cause well inside what the bus carries
+ * (MAX_EVENT_BYTES, 1,000,000 bytes, itself under NATS's 1 MiB max_payload).
+ * A reference costs at most ~720 bytes in `workload.deploying` (refId ≤ 325,
+ * key ≤ 253, source id ≤ 63 characters, plus field names): 64 of them come
+ * to ≤ 47 KB. `workload.resolved` carries a version per reference (≤ 720
+ * bytes), the sealed values, which the resolver caps at 512 KiB (≈ 700 KB
+ * in base64, with their refIds), and at most a warning per reference
+ * (≤ 1 KB): ≤ 835 KB in all. `workload.resolution_failed` carries one reason
+ * per reference (≤ 1.6 KB each: ≤ 107 KB); `workload.stale` one changed
+ * reference (< 1 KB). The spec itself never travels on the bus: its size
+ * limit bounds the database row and the gRPC messages (4 MB).
+ * workload-limits.test.ts builds each of these events at the limits.
+ */
+export const WORKLOAD_LIMITS = {
+  /** The JSON document as applied, in bytes. */
+  specBytes: 256 * 1024,
+  /** Distinct secret references (structured or `${secrets.KEY}`) per workload. */
+  references: 64,
+  /** Characters of one literal value (an environment variable, a Spark conf, an endpoint). */
+  valueChars: 32 * 1024,
+  /** Characters of an environment variable name or a Spark conf key. */
+  nameChars: 255,
+} as const;
+const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${WORKLOAD_LIMITS.nameChars - 1}}$`);
+const CONF_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${WORKLOAD_LIMITS.nameChars}}$`);
 
 /**
  * Spark's own default for `spark.redaction.regex` (Spark 3.x): the pattern the
@@ -185,8 +211,20 @@ function misplaced(kind: WorkloadKind, what: 'envVars' | 'sparkConf'): string {
     : `a ${kind} has no ${noun}: ${LAYOUT[kind]}`;
 }
 
+/** A literal longer than WORKLOAD_LIMITS.valueChars: the problem, or undefined. */
+function tooLong(v: string): string | undefined {
+  return v.length > WORKLOAD_LIMITS.valueChars
+    ? `the value is ${v.length} characters long; at most ${WORKLOAD_LIMITS.valueChars} are allowed: keep large content (a certificate, a config file) in the catalog or object storage and reference it`
+    : undefined;
+}
+
 function parseValue(v: unknown, path: string, p: Problems): SpecValue | undefined {
   if (typeof v === 'string') {
+    const long = tooLong(v);
+    if (long) {
+      p.add(path, long);
+      return v;
+    }
     const t = parseTemplate(v);
     if (typeof t === 'string') p.add(path, t);
     return v;
@@ -243,6 +281,13 @@ function parseMap(v: unknown, path: string, names: RegExp, what: string, p: Prob
   }
   for (const [name, value] of Object.entries(v)) {
     const at = `${path}.${name}`;
+    if (name.length > WORKLOAD_LIMITS.nameChars) {
+      p.add(
+        `${path}.${name.slice(0, 60)}…`,
+        `the ${what} name is ${name.length} characters long; at most ${WORKLOAD_LIMITS.nameChars} are allowed`,
+      );
+      continue;
+    }
     if (!names.test(name)) p.add(at, `invalid ${what} name`);
     const parsed = parseValue(value, at, p);
     if (parsed !== undefined) out[name] = parsed;
@@ -309,6 +354,7 @@ function parseKindField(
     }
     case 'endpoint':
       if (typeof value !== 'string' || value === '') p.add(path, 'expected the storage endpoint URL as a string');
+      else if (tooLong(value)) p.add(path, tooLong(value)!);
       else {
         const t = parseTemplate(value);
         if (typeof t === 'string') p.add(path, t);
@@ -326,6 +372,8 @@ function parseKindField(
           path,
           'expected a string (the legacy literal, or "${secrets.KEY}"): put a structured reference in $.storageSecret instead',
         );
+      } else if (tooLong(value)) {
+        p.add(path, tooLong(value)!);
       } else {
         const t = parseTemplate(value);
         if (typeof t === 'string') p.add(path, t);
@@ -413,6 +461,14 @@ function parseRun(v: unknown, p: Problems): WorkloadSpec['run'] {
  * KUBERNETES alias stored as MANAGED, numbers and booleans as strings).
  */
 export function parseWorkloadSpec(json: string, domain: string): WorkloadSpec {
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > WORKLOAD_LIMITS.specBytes) {
+    throw invalidArgument(
+      'workload.too_large',
+      `the workload is ${bytes} bytes; at most ${WORKLOAD_LIMITS.specBytes} bytes are allowed (and at most ${WORKLOAD_LIMITS.references} distinct secret references, values of at most ${WORKLOAD_LIMITS.valueChars} characters): split it into several workloads, or keep large content in the catalog or object storage`,
+      { bytes, limit: WORKLOAD_LIMITS.specBytes },
+    );
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(json);
@@ -462,13 +518,22 @@ export function parseWorkloadSpec(json: string, domain: string): WorkloadSpec {
   if (p.list.length > 0) {
     throw invalidArgument('workload.invalid', `the workload has ${p.list.length} problem(s): ${p.list.join('; ')}`);
   }
-  return {
+  const parsed: WorkloadSpec = {
     name: name as string,
     kind: kind!,
     ...spec,
     ...(run ? { run } : {}),
     ...(redeployPolicy ? { redeployPolicy } : {}),
   };
+  const references = referencesOf(parsed, domain).length;
+  if (references > WORKLOAD_LIMITS.references) {
+    throw invalidArgument(
+      'workload.too_many_references',
+      `the workload has ${references} distinct secret references; at most ${WORKLOAD_LIMITS.references} are allowed per workload (each deployment carries all of them on the bus): split it into several workloads, or reference one secret that holds several settings`,
+      { references, limit: WORKLOAD_LIMITS.references },
+    );
+  }
+  return parsed;
 }
 
 /** What a workload hands its runtime, by kind: environment variables and Spark conf, unrendered. */

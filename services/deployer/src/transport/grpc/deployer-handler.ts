@@ -58,6 +58,7 @@ export const toWorkload = (
   redeployPolicy: (({ mode, window, maxConcurrent }) => ({ mode, window: window ?? '', maxConcurrent }))(
     effectivePolicy(w.spec.redeployPolicy),
   ),
+  appliedBy: w.appliedBy?.principal ?? '',
 });
 
 const viewToWorkload = (v: WorkloadView): Workload => toWorkload(v.workload, v.last, [], v.live);

@@ -11,5 +11,13 @@ export function deployerInternalHandlers(index: ReferenceIndexService): Handlers
   return {
     listDependents: async (req) => ({ keys: await index.dependents(req.sourceType, req.sourceId, req.keys) }),
     listDeployedVaultKeys: async () => ({ keys: await index.deployedVaultKeys() }),
+    beginDeletion: async (req) => {
+      const r = await index.beginDeletion(req.sourceType, req.sourceId, req.keys, req.force);
+      return { deletionId: r.deletionId, keys: r.dependents };
+    },
+    endDeletion: async (req) => {
+      await index.endDeletion(req.deletionId);
+      return {};
+    },
   };
 }

@@ -102,7 +102,16 @@ export interface Workload {
   /** When it became stale (empty when it is not). */
   staleSince: string;
   /** Its redeploy policy with the defaults filled in, as the deployer applies it. */
-  redeployPolicy: RedeployPolicy | undefined;
+  redeployPolicy:
+    | RedeployPolicy
+    | undefined;
+  /**
+   * Who last applied the spec: the only principal whose authority its
+   * redeploy policy acts with (checked again by ras and the resolver at each
+   * redeploy). Empty for a workload applied before authors were recorded,
+   * whose policy redeploys nothing until it is applied again.
+   */
+  appliedBy: string;
 }
 
 export interface RedeployPolicy {
@@ -286,6 +295,41 @@ export interface DeployedVaultKey {
 
 export interface DeployedVaultKeysResponse {
   keys: DeployedVaultKey[];
+}
+
+/**
+ * The catalog's delete of a secret or a Vault integration, first step: the
+ * dependents and, in the same decision, a fence against new references (no
+ * apply or deployment may reference what it covers) unless there are
+ * dependents and the delete is not forced. The catalog then deletes and
+ * lifts the fence with EndDeletion; a fence never lifted lapses after 5 min.
+ */
+export interface BeginDeletionRequest {
+  /** MANAGED (or KUBERNETES) or VAULT. */
+  sourceType: string;
+  /** MANAGED: the domain or "global"; VAULT: the integration id. */
+  sourceId: string;
+  /** The keys deleted; empty: every key of the source (a Vault integration). */
+  keys: string[];
+  /** Delete even when workloads reference them. */
+  force: boolean;
+}
+
+export interface BeginDeletionResponse {
+  /**
+   * The fence, for EndDeletion; empty when the delete is refused (there are
+   * dependents and it is not forced): nothing was fenced.
+   */
+  deletionId: string;
+  /** As DependentsResponse.keys. */
+  keys: KeyDependents[];
+}
+
+export interface EndDeletionRequest {
+  deletionId: string;
+}
+
+export interface EndDeletionResponse {
 }
 
 function createBaseReceivedVersion(): ReceivedVersion {
@@ -953,6 +997,7 @@ function createBaseWorkload(): Workload {
     liveDeployment: undefined,
     staleSince: "",
     redeployPolicy: undefined,
+    appliedBy: "",
   };
 }
 
@@ -999,6 +1044,9 @@ export const Workload: MessageFns<Workload> = {
     }
     if (message.redeployPolicy !== undefined) {
       RedeployPolicy.encode(message.redeployPolicy, writer.uint32(114).fork()).join();
+    }
+    if (message.appliedBy !== "") {
+      writer.uint32(122).string(message.appliedBy);
     }
     return writer;
   },
@@ -1128,6 +1176,14 @@ export const Workload: MessageFns<Workload> = {
             message.redeployPolicy = RedeployPolicy.decode(reader, reader.uint32());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.appliedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1190,6 +1246,11 @@ export const Workload: MessageFns<Workload> = {
         : isSet(object.redeploy_policy)
         ? RedeployPolicy.fromJSON(object.redeploy_policy)
         : undefined,
+      appliedBy: isSet(object.appliedBy)
+        ? globalThis.String(object.appliedBy)
+        : isSet(object.applied_by)
+        ? globalThis.String(object.applied_by)
+        : "",
     };
   },
 
@@ -1237,6 +1298,9 @@ export const Workload: MessageFns<Workload> = {
     if (message.redeployPolicy !== undefined) {
       obj.redeployPolicy = RedeployPolicy.toJSON(message.redeployPolicy);
     }
+    if (message.appliedBy !== undefined) {
+      obj.appliedBy = message.appliedBy;
+    }
     return obj;
   },
 
@@ -1265,6 +1329,7 @@ export const Workload: MessageFns<Workload> = {
     message.redeployPolicy = (object.redeployPolicy !== undefined && object.redeployPolicy !== null)
       ? RedeployPolicy.fromPartial(object.redeployPolicy)
       : undefined;
+    message.appliedBy = object.appliedBy ?? "";
     return message;
   },
 };
@@ -3626,6 +3691,345 @@ export const DeployedVaultKeysResponse: MessageFns<DeployedVaultKeysResponse> = 
   },
 };
 
+function createBaseBeginDeletionRequest(): BeginDeletionRequest {
+  return { sourceType: "", sourceId: "", keys: [], force: false };
+}
+
+export const BeginDeletionRequest: MessageFns<BeginDeletionRequest> = {
+  encode(message: BeginDeletionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sourceType !== "") {
+      writer.uint32(10).string(message.sourceType);
+    }
+    if (message.sourceId !== "") {
+      writer.uint32(18).string(message.sourceId);
+    }
+    for (const v of message.keys) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.force !== false) {
+      writer.uint32(32).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BeginDeletionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBeginDeletionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keys.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BeginDeletionRequest {
+    return {
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      sourceId: isSet(object.sourceId)
+        ? globalThis.String(object.sourceId)
+        : isSet(object.source_id)
+        ? globalThis.String(object.source_id)
+        : "",
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => globalThis.String(e)) : [],
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: BeginDeletionRequest): unknown {
+    const obj: any = {};
+    if (message.sourceType !== undefined) {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.sourceId !== undefined) {
+      obj.sourceId = message.sourceId;
+    }
+    if (message.keys?.length) {
+      obj.keys = message.keys;
+    }
+    if (message.force !== undefined) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BeginDeletionRequest>, I>>(base?: I): BeginDeletionRequest {
+    return BeginDeletionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BeginDeletionRequest>, I>>(object: I): BeginDeletionRequest {
+    const message = createBaseBeginDeletionRequest();
+    message.sourceType = object.sourceType ?? "";
+    message.sourceId = object.sourceId ?? "";
+    message.keys = object.keys?.map((e) => e) || [];
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseBeginDeletionResponse(): BeginDeletionResponse {
+  return { deletionId: "", keys: [] };
+}
+
+export const BeginDeletionResponse: MessageFns<BeginDeletionResponse> = {
+  encode(message: BeginDeletionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deletionId !== "") {
+      writer.uint32(10).string(message.deletionId);
+    }
+    for (const v of message.keys) {
+      KeyDependents.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BeginDeletionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBeginDeletionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deletionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keys.push(KeyDependents.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BeginDeletionResponse {
+    return {
+      deletionId: isSet(object.deletionId)
+        ? globalThis.String(object.deletionId)
+        : isSet(object.deletion_id)
+        ? globalThis.String(object.deletion_id)
+        : "",
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => KeyDependents.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: BeginDeletionResponse): unknown {
+    const obj: any = {};
+    if (message.deletionId !== undefined) {
+      obj.deletionId = message.deletionId;
+    }
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => KeyDependents.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BeginDeletionResponse>, I>>(base?: I): BeginDeletionResponse {
+    return BeginDeletionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BeginDeletionResponse>, I>>(object: I): BeginDeletionResponse {
+    const message = createBaseBeginDeletionResponse();
+    message.deletionId = object.deletionId ?? "";
+    message.keys = object.keys?.map((e) => KeyDependents.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEndDeletionRequest(): EndDeletionRequest {
+  return { deletionId: "" };
+}
+
+export const EndDeletionRequest: MessageFns<EndDeletionRequest> = {
+  encode(message: EndDeletionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deletionId !== "") {
+      writer.uint32(10).string(message.deletionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndDeletionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndDeletionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deletionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndDeletionRequest {
+    return {
+      deletionId: isSet(object.deletionId)
+        ? globalThis.String(object.deletionId)
+        : isSet(object.deletion_id)
+        ? globalThis.String(object.deletion_id)
+        : "",
+    };
+  },
+
+  toJSON(message: EndDeletionRequest): unknown {
+    const obj: any = {};
+    if (message.deletionId !== undefined) {
+      obj.deletionId = message.deletionId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EndDeletionRequest>, I>>(base?: I): EndDeletionRequest {
+    return EndDeletionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EndDeletionRequest>, I>>(object: I): EndDeletionRequest {
+    const message = createBaseEndDeletionRequest();
+    message.deletionId = object.deletionId ?? "";
+    return message;
+  },
+};
+
+function createBaseEndDeletionResponse(): EndDeletionResponse {
+  return {};
+}
+
+export const EndDeletionResponse: MessageFns<EndDeletionResponse> = {
+  encode(_: EndDeletionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndDeletionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndDeletionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): EndDeletionResponse {
+    return {};
+  },
+
+  toJSON(_: EndDeletionResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EndDeletionResponse>, I>>(base?: I): EndDeletionResponse {
+    return EndDeletionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EndDeletionResponse>, I>>(_: I): EndDeletionResponse {
+    const message = createBaseEndDeletionResponse();
+    return message;
+  },
+};
+
 export type DeployerServiceService = typeof DeployerServiceService;
 export const DeployerServiceService = {
   applyWorkload: {
@@ -3910,11 +4314,32 @@ export const DeployerInternalService = {
       Buffer.from(DeployedVaultKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeployedVaultKeysResponse => DeployedVaultKeysResponse.decode(value),
   },
+  beginDeletion: {
+    path: "/latchkey.v1.DeployerInternal/BeginDeletion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BeginDeletionRequest): Buffer => Buffer.from(BeginDeletionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BeginDeletionRequest => BeginDeletionRequest.decode(value),
+    responseSerialize: (value: BeginDeletionResponse): Buffer =>
+      Buffer.from(BeginDeletionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BeginDeletionResponse => BeginDeletionResponse.decode(value),
+  },
+  endDeletion: {
+    path: "/latchkey.v1.DeployerInternal/EndDeletion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EndDeletionRequest): Buffer => Buffer.from(EndDeletionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EndDeletionRequest => EndDeletionRequest.decode(value),
+    responseSerialize: (value: EndDeletionResponse): Buffer => Buffer.from(EndDeletionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EndDeletionResponse => EndDeletionResponse.decode(value),
+  },
 } as const;
 
 export interface DeployerInternalServer extends UntypedServiceImplementation {
   listDependents: handleUnaryCall<DependentsRequest, DependentsResponse>;
   listDeployedVaultKeys: handleUnaryCall<DeployedVaultKeysRequest, DeployedVaultKeysResponse>;
+  beginDeletion: handleUnaryCall<BeginDeletionRequest, BeginDeletionResponse>;
+  endDeletion: handleUnaryCall<EndDeletionRequest, EndDeletionResponse>;
 }
 
 export interface DeployerInternalClient extends Client {
@@ -3947,6 +4372,36 @@ export interface DeployerInternalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeployedVaultKeysResponse) => void,
+  ): ClientUnaryCall;
+  beginDeletion(
+    request: BeginDeletionRequest,
+    callback: (error: ServiceError | null, response: BeginDeletionResponse) => void,
+  ): ClientUnaryCall;
+  beginDeletion(
+    request: BeginDeletionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BeginDeletionResponse) => void,
+  ): ClientUnaryCall;
+  beginDeletion(
+    request: BeginDeletionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BeginDeletionResponse) => void,
+  ): ClientUnaryCall;
+  endDeletion(
+    request: EndDeletionRequest,
+    callback: (error: ServiceError | null, response: EndDeletionResponse) => void,
+  ): ClientUnaryCall;
+  endDeletion(
+    request: EndDeletionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EndDeletionResponse) => void,
+  ): ClientUnaryCall;
+  endDeletion(
+    request: EndDeletionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EndDeletionResponse) => void,
   ): ClientUnaryCall;
 }
 
