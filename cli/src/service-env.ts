@@ -19,6 +19,8 @@ export interface ServiceEnvInput {
   catalogAddr?: string;
   /** host:port of the first deployer replica (for the catalog). */
   deployerAddr?: string;
+  /** The deployer's work folder (default <home>/work; as root, in the system folder). */
+  workDir?: string;
   /** Plaintext, services named by shared tokens (latchkey up --insecure): local debugging only. */
   insecure?: boolean;
 }
@@ -88,7 +90,7 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
   if (service === 'resolver') env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'] = input.keys.sealPublicKeyFile;
   if (service === 'deployer') {
     env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'] = input.keys.sealPrivateKeyFile;
-    env['LATCHKEY_WORK_DIR'] = path.join(input.home, 'work');
+    env['LATCHKEY_WORK_DIR'] = input.workDir ?? path.join(input.home, 'work');
   }
   return env;
 }

@@ -9,7 +9,42 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { waitFor } from '@latchkey/testing';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
+import { ensureBubblewrapBinary } from '@latchkey/embedded';
 import { ProcessRuntime, propertiesLine, runsDeployment } from './process-runtime.js';
+import { prepareIsolation, type SandboxIdentities } from './process-sandbox.js';
+
+const isRoot = process.getuid?.() === 0;
+const FIRST_UID = 1_700_000_000;
+
+/** Each domain its own uid, as the deployer's table would give them. */
+function fakeIdentities(): SandboxIdentities {
+  const uids = new Map<string, number>();
+  return {
+    identityFor: (domain) => {
+      const uid = uids.get(domain) ?? FIRST_UID + uids.size;
+      uids.set(domain, uid);
+      return Promise.resolve({ uid, gid: uid });
+    },
+  };
+}
+
+/** The runtime as the deployer builds it by default: sandboxed (as root: per-domain uids). */
+async function sandboxed(workDir: string, redactor?: Redactor): Promise<ProcessRuntime> {
+  const isolation = await prepareIsolation({
+    mode: 'sandbox',
+    bwrap: await ensureBubblewrapBinary({ allowInstall: false }),
+    workDir,
+    probeIds: { uid: FIRST_UID, gid: FIRST_UID },
+  });
+  assert.equal(isolation.kind, 'sandbox', isolation.kind === 'unavailable' ? isolation.reason : '');
+  return new ProcessRuntime({
+    workDir,
+    logger: silentLogger,
+    isolation,
+    identities: fakeIdentities(),
+    ...(redactor ? { redactor } : {}),
+  });
+}
 
 test('a Spark conf value survives properties-file escaping whatever it holds', () => {
   assert.equal(propertiesLine('spark.a', 'p=w:d#x!\\y'), 'spark.a=p\\=w\\:d\\#x\\!\\\\y');
@@ -21,7 +56,7 @@ test('a command that cannot start leaves none of its values held by the service 
   const redactor = new Redactor();
   const workDir = await mkdtemp(join(tmpdir(), 'lk-process-runtime-'));
   try {
-    const runtime = new ProcessRuntime({ workDir, logger: silentLogger, redactor });
+    const runtime = await sandboxed(workDir, redactor);
     await assert.rejects(
       runtime.start(
         {
@@ -58,7 +93,7 @@ test('after a restart, reclaim terminates the process an earlier run left for a 
   t.after(() => rm(workDir, { recursive: true, force: true }));
   const deploymentId = randomUUID();
   // The earlier run of the deployer started it...
-  const earlier = new ProcessRuntime({ workDir, logger: silentLogger });
+  const earlier = await sandboxed(workDir);
   const exits: (string | null)[] = [];
   const { pid } = await earlier.start(
     {
@@ -80,7 +115,7 @@ test('after a restart, reclaim terminates the process an earlier run left for a 
   await new Promise((resolve) => other.once('spawn', resolve));
   const record = (id: string, p: number) => ({ id, pid: p }) as DeploymentRecord;
 
-  const restarted = new ProcessRuntime({ workDir, logger: silentLogger });
+  const restarted = await sandboxed(workDir);
   await restarted.reclaim(record(deploymentId, other.pid!));
   assert.equal(alive(other.pid!), true, 'a process of another deployment is left alone');
   await restarted.reclaim(record(deploymentId, pid));

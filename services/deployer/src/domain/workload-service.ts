@@ -446,7 +446,7 @@ export class WorkloadService {
         ev.deploymentId,
         this.deps.runner,
         ev.versions,
-        ev.warnings,
+        [...ev.warnings, ...(this.deps.runtime.warnings ?? [])],
       );
       if (!claimed) return;
       await this.startClaimed(claimed.deployment, claimed.workload, ev);
