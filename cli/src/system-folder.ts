@@ -75,7 +75,14 @@ export async function moveLegacyCluster(legacy: string, target: string): Promise
       () => true,
       () => false,
     );
-  if (!(await has(legacy)) || (await stat(target).then(() => true, () => false))) return false;
+  if (
+    !(await has(legacy)) ||
+    (await stat(target).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return false;
   try {
     await rename(legacy, target);
   } catch (err) {

@@ -5,7 +5,7 @@ export const BUBBLEWRAP: SystemBinary = {
   aptPackage: 'bubblewrap',
   envVar: 'LATCHKEY_BWRAP_BIN',
   alternative:
-    'or set LATCHKEY_PROCESS_ISOLATION=none to run workloads unsandboxed as the deployer\'s own user (never with untrusted workloads)',
+    "or set LATCHKEY_PROCESS_ISOLATION=none to run workloads unsandboxed as the deployer's own user (never with untrusted workloads)",
 };
 
 /**

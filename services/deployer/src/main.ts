@@ -143,9 +143,14 @@ runService('deployer', logger, async () => {
           workDir: config.LATCHKEY_WORK_DIR,
           probeIds: { uid: config.LATCHKEY_SANDBOX_UID_RANGE.first, gid: config.LATCHKEY_SANDBOX_UID_RANGE.first },
         });
-        if (isolation.kind === 'unavailable') log.error(`process runtime: every deployment is refused: ${isolation.reason}`);
+        if (isolation.kind === 'unavailable')
+          log.error(`process runtime: every deployment is refused: ${isolation.reason}`);
         else if (isolation.kind === 'none') log.warn(`process runtime: ${isolation.warning}`);
-        else log.info('process runtime: workloads run sandboxed', { bwrap: isolation.bwrap, perDomainUid: isolation.asRoot });
+        else
+          log.info('process runtime: workloads run sandboxed', {
+            bwrap: isolation.bwrap,
+            perDomainUid: isolation.asRoot,
+          });
         return new ProcessRuntime({
           workDir: config.LATCHKEY_WORK_DIR,
           logger: log,

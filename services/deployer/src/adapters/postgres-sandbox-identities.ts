@@ -24,9 +24,10 @@ export class PostgresSandboxIdentities implements SandboxIdentities {
     for (let attempt = 0; attempt < 20; attempt++) {
       let uid: number | undefined;
       try {
-        const existing = await this.pool.query<{ uid: string }>('SELECT uid FROM sandbox_identities WHERE domain = $1', [
-          domain,
-        ]);
+        const existing = await this.pool.query<{ uid: string }>(
+          'SELECT uid FROM sandbox_identities WHERE domain = $1',
+          [domain],
+        );
         uid = existing.rows[0] ? Number(existing.rows[0].uid) : undefined;
         if (uid === undefined) {
           const inserted = await this.pool.query<{ uid: string }>(
@@ -56,9 +57,13 @@ export class PostgresSandboxIdentities implements SandboxIdentities {
         return ids;
       }
     }
-    throw new LatchkeyError('runtime.sandbox_uid_contended', `could not allocate a sandbox uid for domain ${domain}: try again`, {
-      retryable: true,
-    });
+    throw new LatchkeyError(
+      'runtime.sandbox_uid_contended',
+      `could not allocate a sandbox uid for domain ${domain}: try again`,
+      {
+        retryable: true,
+      },
+    );
   }
 
   private async full(): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { OsUserIds } from '@latchkey/embedded';
 import { LatchkeyError } from '@latchkey/errors';
@@ -9,6 +9,7 @@ import type { DeploymentRecord } from '../domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 import {
   findProgram,
+  SANDBOX_WORK_DIR,
   sandboxArgs,
   unavailableError,
   visibleInSandbox,
@@ -31,7 +32,7 @@ export async function runsDeployment(pid: number, deploymentId: string, procDir 
 }
 
 const UNSANDBOXED_LOG =
-  'starting a workload WITHOUT isolation (LATCHKEY_PROCESS_ISOLATION=none): it runs as the deployer\'s own OS user';
+  "starting a workload WITHOUT isolation (LATCHKEY_PROCESS_ISOLATION=none): it runs as the deployer's own OS user";
 
 /** Variables a workload inherits from the deployer; nothing else of its environment. */
 const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_PATH'];
@@ -140,7 +141,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       if (v !== undefined) env[name] = v;
     }
     // Sandboxed, the deployer's home and temporary folder are not there: the work folder and a private /tmp are.
-    if (iso.kind === 'sandbox') Object.assign(env, { HOME: dir, TMPDIR: '/tmp' });
+    if (iso.kind === 'sandbox') Object.assign(env, { HOME: SANDBOX_WORK_DIR, TMPDIR: '/tmp' });
     Object.assign(env, spec.env, {
       LATCHKEY_DEPLOYMENT_ID: spec.deploymentId,
       LATCHKEY_WORKLOAD: spec.workload,
@@ -152,17 +153,18 @@ export class ProcessRuntime implements WorkloadRuntime {
       const body = confKeys.map((k) => propertiesLine(k, spec.sparkConf[k] ?? '')).join('\n') + '\n';
       await writeFile(file, body, { mode: 0o600 });
       if (ids) await chown(file, ids.uid, ids.gid);
-      env.LATCHKEY_SPARK_PROPERTIES_FILE = file;
+      env.LATCHKEY_SPARK_PROPERTIES_FILE = iso.kind === 'sandbox' ? join(SANDBOX_WORK_DIR, 'spark.properties') : file;
     }
     let launch: { file: string; args: string[] } = { file: program, args };
     if (iso.kind === 'sandbox') {
       // bubblewrap would start and then fail to exec: say why before anything runs.
-      const found = await findProgram(program, env.PATH, dir);
+      // (A relative command names a file of the work folder, which is empty but for spark.properties.)
+      const found = program.includes('/') && !isAbsolute(program) ? program : await findProgram(program, env.PATH);
       const problem =
         found === undefined
           ? `command ${program} not found on PATH`
-          : !visibleInSandbox(iso, found, dir)
-            ? `command ${found} is outside what a sandboxed workload sees (${iso.readOnly.map((m) => m.path).join(', ')}, its work folder, /tmp): install it under /usr (e.g. /usr/local/bin)`
+          : isAbsolute(found) && !visibleInSandbox(iso, found)
+            ? `command ${found} is outside what a sandboxed workload sees (${iso.readOnly.map((m) => m.path).join(', ')}, /work, /tmp): install it under /usr (e.g. /usr/local/bin)`
             : undefined;
       if (problem) {
         await rm(dir, { recursive: true, force: true });
@@ -297,7 +299,10 @@ export class ProcessRuntime implements WorkloadRuntime {
 
   private async identityOf(domain: string): Promise<OsUserIds> {
     if (!this.deps.identities)
-      throw new LatchkeyError('runtime.no_sandbox_identities', 'the sandbox runs as root but has no identities to run workloads as');
+      throw new LatchkeyError(
+        'runtime.no_sandbox_identities',
+        'the sandbox runs as root but has no identities to run workloads as',
+      );
     return this.deps.identities.identityFor(domain);
   }
 

@@ -29,7 +29,10 @@ export type Isolation =
 export type ReadOnlyMount = { path: string; bind: true } | { path: string; symlinkTo: string };
 
 export const UNSANDBOXED_WARNING =
-  'this workload runs WITHOUT isolation (LATCHKEY_PROCESS_ISOLATION=none): as the deployer\'s own OS user, able to read the platform\'s files and other workloads\' environments; for trusted workloads only';
+  "this workload runs WITHOUT isolation (LATCHKEY_PROCESS_ISOLATION=none): as the deployer's own OS user, able to read the platform's files and other workloads' environments; for trusted workloads only";
+
+/** Where a sandboxed workload finds its work folder (its HOME and current folder). */
+export const SANDBOX_WORK_DIR = '/work';
 
 /** System folders every workload sees read-only (when they exist): programs, libraries, configuration. */
 const SYSTEM_DIRS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
@@ -48,7 +51,8 @@ async function systemMounts(): Promise<ReadOnlyMount[]> {
   return mounts;
 }
 
-const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+const isUnder = (path: string, dir: string): boolean =>
+  path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
 /** The bubblewrap arguments (before `--`) of a workload whose work folder is `workDir`. */
 export function sandboxArgs(iso: Extract<Isolation, { kind: 'sandbox' }>, workDir: string): string[] {
@@ -76,12 +80,12 @@ export function sandboxArgs(iso: Extract<Isolation, { kind: 'sandbox' }>, workDi
     '/dev',
     '--tmpfs',
     '/tmp',
-    // The only writable folder, at the same path as outside (its properties file keeps its name).
+    // The only writable folder, at a fixed path (the host's path would show where the data folder is).
     '--bind',
     workDir,
-    workDir,
+    SANDBOX_WORK_DIR,
     '--chdir',
-    workDir,
+    SANDBOX_WORK_DIR,
     // The host pid of the sandbox's init, whose child is the workload (signalled on stop).
     '--info-fd',
     '3',
@@ -89,18 +93,19 @@ export function sandboxArgs(iso: Extract<Isolation, { kind: 'sandbox' }>, workDi
   return args;
 }
 
-/** Whether `file` (absolute) is inside what the sandbox shows. */
-export function visibleInSandbox(iso: Extract<Isolation, { kind: 'sandbox' }>, file: string, workDir: string): boolean {
-  const roots = [...iso.readOnly.filter((m) => 'bind' in m).map((m) => m.path), workDir, '/tmp'];
+/** Whether `file` (absolute, as the host sees it) is inside what the sandbox shows. */
+export function visibleInSandbox(iso: Extract<Isolation, { kind: 'sandbox' }>, file: string): boolean {
+  const roots = iso.readOnly.filter((m) => 'bind' in m).map((m) => m.path);
   const real = (p: string) => {
-    for (const m of iso.readOnly) if ('symlinkTo' in m && isUnder(p, m.path)) return join('/', m.symlinkTo, p.slice(m.path.length));
+    for (const m of iso.readOnly)
+      if ('symlinkTo' in m && isUnder(p, m.path)) return join('/', m.symlinkTo, p.slice(m.path.length));
     return p;
   };
   return roots.some((r) => isUnder(real(file), r));
 }
 
-/** `program` found as a workload would find it (absolute, or on PATH), or undefined. */
-export async function findProgram(program: string, path: string | undefined, cwd: string): Promise<string | undefined> {
+/** `program` found as a workload would find it (a path as is, else on PATH), or undefined. */
+export async function findProgram(program: string, path: string | undefined): Promise<string | undefined> {
   const executable = async (f: string) => {
     try {
       await access(f, fsConstants.X_OK);
@@ -109,10 +114,7 @@ export async function findProgram(program: string, path: string | undefined, cwd
       return false;
     }
   };
-  if (program.includes('/')) {
-    const abs = isAbsolute(program) ? program : resolve(cwd, program);
-    return (await executable(abs)) ? abs : undefined;
-  }
+  if (program.includes('/')) return (await executable(program)) ? program : undefined;
   for (const dir of (path ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
     if (dir === '' || !isAbsolute(dir)) continue;
     const candidate = join(dir, program);
@@ -152,7 +154,7 @@ function runProbe(
 }
 
 const NONE_HINT =
-  'or set LATCHKEY_PROCESS_ISOLATION=none to run workloads unsandboxed as the deployer\'s own user (never with untrusted workloads)';
+  "or set LATCHKEY_PROCESS_ISOLATION=none to run workloads unsandboxed as the deployer's own user (never with untrusted workloads)";
 
 /**
  * Decides how workloads are isolated here, running `bwrap ... true` once as
