@@ -269,6 +269,7 @@ export async function runUp(io: CliIo): Promise<number> {
       return withoutForeignSignalHooks(() =>
         startPostgres({
           dataDir: pgDir,
+          ...(runningAsRoot() ? { binariesDir: path.join(config.systemDir, 'binaries') } : {}),
           port: pgPort,
           password: keys.postgresPassword,
           databases: Object.values(DATABASES),

@@ -3,8 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A system's PostgreSQL cluster: in the data folder, or as root in its system folder (see cli/src/system-folder.ts). */
+export function clusterDir(home: string): string {
+  return process.getuid?.() === 0
+    ? join(systemFolderFor(home, DEFAULT_SYSTEM_DIR), 'postgres')
+    : join(home, 'postgres');
+}
 export const CLI = join(REPO, 'cli/bin/latchkey.js');
 
 export interface CliResult {
