@@ -20,7 +20,9 @@ import {
 /**
  * True when process `pid` runs for this deployment (its environment says
  * so: Linux /proc), so that a pid reused by another process is never
- * signalled. False where that cannot be read.
+ * signalled. False where that cannot be read. Sandboxed, the recorded pid
+ * is bubblewrap's (outside the sandbox, with the workload's environment),
+ * and ending it ends the whole sandbox.
  */
 export async function runsDeployment(pid: number, deploymentId: string, procDir = '/proc'): Promise<boolean> {
   try {
