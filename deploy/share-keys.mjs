@@ -24,5 +24,6 @@ for (const [service, files] of Object.entries(table)) {
     await chown(to, st.uid, st.gid);
   }
   // The services run as the image's `node` user (uid 1000).
-  for (const d of [target, path.join(target, 'tls'), path.join(target, 'bus')]) await chown(d, 1000, 1000).catch(() => undefined);
+  for (const d of [target, path.join(target, 'tls'), path.join(target, 'bus')])
+    await chown(d, 1000, 1000).catch(() => undefined);
 }

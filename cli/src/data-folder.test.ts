@@ -18,9 +18,8 @@ test('LATCHKEY_HOME wins, else ./.latchkey; both made absolute', () => {
 test('creates a missing data folder, private, with logs and work inside', async () => {
   const home = path.join(await mkdtemp(path.join(tmpdir(), 'latchkey-home-')), 'a', 'b');
   await ensureDataFolder(home);
-  const mode = (await stat(home)).mode & 0o777;
-  // As root the postgres OS user must be able to pass through (0711); otherwise 0700.
-  assert.equal(mode, isRoot ? 0o711 : 0o700);
+  // Private whoever runs it: as root, what other OS users need lives in the system folder.
+  assert.equal((await stat(home)).mode & 0o777, 0o700);
   assert.ok((await stat(path.join(home, 'logs'))).isDirectory());
   assert.ok((await stat(path.join(home, 'work'))).isDirectory());
   await ensureDataFolder(home); // a second start is fine
@@ -51,4 +50,20 @@ test('an unwritable data folder is refused', { skip: isRoot ? 'root can write an
     ensureDataFolder(home),
     /cannot use data folder .*: it is not readable and writable \(permission denied\); set LATCHKEY_HOME/,
   );
+});
+
+test('a data folder an earlier version opened (0711) is made private again; a foreign open folder is refused, its mode untouched', async () => {
+  const home = path.join(await mkdtemp(path.join(tmpdir(), 'latchkey-home-')), 'old');
+  await mkdir(home);
+  await writeFile(path.join(home, 'kek.json'), '{}', { mode: 0o600 });
+  await chmod(home, 0o711);
+  await ensureDataFolder(home);
+  assert.equal((await stat(home)).mode & 0o777, 0o700);
+
+  const shared = path.join(await mkdtemp(path.join(tmpdir(), 'latchkey-home-')), 'shared');
+  await mkdir(shared);
+  await writeFile(path.join(shared, 'notes.txt'), 'x');
+  await chmod(shared, 0o755);
+  await assert.rejects(ensureDataFolder(shared), /open to other users \(mode 755\).*choose a new or empty folder/);
+  assert.equal((await stat(shared)).mode & 0o777, 0o755);
 });

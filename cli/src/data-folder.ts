@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, stat } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError } from './cli-errors.js';
 
@@ -32,11 +32,16 @@ function reasonOf(err: unknown): string {
   }
 }
 
-const runningAsRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+/** An empty folder, or one holding a Latchkey data folder's key-encryption key. */
+async function isOwnFolder(home: string): Promise<boolean> {
+  const entries = await readdir(home);
+  return entries.length === 0 || entries.includes('kek.json');
+}
 
 /**
  * Creates the data folder (0700) and its `logs` and `work` subfolders, or
- * checks that an existing one is a readable, writable directory.
+ * checks that an existing one is a readable, writable directory, and makes
+ * it 0700 (an earlier version left it 0711 for PostgreSQL as root).
  */
 export async function ensureDataFolder(home: string): Promise<void> {
   let existing;
@@ -59,17 +64,20 @@ export async function ensureDataFolder(home: string): Promise<void> {
   } catch (err) {
     throw unusable(home, `it is not readable and writable (${reasonOf(err)})`);
   }
-  // As root, PostgreSQL runs as the OS user 'postgres', which must be able to
-  // pass through (not list) the folder to reach <home>/postgres. Every file
-  // holding a secret stays 0600.
-  if (runningAsRoot()) {
-    const mode = (await stat(home)).mode & 0o777;
-    if ((mode & 0o001) === 0) {
-      try {
-        await chmod(home, mode | 0o011);
-      } catch (err) {
-        throw unusable(home, `cannot make it searchable for the postgres user (${reasonOf(err)})`);
-      }
+  // Private to the services' user (PostgreSQL's cluster and the sandbox's work
+  // folders live elsewhere when that is root: see system-folder.ts).
+  const mode = (await stat(home)).mode & 0o777;
+  if (mode !== 0o700) {
+    if (!(await isOwnFolder(home))) {
+      throw unusable(
+        home,
+        `it is open to other users (mode ${mode.toString(8)}) and is not a Latchkey data folder (no kek.json), so its mode is left alone: choose a new or empty folder`,
+      );
+    }
+    try {
+      await chmod(home, 0o700);
+    } catch (err) {
+      throw unusable(home, `cannot make it private (chmod 700: ${reasonOf(err)})`);
     }
   }
   for (const sub of ['logs', 'work']) {

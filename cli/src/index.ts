@@ -5,3 +5,4 @@ export { main } from './main.js';
 export type { CliIo } from './cli-io.js';
 export { call, openClientContext, type ClientContext } from './client-context.js';
 export { readConnectionFile, type ConnectionInfo } from './connection-file.js';
+export { systemFolderFor, DEFAULT_SYSTEM_DIR } from './system-folder.js';

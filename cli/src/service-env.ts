@@ -19,6 +19,8 @@ export interface ServiceEnvInput {
   catalogAddr?: string;
   /** host:port of the first deployer replica (for the catalog). */
   deployerAddr?: string;
+  /** The deployer's work folder (default <home>/work; as root, in the system folder). */
+  workDir?: string;
   /** Plaintext, services named by shared tokens (latchkey up --insecure): local debugging only. */
   insecure?: boolean;
   /**
@@ -115,7 +117,7 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
   if (service === 'deployer') {
     env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'] = input.keys.sealPrivateKeyFile;
     env['LATCHKEY_SIGNING_KEY_FILE'] = input.keys.signingPrivateKeyFile;
-    env['LATCHKEY_WORK_DIR'] = path.join(input.home, 'work');
+    env['LATCHKEY_WORK_DIR'] = input.workDir ?? path.join(input.home, 'work');
   }
   return env;
 }

@@ -6,6 +6,7 @@ import {
   assertPortFree,
   ensureNatsServerBinary,
   isPortFree,
+  runningAsRoot,
   startNatsServer,
   startOnFreePort,
   startPostgres,
@@ -28,6 +29,7 @@ import { loginAs } from './identity-commands.js';
 import { isExpired, readIdentityFile } from './identity-file.js';
 import { ensureKeyMaterial } from './key-material.js';
 import { buildServiceEnv } from './service-env.js';
+import { ensureSystemFolder, moveLegacyCluster } from './system-folder.js';
 import { describeExit, startServiceProcess, type ServiceProcess } from './service-process.js';
 import { withoutForeignSignalHooks } from './signal-hooks.js';
 import { PORT_ENV, readUpConfig, START_ORDER, type UpConfig } from './up-config.js';
@@ -154,6 +156,9 @@ export async function runUp(io: CliIo): Promise<number> {
   assertServicesBuilt(root);
   await assertNotRunning(home);
   const keys = await ensureKeyMaterial(home);
+  // As root, the PostgreSQL cluster (run as OS user postgres) and the sandbox's work folders (run as
+  // each domain's uid) live where those users can reach them; the data folder stays private.
+  const shared = runningAsRoot() ? await ensureSystemFolder(home, config.systemDir) : home;
   await assertPortsFree(config);
   if (config.insecure) {
     io.err(
@@ -260,11 +265,15 @@ export async function runUp(io: CliIo): Promise<number> {
     }
     // PostgreSQL
     const pgLog = fileLogger(path.join(home, 'logs', 'postgres.log'));
+    const pgDir = path.join(shared, 'postgres');
+    if (pgDir !== path.join(home, 'postgres') && (await moveLegacyCluster(path.join(home, 'postgres'), pgDir)))
+      io.out(`moved the PostgreSQL cluster from ${path.join(home, 'postgres')} to ${pgDir}`);
     const pg = await onPort(config.pgPort, (pgPort) => {
       io.out(`starting PostgreSQL on 127.0.0.1:${pgPort}...`);
       return withoutForeignSignalHooks(() =>
         startPostgres({
-          dataDir: path.join(home, 'postgres'),
+          dataDir: pgDir,
+          ...(runningAsRoot() ? { binariesDir: path.join(config.systemDir, 'binaries') } : {}),
           port: pgPort,
           password: keys.postgresPassword,
           databases: Object.values(DATABASES),
@@ -296,6 +305,7 @@ export async function runUp(io: CliIo): Promise<number> {
           databaseUrls,
           insecure: config.insecure,
           bootstrapAdmin: BOOTSTRAP_ADMIN,
+          workDir: path.join(shared, 'work'),
           ...(first.ras !== undefined ? { rasAddr: first.ras.address } : {}),
           ...(first.catalog !== undefined ? { catalogAddr: first.catalog.address } : {}),
           ...(first.deployer !== undefined ? { deployerAddr: first.deployer.address } : {}),

@@ -5,6 +5,7 @@ import { readUpConfig } from './up-config.js';
 test('defaults: fixed ports, one replica, embedded NATS, ./.latchkey', () => {
   assert.deepEqual(readUpConfig({}, '/w'), {
     home: '/w/.latchkey',
+    systemDir: '/var/lib/latchkey',
     natsUrl: undefined,
     natsPort: 7422,
     pgPort: 7432,
@@ -12,6 +13,11 @@ test('defaults: fixed ports, one replica, embedded NATS, ./.latchkey', () => {
     replicas: 1,
     insecure: false,
   });
+});
+
+test('LATCHKEY_SYSTEM_DIR moves what other OS users must reach as root', () => {
+  assert.equal(readUpConfig({ LATCHKEY_SYSTEM_DIR: 'sys' }, '/w').systemDir, '/w/sys');
+  assert.equal(readUpConfig({ LATCHKEY_SYSTEM_DIR: ' ' }, '/w').systemDir, '/var/lib/latchkey');
 });
 
 test('LATCHKEY_INSECURE=1 asks for plaintext; anything but 1/0/true/false is refused by name', () => {

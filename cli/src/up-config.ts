@@ -1,6 +1,8 @@
 import { CliError } from './cli-errors.js';
 import type { ServiceName } from './credentials-file.js';
+import path from 'node:path';
 import { resolveHome } from './data-folder.js';
+import { DEFAULT_SYSTEM_DIR } from './system-folder.js';
 
 /** The order services start in (and stop in reverse). */
 // Each after those it calls: catalog asks the deployer's reference index, the resolver asks the catalog.
@@ -34,6 +36,8 @@ export interface UpConfig {
   /** First replica's port per service; 0: the service picks. */
   servicePorts: Record<ServiceName, number>;
   replicas: number;
+  /** As root: where what other OS users must reach is kept (LATCHKEY_SYSTEM_DIR, default /var/lib/latchkey). */
+  systemDir: string;
   /** --insecure / LATCHKEY_INSECURE=1: plaintext, services named by shared tokens; local debugging only. */
   insecure: boolean;
 }
@@ -72,6 +76,7 @@ export function readUpConfig(env: NodeJS.ProcessEnv, cwd: string): UpConfig {
   const natsUrl = env['LATCHKEY_NATS_URL']?.trim();
   return {
     home: resolveHome(env, cwd),
+    systemDir: path.resolve(cwd, env['LATCHKEY_SYSTEM_DIR']?.trim() || DEFAULT_SYSTEM_DIR),
     natsUrl: natsUrl === undefined || natsUrl === '' ? undefined : natsUrl,
     natsPort: port(env, 'nats'),
     pgPort: port(env, 'postgres'),

@@ -27,7 +27,7 @@ test('bad input gets a clear error, a non-zero exit, and changes nothing', async
 
   await refused(['secret', 'put', 'k', '--domain', 'nowhere'], 'v-1234', /domain nowhere does not exist/);
   await refused(['secret', 'list', '--domain', 'nowhere'], undefined, /domain nowhere does not exist/);
-  await refused(['secret', 'put', 'bad key!', '--domain', 'analytics'], 'v-1234', /invalid secret key/);
+  await refused(['secret', 'put', 'bad key!', '--domain', 'analytics'], 'v-1234', /key "bad key!" is not valid/);
   await refused(['secret', 'put', 'empty', '--domain', 'analytics'], '', /value is empty/);
   await refused(['secret', 'put', 'x', '--domain', 'analytics', '--value', 'oops'], undefined, /command line/);
   await refused(['domain', 'create', 'Bad_Name'], undefined, /invalid domain name/);

@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { connectEmbeddedBus } from './bus-harness.js';
+import { clusterDir } from './system-harness.js';
 
 /** The forms a leaked value could take. */
 export function canaryForms(canary: string): string[] {
@@ -35,7 +36,7 @@ export async function scanFiles(dir: string, canary: string): Promise<string[]> 
 
 /** A connection to one database of a running embedded system (`latchkey_deployer`, ...). */
 export async function openDatabase(home: string, database: string): Promise<pg.Client> {
-  const pid = await readFile(join(home, 'postgres', 'postmaster.pid'), 'utf8');
+  const pid = await readFile(join(clusterDir(home), 'postmaster.pid'), 'utf8');
   const port = Number(pid.split('\n')[3]);
   const password = (await readFile(join(home, 'postgres-password'), 'utf8')).trim();
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'latchkey', password, database });
@@ -109,7 +110,7 @@ export async function assertNowhere(
     assert.equal(findLeak(dump.text, c), undefined, `a database row holds ${c}`);
     assert.equal(findLeak(bus.text, c), undefined, `a JetStream message holds ${c}`);
     assert.deepEqual(await scanFiles(join(sys.home, 'nats'), c), [], `JetStream files hold ${c}`);
-    assert.deepEqual(await scanFiles(join(sys.home, 'postgres'), c), [], `PostgreSQL files hold ${c}`);
+    assert.deepEqual(await scanFiles(clusterDir(sys.home), c), [], `PostgreSQL files hold ${c}`);
     for (const r of cliOutputs) assert.equal(findLeak(r.stdout + r.stderr, c), undefined, `CLI output holds ${c}`);
     assert.equal(findLeak(sys.output(), c), undefined, `latchkey up output holds ${c}`);
   }

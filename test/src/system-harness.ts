@@ -3,8 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A system's PostgreSQL cluster: in the data folder, or as root in its system folder (see cli/src/system-folder.ts). */
+export function clusterDir(home: string): string {
+  return process.getuid?.() === 0
+    ? join(systemFolderFor(home, DEFAULT_SYSTEM_DIR), 'postgres')
+    : join(home, 'postgres');
+}
 export const CLI = join(REPO, 'cli/bin/latchkey.js');
 
 export interface CliResult {
@@ -13,17 +21,25 @@ export interface CliResult {
   stderr: string;
 }
 
+/** An OS user to run the system and the CLI as (the test runs as root). */
+export interface RunAs {
+  uid: number;
+  gid: number;
+}
+
 /** Runs the `latchkey` CLI as a user would, with `input` on standard input. */
 export function runCli(
   home: string,
   args: string[],
   input?: string,
   env: Record<string, string> = {},
+  as?: RunAs,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { ...process.env, LATCHKEY_HOME: home, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(as ? { uid: as.uid, gid: as.gid } : {}),
     });
     let stdout = '';
     let stderr = '';
@@ -49,7 +65,7 @@ export interface RunningSystem {
 
 /** Starts `latchkey up` on free ports in a fresh (or given) data folder and waits for "Latchkey is ready". */
 export async function startSystem(
-  opts: { replicas?: number; home?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  opts: { replicas?: number; home?: string; timeoutMs?: number; env?: Record<string, string>; as?: RunAs } = {},
 ): Promise<RunningSystem> {
   const home = opts.home ?? (await mkdtemp(join(tmpdir(), 'latchkey-e2e-')));
   const env = {
@@ -64,7 +80,11 @@ export async function startSystem(
     LATCHKEY_REPLICAS: String(opts.replicas ?? 1),
     ...opts.env,
   };
-  const up = spawn(process.execPath, [CLI, 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const up = spawn(process.execPath, [CLI, 'up'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.as ? { uid: opts.as.uid, gid: opts.as.gid } : {}),
+  });
   let out = '';
   up.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   up.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -98,7 +118,7 @@ export async function startSystem(
     home,
     up,
     output: () => out,
-    cli: (args, input) => runCli(home, args, input),
+    cli: (args, input) => runCli(home, args, input, {}, opts.as),
     stop,
     async cleanup() {
       await stop();

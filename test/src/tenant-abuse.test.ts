@@ -40,7 +40,14 @@ let sys: RunningSystem;
 before(async () => {
   vault = await startVaultEmulator();
   // A short cooldown and scan, so that redeploy policies act within the test.
-  sys = await startSystem({ env: { LATCHKEY_REDEPLOY_COOLDOWN_S: '1', LATCHKEY_REDEPLOY_SCAN_INTERVAL_S: '1' } });
+  sys = await startSystem({
+    env: {
+      LATCHKEY_REDEPLOY_COOLDOWN_S: '1',
+      LATCHKEY_REDEPLOY_SCAN_INTERVAL_S: '1',
+      // The test's Vault emulator listens on loopback, which the catalog refuses unless allowed.
+      LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1',
+    },
+  });
 });
 after(async () => {
   await sys?.cleanup();

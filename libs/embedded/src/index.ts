@@ -9,3 +9,8 @@ export { startPostgres } from './postgres-process.js';
 export type { PostgresHandle, StartPostgresOptions } from './postgres-process.js';
 export { ensurePostgresLibSymlinks } from './postgres-symlinks.js';
 export { forEachLine, LineTail } from './line-splitter.js';
+export { ensureSystemBinary, locateSystemBinary } from './system-binary.js';
+export type { EnsureSystemBinaryOptions, SystemBinary } from './system-binary.js';
+export { BUBBLEWRAP, ensureBubblewrapBinary } from './bubblewrap-binary.js';
+export { chownRecursive, firstUntraversableAncestor, runningAsRoot } from './postgres-os-user.js';
+export type { OsUserIds } from './postgres-os-user.js';

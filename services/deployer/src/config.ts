@@ -34,6 +34,35 @@ const schema = z.object({
    * deployment in namespace <prefix><domain>) or `noop` (nothing runs; for benchmarks).
    */
   LATCHKEY_RUNTIME: z.enum(['process', 'kubernetes', 'noop']).default('process'),
+  /**
+   * process runtime: `sandbox` (default) runs each workload in a bubblewrap
+   * sandbox (its own mount, pid, ipc and uts namespaces; only its work folder
+   * writable) and, when the deployer runs as root, as its domain's own uid;
+   * workloads are refused where that cannot be had. `none` runs them as plain
+   * child processes of the deployer's user, and every deployment says so.
+   */
+  LATCHKEY_PROCESS_ISOLATION: z.enum(['sandbox', 'none']).default('sandbox'),
+  /**
+   * process runtime as root: the uids (gid = uid) given to domains, one each,
+   * as `first-last`. Default: far above real users and the usual /etc/subuid
+   * ranges (100000 + 65536 per user). No user is created for them.
+   */
+  LATCHKEY_SANDBOX_UID_RANGE: z
+    .string()
+    .default('1700000000-1700065535')
+    .transform((s, ctx) => {
+      const m = /^(\d+)-(\d+)$/.exec(s.trim());
+      const first = Number(m?.[1]);
+      const last = Number(m?.[2]);
+      if (!m || first < 1000 || last < first || last > 2_147_483_646) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a uid range first-last with 1000 <= first <= last <= 2147483646, e.g. 1700000000-1700065535',
+        });
+        return z.NEVER;
+      }
+      return { first, last };
+    }),
   /** kubernetes runtime: a kubeconfig file; absent: in-cluster service account, else ~/.kube/config. */
   LATCHKEY_KUBECONFIG: z.string().optional(),
   /** kubernetes runtime: the image of workloads that name no run.image (none: such workloads are refused). */

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { readSealKeyFile, readSigningKeyFile, signPayload } from '@latchkey/crypto';
 import { createPool, migrate } from '@latchkey/db';
+import { ensureBubblewrapBinary } from '@latchkey/embedded';
 import {
   dropOnPolicyChange,
   ensureEventTables,
@@ -36,7 +37,9 @@ import { PostgresRedeployRepo } from './adapters/postgres-redeploy-repo.js';
 import { PostgresReferenceIndex } from './adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
 import { NoopRuntime } from './adapters/noop-runtime.js';
+import { PostgresSandboxIdentities } from './adapters/postgres-sandbox-identities.js';
 import { ProcessRuntime } from './adapters/process-runtime.js';
+import { prepareIsolation } from './adapters/process-sandbox.js';
 import { loadDeployerConfig } from './config.js';
 import type { WorkloadRuntime } from './domain/ports.js';
 import { AutoRedeployService } from './domain/auto-redeploy-service.js';
@@ -138,13 +141,37 @@ runService('deployer', logger, async () => {
           maxLineBytes: config.LATCHKEY_OUTPUT_LINE_MAX_BYTES,
         });
       }
-      default:
+      default: {
+        const isolation = await prepareIsolation({
+          mode: config.LATCHKEY_PROCESS_ISOLATION,
+          // As root on Debian, bubblewrap is installed when missing (as nats-server is by latchkey up).
+          bwrap:
+            config.LATCHKEY_PROCESS_ISOLATION === 'sandbox'
+              ? await ensureBubblewrapBinary({ log: (line) => log.info(line) }).catch((err: unknown) => {
+                  log.warn('bubblewrap is not available', { err });
+                  return undefined;
+                })
+              : undefined,
+          workDir: config.LATCHKEY_WORK_DIR,
+          probeIds: { uid: config.LATCHKEY_SANDBOX_UID_RANGE.first, gid: config.LATCHKEY_SANDBOX_UID_RANGE.first },
+        });
+        if (isolation.kind === 'unavailable')
+          log.error(`process runtime: every deployment is refused: ${isolation.reason}`);
+        else if (isolation.kind === 'none') log.warn(`process runtime: ${isolation.warning}`);
+        else
+          log.info('process runtime: workloads run sandboxed', {
+            bwrap: isolation.bwrap,
+            perDomainUid: isolation.asRoot,
+          });
         return new ProcessRuntime({
           workDir: config.LATCHKEY_WORK_DIR,
           logger: log,
           redactor,
           maxLineBytes: config.LATCHKEY_OUTPUT_LINE_MAX_BYTES,
+          isolation,
+          identities: new PostgresSandboxIdentities(pool, config.LATCHKEY_SANDBOX_UID_RANGE),
         });
+      }
     }
   })();
   if (config.LATCHKEY_RUNTIME === 'noop')

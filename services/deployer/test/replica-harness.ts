@@ -171,8 +171,8 @@ export function replica(
 export const newKeys = (): SealKeyPair => generateSealKeyPair();
 
 /**
- * What the resolver does for a deployment: every reference of its workload
- * answered in `scope` with the version `versions[key]` (default 1), the
+ * What the resolver does for a deployment: every managed reference of its workload
+ * answered in `scope` (a Vault one by its integration) with the version `versions[key]` (default 1), the
  * values sealed to the deployers' key; `on` opens them and starts it.
  */
 export async function resolve(
@@ -189,7 +189,8 @@ export async function resolve(
     refId: r.refId,
     key: r.key,
     sourceType: r.sourceType,
-    scope,
+    // A Vault reference is answered from its integration, as the resolver does.
+    scope: r.sourceType === 'VAULT' ? r.sourceId : scope,
     version: versions[r.key] ?? 1,
   }));
   const values = Object.fromEntries(refs.map((r) => [r.refId, `value-of-${r.key}-${versions[r.key] ?? 1}`]));

@@ -11,7 +11,7 @@ import { DEFAULT_MAX_LINE_BYTES, silentLogger } from '@latchkey/logger';
 import { GetLogsResponse, type GetLogsRequest } from '@latchkey/proto';
 import { startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
-import { ProcessRuntime } from '../src/adapters/process-runtime.js';
+import { sandboxedRuntime } from './sandboxed-runtime.js';
 import { LOGS_PAGE_MAX_BYTES, sweepOutput } from '../src/domain/output-log.js';
 import { WorkloadService } from '../src/domain/workload-service.js';
 import { deployerHandlers } from '../src/transport/grpc/deployer-handler.js';
@@ -29,7 +29,7 @@ after(async () => {
 async function deployer(t: TestContext, outputQuotaBytes?: number) {
   const pool = await freshDatabase(t, postgres, 'deployer_output');
   const workDir = await mkdtemp(join(tmpdir(), 'lk-output-'));
-  const runtime = new ProcessRuntime({ workDir, logger: silentLogger });
+  const runtime = await sandboxedRuntime(workDir);
   const keys = newKeys();
   const repo = new PostgresWorkloadRepo(pool);
   const workloads = new WorkloadService({

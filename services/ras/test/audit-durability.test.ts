@@ -71,6 +71,8 @@ test('kill -9 ras right after it answered a CheckBatch: after its restart every 
     LATCHKEY_DATABASE_URL: url,
     LATCHKEY_GRPC_PORT: '0',
     LATCHKEY_LOG_LEVEL: 'warn',
+    // ras has no default platform admin outside embedded mode.
+    LATCHKEY_PLATFORM_ADMINS: 'admin',
   };
   const first = await startRasProcess(t, env);
   // The audit stream is unreachable for a moment, as in a NATS restart: the

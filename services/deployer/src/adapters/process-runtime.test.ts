@@ -10,6 +10,13 @@ import { randomUUID } from 'node:crypto';
 import { waitFor } from '@latchkey/testing';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
 import { ProcessRuntime, propertiesLine, runsDeployment } from './process-runtime.js';
+import { prepareIsolation } from './process-sandbox.js';
+import { FIRST_SANDBOX_UID as FIRST_UID, fakeIdentities, sandboxedRuntime } from '../../test/sandboxed-runtime.js';
+
+const isRoot = process.getuid?.() === 0;
+
+const sandboxed = (workDir: string, redactor?: Redactor): Promise<ProcessRuntime> =>
+  sandboxedRuntime(workDir, redactor ? { redactor } : {});
 
 test('a Spark conf value survives properties-file escaping whatever it holds', () => {
   assert.equal(propertiesLine('spark.a', 'p=w:d#x!\\y'), 'spark.a=p\\=w\\:d\\#x\\!\\\\y');
@@ -21,7 +28,7 @@ test('a command that cannot start leaves none of its values held by the service 
   const redactor = new Redactor();
   const workDir = await mkdtemp(join(tmpdir(), 'lk-process-runtime-'));
   try {
-    const runtime = new ProcessRuntime({ workDir, logger: silentLogger, redactor });
+    const runtime = await sandboxed(workDir, redactor);
     await assert.rejects(
       runtime.start(
         {
@@ -58,7 +65,7 @@ test('after a restart, reclaim terminates the process an earlier run left for a 
   t.after(() => rm(workDir, { recursive: true, force: true }));
   const deploymentId = randomUUID();
   // The earlier run of the deployer started it...
-  const earlier = new ProcessRuntime({ workDir, logger: silentLogger });
+  const earlier = await sandboxed(workDir);
   const exits: (string | null)[] = [];
   const { pid } = await earlier.start(
     {
@@ -80,7 +87,7 @@ test('after a restart, reclaim terminates the process an earlier run left for a 
   await new Promise((resolve) => other.once('spawn', resolve));
   const record = (id: string, p: number) => ({ id, pid: p }) as DeploymentRecord;
 
-  const restarted = new ProcessRuntime({ workDir, logger: silentLogger });
+  const restarted = await sandboxed(workDir);
   await restarted.reclaim(record(deploymentId, other.pid!));
   assert.equal(alive(other.pid!), true, 'a process of another deployment is left alone');
   await restarted.reclaim(record(deploymentId, pid));
@@ -89,3 +96,101 @@ test('after a restart, reclaim terminates the process an earlier run left for a 
   assert.equal(await runsDeployment(pid, deploymentId), false);
   await restarted.reclaim(record(deploymentId, pid)); // gone: nothing to do, no error
 });
+
+test('without a usable sandbox every start is refused, naming what to install and the way out', async (t) => {
+  const workDir = await mkdtemp(join(tmpdir(), 'lk-process-runtime-'));
+  t.after(() => rm(workDir, { recursive: true, force: true }));
+  const isolation = await prepareIsolation({
+    mode: 'sandbox',
+    bwrap: undefined,
+    workDir,
+    probeIds: { uid: FIRST_UID, gid: FIRST_UID },
+  });
+  const runtime = new ProcessRuntime({ workDir, logger: silentLogger, isolation, identities: fakeIdentities() });
+  await assert.rejects(
+    runtime.start(
+      {
+        deploymentId: randomUUID(),
+        workloadId: randomUUID(),
+        workload: 'etl',
+        domain: 'analytics',
+        command: ['true'],
+        env: {},
+        sparkConf: {},
+        secrets: [],
+      },
+      { onLine: () => undefined, onExit: () => undefined },
+    ),
+    (err: unknown) =>
+      err instanceof LatchkeyError &&
+      err.code === 'runtime.isolation_unavailable' &&
+      /apt-get install bubblewrap/.test(err.message) &&
+      /LATCHKEY_PROCESS_ISOLATION=none/.test(err.message),
+  );
+  assert.deepEqual(runtime.running(), []);
+});
+
+test('LATCHKEY_PROCESS_ISOLATION=none: every deployment carries the warning that it runs without isolation', async () => {
+  const isolation = await prepareIsolation({
+    mode: 'none',
+    bwrap: undefined,
+    workDir: tmpdir(),
+    probeIds: { uid: FIRST_UID, gid: FIRST_UID },
+  });
+  const runtime = new ProcessRuntime({ workDir: tmpdir(), logger: silentLogger, isolation });
+  assert.equal(runtime.warnings.length, 1);
+  assert.match(runtime.warnings[0] ?? '', /WITHOUT isolation \(LATCHKEY_PROCESS_ISOLATION=none\)/);
+  assert.deepEqual((await sandboxed(await mkdtemp(join(tmpdir(), 'lk-process-runtime-')))).warnings, []);
+});
+
+test(
+  "as root a workload runs as its domain's own uid, which alone owns its work folder and properties file, and a stop reaches it with SIGTERM",
+  { skip: isRoot ? false : 'per-domain uids need root' },
+  async (t) => {
+    const workDir = await mkdtemp(join(tmpdir(), 'lk-process-runtime-'));
+    t.after(() => rm(workDir, { recursive: true, force: true }));
+    const runtime = await sandboxed(workDir);
+    const lines: string[] = [];
+    const exits: (number | null)[] = [];
+    const run = (domain: string, script: string) =>
+      runtime.start(
+        {
+          deploymentId: randomUUID(),
+          workloadId: randomUUID(),
+          workload: 'etl',
+          domain,
+          command: ['sh', '-c', script],
+          env: {},
+          sparkConf: { 'spark.app.name': 'etl' },
+          secrets: [],
+        },
+        { onLine: (_s, line) => lines.push(`${domain} ${line}`), onExit: (code) => exits.push(code) },
+      );
+    await run('finance', 'id -u');
+    await run(
+      'analytics',
+      'trap "echo got-term; exit 7" TERM; echo "ids $(id -u) $(id -G)"; stat -c "mode %n %u %a" /work "$LATCHKEY_SPARK_PROPERTIES_FILE"; echo ready; while :; do sleep 0.1; done',
+    );
+    await waitFor(() => lines.includes('analytics ready') && exits.length === 1, { what: 'both workloads to report' });
+    const [analytics] = runtime.running();
+    const financeUid = lines.find((l) => l.startsWith('finance '))?.split(' ')[1];
+    const analyticsIds = lines
+      .find((l) => l.startsWith('analytics ids'))
+      ?.split(' ')
+      .slice(2);
+    assert.ok(analyticsIds && financeUid, lines.join('\n'));
+    assert.notEqual(analyticsIds[0], financeUid, 'each domain its own uid');
+    assert.ok(Number(analyticsIds[0]) >= FIRST_UID && Number(financeUid) >= FIRST_UID);
+    assert.deepEqual(
+      analyticsIds.slice(1),
+      [analyticsIds[0]],
+      'its own group only, no supplementary group of the deployer',
+    );
+    assert.ok(lines.includes(`analytics mode /work ${analyticsIds[0]} 700`), lines.join('\n'));
+    assert.ok(lines.includes(`analytics mode /work/spark.properties ${analyticsIds[0]} 600`), lines.join('\n'));
+    assert.equal(await runtime.stop(analytics!.deploymentId, 'test'), true);
+    await waitFor(() => exits.length === 2, { what: 'the stopped workload to end' });
+    assert.ok(lines.includes('analytics got-term'), 'the workload itself got SIGTERM and could end cleanly');
+    assert.deepEqual(exits, [0, 7]);
+  },
+);

@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_MAX_LINE_BYTES, REDACTED, Redactor, silentLogger } from '@latchkey/logger';
+import { DEFAULT_MAX_LINE_BYTES, REDACTED, Redactor } from '@latchkey/logger';
 import { waitFor } from '@latchkey/testing';
 import type { RunHooks, RunSpec } from '../domain/ports.js';
-import { ProcessRuntime } from './process-runtime.js';
+import { sandboxedRuntime } from '../../test/sandboxed-runtime.js';
 
 function spec(domain: string, command: string[], secrets: string[]): RunSpec {
   return {
@@ -40,7 +40,7 @@ test("a workload's output is masked with its own deployment's values only, not a
   const workDir = await mkdtemp(join(tmpdir(), 'lk-output-'));
   t.after(() => rm(workDir, { recursive: true, force: true }));
   const service = new Redactor();
-  const runtime = new ProcessRuntime({ workDir, logger: silentLogger, redactor: service });
+  const runtime = await sandboxedRuntime(workDir, { redactor: service });
   t.after(() => runtime.stopAll('test over'));
   const canary = `analytics-canary-${randomUUID()}`;
   const own = `finance-own-${randomUUID()}`;
@@ -77,7 +77,7 @@ test("a workload's output is masked with its own deployment's values only, not a
 test('a 60 MB output line with no newline is stored cut to the cap, with the count of what was cut', async (t) => {
   const workDir = await mkdtemp(join(tmpdir(), 'lk-output-'));
   t.after(() => rm(workDir, { recursive: true, force: true }));
-  const runtime = new ProcessRuntime({ workDir, logger: silentLogger });
+  const runtime = await sandboxedRuntime(workDir);
   const hooks = recorder();
   const total = 60 * 1024 * 1024;
   await runtime.start(

@@ -273,6 +273,8 @@ export interface RunHooks {
 
 /** Where workloads run: here, child processes; later, Kubernetes pods. */
 export interface WorkloadRuntime {
+  /** What every deployment started here carries as a warning (e.g. that it runs without isolation). */
+  readonly warnings?: readonly string[];
   start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }>;
   /** Stops one deployment if it runs here; true when it did. */
   stop(deploymentId: string, reason: string): Promise<boolean>;

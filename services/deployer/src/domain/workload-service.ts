@@ -513,13 +513,10 @@ export class WorkloadService {
     // Marked before the claim commits, so that the running-deployments check never sees it claimed but not starting.
     this.startingHere.set(ev.deploymentId, (this.startingHere.get(ev.deploymentId) ?? 0) + 1);
     try {
-      const claimed = await this.deps.repo.claimForStart(
-        eventId,
-        ev.deploymentId,
-        this.deps.runner,
-        ev.versions,
-        ev.warnings,
-      );
+      const claimed = await this.deps.repo.claimForStart(eventId, ev.deploymentId, this.deps.runner, ev.versions, [
+        ...ev.warnings,
+        ...(this.deps.runtime.warnings ?? []),
+      ]);
       if (!claimed) return;
       await this.startClaimed(claimed.deployment, claimed.workload, ev, eventId, origin);
     } finally {
