@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_SYSTEM_DIR } from '@latchkey/embedded';
 import { CliError } from './cli-errors.js';
 
 /** Where `latchkey up` as root keeps what other OS users must reach, one folder per data folder. */
-export const DEFAULT_SYSTEM_DIR = '/var/lib/latchkey';
+export { DEFAULT_SYSTEM_DIR };
 
 const OWNER_FILE = 'data-folder';
 const ENTRY = /^[0-9a-f]{16}$/;

