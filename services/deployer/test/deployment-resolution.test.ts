@@ -18,6 +18,7 @@ import { silentLogger } from '@latchkey/logger';
 import { createTestDatabase, startTestNats, startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { NatsResolutionPlanner } from '../src/adapters/nats-resolution-planner.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
+import { UNSANDBOXED_WARNING } from '../src/adapters/process-sandbox.js';
 import type { ResolutionPlanner, RunSpec, WorkloadRuntime } from '../src/domain/ports.js';
 import { WorkloadService } from '../src/domain/workload-service.js';
 
@@ -41,6 +42,8 @@ const allowAll: Authorizer = {
 /** Records what it would start; starts nothing. */
 class RecordingRuntime implements WorkloadRuntime {
   readonly started: RunSpec[] = [];
+  /** What every deployment it starts must carry (the process runtime's, when it runs without isolation). */
+  warnings: string[] = [];
   start(spec: RunSpec): Promise<{ pid: number }> {
     this.started.push(spec);
     return Promise.resolve({ pid: 4242 });
@@ -345,6 +348,38 @@ test('while a backend is unavailable the deployment says it waits; once resolved
     'spark.x': 'v-9',
     'spark.redaction.regex': '(?i)secret|password|token|access[.]?key',
   });
+});
+
+test("a runtime that runs without isolation puts its warning on every deployment it starts, beside the resolver's", async (t) => {
+  const h = await harness(t);
+  // As ProcessRuntime does with LATCHKEY_PROCESS_ISOLATION=none (its own test checks the wording).
+  h.runtime.warnings = [UNSANDBOXED_WARNING];
+  await h.workloads.apply('mia', 'analytics', JSON.stringify(JOB));
+  const d = await h.workloads.deploy('mia', 'analytics', 'etl');
+  const values = {
+    'LEGACY:db_password': 'v-1234',
+    'MANAGED:analytics:later': 'v-5678',
+    'MANAGED:global:forbidden': 'v-9',
+  };
+  await h.workloads.onResolved(`resolved:${d.id}`, {
+    deploymentId: d.id,
+    domain: 'analytics',
+    versions: Object.keys(values).map((refId) => ({
+      refId,
+      key: refId.split(':').at(-1)!,
+      sourceType: 'MANAGED',
+      scope: refId.startsWith('MANAGED:') ? refId.split(':')[1]! : 'analytics',
+      version: 1,
+    })),
+    sealed: seal(h.keys, Buffer.from(JSON.stringify(values)), d.id),
+    warnings: ['a warning of the resolver'],
+  });
+  // deploy --wait prints the deployment's warnings; workload get those of the live deployment.
+  const started = await h.workloads.getDeployment('mia', 'analytics', d.id);
+  assert.equal(started.status, 'deployed');
+  assert.deepEqual(started.warnings, ['a warning of the resolver', UNSANDBOXED_WARNING]);
+  const { live } = await h.workloads.get('mia', 'analytics', 'etl');
+  assert.deepEqual(live?.warnings, started.warnings);
 });
 
 test('the NATS planner asks one resolver and reads its reply; no resolver or a silent one is a retryable error', async (t) => {
