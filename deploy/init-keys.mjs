@@ -41,7 +41,7 @@ await ensureLocalTls(localTlsFiles(dir, ['ras', 'catalog', 'resolver', 'deployer
 // nats-server's certificate (CN and DNS name nats-server: the compose network alias), issued by the same CA;
 // its key is moved to natsDir, where only nats-server reads it.
 const natsTmp = `${dir}/nats-tls`;
-const natsTls = localTlsFiles(natsTmp, [NATS_SERVER_CERT]);
+const natsTls = localTlsFiles(natsTmp, [], { serverOnly: [NATS_SERVER_CERT] });
 await ensureLocalTls({ ...natsTls, caCertFile: `${dir}/tls/ca.crt`, caKeyFile: `${dir}/tls/ca.key` });
 await mkdir(natsDir, { recursive: true, mode: 0o700 });
 const natsCert = natsTls.services[NATS_SERVER_CERT];

@@ -49,7 +49,7 @@ export function keyMaterialPaths(home: string): KeyMaterialPaths {
     postgresPasswordFile: path.join(home, 'postgres-password'),
     oidcSigningKeyFile: localIssuerFiles(home).signingKeyFile,
     oidcJwksFile: localIssuerFiles(home).jwksFile,
-    tls: localTlsFiles(home, [...SERVICE_NAMES, NATS_SERVER_CERT]),
+    tls: localTlsFiles(home, SERVICE_NAMES, { serverOnly: [NATS_SERVER_CERT] }),
     bus: busKeyPaths(path.join(home, 'bus')),
   };
 }

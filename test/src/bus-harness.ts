@@ -33,8 +33,8 @@ export interface SecureTestBus {
 
 export async function startSecureTestBus(): Promise<SecureTestBus> {
   const dir: TempDir = await tempDir('latchkey-bus-');
-  const tls = localTlsFiles(`${dir.path}/a`, ['nats-server']);
-  const other = localTlsFiles(`${dir.path}/b`, ['nats-server']);
+  const tls = localTlsFiles(`${dir.path}/a`, [], { serverOnly: ['nats-server'] });
+  const other = localTlsFiles(`${dir.path}/b`, [], { serverOnly: ['nats-server'] });
   await ensureLocalTls(tls);
   await ensureLocalTls(other);
   const server = tls.services['nats-server']!;

@@ -15,20 +15,38 @@ const RENEW_BEFORE_MS = 30 * DAY_MS;
 export interface LocalTlsFiles {
   caCertFile: string;
   caKeyFile: string;
-  /** Per service: its certificate (CN = the service name) and private key. */
-  services: Record<string, { certFile: string; keyFile: string }>;
+  /**
+   * Per service: its certificate (CN = the service name) and private key;
+   * `serverOnly`: good for serving only (no clientAuth), so that it can never
+   * call a service as a principal (nats-server's).
+   */
+  services: Record<string, { certFile: string; keyFile: string; serverOnly?: boolean }>;
 }
 
-export function localTlsFiles(home: string, services: readonly string[]): LocalTlsFiles {
+export function localTlsFiles(
+  home: string,
+  services: readonly string[],
+  opts: { serverOnly?: readonly string[] } = {},
+): LocalTlsFiles {
   const dir = path.join(home, 'tls');
+  const serverOnly = new Set(opts.serverOnly ?? []);
   return {
     caCertFile: path.join(dir, 'ca.crt'),
     caKeyFile: path.join(dir, 'ca.key'),
     services: Object.fromEntries(
-      services.map((s) => [s, { certFile: path.join(dir, `${s}.crt`), keyFile: path.join(dir, `${s}.key`) }]),
+      [...services, ...serverOnly].map((s) => [
+        s,
+        {
+          certFile: path.join(dir, `${s}.crt`),
+          keyFile: path.join(dir, `${s}.key`),
+          ...(serverOnly.has(s) ? { serverOnly: true } : {}),
+        },
+      ]),
     ),
   };
 }
+
+const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 
 const serial = (): string => {
   const b = randomBytes(16);
@@ -104,13 +122,14 @@ async function ensureCa(files: LocalTlsFiles, now: Date): Promise<Ca> {
 }
 
 /** A certificate still good for a while, issued by this CA, for this name. */
-function stillGood(pem: string, ca: Ca, service: string, now: Date): boolean {
+function stillGood(pem: string, ca: Ca, service: string, serverOnly: boolean, now: Date): boolean {
   try {
     const cert = new X509Certificate(pem);
     return (
       cert.checkIssued(ca.cert) &&
       cert.verify(ca.cert.publicKey) &&
       cert.subject === `CN=${service}` &&
+      (cert.keyUsage ?? []).includes(CLIENT_AUTH_OID) === !serverOnly &&
       Date.parse(cert.validTo) > now.getTime() + RENEW_BEFORE_MS
     );
   } catch {
@@ -122,14 +141,16 @@ function stillGood(pem: string, ca: Ca, service: string, now: Date): boolean {
  * Embedded mode's mutual TLS material, created once and renewed when close
  * to expiry: a local CA (10 years) and, per service, a certificate (1 year)
  * with CN = the service name and SANs for the service name, localhost and
- * 127.0.0.1, good for serving and for calling. Private keys are 0600.
+ * 127.0.0.1, good for serving and for calling (a `serverOnly` one for
+ * serving alone). Private keys are 0600.
  */
 export async function ensureLocalTls(files: LocalTlsFiles, now = new Date()): Promise<void> {
   const ca = await ensureCa(files, now);
   for (const [service, f] of Object.entries(files.services)) {
     const existing = await readOptional(f.certFile);
     const key = await readOptional(f.keyFile);
-    if (existing !== undefined && key !== undefined && stillGood(existing, ca, service, now)) continue;
+    const serverOnly = f.serverOnly === true;
+    if (existing !== undefined && key !== undefined && stillGood(existing, ca, service, serverOnly, now)) continue;
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
@@ -143,7 +164,11 @@ export async function ensureLocalTls(files: LocalTlsFiles, now = new Date()): Pr
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+        new x509.ExtendedKeyUsageExtension(
+          serverOnly
+            ? [x509.ExtendedKeyUsage.serverAuth]
+            : [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+        ),
         new x509.SubjectAlternativeNameExtension([
           { type: 'dns', value: service },
           { type: 'dns', value: 'localhost' },

@@ -168,6 +168,26 @@ test('servicePrincipalOf checks the issuer itself too, and takes the CN as the s
   );
 });
 
+test("nats-server's certificate, issued by the same CA for serving only, names no service: it cannot call as one", async () => {
+  const files = localTlsFiles(path.join(dir, 'home'), [], { serverOnly: ['nats-server'] });
+  await ensureLocalTls(files);
+  const cert = new X509Certificate(await readFile(files.services['nats-server']?.certFile ?? ''));
+  assert.ok(cert.checkIssued(new X509Certificate(ca)), 'issued by the installation CA');
+  assert.throws(
+    () => servicePrincipalOf({ raw: cert.raw } as PeerCertificate, caCertificates(ca)),
+    /it is not meant for client authentication/,
+  );
+  // A certificate made earlier for calling too is issued again for serving only.
+  const both = localTlsFiles(path.join(dir, 'reissue'), ['nats-server']);
+  await ensureLocalTls(both);
+  await ensureLocalTls({
+    ...both,
+    services: localTlsFiles(path.join(dir, 'reissue'), [], { serverOnly: ['nats-server'] }).services,
+  });
+  const reissued = new X509Certificate(await readFile(both.services['nats-server']?.certFile ?? ''));
+  assert.deepEqual(reissued.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+});
+
 test('a plaintext connection is refused; so is a client that does not trust the CA', async () => {
   const plain = new RasServiceClient(address, credentials.createInsecure());
   clients.push(plain);
