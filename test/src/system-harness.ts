@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
 
@@ -21,11 +22,48 @@ export interface CliResult {
   stderr: string;
 }
 
-/** An OS user to run the system and the CLI as (the test runs as root). */
+/**
+ * An OS user to run the system and the CLI as (the test runs as root);
+ * `repo`: a checkout that user can reach (see reachableRepo), else REPO.
+ */
 export interface RunAs {
   uid: number;
   gid: number;
+  repo?: string;
 }
+
+/** True when every folder above `dir` (and `dir` itself) lets others through. */
+function traversableByOthers(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (dirname(d) === d) return true;
+  }
+}
+
+/**
+ * A checkout of this repository that another OS user can reach: REPO itself,
+ * or, when REPO sits in a private folder (a clone in a 0700 /root), a copy of
+ * it made of hard links (`cp -al`, a copy where links cannot cross file
+ * systems) in a fresh folder of the temporary directory. `cleanup` removes a copy.
+ */
+export async function reachableRepo(): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const repo = REPO.replace(/\/$/, '');
+  if (traversableByOthers(repo)) return { path: repo, cleanup: () => Promise.resolve() };
+  const parent = await mkdtemp(join(tmpdir(), 'latchkey-repo-'));
+  await chmod(parent, 0o755);
+  const copy = join(parent, 'repo');
+  const cp = (flags: string) =>
+    new Promise<number | null>((resolve) =>
+      spawn('cp', [flags, repo, copy], { stdio: 'ignore' }).once('close', (code) => resolve(code)),
+    );
+  if ((await cp('-al')) !== 0) {
+    await rm(copy, { recursive: true, force: true });
+    if ((await cp('-a')) !== 0) throw new Error(`could not copy ${repo} to ${copy} for another OS user`);
+  }
+  return { path: copy, cleanup: () => rm(parent, { recursive: true, force: true }) };
+}
+
+const cliOf = (as?: RunAs): string => (as?.repo ? join(as.repo, 'cli/bin/latchkey.js') : CLI);
 
 /** Runs the `latchkey` CLI as a user would, with `input` on standard input. */
 export function runCli(
@@ -36,7 +74,7 @@ export function runCli(
   as?: RunAs,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [cliOf(as), ...args], {
       env: { ...process.env, LATCHKEY_HOME: home, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
       ...(as ? { uid: as.uid, gid: as.gid } : {}),
@@ -80,7 +118,7 @@ export async function startSystem(
     LATCHKEY_REPLICAS: String(opts.replicas ?? 1),
     ...opts.env,
   };
-  const up = spawn(process.execPath, [CLI, 'up'], {
+  const up = spawn(process.execPath, [cliOf(opts.as), 'up'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(opts.as ? { uid: opts.as.uid, gid: opts.as.gid } : {}),

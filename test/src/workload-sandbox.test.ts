@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
 import { waitFor } from '@latchkey/testing';
-import { startSystem, type RunAs, type RunningSystem } from './system-harness.js';
+import { reachableRepo, startSystem, type RunAs, type RunningSystem } from './system-harness.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -223,6 +223,9 @@ test(
   'a hostile finance workload beside a running analytics one reaches no value, key, log or process, as a non-root user',
   { skip: isRoot ? false : 'run as root: it starts the system as uid 65534' },
   async (t) => {
-    await hostileLeg(t, { uid: 65534, gid: 65534 });
+    // The clone may sit in a private folder (a 0700 /root): that user then runs a copy it can reach.
+    const repo = await reachableRepo();
+    t.after(() => repo.cleanup());
+    await hostileLeg(t, { uid: 65534, gid: 65534, repo: repo.path });
   },
 );
