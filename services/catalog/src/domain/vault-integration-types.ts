@@ -1,4 +1,5 @@
 import type { LatchkeyError } from '@latchkey/errors';
+import { OBJECT_NAME } from '@latchkey/events';
 
 export const VAULT_AUTH_METHODS = ['token', 'approle'] as const;
 export type VaultAuthMethod = (typeof VAULT_AUTH_METHODS)[number];
@@ -6,7 +7,7 @@ export const VAULT_LAYOUTS = ['children', 'fields'] as const;
 export type VaultLayoutName = (typeof VAULT_LAYOUTS)[number];
 
 /** An integration name: unique per domain. */
-export const INTEGRATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const INTEGRATION_NAME = OBJECT_NAME;
 /** Integration ids are UUIDs (the VAULT reference's `source.id`). */
 export const INTEGRATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

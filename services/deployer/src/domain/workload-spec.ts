@@ -3,6 +3,7 @@ import {
   DOMAIN_NAME,
   GLOBAL_SCOPE,
   INTEGRATION_ID,
+  OBJECT_NAME,
   SECRET_KEY,
   type ReferenceSpec,
   type SourceType,
@@ -21,7 +22,7 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 const isKind = (k: unknown): k is WorkloadKind => (WORKLOAD_KINDS as readonly unknown[]).includes(k);
 
-export const WORKLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const WORKLOAD_NAME = OBJECT_NAME;
 
 /**
  * Limits on what one workload may hold, checked on apply. They keep every

@@ -1,3 +1,5 @@
+import { OBJECT_NAME, PRINCIPAL_ID } from '@latchkey/events';
+
 /**
  * The permission model of ras, in one place: domain roles and what they
  * permit, bundle permissions, and which permission each action needs.
@@ -105,7 +107,7 @@ export function rolesWith(p: Permission): Role[] {
 }
 
 /** A bundle name. */
-export const BUNDLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const BUNDLE_NAME = OBJECT_NAME;
 
 /** A user id or group name a grant may name (service identities cannot hold grants: no ':'). */
-export const GRANTEE_ID = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
+export const GRANTEE_ID = PRINCIPAL_ID;
