@@ -49,4 +49,29 @@ export default tseslint.config(
     files: ['cli/src/**/*.ts', 'test/**/*.ts', '**/*.test.ts'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // Domains are transport-free: they speak through ports (libs/authz's
+    // Authorizer, each service's domain/ports.ts), never a wire or a database.
+    files: ['services/*/src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            '@grpc/grpc-js',
+            'nats',
+            'pg',
+            '@latchkey/proto',
+            '@latchkey/grpc',
+            '@latchkey/nats',
+            '@latchkey/db',
+          ].map((name) => ({
+            name,
+            message: 'a domain is transport-free: put this behind a port in domain/ports.ts, implemented in adapters/',
+          })),
+          patterns: [{ group: ['@grpc/*', 'pg-*'], message: 'a domain is transport-free: use a port' }],
+        },
+      ],
+    },
+  },
 );

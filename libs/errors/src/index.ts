@@ -1,4 +1,4 @@
-export type { ErrorKind, LatchkeyErrorOptions, GrpcStatusObject } from './latchkey-error.js';
+export type { ErrorKind, LatchkeyErrorOptions } from './latchkey-error.js';
 export {
   LatchkeyError,
   invalidArgument,
@@ -7,6 +7,4 @@ export {
   permissionDenied,
   unavailable,
   isLatchkeyError,
-  toGrpcStatus,
-  fromGrpcError,
 } from './latchkey-error.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LatchkeyError } from '@latchkey/errors';
 import { CachingAuthorizer } from './caching-authorizer.js';
-import type { AuthorizationQuestion, Authorizer, Decision } from './ras-authorizer.js';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 
 const ALLOW: Decision = { allowed: true, code: '', reason: '' };
 const DENY: Decision = { allowed: false, code: 'ras.permission_denied', reason: 'no' };

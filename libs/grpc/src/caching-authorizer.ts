@@ -1,5 +1,6 @@
 import { invalidArgument } from '@latchkey/errors';
-import { withCallerGroups, type AuthorizationQuestion, type Authorizer, type Decision } from './ras-authorizer.js';
+import { withCallerGroups } from './ras-authorizer.js';
+import { type AuthorizationQuestion, type Authorizer, type Decision } from '@latchkey/authz';
 
 export interface CachingAuthorizerOptions {
   /** How long a decision (allow or deny) is reused, in milliseconds. Default 1000; 0 turns caching off. */

@@ -7,7 +7,7 @@ import { CachingAuthorizer } from './caching-authorizer.js';
 import type { Authenticator } from './call-context.js';
 import { currentCall } from './call-context.js';
 import { createClient, unary } from './client.js';
-import type { AuthorizationQuestion, Authorizer, Decision } from './ras-authorizer.js';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { withCallerGroups } from './ras-authorizer.js';
 import { createServer, type Handlers, type LatchkeyServer } from './server.js';
 

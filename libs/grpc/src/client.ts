@@ -11,7 +11,7 @@ import {
 } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
-import { fromGrpcError } from '@latchkey/errors';
+import { fromGrpcError } from './grpc-status.js';
 import { injectTraceHeaders } from '@latchkey/logger';
 import { health } from '@latchkey/proto';
 import type { ClientTls } from './tls.js';

@@ -8,7 +8,8 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { LatchkeyError, toGrpcStatus } from '@latchkey/errors';
+import { LatchkeyError } from '@latchkey/errors';
+import { toGrpcStatus } from './grpc-status.js';
 import { extractTraceContext, inSpan, type Logger } from '@latchkey/logger';
 import { health } from '@latchkey/proto';
 import { runInCall, type Authenticator, type CallContext, type Principal } from './call-context.js';

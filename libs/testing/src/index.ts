@@ -31,3 +31,7 @@ export type {
   KubernetesRequestLogEntry,
   TestK3s,
 } from './kubernetes-emulator.js';
+export { ALLOW, deny, FakeAuthorizer } from './fake-authorizer.js';
+export type { FakeDecide } from './fake-authorizer.js';
+export { freshDatabase } from './fresh-database.js';
+export type { FreshDatabase, FreshDatabaseOptions } from './fresh-database.js';

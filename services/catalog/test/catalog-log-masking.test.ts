@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { ensureKekFile } from '@latchkey/crypto';
 import { createPool, migrate } from '@latchkey/db';
 import { ensureEventTables } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { createLogger, REDACTED, Redactor, valueForms } from '@latchkey/logger';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';

@@ -17,7 +17,7 @@ import {
   type SecretRotationDue,
 } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { createTestDatabase, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
 import { KekRing } from '../src/adapters/kek-ring.js';

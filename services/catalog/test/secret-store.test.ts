@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPool, migrate, type Pool } from '@latchkey/db';
 import { ensureEventTables, eventTypes, subjects, type AuditRecord, type SecretChanged } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
 import { KekRing } from '../src/adapters/kek-ring.js';

@@ -10,7 +10,7 @@ import { ensureKekFile } from '@latchkey/crypto';
 import { createPool, migrate, type Pool } from '@latchkey/db';
 import { LatchkeyError } from '@latchkey/errors';
 import { ensureEventTables, type AuditRecord, type SecretChanged } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import {
   createTestDatabase,
   startTestPostgres,

@@ -6,7 +6,7 @@ import { OutboxRelay, STREAM_EVENTS, STREAMS, eventTypes, type WorkloadStale } f
 import { silentLogger } from '@latchkey/logger';
 import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
-import type { Authorizer } from '@latchkey/grpc';
+import type { Authorizer } from '@latchkey/authz';
 import { CLAIM_LOCK } from '../src/adapters/postgres-redeploy-repo.js';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import { WORKLOAD_STALE_CONSUMER, workloadStaleConsumer } from '../src/transport/events/deployer-consumers.js';

@@ -13,7 +13,7 @@ import {
   type PlanReply,
   type PlanRequest,
 } from '@latchkey/events';
-import type { Authorizer } from '@latchkey/grpc';
+import type { Authorizer } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
 import { createTestDatabase, startTestNats, startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { NatsResolutionPlanner } from '../src/adapters/nats-resolution-planner.js';

@@ -11,7 +11,7 @@ import {
   type ResolvedVersion,
   type SecretChanged,
 } from '@latchkey/events';
-import type { Authorizer } from '@latchkey/grpc';
+import type { Authorizer } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
 import { createTestDatabase, startTestPostgres, tempDir, type TestPostgres } from '@latchkey/testing';
 import { PostgresReferenceIndex } from '../src/adapters/postgres-reference-index.js';

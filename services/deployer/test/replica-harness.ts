@@ -6,7 +6,7 @@ import type { TestContext } from 'node:test';
 import { generateSealKeyPair, seal, type SealKeyPair } from '@latchkey/crypto';
 import { createPool, migrate, type Pool } from '@latchkey/db';
 import { ensureEventTables, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
 import { createTestDatabase, type TestPostgres } from '@latchkey/testing';
 import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';

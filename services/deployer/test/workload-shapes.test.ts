@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test, type TestContext } from 'node:test';
 import { createPool, migrate, type Pool } from '@latchkey/db';
 import { ensureEventTables } from '@latchkey/events';
-import type { Authorizer } from '@latchkey/grpc';
+import type { Authorizer } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
 import { createTestDatabase, startTestPostgres, tempDir, type TestPostgres } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';

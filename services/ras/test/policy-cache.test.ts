@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { connect } from 'nats';
 import { dropOnPolicyChange, OutboxRelay, STREAMS } from '@latchkey/events';
-import {
-  CachingAuthorizer,
-  RasAuthorizer,
-  type AuthorizationQuestion,
-  type CachingAuthorizerOptions,
-} from '@latchkey/grpc';
+import { CachingAuthorizer, RasAuthorizer, type CachingAuthorizerOptions } from '@latchkey/grpc';
+import { type AuthorizationQuestion } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
 import { ensureStream } from '@latchkey/nats';
 import { startTestNats, startTestPostgres, waitFor, type TestNats, type TestPostgres } from '@latchkey/testing';

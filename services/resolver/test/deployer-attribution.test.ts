@@ -19,7 +19,7 @@ import {
   type PlanRequest,
   type WorkloadDeploying,
 } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
 import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { startTestNats, waitFor } from '@latchkey/testing';

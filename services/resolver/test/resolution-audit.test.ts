@@ -17,7 +17,7 @@ import {
   type WorkloadResolutionFailed,
   type WorkloadResolved,
 } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { ensureStream } from '@latchkey/nats';
 import { startTestNats } from '@latchkey/testing';
 import { NatsAuditTrail } from '../src/adapters/nats-audit-trail.js';

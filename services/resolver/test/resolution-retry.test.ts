@@ -16,7 +16,7 @@ import {
   type WorkloadResolutionRetrying,
   type WorkloadResolved,
 } from '@latchkey/events';
-import type { Authorizer } from '@latchkey/grpc';
+import type { Authorizer } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
 import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { startTestNats, waitFor } from '@latchkey/testing';

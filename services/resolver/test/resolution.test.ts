@@ -14,7 +14,7 @@ import {
   type WorkloadResolutionRetrying,
   type WorkloadResolved,
 } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/grpc';
+import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
 import { startTestNats } from '@latchkey/testing';
 import type {

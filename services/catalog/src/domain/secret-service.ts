@@ -1,6 +1,6 @@
 import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
 import { auditRecord } from '@latchkey/events';
-import { authorize, type Authorizer } from '@latchkey/grpc';
+import { authorize, type Authorizer } from '@latchkey/authz';
 import { MIN_REDACTABLE_BYTES } from '@latchkey/logger';
 import { storeKey, type Dependents, type SecretStore, type VaultIntegrationRepo, type VaultSources } from './ports.js';
 import { parseRotateEvery } from './rotation-policy.js';

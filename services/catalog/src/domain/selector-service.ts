@@ -1,5 +1,5 @@
 import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
-import { authorize, type Authorizer } from '@latchkey/grpc';
+import { authorize, type Authorizer } from '@latchkey/authz';
 import type { Dependents, SecretStore, VaultIntegrationRepo, VaultSources } from './ports.js';
 import { rotationDueAt } from './rotation-policy.js';
 import { scopeOf, validateKey, type ScopeInput } from './secret-service.js';

@@ -1,5 +1,5 @@
 import type { WorkloadStale } from '@latchkey/events';
-import type { Authorizer, Decision } from '@latchkey/grpc';
+import type { Authorizer, Decision } from '@latchkey/authz';
 import type { Logger } from '@latchkey/logger';
 import type { AutoRedeployDecision, AutoRedeploySkip, CandidateCursor, RedeployRepo, WorkloadRepo } from './ports.js';
 import { cooldownLeftMs, effectivePolicy, inWindow } from './redeploy-policy.js';

@@ -10,7 +10,7 @@ import type {
   WorkloadResolved,
   WorkloadStopRequested,
 } from '@latchkey/events';
-import { authorize, type Authorizer } from '@latchkey/grpc';
+import { authorize, type Authorizer } from '@latchkey/authz';
 import type { Logger } from '@latchkey/logger';
 import {
   type DeploymentRecord,

@@ -1,5 +1,5 @@
 import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
-import { denialKind } from '@latchkey/grpc';
+import { denialKind } from '@latchkey/authz';
 import { DOMAIN_NAME, GLOBAL_SCOPE } from '@latchkey/events';
 import type { Decision } from './access-policy.js';
 import { granteeLabel, type Grantee } from './grant-types.js';

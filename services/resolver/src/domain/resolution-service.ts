@@ -14,7 +14,7 @@ import {
   type ResolvedVersion,
   type WorkloadDeploying,
 } from '@latchkey/events';
-import type { Authorizer, Decision } from '@latchkey/grpc';
+import type { Authorizer, Decision } from '@latchkey/authz';
 import type {
   AuditTrail,
   KeyPresenceResult,

@@ -1,0 +1,2 @@
+export type { AuthorizationQuestion, Authorizer, Decision } from './authorizer.js';
+export { authorize, denialError, denialKind } from './authorizer.js';

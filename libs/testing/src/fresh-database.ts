@@ -1,0 +1,40 @@
+import type { TestContext } from 'node:test';
+import type { Pool } from 'pg';
+import { createPool, migrate } from '@latchkey/db';
+import type { TestPostgres } from './test-postgres.js';
+import { createTestDatabase } from './test-postgres.js';
+
+export interface FreshDatabaseOptions {
+  /** The new database's name starts with this (a counter makes it unique in the process). */
+  prefix: string;
+  /** A folder of numbered `.sql` migrations to apply (a service's `migrations/`). */
+  migrations?: string;
+  /** Runs before the migrations, e.g. libs/events' `ensureEventTables`. */
+  prepare?: (pool: Pool) => Promise<unknown>;
+  /** The pool's size (default 10). */
+  poolSize?: number;
+}
+
+export interface FreshDatabase {
+  pool: Pool;
+  url: string;
+}
+
+let count = 0;
+
+/**
+ * A new database in a running test PostgreSQL, prepared and migrated, its pool
+ * closed when the test `t` ends.
+ */
+export async function freshDatabase(
+  t: Pick<TestContext, 'after'>,
+  postgres: TestPostgres,
+  opts: FreshDatabaseOptions,
+): Promise<FreshDatabase> {
+  const url = await createTestDatabase(postgres, `${opts.prefix}_${process.pid}_${++count}`);
+  const pool = createPool(url, undefined, opts.poolSize ?? 10);
+  t.after(() => pool.end());
+  if (opts.prepare) await opts.prepare(pool);
+  if (opts.migrations !== undefined) await migrate(pool, opts.migrations);
+  return { pool, url };
+}
