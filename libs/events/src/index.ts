@@ -30,7 +30,15 @@ export {
 } from './outbox.js';
 export type { BatchOutcome } from './outbox.js';
 export { eventHandler } from './event-consumer.js';
-export { DOMAIN_NAME, SECRET_KEY, GLOBAL_SCOPE, INTEGRATION_ID, OBJECT_NAME, PRINCIPAL_ID } from './names.js';
+export {
+  checkDomainName,
+  DOMAIN_NAME,
+  SECRET_KEY,
+  GLOBAL_SCOPE,
+  INTEGRATION_ID,
+  OBJECT_NAME,
+  PRINCIPAL_ID,
+} from './names.js';
 export type { AuditRecord, AuditInput, AuditOutcome, AuditService } from './audit.js';
 export { AUDIT_OUTCOMES, AUDIT_SERVICES, auditRecord, auditSubject, auditEvent, parseAuditRecord } from './audit.js';
 export type { DecisionCache } from './policy-changes.js';
