@@ -51,7 +51,12 @@ export function loginRoute(store: VaultStore, authMount: string, body: Record<st
   if (typeof secretId !== 'string' || secretId === '') throw errors(400, 'missing secret_id');
   const role = store.findAppRole(authMount, roleId, secretId);
   if (!role) throw errors(400, 'invalid role or secret ID');
-  const { token, state } = store.issueToken(role.policyPrefixes, role.leaseSeconds, `approle`, `auth/${authMount}/login`);
+  const { token, state } = store.issueToken(
+    role.policyPrefixes,
+    role.leaseSeconds,
+    `approle`,
+    `auth/${authMount}/login`,
+  );
   return { status: 200, body: authResponse(token, state, { metadata: { role_name: role.roleName }, renewable: true }) };
 }
 
@@ -111,8 +116,7 @@ function writeData(mount: Mount, path: string, body: Record<string, unknown>): V
   const data = body['data'];
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw errors(400, 'no data provided');
   const options = body['options'];
-  const cas =
-    options !== null && typeof options === 'object' ? (options as Record<string, unknown>)['cas'] : undefined;
+  const cas = options !== null && typeof options === 'object' ? (options as Record<string, unknown>)['cas'] : undefined;
   if (typeof cas === 'number' && cas !== (mount.get(path)?.currentVersion ?? 0)) {
     throw errors(400, 'check-and-set parameter did not match the current version');
   }

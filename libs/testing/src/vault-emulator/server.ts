@@ -4,8 +4,17 @@ import { FaultInjector, closeServer, listenOnLoopback, sendJson } from '../emula
 import { VaultFailure } from './failure.js';
 import { handleVaultRequest, type VaultControls } from './router.js';
 import type { VaultReply } from './routes.js';
-import { DEFAULT_TOKEN_TTL, VaultStore, destroy, newToken, softDelete, trimSlashes, writeVersion } from './store.js';
-import type { RequestLogEntry, VaultEmulator, VaultEmulatorOptions } from './types.js';
+import {
+  DEFAULT_TOKEN_TTL,
+  type SecretState,
+  VaultStore,
+  destroy,
+  newToken,
+  softDelete,
+  trimSlashes,
+  writeVersion,
+} from './store.js';
+import type { NamespaceOption, RequestLogEntry, VaultEmulator, VaultEmulatorOptions } from './types.js';
 
 function asReply(err: unknown): VaultReply {
   if (err instanceof VaultFailure) return { status: err.status, body: err.body };
@@ -36,8 +45,14 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
       .catch(() => req.socket.destroy());
   });
   const port = await listenOnLoopback(server);
-  const secretAt = (mount: string, path: string, namespace = '') =>
-    store.requireMount(mount, namespace).get(trimSlashes(path));
+  /** `deleteVersion` / `destroyVersion`: one version of a secret, if the secret exists. */
+  const onVersion =
+    (op: (secret: SecretState, version: number) => void) =>
+    (mount: string, path: string, version: number, o: NamespaceOption = {}) => {
+      const secret = store.requireMount(mount, o.namespace ?? '').get(trimSlashes(path));
+      if (secret) op(secret, version);
+      return Promise.resolve();
+    };
 
   return {
     kind: 'emulator',
@@ -60,16 +75,8 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
     putSecret(mount, path, data, o = {}) {
       return Promise.resolve(writeVersion(store.requireMount(mount, o.namespace ?? ''), trimSlashes(path), data));
     },
-    deleteVersion(mount, path, version, o = {}) {
-      const secret = secretAt(mount, path, o.namespace);
-      if (secret) softDelete(secret, version);
-      return Promise.resolve();
-    },
-    destroyVersion(mount, path, version, o = {}) {
-      const secret = secretAt(mount, path, o.namespace);
-      if (secret) destroy(secret, version);
-      return Promise.resolve();
-    },
+    deleteVersion: onVersion(softDelete),
+    destroyVersion: onVersion(destroy),
     seal(b) {
       controls.sealed = b;
     },
