@@ -31,12 +31,4 @@
  */
 export { startVaultEmulator } from './vault-emulator/server.js';
 export { startVaultContainer, vaultContainerAvailability } from './vault-emulator/container.js';
-export type {
-  AddAppRoleOptions,
-  AddTokenOptions,
-  NamespaceOption,
-  RequestLogEntry,
-  VaultEmulator,
-  VaultEmulatorOptions,
-  VaultTestServer,
-} from './vault-emulator/types.js';
+export type * from './vault-emulator/types.js';

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
-import { startKubernetesEmulator } from './server.js';
-import { freshNs, b64, api, apiError } from './test-client.js';
-import type { KubernetesEmulator } from './types.js';
+import { freshNs, b64, apiError, useKubernetesEmulator } from './test-client.js';
 import { waitFor } from '../wait-for.js';
 
-let emu: KubernetesEmulator;
-before(async () => {
-  emu = await startKubernetesEmulator({ token: 'emulator-test-token' });
-});
-after(async () => {
-  await emu?.stop();
-});
+const fx = useKubernetesEmulator();
 
 describe('@kubernetes/client-node 1.4 against the emulator', () => {
   test('CoreV1Api create, read, replace, merge-patch, json-patch, list, delete', async () => {
-    const core = api(emu);
+    const core = fx.api();
     const namespace = freshNs();
     const created = await core.createNamespacedSecret({
       namespace,
@@ -64,7 +56,7 @@ describe('@kubernetes/client-node 1.4 against the emulator', () => {
   });
 
   test('a stale replace rejects with ApiException code 409 and the Status as a raw JSON string body', async () => {
-    const core = api(emu);
+    const core = fx.api();
     const namespace = freshNs();
     const first = await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'x' } } });
     await core.replaceNamespacedSecret({ name: 'x', namespace, body: { ...first, data: { a: b64('1') } } });
@@ -85,12 +77,12 @@ describe('@kubernetes/client-node 1.4 against the emulator', () => {
   });
 
   test('Watch streams ADDED, MODIFIED and DELETED events', async () => {
-    const core = api(emu);
+    const core = fx.api();
     const namespace = freshNs();
     await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'before' } } });
     const events: string[] = [];
     let ended = false;
-    const controller = await new Watch(emu.kubeConfig()).watch(
+    const controller = await new Watch(fx.emu.kubeConfig()).watch(
       `/api/v1/namespaces/${namespace}/secrets`,
       {},
       (type, obj: V1Secret) => events.push(`${type} ${obj.metadata?.name ?? '?'}`),
@@ -116,12 +108,12 @@ describe('@kubernetes/client-node 1.4 against the emulator', () => {
 
   test('a watch from a resourceVersion replays only later events', async () => {
     const namespace = freshNs();
-    const core = api(emu);
+    const core = fx.api();
     await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'old' } } });
     const list = await core.listNamespacedSecret({ namespace });
     await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'new' } } });
     const events: string[] = [];
-    const controller = await new Watch(emu.kubeConfig()).watch(
+    const controller = await new Watch(fx.emu.kubeConfig()).watch(
       `/api/v1/namespaces/${namespace}/secrets`,
       { resourceVersion: list.metadata?.resourceVersion },
       (type, obj: V1Secret) => events.push(`${type} ${obj.metadata?.name ?? '?'}`),
@@ -136,7 +128,7 @@ describe('@kubernetes/client-node 1.4 against the emulator', () => {
   });
 
   test('401 reaches client-node as ApiException code 401', async () => {
-    const kc = emu.kubeConfig();
+    const kc = fx.emu.kubeConfig();
     const bad = kc.getCurrentUser();
     assert.ok(bad);
     kc.users = [{ ...bad, token: 'wrong' }];

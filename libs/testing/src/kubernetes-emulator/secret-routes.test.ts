@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PatchStrategy } from '@kubernetes/client-node';
-import { startKubernetesEmulator } from './server.js';
-import { call, freshNs, b64, secretsPath, rvOf, failureStatus, type Reply } from './test-client.js';
-import type { KubernetesEmulator } from './types.js';
+import { freshNs, b64, secretsPath, rvOf, failureStatus, type Reply, useKubernetesEmulator } from './test-client.js';
 
-let emu: KubernetesEmulator;
-before(async () => {
-  emu = await startKubernetesEmulator({ token: 'emulator-test-token' });
-});
-after(async () => {
-  await emu?.stop();
-});
+const fx = useKubernetesEmulator();
 
 describe('secrets over the wire', () => {
   test('create answers 201 with uid and resourceVersion; a second create is 409 AlreadyExists', async () => {
     const ns = freshNs();
-    const created = await call(emu, 'POST', secretsPath(ns), {
+    const created = await fx.call('POST', secretsPath(ns), {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: 'x', labels: { a: 'b' } },
@@ -33,7 +25,7 @@ describe('secrets over the wire', () => {
     assert.match(m.resourceVersion ?? '', /^\d+$/);
     assert.match(m.creationTimestamp ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
-    const again = await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'x' } });
+    const again = await fx.call('POST', secretsPath(ns), { metadata: { name: 'x' } });
     assert.equal(again.status, 409);
     assert.deepEqual(
       again.body,
@@ -42,7 +34,7 @@ describe('secrets over the wire', () => {
   });
 
   test('get of a missing secret is 404 NotFound with a Status body', async () => {
-    const res = await call(emu, 'GET', secretsPath(freshNs(), 'nope'));
+    const res = await fx.call('GET', secretsPath(freshNs(), 'nope'));
     assert.equal(res.status, 404);
     assert.equal(res.contentType, 'application/json');
     assert.deepEqual(
@@ -53,16 +45,16 @@ describe('secrets over the wire', () => {
 
   test('replace with a stale resourceVersion is 409 Conflict; without one it is allowed; of a missing secret 404', async () => {
     const ns = freshNs();
-    const first = await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'x' }, data: { a: b64('1') } });
+    const first = await fx.call('POST', secretsPath(ns), { metadata: { name: 'x' }, data: { a: b64('1') } });
     const rv1 = String(rvOf(first));
-    const second = await call(emu, 'PUT', secretsPath(ns, 'x'), {
+    const second = await fx.call('PUT', secretsPath(ns, 'x'), {
       metadata: { name: 'x', resourceVersion: rv1 },
       data: { a: b64('2') },
     });
     assert.equal(second.status, 200);
     assert.ok(rvOf(second) > Number(rv1));
 
-    const stale = await call(emu, 'PUT', secretsPath(ns, 'x'), {
+    const stale = await fx.call('PUT', secretsPath(ns, 'x'), {
       metadata: { name: 'x', resourceVersion: rv1 },
       data: { a: b64('3') },
     });
@@ -77,7 +69,7 @@ describe('secrets over the wire', () => {
       ),
     );
 
-    const blind = await call(emu, 'PUT', secretsPath(ns, 'x'), { metadata: { name: 'x' }, data: { a: b64('4') } });
+    const blind = await fx.call('PUT', secretsPath(ns, 'x'), { metadata: { name: 'x' }, data: { a: b64('4') } });
     assert.equal(blind.status, 200);
     assert.deepEqual(blind.body.data, { a: b64('4') });
     assert.equal(
@@ -85,14 +77,14 @@ describe('secrets over the wire', () => {
       (first.body.metadata as Record<string, string>).uid,
     );
 
-    const missing = await call(emu, 'PUT', secretsPath(ns, 'y'), { metadata: { name: 'y' } });
+    const missing = await fx.call('PUT', secretsPath(ns, 'y'), { metadata: { name: 'y' } });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.reason, 'NotFound');
   });
 
   test('stringData is merged into data, wins over data, and is never returned', async () => {
     const ns = freshNs();
-    const res = await call(emu, 'POST', secretsPath(ns), {
+    const res = await fx.call('POST', secretsPath(ns), {
       metadata: { name: 'x' },
       data: { a: b64('from-data'), b: b64('kept') },
       stringData: { a: 'from-stringData', c: 'plain' },
@@ -100,16 +92,16 @@ describe('secrets over the wire', () => {
     assert.equal(res.status, 201);
     assert.equal(res.body.stringData, undefined);
     assert.deepEqual(res.body.data, { a: b64('from-stringData'), b: b64('kept'), c: b64('plain') });
-    const got = await call(emu, 'GET', secretsPath(ns, 'x'));
+    const got = await fx.call('GET', secretsPath(ns, 'x'));
     assert.equal(got.body.stringData, undefined);
-    assert.equal(emu.secrets(ns)[0]?.stringData, undefined);
+    assert.equal(fx.emu.secrets(ns)[0]?.stringData, undefined);
   });
 
   test('delete answers 200 with a Success Status carrying the uid, then the secret is gone', async () => {
     const ns = freshNs();
-    const created = await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'x' } });
+    const created = await fx.call('POST', secretsPath(ns), { metadata: { name: 'x' } });
     const uid = (created.body.metadata as Record<string, string>).uid;
-    const res = await call(emu, 'DELETE', secretsPath(ns, 'x'));
+    const res = await fx.call('DELETE', secretsPath(ns, 'x'));
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, {
       kind: 'Status',
@@ -118,16 +110,16 @@ describe('secrets over the wire', () => {
       status: 'Success',
       details: { name: 'x', kind: 'secrets', uid },
     });
-    assert.equal((await call(emu, 'GET', secretsPath(ns, 'x'))).status, 404);
-    assert.equal((await call(emu, 'DELETE', secretsPath(ns, 'x'))).status, 404);
+    assert.equal((await fx.call('GET', secretsPath(ns, 'x'))).status, 404);
+    assert.equal((await fx.call('DELETE', secretsPath(ns, 'x'))).status, 404);
   });
 
   test('list answers a SecretList with the current resourceVersion and honours label selectors', async () => {
     const ns = freshNs();
-    await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'b', labels: { team: 'x' } } });
-    await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'a', labels: { team: 'y' } } });
-    await call(emu, 'POST', secretsPath(freshNs()), { metadata: { name: 'elsewhere' } });
-    const list = await call(emu, 'GET', secretsPath(ns));
+    await fx.call('POST', secretsPath(ns), { metadata: { name: 'b', labels: { team: 'x' } } });
+    await fx.call('POST', secretsPath(ns), { metadata: { name: 'a', labels: { team: 'y' } } });
+    await fx.call('POST', secretsPath(freshNs()), { metadata: { name: 'elsewhere' } });
+    const list = await fx.call('GET', secretsPath(ns));
     assert.equal(list.status, 200);
     assert.equal(list.body.kind, 'SecretList');
     assert.equal(list.body.apiVersion, 'v1');
@@ -137,7 +129,7 @@ describe('secrets over the wire', () => {
       items.map((i) => i.metadata.name),
       ['a', 'b'],
     );
-    const selected = await call(emu, 'GET', `${secretsPath(ns)}?labelSelector=${encodeURIComponent('team=x')}`);
+    const selected = await fx.call('GET', `${secretsPath(ns)}?labelSelector=${encodeURIComponent('team=x')}`);
     assert.deepEqual(
       (selected.body.items as { metadata: { name: string } }[]).map((i) => i.metadata.name),
       ['b'],
@@ -147,13 +139,12 @@ describe('secrets over the wire', () => {
   test('every write gets a higher resourceVersion than the last', async () => {
     const ns = freshNs();
     const seen: number[] = [];
-    seen.push(rvOf(await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'a' } })));
-    seen.push(rvOf(await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'b' } })));
-    seen.push(rvOf(await call(emu, 'PUT', secretsPath(ns, 'a'), { metadata: { name: 'a' }, data: { k: b64('1') } })));
+    seen.push(rvOf(await fx.call('POST', secretsPath(ns), { metadata: { name: 'a' } })));
+    seen.push(rvOf(await fx.call('POST', secretsPath(ns), { metadata: { name: 'b' } })));
+    seen.push(rvOf(await fx.call('PUT', secretsPath(ns, 'a'), { metadata: { name: 'a' }, data: { k: b64('1') } })));
     seen.push(
       rvOf(
-        await call(
-          emu,
+        await fx.call(
           'PATCH',
           secretsPath(ns, 'b'),
           { data: { k: b64('2') } },
@@ -172,9 +163,9 @@ describe('secret validation (422 Invalid with causes)', () => {
   test('a secret whose decoded data exceeds 1,048,576 bytes is rejected; exactly the limit is accepted', async () => {
     const ns = freshNs();
     const atLimit = Buffer.alloc(1_048_576, 1).toString('base64');
-    const ok = await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'full' }, data: { a: atLimit } });
+    const ok = await fx.call('POST', secretsPath(ns), { metadata: { name: 'full' }, data: { a: atLimit } });
     assert.equal(ok.status, 201);
-    const over = await call(emu, 'POST', secretsPath(ns), {
+    const over = await fx.call('POST', secretsPath(ns), {
       metadata: { name: 'over' },
       data: { a: Buffer.alloc(1_048_000).toString('base64'), b: Buffer.alloc(577).toString('base64') },
     });
@@ -188,7 +179,7 @@ describe('secret validation (422 Invalid with causes)', () => {
   });
 
   test('bad data key names are rejected, one cause each', async () => {
-    const res = await call(emu, 'POST', secretsPath(freshNs()), {
+    const res = await fx.call('POST', secretsPath(freshNs()), {
       metadata: { name: 'x' },
       data: { 'a/b': b64('1'), '..x': b64('1'), [`k${'x'.repeat(253)}`]: b64('1'), 'fine.key-1_A': b64('1') },
     });
@@ -204,35 +195,34 @@ describe('secret validation (422 Invalid with causes)', () => {
 
   test('bad object names are rejected', async () => {
     for (const name of ['Upper', 'under_score', '-lead', `${'a'.repeat(254)}`]) {
-      const res = await call(emu, 'POST', secretsPath(freshNs()), { metadata: { name } });
+      const res = await fx.call('POST', secretsPath(freshNs()), { metadata: { name } });
       assert.equal(res.status, 422, name);
       assert.ok(causesOf(res).every(([f]) => f === 'metadata.name'));
     }
-    const unnamed = await call(emu, 'POST', secretsPath(freshNs()), { metadata: {} });
+    const unnamed = await fx.call('POST', secretsPath(freshNs()), { metadata: {} });
     assert.equal(unnamed.status, 422);
     assert.deepEqual(causesOf(unnamed), [['metadata.name', 'FieldValueRequired']]);
   });
 
   test('the data of an immutable secret cannot change, and type never can', async () => {
     const ns = freshNs();
-    await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'frozen' }, immutable: true, data: { a: b64('1') } });
-    const changed = await call(emu, 'PUT', secretsPath(ns, 'frozen'), {
+    await fx.call('POST', secretsPath(ns), { metadata: { name: 'frozen' }, immutable: true, data: { a: b64('1') } });
+    const changed = await fx.call('PUT', secretsPath(ns, 'frozen'), {
       metadata: { name: 'frozen' },
       immutable: true,
       data: { a: b64('2') },
     });
     assert.equal(changed.status, 422);
     assert.deepEqual(causesOf(changed), [['data', 'FieldValueForbidden']]);
-    const same = await call(emu, 'PUT', secretsPath(ns, 'frozen'), {
+    const same = await fx.call('PUT', secretsPath(ns, 'frozen'), {
       metadata: { name: 'frozen', labels: { now: 'labelled' } },
       immutable: true,
       data: { a: b64('1') },
     });
     assert.equal(same.status, 200);
 
-    await call(emu, 'POST', secretsPath(ns), { metadata: { name: 'typed' }, data: { a: b64('1') } });
-    const retyped = await call(
-      emu,
+    await fx.call('POST', secretsPath(ns), { metadata: { name: 'typed' }, data: { a: b64('1') } });
+    const retyped = await fx.call(
       'PATCH',
       secretsPath(ns, 'typed'),
       { type: 'kubernetes.io/basic-auth' },
@@ -244,7 +234,7 @@ describe('secret validation (422 Invalid with causes)', () => {
   });
 
   test('data that is not base64 is a 400 BadRequest', async () => {
-    const res = await call(emu, 'POST', secretsPath(freshNs()), {
+    const res = await fx.call('POST', secretsPath(freshNs()), {
       metadata: { name: 'x' },
       data: { a: 'not base64!' },
     });

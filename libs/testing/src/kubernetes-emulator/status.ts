@@ -17,6 +17,8 @@ export interface Cause {
   field: string;
 }
 
+export const cause = (reason: string, message: string, field: string): Cause => ({ reason, message, field });
+
 /** A failure answered as `status` with a Status `body`. */
 export class HttpError extends Error {
   constructor(

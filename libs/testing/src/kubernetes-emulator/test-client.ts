@@ -1,6 +1,11 @@
-/** What the Kubernetes emulator's tests share: raw calls (so assertions see the exact wire shapes) and small builders. */
+/**
+ * What the Kubernetes emulator's tests share: one emulator per file, raw calls
+ * (so assertions see the exact wire shapes) and small builders.
+ */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { ApiException, CoreV1Api } from '@kubernetes/client-node';
+import { startKubernetesEmulator } from './server.js';
 import type { KubernetesEmulator } from './types.js';
 
 let nsCount = 0;
@@ -13,13 +18,19 @@ export interface Reply {
   body: Record<string, unknown>;
 }
 
+export interface CallOptions {
+  contentType?: string;
+  /** Default: the emulator's token; null sends none. */
+  token?: string | null;
+}
+
 /** A raw call, so that the exact wire shapes are what the assertions see. */
 export async function call(
   emu: KubernetesEmulator,
   method: string,
   path: string,
   body?: unknown,
-  opts: { contentType?: string; token?: string | null } = {},
+  opts: CallOptions = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = {};
   const token = opts.token === undefined ? emu.token : opts.token;
@@ -65,4 +76,35 @@ export async function apiError(p: Promise<unknown>): Promise<ApiException<string
     return err as ApiException<string>;
   }
   assert.fail('expected the call to fail');
+}
+
+export interface KubernetesFixture {
+  /** The emulator, once `before` has started it. */
+  readonly emu: KubernetesEmulator;
+  /** A raw call to the fixture's emulator. */
+  call(method: string, path: string, body?: unknown, opts?: CallOptions): Promise<Reply>;
+  /** A CoreV1Api client of the fixture's emulator. */
+  api(): CoreV1Api;
+}
+
+/** Starts an emulator before the file's tests and stops it after them. */
+export function useKubernetesEmulator(): KubernetesFixture {
+  let started: KubernetesEmulator | undefined;
+  before(async () => {
+    started = await startKubernetesEmulator({ token: 'emulator-test-token' });
+  });
+  after(async () => {
+    await started?.stop();
+  });
+  const emu = () => {
+    if (started === undefined) throw new Error('the Kubernetes emulator starts in before()');
+    return started;
+  };
+  return {
+    get emu() {
+      return emu();
+    },
+    call: (method, path, body, opts) => call(emu(), method, path, body, opts),
+    api: () => api(emu()),
+  };
 }

@@ -74,6 +74,3 @@ export interface KubernetesEmulator {
   /** Closes open watches and the server. */
   stop(): Promise<void>;
 }
-
-/** The largest decoded sum of a Secret's `data` values the API server accepts. */
-export const KUBERNETES_MAX_SECRET_SIZE = 1_048_576;

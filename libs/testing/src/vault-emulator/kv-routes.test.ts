@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { call, EMPTY_404, POLICY_DENIED } from './test-client.js';
-import { startVaultEmulator } from './server.js';
-import type { VaultEmulator } from './types.js';
+import { describe, test } from 'node:test';
+import { EMPTY_404, POLICY_DENIED, useVaultEmulator } from './test-client.js';
 
 describe('vault emulator: KV v2', () => {
-  let emu: VaultEmulator;
-  before(async () => {
-    emu = await startVaultEmulator();
-  });
-  after(async () => {
-    await emu.stop();
-  });
+  const fx = useVaultEmulator();
 
   test('a read answers the full envelope with data and version metadata', async () => {
-    await emu.putSecret('secret', 'kv/read', { value: 'one' });
-    const res = await call(emu, 'GET', '/v1/secret/data/kv/read', { token: emu.rootToken });
+    await fx.emu.putSecret('secret', 'kv/read', { value: 'one' });
+    const res = await fx.call('GET', '/v1/secret/data/kv/read', { token: fx.emu.rootToken });
     assert.equal(res.status, 200);
     const body = res.body as Record<string, unknown>;
     assert.deepEqual(Object.keys(body).sort(), [
@@ -41,32 +33,32 @@ describe('vault emulator: KV v2', () => {
   });
 
   test('?version=N reads an older version; a missing path or version is 404 with empty errors', async () => {
-    await emu.putSecret('secret', 'kv/versions', { value: 'v1' });
-    await emu.putSecret('secret', 'kv/versions', { value: 'v2' });
-    const v1 = await call(emu, 'GET', '/v1/secret/data/kv/versions?version=1', { token: emu.rootToken });
+    await fx.emu.putSecret('secret', 'kv/versions', { value: 'v1' });
+    await fx.emu.putSecret('secret', 'kv/versions', { value: 'v2' });
+    const v1 = await fx.call('GET', '/v1/secret/data/kv/versions?version=1', { token: fx.emu.rootToken });
     assert.deepEqual((v1.body?.['data'] as { data: unknown }).data, { value: 'v1' });
-    const latest = await call(emu, 'GET', '/v1/secret/data/kv/versions', { token: emu.rootToken });
+    const latest = await fx.call('GET', '/v1/secret/data/kv/versions', { token: fx.emu.rootToken });
     assert.deepEqual((latest.body?.['data'] as { data: unknown }).data, { value: 'v2' });
     assert.deepEqual(
-      await call(emu, 'GET', '/v1/secret/data/kv/versions?version=9', { token: emu.rootToken }),
+      await fx.call('GET', '/v1/secret/data/kv/versions?version=9', { token: fx.emu.rootToken }),
       EMPTY_404,
     );
-    assert.deepEqual(await call(emu, 'GET', '/v1/secret/data/kv/nothing', { token: emu.rootToken }), EMPTY_404);
+    assert.deepEqual(await fx.call('GET', '/v1/secret/data/kv/nothing', { token: fx.emu.rootToken }), EMPTY_404);
   });
 
   test('a soft-deleted version is 404 with data null and deletion_time set; a destroyed one has destroyed true', async () => {
-    await emu.putSecret('secret', 'kv/deleted', { value: 'a' });
-    await emu.putSecret('secret', 'kv/deleted', { value: 'b' });
-    await emu.deleteVersion('secret', 'kv/deleted', 2);
-    await emu.destroyVersion('secret', 'kv/deleted', 1);
-    const deleted = await call(emu, 'GET', '/v1/secret/data/kv/deleted', { token: emu.rootToken });
+    await fx.emu.putSecret('secret', 'kv/deleted', { value: 'a' });
+    await fx.emu.putSecret('secret', 'kv/deleted', { value: 'b' });
+    await fx.emu.deleteVersion('secret', 'kv/deleted', 2);
+    await fx.emu.destroyVersion('secret', 'kv/deleted', 1);
+    const deleted = await fx.call('GET', '/v1/secret/data/kv/deleted', { token: fx.emu.rootToken });
     assert.equal(deleted.status, 404);
     const d = deleted.body?.['data'] as { data: unknown; metadata: Record<string, unknown> };
     assert.equal(d.data, null);
     assert.notEqual(d.metadata['deletion_time'], '');
     assert.equal(d.metadata['destroyed'], false);
     assert.equal(d.metadata['version'], 2);
-    const destroyed = await call(emu, 'GET', '/v1/secret/data/kv/deleted?version=1', { token: emu.rootToken });
+    const destroyed = await fx.call('GET', '/v1/secret/data/kv/deleted?version=1', { token: fx.emu.rootToken });
     assert.equal(destroyed.status, 404);
     const x = destroyed.body?.['data'] as { data: unknown; metadata: Record<string, unknown> };
     assert.equal(x.data, null);
@@ -75,8 +67,8 @@ describe('vault emulator: KV v2', () => {
   });
 
   test('POST and PUT on a data path write a new version and answer its metadata', async () => {
-    const first = await call(emu, 'POST', '/v1/secret/data/kv/written', {
-      token: emu.rootToken,
+    const first = await fx.call('POST', '/v1/secret/data/kv/written', {
+      token: fx.emu.rootToken,
       body: { data: { value: 'x' } },
     });
     assert.equal(first.status, 200);
@@ -89,17 +81,17 @@ describe('vault emulator: KV v2', () => {
       'version',
     ]);
     assert.equal(meta['version'], 1);
-    const second = await call(emu, 'PUT', '/v1/secret/data/kv/written', {
-      token: emu.rootToken,
+    const second = await fx.call('PUT', '/v1/secret/data/kv/written', {
+      token: fx.emu.rootToken,
       body: { data: { value: 'y' } },
     });
     assert.equal((second.body?.['data'] as Record<string, unknown>)['version'], 2);
-    const read = await call(emu, 'GET', '/v1/secret/data/kv/written', { token: emu.rootToken });
+    const read = await fx.call('GET', '/v1/secret/data/kv/written', { token: fx.emu.rootToken });
     assert.deepEqual((read.body?.['data'] as { data: unknown }).data, { value: 'y' });
-    const noData = await call(emu, 'POST', '/v1/secret/data/kv/written', { token: emu.rootToken, body: {} });
+    const noData = await fx.call('POST', '/v1/secret/data/kv/written', { token: fx.emu.rootToken, body: {} });
     assert.equal(noData.status, 400);
-    const cas = await call(emu, 'POST', '/v1/secret/data/kv/written', {
-      token: emu.rootToken,
+    const cas = await fx.call('POST', '/v1/secret/data/kv/written', {
+      token: fx.emu.rootToken,
       body: { data: { value: 'z' }, options: { cas: 1 } },
     });
     assert.deepEqual(cas, {
@@ -109,19 +101,19 @@ describe('vault emulator: KV v2', () => {
   });
 
   test('only the last 10 versions are kept, like Vault default max_versions', async () => {
-    for (let i = 1; i <= 12; i++) await emu.putSecret('secret', 'kv/many', { value: String(i) });
-    const old = await call(emu, 'GET', '/v1/secret/data/kv/many?version=2', { token: emu.rootToken });
+    for (let i = 1; i <= 12; i++) await fx.emu.putSecret('secret', 'kv/many', { value: String(i) });
+    const old = await fx.call('GET', '/v1/secret/data/kv/many?version=2', { token: fx.emu.rootToken });
     assert.equal(old.status, 404);
-    const meta = await call(emu, 'GET', '/v1/secret/metadata/kv/many', { token: emu.rootToken });
+    const meta = await fx.call('GET', '/v1/secret/metadata/kv/many', { token: fx.emu.rootToken });
     const data = meta.body?.['data'] as Record<string, unknown>;
     assert.equal(data['current_version'], 12);
     assert.equal(data['oldest_version'], 3);
   });
 
   test('metadata read answers current_version and every version', async () => {
-    await emu.putSecret('secret', 'kv/meta', { value: 'a' });
-    await emu.putSecret('secret', 'kv/meta', { value: 'b' });
-    const res = await call(emu, 'GET', '/v1/secret/metadata/kv/meta', { token: emu.rootToken });
+    await fx.emu.putSecret('secret', 'kv/meta', { value: 'a' });
+    await fx.emu.putSecret('secret', 'kv/meta', { value: 'b' });
+    const res = await fx.call('GET', '/v1/secret/metadata/kv/meta', { token: fx.emu.rootToken });
     assert.equal(res.status, 200);
     const data = res.body?.['data'] as Record<string, unknown>;
     assert.deepEqual(Object.keys(data).sort(), [
@@ -138,51 +130,51 @@ describe('vault emulator: KV v2', () => {
     assert.equal(data['current_version'], 2);
     assert.equal(data['delete_version_after'], '0s');
     assert.deepEqual(Object.keys(data['versions'] as object), ['1', '2']);
-    assert.deepEqual(await call(emu, 'GET', '/v1/secret/metadata/kv/none', { token: emu.rootToken }), EMPTY_404);
+    assert.deepEqual(await fx.call('GET', '/v1/secret/metadata/kv/none', { token: fx.emu.rootToken }), EMPTY_404);
   });
 
   test('list via ?list=true|1|t names children, folders ending in /; an empty folder is 404; a bad list value is 400', async () => {
-    await emu.putSecret('secret', 'tree/a', { value: '1' });
-    await emu.putSecret('secret', 'tree/b', { value: '1' });
-    await emu.putSecret('secret', 'tree/sub/c', { value: '1' });
+    await fx.emu.putSecret('secret', 'tree/a', { value: '1' });
+    await fx.emu.putSecret('secret', 'tree/b', { value: '1' });
+    await fx.emu.putSecret('secret', 'tree/sub/c', { value: '1' });
     for (const flag of ['true', '1', 't']) {
-      const res = await call(emu, 'GET', `/v1/secret/metadata/tree?list=${flag}`, { token: emu.rootToken });
+      const res = await fx.call('GET', `/v1/secret/metadata/tree?list=${flag}`, { token: fx.emu.rootToken });
       assert.equal(res.status, 200, flag);
       assert.deepEqual((res.body?.['data'] as { keys: string[] }).keys, ['a', 'b', 'sub/']);
     }
-    const slash = await call(emu, 'GET', '/v1/secret/metadata/tree/?list=true', { token: emu.rootToken });
+    const slash = await fx.call('GET', '/v1/secret/metadata/tree/?list=true', { token: fx.emu.rootToken });
     assert.deepEqual((slash.body?.['data'] as { keys: string[] }).keys, ['a', 'b', 'sub/']);
     assert.deepEqual(
-      await call(emu, 'GET', '/v1/secret/metadata/empty?list=true', { token: emu.rootToken }),
+      await fx.call('GET', '/v1/secret/metadata/empty?list=true', { token: fx.emu.rootToken }),
       EMPTY_404,
     );
-    const bad = await call(emu, 'GET', '/v1/secret/metadata/tree?list=maybe', { token: emu.rootToken });
+    const bad = await fx.call('GET', '/v1/secret/metadata/tree?list=maybe', { token: fx.emu.rootToken });
     assert.equal(bad.status, 400);
   });
 
   test('a list on a data path is 405 unsupported operation', async () => {
-    assert.deepEqual(await call(emu, 'GET', '/v1/secret/data/tree?list=true', { token: emu.rootToken }), {
+    assert.deepEqual(await fx.call('GET', '/v1/secret/data/tree?list=true', { token: fx.emu.rootToken }), {
       status: 405,
       body: { errors: ['1 error occurred:\n\t* unsupported operation\n\n'] },
     });
   });
 
   test('DELETE on a metadata path removes every version', async () => {
-    await emu.putSecret('secret', 'kv/gone', { value: 'a' });
-    const res = await call(emu, 'DELETE', '/v1/secret/metadata/kv/gone', { token: emu.rootToken });
+    await fx.emu.putSecret('secret', 'kv/gone', { value: 'a' });
+    const res = await fx.call('DELETE', '/v1/secret/metadata/kv/gone', { token: fx.emu.rootToken });
     assert.equal(res.status, 204);
-    assert.equal((await call(emu, 'GET', '/v1/secret/data/kv/gone', { token: emu.rootToken })).status, 404);
-    assert.equal((await call(emu, 'GET', '/v1/secret/metadata/kv/gone', { token: emu.rootToken })).status, 404);
-    assert.equal((await call(emu, 'DELETE', '/v1/secret/metadata/kv/gone', { token: emu.rootToken })).status, 204);
+    assert.equal((await fx.call('GET', '/v1/secret/data/kv/gone', { token: fx.emu.rootToken })).status, 404);
+    assert.equal((await fx.call('GET', '/v1/secret/metadata/kv/gone', { token: fx.emu.rootToken })).status, 404);
+    assert.equal((await fx.call('DELETE', '/v1/secret/metadata/kv/gone', { token: fx.emu.rootToken })).status, 204);
   });
 
   test('a missing mount is 404 no handler for the root token and 403 for a policy-bound token', async () => {
-    assert.deepEqual(await call(emu, 'GET', '/v1/nomount/data/x', { token: emu.rootToken }), {
+    assert.deepEqual(await fx.call('GET', '/v1/nomount/data/x', { token: fx.emu.rootToken }), {
       status: 404,
       body: { errors: ['no handler for route "nomount/data/x". route entry not found.'] },
     });
-    const token = await emu.addToken(['secret/']);
-    assert.deepEqual(await call(emu, 'GET', '/v1/nomount/data/x', { token }), {
+    const token = await fx.emu.addToken(['secret/']);
+    assert.deepEqual(await fx.call('GET', '/v1/nomount/data/x', { token }), {
       status: 403,
       body: { errors: [POLICY_DENIED] },
     });

@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import vault from 'node-vault';
-import { startVaultEmulator } from './server.js';
-import type { VaultEmulator } from './types.js';
+import { useVaultEmulator } from './test-client.js';
 
 describe('vault emulator driven by node-vault (noCustomHTTPVerbs)', () => {
-  let emu: VaultEmulator;
-  before(async () => {
-    emu = await startVaultEmulator();
+  const fx = useVaultEmulator(async (emu) => {
     await emu.putSecret('secret', 'nv/one', { value: '1' });
     await emu.putSecret('secret', 'nv/two', { value: '2' });
     await emu.addAppRole('nv-role', 'nv-secret', ['secret/', 'team/kv/'], { leaseSeconds: 600 });
   });
-  after(async () => {
-    await emu.stop();
-  });
 
   test('read, list, write, lookup-self and AppRole login work; errors carry status and errors[0]', async () => {
-    const client = vault({ endpoint: emu.url, token: emu.rootToken, noCustomHTTPVerbs: true });
+    const client = vault({ endpoint: fx.emu.url, token: fx.emu.rootToken, noCustomHTTPVerbs: true });
     const read = (await client.read('secret/data/nv/one')) as { data: { data: unknown } };
     assert.deepEqual(read.data.data, { value: '1' });
     const list = (await client.list('secret/metadata/nv')) as { data: { keys: string[] } };
@@ -32,7 +26,7 @@ describe('vault emulator driven by node-vault (noCustomHTTPVerbs)', () => {
     assert.equal((missing as Error).message, 'Status 404');
     assert.equal((missing as { response: { statusCode: number } }).response.statusCode, 404);
 
-    const approle = vault({ endpoint: emu.url, noCustomHTTPVerbs: true });
+    const approle = vault({ endpoint: fx.emu.url, noCustomHTTPVerbs: true });
     const login = (await approle.approleLogin({ role_id: 'nv-role', secret_id: 'nv-secret' })) as {
       auth: { lease_duration: number };
     };
@@ -44,15 +38,15 @@ describe('vault emulator driven by node-vault (noCustomHTTPVerbs)', () => {
   });
 
   test('the namespace option sends X-Vault-Namespace, including on login', async () => {
-    await emu.mount('kv', { namespace: 'team' });
-    await emu.putSecret('kv', 'p', { value: 'ns' }, { namespace: 'team' });
-    emu.clearRequests();
-    const client = vault({ endpoint: emu.url, namespace: 'team', noCustomHTTPVerbs: true });
+    await fx.emu.mount('kv', { namespace: 'team' });
+    await fx.emu.putSecret('kv', 'p', { value: 'ns' }, { namespace: 'team' });
+    fx.emu.clearRequests();
+    const client = vault({ endpoint: fx.emu.url, namespace: 'team', noCustomHTTPVerbs: true });
     await client.approleLogin({ role_id: 'nv-role', secret_id: 'nv-secret' });
     const res = (await client.read('kv/data/p')) as { data: { data: unknown } };
     assert.deepEqual(res.data.data, { value: 'ns' });
     assert.deepEqual(
-      emu.requests().map((e) => [e.method, e.path, e.namespace, e.hasToken]),
+      fx.emu.requests().map((e) => [e.method, e.path, e.namespace, e.hasToken]),
       [
         ['POST', '/v1/auth/approle/login', 'team', false],
         ['GET', '/v1/kv/data/p', 'team', true],

@@ -1,4 +1,6 @@
-/** What the Vault emulator's tests share: a raw HTTP call, so that assertions see the exact wire shapes. */
+/** What the Vault emulator's tests share: one emulator per file and a raw HTTP call, so that assertions see the exact wire shapes. */
+import { after, before } from 'node:test';
+import { startVaultEmulator } from './server.js';
 import type { VaultEmulator } from './types.js';
 
 export interface Res {
@@ -6,12 +8,13 @@ export interface Res {
   body: Record<string, unknown> | undefined;
 }
 
-export async function call(
-  emu: VaultEmulator,
-  method: string,
-  path: string,
-  opts: { token?: string; namespace?: string; body?: unknown } = {},
-): Promise<Res> {
+export interface CallOptions {
+  token?: string;
+  namespace?: string;
+  body?: unknown;
+}
+
+export async function call(emu: VaultEmulator, method: string, path: string, opts: CallOptions = {}): Promise<Res> {
   const headers: Record<string, string> = {};
   if (opts.token !== undefined) headers['X-Vault-Token'] = opts.token;
   if (opts.namespace !== undefined) headers['X-Vault-Namespace'] = opts.namespace;
@@ -29,3 +32,32 @@ export const POLICY_DENIED = '1 error occurred:\n\t* permission denied\n\n';
 
 /** What Vault answers for a missing path, version or folder: 404 with no error messages. */
 export const EMPTY_404: Res = { status: 404, body: { errors: [] } };
+
+export interface VaultFixture {
+  /** The emulator, once `before` has started it. */
+  readonly emu: VaultEmulator;
+  /** A raw call to the fixture's emulator. */
+  call(method: string, path: string, opts?: CallOptions): Promise<Res>;
+}
+
+/** Starts an emulator (then `setup`) before the file's tests and stops it after them. */
+export function useVaultEmulator(setup: (emu: VaultEmulator) => Promise<void> = async () => {}): VaultFixture {
+  let started: VaultEmulator | undefined;
+  before(async () => {
+    started = await startVaultEmulator();
+    await setup(started);
+  });
+  after(async () => {
+    await started?.stop();
+  });
+  const emu = () => {
+    if (started === undefined) throw new Error('the Vault emulator starts in before()');
+    return started;
+  };
+  return {
+    get emu() {
+      return emu();
+    },
+    call: (method, path, opts) => call(emu(), method, path, opts),
+  };
+}
