@@ -3,8 +3,8 @@
  * (so assertions see the exact wire shapes) and small builders.
  */
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { ApiException, CoreV1Api } from '@kubernetes/client-node';
+import { startedForTests } from '../emulator-common/test-fixture.js';
 import { startKubernetesEmulator } from './server.js';
 import type { KubernetesEmulator } from './types.js';
 
@@ -89,17 +89,9 @@ export interface KubernetesFixture {
 
 /** Starts an emulator before the file's tests and stops it after them. */
 export function useKubernetesEmulator(): KubernetesFixture {
-  let started: KubernetesEmulator | undefined;
-  before(async () => {
-    started = await startKubernetesEmulator({ token: 'emulator-test-token' });
-  });
-  after(async () => {
-    await started?.stop();
-  });
-  const emu = () => {
-    if (started === undefined) throw new Error('the Kubernetes emulator starts in before()');
-    return started;
-  };
+  const emu = startedForTests('the Kubernetes emulator', () =>
+    startKubernetesEmulator({ token: 'emulator-test-token' }),
+  );
   return {
     get emu() {
       return emu();

@@ -2,6 +2,31 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EMPTY_404, POLICY_DENIED, useVaultEmulator } from './test-client.js';
 
+/** The fields of Vault's answers, sorted (shared/reference/wire-facts.md). */
+const ENVELOPE_KEYS = [
+  'auth',
+  'data',
+  'lease_duration',
+  'lease_id',
+  'mount_type',
+  'renewable',
+  'request_id',
+  'warnings',
+  'wrap_info',
+];
+const VERSION_METADATA_KEYS = ['created_time', 'custom_metadata', 'deletion_time', 'destroyed', 'version'];
+const METADATA_KEYS = [
+  'cas_required',
+  'created_time',
+  'current_version',
+  'custom_metadata',
+  'delete_version_after',
+  'max_versions',
+  'oldest_version',
+  'updated_time',
+  'versions',
+];
+
 describe('vault emulator: KV v2', () => {
   const fx = useVaultEmulator();
 
@@ -10,17 +35,7 @@ describe('vault emulator: KV v2', () => {
     const res = await fx.call('GET', '/v1/secret/data/kv/read', { token: fx.emu.rootToken });
     assert.equal(res.status, 200);
     const body = res.body as Record<string, unknown>;
-    assert.deepEqual(Object.keys(body).sort(), [
-      'auth',
-      'data',
-      'lease_duration',
-      'lease_id',
-      'mount_type',
-      'renewable',
-      'request_id',
-      'warnings',
-      'wrap_info',
-    ]);
+    assert.deepEqual(Object.keys(body).sort(), ENVELOPE_KEYS);
     assert.equal(body['lease_id'], '');
     assert.equal(body['mount_type'], 'kv');
     const data = body['data'] as { data: unknown; metadata: Record<string, unknown> };
@@ -73,13 +88,7 @@ describe('vault emulator: KV v2', () => {
     });
     assert.equal(first.status, 200);
     const meta = first.body?.['data'] as Record<string, unknown>;
-    assert.deepEqual(Object.keys(meta).sort(), [
-      'created_time',
-      'custom_metadata',
-      'deletion_time',
-      'destroyed',
-      'version',
-    ]);
+    assert.deepEqual(Object.keys(meta).sort(), VERSION_METADATA_KEYS);
     assert.equal(meta['version'], 1);
     const second = await fx.call('PUT', '/v1/secret/data/kv/written', {
       token: fx.emu.rootToken,
@@ -116,17 +125,7 @@ describe('vault emulator: KV v2', () => {
     const res = await fx.call('GET', '/v1/secret/metadata/kv/meta', { token: fx.emu.rootToken });
     assert.equal(res.status, 200);
     const data = res.body?.['data'] as Record<string, unknown>;
-    assert.deepEqual(Object.keys(data).sort(), [
-      'cas_required',
-      'created_time',
-      'current_version',
-      'custom_metadata',
-      'delete_version_after',
-      'max_versions',
-      'oldest_version',
-      'updated_time',
-      'versions',
-    ]);
+    assert.deepEqual(Object.keys(data).sort(), METADATA_KEYS);
     assert.equal(data['current_version'], 2);
     assert.equal(data['delete_version_after'], '0s');
     assert.deepEqual(Object.keys(data['versions'] as object), ['1', '2']);

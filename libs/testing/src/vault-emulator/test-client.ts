@@ -1,5 +1,5 @@
 /** What the Vault emulator's tests share: one emulator per file and a raw HTTP call, so that assertions see the exact wire shapes. */
-import { after, before } from 'node:test';
+import { startedForTests } from '../emulator-common/test-fixture.js';
 import { startVaultEmulator } from './server.js';
 import type { VaultEmulator } from './types.js';
 
@@ -42,18 +42,11 @@ export interface VaultFixture {
 
 /** Starts an emulator (then `setup`) before the file's tests and stops it after them. */
 export function useVaultEmulator(setup: (emu: VaultEmulator) => Promise<void> = async () => {}): VaultFixture {
-  let started: VaultEmulator | undefined;
-  before(async () => {
-    started = await startVaultEmulator();
+  const emu = startedForTests('the Vault emulator', async () => {
+    const started = await startVaultEmulator();
     await setup(started);
-  });
-  after(async () => {
-    await started?.stop();
-  });
-  const emu = () => {
-    if (started === undefined) throw new Error('the Vault emulator starts in before()');
     return started;
-  };
+  });
   return {
     get emu() {
       return emu();
