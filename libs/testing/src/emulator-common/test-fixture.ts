@@ -1,0 +1,20 @@
+/** The lifecycle the emulators' test fixtures share. */
+import { after, before } from 'node:test';
+
+/**
+ * Starts a server before the tests of the current file (or suite) and stops
+ * it after them; the returned getter gives the server once started.
+ */
+export function startedForTests<T extends { stop(): Promise<void> }>(what: string, start: () => Promise<T>): () => T {
+  let started: T | undefined;
+  before(async () => {
+    started = await start();
+  });
+  after(async () => {
+    await started?.stop();
+  });
+  return () => {
+    if (started === undefined) throw new Error(`${what} starts in before()`);
+    return started;
+  };
+}

@@ -1,0 +1,108 @@
+/** The Kubernetes emulator's HTTP server: authentication, test controls, the request log, and its test handle. */
+import { randomBytes } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { FaultInjector, closeServer, listenOnLoopback, queryOf, readBodyText } from '../emulator-common/json-http.js';
+import { type Exchange, send } from './exchange.js';
+import { parseRoute, serve } from './routes.js';
+import { clone, injectedFailure, statusBody } from './status.js';
+import { KubeStore } from './store.js';
+import type {
+  KubernetesEmulator,
+  KubernetesEmulatorOptions,
+  KubernetesObject,
+  KubernetesRequestLogEntry,
+} from './types.js';
+
+interface Context {
+  store: KubeStore;
+  /** status 0 resets the connection. */
+  faults: FaultInjector<number>;
+  token: string;
+}
+
+async function handle(
+  ctx: Context,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  entry: KubernetesRequestLogEntry,
+): Promise<void> {
+  const route = parseRoute(url.pathname);
+  const text = await readBodyText(req);
+  await ctx.faults.delay();
+  const q = url.searchParams;
+  const x: Exchange = {
+    method: entry.method,
+    query: q,
+    text,
+    contentType: req.headers['content-type'] ?? '',
+    dryRun: q.getAll('dryRun').includes('All'),
+    res,
+    entry,
+  };
+  const failure = ctx.faults.takeFailure();
+  if (failure === 0) {
+    entry.status = 0;
+    req.socket.destroy();
+  } else if (failure !== undefined) {
+    send(x, failure, injectedFailure(failure, x.method, route));
+  } else if (req.headers.authorization !== `Bearer ${ctx.token}`) {
+    send(x, 401, statusBody(401, 'Unauthorized', 'Unauthorized'));
+  } else {
+    serve(ctx.store, route, x);
+  }
+}
+
+/** Starts the emulator on 127.0.0.1 and a free port. */
+export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = {}): Promise<KubernetesEmulator> {
+  // Loaded here, not at module load, so that importing @latchkey/testing stays cheap.
+  const { KubeConfig: KubeConfigClass } = await import('@kubernetes/client-node');
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const store = new KubeStore();
+  const ctx: Context = { store, faults: new FaultInjector<number>(), token };
+  const log: KubernetesRequestLogEntry[] = [];
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const entry: KubernetesRequestLogEntry = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: url.pathname,
+      query: queryOf(url),
+    };
+    log.push(entry);
+    handle(ctx, req, res, url, entry).catch(() => {
+      if (!res.headersSent) {
+        entry.status = 500;
+        res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(statusBody(500, 'InternalError', 'Internal error occurred')));
+      } else res.destroy();
+    });
+  });
+  const url = `http://127.0.0.1:${await listenOnLoopback(server)}`;
+  const copies = (resource: 'secrets' | 'pods', ns: string) =>
+    store.objectsIn(resource, ns).map((o) => clone(o) as unknown as KubernetesObject);
+
+  return {
+    url,
+    token,
+    kubeConfig() {
+      const kc = new KubeConfigClass();
+      kc.loadFromClusterAndUser(
+        { name: 'latchkey-emulator', server: url, skipTLSVerify: true },
+        { name: 'latchkey-emulator', token },
+      );
+      return kc;
+    },
+    setLatency: (ms) => ctx.faults.setLatency(ms),
+    failNext: (n, status) => ctx.faults.failNext(n, status),
+    requests: () => log.map((e) => ({ ...e, query: { ...e.query } })),
+    secrets: (ns) => copies('secrets', ns),
+    pods: (ns) => copies('pods', ns),
+    setPodPhase: (ns, name, phase) => store.setPodPhase(ns, name, phase),
+    appendPodLog: (ns, name, text) => store.appendPodLog(ns, name, text),
+    async stop() {
+      store.closeStreams();
+      await closeServer(server);
+    },
+  };
+}

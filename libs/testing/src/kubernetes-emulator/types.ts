@@ -1,0 +1,76 @@
+/** The public shapes of the Kubernetes emulator. */
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export interface KubernetesEmulatorOptions {
+  /** The bearer token the emulator accepts. Default: a random one. */
+  token?: string;
+}
+
+export interface KubernetesRequestLogEntry {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** The HTTP status answered (0 for an injected connection reset); undefined while in flight. */
+  status?: number;
+}
+
+export interface KubernetesOwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface KubernetesObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  resourceVersion: string;
+  creationTimestamp: string;
+  generateName?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: KubernetesOwnerReference[];
+  deletionTimestamp?: string;
+  [field: string]: unknown;
+}
+
+/** An object as the emulator stores it (and as `secrets()` / `pods()` return copies of it). */
+export interface KubernetesObject {
+  apiVersion: string;
+  kind: string;
+  metadata: KubernetesObjectMeta;
+  [field: string]: unknown;
+}
+
+export interface KubernetesEmulator {
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  readonly token: string;
+  /** A client-node KubeConfig pointing at the emulator with the token. */
+  kubeConfig(): KubeConfig;
+  /** Delays every later response by `ms` (0 turns it off). */
+  setLatency(ms: number): void;
+  /**
+   * The next `n` requests are answered with `status` and a matching Status
+   * body before any other handling; status 0 resets the connection instead.
+   */
+  failNext(n: number, status: number): void;
+  /** Every request so far, oldest first (copies). Never holds headers or bodies. */
+  requests(): KubernetesRequestLogEntry[];
+  /** Copies of the Secrets stored in a namespace, by name, with their `data`. */
+  secrets(namespace: string): KubernetesObject[];
+  /** Copies of the Pods stored in a namespace, by name. */
+  pods(namespace: string): KubernetesObject[];
+  /** Sets a Pod's `status.phase` (a write: new resourceVersion, MODIFIED event). */
+  setPodPhase(namespace: string, name: string, phase: string): void;
+  /**
+   * Appends what the Pod's (first) container wrote to its log, as the
+   * kubelet would collect it; followers of the log receive it at once.
+   */
+  appendPodLog(namespace: string, name: string, text: string): void;
+  /** Closes open watches and the server. */
+  stop(): Promise<void>;
+}

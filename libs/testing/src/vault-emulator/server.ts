@@ -1,0 +1,91 @@
+/** The Vault emulator's HTTP server and its test-facing handle. */
+import http from 'node:http';
+import { FaultInjector, closeServer, listenOnLoopback, sendJson } from '../emulator-common/json-http.js';
+import { VaultFailure } from './failure.js';
+import { handleVaultRequest, type VaultControls } from './router.js';
+import type { VaultReply } from './routes.js';
+import {
+  DEFAULT_TOKEN_TTL,
+  type SecretState,
+  VaultStore,
+  destroy,
+  newToken,
+  softDelete,
+  trimSlashes,
+  writeVersion,
+} from './store.js';
+import type { NamespaceOption, RequestLogEntry, VaultEmulator, VaultEmulatorOptions } from './types.js';
+
+function asReply(err: unknown): VaultReply {
+  if (err instanceof VaultFailure) return { status: err.status, body: err.body };
+  return { status: 500, body: { errors: ['1 error occurred:\n\t* internal error\n\n'] } };
+}
+
+function answer(req: http.IncomingMessage, res: http.ServerResponse, r: VaultReply | 'reset'): void {
+  if (r === 'reset') req.socket.destroy();
+  else if (r.body === undefined) res.writeHead(r.status).end();
+  else sendJson(res, r.status, r.body);
+}
+
+/** Starts the emulator on 127.0.0.1 and a free port. */
+export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promise<VaultEmulator> {
+  const rootToken = opts.rootToken ?? newToken();
+  const store = new VaultStore(rootToken, opts.mounts ?? ['secret']);
+  const log: RequestLogEntry[] = [];
+  const controls: VaultControls & { sealed: boolean } = {
+    sealed: false,
+    faults: new FaultInjector<number | 'reset'>(),
+    log,
+  };
+
+  const server = http.createServer((req, res) => {
+    handleVaultRequest(store, controls, req)
+      .catch(asReply)
+      .then((r) => answer(req, res, r))
+      .catch(() => req.socket.destroy());
+  });
+  const port = await listenOnLoopback(server);
+  /** `deleteVersion` / `destroyVersion`: one version of a secret, if the secret exists. */
+  const onVersion =
+    (op: (secret: SecretState, version: number) => void) =>
+    (mount: string, path: string, version: number, o: NamespaceOption = {}) => {
+      const secret = store.requireMount(mount, o.namespace ?? '').get(trimSlashes(path));
+      if (secret) op(secret, version);
+      return Promise.resolve();
+    };
+
+  return {
+    kind: 'emulator',
+    url: `http://127.0.0.1:${port}`,
+    port,
+    rootToken,
+    supportsNamespaces: true,
+    addToken(policyPrefixes, o = {}) {
+      const ttl = o.ttlSeconds ?? DEFAULT_TOKEN_TTL;
+      return Promise.resolve(store.issueToken(policyPrefixes, ttl, 'test', 'auth/token/create').token);
+    },
+    addAppRole(roleId, secretId, policyPrefixes, o = {}) {
+      store.addAppRole(roleId, secretId, policyPrefixes, o);
+      return Promise.resolve();
+    },
+    mount(name, o = {}) {
+      store.createMount(name, trimSlashes(o.namespace ?? ''));
+      return Promise.resolve();
+    },
+    putSecret(mount, path, data, o = {}) {
+      return Promise.resolve(writeVersion(store.requireMount(mount, o.namespace ?? ''), trimSlashes(path), data));
+    },
+    deleteVersion: onVersion(softDelete),
+    destroyVersion: onVersion(destroy),
+    seal(b) {
+      controls.sealed = b;
+    },
+    setLatency: (ms) => controls.faults.setLatency(ms),
+    failNext: (count, status) => controls.faults.failNext(count, status),
+    requests: () => log.map((e) => ({ ...e, query: { ...e.query } })),
+    clearRequests() {
+      log.length = 0;
+    },
+    stop: () => closeServer(server),
+  };
+}

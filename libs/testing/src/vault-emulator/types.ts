@@ -1,0 +1,81 @@
+/** The public shapes of the Vault emulator and of the real-Vault test server. */
+export interface RequestLogEntry {
+  method: string;
+  /** The URL path as received, e.g. `/v1/ns1/secret/data/app`. */
+  path: string;
+  /** Query parameters as received (`{ list: '1' }`). */
+  query: Record<string, string>;
+  /** The effective namespace (header and path prefix), undefined for root. */
+  namespace: string | undefined;
+  /** Whether the request carried a token; the token itself is never kept. */
+  hasToken: boolean;
+}
+
+export interface VaultEmulatorOptions {
+  /** Root token value; random by default. */
+  rootToken?: string;
+  /** KV v2 mounts created at start in the root namespace. Default `['secret']`, like a dev server. */
+  mounts?: string[];
+}
+
+export interface AddTokenOptions {
+  /** Token TTL; default 768h like Vault's default. */
+  ttlSeconds?: number;
+}
+
+export interface AddAppRoleOptions {
+  /** lease_duration of the tokens it issues; default 1200. */
+  leaseSeconds?: number;
+  /** AppRole auth mount; default `approle`. */
+  mount?: string;
+  /** `metadata.role_name` in the login response; default `role-<n>`. */
+  roleName?: string;
+}
+
+export interface NamespaceOption {
+  /** `ns1` or `ns1/ns2`; default root. */
+  namespace?: string;
+}
+
+/**
+ * What the shared Vault test suites need from a Vault: the emulator and a real
+ * dev-mode container (see `startVaultContainer`) both provide it.
+ */
+export interface VaultTestServer {
+  readonly kind: 'emulator' | 'container';
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly rootToken: string;
+  /** False for Vault OSS, which has no namespaces. */
+  readonly supportsNamespaces: boolean;
+  /** A new token whose policies allow the given path prefixes (see the module comment). */
+  addToken(policyPrefixes: string[], opts?: AddTokenOptions): Promise<string>;
+  /** Registers an AppRole whose logins yield tokens allowed the given prefixes. */
+  addAppRole(roleId: string, secretId: string, policyPrefixes: string[], opts?: AddAppRoleOptions): Promise<void>;
+  /** Creates a KV v2 mount (and its namespace). Idempotent. */
+  mount(name: string, opts?: NamespaceOption): Promise<void>;
+  /** Writes a new version directly (no token, no log entry on the emulator). Returns the version. */
+  putSecret(mount: string, path: string, data: Record<string, unknown>, opts?: NamespaceOption): Promise<number>;
+  /** Soft-deletes one version. */
+  deleteVersion(mount: string, path: string, version: number, opts?: NamespaceOption): Promise<void>;
+  /** Destroys one version's data for good. */
+  destroyVersion(mount: string, path: string, version: number, opts?: NamespaceOption): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface VaultEmulator extends VaultTestServer {
+  readonly kind: 'emulator';
+  readonly port: number;
+  /** 503 `Vault is sealed` on every request while true. */
+  seal(sealed: boolean): void;
+  /** Delay before every response. */
+  setLatency(ms: number): void;
+  /**
+   * The next `count` requests answer `status` with `{"errors":["injected failure"]}`,
+   * or, with `'reset'`, have their connection destroyed without an answer.
+   */
+  failNext(count: number, status: number | 'reset'): void;
+  /** A copy of the request log, oldest first. */
+  requests(): RequestLogEntry[];
+  clearRequests(): void;
+}
