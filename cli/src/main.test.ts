@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fakeIo } from './fake-io.js';
+import { fakeIo } from './testing/fake-io.js';
 import { main } from './main.js';
 
 async function emptyHome(): Promise<string> {
