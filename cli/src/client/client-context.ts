@@ -81,7 +81,14 @@ export async function resolveIdentity(env: NodeJS.ProcessEnv, home: string): Pro
   return { token: stored.token, source: 'identity file', stored };
 }
 
-type ServiceKey = 'catalog' | 'ras' | 'deployer';
+/** The client of each service a CLI verb calls. */
+export interface ServiceClients {
+  catalog: CatalogServiceClient;
+  ras: RasServiceClient;
+  deployer: DeployerServiceClient;
+}
+
+type ServiceKey = keyof ServiceClients;
 
 /** Lazily created gRPC clients for the running instance; close() when done. */
 export class ClientContext {
@@ -119,6 +126,15 @@ export class ClientContext {
     return (this.deployerClient ??= this.track(
       createClient(DeployerServiceClient, this.connection.deployer, this.identity),
     ));
+  }
+
+  client<S extends ServiceKey>(service: S): ServiceClients[S] {
+    const clients: { [K in ServiceKey]: () => ServiceClients[K] } = {
+      catalog: () => this.catalog(),
+      ras: () => this.ras(),
+      deployer: () => this.deployer(),
+    };
+    return clients[service]();
   }
 
   close(): void {
@@ -170,4 +186,25 @@ export async function call<Req, Res>(
     }
     throw err;
   }
+}
+
+/** One call of a method of `service`: `invoke(ctx, 'ras', (ras) => ras.createDomain, { name })`. */
+export function invoke<S extends ServiceKey, Req, Res>(
+  ctx: ClientContext,
+  service: S,
+  method: (client: ServiceClients[S]) => UnaryFn<Req, Res>,
+  req: Req,
+): Promise<Res> {
+  const client = ctx.client(service);
+  return call(ctx, service, method(client).bind(client), req);
+}
+
+/** One call with a client context of its own, opened for it and closed after it. */
+export function callOnce<S extends ServiceKey, Req, Res>(
+  io: CliIo,
+  service: S,
+  method: (client: ServiceClients[S]) => UnaryFn<Req, Res>,
+  req: Req,
+): Promise<Res> {
+  return withClients(io, (ctx) => invoke(ctx, service, method, req));
 }

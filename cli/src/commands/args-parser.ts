@@ -105,13 +105,21 @@ export function requireOption(parsed: ParsedArgs, name: string): string {
   return v;
 }
 
-/** Exactly `names.length` positionals, named in the error message. */
-export function requirePositionals(parsed: ParsedArgs, names: readonly string[]): string[] {
+/**
+ * Exactly `names.length` positionals, named in the error message. With
+ * `extraArgument`, an extra one is not echoed but that is said instead (where
+ * it is most likely a secret typed on the command line).
+ */
+export function requirePositionals(parsed: ParsedArgs, names: readonly string[], extraArgument?: string): string[] {
   if (parsed.positionals.length < names.length) {
     throw new UsageError(`missing ${names.slice(parsed.positionals.length).join(' ')}`);
   }
   if (parsed.positionals.length > names.length) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[names.length])}`);
+    throw new UsageError(
+      extraArgument === undefined
+        ? `unexpected argument ${JSON.stringify(parsed.positionals[names.length])}`
+        : `unexpected extra argument (not repeated here): ${extraArgument}`,
+    );
   }
   return parsed.positionals.slice(0, names.length);
 }

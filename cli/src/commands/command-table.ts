@@ -21,7 +21,12 @@ import { inventoryCommand } from './secrets/inventory-command.js';
 import { kekRotateCommand } from './secrets/kek-command.js';
 import { logsCommand } from './workloads/logs-command.js';
 import { redeployCommand } from './workloads/redeploy-command.js';
-import { secretDeleteCommand, secretListCommand, secretPolicyCommand, secretPutCommand } from './secrets/secret-commands.js';
+import {
+  secretDeleteCommand,
+  secretListCommand,
+  secretPolicyCommand,
+  secretPutCommand,
+} from './secrets/secret-commands.js';
 import { secretSelectorCommand } from './secrets/selector-command.js';
 import { statusCommand } from './status-command.js';
 import { stopCommand } from './workloads/stop-command.js';

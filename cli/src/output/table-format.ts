@@ -15,6 +15,29 @@ export function formatTable(header: readonly string[], unsafeRows: readonly (rea
   return [line(header), ...rows.map(line)];
 }
 
-export function printJson(out: (line: string) => void, value: unknown): void {
+/** Prints `value` as indented JSON; returns exit code 0, so that a command can `return printJson(...)`. */
+export function printJson(out: (line: string) => void, value: unknown): 0 {
   out(JSON.stringify(value, null, 2));
+  return 0;
+}
+
+/** Prints a table (see formatTable). */
+export function printTable(
+  out: (line: string) => void,
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): void {
+  for (const line of formatTable(header, rows)) out(line);
+}
+
+/** Prints each line. */
+export function printLines(out: (line: string) => void, lines: readonly string[]): void {
+  for (const line of lines) out(line);
+}
+
+/** `<title> (N):` and an indented line per item; nothing when there is none. */
+export function printDependents(out: (line: string) => void, title: string, items: readonly string[]): void {
+  if (items.length === 0) return;
+  out(`${title} (${items.length}):`);
+  for (const item of items) out(`  ${item}`);
 }

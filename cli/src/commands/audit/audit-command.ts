@@ -1,10 +1,9 @@
 import type { AuditEntry } from '@latchkey/proto';
-import { booleanOption, parseArgs, requirePositionals, stringOption } from '../args-parser.js';
+import { stringOption } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
-import { call, withClients } from '../../client/client-context.js';
-import type { CliIo } from '../../output/cli-io.js';
-import type { Command } from '../command.js';
-import { formatTable, printJson } from '../../output/table-format.js';
+import { invoke, withClients } from '../../client/client-context.js';
+import { defineCommand, JSON_OPTION } from '../command.js';
+import { printJson, printTable } from '../../output/table-format.js';
 
 /** What ListAudit gives in one page at most. */
 const MAX_PAGE = 1000;
@@ -41,7 +40,7 @@ function limitOption(value: string | undefined): number {
   return n;
 }
 
-export const auditCommand: Command = {
+export const auditCommand = defineCommand({
   path: ['audit'],
   usage: 'latchkey audit [--domain DOMAIN] [--since TIME|30m|2h|7d] [--actor USER] [--limit N] [--json]',
   summary:
@@ -51,11 +50,9 @@ export const auditCommand: Command = {
     since: { type: 'string' },
     actor: { type: 'string' },
     limit: { type: 'string' },
-    json: { type: 'boolean' },
+    ...JSON_OPTION,
   },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    requirePositionals(parsed, []);
+  async run({ parsed, json }, io) {
     const domain = stringOption(parsed, 'domain') ?? '';
     const since = sinceOption(stringOption(parsed, 'since'));
     const actor = stringOption(parsed, 'actor') ?? '';
@@ -65,7 +62,7 @@ export const auditCommand: Command = {
     await withClients(io, async (ctx) => {
       let pageToken = '';
       while (records.length < limit) {
-        const res = await call(ctx, 'ras', ctx.ras().listAudit.bind(ctx.ras()), {
+        const res = await invoke(ctx, 'ras', (ras) => ras.listAudit, {
           domain,
           since,
           actor,
@@ -78,22 +75,18 @@ export const auditCommand: Command = {
         pageToken = res.nextPageToken;
       }
     });
-    if (booleanOption(parsed, 'json')) {
-      // Every field of every record, empty ones included, so scripts see one shape.
-      printJson(io.out, { records, more });
-      return 0;
-    }
+    // Every field of every record, empty ones included, so scripts see one shape.
+    if (json) return printJson(io.out, { records, more });
     if (records.length === 0) {
       io.out('no audit records match');
       return 0;
     }
-    for (const line of formatTable(
+    printTable(
+      io.out,
       ['AT', 'SERVICE', 'ACTOR', 'ACTION', 'DOMAIN', 'RESOURCE', 'OUTCOME', 'REASON'],
       records.map((r) => [r.at, r.service, r.actor, r.action, r.domain, r.resource, r.outcome, r.reason]),
-    )) {
-      io.out(line);
-    }
+    );
     if (more) io.out(`more records: narrow with --since or --actor, or raise --limit (now ${limit})`);
     return 0;
   },
-};
+});

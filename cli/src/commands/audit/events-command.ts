@@ -1,17 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  booleanOption,
-  listOption,
-  parseArgs,
-  requireOption,
-  requirePositionals,
-  stringOption,
-} from '../args-parser.js';
+import { listOption, requireOption, stringOption } from '../args-parser.js';
 import { CliError, UsageError } from '../../output/cli-errors.js';
-import { call, withClients } from '../../client/client-context.js';
-import type { CliIo } from '../../output/cli-io.js';
-import type { Command } from '../command.js';
+import { callOnce } from '../../client/client-context.js';
+import { defineCommand, JSON_OPTION } from '../command.js';
 import { printJson } from '../../output/table-format.js';
 
 function daysOption(value: string | undefined): number {
@@ -27,7 +19,7 @@ function daysOption(value: string | undefined): number {
  * outside Latchkey, written to a 0600 file and never printed. ras decides:
  * the caller must own every domain named (or be a platform admin).
  */
-export const eventsCredentialsCommand: Command = {
+export const eventsCredentialsCommand = defineCommand({
   path: ['events', 'credentials'],
   usage:
     'latchkey events credentials --domain DOMAIN [--domain DOMAIN2 ...] --name NAME --out FILE [--days N] [--json]',
@@ -38,19 +30,15 @@ export const eventsCredentialsCommand: Command = {
     name: { type: 'string' },
     out: { type: 'string' },
     days: { type: 'string' },
-    json: { type: 'boolean' },
+    ...JSON_OPTION,
   },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    requirePositionals(parsed, []);
+  async run({ parsed, json }, io) {
     const domains = listOption(parsed, 'domain');
     if (domains.length === 0) throw new UsageError('--domain is required: the domain whose events the subscriber gets');
     const name = requireOption(parsed, 'name');
     const out = path.resolve(io.cwd, requireOption(parsed, 'out'));
     const ttlDays = daysOption(stringOption(parsed, 'days'));
-    const minted = await withClients(io, (ctx) =>
-      call(ctx, 'ras', ctx.ras().mintEventCredentials.bind(ctx.ras()), { domains, name, ttlDays }),
-    );
+    const minted = await callOnce(io, 'ras', (ras) => ras.mintEventCredentials, { domains, name, ttlDays });
     try {
       await writeFile(out, minted.creds, { mode: 0o600, flag: 'wx' });
     } catch (err) {
@@ -62,13 +50,17 @@ export const eventsCredentialsCommand: Command = {
         { code: 'cli.cannot_write' },
       );
     }
-    if (booleanOption(parsed, 'json')) {
-      printJson(io.out, { file: out, user: minted.user, expiresAt: minted.expiresAt, subjects: minted.subjects });
-      return 0;
+    if (json) {
+      return printJson(io.out, {
+        file: out,
+        user: minted.user,
+        expiresAt: minted.expiresAt,
+        subjects: minted.subjects,
+      });
     }
     io.out(`wrote NATS credentials for subscriber ${name} to ${out} (mode 0600; keep it secret)`);
     io.out(`  valid until ${minted.expiresAt}; it may subscribe (core NATS, over TLS) to:`);
     for (const s of minted.subjects) io.out(`    ${s}`);
     return 0;
   },
-};
+});

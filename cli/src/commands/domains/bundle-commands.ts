@@ -1,12 +1,11 @@
 import { Bundle, BundleGrant, GrantBundleResponse, ListBundlesResponse, RevokeBundleResponse } from '@latchkey/proto';
-import { booleanOption, parseArgs, requireOption, requirePositionals } from '../args-parser.js';
-import { call, withClients } from '../../client/client-context.js';
-import type { CliIo } from '../../output/cli-io.js';
-import type { Command } from '../command.js';
+import { requireOption, type ParsedArgs } from '../args-parser.js';
+import { callOnce, invoke, withClients } from '../../client/client-context.js';
+import { defineCommand, JSON_OPTION } from '../command.js';
 import { describeGrantee, granteeFromArgs, granteeOptions, permissionsFromArgs } from './grantee-option.js';
-import { formatTable, printJson } from '../../output/table-format.js';
+import { formatTable, printJson, printLines, printTable } from '../../output/table-format.js';
 
-const options = { domain: { type: 'string' }, json: { type: 'boolean' } } as const;
+const options = { domain: { type: 'string' }, ...JSON_OPTION } as const;
 const grantOptions = { ...options, ...granteeOptions, permission: { type: 'string' } } as const;
 
 function bundleLines(b: Bundle): string[] {
@@ -32,44 +31,41 @@ function grantRows(grants: readonly BundleGrant[]): string[][] {
 
 const listed = (grants: readonly BundleGrant[]): string => grants.map((g) => g.permission).join(', ');
 
-export const bundleCreateCommand: Command = {
+export const bundleCreateCommand = defineCommand({
   path: ['bundle', 'create'],
   usage: 'latchkey bundle create NAME --domain DOMAIN [--json]',
   summary: 'create a bundle (a named access-control object of a domain; owners and platform admins)',
   options,
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    const [name = ''] = requirePositionals(parsed, ['NAME']);
+  positionals: ['NAME'],
+  async run({ parsed, positionals: [name = ''], json }, io) {
     const domain = requireOption(parsed, 'domain');
-    const b = await withClients(io, (ctx) =>
-      call(ctx, 'ras', ctx.ras().createBundle.bind(ctx.ras()), { domain, name }),
-    );
-    if (booleanOption(parsed, 'json')) printJson(io.out, Bundle.toJSON(b));
-    else io.out(`bundle ${b.name || name} created in domain ${b.domain || domain}`);
+    const b = await callOnce(io, 'ras', (ras) => ras.createBundle, { domain, name });
+    if (json) return printJson(io.out, Bundle.toJSON(b));
+    io.out(`bundle ${b.name || name} created in domain ${b.domain || domain}`);
     return 0;
   },
-};
+});
 
-export const bundleShowCommand: Command = {
+export const bundleShowCommand = defineCommand({
   path: ['bundle', 'show'],
   usage: 'latchkey bundle show NAME --domain DOMAIN [--json]',
   summary: 'show a bundle and its grants',
   options,
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    const [name = ''] = requirePositionals(parsed, ['NAME']);
+  positionals: ['NAME'],
+  async run({ parsed, positionals: [name = ''], json }, io) {
     const domain = requireOption(parsed, 'domain');
     const { bundle, grants } = await withClients(io, async (ctx) => {
-      const ras = ctx.ras();
-      const b = await call(ctx, 'ras', ras.getBundle.bind(ras), { domain, name });
-      const g = await call(ctx, 'ras', ras.listBundleGrants.bind(ras), { domain, bundle: name });
+      const b = await invoke(ctx, 'ras', (ras) => ras.getBundle, { domain, name });
+      const g = await invoke(ctx, 'ras', (ras) => ras.listBundleGrants, { domain, bundle: name });
       return { bundle: b, grants: g.grants };
     });
-    if (booleanOption(parsed, 'json')) {
-      printJson(io.out, { ...(Bundle.toJSON(bundle) as object), grants: grants.map((g) => BundleGrant.toJSON(g)) });
-      return 0;
+    if (json) {
+      return printJson(io.out, {
+        ...(Bundle.toJSON(bundle) as object),
+        grants: grants.map((g) => BundleGrant.toJSON(g)),
+      });
     }
-    for (const line of bundleLines(bundle)) io.out(line);
+    printLines(io.out, bundleLines(bundle));
     if (grants.length === 0) {
       io.out(
         `grants:      none (grant with latchkey bundle grant ${name} --domain ${domain} --user USER --permission USE)`,
@@ -80,73 +76,69 @@ export const bundleShowCommand: Command = {
     for (const line of formatTable(['KIND', 'NAME', 'PERMISSIONS'], grantRows(grants))) io.out(`  ${line}`);
     return 0;
   },
-};
+});
 
-export const bundleListCommand: Command = {
+export const bundleListCommand = defineCommand({
   path: ['bundle', 'list'],
   usage: 'latchkey bundle list --domain DOMAIN [--json]',
   summary: 'list the bundles of a domain',
   options,
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    requirePositionals(parsed, []);
+  async run({ parsed, json }, io) {
     const domain = requireOption(parsed, 'domain');
-    const res = await withClients(io, (ctx) => call(ctx, 'ras', ctx.ras().listBundles.bind(ctx.ras()), { domain }));
-    if (booleanOption(parsed, 'json')) {
-      printJson(io.out, ListBundlesResponse.toJSON(res));
-      return 0;
-    }
-    for (const line of formatTable(
+    const res = await callOnce(io, 'ras', (ras) => ras.listBundles, { domain });
+    if (json) return printJson(io.out, ListBundlesResponse.toJSON(res));
+    printTable(
+      io.out,
       ['NAME', 'CREATED', 'CREATED_BY'],
       res.bundles.map((b) => [b.name, b.createdAt, b.createdBy]),
-    )) {
-      io.out(line);
-    }
+    );
     return 0;
   },
-};
+});
 
-export const bundleGrantCommand: Command = {
+/** The domain, bundle, grantee and permissions of a bundle grant or revoke. */
+function grantRequest(parsed: ParsedArgs, bundle: string, permissionsRequired: boolean) {
+  return {
+    domain: requireOption(parsed, 'domain'),
+    bundle,
+    grantee: granteeFromArgs(parsed),
+    permissions: permissionsFromArgs(parsed, permissionsRequired),
+  };
+}
+
+export const bundleGrantCommand = defineCommand({
   path: ['bundle', 'grant'],
   usage:
     'latchkey bundle grant NAME --domain DOMAIN (--user USER | --group GROUP) --permission VIEW,UPDATE,USE [--json]',
   summary: 'grant VIEW, UPDATE and/or USE on a bundle to a user or group (owners and platform admins)',
   options: grantOptions,
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    const [name = ''] = requirePositionals(parsed, ['NAME']);
-    const domain = requireOption(parsed, 'domain');
-    const grantee = granteeFromArgs(parsed);
-    const permissions = permissionsFromArgs(parsed, true);
-    const res = await withClients(io, (ctx) =>
-      call(ctx, 'ras', ctx.ras().grantBundle.bind(ctx.ras()), { domain, bundle: name, grantee, permissions }),
-    );
-    if (booleanOption(parsed, 'json')) printJson(io.out, GrantBundleResponse.toJSON(res));
-    else if (res.granted.length === 0)
-      io.out(`${describeGrantee(grantee)} already holds ${permissions.join(', ')} on bundle ${name}: nothing changed`);
-    else io.out(`granted ${listed(res.granted)} on bundle ${name} in domain ${domain} to ${describeGrantee(grantee)}`);
+  positionals: ['NAME'],
+  async run({ parsed, positionals: [name = ''], json }, io) {
+    const req = grantRequest(parsed, name, true);
+    const res = await callOnce(io, 'ras', (ras) => ras.grantBundle, req);
+    if (json) return printJson(io.out, GrantBundleResponse.toJSON(res));
+    const who = describeGrantee(req.grantee);
+    if (res.granted.length === 0)
+      io.out(`${who} already holds ${req.permissions.join(', ')} on bundle ${name}: nothing changed`);
+    else io.out(`granted ${listed(res.granted)} on bundle ${name} in domain ${req.domain} to ${who}`);
     return 0;
   },
-};
+});
 
-export const bundleRevokeCommand: Command = {
+export const bundleRevokeCommand = defineCommand({
   path: ['bundle', 'revoke'],
   usage:
     'latchkey bundle revoke NAME --domain DOMAIN (--user USER | --group GROUP) [--permission VIEW,UPDATE,USE] [--json]',
   summary: 'take permissions on a bundle away from a user or group (all of them without --permission)',
   options: grantOptions,
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    const [name = ''] = requirePositionals(parsed, ['NAME']);
-    const domain = requireOption(parsed, 'domain');
-    const grantee = granteeFromArgs(parsed);
-    const permissions = permissionsFromArgs(parsed, false);
-    const res = await withClients(io, (ctx) =>
-      call(ctx, 'ras', ctx.ras().revokeBundle.bind(ctx.ras()), { domain, bundle: name, grantee, permissions }),
+  positionals: ['NAME'],
+  async run({ parsed, positionals: [name = ''], json }, io) {
+    const req = grantRequest(parsed, name, false);
+    const res = await callOnce(io, 'ras', (ras) => ras.revokeBundle, req);
+    if (json) return printJson(io.out, RevokeBundleResponse.toJSON(res));
+    io.out(
+      `revoked ${listed(res.revoked)} on bundle ${name} in domain ${req.domain} from ${describeGrantee(req.grantee)}`,
     );
-    if (booleanOption(parsed, 'json')) printJson(io.out, RevokeBundleResponse.toJSON(res));
-    else
-      io.out(`revoked ${listed(res.revoked)} on bundle ${name} in domain ${domain} from ${describeGrantee(grantee)}`);
     return 0;
   },
-};
+});

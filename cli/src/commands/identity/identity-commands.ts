@@ -1,17 +1,9 @@
 import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
 import { WhoAmIResponse } from '@latchkey/proto';
-import {
-  booleanOption,
-  listOption,
-  parseArgs,
-  requireOption,
-  requirePositionals,
-  stringOption,
-} from '../args-parser.js';
+import { booleanOption, listOption, requireOption, stringOption } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
-import type { CliIo } from '../../output/cli-io.js';
-import { call, openClientContext, resolveIdentity } from '../../client/client-context.js';
-import type { Command } from '../command.js';
+import { callOnce, resolveIdentity } from '../../client/client-context.js';
+import { defineCommand, JSON_OPTION } from '../command.js';
 import { resolveHome } from '../../local-state/data-folder.js';
 import { identityFilePath, writeIdentityFile, type StoredIdentity } from '../../local-state/identity-file.js';
 import { printJson } from '../../output/table-format.js';
@@ -40,7 +32,7 @@ export async function loginAs(
   return identity;
 }
 
-export const loginCommand: Command = {
+export const loginCommand = defineCommand({
   path: ['login'],
   usage: 'latchkey login --user USER [--group GROUP]... [--hours N] [--print]',
   summary: 'become USER (embedded mode): a short-lived token signed by the local issuer, stored as your identity',
@@ -50,9 +42,7 @@ export const loginCommand: Command = {
     hours: { type: 'string' },
     print: { type: 'boolean' },
   },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    requirePositionals(parsed, []);
+  async run({ parsed }, io) {
     const user = requireOption(parsed, 'user');
     if (!USER.test(user)) {
       throw new UsageError(
@@ -87,34 +77,25 @@ export const loginCommand: Command = {
     if (io.env['LATCHKEY_TOKEN']) io.err('note: LATCHKEY_TOKEN is set and overrides this identity until you unset it');
     return 0;
   },
-};
+});
 
-export const whoamiCommand: Command = {
+export const whoamiCommand = defineCommand({
   path: ['whoami'],
   usage: 'latchkey whoami [--json]',
   summary: 'who the services take you for: user, groups, platform admin, and where your token comes from',
-  options: { json: { type: 'boolean' } },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    requirePositionals(parsed, []);
+  options: JSON_OPTION,
+  async run({ json }, io) {
     const home = resolveHome(io.env, io.cwd);
     const identity = await resolveIdentity(io.env, home);
-    const ctx = await openClientContext(io);
-    let res: WhoAmIResponse;
-    try {
-      res = await call(ctx, 'ras', ctx.ras().whoAmI.bind(ctx.ras()), {});
-    } finally {
-      ctx.close();
-    }
+    const res = await callOnce(io, 'ras', (ras) => ras.whoAmI, {});
     const expiresAt = identity.stored?.expiresAt;
-    if (booleanOption(parsed, 'json')) {
-      printJson(io.out, {
+    if (json) {
+      return printJson(io.out, {
         ...(WhoAmIResponse.toJSON(res) as object),
         groups: res.groups,
         tokenSource: identity.source,
         ...(expiresAt !== undefined ? { expiresAt } : {}),
       });
-      return 0;
     }
     io.out(`user: ${res.principal}`);
     io.out(`groups: ${res.groups.length > 0 ? res.groups.join(', ') : '(none)'}`);
@@ -124,4 +105,4 @@ export const whoamiCommand: Command = {
     );
     return 0;
   },
-};
+});

@@ -1,11 +1,10 @@
 import { InventoryResponse, type InventoryEntry } from '@latchkey/proto';
-import { booleanOption, parseArgs, requirePositionals, stringOption } from '../args-parser.js';
+import { stringOption } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
-import { call, withClients } from '../../client/client-context.js';
-import type { CliIo } from '../../output/cli-io.js';
-import type { Command } from '../command.js';
+import { callOnce } from '../../client/client-context.js';
+import { defineCommand, JSON_OPTION } from '../command.js';
 import { describeScope, scopeFromArgs } from './scope-option.js';
-import { formatTable, printJson } from '../../output/table-format.js';
+import { printJson, printTable } from '../../output/table-format.js';
 
 /** `-` without a policy; `90d, due since T` once the current version is due; else `90d, due T`. */
 function rotationCell(e: InventoryEntry): string {
@@ -14,7 +13,7 @@ function rotationCell(e: InventoryEntry): string {
   return e.rotationDue ? `${every}, DUE since ${e.rotationDueAt}` : `${every}, due ${e.rotationDueAt}`;
 }
 
-export const inventoryCommand: Command = {
+export const inventoryCommand = defineCommand({
   path: ['inventory'],
   usage: 'latchkey inventory (--domain DOMAIN | --global) [--used-by KEY] [--json]',
   summary:
@@ -23,22 +22,16 @@ export const inventoryCommand: Command = {
     domain: { type: 'string' },
     global: { type: 'boolean' },
     'used-by': { type: 'string' },
-    json: { type: 'boolean' },
+    ...JSON_OPTION,
   },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    requirePositionals(parsed, []);
+  async run({ parsed, json }, io) {
     const scope = scopeFromArgs(parsed);
     const usedByKey = stringOption(parsed, 'used-by') ?? '';
     if (parsed.values.has('used-by') && usedByKey === '') throw new UsageError('--used-by needs a KEY');
-    const res = await withClients(io, (ctx) =>
-      call(ctx, 'catalog', ctx.catalog().inventory.bind(ctx.catalog()), { scope, usedByKey }),
-    );
-    if (booleanOption(parsed, 'json')) {
-      printJson(io.out, InventoryResponse.toJSON(res));
-      return 0;
-    }
-    for (const line of formatTable(
+    const res = await callOnce(io, 'catalog', (catalog) => catalog.inventory, { scope, usedByKey });
+    if (json) return printJson(io.out, InventoryResponse.toJSON(res));
+    printTable(
+      io.out,
       ['KEY', 'SOURCE', 'VERSION', 'UPDATED', 'BY', 'WORKLOADS', 'ROTATION'],
       res.entries.map((e) => [
         e.secret?.key ?? '',
@@ -49,9 +42,7 @@ export const inventoryCommand: Command = {
         e.unreferenced ? `${e.workloadCount} (unreferenced)` : String(e.workloadCount),
         rotationCell(e),
       ]),
-    )) {
-      io.out(line);
-    }
+    );
     const due = res.entries.filter((e) => e.rotationDue);
     if (usedByKey === '' && due.length > 0) {
       const names = due.slice(0, 10).map((e) => e.secret?.key ?? '');
@@ -75,4 +66,4 @@ export const inventoryCommand: Command = {
     }
     return 0;
   },
-};
+});

@@ -1,12 +1,11 @@
 import { DeleteSecretResponse, ListSecretsResponse, SecretMetadata } from '@latchkey/proto';
-import { booleanOption, parseArgs, requirePositionals, stringOption, type ParsedArgs } from '../args-parser.js';
+import { booleanOption, stringOption, type ParsedArgs } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
-import { call, withClients } from '../../client/client-context.js';
-import type { CliIo } from '../../output/cli-io.js';
-import type { Command } from '../command.js';
+import { callOnce } from '../../client/client-context.js';
+import { defineCommand, JSON_OPTION } from '../command.js';
 import { describeScope, scopeFromArgs } from './scope-option.js';
 import { readSecretValue, refuseValueOnCommandLine, VALUE_ON_COMMAND_LINE } from './secret-value-input.js';
-import { formatTable, printJson } from '../../output/table-format.js';
+import { printDependents, printJson, printTable } from '../../output/table-format.js';
 
 const scopeOptions = { domain: { type: 'string' }, global: { type: 'boolean' } } as const;
 
@@ -21,7 +20,7 @@ function keyOnly(parsed: ParsedArgs): string {
   return key;
 }
 
-export const secretPutCommand: Command = {
+export const secretPutCommand = defineCommand({
   path: ['secret', 'put'],
   usage:
     'latchkey secret put KEY (--domain DOMAIN | --global) [--description TEXT] [--rotate-every Nd|Nh|never] [--value-file FILE] [--json]  (value on stdin)',
@@ -32,27 +31,25 @@ export const secretPutCommand: Command = {
     description: { type: 'string' },
     'rotate-every': { type: 'string' },
     'value-file': { type: 'string' },
-    json: { type: 'boolean' },
+    ...JSON_OPTION,
   },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    refuseValueOnCommandLine(argv);
-    const parsed = parseArgs(argv, this.options);
+  positionals: 'any',
+  before: refuseValueOnCommandLine,
+  async run({ parsed, json }, io) {
     const key = keyOnly(parsed);
     const scope = scopeFromArgs(parsed);
     const rotateEvery = rotateEveryOption(parsed, false);
     const value = await readSecretValue(io.stdin, stringOption(parsed, 'value-file'));
     const description = stringOption(parsed, 'description') ?? '';
     try {
-      const meta = await withClients(io, (ctx) =>
-        call(ctx, 'catalog', ctx.catalog().putSecret.bind(ctx.catalog()), {
-          scope,
-          key,
-          value,
-          description,
-          ...(rotateEvery === undefined ? {} : { rotateEvery }),
-        }),
-      );
-      if (booleanOption(parsed, 'json')) printJson(io.out, SecretMetadata.toJSON(meta));
+      const meta = await callOnce(io, 'catalog', (catalog) => catalog.putSecret, {
+        scope,
+        key,
+        value,
+        description,
+        ...(rotateEvery === undefined ? {} : { rotateEvery }),
+      });
+      if (json) printJson(io.out, SecretMetadata.toJSON(meta));
       else
         io.out(
           `${meta.key || key} version ${meta.version} in ${describeScope(meta.scope ?? scope)}${rotationNote(meta)}`,
@@ -62,7 +59,7 @@ export const secretPutCommand: Command = {
     }
     return 0;
   },
-};
+});
 
 /**
  * --rotate-every: `<N>d`, `<N>h` or `never`. Only the shape is checked here,
@@ -85,44 +82,35 @@ function rotateEveryOption(parsed: ParsedArgs, required: boolean): string | unde
 const rotationNote = (meta: SecretMetadata): string =>
   meta.rotateEvery === '' ? '' : `, rotate every ${meta.rotateEvery}`;
 
-export const secretPolicyCommand: Command = {
+export const secretPolicyCommand = defineCommand({
   path: ['secret', 'policy'],
   usage: 'latchkey secret policy KEY (--domain DOMAIN | --global) --rotate-every (Nd|Nh|never) [--json]',
   summary:
     'set or remove (never) the rotation policy of a secret without a new version; due secrets show in the inventory',
-  options: { ...scopeOptions, 'rotate-every': { type: 'string' }, json: { type: 'boolean' } },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    const [key = ''] = requirePositionals(parsed, ['KEY']);
+  options: { ...scopeOptions, 'rotate-every': { type: 'string' }, ...JSON_OPTION },
+  positionals: ['KEY'],
+  async run({ parsed, positionals: [key = ''], json }, io) {
     const scope = scopeFromArgs(parsed);
     const rotateEvery = rotateEveryOption(parsed, true) ?? '';
-    const meta = await withClients(io, (ctx) =>
-      call(ctx, 'catalog', ctx.catalog().setRotationPolicy.bind(ctx.catalog()), { scope, key, rotateEvery }),
-    );
-    if (booleanOption(parsed, 'json')) printJson(io.out, SecretMetadata.toJSON(meta));
+    const meta = await callOnce(io, 'catalog', (catalog) => catalog.setRotationPolicy, { scope, key, rotateEvery });
+    if (json) printJson(io.out, SecretMetadata.toJSON(meta));
     else if (meta.rotateEvery === '') io.out(`${key} in ${describeScope(scope)}: no rotation policy`);
     else io.out(`${key} in ${describeScope(scope)}: rotate every ${meta.rotateEvery}`);
     return 0;
   },
-};
+});
 
-export const secretListCommand: Command = {
+export const secretListCommand = defineCommand({
   path: ['secret', 'list'],
   usage: 'latchkey secret list (--domain DOMAIN | --global) [--json]',
   summary: 'list secrets (metadata only; values are never shown)',
-  options: { ...scopeOptions, json: { type: 'boolean' } },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    requirePositionals(parsed, []);
+  options: { ...scopeOptions, ...JSON_OPTION },
+  async run({ parsed, json }, io) {
     const scope = scopeFromArgs(parsed);
-    const res = await withClients(io, (ctx) =>
-      call(ctx, 'catalog', ctx.catalog().listSecrets.bind(ctx.catalog()), { scope }),
-    );
-    if (booleanOption(parsed, 'json')) {
-      printJson(io.out, ListSecretsResponse.toJSON(res));
-      return 0;
-    }
-    for (const line of formatTable(
+    const res = await callOnce(io, 'catalog', (catalog) => catalog.listSecrets, { scope });
+    if (json) return printJson(io.out, ListSecretsResponse.toJSON(res));
+    printTable(
+      io.out,
       ['KEY', 'SOURCE', 'VERSION', 'UPDATED', 'UPDATED_BY', 'ROTATE'],
       res.secrets.map((s) => [
         s.key,
@@ -132,35 +120,24 @@ export const secretListCommand: Command = {
         s.updatedBy,
         s.rotateEvery === '' ? '-' : s.rotateEvery,
       ]),
-    )) {
-      io.out(line);
-    }
+    );
     return 0;
   },
-};
+});
 
-export const secretDeleteCommand: Command = {
+export const secretDeleteCommand = defineCommand({
   path: ['secret', 'delete'],
   usage: 'latchkey secret delete KEY (--domain DOMAIN | --global) [--force] [--json]',
   summary: 'delete a secret; refused while workloads reference it unless --force (they become stale)',
-  options: { ...scopeOptions, force: { type: 'boolean' }, json: { type: 'boolean' } },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    const [key = ''] = requirePositionals(parsed, ['KEY']);
+  options: { ...scopeOptions, force: { type: 'boolean' }, ...JSON_OPTION },
+  positionals: ['KEY'],
+  async run({ parsed, positionals: [key = ''], json }, io) {
     const scope = scopeFromArgs(parsed);
     const force = booleanOption(parsed, 'force');
-    const res = await withClients(io, (ctx) =>
-      call(ctx, 'catalog', ctx.catalog().deleteSecret.bind(ctx.catalog()), { scope, key, force }),
-    );
-    if (booleanOption(parsed, 'json')) {
-      printJson(io.out, DeleteSecretResponse.toJSON(res));
-      return 0;
-    }
+    const res = await callOnce(io, 'catalog', (catalog) => catalog.deleteSecret, { scope, key, force });
+    if (json) return printJson(io.out, DeleteSecretResponse.toJSON(res));
     io.out(`${key} deleted from ${describeScope(scope)}`);
-    if (res.dependents.length > 0) {
-      io.out(`workloads that referenced it, now stale (${res.dependents.length}):`);
-      for (const w of res.dependents) io.out(`  ${w}`);
-    }
+    printDependents(io.out, 'workloads that referenced it, now stale', res.dependents);
     return 0;
   },
-};
+});

@@ -1,10 +1,9 @@
 import { SelectorResponse, type SelectorEntry, type SelectorSource } from '@latchkey/proto';
-import { booleanOption, parseArgs, requireOption, requirePositionals, stringOption } from '../args-parser.js';
+import { requireOption, stringOption } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
-import { call, withClients } from '../../client/client-context.js';
-import type { CliIo } from '../../output/cli-io.js';
-import type { Command } from '../command.js';
-import { formatTable, printJson } from '../../output/table-format.js';
+import { invoke, withClients } from '../../client/client-context.js';
+import { defineCommand, JSON_OPTION } from '../command.js';
+import { printJson, printTable } from '../../output/table-format.js';
 
 /** At most this many pages are followed, in case a service keeps returning a token. */
 const MAX_PAGES = 10_000;
@@ -27,7 +26,7 @@ function backendCell(e: SelectorEntry): string {
   return e.backend === '' ? '-' : e.backend;
 }
 
-export const secretSelectorCommand: Command = {
+export const secretSelectorCommand = defineCommand({
   path: ['secret', 'selector'],
   usage: 'latchkey secret selector --domain DOMAIN [--page-size N [--page-token T]] [--json]',
   summary: "every key a workload of the domain can reference: the domain's, global (read-only) and Vault keys",
@@ -35,11 +34,9 @@ export const secretSelectorCommand: Command = {
     domain: { type: 'string' },
     'page-size': { type: 'string' },
     'page-token': { type: 'string' },
-    json: { type: 'boolean' },
+    ...JSON_OPTION,
   },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    requirePositionals(parsed, []);
+  async run({ parsed, json }, io) {
     const domain = requireOption(parsed, 'domain');
     const pageSize = pageSizeOption(stringOption(parsed, 'page-size'));
     const firstToken = stringOption(parsed, 'page-token');
@@ -50,7 +47,7 @@ export const secretSelectorCommand: Command = {
     await withClients(io, async (ctx) => {
       let pageToken = firstToken ?? '';
       for (let page = 0; page < MAX_PAGES; page++) {
-        const res = await call(ctx, 'catalog', ctx.catalog().selector.bind(ctx.catalog()), {
+        const res = await invoke(ctx, 'catalog', (catalog) => catalog.selector, {
           domain,
           pageSize: pageSize ?? 0,
           pageToken,
@@ -65,8 +62,8 @@ export const secretSelectorCommand: Command = {
         pageToken = nextPageToken;
       }
     });
-    if (booleanOption(parsed, 'json')) {
-      printJson(
+    if (json) {
+      return printJson(
         io.out,
         SelectorResponse.toJSON({
           entries,
@@ -74,18 +71,16 @@ export const secretSelectorCommand: Command = {
           nextPageToken: pageSize === undefined ? '' : nextPageToken,
         }),
       );
-      return 0;
     }
-    for (const line of formatTable(
+    printTable(
+      io.out,
       ['KEY', 'SOURCE', 'BACKEND/INTEGRATION', 'READ-ONLY'],
       entries.map((e) => [e.key, sourceCell(e), backendCell(e), e.readOnly ? 'yes' : 'no']),
-    )) {
-      io.out(line);
-    }
+    );
     for (const s of sources.values()) {
       if (!s.available) io.out(`unavailable: ${s.source}: ${s.reason === '' ? 'no reason given' : s.reason}`);
     }
     if (pageSize !== undefined && nextPageToken !== '') io.out(`more: --page-token ${nextPageToken}`);
     return 0;
   },
-};
+});

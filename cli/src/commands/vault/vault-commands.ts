@@ -6,13 +6,12 @@ import {
   type UpdateVaultIntegrationRequest,
   type VaultSettings,
 } from '@latchkey/proto';
-import { booleanOption, parseArgs, requireOption, stringOption, type ParsedArgs } from '../args-parser.js';
+import { booleanOption, requireOption, requirePositionals, stringOption, type ParsedArgs } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
-import { call, withClients } from '../../client/client-context.js';
-import type { CliIo } from '../../output/cli-io.js';
-import type { Command } from '../command.js';
+import { callOnce } from '../../client/client-context.js';
+import { defineCommand, JSON_OPTION, type CommandSpec } from '../command.js';
 import { CREDENTIAL_ON_COMMAND_LINE, readCredential, refuseCredentialOnCommandLine } from './credential-input.js';
-import { formatTable, printJson } from '../../output/table-format.js';
+import { printDependents, printJson, printLines, printTable } from '../../output/table-format.js';
 
 const AUTH_METHODS = ['token', 'approle'] as const;
 const LAYOUTS = ['children', 'fields'] as const;
@@ -30,18 +29,13 @@ const settingsOptions = {
 const CREDENTIAL_INPUT = '(the token or AppRole secret id on stdin, or --credential-file FILE)';
 
 /**
- * Exactly `names.length` positionals. An extra one is not echoed: on these
- * verbs it is most likely a token someone typed on the command line.
+ * A vault verb: an extra positional is not echoed, as on these verbs it is
+ * most likely a token someone typed on the command line.
  */
-function positionals(parsed: ParsedArgs, names: readonly string[]): string[] {
-  if (parsed.positionals.length < names.length) {
-    throw new UsageError(`missing ${names.slice(parsed.positionals.length).join(' ')}`);
-  }
-  if (parsed.positionals.length > names.length) {
-    throw new UsageError(`unexpected extra argument (not repeated here): ${CREDENTIAL_ON_COMMAND_LINE}`);
-  }
-  return parsed.positionals.slice(0, names.length);
-}
+const vaultCommand = (spec: CommandSpec) => defineCommand({ extraArgument: CREDENTIAL_ON_COMMAND_LINE, ...spec });
+
+/** The options of a verb on one integration of a domain. */
+const domainOptions = { domain: { type: 'string' }, ...JSON_OPTION } as const;
 
 function checkChoice(option: string, value: string | undefined, choices: readonly string[]): void {
   if (value !== undefined && !choices.includes(value)) {
@@ -90,7 +84,7 @@ export function vaultIntegrationLines(v: VaultIntegration): string[] {
   return rows.map(([k, val]) => `${`${k}:`.padEnd(13)}${val}`);
 }
 
-export const vaultCreateCommand: Command = {
+export const vaultCreateCommand = vaultCommand({
   path: ['vault', 'create'],
   usage:
     'latchkey vault create --domain DOMAIN --name NAME --host URL --path /v1/MOUNT/data/BASE [--namespace NS] ' +
@@ -102,52 +96,42 @@ export const vaultCreateCommand: Command = {
     name: { type: 'string' },
     bundle: { type: 'string' },
     ...settingsOptions,
-    json: { type: 'boolean' },
+    ...JSON_OPTION,
   },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    refuseCredentialOnCommandLine(argv);
-    const parsed = parseArgs(argv, this.options);
-    positionals(parsed, []);
+  before: refuseCredentialOnCommandLine,
+  async run({ parsed, json }, io) {
     const domain = requireOption(parsed, 'domain');
     const name = requireOption(parsed, 'name');
     const settings = settingsFromArgs(parsed);
     const bundle = requireOption(parsed, 'bundle');
     const credential = await readCredential(io.stdin, stringOption(parsed, 'credential-file'));
     try {
-      const v = await withClients(io, (ctx) =>
-        call(ctx, 'catalog', ctx.catalog().createVaultIntegration.bind(ctx.catalog()), {
-          domain,
-          name,
-          bundle,
-          settings: { ...settings, credential },
-        }),
-      );
-      if (booleanOption(parsed, 'json')) printJson(io.out, VaultIntegration.toJSON(v));
+      const v = await callOnce(io, 'catalog', (catalog) => catalog.createVaultIntegration, {
+        domain,
+        name,
+        bundle,
+        settings: { ...settings, credential },
+      });
+      if (json) printJson(io.out, VaultIntegration.toJSON(v));
       else io.out(`vault integration ${v.name || name} created (id ${v.id})`);
     } finally {
       credential.fill(0);
     }
     return 0;
   },
-};
+});
 
-export const vaultListCommand: Command = {
+export const vaultListCommand = vaultCommand({
   path: ['vault', 'list'],
   usage: 'latchkey vault list --domain DOMAIN [--json]',
   summary: 'list the Vault integrations of a domain (never their credentials)',
-  options: { domain: { type: 'string' }, json: { type: 'boolean' } },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    positionals(parsed, []);
+  options: domainOptions,
+  async run({ parsed, json }, io) {
     const domain = requireOption(parsed, 'domain');
-    const res = await withClients(io, (ctx) =>
-      call(ctx, 'catalog', ctx.catalog().listVaultIntegrations.bind(ctx.catalog()), { domain }),
-    );
-    if (booleanOption(parsed, 'json')) {
-      printJson(io.out, ListVaultIntegrationsResponse.toJSON(res));
-      return 0;
-    }
-    for (const line of formatTable(
+    const res = await callOnce(io, 'catalog', (catalog) => catalog.listVaultIntegrations, { domain });
+    if (json) return printJson(io.out, ListVaultIntegrationsResponse.toJSON(res));
+    printTable(
+      io.out,
       ['NAME', 'ID', 'HOST', 'PATH', 'NAMESPACE', 'AUTH', 'BUNDLE', 'LAYOUT', 'UPDATED'],
       res.integrations.map((v) => [
         v.name,
@@ -160,32 +144,27 @@ export const vaultListCommand: Command = {
         dash(v.layout),
         v.updatedAt,
       ]),
-    )) {
-      io.out(line);
-    }
+    );
     return 0;
   },
-};
+});
 
-export const vaultGetCommand: Command = {
+export const vaultGetCommand = vaultCommand({
   path: ['vault', 'get'],
   usage: 'latchkey vault get NAME_OR_ID --domain DOMAIN [--json]',
   summary: 'show a Vault integration (never its credential)',
-  options: { domain: { type: 'string' }, json: { type: 'boolean' } },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    const [integration = ''] = positionals(parsed, ['NAME_OR_ID']);
+  options: domainOptions,
+  positionals: ['NAME_OR_ID'],
+  async run({ parsed, positionals: [integration = ''], json }, io) {
     const domain = requireOption(parsed, 'domain');
-    const v = await withClients(io, (ctx) =>
-      call(ctx, 'catalog', ctx.catalog().getVaultIntegration.bind(ctx.catalog()), { domain, integration }),
-    );
-    if (booleanOption(parsed, 'json')) printJson(io.out, VaultIntegration.toJSON(v));
-    else for (const line of vaultIntegrationLines(v)) io.out(line);
+    const v = await callOnce(io, 'catalog', (catalog) => catalog.getVaultIntegration, { domain, integration });
+    if (json) return printJson(io.out, VaultIntegration.toJSON(v));
+    printLines(io.out, vaultIntegrationLines(v));
     return 0;
   },
-};
+});
 
-export const vaultUpdateCommand: Command = {
+export const vaultUpdateCommand = vaultCommand({
   path: ['vault', 'update'],
   usage:
     'latchkey vault update NAME_OR_ID --domain DOMAIN [--name NAME] [--host URL] [--path PATH] [--namespace NS] ' +
@@ -198,12 +177,11 @@ export const vaultUpdateCommand: Command = {
     bundle: { type: 'string' },
     ...settingsOptions,
     'credential-stdin': { type: 'boolean' },
-    json: { type: 'boolean' },
+    ...JSON_OPTION,
   },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    refuseCredentialOnCommandLine(argv);
-    const parsed = parseArgs(argv, this.options);
-    const [integration = ''] = positionals(parsed, ['NAME_OR_ID']);
+  positionals: ['NAME_OR_ID'],
+  before: refuseCredentialOnCommandLine,
+  async run({ parsed, positionals: [integration = ''], json }, io) {
     const domain = requireOption(parsed, 'domain');
     const req: UpdateVaultIntegrationRequest = { domain, integration };
     const fields = [
@@ -235,57 +213,50 @@ export const vaultUpdateCommand: Command = {
     if (credentialFile !== undefined || credentialStdin)
       req.credential = await readCredential(io.stdin, credentialFile);
     try {
-      const v = await withClients(io, (ctx) =>
-        call(ctx, 'catalog', ctx.catalog().updateVaultIntegration.bind(ctx.catalog()), req),
-      );
-      if (booleanOption(parsed, 'json')) printJson(io.out, VaultIntegration.toJSON(v));
+      const v = await callOnce(io, 'catalog', (catalog) => catalog.updateVaultIntegration, req);
+      if (json) printJson(io.out, VaultIntegration.toJSON(v));
       else io.out(`vault integration ${v.name || integration} updated (id ${v.id})`);
     } finally {
       req.credential?.fill(0);
     }
     return 0;
   },
-};
+});
 
-export const vaultDeleteCommand: Command = {
+export const vaultDeleteCommand = vaultCommand({
   path: ['vault', 'delete'],
   usage: 'latchkey vault delete NAME_OR_ID --domain DOMAIN [--force] [--json]',
   summary: 'remove a Vault integration (Vault itself is not touched); refused while workloads use it unless --force',
-  options: { domain: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    const [integration = ''] = positionals(parsed, ['NAME_OR_ID']);
+  options: { ...domainOptions, force: { type: 'boolean' } },
+  positionals: ['NAME_OR_ID'],
+  async run({ parsed, positionals: [integration = ''], json }, io) {
     const domain = requireOption(parsed, 'domain');
     const force = booleanOption(parsed, 'force');
-    const res = await withClients(io, (ctx) =>
-      call(ctx, 'catalog', ctx.catalog().deleteVaultIntegration.bind(ctx.catalog()), { domain, integration, force }),
-    );
-    if (booleanOption(parsed, 'json')) {
-      printJson(io.out, DeleteVaultIntegrationResponse.toJSON(res));
-      return 0;
-    }
+    const res = await callOnce(io, 'catalog', (catalog) => catalog.deleteVaultIntegration, {
+      domain,
+      integration,
+      force,
+    });
+    if (json) return printJson(io.out, DeleteVaultIntegrationResponse.toJSON(res));
     const d = res.deleted;
     io.out(`vault integration ${d?.name || integration} deleted${d?.id ? ` (id ${d.id})` : ''}`);
-    if (res.dependents.length > 0) {
-      io.out(`workloads that referenced its keys (${res.dependents.length}):`);
-      for (const w of res.dependents) io.out(`  ${w}`);
-    }
+    printDependents(io.out, 'workloads that referenced its keys', res.dependents);
     return 0;
   },
-};
+});
 
 const SETTINGS_FLAGS = Object.keys(settingsOptions);
 
-export const vaultTestCommand: Command = {
+export const vaultTestCommand = vaultCommand({
   path: ['vault', 'test'],
   usage:
     'latchkey vault test --domain DOMAIN (NAME_OR_ID | --host URL --path PATH --auth token|approle [--namespace NS] ' +
     `[--role-id ID] [--layout children|fields] [--credential-file FILE]) [--json]  ${CREDENTIAL_INPUT} for unsaved settings`,
   summary: 'log in to Vault and list the path of a saved or unsaved integration; exit 0 only when ok',
-  options: { domain: { type: 'string' }, ...settingsOptions, json: { type: 'boolean' } },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    refuseCredentialOnCommandLine(argv);
-    const parsed = parseArgs(argv, this.options);
+  options: { ...domainOptions, ...settingsOptions },
+  positionals: 'any',
+  before: refuseCredentialOnCommandLine,
+  async run({ parsed, json }, io) {
     const saved = parsed.positionals.length > 0;
     const given = SETTINGS_FLAGS.filter((f) => parsed.values.has(f));
     if (saved && given.length > 0) {
@@ -296,7 +267,7 @@ export const vaultTestCommand: Command = {
     if (!saved && given.length === 0) {
       throw new UsageError('give NAME_OR_ID of a saved integration, or --host, --path and --auth for unsaved settings');
     }
-    const [integration = ''] = saved ? positionals(parsed, ['NAME_OR_ID']) : [];
+    const [integration = ''] = saved ? requirePositionals(parsed, ['NAME_OR_ID'], CREDENTIAL_ON_COMMAND_LINE) : [];
     const domain = requireOption(parsed, 'domain');
     let settings: VaultSettings | undefined;
     if (!saved) {
@@ -305,18 +276,12 @@ export const vaultTestCommand: Command = {
     }
     let res: TestVaultIntegrationResponse;
     try {
-      res = await withClients(io, (ctx) =>
-        call(ctx, 'catalog', ctx.catalog().testVaultIntegration.bind(ctx.catalog()), {
-          domain,
-          integration,
-          settings,
-        }),
-      );
+      res = await callOnce(io, 'catalog', (catalog) => catalog.testVaultIntegration, { domain, integration, settings });
     } finally {
       settings?.credential.fill(0);
     }
-    if (booleanOption(parsed, 'json')) printJson(io.out, TestVaultIntegrationResponse.toJSON(res));
+    if (json) printJson(io.out, TestVaultIntegrationResponse.toJSON(res));
     else io.out(`${res.outcome}: ${res.message}${res.outcome === 'ok' ? ` (${res.keys} keys)` : ''}`);
     return res.outcome === 'ok' ? 0 : 1;
   },
-};
+});

@@ -1,8 +1,8 @@
 import { GetLogsResponse, type GetLogsRequest, type LogLine } from '@latchkey/proto';
-import { booleanOption, parseArgs, requireOption, requirePositionals, stringOption } from '../args-parser.js';
-import { call, withClients } from '../../client/client-context.js';
+import { booleanOption, requireOption, stringOption } from '../args-parser.js';
+import { invoke, withClients } from '../../client/client-context.js';
 import type { CliIo } from '../../output/cli-io.js';
-import type { Command } from '../command.js';
+import { defineCommand, JSON_OPTION } from '../command.js';
 import { printJson } from '../../output/table-format.js';
 
 /** How often `logs --follow` asks for new lines once it has printed all there were. */
@@ -64,7 +64,7 @@ export async function printLogs(
 
 const logLineJson = (l: LogLine) => ({ seq: l.seq, stream: l.stream, line: l.line, at: l.at });
 
-export const logsCommand: Command = {
+export const logsCommand = defineCommand({
   path: ['logs'],
   usage: 'latchkey logs NAME --domain DOMAIN [--deployment ID] [--follow] [--json]',
   summary:
@@ -73,21 +73,20 @@ export const logsCommand: Command = {
     domain: { type: 'string' },
     deployment: { type: 'string' },
     follow: { type: 'boolean' },
-    json: { type: 'boolean' },
+    ...JSON_OPTION,
   },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
-    const [name = ''] = requirePositionals(parsed, ['NAME']);
+  positionals: ['NAME'],
+  async run({ parsed, positionals: [name = ''], json }, io) {
     const opts: PrintLogsOptions = {
       domain: requireOption(parsed, 'domain'),
       name,
       deploymentId: stringOption(parsed, 'deployment') ?? '',
       follow: booleanOption(parsed, 'follow'),
-      json: booleanOption(parsed, 'json'),
+      json,
     };
     await withClients(io, (ctx) =>
-      printLogs((req) => call(ctx, 'deployer', ctx.deployer().getLogs.bind(ctx.deployer()), req), opts, io),
+      printLogs((req) => invoke(ctx, 'deployer', (deployer) => deployer.getLogs, req), opts, io),
     );
     return 0;
   },
-};
+});

@@ -1,26 +1,19 @@
 import { RedeployResult } from '@latchkey/proto';
-import { booleanOption, parseArgs, requireOption, stringOption } from '../args-parser.js';
+import { invoke, withClients } from '../../client/client-context.js';
 import { UsageError } from '../../output/cli-errors.js';
-import { call, withClients } from '../../client/client-context.js';
-import type { CliIo } from '../../output/cli-io.js';
-import type { Command } from '../command.js';
-import { parseTimeoutSeconds, waitForEach } from './deploy-command.js';
 import { deploymentLines, isSuccess } from '../../output/deployment-format.js';
 import { printJson } from '../../output/table-format.js';
+import { booleanOption, requireOption } from '../args-parser.js';
+import { defineCommand } from '../command.js';
+import { timeoutMsOption, WAIT_OPTIONS, waitForEach } from './deployment-wait.js';
 
-export const redeployCommand: Command = {
+export const redeployCommand = defineCommand({
   path: ['redeploy'],
   usage: 'latchkey redeploy (NAME | --stale) --domain DOMAIN [--wait] [--timeout SECONDS] [--json]',
   summary: 'deploy a workload again, or every stale workload of a domain, so it gets the current secret versions',
-  options: {
-    domain: { type: 'string' },
-    stale: { type: 'boolean' },
-    wait: { type: 'boolean' },
-    timeout: { type: 'string' },
-    json: { type: 'boolean' },
-  },
-  async run(argv: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArgs(argv, this.options);
+  options: { ...WAIT_OPTIONS, stale: { type: 'boolean' }, wait: { type: 'boolean' } },
+  positionals: 'any',
+  async run({ parsed, json }, io) {
     const stale = booleanOption(parsed, 'stale');
     if (parsed.positionals.length > 1)
       throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[1])}`);
@@ -29,10 +22,9 @@ export const redeployCommand: Command = {
     if (name === '' && !stale) throw new UsageError('missing NAME (or --stale to redeploy every stale workload)');
     const domain = requireOption(parsed, 'domain');
     const wait = booleanOption(parsed, 'wait');
-    const timeoutMs = parseTimeoutSeconds(stringOption(parsed, 'timeout')) * 1000;
-    const json = booleanOption(parsed, 'json');
+    const timeoutMs = timeoutMsOption(parsed);
     return withClients(io, async (ctx) => {
-      const res = await call(ctx, 'deployer', ctx.deployer().redeploy.bind(ctx.deployer()), { domain, name, stale });
+      const res = await invoke(ctx, 'deployer', (deployer) => deployer.redeploy, { domain, name, stale });
       let failed = res.results.filter((r) => r.deployment === undefined).length;
       // A deployment that could not be waited for (timeout, deployer gone) is
       // reported with why, beside the others, which are still shown.
@@ -85,4 +77,4 @@ export const redeployCommand: Command = {
       return 1;
     });
   },
-};
+});
