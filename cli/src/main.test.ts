@@ -92,3 +92,41 @@ test('workload apply fails locally on invalid JSON, with the position', async ()
     'latchkey: stdin is not valid JSON: expected a value, found character "}" at line 2 column 10 (position 23)',
   );
 });
+
+test('--help lists the new verbs', async () => {
+  const out = fakeIo();
+  assert.equal(await main(['--help'], out), 0);
+  const text = out.stdoutLines.join('\n');
+  for (const verb of [
+    'bundle create',
+    'vault create',
+    'vault test',
+    'kek rotate',
+    'secret selector',
+    'secret policy',
+    'inventory',
+    'vault update',
+  ])
+    assert.match(text, new RegExp(`^  ${verb} `, 'm'));
+  const group = fakeIo();
+  assert.equal(await main(['vault', '--help'], group), 0);
+  assert.equal(group.stdoutLines.length, 6);
+});
+
+test('--help lists the grant verbs', async () => {
+  const out = fakeIo();
+  assert.equal(await main(['--help'], out), 0);
+  const text = out.stdoutLines.join('\n');
+  for (const verb of [
+    'domain grant',
+    'domain revoke',
+    'domain members',
+    'bundle grant',
+    'bundle revoke',
+    'bundle show',
+  ])
+    assert.match(text, new RegExp(`^  ${verb} `, 'm'));
+  const group = fakeIo();
+  assert.equal(await main(['domain', '--help'], group), 0);
+  assert.equal(group.stdoutLines.length, 5);
+});

@@ -8,7 +8,9 @@ import { Server } from '@grpc/grpc-js';
 import { waitFor } from '@latchkey/testing';
 import { CatalogServiceService } from '@latchkey/proto';
 import { fakeIo } from '../testing/fake-io.js';
+import { generateCredentials } from '../local-state/credentials-file.js';
 import { fakeServerTls } from '../testing/fake-server-tls.js';
+import { writeClientFiles } from '../testing/fake-services.js';
 import { main } from '../main.js';
 
 /**
@@ -172,4 +174,16 @@ test('LATCHKEY_CONNECTION names a file explicitly: used though not 0600, never f
   assert.equal(await main(['secret', 'put', 'K', '--domain', 'analytics'], io), 1);
   assert.match(io.stderrLines.join('\n'), /says the services listen in plaintext/);
   assert.equal(connections, before);
+});
+
+test('an unreachable service is named with its address', async () => {
+  const dead = await mkdtemp(path.join(tmpdir(), 'latchkey-dead-'));
+  const { caFile } = await fakeServerTls(dead);
+  await writeClientFiles(dead, { address: '127.0.0.1:1', caFile, creds: generateCredentials(), pid: 1 });
+  const io = fakeIo({ env: { LATCHKEY_HOME: dead } });
+  assert.equal(await main(['workload', 'list', '--domain', 'a'], io), 1);
+  assert.match(io.stderrLines[0] ?? '', /^latchkey: cannot reach deployer at 127\.0\.0\.1:1 .*\(grpc\.unavailable\)$/);
+  const status = fakeIo({ env: { LATCHKEY_HOME: dead } });
+  assert.equal(await main(['status'], status), 1);
+  assert.match(status.stdoutLines[1] ?? '', /^catalog\s+127\.0\.0\.1:1\s+down$/);
 });
