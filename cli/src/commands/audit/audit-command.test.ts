@@ -1,34 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, beforeEach, test } from 'node:test';
-import {
-  Metadata,
-  Server,
-  status,
-  type sendUnaryData,
-  type ServerUnaryCall,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
-import {
-  RasServiceService,
-  type AuditEntry,
-  type ListAuditRequest,
-  type ListAuditResponse,
-  type RasServiceServer,
-} from '@latchkey/proto';
+import { beforeEach, test } from 'node:test';
+import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { AuditEntry, ListAuditRequest, ListAuditResponse } from '@latchkey/proto';
+import { fail, useFakeServices } from '../../testing/fake-services.js';
 import { sinceOption } from './audit-command.js';
-import { writeConnectionFile } from '../../local-state/connection-file.js';
-import { generateCredentials } from '../../local-state/credentials-file.js';
-import { fakeIo } from '../../testing/fake-io.js';
-import { fakeServerTls } from '../../testing/fake-server-tls.js';
-import { main } from '../../main.js';
 import { isControl } from '../../output/terminal-text.js';
 
 const requests: ListAuditRequest[] = [];
-let home = '';
-let server: Server;
 
 /** Seven records, newest first, as ras keeps them: r7 .. r1. */
 const ALL: AuditEntry[] = Array.from({ length: 7 }, (_, i) => {
@@ -61,13 +39,12 @@ function listAudit(call: ServerUnaryCall<ListAuditRequest, ListAuditResponse>, c
   const req = call.request;
   requests.push(req);
   if (req.domain === 'finance') {
-    const md = new Metadata();
-    md.set('latchkey-error-code', 'ras.permission_denied');
-    cb({
-      code: status.PERMISSION_DENIED,
-      details: 'olive may not audit.read in domain finance: olive holds no role there',
-      metadata: md,
-    });
+    fail(
+      cb,
+      status.PERMISSION_DENIED,
+      'ras.permission_denied',
+      'olive may not audit.read in domain finance: olive holds no role there',
+    );
     return;
   }
   if (req.domain === 'forged') {
@@ -85,43 +62,13 @@ function listAudit(call: ServerUnaryCall<ListAuditRequest, ListAuditResponse>, c
   cb(null, { records: page, nextPageToken: next < matching.length ? String(next) : '' });
 }
 
-before(async () => {
-  home = await mkdtemp(path.join(tmpdir(), 'latchkey-audit-cli-'));
-  server = new Server();
-  const ras: Partial<RasServiceServer> = { listAudit };
-  server.addService(RasServiceService, ras as UntypedServiceImplementation);
-  // The fake services speak TLS with a certificate of their own CA, which the connection file names.
-  const tls = await fakeServerTls(home);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', tls.credentials, (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  const credentialsFile = path.join(home, 'credentials.json');
-  await writeFile(credentialsFile, JSON.stringify(generateCredentials()));
-  const addr = `127.0.0.1:${port}`;
-  await writeConnectionFile(home, {
-    catalog: addr,
-    ras: addr,
-    resolver: addr,
-    deployer: addr,
-    credentialsFile,
-    natsUrl: '',
-    caFile: tls.caFile,
-    insecure: false,
-    pid: process.pid,
-  });
-});
-
-after(() => server.forceShutdown());
+const fake = useFakeServices({ ras: { listAudit } }, { identity: false });
 beforeEach(() => {
   requests.length = 0;
 });
 
-async function run(argv: string[], exitCode: number): Promise<ReturnType<typeof fakeIo>> {
-  // A token of our own: the fake ras accepts any caller.
-  const out = fakeIo({ env: { LATCHKEY_HOME: home, LATCHKEY_TOKEN: 'olive-token' } });
-  assert.equal(await main(argv, out), exitCode, `${argv.join(' ')}: ${out.stderrLines.join('\n')}`);
-  return out;
-}
+/** Runs the command line with a token of our own: the fake ras accepts any caller. */
+const run = (argv: string[], exitCode: number) => fake.run(argv, exitCode, { env: { LATCHKEY_TOKEN: 'olive-token' } });
 
 test('audit --json sends domain, since and actor, and prints every field of every record', async () => {
   const out = await run(
