@@ -1,4 +1,5 @@
 import type { CliIo } from '../output/cli-io.js';
+import { printJson, printLines } from '../output/table-format.js';
 import { booleanOption, parseArgs, requirePositionals, type OptionSpecs, type ParsedArgs } from './args-parser.js';
 
 export interface Command {
@@ -59,3 +60,26 @@ export function defineCommand(spec: CommandSpec): Command {
 
 /** The --json option, which every read takes. */
 export const JSON_OPTION = { json: { type: 'boolean' } } as const;
+
+export interface CallCommandSpec<Res> extends Omit<CommandSpec, 'run'> {
+  /** Checks the arguments and makes the one call whose answer is printed. */
+  call(args: CommandArgs, io: CliIo): Promise<Res>;
+  /** The answer as --json prints it. */
+  json(res: Res): unknown;
+  /** The answer as lines for a person. */
+  lines(res: Res, args: CommandArgs): readonly string[];
+}
+
+/** A command that makes one call and prints its answer: as JSON with --json, else as lines; exit 0. */
+export function callCommand<Res>(spec: CallCommandSpec<Res>): Command {
+  const { call, json, lines, ...command } = spec;
+  return defineCommand({
+    ...command,
+    async run(args, io) {
+      const res = await call(args, io);
+      if (args.json) return printJson(io.out, json(res));
+      printLines(io.out, lines(res, args));
+      return 0;
+    },
+  });
+}

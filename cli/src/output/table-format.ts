@@ -35,9 +35,7 @@ export function printLines(out: (line: string) => void, lines: readonly string[]
   for (const line of lines) out(line);
 }
 
-/** `<title> (N):` and an indented line per item; nothing when there is none. */
-export function printDependents(out: (line: string) => void, title: string, items: readonly string[]): void {
-  if (items.length === 0) return;
-  out(`${title} (${items.length}):`);
-  for (const item of items) out(`  ${item}`);
+/** `<title> (N):` and an indented line per item; no line when there is none. */
+export function listLines(title: string, items: readonly string[]): string[] {
+  return items.length === 0 ? [] : [`${title} (${items.length}):`, ...items.map((item) => `  ${item}`)];
 }

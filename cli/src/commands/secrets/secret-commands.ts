@@ -2,10 +2,10 @@ import { DeleteSecretResponse, ListSecretsResponse, SecretMetadata } from '@latc
 import { booleanOption, stringOption, type ParsedArgs } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
 import { callOnce } from '../../client/client-context.js';
-import { defineCommand, JSON_OPTION } from '../command.js';
+import { callCommand, defineCommand, JSON_OPTION } from '../command.js';
 import { describeScope, scopeFromArgs } from './scope-option.js';
 import { readSecretValue, refuseValueOnCommandLine, VALUE_ON_COMMAND_LINE } from './secret-value-input.js';
-import { printDependents, printJson, printTable } from '../../output/table-format.js';
+import { formatTable, listLines, printJson } from '../../output/table-format.js';
 
 const scopeOptions = { domain: { type: 'string' }, global: { type: 'boolean' } } as const;
 
@@ -82,35 +82,37 @@ function rotateEveryOption(parsed: ParsedArgs, required: boolean): string | unde
 const rotationNote = (meta: SecretMetadata): string =>
   meta.rotateEvery === '' ? '' : `, rotate every ${meta.rotateEvery}`;
 
-export const secretPolicyCommand = defineCommand({
+export const secretPolicyCommand = callCommand({
   path: ['secret', 'policy'],
   usage: 'latchkey secret policy KEY (--domain DOMAIN | --global) --rotate-every (Nd|Nh|never) [--json]',
   summary:
     'set or remove (never) the rotation policy of a secret without a new version; due secrets show in the inventory',
   options: { ...scopeOptions, 'rotate-every': { type: 'string' }, ...JSON_OPTION },
   positionals: ['KEY'],
-  async run({ parsed, positionals: [key = ''], json }, io) {
-    const scope = scopeFromArgs(parsed);
-    const rotateEvery = rotateEveryOption(parsed, true) ?? '';
-    const meta = await callOnce(io, 'catalog', (catalog) => catalog.setRotationPolicy, { scope, key, rotateEvery });
-    if (json) printJson(io.out, SecretMetadata.toJSON(meta));
-    else if (meta.rotateEvery === '') io.out(`${key} in ${describeScope(scope)}: no rotation policy`);
-    else io.out(`${key} in ${describeScope(scope)}: rotate every ${meta.rotateEvery}`);
-    return 0;
+  call: ({ parsed, positionals: [key = ''] }, io) => {
+    const req = { scope: scopeFromArgs(parsed), key, rotateEvery: rotateEveryOption(parsed, true) ?? '' };
+    return callOnce(io, 'catalog', (catalog) => catalog.setRotationPolicy, req);
+  },
+  json: (meta) => SecretMetadata.toJSON(meta),
+  lines(meta, { parsed, positionals: [key] }) {
+    const where = describeScope(scopeFromArgs(parsed));
+    return [
+      meta.rotateEvery === ''
+        ? `${key} in ${where}: no rotation policy`
+        : `${key} in ${where}: rotate every ${meta.rotateEvery}`,
+    ];
   },
 });
 
-export const secretListCommand = defineCommand({
+export const secretListCommand = callCommand({
   path: ['secret', 'list'],
   usage: 'latchkey secret list (--domain DOMAIN | --global) [--json]',
   summary: 'list secrets (metadata only; values are never shown)',
   options: { ...scopeOptions, ...JSON_OPTION },
-  async run({ parsed, json }, io) {
-    const scope = scopeFromArgs(parsed);
-    const res = await callOnce(io, 'catalog', (catalog) => catalog.listSecrets, { scope });
-    if (json) return printJson(io.out, ListSecretsResponse.toJSON(res));
-    printTable(
-      io.out,
+  call: ({ parsed }, io) => callOnce(io, 'catalog', (catalog) => catalog.listSecrets, { scope: scopeFromArgs(parsed) }),
+  json: (res) => ListSecretsResponse.toJSON(res),
+  lines: (res) =>
+    formatTable(
       ['KEY', 'SOURCE', 'VERSION', 'UPDATED', 'UPDATED_BY', 'ROTATE'],
       res.secrets.map((s) => [
         s.key,
@@ -120,24 +122,22 @@ export const secretListCommand = defineCommand({
         s.updatedBy,
         s.rotateEvery === '' ? '-' : s.rotateEvery,
       ]),
-    );
-    return 0;
-  },
+    ),
 });
 
-export const secretDeleteCommand = defineCommand({
+export const secretDeleteCommand = callCommand({
   path: ['secret', 'delete'],
   usage: 'latchkey secret delete KEY (--domain DOMAIN | --global) [--force] [--json]',
   summary: 'delete a secret; refused while workloads reference it unless --force (they become stale)',
   options: { ...scopeOptions, force: { type: 'boolean' }, ...JSON_OPTION },
   positionals: ['KEY'],
-  async run({ parsed, positionals: [key = ''], json }, io) {
-    const scope = scopeFromArgs(parsed);
-    const force = booleanOption(parsed, 'force');
-    const res = await callOnce(io, 'catalog', (catalog) => catalog.deleteSecret, { scope, key, force });
-    if (json) return printJson(io.out, DeleteSecretResponse.toJSON(res));
-    io.out(`${key} deleted from ${describeScope(scope)}`);
-    printDependents(io.out, 'workloads that referenced it, now stale', res.dependents);
-    return 0;
+  call: ({ parsed, positionals: [key = ''] }, io) => {
+    const req = { scope: scopeFromArgs(parsed), key, force: booleanOption(parsed, 'force') };
+    return callOnce(io, 'catalog', (catalog) => catalog.deleteSecret, req);
   },
+  json: (res) => DeleteSecretResponse.toJSON(res),
+  lines: (res, { parsed, positionals: [key] }) => [
+    `${key} deleted from ${describeScope(scopeFromArgs(parsed))}`,
+    ...listLines('workloads that referenced it, now stale', res.dependents),
+  ],
 });

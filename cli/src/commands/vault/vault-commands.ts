@@ -9,9 +9,9 @@ import {
 import { booleanOption, requireOption, requirePositionals, stringOption, type ParsedArgs } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
 import { callOnce } from '../../client/client-context.js';
-import { defineCommand, JSON_OPTION, type CommandSpec } from '../command.js';
+import { callCommand, defineCommand, JSON_OPTION, type CommandSpec } from '../command.js';
 import { CREDENTIAL_ON_COMMAND_LINE, readCredential, refuseCredentialOnCommandLine } from './credential-input.js';
-import { printDependents, printJson, printLines, printTable } from '../../output/table-format.js';
+import { formatTable, listLines, printJson } from '../../output/table-format.js';
 
 const AUTH_METHODS = ['token', 'approle'] as const;
 const LAYOUTS = ['children', 'fields'] as const;
@@ -32,7 +32,8 @@ const CREDENTIAL_INPUT = '(the token or AppRole secret id on stdin, or --credent
  * A vault verb: an extra positional is not echoed, as on these verbs it is
  * most likely a token someone typed on the command line.
  */
-const vaultCommand = (spec: CommandSpec) => defineCommand({ extraArgument: CREDENTIAL_ON_COMMAND_LINE, ...spec });
+const VAULT_ARGS = { extraArgument: CREDENTIAL_ON_COMMAND_LINE } as const;
+const vaultCommand = (spec: CommandSpec) => defineCommand({ ...VAULT_ARGS, ...spec });
 
 /** The options of a verb on one integration of a domain. */
 const domainOptions = { domain: { type: 'string' }, ...JSON_OPTION } as const;
@@ -121,17 +122,17 @@ export const vaultCreateCommand = vaultCommand({
   },
 });
 
-export const vaultListCommand = vaultCommand({
+export const vaultListCommand = callCommand({
+  ...VAULT_ARGS,
   path: ['vault', 'list'],
   usage: 'latchkey vault list --domain DOMAIN [--json]',
   summary: 'list the Vault integrations of a domain (never their credentials)',
   options: domainOptions,
-  async run({ parsed, json }, io) {
-    const domain = requireOption(parsed, 'domain');
-    const res = await callOnce(io, 'catalog', (catalog) => catalog.listVaultIntegrations, { domain });
-    if (json) return printJson(io.out, ListVaultIntegrationsResponse.toJSON(res));
-    printTable(
-      io.out,
+  call: ({ parsed }, io) =>
+    callOnce(io, 'catalog', (catalog) => catalog.listVaultIntegrations, { domain: requireOption(parsed, 'domain') }),
+  json: (res) => ListVaultIntegrationsResponse.toJSON(res),
+  lines: (res) =>
+    formatTable(
       ['NAME', 'ID', 'HOST', 'PATH', 'NAMESPACE', 'AUTH', 'BUNDLE', 'LAYOUT', 'UPDATED'],
       res.integrations.map((v) => [
         v.name,
@@ -144,24 +145,23 @@ export const vaultListCommand = vaultCommand({
         dash(v.layout),
         v.updatedAt,
       ]),
-    );
-    return 0;
-  },
+    ),
 });
 
-export const vaultGetCommand = vaultCommand({
+export const vaultGetCommand = callCommand({
+  ...VAULT_ARGS,
   path: ['vault', 'get'],
   usage: 'latchkey vault get NAME_OR_ID --domain DOMAIN [--json]',
   summary: 'show a Vault integration (never its credential)',
   options: domainOptions,
   positionals: ['NAME_OR_ID'],
-  async run({ parsed, positionals: [integration = ''], json }, io) {
-    const domain = requireOption(parsed, 'domain');
-    const v = await callOnce(io, 'catalog', (catalog) => catalog.getVaultIntegration, { domain, integration });
-    if (json) return printJson(io.out, VaultIntegration.toJSON(v));
-    printLines(io.out, vaultIntegrationLines(v));
-    return 0;
-  },
+  call: ({ parsed, positionals: [integration = ''] }, io) =>
+    callOnce(io, 'catalog', (catalog) => catalog.getVaultIntegration, {
+      domain: requireOption(parsed, 'domain'),
+      integration,
+    }),
+  json: (v) => VaultIntegration.toJSON(v),
+  lines: (v) => vaultIntegrationLines(v),
 });
 
 export const vaultUpdateCommand = vaultCommand({
@@ -223,26 +223,22 @@ export const vaultUpdateCommand = vaultCommand({
   },
 });
 
-export const vaultDeleteCommand = vaultCommand({
+export const vaultDeleteCommand = callCommand({
+  ...VAULT_ARGS,
   path: ['vault', 'delete'],
   usage: 'latchkey vault delete NAME_OR_ID --domain DOMAIN [--force] [--json]',
   summary: 'remove a Vault integration (Vault itself is not touched); refused while workloads use it unless --force',
   options: { ...domainOptions, force: { type: 'boolean' } },
   positionals: ['NAME_OR_ID'],
-  async run({ parsed, positionals: [integration = ''], json }, io) {
-    const domain = requireOption(parsed, 'domain');
-    const force = booleanOption(parsed, 'force');
-    const res = await callOnce(io, 'catalog', (catalog) => catalog.deleteVaultIntegration, {
-      domain,
-      integration,
-      force,
-    });
-    if (json) return printJson(io.out, DeleteVaultIntegrationResponse.toJSON(res));
-    const d = res.deleted;
-    io.out(`vault integration ${d?.name || integration} deleted${d?.id ? ` (id ${d.id})` : ''}`);
-    printDependents(io.out, 'workloads that referenced its keys', res.dependents);
-    return 0;
+  call: ({ parsed, positionals: [integration = ''] }, io) => {
+    const req = { domain: requireOption(parsed, 'domain'), integration, force: booleanOption(parsed, 'force') };
+    return callOnce(io, 'catalog', (catalog) => catalog.deleteVaultIntegration, req);
   },
+  json: (res) => DeleteVaultIntegrationResponse.toJSON(res),
+  lines: ({ deleted: d, dependents }, { positionals: [integration] }) => [
+    `vault integration ${d?.name || integration} deleted${d?.id ? ` (id ${d.id})` : ''}`,
+    ...listLines('workloads that referenced its keys', dependents),
+  ],
 });
 
 const SETTINGS_FLAGS = Object.keys(settingsOptions);

@@ -1,41 +1,36 @@
 import { ListWorkloadsResponse, Workload } from '@latchkey/proto';
 import { booleanOption, requireOption, stringOption } from '../args-parser.js';
 import { callOnce } from '../../client/client-context.js';
-import { defineCommand, JSON_OPTION } from '../command.js';
+import { callCommand, JSON_OPTION } from '../command.js';
 import { workloadLines, workloadStatus } from '../../output/deployment-format.js';
-import { printJson, printLines, printTable } from '../../output/table-format.js';
+import { formatTable } from '../../output/table-format.js';
 import { readWorkloadFile } from './workload-file.js';
 
-export const workloadApplyCommand = defineCommand({
+export const workloadApplyCommand = callCommand({
   path: ['workload', 'apply'],
   usage: 'latchkey workload apply -f FILE --domain DOMAIN [--json]  (FILE - reads stdin)',
   summary: 'create or update a workload from a JSON spec',
   options: { file: { type: 'string', short: 'f' }, domain: { type: 'string' }, ...JSON_OPTION },
-  async run({ parsed, json }, io) {
+  async call({ parsed }, io) {
     const file = requireOption(parsed, 'file');
     const domain = requireOption(parsed, 'domain');
     const specJson = await readWorkloadFile(file, io.stdin);
-    const w = await callOnce(io, 'deployer', (deployer) => deployer.applyWorkload, { domain, specJson });
-    if (json) return printJson(io.out, Workload.toJSON(w));
-    io.out(`workload ${w.name} applied`);
-    for (const warning of w.warnings) io.out(`warning: ${warning}`);
-    return 0;
+    return callOnce(io, 'deployer', (deployer) => deployer.applyWorkload, { domain, specJson });
   },
+  json: (w) => Workload.toJSON(w),
+  lines: (w) => [`workload ${w.name} applied`, ...w.warnings.map((warning) => `warning: ${warning}`)],
 });
 
-export const workloadGetCommand = defineCommand({
+export const workloadGetCommand = callCommand({
   path: ['workload', 'get'],
   usage: 'latchkey workload get NAME --domain DOMAIN [--json]',
   summary: 'show a workload: spec, redeploy policy, staleness, what runs and the secret versions it holds',
   options: { domain: { type: 'string' }, ...JSON_OPTION },
   positionals: ['NAME'],
-  async run({ parsed, positionals: [name = ''], json }, io) {
-    const domain = requireOption(parsed, 'domain');
-    const w = await callOnce(io, 'deployer', (deployer) => deployer.getWorkload, { domain, name });
-    if (json) return printJson(io.out, Workload.toJSON(w));
-    printLines(io.out, workloadLines(w));
-    return 0;
-  },
+  call: ({ parsed, positionals: [name = ''] }, io) =>
+    callOnce(io, 'deployer', (deployer) => deployer.getWorkload, { domain: requireOption(parsed, 'domain'), name }),
+  json: (w) => Workload.toJSON(w),
+  lines: (w) => workloadLines(w),
 });
 
 /** What made a workload stale, short: `db_password (analytics) 1->2`. */
@@ -45,20 +40,22 @@ function changedSummary(w: Workload): string {
     .join(', ');
 }
 
-export const workloadListCommand = defineCommand({
+export const workloadListCommand = callCommand({
   path: ['workload', 'list'],
   usage: 'latchkey workload list [--domain DOMAIN] [--stale] [--json]  (no --domain: every domain you may read)',
   summary: 'list workloads: staleness, redeploy policy, what runs; --stale only the stale ones',
   options: { domain: { type: 'string' }, stale: { type: 'boolean' }, ...JSON_OPTION },
-  async run({ parsed, json }, io) {
+  call: ({ parsed }, io) => {
+    const req = { domain: stringOption(parsed, 'domain') ?? '', stale: booleanOption(parsed, 'stale') };
+    return callOnce(io, 'deployer', (deployer) => deployer.listWorkloads, req);
+  },
+  json: (res) => ListWorkloadsResponse.toJSON(res),
+  lines(res, { parsed }) {
     const domain = stringOption(parsed, 'domain') ?? '';
     const stale = booleanOption(parsed, 'stale');
-    const res = await callOnce(io, 'deployer', (deployer) => deployer.listWorkloads, { domain, stale });
-    if (json) return printJson(io.out, ListWorkloadsResponse.toJSON(res));
     if (res.workloads.length === 0) {
       const where = domain === '' ? 'in the domains you may read' : `in domain ${domain}`;
-      io.out(stale ? `no stale workloads ${where}` : `no workloads ${where}`);
-      return 0;
+      return [stale ? `no stale workloads ${where}` : `no workloads ${where}`];
     }
     const header = [
       ...(domain === '' ? ['DOMAIN'] : []),
@@ -70,8 +67,7 @@ export const workloadListCommand = defineCommand({
       'DEPLOYMENT',
       stale ? 'CHANGED' : 'UPDATED',
     ];
-    printTable(
-      io.out,
+    return formatTable(
       header,
       res.workloads.map((w) => {
         const { status, deployment } = workloadStatus(w);
@@ -87,6 +83,5 @@ export const workloadListCommand = defineCommand({
         ];
       }),
     );
-    return 0;
   },
 });
