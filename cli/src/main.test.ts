@@ -93,40 +93,39 @@ test('workload apply fails locally on invalid JSON, with the position', async ()
   );
 });
 
-test('--help lists the new verbs', async () => {
-  const out = fakeIo();
-  assert.equal(await main(['--help'], out), 0);
-  const text = out.stdoutLines.join('\n');
-  for (const verb of [
-    'bundle create',
-    'vault create',
-    'vault test',
-    'kek rotate',
-    'secret selector',
-    'secret policy',
-    'inventory',
-    'vault update',
-  ])
-    assert.match(text, new RegExp(`^  ${verb} `, 'm'));
-  const group = fakeIo();
-  assert.equal(await main(['vault', '--help'], group), 0);
-  assert.equal(group.stdoutLines.length, 6);
-});
+/** The verbs `--help` lists, and how many `<group> --help` lists. */
+const HELP_CASES: { name: string; verbs: string[]; group: string; groupVerbs: number }[] = [
+  {
+    name: '--help lists the new verbs',
+    verbs: [
+      'bundle create',
+      'vault create',
+      'vault test',
+      'kek rotate',
+      'secret selector',
+      'secret policy',
+      'inventory',
+      'vault update',
+    ],
+    group: 'vault',
+    groupVerbs: 6,
+  },
+  {
+    name: '--help lists the grant verbs',
+    verbs: ['domain grant', 'domain revoke', 'domain members', 'bundle grant', 'bundle revoke', 'bundle show'],
+    group: 'domain',
+    groupVerbs: 5,
+  },
+];
 
-test('--help lists the grant verbs', async () => {
-  const out = fakeIo();
-  assert.equal(await main(['--help'], out), 0);
-  const text = out.stdoutLines.join('\n');
-  for (const verb of [
-    'domain grant',
-    'domain revoke',
-    'domain members',
-    'bundle grant',
-    'bundle revoke',
-    'bundle show',
-  ])
-    assert.match(text, new RegExp(`^  ${verb} `, 'm'));
-  const group = fakeIo();
-  assert.equal(await main(['domain', '--help'], group), 0);
-  assert.equal(group.stdoutLines.length, 5);
-});
+for (const { name, verbs, group: groupName, groupVerbs } of HELP_CASES) {
+  test(name, async () => {
+    const out = fakeIo();
+    assert.equal(await main(['--help'], out), 0);
+    const text = out.stdoutLines.join('\n');
+    for (const verb of verbs) assert.match(text, new RegExp(`^  ${verb} `, 'm'));
+    const group = fakeIo();
+    assert.equal(await main([groupName, '--help'], group), 0);
+    assert.equal(group.stdoutLines.length, groupVerbs);
+  });
+}
