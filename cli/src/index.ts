@@ -2,7 +2,7 @@
 // does (the benchmarks under test/bench): the same verbs in-process, and the
 // same connection and identity for direct gRPC calls.
 export { main } from './main.js';
-export type { CliIo } from './cli-io.js';
-export { call, openClientContext, type ClientContext } from './client-context.js';
-export { readConnectionFile, type ConnectionInfo } from './connection-file.js';
-export { systemFolderFor, DEFAULT_SYSTEM_DIR } from './system-folder.js';
+export type { CliIo } from './output/cli-io.js';
+export { call, openClientContext, type ClientContext } from './client/client-context.js';
+export { readConnectionFile, type ConnectionInfo } from './local-state/connection-file.js';
+export { systemFolderFor, DEFAULT_SYSTEM_DIR } from './up/system-folder.js';

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fakeIo } from './fake-io.js';
+import { fakeIo } from './testing/fake-io.js';
 import { main } from './main.js';
 
 async function emptyHome(): Promise<string> {
@@ -92,3 +92,40 @@ test('workload apply fails locally on invalid JSON, with the position', async ()
     'latchkey: stdin is not valid JSON: expected a value, found character "}" at line 2 column 10 (position 23)',
   );
 });
+
+/** The verbs `--help` lists, and how many `<group> --help` lists. */
+const HELP_CASES: { name: string; verbs: string[]; group: string; groupVerbs: number }[] = [
+  {
+    name: '--help lists the new verbs',
+    verbs: [
+      'bundle create',
+      'vault create',
+      'vault test',
+      'kek rotate',
+      'secret selector',
+      'secret policy',
+      'inventory',
+      'vault update',
+    ],
+    group: 'vault',
+    groupVerbs: 6,
+  },
+  {
+    name: '--help lists the grant verbs',
+    verbs: ['domain grant', 'domain revoke', 'domain members', 'bundle grant', 'bundle revoke', 'bundle show'],
+    group: 'domain',
+    groupVerbs: 5,
+  },
+];
+
+for (const { name, verbs, group: groupName, groupVerbs } of HELP_CASES) {
+  test(name, async () => {
+    const out = fakeIo();
+    assert.equal(await main(['--help'], out), 0);
+    const text = out.stdoutLines.join('\n');
+    for (const verb of verbs) assert.match(text, new RegExp(`^  ${verb} `, 'm'));
+    const group = fakeIo();
+    assert.equal(await main([groupName, '--help'], group), 0);
+    assert.equal(group.stdoutLines.length, groupVerbs);
+  });
+}

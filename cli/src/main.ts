@@ -1,8 +1,8 @@
-import { UsageError } from './cli-errors.js';
-import { processIo, type CliIo } from './cli-io.js';
-import { commandHelp, commandsUnder, findCommand, generalHelp } from './command-table.js';
-import { reportError } from './error-report.js';
-import { printableLines } from './terminal-text.js';
+import { UsageError } from './output/cli-errors.js';
+import { processIo, type CliIo } from './output/cli-io.js';
+import { commandHelp, commandsUnder, findCommand, generalHelp } from './commands/command-table.js';
+import { reportError } from './output/error-report.js';
+import { printableLines } from './output/terminal-text.js';
 
 const isHelp = (a: string | undefined): boolean => a === '--help' || a === '-h' || a === 'help';
 

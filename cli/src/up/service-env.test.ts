@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { keyMaterialPaths } from '../local-state/key-material.js';
+import { buildServiceEnv, type ServiceEnvInput } from './service-env.js';
+
+const home = '/data';
+const base: Omit<ServiceEnvInput, 'service'> = {
+  replica: 1,
+  port: 7402,
+  home,
+  natsUrl: 'nats://127.0.0.1:7422',
+  keys: keyMaterialPaths(home),
+  databaseUrls: { catalog: 'postgres://c', ras: 'postgres://r', deployer: 'postgres://d' },
+  rasAddr: '127.0.0.1:7401',
+  catalogAddr: '127.0.0.1:7402',
+  deployerAddr: '127.0.0.1:7404',
+};
+
+test('catalog gets its database, the KEK, ras and the deployer; not the sealing keys', () => {
+  const env = buildServiceEnv(
+    { PATH: '/bin', LATCHKEY_TOKEN: 't', LATCHKEY_DATABASE_URL: 'stale' },
+    { ...base, service: 'catalog' },
+  );
+  assert.equal(env['PATH'], '/bin');
+  assert.equal(env['LATCHKEY_SERVICE_HOST'], '127.0.0.1');
+  assert.equal(env['LATCHKEY_GRPC_PORT'], '7402');
+  assert.equal(env['LATCHKEY_NATS_URL'], 'nats://127.0.0.1:7422');
+  assert.equal(env['LATCHKEY_DATABASE_URL'], 'postgres://c');
+  // Mutual TLS: its own certificate and the local CA; no shared tokens.
+  assert.equal(env['LATCHKEY_TLS_CERT_FILE'], '/data/tls/catalog.crt');
+  assert.equal(env['LATCHKEY_TLS_KEY_FILE'], '/data/tls/catalog.key');
+  assert.equal(env['LATCHKEY_TLS_CA_FILE'], '/data/tls/ca.crt');
+  assert.equal(env['LATCHKEY_INSECURE'], undefined);
+  assert.equal(env['LATCHKEY_CREDENTIALS_FILE'], undefined);
+  assert.equal(env['LATCHKEY_REPLICA_ID'], 'catalog-1');
+  assert.equal(env['LATCHKEY_RAS_ADDR'], '127.0.0.1:7401');
+  assert.equal(env['LATCHKEY_KEK_FILE'], '/data/kek.json');
+  assert.equal(env['LATCHKEY_DEPLOYER_ADDR'], '127.0.0.1:7404');
+  assert.equal(env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'], undefined);
+  assert.equal(env['LATCHKEY_CATALOG_ADDR'], undefined);
+  assert.equal(env['LATCHKEY_TOKEN'], undefined);
+});
+
+test('resolver gets catalog, ras, the public sealing key and the public signing key but no database', () => {
+  const env = buildServiceEnv(
+    { LATCHKEY_DATABASE_URL: 'stale' },
+    { ...base, service: 'resolver', replica: 2, port: 0 },
+  );
+  assert.equal(env['LATCHKEY_DATABASE_URL'], undefined);
+  assert.equal(env['LATCHKEY_GRPC_PORT'], '0');
+  assert.equal(env['LATCHKEY_REPLICA_ID'], 'resolver-2');
+  assert.equal(env['LATCHKEY_CATALOG_ADDR'], '127.0.0.1:7402');
+  assert.equal(env['LATCHKEY_SEAL_PUBLIC_KEY_FILE'], '/data/deployer-seal.pub');
+  assert.equal(env['LATCHKEY_DEPLOYER_SIGNING_KEY_FILES'], '/data/deployer-sign.pub');
+  assert.equal(env['LATCHKEY_SIGNING_KEY_FILE'], undefined, 'the resolver never holds the signing key');
+  assert.equal(env['LATCHKEY_KEK_FILE'], undefined);
+  assert.equal(env['LATCHKEY_DEPLOYER_ADDR'], undefined);
+});
+
+test('deployer gets the private sealing key and the work dir; ras gets no ras address', () => {
+  const d = buildServiceEnv({}, { ...base, service: 'deployer' });
+  assert.equal(d['LATCHKEY_SEAL_PRIVATE_KEY_FILE'], '/data/deployer-seal.key');
+  assert.equal(d['LATCHKEY_SIGNING_KEY_FILE'], '/data/deployer-sign.key');
+  assert.equal(d['LATCHKEY_WORK_DIR'], '/data/work');
+  assert.equal(d['LATCHKEY_DATABASE_URL'], 'postgres://d');
+  const r = buildServiceEnv({}, { ...base, service: 'ras' });
+  assert.equal(r['LATCHKEY_RAS_ADDR'], undefined);
+  assert.equal(r['LATCHKEY_DATABASE_URL'], 'postgres://r');
+});
+
+test('every service verifies people with the local issuer: its JWKS file, issuer and audience; stale OIDC settings are dropped', () => {
+  for (const service of ['ras', 'catalog', 'resolver', 'deployer'] as const) {
+    const env = buildServiceEnv(
+      { LATCHKEY_OIDC_JWKS_URL: 'https://stale.test/jwks', LATCHKEY_OIDC_GROUPS_CLAIM: 'roles' },
+      { ...base, service },
+    );
+    assert.equal(env['LATCHKEY_OIDC_ISSUER'], 'urn:latchkey:embedded');
+    assert.equal(env['LATCHKEY_OIDC_AUDIENCE'], 'latchkey');
+    assert.equal(env['LATCHKEY_OIDC_JWKS_FILE'], '/data/oidc-jwks.json');
+    assert.equal(env['LATCHKEY_OIDC_JWKS_URL'], undefined);
+    assert.equal(env['LATCHKEY_OIDC_GROUPS_CLAIM'], undefined);
+  }
+});
+
+test('insecure (latchkey up --insecure): plaintext and the shared tokens, no certificates; stale TLS settings are dropped', () => {
+  const env = buildServiceEnv(
+    { LATCHKEY_TLS_CERT_FILE: '/stale.crt', LATCHKEY_INSECURE: '0' },
+    { ...base, service: 'resolver', insecure: true },
+  );
+  assert.equal(env['LATCHKEY_INSECURE'], '1');
+  assert.equal(env['LATCHKEY_CREDENTIALS_FILE'], '/data/credentials.json');
+  assert.equal(env['LATCHKEY_TLS_CERT_FILE'], undefined);
+  assert.equal(env['LATCHKEY_TLS_CA_FILE'], undefined);
+});
+
+test('each service gets its own NATS credentials and the CA of nats-server; only ras gets the subscriber signing key', () => {
+  for (const service of ['ras', 'catalog', 'resolver', 'deployer'] as const) {
+    for (const insecure of [false, true]) {
+      const env = buildServiceEnv({ LATCHKEY_NATS_CREDS_FILE: '/stale' }, { ...base, service, insecure });
+      assert.equal(env['LATCHKEY_NATS_CREDS_FILE'], `/data/bus/${service}.creds`, service);
+      assert.equal(env['LATCHKEY_NATS_CA_FILE'], '/data/tls/ca.crt', service);
+      assert.equal(
+        env['LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE'],
+        service === 'ras' ? '/data/bus/subscriber-signer.json' : undefined,
+        service,
+      );
+    }
+  }
+});
+
+test('ras gets the bootstrap admin in embedded mode unless the env names admins; no other service gets it', () => {
+  const admin = { ...base, bootstrapAdmin: 'admin' };
+  assert.equal(buildServiceEnv({}, { ...admin, service: 'ras' })['LATCHKEY_PLATFORM_ADMINS'], 'admin');
+  assert.equal(
+    buildServiceEnv({ LATCHKEY_PLATFORM_ADMINS: 'olive' }, { ...admin, service: 'ras' })['LATCHKEY_PLATFORM_ADMINS'],
+    'olive',
+  );
+  const byGroup = buildServiceEnv({ LATCHKEY_PLATFORM_ADMIN_GROUPS: 'sre' }, { ...admin, service: 'ras' });
+  assert.equal(byGroup['LATCHKEY_PLATFORM_ADMINS'], undefined);
+  assert.equal(buildServiceEnv({}, { ...admin, service: 'catalog' })['LATCHKEY_PLATFORM_ADMINS'], undefined);
+});

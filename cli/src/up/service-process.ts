@@ -1,0 +1,204 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { CliError } from '../output/cli-errors.js';
+import type { ServiceName } from '../local-state/credentials-file.js';
+import { forEachLine, lastErrorMessage, LineTail } from './line-tail.js';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export function describeExit(exit: ExitInfo): string {
+  return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
+}
+
+export interface StartServiceOptions {
+  service: ServiceName;
+  replica: number;
+  /** The service's compiled main.js. */
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  /** stdout and stderr are appended here. */
+  logFile: string;
+  readyTimeoutMs?: number;
+  /** Grace period between SIGTERM and SIGKILL when stopping. */
+  stopGraceMs?: number;
+  /** Aborting stops the process and rejects (the launcher is shutting down). */
+  signal?: AbortSignal;
+}
+
+export interface ServiceProcess {
+  readonly service: ServiceName;
+  /** `<service>-<replica>` */
+  readonly id: string;
+  readonly pid: number | undefined;
+  readonly port: number;
+  readonly address: string;
+  readonly logFile: string;
+  /** Resolves when the process exits, whether asked to or not. */
+  readonly exited: Promise<ExitInfo>;
+  /** True once stop() was called: an exit after that is expected. */
+  readonly stopping: boolean;
+  /** SIGTERM, wait for exit, SIGKILL after the grace period. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+interface ReadyMessage {
+  type: 'ready';
+  service?: string;
+  port: number;
+}
+
+function isReadyMessage(msg: unknown): msg is ReadyMessage {
+  const m = msg as { type?: unknown; port?: unknown } | null;
+  return typeof m === 'object' && m !== null && m.type === 'ready' && typeof m.port === 'number' && m.port > 0;
+}
+
+/** Children still running, killed as a last resort if the launcher exits without stopping them. */
+const liveChildren = new Set<ChildProcess>();
+let exitHooked = false;
+
+function ensureExitHook(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const child of liveChildren) child.kill('SIGKILL');
+  });
+}
+
+/** Why a service did not start, with its last log lines (never more than 20). */
+export class ServiceStartError extends CliError {
+  readonly logTail: string[];
+  constructor(message: string, logTail: string[]) {
+    super(message, { code: 'cli.service_start_failed' });
+    this.name = 'ServiceStartError';
+    this.logTail = logTail;
+  }
+}
+
+/**
+ * Forks one service process and resolves once it reports
+ * `{type: 'ready', port}` over IPC. Rejects with ServiceStartError (after
+ * making sure the process is gone) if it exits first or misses the deadline.
+ */
+export async function startServiceProcess(opts: StartServiceOptions): Promise<ServiceProcess> {
+  const id = `${opts.service}-${opts.replica}`;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
+  const stopGraceMs = opts.stopGraceMs ?? 10_000;
+  const log = createWriteStream(opts.logFile, { flags: 'a', mode: 0o600 });
+  log.on('error', () => undefined); // a full disk must not crash the launcher
+  const tail = new LineTail(20);
+
+  const child: ChildProcess = fork(opts.entry, [], {
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    // Its own process group: a terminal's Ctrl-C reaches the launcher only,
+    // which then stops the services in reverse order of start.
+    detached: true,
+  });
+  liveChildren.add(child);
+  ensureExitHook();
+  const onLine = (line: string): void => {
+    tail.push(line);
+    log.write(line + '\n');
+  };
+  forEachLine(child.stdout, onLine);
+  forEachLine(child.stderr, onLine);
+
+  let streamsDone = 0;
+  const outputDone = new Promise<void>((resolve) => {
+    const done = (): void => {
+      if (++streamsDone === 2) resolve();
+    };
+    if (child.stdout) child.stdout.once('close', done);
+    else done();
+    if (child.stderr) child.stderr.once('close', done);
+    else done();
+  });
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => {
+      liveChildren.delete(child);
+      // Let the last lines reach the tail and the log file before anyone reports.
+      const finish = (): void => {
+        log.end();
+        resolve({ code, signal });
+      };
+      const t = setTimeout(finish, 1000);
+      void outputDone.then(() => {
+        clearTimeout(t);
+        finish();
+      });
+    });
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), stopGraceMs);
+      try {
+        await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    } else {
+      await exited;
+    }
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await new Promise<
+    { ready: ReadyMessage } | { exit: ExitInfo } | { error: Error } | 'timeout' | 'aborted'
+  >((resolve) => {
+    if (opts.signal?.aborted === true) resolve('aborted');
+    opts.signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+    const onMessage = (msg: unknown): void => {
+      if (isReadyMessage(msg)) {
+        child.off('message', onMessage);
+        resolve({ ready: msg });
+      }
+    };
+    child.on('message', onMessage);
+    timer = setTimeout(() => resolve('timeout'), readyTimeoutMs);
+    void exited.then((exit) => resolve({ exit }));
+    void spawnError.then((error) => resolve({ error }));
+  });
+  clearTimeout(timer);
+
+  if (typeof outcome === 'object' && 'ready' in outcome) {
+    const port = outcome.ready.port;
+    return {
+      service: opts.service,
+      id,
+      pid: child.pid,
+      port,
+      address: `127.0.0.1:${port}`,
+      logFile: opts.logFile,
+      exited,
+      get stopping() {
+        return stopping;
+      },
+      stop,
+    };
+  }
+
+  await stop().catch(() => undefined);
+  if (outcome === 'aborted') throw new CliError(`start of service ${id} was cancelled`, { code: 'cli.cancelled' });
+  const lines = tail.all();
+  let why: string;
+  if (outcome === 'timeout') {
+    why = `did not report ready within ${Math.round(readyTimeoutMs / 1000)}s`;
+  } else if ('error' in outcome) {
+    why = `could not be started (${outcome.error.message})`;
+  } else {
+    why = `exited before it was ready (${describeExit(outcome.exit)})`;
+  }
+  const msg = lastErrorMessage(lines);
+  throw new ServiceStartError(
+    `service ${id} ${why}${msg === undefined ? '' : `: ${msg}`} (log: ${opts.logFile})`,
+    lines,
+  );
+}

@@ -1,0 +1,380 @@
+import { existsSync } from 'node:fs';
+import { appendFile, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  assertPortFree,
+  ensureNatsServerBinary,
+  isPortFree,
+  runningAsRoot,
+  startNatsServer,
+  startOnFreePort,
+  startPostgres,
+} from '@latchkey/embedded';
+import { checkHealth, type ClientTls } from '@latchkey/grpc';
+import { CliError } from '../output/cli-errors.js';
+import type { CliIo } from '../output/cli-io.js';
+import {
+  connectionFilePath,
+  isPidAlive,
+  readConnectionFile,
+  removeConnectionFile,
+  writeConnectionFile,
+  type ConnectionInfo,
+} from '../local-state/connection-file.js';
+import type { ServiceName } from '../local-state/credentials-file.js';
+import { ensureDataFolder } from '../local-state/data-folder.js';
+import { reportError } from '../output/error-report.js';
+import { loginAs } from '../commands/identity/identity-commands.js';
+import { isExpired, readIdentityFile } from '../local-state/identity-file.js';
+import { ensureKeyMaterial } from '../local-state/key-material.js';
+import { buildServiceEnv } from './service-env.js';
+import { ensureSystemFolder, moveLegacyCluster } from './system-folder.js';
+import { describeExit, startServiceProcess, type ServiceProcess } from './service-process.js';
+import { withoutForeignSignalHooks } from './signal-hooks.js';
+import { PORT_ENV, readUpConfig, START_ORDER, type UpConfig } from './up-config.js';
+
+/** The embedded bootstrap platform admin (ras's LATCHKEY_PLATFORM_ADMINS unless the env names admins). */
+export const BOOTSTRAP_ADMIN = 'admin';
+
+export const DATABASES: Record<Exclude<ServiceName, 'resolver'>, string> = {
+  catalog: 'latchkey_catalog',
+  ras: 'latchkey_ras',
+  deployer: 'latchkey_deployer',
+};
+
+/** The repository root, from this file's location (cli/dist/up/up-command.js). */
+export function repoRoot(): string {
+  return fileURLToPath(new URL('../../../', import.meta.url));
+}
+
+export function serviceEntry(root: string, service: ServiceName): string {
+  return path.join(root, 'services', service, 'dist', 'src', 'main.js');
+}
+
+/** Throws when a service has not been built, before anything is started. */
+export function assertServicesBuilt(root: string): void {
+  const missing = START_ORDER.filter((s) => !existsSync(serviceEntry(root, s)));
+  if (missing.length > 0) {
+    throw new CliError(
+      `service${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not built (no ${serviceEntry(root, missing[0] ?? 'ras')}): run npm run build`,
+      { code: 'cli.not_built' },
+    );
+  }
+}
+
+/** Refuses to start a second launcher on a data folder whose launcher is alive. */
+export async function assertNotRunning(home: string): Promise<void> {
+  let info: ConnectionInfo;
+  try {
+    info = await readConnectionFile(home);
+  } catch {
+    return; // missing or unreadable: nobody is running (a stale file is overwritten later)
+  }
+  if (info.pid !== process.pid && isPidAlive(info.pid)) {
+    throw new CliError(
+      `Latchkey is already running on this data folder (pid ${info.pid}, see ${connectionFilePath(home)}): stop it first, or set LATCHKEY_HOME to another folder`,
+      { code: 'cli.already_running' },
+    );
+  }
+}
+
+/** Checks the fixed ports up front, so a taken port fails before anything starts. */
+export async function assertPortsFree(config: UpConfig): Promise<void> {
+  if (config.natsUrl === undefined && config.natsPort !== 0) await assertPortFree(config.natsPort, '127.0.0.1', 'NATS');
+  if (config.pgPort !== 0) await assertPortFree(config.pgPort, '127.0.0.1', 'PostgreSQL');
+  for (const service of START_ORDER) {
+    const port = config.servicePorts[service];
+    if (port !== 0 && !(await isPortFree(port, '127.0.0.1'))) {
+      throw new CliError(
+        `port ${port} (${service}) is already in use on 127.0.0.1: stop what uses it or set ${PORT_ENV[service]}`,
+        { code: 'infra.port_in_use' },
+      );
+    }
+  }
+  const seen = new Map<number, string>();
+  for (const [what, port] of [
+    ['NATS', config.natsUrl === undefined ? config.natsPort : 0],
+    ['PostgreSQL', config.pgPort],
+    ...START_ORDER.map((s) => [s, config.servicePorts[s]] as const),
+  ] as const) {
+    if (port === 0) continue;
+    const other = seen.get(port);
+    if (other !== undefined) {
+      throw new CliError(`${other} and ${what} are both configured for port ${port}: give each its own port`, {
+        code: 'cli.bad_config',
+      });
+    }
+    seen.set(port, what);
+  }
+}
+
+async function waitHealthy(address: string, timeoutMs: number, tls: ClientTls | undefined): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await checkHealth(address, 2000, tls)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function fileLogger(file: string): (line: string) => void {
+  // Serialised appends; errors (disk full) must not take the launcher down.
+  let chain = Promise.resolve();
+  return (line) => {
+    chain = chain.then(() => appendFile(file, line + '\n', { mode: 0o600 })).catch(() => undefined);
+  };
+}
+
+/** Starts on the configured port, or on a free one (picking again if it is taken meanwhile) when that is 0. */
+function onPort<T>(configured: number, start: (port: number) => Promise<T>): Promise<T> {
+  return configured === 0 ? startOnFreePort(start) : start(configured);
+}
+
+interface Resource {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export function readyLine(addresses: Record<ServiceName, string>, home: string, replicas: number): string {
+  const each = replicas > 1 ? `; ${replicas} replicas of each service` : '';
+  return (
+    `Latchkey is ready — gRPC: catalog ${addresses.catalog}, ras ${addresses.ras}, ` +
+    `deployer ${addresses.deployer}, resolver ${addresses.resolver} (data: ${home}${each})`
+  );
+}
+
+/**
+ * `latchkey up`: starts NATS, PostgreSQL and the four services in the
+ * foreground; resolves with the exit code once everything is stopped again.
+ */
+export async function runUp(io: CliIo): Promise<number> {
+  const config = readUpConfig(io.env, io.cwd);
+  const { home } = config;
+  const root = repoRoot();
+  await ensureDataFolder(home);
+  assertServicesBuilt(root);
+  await assertNotRunning(home);
+  const keys = await ensureKeyMaterial(home);
+  // As root, the PostgreSQL cluster (run as OS user postgres) and the sandbox's work folders (run as
+  // each domain's uid) live where those users can reach them; the data folder stays private.
+  const shared = runningAsRoot() ? await ensureSystemFolder(home, config.systemDir) : home;
+  await assertPortsFree(config);
+  if (config.insecure) {
+    io.err(
+      'latchkey: WARNING: --insecure: every service listens in PLAINTEXT and services are named by shared tokens; for local debugging only',
+    );
+  }
+  const healthTls: ClientTls | undefined = config.insecure
+    ? undefined
+    : { ca: await readFile(keys.paths.tls.caCertFile) };
+  // The bootstrap platform admin is the CLI's identity until someone logs in as another user.
+  const current = await readIdentityFile(home).catch(() => undefined);
+  if (current === undefined || isExpired(current)) {
+    await loginAs(home, BOOTSTRAP_ADMIN, []);
+    io.out(`CLI identity: ${BOOTSTRAP_ADMIN}, the bootstrap platform admin (latchkey login --user NAME to change it)`);
+  }
+
+  const resources: Resource[] = [];
+  const abort = new AbortController();
+  let shutdown: Promise<number> | undefined;
+  let startupSettled: Promise<unknown> = Promise.resolve();
+  let wroteConnection = false;
+  let finish: (code: number) => void = () => undefined;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+
+  const stopAll = (code: number): Promise<number> => {
+    if (shutdown !== undefined) return shutdown;
+    abort.abort();
+    shutdown = (async () => {
+      // Children in reverse order of start, then PostgreSQL, then NATS (also reverse order).
+      while (resources.length > 0) {
+        const r = resources.pop();
+        if (r === undefined) break;
+        try {
+          await r.stop();
+        } catch (err) {
+          io.err(`latchkey: could not stop ${r.name} cleanly: ${(err as Error).message}`);
+        }
+      }
+      // Anything still starting is stopped by add() when it arrives.
+      await startupSettled.catch(() => undefined);
+      if (wroteConnection) await removeConnectionFile(home).catch(() => undefined);
+      return code;
+    })();
+    void shutdown.then(finish);
+    return shutdown;
+  };
+
+  const add = async (r: Resource): Promise<void> => {
+    if (shutdown !== undefined) {
+      await r.stop().catch(() => undefined);
+      throw new CliError('stopped while starting', { code: 'cli.cancelled' });
+    }
+    resources.push(r);
+  };
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      io.out(`received ${signal}: stopping Latchkey...`);
+      void stopAll(0);
+    } else if (signals === 2) {
+      io.out('still stopping (services get 10s to exit before they are killed)...');
+    }
+  };
+  const signalNames: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signalNames) process.on(s, onSignal);
+
+  const unexpectedExit = (what: string, how: string, logFile?: string): void => {
+    if (shutdown !== undefined) return;
+    io.err(
+      `latchkey: ${what} stopped unexpectedly (${how})${logFile === undefined ? '' : `, see ${logFile}`}; stopping Latchkey`,
+    );
+    void stopAll(1);
+  };
+
+  const startup = async (): Promise<void> => {
+    // NATS
+    let natsUrl: string;
+    if (config.natsUrl !== undefined) {
+      natsUrl = config.natsUrl;
+      io.out(`using NATS at ${natsUrl} (LATCHKEY_NATS_URL)`);
+      io.out(
+        `  it must run with TLS by the CA ${keys.paths.tls.caCertFile} and trust this data folder's bus operator: include ${keys.paths.bus.serverConfigFile} in its configuration`,
+      );
+    } else {
+      if (config.natsPort !== 0) await assertPortFree(config.natsPort, '127.0.0.1', 'NATS');
+      const natsLog = fileLogger(path.join(home, 'logs', 'nats.log'));
+      const binary = await ensureNatsServerBinary({ allowInstall: true, log: (l) => io.out(`  ${l}`) });
+      const nats = await onPort(config.natsPort, (port) => {
+        io.out(`starting NATS on 127.0.0.1:${port}...`);
+        return startNatsServer({
+          port,
+          host: '127.0.0.1',
+          storeDir: path.join(home, 'nats'),
+          binary,
+          configFile: keys.paths.bus.serverConfigFile,
+          log: natsLog,
+        });
+      });
+      await add({ name: 'NATS', stop: () => nats.stop() });
+      void nats.exited.then((exit) => unexpectedExit('NATS', describeExit(exit), path.join(home, 'logs', 'nats.log')));
+      natsUrl = nats.url;
+    }
+    // PostgreSQL
+    const pgLog = fileLogger(path.join(home, 'logs', 'postgres.log'));
+    const pgDir = path.join(shared, 'postgres');
+    if (pgDir !== path.join(home, 'postgres') && (await moveLegacyCluster(path.join(home, 'postgres'), pgDir)))
+      io.out(`moved the PostgreSQL cluster from ${path.join(home, 'postgres')} to ${pgDir}`);
+    const pg = await onPort(config.pgPort, (pgPort) => {
+      io.out(`starting PostgreSQL on 127.0.0.1:${pgPort}...`);
+      return withoutForeignSignalHooks(() =>
+        startPostgres({
+          dataDir: pgDir,
+          ...(runningAsRoot() ? { binariesDir: path.join(config.systemDir, 'binaries') } : {}),
+          port: pgPort,
+          password: keys.postgresPassword,
+          databases: Object.values(DATABASES),
+          log: pgLog,
+        }),
+      );
+    });
+    await add({ name: 'PostgreSQL', stop: () => pg.stop() });
+    const databaseUrls = {
+      catalog: pg.connectionString(DATABASES.catalog),
+      ras: pg.connectionString(DATABASES.ras),
+      deployer: pg.connectionString(DATABASES.deployer),
+    };
+
+    // Services, one after the other.
+    const first: Partial<Record<ServiceName, ServiceProcess>> = {};
+    const all: ServiceProcess[] = [];
+    for (const service of START_ORDER) {
+      for (let replica = 1; replica <= config.replicas; replica++) {
+        const id = `${service}-${replica}`;
+        io.out(`starting service ${id}...`);
+        const env = buildServiceEnv(io.env, {
+          service,
+          replica,
+          port: replica === 1 ? config.servicePorts[service] : 0,
+          home,
+          natsUrl,
+          keys: keys.paths,
+          databaseUrls,
+          insecure: config.insecure,
+          bootstrapAdmin: BOOTSTRAP_ADMIN,
+          workDir: path.join(shared, 'work'),
+          ...(first.ras !== undefined ? { rasAddr: first.ras.address } : {}),
+          ...(first.catalog !== undefined ? { catalogAddr: first.catalog.address } : {}),
+          ...(first.deployer !== undefined ? { deployerAddr: first.deployer.address } : {}),
+        });
+        const proc = await startServiceProcess({
+          service,
+          replica,
+          entry: serviceEntry(root, service),
+          env,
+          logFile: path.join(home, 'logs', `${id}.log`),
+          signal: abort.signal,
+        });
+        await add({ name: `service ${id}`, stop: () => proc.stop() });
+        void proc.exited.then((exit) => {
+          if (!proc.stopping) unexpectedExit(`service ${id}`, describeExit(exit), proc.logFile);
+        });
+        io.out(`  ${id} ready on ${proc.address}`);
+        first[service] ??= proc;
+        all.push(proc);
+      }
+    }
+
+    // Every replica must answer the health check.
+    const unhealthy: string[] = [];
+    await Promise.all(
+      all.map(async (p) => {
+        if (!(await waitHealthy(p.address, 10_000, healthTls))) unhealthy.push(`${p.id} (${p.address})`);
+      }),
+    );
+    if (unhealthy.length > 0) {
+      throw new CliError(`reported ready but does not answer health checks: ${unhealthy.join(', ')}`, {
+        code: 'cli.unhealthy',
+      });
+    }
+    if (shutdown !== undefined) return;
+
+    const addr = (s: ServiceName): string => first[s]?.address ?? '';
+    await writeConnectionFile(home, {
+      catalog: addr('catalog'),
+      ras: addr('ras'),
+      resolver: addr('resolver'),
+      deployer: addr('deployer'),
+      credentialsFile: keys.paths.credentialsFile,
+      caFile: config.insecure ? '' : keys.paths.tls.caCertFile,
+      insecure: config.insecure,
+      natsUrl,
+      pid: process.pid,
+    });
+    wroteConnection = true;
+    io.out(
+      readyLine(
+        { catalog: addr('catalog'), ras: addr('ras'), resolver: addr('resolver'), deployer: addr('deployer') },
+        home,
+        config.replicas,
+      ),
+    );
+  };
+
+  const started = startup();
+  startupSettled = started;
+  try {
+    await started;
+  } catch (err) {
+    if (shutdown === undefined) {
+      for (const line of reportError(err, io.env).lines) io.err(line);
+      await stopAll(1);
+    }
+  }
+  const code = await finished;
+  for (const s of signalNames) process.off(s, onSignal);
+  return code;
+}
