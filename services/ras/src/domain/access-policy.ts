@@ -75,12 +75,12 @@ function globalIsNoDomain(action: string): Decision {
   );
 }
 
-export function domainNotFound(domain: string): Decision {
+export function noSuchDomain(domain: string): Decision {
   const d = shown(domain);
   return deny('ras.domain_not_found', `domain ${d} does not exist: create it with latchkey domain create ${d}`);
 }
 
-export function bundleNotFound(domain: string, bundle: string): Decision {
+export function noSuchBundle(domain: string, bundle: string): Decision {
   const b = shown(bundle);
   const d = shown(domain);
   return deny(
@@ -162,7 +162,7 @@ export class AccessPolicy {
     }
 
     // A permission in q.domain: for its own secrets, or to read global ones from it.
-    if (admin) return (await facts.domainExists(q.domain)) ? ALLOW : domainNotFound(q.domain);
+    if (admin) return (await facts.domainExists(q.domain)) ? ALLOW : noSuchDomain(q.domain);
     const roles = await facts.rolesOf(q.domain, q.principal, q.groups);
     if (roles.length === 0) return noAccess(q.principal, q.action, q.domain);
     return permissionsOf(roles).has(rule.permission)
@@ -182,14 +182,14 @@ export class AccessPolicy {
         `the check of ${q.action} names no bundle: pass the bundle name as the resource`,
       );
     }
-    if (admin && !(await facts.domainExists(q.domain))) return domainNotFound(q.domain);
+    if (admin && !(await facts.domainExists(q.domain))) return noSuchDomain(q.domain);
     const roles = admin ? [] : await facts.rolesOf(q.domain, q.principal, q.groups);
     const manages = admin || permissionsOf(roles).has('MANAGE_GRANTS');
     const access = BUNDLE_NAME.test(q.resource)
       ? await facts.bundleAccess(q.domain, q.resource, q.principal, q.groups)
       : { exists: false, permissions: [] };
     // Those who manage a domain's bundles learn whether one exists; nobody else does.
-    if (manages) return access.exists ? ALLOW : bundleNotFound(q.domain, q.resource);
+    if (manages) return access.exists ? ALLOW : noSuchBundle(q.domain, q.resource);
     if (access.exists && access.permissions.some((p) => anyOf.includes(p))) return ALLOW;
     if (roles.length === 0) return noAccess(q.principal, q.action, q.domain);
     const b = shown(q.resource);

@@ -2,7 +2,7 @@ import { invalidArgument } from '@latchkey/errors';
 import { GLOBAL_SCOPE, type AuditRecord } from '@latchkey/events';
 import type { DomainService } from './domain-service.js';
 import type { Actor } from './grant-types.js';
-import { requireDomainName } from './policy-errors.js';
+import { requireDomainName } from './request-parsers.js';
 import type { AuditQuery, AuditStore } from './ports.js';
 
 export const DEFAULT_AUDIT_LIMIT = 100;

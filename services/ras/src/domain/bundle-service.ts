@@ -1,21 +1,9 @@
-import { alreadyExists, notFound } from '@latchkey/errors';
+import { bundleExists, bundleNotFound } from './bundle-errors.js';
 import type { DomainService } from './domain-service.js';
+import { grantNotFound } from './grant-errors.js';
 import type { Actor, BundleGrantRecord } from './grant-types.js';
-import {
-  grantNotFound,
-  parseBundlePermissions,
-  parseGrantee,
-  requireBundleName,
-  requireDomainName,
-} from './policy-errors.js';
 import type { BundleRecord, BundleRepo } from './ports.js';
-
-function bundleNotFound(domain: string, name: string) {
-  return notFound(
-    'bundle.not_found',
-    `bundle ${name} not found in domain ${domain}: create it with latchkey bundle create ${name} --domain ${domain}`,
-  );
-}
+import { parseBundlePermissions, parseGrantee, requireBundleName, requireDomainName } from './request-parsers.js';
 
 /**
  * Resource bundles: named access-control objects owned by a domain, with
@@ -30,7 +18,7 @@ export class BundleService {
     requireBundleName(name);
     await this.deps.domains.authorize(actor, 'grant.manage', domain);
     const b = await this.deps.repo.create(domain, name, actor);
-    if (!b) throw alreadyExists('bundle.exists', `bundle ${name} already exists in domain ${domain}`);
+    if (!b) throw bundleExists(domain, name);
     return b;
   }
 

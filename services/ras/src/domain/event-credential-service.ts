@@ -1,7 +1,7 @@
 import { invalidArgument, LatchkeyError } from '@latchkey/errors';
 import type { DomainService } from './domain-service.js';
 import type { Actor } from './grant-types.js';
-import { requireDomainName } from './policy-errors.js';
+import { requireDomainName } from './request-parsers.js';
 import type { SubscriberMinter } from './ports.js';
 
 export const DEFAULT_EVENT_CREDENTIAL_DAYS = 90;
