@@ -53,12 +53,14 @@ export class BundleService {
     granteeInput: { kind: string; id: string } | undefined,
     permissionsInput: readonly string[],
   ): Promise<BundleGrantRecord[]> {
-    requireDomainName(domain);
-    requireBundleName(name);
-    const grantee = parseGrantee(granteeInput);
-    const permissions = parseBundlePermissions(permissionsInput, false);
-    await this.deps.domains.authorize(actor, 'grant.manage', domain);
-    if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
+    const { grantee, permissions } = await this.#grantChange(
+      actor,
+      domain,
+      name,
+      granteeInput,
+      permissionsInput,
+      false,
+    );
     return this.deps.repo.addGrants(domain, name, grantee, permissions, actor);
   }
 
@@ -70,12 +72,7 @@ export class BundleService {
     granteeInput: { kind: string; id: string } | undefined,
     permissionsInput: readonly string[],
   ): Promise<BundleGrantRecord[]> {
-    requireDomainName(domain);
-    requireBundleName(name);
-    const grantee = parseGrantee(granteeInput);
-    const permissions = parseBundlePermissions(permissionsInput, true);
-    await this.deps.domains.authorize(actor, 'grant.manage', domain);
-    if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
+    const { grantee, permissions } = await this.#grantChange(actor, domain, name, granteeInput, permissionsInput, true);
     const removed = await this.deps.repo.removeGrants(
       domain,
       name,
@@ -92,5 +89,23 @@ export class BundleService {
       );
     }
     return removed;
+  }
+
+  /** A change to a bundle's grants: its arguments checked, the actor allowed grant.manage, the bundle there. */
+  async #grantChange(
+    actor: Actor,
+    domain: string,
+    name: string,
+    granteeInput: { kind: string; id: string } | undefined,
+    permissionsInput: readonly string[],
+    allowNoPermission: boolean,
+  ) {
+    requireDomainName(domain);
+    requireBundleName(name);
+    const grantee = parseGrantee(granteeInput);
+    const permissions = parseBundlePermissions(permissionsInput, allowNoPermission);
+    await this.deps.domains.authorize(actor, 'grant.manage', domain);
+    if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
+    return { grantee, permissions };
   }
 }

@@ -1,4 +1,4 @@
-import { alreadyExists, invalidArgument, type LatchkeyError } from '@latchkey/errors';
+import { alreadyExists, invalidArgument, permissionDenied, type LatchkeyError } from '@latchkey/errors';
 import { noSuchDomain } from './access-policy.js';
 import { decisionError } from './decision-errors.js';
 
@@ -33,4 +33,9 @@ export function domainExists(name: string): LatchkeyError {
 /** Only for a caller allowed to learn that the domain does not exist (the policy's own answer, as an error). */
 export function domainNotFound(name: string): LatchkeyError {
   return decisionError(noSuchDomain(name));
+}
+
+/** A domain created by anyone but a platform admin (a person). */
+export function onlyAdminsCreateDomains(): LatchkeyError {
+  return permissionDenied('ras.permission_denied', 'only platform admins create domains');
 }

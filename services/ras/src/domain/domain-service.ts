@@ -1,11 +1,10 @@
-import { permissionDenied } from '@latchkey/errors';
 import { checkDomainName, GLOBAL_SCOPE } from '@latchkey/events';
 import { noSuchDomain, type AccessPolicy, type CheckInput, type Decision, type PolicyFacts } from './access-policy.js';
 import { decisionRecord } from './audit-records.js';
 import type { Actor } from './grant-types.js';
 import { memoFacts } from './policy-facts.js';
 import { decisionError } from './decision-errors.js';
-import { domainExists, domainNotFound, globalNameReserved } from './domain-errors.js';
+import { domainExists, domainNotFound, globalNameReserved, onlyAdminsCreateDomains } from './domain-errors.js';
 import { requireDomainName } from './request-parsers.js';
 import type { DecisionAudit, DomainRecord, DomainRepo } from './ports.js';
 
@@ -34,7 +33,7 @@ export class DomainService {
 
   async create(actor: Actor, name: string): Promise<DomainRecord> {
     if (actor.kind !== 'user' || !this.isPlatformAdmin(actor)) {
-      const err = permissionDenied('ras.permission_denied', 'only platform admins create domains');
+      const err = onlyAdminsCreateDomains();
       await this.#record(actor, 'domain.create', name, '', { allowed: false, code: err.code, reason: err.message });
       throw err;
     }
