@@ -117,25 +117,9 @@ export class AccessPolicy {
         ? ALLOW
         : deny('ras.permission_denied', `${shown(q.principal)} may not ${q.action}: only platform admins may`);
     }
-    if (q.domain === '') {
-      return deny(
-        'ras.invalid_check',
-        `the check of ${q.action} names no domain: give the domain the caller acts in (or "global")`,
-      );
-    }
-    if (q.domain !== GLOBAL_SCOPE && !DOMAIN_NAME.test(q.domain)) {
-      return deny(
-        'ras.invalid_check',
-        `invalid domain name ${JSON.stringify(shown(q.domain))}: 1-63 lowercase letters, digits and hyphens`,
-      );
-    }
     const scope = q.scope === '' ? q.domain : q.scope;
-    if (scope !== q.domain && scope !== GLOBAL_SCOPE) {
-      return deny(
-        'ras.cross_domain',
-        `${q.action} from domain ${shown(q.domain)} cannot reach scope ${JSON.stringify(shown(scope))}: a domain reaches only its own secrets and global ones`,
-      );
-    }
+    const malformed = malformedCheck(q, scope);
+    if (malformed) return malformed;
 
     if (rule.kind === 'domain' && rule.domainOnly === true && (q.domain === GLOBAL_SCOPE || scope === GLOBAL_SCOPE)) {
       return globalIsNoDomain(q.action);
@@ -199,6 +183,29 @@ export class AccessPolicy {
       `${shown(q.principal)} may not ${q.action} on bundle ${b} in domain ${d}: it needs ${anyOf.join(' or ')} on the bundle; a domain owner can grant it (latchkey bundle grant ${b} --domain ${d} --user ${shown(q.principal)} --permission ${anyOf[0] ?? 'USE'})`,
     );
   }
+}
+
+/** What is wrong with the domain and scope a check names, if anything: no domain, not a name, another domain's scope. */
+function malformedCheck(q: CheckInput, scope: string): Decision | undefined {
+  if (q.domain === '') {
+    return deny(
+      'ras.invalid_check',
+      `the check of ${q.action} names no domain: give the domain the caller acts in (or "global")`,
+    );
+  }
+  if (q.domain !== GLOBAL_SCOPE && !DOMAIN_NAME.test(q.domain)) {
+    return deny(
+      'ras.invalid_check',
+      `invalid domain name ${JSON.stringify(shown(q.domain))}: 1-63 lowercase letters, digits and hyphens`,
+    );
+  }
+  if (scope !== q.domain && scope !== GLOBAL_SCOPE) {
+    return deny(
+      'ras.cross_domain',
+      `${q.action} from domain ${shown(q.domain)} cannot reach scope ${JSON.stringify(shown(scope))}: a domain reaches only its own secrets and global ones`,
+    );
+  }
+  return undefined;
 }
 
 /** "a", "a and b", "a, b and c". */
