@@ -8,6 +8,7 @@ export const DOMAIN_ERROR_CODES = [
   'domain.reserved',
   'domain.exists',
   'domain.not_found',
+  'ras.permission_denied',
 ] as const;
 
 /** `global` named where one of ras's RPCs needs a domain. */
