@@ -26,17 +26,7 @@ import {
   noDomain,
   tooManyDomains,
 } from './event-credential-errors.js';
-import {
-  GRANT_ERROR_CODES,
-  grantNotFound,
-  invalidGrantee,
-  invalidGranteeKind,
-  invalidPermission,
-  invalidRole,
-  noGrantee,
-  noPermission,
-  roleMismatch,
-} from './grant-errors.js';
+import * as grants from './grant-errors.js';
 import { requireDomainName } from './request-parsers.js';
 
 const mia = { kind: 'user' as const, id: 'mia' };
@@ -55,16 +45,16 @@ test('each concept’s errors carry codes from that concept’s one list', () =>
     ],
     [BUNDLE_ERROR_CODES, [bundleExists('analytics', 'b'), bundleNotFound('analytics', 'b'), invalidBundleName('')]],
     [
-      GRANT_ERROR_CODES,
+      grants.GRANT_ERROR_CODES,
       [
-        grantNotFound('role', mia, 'in domain analytics', 'see who does'),
-        invalidGrantee('user', ''),
-        invalidGranteeKind('robot'),
-        invalidPermission('OWN'),
-        invalidRole('boss'),
-        noGrantee(),
-        noPermission(),
-        roleMismatch(mia, 'analytics', 'owner', 'member'),
+        grants.grantNotFound('role', mia, 'in domain analytics', 'see who does'),
+        grants.invalidGrantee('user', ''),
+        grants.invalidGranteeKind('robot'),
+        grants.invalidPermission('OWN'),
+        grants.invalidRole('boss'),
+        grants.noGrantee(),
+        grants.noPermission(),
+        grants.roleMismatch(mia, 'analytics', 'owner', 'member'),
       ],
     ],
     [
