@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
-import { createPool, type Pool } from '@latchkey/db';
+import type { Pool } from '@latchkey/db';
 import { STREAM_AUDIT } from '@latchkey/events';
 import { RasAuthorizer } from '@latchkey/grpc';
-import { createTestDatabase, startTestNats, startTestPostgres, tempDir, waitFor } from '@latchkey/testing';
+import { freshDatabase, startTestNats, startTestPostgres, tempDir, waitFor } from '@latchkey/testing';
 
 const RAS_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -47,7 +47,8 @@ test('kill -9 ras right after it answered a CheckBatch: after its restart every 
   t.after(() => nats.stop());
   const postgres = await startTestPostgres([]);
   t.after(() => postgres.stop());
-  const url = await createTestDatabase(postgres, `ras_kill_${process.pid}`);
+  // ras's main.js migrates it; the test reads it through `pool`.
+  const { pool, url } = await freshDatabase(t, postgres, { prefix: 'ras_kill' });
   const dir = await tempDir('latchkey-ras-kill-');
   t.after(() => dir.cleanup());
   const resolverToken = randomBytes(24).toString('hex');
@@ -104,8 +105,6 @@ test('kill -9 ras right after it answered a CheckBatch: after its restart every 
 
   // The restarted ras recreates the stream, relays its outbox and stores what it consumes.
   await startRasProcess(t, env);
-  const pool = createPool(url);
-  t.after(() => pool.end());
   const stored = await waitFor(
     async () => {
       const actors = await storedFor(pool, requestId);

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { connect, type JetStreamManager } from 'nats';
-import { LatchkeyError } from '@latchkey/errors';
 import {
   auditRecord,
   eventHeaders,
@@ -16,18 +15,11 @@ import { RasAuthorizer, unary } from '@latchkey/grpc';
 import { silentLogger } from '@latchkey/logger';
 import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import type { ListAuditRequest, ListAuditResponse, RasServiceClient } from '@latchkey/proto';
-import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { startTestNats, waitFor } from '@latchkey/testing';
 import { AUDIT_CONSUMER, AUDIT_SUBJECTS, auditConsumer } from '../src/transport/events/audit-consumer.js';
-import { admin, person, startRas, type Ras } from './ras-fixture.js';
+import { admin, person, startRas, type Ras, usePostgres, errorOf } from './ras-fixture.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 const olive = person('olive');
 
@@ -46,17 +38,8 @@ async function listAudit(c: RasServiceClient, req: Partial<ListAuditRequest>): P
   return unary(c.listAudit.bind(c), { domain: '', since: '', actor: '', limit: 0, pageToken: '', ...req });
 }
 
-async function errorOf(p: Promise<unknown>): Promise<LatchkeyError> {
-  const err = await p.then(
-    () => assert.fail('expected an error, got an answer'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof LatchkeyError, String(err));
-  return err;
-}
-
 test('every Check and CheckBatch question is one decision record, allow or deny, with the request id the service sent', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   ras.decisions.length = 0;
   const authorizer = new RasAuthorizer(ras.address, 'resolver-token');
@@ -101,7 +84,7 @@ test('every Check and CheckBatch question is one decision record, allow or deny,
 });
 
 test("ras's own RPCs audit their decisions, denials included, with the caller's request id", async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   ras.decisions.length = 0;
   const fred = ras.client('fred-token');
@@ -123,7 +106,7 @@ test("ras's own RPCs audit their decisions, denials included, with the caller's 
 });
 
 test('domain, grant and bundle changes write their audit record in the change transaction, and a failed change none', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   const withId = { ...olive, requestId: 'req-olive' };
   await ras.grants.grant(withId, 'analytics', { kind: 'user', id: 'mia' }, 'maintainer');
@@ -185,7 +168,7 @@ async function store(ras: Ras, inputs: Partial<AuditInput>[]): Promise<AuditReco
 }
 
 test('ListAudit: platform admins read everything, owners their domain, with since, actor and pages', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   const base = Date.parse('2030-01-01T00:00:00Z');
   const at = (min: number) => new Date(base + min * 60_000);
@@ -263,7 +246,7 @@ test('ListAudit: platform admins read everything, owners their domain, with sinc
 });
 
 test('ListAudit: members, strangers and services are refused, strangers alike whether the domain exists or not', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   await store(ras, [{ domain: 'analytics' }, { domain: 'finance' }]);
   const miaC = ras.client('mia-token');
@@ -313,7 +296,7 @@ async function pipeline(t: TestContext): Promise<Pipeline> {
   await ensureConsumer(jsm, { stream: STREAM_AUDIT, durable: AUDIT_CONSUMER, filterSubjects: AUDIT_SUBJECTS });
   const js = nc.jetstream();
   const relayed: { relay?: OutboxRelay } = {};
-  const ras = await startRas(t, postgres, { durableDecisions: true, onCommit: () => relayed.relay?.kick() });
+  const ras = await startRas(t, postgres(), { durableDecisions: true, onCommit: () => relayed.relay?.kick() });
   const relay = new OutboxRelay({ pool: ras.pool, js, logger: silentLogger, source: 'latchkey/ras', idleMs: 20 });
   relayed.relay = relay;
   relay.start();
@@ -429,7 +412,7 @@ test("decisions wait for ras's outbox, not for the audit stream: while it is gon
   });
   const jsm = await nc.jetstreamManager();
   const relayed: { relay?: OutboxRelay } = {};
-  const ras = await startRas(t, postgres, { durableDecisions: true, onCommit: () => relayed.relay?.kick() });
+  const ras = await startRas(t, postgres(), { durableDecisions: true, onCommit: () => relayed.relay?.kick() });
   await world(ras);
   // No LATCHKEY_AUDIT stream yet: nothing can take the records.
   const relay = new OutboxRelay({
@@ -481,7 +464,7 @@ test("decisions wait for ras's outbox, not for the audit stream: while it is gon
 });
 
 test('ras does not fail open: when the records of a batch cannot be stored, the batch is not answered (audit.unavailable, retryable)', async (t) => {
-  const ras = await startRas(t, postgres, { durableDecisions: true });
+  const ras = await startRas(t, postgres(), { durableDecisions: true });
   await world(ras);
   const decided = ras.decisions.length;
   await ras.pool.query('ALTER TABLE outbox RENAME TO outbox_gone');

@@ -1,40 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { LatchkeyError } from '@latchkey/errors';
+import { test } from 'node:test';
 import { eventTypes, subjects } from '@latchkey/events';
 import { RasAuthorizer, unary } from '@latchkey/grpc';
-import { startTestPostgres, type TestPostgres } from '@latchkey/testing';
-import { admin, person, service, startRas, type Ras } from './ras-fixture.js';
+import { admin, person, service, startRas, type Ras, usePostgres, withAnalytics, rejects } from './ras-fixture.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 const olive = person('olive');
 const mia = person('mia');
 const mark = person('mark');
-
-/** A domain `analytics` with olive as owner. */
-async function withAnalytics(ras: Ras): Promise<void> {
-  await ras.domains.create(admin, 'analytics');
-  await ras.grants.grant(admin, 'analytics', { kind: 'user', id: 'olive' }, 'owner');
-}
-
-async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<LatchkeyError> {
-  const err = await p.then(
-    () => assert.fail(`expected ${code}, got an answer`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof LatchkeyError, String(err));
-  assert.equal(err.code, code, err.message);
-  if (message) assert.match(err.message, message);
-  return err;
-}
 
 const policyEvents = async (ras: Ras) =>
   (await ras.outbox()).filter((r) => {
@@ -44,7 +18,7 @@ const policyEvents = async (ras: Ras) =>
   });
 
 test('granting a role stores it and writes latchkey.policy.changed in the same transaction', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   assert.equal(subjects.policyChanged(), 'latchkey.policy.changed');
   await ras.domains.create(admin, 'analytics');
   const kicksBefore = ras.kicks();
@@ -72,7 +46,7 @@ test('granting a role stores it and writes latchkey.policy.changed in the same t
 });
 
 test('granting the role already held changes nothing and writes no event', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   const before = (await ras.outbox()).length;
   const r = await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'olive' }, 'owner');
@@ -81,7 +55,7 @@ test('granting the role already held changes nothing and writes no event', async
 });
 
 test('a new role replaces the old one and the event says which it replaced', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'member');
   const r = await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'maintainer');
@@ -108,7 +82,7 @@ test('a new role replaces the old one and the event says which it replaced', asy
 });
 
 test('revoking takes the role away with its event; --role guards against revoking the wrong one', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   await ras.grants.grant(olive, 'analytics', { kind: 'group', id: 'data-eng' }, 'maintainer');
   await rejects(
@@ -135,7 +109,7 @@ test('revoking takes the role away with its event; --role guards against revokin
 });
 
 test('a grant that fails writes no event', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   // Straight to the repository, past the policy: the domain does not exist, so the insert fails.
   await assert.rejects(ras.grantRepo.put('nowhere', { kind: 'user', id: 'mia' }, 'member', admin), /database error/);
   assert.deepEqual(await ras.outbox(), []);
@@ -143,7 +117,7 @@ test('a grant that fails writes no event', async (t) => {
 });
 
 test('only platform admins and the domain owners manage grants', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mark' }, 'maintainer');
   await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'member');
@@ -168,7 +142,7 @@ test('only platform admins and the domain owners manage grants', async (t) => {
 });
 
 test('bad grant requests name what is wrong', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   const user = { kind: 'user', id: 'mia' };
   // Thunks: each request is made when its turn comes.
@@ -233,7 +207,7 @@ test('bad grant requests name what is wrong', async (t) => {
 });
 
 test('members: anyone with a role in the domain sees them; owners first, then users before groups', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   await ras.grants.grant(olive, 'analytics', { kind: 'group', id: 'data-eng' }, 'member');
   await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'member');
@@ -248,7 +222,7 @@ test('members: anyone with a role in the domain sees them; owners first, then us
 });
 
 test('list domains: admins and services see all, others the domains where they hold a role', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   await ras.domains.create(admin, 'finance');
   await ras.domains.create(admin, 'ops');
@@ -264,7 +238,7 @@ test('list domains: admins and services see all, others the domains where they h
 });
 
 test('bundle grants: owners add, list and revoke them, each change with its event; repeats add nothing', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   await ras.bundles.create(olive, 'analytics', 'team-vault');
   assert.deepEqual((await ras.outbox()).at(-1)?.data, {
@@ -338,7 +312,7 @@ test('bundle grants: owners add, list and revoke them, each change with its even
 });
 
 test('only owners and platform admins create bundles; members list and read them', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mark' }, 'maintainer');
   await ras.grants.grant(olive, 'analytics', { kind: 'user', id: 'mia' }, 'member');
@@ -360,7 +334,7 @@ test('only owners and platform admins create bundles; members list and read them
 });
 
 test('Check follows grants as they change, over gRPC, with groups and the global scope', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await withAnalytics(ras);
   await ras.bundles.create(olive, 'analytics', 'team-vault');
   const authorizer = new RasAuthorizer(ras.address, 'resolver-token');

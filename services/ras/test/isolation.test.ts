@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { LatchkeyError } from '@latchkey/errors';
 import { unary } from '@latchkey/grpc';
 import type { RasServiceClient } from '@latchkey/proto';
-import { startTestPostgres, type TestPostgres } from '@latchkey/testing';
-import { admin, person, startRas, type Ras } from './ras-fixture.js';
+import { admin, person, startRas, type Ras, usePostgres } from './ras-fixture.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 /**
  * analytics: owner olive, bundle team-vault (no grants). finance: member mia.
@@ -69,7 +61,7 @@ function assertSame(existing: Outcome, missing: Outcome, from: string, to: strin
 }
 
 test('isolation: every domain RPC answers a stranger alike whether the domain exists or not', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   // fred holds nothing; mia is a member of another domain.
   for (const token of ['fred-token', 'mia-token']) {
@@ -90,7 +82,7 @@ test('isolation: every domain RPC answers a stranger alike whether the domain ex
 });
 
 test('isolation: a stranger listing domains learns of none', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   const fred = ras.client('fred-token');
   assert.deepEqual((await unary(fred.listDomains.bind(fred), {})).domains, []);
@@ -102,7 +94,7 @@ test('isolation: a stranger listing domains learns of none', async (t) => {
 });
 
 test('isolation: Check answers a stranger alike whether the domain exists or not', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   const resolver = ras.client('resolver-token');
   const check = (principal: string, action: string, domain: string, resource = '', scope = '') =>
@@ -147,7 +139,7 @@ test('isolation: Check answers a stranger alike whether the domain exists or not
 });
 
 test('isolation: a missing bundle and one without a grant look alike to members and strangers', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   await ras.grants.grant(admin, 'analytics', { kind: 'user', id: 'mia' }, 'member');
   const resolver = ras.client('resolver-token');
@@ -177,7 +169,7 @@ test('isolation: a missing bundle and one without a grant look alike to members 
 });
 
 test('platform admins, and only they, learn that a domain does not exist', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   const c = ras.client('admin-token');
   const get = await outcome(unary(c.getDomain.bind(c), { name: 'nowhere' }));
@@ -207,7 +199,7 @@ test('platform admins, and only they, learn that a domain does not exist', async
 });
 
 test('groups on the identity count: a group member reaches what the group was granted', async (t) => {
-  const ras = await startRas(t, postgres);
+  const ras = await startRas(t, postgres());
   await world(ras);
   const gina = ras.client('gina-token');
   assert.equal(

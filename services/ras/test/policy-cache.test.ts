@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { connect } from 'nats';
 import { dropOnPolicyChange, OutboxRelay, STREAMS } from '@latchkey/events';
 import { CachingAuthorizer, RasAuthorizer, type CachingAuthorizerOptions } from '@latchkey/grpc';
 import { type AuthorizationQuestion } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
 import { ensureStream } from '@latchkey/nats';
-import { startTestNats, startTestPostgres, waitFor, type TestNats, type TestPostgres } from '@latchkey/testing';
-import { admin, person, startRas, type Ras } from './ras-fixture.js';
+import { startTestNats, waitFor, type TestNats } from '@latchkey/testing';
+import { person, startRas, type Ras, usePostgres, withAnalytics } from './ras-fixture.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 const olive = person('olive');
 const use: AuthorizationQuestion = {
@@ -33,7 +26,7 @@ async function rasOnNats(t: TestContext): Promise<{ ras: Ras; nats: TestNats }> 
   const jsm = await nc.jetstreamManager();
   for (const s of STREAMS) await ensureStream(jsm, s);
   const relayed: { relay?: OutboxRelay } = {};
-  const ras = await startRas(t, postgres, { onCommit: () => relayed.relay?.kick() });
+  const ras = await startRas(t, postgres(), { onCommit: () => relayed.relay?.kick() });
   const relay = new OutboxRelay({ pool: ras.pool, js: nc.jetstream(), logger: silentLogger, source: 'latchkey/ras' });
   relayed.relay = relay;
   relay.start();
@@ -42,8 +35,7 @@ async function rasOnNats(t: TestContext): Promise<{ ras: Ras; nats: TestNats }> 
     await nc.close();
     await nats.stop();
   });
-  await ras.domains.create(admin, 'analytics');
-  await ras.grants.grant(admin, 'analytics', { kind: 'user', id: 'olive' }, 'owner');
+  await withAnalytics(ras);
   return { ras, nats };
 }
 

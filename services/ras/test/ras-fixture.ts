@@ -1,11 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import type { TestContext } from 'node:test';
-import { createPool, migrate, type Pool } from '@latchkey/db';
+import assert from 'node:assert/strict';
+import { after, before, type TestContext } from 'node:test';
+import type { Pool } from '@latchkey/db';
+import { LatchkeyError } from '@latchkey/errors';
 import { ensureEventTables, type AuditRecord } from '@latchkey/events';
 import { createClient, createServer, type Principal } from '@latchkey/grpc';
 import { silentLogger } from '@latchkey/logger';
 import { RasServiceClient, RasServiceService, type RasServiceServer } from '@latchkey/proto';
-import { createTestDatabase, type TestPostgres } from '@latchkey/testing';
+import { freshDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { PostgresAuditStore } from '../src/adapters/postgres-audit-store.js';
 import { PostgresDecisionAudit } from '../src/adapters/postgres-decision-audit.js';
 import { PostgresBundleRepo } from '../src/adapters/postgres-bundle-repo.js';
@@ -64,8 +66,6 @@ export const TOKENS: Record<string, Principal> = {
   'resolver-token': { id: 'service:resolver', kind: 'service', groups: [] },
 };
 
-let dbCount = 0;
-
 export interface RasOptions {
   /** Also called after each committed change (e.g. to kick an outbox relay). */
   onCommit?: () => void;
@@ -76,13 +76,14 @@ export interface RasOptions {
 /**
  * ras over a fresh migrated database: its services, and the same wired to a
  * gRPC server on a free port. Platform admins: the user `admin` and the group
- * `platform`. Everything is closed when the test ends.
+ * `platform`. Everything is closed when the test ends (the pool by freshDatabase).
  */
 export async function startRas(t: TestContext, postgres: TestPostgres, options: RasOptions = {}): Promise<Ras> {
-  const url = await createTestDatabase(postgres, `ras_${process.pid}_${++dbCount}`);
-  const pool = createPool(url, undefined, 10);
-  await ensureEventTables(pool);
-  await migrate(pool, MIGRATIONS);
+  const { pool } = await freshDatabase(t, postgres, {
+    prefix: 'ras',
+    prepare: ensureEventTables,
+    migrations: MIGRATIONS,
+  });
   let kicks = 0;
   const kick = () => {
     kicks++;
@@ -118,7 +119,6 @@ export async function startRas(t: TestContext, postgres: TestPostgres, options: 
   t.after(async () => {
     for (const c of clients) c.close();
     await server.shutdown();
-    await pool.end();
   });
 
   return {
@@ -149,4 +149,43 @@ export async function startRas(t: TestContext, postgres: TestPostgres, options: 
       return c;
     },
   };
+}
+
+/** One test PostgreSQL for the file's tests: started before the first, stopped after the last. */
+export function usePostgres(): () => TestPostgres {
+  let postgres: TestPostgres | undefined;
+  before(async () => {
+    postgres = await startTestPostgres([]);
+  });
+  after(async () => {
+    await postgres?.stop();
+  });
+  return () => {
+    assert.ok(postgres, 'the test PostgreSQL is started before the tests');
+    return postgres;
+  };
+}
+
+/** A domain `analytics` with olive as owner. */
+export async function withAnalytics(ras: Ras): Promise<void> {
+  await ras.domains.create(admin, 'analytics');
+  await ras.grants.grant(admin, 'analytics', { kind: 'user', id: 'olive' }, 'owner');
+}
+
+/** The LatchkeyError `p` fails with (an answer fails the test). */
+export async function errorOf(p: Promise<unknown>, expected = 'an error'): Promise<LatchkeyError> {
+  const err = await p.then(
+    () => assert.fail(`expected ${expected}, got an answer`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof LatchkeyError, String(err));
+  return err;
+}
+
+/** `p` fails with `code` (and a message matching `message`). */
+export async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<LatchkeyError> {
+  const err = await errorOf(p, code);
+  assert.equal(err.code, code, err.message);
+  if (message) assert.match(err.message, message);
+  return err;
 }

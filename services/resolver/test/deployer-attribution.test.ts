@@ -1,105 +1,41 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import { connect, type JetStreamManager } from 'nats';
 import { generateSealKeyPair, generateSigningKeyPair, signPayload } from '@latchkey/crypto';
 import {
   deployingPayload,
-  eventTypes,
   planPayload,
-  planSubject,
-  publishEvent,
-  STREAM_AUDIT,
   STREAM_EVENTS,
   STREAM_RESOLVED,
-  STREAMS,
-  subjects,
-  type AuditRecord,
-  type PlanReply,
   type PlanRequest,
   type WorkloadDeploying,
 } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
-import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
-import { startTestNats, waitFor } from '@latchkey/testing';
+import { FakeAuthorizer, waitFor } from '@latchkey/testing';
 import { NatsAuditTrail } from '../src/adapters/nats-audit-trail.js';
 import { NatsResolutionPublisher } from '../src/adapters/nats-resolution-publisher.js';
-import type { KeyPresenceResult, ValueRead, ValueReadResult, ValueSource } from '../src/domain/ports.js';
 import { ResolutionService } from '../src/domain/resolution-service.js';
-import { DEPLOYING_CONSUMER, deployingConsumer } from '../src/transport/events/deploying-consumer.js';
+import { DEPLOYING_CONSUMER } from '../src/transport/events/deploying-consumer.js';
 import { startPlanResponder } from '../src/transport/nats/plan-responder.js';
-import { deployerSigning } from './deployer-signing.js';
-
-/** Every key holds the canary; remembers every read and key lookup. */
-class CountingCatalog implements ValueSource {
-  readonly reads: ValueRead[][] = [];
-  constructor(private readonly value: string) {}
-  read(items: ValueRead[]): Promise<ValueReadResult[]> {
-    this.reads.push(items);
-    return Promise.resolve(
-      items.map((i) => ({
-        refId: i.refId,
-        found: true,
-        scope: i.scope,
-        version: 1,
-        value: Buffer.from(this.value),
-        shadowedGlobal: false,
-      })),
-    );
-  }
-  findKeys(items: ValueRead[]): Promise<KeyPresenceResult[]> {
-    this.reads.push(items);
-    return Promise.resolve(
-      items.map((i) => ({ refId: i.refId, found: true, scope: i.scope, version: 1, shadowedGlobal: false })),
-    );
-  }
-  integrationBundles(): Promise<Map<string, string>> {
-    return Promise.resolve(new Map());
-  }
-}
-
-class CountingAuthorizer implements Authorizer {
-  readonly asked: AuthorizationQuestion[] = [];
-  check(q: AuthorizationQuestion): Promise<Decision> {
-    return this.checkBatch([q]).then((d) => d[0]!);
-  }
-  checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
-    this.asked.push(...qs);
-    return Promise.resolve(qs.map(() => ({ allowed: true, code: '', reason: '' })));
-  }
-}
-
-async function auditRecords(jsm: JetStreamManager): Promise<AuditRecord[]> {
-  const info = await jsm.streams.info(STREAM_AUDIT);
-  const out: AuditRecord[] = [];
-  if (info.state.messages === 0) return out;
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(STREAM_AUDIT, { seq }).catch(() => undefined);
-    if (m) out.push(JSON.parse(m.string()) as AuditRecord);
-  }
-  return out;
-}
+import {
+  askPlan,
+  auditRecords,
+  deployerSigning,
+  deployingEvent,
+  managed,
+  publishDeploying,
+  runDeployingConsumer,
+  startBus,
+  UniformCatalog,
+} from './resolver-fixture.js';
 
 /** A resolver (consumer and plan responder) on a real nats-server, trusting one deployer key. */
 async function world(t: TestContext) {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(jsm, s);
-  await ensureConsumer(jsm, {
-    stream: STREAM_EVENTS,
-    durable: DEPLOYING_CONSUMER,
-    filterSubjects: ['latchkey.workload.deploying.>'],
-  });
-  const js = nc.jetstream();
+  const bus = await startBus(t, { deployingConsumer: true });
+  const { nc, jsm, js } = bus;
   const canary = `canary-${randomBytes(12).toString('hex')}`;
-  const catalog = new CountingCatalog(canary);
-  const authorizer = new CountingAuthorizer();
+  const catalog = new UniformCatalog(canary, 1);
+  const authorizer = new FakeAuthorizer();
   const audit = new NatsAuditTrail(js);
   const warnings: string[] = [];
   const logger = {
@@ -116,56 +52,20 @@ async function world(t: TestContext) {
   });
   const deployer = deployerSigning();
   const attribution = deployer.attribution(audit, logger);
-  const runner = new ConsumerRunner({
-    js,
-    stream: STREAM_EVENTS,
-    durable: DEPLOYING_CONSUMER,
-    handler: deployingConsumer(service, attribution),
-    logger: silentLogger,
-  });
-  await runner.start();
-  t.after(() => runner.stop());
+  await runDeployingConsumer(t, bus, service, attribution);
   const plans = startPlanResponder(nc, service, attribution, silentLogger);
   t.after(() => plans.unsubscribe());
-  const ask = async (req: unknown): Promise<PlanReply> =>
-    JSON.parse(
-      new TextDecoder().decode(
-        (await nc.request(planSubject('analytics'), JSON.stringify(req), { timeout: 5000 })).data,
-      ),
-    ) as PlanReply;
+  const ask = (req: unknown) => askPlan(nc, JSON.stringify(req));
   return { jsm, js, canary, catalog, authorizer, deployer, warnings, ask };
 }
 
-const deploying = (principal = 'mia'): WorkloadDeploying => ({
-  deploymentId: randomUUID(),
-  workloadId: randomUUID(),
-  workload: 'etl',
-  domain: 'analytics',
-  principal,
-  groups: [],
-  references: [
-    {
-      refId: 'MANAGED:analytics:db_password',
-      key: 'db_password',
-      sourceType: 'MANAGED',
-      sourceId: 'analytics',
-      legacy: false,
-    },
-  ],
-});
+const deploying = (principal = 'mia'): WorkloadDeploying =>
+  deployingEvent([managed('db_password')], { workload: 'etl', principal, groups: [] });
 
 test('a deploying event that is unsigned, signed with another key, or altered after signing is refused unread: no permission check, no catalog read, no secret.read record; the refusal is audited', async (t) => {
   const w = await world(t);
   const stranger = generateSigningKeyPair();
-  const publish = async (data: WorkloadDeploying, id = `deploying:${data.deploymentId}`) => {
-    await publishEvent(w.js, 'latchkey/deployer', {
-      id,
-      type: eventTypes.deploying,
-      subject: subjects.deploying('analytics'),
-      data,
-    });
-    return id;
-  };
+  const publish = (data: WorkloadDeploying) => publishDeploying(w.js, data);
   const unsigned = deploying('admin');
   const otherKey = deploying('admin');
   const altered = deploying('mia');

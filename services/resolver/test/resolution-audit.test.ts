@@ -1,95 +1,36 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { connect, type JetStreamManager } from 'nats';
-import { generateSealKeyPair, open } from '@latchkey/crypto';
+import { generateSealKeyPair } from '@latchkey/crypto';
 import {
   STREAM_AUDIT,
   STREAM_EVENTS,
   STREAM_RESOLVED,
-  STREAMS,
   auditEvent,
   auditRecord,
   publishEvent,
   type AuditRecord,
-  type ReferenceSpec,
   type WorkloadDeploying,
   type WorkloadResolutionFailed,
   type WorkloadResolved,
 } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
-import { ensureStream } from '@latchkey/nats';
-import { startTestNats } from '@latchkey/testing';
+import { FakeAuthorizer } from '@latchkey/testing';
 import { NatsAuditTrail } from '../src/adapters/nats-audit-trail.js';
 import { NatsResolutionPublisher } from '../src/adapters/nats-resolution-publisher.js';
-import type {
-  KeyPresenceResult,
-  ResolutionPublisher,
-  ValueRead,
-  ValueReadResult,
-  ValueSource,
-} from '../src/domain/ports.js';
+import type { ResolutionPublisher } from '../src/domain/ports.js';
 import { ResolutionService } from '../src/domain/resolution-service.js';
-
-interface StoredMessage {
-  subject: string;
-  text: string;
-}
-
-async function messages(jsm: JetStreamManager, stream: string): Promise<StoredMessage[]> {
-  const info = await jsm.streams.info(stream);
-  const out: StoredMessage[] = [];
-  if (info.state.messages === 0) return out;
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
-    if (m) out.push({ subject: m.subject, text: new TextDecoder().decode(m.data) });
-  }
-  return out;
-}
-
-/** Allows everything except what `deny` names (by key); remembers every question. */
-class FakeAuthorizer implements Authorizer {
-  readonly asked: AuthorizationQuestion[] = [];
-  constructor(private readonly deny: ReadonlySet<string> = new Set()) {}
-  check(q: AuthorizationQuestion): Promise<Decision> {
-    return this.checkBatch([q]).then((ds) => ds[0]!);
-  }
-  checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
-    this.asked.push(...qs);
-    return Promise.resolve(
-      qs.map((q) =>
-        this.deny.has(q.resource ?? '')
-          ? { allowed: false, code: 'ras.permission_denied', reason: `${q.principal} may not secret.use` }
-          : { allowed: true, code: '', reason: '' },
-      ),
-    );
-  }
-}
-
-/** Every key holds `value`, at version 3. */
-class FakeValues implements ValueSource {
-  constructor(private readonly value: string) {}
-  read(items: ValueRead[]): Promise<ValueReadResult[]> {
-    return Promise.resolve(
-      items.map((i) => ({
-        refId: i.refId,
-        found: true,
-        scope: i.scope,
-        version: 3,
-        value: Buffer.from(this.value),
-        shadowedGlobal: false,
-      })),
-    );
-  }
-  findKeys(items: ValueRead[]): Promise<KeyPresenceResult[]> {
-    return Promise.resolve(
-      items.map((i) => ({ refId: i.refId, found: true, scope: i.scope, version: 3, shadowedGlobal: false })),
-    );
-  }
-  integrationBundles(): Promise<Map<string, string>> {
-    return Promise.resolve(new Map());
-  }
-}
+import {
+  auditRecords,
+  deployingEvent,
+  legacy,
+  managed,
+  opener,
+  startBus,
+  streamMessages as messages,
+  UniformCatalog,
+  type StoredMessage,
+} from './resolver-fixture.js';
 
 interface World {
   jsm: JetStreamManager;
@@ -104,27 +45,20 @@ interface World {
   keys: ReturnType<typeof generateSealKeyPair>;
 }
 
+/** A resolution service on a real nats-server, every key holding the canary at version 3; ras refuses the keys in `deny`. */
 async function world(t: TestContext, deny: string[] = []): Promise<World> {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(jsm, s);
   // A short timeout, so that a publish nothing answers fails fast.
-  const js = nc.jetstream({ timeout: 2000 });
+  const { url, jsm, js } = await startBus(t, { timeoutMs: 2000 });
   const canary = `canary-${randomBytes(12).toString('hex')}`;
   const keys = generateSealKeyPair();
-  const authorizer = new FakeAuthorizer(new Set(deny));
+  const authorizer = FakeAuthorizer.denyingResources(deny, (q) => `${q.principal} may not secret.use`);
   const warnings: World['warnings'] = [];
   const auditedBeforeResolved: boolean[] = [];
   const nats_ = new NatsResolutionPublisher(js);
   const publisher: ResolutionPublisher = {
     async resolved(ev) {
-      const audit = await messages(jsm, STREAM_AUDIT).catch(() => []);
-      auditedBeforeResolved.push(audit.some((m) => (JSON.parse(m.text) as AuditRecord).requestId === ev.deploymentId));
+      const audit = await auditRecords(jsm).catch(() => []);
+      auditedBeforeResolved.push(audit.some((r) => r.requestId === ev.deploymentId));
       await nats_.resolved(ev);
     },
     failed: (ev) => nats_.failed(ev),
@@ -132,7 +66,7 @@ async function world(t: TestContext, deny: string[] = []): Promise<World> {
   };
   return {
     jsm,
-    url: nats.url,
+    url,
     canary,
     authorizer,
     warnings,
@@ -141,7 +75,7 @@ async function world(t: TestContext, deny: string[] = []): Promise<World> {
     service: (failClosed) =>
       new ResolutionService({
         authorizer,
-        values: new FakeValues(canary),
+        values: new UniformCatalog(canary, 3),
         publisher,
         recipient: keys,
         audit: new NatsAuditTrail(js),
@@ -151,25 +85,9 @@ async function world(t: TestContext, deny: string[] = []): Promise<World> {
   };
 }
 
-const refs: ReferenceSpec[] = [
-  {
-    refId: 'MANAGED:analytics:db_password',
-    key: 'db_password',
-    sourceType: 'MANAGED',
-    sourceId: 'analytics',
-    legacy: false,
-  },
-  { refId: 'LEGACY:api_token', key: 'api_token', sourceType: 'MANAGED', sourceId: 'analytics', legacy: true },
-];
+const refs = [managed('db_password'), legacy('api_token')];
 
-const deploying = (): WorkloadDeploying => ({
-  deploymentId: randomUUID(),
-  workloadId: randomUUID(),
-  workload: 'nightly-etl',
-  domain: 'analytics',
-  principal: 'mia',
-  references: refs,
-});
+const deploying = (): WorkloadDeploying => deployingEvent(refs);
 
 const parsed = <T>(ms: StoredMessage[]): T[] => ms.map((m) => JSON.parse(m.text) as T);
 
@@ -202,9 +120,7 @@ test('a resolution is audited (actor, keys, sources, versions; never the value) 
   assert.deepEqual(w.auditedBeforeResolved, [true], 'the record was stored before the values were published');
   const [resolved] = parsed<WorkloadResolved>(await messages(w.jsm, STREAM_RESOLVED));
   assert.ok(resolved);
-  const values = JSON.parse(
-    open(new Map([[w.keys.kid, w.keys]]), resolved.sealed, ev.deploymentId).toString(),
-  ) as Record<string, string>;
+  const values = opener(w.keys)(resolved);
   assert.equal(values['MANAGED:analytics:db_password'], w.canary);
   // ras was asked for the deploying principal, with the deployment as the request.
   assert.deepEqual(

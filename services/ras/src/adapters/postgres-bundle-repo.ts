@@ -135,84 +135,79 @@ export class PostgresBundleRepo implements BundleRepo {
     }
   }
 
-  async addGrants(
+  addGrants(
     domain: string,
     bundle: string,
     grantee: Grantee,
     permissions: readonly BundlePermission[],
     by: Actor,
   ): Promise<BundleGrantRecord[]> {
-    try {
-      const added = await withTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<GrantRow>(
-          `INSERT INTO bundle_grants (domain, bundle, grantee_kind, grantee_id, permission, granted_by)
-           SELECT $1, $2, $3, $4, p, $6 FROM unnest($5::text[]) AS p
-           ON CONFLICT DO NOTHING RETURNING *`,
-          [domain, bundle, grantee.kind, grantee.id, [...permissions], by.id],
-        );
-        const grants = inPermissionOrder(rows.map(toGrant));
-        if (grants.length > 0) {
-          const added = grants.map((g) => g.permission);
-          await enqueueEvents(tx, [
-            policyChanged({ change: 'bundle.granted', domain, bundle, grantee, permissions: added, by: by.id }),
-            auditEvent(
-              changeRecord(
-                by,
-                'bundle.grant',
-                domain,
-                `bundle:${bundle}`,
-                `${granteeLabel(grantee)}: ${added.join(', ')}`,
-              ),
-            ),
-          ]);
-        }
-        return grants;
-      });
-      if (added.length > 0) this.onCommit();
-      return added;
-    } catch (err) {
-      throw wrapDbError(err, 'granting on a bundle');
-    }
+    return this.#changeGrants(
+      'bundle.grant',
+      `INSERT INTO bundle_grants (domain, bundle, grantee_kind, grantee_id, permission, granted_by)
+       SELECT $1, $2, $3, $4, p, $6 FROM unnest($5::text[]) AS p
+       ON CONFLICT DO NOTHING RETURNING *`,
+      [domain, bundle, grantee.kind, grantee.id, [...permissions], by.id],
+      { domain, bundle, grantee, by },
+    );
   }
 
-  async removeGrants(
+  removeGrants(
     domain: string,
     bundle: string,
     grantee: Grantee,
     permissions: readonly BundlePermission[] | undefined,
     by: Actor,
   ): Promise<BundleGrantRecord[]> {
+    return this.#changeGrants(
+      'bundle.revoke',
+      `DELETE FROM bundle_grants
+       WHERE domain = $1 AND bundle = $2 AND grantee_kind = $3 AND grantee_id = $4
+         AND ($5::text[] IS NULL OR permission = ANY($5::text[]))
+       RETURNING *`,
+      [domain, bundle, grantee.kind, grantee.id, permissions === undefined ? null : [...permissions]],
+      { domain, bundle, grantee, by },
+    );
+  }
+
+  /**
+   * Runs `sql` (which returns the grant rows it added or removed) and, in the
+   * same transaction, the policy.changed event and the audit record of what
+   * changed; nothing is recorded when nothing changed.
+   */
+  async #changeGrants(
+    action: 'bundle.grant' | 'bundle.revoke',
+    sql: string,
+    params: unknown[],
+    on: { domain: string; bundle: string; grantee: Grantee; by: Actor },
+  ): Promise<BundleGrantRecord[]> {
+    const { domain, bundle, grantee, by } = on;
     try {
-      const removed = await withTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<GrantRow>(
-          `DELETE FROM bundle_grants
-           WHERE domain = $1 AND bundle = $2 AND grantee_kind = $3 AND grantee_id = $4
-             AND ($5::text[] IS NULL OR permission = ANY($5::text[]))
-           RETURNING *`,
-          [domain, bundle, grantee.kind, grantee.id, permissions === undefined ? null : [...permissions]],
-        );
+      const changed = await withTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<GrantRow>(sql, params);
         const grants = inPermissionOrder(rows.map(toGrant));
         if (grants.length > 0) {
-          const removed = grants.map((g) => g.permission);
+          const permissions = grants.map((g) => g.permission);
+          const change = action === 'bundle.grant' ? 'bundle.granted' : 'bundle.revoked';
           await enqueueEvents(tx, [
-            policyChanged({ change: 'bundle.revoked', domain, bundle, grantee, permissions: removed, by: by.id }),
+            policyChanged({ change, domain, bundle, grantee, permissions, by: by.id }),
             auditEvent(
               changeRecord(
                 by,
-                'bundle.revoke',
+                action,
                 domain,
                 `bundle:${bundle}`,
-                `${granteeLabel(grantee)}: ${removed.join(', ')}`,
+                `${granteeLabel(grantee)}: ${permissions.join(', ')}`,
               ),
             ),
           ]);
         }
         return grants;
       });
-      if (removed.length > 0) this.onCommit();
-      return removed;
+      if (changed.length > 0) this.onCommit();
+      return changed;
     } catch (err) {
-      throw wrapDbError(err, 'revoking on a bundle');
+      throw wrapDbError(err, action === 'bundle.grant' ? 'granting on a bundle' : 'revoking on a bundle');
     }
   }
 }

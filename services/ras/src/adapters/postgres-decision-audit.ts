@@ -1,5 +1,5 @@
 import { wrapDbError, type Pool } from '@latchkey/db';
-import { LatchkeyError } from '@latchkey/errors';
+import { decisionUnaudited } from '../domain/audit-errors.js';
 import { auditEvent, enqueueEvents, type AuditRecord } from '@latchkey/events';
 import type { DecisionAudit } from '../domain/ports.js';
 
@@ -24,11 +24,7 @@ export class PostgresDecisionAudit implements DecisionAudit {
       await enqueueEvents(this.pool, records.map(auditEvent));
     } catch (err) {
       const cause = wrapDbError(err, 'storing decision audit records');
-      throw new LatchkeyError(
-        'audit.unavailable',
-        `the decision was not answered: its audit record could not be stored (${cause.code}); try again once ras's database is reachable`,
-        { kind: 'unavailable', retryable: true, cause },
-      );
+      throw decisionUnaudited(cause);
     }
     this.onCommit();
   }

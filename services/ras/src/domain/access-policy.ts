@@ -75,12 +75,12 @@ function globalIsNoDomain(action: string): Decision {
   );
 }
 
-export function domainNotFound(domain: string): Decision {
+export function noSuchDomain(domain: string): Decision {
   const d = shown(domain);
   return deny('ras.domain_not_found', `domain ${d} does not exist: create it with latchkey domain create ${d}`);
 }
 
-export function bundleNotFound(domain: string, bundle: string): Decision {
+export function noSuchBundle(domain: string, bundle: string): Decision {
   const b = shown(bundle);
   const d = shown(domain);
   return deny(
@@ -117,25 +117,9 @@ export class AccessPolicy {
         ? ALLOW
         : deny('ras.permission_denied', `${shown(q.principal)} may not ${q.action}: only platform admins may`);
     }
-    if (q.domain === '') {
-      return deny(
-        'ras.invalid_check',
-        `the check of ${q.action} names no domain: give the domain the caller acts in (or "global")`,
-      );
-    }
-    if (q.domain !== GLOBAL_SCOPE && !DOMAIN_NAME.test(q.domain)) {
-      return deny(
-        'ras.invalid_check',
-        `invalid domain name ${JSON.stringify(shown(q.domain))}: 1-63 lowercase letters, digits and hyphens`,
-      );
-    }
     const scope = q.scope === '' ? q.domain : q.scope;
-    if (scope !== q.domain && scope !== GLOBAL_SCOPE) {
-      return deny(
-        'ras.cross_domain',
-        `${q.action} from domain ${shown(q.domain)} cannot reach scope ${JSON.stringify(shown(scope))}: a domain reaches only its own secrets and global ones`,
-      );
-    }
+    const malformed = malformedCheck(q, scope);
+    if (malformed) return malformed;
 
     if (rule.kind === 'domain' && rule.domainOnly === true && (q.domain === GLOBAL_SCOPE || scope === GLOBAL_SCOPE)) {
       return globalIsNoDomain(q.action);
@@ -162,7 +146,7 @@ export class AccessPolicy {
     }
 
     // A permission in q.domain: for its own secrets, or to read global ones from it.
-    if (admin) return (await facts.domainExists(q.domain)) ? ALLOW : domainNotFound(q.domain);
+    if (admin) return (await facts.domainExists(q.domain)) ? ALLOW : noSuchDomain(q.domain);
     const roles = await facts.rolesOf(q.domain, q.principal, q.groups);
     if (roles.length === 0) return noAccess(q.principal, q.action, q.domain);
     return permissionsOf(roles).has(rule.permission)
@@ -182,14 +166,14 @@ export class AccessPolicy {
         `the check of ${q.action} names no bundle: pass the bundle name as the resource`,
       );
     }
-    if (admin && !(await facts.domainExists(q.domain))) return domainNotFound(q.domain);
+    if (admin && !(await facts.domainExists(q.domain))) return noSuchDomain(q.domain);
     const roles = admin ? [] : await facts.rolesOf(q.domain, q.principal, q.groups);
     const manages = admin || permissionsOf(roles).has('MANAGE_GRANTS');
     const access = BUNDLE_NAME.test(q.resource)
       ? await facts.bundleAccess(q.domain, q.resource, q.principal, q.groups)
       : { exists: false, permissions: [] };
     // Those who manage a domain's bundles learn whether one exists; nobody else does.
-    if (manages) return access.exists ? ALLOW : bundleNotFound(q.domain, q.resource);
+    if (manages) return access.exists ? ALLOW : noSuchBundle(q.domain, q.resource);
     if (access.exists && access.permissions.some((p) => anyOf.includes(p))) return ALLOW;
     if (roles.length === 0) return noAccess(q.principal, q.action, q.domain);
     const b = shown(q.resource);
@@ -199,6 +183,29 @@ export class AccessPolicy {
       `${shown(q.principal)} may not ${q.action} on bundle ${b} in domain ${d}: it needs ${anyOf.join(' or ')} on the bundle; a domain owner can grant it (latchkey bundle grant ${b} --domain ${d} --user ${shown(q.principal)} --permission ${anyOf[0] ?? 'USE'})`,
     );
   }
+}
+
+/** What is wrong with the domain and scope a check names, if anything: no domain, not a name, another domain's scope. */
+function malformedCheck(q: CheckInput, scope: string): Decision | undefined {
+  if (q.domain === '') {
+    return deny(
+      'ras.invalid_check',
+      `the check of ${q.action} names no domain: give the domain the caller acts in (or "global")`,
+    );
+  }
+  if (q.domain !== GLOBAL_SCOPE && !DOMAIN_NAME.test(q.domain)) {
+    return deny(
+      'ras.invalid_check',
+      `invalid domain name ${JSON.stringify(shown(q.domain))}: 1-63 lowercase letters, digits and hyphens`,
+    );
+  }
+  if (scope !== q.domain && scope !== GLOBAL_SCOPE) {
+    return deny(
+      'ras.cross_domain',
+      `${q.action} from domain ${shown(q.domain)} cannot reach scope ${JSON.stringify(shown(scope))}: a domain reaches only its own secrets and global ones`,
+    );
+  }
+  return undefined;
 }
 
 /** "a", "a and b", "a, b and c". */

@@ -1,8 +1,8 @@
-import { invalidArgument } from '@latchkey/errors';
 import { GLOBAL_SCOPE, type AuditRecord } from '@latchkey/events';
+import { invalidActor, invalidLimit, invalidPageToken, invalidSince } from './audit-errors.js';
 import type { DomainService } from './domain-service.js';
 import type { Actor } from './grant-types.js';
-import { requireDomainName } from './policy-errors.js';
+import { requireDomainName } from './request-parsers.js';
 import type { AuditQuery, AuditStore } from './ports.js';
 
 export const DEFAULT_AUDIT_LIMIT = 100;
@@ -32,10 +32,7 @@ function parseSince(since: string): Date | undefined {
   if (since === '') return undefined;
   const t = Date.parse(since);
   if (!RFC3339.test(since) || Number.isNaN(t)) {
-    throw invalidArgument(
-      'audit.invalid_since',
-      `since ${JSON.stringify(since.slice(0, 40))} is not an RFC 3339 time such as 2025-01-31T12:00:00Z`,
-    );
+    throw invalidSince(since);
   }
   return new Date(t);
 }
@@ -43,7 +40,7 @@ function parseSince(since: string): Date | undefined {
 function parseLimit(limit: number): number {
   if (limit === 0) return DEFAULT_AUDIT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_LIMIT) {
-    throw invalidArgument('audit.invalid_limit', `limit ${limit} is out of range: ask for 1 to ${MAX_AUDIT_LIMIT}`);
+    throw invalidLimit(limit, MAX_AUDIT_LIMIT);
   }
   return limit;
 }
@@ -55,10 +52,7 @@ export function encodePageToken(last: Pick<AuditRecord, 'at' | 'id'>): string {
 
 function decodePageToken(token: string): { at: string; id: string } | undefined {
   if (token === '') return undefined;
-  const bad = invalidArgument(
-    'audit.invalid_page_token',
-    'the page token is not one this server gave out: pass next_page_token from the previous page unchanged',
-  );
+  const bad = invalidPageToken();
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
@@ -88,8 +82,7 @@ export class AuditService {
     const all = input.domain === '' || input.domain === GLOBAL_SCOPE;
     if (!all) requireDomainName(input.domain);
     const since = parseSince(input.since);
-    if (input.actor.length > 256)
-      throw invalidArgument('audit.invalid_actor', 'the actor is longer than 256 characters');
+    if (input.actor.length > 256) throw invalidActor();
     const limit = parseLimit(input.limit);
     const before = decodePageToken(input.pageToken);
     if (all) await this.deps.domains.authorize(actor, 'audit.read_all', GLOBAL_SCOPE);

@@ -1,21 +1,9 @@
-import { alreadyExists, notFound } from '@latchkey/errors';
+import { bundleExists, bundleNotFound } from './bundle-errors.js';
 import type { DomainService } from './domain-service.js';
+import { grantNotFound } from './grant-errors.js';
 import type { Actor, BundleGrantRecord } from './grant-types.js';
-import {
-  grantNotFound,
-  parseBundlePermissions,
-  parseGrantee,
-  requireBundleName,
-  requireDomainName,
-} from './policy-errors.js';
 import type { BundleRecord, BundleRepo } from './ports.js';
-
-function bundleNotFound(domain: string, name: string) {
-  return notFound(
-    'bundle.not_found',
-    `bundle ${name} not found in domain ${domain}: create it with latchkey bundle create ${name} --domain ${domain}`,
-  );
-}
+import { parseBundlePermissions, parseGrantee, requireBundleName, requireDomainName } from './request-parsers.js';
 
 /**
  * Resource bundles: named access-control objects owned by a domain, with
@@ -30,7 +18,7 @@ export class BundleService {
     requireBundleName(name);
     await this.deps.domains.authorize(actor, 'grant.manage', domain);
     const b = await this.deps.repo.create(domain, name, actor);
-    if (!b) throw alreadyExists('bundle.exists', `bundle ${name} already exists in domain ${domain}`);
+    if (!b) throw bundleExists(domain, name);
     return b;
   }
 
@@ -65,12 +53,14 @@ export class BundleService {
     granteeInput: { kind: string; id: string } | undefined,
     permissionsInput: readonly string[],
   ): Promise<BundleGrantRecord[]> {
-    requireDomainName(domain);
-    requireBundleName(name);
-    const grantee = parseGrantee(granteeInput);
-    const permissions = parseBundlePermissions(permissionsInput, false);
-    await this.deps.domains.authorize(actor, 'grant.manage', domain);
-    if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
+    const { grantee, permissions } = await this.#grantChange(
+      actor,
+      domain,
+      name,
+      granteeInput,
+      permissionsInput,
+      false,
+    );
     return this.deps.repo.addGrants(domain, name, grantee, permissions, actor);
   }
 
@@ -82,12 +72,7 @@ export class BundleService {
     granteeInput: { kind: string; id: string } | undefined,
     permissionsInput: readonly string[],
   ): Promise<BundleGrantRecord[]> {
-    requireDomainName(domain);
-    requireBundleName(name);
-    const grantee = parseGrantee(granteeInput);
-    const permissions = parseBundlePermissions(permissionsInput, true);
-    await this.deps.domains.authorize(actor, 'grant.manage', domain);
-    if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
+    const { grantee, permissions } = await this.#grantChange(actor, domain, name, granteeInput, permissionsInput, true);
     const removed = await this.deps.repo.removeGrants(
       domain,
       name,
@@ -104,5 +89,23 @@ export class BundleService {
       );
     }
     return removed;
+  }
+
+  /** A change to a bundle's grants: its arguments checked, the actor allowed grant.manage, the bundle there. */
+  async #grantChange(
+    actor: Actor,
+    domain: string,
+    name: string,
+    granteeInput: { kind: string; id: string } | undefined,
+    permissionsInput: readonly string[],
+    allowNoPermission: boolean,
+  ) {
+    requireDomainName(domain);
+    requireBundleName(name);
+    const grantee = parseGrantee(granteeInput);
+    const permissions = parseBundlePermissions(permissionsInput, allowNoPermission);
+    await this.deps.domains.authorize(actor, 'grant.manage', domain);
+    if (!(await this.deps.repo.get(domain, name))) throw bundleNotFound(domain, name);
+    return { grantee, permissions };
   }
 }

@@ -1,31 +1,17 @@
-import { alreadyExists, invalidArgument, permissionDenied } from '@latchkey/errors';
-import { DOMAIN_NAME, GLOBAL_SCOPE } from '@latchkey/events';
-import {
-  domainNotFound,
-  type AccessPolicy,
-  type CheckInput,
-  type Decision,
-  type PolicyFacts,
-} from './access-policy.js';
+import { checkDomainName, GLOBAL_SCOPE } from '@latchkey/events';
+import { noSuchDomain, type AccessPolicy, type CheckInput, type Decision, type PolicyFacts } from './access-policy.js';
 import { decisionRecord } from './audit-records.js';
 import type { Actor } from './grant-types.js';
 import { memoFacts } from './policy-facts.js';
-import { decisionError, requireDomainName } from './policy-errors.js';
+import { decisionError } from './decision-errors.js';
+import { domainExists, domainNotFound, globalNameReserved, onlyAdminsCreateDomains } from './domain-errors.js';
+import { requireDomainName } from './request-parsers.js';
 import type { DecisionAudit, DomainRecord, DomainRepo } from './ports.js';
 
+/** The name of a domain to create: a domain name, and not `global`. */
 export function validateDomainName(name: string): void {
-  if (name === GLOBAL_SCOPE) {
-    throw invalidArgument(
-      'domain.reserved',
-      '"global" is reserved for platform-wide secrets: choose another domain name',
-    );
-  }
-  if (!DOMAIN_NAME.test(name)) {
-    throw invalidArgument(
-      'domain.invalid_name',
-      `invalid domain name ${JSON.stringify(name.slice(0, 80))}: use 1-63 lowercase letters, digits and hyphens, starting with a letter or digit`,
-    );
-  }
+  if (name === GLOBAL_SCOPE) throw globalNameReserved();
+  checkDomainName(name);
 }
 
 /** Actions another Latchkey service may take on its own account (reads of policy objects). */
@@ -47,14 +33,14 @@ export class DomainService {
 
   async create(actor: Actor, name: string): Promise<DomainRecord> {
     if (actor.kind !== 'user' || !this.isPlatformAdmin(actor)) {
-      const err = permissionDenied('ras.permission_denied', 'only platform admins create domains');
+      const err = onlyAdminsCreateDomains();
       await this.#record(actor, 'domain.create', name, '', { allowed: false, code: err.code, reason: err.message });
       throw err;
     }
     await this.#record(actor, 'domain.create', name, '', { allowed: true, code: '', reason: '' });
     validateDomainName(name);
     const created = await this.deps.repo.create(name, actor);
-    if (!created) throw alreadyExists('domain.exists', `domain ${name} already exists`);
+    if (!created) throw domainExists(name);
     return created;
   }
 
@@ -63,7 +49,7 @@ export class DomainService {
     await this.authorize(actor, 'domain.read', name);
     const found = await this.deps.repo.get(name);
     // Only reachable by someone allowed to learn that it does not exist.
-    if (!found) throw decisionError(domainNotFound(name));
+    if (!found) throw domainNotFound(name);
     return found;
   }
 
@@ -110,7 +96,7 @@ export class DomainService {
           : 'only people change policy';
         return { allowed: false, code: 'auth.forbidden_caller', reason: `services may not ${action}: ${why}` };
       }
-      if (!(await this.deps.facts.domainExists(domain))) return domainNotFound(domain);
+      if (!(await this.deps.facts.domainExists(domain))) return noSuchDomain(domain);
       return { allowed: true, code: '', reason: '' };
     }
     return this.deps.policy.decide({ principal: actor.id, groups: actor.groups, action, domain, scope: '', resource });

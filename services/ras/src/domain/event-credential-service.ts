@@ -1,7 +1,13 @@
-import { invalidArgument, LatchkeyError } from '@latchkey/errors';
 import type { DomainService } from './domain-service.js';
+import {
+  credentialsUnavailable,
+  invalidSubscriberName,
+  invalidTtl,
+  noDomain,
+  tooManyDomains,
+} from './event-credential-errors.js';
 import type { Actor } from './grant-types.js';
-import { requireDomainName } from './policy-errors.js';
+import { requireDomainName } from './request-parsers.js';
 import type { SubscriberMinter } from './ports.js';
 
 export const DEFAULT_EVENT_CREDENTIAL_DAYS = 90;
@@ -36,38 +42,19 @@ export class EventCredentialService {
   ) {}
 
   async mint(actor: Actor, input: MintEventCredentialsInput): Promise<EventCredentials> {
-    if (input.domains.length === 0) {
-      throw invalidArgument('events.no_domain', 'name at least one domain whose events the subscriber may receive');
-    }
+    if (input.domains.length === 0) throw noDomain();
     if (input.domains.length > MAX_EVENT_CREDENTIAL_DOMAINS) {
-      throw invalidArgument(
-        'events.too_many_domains',
-        `at most ${MAX_EVENT_CREDENTIAL_DOMAINS} domains per credential, got ${input.domains.length}`,
-      );
+      throw tooManyDomains(input.domains.length, MAX_EVENT_CREDENTIAL_DOMAINS);
     }
     const domains = [...new Set(input.domains)];
     for (const d of domains) requireDomainName(d);
-    if (!SUBSCRIBER_NAME.test(input.name)) {
-      throw invalidArgument(
-        'events.invalid_name',
-        `the subscriber name ${JSON.stringify(input.name.slice(0, 80))} must match ${SUBSCRIBER_NAME.source} (e.g. redeploy-trigger)`,
-      );
-    }
+    if (!SUBSCRIBER_NAME.test(input.name)) throw invalidSubscriberName(input.name, SUBSCRIBER_NAME);
     const days = input.ttlDays === 0 ? DEFAULT_EVENT_CREDENTIAL_DAYS : input.ttlDays;
     if (!Number.isInteger(days) || days < 1 || days > MAX_EVENT_CREDENTIAL_DAYS) {
-      throw invalidArgument(
-        'events.invalid_ttl',
-        `ttl_days must be a whole number of days from 1 to ${MAX_EVENT_CREDENTIAL_DAYS}, got ${input.ttlDays}`,
-      );
+      throw invalidTtl(input.ttlDays, MAX_EVENT_CREDENTIAL_DAYS);
     }
     for (const d of domains) await this.deps.domains.authorize(actor, 'grant.manage', d);
-    if (this.deps.minter === undefined) {
-      throw new LatchkeyError(
-        'events.credentials_unavailable',
-        'ras has no subscriber signing key, so it cannot mint event credentials: set LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE (latchkey up does)',
-        { kind: 'failed_precondition' },
-      );
-    }
+    if (this.deps.minter === undefined) throw credentialsUnavailable();
     const now = this.deps.now?.() ?? new Date();
     const expiresAt = new Date((Math.floor(now.getTime() / 1000) + days * DAY_S) * 1000);
     const minted = await this.deps.minter.mint(input.name, domains, expiresAt);

@@ -1,9 +1,9 @@
-import { LatchkeyError } from '@latchkey/errors';
 import type { DomainService } from './domain-service.js';
-import { granteeLabel, type Actor, type DomainGrantRecord } from './grant-types.js';
+import { grantNotFound, roleMismatch } from './grant-errors.js';
+import type { Actor, DomainGrantRecord } from './grant-types.js';
 import type { Role } from './permission-model.js';
-import { grantNotFound, parseGrantee, parseRole, requireDomainName } from './policy-errors.js';
 import type { GrantRepo } from './ports.js';
+import { parseGrantee, parseRole, requireDomainName } from './request-parsers.js';
 
 /**
  * Domain roles: who is owner, maintainer or member of a domain. Platform
@@ -40,11 +40,7 @@ export class GrantService {
     if (removed) return removed;
     const held = await this.deps.repo.get(domain, grantee);
     if (held && role !== undefined) {
-      throw new LatchkeyError(
-        'grant.role_mismatch',
-        `${granteeLabel(grantee)} is ${held.role} in domain ${domain}, not ${role}: revoke without --role, or with --role ${held.role}`,
-        { kind: 'failed_precondition' },
-      );
+      throw roleMismatch(grantee, domain, held.role, role);
     }
     throw grantNotFound('role', grantee, `in domain ${domain}`, `see who does with latchkey domain members ${domain}`);
   }

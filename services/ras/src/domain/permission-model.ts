@@ -33,14 +33,8 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   member: new Set<Permission>(['LIST_SECRETS', 'USE_SECRETS']),
   maintainer: new Set<Permission>(['LIST_SECRETS', 'USE_SECRETS', 'MANAGE_SECRETS']),
-  owner: new Set<Permission>([
-    'LIST_SECRETS',
-    'USE_SECRETS',
-    'MANAGE_SECRETS',
-    'MANAGE_VAULT',
-    'MANAGE_GRANTS',
-    'READ_AUDIT',
-  ]),
+  // Every permission.
+  owner: new Set<Permission>(PERMISSIONS),
 };
 
 export const BUNDLE_PERMISSIONS = ['VIEW', 'UPDATE', 'USE'] as const;

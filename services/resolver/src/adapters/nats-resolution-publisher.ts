@@ -17,30 +17,21 @@ import type { ResolutionPublisher } from '../domain/ports.js';
 export class NatsResolutionPublisher implements ResolutionPublisher {
   constructor(private readonly js: JetStreamClient) {}
 
-  async resolved(ev: WorkloadResolved): Promise<void> {
-    await publishEvent(this.js, 'latchkey/resolver', {
-      id: `resolved:${ev.deploymentId}`,
-      type: eventTypes.resolved,
-      subject: subjects.resolved(ev.domain),
-      data: ev,
-    });
+  resolved(ev: WorkloadResolved): Promise<void> {
+    return this.#publish(`resolved:${ev.deploymentId}`, eventTypes.resolved, subjects.resolved(ev.domain), ev);
   }
 
-  async failed(ev: WorkloadResolutionFailed): Promise<void> {
-    await publishEvent(this.js, 'latchkey/resolver', {
-      id: `resolution_failed:${ev.deploymentId}`,
-      type: eventTypes.resolutionFailed,
-      subject: subjects.resolutionFailed(ev.domain),
-      data: ev,
-    });
+  failed(ev: WorkloadResolutionFailed): Promise<void> {
+    const id = `resolution_failed:${ev.deploymentId}`;
+    return this.#publish(id, eventTypes.resolutionFailed, subjects.resolutionFailed(ev.domain), ev);
   }
 
-  async retrying(ev: WorkloadResolutionRetrying): Promise<void> {
-    await publishEvent(this.js, 'latchkey/resolver', {
-      id: `resolution_retrying:${ev.deploymentId}:${ev.attempt}`,
-      type: eventTypes.resolutionRetrying,
-      subject: subjects.resolutionRetrying(ev.domain),
-      data: ev,
-    });
+  retrying(ev: WorkloadResolutionRetrying): Promise<void> {
+    const id = `resolution_retrying:${ev.deploymentId}:${ev.attempt}`;
+    return this.#publish(id, eventTypes.resolutionRetrying, subjects.resolutionRetrying(ev.domain), ev);
+  }
+
+  async #publish(id: string, type: string, subject: string, data: object): Promise<void> {
+    await publishEvent(this.js, 'latchkey/resolver', { id, type, subject, data });
   }
 }

@@ -1,5 +1,4 @@
 import { signatureProblem, type SigningPublicKey } from '@latchkey/crypto';
-import { invalidArgument, LatchkeyError } from '@latchkey/errors';
 import {
   auditRecord,
   deployingPayload,
@@ -11,6 +10,8 @@ import {
   type WorkloadDeploying,
 } from '@latchkey/events';
 import type { AuditTrail } from './ports.js';
+import { errorCode } from './resolution-audit.js';
+import { unattributedDeploying, unattributedPlanRequest } from './resolution-errors.js';
 
 export interface AttributionDeps {
   /** The deployers' signing public keys, by key id (more than one while the key is rotated). */
@@ -54,10 +55,7 @@ export class DeployerAttribution {
       eventId,
       ev.principal,
     );
-    throw invalidArgument(
-      'bus.unattributed',
-      `deploying event ${clip(eventId)} refused: ${problem}; nothing was read (the resolver acts only on events signed by the deployer)`,
-    );
+    throw unattributedDeploying(clip(eventId), problem);
   }
 
   /** undefined when `req` is the deployer's; else the reply that refuses it (recorded). */
@@ -79,11 +77,7 @@ export class DeployerAttribution {
       typeof req.requestId === 'string' ? req.requestId : '',
       req.principal,
     );
-    return {
-      ok: false,
-      code: 'resolver.unattributed_request',
-      message: `plan request refused: ${problem}; the resolver answers only plan requests signed by the deployer`,
-    };
+    return unattributedPlanRequest(problem);
   }
 
   async #refused(problem: string, domain: unknown, resource: string, requestId: string, principal: unknown) {
@@ -109,9 +103,7 @@ export class DeployerAttribution {
       );
     } catch (err) {
       // Refused either way; the log line above says what.
-      this.deps.logger.warn('audit record of a refused bus message not written', {
-        code: err instanceof LatchkeyError ? err.code : ((err as { code?: string }).code ?? 'error'),
-      });
+      this.deps.logger.warn('audit record of a refused bus message not written', { code: errorCode(err) });
     }
   }
 }

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { connect } from 'nats';
-import { generateSealKeyPair, open } from '@latchkey/crypto';
+import { generateSealKeyPair } from '@latchkey/crypto';
 import { type LatchkeyError, unavailable } from '@latchkey/errors';
 import {
-  planSubject,
   type AuditRecord,
   type PlanReply,
   type ReferenceSpec,
@@ -14,9 +12,8 @@ import {
   type WorkloadResolutionRetrying,
   type WorkloadResolved,
 } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
-import { startTestNats } from '@latchkey/testing';
+import { FakeAuthorizer } from '@latchkey/testing';
 import type {
   AuditTrail,
   KeyPresenceResult,
@@ -27,36 +24,17 @@ import type {
 } from '../src/domain/ports.js';
 import { ResolutionService } from '../src/domain/resolution-service.js';
 import { startPlanResponder } from '../src/transport/nats/plan-responder.js';
-import { deployerSigning } from './deployer-signing.js';
-
-const VAULT_ID = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
-
-/** Allows everything except the keys in `deny`; remembers every batch it was asked. */
-class FakeAuthorizer implements Authorizer {
-  readonly batches: AuthorizationQuestion[][] = [];
-  failWith: LatchkeyError | undefined;
-  /** When set, answers only this many decisions per batch (a short answer). */
-  answerOnly: number | undefined;
-  constructor(private readonly deny: ReadonlySet<string> = new Set()) {}
-  check(q: AuthorizationQuestion): Promise<Decision> {
-    return this.checkBatch([q]).then((ds) => ds[0]!);
-  }
-  checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
-    this.batches.push(qs);
-    if (this.failWith) return Promise.reject(this.failWith);
-    return Promise.resolve(
-      qs.slice(0, this.answerOnly ?? qs.length).map((q) =>
-        this.deny.has(q.resource ?? '')
-          ? {
-              allowed: false,
-              code: 'ras.permission_denied',
-              reason: `${q.principal} may not secret.use ${q.resource}`,
-            }
-          : { allowed: true, code: '', reason: '' },
-      ),
-    );
-  }
-}
+import {
+  askPlan,
+  deployerSigning,
+  deployingEvent,
+  legacy,
+  managed,
+  opener,
+  startBus,
+  vault,
+  VAULT_ID,
+} from './resolver-fixture.js';
 
 interface Entry {
   scope: string;
@@ -94,37 +72,50 @@ class FakeValues implements ValueSource {
     );
   }
   read(items: ValueRead[]): Promise<ValueReadResult[]> {
-    this.calls.push({ kind: 'read', items });
-    if (this.down) return Promise.reject(unavailable('grpc.unavailable', 'connect ECONNREFUSED 127.0.0.1:7402'));
-    return Promise.resolve(
-      items.map((i): ValueReadResult => {
-        const code = this.errors[i.key];
-        if (code) return { refId: i.refId, found: false, code, message: `reference ${i.key}: failed (${code})` };
-        const e = this.entries[i.key];
-        if (!e) return { refId: i.refId, found: false, code: 'secret.not_found', message: `secret ${i.key} not found` };
-        const value = Buffer.from(e.value);
-        this.handedOut.push(value);
-        return {
-          refId: i.refId,
-          found: true,
-          scope: e.scope,
-          version: e.version,
-          value,
-          shadowedGlobal: e.shadowedGlobal ?? false,
-        };
-      }),
-    );
+    return this.#answer('read', items, (i, e): ValueReadResult => {
+      const value = Buffer.from(e.value);
+      this.handedOut.push(value);
+      return {
+        refId: i.refId,
+        found: true,
+        scope: e.scope,
+        version: e.version,
+        value,
+        shadowedGlobal: !!e.shadowedGlobal,
+      };
+    });
   }
   findKeys(items: ValueRead[]): Promise<KeyPresenceResult[]> {
-    this.calls.push({ kind: 'findKeys', items });
+    return this.#answer('findKeys', items, (i, e): KeyPresenceResult => ({
+      refId: i.refId,
+      found: true,
+      scope: e.scope,
+      version: e.version,
+      shadowedGlobal: !!e.shadowedGlobal,
+    }));
+  }
+  /** Each item's failure (its configured error, or not found), else `found(item, entry)`. */
+  #answer<R>(
+    kind: 'read' | 'findKeys',
+    items: ValueRead[],
+    found: (i: ValueRead, e: Entry) => R,
+  ): Promise<(R | { refId: string; found: false; code: string; message: string })[]> {
+    this.calls.push({ kind, items });
     if (this.down) return Promise.reject(unavailable('grpc.unavailable', 'connect ECONNREFUSED 127.0.0.1:7402'));
     return Promise.resolve(
-      items.map((i): KeyPresenceResult => {
+      items.map((i) => {
         const code = this.errors[i.key];
-        if (code) return { refId: i.refId, found: false, code, message: `reference ${i.key}: failed (${code})` };
+        if (code)
+          return { refId: i.refId, found: false as const, code, message: `reference ${i.key}: failed (${code})` };
         const e = this.entries[i.key];
-        if (!e) return { refId: i.refId, found: false, code: 'secret.not_found', message: `secret ${i.key} not found` };
-        return { refId: i.refId, found: true, scope: e.scope, version: e.version, shadowedGlobal: !!e.shadowedGlobal };
+        if (!e)
+          return {
+            refId: i.refId,
+            found: false as const,
+            code: 'secret.not_found',
+            message: `secret ${i.key} not found`,
+          };
+        return found(i, e);
       }),
     );
   }
@@ -177,7 +168,7 @@ class MemoryAudit implements AuditTrail {
 const canary = (name: string) => `${name}-${randomBytes(8).toString('hex')}`;
 
 function harness(values: FakeValues, opts: { deny?: string[]; maxValueBytes?: number; maxTotalBytes?: number } = {}) {
-  const authorizer = new FakeAuthorizer(new Set(opts.deny ?? []));
+  const authorizer = FakeAuthorizer.denyingResources(opts.deny ?? []);
   const publisher = new RecordingPublisher();
   const audit = new MemoryAudit();
   const masker = new RecordingMasker();
@@ -195,41 +186,10 @@ function harness(values: FakeValues, opts: { deny?: string[]; maxValueBytes?: nu
     ...(opts.maxValueBytes ? { maxValueBytes: opts.maxValueBytes } : {}),
     ...(opts.maxTotalBytes ? { maxTotalBytes: opts.maxTotalBytes } : {}),
   });
-  const opened = (ev: WorkloadResolved) =>
-    JSON.parse(open(new Map([[keys.kid, keys]]), ev.sealed, ev.deploymentId).toString()) as Record<string, string>;
-  return { authorizer, publisher, audit, masker, service, opened };
+  return { authorizer, publisher, audit, masker, service, opened: opener(keys) };
 }
 
-const managed = (key: string, id = 'analytics'): ReferenceSpec => ({
-  refId: `MANAGED:${id}:${key}`,
-  key,
-  sourceType: 'MANAGED',
-  sourceId: id,
-  legacy: false,
-});
-const legacy = (key: string): ReferenceSpec => ({
-  refId: `LEGACY:${key}`,
-  key,
-  sourceType: 'MANAGED',
-  sourceId: 'analytics',
-  legacy: true,
-});
-const vault = (key: string): ReferenceSpec => ({
-  refId: `VAULT:${VAULT_ID}:${key}`,
-  key,
-  sourceType: 'VAULT',
-  sourceId: VAULT_ID,
-  legacy: false,
-});
-
-const deploying = (references: ReferenceSpec[]): WorkloadDeploying => ({
-  deploymentId: randomUUID(),
-  workloadId: randomUUID(),
-  workload: 'nightly-etl',
-  domain: 'analytics',
-  principal: 'mia',
-  references,
-});
+const deploying = (references: ReferenceSpec[]): WorkloadDeploying => deployingEvent(references);
 
 test('every reference form resolves with one batched ras check and one catalog read; a shadowing domain key is warned about', async () => {
   const secrets = { db: canary('db'), shared: canary('shared'), team: canary('team'), g: canary('g') };
@@ -640,20 +600,12 @@ test('a malformed plan request is answered with what is wrong', async () => {
 });
 
 test('plan requests are answered over NATS request/reply by the resolvers’ queue group', async (t) => {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
+  const { nc } = await startBus(t);
   const h = harness(new FakeValues({ k: { scope: 'global', version: 9, value: canary('k') } }));
   const deployer = deployerSigning();
   const sub = startPlanResponder(nc, h.service, deployer.attribution(), silentLogger);
   t.after(() => sub.unsubscribe());
-  const ask = async (body: string): Promise<PlanReply> =>
-    JSON.parse(
-      new TextDecoder().decode((await nc.request(planSubject('analytics'), body, { timeout: 5000 })).data),
-    ) as PlanReply;
+  const ask = (body: string): Promise<PlanReply> => askPlan(nc, body);
 
   const reply = await ask(
     JSON.stringify(
