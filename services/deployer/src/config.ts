@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { NATS_CONFIG } from '@latchkey/nats';
-import { loadConfig, port, required, z } from '@latchkey/config';
+import { loadConfig, logLevel, port, required, z } from '@latchkey/config';
 import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
 const schema = z.object({
@@ -10,6 +10,7 @@ const schema = z.object({
   LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
   LATCHKEY_GRPC_PORT: port(7404),
   LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+  LATCHKEY_LOG_LEVEL: logLevel(),
   LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, the deployer's PostgreSQL connection string"),
   /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
   LATCHKEY_CREDENTIALS_FILE: z.string().optional(),

@@ -1,5 +1,5 @@
 import { NATS_CONFIG } from '@latchkey/nats';
-import { loadConfig, port, required, z } from '@latchkey/config';
+import { loadConfig, logLevel, port, required, z } from '@latchkey/config';
 import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
 const list = z.string().transform((s) =>
@@ -31,7 +31,7 @@ const schema = z
     /** Groups whose members are platform admins, comma-separated. */
     LATCHKEY_PLATFORM_ADMIN_GROUPS: list.default([]),
     LATCHKEY_REPLICA_ID: z.string().default('ras'),
-    LATCHKEY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    LATCHKEY_LOG_LEVEL: logLevel(),
   })
   .superRefine((c, ctx) => {
     if (c.LATCHKEY_PLATFORM_ADMINS.length === 0 && c.LATCHKEY_PLATFORM_ADMIN_GROUPS.length === 0) {

@@ -1,5 +1,5 @@
 import { NATS_CONFIG } from '@latchkey/nats';
-import { auditFailClosed, loadConfig, port, required, z } from '@latchkey/config';
+import { auditFailClosed, loadConfig, logLevel, port, required, z } from '@latchkey/config';
 import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
 
 const schema = z.object({
@@ -9,6 +9,7 @@ const schema = z.object({
   LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
   LATCHKEY_GRPC_PORT: port(7403),
   LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+  LATCHKEY_LOG_LEVEL: logLevel(),
   /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
   LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
   LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
