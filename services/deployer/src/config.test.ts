@@ -43,13 +43,3 @@ test('workload output settings have stated defaults, and a bad one names the var
     /LATCHKEY_OUTPUT_RETENTION_DAYS.*above 0/s,
   );
 });
-
-test('the log level is part of the config: info by default, and a bad one names LATCHKEY_LOG_LEVEL', () => {
-  const env = { ...required };
-  assert.equal(loadDeployerConfig(env).LATCHKEY_LOG_LEVEL, 'info');
-  assert.equal(loadDeployerConfig({ ...env, LATCHKEY_LOG_LEVEL: 'warn' }).LATCHKEY_LOG_LEVEL, 'warn');
-  assert.throws(
-    () => loadDeployerConfig({ ...env, LATCHKEY_LOG_LEVEL: 'loud' }),
-    /LATCHKEY_LOG_LEVEL: one of debug, info, warn, error, silent/,
-  );
-});

@@ -49,13 +49,3 @@ test('the OIDC issuer and audience are required, named when missing; the claims 
     'roles',
   );
 });
-
-test('the log level is part of the config: info by default, and a bad one names LATCHKEY_LOG_LEVEL', () => {
-  const env = { ...base, LATCHKEY_PLATFORM_ADMINS: 'admin' };
-  assert.equal(loadRasConfig(env).LATCHKEY_LOG_LEVEL, 'info');
-  assert.equal(loadRasConfig({ ...env, LATCHKEY_LOG_LEVEL: 'warn' }).LATCHKEY_LOG_LEVEL, 'warn');
-  assert.throws(
-    () => loadRasConfig({ ...env, LATCHKEY_LOG_LEVEL: 'loud' }),
-    /LATCHKEY_LOG_LEVEL: one of debug, info, warn, error, silent/,
-  );
-});

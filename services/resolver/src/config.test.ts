@@ -37,13 +37,3 @@ test('a value of LATCHKEY_AUDIT_FAIL_CLOSED that is neither on nor off fails the
       /LATCHKEY_AUDIT_FAIL_CLOSED: use 1 \(refuse unaudited reads\) or 0/.test(err.message),
   );
 });
-
-test('the log level is part of the config: info by default, and a bad one names LATCHKEY_LOG_LEVEL', () => {
-  const env = { ...base };
-  assert.equal(loadResolverConfig(env).LATCHKEY_LOG_LEVEL, 'info');
-  assert.equal(loadResolverConfig({ ...env, LATCHKEY_LOG_LEVEL: 'warn' }).LATCHKEY_LOG_LEVEL, 'warn');
-  assert.throws(
-    () => loadResolverConfig({ ...env, LATCHKEY_LOG_LEVEL: 'loud' }),
-    /LATCHKEY_LOG_LEVEL: one of debug, info, warn, error, silent/,
-  );
-});

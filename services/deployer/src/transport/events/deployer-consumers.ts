@@ -68,42 +68,22 @@ export const workloadStaleConsumer = (auto: AutoRedeployService, later: (inMs: n
     { type: eventTypes.stale },
   );
 
+const row = (stream: string, durable: string, subject: string, handler: MessageHandler): DurableConsumer => ({
+  stream,
+  durable,
+  filterSubjects: [subject],
+  handler,
+});
+
 /** The deployer's durable consumers, shared by its replicas: one row each, started by the service bootstrap. */
-export function deployerConsumers(
-  workloads: WorkloadService,
+export const deployerConsumers = (
+  w: WorkloadService,
   auto: AutoRedeployService,
   later: (inMs: number) => void,
-): DurableConsumer[] {
-  return [
-    {
-      stream: STREAM_RESOLVED,
-      durable: RESOLVED_CONSUMER,
-      filterSubjects: [subjects.resolved(ALL)],
-      handler: resolvedConsumer(workloads),
-    },
-    {
-      stream: STREAM_EVENTS,
-      durable: RESOLUTION_FAILED_CONSUMER,
-      filterSubjects: [subjects.resolutionFailed(ALL)],
-      handler: resolutionFailedConsumer(workloads),
-    },
-    {
-      stream: STREAM_EVENTS,
-      durable: SECRET_CHANGED_CONSUMER,
-      filterSubjects: [subjects.secretChanged(ALL)],
-      handler: secretChangedConsumer(workloads),
-    },
-    {
-      stream: STREAM_EVENTS,
-      durable: RESOLUTION_RETRYING_CONSUMER,
-      filterSubjects: [subjects.resolutionRetrying(ALL)],
-      handler: resolutionRetryingConsumer(workloads),
-    },
-    {
-      stream: STREAM_EVENTS,
-      durable: WORKLOAD_STALE_CONSUMER,
-      filterSubjects: [subjects.stale(ALL)],
-      handler: workloadStaleConsumer(auto, later),
-    },
-  ];
-}
+): DurableConsumer[] => [
+  row(STREAM_RESOLVED, RESOLVED_CONSUMER, subjects.resolved(ALL), resolvedConsumer(w)),
+  row(STREAM_EVENTS, RESOLUTION_FAILED_CONSUMER, subjects.resolutionFailed(ALL), resolutionFailedConsumer(w)),
+  row(STREAM_EVENTS, SECRET_CHANGED_CONSUMER, subjects.secretChanged(ALL), secretChangedConsumer(w)),
+  row(STREAM_EVENTS, RESOLUTION_RETRYING_CONSUMER, subjects.resolutionRetrying(ALL), resolutionRetryingConsumer(w)),
+  row(STREAM_EVENTS, WORKLOAD_STALE_CONSUMER, subjects.stale(ALL), workloadStaleConsumer(auto, later)),
+];
