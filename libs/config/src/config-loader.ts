@@ -41,3 +41,9 @@ export const auditFailClosed = () =>
     .enum(['1', '0', 'true', 'false', ''], { error: 'use 1 (refuse unaudited reads) or 0 (serve them, logged)' })
     .default('0')
     .transform((v) => v === '1' || v === 'true');
+
+/** LATCHKEY_LOG_LEVEL: how much a service logs (default info; silent logs nothing). */
+export const logLevel = () =>
+  z
+    .enum(['debug', 'info', 'warn', 'error', 'silent'], { error: 'one of debug, info, warn, error, silent' })
+    .default('info');

@@ -1,1 +1,1 @@
-export { auditFailClosed, loadConfig, port, required, z } from './config-loader.js';
+export { auditFailClosed, loadConfig, logLevel, port, required, z } from './config-loader.js';

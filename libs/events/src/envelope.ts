@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { headers as natsHeaders, type JsMsg, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type JsMsg, type Msg, type MsgHdrs } from 'nats';
 import { LatchkeyError } from '@latchkey/errors';
 import { extractTraceContext, injectTraceHeaders } from '@latchkey/logger';
 import type { Context } from '@opentelemetry/api';
@@ -45,18 +45,24 @@ export function eventHeaders(
   return h;
 }
 
-export function decodeEvent<T>(msg: JsMsg): { event: CloudEvent<T>; trace: Context } {
+/**
+ * A message of a durable consumer (JsMsg) or of a plain core-NATS
+ * subscription (Msg) as a CloudEvent. A message without CloudEvents headers
+ * or whose body is not JSON fails with event.malformed (permanent).
+ */
+export function decodeEvent<T>(msg: JsMsg | Msg): { event: CloudEvent<T>; trace: Context } {
   const h = msg.headers;
   const id = h?.get('ce-id');
   const type = h?.get('ce-type');
+  const which = 'seq' in msg ? `message ${msg.seq} on ${msg.subject}` : `a message on ${msg.subject}`;
   if (!h || !id || !type) {
-    throw new LatchkeyError('event.malformed', `message ${msg.seq} on ${msg.subject} has no CloudEvents headers`);
+    throw new LatchkeyError('event.malformed', `${which} has no CloudEvents headers`);
   }
   let data: T;
   try {
     data = JSON.parse(new TextDecoder().decode(msg.data)) as T;
   } catch {
-    throw new LatchkeyError('event.malformed', `message ${msg.seq} on ${msg.subject} is not JSON`);
+    throw new LatchkeyError('event.malformed', `${which} is not JSON`);
   }
   const carrier: Record<string, string | undefined> = {
     traceparent: h.get('traceparent') || undefined,

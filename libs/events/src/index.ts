@@ -1,4 +1,4 @@
-export { STREAM_EVENTS, STREAM_RESOLVED, STREAM_AUDIT, STREAMS, subjects, eventTypes } from './subjects.js';
+export { ALL, STREAM_EVENTS, STREAM_RESOLVED, STREAM_AUDIT, STREAMS, subjects, eventTypes } from './subjects.js';
 export type {
   SourceType,
   ReferenceSpec,
@@ -29,7 +29,8 @@ export {
   eventBytes,
 } from './outbox.js';
 export type { BatchOutcome } from './outbox.js';
-export { eventHandler } from './event-consumer.js';
+export type { EventSubscription } from './event-consumer.js';
+export { eventHandler, subscribeEvents } from './event-consumer.js';
 export {
   checkDomainName,
   DOMAIN_NAME,

@@ -1,5 +1,7 @@
 import type { NatsConnection } from 'nats';
-import { subjects } from './subjects.js';
+import { silentLogger, type Logger } from '@latchkey/logger';
+import { subscribeEvents } from './event-consumer.js';
+import { eventTypes, subjects } from './subjects.js';
 
 /** Something that keeps ras's answers and can forget them (CachingAuthorizer). */
 export interface DecisionCache {
@@ -13,8 +15,17 @@ export interface DecisionCache {
  * every service must hear every change. Resolves once the server has the
  * subscription, so a change committed after that is heard.
  */
-export async function dropOnPolicyChange(nc: NatsConnection, cache: DecisionCache): Promise<{ stop(): void }> {
-  const sub = nc.subscribe(subjects.policyChanged(), { callback: () => cache.invalidate() });
+export async function dropOnPolicyChange(
+  nc: NatsConnection,
+  cache: DecisionCache,
+  logger: Logger = silentLogger,
+): Promise<{ stop(): void }> {
+  const sub = subscribeEvents(nc, logger, {
+    name: 'policy.changed',
+    subject: subjects.policyChanged(),
+    type: eventTypes.policyChanged,
+    handle: () => cache.invalidate(),
+  });
   let stopped = false;
   void (async () => {
     for await (const s of nc.status()) {

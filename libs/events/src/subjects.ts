@@ -17,28 +17,33 @@ export const subjects = {
   secretRotationDue: (scope: string) => `latchkey.secret.rotation_due.${scope}`,
   policyChanged: () => 'latchkey.policy.changed',
   audit: (service: string, domain: string) => `latchkey.audit.${service}.${domain}`,
+  /** Every service's audit records (the audit stream, ras's consumer). */
+  allAudit: () => 'latchkey.audit.>',
 } as const;
+
+/** The last token of a subject filter that matches every domain (or scope): `subjects.deployed(ALL)`. */
+export const ALL = '>';
 
 export const STREAMS: StreamSpec[] = [
   {
     name: STREAM_EVENTS,
     subjects: [
-      'latchkey.workload.deploying.>',
-      'latchkey.workload.resolution_failed.>',
-      'latchkey.workload.resolution_retrying.>',
-      'latchkey.workload.deployed.>',
-      'latchkey.workload.failed.>',
-      'latchkey.workload.stale.>',
-      'latchkey.workload.stop_requested.>',
-      'latchkey.secret.changed.>',
-      'latchkey.secret.rotation_due.>',
-      'latchkey.policy.changed',
+      subjects.deploying(ALL),
+      subjects.resolutionFailed(ALL),
+      subjects.resolutionRetrying(ALL),
+      subjects.deployed(ALL),
+      subjects.failed(ALL),
+      subjects.stale(ALL),
+      subjects.stopRequested(ALL),
+      subjects.secretChanged(ALL),
+      subjects.secretRotationDue(ALL),
+      subjects.policyChanged(),
     ],
     maxAgeMs: 7 * 24 * 3600_000,
   },
   // Sealed values: gone once a deployer acknowledges them, and never kept long.
-  { name: STREAM_RESOLVED, subjects: ['latchkey.workload.resolved.>'], workQueue: true, maxAgeMs: 3600_000 },
-  { name: STREAM_AUDIT, subjects: ['latchkey.audit.>'], maxAgeMs: 30 * 24 * 3600_000 },
+  { name: STREAM_RESOLVED, subjects: [subjects.resolved(ALL)], workQueue: true, maxAgeMs: 3600_000 },
+  { name: STREAM_AUDIT, subjects: [subjects.allAudit()], maxAgeMs: 30 * 24 * 3600_000 },
 ];
 
 /** The CloudEvents `type` of each event. */

@@ -1,6 +1,7 @@
 import type { JetStreamClient, JsMsg, ConsumerMessages } from 'nats';
 import { LatchkeyError } from '@latchkey/errors';
 import type { Logger } from '@latchkey/logger';
+import type { ConsumerSpec } from './streams.js';
 
 export type MessageHandler = (msg: JsMsg) => Promise<void>;
 
@@ -11,6 +12,16 @@ export interface ConsumerRunnerOptions {
   handler: MessageHandler;
   logger: Logger;
   /** How many messages one replica handles at once. */
+  concurrency?: number;
+}
+
+/**
+ * A durable consumer as a service declares it: the consumer (created or
+ * updated at start), its handler and how many messages a replica handles at
+ * once. The service bootstrap ensures and runs each one.
+ */
+export interface DurableConsumer extends ConsumerSpec {
+  handler: MessageHandler;
   concurrency?: number;
 }
 

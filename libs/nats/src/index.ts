@@ -19,5 +19,5 @@ export {
 } from './bus-auth.js';
 export type { StreamSpec, ConsumerSpec } from './streams.js';
 export { ensureStream, ensureConsumer } from './streams.js';
-export type { MessageHandler, ConsumerRunnerOptions } from './consumer-runner.js';
+export type { MessageHandler, ConsumerRunnerOptions, DurableConsumer } from './consumer-runner.js';
 export { ConsumerRunner, retryDelayMs } from './consumer-runner.js';

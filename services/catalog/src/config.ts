@@ -1,17 +1,9 @@
-import { NATS_CONFIG } from '@latchkey/nats';
-import { auditFailClosed, loadConfig, port, required, z } from '@latchkey/config';
-import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
+import { auditFailClosed, loadConfig, required, z } from '@latchkey/config';
+import { serviceConfig } from '@latchkey/service';
 
 const schema = z.object({
-  ...IDENTITY_CONFIG,
-  ...TLS_CONFIG,
-  ...NATS_CONFIG,
-  LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
-  LATCHKEY_GRPC_PORT: port(7402),
-  LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+  ...serviceConfig(7402),
   LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, the catalog's PostgreSQL connection string"),
-  /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
-  LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
   LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
   LATCHKEY_KEK_FILE: required('LATCHKEY_KEK_FILE, the key-encryption key file'),
   LATCHKEY_DEPLOYER_ADDR: required('LATCHKEY_DEPLOYER_ADDR, host:port of the deployer (its reference index)'),

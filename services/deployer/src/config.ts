@@ -1,18 +1,10 @@
 import { hostname } from 'node:os';
-import { NATS_CONFIG } from '@latchkey/nats';
-import { loadConfig, port, required, z } from '@latchkey/config';
-import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
+import { loadConfig, required, z } from '@latchkey/config';
+import { serviceConfig } from '@latchkey/service';
 
 const schema = z.object({
-  ...IDENTITY_CONFIG,
-  ...TLS_CONFIG,
-  ...NATS_CONFIG,
-  LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
-  LATCHKEY_GRPC_PORT: port(7404),
-  LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+  ...serviceConfig(7404),
   LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, the deployer's PostgreSQL connection string"),
-  /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
-  LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
   LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
   LATCHKEY_SEAL_PRIVATE_KEY_FILE: required("LATCHKEY_SEAL_PRIVATE_KEY_FILE, the deployers' private sealing key (PEM)"),
   LATCHKEY_SIGNING_KEY_FILE: required(

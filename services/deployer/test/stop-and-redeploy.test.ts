@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { connect } from 'nats';
-import { OutboxRelay, STREAMS, eventTypes, type WorkloadStopRequested } from '@latchkey/events';
+import { OutboxRelay, STREAMS, eventTypes, subscribeEvents, type WorkloadStopRequested } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
 import { ensureStream } from '@latchkey/nats';
 import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
-import { subscribeStopRequests } from '../src/transport/events/replica-subscriptions.js';
+import { stopRequests } from '../src/transport/events/replica-subscriptions.js';
 import {
   computeSpec,
   freshDatabase,
@@ -81,8 +81,8 @@ test('stop asked of one replica stops the deployment where it runs, through the 
     await ncA.close();
     await ncB.close();
   });
-  subscribeStopRequests(ncA, h.a.workloads, silentLogger);
-  subscribeStopRequests(ncB, h.b.workloads, silentLogger);
+  subscribeEvents(ncA, silentLogger, stopRequests(h.a.workloads));
+  subscribeEvents(ncB, silentLogger, stopRequests(h.b.workloads));
   await ncA.flush();
   await ncB.flush();
 

@@ -1,6 +1,5 @@
-import { NATS_CONFIG } from '@latchkey/nats';
-import { loadConfig, port, required, z } from '@latchkey/config';
-import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
+import { loadConfig, required, z } from '@latchkey/config';
+import { serviceConfig } from '@latchkey/service';
 
 const list = z.string().transform((s) =>
   s
@@ -11,15 +10,8 @@ const list = z.string().transform((s) =>
 
 const schema = z
   .object({
-    ...IDENTITY_CONFIG,
-    ...TLS_CONFIG,
-    ...NATS_CONFIG,
-    LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
-    LATCHKEY_GRPC_PORT: port(7401),
-    LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+    ...serviceConfig(7401),
     LATCHKEY_DATABASE_URL: required("LATCHKEY_DATABASE_URL, ras's PostgreSQL connection string"),
-    /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
-    LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
     /**
      * Users who are platform admins, comma-separated. No default: the embedded
      * launcher (latchkey up) names its bootstrap user `admin`; anywhere else an
@@ -31,7 +23,6 @@ const schema = z
     /** Groups whose members are platform admins, comma-separated. */
     LATCHKEY_PLATFORM_ADMIN_GROUPS: list.default([]),
     LATCHKEY_REPLICA_ID: z.string().default('ras'),
-    LATCHKEY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
     if (c.LATCHKEY_PLATFORM_ADMINS.length === 0 && c.LATCHKEY_PLATFORM_ADMIN_GROUPS.length === 0) {

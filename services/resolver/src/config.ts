@@ -1,16 +1,8 @@
-import { NATS_CONFIG } from '@latchkey/nats';
-import { auditFailClosed, loadConfig, port, required, z } from '@latchkey/config';
-import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
+import { auditFailClosed, loadConfig, required, z } from '@latchkey/config';
+import { serviceConfig } from '@latchkey/service';
 
 const schema = z.object({
-  ...IDENTITY_CONFIG,
-  ...TLS_CONFIG,
-  ...NATS_CONFIG,
-  LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
-  LATCHKEY_GRPC_PORT: port(7403),
-  LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
-  /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
-  LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
+  ...serviceConfig(7403),
   LATCHKEY_RAS_ADDR: required('LATCHKEY_RAS_ADDR, host:port of ras'),
   LATCHKEY_CATALOG_ADDR: required('LATCHKEY_CATALOG_ADDR, host:port of catalog'),
   LATCHKEY_SEAL_PUBLIC_KEY_FILE: required("LATCHKEY_SEAL_PUBLIC_KEY_FILE, the deployer's public sealing key (PEM)"),

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig, z } from '@latchkey/config';
+import { serviceConfig } from './service-config.js';
+
+const schema = z.object({ ...serviceConfig(7409), LATCHKEY_REPLICA_ID: z.string().default('x') });
+const env = {
+  LATCHKEY_NATS_URL: 'nats://x',
+  LATCHKEY_INSECURE: '1',
+  LATCHKEY_OIDC_ISSUER: 'https://login.example.test/',
+  LATCHKEY_OIDC_AUDIENCE: 'latchkey',
+};
+
+test("the log level is part of every service's config: info by default, and a bad one names LATCHKEY_LOG_LEVEL", () => {
+  assert.equal(loadConfig(schema, env).LATCHKEY_LOG_LEVEL, 'info');
+  assert.equal(loadConfig(schema, { ...env, LATCHKEY_LOG_LEVEL: 'warn' }).LATCHKEY_LOG_LEVEL, 'warn');
+  assert.throws(
+    () => loadConfig(schema, { ...env, LATCHKEY_LOG_LEVEL: 'loud' }),
+    /LATCHKEY_LOG_LEVEL: one of debug, info, warn, error, silent/,
+  );
+});
+
+test('a service listens on its own default port and on 127.0.0.1 unless told otherwise; the NATS URL is required', () => {
+  const c = loadConfig(schema, env);
+  assert.deepEqual([c.LATCHKEY_SERVICE_HOST, c.LATCHKEY_GRPC_PORT], ['127.0.0.1', 7409]);
+  const { LATCHKEY_NATS_URL: _n, ...without } = env;
+  assert.throws(
+    () => loadConfig(schema, without),
+    /LATCHKEY_NATS_URL: required: LATCHKEY_NATS_URL, the NATS server URL/,
+  );
+});
