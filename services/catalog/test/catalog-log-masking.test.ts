@@ -14,7 +14,7 @@ import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latch
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
 import { KekRing } from '../src/adapters/kek-ring.js';
 import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
-import { SecretService } from '../src/domain/secret-service.js';
+import { SecretService } from '../src/domain/secrets/secret-service.js';
 import type { ValueBackend } from '../src/domain/value-backend.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));

@@ -24,9 +24,9 @@ import { KekRing } from '../src/adapters/kek-ring.js';
 import { postgresExclusive } from '../src/adapters/postgres-exclusive.js';
 import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
 import type { Dependents, Exclusive, VaultIntegrationRepo, VaultSources } from '../src/domain/ports.js';
-import { RotationSweep } from '../src/domain/rotation-sweep.js';
-import { SecretService } from '../src/domain/secret-service.js';
-import { CatalogViewService } from '../src/domain/selector-service.js';
+import { RotationSweep } from '../src/domain/rotation/rotation-sweep.js';
+import { SecretService } from '../src/domain/secrets/secret-service.js';
+import { CatalogViewService } from '../src/domain/views/catalog-view-service.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 const DAY_MS = 86_400_000;

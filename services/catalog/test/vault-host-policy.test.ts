@@ -7,7 +7,7 @@ import { startTestNats, startTestPostgres, type TestNats, type TestPostgres } fr
 import { VaultHttpClient } from '../src/adapters/vault-http-client.js';
 import { platformHostsOf, VaultHostPolicy } from '../src/adapters/vault-host-policy.js';
 import { CachedVaultSources } from '../src/adapters/vault-sources.js';
-import type { VaultSettingsInput } from '../src/domain/vault-integration-types.js';
+import type { VaultSettingsInput } from '../src/domain/vault/vault-integration-types.js';
 
 /**
  * Issue 13 §5: `vault test --host http://127.0.0.1:<port>` told PostgreSQL,

@@ -27,10 +27,10 @@ import { PostgresVaultIntegrationRepo } from '../src/adapters/postgres-vault-int
 import { CachedVaultSources } from '../src/adapters/vault-sources.js';
 import { VaultHostPolicy } from '../src/adapters/vault-host-policy.js';
 import type { Bundles, Dependents } from '../src/domain/ports.js';
-import { SecretService } from '../src/domain/secret-service.js';
-import { CatalogViewService } from '../src/domain/selector-service.js';
-import { VaultIntegrationService, type RawVaultSettings } from '../src/domain/vault-integration-service.js';
-import { VaultVersionWatch } from '../src/domain/vault-version-watch.js';
+import { SecretService } from '../src/domain/secrets/secret-service.js';
+import { CatalogViewService } from '../src/domain/views/catalog-view-service.js';
+import { VaultIntegrationService, type RawVaultSettings } from '../src/domain/vault/vault-integration-service.js';
+import { VaultVersionWatch } from '../src/domain/vault/vault-version-watch.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 const quiet = { info: () => undefined, warn: () => undefined };

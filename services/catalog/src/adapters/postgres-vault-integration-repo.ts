@@ -7,7 +7,7 @@ import {
   type VaultAuthMethod,
   type VaultIntegrationRecord,
   type VaultLayoutName,
-} from '../domain/vault-integration-types.js';
+} from '../domain/vault/vault-integration-types.js';
 import type { KekRing } from './kek-ring.js';
 import { kekIdsIn, rewrapTable } from './kek-rotation.js';
 

@@ -5,7 +5,7 @@ import type {
   VaultIntegrationRecord,
   VaultSettingsInput,
   VaultSource,
-} from '../domain/vault-integration-types.js';
+} from '../domain/vault/vault-integration-types.js';
 import type { VaultAuth } from './vault-http-client.js';
 import type { VaultHostPolicy } from './vault-host-policy.js';
 import { VaultIntegrationReader } from './vault-integration-reader.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { alreadyExists, invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/authz';
-import type { Bundles, Dependents, VaultIntegrationRepo, VaultSources } from './ports.js';
-import { DOMAIN_NAME, GLOBAL } from './secret-types.js';
+import type { Bundles, Dependents, VaultIntegrationRepo, VaultSources } from '../ports.js';
+import { DOMAIN_NAME, GLOBAL } from '../secrets/secret-types.js';
 import {
   INTEGRATION_NAME,
   VAULT_AUTH_METHODS,

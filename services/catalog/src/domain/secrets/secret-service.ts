@@ -2,10 +2,10 @@ import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
 import { auditRecord } from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/authz';
 import { MIN_REDACTABLE_BYTES } from '@latchkey/logger';
-import { storeKey, type Dependents, type SecretStore, type VaultIntegrationRepo, type VaultSources } from './ports.js';
-import { parseRotateEvery } from './rotation-policy.js';
-import { findVaultKeys, readVaultValues } from './vault-value-reader.js';
-import type { ValueBackend } from './value-backend.js';
+import { storeKey, type Dependents, type SecretStore, type VaultIntegrationRepo, type VaultSources } from '../ports.js';
+import { parseRotateEvery } from '../rotation/rotation-policy.js';
+import { findVaultKeys, readVaultValues } from '../vault/vault-value-reader.js';
+import type { ValueBackend } from '../value-backend.js';
 import {
   DOMAIN_NAME,
   GLOBAL,

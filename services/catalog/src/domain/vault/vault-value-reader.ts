@@ -1,6 +1,6 @@
 import { LatchkeyError } from '@latchkey/errors';
-import type { VaultIntegrationRepo, VaultSources } from './ports.js';
-import type { KeyAnswer, ValueAnswer, ValueQuery } from './secret-types.js';
+import type { VaultIntegrationRepo, VaultSources } from '../ports.js';
+import type { KeyAnswer, ValueAnswer, ValueQuery } from '../secrets/secret-types.js';
 import { INTEGRATION_ID } from './vault-integration-types.js';
 
 type VaultDeps = { repo: Pick<VaultIntegrationRepo, 'byIds'>; sources: VaultSources };

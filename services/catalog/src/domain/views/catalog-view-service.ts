@@ -1,10 +1,10 @@
 import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
 import { authorize, type Authorizer } from '@latchkey/authz';
-import type { Dependents, SecretStore, VaultIntegrationRepo, VaultSources } from './ports.js';
-import { rotationDueAt } from './rotation-policy.js';
-import { scopeOf, validateKey, type ScopeInput } from './secret-service.js';
-import { GLOBAL, type SecretMeta } from './secret-types.js';
-import { INTEGRATION_ID, type VaultIntegrationRecord } from './vault-integration-types.js';
+import type { Dependents, SecretStore, VaultIntegrationRepo, VaultSources } from '../ports.js';
+import { rotationDueAt } from '../rotation/rotation-policy.js';
+import { scopeOf, validateKey, type ScopeInput } from '../secrets/secret-service.js';
+import { GLOBAL, type SecretMeta } from '../secrets/secret-types.js';
+import { INTEGRATION_ID, type VaultIntegrationRecord } from '../vault/vault-integration-types.js';
 import { VaultKeyListings, type VaultKeyListing } from './vault-key-listings.js';
 
 export interface SelectorEntry {
