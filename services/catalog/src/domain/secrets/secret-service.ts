@@ -1,52 +1,25 @@
-import { invalidArgument, notFound, LatchkeyError } from '@latchkey/errors';
-import { auditRecord } from '@latchkey/events';
+import { LatchkeyError } from '@latchkey/errors';
+import { GLOBAL_SCOPE } from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/authz';
 import { MIN_REDACTABLE_BYTES } from '@latchkey/logger';
-import { storeKey, type Dependents, type SecretStore, type VaultIntegrationRepo, type VaultSources } from '../ports.js';
+import type { Dependents, SecretStore, VaultIntegrationRepo, VaultSources } from '../ports.js';
 import { parseRotateEvery } from '../rotation/rotation-policy.js';
-import { findVaultKeys, readVaultValues } from '../vault/vault-value-reader.js';
 import type { ValueBackend } from '../value-backend.js';
 import {
-  DOMAIN_NAME,
-  GLOBAL,
-  SECRET_KEY,
-  type KeyAnswer,
-  type PutResult,
-  type ScopeName,
-  type SecretMeta,
-  type ValueAnswer,
-  type ValueQuery,
-} from './secret-types.js';
+  descriptionTooLong,
+  emptyValue,
+  kekNotApplicable,
+  secretInUse,
+  secretNotFound,
+  valueTooLarge,
+  valueTooShort,
+} from './secret-errors.js';
+import { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
+import type { KeyAnswer, PutResult, ScopeName, SecretMeta, ValueAnswer, ValueQuery } from './secret-types.js';
+import { SecretValueReads, type ValueReader } from './secret-value-reads.js';
 
-export interface ScopeInput {
-  domain: string;
-  global: boolean;
-}
-
-export function scopeOf(input: ScopeInput | undefined): ScopeName {
-  const domain = input?.domain ?? '';
-  const global = input?.global ?? false;
-  if (global && domain) throw invalidArgument('scope.ambiguous', 'give either a domain or global scope, not both');
-  if (global) return GLOBAL;
-  if (!domain)
-    throw invalidArgument('scope.missing', 'no scope: give a domain (--domain D) or global scope (--global)');
-  if (!DOMAIN_NAME.test(domain)) {
-    throw invalidArgument(
-      'domain.invalid_name',
-      `invalid domain name ${JSON.stringify(domain.slice(0, 80))}: lowercase letters, digits and hyphens`,
-    );
-  }
-  return domain;
-}
-
-export function validateKey(key: string): void {
-  if (!SECRET_KEY.test(key)) {
-    throw invalidArgument(
-      'secret.invalid_key',
-      `invalid secret key ${JSON.stringify(key.slice(0, 80))}: use 1-253 letters, digits, '.', '_' or '-', other than . and ..`,
-    );
-  }
-}
+export { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
+export type { ValueReader } from './secret-value-reads.js';
 
 /**
  * Managed values shorter than the redactor's minimum are refused: it replaces
@@ -54,6 +27,7 @@ export function validateKey(key: string): void {
  * value would mask ordinary text while telling readers where it appears.
  */
 const MIN_VALUE_BYTES = MIN_REDACTABLE_BYTES;
+const MAX_DESCRIPTION = 1000;
 
 export interface SecretServiceDeps {
   store: SecretStore;
@@ -83,14 +57,12 @@ export interface SecretServiceDeps {
   auditFailClosed?: boolean;
 }
 
-/** Who asked for an internal value read: the calling service, and its request. */
-export interface ValueReader {
-  actor: string;
-  requestId: string;
-}
-
 export class SecretService {
-  constructor(private readonly deps: SecretServiceDeps) {}
+  readonly #reads: SecretValueReads;
+
+  constructor(private readonly deps: SecretServiceDeps) {
+    this.#reads = new SecretValueReads(deps);
+  }
 
   async put(
     principal: string,
@@ -108,24 +80,10 @@ export class SecretService {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
     const rotateEverySeconds = input.rotateEvery === undefined ? undefined : parseRotateEvery(input.rotateEvery);
-    if (input.value.length === 0) {
-      throw invalidArgument('secret.empty_value', 'the value is empty: pass it on standard input or with --value-file');
-    }
-    if (input.value.length < MIN_VALUE_BYTES) {
-      throw invalidArgument(
-        'secret.value_too_short',
-        `the value is ${input.value.length} byte(s); managed values need at least ${MIN_VALUE_BYTES}, because a shorter one cannot be redacted from workload output without masking ordinary text: use a longer value`,
-      );
-    }
-    if (input.value.length > this.deps.maxValueBytes) {
-      throw invalidArgument(
-        'secret.value_too_large',
-        `the value is ${input.value.length} bytes; at most ${this.deps.maxValueBytes} bytes are allowed`,
-      );
-    }
-    if (input.description.length > 1000) {
-      throw invalidArgument('secret.description_too_long', 'the description is longer than 1000 characters');
-    }
+    if (input.value.length === 0) throw emptyValue();
+    if (input.value.length < MIN_VALUE_BYTES) throw valueTooShort(input.value.length, MIN_VALUE_BYTES);
+    if (input.value.length > this.deps.maxValueBytes) throw valueTooLarge(input.value.length, this.deps.maxValueBytes);
+    if (input.description.length > MAX_DESCRIPTION) throw descriptionTooLong(MAX_DESCRIPTION);
     return this.#holding([input.value], () => this.#put(principal, scope, input, rotateEverySeconds));
   }
 
@@ -135,13 +93,7 @@ export class SecretService {
     input: { key: string; value: Buffer; description: string; requestId?: string },
     rotateEverySeconds: number | null | undefined,
   ): Promise<PutResult> {
-    await authorize(this.deps.authorizer, {
-      principal,
-      action: 'secret.manage',
-      domain: scope,
-      resource: input.key,
-      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
-    });
+    await this.#mayManage(principal, scope, input.key, input.requestId);
     const { backend } = this.deps;
     const result = await this.deps.store.put({
       scope,
@@ -167,13 +119,7 @@ export class SecretService {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
     const rotateEverySeconds = parseRotateEvery(input.rotateEvery);
-    await authorize(this.deps.authorizer, {
-      principal,
-      action: 'secret.manage',
-      domain: scope,
-      resource: input.key,
-      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
-    });
+    await this.#mayManage(principal, scope, input.key, input.requestId);
     const meta = await this.deps.store.setRotationPolicy({
       scope,
       key: input.key,
@@ -182,11 +128,9 @@ export class SecretService {
       ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
     });
     if (!meta) {
-      throw notFound(
-        'secret.not_found',
-        `secret ${input.key} not found in ${scope === GLOBAL ? 'global scope' : `domain ${scope}`}: ` +
-          `put it with its policy (latchkey secret put ${input.key} ${scope === GLOBAL ? '--global' : `--domain ${scope}`} --rotate-every ${input.rotateEvery})`,
-      );
+      const where = scope === GLOBAL_SCOPE ? '--global' : `--domain ${scope}`;
+      const hint = `put it with its policy (latchkey secret put ${input.key} ${where} --rotate-every ${input.rotateEvery})`;
+      throw secretNotFound(input.key, scope, hint);
     }
     this.deps.onChange();
     return meta;
@@ -207,38 +151,21 @@ export class SecretService {
   ): Promise<{ deleted: SecretMeta; dependents: string[] }> {
     const scope = scopeOf(scopeInput);
     validateKey(key);
-    await authorize(this.deps.authorizer, {
-      principal,
-      action: 'secret.manage',
-      domain: scope,
-      resource: key,
-      ...(requestId === undefined ? {} : { requestId }),
-    });
+    await this.#mayManage(principal, scope, key, requestId);
     // The check and the delete are one decision: the deployer fences the key
     // against new references until the delete is over (see Dependents.beginDeletion).
     const check = this.deps.dependents
       ? await this.deps.dependents.beginDeletion('MANAGED', scope, [key], force)
       : undefined;
     const dependents = check?.dependents.get(key) ?? [];
-    if (check && check.deletionId === undefined) {
-      throw new LatchkeyError(
-        'secret.in_use',
-        `secret ${key} is referenced by ${dependents.length} workload(s): ${dependents.join(', ')}; ` +
-          'change them first, or delete anyway with --force (they become stale and their next deployment fails)',
-        { kind: 'failed_precondition', details: { dependents: dependents.join(',') } },
-      );
-    }
+    if (check && check.deletionId === undefined) throw secretInUse(key, dependents);
     let deleted: SecretMeta | undefined;
     try {
       deleted = await this.deps.store.delete(scope, key, principal, requestId);
     } finally {
       if (check?.deletionId !== undefined) await this.#endDeletion(check.deletionId, scope, key);
     }
-    if (!deleted)
-      throw notFound(
-        'secret.not_found',
-        `secret ${key} not found in ${scope === GLOBAL ? 'global scope' : `domain ${scope}`}`,
-      );
+    if (!deleted) throw secretNotFound(key, scope);
     this.deps.onChange();
     // The metadata is gone; now the values. A failure here leaves unreachable
     // values behind (logged), never a secret that looks present but is not.
@@ -264,13 +191,9 @@ export class SecretService {
   }
 
   async rotateKek(principal: string): Promise<{ newKekId: string; rewrapped: number; retired: string[] }> {
-    await authorize(this.deps.authorizer, { principal, action: 'kek.rotate', domain: GLOBAL });
+    await authorize(this.deps.authorizer, { principal, action: 'kek.rotate', domain: GLOBAL_SCOPE });
     if (!this.deps.rotateKek) {
-      throw new LatchkeyError(
-        'kek.not_applicable',
-        `the ${this.deps.backend.kind} backend does not use Latchkey's key-encryption key: rotate keys in that system`,
-        { kind: 'failed_precondition' },
-      );
+      throw kekNotApplicable(this.deps.backend.kind);
     }
     return this.deps.rotateKek();
   }
@@ -282,70 +205,28 @@ export class SecretService {
    * recorded in the outbox before any value is returned; with
    * audit.failClosed a read whose record cannot be written is refused.
    */
-  async readValues(queries: ValueQuery[], reader?: ValueReader): Promise<ValueAnswer[]> {
-    const answers = await this.#readValues(queries);
-    if (reader) await this.#recordRead(queries, answers, reader);
-    return answers;
+  readValues(queries: ValueQuery[], reader?: ValueReader): Promise<ValueAnswer[]> {
+    return this.#reads.readValues(queries, reader);
   }
 
-  async #recordRead(queries: ValueQuery[], answers: ValueAnswer[], reader: ValueReader): Promise<void> {
-    const byRef = new Map(queries.map((q) => [q.refId, q]));
-    // One record per domain read from (global scope on its own), all in one insert.
-    const read = new Map<string, string[]>();
-    for (const a of answers) {
-      if (!a.found) continue;
-      const q = byRef.get(a.refId);
-      const domain = a.scope === GLOBAL ? GLOBAL : (q?.scope ?? GLOBAL);
-      const list = read.get(domain) ?? [];
-      list.push(`${q?.sourceType ?? 'MANAGED'}:${a.scope}/${q?.key ?? a.refId}@v${a.version}`);
-      read.set(domain, list);
-    }
-    if (read.size === 0) return;
-    const records = [...read].map(([domain, items]) =>
-      auditRecord({
-        service: 'catalog',
-        actor: reader.actor,
-        action: 'secret.read',
-        domain,
-        resource: items.join(', '),
-        outcome: 'ok',
-        reason: 'internal value read (CatalogInternal.ReadValues)',
-        requestId: reader.requestId,
-      }),
-    );
-    try {
-      await this.deps.store.recordReads(records);
-      this.deps.onChange();
-    } catch (err) {
-      const code = err instanceof LatchkeyError ? err.code : 'error';
-      this.deps.logger?.warn(
-        this.deps.auditFailClosed
-          ? 'audit record of a value read not written: read refused (audit.failClosed)'
-          : 'audit record of a value read not written: values served unaudited (audit.failClosed is off)',
-        { code, requestId: reader.requestId },
-      );
-      if (!this.deps.auditFailClosed) return;
-      for (const a of answers) if (a.found) a.value.fill(0);
-      throw new LatchkeyError(
-        'audit.unavailable',
-        "values not served: the audit record of this read could not be written and audit.failClosed is on; deploy again once the catalog's database is back",
-        { kind: 'failed_precondition', cause: err },
-      );
-    }
+  /**
+   * Which referenced keys exist and their current version, without reading
+   * any value (the check when a workload is applied). Same answers as
+   * readValues, minus the value; a Vault key's version is 0.
+   */
+  findKeys(queries: ValueQuery[]): Promise<KeyAnswer[]> {
+    return this.#reads.findKeys(queries);
   }
 
-  async #readValues(queries: ValueQuery[]): Promise<ValueAnswer[]> {
-    const vaultQueries = queries.filter((q) => q.sourceType === 'VAULT');
-    const managed = queries.filter((q) => q.sourceType !== 'VAULT');
-    const [vaultAnswers, managedAnswers] = await Promise.all([
-      vaultQueries.length === 0
-        ? []
-        : this.deps.vault
-          ? readVaultValues(this.deps.vault, vaultQueries)
-          : vaultQueries.map((q): ValueAnswer => SecretService.#noVault(q)),
-      this.#readManaged(managed),
-    ]);
-    return [...managedAnswers, ...vaultAnswers];
+  /** MANAGE_SECRETS on the key, asked with the request's id (in ras's decision record). */
+  #mayManage(principal: string, scope: ScopeName, key: string, requestId: string | undefined): Promise<void> {
+    return authorize(this.deps.authorizer, {
+      principal,
+      action: 'secret.manage',
+      domain: scope,
+      resource: key,
+      ...(requestId === undefined ? {} : { requestId }),
+    });
   }
 
   /** Runs `fn` with `values` held by the masker (see SecretServiceDeps.masker). */
@@ -357,143 +238,5 @@ export class SecretService {
     } finally {
       this.deps.masker?.remove(held);
     }
-  }
-
-  /**
-   * Which referenced keys exist and their current version, without reading
-   * any value (the check when a workload is applied). Same answers as
-   * readValues, minus the value; a Vault key's version is 0.
-   */
-  async findKeys(queries: ValueQuery[]): Promise<KeyAnswer[]> {
-    const vaultQueries = queries.filter((q) => q.sourceType === 'VAULT');
-    const managed = queries.filter((q) => q.sourceType !== 'VAULT');
-    const found = await this.#currentMetadata(managed);
-    const managedAnswers = managed.map((q): KeyAnswer => {
-      const hit = SecretService.#answering(q, found);
-      if (!hit) return SecretService.#notFound(q);
-      const shadowed = SecretService.#shadowsGlobal(q, hit.scope, found);
-      return {
-        refId: q.refId,
-        found: true,
-        scope: hit.scope,
-        version: hit.version,
-        ...(shadowed ? { shadowedGlobal: true } : {}),
-      };
-    });
-    const vaultAnswers =
-      vaultQueries.length === 0
-        ? []
-        : this.deps.vault
-          ? await findVaultKeys(this.deps.vault, vaultQueries)
-          : vaultQueries.map((q): KeyAnswer => SecretService.#noVault(q));
-    return [...managedAnswers, ...vaultAnswers];
-  }
-
-  static #noVault(q: ValueQuery): { refId: string; found: false; code: string; message: string } {
-    return {
-      refId: q.refId,
-      found: false,
-      code: 'source.unsupported',
-      message: `reference ${q.key}: this catalog has no Vault integrations configured`,
-    };
-  }
-
-  static #scopesOf(q: ValueQuery): ScopeName[] {
-    return q.fallbackToGlobal && q.scope !== GLOBAL ? [q.scope, GLOBAL] : [q.scope];
-  }
-
-  /** The first scope of the query that holds the key. */
-  static #answering<T>(q: ValueQuery, found: Map<string, T>): (T & { scope: ScopeName }) | undefined {
-    for (const scope of SecretService.#scopesOf(q)) {
-      const stored = found.get(storeKey(scope, q.key));
-      if (stored) return { ...stored, scope };
-    }
-    return undefined;
-  }
-
-  /** A legacy read the domain answers while global scope has the key too. */
-  static #shadowsGlobal(q: ValueQuery, answered: ScopeName, found: Map<string, unknown>): boolean {
-    return q.fallbackToGlobal && answered !== GLOBAL && found.has(storeKey(GLOBAL, q.key));
-  }
-
-  static #notFound(q: ValueQuery): { refId: string; found: false; code: string; message: string } {
-    const where = SecretService.#scopesOf(q)
-      .map((s) => (s === GLOBAL ? 'global scope' : `domain ${s}`))
-      .join(' or ');
-    return { refId: q.refId, found: false, code: 'secret.not_found', message: `secret ${q.key} not found in ${where}` };
-  }
-
-  #currentMetadata(queries: ValueQuery[]) {
-    const wanted: { scope: ScopeName; key: string }[] = [];
-    for (const q of queries) {
-      if (!SECRET_KEY.test(q.key) || (q.scope !== GLOBAL && !DOMAIN_NAME.test(q.scope))) continue;
-      wanted.push({ scope: q.scope, key: q.key });
-      if (q.fallbackToGlobal && q.scope !== GLOBAL) wanted.push({ scope: GLOBAL, key: q.key });
-    }
-    return this.deps.store.readCurrent(wanted);
-  }
-
-  async #readManaged(queries: ValueQuery[]): Promise<ValueAnswer[]> {
-    if (queries.length === 0) return [];
-    const found = await this.#currentMetadata(queries);
-    // One read per distinct (scope, key); a backend that is unavailable fails
-    // the whole call as retryable, so the resolver tries again later.
-    const values = new Map<string, Promise<Buffer | undefined>>();
-    const readOnce = (scope: ScopeName, key: string, version: number, ref: string) => {
-      const k = storeKey(scope, key);
-      let p = values.get(k);
-      if (!p) {
-        p = this.deps.backend.read({ scope, key, version, ref });
-        values.set(k, p);
-      }
-      return p;
-    };
-    return Promise.all(
-      queries.map(async (q): Promise<ValueAnswer> => {
-        for (const scope of SecretService.#scopesOf(q)) {
-          const stored = found.get(storeKey(scope, q.key));
-          if (!stored) continue;
-          if (stored.backend !== this.deps.backend.kind) {
-            // The installation changed backends: this version's value is in another system.
-            return {
-              refId: q.refId,
-              found: false,
-              code: 'secret.backend_mismatch',
-              message: `secret ${q.key} in ${scope} version ${stored.version} lives in the ${stored.backend} backend, but this catalog uses ${this.deps.backend.kind}: put the secret again`,
-            };
-          }
-          try {
-            const value = await readOnce(scope, q.key, stored.version, stored.ref);
-            if (!value) {
-              return {
-                refId: q.refId,
-                found: false,
-                code: 'secret.value_missing',
-                message: `secret ${q.key} in ${scope} version ${stored.version} has no value in the ${this.deps.backend.kind} backend`,
-              };
-            }
-            const shadowed = SecretService.#shadowsGlobal(q, scope, found);
-            return {
-              refId: q.refId,
-              found: true,
-              scope,
-              version: stored.version,
-              value,
-              ...(shadowed ? { shadowedGlobal: true } : {}),
-            };
-          } catch (err) {
-            if (err instanceof LatchkeyError && err.retryable) throw err;
-            const code = err instanceof LatchkeyError ? err.code : 'crypto.error';
-            return {
-              refId: q.refId,
-              found: false,
-              code,
-              message: `secret ${q.key} in ${scope} cannot be decrypted (${code})`,
-            };
-          }
-        }
-        return SecretService.#notFound(q);
-      }),
-    );
   }
 }

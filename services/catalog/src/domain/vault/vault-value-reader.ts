@@ -1,34 +1,58 @@
 import { LatchkeyError } from '@latchkey/errors';
+import { INTEGRATION_ID } from '@latchkey/events';
 import type { VaultIntegrationRepo, VaultSources } from '../ports.js';
+import type { MissingAnswer } from '../secrets/secret-errors.js';
 import type { KeyAnswer, ValueAnswer, ValueQuery } from '../secrets/secret-types.js';
-import { INTEGRATION_ID } from './vault-integration-types.js';
+import {
+  integrationFailedAnswer,
+  integrationNotFoundAnswer,
+  vaultKeyNotFoundAnswer,
+} from './vault-integration-errors.js';
+import type { VaultIntegrationRecord, VaultSource } from './vault-integration-types.js';
 
 type VaultDeps = { repo: Pick<VaultIntegrationRepo, 'byIds'>; sources: VaultSources };
 
 /**
- * Groups VAULT queries by integration; a query naming an integration that
- * does not exist or belongs to another domain is answered "not found" at once.
+ * Answers VAULT queries integration by integration: `ask` answers one
+ * integration's queries over its connection. A query naming an integration
+ * that does not exist or belongs to another domain is answered "not found" at
+ * once; an integration whose connection or `ask` fails answers each of its
+ * queries with that error's code (`listed`: the failure says "listed", else "read").
  */
-async function byIntegration(deps: VaultDeps, queries: ValueQuery[]) {
+async function perIntegration<A>(
+  deps: VaultDeps,
+  queries: ValueQuery[],
+  listed: boolean,
+  ask: (source: VaultSource, record: VaultIntegrationRecord, qs: ValueQuery[]) => Promise<A[]>,
+): Promise<(A | MissingAnswer)[]> {
   const ids = [...new Set(queries.map((q) => q.integrationId ?? ''))];
   const records = new Map((await deps.repo.byIds(ids.filter((id) => INTEGRATION_ID.test(id)))).map((r) => [r.id, r]));
   const groups = new Map<string, ValueQuery[]>();
-  const unknown: { refId: string; found: false; code: string; message: string }[] = [];
+  const answers: (A | MissingAnswer)[] = [];
   for (const q of queries) {
     const id = q.integrationId ?? '';
     const record = records.get(id);
     if (!record || record.domain !== q.scope) {
-      unknown.push({
-        refId: q.refId,
-        found: false,
-        code: 'vault.integration_not_found',
-        message: `reference ${q.key}: no Vault integration ${JSON.stringify(id.slice(0, 80))} in domain ${q.scope}`,
-      });
+      answers.push(integrationNotFoundAnswer(q.refId, q.key, id, q.scope));
       continue;
     }
     groups.set(id, [...(groups.get(id) ?? []), q]);
   }
-  return { records, groups, unknown };
+  await Promise.all(
+    [...groups].map(async ([id, qs]) => {
+      const record = records.get(id)!;
+      let answered: A[];
+      try {
+        answered = await ask(await deps.sources.forIntegration(record), record, qs);
+      } catch (err) {
+        const code = err instanceof LatchkeyError ? err.code : 'vault.error';
+        for (const q of qs) answers.push(integrationFailedAnswer(q.refId, q.key, record.name, code, listed));
+        return;
+      }
+      answers.push(...answered);
+    }),
+  );
+  return answers;
 }
 
 /**
@@ -36,42 +60,15 @@ async function byIntegration(deps: VaultDeps, queries: ValueQuery[]) {
  * integration (no value leaves the catalog; the version is not known from a
  * listing and is 0). An integration that cannot be listed answers its error.
  */
-export async function findVaultKeys(deps: VaultDeps, queries: ValueQuery[]): Promise<KeyAnswer[]> {
-  const { records, groups, unknown } = await byIntegration(deps, queries);
-  const answers: KeyAnswer[] = [...unknown];
-  await Promise.all(
-    [...groups].map(async ([id, qs]) => {
-      const record = records.get(id)!;
-      let keys: Set<string>;
-      try {
-        keys = new Set(await (await deps.sources.forIntegration(record)).listKeys());
-      } catch (err) {
-        const code = err instanceof LatchkeyError ? err.code : 'vault.error';
-        for (const q of qs) {
-          answers.push({
-            refId: q.refId,
-            found: false,
-            code,
-            message: `reference ${q.key}: Vault integration ${record.name} could not be listed (${code})`,
-          });
-        }
-        return;
-      }
-      for (const q of qs) {
-        answers.push(
-          keys.has(q.key)
-            ? { refId: q.refId, found: true, scope: id, version: 0 }
-            : {
-                refId: q.refId,
-                found: false,
-                code: 'vault.not_found',
-                message: `reference ${q.key}: Vault integration ${record.name} has no key ${q.key}`,
-              },
-        );
-      }
-    }),
-  );
-  return answers;
+export function findVaultKeys(deps: VaultDeps, queries: ValueQuery[]): Promise<KeyAnswer[]> {
+  return perIntegration(deps, queries, true, async (source, record, qs) => {
+    const keys = new Set(await source.listKeys());
+    return qs.map((q): KeyAnswer =>
+      keys.has(q.key)
+        ? { refId: q.refId, found: true, scope: record.id, version: 0 }
+        : vaultKeyNotFoundAnswer(q.refId, q.key, record.name),
+    );
+  });
 }
 
 /**
@@ -80,42 +77,19 @@ export async function findVaultKeys(deps: VaultDeps, queries: ValueQuery[]): Pro
  * its own domain: a reference from another domain gets the same "not found"
  * as a missing integration. Failures are per reference, never a value.
  */
-export async function readVaultValues(deps: VaultDeps, queries: ValueQuery[]): Promise<ValueAnswer[]> {
-  const { records, groups, unknown } = await byIntegration(deps, queries);
-  const answers: ValueAnswer[] = [...unknown];
-  await Promise.all(
-    [...groups].map(async ([id, qs]) => {
-      const record = records.get(id)!;
-      let results;
-      try {
-        const source = await deps.sources.forIntegration(record);
-        results = await source.read(qs.map((q) => q.key));
-      } catch (err) {
-        const code = err instanceof LatchkeyError ? err.code : 'vault.error';
-        for (const q of qs) {
-          answers.push({
-            refId: q.refId,
-            found: false,
-            code,
-            message: `reference ${q.key}: Vault integration ${record.name} could not be read (${code})`,
-          });
-        }
-        return;
-      }
-      for (const q of qs) {
-        const r = results.get(q.key);
-        if (r && 'value' in r)
-          answers.push({ refId: q.refId, found: true, scope: id, version: r.version, value: r.value });
-        else {
-          answers.push({
-            refId: q.refId,
-            found: false,
-            code: r?.error.code ?? 'vault.error',
-            message: r?.error.message ?? `reference ${q.key}: no answer from Vault integration ${record.name}`,
-          });
-        }
-      }
-    }),
-  );
-  return answers;
+export function readVaultValues(deps: VaultDeps, queries: ValueQuery[]): Promise<ValueAnswer[]> {
+  return perIntegration(deps, queries, false, async (source, record, qs) => {
+    const results = await source.read(qs.map((q) => q.key));
+    return qs.map((q): ValueAnswer => {
+      const r = results.get(q.key);
+      if (r && 'value' in r)
+        return { refId: q.refId, found: true, scope: record.id, version: r.version, value: r.value };
+      return {
+        refId: q.refId,
+        found: false,
+        code: r?.error.code ?? 'vault.error',
+        message: r?.error.message ?? `reference ${q.key}: no answer from Vault integration ${record.name}`,
+      };
+    });
+  });
 }
