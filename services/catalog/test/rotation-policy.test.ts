@@ -1,66 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { inspect } from 'node:util';
-import { after, before, describe, test, type TestContext } from 'node:test';
-import { ensureKekFile } from '@latchkey/crypto';
-import { createPool, migrate, type Pool } from '@latchkey/db';
-import { LatchkeyError } from '@latchkey/errors';
-import {
-  ensureEventTables,
-  eventTypes,
-  PeriodicTask,
-  subjects,
-  type AuditRecord,
-  type SecretRotationDue,
-} from '@latchkey/events';
+import { describe, test, type TestContext } from 'node:test';
+import { createPool, type Pool } from '@latchkey/db';
+import { eventTypes, PeriodicTask, subjects, type AuditRecord, type SecretRotationDue } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
-import { createTestDatabase, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { deny, FakeAuthorizer, waitFor } from '@latchkey/testing';
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
-import { KekRing } from '../src/adapters/kek-ring.js';
 import { postgresExclusive } from '../src/adapters/postgres-exclusive.js';
 import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
-import type { Dependents, Exclusive, VaultIntegrationRepo, VaultSources } from '../src/domain/ports.js';
+import type { Exclusive, VaultIntegrationRepo, VaultSources } from '../src/domain/ports.js';
 import { RotationSweep } from '../src/domain/rotation/rotation-sweep.js';
 import { SecretService } from '../src/domain/secrets/secret-service.js';
 import { CatalogViewService } from '../src/domain/views/catalog-view-service.js';
+import { databaseCatalog, kekRing, noDependents, quiet, rejection, usePostgres } from './support.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 const DAY_MS = 86_400_000;
-const quiet = { info: () => undefined, warn: () => undefined };
 
-let postgres: TestPostgres;
-let dbCount = 0;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
-
-class FakeAuthorizer implements Authorizer {
-  readonly asked: AuthorizationQuestion[] = [];
-  constructor(private readonly decision: Decision = { allowed: true, code: '', reason: '' }) {}
-  async check(q: AuthorizationQuestion): Promise<Decision> {
-    this.asked.push(q);
-    return this.decision;
-  }
-  async checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
-    this.asked.push(...qs);
-    return qs.map(() => this.decision);
-  }
-}
-
-const noDependents: Dependents = {
-  of: async () => new Map(),
-  beginDeletion: async () => ({ deletionId: '00000000-0000-4000-8000-000000000000', dependents: new Map() }),
-  endDeletion: async () => undefined,
-  deployedVaultKeys: async () => [],
-};
+const postgres = usePostgres();
 
 /** A clock the test moves: starts at the real time (versions are stamped by PostgreSQL's clock). */
 class TestClock {
@@ -84,16 +39,7 @@ interface World {
 }
 
 async function world(t: TestContext): Promise<World> {
-  const url = await createTestDatabase(postgres, `rotation_${++dbCount}`);
-  const pool = createPool(url, undefined, 10);
-  t.after(() => pool.end());
-  await ensureEventTables(pool);
-  await migrate(pool, MIGRATIONS);
-  const dir = await mkdtemp(join(tmpdir(), 'latchkey-rotation-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await ensureKekFile(join(dir, 'kek.json'));
-  const backend = new DatabaseValueBackend(pool, await KekRing.load(join(dir, 'kek.json')));
-  const store = new PostgresSecretStore(pool);
+  const { url, pool, store, backend } = await databaseCatalog(t, postgres(), { prefix: 'rotation' });
   const authorizer = new FakeAuthorizer();
   const clock = new TestClock();
   return {
@@ -153,16 +99,6 @@ async function dueEvents(
     "SELECT id, subject, type, data FROM outbox WHERE subject LIKE 'latchkey.secret.rotation_due.%' ORDER BY seq",
   );
   return rows;
-}
-
-async function rejection(p: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof LatchkeyError, `expected a LatchkeyError, got ${inspect(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
 }
 
 describe('the rotation sweep', () => {
@@ -510,8 +446,8 @@ describe('rotation policies', () => {
     await put(w, 'k', 'some-value');
     const denied = new SecretService({
       store: w.store,
-      authorizer: new FakeAuthorizer({ allowed: false, code: 'ras.permission_denied', reason: 'bob may not' }),
-      backend: new DatabaseValueBackend(w.pool, await KekRing.load(await kekFile(t))),
+      authorizer: new FakeAuthorizer(deny('bob may not')),
+      backend: new DatabaseValueBackend(w.pool, (await kekRing(t)).keks),
       maxValueBytes: 65536,
       onChange: () => undefined,
     });
@@ -520,13 +456,6 @@ describe('rotation policies', () => {
     assert.equal((await w.secrets.list('alice', analytics))[0]?.rotateEverySeconds, null);
   });
 });
-
-async function kekFile(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'latchkey-rotation-kek-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await ensureKekFile(join(dir, 'kek.json'));
-  return join(dir, 'kek.json');
-}
 
 describe('the inventory', () => {
   test('shows each secret’s policy, when its current version is due, and whether it is due now', async (t) => {
