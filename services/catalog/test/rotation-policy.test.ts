@@ -11,7 +11,7 @@ import type { Exclusive, VaultIntegrationRepo, VaultSources } from '../src/domai
 import { RotationSweep } from '../src/domain/rotation/rotation-sweep.js';
 import { SecretService } from '../src/domain/secrets/secret-service.js';
 import { CatalogViewService } from '../src/domain/views/catalog-view-service.js';
-import { databaseCatalog, kekRing, noDependents, quiet, rejection, usePostgres } from './support.js';
+import { databaseCatalog, kekRing, noDependents, outboxRows, quiet, rejection, usePostgres } from './support.js';
 
 const DAY_MS = 86_400_000;
 
@@ -92,13 +92,20 @@ async function backdate(w: World, key: string, version: number, days: number): P
   assert.equal(r.rowCount, 1);
 }
 
-async function dueEvents(
-  pool: Pool,
-): Promise<{ id: string; subject: string; type: string; data: SecretRotationDue }[]> {
-  const { rows } = await pool.query<{ id: string; subject: string; type: string; data: SecretRotationDue }>(
-    "SELECT id, subject, type, data FROM outbox WHERE subject LIKE 'latchkey.secret.rotation_due.%' ORDER BY seq",
+const dueEvents = (pool: Pool) => outboxRows<SecretRotationDue>(pool, 'latchkey.secret.rotation_due.');
+
+/** `n` secrets of analytics with a one-day policy whose version 1 is two days old. */
+async function seedDue(w: World, n: number): Promise<void> {
+  await w.pool.query(
+    `INSERT INTO secrets (scope, key, current_version, updated_by, rotate_every_seconds)
+     SELECT 'analytics', 'k' || i, 1, 'seed', 86400 FROM generate_series(1, $1) i`,
+    [n],
   );
-  return rows;
+  await w.pool.query(
+    `INSERT INTO secret_versions (scope, key, version, created_by, created_at)
+     SELECT 'analytics', 'k' || i, 1, 'seed', now() - interval '2 days' FROM generate_series(1, $1) i`,
+    [n],
+  );
 }
 
 describe('the rotation sweep', () => {
@@ -263,16 +270,7 @@ describe('the rotation sweep', () => {
     const w = await world(t);
     // More than one sweep transaction's worth (500), so that the sweeps overlap.
     const n = 1200;
-    await w.pool.query(
-      `INSERT INTO secrets (scope, key, current_version, updated_by, rotate_every_seconds)
-       SELECT 'analytics', 'k' || i, 1, 'seed', 86400 FROM generate_series(1, $1) i`,
-      [n],
-    );
-    await w.pool.query(
-      `INSERT INTO secret_versions (scope, key, version, created_by, created_at)
-       SELECT 'analytics', 'k' || i, 1, 'seed', now() - interval '2 days' FROM generate_series(1, $1) i`,
-      [n],
-    );
+    await seedDue(w, n);
     const replicaPools = [1, 2].map(() => createPool(w.url, undefined, 3));
     t.after(() => Promise.all(replicaPools.map((p) => p.end())));
     const [a, b] = replicaPools.map((pool) => w.sweeper({ pool }));
@@ -290,16 +288,7 @@ describe('the rotation sweep', () => {
   test('without the advisory lock, four sweepers at once still announce each version once (the recorded row decides)', async (t) => {
     const w = await world(t);
     const n = 1200;
-    await w.pool.query(
-      `INSERT INTO secrets (scope, key, current_version, updated_by, rotate_every_seconds)
-       SELECT 'analytics', 'k' || i, 1, 'seed', 86400 FROM generate_series(1, $1) i`,
-      [n],
-    );
-    await w.pool.query(
-      `INSERT INTO secret_versions (scope, key, version, created_by, created_at)
-       SELECT 'analytics', 'k' || i, 1, 'seed', now() - interval '2 days' FROM generate_series(1, $1) i`,
-      [n],
-    );
+    await seedDue(w, n);
     const always: Exclusive = (_name, fn) => fn();
     const replicaPools = [1, 2, 3, 4].map(() => createPool(w.url, undefined, 2));
     t.after(() => Promise.all(replicaPools.map((p) => p.end())));

@@ -8,7 +8,7 @@ import type { Authorizer } from '@latchkey/authz';
 import { deny, FakeAuthorizer } from '@latchkey/testing';
 import type { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
 import { SecretService, type SecretServiceDeps } from '../src/domain/secrets/secret-service.js';
-import { databaseCatalog, usePostgres } from './support.js';
+import { databaseCatalog, outboxRows, usePostgres } from './support.js';
 
 const postgres = usePostgres();
 
@@ -46,14 +46,7 @@ function put(svc: SecretService, scope: { domain: string; global: boolean }, key
   return svc.put('admin', { scope, key, value: Buffer.from(value), description: '' });
 }
 
-async function changedEvents(
-  pool: Pool,
-): Promise<{ id: string; subject: string; type: string; data: SecretChanged }[]> {
-  const { rows } = await pool.query<{ id: string; subject: string; type: string; data: SecretChanged }>(
-    "SELECT id, subject, type, data FROM outbox WHERE subject LIKE 'latchkey.secret.changed.%' ORDER BY seq",
-  );
-  return rows;
-}
+const changedEvents = (pool: Pool) => outboxRows<SecretChanged>(pool, 'latchkey.secret.changed.');
 
 /** The audit records the outbox holds, oldest first. */
 async function auditRecords(pool: Pool): Promise<{ subject: string; data: AuditRecord }[]> {

@@ -94,6 +94,18 @@ export async function databaseCatalog(
   };
 }
 
+/** The outbox's events under a subject prefix (`latchkey.secret.changed.`), oldest first. */
+export async function outboxRows<T>(
+  pool: Pool,
+  subjectPrefix: string,
+): Promise<{ id: string; subject: string; type: string; data: T }[]> {
+  const { rows } = await pool.query<{ id: string; subject: string; type: string; data: T }>(
+    "SELECT id, subject, type, data FROM outbox WHERE subject LIKE $1 || '%' ORDER BY seq",
+    [subjectPrefix],
+  );
+  return rows;
+}
+
 /** The deployer's index with no references and no deployments: every delete may go ahead. */
 export const noDependents: Dependents = {
   of: async () => new Map(),

@@ -28,7 +28,7 @@ import { SecretService } from '../src/domain/secrets/secret-service.js';
 import { CatalogViewService } from '../src/domain/views/catalog-view-service.js';
 import { VaultIntegrationService, type RawVaultSettings } from '../src/domain/vault/vault-integration-service.js';
 import { VaultVersionWatch } from '../src/domain/vault/vault-version-watch.js';
-import { databaseCatalog, quiet } from './support.js';
+import { databaseCatalog, outboxRows, quiet } from './support.js';
 
 export { ALLOW } from '@latchkey/testing';
 export const DENY: Decision = deny('bob may not do that here');
@@ -221,12 +221,7 @@ export async function dump(pool: Pool): Promise<string> {
   return rows[0]?.t ?? '';
 }
 
-export async function outboxEvents(pool: Pool): Promise<{ id: string; subject: string; data: SecretChanged }[]> {
-  const { rows } = await pool.query<{ id: string; subject: string; data: SecretChanged }>(
-    "SELECT id, subject, data FROM outbox WHERE subject LIKE 'latchkey.secret.changed.%' ORDER BY seq",
-  );
-  return rows;
-}
+export const outboxEvents = (pool: Pool) => outboxRows<SecretChanged>(pool, 'latchkey.secret.changed.');
 
 export const integrationCount = async (pool: Pool) =>
   (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM vault_integrations')).rows[0]?.n;

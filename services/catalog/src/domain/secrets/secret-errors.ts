@@ -69,13 +69,20 @@ export const secretNotFound = (key: string, scope: string, hint?: string): Latch
     `secret ${key} not found in ${scopeText(scope)}${hint === undefined ? '' : `: ${hint}`}`,
   );
 
-export const secretInUse = (key: string, dependents: string[]): LatchkeyError =>
+/**
+ * A delete refused because workloads reference what it deletes (`what`: "secret K"), naming them
+ * and what `--force` does (`forced`).
+ */
+export const referencedError = (code: string, what: string, dependents: string[], forced: string): LatchkeyError =>
   new LatchkeyError(
-    'secret.in_use',
-    `secret ${key} is referenced by ${dependents.length} workload(s): ${dependents.join(', ')}; ` +
-      'change them first, or delete anyway with --force (they become stale and their next deployment fails)',
+    code,
+    `${what} is referenced by ${dependents.length} workload(s): ${dependents.join(', ')}; ` +
+      `change them first, or delete anyway with --force (${forced})`,
     { kind: 'failed_precondition', details: { dependents: dependents.join(',') } },
   );
+
+export const secretInUse = (key: string, dependents: string[]): LatchkeyError =>
+  referencedError('secret.in_use', `secret ${key}`, dependents, 'they become stale and their next deployment fails');
 
 export const kekNotApplicable = (backend: string): LatchkeyError =>
   new LatchkeyError(

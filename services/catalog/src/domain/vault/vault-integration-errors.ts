@@ -1,5 +1,5 @@
 import { alreadyExists, invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
-import type { MissingAnswer } from '../secrets/secret-errors.js';
+import { referencedError, type MissingAnswer } from '../secrets/secret-errors.js';
 
 /**
  * The errors of read-only Vault integrations as the domain raises them, each
@@ -147,11 +147,11 @@ export const integrationDeleted = (integration: { domain: string; name: string }
   notFound('vault.integration_not_found', `Vault integration ${integration.domain}/${integration.name} was deleted`);
 
 export const integrationInUse = (name: string, dependents: string[]): LatchkeyError =>
-  new LatchkeyError(
+  referencedError(
     'vault.integration_in_use',
-    `integration ${name} is referenced by ${dependents.length} workload(s): ${dependents.join(', ')}; ` +
-      'change them first, or delete anyway with --force (they become stale; Vault itself is not touched)',
-    { kind: 'failed_precondition', details: { dependents: dependents.join(',') } },
+    `integration ${name}`,
+    dependents,
+    'they become stale; Vault itself is not touched',
   );
 
 /** A VAULT reference to an integration that is missing or belongs to another domain: the same answer. */
