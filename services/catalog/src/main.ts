@@ -12,11 +12,11 @@ import { PostgresVaultIntegrationRepo } from './adapters/postgres-vault-integrat
 import { RasBundles } from './adapters/ras-bundles.js';
 import { CachedVaultSources } from './adapters/vault-sources.js';
 import { platformHostsOf, VaultHostPolicy } from './adapters/vault-host-policy.js';
-import { RotationSweep } from './domain/rotation-sweep.js';
-import { CatalogViewService } from './domain/selector-service.js';
-import { SecretService } from './domain/secret-service.js';
-import { VaultIntegrationService } from './domain/vault-integration-service.js';
-import { VaultVersionWatch } from './domain/vault-version-watch.js';
+import { RotationSweep } from './domain/rotation/rotation-sweep.js';
+import { CatalogViewService } from './domain/views/catalog-view-service.js';
+import { SecretService } from './domain/secrets/secret-service.js';
+import { VaultIntegrationService } from './domain/vault/vault-integration-service.js';
+import { VaultVersionWatch } from './domain/vault/vault-version-watch.js';
 import { addCatalogServices } from './transport/grpc/catalog-services.js';
 
 // The service's log masks every value the catalog handles (stores or reads), while it handles it, as the resolver's and the deployer's do.

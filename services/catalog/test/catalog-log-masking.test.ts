@@ -1,49 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
-import { ensureKekFile } from '@latchkey/crypto';
-import { createPool, migrate } from '@latchkey/db';
-import { ensureEventTables } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
+import { test } from 'node:test';
 import { createLogger, REDACTED, Redactor, valueForms } from '@latchkey/logger';
-import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
-import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
-import { KekRing } from '../src/adapters/kek-ring.js';
-import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
-import { SecretService } from '../src/domain/secret-service.js';
+import { FakeAuthorizer } from '@latchkey/testing';
+import { SecretService } from '../src/domain/secrets/secret-service.js';
 import type { ValueBackend } from '../src/domain/value-backend.js';
+import { databaseCatalog, usePostgres } from './support.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
-
-let postgres: TestPostgres;
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
-
-class AllowAll implements Authorizer {
-  check(_q: AuthorizationQuestion): Promise<Decision> {
-    return Promise.resolve({ allowed: true, code: '', reason: '' });
-  }
-  checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
-    return Promise.resolve(qs.map(() => ({ allowed: true, code: '', reason: '' })));
-  }
-}
+const postgres = usePostgres();
 
 test("the catalog's log masks a value it is storing, in every form, whatever logs it; and holds it no longer than the call", async (t) => {
-  const pool = createPool(await createTestDatabase(postgres, 'catalog_masking'));
-  t.after(() => pool.end());
-  await ensureEventTables(pool);
-  await migrate(pool, MIGRATIONS);
-  const dir = await mkdtemp(join(tmpdir(), 'latchkey-kek-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await ensureKekFile(join(dir, 'kek.json'));
+  const { store, backend: database } = await databaseCatalog(t, postgres(), { prefix: 'catalog_masking' });
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -54,7 +21,6 @@ test("the catalog's log masks a value it is storing, in every form, whatever log
   // As the catalog's main wires it.
   const redactor = new Redactor();
   const logger = createLogger({ service: 'catalog', destination, redactor });
-  const database = new DatabaseValueBackend(pool, await KekRing.load(join(dir, 'kek.json')));
   // A backend that logs what it was given (as a driver's error might).
   const chatty: ValueBackend = {
     kind: database.kind,
@@ -67,8 +33,8 @@ test("the catalog's log masks a value it is storing, in every form, whatever log
     remove: (input) => database.remove(input),
   };
   const secrets = new SecretService({
-    store: new PostgresSecretStore(pool),
-    authorizer: new AllowAll(),
+    store,
+    authorizer: new FakeAuthorizer(),
     backend: chatty,
     maxValueBytes: 64 * 1024,
     logger,

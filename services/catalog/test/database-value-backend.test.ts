@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ensureKekFile } from '@latchkey/crypto';
-import { createPool, migrate, type Pool } from '@latchkey/db';
-import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
+import { test, type TestContext } from 'node:test';
+import { createPool, type Pool } from '@latchkey/db';
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
 import { KekRing } from '../src/adapters/kek-ring.js';
 import { rotateKek } from '../src/adapters/kek-rotation.js';
+import { catalogDatabase, kekRing, usePostgres } from './support.js';
 import { valueBackendContract } from './value-backend-contract.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
-let postgres: TestPostgres;
-let n = 0;
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 /** A TCP relay in front of PostgreSQL, so that a test can cut the database off. */
 async function relay(port: number): Promise<{ port: number; cut: () => Promise<void> }> {
@@ -50,16 +38,13 @@ async function relay(port: number): Promise<{ port: number; cut: () => Promise<v
   };
 }
 
-async function subject() {
-  const direct = await createTestDatabase(postgres, `dbbackend_${++n}`);
-  const r = await relay(postgres.port);
-  const url = direct.replace(`:${postgres.port}/`, `:${r.port}/`);
+/** The database backend over a fresh catalog database, reached through a relay the test can cut. */
+async function subject(t: TestContext) {
+  const { url: direct } = await catalogDatabase(t, postgres(), { prefix: 'dbbackend' });
+  const r = await relay(postgres().port);
+  const url = direct.replace(`:${postgres().port}/`, `:${r.port}/`);
   const pool: Pool = createPool(url, undefined, 20);
-  await migrate(pool, MIGRATIONS);
-  const dir = await mkdtemp(join(tmpdir(), 'latchkey-kek-'));
-  const kekFile = join(dir, 'kek.json');
-  await ensureKekFile(kekFile);
-  const keks = await KekRing.load(kekFile);
+  const { keks, kekFile } = await kekRing(t);
   const backend = new DatabaseValueBackend(pool, keks);
   return {
     backend,
@@ -72,15 +57,14 @@ async function subject() {
     cleanup: async () => {
       await r.cut();
       await pool.end().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
 valueBackendContract('database', subject);
 
-test('KEK rotation re-wraps every data key, leaves ciphertext alone, and retires the old key', async () => {
-  const s = await subject();
+test('KEK rotation re-wraps every data key, leaves ciphertext alone, and retires the old key', async (t) => {
+  const s = await subject(t);
   try {
     const values = Array.from({ length: 30 }, (_, i) => `value-${i}-${randomBytes(6).toString('hex')}`);
     for (const [i, v] of values.entries())

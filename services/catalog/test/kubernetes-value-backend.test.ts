@@ -13,6 +13,7 @@ import {
   type KubernetesRequestLogEntry,
   type TestK3s,
 } from '@latchkey/testing';
+import { stopOnce } from './support.js';
 import { valueBackendContract } from './value-backend-contract.js';
 import {
   KubernetesValueBackend,
@@ -444,12 +445,7 @@ describe('KubernetesValueBackend against the emulator', () => {
 describe('ValueBackend contract: kubernetes on the emulator', () => {
   valueBackendContract('kubernetes (emulator)', async () => {
     const emu = await startKubernetesEmulator();
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      await emu.stop();
-    };
+    const stop = stopOnce(() => emu.stop());
     return {
       backend: new KubernetesValueBackend({ kubeConfig: emu.kubeConfig(), namespace: NAMESPACE }),
       makeUnavailable: stop,

@@ -1,66 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { inspect } from 'node:util';
-import { after, before, describe, test, type TestContext } from 'node:test';
-import { ensureKekFile } from '@latchkey/crypto';
-import { createPool, migrate, type Pool } from '@latchkey/db';
-import { LatchkeyError } from '@latchkey/errors';
-import {
-  ensureEventTables,
-  eventTypes,
-  PeriodicTask,
-  subjects,
-  type AuditRecord,
-  type SecretRotationDue,
-} from '@latchkey/events';
+import { describe, test, type TestContext } from 'node:test';
+import { createPool, type Pool } from '@latchkey/db';
+import { eventTypes, PeriodicTask, subjects, type AuditRecord, type SecretRotationDue } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
-import { createTestDatabase, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { deny, FakeAuthorizer, waitFor } from '@latchkey/testing';
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
-import { KekRing } from '../src/adapters/kek-ring.js';
 import { postgresExclusive } from '../src/adapters/postgres-exclusive.js';
 import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
-import type { Dependents, Exclusive, VaultIntegrationRepo, VaultSources } from '../src/domain/ports.js';
-import { RotationSweep } from '../src/domain/rotation-sweep.js';
-import { SecretService } from '../src/domain/secret-service.js';
-import { CatalogViewService } from '../src/domain/selector-service.js';
+import type { Exclusive, VaultIntegrationRepo, VaultSources } from '../src/domain/ports.js';
+import { RotationSweep } from '../src/domain/rotation/rotation-sweep.js';
+import { SecretService } from '../src/domain/secrets/secret-service.js';
+import { CatalogViewService } from '../src/domain/views/catalog-view-service.js';
+import { databaseCatalog, kekRing, noDependents, outboxRows, quiet, rejection, usePostgres } from './support.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 const DAY_MS = 86_400_000;
-const quiet = { info: () => undefined, warn: () => undefined };
 
-let postgres: TestPostgres;
-let dbCount = 0;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
-
-class FakeAuthorizer implements Authorizer {
-  readonly asked: AuthorizationQuestion[] = [];
-  constructor(private readonly decision: Decision = { allowed: true, code: '', reason: '' }) {}
-  async check(q: AuthorizationQuestion): Promise<Decision> {
-    this.asked.push(q);
-    return this.decision;
-  }
-  async checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
-    this.asked.push(...qs);
-    return qs.map(() => this.decision);
-  }
-}
-
-const noDependents: Dependents = {
-  of: async () => new Map(),
-  beginDeletion: async () => ({ deletionId: '00000000-0000-4000-8000-000000000000', dependents: new Map() }),
-  endDeletion: async () => undefined,
-  deployedVaultKeys: async () => [],
-};
+const postgres = usePostgres();
 
 /** A clock the test moves: starts at the real time (versions are stamped by PostgreSQL's clock). */
 class TestClock {
@@ -84,16 +39,7 @@ interface World {
 }
 
 async function world(t: TestContext): Promise<World> {
-  const url = await createTestDatabase(postgres, `rotation_${++dbCount}`);
-  const pool = createPool(url, undefined, 10);
-  t.after(() => pool.end());
-  await ensureEventTables(pool);
-  await migrate(pool, MIGRATIONS);
-  const dir = await mkdtemp(join(tmpdir(), 'latchkey-rotation-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await ensureKekFile(join(dir, 'kek.json'));
-  const backend = new DatabaseValueBackend(pool, await KekRing.load(join(dir, 'kek.json')));
-  const store = new PostgresSecretStore(pool);
+  const { url, pool, store, backend } = await databaseCatalog(t, postgres(), { prefix: 'rotation' });
   const authorizer = new FakeAuthorizer();
   const clock = new TestClock();
   return {
@@ -146,23 +92,20 @@ async function backdate(w: World, key: string, version: number, days: number): P
   assert.equal(r.rowCount, 1);
 }
 
-async function dueEvents(
-  pool: Pool,
-): Promise<{ id: string; subject: string; type: string; data: SecretRotationDue }[]> {
-  const { rows } = await pool.query<{ id: string; subject: string; type: string; data: SecretRotationDue }>(
-    "SELECT id, subject, type, data FROM outbox WHERE subject LIKE 'latchkey.secret.rotation_due.%' ORDER BY seq",
-  );
-  return rows;
-}
+const dueEvents = (pool: Pool) => outboxRows<SecretRotationDue>(pool, 'latchkey.secret.rotation_due.');
 
-async function rejection(p: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof LatchkeyError, `expected a LatchkeyError, got ${inspect(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
+/** `n` secrets of analytics with a one-day policy whose version 1 is two days old. */
+async function seedDue(w: World, n: number): Promise<void> {
+  await w.pool.query(
+    `INSERT INTO secrets (scope, key, current_version, updated_by, rotate_every_seconds)
+     SELECT 'analytics', 'k' || i, 1, 'seed', 86400 FROM generate_series(1, $1) i`,
+    [n],
+  );
+  await w.pool.query(
+    `INSERT INTO secret_versions (scope, key, version, created_by, created_at)
+     SELECT 'analytics', 'k' || i, 1, 'seed', now() - interval '2 days' FROM generate_series(1, $1) i`,
+    [n],
+  );
 }
 
 describe('the rotation sweep', () => {
@@ -327,16 +270,7 @@ describe('the rotation sweep', () => {
     const w = await world(t);
     // More than one sweep transaction's worth (500), so that the sweeps overlap.
     const n = 1200;
-    await w.pool.query(
-      `INSERT INTO secrets (scope, key, current_version, updated_by, rotate_every_seconds)
-       SELECT 'analytics', 'k' || i, 1, 'seed', 86400 FROM generate_series(1, $1) i`,
-      [n],
-    );
-    await w.pool.query(
-      `INSERT INTO secret_versions (scope, key, version, created_by, created_at)
-       SELECT 'analytics', 'k' || i, 1, 'seed', now() - interval '2 days' FROM generate_series(1, $1) i`,
-      [n],
-    );
+    await seedDue(w, n);
     const replicaPools = [1, 2].map(() => createPool(w.url, undefined, 3));
     t.after(() => Promise.all(replicaPools.map((p) => p.end())));
     const [a, b] = replicaPools.map((pool) => w.sweeper({ pool }));
@@ -354,16 +288,7 @@ describe('the rotation sweep', () => {
   test('without the advisory lock, four sweepers at once still announce each version once (the recorded row decides)', async (t) => {
     const w = await world(t);
     const n = 1200;
-    await w.pool.query(
-      `INSERT INTO secrets (scope, key, current_version, updated_by, rotate_every_seconds)
-       SELECT 'analytics', 'k' || i, 1, 'seed', 86400 FROM generate_series(1, $1) i`,
-      [n],
-    );
-    await w.pool.query(
-      `INSERT INTO secret_versions (scope, key, version, created_by, created_at)
-       SELECT 'analytics', 'k' || i, 1, 'seed', now() - interval '2 days' FROM generate_series(1, $1) i`,
-      [n],
-    );
+    await seedDue(w, n);
     const always: Exclusive = (_name, fn) => fn();
     const replicaPools = [1, 2, 3, 4].map(() => createPool(w.url, undefined, 2));
     t.after(() => Promise.all(replicaPools.map((p) => p.end())));
@@ -510,8 +435,8 @@ describe('rotation policies', () => {
     await put(w, 'k', 'some-value');
     const denied = new SecretService({
       store: w.store,
-      authorizer: new FakeAuthorizer({ allowed: false, code: 'ras.permission_denied', reason: 'bob may not' }),
-      backend: new DatabaseValueBackend(w.pool, await KekRing.load(await kekFile(t))),
+      authorizer: new FakeAuthorizer(deny('bob may not')),
+      backend: new DatabaseValueBackend(w.pool, (await kekRing(t)).keks),
       maxValueBytes: 65536,
       onChange: () => undefined,
     });
@@ -520,13 +445,6 @@ describe('rotation policies', () => {
     assert.equal((await w.secrets.list('alice', analytics))[0]?.rotateEverySeconds, null);
   });
 });
-
-async function kekFile(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'latchkey-rotation-kek-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await ensureKekFile(join(dir, 'kek.json'));
-  return join(dir, 'kek.json');
-}
 
 describe('the inventory', () => {
   test('shows each secret’s policy, when its current version is due, and whether it is due now', async (t) => {

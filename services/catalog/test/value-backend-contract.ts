@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { inspect } from 'node:util';
 import { LatchkeyError } from '@latchkey/errors';
 import type { ValueBackend } from '../src/domain/value-backend.js';
@@ -14,12 +14,12 @@ export interface ContractSubject {
 
 /**
  * The behaviour every managed backend shares. Each case gets a fresh
- * subject from `make`.
+ * subject from `make` (given the test, whose end may clean up too).
  */
-export function valueBackendContract(name: string, make: () => Promise<ContractSubject>): void {
+export function valueBackendContract(name: string, make: (t: TestContext) => Promise<ContractSubject>): void {
   const withSubject = (title: string, fn: (s: ContractSubject) => Promise<void>): void =>
-    void test(`${name} backend: ${title}`, async () => {
-      const s = await make();
+    void test(`${name} backend: ${title}`, async (t) => {
+      const s = await make(t);
       try {
         await fn(s);
       } finally {

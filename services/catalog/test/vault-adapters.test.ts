@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { LatchkeyError } from '@latchkey/errors';
-import {
-  startVaultContainer,
-  startVaultEmulator,
-  tempDir,
-  vaultContainerAvailability,
-  waitFor,
-  type VaultEmulator,
-  type VaultTestServer,
-} from '@latchkey/testing';
+import type { LatchkeyError } from '@latchkey/errors';
+import { startVaultEmulator, tempDir, waitFor, type VaultEmulator, type VaultTestServer } from '@latchkey/testing';
 import {
   parseKv2Path,
   readOnlyVaultClient,
@@ -24,26 +15,13 @@ import {
   type VaultHttpClientOptions,
 } from '../src/adapters/vault-http-client.js';
 import { VaultIntegrationReader } from '../src/adapters/vault-integration-reader.js';
+import { closedPort, rejection, vaultServers } from './support.js';
 
-const container = await vaultContainerAvailability();
-const servers: { name: string; start: () => Promise<VaultTestServer>; skip: string | false }[] = [
-  { name: 'emulator', start: startVaultEmulator, skip: false },
-  { name: 'vault container', start: startVaultContainer, skip: container.available ? false : container.reason },
-];
+const servers = await vaultServers();
 
 let unique = 0;
 /** A fresh base path per test, so suites can share one server. */
 const fresh = (label: string) => `t${++unique}-${label}`;
-
-async function thrown(p: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof LatchkeyError, `expected a LatchkeyError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 /** The credential appears in no view of the error, and the error carries no cause. */
 function assertNoLeak(err: LatchkeyError, secrets: string[]): void {
@@ -54,23 +32,15 @@ function assertNoLeak(err: LatchkeyError, secrets: string[]): void {
   assert.equal(err.cause, undefined);
 }
 
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 test('parseKv2Path splits /v1/<mount>/data/<base> and says what a KV v2 path looks like otherwise', async () => {
   assert.deepEqual(parseKv2Path('/v1/secret/data/team/app'), { mount: 'secret', base: 'team/app' });
   assert.deepEqual(parseKv2Path('/v1/ns1/kv/data/app/'), { mount: 'ns1/kv', base: 'app' });
   assert.deepEqual(parseKv2Path('secret/data'), { mount: 'secret', base: '' });
-  const err = await thrown(Promise.resolve().then(() => parseKv2Path('/v1/secret/team/app')));
+  const err = await rejection(Promise.resolve().then(() => parseKv2Path('/v1/secret/team/app')));
   assert.equal(err.code, 'vault.not_kv2');
   assert.match(err.message, /a KV v2 path looks like \/v1\/secret\/data\/team\/app/);
   assert.equal(
-    (await thrown(Promise.resolve().then(() => parseKv2Path('/v1/secret/data/a/../b')))).code,
+    (await rejection(Promise.resolve().then(() => parseKv2Path('/v1/secret/data/a/../b')))).code,
     'vault.invalid_path',
   );
 });
@@ -218,7 +188,7 @@ for (const s of servers) {
     describe('error mapping', () => {
       test('a bad token is vault.auth_failed on lookup and bad_credentials in test()', async () => {
         const client = new VaultHttpClient(opts('hvs.not-a-token'));
-        const err = await thrown(client.lookupSelf());
+        const err = await rejection(client.lookupSelf());
         assert.equal(err.code, 'vault.auth_failed');
         assert.equal(err.kind, 'unauthenticated');
         assert.match(err.message, /"it" \(http:\/\/127\.0\.0\.1:\d+\).*HTTP 403/);
@@ -234,7 +204,7 @@ for (const s of servers) {
           host: server.url,
           auth: { method: 'approle', roleId: `role-${base}`, secretId: 'wrong-secret-id' },
         });
-        const err = await thrown(client.readKv2('secret', 'x'));
+        const err = await rejection(client.readKv2('secret', 'x'));
         assert.equal(err.code, 'vault.auth_failed');
         assert.match(err.message, /invalid role or secret ID \(HTTP 400\)/);
         assertNoLeak(err, ['wrong-secret-id']);
@@ -244,10 +214,10 @@ for (const s of servers) {
         const base = fresh('denied');
         await server.putSecret('secret', `${base}/k`, { value: 'v' });
         const limited = await server.addToken([`secret/data/${base}/`]);
-        const policy = await thrown(new VaultHttpClient(opts(limited)).listKv2('secret', base));
+        const policy = await rejection(new VaultHttpClient(opts(limited)).listKv2('secret', base));
         assert.equal(policy.code, 'vault.permission_denied');
         assert.match(policy.message, /policies do not allow it \(HTTP 403\)/);
-        const plain = await thrown(new VaultHttpClient(opts('hvs.bogus')).readKv2('secret', `${base}/k`));
+        const plain = await rejection(new VaultHttpClient(opts('hvs.bogus')).readKv2('secret', `${base}/k`));
         assert.equal(plain.code, 'vault.permission_denied');
         assert.equal(plain.details['status'], 403);
         const reader = VaultIntegrationReader.create({ ...opts(limited), path: `/v1/secret/data/${base}` });
@@ -255,10 +225,10 @@ for (const s of servers) {
       });
 
       test('a missing mount and a LIST on a data path are vault.not_kv2', async () => {
-        const noMount = await thrown(new VaultHttpClient(opts(server.rootToken)).readKv2('nomount', 'x'));
+        const noMount = await rejection(new VaultHttpClient(opts(server.rootToken)).readKv2('nomount', 'x'));
         assert.equal(noMount.code, 'vault.not_kv2');
         assert.match(noMount.message, /HTTP 404/);
-        const dataList = await thrown(new VaultHttpClient(opts(server.rootToken)).listKv2('secret/data', 'x'));
+        const dataList = await rejection(new VaultHttpClient(opts(server.rootToken)).listKv2('secret/data', 'x'));
         assert.equal(dataList.code, 'vault.not_kv2');
         assert.match(dataList.message, /HTTP 405/);
         const reader = VaultIntegrationReader.create({ ...opts(server.rootToken), path: '/v1/nomount/data/app' });
@@ -268,7 +238,7 @@ for (const s of servers) {
       test('a closed port is vault.unreachable, retryable, and test() says unreachable', async () => {
         const port = await closedPort();
         const client = new VaultHttpClient({ ...opts('hvs.x'), host: `http://127.0.0.1:${port}` });
-        const err = await thrown(client.readKv2('secret', 'x'));
+        const err = await rejection(client.readKv2('secret', 'x'));
         assert.equal(err.code, 'vault.unreachable');
         assert.equal(err.retryable, true);
         assert.equal(err.kind, 'unavailable');
@@ -285,7 +255,7 @@ for (const s of servers) {
 
       test('https against a plain-http server is vault.tls_failure; test() says tls_failure', async () => {
         const host = server.url.replace('http://', 'https://');
-        const err = await thrown(new VaultHttpClient({ ...opts(server.rootToken), host }).readKv2('secret', 'x'));
+        const err = await rejection(new VaultHttpClient({ ...opts(server.rootToken), host }).readKv2('secret', 'x'));
         assert.equal(err.code, 'vault.tls_failure');
         assert.equal(err.retryable, false);
         const reader = VaultIntegrationReader.create({ ...opts(server.rootToken), host, path: '/v1/secret/data/x' });
@@ -297,8 +267,8 @@ for (const s of servers) {
         assert.ok(!('writeKv2' in ro) && !('deleteAllKv2' in ro));
         assert.ok(Object.isFrozen(ro));
         const inner = new VaultHttpClient(opts(server.rootToken), 'read-only');
-        assert.equal((await thrown(inner.writeKv2('secret', 'x', { value: 'v' }))).code, 'vault.read_only');
-        assert.equal((await thrown(inner.deleteAllKv2('secret', 'x'))).code, 'vault.read_only');
+        assert.equal((await rejection(inner.writeKv2('secret', 'x', { value: 'v' }))).code, 'vault.read_only');
+        assert.equal((await rejection(inner.deleteAllKv2('secret', 'x'))).code, 'vault.read_only');
       });
     });
   });
@@ -337,7 +307,7 @@ test(
       try {
         const host = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
         const auth = { method: 'token' as const, token: 'hvs.tls-test' };
-        const err = await thrown(new VaultHttpClient({ host, auth }).lookupSelf());
+        const err = await rejection(new VaultHttpClient({ host, auth }).lookupSelf());
         assert.equal(err.code, 'vault.tls_failure');
         assert.match(err.message, /DEPTH_ZERO_SELF_SIGNED_CERT/);
         const info = await new VaultHttpClient({ host, auth, ca }).lookupSelf();
@@ -371,7 +341,7 @@ describe('vault adapters: emulator-only behaviour', () => {
     test('a sealed Vault is vault.sealed, retryable; test() says sealed', async () => {
       emu.seal(true);
       try {
-        const err = await thrown(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
+        const err = await rejection(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
         assert.equal(err.code, 'vault.sealed');
         assert.equal(err.retryable, true);
         assert.match(err.message, /HTTP 503/);
@@ -386,7 +356,7 @@ describe('vault adapters: emulator-only behaviour', () => {
       emu.setLatency(500);
       try {
         const client = new VaultHttpClient({ ...opts(emu.rootToken), timeoutMs: 100 });
-        const err = await thrown(client.readKv2('secret', 'x'));
+        const err = await rejection(client.readKv2('secret', 'x'));
         assert.equal(err.code, 'vault.unreachable');
         assert.equal(err.retryable, true);
         assert.match(err.message, /no answer within 100 ms/);
@@ -397,18 +367,18 @@ describe('vault adapters: emulator-only behaviour', () => {
 
     test('a 500 is vault.error, retryable; a plain 404 outside reads is vault.not_found', async () => {
       emu.failNext(1, 500);
-      const err = await thrown(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
+      const err = await rejection(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
       assert.equal(err.code, 'vault.error');
       assert.equal(err.retryable, true);
       assert.match(err.message, /HTTP 500/);
       emu.failNext(1, 404);
-      const nf = await thrown(new VaultHttpClient(opts(emu.rootToken)).lookupSelf());
+      const nf = await rejection(new VaultHttpClient(opts(emu.rootToken)).lookupSelf());
       assert.equal(nf.code, 'vault.not_found');
     });
 
     test('a dropped connection is vault.unreachable', async () => {
       emu.failNext(1, 'reset');
-      const err = await thrown(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
+      const err = await rejection(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
       assert.equal(err.code, 'vault.unreachable');
     });
 
@@ -574,9 +544,9 @@ describe('vault adapters: emulator-only behaviour', () => {
       const port = await closedPort();
       const closed = `http://127.0.0.1:${port}`;
       const errors: LatchkeyError[] = [];
-      errors.push(await thrown(new VaultHttpClient({ ...opts(token), host: closed }).readKv2('secret', 'x')));
+      errors.push(await rejection(new VaultHttpClient({ ...opts(token), host: closed }).readKv2('secret', 'x')));
       errors.push(
-        await thrown(
+        await rejection(
           new VaultHttpClient({
             host: closed,
             auth: { method: 'approle', roleId: 'canary-role', secretId },
@@ -585,9 +555,9 @@ describe('vault adapters: emulator-only behaviour', () => {
       );
       emu.setLatency(400);
       try {
-        errors.push(await thrown(new VaultHttpClient({ ...opts(token), timeoutMs: 50 }).readKv2('secret', 'x')));
+        errors.push(await rejection(new VaultHttpClient({ ...opts(token), timeoutMs: 50 }).readKv2('secret', 'x')));
         errors.push(
-          await thrown(
+          await rejection(
             new VaultHttpClient({
               host: emu.url,
               timeoutMs: 50,
@@ -598,10 +568,10 @@ describe('vault adapters: emulator-only behaviour', () => {
       } finally {
         emu.setLatency(0);
       }
-      errors.push(await thrown(new VaultHttpClient(opts(token)).readKv2('secret', 'x')));
-      errors.push(await thrown(new VaultHttpClient(opts(token)).lookupSelf()));
+      errors.push(await rejection(new VaultHttpClient(opts(token)).readKv2('secret', 'x')));
+      errors.push(await rejection(new VaultHttpClient(opts(token)).lookupSelf()));
       errors.push(
-        await thrown(
+        await rejection(
           new VaultHttpClient({
             host: emu.url,
             auth: { method: 'approle', roleId: 'canary-role', secretId: `${secretId}-wrong` },
@@ -613,10 +583,10 @@ describe('vault adapters: emulator-only behaviour', () => {
         host: emu.url,
         auth: { method: 'approle', roleId: 'canary-role', secretId },
       });
-      errors.push(await thrown(approle.readKv2('secret', 'x')));
+      errors.push(await rejection(approle.readKv2('secret', 'x')));
       emu.seal(true);
       try {
-        errors.push(await thrown(new VaultHttpClient(opts(token)).readKv2('secret', 'x')));
+        errors.push(await rejection(new VaultHttpClient(opts(token)).readKv2('secret', 'x')));
       } finally {
         emu.seal(false);
       }

@@ -7,7 +7,8 @@ import { startTestNats, startTestPostgres, type TestNats, type TestPostgres } fr
 import { VaultHttpClient } from '../src/adapters/vault-http-client.js';
 import { platformHostsOf, VaultHostPolicy } from '../src/adapters/vault-host-policy.js';
 import { CachedVaultSources } from '../src/adapters/vault-sources.js';
-import type { VaultSettingsInput } from '../src/domain/vault-integration-types.js';
+import type { VaultSettingsInput } from '../src/domain/vault/vault-integration-types.js';
+import { closedPort } from './support.js';
 
 /**
  * Issue 13 §5: `vault test --host http://127.0.0.1:<port>` told PostgreSQL,
@@ -43,14 +44,6 @@ async function countingListener(): Promise<{ port: number; connections: () => nu
     connections: () => n,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** What `vault test` answers for unsaved settings: an error thrown, or the outcome. */

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LatchkeyError } from '@latchkey/errors';
-import {
-  startVaultContainer,
-  startVaultEmulator,
-  vaultContainerAvailability,
-  type VaultEmulator,
-  type VaultTestServer,
-} from '@latchkey/testing';
+import { startVaultEmulator, type VaultEmulator, type VaultTestServer } from '@latchkey/testing';
 import { VaultHttpClient } from '../src/adapters/vault-http-client.js';
 import { VaultValueBackend } from '../src/adapters/vault-value-backend.js';
+import { stopOnce, vaultServers } from './support.js';
 import { valueBackendContract } from './value-backend-contract.js';
 
-const container = await vaultContainerAvailability();
-const servers: { name: string; start: () => Promise<VaultTestServer>; skip: string | false }[] = [
-  { name: 'emulator', start: startVaultEmulator, skip: false },
-  { name: 'vault container', start: startVaultContainer, skip: container.available ? false : container.reason },
-];
+const servers = await vaultServers();
 
 let unique = 0;
 
@@ -199,12 +190,7 @@ describe('vault value backend: unavailable Vault', () => {
 
 valueBackendContract('vault (emulator)', async () => {
   const emu = await startVaultEmulator();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await emu.stop();
-  };
+  const stop = stopOnce(() => emu.stop());
   return {
     backend: VaultValueBackend.create({
       host: emu.url,

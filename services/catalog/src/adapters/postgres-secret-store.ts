@@ -10,8 +10,8 @@ import {
   type SecretRotationDue,
 } from '@latchkey/events';
 import { storeKey, type SecretStore, type StoredValue } from '../domain/ports.js';
-import { formatRotateEvery } from '../domain/rotation-policy.js';
-import type { PutResult, RotationDue, ScopeName, SecretMeta } from '../domain/secret-types.js';
+import { formatRotateEvery } from '../domain/rotation/rotation-policy.js';
+import type { PutResult, RotationDue, ScopeName, SecretMeta } from '../domain/secrets/secret-types.js';
 
 interface MetaRow {
   scope: string;

@@ -1,13 +1,20 @@
 import { envelopeDecrypt, envelopeEncrypt } from '@latchkey/crypto';
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
-import { auditEvent, auditRecord, enqueueEvents, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
-import type { VaultIntegrationRepo } from '../domain/ports.js';
 import {
+  auditEvent,
+  auditRecord,
+  enqueueEvents,
+  eventTypes,
   INTEGRATION_ID,
-  type VaultAuthMethod,
-  type VaultIntegrationRecord,
-  type VaultLayoutName,
-} from '../domain/vault-integration-types.js';
+  subjects,
+  type SecretChanged,
+} from '@latchkey/events';
+import type { VaultIntegrationRepo } from '../domain/ports.js';
+import type {
+  VaultAuthMethod,
+  VaultIntegrationRecord,
+  VaultLayoutName,
+} from '../domain/vault/vault-integration-types.js';
 import type { KekRing } from './kek-ring.js';
 import { kekIdsIn, rewrapTable } from './kek-rotation.js';
 

@@ -17,19 +17,23 @@
  *   request is built, and exposes no write method.
  */
 import vault from 'node-vault';
-import { LatchkeyError, type ErrorKind } from '@latchkey/errors';
+import { LatchkeyError } from '@latchkey/errors';
+import { VaultTokens, type AppRoleAuth, type AppRoleLogin, type VaultAuth } from './vault-auth.js';
+import {
+  apiFailure,
+  mapVaultError,
+  readOnlyRefused,
+  unexpectedAnswer,
+  type CallContext,
+  type ErrorSubject,
+  type Op,
+} from './vault-client-errors.js';
 import type { VaultHostPolicy } from './vault-host-policy.js';
+import { encodePath } from './vault-kv2-path.js';
 import { vaultRequest } from './vault-transport.js';
 
-export type VaultAuth =
-  | { method: 'token'; token: string }
-  | {
-      method: 'approle';
-      roleId: string;
-      secretId: string;
-      /** AppRole auth mount, default `approle`. */
-      mount?: string;
-    };
+export type { VaultAuth } from './vault-auth.js';
+export { parseKv2Path, type Kv2Location } from './vault-kv2-path.js';
 
 export interface VaultHttpClientOptions {
   /** Base URL, e.g. `https://vault.example.com:8200` (no `/v1`). */
@@ -90,108 +94,6 @@ export interface VaultReadOnlyClient {
   lookupSelf(): Promise<VaultTokenInfo>;
 }
 
-/** A KV v2 path as integrations carry it: `/v1/<mount>/data/<base>`. */
-export interface Kv2Location {
-  mount: string;
-  /** May be '' (the whole mount). */
-  base: string;
-}
-
-const KV2_EXAMPLE = 'a KV v2 path looks like /v1/secret/data/team/app';
-
-/**
- * Splits `/v1/<mount>/data/<base>` (the leading `/v1/` and slashes are
- * optional) at its first `data` segment. Throws `vault.not_kv2` when there is
- * none, `vault.invalid_path` for `.` or `..` segments.
- */
-export function parseKv2Path(path: string): Kv2Location {
-  const segments = path.split('/').filter((s) => s !== '');
-  if (segments[0] === 'v1') segments.shift();
-  const i = segments.indexOf('data');
-  if (i < 1) {
-    throw new LatchkeyError(
-      'vault.not_kv2',
-      `"${path}" is not a KV v2 data path: it has no /data/ segment; ${KV2_EXAMPLE}`,
-      {
-        kind: 'invalid_argument',
-      },
-    );
-  }
-  const loc = { mount: segments.slice(0, i).join('/'), base: segments.slice(i + 1).join('/') };
-  checkSegments(loc.mount);
-  checkSegments(loc.base);
-  return loc;
-}
-
-function checkSegments(p: string): string[] {
-  const segments = p.split('/').filter((s) => s !== '');
-  if (segments.some((s) => s === '.' || s === '..')) {
-    throw new LatchkeyError('vault.invalid_path', `Vault path "${p}" has a "." or ".." segment`, {
-      kind: 'invalid_argument',
-    });
-  }
-  return segments;
-}
-
-function encodePath(p: string): string {
-  return checkSegments(p).map(encodeURIComponent).join('/');
-}
-
-type Op = 'read' | 'write' | 'list' | 'metadata' | 'delete' | 'lookup' | 'login';
-
-const OP_TEXT: Record<Op, string> = {
-  read: 'reading',
-  write: 'writing',
-  list: 'listing',
-  metadata: 'reading the metadata of',
-  delete: 'deleting',
-  lookup: 'looking up its token',
-  login: 'AppRole login',
-};
-
-const TLS_CODES = new Set([
-  'EPROTO',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-]);
-
-const SAFE_LOGIN_MESSAGES = new Set(['invalid role or secret ID', 'missing secret_id', 'missing role_id']);
-const POLICY_DENIED = /^1 error occurred:\s*\* permission denied\s*$/;
-
-interface ApiFailure {
-  status: number;
-  message: string;
-  body: unknown;
-}
-
-/** node-vault's ApiResponseError (not exported): `{message, response: {statusCode, body}}`. */
-function apiFailure(err: unknown): ApiFailure | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const response = (err as { response?: unknown }).response;
-  if (typeof response !== 'object' || response === null) return undefined;
-  const status = (response as { statusCode?: unknown }).statusCode;
-  if (typeof status !== 'number') return undefined;
-  const message = (err as { message?: unknown }).message;
-  return { status, message: typeof message === 'string' ? message : '', body: (response as { body?: unknown }).body };
-}
-
-function networkCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && /^[A-Z0-9_]+$/.test(code)) return code;
-  const cause = (err as { cause?: unknown }).cause;
-  return cause === err ? undefined : networkCode(cause);
-}
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -221,12 +123,11 @@ export type VaultClientMode = 'read-write' | 'read-only';
 export class VaultHttpClient implements VaultReadOnlyClient {
   readonly label: string;
   readonly #client: vault.client;
-  readonly #auth: VaultAuth;
+  readonly #tokens: VaultTokens;
   readonly #timeoutMs: number;
-  readonly #now: () => number;
   readonly #mode: VaultClientMode;
-  #cached: { token: string; refreshAt: number } | undefined;
-  #inflight: Promise<string> | undefined;
+  /** Who errors are about, and how their text loses any credential. */
+  readonly #subject: ErrorSubject;
 
   constructor(opts: VaultHttpClientOptions, mode: VaultClientMode = 'read-write') {
     let url: URL;
@@ -242,10 +143,10 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     // Refused before anything is built or sent; names are checked again on connect.
     opts.hostPolicy?.checkHost(url.hostname);
     this.label = opts.integration === undefined ? origin : `"${opts.integration}" (${origin})`;
-    this.#auth = opts.auth;
+    this.#tokens = new VaultTokens(opts.auth, (auth) => this.#login(auth), opts.now ?? Date.now);
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
-    this.#now = opts.now ?? Date.now;
     this.#mode = mode;
+    this.#subject = { label: this.label, timeoutMs: this.#timeoutMs, scrub: (text) => this.#scrub(text) };
     this.#client = vault({
       endpoint: origin,
       apiVersion: 'v1',
@@ -350,19 +251,11 @@ export class VaultHttpClient implements VaultReadOnlyClient {
 
   /** Forgets a cached AppRole token (the next call logs in again). */
   forgetToken(): void {
-    this.#cached = undefined;
+    this.#tokens.forget();
   }
 
   #assertWritable(op: Op): void {
-    if (this.#mode === 'read-only') {
-      throw new LatchkeyError(
-        'vault.read_only',
-        `Vault integration ${this.label} is read-only: ${OP_TEXT[op]} refused`,
-        {
-          kind: 'failed_precondition',
-        },
-      );
-    }
+    if (this.#mode === 'read-only') throw readOnlyRefused(this.label, op);
   }
 
   /**
@@ -372,7 +265,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
    * caller expects it; every other failure is mapped.
    */
   async #call(
-    ctx: { op: Op; path: string },
+    ctx: CallContext,
     run: (requestOptions: { headers: Record<string, string> }) => Promise<unknown>,
     opts: { allow404?: boolean } = {},
   ): Promise<unknown> {
@@ -381,19 +274,19 @@ export class VaultHttpClient implements VaultReadOnlyClient {
       if (opts.allow404 === true && api?.status === 404 && !api.message.startsWith('no handler for route')) {
         return new NotFound(api.body);
       }
-      throw this.#mapError(err, ctx);
+      throw mapVaultError(this.#subject, err, ctx);
     };
-    const token = await this.#token();
+    const token = await this.#tokens.token();
     try {
       return await run({ headers: { 'X-Vault-Token': token } });
     } catch (err) {
       const api = apiFailure(err);
-      if (this.#auth.method !== 'approle' || api?.status !== 403 || api.message !== 'permission denied') {
+      if (!this.#tokens.canLogIn || api?.status !== 403 || api.message !== 'permission denied') {
         return settle(err);
       }
     }
-    if (this.#cached?.token === token) this.#cached = undefined;
-    const fresh = await this.#token();
+    this.#tokens.refused(token);
+    const fresh = await this.#tokens.token();
     try {
       return await run({ headers: { 'X-Vault-Token': fresh } });
     } catch (err) {
@@ -401,17 +294,8 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     }
   }
 
-  /** The token for the next request: static, or a cached / freshly shared AppRole login. */
-  async #token(): Promise<string> {
-    if (this.#auth.method === 'token') return this.#auth.token;
-    if (this.#cached !== undefined && this.#now() < this.#cached.refreshAt) return this.#cached.token;
-    this.#inflight ??= this.#login(this.#auth).finally(() => {
-      this.#inflight = undefined;
-    });
-    return this.#inflight;
-  }
-
-  async #login(auth: Extract<VaultAuth, { method: 'approle' }>): Promise<string> {
+  /** Logs in with AppRole (the tokens' cache calls it once for all concurrent callers). */
+  async #login(auth: AppRoleAuth): Promise<AppRoleLogin> {
     const mount = auth.mount ?? 'approle';
     const ctx = { op: 'login' as const, path: `auth/${mount}/login` };
     let body: unknown;
@@ -421,147 +305,24 @@ export class VaultHttpClient implements VaultReadOnlyClient {
         secret_id: auth.secretId,
       });
     } catch (err) {
-      throw this.#mapError(err, ctx);
+      throw mapVaultError(this.#subject, err, ctx);
     }
     const a = isRecord(body) ? body['auth'] : undefined;
     const token = isRecord(a) ? a['client_token'] : undefined;
     const lease = isRecord(a) ? a['lease_duration'] : undefined;
     if (typeof token !== 'string' || token === '' || typeof lease !== 'number') throw this.#unexpected(ctx);
-    // Refresh a little before the lease ends: 20% of it, at most a minute.
-    const leaseMs = lease * 1000;
-    const refreshAt = lease <= 0 ? Number.POSITIVE_INFINITY : this.#now() + leaseMs - Math.min(60_000, leaseMs * 0.2);
-    this.#cached = { token, refreshAt };
-    return token;
+    return { token, leaseSeconds: lease };
   }
 
-  #unexpected(ctx: { op: Op; path: string }): LatchkeyError {
-    return this.#error('vault.error', `${OP_TEXT[ctx.op]} ${ctx.path} gave a response Latchkey does not understand`, {
-      kind: 'internal',
-    });
-  }
-
-  #error(
-    code: string,
-    what: string,
-    o: { kind: ErrorKind; retryable?: boolean; status?: number; path?: string },
-  ): LatchkeyError {
-    const status = o.status === undefined ? '' : ` (HTTP ${o.status})`;
-    const message = this.#scrub(`Vault integration ${this.label}: ${what}${status}`);
-    const details: Record<string, string | number | boolean> = { integration: this.label };
-    if (o.status !== undefined) details['status'] = o.status;
-    if (o.path !== undefined) details['path'] = this.#scrub(o.path);
-    return new LatchkeyError(code, message, {
-      kind: o.kind,
-      ...(o.retryable === undefined ? {} : { retryable: o.retryable }),
-      details,
-    });
+  #unexpected(ctx: CallContext): LatchkeyError {
+    return unexpectedAnswer(this.#subject, ctx);
   }
 
   /** A last guard: no credential text survives in a message even if a path or Vault echoed it. */
   #scrub(text: string): string {
     let out = text;
-    const secrets = [this.#cached?.token, this.#auth.method === 'token' ? this.#auth.token : this.#auth.secretId];
-    for (const s of secrets) if (s !== undefined && s.length >= 4) out = out.split(s).join('[redacted]');
+    for (const s of this.#tokens.secrets) if (s !== undefined && s.length >= 4) out = out.split(s).join('[redacted]');
     return out;
-  }
-
-  #mapError(err: unknown, ctx: { op: Op; path: string }): LatchkeyError {
-    if (err instanceof LatchkeyError) return err;
-    const on = `${OP_TEXT[ctx.op]} ${ctx.op === 'login' || ctx.op === 'lookup' ? '' : ctx.path}`.trimEnd();
-    const path = ctx.path;
-    const api = apiFailure(err);
-    if (api !== undefined) {
-      const status = api.status;
-      const base = { status, path };
-      if (status >= 300 && status < 400) {
-        return this.#error(
-          'vault.redirect_refused',
-          `Vault answered ${on} with a redirect, which Latchkey never follows (a redirect could send the token to another host): give the address Vault redirects to as the host`,
-          { ...base, kind: 'failed_precondition' },
-        );
-      }
-      if (status === 503 && /sealed/i.test(api.message)) {
-        return this.#error('vault.sealed', `Vault is sealed; ${on} failed, retry once it is unsealed`, {
-          ...base,
-          kind: 'unavailable',
-          retryable: true,
-        });
-      }
-      if (ctx.op === 'login' && status >= 400 && status < 500) {
-        const said = SAFE_LOGIN_MESSAGES.has(api.message) ? `: ${api.message}` : '';
-        return this.#error('vault.auth_failed', `AppRole login at ${path} was refused${said}`, {
-          ...base,
-          kind: 'unauthenticated',
-        });
-      }
-      if (status === 403) {
-        if (ctx.op === 'lookup' && api.message === 'permission denied') {
-          return this.#error('vault.auth_failed', 'the token is invalid or expired', {
-            ...base,
-            kind: 'unauthenticated',
-          });
-        }
-        const why = POLICY_DENIED.test(api.message)
-          ? "the token's policies do not allow it"
-          : 'the token is invalid or expired, or its policies do not allow it';
-        return this.#error('vault.permission_denied', `permission denied ${on}: ${why}`, {
-          ...base,
-          kind: 'permission_denied',
-        });
-      }
-      if (status === 405) {
-        return this.#error('vault.not_kv2', `${path} does not support ${OP_TEXT[ctx.op]}; ${KV2_EXAMPLE}`, {
-          ...base,
-          kind: 'failed_precondition',
-        });
-      }
-      if (status === 404 && api.message.startsWith('no handler for route')) {
-        return this.#error(
-          'vault.not_kv2',
-          `no secrets engine is mounted at ${path} (is the mount name right, and is it KV v2?); ${KV2_EXAMPLE}`,
-          { ...base, kind: 'failed_precondition' },
-        );
-      }
-      if (status === 404) {
-        return this.#error('vault.not_found', `nothing found ${on}`, { ...base, kind: 'not_found' });
-      }
-      const transient = status >= 500 || status === 429;
-      return this.#error('vault.error', `${on} failed`, {
-        ...base,
-        kind: transient ? 'unavailable' : status === 400 ? 'invalid_argument' : 'internal',
-        retryable: transient,
-      });
-    }
-    const code = networkCode(err);
-    const message = typeof (err as { message?: unknown })?.message === 'string' ? (err as Error).message : '';
-    if (code !== undefined && (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) {
-      return this.#error(
-        'vault.tls_failure',
-        `TLS handshake failed (${code}): check the host's certificate and the CA`,
-        {
-          kind: 'unavailable',
-          retryable: false,
-          path,
-        },
-      );
-    }
-    if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(message)) {
-      return this.#error('vault.unreachable', `no answer within ${this.#timeoutMs} ms while ${on}`, {
-        kind: 'unavailable',
-        retryable: true,
-        path,
-      });
-    }
-    if (code !== undefined) {
-      // The same words for a closed port, a refused or reset connection and a
-      // server that does not speak HTTP: the library's detail would tell them apart.
-      return this.#error('vault.unreachable', `Vault is unreachable while ${on}`, {
-        kind: 'unavailable',
-        retryable: true,
-        path,
-      });
-    }
-    return this.#error('vault.error', `unexpected failure while ${on}`, { kind: 'internal', path });
   }
 }
 

@@ -16,7 +16,7 @@ import {
   type VaultHttpClientOptions,
   type VaultReadOnlyClient,
 } from './vault-http-client.js';
-import type { VaultKeyResult, VaultLayoutName, VaultTestOutcome } from '../domain/vault-integration-types.js';
+import type { VaultKeyResult, VaultLayoutName, VaultTestOutcome } from '../domain/vault/vault-integration-types.js';
 
 export type VaultLayout = VaultLayoutName;
 export type VaultReadResult = VaultKeyResult;

@@ -1,11 +1,11 @@
-import { notFound } from '@latchkey/errors';
 import type { VaultIntegrationRepo, VaultSources } from '../domain/ports.js';
+import { integrationDeleted } from '../domain/vault/vault-integration-errors.js';
 import type {
   VaultConnectionSettings,
   VaultIntegrationRecord,
   VaultSettingsInput,
   VaultSource,
-} from '../domain/vault-integration-types.js';
+} from '../domain/vault/vault-integration-types.js';
 import type { VaultAuth } from './vault-http-client.js';
 import type { VaultHostPolicy } from './vault-host-policy.js';
 import { VaultIntegrationReader } from './vault-integration-reader.js';
@@ -52,9 +52,7 @@ export class CachedVaultSources implements VaultSources {
     const hit = this.#cache.get(record.id);
     if (hit && hit.stamp === stamp) return hit.source;
     const source = this.opts.repo.credential(record.id).then((credential) => {
-      if (credential === undefined) {
-        throw notFound('vault.integration_not_found', `Vault integration ${record.domain}/${record.name} was deleted`);
-      }
+      if (credential === undefined) throw integrationDeleted(record);
       try {
         return VaultIntegrationReader.create(
           this.#base(record, credential.toString('utf8'), `${record.domain}/${record.name}`),

@@ -72,29 +72,34 @@ export function vaultRequest(policy?: VaultHostPolicy): VaultRequest {
         );
       }
       req.on('error', reject);
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            req.destroy(Object.assign(new Error('answer too large'), { code: 'ERESPONSETOOLARGE' }));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text === '' ? undefined : text;
-          try {
-            if (text !== '') parsed = JSON.parse(text);
-          } catch {
-            // Not JSON: node-vault reports it by status.
-          }
-          resolve({ statusCode: res.statusCode ?? 0, body: parsed, request: { path: url.pathname } });
-        });
-      });
+      req.on('response', (res) => readAnswer(req, res, url.pathname).then(resolve, reject));
       req.end(body);
     });
+}
+
+/** The answer's body, capped in size, parsed as JSON when it is JSON. */
+function readAnswer(req: http.ClientRequest, res: http.IncomingMessage, path: string): Promise<VaultResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        req.destroy(Object.assign(new Error('answer too large'), { code: 'ERESPONSETOOLARGE' }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('error', reject);
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let parsed: unknown = text === '' ? undefined : text;
+      try {
+        if (text !== '') parsed = JSON.parse(text);
+      } catch {
+        // Not JSON: node-vault reports it by status.
+      }
+      resolve({ statusCode: res.statusCode ?? 0, body: parsed, request: { path } });
+    });
+  });
 }

@@ -1,11 +1,11 @@
 import type { AuditRecord } from '@latchkey/events';
-import type { PutResult, RotationDue, ScopeName, SecretMeta } from './secret-types.js';
+import type { PutResult, RotationDue, ScopeName, SecretMeta } from './secrets/secret-types.js';
 import type {
   VaultConnectionSettings,
   VaultIntegrationRecord,
   VaultSettingsInput,
   VaultSource,
-} from './vault-integration-types.js';
+} from './vault/vault-integration-types.js';
 
 /** Where the value of a current version lives. */
 export interface StoredValue {

@@ -7,12 +7,12 @@ import type {
   VaultIntegration,
   VaultSettings,
 } from '@latchkey/proto';
-import { formatRotateEvery } from '../../domain/rotation-policy.js';
-import type { CatalogViewService } from '../../domain/selector-service.js';
-import type { SecretService } from '../../domain/secret-service.js';
-import { GLOBAL, type SecretMeta, type ValueQuery } from '../../domain/secret-types.js';
-import type { RawVaultSettings, VaultIntegrationService } from '../../domain/vault-integration-service.js';
-import type { VaultIntegrationRecord } from '../../domain/vault-integration-types.js';
+import { formatRotateEvery } from '../../domain/rotation/rotation-policy.js';
+import type { CatalogViewService } from '../../domain/views/catalog-view-service.js';
+import type { SecretService } from '../../domain/secrets/secret-service.js';
+import { GLOBAL, type SecretMeta, type ValueQuery } from '../../domain/secrets/secret-types.js';
+import type { RawVaultSettings, VaultIntegrationService } from '../../domain/vault/vault-integration-service.js';
+import type { VaultIntegrationRecord } from '../../domain/vault/vault-integration-types.js';
 
 export const toMetadata = (m: SecretMeta): SecretMetadata => ({
   scope: m.scope === GLOBAL ? { domain: '', global: true } : { domain: m.scope, global: false },

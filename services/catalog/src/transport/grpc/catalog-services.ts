@@ -5,9 +5,9 @@ import {
   type CatalogInternalServer,
   type CatalogServiceServer,
 } from '@latchkey/proto';
-import type { CatalogViewService } from '../../domain/selector-service.js';
-import type { SecretService } from '../../domain/secret-service.js';
-import type { VaultIntegrationService } from '../../domain/vault-integration-service.js';
+import type { CatalogViewService } from '../../domain/views/catalog-view-service.js';
+import type { SecretService } from '../../domain/secrets/secret-service.js';
+import type { VaultIntegrationService } from '../../domain/vault/vault-integration-service.js';
 import { catalogHandlers, catalogInternalHandlers } from './catalog-handler.js';
 
 /** The catalog's gRPC services: CatalogService for everyone, CatalogInternal (values) for the resolver. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LatchkeyError } from '@latchkey/errors';
-import { validateKey } from './secret-service.js';
+import { validateKey } from './secret-scope.js';
 
 test('the secret keys . and .. are refused (path segments in every backend with paths); other dotted keys are fine', () => {
   for (const key of ['.', '..']) {

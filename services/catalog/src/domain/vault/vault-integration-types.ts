@@ -1,15 +1,11 @@
 import type { LatchkeyError } from '@latchkey/errors';
-import { OBJECT_NAME } from '@latchkey/events';
 
 export const VAULT_AUTH_METHODS = ['token', 'approle'] as const;
 export type VaultAuthMethod = (typeof VAULT_AUTH_METHODS)[number];
 export const VAULT_LAYOUTS = ['children', 'fields'] as const;
 export type VaultLayoutName = (typeof VAULT_LAYOUTS)[number];
 
-/** An integration name: unique per domain. */
-export const INTEGRATION_NAME = OBJECT_NAME;
-/** Integration ids are UUIDs (the VAULT reference's `source.id`). */
-export const INTEGRATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** An integration's name is libs/events' OBJECT_NAME (unique per domain), its id an INTEGRATION_ID (a UUID). */
 
 /** A read-only Vault integration as stored, without its credential. */
 export interface VaultIntegrationRecord {

@@ -1,19 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { alreadyExists, invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
+import { LatchkeyError } from '@latchkey/errors';
+import { DOMAIN_NAME } from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/authz';
-import type { Bundles, Dependents, VaultIntegrationRepo, VaultSources } from './ports.js';
-import { DOMAIN_NAME, GLOBAL } from './secret-types.js';
+import type { Bundles, Dependents, VaultIntegrationRepo, VaultSources } from '../ports.js';
 import {
-  INTEGRATION_NAME,
-  VAULT_AUTH_METHODS,
-  VAULT_LAYOUTS,
-  type VaultAuthMethod,
-  type VaultIntegrationRecord,
-  type VaultLayoutName,
-  type VaultConnectionSettings,
-  type VaultSettingsInput,
-  type VaultTestOutcome,
-} from './vault-integration-types.js';
+  bundleFixed,
+  bundleNotFound,
+  bundleRequired,
+  credentialNeededForAuthMethod,
+  credentialNeededForHost,
+  integrationExists,
+  integrationInUse,
+  integrationMissing,
+  integrationNotFound,
+} from './vault-integration-errors.js';
+import {
+  checkIntegrationDomain as checkDomain,
+  checkIntegrationName as checkName,
+  normaliseSettings,
+  withCredential,
+  type RawVaultSettings,
+} from './vault-integration-settings.js';
+import type { VaultIntegrationRecord, VaultTestOutcome } from './vault-integration-types.js';
+
+export type { RawVaultSettings } from './vault-integration-settings.js';
 
 export interface VaultIntegrationServiceDeps {
   repo: VaultIntegrationRepo;
@@ -26,18 +36,6 @@ export interface VaultIntegrationServiceDeps {
   logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
 }
 
-/** Settings as they arrive on the wire (strings may be empty). */
-export interface RawVaultSettings {
-  host: string;
-  path: string;
-  namespace: string;
-  authMethod: string;
-  roleId: string;
-  layout: string;
-  /** Absent only on update, where the stored credential is kept. */
-  credential: Buffer | undefined;
-}
-
 export interface VaultIntegrationUpdate {
   name?: string;
   host?: string;
@@ -48,110 +46,6 @@ export interface VaultIntegrationUpdate {
   credential?: Buffer;
   layout?: string;
   bundle?: string;
-}
-
-const NAMESPACE = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
-const ROLE_ID = /^[\x21-\x7e]{1,256}$/;
-const CREDENTIAL = /^[\x21-\x7e]{1,4096}$/;
-
-function checkDomain(domain: string): void {
-  if (domain === GLOBAL) {
-    throw invalidArgument(
-      'domain.reserved',
-      '"global" is the platform-wide scope, not a domain: Vault integrations belong to domains (give --domain D)',
-    );
-  }
-  if (!DOMAIN_NAME.test(domain)) {
-    throw invalidArgument(
-      'domain.invalid_name',
-      `invalid domain name ${JSON.stringify(domain.slice(0, 80))}: lowercase letters, digits and hyphens`,
-    );
-  }
-}
-
-function checkName(name: string): void {
-  if (!INTEGRATION_NAME.test(name)) {
-    throw invalidArgument(
-      'vault.invalid_name',
-      `invalid integration name ${JSON.stringify(name.slice(0, 80))}: 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
-    );
-  }
-}
-
-/**
- * Checks everything but the path and host syntax (the connection factory
- * checks those, as it is the one that parses them). Never echoes the credential.
- */
-function normaliseSettings(raw: RawVaultSettings): VaultConnectionSettings & { credential: Buffer | undefined } {
-  const authMethod = raw.authMethod as VaultAuthMethod;
-  if (!VAULT_AUTH_METHODS.includes(authMethod)) {
-    throw invalidArgument(
-      'vault.invalid_auth_method',
-      `auth method ${JSON.stringify(raw.authMethod.slice(0, 40))} is not supported: use token or approle`,
-    );
-  }
-  const layout = (raw.layout || 'children') as VaultLayoutName;
-  if (!VAULT_LAYOUTS.includes(layout)) {
-    throw invalidArgument(
-      'vault.invalid_layout',
-      `layout ${JSON.stringify(raw.layout.slice(0, 40))} is not known: use children (each key a child secret holding {"value"}) or fields (each field of one secret a key)`,
-    );
-  }
-  const namespace = raw.namespace.replace(/^\/+|\/+$/g, '');
-  if (namespace !== '' && !NAMESPACE.test(namespace)) {
-    throw invalidArgument(
-      'vault.invalid_namespace',
-      `namespace ${JSON.stringify(raw.namespace.slice(0, 80))} is not a Vault namespace path like team or team/sub`,
-    );
-  }
-  if (authMethod === 'approle' && !ROLE_ID.test(raw.roleId)) {
-    throw invalidArgument(
-      'vault.role_id_required',
-      raw.roleId === ''
-        ? 'AppRole auth needs the role id (--role-id ID)'
-        : 'the role id must be 1-256 printable characters without spaces',
-    );
-  }
-  if (authMethod === 'token' && raw.roleId !== '') {
-    throw invalidArgument('vault.role_id_unexpected', 'a role id is only for AppRole auth: drop it or use approle');
-  }
-  if (raw.credential !== undefined && raw.credential.length === 0) {
-    throw invalidArgument(
-      'vault.credential_missing',
-      `no ${authMethod === 'token' ? 'token' : 'AppRole secret id'}: pass it on standard input or with --credential-file`,
-    );
-  }
-  if (raw.credential !== undefined && !CREDENTIAL.test(raw.credential.toString('latin1'))) {
-    throw invalidArgument(
-      'vault.credential_invalid',
-      `the ${authMethod === 'token' ? 'token' : 'secret id'} must be 1-4096 printable characters without spaces or line breaks (it is not shown here)`,
-    );
-  }
-  if (/^[a-z]+:\/\/[^/]*@/i.test(raw.host.trim())) {
-    throw invalidArgument(
-      'vault.invalid_host',
-      'the Vault host must not carry credentials (user:password@): give the token or secret id on standard input',
-    );
-  }
-  return {
-    host: raw.host.trim(),
-    path: raw.path.trim(),
-    namespace,
-    authMethod,
-    roleId: raw.roleId,
-    layout,
-    credential: raw.credential,
-  };
-}
-
-function withCredential(s: VaultConnectionSettings & { credential: Buffer | undefined }): VaultSettingsInput {
-  if (s.credential === undefined) {
-    throw invalidArgument(
-      'vault.credential_missing',
-      `no ${s.authMethod === 'token' ? 'token' : 'AppRole secret id'}: pass it on standard input or with --credential-file`,
-    );
-  }
-  return { ...s, credential: s.credential };
 }
 
 /**
@@ -183,20 +77,12 @@ export class VaultIntegrationService {
     const requestId = input.requestId === undefined ? {} : { requestId: input.requestId };
     checkDomain(input.domain);
     checkName(input.name);
-    if (input.bundle === '') {
-      throw invalidArgument(
-        'vault.bundle_required',
-        'an integration belongs to a resource bundle: give --bundle B (create one with latchkey bundle create B --domain D)',
-      );
-    }
+    if (input.bundle === '') throw bundleRequired();
     const settings = withCredential(normaliseSettings(input.settings));
     this.deps.sources.validate(settings);
     await authorize(this.deps.authorizer, { principal, action: 'vault.manage', domain: input.domain, ...requestId });
     if (!(await this.deps.bundles.exists(input.domain, input.bundle))) {
-      throw notFound(
-        'bundle.not_found',
-        `bundle ${input.bundle.slice(0, 80)} not found in domain ${input.domain}: create it with latchkey bundle create ${input.bundle.slice(0, 80)} --domain ${input.domain}`,
-      );
+      throw bundleNotFound(input.domain, input.bundle);
     }
     const created = await this.deps.repo.create({
       id: randomUUID(),
@@ -207,12 +93,7 @@ export class VaultIntegrationService {
       by: principal,
       ...requestId,
     });
-    if (!created) {
-      throw alreadyExists(
-        'vault.integration_exists',
-        `domain ${input.domain} already has a Vault integration named ${input.name}: choose another name or update it`,
-      );
-    }
+    if (!created) throw integrationExists(input.domain, input.name);
     this.deps.onChange();
     return created;
   }
@@ -250,18 +131,11 @@ export class VaultIntegrationService {
     if (changes.name !== undefined) checkName(changes.name);
     const current = await this.#updatable(principal, domain, integration, requestId);
     if (changes.bundle !== undefined && changes.bundle !== current.bundle) {
-      throw new LatchkeyError(
-        'vault.bundle_fixed',
-        `integration ${current.name} belongs to bundle ${current.bundle}, fixed at creation: to use bundle ${changes.bundle.slice(0, 80)}, create a new integration with --bundle ${changes.bundle.slice(0, 80)} and delete this one`,
-        { kind: 'failed_precondition' },
-      );
+      throw bundleFixed(current, changes.bundle);
     }
     const authMethod = changes.authMethod ?? current.authMethod;
     if (authMethod !== current.authMethod && changes.credential === undefined) {
-      throw invalidArgument(
-        'vault.credential_missing',
-        `changing the auth method to ${authMethod.slice(0, 40)} needs its credential: pass it on standard input or with --credential-file`,
-      );
+      throw credentialNeededForAuthMethod(authMethod);
     }
     const roleId = changes.roleId ?? (authMethod === 'token' ? '' : current.roleId);
     const settings = normaliseSettings({
@@ -278,12 +152,7 @@ export class VaultIntegrationService {
     // may update an integration must not be able to point it at a server of
     // theirs and receive the credential at the next test or watch round. (The
     // repository holds to this too, against a change made meanwhile.)
-    const hostNeedsCredential = () =>
-      invalidArgument(
-        'vault.credential_missing',
-        'changing the host needs the credential again (the stored one is sent only to the host it was given for): pass it on standard input or with --credential-file',
-      );
-    if (connection.host !== current.host && credential === undefined) throw hostNeedsCredential();
+    if (connection.host !== current.host && credential === undefined) throw credentialNeededForHost();
     this.deps.sources.validate(connection);
     const updated = await this.deps.repo.update(
       current.id,
@@ -293,14 +162,9 @@ export class VaultIntegrationService {
       requestId,
     );
     this.deps.sources.forget(current.id);
-    if (updated === 'credential_needed') throw hostNeedsCredential();
-    if (updated === 'name_taken') {
-      throw alreadyExists(
-        'vault.integration_exists',
-        `domain ${domain} already has a Vault integration named ${changes.name ?? ''}: choose another name`,
-      );
-    }
-    if (!updated) throw this.#notFound(domain, integration);
+    if (updated === 'credential_needed') throw credentialNeededForHost();
+    if (updated === 'name_taken') throw integrationExists(domain, changes.name ?? '', 'choose another name');
+    if (!updated) throw integrationNotFound(domain, integration);
     this.deps.onChange();
     return updated;
   }
@@ -318,14 +182,7 @@ export class VaultIntegrationService {
     // of the integration against new references until the delete is over.
     const check = await this.deps.dependents.beginDeletion('VAULT', current.id, [], force);
     const dependents = [...new Set([...check.dependents.values()].flat())].sort();
-    if (check.deletionId === undefined) {
-      throw new LatchkeyError(
-        'vault.integration_in_use',
-        `integration ${current.name} is referenced by ${dependents.length} workload(s): ${dependents.join(', ')}; ` +
-          'change them first, or delete anyway with --force (they become stale; Vault itself is not touched)',
-        { kind: 'failed_precondition', details: { dependents: dependents.join(',') } },
-      );
-    }
+    if (check.deletionId === undefined) throw integrationInUse(current.name, dependents);
     let removed: boolean;
     try {
       const deployed = (await this.deps.dependents.deployedVaultKeys())
@@ -340,7 +197,7 @@ export class VaultIntegrationService {
         });
       });
     }
-    if (!removed) throw this.#notFound(domain, integration);
+    if (!removed) throw integrationNotFound(domain, integration);
     this.deps.sources.forget(current.id);
     this.deps.onChange();
     return { deleted: current, dependents };
@@ -409,18 +266,9 @@ export class VaultIntegrationService {
   }
 
   async #find(domain: string, integration: string): Promise<VaultIntegrationRecord> {
-    if (integration === '') {
-      throw invalidArgument('vault.integration_missing', 'name the integration (its name or id)');
-    }
+    if (integration === '') throw integrationMissing();
     const found = await this.deps.repo.find(domain, integration);
-    if (!found) throw this.#notFound(domain, integration);
+    if (!found) throw integrationNotFound(domain, integration);
     return found;
-  }
-
-  #notFound(domain: string, integration: string): LatchkeyError {
-    return notFound(
-      'vault.integration_not_found',
-      `no Vault integration ${JSON.stringify(integration.slice(0, 80))} in domain ${domain}: see latchkey vault list --domain ${domain}`,
-    );
   }
 }

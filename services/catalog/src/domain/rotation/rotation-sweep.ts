@@ -1,5 +1,5 @@
-import type { Exclusive, SecretStore } from './ports.js';
-import type { RotationDue } from './secret-types.js';
+import type { Exclusive, SecretStore } from '../ports.js';
+import type { RotationDue } from '../secrets/secret-types.js';
 
 export interface RotationSweepDeps {
   store: Pick<SecretStore, 'announceRotationDue'>;

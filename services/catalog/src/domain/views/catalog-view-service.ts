@@ -1,10 +1,14 @@
-import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
+import { LatchkeyError } from '@latchkey/errors';
+import { GLOBAL_SCOPE } from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/authz';
-import type { Dependents, SecretStore, VaultIntegrationRepo, VaultSources } from './ports.js';
-import { rotationDueAt } from './rotation-policy.js';
-import { scopeOf, validateKey, type ScopeInput } from './secret-service.js';
-import { GLOBAL, type SecretMeta } from './secret-types.js';
-import { INTEGRATION_ID, type VaultIntegrationRecord } from './vault-integration-types.js';
+import type { Dependents, SecretStore, VaultIntegrationRepo, VaultSources } from '../ports.js';
+import { rotationDueAt } from '../rotation/rotation-policy.js';
+import { secretNotFound } from '../secrets/secret-errors.js';
+import { scopeOf, validateKey, type ScopeInput } from '../secrets/secret-scope.js';
+import type { SecretMeta } from '../secrets/secret-types.js';
+import type { VaultIntegrationRecord } from '../vault/vault-integration-types.js';
+import { invalidPageSize, listingTimedOut } from './selector-errors.js';
+import { decodePageToken, encodePageToken, Part, type Cursor } from './selector-page-token.js';
 import { VaultKeyListings, type VaultKeyListing } from './vault-key-listings.js';
 
 export interface SelectorEntry {
@@ -61,81 +65,6 @@ export interface CatalogViewDeps {
 const DEFAULT_PAGE = 1000;
 const MAX_PAGE = 5000;
 
-/**
- * The selector's order: the domain's keys, then global keys (each in the
- * store's key order), then each visible Vault integration's keys (by
- * integration name, then id; keys in code-unit order).
- */
-const Part = { Own: 0, Global: 1, Vault: 2 } as const;
-type Part = (typeof Part)[keyof typeof Part];
-
-/**
- * Where the next page starts: after this entry. A position, not an offset, so
- * that each page costs its own size and keys added or removed between pages
- * never make another key appear twice or not at all.
- */
-interface Cursor {
-  domain: string;
-  part: Part;
-  /** Part.Vault: the integration the key belongs to. */
-  integrationName: string;
-  integrationId: string;
-  key: string;
-}
-
-const MAX_TOKEN_LENGTH = 4096;
-
-function invalidToken(why: string): LatchkeyError {
-  return invalidArgument(
-    'selector.invalid_page_token',
-    `the page token is not one this selector gave out (${why}): start again without it`,
-  );
-}
-
-function decodePageToken(token: string, domain: string): Cursor | undefined {
-  if (token === '') return undefined;
-  if (token.length > MAX_TOKEN_LENGTH) throw invalidToken('too long');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidToken('not readable');
-  }
-  if (typeof raw !== 'object' || raw === null) throw invalidToken('not readable');
-  const t = raw as Record<string, unknown>;
-  const part = t['p'];
-  const key = t['k'];
-  const name = t['n'] ?? '';
-  const id = t['i'] ?? '';
-  if (
-    t['v'] !== 1 ||
-    typeof t['d'] !== 'string' ||
-    (part !== Part.Own && part !== Part.Global && part !== Part.Vault) ||
-    typeof key !== 'string' ||
-    key === '' ||
-    typeof name !== 'string' ||
-    typeof id !== 'string' ||
-    (part === Part.Vault ? name === '' || !INTEGRATION_ID.test(id) : name !== '' || id !== '')
-  ) {
-    throw invalidToken('not readable');
-  }
-  if (t['d'] !== domain) {
-    throw invalidArgument(
-      'selector.invalid_page_token',
-      `the page token continues the selector of domain ${JSON.stringify(t['d'].slice(0, 80))}, not ${domain}: start again without it, or ask for that domain`,
-    );
-  }
-  return { domain, part, integrationName: name, integrationId: id, key };
-}
-
-function encodePageToken(c: Cursor): string {
-  const body =
-    c.part === Part.Vault
-      ? { v: 1, d: c.domain, p: c.part, n: c.integrationName, i: c.integrationId, k: c.key }
-      : { v: 1, d: c.domain, p: c.part, k: c.key };
-  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
-}
-
 /** Code-unit order, the order of Array.prototype.sort() (Vault keys, integration names). */
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -157,17 +86,53 @@ function indexAfter(keys: readonly string[], key: string): number {
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new LatchkeyError('vault.timeout', `${what} did not answer within ${Math.round(ms / 100) / 10} s`, {
-            kind: 'unavailable',
-          }),
-        ),
-      ms,
-    );
+    timer = setTimeout(() => reject(listingTimedOut(what, ms)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A page being filled: `want` entries at most (one more than the page, to tell whether a next one exists). */
+interface PageFill {
+  cursor: Cursor | undefined;
+  want: number;
+  entries: { entry: SelectorEntry; part: Part }[];
+}
+
+const vaultEntry = (i: VaultIntegrationRecord, key: string): SelectorEntry => ({
+  key,
+  sourceType: 'VAULT',
+  backend: '',
+  sourceId: i.id,
+  integrationName: i.name,
+  readOnly: true,
+});
+
+/** Adds one integration's keys (those after the cursor) to the page. */
+function addVaultKeys(page: PageFill, i: VaultIntegrationRecord, keys: readonly string[]): void {
+  if (page.entries.length >= page.want) return;
+  let start = 0;
+  const { cursor } = page;
+  if (cursor?.part === Part.Vault) {
+    const c = compareIntegrations(i, { name: cursor.integrationName, id: cursor.integrationId });
+    if (c < 0) return;
+    if (c === 0) start = indexAfter(keys, cursor.key);
+  }
+  const end = Math.min(keys.length, start + (page.want - page.entries.length));
+  for (let k = start; k < end; k++) page.entries.push({ part: Part.Vault, entry: vaultEntry(i, keys[k]!) });
+}
+
+/** The token of the page after `size` entries; '' when there is none. */
+function nextPageToken(page: PageFill, domain: string, size: number): string {
+  const last = page.entries.length > size ? page.entries[size - 1] : undefined;
+  if (!last) return '';
+  const vault = last.part === Part.Vault;
+  return encodePageToken({
+    domain,
+    part: last.part,
+    integrationName: vault ? last.entry.integrationName : '',
+    integrationId: vault ? last.entry.sourceId : '',
+    key: last.entry.key,
+  });
 }
 
 /**
@@ -184,12 +149,7 @@ export class CatalogViewService {
 
   async selector(principal: string, domain: string, pageSize: number, pageToken: string): Promise<SelectorPage> {
     const scope = scopeOf({ domain, global: false });
-    if (pageSize < 0 || pageSize > MAX_PAGE) {
-      throw invalidArgument(
-        'selector.invalid_page_size',
-        `page size must be 0 (default ${DEFAULT_PAGE}) to ${MAX_PAGE}`,
-      );
-    }
+    if (pageSize < 0 || pageSize > MAX_PAGE) throw invalidPageSize(DEFAULT_PAGE, MAX_PAGE);
     const cursor = decodePageToken(pageToken, scope);
     await authorize(this.deps.authorizer, { principal, action: 'secret.list', domain: scope });
     const integrations = await this.deps.integrations.list(scope);
@@ -201,32 +161,13 @@ export class CatalogViewService {
     // Vault lists a path's keys only all at once: the first page lists each
     // integration afresh, the following ones reuse that listing when this
     // replica still holds it. Meanwhile, the managed part of the page.
+    // (#vaultKeys never rejects: a failing integration is a source that says why.)
     const listings = Promise.all(visible.map((i) => this.#vaultKeys(i, cursor !== undefined)));
 
     const size = pageSize === 0 ? DEFAULT_PAGE : pageSize;
-    // One entry more than the page: whether there is a next page.
-    const want = size + 1;
-    const page: { entry: SelectorEntry; part: Part }[] = [];
-    const managedPart = async (part: typeof Part.Own | typeof Part.Global, from: string) => {
-      if (page.length >= want || (cursor !== undefined && cursor.part > part)) return;
-      const after = cursor?.part === part ? cursor.key : undefined;
-      for (const key of await this.deps.store.listKeys(from, after, want - page.length)) {
-        page.push({
-          part,
-          entry: {
-            key,
-            sourceType: 'MANAGED',
-            backend: this.deps.backend,
-            sourceId: from,
-            integrationName: '',
-            readOnly: part === Part.Global,
-          },
-        });
-      }
-    };
-    // (#vaultKeys never rejects: a failing integration is a source that says why.)
-    await managedPart(Part.Own, scope);
-    await managedPart(Part.Global, GLOBAL);
+    const page: PageFill = { cursor, want: size + 1, entries: [] };
+    await this.#addManagedKeys(page, Part.Own, scope);
+    await this.#addManagedKeys(page, Part.Global, GLOBAL_SCOPE);
 
     const sources: SelectorSourceStatus[] = [
       { source: `managed:${scope}`, available: true, reason: '' },
@@ -236,43 +177,33 @@ export class CatalogViewService {
     visible.forEach((i, n) => {
       const listing = lists[n]!;
       sources.push({ source: `vault:${i.name}`, available: listing.ok, reason: listing.ok ? '' : listing.reason });
-      if (!listing.ok || page.length >= want) return;
-      let start = 0;
-      if (cursor?.part === Part.Vault) {
-        const c = compareIntegrations(i, { name: cursor.integrationName, id: cursor.integrationId });
-        if (c < 0) return;
-        if (c === 0) start = indexAfter(listing.keys, cursor.key);
-      }
-      const end = Math.min(listing.keys.length, start + (want - page.length));
-      for (let k = start; k < end; k++) {
-        page.push({
-          part: Part.Vault,
-          entry: {
-            key: listing.keys[k]!,
-            sourceType: 'VAULT',
-            backend: '',
-            sourceId: i.id,
-            integrationName: i.name,
-            readOnly: true,
-          },
-        });
-      }
+      if (listing.ok) addVaultKeys(page, i, listing.keys);
     });
-
-    const last = page.length > size ? page[size - 1] : undefined;
     return {
-      entries: page.slice(0, size).map((p) => p.entry),
+      entries: page.entries.slice(0, size).map((p) => p.entry),
       sources: sources.sort((a, b) => a.source.localeCompare(b.source)),
-      nextPageToken: last
-        ? encodePageToken({
-            domain: scope,
-            part: last.part,
-            integrationName: last.part === Part.Vault ? last.entry.integrationName : '',
-            integrationId: last.part === Part.Vault ? last.entry.sourceId : '',
-            key: last.entry.key,
-          })
-        : '',
+      nextPageToken: nextPageToken(page, scope, size),
     };
+  }
+
+  /** Adds the keys of a managed scope (those after the cursor) to the page. */
+  async #addManagedKeys(page: PageFill, part: typeof Part.Own | typeof Part.Global, from: string): Promise<void> {
+    const { cursor } = page;
+    if (page.entries.length >= page.want || (cursor !== undefined && cursor.part > part)) return;
+    const after = cursor?.part === part ? cursor.key : undefined;
+    for (const key of await this.deps.store.listKeys(from, after, page.want - page.entries.length)) {
+      page.entries.push({
+        part,
+        entry: {
+          key,
+          sourceType: 'MANAGED',
+          backend: this.deps.backend,
+          sourceId: from,
+          integrationName: '',
+          readOnly: part === Part.Global,
+        },
+      });
+    }
   }
 
   /** One integration's keys, sorted: from the listing a previous page made, or listed now. */
@@ -301,12 +232,7 @@ export class CatalogViewService {
     let secrets = await this.deps.store.list(scope);
     if (usedByKey !== '') {
       secrets = secrets.filter((s) => s.key === usedByKey);
-      if (secrets.length === 0) {
-        throw notFound(
-          'secret.not_found',
-          `secret ${usedByKey} not found in ${scope === GLOBAL ? 'global scope' : `domain ${scope}`}`,
-        );
-      }
+      if (secrets.length === 0) throw secretNotFound(usedByKey, scope);
     }
     const used = await this.deps.dependents.of('MANAGED', scope, usedByKey === '' ? [] : [usedByKey]);
     const now = (this.deps.now ?? (() => new Date()))();

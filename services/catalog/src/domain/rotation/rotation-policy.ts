@@ -1,4 +1,4 @@
-import { invalidArgument } from '@latchkey/errors';
+import { invalidRotationPolicy } from './rotation-errors.js';
 
 /** The longest rotation period accepted: ten years. */
 export const MAX_ROTATION_DAYS = 3650;
@@ -19,24 +19,15 @@ const USAGE =
  */
 export function parseRotateEvery(text: string): number | null {
   if (text === NO_ROTATION) return null;
-  if (text === '') {
-    throw invalidArgument('secret.invalid_rotation_policy', `the rotation period is empty: ${USAGE}`);
-  }
+  if (text === '') throw invalidRotationPolicy('the rotation period is empty', USAGE);
   const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
   const m = /^(\d{1,7})([dh])$/.exec(text);
-  if (!m) {
-    throw invalidArgument('secret.invalid_rotation_policy', `${shown} is not a rotation period: ${USAGE}`);
-  }
+  if (!m) throw invalidRotationPolicy(`${shown} is not a rotation period`, USAGE);
   const n = Number(m[1]);
   const seconds = n * (m[2] === 'd' ? DAY : HOUR);
-  if (n === 0) {
-    throw invalidArgument('secret.invalid_rotation_policy', `${shown} is not a rotation period (zero): ${USAGE}`);
-  }
+  if (n === 0) throw invalidRotationPolicy(`${shown} is not a rotation period (zero)`, USAGE);
   if (seconds > MAX_ROTATION_DAYS * DAY) {
-    throw invalidArgument(
-      'secret.invalid_rotation_policy',
-      `${shown} is longer than the longest rotation period (${MAX_ROTATION_DAYS}d): ${USAGE}`,
-    );
+    throw invalidRotationPolicy(`${shown} is longer than the longest rotation period (${MAX_ROTATION_DAYS}d)`, USAGE);
   }
   return seconds;
 }

@@ -1,9 +1,9 @@
+import { GLOBAL_SCOPE } from '@latchkey/events';
+
 /** A domain name, or `global`. */
 export type ScopeName = string;
 
-import { GLOBAL_SCOPE } from '@latchkey/events';
-
-export { DOMAIN_NAME, SECRET_KEY } from '@latchkey/events';
+/** libs/events' GLOBAL_SCOPE, as the transport names it. (The name patterns are libs/events' too.) */
 export const GLOBAL = GLOBAL_SCOPE;
 
 export interface SecretMeta {

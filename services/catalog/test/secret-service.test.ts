@@ -1,49 +1,19 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { after, before, test, type TestContext } from 'node:test';
-import { ensureKekFile } from '@latchkey/crypto';
+import { test, type TestContext } from 'node:test';
 import type { LatchkeyError } from '@latchkey/errors';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createPool, migrate, type Pool } from '@latchkey/db';
-import { ensureEventTables, eventTypes, subjects, type AuditRecord, type SecretChanged } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
-import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
-import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
-import { KekRing } from '../src/adapters/kek-ring.js';
-import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
-import { SecretService, type SecretServiceDeps } from '../src/domain/secret-service.js';
+import type { Pool } from '@latchkey/db';
+import { eventTypes, subjects, type AuditRecord, type SecretChanged } from '@latchkey/events';
+import type { Authorizer } from '@latchkey/authz';
+import { deny, FakeAuthorizer } from '@latchkey/testing';
+import type { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
+import { SecretService, type SecretServiceDeps } from '../src/domain/secrets/secret-service.js';
+import { databaseCatalog, outboxRows, usePostgres } from './support.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+const postgres = usePostgres();
 
-let postgres: TestPostgres;
-let dbCount = 0;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
-
-/** The port, faked: answers every question the same way and remembers what it was asked. */
-class FakeAuthorizer implements Authorizer {
-  readonly asked: AuthorizationQuestion[] = [];
-  constructor(private readonly decision: Decision) {}
-  async check(q: AuthorizationQuestion): Promise<Decision> {
-    this.asked.push(q);
-    return this.decision;
-  }
-  async checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
-    this.asked.push(...qs);
-    return qs.map(() => this.decision);
-  }
-}
-const allowAll = () => new FakeAuthorizer({ allowed: true, code: '', reason: '' });
-const denyAll = () =>
-  new FakeAuthorizer({ allowed: false, code: 'ras.permission_denied', reason: 'bob may not manage secrets here' });
+const allowAll = () => new FakeAuthorizer();
+const denyAll = () => new FakeAuthorizer(deny('bob may not manage secrets here'));
 
 interface Catalog {
   pool: Pool;
@@ -53,16 +23,7 @@ interface Catalog {
 
 /** A fresh migrated database with the secret store over it, closed when the test ends. */
 async function catalog(t: TestContext): Promise<Catalog> {
-  const url = await createTestDatabase(postgres, `catalog_${++dbCount}`);
-  const pool = createPool(url, undefined, 20);
-  t.after(() => pool.end());
-  await ensureEventTables(pool);
-  await migrate(pool, MIGRATIONS);
-  const dir = await mkdtemp(join(tmpdir(), 'latchkey-kek-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await ensureKekFile(join(dir, 'kek.json'));
-  const backend = new DatabaseValueBackend(pool, await KekRing.load(join(dir, 'kek.json')));
-  const store = new PostgresSecretStore(pool);
+  const { pool, store, backend } = await databaseCatalog(t, postgres(), { prefix: 'catalog', poolSize: 20 });
   return {
     pool,
     store,
@@ -85,14 +46,7 @@ function put(svc: SecretService, scope: { domain: string; global: boolean }, key
   return svc.put('admin', { scope, key, value: Buffer.from(value), description: '' });
 }
 
-async function changedEvents(
-  pool: Pool,
-): Promise<{ id: string; subject: string; type: string; data: SecretChanged }[]> {
-  const { rows } = await pool.query<{ id: string; subject: string; type: string; data: SecretChanged }>(
-    "SELECT id, subject, type, data FROM outbox WHERE subject LIKE 'latchkey.secret.changed.%' ORDER BY seq",
-  );
-  return rows;
-}
+const changedEvents = (pool: Pool) => outboxRows<SecretChanged>(pool, 'latchkey.secret.changed.');
 
 /** The audit records the outbox holds, oldest first. */
 async function auditRecords(pool: Pool): Promise<{ subject: string; data: AuditRecord }[]> {

@@ -1,5 +1,5 @@
 import { LatchkeyError } from '@latchkey/errors';
-import type { Dependents, Exclusive, VaultIntegrationRepo, VaultSources } from './ports.js';
+import type { Dependents, Exclusive, VaultIntegrationRepo, VaultSources } from '../ports.js';
 
 export interface VaultVersionWatchDeps {
   repo: Pick<VaultIntegrationRepo, 'byIds' | 'recordVersions'>;

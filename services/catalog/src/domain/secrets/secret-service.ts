@@ -1,0 +1,242 @@
+import { LatchkeyError } from '@latchkey/errors';
+import { GLOBAL_SCOPE } from '@latchkey/events';
+import { authorize, type Authorizer } from '@latchkey/authz';
+import { MIN_REDACTABLE_BYTES } from '@latchkey/logger';
+import type { Dependents, SecretStore, VaultIntegrationRepo, VaultSources } from '../ports.js';
+import { parseRotateEvery } from '../rotation/rotation-policy.js';
+import type { ValueBackend } from '../value-backend.js';
+import {
+  descriptionTooLong,
+  emptyValue,
+  kekNotApplicable,
+  secretInUse,
+  secretNotFound,
+  valueTooLarge,
+  valueTooShort,
+} from './secret-errors.js';
+import { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
+import type { KeyAnswer, PutResult, ScopeName, SecretMeta, ValueAnswer, ValueQuery } from './secret-types.js';
+import { SecretValueReads, type ValueReader } from './secret-value-reads.js';
+
+export { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
+export type { ValueReader } from './secret-value-reads.js';
+
+/**
+ * Managed values shorter than the redactor's minimum are refused: it replaces
+ * every occurrence of a resolved value in workload output, and a 1-3 byte
+ * value would mask ordinary text while telling readers where it appears.
+ */
+const MIN_VALUE_BYTES = MIN_REDACTABLE_BYTES;
+const MAX_DESCRIPTION = 1000;
+
+export interface SecretServiceDeps {
+  store: SecretStore;
+  authorizer: Authorizer;
+  /** The one managed backend configured for this deployment of Latchkey. */
+  backend: ValueBackend;
+  maxValueBytes: number;
+  /** Database backend only: re-wraps every data key with a new KEK. */
+  rotateKek?: () => Promise<{ newKekId: string; rewrapped: number; retired: string[] }>;
+  logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
+  /**
+   * The service logger's redactor: a value being stored or read is masked in
+   * the catalog's log lines (whatever logs them: a backend's error, a driver)
+   * while the call handles it.
+   */
+  masker?: { add(values: Iterable<string>): void; remove(values: Iterable<string>): void };
+  /** Called after a change committed (kicks the outbox relay). */
+  onChange: () => void;
+  /** Which workloads reference a secret (the deployer's index); without it deletes are not checked. */
+  dependents?: Dependents;
+  /** Read-only Vault integrations, for VAULT references. */
+  vault?: { repo: Pick<VaultIntegrationRepo, 'byIds'>; sources: VaultSources };
+  /**
+   * audit.failClosed: an internal value read whose audit record cannot be
+   * written is refused (audit.unavailable) instead of served unaudited.
+   */
+  auditFailClosed?: boolean;
+}
+
+export class SecretService {
+  readonly #reads: SecretValueReads;
+
+  constructor(private readonly deps: SecretServiceDeps) {
+    this.#reads = new SecretValueReads(deps);
+  }
+
+  async put(
+    principal: string,
+    input: {
+      scope: ScopeInput | undefined;
+      key: string;
+      value: Buffer;
+      description: string;
+      /** `90d`, `36h` or `never` (removes it); undefined keeps the secret's rotation policy. */
+      rotateEvery?: string;
+      /** The request that asked: in ras's decision record and in the change's audit record. */
+      requestId?: string;
+    },
+  ): Promise<PutResult> {
+    const scope = scopeOf(input.scope);
+    validateKey(input.key);
+    const rotateEverySeconds = input.rotateEvery === undefined ? undefined : parseRotateEvery(input.rotateEvery);
+    if (input.value.length === 0) throw emptyValue();
+    if (input.value.length < MIN_VALUE_BYTES) throw valueTooShort(input.value.length, MIN_VALUE_BYTES);
+    if (input.value.length > this.deps.maxValueBytes) throw valueTooLarge(input.value.length, this.deps.maxValueBytes);
+    if (input.description.length > MAX_DESCRIPTION) throw descriptionTooLong(MAX_DESCRIPTION);
+    return this.#holding([input.value], () => this.#put(principal, scope, input, rotateEverySeconds));
+  }
+
+  async #put(
+    principal: string,
+    scope: ScopeName,
+    input: { key: string; value: Buffer; description: string; requestId?: string },
+    rotateEverySeconds: number | null | undefined,
+  ): Promise<PutResult> {
+    await this.#mayManage(principal, scope, input.key, input.requestId);
+    const { backend } = this.deps;
+    const result = await this.deps.store.put({
+      scope,
+      key: input.key,
+      description: input.description || undefined,
+      by: principal,
+      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+      ...(rotateEverySeconds === undefined ? {} : { rotateEverySeconds }),
+      writeValue: async (version, txn) => {
+        const { ref } = await backend.write({ scope, key: input.key, version, value: input.value, txn });
+        return { backend: backend.kind, ref };
+      },
+    });
+    this.deps.onChange();
+    return result;
+  }
+
+  /** Sets (`90d`, `36h`) or removes (`never`) a secret's rotation policy; the value and its version stay. */
+  async setRotationPolicy(
+    principal: string,
+    input: { scope: ScopeInput | undefined; key: string; rotateEvery: string; requestId?: string },
+  ): Promise<SecretMeta> {
+    const scope = scopeOf(input.scope);
+    validateKey(input.key);
+    const rotateEverySeconds = parseRotateEvery(input.rotateEvery);
+    await this.#mayManage(principal, scope, input.key, input.requestId);
+    const meta = await this.deps.store.setRotationPolicy({
+      scope,
+      key: input.key,
+      rotateEverySeconds,
+      by: principal,
+      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+    });
+    if (!meta) {
+      const where = scope === GLOBAL_SCOPE ? '--global' : `--domain ${scope}`;
+      const hint = `put it with its policy (latchkey secret put ${input.key} ${where} --rotate-every ${input.rotateEvery})`;
+      throw secretNotFound(input.key, scope, hint);
+    }
+    this.deps.onChange();
+    return meta;
+  }
+
+  async list(principal: string, scopeInput: ScopeInput | undefined): Promise<SecretMeta[]> {
+    const scope = scopeOf(scopeInput);
+    await authorize(this.deps.authorizer, { principal, action: 'secret.list', domain: scope });
+    return this.deps.store.list(scope);
+  }
+
+  async delete(
+    principal: string,
+    scopeInput: ScopeInput | undefined,
+    key: string,
+    force = false,
+    requestId?: string,
+  ): Promise<{ deleted: SecretMeta; dependents: string[] }> {
+    const scope = scopeOf(scopeInput);
+    validateKey(key);
+    await this.#mayManage(principal, scope, key, requestId);
+    // The check and the delete are one decision: the deployer fences the key
+    // against new references until the delete is over (see Dependents.beginDeletion).
+    const check = this.deps.dependents
+      ? await this.deps.dependents.beginDeletion('MANAGED', scope, [key], force)
+      : undefined;
+    const dependents = check?.dependents.get(key) ?? [];
+    if (check && check.deletionId === undefined) throw secretInUse(key, dependents);
+    let deleted: SecretMeta | undefined;
+    try {
+      deleted = await this.deps.store.delete(scope, key, principal, requestId);
+    } finally {
+      if (check?.deletionId !== undefined) await this.#endDeletion(check.deletionId, scope, key);
+    }
+    if (!deleted) throw secretNotFound(key, scope);
+    this.deps.onChange();
+    // The metadata is gone; now the values. A failure here leaves unreachable
+    // values behind (logged), never a secret that looks present but is not.
+    await this.deps.backend.remove({ scope, key }).catch((err: unknown) => {
+      this.deps.logger?.warn('deleted secret values could not be removed from the backend', {
+        scope,
+        key,
+        code: err instanceof LatchkeyError ? err.code : 'error',
+      });
+    });
+    return { deleted, dependents };
+  }
+
+  /** Lifts a delete's fence; one that cannot be lifted now lapses by itself in the deployer. */
+  async #endDeletion(deletionId: string, scope: string, key: string): Promise<void> {
+    await this.deps.dependents?.endDeletion(deletionId).catch((err: unknown) => {
+      this.deps.logger?.warn('the deployer was not told a secret delete is over; its fence lapses by itself', {
+        scope,
+        key,
+        code: err instanceof LatchkeyError ? err.code : 'error',
+      });
+    });
+  }
+
+  async rotateKek(principal: string): Promise<{ newKekId: string; rewrapped: number; retired: string[] }> {
+    await authorize(this.deps.authorizer, { principal, action: 'kek.rotate', domain: GLOBAL_SCOPE });
+    if (!this.deps.rotateKek) {
+      throw kekNotApplicable(this.deps.backend.kind);
+    }
+    return this.deps.rotateKek();
+  }
+
+  /**
+   * The internal value read (resolver only). Authorization of the deploying
+   * principal is the resolver's job, done through ras before it asks. With
+   * `reader`, what was read (scopes, keys, versions; never a value) is
+   * recorded in the outbox before any value is returned; with
+   * audit.failClosed a read whose record cannot be written is refused.
+   */
+  readValues(queries: ValueQuery[], reader?: ValueReader): Promise<ValueAnswer[]> {
+    return this.#reads.readValues(queries, reader);
+  }
+
+  /**
+   * Which referenced keys exist and their current version, without reading
+   * any value (the check when a workload is applied). Same answers as
+   * readValues, minus the value; a Vault key's version is 0.
+   */
+  findKeys(queries: ValueQuery[]): Promise<KeyAnswer[]> {
+    return this.#reads.findKeys(queries);
+  }
+
+  /** MANAGE_SECRETS on the key, asked with the request's id (in ras's decision record). */
+  #mayManage(principal: string, scope: ScopeName, key: string, requestId: string | undefined): Promise<void> {
+    return authorize(this.deps.authorizer, {
+      principal,
+      action: 'secret.manage',
+      domain: scope,
+      resource: key,
+      ...(requestId === undefined ? {} : { requestId }),
+    });
+  }
+
+  /** Runs `fn` with `values` held by the masker (see SecretServiceDeps.masker). */
+  async #holding<T>(values: readonly Buffer[], fn: () => Promise<T>): Promise<T> {
+    const held = values.map((v) => v.toString('utf8'));
+    this.deps.masker?.add(held);
+    try {
+      return await fn();
+    } finally {
+      this.deps.masker?.remove(held);
+    }
+  }
+}
