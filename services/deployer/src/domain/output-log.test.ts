@@ -63,9 +63,11 @@ test('a flush asked for while one runs resolves only once the lines before it ar
 test('a flush asked for just as the last store pass ends (before that pass has settled) stores the lines before it', async () => {
   const calls: Promise<void>[] = [];
   const stored: string[] = [];
+  let release = () => undefined as void;
+  const gate = new Promise<void>((r) => (release = r));
   const store: Pick<WorkloadRepo, 'appendLogs'> = {
     appendLogs: (_id, lines) => {
-      const call = Promise.resolve().then(() => void stored.push(...lines.map((l) => l.line)));
+      const call = gate.then(() => void stored.push(...lines.map((l) => l.line)));
       calls.push(call);
       return call;
     },
@@ -79,6 +81,7 @@ test('a flush asked for just as the last store pass ends (before that pass has s
     log.add('d1', 'stdout', 'b');
     return log.flush();
   });
+  release();
   await first;
   await second;
   assert.deepEqual(stored, ['a', 'b'], 'the line added before the second flush is stored when it resolves');
