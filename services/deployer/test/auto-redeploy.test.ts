@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { connect } from 'nats';
 import { createPool, type Pool } from '@latchkey/db';
-import { OutboxRelay, STREAM_EVENTS, STREAMS, eventTypes, type WorkloadStale } from '@latchkey/events';
+import { OutboxRelay, STREAM_EVENTS, eventTypes, type WorkloadStale } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
-import { FakeAuthorizer, startTestNats, waitFor } from '@latchkey/testing';
+import { ConsumerRunner, ensureConsumer } from '@latchkey/nats';
+import { FakeAuthorizer, waitFor } from '@latchkey/testing';
 import type { Authorizer } from '@latchkey/authz';
 import { CLAIM_LOCK } from '../src/adapters/postgres-redeploy-repo.js';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
@@ -20,6 +19,7 @@ import {
   rotated,
   TestClock,
   type Replica,
+  testBus,
   usePostgres,
 } from './deployer-test-support.js';
 
@@ -409,14 +409,7 @@ test('never more than maxConcurrent auto redeploys of a domain in flight, with t
 });
 
 test('with two replicas consuming workload.stale, each stale auto workload is redeployed once', async (t) => {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(jsm, s);
+  const { nc, jsm } = await testBus(t);
   await ensureConsumer(jsm, {
     stream: STREAM_EVENTS,
     durable: WORKLOAD_STALE_CONSUMER,

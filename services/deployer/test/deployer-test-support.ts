@@ -6,10 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, type TestContext } from 'node:test';
 import { generateSealKeyPair, seal, type SealKeyPair } from '@latchkey/crypto';
 import type { Pool } from '@latchkey/db';
-import { ensureEventTables, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
+import { ensureEventTables, STREAMS, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
 import type { Authorizer } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
-import { freshDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
+import { freshDatabase, startTestNats, startTestPostgres, type TestNats, type TestPostgres } from '@latchkey/testing';
+import { ensureStream } from '@latchkey/nats';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';
 import { PostgresWorkloadRepo, type DeployerSigner } from '../src/adapters/postgres-workload-repo.js';
 import { AutoRedeployService } from '../src/domain/auto-redeploy-service.js';
@@ -41,6 +43,19 @@ export async function migratedPool(
 ): Promise<Pool> {
   const { pool } = await freshDatabase(t, postgres, { prefix, prepare: ensureEventTables, migrations });
   return pool;
+}
+
+/** A nats-server of the test's own with the Latchkey streams, and a connection to it; both closed when the test ends. */
+export async function testBus(t: TestContext): Promise<{ nats: TestNats; nc: NatsConnection; jsm: JetStreamManager }> {
+  const nats = await startTestNats();
+  const nc = await connect({ servers: nats.url });
+  t.after(async () => {
+    await nc.close();
+    await nats.stop();
+  });
+  const jsm = await nc.jetstreamManager();
+  for (const st of STREAMS) await ensureStream(jsm, st);
+  return { nats, nc, jsm };
 }
 
 /** A runtime for tests that start nothing. */

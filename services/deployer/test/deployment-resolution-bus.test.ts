@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import { connect, type JetStreamManager } from 'nats';
+import { type JetStreamManager } from 'nats';
 import { generateSigningKeyPair, seal, signatureProblem, signPayload } from '@latchkey/crypto';
 import {
   deployingPayload,
@@ -9,7 +9,6 @@ import {
   publishEvent,
   STREAM_EVENTS,
   STREAM_RESOLVED,
-  STREAMS,
   subjects,
   type AuditRecord,
   type ResolvedVersion,
@@ -18,8 +17,8 @@ import {
   type WorkloadResolved,
 } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
-import { FakeAuthorizer, startTestNats, waitFor } from '@latchkey/testing';
+import { ConsumerRunner, ensureConsumer } from '@latchkey/nats';
+import { FakeAuthorizer, waitFor } from '@latchkey/testing';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import {
   RESOLUTION_FAILED_CONSUMER,
@@ -29,7 +28,15 @@ import {
   resolutionRetryingConsumer,
   resolvedConsumer,
 } from '../src/transport/events/deployer-consumers.js';
-import { computeSpec, migratedPool, newKeys, replica, TestClock, usePostgres } from './deployer-test-support.js';
+import {
+  computeSpec,
+  migratedPool,
+  newKeys,
+  replica,
+  TestClock,
+  usePostgres,
+  testBus,
+} from './deployer-test-support.js';
 
 const postgres = usePostgres();
 
@@ -39,14 +46,7 @@ const postgres = usePostgres();
  * publishes straight into the streams.
  */
 async function world(t: TestContext) {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(jsm, s);
+  const { nc, jsm } = await testBus(t);
   await ensureConsumer(jsm, {
     stream: STREAM_RESOLVED,
     durable: RESOLVED_CONSUMER,

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { connect } from 'nats';
-import { OutboxRelay, STREAMS, eventTypes, type WorkloadStopRequested } from '@latchkey/events';
+import { OutboxRelay, eventTypes, type WorkloadStopRequested } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { ensureStream } from '@latchkey/nats';
-import { FakeAuthorizer, startTestNats, waitFor } from '@latchkey/testing';
+import { FakeAuthorizer, waitFor } from '@latchkey/testing';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import { subscribeStopRequests } from '../src/transport/events/replica-subscriptions.js';
 import {
@@ -16,6 +15,7 @@ import {
   rotated,
   TestClock,
   type Replica,
+  testBus,
   usePostgres,
 } from './deployer-test-support.js';
 
@@ -48,14 +48,7 @@ async function waitForStatus(r: Replica, id: string, wanted: string): Promise<De
 }
 
 test('stop asked of one replica stops the deployment where it runs, through the bus; it ends stopped, and asking again is harmless', async (t) => {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(jsm, s);
+  const { nats, nc } = await testBus(t);
   const relayed: { relay?: OutboxRelay } = {};
   const h = await twoReplicas(t, () => relayed.relay?.kick());
   const relay = new OutboxRelay({
