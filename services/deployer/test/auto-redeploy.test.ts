@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
-import { connect } from 'nats';
+import { test, type TestContext } from 'node:test';
 import { createPool, type Pool } from '@latchkey/db';
-import { OutboxRelay, STREAM_EVENTS, STREAMS, eventTypes, type WorkloadStale } from '@latchkey/events';
+import { OutboxRelay, STREAM_EVENTS, eventTypes, type WorkloadStale } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
-import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { ConsumerRunner, ensureConsumer } from '@latchkey/nats';
+import { FakeAuthorizer, waitFor } from '@latchkey/testing';
 import type { Authorizer } from '@latchkey/authz';
 import { CLAIM_LOCK } from '../src/adapters/postgres-redeploy-repo.js';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
@@ -13,31 +12,25 @@ import { WORKLOAD_STALE_CONSUMER, workloadStaleConsumer } from '../src/transport
 import {
   computeSpec,
   deploymentRows,
-  freshDatabase,
+  migratedPool,
   newKeys,
-  RecordingAuthorizer,
   replica,
   resolve,
   rotated,
   TestClock,
   type Replica,
-} from './replica-harness.js';
+  testBus,
+  usePostgres,
+} from './deployer-test-support.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 const MINUTE = 60_000;
 
 async function setup(t: TestContext, start: string, cooldownMs = MINUTE, scanLimit?: number) {
-  const pool = await freshDatabase(t, postgres, 'deployer_auto');
+  const pool = await migratedPool(t, postgres(), 'deployer_auto');
   const keys = newKeys();
-  const authorizer = new RecordingAuthorizer();
+  const authorizer = new FakeAuthorizer();
   const clock = new TestClock(new Date(start));
   const r = replica(pool, { name: 'deployer-a', keys, authorizer, clock, cooldownMs, scanLimit });
   /** Applies and deploys (as mia, of group data-eng) workloads holding db_password version 1. */
@@ -206,7 +199,7 @@ test('the redeploy acts as whoever last applied the spec, asked again of ras; no
   const h = await setup(t, '2025-03-03T12:00:00Z');
   await h.running('analytics', ['etl'], { mode: 'auto' });
   await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
-  h.authorizer.deny = (q) => q.principal === 'mia' && q.action === 'workload.deploy';
+  h.authorizer.decide = (q) => !(q.principal === 'mia' && q.action === 'workload.deploy');
   h.clock.advance(MINUTE);
   assert.deepEqual(await h.r.auto.scan(), { considered: 1, redeployed: [] });
   const asked = h.authorizer.asked.filter((q) => q.action === 'workload.deploy' && q.resource === 'etl').at(-1);
@@ -220,7 +213,7 @@ test('the redeploy acts as whoever last applied the spec, asked again of ras; no
   assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
   assert.equal(h.authorizer.asked.length, questions);
   // Allowed again: the redeploy is mia's, with the groups of her apply.
-  h.authorizer.deny = () => false;
+  h.authorizer.decide = () => true;
   h.clock.advance(MINUTE / 2);
   const res = await h.r.auto.scan();
   assert.equal(res?.redeployed.length, 1);
@@ -272,7 +265,7 @@ test('another principal re-applying a stale auto workload ends the authority of 
   // bob may not deploy it: nothing is redeployed, and mia is still not asked.
   await resolve(h.r, h.keys, res!.redeployed[0]!, { db_password: 2 });
   await h.r.workloads.onSecretChanged('rotation-3', rotated('analytics', 'db_password', 3));
-  h.authorizer.deny = (q) => q.principal === 'bob';
+  h.authorizer.decide = (q) => !(q.principal === 'bob');
   h.clock.advance(2 * MINUTE);
   const next = h.authorizer.asked.length;
   assert.deepEqual((await h.r.auto.scan())?.redeployed, []);
@@ -416,14 +409,7 @@ test('never more than maxConcurrent auto redeploys of a domain in flight, with t
 });
 
 test('with two replicas consuming workload.stale, each stale auto workload is redeployed once', async (t) => {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(jsm, s);
+  const { nc, jsm } = await testBus(t);
   await ensureConsumer(jsm, {
     stream: STREAM_EVENTS,
     durable: WORKLOAD_STALE_CONSUMER,
@@ -511,5 +497,5 @@ test('redeploy --stale asked of three replicas at once while the auto policy con
 /** The connection string of the database behind `pool` (for more replicas of it). */
 async function createTestDatabaseUrl(pool: Pool): Promise<string> {
   const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
-  return postgres.connectionString(rows[0]!.db);
+  return postgres().connectionString(rows[0]!.db);
 }

@@ -1,28 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { LatchkeyError } from '@latchkey/errors';
-import { startTestPostgres, type TestPostgres } from '@latchkey/testing';
+import { FakeAuthorizer } from '@latchkey/testing';
 import { PostgresReferenceIndex } from '../src/adapters/postgres-reference-index.js';
 import { ReferenceIndexService } from '../src/domain/reference-index-service.js';
-import { computeSpec, freshDatabase, newKeys, RecordingAuthorizer, replica, TestClock } from './replica-harness.js';
+import { computeSpec, migratedPool, newKeys, replica, TestClock, usePostgres } from './deployer-test-support.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 const VAULT_ID = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
 
 async function setup(t: TestContext) {
-  const pool = await freshDatabase(t, postgres, 'deployer_fence');
+  const pool = await migratedPool(t, postgres(), 'deployer_fence');
   const r = replica(pool, {
     name: 'deployer-a',
     keys: newKeys(),
-    authorizer: new RecordingAuthorizer(),
+    authorizer: new FakeAuthorizer(),
     clock: new TestClock(new Date()),
   });
   const index = new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { after, before, test, type TestContext } from 'node:test';
-import { connect, type JetStreamManager } from 'nats';
+import { test, type TestContext } from 'node:test';
+import { type JetStreamManager } from 'nats';
 import { generateSigningKeyPair, seal, signatureProblem, signPayload } from '@latchkey/crypto';
 import {
   deployingPayload,
@@ -9,7 +9,6 @@ import {
   publishEvent,
   STREAM_EVENTS,
   STREAM_RESOLVED,
-  STREAMS,
   subjects,
   type AuditRecord,
   type ResolvedVersion,
@@ -18,8 +17,8 @@ import {
   type WorkloadResolved,
 } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
-import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { ConsumerRunner, ensureConsumer } from '@latchkey/nats';
+import { FakeAuthorizer, waitFor } from '@latchkey/testing';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import {
   RESOLUTION_FAILED_CONSUMER,
@@ -29,16 +28,17 @@ import {
   resolutionRetryingConsumer,
   resolvedConsumer,
 } from '../src/transport/events/deployer-consumers.js';
-import { computeSpec, freshDatabase, newKeys, RecordingAuthorizer, replica, TestClock } from './replica-harness.js';
+import {
+  computeSpec,
+  migratedPool,
+  newKeys,
+  replica,
+  TestClock,
+  usePostgres,
+  testBus,
+} from './deployer-test-support.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 /**
  * One deployer replica consuming workload.resolved and .resolution_failed
@@ -46,14 +46,7 @@ after(async () => {
  * publishes straight into the streams.
  */
 async function world(t: TestContext) {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(jsm, s);
+  const { nc, jsm } = await testBus(t);
   await ensureConsumer(jsm, {
     stream: STREAM_RESOLVED,
     durable: RESOLVED_CONSUMER,
@@ -69,12 +62,12 @@ async function world(t: TestContext) {
     durable: RESOLUTION_RETRYING_CONSUMER,
     filterSubjects: ['latchkey.workload.resolution_retrying.>'],
   });
-  const pool = await freshDatabase(t, postgres, 'deployer_bus');
+  const pool = await migratedPool(t, postgres(), 'deployer_bus');
   const keys = newKeys();
   const r = replica(pool, {
     name: 'deployer-1',
     keys,
-    authorizer: new RecordingAuthorizer(),
+    authorizer: new FakeAuthorizer(),
     clock: new TestClock(new Date()),
   });
   const js = nc.jetstream();
@@ -362,12 +355,12 @@ test('a forged workload.resolution_failed for another domain’s deployment or n
 });
 
 test('each deploying event is signed with the deployers’ key as its outbox row is written, over everything the resolver acts on', async (t) => {
-  const pool = await freshDatabase(t, postgres, 'deployer_sign');
+  const pool = await migratedPool(t, postgres(), 'deployer_sign');
   const signing = generateSigningKeyPair();
   const r = replica(pool, {
     name: 'deployer-1',
     keys: newKeys(),
-    authorizer: new RecordingAuthorizer(),
+    authorizer: new FakeAuthorizer(),
     clock: new TestClock(new Date()),
     sign: (payload) => signPayload(signing, payload),
   });

@@ -1,43 +1,19 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { connect } from 'nats';
 import { generateSealKeyPair, generateSigningKeyPair, seal, signatureProblem, signPayload } from '@latchkey/crypto';
-import { createPool, migrate, type Pool } from '@latchkey/db';
 import { unavailable, type LatchkeyError } from '@latchkey/errors';
-import {
-  ensureEventTables,
-  planPayload,
-  planSubject,
-  type PlannedReference,
-  type PlanReply,
-  type PlanRequest,
-} from '@latchkey/events';
-import type { Authorizer } from '@latchkey/authz';
+import { planPayload, planSubject, type PlannedReference, type PlanReply, type PlanRequest } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { createTestDatabase, startTestNats, startTestPostgres, type TestPostgres } from '@latchkey/testing';
+import { FakeAuthorizer, startTestNats } from '@latchkey/testing';
 import { NatsResolutionPlanner } from '../src/adapters/nats-resolution-planner.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import { UNSANDBOXED_WARNING } from '../src/adapters/process-sandbox.js';
 import type { ResolutionPlanner, RunSpec, WorkloadRuntime } from '../src/domain/ports.js';
 import { WorkloadService } from '../src/domain/workload-service.js';
+import { migratedPool, usePostgres } from './deployer-test-support.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
-
-let postgres: TestPostgres;
-let dbCount = 0;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
-
-const allowAll: Authorizer = {
-  check: () => Promise.resolve({ allowed: true, code: '', reason: '' }),
-  checkBatch: (qs) => Promise.resolve(qs.map(() => ({ allowed: true, code: '', reason: '' }))),
-};
+const postgres = usePostgres();
 
 /** Records what it would start; starts nothing. */
 class RecordingRuntime implements WorkloadRuntime {
@@ -87,16 +63,13 @@ const planned = (refId: string, key: string, extra: Partial<PlannedReference> = 
 });
 
 async function harness(t: TestContext, planner?: ResolutionPlanner) {
-  const pool: Pool = createPool(await createTestDatabase(postgres, `deployer_resolution_${++dbCount}`));
-  t.after(() => pool.end());
-  await ensureEventTables(pool);
-  await migrate(pool, MIGRATIONS);
+  const pool = await migratedPool(t, postgres(), 'deployer_resolution');
   const repo = new PostgresWorkloadRepo(pool);
   const runtime = new RecordingRuntime();
   const keys = generateSealKeyPair();
   const workloads = new WorkloadService({
     repo,
-    authorizer: allowAll,
+    authorizer: new FakeAuthorizer(),
     runtime,
     sealKeys: new Map([[keys.kid, keys]]),
     runner: 'test',

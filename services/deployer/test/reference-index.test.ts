@@ -1,53 +1,22 @@
 import assert from 'node:assert/strict';
 import { copyFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, test, type TestContext } from 'node:test';
-import { createPool, migrate, type Pool } from '@latchkey/db';
-import {
-  ensureEventTables,
-  eventTypes,
-  type ReferenceSpec,
-  type ResolvedVersion,
-  type SecretChanged,
-} from '@latchkey/events';
-import type { Authorizer } from '@latchkey/authz';
+import { test, type TestContext } from 'node:test';
+import { migrate, type Pool } from '@latchkey/db';
+import { eventTypes, type ReferenceSpec, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { createTestDatabase, startTestPostgres, tempDir, type TestPostgres } from '@latchkey/testing';
+import { FakeAuthorizer, tempDir } from '@latchkey/testing';
 import { PostgresReferenceIndex } from '../src/adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
-import type { WorkloadRuntime } from '../src/domain/ports.js';
 import { ReferenceIndexService } from '../src/domain/reference-index-service.js';
 import { WorkloadService } from '../src/domain/workload-service.js';
 import { parseWorkloadSpec, referencesOf } from '../src/domain/workload-spec.js';
+import { migratedPool, MIGRATIONS, usePostgres, NO_RUNTIME } from './deployer-test-support.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 const VAULT_A = 'b3c1f0de-8f0a-4c55-9d1e-5a1f2f0c7e11';
 const VAULT_B = '5d0e9a7c-2b44-4f3e-8a61-0c9b7f2d4a90';
 
-let postgres: TestPostgres;
-let dbCount = 0;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
-
-/** Every question allowed: these tests are about the index, not about ras. */
-const allowAll: Authorizer = {
-  check: () => Promise.resolve({ allowed: true, code: '', reason: '' }),
-  checkBatch: (qs) => Promise.resolve(qs.map(() => ({ allowed: true, code: '', reason: '' }))),
-};
-
-/** Nothing is started here. */
-const noRuntime: WorkloadRuntime = {
-  start: () => Promise.reject(new Error('no workload is started in these tests')),
-  stop: () => Promise.resolve(false),
-  running: () => [],
-  stopAll: () => Promise.resolve(),
-};
+const postgres = usePostgres();
 
 interface Harness {
   pool: Pool;
@@ -58,22 +27,13 @@ interface Harness {
   apply(domain: string, spec: object): Promise<void>;
 }
 
-async function freshDatabase(t: TestContext, migrations = MIGRATIONS): Promise<Pool> {
-  const url = await createTestDatabase(postgres, `deployer_refs_${++dbCount}`);
-  const pool = createPool(url);
-  t.after(() => pool.end());
-  await ensureEventTables(pool);
-  await migrate(pool, migrations);
-  return pool;
-}
-
 async function harness(t: TestContext): Promise<Harness> {
-  const pool = await freshDatabase(t);
+  const pool = await migratedPool(t, postgres(), 'deployer_refs');
   const repo = new PostgresWorkloadRepo(pool);
   const workloads = new WorkloadService({
     repo,
-    authorizer: allowAll,
-    runtime: noRuntime,
+    authorizer: new FakeAuthorizer(),
+    runtime: NO_RUNTIME,
     sealKeys: new Map(),
     runner: 'test',
     logger: silentLogger,
@@ -215,7 +175,7 @@ test('the migration indexes workloads stored before it exactly as referencesOf d
   const only001 = await tempDir('deployer-migrations-');
   t.after(() => only001.cleanup());
   await copyFile(join(MIGRATIONS, '001_workloads.sql'), join(only001.path, '001_workloads.sql'));
-  const pool = await freshDatabase(t, only001.path);
+  const pool = await migratedPool(t, postgres(), 'deployer_refs', only001.path);
 
   const stored: { id: string; domain: string; json: object }[] = [
     {

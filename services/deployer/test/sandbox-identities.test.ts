@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { LatchkeyError } from '@latchkey/errors';
-import { startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { PostgresSandboxIdentities } from '../src/adapters/postgres-sandbox-identities.js';
-import { freshDatabase } from './replica-harness.js';
+import { migratedPool, usePostgres } from './deployer-test-support.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 test('replicas allocating at once give each domain one uid of the range, never one uid to two domains', async (t) => {
-  const pool = await freshDatabase(t, postgres, 'sandbox_ids');
+  const pool = await migratedPool(t, postgres(), 'sandbox_ids');
   const range = { first: 1_700_000_000, last: 1_700_000_099 };
   // Three replicas, each with its own cache, asked for the same domains at the same time.
   const replicas = [1, 2, 3].map(() => new PostgresSandboxIdentities(pool, range));
@@ -39,7 +31,7 @@ test('replicas allocating at once give each domain one uid of the range, never o
 });
 
 test('a range with no uid left refuses a new domain, naming LATCHKEY_SANDBOX_UID_RANGE', async (t) => {
-  const pool = await freshDatabase(t, postgres, 'sandbox_ids');
+  const pool = await migratedPool(t, postgres(), 'sandbox_ids');
   const ids = new PostgresSandboxIdentities(pool, { first: 1_700_000_000, last: 1_700_000_001 });
   await ids.identityFor('a');
   await ids.identityFor('b');

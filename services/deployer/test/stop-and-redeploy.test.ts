@@ -1,40 +1,33 @@
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { connect } from 'nats';
-import { OutboxRelay, STREAMS, eventTypes, subscribeEvents, type WorkloadStopRequested } from '@latchkey/events';
+import { OutboxRelay, eventTypes, subscribeEvents, type WorkloadStopRequested } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { ensureStream } from '@latchkey/nats';
-import { startTestNats, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { FakeAuthorizer, waitFor } from '@latchkey/testing';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import { stopRequests } from '../src/transport/events/replica-subscriptions.js';
 import {
   computeSpec,
-  freshDatabase,
+  migratedPool,
   newKeys,
-  RecordingAuthorizer,
   replica,
   resolve,
   rotated,
   TestClock,
   type Replica,
-} from './replica-harness.js';
+  testBus,
+  usePostgres,
+} from './deployer-test-support.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 const CLOCK_START = '2025-03-03T12:00:00Z';
 
 /** Two replicas (A and B) over one fresh database; every question allowed. */
 async function twoReplicas(t: TestContext, onEvents?: () => void) {
-  const pool = await freshDatabase(t, postgres, 'deployer_stop');
+  const pool = await migratedPool(t, postgres(), 'deployer_stop');
   const keys = newKeys();
-  const authorizer = new RecordingAuthorizer();
+  const authorizer = new FakeAuthorizer();
   const clock = new TestClock(new Date(CLOCK_START));
   const opts = { keys, authorizer, clock, ...(onEvents ? { onEvents } : {}) };
   const a = replica(pool, { name: 'deployer-a', ...opts });
@@ -55,14 +48,7 @@ async function waitForStatus(r: Replica, id: string, wanted: string): Promise<De
 }
 
 test('stop asked of one replica stops the deployment where it runs, through the bus; it ends stopped, and asking again is harmless', async (t) => {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(jsm, s);
+  const { nats, nc } = await testBus(t);
   const relayed: { relay?: OutboxRelay } = {};
   const h = await twoReplicas(t, () => relayed.relay?.kick());
   const relay = new OutboxRelay({
@@ -204,7 +190,7 @@ test('stopping a workload with nothing running is refused with what happened and
   await assert.rejects(h.a.workloads.stop('mia', 'analytics', 'nope'), { code: 'workload.not_found' });
   await assert.rejects(h.a.workloads.stop('mia', 'Bad Domain', 'etl'), { code: 'domain.invalid_name' });
   h.a.runtime.stopped.length = 0;
-  h.authorizer.deny = (q) => q.principal === 'fred';
+  h.authorizer.decide = (q) => !(q.principal === 'fred');
   await assert.rejects(h.a.workloads.stop('fred', 'analytics', 'etl'), { code: 'ras.permission_denied' });
 });
 
@@ -303,7 +289,7 @@ test('redeploy NAME deploys again as the caller; redeploy --stale deploys each s
     message: 'give the workload NAME to redeploy, or --stale for every stale one',
   });
   await assert.rejects(h.b.workloads.redeploy('mark', 'analytics', { name: 'nope' }), { code: 'workload.not_found' });
-  h.authorizer.deny = (q) => q.principal === 'fred';
+  h.authorizer.decide = (q) => !(q.principal === 'fred');
   await assert.rejects(h.b.workloads.redeploy('fred', 'analytics', { stale: true }), {
     code: 'ras.permission_denied',
   });
@@ -324,7 +310,7 @@ test('workload list --stale lists only stale workloads; without a domain, only t
   assert.deepEqual(names(await h.a.workloads.list('mia', 'analytics', { staleOnly: true })), ['analytics/old']);
   assert.deepEqual(names(await h.a.workloads.list('mia', 'analytics')), ['analytics/current', 'analytics/old']);
   // mia may read analytics only: finance is neither listed nor hinted at.
-  h.authorizer.deny = (q) => q.principal === 'mia' && q.domain === 'finance';
+  h.authorizer.decide = (q) => !(q.principal === 'mia' && q.domain === 'finance');
   assert.deepEqual(names(await h.a.workloads.list('mia', undefined, { staleOnly: true })), ['analytics/old']);
   assert.deepEqual(names(await h.a.workloads.list('admin', undefined, { staleOnly: true })), [
     'analytics/old',

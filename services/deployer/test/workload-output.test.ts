@@ -9,13 +9,13 @@ import { isLatchkeyError } from '@latchkey/errors';
 import type { CallContext } from '@latchkey/grpc';
 import { DEFAULT_MAX_LINE_BYTES, silentLogger } from '@latchkey/logger';
 import { GetLogsResponse, type GetLogsRequest } from '@latchkey/proto';
-import { startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { FakeAuthorizer, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import { sandboxedRuntime } from './sandboxed-runtime.js';
 import { LOGS_PAGE_MAX_BYTES, sweepOutput } from '../src/domain/output-log.js';
 import { WorkloadService } from '../src/domain/workload-service.js';
 import { deployerHandlers } from '../src/transport/grpc/deployer-handler.js';
-import { computeSpec, freshDatabase, newKeys, RecordingAuthorizer, resolve } from './replica-harness.js';
+import { computeSpec, migratedPool, newKeys, resolve } from './deployer-test-support.js';
 
 let postgres: TestPostgres;
 before(async () => {
@@ -27,14 +27,14 @@ after(async () => {
 
 /** One deployer (process runtime) over a fresh database. */
 async function deployer(t: TestContext, outputQuotaBytes?: number) {
-  const pool = await freshDatabase(t, postgres, 'deployer_output');
+  const pool = await migratedPool(t, postgres, 'deployer_output');
   const workDir = await mkdtemp(join(tmpdir(), 'lk-output-'));
   const runtime = await sandboxedRuntime(workDir);
   const keys = newKeys();
   const repo = new PostgresWorkloadRepo(pool);
   const workloads = new WorkloadService({
     repo,
-    authorizer: new RecordingAuthorizer(),
+    authorizer: new FakeAuthorizer(),
     runtime,
     sealKeys: new Map([[keys.kid, keys]]),
     runner: 'deployer-1',

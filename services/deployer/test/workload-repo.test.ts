@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { trace } from '@opentelemetry/api';
-import { createPool, migrate, type Pool } from '@latchkey/db';
+import { type Pool } from '@latchkey/db';
 import {
-  ensureEventTables,
   eventTypes,
   subjects,
   type ReferenceSpec,
@@ -14,29 +12,15 @@ import {
   type WorkloadStale,
 } from '@latchkey/events';
 import { initTracing, inSpan } from '@latchkey/logger';
-import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import type { DeploymentRecord, WorkloadRecord } from '../src/domain/deployment-types.js';
+import { migratedPool, usePostgres } from './deployer-test-support.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
-
-let postgres: TestPostgres;
-let dbCount = 0;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 /** A fresh migrated database with the repo over it, closed when the test ends. */
 async function freshRepo(t: TestContext): Promise<{ pool: Pool; repo: PostgresWorkloadRepo }> {
-  const url = await createTestDatabase(postgres, `deployer_${++dbCount}`);
-  const pool = createPool(url);
-  t.after(() => pool.end());
-  await ensureEventTables(pool);
-  await migrate(pool, MIGRATIONS);
+  const pool = await migratedPool(t, postgres(), 'deployer');
   return { pool, repo: new PostgresWorkloadRepo(pool) };
 }
 

@@ -1,50 +1,18 @@
 import assert from 'node:assert/strict';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, test, type TestContext } from 'node:test';
-import { createPool, migrate, type Pool } from '@latchkey/db';
-import { ensureEventTables } from '@latchkey/events';
-import type { Authorizer } from '@latchkey/authz';
+import { test } from 'node:test';
+import { migrate } from '@latchkey/db';
 import { silentLogger } from '@latchkey/logger';
-import { createTestDatabase, startTestPostgres, tempDir, type TestPostgres } from '@latchkey/testing';
+import { FakeAuthorizer, tempDir } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
-import type { WorkloadRuntime } from '../src/domain/ports.js';
 import { WorkloadService } from '../src/domain/workload-service.js';
 import { referencesOf, specWarnings, type WorkloadSpec } from '../src/domain/workload-spec.js';
+import { migratedPool, MIGRATIONS, usePostgres, NO_RUNTIME } from './deployer-test-support.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 const VAULT_ID = 'b3c1f0de-8f0a-4c55-9d1e-5a1f2f0c7e11';
 
-let postgres: TestPostgres;
-let dbCount = 0;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
-
-const allowAll: Authorizer = {
-  check: () => Promise.resolve({ allowed: true, code: '', reason: '' }),
-  checkBatch: (qs) => Promise.resolve(qs.map(() => ({ allowed: true, code: '', reason: '' }))),
-};
-
-const noRuntime: WorkloadRuntime = {
-  start: () => Promise.reject(new Error('no workload is started in these tests')),
-  stop: () => Promise.resolve(false),
-  running: () => [],
-  stopAll: () => Promise.resolve(),
-};
-
-async function freshDatabase(t: TestContext, migrations = MIGRATIONS): Promise<Pool> {
-  const pool = createPool(await createTestDatabase(postgres, `deployer_shapes_${++dbCount}`));
-  t.after(() => pool.end());
-  await ensureEventTables(pool);
-  await migrate(pool, migrations);
-  return pool;
-}
+const postgres = usePostgres();
 
 const ref = (type: string, id: string, key: string) => ({ key, source: { type, id } });
 
@@ -88,11 +56,11 @@ const KINDS: Record<string, object> = {
 };
 
 test('every kind round-trips through apply and get, and lists with its kind', async (t) => {
-  const pool = await freshDatabase(t);
+  const pool = await migratedPool(t, postgres(), 'deployer_shapes');
   const workloads = new WorkloadService({
     repo: new PostgresWorkloadRepo(pool),
-    authorizer: allowAll,
-    runtime: noRuntime,
+    authorizer: new FakeAuthorizer(),
+    runtime: NO_RUNTIME,
     sealKeys: new Map(),
     runner: 'test',
     logger: silentLogger,
@@ -137,7 +105,7 @@ test('the migration moves workloads stored flat by earlier versions into their k
   t.after(() => before003.cleanup());
   for (const f of ['001_workloads.sql', '002_reference_index.sql'])
     await copyFile(join(MIGRATIONS, f), join(before003.path, f));
-  const pool = await freshDatabase(t, before003.path);
+  const pool = await migratedPool(t, postgres(), 'deployer_shapes', before003.path);
 
   // What earlier versions stored: every kind flat, always with both maps.
   const flat = (name: string, kind: string, envVars: object, sparkConf: object = {}) => ({

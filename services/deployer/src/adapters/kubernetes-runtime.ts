@@ -24,15 +24,17 @@
  *
  * No value is ever in the Pod spec, a label, an annotation or an error.
  */
-import { StringDecoder } from 'node:string_decoder';
-import { Writable } from 'node:stream';
-import { CoreV1Api, KubeConfig, Log, Watch, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, Log, Watch, type V1Pod } from '@kubernetes/client-node';
 import { LatchkeyError } from '@latchkey/errors';
 import type { Logger, Redactor } from '@latchkey/logger';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 import { WorkloadOutput } from './workload-output.js';
-import { propertiesLine } from './process-runtime.js';
+import { apiError, apiStatus, isRetryable } from './kubernetes-api.js';
+import { readPodLogs, type PodLogs } from './kubernetes-pod-logs.js';
+import { dnsLabel, podManifest, valuesSecret } from './kubernetes-pod-manifest.js';
+
+export { loadKubeConfig } from './kubernetes-api.js';
 
 export interface KubernetesRuntimeOptions {
   kubeConfig: KubeConfig;
@@ -68,32 +70,6 @@ export interface KubernetesRuntimeOptions {
   maxLineBytes?: number;
 }
 
-/** A kubeconfig file when given; else the in-cluster service account, else ~/.kube/config. */
-export function loadKubeConfig(file: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
-  if (!kc.getCurrentCluster())
-    throw new LatchkeyError(
-      'config.invalid',
-      `LATCHKEY_RUNTIME=kubernetes found no cluster in ${file ?? 'the default kubeconfig'}: set LATCHKEY_KUBECONFIG to a kubeconfig file with a current context`,
-      { kind: 'invalid_argument' },
-    );
-  return kc;
-}
-
-const MOUNT = '/var/run/latchkey';
-const CONTAINER = 'workload';
-const PROPERTIES_KEY = 'spark.properties';
-
-/** One read of a Pod's log, line by line through the redactor. */
-interface PodLogs {
-  /** Resolves once the output read is all reported (the log ended, failed or was given up). */
-  done: Promise<void>;
-  /** Reports what is left and stops reading. */
-  close(): void;
-}
-
 interface Running {
   workloadId: string;
   hooks: RunHooks;
@@ -113,34 +89,6 @@ interface Running {
   phase: 'waiting' | 'opening' | 'watching';
   done: Promise<void>;
   finish: () => void;
-}
-
-/** A DNS-1123 label from free text: lowercase, `[a-z0-9-]`, at most `max` characters. */
-function dnsLabel(s: string, max: number): string {
-  const cleaned = s
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return cleaned.slice(0, max).replace(/-+$/, '') || 'x';
-}
-
-function apiStatus(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** No answer, a server error or throttling: worth trying again. */
-const isRetryable = (status: number | undefined) => status === undefined || status >= 500 || status === 429;
-
-/** A Latchkey error for a failed API call: the status and what was being done, never the body. */
-function apiError(err: unknown, doing: string): LatchkeyError {
-  const status = apiStatus(err);
-  const retryable = isRetryable(status);
-  return new LatchkeyError(
-    retryable ? 'runtime.kubernetes_unavailable' : 'runtime.kubernetes_rejected',
-    `Kubernetes API ${status === undefined ? 'unreachable' : `answered ${status}`} while ${doing}`,
-    { kind: retryable ? 'unavailable' : 'failed_precondition', retryable },
-  );
 }
 
 export class KubernetesRuntime implements WorkloadRuntime {
@@ -204,77 +152,11 @@ export class KubernetesRuntime implements WorkloadRuntime {
     }
   }
 
-  async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
-    const namespace = this.namespaceOf(spec.domain);
-    const image = spec.image ?? this.opts.defaultImage;
-    if (!image)
-      throw new LatchkeyError(
-        'runtime.no_image',
-        `workload ${spec.workload} names no run.image and the deployer has no default image: add run.image to the workload or set LATCHKEY_K8S_DEFAULT_IMAGE`,
-        { kind: 'failed_precondition' },
-      );
-    const name = this.podName(spec.workload, spec.deploymentId);
-    const secretName = `${name}-values`;
-    const holdsValue = (v: string) => spec.secrets.some((s) => s.length > 0 && v.includes(s));
-    const secretData: Record<string, string> = {};
-    const env: V1EnvVar[] = [
-      { name: 'LATCHKEY_DEPLOYMENT_ID', value: spec.deploymentId },
-      { name: 'LATCHKEY_WORKLOAD', value: spec.workload },
-      { name: 'LATCHKEY_DOMAIN', value: spec.domain },
-    ];
-    for (const [k, v] of Object.entries(spec.env)) {
-      if (holdsValue(v)) {
-        secretData[k] = Buffer.from(v, 'utf8').toString('base64');
-        env.push({ name: k, valueFrom: { secretKeyRef: { name: secretName, key: k } } });
-      } else {
-        env.push({ name: k, value: v });
-      }
-    }
-    const confKeys = Object.keys(spec.sparkConf);
-    if (confKeys.length > 0) {
-      const body = confKeys.map((k) => propertiesLine(k, spec.sparkConf[k] ?? '')).join('\n') + '\n';
-      secretData[PROPERTIES_KEY] = Buffer.from(body, 'utf8').toString('base64');
-      env.push({ name: 'LATCHKEY_SPARK_PROPERTIES_FILE', value: `${MOUNT}/${PROPERTIES_KEY}` });
-    }
-    const labels = {
-      'app.kubernetes.io/managed-by': 'latchkey',
-      'latchkey.dev/deployment': spec.deploymentId,
-      'latchkey.dev/workload': dnsLabel(spec.workload, 63),
-    };
-    const hasSecret = Object.keys(secretData).length > 0;
-    const body: V1Pod = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace, labels },
-      spec: {
-        restartPolicy: 'Never',
-        containers: [
-          {
-            name: CONTAINER,
-            image,
-            command: spec.command,
-            env,
-            ...(spec.resources ? { resources: spec.resources } : {}),
-            ...(confKeys.length > 0
-              ? { volumeMounts: [{ name: 'latchkey-values', mountPath: MOUNT, readOnly: true }] }
-              : {}),
-          },
-        ],
-        ...(confKeys.length > 0
-          ? {
-              volumes: [
-                {
-                  name: 'latchkey-values',
-                  secret: { secretName, items: [{ key: PROPERTIES_KEY, path: PROPERTIES_KEY }], defaultMode: 0o400 },
-                },
-              ],
-            }
-          : {}),
-      },
-    };
-    let pod: V1Pod;
+  /** Creates the Pod, trying again while the API is unavailable; a refusal says what to fix. */
+  private async createPod(spec: RunSpec, body: V1Pod): Promise<V1Pod> {
+    const { name, namespace } = body.metadata as { name: string; namespace: string };
     try {
-      pod = await this.retrying(`creating Pod ${name}`, async (attempt) => {
+      return await this.retrying(`creating Pod ${name}`, async (attempt) => {
         try {
           return await this.api.createNamespacedPod({ namespace, body });
         } catch (err) {
@@ -302,37 +184,28 @@ export class KubernetesRuntime implements WorkloadRuntime {
         );
       throw e;
     }
-    if (hasSecret) {
+  }
+
+  async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
+    const namespace = this.namespaceOf(spec.domain);
+    const image = spec.image ?? this.opts.defaultImage;
+    if (!image)
+      throw new LatchkeyError(
+        'runtime.no_image',
+        `workload ${spec.workload} names no run.image and the deployer has no default image: add run.image to the workload or set LATCHKEY_K8S_DEFAULT_IMAGE`,
+        { kind: 'failed_precondition' },
+      );
+    const name = this.podName(spec.workload, spec.deploymentId);
+    const manifest = podManifest(spec, { name, namespace, image });
+    const { secretName } = manifest;
+    const pod = await this.createPod(spec, manifest.body);
+    if (Object.keys(manifest.secretData).length > 0) {
       try {
         // A 409 on a retry is most likely the lost answer of an earlier
         // attempt, but the deployer may not read Secrets to make sure: the
         // deployment fails instead, and the Secret goes with the Pod.
-        await this.retrying(`creating Secret ${secretName}`, () =>
-          this.api.createNamespacedSecret({
-            namespace,
-            body: {
-              apiVersion: 'v1',
-              kind: 'Secret',
-              type: 'Opaque',
-              metadata: {
-                name: secretName,
-                namespace,
-                labels,
-                ownerReferences: [
-                  {
-                    apiVersion: 'v1',
-                    kind: 'Pod',
-                    name,
-                    uid: pod.metadata?.uid ?? '',
-                    controller: true,
-                    // No blockOwnerDeletion: it would need update on pods/finalizers
-                    // (OwnerReferencesPermissionEnforcement), and nothing waits on it.
-                  },
-                ],
-              },
-              data: secretData,
-            },
-          }),
+        await this.retrying(`creating Secret ${manifest.secretName}`, () =>
+          this.api.createNamespacedSecret({ namespace, body: valuesSecret(manifest, pod.metadata?.uid ?? '') }),
         );
       } catch (err) {
         // No Pod without its values: remove it (its Secret, if any, goes with it).
@@ -379,56 +252,6 @@ export class KubernetesRuntime implements WorkloadRuntime {
     entry.finish();
   }
 
-  /**
-   * Reads the Pod's output (followed while it runs) into the deployment's
-   * log, redacted. A read that cannot start is left for the next look at
-   * the Pod (or, once it has finished, given up with a warning).
-   */
-  private readLogs(entry: Running, follow: boolean): PodLogs {
-    const decoder = new StringDecoder('utf8');
-    const lines = entry.output.lines((line) => entry.hooks.onLine('stdout', line));
-    let closed = false;
-    let controller: AbortController | undefined;
-    let settle = () => undefined as void;
-    const done = new Promise<void>((resolve) => (settle = resolve));
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      controller?.abort();
-      lines.write(decoder.end());
-      lines.end();
-      settle();
-    };
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        if (!closed) lines.write(decoder.write(chunk));
-        callback();
-      },
-      final(callback) {
-        close();
-        callback();
-      },
-    });
-    const logs: PodLogs = { done, close };
-    this.logReader
-      .log(entry.namespace, entry.pod, CONTAINER, sink, { follow })
-      .then((c) => {
-        controller = c;
-        if (closed) c.abort();
-      })
-      .catch((err: unknown) => {
-        if (closed) return;
-        this.opts.logger.warn("could not read a workload Pod's output", {
-          pod: entry.pod,
-          status: apiStatus(err),
-        });
-        // Not read: a later look at the Pod may try again.
-        if (entry.logs === logs) entry.logs = undefined;
-        close();
-      });
-    return logs;
-  }
-
   /** Looks at a Pod: true when it has ended (and the deployment with it, or once its output is read). */
   private observe(deploymentId: string, entry: Running, pod: V1Pod | undefined, deleted: boolean): boolean {
     if (deleted || pod === undefined) {
@@ -438,14 +261,14 @@ export class KubernetesRuntime implements WorkloadRuntime {
     if (entry.finishing) return true;
     const phase = pod.status?.phase;
     if (phase === 'Running' && entry.logs === undefined && entry.stopReason === undefined) {
-      entry.logs = this.readLogs(entry, true);
+      entry.logs = readPodLogs(this.logReader, entry, true, this.opts.logger);
     }
     if (phase !== 'Succeeded' && phase !== 'Failed') return false;
     entry.finishing = true;
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
     const code = terminated?.exitCode ?? (phase === 'Succeeded' ? 0 : 1);
     // Finished before it was seen running (or its read failed): read it whole now.
-    entry.logs ??= this.readLogs(entry, false);
+    entry.logs ??= readPodLogs(this.logReader, entry, false, this.opts.logger);
     let timer: NodeJS.Timeout | undefined;
     const drained = new Promise<void>((resolve) => {
       timer = setTimeout(() => {

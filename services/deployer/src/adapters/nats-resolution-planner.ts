@@ -3,7 +3,7 @@ import { unavailable } from '@latchkey/errors';
 import { planPayload, planSubject, type PlanReply, type PlanRequest } from '@latchkey/events';
 import type { NatsConnection } from 'nats';
 import type { ResolutionPlanner } from '../domain/ports.js';
-import type { DeployerSigner } from './postgres-workload-repo.js';
+import type { DeployerSigner } from './postgres-deployment-store.js';
 
 /**
  * Asks a resolver (one of the queue group) over NATS request/reply. The

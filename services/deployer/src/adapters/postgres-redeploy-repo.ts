@@ -3,15 +3,8 @@ import { LatchkeyError } from '@latchkey/errors';
 import type { AutoRedeploySkip, AutoRedeployDecision, CandidateCursor, RedeployRepo } from '../domain/ports.js';
 import type { DeploymentRecord, WorkloadRecord } from '../domain/deployment-types.js';
 import { cooldownLeftMs } from '../domain/redeploy-policy.js';
-import {
-  DEPLOYMENT_SELECT,
-  insertDeployment,
-  toDeployment,
-  toWorkload,
-  type DeployerSigner,
-  type DeploymentRow,
-  type WorkloadRow,
-} from './postgres-workload-repo.js';
+import { insertDeployment, type DeployerSigner } from './postgres-deployment-store.js';
+import { DEPLOYMENT_SELECT, toDeployment, toWorkload, type DeploymentRow, type WorkloadRow } from './postgres-rows.js';
 
 /**
  * Advisory lock keys (the two-integer form): the first names what is

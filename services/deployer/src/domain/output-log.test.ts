@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { silentLogger } from '@latchkey/logger';
+import { waitFor } from '@latchkey/testing';
 import type { OutputLine } from './deployment-types.js';
 import type { WorkloadRepo } from './ports.js';
 import { OutputLog, pageTokenAfter, seqOfPageToken } from './output-log.js';
@@ -57,6 +58,33 @@ test('a flush asked for while one runs resolves only once the lines before it ar
     ['a', 'b'],
   );
   await one;
+});
+
+test('a flush asked for just as the last store pass ends (before that pass has settled) stores the lines before it', async () => {
+  const calls: Promise<void>[] = [];
+  const stored: string[] = [];
+  let release = () => undefined as void;
+  const gate = new Promise<void>((r) => (release = r));
+  const store: Pick<WorkloadRepo, 'appendLogs'> = {
+    appendLogs: (_id, lines) => {
+      const call = gate.then(() => void stored.push(...lines.map((l) => l.line)));
+      calls.push(call);
+      return call;
+    },
+  };
+  const log = new OutputLog({ repo: store, logger: silentLogger, quotaBytes: 1 << 20, flushDelayMs: 1000 });
+  log.add('d1', 'stdout', 'a');
+  const first = log.flush();
+  await waitFor(() => calls.length === 1, { what: 'the first store pass' });
+  // Runs right after the pass's own continuation: the pass has found nothing more to do, its promise not yet settled.
+  const second = calls[0]!.then(() => {
+    log.add('d1', 'stdout', 'b');
+    return log.flush();
+  });
+  release();
+  await first;
+  await second;
+  assert.deepEqual(stored, ['a', 'b'], 'the line added before the second flush is stored when it resolves');
 });
 
 test('page tokens round-trip and a forged one is refused', () => {

@@ -39,6 +39,7 @@ export class OutputLog {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  private draining = false;
 
   constructor(private readonly deps: OutputLogDeps) {}
 
@@ -69,8 +70,11 @@ export class OutputLog {
   /** Resolves once every line added before the call is stored (or its store failed, with a warning). */
   flush(): Promise<void> {
     this.again = true;
-    this.running ??= this.drain().finally(() => (this.running = undefined));
-    return this.running;
+    if (this.running) return this.running;
+    const pass = this.drain();
+    // (A drain with nothing to await has ended already: it is not kept as the running one.)
+    if (this.draining) this.running = pass;
+    return pass;
   }
 
   /** The deployment ended: the next one's lines start from 1 again. */
@@ -78,19 +82,34 @@ export class OutputLog {
     this.seqs.delete(deploymentId);
   }
 
+  /**
+   * Store passes until no flush waits. `running` is cleared by the pass that
+   * found nothing more to do, before its promise settles: a flush asked for
+   * after that starts a new pass instead of being handed a finished one
+   * (whose lines it would wrongly count as stored).
+   */
   private async drain(): Promise<void> {
-    while (this.again) {
-      this.again = false;
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      const batches = [...this.pending];
-      this.pending = new Map();
-      for (const [id, p] of batches) {
-        try {
-          await this.deps.repo.appendLogs(id, p.lines.slice(p.head).map(toLine), this.deps.quotaBytes);
-        } catch (err) {
-          this.deps.logger.warn('could not store workload output', { deploymentId: id, err });
-        }
+    this.draining = true;
+    try {
+      while (this.again) {
+        this.again = false;
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        await this.store(this.pending);
+      }
+    } finally {
+      this.draining = false;
+      this.running = undefined;
+    }
+  }
+
+  private async store(pending: Map<string, Pending>): Promise<void> {
+    this.pending = new Map();
+    for (const [id, p] of pending) {
+      try {
+        await this.deps.repo.appendLogs(id, p.lines.slice(p.head).map(toLine), this.deps.quotaBytes);
+      } catch (err) {
+        this.deps.logger.warn('could not store workload output', { deploymentId: id, err });
       }
     }
   }

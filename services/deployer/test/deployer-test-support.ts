@@ -1,14 +1,17 @@
-// Shared by the component tests of stop, redeploy and redeploy policies:
-// deployer replicas over one real PostgreSQL database, each with a runtime
-// that records what it starts and stops, and a stand-in for the resolver.
+// What the deployer's component tests share: one PostgreSQL server per test
+// file, a fresh migrated database per test, and deployer replicas over one
+// database, each with a runtime that records what it starts and stops, and a
+// stand-in for the resolver.
 import { fileURLToPath } from 'node:url';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { generateSealKeyPair, seal, type SealKeyPair } from '@latchkey/crypto';
-import { createPool, migrate, type Pool } from '@latchkey/db';
-import { ensureEventTables, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
-import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
+import type { Pool } from '@latchkey/db';
+import { ensureEventTables, STREAMS, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
+import type { Authorizer } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
-import { createTestDatabase, type TestPostgres } from '@latchkey/testing';
+import { freshDatabase, startTestNats, startTestPostgres, type TestNats, type TestPostgres } from '@latchkey/testing';
+import { ensureStream } from '@latchkey/nats';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';
 import { PostgresWorkloadRepo, type DeployerSigner } from '../src/adapters/postgres-workload-repo.js';
 import { AutoRedeployService } from '../src/domain/auto-redeploy-service.js';
@@ -19,17 +22,49 @@ import { referencesOf } from '../src/domain/workload-spec.js';
 
 export const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
-let dbCount = 0;
+/** One PostgreSQL server for the test file (started before its tests, stopped after them). */
+export function usePostgres(): () => TestPostgres {
+  let postgres: TestPostgres | undefined;
+  before(async () => {
+    postgres = await startTestPostgres([]);
+  });
+  after(async () => {
+    await postgres?.stop();
+  });
+  return () => postgres!;
+}
 
-/** A fresh migrated database, its pool closed when the test ends. */
-export async function freshDatabase(t: TestContext, postgres: TestPostgres, prefix: string): Promise<Pool> {
-  const url = await createTestDatabase(postgres, `${prefix}_${++dbCount}`);
-  const pool = createPool(url);
-  t.after(() => pool.end());
-  await ensureEventTables(pool);
-  await migrate(pool, MIGRATIONS);
+/** A fresh database with the event tables and the deployer's migrations (or `migrations`), closed when the test ends. */
+export async function migratedPool(
+  t: TestContext,
+  postgres: TestPostgres,
+  prefix: string,
+  migrations = MIGRATIONS,
+): Promise<Pool> {
+  const { pool } = await freshDatabase(t, postgres, { prefix, prepare: ensureEventTables, migrations });
   return pool;
 }
+
+/** A nats-server of the test's own with the Latchkey streams, and a connection to it; both closed when the test ends. */
+export async function testBus(t: TestContext): Promise<{ nats: TestNats; nc: NatsConnection; jsm: JetStreamManager }> {
+  const nats = await startTestNats();
+  const nc = await connect({ servers: nats.url });
+  t.after(async () => {
+    await nc.close();
+    await nats.stop();
+  });
+  const jsm = await nc.jetstreamManager();
+  for (const st of STREAMS) await ensureStream(jsm, st);
+  return { nats, nc, jsm };
+}
+
+/** A runtime for tests that start nothing. */
+export const NO_RUNTIME: WorkloadRuntime = {
+  start: () => Promise.reject(new Error('no workload is started in these tests')),
+  stop: () => Promise.resolve(false),
+  running: () => [],
+  stopAll: () => Promise.resolve(),
+};
 
 /** Records every start and stop; a deployment "runs" from its start until it is stopped. */
 export class RecordingRuntime implements WorkloadRuntime {
@@ -79,27 +114,6 @@ export class RecordingRuntime implements WorkloadRuntime {
 
   async stopAll(reason: string): Promise<void> {
     for (const id of [...this.runs.keys()]) await this.stop(id, reason);
-  }
-}
-
-/** Allows everything except what `deny` names; remembers every question. */
-export class RecordingAuthorizer implements Authorizer {
-  readonly asked: AuthorizationQuestion[] = [];
-  deny: (q: AuthorizationQuestion) => boolean = () => false;
-
-  private decide(q: AuthorizationQuestion): Decision {
-    this.asked.push(q);
-    return this.deny(q)
-      ? { allowed: false, code: 'ras.permission_denied', reason: `${q.principal} may not ${q.action} in ${q.domain}` }
-      : { allowed: true, code: '', reason: '' };
-  }
-
-  check(q: AuthorizationQuestion): Promise<Decision> {
-    return Promise.resolve(this.decide(q));
-  }
-
-  checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
-    return Promise.resolve(qs.map((q) => this.decide(q)));
   }
 }
 

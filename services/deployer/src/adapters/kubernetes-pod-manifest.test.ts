@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RunSpec } from '../domain/ports.js';
+import { MOUNT, PROPERTIES_KEY, podManifest, valuesSecret } from './kubernetes-pod-manifest.js';
+
+const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
+  deploymentId: 'd0c1e2f3-0000-4000-8000-000000000001',
+  workloadId: 'w1',
+  workload: 'Nightly_ETL',
+  domain: 'analytics',
+  command: ['run.sh'],
+  env: { DB_PASSWORD: 'pw-s3cret-value', MODE: 'batch' },
+  sparkConf: {},
+  secrets: ['pw-s3cret-value'],
+  ...over,
+});
+
+test('the Pod manifest takes a resolved value from its values Secret, keeps literals as values, and holds no value itself', () => {
+  const m = podManifest(spec(), { name: 'lk-nightly-etl-d0c1e2f3', namespace: 'latchkey-analytics', image: 'img:1' });
+  const container = m.body.spec!.containers[0]!;
+  assert.deepEqual(container.env?.find((e) => e.name === 'DB_PASSWORD')?.valueFrom, {
+    secretKeyRef: { name: 'lk-nightly-etl-d0c1e2f3-values', key: 'DB_PASSWORD' },
+  });
+  assert.equal(container.env?.find((e) => e.name === 'MODE')?.value, 'batch');
+  assert.equal(container.env?.find((e) => e.name === 'LATCHKEY_DEPLOYMENT_ID')?.value, spec().deploymentId);
+  assert.equal(m.labels['latchkey.dev/workload'], 'nightly-etl');
+  assert.equal(m.body.spec!.restartPolicy, 'Never');
+  assert.ok(!JSON.stringify(m.body).includes('pw-s3cret-value'), 'no value in the Pod spec');
+  assert.equal(Buffer.from(m.secretData.DB_PASSWORD!, 'base64').toString('utf8'), 'pw-s3cret-value');
+  assert.equal(container.volumeMounts, undefined, 'no Spark conf: nothing mounted');
+});
+
+test('Spark conf becomes the values Secret spark.properties, mounted read-only; the Secret is owned by the Pod', () => {
+  const m = podManifest(spec({ env: {}, secrets: [], sparkConf: { 'spark.a': 'x=y' } }), {
+    name: 'p',
+    namespace: 'n',
+    image: 'img:1',
+  });
+  const container = m.body.spec!.containers[0]!;
+  assert.deepEqual(container.volumeMounts, [{ name: 'latchkey-values', mountPath: MOUNT, readOnly: true }]);
+  assert.equal(m.body.spec!.volumes?.[0]?.secret?.defaultMode, 0o400);
+  assert.equal(Buffer.from(m.secretData[PROPERTIES_KEY]!, 'base64').toString('utf8'), 'spark.a=x\\=y\n');
+  assert.equal(
+    container.env?.find((e) => e.name === 'LATCHKEY_SPARK_PROPERTIES_FILE')?.value,
+    `${MOUNT}/${PROPERTIES_KEY}`,
+  );
+  const secret = valuesSecret(m, 'uid-1');
+  assert.deepEqual(secret.metadata?.ownerReferences, [
+    { apiVersion: 'v1', kind: 'Pod', name: 'p', uid: 'uid-1', controller: true },
+  ]);
+  assert.equal(secret.metadata?.name, 'p-values');
+  assert.equal(secret.data, m.secretData);
+});

@@ -1,0 +1,128 @@
+// The Pod and values Secret of a deployment on the kubernetes runtime, built
+// without the API (pure functions, unit-tested apart from the runtime).
+import type { V1EnvVar, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { RunSpec } from '../domain/ports.js';
+import { propertiesLine } from './process-runtime.js';
+
+export const MOUNT = '/var/run/latchkey';
+export const CONTAINER = 'workload';
+export const PROPERTIES_KEY = 'spark.properties';
+
+/** A DNS-1123 label from free text: lowercase, `[a-z0-9-]`, at most `max` characters. */
+export function dnsLabel(s: string, max: number): string {
+  const cleaned = s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return cleaned.slice(0, max).replace(/-+$/, '') || 'x';
+}
+
+/** A workload's Pod, its values Secret's name and data, and their labels: what `start` creates. */
+export interface PodManifest {
+  body: V1Pod;
+  secretName: string;
+  /** Base64 values for the Secret (empty: no Secret). */
+  secretData: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/**
+ * The Pod of a deployment (pure): env vars that hold a resolved value come
+ * from the values Secret (`secretKeyRef`), literals stay plain `value`s;
+ * Spark conf is the Secret's spark.properties, mounted read-only.
+ */
+export function podManifest(spec: RunSpec, at: { name: string; namespace: string; image: string }): PodManifest {
+  const { name, namespace, image } = at;
+  const secretName = `${name}-values`;
+  const { env, secretData } = podEnv(spec, secretName);
+  const confKeys = Object.keys(spec.sparkConf);
+  const labels = {
+    'app.kubernetes.io/managed-by': 'latchkey',
+    'latchkey.dev/deployment': spec.deploymentId,
+    'latchkey.dev/workload': dnsLabel(spec.workload, 63),
+  };
+  const body: V1Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels },
+    spec: {
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: CONTAINER,
+          image,
+          command: spec.command,
+          env,
+          ...(spec.resources ? { resources: spec.resources } : {}),
+          ...(confKeys.length > 0
+            ? { volumeMounts: [{ name: 'latchkey-values', mountPath: MOUNT, readOnly: true }] }
+            : {}),
+        },
+      ],
+      ...(confKeys.length > 0
+        ? {
+            volumes: [
+              {
+                name: 'latchkey-values',
+                secret: { secretName, items: [{ key: PROPERTIES_KEY, path: PROPERTIES_KEY }], defaultMode: 0o400 },
+              },
+            ],
+          }
+        : {}),
+    },
+  };
+  return { body, secretName, secretData, labels };
+}
+
+/** The container's environment, and the Secret data its values (and the Spark conf) come from. */
+function podEnv(spec: RunSpec, secretName: string): { env: V1EnvVar[]; secretData: Record<string, string> } {
+  const holdsValue = (v: string) => spec.secrets.some((s) => s.length > 0 && v.includes(s));
+  const secretData: Record<string, string> = {};
+  const env: V1EnvVar[] = [
+    { name: 'LATCHKEY_DEPLOYMENT_ID', value: spec.deploymentId },
+    { name: 'LATCHKEY_WORKLOAD', value: spec.workload },
+    { name: 'LATCHKEY_DOMAIN', value: spec.domain },
+  ];
+  for (const [k, v] of Object.entries(spec.env)) {
+    if (holdsValue(v)) {
+      secretData[k] = Buffer.from(v, 'utf8').toString('base64');
+      env.push({ name: k, valueFrom: { secretKeyRef: { name: secretName, key: k } } });
+    } else {
+      env.push({ name: k, value: v });
+    }
+  }
+  const confKeys = Object.keys(spec.sparkConf);
+  if (confKeys.length > 0) {
+    const body = confKeys.map((k) => propertiesLine(k, spec.sparkConf[k] ?? '')).join('\n') + '\n';
+    secretData[PROPERTIES_KEY] = Buffer.from(body, 'utf8').toString('base64');
+    env.push({ name: 'LATCHKEY_SPARK_PROPERTIES_FILE', value: `${MOUNT}/${PROPERTIES_KEY}` });
+  }
+  return { env, secretData };
+}
+
+/** The values Secret of a Pod, owned by it (garbage-collected with it). */
+export function valuesSecret(m: PodManifest, podUid: string): V1Secret {
+  const { name, namespace } = m.body.metadata as { name: string; namespace: string };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: m.secretName,
+      namespace,
+      labels: m.labels,
+      ownerReferences: [
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          name,
+          uid: podUid,
+          controller: true,
+          // No blockOwnerDeletion: it would need update on pods/finalizers
+          // (OwnerReferencesPermissionEnforcement), and nothing waits on it.
+        },
+      ],
+    },
+    data: m.secretData,
+  };
+}

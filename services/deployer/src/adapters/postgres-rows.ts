@@ -1,0 +1,106 @@
+import { wrapDbError } from '@latchkey/db';
+import type { ResolvedVersion } from '@latchkey/events';
+import type {
+  DeploymentRecord,
+  DeploymentStatus,
+  DeploymentTrigger,
+  StaleReason,
+  WorkloadRecord,
+} from '../domain/deployment-types.js';
+import type { WorkloadSpec } from '../domain/workload-spec.js';
+
+/** Runs a database call; its failure becomes a LatchkeyError saying what was being done. */
+export async function dbCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw wrapDbError(err, what);
+  }
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface WorkloadRow {
+  id: string;
+  domain: string;
+  name: string;
+  kind: string;
+  spec: WorkloadSpec;
+  created_at: Date;
+  updated_at: Date;
+  stale: boolean;
+  stale_reasons: StaleReason[];
+  last_deployment_id: string | null;
+  stale_since: Date | null;
+  auto_redeployed_at: Date | null;
+  applied_by: string | null;
+  applied_groups: string[];
+}
+
+interface DeploymentRow {
+  id: string;
+  workload_id: string;
+  domain: string;
+  workload_name: string;
+  principal: string;
+  principal_groups: string[];
+  status: DeploymentStatus;
+  reasons: string[];
+  warnings: string[];
+  attempts: number;
+  pid: number | null;
+  exit_code: number | null;
+  trigger: DeploymentTrigger;
+  runner: string | null;
+  stop_requested_at: Date | null;
+  stop_requested_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+  versions?: ResolvedVersion[] | null;
+}
+
+export const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
+  id: r.id,
+  domain: r.domain,
+  name: r.name,
+  kind: r.kind,
+  spec: r.spec,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  stale: r.stale,
+  staleReasons: r.stale_reasons,
+  lastDeploymentId: r.last_deployment_id,
+  staleSince: r.stale_since,
+  autoRedeployedAt: r.auto_redeployed_at,
+  appliedBy: r.applied_by === null ? null : { principal: r.applied_by, groups: r.applied_groups },
+});
+
+export const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
+  id: r.id,
+  workloadId: r.workload_id,
+  domain: r.domain,
+  workload: r.workload_name,
+  principal: r.principal,
+  groups: r.principal_groups,
+  status: r.status,
+  reasons: r.reasons,
+  warnings: r.warnings,
+  attempts: r.attempts,
+  versions: r.versions ?? [],
+  pid: r.pid,
+  exitCode: r.exit_code,
+  trigger: r.trigger,
+  runner: r.runner,
+  stopRequestedAt: r.stop_requested_at,
+  stopRequestedBy: r.stop_requested_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export type { DeploymentRow, WorkloadRow };
+
+export const DEPLOYMENT_SELECT = `SELECT d.*, (
+    SELECT coalesce(jsonb_agg(jsonb_build_object('refId', v.ref_id, 'key', v.key, 'sourceType', v.source_type,
+      'scope', v.scope, 'version', v.version) ORDER BY v.ref_id), '[]'::jsonb)
+    FROM deployment_versions v WHERE v.deployment_id = d.id) AS versions
+  FROM deployments d`;

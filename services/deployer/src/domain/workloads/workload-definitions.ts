@@ -1,0 +1,113 @@
+import { authorize, type Authorizer } from '@latchkey/authz';
+import { checkDomainName } from '@latchkey/events';
+import type { DeploymentRecord, WorkloadRecord, WorkloadView } from '../deployment-types.js';
+import type { ResolutionPlanner, WorkloadRepo } from '../ports.js';
+import { checkReferences } from '../reference-check.js';
+import { parseWorkloadSpec, referencesOf, specWarnings, WORKLOAD_NAME, type WorkloadSpec } from '../workload-spec.js';
+import { invalidWorkloadName, workloadNoCommand, workloadNotFound } from './workload-errors.js';
+
+/** The workload `name` of `domain` (a checked name), or workload.not_found. */
+export async function findWorkload(
+  repo: Pick<WorkloadRepo, 'getWorkload'>,
+  domain: string,
+  name: string,
+): Promise<WorkloadRecord> {
+  if (!WORKLOAD_NAME.test(name)) throw invalidWorkloadName(name);
+  const w = await repo.getWorkload(domain, name);
+  if (!w) throw workloadNotFound(domain, name);
+  return w;
+}
+
+/** Why a workload cannot be started at all, whatever its references. */
+export function notStartable(name: string, spec: WorkloadSpec): string | undefined {
+  return spec.run ? undefined : `workload ${name} has no run.command: the process runtime needs one`;
+}
+
+export function assertStartable(w: WorkloadRecord): void {
+  const problem = notStartable(w.name, w.spec);
+  if (problem) throw workloadNoCommand(problem);
+}
+
+export interface WorkloadDefinitionsDeps {
+  repo: WorkloadRepo;
+  authorizer: Authorizer;
+  planner?: ResolutionPlanner;
+  checkTimeoutMs?: number;
+}
+
+/** Workloads as people define them: apply (parse, index the references, check them), get, list. */
+export class WorkloadDefinitions {
+  constructor(private readonly deps: WorkloadDefinitionsDeps) {}
+
+  /** `groups`: the principal's groups, for the resolver's check of the references. */
+  async apply(
+    principal: string,
+    domain: string,
+    specJson: string,
+    groups: readonly string[] = [],
+  ): Promise<{ workload: WorkloadRecord; warnings: string[] }> {
+    checkDomainName(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain });
+    const spec = parseWorkloadSpec(specJson, domain);
+    const references = referencesOf(spec, domain);
+    // The applier becomes the only authority the redeploy policy acts with.
+    const workload = await this.deps.repo.upsertWorkload(domain, spec, references, {
+      principal,
+      groups: [...groups],
+    });
+    const checked = await checkReferences(
+      this.deps.planner,
+      { domain, workload: spec.name, principal, ...(groups.length > 0 ? { groups: [...groups] } : {}), references },
+      this.deps.checkTimeoutMs ?? 5000,
+    );
+    return { workload, warnings: [...specWarnings(spec), ...checked] };
+  }
+
+  async get(
+    principal: string,
+    domain: string,
+    name: string,
+  ): Promise<{ workload: WorkloadRecord; live?: DeploymentRecord; last?: DeploymentRecord; warnings: string[] }> {
+    checkDomainName(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain, resource: name });
+    const workload = await findWorkload(this.deps.repo, domain, name);
+    const last = await this.deps.repo.latestDeployment(workload.id);
+    const live =
+      workload.lastDeploymentId === null
+        ? undefined
+        : last?.id === workload.lastDeploymentId
+          ? last
+          : await this.deps.repo.getDeployment(workload.lastDeploymentId);
+    return { workload, live, last, warnings: specWarnings(workload.spec) };
+  }
+
+  /**
+   * The workloads of `domain`, or (without one) of every domain in which the
+   * principal may read workloads; only the stale ones with `staleOnly`.
+   */
+  async list(
+    principal: string,
+    domain: string | undefined,
+    opts: { staleOnly?: boolean; groups?: readonly string[] } = {},
+  ): Promise<WorkloadView[]> {
+    let domains: string[];
+    if (domain !== undefined && domain !== '') {
+      checkDomainName(domain);
+      await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain });
+      domains = [domain];
+    } else {
+      // Only domains the principal may read, and nothing about the others.
+      const candidates = await this.deps.repo.workloadDomains({ staleOnly: opts.staleOnly === true });
+      const decisions = await this.deps.authorizer.checkBatch(
+        candidates.map((d) => ({
+          principal,
+          action: 'workload.read',
+          domain: d,
+          ...(opts.groups && opts.groups.length > 0 ? { groups: opts.groups } : {}),
+        })),
+      );
+      domains = candidates.filter((_, i) => decisions[i]?.allowed === true);
+    }
+    return this.deps.repo.listWorkloadViews(domains, { staleOnly: opts.staleOnly === true });
+  }
+}

@@ -1,0 +1,72 @@
+import { invalidArgument, LatchkeyError, notFound } from '@latchkey/errors';
+import type { DeploymentRecord } from '../deployment-types.js';
+
+/** The workload errors' codes, each listed once. */
+export const WORKLOAD_ERRORS = {
+  invalidName: 'workload.invalid_name',
+  notFound: 'workload.not_found',
+  noCommand: 'workload.no_command',
+  notRunning: 'workload.not_running',
+  invalid: 'workload.invalid',
+  malformedJson: 'workload.malformed_json',
+  tooLarge: 'workload.too_large',
+  tooManyReferences: 'workload.too_many_references',
+} as const;
+
+export function invalidWorkloadName(name: string): LatchkeyError {
+  return invalidArgument(WORKLOAD_ERRORS.invalidName, `invalid workload name ${JSON.stringify(name.slice(0, 80))}`);
+}
+
+export function workloadNotFound(domain: string, name: string): LatchkeyError {
+  return notFound(WORKLOAD_ERRORS.notFound, `workload ${name} not found in domain ${domain}: apply it first`);
+}
+
+/** Why a workload without run.command cannot be started (`problem`: see notStartable). */
+export function workloadNoCommand(problem: string): LatchkeyError {
+  return new LatchkeyError(WORKLOAD_ERRORS.noCommand, problem, { kind: 'failed_precondition' });
+}
+
+/** `latchkey stop` of a workload with nothing running: what its last deployment did, if any. */
+export function workloadNotRunning(domain: string, name: string, last: DeploymentRecord | undefined): LatchkeyError {
+  const ended = (d: DeploymentRecord) =>
+    d.status === 'exited' ? `exited${d.exitCode === null ? '' : ` with code ${d.exitCode}`}` : d.status;
+  return new LatchkeyError(
+    WORKLOAD_ERRORS.notRunning,
+    last
+      ? `workload ${name} has nothing to stop: its last deployment ${last.id} ${ended(last)}; deploy it with latchkey deploy ${name} --domain ${domain}`
+      : `workload ${name} has nothing to stop: it was never deployed`,
+    { kind: 'failed_precondition' },
+  );
+}
+
+export function workloadTooLarge(bytes: number, limits: { specBytes: number; references: number; valueChars: number }) {
+  return invalidArgument(
+    WORKLOAD_ERRORS.tooLarge,
+    `the workload is ${bytes} bytes; at most ${limits.specBytes} bytes are allowed (and at most ${limits.references} distinct secret references, values of at most ${limits.valueChars} characters): split it into several workloads, or keep large content in the catalog or object storage`,
+    { bytes, limit: limits.specBytes },
+  );
+}
+
+export function workloadMalformedJson(err: unknown): LatchkeyError {
+  return invalidArgument(WORKLOAD_ERRORS.malformedJson, `the workload is not valid JSON: ${(err as Error).message}`);
+}
+
+/** A workload document with problems, each with its JSON path. */
+export function workloadInvalid(problems: readonly string[]): LatchkeyError {
+  return invalidArgument(
+    WORKLOAD_ERRORS.invalid,
+    `the workload has ${problems.length} problem(s): ${problems.join('; ')}`,
+  );
+}
+
+export function workloadNotAnObject(): LatchkeyError {
+  return invalidArgument(WORKLOAD_ERRORS.invalid, '$: a workload is a JSON object');
+}
+
+export function workloadTooManyReferences(references: number, limit: number): LatchkeyError {
+  return invalidArgument(
+    WORKLOAD_ERRORS.tooManyReferences,
+    `the workload has ${references} distinct secret references; at most ${limit} are allowed per workload (each deployment carries all of them on the bus): split it into several workloads, or reference one secret that holds several settings`,
+    { references, limit },
+  );
+}
