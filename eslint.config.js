@@ -20,6 +20,10 @@ export default tseslint.config(
     settings: {
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       'import-x/extensions': ['.ts', '.js'],
+      // Another workspace resolves to its compiled dist/: not parsed again. A cycle
+      // between workspaces cannot exist (tsc -b and turbo refuse circular references);
+      // no-cycle checks each workspace's own files.
+      'import-x/ignore': ['/dist/'],
       'import-x/resolver-next': [
         createTypeScriptImportResolver({
           noWarnOnMultipleProjects: true,
