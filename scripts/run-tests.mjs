@@ -1,6 +1,11 @@
 // Runs every compiled test file with node's test runner: unit tests beside
 // the code (libs, services, cli) and the cross-service tests under test/.
 // Real nats-server and PostgreSQL are started by the tests themselves.
+//   node scripts/run-tests.mjs [substring]   from the root: every workspace's tests (npm test)
+//   npm test -w services/deployer            from a workspace: that workspace's tests only
+//                                            (what `npm run test:workspace` runs through turbo)
+// One node --test run at --test-concurrency=2: the suites are sized for a
+// 2-core machine, so never run two of these at once.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -18,8 +23,11 @@ function walk(dir) {
   }
 }
 for (const r of roots) walk(join(root, r));
+const workspace = relative(root, process.cwd());
+const inWorkspace =
+  workspace && !workspace.startsWith('..') ? files.filter((f) => f.startsWith(`${workspace}/`)) : files;
 const filter = process.argv[2];
-const selected = filter ? files.filter((f) => f.includes(filter)) : files;
+const selected = filter ? inWorkspace.filter((f) => f.includes(filter)) : inWorkspace;
 if (selected.length === 0) {
   console.error('no test files found: run npm run build first');
   process.exit(1);

@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Scope } from "./common.js";
+import { Scope } from "./common.generated.js";
 
 export const protobufPackage = "latchkey.v1";
 
