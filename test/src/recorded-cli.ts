@@ -24,3 +24,26 @@ export function recordedCli(sys: Pick<RunningSystem, 'cli'>): {
   };
   return { outputs, cli, ok };
 }
+
+/** One record of `latchkey audit --json`. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  service: string;
+  actor: string;
+  action: string;
+  domain: string;
+  resource: string;
+  outcome: string;
+  reason: string;
+  requestId: string;
+}
+
+/** The audit records `latchkey audit --json --limit 1000 <args>` shows, read with `ok`. */
+export async function auditRecords(
+  ok: (args: string[]) => Promise<{ stdout: string }>,
+  args: string[] = [],
+): Promise<AuditEntry[]> {
+  return (JSON.parse((await ok(['audit', '--json', '--limit', '1000', ...args])).stdout) as { records: AuditEntry[] })
+    .records;
+}
