@@ -10,6 +10,7 @@ import { startKubernetesEmulator, tempDir, waitFor, type KubernetesObject } from
 import { assertNowhere } from './canary-scan.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem } from './system-harness.js';
+import { applyWorkload, managedRef } from './workload-files.js';
 
 const NS = 'latchkey-analytics';
 
@@ -59,7 +60,7 @@ test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; r
     kind: 'SPARK_JOB',
     template: {
       envVars: {
-        DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } },
+        DB_PASSWORD: managedRef('db_password', 'analytics'),
         JDBC_URL: 'jdbc:postgresql://db/x?password=${secrets.db_password}',
         MODE: 'nightly',
       },
@@ -71,9 +72,7 @@ test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; r
       resources: { requests: { cpu: '500m' }, limits: { memory: '2Gi' } },
     },
   };
-  const file = join(sys.home, 'workload.json');
-  await writeFile(file, JSON.stringify(workload));
-  await ok(['workload', 'apply', '-f', file, '--domain', 'analytics']);
+  await applyWorkload(ok, sys.home, 'analytics', workload);
   const first = JSON.parse(
     (await ok(['deploy', 'nightly-etl', '--domain', 'analytics', '--wait', '--json'])).stdout,
   ) as {

@@ -5,7 +5,7 @@ import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
-import { waitFor } from '@latchkey/testing';
+import { waitForLogs } from './workload-files.js';
 import { reachableRepo, startSystem, systemPids, type RunAs, type RunningSystem } from './system-harness.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -159,13 +159,10 @@ async function hostileLeg(t: TestContext, as: RunAs | undefined): Promise<void> 
     status: string;
   };
   assert.equal(hostile.status, 'deployed');
-  const logs = await waitFor(
-    async () => {
-      const r = await ok(['logs', 'hostile', '--domain', 'finance']);
-      return r.stdout.includes('probes done') ? r.stdout : undefined;
-    },
-    { what: "the hostile workload's probes", timeoutMs: 60_000 },
-  );
+  const logs = await waitForLogs(ok, 'hostile', 'finance', 'probes done', {
+    what: "the hostile workload's probes",
+    timeoutMs: 60_000,
+  });
   const found = probes(logs);
   const byName = (n: string) => found.find((p) => p.name === n);
   // The controls: the probes can see what is there to see.
