@@ -9,17 +9,14 @@ import { busIdentity, eventTypes, publishEvent, subjects } from '@latchkey/event
 import { busConnectionOptions } from '@latchkey/nats';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { auditRecords, recordedCli } from './recorded-cli.js';
-import { startSystem } from './system-harness.js';
+import { auditRecords, startRecordedSystem } from './recorded-cli.js';
 import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
 
 // Issue 12 §2: a bus client holding the resolver's own credentials (the one
 // identity allowed to publish workload.resolved) forges an answer for another
 // domain's deployment. The bus lets it through; the deployer must not.
 test("a workload.resolved forged with the resolver's credentials for another domain's deployment is refused, audited and injects nothing", async (t) => {
-  const sys = await startSystem();
-  t.after(() => sys.cleanup());
-  const { outputs, ok } = recordedCli(sys);
+  const { sys, outputs, ok } = await startRecordedSystem(t);
   const canary = `canary-${randomBytes(12).toString('hex')}`;
   const forged = `forged-${randomBytes(12).toString('hex')}`;
 

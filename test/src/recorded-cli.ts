@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { CliResult, RunningSystem } from './system-harness.js';
+import { startSystem, type CliResult, type RunningSystem } from './system-harness.js';
 
 /**
  * The CLI of a running system, with every result kept (`outputs`) for the
@@ -46,4 +46,14 @@ export async function auditRecords(
 ): Promise<AuditEntry[]> {
   return (JSON.parse((await ok(['audit', '--json', '--limit', '1000', ...args])).stdout) as { records: AuditEntry[] })
     .records;
+}
+
+/** A system started for one test (stopped and removed when it ends), with its recorded CLI. */
+export async function startRecordedSystem(
+  t: { after(fn: () => Promise<void>): void },
+  opts: Parameters<typeof startSystem>[0] = {},
+): Promise<{ sys: RunningSystem } & ReturnType<typeof recordedCli>> {
+  const sys = await startSystem(opts);
+  t.after(() => sys.cleanup());
+  return { sys, ...recordedCli(sys) };
 }

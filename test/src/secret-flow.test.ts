@@ -5,9 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere, dumpStreams } from './canary-scan.js';
-import { recordedCli } from './recorded-cli.js';
-import { startSystem } from './system-harness.js';
-import { applyWorkload, managedRef, sha, waitForLogs, workloadScript } from './workload-files.js';
+import { startRecordedSystem } from './recorded-cli.js';
+import { applyWorkload, nightlyEtl, sha, waitForLogs, workloadScript } from './workload-files.js';
 
 // Prints the hash of both injected variables and of the Spark properties
 // file, then stays up (a long-running job) until stopped.
@@ -24,9 +23,7 @@ const JOB = workloadScript(
 );
 
 test('a secret travels from put to a running workload and nowhere else, and rotation marks without restarting', async (t) => {
-  const sys = await startSystem();
-  t.after(() => sys.cleanup());
-  const { outputs, ok } = recordedCli(sys);
+  const { sys, outputs, ok } = await startRecordedSystem(t);
 
   const canary = `canary-${randomBytes(12).toString('hex')}`;
   const status = await ok(['status']);
@@ -41,19 +38,7 @@ test('a secret travels from put to a running workload and nowhere else, and rota
     [['db_password', 1, 'admin']],
   );
 
-  const workload = {
-    name: 'nightly-etl',
-    kind: 'SPARK_JOB',
-    template: {
-      envVars: {
-        DB_PASSWORD: managedRef('db_password', 'analytics'),
-        JDBC_URL: 'jdbc:postgresql://db/x?password=${secrets.db_password}',
-      },
-      sparkConf: { 'spark.hadoop.fs.s3a.secret.key': '${secrets.db_password}' },
-    },
-    run: { command: [process.execPath, '-e', JOB] },
-  };
-  await applyWorkload(ok, sys.home, 'analytics', workload);
+  await applyWorkload(ok, sys.home, 'analytics', nightlyEtl({ command: [process.execPath, '-e', JOB] }));
   const deployed = await ok(['deploy', 'nightly-etl', '--domain', 'analytics', '--wait', '--json']);
   const first = JSON.parse(deployed.stdout) as { id: string; status: string; pid: number };
   assert.equal(first.status, 'deployed');

@@ -77,3 +77,24 @@ export function waitForLogs(
     { what: opts.what ?? `${name}'s output to show ${marker}`, timeoutMs: opts.timeoutMs ?? 20_000 },
   );
 }
+
+/**
+ * The SPARK_JOB `nightly-etl` of analytics that takes db_password three ways:
+ * a structured reference (DB_PASSWORD), a legacy placeholder inside a JDBC
+ * URL (JDBC_URL) and a placeholder in a Spark property; `envVars` adds more.
+ */
+export function nightlyEtl(run: Record<string, unknown>, envVars: Record<string, unknown> = {}): WorkloadDoc {
+  return {
+    name: 'nightly-etl',
+    kind: 'SPARK_JOB',
+    template: {
+      envVars: {
+        DB_PASSWORD: managedRef('db_password', 'analytics'),
+        JDBC_URL: 'jdbc:postgresql://db/x?password=${secrets.db_password}',
+        ...envVars,
+      },
+      sparkConf: { 'spark.hadoop.fs.s3a.secret.key': '${secrets.db_password}' },
+    },
+    run,
+  };
+}

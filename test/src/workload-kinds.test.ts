@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNowhere } from './canary-scan.js';
-import { recordedCli } from './recorded-cli.js';
-import { startSystem } from './system-harness.js';
+import { startRecordedSystem } from './recorded-cli.js';
 import { sha, waitForLogs, workloadScript } from './workload-files.js';
 
 const REDACTION = '(?i)secret|password|token|access[.]?key';
@@ -21,9 +20,7 @@ const PRINT_PROPERTIES = workloadScript(
 );
 
 test('every kind through the CLI: apply/get round-trip, references checked on apply, a dry run deploys nothing, storage credentials and Spark redaction reach the runtime', async (t) => {
-  const sys = await startSystem();
-  t.after(() => sys.cleanup());
-  const { outputs, cli, ok } = recordedCli(sys);
+  const { sys, outputs, cli, ok } = await startRecordedSystem(t);
   const canary = (name: string) => `${name}-${randomBytes(12).toString('hex')}`;
   const values = {
     db: canary('db'),
