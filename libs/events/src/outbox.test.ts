@@ -10,11 +10,11 @@ import {
   type NatsConnection,
   type PubAck,
 } from 'nats';
-import { createPool, withTransaction, type Pool } from '@latchkey/db';
+import { withTransaction, type Pool } from '@latchkey/db';
 import { initTracing, inSpan, silentLogger, type LogFields, type Logger } from '@latchkey/logger';
 import { ensureStream } from '@latchkey/nats';
 import {
-  createTestDatabase,
+  freshDatabase,
   startTestNats,
   startTestPostgres,
   waitFor,
@@ -26,7 +26,6 @@ import { eventTypes, STREAM_EVENTS, STREAMS, subjects } from './subjects.js';
 import type { OutgoingEvent } from './envelope.js';
 
 let postgres: TestPostgres;
-let dbCount = 0;
 
 before(async () => {
   postgres = await startTestPostgres([]);
@@ -59,13 +58,10 @@ function defer(t: TestContext, fn: () => unknown): void {
   list.push(fn);
 }
 
-/** A fresh database with the event tables, closed when the test ends. */
+/** A fresh database with the event tables, closed when the test ends (after what was deferred later). */
 async function freshPool(t: TestContext): Promise<Pool> {
-  const url = await createTestDatabase(postgres, `outbox_${++dbCount}`);
-  const pool = createPool(url);
-  defer(t, () => pool.end());
-  await ensureEventTables(pool);
-  return pool;
+  const deferring = { after: (fn: () => unknown) => defer(t, fn) };
+  return (await freshDatabase(deferring, postgres, { prefix: 'outbox', prepare: ensureEventTables })).pool;
 }
 
 interface Bus {
