@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { JetStreamClient } from 'nats';
 import { silentLogger, type LogFields, type Logger } from '@latchkey/logger';
-import { startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { waitFor } from '@latchkey/testing';
 import { MAX_EVENT_BYTES, OutboxRelay } from './outbox.js';
 import type { Pool } from '@latchkey/db';
 import { eventTypes, subjects } from './subjects.js';
@@ -13,19 +13,13 @@ import {
   enqueueCommitted,
   freshBus,
   freshPool,
+  postgresForThisFile,
   startRelay,
   streamCount,
   unpublishedIds,
 } from './test/outbox-fixture.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = postgresForThisFile();
 
 /** Writes a row straight into the outbox, as a writer without the size check would (or an older version did). */
 async function forceRow(pool: Pool, ev: OutgoingEvent<unknown> & { id: string }): Promise<void> {
@@ -67,7 +61,7 @@ function recordingLogger(lines: { level: string; msg: string; fields?: LogFields
 }
 
 test('an event larger than the bus carries is refused before it is written, and the transaction writes nothing', async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const poison = poisonEvent(1_500_000);
   const small = changedEvent('db_password', 1);
   await assert.rejects(enqueueCommitted(pool, [small, poison]), (err: Error & { code?: string }) => {
@@ -83,7 +77,7 @@ test('an event larger than the bus carries is refused before it is written, and 
 });
 
 test('a row too large for the bus, written past the check, is set aside with its reason, logged and counted, and the 1,200 rows behind it go out', async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const bus = await freshBus(t);
   const poison = poisonEvent(1_500_000);
   await forceRow(pool, poison);
@@ -122,7 +116,7 @@ test('a row too large for the bus, written past the check, is set aside with its
 });
 
 test('a row the NATS server refuses as too large is set aside; a row that fails for another reason stays pending and does not hold back its batch', async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const bus = await freshBus(t);
   const refused = changedEvent('refused', 1);
   const flaky = changedEvent('flaky', 1);
@@ -168,7 +162,7 @@ test('a row the NATS server refuses as too large is set aside; a row that fails 
 });
 
 test("one domain's backlog does not starve another's: a later event of another subject goes out in the first batch", async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const bus = await freshBus(t);
   const backlog = Array.from({ length: 600 }, (_, i) => ({
     id: randomUUID(),
@@ -198,7 +192,7 @@ test("one domain's backlog does not starve another's: a later event of another s
 });
 
 test('an event just under the limit is written and published', async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const bus = await freshBus(t);
   const ev = changedEvent('big', 1);
   const padding = MAX_EVENT_BYTES - JSON.stringify(ev.data).length - 20;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { trace } from '@opentelemetry/api';
 import { withTransaction } from '@latchkey/db';
 import { initTracing, inSpan, silentLogger, type LogFields, type Logger } from '@latchkey/logger';
-import { startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { waitFor } from '@latchkey/testing';
 import { claimEvent, enqueueEvents, OutboxRelay } from './outbox.js';
 import { eventTypes } from './subjects.js';
 import {
@@ -13,6 +13,7 @@ import {
   enqueueCommitted,
   freshBus,
   freshPool,
+  postgresForThisFile,
   recordingJs,
   startRelay,
   streamCount,
@@ -22,18 +23,11 @@ import {
   type Published,
 } from './test/outbox-fixture.js';
 
-let postgres: TestPostgres;
-
-before(async () => {
-  postgres = await startTestPostgres([]);
-});
-after(async () => {
-  await postgres?.stop();
-});
+const postgres = postgresForThisFile();
 
 test('committed events are published with Nats-Msg-Id, CloudEvents headers and the traceparent of the enqueuing span', async (t) => {
   initTracing();
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const bus = await freshBus(t);
   const events = [changedEvent('db_password', 2), changedEvent('api_token', 7)];
   let traceId = '';
@@ -70,7 +64,7 @@ test('committed events are published with Nats-Msg-Id, CloudEvents headers and t
 });
 
 test('events of a rolled-back transaction are never written nor published', async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const bus = await freshBus(t);
   const doomed = changedEvent('db_password', 3);
   await assert.rejects(
@@ -104,7 +98,7 @@ test('events of a rolled-back transaction are never written nor published', asyn
 });
 
 test('while NATS is down events stay unpublished and the relay keeps retrying; a relay on a working NATS then delivers each exactly once', async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const first = await freshBus(t);
   const warnings: string[] = [];
   const countingLogger: Logger = {
@@ -161,7 +155,7 @@ test('while NATS is down events stay unpublished and the relay keeps retrying; a
 });
 
 test('two relays on one outbox publish each event once', async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const bus = await freshBus(t);
   const events = Array.from({ length: 120 }, (_, i) => changedEvent(`key_${i % 7}`, i + 1));
   for (let i = 0; i < events.length; i += 10) await enqueueCommitted(pool, events.slice(i, i + 10));
@@ -187,7 +181,7 @@ test('two relays on one outbox publish each event once', async (t) => {
 });
 
 test('a row published again after a crash is dropped by the JetStream duplicate window', async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const bus = await freshBus(t);
   const published: Published[] = [];
   const relay = new OutboxRelay({
@@ -214,7 +208,7 @@ test('a row published again after a crash is dropped by the JetStream duplicate 
 });
 
 test('claimEvent is true the first time a consumer claims an event and false after', async (t) => {
-  const pool = await freshPool(t, postgres);
+  const pool = await freshPool(t, postgres());
   const id = randomUUID();
   assert.equal(await withTransaction(pool, (tx) => claimEvent(tx, 'deployer-secret-changed', id)), true);
   assert.equal(await withTransaction(pool, (tx) => claimEvent(tx, 'deployer-secret-changed', id)), false);
@@ -244,7 +238,7 @@ test('a kick that arrives while a batch is being read is not lost: the relay rea
     }
   }
   const relay = new RacingRelay({
-    pool: await freshPool(t, postgres),
+    pool: await freshPool(t, postgres()),
     js: (await freshBus(t)).js,
     logger: silentLogger,
     source: 'latchkey/test',
