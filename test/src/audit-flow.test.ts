@@ -1,51 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StreamUpdateConfig } from 'nats';
 import { connectEmbeddedBus } from './bus-harness.js';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { recordedCli } from './recorded-cli.js';
-import { runCli, startSystem, type RunningSystem } from './system-harness.js';
-
-interface AuditEntry {
-  id: string;
-  at: string;
-  service: string;
-  actor: string;
-  action: string;
-  domain: string;
-  resource: string;
-  outcome: string;
-  reason: string;
-  requestId: string;
-}
+import { auditRecords, recordedCli, type AuditEntry } from './recorded-cli.js';
+import { startSystem, type RunningSystem } from './system-harness.js';
+import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
 
 /** The CLI of a running system, every result kept for the canary scan. */
 function cliOf(sys: RunningSystem) {
   const { outputs, cli, ok } = recordedCli(sys);
-  const audit = async (args: string[] = []) =>
-    (JSON.parse((await ok(['audit', '--json', '--limit', '1000', ...args])).stdout) as { records: AuditEntry[] })
-      .records;
-  return { outputs, cli, ok, audit };
+  return { outputs, cli, ok, audit: (args: string[] = []) => auditRecords(ok, args) };
 }
 
-/** A workload of `domain` that reads db_password and stays up. */
-async function applyWorkload(sys: RunningSystem, ok: ReturnType<typeof cliOf>['ok'], name: string): Promise<void> {
-  const file = join(sys.home, `${name}.json`);
-  await writeFile(
-    file,
-    JSON.stringify({
-      name,
-      kind: 'COMPUTE',
-      envVars: { DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } } },
-      run: { command: [process.execPath, '-e', 'setInterval(()=>{},1000)'] },
-    }),
+/** A workload of analytics that reads db_password and stays up. */
+const applyJob = (sys: RunningSystem, ok: ReturnType<typeof cliOf>['ok'], name: string) =>
+  applyWorkload(
+    ok,
+    sys.home,
+    'analytics',
+    computeWorkload(name, { DB_PASSWORD: managedRef('db_password', 'analytics') }),
   );
-  await ok(['workload', 'apply', '-f', file, '--domain', 'analytics']);
-}
 
 test('put, grant and deploy leave audit records that latchkey audit shows, and the value is in none of them', async (t) => {
   const sys = await startSystem();
@@ -56,7 +35,7 @@ test('put, grant and deploy leave audit records that latchkey audit shows, and t
   await ok(['domain', 'create', 'analytics']);
   await ok(['domain', 'grant', 'analytics', '--user', 'olive', '--role', 'owner']);
   await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], canary);
-  await applyWorkload(sys, ok, 'audited-job');
+  await applyJob(sys, ok, 'audited-job');
   const deployment = JSON.parse(
     (await ok(['deploy', 'audited-job', '--domain', 'analytics', '--wait', '--json'])).stdout,
   ) as { id: string; status: string };
@@ -122,7 +101,7 @@ test('put, grant and deploy leave audit records that latchkey audit shows, and t
   // the same outsider's well-formed request is recorded (a denial), so the record would show it.
   const mallory = (await ok(['login', '--user', 'mallory', '--print'])).stdout.trim();
   await ok(['login', '--user', 'admin']);
-  const asMallory = (args: string[]) => runCli(sys.home, args, undefined, { LATCHKEY_TOKEN: mallory });
+  const asMallory = sys.cliAs(mallory);
   const forgedRow = '2030-01-01T00:00:00Z  ras  admin  secret.put  allow';
   const forged = await asMallory(['workload', 'get', `job\n${forgedRow}\u001b[2J`, '--domain', 'analytics']);
   assert.equal(forged.code, 1);
@@ -163,7 +142,7 @@ test('audit fail-closed: when the audit stream refuses records, a deployment fai
   const { ok, cli } = cliOf(sys);
   await ok(['domain', 'create', 'analytics']);
   await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], `canary-${randomBytes(8).toString('hex')}`);
-  await applyWorkload(sys, ok, 'guarded-job');
+  await applyJob(sys, ok, 'guarded-job');
   // With the audit stream working, the deployment is served.
   await ok(['deploy', 'guarded-job', '--domain', 'analytics', '--wait']);
 

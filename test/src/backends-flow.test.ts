@@ -1,20 +1,15 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startKubernetesEmulator, startVaultEmulator, tempDir, waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem } from './system-harness.js';
+import { applyWorkload, computeWorkload, managedRef, sha, workloadScript } from './workload-files.js';
 
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-
-const JOB = [
-  "const c=require('crypto');",
-  "console.log('got', c.createHash('sha256').update(process.env.PASSWORD).digest('hex'));",
-  'setInterval(()=>{},1000);',
-].join('');
+const JOB = workloadScript("console.log('got', h(process.env.PASSWORD));", 'setInterval(()=>{},1000);');
 
 interface Backend {
   name: 'kubernetes' | 'vault';
@@ -88,17 +83,12 @@ describe('every managed backend keeps values only where it should', () => {
       await ok(['domain', 'create', 'analytics']);
       await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], value);
       assert.ok(holds(value), `the value lives in ${backend.name}`);
-      const file = join(dir.path, 'job.json');
-      await writeFile(
-        file,
-        JSON.stringify({
-          name: 'job',
-          kind: 'COMPUTE',
-          envVars: { PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } } },
-          run: { command: [process.execPath, '-e', JOB] },
-        }),
+      await applyWorkload(
+        ok,
+        dir.path,
+        'analytics',
+        computeWorkload('job', { PASSWORD: managedRef('db_password', 'analytics') }, JOB),
       );
-      await ok(['workload', 'apply', '-f', file, '--domain', 'analytics']);
       await ok(['deploy', 'job', '--domain', 'analytics', '--wait']);
       await waitFor(
         async () => (await ok(['logs', 'job', '--domain', 'analytics'])).stdout.includes(`got ${sha(value)}`),

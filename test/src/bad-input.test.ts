@@ -3,16 +3,14 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '@latchkey/testing';
+import { recordedCli } from './recorded-cli.js';
 import { startSystem } from './system-harness.js';
+import { applyWorkload, computeWorkload, managedRef, writeWorkload } from './workload-files.js';
 
 test('bad input gets a clear error, a non-zero exit, and changes nothing', async (t) => {
   const sys = await startSystem();
   t.after(() => sys.cleanup());
-  const ok = async (args: string[], input?: string) => {
-    const r = await sys.cli(args, input);
-    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}`);
-    return r;
-  };
+  const { ok } = recordedCli(sys);
   const refused = async (args: string[], input: string | undefined, message: RegExp) => {
     const r = await sys.cli(args, input);
     assert.notEqual(r.code, 0, `latchkey ${args.join(' ')} should fail`);
@@ -38,16 +36,12 @@ test('bad input gets a clear error, a non-zero exit, and changes nothing', async
   const malformed = join(sys.home, 'malformed.json');
   await writeFile(malformed, '{"name": "w", "kind": ');
   await refused(['workload', 'apply', '-f', malformed, '--domain', 'analytics'], undefined, /JSON/);
-  const invalid = join(sys.home, 'invalid.json');
-  await writeFile(
-    invalid,
-    JSON.stringify({
-      name: 'w',
-      kind: 'COMPUTE',
-      envVars: { X: { key: 'k', source: { type: 'S3', id: 'x' } } },
-      run: { command: ['true'] },
-    }),
-  );
+  const invalid = await writeWorkload(sys.home, {
+    name: 'w',
+    kind: 'COMPUTE',
+    envVars: { X: { key: 'k', source: { type: 'S3', id: 'x' } } },
+    run: { command: ['true'] },
+  });
   await refused(
     ['workload', 'apply', '-f', invalid, '--domain', 'analytics'],
     undefined,
@@ -62,17 +56,12 @@ test('bad input gets a clear error, a non-zero exit, and changes nothing', async
   // A reference to a key that does not exist: the deployment fails naming it, nothing runs.
   // A sandboxed workload writes nowhere the test can see but its own output, which `latchkey logs` shows.
   const marker = `ran-${Date.now().toString(36)}`;
-  const missing = join(sys.home, 'missing.json');
-  await writeFile(
-    missing,
-    JSON.stringify({
-      name: 'needs-missing',
-      kind: 'COMPUTE',
-      envVars: { A: '${secrets.absent_key}', B: { key: 'present', source: { type: 'MANAGED', id: 'analytics' } } },
-      run: { command: [process.execPath, '-e', `console.log(${JSON.stringify(marker)})`] },
-    }),
+  const needsMissing = computeWorkload(
+    'needs-missing',
+    { A: '${secrets.absent_key}', B: managedRef('present', 'analytics') },
+    `console.log(${JSON.stringify(marker)})`,
   );
-  await ok(['workload', 'apply', '-f', missing, '--domain', 'analytics']);
+  await applyWorkload(ok, sys.home, 'analytics', needsMissing);
   const failed = await refused(['deploy', 'needs-missing', '--domain', 'analytics', '--wait'], undefined, /absent_key/);
   assert.match(failed.stdout + failed.stderr, /failed/);
   assert.match(failed.stdout + failed.stderr, /not found/);

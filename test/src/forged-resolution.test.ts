@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { importSealPublicKey, seal } from '@latchkey/crypto';
@@ -9,41 +9,26 @@ import { busIdentity, eventTypes, publishEvent, subjects } from '@latchkey/event
 import { busConnectionOptions } from '@latchkey/nats';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { recordedCli } from './recorded-cli.js';
-import { startSystem } from './system-harness.js';
-
-interface AuditEntry {
-  service: string;
-  action: string;
-  domain: string;
-  resource: string;
-  outcome: string;
-}
+import { auditRecords, startRecordedSystem } from './recorded-cli.js';
+import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
 
 // Issue 12 §2: a bus client holding the resolver's own credentials (the one
 // identity allowed to publish workload.resolved) forges an answer for another
 // domain's deployment. The bus lets it through; the deployer must not.
 test("a workload.resolved forged with the resolver's credentials for another domain's deployment is refused, audited and injects nothing", async (t) => {
-  const sys = await startSystem();
-  t.after(() => sys.cleanup());
-  const { outputs, ok } = recordedCli(sys);
+  const { sys, outputs, ok } = await startRecordedSystem(t);
   const canary = `canary-${randomBytes(12).toString('hex')}`;
   const forged = `forged-${randomBytes(12).toString('hex')}`;
 
   await ok(['domain', 'create', 'analytics']);
   await ok(['domain', 'create', 'finance']);
   await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], canary);
-  const file = join(sys.home, 'victim.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      name: 'victim',
-      kind: 'COMPUTE',
-      envVars: { DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } } },
-      run: { command: [process.execPath, '-e', 'setInterval(()=>{},1000)'] },
-    }),
+  await applyWorkload(
+    ok,
+    sys.home,
+    'analytics',
+    computeWorkload('victim', { DB_PASSWORD: managedRef('db_password', 'analytics') }),
   );
-  await ok(['workload', 'apply', '-f', file, '--domain', 'analytics']);
   const victim = JSON.parse((await ok(['deploy', 'victim', '--domain', 'analytics', '--wait', '--json'])).stdout) as {
     id: string;
     status: string;
@@ -81,9 +66,7 @@ test("a workload.resolved forged with the resolver's credentials for another dom
   // The deployer refuses it and records the refusal in the victim's domain.
   const rejected = await waitFor(
     async () => {
-      const { records } = JSON.parse(
-        (await ok(['audit', '--domain', 'analytics', '--json', '--limit', '1000'])).stdout,
-      ) as { records: AuditEntry[] };
+      const records = await auditRecords(ok, ['--domain', 'analytics']);
       return records.find((r) => r.action === 'bus.rejected' && r.resource.includes(victim.id));
     },
     { what: 'the refusal of the forged event in the audit', timeoutMs: 60_000 },

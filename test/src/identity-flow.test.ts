@@ -1,15 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { waitFor } from '@latchkey/testing';
-import { runCli, startSystem } from './system-harness.js';
+import { startSystem } from './system-harness.js';
+import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
 
 test('login as alice: denied until her group is granted a role, then she reads and deploys with her group; admin always may', async (t) => {
   const sys = await startSystem();
   t.after(() => sys.cleanup());
-  const as = (token: string | undefined) => (args: string[], input?: string) =>
-    runCli(sys.home, args, input, token === undefined ? {} : { LATCHKEY_TOKEN: token });
   const ok = async (r: Promise<{ code: number; stdout: string; stderr: string }>, what: string) => {
     const res = await r;
     assert.equal(res.code, 0, `${what} failed: ${res.stderr}${res.stdout}`);
@@ -23,11 +20,11 @@ test('login as alice: denied until her group is granted a role, then she reads a
   await ok(sys.cli(['secret', 'put', 'db_password', '--domain', 'analytics'], 'warehouse-pw-1'), 'secret put');
   // An admin token to keep, before the stored identity becomes alice's.
   const adminToken = (await ok(sys.cli(['login', '--user', 'admin', '--print']), 'login admin')).stdout.trim();
-  const admin = as(adminToken);
+  const admin = sys.cliAs(adminToken);
 
   const login = await ok(sys.cli(['login', '--user', 'alice', '--group', 'data-eng']), 'login alice');
   assert.match(login.stdout, /^logged in as alice \(groups data-eng\) until /);
-  const alice = as(undefined);
+  const alice = sys.cli;
   const aliceWho = await ok(alice(['whoami', '--json']), 'whoami alice');
   const me = JSON.parse(aliceWho.stdout) as { principal: string; groups: string[]; platformAdmin: boolean };
   assert.deepEqual([me.principal, me.groups, me.platformAdmin], ['alice', ['data-eng'], false]);
@@ -43,17 +40,8 @@ test('login as alice: denied until her group is granted a role, then she reads a
   assert.match(notAdmin.stderr, /permission_denied/);
 
   // A workload alice will deploy; its reference is checked for her when she deploys.
-  const file = join(sys.home, 'job.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      name: 'report',
-      kind: 'COMPUTE',
-      envVars: { DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } } },
-      run: { command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'] },
-    }),
-  );
-  await ok(admin(['workload', 'apply', '-f', file, '--domain', 'analytics']), 'apply');
+  const report = computeWorkload('report', { DB_PASSWORD: managedRef('db_password', 'analytics') });
+  await applyWorkload((args) => ok(admin(args), 'apply'), sys.home, 'analytics', report);
 
   // Her group becomes member of analytics: she may list, and deploy with the group's USE_SECRETS.
   await ok(admin(['domain', 'grant', 'analytics', '--group', 'data-eng', '--role', 'member']), 'grant');
@@ -73,7 +61,7 @@ test('login as alice: denied until her group is granted a role, then she reads a
   assert.equal((await alice(['domain', 'create', 'finance'])).code, 1);
 
   // A token the services did not issue is refused, with the reason and without the token.
-  const bad = await as('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl')(['domain', 'list']);
+  const bad = await sys.cliAs('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl')(['domain', 'list']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /\(auth\.unauthenticated\)/);
   assert.doesNotMatch(bad.stderr, /eyJzdWIiOiJhZG1pbiJ9/);

@@ -10,6 +10,7 @@ import { startKubernetesEmulator, tempDir, waitFor, type KubernetesObject } from
 import { assertNowhere } from './canary-scan.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem } from './system-harness.js';
+import { applyWorkload, nightlyEtl } from './workload-files.js';
 
 const NS = 'latchkey-analytics';
 
@@ -54,26 +55,12 @@ test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; r
   const canary = `canary-${randomBytes(12).toString('hex')}`;
   await ok(['domain', 'create', 'analytics']);
   await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], canary);
-  const workload = {
-    name: 'nightly-etl',
-    kind: 'SPARK_JOB',
-    template: {
-      envVars: {
-        DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } },
-        JDBC_URL: 'jdbc:postgresql://db/x?password=${secrets.db_password}',
-        MODE: 'nightly',
-      },
-      sparkConf: { 'spark.hadoop.fs.s3a.secret.key': '${secrets.db_password}' },
-    },
-    run: {
-      command: ['spark-submit', 'etl.py'],
-      image: 'apache/spark:3.5.1',
-      resources: { requests: { cpu: '500m' }, limits: { memory: '2Gi' } },
-    },
+  const run = {
+    command: ['spark-submit', 'etl.py'],
+    image: 'apache/spark:3.5.1',
+    resources: { requests: { cpu: '500m' }, limits: { memory: '2Gi' } },
   };
-  const file = join(sys.home, 'workload.json');
-  await writeFile(file, JSON.stringify(workload));
-  await ok(['workload', 'apply', '-f', file, '--domain', 'analytics']);
+  await applyWorkload(ok, sys.home, 'analytics', nightlyEtl(run, { MODE: 'nightly' }));
   const first = JSON.parse(
     (await ok(['deploy', 'nightly-etl', '--domain', 'analytics', '--wait', '--json'])).stdout,
   ) as {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { CliResult, RunningSystem } from './system-harness.js';
+import { startSystem, type CliResult, type RunningSystem } from './system-harness.js';
 
 /**
  * The CLI of a running system, with every result kept (`outputs`) for the
@@ -23,4 +23,37 @@ export function recordedCli(sys: Pick<RunningSystem, 'cli'>): {
     return r;
   };
   return { outputs, cli, ok };
+}
+
+/** One record of `latchkey audit --json`. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  service: string;
+  actor: string;
+  action: string;
+  domain: string;
+  resource: string;
+  outcome: string;
+  reason: string;
+  requestId: string;
+}
+
+/** The audit records `latchkey audit --json --limit 1000 <args>` shows, read with `ok`. */
+export async function auditRecords(
+  ok: (args: string[]) => Promise<{ stdout: string }>,
+  args: string[] = [],
+): Promise<AuditEntry[]> {
+  return (JSON.parse((await ok(['audit', '--json', '--limit', '1000', ...args])).stdout) as { records: AuditEntry[] })
+    .records;
+}
+
+/** A system started for one test (stopped and removed when it ends), with its recorded CLI. */
+export async function startRecordedSystem(
+  t: { after(fn: () => Promise<void>): void },
+  opts: Parameters<typeof startSystem>[0] = {},
+): Promise<{ sys: RunningSystem } & ReturnType<typeof recordedCli>> {
+  const sys = await startSystem(opts);
+  t.after(() => sys.cleanup());
+  return { sys, ...recordedCli(sys) };
 }

@@ -1,19 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '@latchkey/testing';
+import { recordedCli } from './recorded-cli.js';
 import { startSystem } from './system-harness.js';
+import { applyWorkload, computeWorkload } from './workload-files.js';
 
 test('with two replicas of every service each deployment runs exactly once', async (t) => {
   const sys = await startSystem({ replicas: 2 });
   t.after(() => sys.cleanup());
-  const ok = async (args: string[], input?: string) => {
-    const r = await sys.cli(args, input);
-    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}`);
-    return r;
-  };
+  const { ok } = recordedCli(sys);
   const logs = await readdir(join(sys.home, 'logs'));
   for (const s of ['ras', 'catalog', 'resolver', 'deployer']) {
     assert.equal(logs.filter((f) => f.startsWith(`${s}-`)).length, 2, `two ${s} replicas run`);
@@ -24,19 +22,8 @@ test('with two replicas of every service each deployment runs exactly once', asy
   // into its output. (A sandboxed workload can write nowhere else the test could read.)
   const job = `console.log('ran ' + process.env.LATCHKEY_DEPLOYMENT_ID)`;
   const names = Array.from({ length: 16 }, (_, i) => `job-${i}`);
-  for (const name of names) {
-    const file = join(sys.home, `${name}.json`);
-    await writeFile(
-      file,
-      JSON.stringify({
-        name,
-        kind: 'COMPUTE',
-        envVars: { T: '${secrets.token}' },
-        run: { command: [process.execPath, '-e', job] },
-      }),
-    );
-    await ok(['workload', 'apply', '-f', file, '--domain', 'finance']);
-  }
+  for (const name of names)
+    await applyWorkload(ok, sys.home, 'finance', computeWorkload(name, { T: '${secrets.token}' }, job));
   // One deployment of each, started together without waiting.
   const ids = await Promise.all(
     names.map(async (name) => {

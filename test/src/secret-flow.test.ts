@@ -1,20 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '@latchkey/testing';
 import { assertNowhere, dumpStreams } from './canary-scan.js';
-import { recordedCli } from './recorded-cli.js';
-import { startSystem } from './system-harness.js';
-
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+import { startRecordedSystem } from './recorded-cli.js';
+import { applyWorkload, nightlyEtl, sha, waitForLogs, workloadScript } from './workload-files.js';
 
 // Prints the hash of both injected variables and of the Spark properties
 // file, then stays up (a long-running job) until stopped.
-const JOB = [
-  "const c=require('crypto'),fs=require('fs');",
-  "const h=s=>c.createHash('sha256').update(s).digest('hex');",
+const JOB = workloadScript(
   "console.log('structured', h(process.env.DB_PASSWORD));",
   "console.log('legacy', h(process.env.JDBC_URL));",
   "const p=fs.readFileSync(process.env.LATCHKEY_SPARK_PROPERTIES_FILE,'utf8');",
@@ -24,12 +20,10 @@ const JOB = [
   "console.log('redaction', prop('spark.redaction.regex'));",
   "console.log('echo', process.env.DB_PASSWORD);",
   'setInterval(()=>{},1000);',
-].join('');
+);
 
 test('a secret travels from put to a running workload and nowhere else, and rotation marks without restarting', async (t) => {
-  const sys = await startSystem();
-  t.after(() => sys.cleanup());
-  const { outputs, ok } = recordedCli(sys);
+  const { sys, outputs, ok } = await startRecordedSystem(t);
 
   const canary = `canary-${randomBytes(12).toString('hex')}`;
   const status = await ok(['status']);
@@ -44,33 +38,13 @@ test('a secret travels from put to a running workload and nowhere else, and rota
     [['db_password', 1, 'admin']],
   );
 
-  const workload = {
-    name: 'nightly-etl',
-    kind: 'SPARK_JOB',
-    template: {
-      envVars: {
-        DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: 'analytics' } },
-        JDBC_URL: 'jdbc:postgresql://db/x?password=${secrets.db_password}',
-      },
-      sparkConf: { 'spark.hadoop.fs.s3a.secret.key': '${secrets.db_password}' },
-    },
-    run: { command: [process.execPath, '-e', JOB] },
-  };
-  const file = join(sys.home, 'workload.json');
-  await writeFile(file, JSON.stringify(workload));
-  await ok(['workload', 'apply', '-f', file, '--domain', 'analytics']);
+  await applyWorkload(ok, sys.home, 'analytics', nightlyEtl({ command: [process.execPath, '-e', JOB] }));
   const deployed = await ok(['deploy', 'nightly-etl', '--domain', 'analytics', '--wait', '--json']);
   const first = JSON.parse(deployed.stdout) as { id: string; status: string; pid: number };
   assert.equal(first.status, 'deployed');
 
-  const logsOf = async (want: string) =>
-    waitFor(
-      async () => {
-        const r = await ok(['logs', 'nightly-etl', '--domain', 'analytics']);
-        return r.stdout.includes(want) ? r.stdout : undefined;
-      },
-      { what: `workload output containing ${want}`, timeoutMs: 20_000 },
-    );
+  const logsOf = (want: string) =>
+    waitForLogs(ok, 'nightly-etl', 'analytics', want, { what: `workload output containing ${want}` });
   const out1 = await logsOf('echo');
   assert.ok(out1.includes(`structured ${sha(canary)}`), out1);
   assert.ok(out1.includes(`legacy ${sha(`jdbc:postgresql://db/x?password=${canary}`)}`), out1);

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,12 +90,103 @@ export function runCli(
   });
 }
 
+/** The environment of a system in `home` whose every port is a free one (`LATCHKEY_*_PORT=0`). */
+export function systemEnv(home: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    LATCHKEY_HOME: home,
+    LATCHKEY_NATS_PORT: '0',
+    LATCHKEY_PG_PORT: '0',
+    LATCHKEY_RAS_PORT: '0',
+    LATCHKEY_CATALOG_PORT: '0',
+    LATCHKEY_RESOLVER_PORT: '0',
+    LATCHKEY_DEPLOYER_PORT: '0',
+    ...env,
+  };
+}
+
+/** A launched system's first process (`latchkey up`, or `npm start`), everything it printed kept. */
+export interface LaunchedSystem {
+  child: ChildProcess;
+  /** Everything it printed so far (standard output and error). */
+  output(): string;
+  /** Its exit code, once it has exited. */
+  exited: Promise<number | null>;
+  /** Ctrl-C (SIGINT), once, and its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts a system in `home` on free ports (`command`: `latchkey up` by
+ * default) and waits until it prints "Latchkey is ready"; rejects, naming
+ * what it printed, if it exits first or is not ready in `timeoutMs`.
+ */
+export async function launchSystem(opts: {
+  home: string;
+  env?: Record<string, string>;
+  as?: RunAs;
+  command?: { file: string; args: string[]; cwd?: string };
+  timeoutMs?: number;
+}): Promise<LaunchedSystem> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const command = opts.command ?? { file: process.execPath, args: [cliOf(opts.as), 'up'] };
+  const child = spawn(command.file, command.args, {
+    env: systemEnv(opts.home, opts.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(command.cwd ? { cwd: command.cwd } : {}),
+    ...(opts.as ? { uid: opts.as.uid, gid: opts.as.gid } : {}),
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stopped: Promise<number | null> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      return exited;
+    })();
+    return stopped;
+  };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`latchkey up not ready after ${timeoutMs}ms; output:\n${out}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      if (out.includes('Latchkey is ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`latchkey up exited with ${code} before it was ready; output:\n${out}`));
+    });
+  });
+  return { child, output: () => out, exited, stop };
+}
+
+/** pids of every process started with this data folder (npm, the launcher, services, NATS, PostgreSQL). */
+export async function systemPids(home: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const p of await readdir('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const env = await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '');
+    if (env.split('\0').includes(`LATCHKEY_HOME=${home}`)) pids.push(Number(p));
+  }
+  return pids;
+}
+
 export interface RunningSystem {
   home: string;
   up: ChildProcess;
   /** Everything `latchkey up` printed so far. */
   output(): string;
   cli(args: string[], input?: string): Promise<CliResult>;
+  /** The CLI as the holder of `token` (LATCHKEY_TOKEN), not the stored identity. */
+  cliAs(token: string): (args: string[], input?: string) => Promise<CliResult>;
   /** Ctrl-C, and wait for every child to be gone. */
   stop(): Promise<number | null>;
   cleanup(): Promise<void>;
@@ -106,60 +197,21 @@ export async function startSystem(
   opts: { replicas?: number; home?: string; timeoutMs?: number; env?: Record<string, string>; as?: RunAs } = {},
 ): Promise<RunningSystem> {
   const home = opts.home ?? (await mkdtemp(join(tmpdir(), 'latchkey-e2e-')));
-  const env = {
-    ...process.env,
-    LATCHKEY_HOME: home,
-    LATCHKEY_NATS_PORT: '0',
-    LATCHKEY_PG_PORT: '0',
-    LATCHKEY_RAS_PORT: '0',
-    LATCHKEY_CATALOG_PORT: '0',
-    LATCHKEY_RESOLVER_PORT: '0',
-    LATCHKEY_DEPLOYER_PORT: '0',
-    LATCHKEY_REPLICAS: String(opts.replicas ?? 1),
-    ...opts.env,
-  };
-  const up = spawn(process.execPath, [cliOf(opts.as), 'up'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(opts.as ? { uid: opts.as.uid, gid: opts.as.gid } : {}),
+  const up = await launchSystem({
+    home,
+    env: { LATCHKEY_REPLICAS: String(opts.replicas ?? 1), ...opts.env },
+    ...(opts.as ? { as: opts.as } : {}),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
   });
-  let out = '';
-  up.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  up.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`latchkey up not ready after ${opts.timeoutMs ?? 120_000}ms; output:\n${out}`)),
-      opts.timeoutMs ?? 120_000,
-    );
-    const check = () => {
-      if (out.includes('Latchkey is ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    up.stdout!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`latchkey up exited with ${code} before it was ready; output:\n${out}`));
-    });
-  });
-  let stopped: Promise<number | null> | undefined;
-  const stop = () => {
-    stopped ??= (async () => {
-      if (up.exitCode === null && up.signalCode === null) up.kill('SIGINT');
-      return exited;
-    })();
-    return stopped;
-  };
   return {
     home,
-    up,
-    output: () => out,
+    up: up.child,
+    output: up.output,
     cli: (args, input) => runCli(home, args, input, {}, opts.as),
-    stop,
+    cliAs: (token) => (args, input) => runCli(home, args, input, { LATCHKEY_TOKEN: token }, opts.as),
+    stop: up.stop,
     async cleanup() {
-      await stop();
+      await up.stop();
       if (!opts.home) await rm(home, { recursive: true, force: true });
     },
   };

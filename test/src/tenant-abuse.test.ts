@@ -1,12 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startVaultEmulator, waitFor, type VaultEmulator } from '@latchkey/testing';
 import { openDatabase } from './canary-scan.js';
-import { recordedCli } from './recorded-cli.js';
-import { runCli, startSystem, type CliResult, type RunningSystem } from './system-harness.js';
+import { auditRecords, recordedCli } from './recorded-cli.js';
+import { startSystem, type RunningSystem } from './system-harness.js';
+import { applyWorkload, computeWorkload, writeWorkload } from './workload-files.js';
 
 // Issue 13 §1 and §2, as a hostile member of a domain tried them on the embedded system.
 
@@ -23,15 +24,6 @@ interface WorkloadJson {
   appliedBy?: string;
   liveDeployment?: DeploymentJson;
   lastDeployment?: DeploymentJson;
-}
-interface AuditEntry {
-  service: string;
-  actor: string;
-  action: string;
-  domain: string;
-  resource: string;
-  outcome: string;
-  requestId: string;
 }
 
 let vault: VaultEmulator;
@@ -68,8 +60,12 @@ test('outbox poison: the 2,500-placeholder spec is refused on apply, and a >1 MB
   // The attack: 2,500 distinct 250-character ${secrets.…} placeholders (650 KB).
   const envVars: Record<string, string> = {};
   for (let i = 0; i < 2500; i++) envVars[`V${i}`] = `\${secrets.${String(i).padStart(4, '0')}${'k'.repeat(246)}}`;
-  const poisonFile = join(sys.home, 'poison.json');
-  await writeFile(poisonFile, JSON.stringify({ name: 'poison', kind: 'COMPUTE', envVars, run: { command: ['true'] } }));
+  const poisonFile = await writeWorkload(sys.home, {
+    name: 'poison',
+    kind: 'COMPUTE',
+    envVars,
+    run: { command: ['true'] },
+  });
   const refused = await cli(['workload', 'apply', '-f', poisonFile, '--domain', 'poisoned']);
   assert.equal(refused.code, 1, refused.stdout);
   assert.match(refused.stderr, /at most 262144 bytes are allowed \(and at most 64 distinct secret references/);
@@ -88,17 +84,12 @@ test('outbox poison: the 2,500-placeholder spec is refused on apply, and a >1 MB
 
     // Another domain's deployments complete behind it.
     await ok(['secret', 'put', 'db_password', '--domain', 'bystander'], `bystander-${randomBytes(8).toString('hex')}`);
-    const file = join(sys.home, 'bystander.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        name: 'report',
-        kind: 'COMPUTE',
-        envVars: { DB_PASSWORD: '${secrets.db_password}' },
-        run: { command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'] },
-      }),
+    await applyWorkload(
+      ok,
+      sys.home,
+      'bystander',
+      computeWorkload('report', { DB_PASSWORD: '${secrets.db_password}' }),
     );
-    await ok(['workload', 'apply', '-f', file, '--domain', 'bystander']);
     for (let i = 0; i < 2; i++) {
       const d = JSON.parse(
         (await ok(['deploy', 'report', '--domain', 'bystander', '--wait', '--timeout', '60', '--json'])).stdout,
@@ -157,13 +148,7 @@ test('auto-redeploy takeover: a member without USE on a Vault bundle re-applies 
   for (const user of ['alice', 'bob']) await ok(['domain', 'grant', 'shop', '--user', user, '--role', 'member']);
   await ok(['bundle', 'grant', 'payments-vault', '--domain', 'shop', '--user', 'alice', '--permission', 'USE']);
   const tokenOf = async (user: string) => (await ok(['login', '--user', user, '--print'])).stdout.trim();
-  const as =
-    (t: string) =>
-    async (args: string[]): Promise<CliResult> => {
-      const r = await runCli(sys.home, args, undefined, { LATCHKEY_TOKEN: t });
-      assert.equal(r.code, 0, `${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-      return r;
-    };
+  const as = (t: string) => recordedCli({ cli: sys.cliAs(t) }).ok;
   const aliceToken = await tokenOf('alice');
   const alice = as(aliceToken);
   const bob = as(await tokenOf('bob'));
@@ -173,19 +158,17 @@ test('auto-redeploy takeover: a member without USE on a Vault bundle re-applies 
     JSON.parse((await ok(['workload', 'get', 'etl', '--domain', 'shop', '--json'])).stdout) as WorkloadJson;
 
   // alice's workload, deployed by her; a rotation makes it stale.
-  const run = { command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'] };
-  const aliceFile = join(sys.home, 'etl-alice.json');
-  await writeFile(
-    aliceFile,
-    JSON.stringify({ name: 'etl', kind: 'COMPUTE', envVars: { DB_PASSWORD: '${secrets.db_password}' }, run }),
+  await waitFor(async () => (await sys.cliAs(aliceToken)(['workload', 'list', '--domain', 'shop'])).code === 0, {
+    what: "alice's role to take effect",
+    timeoutMs: 10_000,
+  });
+  await applyWorkload(
+    alice,
+    sys.home,
+    'shop',
+    computeWorkload('etl', { DB_PASSWORD: '${secrets.db_password}' }),
+    'etl-alice',
   );
-  await waitFor(
-    async () =>
-      (await runCli(sys.home, ['workload', 'list', '--domain', 'shop'], undefined, { LATCHKEY_TOKEN: aliceToken }))
-        .code === 0,
-    { what: "alice's role to take effect", timeoutMs: 10_000 },
-  );
-  await alice(['workload', 'apply', '-f', aliceFile, '--domain', 'shop']);
   const first = JSON.parse(
     (await alice(['deploy', 'etl', '--domain', 'shop', '--wait', '--json'])).stdout,
   ) as DeploymentJson;
@@ -194,27 +177,15 @@ test('auto-redeploy takeover: a member without USE on a Vault bundle re-applies 
   await waitFor(async () => (await get()).stale === true, { what: 'etl to become stale', timeoutMs: 30_000 });
 
   // bob re-applies it: mode auto, a reference to the Vault key, a command that prints it reversed.
-  const bobFile = join(sys.home, 'etl-bob.json');
-  await writeFile(
-    bobFile,
-    JSON.stringify({
-      name: 'etl',
-      kind: 'COMPUTE',
-      envVars: {
-        DB_PASSWORD: '${secrets.db_password}',
-        LOOT: { key: 'payments_key', source: { type: 'VAULT', id: integration.id } },
-      },
-      run: {
-        command: [
-          process.execPath,
-          '-e',
-          "console.log('loot', [...(process.env.LOOT||'')].reverse().join('')); setInterval(() => {}, 1000)",
-        ],
-      },
-      redeployPolicy: { mode: 'auto' },
-    }),
+  const bobs = computeWorkload(
+    'etl',
+    {
+      DB_PASSWORD: '${secrets.db_password}',
+      LOOT: { key: 'payments_key', source: { type: 'VAULT', id: integration.id } },
+    },
+    "console.log('loot', [...(process.env.LOOT||'')].reverse().join('')); setInterval(() => {}, 1000)",
   );
-  await bob(['workload', 'apply', '-f', bobFile, '--domain', 'shop']);
+  await applyWorkload(bob, sys.home, 'shop', { ...bobs, redeployPolicy: { mode: 'auto' } }, 'etl-bob');
   const shown = await ok(['workload', 'get', 'etl', '--domain', 'shop']);
   assert.match(
     shown.stdout,
@@ -239,12 +210,7 @@ test('auto-redeploy takeover: a member without USE on a Vault bundle re-applies 
   assert.equal(w.liveDeployment?.id, first.id, "alice's deployment still runs; nothing replaced it");
 
   // The audit says who asked: bob was refused the key, and alice never read it.
-  const audit = async () =>
-    (
-      JSON.parse((await ok(['audit', '--json', '--limit', '1000', '--domain', 'shop'])).stdout) as {
-        records: AuditEntry[];
-      }
-    ).records;
+  const audit = () => auditRecords(ok, ['--domain', 'shop']);
   const records = await waitFor(
     async () => {
       const rs = await audit();

@@ -1,24 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { startVaultEmulator, waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem } from './system-harness.js';
-
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+import { applyWorkload, sha, waitForLogs, workloadScript } from './workload-files.js';
 
 // Prints the hash of each injected variable, then stays up until stopped.
-const JOB = [
-  "const c=require('crypto');",
-  "const h=s=>c.createHash('sha256').update(s).digest('hex');",
+const JOB = workloadScript(
   "console.log('vault', h(process.env.VAULT_PASSWORD));",
   "console.log('managed', h(process.env.API_KEY));",
   "console.log('echo', process.env.VAULT_PASSWORD);",
   'setInterval(()=>{},1000);',
-].join('');
+);
 
 interface WorkloadView {
   stale: boolean;
@@ -126,22 +121,14 @@ test('a team Vault connects read-only, feeds a workload, and a Vault-side rotati
     },
     run: { command: [process.execPath, '-e', JOB] },
   };
-  const file = join(sys.home, 'vault-job.json');
-  await writeFile(file, JSON.stringify(workload));
-  await ok(['workload', 'apply', '-f', file, '--domain', 'analytics']);
+  await applyWorkload(ok, sys.home, 'analytics', workload);
   const first = JSON.parse((await ok(['deploy', 'vault-job', '--domain', 'analytics', '--wait', '--json'])).stdout) as {
     id: string;
     status: string;
     pid: number;
   };
   assert.equal(first.status, 'deployed');
-  const out = await waitFor(
-    async () => {
-      const r = await ok(['logs', 'vault-job', '--domain', 'analytics']);
-      return r.stdout.includes('echo') ? r.stdout : undefined;
-    },
-    { what: 'the workload output', timeoutMs: 20_000 },
-  );
+  const out = await waitForLogs(ok, 'vault-job', 'analytics', 'echo', { what: 'the workload output' });
   assert.ok(out.includes(`vault ${sha(vaultValue)}`), out);
   assert.ok(out.includes(`managed ${sha(managedValue)}`), out);
   assert.ok(out.includes('echo [REDACTED]'), out);
@@ -199,8 +186,7 @@ test('a team Vault connects read-only, feeds a workload, and a Vault-side rotati
     envVars: { PIN: { key: 'pin', source: { type: 'VAULT', id: created.id } } },
     run: { command: [process.execPath, '-e', "console.log('pin', process.env.PIN)"] },
   };
-  await writeFile(join(sys.home, 'pin-job.json'), JSON.stringify(pinJob));
-  await ok(['workload', 'apply', '-f', join(sys.home, 'pin-job.json'), '--domain', 'analytics']);
+  await applyWorkload(ok, sys.home, 'analytics', pinJob);
   const pinDeployment = JSON.parse(
     (await ok(['deploy', 'pin-job', '--domain', 'analytics', '--wait', '--json'])).stdout,
   ) as { warnings: string[] };
@@ -210,9 +196,8 @@ test('a team Vault connects read-only, feeds a workload, and a Vault-side rotati
     ),
     JSON.stringify(pinDeployment.warnings),
   );
-  await waitFor(async () => (await ok(['logs', 'pin-job', '--domain', 'analytics'])).stdout.includes('pin 7Q!'), {
+  await waitForLogs(ok, 'pin-job', 'analytics', 'pin 7Q!', {
     what: 'the short value in the output, unmasked as the warning says',
-    timeoutMs: 20_000,
   });
 
   // Read-only for real: nothing but reads and the logins ever reached the team's Vault.

@@ -1,32 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { waitFor } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { recordedCli } from './recorded-cli.js';
-import { startSystem } from './system-harness.js';
+import { startRecordedSystem } from './recorded-cli.js';
+import { sha, waitForLogs, workloadScript } from './workload-files.js';
 
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const REDACTION = '(?i)secret|password|token|access[.]?key';
 
 /** Prints the hash of each Spark property it is given (never the value), then exits. */
-const PRINT_PROPERTIES = [
-  "const c=require('crypto'),fs=require('fs');",
-  "const h=s=>c.createHash('sha256').update(s).digest('hex');",
+const PRINT_PROPERTIES = workloadScript(
   "const p=fs.readFileSync(process.env.LATCHKEY_SPARK_PROPERTIES_FILE,'utf8').split('\\n').filter(Boolean);",
   "for(const l of p){const i=l.indexOf('=');const k=l.slice(0,i),v=l.slice(i+1).replace(/\\\\(.)/g,'$1');",
   "console.log('prop',k,k==='spark.redaction.regex'||k.endsWith('endpoint')?v:h(v));}",
   "for(const k of Object.keys(process.env).filter(k=>/^[A-Z_]+$/.test(k)&&!k.startsWith('LATCHKEY')).sort())",
   "console.log('env',k,h(process.env[k]));",
   "console.log('done');",
-].join('');
+);
 
 test('every kind through the CLI: apply/get round-trip, references checked on apply, a dry run deploys nothing, storage credentials and Spark redaction reach the runtime', async (t) => {
-  const sys = await startSystem();
-  t.after(() => sys.cleanup());
-  const { outputs, cli, ok } = recordedCli(sys);
+  const { sys, outputs, cli, ok } = await startRecordedSystem(t);
   const canary = (name: string) => `${name}-${randomBytes(12).toString('hex')}`;
   const values = {
     db: canary('db'),
@@ -156,14 +150,7 @@ test('every kind through the CLI: apply/get round-trip, references checked on ap
   }
 
   // The storage config: its credentials as the S3A settings, the fallback unused, Spark's redaction pattern set.
-  const logsOf = (name: string) =>
-    waitFor(
-      async () => {
-        const r = await ok(['logs', name, '--domain', 'analytics']);
-        return r.stdout.includes('done') ? r.stdout : undefined;
-      },
-      { what: `the output of ${name}`, timeoutMs: 20_000 },
-    );
+  const logsOf = (name: string) => waitForLogs(ok, name, 'analytics', 'done', { what: `the output of ${name}` });
   const lake = JSON.parse((await ok(['deploy', 'lake', '--domain', 'analytics', '--wait', '--json'])).stdout) as {
     status: string;
     versions: { key: string; scope: string; version: number }[];

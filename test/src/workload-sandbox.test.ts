@@ -1,12 +1,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
-import { waitFor } from '@latchkey/testing';
-import { reachableRepo, startSystem, type RunAs, type RunningSystem } from './system-harness.js';
+import { waitForLogs } from './workload-files.js';
+import { reachableRepo, startSystem, systemPids, type RunAs, type RunningSystem } from './system-harness.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -71,17 +71,6 @@ function probes(logs: string): Probe[] {
     byName.set(name, p);
   }
   return [...byName.values()];
-}
-
-/** pids of every process of this system: those started with its LATCHKEY_HOME (launcher, services, NATS, PostgreSQL). */
-async function systemPids(home: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const env = await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '');
-    if (env.split('\0').includes(`LATCHKEY_HOME=${home}`)) pids.push(Number(p));
-  }
-  return pids;
 }
 
 /** The host pids under `pid` (bubblewrap, its init, the workload). */
@@ -170,13 +159,10 @@ async function hostileLeg(t: TestContext, as: RunAs | undefined): Promise<void> 
     status: string;
   };
   assert.equal(hostile.status, 'deployed');
-  const logs = await waitFor(
-    async () => {
-      const r = await ok(['logs', 'hostile', '--domain', 'finance']);
-      return r.stdout.includes('probes done') ? r.stdout : undefined;
-    },
-    { what: "the hostile workload's probes", timeoutMs: 60_000 },
-  );
+  const logs = await waitForLogs(ok, 'hostile', 'finance', 'probes done', {
+    what: "the hostile workload's probes",
+    timeoutMs: 60_000,
+  });
   const found = probes(logs);
   const byName = (n: string) => found.find((p) => p.name === n);
   // The controls: the probes can see what is there to see.

@@ -29,6 +29,41 @@ async function writePrivate(path: string, content: string): Promise<void> {
   await chmod(path, 0o600);
 }
 
+/**
+ * Creates a key's files unless `privatePath` exists: the private one (mode
+ * 0600, never over one another process created meanwhile) and, when given, a
+ * public one (0644). `make` is called only when the key is created.
+ */
+async function createKeyFiles(
+  privatePath: string,
+  make: () => { privateText: string; publicText?: string },
+  publicPath?: string,
+): Promise<void> {
+  if (await exists(privatePath)) return;
+  const { privateText, publicText } = make();
+  try {
+    await writePrivate(privatePath, privateText);
+    if (publicPath !== undefined && publicText !== undefined) await writeFile(publicPath, publicText, { mode: 0o644 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/** A PEM key pair as createKeyFiles writes it. */
+const pemFiles = (pem: { privatePem: string; publicPem: string }) => ({
+  privateText: pem.privatePem,
+  publicText: pem.publicPem,
+});
+
+/** Reads and parses a key file; a failure of either is a LatchkeyError of `code` with `message`. */
+async function readKeyFile<T>(path: string, parse: (text: string) => T, code: string, message: string): Promise<T> {
+  try {
+    return parse(await readFile(path, 'utf8'));
+  } catch (cause) {
+    throw new LatchkeyError(code, message, { cause });
+  }
+}
+
 /** A key ring: the current KEK wraps new data keys; the others only unwrap until retired. */
 export interface KekRingFile {
   current: Kek;
@@ -46,12 +81,12 @@ function parseKek(p: { id?: unknown; key?: unknown } | undefined): Kek | undefin
  * `{"current": id, "keys": [{"id","key"}, ...]}` written by a rotation.
  */
 export async function readKekRing(path: string): Promise<KekRingFile> {
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new LatchkeyError('crypto.kek_unreadable', `cannot read the key-encryption key file ${path}`, { cause });
-  }
+  const raw = await readKeyFile(
+    path,
+    (text) => text,
+    'crypto.kek_unreadable',
+    `cannot read the key-encryption key file ${path}`,
+  );
   let parsed: { id?: unknown; key?: unknown; current?: unknown; keys?: unknown } | undefined;
   try {
     parsed = JSON.parse(raw) as typeof parsed;
@@ -101,23 +136,20 @@ export async function readKekFile(path: string): Promise<Kek> {
 
 /** Loads the KEK at `path`, creating one (mode 0600) if there is none. */
 export async function ensureKekFile(path: string): Promise<Kek> {
-  if (!(await exists(path))) {
+  await createKeyFiles(path, () => {
     const { id, key } = generateKek();
-    try {
-      await writePrivate(path, JSON.stringify({ id, key: key.toString('base64') }) + '\n');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
+    return { privateText: JSON.stringify({ id, key: key.toString('base64') }) + '\n' };
+  });
   return readKekFile(path);
 }
 
-export async function readSealKeyFile(path: string): Promise<SealKeyPair> {
-  try {
-    return importSealPrivateKey(await readFile(path, 'utf8'));
-  } catch (cause) {
-    throw new LatchkeyError('crypto.seal_key_unreadable', `cannot read the deployer's sealing key ${path}`, { cause });
-  }
+export function readSealKeyFile(path: string): Promise<SealKeyPair> {
+  return readKeyFile(
+    path,
+    importSealPrivateKey,
+    'crypto.seal_key_unreadable',
+    `cannot read the deployer's sealing key ${path}`,
+  );
 }
 
 /**
@@ -125,29 +157,17 @@ export async function readSealKeyFile(path: string): Promise<SealKeyPair> {
  * public key at `publicPath`) if missing.
  */
 export async function ensureSealKeyFiles(privatePath: string, publicPath: string): Promise<SealKeyPair> {
-  if (!(await exists(privatePath))) {
-    const pair = generateSealKeyPair();
-    const { privatePem, publicPem } = exportSealKeyPair(pair);
-    try {
-      await writePrivate(privatePath, privatePem);
-      await writeFile(publicPath, publicPem, { mode: 0o644 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
+  await createKeyFiles(privatePath, () => pemFiles(exportSealKeyPair(generateSealKeyPair())), publicPath);
   return readSealKeyFile(privatePath);
 }
 
-export async function readSigningKeyFile(path: string): Promise<SigningKeyPair> {
-  try {
-    return importSigningPrivateKey(await readFile(path, 'utf8'));
-  } catch (cause) {
-    throw new LatchkeyError(
-      'crypto.signing_key_unreadable',
-      `cannot read the Ed25519 signing key ${path}: give a PKCS#8 PEM file`,
-      { cause },
-    );
-  }
+export function readSigningKeyFile(path: string): Promise<SigningKeyPair> {
+  return readKeyFile(
+    path,
+    importSigningPrivateKey,
+    'crypto.signing_key_unreadable',
+    `cannot read the Ed25519 signing key ${path}: give a PKCS#8 PEM file`,
+  );
 }
 
 /**
@@ -157,16 +177,13 @@ export async function readSigningKeyFile(path: string): Promise<SigningKeyPair> 
 export async function readSigningPublicKeyFiles(paths: readonly string[]): Promise<Map<string, SigningPublicKey>> {
   const keys = new Map<string, SigningPublicKey>();
   for (const path of paths) {
-    try {
-      const key = importSigningPublicKey(await readFile(path, 'utf8'));
-      keys.set(key.kid, key);
-    } catch (cause) {
-      throw new LatchkeyError(
-        'crypto.signing_key_unreadable',
-        `cannot read the Ed25519 public key ${path}: give an SPKI PEM file (the deployer's deployer-sign.pub)`,
-        { cause },
-      );
-    }
+    const key = await readKeyFile(
+      path,
+      importSigningPublicKey,
+      'crypto.signing_key_unreadable',
+      `cannot read the Ed25519 public key ${path}: give an SPKI PEM file (the deployer's deployer-sign.pub)`,
+    );
+    keys.set(key.kid, key);
   }
   return keys;
 }
@@ -176,16 +193,7 @@ export async function readSigningPublicKeyFiles(paths: readonly string[]): Promi
  * key at `publicPath`) if missing; the private key file is mode 0600.
  */
 export async function ensureSigningKeyFiles(privatePath: string, publicPath: string): Promise<SigningKeyPair> {
-  if (!(await exists(privatePath))) {
-    const pair = generateSigningKeyPair();
-    const { privatePem, publicPem } = exportSigningKeyPair(pair);
-    try {
-      await writePrivate(privatePath, privatePem);
-      await writeFile(publicPath, publicPem, { mode: 0o644 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
+  await createKeyFiles(privatePath, () => pemFiles(exportSigningKeyPair(generateSigningKeyPair())), publicPath);
   // A public key file lost or never written (a crash between the two writes) is written again.
   const pair = await readSigningKeyFile(privatePath);
   if (!(await exists(publicPath))) await writeFile(publicPath, exportSigningKeyPair(pair).publicPem, { mode: 0o644 });

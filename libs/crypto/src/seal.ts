@@ -41,22 +41,33 @@ export function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(rawPublic(publicKey)).digest('hex').slice(0, 16);
 }
 
-export function generateSealKeyPair(): SealKeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  return { kid: keyIdOf(publicKey), key: publicKey, privateKey };
+/** A private key with its public key, named by the public key's id (the sealing and the signing key pairs). */
+export function namedKeyPair(privateKey: KeyObject): { kid: string; key: KeyObject; privateKey: KeyObject } {
+  const key = createPublicKey(privateKey);
+  return { kid: keyIdOf(key), key, privateKey };
 }
 
-export function exportSealKeyPair(pair: SealKeyPair): { privatePem: string; publicPem: string } {
+/** A key pair as PEM: the private key PKCS#8, the public key SPKI. */
+export function exportKeyPairPem(pair: { key: KeyObject; privateKey: KeyObject }): {
+  privatePem: string;
+  publicPem: string;
+} {
   return {
     privatePem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicPem: pair.key.export({ type: 'spki', format: 'pem' }).toString(),
   };
 }
 
+export function generateSealKeyPair(): SealKeyPair {
+  return namedKeyPair(generateKeyPairSync('x25519').privateKey);
+}
+
+export function exportSealKeyPair(pair: SealKeyPair): { privatePem: string; publicPem: string } {
+  return exportKeyPairPem(pair);
+}
+
 export function importSealPrivateKey(pem: string): SealKeyPair {
-  const privateKey = createPrivateKey(pem);
-  const key = createPublicKey(privateKey);
-  return { kid: keyIdOf(key), key, privateKey };
+  return namedKeyPair(createPrivateKey(pem));
 }
 
 export function importSealPublicKey(pem: string): SealPublicKey {

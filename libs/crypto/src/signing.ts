@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { LatchkeyError } from '@latchkey/errors';
-import { keyIdOf } from './seal.js';
+import { exportKeyPairPem, keyIdOf, namedKeyPair } from './seal.js';
 
 /** An Ed25519 public key that verifies signatures, named by its key id. */
 export interface SigningPublicKey {
@@ -26,21 +26,15 @@ function ed25519(key: KeyObject, what: string): KeyObject {
 }
 
 export function generateSigningKeyPair(): SigningKeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  return { kid: keyIdOf(publicKey), key: publicKey, privateKey };
+  return namedKeyPair(generateKeyPairSync('ed25519').privateKey);
 }
 
 export function exportSigningKeyPair(pair: SigningKeyPair): { privatePem: string; publicPem: string } {
-  return {
-    privatePem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicPem: pair.key.export({ type: 'spki', format: 'pem' }).toString(),
-  };
+  return exportKeyPairPem(pair);
 }
 
 export function importSigningPrivateKey(pem: string): SigningKeyPair {
-  const privateKey = ed25519(createPrivateKey(pem), 'the signing key');
-  const key = createPublicKey(privateKey);
-  return { kid: keyIdOf(key), key, privateKey };
+  return namedKeyPair(ed25519(createPrivateKey(pem), 'the signing key'));
 }
 
 export function importSigningPublicKey(pem: string): SigningPublicKey {

@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { connect, StringCodec } from 'nats';
 import { isPidAlive } from './child-registry.js';
 import { findFreePort } from './free-port.js';
-import { InfraError } from './infra-errors.js';
 import { ensureNatsServerBinary } from './nats-server-binary.js';
 import { startNatsServer } from './nats-server-process.js';
+import { inTempDir, rejectsWithInfraError, tempDir, withPortTaken } from './test/process-fixture.js';
 
-async function tempStore(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-nats-test-'));
-  return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
-}
+const tempStore = () => tempDir('latchkey-nats-test-');
 
 test('nats-server starts with JetStream: a stream stores a published message that can be read back', async () => {
   const binary = await ensureNatsServerBinary();
@@ -62,65 +57,48 @@ test('stop() terminates nats-server and frees its port', async () => {
 
 test('starting nats-server on a port in use fails with infra.port_in_use', async () => {
   const store = await tempStore();
-  const blocker = net.createServer();
   const port = await findFreePort();
-  await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
   try {
-    await assert.rejects(startNatsServer({ port, storeDir: store.dir }), (err: unknown) => {
-      assert.ok(err instanceof InfraError);
-      assert.equal(err.code, 'infra.port_in_use');
-      assert.match(err.message, new RegExp(`port ${port} \\(NATS\\) is already in use`));
-      return true;
-    });
+    await withPortTaken(port, () =>
+      rejectsWithInfraError(startNatsServer({ port, storeDir: store.dir }), 'infra.port_in_use', (err) =>
+        assert.match(err.message, new RegExp(`port ${port} \\(NATS\\) is already in use`)),
+      ),
+    );
   } finally {
-    await new Promise<void>((resolve) => blocker.close(() => resolve()));
     await store.cleanup();
   }
 });
 
 test('nats-server that exits during startup fails with infra.start_failed carrying its last log lines', async () => {
-  const store = await tempStore();
-  try {
-    const fake = path.join(store.dir, 'fake-nats-server');
+  await inTempDir('latchkey-nats-test-', async (dir) => {
+    const fake = path.join(dir, 'fake-nats-server');
     await fs.writeFile(fake, '#!/bin/sh\necho "boom: cannot open store" >&2\nexit 3\n', { mode: 0o755 });
-    await assert.rejects(
-      startNatsServer({ port: await findFreePort(), storeDir: path.join(store.dir, 'js'), binary: fake }),
-      (err: unknown) => {
-        assert.ok(err instanceof InfraError);
-        assert.equal(err.code, 'infra.start_failed');
+    await rejectsWithInfraError(
+      startNatsServer({ port: await findFreePort(), storeDir: path.join(dir, 'js'), binary: fake }),
+      'infra.start_failed',
+      (err) => {
         assert.match(err.message, /exited before it was ready \(code 3/);
         assert.match(err.message, /boom: cannot open store/);
-        return true;
       },
     );
-  } finally {
-    await store.cleanup();
-  }
+  });
 });
 
 test('a JetStream store dir below a file fails with infra.data_dir_unreadable naming the path', async () => {
-  const store = await tempStore();
-  try {
-    const file = path.join(store.dir, 'not-a-dir');
+  await inTempDir('latchkey-nats-test-', async (dir) => {
+    const file = path.join(dir, 'not-a-dir');
     await fs.writeFile(file, 'x');
-    await assert.rejects(
+    await rejectsWithInfraError(
       startNatsServer({ port: await findFreePort(), storeDir: path.join(file, 'js') }),
-      (err: unknown) => {
-        assert.ok(err instanceof InfraError);
-        assert.equal(err.code, 'infra.data_dir_unreadable');
-        assert.match(err.message, /not-a-dir/);
-        return true;
-      },
+      'infra.data_dir_unreadable',
+      (err) => assert.match(err.message, /not-a-dir/),
     );
-  } finally {
-    await store.cleanup();
-  }
+  });
 });
 
 test('nats-server that loses its port to another process while starting fails with infra.port_in_use', async () => {
-  const store = await tempStore();
-  try {
-    const fake = path.join(store.dir, 'fake-nats-server');
+  await inTempDir('latchkey-nats-test-', async (dir) => {
+    const fake = path.join(dir, 'fake-nats-server');
     // The line nats-server 2.9 prints when its bind fails.
     await fs.writeFile(
       fake,
@@ -128,20 +106,16 @@ test('nats-server that loses its port to another process while starting fails wi
       { mode: 0o755 },
     );
     const port = await findFreePort();
-    await assert.rejects(
-      startNatsServer({ port, storeDir: path.join(store.dir, 'js'), binary: fake }),
-      (err: unknown) => {
-        assert.ok(err instanceof InfraError);
-        assert.equal(err.code, 'infra.port_in_use');
+    await rejectsWithInfraError(
+      startNatsServer({ port, storeDir: path.join(dir, 'js'), binary: fake }),
+      'infra.port_in_use',
+      (err) => {
         assert.equal(
           err.message,
           `port ${port} (NATS) was taken by another process on 127.0.0.1 while NATS started: stop what uses it or set LATCHKEY_NATS_PORT`,
         );
         assert.match(err.details ?? '', /address already in use/);
-        return true;
       },
     );
-  } finally {
-    await store.cleanup();
-  }
+  });
 });

@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { isPidAlive } from './child-registry.js';
 import { findFreePort } from './free-port.js';
-import { InfraError } from './infra-errors.js';
 import { startPostgres } from './postgres-process.js';
+import { rejectsWithInfraError, tempDir, withPortTaken } from './test/process-fixture.js';
 
 async function tempParent(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'latchkey-pg-test-'));
+  const parent = await tempDir('latchkey-pg-test-');
   // As root, PostgreSQL runs as OS user 'postgres', which must be able to enter this dir.
-  await fs.chmod(dir, 0o755);
-  return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+  await fs.chmod(parent.dir, 0o755);
+  return parent;
 }
 
 async function query<T extends pg.QueryResultRow>(connectionString: string, sql: string): Promise<T[]> {
@@ -85,14 +83,12 @@ test('postgres with a data dir that is a file fails with infra.data_dir_unreadab
   try {
     const file = path.join(parent.dir, 'pgdata-file');
     await fs.writeFile(file, 'not a directory');
-    await assert.rejects(
+    await rejectsWithInfraError(
       startPostgres({ dataDir: file, port: await findFreePort(), password: 'x', databases: [] }),
-      (err: unknown) => {
-        assert.ok(err instanceof InfraError);
-        assert.equal(err.code, 'infra.data_dir_unreadable');
+      'infra.data_dir_unreadable',
+      (err) => {
         assert.ok(err.message.includes(file), err.message);
         assert.match(err.message, /not a directory/);
-        return true;
       },
     );
   } finally {
@@ -108,14 +104,10 @@ test(
     const dataDir = path.join(parent.dir, 'locked');
     await fs.mkdir(dataDir, { mode: 0o000 });
     try {
-      await assert.rejects(
+      await rejectsWithInfraError(
         startPostgres({ dataDir, port: await findFreePort(), password: 'x', databases: [] }),
-        (err: unknown) => {
-          assert.ok(err instanceof InfraError);
-          assert.equal(err.code, 'infra.data_dir_unreadable');
-          assert.ok(err.message.includes(dataDir), err.message);
-          return true;
-        },
+        'infra.data_dir_unreadable',
+        (err) => assert.ok(err.message.includes(dataDir), err.message),
       );
     } finally {
       await fs.chmod(dataDir, 0o700);
@@ -127,16 +119,15 @@ test(
 test('postgres on a port in use fails with infra.port_in_use', async () => {
   const parent = await tempParent();
   const port = await findFreePort();
-  const blocker = net.createServer();
-  await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
   try {
-    await assert.rejects(
-      startPostgres({ dataDir: path.join(parent.dir, 'data'), port, password: 'x', databases: [] }),
-      (err: unknown) =>
-        err instanceof InfraError && err.code === 'infra.port_in_use' && err.message.includes('(PostgreSQL)'),
+    await withPortTaken(port, () =>
+      rejectsWithInfraError(
+        startPostgres({ dataDir: path.join(parent.dir, 'data'), port, password: 'x', databases: [] }),
+        'infra.port_in_use',
+        (err) => assert.ok(err.message.includes('(PostgreSQL)'), err.message),
+      ),
     );
   } finally {
-    await new Promise<void>((resolve) => blocker.close(() => resolve()));
     await parent.cleanup();
   }
 });
@@ -150,14 +141,10 @@ test(
     await fs.mkdir(privateDir, { mode: 0o700 });
     try {
       const dataDir = path.join(privateDir, 'data');
-      await assert.rejects(
+      await rejectsWithInfraError(
         startPostgres({ dataDir, port: await findFreePort(), password: 'x', databases: [] }),
-        (err: unknown) => {
-          assert.ok(err instanceof InfraError);
-          assert.equal(err.code, 'infra.data_dir_unreadable');
-          assert.ok(err.message.includes(`chmod o+x ${privateDir}`), err.message);
-          return true;
-        },
+        'infra.data_dir_unreadable',
+        (err) => assert.ok(err.message.includes(`chmod o+x ${privateDir}`), err.message),
       );
     } finally {
       await parent.cleanup();

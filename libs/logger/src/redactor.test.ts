@@ -19,6 +19,18 @@ function throughStream(redactor: Redactor, parts: Buffer[]): string {
   return lines.join('\n');
 }
 
+/** A service logger with `redactor` whose lines are kept in `lines`. */
+function loggerInto(redactor: Redactor): { lines: string[]; logger: ReturnType<typeof createLogger> } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { lines, logger: createLogger({ service: 't', destination, redactor }) };
+}
+
 test('the masked forms are the value, its base64 (padded, unpadded, url-safe), hex (both cases) and URL encoding', () => {
   const bytes = Buffer.from(VALUE, 'utf8');
   const forms = valueForms(VALUE);
@@ -65,14 +77,7 @@ test('a value removed by every deployment that held it is no longer masked; one 
 
 test('a service logger with the redactor masks a held value in any field and in the message', () => {
   const redactor = new Redactor();
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const logger = createLogger({ service: 't', destination, redactor });
+  const { lines, logger } = loggerInto(redactor);
   redactor.add([VALUE]);
   logger.info(`oops ${VALUE}`, { url: `https://x/?p=${encodeURIComponent(VALUE)}`, nested: { v: VALUE } });
   logger.warn('encoded', { b64: Buffer.from(VALUE).toString('base64') });
@@ -86,14 +91,7 @@ test('a service logger with the redactor masks a held value in any field and in 
 test('a value holding a quote, a backslash or a line break is masked in a log line, where JSON escapes it', () => {
   const value = 'ab"cd\\ef\ngh\u0001';
   const redactor = new Redactor();
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const logger = createLogger({ service: 't', destination, redactor });
+  const { lines, logger } = loggerInto(redactor);
   redactor.add([value]);
   logger.warn('escaped', { v: value, msg2: `x ${value} y` });
   const text = lines.join('');

@@ -4,12 +4,10 @@
  * client context for direct gRPC calls), so that whatever identity and
  * transport the CLI uses, the benchmarks use too.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import {
   main as cliMain,
   openClientContext,
@@ -18,10 +16,11 @@ import {
   type CliIo,
   type ConnectionInfo,
 } from '@latchkey/cli';
+// The test workspace's own launcher (compiled: test/dist is built before the benchmarks).
+import { launchSystem, REPO } from '../../dist/system-harness.js';
 import { environOf, servicePids, type ServiceName } from './proc-stats.js';
 
-export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI_BIN = join(REPO, 'cli/bin/latchkey.js');
+export { REPO };
 
 export interface CliOutcome {
   code: number;
@@ -52,49 +51,17 @@ export async function startEmbedded(opts: {
   keepHome?: boolean;
 }): Promise<EmbeddedSystem> {
   const home = await mkdtemp(join(tmpdir(), 'latchkey-bench-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    LATCHKEY_HOME: home,
-    LATCHKEY_NATS_PORT: '0',
-    LATCHKEY_PG_PORT: '0',
-    LATCHKEY_RAS_PORT: '0',
-    LATCHKEY_CATALOG_PORT: '0',
-    LATCHKEY_RESOLVER_PORT: '0',
-    LATCHKEY_DEPLOYER_PORT: '0',
-    LATCHKEY_REPLICAS: '1',
-    ...opts.env,
-  };
-  const up: ChildProcess = spawn(process.execPath, [CLI_BIN, 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  up.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  up.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const exited = new Promise<void>((resolve) => up.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`latchkey up not ready after 180 s:\n${output}`)), 180_000);
-    const check = () => {
-      if (output.includes('Latchkey is ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    up.stdout!.on('data', check);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`latchkey up exited before it was ready:\n${output}`));
-    });
-  });
-
+  const up = await launchSystem({ home, env: { LATCHKEY_REPLICAS: '1', ...opts.env }, timeoutMs: 180_000 });
   const stopUp = async () => {
-    if (up.exitCode === null && up.signalCode === null) up.kill('SIGINT');
-    await exited;
+    await up.stop();
     if (!opts.keepHome) await rm(home, { recursive: true, force: true });
   };
   try {
     const connection = await readConnectionFile(home);
-    const found = await servicePids(up.pid!);
+    const found = await servicePids(up.child.pid!);
     const pid = (s: ServiceName): number => {
       const p = found.get(s)?.[0];
-      if (p === undefined) throw new Error(`no ${s} process found under latchkey up (pid ${up.pid})`);
+      if (p === undefined) throw new Error(`no ${s} process found under latchkey up (pid ${up.child.pid})`);
       return p;
     };
     const pids = { ras: pid('ras'), catalog: pid('catalog'), resolver: pid('resolver'), deployer: pid('deployer') };
@@ -137,7 +104,7 @@ export async function startEmbedded(opts: {
     return {
       home,
       connection,
-      launcherPid: up.pid!,
+      launcherPid: up.child.pid!,
       pids,
       databaseUrls,
       cli,

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { connect } from 'nats';
+import { connectEmbeddedBus } from '../../dist/bus-harness.js';
 import pg from 'pg';
 import { startVaultEmulator } from '@latchkey/testing';
 import { readBenchConfig, type Scenario } from './bench-config.js';
@@ -71,7 +71,8 @@ async function run(): Promise<number> {
     keepHome: cfg.keepHome,
   });
   log(`Latchkey is ready (data: ${sys.home}); scenarios: ${cfg.scenarios.join(', ')}`);
-  const nc = await connect({ servers: sys.connection.natsUrl, name: 'latchkey-bench' });
+  // The bus takes only authenticated TLS clients: an observer's credentials, as the end-to-end tests use.
+  const nc = await connectEmbeddedBus(sys.home);
   const b: BenchContext = { cfg, sys, vault, nc, log };
   const figures: Figure[] = [];
   const failures: { scenario: Scenario; error: string }[] = [];

@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { figure, formatNumber, formatTable } from './report.js';
 
+/** A figure of a placeholder scenario: `fields` say what each test is about (value, baseline, goals). */
+const figureOf = (
+  fields: Partial<Parameters<typeof figure>[0]> & Pick<Parameters<typeof figure>[0], 'value' | 'goals'>,
+) => figure({ id: 'x', scenario: 's', what: 'w', unit: 'ms', ...fields });
+
 test('a figure gets its ratio to the baseline and whether every goal is met', () => {
-  const f = figure({
-    id: 'x.p50',
-    scenario: '1. deploy latency',
-    what: 'p50',
-    unit: 'ms',
+  const f = figureOf({
     value: 12,
     baseline: { value: 10, what: 'direct reads' },
     goals: [{ on: 'ratio', op: '<=', limit: 1.3 }],
@@ -28,10 +29,7 @@ test('a figure gets its ratio to the baseline and whether every goal is met', ()
 });
 
 test('without a baseline a ratio goal is undecided, and a figure without goals has no verdict', () => {
-  const undecided = figure({
-    id: 'y',
-    scenario: 's',
-    what: 'w',
+  const undecided = figureOf({
     unit: '/s',
     value: 5,
     baseline: { value: 0, what: 'nothing' },
@@ -39,14 +37,13 @@ test('without a baseline a ratio goal is undecided, and a figure without goals h
   });
   assert.equal(undecided.ratio, undefined);
   assert.equal(undecided.met, undefined);
-  const plain = figure({ id: 'z', scenario: 's', what: 'w', unit: 'MiB', value: 5, goals: [] });
+  const plain = figureOf({ unit: 'MiB', value: 5, goals: [] });
   assert.equal(plain.met, undefined);
 });
 
 test('the table has one aligned row per figure and says MISSED where a goal is missed', () => {
   const lines = formatTable([
-    figure({
-      id: 'a',
+    figureOf({
       scenario: '2. throughput',
       what: 'deploys/s, 64 in flight',
       unit: '/s',
