@@ -1,4 +1,4 @@
-import { wrapDbError } from '@latchkey/db';
+import { wrapDbError, type Queryable } from '@latchkey/db';
 import type { ResolvedVersion } from '@latchkey/events';
 import type {
   DeploymentRecord,
@@ -74,6 +74,12 @@ export const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
   autoRedeployedAt: r.auto_redeployed_at,
   appliedBy: r.applied_by === null ? null : { principal: r.applied_by, groups: r.applied_groups },
 });
+
+/** The workload with this id, if there is one (by the pool or inside a transaction). */
+export async function workloadById(q: Queryable, id: string): Promise<WorkloadRecord | undefined> {
+  const { rows } = await q.query<WorkloadRow>('SELECT * FROM workloads WHERE id = $1', [id]);
+  return rows[0] ? toWorkload(rows[0]) : undefined;
+}
 
 export const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   id: r.id,

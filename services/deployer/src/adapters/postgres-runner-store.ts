@@ -9,14 +9,7 @@ import {
 import { withTransaction, type Pool } from '@latchkey/db';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
 import { outcomeEvent } from './postgres-deployment-store.js';
-import {
-  dbCall,
-  DEPLOYMENT_SELECT,
-  toDeployment,
-  toWorkload,
-  type DeploymentRow,
-  type WorkloadRow,
-} from './postgres-rows.js';
+import { dbCall, DEPLOYMENT_SELECT, toDeployment, workloadById, type DeploymentRow } from './postgres-rows.js';
 
 /** What a runner records: a claim, the start, the end, and stops asked for. */
 export class PostgresRunnerStore {
@@ -126,8 +119,8 @@ export class PostgresRunnerStore {
             versions.map((v) => v.version),
           ],
         );
-        const w = await tx.query<WorkloadRow>('SELECT * FROM workloads WHERE id = $1', [d.workload_id]);
-        return { deployment: toDeployment({ ...d, versions }), workload: toWorkload(w.rows[0]!) };
+        const workload = (await workloadById(tx, d.workload_id))!;
+        return { deployment: toDeployment({ ...d, versions }), workload };
       }),
     );
   }

@@ -11,6 +11,7 @@ import {
   toWorkload,
   type DeploymentRow,
   type WorkloadRow,
+  workloadById,
 } from './postgres-rows.js';
 
 /** Workloads as applied, with their entries in the reference index; and their views. */
@@ -85,10 +86,7 @@ export class PostgresWorkloadStore {
   }
 
   getWorkloadById(id: string): Promise<WorkloadRecord | undefined> {
-    return dbCall('reading a workload', async () => {
-      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE id = $1', [id]);
-      return rows[0] ? toWorkload(rows[0]) : undefined;
-    });
+    return dbCall('reading a workload', () => workloadById(this.pool, id));
   }
 
   listWorkloadViews(domains: readonly string[], opts: { staleOnly?: boolean } = {}): Promise<WorkloadView[]> {

@@ -49,6 +49,43 @@ function scopeFits(ref: ReferenceSpec, domain: string, scope: string): boolean {
   return scope === ref.sourceId;
 }
 
+/** An answer's entries tallied against the recorded references: unknown ids, ids seen, and entries not as recorded. */
+interface Tally {
+  recorded: Map<string, ReferenceSpec>;
+  seen: Set<string>;
+  extra: string[];
+  wrong: string[];
+}
+
+/**
+ * The checks both answers share: the place (deployment, domain, subject),
+ * then a list of entries (`noList` if there is none), then `check` on them.
+ */
+function answerMismatch<E>(
+  d: RecordedDeployment | undefined,
+  ev: { deploymentId: string; domain: unknown },
+  origin: BusOrigin,
+  subjectOf: (domain: string) => string,
+  entries: readonly E[],
+  noList: string,
+  check: (
+    recorded: { domain: string; references: readonly ReferenceSpec[] },
+    entries: readonly E[],
+    tally: Tally,
+  ) => string | undefined,
+): string | undefined {
+  const place = placeMismatch(ev.deploymentId, d, ev.domain, origin.subject, subjectOf);
+  if (place || !d?.references) return place;
+  if (!Array.isArray(entries)) return noList;
+  const recorded = new Map(d.references.map((r) => [r.refId, r]));
+  return check({ domain: d.domain, references: d.references }, entries, {
+    recorded,
+    seen: new Set(),
+    extra: [],
+    wrong: [],
+  });
+}
+
 /**
  * Why a `workload.resolved` does not answer the recorded deployment, if it
  * does not: another deployment's domain, or not exactly its references (the
@@ -62,29 +99,25 @@ export function resolvedMismatch(
   origin: BusOrigin = {},
   subjectOf: (domain: string) => string,
 ): string | undefined {
-  const place = placeMismatch(ev.deploymentId, d, ev.domain, origin.subject, subjectOf);
-  if (place || !d?.references) return place;
-  if (!Array.isArray(ev.versions)) return 'the event carries no list of versions';
-  const recorded = new Map(d.references.map((r) => [r.refId, r]));
-  const seen = new Set<string>();
-  const extra: string[] = [];
-  const wrong: string[] = [];
-  for (const v of ev.versions) {
-    const ref = recorded.get(v.refId);
-    if (!ref) {
-      extra.push(String(v.refId));
-      continue;
+  const noList = 'the event carries no list of versions';
+  return answerMismatch(d, ev, origin, subjectOf, ev.versions, noList, (rec, versions, t) => {
+    for (const v of versions) {
+      const ref = t.recorded.get(v.refId);
+      if (!ref) {
+        t.extra.push(String(v.refId));
+        continue;
+      }
+      if (t.seen.has(v.refId)) t.wrong.push(`${v.refId} (twice)`);
+      t.seen.add(v.refId);
+      if (v.key !== ref.key || v.sourceType !== ref.sourceType) {
+        t.wrong.push(`${v.refId} (key or source type differs)`);
+      } else if (!scopeFits(ref, rec.domain, String(v.scope))) {
+        t.wrong.push(`${v.refId} (scope ${clip(String(v.scope))})`);
+      }
     }
-    if (seen.has(v.refId)) wrong.push(`${v.refId} (twice)`);
-    seen.add(v.refId);
-    if (v.key !== ref.key || v.sourceType !== ref.sourceType) {
-      wrong.push(`${v.refId} (key or source type differs)`);
-    } else if (!scopeFits(ref, d.domain, String(v.scope))) {
-      wrong.push(`${v.refId} (scope ${clip(String(v.scope))})`);
-    }
-  }
-  const missing = d.references.filter((r) => !seen.has(r.refId)).map((r) => r.refId);
-  return referenceProblem(ev.deploymentId, extra, missing, wrong);
+    const missing = rec.references.filter((r) => !t.seen.has(r.refId)).map((r) => r.refId);
+    return referenceProblem(ev.deploymentId, t.extra, missing, t.wrong);
+  });
 }
 
 /**
@@ -100,22 +133,18 @@ export function resolutionFailedMismatch(
   subjectOf: (domain: string) => string,
   allowNone = false,
 ): string | undefined {
-  const place = placeMismatch(ev.deploymentId, d, ev.domain, origin.subject, subjectOf);
-  if (place || !d?.references) return place;
-  if (!Array.isArray(ev.failures)) return 'the event carries no list of failures';
-  if (ev.failures.length === 0 && !allowNone) return 'the event names no failed reference';
-  const recorded = new Map(d.references.map((r) => [r.refId, r]));
-  const seen = new Set<string>();
-  const extra: string[] = [];
-  const wrong: string[] = [];
-  for (const f of ev.failures) {
-    const ref = recorded.get(f.refId);
-    if (!ref) extra.push(String(f.refId));
-    else if (seen.has(f.refId)) wrong.push(`${f.refId} (twice)`);
-    else if (f.key !== ref.key) wrong.push(`${f.refId} (key differs)`);
-    seen.add(f.refId);
-  }
-  return referenceProblem(ev.deploymentId, extra, [], wrong);
+  const noList = 'the event carries no list of failures';
+  return answerMismatch(d, ev, origin, subjectOf, ev.failures, noList, (_rec, failures, t) => {
+    if (failures.length === 0 && !allowNone) return 'the event names no failed reference';
+    for (const f of failures) {
+      const ref = t.recorded.get(f.refId);
+      if (!ref) t.extra.push(String(f.refId));
+      else if (t.seen.has(f.refId)) t.wrong.push(`${f.refId} (twice)`);
+      else if (f.key !== ref.key) t.wrong.push(`${f.refId} (key differs)`);
+      t.seen.add(f.refId);
+    }
+    return referenceProblem(ev.deploymentId, t.extra, [], t.wrong);
+  });
 }
 
 function referenceProblem(

@@ -7,7 +7,7 @@ import type {
   WorkloadStopRequested,
 } from '@latchkey/events';
 import type { WorkloadServiceDeps } from './deployer-deps.js';
-import type { DeploymentRecord, DeploymentTrigger, WorkloadRecord, WorkloadView } from './deployment-types.js';
+import type { DeploymentRecord, WorkloadRecord, WorkloadView } from './deployment-types.js';
 import { BusAcceptance } from './deployments/bus-acceptance.js';
 import { Deployments, type DeploymentPlanResult, type RedeployResult } from './deployments/deployment-service.js';
 import type { BusOrigin } from './resolution-check.js';
@@ -64,14 +64,9 @@ export class WorkloadService {
     return this.definitions.list(principal, domain, opts);
   }
 
-  deploy(
-    principal: string,
-    domain: string,
-    name: string,
-    groups: readonly string[] = [],
-    trigger: DeploymentTrigger = 'deploy',
-  ): Promise<DeploymentRecord> {
-    return this.deployments.deploy(principal, domain, name, groups, trigger);
+  /** See {@link Deployments.deploy}. */
+  deploy(...args: Parameters<Deployments['deploy']>): Promise<DeploymentRecord> {
+    return this.deployments.deploy(...args);
   }
 
   redeploy(

@@ -153,30 +153,29 @@ function parseMap(v: unknown, path: string, names: RegExp, what: string, p: Prob
 const parseEnv = (v: unknown, path: string, p: Problems) => parseMap(v, path, ENV_NAME, 'environment variable', p);
 const parseConf = (v: unknown, path: string, p: Problems) => parseMap(v, path, CONF_NAME, 'Spark conf key', p);
 
-function parseTemplateSection(v: unknown, kind: WorkloadKind | undefined, p: Problems): WorkloadSpec['template'] {
+/** `template` (envVars and sparkConf) or `config` (envVars only: a sparkConf there is misplaced). */
+function parseSection(
+  section: 'template' | 'config',
+  v: unknown,
+  kind: WorkloadKind | undefined,
+  p: Problems,
+): { envVars?: ValueMap; sparkConf?: ValueMap } | undefined {
+  const withConf = section === 'template';
   if (!isObject(v)) {
-    p.add('$.template', 'expected an object {"envVars": {...}, "sparkConf": {...}}');
+    p.add(`$.${section}`, `expected an object {"envVars": {...}${withConf ? ', "sparkConf": {...}' : ''}}`);
     return undefined;
   }
-  const out: NonNullable<WorkloadSpec['template']> = {};
+  const out: { envVars?: ValueMap; sparkConf?: ValueMap } = {};
   for (const [field, value] of Object.entries(v)) {
-    if (field === 'envVars') out.envVars = parseEnv(value, '$.template.envVars', p);
-    else if (field === 'sparkConf') out.sparkConf = parseConf(value, '$.template.sparkConf', p);
-    else p.add(`$.template.${field}`, `unknown field (allowed: envVars, sparkConf)${kind ? `; ${LAYOUT[kind]}` : ''}`);
-  }
-  return out;
-}
-
-function parseConfigSection(v: unknown, kind: WorkloadKind | undefined, p: Problems): WorkloadSpec['config'] {
-  if (!isObject(v)) {
-    p.add('$.config', 'expected an object {"envVars": {...}}');
-    return undefined;
-  }
-  const out: NonNullable<WorkloadSpec['config']> = {};
-  for (const [field, value] of Object.entries(v)) {
-    if (field === 'envVars') out.envVars = parseEnv(value, '$.config.envVars', p);
-    else if (field === 'sparkConf') p.add('$.config.sparkConf', misplaced('JUPYTER_CONTAINER', 'sparkConf'));
-    else p.add(`$.config.${field}`, `unknown field (allowed: envVars)${kind ? `; ${LAYOUT[kind]}` : ''}`);
+    const at = `$.${section}.${field}`;
+    if (field === 'envVars') out.envVars = parseEnv(value, at, p);
+    else if (field === 'sparkConf' && withConf) out.sparkConf = parseConf(value, at, p);
+    else if (field === 'sparkConf') p.add(at, misplaced('JUPYTER_CONTAINER', 'sparkConf'));
+    else
+      p.add(
+        at,
+        `unknown field (allowed: ${withConf ? 'envVars, sparkConf' : 'envVars'})${kind ? `; ${LAYOUT[kind]}` : ''}`,
+      );
   }
   return out;
 }
@@ -198,12 +197,12 @@ function parseKindField(
       spec.sparkConf = parseConf(value, path, p);
       return;
     case 'template': {
-      const t = parseTemplateSection(value, kind, p);
+      const t = parseSection('template', value, kind, p);
       if (t) spec.template = t;
       return;
     }
     case 'config': {
-      const c = parseConfigSection(value, kind, p);
+      const c = parseSection('config', value, kind, p);
       if (c) spec.config = c;
       return;
     }

@@ -14,6 +14,7 @@ import {
 } from '@latchkey/events';
 import type { DurableConsumer, MessageHandler } from '@latchkey/nats';
 import type { AutoRedeployService } from '../../domain/auto-redeploy-service.js';
+import type { BusOrigin } from '../../domain/resolution-check.js';
 import type { WorkloadService } from '../../domain/workload-service.js';
 
 // The names come from the bus permission table: only the deployer's NATS user may read or ack them.
@@ -23,18 +24,28 @@ export const SECRET_CHANGED_CONSUMER = DURABLES.deployerSecretChanged;
 export const RESOLUTION_RETRYING_CONSUMER = DURABLES.deployerResolutionRetrying;
 export const WORKLOAD_STALE_CONSUMER = DURABLES.deployerWorkloadStale;
 
+/** A resolver answer's handler: the event, with where it came from (its subject and source) for the checks. */
+const resolverAnswer = <T>(
+  name: string,
+  type: string,
+  handle: (eventId: string, data: T, origin: BusOrigin) => Promise<void>,
+): MessageHandler =>
+  eventHandler<T>(
+    `deployer/${name}`,
+    (event, msg) => handle(event.id, event.data, { subject: msg.subject, source: event.source }),
+    { type },
+  );
+
 export const resolvedConsumer = (w: WorkloadService): MessageHandler =>
-  eventHandler<WorkloadResolved>(
-    'deployer/workload.resolved',
-    (event, msg) => w.onResolved(event.id, event.data, { subject: msg.subject, source: event.source }),
-    { type: eventTypes.resolved },
+  resolverAnswer<WorkloadResolved>('workload.resolved', eventTypes.resolved, (id, ev, origin) =>
+    w.onResolved(id, ev, origin),
   );
 
 export const resolutionFailedConsumer = (w: WorkloadService): MessageHandler =>
-  eventHandler<WorkloadResolutionFailed>(
-    'deployer/workload.resolution_failed',
-    (event, msg) => w.onResolutionFailed(event.id, event.data, { subject: msg.subject, source: event.source }),
-    { type: eventTypes.resolutionFailed },
+  resolverAnswer<WorkloadResolutionFailed>(
+    'workload.resolution_failed',
+    eventTypes.resolutionFailed,
+    (id, ev, origin) => w.onResolutionFailed(id, ev, origin),
   );
 
 export const secretChangedConsumer = (w: WorkloadService): MessageHandler =>
@@ -47,10 +58,10 @@ export const secretChangedConsumer = (w: WorkloadService): MessageHandler =>
   );
 
 export const resolutionRetryingConsumer = (w: WorkloadService): MessageHandler =>
-  eventHandler<WorkloadResolutionRetrying>(
-    'deployer/workload.resolution_retrying',
-    (event, msg) => w.onResolutionRetrying(event.id, event.data, { subject: msg.subject, source: event.source }),
-    { type: eventTypes.resolutionRetrying },
+  resolverAnswer<WorkloadResolutionRetrying>(
+    'workload.resolution_retrying',
+    eventTypes.resolutionRetrying,
+    (id, ev, origin) => w.onResolutionRetrying(id, ev, origin),
   );
 
 /**
