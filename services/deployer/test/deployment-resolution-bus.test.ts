@@ -179,13 +179,17 @@ test('a forged workload.resolved for another domain’s deployment, with an extr
   const ref = 'MANAGED:analytics:db_password';
   const value = canary();
 
+  /** The victim's one reference answered, on `subjectDomain`'s subject, naming `domain` and answered from `scope`. */
+  const forged = (subjectDomain: string, domain: string, scope: string) =>
+    publishResolved(
+      w,
+      subjectDomain,
+      { deploymentId: victim.id, domain, versions: [version(ref, 'db_password', scope)] },
+      { [ref]: value },
+    );
+
   // Right deployment id, other domain (as finance's workload would send it).
-  const otherDomain = await publishResolved(
-    w,
-    'finance',
-    { deploymentId: victim.id, domain: 'finance', versions: [version(ref, 'db_password', 'analytics')] },
-    { [ref]: value },
-  );
+  const otherDomain = await forged('finance', 'finance', 'analytics');
   // Right domain, one reference more than the deployment has.
   const extra = await publishResolved(
     w,
@@ -201,19 +205,9 @@ test('a forged workload.resolved for another domain’s deployment, with an extr
     { [ref]: value, 'MANAGED:analytics:injected': value },
   );
   // Right domain and references, on another domain's subject.
-  const wrongSubject = await publishResolved(
-    w,
-    'finance',
-    { deploymentId: victim.id, domain: 'analytics', versions: [version(ref, 'db_password', 'analytics')] },
-    { [ref]: value },
-  );
+  const wrongSubject = await forged('finance', 'analytics', 'analytics');
   // The right reference answered from another domain's scope.
-  const wrongScope = await publishResolved(
-    w,
-    'analytics',
-    { deploymentId: victim.id, domain: 'analytics', versions: [version(ref, 'db_password', 'finance')] },
-    { [ref]: value },
-  );
+  const wrongScope = await forged('analytics', 'analytics', 'finance');
   // A deployment that was never recorded.
   const ghost = randomUUID();
   const neverRecorded = await publishResolved(

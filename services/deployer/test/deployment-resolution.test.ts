@@ -4,14 +4,13 @@ import { connect } from 'nats';
 import { generateSealKeyPair, generateSigningKeyPair, seal, signatureProblem, signPayload } from '@latchkey/crypto';
 import { unavailable, type LatchkeyError } from '@latchkey/errors';
 import { planPayload, planSubject, type PlannedReference, type PlanReply, type PlanRequest } from '@latchkey/events';
-import { silentLogger } from '@latchkey/logger';
-import { FakeAuthorizer, startTestNats } from '@latchkey/testing';
+import { startTestNats } from '@latchkey/testing';
 import { NatsResolutionPlanner } from '../src/adapters/nats-resolution-planner.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import { UNSANDBOXED_WARNING } from '../src/adapters/process-sandbox.js';
 import type { ResolutionPlanner, RunSpec, WorkloadRuntime } from '../src/domain/ports.js';
-import { WorkloadService } from '../src/domain/workload-service.js';
 import { migratedPool, usePostgres } from './deployer-test-support.js';
+import { testWorkloadService } from './deployer-services.js';
 
 const postgres = usePostgres();
 
@@ -67,17 +66,35 @@ async function harness(t: TestContext, planner?: ResolutionPlanner) {
   const repo = new PostgresWorkloadRepo(pool);
   const runtime = new RecordingRuntime();
   const keys = generateSealKeyPair();
-  const workloads = new WorkloadService({
-    repo,
-    authorizer: new FakeAuthorizer(),
+  const workloads = testWorkloadService(repo, {
     runtime,
     sealKeys: new Map([[keys.kid, keys]]),
-    runner: 'test',
-    logger: silentLogger,
-    onEvents: () => undefined,
     ...(planner ? { planner } : {}),
   });
   return { pool, repo, runtime, keys, workloads };
+}
+
+/** The resolver's answer for JOB's three references (each from the scope that answers it), sealed to the deployment. */
+async function resolveJob(h: Awaited<ReturnType<typeof harness>>, deploymentId: string, warnings: string[]) {
+  const values = {
+    'LEGACY:db_password': 'v-1234',
+    'MANAGED:analytics:later': 'v-5678',
+    'MANAGED:global:forbidden': 'v-9',
+  };
+  await h.workloads.onResolved(`resolved:${deploymentId}`, {
+    deploymentId,
+    domain: 'analytics',
+    versions: Object.keys(values).map((refId) => ({
+      refId,
+      key: refId.split(':').at(-1)!,
+      sourceType: 'MANAGED',
+      // The scope that answered: the one a structured reference names, the domain for ${secrets.KEY}.
+      scope: refId.startsWith('MANAGED:') ? refId.split(':')[1]! : 'analytics',
+      version: 1,
+    })),
+    sealed: seal(h.keys, Buffer.from(JSON.stringify(values)), deploymentId),
+    warnings,
+  });
 }
 
 const JOB = {
@@ -257,21 +274,17 @@ test('while a backend is unavailable the deployment says it waits; once resolved
     code: 'catalog.unavailable',
     message: 'the catalog could not be read: grpc.unavailable: connect ECONNREFUSED',
   };
-  await h.workloads.onResolutionRetrying(`retrying:${d.id}:1`, {
-    deploymentId: d.id,
-    domain: 'analytics',
-    attempt: 2,
-    maxAttempts: 6,
-    failures: [failure],
-  });
+  const retrying = (n: number, attempt: number, failures: (typeof failure)[]) =>
+    h.workloads.onResolutionRetrying(`retrying:${d.id}:${n}`, {
+      deploymentId: d.id,
+      domain: 'analytics',
+      attempt,
+      maxAttempts: 6,
+      failures,
+    });
+  await retrying(1, 2, [failure]);
   // An older attempt arriving late does not overwrite the newer one.
-  await h.workloads.onResolutionRetrying(`retrying:${d.id}:2`, {
-    deploymentId: d.id,
-    domain: 'analytics',
-    attempt: 1,
-    maxAttempts: 6,
-    failures: [],
-  });
+  await retrying(2, 1, []);
   const waiting = await h.workloads.getDeployment('mia', 'analytics', d.id);
   assert.equal(waiting.status, 'resolving');
   assert.equal(waiting.attempts, 2);
@@ -282,38 +295,14 @@ test('while a backend is unavailable the deployment says it waits; once resolved
   const { last } = await h.workloads.get('mia', 'analytics', 'etl');
   assert.deepEqual(last?.reasons, waiting.reasons, 'workload get shows it too');
 
-  const values = {
-    'LEGACY:db_password': 'v-1234',
-    'MANAGED:analytics:later': 'v-5678',
-    'MANAGED:global:forbidden': 'v-9',
-  };
-  await h.workloads.onResolved(`resolved:${d.id}`, {
-    deploymentId: d.id,
-    domain: 'analytics',
-    versions: Object.keys(values).map((refId) => ({
-      refId,
-      key: refId.split(':').at(-1)!,
-      sourceType: 'MANAGED',
-      // The scope that answered: the one a structured reference names, the domain for ${secrets.KEY}.
-      scope: refId.startsWith('MANAGED:') ? refId.split(':')[1]! : 'analytics',
-      version: 1,
-    })),
-    sealed: seal(h.keys, Buffer.from(JSON.stringify(values)), d.id),
-    warnings: ['resolved on attempt 3 of 6, after waiting for an unavailable backend'],
-  });
+  await resolveJob(h, d.id, ['resolved on attempt 3 of 6, after waiting for an unavailable backend']);
   const started = await h.workloads.getDeployment('mia', 'analytics', d.id);
   assert.equal(started.status, 'deployed');
   assert.deepEqual(started.reasons, []);
   assert.deepEqual(started.warnings, ['resolved on attempt 3 of 6, after waiting for an unavailable backend']);
   assert.equal(started.attempts, 2);
   // Later retry notes for a deployment that already started change nothing.
-  await h.workloads.onResolutionRetrying(`retrying:${d.id}:3`, {
-    deploymentId: d.id,
-    domain: 'analytics',
-    attempt: 5,
-    maxAttempts: 6,
-    failures: [failure],
-  });
+  await retrying(3, 5, [failure]);
   assert.deepEqual((await h.workloads.getDeployment('mia', 'analytics', d.id)).reasons, []);
   // The runtime got the template's values, and Spark's redaction pattern.
   assert.deepEqual(h.runtime.started[0]?.env, { DB: 'v-1234', LATER: 'v-5678' });
@@ -329,24 +318,7 @@ test("a runtime that runs without isolation puts its warning on every deployment
   h.runtime.warnings = [UNSANDBOXED_WARNING];
   await h.workloads.apply('mia', 'analytics', JSON.stringify(JOB));
   const d = await h.workloads.deploy('mia', 'analytics', 'etl');
-  const values = {
-    'LEGACY:db_password': 'v-1234',
-    'MANAGED:analytics:later': 'v-5678',
-    'MANAGED:global:forbidden': 'v-9',
-  };
-  await h.workloads.onResolved(`resolved:${d.id}`, {
-    deploymentId: d.id,
-    domain: 'analytics',
-    versions: Object.keys(values).map((refId) => ({
-      refId,
-      key: refId.split(':').at(-1)!,
-      sourceType: 'MANAGED',
-      scope: refId.startsWith('MANAGED:') ? refId.split(':')[1]! : 'analytics',
-      version: 1,
-    })),
-    sealed: seal(h.keys, Buffer.from(JSON.stringify(values)), d.id),
-    warnings: ['a warning of the resolver'],
-  });
+  await resolveJob(h, d.id, ['a warning of the resolver']);
   // deploy --wait prints the deployment's warnings; workload get those of the live deployment.
   const started = await h.workloads.getDeployment('mia', 'analytics', d.id);
   assert.equal(started.status, 'deployed');

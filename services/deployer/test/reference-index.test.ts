@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { migrate, type Pool } from '@latchkey/db';
 import { eventTypes, type ReferenceSpec, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
-import { silentLogger } from '@latchkey/logger';
-import { FakeAuthorizer, tempDir } from '@latchkey/testing';
+import { tempDir } from '@latchkey/testing';
 import { PostgresReferenceIndex } from '../src/adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import { ReferenceIndexService } from '../src/domain/reference-index-service.js';
-import { WorkloadService } from '../src/domain/workload-service.js';
+import type { WorkloadService } from '../src/domain/workload-service.js';
 import { parseWorkloadSpec, referencesOf } from '../src/domain/workload-spec.js';
-import { migratedPool, MIGRATIONS, usePostgres, NO_RUNTIME } from './deployer-test-support.js';
+import { migratedPool, MIGRATIONS, usePostgres } from './deployer-test-support.js';
+import { testWorkloadService } from './deployer-services.js';
 
 const VAULT_A = 'b3c1f0de-8f0a-4c55-9d1e-5a1f2f0c7e11';
 const VAULT_B = '5d0e9a7c-2b44-4f3e-8a61-0c9b7f2d4a90';
@@ -30,15 +30,7 @@ interface Harness {
 async function harness(t: TestContext): Promise<Harness> {
   const pool = await migratedPool(t, postgres(), 'deployer_refs');
   const repo = new PostgresWorkloadRepo(pool);
-  const workloads = new WorkloadService({
-    repo,
-    authorizer: new FakeAuthorizer(),
-    runtime: NO_RUNTIME,
-    sealKeys: new Map(),
-    runner: 'test',
-    logger: silentLogger,
-    onEvents: () => undefined,
-  });
+  const workloads = testWorkloadService(repo);
   const index = new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) });
   return {
     pool,

@@ -9,13 +9,13 @@ import { isLatchkeyError } from '@latchkey/errors';
 import type { CallContext } from '@latchkey/grpc';
 import { DEFAULT_MAX_LINE_BYTES, silentLogger } from '@latchkey/logger';
 import { GetLogsResponse, type GetLogsRequest } from '@latchkey/proto';
-import { FakeAuthorizer, startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import { sandboxedRuntime } from './sandboxed-runtime.js';
 import { LOGS_PAGE_MAX_BYTES, sweepOutput } from '../src/domain/output-log.js';
-import { WorkloadService } from '../src/domain/workload-service.js';
 import { deployerHandlers } from '../src/transport/grpc/deployer-handler.js';
 import { computeSpec, migratedPool, newKeys, resolve } from './deployer-test-support.js';
+import { testWorkloadService } from './deployer-services.js';
 
 let postgres: TestPostgres;
 before(async () => {
@@ -32,14 +32,10 @@ async function deployer(t: TestContext, outputQuotaBytes?: number) {
   const runtime = await sandboxedRuntime(workDir);
   const keys = newKeys();
   const repo = new PostgresWorkloadRepo(pool);
-  const workloads = new WorkloadService({
-    repo,
-    authorizer: new FakeAuthorizer(),
+  const workloads = testWorkloadService(repo, {
     runtime,
     sealKeys: new Map([[keys.kid, keys]]),
     runner: 'deployer-1',
-    logger: silentLogger,
-    onEvents: () => undefined,
     ...(outputQuotaBytes === undefined ? {} : { outputQuotaBytes }),
   });
   t.after(async () => {

@@ -3,12 +3,11 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { migrate } from '@latchkey/db';
-import { silentLogger } from '@latchkey/logger';
-import { FakeAuthorizer, tempDir } from '@latchkey/testing';
+import { tempDir } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
-import { WorkloadService } from '../src/domain/workload-service.js';
 import { referencesOf, specWarnings, type WorkloadSpec } from '../src/domain/workload-spec.js';
-import { migratedPool, MIGRATIONS, usePostgres, NO_RUNTIME } from './deployer-test-support.js';
+import { migratedPool, MIGRATIONS, usePostgres } from './deployer-test-support.js';
+import { testWorkloadService } from './deployer-services.js';
 
 const VAULT_ID = 'b3c1f0de-8f0a-4c55-9d1e-5a1f2f0c7e11';
 
@@ -57,15 +56,7 @@ const KINDS: Record<string, object> = {
 
 test('every kind round-trips through apply and get, and lists with its kind', async (t) => {
   const pool = await migratedPool(t, postgres(), 'deployer_shapes');
-  const workloads = new WorkloadService({
-    repo: new PostgresWorkloadRepo(pool),
-    authorizer: new FakeAuthorizer(),
-    runtime: NO_RUNTIME,
-    sealKeys: new Map(),
-    runner: 'test',
-    logger: silentLogger,
-    onEvents: () => undefined,
-  });
+  const workloads = testWorkloadService(new PostgresWorkloadRepo(pool));
   for (const [kind, doc] of Object.entries(KINDS)) {
     const applied = await workloads.apply('admin', 'analytics', JSON.stringify(doc));
     assert.equal(applied.workload.kind, kind);
