@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { isLatchkeyError } from '@latchkey/errors';
+import { isLatchkeyError, type LatchkeyError } from '@latchkey/errors';
 import { createLogger, REDACTED, Redactor } from '@latchkey/logger';
 import {
   k3sSkipReason,
@@ -68,6 +68,18 @@ function recorder(): RunHooks & {
       exits.push({ code, signal, ...(reason === undefined ? {} : { reason }) });
     },
   };
+}
+
+/** Starts `s` on `rt`, which must fail with a LatchkeyError: returns it. */
+async function startFailure(rt: KubernetesRuntime, s: RunSpec): Promise<LatchkeyError> {
+  let err: unknown;
+  try {
+    await rt.start(s, recorder());
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(isLatchkeyError(err));
+  return err;
 }
 
 const podOf = (s: RunSpec) =>
@@ -272,13 +284,7 @@ describe('kubernetes runtime', () => {
     });
     const s = spec();
     k8s.failNext(2, 503);
-    let err: unknown;
-    try {
-      await rt.start(s, recorder());
-    } catch (e) {
-      err = e;
-    }
-    assert.ok(isLatchkeyError(err));
+    const err = await startFailure(rt, s);
     assert.equal(err.code, 'runtime.kubernetes_unavailable');
     assert.equal(err.retryable, true);
     assert.ok(!err.message.includes(s.secrets[0]!));
@@ -387,13 +393,7 @@ describe('kubernetes runtime', () => {
         namespace: 'latchkey-analytics',
         body: { metadata: { name: `lk-clash-${s.deploymentId.slice(0, 8)}-values` }, data: {} },
       });
-    let err: unknown;
-    try {
-      await rt.start(s, recorder());
-    } catch (e) {
-      err = e;
-    }
-    assert.ok(isLatchkeyError(err));
+    const err = await startFailure(rt, s);
     assert.equal(err.code, 'runtime.kubernetes_rejected');
     assert.match(err.message, /answered 409 while creating Secret/);
     assert.equal(podOf(s), undefined, 'no Pod without its values');

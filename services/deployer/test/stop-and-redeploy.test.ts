@@ -35,6 +35,18 @@ async function twoReplicas(t: TestContext, onEvents?: () => void) {
   return { pool, keys, authorizer, clock, a, b };
 }
 
+/** Applies etl (db_password, api_token) in analytics on replica a, deploys it, and resolves it at `versions`. */
+async function deployEtl(h: Awaited<ReturnType<typeof twoReplicas>>, versions: Record<string, number>) {
+  await h.a.workloads.apply(
+    'mia',
+    'analytics',
+    JSON.stringify(computeSpec('etl', 'analytics', ['db_password', 'api_token'])),
+  );
+  const first = await h.a.workloads.deploy('mia', 'analytics', 'etl');
+  await resolve(h.a, h.keys, first, versions);
+  return first;
+}
+
 const status = async (r: Replica, id: string) => (await r.repo.getDeployment(id))?.status;
 
 async function waitForStatus(r: Replica, id: string, wanted: string): Promise<DeploymentRecord> {
@@ -196,13 +208,7 @@ test('stopping a workload with nothing running is refused with what happened and
 
 test('workload get shows what runs with the versions it holds, and the latest attempt when that is another deployment', async (t) => {
   const h = await twoReplicas(t);
-  await h.a.workloads.apply(
-    'mia',
-    'analytics',
-    JSON.stringify(computeSpec('etl', 'analytics', ['db_password', 'api_token'])),
-  );
-  const first = await h.a.workloads.deploy('mia', 'analytics', 'etl');
-  await resolve(h.a, h.keys, first, { db_password: 4, api_token: 2 });
+  const first = await deployEtl(h, { db_password: 4, api_token: 2 });
   const before = await h.a.workloads.get('mia', 'analytics', 'etl');
   assert.equal(before.live?.id, first.id);
   assert.equal(before.last?.id, first.id);
@@ -323,13 +329,7 @@ test('workload list --stale lists only stale workloads; without a domain, only t
 
 test('a redeploy that received an older version than a rotation during its resolution leaves the workload stale against it', async (t) => {
   const h = await twoReplicas(t);
-  await h.a.workloads.apply(
-    'mia',
-    'analytics',
-    JSON.stringify(computeSpec('etl', 'analytics', ['db_password', 'api_token'])),
-  );
-  const first = await h.a.workloads.deploy('mia', 'analytics', 'etl');
-  await resolve(h.a, h.keys, first, { db_password: 1, api_token: 1 });
+  await deployEtl(h, { db_password: 1, api_token: 1 });
   await h.a.workloads.onSecretChanged('r2', rotated('analytics', 'db_password', 2));
   await h.a.workloads.onSecretChanged('t2', rotated('analytics', 'api_token', 2));
   await h.a.workloads.onSecretChanged('r3', rotated('analytics', 'db_password', 3));

@@ -14,7 +14,7 @@ import {
 import { initTracing, inSpan } from '@latchkey/logger';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import type { DeploymentRecord, WorkloadRecord } from '../src/domain/deployment-types.js';
-import { migratedPool, usePostgres } from './deployer-test-support.js';
+import { migratedPool, rotated, usePostgres } from './deployer-test-support.js';
 
 const postgres = usePostgres();
 
@@ -118,14 +118,7 @@ test('a newer version marks stale exactly the workloads that received an older o
   await deployed(repo, 'analytics', 'unrelated', [managed('analytics', 'api_token', 1)]);
   const outboxBefore = (await pool.query('SELECT 1 FROM outbox')).rowCount ?? 0;
 
-  const change: SecretChanged = {
-    scope: 'analytics',
-    key: 'db_password',
-    source: 'MANAGED',
-    version: 2,
-    change: 'updated',
-    by: 'admin',
-  };
+  const change = rotated('analytics', 'db_password', 2);
   const eventId = `secret.updated:analytics/db_password/2`;
   const marked = await repo.markStale(eventId, change);
   assert.deepEqual(marked, [
@@ -342,14 +335,7 @@ test('a rotation with many dependents marks each once and queues exactly one wor
     ids.push((await deployed(repo, 'analytics', `job-${i}`, [managed('analytics', 'db_password', 1)])).workload.id);
   }
   await deployed(repo, 'analytics', 'up-to-date', [managed('analytics', 'db_password', 2)]);
-  const change: SecretChanged = {
-    scope: 'analytics',
-    key: 'db_password',
-    source: 'MANAGED',
-    version: 2,
-    change: 'updated',
-    by: 'admin',
-  };
+  const change = rotated('analytics', 'db_password', 2);
   const eventId = 'secret.updated:analytics/db_password/2';
   initTracing();
   let traceId = '';
