@@ -118,16 +118,11 @@ test('every event a workload at the limits can cause fits the bus with room to s
   // The resolver's cap on one deployment's values (512 KiB, resolution-service.ts), spread over every reference.
   const each = Math.floor((512 * 1024) / references.length);
   const plaintext = Buffer.from(JSON.stringify(Object.fromEntries(references.map((r) => [r.refId, 'v'.repeat(each)]))));
+  const named = (r: { refId: string; key: string }) => ({ refId: r.refId, key: r.key });
   const resolved: WorkloadResolved = {
     deploymentId,
     domain,
-    versions: references.map((r) => ({
-      refId: r.refId,
-      key: r.key,
-      sourceType: r.sourceType,
-      scope: domain,
-      version: 2_147_483_647,
-    })),
+    versions: references.map((r) => ({ ...named(r), sourceType: r.sourceType, scope: domain, version: 2_147_483_647 })),
     sealed: seal(generateSealKeyPair(), plaintext, deploymentId),
     // A warning per reference, longer than any the resolver writes (the shadowing one names the key three times).
     warnings: references.map((r) => `${r.key} ${r.key} ${r.key} ${'w'.repeat(240)}`),
@@ -136,8 +131,7 @@ test('every event a workload at the limits can cause fits the bus with room to s
     deploymentId,
     domain,
     failures: references.map((r) => ({
-      refId: r.refId,
-      key: r.key,
+      ...named(r),
       code: 'ras.permission_denied',
       message: `${r.key} ${'m'.repeat(800)}`,
     })),

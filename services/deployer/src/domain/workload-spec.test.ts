@@ -20,6 +20,7 @@ const VAULT_ID = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
 const managed = (key: string, id = 'analytics') => ({ key, source: { type: 'MANAGED', id } });
 const vault = (key: string) => ({ key, source: { type: 'VAULT', id: VAULT_ID } });
 const run = { command: ['node', 'job.js'] };
+const parseInAnalytics = (doc: unknown) => parseWorkloadSpec(spec(doc), 'analytics');
 
 /** One document of every kind, in the seed API's payload shape, using every field the kind has. */
 const EVERY_KIND: Record<string, Record<string, unknown>> = {
@@ -79,14 +80,11 @@ test('every kind round-trips in its own payload shape: what is applied is what i
 });
 
 test('the KUBERNETES alias is stored as MANAGED, numbers and booleans as strings', () => {
-  const parsed = parseWorkloadSpec(
-    spec({
-      name: 'w',
-      kind: 'COMPUTE',
-      envVars: { A: { key: 'k', source: { type: 'KUBERNETES', id: 'analytics' } }, N: 42, B: true },
-    }),
-    'analytics',
-  );
+  const parsed = parseInAnalytics({
+    name: 'w',
+    kind: 'COMPUTE',
+    envVars: { A: { key: 'k', source: { type: 'KUBERNETES', id: 'analytics' } }, N: 42, B: true },
+  });
   assert.deepEqual(parsed.envVars, { A: managed('k'), N: '42', B: 'true' });
 });
 
@@ -170,24 +168,21 @@ test('a literal secretKey is accepted with a warning, and redacted from output l
 });
 
 test('every reference form: structured (managed, alias, global, Vault) and placeholders mixed with text', () => {
-  const w = parseWorkloadSpec(
-    spec({
-      name: 'etl',
-      kind: 'SPARK_JOB',
-      template: {
-        envVars: {
-          A: { key: 'db_password', source: { type: 'KUBERNETES', id: 'analytics' } },
-          B: 'jdbc:postgresql://db/x?password=${secrets.db_password}&u=${secrets.user}',
-          C: 'plain',
-          D: managed('shared', 'global'),
-          E: vault('team_key'),
-          F: 'cost: $${secrets.not_a_ref}',
-        },
-        sparkConf: { 'spark.x': '${secrets.user}' },
+  const w = parseInAnalytics({
+    name: 'etl',
+    kind: 'SPARK_JOB',
+    template: {
+      envVars: {
+        A: { key: 'db_password', source: { type: 'KUBERNETES', id: 'analytics' } },
+        B: 'jdbc:postgresql://db/x?password=${secrets.db_password}&u=${secrets.user}',
+        C: 'plain',
+        D: managed('shared', 'global'),
+        E: vault('team_key'),
+        F: 'cost: $${secrets.not_a_ref}',
       },
-    }),
-    'analytics',
-  );
+      sparkConf: { 'spark.x': '${secrets.user}' },
+    },
+  });
   const refs = referencesOf(w, 'analytics');
   assert.deepEqual(refs, [
     {
@@ -233,14 +228,11 @@ test("spark.redaction.regex is Spark's secret pattern, appended to the workload'
   assert.equal(withSparkRedaction('(?i)credential'), `(?i)credential|${SPARK_REDACTION_REGEX}`);
   assert.equal(withSparkRedaction(`${SPARK_REDACTION_REGEX}|apikey`), `${SPARK_REDACTION_REGEX}|apikey`);
 
-  const own = parseWorkloadSpec(
-    spec({
-      name: 'w',
-      kind: 'SPARK_JOB',
-      template: { sparkConf: { [SPARK_REDACTION_KEY]: '(?i)my[.]custom|${secrets.extra_pattern}' } },
-    }),
-    'analytics',
-  );
+  const own = parseInAnalytics({
+    name: 'w',
+    kind: 'SPARK_JOB',
+    template: { sparkConf: { [SPARK_REDACTION_KEY]: '(?i)my[.]custom|${secrets.extra_pattern}' } },
+  });
   const rendered = renderForRuntime(own, new Map([['LEGACY:extra_pattern', 'cred']]));
   assert.equal(rendered.sparkConf[SPARK_REDACTION_KEY], `(?i)my[.]custom|cred|${SPARK_REDACTION_REGEX}`);
   // The pattern still matches what the workload matched, and Spark's secret keys too.
@@ -421,18 +413,15 @@ test('a workload stored in the flat shape of an earlier version is still injecte
 });
 
 test('run.image and run.resources are kept for the kubernetes runtime; numbers become quantities', () => {
-  const parsed = parseWorkloadSpec(
-    spec({
-      name: 'w',
-      kind: 'COMPUTE',
-      run: {
-        command: ['spark-submit', 'job.py'],
-        image: 'apache/spark:3.5.1',
-        resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi', cpu: 2, 'nvidia.com/gpu': 1 } },
-      },
-    }),
-    'analytics',
-  );
+  const parsed = parseInAnalytics({
+    name: 'w',
+    kind: 'COMPUTE',
+    run: {
+      command: ['spark-submit', 'job.py'],
+      image: 'apache/spark:3.5.1',
+      resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi', cpu: 2, 'nvidia.com/gpu': 1 } },
+    },
+  });
   assert.deepEqual(parsed.run, {
     command: ['spark-submit', 'job.py'],
     image: 'apache/spark:3.5.1',
