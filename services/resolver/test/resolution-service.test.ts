@@ -6,6 +6,7 @@ import { type LatchkeyError, unavailable } from '@latchkey/errors';
 import {
   type AuditRecord,
   type PlanReply,
+  type PlanRequest,
   type ReferenceSpec,
   type WorkloadDeploying,
   type WorkloadResolutionFailed,
@@ -188,6 +189,14 @@ function harness(values: FakeValues, opts: { deny?: string[]; maxValueBytes?: nu
   });
   return { authorizer, publisher, audit, masker, service, opened: opener(keys) };
 }
+
+/** mia's plan request (`mode`) for `workload` in analytics. */
+const analyticsPlan = (
+  h: ReturnType<typeof harness>,
+  mode: PlanRequest['mode'],
+  workload: string,
+  references: PlanRequest['references'],
+) => h.service.plan({ mode, domain: 'analytics', workload, principal: 'mia', references });
 
 const deploying = (references: ReferenceSpec[]): WorkloadDeploying => deployingEvent(references);
 
@@ -512,13 +521,12 @@ test('a dry run resolves and checks everything, answers scopes and versions only
     api_token: { scope: 'analytics', version: 1, value: secrets[1]!, shadowedGlobal: true },
   });
   const h = harness(values, { deny: ['forbidden'] });
-  const reply = await h.service.plan({
-    mode: 'dry_run',
-    domain: 'analytics',
-    workload: 'nightly-etl',
-    principal: 'mia',
-    references: [managed('db_password'), legacy('api_token'), managed('forbidden'), legacy('absent')],
-  });
+  const reply = await analyticsPlan(h, 'dry_run', 'nightly-etl', [
+    managed('db_password'),
+    legacy('api_token'),
+    managed('forbidden'),
+    legacy('absent'),
+  ]);
   assert.ok(reply.ok);
   assert.deepEqual(
     reply.references.map((r) => [r.refId, r.ok, r.scope, r.version, r.shadowedGlobal, r.code]),
@@ -546,13 +554,7 @@ test('a dry run resolves and checks everything, answers scopes and versions only
 
   // An unavailable backend is reported as retryable, not waited for.
   values.down = true;
-  const down = await h.service.plan({
-    mode: 'dry_run',
-    domain: 'analytics',
-    workload: 'nightly-etl',
-    principal: 'mia',
-    references: [managed('db_password')],
-  });
+  const down = await analyticsPlan(h, 'dry_run', 'nightly-etl', [managed('db_password')]);
   assert.ok(down.ok);
   assert.deepEqual(
     down.references.map((r) => [r.ok, r.code, r.retryable]),
@@ -563,13 +565,7 @@ test('a dry run resolves and checks everything, answers scopes and versions only
 test('a check (on apply) reads no value: it asks whether keys exist and may be used', async () => {
   const values = new FakeValues({ db_password: { scope: 'analytics', version: 3, value: canary('x') } });
   const h = harness(values, { deny: ['forbidden'] });
-  const reply = await h.service.plan({
-    mode: 'check',
-    domain: 'analytics',
-    workload: 'w',
-    principal: 'mia',
-    references: [managed('db_password'), legacy('later'), managed('forbidden')],
-  });
+  const reply = await analyticsPlan(h, 'check', 'w', [managed('db_password'), legacy('later'), managed('forbidden')]);
   assert.ok(reply.ok);
   assert.deepEqual(
     reply.references.map((r) => [r.key, r.ok, r.code]),
