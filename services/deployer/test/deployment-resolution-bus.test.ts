@@ -300,12 +300,8 @@ test('a workload.resolved missing one of the deployment’s references, or whose
 test('a forged workload.resolution_failed for another domain’s deployment or naming a reference it does not have is refused and audited; the deployment is not failed', async (t) => {
   const w = await world(t);
   const victim = await w.workloads.deploy('mia', 'analytics', 'etl');
-  const failure = {
-    refId: 'MANAGED:analytics:db_password',
-    key: 'db_password',
-    code: 'secret.not_found',
-    message: 'gone',
-  };
+  const ref = 'MANAGED:analytics:db_password';
+  const failure = { refId: ref, key: 'db_password', code: 'secret.not_found', message: 'gone' };
   const otherDomain = await publishFailed(w, 'finance', {
     deploymentId: victim.id,
     domain: 'finance',

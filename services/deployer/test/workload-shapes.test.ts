@@ -15,6 +15,12 @@ const postgres = usePostgres();
 
 const ref = (type: string, id: string, key: string) => ({ key, source: { type, id } });
 
+/** A Spark job's template: a placeholder in each of its sections. */
+const SPARK_TEMPLATE = {
+  envVars: { API_KEY: '${secrets.api_key}' },
+  sparkConf: { 'spark.hadoop.fs.s3a.access.key': '${secrets.s3_access_key}' },
+};
+
 /** The seed API's payload of each kind, as `latchkey workload apply -f` takes it. */
 const KINDS: Record<string, object> = {
   COMPUTE: {
@@ -24,14 +30,7 @@ const KINDS: Record<string, object> = {
     sparkConf: { 'spark.hadoop.fs.s3a.secret.key': ref('MANAGED', 'analytics', 'warehouse') },
     run: { command: ['true'] },
   },
-  SPARK_JOB: {
-    name: 'job',
-    kind: 'SPARK_JOB',
-    template: {
-      envVars: { API_KEY: '${secrets.api_key}' },
-      sparkConf: { 'spark.hadoop.fs.s3a.access.key': '${secrets.s3_access_key}' },
-    },
-  },
+  SPARK_JOB: { name: 'job', kind: 'SPARK_JOB', template: SPARK_TEMPLATE },
   SPARK_STREAMING_JOB: {
     name: 'stream',
     kind: 'SPARK_STREAMING_JOB',
