@@ -35,6 +35,13 @@ async function twoReplicas(t: TestContext, onEvents?: () => void) {
   return { pool, keys, authorizer, clock, a, b };
 }
 
+/** Applies, on replica a, one workload per name in analytics, each with one reference (db_password). */
+async function applyAll(h: Awaited<ReturnType<typeof twoReplicas>>, names: string[]): Promise<void> {
+  for (const name of names) {
+    await h.a.workloads.apply('mia', 'analytics', JSON.stringify(computeSpec(name, 'analytics', ['db_password'])));
+  }
+}
+
 /** Applies etl (db_password, api_token) in analytics on replica a, deploys it, and resolves it at `versions`. */
 async function deployEtl(h: Awaited<ReturnType<typeof twoReplicas>>, versions: Record<string, number>) {
   await h.a.workloads.apply(
@@ -352,9 +359,7 @@ test('a redeploy that received an older version than a rotation during its resol
 
 test('a replica that restarted after a crash ends, as lost, what it was recorded as running and stops its leftovers; another replica leaves them alone', async (t) => {
   const h = await twoReplicas(t);
-  for (const name of ['etl', 'report']) {
-    await h.a.workloads.apply('mia', 'analytics', JSON.stringify(computeSpec(name, 'analytics', ['db_password'])));
-  }
+  await applyAll(h, ['etl', 'report']);
   const etl = await h.a.workloads.deploy('mia', 'analytics', 'etl');
   await resolve(h.a, h.keys, etl);
   const report = await h.b.workloads.deploy('mia', 'analytics', 'report');
@@ -382,9 +387,7 @@ test('a replica that restarted after a crash ends, as lost, what it was recorded
 
 test('the running-deployments check leaves alone a deployment being started or whose end is being recorded', async (t) => {
   const h = await twoReplicas(t);
-  for (const name of ['slow', 'quick']) {
-    await h.a.workloads.apply('mia', 'analytics', JSON.stringify(computeSpec(name, 'analytics', ['db_password'])));
-  }
+  await applyAll(h, ['slow', 'quick']);
   // quick runs, then ends by itself; the check runs while its end is being recorded.
   const quick = await h.a.workloads.deploy('mia', 'analytics', 'quick');
   await resolve(h.a, h.keys, quick);
