@@ -8,7 +8,7 @@ import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-/** A system's PostgreSQL cluster: in the data folder, or as root in its system folder (see cli/src/system-folder.ts). */
+/** A system's PostgreSQL cluster: in the data folder, or as root in its system folder (see cli/src/up/system-folder.ts). */
 export function clusterDir(home: string): string {
   return process.getuid?.() === 0
     ? join(systemFolderFor(home, DEFAULT_SYSTEM_DIR), 'postgres')

@@ -35,3 +35,5 @@ export { ALLOW, deny, FakeAuthorizer } from './fake-authorizer.js';
 export type { FakeDecide } from './fake-authorizer.js';
 export { freshDatabase } from './fresh-database.js';
 export type { FreshDatabase, FreshDatabaseOptions } from './fresh-database.js';
+export { startTestBus, usePostgres } from './file-fixtures.js';
+export type { TestBus } from './file-fixtures.js';

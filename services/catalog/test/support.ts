@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { after, before, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { ensureKekFile } from '@latchkey/crypto';
@@ -17,7 +17,6 @@ import { LatchkeyError } from '@latchkey/errors';
 import { ensureEventTables } from '@latchkey/events';
 import {
   freshDatabase,
-  startTestPostgres,
   startVaultContainer,
   startVaultEmulator,
   tempDir,
@@ -35,20 +34,7 @@ export const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.
 /** A logger that says nothing. */
 export const quiet = { info: () => undefined, warn: () => undefined };
 
-/** Starts a test PostgreSQL before the file's tests and stops it after them; the getter gives it. */
-export function usePostgres(): () => TestPostgres {
-  let postgres: TestPostgres | undefined;
-  before(async () => {
-    postgres = await startTestPostgres([]);
-  });
-  after(async () => {
-    await postgres?.stop();
-  });
-  return () => {
-    assert.ok(postgres, 'the test PostgreSQL is not started (usePostgres runs in a before hook)');
-    return postgres;
-  };
-}
+export { usePostgres } from '@latchkey/testing';
 
 /** A fresh catalog database (event tables, then the catalog's migrations), closed when `t` ends. */
 export function catalogDatabase(

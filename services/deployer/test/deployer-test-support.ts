@@ -3,15 +3,13 @@
 // database, each with a runtime that records what it starts and stops, and a
 // stand-in for the resolver.
 import { fileURLToPath } from 'node:url';
-import { after, before, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import { generateSealKeyPair, seal, type SealKeyPair } from '@latchkey/crypto';
 import type { Pool } from '@latchkey/db';
 import { ensureEventTables, STREAMS, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
 import type { Authorizer } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
-import { freshDatabase, startTestNats, startTestPostgres, type TestNats, type TestPostgres } from '@latchkey/testing';
-import { ensureStream } from '@latchkey/nats';
-import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { freshDatabase, startTestBus, type TestBus, type TestPostgres } from '@latchkey/testing';
 import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';
 import { PostgresWorkloadRepo, type DeployerSigner } from '../src/adapters/postgres-workload-repo.js';
 import { AutoRedeployService } from '../src/domain/auto-redeploy-service.js';
@@ -22,17 +20,7 @@ import { referencesOf } from '../src/domain/workload-spec.js';
 
 export const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
-/** One PostgreSQL server for the test file (started before its tests, stopped after them). */
-export function usePostgres(): () => TestPostgres {
-  let postgres: TestPostgres | undefined;
-  before(async () => {
-    postgres = await startTestPostgres([]);
-  });
-  after(async () => {
-    await postgres?.stop();
-  });
-  return () => postgres!;
-}
+export { usePostgres } from '@latchkey/testing';
 
 /** A fresh database with the event tables and the deployer's migrations (or `migrations`), closed when the test ends. */
 export async function migratedPool(
@@ -46,16 +34,8 @@ export async function migratedPool(
 }
 
 /** A nats-server of the test's own with the Latchkey streams, and a connection to it; both closed when the test ends. */
-export async function testBus(t: TestContext): Promise<{ nats: TestNats; nc: NatsConnection; jsm: JetStreamManager }> {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const st of STREAMS) await ensureStream(jsm, st);
-  return { nats, nc, jsm };
+export function testBus(t: TestContext): Promise<TestBus> {
+  return startTestBus(t, STREAMS);
 }
 
 /** A runtime for tests that start nothing. */

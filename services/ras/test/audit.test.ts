@@ -15,7 +15,7 @@ import { RasAuthorizer, unary } from '@latchkey/grpc';
 import { silentLogger } from '@latchkey/logger';
 import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import type { ListAuditRequest, ListAuditResponse, RasServiceClient } from '@latchkey/proto';
-import { startTestNats, waitFor } from '@latchkey/testing';
+import { startTestBus, startTestNats, waitFor } from '@latchkey/testing';
 import { AUDIT_CONSUMER, AUDIT_SUBJECTS, auditConsumer } from '../src/transport/events/audit-consumer.js';
 import { admin, person, startRas, type Ras, usePostgres, errorOf } from './ras-fixture.js';
 
@@ -404,13 +404,7 @@ test('the audit consumer stores decisions and changes from the stream once each,
 });
 
 test("decisions wait for ras's outbox, not for the audit stream: while it is gone the records stay in the outbox, and all reach it once it is back", async (t) => {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
+  const { nc, jsm } = await startTestBus(t);
   const relayed: { relay?: OutboxRelay } = {};
   const ras = await startRas(t, postgres(), { durableDecisions: true, onCommit: () => relayed.relay?.kick() });
   await world(ras);

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { after, before, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import type { Pool } from '@latchkey/db';
 import { LatchkeyError } from '@latchkey/errors';
 import { ensureEventTables, type AuditRecord } from '@latchkey/events';
 import { createClient, createServer, type Principal } from '@latchkey/grpc';
 import { silentLogger } from '@latchkey/logger';
 import { RasServiceClient, RasServiceService, type RasServiceServer } from '@latchkey/proto';
-import { freshDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
+import { freshDatabase, type TestPostgres } from '@latchkey/testing';
 import { PostgresAuditStore } from '../src/adapters/postgres-audit-store.js';
 import { PostgresDecisionAudit } from '../src/adapters/postgres-decision-audit.js';
 import { PostgresBundleRepo } from '../src/adapters/postgres-bundle-repo.js';
@@ -151,20 +151,7 @@ export async function startRas(t: TestContext, postgres: TestPostgres, options: 
   };
 }
 
-/** One test PostgreSQL for the file's tests: started before the first, stopped after the last. */
-export function usePostgres(): () => TestPostgres {
-  let postgres: TestPostgres | undefined;
-  before(async () => {
-    postgres = await startTestPostgres([]);
-  });
-  after(async () => {
-    await postgres?.stop();
-  });
-  return () => {
-    assert.ok(postgres, 'the test PostgreSQL is started before the tests');
-    return postgres;
-  };
-}
+export { usePostgres } from '@latchkey/testing';
 
 /** A domain `analytics` with olive as owner. */
 export async function withAnalytics(ras: Ras): Promise<void> {

@@ -5,7 +5,7 @@
 // references and deploying events, and the deployer's opening of sealed values.
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
-import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { generateSigningKeyPair, open, signPayload, type SealKeyPair, type SigningKeyPair } from '@latchkey/crypto';
 import { unavailable } from '@latchkey/errors';
 import {
@@ -26,8 +26,8 @@ import {
   type WorkloadResolved,
 } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
-import { startTestNats } from '@latchkey/testing';
+import { ConsumerRunner, ensureConsumer } from '@latchkey/nats';
+import { startTestBus } from '@latchkey/testing';
 import { DeployerAttribution } from '../src/domain/deployer-attribution.js';
 import type { AuditTrail, KeyPresenceResult, ValueRead, ValueReadResult, ValueSource } from '../src/domain/ports.js';
 import type { ResolutionService } from '../src/domain/resolution-service.js';
@@ -137,14 +137,7 @@ export async function startBus(
   t: TestContext,
   opts: { deployingConsumer?: boolean; timeoutMs?: number } = {},
 ): Promise<Bus> {
-  const nats = await startTestNats();
-  const nc = await connect({ servers: nats.url });
-  t.after(async () => {
-    await nc.close();
-    await nats.stop();
-  });
-  const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) await ensureStream(jsm, s);
+  const { nats, nc, jsm } = await startTestBus(t, STREAMS);
   if (opts.deployingConsumer) {
     await ensureConsumer(jsm, {
       stream: STREAM_EVENTS,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { after, before, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import {
   connect,
   type JetStreamClient,
@@ -10,27 +10,14 @@ import {
 } from 'nats';
 import { withTransaction, type Pool } from '@latchkey/db';
 import { ensureStream } from '@latchkey/nats';
-import { freshDatabase, startTestNats, startTestPostgres, type TestNats, type TestPostgres } from '@latchkey/testing';
+import { freshDatabase, startTestNats, type TestNats, type TestPostgres } from '@latchkey/testing';
 import { enqueueEvents, ensureEventTables, OutboxRelay } from '../outbox.js';
 import { eventTypes, STREAM_EVENTS, STREAMS, subjects } from '../subjects.js';
 import type { OutgoingEvent } from '../envelope.js';
 
 // The outbox tests' fixture (outbox.test.ts, outbox-oversize.test.ts): test databases, buses and relays.
 
-/** One PostgreSQL for the test file that calls this (at its top level): started before its tests, stopped after. */
-export function postgresForThisFile(): () => TestPostgres {
-  let postgres: TestPostgres | undefined;
-  before(async () => {
-    postgres = await startTestPostgres([]);
-  });
-  after(async () => {
-    await postgres?.stop();
-  });
-  return () => {
-    if (!postgres) throw new Error('PostgreSQL is not started yet: call postgres() inside a test');
-    return postgres;
-  };
-}
+export { usePostgres as postgresForThisFile } from '@latchkey/testing';
 
 const cleanups = new WeakMap<TestContext, (() => unknown)[]>();
 
