@@ -69,14 +69,9 @@ export function catalogHandlers(
       });
       return toMetadata(meta);
     },
-    setRotationPolicy: async (req, ctx) =>
+    setRotationPolicy: async ({ scope, key, rotateEvery }, ctx) =>
       toMetadata(
-        await secrets.setRotationPolicy(ctx.principal.id, {
-          scope: req.scope,
-          key: req.key,
-          rotateEvery: req.rotateEvery,
-          requestId: ctx.requestId,
-        }),
+        await secrets.setRotationPolicy(ctx.principal.id, { scope, key, rotateEvery, requestId: ctx.requestId }),
       ),
     listSecrets: async (req, ctx) => ({ secrets: (await secrets.list(ctx.principal.id, req.scope)).map(toMetadata) }),
     deleteSecret: async (req, ctx) => {
