@@ -43,12 +43,12 @@ export function valueBackendContract(name: string, make: (t: TestContext) => Pro
   });
 
   withSubject('scopes do not share values: a domain key and the global key of that name', async ({ backend }) => {
-    const d = await writeText(backend, 'analytics', 'token', 1, 'domain-value');
-    const g = await writeText(backend, 'global', 'token', 1, 'global-value');
-    const f = await writeText(backend, 'finance', 'token', 1, 'finance-value');
-    assert.equal(await readText(backend, 'analytics', 'token', 1, d.ref), 'domain-value');
-    assert.equal(await readText(backend, 'global', 'token', 1, g.ref), 'global-value');
-    assert.equal(await readText(backend, 'finance', 'token', 1, f.ref), 'finance-value');
+    const values = { analytics: 'domain-value', global: 'global-value', finance: 'finance-value' };
+    const written: { scope: string; text: string; ref: string }[] = [];
+    for (const [scope, text] of Object.entries(values)) {
+      written.push({ scope, text, ref: (await writeText(backend, scope, 'token', 1, text)).ref });
+    }
+    for (const { scope, text, ref } of written) assert.equal(await readText(backend, scope, 'token', 1, ref), text);
   });
 
   withSubject('remove deletes every version, and is idempotent', async ({ backend }) => {
