@@ -34,15 +34,12 @@ const fake = useFakeServices({
     },
     listDomainMembers: (call, cb) => {
       if (refusedFinance(call.request.domain, cb)) return;
-      cb(null, {
-        members:
-          call.request.domain === 'empty'
-            ? []
-            : [
-                domainGrant(call.request.domain, 'user', 'olive', 'owner'),
-                domainGrant(call.request.domain, 'group', 'data-eng', 'member'),
-              ],
-      });
+      const { domain } = call.request;
+      const members = [
+        domainGrant(domain, 'user', 'olive', 'owner'),
+        domainGrant(domain, 'group', 'data-eng', 'member'),
+      ];
+      cb(null, { members: domain === 'empty' ? [] : members });
     },
   },
 });
