@@ -208,3 +208,13 @@ export function callOnce<S extends ServiceKey, Req, Res>(
 ): Promise<Res> {
   return withClients(io, (ctx) => invoke(ctx, service, method, req));
 }
+
+/** callOnce, answering with the request too (for lines that say what was asked). */
+export async function callKeepingRequest<S extends ServiceKey, Req, Res>(
+  io: CliIo,
+  service: S,
+  method: (client: ServiceClients[S]) => UnaryFn<Req, Res>,
+  req: Req,
+): Promise<{ req: Req; res: Res }> {
+  return { req, res: await callOnce(io, service, method, req) };
+}

@@ -61,6 +61,10 @@ export function defineCommand(spec: CommandSpec): Command {
 /** The --json option, which every read takes. */
 export const JSON_OPTION = { json: { type: 'boolean' } } as const;
 
+/** Options that each take a value (--NAME VALUE). */
+export const stringOptions = (...names: string[]): OptionSpecs =>
+  Object.fromEntries(names.map((name) => [name, { type: 'string' }]));
+
 export interface CallCommandSpec<Res> extends Omit<CommandSpec, 'run'> {
   /** Checks the arguments and makes the one call whose answer is printed. */
   call(args: CommandArgs, io: CliIo): Promise<Res>;

@@ -182,3 +182,7 @@ export function refusedFinance<T>(domain: string, cb: sendUnaryData<T>): boolean
   );
   return true;
 }
+
+/** When and by whom a fake grant was given (the time the fakes give every record). */
+export const FAKE_TIME = '2025-01-01T00:00:00Z';
+export const grantedBy = (by: string) => ({ grantedAt: FAKE_TIME, grantedBy: by });

@@ -4,6 +4,11 @@ import { keyMaterialPaths } from '../local-state/key-material.js';
 import { buildServiceEnv, type ServiceEnvInput } from './service-env.js';
 
 const home = '/data';
+/** Each variable of `expected` has that value in `env` (undefined: not set). */
+function assertEnv(env: Record<string, string | undefined>, expected: Record<string, string | undefined>): void {
+  for (const [name, value] of Object.entries(expected)) assert.equal(env[name], value, name);
+}
+
 const base: Omit<ServiceEnvInput, 'service'> = {
   replica: 1,
   port: 7402,
@@ -21,24 +26,26 @@ test('catalog gets its database, the KEK, ras and the deployer; not the sealing 
     { PATH: '/bin', LATCHKEY_TOKEN: 't', LATCHKEY_DATABASE_URL: 'stale' },
     { ...base, service: 'catalog' },
   );
-  assert.equal(env['PATH'], '/bin');
-  assert.equal(env['LATCHKEY_SERVICE_HOST'], '127.0.0.1');
-  assert.equal(env['LATCHKEY_GRPC_PORT'], '7402');
-  assert.equal(env['LATCHKEY_NATS_URL'], 'nats://127.0.0.1:7422');
-  assert.equal(env['LATCHKEY_DATABASE_URL'], 'postgres://c');
-  // Mutual TLS: its own certificate and the local CA; no shared tokens.
-  assert.equal(env['LATCHKEY_TLS_CERT_FILE'], '/data/tls/catalog.crt');
-  assert.equal(env['LATCHKEY_TLS_KEY_FILE'], '/data/tls/catalog.key');
-  assert.equal(env['LATCHKEY_TLS_CA_FILE'], '/data/tls/ca.crt');
-  assert.equal(env['LATCHKEY_INSECURE'], undefined);
-  assert.equal(env['LATCHKEY_CREDENTIALS_FILE'], undefined);
-  assert.equal(env['LATCHKEY_REPLICA_ID'], 'catalog-1');
-  assert.equal(env['LATCHKEY_RAS_ADDR'], '127.0.0.1:7401');
-  assert.equal(env['LATCHKEY_KEK_FILE'], '/data/kek.json');
-  assert.equal(env['LATCHKEY_DEPLOYER_ADDR'], '127.0.0.1:7404');
-  assert.equal(env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'], undefined);
-  assert.equal(env['LATCHKEY_CATALOG_ADDR'], undefined);
-  assert.equal(env['LATCHKEY_TOKEN'], undefined);
+  assertEnv(env, {
+    PATH: '/bin',
+    LATCHKEY_SERVICE_HOST: '127.0.0.1',
+    LATCHKEY_GRPC_PORT: '7402',
+    LATCHKEY_NATS_URL: 'nats://127.0.0.1:7422',
+    LATCHKEY_DATABASE_URL: 'postgres://c',
+    // Mutual TLS: its own certificate and the local CA; no shared tokens.
+    LATCHKEY_TLS_CERT_FILE: '/data/tls/catalog.crt',
+    LATCHKEY_TLS_KEY_FILE: '/data/tls/catalog.key',
+    LATCHKEY_TLS_CA_FILE: '/data/tls/ca.crt',
+    LATCHKEY_INSECURE: undefined,
+    LATCHKEY_CREDENTIALS_FILE: undefined,
+    LATCHKEY_REPLICA_ID: 'catalog-1',
+    LATCHKEY_RAS_ADDR: '127.0.0.1:7401',
+    LATCHKEY_KEK_FILE: '/data/kek.json',
+    LATCHKEY_DEPLOYER_ADDR: '127.0.0.1:7404',
+    LATCHKEY_SEAL_PRIVATE_KEY_FILE: undefined,
+    LATCHKEY_CATALOG_ADDR: undefined,
+    LATCHKEY_TOKEN: undefined,
+  });
 });
 
 test('resolver gets catalog, ras, the public sealing key and the public signing key but no database', () => {

@@ -55,8 +55,18 @@ const pemFiles = (pem: { privatePem: string; publicPem: string }) => ({
   publicText: pem.publicPem,
 });
 
-/** Reads and parses a key file; a failure of either is a LatchkeyError of `code` with `message`. */
-async function readKeyFile<T>(path: string, parse: (text: string) => T, code: string, message: string): Promise<T> {
+/**
+ * Reads and parses a key file; a failure of either is a LatchkeyError of
+ * `code`: "cannot read <what> <path>", then ": <fix>" when given.
+ */
+async function readKeyFile<T>(
+  path: string,
+  parse: (text: string) => T,
+  code: string,
+  what: string,
+  fix?: string,
+): Promise<T> {
+  const message = `cannot read ${what} ${path}${fix === undefined ? '' : `: ${fix}`}`;
   try {
     return parse(await readFile(path, 'utf8'));
   } catch (cause) {
@@ -81,12 +91,7 @@ function parseKek(p: { id?: unknown; key?: unknown } | undefined): Kek | undefin
  * `{"current": id, "keys": [{"id","key"}, ...]}` written by a rotation.
  */
 export async function readKekRing(path: string): Promise<KekRingFile> {
-  const raw = await readKeyFile(
-    path,
-    (text) => text,
-    'crypto.kek_unreadable',
-    `cannot read the key-encryption key file ${path}`,
-  );
+  const raw = await readKeyFile(path, (text) => text, 'crypto.kek_unreadable', 'the key-encryption key file');
   let parsed: { id?: unknown; key?: unknown; current?: unknown; keys?: unknown } | undefined;
   try {
     parsed = JSON.parse(raw) as typeof parsed;
@@ -144,12 +149,7 @@ export async function ensureKekFile(path: string): Promise<Kek> {
 }
 
 export function readSealKeyFile(path: string): Promise<SealKeyPair> {
-  return readKeyFile(
-    path,
-    importSealPrivateKey,
-    'crypto.seal_key_unreadable',
-    `cannot read the deployer's sealing key ${path}`,
-  );
+  return readKeyFile(path, importSealPrivateKey, 'crypto.seal_key_unreadable', "the deployer's sealing key");
 }
 
 /**
@@ -166,7 +166,8 @@ export function readSigningKeyFile(path: string): Promise<SigningKeyPair> {
     path,
     importSigningPrivateKey,
     'crypto.signing_key_unreadable',
-    `cannot read the Ed25519 signing key ${path}: give a PKCS#8 PEM file`,
+    'the Ed25519 signing key',
+    'give a PKCS#8 PEM file',
   );
 }
 
@@ -181,7 +182,8 @@ export async function readSigningPublicKeyFiles(paths: readonly string[]): Promi
       path,
       importSigningPublicKey,
       'crypto.signing_key_unreadable',
-      `cannot read the Ed25519 public key ${path}: give an SPKI PEM file (the deployer's deployer-sign.pub)`,
+      'the Ed25519 public key',
+      "give an SPKI PEM file (the deployer's deployer-sign.pub)",
     );
     keys.set(key.kid, key);
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LatchkeyError } from '@latchkey/errors';
-import { CachingAuthorizer } from './caching-authorizer.js';
+import { CachingAuthorizer, type CachingAuthorizerOptions } from './caching-authorizer.js';
 import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
 
 const ALLOW: Decision = { allowed: true, code: '', reason: '' };
@@ -39,6 +39,12 @@ function fakeClock(): { now: () => number; advance(ms: number): void } {
   return { now: () => t, advance: (ms) => (t += ms) };
 }
 
+/** A cache over a scripted authorizer, on a clock that stands still. */
+function scriptedCache(opts: CachingAuthorizerOptions = {}): { inner: ScriptedAuthorizer; cache: CachingAuthorizer } {
+  const inner = new ScriptedAuthorizer();
+  return { inner, cache: new CachingAuthorizer(inner, { now: fakeClock().now, ...opts }) };
+}
+
 const q = (resource: string, extra: Partial<AuthorizationQuestion> = {}): AuthorizationQuestion => ({
   principal: 'alice',
   action: 'secret.use',
@@ -72,8 +78,7 @@ test('denials are cached too, for the same short while', async () => {
 });
 
 test('invalidate() drops every decision at once', async () => {
-  const inner = new ScriptedAuthorizer();
-  const cache = new CachingAuthorizer(inner, { ttlMs: 60_000, now: fakeClock().now });
+  const { inner, cache } = scriptedCache({ ttlMs: 60_000 });
   await cache.check(q('a'));
   await cache.check(q('b'));
   assert.equal(cache.size, 2);
@@ -106,8 +111,7 @@ test('an answer asked for before invalidate() is returned to its caller but not 
 });
 
 test('the same question asked twice at once reaches ras once', async () => {
-  const inner = new ScriptedAuthorizer();
-  const cache = new CachingAuthorizer(inner, { now: fakeClock().now });
+  const { inner, cache } = scriptedCache();
   const [a, b] = await Promise.all([cache.check(q('k')), cache.check(q('k'))]);
   assert.deepEqual(a, b);
   assert.equal(inner.singles, 1);
@@ -125,8 +129,7 @@ test('errors are not cached', async () => {
 });
 
 test('a batch answers hits from the cache and asks the misses once, in one batch, in order', async () => {
-  const inner = new ScriptedAuthorizer();
-  const cache = new CachingAuthorizer(inner, { now: fakeClock().now });
+  const { inner, cache } = scriptedCache();
   await cache.check(q('cached'));
   inner.answer = DENY;
   const results = await cache.checkBatch([q('new'), q('cached'), q('new'), q('other')]);
@@ -146,8 +149,7 @@ test('a batch answers hits from the cache and asks the misses once, in one batch
 });
 
 test('everything that can change the answer is part of the key; the order of groups is not', async () => {
-  const inner = new ScriptedAuthorizer();
-  const cache = new CachingAuthorizer(inner, { now: fakeClock().now });
+  const { inner, cache } = scriptedCache();
   await cache.check(q('k', { groups: ['a', 'b'] }));
   await cache.check(q('k', { groups: ['b', 'a'] }));
   assert.equal(inner.singles, 1);
@@ -165,8 +167,7 @@ test('everything that can change the answer is part of the key; the order of gro
 });
 
 test('at most maxEntries decisions are kept, the oldest dropped first', async () => {
-  const inner = new ScriptedAuthorizer();
-  const cache = new CachingAuthorizer(inner, { maxEntries: 2, now: fakeClock().now });
+  const { inner, cache } = scriptedCache({ maxEntries: 2 });
   await cache.check(q('a'));
   await cache.check(q('b'));
   await cache.check(q('c'));

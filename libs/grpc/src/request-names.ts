@@ -24,26 +24,31 @@ interface Rule {
   code?: string;
 }
 
-const matches = (re: RegExp) => (v: string) => re.test(v);
-const DOMAIN: Rule = {
-  test: matches(DOMAIN_NAME),
-  what: 'a domain name: lowercase letters, digits and -, at most 63',
-  code: 'domain.invalid_name',
-};
-const OBJECT: Rule = {
-  test: matches(OBJECT_NAME),
-  what: 'a name: letters, digits, _, . and -, starting with a letter or digit, at most 63',
-};
-const KEY: Rule = {
-  test: matches(SECRET_KEY),
-  what: 'a secret key: letters, digits, _, . and -, at most 253, and not . or ..',
-  code: 'secret.invalid_key',
-};
-const PRINCIPAL: Rule = {
-  test: matches(PRINCIPAL_ID),
-  what: 'a user or group: letters, digits and . _ @ + -, starting with a letter or digit, at most 200',
-};
-const INTEGRATION: Rule = { test: matches(INTEGRATION_ID), what: 'a Vault integration id (a UUID)' };
+/** A rule that a name matches `re`. */
+const matching = (re: RegExp, what: string, code?: string): Rule => ({
+  test: (v) => re.test(v),
+  what,
+  ...(code === undefined ? {} : { code }),
+});
+const DOMAIN = matching(
+  DOMAIN_NAME,
+  'a domain name: lowercase letters, digits and -, at most 63',
+  'domain.invalid_name',
+);
+const OBJECT = matching(
+  OBJECT_NAME,
+  'a name: letters, digits, _, . and -, starting with a letter or digit, at most 63',
+);
+const KEY = matching(
+  SECRET_KEY,
+  'a secret key: letters, digits, _, . and -, at most 253, and not . or ..',
+  'secret.invalid_key',
+);
+const PRINCIPAL = matching(
+  PRINCIPAL_ID,
+  'a user or group: letters, digits and . _ @ + -, starting with a letter or digit, at most 200',
+);
+const INTEGRATION = matching(INTEGRATION_ID, 'a Vault integration id (a UUID)');
 /** Resources in ras's Check are built by services from names checked here; still no control character. */
 const RESOURCE: Rule = {
   test: (v) => v.length <= 600 && !hasControl(v),

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureNatsServerBinary, startNatsServer, startOnFreePort } from '@latchkey/embedded';
-import { tempDir } from './temp-dir.js';
+import { startInTempDir } from './temp-dir.js';
 
 export interface TestNats {
   /** nats://127.0.0.1:<port> */
@@ -25,8 +25,7 @@ export interface StartTestNatsOptions {
 /** Starts a private nats-server with JetStream on a free port and a temporary store dir. */
 export async function startTestNats(opts: StartTestNatsOptions = {}): Promise<TestNats> {
   const binary = await ensureNatsServerBinary(opts.log === undefined ? {} : { log: opts.log });
-  const store = await tempDir('latchkey-test-nats-');
-  try {
+  return startInTempDir('latchkey-test-nats-', async (store) => {
     let configFile: string | undefined;
     if (opts.serverConfig !== undefined) {
       configFile = path.join(store.path, 'nats-server.conf');
@@ -42,19 +41,6 @@ export async function startTestNats(opts: StartTestNatsOptions = {}): Promise<Te
         ...(opts.log === undefined ? {} : { log: opts.log }),
       }),
     );
-    return {
-      url: server.url,
-      port: server.port,
-      stop: async () => {
-        try {
-          await server.stop();
-        } finally {
-          await store.cleanup();
-        }
-      },
-    };
-  } catch (err) {
-    await store.cleanup();
-    throw err;
-  }
+    return { url: server.url, port: server.port, stop: () => server.stop() };
+  });
 }

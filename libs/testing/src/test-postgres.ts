@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { startOnFreePort, startPostgres } from '@latchkey/embedded';
 import type { PostgresHandle } from '@latchkey/embedded';
-import { tempDir } from './temp-dir.js';
+import { startInTempDir } from './temp-dir.js';
 
 /** A running throwaway PostgreSQL; `stop()` also deletes its data. */
 export type TestPostgres = PostgresHandle;
@@ -18,8 +18,7 @@ export async function startTestPostgres(
   databases: string[],
   opts: { log?: (line: string) => void } = {},
 ): Promise<TestPostgres> {
-  const dir = await tempDir('latchkey-test-pg-');
-  try {
+  return startInTempDir('latchkey-test-pg-', async (dir) => {
     // mkdtemp gives 0700; as root PostgreSQL runs as OS user 'postgres', which must enter it.
     await fs.chmod(dir.path, 0o755);
     const password = crypto.randomBytes(16).toString('hex');
@@ -44,18 +43,9 @@ export async function startTestPostgres(
       pid: handle.pid,
       connectionString: (db) => handle.connectionString(db),
       createDatabase: (name) => handle.createDatabase(name),
-      stop: async () => {
-        try {
-          await handle.stop();
-        } finally {
-          await dir.cleanup();
-        }
-      },
+      stop: () => handle.stop(),
     };
-  } catch (err) {
-    await dir.cleanup();
-    throw err;
-  }
+  });
 }
 
 /** Adds a database to a running instance (no-op if it exists); returns its connection string. */

@@ -5,6 +5,14 @@ import { inspect } from 'node:util';
 import { LatchkeyError } from '@latchkey/errors';
 import type { ValueBackend } from '../src/domain/value-backend.js';
 
+/** Writes `text` as version `version` of scope/key. */
+export const writeText = (backend: ValueBackend, scope: string, key: string, version: number, text: string) =>
+  backend.write({ scope, key, version, value: Buffer.from(text) });
+
+/** Reads a version back as text (undefined when it is gone). */
+export const readText = async (backend: ValueBackend, scope: string, key: string, version: number, ref: string) =>
+  (await backend.read({ scope, key, version, ref }))?.toString();
+
 export interface ContractSubject {
   backend: ValueBackend;
   /** Makes the backend's store unreachable (stop or seal it). */
@@ -28,58 +36,30 @@ export function valueBackendContract(name: string, make: (t: TestContext) => Pro
     });
 
   withSubject('a written version reads back by version, and versions stay apart', async ({ backend }) => {
-    const v1 = await backend.write({
-      scope: 'analytics',
-      key: 'db.password',
-      version: 1,
-      value: Buffer.from('first-value'),
-    });
-    const v2 = await backend.write({
-      scope: 'analytics',
-      key: 'db.password',
-      version: 2,
-      value: Buffer.from('second-value'),
-    });
-    assert.equal(
-      (await backend.read({ scope: 'analytics', key: 'db.password', version: 1, ref: v1.ref }))?.toString(),
-      'first-value',
-    );
-    assert.equal(
-      (await backend.read({ scope: 'analytics', key: 'db.password', version: 2, ref: v2.ref }))?.toString(),
-      'second-value',
-    );
+    const v1 = await writeText(backend, 'analytics', 'db.password', 1, 'first-value');
+    const v2 = await writeText(backend, 'analytics', 'db.password', 2, 'second-value');
+    assert.equal(await readText(backend, 'analytics', 'db.password', 1, v1.ref), 'first-value');
+    assert.equal(await readText(backend, 'analytics', 'db.password', 2, v2.ref), 'second-value');
   });
 
   withSubject('scopes do not share values: a domain key and the global key of that name', async ({ backend }) => {
-    const d = await backend.write({ scope: 'analytics', key: 'token', version: 1, value: Buffer.from('domain-value') });
-    const g = await backend.write({ scope: 'global', key: 'token', version: 1, value: Buffer.from('global-value') });
-    const f = await backend.write({ scope: 'finance', key: 'token', version: 1, value: Buffer.from('finance-value') });
-    assert.equal(
-      (await backend.read({ scope: 'analytics', key: 'token', version: 1, ref: d.ref }))?.toString(),
-      'domain-value',
-    );
-    assert.equal(
-      (await backend.read({ scope: 'global', key: 'token', version: 1, ref: g.ref }))?.toString(),
-      'global-value',
-    );
-    assert.equal(
-      (await backend.read({ scope: 'finance', key: 'token', version: 1, ref: f.ref }))?.toString(),
-      'finance-value',
-    );
+    const values = { analytics: 'domain-value', global: 'global-value', finance: 'finance-value' };
+    const written: { scope: string; text: string; ref: string }[] = [];
+    for (const [scope, text] of Object.entries(values)) {
+      written.push({ scope, text, ref: (await writeText(backend, scope, 'token', 1, text)).ref });
+    }
+    for (const { scope, text, ref } of written) assert.equal(await readText(backend, scope, 'token', 1, ref), text);
   });
 
   withSubject('remove deletes every version, and is idempotent', async ({ backend }) => {
-    const a = await backend.write({ scope: 'analytics', key: 'gone', version: 1, value: Buffer.from('value-one') });
-    const b = await backend.write({ scope: 'analytics', key: 'gone', version: 2, value: Buffer.from('value-two') });
-    const kept = await backend.write({ scope: 'analytics', key: 'kept', version: 1, value: Buffer.from('value-kept') });
+    const a = await writeText(backend, 'analytics', 'gone', 1, 'value-one');
+    const b = await writeText(backend, 'analytics', 'gone', 2, 'value-two');
+    const kept = await writeText(backend, 'analytics', 'kept', 1, 'value-kept');
     await backend.remove({ scope: 'analytics', key: 'gone' });
     await backend.remove({ scope: 'analytics', key: 'gone' });
     assert.equal(await backend.read({ scope: 'analytics', key: 'gone', version: 1, ref: a.ref }), undefined);
     assert.equal(await backend.read({ scope: 'analytics', key: 'gone', version: 2, ref: b.ref }), undefined);
-    assert.equal(
-      (await backend.read({ scope: 'analytics', key: 'kept', version: 1, ref: kept.ref }))?.toString(),
-      'value-kept',
-    );
+    assert.equal(await readText(backend, 'analytics', 'kept', 1, kept.ref), 'value-kept');
   });
 
   withSubject('concurrent writes of different keys into one scope all land', async ({ backend }) => {

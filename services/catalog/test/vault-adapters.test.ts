@@ -138,10 +138,7 @@ for (const s of servers) {
         assert.ok(!noValue.error.message.includes('x"'));
         assert.deepEqual(
           await reader.currentVersions(['DB_PASSWORD', 'API_TOKEN', 'MISSING']),
-          new Map([
-            ['DB_PASSWORD', 2],
-            ['API_TOKEN', 1],
-          ]),
+          new Map(Object.entries({ DB_PASSWORD: 2, API_TOKEN: 1 })),
         );
         assert.deepEqual(await reader.test(), { outcome: 'ok', keys: 3 });
       });
@@ -163,10 +160,7 @@ for (const s of servers) {
         assert.ok(other !== undefined && 'error' in other && other.error.code === 'vault.not_found');
         assert.deepEqual(
           await reader.currentVersions(['PASSWORD', 'USER']),
-          new Map([
-            ['PASSWORD', 2],
-            ['USER', 2],
-          ]),
+          new Map(Object.entries({ PASSWORD: 2, USER: 2 })),
         );
         assert.deepEqual(await reader.test(), { outcome: 'ok', keys: 2 });
       });

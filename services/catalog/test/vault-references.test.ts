@@ -1,7 +1,7 @@
 /** VAULT references: values and keys read from a domain's integrations, only for that domain, read-only. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { vault, useVaultWorld, world, create, dump } from './vault-world.js';
+import { vault, useVaultWorld, world, create, dump, putVersions } from './vault-world.js';
 
 useVaultWorld();
 
@@ -9,8 +9,7 @@ describe('vault integrations: happy paths', () => {
   test('a VAULT reference reads the value and Vault version, one GET per distinct key', async (t) => {
     const w = await world(t);
     const i = await create(w);
-    await vault.putSecret('secret', `${w.base}/db_password`, { value: 'canary-vault-1' });
-    await vault.putSecret('secret', `${w.base}/db_password`, { value: 'canary-vault-2' });
+    await putVersions(w, 'db_password', 'canary-vault-1', 'canary-vault-2');
     vault.clearRequests();
     const answers = await w.secrets.readValues([
       {
@@ -55,8 +54,8 @@ describe('vault integrations: happy paths', () => {
   test('findKeys answers whether Vault keys exist from one listing, without reading any value', async (t) => {
     const w = await world(t);
     const i = await create(w);
-    await vault.putSecret('secret', `${w.base}/db_password`, { value: 'canary-vault-find' });
-    await vault.putSecret('secret', `${w.base}/api_key`, { value: 'canary-vault-find-2' });
+    await putVersions(w, 'db_password', 'canary-vault-find');
+    await putVersions(w, 'api_key', 'canary-vault-find-2');
     vault.clearRequests();
     const q = (refId: string, key: string, scope = 'analytics', integrationId = i.id) => ({
       refId,
@@ -125,8 +124,8 @@ describe('vault integrations: happy paths', () => {
     const secretId = `approle-secret-canary-${w.base}`;
     await vault.addAppRole(roleId, secretId, [`secret/data/${w.base}`, `secret/metadata/${w.base}`]);
     const i = await create(w, 'approle-vault', { authMethod: 'approle', roleId, credential: Buffer.from(secretId) });
-    await vault.putSecret('secret', `${w.base}/k1`, { value: 'v1-value' });
-    await vault.putSecret('secret', `${w.base}/k2`, { value: 'v2-value' });
+    await putVersions(w, 'k1', 'v1-value');
+    await putVersions(w, 'k2', 'v2-value');
     vault.clearRequests();
     const q = (refId: string, key: string) => ({
       refId,
@@ -153,7 +152,7 @@ describe('vault integrations: happy paths', () => {
       roleId,
       credential: Buffer.from('sid-write-check'),
     });
-    await vault.putSecret('secret', `${w.base}/k`, { value: 'some-value' });
+    await putVersions(w, 'k', 'some-value');
     await w.integrations.test('alice', 'analytics', { integration: i.id });
     await w.views.selector('alice', 'analytics', 0, '');
     await w.secrets.readValues([
@@ -198,7 +197,7 @@ describe('vault integrations: failures', () => {
   test('a sealed Vault fails its references with vault.sealed, never a value or token', async (t) => {
     const w = await world(t);
     const i = await create(w);
-    await vault.putSecret('secret', `${w.base}/k`, { value: 'sealed-canary' });
+    await putVersions(w, 'k', 'sealed-canary');
     vault.seal(true);
     let answers;
     try {

@@ -5,7 +5,7 @@ import { startVaultEmulator, type VaultEmulator, type VaultTestServer } from '@l
 import { VaultHttpClient } from '../src/adapters/vault-http-client.js';
 import { VaultValueBackend } from '../src/adapters/vault-value-backend.js';
 import { stopOnce, vaultServers } from './support.js';
-import { valueBackendContract } from './value-backend-contract.js';
+import { valueBackendContract, writeText } from './value-backend-contract.js';
 
 const servers = await vaultServers();
 
@@ -34,18 +34,8 @@ for (const s of servers) {
 
     test('write stores {"value"} at <base>/<scope>/<KEY> and returns the Vault version as ref', async () => {
       make();
-      const first = await backend.write({
-        scope: 'analytics',
-        key: 'DB_PASSWORD',
-        version: 1,
-        value: Buffer.from('p1'),
-      });
-      const second = await backend.write({
-        scope: 'analytics',
-        key: 'DB_PASSWORD',
-        version: 2,
-        value: Buffer.from('p2'),
-      });
+      const first = await writeText(backend, 'analytics', 'DB_PASSWORD', 1, 'p1');
+      const second = await writeText(backend, 'analytics', 'DB_PASSWORD', 2, 'p2');
       assert.deepEqual([first.ref, second.ref], ['1', '2']);
       const raw = new VaultHttpClient({ host: server.url, auth: { method: 'token', token: server.rootToken } });
       assert.deepEqual(await raw.readKv2('secret', `${base}/analytics/DB_PASSWORD`), {

@@ -1,19 +1,28 @@
 /** VaultVersionWatch: Vault-side rotations announced as secret.changed. */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { vault, useVaultWorld, world, create, outboxEvents } from './vault-world.js';
+import { describe, test, type TestContext } from 'node:test';
+import { vault, useVaultWorld, world, create, outboxEvents, putVersions, type World } from './vault-world.js';
 
 useVaultWorld();
+
+/** A world whose workloads run version 1 of key k while Vault already holds version 2. */
+async function rotatedSinceDeploy(t: TestContext): Promise<World> {
+  const w = await world(t);
+  const i = await create(w);
+  await putVersions(w, 'k', 'one-1', 'two-2');
+  w.dependents.deployed = [{ integrationId: i.id, key: 'k', version: 1 }];
+  return w;
+}
 
 describe('version watch', () => {
   test('a Vault-side rotation is announced once as secret.changed; a second round announces nothing', async (t) => {
     const w = await world(t);
     const i = await create(w);
-    await vault.putSecret('secret', `${w.base}/k`, { value: 'one-1' });
+    await putVersions(w, 'k', 'one-1');
     w.dependents.deployed = [{ integrationId: i.id, key: 'k', version: 1 }];
     const watch = w.watch();
     assert.equal((await watch.pollOnce())?.announced, 0, 'nothing moved yet');
-    await vault.putSecret('secret', `${w.base}/k`, { value: 'two-2' });
+    await putVersions(w, 'k', 'two-2');
     assert.equal((await watch.pollOnce())?.announced, 1);
     assert.equal((await watch.pollOnce())?.announced, 0, 'announced once');
     const events = await outboxEvents(w.pool);
@@ -32,21 +41,13 @@ describe('version watch', () => {
   });
 
   test('two replicas polling at once announce a change once', async (t) => {
-    const w = await world(t);
-    const i = await create(w);
-    await vault.putSecret('secret', `${w.base}/k`, { value: 'one-1' });
-    await vault.putSecret('secret', `${w.base}/k`, { value: 'two-2' });
-    w.dependents.deployed = [{ integrationId: i.id, key: 'k', version: 1 }];
+    const w = await rotatedSinceDeploy(t);
     await Promise.all([w.watch().pollOnce(), w.watch().pollOnce(), w.watch().pollOnce()]);
     assert.equal((await outboxEvents(w.pool)).length, 1);
   });
 
   test('an unavailable integration is skipped this round and asked again the next', async (t) => {
-    const w = await world(t);
-    const i = await create(w);
-    await vault.putSecret('secret', `${w.base}/k`, { value: 'one-1' });
-    await vault.putSecret('secret', `${w.base}/k`, { value: 'two-2' });
-    w.dependents.deployed = [{ integrationId: i.id, key: 'k', version: 1 }];
+    const w = await rotatedSinceDeploy(t);
     vault.seal(true);
     let round;
     try {

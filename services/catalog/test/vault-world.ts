@@ -211,6 +211,11 @@ export async function create(w: World, name = 'team-vault', over: Partial<RawVau
   });
 }
 
+/** Writes each value in turn as the next Vault version of `<base>/<key>` (key-value v2 {"value"}). */
+export async function putVersions(w: World, key: string, ...values: string[]): Promise<void> {
+  for (const value of values) await vault.putSecret('secret', `${w.base}/${key}`, { value });
+}
+
 export async function dump(pool: Pool): Promise<string> {
   const { rows } = await pool.query<{ t: string }>(
     `SELECT string_agg(row_to_json(x)::text, E'\\n') AS t FROM (

@@ -2,7 +2,7 @@ import type { AuditEntry } from '@latchkey/proto';
 import { stringOption } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
 import { invoke, withClients } from '../../client/client-context.js';
-import { defineCommand, JSON_OPTION } from '../command.js';
+import { defineCommand, JSON_OPTION, stringOptions } from '../command.js';
 import { printJson, printTable } from '../../output/table-format.js';
 
 /** What ListAudit gives in one page at most. */
@@ -45,13 +45,7 @@ export const auditCommand = defineCommand({
   usage: 'latchkey audit [--domain DOMAIN] [--since TIME|30m|2h|7d] [--actor USER] [--limit N] [--json]',
   summary:
     "audit records, newest first: decisions and changes (a domain's owners see its records, platform admins all)",
-  options: {
-    domain: { type: 'string' },
-    since: { type: 'string' },
-    actor: { type: 'string' },
-    limit: { type: 'string' },
-    ...JSON_OPTION,
-  },
+  options: { ...stringOptions('domain', 'since', 'actor', 'limit'), ...JSON_OPTION },
   async run({ parsed, json }, io) {
     const domain = stringOption(parsed, 'domain') ?? '';
     const since = sinceOption(stringOption(parsed, 'since'));

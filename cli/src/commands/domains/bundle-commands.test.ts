@@ -2,17 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { Bundle, BundleGrant, RevokeBundleRequest } from '@latchkey/proto';
-import { fail, useFakeServices } from '../../testing/fake-services.js';
+import { FAKE_TIME, fail, grantedBy, useFakeServices } from '../../testing/fake-services.js';
 
-const AT = '2025-01-01T00:00:00Z';
-const bundle = (domain: string, name: string): Bundle => ({ domain, name, createdAt: AT, createdBy: 'admin' });
+const bundle = (domain: string, name: string): Bundle => ({ domain, name, createdAt: FAKE_TIME, createdBy: 'admin' });
 const bundleGrant = (bundleName: string, kind: string, id: string, permission: string): BundleGrant => ({
   domain: 'analytics',
   bundle: bundleName,
   grantee: { kind, id },
   permission,
-  grantedAt: AT,
-  grantedBy: 'olive',
+  ...grantedBy('olive'),
 });
 
 const fake = useFakeServices({

@@ -1,6 +1,6 @@
 import { Bundle, BundleGrant, GrantBundleResponse, ListBundlesResponse, RevokeBundleResponse } from '@latchkey/proto';
 import { requireOption, type ParsedArgs } from '../args-parser.js';
-import { callOnce, invoke, withClients } from '../../client/client-context.js';
+import { callKeepingRequest, callOnce, invoke, withClients } from '../../client/client-context.js';
 import { callCommand, JSON_OPTION } from '../command.js';
 import { describeGrantee, granteeFromArgs, granteeOptions, permissionsFromArgs } from './grantee-option.js';
 import { formatTable } from '../../output/table-format.js';
@@ -107,10 +107,8 @@ export const bundleGrantCommand = callCommand({
   summary: 'grant VIEW, UPDATE and/or USE on a bundle to a user or group (owners and platform admins)',
   options: grantOptions,
   positionals: ['NAME'],
-  async call({ parsed, positionals: [name = ''] }, io) {
-    const req = grantRequest(parsed, name, true);
-    return { req, res: await callOnce(io, 'ras', (ras) => ras.grantBundle, req) };
-  },
+  call: ({ parsed, positionals: [name = ''] }, io) =>
+    callKeepingRequest(io, 'ras', (ras) => ras.grantBundle, grantRequest(parsed, name, true)),
   json: ({ res }) => GrantBundleResponse.toJSON(res),
   lines({ req, res }) {
     const who = describeGrantee(req.grantee);
@@ -128,10 +126,8 @@ export const bundleRevokeCommand = callCommand({
   summary: 'take permissions on a bundle away from a user or group (all of them without --permission)',
   options: grantOptions,
   positionals: ['NAME'],
-  async call({ parsed, positionals: [name = ''] }, io) {
-    const req = grantRequest(parsed, name, false);
-    return { req, res: await callOnce(io, 'ras', (ras) => ras.revokeBundle, req) };
-  },
+  call: ({ parsed, positionals: [name = ''] }, io) =>
+    callKeepingRequest(io, 'ras', (ras) => ras.revokeBundle, grantRequest(parsed, name, false)),
   json: ({ res }) => RevokeBundleResponse.toJSON(res),
   lines: ({ req, res }) => [
     `revoked ${listed(res.revoked)} on bundle ${req.bundle} in domain ${req.domain} from ${describeGrantee(req.grantee)}`,

@@ -2,15 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { DomainGrant, RevokeDomainRoleRequest } from '@latchkey/proto';
-import { fail, refusedFinance, useFakeServices } from '../../testing/fake-services.js';
+import { FAKE_TIME, fail, grantedBy, refusedFinance, useFakeServices } from '../../testing/fake-services.js';
 
-const AT = '2025-01-01T00:00:00Z';
 const domainGrant = (domain: string, kind: string, id: string, role: string): DomainGrant => ({
   domain,
   grantee: { kind, id },
   role,
-  grantedAt: AT,
-  grantedBy: 'admin',
+  ...grantedBy('admin'),
 });
 const fake = useFakeServices({
   ras: {
@@ -36,15 +34,12 @@ const fake = useFakeServices({
     },
     listDomainMembers: (call, cb) => {
       if (refusedFinance(call.request.domain, cb)) return;
-      cb(null, {
-        members:
-          call.request.domain === 'empty'
-            ? []
-            : [
-                domainGrant(call.request.domain, 'user', 'olive', 'owner'),
-                domainGrant(call.request.domain, 'group', 'data-eng', 'member'),
-              ],
-      });
+      const { domain } = call.request;
+      const members = [
+        domainGrant(domain, 'user', 'olive', 'owner'),
+        domainGrant(domain, 'group', 'data-eng', 'member'),
+      ];
+      cb(null, { members: domain === 'empty' ? [] : members });
     },
   },
 });
@@ -70,7 +65,7 @@ test('domain grant --json prints the response', async () => {
       domain: 'analytics',
       grantee: { kind: 'user', id: 'bob' },
       role: 'owner',
-      grantedAt: AT,
+      grantedAt: FAKE_TIME,
       grantedBy: 'admin',
     },
     changed: true,

@@ -5,7 +5,7 @@ import {
   ListDomainsResponse,
   RevokeDomainRoleResponse,
 } from '@latchkey/proto';
-import { callOnce } from '../../client/client-context.js';
+import { callKeepingRequest, callOnce } from '../../client/client-context.js';
 import { formatTable } from '../../output/table-format.js';
 import { callCommand, JSON_OPTION } from '../command.js';
 import { describeGrantee, granteeFromArgs, granteeOptions, roleFromArgs } from './grantee-option.js';
@@ -43,10 +43,12 @@ export const domainGrantCommand = callCommand({
   summary: 'give a user or group a role in a domain (replaces the role it held)',
   options: grantOptions,
   positionals: ['DOMAIN'],
-  async call({ parsed, positionals: [domain = ''] }, io) {
-    const req = { domain, grantee: granteeFromArgs(parsed), role: roleFromArgs(parsed, true) };
-    return { req, res: await callOnce(io, 'ras', (ras) => ras.grantDomainRole, req) };
-  },
+  call: ({ parsed, positionals: [domain = ''] }, io) =>
+    callKeepingRequest(io, 'ras', (ras) => ras.grantDomainRole, {
+      domain,
+      grantee: granteeFromArgs(parsed),
+      role: roleFromArgs(parsed, true),
+    }),
   json: ({ res }) => GrantDomainRoleResponse.toJSON(res),
   lines({ req: { domain, grantee, role }, res }) {
     const who = describeGrantee(res.grant?.grantee ?? grantee);
@@ -61,10 +63,12 @@ export const domainRevokeCommand = callCommand({
   summary: "take a user's or group's role in a domain away (with --role, only if it is that role)",
   options: grantOptions,
   positionals: ['DOMAIN'],
-  async call({ parsed, positionals: [domain = ''] }, io) {
-    const req = { domain, grantee: granteeFromArgs(parsed), role: roleFromArgs(parsed, false) };
-    return { req, res: await callOnce(io, 'ras', (ras) => ras.revokeDomainRole, req) };
-  },
+  call: ({ parsed, positionals: [domain = ''] }, io) =>
+    callKeepingRequest(io, 'ras', (ras) => ras.revokeDomainRole, {
+      domain,
+      grantee: granteeFromArgs(parsed),
+      role: roleFromArgs(parsed, false),
+    }),
   json: ({ res }) => RevokeDomainRoleResponse.toJSON(res),
   lines: ({ req: { domain, grantee, role }, res }) => [
     `${describeGrantee(grantee)} is no longer ${res.revoked?.role ?? role} in domain ${domain}`,

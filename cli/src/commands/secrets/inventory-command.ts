@@ -2,7 +2,7 @@ import { InventoryResponse, type InventoryEntry } from '@latchkey/proto';
 import { stringOption } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
 import { callOnce } from '../../client/client-context.js';
-import { defineCommand, JSON_OPTION } from '../command.js';
+import { defineCommand, JSON_OPTION, stringOptions } from '../command.js';
 import { describeScope, scopeFromArgs } from './scope-option.js';
 import { printJson, printTable } from '../../output/table-format.js';
 
@@ -18,12 +18,7 @@ export const inventoryCommand = defineCommand({
   usage: 'latchkey inventory (--domain DOMAIN | --global) [--used-by KEY] [--json]',
   summary:
     'every secret with its version, last change, rotation policy and how many workloads use it; flags unused ones and those due for rotation',
-  options: {
-    domain: { type: 'string' },
-    global: { type: 'boolean' },
-    'used-by': { type: 'string' },
-    ...JSON_OPTION,
-  },
+  options: { ...stringOptions('domain', 'used-by'), global: { type: 'boolean' }, ...JSON_OPTION },
   async run({ parsed, json }, io) {
     const scope = scopeFromArgs(parsed);
     const usedByKey = stringOption(parsed, 'used-by') ?? '';

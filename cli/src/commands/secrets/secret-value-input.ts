@@ -30,11 +30,9 @@ export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 export interface WriteOnlyInput {
   /** "secret value", "Vault credential": for messages. */
   what: string;
-  /** The option naming a file instead of stdin, e.g. "--value-file". */
-  fileOption: string;
   /** How to pipe it in, for the terminal refusal. */
   pipeExample: string;
-  /** Error-code stem: cli.<stem>_file_unreadable, cli.empty_<stem>. */
+  /** Error-code stem: cli.<stem>_file_unreadable, cli.empty_<stem>; the file option is --<stem>-file. */
   codeStem: string;
 }
 
@@ -48,19 +46,20 @@ export async function readWriteOnlyInput(
   file: string | undefined,
   spec: WriteOnlyInput,
 ): Promise<Buffer> {
+  const fileOption = `--${spec.codeStem}-file`;
   let raw: Buffer;
   if (file !== undefined) {
     try {
       raw = await readFile(file);
     } catch (err) {
-      throw new CliError(`cannot read ${spec.fileOption} ${file} (${(err as Error).message})`, {
+      throw new CliError(`cannot read ${fileOption} ${file} (${(err as Error).message})`, {
         code: `cli.${spec.codeStem}_file_unreadable`,
       });
     }
   } else {
     if (stdin.isTTY === true) {
       throw new UsageError(
-        `refusing to read a ${spec.what} from a terminal: pipe it in (${spec.pipeExample}) or use ${spec.fileOption} FILE`,
+        `refusing to read a ${spec.what} from a terminal: pipe it in (${spec.pipeExample}) or use ${fileOption} FILE`,
       );
     }
     raw = await readAll(stdin);
@@ -76,15 +75,15 @@ export async function readWriteOnlyInput(
   return input;
 }
 
+/** A reader of one write-only input, from its file option or else stdin. */
+export const writeOnlyInputReader =
+  (spec: WriteOnlyInput) =>
+  (stdin: NodeJS.ReadableStream & { isTTY?: boolean }, file: string | undefined): Promise<Buffer> =>
+    readWriteOnlyInput(stdin, file, spec);
+
 /** The secret value, from `--value-file` or else stdin. */
-export function readSecretValue(
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean },
-  valueFile: string | undefined,
-): Promise<Buffer> {
-  return readWriteOnlyInput(stdin, valueFile, {
-    what: 'secret value',
-    fileOption: '--value-file',
-    pipeExample: 'printf %s "$VALUE" | latchkey secret put KEY ...',
-    codeStem: 'value',
-  });
-}
+export const readSecretValue = writeOnlyInputReader({
+  what: 'secret value',
+  pipeExample: 'printf %s "$VALUE" | latchkey secret put KEY ...',
+  codeStem: 'value',
+});

@@ -1,5 +1,5 @@
 import { UsageError } from '../../output/cli-errors.js';
-import { readWriteOnlyInput } from '../secrets/secret-value-input.js';
+import { writeOnlyInputReader } from '../secrets/secret-value-input.js';
 
 export const CREDENTIAL_ON_COMMAND_LINE =
   'Vault credentials never go on the command line, where ps and shell history can see them: ' +
@@ -22,14 +22,8 @@ export function refuseCredentialOnCommandLine(argv: readonly string[]): void {
 }
 
 /** The Vault credential (token or AppRole secret id), from `--credential-file` or else stdin. */
-export function readCredential(
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean },
-  credentialFile: string | undefined,
-): Promise<Buffer> {
-  return readWriteOnlyInput(stdin, credentialFile, {
-    what: 'Vault credential',
-    fileOption: '--credential-file',
-    pipeExample: 'printf %s "$VAULT_TOKEN" | latchkey vault ...',
-    codeStem: 'credential',
-  });
-}
+export const readCredential = writeOnlyInputReader({
+  what: 'Vault credential',
+  pipeExample: 'printf %s "$VAULT_TOKEN" | latchkey vault ...',
+  codeStem: 'credential',
+});

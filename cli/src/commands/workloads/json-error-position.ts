@@ -61,56 +61,43 @@ export function findJsonError(text: string): JsonErrorPosition | undefined {
     if (m === null || m[0] === '' || m[0] === '-') fail('invalid number');
     i += m?.[0].length ?? 0;
   };
+  /** After an opening bracket: nothing, or items separated by commas, up to `close`. */
+  const items = (close: '}' | ']', item: () => void, after: string): void => {
+    i++;
+    ws();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      item();
+      ws();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      fail(`expected ',' or '${close}' after ${after}, found ${describe()}`);
+    }
+  };
+  const property = (): void => {
+    ws();
+    if (text[i] !== '"') fail(`expected a property name in double quotes, found ${describe()}`);
+    string();
+    ws();
+    if (text[i] !== ':') fail(`expected ':' after the property name, found ${describe()}`);
+    i++;
+    value();
+  };
   const value = (): void => {
     ws();
     const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail(`expected a property name in double quotes, found ${describe()}`);
-        string();
-        ws();
-        if (text[i] !== ':') fail(`expected ':' after the property name, found ${describe()}`);
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        fail(`expected ',' or '}' after a property value, found ${describe()}`);
-      }
-    } else if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        fail(`expected ',' or ']' after an array element, found ${describe()}`);
-      }
-    } else if (c === '"') string();
+    if (c === '{') items('}', property, 'a property value');
+    else if (c === '[') items(']', value, 'an array element');
+    else if (c === '"') string();
     else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) number();
     else if (c === 't') literal('true');
     else if (c === 'f') literal('false');

@@ -2,7 +2,7 @@ import { GetLogsResponse, type GetLogsRequest, type LogLine } from '@latchkey/pr
 import { booleanOption, requireOption, stringOption } from '../args-parser.js';
 import { invoke, withClients } from '../../client/client-context.js';
 import type { CliIo } from '../../output/cli-io.js';
-import { defineCommand, JSON_OPTION } from '../command.js';
+import { defineCommand, JSON_OPTION, stringOptions } from '../command.js';
 import { printJson } from '../../output/table-format.js';
 
 /** How often `logs --follow` asks for new lines once it has printed all there were. */
@@ -69,12 +69,7 @@ export const logsCommand = defineCommand({
   usage: 'latchkey logs NAME --domain DOMAIN [--deployment ID] [--follow] [--json]',
   summary:
     "print a workload's (redacted) output, from its last or a given deployment; --follow prints new lines until the deployment ends",
-  options: {
-    domain: { type: 'string' },
-    deployment: { type: 'string' },
-    follow: { type: 'boolean' },
-    ...JSON_OPTION,
-  },
+  options: { ...stringOptions('domain', 'deployment'), follow: { type: 'boolean' }, ...JSON_OPTION },
   positionals: ['NAME'],
   async run({ parsed, positionals: [name = ''], json }, io) {
     const opts: PrintLogsOptions = {

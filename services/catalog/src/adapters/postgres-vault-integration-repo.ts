@@ -18,14 +18,8 @@ import type {
 import type { KekRing } from './kek-ring.js';
 import { kekIdsIn, rewrapTable } from './kek-rotation.js';
 
-interface Row {
-  id: string;
-  domain: string;
-  name: string;
-  host: string;
-  path: string;
-  namespace: string;
-  bundle: string;
+/** The columns named as in VaultIntegrationRecord, then the snake_case ones. */
+type Row = Pick<VaultIntegrationRecord, 'id' | 'domain' | 'name' | 'host' | 'path' | 'namespace' | 'bundle'> & {
   auth_method: string;
   role_id: string;
   layout: string;
@@ -33,7 +27,7 @@ interface Row {
   created_by: string;
   updated_at: Date;
   updated_by: string;
-}
+};
 
 const COLUMNS =
   'id, domain, name, host, path, namespace, bundle, auth_method, role_id, layout, created_at, created_by, updated_at, updated_by';

@@ -1,16 +1,11 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
-import { auditEvent, enqueueEvents, eventTypes, subjects } from '@latchkey/events';
+import { auditEvent, enqueueEvents } from '@latchkey/events';
 import { changeRecord } from '../domain/audit-records.js';
-import {
-  granteeLabel,
-  type Actor,
-  type BundleGrantRecord,
-  type Grantee,
-  type PolicyChanged,
-} from '../domain/grant-types.js';
+import { granteeLabel, type Actor, type BundleGrantRecord, type Grantee } from '../domain/grant-types.js';
 import { BUNDLE_PERMISSIONS, type BundlePermission } from '../domain/permission-model.js';
 import type { BundleRecord, BundleRepo } from '../domain/ports.js';
 import { granteeIs, granteeOf, type GranteeColumns } from './postgres-grantee-sql.js';
+import { changeOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
 
 interface Row {
   domain: string;
@@ -48,12 +43,6 @@ const inPermissionOrder = (grants: BundleGrantRecord[]): BundleGrantRecord[] =>
 
 const ORDER = `ORDER BY grantee_kind DESC, grantee_id, CASE permission WHEN 'VIEW' THEN 0 WHEN 'UPDATE' THEN 1 ELSE 2 END`;
 
-const policyChanged = (data: PolicyChanged) => ({
-  type: eventTypes.policyChanged,
-  subject: subjects.policyChanged(),
-  data,
-});
-
 export class PostgresBundleRepo implements BundleRepo {
   constructor(
     private readonly pool: Pool,
@@ -62,36 +51,26 @@ export class PostgresBundleRepo implements BundleRepo {
 
   async create(domain: string, name: string, by: Actor): Promise<BundleRecord | undefined> {
     try {
-      const created = await withTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<Row>(
-          'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
-          [domain, name, by.id],
-        );
-        const row = rows[0];
-        if (!row) return undefined;
-        await enqueueEvents(tx, [
+      const row = await changeOneRow<Row>(
+        this.pool,
+        'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
+        [domain, name, by.id],
+        () => [
           policyChanged({ change: 'bundle.created', domain, bundle: name, by: by.id }),
           auditEvent(changeRecord(by, 'bundle.create', domain, `bundle:${name}`)),
-        ]);
-        return toRecord(row);
-      });
-      if (created) this.onCommit();
-      return created;
+        ],
+      );
+      if (!row) return undefined;
+      this.onCommit();
+      return toRecord(row);
     } catch (err) {
       throw wrapDbError(err, 'creating a bundle');
     }
   }
 
-  async get(domain: string, name: string): Promise<BundleRecord | undefined> {
-    try {
-      const { rows } = await this.pool.query<Row>('SELECT * FROM bundles WHERE domain = $1 AND name = $2', [
-        domain,
-        name,
-      ]);
-      return rows[0] ? toRecord(rows[0]) : undefined;
-    } catch (err) {
-      throw wrapDbError(err, 'reading a bundle');
-    }
+  get(domain: string, name: string): Promise<BundleRecord | undefined> {
+    const sql = 'SELECT * FROM bundles WHERE domain = $1 AND name = $2';
+    return readOneRow(this.pool, sql, [domain, name], toRecord, 'reading a bundle');
   }
 
   async list(domain: string): Promise<BundleRecord[]> {

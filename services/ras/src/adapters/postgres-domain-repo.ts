@@ -1,9 +1,10 @@
-import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
-import { auditEvent, enqueueEvents, eventTypes, subjects } from '@latchkey/events';
+import { wrapDbError, type Pool } from '@latchkey/db';
+import { auditEvent } from '@latchkey/events';
 import { changeRecord } from '../domain/audit-records.js';
-import type { Actor, PolicyChanged } from '../domain/grant-types.js';
+import type { Actor } from '../domain/grant-types.js';
 import type { DomainRecord, DomainRepo } from '../domain/ports.js';
 import { granteeIs } from './postgres-grantee-sql.js';
+import { changeOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
 
 interface Row {
   name: string;
@@ -20,34 +21,25 @@ export class PostgresDomainRepo implements DomainRepo {
 
   async create(name: string, by: Actor): Promise<DomainRecord | undefined> {
     try {
-      const created = await withTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<Row>(
-          'INSERT INTO domains (name, created_by) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING *',
-          [name, by.id],
-        );
-        const row = rows[0];
-        if (!row) return undefined;
-        const data: PolicyChanged = { change: 'domain.created', domain: name, by: by.id };
-        await enqueueEvents(tx, [
-          { type: eventTypes.policyChanged, subject: subjects.policyChanged(), data },
+      const row = await changeOneRow<Row>(
+        this.pool,
+        'INSERT INTO domains (name, created_by) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING *',
+        [name, by.id],
+        () => [
+          policyChanged({ change: 'domain.created', domain: name, by: by.id }),
           auditEvent(changeRecord(by, 'domain.create', name, `domain:${name}`)),
-        ]);
-        return toRecord(row);
-      });
-      if (created) this.onCommit();
-      return created;
+        ],
+      );
+      if (!row) return undefined;
+      this.onCommit();
+      return toRecord(row);
     } catch (err) {
       throw wrapDbError(err, 'creating a domain');
     }
   }
 
-  async get(name: string): Promise<DomainRecord | undefined> {
-    try {
-      const { rows } = await this.pool.query<Row>('SELECT * FROM domains WHERE name = $1', [name]);
-      return rows[0] ? toRecord(rows[0]) : undefined;
-    } catch (err) {
-      throw wrapDbError(err, 'reading a domain');
-    }
+  get(name: string): Promise<DomainRecord | undefined> {
+    return readOneRow(this.pool, 'SELECT * FROM domains WHERE name = $1', [name], toRecord, 'reading a domain');
   }
 
   async list(): Promise<DomainRecord[]> {

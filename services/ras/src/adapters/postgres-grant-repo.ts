@@ -1,16 +1,11 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
-import { auditEvent, enqueueEvents, eventTypes, subjects } from '@latchkey/events';
+import { auditEvent, enqueueEvents } from '@latchkey/events';
 import { changeRecord } from '../domain/audit-records.js';
-import {
-  granteeLabel,
-  type Actor,
-  type DomainGrantRecord,
-  type Grantee,
-  type PolicyChanged,
-} from '../domain/grant-types.js';
+import { granteeLabel, type Actor, type DomainGrantRecord, type Grantee } from '../domain/grant-types.js';
 import type { Role } from '../domain/permission-model.js';
 import type { GrantRepo } from '../domain/ports.js';
 import { granteeIs, granteeOf, type GranteeColumns } from './postgres-grantee-sql.js';
+import { changeOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
 
 interface Row extends GranteeColumns {
   domain: string;
@@ -26,12 +21,6 @@ const toRecord = (r: Row): DomainGrantRecord => ({
   role: r.role as Role,
   grantedAt: r.granted_at,
   grantedBy: r.granted_by,
-});
-
-const policyChanged = (data: PolicyChanged) => ({
-  type: eventTypes.policyChanged,
-  subject: subjects.policyChanged(),
-  data,
 });
 
 export class PostgresGrantRepo implements GrantRepo {
@@ -52,16 +41,9 @@ export class PostgresGrantRepo implements GrantRepo {
     }
   }
 
-  async get(domain: string, grantee: Grantee): Promise<DomainGrantRecord | undefined> {
-    try {
-      const { rows } = await this.pool.query<Row>(
-        'SELECT * FROM domain_grants WHERE domain = $1 AND grantee_kind = $2 AND grantee_id = $3',
-        [domain, grantee.kind, grantee.id],
-      );
-      return rows[0] ? toRecord(rows[0]) : undefined;
-    } catch (err) {
-      throw wrapDbError(err, 'reading a domain grant');
-    }
+  get(domain: string, grantee: Grantee): Promise<DomainGrantRecord | undefined> {
+    const sql = 'SELECT * FROM domain_grants WHERE domain = $1 AND grantee_kind = $2 AND grantee_id = $3';
+    return readOneRow(this.pool, sql, [domain, grantee.kind, grantee.id], toRecord, 'reading a domain grant');
   }
 
   async put(
@@ -123,24 +105,23 @@ export class PostgresGrantRepo implements GrantRepo {
     by: Actor,
   ): Promise<DomainGrantRecord | undefined> {
     try {
-      const removed = await withTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<Row>(
-          `DELETE FROM domain_grants
-           WHERE domain = $1 AND grantee_kind = $2 AND grantee_id = $3 AND ($4::text IS NULL OR role = $4)
-           RETURNING *`,
-          [domain, grantee.kind, grantee.id, role ?? null],
-        );
-        const row = rows[0];
-        if (!row) return undefined;
-        const record = toRecord(row);
-        await enqueueEvents(tx, [
-          policyChanged({ change: 'domain.revoked', domain, grantee, role: record.role, by: by.id }),
-          auditEvent(changeRecord(by, 'domain.revoke', domain, granteeLabel(grantee), `role ${record.role}`)),
-        ]);
-        return record;
-      });
-      if (removed) this.onCommit();
-      return removed;
+      const row = await changeOneRow<Row>(
+        this.pool,
+        `DELETE FROM domain_grants
+         WHERE domain = $1 AND grantee_kind = $2 AND grantee_id = $3 AND ($4::text IS NULL OR role = $4)
+         RETURNING *`,
+        [domain, grantee.kind, grantee.id, role ?? null],
+        (removed) => {
+          const held = toRecord(removed).role;
+          return [
+            policyChanged({ change: 'domain.revoked', domain, grantee, role: held, by: by.id }),
+            auditEvent(changeRecord(by, 'domain.revoke', domain, granteeLabel(grantee), `role ${held}`)),
+          ];
+        },
+      );
+      if (!row) return undefined;
+      this.onCommit();
+      return toRecord(row);
     } catch (err) {
       throw wrapDbError(err, 'revoking a domain role');
     }

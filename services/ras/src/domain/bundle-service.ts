@@ -5,6 +5,15 @@ import type { Actor, BundleGrantRecord } from './grant-types.js';
 import type { BundleRecord, BundleRepo } from './ports.js';
 import { parseBundlePermissions, parseGrantee, requireBundleName, requireDomainName } from './request-parsers.js';
 
+/** What grant and revoke take: who asks, which bundle, to or from whom, which permissions. */
+type GrantChangeArgs = [
+  actor: Actor,
+  domain: string,
+  name: string,
+  granteeInput: { kind: string; id: string } | undefined,
+  permissionsInput: readonly string[],
+];
+
 /**
  * Resource bundles: named access-control objects owned by a domain, with
  * VIEW / UPDATE / USE grants to users or groups. Platform admins and the
@@ -46,33 +55,16 @@ export class BundleService {
     return this.deps.repo.grants(domain, name);
   }
 
-  async grant(
-    actor: Actor,
-    domain: string,
-    name: string,
-    granteeInput: { kind: string; id: string } | undefined,
-    permissionsInput: readonly string[],
-  ): Promise<BundleGrantRecord[]> {
-    const { grantee, permissions } = await this.#grantChange(
-      actor,
-      domain,
-      name,
-      granteeInput,
-      permissionsInput,
-      false,
-    );
+  async grant(...args: GrantChangeArgs): Promise<BundleGrantRecord[]> {
+    const [actor, domain, name] = args;
+    const { grantee, permissions } = await this.#grantChange(args, false);
     return this.deps.repo.addGrants(domain, name, grantee, permissions, actor);
   }
 
   /** Takes `permissionsInput` away (every permission the grantee holds there when empty). */
-  async revoke(
-    actor: Actor,
-    domain: string,
-    name: string,
-    granteeInput: { kind: string; id: string } | undefined,
-    permissionsInput: readonly string[],
-  ): Promise<BundleGrantRecord[]> {
-    const { grantee, permissions } = await this.#grantChange(actor, domain, name, granteeInput, permissionsInput, true);
+  async revoke(...args: GrantChangeArgs): Promise<BundleGrantRecord[]> {
+    const [actor, domain, name] = args;
+    const { grantee, permissions } = await this.#grantChange(args, true);
     const removed = await this.deps.repo.removeGrants(
       domain,
       name,
@@ -93,11 +85,7 @@ export class BundleService {
 
   /** A change to a bundle's grants: its arguments checked, the actor allowed grant.manage, the bundle there. */
   async #grantChange(
-    actor: Actor,
-    domain: string,
-    name: string,
-    granteeInput: { kind: string; id: string } | undefined,
-    permissionsInput: readonly string[],
+    [actor, domain, name, granteeInput, permissionsInput]: GrantChangeArgs,
     allowNoPermission: boolean,
   ) {
     requireDomainName(domain);

@@ -76,23 +76,20 @@ export const roleIdRequired = (given: string): LatchkeyError =>
 export const roleIdUnexpected = (): LatchkeyError =>
   invalidArgument('vault.role_id_unexpected', 'a role id is only for AppRole auth: drop it or use approle');
 
+/** vault.credential_missing: what needs the credential, then how to pass it. */
+const credentialNeeded = (what: string): LatchkeyError =>
+  invalidArgument('vault.credential_missing', `${what}: pass it on standard input or with --credential-file`);
+
 export const credentialMissing = (authMethod: string): LatchkeyError =>
-  invalidArgument(
-    'vault.credential_missing',
-    `no ${credentialName(authMethod, true)}: pass it on standard input or with --credential-file`,
-  );
+  credentialNeeded(`no ${credentialName(authMethod, true)}`);
 
 export const credentialNeededForAuthMethod = (authMethod: string): LatchkeyError =>
-  invalidArgument(
-    'vault.credential_missing',
-    `changing the auth method to ${authMethod.slice(0, 40)} needs its credential: pass it on standard input or with --credential-file`,
-  );
+  credentialNeeded(`changing the auth method to ${authMethod.slice(0, 40)} needs its credential`);
 
 /** The stored credential is sent only to the host it was given for. */
 export const credentialNeededForHost = (): LatchkeyError =>
-  invalidArgument(
-    'vault.credential_missing',
-    'changing the host needs the credential again (the stored one is sent only to the host it was given for): pass it on standard input or with --credential-file',
+  credentialNeeded(
+    'changing the host needs the credential again (the stored one is sent only to the host it was given for)',
   );
 
 export const credentialInvalid = (authMethod: string): LatchkeyError =>

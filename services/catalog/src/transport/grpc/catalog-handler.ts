@@ -10,7 +10,7 @@ import type {
 import { formatRotateEvery } from '../../domain/rotation/rotation-policy.js';
 import type { CatalogViewService } from '../../domain/views/catalog-view-service.js';
 import type { SecretService } from '../../domain/secrets/secret-service.js';
-import { GLOBAL, type SecretMeta, type ValueQuery } from '../../domain/secrets/secret-types.js';
+import { GLOBAL, type KeyAnswer, type SecretMeta, type ValueQuery } from '../../domain/secrets/secret-types.js';
 import type { RawVaultSettings, VaultIntegrationService } from '../../domain/vault/vault-integration-service.js';
 import type { VaultIntegrationRecord } from '../../domain/vault/vault-integration-types.js';
 
@@ -69,14 +69,9 @@ export function catalogHandlers(
       });
       return toMetadata(meta);
     },
-    setRotationPolicy: async (req, ctx) =>
+    setRotationPolicy: async ({ scope, key, rotateEvery }, ctx) =>
       toMetadata(
-        await secrets.setRotationPolicy(ctx.principal.id, {
-          scope: req.scope,
-          key: req.key,
-          rotateEvery: req.rotateEvery,
-          requestId: ctx.requestId,
-        }),
+        await secrets.setRotationPolicy(ctx.principal.id, { scope, key, rotateEvery, requestId: ctx.requestId }),
       ),
     listSecrets: async (req, ctx) => ({ secrets: (await secrets.list(ctx.principal.id, req.scope)).map(toMetadata) }),
     deleteSecret: async (req, ctx) => {
@@ -159,6 +154,28 @@ const toValueQuery = (i: ValueRequest): ValueQuery => ({
   integrationId: i.integrationId,
 });
 
+/** A found or missing key as the wire answers it (readValues adds the value). */
+const toKeyResult = (a: KeyAnswer) =>
+  a.found
+    ? {
+        refId: a.refId,
+        found: true,
+        resolvedScope: a.scope,
+        version: a.version,
+        shadowedGlobal: a.shadowedGlobal === true,
+        errorCode: '',
+        errorMessage: '',
+      }
+    : {
+        refId: a.refId,
+        found: false,
+        resolvedScope: '',
+        version: 0,
+        shadowedGlobal: false,
+        errorCode: a.code,
+        errorMessage: a.message,
+      };
+
 export function catalogInternalHandlers(
   secrets: SecretService,
   vault: VaultIntegrationService,
@@ -171,29 +188,7 @@ export function catalogInternalHandlers(
         bundle: b.bundle ?? '',
       })),
     }),
-    findKeys: async (req) => ({
-      results: (await secrets.findKeys(req.items.map(toValueQuery))).map((a) =>
-        a.found
-          ? {
-              refId: a.refId,
-              found: true,
-              resolvedScope: a.scope,
-              version: a.version,
-              shadowedGlobal: a.shadowedGlobal === true,
-              errorCode: '',
-              errorMessage: '',
-            }
-          : {
-              refId: a.refId,
-              found: false,
-              resolvedScope: '',
-              version: 0,
-              shadowedGlobal: false,
-              errorCode: a.code,
-              errorMessage: a.message,
-            },
-      ),
-    }),
+    findKeys: async (req) => ({ results: (await secrets.findKeys(req.items.map(toValueQuery))).map(toKeyResult) }),
     readValues: async (req, ctx) => {
       // What was read is recorded (the calling service as the actor) before any value is returned.
       const answers = await secrets.readValues(req.items.map(toValueQuery), {
@@ -201,29 +196,7 @@ export function catalogInternalHandlers(
         requestId: ctx.requestId,
       });
       return {
-        results: answers.map((a) =>
-          a.found
-            ? {
-                refId: a.refId,
-                found: true,
-                resolvedScope: a.scope,
-                version: a.version,
-                value: a.value,
-                errorCode: '',
-                errorMessage: '',
-                shadowedGlobal: a.shadowedGlobal === true,
-              }
-            : {
-                refId: a.refId,
-                found: false,
-                resolvedScope: '',
-                version: 0,
-                value: Buffer.alloc(0),
-                errorCode: a.code,
-                errorMessage: a.message,
-                shadowedGlobal: false,
-              },
-        ),
+        results: answers.map((a) => ({ ...toKeyResult(a), value: a.found ? a.value : Buffer.alloc(0) })),
       };
     },
   };
