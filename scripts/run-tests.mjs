@@ -11,7 +11,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = ['libs', 'services', 'cli', 'test'];
+// The cross-service tests first: they are the longest (each starts the whole
+// system), and a long file started last would leave one core idle at the end
+// while it runs alone; the many short unit files then fill the gaps.
+const roots = ['test', 'services', 'libs', 'cli'];
 const files = [];
 function walk(dir) {
   for (const name of readdirSync(dir)) {
