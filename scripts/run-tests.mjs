@@ -11,10 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-// The cross-service tests first: they are the longest (each starts the whole
-// system), and a long file started last would leave one core idle at the end
-// while it runs alone; the many short unit files then fill the gaps.
-const roots = ['test', 'services', 'libs', 'cli'];
+const roots = ['libs', 'services', 'cli', 'test'];
 const files = [];
 function walk(dir) {
   for (const name of readdirSync(dir)) {
