@@ -66,10 +66,21 @@ function withTrace(fields: LogFields | undefined): LogFields {
   const out: LogFields = { ...fields };
   if (span) out.trace_id = span.spanContext().traceId;
   const err = out.err;
-  if (err instanceof Error) {
-    out.err = { name: err.name, message: err.message, code: (err as { code?: unknown }).code };
-  }
+  if (err instanceof Error) out.err = loggedError(err);
   return out;
+}
+
+/**
+ * What a log line says of an error. A LatchkeyError's message is written to be
+ * value-free, and a system call's (ECONNREFUSED ...) names only a host, port
+ * or path: those are kept. Any other message may quote its input (Node's
+ * JSON.parse quotes the text it could not parse, PostgreSQL quotes the value
+ * it refused), so only its name and code are written.
+ */
+function loggedError(err: Error): { name: string; message: string; code: unknown } {
+  const { code, syscall } = err as { code?: unknown; syscall?: unknown };
+  const trusted = err.name === 'LatchkeyError' || (typeof syscall === 'string' && typeof code === 'string');
+  return { name: err.name, message: trusted ? err.message : '(withheld: not a Latchkey error)', code };
 }
 
 export function createLogger(options: LoggerOptions): Logger {
