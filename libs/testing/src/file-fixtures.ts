@@ -1,6 +1,5 @@
 import { after, before, type TestContext } from 'node:test';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
-import { ensureStream, type StreamSpec } from '@latchkey/nats';
 import { startTestNats, type TestNats } from './test-nats.js';
 import { startTestPostgres, type TestPostgres } from './test-postgres.js';
 
@@ -30,13 +29,11 @@ export interface TestBus {
 }
 
 /**
- * A nats-server of the test's own with `streams` (e.g. libs/events' STREAMS)
- * created, and a connection to it; both closed when the test ends.
+ * A nats-server of the test's own and a connection to it, both closed when
+ * the test ends. The caller creates the streams it needs (libs/nats'
+ * ensureStream): libs/testing does not depend on the libs it tests.
  */
-export async function startTestBus(
-  t: Pick<TestContext, 'after'>,
-  streams: readonly StreamSpec[] = [],
-): Promise<TestBus> {
+export async function startTestBus(t: Pick<TestContext, 'after'>): Promise<TestBus> {
   const nats = await startTestNats();
   const nc = await connect({ servers: nats.url });
   t.after(async () => {
@@ -44,6 +41,5 @@ export async function startTestBus(
     await nats.stop();
   });
   const jsm = await nc.jetstreamManager();
-  for (const s of streams) await ensureStream(jsm, s);
   return { nats, nc, jsm };
 }

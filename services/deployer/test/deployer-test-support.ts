@@ -9,6 +9,7 @@ import type { Pool } from '@latchkey/db';
 import { ensureEventTables, STREAMS, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
 import type { Authorizer } from '@latchkey/authz';
 import { silentLogger } from '@latchkey/logger';
+import { ensureStream } from '@latchkey/nats';
 import { freshDatabase, startTestBus, type TestBus, type TestPostgres } from '@latchkey/testing';
 import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';
 import { PostgresWorkloadRepo, type DeployerSigner } from '../src/adapters/postgres-workload-repo.js';
@@ -34,8 +35,10 @@ export async function migratedPool(
 }
 
 /** A nats-server of the test's own with the Latchkey streams, and a connection to it; both closed when the test ends. */
-export function testBus(t: TestContext): Promise<TestBus> {
-  return startTestBus(t, STREAMS);
+export async function testBus(t: TestContext): Promise<TestBus> {
+  const bus = await startTestBus(t);
+  for (const s of STREAMS) await ensureStream(bus.jsm, s);
+  return bus;
 }
 
 /** A runtime for tests that start nothing. */

@@ -26,7 +26,7 @@ import {
   type WorkloadResolved,
 } from '@latchkey/events';
 import { silentLogger } from '@latchkey/logger';
-import { ConsumerRunner, ensureConsumer } from '@latchkey/nats';
+import { ConsumerRunner, ensureConsumer, ensureStream } from '@latchkey/nats';
 import { startTestBus } from '@latchkey/testing';
 import { DeployerAttribution } from '../src/domain/deployer-attribution.js';
 import type { AuditTrail, KeyPresenceResult, ValueRead, ValueReadResult, ValueSource } from '../src/domain/ports.js';
@@ -137,7 +137,8 @@ export async function startBus(
   t: TestContext,
   opts: { deployingConsumer?: boolean; timeoutMs?: number } = {},
 ): Promise<Bus> {
-  const { nats, nc, jsm } = await startTestBus(t, STREAMS);
+  const { nats, nc, jsm } = await startTestBus(t);
+  for (const s of STREAMS) await ensureStream(jsm, s);
   if (opts.deployingConsumer) {
     await ensureConsumer(jsm, {
       stream: STREAM_EVENTS,
