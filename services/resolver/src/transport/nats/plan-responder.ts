@@ -3,6 +3,7 @@ import { PLAN_SUBJECTS, type PlanReply, type PlanRequest } from '@latchkey/event
 import type { Logger } from '@latchkey/logger';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { DeployerAttribution } from '../../domain/deployer-attribution.js';
+import { invalidPlanRequest } from '../../domain/resolution-errors.js';
 import type { ResolutionService } from '../../domain/resolution-service.js';
 
 /** The queue group: one resolver replica answers each request. */
@@ -24,11 +25,11 @@ export function startPlanResponder(
     try {
       req = JSON.parse(new TextDecoder().decode(msg.data)) as PlanRequest;
     } catch {
-      return { ok: false, code: 'resolver.invalid_request', message: 'the request is not JSON' };
+      return invalidPlanRequest('the request is not JSON');
     }
     try {
       if (typeof req !== 'object' || req === null) {
-        return { ok: false, code: 'resolver.invalid_request', message: 'the request is not a JSON object' };
+        return invalidPlanRequest('the request is not a JSON object');
       }
       const refused = await attribution.plan(req);
       if (refused) return refused;
