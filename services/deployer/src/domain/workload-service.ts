@@ -16,11 +16,6 @@ import { WorkloadRunner, type StopResult } from './runner/workload-runner.js';
 import { markDependentsStale } from './staleness/staleness-service.js';
 import { WorkloadDefinitions } from './workloads/workload-definitions.js';
 
-export type { WorkloadServiceDeps } from './deployer-deps.js';
-export type { DeploymentPlanResult, RedeployResult } from './deployments/deployment-service.js';
-export type { LogsPage } from './runner/deployment-logs.js';
-export type { StopResult } from './runner/workload-runner.js';
-
 /**
  * The deployer's domain as its transport calls it: one entry per call,
  * each handed to the room that owns it — workload definitions
