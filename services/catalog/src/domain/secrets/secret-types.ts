@@ -1,10 +1,5 @@
-import { GLOBAL_SCOPE } from '@latchkey/events';
-
 /** A domain name, or `global`. */
 export type ScopeName = string;
-
-/** libs/events' GLOBAL_SCOPE, as the transport names it. (The name patterns are libs/events' too.) */
-export const GLOBAL = GLOBAL_SCOPE;
 
 export interface SecretMeta {
   scope: ScopeName;

@@ -1,3 +1,4 @@
+import { GLOBAL_SCOPE } from '@latchkey/events';
 import type { Handlers } from '@latchkey/grpc';
 import type {
   CatalogInternalServer,
@@ -10,12 +11,12 @@ import type {
 import { formatRotateEvery } from '../../domain/rotation/rotation-policy.js';
 import type { CatalogViewService } from '../../domain/views/catalog-view-service.js';
 import type { SecretService } from '../../domain/secrets/secret-service.js';
-import { GLOBAL, type KeyAnswer, type SecretMeta, type ValueQuery } from '../../domain/secrets/secret-types.js';
+import type { KeyAnswer, SecretMeta, ValueQuery } from '../../domain/secrets/secret-types.js';
 import type { RawVaultSettings, VaultIntegrationService } from '../../domain/vault/vault-integration-service.js';
 import type { VaultIntegrationRecord } from '../../domain/vault/vault-integration-types.js';
 
 export const toMetadata = (m: SecretMeta): SecretMetadata => ({
-  scope: m.scope === GLOBAL ? { domain: '', global: true } : { domain: m.scope, global: false },
+  scope: m.scope === GLOBAL_SCOPE ? { domain: '', global: true } : { domain: m.scope, global: false },
   key: m.key,
   source: m.source,
   version: m.version,
@@ -148,7 +149,7 @@ export function catalogHandlers(
 const toValueQuery = (i: ValueRequest): ValueQuery => ({
   refId: i.refId,
   key: i.key,
-  scope: i.scope?.global ? GLOBAL : (i.scope?.domain ?? ''),
+  scope: i.scope?.global ? GLOBAL_SCOPE : (i.scope?.domain ?? ''),
   fallbackToGlobal: i.fallbackToGlobal,
   sourceType: i.sourceType === 'VAULT' ? 'VAULT' : 'MANAGED',
   integrationId: i.integrationId,
