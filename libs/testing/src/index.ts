@@ -16,12 +16,7 @@ export type {
   VaultEmulatorOptions,
   VaultTestServer,
 } from './vault-emulator.js';
-export {
-  startKubernetesEmulator,
-  startTestK3s,
-  k3sSkipReason,
-  KUBERNETES_MAX_SECRET_SIZE,
-} from './kubernetes-emulator.js';
+export { startKubernetesEmulator, startTestK3s, k3sSkipReason } from './kubernetes-emulator.js';
 export type {
   KubernetesEmulator,
   KubernetesEmulatorOptions,

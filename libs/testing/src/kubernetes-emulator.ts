@@ -25,5 +25,4 @@
 export { startKubernetesEmulator } from './kubernetes-emulator/server.js';
 export { startTestK3s, k3sSkipReason } from './kubernetes-emulator/k3s.js';
 export type { TestK3s } from './kubernetes-emulator/k3s.js';
-export { KUBERNETES_MAX_SECRET_SIZE } from './kubernetes-emulator/resources.js';
 export type * from './kubernetes-emulator/types.js';

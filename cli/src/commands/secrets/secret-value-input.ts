@@ -5,16 +5,25 @@ export const VALUE_ON_COMMAND_LINE =
   'secret values never go on the command line, where ps and shell history can see them: ' +
   'pipe the value on stdin (printf %s "$VALUE" | latchkey secret put KEY ...) or use --value-file FILE';
 
-/** Refuses `--value`, `--value=...` (and its abbreviations) anywhere in argv, without echoing it. */
-export function refuseValueOnCommandLine(argv: readonly string[]): void {
-  for (const arg of argv) {
-    if (arg === '--') break;
-    const name = arg.startsWith('--') ? arg.slice(2).split('=')[0] : undefined;
-    if (name === 'value' || name === 'val' || name === 'secret' || name === 'secret-value') {
-      throw new UsageError(`--${name} is not accepted: ${VALUE_ON_COMMAND_LINE}`);
+/**
+ * A check of raw argv that refuses any `--NAME` or `--NAME=...` in `names`
+ * (before a `--`), naming only the option, never what follows it.
+ */
+export const refuseOptionsOnCommandLine =
+  (names: ReadonlySet<string>, why: string) =>
+  (argv: readonly string[]): void => {
+    for (const arg of argv) {
+      if (arg === '--') break;
+      const name = arg.startsWith('--') ? arg.slice(2).split('=')[0] : undefined;
+      if (name !== undefined && names.has(name)) throw new UsageError(`--${name} is not accepted: ${why}`);
     }
-  }
-}
+  };
+
+/** Refuses `--value`, `--value=...` (and its abbreviations) anywhere in argv, without echoing it. */
+export const refuseValueOnCommandLine = refuseOptionsOnCommandLine(
+  new Set(['value', 'val', 'secret', 'secret-value']),
+  VALUE_ON_COMMAND_LINE,
+);
 
 /** Strips exactly one trailing "\n" (the one `echo` and editors add), if present. */
 export function stripOneNewline(buf: Buffer): Buffer {
