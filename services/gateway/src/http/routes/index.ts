@@ -1,5 +1,7 @@
 import type { RouteFamily } from '../route-context.js';
+import { deploymentRoutes } from './deployment-routes.js';
 import { identityRoutes } from './identity-routes.js';
+import { workloadRoutes } from './workload-routes.js';
 
 /**
  * Every route family the gateway serves, registered in this order. A new
@@ -8,4 +10,6 @@ import { identityRoutes } from './identity-routes.js';
  */
 export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = [
   { name: 'identity', plugin: identityRoutes },
+  { name: 'workload', plugin: workloadRoutes },
+  { name: 'deployment', plugin: deploymentRoutes },
 ];
