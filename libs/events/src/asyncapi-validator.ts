@@ -150,7 +150,8 @@ export function eventContract(doc: Json = asyncApiDocument()): EventContract {
           if (!m.payload(payload)) {
             for (const e of m.payload.errors ?? []) problems.push(`${where}: payload${describe(e)}`);
           }
-          return problems;
+          // allOf branches may report one missing header twice.
+          return [...new Set(problems)];
         });
         const problems = perMessage.find((p) => p.length === 0) ?? perMessage.flat();
         ch.parameters.forEach((p, i) => {
