@@ -1,5 +1,6 @@
 import type { RouteFamily } from '../route-context.js';
 import { deploymentRoutes } from './deployment-routes.js';
+import { documentRoutes } from './document-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { workloadRoutes } from './workload-routes.js';
 
@@ -12,4 +13,5 @@ export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = 
   { name: 'identity', plugin: identityRoutes },
   { name: 'workload', plugin: workloadRoutes },
   { name: 'deployment', plugin: deploymentRoutes },
+  { name: 'document', plugin: documentRoutes },
 ];
