@@ -1,5 +1,10 @@
 import type { RouteFamily } from '../route-context.js';
+import { accessRoutes } from './access-routes.js';
+import { auditRoutes } from './audit-routes.js';
 import { identityRoutes } from './identity-routes.js';
+import { secretRoutes } from './secret-routes.js';
+import { vaultRoutes } from './vault-routes.js';
+import { viewRoutes } from './view-routes.js';
 
 /**
  * Every route family the gateway serves, registered in this order. A new
@@ -8,4 +13,9 @@ import { identityRoutes } from './identity-routes.js';
  */
 export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = [
   { name: 'identity', plugin: identityRoutes },
+  { name: 'secret', plugin: secretRoutes },
+  { name: 'vault', plugin: vaultRoutes },
+  { name: 'access', plugin: accessRoutes },
+  { name: 'view', plugin: viewRoutes },
+  { name: 'audit', plugin: auditRoutes },
 ];
