@@ -166,11 +166,12 @@ test('a global secret is refused for a domain user and allowed for the admin; an
   assert.equal(problemOf(refused).code, 'ras.permission_denied');
   const put = ok(await api('PUT', '/api/v1/global/secrets/shared_token', tokens.admin, { value: values.shared }));
   assert.deepEqual(put['scope'], { domain: '', global: true });
-  const list = ok(await api('GET', '/api/v1/global/secrets', tokens.alice)) as { secrets: { key: string }[] };
-  assert.ok(
-    list.secrets.some((s) => s.key === 'shared_token'),
-    'domain users read global metadata',
-  );
+  // Global metadata is listed by platform admins; a domain sees global keys through its selector.
+  const adminList = ok(await api('GET', '/api/v1/global/secrets', tokens.admin)) as { secrets: { key: string }[] };
+  assert.ok(adminList.secrets.some((s) => s.key === 'shared_token'));
+  const userList = await api('GET', '/api/v1/global/secrets', tokens.alice);
+  assert.equal(userList.status, 403, userList.text);
+  assert.match(problemOf(userList).detail, /global secrets are managed by platform admins/);
 
   ok(await api('PUT', '/api/v1/domains/finance/secrets/ledger_key', tokens.mallory, { value: values.finance }));
   const existing = await api('DELETE', '/api/v1/domains/finance/secrets/ledger_key', tokens.alice);
@@ -221,8 +222,9 @@ test('a Vault integration over HTTP against the emulator: test unsaved (precise 
   const bundle = await api('PUT', `/api/v1/domains/analytics/vault-integrations/${id}`, tokens.alice, {
     bundle: 'other',
   });
-  assert.equal(bundle.status, 400, bundle.text);
-  assert.match(problemOf(bundle).detail, /create a new integration/);
+  assert.equal(bundle.status, 409, bundle.text);
+  assert.equal(problemOf(bundle).code, 'vault.bundle_fixed');
+  assert.match(problemOf(bundle).detail, /fixed at creation/);
 
   // Mallory (finance) asks for analytics' integration by its real id and by a made-up one.
   const foreign = await api('GET', `/api/v1/domains/analytics/vault-integrations/${id}`, tokens.mallory);
