@@ -85,7 +85,13 @@ interface AjvIssue {
 
 /** Where a schema issue is: a JSON path into the body, or the path or query parameter it names. */
 function issuePath(context: string | undefined, issue: AjvIssue): string {
-  const missing = issue.keyword === 'required' ? String(issue.params['missingProperty'] ?? '') : '';
+  // The field a `required` or `additionalProperties` issue is about is a parameter of it, not in its path.
+  const missing =
+    issue.keyword === 'required'
+      ? String(issue.params['missingProperty'] ?? '')
+      : issue.keyword === 'additionalProperties'
+        ? String(issue.params['additionalProperty'] ?? '')
+        : '';
   const at = jsonPath(issue.instancePath) + (missing === '' ? '' : jsonPath(`/${missing}`).slice(1));
   if (context === 'params') return `path parameter ${at.replace(/^\$\.?/, '')}`;
   if (context === 'querystring') return `query parameter ${at.replace(/^\$\.?/, '')}`;
@@ -98,10 +104,31 @@ function validationProblem(err: FastifyError): Problem {
   const errors = issues.map((issue) => ({
     path: issuePath(err.validationContext, issue),
     // Ajv's messages name the rule ("must be string"), never the value given.
-    message: issue.keyword === 'required' ? 'is required' : (issue.message ?? 'is not valid'),
+    message:
+      issue.keyword === 'required'
+        ? 'is required'
+        : issue.keyword === 'additionalProperties'
+          ? 'is not a known field (see /api/openapi.json)'
+          : issue.keyword === 'enum' && Array.isArray(issue.params['allowedValues'])
+            ? `must be one of ${issue.params['allowedValues'].map(String).join(', ')}`
+            : (issue.message ?? 'is not valid'),
   }));
   const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ') || 'the request does not match its schema';
   return problem(400, 'request.invalid', `${detail} (see /api/openapi.json)`, errors);
+}
+
+/** The body limit that applied: the gateway's, or a route's own (`bodyLimit`, with `config.bodyLimitNote` saying why). */
+interface BodyLimit {
+  gateway: number;
+  route: number | undefined;
+  note: string | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What a route with its own `bodyLimit` says in its 413 answer besides the limit. */
+    bodyLimitNote?: string;
+  }
 }
 
 /**
@@ -109,13 +136,15 @@ function validationProblem(err: FastifyError): Problem {
  * parser's message can quote the body it could not read, and a body may
  * hold a secret value.
  */
-function fastifyProblem(err: FastifyError, bodyLimit: number): Problem | undefined {
+function fastifyProblem(err: FastifyError, limit: BodyLimit): Problem | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return problem(
         413,
         'request.body_too_large',
-        `the request body is larger than ${bodyLimit} bytes, the gateway's limit (LATCHKEY_HTTP_BODY_LIMIT)`,
+        limit.route === undefined || limit.route === limit.gateway
+          ? `the request body is larger than ${limit.gateway} bytes, the gateway's limit (LATCHKEY_HTTP_BODY_LIMIT)`
+          : `the request body is larger than ${limit.route} bytes, this route's limit${limit.note === undefined ? '' : `: ${limit.note}`}`,
       );
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'request.invalid_json', 'the request body is not valid JSON');
@@ -154,7 +183,11 @@ export function installProblemHandlers(app: FastifyInstance, opts: { logger: Log
     }
     const fe = err as FastifyError;
     if (Array.isArray(fe.validation)) return sendProblem(reply, validationProblem(fe));
-    const known = fastifyProblem(fe, opts.bodyLimit);
+    const known = fastifyProblem(fe, {
+      gateway: opts.bodyLimit,
+      route: request.routeOptions.bodyLimit,
+      note: request.routeOptions.config.bodyLimitNote,
+    });
     if (known !== undefined) return sendProblem(reply, known);
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
       return sendProblem(reply, problem(fe.statusCode, 'request.invalid', 'the request cannot be read'));
