@@ -28,6 +28,26 @@ const schema = z.object({
     .min(1024, 'at least 1024 bytes')
     .max(16 * 1024 * 1024, 'at most 16 MiB')
     .default(1024 * 1024),
+  /**
+   * The console's session key (AES-256, `{"id","key"}` or a key ring),
+   * shared by every replica. Unset: no console sessions, Bearer tokens only.
+   */
+  LATCHKEY_SESSION_KEY_FILE: z.string().optional(),
+  /**
+   * Embedded mode's login links: the X25519 private key(s) they are sealed
+   * to (PKCS#8 PEM, comma-separated while one is rotated). Unset: no links.
+   */
+  LATCHKEY_LOGIN_LINK_KEY_FILE: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined
+        ? undefined
+        : v
+            .split(',')
+            .map((f) => f.trim())
+            .filter((f) => f !== ''),
+    ),
 });
 
 export type GatewayConfig = z.infer<typeof schema>;
