@@ -8,6 +8,8 @@ import { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { buildGateway } from './http/server.js';
 import { ConsoleSessions } from './session/console-sessions.js';
 import { natsLinkRedemptions } from './session/nats-link-redemptions.js';
+import { OidcSignIn } from './session/oidc-sign-in.js';
+import { OIDC_CALLBACK_PATH } from './http/routes/session-routes.js';
 import { loadLoginLinkKeys, loadSessionKeys } from './session/session-keys.js';
 
 /** The HTTPS certificate and key: the HTTP ones when set, else the service's own; none in insecure mode. */
@@ -48,7 +50,41 @@ async function consoleSessions(config: GatewayConfig, bus: Bus): Promise<Console
     linkFiles.length === 0
       ? undefined
       : { keys: await loadLoginLinkKeys(linkFiles), redemptions: await natsLinkRedemptions(bus) };
-  return new ConsoleSessions({ sessionKeys, ...(links !== undefined ? { links } : {}) });
+  const clientId = config.LATCHKEY_CONSOLE_OIDC_CLIENT_ID;
+  const consoleUrl = config.LATCHKEY_CONSOLE_URL;
+  const secretFile = config.LATCHKEY_CONSOLE_OIDC_CLIENT_SECRET_FILE;
+  const clientSecret =
+    secretFile === undefined
+      ? undefined
+      : (
+          await readFile(secretFile, 'utf8').catch(() => {
+            throw new LatchkeyError(
+              'config.invalid',
+              `cannot read ${secretFile}: check LATCHKEY_CONSOLE_OIDC_CLIENT_SECRET_FILE`,
+              { kind: 'invalid_argument' },
+            );
+          })
+        ).trim();
+  return ConsoleSessions.create({
+    sessionKeys,
+    ...(links !== undefined ? { links } : {}),
+    ...(clientId !== undefined && consoleUrl !== undefined
+      ? {
+          oidc: (codec) =>
+            OidcSignIn.discover(
+              {
+                issuer: config.LATCHKEY_OIDC_ISSUER,
+                clientId,
+                clientSecret,
+                redirectUri: new URL(OIDC_CALLBACK_PATH, consoleUrl).href,
+                scopes: config.LATCHKEY_CONSOLE_OIDC_SCOPES,
+                allowLoopbackHttp: config.LATCHKEY_INSECURE,
+              },
+              codec,
+            ),
+        }
+      : {}),
+  });
 }
 
 // The gateway is stateless (no database): its gRPC server serves health only;

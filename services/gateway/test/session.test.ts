@@ -36,7 +36,7 @@ let gw: FakeGateway;
 before(async () => {
   gw = await startFakeGateway({
     families: [...ROUTE_FAMILIES, { name: 'probe', plugin: writeProbe }],
-    sessions: new ConsoleSessions({
+    sessions: await ConsoleSessions.create({
       sessionKeys,
       links: { keys: new Map([[linkKey.kid, linkKey]]), redemptions: memoryLinkRedemptions() },
     }),

@@ -1,6 +1,7 @@
 import { LOGIN_LINK_MAX_TTL_SEC, openLoginLink, type KekRingFile, type SealKeyPair } from '@latchkey/crypto';
 import { LatchkeyError } from '@latchkey/errors';
 import type { LinkRedemptions } from './link-redemptions.js';
+import type { OidcSignIn } from './oidc-sign-in.js';
 import { SessionCodec, type OpenedSession, type SessionContent } from './session-cookie.js';
 
 /** Who a token is, as the services see it (ras WhoAmI called with the token). */
@@ -15,6 +16,8 @@ export interface ConsoleSessionsDeps {
   sessionKeys: KekRingFile;
   /** Embedded mode's login links: the keys they are sealed to, and where their use is recorded. */
   links?: { keys: ReadonlyMap<string, SealKeyPair>; redemptions: LinkRedemptions };
+  /** Scaled mode's sign-in with the identity provider (made with this codec: see withOidc). */
+  oidc?: (codec: SessionCodec) => Promise<OidcSignIn>;
   now?: () => Date;
 }
 
@@ -39,10 +42,19 @@ function tokenExpiry(token: string): number | undefined {
 export class ConsoleSessions {
   readonly codec: SessionCodec;
   private readonly now: () => Date;
+  /** Scaled mode's OIDC sign-in, when configured. */
+  oidc: OidcSignIn | undefined;
 
-  constructor(private readonly deps: ConsoleSessionsDeps) {
+  private constructor(private readonly deps: ConsoleSessionsDeps) {
     this.now = deps.now ?? (() => new Date());
     this.codec = new SessionCodec(deps.sessionKeys, this.now);
+  }
+
+  /** The sessions, with the OIDC provider's discovery read when one is configured. */
+  static async create(deps: ConsoleSessionsDeps): Promise<ConsoleSessions> {
+    const sessions = new ConsoleSessions(deps);
+    if (deps.oidc !== undefined) sessions.oidc = await deps.oidc(sessions.codec);
+    return sessions;
   }
 
   get acceptsLinks(): boolean {

@@ -26,7 +26,7 @@ export interface OpenedSession extends SessionContent {
   kid: string;
 }
 
-const AAD = (kid: string) => Buffer.from(`latchkey-session-v1|${kid}`, 'utf8');
+const AAD = (purpose: string, kid: string) => Buffer.from(`latchkey-${purpose}-v1|${kid}`, 'utf8');
 const csrfKey = (kek: Kek) => Buffer.from(hkdfSync('sha256', kek.key, Buffer.alloc(0), 'latchkey-csrf-v1', 32));
 
 const invalid = () =>
@@ -53,25 +53,36 @@ export class SessionCodec {
   }
 
   seal(content: SessionContent): string {
+    return this.sealJson('session', content);
+  }
+
+  /** Any small JSON value sealed for `purpose` (a box sealed for one purpose does not open as another's). */
+  sealJson(purpose: string, content: unknown): string {
     const { id, key } = this.ring.current;
-    const blob = gcmEncrypt(key, Buffer.from(JSON.stringify(content), 'utf8'), AAD(id));
+    const blob = gcmEncrypt(key, Buffer.from(JSON.stringify(content), 'utf8'), AAD(purpose, id));
     return `${id}.${blob.toString('base64url')}`;
+  }
+
+  /** What sealJson sealed for `purpose`, or undefined when it was not sealed so here. */
+  openJson(purpose: string, value: string): { kid: string; content: unknown } | undefined {
+    const dot = value.indexOf('.');
+    const kid = dot > 0 ? value.slice(0, dot) : '';
+    const kek = this.ring.keys.get(kid);
+    if (kek === undefined) return undefined;
+    try {
+      const plain = gcmDecrypt(kek.key, Buffer.from(value.slice(dot + 1), 'base64url'), AAD(purpose, kid));
+      return { kid, content: JSON.parse(plain.toString('utf8')) as unknown };
+    } catch {
+      return undefined;
+    }
   }
 
   /** The session a cookie value holds: `session.invalid` when it was not sealed here, `session.expired` when over. */
   open(value: string): OpenedSession {
-    const dot = value.indexOf('.');
-    const kid = dot > 0 ? value.slice(0, dot) : '';
-    const kek = this.ring.keys.get(kid);
-    if (kek === undefined) throw invalid();
-    let content: Partial<SessionContent> | null;
-    try {
-      content = JSON.parse(
-        gcmDecrypt(kek.key, Buffer.from(value.slice(dot + 1), 'base64url'), AAD(kid)).toString('utf8'),
-      ) as Partial<SessionContent> | null;
-    } catch {
-      throw invalid();
-    }
+    const opened = this.openJson('session', value);
+    if (opened === undefined) throw invalid();
+    const { kid } = opened;
+    const content = opened.content as Partial<SessionContent> | null;
     if (typeof content?.token !== 'string' || typeof content.sid !== 'string' || typeof content.exp !== 'number') {
       throw invalid();
     }
@@ -108,7 +119,12 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
+/** A cookie's Set-Cookie value: HttpOnly, Secure, Path=/ (a `__Host-` name needs both). */
+export function cookieHeader(name: string, value: string, maxAgeSec: number, sameSite: 'Strict' | 'Lax'): string {
+  return `${name}=${value}; Path=/; HttpOnly; Secure; SameSite=${sameSite}; Max-Age=${Math.max(0, Math.floor(maxAgeSec))}`;
+}
+
 /** The Set-Cookie value of a session (or, with `maxAgeSec` 0 and an empty value, its removal). */
 export function sessionCookieHeader(value: string, maxAgeSec: number): string {
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSec))}`;
+  return cookieHeader(SESSION_COOKIE, value, maxAgeSec, 'Strict');
 }

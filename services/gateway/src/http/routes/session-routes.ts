@@ -1,12 +1,25 @@
 import { LatchkeyError } from '@latchkey/errors';
 import type { ConsoleSessions, WhoAmI } from '../../session/console-sessions.js';
 import { requestSession } from '../../session/session-http.js';
-import { sessionCookieHeader } from '../../session/session-cookie.js';
+import { OIDC_TX_COOKIE, OIDC_TX_TTL_SEC, type OidcSignIn } from '../../session/oidc-sign-in.js';
+import { cookieHeader, readCookie, sessionCookieHeader } from '../../session/session-cookie.js';
 import { PROBLEM_REF } from '../openapi.js';
 import type { RouteDeps, RouteFamily } from '../route-context.js';
 
 /** Where a browser lands once signed in: the console. */
 export const CONSOLE_HOME = '/';
+
+/** Scaled mode's sign-in: the redirect to the identity provider, and where it sends the browser back. */
+export const OIDC_LOGIN_PATH = '/api/v1/session/oidc/login';
+export const OIDC_CALLBACK_PATH = '/api/v1/session/oidc/callback';
+
+/**
+ * The callback's answer: a page that goes on to the console. Not a
+ * redirect: the browser arrived from the provider's site, and on a
+ * redirect chain that began cross-site a SameSite=Strict cookie is not
+ * sent; this page's own navigation is same-site. No script (the CSP).
+ */
+const SIGNED_IN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${CONSOLE_HOME}"><title>Signed in</title></head><body><a href="${CONSOLE_HOME}">Continue to the Latchkey console</a></body></html>`;
 
 const notConfigured = (): LatchkeyError =>
   new LatchkeyError(
@@ -68,6 +81,75 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
       return reply
         .header('set-cookie', sessionCookieHeader(s.codec.seal(session), s.remainingSec(session)))
         .redirect(CONSOLE_HOME, 303);
+    },
+  );
+
+  const needOidc = (): OidcSignIn => {
+    const oidc = need().oidc;
+    if (oidc === undefined) {
+      throw new LatchkeyError(
+        'session.oidc_not_configured',
+        'this gateway signs in with no identity provider (LATCHKEY_CONSOLE_OIDC_CLIENT_ID is not set): in embedded mode print a login link with latchkey console --user USER',
+        { kind: 'failed_precondition' },
+      );
+    }
+    return oidc;
+  };
+
+  app.get(
+    OIDC_LOGIN_PATH,
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Sign in with the identity provider (scaled mode): redirects there, PKCE S256 with state and nonce',
+        security: [],
+        response: { 302: { type: 'null', description: 'To the identity provider' }, default: PROBLEM_REF },
+      },
+    },
+    async (_request, reply) => {
+      const { url, transaction } = await needOidc().start();
+      return reply
+        .header('set-cookie', cookieHeader(OIDC_TX_COOKIE, transaction, OIDC_TX_TTL_SEC, 'Lax'))
+        .redirect(url, 302);
+    },
+  );
+
+  app.get(
+    OIDC_CALLBACK_PATH,
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Where the identity provider sends the browser back: sets the session cookie',
+        security: [],
+        querystring: {
+          type: 'object',
+          properties: {
+            code: { type: 'string', maxLength: 4096 },
+            state: { type: 'string', maxLength: 1024 },
+            iss: { type: 'string', maxLength: 2048 },
+            error: { type: 'string', maxLength: 256 },
+            error_description: { type: 'string', maxLength: 2048 },
+          },
+        },
+        response: {
+          200: { type: 'string', description: 'Signed in: a page that goes on to the console' },
+          default: PROBLEM_REF,
+        },
+      },
+    },
+    async (request, reply) => {
+      const s = need();
+      const oidc = needOidc();
+      const query = new URL(request.url, 'http://gateway.invalid').searchParams;
+      const token = await oidc.finish(query, readCookie(request.headers.cookie, OIDC_TX_COOKIE));
+      const session = await s.fromToken(token, 'oidc', whoAmIOf(upstream));
+      return reply
+        .header('set-cookie', [
+          sessionCookieHeader(s.codec.seal(session), s.remainingSec(session)),
+          cookieHeader(OIDC_TX_COOKIE, '', 0, 'Lax'),
+        ])
+        .type('text/html; charset=utf-8')
+        .send(SIGNED_IN_PAGE);
     },
   );
 
