@@ -23,7 +23,8 @@ const INTEGRATION = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
 const PRINCIPALS: Record<string, Principal> = {
   'catalog-token': { id: 'service:catalog', kind: 'service', groups: [] },
   'resolver-token': { id: 'service:resolver', kind: 'service', groups: [] },
-  'gateway-token': { id: 'service:gateway', kind: 'service', groups: [] },
+  'gateway-token': { id: 'service:gateway-runtime', kind: 'service', groups: [] },
+  'gateway-serving-token': { id: 'service:gateway', kind: 'service', groups: [] },
   'admin-token': { id: 'admin', kind: 'user', groups: [] },
   'spoof-token': { id: 'service:catalog', kind: 'user', groups: [] },
 };
@@ -139,7 +140,7 @@ test('the catalog lists the dependents of a key and the Vault keys of live deplo
 });
 
 test('callers other than the catalog service are refused with permission_denied', async () => {
-  for (const token of ['resolver-token', 'gateway-token', 'admin-token', 'spoof-token']) {
+  for (const token of ['resolver-token', 'gateway-token', 'gateway-serving-token', 'admin-token', 'spoof-token']) {
     await rejectsWith(
       listDependents(token, 'VAULT', INTEGRATION, ['db_password']),
       'permission_denied',

@@ -26,11 +26,12 @@ const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----
 
 /** Bearer tokens of the test's gRPC server and who they are; one user pretends to carry the gateway's id. */
 const PRINCIPALS: Record<string, Principal> = {
-  'gateway-token': { id: 'service:gateway', kind: 'service', groups: [] },
+  'gateway-token': { id: 'service:gateway-runtime', kind: 'service', groups: [] },
+  'gateway-serving-token': { id: 'service:gateway', kind: 'service', groups: [] },
   'catalog-token': { id: 'service:catalog', kind: 'service', groups: [] },
   'resolver-token': { id: 'service:resolver', kind: 'service', groups: [] },
   'admin-token': { id: 'admin', kind: 'user', groups: [] },
-  'spoof-token': { id: 'service:gateway', kind: 'user', groups: [] },
+  'spoof-token': { id: 'service:gateway-runtime', kind: 'user', groups: [] },
 };
 
 /** Keeps the RunSpec of every start (the environment the workload would get). */
@@ -285,10 +286,10 @@ test('the token dies when its deployment is replaced, stopped or ends; unknown, 
   assert.equal(h.resolver.asked.length, asked, 'a refused token reached the resolver');
 });
 
-test('only the gateway may call the runtime reads, and the gateway nothing else of DeployerInternal', async (t) => {
+test("only the gateway's runtime identity may call the runtime reads (not its serving identity, another service or a person)", async (t) => {
   const h = await harness(t);
   const { token } = await h.deploy(ETL);
-  for (const caller of ['catalog-token', 'resolver-token', 'admin-token', 'spoof-token']) {
+  for (const caller of ['gateway-serving-token', 'catalog-token', 'resolver-token', 'admin-token', 'spoof-token']) {
     await refused(h.read(token, 'db_password', {}, caller), 'auth.forbidden_caller');
     await refused(h.list(token, caller), 'auth.forbidden_caller');
   }

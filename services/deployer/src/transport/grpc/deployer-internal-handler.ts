@@ -3,16 +3,24 @@ import type { DeployerInternalServer } from '@latchkey/proto';
 import type { ReferenceIndexService } from '../../domain/reference-index-service.js';
 import type { RuntimeReadService } from '../../domain/runtime/runtime-read-service.js';
 
-/** The runtime reads: the gateway's certificate alone (it passes on a workload's token). */
-const GATEWAY_METHODS: ReadonlySet<string> = new Set(['listRuntimeSecrets', 'readRuntimeSecret']);
+/** The runtime reads, which pass on a workload's token. */
+const RUNTIME_METHODS: ReadonlySet<string> = new Set(['listRuntimeSecrets', 'readRuntimeSecret']);
+
+/**
+ * The gateway's runtime identity: a client certificate of its own (CN
+ * gateway-runtime) that the gateway presents on these two calls only. Its
+ * serving certificate cannot call at all, and every other call it makes
+ * carries its caller's token.
+ */
+export const GATEWAY_RUNTIME_PRINCIPAL = 'service:gateway-runtime';
 
 /**
  * DeployerInternal answers services only: the reference index the catalog's
- * identity alone, the runtime reads the gateway's alone.
+ * identity alone, the runtime reads the gateway's runtime identity alone.
  */
 export const deployerInternalCallers: ServiceOptions = {
   allow: (p, method) =>
-    p.kind === 'service' && p.id === (GATEWAY_METHODS.has(method) ? 'service:gateway' : 'service:catalog'),
+    p.kind === 'service' && p.id === (RUNTIME_METHODS.has(method) ? GATEWAY_RUNTIME_PRINCIPAL : 'service:catalog'),
 };
 
 export function deployerInternalHandlers(
