@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from '@latchkey/logger';
 import type { Upstream } from '../clients.js';
+import type { RuntimeReads } from '../runtime-reads.js';
 import type { Caller } from './caller.js';
 
 declare module 'fastify' {
@@ -19,6 +20,11 @@ export interface RouteDeps {
   /** The services, called as the request's caller. */
   upstream: Pick<Upstream, 'call'>;
   logger: Logger;
+  /**
+   * The deployer's runtime reads (a workload's own token), over the
+   * gateway's runtime identity; absent when the gateway has none.
+   */
+  runtime?: RuntimeReads;
 }
 
 /** One family of routes (workloads, secrets, ...): a Fastify plugin given the RouteDeps. */

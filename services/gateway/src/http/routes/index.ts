@@ -1,5 +1,6 @@
 import type { RouteFamily } from '../route-context.js';
 import { identityRoutes } from './identity-routes.js';
+import { runtimeRoutes } from './runtime-routes.js';
 
 /**
  * Every route family the gateway serves, registered in this order. A new
@@ -8,4 +9,5 @@ import { identityRoutes } from './identity-routes.js';
  */
 export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = [
   { name: 'identity', plugin: identityRoutes },
+  { name: 'runtime', plugin: runtimeRoutes },
 ];
