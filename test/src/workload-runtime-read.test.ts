@@ -127,6 +127,17 @@ test('a running workload reads its own references with its token (a rotation wit
     assert.equal(r.body.value, undefined);
   }
 
+  // Nor over gRPC: to every service it is no identity.
+  const asToken = sys.cliAs(token2);
+  for (const args of [
+    ['secret', 'list', '--domain', 'analytics'],
+    ['workload', 'list', '--domain', 'analytics'],
+  ]) {
+    const r = await asToken(args);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, /unauthenticated|not valid/, r.stderr);
+  }
+
   // Stopped: dead at once.
   await ok(['stop', 'reader', '--domain', 'analytics']);
   const dead2 = await get('/api/v1/runtime/secrets/db_password', token2);
