@@ -1,6 +1,9 @@
 import type { RouteFamily } from '../route-context.js';
+import { deploymentRoutes } from './deployment-routes.js';
+import { documentRoutes } from './document-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { runtimeRoutes } from './runtime-routes.js';
+import { workloadRoutes } from './workload-routes.js';
 
 /**
  * Every route family the gateway serves, registered in this order. A new
@@ -9,5 +12,8 @@ import { runtimeRoutes } from './runtime-routes.js';
  */
 export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = [
   { name: 'identity', plugin: identityRoutes },
+  { name: 'workload', plugin: workloadRoutes },
+  { name: 'deployment', plugin: deploymentRoutes },
+  { name: 'document', plugin: documentRoutes },
   { name: 'runtime', plugin: runtimeRoutes },
 ];
