@@ -406,6 +406,11 @@ const ROWS: Row[] = [
     request: () => ({ sourceType: 'MANAGED', sourceId: OTHER, keys: ['fin_password'], force: true }),
   },
   { rpc: 'DeployerInternal.EndDeletion', request: () => ({ deletionId: '00000000-0000-4000-8000-000000000000' }) },
+  { rpc: 'DeployerInternal.ListRuntimeSecrets', request: () => ({ token: `lkw_${'A'.repeat(43)}` }) },
+  {
+    rpc: 'DeployerInternal.ReadRuntimeSecret',
+    request: () => ({ token: `lkw_${'A'.repeat(43)}`, key: 'fin_password', sourceType: '', sourceId: '' }),
+  },
 ];
 
 let sys: RunningSystem;

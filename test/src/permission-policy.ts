@@ -161,6 +161,9 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   'DeployerInternal.ListDeployedVaultKeys': { none: nobody('auth.forbidden_caller') },
   'DeployerInternal.BeginDeletion': { none: nobody('auth.forbidden_caller') },
   'DeployerInternal.EndDeletion': { none: nobody('auth.forbidden_caller') },
+  // A workload's token reaches these through the gateway's certificate only: no person gets in.
+  'DeployerInternal.ListRuntimeSecrets': { none: nobody('auth.forbidden_caller') },
+  'DeployerInternal.ReadRuntimeSecret': { none: nobody('auth.forbidden_caller') },
 };
 
 /** What `caller` calling `rpc` on `target` must get, by the table. */

@@ -60,13 +60,23 @@ export function keyMaterialPaths(home: string): KeyMaterialPaths {
     loginLinkPrivateKeyFile: path.join(home, 'gateway-login-link.key'),
     loginLinkPublicKeyFile: path.join(home, 'gateway-login-link.pub'),
     // The gateway's certificate serves (gRPC health, HTTPS) but cannot call: it calls as each request's caller.
-    tls: localTlsFiles(home, SERVICE_NAMES, { serverOnly: [NATS_SERVER_CERT, GATEWAY_CERT] }),
+    // Its runtime certificate calls the deployer's runtime reads, and nothing else admits it.
+    tls: localTlsFiles(home, [...SERVICE_NAMES, GATEWAY_RUNTIME_CERT], {
+      serverOnly: [NATS_SERVER_CERT, GATEWAY_CERT],
+    }),
     bus: busKeyPaths(path.join(home, 'bus')),
   };
 }
 
 /** The gateway's certificate (CN gateway; SANs gateway, localhost, 127.0.0.1): for serving only. */
 export const GATEWAY_CERT = 'gateway';
+
+/**
+ * The gateway's runtime identity (CN gateway-runtime, client and server
+ * use): presented only on its calls of the deployer's runtime reads, which
+ * admit it alone (a running workload's own token travels in the request).
+ */
+export const GATEWAY_RUNTIME_CERT = 'gateway-runtime';
 
 /** The gateway's credentials file (insecure mode): a token of its own for its health endpoint, known to no other service. */
 async function ensureGatewayCredentials(file: string): Promise<void> {

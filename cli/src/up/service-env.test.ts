@@ -159,3 +159,29 @@ test('the gateway gets the three services it calls, its HTTP port and its servin
   assert.equal(insecure['LATCHKEY_CREDENTIALS_FILE'], '/data/gateway-credentials.json');
   assert.equal(insecure['LATCHKEY_HTTP_PORT'], '0');
 });
+
+test("workloads' way to their secrets: the deployer gets the gateway's URL, the gateway its runtime certificate (not with --insecure)", () => {
+  const deployer = buildServiceEnv(
+    { LATCHKEY_WORKLOAD_API_URL: 'https://stale:1' },
+    { ...base, service: 'deployer', workloadApiUrl: 'https://127.0.0.1:7480' },
+  );
+  assertEnv(deployer, {
+    LATCHKEY_WORKLOAD_API_URL: 'https://127.0.0.1:7480',
+    LATCHKEY_TLS_CA_FILE: '/data/tls/ca.crt',
+    LATCHKEY_RUNTIME_TLS_CERT_FILE: undefined,
+  });
+  const gateway = buildServiceEnv({}, { ...base, service: 'gateway', port: 7405, httpPort: 7480 });
+  assertEnv(gateway, {
+    LATCHKEY_RUNTIME_TLS_CERT_FILE: '/data/tls/gateway-runtime.crt',
+    LATCHKEY_RUNTIME_TLS_KEY_FILE: '/data/tls/gateway-runtime.key',
+    LATCHKEY_WORKLOAD_API_URL: undefined,
+  });
+  for (const service of ['ras', 'catalog', 'resolver'] as const) {
+    assert.equal(buildServiceEnv({}, { ...base, service })['LATCHKEY_RUNTIME_TLS_CERT_FILE'], undefined, service);
+  }
+  const insecure = buildServiceEnv(
+    { LATCHKEY_RUNTIME_TLS_CERT_FILE: 'stale' },
+    { ...base, service: 'gateway', insecure: true },
+  );
+  assert.equal(insecure['LATCHKEY_RUNTIME_TLS_CERT_FILE'], undefined);
+});

@@ -21,6 +21,8 @@ export interface ServiceEnvInput {
   catalogAddr?: string;
   /** host:port of the first deployer replica (for the catalog and the gateway). */
   deployerAddr?: string;
+  /** The gateway's base URL as workloads reach it (the deployer hands it to each as LATCHKEY_API_URL). */
+  workloadApiUrl?: string;
   /** The deployer's work folder (default <home>/work; as root, in the system folder). */
   workDir?: string;
   /** Plaintext, services named by shared tokens (latchkey up --insecure): local debugging only. */
@@ -68,6 +70,10 @@ const MANAGED_VARS = [
   'LATCHKEY_HTTP_TLS_KEY_FILE',
   'LATCHKEY_SESSION_KEY_FILE',
   'LATCHKEY_LOGIN_LINK_KEY_FILE',
+  'LATCHKEY_RUNTIME_TLS_CERT_FILE',
+  'LATCHKEY_RUNTIME_TLS_KEY_FILE',
+  'LATCHKEY_WORKLOAD_API_URL',
+  'LATCHKEY_WORKLOAD_API_CA_FILE',
 ];
 
 /** The environment of one service process: the launcher's env plus its wiring. */
@@ -115,6 +121,12 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     // The console: the session key all replicas share, and the key login links are sealed to.
     env['LATCHKEY_SESSION_KEY_FILE'] = input.keys.sessionKeyFile;
     env['LATCHKEY_LOGIN_LINK_KEY_FILE'] = input.keys.loginLinkPrivateKeyFile;
+    // Its runtime identity, for the deployer's runtime reads only (none in insecure mode).
+    const runtimeId = input.keys.tls.services['gateway-runtime'];
+    if (env['LATCHKEY_INSECURE'] !== '1' && runtimeId !== undefined) {
+      env['LATCHKEY_RUNTIME_TLS_CERT_FILE'] = runtimeId.certFile;
+      env['LATCHKEY_RUNTIME_TLS_KEY_FILE'] = runtimeId.keyFile;
+    }
   }
   if (service === 'catalog') {
     env['LATCHKEY_KEK_FILE'] = input.keys.kekFile;
@@ -137,6 +149,8 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     env['LATCHKEY_SEAL_PRIVATE_KEY_FILE'] = input.keys.sealPrivateKeyFile;
     env['LATCHKEY_SIGNING_KEY_FILE'] = input.keys.signingPrivateKeyFile;
     env['LATCHKEY_WORK_DIR'] = input.workDir ?? path.join(input.home, 'work');
+    // Workloads read their secrets through the gateway (LATCHKEY_API_URL; the CA is its LATCHKEY_TLS_CA_FILE).
+    if (input.workloadApiUrl !== undefined) env['LATCHKEY_WORKLOAD_API_URL'] = input.workloadApiUrl;
   }
   return env;
 }

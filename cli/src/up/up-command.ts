@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import {
   assertPortFree,
   ensureNatsServerBinary,
+  findFreePort,
   isPortFree,
   runningAsRoot,
   startNatsServer,
@@ -297,6 +298,9 @@ export async function runUp(io: CliIo): Promise<number> {
     const first: Partial<Record<LaunchedService, ServiceProcess>> = {};
     const all: ServiceProcess[] = [];
     // The gateway last: it calls the other three as each request's caller.
+    // The first gateway's HTTP port is fixed before anything starts: the deployer hands its URL to workloads.
+    const httpPort = config.httpPort !== 0 ? config.httpPort : await findFreePort();
+    const workloadApiUrl = `${config.insecure ? 'http' : 'https'}://127.0.0.1:${httpPort}`;
     for (const service of [...START_ORDER, 'gateway' as const]) {
       const firstPort = service === 'gateway' ? config.gatewayPort : config.servicePorts[service];
       for (let replica = 1; replica <= config.replicas; replica++) {
@@ -306,7 +310,8 @@ export async function runUp(io: CliIo): Promise<number> {
           service,
           replica,
           port: replica === 1 ? firstPort : 0,
-          ...(service === 'gateway' ? { httpPort: replica === 1 ? config.httpPort : 0 } : {}),
+          ...(service === 'gateway' ? { httpPort: replica === 1 ? httpPort : 0 } : {}),
+          ...(service === 'deployer' ? { workloadApiUrl } : {}),
           home,
           natsUrl,
           keys: keys.paths,

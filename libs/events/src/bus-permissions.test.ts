@@ -16,6 +16,7 @@ test('each event subject has exactly the one producer issue 12 names, and each s
       subjects.deployed('*'),
       subjects.failed('*'),
       'latchkey.resolver.plan.*',
+      'latchkey.resolver.runtime_read.*',
       'latchkey.audit.deployer.>',
     ].sort(),
   );
@@ -50,7 +51,15 @@ test('each event subject has exactly the one producer issue 12 names, and each s
   for (const s of BUS_SERVICES) {
     if (s !== 'gateway') assert.ok(!busPermissions(s).publish.some((p) => p.includes('KV')), s);
   }
-  // Only the resolver answers requests (the plan requests).
+  // Only the resolver answers requests (the plan requests and runtime reads), and only it hears them.
+  for (const s of BUS_SERVICES) {
+    const hears = busPermissions(s).subscribe.filter((sub) => sub.startsWith('latchkey.resolver.'));
+    assert.deepEqual(
+      hears.sort(),
+      s === 'resolver' ? ['latchkey.resolver.plan.*', 'latchkey.resolver.runtime_read.*'] : [],
+      s,
+    );
+  }
   for (const s of BUS_SERVICES) assert.equal(busPermissions(s).allowResponses === true, s === 'resolver', s);
 });
 

@@ -2,6 +2,7 @@ import { invalidArgument } from '@latchkey/errors';
 import type { BusIdentity, BusPermissions } from '@latchkey/nats';
 import { DOMAIN_NAME, GLOBAL_SCOPE } from './names.js';
 import { PLAN_SUBJECTS } from './resolution-plan.js';
+import { RUNTIME_READ_SUBJECTS } from './runtime-read.js';
 import { STREAM_AUDIT, STREAM_EVENTS, STREAM_RESOLVED, STREAMS, subjects } from './subjects.js';
 
 /**
@@ -54,7 +55,7 @@ interface ServiceRow {
   subscribes: string[];
   /** Its durable consumers, by stream. */
   consumers: { stream: string; durable: string }[];
-  /** Answers requests (the resolver's plan requests). */
+  /** Answers requests (the resolver's plan requests and runtime reads). */
   answers?: boolean;
   /** JetStream KV buckets it alone uses: it may create one, write keys and read them back (never delete or purge). */
   buckets?: string[];
@@ -73,7 +74,7 @@ const ROWS: Record<BusService, ServiceRow> = {
   },
   resolver: {
     publishes: [subjects.resolved(ANY), subjects.resolutionFailed(ANY), subjects.resolutionRetrying(ANY)],
-    subscribes: [subjects.policyChanged(), PLAN_SUBJECTS],
+    subscribes: [subjects.policyChanged(), PLAN_SUBJECTS, RUNTIME_READ_SUBJECTS],
     consumers: [{ stream: STREAM_EVENTS, durable: DURABLES.resolverDeploying }],
     answers: true,
   },
@@ -93,8 +94,9 @@ const ROWS: Record<BusService, ServiceRow> = {
       subjects.stopRequested(ANY),
       subjects.deployed(ANY),
       subjects.failed(ANY),
-      // Plan requests: the deployer alone asks, the resolver alone answers.
+      // Plan requests and runtime reads: the deployer alone asks, the resolver alone answers.
       PLAN_SUBJECTS,
+      RUNTIME_READ_SUBJECTS,
     ],
     subscribes: [subjects.policyChanged(), subjects.deployed('>'), subjects.stopRequested('>')],
     consumers: [

@@ -1,5 +1,6 @@
 import type { ReferenceSpec, WorkloadDeploying } from './event-types.js';
 import type { PlanRequest } from './resolution-plan.js';
+import type { RuntimeReadRequest } from './runtime-read.js';
 
 /**
  * The bytes the deployer signs and the resolver verifies: every field the
@@ -39,5 +40,20 @@ export function planPayload(req: PlanRequest): Buffer {
     req.principal,
     req.groups ?? [],
     refs(req.references),
+  ]);
+}
+
+/** A runtime read: its id and time, domain, workload, deployment, principal, groups and the one reference. */
+export function runtimeReadPayload(req: RuntimeReadRequest): Buffer {
+  return canonical([
+    'latchkey.resolver.runtime_read.v1',
+    req.requestId ?? null,
+    req.issuedAt ?? null,
+    req.domain,
+    req.workload,
+    req.deploymentId,
+    req.principal,
+    req.groups ?? [],
+    refs(req.reference ? [req.reference] : []),
   ]);
 }

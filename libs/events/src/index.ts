@@ -16,7 +16,7 @@ export type {
   WorkloadStopRequested,
   DeployerSignature,
 } from './event-types.js';
-export { deployingPayload, planPayload } from './deployer-signature.js';
+export { deployingPayload, planPayload, runtimeReadPayload } from './deployer-signature.js';
 export type { CloudEvent, OutgoingEvent } from './envelope.js';
 export { decodeEvent, eventHeaders, newEventId } from './envelope.js';
 export {
@@ -46,6 +46,8 @@ export type { DecisionCache } from './policy-changes.js';
 export { dropOnPolicyChange } from './policy-changes.js';
 export type { PlanRequest, PlanReply, PlannedReference } from './resolution-plan.js';
 export { planSubject, PLAN_SUBJECTS } from './resolution-plan.js';
+export type { RuntimeReadRequest, RuntimeReadReply } from './runtime-read.js';
+export { runtimeReadBinding, runtimeReadSubject, RUNTIME_READ_SUBJECTS } from './runtime-read.js';
 export { PeriodicTask } from './periodic-task.js';
 export type { BusService } from './bus-permissions.js';
 export {

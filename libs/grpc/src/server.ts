@@ -29,8 +29,12 @@ export type Handlers<S> = {
 };
 
 export interface ServiceOptions {
-  /** Who may call at all; others get PERMISSION_DENIED. Defaults to any authenticated caller. */
-  allow?: (principal: Principal) => boolean;
+  /**
+   * Who may call at all (`method`: the handler's name, e.g. `readRuntimeSecret`, for a
+   * service whose methods admit different callers); others get PERMISSION_DENIED.
+   * Defaults to any authenticated caller.
+   */
+  allow?: (principal: Principal, method: string) => boolean;
 }
 
 export interface LatchkeyServer {
@@ -115,7 +119,7 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
             );
             return;
           }
-          if (options.allow && !options.allow(principal)) {
+          if (options.allow && !options.allow(principal, method)) {
             fail(
               new LatchkeyError('auth.forbidden_caller', `${method} is not available to ${principal.id}`, {
                 kind: 'permission_denied',

@@ -94,6 +94,19 @@ const schema = z.object({
     .positive('a number of days above 0, e.g. 14')
     .max(3650, 'at most 3650 days')
     .default(14),
+  /**
+   * Secrets from inside a workload: the gateway's base URL as workloads reach
+   * it, given to each one as LATCHKEY_API_URL beside its own token
+   * (LATCHKEY_WORKLOAD_TOKEN). Unset: workloads still get a token, but no URL.
+   */
+  LATCHKEY_WORKLOAD_API_URL: z
+    .url({ protocol: /^https?$/, error: 'the gateway base URL as workloads reach it, e.g. https://127.0.0.1:7480' })
+    .optional(),
+  /**
+   * The CA certificate (PEM) workloads trust the gateway with, handed to each
+   * as a file (LATCHKEY_CA_FILE). Default: LATCHKEY_TLS_CA_FILE.
+   */
+  LATCHKEY_WORKLOAD_API_CA_FILE: z.string().optional(),
 });
 
 export type DeployerConfig = z.infer<typeof schema>;

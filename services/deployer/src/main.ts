@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { readSealKeyFile, readSigningKeyFile, signPayload } from '@latchkey/crypto';
 import { Redactor } from '@latchkey/logger';
 import {
@@ -8,13 +8,15 @@ import {
   type DeployerServiceServer,
 } from '@latchkey/proto';
 import { serve } from '@latchkey/service';
-import { NatsResolutionPlanner } from './adapters/nats-resolution-planner.js';
+import { NatsResolutionPlanner, NatsRuntimeValueReader } from './adapters/nats-resolution-planner.js';
 import { PostgresRedeployRepo } from './adapters/postgres-redeploy-repo.js';
 import { PostgresReferenceIndex } from './adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
+import { PostgresWorkloadTokens } from './adapters/postgres-workload-tokens.js';
 import { loadDeployerConfig } from './config.js';
 import { AutoRedeployService } from './domain/auto-redeploy-service.js';
 import { ReferenceIndexService } from './domain/reference-index-service.js';
+import { RuntimeReadService } from './domain/runtime/runtime-read-service.js';
 import { sweepOutput } from './domain/output-log.js';
 import { WorkloadService } from './domain/workload-service.js';
 import { createRuntime } from './runtime-factory.js';
@@ -40,6 +42,14 @@ serve({
     const sign = (payload: Buffer) => signPayload(signingKey, payload);
     await mkdir(config.LATCHKEY_WORK_DIR, { recursive: true, mode: 0o700 });
     const workloadRepo = new PostgresWorkloadRepo(pool, sign);
+    // Secrets from inside a workload: each deployment's own token, the gateway's address and the CA to trust it with.
+    const tokens = new PostgresWorkloadTokens(pool);
+    const apiCaFile = config.LATCHKEY_WORKLOAD_API_CA_FILE ?? config.LATCHKEY_TLS_CA_FILE;
+    const workloadApi = {
+      tokens,
+      ...(config.LATCHKEY_WORKLOAD_API_URL ? { url: config.LATCHKEY_WORKLOAD_API_URL } : {}),
+      ...(apiCaFile ? { caPem: await readFile(apiCaFile, 'utf8') } : {}),
+    };
     const workloads = new WorkloadService({
       repo: workloadRepo,
       authorizer,
@@ -50,6 +60,14 @@ serve({
       onEvents: () => relay.kick(),
       planner: new NatsResolutionPlanner(bus.nc, sign),
       outputQuotaBytes: config.LATCHKEY_OUTPUT_QUOTA_BYTES,
+      workloadApi,
+    });
+    const runtimeReads = new RuntimeReadService({
+      tokens,
+      reader: new NatsRuntimeValueReader(bus.nc, sign),
+      sealKeys: new Map([[sealKey.kid, sealKey]]),
+      repo: workloadRepo,
+      logger: log,
     });
     // Redeploy policies: the stale consumer acts at once when it may, the scan
     // (one replica at a time) when a cooldown ends, a window opens or a slot frees.
@@ -80,7 +98,7 @@ serve({
     server.addService<DeployerServiceServer>(DeployerServiceService, deployerHandlers(workloads));
     server.addService<DeployerInternalServer>(
       DeployerInternalService,
-      deployerInternalHandlers(new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) })),
+      deployerInternalHandlers(new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) }), runtimeReads),
       deployerInternalCallers,
     );
     // What an earlier run of this replica left recorded as running, before anything new starts here.

@@ -10,7 +10,9 @@ import { DeployerInternalClient, type DeployerInternalServer, DeployerInternalSe
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
 import { PostgresReferenceIndex } from '../src/adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
+import { PostgresWorkloadTokens } from '../src/adapters/postgres-workload-tokens.js';
 import { ReferenceIndexService } from '../src/domain/reference-index-service.js';
+import { RuntimeReadService } from '../src/domain/runtime/runtime-read-service.js';
 import { parseWorkloadSpec, referencesOf } from '../src/domain/workload-spec.js';
 import { deployerInternalCallers, deployerInternalHandlers } from '../src/transport/grpc/deployer-internal-handler.js';
 
@@ -21,6 +23,8 @@ const INTEGRATION = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
 const PRINCIPALS: Record<string, Principal> = {
   'catalog-token': { id: 'service:catalog', kind: 'service', groups: [] },
   'resolver-token': { id: 'service:resolver', kind: 'service', groups: [] },
+  'gateway-token': { id: 'service:gateway-runtime', kind: 'service', groups: [] },
+  'gateway-serving-token': { id: 'service:gateway', kind: 'service', groups: [] },
   'admin-token': { id: 'admin', kind: 'user', groups: [] },
   'spoof-token': { id: 'service:catalog', kind: 'user', groups: [] },
 };
@@ -70,7 +74,17 @@ before(async () => {
   server = createServer({ service: 'deployer', logger: silentLogger, authenticate: (token) => PRINCIPALS[token] });
   server.addService<DeployerInternalServer>(
     DeployerInternalService,
-    deployerInternalHandlers(new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) })),
+    deployerInternalHandlers(
+      new ReferenceIndexService({ index: new PostgresReferenceIndex(pool) }),
+      // Runtime reads are tested in workload-token.test.ts; here only who may call the index.
+      new RuntimeReadService({
+        tokens: new PostgresWorkloadTokens(pool),
+        reader: { read: () => Promise.reject(new Error('no resolver in this test')) },
+        sealKeys: new Map(),
+        repo,
+        logger: silentLogger,
+      }),
+    ),
     deployerInternalCallers,
   );
   address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
@@ -126,7 +140,7 @@ test('the catalog lists the dependents of a key and the Vault keys of live deplo
 });
 
 test('callers other than the catalog service are refused with permission_denied', async () => {
-  for (const token of ['resolver-token', 'admin-token', 'spoof-token']) {
+  for (const token of ['resolver-token', 'gateway-token', 'gateway-serving-token', 'admin-token', 'spoof-token']) {
     await rejectsWith(
       listDependents(token, 'VAULT', INTEGRATION, ['db_password']),
       'permission_denied',

@@ -22,6 +22,14 @@ const schema = z
      */
     LATCHKEY_HTTP_TLS_CERT_FILE: z.string().optional(),
     LATCHKEY_HTTP_TLS_KEY_FILE: z.string().optional(),
+    /**
+     * The gateway's runtime identity: a client certificate (CN gateway-runtime)
+     * and its key, presented only to the deployer's runtime reads (a running
+     * workload's GET /api/v1/runtime/secrets). Without them (and with
+     * LATCHKEY_INSECURE=1) those routes answer 503. `latchkey up` makes one.
+     */
+    LATCHKEY_RUNTIME_TLS_CERT_FILE: z.string().optional(),
+    LATCHKEY_RUNTIME_TLS_KEY_FILE: z.string().optional(),
     /** The largest request body accepted, in bytes (a larger one is answered 413). */
     LATCHKEY_HTTP_BODY_LIMIT: z.coerce
       .number({ error: 'a whole number of bytes' })

@@ -11,6 +11,36 @@ import { natsLinkRedemptions } from './session/nats-link-redemptions.js';
 import { OidcSignIn } from './session/oidc-sign-in.js';
 import { OIDC_CALLBACK_PATH } from './http/routes/session-routes.js';
 import { loadLoginLinkKeys, loadSessionKeys } from './session/session-keys.js';
+import { DeployerRuntimeReads } from './runtime-reads.js';
+
+/** A file the config names, or an error naming the variable to check. */
+async function read(file: string, variable: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new LatchkeyError(
+      'config.invalid',
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}): check ${variable}`,
+      { kind: 'invalid_argument' },
+    );
+  }
+}
+
+/**
+ * The deployer's runtime reads over the gateway's runtime identity (its own
+ * client certificate, on a channel of its own); none without that identity
+ * or in insecure mode (the routes then say what is missing).
+ */
+async function runtimeReads(config: GatewayConfig, ca: Buffer | undefined): Promise<DeployerRuntimeReads | undefined> {
+  const certFile = config.LATCHKEY_RUNTIME_TLS_CERT_FILE;
+  const keyFile = config.LATCHKEY_RUNTIME_TLS_KEY_FILE;
+  if (ca === undefined || certFile === undefined || keyFile === undefined) return undefined;
+  return new DeployerRuntimeReads(config.LATCHKEY_DEPLOYER_ADDR, {
+    ca,
+    cert: await read(certFile, 'LATCHKEY_RUNTIME_TLS_CERT_FILE'),
+    key: await read(keyFile, 'LATCHKEY_RUNTIME_TLS_KEY_FILE'),
+  });
+}
 
 /** The HTTPS certificate and key: the HTTP ones when set, else the service's own; none in insecure mode. */
 async function httpsMaterial(config: GatewayConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
@@ -24,17 +54,6 @@ async function httpsMaterial(config: GatewayConfig): Promise<{ cert: Buffer; key
       { kind: 'invalid_argument' },
     );
   }
-  const read = async (file: string, variable: string) => {
-    try {
-      return await readFile(file);
-    } catch (err) {
-      throw new LatchkeyError(
-        'config.invalid',
-        `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}): check ${variable}`,
-        { kind: 'invalid_argument' },
-      );
-    }
-  };
   return {
     cert: await read(certFile, 'LATCHKEY_HTTP_TLS_CERT_FILE'),
     key: await read(keyFile, 'LATCHKEY_HTTP_TLS_KEY_FILE'),
@@ -107,12 +126,19 @@ serve({
     const sessions = await consoleSessions(config, bus);
     if (sessions === undefined)
       log.warn('no LATCHKEY_SESSION_KEY_FILE: the console cannot sign in (Bearer tokens only)');
+    const runtime = await runtimeReads(config, transport.tls?.ca);
+    if (runtime) service.close(runtime);
+    else
+      log.warn(
+        'no runtime identity (LATCHKEY_RUNTIME_TLS_CERT_FILE/_KEY_FILE): workloads cannot read their secrets here',
+      );
     const app = await buildGateway({
       upstream,
       logger: log,
       bodyLimit: config.LATCHKEY_HTTP_BODY_LIMIT,
       https,
       ...(sessions !== undefined ? { sessions } : {}),
+      ...(runtime ? { runtime } : {}),
     });
     service.onStop(() => app.close());
     await app.listen({ host: config.LATCHKEY_HTTP_HOST, port: config.LATCHKEY_HTTP_PORT });

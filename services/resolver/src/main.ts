@@ -10,6 +10,7 @@ import { DeployerAttribution } from './domain/deployer-attribution.js';
 import { ResolutionService } from './domain/resolution-service.js';
 import { deployingConsumerSpec } from './transport/events/deploying-consumer.js';
 import { startPlanResponder } from './transport/nats/plan-responder.js';
+import { startRuntimeReadResponder } from './transport/nats/runtime-read-responder.js';
 
 // The logger masks every value the resolver holds between its read and its sealing.
 const redactor = new Redactor();
@@ -40,5 +41,6 @@ serve({
     if (config.LATCHKEY_AUDIT_FAIL_CLOSED) log.info('audit.failClosed: resolutions that cannot be audited are refused');
     await service.consume([deployingConsumerSpec(resolution, attribution)]);
     service.own(startPlanResponder(bus.nc, resolution, attribution, log));
+    service.own(startRuntimeReadResponder(bus.nc, resolution, attribution, log));
   },
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunSpec } from '../domain/ports.js';
-import { MOUNT, PROPERTIES_KEY, podManifest, valuesSecret } from './kubernetes-pod-manifest.js';
+import { API_CA_KEY, MOUNT, PROPERTIES_KEY, podManifest, valuesSecret } from './kubernetes-pod-manifest.js';
 
 const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
   deploymentId: 'd0c1e2f3-0000-4000-8000-000000000001',
@@ -50,4 +50,28 @@ test('Spark conf becomes the values Secret spark.properties, mounted read-only; 
   ]);
   assert.equal(secret.metadata?.name, 'p-values');
   assert.equal(secret.data, m.secretData);
+});
+
+test("the workload token comes from the values Secret and the gateway's CA is mounted beside spark.properties", () => {
+  const token = `lkw_${'x'.repeat(43)}`;
+  const m = podManifest(
+    spec({
+      env: { LATCHKEY_WORKLOAD_TOKEN: token, LATCHKEY_API_URL: 'https://gw:7480' },
+      secrets: [token],
+      sparkConf: { 'spark.a': 'b' },
+      apiCaPem: 'CA-PEM',
+    }),
+    { name: 'p', namespace: 'n', image: 'img:1' },
+  );
+  const container = m.body.spec!.containers[0]!;
+  assert.deepEqual(container.env?.find((e) => e.name === 'LATCHKEY_WORKLOAD_TOKEN')?.valueFrom, {
+    secretKeyRef: { name: 'p-values', key: 'LATCHKEY_WORKLOAD_TOKEN' },
+  });
+  assert.ok(!JSON.stringify(m.body).includes(token), 'no token in the Pod spec');
+  assert.equal(container.env?.find((e) => e.name === 'LATCHKEY_CA_FILE')?.value, `${MOUNT}/${API_CA_KEY}`);
+  assert.deepEqual(m.body.spec!.volumes?.[0]?.secret?.items, [
+    { key: PROPERTIES_KEY, path: PROPERTIES_KEY },
+    { key: API_CA_KEY, path: API_CA_KEY },
+  ]);
+  assert.equal(Buffer.from(m.secretData[API_CA_KEY]!, 'base64').toString('utf8'), 'CA-PEM');
 });

@@ -7,6 +7,8 @@ import { propertiesLine } from './process-runtime.js';
 export const MOUNT = '/var/run/latchkey';
 export const CONTAINER = 'workload';
 export const PROPERTIES_KEY = 'spark.properties';
+/** The CA the workload trusts the gateway with (LATCHKEY_CA_FILE), beside spark.properties. */
+export const API_CA_KEY = 'latchkey-ca.pem';
 
 /** A DNS-1123 label from free text: lowercase, `[a-z0-9-]`, at most `max` characters. */
 export function dnsLabel(s: string, max: number): string {
@@ -35,7 +37,7 @@ export function podManifest(spec: RunSpec, at: { name: string; namespace: string
   const { name, namespace, image } = at;
   const secretName = `${name}-values`;
   const { env, secretData } = podEnv(spec, secretName);
-  const confKeys = Object.keys(spec.sparkConf);
+  const files = [PROPERTIES_KEY, API_CA_KEY].filter((k) => k in secretData);
   const labels = {
     'app.kubernetes.io/managed-by': 'latchkey',
     'latchkey.dev/deployment': spec.deploymentId,
@@ -54,17 +56,17 @@ export function podManifest(spec: RunSpec, at: { name: string; namespace: string
           command: spec.command,
           env,
           ...(spec.resources ? { resources: spec.resources } : {}),
-          ...(confKeys.length > 0
+          ...(files.length > 0
             ? { volumeMounts: [{ name: 'latchkey-values', mountPath: MOUNT, readOnly: true }] }
             : {}),
         },
       ],
-      ...(confKeys.length > 0
+      ...(files.length > 0
         ? {
             volumes: [
               {
                 name: 'latchkey-values',
-                secret: { secretName, items: [{ key: PROPERTIES_KEY, path: PROPERTIES_KEY }], defaultMode: 0o400 },
+                secret: { secretName, items: files.map((k) => ({ key: k, path: k })), defaultMode: 0o400 },
               },
             ],
           }
@@ -96,6 +98,10 @@ function podEnv(spec: RunSpec, secretName: string): { env: V1EnvVar[]; secretDat
     const body = confKeys.map((k) => propertiesLine(k, spec.sparkConf[k] ?? '')).join('\n') + '\n';
     secretData[PROPERTIES_KEY] = Buffer.from(body, 'utf8').toString('base64');
     env.push({ name: 'LATCHKEY_SPARK_PROPERTIES_FILE', value: `${MOUNT}/${PROPERTIES_KEY}` });
+  }
+  if (spec.apiCaPem) {
+    secretData[API_CA_KEY] = Buffer.from(spec.apiCaPem, 'utf8').toString('base64');
+    env.push({ name: 'LATCHKEY_CA_FILE', value: `${MOUNT}/${API_CA_KEY}` });
   }
   return { env, secretData };
 }

@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { unavailable } from '@latchkey/errors';
-import { planPayload, planSubject, type PlanReply, type PlanRequest } from '@latchkey/events';
+import {
+  planPayload,
+  planSubject,
+  runtimeReadPayload,
+  runtimeReadSubject,
+  type PlanReply,
+  type PlanRequest,
+  type RuntimeReadReply,
+  type RuntimeReadRequest,
+} from '@latchkey/events';
 import type { NatsConnection } from 'nats';
-import type { ResolutionPlanner } from '../domain/ports.js';
+import type { ResolutionPlanner, RuntimeValueReader } from '../domain/ports.js';
 import type { DeployerSigner } from './postgres-deployment-store.js';
 
 /**
@@ -20,22 +29,44 @@ export class NatsResolutionPlanner implements ResolutionPlanner {
   async plan(request: PlanRequest, timeoutMs: number): Promise<PlanReply> {
     const stamped: PlanRequest = { ...request, requestId: randomUUID(), issuedAt: new Date().toISOString() };
     const signed: PlanRequest = { ...stamped, signature: this.sign(planPayload(stamped)) };
-    let data: Uint8Array;
-    try {
-      data = (await this.nc.request(planSubject(request.domain), JSON.stringify(signed), { timeout: timeoutMs })).data;
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === '503') {
-        throw unavailable('resolver.unavailable', 'no resolver is running to answer: start the resolver and try again');
-      }
-      if (code === 'TIMEOUT') {
-        throw unavailable(
-          'resolver.timeout',
-          `the resolver did not answer within ${Math.round(timeoutMs / 100) / 10} s: try again`,
-        );
-      }
-      throw unavailable('resolver.unavailable', `the resolver could not be asked over NATS (${code ?? 'error'})`, err);
-    }
+    const data = await askResolver(this.nc, planSubject(request.domain), JSON.stringify(signed), timeoutMs);
     return JSON.parse(new TextDecoder().decode(data)) as PlanReply;
+  }
+}
+
+/**
+ * Asks a resolver for one reference of a running deployment (a runtime
+ * read), signed like a plan request. The reply carries the value sealed to
+ * the deployers' key for this request only, or a code and a reason.
+ */
+export class NatsRuntimeValueReader implements RuntimeValueReader {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly sign: DeployerSigner,
+  ) {}
+
+  async read(request: RuntimeReadRequest, timeoutMs: number): Promise<RuntimeReadReply> {
+    const signed: RuntimeReadRequest = { ...request, signature: this.sign(runtimeReadPayload(request)) };
+    const data = await askResolver(this.nc, runtimeReadSubject(request.domain), JSON.stringify(signed), timeoutMs);
+    return JSON.parse(new TextDecoder().decode(data)) as RuntimeReadReply;
+  }
+}
+
+/** One request to the resolvers' queue group; no answer becomes a retryable LatchkeyError saying why. */
+async function askResolver(nc: NatsConnection, subject: string, body: string, timeoutMs: number): Promise<Uint8Array> {
+  try {
+    return (await nc.request(subject, body, { timeout: timeoutMs })).data;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === '503') {
+      throw unavailable('resolver.unavailable', 'no resolver is running to answer: start the resolver and try again');
+    }
+    if (code === 'TIMEOUT') {
+      throw unavailable(
+        'resolver.timeout',
+        `the resolver did not answer within ${Math.round(timeoutMs / 100) / 10} s: try again`,
+      );
+    }
+    throw unavailable('resolver.unavailable', `the resolver could not be asked over NATS (${code ?? 'error'})`, err);
   }
 }

@@ -194,3 +194,36 @@ test(
     assert.deepEqual(exits, [0, 7]);
   },
 );
+
+test("a sandboxed workload finds the gateway's CA at LATCHKEY_CA_FILE in its work folder, and its workload token is masked in its output", async (t) => {
+  const workDir = await mkdtemp(join(tmpdir(), 'lk-process-runtime-'));
+  t.after(() => rm(workDir, { recursive: true, force: true }));
+  const runtime = await sandboxed(workDir);
+  const token = `lkw_${randomUUID().replaceAll('-', '')}token`;
+  const ca = '-----BEGIN CERTIFICATE-----\nMIIBfakeCA\n-----END CERTIFICATE-----\n';
+  const lines: string[] = [];
+  let exited = false;
+  await runtime.start(
+    {
+      deploymentId: randomUUID(),
+      workloadId: randomUUID(),
+      workload: 'etl',
+      domain: 'analytics',
+      command: [
+        'sh',
+        '-c',
+        'echo "got $LATCHKEY_WORKLOAD_TOKEN"; echo "ca at $LATCHKEY_CA_FILE"; cat "$LATCHKEY_CA_FILE"',
+      ],
+      env: { LATCHKEY_WORKLOAD_TOKEN: token },
+      sparkConf: {},
+      secrets: [token],
+      apiCaPem: ca,
+    },
+    { onLine: (_s, line) => lines.push(line), onExit: () => (exited = true) },
+  );
+  await waitFor(() => exited, { what: 'the workload to end' });
+  assert.ok(!lines.join('\n').includes(token), lines.join('\n'));
+  assert.ok(lines.includes('got [REDACTED]'), lines.join('\n'));
+  assert.ok(lines.includes('ca at /work/latchkey-ca.pem'), lines.join('\n'));
+  assert.ok(lines.includes('MIIBfakeCA'), lines.join('\n'));
+});

@@ -37,6 +37,9 @@ export async function runsDeployment(pid: number, deploymentId: string, procDir 
 const UNSANDBOXED_LOG =
   "starting a workload WITHOUT isolation (LATCHKEY_PROCESS_ISOLATION=none): it runs as the deployer's own OS user";
 
+/** The file of the work folder that holds the CA the workload trusts the gateway with (LATCHKEY_CA_FILE). */
+const API_CA_FILE = 'latchkey-ca.pem';
+
 /** Variables a workload inherits from the deployer; nothing else of its environment. */
 const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_PATH'];
 
@@ -160,6 +163,13 @@ export class ProcessRuntime implements WorkloadRuntime {
       await writeFile(file, body, { mode: 0o600 });
       if (ids) await chown(file, ids.uid, ids.gid);
       env.LATCHKEY_SPARK_PROPERTIES_FILE = iso.kind === 'sandbox' ? join(SANDBOX_WORK_DIR, 'spark.properties') : file;
+    }
+    if (spec.apiCaPem) {
+      // The CA that issued the gateway's certificate (public), for the workload's own API calls.
+      const file = join(dir, API_CA_FILE);
+      await writeFile(file, spec.apiCaPem, { mode: 0o644 });
+      if (ids) await chown(file, ids.uid, ids.gid);
+      env.LATCHKEY_CA_FILE = iso.kind === 'sandbox' ? join(SANDBOX_WORK_DIR, API_CA_FILE) : file;
     }
     let launch: { file: string; args: string[] } = { file: program, args };
     if (iso.kind === 'sandbox') {

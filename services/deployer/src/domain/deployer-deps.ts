@@ -1,7 +1,7 @@
 import type { Authorizer } from '@latchkey/authz';
 import type { SealKeyPair } from '@latchkey/crypto';
 import type { Logger } from '@latchkey/logger';
-import type { ResolutionPlanner, WorkloadRepo, WorkloadRuntime } from './ports.js';
+import type { ResolutionPlanner, WorkloadRepo, WorkloadRuntime, WorkloadTokenStore } from './ports.js';
 
 /** What the deployer's domain services are built from (each takes the part it uses). */
 export interface WorkloadServiceDeps {
@@ -22,4 +22,19 @@ export interface WorkloadServiceDeps {
   clock?: () => Date;
   /** Per deployment, the most output kept (bytes; the oldest lines are dropped). Default DEFAULT_OUTPUT_QUOTA_BYTES. */
   outputQuotaBytes?: number;
+  /**
+   * Secrets from inside a workload: each deployment gets a token of its own
+   * (its hash kept in `tokens`) in LATCHKEY_WORKLOAD_TOKEN, with the
+   * gateway's address (LATCHKEY_API_URL) and the CA that issued its
+   * certificate. Without it, workloads get no token.
+   */
+  workloadApi?: WorkloadApiDeps;
+}
+
+export interface WorkloadApiDeps {
+  tokens: WorkloadTokenStore;
+  /** The gateway's base URL, as the workload reaches it (e.g. https://127.0.0.1:7480). */
+  url?: string;
+  /** The CA certificate (PEM) that issued the gateway's certificate. */
+  caPem?: string;
 }

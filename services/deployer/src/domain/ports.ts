@@ -3,6 +3,8 @@ import type {
   PlanReply,
   PlanRequest,
   ReferenceSpec,
+  RuntimeReadReply,
+  RuntimeReadRequest,
   SecretChanged,
   WorkloadStale,
 } from '@latchkey/events';
@@ -230,6 +232,33 @@ export interface ResolutionPlanner {
   plan(request: PlanRequest, timeoutMs: number): Promise<PlanReply>;
 }
 
+/** The resolver, asked for one reference of a running deployment (a runtime read). */
+export interface RuntimeValueReader {
+  /** Signs and sends the request; throws a retryable LatchkeyError when no resolver answers within `timeoutMs`. */
+  read(request: RuntimeReadRequest, timeoutMs: number): Promise<RuntimeReadReply>;
+}
+
+/** The deployment a workload token belongs to, as it is now. */
+export interface TokenHolder {
+  tokenHash: Buffer;
+  deployment: DeploymentRecord;
+  /** The references its workload.deploying event carried (null: recorded before they were kept). */
+  references: readonly ReferenceSpec[] | null;
+  /**
+   * Starting or running, not asked to stop, and not replaced (no deployment
+   * of its workload created after it has gone live).
+   */
+  live: boolean;
+}
+
+/** The hashes of the workload tokens, by deployment. */
+export interface WorkloadTokenStore {
+  /** Records the hash of a deployment's token, before its workload starts. */
+  register(deploymentId: string, tokenHash: Buffer): Promise<void>;
+  /** The deployment whose token has this hash, if any. */
+  findByHash(tokenHash: Buffer): Promise<TokenHolder | undefined>;
+}
+
 /** Reads of the reference index (written by WorkloadRepo.upsertWorkload). */
 export interface ReferenceIndex {
   /**
@@ -265,8 +294,14 @@ export interface RunSpec {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   env: Record<string, string>;
   sparkConf: Record<string, string>;
-  /** The resolved values, for redaction of the output only. */
+  /** The resolved values (and the workload token), for redaction of the output only. */
   secrets: string[];
+  /**
+   * The CA certificate (PEM) that the workload trusts the gateway with: the
+   * runtime puts it in a file the workload can read and its path in
+   * LATCHKEY_CA_FILE.
+   */
+  apiCaPem?: string;
 }
 
 /** What `createRedeployOfStale` did: the deployment, or why there is none. */

@@ -46,7 +46,11 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           "The HTTP face of Latchkey: every call is made with the caller's own token (Authorization: Bearer <jwt>, the one `latchkey login` stores) and decided by ras exactly as for the CLI. Secret values go in, never out. Errors are application/problem+json.",
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // /api/v1/runtime/*: a running workload's own deployment token (LATCHKEY_WORKLOAD_TOKEN), nothing else.
+          workloadToken: { type: 'http', scheme: 'bearer', bearerFormat: 'lkw_ workload token' },
+        },
       },
       security: [{ bearer: [] }],
     },

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from '@latchkey/logger';
 import type { Upstream } from '../clients.js';
 import type { ConsoleSessions } from '../session/console-sessions.js';
+import type { RuntimeReads } from '../runtime-reads.js';
 import type { Caller } from './caller.js';
 
 declare module 'fastify' {
@@ -22,6 +23,11 @@ export interface RouteDeps {
   logger: Logger;
   /** The console's sessions (absent: the gateway takes Bearer tokens only). */
   sessions?: ConsoleSessions | undefined;
+  /**
+   * The deployer's runtime reads (a workload's own token), over the
+   * gateway's runtime identity; absent when the gateway has none.
+   */
+  runtime?: RuntimeReads;
 }
 
 /** One family of routes (workloads, secrets, ...): a Fastify plugin given the RouteDeps. */

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '@latchkey/logger';
 import type { Upstream } from '../clients.js';
+import type { RuntimeReads } from '../runtime-reads.js';
 import { bearerCaller, resolveCaller, type CallerSource } from './caller.js';
 import { registerOpenApi } from './openapi.js';
 import { installProblemHandlers } from './problem.js';
@@ -42,6 +43,8 @@ export interface GatewayDeps {
   sessions?: ConsoleSessions;
   /** Where callers are found, in order (default: the Authorization header, then the session cookie). */
   callerSources?: readonly CallerSource[];
+  /** The deployer's runtime reads (secrets from inside a workload); without it those routes answer 503. */
+  runtime?: RuntimeReads;
   /** The route families (default: ROUTE_FAMILIES). */
   families?: readonly { name: string; plugin: RouteFamily }[];
 }
@@ -86,7 +89,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
   await registerOpenApi(app);
   for (const family of deps.families ?? ROUTE_FAMILIES) {
-    await app.register(family.plugin, { upstream: deps.upstream, logger: deps.logger, sessions: deps.sessions });
+    await app.register(family.plugin, {
+      upstream: deps.upstream,
+      logger: deps.logger,
+      sessions: deps.sessions,
+      ...(deps.runtime ? { runtime: deps.runtime } : {}),
+    });
   }
   await app.ready();
   return app;

@@ -5,13 +5,17 @@ import {
   DOMAIN_NAME,
   GLOBAL_SCOPE,
   planPayload,
+  runtimeReadPayload,
+  type DeployerSignature,
   type PlanReply,
   type PlanRequest,
+  type RuntimeReadReply,
+  type RuntimeReadRequest,
   type WorkloadDeploying,
 } from '@latchkey/events';
 import type { AuditTrail } from './ports.js';
 import { errorCode } from './resolution-audit.js';
-import { unattributedDeploying, unattributedPlanRequest } from './resolution-errors.js';
+import { unattributedDeploying, unattributedPlanRequest, unattributedRuntimeRead } from './resolution-errors.js';
 
 export interface AttributionDeps {
   /** The deployers' signing public keys, by key id (more than one while the key is rotated). */
@@ -60,15 +64,7 @@ export class DeployerAttribution {
 
   /** undefined when `req` is the deployer's; else the reply that refuses it (recorded). */
   async plan(req: PlanRequest): Promise<PlanReply | undefined> {
-    let problem = signatureProblem(this.deps.keys, planPayload(req), req.signature);
-    if (problem === undefined) {
-      const at = typeof req.issuedAt === 'string' ? Date.parse(req.issuedAt) : NaN;
-      const now = (this.deps.now ?? Date.now)();
-      if (typeof req.requestId !== 'string' || req.requestId === '') problem = 'it has no request id';
-      else if (Number.isNaN(at) || Math.abs(now - at) > this.maxPlanAgeMs) {
-        problem = `it was signed at ${clip(req.issuedAt)}, more than ${this.maxPlanAgeMs / 1000} s from now (a replayed request, or clocks apart)`;
-      }
-    }
+    const problem = this.#freshSignedProblem(planPayload(req), req.signature, req.requestId, req.issuedAt);
     if (problem === undefined) return undefined;
     await this.#refused(
       problem,
@@ -78,6 +74,38 @@ export class DeployerAttribution {
       req.principal,
     );
     return unattributedPlanRequest(problem);
+  }
+
+  /** undefined when the runtime read `req` is the deployer's; else the reply that refuses it (recorded). */
+  async runtimeRead(req: RuntimeReadRequest): Promise<RuntimeReadReply | undefined> {
+    const problem = this.#freshSignedProblem(runtimeReadPayload(req), req.signature, req.requestId, req.issuedAt);
+    if (problem === undefined) return undefined;
+    await this.#refused(
+      problem,
+      req.domain,
+      `runtime_read:deployment ${clip(req.deploymentId)}`,
+      typeof req.requestId === 'string' ? req.requestId : '',
+      req.principal,
+    );
+    return unattributedRuntimeRead(problem);
+  }
+
+  /** Why a request is not the deployer's, recently signed (a plan request, a runtime read); undefined when it is. */
+  #freshSignedProblem(
+    payload: Buffer,
+    signature: DeployerSignature | undefined,
+    requestId: unknown,
+    issuedAt: unknown,
+  ): string | undefined {
+    const problem = signatureProblem(this.deps.keys, payload, signature);
+    if (problem !== undefined) return problem;
+    const at = typeof issuedAt === 'string' ? Date.parse(issuedAt) : NaN;
+    const now = (this.deps.now ?? Date.now)();
+    if (typeof requestId !== 'string' || requestId === '') return 'it has no request id';
+    if (Number.isNaN(at) || Math.abs(now - at) > this.maxPlanAgeMs) {
+      return `it was signed at ${clip(issuedAt)}, more than ${this.maxPlanAgeMs / 1000} s from now (a replayed request, or clocks apart)`;
+    }
+    return undefined;
   }
 
   async #refused(problem: string, domain: unknown, resource: string, requestId: string, principal: unknown) {

@@ -1,5 +1,11 @@
 import { LatchkeyError } from '@latchkey/errors';
-import { auditRecord, type PlanRequest, type ResolvedVersion, type WorkloadDeploying } from '@latchkey/events';
+import {
+  auditRecord,
+  type PlanRequest,
+  type ResolvedVersion,
+  type RuntimeReadRequest,
+  type WorkloadDeploying,
+} from '@latchkey/events';
 import type { AuditTrail } from './ports.js';
 import type { Failed, Outcome, Resolved } from './resolution-outcome.js';
 
@@ -12,6 +18,8 @@ export interface AuditSubject {
   requestId: string;
   /** The reason recorded when nothing else needs saying. */
   what: string;
+  /** The action recorded; default `secret.read`. */
+  action?: string;
   /** How a failure to write it is logged. */
   logFields: Record<string, string>;
 }
@@ -34,6 +42,22 @@ export function deploymentSubject(ev: WorkloadDeploying): AuditSubject {
     logFields: { deploymentId: ev.deploymentId },
   };
 }
+
+/** A running workload's read of one of its deployment's references (with its workload token, through the gateway). */
+export function runtimeReadSubject(req: RuntimeReadRequest): AuditSubject {
+  return {
+    principal: req.principal,
+    groups: req.groups,
+    domain: req.domain,
+    requestId: req.deploymentId,
+    action: RUNTIME_READ_ACTION,
+    what: `runtime_read by deployment ${req.deploymentId} of workload ${req.workload} (its workload token; request ${req.requestId ?? ''})`,
+    logFields: { deploymentId: req.deploymentId, requestId: req.requestId ?? '' },
+  };
+}
+
+/** The action of a runtime read's record. */
+export const RUNTIME_READ_ACTION = 'secret.runtime_read';
 
 export function dryRunSubject(req: PlanRequest, requestId: string): AuditSubject {
   return {
@@ -93,7 +117,7 @@ export async function writeReadRecord(
         service: 'resolver',
         actor: r.principal,
         ...(r.groups && r.groups.length > 0 ? { groups: r.groups } : {}),
-        action: 'secret.read',
+        action: r.action ?? 'secret.read',
         domain: r.domain,
         resource,
         outcome,

@@ -1,6 +1,6 @@
 import { invalidArgument, LatchkeyError } from '@latchkey/errors';
 import type { Decision } from '@latchkey/authz';
-import type { PlanReply, ReferenceSpec } from '@latchkey/events';
+import type { PlanReply, ReferenceSpec, RuntimeReadReply } from '@latchkey/events';
 
 /**
  * Every code the resolver itself gives: to a deployment (per reference, in
@@ -165,4 +165,18 @@ export function unattributedDeploying(eventId: string, why: string): LatchkeyErr
     'bus.unattributed',
     `deploying event ${eventId} refused: ${why}; nothing was read (the resolver acts only on events signed by the deployer)`,
   );
+}
+
+/** The reply to a runtime read that is not one. */
+export function invalidRuntimeRead(message: string): RuntimeReadReply {
+  return { ok: false, code: 'resolver.invalid_request', message };
+}
+
+/** The reply to a runtime read the deployer did not sign. */
+export function unattributedRuntimeRead(why: string): RuntimeReadReply {
+  return {
+    ok: false,
+    code: 'resolver.unattributed_request',
+    message: `runtime read refused: ${why}; the resolver answers only runtime reads signed by the deployer`,
+  };
 }

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { seal, type SealPublicKey } from '@latchkey/crypto';
-import type { PlanReply, PlanRequest, WorkloadDeploying } from '@latchkey/events';
+import {
+  runtimeReadBinding,
+  type PlanReply,
+  type PlanRequest,
+  type RuntimeReadReply,
+  type RuntimeReadRequest,
+  type WorkloadDeploying,
+} from '@latchkey/events';
 import type { Authorizer } from '@latchkey/authz';
-import { planRequestProblem } from './plan-request.js';
+import { planRequestProblem, runtimeReadProblem } from './plan-request.js';
 import type { AuditTrail, ResolutionPublisher, ValueSource } from './ports.js';
 import { authorizeReferences } from './reference-authorization.js';
 import { readReferences, type ReadMode } from './reference-read.js';
@@ -14,9 +21,10 @@ import {
   failureList,
   failureOutcome,
   readList,
+  runtimeReadSubject,
   writeReadRecord,
 } from './resolution-audit.js';
-import { auditUnavailable, invalidPlanRequest, retryLater } from './resolution-errors.js';
+import { auditUnavailable, invalidPlanRequest, invalidRuntimeRead, retryLater } from './resolution-errors.js';
 import {
   isFailed,
   isResolved,
@@ -216,6 +224,61 @@ export class ResolutionService {
         ok: true,
         references: outcomes.map(toPlannedReference),
         warnings: resolutionWarnings(req.domain, outcomes),
+      };
+    });
+  }
+
+  /**
+   * A running workload reads one reference of its own deployment (the
+   * deployer checked its token and that the reference is the deployment's):
+   * authorized with ras as the deploying principal and its groups, exactly
+   * as for the deployment, read at the current version, recorded (action
+   * secret.runtime_read: principal, deployment, key, version) before the
+   * value leaves, and sealed to the deployers' key for this request only. A
+   * refusal is recorded too. Nothing is published.
+   */
+  async runtimeRead(req: RuntimeReadRequest): Promise<RuntimeReadReply> {
+    const problem = runtimeReadProblem(req);
+    if (problem) return invalidRuntimeRead(problem);
+    const subject = runtimeReadSubject(req);
+    const question = {
+      domain: req.domain,
+      principal: req.principal,
+      groups: req.groups,
+      references: [req.reference],
+      requestId: req.deploymentId,
+    };
+    const outcomes = await this.#evaluate(question, 'values');
+    return this.#holding(outcomes, async (): Promise<RuntimeReadReply> => {
+      const failed = outcomes.filter(isFailed);
+      const first = failed[0];
+      if (first) {
+        await writeReadRecord(
+          this.deps,
+          subject,
+          failureOutcome(failed),
+          askedList([req.reference]),
+          failureList(failed),
+        );
+        return { ok: false, code: first.code, message: first.message };
+      }
+      const resolved = outcomes.filter(isResolved);
+      const one = resolved[0];
+      if (!one || resolved.length !== 1) {
+        return { ok: false, code: 'resolver.error', message: 'the reference did not resolve to one value' };
+      }
+      const versions = resolved.map(toVersion);
+      if (!(await writeReadRecord(this.deps, subject, 'ok', readList(versions), '')) && this.deps.auditFailClosed) {
+        const refused = auditUnavailable();
+        return { ok: false, code: refused.code, message: refused.message };
+      }
+      return {
+        ok: true,
+        key: one.ref.key,
+        sourceType: one.ref.sourceType,
+        scope: one.scope,
+        version: one.version,
+        sealed: seal(this.deps.recipient, one.value ?? Buffer.alloc(0), runtimeReadBinding(req.requestId ?? '')),
       };
     });
   }

@@ -12,6 +12,7 @@ import { DEFAULT_OUTPUT_QUOTA_BYTES, OutputLog } from '../output-log.js';
 import type { RunHooks } from '../ports.js';
 import { resolvedMismatch, type BusOrigin } from '../resolution-check.js';
 import { renderForRuntime } from '../workload-spec.js';
+import { newWorkloadToken, workloadTokenHash } from '../runtime/workload-token.js';
 import { findWorkload } from '../workloads/workload-definitions.js';
 import { workloadNotRunning } from '../workloads/workload-errors.js';
 
@@ -218,6 +219,14 @@ export class WorkloadRunner {
     const command = workload.spec.run?.command;
     if (!command) return this.fail(deployment, ['the workload has no run.command']);
     const rendered = renderForRuntime(workload.spec, values);
+    let api: { env: Record<string, string>; token: string; caPem?: string } | undefined;
+    try {
+      api = await this.workloadApi(deployment.id);
+    } catch (err) {
+      values.clear();
+      const message = err instanceof LatchkeyError ? err.message : 'its workload token could not be recorded';
+      return this.fail(deployment, [message]);
+    }
     // The exit of a quick workload is recorded only after its start is.
     let started!: () => void;
     const startRecorded = new Promise<void>((resolve) => (started = resolve));
@@ -231,9 +240,11 @@ export class WorkloadRunner {
           command,
           ...(workload.spec.run?.image ? { image: workload.spec.run.image } : {}),
           ...(workload.spec.run?.resources ? { resources: workload.spec.run.resources } : {}),
-          env: rendered.env,
+          // The workload's own names cannot shadow its token or the API's address.
+          env: { ...rendered.env, ...api?.env },
           sparkConf: rendered.sparkConf,
-          secrets: [...values.values(), ...rendered.literalSecrets],
+          secrets: [...values.values(), ...rendered.literalSecrets, ...(api ? [api.token] : [])],
+          ...(api?.caPem ? { apiCaPem: api.caPem } : {}),
         },
         this.hooks(deployment.id, startRecorded),
       );
@@ -250,6 +261,25 @@ export class WorkloadRunner {
     } finally {
       started();
     }
+  }
+
+  /**
+   * A new token for the deployment (only its hash is recorded, before the
+   * workload starts) and what goes into the workload's environment with it;
+   * undefined when workloads get no token.
+   */
+  private async workloadApi(
+    deploymentId: string,
+  ): Promise<{ env: Record<string, string>; token: string; caPem?: string } | undefined> {
+    const api = this.deps.workloadApi;
+    if (!api) return undefined;
+    const token = newWorkloadToken();
+    await api.tokens.register(deploymentId, workloadTokenHash(token));
+    return {
+      token,
+      env: { LATCHKEY_WORKLOAD_TOKEN: token, ...(api.url ? { LATCHKEY_API_URL: api.url } : {}) },
+      ...(api.caPem ? { caPem: api.caPem } : {}),
+    };
   }
 
   /** The runtime's hooks for a deployment: its output to the log; its end recorded once its start is. */

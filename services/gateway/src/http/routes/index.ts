@@ -4,6 +4,7 @@ import { auditRoutes } from './audit-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { documentRoutes } from './document-routes.js';
 import { identityRoutes } from './identity-routes.js';
+import { runtimeRoutes } from './runtime-routes.js';
 import { secretRoutes } from './secret-routes.js';
 import { sessionRoutes } from './session-routes.js';
 import { vaultRoutes } from './vault-routes.js';
@@ -26,4 +27,5 @@ export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = 
   { name: 'view', plugin: viewRoutes },
   { name: 'audit', plugin: auditRoutes },
   { name: 'session', plugin: sessionRoutes },
+  { name: 'runtime', plugin: runtimeRoutes },
 ];

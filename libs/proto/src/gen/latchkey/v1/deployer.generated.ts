@@ -342,6 +342,62 @@ export interface EndDeletionRequest {
 export interface EndDeletionResponse {
 }
 
+/**
+ * A running workload asks, through the gateway, with its deployment's own
+ * token (LATCHKEY_WORKLOAD_TOKEN). An unknown token, or one whose deployment
+ * ended or was replaced: runtime.token_invalid, the same answer for each.
+ */
+export interface RuntimeSecretsRequest {
+  token: string;
+}
+
+/** One reference of the deployment's own spec (never a value). */
+export interface RuntimeReference {
+  key: string;
+  /** MANAGED or VAULT. */
+  sourceType: string;
+  /**
+   * MANAGED: the domain or "global"; VAULT: the integration id; a legacy
+   * ${secrets.KEY} placeholder: the workload's domain.
+   */
+  sourceId: string;
+  /** A ${secrets.KEY} placeholder (the workload's domain first, then global). */
+  legacy: boolean;
+}
+
+export interface RuntimeSecretsResponse {
+  deploymentId: string;
+  workload: string;
+  domain: string;
+  references: RuntimeReference[];
+}
+
+export interface RuntimeSecretRequest {
+  token: string;
+  /** The key of one of the deployment's references. */
+  key: string;
+  /**
+   * When the spec references the key from more than one source: which
+   * (MANAGED or VAULT, and the domain, "global" or the integration id).
+   */
+  sourceType: string;
+  sourceId: string;
+}
+
+/**
+ * The reference's value at its current version, read as the deploying
+ * principal and audited (runtime_read) before it was sent. Only ever to the
+ * gateway's certificate, which hands it to the workload that holds the token.
+ */
+export interface RuntimeSecretResponse {
+  key: string;
+  sourceType: string;
+  /** The scope that answered (a domain or "global") or the integration id. */
+  scope: string;
+  version: number;
+  value: string;
+}
+
 function createBaseReceivedVersion(): ReceivedVersion {
   return { refId: "", key: "", sourceType: "", scope: "", version: 0 };
 }
@@ -4194,6 +4250,583 @@ export const EndDeletionResponse: MessageFns<EndDeletionResponse> = {
   },
 };
 
+function createBaseRuntimeSecretsRequest(): RuntimeSecretsRequest {
+  return { token: "" };
+}
+
+export const RuntimeSecretsRequest: MessageFns<RuntimeSecretsRequest> = {
+  encode(message: RuntimeSecretsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RuntimeSecretsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRuntimeSecretsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RuntimeSecretsRequest {
+    return { token: isSet(object.token) ? globalThis.String(object.token) : "" };
+  },
+
+  toJSON(message: RuntimeSecretsRequest): unknown {
+    const obj: any = {};
+    if (message.token !== undefined) {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeSecretsRequest>, I>>(base?: I): RuntimeSecretsRequest {
+    return RuntimeSecretsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeSecretsRequest>, I>>(object: I): RuntimeSecretsRequest {
+    const message = createBaseRuntimeSecretsRequest();
+    message.token = object.token ?? "";
+    return message;
+  },
+};
+
+function createBaseRuntimeReference(): RuntimeReference {
+  return { key: "", sourceType: "", sourceId: "", legacy: false };
+}
+
+export const RuntimeReference: MessageFns<RuntimeReference> = {
+  encode(message: RuntimeReference, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.sourceType !== "") {
+      writer.uint32(18).string(message.sourceType);
+    }
+    if (message.sourceId !== "") {
+      writer.uint32(26).string(message.sourceId);
+    }
+    if (message.legacy !== false) {
+      writer.uint32(32).bool(message.legacy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RuntimeReference {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRuntimeReference();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sourceId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.legacy = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RuntimeReference {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      sourceId: isSet(object.sourceId)
+        ? globalThis.String(object.sourceId)
+        : isSet(object.source_id)
+        ? globalThis.String(object.source_id)
+        : "",
+      legacy: isSet(object.legacy) ? globalThis.Boolean(object.legacy) : false,
+    };
+  },
+
+  toJSON(message: RuntimeReference): unknown {
+    const obj: any = {};
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.sourceType !== undefined) {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.sourceId !== undefined) {
+      obj.sourceId = message.sourceId;
+    }
+    if (message.legacy !== undefined) {
+      obj.legacy = message.legacy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeReference>, I>>(base?: I): RuntimeReference {
+    return RuntimeReference.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeReference>, I>>(object: I): RuntimeReference {
+    const message = createBaseRuntimeReference();
+    message.key = object.key ?? "";
+    message.sourceType = object.sourceType ?? "";
+    message.sourceId = object.sourceId ?? "";
+    message.legacy = object.legacy ?? false;
+    return message;
+  },
+};
+
+function createBaseRuntimeSecretsResponse(): RuntimeSecretsResponse {
+  return { deploymentId: "", workload: "", domain: "", references: [] };
+}
+
+export const RuntimeSecretsResponse: MessageFns<RuntimeSecretsResponse> = {
+  encode(message: RuntimeSecretsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deploymentId !== "") {
+      writer.uint32(10).string(message.deploymentId);
+    }
+    if (message.workload !== "") {
+      writer.uint32(18).string(message.workload);
+    }
+    if (message.domain !== "") {
+      writer.uint32(26).string(message.domain);
+    }
+    for (const v of message.references) {
+      RuntimeReference.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RuntimeSecretsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRuntimeSecretsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deploymentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workload = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.references.push(RuntimeReference.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RuntimeSecretsResponse {
+    return {
+      deploymentId: isSet(object.deploymentId)
+        ? globalThis.String(object.deploymentId)
+        : isSet(object.deployment_id)
+        ? globalThis.String(object.deployment_id)
+        : "",
+      workload: isSet(object.workload) ? globalThis.String(object.workload) : "",
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      references: globalThis.Array.isArray(object?.references)
+        ? object.references.map((e: any) => RuntimeReference.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RuntimeSecretsResponse): unknown {
+    const obj: any = {};
+    if (message.deploymentId !== undefined) {
+      obj.deploymentId = message.deploymentId;
+    }
+    if (message.workload !== undefined) {
+      obj.workload = message.workload;
+    }
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.references?.length) {
+      obj.references = message.references.map((e) => RuntimeReference.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeSecretsResponse>, I>>(base?: I): RuntimeSecretsResponse {
+    return RuntimeSecretsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeSecretsResponse>, I>>(object: I): RuntimeSecretsResponse {
+    const message = createBaseRuntimeSecretsResponse();
+    message.deploymentId = object.deploymentId ?? "";
+    message.workload = object.workload ?? "";
+    message.domain = object.domain ?? "";
+    message.references = object.references?.map((e) => RuntimeReference.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRuntimeSecretRequest(): RuntimeSecretRequest {
+  return { token: "", key: "", sourceType: "", sourceId: "" };
+}
+
+export const RuntimeSecretRequest: MessageFns<RuntimeSecretRequest> = {
+  encode(message: RuntimeSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.sourceType !== "") {
+      writer.uint32(26).string(message.sourceType);
+    }
+    if (message.sourceId !== "") {
+      writer.uint32(34).string(message.sourceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RuntimeSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRuntimeSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sourceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RuntimeSecretRequest {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      sourceId: isSet(object.sourceId)
+        ? globalThis.String(object.sourceId)
+        : isSet(object.source_id)
+        ? globalThis.String(object.source_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RuntimeSecretRequest): unknown {
+    const obj: any = {};
+    if (message.token !== undefined) {
+      obj.token = message.token;
+    }
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.sourceType !== undefined) {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.sourceId !== undefined) {
+      obj.sourceId = message.sourceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeSecretRequest>, I>>(base?: I): RuntimeSecretRequest {
+    return RuntimeSecretRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeSecretRequest>, I>>(object: I): RuntimeSecretRequest {
+    const message = createBaseRuntimeSecretRequest();
+    message.token = object.token ?? "";
+    message.key = object.key ?? "";
+    message.sourceType = object.sourceType ?? "";
+    message.sourceId = object.sourceId ?? "";
+    return message;
+  },
+};
+
+function createBaseRuntimeSecretResponse(): RuntimeSecretResponse {
+  return { key: "", sourceType: "", scope: "", version: 0, value: "" };
+}
+
+export const RuntimeSecretResponse: MessageFns<RuntimeSecretResponse> = {
+  encode(message: RuntimeSecretResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.sourceType !== "") {
+      writer.uint32(18).string(message.sourceType);
+    }
+    if (message.scope !== "") {
+      writer.uint32(26).string(message.scope);
+    }
+    if (message.version !== 0) {
+      writer.uint32(32).int64(message.version);
+    }
+    if (message.value !== "") {
+      writer.uint32(42).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RuntimeSecretResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRuntimeSecretResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RuntimeSecretResponse {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RuntimeSecretResponse): unknown {
+    const obj: any = {};
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.sourceType !== undefined) {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.scope !== undefined) {
+      obj.scope = message.scope;
+    }
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.value !== undefined) {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeSecretResponse>, I>>(base?: I): RuntimeSecretResponse {
+    return RuntimeSecretResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeSecretResponse>, I>>(object: I): RuntimeSecretResponse {
+    const message = createBaseRuntimeSecretResponse();
+    message.key = object.key ?? "";
+    message.sourceType = object.sourceType ?? "";
+    message.scope = object.scope ?? "";
+    message.version = object.version ?? 0;
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
 export type DeployerServiceService = typeof DeployerServiceService;
 export const DeployerServiceService = {
   applyWorkload: {
@@ -4497,7 +5130,10 @@ export const DeployerServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-/** For other Latchkey services only. */
+/**
+ * For other Latchkey services only: the reference index for the catalog's
+ * certificate, the runtime reads for the gateway's.
+ */
 export type DeployerInternalService = typeof DeployerInternalService;
 export const DeployerInternalService = {
   listDependents: {
@@ -4539,6 +5175,29 @@ export const DeployerInternalService = {
     responseSerialize: (value: EndDeletionResponse): Buffer => Buffer.from(EndDeletionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EndDeletionResponse => EndDeletionResponse.decode(value),
   },
+  /** The references a workload token may read (the gateway only). */
+  listRuntimeSecrets: {
+    path: "/latchkey.v1.DeployerInternal/ListRuntimeSecrets" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RuntimeSecretsRequest): Buffer =>
+      Buffer.from(RuntimeSecretsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RuntimeSecretsRequest => RuntimeSecretsRequest.decode(value),
+    responseSerialize: (value: RuntimeSecretsResponse): Buffer =>
+      Buffer.from(RuntimeSecretsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RuntimeSecretsResponse => RuntimeSecretsResponse.decode(value),
+  },
+  /** One of them, current version (the gateway only). */
+  readRuntimeSecret: {
+    path: "/latchkey.v1.DeployerInternal/ReadRuntimeSecret" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RuntimeSecretRequest): Buffer => Buffer.from(RuntimeSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RuntimeSecretRequest => RuntimeSecretRequest.decode(value),
+    responseSerialize: (value: RuntimeSecretResponse): Buffer =>
+      Buffer.from(RuntimeSecretResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RuntimeSecretResponse => RuntimeSecretResponse.decode(value),
+  },
 } as const;
 
 export interface DeployerInternalServer extends UntypedServiceImplementation {
@@ -4546,6 +5205,10 @@ export interface DeployerInternalServer extends UntypedServiceImplementation {
   listDeployedVaultKeys: handleUnaryCall<DeployedVaultKeysRequest, DeployedVaultKeysResponse>;
   beginDeletion: handleUnaryCall<BeginDeletionRequest, BeginDeletionResponse>;
   endDeletion: handleUnaryCall<EndDeletionRequest, EndDeletionResponse>;
+  /** The references a workload token may read (the gateway only). */
+  listRuntimeSecrets: handleUnaryCall<RuntimeSecretsRequest, RuntimeSecretsResponse>;
+  /** One of them, current version (the gateway only). */
+  readRuntimeSecret: handleUnaryCall<RuntimeSecretRequest, RuntimeSecretResponse>;
 }
 
 export interface DeployerInternalClient extends Client {
@@ -4608,6 +5271,38 @@ export interface DeployerInternalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EndDeletionResponse) => void,
+  ): ClientUnaryCall;
+  /** The references a workload token may read (the gateway only). */
+  listRuntimeSecrets(
+    request: RuntimeSecretsRequest,
+    callback: (error: ServiceError | null, response: RuntimeSecretsResponse) => void,
+  ): ClientUnaryCall;
+  listRuntimeSecrets(
+    request: RuntimeSecretsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RuntimeSecretsResponse) => void,
+  ): ClientUnaryCall;
+  listRuntimeSecrets(
+    request: RuntimeSecretsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RuntimeSecretsResponse) => void,
+  ): ClientUnaryCall;
+  /** One of them, current version (the gateway only). */
+  readRuntimeSecret(
+    request: RuntimeSecretRequest,
+    callback: (error: ServiceError | null, response: RuntimeSecretResponse) => void,
+  ): ClientUnaryCall;
+  readRuntimeSecret(
+    request: RuntimeSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RuntimeSecretResponse) => void,
+  ): ClientUnaryCall;
+  readRuntimeSecret(
+    request: RuntimeSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RuntimeSecretResponse) => void,
   ): ClientUnaryCall;
 }
 
