@@ -117,9 +117,9 @@ export function App() {
 function Page({ page, domain, admin }: { page: Page; domain: string; admin: boolean }) {
   switch (page) {
     case 'secrets':
-      return <SecretsPage key={domain} domain={domain} editable />;
+      return <SecretsPage key={domain} domain={domain} current={domain} editable />;
     case 'global':
-      return <SecretsPage key="global" domain={undefined} editable={admin} />;
+      return <SecretsPage key={`global:${domain}`} domain={undefined} current={domain} editable={admin} />;
     case 'vault':
       return <VaultPage key={domain} domain={domain} />;
     case 'workloads':

@@ -81,17 +81,43 @@ function takeValue(ref: RefObject<HTMLInputElement | null>): string {
   return v;
 }
 
-export function SecretsPage({ domain, editable }: { domain: string | undefined; editable: boolean }) {
+/** Global secrets a domain user may read but not list directly: the selector's global keys. */
+async function globalFromSelector(current: string): Promise<SecretMetadata[]> {
+  const selector = await api.selector(current);
+  return selector.entries
+    .filter((e) => e.sourceType !== 'VAULT' && e.sourceId === 'global')
+    .map((e) => ({ key: e.key, ...(e.backend ? { source: e.backend } : {}) }));
+}
+
+async function listSecrets(domain: string | undefined, current: string): Promise<SecretMetadata[]> {
+  try {
+    return await api.secrets(domain);
+  } catch (e) {
+    if (domain === undefined && e instanceof ApiError && e.status === 403) return globalFromSelector(current);
+    throw e;
+  }
+}
+
+/** `domain`: the scope shown (undefined: global); `current`: the domain the console is in. */
+export function SecretsPage({
+  domain,
+  current,
+  editable,
+}: {
+  domain: string | undefined;
+  current: string;
+  editable: boolean;
+}) {
   const title = domain === undefined ? 'Global Secrets' : `Domain Secrets: ${domain}`;
   const load = useLoad(async () => {
     const [secrets, inventory, selector] = await Promise.all([
-      api.secrets(domain),
+      listSecrets(domain, current),
       domain === undefined ? Promise.resolve(undefined) : api.inventory(domain).catch(() => undefined),
       domain === undefined ? Promise.resolve(undefined) : api.selector(domain).catch(() => undefined),
     ]);
     const vaultKeys = (selector?.entries ?? []).filter((e) => e.sourceType === 'VAULT');
     return rowsOf(secrets, inventory, vaultKeys, domain);
-  }, [domain]);
+  }, [domain, current]);
   const [creating, setCreating] = useState(false);
   const [notice, setNotice] = useState('');
   const [error, setError] = useState<unknown>();
