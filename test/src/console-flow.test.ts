@@ -100,10 +100,10 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   assert.doesNotMatch(await page.content(), /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
 
   // Domain Secrets: create; the value is never shown again.
-  await page.getByRole('button', { name: 'New domain secret' }).click();
+  await page.getByRole('button', { name: 'New domain secret', exact: true }).click();
   await page.getByLabel('Secret key').fill(KEY);
   await page.getByTestId('secret-value').fill(canary.apiKey);
-  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
   await page.getByRole('status').filter({ hasText: 'will never be shown again' }).waitFor();
   const row = page.locator(`tr[data-key="${KEY}"]`);
   await row.waitFor();
@@ -119,13 +119,13 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   await page.getByLabel('Resource bundle').selectOption('ledger-bundle');
   await page.getByLabel('Host').fill(vault.url);
   await page.getByLabel('Path (KV v2, with /data/)').fill('/v1/secret/data/team');
-  await page.getByLabel('Token').fill('hvs.not-a-valid-token');
+  await page.getByLabel('Token', { exact: true }).fill('hvs.not-a-valid-token');
   await page.getByRole('button', { name: 'Test connection' }).click();
   const failed = page.locator('[data-outcome]');
   await failed.waitFor();
   assert.equal(await failed.getAttribute('data-outcome'), 'bad_credentials');
   assert.match(await failed.innerText(), /Connection failed \(bad_credentials\): \S/);
-  await page.getByLabel('Token').fill(vaultToken);
+  await page.getByLabel('Token', { exact: true }).fill(vaultToken);
   await page.getByRole('button', { name: 'Test connection' }).click();
   await page.locator('[data-outcome="ok"]').waitFor();
   assert.match(await page.locator('[data-outcome="ok"]').innerText(), /Connection OK: 1 key/);
@@ -141,7 +141,7 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   // Workloads: a Spark job whose env vars are picked (managed and Vault) and whose
   // Spark conf gets a secret created inline, saved to the domain.
   await goTo(page, 'analytics', 'workloads');
-  await page.getByRole('button', { name: 'New workload' }).click();
+  await page.getByRole('button', { name: 'New workload', exact: true }).click();
   await page.getByLabel('Kind').selectOption('SPARK_JOB');
   await page.getByLabel('Name', { exact: true }).fill(JOB);
   const editor = page.getByRole('form', { name: 'Workload editor' });
@@ -184,7 +184,7 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   );
   await editor.getByLabel('Command (one argument per line)').fill([process.execPath, '-e', script].join('\n'));
   await screenshot(page, 'console-workload-editor');
-  await editor.getByRole('button', { name: 'Create' }).click();
+  await editor.getByRole('button', { name: 'Create', exact: true }).click();
   const job = page.locator(`tr[data-workload="${JOB}"]`);
   await job.waitFor();
   assert.match(await job.innerText(), /Spark job/);
@@ -195,14 +195,14 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   assert.match(listed.stdout, new RegExp(INLINE_KEY));
 
   // Dry run, then deploy: the values reach the workload, its output is redacted.
-  await job.getByRole('button', { name: 'Dry run' }).click();
+  await job.getByRole('button', { name: 'Dry run', exact: true }).click();
   const plan = await page.locator('[data-output="plan"]').innerText();
   assert.match(plan, /Every reference would resolve/);
-  await job.getByRole('button', { name: 'Deploy' }).click();
+  await job.getByRole('button', { name: 'Deploy', exact: true }).click();
   await page.locator(`tr[data-workload="${JOB}"][data-status="deployed"]`).waitFor({ timeout: 60_000 });
   let logs = '';
   for (const deadline = Date.now() + 30_000; !logs.includes('echo') && Date.now() < deadline;) {
-    await job.getByRole('button', { name: 'Logs' }).click();
+    await job.getByRole('button', { name: 'Logs', exact: true }).click();
     logs = await page.getByTestId('logs').innerText();
   }
   assert.ok(logs.includes(`api ${sha(canary.apiKey)}`), logs);
@@ -212,9 +212,9 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
 
   // Rotate in the console: a new version, and the job is stale (not restarted) with what changed.
   await goTo(page, 'analytics', 'secrets');
-  await page.locator(`tr[data-key="${KEY}"]`).getByRole('button', { name: 'New version' }).click();
+  await page.locator(`tr[data-key="${KEY}"]`).getByRole('button', { name: 'New version', exact: true }).click();
   await page.getByLabel('New value').fill(canary.apiKey2);
-  await page.getByRole('button', { name: 'Save new version' }).click();
+  await page.getByRole('button', { name: 'Save new version', exact: true }).click();
   await page.getByRole('status').filter({ hasText: 'version 2' }).waitFor();
   await goTo(page, 'analytics', 'workloads');
   const stale = page.locator(`tr[data-workload="${JOB}"][data-stale="true"]`);
@@ -225,19 +225,19 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   await screenshot(page, 'console-workloads-stale');
 
   // Redeploy: the new deployment receives version 2 and the badge is gone.
-  await stale.getByRole('button', { name: 'Redeploy' }).click();
+  await stale.getByRole('button', { name: 'Redeploy', exact: true }).click();
   await page
     .locator(`tr[data-workload="${JOB}"][data-stale="false"][data-status="deployed"]`)
     .waitFor({ timeout: 60_000 });
   for (const deadline = Date.now() + 30_000; !logs.includes(sha(canary.apiKey2)) && Date.now() < deadline;) {
-    await job.getByRole('button', { name: 'Logs' }).click();
+    await job.getByRole('button', { name: 'Logs', exact: true }).click();
     logs = await page.getByTestId('logs').innerText();
   }
   assert.ok(logs.includes(`api ${sha(canary.apiKey2)}`), logs);
 
   // Delete: the dialog lists the workload using it; the refusal names it; forcing needs a confirmation.
   await goTo(page, 'analytics', 'secrets');
-  await page.locator(`tr[data-key="${INLINE_KEY}"]`).getByRole('button', { name: 'Delete' }).click();
+  await page.locator(`tr[data-key="${INLINE_KEY}"]`).getByRole('button', { name: 'Delete', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: `Delete ${INLINE_KEY}` });
   assert.match(await dialog.innerText(), new RegExp(`Used by 1 workload\\(s\\):\\s*analytics/${JOB}`));
   await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
@@ -255,10 +255,10 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
 
   // Global Secrets: editable by a platform admin.
   await goTo(page, 'analytics', 'global');
-  await page.getByRole('button', { name: 'New global secret' }).click();
+  await page.getByRole('button', { name: 'New global secret', exact: true }).click();
   await page.getByLabel('Secret key').fill('platform_smtp_password');
   await page.getByTestId('secret-value').fill(canary.global);
-  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
   await page.locator('tr[data-key="platform_smtp_password"]').waitFor();
 
   // Inventory and audit.
@@ -299,7 +299,7 @@ test('a user of another domain sees none of it: not in the domain switcher, not 
 
   // The picker of her own domain lists none of analytics' keys.
   await goTo(page, 'finance', 'workloads');
-  await page.getByRole('button', { name: 'New workload' }).click();
+  await page.getByRole('button', { name: 'New workload', exact: true }).click();
   const editor = page.getByRole('form', { name: 'Workload editor' });
   await editor.getByRole('button', { name: /More options for/ }).click();
   await editor.getByRole('menuitem', { name: 'Use existing secret' }).click();
@@ -315,7 +315,7 @@ test('a user of another domain sees none of it: not in the domain switcher, not 
   // Global Secrets: readable, not editable, by a domain user.
   await goTo(page, 'finance', 'global');
   await page.locator('tr[data-key="platform_smtp_password"]').waitFor();
-  assert.equal(await page.getByRole('button', { name: 'New global secret' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'New global secret', exact: true }).count(), 0);
 
   assert.deepEqual(mallory.problems, [], 'no CSP violation or page error');
   await assertNotInBrowser(mallory, [...Object.values(canary), vaultToken, KEY, INLINE_KEY, VAULT_NAME, JOB]);

@@ -70,7 +70,7 @@ export function SecretPicker(props: {
     <div className="picker" data-field={props.label}>
       {v.kind === 'ref' ? (
         <span className="ref-chip" data-testid="secret-ref">
-          🔑 {refLabel(v.ref, props.entries)}
+          <span className="ref-tag">secret</span> {refLabel(v.ref, props.entries)}
           <button
             type="button"
             className="link"

@@ -55,6 +55,7 @@ export function WorkloadsPage({ domain }: { domain: string }) {
   const [notice, setNotice] = useState('');
   const [error, setError] = useState<unknown>();
   const [output, setOutput] = useState<Output>();
+  const [confirmDelete, setConfirmDelete] = useState<string>();
   const { reload } = load;
 
   // Statuses move on by themselves (pending → deployed, a rotation marks stale): keep the list current.
@@ -201,18 +202,25 @@ export function WorkloadsPage({ domain }: { domain: string }) {
                 >
                   Logs
                 </button>
-                <button
-                  type="button"
-                  className="danger"
-                  onClick={() =>
-                    void act('Delete', async () => {
-                      await api.deleteWorkload(w.kind, domain, w.name);
-                      return `Workload ${w.name} deleted.`;
-                    })
-                  }
-                >
-                  Delete
-                </button>
+                {confirmDelete === w.name ? (
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={() =>
+                      void act('Delete', async () => {
+                        setConfirmDelete(undefined);
+                        await api.deleteWorkload(w.kind, domain, w.name);
+                        return `Workload ${w.name} deleted.`;
+                      })
+                    }
+                  >
+                    Confirm delete
+                  </button>
+                ) : (
+                  <button type="button" className="danger" onClick={() => setConfirmDelete(w.name)}>
+                    Delete
+                  </button>
+                )}
               </td>
             </tr>
           ))}
