@@ -101,6 +101,8 @@ export function systemEnv(home: string, env: Record<string, string> = {}): NodeJ
     LATCHKEY_CATALOG_PORT: '0',
     LATCHKEY_RESOLVER_PORT: '0',
     LATCHKEY_DEPLOYER_PORT: '0',
+    LATCHKEY_GATEWAY_PORT: '0',
+    LATCHKEY_HTTP_PORT: '0',
     ...env,
   };
 }

@@ -90,7 +90,8 @@ export const ENVIRONMENT_HELP = [
   '                    which latchkey up sets to the bootstrap admin when there is none)',
   '  up only: LATCHKEY_NATS_URL, LATCHKEY_NATS_PORT (7422), LATCHKEY_PG_PORT (7432),',
   '           LATCHKEY_RAS_PORT (7401), LATCHKEY_CATALOG_PORT (7402), LATCHKEY_RESOLVER_PORT (7403),',
-  '           LATCHKEY_DEPLOYER_PORT (7404) (0 picks a free port), LATCHKEY_REPLICAS (1),',
+  '           LATCHKEY_DEPLOYER_PORT (7404), LATCHKEY_GATEWAY_PORT (7405), LATCHKEY_HTTP_PORT (7480:',
+  '           the HTTP API and console) (0 picks a free port), LATCHKEY_REPLICAS (1),',
   '           LATCHKEY_INSECURE (1: plaintext gRPC, for local debugging only; as up --insecure)',
 ];
 

@@ -19,6 +19,8 @@ export interface ConnectionInfo {
    */
   insecure: boolean;
   natsUrl: string;
+  /** The first gateway replica's base URL (`https://127.0.0.1:PORT`): the HTTP API and the console. */
+  gateway?: string;
   /** pid of the `latchkey up` process. */
   pid: number;
 }
@@ -89,9 +91,10 @@ export async function readConnectionFile(where: string | ConnectionLocation): Pr
       code: 'cli.connection_malformed',
     });
   }
-  const info = parsed as ConnectionInfo;
+  const { gateway, ...info } = parsed as ConnectionInfo;
   return {
     ...info,
+    ...(typeof gateway === 'string' && gateway !== '' ? { gateway } : {}),
     natsUrl: typeof p?.natsUrl === 'string' ? p.natsUrl : '',
     caFile: typeof p?.caFile === 'string' ? p.caFile : '',
     insecure: p?.insecure === true,

@@ -40,6 +40,20 @@ test('generates every key and token once, private, and reuses them on the next s
     assert.ok(cert.checkIssued(new X509Certificate(caPem)), s);
     assert.match(cert.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
   }
+  // The gateway's certificate serves HTTPS on localhost/127.0.0.1 and cannot call a service as one (no clientAuth).
+  const gateway = new X509Certificate(await readFile(path.join(home, 'tls/gateway.crt')));
+  assert.equal(gateway.subject, 'CN=gateway');
+  assert.ok(gateway.checkIssued(new X509Certificate(caPem)));
+  assert.match(gateway.subjectAltName ?? '', /DNS:localhost/);
+  assert.match(gateway.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
+  assert.deepEqual(gateway.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+  assert.equal((await stat(path.join(home, 'tls/gateway.key'))).mode & 0o777, 0o600);
+  // Its insecure-mode token is in a file of its own, not among the services' shared tokens.
+  const gatewayCreds = JSON.parse(await readFile(path.join(home, 'gateway-credentials.json'), 'utf8')) as {
+    services: Record<string, string>;
+  };
+  assert.deepEqual(Object.keys(gatewayCreds.services), ['gateway']);
+  assert.equal((await stat(path.join(home, 'gateway-credentials.json'))).mode & 0o777, 0o600);
   const creds = first.credentials;
   for (const token of [creds.admin, ...Object.values(creds.services)]) {
     assert.match(token, /^[A-Za-z0-9_-]{43}$/); // 32 bytes base64url

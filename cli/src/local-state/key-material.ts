@@ -22,6 +22,8 @@ export interface KeyMaterialPaths {
   signingPrivateKeyFile: string;
   signingPublicKeyFile: string;
   credentialsFile: string;
+  /** Insecure mode only: the gateway's own token (it is in no other service's credentials: never a service principal). */
+  gatewayCredentialsFile: string;
   postgresPasswordFile: string;
   /** The local OIDC issuer: its private signing key (0600) and the public JWKS the services verify with. */
   oidcSigningKeyFile: string;
@@ -46,12 +48,28 @@ export function keyMaterialPaths(home: string): KeyMaterialPaths {
     signingPrivateKeyFile: path.join(home, 'deployer-sign.key'),
     signingPublicKeyFile: path.join(home, 'deployer-sign.pub'),
     credentialsFile: path.join(home, 'credentials.json'),
+    gatewayCredentialsFile: path.join(home, 'gateway-credentials.json'),
     postgresPasswordFile: path.join(home, 'postgres-password'),
     oidcSigningKeyFile: localIssuerFiles(home).signingKeyFile,
     oidcJwksFile: localIssuerFiles(home).jwksFile,
-    tls: localTlsFiles(home, SERVICE_NAMES, { serverOnly: [NATS_SERVER_CERT] }),
+    // The gateway's certificate serves (gRPC health, HTTPS) but cannot call: it calls as each request's caller.
+    tls: localTlsFiles(home, SERVICE_NAMES, { serverOnly: [NATS_SERVER_CERT, GATEWAY_CERT] }),
     bus: busKeyPaths(path.join(home, 'bus')),
   };
+}
+
+/** The gateway's certificate (CN gateway; SANs gateway, localhost, 127.0.0.1): for serving only. */
+export const GATEWAY_CERT = 'gateway';
+
+/** The gateway's credentials file (insecure mode): a token of its own for its health endpoint, known to no other service. */
+async function ensureGatewayCredentials(file: string): Promise<void> {
+  const content = JSON.stringify({ admin: '', services: { gateway: generateToken() } }, null, 2) + '\n';
+  try {
+    await writeFile(file, content, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  await chmod(file, 0o600);
 }
 
 async function ensurePostgresPassword(file: string): Promise<string> {
@@ -83,6 +101,7 @@ export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   await ensureSealKeyFiles(paths.sealPrivateKeyFile, paths.sealPublicKeyFile);
   await ensureSigningKeyFiles(paths.signingPrivateKeyFile, paths.signingPublicKeyFile);
   const credentials = await ensureCredentialsFile(paths.credentialsFile);
+  await ensureGatewayCredentials(paths.gatewayCredentialsFile);
   const postgresPassword = await ensurePostgresPassword(paths.postgresPasswordFile);
   await ensureLocalIssuer({ signingKeyFile: paths.oidcSigningKeyFile, jwksFile: paths.oidcJwksFile });
   await ensureLocalTls(paths.tls);

@@ -126,3 +126,33 @@ test('ras gets the bootstrap admin in embedded mode unless the env names admins;
   assert.equal(byGroup['LATCHKEY_PLATFORM_ADMINS'], undefined);
   assert.equal(buildServiceEnv({}, { ...admin, service: 'catalog' })['LATCHKEY_PLATFORM_ADMINS'], undefined);
 });
+
+test('the gateway gets the three services it calls, its HTTP port and its serving certificate; no key, no database, no shared token', () => {
+  const env = buildServiceEnv(
+    { LATCHKEY_DATABASE_URL: 'stale', LATCHKEY_HTTP_PORT: '1', LATCHKEY_TOKEN: 't' },
+    { ...base, service: 'gateway', port: 7405, httpPort: 7480 },
+  );
+  assertEnv(env, {
+    LATCHKEY_GRPC_PORT: '7405',
+    LATCHKEY_HTTP_HOST: '127.0.0.1',
+    LATCHKEY_HTTP_PORT: '7480',
+    LATCHKEY_RAS_ADDR: '127.0.0.1:7401',
+    LATCHKEY_CATALOG_ADDR: '127.0.0.1:7402',
+    LATCHKEY_DEPLOYER_ADDR: '127.0.0.1:7404',
+    LATCHKEY_TLS_CERT_FILE: '/data/tls/gateway.crt',
+    LATCHKEY_TLS_KEY_FILE: '/data/tls/gateway.key',
+    LATCHKEY_TLS_CA_FILE: '/data/tls/ca.crt',
+    LATCHKEY_NATS_CREDS_FILE: '/data/bus/gateway.creds',
+    LATCHKEY_DATABASE_URL: undefined,
+    LATCHKEY_KEK_FILE: undefined,
+    LATCHKEY_SEAL_PRIVATE_KEY_FILE: undefined,
+    LATCHKEY_SIGNING_KEY_FILE: undefined,
+    LATCHKEY_CREDENTIALS_FILE: undefined,
+    LATCHKEY_TOKEN: undefined,
+  });
+  // Insecure mode: a token of its own, in a file that holds no other service's.
+  const insecure = buildServiceEnv({}, { ...base, service: 'gateway', insecure: true });
+  assert.equal(insecure['LATCHKEY_INSECURE'], '1');
+  assert.equal(insecure['LATCHKEY_CREDENTIALS_FILE'], '/data/gateway-credentials.json');
+  assert.equal(insecure['LATCHKEY_HTTP_PORT'], '0');
+});

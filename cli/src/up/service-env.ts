@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER } from '@latchkey/grpc';
-import type { ServiceName } from '../local-state/credentials-file.js';
 import type { KeyMaterialPaths } from '../local-state/key-material.js';
+import type { LaunchedService } from './up-config.js';
 
 export interface ServiceEnvInput {
-  service: ServiceName;
+  service: LaunchedService;
   /** 1-based. */
   replica: number;
   port: number;
@@ -12,12 +12,14 @@ export interface ServiceEnvInput {
   natsUrl: string;
   keys: KeyMaterialPaths;
   /** connectionString per service database (catalog, ras, deployer). */
-  databaseUrls: Partial<Record<ServiceName, string>>;
-  /** host:port of the first ras replica (for catalog, resolver, deployer). */
+  databaseUrls: Partial<Record<LaunchedService, string>>;
+  /** The gateway: its HTTP port (0: it picks one and reports it). */
+  httpPort?: number;
+  /** host:port of the first ras replica (for catalog, resolver, deployer, gateway). */
   rasAddr?: string;
-  /** host:port of the first catalog replica (for the resolver). */
+  /** host:port of the first catalog replica (for the resolver and the gateway). */
   catalogAddr?: string;
-  /** host:port of the first deployer replica (for the catalog). */
+  /** host:port of the first deployer replica (for the catalog and the gateway). */
   deployerAddr?: string;
   /** The deployer's work folder (default <home>/work; as root, in the system folder). */
   workDir?: string;
@@ -60,6 +62,10 @@ const MANAGED_VARS = [
   'LATCHKEY_NATS_CREDS_FILE',
   'LATCHKEY_NATS_CA_FILE',
   'LATCHKEY_NATS_SUBSCRIBER_SIGNER_FILE',
+  'LATCHKEY_HTTP_HOST',
+  'LATCHKEY_HTTP_PORT',
+  'LATCHKEY_HTTP_TLS_CERT_FILE',
+  'LATCHKEY_HTTP_TLS_KEY_FILE',
 ];
 
 /** The environment of one service process: the launcher's env plus its wiring. */
@@ -82,7 +88,9 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
   const own = input.keys.tls.services[service];
   if (input.insecure === true || own === undefined) {
     env['LATCHKEY_INSECURE'] = '1';
-    env['LATCHKEY_CREDENTIALS_FILE'] = input.keys.credentialsFile;
+    // The gateway's file holds only its own token: it is never a service principal to the others.
+    env['LATCHKEY_CREDENTIALS_FILE'] =
+      service === 'gateway' ? input.keys.gatewayCredentialsFile : input.keys.credentialsFile;
   } else {
     // Mutual TLS: its own certificate, and the CA every service's certificate comes from.
     env['LATCHKEY_TLS_CERT_FILE'] = own.certFile;
@@ -96,7 +104,13 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
   const databaseUrl = input.databaseUrls[service];
   if (databaseUrl !== undefined) env['LATCHKEY_DATABASE_URL'] = databaseUrl;
   if (service !== 'ras' && input.rasAddr !== undefined) env['LATCHKEY_RAS_ADDR'] = input.rasAddr;
-  if (service === 'resolver' && input.catalogAddr !== undefined) env['LATCHKEY_CATALOG_ADDR'] = input.catalogAddr;
+  const callsCatalog = service === 'resolver' || service === 'gateway';
+  if (callsCatalog && input.catalogAddr !== undefined) env['LATCHKEY_CATALOG_ADDR'] = input.catalogAddr;
+  if (service === 'gateway') {
+    if (input.deployerAddr !== undefined) env['LATCHKEY_DEPLOYER_ADDR'] = input.deployerAddr;
+    env['LATCHKEY_HTTP_HOST'] = '127.0.0.1';
+    env['LATCHKEY_HTTP_PORT'] = String(input.httpPort ?? 0);
+  }
   if (service === 'catalog') {
     env['LATCHKEY_KEK_FILE'] = input.keys.kekFile;
     if (input.deployerAddr !== undefined) env['LATCHKEY_DEPLOYER_ADDR'] = input.deployerAddr;

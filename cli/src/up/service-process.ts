@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { CliError } from '../output/cli-errors.js';
-import type { ServiceName } from '../local-state/credentials-file.js';
+import type { LaunchedService } from './up-config.js';
 import { forEachLine, lastErrorMessage, LineTail } from './line-tail.js';
 
 export interface ExitInfo {
@@ -14,7 +14,7 @@ export function describeExit(exit: ExitInfo): string {
 }
 
 export interface StartServiceOptions {
-  service: ServiceName;
+  service: LaunchedService;
   replica: number;
   /** The service's compiled main.js. */
   entry: string;
@@ -29,12 +29,14 @@ export interface StartServiceOptions {
 }
 
 export interface ServiceProcess {
-  readonly service: ServiceName;
+  readonly service: LaunchedService;
   /** `<service>-<replica>` */
   readonly id: string;
   readonly pid: number | undefined;
   readonly port: number;
   readonly address: string;
+  /** Its other ports by name, as it reported them (the gateway's `http`). */
+  readonly ports: Readonly<Record<string, number>>;
   readonly logFile: string;
   /** Resolves when the process exits, whether asked to or not. */
   readonly exited: Promise<ExitInfo>;
@@ -48,6 +50,16 @@ interface ReadyMessage {
   type: 'ready';
   service?: string;
   port: number;
+  ports?: Record<string, unknown>;
+}
+
+/** The other ports of a ready message, those that are port numbers. */
+function otherPorts(msg: ReadyMessage): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, p] of Object.entries(msg.ports ?? {})) {
+    if (typeof p === 'number' && Number.isInteger(p) && p > 0 && p < 65536) out[name] = p;
+  }
+  return out;
 }
 
 function isReadyMessage(msg: unknown): msg is ReadyMessage {
@@ -176,6 +188,7 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
       pid: child.pid,
       port,
       address: `127.0.0.1:${port}`,
+      ports: otherPorts(outcome.ready),
       logFile: opts.logFile,
       exited,
       get stopping() {

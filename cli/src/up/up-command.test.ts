@@ -61,6 +61,25 @@ test('a taken service port is reported with its variable before anything starts'
         (e as Error).message ===
         `port ${port} (catalog) is already in use on 127.0.0.1: stop what uses it or set LATCHKEY_CATALOG_PORT`,
     );
+    const http = readUpConfig(
+      {
+        LATCHKEY_NATS_PORT: '0',
+        LATCHKEY_PG_PORT: '0',
+        LATCHKEY_RAS_PORT: '0',
+        LATCHKEY_CATALOG_PORT: '0',
+        LATCHKEY_RESOLVER_PORT: '0',
+        LATCHKEY_DEPLOYER_PORT: '0',
+        LATCHKEY_GATEWAY_PORT: '0',
+        LATCHKEY_HTTP_PORT: String(port),
+      },
+      '/w',
+    );
+    await assert.rejects(
+      assertPortsFree(http),
+      (e: unknown) =>
+        (e as Error).message ===
+        `port ${port} (gateway HTTP) is already in use on 127.0.0.1: stop what uses it or set LATCHKEY_HTTP_PORT`,
+    );
     const pg = readUpConfig({ LATCHKEY_NATS_PORT: '0', LATCHKEY_PG_PORT: String(port) }, '/w');
     await assert.rejects(assertPortsFree(pg), /PostgreSQL.*LATCHKEY_PG_PORT/);
   } finally {

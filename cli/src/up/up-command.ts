@@ -32,7 +32,7 @@ import { buildServiceEnv } from './service-env.js';
 import { ensureSystemFolder, moveLegacyCluster } from './system-folder.js';
 import { describeExit, startServiceProcess, type ServiceProcess } from './service-process.js';
 import { withoutForeignSignalHooks } from './signal-hooks.js';
-import { PORT_ENV, readUpConfig, START_ORDER, type UpConfig } from './up-config.js';
+import { PORT_ENV, readUpConfig, START_ORDER, type LaunchedService, type UpConfig } from './up-config.js';
 
 /** The embedded bootstrap platform admin (ras's LATCHKEY_PLATFORM_ADMINS unless the env names admins). */
 export const BOOTSTRAP_ADMIN = 'admin';
@@ -48,13 +48,13 @@ export function repoRoot(): string {
   return fileURLToPath(new URL('../../../', import.meta.url));
 }
 
-export function serviceEntry(root: string, service: ServiceName): string {
+export function serviceEntry(root: string, service: LaunchedService): string {
   return path.join(root, 'services', service, 'dist', 'src', 'main.js');
 }
 
 /** Throws when a service has not been built, before anything is started. */
 export function assertServicesBuilt(root: string): void {
-  const missing = START_ORDER.filter((s) => !existsSync(serviceEntry(root, s)));
+  const missing = [...START_ORDER, 'gateway' as const].filter((s) => !existsSync(serviceEntry(root, s)));
   if (missing.length > 0) {
     throw new CliError(
       `service${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not built (no ${serviceEntry(root, missing[0] ?? 'ras')}): run npm run build`,
@@ -83,11 +83,15 @@ export async function assertNotRunning(home: string): Promise<void> {
 export async function assertPortsFree(config: UpConfig): Promise<void> {
   if (config.natsUrl === undefined && config.natsPort !== 0) await assertPortFree(config.natsPort, '127.0.0.1', 'NATS');
   if (config.pgPort !== 0) await assertPortFree(config.pgPort, '127.0.0.1', 'PostgreSQL');
-  for (const service of START_ORDER) {
-    const port = config.servicePorts[service];
+  const fixed: [string, number, keyof typeof PORT_ENV][] = [
+    ...START_ORDER.map((s) => [s, config.servicePorts[s], s] as [string, number, keyof typeof PORT_ENV]),
+    ['gateway', config.gatewayPort, 'gateway'],
+    ['gateway HTTP', config.httpPort, 'http'],
+  ];
+  for (const [what, port, key] of fixed) {
     if (port !== 0 && !(await isPortFree(port, '127.0.0.1'))) {
       throw new CliError(
-        `port ${port} (${service}) is already in use on 127.0.0.1: stop what uses it or set ${PORT_ENV[service]}`,
+        `port ${port} (${what}) is already in use on 127.0.0.1: stop what uses it or set ${PORT_ENV[key]}`,
         { code: 'infra.port_in_use' },
       );
     }
@@ -96,7 +100,7 @@ export async function assertPortsFree(config: UpConfig): Promise<void> {
   for (const [what, port] of [
     ['NATS', config.natsUrl === undefined ? config.natsPort : 0],
     ['PostgreSQL', config.pgPort],
-    ...START_ORDER.map((s) => [s, config.servicePorts[s]] as const),
+    ...fixed.map(([what, port]) => [what, port] as const),
   ] as const) {
     if (port === 0) continue;
     const other = seen.get(port);
@@ -289,16 +293,19 @@ export async function runUp(io: CliIo): Promise<number> {
     };
 
     // Services, one after the other.
-    const first: Partial<Record<ServiceName, ServiceProcess>> = {};
+    const first: Partial<Record<LaunchedService, ServiceProcess>> = {};
     const all: ServiceProcess[] = [];
-    for (const service of START_ORDER) {
+    // The gateway last: it calls the other three as each request's caller.
+    for (const service of [...START_ORDER, 'gateway' as const]) {
+      const firstPort = service === 'gateway' ? config.gatewayPort : config.servicePorts[service];
       for (let replica = 1; replica <= config.replicas; replica++) {
         const id = `${service}-${replica}`;
         io.out(`starting service ${id}...`);
         const env = buildServiceEnv(io.env, {
           service,
           replica,
-          port: replica === 1 ? config.servicePorts[service] : 0,
+          port: replica === 1 ? firstPort : 0,
+          ...(service === 'gateway' ? { httpPort: replica === 1 ? config.httpPort : 0 } : {}),
           home,
           natsUrl,
           keys: keys.paths,
@@ -322,7 +329,10 @@ export async function runUp(io: CliIo): Promise<number> {
         void proc.exited.then((exit) => {
           if (!proc.stopping) unexpectedExit(`service ${id}`, describeExit(exit), proc.logFile);
         });
-        io.out(`  ${id} ready on ${proc.address}`);
+        const http = proc.ports['http'];
+        io.out(
+          `  ${id} ready on ${proc.address}${http === undefined ? '' : `, HTTP${config.insecure ? '' : 'S'} on 127.0.0.1:${http}`}`,
+        );
         first[service] ??= proc;
         all.push(proc);
       }
@@ -343,6 +353,9 @@ export async function runUp(io: CliIo): Promise<number> {
     if (shutdown !== undefined) return;
 
     const addr = (s: ServiceName): string => first[s]?.address ?? '';
+    const gatewayHttp = first.gateway?.ports['http'];
+    const gatewayUrl =
+      gatewayHttp === undefined ? undefined : `${config.insecure ? 'http' : 'https'}://127.0.0.1:${gatewayHttp}`;
     await writeConnectionFile(home, {
       catalog: addr('catalog'),
       ras: addr('ras'),
@@ -352,9 +365,17 @@ export async function runUp(io: CliIo): Promise<number> {
       caFile: config.insecure ? '' : keys.paths.tls.caCertFile,
       insecure: config.insecure,
       natsUrl,
+      ...(gatewayUrl !== undefined ? { gateway: gatewayUrl } : {}),
       pid: process.pid,
     });
     wroteConnection = true;
+    if (gatewayUrl !== undefined) {
+      io.out(`Console: ${gatewayUrl}/`);
+      io.out(`API: ${gatewayUrl}/api/ (OpenAPI: ${gatewayUrl}/api/openapi.json)`);
+      if (!config.insecure) {
+        io.out(`  its certificate is from this data folder's CA: trust ${keys.paths.tls.caCertFile} (curl --cacert)`);
+      }
+    }
     io.out(
       readyLine(
         { catalog: addr('catalog'), ras: addr('ras'), resolver: addr('resolver'), deployer: addr('deployer') },

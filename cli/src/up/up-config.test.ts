@@ -10,6 +10,8 @@ test('defaults: fixed ports, one replica, embedded NATS, ./.latchkey', () => {
     natsPort: 7422,
     pgPort: 7432,
     servicePorts: { ras: 7401, catalog: 7402, resolver: 7403, deployer: 7404 },
+    gatewayPort: 7405,
+    httpPort: 7480,
     replicas: 1,
     insecure: false,
   });
@@ -40,10 +42,14 @@ test('reads every variable; 0 means pick a free port', () => {
       LATCHKEY_CATALOG_PORT: '9002',
       LATCHKEY_RESOLVER_PORT: '9003',
       LATCHKEY_DEPLOYER_PORT: '9004',
+      LATCHKEY_GATEWAY_PORT: '0',
+      LATCHKEY_HTTP_PORT: '8443',
       LATCHKEY_REPLICAS: '3',
     },
     '/w',
   );
+  assert.equal(c.gatewayPort, 0);
+  assert.equal(c.httpPort, 8443);
   assert.equal(c.home, '/data');
   assert.equal(c.natsUrl, 'nats://10.0.0.1:4222');
   assert.equal(c.natsPort, 0);

@@ -4,7 +4,10 @@ import path from 'node:path';
 import { resolveHome } from '../local-state/data-folder.js';
 import { DEFAULT_SYSTEM_DIR } from './system-folder.js';
 
-/** The order services start in (and stop in reverse). */
+/** What the launcher starts as a service process: the four, and the HTTP gateway (which holds no tokens of theirs). */
+export type LaunchedService = ServiceName | 'gateway';
+
+/** The order services start in (and stop in reverse); the gateway starts after them. */
 // Each after those it calls: catalog asks the deployer's reference index, the resolver asks the catalog.
 export const START_ORDER: readonly ServiceName[] = ['ras', 'deployer', 'catalog', 'resolver'];
 
@@ -15,15 +18,20 @@ export const DEFAULT_PORTS = {
   catalog: 7402,
   resolver: 7403,
   deployer: 7404,
+  /** The gateway's gRPC (health) port, and its HTTP one (the API and the console). */
+  gateway: 7405,
+  http: 7480,
 } as const;
 
-export const PORT_ENV: Record<ServiceName | 'nats' | 'postgres', string> = {
+export const PORT_ENV: Record<keyof typeof DEFAULT_PORTS, string> = {
   nats: 'LATCHKEY_NATS_PORT',
   postgres: 'LATCHKEY_PG_PORT',
   ras: 'LATCHKEY_RAS_PORT',
   catalog: 'LATCHKEY_CATALOG_PORT',
   resolver: 'LATCHKEY_RESOLVER_PORT',
   deployer: 'LATCHKEY_DEPLOYER_PORT',
+  gateway: 'LATCHKEY_GATEWAY_PORT',
+  http: 'LATCHKEY_HTTP_PORT',
 };
 
 export interface UpConfig {
@@ -35,6 +43,9 @@ export interface UpConfig {
   pgPort: number;
   /** First replica's port per service; 0: the service picks. */
   servicePorts: Record<ServiceName, number>;
+  /** The first gateway replica's gRPC and HTTP ports; 0: it picks. */
+  gatewayPort: number;
+  httpPort: number;
   replicas: number;
   /** As root: where what other OS users must reach is kept (LATCHKEY_SYSTEM_DIR, default /var/lib/latchkey). */
   systemDir: string;
@@ -86,6 +97,8 @@ export function readUpConfig(env: NodeJS.ProcessEnv, cwd: string): UpConfig {
       resolver: port(env, 'resolver'),
       deployer: port(env, 'deployer'),
     },
+    gatewayPort: port(env, 'gateway'),
+    httpPort: port(env, 'http'),
     replicas: intFromEnv(env, 'LATCHKEY_REPLICAS', 1, 1, 64, 'a whole number from 1 to 64'),
     insecure: insecureFromEnv(env),
   };

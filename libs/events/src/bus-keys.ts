@@ -81,7 +81,16 @@ async function loadOrCreateTrust(file: string): Promise<TrustFile> {
   } catch (err) {
     throw bad(`holds a bad key (${(err as Error).message})`);
   }
-  for (const s of BUS_SERVICES) if (typeof parsed.userSeeds[s] !== 'string') throw bad(`has no user key for ${s}`);
+  // A service added since the file was made (the gateway) gets its user key now; the others keep theirs.
+  const missing = BUS_SERVICES.filter((s) => parsed.userSeeds[s] === undefined);
+  for (const s of BUS_SERVICES) {
+    if (parsed.userSeeds[s] !== undefined && typeof parsed.userSeeds[s] !== 'string')
+      throw bad(`has a bad user key for ${s}`);
+  }
+  if (missing.length > 0) {
+    for (const s of missing) parsed.userSeeds[s] = generateUserSeed();
+    await put(file, JSON.stringify(parsed, null, 2) + '\n');
+  }
   return parsed;
 }
 

@@ -33,6 +33,9 @@ test('each event subject has exactly the one producer issue 12 names, and each s
     [subjects.secretChanged('*'), subjects.secretRotationDue('*'), 'latchkey.audit.catalog.>'].sort(),
   );
   assert.deepEqual(eventPublishes('ras').sort(), [subjects.policyChanged(), 'latchkey.audit.ras.>'].sort());
+  // The gateway publishes no event (it calls the services over gRPC as each request's caller).
+  assert.deepEqual(eventPublishes('gateway'), ['latchkey.audit.gateway.>']);
+  assert.deepEqual(busPermissions('gateway').subscribe.sort(), ['_INBOX_gateway.>', subjects.policyChanged()].sort());
   // Only the resolver answers requests (the plan requests).
   for (const s of BUS_SERVICES) assert.equal(busPermissions(s).allowResponses === true, s === 'resolver', s);
 });

@@ -12,7 +12,7 @@ import { STREAM_AUDIT, STREAM_EVENTS, STREAM_RESOLVED, STREAMS, subjects } from 
  * `subscriberPermissions()`. Allow-lists only: whatever is not listed is
  * refused.
  */
-export const BUS_SERVICES = ['ras', 'catalog', 'resolver', 'deployer'] as const;
+export const BUS_SERVICES = ['ras', 'catalog', 'resolver', 'deployer', 'gateway'] as const;
 export type BusService = (typeof BUS_SERVICES)[number];
 
 /** The durable consumers each service owns (shared by its replicas); only it may read or ack them. */
@@ -71,6 +71,13 @@ const ROWS: Record<BusService, ServiceRow> = {
     subscribes: [subjects.policyChanged(), PLAN_SUBJECTS],
     consumers: [{ stream: STREAM_EVENTS, durable: DURABLES.resolverDeploying }],
     answers: true,
+  },
+  // The HTTP gateway calls the services over gRPC as each request's caller;
+  // on the bus it only drops its cached policy answers (it publishes no event).
+  gateway: {
+    publishes: [],
+    subscribes: [subjects.policyChanged()],
+    consumers: [],
   },
   deployer: {
     publishes: [

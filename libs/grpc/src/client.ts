@@ -113,10 +113,18 @@ type UnaryFn<Req, Res> = (
   cb: (err: ServiceError | null, res: Res) => void,
 ) => ClientUnaryCall;
 
-/** Promise form of a unary call; errors come back as LatchkeyError. */
-export function unary<Req, Res>(fn: UnaryFn<Req, Res>, req: Req, deadlineMs = 15_000): Promise<Res> {
+/**
+ * Promise form of a unary call; errors come back as LatchkeyError.
+ * `metadata`: sent with this call only (the gateway's forwarded caller token).
+ */
+export function unary<Req, Res>(
+  fn: UnaryFn<Req, Res>,
+  req: Req,
+  deadlineMs = 15_000,
+  metadata: Metadata = new Metadata(),
+): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
-    fn(req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+    fn(req, metadata, { deadline: Date.now() + deadlineMs }, (err, res) => {
       if (err) reject(fromGrpcError(err));
       else resolve(res);
     });

@@ -21,6 +21,8 @@ export async function readCredentials(path: string): Promise<Credentials> {
 
 export interface RunningService {
   port: number;
+  /** Other ports it listens on, by name (the gateway's `http`), reported with `ready`. */
+  ports?: Record<string, number>;
   /** Drains: stop taking work, finish what is in hand, close connections. */
   stop(): Promise<void>;
 }
@@ -56,8 +58,8 @@ export function runService(name: string, logger: Logger, start: () => Promise<Ru
   start().then(
     (svc) => {
       running = svc;
-      logger.info(`${name} ready`, { port: svc.port });
-      process.send?.({ type: 'ready', service: name, port: svc.port });
+      logger.info(`${name} ready`, { port: svc.port, ...svc.ports });
+      process.send?.({ type: 'ready', service: name, port: svc.port, ports: svc.ports ?? {} });
       if (stopping) void svc.stop();
     },
     (err: unknown) => {

@@ -98,6 +98,8 @@ export interface Service<C extends ServiceConfig> {
   onStop(step: () => Promise<void> | void): void;
   /** A client to close once the outbox is flushed (ras, the other services). */
   close<T extends { close(): void }>(client: T): T;
+  /** Another port the service listens on (the gateway's HTTP), reported to the launcher with `ready`. */
+  listening(name: string, port: number): void;
 }
 
 const missing = (what: string, option: string): never => {
@@ -185,6 +187,7 @@ async function bootstrap<C extends ServiceConfig>(
     const tasks: [PeriodicTask, number | undefined][] = [];
     const before: (() => Promise<void>)[] = [];
     const own = (sub: Subscription) => stage('subscriptions', () => sub.drain().catch(() => undefined));
+    const ports: Record<string, number> = {};
     const service = {
       config,
       log,
@@ -213,6 +216,9 @@ async function bootstrap<C extends ServiceConfig>(
         stage('clients', () => client.close());
         return client;
       },
+      listening(name: string, port: number) {
+        ports[name] = port;
+      },
     };
     // Not enumerable: a build step that spreads the rest of its argument does not ask for what it lacks.
     Object.defineProperties(service, {
@@ -228,7 +234,7 @@ async function bootstrap<C extends ServiceConfig>(
     for (const r of runners) await r.start();
     for (const [task, firstInMs] of tasks) task.start(firstInMs);
     server.setServing(true);
-    return { port, stop: () => drain.run() };
+    return { port, ports, stop: () => drain.run() };
   } catch (err) {
     // A start that fails half-way closes what it opened.
     await drain.run();

@@ -1,0 +1,11 @@
+import type { RouteFamily } from '../route-context.js';
+import { identityRoutes } from './identity-routes.js';
+
+/**
+ * Every route family the gateway serves, registered in this order. A new
+ * family is one file under routes/ and one line here; the OpenAPI document
+ * lists its routes by itself (and a test fails if one is missing).
+ */
+export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = [
+  { name: 'identity', plugin: identityRoutes },
+];

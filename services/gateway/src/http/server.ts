@@ -1,0 +1,81 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from '@latchkey/logger';
+import type { Upstream } from '../clients.js';
+import { bearerCaller, resolveCaller, type CallerSource } from './caller.js';
+import { registerOpenApi } from './openapi.js';
+import { installProblemHandlers } from './problem.js';
+import type { RouteFamily } from './route-context.js';
+import { ROUTE_FAMILIES } from './routes/index.js';
+import { validatorCompiler } from './validation.js';
+
+/** A route as registered (one per method). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** Left out of the OpenAPI document on purpose (`schema.hide`). */
+  hidden: boolean;
+}
+
+const ROUTES = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route `app` (made by buildGateway) registered, in order. */
+export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+  return ROUTES.get(app) ?? [];
+}
+
+export interface GatewayDeps {
+  /** The services (or, in tests, a fake of the same shape). */
+  upstream: Pick<Upstream, 'call'>;
+  logger: Logger;
+  /** The largest request body accepted, in bytes. */
+  bodyLimit: number;
+  /** HTTPS certificate and key (PEM); plain HTTP without (LATCHKEY_INSECURE=1, and app.inject in tests). */
+  https?: { cert: Buffer; key: Buffer };
+  /** Where callers are found, in order (default: the Authorization header). */
+  callerSources?: readonly CallerSource[];
+  /** The route families (default: ROUTE_FAMILIES). */
+  families?: readonly { name: string; plugin: RouteFamily }[];
+}
+
+/**
+ * The gateway's HTTP server, not yet listening (`app.listen`, or
+ * `app.inject` in tests): problem+json errors, the OpenAPI document, and
+ * every route family, each calling the services as the request's caller.
+ * Request bodies are never logged (they may hold secret values): one line
+ * per request with its method, route pattern, status and time.
+ */
+export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit,
+    ...(deps.https !== undefined ? { https: { cert: deps.https.cert, key: deps.https.key } } : {}),
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  const sources = deps.callerSources ?? [bearerCaller];
+  app.decorateRequest('caller', function (this: FastifyRequest) {
+    return resolveCaller(this, sources);
+  });
+  installProblemHandlers(app, { logger: deps.logger, bodyLimit: deps.bodyLimit });
+  const routes: RegisteredRoute[] = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      routes.push({ method, url: route.url, hidden: route.schema?.hide === true });
+  });
+  const log = deps.logger;
+  app.addHook('onResponse', (request, reply, done) => {
+    log.debug('http request', {
+      method: request.method,
+      route: request.routeOptions.url ?? '(no route)',
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    });
+    done();
+  });
+  await registerOpenApi(app);
+  for (const family of deps.families ?? ROUTE_FAMILIES) {
+    await app.register(family.plugin, { upstream: deps.upstream, logger: deps.logger });
+  }
+  await app.ready();
+  return app;
+}

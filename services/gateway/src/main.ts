@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { LatchkeyError } from '@latchkey/errors';
+import { serve } from '@latchkey/service';
+import { connectUpstream } from './clients.js';
+import { loadGatewayConfig, type GatewayConfig } from './config.js';
+import { buildGateway } from './http/server.js';
+
+/** The HTTPS certificate and key: the HTTP ones when set, else the service's own; none in insecure mode. */
+async function httpsMaterial(config: GatewayConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (config.LATCHKEY_INSECURE) return undefined;
+  const certFile = config.LATCHKEY_HTTP_TLS_CERT_FILE ?? config.LATCHKEY_TLS_CERT_FILE;
+  const keyFile = config.LATCHKEY_HTTP_TLS_KEY_FILE ?? config.LATCHKEY_TLS_KEY_FILE;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new LatchkeyError(
+      'config.invalid',
+      'the gateway serves HTTPS: set LATCHKEY_HTTP_TLS_CERT_FILE and LATCHKEY_HTTP_TLS_KEY_FILE (or LATCHKEY_TLS_CERT_FILE and LATCHKEY_TLS_KEY_FILE), or LATCHKEY_INSECURE=1 for plain HTTP (local debugging only)',
+      { kind: 'invalid_argument' },
+    );
+  }
+  const read = async (file: string, variable: string) => {
+    try {
+      return await readFile(file);
+    } catch (err) {
+      throw new LatchkeyError(
+        'config.invalid',
+        `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}): check ${variable}`,
+        { kind: 'invalid_argument' },
+      );
+    }
+  };
+  return {
+    cert: await read(certFile, 'LATCHKEY_HTTP_TLS_CERT_FILE'),
+    key: await read(keyFile, 'LATCHKEY_HTTP_TLS_KEY_FILE'),
+  };
+}
+
+// The gateway is stateless (no database): its gRPC server serves health only;
+// its HTTP server calls the services as each request's caller.
+serve({
+  name: 'gateway',
+  loadConfig: loadGatewayConfig,
+  async build({ config, log, transport, ...service }) {
+    const upstream = service.close(
+      connectUpstream(
+        {
+          catalog: config.LATCHKEY_CATALOG_ADDR,
+          deployer: config.LATCHKEY_DEPLOYER_ADDR,
+          ras: config.LATCHKEY_RAS_ADDR,
+        },
+        transport.tls?.ca,
+      ),
+    );
+    const https = await httpsMaterial(config);
+    const app = await buildGateway({ upstream, logger: log, bodyLimit: config.LATCHKEY_HTTP_BODY_LIMIT, https });
+    service.onStop(() => app.close());
+    await app.listen({ host: config.LATCHKEY_HTTP_HOST, port: config.LATCHKEY_HTTP_PORT });
+    const port = (app.server.address() as AddressInfo).port;
+    service.listening('http', port);
+    if (https === undefined) {
+      log.warn(
+        `HTTP API listening in PLAINTEXT on http://${config.LATCHKEY_HTTP_HOST}:${port}/ (LATCHKEY_INSECURE=1): tokens and values cross the network unencrypted; local debugging only`,
+      );
+    } else {
+      log.info(`HTTP API listening on https://${config.LATCHKEY_HTTP_HOST}:${port}/`);
+    }
+  },
+});

@@ -1,0 +1,111 @@
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import { silentLogger } from '@latchkey/logger';
+import {
+  CatalogServiceService,
+  DeployerServiceService,
+  RasServiceService,
+  type CatalogServiceServer,
+  type DeployerServiceServer,
+  type RasServiceServer,
+} from '@latchkey/proto';
+import { connectUpstream, type Upstream } from '../src/clients.js';
+import { buildGateway, type GatewayDeps } from '../src/http/server.js';
+
+/** What the fake catalog, deployer and ras answer; a method not given answers UNIMPLEMENTED. */
+export interface FakeHandlers {
+  catalog?: Partial<CatalogServiceServer>;
+  ras?: Partial<RasServiceServer>;
+  deployer?: Partial<DeployerServiceServer>;
+}
+
+/** One call a fake service received: its method and the authorization metadata it came with. */
+export interface ReceivedCall {
+  service: 'catalog' | 'deployer' | 'ras';
+  method: string;
+  authorization: string[];
+  request: unknown;
+}
+
+/** Answers with a service error carrying a Latchkey error code, as the services do. */
+export function fail<T>(cb: sendUnaryData<T>, code: status, errorCode: string, details: string): void {
+  const md = new Metadata();
+  md.set('latchkey-error-code', errorCode);
+  cb({ code, details, metadata: md });
+}
+
+type AnyUnary = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void;
+
+/**
+ * The gateway in-process (app.inject) in front of fake catalog, deployer and
+ * ras on one real gRPC port (plaintext), so that what the gateway forwards
+ * is what a service would receive. `set` replaces the handlers (per test).
+ */
+export interface FakeGateway {
+  app: FastifyInstance;
+  calls: ReceivedCall[];
+  set(handlers: FakeHandlers): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeGateway(opts: Partial<Omit<GatewayDeps, 'upstream'>> = {}): Promise<FakeGateway> {
+  let handlers: FakeHandlers = {};
+  const calls: ReceivedCall[] = [];
+  const server = new Server();
+  const bind = (
+    service: ReceivedCall['service'],
+    definition: typeof CatalogServiceService | typeof DeployerServiceService | typeof RasServiceService,
+  ) => {
+    const impl: UntypedServiceImplementation = {};
+    for (const [name, method] of Object.entries(definition)) {
+      impl[name] = ((call, cb) => {
+        calls.push({
+          service,
+          method: method.path,
+          authorization: call.metadata.get('authorization').map(String),
+          request: call.request,
+        });
+        const h = (handlers[service] as Record<string, AnyUnary | undefined> | undefined)?.[name];
+        if (h === undefined) {
+          cb({ code: status.UNIMPLEMENTED, details: `${name} is not faked` });
+          return;
+        }
+        h(call, cb);
+      }) as AnyUnary;
+    }
+    server.addService(definition, impl);
+  };
+  bind('catalog', CatalogServiceService);
+  bind('deployer', DeployerServiceService);
+  bind('ras', RasServiceService);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const addr = `127.0.0.1:${port}`;
+  const upstream: Upstream = connectUpstream({ catalog: addr, deployer: addr, ras: addr }, undefined);
+  const app = await buildGateway({ upstream, logger: silentLogger, bodyLimit: 64 * 1024, ...opts });
+  return {
+    app,
+    calls,
+    set: (h) => {
+      handlers = h;
+    },
+    close: async () => {
+      await app.close();
+      upstream.close();
+      server.forceShutdown();
+    },
+  };
+}
+
+/** A token of the JWT's shape (the fakes do not verify it; the real services do). */
+export const jwtLike = (sub: string): string =>
+  `${Buffer.from('{"alg":"EdDSA"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub })).toString('base64url')}.c2ln`;
