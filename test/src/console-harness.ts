@@ -36,9 +36,9 @@ export function buildConsole(): void {
   process.stdout.write(r.stdout);
 }
 
-/** The console's address printed by `latchkey up` (its origin, e.g. https://127.0.0.1:PORT). */
+/** The console's origin from the `Console: https://127.0.0.1:PORT/` line `latchkey up` prints. */
 export function consoleOrigin(sys: Pick<RunningSystem, 'output'>): string {
-  const m = /(https?:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):\d+)\/(?:console|login)/.exec(sys.output());
+  const m = /^Console: (https?:\/\/[^/\s]+)\//m.exec(sys.output());
   assert.ok(m?.[1], `latchkey up printed no console URL:\n${sys.output()}`);
   return m[1];
 }

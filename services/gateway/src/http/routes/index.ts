@@ -1,4 +1,5 @@
 import type { RouteFamily } from '../route-context.js';
+import { consoleRoutes } from './console-routes.js';
 import { identityRoutes } from './identity-routes.js';
 
 /**
@@ -8,4 +9,6 @@ import { identityRoutes } from './identity-routes.js';
  */
 export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = [
   { name: 'identity', plugin: identityRoutes },
+  // The web console (services/gateway/console, built by scripts/build-console.mjs): /, /console/*.
+  { name: 'console', plugin: consoleRoutes },
 ];
