@@ -90,6 +90,8 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   if (skip !== undefined || !browser || !sys || !vault) return t.skip(skip);
   admin = await openContext(browser);
   const { page } = admin;
+  // Where it stopped, for review when it fails.
+  t.after(() => screenshot(page, 'console-last-admin').then(() => undefined));
   await signIn(sys, admin, origin, 'admin');
 
   // The document is served with a strict CSP, and its scripts are files.
@@ -279,6 +281,7 @@ test('a user of another domain sees none of it: not in the domain switcher, not 
   if (skip !== undefined || !browser || !sys) return t.skip(skip);
   const mallory = await openContext(browser);
   const { page } = mallory;
+  t.after(() => screenshot(page, 'console-last-other-domain').then(() => undefined));
   await signIn(sys, mallory, origin, 'mallory');
 
   const domains = await page.getByLabel('Domain').locator('option').allInnerTexts();
