@@ -296,6 +296,15 @@ const ROWS: Row[] = [
   { rpc: 'DeployerService.Redeploy', request: (a) => ({ domain: a.domain, name: workloadOf(a) }) },
   { rpc: 'DeployerService.StopWorkload', request: (a) => ({ domain: a.domain, name: workloadOf(a) }) },
   { rpc: 'DeployerService.GetLogs', request: (a) => ({ domain: a.domain, name: workloadOf(a) }) },
+  {
+    rpc: 'DeployerService.DeleteWorkload',
+    setup: (a, admin) =>
+      admin.call('DeployerService.ApplyWorkload', {
+        domain: a.domain,
+        specJson: workloadSpec(a.tagged('del'), a.domain),
+      }),
+    request: (a) => ({ domain: a.domain, name: a.pick({ own: a.tagged('del'), other: a.tagged('del') }, 'ghost-job') }),
+  },
 
   // RasService
   { rpc: 'RasService.CreateBundle', request: (a) => ({ domain: a.domainOnly(), name: a.tagged('b') }) },

@@ -126,6 +126,7 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   'DeployerService.Redeploy': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
   'DeployerService.StopWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
   'DeployerService.GetLogs': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
+  'DeployerService.DeleteWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
 
   // RasService
   'RasService.CreateBundle': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },

@@ -91,6 +91,8 @@ export {
   ApplyWorkloadRequest,
   BeginDeletionRequest,
   BeginDeletionResponse,
+  DeleteWorkloadRequest,
+  DeleteWorkloadResponse,
   DependentsRequest,
   DependentsResponse,
   DeployedVaultKey,

@@ -4,6 +4,7 @@ import { test, type TestContext } from 'node:test';
 import { trace } from '@opentelemetry/api';
 import { type Pool } from '@latchkey/db';
 import {
+  auditRecord,
   eventTypes,
   subjects,
   type ReferenceSpec,
@@ -368,4 +369,39 @@ test('a rotation with many dependents marks each once and queues exactly one wor
   assert.deepEqual(await repo.markStale(eventId, change), []);
   assert.equal((await staleRows(pool)).length, dependents);
   assert.deepEqual((await repo.getWorkload('analytics', 'job-0'))?.staleReasons, [reason]);
+});
+
+test('deleting a workload is refused while its deployment runs; once it ended, the workload, its deployments, output and references go, audited', async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const db = managed('analytics', 'db_password', 1);
+  const { workload: w, deployment: d } = await deployed(repo, 'analytics', 'etl', [db]);
+  await repo.upsertWorkload('analytics', { name: 'etl', kind: 'COMPUTE', envVars: {}, sparkConf: {} }, [db.ref]);
+  await repo.appendLogs(d.id, [{ seq: 1, stream: 'stdout', line: 'hello' }], 1 << 20);
+  const audit = auditRecord({
+    service: 'deployer',
+    actor: 'alice',
+    action: 'workload.delete',
+    domain: 'analytics',
+    resource: 'workload:etl',
+    outcome: 'allow',
+  });
+  const count = async (sql: string, params: unknown[]) => Number((await pool.query(sql, params)).rows[0].n);
+  const audits = () => count('SELECT count(*) AS n FROM outbox WHERE id = $1', [audit.id]);
+
+  const refused = await repo.deleteWorkload(w, audit);
+  assert.ok('active' in refused, 'refused while deployed');
+  assert.equal(refused.active.id, d.id);
+  assert.ok(await repo.getWorkload('analytics', 'etl'), 'nothing was deleted');
+  assert.equal(await audits(), 0, 'and nothing audited as deleted');
+
+  await repo.markEnded(d.id, 'stopped', null);
+  assert.deepEqual(await repo.deleteWorkload(w, audit), { deleted: true });
+  assert.equal(await repo.getWorkload('analytics', 'etl'), undefined);
+  assert.equal(await repo.getDeployment(d.id), undefined);
+  assert.equal(await count('SELECT count(*) AS n FROM workload_refs WHERE workload_id = $1', [w.id]), 0);
+  assert.equal(await count('SELECT count(*) AS n FROM deployment_logs WHERE deployment_id = $1', [d.id]), 0);
+  assert.equal(await audits(), 1, 'the audit record is in the outbox with the delete');
+  // A second delete of the same (gone) workload changes nothing more.
+  assert.deepEqual(await repo.deleteWorkload(w, audit), { deleted: true });
+  assert.equal(await audits(), 1);
 });

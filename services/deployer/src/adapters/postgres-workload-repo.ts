@@ -35,6 +35,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
   listWorkloads: WorkloadRepo['listWorkloads'] = (...a) => this.workloads.listWorkloads(...a);
   listWorkloadViews: WorkloadRepo['listWorkloadViews'] = (...a) => this.workloads.listWorkloadViews(...a);
   workloadDomains: WorkloadRepo['workloadDomains'] = (...a) => this.workloads.workloadDomains(...a);
+  deleteWorkload: WorkloadRepo['deleteWorkload'] = (...a) => this.workloads.deleteWorkload(...a);
 
   createDeployment: WorkloadRepo['createDeployment'] = (...a) => this.deployments.createDeployment(...a);
   createRedeployOfStale: WorkloadRepo['createRedeployOfStale'] = (...a) => this.deployments.createRedeployOfStale(...a);

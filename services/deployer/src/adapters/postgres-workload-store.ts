@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction, type Pool } from '@latchkey/db';
-import type { ReferenceSpec } from '@latchkey/events';
+import { auditEvent, enqueueEvents, type AuditRecord, type ReferenceSpec } from '@latchkey/events';
 import type { DeploymentRecord, WorkloadAuthor, WorkloadRecord, WorkloadView } from '../domain/deployment-types.js';
 import type { WorkloadSpec } from '../domain/workload-spec.js';
 import { assertNotFenced } from './deletion-fence.js';
@@ -62,6 +62,26 @@ export class PostgresWorkloadStore {
           ],
         );
         return toWorkload(w);
+      }),
+    );
+  }
+
+  deleteWorkload(w: WorkloadRecord, audit: AuditRecord): Promise<{ deleted: true } | { active: DeploymentRecord }> {
+    return dbCall('deleting a workload', () =>
+      withTransaction(this.pool, async (tx) => {
+        // The row lock orders this after (or before) any deploy, redeploy or apply of the workload.
+        const locked = await tx.query('SELECT id FROM workloads WHERE id = $1 FOR UPDATE', [w.id]);
+        if (locked.rowCount === 0) return { deleted: true as const };
+        const { rows } = await tx.query<DeploymentRow>(
+          `${DEPLOYMENT_SELECT} WHERE d.workload_id = $1 AND d.status IN ('resolving', 'starting', 'deployed')
+           ORDER BY d.created_at DESC LIMIT 1`,
+          [w.id],
+        );
+        if (rows[0]) return { active: toDeployment(rows[0]) };
+        // Deployments, their versions and output, and the reference index go with it (ON DELETE CASCADE).
+        await tx.query('DELETE FROM workloads WHERE id = $1', [w.id]);
+        await enqueueEvents(tx, [auditEvent(audit)]);
+        return { deleted: true as const };
       }),
     );
   }

@@ -80,6 +80,14 @@ export interface WorkloadRepo {
   recordedDeployment(id: string): Promise<RecordedDeployment | undefined>;
   /** Writes one of the deployer's own audit records (a message it refused) to its outbox. */
   recordAudit(record: AuditRecord): Promise<void>;
+  /**
+   * Deletes workload `w` (its deployments, their versions and output, its
+   * reference index entries) and writes `audit` to the outbox, in one
+   * transaction under the workload's row lock, unless one of its
+   * deployments is on its way or running: then nothing is changed and that
+   * deployment is answered.
+   */
+  deleteWorkload(w: WorkloadRecord, audit: AuditRecord): Promise<{ deleted: true } | { active: DeploymentRecord }>;
   latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined>;
   /**
    * Moves a deployment from `resolving` to `starting` for this runner and

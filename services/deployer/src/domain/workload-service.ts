@@ -59,6 +59,11 @@ export class WorkloadService {
     return this.definitions.list(principal, domain, opts);
   }
 
+  /** See {@link WorkloadDefinitions.delete}. */
+  delete(principal: string, domain: string, name: string, groups: readonly string[] = []): Promise<WorkloadView> {
+    return this.definitions.delete(principal, domain, name, groups);
+  }
+
   /** See {@link Deployments.deploy}. */
   deploy(...args: Parameters<Deployments['deploy']>): Promise<DeploymentRecord> {
     return this.deployments.deploy(...args);

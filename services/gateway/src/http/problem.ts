@@ -57,7 +57,9 @@ export function problem(status: number, code: string, detail: string, errors?: P
 
 /** A LatchkeyError (raised here, or a service's, read back from gRPC by fromGrpcError) as a problem. */
 export function problemOf(err: LatchkeyError): Problem {
-  return problem(KIND_TO_STATUS[err.kind], err.code, err.message);
+  const { path, message } = err.details;
+  const errors = typeof path === 'string' && typeof message === 'string' ? [{ path, message }] : undefined;
+  return problem(KIND_TO_STATUS[err.kind], err.code, err.message, errors);
 }
 
 /** `/a/0/b` (an Ajv instance path) as the JSON path `$.a[0].b`, the form the services' messages use. */

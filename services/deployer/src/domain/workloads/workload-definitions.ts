@@ -1,10 +1,10 @@
 import { authorize, type Authorizer } from '@latchkey/authz';
-import { checkDomainName } from '@latchkey/events';
+import { auditRecord, checkDomainName } from '@latchkey/events';
 import type { DeploymentRecord, WorkloadRecord, WorkloadView } from '../deployment-types.js';
 import type { ResolutionPlanner, WorkloadRepo } from '../ports.js';
 import { checkReferences } from '../reference-check.js';
 import { parseWorkloadSpec, referencesOf, specWarnings, WORKLOAD_NAME, type WorkloadSpec } from '../workload-spec.js';
-import { invalidWorkloadName, workloadNoCommand, workloadNotFound } from './workload-errors.js';
+import { invalidWorkloadName, workloadNoCommand, workloadNotFound, workloadRunning } from './workload-errors.js';
 
 /** The workload `name` of `domain` (a checked name), or workload.not_found. */
 export async function findWorkload(
@@ -71,6 +71,11 @@ export class WorkloadDefinitions {
     checkDomainName(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.read', domain, resource: name });
     const workload = await findWorkload(this.deps.repo, domain, name);
+    return { ...(await this.deployments(workload)), warnings: specWarnings(workload.spec) };
+  }
+
+  /** A workload with its latest deployment and the one that went live last. */
+  private async deployments(workload: WorkloadRecord): Promise<WorkloadView> {
     const last = await this.deps.repo.latestDeployment(workload.id);
     const live =
       workload.lastDeploymentId === null
@@ -78,7 +83,34 @@ export class WorkloadDefinitions {
         : last?.id === workload.lastDeploymentId
           ? last
           : await this.deps.repo.getDeployment(workload.lastDeploymentId);
-    return { workload, live, last, warnings: specWarnings(workload.spec) };
+    return { workload, ...(live ? { live } : {}), ...(last ? { last } : {}) };
+  }
+
+  /**
+   * Deletes a workload with its deployments' records and output, as the
+   * principal who may apply it (workload.manage); audited. Refused
+   * (workload.running, nothing changed) while a deployment of it is on its
+   * way or running: a delete never stops a workload, `stop` does.
+   */
+  async delete(principal: string, domain: string, name: string, groups: readonly string[] = []): Promise<WorkloadView> {
+    checkDomainName(domain);
+    await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain, resource: name });
+    const workload = await findWorkload(this.deps.repo, domain, name);
+    const view = await this.deployments(workload);
+    const outcome = await this.deps.repo.deleteWorkload(
+      workload,
+      auditRecord({
+        service: 'deployer',
+        actor: principal,
+        groups,
+        action: 'workload.delete',
+        domain,
+        resource: `workload:${name}`,
+        outcome: 'allow',
+      }),
+    );
+    if ('active' in outcome) throw workloadRunning(domain, name, outcome.active);
+    return view;
   }
 
   /**

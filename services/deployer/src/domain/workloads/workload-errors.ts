@@ -7,6 +7,7 @@ export const WORKLOAD_ERRORS = {
   notFound: 'workload.not_found',
   noCommand: 'workload.no_command',
   notRunning: 'workload.not_running',
+  running: 'workload.running',
   invalid: 'workload.invalid',
   malformedJson: 'workload.malformed_json',
   tooLarge: 'workload.too_large',
@@ -68,5 +69,15 @@ export function workloadTooManyReferences(references: number, limit: number): La
     WORKLOAD_ERRORS.tooManyReferences,
     `the workload has ${references} distinct secret references; at most ${limit} are allowed per workload (each deployment carries all of them on the bus): split it into several workloads, or reference one secret that holds several settings`,
     { references, limit },
+  );
+}
+
+/** A delete of a workload one of whose deployments is on its way or running: stop it first. */
+export function workloadRunning(domain: string, name: string, active: DeploymentRecord): LatchkeyError {
+  const what = active.status === 'resolving' ? 'is on its way' : active.status === 'starting' ? 'is starting' : 'runs';
+  return new LatchkeyError(
+    WORKLOAD_ERRORS.running,
+    `workload ${name} cannot be deleted while its deployment ${active.id} ${what}${active.stopRequestedAt ? ' (a stop was asked for: try again once it has stopped)' : ''}: stop it first with latchkey stop ${name} --domain ${domain} (POST /api/v1/domains/${domain}/workloads/${name}/stop), then delete it`,
+    { kind: 'failed_precondition' },
   );
 }

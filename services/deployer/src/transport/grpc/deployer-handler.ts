@@ -124,6 +124,9 @@ export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerS
         warnings: plan.warnings,
       };
     },
+    deleteWorkload: async (req, ctx) => ({
+      workload: viewToWorkload(await workloads.delete(ctx.principal.id, req.domain, req.name, ctx.principal.groups)),
+    }),
     getDeployment: async (req, ctx) =>
       toDeployment(await workloads.getDeployment(ctx.principal.id, req.domain, req.id)),
     getLogs: async (req, ctx) => {

@@ -1,6 +1,8 @@
 import type { RouteFamily } from '../route-context.js';
 import { consoleRoutes } from './console-routes.js';
+import { deploymentRoutes } from './deployment-routes.js';
 import { identityRoutes } from './identity-routes.js';
+import { workloadRoutes } from './workload-routes.js';
 
 /**
  * Every route family the gateway serves, registered in this order. A new
@@ -9,6 +11,8 @@ import { identityRoutes } from './identity-routes.js';
  */
 export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = [
   { name: 'identity', plugin: identityRoutes },
+  { name: 'workload', plugin: workloadRoutes },
+  { name: 'deployment', plugin: deploymentRoutes },
   // The web console (services/gateway/console, built by scripts/build-console.mjs): /, /console/*.
   { name: 'console', plugin: consoleRoutes },
 ];

@@ -219,6 +219,16 @@ export interface RedeployResponse {
   results: RedeployResult[];
 }
 
+export interface DeleteWorkloadRequest {
+  domain: string;
+  name: string;
+}
+
+export interface DeleteWorkloadResponse {
+  /** The deleted workload as it was (its spec, its last deployment). */
+  workload: Workload | undefined;
+}
+
 export interface GetDeploymentRequest {
   domain: string;
   id: string;
@@ -2692,6 +2702,160 @@ export const RedeployResponse: MessageFns<RedeployResponse> = {
   },
 };
 
+function createBaseDeleteWorkloadRequest(): DeleteWorkloadRequest {
+  return { domain: "", name: "" };
+}
+
+export const DeleteWorkloadRequest: MessageFns<DeleteWorkloadRequest> = {
+  encode(message: DeleteWorkloadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWorkloadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWorkloadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteWorkloadRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: DeleteWorkloadRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteWorkloadRequest>, I>>(base?: I): DeleteWorkloadRequest {
+    return DeleteWorkloadRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteWorkloadRequest>, I>>(object: I): DeleteWorkloadRequest {
+    const message = createBaseDeleteWorkloadRequest();
+    message.domain = object.domain ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteWorkloadResponse(): DeleteWorkloadResponse {
+  return { workload: undefined };
+}
+
+export const DeleteWorkloadResponse: MessageFns<DeleteWorkloadResponse> = {
+  encode(message: DeleteWorkloadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workload !== undefined) {
+      Workload.encode(message.workload, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWorkloadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWorkloadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workload = Workload.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteWorkloadResponse {
+    return { workload: isSet(object.workload) ? Workload.fromJSON(object.workload) : undefined };
+  },
+
+  toJSON(message: DeleteWorkloadResponse): unknown {
+    const obj: any = {};
+    if (message.workload !== undefined) {
+      obj.workload = Workload.toJSON(message.workload);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteWorkloadResponse>, I>>(base?: I): DeleteWorkloadResponse {
+    return DeleteWorkloadResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteWorkloadResponse>, I>>(object: I): DeleteWorkloadResponse {
+    const message = createBaseDeleteWorkloadResponse();
+    message.workload = (object.workload !== undefined && object.workload !== null)
+      ? Workload.fromPartial(object.workload)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseGetDeploymentRequest(): GetDeploymentRequest {
   return { domain: "", id: "" };
 }
@@ -4121,6 +4285,22 @@ export const DeployerServiceService = {
     responseSerialize: (value: RedeployResponse): Buffer => Buffer.from(RedeployResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RedeployResponse => RedeployResponse.decode(value),
   },
+  /**
+   * Deletes a workload, its deployments' records and output, and its entries
+   * in the reference index. Refused (workload.running) while a deployment of
+   * it is on its way or running: stop it first.
+   */
+  deleteWorkload: {
+    path: "/latchkey.v1.DeployerService/DeleteWorkload" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteWorkloadRequest): Buffer =>
+      Buffer.from(DeleteWorkloadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteWorkloadRequest => DeleteWorkloadRequest.decode(value),
+    responseSerialize: (value: DeleteWorkloadResponse): Buffer =>
+      Buffer.from(DeleteWorkloadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteWorkloadResponse => DeleteWorkloadResponse.decode(value),
+  },
 } as const;
 
 export interface DeployerServiceServer extends UntypedServiceImplementation {
@@ -4139,6 +4319,12 @@ export interface DeployerServiceServer extends UntypedServiceImplementation {
    * by the caller.
    */
   redeploy: handleUnaryCall<RedeployRequest, RedeployResponse>;
+  /**
+   * Deletes a workload, its deployments' records and output, and its entries
+   * in the reference index. Refused (workload.running) while a deployment of
+   * it is on its way or running: stop it first.
+   */
+  deleteWorkload: handleUnaryCall<DeleteWorkloadRequest, DeleteWorkloadResponse>;
 }
 
 export interface DeployerServiceClient extends Client {
@@ -4279,6 +4465,26 @@ export interface DeployerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RedeployResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Deletes a workload, its deployments' records and output, and its entries
+   * in the reference index. Refused (workload.running) while a deployment of
+   * it is on its way or running: stop it first.
+   */
+  deleteWorkload(
+    request: DeleteWorkloadRequest,
+    callback: (error: ServiceError | null, response: DeleteWorkloadResponse) => void,
+  ): ClientUnaryCall;
+  deleteWorkload(
+    request: DeleteWorkloadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteWorkloadResponse) => void,
+  ): ClientUnaryCall;
+  deleteWorkload(
+    request: DeleteWorkloadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteWorkloadResponse) => void,
   ): ClientUnaryCall;
 }
 
