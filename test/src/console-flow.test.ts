@@ -237,6 +237,16 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   }
   assert.ok(logs.includes(`api ${sha(canary.apiKey2)}`), logs);
 
+  // Edit shows the stored spec's references as picked (the round trip of the editor).
+  await job.getByRole('button', { name: 'Edit', exact: true }).click();
+  const again = await page.getByRole('form', { name: 'Workload editor' }).getByTestId('secret-ref').allInnerTexts();
+  assert.equal(again.length, 3, again.join('\n'));
+  assert.ok(
+    again.some((c) => c.includes(`db_password · Vault: ${VAULT_NAME}`)),
+    again.join('\n'),
+  );
+  await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+
   // Delete: the dialog lists the workload using it; the refusal names it; forcing needs a confirmation.
   await goTo(page, 'analytics', 'secrets');
   await page.locator(`tr[data-key="${INLINE_KEY}"]`).getByRole('button', { name: 'Delete', exact: true }).click();
