@@ -104,18 +104,34 @@ function validationProblem(err: FastifyError): Problem {
   return problem(400, 'request.invalid', `${detail} (see /api/openapi.json)`, errors);
 }
 
+/** The body limit that applied: the gateway's, or a route's own (`bodyLimit`, with `config.bodyLimitNote` saying why). */
+interface BodyLimit {
+  gateway: number;
+  route: number | undefined;
+  note: string | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What a route with its own `bodyLimit` says in its 413 answer besides the limit. */
+    bodyLimitNote?: string;
+  }
+}
+
 /**
  * Fastify's own request errors. Their messages are replaced by ours: a
  * parser's message can quote the body it could not read, and a body may
  * hold a secret value.
  */
-function fastifyProblem(err: FastifyError, bodyLimit: number): Problem | undefined {
+function fastifyProblem(err: FastifyError, limit: BodyLimit): Problem | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return problem(
         413,
         'request.body_too_large',
-        `the request body is larger than ${bodyLimit} bytes, the gateway's limit (LATCHKEY_HTTP_BODY_LIMIT)`,
+        limit.route === undefined || limit.route === limit.gateway
+          ? `the request body is larger than ${limit.gateway} bytes, the gateway's limit (LATCHKEY_HTTP_BODY_LIMIT)`
+          : `the request body is larger than ${limit.route} bytes, this route's limit${limit.note === undefined ? '' : `: ${limit.note}`}`,
       );
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'request.invalid_json', 'the request body is not valid JSON');
@@ -154,7 +170,11 @@ export function installProblemHandlers(app: FastifyInstance, opts: { logger: Log
     }
     const fe = err as FastifyError;
     if (Array.isArray(fe.validation)) return sendProblem(reply, validationProblem(fe));
-    const known = fastifyProblem(fe, opts.bodyLimit);
+    const known = fastifyProblem(fe, {
+      gateway: opts.bodyLimit,
+      route: request.routeOptions.bodyLimit,
+      note: request.routeOptions.config.bodyLimitNote,
+    });
     if (known !== undefined) return sendProblem(reply, known);
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
       return sendProblem(reply, problem(fe.statusCode, 'request.invalid', 'the request cannot be read'));

@@ -1,7 +1,12 @@
 import type { RouteFamily } from '../route-context.js';
+import { accessRoutes } from './access-routes.js';
+import { auditRoutes } from './audit-routes.js';
 import { consoleRoutes } from './console-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { identityRoutes } from './identity-routes.js';
+import { secretRoutes } from './secret-routes.js';
+import { vaultRoutes } from './vault-routes.js';
+import { viewRoutes } from './view-routes.js';
 import { workloadRoutes } from './workload-routes.js';
 
 /**
@@ -13,6 +18,11 @@ export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = 
   { name: 'identity', plugin: identityRoutes },
   { name: 'workload', plugin: workloadRoutes },
   { name: 'deployment', plugin: deploymentRoutes },
+  { name: 'secret', plugin: secretRoutes },
+  { name: 'vault', plugin: vaultRoutes },
+  { name: 'access', plugin: accessRoutes },
+  { name: 'view', plugin: viewRoutes },
+  { name: 'audit', plugin: auditRoutes },
   // The web console (services/gateway/console, built by scripts/build-console.mjs): /, /console/*.
   { name: 'console', plugin: consoleRoutes },
 ];
