@@ -84,8 +84,15 @@ export const api = {
     call<SecretMetadata>('PUT', `${secretsPath(domain)}/${seg(key)}/rotation-policy`, { rotateEvery }),
 
   selector: (domain: string) => call<Selector>('GET', `/api/v1/domains/${seg(domain)}/selector`),
-  inventory: async (domain: string): Promise<InventoryEntry[]> =>
-    listOf<InventoryEntry>(await call('GET', `/api/v1/domains/${seg(domain)}/inventory`), 'entries'),
+  /** The domain's inventory; with `usedBy`, only that key, with the workloads that use it. */
+  inventory: async (domain: string, usedBy?: string): Promise<InventoryEntry[]> =>
+    listOf<InventoryEntry>(
+      await call(
+        'GET',
+        `/api/v1/domains/${seg(domain)}/inventory${usedBy !== undefined ? `?usedBy=${encodeURIComponent(usedBy)}` : ''}`,
+      ),
+      'entries',
+    ),
   audit: async (domain: string, limit = 100): Promise<AuditEntry[]> =>
     listOf<AuditEntry>(
       await call('GET', `/api/v1/audit?domain=${encodeURIComponent(domain)}&limit=${limit}`),

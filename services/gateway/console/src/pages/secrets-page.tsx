@@ -15,7 +15,8 @@ interface Row {
   version: string;
   updatedAt: string;
   updatedBy: string;
-  usedBy: string[] | undefined;
+  /** How many workloads reference it (undefined: not known here). */
+  usedBy: number | undefined;
   rotateEvery: string;
 }
 
@@ -28,9 +29,9 @@ function rowsOf(
   vaultKeys: SelectorEntry[],
   domain: string | undefined,
 ): Row[] {
-  const usedBy = new Map<string, string[]>();
+  const usedBy = new Map<string, number>();
   for (const e of inventory ?? []) {
-    if (e.secret !== undefined && inScope(e, domain)) usedBy.set(e.secret.key, e.workloads ?? []);
+    if (e.secret !== undefined && inScope(e, domain)) usedBy.set(e.secret.key, Number(e.workloadCount ?? 0));
   }
   const rows: Row[] = secrets.map((s) => ({
     key: s.key,
@@ -39,7 +40,7 @@ function rowsOf(
     version: String(s.version ?? ''),
     updatedAt: s.updatedAt ?? s.createdAt ?? '',
     updatedBy: s.updatedBy ?? '',
-    usedBy: inventory === undefined ? undefined : (usedBy.get(s.key) ?? []),
+    usedBy: inventory === undefined ? undefined : (usedBy.get(s.key) ?? 0),
     rotateEvery: s.rotateEvery ?? '',
   }));
   for (const v of vaultKeys) {
@@ -218,9 +219,7 @@ export function SecretsPage({
               <td>{r.version}</td>
               <td>{when(r.updatedAt)}</td>
               <td>{r.updatedBy}</td>
-              {domain !== undefined && (
-                <td title={(r.usedBy ?? []).join(', ')}>{r.usedBy === undefined ? '' : String(r.usedBy.length)}</td>
-              )}
+              {domain !== undefined && <td>{r.usedBy === undefined ? '' : String(r.usedBy)}</td>}
               <td>{r.rotateEvery}</td>
               {editable && (
                 <td className="actions">
@@ -330,7 +329,13 @@ function DeleteSecret(props: {
   const [error, setError] = useState<unknown>();
   const [inUse, setInUse] = useState(false);
   const [confirmed, setConfirmed] = useState(false);
-  const users = props.row.usedBy ?? [];
+  // The workloads that use it, named (the inventory of that one key).
+  const domain = props.domain;
+  const usage = useLoad(
+    async () => (domain === undefined ? [] : ((await api.inventory(domain, props.row.key))[0]?.workloads ?? [])),
+    [domain, props.row.key],
+  );
+  const users = usage.data ?? [];
   const remove = async (force: boolean) => {
     try {
       const r = await api.deleteSecret(props.domain, props.row.key, force);
@@ -344,7 +349,9 @@ function DeleteSecret(props: {
   return (
     <div className="card" role="dialog" aria-label={`Delete ${props.row.key}`}>
       <h3>Delete {props.row.key}?</h3>
-      {users.length > 0 ? (
+      {usage.loading ? (
+        <p className="hint">Looking up the workloads that use it…</p>
+      ) : users.length > 0 ? (
         <>
           <p>Used by {users.length} workload(s):</p>
           <ul className="used-by">
