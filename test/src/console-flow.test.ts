@@ -251,6 +251,7 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   await goTo(page, 'analytics', 'secrets');
   await page.locator(`tr[data-key="${INLINE_KEY}"]`).getByRole('button', { name: 'Delete', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: `Delete ${INLINE_KEY}` });
+  await dialog.getByText(/Used by \d+ workload/).waitFor();
   assert.match(await dialog.innerText(), new RegExp(`Used by 1 workload\\(s\\):\\s*analytics/${JOB}`));
   await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
   await dialog.locator('[data-code="secret.in_use"]').waitFor();
@@ -300,13 +301,16 @@ test('a user of another domain sees none of it: not in the domain switcher, not 
   await page.getByRole('table', { name: 'Secrets' }).waitFor();
 
   // By URL: refused with ras's code, the same as for a domain that does not exist.
-  for (const domain of ['analytics', 'no-such-domain']) {
-    for (const name of ['secrets', 'vault', 'workloads', 'inventory', 'audit']) {
+  for (const name of ['secrets', 'vault', 'workloads', 'inventory', 'audit']) {
+    const shown: string[] = [];
+    for (const domain of ['analytics', 'no-such-domain']) {
       await goTo(page, domain, name);
       const problem = page.locator('[data-code]').first();
       await problem.waitFor();
       assert.equal(await problem.getAttribute('data-code'), 'ras.permission_denied', `${domain}/${name}`);
+      shown.push((await problem.innerText()).replaceAll(domain, 'D'));
     }
+    assert.equal(shown[0], shown[1], `${name}: the same words for an existing and a missing domain`);
   }
   await screenshot(page, 'console-other-domain-denied');
 
