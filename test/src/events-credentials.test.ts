@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect } from 'nats';
+import { eventHeaders, eventTypes, type WorkloadStale } from '@latchkey/events';
 import { busConnectionOptions } from '@latchkey/nats';
 import { waitFor } from '@latchkey/testing';
 import { connectEmbeddedBus, publishRefused, subscribeRefused, violations } from './bus-harness.js';
@@ -76,7 +78,25 @@ test('an owner of alpha gets subscriber credentials for alpha, not for beta; a m
     }),
   });
   t.after(() => deployer.close());
-  deployer.publish('latchkey.workload.stale.alpha', '{}');
+  // A well-formed event (a manual workload's, which the deployer's own consumer skips): every event
+  // on a public subject is checked against the AsyncAPI document when the test ends.
+  const probe: WorkloadStale = {
+    workloadId: randomUUID(),
+    workload: 'probe',
+    domain: 'alpha',
+    changed: [{ scope: 'alpha', key: 'probe', deployedVersion: 1, currentVersion: 2, change: 'updated' }],
+    redeployMode: 'manual',
+  };
+  const probeId = `stale:probe:${randomUUID()}`;
+  deployer.publish('latchkey.workload.stale.alpha', JSON.stringify(probe), {
+    headers: eventHeaders({
+      id: probeId,
+      source: 'latchkey/deployer',
+      type: eventTypes.stale,
+      subject: 'latchkey.workload.stale.alpha',
+      time: new Date().toISOString(),
+    }),
+  });
   await deployer.flush();
   await waitFor(() => got.length === 1, { what: "alpha's workload.stale to reach the subscriber" });
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
+import { assertPublicEventsDocumented } from './event-contract.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -213,8 +214,18 @@ export async function startSystem(
     cliAs: (token) => (args, input) => runCli(home, args, input, { LATCHKEY_TOKEN: token }, opts.as),
     stop: up.stop,
     async cleanup() {
+      // Every public event the test made the system publish must be as the AsyncAPI document says
+      // (a system the test stopped itself is not looked into).
+      const running = up.child.exitCode === null && up.child.signalCode === null;
+      const undocumented = running
+        ? await assertPublicEventsDocumented(home).then(
+            () => undefined,
+            (err: unknown) => err,
+          )
+        : undefined;
       await up.stop();
       if (!opts.home) await rm(home, { recursive: true, force: true });
+      if (undocumented !== undefined) throw undocumented;
     },
   };
 }

@@ -106,6 +106,7 @@ test('the bus keys: nats-server config and every credentials file 0600 in a 0700
     'catalog.creds',
     'resolver.creds',
     'deployer.creds',
+    'gateway.creds',
   ];
   for (const f of files) assert.equal((await stat(path.join(bus, f))).mode & 0o777, 0o600, f);
   assert.equal((await stat(path.join(home, 'tls', 'nats-server.key'))).mode & 0o777, 0o600);
@@ -116,4 +117,15 @@ test('the bus keys: nats-server config and every credentials file 0600 in a 0700
   await ensureKeyMaterial(home);
   assert.equal(await readFile(path.join(bus, 'trust.json'), 'utf8'), trust, 'the root of trust is kept');
   assert.match(await readFile(path.join(bus, 'deployer.creds'), 'utf8'), /BEGIN NATS USER JWT/);
+
+  // A data folder from before the gateway: its trust file gets the gateway's user key, and keeps the others'.
+  const before = JSON.parse(trust) as { trust: unknown; userSeeds: Record<string, string> };
+  const { gateway: _dropped, ...older } = before.userSeeds;
+  await writeFile(path.join(bus, 'trust.json'), JSON.stringify({ ...before, userSeeds: older }));
+  await ensureKeyMaterial(home);
+  const upgraded = JSON.parse(await readFile(path.join(bus, 'trust.json'), 'utf8')) as typeof before;
+  assert.deepEqual({ ...upgraded.userSeeds, gateway: undefined }, { ...older, gateway: undefined });
+  assert.match(upgraded.userSeeds['gateway'] ?? '', /^SU/);
+  assert.equal((await stat(path.join(bus, 'trust.json'))).mode & 0o777, 0o600);
+  assert.match(await readFile(path.join(bus, 'gateway.creds'), 'utf8'), /BEGIN NATS USER JWT/);
 });

@@ -151,7 +151,13 @@ export interface WorkloadStale {
   workloadId: string;
   workload: string;
   domain: string;
-  changed: { scope: string; key: string; deployedVersion: number; currentVersion: number; change: string }[];
+  changed: {
+    scope: string;
+    key: string;
+    deployedVersion: number;
+    currentVersion: number;
+    change: SecretChanged['change'];
+  }[];
   /**
    * The workload's redeploy policy mode when it was marked (absent in events
    * of earlier versions): subscribers that act only on `auto` skip the rest

@@ -61,3 +61,7 @@ export {
 } from './bus-permissions.js';
 export type { BusKeyPaths } from './bus-keys.js';
 export { busKeyPaths, ensureBusKeys, NATS_SERVER_CERT } from './bus-keys.js';
+export type { PublicEvent } from './asyncapi.js';
+export { asyncApiDocument, PUBLIC_EVENTS } from './asyncapi.js';
+export type { BusMessage, EventContract, MessageCheck } from './asyncapi-validator.js';
+export { eventContract, resolvePointer, resolveRef } from './asyncapi-validator.js';

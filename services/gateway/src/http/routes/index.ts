@@ -3,6 +3,7 @@ import { accessRoutes } from './access-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { consoleRoutes } from './console-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
+import { documentRoutes } from './document-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { secretRoutes } from './secret-routes.js';
 import { vaultRoutes } from './vault-routes.js';
@@ -18,6 +19,7 @@ export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = 
   { name: 'identity', plugin: identityRoutes },
   { name: 'workload', plugin: workloadRoutes },
   { name: 'deployment', plugin: deploymentRoutes },
+  { name: 'document', plugin: documentRoutes },
   { name: 'secret', plugin: secretRoutes },
   { name: 'vault', plugin: vaultRoutes },
   { name: 'access', plugin: accessRoutes },
