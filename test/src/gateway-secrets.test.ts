@@ -154,7 +154,10 @@ test('a domain secret over HTTP: put, list, new version, delete refused while in
   assert.match(p.detail, /analytics\/etl/);
   const forced = ok(await api('DELETE', '/api/v1/domains/analytics/secrets/db_password?force=true', tokens.alice));
   assert.deepEqual(forced['dependents'], ['analytics/etl']);
-  assert.deepEqual((ok(await api('GET', '/api/v1/domains/analytics/secrets', tokens.alice)) as { secrets: [] }).secrets, []);
+  assert.deepEqual(
+    (ok(await api('GET', '/api/v1/domains/analytics/secrets', tokens.alice)) as { secrets: [] }).secrets,
+    [],
+  );
 });
 
 test('a global secret is refused for a domain user and allowed for the admin; another domain’s secret, existing or not, is the same refusal', async () => {
@@ -163,8 +166,12 @@ test('a global secret is refused for a domain user and allowed for the admin; an
   assert.equal(problemOf(refused).code, 'ras.permission_denied');
   const put = ok(await api('PUT', '/api/v1/global/secrets/shared_token', tokens.admin, { value: values.shared }));
   assert.deepEqual(put['scope'], { domain: '', global: true });
-  const list = ok(await api('GET', '/api/v1/global/secrets', tokens.alice)) as { secrets: { key: string }[] };
-  assert.ok(list.secrets.some((s) => s.key === 'shared_token'), 'domain users read global metadata');
+  // Global metadata is listed by platform admins; a domain sees global keys through its selector.
+  const adminList = ok(await api('GET', '/api/v1/global/secrets', tokens.admin)) as { secrets: { key: string }[] };
+  assert.ok(adminList.secrets.some((s) => s.key === 'shared_token'));
+  const userList = await api('GET', '/api/v1/global/secrets', tokens.alice);
+  assert.equal(userList.status, 403, userList.text);
+  assert.match(problemOf(userList).detail, /global secrets are managed by platform admins/);
 
   ok(await api('PUT', '/api/v1/domains/finance/secrets/ledger_key', tokens.mallory, { value: values.finance }));
   const existing = await api('DELETE', '/api/v1/domains/finance/secrets/ledger_key', tokens.alice);
@@ -215,12 +222,17 @@ test('a Vault integration over HTTP against the emulator: test unsaved (precise 
   const bundle = await api('PUT', `/api/v1/domains/analytics/vault-integrations/${id}`, tokens.alice, {
     bundle: 'other',
   });
-  assert.equal(bundle.status, 400, bundle.text);
-  assert.match(problemOf(bundle).detail, /create a new integration/);
+  assert.equal(bundle.status, 409, bundle.text);
+  assert.equal(problemOf(bundle).code, 'vault.bundle_fixed');
+  assert.match(problemOf(bundle).detail, /fixed at creation/);
 
   // Mallory (finance) asks for analytics' integration by its real id and by a made-up one.
   const foreign = await api('GET', `/api/v1/domains/analytics/vault-integrations/${id}`, tokens.mallory);
-  const made = await api('GET', '/api/v1/domains/analytics/vault-integrations/00000000-0000-4000-8000-000000000000', tokens.mallory);
+  const made = await api(
+    'GET',
+    '/api/v1/domains/analytics/vault-integrations/00000000-0000-4000-8000-000000000000',
+    tokens.mallory,
+  );
   assert.equal(foreign.status, made.status);
   assert.equal(problemOf(foreign).code, problemOf(made).code);
   assert.equal(
@@ -229,7 +241,11 @@ test('a Vault integration over HTTP against the emulator: test unsaved (precise 
   );
   // In her own domain, the id of analytics' integration is as unknown as a made-up one.
   const own = await api('GET', `/api/v1/domains/finance/vault-integrations/${id}`, tokens.mallory);
-  const ownMade = await api('GET', '/api/v1/domains/finance/vault-integrations/00000000-0000-4000-8000-000000000000', tokens.mallory);
+  const ownMade = await api(
+    'GET',
+    '/api/v1/domains/finance/vault-integrations/00000000-0000-4000-8000-000000000000',
+    tokens.mallory,
+  );
   assert.equal(own.status, 404, own.text);
   assert.equal(problemOf(own).code, problemOf(ownMade).code);
   assert.equal(
@@ -243,7 +259,9 @@ test('selector, inventory and audit over HTTP show keys and records, never a val
   const selector = ok(await api('GET', '/api/v1/domains/analytics/selector', tokens.alice)) as {
     entries: { key: string; sourceType: string; readOnly: boolean }[];
   };
-  const keys = selector.entries.map((e) => `${e.sourceType}:${e.key}${e.readOnly && e.sourceType === 'MANAGED' ? ':ro' : ''}`);
+  const keys = selector.entries.map(
+    (e) => `${e.sourceType}:${e.key}${e.readOnly && e.sourceType === 'MANAGED' ? ':ro' : ''}`,
+  );
   for (const k of ['MANAGED:api_key', 'MANAGED:shared_token:ro', 'VAULT:vault_password']) {
     assert.ok(keys.includes(k), `${k} in ${keys.join(', ')}`);
   }
@@ -260,7 +278,10 @@ test('selector, inventory and audit over HTTP show keys and records, never a val
   assert.ok(audit.records.length > 0);
   assert.ok(audit.records.every((r) => r.actor === 'alice'));
   const actions = new Set(audit.records.map((r) => r.action));
-  assert.ok([...actions].some((a) => a.startsWith('secret.')), [...actions].join(', '));
+  assert.ok(
+    [...actions].some((a) => a.startsWith('secret.')),
+    [...actions].join(', '),
+  );
   const since = await api('GET', '/api/v1/audit?domain=analytics&since=yesterday', tokens.alice);
   assert.equal(since.status, 400);
   assert.equal(problemOf(since).code, 'audit.invalid_since');

@@ -38,24 +38,43 @@ beforeEach(() => {
       listDomainMembers: (call, cb) =>
         cb(null, {
           members: [
-            { domain: call.request.domain, grantee: { kind: 'user', id: 'olive' }, role: 'owner', grantedAt: AT, grantedBy: 'admin' },
+            {
+              domain: call.request.domain,
+              grantee: { kind: 'user', id: 'olive' },
+              role: 'owner',
+              grantedAt: AT,
+              grantedBy: 'admin',
+            },
           ],
         }),
       grantDomainRole: (call, cb) =>
         cb(null, {
-          grant: { domain: call.request.domain, grantee: call.request.grantee, role: call.request.role, grantedAt: AT, grantedBy: 'alice' },
+          grant: {
+            domain: call.request.domain,
+            grantee: call.request.grantee,
+            role: call.request.role,
+            grantedAt: AT,
+            grantedBy: 'alice',
+          },
           changed: true,
           previousRole: 'member',
         }),
       revokeDomainRole: (call, cb) =>
         cb(null, {
-          revoked: { domain: call.request.domain, grantee: call.request.grantee, role: 'member', grantedAt: AT, grantedBy: 'alice' },
+          revoked: {
+            domain: call.request.domain,
+            grantee: call.request.grantee,
+            role: 'member',
+            grantedAt: AT,
+            grantedBy: 'alice',
+          },
         }),
       listBundles: (call, cb) =>
         cb(null, { bundles: [{ domain: call.request.domain, name: 'b1', createdAt: AT, createdBy: 'olive' }] }),
       createBundle: (call, cb) =>
         cb(null, { domain: call.request.domain, name: call.request.name, createdAt: AT, createdBy: 'olive' }),
-      getBundle: (call, cb) => cb(null, { domain: call.request.domain, name: call.request.name, createdAt: AT, createdBy: 'olive' }),
+      getBundle: (call, cb) =>
+        cb(null, { domain: call.request.domain, name: call.request.name, createdAt: AT, createdBy: 'olive' }),
       listBundleGrants: (call, cb) => cb(null, { grants: [grant(call.request.bundle, 'group', 'data-eng', 'USE')] }),
       grantBundle: (call, cb) =>
         cb(null, {
@@ -65,8 +84,8 @@ beforeEach(() => {
         }),
       revokeBundle: (call, cb) =>
         cb(null, {
-          revoked: (call.request.permissions.length > 0 ? call.request.permissions : ['VIEW', 'UPDATE', 'USE']).map((p) =>
-            grant(call.request.bundle, call.request.grantee?.kind ?? '', call.request.grantee?.id ?? '', p),
+          revoked: (call.request.permissions.length > 0 ? call.request.permissions : ['VIEW', 'UPDATE', 'USE']).map(
+            (p) => grant(call.request.bundle, call.request.grantee?.kind ?? '', call.request.grantee?.id ?? '', p),
           ),
         }),
       listAudit: (_call, cb) =>
@@ -123,7 +142,11 @@ test('members: list, grant a role to a user or group (PUT), revoke it (DELETE, ?
   assert.equal((members.json() as { members: { role: string }[] }).members[0]?.role, 'owner');
   const granted = await inject('PUT', '/api/v1/domains/analytics/members/group/data-eng', { role: 'maintainer' });
   assert.equal(granted.statusCode, 200);
-  assert.deepEqual(lastRequest(), { domain: 'analytics', grantee: { kind: 'group', id: 'data-eng' }, role: 'maintainer' });
+  assert.deepEqual(lastRequest(), {
+    domain: 'analytics',
+    grantee: { kind: 'group', id: 'data-eng' },
+    role: 'maintainer',
+  });
   assert.deepEqual((granted.json() as { changed: boolean; previousRole: string }).previousRole, 'member');
   await inject('DELETE', '/api/v1/domains/analytics/members/user/bob?role=member');
   assert.deepEqual(lastRequest(), { domain: 'analytics', grantee: { kind: 'user', id: 'bob' }, role: 'member' });
@@ -132,7 +155,10 @@ test('members: list, grant a role to a user or group (PUT), revoke it (DELETE, ?
 });
 
 test('bundles: list, create (201), show with grants, grant and revoke permissions', async () => {
-  assert.equal(((await inject('GET', '/api/v1/domains/analytics/bundles')).json() as { bundles: unknown[] }).bundles.length, 1);
+  assert.equal(
+    ((await inject('GET', '/api/v1/domains/analytics/bundles')).json() as { bundles: unknown[] }).bundles.length,
+    1,
+  );
   assert.equal((await inject('POST', '/api/v1/domains/analytics/bundles', { name: 'b2' })).statusCode, 201);
   const shown = await inject('GET', '/api/v1/domains/analytics/bundles/b1');
   assert.deepEqual(shown.json(), {
@@ -173,7 +199,12 @@ test('bad role, grantee kind and permission are 400 naming where, and reach no s
     ],
     [
       inject('DELETE', '/api/v1/domains/analytics/bundles/b1/grants/user/bob?permission=view'),
-      [{ path: 'query parameter permission', message: 'must match pattern "^(VIEW|UPDATE|USE)(,(VIEW|UPDATE|USE))*$"' }],
+      [
+        {
+          path: 'query parameter permission',
+          message: 'must match pattern "^(VIEW|UPDATE|USE)(,(VIEW|UPDATE|USE))*$"',
+        },
+      ],
     ],
     [inject('POST', '/api/v1/domains', {}), [{ path: '$.name', message: 'is required' }]],
   ];
@@ -196,7 +227,10 @@ test('audit passes the CLI’s filters and answers one page with its next token'
     pageToken: '',
   });
   const body = res.json() as { records: { action: string; groups: string[] }[]; nextPageToken: string };
-  assert.deepEqual([body.records[0]?.action, body.records[0]?.groups, body.nextPageToken], ['secret.put', ['data-eng'], 'n2']);
+  assert.deepEqual(
+    [body.records[0]?.action, body.records[0]?.groups, body.nextPageToken],
+    ['secret.put', ['data-eng'], 'n2'],
+  );
   await inject('GET', '/api/v1/audit?pageToken=n2');
   assert.deepEqual(lastRequest(), { domain: '', since: '', actor: '', limit: 100, pageToken: 'n2' });
   const bad = await inject('GET', '/api/v1/audit?limit=5000');

@@ -85,7 +85,13 @@ interface AjvIssue {
 
 /** Where a schema issue is: a JSON path into the body, or the path or query parameter it names. */
 function issuePath(context: string | undefined, issue: AjvIssue): string {
-  const missing = issue.keyword === 'required' ? String(issue.params['missingProperty'] ?? '') : '';
+  // The field a `required` or `additionalProperties` issue is about is a parameter of it, not in its path.
+  const missing =
+    issue.keyword === 'required'
+      ? String(issue.params['missingProperty'] ?? '')
+      : issue.keyword === 'additionalProperties'
+        ? String(issue.params['additionalProperty'] ?? '')
+        : '';
   const at = jsonPath(issue.instancePath) + (missing === '' ? '' : jsonPath(`/${missing}`).slice(1));
   if (context === 'params') return `path parameter ${at.replace(/^\$\.?/, '')}`;
   if (context === 'querystring') return `query parameter ${at.replace(/^\$\.?/, '')}`;
@@ -98,7 +104,12 @@ function validationProblem(err: FastifyError): Problem {
   const errors = issues.map((issue) => ({
     path: issuePath(err.validationContext, issue),
     // Ajv's messages name the rule ("must be string"), never the value given.
-    message: issue.keyword === 'required' ? 'is required' : (issue.message ?? 'is not valid'),
+    message:
+      issue.keyword === 'required'
+        ? 'is required'
+        : issue.keyword === 'additionalProperties'
+          ? 'is not a known field (see /api/openapi.json)'
+          : (issue.message ?? 'is not valid'),
   }));
   const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ') || 'the request does not match its schema';
   return problem(400, 'request.invalid', `${detail} (see /api/openapi.json)`, errors);

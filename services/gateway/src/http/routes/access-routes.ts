@@ -143,7 +143,11 @@ export const accessRoutes: RouteFamily = async (app, { upstream }) => {
         tags,
         summary: 'List domains (latchkey domain list)',
         response: {
-          200: { type: 'object', required: ['domains'], properties: { domains: { type: 'array', items: DOMAIN_ANSWER } } },
+          200: {
+            type: 'object',
+            required: ['domains'],
+            properties: { domains: { type: 'array', items: DOMAIN_ANSWER } },
+          },
           ...ERRORS,
         },
       },
@@ -253,7 +257,8 @@ export const accessRoutes: RouteFamily = async (app, { upstream }) => {
     {
       schema: {
         tags,
-        summary: "Take a user's or group's role in the domain away; with ?role=, only if it is that role (latchkey domain revoke)",
+        summary:
+          "Take a user's or group's role in the domain away; with ?role=, only if it is that role (latchkey domain revoke)",
         params: MEMBER_PARAMS,
         querystring: {
           type: 'object',
@@ -286,7 +291,11 @@ export const accessRoutes: RouteFamily = async (app, { upstream }) => {
         summary: "List the domain's resource bundles (latchkey bundle list)",
         params: DOMAIN_PARAMS,
         response: {
-          200: { type: 'object', required: ['bundles'], properties: { bundles: { type: 'array', items: BUNDLE_ANSWER } } },
+          200: {
+            type: 'object',
+            required: ['bundles'],
+            properties: { bundles: { type: 'array', items: BUNDLE_ANSWER } },
+          },
           ...ERRORS,
         },
       },
@@ -354,7 +363,10 @@ export const accessRoutes: RouteFamily = async (app, { upstream }) => {
           additionalProperties: false,
           properties: { permissions: PERMISSION_LIST },
         },
-        response: { 200: bundleGrants('granted', 'the permissions newly granted (none when all were held)'), ...ERRORS },
+        response: {
+          200: bundleGrants('granted', 'the permissions newly granted (none when all were held)'),
+          ...ERRORS,
+        },
       },
     },
     async (request) => {

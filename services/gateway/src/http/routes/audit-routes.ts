@@ -8,7 +8,19 @@ const AUDIT_DEFAULT_LIMIT = 100;
 
 const AUDIT_ENTRY = {
   type: 'object',
-  required: ['id', 'at', 'service', 'actor', 'groups', 'action', 'domain', 'resource', 'outcome', 'reason', 'requestId'],
+  required: [
+    'id',
+    'at',
+    'service',
+    'actor',
+    'groups',
+    'action',
+    'domain',
+    'resource',
+    'outcome',
+    'reason',
+    'requestId',
+  ],
   properties: {
     id: { type: 'string' },
     at: { type: 'string' },
@@ -73,7 +85,13 @@ export const auditRoutes: RouteFamily = async (app, { upstream }) => {
       },
     },
     async (request) => {
-      const q = request.query as { domain?: string; since?: string; actor?: string; limit?: number; pageToken?: string };
+      const q = request.query as {
+        domain?: string;
+        since?: string;
+        actor?: string;
+        limit?: number;
+        pageToken?: string;
+      };
       const res = await upstream.call(request.caller(), 'ras', (r) => r.listAudit, {
         domain: q.domain ?? '',
         since: q.since ?? '',

@@ -24,7 +24,8 @@ const SETTINGS_PROPERTIES = {
   layout: {
     type: 'string',
     enum: LAYOUTS,
-    description: 'children (default: each key a child secret holding {"value"}) or fields (one secret, a key per field)',
+    description:
+      'children (default: each key a child secret holding {"value"}) or fields (one secret, a key per field)',
   },
   credential: CREDENTIAL,
 } as const;
