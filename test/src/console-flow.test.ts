@@ -264,7 +264,8 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
     .getByRole('status')
     .filter({ hasText: `Secret ${INLINE_KEY} deleted` })
     .waitFor();
-  assert.equal(await page.locator(`tr[data-key="${INLINE_KEY}"]`).count(), 0);
+  // And the list, reloaded, no longer has it.
+  await page.locator(`tr[data-key="${INLINE_KEY}"]`).waitFor({ state: 'detached' });
 
   // Global Secrets: editable by a platform admin.
   await goTo(page, 'analytics', 'global');
