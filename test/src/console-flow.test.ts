@@ -12,7 +12,6 @@ import {
   openContext,
   screenshot,
   signIn,
-  type Watched,
 } from './console-harness.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem, type RunningSystem } from './system-harness.js';
@@ -84,14 +83,12 @@ const goTo = async (page: Page, domain: string, name: string) => {
   await page.locator('h2').first().waitFor();
 };
 
-let admin: Watched | undefined;
-
 test('an admin creates a secret, connects a Vault, builds a Spark job with the picker, deploys, rotates, sees it stale and redeploys; no value reaches the browser', async (t) => {
   if (skip !== undefined || !browser || !sys || !vault) return t.skip(skip);
-  admin = await openContext(browser);
+  const admin = await openContext(browser);
   const { page } = admin;
   // Where it stopped, for review when it fails.
-  t.after(() => screenshot(page, 'console-last-admin').then(() => undefined));
+  t.after(() => screenshot(admin, 'console-last-admin').then(() => undefined));
   await signIn(sys, admin, origin, 'admin');
 
   // The document is served with a strict CSP, and its scripts are files.
@@ -112,7 +109,7 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   assert.match(await row.innerText(), /managed/);
   assert.match(await row.innerText(), /\b1\b/);
   assert.match(await row.innerText(), /admin/);
-  await screenshot(page, 'console-domain-secrets');
+  await screenshot(admin, 'console-domain-secrets');
 
   // Vault Integrations: Test connection tells a wrong token apart, then succeeds; then create.
   await goTo(page, 'analytics', 'vault');
@@ -131,14 +128,14 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   await page.getByRole('button', { name: 'Test connection' }).click();
   await page.locator('[data-outcome="ok"]').waitFor();
   assert.match(await page.locator('[data-outcome="ok"]').innerText(), /Connection OK: 1 key/);
-  await screenshot(page, 'console-vault-test-connection');
+  await screenshot(admin, 'console-vault-test-connection');
   await page.getByRole('button', { name: 'Create', exact: true }).click();
   await page.locator(`tr[data-name="${VAULT_NAME}"]`).waitFor();
   await page.getByRole('button', { name: VAULT_NAME }).click();
   const details = await page.getByLabel(`Vault ${VAULT_NAME}`).innerText();
   assert.match(details, /ledger-bundle/);
   assert.match(details, /\/v1\/secret\/data\/team/);
-  await screenshot(page, 'console-vault-integrations');
+  await screenshot(admin, 'console-vault-integrations');
 
   // Workloads: a Spark job whose env vars are picked (managed and Vault) and whose
   // Spark conf gets a secret created inline, saved to the domain.
@@ -185,7 +182,7 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
     STAY_UP,
   );
   await editor.getByLabel('Command (one argument per line)').fill([process.execPath, '-e', script].join('\n'));
-  await screenshot(page, 'console-workload-editor');
+  await screenshot(admin, 'console-workload-editor');
   await editor.getByRole('button', { name: 'Create', exact: true }).click();
   const job = page.locator(`tr[data-workload="${JOB}"]`);
   await job.waitFor();
@@ -210,7 +207,7 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   assert.ok(logs.includes(`api ${sha(canary.apiKey)}`), logs);
   assert.ok(logs.includes(`vault ${sha(canary.vaultValue)}`), logs);
   assert.ok(logs.includes('echo [REDACTED]'), logs);
-  await screenshot(page, 'console-workloads-deployed');
+  await screenshot(admin, 'console-workloads-deployed');
 
   // Rotate in the console: a new version, and the job is stale (not restarted) with what changed.
   await goTo(page, 'analytics', 'secrets');
@@ -224,7 +221,7 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   const badge = await stale.getByTestId('stale-badge').innerText();
   assert.match(badge, new RegExp(`${KEY}.*v1 → v2`));
   assert.equal(await stale.getAttribute('data-status'), 'deployed', 'a rotation restarts nothing');
-  await screenshot(page, 'console-workloads-stale');
+  await screenshot(admin, 'console-workloads-stale');
 
   // Redeploy: the new deployment receives version 2 and the badge is gone.
   await stale.getByRole('button', { name: 'Redeploy', exact: true }).click();
@@ -257,7 +254,7 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   await dialog.locator('[data-code="secret.in_use"]').waitFor();
   const force = dialog.getByRole('button', { name: 'Delete anyway' });
   assert.equal(await force.isDisabled(), true, 'a forced delete waits for the confirmation');
-  await screenshot(page, 'console-delete-in-use');
+  await screenshot(admin, 'console-delete-in-use');
   await dialog.getByRole('checkbox').check();
   await force.click();
   await page
@@ -278,10 +275,10 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   // Inventory and audit.
   await goTo(page, 'analytics', 'inventory');
   await page.getByRole('table', { name: 'Inventory' }).getByText(KEY).waitFor();
-  await screenshot(page, 'console-inventory');
+  await screenshot(admin, 'console-inventory');
   await goTo(page, 'analytics', 'audit');
   await page.getByRole('table', { name: 'Audit' }).getByText('secret.put').first().waitFor();
-  await screenshot(page, 'console-audit');
+  await screenshot(admin, 'console-audit');
 
   assert.deepEqual(admin.problems, [], 'no CSP violation or page error');
   const seen = await assertNotInBrowser(admin, [...Object.values(canary), vaultToken]);
@@ -293,7 +290,7 @@ test('a user of another domain sees none of it: not in the domain switcher, not 
   if (skip !== undefined || !browser || !sys) return t.skip(skip);
   const mallory = await openContext(browser);
   const { page } = mallory;
-  t.after(() => screenshot(page, 'console-last-other-domain').then(() => undefined));
+  t.after(() => screenshot(mallory, 'console-last-other-domain').then(() => undefined));
   await signIn(sys, mallory, origin, 'mallory');
 
   const domains = await page.getByLabel('Domain').locator('option').allInnerTexts();
@@ -313,7 +310,7 @@ test('a user of another domain sees none of it: not in the domain switcher, not 
     }
     assert.equal(shown[0], shown[1], `${name}: the same words for an existing and a missing domain`);
   }
-  await screenshot(page, 'console-other-domain-denied');
+  await screenshot(mallory, 'console-other-domain-denied');
 
   // The picker of her own domain lists none of analytics' keys.
   await goTo(page, 'finance', 'workloads');

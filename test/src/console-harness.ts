@@ -54,6 +54,8 @@ export interface Watched {
   responses(): Promise<{ url: string; status: number; text: string }[]>;
   /** Content-Security-Policy violations and page errors the browser reported. */
   problems: string[];
+  /** The page's HTML at each screenshot (see `screenshot`), for the scan. */
+  shown: string[];
 }
 
 /**
@@ -80,7 +82,7 @@ export async function openContext(browser: Browser): Promise<Watched> {
     if (/Content[- ]Security[- ]Policy|Refused to (load|execute|apply)/i.test(m.text())) problems.push(m.text());
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  return { context, page, problems, responses: () => Promise.all(pending) };
+  return { context, page, problems, shown: [], responses: () => Promise.all(pending) };
 }
 
 /**
@@ -140,7 +142,9 @@ async function storageText(watched: Watched): Promise<string> {
  * scanned, so that a test can check the scan saw traffic.
  */
 export async function assertNotInBrowser(watched: Watched, canaries: string[]): Promise<number> {
-  const dom = await domText(watched.page);
+  // The page now (with its fields' values), and its HTML at each screenshot (a value shown once
+  // and then replaced counts).
+  const dom = [...watched.shown, await domText(watched.page)].join('\n');
   const responses = await watched.responses();
   const storage = await storageText(watched);
   for (const c of canaries) {
@@ -156,8 +160,14 @@ export async function assertNotInBrowser(watched: Watched, canaries: string[]): 
 /** Where screenshots go: LATCHKEY_SCREENSHOTS, else test/screenshots/ (git-ignored). */
 export const SCREENSHOTS = process.env['LATCHKEY_SCREENSHOTS'] ?? join(REPO, 'test/screenshots');
 
-/** Writes a full-page screenshot `<name>.png` and prints its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * Writes a full-page screenshot `<name>.png` and prints its path; keeps
+ * the page's HTML then for assertNotInBrowser.
+ */
+export async function screenshot(watched: Watched, name: string): Promise<string> {
+  const { page } = watched;
+  // Its HTML only: a form field may hold what the person is typing (a value going in).
+  watched.shown.push(await page.content());
   await mkdir(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
