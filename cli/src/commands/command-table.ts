@@ -16,6 +16,7 @@ import {
   domainMembersCommand,
   domainRevokeCommand,
 } from './domains/domain-commands.js';
+import { consoleCommand } from './identity/console-command.js';
 import { loginCommand, whoamiCommand } from './identity/identity-commands.js';
 import { inventoryCommand } from './secrets/inventory-command.js';
 import { kekRotateCommand } from './secrets/kek-command.js';
@@ -46,6 +47,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   loginCommand,
   whoamiCommand,
+  consoleCommand,
   domainCreateCommand,
   domainListCommand,
   domainGrantCommand,

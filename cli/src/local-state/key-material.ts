@@ -28,6 +28,10 @@ export interface KeyMaterialPaths {
   /** The local OIDC issuer: its private signing key (0600) and the public JWKS the services verify with. */
   oidcSigningKeyFile: string;
   oidcJwksFile: string;
+  /** The console: the gateways' session key (AES-256, 0600) and the X25519 key pair login links are sealed to. */
+  sessionKeyFile: string;
+  loginLinkPrivateKeyFile: string;
+  loginLinkPublicKeyFile: string;
   /** Mutual TLS: the local CA and each service's certificate and key (under tls/), and nats-server's. */
   tls: LocalTlsFiles;
   /** NATS auth: nats-server's config and each service's credentials (under bus/). */
@@ -52,6 +56,9 @@ export function keyMaterialPaths(home: string): KeyMaterialPaths {
     postgresPasswordFile: path.join(home, 'postgres-password'),
     oidcSigningKeyFile: localIssuerFiles(home).signingKeyFile,
     oidcJwksFile: localIssuerFiles(home).jwksFile,
+    sessionKeyFile: path.join(home, 'gateway-session.key'),
+    loginLinkPrivateKeyFile: path.join(home, 'gateway-login-link.key'),
+    loginLinkPublicKeyFile: path.join(home, 'gateway-login-link.pub'),
     // The gateway's certificate serves (gRPC health, HTTPS) but cannot call: it calls as each request's caller.
     tls: localTlsFiles(home, SERVICE_NAMES, { serverOnly: [NATS_SERVER_CERT, GATEWAY_CERT] }),
     bus: busKeyPaths(path.join(home, 'bus')),
@@ -92,8 +99,8 @@ async function ensurePostgresPassword(file: string): Promise<string> {
  * Generates, once, every key and token embedded mode needs and loads them
  * on later starts: the KEK, the deployer's sealing and signing key pairs, the service and
  * admin tokens, the PostgreSQL password, the local token issuer and the
- * local CA with one certificate per service and nats-server's, and the bus's
- * NATS credentials. Files holding secrets are 0600.
+ * local CA with one certificate per service and nats-server's, the bus's
+ * NATS credentials, and the console's session and login-link keys. Files holding secrets are 0600.
  */
 export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   const paths = keyMaterialPaths(home);
@@ -104,6 +111,9 @@ export async function ensureKeyMaterial(home: string): Promise<KeyMaterial> {
   await ensureGatewayCredentials(paths.gatewayCredentialsFile);
   const postgresPassword = await ensurePostgresPassword(paths.postgresPasswordFile);
   await ensureLocalIssuer({ signingKeyFile: paths.oidcSigningKeyFile, jwksFile: paths.oidcJwksFile });
+  // The console: sessions sealed with a key every gateway replica shares; login links sealed to the gateways.
+  await ensureKekFile(paths.sessionKeyFile);
+  await ensureSealKeyFiles(paths.loginLinkPrivateKeyFile, paths.loginLinkPublicKeyFile);
   await ensureLocalTls(paths.tls);
   const natsCert = paths.tls.services[NATS_SERVER_CERT];
   if (natsCert === undefined) throw new CliError('no nats-server certificate', { code: 'cli.internal' });

@@ -143,6 +143,9 @@ test('the gateway gets the three services it calls, its HTTP port and its servin
     LATCHKEY_TLS_KEY_FILE: '/data/tls/gateway.key',
     LATCHKEY_TLS_CA_FILE: '/data/tls/ca.crt',
     LATCHKEY_NATS_CREDS_FILE: '/data/bus/gateway.creds',
+    // The console's session key (shared by its replicas) and the key login links are sealed to.
+    LATCHKEY_SESSION_KEY_FILE: '/data/gateway-session.key',
+    LATCHKEY_LOGIN_LINK_KEY_FILE: '/data/gateway-login-link.key',
     LATCHKEY_DATABASE_URL: undefined,
     LATCHKEY_KEK_FILE: undefined,
     LATCHKEY_SEAL_PRIVATE_KEY_FILE: undefined,

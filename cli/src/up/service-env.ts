@@ -66,6 +66,8 @@ const MANAGED_VARS = [
   'LATCHKEY_HTTP_PORT',
   'LATCHKEY_HTTP_TLS_CERT_FILE',
   'LATCHKEY_HTTP_TLS_KEY_FILE',
+  'LATCHKEY_SESSION_KEY_FILE',
+  'LATCHKEY_LOGIN_LINK_KEY_FILE',
 ];
 
 /** The environment of one service process: the launcher's env plus its wiring. */
@@ -110,6 +112,9 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     if (input.deployerAddr !== undefined) env['LATCHKEY_DEPLOYER_ADDR'] = input.deployerAddr;
     env['LATCHKEY_HTTP_HOST'] = '127.0.0.1';
     env['LATCHKEY_HTTP_PORT'] = String(input.httpPort ?? 0);
+    // The console: the session key all replicas share, and the key login links are sealed to.
+    env['LATCHKEY_SESSION_KEY_FILE'] = input.keys.sessionKeyFile;
+    env['LATCHKEY_LOGIN_LINK_KEY_FILE'] = input.keys.loginLinkPrivateKeyFile;
   }
   if (service === 'catalog') {
     env['LATCHKEY_KEK_FILE'] = input.keys.kekFile;

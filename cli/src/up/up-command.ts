@@ -25,7 +25,8 @@ import {
 import type { ServiceName } from '../local-state/credentials-file.js';
 import { ensureDataFolder } from '../local-state/data-folder.js';
 import { reportError } from '../output/error-report.js';
-import { loginAs } from '../commands/identity/identity-commands.js';
+import { consoleLoginLink } from '../commands/identity/console-command.js';
+import { DEFAULT_LOGIN_HOURS, loginAs } from '../commands/identity/identity-commands.js';
 import { isExpired, readIdentityFile } from '../local-state/identity-file.js';
 import { ensureKeyMaterial } from '../local-state/key-material.js';
 import { buildServiceEnv } from './service-env.js';
@@ -371,6 +372,16 @@ export async function runUp(io: CliIo): Promise<number> {
     wroteConnection = true;
     if (gatewayUrl !== undefined) {
       io.out(`Console: ${gatewayUrl}/`);
+      // A one-time login link for the CLI's identity (the bootstrap admin unless someone logged in as another).
+      const me = await readIdentityFile(home).catch(() => undefined);
+      const link = await consoleLoginLink(home, gatewayUrl, {
+        user: me?.user ?? BOOTSTRAP_ADMIN,
+        groups: me?.groups ?? [],
+        hours: DEFAULT_LOGIN_HOURS,
+      });
+      io.out(
+        `  sign in as ${me?.user ?? BOOTSTRAP_ADMIN} (this link works once, for 5 minutes; latchkey console --user NAME prints another): ${link.url}`,
+      );
       io.out(`API: ${gatewayUrl}/api/ (OpenAPI: ${gatewayUrl}/api/openapi.json)`);
       if (!config.insecure) {
         io.out(`  its certificate is from this data folder's CA: trust ${keys.paths.tls.caCertFile} (curl --cacert)`);

@@ -1,5 +1,5 @@
 export type { Kek, SealedRecord } from './envelope.js';
-export { envelopeEncrypt, envelopeDecrypt, rewrapDek } from './envelope.js';
+export { envelopeEncrypt, envelopeDecrypt, rewrapDek, gcmEncrypt, gcmDecrypt } from './envelope.js';
 export type { SealedBox, SealPublicKey, SealKeyPair } from './seal.js';
 export {
   seal,
@@ -34,3 +34,5 @@ export {
 } from './key-files.js';
 export type { LocalTlsFiles } from './tls-certs.js';
 export { ensureLocalTls, localTlsFiles } from './tls-certs.js';
+export type { LoginLinkContent } from './login-link.js';
+export { LOGIN_LINK_MAX_TTL_SEC, sealLoginLink, openLoginLink } from './login-link.js';

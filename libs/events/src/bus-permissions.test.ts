@@ -36,6 +36,20 @@ test('each event subject has exactly the one producer issue 12 names, and each s
   // The gateway publishes no event (it calls the services over gRPC as each request's caller).
   assert.deepEqual(eventPublishes('gateway'), ['latchkey.audit.gateway.>']);
   assert.deepEqual(busPermissions('gateway').subscribe.sort(), ['_INBOX_gateway.>', subjects.policyChanged()].sort());
+  // Its one KV bucket (used console login links): create it, write and read its keys; no other service touches it.
+  assert.deepEqual(
+    busPermissions('gateway').publish.filter((p) => p.includes('KV')),
+    [
+      '$JS.API.STREAM.INFO.KV_latchkey_login_links',
+      '$JS.API.STREAM.CREATE.KV_latchkey_login_links',
+      '$JS.API.DIRECT.GET.KV_latchkey_login_links',
+      '$JS.API.DIRECT.GET.KV_latchkey_login_links.>',
+      '$KV.latchkey_login_links.>',
+    ],
+  );
+  for (const s of BUS_SERVICES) {
+    if (s !== 'gateway') assert.ok(!busPermissions(s).publish.some((p) => p.includes('KV')), s);
+  }
   // Only the resolver answers requests (the plan requests).
   for (const s of BUS_SERVICES) assert.equal(busPermissions(s).allowResponses === true, s === 'resolver', s);
 });

@@ -41,6 +41,9 @@ export const STREAM_OWNERS: Readonly<Record<string, BusService>> = {
 /** Whether `service` may update `stream` (pass to ensureStream's `update`). */
 export const ownsStream = (service: BusService, stream: string): boolean => STREAM_OWNERS[stream] === service;
 
+/** The JetStream KV buckets on the bus: the gateways' used login links (one use across replicas). */
+export const KV_BUCKETS = { loginLinks: 'latchkey_login_links' } as const;
+
 /** A token that stands for one domain (or `global`) in a subject pattern. */
 const ANY = '*';
 
@@ -53,6 +56,8 @@ interface ServiceRow {
   consumers: { stream: string; durable: string }[];
   /** Answers requests (the resolver's plan requests). */
   answers?: boolean;
+  /** JetStream KV buckets it alone uses: it may create one, write keys and read them back (never delete or purge). */
+  buckets?: string[];
 }
 
 const ROWS: Record<BusService, ServiceRow> = {
@@ -73,11 +78,13 @@ const ROWS: Record<BusService, ServiceRow> = {
     answers: true,
   },
   // The HTTP gateway calls the services over gRPC as each request's caller;
-  // on the bus it only drops its cached policy answers (it publishes no event).
+  // on the bus it only drops its cached policy answers (it publishes no event)
+  // and records used console login links, once across its replicas.
   gateway: {
     publishes: [],
     subscribes: [subjects.policyChanged()],
     consumers: [],
+    buckets: [KV_BUCKETS.loginLinks],
   },
   deployer: {
     publishes: [
@@ -127,6 +134,16 @@ function jetStreamApi(service: BusService, row: ServiceRow): string[] {
       `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
       // ack, nak (with delay) and term.
       `$JS.ACK.${stream}.${durable}.>`,
+    );
+  }
+  for (const bucket of row.buckets ?? []) {
+    api.push(
+      `$JS.API.STREAM.INFO.KV_${bucket}`,
+      `$JS.API.STREAM.CREATE.KV_${bucket}`,
+      // A key's value (KV create reads it back when the key exists), by the stream's direct get.
+      `$JS.API.DIRECT.GET.KV_${bucket}`,
+      `$JS.API.DIRECT.GET.KV_${bucket}.>`,
+      `$KV.${bucket}.>`,
     );
   }
   return api;

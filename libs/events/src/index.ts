@@ -51,6 +51,7 @@ export type { BusService } from './bus-permissions.js';
 export {
   BUS_SERVICES,
   DURABLES,
+  KV_BUCKETS,
   PUBLIC_SUBJECTS,
   busIdentity,
   busPermissions,

@@ -32,3 +32,5 @@ export { freshDatabase } from './fresh-database.js';
 export type { FreshDatabase, FreshDatabaseOptions } from './fresh-database.js';
 export { startTestBus, usePostgres } from './file-fixtures.js';
 export type { TestBus } from './file-fixtures.js';
+export { startOidcEmulator } from './oidc/oidc-emulator.js';
+export type { OidcEmulator, OidcEmulatorOptions, OidcTokenRequest, OidcUser } from './oidc/oidc-emulator.js';

@@ -1,10 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { LatchkeyError } from '@latchkey/errors';
+import type { Bus } from '@latchkey/nats';
 import { serve } from '@latchkey/service';
 import { connectUpstream } from './clients.js';
 import { loadGatewayConfig, type GatewayConfig } from './config.js';
 import { buildGateway } from './http/server.js';
+import { ConsoleSessions } from './session/console-sessions.js';
+import { natsLinkRedemptions } from './session/nats-link-redemptions.js';
+import { OidcSignIn } from './session/oidc-sign-in.js';
+import { OIDC_CALLBACK_PATH } from './http/routes/session-routes.js';
+import { loadLoginLinkKeys, loadSessionKeys } from './session/session-keys.js';
 
 /** The HTTPS certificate and key: the HTTP ones when set, else the service's own; none in insecure mode. */
 async function httpsMaterial(config: GatewayConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
@@ -35,12 +41,58 @@ async function httpsMaterial(config: GatewayConfig): Promise<{ cert: Buffer; key
   };
 }
 
+/** The console's sessions, with login links when their key is configured (one use across replicas: the bus). */
+async function consoleSessions(config: GatewayConfig, bus: Bus): Promise<ConsoleSessions | undefined> {
+  if (config.LATCHKEY_SESSION_KEY_FILE === undefined) return undefined;
+  const sessionKeys = await loadSessionKeys(config.LATCHKEY_SESSION_KEY_FILE);
+  const linkFiles = config.LATCHKEY_LOGIN_LINK_KEY_FILE ?? [];
+  const links =
+    linkFiles.length === 0
+      ? undefined
+      : { keys: await loadLoginLinkKeys(linkFiles), redemptions: await natsLinkRedemptions(bus) };
+  const clientId = config.LATCHKEY_CONSOLE_OIDC_CLIENT_ID;
+  const consoleUrl = config.LATCHKEY_CONSOLE_URL;
+  const secretFile = config.LATCHKEY_CONSOLE_OIDC_CLIENT_SECRET_FILE;
+  const clientSecret =
+    secretFile === undefined
+      ? undefined
+      : (
+          await readFile(secretFile, 'utf8').catch(() => {
+            throw new LatchkeyError(
+              'config.invalid',
+              `cannot read ${secretFile}: check LATCHKEY_CONSOLE_OIDC_CLIENT_SECRET_FILE`,
+              { kind: 'invalid_argument' },
+            );
+          })
+        ).trim();
+  return ConsoleSessions.create({
+    sessionKeys,
+    ...(links !== undefined ? { links } : {}),
+    ...(clientId !== undefined && consoleUrl !== undefined
+      ? {
+          oidc: (codec) =>
+            OidcSignIn.discover(
+              {
+                issuer: config.LATCHKEY_OIDC_ISSUER,
+                clientId,
+                clientSecret,
+                redirectUri: new URL(OIDC_CALLBACK_PATH, consoleUrl).href,
+                scopes: config.LATCHKEY_CONSOLE_OIDC_SCOPES,
+                allowLoopbackHttp: config.LATCHKEY_INSECURE,
+              },
+              codec,
+            ),
+        }
+      : {}),
+  });
+}
+
 // The gateway is stateless (no database): its gRPC server serves health only;
 // its HTTP server calls the services as each request's caller.
 serve({
   name: 'gateway',
   loadConfig: loadGatewayConfig,
-  async build({ config, log, transport, ...service }) {
+  async build({ config, log, transport, bus, ...service }) {
     const upstream = service.close(
       connectUpstream(
         {
@@ -52,7 +104,16 @@ serve({
       ),
     );
     const https = await httpsMaterial(config);
-    const app = await buildGateway({ upstream, logger: log, bodyLimit: config.LATCHKEY_HTTP_BODY_LIMIT, https });
+    const sessions = await consoleSessions(config, bus);
+    if (sessions === undefined)
+      log.warn('no LATCHKEY_SESSION_KEY_FILE: the console cannot sign in (Bearer tokens only)');
+    const app = await buildGateway({
+      upstream,
+      logger: log,
+      bodyLimit: config.LATCHKEY_HTTP_BODY_LIMIT,
+      https,
+      ...(sessions !== undefined ? { sessions } : {}),
+    });
     service.onStop(() => app.close());
     await app.listen({ host: config.LATCHKEY_HTTP_HOST, port: config.LATCHKEY_HTTP_PORT });
     const port = (app.server.address() as AddressInfo).port;

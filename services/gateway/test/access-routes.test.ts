@@ -183,15 +183,15 @@ test('bad role, grantee kind and permission are 400 naming where, and reach no s
   const cases: [ReturnType<typeof inject>, { path: string; message: string }[]][] = [
     [
       inject('PUT', '/api/v1/domains/analytics/members/user/bob', { role: 'admin' }),
-      [{ path: '$.role', message: 'must be equal to one of the allowed values' }],
+      [{ path: '$.role', message: 'must be one of owner, maintainer, member' }],
     ],
     [
       inject('PUT', '/api/v1/domains/analytics/members/robot/bob', { role: 'member' }),
-      [{ path: 'path parameter kind', message: 'must be equal to one of the allowed values' }],
+      [{ path: 'path parameter kind', message: 'must be one of user, group' }],
     ],
     [
       inject('PUT', '/api/v1/domains/analytics/bundles/b1/grants/user/bob', { permissions: ['READ'] }),
-      [{ path: '$.permissions[0]', message: 'must be equal to one of the allowed values' }],
+      [{ path: '$.permissions[0]', message: 'must be one of VIEW, UPDATE, USE' }],
     ],
     [
       inject('PUT', '/api/v1/domains/analytics/bundles/b1/grants/user/bob', { permissions: [] }),

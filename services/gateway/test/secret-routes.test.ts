@@ -386,3 +386,37 @@ test('the gateway logs no request body: a value in a good, a bad and a refused w
     [],
   );
 });
+
+test('the OpenAPI document gives each of these routes its request and response schemas, the value write-only', async () => {
+  const doc = (await gw.app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as {
+    paths: Record<string, Record<string, { requestBody?: unknown; responses?: Record<string, unknown> }>>;
+  };
+  const put = doc.paths['/api/v1/domains/{domain}/secrets/{key}']?.['put'];
+  const body = (put?.requestBody as { content: Record<string, { schema: { properties: Record<string, unknown> } }> })
+    ?.content['application/json']?.schema;
+  assert.deepEqual(Object.keys(body?.properties ?? {}).sort(), ['description', 'rotateEvery', 'value']);
+  assert.equal((body?.properties['value'] as { writeOnly?: boolean }).writeOnly, true);
+  assert.ok(put?.responses?.['200'] && put.responses['default'], 'the answer and the problem are described');
+  const routes = [
+    ['get', '/api/v1/global/secrets'],
+    ['delete', '/api/v1/global/secrets/{key}'],
+    ['put', '/api/v1/global/secrets/{key}/rotation-policy'],
+    ['post', '/api/v1/kek/rotate'],
+    ['post', '/api/v1/domains/{domain}/vault-integrations'],
+    ['post', '/api/v1/domains/{domain}/vault-integrations/test'],
+    ['post', '/api/v1/domains/{domain}/vault-integrations/{id}/test'],
+    ['put', '/api/v1/domains/{domain}/members/{kind}/{id}'],
+    ['delete', '/api/v1/domains/{domain}/bundles/{bundle}/grants/{kind}/{id}'],
+    ['get', '/api/v1/domains/{domain}/selector'],
+    ['get', '/api/v1/global/inventory'],
+    ['get', '/api/v1/audit'],
+  ] as const;
+  for (const [method, path] of routes) {
+    const op = doc.paths[path]?.[method];
+    assert.ok(op, `${method} ${path} is documented`);
+    assert.ok(
+      Object.keys(op.responses ?? {}).some((s) => /^2\d\d$/.test(s)),
+      `${method} ${path} has a success schema`,
+    );
+  }
+});

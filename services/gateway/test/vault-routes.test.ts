@@ -251,7 +251,7 @@ test('bad Vault bodies are 400 naming each JSON path, never quoting the credenti
   assert.deepEqual(problemOf(res).errors, [
     { path: '$.bundle', message: 'is required' },
     { path: '$.token', message: 'is not a known field (see /api/openapi.json)' },
-    { path: '$.authMethod', message: 'must be equal to one of the allowed values' },
+    { path: '$.authMethod', message: 'must be one of token, approle' },
     { path: '$.credential', message: 'must be string' },
   ]);
   assert.equal(res.body.includes(TOKEN), false);

@@ -1,6 +1,6 @@
 import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
 import { WhoAmIResponse } from '@latchkey/proto';
-import { booleanOption, listOption, requireOption, stringOption } from '../args-parser.js';
+import { booleanOption, listOption, requireOption, stringOption, type ParsedArgs } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
 import { callOnce, resolveIdentity } from '../../client/client-context.js';
 import { defineCommand, JSON_OPTION } from '../command.js';
@@ -14,6 +14,30 @@ export const MAX_LOGIN_HOURS = 24;
 
 const USER = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9._@+:/-]{0,127}$/;
+
+/** --user, --group and --hours of login and console, checked. */
+export function identityOptions(parsed: ParsedArgs): { user: string; groups: string[]; hours: number } {
+  const user = requireOption(parsed, 'user');
+  if (!USER.test(user)) {
+    throw new UsageError(
+      `--user ${JSON.stringify(user.slice(0, 40))} is not a user id: letters, digits and . _ @ + - (at most 128, starting with a letter or digit)`,
+    );
+  }
+  const groups = listOption(parsed, 'group');
+  for (const g of groups) {
+    if (!GROUP.test(g)) {
+      throw new UsageError(
+        `--group ${JSON.stringify(g.slice(0, 40))} is not a group name: letters, digits and . _ @ + : / - (at most 128)`,
+      );
+    }
+  }
+  const hoursText = stringOption(parsed, 'hours');
+  const hours = hoursText === undefined ? DEFAULT_LOGIN_HOURS : Number(hoursText);
+  if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_LOGIN_HOURS) {
+    throw new UsageError(`--hours must be a number of hours above 0 and at most ${MAX_LOGIN_HOURS}, not ${hoursText}`);
+  }
+  return { user, groups: [...new Set(groups)], hours };
+}
 
 /** Signs a token with the data folder's local issuer key and stores it as the CLI's identity. */
 export async function loginAs(
@@ -43,29 +67,9 @@ export const loginCommand = defineCommand({
     print: { type: 'boolean' },
   },
   async run({ parsed }, io) {
-    const user = requireOption(parsed, 'user');
-    if (!USER.test(user)) {
-      throw new UsageError(
-        `--user ${JSON.stringify(user.slice(0, 40))} is not a user id: letters, digits and . _ @ + - (at most 128, starting with a letter or digit)`,
-      );
-    }
-    const groups = listOption(parsed, 'group');
-    for (const g of groups) {
-      if (!GROUP.test(g)) {
-        throw new UsageError(
-          `--group ${JSON.stringify(g.slice(0, 40))} is not a group name: letters, digits and . _ @ + : / - (at most 128)`,
-        );
-      }
-    }
-    const hoursText = stringOption(parsed, 'hours');
-    const hours = hoursText === undefined ? DEFAULT_LOGIN_HOURS : Number(hoursText);
-    if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_LOGIN_HOURS) {
-      throw new UsageError(
-        `--hours must be a number of hours above 0 and at most ${MAX_LOGIN_HOURS}, not ${hoursText}`,
-      );
-    }
+    const { user, groups, hours } = identityOptions(parsed);
     const home = resolveHome(io.env, io.cwd);
-    const identity = await loginAs(home, user, [...new Set(groups)], hours);
+    const identity = await loginAs(home, user, groups, hours);
     const said = `logged in as ${user}${identity.groups.length > 0 ? ` (groups ${identity.groups.join(', ')})` : ''} until ${identity.expiresAt}; stored in ${identityFilePath(home)}`;
     if (booleanOption(parsed, 'print')) {
       // The token alone on stdout (for LATCHKEY_TOKEN=$(latchkey login ... --print)); the rest on stderr.

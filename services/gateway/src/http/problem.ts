@@ -109,7 +109,9 @@ function validationProblem(err: FastifyError): Problem {
         ? 'is required'
         : issue.keyword === 'additionalProperties'
           ? 'is not a known field (see /api/openapi.json)'
-          : (issue.message ?? 'is not valid'),
+          : issue.keyword === 'enum' && Array.isArray(issue.params['allowedValues'])
+            ? `must be one of ${issue.params['allowedValues'].map(String).join(', ')}`
+            : (issue.message ?? 'is not valid'),
   }));
   const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ') || 'the request does not match its schema';
   return problem(400, 'request.invalid', `${detail} (see /api/openapi.json)`, errors);

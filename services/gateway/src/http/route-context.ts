@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from '@latchkey/logger';
 import type { Upstream } from '../clients.js';
+import type { ConsoleSessions } from '../session/console-sessions.js';
 import type { Caller } from './caller.js';
 
 declare module 'fastify' {
@@ -19,6 +20,8 @@ export interface RouteDeps {
   /** The services, called as the request's caller. */
   upstream: Pick<Upstream, 'call'>;
   logger: Logger;
+  /** The console's sessions (absent: the gateway takes Bearer tokens only). */
+  sessions?: ConsoleSessions | undefined;
 }
 
 /** One family of routes (workloads, secrets, ...): a Fastify plugin given the RouteDeps. */

@@ -4,6 +4,9 @@ import type { Upstream } from '../clients.js';
 import { bearerCaller, resolveCaller, type CallerSource } from './caller.js';
 import { registerOpenApi } from './openapi.js';
 import { installProblemHandlers } from './problem.js';
+import { installSecurityHeaders } from './security-headers.js';
+import type { ConsoleSessions } from '../session/console-sessions.js';
+import { installCsrfCheck, sessionCaller } from '../session/session-http.js';
 import type { RouteFamily } from './route-context.js';
 import { ROUTE_FAMILIES } from './routes/index.js';
 import { validatorCompiler } from './validation.js';
@@ -31,7 +34,13 @@ export interface GatewayDeps {
   bodyLimit: number;
   /** HTTPS certificate and key (PEM); plain HTTP without (LATCHKEY_INSECURE=1, and app.inject in tests). */
   https?: { cert: Buffer; key: Buffer };
-  /** Where callers are found, in order (default: the Authorization header). */
+  /**
+   * The console's sessions: the session cookie becomes a caller source
+   * after the Authorization header, and writes made with it need the CSRF
+   * header. Absent: Bearer tokens only.
+   */
+  sessions?: ConsoleSessions;
+  /** Where callers are found, in order (default: the Authorization header, then the session cookie). */
   callerSources?: readonly CallerSource[];
   /** The route families (default: ROUTE_FAMILIES). */
   families?: readonly { name: string; plugin: RouteFamily }[];
@@ -51,7 +60,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     ...(deps.https !== undefined ? { https: { cert: deps.https.cert, key: deps.https.key } } : {}),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
-  const sources = deps.callerSources ?? [bearerCaller];
+  installSecurityHeaders(app, { https: deps.https !== undefined });
+  const sources =
+    deps.callerSources ?? (deps.sessions !== undefined ? [bearerCaller, sessionCaller(deps.sessions)] : [bearerCaller]);
+  if (deps.sessions !== undefined) installCsrfCheck(app, deps.sessions);
   app.decorateRequest('caller', function (this: FastifyRequest) {
     return resolveCaller(this, sources);
   });
@@ -74,7 +86,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
   await registerOpenApi(app);
   for (const family of deps.families ?? ROUTE_FAMILIES) {
-    await app.register(family.plugin, { upstream: deps.upstream, logger: deps.logger });
+    await app.register(family.plugin, { upstream: deps.upstream, logger: deps.logger, sessions: deps.sessions });
   }
   await app.ready();
   return app;

@@ -6,6 +6,7 @@ import { deploymentRoutes } from './deployment-routes.js';
 import { documentRoutes } from './document-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { secretRoutes } from './secret-routes.js';
+import { sessionRoutes } from './session-routes.js';
 import { vaultRoutes } from './vault-routes.js';
 import { viewRoutes } from './view-routes.js';
 import { workloadRoutes } from './workload-routes.js';
@@ -25,6 +26,7 @@ export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = 
   { name: 'access', plugin: accessRoutes },
   { name: 'view', plugin: viewRoutes },
   { name: 'audit', plugin: auditRoutes },
+  { name: 'session', plugin: sessionRoutes },
   // The web console (services/gateway/console, built by scripts/build-console.mjs): /, /console/*.
   { name: 'console', plugin: consoleRoutes },
 ];

@@ -1,0 +1,200 @@
+import { LatchkeyError } from '@latchkey/errors';
+import type { ConsoleSessions, WhoAmI } from '../../session/console-sessions.js';
+import { requestSession } from '../../session/session-http.js';
+import { OIDC_TX_COOKIE, OIDC_TX_TTL_SEC, type OidcSignIn } from '../../session/oidc-sign-in.js';
+import { cookieHeader, readCookie, sessionCookieHeader } from '../../session/session-cookie.js';
+import { PROBLEM_REF } from '../openapi.js';
+import type { RouteDeps, RouteFamily } from '../route-context.js';
+
+/** Where a browser lands once signed in: the console. */
+export const CONSOLE_HOME = '/';
+
+/** Scaled mode's sign-in: the redirect to the identity provider, and where it sends the browser back. */
+export const OIDC_LOGIN_PATH = '/api/v1/session/oidc/login';
+export const OIDC_CALLBACK_PATH = '/api/v1/session/oidc/callback';
+
+/**
+ * The callback's answer: a page that goes on to the console. Not a
+ * redirect: the browser arrived from the provider's site, and on a
+ * redirect chain that began cross-site a SameSite=Strict cookie is not
+ * sent; this page's own navigation is same-site. No script (the CSP).
+ */
+const SIGNED_IN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${CONSOLE_HOME}"><title>Signed in</title></head><body><a href="${CONSOLE_HOME}">Continue to the Latchkey console</a></body></html>`;
+
+const notConfigured = (): LatchkeyError =>
+  new LatchkeyError(
+    'session.not_configured',
+    'this gateway keeps no console sessions: set LATCHKEY_SESSION_KEY_FILE (latchkey up does), or call the API with Authorization: Bearer <token>',
+    { kind: 'unavailable' },
+  );
+
+const SESSION_SCHEMA = {
+  type: 'object',
+  required: ['user', 'groups', 'platformAdmin', 'expiresAt', 'csrfToken'],
+  properties: {
+    user: { type: 'string' },
+    groups: { type: 'array', items: { type: 'string' } },
+    platformAdmin: { type: 'boolean' },
+    expiresAt: { type: 'string', format: 'date-time' },
+    csrfToken: { type: 'string', description: 'Send as the x-csrf-token header on every write made with this session' },
+    via: { type: 'string', enum: ['link', 'oidc'] },
+  },
+} as const;
+
+/** ras's WhoAmI with `token` as the caller: the services verify it and say who it is. */
+export const whoAmIOf =
+  (upstream: RouteDeps['upstream']): WhoAmI =>
+  (token) =>
+    upstream.call({ token, source: 'session' }, 'ras', (r) => r.whoAmI, {});
+
+/**
+ * The console's sign-in: `GET /login?code=` (a one-time login link that
+ * `latchkey up` and `latchkey console --user U` print) sets the session
+ * cookie; `GET /api/v1/session` says who is signed in and gives the CSRF
+ * token; `POST /api/v1/session/logout` ends the session.
+ */
+export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) => {
+  const need = (): ConsoleSessions => {
+    if (sessions === undefined) throw notConfigured();
+    return sessions;
+  };
+
+  app.get(
+    '/login',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Open a one-time login link (embedded mode): sets the session cookie and goes to the console',
+        security: [],
+        querystring: {
+          type: 'object',
+          required: ['code'],
+          properties: { code: { type: 'string', minLength: 1, maxLength: 8192 } },
+        },
+        response: { 303: { type: 'null', description: 'Signed in: to the console' }, default: PROBLEM_REF },
+      },
+    },
+    async (request, reply) => {
+      const s = need();
+      const { code } = request.query as { code: string };
+      const session = await s.fromLoginLink(code, whoAmIOf(upstream));
+      return reply
+        .header('set-cookie', sessionCookieHeader(s.codec.seal(session), s.remainingSec(session)))
+        .redirect(CONSOLE_HOME, 303);
+    },
+  );
+
+  const needOidc = (): OidcSignIn => {
+    const oidc = need().oidc;
+    if (oidc === undefined) {
+      throw new LatchkeyError(
+        'session.oidc_not_configured',
+        'this gateway signs in with no identity provider (LATCHKEY_CONSOLE_OIDC_CLIENT_ID is not set): in embedded mode print a login link with latchkey console --user USER',
+        { kind: 'failed_precondition' },
+      );
+    }
+    return oidc;
+  };
+
+  app.get(
+    OIDC_LOGIN_PATH,
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Sign in with the identity provider (scaled mode): redirects there, PKCE S256 with state and nonce',
+        security: [],
+        response: { 302: { type: 'null', description: 'To the identity provider' }, default: PROBLEM_REF },
+      },
+    },
+    async (_request, reply) => {
+      const { url, transaction } = await needOidc().start();
+      return reply
+        .header('set-cookie', cookieHeader(OIDC_TX_COOKIE, transaction, OIDC_TX_TTL_SEC, 'Lax'))
+        .redirect(url, 302);
+    },
+  );
+
+  app.get(
+    OIDC_CALLBACK_PATH,
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Where the identity provider sends the browser back: sets the session cookie',
+        security: [],
+        querystring: {
+          type: 'object',
+          properties: {
+            code: { type: 'string', maxLength: 4096 },
+            state: { type: 'string', maxLength: 1024 },
+            iss: { type: 'string', maxLength: 2048 },
+            error: { type: 'string', maxLength: 256 },
+            error_description: { type: 'string', maxLength: 2048 },
+          },
+        },
+        response: {
+          200: { type: 'string', description: 'Signed in: a page that goes on to the console' },
+          default: PROBLEM_REF,
+        },
+      },
+    },
+    async (request, reply) => {
+      const s = need();
+      const oidc = needOidc();
+      const query = new URL(request.url, 'http://gateway.invalid').searchParams;
+      const token = await oidc.finish(query, readCookie(request.headers.cookie, OIDC_TX_COOKIE));
+      const session = await s.fromToken(token, 'oidc', whoAmIOf(upstream));
+      return reply
+        .header('set-cookie', [
+          sessionCookieHeader(s.codec.seal(session), s.remainingSec(session)),
+          cookieHeader(OIDC_TX_COOKIE, '', 0, 'Lax'),
+        ])
+        .type('text/html; charset=utf-8')
+        .send(SIGNED_IN_PAGE);
+    },
+  );
+
+  app.get(
+    '/api/v1/session',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'The console session: who is signed in, until when, and its CSRF token',
+        security: [],
+        response: { 200: SESSION_SCHEMA, default: PROBLEM_REF },
+      },
+    },
+    async (request) => {
+      const s = need();
+      const session = requestSession(s, request);
+      if (session === undefined) {
+        throw new LatchkeyError('session.none', 'not signed in to the console: open a login link, or sign in', {
+          kind: 'unauthenticated',
+        });
+      }
+      return {
+        user: session.user,
+        groups: session.groups,
+        platformAdmin: session.platformAdmin,
+        expiresAt: new Date(session.exp * 1000).toISOString(),
+        csrfToken: s.codec.csrfToken(session),
+        via: session.via,
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/session/logout',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'End the console session (clears its cookie); needs x-csrf-token',
+        security: [],
+        response: { 204: { type: 'null', description: 'Signed out' }, default: PROBLEM_REF },
+      },
+    },
+    async (_request, reply) => {
+      need();
+      return reply.header('set-cookie', sessionCookieHeader('', 0)).code(204).send();
+    },
+  );
+};
