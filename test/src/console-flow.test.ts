@@ -89,7 +89,7 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
   const { page } = admin;
   // Where it stopped, for review when it fails.
   t.after(() => screenshot(admin, 'console-last-admin').then(() => undefined));
-  await signIn(sys, admin, origin, 'admin');
+  await signIn(sys, admin, 'admin');
 
   // The document is served with a strict CSP, and its scripts are files.
   const doc = await page.goto(`${origin}/console/analytics/secrets`);
@@ -291,7 +291,7 @@ test('a user of another domain sees none of it: not in the domain switcher, not 
   const mallory = await openContext(browser);
   const { page } = mallory;
   t.after(() => screenshot(mallory, 'console-last-other-domain').then(() => undefined));
-  await signIn(sys, mallory, origin, 'mallory');
+  await signIn(sys, mallory, 'mallory');
 
   const domains = await page.getByLabel('Domain').locator('option').allInnerTexts();
   assert.deepEqual(domains, ['finance']);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ensureChromiumBinary, isInfraError } from '@latchkey/embedded';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { findLeak } from './canary-scan.js';
+import { signIn as openLoginLink } from './console-session.js';
 import { REPO, type RunningSystem } from './system-harness.js';
 
 /**
@@ -86,24 +87,19 @@ export async function openContext(browser: Browser): Promise<Watched> {
 }
 
 /**
- * Signs `user` in to the console in `watched`'s context. Until the console
- * session (one-time login link, `latchkey console --user U` → /login?code=
- * → session cookie) is in place, the context sends the user's own JWT (from
- * `latchkey login --user U --print`, as the CLI holds it) as a bearer token
- * on every request: the gateway treats both the same.
+ * Signs `user` in to the console in `watched`'s context as a person does: a
+ * one-time login link from `latchkey console --user U`, opened; the gateway
+ * sets the session cookie and sends the browser to the console, whose
+ * writes then carry the session's CSRF token. Waits until the console shows
+ * who is signed in.
  */
 export async function signIn(
   sys: Pick<RunningSystem, 'cli'>,
   watched: Watched,
-  origin: string,
   user: string,
   groups: string[] = [],
 ): Promise<void> {
-  const r = await sys.cli(['login', '--user', user, ...groups.flatMap((g) => ['--group', g]), '--print']);
-  assert.equal(r.code, 0, `latchkey login --user ${user} --print failed: ${r.stderr}`);
-  const token = r.stdout.trim();
-  await watched.context.setExtraHTTPHeaders({ authorization: `Bearer ${token}` });
-  await watched.page.goto(`${origin}/console/`);
+  await openLoginLink(watched.page, sys, user, groups);
   await watched.page.getByTestId('principal').filter({ hasText: user }).waitFor();
 }
 

@@ -32,7 +32,7 @@ test('the console: / leads to /console/, every console path is the app with a st
     assert.equal(res.statusCode, 200, url);
     assert.match(String(res.headers['content-type']), /^text\/html/);
     const csp = String(res.headers['content-security-policy']);
-    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /default-src 'self'/);
     assert.match(csp, /script-src 'self'(;|$)/);
     assert.match(csp, /style-src 'self'(;|$)/);
     assert.match(csp, /frame-ancestors 'none'/);

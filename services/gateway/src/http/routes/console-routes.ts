@@ -10,43 +10,14 @@ import type { RouteFamily } from '../route-context.js';
 export const CONSOLE_DIST = fileURLToPath(new URL('../../../../console/dist/', import.meta.url));
 
 /**
- * The console's Content-Security-Policy: its own scripts, styles and API
- * only; no inline script or style, no eval, no framing, no plugin.
- */
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
-
-function secureHeaders(reply: FastifyReply): void {
-  reply.header('content-security-policy', CONSOLE_CSP);
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('x-frame-options', 'DENY');
-  reply.header('referrer-policy', 'no-referrer');
-  reply.header('cross-origin-opener-policy', 'same-origin');
-}
-
-/**
  * The web console: `/` and `/console` lead to `/console/`; every
  * `/console/...` path is the single-page app (its index.html, which routes
- * in the browser) except its hashed files under `/console/assets/`. Served
- * with a strict CSP; the API routes are the other families'.
+ * in the browser) except its hashed files under `/console/assets/`. The
+ * strict CSP and the other security headers are the server's, on every
+ * answer (security-headers.ts); the API routes are the other families'.
  */
 export const consoleRoutes: RouteFamily = async (app, { logger }) => {
   const built = existsSync(join(CONSOLE_DIST, 'index.html'));
-  app.addHook('onSend', async (_request, reply, payload) => {
-    secureHeaders(reply);
-    return payload;
-  });
   app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/console/'));
   app.get('/console', { schema: { hide: true } }, (_request, reply) => reply.redirect('/console/'));
   if (!built) {
