@@ -12,14 +12,15 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    // .tsx: the web console (services/gateway/console).
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { 'import-x': importX },
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     settings: {
-      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
-      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
       // Another workspace resolves to its compiled dist/: not parsed again. A cycle
       // between workspaces cannot exist (tsc -b and turbo refuse circular references);
       // no-cycle checks each workspace's own files.
@@ -27,7 +28,7 @@ export default tseslint.config(
       'import-x/resolver-next': [
         createTypeScriptImportResolver({
           noWarnOnMultipleProjects: true,
-          project: ['tsconfig.json', '*/*/tsconfig.json', '*/tsconfig.json'],
+          project: ['tsconfig.json', '*/*/tsconfig.json', '*/tsconfig.json', 'services/gateway/console/tsconfig.json'],
         }),
       ],
     },

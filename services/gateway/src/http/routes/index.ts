@@ -1,6 +1,7 @@
 import type { RouteFamily } from '../route-context.js';
 import { accessRoutes } from './access-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { consoleRoutes } from './console-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { documentRoutes } from './document-routes.js';
 import { identityRoutes } from './identity-routes.js';
@@ -28,4 +29,6 @@ export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = 
   { name: 'audit', plugin: auditRoutes },
   { name: 'session', plugin: sessionRoutes },
   { name: 'runtime', plugin: runtimeRoutes },
+  // The web console (services/gateway/console, built by scripts/build-console.mjs): /, /console/*.
+  { name: 'console', plugin: consoleRoutes },
 ];

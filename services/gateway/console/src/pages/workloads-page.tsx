@@ -1,0 +1,282 @@
+// Workloads: kind, status and what made one stale; create or edit one of
+// each seed kind; deploy, dry run, redeploy, stop, logs (redacted by the
+// deployer before any line is kept).
+import { useEffect, useState } from 'react';
+import { api } from '../api/latchkey-api.js';
+import type { Deployment, DeploymentPlan, Logs, Workload } from '../api/types.js';
+import { ProblemBox } from '../components/problem-box.js';
+import { useLoad } from '../components/use-load.js';
+import { when } from '../components/when.js';
+import { WorkloadEditor } from './workload-editor.js';
+import { formOf, KIND_LABELS, type WorkloadForm } from './workload-form.js';
+
+type Output =
+  | { kind: 'deployment'; workload: string; deployment: Deployment }
+  | { kind: 'plan'; workload: string; plan: DeploymentPlan }
+  | { kind: 'logs'; workload: string; logs: Logs }
+  | { kind: 'text'; workload: string; text: string };
+
+const statusOf = (w: Workload): string => w.liveDeployment?.status ?? w.lastDeployment?.status ?? 'never deployed';
+
+function StaleBadge({ w }: { w: Workload }) {
+  if (w.stale !== true) return null;
+  const what = (w.staleReasons ?? [])
+    .map(
+      (r) =>
+        `${r.key} (${r.scope ?? ''}) ${r.change ?? 'changed'}: v${String(r.deployedVersion ?? '?')} → ${
+          Number(r.currentVersion ?? 0) === 0 ? 'deleted' : `v${String(r.currentVersion)}`
+        }`,
+    )
+    .join('; ');
+  return (
+    <span className="badge stale" data-testid="stale-badge" title={what}>
+      stale: {what || 'a secret changed'}
+    </span>
+  );
+}
+
+function specOf(w: Workload): Record<string, unknown> | undefined {
+  if (w.spec !== undefined) return w.spec;
+  if (w.specJson === undefined || w.specJson === '') return undefined;
+  try {
+    return JSON.parse(w.specJson) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+export function WorkloadsPage({ domain }: { domain: string }) {
+  const [staleOnly, setStaleOnly] = useState(false);
+  const load = useLoad(
+    async () => (await api.workloads(domain)).filter((w) => !staleOnly || w.stale === true),
+    [domain, staleOnly],
+  );
+  const [editing, setEditing] = useState<{ initial: WorkloadForm | undefined } | undefined>();
+  const [notice, setNotice] = useState('');
+  const [error, setError] = useState<unknown>();
+  const [output, setOutput] = useState<Output>();
+  const [confirmDelete, setConfirmDelete] = useState<string>();
+  const { reload } = load;
+
+  // Statuses move on by themselves (pending → deployed, a rotation marks stale): keep the list current.
+  useEffect(() => {
+    const timer = window.setInterval(reload, 2000);
+    return () => window.clearInterval(timer);
+  }, [reload]);
+
+  const act = async (what: string, fn: () => Promise<Output | string>) => {
+    setError(undefined);
+    try {
+      const r = await fn();
+      if (typeof r === 'string') setNotice(r);
+      else setOutput(r);
+      reload();
+    } catch (e) {
+      setError(e);
+      setNotice(`${what} refused.`);
+    }
+  };
+
+  const edit = async (w: Workload) => {
+    setError(undefined);
+    try {
+      const spec = specOf(w) ?? (await api.workload(w.kind, domain, w.name));
+      setEditing({ initial: formOf(w.kind, { ...spec, name: w.name }) });
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  return (
+    <section>
+      <h2>Workloads: {domain}</h2>
+      {notice !== '' && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <ProblemBox error={error ?? load.error} />
+      <div className="row">
+        {editing === undefined && (
+          <button type="button" onClick={() => setEditing({ initial: undefined })}>
+            New workload
+          </button>
+        )}{' '}
+        <label className="check">
+          <input type="checkbox" checked={staleOnly} onChange={(e) => setStaleOnly(e.target.checked)} />
+          Stale only
+        </label>
+      </div>
+      {editing !== undefined && (
+        <WorkloadEditor
+          domain={domain}
+          initial={editing.initial}
+          onDone={(text) => {
+            setEditing(undefined);
+            setNotice(text);
+            reload();
+          }}
+          onCancel={() => setEditing(undefined)}
+        />
+      )}
+      <table className="grid" aria-label="Workloads">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Kind</th>
+            <th>Status</th>
+            <th>Stale</th>
+            <th>Updated</th>
+            <th>Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(load.data ?? []).map((w) => (
+            <tr key={w.name} data-workload={w.name} data-status={statusOf(w)} data-stale={String(w.stale === true)}>
+              <td>{w.name}</td>
+              <td>{KIND_LABELS[w.kind] ?? w.kind}</td>
+              <td className="status">{statusOf(w)}</td>
+              <td>
+                <StaleBadge w={w} />
+              </td>
+              <td>{when(w.updatedAt)}</td>
+              <td className="actions">
+                <button type="button" onClick={() => void edit(w)}>
+                  Edit
+                </button>
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act('Deploy', async () => ({
+                      kind: 'deployment',
+                      workload: w.name,
+                      deployment: await api.deploy(domain, w.name),
+                    }))
+                  }
+                >
+                  Deploy
+                </button>
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act('Dry run', async () => ({
+                      kind: 'plan',
+                      workload: w.name,
+                      plan: await api.dryRun(domain, w.name),
+                    }))
+                  }
+                >
+                  Dry run
+                </button>
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act('Redeploy', async () => {
+                      await api.redeploy(domain, w.name);
+                      return `Redeploying ${w.name}.`;
+                    })
+                  }
+                >
+                  Redeploy
+                </button>
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act('Stop', async () => {
+                      await api.stop(domain, w.name);
+                      return `Stopping ${w.name}.`;
+                    })
+                  }
+                >
+                  Stop
+                </button>
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act('Logs', async () => ({
+                      kind: 'logs',
+                      workload: w.name,
+                      logs: await api.logs(domain, w.name),
+                    }))
+                  }
+                >
+                  Logs
+                </button>
+                {confirmDelete === w.name ? (
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={() =>
+                      void act('Delete', async () => {
+                        setConfirmDelete(undefined);
+                        await api.deleteWorkload(w.kind, domain, w.name);
+                        return `Workload ${w.name} deleted.`;
+                      })
+                    }
+                  >
+                    Confirm delete
+                  </button>
+                ) : (
+                  <button type="button" className="danger" onClick={() => setConfirmDelete(w.name)}>
+                    Delete
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+          {load.data?.length === 0 && (
+            <tr>
+              <td colSpan={6} className="hint">
+                {staleOnly ? 'No stale workloads.' : 'No workloads yet.'}
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      {output !== undefined && <OutputPanel output={output} onClose={() => setOutput(undefined)} />}
+    </section>
+  );
+}
+
+function OutputPanel({ output, onClose }: { output: Output; onClose: () => void }) {
+  return (
+    <div className="card" aria-label={`Output of ${output.workload}`} data-output={output.kind}>
+      <h3>
+        {output.workload}: {output.kind === 'plan' ? 'dry run' : output.kind}
+      </h3>
+      {output.kind === 'deployment' && (
+        <p>
+          Deployment <code>{output.deployment.id}</code>: {output.deployment.status}
+          {(output.deployment.reasons ?? []).length > 0 && ` (${(output.deployment.reasons ?? []).join('; ')})`}
+        </p>
+      )}
+      {output.kind === 'plan' && (
+        <>
+          <p>{output.plan.ok === true ? 'Every reference would resolve.' : 'Some references would not resolve.'}</p>
+          <ul>
+            {(output.plan.references ?? []).map((r, i) => (
+              <li key={i}>
+                <code>{r.key}</code> ({r.sourceType ?? ''} {r.scope ?? ''}){' '}
+                {r.ok === true ? `ok, version ${String(r.version ?? '')}` : `${r.code ?? ''}: ${r.message ?? ''}`}
+              </li>
+            ))}
+          </ul>
+          {(output.plan.warnings ?? []).map((w) => (
+            <p key={w} className="hint">
+              {w}
+            </p>
+          ))}
+        </>
+      )}
+      {output.kind === 'logs' && (
+        <pre className="logs" data-testid="logs">
+          {(output.logs.lines ?? []).map((l) => `${l.stream ?? ''} ${l.line}`).join('\n') || '(no output yet)'}
+        </pre>
+      )}
+      {output.kind === 'text' && <p>{output.text}</p>}
+      <button type="button" onClick={onClose}>
+        Close
+      </button>
+    </div>
+  );
+}

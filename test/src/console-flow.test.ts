@@ -1,0 +1,337 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startVaultEmulator, type VaultEmulator } from '@latchkey/testing';
+import type { Browser, Page } from 'playwright-core';
+import { assertNowhere } from './canary-scan.js';
+import {
+  assertNotInBrowser,
+  buildConsole,
+  consoleOrigin,
+  launchChromium,
+  openContext,
+  screenshot,
+  signIn,
+} from './console-harness.js';
+import { recordedCli } from './recorded-cli.js';
+import { startSystem, type RunningSystem } from './system-harness.js';
+import { sha, STAY_UP, workloadScript } from './workload-files.js';
+
+// Issue 15 §2 in headless Chromium against the real embedded system (one
+// system, one Vault emulator and one browser for the file): an admin of
+// analytics creates a secret, connects a Vault, creates a Spark job picking
+// both in the secret picker, deploys, rotates, sees it stale, redeploys; a
+// user of another domain sees none of it. Every test scans the DOM, every
+// response and the browser's storage for the planted values.
+
+const hex = () => randomBytes(12).toString('hex');
+const canary = {
+  apiKey: `console-api-${hex()}`,
+  apiKey2: `console-api2-${hex()}`,
+  inline: `console-inline-${hex()}`,
+  vaultValue: `console-vault-${hex()}`,
+  global: `console-global-${hex()}`,
+};
+// Names another domain must never learn.
+const KEY = `ledger_api_key_${hex().slice(0, 6)}`;
+const INLINE_KEY = `ledger_s3_secret_${hex().slice(0, 6)}`;
+const VAULT_NAME = `ledger-vault-${hex().slice(0, 6)}`;
+const JOB = `ledger-nightly-${hex().slice(0, 6)}`;
+
+let skip: string | undefined;
+let browser: Browser | undefined;
+let vault: VaultEmulator | undefined;
+let sys: RunningSystem | undefined;
+let origin = '';
+let vaultToken = '';
+const cliOutputs: { stdout: string; stderr: string }[] = [];
+
+before(async () => {
+  buildConsole();
+  const launched = await launchChromium();
+  if ('skip' in launched) {
+    skip = launched.skip;
+    console.log(`skipping the console's browser tests: ${skip}`);
+    return;
+  }
+  browser = launched;
+  vault = await startVaultEmulator();
+  sys = await startSystem({
+    // The Vault emulator listens on loopback, which integrations may use only when allowed.
+    env: { LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1' },
+  });
+  origin = consoleOrigin(sys);
+  const { ok, outputs } = recordedCli(sys);
+  await ok(['domain', 'create', 'analytics']);
+  await ok(['domain', 'create', 'finance']);
+  await ok(['bundle', 'create', 'ledger-bundle', '--domain', 'analytics']);
+  await ok(['domain', 'grant', 'finance', '--user', 'mallory', '--role', 'owner']);
+  vaultToken = await vault.addToken(['secret/data/team', 'secret/metadata/team']);
+  await vault.putSecret('secret', 'team/db_password', { value: canary.vaultValue });
+  cliOutputs.push(...outputs);
+});
+
+after(async () => {
+  await browser?.close();
+  await sys?.cleanup();
+  await vault?.stop();
+});
+
+/** The page of the console for `domain`. */
+const goTo = async (page: Page, domain: string, name: string) => {
+  await page.goto(`${origin}/console/${domain}/${name}`);
+  await page.locator('h2').first().waitFor();
+};
+
+test('an admin creates a secret, connects a Vault, builds a Spark job with the picker, deploys, rotates, sees it stale and redeploys; no value reaches the browser', async (t) => {
+  if (skip !== undefined || !browser || !sys || !vault) return t.skip(skip);
+  const admin = await openContext(browser);
+  const { page } = admin;
+  // Where it stopped, for review when it fails.
+  t.after(() => screenshot(admin, 'console-last-admin').then(() => undefined));
+  await signIn(sys, admin, 'admin');
+
+  // The document is served with a strict CSP, and its scripts are files.
+  const doc = await page.goto(`${origin}/console/analytics/secrets`);
+  const csp = doc?.headers()['content-security-policy'] ?? '';
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.doesNotMatch(await page.content(), /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+
+  // Domain Secrets: create; the value is never shown again.
+  await page.getByRole('button', { name: 'New domain secret', exact: true }).click();
+  await page.getByLabel('Secret key').fill(KEY);
+  await page.getByTestId('secret-value').fill(canary.apiKey);
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.getByRole('status').filter({ hasText: 'will never be shown again' }).waitFor();
+  const row = page.locator(`tr[data-key="${KEY}"]`);
+  await row.waitFor();
+  assert.match(await row.innerText(), /managed/);
+  assert.match(await row.innerText(), /\b1\b/);
+  assert.match(await row.innerText(), /admin/);
+  await screenshot(admin, 'console-domain-secrets');
+
+  // Vault Integrations: Test connection tells a wrong token apart, then succeeds; then create.
+  await goTo(page, 'analytics', 'vault');
+  await page.getByRole('button', { name: '+ New Vault' }).click();
+  await page.getByLabel('Name', { exact: true }).fill(VAULT_NAME);
+  await page.getByLabel('Resource bundle').selectOption('ledger-bundle');
+  await page.getByLabel('Host').fill(vault.url);
+  await page.getByLabel('Path (KV v2, with /data/)').fill('/v1/secret/data/team');
+  await page.getByLabel('Token', { exact: true }).fill('hvs.not-a-valid-token');
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  const failed = page.locator('[data-outcome]');
+  await failed.waitFor();
+  assert.equal(await failed.getAttribute('data-outcome'), 'bad_credentials');
+  assert.match(await failed.innerText(), /Connection failed \(bad_credentials\): \S/);
+  await page.getByLabel('Token', { exact: true }).fill(vaultToken);
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await page.locator('[data-outcome="ok"]').waitFor();
+  assert.match(await page.locator('[data-outcome="ok"]').innerText(), /Connection OK: 1 key/);
+  await screenshot(admin, 'console-vault-test-connection');
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.locator(`tr[data-name="${VAULT_NAME}"]`).waitFor();
+  await page.getByRole('button', { name: VAULT_NAME }).click();
+  const details = await page.getByLabel(`Vault ${VAULT_NAME}`).innerText();
+  assert.match(details, /ledger-bundle/);
+  assert.match(details, /\/v1\/secret\/data\/team/);
+  await screenshot(admin, 'console-vault-integrations');
+
+  // Workloads: a Spark job whose env vars are picked (managed and Vault) and whose
+  // Spark conf gets a secret created inline, saved to the domain.
+  await goTo(page, 'analytics', 'workloads');
+  await page.getByRole('button', { name: 'New workload', exact: true }).click();
+  await page.getByLabel('Kind').selectOption('SPARK_JOB');
+  await page.getByLabel('Name', { exact: true }).fill(JOB);
+  const editor = page.getByRole('form', { name: 'Workload editor' });
+  await editor.getByLabel('Environment variables name 1').fill('API_KEY');
+  await editor.getByRole('button', { name: 'More options for API_KEY' }).click();
+  await editor.getByRole('menuitem', { name: 'Use existing secret' }).click();
+  const existing = editor.getByLabel('Existing secret for API_KEY');
+  const options = await existing.locator('option').allInnerTexts();
+  assert.ok(options.includes(`${KEY} — analytics (managed)`), options.join('\n'));
+  assert.ok(options.includes(`db_password — Vault: ${VAULT_NAME}`), options.join('\n'));
+  await existing.selectOption({ label: `${KEY} — analytics (managed)` });
+  await editor.getByRole('button', { name: 'Use', exact: true }).click();
+  await editor.getByRole('button', { name: '+ Add variable' }).click();
+  await editor.getByLabel('Environment variables name 2').fill('DB_PASSWORD');
+  await editor.getByRole('button', { name: 'More options for DB_PASSWORD' }).click();
+  await editor.getByRole('menuitem', { name: 'Use existing secret' }).click();
+  await editor
+    .getByLabel('Existing secret for DB_PASSWORD')
+    .selectOption({ label: `db_password — Vault: ${VAULT_NAME}` });
+  await editor.getByRole('button', { name: 'Use', exact: true }).click();
+  await editor.getByRole('button', { name: '+ Add setting' }).click();
+  await editor.getByLabel('Spark configuration name 1').fill('spark.hadoop.fs.s3a.secret.key');
+  await editor.getByRole('button', { name: 'More options for spark.hadoop.fs.s3a.secret.key' }).click();
+  await editor.getByRole('menuitem', { name: 'Create new secret' }).click();
+  await editor.getByLabel('New secret key').fill(INLINE_KEY);
+  await editor.getByLabel('New secret value').fill(canary.inline);
+  await editor.getByRole('button', { name: 'Save to analytics' }).click();
+  const chips = editor.getByTestId('secret-ref');
+  await chips.nth(2).waitFor();
+  const picked = await chips.allInnerTexts();
+  assert.equal(picked.length, 3, picked.join('\n'));
+  assert.ok(picked[0]?.includes(`${KEY} · analytics (managed)`), picked[0]);
+  assert.ok(picked[1]?.includes(`db_password · Vault: ${VAULT_NAME}`), picked[1]);
+  assert.ok(picked[2]?.includes(`${INLINE_KEY} · analytics (managed)`), picked[2]);
+  const script = workloadScript(
+    "console.log('api', h(process.env.API_KEY));",
+    "console.log('vault', h(process.env.DB_PASSWORD));",
+    "console.log('echo', process.env.API_KEY);",
+    STAY_UP,
+  );
+  await editor.getByLabel('Command (one argument per line)').fill([process.execPath, '-e', script].join('\n'));
+  await screenshot(admin, 'console-workload-editor');
+  await editor.getByRole('button', { name: 'Create', exact: true }).click();
+  const job = page.locator(`tr[data-workload="${JOB}"]`);
+  await job.waitFor();
+  assert.match(await job.innerText(), /Spark job/);
+
+  // The inline secret was saved to the domain, as a managed secret of analytics.
+  const listed = await recordedCli(sys).ok(['secret', 'list', '--domain', 'analytics', '--json']);
+  cliOutputs.push(listed);
+  assert.match(listed.stdout, new RegExp(INLINE_KEY));
+
+  // Dry run, then deploy: the values reach the workload, its output is redacted.
+  await job.getByRole('button', { name: 'Dry run', exact: true }).click();
+  const plan = await page.locator('[data-output="plan"]').innerText();
+  assert.match(plan, /Every reference would resolve/);
+  await job.getByRole('button', { name: 'Deploy', exact: true }).click();
+  await page.locator(`tr[data-workload="${JOB}"][data-status="deployed"]`).waitFor({ timeout: 60_000 });
+  let logs = '';
+  for (const deadline = Date.now() + 30_000; !logs.includes('echo') && Date.now() < deadline;) {
+    await job.getByRole('button', { name: 'Logs', exact: true }).click();
+    logs = await page.getByTestId('logs').innerText();
+  }
+  assert.ok(logs.includes(`api ${sha(canary.apiKey)}`), logs);
+  assert.ok(logs.includes(`vault ${sha(canary.vaultValue)}`), logs);
+  assert.ok(logs.includes('echo [REDACTED]'), logs);
+  await screenshot(admin, 'console-workloads-deployed');
+
+  // Rotate in the console: a new version, and the job is stale (not restarted) with what changed.
+  await goTo(page, 'analytics', 'secrets');
+  await page.locator(`tr[data-key="${KEY}"]`).getByRole('button', { name: 'New version', exact: true }).click();
+  await page.getByLabel('New value').fill(canary.apiKey2);
+  await page.getByRole('button', { name: 'Save new version', exact: true }).click();
+  await page.getByRole('status').filter({ hasText: 'version 2' }).waitFor();
+  await goTo(page, 'analytics', 'workloads');
+  const stale = page.locator(`tr[data-workload="${JOB}"][data-stale="true"]`);
+  await stale.waitFor({ timeout: 30_000 });
+  const badge = await stale.getByTestId('stale-badge').innerText();
+  assert.match(badge, new RegExp(`${KEY}.*v1 → v2`));
+  assert.equal(await stale.getAttribute('data-status'), 'deployed', 'a rotation restarts nothing');
+  await screenshot(admin, 'console-workloads-stale');
+
+  // Redeploy: the new deployment receives version 2 and the badge is gone.
+  await stale.getByRole('button', { name: 'Redeploy', exact: true }).click();
+  await page
+    .locator(`tr[data-workload="${JOB}"][data-stale="false"][data-status="deployed"]`)
+    .waitFor({ timeout: 60_000 });
+  for (const deadline = Date.now() + 30_000; !logs.includes(sha(canary.apiKey2)) && Date.now() < deadline;) {
+    await job.getByRole('button', { name: 'Logs', exact: true }).click();
+    logs = await page.getByTestId('logs').innerText();
+  }
+  assert.ok(logs.includes(`api ${sha(canary.apiKey2)}`), logs);
+
+  // Edit shows the stored spec's references as picked (the round trip of the editor).
+  await job.getByRole('button', { name: 'Edit', exact: true }).click();
+  const again = await page.getByRole('form', { name: 'Workload editor' }).getByTestId('secret-ref').allInnerTexts();
+  assert.equal(again.length, 3, again.join('\n'));
+  assert.ok(
+    again.some((c) => c.includes(`db_password · Vault: ${VAULT_NAME}`)),
+    again.join('\n'),
+  );
+  await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+
+  // Delete: the dialog lists the workload using it; the refusal names it; forcing needs a confirmation.
+  await goTo(page, 'analytics', 'secrets');
+  await page.locator(`tr[data-key="${INLINE_KEY}"]`).getByRole('button', { name: 'Delete', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: `Delete ${INLINE_KEY}` });
+  await dialog.getByText(/Used by \d+ workload/).waitFor();
+  assert.match(await dialog.innerText(), new RegExp(`Used by 1 workload\\(s\\):\\s*analytics/${JOB}`));
+  await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+  await dialog.locator('[data-code="secret.in_use"]').waitFor();
+  const force = dialog.getByRole('button', { name: 'Delete anyway' });
+  assert.equal(await force.isDisabled(), true, 'a forced delete waits for the confirmation');
+  await screenshot(admin, 'console-delete-in-use');
+  await dialog.getByRole('checkbox').check();
+  await force.click();
+  await page
+    .getByRole('status')
+    .filter({ hasText: `Secret ${INLINE_KEY} deleted` })
+    .waitFor();
+  // And the list, reloaded, no longer has it.
+  await page.locator(`tr[data-key="${INLINE_KEY}"]`).waitFor({ state: 'detached' });
+
+  // Global Secrets: editable by a platform admin.
+  await goTo(page, 'analytics', 'global');
+  await page.getByRole('button', { name: 'New global secret', exact: true }).click();
+  await page.getByLabel('Secret key').fill('platform_smtp_password');
+  await page.getByTestId('secret-value').fill(canary.global);
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.locator('tr[data-key="platform_smtp_password"]').waitFor();
+
+  // Inventory and audit.
+  await goTo(page, 'analytics', 'inventory');
+  await page.getByRole('table', { name: 'Inventory' }).getByText(KEY).waitFor();
+  await screenshot(admin, 'console-inventory');
+  await goTo(page, 'analytics', 'audit');
+  await page.getByRole('table', { name: 'Audit' }).getByText('secret.put').first().waitFor();
+  await screenshot(admin, 'console-audit');
+
+  assert.deepEqual(admin.problems, [], 'no CSP violation or page error');
+  const seen = await assertNotInBrowser(admin, [...Object.values(canary), vaultToken]);
+  assert.ok(seen > 30, `the scan saw the console's traffic (${seen} responses)`);
+  await assertNowhere(sys, [...Object.values(canary), vaultToken], cliOutputs);
+});
+
+test('a user of another domain sees none of it: not in the domain switcher, not by URL, not in the picker', async (t) => {
+  if (skip !== undefined || !browser || !sys) return t.skip(skip);
+  const mallory = await openContext(browser);
+  const { page } = mallory;
+  t.after(() => screenshot(mallory, 'console-last-other-domain').then(() => undefined));
+  await signIn(sys, mallory, 'mallory');
+
+  const domains = await page.getByLabel('Domain').locator('option').allInnerTexts();
+  assert.deepEqual(domains, ['finance']);
+  await goTo(page, 'finance', 'secrets');
+  await page.getByRole('table', { name: 'Secrets' }).waitFor();
+
+  // By URL: refused with ras's code, the same as for a domain that does not exist.
+  for (const name of ['secrets', 'vault', 'workloads', 'inventory', 'audit']) {
+    const shown: string[] = [];
+    for (const domain of ['analytics', 'no-such-domain']) {
+      await goTo(page, domain, name);
+      const problem = page.locator('[data-code]').first();
+      await problem.waitFor();
+      assert.equal(await problem.getAttribute('data-code'), 'ras.permission_denied', `${domain}/${name}`);
+      shown.push((await problem.innerText()).replaceAll(domain, 'D'));
+    }
+    assert.equal(shown[0], shown[1], `${name}: the same words for an existing and a missing domain`);
+  }
+  await screenshot(mallory, 'console-other-domain-denied');
+
+  // The picker of her own domain lists none of analytics' keys.
+  await goTo(page, 'finance', 'workloads');
+  await page.getByRole('button', { name: 'New workload', exact: true }).click();
+  const editor = page.getByRole('form', { name: 'Workload editor' });
+  await editor.getByRole('button', { name: /More options for/ }).click();
+  await editor.getByRole('menuitem', { name: 'Use existing secret' }).click();
+  const options = await editor
+    .getByRole('combobox', { name: /Existing secret for/ })
+    .locator('option')
+    .allInnerTexts();
+  assert.ok(
+    !options.some((o) => o.includes(KEY) || o.includes(VAULT_NAME) || o.includes('db_password')),
+    options.join('\n'),
+  );
+
+  // Global Secrets: readable, not editable, by a domain user.
+  await goTo(page, 'finance', 'global');
+  await page.locator('tr[data-key="platform_smtp_password"]').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'New global secret', exact: true }).count(), 0);
+
+  assert.deepEqual(mallory.problems, [], 'no CSP violation or page error');
+  await assertNotInBrowser(mallory, [...Object.values(canary), vaultToken, KEY, INLINE_KEY, VAULT_NAME, JOB]);
+});
