@@ -31,4 +31,10 @@ export type { FakeDecide } from './fake-authorizer.js';
 export { freshDatabase } from './fresh-database.js';
 export type { FreshDatabase, FreshDatabaseOptions } from './fresh-database.js';
 export { startTestBus, usePostgres } from './file-fixtures.js';
+export {
+  acquireTestPostgres,
+  SHARED_POSTGRES_ENV,
+  sharedTestPostgres,
+  startSharedTestPostgres,
+} from './shared-postgres.js';
 export type { TestBus } from './file-fixtures.js';
