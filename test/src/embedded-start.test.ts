@@ -4,13 +4,13 @@ import { createServer } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, startSystem, CLI } from './system-harness.js';
+import { childEnv, runCli, startSystem, CLI } from './system-harness.js';
 import { spawn } from 'node:child_process';
 
 function runUp(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, 'up'], {
-      env: { ...process.env, ...env },
+      env: { ...childEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
+import { SHARED_POSTGRES_ENV } from '@latchkey/testing';
 import { assertPublicEventsDocumented } from './event-contract.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -16,6 +17,17 @@ export function clusterDir(home: string): string {
     : join(home, 'postgres');
 }
 export const CLI = join(REPO, 'cli/bin/latchkey.js');
+
+/**
+ * This process's environment for what a test starts (a system, the CLI),
+ * without the test run's shared PostgreSQL: a system under test has its own,
+ * and never sees that cluster's credentials.
+ */
+export function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env[SHARED_POSTGRES_ENV];
+  return env;
+}
 
 export interface CliResult {
   code: number;
@@ -76,7 +88,7 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliOf(as), ...args], {
-      env: { ...process.env, LATCHKEY_HOME: home, ...env },
+      env: { ...childEnv(), LATCHKEY_HOME: home, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
       ...(as ? { uid: as.uid, gid: as.gid } : {}),
     });
@@ -94,7 +106,7 @@ export function runCli(
 /** The environment of a system in `home` whose every port is a free one (`LATCHKEY_*_PORT=0`). */
 export function systemEnv(home: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
-    ...process.env,
+    ...childEnv(),
     LATCHKEY_HOME: home,
     LATCHKEY_NATS_PORT: '0',
     LATCHKEY_PG_PORT: '0',

@@ -1,10 +1,22 @@
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { LatchkeyError } from '@latchkey/errors';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+let x509Loaded: Promise<typeof X509> | undefined;
+/**
+ * @peculiar/x509 (with its ASN.1 stack) is loaded only when a certificate is
+ * issued: every service and every CLI call imports this library, and reading
+ * certificates needs only node:crypto, while loading it costs each process
+ * about 0.4 s of CPU.
+ */
+function loadX509(): Promise<typeof X509> {
+  return (x509Loaded ??= import('@peculiar/x509').then((x509) => {
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return x509;
+  }));
+}
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
@@ -100,6 +112,7 @@ async function ensureCa(files: LocalTlsFiles, now: Date): Promise<Ca> {
       return { cert, pem: certPem, key: await importPkcs8(keyPem), name: cert.subject.replace(/\n/g, ', ') };
     }
   }
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const name = `CN=Latchkey local CA ${randomBytes(4).toString('hex')}`;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
@@ -151,6 +164,7 @@ export async function ensureLocalTls(files: LocalTlsFiles, now = new Date()): Pr
     const key = await readOptional(f.keyFile);
     const serverOnly = f.serverOnly === true;
     if (existing !== undefined && key !== undefined && stillGood(existing, ca, service, serverOnly, now)) continue;
+    const x509 = await loadX509();
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),

@@ -2,7 +2,6 @@ import type { ChildProcess } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import { isPidAlive, registerChild, unregisterChild } from './child-registry.js';
 import { assertPortFree, logSaysPortTaken, portTakenWhileStarting } from './free-port.js';
 import { InfraError } from './infra-errors.js';
@@ -217,6 +216,8 @@ function connectionString(user: string, password: string, port: number, db: stri
 }
 
 async function createDatabaseIfMissing(user: string, password: string, port: number, name: string): Promise<void> {
+  // Imported here: every CLI call loads this library (its error types), and only up creates databases.
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ host: HOST, port, user, password, database: 'postgres' });
   await client.connect();
   try {

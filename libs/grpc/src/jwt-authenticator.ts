@@ -1,15 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import type * as Jose from 'jose';
+import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { LatchkeyError } from '@latchkey/errors';
 import type { Authenticator, Principal } from './call-context.js';
 
@@ -88,7 +80,7 @@ function parseJwks(raw: string, file: string): JSONWebKeySet {
  * `recheckMs`, and at once when a token names a kid the loaded set lacks, so
  * that a rotated key (added or removed) is picked up without a restart.
  */
-async function fileKeySet(file: string, recheckMs: number): Promise<JWTVerifyGetKey> {
+async function fileKeySet(jose: typeof Jose, file: string, recheckMs: number): Promise<JWTVerifyGetKey> {
   const versionOf = async (): Promise<string | undefined> => {
     const s = await stat(file).catch(() => undefined);
     return s === undefined ? undefined : `${s.ino}:${s.size}:${s.mtimeMs}`;
@@ -104,7 +96,7 @@ async function fileKeySet(file: string, recheckMs: number): Promise<JWTVerifyGet
         `cannot read the JWKS file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check LATCHKEY_OIDC_JWKS_FILE`,
       );
     }
-    return { version, checkedAt: Date.now(), keys: createLocalJWKSet(parseJwks(raw, file)) };
+    return { version, checkedAt: Date.now(), keys: jose.createLocalJWKSet(parseJwks(raw, file)) };
   };
   let current = await load();
   let reloading: Promise<void> | undefined;
@@ -122,7 +114,7 @@ async function fileKeySet(file: string, recheckMs: number): Promise<JWTVerifyGet
     try {
       return await current.keys(header, token);
     } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
+      if (!(err instanceof jose.errors.JWKSNoMatchingKey)) throw err;
       const before = current;
       await refresh();
       if (current === before) throw err;
@@ -132,7 +124,8 @@ async function fileKeySet(file: string, recheckMs: number): Promise<JWTVerifyGet
 }
 
 /** Why jose refused a token, in words for the caller (never the token). */
-function reasonFor(err: unknown, opts: JwtAuthenticatorOptions, token: string): LatchkeyError {
+function reasonFor(jose: typeof Jose, err: unknown, opts: JwtAuthenticatorOptions, token: string): LatchkeyError {
+  const { errors } = jose;
   if (err instanceof errors.JWTExpired) {
     return refused('the token has expired: get a new one (embedded mode: latchkey login)');
   }
@@ -153,7 +146,7 @@ function reasonFor(err: unknown, opts: JwtAuthenticatorOptions, token: string): 
   if (err instanceof errors.JWKSNoMatchingKey) {
     let kid: unknown;
     try {
-      kid = decodeProtectedHeader(token).kid;
+      kid = jose.decodeProtectedHeader(token).kid;
     } catch {
       kid = undefined;
     }
@@ -204,6 +197,8 @@ export async function jwtAuthenticator(opts: JwtAuthenticatorOptions): Promise<A
         : "set LATCHKEY_OIDC_JWKS_URL (the issuer's jwks_uri) or LATCHKEY_OIDC_JWKS_FILE (a JWKS file)",
     );
   }
+  // jose is loaded here, when a service makes its authenticator, not on import: a CLI call verifies no token.
+  const jose = await import('jose');
   let keys: JWTVerifyGetKey;
   if (hasUrl) {
     let url: URL;
@@ -220,9 +215,9 @@ export async function jwtAuthenticator(opts: JwtAuthenticatorOptions): Promise<A
         `LATCHKEY_OIDC_JWKS_URL must be an https:// URL (plain http:// only to a loopback address such as 127.0.0.1), not ${printable(url.protocol + '//' + url.host)}`,
       );
     }
-    keys = createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: opts.jwksUrlCooldownMs ?? 30_000 });
+    keys = jose.createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: opts.jwksUrlCooldownMs ?? 30_000 });
   } else {
-    keys = await fileKeySet(opts.jwksFile ?? '', opts.jwksFileRecheckMs ?? 5000);
+    keys = await fileKeySet(jose, opts.jwksFile ?? '', opts.jwksFileRecheckMs ?? 5000);
   }
   const groupsClaim = opts.groupsClaim || 'groups';
   const userClaim = opts.userClaim || 'sub';
@@ -231,7 +226,7 @@ export async function jwtAuthenticator(opts: JwtAuthenticatorOptions): Promise<A
   return async (token: string): Promise<Principal> => {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys, {
+      ({ payload } = await jose.jwtVerify(token, keys, {
         issuer: opts.issuer,
         audience: opts.audience,
         algorithms: ALGORITHMS,
@@ -240,7 +235,7 @@ export async function jwtAuthenticator(opts: JwtAuthenticatorOptions): Promise<A
         ...(opts.now ? { currentDate: opts.now() } : {}),
       }));
     } catch (err) {
-      throw reasonFor(err, opts, token);
+      throw reasonFor(jose, err, opts, token);
     }
     const id = claimAt(payload, userClaim);
     if (typeof id !== 'string' || !USER_ID.test(id)) {

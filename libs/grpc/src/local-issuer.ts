@@ -1,6 +1,6 @@
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { LatchkeyError } from '@latchkey/errors';
 
 /** The issuer and audience of embedded mode's own tokens. */
@@ -73,6 +73,7 @@ export async function ensureLocalIssuer(files: LocalIssuerFiles): Promise<{ kid:
     jwk = await readSigningKey(files.signingKeyFile);
   } catch (err) {
     if (!(err instanceof LatchkeyError && err.code === 'identity.no_issuer')) throw err;
+    const { calculateJwkThumbprint, exportJWK, generateKeyPair } = await import('jose');
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const fresh = await exportJWK(privateKey);
     const kid = await calculateJwkThumbprint(fresh);
@@ -112,6 +113,8 @@ export async function mintLocalToken(
   signingKeyFile: string,
   input: MintInput,
 ): Promise<{ token: string; expiresAt: Date }> {
+  // jose is loaded when a token is signed (latchkey login, up), not with the CLI's every call.
+  const { importJWK, SignJWT } = await import('jose');
   const jwk = await readSigningKey(signingKeyFile);
   const key = await importJWK(jwk, 'ES256');
   const now = Math.floor((input.now?.() ?? new Date()).getTime() / 1000);

@@ -15,7 +15,7 @@
  * (the deployer's dependents query: sourceId, keys).
  */
 import { LatchkeyError } from '@latchkey/errors';
-import { DOMAIN_NAME, INTEGRATION_ID, OBJECT_NAME, PRINCIPAL_ID, SECRET_KEY } from '@latchkey/events';
+import { DOMAIN_NAME, INTEGRATION_ID, OBJECT_NAME, PRINCIPAL_ID, SECRET_KEY } from '@latchkey/authz';
 
 interface Rule {
   test: (value: string) => boolean;

@@ -1,9 +1,18 @@
+import { createRequire } from 'node:module';
 import { context, propagation, trace, type Context } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import type * as ContextAsyncHooks from '@opentelemetry/context-async-hooks';
+import type * as OtelCore from '@opentelemetry/core';
+import type * as SdkTraceBase from '@opentelemetry/sdk-trace-base';
 
 let initialised = false;
+
+/**
+ * The OpenTelemetry SDK is loaded when tracing is started (a service's
+ * start), not when this module is: a CLI call only injects trace headers,
+ * which @opentelemetry/api does alone, and loading the SDK costs each such
+ * process about 0.2 s of CPU. (Loaded synchronously, so initTracing stays sync.)
+ */
+const requireSdk = createRequire(import.meta.url);
 
 /**
  * Registers a tracer provider (so that spans have real ids), async context
@@ -14,6 +23,11 @@ let initialised = false;
 export function initTracing(): void {
   if (initialised) return;
   initialised = true;
+  const { AsyncLocalStorageContextManager } = requireSdk(
+    '@opentelemetry/context-async-hooks',
+  ) as typeof ContextAsyncHooks;
+  const { W3CTraceContextPropagator } = requireSdk('@opentelemetry/core') as typeof OtelCore;
+  const { BasicTracerProvider } = requireSdk('@opentelemetry/sdk-trace-base') as typeof SdkTraceBase;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(new BasicTracerProvider());

@@ -1,17 +1,22 @@
 import { after, before, type TestContext } from 'node:test';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { acquireTestPostgres } from './shared-postgres.js';
 import { startTestNats, type TestNats } from './test-nats.js';
-import { startTestPostgres, type TestPostgres } from './test-postgres.js';
+import type { TestPostgres } from './test-postgres.js';
 
 /**
- * One test PostgreSQL for the test file that calls this at its top level:
- * started before its first test, stopped after its last. The getter gives it
- * (inside a test or hook).
+ * The test PostgreSQL of the test file (or describe block) that calls this:
+ * the run's shared one when scripts/run-tests.mjs started one (see
+ * SHARED_POSTGRES_ENV), else one started before its first test; either way
+ * released after its last (a started one stopped, the databases made in the
+ * shared one dropped). The getter gives it (inside a test or hook). Take a
+ * fresh database per test (freshDatabase): never stop it, never rely on a
+ * fixed database name.
  */
 export function usePostgres(): () => TestPostgres {
   let postgres: TestPostgres | undefined;
   before(async () => {
-    postgres = await startTestPostgres([]);
+    postgres = await acquireTestPostgres();
   });
   after(async () => {
     await postgres?.stop();

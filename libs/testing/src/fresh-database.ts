@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type { Pool } from 'pg';
 import { createPool, migrate } from '@latchkey/db';
@@ -5,7 +6,10 @@ import type { TestPostgres } from './test-postgres.js';
 import { createTestDatabase } from './test-postgres.js';
 
 export interface FreshDatabaseOptions {
-  /** The new database's name starts with this (a counter makes it unique in the process). */
+  /**
+   * The new database's name starts with this (the process id, a counter and a
+   * random part make it unique in a PostgreSQL that test files share).
+   */
   prefix: string;
   /** A folder of numbered `.sql` migrations to apply (a service's `migrations/`). */
   migrations?: string;
@@ -31,7 +35,8 @@ export async function freshDatabase(
   postgres: TestPostgres,
   opts: FreshDatabaseOptions,
 ): Promise<FreshDatabase> {
-  const url = await createTestDatabase(postgres, `${opts.prefix}_${process.pid}_${++count}`);
+  const name = `${opts.prefix}_${process.pid}_${++count}_${randomBytes(3).toString('hex')}`;
+  const url = await createTestDatabase(postgres, name);
   const pool = createPool(url, undefined, opts.poolSize ?? 10);
   t.after(() => pool.end());
   if (opts.prepare) await opts.prepare(pool);

@@ -31,6 +31,12 @@ export type { FakeDecide } from './fake-authorizer.js';
 export { freshDatabase } from './fresh-database.js';
 export type { FreshDatabase, FreshDatabaseOptions } from './fresh-database.js';
 export { startTestBus, usePostgres } from './file-fixtures.js';
+export {
+  acquireTestPostgres,
+  SHARED_POSTGRES_ENV,
+  sharedTestPostgres,
+  startSharedTestPostgres,
+} from './shared-postgres.js';
 export type { TestBus } from './file-fixtures.js';
 export { startOidcEmulator } from './oidc/oidc-emulator.js';
 export type { OidcEmulator, OidcEmulatorOptions, OidcTokenRequest, OidcUser } from './oidc/oidc-emulator.js';

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import { test } from 'node:test';
+import { test, type TestContextHookFn } from 'node:test';
 import { connect, StringCodec } from 'nats';
 import pg from 'pg';
 import { startTestNats } from './test-nats.js';
+import { freshDatabase } from './fresh-database.js';
+import { SHARED_POSTGRES_ENV, sharedTestPostgres, startSharedTestPostgres } from './shared-postgres.js';
 import { createTestDatabase, startTestPostgres } from './test-postgres.js';
 import { tempDir } from './temp-dir.js';
 import { waitFor } from './wait-for.js';
@@ -56,6 +58,49 @@ test('startTestPostgres creates databases, createTestDatabase adds one to the ru
     await db.stop();
   }
   await assert.rejects(fs.stat(dataDir), { code: 'ENOENT' });
+});
+
+test("a run's shared PostgreSQL: each file's handle makes fresh databases there, and releasing it drops them and leaves the cluster running", async (t) => {
+  const saved = process.env[SHARED_POSTGRES_ENV];
+  t.after(() => {
+    if (saved === undefined) delete process.env[SHARED_POSTGRES_ENV];
+    else process.env[SHARED_POSTGRES_ENV] = saved;
+  });
+  delete process.env[SHARED_POSTGRES_ENV];
+  assert.equal(sharedTestPostgres(), undefined, 'a file run on its own has no shared PostgreSQL');
+  const run = await startSharedTestPostgres();
+  t.after(() => run.stop());
+  Object.assign(process.env, run.env);
+  const [one, two] = [sharedTestPostgres(), sharedTestPostgres()];
+  assert.ok(one && two);
+  assert.equal(one.port, two.port, 'both files reach the one cluster');
+  const names = async (): Promise<string[]> => {
+    const client = new pg.Client({ connectionString: one.connectionString('postgres') });
+    await client.connect();
+    try {
+      const res = await client.query<{ datname: string }>(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'shared_%'",
+      );
+      return res.rows.map((r) => r.datname).sort();
+    } finally {
+      await client.end();
+    }
+  };
+  // The first file's test ends in the middle of this one: its pool is closed here, before its handle is released.
+  const endOfFirst: TestContextHookFn[] = [];
+  const firstTest = { after: (fn?: TestContextHookFn) => void (fn && endOfFirst.push(fn)) };
+  const a = await freshDatabase(firstTest, one, { prefix: 'shared_one' });
+  const b = await freshDatabase(t, two, { prefix: 'shared_two' });
+  await a.pool.query('CREATE TABLE mine (id int)');
+  const seen = await b.pool.query("SELECT 1 FROM pg_tables WHERE tablename = 'mine'");
+  assert.equal(seen.rowCount, 0, "one file's database is not the other's");
+  assert.equal((await names()).length, 2);
+  for (const end of endOfFirst) await end(t, () => undefined);
+  await one.stop();
+  const left = await names();
+  assert.equal(left.length, 1, `the released handle's database is dropped: ${left.join(', ')}`);
+  assert.match(left[0] ?? '', /^shared_two_/, "the other file's database stays");
+  assert.equal((await b.pool.query<{ n: number }>('SELECT 1 AS n')).rows[0]?.n, 1, 'the cluster still runs');
 });
 
 test('tempDir creates a directory that cleanup removes', async () => {

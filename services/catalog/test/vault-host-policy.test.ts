@@ -3,7 +3,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { LatchkeyError } from '@latchkey/errors';
-import { startTestNats, startTestPostgres, type TestNats, type TestPostgres } from '@latchkey/testing';
+import { acquireTestPostgres, startTestNats, type TestNats, type TestPostgres } from '@latchkey/testing';
 import { VaultHttpClient } from '../src/adapters/vault-http-client.js';
 import { platformHostsOf, VaultHostPolicy } from '../src/adapters/vault-host-policy.js';
 import { CachedVaultSources } from '../src/adapters/vault-sources.js';
@@ -62,7 +62,7 @@ describe('the catalog is no port scanner', () => {
   let pg: TestPostgres;
   let nats: TestNats;
   before(async () => {
-    [pg, nats] = await Promise.all([startTestPostgres(['catalog']), startTestNats()]);
+    [pg, nats] = await Promise.all([acquireTestPostgres(), startTestNats()]);
   });
   after(async () => {
     await Promise.all([pg?.stop(), nats?.stop()]);

@@ -13,7 +13,7 @@ import {
   ALLOW,
   deny,
   FakeAuthorizer,
-  startTestPostgres,
+  acquireTestPostgres,
   startVaultEmulator,
   type TestPostgres,
   type VaultEmulator,
@@ -41,7 +41,7 @@ let unique = 0;
 /** Starts the file's PostgreSQL and Vault emulator before its tests, stops them after. */
 export function useVaultWorld(): void {
   before(async () => {
-    [postgres, vault] = await Promise.all([startTestPostgres([]), startVaultEmulator()]);
+    [postgres, vault] = await Promise.all([acquireTestPostgres(), startVaultEmulator()]);
   });
   after(async () => {
     await Promise.all([postgres?.stop(), vault?.stop()]);

@@ -7,7 +7,7 @@ import { ensureEventTables } from '@latchkey/events';
 import { createClient, createServer, unary, type LatchkeyServer, type Principal } from '@latchkey/grpc';
 import { silentLogger } from '@latchkey/logger';
 import { DeployerInternalClient, type DeployerInternalServer, DeployerInternalService } from '@latchkey/proto';
-import { createTestDatabase, startTestPostgres, type TestPostgres } from '@latchkey/testing';
+import { acquireTestPostgres, createTestDatabase, type TestPostgres } from '@latchkey/testing';
 import { PostgresReferenceIndex } from '../src/adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import { PostgresWorkloadTokens } from '../src/adapters/postgres-workload-tokens.js';
@@ -36,8 +36,8 @@ let address: string;
 const clients: DeployerInternalClient[] = [];
 
 before(async () => {
-  postgres = await startTestPostgres([]);
-  pool = createPool(await createTestDatabase(postgres, 'deployer_internal'));
+  postgres = await acquireTestPostgres();
+  pool = createPool(await createTestDatabase(postgres, `deployer_internal_${process.pid}`));
   await ensureEventTables(pool);
   await migrate(pool, MIGRATIONS);
 

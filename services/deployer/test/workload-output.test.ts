@@ -9,7 +9,7 @@ import { isLatchkeyError } from '@latchkey/errors';
 import type { CallContext } from '@latchkey/grpc';
 import { DEFAULT_MAX_LINE_BYTES, silentLogger } from '@latchkey/logger';
 import { GetLogsResponse, type GetLogsRequest } from '@latchkey/proto';
-import { startTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
+import { acquireTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import { sandboxedRuntime } from './sandboxed-runtime.js';
 import { LOGS_PAGE_MAX_BYTES, sweepOutput } from '../src/domain/output-log.js';
@@ -19,7 +19,7 @@ import { testWorkloadService } from './deployer-services.js';
 
 let postgres: TestPostgres;
 before(async () => {
-  postgres = await startTestPostgres([]);
+  postgres = await acquireTestPostgres();
 });
 after(async () => {
   await postgres?.stop();

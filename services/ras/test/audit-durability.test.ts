@@ -9,7 +9,7 @@ import { connect } from 'nats';
 import type { Pool } from '@latchkey/db';
 import { STREAM_AUDIT } from '@latchkey/events';
 import { RasAuthorizer } from '@latchkey/grpc';
-import { freshDatabase, startTestNats, startTestPostgres, tempDir, waitFor } from '@latchkey/testing';
+import { acquireTestPostgres, freshDatabase, startTestNats, tempDir, waitFor } from '@latchkey/testing';
 
 const RAS_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -45,7 +45,7 @@ const storedFor = async (pool: Pool, requestId: string): Promise<string[]> =>
 test('kill -9 ras right after it answered a CheckBatch: after its restart every decision of that batch is in audit_records', async (t) => {
   const nats = await startTestNats();
   t.after(() => nats.stop());
-  const postgres = await startTestPostgres([]);
+  const postgres = await acquireTestPostgres();
   t.after(() => postgres.stop());
   // ras's main.js migrates it; the test reads it through `pool`.
   const { pool, url } = await freshDatabase(t, postgres, { prefix: 'ras_kill' });
