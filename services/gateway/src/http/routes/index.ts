@@ -4,6 +4,7 @@ import { auditRoutes } from './audit-routes.js';
 import { consoleRoutes } from './console-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { documentRoutes } from './document-routes.js';
+import { eventCredentialRoutes } from './event-credential-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { runtimeRoutes } from './runtime-routes.js';
 import { secretRoutes } from './secret-routes.js';
@@ -27,6 +28,7 @@ export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = 
   { name: 'access', plugin: accessRoutes },
   { name: 'view', plugin: viewRoutes },
   { name: 'audit', plugin: auditRoutes },
+  { name: 'event-credentials', plugin: eventCredentialRoutes },
   { name: 'session', plugin: sessionRoutes },
   { name: 'runtime', plugin: runtimeRoutes },
   // The web console (services/gateway/console, built by scripts/build-console.mjs): /, /console/*.
