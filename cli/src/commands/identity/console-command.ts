@@ -4,7 +4,6 @@ import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
 import { CliError } from '../../output/cli-errors.js';
 import { defineCommand } from '../command.js';
 import { resolveHome } from '../../local-state/data-folder.js';
-import { keyMaterialPaths } from '../../local-state/key-material.js';
 import { locateConnection, readConnectionFile } from '../../local-state/connection-file.js';
 import { identityOptions } from './identity-commands.js';
 
@@ -24,6 +23,9 @@ export async function consoleLoginLink(
     groups: identity.groups,
     ttlSec: Math.round(identity.hours * 3600),
   });
+  // Loaded here, not with the command table: key-material brings the bus's key code (NATS),
+  // which no other CLI call needs (cli/src/startup-load.test.ts).
+  const { keyMaterialPaths } = await import('../../local-state/key-material.js');
   const file = keyMaterialPaths(home).loginLinkPublicKeyFile;
   let pem: string;
   try {
