@@ -20,7 +20,8 @@ export interface Caller {
  */
 export type CallerSource = (request: FastifyRequest) => Caller | undefined;
 
-const BEARER = /^Bearer\s+(\S+)$/i;
+/** `Bearer <token>`: the token, as the Authorization header carries it. */
+export const BEARER = /^Bearer\s+(\S+)$/i;
 
 /**
  * `Authorization: Bearer <jwt>`: exactly the token the CLI uses (from

@@ -1,9 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { LatchkeyError } from '@latchkey/errors';
+import { BEARER } from '../caller.js';
 import { PROBLEM_REF } from '../openapi.js';
 import type { RouteFamily } from '../route-context.js';
-
-const BEARER = /^Bearer\s+(\S+)$/i;
 
 /**
  * The workload token a request carries (`Authorization: Bearer lkw_...`),
