@@ -13,7 +13,7 @@ export interface Problem {
   errors?: { path: string; message: string }[];
 }
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 const KIND_TO_STATUS: Record<ErrorKind, number> = {
   invalid_argument: 400,
@@ -42,7 +42,7 @@ const TITLES: Record<number, string> = {
 };
 
 /** The problem type URI of a code: stable, one per code. */
-export const problemType = (code: string): string => `urn:latchkey:problem:${code}`;
+const problemType = (code: string): string => `urn:latchkey:problem:${code}`;
 
 export function problem(status: number, code: string, detail: string, errors?: Problem['errors']): Problem {
   return {
@@ -63,7 +63,7 @@ export function problemOf(err: LatchkeyError): Problem {
 }
 
 /** `/a/0/b` (an Ajv instance path) as the JSON path `$.a[0].b`, the form the services' messages use. */
-export function jsonPath(instancePath: string): string {
+function jsonPath(instancePath: string): string {
   let out = '$';
   for (const raw of instancePath.split('/').slice(1)) {
     const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
