@@ -7,7 +7,7 @@ import { KV_BUCKETS } from '@latchkey/events';
 import type { LinkRedemptions } from './link-redemptions.js';
 
 /** The JetStream KV bucket of used login links (its stream is KV_<bucket>; the bus table lets the gateway alone use it). */
-export const LOGIN_LINK_BUCKET = KV_BUCKETS.loginLinks;
+const LOGIN_LINK_BUCKET = KV_BUCKETS.loginLinks;
 
 /** JetStream's "wrong last sequence" answer: the key exists already. */
 const WRONG_LAST_SEQUENCE = 10071;

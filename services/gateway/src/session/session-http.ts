@@ -5,7 +5,7 @@ import type { ConsoleSessions } from './console-sessions.js';
 import { readCookie, SESSION_COOKIE, type OpenedSession } from './session-cookie.js';
 
 /** The header every write made with the session cookie must carry (GET /api/v1/session gives its value). */
-export const CSRF_HEADER = 'x-csrf-token';
+const CSRF_HEADER = 'x-csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
