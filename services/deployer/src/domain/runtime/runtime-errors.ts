@@ -1,7 +1,7 @@
 import { invalidArgument, LatchkeyError, permissionDenied } from '@latchkey/errors';
 
 /** The codes of a runtime read's own refusals, each listed once. */
-export const RUNTIME_READ_ERRORS = {
+const RUNTIME_READ_ERRORS = {
   tokenInvalid: 'runtime.token_invalid',
   referenceNotInSpec: 'runtime.reference_not_in_spec',
   referenceAmbiguous: 'runtime.reference_ambiguous',
