@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
 import { waitFor } from '@latchkey/testing';
 import { findLeak } from './canary-scan.js';
+import { gatewayApi, ok, problemOf, type Answer, type ApiCall } from './gateway-client.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem, type CliResult, type RunningSystem } from './system-harness.js';
 import { STAY_UP, workloadScript } from './workload-files.js';
@@ -14,74 +14,13 @@ import { STAY_UP, workloadScript } from './workload-files.js';
 // Issue 15 §1: the seed's workload endpoints over HTTPS, against the real embedded system,
 // each call made with the caller's own token (the one latchkey login makes).
 
-interface Answer {
-  status: number;
-  contentType: string;
-  text: string;
-  json: Record<string, unknown>;
-}
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-}
-
 let sys: RunningSystem;
-let base = '';
-let ca: Buffer;
+let api: ApiCall;
 const answers: Answer[] = [];
 const cliOutputs: CliResult[] = [];
 const tokens = { admin: '', alice: '', mallory: '' };
 const canary = (name: string) => `${name}-${randomBytes(12).toString('hex')}`;
 const values = { db: canary('db'), warehouse: canary('warehouse'), api: canary('api'), s3: canary('s3') };
-
-/** One HTTPS call to the gateway, trusting only the data folder's CA; every answer is kept for the canary scan. */
-function api(method: string, path: string, token: string | undefined, body?: unknown): Promise<Answer> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${base}${path}`,
-      {
-        method,
-        ca,
-        headers: {
-          ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => {
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            json = {};
-          }
-          const a = { status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), text, json };
-          answers.push(a);
-          resolve(a);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-function problemOf(a: Answer): Problem {
-  assert.match(a.contentType, /^application\/problem\+json/, a.text);
-  return a.json as unknown as Problem;
-}
-
-function ok(a: Answer, status = 200): Record<string, unknown> {
-  assert.equal(a.status, status, a.text);
-  return a.json;
-}
 
 before(async () => {
   sys = await startSystem();
@@ -89,8 +28,7 @@ before(async () => {
   const m = /^API: (https:\/\/127\.0\.0\.1:\d+)\/api\/ /m.exec(sys.output());
   assert.ok(m?.[1], `latchkey up printed the API URL:\n${sys.output()}`);
   assert.match(sys.output(), /^Console: https:\/\/127\.0\.0\.1:\d+\/$/m);
-  base = m[1];
-  ca = await readFile(join(sys.home, 'tls', 'ca.crt'));
+  api = gatewayApi(m[1], await readFile(join(sys.home, 'tls', 'ca.crt')), answers);
   // login stores the identity too: the admin's last, so that the CLI stays the admin.
   // Tokens as latchkey login makes them (the local issuer's), minted here to save a process per user.
   const key = localIssuerFiles(sys.home).signingKeyFile;

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
 import { startVaultEmulator } from '@latchkey/testing';
 import { assertNowhere, findLeak } from './canary-scan.js';
+import { gatewayApi, ok, problemOf, type Answer, type ApiCall } from './gateway-client.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem, type CliResult, type RunningSystem } from './system-harness.js';
 import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
@@ -15,23 +15,9 @@ import { applyWorkload, computeWorkload, managedRef } from './workload-files.js'
 // Issue 15 §1: the gateway's secret, Vault, access, view and audit routes over HTTPS,
 // against the real embedded system, each call made with the caller's own token.
 
-interface Answer {
-  status: number;
-  contentType: string;
-  text: string;
-  json: Record<string, unknown>;
-}
-
-interface Problem {
-  status: number;
-  code: string;
-  detail: string;
-}
-
 let sys: RunningSystem;
 let vault: Awaited<ReturnType<typeof startVaultEmulator>>;
-let base = '';
-let ca: Buffer;
+let api: ApiCall;
 let work = '';
 let vaultToken = '';
 const answers: Answer[] = [];
@@ -46,51 +32,6 @@ const values = {
   vaultValue: canary('vault'),
 };
 
-/** One HTTPS call to the gateway, trusting only the data folder's CA; every answer is kept for the canary scan. */
-function api(method: string, path: string, token: string, body?: unknown): Promise<Answer> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${base}${path}`,
-      {
-        method,
-        ca,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => {
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            json = {};
-          }
-          const a = { status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), text, json };
-          answers.push(a);
-          resolve(a);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-function problemOf(a: Answer): Problem {
-  assert.match(a.contentType, /^application\/problem\+json/, a.text);
-  return a.json as unknown as Problem;
-}
-
-function ok(a: Answer, status = 200): Record<string, unknown> {
-  assert.equal(a.status, status, a.text);
-  return a.json;
-}
-
 before(async () => {
   vault = await startVaultEmulator();
   vaultToken = await vault.addToken(['secret/data/team', 'secret/metadata/team']);
@@ -101,8 +42,7 @@ before(async () => {
   const { ok: cli, outputs } = recordedCli(sys);
   const m = /^API: (https:\/\/127\.0\.0\.1:\d+)\/api\/ /m.exec(sys.output());
   assert.ok(m?.[1], `latchkey up printed the API URL:\n${sys.output()}`);
-  base = m[1];
-  ca = await readFile(join(sys.home, 'tls', 'ca.crt'));
+  api = gatewayApi(m[1], await readFile(join(sys.home, 'tls', 'ca.crt')), answers);
   const key = localIssuerFiles(sys.home).signingKeyFile;
   for (const user of ['admin', 'alice', 'mallory'] as const) {
     tokens[user] = (await mintLocalToken(key, { user, groups: [], ttlSec: 3600 })).token;
