@@ -1,5 +1,8 @@
 import type { DeployerSignature, ReferenceSpec, SealedValues, SourceType } from './event-types.js';
 
+/** The audit action of a running workload's read of its own reference (the resolver records it, the deployer its refusals). */
+export const RUNTIME_READ_ACTION = 'secret.runtime_read';
+
 /**
  * A running workload's read of one reference of its own deployment (issue
  * 15, "secrets from inside a workload"), asked of the resolver by the

@@ -5,6 +5,7 @@ import {
   type ResolvedVersion,
   type RuntimeReadRequest,
   type WorkloadDeploying,
+  RUNTIME_READ_ACTION,
 } from '@latchkey/events';
 import type { AuditTrail } from './ports.js';
 import type { Failed, Outcome, Resolved } from './resolution-outcome.js';
@@ -55,9 +56,6 @@ export function runtimeReadSubject(req: RuntimeReadRequest): AuditSubject {
     logFields: { deploymentId: req.deploymentId, requestId: req.requestId ?? '' },
   };
 }
-
-/** The action of a runtime read's record. */
-export const RUNTIME_READ_ACTION = 'secret.runtime_read';
 
 export function dryRunSubject(req: PlanRequest, requestId: string): AuditSubject {
   return {

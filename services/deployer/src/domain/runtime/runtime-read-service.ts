@@ -7,6 +7,7 @@ import {
   runtimeReadBinding,
   type ReferenceSpec,
   type SourceType,
+  RUNTIME_READ_ACTION,
 } from '@latchkey/events';
 import type { Logger } from '@latchkey/logger';
 import type { DeploymentRecord } from '../deployment-types.js';
@@ -51,8 +52,6 @@ export interface RuntimeReadQuery {
   sourceType?: string;
   sourceId?: string;
 }
-
-export const RUNTIME_READ_ACTION = 'secret.runtime_read';
 
 /**
  * Secrets from inside a running workload (issue 15 §3). A deployment's
