@@ -1,6 +1,9 @@
 // Creates the shared key material of a scaled deployment in /keys, once:
 // the key-encryption key, the deployers' sealing and signing key pairs, a CA with one
-// certificate per service (mutual TLS; CN and DNS name = the service name),
+// certificate per service (mutual TLS; CN and DNS name = the service name), the
+// gateway's serving certificate (CN gateway, serving only: it calls as each request's
+// caller) and its runtime client certificate (CN gateway-runtime: the deployer's
+// runtime reads admit it alone), the gateways' shared console session key,
 // a token issuer key with its JWKS (for a setup without your own OIDC
 // issuer), the services' shared tokens (used only with LATCHKEY_INSECURE=1),
 // and the bus: NATS decentralized auth (operator, account, signing keys in
@@ -37,7 +40,12 @@ if (!exists) {
   const body = { admin: token(), services: { catalog: token(), ras: token(), resolver: token(), deployer: token() } };
   await writeFile(creds, JSON.stringify(body) + '\n', { mode: 0o600, flag: 'wx' });
 }
-await ensureLocalTls(localTlsFiles(dir, ['ras', 'catalog', 'resolver', 'deployer']));
+// As `latchkey up` makes them (cli/src/local-state/key-material.ts): the gateway's certificate serves only.
+await ensureLocalTls(
+  localTlsFiles(dir, ['ras', 'catalog', 'resolver', 'deployer', 'gateway-runtime'], { serverOnly: ['gateway'] }),
+);
+// The console's session key, shared by every gateway replica (console sign-in; Bearer tokens work without it).
+await ensureKekFile(`${dir}/gateway-session.key`);
 // nats-server's certificate (CN and DNS name nats-server: the compose network alias), issued by the same CA;
 // its key is moved to natsDir, where only nats-server reads it.
 const natsTmp = `${dir}/nats-tls`;

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 
 /**
@@ -9,7 +15,7 @@ import { parse } from 'yaml';
  * files its config reads, through its own folder of the keys volume.
  */
 const root = new URL('../../', import.meta.url);
-const SERVICES = ['ras', 'catalog', 'resolver', 'deployer'] as const;
+const SERVICES = ['ras', 'catalog', 'resolver', 'deployer', 'gateway'] as const;
 
 /** What each service's config reads, and nothing more (besides TLS and the JWKS every service reads). */
 const OWN: Record<(typeof SERVICES)[number], string[]> = {
@@ -17,9 +23,14 @@ const OWN: Record<(typeof SERVICES)[number], string[]> = {
   catalog: ['kek.json', 'bus/catalog.creds'],
   resolver: ['deployer-seal.pub', 'deployer-sign.pub', 'bus/resolver.creds'],
   deployer: ['deployer-seal.key', 'deployer-sign.key', 'bus/deployer.creds'],
+  // Its runtime identity (the deployer's runtime reads) and the console's session key; no KEK, no seal key.
+  gateway: ['tls/gateway-runtime.crt', 'tls/gateway-runtime.key', 'gateway-session.key', 'bus/gateway.creds'],
 };
 const allowedFor = (s: (typeof SERVICES)[number]): string[] =>
   ['tls/ca.crt', `tls/${s}.crt`, `tls/${s}.key`, 'oidc-jwks.json', ...OWN[s]].sort();
+const execFileAsync = promisify(execFile);
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 /** No service may ever see these. */
 const NOBODY = ['tls/ca.key', 'oidc-signing-key.json', 'credentials.json', 'bus/trust.json'];
 
@@ -84,4 +95,40 @@ test('ras in compose has no platform admin unless the operator names one', async
   const env = (await compose())['ras']?.environment ?? {};
   assert.equal(env['LATCHKEY_PLATFORM_ADMINS'], '${LATCHKEY_PLATFORM_ADMINS:-}');
   assert.equal(env['LATCHKEY_PLATFORM_ADMIN_GROUPS'], '${LATCHKEY_PLATFORM_ADMIN_GROUPS:-}');
+});
+
+test('init-keys makes the gateway a serving-only certificate and a gateway-runtime client certificate; share-keys gives each service exactly its files', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'latchkey-init-keys-'));
+  try {
+    const keys = path.join(dir, 'keys');
+    const run = (script: string, ...args: string[]) =>
+      execFileAsync(process.execPath, [fileURLToPath(new URL(`deploy/${script}`, root)), ...args]);
+    await run('init-keys.mjs', keys, path.join(dir, 'nats-keys'));
+    await run('share-keys.mjs', keys);
+    const ca = new X509Certificate(await readFile(path.join(keys, 'tls/ca.crt')));
+    const cert = async (name: string) => new X509Certificate(await readFile(path.join(keys, `tls/${name}.crt`)));
+    const gateway = await cert('gateway');
+    assert.equal(gateway.subject, 'CN=gateway');
+    assert.ok(gateway.checkIssued(ca) && gateway.verify(ca.publicKey), 'the gateway certificate comes from the CA');
+    assert.deepEqual(gateway.keyUsage, [SERVER_AUTH], 'the gateway certificate serves only: it never calls as itself');
+    const runtime = await cert('gateway-runtime');
+    assert.equal(runtime.subject, 'CN=gateway-runtime');
+    assert.ok(runtime.checkIssued(ca) && runtime.verify(ca.publicKey));
+    assert.ok(runtime.keyUsage?.includes(CLIENT_AUTH), 'gateway-runtime is a client certificate');
+    const table = JSON.parse(await readFile(new URL('deploy/service-keys.json', root), 'utf8')) as Record<
+      string,
+      string[]
+    >;
+    for (const s of SERVICES) {
+      const folder = path.join(keys, 'for', s);
+      const files = (await readdir(folder, { recursive: true, withFileTypes: true }))
+        .filter((f) => f.isFile())
+        .map((f) => path.relative(folder, path.join(f.parentPath, f.name)))
+        .sort();
+      assert.deepEqual(files, allowedFor(s), `${s}: its folder holds exactly its files`);
+      assert.deepEqual(files, [...(table[s] ?? [])].sort());
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
