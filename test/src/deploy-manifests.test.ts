@@ -649,6 +649,40 @@ test("every env name is one its service's config reads, and every required one i
   }
 });
 
+test("the chart's values reach the services as the variables they read", async () => {
+  const text = async (f: string) => readFile(path.join(CHART, 'templates', f), 'utf8');
+  const helpers = await text('_helpers.tpl');
+  const catalog = await text('catalog.yaml');
+  /** `- name: NAME` then `value: {{ EXPR }}` (or valueFrom) in `source`. */
+  const valueOf = (source: string, name: string) =>
+    new RegExp(`- name: ${name}\\n\\s+value: \\{\\{ (.+?) \\}\\}\\n`).exec(source)?.[1];
+  const mapping: [string, string, string][] = [
+    [catalog, 'LATCHKEY_SECRET_STORE', '.Values.secretStore.type | quote'],
+    [catalog, 'LATCHKEY_VAULT_ADDR', '.Values.secretStore.vaultSettings.endpoint | quote'],
+    [catalog, 'LATCHKEY_VAULT_PATH', '.Values.secretStore.vaultSettings.path | quote'],
+    [helpers, 'LATCHKEY_SECRETS_V2', '.root.Values.features.secretsV2.enabled | quote'],
+    [helpers, 'LATCHKEY_NATS_URL', 'join "," .root.Values.nats.urls | quote'],
+    [helpers, 'LATCHKEY_NATS_REPLICAS', '.root.Values.nats.replicas | quote'],
+    [helpers, 'LATCHKEY_METRICS_PORT', '.root.Values.metrics.port | quote'],
+    [helpers, 'OTEL_EXPORTER_OTLP_ENDPOINT', '.root.Values.tracing.otlpEndpoint | quote'],
+  ];
+  for (const [source, name, expr] of mapping) assert.equal(valueOf(source, name), expr, name);
+  // The Vault token is a file: from tokenSecret, else from the Secret the chart makes of token.
+  assert.match(catalog, /- name: LATCHKEY_VAULT_TOKEN_FILE\n\s+value: \/vault-token\/token\n/);
+  assert.match(catalog, /mountPath: \/vault-token, readOnly: true/);
+  assert.match(
+    catalog,
+    /secretName: \{\{ \.Values\.secretStore\.vaultSettings\.tokenSecret\.name \| default "latchkey-vault-token" \| quote \}\}/,
+  );
+  assert.match(
+    catalog,
+    /key: \{\{ \.Values\.secretStore\.vaultSettings\.tokenSecret\.key \| default "token" \| quote \}\}/,
+  );
+  const tokenSecret = (await chartTemplates()).docs.find((d) => d.metadata.name === 'latchkey-vault-token');
+  assert.equal(tokenSecret?.kind, 'Secret', 'an inline token is kept in a Secret');
+  assert.deepEqual(Object.keys(obj(obj(tokenSecret)['stringData'])), ['token']);
+});
+
 // ---------------------------------------------------------------------------------------------
 // The probe
 
