@@ -402,10 +402,14 @@ test('kubectl kustomize renders the base: every Deployment has probes on gRPC he
   const docs = await base();
   const deployments = ofKind(docs, 'Deployment');
   assert.deepEqual(deployments.map(serviceOf).sort(), [...SERVICES].sort());
+  // The image holds the probe where the Pods (and compose) run it.
+  const dockerfile = await readFile(at('deploy/Dockerfile'), 'utf8');
+  assert.match(dockerfile, /^WORKDIR \/app$/m);
+  assert.match(dockerfile, /^COPY deploy\/grpc-health-probe\.mjs \.\/deploy\/$/m);
   for (const d of deployments) {
     const name = d.metadata.name;
     const c = container(d);
-    const probe = ['node', 'deploy/grpc-health-probe.mjs'];
+    const probe = ['node', '/app/deploy/grpc-health-probe.mjs'];
     assert.deepEqual(c.readinessProbe?.exec?.command, probe, `${name}: readiness is the gRPC health probe`);
     assert.deepEqual(c.livenessProbe?.exec?.command, probe, `${name}: liveness is the gRPC health probe`);
     assert.ok(c.resources?.requests?.['cpu'] && c.resources.requests['memory'], `${name}: resource requests`);
