@@ -94,7 +94,10 @@ export const ENVIRONMENT_HELP = [
   '           LATCHKEY_RAS_PORT (7401), LATCHKEY_CATALOG_PORT (7402), LATCHKEY_RESOLVER_PORT (7403),',
   '           LATCHKEY_DEPLOYER_PORT (7404), LATCHKEY_GATEWAY_PORT (7405), LATCHKEY_HTTP_PORT (7480:',
   '           the HTTP API and console) (0 picks a free port), LATCHKEY_REPLICAS (1),',
-  '           LATCHKEY_INSECURE (1: plaintext gRPC, for local debugging only; as up --insecure)',
+  '           LATCHKEY_INSECURE (1: plaintext gRPC, for local debugging only; as up --insecure),',
+  '           LATCHKEY_NATS_NODES (1; 3: a three-node nats-server cluster, the nodes on LATCHKEY_NATS_PORT',
+  '           and the ports after it), LATCHKEY_NATS_REPLICAS (JetStream replicas; 3 on 3+ nodes, else 1);',
+  '           a service replica or NATS node that dies is restarted (backoff 0.5-8 s; 5 quick deaths stop up)',
 ];
 
 export function generalHelp(): string[] {
