@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { NatsConnection } from 'nats';
-import { STREAM_EVENTS } from '@latchkey/events';
+import { KV_BUCKETS, STREAM_EVENTS } from '@latchkey/events';
 import { waitFor } from '@latchkey/testing';
 import { connectEmbeddedBus } from './bus-harness.js';
 import { openDatabase } from './canary-scan.js';
@@ -77,6 +77,11 @@ async function scenario(sys: RunningSystem, onEnd: (close: () => Promise<unknown
   const events = await jsm.streams.info(STREAM_EVENTS);
   assert.equal(events.config.num_replicas, 3, 'the events stream is kept on three servers');
   assert.equal(events.cluster?.replicas?.length, 2, 'a leader and two followers');
+  const consumers = await jsm.consumers.list(STREAM_EVENTS).next();
+  assert.ok(consumers.length >= 3, 'the services made their durable consumers');
+  for (const c of consumers) assert.equal(c.config.num_replicas, 3, `consumer ${c.name} is kept on three servers`);
+  const links = await jsm.streams.info(`KV_${KV_BUCKETS.loginLinks}`);
+  assert.equal(links.config.num_replicas, 3, "the gateways' KV bucket is kept on three servers");
   const deployerDb = await openDatabase(sys.home, 'latchkey_deployer');
   onEnd(() => deployerDb.end());
 
