@@ -95,9 +95,7 @@ export const ENVIRONMENT_HELP = [
   '           LATCHKEY_DEPLOYER_PORT (7404), LATCHKEY_GATEWAY_PORT (7405), LATCHKEY_HTTP_PORT (7480:',
   '           the HTTP API and console) (0 picks a free port), LATCHKEY_REPLICAS (1),',
   '           LATCHKEY_INSECURE (1: plaintext gRPC, for local debugging only; as up --insecure),',
-  '           LATCHKEY_NATS_NODES (1; 3: a three-node nats-server cluster, the nodes on LATCHKEY_NATS_PORT',
-  '           and the ports after it), LATCHKEY_NATS_REPLICAS (JetStream replicas; 3 on 3+ nodes, else 1);',
-  '           a service replica or NATS node that dies is restarted (backoff 0.5-8 s; 5 quick deaths stop up)',
+  '           LATCHKEY_NATS_NODES (1), LATCHKEY_NATS_REPLICAS (latchkey up --help tells more)',
 ];
 
 export function generalHelp(): string[] {
@@ -118,7 +116,7 @@ export function generalHelp(): string[] {
 }
 
 export function commandHelp(c: Command): string[] {
-  return [`usage: ${c.usage}`, '', c.summary];
+  return [`usage: ${c.usage}`, '', c.summary, ...(c.details === undefined ? [] : ['', ...c.details])];
 }
 
 /** Commands whose path starts with `prefix` (for `latchkey secret` without a verb). */
