@@ -7,6 +7,7 @@ import {
   generateBusTrust,
   generateUserSeed,
   mintServiceCreds,
+  parseNatsUrls,
   serverAuthConfig,
   type BusTrust,
 } from '@latchkey/nats';
@@ -168,7 +169,8 @@ export async function connectEmbeddedBus(home: string): Promise<NatsConnection> 
     permissions: { publish: ['>'], subscribe: ['>'] },
   });
   return connect({
-    servers: conn.natsUrl,
+    // One URL, or (LATCHKEY_NATS_NODES) the cluster's list.
+    servers: parseNatsUrls(conn.natsUrl),
     ...busConnectionOptions({
       creds: new TextEncoder().encode(creds),
       ca: await readFile(`${home}/tls/ca.crt`),

@@ -94,7 +94,8 @@ export const ENVIRONMENT_HELP = [
   '           LATCHKEY_RAS_PORT (7401), LATCHKEY_CATALOG_PORT (7402), LATCHKEY_RESOLVER_PORT (7403),',
   '           LATCHKEY_DEPLOYER_PORT (7404), LATCHKEY_GATEWAY_PORT (7405), LATCHKEY_HTTP_PORT (7480:',
   '           the HTTP API and console) (0 picks a free port), LATCHKEY_REPLICAS (1),',
-  '           LATCHKEY_INSECURE (1: plaintext gRPC, for local debugging only; as up --insecure)',
+  '           LATCHKEY_INSECURE (1: plaintext gRPC, for local debugging only; as up --insecure),',
+  '           LATCHKEY_NATS_NODES (1), LATCHKEY_NATS_REPLICAS (latchkey up --help tells more)',
 ];
 
 export function generalHelp(): string[] {
@@ -115,7 +116,7 @@ export function generalHelp(): string[] {
 }
 
 export function commandHelp(c: Command): string[] {
-  return [`usage: ${c.usage}`, '', c.summary];
+  return [`usage: ${c.usage}`, '', c.summary, ...(c.details === undefined ? [] : ['', ...c.details])];
 }
 
 /** Commands whose path starts with `prefix` (for `latchkey secret` without a verb). */

@@ -8,6 +8,8 @@ export interface Command {
   usage: string;
   summary: string;
   options: OptionSpecs;
+  /** More lines for its --help, after the summary. */
+  details?: readonly string[];
   /** Runs with the arguments after the command words; resolves with the exit code. */
   run(argv: readonly string[], io: CliIo): Promise<number>;
 }
@@ -26,6 +28,8 @@ export interface CommandSpec {
   usage: string;
   summary: string;
   options: OptionSpecs;
+  /** More lines for its --help, after the summary. */
+  details?: readonly string[];
   /** The positionals the command takes, by name (none when absent); `any`: the body checks them itself. */
   positionals?: readonly string[] | 'any';
   /**
@@ -46,6 +50,7 @@ export function defineCommand(spec: CommandSpec): Command {
     usage,
     summary,
     options,
+    ...(spec.details === undefined ? {} : { details: spec.details }),
     async run(argv, io) {
       spec.before?.(argv);
       const parsed = parseArgs(argv, options);

@@ -185,3 +185,14 @@ test("workloads' way to their secrets: the deployer gets the gateway's URL, the 
   );
   assert.equal(insecure['LATCHKEY_RUNTIME_TLS_CERT_FILE'], undefined);
 });
+
+test('a NATS cluster: every service gets the URL list and the replica count; a stale count from the launcher env is not passed on', () => {
+  const urls = 'nats://127.0.0.1:7422,nats://127.0.0.1:7423,nats://127.0.0.1:7424';
+  const env = buildServiceEnv(
+    { LATCHKEY_NATS_REPLICAS: '5' },
+    { ...base, service: 'deployer', natsUrl: urls, natsReplicas: 3 },
+  );
+  assertEnv(env, { LATCHKEY_NATS_URL: urls, LATCHKEY_NATS_REPLICAS: '3' });
+  const single = buildServiceEnv({ LATCHKEY_NATS_REPLICAS: '5' }, { ...base, service: 'deployer' });
+  assert.equal(single['LATCHKEY_NATS_REPLICAS'], undefined);
+});

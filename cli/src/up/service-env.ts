@@ -10,6 +10,8 @@ export interface ServiceEnvInput {
   port: number;
   home: string;
   natsUrl: string;
+  /** LATCHKEY_NATS_REPLICAS: JetStream replicas of the streams, consumers and KV buckets (default: unset, 1). */
+  natsReplicas?: number;
   keys: KeyMaterialPaths;
   /** connectionString per service database (catalog, ras, deployer). */
   databaseUrls: Partial<Record<LaunchedService, string>>;
@@ -74,6 +76,7 @@ const MANAGED_VARS = [
   'LATCHKEY_RUNTIME_TLS_KEY_FILE',
   'LATCHKEY_WORKLOAD_API_URL',
   'LATCHKEY_WORKLOAD_API_CA_FILE',
+  'LATCHKEY_NATS_REPLICAS',
 ];
 
 /** The environment of one service process: the launcher's env plus its wiring. */
@@ -93,6 +96,7 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     LATCHKEY_OIDC_AUDIENCE: EMBEDDED_AUDIENCE,
     LATCHKEY_OIDC_JWKS_FILE: input.keys.oidcJwksFile,
   });
+  if (input.natsReplicas !== undefined) env['LATCHKEY_NATS_REPLICAS'] = String(input.natsReplicas);
   const own = input.keys.tls.services[service];
   if (input.insecure === true || own === undefined) {
     env['LATCHKEY_INSECURE'] = '1';

@@ -100,3 +100,12 @@ test('a taken service port is reported with its variable before anything starts'
   clash.servicePorts.resolver = port;
   await assert.rejects(assertPortsFree(clash), /deployer and resolver are both configured for port/);
 });
+
+test('latchkey up --help documents the NATS cluster, its replica count and the restarts', async () => {
+  const { commandHelp } = await import('../commands/command-table.js');
+  const { upCommand } = await import('./up-command-spec.js');
+  const help = commandHelp(upCommand).join('\n');
+  assert.match(help, /LATCHKEY_NATS_NODES=3 \(1 to 5\) starts that many nats-server\s+nodes as one JetStream cluster/);
+  assert.match(help, /LATCHKEY_NATS_REPLICAS: servers that keep/);
+  assert.match(help, /dies unexpectedly is restarted/);
+});

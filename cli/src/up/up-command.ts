@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -7,10 +7,16 @@ import {
   ensureNatsServerBinary,
   findFreePort,
   isPortFree,
+  JETSTREAM_LEADER_LINE,
+  natsClusterUrls,
+  planNatsCluster,
   runningAsRoot,
   startNatsServer,
   startOnFreePort,
   startPostgres,
+  writeNatsNodeConfig,
+  type NatsClusterNode,
+  type NatsServerHandle,
 } from '@latchkey/embedded';
 import { checkHealth, type ClientTls } from '@latchkey/grpc';
 import { CliError } from '../output/cli-errors.js';
@@ -32,7 +38,8 @@ import { isExpired, readIdentityFile } from '../local-state/identity-file.js';
 import { ensureKeyMaterial } from '../local-state/key-material.js';
 import { buildServiceEnv } from './service-env.js';
 import { ensureSystemFolder, moveLegacyCluster } from './system-folder.js';
-import { describeExit, startServiceProcess, type ServiceProcess } from './service-process.js';
+import { startServiceProcess, type ServiceProcess } from './service-process.js';
+import { Supervisor, type Supervisable } from './supervisor.js';
 import { withoutForeignSignalHooks } from './signal-hooks.js';
 import { PORT_ENV, readUpConfig, START_ORDER, type LaunchedService, type UpConfig } from './up-config.js';
 
@@ -142,6 +149,9 @@ interface Resource {
   stop(): Promise<void>;
 }
 
+/** How long a new NATS cluster may take to elect its JetStream meta leader. */
+const NATS_LEADER_TIMEOUT_MS = 30_000;
+
 export function readyLine(addresses: Record<ServiceName, string>, home: string, replicas: number): string {
   const each = replicas > 1 ? `; ${replicas} replicas of each service` : '';
   return (
@@ -233,12 +243,99 @@ export async function runUp(io: CliIo): Promise<number> {
   const signalNames: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signalNames) process.on(s, onSignal);
 
-  const unexpectedExit = (what: string, how: string, logFile?: string): void => {
-    if (shutdown !== undefined) return;
-    io.err(
-      `latchkey: ${what} stopped unexpectedly (${how})${logFile === undefined ? '' : `, see ${logFile}`}; stopping Latchkey`,
-    );
-    void stopAll(1);
+  // A service replica or NATS node that dies unexpectedly is started again (bounded backoff, logged);
+  // one that keeps dying stops Latchkey.
+  const supervise = <P extends Supervisable>(
+    name: string,
+    first: P,
+    restart: () => Promise<P>,
+    logFile?: string,
+  ): Supervisor<P> =>
+    new Supervisor({
+      name,
+      first,
+      restart,
+      ...(logFile === undefined ? {} : { logFile }),
+      keepRunning: () => shutdown === undefined,
+      report: (line) => {
+        if (shutdown === undefined) io.err(line);
+      },
+      giveUp: (why) => {
+        if (shutdown !== undefined) return;
+        io.err(`latchkey: ${why}; stopping Latchkey`);
+        void stopAll(1);
+      },
+    });
+
+  /** Starts LATCHKEY_NATS_NODES nats-server nodes as one JetStream cluster; resolves with their URL list. */
+  const startNatsCluster = async (): Promise<string> => {
+    const n = config.natsNodes;
+    const taken: number[] = [];
+    const freePort = async (): Promise<number> => {
+      for (;;) {
+        const p = await findFreePort();
+        if (!taken.includes(p)) {
+          taken.push(p);
+          return p;
+        }
+      }
+    };
+    const clientPorts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      // A fixed LATCHKEY_NATS_PORT is the first node's; the others take the ports after it.
+      if (config.natsPort !== 0) {
+        await assertPortFree(config.natsPort + i, '127.0.0.1', 'NATS');
+        taken.push(config.natsPort + i);
+        clientPorts.push(config.natsPort + i);
+      } else clientPorts.push(await freePort());
+    }
+    const clusterPorts: number[] = [];
+    for (let i = 0; i < n; i++) clusterPorts.push(await freePort());
+    const plan = planNatsCluster({ clientPorts, clusterPorts });
+    const base = await readFile(keys.paths.bus.serverConfigFile, 'utf8');
+    const dir = path.join(home, 'nats-cluster');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const binary = await ensureNatsServerBinary({ allowInstall: true, log: (l) => io.out(`  ${l}`) });
+    let onLeader: () => void = () => undefined;
+    const leader = new Promise<void>((resolve) => (onLeader = resolve));
+    const startNode = async (node: NatsClusterNode, logFile: string): Promise<NatsServerHandle> => {
+      const file = path.join(dir, `${node.name}.conf`);
+      await writeNatsNodeConfig(file, base, plan, node);
+      const toFile = fileLogger(logFile);
+      return startNatsServer({
+        port: node.clientPort,
+        host: '127.0.0.1',
+        storeDir: path.join(dir, node.name),
+        binary,
+        serverName: node.name,
+        configFile: file,
+        log: (line) => {
+          toFile(line);
+          if (JETSTREAM_LEADER_LINE.test(line)) onLeader();
+        },
+      });
+    };
+    for (const [i, node] of plan.nodes.entries()) {
+      const logFile = path.join(home, 'logs', `nats-${i + 1}.log`);
+      io.out(`starting NATS node ${node.name} on 127.0.0.1:${node.clientPort} (routes on ${node.clusterPort})...`);
+      const first = await startNode(node, logFile);
+      const sup = supervise(`NATS node ${node.name}`, first, () => startNode(node, logFile), logFile);
+      await add({ name: `NATS node ${node.name}`, stop: () => sup.stop() });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const elected = await Promise.race([
+      leader.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), NATS_LEADER_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!elected) {
+      throw new CliError(
+        `the ${n} NATS nodes elected no JetStream leader within ${NATS_LEADER_TIMEOUT_MS / 1000}s: see ${path.join(home, 'logs', 'nats-1.log')} (and nats-2, ...)`,
+        { code: 'cli.nats_cluster_failed' },
+      );
+    }
+    io.out(`  NATS cluster of ${n} nodes ready; streams, consumers and KV buckets on ${config.natsReplicas} of them`);
+    return natsClusterUrls(plan);
   };
 
   const startup = async (): Promise<void> => {
@@ -250,13 +347,15 @@ export async function runUp(io: CliIo): Promise<number> {
       io.out(
         `  it must run with TLS by the CA ${keys.paths.tls.caCertFile} and trust this data folder's bus operator: include ${keys.paths.bus.serverConfigFile} in its configuration`,
       );
+    } else if (config.natsNodes > 1) {
+      natsUrl = await startNatsCluster();
     } else {
       if (config.natsPort !== 0) await assertPortFree(config.natsPort, '127.0.0.1', 'NATS');
-      const natsLog = fileLogger(path.join(home, 'logs', 'nats.log'));
+      const natsLogFile = path.join(home, 'logs', 'nats.log');
+      const natsLog = fileLogger(natsLogFile);
       const binary = await ensureNatsServerBinary({ allowInstall: true, log: (l) => io.out(`  ${l}`) });
-      const nats = await onPort(config.natsPort, (port) => {
-        io.out(`starting NATS on 127.0.0.1:${port}...`);
-        return startNatsServer({
+      const startNode = (port: number): Promise<NatsServerHandle> =>
+        startNatsServer({
           port,
           host: '127.0.0.1',
           storeDir: path.join(home, 'nats'),
@@ -264,9 +363,12 @@ export async function runUp(io: CliIo): Promise<number> {
           configFile: keys.paths.bus.serverConfigFile,
           log: natsLog,
         });
+      const nats = await onPort(config.natsPort, (port) => {
+        io.out(`starting NATS on 127.0.0.1:${port}...`);
+        return startNode(port);
       });
-      await add({ name: 'NATS', stop: () => nats.stop() });
-      void nats.exited.then((exit) => unexpectedExit('NATS', describeExit(exit), path.join(home, 'logs', 'nats.log')));
+      const sup = supervise('NATS', nats, () => startNode(nats.port), natsLogFile);
+      await add({ name: 'NATS', stop: () => sup.stop() });
       natsUrl = nats.url;
     }
     // PostgreSQL
@@ -306,35 +408,46 @@ export async function runUp(io: CliIo): Promise<number> {
       for (let replica = 1; replica <= config.replicas; replica++) {
         const id = `${service}-${replica}`;
         io.out(`starting service ${id}...`);
-        const env = buildServiceEnv(io.env, {
-          service,
-          replica,
-          port: replica === 1 ? firstPort : 0,
-          ...(service === 'gateway' ? { httpPort: replica === 1 ? httpPort : 0 } : {}),
-          ...(service === 'deployer' ? { workloadApiUrl } : {}),
-          home,
-          natsUrl,
-          keys: keys.paths,
-          databaseUrls,
-          insecure: config.insecure,
-          bootstrapAdmin: BOOTSTRAP_ADMIN,
-          workDir: path.join(shared, 'work'),
-          ...(first.ras !== undefined ? { rasAddr: first.ras.address } : {}),
-          ...(first.catalog !== undefined ? { catalogAddr: first.catalog.address } : {}),
-          ...(first.deployer !== undefined ? { deployerAddr: first.deployer.address } : {}),
-        });
-        const proc = await startServiceProcess({
-          service,
-          replica,
-          entry: serviceEntry(root, service),
-          env,
-          logFile: path.join(home, 'logs', `${id}.log`),
-          signal: abort.signal,
-        });
-        await add({ name: `service ${id}`, stop: () => proc.stop() });
-        void proc.exited.then((exit) => {
-          if (!proc.stopping) unexpectedExit(`service ${id}`, describeExit(exit), proc.logFile);
-        });
+        const peers = { ...first };
+        const envFor = (port: number, replicaHttpPort: number): NodeJS.ProcessEnv =>
+          buildServiceEnv(io.env, {
+            service,
+            replica,
+            port,
+            ...(service === 'gateway' ? { httpPort: replicaHttpPort } : {}),
+            ...(service === 'deployer' ? { workloadApiUrl } : {}),
+            home,
+            natsUrl,
+            ...(config.natsReplicas > 1 ? { natsReplicas: config.natsReplicas } : {}),
+            keys: keys.paths,
+            databaseUrls,
+            insecure: config.insecure,
+            bootstrapAdmin: BOOTSTRAP_ADMIN,
+            workDir: path.join(shared, 'work'),
+            ...(peers.ras !== undefined ? { rasAddr: peers.ras.address } : {}),
+            ...(peers.catalog !== undefined ? { catalogAddr: peers.catalog.address } : {}),
+            ...(peers.deployer !== undefined ? { deployerAddr: peers.deployer.address } : {}),
+          });
+        const startReplica = (env: NodeJS.ProcessEnv): Promise<ServiceProcess> =>
+          startServiceProcess({
+            service,
+            replica,
+            entry: serviceEntry(root, service),
+            env,
+            logFile: path.join(home, 'logs', `${id}.log`),
+            signal: abort.signal,
+          });
+        const proc = await startReplica(
+          envFor(replica === 1 ? firstPort : 0, service === 'gateway' && replica === 1 ? httpPort : 0),
+        );
+        // A restart takes the ports it had: the other services and the connection file name them.
+        const sup = supervise(
+          `service ${id}`,
+          proc,
+          () => startReplica(envFor(proc.port, proc.ports['http'] ?? 0)),
+          proc.logFile,
+        );
+        await add({ name: `service ${id}`, stop: () => sup.stop() });
         const http = proc.ports['http'];
         io.out(
           `  ${id} ready on ${proc.address}${http === undefined ? '' : `, HTTP${config.insecure ? '' : 'S'} on 127.0.0.1:${http}`}`,

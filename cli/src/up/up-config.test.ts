@@ -14,7 +14,37 @@ test('defaults: fixed ports, one replica, embedded NATS, ./.latchkey', () => {
     httpPort: 7480,
     replicas: 1,
     insecure: false,
+    natsNodes: 1,
+    natsReplicas: 1,
   });
+});
+
+test('LATCHKEY_NATS_NODES=3 starts a cluster whose streams the services keep on 3 servers; bad counts are refused by name', () => {
+  const c = readUpConfig({ LATCHKEY_NATS_NODES: '3' }, '/w');
+  assert.equal(c.natsNodes, 3);
+  assert.equal(c.natsReplicas, 3);
+  assert.equal(readUpConfig({ LATCHKEY_NATS_NODES: '3', LATCHKEY_NATS_REPLICAS: '1' }, '/w').natsReplicas, 1);
+  assert.throws(
+    () => readUpConfig({ LATCHKEY_NATS_NODES: '2', LATCHKEY_NATS_REPLICAS: '3' }, '/w'),
+    /LATCHKEY_NATS_REPLICAS must be a whole number from 1 to 2 \(at most LATCHKEY_NATS_NODES/,
+  );
+  assert.throws(
+    () => readUpConfig({ LATCHKEY_NATS_NODES: '9' }, '/w'),
+    /LATCHKEY_NATS_NODES must be a whole number from 1 to 5/,
+  );
+  assert.throws(
+    () => readUpConfig({ LATCHKEY_NATS_NODES: '3', LATCHKEY_NATS_URL: 'nats://a:4222' }, '/w'),
+    /set only one of them/,
+  );
+  // An external NATS: a list of URLs, each checked.
+  assert.equal(
+    readUpConfig({ LATCHKEY_NATS_URL: 'nats://a:1,tls://b:2', LATCHKEY_NATS_REPLICAS: '3' }, '/w').natsReplicas,
+    3,
+  );
+  assert.throws(
+    () => readUpConfig({ LATCHKEY_NATS_URL: 'nats://a:1,http://b:2' }, '/w'),
+    /LATCHKEY_NATS_URL: "http:\/\/b:2" is not a nats:\/\/ or tls:\/\/ URL/,
+  );
 });
 
 test('LATCHKEY_SYSTEM_DIR moves what other OS users must reach as root', () => {

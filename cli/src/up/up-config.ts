@@ -1,3 +1,5 @@
+import { MAX_NATS_NODES } from '@latchkey/embedded';
+import { MAX_NATS_REPLICAS, parseNatsUrls } from '@latchkey/nats';
 import { CliError } from '../output/cli-errors.js';
 import type { ServiceName } from '../local-state/credentials-file.js';
 import path from 'node:path';
@@ -51,6 +53,10 @@ export interface UpConfig {
   systemDir: string;
   /** --insecure / LATCHKEY_INSECURE=1: plaintext, services named by shared tokens; local debugging only. */
   insecure: boolean;
+  /** LATCHKEY_NATS_NODES: how many nats-server nodes to start as one cluster (1: a single server). */
+  natsNodes: number;
+  /** LATCHKEY_NATS_REPLICAS handed to the services: default 3 on a cluster of 3 or more nodes, else 1. */
+  natsReplicas: number;
 }
 
 function intFromEnv(
@@ -85,6 +91,39 @@ function insecureFromEnv(env: NodeJS.ProcessEnv): boolean {
 /** Reads the `latchkey up` settings from the environment; names the bad variable on error. */
 export function readUpConfig(env: NodeJS.ProcessEnv, cwd: string): UpConfig {
   const natsUrl = env['LATCHKEY_NATS_URL']?.trim();
+  const external = natsUrl !== undefined && natsUrl !== '';
+  if (external) {
+    try {
+      parseNatsUrls(natsUrl);
+    } catch (err) {
+      throw new CliError((err as Error).message, { code: 'cli.bad_config' });
+    }
+  }
+  const natsNodes = intFromEnv(
+    env,
+    'LATCHKEY_NATS_NODES',
+    1,
+    1,
+    MAX_NATS_NODES,
+    `a whole number from 1 to ${MAX_NATS_NODES} (nats-server nodes to start as one cluster)`,
+  );
+  if (external && (env['LATCHKEY_NATS_NODES'] ?? '').trim() !== '') {
+    throw new CliError(
+      'LATCHKEY_NATS_NODES starts nats-server nodes, and LATCHKEY_NATS_URL names a NATS to use instead: set only one of them',
+      { code: 'cli.bad_config' },
+    );
+  }
+  const maxReplicas = external ? MAX_NATS_REPLICAS : natsNodes;
+  const natsReplicas = intFromEnv(
+    env,
+    'LATCHKEY_NATS_REPLICAS',
+    !external && natsNodes >= 3 ? 3 : 1,
+    1,
+    maxReplicas,
+    external
+      ? `a whole number from 1 to ${MAX_NATS_REPLICAS} (at most the JetStream servers of LATCHKEY_NATS_URL)`
+      : `a whole number from 1 to ${natsNodes} (at most LATCHKEY_NATS_NODES, the nats-server nodes started)`,
+  );
   return {
     home: resolveHome(env, cwd),
     systemDir: path.resolve(cwd, env['LATCHKEY_SYSTEM_DIR']?.trim() || DEFAULT_SYSTEM_DIR),
@@ -101,5 +140,7 @@ export function readUpConfig(env: NodeJS.ProcessEnv, cwd: string): UpConfig {
     httpPort: port(env, 'http'),
     replicas: intFromEnv(env, 'LATCHKEY_REPLICAS', 1, 1, 64, 'a whole number from 1 to 64'),
     insecure: insecureFromEnv(env),
+    natsNodes,
+    natsReplicas,
   };
 }

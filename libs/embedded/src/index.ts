@@ -5,6 +5,15 @@ export { ensureNatsServerBinary } from './nats-server-binary.js';
 export type { EnsureNatsServerBinaryOptions } from './nats-server-binary.js';
 export { startNatsServer } from './nats-server-process.js';
 export type { NatsServerHandle, StartNatsServerOptions } from './nats-server-process.js';
+export {
+  JETSTREAM_LEADER_LINE,
+  MAX_NATS_NODES,
+  natsClusterConfig,
+  natsClusterUrls,
+  planNatsCluster,
+  writeNatsNodeConfig,
+} from './nats-cluster.js';
+export type { NatsClusterNode, NatsClusterPlan } from './nats-cluster.js';
 export { DEFAULT_SYSTEM_DIR, startPostgres } from './postgres-process.js';
 export type { PostgresHandle, StartPostgresOptions } from './postgres-process.js';
 export { ensurePostgresLibSymlinks } from './postgres-symlinks.js';

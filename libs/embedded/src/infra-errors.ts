@@ -4,7 +4,8 @@ export type InfraErrorCode =
   | 'infra.binary_missing'
   | 'infra.data_dir_unreadable'
   | 'infra.start_failed'
-  | 'infra.install_failed';
+  | 'infra.install_failed'
+  | 'infra.bad_cluster';
 
 /**
  * An infrastructure process could not be started. `message` is one line that

@@ -10,11 +10,14 @@ import {
 import { z } from '@latchkey/config';
 import { LatchkeyError, unavailable } from '@latchkey/errors';
 import type { Logger } from '@latchkey/logger';
+import { natsReplicas, parseNatsUrls } from './nats-urls.js';
 
 export interface Bus {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** The JetStream replica count of what this service creates (streams, consumers, KV buckets): LATCHKEY_NATS_REPLICAS. */
+  replicas: number;
   /** Stops taking new messages, lets in-flight ones finish, closes. */
   drain(): Promise<void>;
 }
@@ -35,11 +38,14 @@ export const NATS_CONFIG = {
   LATCHKEY_NATS_CREDS_FILE: z.string().optional(),
   /** The CA (PEM) that issued nats-server's certificate; NATS traffic is TLS. */
   LATCHKEY_NATS_CA_FILE: z.string().optional(),
+  /** JetStream replicas of every stream, durable consumer and KV bucket (1..5, default 1; 3 on a three-node cluster). */
+  LATCHKEY_NATS_REPLICAS: natsReplicas(),
 };
 
 export interface NatsConfig {
   LATCHKEY_NATS_CREDS_FILE?: string | undefined;
   LATCHKEY_NATS_CA_FILE?: string | undefined;
+  LATCHKEY_NATS_REPLICAS?: number | undefined;
   /** The service's LATCHKEY_INSECURE: the one, warned, way to run without NATS credentials. */
   LATCHKEY_INSECURE: boolean;
 }
@@ -100,13 +106,31 @@ export function busConnectionOptions(auth: BusAuth): Partial<ConnectionOptions> 
   };
 }
 
-export async function connectBus(url: string, name: string, logger: Logger, auth?: BusAuth): Promise<Bus> {
+export interface ConnectBusOptions {
+  /** JetStream replicas of what the service creates (LATCHKEY_NATS_REPLICAS); default 1. */
+  replicas?: number;
+}
+
+/**
+ * Connects to the NATS servers of `urls` (LATCHKEY_NATS_URL: one URL or
+ * several, comma-separated; nats.js tries them in turn and moves to another
+ * when one goes away), authenticated with `auth`.
+ */
+export async function connectBus(
+  urls: string,
+  name: string,
+  logger: Logger,
+  auth?: BusAuth,
+  opts: ConnectBusOptions = {},
+): Promise<Bus> {
+  const servers = parseNatsUrls(urls);
+  const url = servers.length > 1 ? `any of ${servers.join(', ')}` : (servers[0] ?? '');
   let nc: NatsConnection;
   if (auth === undefined)
     logger.warn('NATS: connecting without credentials or TLS (LATCHKEY_INSECURE=1): local debugging only');
   try {
     nc = await connect({
-      servers: url,
+      servers,
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
@@ -142,6 +166,7 @@ export async function connectBus(url: string, name: string, logger: Logger, auth
     nc,
     js,
     jsm,
+    replicas: opts.replicas ?? 1,
     async drain() {
       if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
     },

@@ -1,4 +1,5 @@
-export type { Bus, BusAuth, NatsConfig } from './connection.js';
+export type { Bus, BusAuth, ConnectBusOptions, NatsConfig } from './connection.js';
+export { MAX_NATS_REPLICAS, natsHostsOf, natsReplicas, natsUrlList, parseNatsUrls } from './nats-urls.js';
 export { busConnectionOptions, connectBus, NATS_CONFIG, readBusAuth } from './connection.js';
 export type {
   BusIdentity,

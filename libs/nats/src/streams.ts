@@ -7,6 +7,21 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from 'nats';
+import { LatchkeyError } from '@latchkey/errors';
+
+/** JetStream's answer when asked for more replicas than it has servers (or for R>1 on a single server). */
+const TOO_MANY_REPLICAS = /insufficient resources|replicas > 1 not supported|no suitable peers|not enough peers/i;
+
+/** A replica count the cluster cannot give, explained; any other error unchanged. */
+function replicasProblem(err: unknown, what: string, replicas: number): unknown {
+  const message = String((err as Error).message);
+  if (replicas <= 1 || !TOO_MANY_REPLICAS.test(message)) return err;
+  return new LatchkeyError(
+    'nats.replicas_unavailable',
+    `JetStream cannot keep ${what} on ${replicas} servers (${message}): LATCHKEY_NATS_REPLICAS=${replicas} needs a NATS cluster of at least ${replicas} JetStream servers; lower LATCHKEY_NATS_REPLICAS or add servers`,
+    { kind: 'failed_precondition', cause: err },
+  );
+}
 
 export interface StreamSpec {
   name: string;
@@ -25,8 +40,9 @@ export interface StreamSpec {
 export async function ensureStream(
   jsm: JetStreamManager,
   spec: StreamSpec,
-  opts: { update?: boolean } = {},
+  opts: { update?: boolean; replicas?: number } = {},
 ): Promise<void> {
+  const replicas = opts.replicas ?? 1;
   const cfg: Partial<StreamConfig> = {
     name: spec.name,
     subjects: spec.subjects,
@@ -34,18 +50,26 @@ export async function ensureStream(
     storage: StorageType.File,
     max_age: nanos(spec.maxAgeMs),
     duplicate_window: nanos(spec.duplicateWindowMs ?? 120_000),
+    num_replicas: replicas,
   };
   try {
     await jsm.streams.info(spec.name);
-    if (opts.update !== false) await jsm.streams.update(spec.name, cfg);
   } catch (err) {
     if (!/stream not found/i.test(String((err as Error).message))) throw err;
     try {
       await jsm.streams.add(cfg);
+      return;
     } catch (addErr) {
-      // Another replica created it between our info and add.
-      if (!/already in use/i.test(String((addErr as Error).message))) throw addErr;
+      // Another replica created it between our info and add: updated below.
+      if (!/already in use/i.test(String((addErr as Error).message)))
+        throw replicasProblem(addErr, `stream ${spec.name}`, replicas);
     }
+  }
+  // An existing stream takes the spec, its replica count included (JetStream moves it to more or fewer servers).
+  if (opts.update !== false) {
+    await jsm.streams.update(spec.name, cfg).catch((err: unknown) => {
+      throw replicasProblem(err, `stream ${spec.name}`, replicas);
+    });
   }
 }
 
@@ -57,9 +81,18 @@ export interface ConsumerSpec {
   maxDeliver?: number;
 }
 
-/** A durable pull consumer, shared by every replica that names it. */
-export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
+/**
+ * A durable pull consumer, shared by every replica that names it, kept on
+ * `replicas` servers (default 1; an existing consumer is updated to it).
+ */
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  spec: ConsumerSpec,
+  opts: { replicas?: number } = {},
+): Promise<void> {
+  const replicas = opts.replicas ?? 1;
   const cfg = {
+    num_replicas: replicas,
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
@@ -71,9 +104,16 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec):
   };
   try {
     await jsm.consumers.info(spec.stream, spec.durable);
-    await jsm.consumers.update(spec.stream, spec.durable, cfg);
   } catch (err) {
     if (!/consumer not found/i.test(String((err as Error).message))) throw err;
-    await jsm.consumers.add(spec.stream, cfg);
+    try {
+      await jsm.consumers.add(spec.stream, cfg);
+      return;
+    } catch (addErr) {
+      throw replicasProblem(addErr, `consumer ${spec.durable} of ${spec.stream}`, replicas);
+    }
   }
+  await jsm.consumers.update(spec.stream, spec.durable, cfg).catch((err: unknown) => {
+    throw replicasProblem(err, `consumer ${spec.durable} of ${spec.stream}`, replicas);
+  });
 }

@@ -151,9 +151,11 @@ async function bootstrap<C extends ServiceConfig>(
       config.LATCHKEY_REPLICA_ID,
       log,
       await readBusAuth(config, inboxPrefix(spec.name)),
+      { replicas: config.LATCHKEY_NATS_REPLICAS ?? 1 },
     );
     stage('bus', () => bus.drain());
-    for (const s of STREAMS) await ensureStream(bus.jsm, s, { update: ownsStream(spec.name, s.name) });
+    for (const s of STREAMS)
+      await ensureStream(bus.jsm, s, { update: ownsStream(spec.name, s.name), replicas: bus.replicas });
     const relay = pool && new OutboxRelay({ pool, js: bus.js, logger: log, source: `latchkey/${spec.name}` });
     if (relay) {
       stage('relay', async () => {
@@ -196,7 +198,7 @@ async function bootstrap<C extends ServiceConfig>(
       server,
       async consume(consumers: readonly DurableConsumer[]) {
         for (const c of consumers) {
-          await ensureConsumer(bus.jsm, c);
+          await ensureConsumer(bus.jsm, c, { replicas: bus.replicas });
           const runner = new ConsumerRunner({ js: bus.js, logger: log, ...c });
           runners.push(runner);
           stage('consumers', () => runner.stop());

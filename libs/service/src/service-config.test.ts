@@ -29,3 +29,22 @@ test('a service listens on its own default port and on 127.0.0.1 unless told oth
     /LATCHKEY_NATS_URL: required: LATCHKEY_NATS_URL, the NATS server URL/,
   );
 });
+
+test('every service takes a list of NATS URLs and a replica count; a bad URL stops the start naming it', () => {
+  const c = loadConfig(schema, {
+    ...env,
+    LATCHKEY_NATS_URL: 'nats://n1:4222,nats://n2:4222',
+    LATCHKEY_NATS_REPLICAS: '3',
+  });
+  assert.equal(c.LATCHKEY_NATS_URL, 'nats://n1:4222,nats://n2:4222');
+  assert.equal(c.LATCHKEY_NATS_REPLICAS, 3);
+  assert.equal(loadConfig(schema, env).LATCHKEY_NATS_REPLICAS, 1);
+  assert.throws(
+    () => loadConfig(schema, { ...env, LATCHKEY_NATS_URL: 'nats://n1:4222,n2:4222' }),
+    /LATCHKEY_NATS_URL: "n2:4222" is not a nats:\/\/ or tls:\/\/ URL/,
+  );
+  assert.throws(
+    () => loadConfig(schema, { ...env, LATCHKEY_NATS_REPLICAS: '6' }),
+    /LATCHKEY_NATS_REPLICAS: a whole number from 1 to 5/,
+  );
+});

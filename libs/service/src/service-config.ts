@@ -1,11 +1,11 @@
-import { logLevel, port, required, z } from '@latchkey/config';
+import { logLevel, port, z } from '@latchkey/config';
 import { IDENTITY_CONFIG, TLS_CONFIG } from '@latchkey/grpc';
-import { NATS_CONFIG } from '@latchkey/nats';
+import { NATS_CONFIG, natsUrlList } from '@latchkey/nats';
 
 /**
  * The variables every service reads, spread into its zod schema beside its
  * own: who may call it (OIDC), its TLS identity, its NATS credentials, where
- * it listens (`grpcPort` its default port), the NATS URL and the log level.
+ * it listens (`grpcPort` its default port), the NATS URLs (comma-separated) and the log level.
  */
 export const serviceConfig = (grpcPort: number) => ({
   ...IDENTITY_CONFIG,
@@ -13,7 +13,7 @@ export const serviceConfig = (grpcPort: number) => ({
   ...NATS_CONFIG,
   LATCHKEY_SERVICE_HOST: z.string().default('127.0.0.1'),
   LATCHKEY_GRPC_PORT: port(grpcPort),
-  LATCHKEY_NATS_URL: required('LATCHKEY_NATS_URL, the NATS server URL'),
+  LATCHKEY_NATS_URL: natsUrlList(),
   LATCHKEY_LOG_LEVEL: logLevel(),
   /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
   LATCHKEY_CREDENTIALS_FILE: z.string().optional(),

@@ -1,5 +1,5 @@
-export { startTestNats } from './test-nats.js';
-export type { StartTestNatsOptions, TestNats } from './test-nats.js';
+export { startTestNats, startTestNatsCluster } from './test-nats.js';
+export type { StartTestNatsOptions, TestNats, TestNatsCluster } from './test-nats.js';
 export { createTestDatabase, startTestPostgres } from './test-postgres.js';
 export type { TestPostgres } from './test-postgres.js';
 export { waitFor } from './wait-for.js';

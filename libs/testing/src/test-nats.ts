@@ -1,6 +1,16 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureNatsServerBinary, startNatsServer, startOnFreePort } from '@latchkey/embedded';
+import {
+  ensureNatsServerBinary,
+  findFreePort,
+  JETSTREAM_LEADER_LINE,
+  natsClusterUrls,
+  planNatsCluster,
+  startNatsServer,
+  startOnFreePort,
+  writeNatsNodeConfig,
+  type NatsServerHandle,
+} from '@latchkey/embedded';
 import { startInTempDir } from './temp-dir.js';
 
 export interface TestNats {
@@ -42,5 +52,70 @@ export async function startTestNats(opts: StartTestNatsOptions = {}): Promise<Te
       }),
     );
     return { url: server.url, port: server.port, stop: () => server.stop() };
+  });
+}
+
+/** A private NATS cluster: every node's URL (comma-separated, as LATCHKEY_NATS_URL takes it). */
+export interface TestNatsCluster {
+  readonly urls: string;
+  /** Stops every node and removes their stores. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `nodes` nats-server nodes as one JetStream cluster (the routes and
+ * route password of planNatsCluster, as `latchkey up` with
+ * LATCHKEY_NATS_NODES) on free ports, and resolves once it has a JetStream
+ * meta leader. Without `serverConfig` the nodes accept anyone.
+ */
+export async function startTestNatsCluster(
+  opts: StartTestNatsOptions & { nodes?: number; leaderTimeoutMs?: number } = {},
+): Promise<TestNatsCluster> {
+  const binary = await ensureNatsServerBinary(opts.log === undefined ? {} : { log: opts.log });
+  const n = opts.nodes ?? 3;
+  const ports: number[] = [];
+  while (ports.length < 2 * n) {
+    const p = await findFreePort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  const plan = planNatsCluster({ clientPorts: ports.slice(0, n), clusterPorts: ports.slice(n) });
+  return startInTempDir('latchkey-test-nats-cluster-', async (dir) => {
+    let onLeader: () => void = () => undefined;
+    const leader = new Promise<void>((resolve) => (onLeader = resolve));
+    const servers: NatsServerHandle[] = [];
+    const stop = async (): Promise<void> => {
+      await Promise.all(servers.map((s) => s.stop()));
+    };
+    try {
+      for (const node of plan.nodes) {
+        const file = path.join(dir.path, `${node.name}.conf`);
+        await writeNatsNodeConfig(file, opts.serverConfig ?? '', plan, node);
+        servers.push(
+          await startNatsServer({
+            port: node.clientPort,
+            storeDir: path.join(dir.path, node.name),
+            binary,
+            serverName: node.name,
+            configFile: file,
+            log: (line) => {
+              opts.log?.(line);
+              if (JETSTREAM_LEADER_LINE.test(line)) onLeader();
+            },
+          }),
+        );
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timeoutMs = opts.leaderTimeoutMs ?? 30_000;
+      const elected = await Promise.race([
+        leader.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!elected) throw new Error(`the ${n} test NATS nodes elected no JetStream leader within ${timeoutMs}ms`);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return { urls: natsClusterUrls(plan), stop };
   });
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { LatchkeyError } from '@latchkey/errors';
+import type { Logger } from '@latchkey/logger';
 import type { Bus } from '@latchkey/nats';
 import { serve } from '@latchkey/service';
 import { connectUpstream } from './clients.js';
@@ -61,14 +62,14 @@ async function httpsMaterial(config: GatewayConfig): Promise<{ cert: Buffer; key
 }
 
 /** The console's sessions, with login links when their key is configured (one use across replicas: the bus). */
-async function consoleSessions(config: GatewayConfig, bus: Bus): Promise<ConsoleSessions | undefined> {
+async function consoleSessions(config: GatewayConfig, bus: Bus, log: Logger): Promise<ConsoleSessions | undefined> {
   if (config.LATCHKEY_SESSION_KEY_FILE === undefined) return undefined;
   const sessionKeys = await loadSessionKeys(config.LATCHKEY_SESSION_KEY_FILE);
   const linkFiles = config.LATCHKEY_LOGIN_LINK_KEY_FILE ?? [];
   const links =
     linkFiles.length === 0
       ? undefined
-      : { keys: await loadLoginLinkKeys(linkFiles), redemptions: await natsLinkRedemptions(bus) };
+      : { keys: await loadLoginLinkKeys(linkFiles), redemptions: await natsLinkRedemptions(bus, log) };
   const clientId = config.LATCHKEY_CONSOLE_OIDC_CLIENT_ID;
   const consoleUrl = config.LATCHKEY_CONSOLE_URL;
   const secretFile = config.LATCHKEY_CONSOLE_OIDC_CLIENT_SECRET_FILE;
@@ -123,7 +124,7 @@ serve({
       ),
     );
     const https = await httpsMaterial(config);
-    const sessions = await consoleSessions(config, bus);
+    const sessions = await consoleSessions(config, bus, log);
     if (sessions === undefined)
       log.warn('no LATCHKEY_SESSION_KEY_FILE: the console cannot sign in (Bearer tokens only)');
     const runtime = await runtimeReads(config, transport.tls?.ca);

@@ -18,6 +18,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { LatchkeyError } from '@latchkey/errors';
+import { natsHostsOf } from '@latchkey/nats';
 
 export const ALLOWED_HOSTS_VARIABLE = 'LATCHKEY_VAULT_ALLOWED_HOSTS';
 
@@ -169,17 +170,15 @@ function configError(why: string): LatchkeyError {
   return new LatchkeyError('config.invalid', `${ALLOWED_HOSTS_VARIABLE}: ${why}`, { kind: 'invalid_argument' });
 }
 
-/** The host part of `host:port`, `[v6]:port` or a URL (several comma-separated for NATS); '' when none. */
+/** The host part of `host:port`, `[v6]:port` or a URL; '' when none. */
 function hostsOf(address: string | undefined): string[] {
   if (address === undefined || address === '') return [];
-  return address.split(',').flatMap((one) => {
-    const text = one.trim();
-    try {
-      return [new URL(text.includes('://') ? text : `tcp://${text}`).hostname];
-    } catch {
-      return [];
-    }
-  });
+  const text = address.trim();
+  try {
+    return [new URL(text.includes('://') ? text : `tcp://${text}`).hostname];
+  } catch {
+    return [];
+  }
 }
 
 /** The platform's own hosts as the catalog's config names them: its database, NATS, ras, the deployer, itself. */
@@ -192,7 +191,7 @@ export function platformHostsOf(config: {
 }): string[] {
   return [
     ...hostsOf(config.LATCHKEY_DATABASE_URL),
-    ...hostsOf(config.LATCHKEY_NATS_URL),
+    ...natsHostsOf(config.LATCHKEY_NATS_URL),
     ...hostsOf(config.LATCHKEY_RAS_ADDR),
     ...hostsOf(config.LATCHKEY_DEPLOYER_ADDR),
     ...hostsOf(config.LATCHKEY_SERVICE_HOST),

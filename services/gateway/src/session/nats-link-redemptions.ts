@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { unavailable } from '@latchkey/errors';
+import type { Logger } from '@latchkey/logger';
 import type { Bus } from '@latchkey/nats';
 import type { KV } from 'nats';
 import { LOGIN_LINK_MAX_TTL_SEC } from '@latchkey/crypto';
@@ -18,12 +19,26 @@ const WRONG_LAST_SEQUENCE = 10071;
  * id is the one atomic "first use" across replicas. Entries expire after a
  * link's longest life (and a margin), when the link is refused as expired anyway.
  */
-export async function natsLinkRedemptions(bus: Bus): Promise<LinkRedemptions> {
+export async function natsLinkRedemptions(bus: Bus, log?: Logger): Promise<LinkRedemptions> {
   let kv: KV;
   try {
-    kv = await bus.js.views.kv(LOGIN_LINK_BUCKET, { history: 1, ttl: 2 * LOGIN_LINK_MAX_TTL_SEC * 1000 });
+    kv = await bus.js.views.kv(LOGIN_LINK_BUCKET, {
+      history: 1,
+      ttl: 2 * LOGIN_LINK_MAX_TTL_SEC * 1000,
+      replicas: bus.replicas,
+    });
   } catch (cause) {
     throw unavailable('session.store_unavailable', `cannot open the ${LOGIN_LINK_BUCKET} JetStream KV bucket`, cause);
+  }
+  // nats.js opens an existing bucket as it is; the gateway's NATS user may not change its stream.
+  const kept = (await kv.status().catch(() => undefined))?.replicas;
+  if (kept !== undefined && kept !== bus.replicas) {
+    log?.warn('the login-link KV bucket keeps another replica count than LATCHKEY_NATS_REPLICAS', {
+      bucket: LOGIN_LINK_BUCKET,
+      replicas: kept,
+      wanted: bus.replicas,
+      fix: `nats stream edit KV_${LOGIN_LINK_BUCKET} --replicas ${bus.replicas} (as an account admin), or delete the bucket: used links expire within ${2 * LOGIN_LINK_MAX_TTL_SEC}s`,
+    });
   }
   return {
     async redeem(jti) {
