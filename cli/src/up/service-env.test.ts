@@ -185,3 +185,10 @@ test("workloads' way to their secrets: the deployer gets the gateway's URL, the 
   );
   assert.equal(insecure['LATCHKEY_RUNTIME_TLS_CERT_FILE'], undefined);
 });
+
+test('each service gets the metrics port the launcher picked for it, and never an inherited one', () => {
+  const env = buildServiceEnv({ LATCHKEY_METRICS_PORT: '9999' }, { ...base, service: 'gateway', metricsPort: 41234 });
+  assert.equal(env['LATCHKEY_METRICS_PORT'], '41234');
+  const without = buildServiceEnv({ LATCHKEY_METRICS_PORT: '9999' }, { ...base, service: 'ras' });
+  assert.equal(without['LATCHKEY_METRICS_PORT'], undefined);
+});

@@ -29,3 +29,10 @@ test('a service listens on its own default port and on 127.0.0.1 unless told oth
     /LATCHKEY_NATS_URL: required: LATCHKEY_NATS_URL, the NATS server URL/,
   );
 });
+
+test('the metrics port is off (0) unless set, and a bad one names LATCHKEY_METRICS_PORT', () => {
+  assert.equal(loadConfig(schema, env).LATCHKEY_METRICS_PORT, 0);
+  assert.equal(loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: '9464' }).LATCHKEY_METRICS_PORT, 9464);
+  assert.throws(() => loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: 'metrics' }), /LATCHKEY_METRICS_PORT/);
+  assert.throws(() => loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: '70000' }), /LATCHKEY_METRICS_PORT/);
+});

@@ -58,6 +58,30 @@ for (const s of servers) {
     });
 
     describe('happy paths', () => {
+      test('observe is told of each request: its operation, its seconds, and the code of one that failed (never the token)', async () => {
+        const base = fresh('observe');
+        await server.putSecret('secret', `${base}/k`, { value: 'one' });
+        const seen: { op: string; seconds: number; error: string | undefined }[] = [];
+        const observe = (op: string, seconds: number, error: string | undefined) => seen.push({ op, seconds, error });
+        const client = new VaultHttpClient({ ...opts(server.rootToken), observe });
+        await client.readKv2('secret', `${base}/k`);
+        await client.listKv2('secret', base);
+        const badToken = `bad-${fresh('token')}`;
+        const refused = await rejection(
+          new VaultHttpClient({ ...opts(badToken), observe }).readKv2('secret', `${base}/k`),
+        );
+        assert.deepEqual(
+          seen.map((s) => [s.op, s.error]),
+          [
+            ['read', undefined],
+            ['list', undefined],
+            ['read', refused.code],
+          ],
+        );
+        assert.ok(seen.every((s) => s.seconds >= 0 && s.seconds < 5));
+        assert.ok(!JSON.stringify(seen).includes(badToken) && !JSON.stringify(seen).includes(server.rootToken));
+      });
+
       test('readKv2 gives the latest or a given version; a missing path or version is undefined', async () => {
         const base = fresh('read');
         await server.putSecret('secret', `${base}/k`, { value: 'one', n: 5 });
