@@ -14,7 +14,10 @@ import {
   VaultHttpClient,
   type VaultHttpClientOptions,
 } from '../src/adapters/vault-http-client.js';
+import { VaultHostPolicy } from '../src/adapters/vault-host-policy.js';
 import { VaultIntegrationReader } from '../src/adapters/vault-integration-reader.js';
+import { CachedVaultSources } from '../src/adapters/vault-sources.js';
+import type { VaultRequestSample } from '@latchkey/metrics';
 import { closedPort, rejection, vaultServers } from './support.js';
 
 const servers = await vaultServers();
@@ -80,6 +83,45 @@ for (const s of servers) {
         );
         assert.ok(seen.every((s) => s.seconds >= 0 && s.seconds < 5));
         assert.ok(!JSON.stringify(seen).includes(badToken) && !JSON.stringify(seen).includes(server.rootToken));
+      });
+
+      test("a saved integration's requests reach the metrics under its id and domain, never its name, key or token", async () => {
+        const base = fresh('sources');
+        await server.putSecret('secret', `${base}/DB_PASSWORD`, { value: 'p1' });
+        const samples: VaultRequestSample[] = [];
+        const now = new Date();
+        const record = {
+          id: 'vi-0001',
+          domain: 'analytics',
+          name: 'team-vault',
+          host: server.url,
+          path: `/v1/secret/data/${base}`,
+          namespace: '',
+          bundle: 'b',
+          authMethod: 'token' as const,
+          roleId: '',
+          layout: 'children' as const,
+          createdAt: now,
+          createdBy: 'admin',
+          updatedAt: now,
+          updatedBy: 'admin',
+        };
+        const sources = new CachedVaultSources({
+          repo: { credential: () => Promise.resolve(Buffer.from(server.rootToken)) },
+          hostPolicy: new VaultHostPolicy({ allowed: new URL(server.url).hostname }),
+          metrics: { vaultRequest: (sample) => samples.push(sample) },
+        });
+        const source = await sources.forIntegration(record);
+        await source.read(['DB_PASSWORD']);
+        assert.ok(samples.length >= 1);
+        for (const sample of samples) {
+          assert.equal(sample.integration, 'vi-0001');
+          assert.equal(sample.domain, 'analytics');
+          assert.equal(sample.error, undefined);
+        }
+        const text = JSON.stringify(samples);
+        for (const hidden of ['team-vault', 'DB_PASSWORD', 'p1', server.rootToken])
+          assert.ok(!text.includes(hidden), hidden);
       });
 
       test('readKv2 gives the latest or a given version; a missing path or version is undefined', async () => {
