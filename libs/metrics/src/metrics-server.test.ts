@@ -32,8 +32,8 @@ test('GET /metrics serves what was recorded, labelled with the service, beside t
   metrics.deploymentEnded('deployed');
   metrics.deploymentEnded('failed');
   metrics.deploymentEnded('deployed');
-  metrics.staleMarked('analytics', 2);
-  metrics.staleMarked('analytics', 0);
+  metrics.staleMarked(2);
+  metrics.staleMarked(0);
   metrics.redeployed('auto');
   metrics.decisionCache('hit');
   metrics.decisionCache('miss');
@@ -43,7 +43,6 @@ test('GET /metrics serves what was recorded, labelled with the service, beside t
   metrics.resolutionObserved(0.02, 'ok');
   metrics.vaultRequest({
     integration: 'i-1',
-    domain: 'analytics',
     op: 'read',
     seconds: 0.3,
     error: 'vault.auth_failed',
@@ -57,7 +56,7 @@ test('GET /metrics serves what was recorded, labelled with the service, beside t
   const s = (series: string) => sample(text, series);
   assert.equal(s('latchkey_deployments_total{outcome="deployed",service="deployer"}'), 2);
   assert.equal(s('latchkey_deployments_total{outcome="failed",service="deployer"}'), 1);
-  assert.equal(s('latchkey_stale_marks_total{domain="analytics",service="deployer"}'), 2);
+  assert.equal(s('latchkey_stale_marks_total{service="deployer"}'), 2);
   assert.equal(s('latchkey_redeploys_total{trigger="auto",service="deployer"}'), 1);
   assert.equal(s('latchkey_decision_cache_lookups_total{result="hit",service="deployer"}'), 2);
   assert.equal(s('latchkey_decision_cache_lookups_total{result="miss",service="deployer"}'), 1);
@@ -67,17 +66,10 @@ test('GET /metrics serves what was recorded, labelled with the service, beside t
   assert.equal(s('latchkey_resolution_duration_seconds_bucket{le="0.025",result="ok",service="deployer"}'), 1);
   assert.equal(s('latchkey_resolution_duration_seconds_bucket{le="0.01",result="ok",service="deployer"}'), 0);
   assert.equal(
-    s(
-      'latchkey_vault_request_errors_total{integration="i-1",domain="analytics",op="read",code="vault.auth_failed",service="deployer"}',
-    ),
+    s('latchkey_vault_request_errors_total{integration="i-1",op="read",code="vault.auth_failed",service="deployer"}'),
     1,
   );
-  assert.equal(
-    s(
-      'latchkey_vault_request_duration_seconds_count{integration="i-1",domain="analytics",op="read",service="deployer"}',
-    ),
-    1,
-  );
+  assert.equal(s('latchkey_vault_request_duration_seconds_count{integration="i-1",op="read",service="deployer"}'), 1);
   assert.equal(s('latchkey_outbox_pending_rows{service="deployer"}'), 3);
   assert.equal(s('latchkey_outbox_oldest_pending_seconds{service="deployer"}'), 1.5);
   assert.equal(reads, 1, 'one outbox read serves both gauges of a scrape');

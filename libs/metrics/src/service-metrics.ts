@@ -18,10 +18,8 @@ export interface OutboxLag {
 
 /** A Vault request as the catalog made it: whose integration, which operation, and how it ended. */
 export interface VaultRequestSample {
-  /** The integration's id (`platform` for the platform's own Vault backend). */
+  /** The integration's id, a UUID (`platform` for the platform's own Vault backend). */
   integration: string;
-  /** The integration's domain (`global` for the platform's own Vault). */
-  domain: string;
   /** read, list, metadata, lookup, write, delete, login. */
   op: string;
   seconds: number;
@@ -36,9 +34,11 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  * One service's Prometheus metrics: a registry of its own (labelled with the
  * service name), Node's default process metrics, and the `latchkey_*` series
  * the services record through the methods below. Labels are low-cardinality
- * by construction: outcomes, sources, triggers, consumers, error codes, a
- * domain or an integration id; never a key, a value, a token or a workload
- * name. A series appears once it is first recorded.
+ * by construction: outcomes, sources, triggers, consumers, error codes, an
+ * integration's id; never a key, a value, a token, a workload name or a
+ * domain name (a workload on the same host can reach an embedded system's
+ * listeners: it learns counts, not other tenants' names). A series appears
+ * once it is first recorded.
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
@@ -74,28 +74,24 @@ export class ServiceMetrics {
   }
 
   vaultRequest(sample: VaultRequestSample): void {
-    const labels = { integration: sample.integration, domain: sample.domain, op: sample.op };
+    const labels = { integration: sample.integration, op: sample.op };
     this.#histogram(
       'latchkey_vault_request_duration_seconds',
       'Requests to Vault (integrations and the platform backend), by integration and operation',
-      ['integration', 'domain', 'op'],
+      ['integration', 'op'],
     ).observe(labels, sample.seconds);
     if (sample.error !== undefined) {
       this.#counter('latchkey_vault_request_errors_total', 'Vault requests that failed, by integration and code', [
         'integration',
-        'domain',
         'op',
         'code',
       ]).inc({ ...labels, code: sample.error });
     }
   }
 
-  staleMarked(domain: string, workloads: number): void {
+  staleMarked(workloads: number): void {
     if (workloads <= 0) return;
-    this.#counter('latchkey_stale_marks_total', 'Workloads marked stale by a secret change', ['domain']).inc(
-      { domain },
-      workloads,
-    );
+    this.#counter('latchkey_stale_marks_total', 'Workloads marked stale by a secret change', []).inc(workloads);
   }
 
   redeployed(trigger: RedeployTrigger): void {

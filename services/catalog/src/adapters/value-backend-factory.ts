@@ -59,11 +59,10 @@ export async function createValueBackend(
         path: config.LATCHKEY_VAULT_PATH,
         auth,
         ...(config.LATCHKEY_VAULT_NAMESPACE ? { namespace: config.LATCHKEY_VAULT_NAMESPACE } : {}),
-        // The platform's own Vault, in the metrics as integration `platform` of scope `global`.
+        // The platform's own Vault, in the metrics as integration `platform`.
         observe: (op, seconds, error) =>
           deps.metrics?.vaultRequest({
             integration: 'platform',
-            domain: 'global',
             op,
             seconds,
             ...(error === undefined ? {} : { error }),

@@ -84,7 +84,6 @@ export class CachedVaultSources implements VaultSources {
         : (op: string, seconds: number, error: string | undefined) =>
             metrics.vaultRequest({
               integration: saved.id,
-              domain: saved.domain,
               op,
               seconds,
               ...(error === undefined ? {} : { error }),

@@ -83,9 +83,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
 
   markStale: WorkloadRepo['markStale'] = async (...a) => {
     const marked = await this.staleness.markStale(...a);
-    const byDomain = new Map<string, number>();
-    for (const m of marked) byDomain.set(m.domain, (byDomain.get(m.domain) ?? 0) + 1);
-    for (const [domain, n] of byDomain) this.metrics?.staleMarked(domain, n);
+    this.metrics?.staleMarked(marked.length);
     return marked;
   };
 
