@@ -4,5 +4,5 @@
 export { main } from './main.js';
 export type { CliIo } from './output/cli-io.js';
 export { call, openClientContext, type ClientContext } from './client/client-context.js';
-export { readConnectionFile, type ConnectionInfo } from './local-state/connection-file.js';
+export { readConnectionFile, type ConnectionInfo, type MetricsTarget } from './local-state/connection-file.js';
 export { systemFolderFor, DEFAULT_SYSTEM_DIR } from './up/system-folder.js';

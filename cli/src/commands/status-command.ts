@@ -23,13 +23,24 @@ export const statusCommand = defineCommand({
       })),
     );
     const allUp = results.every((r) => r.up);
-    if (json) printJson(io.out, { ok: allUp, services: results });
-    else
+    // Every replica's Prometheus listener, as `latchkey up` started them.
+    const metrics = (connection.metrics ?? []).map((m) => ({ ...m, url: `http://${m.address}/metrics` }));
+    if (json) printJson(io.out, { ok: allUp, services: results, metrics });
+    else {
       printTable(
         io.out,
         ['SERVICE', 'ADDRESS', 'STATE'],
         results.map((r) => [r.name, r.address, r.up ? 'up' : 'down']),
       );
+      if (metrics.length > 0) {
+        io.out('');
+        printTable(
+          io.out,
+          ['REPLICA', 'METRICS'],
+          metrics.map((m) => [m.replica, m.url]),
+        );
+      }
+    }
     if (!allUp) {
       const down = results.filter((r) => !r.up).map((r) => r.name);
       io.err(

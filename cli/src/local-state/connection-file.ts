@@ -23,7 +23,29 @@ export interface ConnectionInfo {
   gateway?: string;
   /** pid of the `latchkey up` process. */
   pid: number;
+  /** Every replica's Prometheus listener (`GET http://ADDRESS/metrics`), as `latchkey up` started them. */
+  metrics?: MetricsTarget[];
 }
+
+/** One replica's metrics listener. */
+export interface MetricsTarget {
+  service: string;
+  /** The replica id (`catalog-1`). */
+  replica: string;
+  /** host:port of its `/metrics`. */
+  address: string;
+}
+
+const isMetricsTarget = (t: unknown): t is MetricsTarget => {
+  const m = t as Partial<Record<keyof MetricsTarget, unknown>> | null;
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    typeof m.service === 'string' &&
+    typeof m.replica === 'string' &&
+    typeof m.address === 'string'
+  );
+};
 
 export function connectionFilePath(home: string): string {
   return path.join(home, 'connection.json');
@@ -91,10 +113,11 @@ export async function readConnectionFile(where: string | ConnectionLocation): Pr
       code: 'cli.connection_malformed',
     });
   }
-  const { gateway, ...info } = parsed as ConnectionInfo;
+  const { gateway, metrics, ...info } = parsed as ConnectionInfo;
   return {
     ...info,
     ...(typeof gateway === 'string' && gateway !== '' ? { gateway } : {}),
+    ...(Array.isArray(metrics) ? { metrics: metrics.filter(isMetricsTarget) } : {}),
     natsUrl: typeof p?.natsUrl === 'string' ? p.natsUrl : '',
     caFile: typeof p?.caFile === 'string' ? p.caFile : '',
     insecure: p?.insecure === true,

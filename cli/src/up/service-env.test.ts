@@ -196,3 +196,10 @@ test('a NATS cluster: every service gets the URL list and the replica count; a s
   const single = buildServiceEnv({ LATCHKEY_NATS_REPLICAS: '5' }, { ...base, service: 'deployer' });
   assert.equal(single['LATCHKEY_NATS_REPLICAS'], undefined);
 });
+
+test('each service gets the metrics port the launcher picked for it, and never an inherited one', () => {
+  const env = buildServiceEnv({ LATCHKEY_METRICS_PORT: '9999' }, { ...base, service: 'gateway', metricsPort: 41234 });
+  assert.equal(env['LATCHKEY_METRICS_PORT'], '41234');
+  const without = buildServiceEnv({ LATCHKEY_METRICS_PORT: '9999' }, { ...base, service: 'ras' });
+  assert.equal(without['LATCHKEY_METRICS_PORT'], undefined);
+});

@@ -34,6 +34,8 @@ export interface ServiceEnvInput {
    * no admins (ras itself has no default admin: outside embedded mode it refuses to start).
    */
   bootstrapAdmin?: string;
+  /** Its Prometheus listener's port (LATCHKEY_METRICS_PORT); none when absent. */
+  metricsPort?: number;
 }
 
 /** Variables the launcher sets; removed from the inherited env first so that nothing stale leaks in. */
@@ -77,6 +79,7 @@ const MANAGED_VARS = [
   'LATCHKEY_WORKLOAD_API_URL',
   'LATCHKEY_WORKLOAD_API_CA_FILE',
   'LATCHKEY_NATS_REPLICAS',
+  'LATCHKEY_METRICS_PORT',
 ];
 
 /** The environment of one service process: the launcher's env plus its wiring. */
@@ -97,6 +100,7 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     LATCHKEY_OIDC_JWKS_FILE: input.keys.oidcJwksFile,
   });
   if (input.natsReplicas !== undefined) env['LATCHKEY_NATS_REPLICAS'] = String(input.natsReplicas);
+  if (input.metricsPort !== undefined) env['LATCHKEY_METRICS_PORT'] = String(input.metricsPort);
   const own = input.keys.tls.services[service];
   if (input.insecure === true || own === undefined) {
     env['LATCHKEY_INSECURE'] = '1';

@@ -37,6 +37,7 @@ import { DEFAULT_LOGIN_HOURS, loginAs } from '../commands/identity/identity-comm
 import { isExpired, readIdentityFile } from '../local-state/identity-file.js';
 import { ensureKeyMaterial } from '../local-state/key-material.js';
 import { buildServiceEnv } from './service-env.js';
+import { writeMetricsTargets } from './metrics-targets.js';
 import { ensureSystemFolder, moveLegacyCluster } from './system-folder.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import { Supervisor, type Supervisable } from './supervisor.js';
@@ -403,14 +404,19 @@ export async function runUp(io: CliIo): Promise<number> {
     // The first gateway's HTTP port is fixed before anything starts: the deployer hands its URL to workloads.
     const httpPort = config.httpPort !== 0 ? config.httpPort : await findFreePort();
     const workloadApiUrl = `${config.insecure ? 'http' : 'https'}://127.0.0.1:${httpPort}`;
+    // Each replica's Prometheus listener, on a free port of its own.
+    const metrics: { service: string; replica: string; address: string }[] = [];
     for (const service of [...START_ORDER, 'gateway' as const]) {
       const firstPort = service === 'gateway' ? config.gatewayPort : config.servicePorts[service];
       for (let replica = 1; replica <= config.replicas; replica++) {
         const id = `${service}-${replica}`;
         io.out(`starting service ${id}...`);
         const peers = { ...first };
+        // A restart keeps the replica's metrics port too: metrics-targets.json names it.
+        const metricsPort = await findFreePort();
         const envFor = (port: number, replicaHttpPort: number): NodeJS.ProcessEnv =>
           buildServiceEnv(io.env, {
+            metricsPort,
             service,
             replica,
             port,
@@ -454,6 +460,7 @@ export async function runUp(io: CliIo): Promise<number> {
         );
         first[service] ??= proc;
         all.push(proc);
+        metrics.push({ service, replica: id, address: `127.0.0.1:${proc.ports['metrics'] ?? metricsPort}` });
       }
     }
 
@@ -486,8 +493,12 @@ export async function runUp(io: CliIo): Promise<number> {
       natsUrl,
       ...(gatewayUrl !== undefined ? { gateway: gatewayUrl } : {}),
       pid: process.pid,
+      metrics,
     });
     wroteConnection = true;
+    io.out(
+      `Metrics: GET /metrics of every replica, listed for Prometheus in ${await writeMetricsTargets(home, metrics)}`,
+    );
     if (gatewayUrl !== undefined) {
       io.out(`Console: ${gatewayUrl}/`);
       // A one-time login link for the CLI's identity (the bootstrap admin unless someone logged in as another).

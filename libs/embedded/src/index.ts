@@ -22,5 +22,6 @@ export { ensureSystemBinary, locateSystemBinary } from './system-binary.js';
 export type { EnsureSystemBinaryOptions, SystemBinary } from './system-binary.js';
 export { BUBBLEWRAP, ensureBubblewrapBinary } from './bubblewrap-binary.js';
 export { CHROMIUM, ensureChromiumBinary } from './chromium-binary.js';
+export { PROMETHEUS, ensurePrometheusBinary } from './prometheus-binary.js';
 export { chownRecursive, firstUntraversableAncestor, runningAsRoot } from './postgres-os-user.js';
 export type { OsUserIds } from './postgres-os-user.js';

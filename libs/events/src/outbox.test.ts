@@ -251,3 +251,19 @@ test('a kick that arrives while a batch is being read is not lost: the relay rea
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(relay.reads.length, 2, 'with nothing kicked since, the relay idles');
 });
+
+test("the outbox's lag counts the rows still to publish and the age of the oldest; published and set-aside rows are not waiting", async (t) => {
+  const pool = await freshPool(t, postgres());
+  const bus = await freshBus(t);
+  const relay = new OutboxRelay({ pool, js: bus.js, logger: silentLogger, source: 'latchkey/test' });
+  assert.deepEqual(await relay.lag(), { pending: 0, oldestSeconds: 0 });
+  const events = [changedEvent('a', 1), changedEvent('b', 1), changedEvent('c', 1)];
+  await enqueueCommitted(pool, events);
+  await pool.query("UPDATE outbox SET created_at = now() - interval '90 seconds' WHERE id = $1", [events[0]?.id]);
+  await pool.query("UPDATE outbox SET dead_at = now(), dead_reason = 'test' WHERE id = $1", [events[2]?.id]);
+  const lag = await relay.lag();
+  assert.equal(lag.pending, 2);
+  assert.ok(lag.oldestSeconds >= 90 && lag.oldestSeconds < 120, `oldest ${lag.oldestSeconds}s`);
+  await relay.publishBatch();
+  assert.deepEqual(await relay.lag(), { pending: 0, oldestSeconds: 0 });
+});

@@ -311,6 +311,20 @@ export class OutboxRelay {
     return undefined;
   }
 
+  /**
+   * The outbox's lag, for the metrics: rows committed and not yet published
+   * (set-aside rows are not waiting), and seconds since the oldest of them
+   * was written (0 when none is pending).
+   */
+  async lag(): Promise<{ pending: number; oldestSeconds: number }> {
+    const { rows } = await this.deps.pool.query<{ pending: number; oldest: number }>(
+      `SELECT count(*)::int AS pending,
+              coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest
+       FROM outbox WHERE published_at IS NULL AND dead_at IS NULL`,
+    );
+    return { pending: rows[0]?.pending ?? 0, oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) };
+  }
+
   /** How many rows are set aside in the outbox; logged at start so that operators see them. */
   async countSetAside(): Promise<number> {
     const { rows } = await this.deps.pool.query<{ n: number }>(

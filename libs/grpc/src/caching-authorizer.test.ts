@@ -200,3 +200,25 @@ test('bad options are refused with what is wrong', () => {
   assert.throws(() => new CachingAuthorizer(inner, { maxEntries: 0 }), /maxEntries must be a whole number >= 1/);
   assert.throws(() => new CachingAuthorizer(inner, { maxEntries: 1.5 }), /maxEntries/);
 });
+
+test('each question is reported as a hit (answered here) or a miss (asked of ras), singly and in batches', async () => {
+  const seen: string[] = [];
+  const { inner, cache } = scriptedCache({ onLookup: (r) => seen.push(r) });
+  await cache.check(q('a'));
+  await cache.check(q('a'));
+  let release = () => undefined as void;
+  inner.gate = new Promise<void>((r) => (release = r));
+  const together = Promise.all([cache.check(q('b')), cache.check(q('b'))]);
+  release();
+  await together;
+  inner.gate = undefined;
+  await cache.checkBatch([q('a'), q('c'), q('c'), q('d')]);
+  assert.deepEqual(seen, ['miss', 'hit', 'miss', 'hit', 'hit', 'hit', 'miss', 'miss']);
+  assert.equal(inner.singles, 2);
+  assert.equal(inner.batches[0]?.length, 2);
+  const off: string[] = [];
+  const uncached = scriptedCache({ ttlMs: 0, onLookup: (r) => off.push(r) }).cache;
+  await uncached.check(q('a'));
+  await uncached.checkBatch([q('a'), q('a')]);
+  assert.deepEqual(off, ['miss', 'miss', 'miss']);
+});

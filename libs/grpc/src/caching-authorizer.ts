@@ -9,6 +9,8 @@ export interface CachingAuthorizerOptions {
   maxEntries?: number;
   /** The clock, in milliseconds (tests pass a fake one). Default Date.now. */
   now?: () => number;
+  /** Told of each question: answered from the cache (`hit`, also a question already on its way) or asked of ras (`miss`). */
+  onLookup?: (result: 'hit' | 'miss') => void;
 }
 
 interface Entry {
@@ -29,6 +31,7 @@ export class CachingAuthorizer implements Authorizer {
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly onLookup: (result: 'hit' | 'miss') => void;
   private generation = 0;
 
   constructor(
@@ -38,6 +41,7 @@ export class CachingAuthorizer implements Authorizer {
     this.ttlMs = options.ttlMs ?? 1000;
     this.maxEntries = options.maxEntries ?? 10_000;
     this.now = options.now ?? Date.now;
+    this.onLookup = options.onLookup ?? (() => undefined);
     if (!Number.isFinite(this.ttlMs) || this.ttlMs < 0) {
       throw invalidArgument(
         'authorizer.invalid_ttl',
@@ -67,11 +71,15 @@ export class CachingAuthorizer implements Authorizer {
   async check(question: AuthorizationQuestion): Promise<Decision> {
     // The caller's groups are part of the question (and of its key) before it is looked up.
     const q = withCallerGroups(question);
-    if (this.ttlMs === 0) return this.inner.check(q);
+    if (this.ttlMs === 0) {
+      this.onLookup('miss');
+      return this.inner.check(q);
+    }
     const key = CachingAuthorizer.key(q);
     const hit = this.lookup(key);
+    const pending = hit ? undefined : this.inflight.get(key);
+    this.onLookup(hit || pending ? 'hit' : 'miss');
     if (hit) return hit;
-    const pending = this.inflight.get(key);
     if (pending) return pending;
     const generation = this.generation;
     const asked = this.inner.check(q).then((d) => {
@@ -88,7 +96,10 @@ export class CachingAuthorizer implements Authorizer {
 
   async checkBatch(questions: AuthorizationQuestion[]): Promise<Decision[]> {
     const qs = questions.map(withCallerGroups);
-    if (this.ttlMs === 0 || qs.length === 0) return this.inner.checkBatch(qs);
+    if (this.ttlMs === 0 || qs.length === 0) {
+      for (let i = 0; i < qs.length; i++) this.onLookup('miss');
+      return this.inner.checkBatch(qs);
+    }
     const keys = qs.map((q) => CachingAuthorizer.key(q));
     const results: (Decision | undefined)[] = keys.map((k) => this.lookup(k));
     // One question per distinct missing key, asked in one batch.
@@ -97,6 +108,9 @@ export class CachingAuthorizer implements Authorizer {
       const q = qs[i];
       if (results[i] === undefined && q !== undefined && !missing.has(k)) missing.set(k, q);
     });
+    // A question repeated in the batch is asked once: its repeats are hits.
+    for (let i = 0; i < qs.length - missing.size; i++) this.onLookup('hit');
+    for (let i = 0; i < missing.size; i++) this.onLookup('miss');
     if (missing.size > 0) {
       const generation = this.generation;
       const asked = [...missing.entries()];

@@ -25,7 +25,7 @@ interface Harness {
   publish(n: number): Promise<string[]>;
   consumerInfo(): Promise<ConsumerInfo>;
   /** Starts a runner on the shared durable consumer; stopped when the test ends. */
-  runner(handler: MessageHandler, concurrency?: number): Promise<ConsumerRunner>;
+  runner(handler: MessageHandler, concurrency?: number, onRedelivery?: () => void): Promise<ConsumerRunner>;
 }
 
 /** A private nats-server with one stream and one durable consumer (short ack wait, so a lost ack would show). */
@@ -52,7 +52,7 @@ async function harness(t: TestContext): Promise<Harness> {
       return ids;
     },
     consumerInfo: () => jsm.consumers.info(STREAM, DURABLE),
-    async runner(handler, concurrency) {
+    async runner(handler, concurrency, onRedelivery) {
       const r = new ConsumerRunner({
         js,
         stream: STREAM,
@@ -60,6 +60,7 @@ async function harness(t: TestContext): Promise<Harness> {
         handler,
         logger: silentLogger,
         ...(concurrency === undefined ? {} : { concurrency }),
+        ...(onRedelivery === undefined ? {} : { onRedelivery }),
       });
       runners.push(r);
       await r.start();
@@ -97,10 +98,15 @@ test('a handler that returns has its message acknowledged, and it is not deliver
 test('a retryable LatchkeyError has the message delivered again, and a later attempt succeeds', async (t) => {
   const h = await harness(t);
   const attempts: { deliveryCount: number; redelivered: boolean }[] = [];
-  await h.runner(async (msg) => {
-    attempts.push({ deliveryCount: msg.info.redeliveryCount, redelivered: msg.redelivered });
-    if (attempts.length === 1) throw unavailable('db.unavailable', 'database unavailable; try again');
-  });
+  let redeliveries = 0;
+  await h.runner(
+    async (msg) => {
+      attempts.push({ deliveryCount: msg.info.redeliveryCount, redelivered: msg.redelivered });
+      if (attempts.length === 1) throw unavailable('db.unavailable', 'database unavailable; try again');
+    },
+    undefined,
+    () => redeliveries++,
+  );
   await h.publish(1);
   await waitFor(
     async () => {
@@ -113,6 +119,7 @@ test('a retryable LatchkeyError has the message delivered again, and a later att
     { deliveryCount: 1, redelivered: false },
     { deliveryCount: 2, redelivered: true },
   ]);
+  assert.equal(redeliveries, 1, 'the second delivery is counted as a redelivery, the first is not');
 });
 
 test('a non-retryable LatchkeyError terminates the message: it is not delivered again', async (t) => {

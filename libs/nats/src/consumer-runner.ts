@@ -13,6 +13,8 @@ export interface ConsumerRunnerOptions {
   logger: Logger;
   /** How many messages one replica handles at once. */
   concurrency?: number;
+  /** Told of each message this consumer receives again (delivered before: nak'd, timed out, or its handler crashed). */
+  onRedelivery?: () => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export class ConsumerRunner {
 
   private async handle(msg: JsMsg): Promise<void> {
     const log = this.opts.logger.child({ consumer: this.opts.durable, subject: msg.subject, seq: msg.seq });
+    if (msg.info.redelivered) this.opts.onRedelivery?.();
     try {
       await this.opts.handler(msg);
       msg.ack();

@@ -28,6 +28,7 @@ import {
   type TlsConfig,
 } from '@latchkey/grpc';
 import { createLogger, initTracing, type Logger, type Redactor } from '@latchkey/logger';
+import { ServiceMetrics, startMetricsServer } from '@latchkey/metrics';
 import {
   connectBus,
   ConsumerRunner,
@@ -48,6 +49,8 @@ export interface ServiceConfig extends IdentityConfig, TlsConfig, NatsConfig {
   LATCHKEY_NATS_URL: string;
   LATCHKEY_REPLICA_ID: string;
   LATCHKEY_LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The Prometheus listener's port (`GET /metrics`); 0: none. */
+  LATCHKEY_METRICS_PORT: number;
   /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
   LATCHKEY_CREDENTIALS_FILE?: string | undefined;
 }
@@ -81,6 +84,8 @@ export interface Service<C extends ServiceConfig> {
   readonly relay: OutboxRelay;
   /** With `ras` only. */
   readonly authorizer: CachingAuthorizer;
+  /** The service's Prometheus metrics (served on LATCHKEY_METRICS_PORT when set): record, never read. */
+  readonly metrics: ServiceMetrics;
   /** Durable consumers: created (or updated) now, run once the server listens. */
   consume(consumers: readonly DurableConsumer[]): Promise<void>;
   /** A plain subscription every replica hears, through the same typed event path. */
@@ -134,6 +139,7 @@ async function bootstrap<C extends ServiceConfig>(
   const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
   const drain = new Drain(log);
   const stage = (s: DrainStage, step: () => Promise<void> | void) => drain.add(s, step);
+  const metrics = new ServiceMetrics(spec.name);
   try {
     // Its certificate (or, with LATCHKEY_INSECURE=1, its shared token) names it to the others.
     const transport = await loadServiceTransport(spec.name, config, readCredentials);
@@ -158,6 +164,7 @@ async function bootstrap<C extends ServiceConfig>(
       await ensureStream(bus.jsm, s, { update: ownsStream(spec.name, s.name), replicas: bus.replicas });
     const relay = pool && new OutboxRelay({ pool, js: bus.js, logger: log, source: `latchkey/${spec.name}` });
     if (relay) {
+      metrics.outboxLag(() => relay.lag());
       stage('relay', async () => {
         await relay.stop();
         await relay.publishBatch().catch(() => 0);
@@ -169,7 +176,7 @@ async function bootstrap<C extends ServiceConfig>(
       const ras = new RasAuthorizer(rasAddr, transport.client);
       // ras's answers are reused for at most a second, and dropped on every
       // policy change this replica hears (a plain subscription: every replica).
-      authorizer = new CachingAuthorizer(ras);
+      authorizer = new CachingAuthorizer(ras, { onLookup: (result) => metrics.decisionCache(result) });
       const policyChanges = await dropOnPolicyChange(bus.nc, authorizer, log);
       stage('clients', () => policyChanges.stop());
       stage('clients', () => ras.close());
@@ -196,10 +203,16 @@ async function bootstrap<C extends ServiceConfig>(
       transport,
       bus,
       server,
+      metrics,
       async consume(consumers: readonly DurableConsumer[]) {
         for (const c of consumers) {
           await ensureConsumer(bus.jsm, c, { replicas: bus.replicas });
-          const runner = new ConsumerRunner({ js: bus.js, logger: log, ...c });
+          const runner = new ConsumerRunner({
+            js: bus.js,
+            logger: log,
+            onRedelivery: () => metrics.consumerRedelivered(c.durable),
+            ...c,
+          });
           runners.push(runner);
           stage('consumers', () => runner.stop());
         }
@@ -231,6 +244,17 @@ async function bootstrap<C extends ServiceConfig>(
     await spec.build(service as Service<C>);
 
     const port = await server.listen(config.LATCHKEY_SERVICE_HOST, config.LATCHKEY_GRPC_PORT);
+    if (config.LATCHKEY_METRICS_PORT > 0) {
+      const scrape = await startMetricsServer({
+        metrics,
+        host: config.LATCHKEY_SERVICE_HOST,
+        port: config.LATCHKEY_METRICS_PORT,
+        logger: log,
+      });
+      stage('server', () => scrape.close());
+      ports['metrics'] = scrape.port;
+      log.info(`metrics on http://${config.LATCHKEY_SERVICE_HOST}:${scrape.port}/metrics`);
+    }
     relay?.start();
     for (const step of before) await step();
     for (const r of runners) await r.start();

@@ -48,3 +48,10 @@ test('every service takes a list of NATS URLs and a replica count; a bad URL sto
     /LATCHKEY_NATS_REPLICAS: a whole number from 1 to 5/,
   );
 });
+
+test('the metrics port is off (0) unless set, and a bad one names LATCHKEY_METRICS_PORT', () => {
+  assert.equal(loadConfig(schema, env).LATCHKEY_METRICS_PORT, 0);
+  assert.equal(loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: '9464' }).LATCHKEY_METRICS_PORT, 9464);
+  assert.throws(() => loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: 'metrics' }), /LATCHKEY_METRICS_PORT/);
+  assert.throws(() => loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: '70000' }), /LATCHKEY_METRICS_PORT/);
+});

@@ -15,6 +15,8 @@ export const serviceConfig = (grpcPort: number) => ({
   LATCHKEY_GRPC_PORT: port(grpcPort),
   LATCHKEY_NATS_URL: natsUrlList(),
   LATCHKEY_LOG_LEVEL: logLevel(),
+  /** Prometheus `GET /metrics` on a listener of its own, on LATCHKEY_SERVICE_HOST; unset or 0: none. */
+  LATCHKEY_METRICS_PORT: port(0),
   /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
   LATCHKEY_CREDENTIALS_FILE: z.string().optional(),
 });

@@ -28,9 +28,9 @@ serve({
   redactor,
   database: (c) => ({ url: c.LATCHKEY_DATABASE_URL, migrations: new URL('../../migrations', import.meta.url) }),
   ras: (c) => c.LATCHKEY_RAS_ADDR,
-  async build({ config, log, transport, pool, relay, authorizer, server, ...service }) {
+  async build({ config, log, transport, pool, relay, authorizer, server, metrics, ...service }) {
     const keks = await KekRing.load(config.LATCHKEY_KEK_FILE);
-    const backend = await createValueBackend(config, { pool, keks });
+    const backend = await createValueBackend(config, { pool, keks, metrics });
     log.info('managed backend', { backend: backend.kind });
     const dependents = service.close(new DeployerDependents(config.LATCHKEY_DEPLOYER_ADDR, transport.client));
     const bundles = service.close(new RasBundles(config.LATCHKEY_RAS_ADDR, transport.client));
@@ -43,6 +43,7 @@ serve({
       repo: integrations,
       hostPolicy,
       timeoutMs: config.LATCHKEY_VAULT_TIMEOUT_MS,
+      metrics,
     });
     const store = new PostgresSecretStore(pool);
     const onChange = () => relay.kick();

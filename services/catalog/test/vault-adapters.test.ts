@@ -14,7 +14,10 @@ import {
   VaultHttpClient,
   type VaultHttpClientOptions,
 } from '../src/adapters/vault-http-client.js';
+import { VaultHostPolicy } from '../src/adapters/vault-host-policy.js';
 import { VaultIntegrationReader } from '../src/adapters/vault-integration-reader.js';
+import { CachedVaultSources } from '../src/adapters/vault-sources.js';
+import type { VaultRequestSample } from '@latchkey/metrics';
 import { closedPort, rejection, vaultServers } from './support.js';
 
 const servers = await vaultServers();
@@ -58,6 +61,68 @@ for (const s of servers) {
     });
 
     describe('happy paths', () => {
+      test('observe is told of each request: its operation, its seconds, and the code of one that failed (never the token)', async () => {
+        const base = fresh('observe');
+        await server.putSecret('secret', `${base}/k`, { value: 'one' });
+        const seen: { op: string; seconds: number; error: string | undefined }[] = [];
+        const observe = (op: string, seconds: number, error: string | undefined) => seen.push({ op, seconds, error });
+        const client = new VaultHttpClient({ ...opts(server.rootToken), observe });
+        await client.readKv2('secret', `${base}/k`);
+        await client.listKv2('secret', base);
+        const badToken = `bad-${fresh('token')}`;
+        const refused = await rejection(
+          new VaultHttpClient({ ...opts(badToken), observe }).readKv2('secret', `${base}/k`),
+        );
+        assert.deepEqual(
+          seen.map((s) => [s.op, s.error]),
+          [
+            ['read', undefined],
+            ['list', undefined],
+            ['read', refused.code],
+          ],
+        );
+        assert.ok(seen.every((s) => s.seconds >= 0 && s.seconds < 5));
+        assert.ok(!JSON.stringify(seen).includes(badToken) && !JSON.stringify(seen).includes(server.rootToken));
+      });
+
+      test("a saved integration's requests reach the metrics under its id, never its name, domain, key or token", async () => {
+        const base = fresh('sources');
+        await server.putSecret('secret', `${base}/DB_PASSWORD`, { value: 'p1' });
+        const samples: VaultRequestSample[] = [];
+        const now = new Date();
+        const record = {
+          id: 'vi-0001',
+          domain: 'analytics',
+          name: 'team-vault',
+          host: server.url,
+          path: `/v1/secret/data/${base}`,
+          namespace: '',
+          bundle: 'b',
+          authMethod: 'token' as const,
+          roleId: '',
+          layout: 'children' as const,
+          createdAt: now,
+          createdBy: 'admin',
+          updatedAt: now,
+          updatedBy: 'admin',
+        };
+        const sources = new CachedVaultSources({
+          repo: { credential: () => Promise.resolve(Buffer.from(server.rootToken)) },
+          hostPolicy: new VaultHostPolicy({ allowed: new URL(server.url).hostname }),
+          metrics: { vaultRequest: (sample) => samples.push(sample) },
+        });
+        const source = await sources.forIntegration(record);
+        await source.read(['DB_PASSWORD']);
+        assert.ok(samples.length >= 1);
+        for (const sample of samples) {
+          assert.equal(sample.integration, 'vi-0001');
+          assert.equal(sample.error, undefined);
+        }
+        const text = JSON.stringify(samples);
+        for (const hidden of ['team-vault', 'analytics', 'DB_PASSWORD', 'p1', server.rootToken])
+          assert.ok(!text.includes(hidden), hidden);
+      });
+
       test('readKv2 gives the latest or a given version; a missing path or version is undefined', async () => {
         const base = fresh('read');
         await server.putSecret('secret', `${base}/k`, { value: 'one', n: 5 });

@@ -35,13 +35,13 @@ serve({
   redactor,
   database: (c) => ({ url: c.LATCHKEY_DATABASE_URL, migrations: new URL('../../migrations', import.meta.url) }),
   ras: (c) => c.LATCHKEY_RAS_ADDR,
-  async build({ config, log, pool, bus, relay, authorizer, server, ...service }) {
+  async build({ config, log, pool, bus, relay, authorizer, server, metrics, ...service }) {
     const sealKey = await readSealKeyFile(config.LATCHKEY_SEAL_PRIVATE_KEY_FILE);
     // Deploying events and plan requests are signed with it: the resolver acts on nothing else.
     const signingKey = await readSigningKeyFile(config.LATCHKEY_SIGNING_KEY_FILE);
     const sign = (payload: Buffer) => signPayload(signingKey, payload);
     await mkdir(config.LATCHKEY_WORK_DIR, { recursive: true, mode: 0o700 });
-    const workloadRepo = new PostgresWorkloadRepo(pool, sign);
+    const workloadRepo = new PostgresWorkloadRepo(pool, sign, metrics);
     // Secrets from inside a workload: each deployment's own token, the gateway's address and the CA to trust it with.
     const tokens = new PostgresWorkloadTokens(pool);
     const apiCaFile = config.LATCHKEY_WORKLOAD_API_CA_FILE ?? config.LATCHKEY_TLS_CA_FILE;
@@ -72,7 +72,7 @@ serve({
     // Redeploy policies: the stale consumer acts at once when it may, the scan
     // (one replica at a time) when a cooldown ends, a window opens or a slot frees.
     const autoRedeploy = new AutoRedeployService({
-      redeploys: new PostgresRedeployRepo(pool, sign),
+      redeploys: new PostgresRedeployRepo(pool, sign, metrics),
       workloads: workloadRepo,
       authorizer,
       logger: log,

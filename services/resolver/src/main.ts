@@ -21,7 +21,7 @@ serve({
   loadConfig: loadResolverConfig,
   redactor,
   ras: (c) => c.LATCHKEY_RAS_ADDR,
-  async build({ config, log, transport, bus, authorizer, ...service }) {
+  async build({ config, log, transport, bus, authorizer, metrics, ...service }) {
     const recipient = importSealPublicKey(await readFile(config.LATCHKEY_SEAL_PUBLIC_KEY_FILE, 'utf8'));
     const deployerKeys = await readSigningPublicKeyFiles(config.LATCHKEY_DEPLOYER_SIGNING_KEY_FILES);
     const values = service.close(new CatalogValueSource(config.LATCHKEY_CATALOG_ADDR, transport.client));
@@ -31,7 +31,7 @@ serve({
     const resolution = new ResolutionService({
       authorizer,
       values,
-      publisher: new NatsResolutionPublisher(bus.js),
+      publisher: new NatsResolutionPublisher(bus.js, metrics),
       recipient,
       audit,
       auditFailClosed: config.LATCHKEY_AUDIT_FAIL_CLOSED,
@@ -39,7 +39,7 @@ serve({
       masker: redactor,
     });
     if (config.LATCHKEY_AUDIT_FAIL_CLOSED) log.info('audit.failClosed: resolutions that cannot be audited are refused');
-    await service.consume([deployingConsumerSpec(resolution, attribution)]);
+    await service.consume([deployingConsumerSpec(resolution, attribution, metrics)]);
     service.own(startPlanResponder(bus.nc, resolution, attribution, log));
     service.own(startRuntimeReadResponder(bus.nc, resolution, attribution, log));
   },

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Pool } from '@latchkey/db';
 import { LatchkeyError } from '@latchkey/errors';
+import type { ServiceMetrics } from '@latchkey/metrics';
 import type { CatalogConfig } from '../config.js';
 import type { ValueBackend } from '../domain/value-backend.js';
 import { DatabaseValueBackend } from './database-value-backend.js';
@@ -21,7 +22,7 @@ async function readSecretFile(path: string, what: string): Promise<string> {
 /** Builds the one managed backend the configuration names (LATCHKEY_SECRET_STORE). */
 export async function createValueBackend(
   config: CatalogConfig,
-  deps: { pool: Pool; keks: KekRing },
+  deps: { pool: Pool; keks: KekRing; metrics?: Pick<ServiceMetrics, 'vaultRequest'> },
 ): Promise<ValueBackend> {
   switch (config.LATCHKEY_SECRET_STORE) {
     case 'database':
@@ -58,6 +59,14 @@ export async function createValueBackend(
         path: config.LATCHKEY_VAULT_PATH,
         auth,
         ...(config.LATCHKEY_VAULT_NAMESPACE ? { namespace: config.LATCHKEY_VAULT_NAMESPACE } : {}),
+        // The platform's own Vault, in the metrics as integration `platform`.
+        observe: (op, seconds, error) =>
+          deps.metrics?.vaultRequest({
+            integration: 'platform',
+            op,
+            seconds,
+            ...(error === undefined ? {} : { error }),
+          }),
       });
     }
   }

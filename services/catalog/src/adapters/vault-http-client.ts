@@ -54,6 +54,8 @@ export interface VaultHttpClientOptions {
    * Absent for the platform's own Vault, which the operator configured.
    */
   hostPolicy?: VaultHostPolicy;
+  /** Told of each request (an AppRole login it needed included): its operation, seconds, and error code when it failed. */
+  observe?: (op: Op, seconds: number, error: string | undefined) => void;
 }
 
 /** One KV v2 version. `data` is null (and `deleted` true) when that version is soft-deleted or destroyed. */
@@ -126,6 +128,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   readonly #tokens: VaultTokens;
   readonly #timeoutMs: number;
   readonly #mode: VaultClientMode;
+  readonly #observe: VaultHttpClientOptions['observe'];
   /** Who errors are about, and how their text loses any credential. */
   readonly #subject: ErrorSubject;
 
@@ -146,6 +149,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     this.#tokens = new VaultTokens(opts.auth, (auth) => this.#login(auth), opts.now ?? Date.now);
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#mode = mode;
+    this.#observe = opts.observe;
     this.#subject = { label: this.label, timeoutMs: this.#timeoutMs, scrub: (text) => this.#scrub(text) };
     this.#client = vault({
       endpoint: origin,
@@ -268,6 +272,23 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     ctx: CallContext,
     run: (requestOptions: { headers: Record<string, string> }) => Promise<unknown>,
     opts: { allow404?: boolean } = {},
+  ): Promise<unknown> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const body = await this.#callOnce(ctx, run, opts);
+      this.#observe?.(ctx.op, seconds(), undefined);
+      return body;
+    } catch (err) {
+      this.#observe?.(ctx.op, seconds(), err instanceof LatchkeyError ? err.code : 'vault.error');
+      throw err;
+    }
+  }
+
+  async #callOnce(
+    ctx: CallContext,
+    run: (requestOptions: { headers: Record<string, string> }) => Promise<unknown>,
+    opts: { allow404?: boolean },
   ): Promise<unknown> {
     const settle = (err: unknown): NotFound => {
       const api = apiFailure(err);

@@ -1,3 +1,4 @@
+import type { ServiceMetrics } from '@latchkey/metrics';
 import type { VaultIntegrationRepo, VaultSources } from '../domain/ports.js';
 import { integrationDeleted } from '../domain/vault/vault-integration-errors.js';
 import type {
@@ -18,6 +19,8 @@ export interface VaultSourcesOptions {
   timeoutMs?: number;
   /** Parallel reads per integration; default 8. */
   concurrency?: number;
+  /** Each request to a saved integration's Vault, by integration id and domain (a test of unsaved settings is not counted). */
+  metrics?: Pick<ServiceMetrics, 'vaultRequest'>;
 }
 
 function auth(s: VaultConnectionSettings, credential: string): VaultAuth {
@@ -55,7 +58,7 @@ export class CachedVaultSources implements VaultSources {
       if (credential === undefined) throw integrationDeleted(record);
       try {
         return VaultIntegrationReader.create(
-          this.#base(record, credential.toString('utf8'), `${record.domain}/${record.name}`),
+          this.#base(record, credential.toString('utf8'), `${record.domain}/${record.name}`, record),
         );
       } finally {
         credential.fill(0);
@@ -73,8 +76,20 @@ export class CachedVaultSources implements VaultSources {
     this.#cache.delete(id);
   }
 
-  #base(s: VaultConnectionSettings, credential: string, label: string) {
+  #base(s: VaultConnectionSettings, credential: string, label: string, saved?: VaultIntegrationRecord) {
+    const metrics = this.opts.metrics;
+    const observe =
+      metrics === undefined || saved === undefined
+        ? undefined
+        : (op: string, seconds: number, error: string | undefined) =>
+            metrics.vaultRequest({
+              integration: saved.id,
+              op,
+              seconds,
+              ...(error === undefined ? {} : { error }),
+            });
     return {
+      ...(observe === undefined ? {} : { observe }),
       host: s.host,
       path: s.path,
       layout: s.layout,

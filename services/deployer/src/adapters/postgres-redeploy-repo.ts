@@ -1,5 +1,6 @@
 import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
 import { LatchkeyError } from '@latchkey/errors';
+import type { ServiceMetrics } from '@latchkey/metrics';
 import type { AutoRedeploySkip, AutoRedeployDecision, CandidateCursor, RedeployRepo } from '../domain/ports.js';
 import type { DeploymentRecord, WorkloadRecord } from '../domain/deployment-types.js';
 import { cooldownLeftMs } from '../domain/redeploy-policy.js';
@@ -25,6 +26,8 @@ export class PostgresRedeployRepo implements RedeployRepo {
     private readonly pool: Pool,
     /** Signs the deploying events of auto redeploys (as PostgresWorkloadRepo does). */
     private readonly sign?: DeployerSigner,
+    /** Counts each auto redeploy recorded (once it is committed). */
+    private readonly metrics?: Pick<ServiceMetrics, 'redeployed'>,
   ) {}
 
   async autoCandidates(
@@ -58,6 +61,17 @@ export class PostgresRedeployRepo implements RedeployRepo {
   }
 
   async claimAutoRedeploy(input: {
+    workloadId: string;
+    now: Date;
+    cooldownMs: number;
+    decide: (w: WorkloadRecord, live: DeploymentRecord) => Promise<AutoRedeployDecision>;
+  }): Promise<{ deployment: DeploymentRecord } | { skip: AutoRedeploySkip }> {
+    const claimed = await this.#claimAutoRedeploy(input);
+    if ('deployment' in claimed) this.metrics?.redeployed('auto');
+    return claimed;
+  }
+
+  async #claimAutoRedeploy(input: {
     workloadId: string;
     now: Date;
     cooldownMs: number;

@@ -6,6 +6,7 @@ import {
   type WorkloadResolutionRetrying,
   type WorkloadResolved,
 } from '@latchkey/events';
+import type { ServiceMetrics } from '@latchkey/metrics';
 import type { JetStreamClient } from 'nats';
 import type { ResolutionPublisher } from '../domain/ports.js';
 
@@ -15,10 +16,17 @@ import type { ResolutionPublisher } from '../domain/ports.js';
  * again is dropped by JetStream's duplicate window.
  */
 export class NatsResolutionPublisher implements ResolutionPublisher {
-  constructor(private readonly js: JetStreamClient) {}
+  constructor(
+    private readonly js: JetStreamClient,
+    /** Counts the references of each resolution published, by source. */
+    private readonly metrics?: Pick<ServiceMetrics, 'referencesResolved'>,
+  ) {}
 
-  resolved(ev: WorkloadResolved): Promise<void> {
-    return this.#publish(`resolved:${ev.deploymentId}`, eventTypes.resolved, subjects.resolved(ev.domain), ev);
+  async resolved(ev: WorkloadResolved): Promise<void> {
+    await this.#publish(`resolved:${ev.deploymentId}`, eventTypes.resolved, subjects.resolved(ev.domain), ev);
+    const vault = ev.versions.filter((v) => v.sourceType === 'VAULT').length;
+    this.metrics?.referencesResolved('vault', vault);
+    this.metrics?.referencesResolved('managed', ev.versions.length - vault);
   }
 
   failed(ev: WorkloadResolutionFailed): Promise<void> {
