@@ -185,3 +185,15 @@ test("workloads' way to their secrets: the deployer gets the gateway's URL, the 
   );
   assert.equal(insecure['LATCHKEY_RUNTIME_TLS_CERT_FILE'], undefined);
 });
+
+test("features.secretsV2: every service gets the launcher's LATCHKEY_SECRETS_V2, true unless it says false", () => {
+  const services = ['catalog', 'ras', 'resolver', 'deployer', 'gateway'] as const;
+  for (const service of services) {
+    assert.equal(buildServiceEnv({}, { ...base, service })['LATCHKEY_SECRETS_V2'], 'true', service);
+    assert.equal(
+      buildServiceEnv({ LATCHKEY_SECRETS_V2: 'false' }, { ...base, service, replica: 2 })['LATCHKEY_SECRETS_V2'],
+      'false',
+      service,
+    );
+  }
+});
