@@ -5,8 +5,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isLatchkeyError } from '@latchkey/errors';
+import { silentLogger } from '@latchkey/logger';
+import { FakeAuthorizer } from '@latchkey/testing';
+import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
-import { migratedPool, newKeys, RecordingRuntime, resolve, usePostgres } from './deployer-test-support.js';
+import { AutoRedeployService } from '../src/domain/auto-redeploy-service.js';
+import {
+  computeSpec,
+  migratedPool,
+  newKeys,
+  RecordingRuntime,
+  replica,
+  resolve,
+  rotated,
+  TestClock,
+  usePostgres,
+} from './deployer-test-support.js';
 import { testWorkloadService } from './deployer-services.js';
 
 const postgres = usePostgres();
@@ -106,4 +120,33 @@ test('with Secrets V2 off, the deployer takes a placeholder only from global sco
   const fromGlobal = await v1.deploy('alice', 'analytics', 'legacy');
   await resolve({ repo, workloads: v1 }, keys, fromGlobal, {}, 'global');
   assert.deepEqual(runtime.started, [second.id, fromGlobal.id]);
+});
+
+test('with Secrets V2 off, a stale workload with a structured reference is not redeployed by its auto policy', async (t) => {
+  const pool = await migratedPool(t, postgres(), 'v1_auto');
+  const keys = newKeys();
+  const authorizer = new FakeAuthorizer();
+  const clock = new TestClock(new Date('2025-03-03T12:00:00Z'));
+  const v2 = replica(pool, { name: 'deployer-a', keys, authorizer, clock, cooldownMs: 0 });
+  const spec = computeSpec('auto-job', 'analytics', ['db_password'], { redeployPolicy: { mode: 'auto' } });
+  await v2.workloads.apply('mia', 'analytics', JSON.stringify(spec));
+  await resolve(v2, keys, await v2.workloads.deploy('mia', 'analytics', 'auto-job'), { db_password: 1 });
+  await v2.workloads.onSecretChanged('secret.updated:analytics/db_password/2', rotated('analytics', 'db_password', 2));
+  const w = await v2.repo.getWorkload('analytics', 'auto-job');
+  assert.equal(w?.stale, true);
+  const v1 = new AutoRedeployService({
+    redeploys: new PostgresRedeployRepo(pool),
+    workloads: v2.repo,
+    authorizer,
+    logger: silentLogger,
+    onEvents: () => undefined,
+    cooldownMs: 0,
+    clock: clock.now,
+    secretsV2: false,
+  });
+  assert.deepEqual(await v1.consider(w.id), { skip: 'refused' });
+  const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM deployments WHERE trigger = 'auto'");
+  assert.equal(rows[0]?.n, 0);
+  // With V2 on the same workload is redeployed.
+  assert.ok('redeployed' in (await v2.auto.consider(w.id)));
 });
