@@ -203,3 +203,15 @@ test('each service gets the metrics port the launcher picked for it, and never a
   const without = buildServiceEnv({ LATCHKEY_METRICS_PORT: '9999' }, { ...base, service: 'ras' });
   assert.equal(without['LATCHKEY_METRICS_PORT'], undefined);
 });
+
+test("features.secretsV2: every service gets the launcher's LATCHKEY_SECRETS_V2, true unless it says false", () => {
+  const services = ['catalog', 'ras', 'resolver', 'deployer', 'gateway'] as const;
+  for (const service of services) {
+    assert.equal(buildServiceEnv({}, { ...base, service })['LATCHKEY_SECRETS_V2'], 'true', service);
+    assert.equal(
+      buildServiceEnv({ LATCHKEY_SECRETS_V2: 'false' }, { ...base, service, replica: 2 })['LATCHKEY_SECRETS_V2'],
+      'false',
+      service,
+    );
+  }
+});

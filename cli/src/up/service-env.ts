@@ -160,5 +160,7 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     // Workloads read their secrets through the gateway (LATCHKEY_API_URL; the CA is its LATCHKEY_TLS_CA_FILE).
     if (input.workloadApiUrl !== undefined) env['LATCHKEY_WORKLOAD_API_URL'] = input.workloadApiUrl;
   }
+  // features.secretsV2: the launcher's one value (default true) for every service and replica alike.
+  env['LATCHKEY_SECRETS_V2'] = (base['LATCHKEY_SECRETS_V2'] ?? '').trim() || 'true';
   return env;
 }

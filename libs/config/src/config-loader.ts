@@ -47,3 +47,19 @@ export const logLevel = () =>
   z
     .enum(['debug', 'info', 'warn', 'error', 'silent'], { error: 'one of debug, info, warn, error, silent' })
     .default('info');
+
+/**
+ * features.secretsV2 (LATCHKEY_SECRETS_V2): `true` (the default) takes
+ * structured secret references `{key, source}` beside `${secrets.KEY}`
+ * placeholders, which read the workload's domain first, then global scope.
+ * `false` is the legacy mode the seeds migrate from: only placeholders, read
+ * from global scope only; structured references are refused. The deployer and
+ * the resolver read the same variable and must be given the same value.
+ */
+export const secretsV2 = () =>
+  z
+    .enum(['true', 'false', '1', '0', ''], {
+      error: 'use true (Secrets V2: structured references; the default) or false (legacy ${secrets.KEY} only)',
+    })
+    .default('true')
+    .transform((v) => v !== 'false' && v !== '0');

@@ -1,1 +1,1 @@
-export { auditFailClosed, loadConfig, logLevel, port, required, z } from './config-loader.js';
+export { auditFailClosed, loadConfig, logLevel, port, required, secretsV2, z } from './config-loader.js';

@@ -43,3 +43,10 @@ test('workload output settings have stated defaults, and a bad one names the var
     /LATCHKEY_OUTPUT_RETENTION_DAYS.*above 0/s,
   );
 });
+
+test('features.secretsV2 (LATCHKEY_SECRETS_V2) is on by default, off with false, and a bad value names the variable', () => {
+  assert.equal(loadDeployerConfig(required).LATCHKEY_SECRETS_V2, true);
+  assert.equal(loadDeployerConfig({ ...required, LATCHKEY_SECRETS_V2: 'false' }).LATCHKEY_SECRETS_V2, false);
+  assert.equal(loadDeployerConfig({ ...required, LATCHKEY_SECRETS_V2: 'true' }).LATCHKEY_SECRETS_V2, true);
+  assert.throws(() => loadDeployerConfig({ ...required, LATCHKEY_SECRETS_V2: 'no' }), /LATCHKEY_SECRETS_V2: use true/);
+});

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { loadConfig, required, z } from '@latchkey/config';
+import { loadConfig, required, secretsV2, z } from '@latchkey/config';
 import { serviceConfig } from '@latchkey/service';
 
 const schema = z.object({
@@ -107,6 +107,12 @@ const schema = z.object({
    * as a file (LATCHKEY_CA_FILE). Default: LATCHKEY_TLS_CA_FILE.
    */
   LATCHKEY_WORKLOAD_API_CA_FILE: z.string().optional(),
+  /**
+   * features.secretsV2: `false` refuses workloads with structured references
+   * on apply, deploy and dry run (legacy `${secrets.KEY}` only). The resolver
+   * must be given the same value.
+   */
+  LATCHKEY_SECRETS_V2: secretsV2(),
 });
 
 export type DeployerConfig = z.infer<typeof schema>;

@@ -61,6 +61,7 @@ serve({
       planner: new NatsResolutionPlanner(bus.nc, sign),
       outputQuotaBytes: config.LATCHKEY_OUTPUT_QUOTA_BYTES,
       workloadApi,
+      secretsV2: config.LATCHKEY_SECRETS_V2,
     });
     const runtimeReads = new RuntimeReadService({
       tokens,
@@ -78,7 +79,11 @@ serve({
       logger: log,
       onEvents: () => relay.kick(),
       cooldownMs: config.LATCHKEY_REDEPLOY_COOLDOWN_S * 1000,
+      secretsV2: config.LATCHKEY_SECRETS_V2,
     });
+    if (!config.LATCHKEY_SECRETS_V2) {
+      log.info('Secrets V2 is off: only ${secrets.KEY} placeholders (global scope); structured references are refused');
+    }
     const redeployScan = service.every('redeploy scan', config.LATCHKEY_REDEPLOY_SCAN_INTERVAL_S, () =>
       autoRedeploy.scan(),
     );

@@ -382,6 +382,20 @@ describe('kubernetes runtime', () => {
     assert.deepEqual(rt.running(), []);
   });
 
+  test('a domain whose namespace a real API server would refuse (created under the looser rule) is refused before any call', async () => {
+    const rt = runtime();
+    const s = spec({ domain: 'old-team-' });
+    const err = await startFailure(rt, s);
+    assert.equal(err.code, 'runtime.invalid_namespace');
+    assert.match(
+      err.message,
+      /^domain old-team- cannot run workloads on the kubernetes runtime: its namespace latchkey-old-team- is not a DNS label .*at most 54 characters/,
+    );
+    assert.ok(!err.message.includes(s.secrets[0]!), 'no value in the error');
+    assert.deepEqual(k8s.pods('latchkey-old-team-'), []);
+    assert.deepEqual(rt.running(), []);
+  });
+
   test('when the Secret cannot be created, the Pod is removed again', async () => {
     const rt = runtime();
     const s = spec({ workload: 'clash' });

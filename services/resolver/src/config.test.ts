@@ -37,3 +37,23 @@ test('a value of LATCHKEY_AUDIT_FAIL_CLOSED that is neither on nor off fails the
       /LATCHKEY_AUDIT_FAIL_CLOSED: use 1 \(refuse unaudited reads\) or 0/.test(err.message),
   );
 });
+
+test('features.secretsV2 (LATCHKEY_SECRETS_V2) is on unless set to false; another value fails the start, naming the variable', () => {
+  assert.equal(loadResolverConfig(base).LATCHKEY_SECRETS_V2, true);
+  for (const [v, on] of [
+    ['true', true],
+    ['1', true],
+    ['', true],
+    ['false', false],
+    ['0', false],
+  ] as const) {
+    assert.equal(loadResolverConfig({ ...base, LATCHKEY_SECRETS_V2: v }).LATCHKEY_SECRETS_V2, on, v);
+  }
+  assert.throws(
+    () => loadResolverConfig({ ...base, LATCHKEY_SECRETS_V2: 'off' }),
+    (err: unknown) =>
+      err instanceof LatchkeyError &&
+      err.code === 'config.invalid' &&
+      /LATCHKEY_SECRETS_V2: use true \(Secrets V2: structured references; the default\) or false/.test(err.message),
+  );
+});

@@ -1,4 +1,4 @@
-import { auditFailClosed, loadConfig, required, z } from '@latchkey/config';
+import { auditFailClosed, loadConfig, required, secretsV2, z } from '@latchkey/config';
 import { serviceConfig } from '@latchkey/service';
 
 const schema = z.object({
@@ -25,6 +25,12 @@ const schema = z.object({
    * written; 0 (the default) serves it and logs the failure.
    */
   LATCHKEY_AUDIT_FAIL_CLOSED: auditFailClosed(),
+  /**
+   * features.secretsV2: `false` reads `${secrets.KEY}` placeholders from
+   * global scope only and refuses structured references. The deployer must
+   * be given the same value.
+   */
+  LATCHKEY_SECRETS_V2: secretsV2(),
 });
 
 export type ResolverConfig = z.infer<typeof schema>;

@@ -37,7 +37,13 @@ serve({
       auditFailClosed: config.LATCHKEY_AUDIT_FAIL_CLOSED,
       logger: log,
       masker: redactor,
+      secretsV2: config.LATCHKEY_SECRETS_V2,
     });
+    if (!config.LATCHKEY_SECRETS_V2) {
+      log.info(
+        'Secrets V2 is off: ${secrets.KEY} placeholders read global scope only; structured references are refused',
+      );
+    }
     if (config.LATCHKEY_AUDIT_FAIL_CLOSED) log.info('audit.failClosed: resolutions that cannot be audited are refused');
     await service.consume([deployingConsumerSpec(resolution, attribution, metrics)]);
     service.own(startPlanResponder(bus.nc, resolution, attribution, log));

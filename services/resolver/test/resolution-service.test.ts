@@ -168,7 +168,10 @@ class MemoryAudit implements AuditTrail {
 
 const canary = (name: string) => `${name}-${randomBytes(8).toString('hex')}`;
 
-function harness(values: FakeValues, opts: { deny?: string[]; maxValueBytes?: number; maxTotalBytes?: number } = {}) {
+function harness(
+  values: FakeValues,
+  opts: { deny?: string[]; maxValueBytes?: number; maxTotalBytes?: number; secretsV2?: boolean } = {},
+) {
   const authorizer = FakeAuthorizer.denyingResources(opts.deny ?? []);
   const publisher = new RecordingPublisher();
   const audit = new MemoryAudit();
@@ -186,6 +189,7 @@ function harness(values: FakeValues, opts: { deny?: string[]; maxValueBytes?: nu
     logger: silentLogger,
     ...(opts.maxValueBytes ? { maxValueBytes: opts.maxValueBytes } : {}),
     ...(opts.maxTotalBytes ? { maxTotalBytes: opts.maxTotalBytes } : {}),
+    ...(opts.secretsV2 !== undefined ? { secretsV2: opts.secretsV2 } : {}),
   });
   return { authorizer, publisher, audit, masker, service, opened: opener(keys) };
 }
@@ -274,6 +278,58 @@ test('every reference form resolves with one batched ras check and one catalog r
   assert.ok(
     values.handedOut.every((b) => b.every((x) => x === 0)),
     'the values read were wiped after sealing',
+  );
+});
+
+test('with Secrets V2 off, a placeholder is asked of and read from global scope only, and a structured reference fails unread', async () => {
+  const g = canary('g');
+  const values = new FakeValues({ smtp: { scope: 'global', version: 3, value: g } });
+  const h = harness(values, { secretsV2: false });
+  await h.service.resolve(deploying([legacy('smtp')]));
+  assert.deepEqual(
+    h.authorizer.batches[0]!.map((q) => [q.action, q.domain, q.resource, q.scope ?? '']),
+    [['secret.use', 'analytics', 'smtp', 'global']],
+  );
+  assert.deepEqual(
+    values.calls[0]!.items.map((i) => [i.refId, i.scope, i.fallbackToGlobal]),
+    [['LEGACY:smtp', 'global', false]],
+    'never the domain first',
+  );
+  const [resolved] = h.publisher.resolvedEvents;
+  assert.ok(resolved);
+  assert.deepEqual(h.opened(resolved), { 'LEGACY:smtp': g });
+  assert.deepEqual(resolved.warnings, []);
+
+  // Structured references (managed or Vault): refused per reference, nothing read for them, no bundle looked up.
+  const v1 = harness(new FakeValues({ smtp: { scope: 'global', version: 3, value: g } }), { secretsV2: false });
+  const reads = new FakeValues({ smtp: { scope: 'global', version: 3, value: g } });
+  const mixed = harness(reads, { secretsV2: false });
+  await mixed.service.resolve(deploying([legacy('smtp'), managed('db_password'), vault('team_key')]));
+  assert.deepEqual(mixed.publisher.resolvedEvents, []);
+  const [failed] = mixed.publisher.failedEvents;
+  assert.ok(failed);
+  assert.deepEqual(
+    failed.failures.map((f) => [f.refId, f.code]),
+    [
+      ['MANAGED:analytics:db_password', 'workload.secrets_v2_disabled'],
+      [`VAULT:${VAULT_ID}:team_key`, 'workload.secrets_v2_disabled'],
+    ],
+  );
+  assert.match(
+    failed.failures[0]!.message,
+    /Secrets V2 is off .*LATCHKEY_SECRETS_V2=true on the deployer and the resolver/,
+  );
+  assert.deepEqual(
+    reads.calls.flatMap((c) => c.items.map((i) => i.refId)),
+    ['LEGACY:smtp'],
+  );
+  assert.deepEqual(reads.bundleLookups, []);
+  // A plan (dry run) says the same.
+  const plan = await analyticsPlan(v1, 'dry_run', 'w', [managed('db_password')]);
+  assert.ok(plan.ok);
+  assert.deepEqual(
+    plan.references.map((r) => [r.refId, r.ok, r.code]),
+    [['MANAGED:analytics:db_password', false, 'workload.secrets_v2_disabled']],
   );
 });
 

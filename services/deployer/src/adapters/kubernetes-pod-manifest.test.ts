@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunSpec } from '../domain/ports.js';
-import { API_CA_KEY, MOUNT, PROPERTIES_KEY, podManifest, valuesSecret } from './kubernetes-pod-manifest.js';
+import {
+  API_CA_KEY,
+  domainNamespace,
+  MOUNT,
+  namespaceProblem,
+  PROPERTIES_KEY,
+  podManifest,
+  valuesSecret,
+} from './kubernetes-pod-manifest.js';
 
 const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
   deploymentId: 'd0c1e2f3-0000-4000-8000-000000000001',
@@ -74,4 +82,41 @@ test("the workload token comes from the values Secret and the gateway's CA is mo
     { key: API_CA_KEY, path: API_CA_KEY },
   ]);
   assert.equal(Buffer.from(m.secretData[API_CA_KEY]!, 'base64').toString('utf8'), 'CA-PEM');
+});
+
+// What a Kubernetes API server accepts, written out here apart from the code under test
+// (apimachinery's IsDNS1123Label and IsValidLabelValue, and a qualified label key).
+const K8S_DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const K8S_LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const K8S_LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+test('a domain of the longest allowed name (54 characters) has a valid namespace latchkey-<domain> and valid labels', () => {
+  const domain = `d${'0123456789'.repeat(6)}`.slice(0, 54);
+  const namespace = domainNamespace('latchkey-', domain);
+  assert.equal(namespace.length, 63);
+  assert.match(namespace, K8S_DNS1123_LABEL);
+  assert.equal(namespaceProblem(namespace), undefined);
+  const m = podManifest(spec({ domain, workload: `${'W'.repeat(70)}-` }), {
+    name: `lk-${'w'.repeat(40)}-d0c1e2f3`,
+    namespace,
+    image: 'img:1',
+  });
+  assert.equal(m.labels['latchkey.dev/domain'], domain);
+  for (const [key, value] of Object.entries(m.labels)) {
+    assert.match(key, K8S_LABEL_KEY);
+    assert.ok(value.length <= 63, `label ${key} is at most 63 characters`);
+    assert.match(value, K8S_LABEL_VALUE, `label ${key}`);
+  }
+  assert.ok(m.body.metadata!.name!.length <= 63 && K8S_DNS1123_LABEL.test(m.body.metadata!.name!));
+  assert.deepEqual(valuesSecret(m, 'uid-1').metadata?.labels, m.labels);
+});
+
+test('a namespace a real API server would refuse is named with what is wrong', () => {
+  // A domain created under the looser rule before: ends with '-', or over 54 characters.
+  assert.match(namespaceProblem(domainNamespace('latchkey-', 'old-team-')) ?? '', /is not a DNS label/);
+  assert.match(
+    namespaceProblem(domainNamespace('latchkey-', 'd'.repeat(55))) ?? '',
+    /is 64 characters long; a namespace name has at most 63/,
+  );
+  assert.equal(namespaceProblem(domainNamespace('latchkey-', '1team')), undefined);
 });

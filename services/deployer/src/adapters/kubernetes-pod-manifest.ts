@@ -19,6 +19,28 @@ export function dnsLabel(s: string, max: number): string {
   return cleaned.slice(0, max).replace(/-+$/, '') || 'x';
 }
 
+/** The namespace of a domain's Pods: `<prefix><domain>` (default prefix `latchkey-`). */
+export function domainNamespace(prefix: string, domain: string): string {
+  return `${prefix}${domain}`;
+}
+
+/** What a namespace name must be: a DNS label (RFC 1123) of at most 63 characters. */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * Why a real API server would refuse `namespace` as a namespace name (422),
+ * if it would: too long, or not a DNS label. Domains created now always fit
+ * the default prefix (NEW_DOMAIN_NAME, at most 54 characters); a domain
+ * created under the looser rule before, or a longer prefix, may not.
+ */
+export function namespaceProblem(namespace: string): string | undefined {
+  if (namespace.length > 63) return `is ${namespace.length} characters long; a namespace name has at most 63`;
+  if (!NAMESPACE_NAME.test(namespace)) {
+    return "is not a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit)";
+  }
+  return undefined;
+}
+
 /** A workload's Pod, its values Secret's name and data, and their labels: what `start` creates. */
 export interface PodManifest {
   body: V1Pod;
@@ -42,6 +64,8 @@ export function podManifest(spec: RunSpec, at: { name: string; namespace: string
     'app.kubernetes.io/managed-by': 'latchkey',
     'latchkey.dev/deployment': spec.deploymentId,
     'latchkey.dev/workload': dnsLabel(spec.workload, 63),
+    // A valid label value as it is: start() runs only domains whose namespace is a DNS label.
+    'latchkey.dev/domain': spec.domain,
   };
   const body: V1Pod = {
     apiVersion: 'v1',

@@ -32,7 +32,7 @@ import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 import { WorkloadOutput } from './workload-output.js';
 import { apiError, apiStatus, isRetryable } from './kubernetes-api.js';
 import { readPodLogs, type PodLogs } from './kubernetes-pod-logs.js';
-import { dnsLabel, podManifest, valuesSecret } from './kubernetes-pod-manifest.js';
+import { dnsLabel, domainNamespace, namespaceProblem, podManifest, valuesSecret } from './kubernetes-pod-manifest.js';
 
 export { loadKubeConfig } from './kubernetes-api.js';
 
@@ -121,7 +121,7 @@ export class KubernetesRuntime implements WorkloadRuntime {
   }
 
   namespaceOf(domain: string): string {
-    return `${this.opts.namespacePrefix ?? 'latchkey-'}${domain}`;
+    return domainNamespace(this.opts.namespacePrefix ?? 'latchkey-', domain);
   }
 
   /** The Pod of a deployment: named after its workload and the start of its id. */
@@ -188,6 +188,13 @@ export class KubernetesRuntime implements WorkloadRuntime {
 
   async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
     const namespace = this.namespaceOf(spec.domain);
+    const invalid = namespaceProblem(namespace);
+    if (invalid)
+      throw new LatchkeyError(
+        'runtime.invalid_namespace',
+        `domain ${spec.domain} cannot run workloads on the kubernetes runtime: its namespace ${namespace} ${invalid}, which a Kubernetes API server refuses. Domains created now have names of at most 54 characters that end with a letter or digit; move the workload to such a domain${this.opts.namespacePrefix && this.opts.namespacePrefix !== 'latchkey-' ? `, or shorten LATCHKEY_K8S_NAMESPACE_PREFIX (${this.opts.namespacePrefix})` : ''}`,
+        { kind: 'failed_precondition' },
+      );
     const image = spec.image ?? this.opts.defaultImage;
     if (!image)
       throw new LatchkeyError(

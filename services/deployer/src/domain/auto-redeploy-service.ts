@@ -3,7 +3,7 @@ import type { Authorizer, Decision } from '@latchkey/authz';
 import type { Logger } from '@latchkey/logger';
 import type { AutoRedeployDecision, AutoRedeploySkip, CandidateCursor, RedeployRepo, WorkloadRepo } from './ports.js';
 import { cooldownLeftMs, effectivePolicy, inWindow } from './redeploy-policy.js';
-import { referencesOf } from './workload-spec.js';
+import { firstStructuredReference, referencesOf } from './workload-spec.js';
 import type { DeploymentRecord, WorkloadAuthor, WorkloadRecord } from './deployment-types.js';
 
 const sameAuthor = (a: WorkloadAuthor | null, b: WorkloadAuthor | null): boolean =>
@@ -22,6 +22,8 @@ export interface AutoRedeployDeps {
   clock?: () => Date;
   /** Candidates read per query by the scan, which pages through all of them (default 500). */
   scanLimit?: number;
+  /** features.secretsV2 (default true); false: a workload with a structured reference is not redeployed. */
+  secretsV2?: boolean;
 }
 
 export type AutoRedeployOutcome =
@@ -159,6 +161,14 @@ export class AutoRedeployService {
     const log = this.deps.logger.child({ workload: w.name, domain: w.domain });
     if (!w.spec.run) {
       log.warn('stale workload not redeployed by its policy: it has no run.command');
+      return { skip: 'refused' };
+    }
+    const structured = this.deps.secretsV2 === false ? firstStructuredReference(w.spec) : undefined;
+    if (structured !== undefined) {
+      log.warn(
+        'stale workload not redeployed by its policy: it has a structured secret reference and Secrets V2 is off (LATCHKEY_SECRETS_V2=false)',
+        { path: structured },
+      );
       return { skip: 'refused' };
     }
     const author = w.appliedBy;

@@ -18,6 +18,11 @@ export interface WorkloadServiceDeps {
   /** How long apply waits for the reference check (default 5 s) and a dry run for its resolution (default 30 s). */
   checkTimeoutMs?: number;
   dryRunTimeoutMs?: number;
+  /**
+   * features.secretsV2 (default true). False, the legacy mode: workloads with
+   * structured references are refused on apply, deploy, redeploy and dry run.
+   */
+  secretsV2?: boolean;
   /** The time (when a workload became stale); tests inject one. */
   clock?: () => Date;
   /** Per deployment, the most output kept (bytes; the oldest lines are dropped). Default DEFAULT_OUTPUT_QUOTA_BYTES. */

@@ -42,10 +42,10 @@ function placeMismatch(
   return undefined;
 }
 
-/** The scopes a reference may be answered from. */
-function scopeFits(ref: ReferenceSpec, domain: string, scope: string): boolean {
+/** The scopes a reference may be answered from (Secrets V2 off: a placeholder from global scope only). */
+function scopeFits(ref: ReferenceSpec, domain: string, scope: string, secretsV2: boolean): boolean {
   if (ref.sourceType === 'VAULT') return scope === ref.sourceId;
-  if (ref.legacy) return scope === domain || scope === GLOBAL_SCOPE;
+  if (ref.legacy) return scope === GLOBAL_SCOPE || (secretsV2 && scope === domain);
   return scope === ref.sourceId;
 }
 
@@ -98,6 +98,7 @@ export function resolvedMismatch(
   ev: WorkloadResolved,
   origin: BusOrigin = {},
   subjectOf: (domain: string) => string,
+  secretsV2 = true,
 ): string | undefined {
   const noList = 'the event carries no list of versions';
   return answerMismatch(d, ev, origin, subjectOf, ev.versions, noList, (rec, versions, t) => {
@@ -111,7 +112,7 @@ export function resolvedMismatch(
       t.seen.add(v.refId);
       if (v.key !== ref.key || v.sourceType !== ref.sourceType) {
         t.wrong.push(`${v.refId} (key or source type differs)`);
-      } else if (!scopeFits(ref, rec.domain, String(v.scope))) {
+      } else if (!scopeFits(ref, rec.domain, String(v.scope), secretsV2)) {
         t.wrong.push(`${v.refId} (scope ${clip(String(v.scope))})`);
       }
     }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  firstStructuredReference,
   injectionsOf,
   parseTemplate,
   parseWorkloadSpec,
@@ -448,4 +449,47 @@ test('a bad image or resource is refused with the path of each problem', () => {
     '$.run.resources.reserve',
   ]);
   assert.ok(problems.some((p) => /quantity such as "500m"/.test(p)));
+});
+
+test('the first structured reference of a spec is named by its JSON path; placeholders and literals are none', () => {
+  const ref = { key: 'k', source: { type: 'MANAGED' as const, id: 'global' } };
+  const base = { name: 'w', run: { command: ['true'] } };
+  assert.equal(
+    firstStructuredReference({
+      ...base,
+      kind: 'COMPUTE',
+      envVars: { A: '${secrets.a}', B: 'x' },
+      sparkConf: { 'spark.a': '1' },
+    }),
+    undefined,
+  );
+  assert.equal(firstStructuredReference({ ...base, kind: 'COMPUTE', envVars: { A: 'x', B: ref } }), '$.envVars.B');
+  assert.equal(
+    firstStructuredReference({ ...base, kind: 'COMPUTE', sparkConf: { 'spark.x.key': ref } }),
+    '$.sparkConf.spark.x.key',
+  );
+  assert.equal(
+    firstStructuredReference({
+      ...base,
+      kind: 'SPARK_JOB',
+      template: { envVars: { A: '${secrets.a}' }, sparkConf: { 's.k': ref } },
+    }),
+    '$.template.sparkConf.s.k',
+  );
+  assert.equal(
+    firstStructuredReference({ ...base, kind: 'JUPYTER_CONTAINER', config: { envVars: { DB: ref } } }),
+    '$.config.envVars.DB',
+  );
+  assert.equal(firstStructuredReference({ ...base, kind: 'STORAGE_CONFIG', accessKey: ref }), '$.accessKey');
+  assert.equal(
+    firstStructuredReference({
+      ...base,
+      kind: 'STORAGE_CONFIG',
+      accessKey: 'AKIA',
+      secretKey: '${secrets.s}',
+      storageSecret: ref,
+    }),
+    '$.storageSecret',
+  );
+  assert.equal(firstStructuredReference({ ...base, kind: 'STORAGE_CONFIG', secretKey: '${secrets.s}' }), undefined);
 });

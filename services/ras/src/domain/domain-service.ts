@@ -1,4 +1,5 @@
-import { checkDomainName, GLOBAL_SCOPE } from '@latchkey/events';
+import { checkNewDomainName } from '@latchkey/authz';
+import { GLOBAL_SCOPE } from '@latchkey/events';
 import { noSuchDomain, type AccessPolicy, type CheckInput, type Decision, type PolicyFacts } from './access-policy.js';
 import { decisionRecord } from './audit-records.js';
 import type { Actor } from './grant-types.js';
@@ -8,10 +9,15 @@ import { domainExists, domainNotFound, globalNameReserved, onlyAdminsCreateDomai
 import { requireDomainName } from './request-parsers.js';
 import type { DecisionAudit, DomainRecord, DomainRepo } from './ports.js';
 
-/** The name of a domain to create: a domain name, and not `global`. */
+/**
+ * The name of a domain to create: valid in every place a domain name goes
+ * (NEW_DOMAIN_NAME: at most 54 characters, starting with a letter, ending
+ * with a letter or digit), and not `global`. Domains created under the
+ * looser rule before stay readable; none is created anew.
+ */
 export function validateDomainName(name: string): void {
   if (name === GLOBAL_SCOPE) throw globalNameReserved();
-  checkDomainName(name);
+  checkNewDomainName(name);
 }
 
 /** Actions another Latchkey service may take on its own account (reads of policy objects). */

@@ -8,6 +8,7 @@ import {
   crossDomain,
   permissionsUnchecked,
   referenceDenied,
+  secretsV2Disabled,
 } from './resolution-errors.js';
 import type { Outcomes, Question } from './resolution-outcome.js';
 
@@ -15,6 +16,12 @@ export interface AuthorizationDeps {
   authorizer: Authorizer;
   /** Only its integrationBundles (metadata: which bundle a Vault integration belongs to). */
   values: Pick<ValueSource, 'integrationBundles'>;
+  /**
+   * features.secretsV2 (default true). False, the legacy mode: a
+   * `${secrets.KEY}` placeholder reads global scope only (never the
+   * workload's domain), and a structured reference fails unread.
+   */
+  secretsV2?: boolean;
 }
 
 /** ras's answers: one per reference, in order, and one per bundle of a Vault reference's integration. */
@@ -36,10 +43,12 @@ export async function authorizeReferences(
   q: Question,
   outcomes: Outcomes,
 ): Promise<ValueRead[]> {
+  const legacyMode = deps.secretsV2 === false;
+  if (legacyMode) for (const ref of q.references) if (!ref.legacy) outcomes.fail(ref, secretsV2Disabled(ref));
   const bundleOf = await lookupBundles(deps.values, q, outcomes);
   let answers: Answers;
   try {
-    answers = { bundleOf, ...(await askRas(deps.authorizer, q, [...new Set(bundleOf.values())])) };
+    answers = { bundleOf, ...(await askRas(deps.authorizer, q, [...new Set(bundleOf.values())], legacyMode)) };
   } catch (err) {
     if (!(err instanceof LatchkeyError)) throw err;
     for (const ref of q.references) outcomes.fail(ref, permissionsUnchecked(err));
@@ -48,7 +57,7 @@ export async function authorizeReferences(
   const reads: ValueRead[] = [];
   q.references.forEach((ref, i) => {
     if (outcomes.has(ref)) return;
-    const read = readFor(ref, answers.decisions[i], answers, q.domain, outcomes);
+    const read = readFor(ref, answers.decisions[i], answers, q.domain, outcomes, legacyMode);
     if (read) reads.push(read);
   });
   return reads;
@@ -60,7 +69,9 @@ async function lookupBundles(
   q: Question,
   outcomes: Outcomes,
 ): Promise<Map<string, string>> {
-  const vaultIds = [...new Set(q.references.filter((r) => r.sourceType === 'VAULT').map((r) => r.sourceId))];
+  const vaultIds = [
+    ...new Set(q.references.filter((r) => r.sourceType === 'VAULT' && !outcomes.has(r)).map((r) => r.sourceId)),
+  ];
   if (vaultIds.length === 0) return new Map();
   try {
     return await values.integrationBundles(q.domain, vaultIds);
@@ -71,11 +82,16 @@ async function lookupBundles(
   }
 }
 
-/** One batched permission check for every reference, and for the bundle of every Vault integration. */
+/**
+ * One batched permission check for every reference, and for the bundle of
+ * every Vault integration. `legacyMode`: placeholders are asked of global
+ * scope, the only one they read then.
+ */
 async function askRas(
   authorizer: Authorizer,
   q: Question,
   bundles: string[],
+  legacyMode: boolean,
 ): Promise<Pick<Answers, 'decisions' | 'bundleDecisions'>> {
   const who = {
     principal: q.principal,
@@ -88,7 +104,9 @@ async function askRas(
       ...who,
       action: 'secret.use',
       resource: r.key,
-      ...(!r.legacy && r.sourceType === 'MANAGED' && r.sourceId === GLOBAL_SCOPE ? { scope: GLOBAL_SCOPE } : {}),
+      ...((r.legacy && legacyMode) || (!r.legacy && r.sourceType === 'MANAGED' && r.sourceId === GLOBAL_SCOPE)
+        ? { scope: GLOBAL_SCOPE }
+        : {}),
     })),
     ...bundles.map((b) => ({ ...who, action: 'bundle.use', resource: b })),
   ];
@@ -106,6 +124,7 @@ function readFor(
   answers: Answers,
   domain: string,
   outcomes: Outcomes,
+  legacyMode: boolean,
 ): ValueRead | undefined {
   if (!d?.allowed) {
     outcomes.fail(ref, referenceDenied(d));
@@ -130,6 +149,8 @@ function readFor(
       integrationId: ref.sourceId,
     };
   }
+  // Legacy mode: a placeholder reads global scope only, never the domain's key of the same name.
+  if (ref.legacy && legacyMode) return { refId: ref.refId, key: ref.key, scope: GLOBAL_SCOPE, fallbackToGlobal: false };
   const scope = ref.legacy ? domain : ref.sourceId;
   if (scope !== domain && scope !== GLOBAL_SCOPE) {
     outcomes.fail(ref, crossDomain(ref, scope, domain));

@@ -14,6 +14,7 @@ import {
   referenceDenied,
   RESOLUTION_ERROR_CODES,
   retryLater,
+  secretsV2Disabled,
   unattributedDeploying,
   unattributedPlanRequest,
   valuesTooLarge,
@@ -45,6 +46,7 @@ test('every code the resolver gives of its own is in RESOLUTION_ERROR_CODES, and
     unattributedPlanRequest('it carries no signature'),
     valuesTooLarge(1200, 1000),
     valueTooLarge(ref, { scope: 'analytics', version: 1 }, 300, 256),
+    secretsV2Disabled(ref),
   ];
   for (const g of given) {
     assert.ok((RESOLUTION_ERROR_CODES as readonly string[]).includes('code' in g ? g.code : ''), JSON.stringify(g));

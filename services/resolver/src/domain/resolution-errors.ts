@@ -21,6 +21,7 @@ export const RESOLUTION_ERROR_CODES = [
   'ras.cross_domain',
   'secret.value_too_large',
   'deployment.values_too_large',
+  'workload.secrets_v2_disabled',
 ] as const;
 
 export type ResolutionErrorCode = (typeof RESOLUTION_ERROR_CODES)[number];
@@ -85,6 +86,17 @@ export function crossDomain(ref: ReferenceSpec, scope: string, domain: string): 
   return problem(
     'ras.cross_domain',
     `reference ${ref.key} names domain ${scope}, but the workload is in ${domain}: a workload may use its own domain's secrets and global ones`,
+  );
+}
+
+/**
+ * A structured reference while Secrets V2 is off (the legacy mode): the
+ * deployer refuses such workloads; the resolver does not read one either.
+ */
+export function secretsV2Disabled(ref: ReferenceSpec): ReferenceProblem {
+  return problem(
+    'workload.secrets_v2_disabled',
+    `reference ${ref.key} (${ref.sourceType} ${ref.sourceId}) is a structured reference, and Secrets V2 is off on this installation: only \${secrets.KEY} placeholders resolve, from global scope. Turn Secrets V2 on (features.secretsV2.enabled: true in the Helm values; LATCHKEY_SECRETS_V2=true on the deployer and the resolver)`,
   );
 }
 

@@ -64,6 +64,11 @@ export interface ResolutionDeps {
   maxTotalBytes?: number;
   /** The service logger's redactor: values read are masked in its lines until they are sealed. */
   masker?: { add(values: Iterable<string>): void; remove(values: Iterable<string>): void };
+  /**
+   * features.secretsV2 (default true). False, the legacy mode: placeholders
+   * read global scope only; structured references fail unread.
+   */
+  secretsV2?: boolean;
 }
 
 /**

@@ -6,7 +6,12 @@ import type { WorkloadServiceDeps } from '../deployer-deps.js';
 import type { DeploymentRecord, DeploymentTrigger, WorkloadRecord } from '../deployment-types.js';
 import { resolutionFailedMismatch, type BusOrigin } from '../resolution-check.js';
 import { referencesOf, specWarnings } from '../workload-spec.js';
-import { assertStartable, findWorkload, notStartable } from '../workloads/workload-definitions.js';
+import {
+  assertSecretsVersion,
+  assertStartable,
+  findWorkload,
+  notStartable,
+} from '../workloads/workload-definitions.js';
 import type { BusAcceptance } from './bus-acceptance.js';
 import {
   DEPLOYMENT_ERRORS,
@@ -31,7 +36,7 @@ export interface DeploymentPlanResult {
 
 export type DeploymentsDeps = Pick<
   WorkloadServiceDeps,
-  'repo' | 'authorizer' | 'onEvents' | 'planner' | 'dryRunTimeoutMs'
+  'repo' | 'authorizer' | 'onEvents' | 'planner' | 'dryRunTimeoutMs' | 'secretsV2'
 >;
 
 /** Deployments recorded and resolved: deploy, redeploy, dry run, and the resolver's failures and retries. */
@@ -53,6 +58,8 @@ export class Deployments {
     await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
     const workload = await findWorkload(this.deps.repo, domain, name);
     assertStartable(workload);
+    // A workload stored while Secrets V2 was on is refused once it is off.
+    assertSecretsVersion(this.deps.secretsV2, name, workload.spec, trigger === 'redeploy' ? 'redeploy' : 'deploy');
     const d = await this.deps.repo.createDeployment(
       workload,
       principal,
@@ -110,6 +117,7 @@ export class Deployments {
       resource: w.name,
     });
     assertStartable(w);
+    assertSecretsVersion(this.deps.secretsV2, w.name, w.spec, 'redeploy');
     // Decided under the workload's lock: another replica, person or
     // auto policy may have redeployed it since the list was read.
     const created = await this.deps.repo.createRedeployOfStale(w, principal, referencesOf(w.spec, w.domain), groups);
@@ -147,6 +155,7 @@ export class Deployments {
     checkDomainName(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
     const workload = await findWorkload(this.deps.repo, domain, name);
+    assertSecretsVersion(this.deps.secretsV2, name, workload.spec, 'dry run');
     const problem = notStartable(name, workload.spec);
     const warnings = [...specWarnings(workload.spec), ...(problem ? [`${problem}: deploy would be refused`] : [])];
     const references = referencesOf(workload.spec, domain);

@@ -155,7 +155,7 @@ export class WorkloadRunner {
    */
   async onResolved(eventId: string, ev: WorkloadResolved, origin: BusOrigin = {}): Promise<void> {
     await this.bus.acceptOnly('workload.resolved', eventId, ev.deploymentId, ev.domain, origin, (d) =>
-      resolvedMismatch(d, ev, origin, subjects.resolved),
+      resolvedMismatch(d, ev, origin, subjects.resolved, this.deps.secretsV2 !== false),
     );
     // Marked before the claim commits, so that the running-deployments check never sees it claimed but not starting.
     this.startingHere.set(ev.deploymentId, (this.startingHere.get(ev.deploymentId) ?? 0) + 1);

@@ -3,8 +3,21 @@ import { auditRecord, checkDomainName } from '@latchkey/events';
 import type { DeploymentRecord, WorkloadRecord, WorkloadView } from '../deployment-types.js';
 import type { ResolutionPlanner, WorkloadRepo } from '../ports.js';
 import { checkReferences } from '../reference-check.js';
-import { parseWorkloadSpec, referencesOf, specWarnings, WORKLOAD_NAME, type WorkloadSpec } from '../workload-spec.js';
-import { invalidWorkloadName, workloadNoCommand, workloadNotFound, workloadRunning } from './workload-errors.js';
+import {
+  firstStructuredReference,
+  parseWorkloadSpec,
+  referencesOf,
+  specWarnings,
+  WORKLOAD_NAME,
+  type WorkloadSpec,
+} from '../workload-spec.js';
+import {
+  invalidWorkloadName,
+  workloadNoCommand,
+  workloadNotFound,
+  workloadRunning,
+  workloadSecretsV2Disabled,
+} from './workload-errors.js';
 
 /** The workload `name` of `domain` (a checked name), or workload.not_found. */
 export async function findWorkload(
@@ -28,11 +41,29 @@ export function assertStartable(w: WorkloadRecord): void {
   if (problem) throw workloadNoCommand(problem);
 }
 
+/**
+ * features.secretsV2 off (the legacy mode): a workload with a structured
+ * reference is refused (`doing`: what was asked), whether it is applied now
+ * or was stored while V2 was on. On (`secretsV2` true or absent): nothing.
+ */
+export function assertSecretsVersion(
+  secretsV2: boolean | undefined,
+  name: string,
+  spec: WorkloadSpec,
+  doing: string,
+): void {
+  if (secretsV2 !== false) return;
+  const path = firstStructuredReference(spec);
+  if (path !== undefined) throw workloadSecretsV2Disabled(name, path, doing);
+}
+
 export interface WorkloadDefinitionsDeps {
   repo: WorkloadRepo;
   authorizer: Authorizer;
   planner?: ResolutionPlanner;
   checkTimeoutMs?: number;
+  /** features.secretsV2; false: structured references are refused (default true). */
+  secretsV2?: boolean;
 }
 
 /** Workloads as people define them: apply (parse, index the references, check them), get, list. */
@@ -49,6 +80,7 @@ export class WorkloadDefinitions {
     checkDomainName(domain);
     await authorize(this.deps.authorizer, { principal, action: 'workload.manage', domain });
     const spec = parseWorkloadSpec(specJson, domain);
+    assertSecretsVersion(this.deps.secretsV2, spec.name, spec, 'apply');
     const references = referencesOf(spec, domain);
     // The applier becomes the only authority the redeploy policy acts with.
     const workload = await this.deps.repo.upsertWorkload(domain, spec, references, {

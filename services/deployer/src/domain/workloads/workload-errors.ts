@@ -12,6 +12,7 @@ export const WORKLOAD_ERRORS = {
   malformedJson: 'workload.malformed_json',
   tooLarge: 'workload.too_large',
   tooManyReferences: 'workload.too_many_references',
+  secretsV2Disabled: 'workload.secrets_v2_disabled',
 } as const;
 
 export function invalidWorkloadName(name: string): LatchkeyError {
@@ -79,5 +80,18 @@ export function workloadRunning(domain: string, name: string, active: Deployment
     WORKLOAD_ERRORS.running,
     `workload ${name} cannot be deleted while its deployment ${active.id} ${what}${active.stopRequestedAt ? ' (a stop was asked for: try again once it has stopped)' : ''}: stop it first with latchkey stop ${name} --domain ${domain} (POST /api/v1/domains/${domain}/workloads/${name}/stop), then delete it`,
     { kind: 'failed_precondition' },
+  );
+}
+
+/**
+ * A workload with a structured reference where Secrets V2 is off (the
+ * legacy mode): `path` is the JSON path of the first one; `doing` what was
+ * refused (apply, deploy, dry run, redeploy).
+ */
+export function workloadSecretsV2Disabled(name: string, path: string, doing: string): LatchkeyError {
+  return new LatchkeyError(
+    WORKLOAD_ERRORS.secretsV2Disabled,
+    `${doing} of workload ${name} refused: ${path} is a structured secret reference {"key": ..., "source": {...}}, and Secrets V2 is off on this installation, where only "\${secrets.KEY}" placeholders work (read from global scope). Turn Secrets V2 on (features.secretsV2.enabled: true in the Helm values; LATCHKEY_SECRETS_V2=true on the deployer and the resolver), or write the value as "\${secrets.KEY}" with the key in global scope`,
+    { kind: 'failed_precondition', details: { path } },
   );
 }

@@ -63,6 +63,27 @@ export function injectionsOf(spec: WorkloadSpec): Injections {
   return { env, sparkConf, spark: spec.kind !== 'JUPYTER_CONTAINER' || Object.keys(sparkConf).length > 0 };
 }
 
+/**
+ * The JSON path of the first structured reference `{key, source}` in the
+ * spec (in the order of its kind's fields), or undefined when it has none:
+ * what the legacy mode (features.secretsV2 off) refuses.
+ */
+export function firstStructuredReference(spec: WorkloadSpec): string | undefined {
+  const maps: [string, ValueMap | undefined][] = [
+    ['$.envVars', spec.envVars],
+    ['$.sparkConf', spec.sparkConf],
+    ['$.template.envVars', spec.template?.envVars],
+    ['$.template.sparkConf', spec.template?.sparkConf],
+    ['$.config.envVars', spec.config?.envVars],
+  ];
+  for (const [path, map] of maps) {
+    for (const [name, value] of Object.entries(map ?? {})) if (typeof value !== 'string') return `${path}.${name}`;
+  }
+  if (spec.accessKey !== undefined && typeof spec.accessKey !== 'string') return '$.accessKey';
+  if (spec.storageSecret !== undefined) return '$.storageSecret';
+  return undefined;
+}
+
 /** The distinct references a deployment of the spec resolves, in a stable order. */
 export function referencesOf(spec: WorkloadSpec, domain: string): ReferenceSpec[] {
   const refs = new Map<string, ReferenceSpec>();
