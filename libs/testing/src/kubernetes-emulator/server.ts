@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { FaultInjector, closeServer, listenOnLoopback, queryOf, readBodyText } from '../emulator-common/json-http.js';
 import { type Exchange, send } from './exchange.js';
+import { discoveryDocument } from './discovery.js';
 import { parseRoute, serve } from './routes.js';
 import { clone, injectedFailure, statusBody } from './status.js';
 import { KubeStore } from './store.js';
@@ -13,8 +14,13 @@ import type {
   KubernetesRequestLogEntry,
 } from './types.js';
 
+/** The API server's limit on a request body (3 MiB); larger ones are answered 413. */
+export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
+
 interface Context {
   store: KubeStore;
+  /** host:port, as discovery names the server. */
+  address: string;
   /** status 0 resets the connection. */
   faults: FaultInjector<number>;
   token: string;
@@ -29,6 +35,7 @@ async function handle(
 ): Promise<void> {
   const route = parseRoute(url.pathname);
   const text = await readBodyText(req);
+  const tooLarge = Buffer.byteLength(text) > MAX_REQUEST_BODY_BYTES;
   await ctx.faults.delay();
   const q = url.searchParams;
   const x: Exchange = {
@@ -36,11 +43,13 @@ async function handle(
     query: q,
     text,
     contentType: req.headers['content-type'] ?? '',
+    accept: req.headers.accept ?? '',
     dryRun: q.getAll('dryRun').includes('All'),
     res,
     entry,
   };
   const failure = ctx.faults.takeFailure();
+  const discovery = x.method === 'GET' ? discoveryDocument(url.pathname, ctx.address) : undefined;
   if (failure === 0) {
     entry.status = 0;
     req.socket.destroy();
@@ -48,6 +57,14 @@ async function handle(
     send(x, failure, injectedFailure(failure, x.method, route));
   } else if (req.headers.authorization !== `Bearer ${ctx.token}`) {
     send(x, 401, statusBody(401, 'Unauthorized', 'Unauthorized'));
+  } else if (tooLarge) {
+    send(
+      x,
+      413,
+      statusBody(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_REQUEST_BODY_BYTES}`),
+    );
+  } else if (discovery !== undefined) {
+    send(x, 200, discovery);
   } else {
     serve(ctx.store, route, x);
   }
@@ -58,8 +75,11 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
   // Loaded here, not at module load, so that importing @latchkey/testing stays cheap.
   const { KubeConfig: KubeConfigClass } = await import('@kubernetes/client-node');
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const store = new KubeStore();
-  const ctx: Context = { store, faults: new FaultInjector<number>(), token };
+  const store = new KubeStore({
+    ...(opts.gcDelayMs === undefined ? {} : { gcDelayMs: opts.gcDelayMs }),
+    namespaces: opts.namespaces ?? [],
+  });
+  const ctx: Context = { store, address: '', faults: new FaultInjector<number>(), token };
   const log: KubernetesRequestLogEntry[] = [];
 
   const server = createServer((req, res) => {
@@ -78,7 +98,9 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
       } else res.destroy();
     });
   });
-  const url = `http://127.0.0.1:${await listenOnLoopback(server)}`;
+  const port = await listenOnLoopback(server);
+  ctx.address = `127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${port}`;
   const copies = (resource: 'secrets' | 'pods', ns: string) =>
     store.objectsIn(resource, ns).map((o) => clone(o) as unknown as KubernetesObject);
 
@@ -99,6 +121,9 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
     secrets: (ns) => copies('secrets', ns),
     pods: (ns) => copies('pods', ns),
     setPodPhase: (ns, name, phase) => store.setPodPhase(ns, name, phase),
+    createNamespace(name) {
+      if (store.namespace(name) === undefined) store.createNamespace({ metadata: { name } }, false);
+    },
     appendPodLog: (ns, name, text) => store.appendPodLog(ns, name, text),
     async stop() {
       store.closeStreams();

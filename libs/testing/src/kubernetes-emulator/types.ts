@@ -4,6 +4,14 @@ import type { KubeConfig } from '@kubernetes/client-node';
 export interface KubernetesEmulatorOptions {
   /** The bearer token the emulator accepts. Default: a random one. */
   token?: string;
+  /**
+   * Namespaces that exist from the start. Creating an object in any other
+   * namespace answers 404, as a real cluster does; create one with
+   * `createNamespace` or POST /api/v1/namespaces.
+   */
+  namespaces?: string[];
+  /** How long after an owner is gone the garbage collector deletes what it owned. Default 50 ms. */
+  gcDelayMs?: number;
 }
 
 export interface KubernetesRequestLogEntry {
@@ -34,6 +42,7 @@ export interface KubernetesObjectMeta {
   annotations?: Record<string, string>;
   ownerReferences?: KubernetesOwnerReference[];
   deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
   [field: string]: unknown;
 }
 
@@ -64,8 +73,15 @@ export interface KubernetesEmulator {
   secrets(namespace: string): KubernetesObject[];
   /** Copies of the Pods stored in a namespace, by name. */
   pods(namespace: string): KubernetesObject[];
-  /** Sets a Pod's `status.phase` (a write: new resourceVersion, MODIFIED event). */
+  /**
+   * Sets a Pod's `status.phase` (a write: new resourceVersion, MODIFIED
+   * event). Past Pending the Pod is bound to a node, so that deleting it is
+   * graceful; a Terminating Pod set to Succeeded or Failed (its container
+   * stopped) is removed at once.
+   */
   setPodPhase(namespace: string, name: string, phase: string): void;
+  /** Creates a Namespace (idempotent), as `kubectl create namespace` would. */
+  createNamespace(name: string): void;
   /**
    * Appends what the Pod's (first) container wrote to its log, as the
    * kubelet would collect it; followers of the log receive it at once.

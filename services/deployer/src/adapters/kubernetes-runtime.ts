@@ -32,7 +32,7 @@ import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 import { WorkloadOutput } from './workload-output.js';
 import { apiError, apiStatus, isRetryable } from './kubernetes-api.js';
 import { readPodLogs, type PodLogs } from './kubernetes-pod-logs.js';
-import { dnsLabel, podManifest, valuesSecret } from './kubernetes-pod-manifest.js';
+import { dnsLabel, MAX_SECRET_BYTES, podManifest, secretDataBytes, valuesSecret } from './kubernetes-pod-manifest.js';
 
 export { loadKubeConfig } from './kubernetes-api.js';
 
@@ -40,8 +40,14 @@ export interface KubernetesRuntimeOptions {
   kubeConfig: KubeConfig;
   /** The container image when the workload names none. */
   defaultImage: string;
-  /** Pods of domain D go to namespace `<prefix><D>`. Default `latchkey-`. */
+  /**
+   * Pods of domain D go to namespace `<prefix><D>`. Default `latchkey-`. The
+   * namespace is not created here: a platform admin creates it and binds the
+   * deployer's role in it (deploy/kubernetes/deployer-runtime-rbac.yaml).
+   */
   namespacePrefix?: string;
+  /** The Pods' terminationGracePeriodSeconds; default: the cluster's (30 s). */
+  terminationGraceSeconds?: number;
   /** Delay before a closed or failed watch is opened again. Default 2000 ms. */
   rewatchMs?: number;
   /**
@@ -196,8 +202,22 @@ export class KubernetesRuntime implements WorkloadRuntime {
         { kind: 'failed_precondition' },
       );
     const name = this.podName(spec.workload, spec.deploymentId);
-    const manifest = podManifest(spec, { name, namespace, image });
+    const manifest = podManifest(spec, {
+      name,
+      namespace,
+      image,
+      ...(this.opts.terminationGraceSeconds === undefined
+        ? {}
+        : { terminationGraceSeconds: this.opts.terminationGraceSeconds }),
+    });
     const { secretName } = manifest;
+    const size = secretDataBytes(manifest);
+    if (size > MAX_SECRET_BYTES)
+      throw new LatchkeyError(
+        'runtime.values_too_large',
+        `workload ${spec.workload}: its resolved values, Spark conf and CA take ${size} bytes, over the ${MAX_SECRET_BYTES} bytes a Kubernetes Secret may hold: move large files out of secrets (or out of env and Spark conf)`,
+        { kind: 'failed_precondition' },
+      );
     const pod = await this.createPod(spec, manifest.body);
     if (Object.keys(manifest.secretData).length > 0) {
       try {
