@@ -33,6 +33,39 @@ const API_RESOURCES: JsonObject[] = [
   { name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs },
 ];
 
+/**
+ * OpenAPI v3, only as far as kubectl reads it before `create -f` / `apply`:
+ * whether the server validates fields itself (the `fieldValidation` query
+ * parameter on each kind's PATCH). With that, kubectl leaves validation to
+ * the server (`?fieldValidation=Strict`) and needs no schemas.
+ */
+function openApiV1(): JsonObject {
+  const paths: JsonObject = {};
+  const kinds: [string, string, boolean][] = [
+    ['namespaces', 'Namespace', false],
+    ['pods', 'Pod', true],
+    ['secrets', 'Secret', true],
+  ];
+  for (const [plural, kind, namespaced] of kinds) {
+    const at = namespaced ? `/api/v1/namespaces/{namespace}/${plural}/{name}` : `/api/v1/${plural}/{name}`;
+    paths[at] = {
+      patch: {
+        operationId: `patchCoreV1${namespaced ? 'Namespaced' : ''}${kind}`,
+        parameters: [{ name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } }],
+        responses: {},
+        'x-kubernetes-action': 'patch',
+        'x-kubernetes-group-version-kind': { group: '', version: 'v1', kind },
+      },
+    };
+  }
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: EMULATED_KUBERNETES_VERSION.gitVersion },
+    paths,
+    components: {},
+  };
+}
+
 /** The discovery document at `path`, or undefined when `path` is not one. */
 export function discoveryDocument(path: string, serverAddress: string): JsonObject | undefined {
   switch (path.replace(/\/+$/, '')) {
@@ -54,6 +87,10 @@ export function discoveryDocument(path: string, serverAddress: string): JsonObje
       };
     case '/api/v1':
       return { kind: 'APIResourceList', groupVersion: 'v1', resources: API_RESOURCES };
+    case '/openapi/v3':
+      return { paths: { 'api/v1': { serverRelativeURL: '/openapi/v3/api/v1' } } };
+    case '/openapi/v3/api/v1':
+      return openApiV1();
     case '/apis':
       return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
     default:

@@ -1,6 +1,11 @@
 /** The Kubernetes emulator's HTTP server: authentication, test controls, the request log, and its test handle. */
 import { randomBytes } from 'node:crypto';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import fs from 'node:fs/promises';
+import { type IncomingMessage, type RequestListener, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import path from 'node:path';
+import { ensureLocalTls, localTlsFiles } from '@latchkey/crypto';
+import { tempDir } from '../temp-dir.js';
 import { FaultInjector, closeServer, listenOnLoopback, queryOf, readBodyText } from '../emulator-common/json-http.js';
 import { type Exchange, send } from './exchange.js';
 import { discoveryDocument } from './discovery.js';
@@ -70,6 +75,22 @@ async function handle(
   }
 }
 
+/** A server certificate for 127.0.0.1 from a fresh local CA (the files are removed once read). */
+async function serverCertificate(): Promise<{ key: string; cert: string; caPem: string }> {
+  const dir = await tempDir('latchkey-k8s-emulator-tls-');
+  try {
+    const files = localTlsFiles(dir.path, [], { serverOnly: ['kubernetes'] });
+    await ensureLocalTls(files);
+    const own = files.services['kubernetes'] as { certFile: string; keyFile: string };
+    const [key, cert, caPem] = await Promise.all(
+      [own.keyFile, own.certFile, files.caCertFile].map((f) => fs.readFile(path.resolve(f), 'utf8')),
+    );
+    return { key: key as string, cert: cert as string, caPem: caPem as string };
+  } finally {
+    await dir.cleanup();
+  }
+}
+
 /** Starts the emulator on 127.0.0.1 and a free port. */
 export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = {}): Promise<KubernetesEmulator> {
   // Loaded here, not at module load, so that importing @latchkey/testing stays cheap.
@@ -82,7 +103,7 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
   const ctx: Context = { store, address: '', faults: new FaultInjector<number>(), token };
   const log: KubernetesRequestLogEntry[] = [];
 
-  const server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const entry: KubernetesRequestLogEntry = {
       method: (req.method ?? 'GET').toUpperCase(),
@@ -97,24 +118,38 @@ export async function startKubernetesEmulator(opts: KubernetesEmulatorOptions = 
         res.end(JSON.stringify(statusBody(500, 'InternalError', 'Internal error occurred')));
       } else res.destroy();
     });
-  });
+  };
+  const tls = opts.tls === true ? await serverCertificate() : undefined;
+  const server =
+    tls === undefined ? createServer(handler) : createHttpsServer({ key: tls.key, cert: tls.cert }, handler);
   const port = await listenOnLoopback(server);
   ctx.address = `127.0.0.1:${port}`;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const copies = (resource: 'secrets' | 'pods', ns: string) =>
     store.objectsIn(resource, ns).map((o) => clone(o) as unknown as KubernetesObject);
+
+  const kubeConfig = () => {
+    const kc = new KubeConfigClass();
+    kc.loadFromClusterAndUser(
+      tls === undefined
+        ? { name: 'latchkey-emulator', server: url, skipTLSVerify: true }
+        : {
+            name: 'latchkey-emulator',
+            server: url,
+            caData: Buffer.from(tls.caPem).toString('base64'),
+            skipTLSVerify: false,
+          },
+      { name: 'latchkey-emulator', token },
+    );
+    return kc;
+  };
 
   return {
     url,
     token,
-    kubeConfig() {
-      const kc = new KubeConfigClass();
-      kc.loadFromClusterAndUser(
-        { name: 'latchkey-emulator', server: url, skipTLSVerify: true },
-        { name: 'latchkey-emulator', token },
-      );
-      return kc;
-    },
+    caPem: tls?.caPem,
+    kubeConfig,
+    kubeConfigYaml: () => kubeConfig().exportConfig(),
     setLatency: (ms) => ctx.faults.setLatency(ms),
     failNext: (n, status) => ctx.faults.failNext(n, status),
     requests: () => log.map((e) => ({ ...e, query: { ...e.query } })),

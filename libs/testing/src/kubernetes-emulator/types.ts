@@ -10,6 +10,11 @@ export interface KubernetesEmulatorOptions {
    * `createNamespace` or POST /api/v1/namespaces.
    */
   namespaces?: string[];
+  /**
+   * Serve HTTPS with a certificate for 127.0.0.1 from a fresh CA (`caPem`).
+   * kubectl and client-go send a bearer token only over TLS. Default: plain HTTP.
+   */
+  tls?: boolean;
   /** How long after an owner is gone the garbage collector deletes what it owned. Default 50 ms. */
   gcDelayMs?: number;
 }
@@ -58,8 +63,12 @@ export interface KubernetesEmulator {
   /** http://127.0.0.1:<port> */
   readonly url: string;
   readonly token: string;
+  /** With `tls`: the CA that issued the server's certificate (PEM). */
+  readonly caPem: string | undefined;
   /** A client-node KubeConfig pointing at the emulator with the token. */
   kubeConfig(): KubeConfig;
+  /** The same as a kubeconfig file's text, for kubectl and other clients (it holds the token). */
+  kubeConfigYaml(): string;
   /** Delays every later response by `ms` (0 turns it off). */
   setLatency(ms: number): void;
   /**
