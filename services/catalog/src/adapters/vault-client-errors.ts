@@ -8,7 +8,7 @@
 import { LatchkeyError, type ErrorKind } from '@latchkey/errors';
 import { KV2_EXAMPLE } from './vault-kv2-path.js';
 
-export type Op = 'read' | 'write' | 'list' | 'metadata' | 'delete' | 'lookup' | 'login' | 'preflight';
+export type Op = 'read' | 'write' | 'list' | 'metadata' | 'delete' | 'lookup' | 'login';
 
 export const OP_TEXT: Record<Op, string> = {
   read: 'reading',
@@ -18,7 +18,6 @@ export const OP_TEXT: Record<Op, string> = {
   delete: 'deleting',
   lookup: 'looking up its token',
   login: 'AppRole login',
-  preflight: 'checking the secrets engine of',
 };
 
 /** One call: what it did, and where. */

@@ -177,7 +177,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     const where = `${encodePath(mount)}/data/${encodePath(path)}`;
     const query = version === undefined ? '' : `?version=${encodeURIComponent(String(version))}`;
     const ctx = { op: 'read' as const, path: `${mount}/data/${path}` };
-    await this.#requireKv2(mount);
+    await this.#requireKv2(mount, ctx);
     const body = await this.#call(ctx, (o) => this.#client.read(`${where}${query}`, o), { allow404: true });
     if (body instanceof NotFound) {
       // Soft-deleted or destroyed: 404 with the full envelope and the version's metadata.
@@ -198,7 +198,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     this.#assertWritable('write');
     const where = `${encodePath(mount)}/data/${encodePath(path)}`;
     const ctx = { op: 'write' as const, path: `${mount}/data/${path}` };
-    await this.#requireKv2(mount);
+    await this.#requireKv2(mount, ctx);
     const body = await this.#call(ctx, (o) => this.#client.write(where, { data }, o));
     const v = isRecord(body) ? versionOf(body['data']) : undefined;
     if (v === undefined) throw this.#unexpected(ctx);
@@ -208,7 +208,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   async listKv2(mount: string, folder: string): Promise<string[]> {
     const where = `${encodePath(mount)}/metadata/${encodePath(folder)}`;
     const ctx = { op: 'list' as const, path: `${mount}/metadata/${folder}` };
-    await this.#requireKv2(mount);
+    await this.#requireKv2(mount, ctx);
     const body = await this.#call(ctx, (o) => this.#client.list(where, o), { allow404: true });
     if (body instanceof NotFound) return [];
     const data = isRecord(body) ? body['data'] : undefined;
@@ -220,7 +220,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   async metadataKv2(mount: string, path: string): Promise<Kv2Metadata | undefined> {
     const where = `${encodePath(mount)}/metadata/${encodePath(path)}`;
     const ctx = { op: 'metadata' as const, path: `${mount}/metadata/${path}` };
-    await this.#requireKv2(mount);
+    await this.#requireKv2(mount, ctx);
     const body = await this.#call(ctx, (o) => this.#client.read(where, o), { allow404: true });
     if (body instanceof NotFound) return undefined;
     const data = isRecord(body) ? body['data'] : undefined;
@@ -239,7 +239,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     this.#assertWritable('delete');
     const where = `${encodePath(mount)}/metadata/${encodePath(path)}`;
     const ctx = { op: 'delete' as const, path: `${mount}/metadata/${path}` };
-    await this.#requireKv2(mount);
+    await this.#requireKv2(mount, ctx);
     await this.#call(ctx, (o) => this.#client.delete(where, o), { allow404: true });
   }
 
@@ -271,18 +271,18 @@ export class VaultHttpClient implements VaultReadOnlyClient {
    * A 403 (no such mount, or the token may not see it: Vault answers both
    * alike) leaves it to the call itself to fail with its own error.
    */
-  #requireKv2(mount: string): Promise<void> {
+  #requireKv2(mount: string, ctx: CallContext): Promise<void> {
     let check = this.#kv2Checks.get(mount);
     if (check === undefined) {
-      check = this.#checkKv2(mount);
+      check = this.#checkKv2(mount, ctx);
       this.#kv2Checks.set(mount, check);
       check.catch(() => this.#kv2Checks.delete(mount));
     }
     return check;
   }
 
-  async #checkKv2(mount: string): Promise<void> {
-    const ctx = { op: 'preflight' as const, path: `sys/internal/ui/mounts/${mount}` };
+  /** A failure of the check itself (unreachable, sealed...) is reported as the failure of `ctx`, the call it guards. */
+  async #checkKv2(mount: string, ctx: CallContext): Promise<void> {
     const notKv2 = (what: string) =>
       vaultClientError(this.#subject, 'vault.not_kv2', `${what}; ${KV2_EXAMPLE}`, {
         kind: 'failed_precondition',
@@ -308,17 +308,10 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     const type = data['type'];
     const options = data['options'];
     const version = isRecord(options) ? options['version'] : undefined;
-    const mountPath = typeof data['path'] === 'string' ? data['path'].replace(/\/+$/, '') : mount;
     if (type !== 'kv' && type !== 'generic') {
-      throw notKv2(`the mount "${mountPath}" is a ${String(type)} secrets engine, not KV v2`);
+      throw notKv2(`the mount "${mount}" is a ${String(type)} secrets engine, not KV v2`);
     }
     if (version !== '2') throw kv1;
-    if (mountPath !== mount) {
-      throw notKv2(
-        `the KV v2 mount is "${mountPath}", not "${mount}": the path must name it before /data/, ` +
-          `like /v1/${mountPath}/data/<folder>`,
-      );
-    }
   }
 
   #assertWritable(op: Op): void {
