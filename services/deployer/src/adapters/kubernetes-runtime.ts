@@ -60,8 +60,8 @@ export interface KubernetesRuntimeOptions {
   /**
    * How long `stop` waits, after the Pod's deletion was accepted, to see it
    * gone before it reports the deployment stopped anyway (a watch or an API
-   * that hangs must not hang a shutdown). Default 60 s (beyond the usual
-   * 30 s termination grace period).
+   * that hangs must not hang a shutdown). Default: the Pods' grace period
+   * (`terminationGraceSeconds`, else the usual 30 s) plus 30 s, at least 60 s.
    */
   stopWaitMs?: number;
   /**
@@ -398,11 +398,16 @@ export class KubernetesRuntime implements WorkloadRuntime {
     if (p.phase === 'waiting') this.track(deploymentId, p, 0);
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.opts.logger.warn('a deleted workload Pod was not seen gone in time; reporting it stopped', { pod: p.pod });
-        this.end(deploymentId, p, null, 'SIGKILL');
-        resolve();
-      }, this.opts.stopWaitMs ?? 60_000);
+      timer = setTimeout(
+        () => {
+          this.opts.logger.warn('a deleted workload Pod was not seen gone in time; reporting it stopped', {
+            pod: p.pod,
+          });
+          this.end(deploymentId, p, null, 'SIGKILL');
+          resolve();
+        },
+        this.opts.stopWaitMs ?? Math.max(60_000, ((this.opts.terminationGraceSeconds ?? 30) + 30) * 1000),
+      );
     });
     await Promise.race([p.done, gaveUp]);
     clearTimeout(timer);
