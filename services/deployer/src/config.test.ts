@@ -43,3 +43,15 @@ test('workload output settings have stated defaults, and a bad one names the var
     /LATCHKEY_OUTPUT_RETENTION_DAYS.*above 0/s,
   );
 });
+
+test("the kubernetes runtime's Pod grace period is the cluster's unless set, and a bad one names the variable", () => {
+  assert.equal(loadDeployerConfig(required).LATCHKEY_K8S_TERMINATION_GRACE_S, undefined);
+  assert.equal(
+    loadDeployerConfig({ ...required, LATCHKEY_K8S_TERMINATION_GRACE_S: '5' }).LATCHKEY_K8S_TERMINATION_GRACE_S,
+    5,
+  );
+  assert.throws(
+    () => loadDeployerConfig({ ...required, LATCHKEY_K8S_TERMINATION_GRACE_S: '-1' }),
+    /LATCHKEY_K8S_TERMINATION_GRACE_S/,
+  );
+});
