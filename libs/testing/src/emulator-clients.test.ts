@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -37,7 +38,11 @@ function run(file: string, args: string[], opts: { env?: Record<string, string>;
     const child = execFile(
       file,
       args,
-      { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...opts.env }, timeout: 60_000 },
+      {
+        // A HOME of their own: nothing the clients cache lands in the user's home or the working directory.
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir?.path ?? os.tmpdir(), ...opts.env },
+        timeout: 60_000,
+      },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
         if (err !== null && code === -1) reject(err);
@@ -90,9 +95,11 @@ after(async () => {
 });
 
 const VALUE = 'emulator-client-canary-3f9a';
+const kubectlFlags = () => ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir.path, 'kube-cache')];
 
 describe('kubectl against the Kubernetes emulator', { skip: kubectlMissing ?? false }, () => {
-  const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, ...args]);
+  // Its discovery cache goes to the test's folder, not to $HOME or the working directory.
+  const kubectl = (...args: string[]) => run('kubectl', [...kubectlFlags(), ...args]);
   const ok = async (...args: string[]) => {
     const r = await kubectl(...args);
     assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
@@ -109,7 +116,7 @@ describe('kubectl against the Kubernetes emulator', { skip: kubectlMissing ?? fa
     };
     const created = await run(
       'kubectl',
-      ['--kubeconfig', kubeconfig, 'create', '-n', 'latchkey-kubectl', '-f', '-', '-o', 'json'],
+      [...kubectlFlags(), 'create', '-n', 'latchkey-kubectl', '-f', '-', '-o', 'json'],
       { input: JSON.stringify(pod) },
     );
     assert.equal(created.code, 0, created.stderr);
@@ -124,7 +131,7 @@ describe('kubectl against the Kubernetes emulator', { skip: kubectlMissing ?? fa
       },
       stringData: { DB_PASSWORD: VALUE },
     };
-    const made = await run('kubectl', ['--kubeconfig', kubeconfig, 'create', '-n', 'latchkey-kubectl', '-f', '-'], {
+    const made = await run('kubectl', [...kubectlFlags(), 'create', '-n', 'latchkey-kubectl', '-f', '-'], {
       input: JSON.stringify(secret),
     });
     assert.equal(made.code, 0, made.stderr);
@@ -162,7 +169,7 @@ describe('kubectl against the Kubernetes emulator', { skip: kubectlMissing ?? fa
       /The Namespace "latchkey-a-" is invalid: metadata\.name: Invalid value: "latchkey-a-"/,
     );
     await ok('create', 'namespace', 'latchkey-labels');
-    const badLabel = await run('kubectl', ['--kubeconfig', kubeconfig, 'create', '-n', 'latchkey-labels', '-f', '-'], {
+    const badLabel = await run('kubectl', [...kubectlFlags(), 'create', '-n', 'latchkey-labels', '-f', '-'], {
       input: JSON.stringify({
         apiVersion: 'v1',
         kind: 'Secret',
