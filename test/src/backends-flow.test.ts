@@ -24,7 +24,7 @@ const backends: Backend[] = [
   {
     name: 'kubernetes',
     async start(t, dir) {
-      const k8s = await startKubernetesEmulator();
+      const k8s = await startKubernetesEmulator({ namespaces: ['latchkey'] });
       t.after(() => k8s.stop());
       const kubeconfig = join(dir, 'kubeconfig.json');
       await writeFile(kubeconfig, k8s.kubeConfig().exportConfig(), { mode: 0o600 });

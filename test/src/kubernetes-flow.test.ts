@@ -27,7 +27,8 @@ interface PodView {
 }
 
 test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; rotation marks without restarting; a redeploy replaces the Pod and its Secret', async (t) => {
-  const k8s = await startKubernetesEmulator();
+  // The domain's namespace exists beforehand: a platform admin creates it (the deployer never does).
+  const k8s = await startKubernetesEmulator({ namespaces: [NS] });
   const kubeDir = await tempDir('lk-kube-');
   const kubeconfig = join(kubeDir.path, 'config');
   await writeFile(kubeconfig, k8s.kubeConfig().exportConfig(), { mode: 0o600 });

@@ -18,8 +18,15 @@ export { DEFAULT_SYSTEM_DIR, startPostgres } from './postgres-process.js';
 export type { PostgresHandle, StartPostgresOptions } from './postgres-process.js';
 export { ensurePostgresLibSymlinks } from './postgres-symlinks.js';
 export { forEachLine, LineTail } from './line-splitter.js';
-export { ensureSystemBinary, locateSystemBinary } from './system-binary.js';
-export type { EnsureSystemBinaryOptions, SystemBinary } from './system-binary.js';
+export { ensureAptProvided, ensureSystemBinary, locateSystemBinary } from './system-binary.js';
+export type { AptProvided, EnsureSystemBinaryOptions, SystemBinary } from './system-binary.js';
+export {
+  ensureSystemPythonModule,
+  PYTHON_HVAC,
+  PYTHON_KUBERNETES,
+  SYSTEM_PYTHON,
+  type SystemPythonModule,
+} from './python-module.js';
 export { BUBBLEWRAP, ensureBubblewrapBinary } from './bubblewrap-binary.js';
 export { CHROMIUM, ensureChromiumBinary } from './chromium-binary.js';
 export { PROMETHEUS, ensurePrometheusBinary } from './prometheus-binary.js';

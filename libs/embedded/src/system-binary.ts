@@ -143,13 +143,7 @@ export async function ensureSystemBinary(what: SystemBinary, opts: EnsureSystemB
       `${what.binary} is not installed: install it (Debian/Ubuntu: sudo apt-get install ${what.aptPackage}) ${what.alternative}`,
     );
   }
-  // One lock for every apt-get run of Latchkey: dpkg takes one install at a time anyway.
-  const lockPath = path.join(os.tmpdir(), 'latchkey-apt-install.lock');
-  const release = await acquireFileLock(lockPath, {
-    timeoutMs: 10 * 60 * 1000,
-    onWait: () => log(`another process is installing a package; waiting for it before installing ${what.aptPackage}`),
-  });
-  try {
+  return withAptLock(what.aptPackage, log, async () => {
     // Someone else may have installed it while we waited.
     const afterWait = await locateSystemBinary(what);
     if (afterWait !== undefined) return afterWait;
@@ -163,7 +157,62 @@ export async function ensureSystemBinary(what: SystemBinary, opts: EnsureSystemB
     }
     log(`installed ${what.binary} at ${installed}`);
     return installed;
+  });
+}
+
+/** Runs `fn` holding the one lock of every apt-get run of Latchkey (dpkg takes one install at a time anyway). */
+async function withAptLock<T>(aptPackage: string, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+  const lockPath = path.join(os.tmpdir(), 'latchkey-apt-install.lock');
+  const release = await acquireFileLock(lockPath, {
+    timeoutMs: 10 * 60 * 1000,
+    onWait: () => log(`another process is installing a package; waiting for it before installing ${aptPackage}`),
+  });
+  try {
+    return await fn();
   } finally {
     await release();
   }
+}
+
+/** Something an apt package provides that is not a program on PATH, such as a Python module. */
+export interface AptProvided {
+  /** What it is, for messages: e.g. "the Python module kubernetes". */
+  what: string;
+  aptPackage: string;
+  /** What the user may do instead of installing it. */
+  alternative: string;
+  /** Where it is (any text the caller wants back), or undefined when it is not installed. */
+  locate(): Promise<string | undefined>;
+}
+
+/**
+ * As `ensureSystemBinary`, for what is not a program: `locate()`'s answer,
+ * installing the package with apt-get first when missing and allowed (root
+ * on Debian/Ubuntu only, under the same lock).
+ */
+export async function ensureAptProvided(p: AptProvided, opts: EnsureSystemBinaryOptions = {}): Promise<string> {
+  const log = opts.log ?? (() => undefined);
+  const found = await p.locate();
+  if (found !== undefined) return found;
+  const as: SystemBinary = { binary: p.what, aptPackage: p.aptPackage, envVar: '', alternative: p.alternative };
+  if (opts.allowInstall === false || !canAptInstall()) {
+    throw new InfraError(
+      'infra.binary_missing',
+      `${p.what} is not installed: install it (Debian/Ubuntu: sudo apt-get install ${p.aptPackage}) ${p.alternative}`,
+    );
+  }
+  return withAptLock(p.aptPackage, log, async () => {
+    const afterWait = await p.locate();
+    if (afterWait !== undefined) return afterWait;
+    await aptInstall(as, log);
+    const installed = await p.locate();
+    if (installed === undefined) {
+      throw new InfraError(
+        'infra.install_failed',
+        `apt-get reported success but ${p.what} is still missing: ${manually(as)}`,
+      );
+    }
+    log(`installed ${p.what}`);
+    return installed;
+  });
 }

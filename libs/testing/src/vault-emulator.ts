@@ -8,6 +8,13 @@
  *   `destroy/<p>` of listed versions, metadata read, list (`GET ?list=true|1|t`,
  *   or LIST where node's parser lets it through), DELETE `metadata/<p>`.
  *   At most 10 versions are kept, like Vault's default `max_versions`.
+ * - KV v1 mounts (`kv1Mounts`, `mount(name, {version: 1})`, or POST
+ *   `sys/mounts/<p>` `{"type": "kv"}`): fields at the path itself, no
+ *   versions; a KV v2 path on them (`<mount>/data/<p>`) finds nothing.
+ * - `sys/mounts` (list, enable, disable), `sys/seal-status` (unauthenticated,
+ *   also while sealed), and `sys/internal/ui/mounts/<path>`, the preflight
+ *   Vault's CLI reads a mount's KV version from (`options.version`); a
+ *   missing mount and one the token cannot reach both answer 403.
  * - Token: `auth/token/lookup-self`, `auth/token/renew-self`.
  * - AppRole: `auth/<mount>/login` with role/secret ID pairs set up by
  *   `addAppRole` (any namespace).
@@ -25,7 +32,7 @@
  *   log that never holds a token value or a body.
  *
  * Layout (vault-emulator/): `store.ts` the state (mounts, versions, tokens,
- * AppRoles), `routes.ts` one handler per route family, `router.ts` from a
+ * AppRoles), `routes.ts` one handler per route family (`kv1-routes.ts` KV v1, `sys-routes.ts` `sys/`), `router.ts` from a
  * request to a route, `server.ts` the HTTP server and the test handle,
  * `container.ts` the same handle over a real Vault container.
  */

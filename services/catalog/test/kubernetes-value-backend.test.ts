@@ -262,7 +262,10 @@ function portableTests(getCluster: () => Cluster): void {
 describe('KubernetesValueBackend against the emulator', () => {
   let emu: KubernetesEmulator;
   before(async () => {
-    emu = await startKubernetesEmulator({ token: `emulator-token-${randomBytes(8).toString('hex')}` });
+    emu = await startKubernetesEmulator({
+      token: `emulator-token-${randomBytes(8).toString('hex')}`,
+      namespaces: [NAMESPACE],
+    });
   });
   after(async () => {
     await emu?.stop();
@@ -281,8 +284,17 @@ describe('KubernetesValueBackend against the emulator', () => {
     assert.equal(secretNameFor('a-'), 'latchkey-secret-store-a-0.trailing-hyphen');
   });
 
+  test('a namespace that does not exist is named, with the fix, not reported as a missing value', async () => {
+    const backend = new KubernetesValueBackend({ kubeConfig: emu.kubeConfig(), namespace: 'latchkey-not-created' });
+    const err = await rejection(backend.write({ scope: 'analytics', key: 'K', version: 1, value: Buffer.from('v') }));
+    assert.equal(
+      err.message,
+      'namespace "latchkey-not-created" does not exist; create it or configure another namespace for the secret store',
+    );
+  });
+
   test('global overflow names the global scope', async () => {
-    const local = await startKubernetesEmulator();
+    const local = await startKubernetesEmulator({ namespaces: [NAMESPACE] });
     try {
       const backend = new KubernetesValueBackend({ kubeConfig: local.kubeConfig(), namespace: NAMESPACE });
       const err = await rejection(
@@ -342,7 +354,7 @@ describe('KubernetesValueBackend against the emulator', () => {
     const token = `tok-${randomBytes(12).toString('hex')}`;
     const wrong = `wrong-${randomBytes(12).toString('hex')}`;
     const value = `VALUE-${randomBytes(12).toString('hex')}`;
-    const local = await startKubernetesEmulator({ token });
+    const local = await startKubernetesEmulator({ token, namespaces: [NAMESPACE] });
     const backend = new KubernetesValueBackend({
       kubeConfig: local.kubeConfig(),
       namespace: NAMESPACE,
@@ -444,7 +456,7 @@ describe('KubernetesValueBackend against the emulator', () => {
 
 describe('ValueBackend contract: kubernetes on the emulator', () => {
   valueBackendContract('kubernetes (emulator)', async () => {
-    const emu = await startKubernetesEmulator();
+    const emu = await startKubernetesEmulator({ namespaces: [NAMESPACE] });
     const stop = stopOnce(() => emu.stop());
     return {
       backend: new KubernetesValueBackend({ kubeConfig: emu.kubeConfig(), namespace: NAMESPACE }),

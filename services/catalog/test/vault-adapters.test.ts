@@ -294,6 +294,31 @@ for (const s of servers) {
         assert.equal((await reader.test()).outcome, 'not_kv2');
       });
 
+      test('a KV v1 mount is vault.not_kv2, detected as Vault\'s CLI does, never "nothing found"', async () => {
+        await server.mount('legacy-kv', { version: 1 });
+        await server.putSecret('legacy-kv', 'team/app/DB_PASSWORD', { value: 'kv1-canary' });
+        const token = await server.addToken(['legacy-kv/']);
+        const kv1 =
+          /the mount "legacy-kv" is a KV version 1 secrets engine, which Latchkey does not read: upgrade it \(vault kv enable-versioning legacy-kv\) or use a KV v2 mount/;
+        // The team integration (read-only): reads, lists and the connection test.
+        const reader = VaultIntegrationReader.create({ ...opts(token), path: '/v1/legacy-kv/data/team/app' });
+        const read = (await reader.read(['DB_PASSWORD'])).get('DB_PASSWORD');
+        assert.ok(read !== undefined && 'error' in read, 'no value from a v1 mount');
+        assert.equal(read.error.code, 'vault.not_kv2');
+        assert.match(read.error.message, kv1);
+        assert.equal((await rejection(reader.listKeys())).code, 'vault.not_kv2');
+        const tested = await reader.test();
+        assert.ok(tested.outcome === 'not_kv2', `test() says ${tested.outcome}`);
+        assert.match(tested.message, kv1);
+        // The managed Vault backend's client: a write is refused before it could land as a v1 key "data/...".
+        const write = await rejection(
+          new VaultHttpClient(opts(server.rootToken)).writeKv2('legacy-kv', 'latchkey/analytics/K', { value: 'v' }),
+        );
+        assert.equal(write.code, 'vault.not_kv2');
+        assert.match(write.message, kv1);
+        assert.ok(!JSON.stringify([read.error.message, write.message]).includes('kv1-canary'));
+      });
+
       test('a closed port is vault.unreachable, retryable, and test() says unreachable', async () => {
         const port = await closedPort();
         const client = new VaultHttpClient({ ...opts('hvs.x'), host: `http://127.0.0.1:${port}` });
@@ -472,7 +497,8 @@ describe('vault adapters: emulator-only behaviour', () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => client.readKv2('secret', 'cache/K')));
       assert.ok(results.every((r) => r?.data?.['value'] === 'v'));
       assert.equal(logins(), 1);
-      assert.equal(emu.requests().length, 21);
+      // One login, one look at the mount's KV version (sys/internal/ui/mounts), 20 reads.
+      assert.equal(emu.requests().length, 22);
       await client.readKv2('secret', 'cache/K');
       assert.equal(logins(), 1);
     });

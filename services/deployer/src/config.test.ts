@@ -50,3 +50,15 @@ test('features.secretsV2 (LATCHKEY_SECRETS_V2) is on by default, off with false,
   assert.equal(loadDeployerConfig({ ...required, LATCHKEY_SECRETS_V2: 'true' }).LATCHKEY_SECRETS_V2, true);
   assert.throws(() => loadDeployerConfig({ ...required, LATCHKEY_SECRETS_V2: 'no' }), /LATCHKEY_SECRETS_V2: use true/);
 });
+
+test("the kubernetes runtime's Pod grace period is the cluster's unless set, and a bad one names the variable", () => {
+  assert.equal(loadDeployerConfig(required).LATCHKEY_K8S_TERMINATION_GRACE_S, undefined);
+  assert.equal(
+    loadDeployerConfig({ ...required, LATCHKEY_K8S_TERMINATION_GRACE_S: '5' }).LATCHKEY_K8S_TERMINATION_GRACE_S,
+    5,
+  );
+  assert.throws(
+    () => loadDeployerConfig({ ...required, LATCHKEY_K8S_TERMINATION_GRACE_S: '-1' }),
+    /LATCHKEY_K8S_TERMINATION_GRACE_S/,
+  );
+});

@@ -65,6 +65,12 @@ const schema = z.object({
     .regex(/^[a-z0-9]([-a-z0-9]*)?$/, 'a DNS label prefix such as latchkey- (lowercase letters, digits, -)')
     .default('latchkey-'),
   /**
+   * kubernetes runtime: the workload Pods' terminationGracePeriodSeconds (how
+   * long a stopped workload has between SIGTERM and SIGKILL; a stopped Pod
+   * stays Terminating that long). Unset: the cluster's default (30 s).
+   */
+  LATCHKEY_K8S_TERMINATION_GRACE_S: z.coerce.number().int().min(0).max(86_400).optional(),
+  /**
    * Redeploy policy `auto`: a stale workload is redeployed once it has been
    * stale this long (a burst of rotations leads to one redeploy), and at most
    * once per this period.

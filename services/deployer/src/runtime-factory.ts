@@ -34,6 +34,9 @@ export async function createRuntime(config: DeployerConfig, deps: RuntimeDeps): 
         kubeConfig: loadKubeConfig(config.LATCHKEY_KUBECONFIG),
         defaultImage: config.LATCHKEY_K8S_DEFAULT_IMAGE,
         namespacePrefix: config.LATCHKEY_K8S_NAMESPACE_PREFIX,
+        ...(config.LATCHKEY_K8S_TERMINATION_GRACE_S === undefined
+          ? {}
+          : { terminationGraceSeconds: config.LATCHKEY_K8S_TERMINATION_GRACE_S }),
         logger: log,
         redactor,
         maxLineBytes: config.LATCHKEY_OUTPUT_LINE_MAX_BYTES,

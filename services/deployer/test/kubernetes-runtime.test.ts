@@ -18,7 +18,8 @@ import type { RunHooks, RunSpec } from '../src/domain/ports.js';
 
 let k8s: KubernetesEmulator;
 before(async () => {
-  k8s = await startKubernetesEmulator();
+  // The domain's namespace exists, as a platform admin creates it (the deployer never does).
+  k8s = await startKubernetesEmulator({ namespaces: ['latchkey-analytics'] });
 });
 after(async () => {
   await k8s?.stop();
@@ -158,7 +159,9 @@ describe('kubernetes runtime', () => {
     assert.deepEqual(hooks.exits, [{ code: 0, signal: null }]);
     assert.deepEqual(rt.running(), []);
     await waitFor(() => podOf(s) === undefined, { what: 'the finished Pod to be deleted' });
-    assert.ok(!k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${name}-values`), 'no Secret left');
+    await waitFor(() => !k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${name}-values`), {
+      what: 'no Secret left once the garbage collector saw the Pod gone',
+    });
   });
 
   test("the container's output reaches the deployment's log redacted, even split across writes, before its exit", async () => {
@@ -252,7 +255,10 @@ describe('kubernetes runtime', () => {
     assert.equal(podOf(s)?.metadata.uid, pod.metadata.uid, 'not its Pod: left alone');
     await restarted.reclaim(record({}));
     assert.equal(podOf(s), undefined);
-    assert.ok(!k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${pod.metadata.name}-values`));
+    await waitFor(
+      () => !k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${pod.metadata.name}-values`),
+      { what: 'its Secret collected after it' },
+    );
     await restarted.reclaim(record({})); // gone: nothing to do
     k8s.failNext(1, 503);
     await assert.rejects(restarted.reclaim(record({})), { code: 'runtime.kubernetes_unavailable' });
@@ -267,10 +273,9 @@ describe('kubernetes runtime', () => {
     assert.equal(await rt.stop(s.deploymentId, 'replaced'), true);
     assert.deepEqual(hooks.exits, [{ code: null, signal: 'SIGKILL', reason: 'replaced' }]);
     assert.equal(podOf(s), undefined);
-    assert.ok(
-      !k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${name}-values`),
-      'the Secret is gone',
-    );
+    await waitFor(() => !k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${name}-values`), {
+      what: 'the Secret collected after its Pod',
+    });
     assert.equal(await rt.stop(s.deploymentId, 'again'), false);
   });
 
@@ -367,11 +372,11 @@ describe('kubernetes runtime', () => {
 
   test('a missing namespace or a missing permission says what to do about it', async () => {
     const rt = runtime();
-    k8s.failNext(1, 404);
-    await assert.rejects(rt.start(spec(), recorder()), {
+    // No namespace latchkey-nowhere: the API server answers 404 (the deployer does not create namespaces).
+    await assert.rejects(rt.start(spec({ domain: 'nowhere' }), recorder()), {
       code: 'runtime.kubernetes_rejected',
       message:
-        /answered 404 while creating Pod .* in namespace latchkey-analytics: create namespace latchkey-analytics for domain analytics$/,
+        /answered 404 while creating Pod .* in namespace latchkey-nowhere: create namespace latchkey-nowhere for domain nowhere$/,
     });
     k8s.failNext(1, 403);
     await assert.rejects(rt.start(spec(), recorder()), {
@@ -393,6 +398,62 @@ describe('kubernetes runtime', () => {
     );
     assert.ok(!err.message.includes(s.secrets[0]!), 'no value in the error');
     assert.deepEqual(k8s.pods('latchkey-old-team-'), []);
+    assert.deepEqual(rt.running(), []);
+  });
+
+  test('a stopped running Pod stays Terminating for its grace period; stop waits it out, and a redeploy starts meanwhile', async () => {
+    const rt = new KubernetesRuntime({
+      kubeConfig: k8s.kubeConfig(),
+      defaultImage: 'python:3.12-slim',
+      rewatchMs: 20,
+      retryDelayMs: 1,
+      terminationGraceSeconds: 1,
+      logger,
+    });
+    const first = spec({ workload: 'graceful' });
+    const hooks = recorder();
+    await rt.start(first, hooks);
+    const old = podOf(first)!;
+    assert.equal(
+      (old as unknown as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds,
+      1,
+    );
+    k8s.setPodPhase('latchkey-analytics', old.metadata.name, 'Running');
+    const started = Date.now();
+    const stopping = rt.stop(first.deploymentId, 'replaced');
+    await waitFor(() => podOf(first)?.metadata.deletionTimestamp, { what: 'the old Pod Terminating' });
+    // The redeploy's Pod is another Pod: it is created while the old one terminates.
+    const second = spec({ workload: 'graceful' });
+    await rt.start(second, recorder());
+    assert.ok(podOf(second), 'the new Pod exists');
+    assert.ok(podOf(first), 'beside the Terminating one');
+    assert.deepEqual(hooks.exits, [], 'not stopped before its Pod is gone');
+    assert.equal(await stopping, true);
+    assert.ok(Date.now() - started >= 900, 'stop waited out the grace period');
+    assert.deepEqual(hooks.exits, [{ code: null, signal: 'SIGKILL', reason: 'replaced' }]);
+    assert.equal(podOf(first), undefined);
+    await waitFor(
+      () => !k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${old.metadata.name}-values`),
+      {
+        what: 'the old values Secret collected',
+      },
+    );
+    assert.ok(
+      k8s.secrets('latchkey-analytics').some((x) => x.metadata.name === `${podOf(second)!.metadata.name}-values`),
+      "the new Pod's Secret stays",
+    );
+    await rt.stop(second.deploymentId, 'test over');
+  });
+
+  test('values over the 1 MiB a Secret may hold are refused before any Pod is created, naming the limit', async () => {
+    const rt = runtime();
+    const big = `big-${'x'.repeat(1_048_576)}`;
+    const s = spec({ env: { BLOB: big }, sparkConf: {}, secrets: [big] });
+    const err = await startFailure(rt, s);
+    assert.equal(err.code, 'runtime.values_too_large');
+    assert.match(err.message, /over the 1048576 bytes a Kubernetes Secret may hold/);
+    assert.ok(!err.message.includes(big.slice(0, 16)));
+    assert.equal(podOf(s), undefined);
     assert.deepEqual(rt.running(), []);
   });
 

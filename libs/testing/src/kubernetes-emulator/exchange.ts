@@ -10,6 +10,8 @@ export interface Exchange {
   /** The request body as text. */
   text: string;
   contentType: string;
+  /** The Accept header ('' when none). */
+  accept: string;
   /** `?dryRun=All`: validate and answer, store nothing. */
   dryRun: boolean;
   res: ServerResponse;

@@ -45,13 +45,15 @@ describe('pods', () => {
     const stored = fx.emu.secrets(namespace).find((s) => s.metadata.name === 'w1-values');
     assert.deepEqual(stored?.metadata.ownerReferences, [owner]);
 
+    // A Pending Pod (never scheduled) goes at once; what it owns goes once the garbage collector sees it gone.
     const deleted = await core.deleteNamespacedPod({ name: 'w1', namespace });
     assert.equal(deleted.metadata?.name, 'w1');
+    assert.deepEqual(fx.emu.pods(namespace), []);
+    await waitFor(() => fx.emu.secrets(namespace).length === 1, { what: 'the owned Secret collected' });
     assert.deepEqual(
       fx.emu.secrets(namespace).map((s) => s.metadata.name),
       ['unrelated'],
     );
-    assert.deepEqual(fx.emu.pods(namespace), []);
   });
 
   /** A Writable collecting what the client-node Log pipes into it; `ended` resolves when the body ends. */

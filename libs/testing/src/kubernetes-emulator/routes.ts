@@ -23,11 +23,16 @@ import {
 } from './status.js';
 import { checkIdentity, type KubeStore } from './store.js';
 import { podLogRoute, watchRoute } from './streams.js';
+import { table, wantsTable } from './tables.js';
 
 export interface Route extends RequestTarget {
   resource: ResourceName | undefined;
   /** `log` for /api/v1/namespaces/NS/pods/NAME/log. */
   subresource?: 'log';
+  /** /api/v1/namespaces[/NAME]: the Namespace objects themselves (`name` is the Namespace's). */
+  namespaces?: true;
+  /** /api/v1[/namespaces/NS]/events: what `kubectl describe` reads (the emulator records none). */
+  events?: true;
   /** Set when the path is not one the emulator serves. */
   unknown: boolean;
 }
@@ -45,6 +50,13 @@ export function parseRoute(path: string): Route {
       return p;
     }
   });
+  if (decoded[2] === 'namespaces' && decoded.length <= 4) {
+    return { resource: undefined, namespace: undefined, name: decoded[3], namespaces: true, unknown: false };
+  }
+  const eventsIn = decoded.length === 3 ? decoded[2] : decoded.length === 5 ? decoded[4] : undefined;
+  if (eventsIn === 'events' && (decoded.length === 3 || decoded[2] === 'namespaces')) {
+    return { resource: undefined, namespace: decoded[3], name: undefined, events: true, unknown: false };
+  }
   if (decoded.length === 3 && isResource(decoded[2])) {
     return { resource: decoded[2], namespace: undefined, name: undefined, unknown: false };
   }
@@ -66,6 +78,20 @@ const methodNotAllowed = () =>
 export function serve(store: KubeStore, route: Route, x: Exchange): void {
   try {
     const { resource, namespace: ns, name } = route;
+    if (route.namespaces === true) {
+      namespaceRoute(store, name, x);
+      return;
+    }
+    if (route.events === true) {
+      if (x.method !== 'GET') throw methodNotAllowed();
+      send(x, 200, {
+        kind: 'EventList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(store.resourceVersion) },
+        items: [],
+      });
+      return;
+    }
     if (route.unknown || resource === undefined) throw resourceNotFound();
     if (name === undefined) collectionRoute(store, resource, ns, x);
     else if (ns === undefined) throw resourceNotFound();
@@ -103,14 +129,16 @@ function collectionRoute(store: KubeStore, resource: ResourceName, ns: string | 
       watchRoute(store, resource, ns, matches, x);
       return;
     }
-    const items = store
-      .objectsIn(resource, ns)
-      .filter(matches)
-      .map((o) => {
-        // A typed list's items carry no kind/apiVersion on the wire.
-        const { kind: _k, apiVersion: _a, ...item } = o;
-        return item;
-      });
+    const found = store.objectsIn(resource, ns).filter(matches);
+    if (wantsTable(x.accept)) {
+      send(x, 200, table(resource, found, String(store.resourceVersion), x.query));
+      return;
+    }
+    const items = found.map((o) => {
+      // A typed list's items carry no kind/apiVersion on the wire.
+      const { kind: _k, apiVersion: _a, ...item } = o;
+      return item;
+    });
     send(x, 200, {
       kind: def.listKind,
       apiVersion: 'v1',
@@ -135,8 +163,10 @@ function objectRoute(store: KubeStore, resource: ResourceName, ns: string, name:
   }
   if (x.method !== 'GET' && x.method !== 'PUT' && x.method !== 'DELETE') throw methodNotAllowed();
   if (existing === undefined) throw notFound(resource, name);
-  if (x.method === 'GET') send(x, 200, clone(existing));
-  else if (x.method === 'DELETE') deleteRoute(store, resource, name, existing, x);
+  if (x.method === 'GET') {
+    const rv = String(meta(existing).resourceVersion);
+    send(x, 200, wantsTable(x.accept) ? table(resource, [clone(existing)], rv, x.query) : clone(existing));
+  } else if (x.method === 'DELETE') deleteRoute(store, resource, name, existing, x);
   else {
     const body = objectBody(x, RESOURCES[resource].kind);
     checkIdentity(body, resource, ns, name);
@@ -144,7 +174,31 @@ function objectRoute(store: KubeStore, resource: ResourceName, ns: string, name:
   }
 }
 
-/** DELETE with optional DeleteOptions (preconditions, propagationPolicy Orphan). */
+/** GET/POST /api/v1/namespaces, GET/DELETE /api/v1/namespaces/NAME. */
+function namespaceRoute(store: KubeStore, name: string | undefined, x: Exchange): void {
+  if (name === undefined) {
+    if (x.method === 'GET') {
+      const items = store.namespaceList().map((o) => {
+        const { kind: _k, apiVersion: _a, ...item } = o;
+        return item;
+      });
+      send(x, 200, {
+        kind: 'NamespaceList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(store.resourceVersion) },
+        items,
+      });
+    } else if (x.method === 'POST') send(x, 201, store.createNamespace(objectBody(x, 'Namespace'), x.dryRun));
+    else throw methodNotAllowed();
+    return;
+  }
+  const existing = store.namespace(name);
+  if (x.method !== 'GET' && x.method !== 'DELETE') throw methodNotAllowed();
+  if (existing === undefined) throw notFound('namespaces', name);
+  send(x, 200, x.method === 'GET' ? clone(existing) : store.removeNamespace(name));
+}
+
+/** DELETE with optional DeleteOptions (preconditions, propagationPolicy Orphan, gracePeriodSeconds). */
 function deleteRoute(store: KubeStore, resource: ResourceName, name: string, existing: JsonObject, x: Exchange): void {
   const opts = x.text.trim() === '' ? {} : parseJson(x.text, 'DeleteOptions');
   const options = isObject(opts) ? opts : {};
@@ -162,7 +216,15 @@ function deleteRoute(store: KubeStore, resource: ResourceName, name: string, exi
     );
   }
   const orphan = options.propagationPolicy === 'Orphan' || x.query.get('propagationPolicy') === 'Orphan';
-  const gone = x.dryRun ? clone(existing) : store.remove(resource, existing, orphan);
+  const graceText = x.query.get('gracePeriodSeconds');
+  const grace =
+    typeof options.gracePeriodSeconds === 'number'
+      ? options.gracePeriodSeconds
+      : graceText !== null && /^\d+$/.test(graceText)
+        ? Number(graceText)
+        : undefined;
+  const request = { orphan, ...(grace === undefined ? {} : { gracePeriodSeconds: grace }) };
+  const gone = x.dryRun ? clone(existing) : store.remove(resource, existing, request);
   if (RESOURCES[resource].deleteReturnsObject) {
     send(x, 200, gone);
     return;

@@ -6,8 +6,15 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { RESOURCES, type ResourceName } from './resources.js';
-import { type JsonObject, clone, conflict, fail, invalid, isObject, kubeTimestamp, meta } from './status.js';
+import {
+  EMULATED_NODE,
+  RESOURCES,
+  type ResourceName,
+  podGracePeriod,
+  validateMetadata,
+  validateNamespaceName,
+} from './resources.js';
+import { type JsonObject, clone, conflict, fail, invalid, isObject, kubeTimestamp, meta, notFound } from './status.js';
 
 export interface WatchEvent {
   resource: ResourceName;
@@ -35,6 +42,14 @@ export interface LogFollower {
 export interface PodLog {
   text: string;
   followers: Set<LogFollower>;
+}
+
+/** What a DELETE asks for (DeleteOptions). */
+export interface DeleteRequest {
+  /** propagationPolicy Orphan: owned objects stay. */
+  orphan: boolean;
+  /** DeleteOptions.gracePeriodSeconds; undefined: the Pod's terminationGracePeriodSeconds. */
+  gracePeriodSeconds?: number;
 }
 
 const keyOf = (resource: ResourceName, ns: string, name: string) => `${resource}/${ns}/${name}`;
@@ -73,6 +88,17 @@ export class KubeStore {
   /** Pod output by Pod uid. */
   readonly #podLogs = new Map<string, PodLog>();
   #resourceVersion = 1000;
+  readonly #namespaces = new Map<string, JsonObject>();
+  /** Grace-period timers of Terminating objects, by key. */
+  readonly #terminations = new Map<string, NodeJS.Timeout>();
+  /** Pending garbage collections. */
+  readonly #collections = new Set<NodeJS.Timeout>();
+  readonly #gcDelayMs: number;
+
+  constructor(opts: { gcDelayMs?: number; namespaces?: string[] } = {}) {
+    this.#gcDelayMs = opts.gcDelayMs ?? 50;
+    for (const ns of opts.namespaces ?? []) this.createNamespace({ metadata: { name: ns } }, false);
+  }
 
   /** The resourceVersion of the latest write. */
   get resourceVersion(): number {
@@ -130,6 +156,16 @@ export class KubeStore {
   create(resource: ResourceName, ns: string, body: JsonObject, dryRun: boolean): JsonObject {
     const def = RESOURCES[resource];
     checkIdentity(body, resource, ns, undefined);
+    const namespace = this.#namespaces.get(ns);
+    if (namespace === undefined) throw notFound('namespaces', ns);
+    if (meta(namespace).deletionTimestamp !== undefined) {
+      throw fail(
+        403,
+        'Forbidden',
+        `${resource} "${String(meta(body).name ?? '')}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+        { name: String(meta(body).name ?? ''), kind: resource },
+      );
+    }
     const obj = clone(body);
     obj.apiVersion = 'v1';
     obj.kind = def.kind;
@@ -140,6 +176,7 @@ export class KubeStore {
     m.namespace = ns;
     delete m.resourceVersion;
     delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
     def.normalize(obj);
     const causes = def.validate(obj, undefined);
     const name = typeof m.name === 'string' ? m.name : '';
@@ -186,22 +223,119 @@ export class KubeStore {
     return this.commit(resource, 'MODIFIED', next);
   }
 
-  /** Deletes an object and, unless orphaning, every object in its namespace that names it as an owner. */
-  remove(resource: ResourceName, obj: JsonObject, orphan: boolean): JsonObject {
+  /**
+   * Deletes an object as the API server does. A Secret (or an unscheduled or
+   * finished Pod) goes at once; a scheduled Pod is marked Terminating
+   * (`deletionTimestamp` = now + its grace period, `deletionGracePeriodSeconds`)
+   * and goes when the grace period ends or its container stops (a terminal
+   * phase). A second delete may only shorten the grace period. Unless
+   * orphaning, the objects it owns are collected after it is gone, a moment
+   * later (`gcDelayMs`), as the garbage collector does.
+   */
+  remove(resource: ResourceName, obj: JsonObject, opts: DeleteRequest): JsonObject {
     const m = meta(obj);
-    m.deletionTimestamp = kubeTimestamp();
+    const key = keyOf(resource, String(m.namespace), String(m.name));
+    const grace = resource === 'pods' ? podGracePeriod(obj, opts.gracePeriodSeconds) : 0;
+    if (grace > 0) {
+      const current = m.deletionGracePeriodSeconds;
+      if (typeof current === 'number' && current <= grace) return clone(obj);
+      const next = clone(obj);
+      const nm = meta(next);
+      nm.deletionTimestamp = kubeTimestamp(new Date(Date.now() + grace * 1000));
+      nm.deletionGracePeriodSeconds = grace;
+      clearTimeout(this.#terminations.get(key));
+      const timer = setTimeout(() => this.#finishDeletion(resource, key, opts.orphan), grace * 1000);
+      timer.unref();
+      this.#terminations.set(key, timer);
+      return this.commit(resource, 'MODIFIED', next);
+    }
+    return this.#gone(resource, key, obj, opts.orphan);
+  }
+
+  /** The grace period of a Terminating object ended (or its container stopped): it goes now. */
+  #finishDeletion(resource: ResourceName, key: string, orphan: boolean): void {
+    const obj = this.#objects.get(key);
+    if (obj !== undefined) this.#gone(resource, key, obj, orphan);
+  }
+
+  #gone(resource: ResourceName, key: string, obj: JsonObject, orphan: boolean): JsonObject {
+    clearTimeout(this.#terminations.get(key));
+    this.#terminations.delete(key);
+    const m = meta(obj);
+    if (m.deletionTimestamp === undefined) m.deletionTimestamp = kubeTimestamp();
+    if (resource === 'pods' && m.deletionGracePeriodSeconds === undefined) m.deletionGracePeriodSeconds = 0;
     const gone = this.commit(resource, 'DELETED', obj);
-    if (orphan) return gone;
-    for (const r of Object.keys(RESOURCES) as ResourceName[]) {
-      for (const dep of this.objectsIn(r, String(m.namespace))) {
-        const refs = meta(dep).ownerReferences;
-        const owned = Array.isArray(refs) && refs.some((ref) => isObject(ref) && ref.uid === m.uid);
-        if (owned && this.#objects.has(keyOf(r, String(m.namespace), String(meta(dep).name)))) {
-          this.remove(r, dep, false);
-        }
-      }
+    if (!orphan) {
+      const timer = setTimeout(() => {
+        this.#collections.delete(timer);
+        this.#collect(String(m.namespace), String(m.uid));
+      }, this.#gcDelayMs);
+      timer.unref();
+      this.#collections.add(timer);
     }
     return gone;
+  }
+
+  /** The garbage collector: deletes every object in `ns` that names the vanished `ownerUid` as an owner. */
+  #collect(ns: string, ownerUid: string): void {
+    for (const r of Object.keys(RESOURCES) as ResourceName[]) {
+      for (const dep of this.objectsIn(r, ns)) {
+        const refs = meta(dep).ownerReferences;
+        const owned = Array.isArray(refs) && refs.some((ref) => isObject(ref) && ref.uid === ownerUid);
+        if (owned && meta(dep).deletionTimestamp === undefined) this.remove(r, dep, { orphan: false });
+      }
+    }
+  }
+
+  /** Namespaces by name. */
+  namespace(name: string): JsonObject | undefined {
+    return this.#namespaces.get(name);
+  }
+
+  namespaceList(): JsonObject[] {
+    return [...this.#namespaces.values()].sort((a, b) => String(meta(a).name).localeCompare(String(meta(b).name)));
+  }
+
+  /** Creates a Namespace (422 for a name that is not a DNS-1123 label, 409 when it exists). */
+  createNamespace(body: JsonObject, dryRun: boolean): JsonObject {
+    const obj = clone(body);
+    obj.apiVersion = 'v1';
+    obj.kind = 'Namespace';
+    const m = meta(obj);
+    const name = typeof m.name === 'string' ? m.name : '';
+    const causes = validateNamespaceName(name).concat(validateMetadata(obj));
+    if (causes.length > 0) throw invalid('Namespace', name, causes);
+    if (this.#namespaces.has(name)) {
+      throw fail(409, 'AlreadyExists', `namespaces "${name}" already exists`, { name, kind: 'namespaces' });
+    }
+    const { name: _n, namespace: _ns, resourceVersion: _rv, ...rest } = m;
+    this.#resourceVersion += 1;
+    obj.metadata = {
+      name,
+      uid: randomUUID(),
+      resourceVersion: String(this.#resourceVersion),
+      creationTimestamp: kubeTimestamp(),
+      ...rest,
+      labels: { ...(isObject(rest.labels) ? rest.labels : {}), 'kubernetes.io/metadata.name': name },
+    };
+    obj.spec = { finalizers: ['kubernetes'] };
+    obj.status = { phase: 'Active' };
+    if (!dryRun) this.#namespaces.set(name, obj);
+    return clone(obj);
+  }
+
+  /** Deletes a Namespace and everything in it (at once: the emulator has no namespace controller delay). */
+  removeNamespace(name: string): JsonObject {
+    const ns = this.#namespaces.get(name);
+    if (ns === undefined) throw notFound('namespaces', name);
+    const terminating = clone(ns);
+    terminating.status = { phase: 'Terminating' };
+    meta(terminating).deletionTimestamp = kubeTimestamp();
+    for (const r of Object.keys(RESOURCES) as ResourceName[]) {
+      for (const obj of this.objectsIn(r, name)) this.#gone(r, keyOf(r, name, String(meta(obj).name)), obj, true);
+    }
+    this.#namespaces.delete(name);
+    return terminating;
   }
 
   /** The events after resourceVersion `since` for a watch of `resource` in `ns`. */
@@ -230,7 +364,14 @@ export class KubeStore {
   setPodPhase(ns: string, name: string, phase: string): void {
     const next = clone(this.#requirePod(ns, name));
     next.status = { ...(isObject(next.status) ? next.status : {}), phase };
+    // Past Pending, the scheduler has bound the Pod to a node (so its deletion is graceful).
+    const spec = isObject(next.spec) ? next.spec : {};
+    if (phase !== 'Pending' && typeof spec.nodeName !== 'string') next.spec = { ...spec, nodeName: EMULATED_NODE };
     this.commit('pods', 'MODIFIED', next);
+    // A Terminating Pod whose container stopped is removed by the kubelet at once.
+    if (meta(next).deletionTimestamp !== undefined && (phase === 'Succeeded' || phase === 'Failed')) {
+      this.#finishDeletion('pods', keyOf('pods', ns, name), false);
+    }
   }
 
   /** Test control: what the running Pod's container wrote; followers get it at once. */
@@ -251,6 +392,8 @@ export class KubeStore {
 
   /** Ends every open watch and followed log (the server is stopping). */
   closeStreams(): void {
+    for (const t of this.#terminations.values()) clearTimeout(t);
+    for (const t of this.#collections) clearTimeout(t);
     for (const w of this.#watchers) w.close();
     this.#watchers.clear();
     for (const l of this.#podLogs.values()) for (const f of l.followers) f.end();

@@ -9,8 +9,14 @@ import { startKubernetesEmulator } from './server.js';
 import type { KubernetesEmulator } from './types.js';
 
 let nsCount = 0;
-/** A fresh namespace per test: the emulator treats every namespace as existing. */
-export const freshNs = () => `ns-${++nsCount}`;
+/** The emulator of the current test file's fixture, in which `freshNs` creates its namespaces. */
+let fixtureEmulator: KubernetesEmulator | undefined;
+/** A fresh namespace per test, created in the file's emulator (a missing namespace answers 404). */
+export function freshNs(): string {
+  const name = `ns-${++nsCount}`;
+  fixtureEmulator?.createNamespace(name);
+  return name;
+}
 
 export interface Reply {
   status: number;
@@ -89,9 +95,10 @@ export interface KubernetesFixture {
 
 /** Starts an emulator before the file's tests and stops it after them. */
 export function useKubernetesEmulator(): KubernetesFixture {
-  const emu = startedForTests('the Kubernetes emulator', () =>
-    startKubernetesEmulator({ token: 'emulator-test-token' }),
-  );
+  const emu = startedForTests('the Kubernetes emulator', async () => {
+    fixtureEmulator = await startKubernetesEmulator({ token: 'emulator-test-token' });
+    return fixtureEmulator;
+  });
   return {
     get emu() {
       return emu();

@@ -5,7 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { containerSkipReason } from '../emulator-common/container-runtime.js';
 import { DEFAULT_TOKEN_TTL, newToken, trimSlashes } from './store.js';
-import type { AddAppRoleOptions, AddTokenOptions, NamespaceOption, VaultTestServer } from './types.js';
+import type { AddAppRoleOptions, AddTokenOptions, MountOptions, NamespaceOption, VaultTestServer } from './types.js';
 
 /** Whether the container-backed suites can run, and if not, why (for `test(..., { skip })`). */
 export async function vaultContainerAvailability(): Promise<
@@ -62,6 +62,8 @@ class VaultContainer implements VaultTestServer {
   readonly #stop: () => Promise<void>;
   #policyCounter = 0;
   readonly #approleEnabled = new Set<string>();
+  /** Mounts created as KV v1, whose secrets are written without `data/`. */
+  readonly #kv1Mounts = new Set<string>();
 
   constructor(
     readonly url: string,
@@ -107,17 +109,23 @@ class VaultContainer implements VaultTestServer {
     await this.#call('POST', `${role}/custom-secret-id`, { secret_id: secretId });
   }
 
-  async mount(name: string, o?: NamespaceOption): Promise<void> {
+  async mount(name: string, o?: MountOptions): Promise<void> {
     noNamespaces(o);
     const mounts = (await this.#call('GET', 'sys/mounts')) as Record<string, unknown>;
     const data = (mounts['data'] ?? mounts) as Record<string, unknown>;
+    const version = o?.version ?? 2;
+    if (version === 1) this.#kv1Mounts.add(trimSlashes(name));
     if (data[`${trimSlashes(name)}/`] === undefined) {
-      await this.#call('POST', `sys/mounts/${enc(name)}`, { type: 'kv', options: { version: '2' } });
+      await this.#call('POST', `sys/mounts/${enc(name)}`, { type: 'kv', options: { version: String(version) } });
     }
   }
 
   async putSecret(mount: string, path: string, data: Record<string, unknown>, o?: NamespaceOption): Promise<number> {
     noNamespaces(o);
+    if (this.#kv1Mounts.has(trimSlashes(mount))) {
+      await this.#call('POST', `${enc(mount)}/${enc(path)}`, data);
+      return 1;
+    }
     // A fresh KV v2 mount answers "upgrading" for a moment: retry briefly.
     const deadline = Date.now() + 10_000;
     for (;;) {

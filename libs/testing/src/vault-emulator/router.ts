@@ -7,7 +7,9 @@
 import type { IncomingMessage } from 'node:http';
 import { type FaultInjector, queryOf, readBodyText } from '../emulator-common/json-http.js';
 import { errors } from './failure.js';
+import { kv1Route } from './kv1-routes.js';
 import { kvRoute, loginRoute, tokenSelfRoute, type VaultReply, type VaultRequest } from './routes.js';
+import { EMULATED_VAULT_VERSION, sealStatus, sysRoute } from './sys-routes.js';
 import { checkPolicy, joinNs, trimSlashes, type VaultStore } from './store.js';
 import type { RequestLogEntry } from './types.js';
 
@@ -109,9 +111,10 @@ export async function handleVaultRequest(
     const sealed = controls.sealed;
     return {
       status: sealed ? 503 : 200,
-      body: { initialized: true, sealed, standby: false, version: '1.20.0-emulator', cluster_name: 'emulator' },
+      body: { initialized: true, sealed, standby: false, version: EMULATED_VAULT_VERSION, cluster_name: 'emulator' },
     };
   }
+  if (a.rel === 'sys/seal-status' && a.method === 'GET') return sealStatus(controls.sealed);
   if (controls.sealed) throw errors(503, 'Vault is sealed');
   const isList = isListRequest(a.method, a.url.searchParams);
   const body = a.method === 'POST' || a.method === 'PUT' ? await readJsonObject(req) : {};
@@ -127,9 +130,12 @@ function dispatch(store: VaultStore, a: Addressed, req: VaultRequest): VaultRepl
   const tokenOp = /^auth\/token\/(lookup-self|renew-self)$/.exec(a.rel);
   if (tokenOp) return tokenSelfRoute(tokenOp[1] as string, a.token as string, state, req);
 
+  const sys = sysRoute(store, a.ns, a.rel, state, req);
+  if (sys !== undefined) return sys;
   const fullPath = joinNs(a.ns, a.rel);
   checkPolicy(state, req.isList && !fullPath.endsWith('/') ? `${fullPath}/` : fullPath);
   const found = store.findMount(a.ns, a.rel);
   if (!found) throw errors(404, `no handler for route "${fullPath}". route entry not found.`);
-  return kvRoute(found.mount, a.rel.slice(found.name.length + 1), req);
+  const rest = a.rel.slice(found.name.length + 1);
+  return found.version === 1 ? kv1Route(found.secrets, rest, req) : kvRoute(found.secrets, rest, req);
 }

@@ -137,7 +137,7 @@ function metadataRoute(mount: Mount, path: string, req: VaultRequest): VaultRepl
 }
 
 /** The children of a folder, sub-folders ending in `/`; an empty or missing folder is 404. */
-function listKeys(mount: Mount, path: string): VaultReply {
+export function listKeys(mount: Mount, path: string): VaultReply {
   const prefix = path === '' ? '' : `${path}/`;
   const keys = new Set<string>();
   for (const p of mount.keys()) {

@@ -30,7 +30,7 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse, r: VaultRep
 /** Starts the emulator on 127.0.0.1 and a free port. */
 export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promise<VaultEmulator> {
   const rootToken = opts.rootToken ?? newToken();
-  const store = new VaultStore(rootToken, opts.mounts ?? ['secret']);
+  const store = new VaultStore(rootToken, opts.mounts ?? ['secret'], opts.kv1Mounts ?? []);
   const log: RequestLogEntry[] = [];
   const controls: VaultControls & { sealed: boolean } = {
     sealed: false,
@@ -49,7 +49,7 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
   const onVersion =
     (op: (secret: SecretState, version: number) => void) =>
     (mount: string, path: string, version: number, o: NamespaceOption = {}) => {
-      const secret = store.requireMount(mount, o.namespace ?? '').get(trimSlashes(path));
+      const secret = store.requireMount(mount, o.namespace ?? '').secrets.get(trimSlashes(path));
       if (secret) op(secret, version);
       return Promise.resolve();
     };
@@ -69,11 +69,12 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
       return Promise.resolve();
     },
     mount(name, o = {}) {
-      store.createMount(name, trimSlashes(o.namespace ?? ''));
+      store.createMount(name, trimSlashes(o.namespace ?? ''), o.version ?? 2);
       return Promise.resolve();
     },
     putSecret(mount, path, data, o = {}) {
-      return Promise.resolve(writeVersion(store.requireMount(mount, o.namespace ?? ''), trimSlashes(path), data));
+      const m = store.requireMount(mount, o.namespace ?? '');
+      return Promise.resolve(writeVersion(m.secrets, trimSlashes(path), data, m.version === 1 ? 1 : undefined));
     },
     deleteVersion: onVersion(softDelete),
     destroyVersion: onVersion(destroy),

@@ -3,7 +3,7 @@
  * versions and metadata, tokens with their policy prefixes and leases, and
  * AppRoles. No HTTP here; failures a request must see are `VaultFailure`s.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { POLICY_DENIED, errors } from './failure.js';
 import type { AddAppRoleOptions } from './types.js';
 
@@ -22,8 +22,21 @@ export interface SecretState {
   versions: Map<number, VersionState>;
 }
 
-/** A KV v2 mount: secrets by path. */
+/** A KV mount's secrets by path (KV v1 keeps only the latest version of each). */
 export type Mount = Map<string, SecretState>;
+
+/** The KV engine version of a mount: 1 (plain key/value) or 2 (versioned, `data/` and `metadata/`). */
+export type KvVersion = 1 | 2;
+
+/** A mount as `sys/mounts` describes it, and its secrets. */
+export interface MountEntry {
+  /** The mount's path without slashes, e.g. `secret` or `team/kv`. */
+  name: string;
+  version: KvVersion;
+  accessor: string;
+  uuid: string;
+  secrets: Mount;
+}
 
 export interface TokenState {
   /** undefined for root */
@@ -66,12 +79,12 @@ const nowIso = () => new Date().toISOString();
 export class VaultStore {
   readonly #namespaces = new Set<string>(['']);
   /** key: `<namespace>\n<mount>` */
-  readonly #mounts = new Map<string, Mount>();
+  readonly #mounts = new Map<string, MountEntry>();
   readonly #tokens = new Map<string, TokenState>();
   readonly #appRoles: AppRoleState[] = [];
   #roleCounter = 0;
 
-  constructor(rootToken: string, mounts: string[]) {
+  constructor(rootToken: string, mounts: string[], kv1Mounts: string[] = []) {
     this.#tokens.set(rootToken, {
       policyPrefixes: undefined,
       accessor: newAccessor(),
@@ -82,36 +95,56 @@ export class VaultStore {
       path: 'auth/token/root',
     });
     for (const m of mounts) this.createMount(m, '');
+    for (const m of kv1Mounts) this.createMount(m, '', 1);
   }
 
   hasNamespace(ns: string): boolean {
     return this.#namespaces.has(ns);
   }
 
-  /** Creates a mount (and the namespaces on its way). Idempotent. */
-  createMount(name: string, ns: string): void {
+  /** Creates a KV mount of `version` (and the namespaces on its way); false when the path is taken. */
+  createMount(name: string, ns: string, version: KvVersion = 2): boolean {
     const parts = ns === '' ? [] : ns.split('/');
     for (let i = 1; i <= parts.length; i++) this.#namespaces.add(parts.slice(0, i).join('/'));
     const key = mountKey(ns, trimSlashes(name));
-    if (!this.#mounts.has(key)) this.#mounts.set(key, new Map());
+    if (this.#mounts.has(key)) return false;
+    this.#mounts.set(key, {
+      name: trimSlashes(name),
+      version,
+      accessor: `kv_${randomBytes(4).toString('hex')}`,
+      uuid: randomUUID(),
+      secrets: new Map(),
+    });
+    return true;
+  }
+
+  /** Disables a mount and drops its secrets; false when there was none. */
+  removeMount(name: string, ns: string): boolean {
+    return this.#mounts.delete(mountKey(ns, trimSlashes(name)));
+  }
+
+  /** The mounts of a namespace, by name. */
+  mountsIn(ns: string): MountEntry[] {
+    return [...this.#mounts.entries()]
+      .filter(([key]) => key.split('\n')[0] === ns)
+      .map(([, m]) => m)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** A mount the test set up; a mistake in the test when missing. */
-  requireMount(name: string, ns: string): Mount {
+  requireMount(name: string, ns: string): MountEntry {
     const m = this.#mounts.get(mountKey(trimSlashes(ns), trimSlashes(name)));
     if (!m) throw new Error(`vault emulator: no mount "${name}" in namespace "${ns}"`);
     return m;
   }
 
-  /** The mount in `ns` whose name is the longest prefix of `rel`, with that name. */
-  findMount(ns: string, rel: string): { name: string; mount: Mount } | undefined {
+  /** The mount in `ns` whose name is the longest prefix of `rel`. */
+  findMount(ns: string, rel: string): MountEntry | undefined {
     if (!this.#namespaces.has(ns)) return undefined;
-    let best: { name: string; mount: Mount } | undefined;
-    for (const [key, mount] of this.#mounts) {
-      const [mns, name] = key.split('\n') as [string, string];
-      if (mns !== ns) continue;
-      if ((rel === name || rel.startsWith(`${name}/`)) && (best === undefined || name.length > best.name.length))
-        best = { name, mount };
+    let best: MountEntry | undefined;
+    for (const m of this.mountsIn(ns)) {
+      if ((rel === m.name || rel.startsWith(`${m.name}/`)) && (best === undefined || m.name.length > best.name.length))
+        best = m;
     }
     return best;
   }
@@ -185,8 +218,13 @@ export function renewToken(state: TokenState, seconds: number | undefined): void
   state.expiresAt = Date.now() + increment * 1000;
 }
 
-/** Writes a new version, keeping at most 10 like Vault's default `max_versions`. */
-export function writeVersion(mount: Mount, path: string, data: Record<string, unknown>): number {
+/** Writes a new version, keeping at most `maxVersions` (10, like Vault's default `max_versions`). */
+export function writeVersion(
+  mount: Mount,
+  path: string,
+  data: Record<string, unknown>,
+  maxVersions = MAX_VERSIONS,
+): number {
   const now = nowIso();
   let secret = mount.get(path);
   if (!secret) {
@@ -198,7 +236,7 @@ export function writeVersion(mount: Mount, path: string, data: Record<string, un
   secret.updatedTime = now;
   secret.versions.set(version, { data: { ...data }, createdTime: now, deletionTime: '', destroyed: false });
   if (secret.oldestVersion === 0) secret.oldestVersion = version;
-  while (secret.versions.size > MAX_VERSIONS) {
+  while (secret.versions.size > maxVersions) {
     secret.versions.delete(secret.oldestVersion);
     secret.oldestVersion += 1;
   }

@@ -16,6 +16,13 @@ export interface VaultEmulatorOptions {
   rootToken?: string;
   /** KV v2 mounts created at start in the root namespace. Default `['secret']`, like a dev server. */
   mounts?: string[];
+  /** KV version 1 mounts created at start in the root namespace. Default none. */
+  kv1Mounts?: string[];
+}
+
+export interface MountOptions extends NamespaceOption {
+  /** The KV engine version; default 2. */
+  version?: 1 | 2;
 }
 
 export interface AddTokenOptions {
@@ -52,9 +59,9 @@ export interface VaultTestServer {
   addToken(policyPrefixes: string[], opts?: AddTokenOptions): Promise<string>;
   /** Registers an AppRole whose logins yield tokens allowed the given prefixes. */
   addAppRole(roleId: string, secretId: string, policyPrefixes: string[], opts?: AddAppRoleOptions): Promise<void>;
-  /** Creates a KV v2 mount (and its namespace). Idempotent. */
-  mount(name: string, opts?: NamespaceOption): Promise<void>;
-  /** Writes a new version directly (no token, no log entry on the emulator). Returns the version. */
+  /** Creates a KV mount, v2 unless `opts.version` says 1 (and its namespace). Idempotent. */
+  mount(name: string, opts?: MountOptions): Promise<void>;
+  /** Writes a new version directly (no token, no log entry on the emulator). Returns the version (1 on a KV v1 mount). */
   putSecret(mount: string, path: string, data: Record<string, unknown>, opts?: NamespaceOption): Promise<number>;
   /** Soft-deletes one version. */
   deleteVersion(mount: string, path: string, version: number, opts?: NamespaceOption): Promise<void>;

@@ -24,12 +24,13 @@ import {
   mapVaultError,
   readOnlyRefused,
   unexpectedAnswer,
+  vaultClientError,
   type CallContext,
   type ErrorSubject,
   type Op,
 } from './vault-client-errors.js';
 import type { VaultHostPolicy } from './vault-host-policy.js';
-import { encodePath } from './vault-kv2-path.js';
+import { encodePath, KV2_EXAMPLE } from './vault-kv2-path.js';
 import { vaultRequest } from './vault-transport.js';
 
 export type { VaultAuth } from './vault-auth.js';
@@ -131,6 +132,8 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   readonly #observe: VaultHttpClientOptions['observe'];
   /** Who errors are about, and how their text loses any credential. */
   readonly #subject: ErrorSubject;
+  /** The KV version check of each mount, made once per mount (a failed check is made again next time). */
+  readonly #kv2Checks = new Map<string, Promise<void>>();
 
   constructor(opts: VaultHttpClientOptions, mode: VaultClientMode = 'read-write') {
     let url: URL;
@@ -178,6 +181,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     const where = `${encodePath(mount)}/data/${encodePath(path)}`;
     const query = version === undefined ? '' : `?version=${encodeURIComponent(String(version))}`;
     const ctx = { op: 'read' as const, path: `${mount}/data/${path}` };
+    await this.#requireKv2(mount, ctx);
     const body = await this.#call(ctx, (o) => this.#client.read(`${where}${query}`, o), { allow404: true });
     if (body instanceof NotFound) {
       // Soft-deleted or destroyed: 404 with the full envelope and the version's metadata.
@@ -198,6 +202,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     this.#assertWritable('write');
     const where = `${encodePath(mount)}/data/${encodePath(path)}`;
     const ctx = { op: 'write' as const, path: `${mount}/data/${path}` };
+    await this.#requireKv2(mount, ctx);
     const body = await this.#call(ctx, (o) => this.#client.write(where, { data }, o));
     const v = isRecord(body) ? versionOf(body['data']) : undefined;
     if (v === undefined) throw this.#unexpected(ctx);
@@ -207,6 +212,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   async listKv2(mount: string, folder: string): Promise<string[]> {
     const where = `${encodePath(mount)}/metadata/${encodePath(folder)}`;
     const ctx = { op: 'list' as const, path: `${mount}/metadata/${folder}` };
+    await this.#requireKv2(mount, ctx);
     const body = await this.#call(ctx, (o) => this.#client.list(where, o), { allow404: true });
     if (body instanceof NotFound) return [];
     const data = isRecord(body) ? body['data'] : undefined;
@@ -218,6 +224,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   async metadataKv2(mount: string, path: string): Promise<Kv2Metadata | undefined> {
     const where = `${encodePath(mount)}/metadata/${encodePath(path)}`;
     const ctx = { op: 'metadata' as const, path: `${mount}/metadata/${path}` };
+    await this.#requireKv2(mount, ctx);
     const body = await this.#call(ctx, (o) => this.#client.read(where, o), { allow404: true });
     if (body instanceof NotFound) return undefined;
     const data = isRecord(body) ? body['data'] : undefined;
@@ -236,6 +243,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     this.#assertWritable('delete');
     const where = `${encodePath(mount)}/metadata/${encodePath(path)}`;
     const ctx = { op: 'delete' as const, path: `${mount}/metadata/${path}` };
+    await this.#requireKv2(mount, ctx);
     await this.#call(ctx, (o) => this.#client.delete(where, o), { allow404: true });
   }
 
@@ -256,6 +264,58 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   /** Forgets a cached AppRole token (the next call logs in again). */
   forgetToken(): void {
     this.#tokens.forget();
+  }
+
+  /**
+   * Makes sure `mount` is a KV v2 engine the way Vault's own CLI does before a
+   * `vault kv` command: GET `sys/internal/ui/mounts/<mount>`, whose answer
+   * names the engine's type, its mount path and `options.version`. A KV v1
+   * mount (options without version "2", or a Vault too old to answer: 404) is
+   * `vault.not_kv2`, not the "nothing found" its v2-shaped reads would give.
+   * A 403 (no such mount, or the token may not see it: Vault answers both
+   * alike) leaves it to the call itself to fail with its own error.
+   */
+  #requireKv2(mount: string, ctx: CallContext): Promise<void> {
+    let check = this.#kv2Checks.get(mount);
+    if (check === undefined) {
+      check = this.#checkKv2(mount, ctx);
+      this.#kv2Checks.set(mount, check);
+      check.catch(() => this.#kv2Checks.delete(mount));
+    }
+    return check;
+  }
+
+  /** A failure of the check itself (unreachable, sealed...) is reported as the failure of `ctx`, the call it guards. */
+  async #checkKv2(mount: string, ctx: CallContext): Promise<void> {
+    const notKv2 = (what: string) =>
+      vaultClientError(this.#subject, 'vault.not_kv2', `${what}; ${KV2_EXAMPLE}`, {
+        kind: 'failed_precondition',
+        path: mount,
+      });
+    const kv1 = notKv2(
+      `the mount "${mount}" is a KV version 1 secrets engine, which Latchkey does not read: ` +
+        `upgrade it (vault kv enable-versioning ${mount}) or use a KV v2 mount`,
+    );
+    let body: unknown;
+    try {
+      body = await this.#call(ctx, (o) => this.#client.read(`sys/internal/ui/mounts/${encodePath(mount)}`, o), {
+        allow404: true,
+      });
+    } catch (err) {
+      if (err instanceof LatchkeyError && err.code === 'vault.permission_denied') return;
+      if (err instanceof LatchkeyError && err.code === 'vault.not_kv2') throw kv1;
+      throw err;
+    }
+    if (body instanceof NotFound) throw kv1;
+    const data = isRecord(body) ? body['data'] : undefined;
+    if (!isRecord(data)) throw this.#unexpected(ctx);
+    const type = data['type'];
+    const options = data['options'];
+    const version = isRecord(options) ? options['version'] : undefined;
+    if (type !== 'kv' && type !== 'generic') {
+      throw notKv2(`the mount "${mount}" is a ${String(type)} secrets engine, not KV v2`);
+    }
+    if (version !== '2') throw kv1;
   }
 
   #assertWritable(op: Op): void {

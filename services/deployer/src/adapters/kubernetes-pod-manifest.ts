@@ -55,7 +55,10 @@ export interface PodManifest {
  * from the values Secret (`secretKeyRef`), literals stay plain `value`s;
  * Spark conf is the Secret's spark.properties, mounted read-only.
  */
-export function podManifest(spec: RunSpec, at: { name: string; namespace: string; image: string }): PodManifest {
+export function podManifest(
+  spec: RunSpec,
+  at: { name: string; namespace: string; image: string; terminationGraceSeconds?: number },
+): PodManifest {
   const { name, namespace, image } = at;
   const secretName = `${name}-values`;
   const { env, secretData } = podEnv(spec, secretName);
@@ -73,6 +76,9 @@ export function podManifest(spec: RunSpec, at: { name: string; namespace: string
     metadata: { name, namespace, labels },
     spec: {
       restartPolicy: 'Never',
+      ...(at.terminationGraceSeconds === undefined
+        ? {}
+        : { terminationGracePeriodSeconds: at.terminationGraceSeconds }),
       containers: [
         {
           name: CONTAINER,
@@ -128,6 +134,14 @@ function podEnv(spec: RunSpec, secretName: string): { env: V1EnvVar[]; secretDat
     env.push({ name: 'LATCHKEY_CA_FILE', value: `${MOUNT}/${API_CA_KEY}` });
   }
   return { env, secretData };
+}
+
+/** The largest decoded sum of a Secret's data that the Kubernetes API server accepts (1 MiB). */
+export const MAX_SECRET_BYTES = 1_048_576;
+
+/** The decoded size of the values Secret's data. */
+export function secretDataBytes(m: PodManifest): number {
+  return Object.values(m.secretData).reduce((n, v) => n + Buffer.from(v, 'base64').length, 0);
 }
 
 /** The values Secret of a Pod, owned by it (garbage-collected with it). */

@@ -32,7 +32,15 @@ import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 import { WorkloadOutput } from './workload-output.js';
 import { apiError, apiStatus, isRetryable } from './kubernetes-api.js';
 import { readPodLogs, type PodLogs } from './kubernetes-pod-logs.js';
-import { dnsLabel, domainNamespace, namespaceProblem, podManifest, valuesSecret } from './kubernetes-pod-manifest.js';
+import {
+  dnsLabel,
+  domainNamespace,
+  MAX_SECRET_BYTES,
+  namespaceProblem,
+  podManifest,
+  secretDataBytes,
+  valuesSecret,
+} from './kubernetes-pod-manifest.js';
 
 export { loadKubeConfig } from './kubernetes-api.js';
 
@@ -40,8 +48,14 @@ export interface KubernetesRuntimeOptions {
   kubeConfig: KubeConfig;
   /** The container image when the workload names none. */
   defaultImage: string;
-  /** Pods of domain D go to namespace `<prefix><D>`. Default `latchkey-`. */
+  /**
+   * Pods of domain D go to namespace `<prefix><D>`. Default `latchkey-`. The
+   * namespace is not created here: a platform admin creates it and binds the
+   * deployer's role in it (deploy/kubernetes/deployer-runtime-rbac.yaml).
+   */
   namespacePrefix?: string;
+  /** The Pods' terminationGracePeriodSeconds; default: the cluster's (30 s). */
+  terminationGraceSeconds?: number;
   /** Delay before a closed or failed watch is opened again. Default 2000 ms. */
   rewatchMs?: number;
   /**
@@ -54,8 +68,8 @@ export interface KubernetesRuntimeOptions {
   /**
    * How long `stop` waits, after the Pod's deletion was accepted, to see it
    * gone before it reports the deployment stopped anyway (a watch or an API
-   * that hangs must not hang a shutdown). Default 60 s (beyond the usual
-   * 30 s termination grace period).
+   * that hangs must not hang a shutdown). Default: the Pods' grace period
+   * (`terminationGraceSeconds`, else the usual 30 s) plus 30 s, at least 60 s.
    */
   stopWaitMs?: number;
   /**
@@ -203,8 +217,22 @@ export class KubernetesRuntime implements WorkloadRuntime {
         { kind: 'failed_precondition' },
       );
     const name = this.podName(spec.workload, spec.deploymentId);
-    const manifest = podManifest(spec, { name, namespace, image });
+    const manifest = podManifest(spec, {
+      name,
+      namespace,
+      image,
+      ...(this.opts.terminationGraceSeconds === undefined
+        ? {}
+        : { terminationGraceSeconds: this.opts.terminationGraceSeconds }),
+    });
     const { secretName } = manifest;
+    const size = secretDataBytes(manifest);
+    if (size > MAX_SECRET_BYTES)
+      throw new LatchkeyError(
+        'runtime.values_too_large',
+        `workload ${spec.workload}: its resolved values, Spark conf and CA take ${size} bytes, over the ${MAX_SECRET_BYTES} bytes a Kubernetes Secret may hold: move large files out of secrets (or out of env and Spark conf)`,
+        { kind: 'failed_precondition' },
+      );
     const pod = await this.createPod(spec, manifest.body);
     if (Object.keys(manifest.secretData).length > 0) {
       try {
@@ -385,11 +413,16 @@ export class KubernetesRuntime implements WorkloadRuntime {
     if (p.phase === 'waiting') this.track(deploymentId, p, 0);
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.opts.logger.warn('a deleted workload Pod was not seen gone in time; reporting it stopped', { pod: p.pod });
-        this.end(deploymentId, p, null, 'SIGKILL');
-        resolve();
-      }, this.opts.stopWaitMs ?? 60_000);
+      timer = setTimeout(
+        () => {
+          this.opts.logger.warn('a deleted workload Pod was not seen gone in time; reporting it stopped', {
+            pod: p.pod,
+          });
+          this.end(deploymentId, p, null, 'SIGKILL');
+          resolve();
+        },
+        this.opts.stopWaitMs ?? Math.max(60_000, ((this.opts.terminationGraceSeconds ?? 30) + 30) * 1000),
+      );
     });
     await Promise.race([p.done, gaveUp]);
     clearTimeout(timer);
