@@ -93,6 +93,9 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
     LATCHKEY_OIDC_AUDIENCE: EMBEDDED_AUDIENCE,
     LATCHKEY_OIDC_JWKS_FILE: input.keys.oidcJwksFile,
   });
+  // Traces: the launcher's OTEL_* (endpoint, headers, batching) reach every service as they are;
+  // each exports under a name of its own (the launcher's OTEL_SERVICE_NAME would name them all alike).
+  env['OTEL_SERVICE_NAME'] = `latchkey-${service}`;
   const own = input.keys.tls.services[service];
   if (input.insecure === true || own === undefined) {
     env['LATCHKEY_INSECURE'] = '1';

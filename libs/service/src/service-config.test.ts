@@ -29,3 +29,26 @@ test('a service listens on its own default port and on 127.0.0.1 unless told oth
     /LATCHKEY_NATS_URL: required: LATCHKEY_NATS_URL, the NATS server URL/,
   );
 });
+
+test('traces are exported only when an OTLP endpoint is set; a bad endpoint names its variable and what it must be', () => {
+  const off = loadConfig(schema, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: '' });
+  assert.deepEqual(
+    [off.OTEL_EXPORTER_OTLP_ENDPOINT, off.OTEL_SERVICE_NAME, off.OTEL_SDK_DISABLED],
+    [undefined, undefined, undefined],
+  );
+  const on = loadConfig(schema, {
+    ...env,
+    OTEL_EXPORTER_OTLP_ENDPOINT: ' http://collector:4318 ',
+    OTEL_SDK_DISABLED: 'FALSE',
+  });
+  assert.equal(on.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://collector:4318');
+  assert.equal(on.OTEL_SDK_DISABLED, undefined);
+  assert.throws(
+    () => loadConfig(schema, { ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' }),
+    /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be the http\(s\) URL of an OTLP\/HTTP collector \(e\.g\. http:\/\/otel-collector:4318\)/,
+  );
+  assert.throws(
+    () => loadConfig(schema, { ...env, OTEL_SDK_DISABLED: 'yes' }),
+    /OTEL_SDK_DISABLED: true \(export no traces\) or false/,
+  );
+});
