@@ -42,3 +42,5 @@ export { startOidcEmulator } from './oidc/oidc-emulator.js';
 export type { OidcEmulator, OidcEmulatorOptions, OidcTokenRequest, OidcUser } from './oidc/oidc-emulator.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
+export { packageFromDescriptors, reflectionClient } from './reflection-client.js';
+export type { ReflectionClient } from './reflection-client.js';
