@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import {
   Server,
   status,
   Metadata,
+  type MethodDefinition,
   type ServerDuplexStream,
   type ServerUnaryCall,
   type sendUnaryData,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
+import type * as Reflection from '@grpc/reflection';
 import { DOMAIN_NAME } from '@latchkey/authz';
 import { LatchkeyError } from '@latchkey/errors';
 import { toGrpcStatus } from './grpc-status.js';
@@ -18,6 +20,11 @@ import { fileDescriptorProtos, health } from '@latchkey/proto';
 import { runInCall, type Authenticator, type CallContext, type Principal } from './call-context.js';
 import { checkRequestNames } from './request-names.js';
 import { caCertificates, serverCredentials, servicePrincipalOf, type ServiceTls } from './tls.js';
+
+/** Loads what is needed only when first used (@grpc/reflection), synchronously. */
+const requireLazily = createRequire(import.meta.url);
+
+type DuplexHandler = (stream: ServerDuplexStream<unknown, unknown>) => void;
 
 export type UnaryMethod<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 
@@ -118,7 +125,7 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
     );
 
   /** A streaming handler that runs only for an authenticated caller, as every unary one. */
-  function authenticatedStream(method: string, handler: (stream: ServerDuplexStream<unknown, unknown>) => void) {
+  function authenticatedStream(method: string, handler: DuplexHandler) {
     return (stream: ServerDuplexStream<unknown, unknown>) => {
       const refuse = (err: unknown) => {
         const st = toGrpcStatus(err);
@@ -138,25 +145,56 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
   /**
    * gRPC server reflection (v1 and v1alpha) of the services added, from the
    * descriptors of proto/ (libs/proto): standard tools (grpcurl, Postman)
-   * can list and call the API. Authenticated like every call.
+   * can list and call the API. Authenticated like every call. Only the two
+   * method paths are registered at start: @grpc/reflection, its protos and
+   * the descriptors (about 0.3 s of CPU) are loaded by the first reflection
+   * call, so a service's start pays nothing for it.
    */
   function addReflection() {
     if (reflecting) return;
     reflecting = true;
-    const files = fileDescriptorProtos();
-    // What ReflectionService reads of a package definition: each entry's fileDescriptorProtos.
-    const pkg = { 'latchkey.descriptors': { fileDescriptorProtos: files } } as unknown as ConstructorParameters<
-      typeof ReflectionService
-    >[0];
-    new ReflectionService(pkg, { services: [...serviceNames] }).addToServer({
-      addService(definition: ServiceDefinition, impl: UntypedServiceImplementation) {
-        const guarded: UntypedServiceImplementation = {};
-        for (const [name, handler] of Object.entries(impl)) {
-          guarded[name] = authenticatedStream(name, handler as (stream: ServerDuplexStream<unknown, unknown>) => void);
-        }
-        server.addService(definition, guarded);
-      },
-    });
+    let loaded: Map<string, { method: MethodDefinition<unknown, unknown>; handler: DuplexHandler }> | undefined;
+    const load = () => {
+      if (loaded) return loaded;
+      const methods = new Map<string, { method: MethodDefinition<unknown, unknown>; handler: DuplexHandler }>();
+      const { ReflectionService } = requireLazily('@grpc/reflection') as typeof Reflection;
+      // What ReflectionService reads of a package definition: each entry's fileDescriptorProtos.
+      const pkg = {
+        'latchkey.descriptors': { fileDescriptorProtos: fileDescriptorProtos() },
+      } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+      new ReflectionService(pkg, { services: [...serviceNames] }).addToServer({
+        addService(definition: ServiceDefinition, impl: UntypedServiceImplementation) {
+          for (const [name, method] of Object.entries(definition)) {
+            methods.set(method.path, { method, handler: impl[name] as DuplexHandler });
+          }
+        },
+      });
+      loaded = methods;
+      return methods;
+    };
+    const at = (path: string) => {
+      const m = load().get(path);
+      if (!m) throw new Error(`@grpc/reflection serves no ${path}`);
+      return m;
+    };
+    for (const version of ['v1', 'v1alpha']) {
+      const path = `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`;
+      const definition: ServiceDefinition = {
+        ServerReflectionInfo: {
+          path,
+          originalName: 'serverReflectionInfo',
+          requestStream: true,
+          responseStream: true,
+          requestSerialize: (v: unknown) => at(path).method.requestSerialize(v),
+          requestDeserialize: (b: Buffer) => at(path).method.requestDeserialize(b),
+          responseSerialize: (v: unknown) => at(path).method.responseSerialize(v),
+          responseDeserialize: (b: Buffer) => at(path).method.responseDeserialize(b),
+        },
+      };
+      server.addService(definition, {
+        ServerReflectionInfo: authenticatedStream('ServerReflectionInfo', (stream) => at(path).handler(stream)),
+      });
+    }
   }
 
   function wrap(rpcService: string, method: string, fn: UnaryMethod<unknown, unknown>, options: ServiceOptions) {
