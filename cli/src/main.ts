@@ -1,3 +1,4 @@
+import { runTraced } from './cli-tracing.js';
 import { UsageError } from './output/cli-errors.js';
 import { processIo, type CliIo } from './output/cli-io.js';
 import { commandHelp, commandsUnder, findCommand, generalHelp } from './commands/command-table.js';
@@ -49,7 +50,7 @@ export async function main(argv: readonly string[], rawIo: CliIo = processIo()):
     return 0;
   }
   try {
-    return await command.run(rest, io);
+    return await runTraced(io.env, command.path, () => command.run(rest, io));
   } catch (err) {
     if (err instanceof UsageError && err.usage === undefined) err.usage = command.usage;
     const { lines, exitCode } = reportError(err, io.env);

@@ -215,3 +215,22 @@ test("features.secretsV2: every service gets the launcher's LATCHKEY_SECRETS_V2,
     );
   }
 });
+
+test("the launcher's OTEL_* variables reach every service, each exporting its spans under its own service name", () => {
+  const launcher = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+    OTEL_SERVICE_NAME: 'launcher',
+  };
+  for (const service of ['ras', 'catalog', 'resolver', 'deployer', 'gateway'] as const) {
+    assertEnv(buildServiceEnv(launcher, { ...base, service }), {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      OTEL_SERVICE_NAME: `latchkey-${service}`,
+    });
+  }
+  assert.equal(
+    buildServiceEnv({ PATH: '/bin' }, { ...base, service: 'ras' })['OTEL_EXPORTER_OTLP_ENDPOINT'],
+    undefined,
+  );
+});

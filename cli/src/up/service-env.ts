@@ -101,6 +101,9 @@ export function buildServiceEnv(base: NodeJS.ProcessEnv, input: ServiceEnvInput)
   });
   if (input.natsReplicas !== undefined) env['LATCHKEY_NATS_REPLICAS'] = String(input.natsReplicas);
   if (input.metricsPort !== undefined) env['LATCHKEY_METRICS_PORT'] = String(input.metricsPort);
+  // Traces: the launcher's OTEL_* (endpoint, headers, batching) reach every service as they are;
+  // each exports under a name of its own (the launcher's OTEL_SERVICE_NAME would name them all alike).
+  env['OTEL_SERVICE_NAME'] = `latchkey-${service}`;
   const own = input.keys.tls.services[service];
   if (input.insecure === true || own === undefined) {
     env['LATCHKEY_INSECURE'] = '1';

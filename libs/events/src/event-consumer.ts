@@ -25,7 +25,15 @@ async function handleEvent<T, M extends JsMsg | Msg>(
       `${name}: the event ${event.id} on ${msg.subject} is of type ${event.type}, not ${type}`,
     );
   }
-  await inSpan(name, async () => handle(event, msg), trace);
+  await inSpan(name, async () => handle(event, msg), trace, {
+    kind: 'consumer',
+    attributes: {
+      'messaging.system': 'nats',
+      'messaging.destination.name': msg.subject,
+      'messaging.message.id': event.id,
+      'cloudevents.event_type': event.type,
+    },
+  });
 }
 
 /**

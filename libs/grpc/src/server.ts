@@ -1,20 +1,30 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import {
   Server,
   status,
   Metadata,
+  type MethodDefinition,
+  type ServerDuplexStream,
   type ServerUnaryCall,
   type sendUnaryData,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type * as Reflection from '@grpc/reflection';
+import { DOMAIN_NAME } from '@latchkey/authz';
 import { LatchkeyError } from '@latchkey/errors';
 import { toGrpcStatus } from './grpc-status.js';
-import { extractTraceContext, inSpan, type Logger } from '@latchkey/logger';
-import { health } from '@latchkey/proto';
+import { extractTraceContext, inSpan, setSpanAttributes, type Logger } from '@latchkey/logger';
+import { fileDescriptorProtos, health } from '@latchkey/proto';
 import { runInCall, type Authenticator, type CallContext, type Principal } from './call-context.js';
 import { checkRequestNames } from './request-names.js';
 import { caCertificates, serverCredentials, servicePrincipalOf, type ServiceTls } from './tls.js';
+
+/** Loads what is needed only when first used (@grpc/reflection), synchronously. */
+const requireLazily = createRequire(import.meta.url);
+
+type DuplexHandler = (stream: ServerDuplexStream<unknown, unknown>) => void;
 
 export type UnaryMethod<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 
@@ -44,6 +54,12 @@ export interface LatchkeyServer {
   setServing(serving: boolean): void;
   /** Finishes calls in progress, refuses new ones. */
   shutdown(): Promise<void>;
+}
+
+/** `latchkey.v1.CatalogService` of a definition whose methods' paths are `/latchkey.v1.CatalogService/PutSecret`. */
+function serviceNameOf(definition: ServiceDefinition): string {
+  const path = Object.values(definition)[0]?.path ?? '';
+  return /^\/([^/]+)\//.exec(path)?.[1] ?? path;
 }
 
 function bearer(metadata: Metadata): string | undefined {
@@ -82,7 +98,106 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
   };
   server.addService(health.HealthService, healthImpl);
 
-  function wrap(method: string, fn: UnaryMethod<unknown, unknown>, options: ServiceOptions) {
+  /**
+   * Who calls: a client certificate (services) names the caller; else the
+   * bearer token does. Undefined when the call carries neither (or a token
+   * that is not valid); rejects with an authenticator's refusal.
+   */
+  function callerOf(call: Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext'>): {
+    token: string | undefined;
+    principal: Promise<Principal | undefined>;
+  } {
+    const token = bearer(call.metadata);
+    const peer = deps.tls ? call.getAuthContext()?.sslPeerCertificate : undefined;
+    const principal: Promise<Principal | undefined> = peer
+      ? Promise.resolve().then(() => servicePrincipalOf(peer, cas))
+      : token
+        ? Promise.resolve().then(() => deps.authenticate(token))
+        : Promise.resolve(undefined);
+    return { token, principal };
+  }
+
+  const unauthenticated = (token: string | undefined) =>
+    new LatchkeyError(
+      'auth.unauthenticated',
+      token ? 'the bearer token is not valid' : 'no credentials: send authorization: Bearer <token>',
+      { kind: 'unauthenticated' },
+    );
+
+  /** A streaming handler that runs only for an authenticated caller, as every unary one. */
+  function authenticatedStream(method: string, handler: DuplexHandler) {
+    return (stream: ServerDuplexStream<unknown, unknown>) => {
+      const refuse = (err: unknown) => {
+        const st = toGrpcStatus(err);
+        const trailer = new Metadata();
+        trailer.set('latchkey-error-code', st.errorCode);
+        deps.logger.info('call refused', { method, code: st.errorCode });
+        stream.emit('error', { code: st.code, details: st.details, metadata: trailer });
+      };
+      const { token, principal } = callerOf(stream);
+      principal.then((p) => (p ? handler(stream) : refuse(unauthenticated(token))), refuse);
+    };
+  }
+
+  // Which services this server has (by full proto name), for reflection.
+  const serviceNames = new Set<string>(['grpc.health.v1.Health']);
+  let reflecting = false;
+  /**
+   * gRPC server reflection (v1 and v1alpha) of the services added, from the
+   * descriptors of proto/ (libs/proto): standard tools (grpcurl, Postman)
+   * can list and call the API. Authenticated like every call. Only the two
+   * method paths are registered at start: @grpc/reflection, its protos and
+   * the descriptors (about 0.3 s of CPU) are loaded by the first reflection
+   * call, so a service's start pays nothing for it.
+   */
+  function addReflection() {
+    if (reflecting) return;
+    reflecting = true;
+    let loaded: Map<string, { method: MethodDefinition<unknown, unknown>; handler: DuplexHandler }> | undefined;
+    const load = () => {
+      if (loaded) return loaded;
+      const methods = new Map<string, { method: MethodDefinition<unknown, unknown>; handler: DuplexHandler }>();
+      const { ReflectionService } = requireLazily('@grpc/reflection') as typeof Reflection;
+      // What ReflectionService reads of a package definition: each entry's fileDescriptorProtos.
+      const pkg = {
+        'latchkey.descriptors': { fileDescriptorProtos: fileDescriptorProtos() },
+      } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+      new ReflectionService(pkg, { services: [...serviceNames] }).addToServer({
+        addService(definition: ServiceDefinition, impl: UntypedServiceImplementation) {
+          for (const [name, method] of Object.entries(definition)) {
+            methods.set(method.path, { method, handler: impl[name] as DuplexHandler });
+          }
+        },
+      });
+      loaded = methods;
+      return methods;
+    };
+    const at = (path: string) => {
+      const m = load().get(path);
+      if (!m) throw new Error(`@grpc/reflection serves no ${path}`);
+      return m;
+    };
+    for (const version of ['v1', 'v1alpha']) {
+      const path = `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`;
+      const definition: ServiceDefinition = {
+        ServerReflectionInfo: {
+          path,
+          originalName: 'serverReflectionInfo',
+          requestStream: true,
+          responseStream: true,
+          requestSerialize: (v: unknown) => at(path).method.requestSerialize(v),
+          requestDeserialize: (b: Buffer) => at(path).method.requestDeserialize(b),
+          responseSerialize: (v: unknown) => at(path).method.responseSerialize(v),
+          responseDeserialize: (b: Buffer) => at(path).method.responseDeserialize(b),
+        },
+      };
+      server.addService(definition, {
+        ServerReflectionInfo: authenticatedStream('ServerReflectionInfo', (stream) => at(path).handler(stream)),
+      });
+    }
+  }
+
+  function wrap(rpcService: string, method: string, fn: UnaryMethod<unknown, unknown>, options: ServiceOptions) {
     return (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
       const started = Date.now();
       const requestId = (call.metadata.get('x-request-id')[0] as string | undefined) ?? randomUUID();
@@ -99,24 +214,11 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
         else log.info('call refused', { code: st.errorCode, ms: Date.now() - started });
         cb({ code: st.code, details: st.details, metadata: trailer });
       };
-      const token = bearer(call.metadata);
-      // A client certificate (services) names the caller; else the bearer token does.
-      const peer = deps.tls ? call.getAuthContext()?.sslPeerCertificate : undefined;
-      const authenticated: Promise<Principal | undefined> = peer
-        ? Promise.resolve().then(() => servicePrincipalOf(peer, cas))
-        : token
-          ? Promise.resolve().then(() => deps.authenticate(token))
-          : Promise.resolve(undefined);
+      const { token, principal: authenticated } = callerOf(call);
       authenticated.then(
         (principal) => {
           if (!principal) {
-            fail(
-              new LatchkeyError(
-                'auth.unauthenticated',
-                token ? 'the bearer token is not valid' : 'no credentials: send authorization: Bearer <token>',
-                { kind: 'unauthenticated' },
-              ),
-            );
+            fail(unauthenticated(token));
             return;
           }
           if (options.allow && !options.allow(principal, method)) {
@@ -135,8 +237,27 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
             return;
           }
           const ctx: CallContext = { principal, requestId, logger: log };
+          const domain = (call.request as { domain?: unknown } | null)?.domain;
+          // Names and codes only (the allow-list of @latchkey/logger): never the request or its metadata.
+          const attributes = {
+            'rpc.system': 'grpc',
+            'rpc.service': rpcService,
+            'rpc.method': method,
+            'latchkey.principal': principal.id,
+            ...(typeof domain === 'string' && DOMAIN_NAME.test(domain) ? { 'latchkey.domain': domain } : {}),
+          };
+          const handle = async () => {
+            try {
+              const res = await fn(call.request, ctx);
+              setSpanAttributes({ 'rpc.grpc.status_code': status.OK });
+              return res;
+            } catch (err) {
+              setSpanAttributes({ 'rpc.grpc.status_code': toGrpcStatus(err).code });
+              throw err;
+            }
+          };
           runInCall(ctx, () =>
-            inSpan(`${deps.service}/${method}`, () => fn(call.request, ctx), extractTraceContext(carrier)),
+            inSpan(`${deps.service}/${method}`, handle, extractTraceContext(carrier), { kind: 'server', attributes }),
           ).then((res) => {
             log.debug('call ok', { principal: principal.id, ms: Date.now() - started });
             cb(null, res);
@@ -151,12 +272,15 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
   return {
     addService<S>(definition: ServiceDefinition, handlers: Handlers<S>, options: ServiceOptions = {}) {
       const impl: UntypedServiceImplementation = {};
+      const rpcService = serviceNameOf(definition);
+      serviceNames.add(rpcService);
       for (const [name, fn] of Object.entries(handlers as Record<string, UnaryMethod<unknown, unknown>>)) {
-        impl[name] = wrap(name, fn, options);
+        impl[name] = wrap(rpcService, name, fn, options);
       }
       server.addService(definition, impl);
     },
     listen(host: string, port: number) {
+      addReflection();
       return new Promise<number>((resolve, reject) => {
         server.bindAsync(`${host}:${port}`, serverCredentials(deps.tls), (err, bound) => {
           if (err) {

@@ -10,4 +10,14 @@ export {
   valueForms,
 } from './redactor.js';
 export type { FormEntry, StreamRedactorOptions, StreamRedactorStats } from './redactor.js';
-export { initTracing, injectTraceHeaders, extractTraceContext, inSpan } from './tracing.js';
+export {
+  initTracing,
+  injectTraceHeaders,
+  extractTraceContext,
+  inSpan,
+  otlpTracesUrl,
+  setSpanAttributes,
+  shutdownTracing,
+  TRACE_ATTRIBUTES,
+} from './tracing.js';
+export type { OtlpEnv, SpanOptions, TraceAttributeName, TraceAttributes, TracingOptions } from './tracing.js';

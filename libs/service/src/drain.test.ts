@@ -14,9 +14,10 @@ function recordingLogger(lines: string[]): Logger {
   return log;
 }
 
-test('a drain runs its stages in order whatever order they were registered in: server first, pool last', async () => {
+test('a drain runs its stages in order whatever order they were registered in: server first, then the pool, buffered spans last', async () => {
   const ran: string[] = [];
   const drain = new Drain(recordingLogger([]));
+  drain.add('telemetry', () => void ran.push('span export'));
   drain.add('pool', () => void ran.push('pool'));
   drain.add('bus', () => void ran.push('bus'));
   drain.add('clients', () => void ran.push('ras client'));
@@ -42,6 +43,7 @@ test('a drain runs its stages in order whatever order they were registered in: s
     'ras client',
     'bus',
     'pool',
+    'span export',
   ]);
 });
 

@@ -4,7 +4,8 @@ import type { Logger } from '@latchkey/logger';
  * The stages of a service's graceful drain, in the order they run: stop
  * taking calls, stop hearing events, stop periodic work, let the durable
  * consumers finish what they hold, let the service end its own work, publish
- * what is left in the outbox, close clients, then the bus and the pool.
+ * what is left in the outbox, close clients, then the bus and the pool, and
+ * last export the spans still buffered.
  */
 export const DRAIN_STAGES = [
   'server',
@@ -16,6 +17,7 @@ export const DRAIN_STAGES = [
   'clients',
   'bus',
   'pool',
+  'telemetry',
 ] as const;
 
 export type DrainStage = (typeof DRAIN_STAGES)[number];

@@ -27,7 +27,14 @@ import {
   type ServiceTransport,
   type TlsConfig,
 } from '@latchkey/grpc';
-import { createLogger, initTracing, type Logger, type Redactor } from '@latchkey/logger';
+import {
+  createLogger,
+  initTracing,
+  otlpTracesUrl,
+  shutdownTracing,
+  type Logger,
+  type Redactor,
+} from '@latchkey/logger';
 import { ServiceMetrics, startMetricsServer } from '@latchkey/metrics';
 import {
   connectBus,
@@ -53,6 +60,11 @@ export interface ServiceConfig extends IdentityConfig, TlsConfig, NatsConfig {
   LATCHKEY_METRICS_PORT: number;
   /** Insecure mode only (LATCHKEY_INSECURE=1): the services' shared tokens. */
   LATCHKEY_CREDENTIALS_FILE?: string | undefined;
+  /** Trace export (TRACING_CONFIG): off without an endpoint. */
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string | undefined;
+  OTEL_SERVICE_NAME?: string | undefined;
+  OTEL_SDK_DISABLED?: string | undefined;
 }
 
 export interface ServiceSpec<C extends ServiceConfig> {
@@ -115,7 +127,7 @@ const missing = (what: string, option: string): never => {
  * Starts a service: config (its level included) → logger → TLS identity →
  * database and migrations → bus and streams → outbox relay → cached
  * authorizer → gRPC server → `build` → listen, relay, consumers, tasks →
- * serving. SIGTERM (or SIGINT, or the parent going away) drains once, in
+ * serving (traces exported from the start when an OTLP endpoint is set). SIGTERM (or SIGINT, or the parent going away) drains once, in
  * DRAIN_STAGES order. A start failure is one log line and exit code 1.
  */
 export function serve<C extends ServiceConfig>(spec: ServiceSpec<C>): void {
@@ -135,11 +147,18 @@ async function bootstrap<C extends ServiceConfig>(
   config: C,
   logger: Logger,
 ): Promise<RunningService> {
-  initTracing();
   const log = logger.child({ replica: config.LATCHKEY_REPLICA_ID });
+  // Spans are exported (batched, OTLP/HTTP) only when an endpoint is set; the drain's last step flushes them.
+  initTracing({
+    serviceName: config.OTEL_SERVICE_NAME ?? `latchkey-${spec.name}`,
+    instanceId: config.LATCHKEY_REPLICA_ID,
+    tracesUrl: otlpTracesUrl(config),
+    logger: log,
+  });
   const drain = new Drain(log);
   const stage = (s: DrainStage, step: () => Promise<void> | void) => drain.add(s, step);
   const metrics = new ServiceMetrics(spec.name);
+  stage('telemetry', () => shutdownTracing());
   try {
     // Its certificate (or, with LATCHKEY_INSECURE=1, its shared token) names it to the others.
     const transport = await loadServiceTransport(spec.name, config, readCredentials);

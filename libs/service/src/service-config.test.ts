@@ -55,3 +55,27 @@ test('the metrics port is off (0) unless set, and a bad one names LATCHKEY_METRI
   assert.throws(() => loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: 'metrics' }), /LATCHKEY_METRICS_PORT/);
   assert.throws(() => loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: '70000' }), /LATCHKEY_METRICS_PORT/);
 });
+});
+
+test('traces are exported only when an OTLP endpoint is set; a bad endpoint names its variable and what it must be', () => {
+  const off = loadConfig(schema, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: '' });
+  assert.deepEqual(
+    [off.OTEL_EXPORTER_OTLP_ENDPOINT, off.OTEL_SERVICE_NAME, off.OTEL_SDK_DISABLED],
+    [undefined, undefined, undefined],
+  );
+  const on = loadConfig(schema, {
+    ...env,
+    OTEL_EXPORTER_OTLP_ENDPOINT: ' http://collector:4318 ',
+    OTEL_SDK_DISABLED: 'FALSE',
+  });
+  assert.equal(on.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://collector:4318');
+  assert.equal(on.OTEL_SDK_DISABLED, undefined);
+  assert.throws(
+    () => loadConfig(schema, { ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' }),
+    /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be the http\(s\) URL of an OTLP\/HTTP collector \(e\.g\. http:\/\/otel-collector:4318\)/,
+  );
+  assert.throws(
+    () => loadConfig(schema, { ...env, OTEL_SDK_DISABLED: 'yes' }),
+    /OTEL_SDK_DISABLED: true \(export no traces\) or false/,
+  );
+});

@@ -40,3 +40,7 @@ export {
 export type { TestBus } from './file-fixtures.js';
 export { startOidcEmulator } from './oidc/oidc-emulator.js';
 export type { OidcEmulator, OidcEmulatorOptions, OidcTokenRequest, OidcUser } from './oidc/oidc-emulator.js';
+export { startOtlpReceiver } from './otlp-receiver.js';
+export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
+export { packageFromDescriptors, reflectionClient } from './reflection-client.js';
+export type { ReflectionClient } from './reflection-client.js';
