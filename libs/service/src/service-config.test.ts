@@ -55,7 +55,6 @@ test('the metrics port is off (0) unless set, and a bad one names LATCHKEY_METRI
   assert.throws(() => loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: 'metrics' }), /LATCHKEY_METRICS_PORT/);
   assert.throws(() => loadConfig(schema, { ...env, LATCHKEY_METRICS_PORT: '70000' }), /LATCHKEY_METRICS_PORT/);
 });
-});
 
 test('traces are exported only when an OTLP endpoint is set; a bad endpoint names its variable and what it must be', () => {
   const off = loadConfig(schema, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: '' });
