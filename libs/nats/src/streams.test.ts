@@ -13,7 +13,8 @@ test('on a three-node cluster a stream and its durable consumer take LATCHKEY_NA
   t.after(() => cluster.stop());
   const nc: NatsConnection = await connect({ servers: parseNatsUrls(cluster.urls) });
   t.after(() => nc.close());
-  const jsm = await nc.jetstreamManager();
+  // The services' own API timeout (connectBus): placing R3 assets on a loaded machine can take over the default 5 s.
+  const jsm = await nc.jetstreamManager({ timeout: 10_000 });
 
   // What an earlier single-replica start left.
   await ensureStream(jsm, SPEC);

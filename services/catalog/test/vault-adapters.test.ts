@@ -75,9 +75,13 @@ for (const s of servers) {
         );
         assert.deepEqual(
           seen.map((s) => [s.op, s.error]),
+          // Each client first checks the mount is KV v2 (once per mount, counted under the call it guards):
+          // a 403 on that check leaves the call itself to fail.
           [
             ['read', undefined],
+            ['read', undefined],
             ['list', undefined],
+            ['read', refused.code],
             ['read', refused.code],
           ],
         );
