@@ -6,6 +6,7 @@ import type { Logger } from '@latchkey/logger';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
 
 /** Connection failures and the like: worth retrying, not the caller's fault. */
 const RETRYABLE_PG = new Set([

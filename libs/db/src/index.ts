@@ -1,2 +1,2 @@
-export type { Queryable, Pool } from './database.js';
+export type { Queryable, Pool, PoolClient } from './database.js';
 export { createPool, withTransaction, migrate, wrapDbError, isRetryableDbError } from './database.js';
