@@ -1,5 +1,12 @@
 import type { JetStreamClient } from 'nats';
-import { withTransaction, wrapDbError, type Pool, type PoolClient, type Queryable } from '@latchkey/db';
+import {
+  connectOutsidePool,
+  withTransaction,
+  wrapDbError,
+  type Connection,
+  type Pool,
+  type Queryable,
+} from '@latchkey/db';
 import { LatchkeyError } from '@latchkey/errors';
 import { injectTraceHeaders, type Logger } from '@latchkey/logger';
 import { eventHeaders, newEventId, type OutgoingEvent } from './envelope.js';
@@ -205,7 +212,7 @@ export interface BatchOutcome {
  * being retried forever.
  *
  * It wakes when a row is committed, by anyone: it LISTENs on OUTBOX_CHANNEL
- * on a connection of its own (taken from the pool) and reads at once on each
+ * on a connection of its own (outside the pool, so that closing the pool never waits for it) and reads at once on each
  * notification, on kick() and after each (re)connect of that connection;
  * otherwise it reads every `idleMs` (OUTBOX_SAFETY_POLL_MS), so an idle
  * service costs next to nothing.
@@ -259,7 +266,7 @@ export class OutboxRelay {
   }
 
   /**
-   * Holds a pool connection that LISTENs on OUTBOX_CHANNEL while the relay
+   * Holds a connection (outside the pool) that LISTENs on OUTBOX_CHANNEL while the relay
    * runs, and kicks the relay on each notification. A lost connection is
    * made again (with a growing delay, at most 5 s), and the relay reads once
    * it is back, for what was committed meanwhile. `listened` is called after
@@ -268,10 +275,10 @@ export class OutboxRelay {
   private async listen(listened: () => void): Promise<void> {
     let failures = 0;
     while (this.running) {
-      let client: PoolClient | undefined;
+      let client: Connection | undefined;
       let lost: unknown;
       try {
-        client = await this.deps.pool.connect();
+        client = await connectOutsidePool(this.deps.pool);
         const c = client;
         const ended = new Promise<void>((resolve) => {
           c.on('error', (err) => {
@@ -296,8 +303,7 @@ export class OutboxRelay {
         lost = err;
       } finally {
         this.unlisten = undefined;
-        // Never back into the pool: a pooled connection would go on listening.
-        client?.release(true);
+        await client?.end().catch(() => undefined);
       }
       listened();
       if (!this.running) break;
