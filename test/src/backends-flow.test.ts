@@ -77,7 +77,7 @@ describe('every managed backend keeps values only where it should', () => {
       const { env, credential, holds } = await backend.start(t, dir.path);
       const sys = await startSystem({ env });
       t.after(() => sys.cleanup());
-      const { outputs, ok } = recordedCli(sys);
+      const { outputs, ok, okPoll } = recordedCli(sys);
       const value = `${backend.name}-canary-${randomBytes(12).toString('hex')}`;
       const value2 = `${backend.name}-canary-${randomBytes(12).toString('hex')}`;
       await ok(['domain', 'create', 'analytics']);
@@ -91,14 +91,14 @@ describe('every managed backend keeps values only where it should', () => {
       );
       await ok(['deploy', 'job', '--domain', 'analytics', '--wait']);
       await waitFor(
-        async () => (await ok(['logs', 'job', '--domain', 'analytics'])).stdout.includes(`got ${sha(value)}`),
+        async () => (await okPoll(['logs', 'job', '--domain', 'analytics'])).stdout.includes(`got ${sha(value)}`),
         { what: 'the workload to print the hash of its value', timeoutMs: 20_000 },
       );
       await ok(['secret', 'put', 'db_password', '--domain', 'analytics'], value2);
       await waitFor(
         async () =>
           (
-            JSON.parse((await ok(['workload', 'get', 'job', '--domain', 'analytics', '--json'])).stdout) as {
+            JSON.parse((await okPoll(['workload', 'get', 'job', '--domain', 'analytics', '--json'])).stdout) as {
               stale: boolean;
             }
           ).stale,
@@ -106,7 +106,7 @@ describe('every managed backend keeps values only where it should', () => {
       );
       await ok(['deploy', 'job', '--domain', 'analytics', '--wait']);
       await waitFor(
-        async () => (await ok(['logs', 'job', '--domain', 'analytics'])).stdout.includes(`got ${sha(value2)}`),
+        async () => (await okPoll(['logs', 'job', '--domain', 'analytics'])).stdout.includes(`got ${sha(value2)}`),
         { what: 'the redeployed workload to get the new value', timeoutMs: 20_000 },
       );
       await assertNowhere(sys, [value, value2, credential], outputs);

@@ -10,7 +10,7 @@ import { applyWorkload, computeWorkload, managedRef, writeWorkload } from './wor
 test('bad input gets a clear error, a non-zero exit, and changes nothing', async (t) => {
   const sys = await startSystem();
   t.after(() => sys.cleanup());
-  const { ok } = recordedCli(sys);
+  const { ok, okPoll } = recordedCli(sys);
   const refused = async (args: string[], input: string | undefined, message: RegExp) => {
     const r = await sys.cli(args, input);
     assert.notEqual(r.code, 0, `latchkey ${args.join(' ')} should fail`);
@@ -68,7 +68,7 @@ test('bad input gets a clear error, a non-zero exit, and changes nothing', async
   const w = await waitFor(
     async () => {
       const r = JSON.parse(
-        (await ok(['workload', 'get', 'needs-missing', '--domain', 'analytics', '--json'])).stdout,
+        (await okPoll(['workload', 'get', 'needs-missing', '--domain', 'analytics', '--json'])).stdout,
       ) as {
         lastDeployment?: { status: string; reasons: string[]; versions?: unknown[] };
       };

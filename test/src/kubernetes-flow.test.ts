@@ -44,7 +44,7 @@ test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; r
     await k8s.stop();
     await kubeDir.cleanup();
   });
-  const { outputs, ok } = recordedCli(sys);
+  const { outputs, ok, okPoll } = recordedCli(sys);
   const pods = () => k8s.pods(NS) as unknown as PodView[];
   const workloadView = async () =>
     JSON.parse((await ok(['workload', 'get', 'nightly-etl', '--domain', 'analytics', '--json'])).stdout) as {
@@ -142,7 +142,7 @@ test('on the kubernetes runtime a deployment is a Pod fed by a Secret it owns; r
   assert.equal(ended.status, 'exited');
   const podLog = await waitFor(
     async () => {
-      const out = (await ok(['logs', 'nightly-etl', '--domain', 'analytics', '--deployment', second.id])).stdout;
+      const out = (await okPoll(['logs', 'nightly-etl', '--domain', 'analytics', '--deployment', second.id])).stdout;
       return out.includes('connecting with') ? out : undefined;
     },
     { what: "the Pod's output in latchkey logs" },

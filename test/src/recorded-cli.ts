@@ -6,23 +6,30 @@ import { startSystem, type CliResult, type RunningSystem } from './system-harnes
  * canary scan: `cli` returns whatever happened, `ok` fails the test unless
  * the command succeeded.
  */
-export function recordedCli(sys: Pick<RunningSystem, 'cli'>): {
+export function recordedCli(sys: Pick<RunningSystem, 'cli'> & Partial<Pick<RunningSystem, 'poll'>>): {
   outputs: CliResult[];
   cli: (args: string[], input?: string) => Promise<CliResult>;
   ok: (args: string[], input?: string) => Promise<CliResult>;
+  /** `ok` for polls inside waitFor: the same verb and checks, in this process (RunningSystem.poll) where there is one. */
+  okPoll: (args: string[], input?: string) => Promise<CliResult>;
 } {
   const outputs: CliResult[] = [];
-  const cli = async (args: string[], input?: string) => {
-    const r = await sys.cli(args, input);
-    outputs.push(r);
-    return r;
-  };
-  const ok = async (args: string[], input?: string) => {
-    const r = await cli(args, input);
-    assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-    return r;
-  };
-  return { outputs, cli, ok };
+  const record =
+    (run: (args: string[], input?: string) => Promise<CliResult>) => async (args: string[], input?: string) => {
+      const r = await run(args, input);
+      outputs.push(r);
+      return r;
+    };
+  const succeeded =
+    (run: (args: string[], input?: string) => Promise<CliResult>) => async (args: string[], input?: string) => {
+      const r = await run(args, input);
+      assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+      return r;
+    };
+  const cli = record((args, input) => sys.cli(args, input));
+  const inProcess = sys.poll;
+  const poll = inProcess ? record(inProcess) : cli;
+  return { outputs, cli, ok: succeeded(cli), okPoll: succeeded(poll) };
 }
 
 /** One record of `latchkey audit --json`. */

@@ -11,7 +11,7 @@ import { applyWorkload, computeWorkload } from './workload-files.js';
 test('with two replicas of every service each deployment runs exactly once', async (t) => {
   const sys = await startSystem({ replicas: 2 });
   t.after(() => sys.cleanup());
-  const { ok } = recordedCli(sys);
+  const { ok, okPoll } = recordedCli(sys);
   const logs = await readdir(join(sys.home, 'logs'));
   for (const s of ['ras', 'catalog', 'resolver', 'deployer']) {
     assert.equal(logs.filter((f) => f.startsWith(`${s}-`)).length, 2, `two ${s} replicas run`);
@@ -31,13 +31,13 @@ test('with two replicas of every service each deployment runs exactly once', asy
       return (JSON.parse(r.stdout) as { id: string }).id;
     }),
   );
-  const runsOf = async (name: string, id: string): Promise<string[]> =>
-    (await ok(['logs', name, '--domain', 'finance', '--deployment', id])).stdout
+  const runsOf = async (name: string, id: string, cli = ok): Promise<string[]> =>
+    (await cli(['logs', name, '--domain', 'finance', '--deployment', id])).stdout
       .split('\n')
       .filter((l) => l.includes(`ran ${id}`));
   await waitFor(
     async () => {
-      for (const [i, name] of names.entries()) if ((await runsOf(name, ids[i]!)).length === 0) return false;
+      for (const [i, name] of names.entries()) if ((await runsOf(name, ids[i]!, okPoll)).length === 0) return false;
       return true;
     },
     { what: `${ids.length} workload runs`, timeoutMs: 60_000 },
@@ -45,10 +45,10 @@ test('with two replicas of every service each deployment runs exactly once', asy
   // Once every workload's last deployment has ended, a double start would have written by now.
   await waitFor(
     async () => {
-      const r = await ok(['workload', 'list', '--domain', 'finance', '--json']);
+      const r = await okPoll(['workload', 'list', '--domain', 'finance', '--json']);
       const names = (JSON.parse(r.stdout) as { workloads: { name: string }[] }).workloads.map((w) => w.name);
       for (const name of names) {
-        const w = JSON.parse((await ok(['workload', 'get', name, '--domain', 'finance', '--json'])).stdout) as {
+        const w = JSON.parse((await okPoll(['workload', 'get', name, '--domain', 'finance', '--json'])).stdout) as {
           lastDeployment?: { id: string; status: string };
         };
         if (w.lastDeployment?.status !== 'exited' || !ids.includes(w.lastDeployment.id)) return false;

@@ -27,7 +27,7 @@ test('rotation through the CLI: a manual workload stays stale and running until 
     env: { LATCHKEY_REDEPLOY_COOLDOWN_S: '1', LATCHKEY_REDEPLOY_SCAN_INTERVAL_S: '1' },
   });
   t.after(() => sys.cleanup());
-  const { outputs, cli, ok } = recordedCli(sys);
+  const { outputs, cli, ok, okPoll } = recordedCli(sys);
   const get = async (name: string) =>
     JSON.parse((await ok(['workload', 'get', name, '--domain', 'analytics', '--json'])).stdout) as WorkloadJson;
   const canaries = [1, 2].map((i) => `rotated-${i}-${randomBytes(12).toString('hex')}`);
@@ -95,7 +95,7 @@ test('rotation through the CLI: a manual workload stays stale and running until 
   // The policy's old deployment was replaced and stopped.
   await waitFor(
     async () => {
-      const r = await ok(['workload', 'list', '--domain', 'analytics']);
+      const r = await okPoll(['workload', 'list', '--domain', 'analytics']);
       return /by-policy\s+COMPUTE\s+no\s+auto\s+running/.test(r.stdout);
     },
     { what: 'by-policy to show as running and not stale', timeoutMs: 10_000 },

@@ -23,7 +23,7 @@ const JOB = workloadScript(
 );
 
 test('a secret travels from put to a running workload and nowhere else, and rotation marks without restarting', async (t) => {
-  const { sys, outputs, ok } = await startRecordedSystem(t);
+  const { sys, outputs, ok, okPoll } = await startRecordedSystem(t);
 
   const canary = `canary-${randomBytes(12).toString('hex')}`;
   const status = await ok(['status']);
@@ -44,7 +44,7 @@ test('a secret travels from put to a running workload and nowhere else, and rota
   assert.equal(first.status, 'deployed');
 
   const logsOf = (want: string) =>
-    waitForLogs(ok, 'nightly-etl', 'analytics', want, { what: `workload output containing ${want}` });
+    waitForLogs(okPoll, 'nightly-etl', 'analytics', want, { what: `workload output containing ${want}` });
   const out1 = await logsOf('echo');
   assert.ok(out1.includes(`structured ${sha(canary)}`), out1);
   assert.ok(out1.includes(`legacy ${sha(`jdbc:postgresql://db/x?password=${canary}`)}`), out1);
@@ -59,7 +59,7 @@ test('a secret travels from put to a running workload and nowhere else, and rota
   const stale = await waitFor(
     async () => {
       const w = JSON.parse(
-        (await ok(['workload', 'get', 'nightly-etl', '--domain', 'analytics', '--json'])).stdout,
+        (await okPoll(['workload', 'get', 'nightly-etl', '--domain', 'analytics', '--json'])).stdout,
       ) as {
         stale: boolean;
         staleReasons: { key: string; deployedVersion: number; currentVersion: number }[];

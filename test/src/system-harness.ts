@@ -3,8 +3,9 @@ import { statSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_SYSTEM_DIR, systemFolderFor } from '@latchkey/cli';
+import { DEFAULT_SYSTEM_DIR, main as cliMain, systemFolderFor } from '@latchkey/cli';
 import { SHARED_POSTGRES_ENV } from '@latchkey/testing';
 import { assertPublicEventsDocumented } from './event-contract.js';
 
@@ -101,6 +102,30 @@ export function runCli(
     if (input !== undefined) child.stdin.end(input);
     else child.stdin.end();
   });
+}
+
+/**
+ * The same `latchkey` verbs run in this process (the CLI's own `main`, with
+ * its output captured as a process's would be), for polling inside waitFor:
+ * each CLI process costs about 0.5 s of CPU to start, and a poll makes many.
+ * Exit code, standard output and error are what `runCli` gives.
+ */
+export async function runCliInProcess(
+  home: string,
+  args: string[],
+  input?: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await cliMain(args, {
+    out: (line) => (stdout += line + '\n'),
+    err: (line) => (stderr += line + '\n'),
+    stdin: Readable.from(input === undefined ? [] : [input]),
+    env: { ...childEnv(), LATCHKEY_HOME: home, ...env },
+    cwd: process.cwd(),
+  });
+  return { code, stdout, stderr };
 }
 
 /** The environment of a system in `home` whose every port is a free one (`LATCHKEY_*_PORT=0`). */
@@ -202,6 +227,8 @@ export interface RunningSystem {
   cli(args: string[], input?: string): Promise<CliResult>;
   /** The CLI as the holder of `token` (LATCHKEY_TOKEN), not the stored identity. */
   cliAs(token: string): (args: string[], input?: string) => Promise<CliResult>;
+  /** `cli`'s verbs in this process (runCliInProcess), for polls; a process of its own when the system runs as another user. */
+  poll(args: string[], input?: string): Promise<CliResult>;
   /** Ctrl-C, and wait for every child to be gone. */
   stop(): Promise<number | null>;
   cleanup(): Promise<void>;
@@ -224,6 +251,7 @@ export async function startSystem(
     output: up.output,
     cli: (args, input) => runCli(home, args, input, {}, opts.as),
     cliAs: (token) => (args, input) => runCli(home, args, input, { LATCHKEY_TOKEN: token }, opts.as),
+    poll: (args, input) => (opts.as ? runCli(home, args, input, {}, opts.as) : runCliInProcess(home, args, input)),
     stop: up.stop,
     async cleanup() {
       // Every public event the test made the system publish must be as the AsyncAPI document says

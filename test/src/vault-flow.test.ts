@@ -34,7 +34,7 @@ test('a team Vault connects read-only, feeds a workload, and a Vault-side rotati
     env: { LATCHKEY_VAULT_WATCH_INTERVAL_S: '0.5', LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1' },
   });
   t.after(() => sys.cleanup());
-  const { outputs, cli, ok } = recordedCli(sys);
+  const { outputs, cli, ok, okPoll } = recordedCli(sys);
   const refused = async (args: string[], code: RegExp, input?: string) => {
     const r = await cli(args, input);
     assert.notEqual(r.code, 0, `latchkey ${args.join(' ')} should fail`);
@@ -128,7 +128,7 @@ test('a team Vault connects read-only, feeds a workload, and a Vault-side rotati
     pid: number;
   };
   assert.equal(first.status, 'deployed');
-  const out = await waitForLogs(ok, 'vault-job', 'analytics', 'echo', { what: 'the workload output' });
+  const out = await waitForLogs(okPoll, 'vault-job', 'analytics', 'echo', { what: 'the workload output' });
   assert.ok(out.includes(`vault ${sha(vaultValue)}`), out);
   assert.ok(out.includes(`managed ${sha(managedValue)}`), out);
   assert.ok(out.includes('echo [REDACTED]'), out);
@@ -150,7 +150,7 @@ test('a team Vault connects read-only, feeds a workload, and a Vault-side rotati
   const stale = await waitFor(
     async () => {
       const w = JSON.parse(
-        (await ok(['workload', 'get', 'vault-job', '--domain', 'analytics', '--json'])).stdout,
+        (await okPoll(['workload', 'get', 'vault-job', '--domain', 'analytics', '--json'])).stdout,
       ) as WorkloadView;
       return w.stale ? w : undefined;
     },
@@ -196,7 +196,7 @@ test('a team Vault connects read-only, feeds a workload, and a Vault-side rotati
     ),
     JSON.stringify(pinDeployment.warnings),
   );
-  await waitForLogs(ok, 'pin-job', 'analytics', 'pin 7Q!', {
+  await waitForLogs(okPoll, 'pin-job', 'analytics', 'pin 7Q!', {
     what: 'the short value in the output, unmasked as the warning says',
   });
 

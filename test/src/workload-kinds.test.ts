@@ -20,7 +20,7 @@ const PRINT_PROPERTIES = workloadScript(
 );
 
 test('every kind through the CLI: apply/get round-trip, references checked on apply, a dry run deploys nothing, storage credentials and Spark redaction reach the runtime', async (t) => {
-  const { sys, outputs, cli, ok } = await startRecordedSystem(t);
+  const { sys, outputs, cli, ok, okPoll } = await startRecordedSystem(t);
   const canary = (name: string) => `${name}-${randomBytes(12).toString('hex')}`;
   const values = {
     db: canary('db'),
@@ -150,7 +150,7 @@ test('every kind through the CLI: apply/get round-trip, references checked on ap
   }
 
   // The storage config: its credentials as the S3A settings, the fallback unused, Spark's redaction pattern set.
-  const logsOf = (name: string) => waitForLogs(ok, name, 'analytics', 'done', { what: `the output of ${name}` });
+  const logsOf = (name: string) => waitForLogs(okPoll, name, 'analytics', 'done', { what: `the output of ${name}` });
   const lake = JSON.parse((await ok(['deploy', 'lake', '--domain', 'analytics', '--wait', '--json'])).stdout) as {
     status: string;
     versions: { key: string; scope: string; version: number }[];

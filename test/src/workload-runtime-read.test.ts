@@ -37,7 +37,7 @@ interface Answer {
 }
 
 test('a running workload reads its own references with its token (a rotation without a restart), nothing else, and the token dies with its deployment', async (t) => {
-  const { sys, outputs, ok } = await startRecordedSystem(t);
+  const { sys, outputs, ok, okPoll } = await startRecordedSystem(t);
   const conn = JSON.parse(await readFile(join(sys.home, 'connection.json'), 'utf8')) as {
     gateway?: string;
     caFile: string;
@@ -86,7 +86,7 @@ test('a running workload reads its own references with its token (a rotation wit
     pid: number;
   };
   const logs = (want: string) =>
-    waitForLogs(ok, 'reader', 'analytics', want, { what: `workload output containing ${want}` });
+    waitForLogs(okPoll, 'reader', 'analytics', want, { what: `workload output containing ${want}` });
 
   const out1 = await logs(`read 1 ${sha(canary1)}`);
   assert.ok(out1.includes('token [REDACTED]'), 'the token is masked in the workload output');

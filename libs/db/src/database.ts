@@ -6,6 +6,7 @@ import type { Logger } from '@latchkey/logger';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 export type Pool = pg.Pool;
+export type Connection = pg.Client;
 
 /** Connection failures and the like: worth retrying, not the caller's fault. */
 const RETRYABLE_PG = new Set([
@@ -46,6 +47,21 @@ export function createPool(connectionString: string, logger?: Logger, max = 10):
   // An idle client's error (server restart) must not crash the process.
   pool.on('error', (err) => logger?.warn('idle database connection failed', { err }));
   return pool;
+}
+
+/**
+ * A connection of its own to `pool`'s database, outside the pool (so that
+ * pool.end() never waits for it), for a long LISTEN; the caller ends it.
+ */
+export async function connectOutsidePool(pool: Pool): Promise<pg.Client> {
+  const client = new pg.Client(pool.options);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+  return client;
 }
 
 /** Runs `fn` in one transaction: committed if it returns, rolled back if it throws. */

@@ -1,2 +1,9 @@
-export type { Queryable, Pool } from './database.js';
-export { createPool, withTransaction, migrate, wrapDbError, isRetryableDbError } from './database.js';
+export type { Queryable, Pool, Connection } from './database.js';
+export {
+  createPool,
+  connectOutsidePool,
+  withTransaction,
+  migrate,
+  wrapDbError,
+  isRetryableDbError,
+} from './database.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { trace } from '@opentelemetry/api';
-import { withTransaction } from '@latchkey/db';
+import { withTransaction, type Pool } from '@latchkey/db';
 import { initTracing, inSpan, silentLogger, type LogFields, type Logger } from '@latchkey/logger';
 import { waitFor } from '@latchkey/testing';
 import { claimEvent, enqueueEvents, OutboxRelay } from './outbox.js';
@@ -266,4 +266,86 @@ test("the outbox's lag counts the rows still to publish and the age of the oldes
   assert.ok(lag.oldestSeconds >= 90 && lag.oldestSeconds < 120, `oldest ${lag.oldestSeconds}s`);
   await relay.publishBatch();
   assert.deepEqual(await relay.lag(), { pending: 0, oldestSeconds: 0 });
+});
+
+/** A relay that counts the batches it finished reading (whatever they found). */
+class CountingRelay extends OutboxRelay {
+  batches = 0;
+  override async relayBatch() {
+    const outcome = await super.relayBatch();
+    this.batches++;
+    return outcome;
+  }
+}
+
+/** The pids of the backends LISTENing on the outbox channel in `pool`'s database. */
+async function listeners(pool: Pool): Promise<number[]> {
+  const { rows } = await pool.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN latchkey_outbox'`,
+  );
+  return rows.map((r) => r.pid);
+}
+
+test('a row committed without a kick (by another replica) wakes the idle relay at once through LISTEN/NOTIFY, not at its next poll', async (t) => {
+  const pool = await freshPool(t, postgres());
+  const bus = await freshBus(t);
+  // A poll so slow that only the notification can deliver within the test's deadline.
+  const relay = new CountingRelay({ pool, js: bus.js, logger: silentLogger, source: 'latchkey/test', idleMs: 600_000 });
+  relay.start();
+  defer(t, () => relay.stop());
+  await waitFor(() => relay.batches >= 1, { what: 'the relay to read once and go idle' });
+  const ev = changedEvent('db_password', 1);
+  const committed = Date.now();
+  await enqueueCommitted(pool, [ev]);
+  await waitFor(async () => (await unpublishedIds(pool)).length === 0 && (await streamCount(bus.jsm)) === 1, {
+    what: 'the event published without a kick',
+    timeoutMs: 10_000,
+  });
+  assert.ok(Date.now() - committed < 10_000);
+  assert.equal((await streamMessages(bus.jsm))[0]?.headers?.get('ce-id'), ev.id);
+});
+
+test('a relay whose LISTEN connection is cut listens again, reads what was committed meanwhile, and wakes on the next commit', async (t) => {
+  const pool = await freshPool(t, postgres());
+  const bus = await freshBus(t);
+  const warnings: string[] = [];
+  const logger: Logger = { ...silentLogger, warn: (msg: string) => void warnings.push(msg), child: () => logger };
+  const relay = new CountingRelay({ pool, js: bus.js, logger, source: 'latchkey/test', idleMs: 600_000 });
+  relay.start();
+  defer(t, () => relay.stop());
+  const [first] = await waitFor(async () => (await listeners(pool)).length === 1 && listeners(pool), {
+    what: 'the relay to LISTEN',
+  });
+  await waitFor(() => relay.batches >= 1, { what: 'the relay to read once and go idle' });
+
+  // The connection is cut (a PostgreSQL restart, a proxy), and a row is committed while it is down.
+  await pool.query('SELECT pg_terminate_backend($1)', [first]);
+  const meanwhile = changedEvent('db_password', 1);
+  await enqueueCommitted(pool, [meanwhile]);
+  const [second] = await waitFor(
+    async () => {
+      const pids = await listeners(pool);
+      return pids.length === 1 && pids[0] !== first && pids;
+    },
+    { what: 'the relay to LISTEN on a new connection', timeoutMs: 10_000 },
+  );
+  assert.ok(second);
+  assert.ok(
+    warnings.some((w) => /lost its LISTEN connection/.test(w)),
+    warnings.join('; '),
+  );
+  await waitFor(async () => (await streamCount(bus.jsm)) === 1, {
+    what: 'the row committed while it was not listening',
+    timeoutMs: 10_000,
+  });
+
+  // Idle again: the next commit wakes it through the new connection.
+  await waitFor(async () => (await unpublishedIds(pool)).length === 0, { what: 'that row marked published' });
+  const next = changedEvent('db_password', 2);
+  await enqueueCommitted(pool, [next]);
+  await waitFor(async () => (await streamCount(bus.jsm)) === 2, {
+    what: 'the next event published without a kick',
+    timeoutMs: 10_000,
+  });
+  assert.deepEqual(await unpublishedIds(pool), []);
 });

@@ -1,5 +1,12 @@
 import type { JetStreamClient } from 'nats';
-import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
+import {
+  connectOutsidePool,
+  withTransaction,
+  wrapDbError,
+  type Connection,
+  type Pool,
+  type Queryable,
+} from '@latchkey/db';
 import { LatchkeyError } from '@latchkey/errors';
 import { injectTraceHeaders, type Logger } from '@latchkey/logger';
 import { eventHeaders, newEventId, type OutgoingEvent } from './envelope.js';
@@ -18,11 +25,27 @@ export const MAX_EVENT_BYTES = 1_000_000;
 export const eventBytes = (data: unknown): number => Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
 
 /**
+ * The PostgreSQL channel an insert into the outbox notifies (a statement
+ * trigger, so delivered when the inserting transaction commits, whoever
+ * wrote the row: this replica, another one, a migration); every relay
+ * LISTENs on it and wakes at once instead of polling.
+ */
+export const OUTBOX_CHANNEL = 'latchkey_outbox';
+
+/**
+ * How often a relay looks at the outbox when nothing woke it: only a safety
+ * net for a notification missed while its LISTEN connection was being
+ * re-made (it also reads at once after each reconnect).
+ */
+export const OUTBOX_SAFETY_POLL_MS = 5000;
+
+/**
  * Tables every service with a database keeps: the outbox and the
  * processed-event inbox. An outbox row the relay can never publish (too
  * large for the bus) is set aside: `dead_at` and `dead_reason` say when and
  * why; operators list them with
  * `SELECT seq, id, subject, dead_at, dead_reason FROM outbox WHERE dead_at IS NOT NULL`.
+ * A statement trigger on the outbox notifies OUTBOX_CHANNEL.
  */
 export async function ensureEventTables(pool: Pool): Promise<void> {
   await pool
@@ -42,6 +65,16 @@ export async function ensureEventTables(pool: Pool): Promise<void> {
        DROP INDEX IF EXISTS outbox_unpublished;
        CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (subject, seq) WHERE published_at IS NULL AND dead_at IS NULL;
        CREATE INDEX IF NOT EXISTS outbox_pending_seq ON outbox (seq) WHERE published_at IS NULL AND dead_at IS NULL;
+       DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'latchkey_outbox_notify') THEN
+           CREATE FUNCTION latchkey_outbox_notify() RETURNS trigger LANGUAGE plpgsql
+             AS $f$ BEGIN PERFORM pg_notify('${OUTBOX_CHANNEL}', ''); RETURN NULL; END $f$;
+         END IF;
+         IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'outbox_notify' AND tgrelid = 'outbox'::regclass) THEN
+           CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+             FOR EACH STATEMENT EXECUTE FUNCTION latchkey_outbox_notify();
+         END IF;
+       END $$;
        CREATE TABLE IF NOT EXISTS processed_events (
          consumer text NOT NULL,
          event_id text NOT NULL,
@@ -51,8 +84,8 @@ export async function ensureEventTables(pool: Pool): Promise<void> {
     )
     .catch((err: unknown) => {
       // Two replicas creating the same table at once: the loser sees a unique
-      // violation, or the column or index the other one just added.
-      if (!['23505', '42701', '42P07'].includes((err as { code?: string }).code ?? ''))
+      // violation, or the column, index, function or trigger the other one just added.
+      if (!['23505', '42701', '42P07', '42710', '42723'].includes((err as { code?: string }).code ?? ''))
         throw wrapDbError(err, 'creating event tables');
     });
 }
@@ -177,10 +210,19 @@ export interface BatchOutcome {
  * can never be published (over MAX_EVENT_BYTES, or refused by the server as
  * too large) is set aside with its reason, logged and counted, instead of
  * being retried forever.
+ *
+ * It wakes when a row is committed, by anyone: it LISTENs on OUTBOX_CHANNEL
+ * on a connection of its own (outside the pool, so that closing the pool never waits for it) and reads at once on each
+ * notification, on kick() and after each (re)connect of that connection;
+ * otherwise it reads every `idleMs` (OUTBOX_SAFETY_POLL_MS), so an idle
+ * service costs next to nothing.
  */
 export class OutboxRelay {
   private running = false;
   private wake: (() => void) | undefined;
+  /** The LISTEN loop, and how to end its current wait. */
+  private listening: Promise<void> | undefined;
+  private unlisten: (() => void) | undefined;
   /** Set by kick(); a kick that arrives while a batch is being published is not lost. */
   private kicked = false;
   private loop: Promise<void> | undefined;
@@ -194,6 +236,7 @@ export class OutboxRelay {
       logger: Logger;
       source: string;
       batchSize?: number;
+      /** The safety poll's period when nothing wakes the relay (default OUTBOX_SAFETY_POLL_MS). */
       idleMs?: number;
     },
   ) {}
@@ -201,7 +244,11 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    let listened!: () => void;
+    const ready = new Promise<void>((resolve) => (listened = resolve));
+    this.listening = this.listen(listened);
+    // The first read once LISTEN is in place (or failed): a row committed in between wakes it.
+    this.loop = ready.then(() => this.run());
   }
 
   /** Call after committing events, so they go out without waiting for the next poll. */
@@ -212,8 +259,68 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.unlisten?.();
     this.kick();
     await this.loop;
+    await this.listening;
+  }
+
+  /**
+   * Holds a connection (outside the pool) that LISTENs on OUTBOX_CHANNEL while the relay
+   * runs, and kicks the relay on each notification. A lost connection is
+   * made again (with a growing delay, at most 5 s), and the relay reads once
+   * it is back, for what was committed meanwhile. `listened` is called after
+   * the first attempt, whether it worked or not.
+   */
+  private async listen(listened: () => void): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let client: Connection | undefined;
+      let lost: unknown;
+      try {
+        client = await connectOutsidePool(this.deps.pool);
+        const c = client;
+        const ended = new Promise<void>((resolve) => {
+          c.on('error', (err) => {
+            lost = err;
+            resolve();
+          });
+          c.once('end', () => resolve());
+          this.unlisten = resolve;
+        });
+        c.on('notification', (n) => {
+          if (n.channel === OUTBOX_CHANNEL) this.kick();
+        });
+        await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
+        if (failures > 0) this.deps.logger.info('outbox relay listens again', { failures });
+        failures = 0;
+        // Committed while there was no listener: read now (the first time, run() reads first anyway).
+        this.kick();
+        listened();
+        if (this.running) await ended;
+        lost ??= this.running ? new Error('the LISTEN connection ended') : undefined;
+      } catch (err) {
+        lost = err;
+      } finally {
+        this.unlisten = undefined;
+        await client?.end().catch(() => undefined);
+      }
+      listened();
+      if (!this.running) break;
+      failures++;
+      this.deps.logger.warn('outbox relay lost its LISTEN connection; it polls until it is back', {
+        err: lost,
+        failures,
+      });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(5000, 200 * 2 ** failures));
+        this.unlisten = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.unlisten = undefined;
+    }
   }
 
   /**
@@ -365,7 +472,7 @@ export class OutboxRelay {
       // More may be waiting: rows beyond this batch, or a commit kicked while
       // this batch was being read (its rows were not visible to that read).
       if ((done > 0 || this.kicked) && failures === 0) continue;
-      const idle = failures > 0 ? Math.min(5000, 200 * 2 ** failures) : (this.deps.idleMs ?? 250);
+      const idle = failures > 0 ? Math.min(5000, 200 * 2 ** failures) : (this.deps.idleMs ?? OUTBOX_SAFETY_POLL_MS);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, idle);
         this.wake = () => {
