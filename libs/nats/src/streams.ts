@@ -23,6 +23,26 @@ function replicasProblem(err: unknown, what: string, replicas: number): unknown 
   );
 }
 
+/**
+ * A JetStream API request that got no answer in time (nats.js `TIMEOUT`, or
+ * `503` no responders): while a stream moves to more servers or elects a new
+ * leader the meta layer can drop a request. Every step below is idempotent
+ * (info, then add or update to the same config), so the whole step is asked
+ * again, a bounded number of times with growing pauses; any other error, and
+ * the last timeout, go to the caller.
+ */
+async function retryingApiTimeouts<T>(step: () => Promise<T>, firstPauseMs = 500, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      const code = String((err as { code?: unknown }).code ?? '');
+      if (attempt >= attempts || (code !== 'TIMEOUT' && code !== '503')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, firstPauseMs * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 export interface StreamSpec {
   name: string;
   subjects: string[];
@@ -37,10 +57,18 @@ export interface StreamSpec {
  * the stream passes `update: false`: its NATS user may create a missing
  * stream but not change one (only the owner's may).
  */
-export async function ensureStream(
+export function ensureStream(
   jsm: JetStreamManager,
   spec: StreamSpec,
-  opts: { update?: boolean; replicas?: number } = {},
+  opts: { update?: boolean; replicas?: number; retryPauseMs?: number } = {},
+): Promise<void> {
+  return retryingApiTimeouts(() => ensureStreamOnce(jsm, spec, opts), opts.retryPauseMs);
+}
+
+async function ensureStreamOnce(
+  jsm: JetStreamManager,
+  spec: StreamSpec,
+  opts: { update?: boolean; replicas?: number },
 ): Promise<void> {
   const replicas = opts.replicas ?? 1;
   const cfg: Partial<StreamConfig> = {
@@ -85,10 +113,18 @@ export interface ConsumerSpec {
  * A durable pull consumer, shared by every replica that names it, kept on
  * `replicas` servers (default 1; an existing consumer is updated to it).
  */
-export async function ensureConsumer(
+export function ensureConsumer(
   jsm: JetStreamManager,
   spec: ConsumerSpec,
-  opts: { replicas?: number } = {},
+  opts: { replicas?: number; retryPauseMs?: number } = {},
+): Promise<void> {
+  return retryingApiTimeouts(() => ensureConsumerOnce(jsm, spec, opts), opts.retryPauseMs);
+}
+
+async function ensureConsumerOnce(
+  jsm: JetStreamManager,
+  spec: ConsumerSpec,
+  opts: { replicas?: number },
 ): Promise<void> {
   const replicas = opts.replicas ?? 1;
   const cfg = {
