@@ -236,7 +236,16 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
 
   // Edit shows the stored spec's references as picked (the round trip of the editor).
   await job.getByRole('button', { name: 'Edit', exact: true }).click();
-  const again = await page.getByRole('form', { name: 'Workload editor' }).getByTestId('secret-ref').allInnerTexts();
+  // The editor names a Vault reference's integration once the selector has answered (the id until then).
+  const refs = page.getByRole('form', { name: 'Workload editor' }).getByTestId('secret-ref');
+  let again = await refs.allInnerTexts();
+  for (
+    const deadline = Date.now() + 30_000;
+    !again.some((c) => c.includes(`Vault: ${VAULT_NAME}`)) && Date.now() < deadline;
+  ) {
+    await page.waitForTimeout(100);
+    again = await refs.allInnerTexts();
+  }
   assert.equal(again.length, 3, again.join('\n'));
   assert.ok(
     again.some((c) => c.includes(`db_password · Vault: ${VAULT_NAME}`)),
