@@ -15,7 +15,7 @@ import {
 } from '@latchkey/events';
 import type { AuditTrail } from './ports.js';
 import { errorCode } from './resolution-audit.js';
-import { unattributedDeploying, unattributedPlanRequest, unattributedRuntimeRead } from './resolution-errors.js';
+import { unattributedDeploying, unattributedRequest } from './resolution-errors.js';
 
 export interface AttributionDeps {
   /** The deployers' signing public keys, by key id (more than one while the key is rotated). */
@@ -73,7 +73,7 @@ export class DeployerAttribution {
       typeof req.requestId === 'string' ? req.requestId : '',
       req.principal,
     );
-    return unattributedPlanRequest(problem);
+    return unattributedRequest('plan request', problem);
   }
 
   /** undefined when the runtime read `req` is the deployer's; else the reply that refuses it (recorded). */
@@ -87,7 +87,7 @@ export class DeployerAttribution {
       typeof req.requestId === 'string' ? req.requestId : '',
       req.principal,
     );
-    return unattributedRuntimeRead(problem);
+    return unattributedRequest('runtime read', problem);
   }
 
   /** Why a request is not the deployer's, recently signed (a plan request, a runtime read); undefined when it is. */

@@ -1,6 +1,6 @@
 import { invalidArgument, LatchkeyError } from '@latchkey/errors';
 import type { Decision } from '@latchkey/authz';
-import type { PlanReply, ReferenceSpec, RuntimeReadReply } from '@latchkey/events';
+import type { ReferenceSpec } from '@latchkey/events';
 
 /**
  * Every code the resolver itself gives: to a deployment (per reference, in
@@ -157,17 +157,24 @@ export function retryLater(deploymentId: string, attempt: number, maxAttempts: n
   );
 }
 
-/** The reply to a plan request that is not one. */
-export function invalidPlanRequest(message: string): PlanReply {
+/** The failure answer of a request/reply request (a plan request, a runtime read). */
+export interface RequestRefusal {
+  ok: false;
+  code: string;
+  message: string;
+}
+
+/** The reply to a request (plan request, runtime read) that is not one. */
+export function invalidRequest(message: string): RequestRefusal {
   return { ok: false, code: 'resolver.invalid_request', message };
 }
 
-/** The reply to a plan request the deployer did not sign. */
-export function unattributedPlanRequest(why: string): PlanReply {
+/** The reply to a request the deployer did not sign; `what` names it (`plan request`, `runtime read`). */
+export function unattributedRequest(what: 'plan request' | 'runtime read', why: string): RequestRefusal {
   return {
     ok: false,
     code: 'resolver.unattributed_request',
-    message: `plan request refused: ${why}; the resolver answers only plan requests signed by the deployer`,
+    message: `${what} refused: ${why}; the resolver answers only ${what}s signed by the deployer`,
   };
 }
 
@@ -177,18 +184,4 @@ export function unattributedDeploying(eventId: string, why: string): LatchkeyErr
     'bus.unattributed',
     `deploying event ${eventId} refused: ${why}; nothing was read (the resolver acts only on events signed by the deployer)`,
   );
-}
-
-/** The reply to a runtime read that is not one. */
-export function invalidRuntimeRead(message: string): RuntimeReadReply {
-  return { ok: false, code: 'resolver.invalid_request', message };
-}
-
-/** The reply to a runtime read the deployer did not sign. */
-export function unattributedRuntimeRead(why: string): RuntimeReadReply {
-  return {
-    ok: false,
-    code: 'resolver.unattributed_request',
-    message: `runtime read refused: ${why}; the resolver answers only runtime reads signed by the deployer`,
-  };
 }

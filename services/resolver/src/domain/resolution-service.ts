@@ -24,7 +24,7 @@ import {
   runtimeReadSubject,
   writeReadRecord,
 } from './resolution-audit.js';
-import { auditUnavailable, invalidPlanRequest, invalidRuntimeRead, retryLater } from './resolution-errors.js';
+import { auditUnavailable, invalidRequest, retryLater } from './resolution-errors.js';
 import {
   isFailed,
   isResolved,
@@ -203,7 +203,7 @@ export class ResolutionService {
    */
   async plan(req: PlanRequest): Promise<PlanReply> {
     const problem = planRequestProblem(req);
-    if (problem) return invalidPlanRequest(problem);
+    if (problem) return invalidRequest(problem);
     const requestId = `dry-run:${randomUUID()}`;
     const question = {
       domain: req.domain,
@@ -244,7 +244,7 @@ export class ResolutionService {
    */
   async runtimeRead(req: RuntimeReadRequest): Promise<RuntimeReadReply> {
     const problem = runtimeReadProblem(req);
-    if (problem) return invalidRuntimeRead(problem);
+    if (problem) return invalidRequest(problem);
     const subject = runtimeReadSubject(req);
     const question = {
       domain: req.domain,

@@ -1,10 +1,9 @@
-import { LatchkeyError } from '@latchkey/errors';
 import { PLAN_SUBJECTS, type PlanReply, type PlanRequest } from '@latchkey/events';
 import type { Logger } from '@latchkey/logger';
-import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { NatsConnection, Subscription } from 'nats';
 import type { DeployerAttribution } from '../../domain/deployer-attribution.js';
-import { invalidPlanRequest } from '../../domain/resolution-errors.js';
 import type { ResolutionService } from '../../domain/resolution-service.js';
+import { startRequestResponder } from './request-responder.js';
 
 /** The queue group: one resolver replica answers each request. */
 export const PLAN_QUEUE = 'resolver-plan';
@@ -20,31 +19,13 @@ export function startPlanResponder(
   attribution: DeployerAttribution,
   logger: Logger,
 ): Subscription {
-  const answer = async (msg: Msg): Promise<PlanReply> => {
-    let req: PlanRequest;
-    try {
-      req = JSON.parse(new TextDecoder().decode(msg.data)) as PlanRequest;
-    } catch {
-      return invalidPlanRequest('the request is not JSON');
-    }
-    try {
-      if (typeof req !== 'object' || req === null) {
-        return invalidPlanRequest('the request is not a JSON object');
-      }
-      const refused = await attribution.plan(req);
-      if (refused) return refused;
-      return await resolution.plan(req);
-    } catch (err) {
-      const code = err instanceof LatchkeyError ? err.code : 'resolver.error';
-      logger.warn('a plan request failed', { code, subject: msg.subject });
-      return { ok: false, code, message: 'the resolution could not be done (see the resolver log)' };
-    }
-  };
-  return nc.subscribe(PLAN_SUBJECTS, {
+  return startRequestResponder<PlanRequest, PlanReply>({
+    nc,
+    subjects: PLAN_SUBJECTS,
     queue: PLAN_QUEUE,
-    callback: (err, msg) => {
-      if (err) return;
-      void answer(msg).then((reply) => msg.respond(JSON.stringify(reply)));
-    },
+    what: 'plan request',
+    failure: 'the resolution could not be done',
+    logger,
+    answer: async (req) => (await attribution.plan(req)) ?? (await resolution.plan(req)),
   });
 }
