@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { type FaultInjector, queryOf, readBodyText } from '../emulator-common/json-http.js';
 import { errors } from './failure.js';
 import { kv1Route } from './kv1-routes.js';
+import type { PathFaults } from './path-faults.js';
 import { kvRoute, loginRoute, tokenSelfRoute, type VaultReply, type VaultRequest } from './routes.js';
 import { EMULATED_VAULT_VERSION, sealStatus, sysRoute } from './sys-routes.js';
 import { checkPolicy, joinNs, trimSlashes, type VaultStore } from './store.js';
@@ -18,6 +19,7 @@ export interface VaultControls {
   readonly sealed: boolean;
   readonly faults: FaultInjector<number | 'reset'>;
   readonly log: RequestLogEntry[];
+  readonly pathFaults: PathFaults;
 }
 
 interface Addressed {
@@ -107,6 +109,7 @@ export async function handleVaultRequest(
   if (failure === 'reset') return 'reset';
   if (failure !== undefined) throw errors(failure, 'injected failure');
   if (!a.inV1) throw errors(404);
+  await controls.pathFaults.apply(a.ns === '' ? a.rel : `${a.ns}/${a.rel}`);
   if (a.rel === 'sys/health' && a.method === 'GET') {
     const sealed = controls.sealed;
     return {

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import { FaultInjector, closeServer, listenOnLoopback, sendJson } from '../emulator-common/json-http.js';
 import { VaultFailure } from './failure.js';
+import { PathFaults } from './path-faults.js';
 import { handleVaultRequest, type VaultControls } from './router.js';
 import type { VaultReply } from './routes.js';
 import {
@@ -35,6 +36,7 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
   const controls: VaultControls & { sealed: boolean } = {
     sealed: false,
     faults: new FaultInjector<number | 'reset'>(),
+    pathFaults: new PathFaults(),
     log,
   };
 
@@ -83,6 +85,7 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
     },
     setLatency: (ms) => controls.faults.setLatency(ms),
     failNext: (count, status) => controls.faults.failNext(count, status),
+    injectFault: (pathPrefix, kind) => controls.pathFaults.add(pathPrefix, kind),
     requests: () => log.map((e) => ({ ...e, query: { ...e.query } })),
     clearRequests() {
       log.length = 0;

@@ -82,6 +82,14 @@ export interface VaultEmulator extends VaultTestServer {
    * or, with `'reset'`, have their connection destroyed without an answer.
    */
   failNext(count: number, status: number | 'reset'): void;
+  /**
+   * Test-only: every request whose path after `/v1/` (namespace included, e.g.
+   * `secret/data/team/`) starts with `pathPrefix` answers `kind` with Vault's
+   * error body (403 permission denied, 404 `{"errors":[]}`, 429 rate limit
+   * quota exceeded, 500 internal error, 503 Vault is sealed), or with `'hang'`
+   * gets no answer until cleared. Stays until the returned function is called.
+   */
+  injectFault(pathPrefix: string, kind: 403 | 404 | 429 | 500 | 503 | 'hang'): () => void;
   /** A copy of the request log, oldest first. */
   requests(): RequestLogEntry[];
   clearRequests(): void;
