@@ -55,6 +55,47 @@ describe('vault emulator: namespaces, seal, latency and failures', () => {
     assert.equal((await fx.call('GET', '/v1/auth/token/lookup-self', { token: fx.emu.rootToken })).status, 200);
   });
 
+  test("injectFault answers Vault's error for matching paths until cleared; hang waits for the clear", async () => {
+    const path = '/v1/ns1/ns2/kv/data/app/key';
+    const other = '/v1/auth/token/lookup-self';
+    const bodies: Record<number, unknown> = {
+      403: { errors: ['1 error occurred:\n\t* permission denied\n\n'] },
+      404: { errors: [] },
+      429: { errors: ['request path "ns1/ns2/kv/data/app/key": rate limit quota exceeded'] },
+      500: { errors: ['1 error occurred:\n\t* internal error\n\n'] },
+      503: { errors: ['Vault is sealed'] },
+    };
+    for (const kind of [403, 404, 429, 500, 503] as const) {
+      const clear = fx.emu.injectFault('ns1/ns2/kv/data/app/', kind);
+      try {
+        for (let i = 0; i < 2; i += 1) {
+          const answer = await fx.call('GET', path, { token: fx.emu.rootToken });
+          assert.equal(answer.status, kind);
+          if (kind !== 403) assert.deepEqual(answer.body, bodies[kind]);
+        }
+        assert.equal((await fx.call('GET', other, { token: fx.emu.rootToken })).status, 200);
+      } finally {
+        clear();
+      }
+      assert.equal((await fx.call('GET', path, { token: fx.emu.rootToken })).status, 200);
+    }
+    const clear = fx.emu.injectFault('/v1/ns1/ns2/kv/', 'hang');
+    let settled = false;
+    const pending = fx.call('GET', path, { token: fx.emu.rootToken }).finally(() => {
+      settled = true;
+    });
+    // The hung request is logged before it waits; other paths still answer meanwhile.
+    const deadline = Date.now() + 10_000;
+    while (fx.emu.requests().at(-1)?.path !== path) {
+      assert.ok(Date.now() < deadline, 'the hung request never reached the emulator');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal((await fx.call('GET', other, { token: fx.emu.rootToken })).status, 200);
+    assert.equal(settled, false, 'a hung request answered before its fault was cleared');
+    clear();
+    assert.equal((await pending).status, 200);
+  });
+
   test('setLatency delays every answer', async () => {
     fx.emu.setLatency(150);
     try {
