@@ -122,23 +122,27 @@ test(`${CASES} malformed raw protobuf requests across every RPC: no INTERNAL, a 
       );
     });
 
-  await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...rpcs), rawRequest, async (rpc, body) => {
-      const name = `${rpc.service}.${rpc.method}`;
-      byRpc.set(name, (byRpc.get(name) ?? 0) + 1);
-      const err = await call(rpc, Buffer.from(body));
-      const code = err?.code ?? grpc.status.OK;
-      byCode.set(grpc.status[code]!, (byCode.get(grpc.status[code]!) ?? 0) + 1);
-      if (!ALLOWED.has(code) || (err && !err.details?.trim())) {
-        violations.push(
-          `${name} ${Buffer.from(body).toString('hex').slice(0, 80)}: ${grpc.status[code]} ${err?.details}`,
-        );
-        return false;
-      }
-      return true;
-    }),
-    { numRuns: CASES, seed, endOnFailure: true },
-  );
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...rpcs), rawRequest, async (rpc, body) => {
+        const name = `${rpc.service}.${rpc.method}`;
+        byRpc.set(name, (byRpc.get(name) ?? 0) + 1);
+        const err = await call(rpc, Buffer.from(body));
+        const code = err?.code ?? grpc.status.OK;
+        byCode.set(grpc.status[code]!, (byCode.get(grpc.status[code]!) ?? 0) + 1);
+        if (!ALLOWED.has(code) || (err && !err.details?.trim())) {
+          violations.push(
+            `${name} ${Buffer.from(body).toString('hex').slice(0, 80)}: ${grpc.status[code]} ${err?.details}`,
+          );
+          throw new Error(violations.at(-1));
+        }
+        return true;
+      }),
+      { numRuns: CASES, seed, endOnFailure: true },
+    );
+  } finally {
+    if (violations.length) console.log(`violations:\n${violations.join('\n')}`);
+  }
   console.log(`cases per RPC: ${JSON.stringify(Object.fromEntries(byRpc))}`);
   console.log(`answers by code: ${JSON.stringify(Object.fromEntries(byCode))}; violations: ${violations.length}`);
   assert.deepEqual(violations, []);
