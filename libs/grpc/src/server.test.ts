@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { credentials } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { trace } from '@opentelemetry/api';
 import { invalidArgument, LatchkeyError } from '@latchkey/errors';
 import { initTracing, inSpan, silentLogger } from '@latchkey/logger';
@@ -189,4 +189,51 @@ test('a name with a line break or a terminal escape is refused before any handle
   // Well-formed names go through.
   await unary(c.getBundle.bind(c), { domain: 'analytics', name: 'team-bundle' });
   assert.deepEqual(reached, ['team-bundle']);
+});
+
+/** Sends raw bytes to a method, with or without a bearer token, and returns the status it answers. */
+function rawCall(path: string, bytes: Buffer, token?: string): Promise<ServiceError | undefined> {
+  const c = new Client(address, credentials.createInsecure());
+  const md = new Metadata();
+  if (token) md.set('authorization', `Bearer ${token}`);
+  return new Promise((resolve) => {
+    c.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      bytes,
+      md,
+      (err) => {
+        c.close();
+        resolve(err ?? undefined);
+      },
+    );
+  });
+}
+
+test('bytes that are not a request message answer INVALID_ARGUMENT after authentication, never INTERNAL (fuzz find)', async () => {
+  // The bytes the fuzz run found (on DeployerService.ListWorkloads, seed 914709906; answered INTERNAL
+  // "Error deserializing request"): an unknown field, then a tag whose length runs past the end.
+  const found = Buffer.from('2204fffe1e9eaa1e', 'hex');
+  const truncated = Buffer.from('0a09616263', 'hex');
+  const wrongWireType = Buffer.from('0f', 'hex');
+  const before = reached.length;
+  for (const bytes of [found, truncated, wrongWireType]) {
+    const err = await rawCall('/latchkey.v1.RasService/GetBundle', bytes, TOKENS.admin);
+    assert.equal(err?.code, status.INVALID_ARGUMENT, `answered ${err?.code}: ${err?.details}`);
+    assert.match(err?.details ?? '', /not a valid getBundle message .*send a message encoded from proto/);
+    assert.equal(err?.metadata.get('latchkey-error-code')[0], 'request.undecodable');
+    // Without credentials the caller learns nothing about the request: unauthenticated first.
+    assert.equal((await rawCall('/latchkey.v1.RasService/GetBundle', bytes))?.code, status.UNAUTHENTICATED);
+  }
+  assert.equal(reached.length, before, 'an undecodable request reached the handler');
+  // A well-formed message on the same path still reaches the handler.
+  const ok = Buffer.concat([
+    Buffer.from('0a03', 'hex'),
+    Buffer.from('abc'),
+    Buffer.from('1201', 'hex'),
+    Buffer.from('b'),
+  ]);
+  assert.equal(await rawCall('/latchkey.v1.RasService/GetBundle', ok, TOKENS.admin), undefined);
+  assert.deepEqual(reached.slice(before), ['b']);
 });

@@ -13,7 +13,7 @@ import {
 } from '@grpc/grpc-js';
 import type * as Reflection from '@grpc/reflection';
 import { DOMAIN_NAME } from '@latchkey/authz';
-import { LatchkeyError } from '@latchkey/errors';
+import { invalidArgument, LatchkeyError } from '@latchkey/errors';
 import { toGrpcStatus } from './grpc-status.js';
 import { extractTraceContext, inSpan, setSpanAttributes, type Logger } from '@latchkey/logger';
 import { fileDescriptorProtos, health } from '@latchkey/proto';
@@ -23,6 +23,35 @@ import { caCertificates, serverCredentials, servicePrincipalOf, type ServiceTls 
 
 /** Loads what is needed only when first used (@grpc/reflection), synchronously. */
 const requireLazily = createRequire(import.meta.url);
+
+/**
+ * What a method's deserializer hands on when the bytes are not a message of
+ * its request type (invalid UTF-8 in a string, a truncated field, a wrong wire
+ * type). grpc-js answers INTERNAL for a deserializer that throws; this marker
+ * lets the call answer INVALID_ARGUMENT instead, after authentication, like
+ * any other bad request.
+ */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** The definition with each method's request deserializer made total (see UndecodableRequest). */
+function withTotalDecoding(definition: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    out[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (err) {
+          return new UndecodableRequest(err instanceof Error ? err.message : String(err));
+        }
+      },
+    };
+  }
+  return out;
+}
 
 type DuplexHandler = (stream: ServerDuplexStream<unknown, unknown>) => void;
 
@@ -229,6 +258,16 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
             );
             return;
           }
+          if (call.request instanceof UndecodableRequest) {
+            // The decoder's reason says where the bytes went wrong; it never holds a field's contents.
+            fail(
+              invalidArgument(
+                'request.undecodable',
+                `the request is not a valid ${method} message (${call.request.reason}): send a message encoded from proto/latchkey/v1 (string fields must be valid UTF-8)`,
+              ),
+            );
+            return;
+          }
           // Names are checked before the handler: none reaches an authorization or a record unchecked.
           try {
             checkRequestNames(call.request);
@@ -277,7 +316,7 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
       for (const [name, fn] of Object.entries(handlers as Record<string, UnaryMethod<unknown, unknown>>)) {
         impl[name] = wrap(rpcService, name, fn, options);
       }
-      server.addService(definition, impl);
+      server.addService(withTotalDecoding(definition), impl);
     },
     listen(host: string, port: number) {
       addReflection();
