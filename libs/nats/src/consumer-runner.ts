@@ -60,19 +60,20 @@ export class ConsumerRunner {
   }
 
   private async handle(msg: JsMsg): Promise<void> {
-    const log = this.opts.logger.child({ consumer: this.opts.durable, subject: msg.subject, seq: msg.seq });
+    // The child logger is built only when a line is written: most messages log nothing.
+    const log = () => this.opts.logger.child({ consumer: this.opts.durable, subject: msg.subject, seq: msg.seq });
     if (msg.info.redelivered) this.opts.onRedelivery?.();
     try {
       await this.opts.handler(msg);
       msg.ack();
     } catch (err) {
       if (err instanceof LatchkeyError && !err.retryable) {
-        log.error('event rejected permanently', { code: err.code, err });
+        log().error('event rejected permanently', { code: err.code, err });
         msg.term();
         return;
       }
       const delay = retryDelayMs(msg.info.redeliveryCount);
-      log.warn('event handling failed; will retry', { delayMs: delay, err });
+      log().warn('event handling failed; will retry', { delayMs: delay, err });
       msg.nak(delay);
     }
   }
