@@ -56,6 +56,16 @@ test('one deploy is one trace: cli -> deployer -> (NATS) resolver -> ras and cat
     'analytics',
     computeWorkload('traced-job', { DB_PASSWORD: managedRef('db_password', 'analytics') }),
   );
+  // The apply checked the reference with ras, and the resolver keeps decisions for a second: a policy
+  // change drops them (the policy.changed event), so the deploy's resolution asks ras again, in its trace.
+  const flushes = () =>
+    receiver.spans().filter((s) => s.service === 'latchkey-resolver' && s.name === 'policy.changed').length;
+  const before = flushes();
+  await ok(['domain', 'create', 'tracing-flush']);
+  await waitFor(() => flushes() > before || undefined, {
+    what: 'the resolver to consume the policy change of domain create',
+    timeoutMs: 30_000,
+  });
   const deployed = JSON.parse(
     (await ok(['deploy', 'traced-job', '--domain', 'analytics', '--wait', '--json'])).stdout,
   ) as {
@@ -77,9 +87,16 @@ test('one deploy is one trace: cli -> deployer -> (NATS) resolver -> ras and cat
     () => {
       const all = inTrace();
       const done = all.some((s) => s.service === 'latchkey-deployer' && s.kind === CONSUMER && isResolved(s));
-      return done && all.some((s) => s.service === 'latchkey-catalog') && all.some((s) => s.service === 'latchkey-ras')
-        ? all
-        : undefined;
+      // Each process exports in its own batches: wait for the resolver's own ras and catalog calls, not any.
+      const ids = new Map(all.map((s) => [s.spanId, s]));
+      const inResolver = (s: ReceivedSpan) => {
+        for (let c = ids.get(s.parentSpanId); c; c = ids.get(c.parentSpanId))
+          if (c.service === 'latchkey-resolver' && c.kind === CONSUMER) return true;
+        return false;
+      };
+      const fromResolver = (service: string) =>
+        all.some((s) => s.service === service && s.kind === SERVER && inResolver(s));
+      return done && fromResolver('latchkey-catalog') && fromResolver('latchkey-ras') ? all : undefined;
     },
     { what: `the services' spans of the deploy's trace (so far: ${names(inTrace())})`, timeoutMs: 30_000 },
   );
