@@ -88,24 +88,16 @@ test('one deploy is one trace: cli -> deployer -> (NATS) resolver -> ras and cat
       const all = inTrace();
       const done = all.some((s) => s.service === 'latchkey-deployer' && s.kind === CONSUMER && isResolved(s));
       // Each process exports in its own batches: wait for the resolver's own ras and catalog calls, not any.
-      const ids = new Map(all.map((s) => [s.spanId, s]));
-      const inResolver = (s: ReceivedSpan) => {
-        for (let c = ids.get(s.parentSpanId); c; c = ids.get(c.parentSpanId))
-          if (c.service === 'latchkey-resolver' && c.kind === CONSUMER) return true;
-        return false;
-      };
+      const inResolver = (s: ReceivedSpan) =>
+        hasAncestor(all, s, (a) => a !== s && a.service === 'latchkey-resolver' && a.kind === CONSUMER);
       const fromResolver = (service: string) =>
         all.some((s) => s.service === service && s.kind === SERVER && inResolver(s));
       return done && fromResolver('latchkey-catalog') && fromResolver('latchkey-ras') ? all : undefined;
     },
     { what: `the services' spans of the deploy's trace (so far: ${names(inTrace())})`, timeoutMs: 30_000 },
   );
-  const byId = new Map(spans.map((s) => [s.spanId, s]));
   /** `s` is `ancestor` or a descendant of it, by parent links inside the trace. */
-  const under = (s: ReceivedSpan, ancestor: ReceivedSpan): boolean => {
-    for (let c: ReceivedSpan | undefined = s; c; c = byId.get(c.parentSpanId)) if (c === ancestor) return true;
-    return false;
-  };
+  const under = (s: ReceivedSpan, ancestor: ReceivedSpan): boolean => hasAncestor(spans, s, (a) => a === ancestor);
   const one = (what: string, pred: (s: ReceivedSpan) => boolean): ReceivedSpan => {
     const found = spans.filter(pred);
     assert.equal(found.length, 1, `one ${what} in the trace: ${names(spans)}`);
@@ -231,6 +223,13 @@ test('each service lists its API through gRPC reflection to an authenticated cal
     ras.close();
   }
 });
+
+/** Whether `s` or one of its ancestors (by parent links among `spans`) satisfies `pred`. */
+function hasAncestor(spans: ReceivedSpan[], s: ReceivedSpan, pred: (a: ReceivedSpan) => boolean): boolean {
+  const byId = new Map(spans.map((x) => [x.spanId, x]));
+  for (let c: ReceivedSpan | undefined = s; c; c = byId.get(c.parentSpanId)) if (pred(c)) return true;
+  return false;
+}
 
 function names(spans: ReceivedSpan[]): string {
   return spans.map((s) => `${s.service}:${s.name}`).join(', ');
