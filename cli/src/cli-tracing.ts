@@ -1,4 +1,4 @@
-import { initTracing, inSpan, otlpTracesUrl, setSpanAttributes, shutdownTracing } from '@latchkey/logger';
+import { initTracing, inSpan, otlpTracesUrl, setSpanAttributes, shutdownTracing } from '@latchkey/logger/tracing';
 
 /** How long a CLI call waits, at its end, for its spans to reach a collector before it exits anyway. */
 export const SPAN_FLUSH_MS = 3000;

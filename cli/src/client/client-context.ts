@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Client } from '@grpc/grpc-js';
 import { LatchkeyError } from '@latchkey/errors';
-import { createClient, unary, type ClientTls } from '@latchkey/grpc';
+import { createClient, unary, type ClientTls } from '@latchkey/grpc/client';
 import { CatalogServiceClient, DeployerServiceClient, RasServiceClient } from '@latchkey/proto';
 import type { CliIo } from '../output/cli-io.js';
 import { locateConnection, readConnectionFile, type ConnectionInfo } from '../local-state/connection-file.js';

@@ -1,4 +1,4 @@
-import { checkHealth } from '@latchkey/grpc';
+import { checkHealth } from '@latchkey/grpc/client';
 import { defineCommand, JSON_OPTION } from './command.js';
 import { clientTlsOf } from '../client/client-context.js';
 import { locateConnection, readConnectionFile } from '../local-state/connection-file.js';

@@ -9,7 +9,7 @@ import {
   type LocalTlsFiles,
 } from '@latchkey/crypto';
 import { busKeyPaths, ensureBusKeys, NATS_SERVER_CERT, type BusKeyPaths } from '@latchkey/events';
-import { ensureLocalIssuer, localIssuerFiles } from '@latchkey/grpc';
+import { ensureLocalIssuer, localIssuerFiles } from '@latchkey/grpc/client';
 import { CliError } from '../output/cli-errors.js';
 import { ensureCredentialsFile, generateToken, SERVICE_NAMES, type CredentialsFile } from './credentials-file.js';
 

@@ -1,5 +1,5 @@
 import { isLatchkeyError } from '@latchkey/errors';
-import { isInfraError } from '@latchkey/embedded';
+import { isInfraError } from '@latchkey/embedded/infra-errors';
 import { CliError, UsageError } from './cli-errors.js';
 import { printableValue } from './terminal-text.js';
 

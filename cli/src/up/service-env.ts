@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER } from '@latchkey/grpc';
+import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER } from '@latchkey/grpc/client';
 import type { KeyMaterialPaths } from '../local-state/key-material.js';
 import type { LaunchedService } from './up-config.js';
 

@@ -18,7 +18,7 @@ import {
   type NatsClusterNode,
   type NatsServerHandle,
 } from '@latchkey/embedded';
-import { checkHealth, type ClientTls } from '@latchkey/grpc';
+import { checkHealth, type ClientTls } from '@latchkey/grpc/client';
 import { CliError } from '../output/cli-errors.js';
 import type { CliIo } from '../output/cli-io.js';
 import {

@@ -12,7 +12,7 @@ import {
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { fromGrpcError } from './grpc-status.js';
-import { injectTraceHeaders } from '@latchkey/logger';
+import { injectTraceHeaders } from '@latchkey/logger/tracing';
 import { health } from '@latchkey/proto';
 import type { ClientTls } from './tls.js';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { importSealPublicKey, sealLoginLink } from '@latchkey/crypto';
-import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
+import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc/client';
 import { CliError } from '../../output/cli-errors.js';
 import { defineCommand } from '../command.js';
 import { resolveHome } from '../../local-state/data-folder.js';

@@ -1,4 +1,4 @@
-import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
+import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc/client';
 import { WhoAmIResponse } from '@latchkey/proto';
 import { booleanOption, listOption, requireOption, stringOption, type ParsedArgs } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
