@@ -15,7 +15,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = ['libs', 'services', 'cli', 'test'];
+// test/ first: its files boot whole systems and are the longest; run first, they
+// do not leave one of the two slots working alone at the end while the other idles
+// (the many short unit-test files fill the last minutes instead).
+const roots = ['test', 'libs', 'services', 'cli'];
 const files = [];
 function walk(dir) {
   for (const name of readdirSync(dir)) {
