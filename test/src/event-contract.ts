@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { NatsConnection } from 'nats';
-import { eventContract, STREAM_EVENTS } from '@latchkey/events';
+import { STREAM_EVENTS } from '@latchkey/events';
+import { eventContract } from '@latchkey/events/contract';
 import { connectEmbeddedBus } from './bus-harness.js';
 
 /**

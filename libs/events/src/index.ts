@@ -66,5 +66,5 @@ export type { BusKeyPaths } from './bus-keys.js';
 export { busKeyPaths, ensureBusKeys, NATS_SERVER_CERT } from './bus-keys.js';
 export type { PublicEvent } from './asyncapi.js';
 export { asyncApiDocument, PUBLIC_EVENTS } from './asyncapi.js';
-export type { BusMessage, EventContract, MessageCheck } from './asyncapi-validator.js';
-export { eventContract, resolvePointer, resolveRef } from './asyncapi-validator.js';
+// The AsyncAPI validator (ajv and its formats, some 150 modules) is for the tests that hold
+// the bus to the document: `@latchkey/events/contract`, so that no service loads it.
