@@ -11,20 +11,12 @@ export type { JwtAuthenticatorOptions } from './jwt-authenticator.js';
 export { jwtAuthenticator } from './jwt-authenticator.js';
 export type { IdentityConfig } from './identity-config.js';
 export { IDENTITY_CONFIG, identityAuthenticator } from './identity-config.js';
-export type { LocalIssuerFiles, MintInput } from './local-issuer.js';
-export {
-  EMBEDDED_AUDIENCE,
-  EMBEDDED_ISSUER,
-  ensureLocalIssuer,
-  localIssuerFiles,
-  mintLocalToken,
-} from './local-issuer.js';
+// The client side (also `@latchkey/grpc/client`, for processes that only call).
+export * from './client-entry.js';
 export type { UnaryMethod, Handlers, ServiceOptions, LatchkeyServer, ServerDeps } from './server.js';
 export type { ServiceTls, ClientTls, TlsConfig, ServiceTransport } from './tls.js';
 export { TLS_CONFIG, readServiceTls, servicePrincipalOf, caCertificates, loadServiceTransport } from './tls.js';
 export { createServer } from './server.js';
-export type { ClientIdentity } from './client.js';
-export { authInterceptor, channelCredentials, createClient, unary, checkHealth } from './client.js';
 export type { RunningService } from './lifecycle.js';
 export { readCredentials, runService } from './lifecycle.js';
 export { RasAuthorizer, withCallerGroups } from './ras-authorizer.js';
