@@ -5,6 +5,7 @@ export type { TestPostgres } from './test-postgres.js';
 export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
 export { tempDir } from './temp-dir.js';
+export { packagesLoadedBy } from './loaded-packages.js';
 export type { TempDir } from './temp-dir.js';
 export { startVaultEmulator, startVaultContainer, vaultContainerAvailability } from './vault-emulator.js';
 export type {
