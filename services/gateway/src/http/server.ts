@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
 import type { Logger } from '@latchkey/logger';
 import type { Upstream } from '../clients.js';
 import type { RuntimeReads } from '../runtime-reads.js';
@@ -10,6 +10,7 @@ import type { ConsoleSessions } from '../session/console-sessions.js';
 import { installCsrfCheck, sessionCaller } from '../session/session-http.js';
 import type { RouteFamily } from './route-context.js';
 import { ROUTE_FAMILIES } from './routes/index.js';
+import { lazySerializerCompiler } from './serialization.js';
 import { validatorCompiler } from './validation.js';
 
 /** A route as registered (one per method). */
@@ -18,6 +19,8 @@ export interface RegisteredRoute {
   url: string;
   /** Left out of the OpenAPI document on purpose (`schema.hide`). */
   hidden: boolean;
+  /** Its schema as given (request parts and responses by status). */
+  schema?: FastifySchema;
 }
 
 const ROUTES = new WeakMap<FastifyInstance, RegisteredRoute[]>();
@@ -60,6 +63,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const app = Fastify({
     logger: false,
     bodyLimit: deps.bodyLimit,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializerCompiler } },
     ...(deps.https !== undefined ? { https: { cert: deps.https.cert, key: deps.https.key } } : {}),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
@@ -75,7 +79,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   ROUTES.set(app, routes);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat())
-      routes.push({ method, url: route.url, hidden: route.schema?.hide === true });
+      routes.push({
+        method,
+        url: route.url,
+        hidden: route.schema?.hide === true,
+        ...(route.schema !== undefined ? { schema: route.schema } : {}),
+      });
   });
   const log = deps.logger;
   app.addHook('onResponse', (request, reply, done) => {
