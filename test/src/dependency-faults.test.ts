@@ -109,6 +109,8 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     await writeFile(caFile, vault.ca!, { mode: 0o644 });
     sys = await startSystem({
       home,
+      // The start is not what this file measures: give a loaded machine time.
+      timeoutMs: 300_000,
       env: {
         LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1',
         LATCHKEY_VAULT_TIMEOUT_MS: '1000',
