@@ -46,6 +46,14 @@ export function createPool(connectionString: string, logger?: Logger, max = 10):
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000 });
   // An idle client's error (server restart) must not crash the process.
   pool.on('error', (err) => logger?.warn('idle database connection failed', { err }));
+  // Nor a checked-out one's: pg-pool listens only while a client is idle, so a
+  // connection lost while its holder waits between queries (an advisory lock
+  // held around a Vault call, a transaction awaiting other I/O) emitted an
+  // unhandled 'error' and ended the service. The holder's next query fails
+  // (db.unavailable), and the pool drops the client when it is released.
+  pool.on('connect', (client) =>
+    client.on('error', (err) => logger?.warn('database connection lost while in use', { err })),
+  );
   return pool;
 }
 

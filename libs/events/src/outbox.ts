@@ -40,6 +40,18 @@ export const OUTBOX_CHANNEL = 'latchkey_outbox';
 export const OUTBOX_SAFETY_POLL_MS = 5000;
 
 /**
+ * How long the relay waits after `failures` failures in a row (to publish,
+ * or to LISTEN): 400 ms, 800 ms, 1.6 s … capped at 5 s, each ±25 % at
+ * random so that the replicas of every service do not retry in step after
+ * NATS or PostgreSQL comes back. The relay retries for as long as it runs
+ * (an outbox row is a promise to publish), never faster than this.
+ */
+export function relayRetryDelayMs(failures: number, random: () => number = Math.random): number {
+  const base = Math.min(5000, 200 * 2 ** Math.max(1, failures));
+  return Math.round(base * (0.75 + random() * 0.5));
+}
+
+/**
  * Tables every service with a database keeps: the outbox and the
  * processed-event inbox. An outbox row the relay can never publish (too
  * large for the bus) is set aside: `dead_at` and `dead_reason` say when and
@@ -313,7 +325,7 @@ export class OutboxRelay {
         failures,
       });
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(5000, 200 * 2 ** failures));
+        const t = setTimeout(resolve, relayRetryDelayMs(failures));
         this.unlisten = () => {
           clearTimeout(t);
           resolve();
@@ -472,7 +484,7 @@ export class OutboxRelay {
       // More may be waiting: rows beyond this batch, or a commit kicked while
       // this batch was being read (its rows were not visible to that read).
       if ((done > 0 || this.kicked) && failures === 0) continue;
-      const idle = failures > 0 ? Math.min(5000, 200 * 2 ** failures) : (this.deps.idleMs ?? OUTBOX_SAFETY_POLL_MS);
+      const idle = failures > 0 ? relayRetryDelayMs(failures) : (this.deps.idleMs ?? OUTBOX_SAFETY_POLL_MS);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, idle);
         this.wake = () => {

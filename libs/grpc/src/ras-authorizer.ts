@@ -2,7 +2,9 @@ import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/auth
 import type { CheckRequest } from '@latchkey/proto';
 import { RasServiceClient } from '@latchkey/proto';
 import { currentCall } from './call-context.js';
+import { LatchkeyError } from '@latchkey/errors';
 import { createClient, unary, type ClientIdentity } from './client.js';
+import { rasUnavailable } from './ras-authorizer-errors.js';
 
 /**
  * The question with the groups of the caller being served filled in: when a
@@ -23,8 +25,21 @@ export class RasAuthorizer implements Authorizer {
   private readonly client: RasServiceClient;
 
   /** `identity`: the calling service's certificate (or, insecure, its token). */
-  constructor(address: string, identity: string | ClientIdentity) {
+  constructor(
+    private readonly address: string,
+    identity: string | ClientIdentity,
+  ) {
     this.client = createClient(RasServiceClient, address, identity);
+  }
+
+  /** A transport failure (unreachable, deadline) becomes `ras.unavailable`; ras's own refusals pass as they came. */
+  private asked<T>(call: Promise<T>): Promise<T> {
+    return call.catch((err: unknown) => {
+      if (err instanceof LatchkeyError && err.kind === 'unavailable' && err.code.startsWith('grpc.')) {
+        throw rasUnavailable(this.address, err);
+      }
+      throw err;
+    });
   }
 
   private static req(question: AuthorizationQuestion): CheckRequest {
@@ -41,15 +56,13 @@ export class RasAuthorizer implements Authorizer {
   }
 
   async check(q: AuthorizationQuestion): Promise<Decision> {
-    return unary(this.client.check.bind(this.client), RasAuthorizer.req(q), 5000);
+    return this.asked(unary(this.client.check.bind(this.client), RasAuthorizer.req(q), 5000));
   }
 
   async checkBatch(qs: AuthorizationQuestion[]): Promise<Decision[]> {
     if (qs.length === 0) return [];
-    const res = await unary(
-      this.client.checkBatch.bind(this.client),
-      { checks: qs.map((q) => RasAuthorizer.req(q)) },
-      5000,
+    const res = await this.asked(
+      unary(this.client.checkBatch.bind(this.client), { checks: qs.map((q) => RasAuthorizer.req(q)) }, 5000),
     );
     return res.results;
   }

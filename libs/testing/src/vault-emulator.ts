@@ -28,8 +28,11 @@
  *   403 `1 error occurred:\n\t* permission denied\n\n`; missing mount 404
  *   `no handler for route ...` once the policy allows the path (so root gets
  *   404 and ordinary tokens 403); LIST on `data/` 405; sealed 503.
- * - Test controls: seal switch, latency and failure injection, and a request
- *   log that never holds a token value or a body.
+ * - Test controls: seal switch, latency and failure injection, path faults
+ *   (`injectFault`), and a request log that never holds a token value or a body.
+ * - https (`tls: true`, `tls-material.ts`): a certificate for 127.0.0.1 and
+ *   localhost from a fresh CA (`ca`), swapped on demand for an untrusted,
+ *   wrong-host or expired one (`presentBadCertificate`).
  *
  * Layout (vault-emulator/): `store.ts` the state (mounts, versions, tokens,
  * AppRoles), `routes.ts` one handler per route family (`kv1-routes.ts` KV v1, `sys-routes.ts` `sys/`), `router.ts` from a

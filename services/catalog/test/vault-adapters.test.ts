@@ -453,21 +453,45 @@ describe('vault adapters: emulator-only behaviour', () => {
       }
     });
 
-    test('a 500 is vault.error, retryable; a plain 404 outside reads is vault.not_found', async () => {
+    test('a 500 is vault.server_error and a 429 vault.rate_limited, both retryable; a plain 404 outside reads is vault.not_found', async () => {
       emu.failNext(1, 500);
       const err = await rejection(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
-      assert.equal(err.code, 'vault.error');
+      assert.equal(err.code, 'vault.server_error');
       assert.equal(err.retryable, true);
       assert.match(err.message, /HTTP 500/);
+      emu.failNext(1, 429);
+      const limited = await rejection(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
+      assert.equal(limited.code, 'vault.rate_limited');
+      assert.equal(limited.retryable, true);
+      assert.match(limited.message, /rate limit quota .*\(HTTP 429\)/);
       emu.failNext(1, 404);
       const nf = await rejection(new VaultHttpClient(opts(emu.rootToken)).lookupSelf());
       assert.equal(nf.code, 'vault.not_found');
     });
 
-    test('a dropped connection is vault.unreachable', async () => {
+    test('a dropped connection is vault.unreachable (a kept-alive one is tried once more, on a fresh connection)', async () => {
+      // Two drops: a reused connection's drop is sent again once, and that one is dropped too.
+      emu.failNext(2, 'reset');
+      try {
+        const err = await rejection(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
+        assert.equal(err.code, 'vault.unreachable');
+      } finally {
+        emu.failNext(0, 'reset');
+      }
+    });
+
+    test('a request on a kept-alive connection that Vault dropped is sent once more, on a fresh connection, and answers', async () => {
+      const client = new VaultHttpClient(opts(emu.rootToken));
+      await client.lookupSelf(); // leaves a kept-alive connection in the pool
+      emu.clearRequests();
       emu.failNext(1, 'reset');
-      const err = await rejection(new VaultHttpClient(opts(emu.rootToken)).readKv2('secret', 'x'));
-      assert.equal(err.code, 'vault.unreachable');
+      const info = await client.lookupSelf();
+      assert.equal(info.ttlSeconds, 0, 'the root token answered');
+      assert.deepEqual(
+        emu.requests().map((r) => r.path),
+        ['/v1/auth/token/lookup-self', '/v1/auth/token/lookup-self'],
+        'the dropped request and its one repetition',
+      );
     });
 
     test('after an unreachable Vault the reader gives every remaining key that error without more requests', async () => {

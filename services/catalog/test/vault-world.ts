@@ -38,10 +38,16 @@ let postgres: TestPostgres;
 export let vault: VaultEmulator;
 let unique = 0;
 
-/** Starts the file's PostgreSQL and Vault emulator before its tests, stops them after. */
-export function useVaultWorld(): void {
+/**
+ * Starts the file's PostgreSQL and Vault emulator before its tests, stops them
+ * after. `tls`: the emulator serves https, and the world's connections trust its CA only.
+ */
+export function useVaultWorld(opts: { tls?: boolean } = {}): void {
   before(async () => {
-    [postgres, vault] = await Promise.all([acquireTestPostgres(), startVaultEmulator()]);
+    [postgres, vault] = await Promise.all([
+      acquireTestPostgres(),
+      startVaultEmulator(opts.tls === true ? { tls: true } : {}),
+    ]);
   });
   after(async () => {
     await Promise.all([postgres?.stop(), vault?.stop()]);
@@ -140,6 +146,7 @@ export async function world(t: TestContext, authorizer: Authorizer = new FakeAut
     repo,
     timeoutMs: 3000,
     hostPolicy: new VaultHostPolicy({ allowed: '127.0.0.1' }),
+    ...(vault.ca === undefined ? {} : { ca: vault.ca }),
   });
   const dependents = new FakeDependents();
   const base = `team${++unique}`;

@@ -1,10 +1,12 @@
 /** The Vault emulator's HTTP server and its test-facing handle. */
 import http from 'node:http';
+import https from 'node:https';
 import { FaultInjector, closeServer, listenOnLoopback, sendJson } from '../emulator-common/json-http.js';
 import { VaultFailure } from './failure.js';
 import { PathFaults } from './path-faults.js';
 import { handleVaultRequest, type VaultControls } from './router.js';
 import type { VaultReply } from './routes.js';
+import { makeVaultTlsMaterial, type BadCertificateKind, type VaultTlsMaterial } from './tls-material.js';
 import {
   DEFAULT_TOKEN_TTL,
   type SecretState,
@@ -40,13 +42,20 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
     log,
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     handleVaultRequest(store, controls, req)
       .catch(asReply)
       .then((r) => answer(req, res, r))
       .catch(() => req.socket.destroy());
-  });
+  };
+  const tls: VaultTlsMaterial | undefined = opts.tls === true ? await makeVaultTlsMaterial() : undefined;
+  const server = tls ? https.createServer(tls.good, onRequest) : http.createServer(onRequest);
   const port = await listenOnLoopback(server);
+  /** Serves `cert` from now on; open connections are dropped so that every client meets it on its next request. */
+  const present = (cert: { key: string; cert: string }) => {
+    (server as https.Server).setSecureContext(cert);
+    server.closeAllConnections();
+  };
   /** `deleteVersion` / `destroyVersion`: one version of a secret, if the secret exists. */
   const onVersion =
     (op: (secret: SecretState, version: number) => void) =>
@@ -58,8 +67,9 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
 
   return {
     kind: 'emulator',
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
+    ...(tls ? { ca: tls.ca } : {}),
     rootToken,
     supportsNamespaces: true,
     addToken(policyPrefixes, o = {}) {
@@ -86,6 +96,16 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
     setLatency: (ms) => controls.faults.setLatency(ms),
     failNext: (count, status) => controls.faults.failNext(count, status),
     injectFault: (pathPrefix, kind) => controls.pathFaults.add(pathPrefix, kind),
+    presentBadCertificate(kind: BadCertificateKind) {
+      if (!tls) throw new Error('presentBadCertificate needs an https emulator: startVaultEmulator({ tls: true })');
+      present(tls.bad[kind]);
+      let cleared = false;
+      return () => {
+        if (cleared) return;
+        cleared = true;
+        present(tls.good);
+      };
+    },
     requests: () => log.map((e) => ({ ...e, query: { ...e.query } })),
     clearRequests() {
       log.length = 0;

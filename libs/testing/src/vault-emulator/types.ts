@@ -18,6 +18,12 @@ export interface VaultEmulatorOptions {
   mounts?: string[];
   /** KV version 1 mounts created at start in the root namespace. Default none. */
   kv1Mounts?: string[];
+  /**
+   * Serve https (`url` is `https://127.0.0.1:<port>`) with a certificate for
+   * 127.0.0.1 and localhost issued by a fresh CA (`ca`), so that a test can
+   * make it present a bad certificate (`presentBadCertificate`). Default http.
+   */
+  tls?: boolean;
 }
 
 export interface MountOptions extends NamespaceOption {
@@ -73,6 +79,17 @@ export interface VaultTestServer {
 export interface VaultEmulator extends VaultTestServer {
   readonly kind: 'emulator';
   readonly port: number;
+  /** With `tls: true`: the PEM of the CA that issued the emulator's good certificate (trust it, and only it). */
+  readonly ca?: string;
+  /**
+   * Test-only, with `tls: true`: from now on the emulator presents a bad
+   * certificate: `untrusted` (right names, issued by a CA nobody trusts),
+   * `wrong-host` (issued by `ca`, for vault.invalid only) or `expired`
+   * (issued by `ca`, expired yesterday). Open connections are dropped, so
+   * every client meets it on its next request. The returned function puts the
+   * good certificate back (dropping connections again).
+   */
+  presentBadCertificate(kind: 'untrusted' | 'wrong-host' | 'expired'): () => void;
   /** 503 `Vault is sealed` on every request while true. */
   seal(sealed: boolean): void;
   /** Delay before every response. */

@@ -50,6 +50,18 @@ const TLS_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 
+/** What the commonest certificate failures mean, in words. */
+const TLS_WHY: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: ': the certificate is not issued by a CA the catalog trusts',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: ': the certificate is not issued by a CA the catalog trusts',
+  SELF_SIGNED_CERT_IN_CHAIN: ': the certificate chain ends in a CA the catalog does not trust',
+  DEPTH_ZERO_SELF_SIGNED_CERT: ': the certificate is self-signed and not trusted',
+  ERR_TLS_CERT_ALTNAME_INVALID: ': the certificate is for another host name',
+  CERT_HAS_EXPIRED: ': the certificate has expired',
+  CERT_NOT_YET_VALID: ': the certificate is not valid yet',
+  ERR_SSL_WRONG_VERSION_NUMBER: ': the host does not speak TLS (is it http://?)',
+};
+
 const SAFE_LOGIN_MESSAGES = new Set(['invalid role or secret ID', 'missing secret_id', 'missing role_id']);
 const POLICY_DENIED = /^1 error occurred:\s*\* permission denied\s*$/;
 
@@ -161,9 +173,23 @@ function apiError(subject: ErrorSubject, api: ApiFailure, ctx: CallContext, on: 
     );
   }
   if (status === 404) return fail('vault.not_found', `nothing found ${on}`, 'not_found');
-  const transient = status >= 500 || status === 429;
-  const kind = transient ? 'unavailable' : status === 400 ? 'invalid_argument' : 'internal';
-  return fail('vault.error', `${on} failed`, kind, transient);
+  if (status === 429) {
+    return fail(
+      'vault.rate_limited',
+      `Vault's rate limit quota refused ${on}; it is tried again later`,
+      'unavailable',
+      true,
+    );
+  }
+  if (status >= 500) {
+    return fail(
+      'vault.server_error',
+      `Vault failed ${on} (a server error); it is tried again later`,
+      'unavailable',
+      true,
+    );
+  }
+  return fail('vault.error', `${on} failed`, status === 400 ? 'invalid_argument' : 'internal', false);
 }
 
 /** No answer from Vault: TLS, a timeout, or no connection at all. */
@@ -175,7 +201,7 @@ function networkError(subject: ErrorSubject, err: unknown, ctx: CallContext, on:
     return vaultClientError(
       subject,
       'vault.tls_failure',
-      `TLS handshake failed (${code}): check the host's certificate and the CA`,
+      `TLS handshake failed (${code}${TLS_WHY[code] ?? ''}): check the host's certificate and the CA`,
       { kind: 'unavailable', retryable: false, path },
     );
   }

@@ -36,6 +36,7 @@ const FATAL = new Set([
   'vault.tls_failure',
   'vault.auth_failed',
   'vault.sealed',
+  'vault.rate_limited',
   'vault.not_kv2',
   'vault.host_not_allowed',
   'vault.redirect_refused',

@@ -17,6 +17,8 @@ export interface VaultSourcesOptions {
   hostPolicy: VaultHostPolicy;
   /** Per request, ms; default 10 000. */
   timeoutMs?: number;
+  /** PEM CA bundle that https integrations are checked against instead of Node's roots (and NODE_EXTRA_CA_CERTS). */
+  ca?: string;
   /** Parallel reads per integration; default 8. */
   concurrency?: number;
   /** Each request to a saved integration's Vault, by integration id and domain (a test of unsaved settings is not counted). */
@@ -98,6 +100,7 @@ export class CachedVaultSources implements VaultSources {
       hostPolicy: this.opts.hostPolicy,
       ...(s.namespace === '' ? {} : { namespace: s.namespace }),
       ...(this.opts.timeoutMs === undefined ? {} : { timeoutMs: this.opts.timeoutMs }),
+      ...(this.opts.ca === undefined ? {} : { ca: this.opts.ca }),
       ...(this.opts.concurrency === undefined ? {} : { concurrency: this.opts.concurrency }),
     };
   }

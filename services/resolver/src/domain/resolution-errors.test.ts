@@ -7,6 +7,7 @@ import {
   bundleDenied,
   bundleLookupFailed,
   catalogNoAnswer,
+  catalogRefused,
   catalogUnreadable,
   crossDomain,
   invalidRequest,
@@ -65,4 +66,29 @@ test('every code the resolver gives of its own is in RESOLUTION_ERROR_CODES, and
   );
   assert.equal(retryLater('d1', 2, 6, ['vault.sealed', 'vault.sealed']).retryable, true);
   assert.match(retryLater('d1', 2, 6, ['vault.sealed', 'vault.sealed']).message, /attempt 2 of 6 .*\(vault\.sealed\)$/);
+});
+
+test("a team Vault's failure is waited for when a later attempt may not meet it, and fails at once when it would", () => {
+  const verdicts = Object.fromEntries(
+    [
+      'vault.sealed',
+      'vault.unreachable',
+      'vault.rate_limited',
+      'vault.server_error',
+      'vault.permission_denied',
+      'vault.not_found',
+      'vault.tls_failure',
+      'vault.auth_failed',
+    ].map((code) => [code, catalogRefused(code, 'm').retryable]),
+  );
+  assert.deepEqual(verdicts, {
+    'vault.sealed': true,
+    'vault.unreachable': true,
+    'vault.rate_limited': true,
+    'vault.server_error': true,
+    'vault.permission_denied': false,
+    'vault.not_found': false,
+    'vault.tls_failure': false,
+    'vault.auth_failed': false,
+  });
 });

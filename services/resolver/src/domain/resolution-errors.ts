@@ -44,11 +44,18 @@ const problem = (code: string, message: string, retryable = false): ReferencePro
 
 /**
  * Per-reference failures that a later attempt may not meet: the team's
- * Vault was unreachable, sealed or slow. (A catalog or ras that cannot be
+ * Vault was unreachable, sealed, slow, rate limited (429) or failed with a
+ * server error (5xx). (A catalog or ras that cannot be
  * reached, or a managed backend that is unavailable, fails the whole read
  * with a retryable error, which counts the same.)
  */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['vault.unreachable', 'vault.sealed', 'vault.timeout']);
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
+  'vault.unreachable',
+  'vault.sealed',
+  'vault.timeout',
+  'vault.rate_limited',
+  'vault.server_error',
+]);
 
 /** The catalog could not say which bundle a Vault reference's integration belongs to. */
 export function bundleLookupFailed(ref: ReferenceSpec, err: LatchkeyError): ReferenceProblem {

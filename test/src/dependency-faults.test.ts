@@ -1,0 +1,421 @@
+/**
+ * Issue 17 §2, on one whole system: every dependency fails during a
+ * deployment and during a rotation, and each time the deployment is all or
+ * nothing, its reasons name the dependency and the failure, nothing is left
+ * half-done (no process started, nothing stuck resolving), and once the
+ * dependency is back the next deployment or rotation goes through without
+ * anything being restarted. The team's Vault is the https emulator (its CA
+ * trusted through NODE_EXTRA_CA_CERTS); PostgreSQL is stopped and started
+ * with pg_ctl on the system's cluster; nats-server is killed (the supervisor
+ * starts it again); ras and the catalog are frozen with SIGSTOP.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startVaultEmulator, waitFor, type VaultEmulator } from '@latchkey/testing';
+import { assertNowhere } from './canary-scan.js';
+import { recordedCli } from './recorded-cli.js';
+import { clusterDir, startSystem, systemPids, type RunningSystem } from './system-harness.js';
+import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
+
+interface DeploymentJson {
+  id: string;
+  status: string;
+  reasons?: string[];
+  warnings?: string[];
+  pid?: number;
+  attempts?: number;
+  trigger?: string;
+  versions?: { key: string; version: number }[];
+}
+interface WorkloadJson {
+  stale?: boolean;
+  liveDeployment?: DeploymentJson;
+  lastDeployment?: DeploymentJson;
+}
+
+const DOMAIN = 'analytics';
+
+describe('dependency faults on one system: all or nothing, named, bounded, and back on their own', () => {
+  let vault: VaultEmulator;
+  let sys: RunningSystem;
+  let cli: ReturnType<typeof recordedCli>;
+  let integration: string;
+  let token: string;
+  let home: string;
+  /** Set once the test started PostgreSQL itself (pg_ctl): `latchkey up` no longer owns that postmaster. */
+  let restartedPg: string | undefined;
+  /** The running deployment of `job` that every failed deployment must leave alone. */
+  let live: DeploymentJson;
+  const canaries = [1, 2, 3].map((i) => `fault-canary-${i}-${randomBytes(10).toString('hex')}`);
+
+  const get = async (name: string) =>
+    JSON.parse((await cli.okPoll(['workload', 'get', name, '--domain', DOMAIN, '--json'])).stdout) as WorkloadJson;
+  /** `deploy --wait --json`: the deployment as it ended, and the exit code. */
+  const deploy = async (name: string) => {
+    const r = await cli.cli(['deploy', name, '--domain', DOMAIN, '--wait', '--json']);
+    return { code: r.code, d: JSON.parse(r.stdout) as DeploymentJson, stderr: r.stderr };
+  };
+  /** Starts a deployment without waiting. */
+  const start = async (name: string) =>
+    JSON.parse((await cli.ok(['deploy', name, '--domain', DOMAIN, '--json'])).stdout) as DeploymentJson;
+  const deployment = async (name: string, id: string) => {
+    const w = await get(name);
+    assert.equal(w.lastDeployment?.id, id, 'no other deployment of it started');
+    return w.lastDeployment;
+  };
+  /** Waits until deployment `id` of `name` shows `status` (and `also`, when given). */
+  const reaches = (name: string, id: string, status: string, what: string, also = (_d: DeploymentJson) => true) =>
+    waitFor(
+      async () => {
+        const d = await deployment(name, id);
+        return d?.status === status && also(d) ? d : undefined;
+      },
+      { what, timeoutMs: 60_000 },
+    );
+  /** The failed deployment left nothing: no process, nothing resolving, the running one untouched. */
+  const nothingHalfDone = async (d: DeploymentJson) => {
+    assert.equal(d.status, 'failed');
+    assert.ok(!d.pid, `a failed deployment started no process (pid ${d.pid})`);
+    const w = await get('job');
+    assert.equal(w.liveDeployment?.id, live.id, 'the running deployment is still the live one');
+    assert.equal(w.liveDeployment?.status, 'deployed');
+    assert.doesNotThrow(() => process.kill(live.pid!, 0), 'the running process was not stopped');
+  };
+  /** A Vault fault on the integration's data and metadata paths; the returned function clears it. */
+  const vaultFault = (kind: Parameters<VaultEmulator['injectFault']>[1]) => {
+    const clears = [vault.injectFault('secret/data/team/', kind), vault.injectFault('secret/metadata/team/', kind)];
+    return () => clears.forEach((c) => c());
+  };
+  /** pids of this system's processes whose command line matches `pattern`. */
+  const pidsOf = async (pattern: RegExp) => {
+    const out: number[] = [];
+    for (const pid of await systemPids(sys.home)) {
+      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
+      if (pattern.test(cmd)) out.push(pid);
+    }
+    return out;
+  };
+  const signal = (pids: number[], sig: NodeJS.Signals) => pids.forEach((p) => process.kill(p, sig));
+
+  before(async () => {
+    vault = await startVaultEmulator({ tls: true });
+    home = await mkdtemp(join(tmpdir(), 'latchkey-faults-'));
+    const caFile = join(home, 'vault-ca.pem');
+    await writeFile(caFile, vault.ca!, { mode: 0o644 });
+    sys = await startSystem({
+      home,
+      // The start is not what this file measures: give a loaded machine time.
+      timeoutMs: 300_000,
+      env: {
+        LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1',
+        LATCHKEY_VAULT_TIMEOUT_MS: '1000',
+        LATCHKEY_VAULT_WATCH_INTERVAL_S: '0.5',
+        LATCHKEY_REDEPLOY_COOLDOWN_S: '1',
+        LATCHKEY_REDEPLOY_SCAN_INTERVAL_S: '1',
+        NODE_EXTRA_CA_CERTS: caFile,
+      },
+    });
+    cli = recordedCli(sys);
+    token = await vault.addToken(['secret/data/team', 'secret/metadata/team']);
+    await vault.putSecret('secret', 'team/db_password', { value: canaries[0] });
+    await vault.putSecret('secret', 'team/rot', { value: canaries[1] });
+    await cli.ok(['domain', 'create', DOMAIN]);
+    await cli.ok(['bundle', 'create', 'team-vault', '--domain', DOMAIN]);
+    await cli.ok(['secret', 'put', 'api_key', '--domain', DOMAIN], canaries[2]);
+    const created = await cli.ok(
+      [
+        'vault',
+        'create',
+        '--domain',
+        DOMAIN,
+        '--name',
+        'team',
+        '--host',
+        vault.url,
+        '--path',
+        '/v1/secret/data/team',
+        '--auth',
+        'token',
+        '--bundle',
+        'team-vault',
+        '--json',
+      ],
+      token,
+    );
+    integration = (JSON.parse(created.stdout) as { id: string }).id;
+    const vaultRef = (key: string) => ({ key, source: { type: 'VAULT', id: integration } });
+    await applyWorkload(
+      cli.ok,
+      sys.home,
+      DOMAIN,
+      computeWorkload('job', { DB_PASSWORD: vaultRef('db_password'), API_KEY: managedRef('api_key', DOMAIN) }),
+    );
+    await applyWorkload(cli.ok, sys.home, DOMAIN, {
+      ...computeWorkload('rotating', { ROT: vaultRef('rot'), API_KEY: managedRef('api_key', DOMAIN) }),
+      redeployPolicy: { mode: 'auto', maxConcurrent: 1 },
+    });
+    // Deployed first while ras is frozen: no decision about deploying it can be in a cache.
+    await applyWorkload(
+      cli.ok,
+      sys.home,
+      DOMAIN,
+      computeWorkload('ras-job', { API_KEY: managedRef('api_key', DOMAIN) }),
+    );
+    for (const name of ['job', 'rotating']) {
+      const first = await deploy(name);
+      assert.equal(first.d.status, 'deployed', first.stderr);
+    }
+    live = (await get('job')).liveDeployment!;
+  });
+
+  after(async () => {
+    try {
+      if (sys) await assertNowhere(sys, [token, ...canaries], cli.outputs);
+    } finally {
+      await sys?.cleanup();
+      if (restartedPg !== undefined) await pgCtl(restartedPg, ['stop', '-m', 'fast', '-w']);
+      await vault?.stop();
+      if (home) await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  const integrationName = /Vault integration "analytics\/team" \(https:\/\/127\.0\.0\.1:\d+\)/;
+
+  for (const [kind, code, says] of [
+    [403, 'vault.permission_denied', /permission denied reading secret\/data\/team\/db_password.*\(HTTP 403\)/],
+    [404, 'vault.not_found', /key "db_password" does not exist/],
+  ] as const) {
+    test(`Vault ${kind}: the deployment fails at once, naming the integration and the refusal`, async () => {
+      const clear = vaultFault(kind);
+      let out;
+      try {
+        out = await deploy('job');
+      } finally {
+        clear();
+      }
+      assert.equal(out.code, 1);
+      const reason = (out.d.reasons ?? []).join('\n');
+      assert.match(reason, integrationName);
+      assert.match(reason, says);
+      assert.match(reason, new RegExp(`\\[${code.replace('.', '\\.')}\\]`));
+      assert.ok(!out.d.attempts, 'not waited for: a later attempt would meet the same answer');
+      await nothingHalfDone(out.d);
+    });
+  }
+
+  test('a bad certificate (untrusted CA, another host name) fails the deployment at once, saying what is wrong with it', async () => {
+    for (const [bad, says] of [
+      [
+        'untrusted',
+        /TLS handshake failed \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: the certificate is not issued by a CA the catalog trusts\)/,
+      ],
+      ['wrong-host', /TLS handshake failed \(ERR_TLS_CERT_ALTNAME_INVALID: the certificate is for another host name\)/],
+    ] as const) {
+      const clear = vault.presentBadCertificate(bad);
+      let out;
+      try {
+        out = await deploy('job');
+      } finally {
+        clear();
+      }
+      const reason = (out.d.reasons ?? []).join('\n');
+      assert.match(reason, integrationName);
+      assert.match(reason, says);
+      assert.match(reason, /\[vault\.tls_failure\]/);
+      await nothingHalfDone(out.d);
+    }
+  });
+
+  test('Vault sealed (503) throughout: the deployment waits a bounded number of attempts, then fails saying so', async () => {
+    const clear = vaultFault(503);
+    let out;
+    try {
+      out = await deploy('job');
+    } finally {
+      clear();
+    }
+    const reason = (out.d.reasons ?? []).join('\n');
+    assert.match(reason, integrationName);
+    assert.match(reason, /Vault is sealed; reading secret\/data\/team\/db_password failed.*\(HTTP 503\)/);
+    assert.match(reason, /\(gave up after 6 attempts\)/);
+    assert.match(reason, /\[vault\.sealed\]/);
+    await nothingHalfDone(out.d);
+  });
+
+  for (const [kind, waitsFor] of [
+    [429, /rate limit quota refused reading secret\/data\/team\/db_password.*\[vault\.rate_limited\]/],
+    [500, /Vault failed reading secret\/data\/team\/db_password \(a server error\).*\[vault\.server_error\]/],
+    ['hang', /no answer within 1000 ms while reading secret\/data\/team\/db_password.*\[vault\.unreachable\]/],
+  ] as const) {
+    test(`Vault ${kind}: the deployment waits, saying for what, and resolves on its own once Vault answers`, async () => {
+      const clear = vaultFault(kind);
+      let started;
+      try {
+        started = await start('job');
+        await reaches('job', started.id, 'resolving', `the deployment to wait for the Vault ${kind}`, (d) =>
+          waitsFor.test((d.reasons ?? []).join('\n')),
+        );
+      } finally {
+        clear();
+      }
+      const done = await reaches('job', started.id, 'deployed', 'the deployment to resolve once Vault answers');
+      assert.ok(
+        done.warnings?.some((w) => /resolved on attempt \d of 6, after waiting/.test(w)),
+        String(done.warnings),
+      );
+      live = (await get('job')).liveDeployment!;
+      assert.equal(live.id, started.id);
+    });
+  }
+
+  test('a rotation in Vault while it is sealed is noticed once it is unsealed, and the auto workload is redeployed', async () => {
+    const before = (await get('rotating')).liveDeployment!;
+    const clear = vaultFault(503);
+    try {
+      vault.clearRequests();
+      await vault.putSecret('secret', 'team/rot', { value: `${canaries[1]}-2` });
+      // The watch asked while sealed (and was refused): the workload is not marked stale for it.
+      await waitFor(() => vault.requests().some((r) => r.path === '/v1/secret/metadata/team/rot'), {
+        what: 'the version watch to ask the sealed Vault',
+        timeoutMs: 20_000,
+      });
+      assert.notEqual((await get('rotating')).stale, true);
+    } finally {
+      clear();
+    }
+    const redeployed = await waitFor(
+      async () => {
+        const d = (await get('rotating')).liveDeployment;
+        return d && d.id !== before.id && d.status === 'deployed' ? d : undefined;
+      },
+      { what: 'the auto workload to be redeployed once Vault answers', timeoutMs: 60_000 },
+    );
+    assert.equal(redeployed.trigger, 'auto');
+    assert.deepEqual(redeployed.versions?.find((v) => v.key === 'rot')?.version, 2);
+  });
+
+  test('the catalog frozen (SIGSTOP): the deployment waits for it, naming it, and resolves once it runs again', async () => {
+    const catalog = await pidsOf(/services\/catalog\/dist\/src\/main\.js/);
+    assert.ok(catalog.length > 0, 'the catalog process');
+    signal(catalog, 'SIGSTOP');
+    let started;
+    try {
+      started = await start('job');
+      await reaches('job', started.id, 'resolving', 'the deployment to wait for the catalog', (d) =>
+        /catalog\.unavailable/.test((d.reasons ?? []).join('\n')),
+      );
+    } finally {
+      signal(catalog, 'SIGCONT');
+    }
+    await reaches('job', started.id, 'deployed', 'the deployment to resolve once the catalog runs');
+    live = (await get('job')).liveDeployment!;
+  });
+
+  test('ras frozen (SIGSTOP): a deploy is refused naming ras, nothing is recorded, and works once ras runs again', async () => {
+    const ras = await pidsOf(/services\/ras\/dist\/src\/main\.js/);
+    assert.ok(ras.length > 0, 'the ras process');
+    signal(ras, 'SIGSTOP');
+    let refused;
+    try {
+      refused = await cli.cli(['deploy', 'ras-job', '--domain', DOMAIN, '--wait']);
+    } finally {
+      signal(ras, 'SIGCONT');
+    }
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /ras/);
+    assert.equal((await get('ras-job')).lastDeployment, undefined, 'no deployment was recorded');
+    const again = await deploy('ras-job');
+    assert.equal(again.d.status, 'deployed', again.stderr);
+  });
+
+  test('PostgreSQL stopped: a deploy and a rotation are refused naming the database, change nothing, and work once it is started again', async () => {
+    const dir = clusterDir(sys.home);
+    const serverArgs = await postmasterArgs(dir);
+    await pgCtl(dir, ['stop', '-m', 'fast', '-w']);
+    let deployRefused;
+    let putRefused;
+    try {
+      deployRefused = await cli.cli(['deploy', 'job', '--domain', DOMAIN, '--wait']);
+      putRefused = await cli.cli(['secret', 'put', 'api_key', '--domain', DOMAIN], `${canaries[2]}-2`);
+    } finally {
+      await pgCtl(dir, ['start', '-w', '-l', join(dir, 'restarted.log'), '-o', serverArgs]);
+      restartedPg = dir;
+    }
+    assert.equal(deployRefused.code, 1);
+    assert.match(deployRefused.stderr, /database unavailable/);
+    assert.equal(putRefused.code, 1);
+    assert.match(putRefused.stderr, /database unavailable/);
+    // Nothing changed meanwhile; the services found their database again on their own.
+    const w = await get('job');
+    assert.equal(w.lastDeployment?.id, live.id);
+    const again = await deploy('job');
+    assert.equal(again.d.status, 'deployed', again.stderr);
+    live = (await get('job')).liveDeployment!;
+    const rotatedFrom = (await get('rotating')).liveDeployment!;
+    await cli.ok(['secret', 'put', 'api_key', '--domain', DOMAIN], `${canaries[2]}-2`);
+    const redeployed = await waitFor(
+      async () => {
+        const d = (await get('rotating')).liveDeployment;
+        return d && d.id !== rotatedFrom.id && d.status === 'deployed' ? d : undefined;
+      },
+      { what: 'the rotation after the restart to redeploy the auto workload', timeoutMs: 60_000 },
+    );
+    assert.equal(redeployed.versions?.find((v) => v.key === 'api_key')?.version, 2);
+  });
+
+  test('nats-server killed: the supervisor starts it again, and a deployment made meanwhile goes through', async () => {
+    const nats = await pidsOf(/nats-server/);
+    assert.equal(nats.length, 1, 'one nats-server');
+    signal(nats, 'SIGKILL');
+    const out = await deploy('job');
+    assert.equal(out.d.status, 'deployed', `${out.stderr}\n${sys.output().slice(-2000)}`);
+    const again = await pidsOf(/nats-server/);
+    assert.equal(again.length, 1);
+    assert.notEqual(again[0], nats[0], 'a new nats-server');
+  });
+});
+
+/** The words of the cluster's postmaster.opts: the postgres binary, then its arguments. */
+async function postmasterWords(dir: string): Promise<string[]> {
+  const opts = await readFile(join(dir, 'postmaster.opts'), 'utf8');
+  return (opts.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"|"$/g, ''));
+}
+
+/** The server options the cluster was started with (port, listen address...), but -D, for `pg_ctl start -o`. */
+async function postmasterArgs(dir: string): Promise<string> {
+  const [, ...args] = await postmasterWords(dir);
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-D') i++;
+    else kept.push(args[i]!);
+  }
+  return kept.join(' ');
+}
+
+/** Runs pg_ctl on `dir` as the cluster's owner (OS user postgres when the test runs as root). */
+async function pgCtl(dir: string, args: string[]): Promise<void> {
+  // The postgres binary the cluster runs is the first word of postmaster.opts; pg_ctl sits beside it.
+  const [bin] = await postmasterWords(dir);
+  const pgctl = join(bin!, '..', 'pg_ctl');
+  const asPostgres = process.getuid?.() === 0 ? await postgresIds() : undefined;
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(pgctl, ['-D', dir, ...args], {
+      stdio: 'ignore',
+      ...(asPostgres ? { uid: asPostgres.uid, gid: asPostgres.gid } : {}),
+    });
+    child.once('error', reject);
+    child.once('exit', (c) => resolve(c));
+  });
+  assert.equal(code, 0, `pg_ctl ${args.join(' ')} on ${dir}`);
+}
+
+async function postgresIds(): Promise<{ uid: number; gid: number }> {
+  const line = (await readFile('/etc/passwd', 'utf8')).split('\n').find((l) => l.startsWith('postgres:'));
+  const [, , uid, gid] = line!.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
