@@ -18,6 +18,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { BenchContext } from './bench-context.js';
+import { cpuPerUnit, cpuSnapshot } from './cpu-accounting.js';
 import { DeployWatcher, Deployer } from './deploy-driver.js';
 import { JetStreamLoop } from './floors.js';
 import { figure, type Figure } from './report.js';
@@ -162,6 +163,7 @@ export async function rotationFanout(b: BenchContext): Promise<Figure[]> {
         });
       });
       const counter = staleCounter(b, key, n);
+      const cpuBefore = await cpuSnapshot(sys);
       const start = process.hrtime.bigint();
       await sys.cliOk(['secret', 'put', key, '--domain', DOMAIN], `rotation-value-${n}-v2`);
       const putMs = elapsedMs(start);
@@ -176,6 +178,7 @@ export async function rotationFanout(b: BenchContext): Promise<Figure[]> {
         ),
       ]);
       counter.stop();
+      const cpu = cpuPerUnit(cpuBefore, await cpuSnapshot(sys), 1);
       const ms = Number(last - start) / 1e6;
       const since = (t: bigint | undefined) => (t === undefined ? NaN : Number(t - start) / 1e6);
       times.set(n, ms);
@@ -186,7 +189,7 @@ export async function rotationFanout(b: BenchContext): Promise<Figure[]> {
       const note =
         `put returned at ${putMs.toFixed(0)} ms, secret.changed seen at ${since(await changed).toFixed(0)} ms, ` +
         `first stale event (marks committed) at ${since(counter.first()).toFixed(0)} ms, last at ${ms.toFixed(0)} ms ` +
-        `(${counter.events()} events naming ${counter.seen()} workloads); ` +
+        `(${counter.events()} events naming ${counter.seen()} workloads); CPU ms for the rotation: ${cpu}; ` +
         `baseline: UPDATE ${f.updateMs.toFixed(0)} ms + publishes ${f.publishMs.toFixed(0)} ms (${((n / f.publishMs) * 1000).toFixed(0)}/s)`;
       figures.push(
         figure({
