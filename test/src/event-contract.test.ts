@@ -32,11 +32,9 @@ test('the end-of-test event check reports each public event that gains an undocu
   const js = nc.jetstream();
 
   const stale: WorkloadStale = {
-    workloadId: randomUUID(),
-    workload: 'nightly-etl',
     domain: 'analytics',
-    changed: [{ scope: 'analytics', key: 'db_password', deployedVersion: 1, currentVersion: 2, change: 'updated' }],
-    redeployMode: 'manual',
+    changed: { scope: 'analytics', key: 'db_password', currentVersion: 2, change: 'updated' },
+    workloads: [{ workloadId: randomUUID(), workload: 'nightly-etl', deployedVersion: 1, redeployMode: 'manual' }],
   };
   const changed: SecretChanged = {
     scope: 'analytics',

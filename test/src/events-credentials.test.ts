@@ -81,11 +81,9 @@ test('an owner of alpha gets subscriber credentials for alpha, not for beta; a m
   // A well-formed event (a manual workload's, which the deployer's own consumer skips): every event
   // on a public subject is checked against the AsyncAPI document when the test ends.
   const probe: WorkloadStale = {
-    workloadId: randomUUID(),
-    workload: 'probe',
     domain: 'alpha',
-    changed: [{ scope: 'alpha', key: 'probe', deployedVersion: 1, currentVersion: 2, change: 'updated' }],
-    redeployMode: 'manual',
+    changed: { scope: 'alpha', key: 'probe', currentVersion: 2, change: 'updated' },
+    workloads: [{ workloadId: randomUUID(), workload: 'probe', deployedVersion: 1, redeployMode: 'manual' }],
   };
   const probeId = `stale:probe:${randomUUID()}`;
   deployer.publish('latchkey.workload.stale.alpha', JSON.stringify(probe), {

@@ -193,9 +193,9 @@ async function scenario(sys: RunningSystem, onEnd: (close: () => Promise<unknown
 
   // Each stale mark once: no workload marked twice for one version, and every dependent of each calm rotation marked.
   const stale = await eventsOn(bus, `latchkey.workload.stale.${DOMAIN}`);
-  const marks = stale.map((e) => {
-    const changed = (e['changed'] as { currentVersion: number }[])[0];
-    return `${String(e['workload'])}@${changed?.currentVersion}`;
+  const marks = stale.flatMap((e) => {
+    const changed = e['changed'] as { currentVersion: number };
+    return (e['workloads'] as { workload: string }[]).map((w) => `${w.workload}@${changed.currentVersion}`);
   });
   assert.deepEqual(
     marks.filter((m, i) => marks.indexOf(m) !== i),

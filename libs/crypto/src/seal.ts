@@ -37,6 +37,21 @@ function rawPublic(key: KeyObject): Buffer {
   return Buffer.from(jwk.x, 'base64url');
 }
 
+/**
+ * A long-lived key's raw public bytes, exported once per key object (each
+ * seal and open needs the recipient's): a JWK export per deployment is
+ * work done once instead. Callers never write to the buffer.
+ */
+const rawPublicOfKey = new WeakMap<KeyObject, Buffer>();
+function recipientRaw(key: KeyObject): Buffer {
+  let raw = rawPublicOfKey.get(key);
+  if (!raw) {
+    raw = rawPublic(key);
+    rawPublicOfKey.set(key, raw);
+  }
+  return raw;
+}
+
 export function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(rawPublic(publicKey)).digest('hex').slice(0, 16);
 }
@@ -88,7 +103,7 @@ export function seal(recipient: SealPublicKey, plaintext: Buffer, binding: strin
   const eph = generateKeyPairSync('x25519');
   const shared = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient.key });
   const epk = rawPublic(eph.publicKey);
-  const key = deriveKey(shared, epk, rawPublic(recipient.key));
+  const key = deriveKey(shared, epk, recipientRaw(recipient.key));
   try {
     const box = gcmEncrypt(key, plaintext, Buffer.from(binding, 'utf8'));
     return { kid: recipient.kid, epk: epk.toString('base64'), box: box.toString('base64') };
@@ -112,7 +127,7 @@ export function open(pairs: ReadonlyMap<string, SealKeyPair>, sealed: SealedBox,
     format: 'jwk',
   });
   const shared = diffieHellman({ privateKey: pair.privateKey, publicKey: ephPublic });
-  const key = deriveKey(shared, epk, rawPublic(pair.key));
+  const key = deriveKey(shared, epk, recipientRaw(pair.key));
   try {
     return gcmDecrypt(key, Buffer.from(sealed.box, 'base64'), Buffer.from(binding, 'utf8'));
   } finally {

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import type { SecretChanged, SecretRotationDue, WorkloadOutcome, WorkloadStale } from './event-types.js';
+import {
+  STALE_WORKLOADS_PER_EVENT,
+  type SecretChanged,
+  type SecretRotationDue,
+  type WorkloadOutcome,
+  type WorkloadStale,
+} from './event-types.js';
 import { DOMAIN_NAME, OBJECT_NAME, SECRET_KEY } from './names.js';
 
 /**
@@ -67,36 +73,43 @@ export const workloadFailedSchema = workloadOutcomeSchema.extend({ status: z.lit
 export const workloadStaleSchema = checked<WorkloadStale>()(
   z
     .strictObject({
-      workloadId: z.uuid().meta({ description: 'The workload’s id.' }),
-      workload: z
-        .string()
-        .regex(OBJECT_NAME)
-        .meta({ description: 'The workload’s name.', examples: ['nightly-etl'] }),
-      domain: domain.meta({ description: 'The workload’s domain (also the subject’s last token).' }),
+      domain: domain.meta({ description: 'The workloads’ domain (also the subject’s last token).' }),
       changed: z
+        .strictObject({
+          scope: z.string().regex(DOMAIN_NAME).meta({
+            description:
+              'Where the secret lives: a domain name or `global` (managed), or a Vault integration’s id (VAULT).',
+          }),
+          key: z.string().min(1).meta({ description: 'The secret’s key.' }),
+          currentVersion: version.meta({ description: 'The version the catalog now holds; 0 when it was deleted.' }),
+          change,
+        })
+        .meta({ description: 'The secret change that made them stale.' }),
+      workloads: z
         .array(
           z.strictObject({
-            scope: z.string().regex(DOMAIN_NAME).meta({
+            workloadId: z.uuid().meta({ description: 'The workload’s id.' }),
+            workload: z
+              .string()
+              .regex(OBJECT_NAME)
+              .meta({ description: 'The workload’s name.', examples: ['nightly-etl'] }),
+            deployedVersion: version.meta({ description: 'The version its live deployment received.' }),
+            redeployMode: z.enum(['manual', 'auto']).meta({
               description:
-                'Where the secret lives: a domain name or `global` (managed), or a Vault integration’s id (VAULT).',
+                'Its redeploy policy mode when it was marked: `auto` workloads are redeployed by Latchkey itself.',
             }),
-            key: z.string().min(1).meta({ description: 'The secret’s key.' }),
-            deployedVersion: version.meta({ description: 'The version the live deployment received.' }),
-            currentVersion: version.meta({ description: 'The version the catalog now holds; 0 when it was deleted.' }),
-            change,
           }),
         )
         .min(1)
-        .meta({ description: 'The references whose secret changed since the workload was deployed.' }),
-      redeployMode: z.enum(['manual', 'auto']).optional().meta({
-        description:
-          'The workload’s redeploy policy mode when it was marked (absent in events of earlier versions): `auto` workloads are redeployed by Latchkey itself.',
-      }),
+        .max(STALE_WORKLOADS_PER_EVENT)
+        .meta({
+          description: `The workloads this change made stale, at most ${STALE_WORKLOADS_PER_EVENT} per event (a change with more dependents sends several events); each dependent is named once per change.`,
+        }),
     })
     .meta({
       title: 'WorkloadStale',
       description:
-        'A workload’s live deployment holds an older version of a secret than the catalog now does (or a deleted one). Nothing was restarted: redeploy it (`POST /api/v1/domains/{domain}/workloads/{name}/redeploy`).',
+        'A secret changed and these workloads’ live deployments hold an older version of it than the catalog now does (or a deleted one). Nothing was restarted: redeploy them (`POST /api/v1/domains/{domain}/workloads/{name}/redeploy`).',
     }),
 );
 

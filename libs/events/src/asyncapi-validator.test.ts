@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import { initTracing, inSpan } from '@latchkey/logger';
 import { eventContract, type BusMessage } from './asyncapi-validator.js';
 import { eventHeaders } from './envelope.js';
-import type { SecretChanged, SecretRotationDue, WorkloadOutcome, WorkloadStale } from './event-types.js';
+import {
+  STALE_WORKLOADS_PER_EVENT,
+  type SecretChanged,
+  type SecretRotationDue,
+  type WorkloadOutcome,
+  type WorkloadStale,
+} from './event-types.js';
 import { eventTypes, subjects } from './subjects.js';
 
 const contract = eventContract();
@@ -26,11 +32,12 @@ async function published(
 }
 
 const stale: WorkloadStale = {
-  workloadId: WORKLOAD_ID,
-  workload: 'nightly-etl',
   domain: 'analytics',
-  changed: [{ scope: 'analytics', key: 'db_password', deployedVersion: 1, currentVersion: 2, change: 'updated' }],
-  redeployMode: 'auto',
+  changed: { scope: 'analytics', key: 'db_password', currentVersion: 2, change: 'updated' },
+  workloads: [
+    { workloadId: WORKLOAD_ID, workload: 'nightly-etl', deployedVersion: 1, redeployMode: 'auto' },
+    { workloadId: DEPLOYMENT_ID, workload: 'hourly-report', deployedVersion: 1, redeployMode: 'manual' },
+  ],
 };
 const outcome = (status: 'deployed' | 'failed'): WorkloadOutcome => ({
   deploymentId: DEPLOYMENT_ID,
@@ -73,7 +80,7 @@ const catalog = (type: string, subject: string, id: string) => ({ id, type, subj
 
 test('every public event as the publishing code builds it (payload types, eventHeaders with a trace) is as documented', async () => {
   const messages = [
-    await published(deployer(eventTypes.stale, subjects.stale('analytics'), `stale:${WORKLOAD_ID}:e1`), stale),
+    await published(deployer(eventTypes.stale, subjects.stale('analytics'), 'stale:e1:analytics:0'), stale),
     await published(
       deployer(eventTypes.deployed, subjects.deployed('analytics'), `deployed:${DEPLOYMENT_ID}`),
       outcome('deployed'),
@@ -107,28 +114,40 @@ test('every public event as the publishing code builds it (payload types, eventH
 
 test('a payload with an undocumented field, or without a required one, is refused naming the subject, the message id and the field', async () => {
   const subject = subjects.stale('analytics');
-  const id = `stale:${WORKLOAD_ID}:e2`;
+  const id = 'stale:e2:analytics:0';
   const ev = deployer(eventTypes.stale, subject, id);
 
   const extra = contract.check(await published(ev, { ...stale, value: 'x' }));
   assert.deepEqual(extra?.problems, [
     `${subject} message ${id} (stream seq 7): payload: must NOT have additional properties ("value" is not documented)`,
   ]);
-  const nestedExtra = contract.check(await published(ev, { ...stale, changed: [{ ...stale.changed[0], by: 'x' }] }));
+  const nestedExtra = contract.check(await published(ev, { ...stale, changed: { ...stale.changed, by: 'x' } }));
   assert.deepEqual(nestedExtra?.problems, [
-    `${subject} message ${id} (stream seq 7): payload at /changed/0: must NOT have additional properties ("by" is not documented)`,
+    `${subject} message ${id} (stream seq 7): payload at /changed: must NOT have additional properties ("by" is not documented)`,
   ]);
+  const entryExtra = contract.check(
+    await published(ev, { ...stale, workloads: [stale.workloads[0], { ...stale.workloads[1], value: 'x' }] }),
+  );
+  assert.deepEqual(entryExtra?.problems, [
+    `${subject} message ${id} (stream seq 7): payload at /workloads/1: must NOT have additional properties ("value" is not documented)`,
+  ]);
+  const none = contract.check(await published(ev, { ...stale, workloads: [] }));
+  assert.match(none?.problems.join('\n') ?? '', /payload at \/workloads: must NOT have fewer than 1 items/);
+  const tooMany = Array.from({ length: STALE_WORKLOADS_PER_EVENT + 1 }, () => stale.workloads[0]);
+  const over = contract.check(await published(ev, { ...stale, workloads: tooMany }));
+  assert.match(
+    over?.problems.join('\n') ?? '',
+    new RegExp(`payload at /workloads: must NOT have more than ${STALE_WORKLOADS_PER_EVENT} items`),
+  );
   const { changed: _c, ...withoutChanged } = stale;
   const missing = contract.check(await published(ev, withoutChanged));
   assert.deepEqual(missing?.problems, [
     `${subject} message ${id} (stream seq 7): payload: must have required property 'changed'`,
   ]);
-  const wrongType = contract.check(
-    await published(ev, { ...stale, changed: [{ ...stale.changed[0], change: 'moved' }] }),
-  );
+  const wrongType = contract.check(await published(ev, { ...stale, changed: { ...stale.changed, change: 'moved' } }));
   assert.match(
     wrongType?.problems[0] ?? '',
-    /payload at \/changed\/0\/change: must be equal to one of the allowed values/,
+    /payload at \/changed\/change: must be equal to one of the allowed values/,
   );
 
   const d = deployer(eventTypes.deployed, subjects.deployed('analytics'), 'deployed:x');

@@ -147,21 +147,41 @@ export interface WorkloadStopRequested {
   by: string;
 }
 
-export interface WorkloadStale {
+/**
+ * The most workloads one `workload.stale` event names: a rotation with
+ * 100,000 dependents in one domain is 100 events, not 100,000. An entry is
+ * at most ~190 bytes of JSON (a uuid, a name of at most 63 characters, a
+ * version, a mode), so an event stays under ~200 KB, well inside
+ * MAX_EVENT_BYTES.
+ */
+export const STALE_WORKLOADS_PER_EVENT = 1000;
+
+/** One workload a `workload.stale` event names. */
+export interface StaleWorkload {
   workloadId: string;
   workload: string;
+  /** The version of the changed secret its live deployment received. */
+  deployedVersion: number;
+  /**
+   * Its redeploy policy mode when it was marked: subscribers that act only
+   * on `auto` skip the rest without a lookup.
+   */
+  redeployMode: 'manual' | 'auto';
+}
+
+/**
+ * One secret change made these workloads of one domain stale (one event
+ * per STALE_WORKLOADS_PER_EVENT of them): their live deployments hold an
+ * older version of it (or a deleted one). Each dependent is named in one
+ * event per change.
+ */
+export interface WorkloadStale {
   domain: string;
   changed: {
     scope: string;
     key: string;
-    deployedVersion: number;
     currentVersion: number;
     change: SecretChanged['change'];
-  }[];
-  /**
-   * The workload's redeploy policy mode when it was marked (absent in events
-   * of earlier versions): subscribers that act only on `auto` skip the rest
-   * without a lookup.
-   */
-  redeployMode?: 'manual' | 'auto';
+  };
+  workloads: StaleWorkload[];
 }

@@ -13,9 +13,11 @@ export type {
   SecretChanged,
   SecretRotationDue,
   WorkloadStale,
+  StaleWorkload,
   WorkloadStopRequested,
   DeployerSignature,
 } from './event-types.js';
+export { STALE_WORKLOADS_PER_EVENT } from './event-types.js';
 export { deployingPayload, planPayload, runtimeReadPayload } from './deployer-signature.js';
 export type { CloudEvent, OutgoingEvent } from './envelope.js';
 export { decodeEvent, eventHeaders, newEventId } from './envelope.js';

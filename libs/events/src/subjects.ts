@@ -54,7 +54,7 @@ export const eventTypes = {
   resolutionRetrying: 'dev.latchkey.workload.resolution_retrying.v1',
   deployed: 'dev.latchkey.workload.deployed.v1',
   failed: 'dev.latchkey.workload.failed.v1',
-  stale: 'dev.latchkey.workload.stale.v1',
+  stale: 'dev.latchkey.workload.stale.v2',
   stopRequested: 'dev.latchkey.workload.stop_requested.v1',
   secretChanged: 'dev.latchkey.secret.changed.v1',
   secretRotationDue: 'dev.latchkey.secret.rotation_due.v1',

@@ -42,22 +42,49 @@ export interface LoggerOptions {
   redactor?: Redactor;
 }
 
+/**
+ * A pino logger, made when first needed: a child (one per gRPC call, per
+ * event) costs its bindings' serialization and redaction setup only if it
+ * writes a line, and a line below the level costs no fields at all.
+ */
 class PinoLogger implements Logger {
-  constructor(private readonly p: PinoBase) {}
+  private made: PinoBase | undefined;
+
+  /** `base` itself, or (with `bindings`) the parent of the child it stands for. */
+  constructor(
+    private readonly base: PinoBase,
+    private readonly bindings?: LogFields,
+  ) {
+    if (!bindings) this.made = base;
+  }
+
+  private get p(): PinoBase {
+    this.made ??= this.base.child(this.bindings ?? {});
+    return this.made;
+  }
+
+  private write(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: LogFields): void {
+    // A child has its parent's level.
+    if (!(this.made ?? this.base).isLevelEnabled(level)) return;
+    this.p[level](withTrace(fields), msg);
+  }
+
   debug(msg: string, fields?: LogFields): void {
-    this.p.debug(withTrace(fields), msg);
+    this.write('debug', msg, fields);
   }
   info(msg: string, fields?: LogFields): void {
-    this.p.info(withTrace(fields), msg);
+    this.write('info', msg, fields);
   }
   warn(msg: string, fields?: LogFields): void {
-    this.p.warn(withTrace(fields), msg);
+    this.write('warn', msg, fields);
   }
   error(msg: string, fields?: LogFields): void {
-    this.p.error(withTrace(fields), msg);
+    this.write('error', msg, fields);
   }
   child(bindings: LogFields): Logger {
-    return new PinoLogger(this.p.child(bindings));
+    // A child of an unmade child: one pino child with both sets of bindings, when needed.
+    if (!this.made && this.bindings) return new PinoLogger(this.base, { ...this.bindings, ...bindings });
+    return new PinoLogger(this.p, bindings);
   }
 }
 

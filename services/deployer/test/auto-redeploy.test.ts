@@ -63,11 +63,18 @@ async function threeReplicas(t: TestContext, h: Awaited<ReturnType<typeof setup>
 }
 
 /** The workload.stale events queued so far, oldest first. */
-async function staleEvents(pool: Pool): Promise<WorkloadStale[]> {
+async function staleBatches(pool: Pool): Promise<WorkloadStale[]> {
   const { rows } = await pool.query<{ data: WorkloadStale }>('SELECT data FROM outbox WHERE type = $1 ORDER BY seq', [
     eventTypes.stale,
   ]);
   return rows.map((r) => r.data);
+}
+
+/** Each workload the queued events name, oldest first, as an event naming it alone (one outcome each). */
+async function staleEvents(pool: Pool): Promise<(WorkloadStale & { workload: string })[]> {
+  return (await staleBatches(pool)).flatMap((e) =>
+    e.workloads.map((w) => ({ ...e, workloads: [w], workload: w.workload })),
+  );
 }
 
 /** Auto redeploys of a domain now in flight (resolving or starting). */
@@ -93,12 +100,12 @@ test('one rotation marks each dependent with a manual policy stale once and rest
   const change = rotated('analytics', 'db_password', 2);
   assert.equal(await h.r.workloads.onSecretChanged('secret.updated:analytics/db_password/2', change), 2);
   assert.equal(await h.r.workloads.onSecretChanged('secret.updated:analytics/db_password/2', change), 0, 'redelivery');
-  const events = await staleEvents(h.pool);
-  assert.deepEqual(events.map((e) => e.workload).sort(), ['explicit', 'implicit'], 'one workload.stale each');
-  for (const e of events) {
-    assert.equal(e.redeployMode, 'manual', 'the event says the policy is manual');
-    assert.deepEqual(await h.r.auto.onStale(e), { skip: 'not_auto' });
-  }
+  const batches = await staleBatches(h.pool);
+  assert.equal(batches.length, 1, 'one workload.stale event names both');
+  assert.deepEqual(batches[0]?.workloads.map((w) => w.workload).sort(), ['explicit', 'implicit'], 'each named once');
+  for (const w of batches[0]?.workloads ?? [])
+    assert.equal(w.redeployMode, 'manual', 'the event says the policy is manual');
+  assert.deepEqual(await h.r.auto.onStale(batches[0]!), [{ skip: 'not_auto' }, { skip: 'not_auto' }]);
   for (const name of ['implicit', 'explicit']) {
     const w = await h.r.repo.getWorkload('analytics', name);
     assert.equal(w?.stale, true);
@@ -107,7 +114,7 @@ test('one rotation marks each dependent with a manual policy stale once and rest
   assert.equal((await h.r.repo.getWorkload('analytics', 'other'))?.stale, false);
 
   // The policy subscriber hears the events and a scan runs, long after any cooldown.
-  for (const e of events) assert.deepEqual(await h.r.auto.onStale(e), { skip: 'not_auto' });
+  for (const e of batches) assert.deepEqual(await h.r.auto.onStale(e), [{ skip: 'not_auto' }, { skip: 'not_auto' }]);
   h.clock.advance(24 * 60 * MINUTE);
   assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
   assert.equal(h.r.runtime.started.length, startsBefore, 'nothing was started');
@@ -123,7 +130,7 @@ test('an auto policy redeploys only inside its window (UTC range, across midnigh
   await h.running('analytics', ['cron'], { mode: 'auto', window: '0-9 3 * * MON-FRI' });
   await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
   for (const e of await staleEvents(h.pool)) {
-    assert.deepEqual(await h.r.auto.onStale(e), { skip: 'outside_window' }, e.workload);
+    assert.deepEqual(await h.r.auto.onStale(e), [{ skip: 'outside_window' }], e.workload);
   }
   let current = 2;
   const redeployedAt = async (iso: string) => {
@@ -188,7 +195,7 @@ test('a workload stopped with latchkey stop, or whose job ended, is not started 
   await h.r.workloads.onSecretChanged('rotation', rotated('analytics', 'db_password', 2));
   for (const e of await staleEvents(h.pool)) {
     h.clock.advance(MINUTE);
-    assert.deepEqual(await h.r.auto.onStale(e), { skip: 'not_running' }, e.workload);
+    assert.deepEqual(await h.r.auto.onStale(e), [{ skip: 'not_running' }], e.workload);
   }
   assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
   assert.equal((await autoDeployments(h.pool, 'service')).length, 0);
@@ -336,7 +343,7 @@ test('a burst of three rotations leads to one redeploy, which receives all of th
     h.clock.set(`2025-03-03T12:00:${String(i * 10).padStart(2, '0')}Z`);
     await h.r.workloads.onSecretChanged(`rotation-${version}`, rotated('analytics', 'db_password', version));
     const events = await staleEvents(h.pool);
-    seen.push(await h.r.auto.onStale(events.at(-1)!));
+    seen.push(...(await h.r.auto.onStale(events.at(-1)!)));
   }
   // The cooldown runs from when it became stale (12:00:00).
   assert.deepEqual(seen, [
@@ -359,10 +366,12 @@ test('a burst of three rotations leads to one redeploy, which receives all of th
   // A rotation right after the redeploy: the next one waits a cooldown from it.
   h.clock.set('2025-03-03T13:00:30Z');
   await h.r.workloads.onSecretChanged('rotation-5', rotated('analytics', 'db_password', 5));
-  assert.deepEqual(await h.r.auto.onStale((await staleEvents(h.pool)).at(-1)!), {
-    skip: 'cooldown',
-    retryInMs: 60_000,
-  });
+  assert.deepEqual(await h.r.auto.onStale((await staleEvents(h.pool)).at(-1)!), [
+    {
+      skip: 'cooldown',
+      retryInMs: 60_000,
+    },
+  ]);
   h.clock.set('2025-03-03T13:01:29Z');
   assert.deepEqual((await h.r.auto.scan())?.redeployed, []);
   h.clock.set('2025-03-03T13:01:30Z');

@@ -13,6 +13,7 @@ import {
   type WorkloadStale,
 } from '@latchkey/events';
 import { initTracing, inSpan } from '@latchkey/logger';
+import { PostgresStalenessStore } from '../src/adapters/postgres-staleness-store.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import type { DeploymentRecord, WorkloadRecord } from '../src/domain/deployment-types.js';
 import { migratedPool, rotated, usePostgres } from './deployer-test-support.js';
@@ -81,6 +82,13 @@ async function staleRows(pool: Pool): Promise<{ id: string; subject: string; typ
   return rows;
 }
 
+/** Each workload the queued workload.stale events name, with its event's domain and change. */
+async function staleEntries(pool: Pool) {
+  return (await staleRows(pool)).flatMap((r) =>
+    r.data.workloads.map((w) => ({ ...w, domain: r.data.domain, changed: r.data.changed })),
+  );
+}
+
 const staleNames = async (pool: Pool) =>
   (await pool.query<{ name: string }>('SELECT name FROM workloads WHERE stale ORDER BY name')).rows.map((r) => r.name);
 
@@ -121,16 +129,7 @@ test('a newer version marks stale exactly the workloads that received an older o
 
   const change = rotated('analytics', 'db_password', 2);
   const eventId = `secret.updated:analytics/db_password/2`;
-  const marked = await repo.markStale(eventId, change);
-  assert.deepEqual(marked, [
-    {
-      workloadId: older.workload.id,
-      workload: 'older',
-      domain: 'analytics',
-      changed: [{ scope: 'analytics', key: 'db_password', deployedVersion: 1, currentVersion: 2, change: 'updated' }],
-      redeployMode: 'manual',
-    },
-  ]);
+  assert.deepEqual(await repo.markStale(eventId, change), { marked: 1, events: 1 });
   assert.deepEqual(await staleNames(pool), ['older']);
   const w = await repo.getWorkload('analytics', 'older');
   assert.deepEqual(w?.staleReasons, [
@@ -138,12 +137,16 @@ test('a newer version marks stale exactly the workloads that received an older o
   ]);
   const rows = await staleRows(pool);
   assert.equal(rows.length, 1);
-  assert.equal(rows[0]?.id, `stale:${older.workload.id}:${eventId}`);
+  assert.equal(rows[0]?.id, `stale:${eventId}:analytics:0`);
   assert.equal(rows[0]?.subject, subjects.stale('analytics'));
-  assert.deepEqual(rows[0]?.data, marked[0]);
+  assert.deepEqual(rows[0]?.data, {
+    domain: 'analytics',
+    changed: { scope: 'analytics', key: 'db_password', currentVersion: 2, change: 'updated' },
+    workloads: [{ workloadId: older.workload.id, workload: 'older', deployedVersion: 1, redeployMode: 'manual' }],
+  });
 
   // The same event delivered again changes nothing and writes nothing.
-  assert.deepEqual(await repo.markStale(eventId, change), []);
+  assert.deepEqual(await repo.markStale(eventId, change), { marked: 0, events: 0 });
   assert.deepEqual(await staleNames(pool), ['older']);
   assert.deepEqual((await repo.getWorkload('analytics', 'older'))?.staleReasons, w?.staleReasons);
   assert.equal((await pool.query('SELECT 1 FROM outbox')).rowCount, outboxBefore + 1);
@@ -164,19 +167,14 @@ test('a domain secret created marks the workloads of that domain whose legacy pl
     change: 'created',
     by: 'admin',
   };
-  const marked = await repo.markStale(`secret.created:analytics/api_token/1`, change);
+  assert.deepEqual(await repo.markStale(`secret.created:analytics/api_token/1`, change), { marked: 1, events: 1 });
+  const marked = await staleEntries(pool);
   assert.deepEqual(
-    marked.map((m) => [m.workloadId, m.domain]),
-    [[shadowed.workload.id, 'analytics']],
+    marked.map((m) => [m.workloadId, m.workload, m.domain, m.deployedVersion]),
+    [[shadowed.workload.id, 'legacy-global', 'analytics', 3]],
   );
-  assert.deepEqual(marked[0]?.changed, [
-    { scope: 'analytics', key: 'api_token', deployedVersion: 3, currentVersion: 1, change: 'created' },
-  ]);
+  assert.deepEqual(marked[0]?.changed, { scope: 'analytics', key: 'api_token', currentVersion: 1, change: 'created' });
   assert.deepEqual(await staleNames(pool), ['legacy-global']);
-  assert.deepEqual(
-    (await staleRows(pool)).map((r) => r.data.workload),
-    ['legacy-global'],
-  );
 });
 
 test('markFailed fails only deployments still resolving or starting', async (t) => {
@@ -255,22 +253,23 @@ test("a Vault key's new version marks stale only the workloads holding an older 
     by: 'vault-watch',
   };
   const eventId = `secret.updated:${integration}/db_password/3`;
-  const marked = await repo.markStale(eventId, change);
-  assert.deepEqual(marked, [
+  assert.deepEqual(await repo.markStale(eventId, change), { marked: 1, events: 1 });
+  assert.deepEqual(await staleEntries(pool), [
     {
       workloadId: older.workload.id,
       workload: 'vault-older',
       domain: 'analytics',
-      changed: [{ scope: integration, key: 'db_password', deployedVersion: 2, currentVersion: 3, change: 'updated' }],
+      changed: { scope: integration, key: 'db_password', currentVersion: 3, change: 'updated' },
+      deployedVersion: 2,
       redeployMode: 'manual',
     },
   ]);
   assert.deepEqual(await staleNames(pool), ['vault-older']);
   assert.deepEqual(
     (await staleRows(pool)).map((r) => r.id),
-    [`stale:${older.workload.id}:${eventId}`],
+    [`stale:${eventId}:analytics:0`],
   );
-  assert.deepEqual(await repo.markStale(eventId, change), [], 'a redelivery changes nothing');
+  assert.deepEqual(await repo.markStale(eventId, change), { marked: 0, events: 0 }, 'a redelivery changes nothing');
   assert.deepEqual(await staleNames(pool), ['vault-older']);
 });
 
@@ -290,13 +289,21 @@ test('a managed change whose scope equals an integration id leaves Vault referen
     change: 'created',
     by: 'vault-watch',
   };
+  assert.deepEqual(await repo.markStale(`secret.created:vault:${id}/db_password/9`, vaultCreated), {
+    marked: 1,
+    events: 1,
+  });
   assert.deepEqual(
-    (await repo.markStale(`secret.created:vault:${id}/db_password/9`, vaultCreated)).map((m) => m.workload),
+    (await staleEntries(pool)).map((m) => m.workload),
     ['vault-user'],
   );
 
   const managedCreated: SecretChanged = { ...vaultCreated, source: 'MANAGED', version: 5, by: 'admin' };
-  const marked = await repo.markStale(`secret.created:${id}/db_password/5`, managedCreated);
+  assert.deepEqual(await repo.markStale(`secret.created:${id}/db_password/5`, managedCreated), {
+    marked: 2,
+    events: 1,
+  });
+  const marked = (await staleEntries(pool)).filter((m) => m.changed.currentVersion === 5);
   assert.deepEqual(marked.map((m) => m.workloadId).sort(), [lookalike.workload.id, legacyGlobal.workload.id].sort());
   assert.deepEqual(await staleNames(pool), ['legacy-global', 'managed-user', 'vault-user']);
   // vault-user was marked once, by the Vault change only.
@@ -312,7 +319,8 @@ test('deleting a Vault key marks every workload holding it, whatever version it 
   await deployed(repo, 'finance', 'holds-5', [vault(id, 'db_password', 5)]);
   await deployed(repo, id, 'managed-lookalike', [managed(id, 'db_password', 1)]);
 
-  const marked = await repo.markStale(`secret.deleted:${id}/db_password/5`, {
+  const eventId = `secret.deleted:${id}/db_password/5`;
+  const counts = await repo.markStale(eventId, {
     scope: id,
     key: 'db_password',
     source: 'VAULT',
@@ -320,17 +328,24 @@ test('deleting a Vault key marks every workload holding it, whatever version it 
     change: 'deleted',
     by: 'vault-watch',
   });
+  assert.deepEqual(counts, { marked: 2, events: 2 }, 'one event per domain');
+  const marked = await staleEntries(pool);
   assert.deepEqual(marked.map((m) => m.workload).sort(), ['holds-3', 'holds-5']);
   assert.deepEqual(
-    marked.map((m) => m.changed[0]?.currentVersion),
+    marked.map((m) => m.changed.currentVersion),
     [0, 0],
   );
+  assert.deepEqual((await staleRows(pool)).map((r) => [r.id, r.subject]).sort(), [
+    [`stale:${eventId}:analytics:0`, subjects.stale('analytics')],
+    [`stale:${eventId}:finance:0`, subjects.stale('finance')],
+  ]);
   assert.deepEqual(await staleNames(pool), ['holds-3', 'holds-5']);
 });
 
-test('a rotation with many dependents marks each once and queues exactly one workload.stale event per workload, carrying the trace', async (t) => {
+test('a rotation with many dependents marks each once and queues events of at most perEvent workloads each, naming each dependent once, carrying the trace', async (t) => {
   const { pool, repo } = await freshRepo(t);
   const dependents = 150;
+  const perEvent = 40;
   const ids: string[] = [];
   for (let i = 0; i < dependents; i++) {
     ids.push((await deployed(repo, 'analytics', `job-${i}`, [managed('analytics', 'db_password', 1)])).workload.id);
@@ -338,36 +353,41 @@ test('a rotation with many dependents marks each once and queues exactly one wor
   await deployed(repo, 'analytics', 'up-to-date', [managed('analytics', 'db_password', 2)]);
   const change = rotated('analytics', 'db_password', 2);
   const eventId = 'secret.updated:analytics/db_password/2';
+  const staleness = new PostgresStalenessStore(pool, perEvent);
   initTracing();
   let traceId = '';
-  const marked = await inSpan('secret.changed', () => {
+  const counts = await inSpan('secret.changed', () => {
     traceId = trace.getActiveSpan()?.spanContext().traceId ?? '';
-    return repo.markStale(eventId, change);
+    return staleness.markStale(eventId, change);
   });
-  assert.equal(marked.length, dependents);
-  assert.deepEqual(marked.map((m) => m.workloadId).sort(), [...ids].sort());
-  const reason = { scope: 'analytics', key: 'db_password', deployedVersion: 1, currentVersion: 2, change: 'updated' };
-  for (const m of marked) assert.deepEqual(m.changed, [reason]);
+  assert.deepEqual(counts, { marked: dependents, events: Math.ceil(dependents / perEvent) });
 
   const rows = await staleRows(pool);
-  assert.equal(rows.length, dependents, 'one event per workload');
-  const byId = new Map(marked.map((m) => [`stale:${m.workloadId}:${eventId}`, m]));
+  assert.deepEqual(
+    rows.map((r) => r.id).sort(),
+    [0, 1, 2, 3].map((n) => `stale:${eventId}:analytics:${n}`),
+  );
+  assert.deepEqual(rows.map((r) => r.data.workloads.length).sort(), [30, 40, 40, 40]);
   for (const r of rows) {
     assert.equal(r.subject, subjects.stale('analytics'));
-    assert.deepEqual(r.data, byId.get(r.id), `the queued event ${r.id} is the one returned`);
+    assert.deepEqual(r.data.changed, { scope: 'analytics', key: 'db_password', currentVersion: 2, change: 'updated' });
   }
+  const named = (await staleEntries(pool)).map((m) => m.workloadId);
+  assert.deepEqual([...named].sort(), [...ids].sort(), 'each dependent named once, the up-to-date one not');
+  for (const m of await staleEntries(pool)) assert.equal(m.deployedVersion, 1);
   const traces = await pool.query<{ trace: Record<string, string> }>('SELECT trace FROM outbox WHERE type = $1', [
     eventTypes.stale,
   ]);
   assert.match(traceId, /^[0-9a-f]{32}$/);
   for (const { trace: headers } of traces.rows)
     assert.match(headers['traceparent'] ?? '', new RegExp(`^00-${traceId}-`));
+  const reason = { scope: 'analytics', key: 'db_password', deployedVersion: 1, currentVersion: 2, change: 'updated' };
   assert.deepEqual((await repo.getWorkload('analytics', 'job-0'))?.staleReasons, [reason]);
   assert.equal((await repo.getWorkload('analytics', 'up-to-date'))?.stale, false);
 
   // Redelivered: nothing changes, nothing more is queued.
-  assert.deepEqual(await repo.markStale(eventId, change), []);
-  assert.equal((await staleRows(pool)).length, dependents);
+  assert.deepEqual(await staleness.markStale(eventId, change), { marked: 0, events: 0 });
+  assert.equal((await staleRows(pool)).length, rows.length);
   assert.deepEqual((await repo.getWorkload('analytics', 'job-0'))?.staleReasons, [reason]);
 });
 

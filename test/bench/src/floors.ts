@@ -182,7 +182,8 @@ export class JetStreamLoop {
         while (next < count) {
           const id = `bulk-${randomUUID()}`;
           next++;
-          await this.js.publish(`${this.stream}.bulk`, id, { msgID: id });
+          // A loaded machine may take longer than the client's 5 s default to acknowledge 1,000 in flight.
+          await this.js.publish(`${this.stream}.bulk`, id, { msgID: id, timeout: 60_000 });
         }
       }),
     );

@@ -18,6 +18,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { BenchContext } from './bench-context.js';
+import { cpuPerUnit, cpuSnapshot } from './cpu-accounting.js';
 import { DeployWatcher, Deployer } from './deploy-driver.js';
 import { JetStreamLoop } from './floors.js';
 import { figure, type Figure } from './report.js';
@@ -72,23 +73,31 @@ async function cloneWorkloads(db: pg.Pool, templateId: string, prefix: string, n
   await db.query('VACUUM ANALYZE workloads, deployments, deployment_versions, workload_refs');
 }
 
-/** Counts `workload.stale` events for one key and notes when the first and the n-th arrived. */
+/**
+ * Counts the workloads named by `workload.stale` events for one key (many
+ * per event) and notes when the first event and the one naming the n-th
+ * workload arrived.
+ */
 function staleCounter(b: BenchContext, key: string, n: number) {
   let seen = 0;
+  let events = 0;
   let first: bigint | undefined;
   let resolveAll!: (at: bigint) => void;
   const all = new Promise<bigint>((r) => (resolveAll = r));
   const sub = b.nc.subscribe(`latchkey.workload.stale.${DOMAIN}`, {
     callback: (err, msg) => {
       if (err) return;
-      const ev = msg.json<{ changed: { key: string }[] }>();
-      if (!ev.changed.some((c) => c.key === key)) return;
+      const ev = msg.json<{ changed: { key: string }; workloads: unknown[] }>();
+      if (ev.changed.key !== key) return;
       const at = process.hrtime.bigint();
       first ??= at;
-      if (++seen === n) resolveAll(at);
+      events++;
+      const before = seen;
+      seen += ev.workloads.length;
+      if (before < n && seen >= n) resolveAll(at);
     },
   });
-  return { all, first: () => first, seen: () => seen, stop: () => sub.unsubscribe() };
+  return { all, first: () => first, seen: () => seen, events: () => events, stop: () => sub.unsubscribe() };
 }
 
 async function floor(db: pg.Pool, bus: JetStreamLoop, n: number): Promise<{ updateMs: number; publishMs: number }> {
@@ -154,6 +163,7 @@ export async function rotationFanout(b: BenchContext): Promise<Figure[]> {
         });
       });
       const counter = staleCounter(b, key, n);
+      const cpuBefore = await cpuSnapshot(sys);
       const start = process.hrtime.bigint();
       await sys.cliOk(['secret', 'put', key, '--domain', DOMAIN], `rotation-value-${n}-v2`);
       const putMs = elapsedMs(start);
@@ -162,12 +172,13 @@ export async function rotationFanout(b: BenchContext): Promise<Figure[]> {
         counter.all,
         new Promise<never>((_, reject) =>
           setTimeout(
-            () => reject(new Error(`only ${counter.seen()} of ${n} stale events after ${timeoutMs} ms`)),
+            () => reject(new Error(`only ${counter.seen()} of ${n} stale workloads named after ${timeoutMs} ms`)),
             timeoutMs,
           ).unref(),
         ),
       ]);
       counter.stop();
+      const cpu = cpuPerUnit(cpuBefore, await cpuSnapshot(sys), 1);
       const ms = Number(last - start) / 1e6;
       const since = (t: bigint | undefined) => (t === undefined ? NaN : Number(t - start) / 1e6);
       times.set(n, ms);
@@ -177,7 +188,8 @@ export async function rotationFanout(b: BenchContext): Promise<Figure[]> {
       const floorMs = f.updateMs + f.publishMs;
       const note =
         `put returned at ${putMs.toFixed(0)} ms, secret.changed seen at ${since(await changed).toFixed(0)} ms, ` +
-        `first stale event (marks committed) at ${since(counter.first()).toFixed(0)} ms, last at ${ms.toFixed(0)} ms; ` +
+        `first stale event (marks committed) at ${since(counter.first()).toFixed(0)} ms, last at ${ms.toFixed(0)} ms ` +
+        `(${counter.events()} events naming ${counter.seen()} workloads); CPU ms for the rotation: ${cpu}; ` +
         `baseline: UPDATE ${f.updateMs.toFixed(0)} ms + publishes ${f.publishMs.toFixed(0)} ms (${((n / f.publishMs) * 1000).toFixed(0)}/s)`;
       figures.push(
         figure({

@@ -1,6 +1,7 @@
 import { withTransaction, type Pool } from '@latchkey/db';
-import { claimEvent, eventTypes, subjects, type SecretChanged, type WorkloadStale } from '@latchkey/events';
+import { claimEvent, eventTypes, STALE_WORKLOADS_PER_EVENT, subjects, type SecretChanged } from '@latchkey/events';
 import { injectTraceHeaders } from '@latchkey/logger';
+import type { StaleMarks } from '../domain/ports.js';
 import { dbCall } from './postgres-rows.js';
 
 /** `latchkey.workload.stale.<domain>` without the domain, for events built in SQL. */
@@ -13,64 +14,70 @@ const STALE_SUBJECT_PREFIX = subjects.stale('');
  * and, when a domain key appears, those whose ${secrets.KEY} fell back
  * to the global one it now shadows. A direct hit wins over a shadowed one.
  *
- * One statement marks them and writes each one's workload.stale event
- * to the outbox, in this transaction: the events are built by
- * PostgreSQL (as enqueueEvents would store them), so a rotation with
- * 100,000 dependents does not ship 100,000 events to the deployer and
- * back before it can commit.
+ * One statement marks them and writes their workload.stale events to the
+ * outbox, in this transaction: one event per domain and per
+ * STALE_WORKLOADS_PER_EVENT dependents ($11), built by PostgreSQL (as
+ * enqueueEvents would store them), so a rotation with 100,000 dependents
+ * is 100 outbox rows and 100 publishes, and nothing but two counts comes
+ * back to the deployer. Event ids are `stale:<secret.changed id>:<domain>:<n>`.
  */
-const MARK_STALE = `WITH candidate AS (
-     SELECT w.id, dv.version AS deployed_version, dv.scope, 0 AS rank
-     FROM deployment_versions dv JOIN workloads w ON w.last_deployment_id = dv.deployment_id
+const MARK_STALE = `WITH direct AS (
+     SELECT dv.deployment_id, min(dv.version) AS deployed_version, false AS shadowed
+     FROM deployment_versions dv
      WHERE dv.scope = $1 AND dv.key = $2 AND dv.source_type = $5
        AND (dv.version < $3 OR $4 = 'deleted')
-     UNION ALL
-     SELECT w.id, dv.version, dv.scope, 1
-     FROM deployment_versions dv JOIN workloads w ON w.last_deployment_id = dv.deployment_id
-     WHERE $5 = 'MANAGED' AND $4 = 'created' AND $1 <> 'global'
-       AND dv.scope = 'global' AND dv.key = $2 AND dv.source_type = 'MANAGED'
-       AND dv.ref_id LIKE 'LEGACY:%' AND w.domain = $1
+     GROUP BY dv.deployment_id
    ), hit AS (
-     SELECT DISTINCT ON (id) id, deployed_version, jsonb_build_object(
-       'scope', $1::text, 'key', $2::text, 'deployedVersion', deployed_version,
-       'currentVersion', CASE WHEN $4 = 'deleted' THEN 0 ELSE $3 END, 'change', $4::text) AS reason
-     FROM candidate ORDER BY id, rank
+     SELECT * FROM direct
+     UNION ALL
+     SELECT dv.deployment_id, min(dv.version), true
+     FROM deployment_versions dv
+     WHERE $5 = 'MANAGED' AND $4 = 'created' AND $1 <> 'global'
+       AND dv.scope = 'global' AND dv.key = $2 AND dv.source_type = 'MANAGED' AND dv.ref_id LIKE 'LEGACY:%'
+       AND NOT EXISTS (SELECT 1 FROM direct d WHERE d.deployment_id = dv.deployment_id)
+     GROUP BY dv.deployment_id
    ), marked AS (
      UPDATE workloads w SET stale = true, updated_at = now(),
        stale_since = CASE WHEN w.stale THEN coalesce(w.stale_since, now()) ELSE coalesce($10::timestamptz, now()) END,
-       stale_reasons = w.stale_reasons || jsonb_build_array(hit.reason)
-     FROM hit WHERE w.id = hit.id
-     RETURNING w.id, w.name, w.domain, hit.deployed_version, hit.reason,
+       stale_reasons = w.stale_reasons || jsonb_build_array(jsonb_build_object(
+         'scope', $1::text, 'key', $2::text, 'deployedVersion', hit.deployed_version,
+         'currentVersion', CASE WHEN $4 = 'deleted' THEN 0 ELSE $3 END, 'change', $4::text))
+     FROM hit WHERE w.last_deployment_id = hit.deployment_id AND (NOT hit.shadowed OR w.domain = $1)
+     RETURNING w.id, w.name, w.domain, hit.deployed_version,
        CASE WHEN w.spec -> 'redeployPolicy' ->> 'mode' = 'auto' THEN 'auto' ELSE 'manual' END AS mode
+   ), chunked AS (
+     SELECT m.*, (row_number() OVER (PARTITION BY m.domain ORDER BY m.name) - 1) / $11::int AS chunk FROM marked m
    ), queued AS (
      INSERT INTO outbox (id, subject, type, data, trace)
-     SELECT 'stale:' || m.id || ':' || $6::text, $7::text || m.domain, $8::text,
-       jsonb_build_object('workloadId', m.id, 'workload', m.name, 'domain', m.domain,
-         'changed', jsonb_build_array(m.reason), 'redeployMode', m.mode),
+     SELECT 'stale:' || $6::text || ':' || c.domain || ':' || c.chunk, $7::text || c.domain, $8::text,
+       jsonb_build_object('domain', c.domain,
+         'changed', jsonb_build_object('scope', $1::text, 'key', $2::text,
+           'currentVersion', CASE WHEN $4 = 'deleted' THEN 0 ELSE $3 END, 'change', $4::text),
+         'workloads', jsonb_agg(jsonb_build_object('workloadId', c.id, 'workload', c.name,
+           'deployedVersion', c.deployed_version, 'redeployMode', c.mode) ORDER BY c.name)),
        $9::jsonb
-     FROM marked m
+     FROM chunked c GROUP BY c.domain, c.chunk
      ON CONFLICT (id) DO NOTHING
+     RETURNING 1
    )
-   SELECT id, name, domain, deployed_version, mode FROM marked`;
+   SELECT (SELECT count(*) FROM marked)::int AS marked, (SELECT count(*) FROM queued)::int AS events`;
 
 /** Staleness: the dependents of a changed secret marked stale, with their events, once per event. */
 export class PostgresStalenessStore {
-  constructor(private readonly pool: Pool) {}
+  /** `perEvent`: the most workloads one workload.stale event names (tests make it small). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly perEvent = STALE_WORKLOADS_PER_EVENT,
+  ) {}
 
-  markStale(eventId: string, change: SecretChanged, now?: Date): Promise<WorkloadStale[]> {
+  markStale(eventId: string, change: SecretChanged, now?: Date): Promise<StaleMarks> {
     return dbCall('marking workloads stale', () =>
       withTransaction(this.pool, async (tx) => {
-        if (!(await claimEvent(tx, 'deployer-secret-changed', eventId))) return [];
+        if (!(await claimEvent(tx, 'deployer-secret-changed', eventId))) return { marked: 0, events: 0 };
         const source = change.source === 'VAULT' ? 'VAULT' : 'MANAGED';
         const trace: Record<string, string> = {};
         injectTraceHeaders(trace);
-        const { rows } = await tx.query<{
-          id: string;
-          name: string;
-          domain: string;
-          deployed_version: number;
-          mode: 'manual' | 'auto';
-        }>(MARK_STALE, [
+        const { rows } = await tx.query<StaleMarks>(MARK_STALE, [
           change.scope,
           change.key,
           change.version,
@@ -81,22 +88,9 @@ export class PostgresStalenessStore {
           eventTypes.stale,
           JSON.stringify(trace),
           now ?? null,
+          this.perEvent,
         ]);
-        return rows.map((r) => ({
-          workloadId: r.id,
-          workload: r.name,
-          domain: r.domain,
-          changed: [
-            {
-              scope: change.scope,
-              key: change.key,
-              deployedVersion: r.deployed_version,
-              currentVersion: change.change === 'deleted' ? 0 : change.version,
-              change: change.change,
-            },
-          ],
-          redeployMode: r.mode,
-        }));
+        return rows[0] ?? { marked: 0, events: 0 };
       }),
     );
   }

@@ -83,7 +83,7 @@ export class PostgresWorkloadRepo implements WorkloadRepo {
 
   markStale: WorkloadRepo['markStale'] = async (...a) => {
     const marked = await this.staleness.markStale(...a);
-    this.metrics?.staleMarked(marked.length);
+    this.metrics?.staleMarked(marked.marked);
     return marked;
   };
 

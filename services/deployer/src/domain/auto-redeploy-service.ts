@@ -63,12 +63,25 @@ export class AutoRedeployService {
     return this.deps.clock?.() ?? new Date();
   }
 
-  /** `workload.stale`: redeploy now if the policy allows it now. */
-  async onStale(ev: WorkloadStale): Promise<AutoRedeployOutcome> {
-    // Most workloads are manual: a rotation with many dependents must not
-    // cost a lookup each. (A policy turned auto since then is found by the scan.)
-    if (ev.redeployMode === 'manual') return { skip: 'not_auto' };
-    return this.consider(ev.workloadId);
+  /**
+   * `workload.stale`: redeploys now each workload it names whose policy
+   * allows it now; one outcome per workload, in the event's order.
+   * `progress` is called before each workload that costs a lookup (the
+   * consumer tells the bus it is still working).
+   */
+  async onStale(ev: WorkloadStale, progress?: () => void): Promise<AutoRedeployOutcome[]> {
+    const outcomes: AutoRedeployOutcome[] = [];
+    for (const w of ev.workloads) {
+      // Most workloads are manual: a rotation with many dependents must not
+      // cost a lookup each. (A policy turned auto since then is found by the scan.)
+      if (w.redeployMode !== 'auto') {
+        outcomes.push({ skip: 'not_auto' });
+        continue;
+      }
+      progress?.();
+      outcomes.push(await this.consider(w.workloadId));
+    }
+    return outcomes;
   }
 
   /** Redeploys one workload if its policy allows it now; says why not otherwise. */

@@ -6,7 +6,6 @@ import type {
   RuntimeReadReply,
   RuntimeReadRequest,
   SecretChanged,
-  WorkloadStale,
 } from '@latchkey/events';
 import type {
   WorkloadAuthor,
@@ -125,11 +124,12 @@ export interface WorkloadRepo {
     reason?: string,
   ): Promise<void>;
   /**
-   * Marks dependents stale and emits `workload.stale` for each, once per
-   * event; `now` (default: the database's clock) is when a workload that was
-   * not stale became so.
+   * Marks dependents stale and queues the `workload.stale` events naming
+   * them (one per domain and per STALE_WORKLOADS_PER_EVENT dependents),
+   * once per event; `now` (default: the database's clock) is when a
+   * workload that was not stale became so.
    */
-  markStale(eventId: string, change: SecretChanged, now?: Date): Promise<WorkloadStale[]>;
+  markStale(eventId: string, change: SecretChanged, now?: Date): Promise<StaleMarks>;
   /**
    * Stops a workload's deployments: those still resolving become `stopped`
    * at once (`cancelled`); those starting or running are marked as asked to
@@ -302,6 +302,12 @@ export interface RunSpec {
    * LATCHKEY_CA_FILE.
    */
   apiCaPem?: string;
+}
+
+/** What markStale did: dependents marked stale, and `workload.stale` events queued for them (0, 0 for a redelivery). */
+export interface StaleMarks {
+  marked: number;
+  events: number;
 }
 
 /** What `createRedeployOfStale` did: the deployment, or why there is none. */

@@ -5,6 +5,7 @@ import { generateSealKeyPair, seal } from '@latchkey/crypto';
 import {
   eventBytes,
   MAX_EVENT_BYTES,
+  STALE_WORKLOADS_PER_EVENT,
   type WorkloadDeploying,
   type WorkloadResolutionFailed,
   type WorkloadResolved,
@@ -136,14 +137,16 @@ test('every event a workload at the limits can cause fits the bus with room to s
       message: `${r.key} ${'m'.repeat(800)}`,
     })),
   };
+  // As many workloads as one event names, each with the longest name.
   const stale: WorkloadStale = {
-    workloadId: randomUUID(),
-    workload: spec.name,
     domain,
-    changed: [
-      { scope: domain, key: key(0), deployedVersion: 2_147_483_647, currentVersion: 2_147_483_647, change: 'updated' },
-    ],
-    redeployMode: 'auto',
+    changed: { scope: domain, key: key(0), currentVersion: 2_147_483_647, change: 'updated' },
+    workloads: Array.from({ length: STALE_WORKLOADS_PER_EVENT }, () => ({
+      workloadId: randomUUID(),
+      workload: spec.name,
+      deployedVersion: 2_147_483_647,
+      redeployMode: 'manual' as const,
+    })),
   };
   const sizes = {
     deploying: eventBytes(deploying),
@@ -153,7 +156,7 @@ test('every event a workload at the limits can cause fits the bus with room to s
   };
   assert.ok(sizes.deploying < 100_000, `workload.deploying is ${sizes.deploying} bytes`);
   assert.ok(sizes.failed < 200_000, `workload.resolution_failed is ${sizes.failed} bytes`);
-  assert.ok(sizes.stale < 2_000, `workload.stale is ${sizes.stale} bytes`);
+  assert.ok(sizes.stale < 200_000, `workload.stale is ${sizes.stale} bytes`);
   // The sealed values dominate (the resolver's 512 KiB cap is ~700 KB in base64); still 10% under the
   // outbox's limit, itself 48 KB under NATS's 1 MiB.
   assert.ok(sizes.resolved < 0.9 * MAX_EVENT_BYTES, `workload.resolved is ${sizes.resolved} bytes`);

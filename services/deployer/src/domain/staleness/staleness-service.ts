@@ -10,7 +10,8 @@ export interface StalenessDeps {
 
 /**
  * `secret.changed`: the workloads whose live deployment received an older
- * version of the changed secret become stale (a `workload.stale` event each);
+ * version of the changed secret become stale (`workload.stale` events name
+ * them, many per event);
  * none is restarted. Returns how many became stale.
  */
 export async function markDependentsStale(
@@ -18,7 +19,7 @@ export async function markDependentsStale(
   eventId: string,
   change: SecretChanged,
 ): Promise<number> {
-  const stale = await deps.repo.markStale(eventId, change, deps.clock?.());
-  if (stale.length > 0) deps.onEvents();
-  return stale.length;
+  const { marked, events } = await deps.repo.markStale(eventId, change, deps.clock?.());
+  if (events > 0) deps.onEvents();
+  return marked;
 }

@@ -26,7 +26,7 @@ export const WORKLOAD_NAME = OBJECT_NAME;
  * in base64, with their refIds), and at most a warning per reference
  * (≤ 1 KB): ≤ 835 KB in all. `workload.resolution_failed` carries one reason
  * per reference (≤ 1.6 KB each: ≤ 107 KB); `workload.stale` one changed
- * reference (< 1 KB). The spec itself never travels on the bus: its size
+ * reference and at most STALE_WORKLOADS_PER_EVENT workloads (< 200 KB). The spec itself never travels on the bus: its size
  * limit bounds the database row and the gRPC messages (4 MB).
  * workload-limits.test.ts builds each of these events at the limits.
  */

@@ -65,16 +65,17 @@ export const resolutionRetryingConsumer = (w: WorkloadService): MessageHandler =
   );
 
 /**
- * `workload.stale`: the redeploy policy acts on it (one replica per event).
- * A workload still in its cooldown is considered again when it ends
+ * `workload.stale`: the redeploy policy acts on each workload it names (one
+ * replica per event). A workload still in its cooldown is considered again when it ends
  * (`later`: the periodic scan, brought forward).
  */
 export const workloadStaleConsumer = (auto: AutoRedeployService, later: (inMs: number) => void): MessageHandler =>
   eventHandler<WorkloadStale>(
     'deployer/workload.stale',
-    async (event) => {
-      const outcome = await auto.onStale(event.data);
-      if ('skip' in outcome && outcome.retryInMs !== undefined) later(outcome.retryInMs);
+    async (event, msg) => {
+      const outcomes = await auto.onStale(event.data, () => msg.working());
+      const retries = outcomes.flatMap((o) => ('skip' in o && o.retryInMs !== undefined ? [o.retryInMs] : []));
+      if (retries.length > 0) later(Math.min(...retries));
     },
     { type: eventTypes.stale },
   );
