@@ -3,7 +3,7 @@ import http from 'node:http';
 import { FaultInjector, closeServer, listenOnLoopback, sendJson } from '../emulator-common/json-http.js';
 import { VaultFailure } from './failure.js';
 import { PathFaults } from './path-faults.js';
-import { handleVaultRequest, type VaultControls } from './router.js';
+import { DEFAULT_MAX_REQUEST_BYTES, handleVaultRequest, type VaultControls } from './router.js';
 import type { VaultReply } from './routes.js';
 import {
   DEFAULT_TOKEN_TTL,
@@ -38,6 +38,7 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
     faults: new FaultInjector<number | 'reset'>(),
     pathFaults: new PathFaults(),
     log,
+    maxRequestBytes: opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
   };
 
   const server = http.createServer((req, res) => {

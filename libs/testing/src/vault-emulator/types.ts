@@ -18,6 +18,11 @@ export interface VaultEmulatorOptions {
   mounts?: string[];
   /** KV version 1 mounts created at start in the root namespace. Default none. */
   kv1Mounts?: string[];
+  /**
+   * The listener's max_request_size: a larger request body is answered 413
+   * before it is parsed. Default 32 MiB, Vault's default.
+   */
+  maxRequestBytes?: number;
 }
 
 export interface MountOptions extends NamespaceOption {

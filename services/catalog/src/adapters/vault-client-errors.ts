@@ -161,6 +161,13 @@ function apiError(subject: ErrorSubject, api: ApiFailure, ctx: CallContext, on: 
     );
   }
   if (status === 404) return fail('vault.not_found', `nothing found ${on}`, 'not_found');
+  if (status === 413) {
+    return fail(
+      'vault.too_large',
+      `Vault refused ${on}: the request is larger than it accepts (its listener's max_request_size)`,
+      'invalid_argument',
+    );
+  }
   const transient = status >= 500 || status === 429;
   const kind = transient ? 'unavailable' : status === 400 ? 'invalid_argument' : 'internal';
   return fail('vault.error', `${on} failed`, kind, transient);
