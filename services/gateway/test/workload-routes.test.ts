@@ -25,6 +25,7 @@ const workload = (name: string, kind: string, spec: Record<string, unknown> = {}
   staleSince: '',
   redeployPolicy: undefined,
   appliedBy: 'alice',
+  plaintextCredentials: [],
 });
 
 before(async () => {
