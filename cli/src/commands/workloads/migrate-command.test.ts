@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { status } from '@grpc/grpc-js';
 import type {
   ApplyWorkloadRequest,
   DeployerServiceServer,
@@ -8,7 +9,7 @@ import type {
   CatalogServiceServer,
 } from '@latchkey/proto';
 import { fakeSecret, fakeWorkload } from '../../testing/fake-records.js';
-import { useFakeServices } from '../../testing/fake-services.js';
+import { fail, useFakeServices } from '../../testing/fake-services.js';
 import { keyForField, planMigration } from './migrate-plan.js';
 
 const canary = `canary-${randomBytes(12).toString('hex')}`;
@@ -56,7 +57,15 @@ const applyWorkload: DeployerServiceServer['applyWorkload'] = (call, cb) => {
 const listSecrets: CatalogServiceServer['listSecrets'] = (_call, cb) =>
   cb(null, { secrets: [fakeSecret('DB_PASSWORD', 3)] });
 let version = 0;
-const putSecret: CatalogServiceServer['putSecret'] = (call, cb) => cb(null, fakeSecret(call.request.key, ++version));
+/** When set, the catalog refuses puts as ras refuses a caller who may not manage the domain's secrets. */
+let refusePuts = false;
+const putSecret: CatalogServiceServer['putSecret'] = (call, cb) => {
+  if (refusePuts) {
+    fail(cb, status.PERMISSION_DENIED, 'permission.denied', 'mallory may not manage secrets in domain analytics');
+    return;
+  }
+  cb(null, fakeSecret(call.request.key, ++version));
+};
 
 const fake = useFakeServices({ deployer: { listWorkloads, applyWorkload }, catalog: { listSecrets, putSecret } });
 
@@ -110,6 +119,22 @@ test('migrate puts each distinct value once, applies the specs with references, 
     ['DB_PASSWORD_2', 'spark.a.token'],
   );
   assert.ok(report.secrets.every((s) => s.version > 0));
+});
+
+test('a caller refused the first put changes nothing: no workload is applied, the refusal is the error, and no value is printed', async () => {
+  migrated = false;
+  refusePuts = true;
+  try {
+    const out = await fake.run(['migrate', '--domain', 'analytics'], 1);
+    assert.equal(fake.calls('putSecret'), 1);
+    assert.equal(fake.calls('applyWorkload'), 0, 'no spec is rewritten before every value is stored');
+    assert.match(out.stderrLines.join('\n'), /mallory may not manage secrets in domain analytics/);
+    for (const line of [...out.stdoutLines, ...out.stderrLines]) {
+      assert.ok(!line.includes(canary) && !line.includes(shared), 'no value printed');
+    }
+  } finally {
+    refusePuts = false;
+  }
 });
 
 test('migrate with nothing left to move says so and changes nothing', async () => {
