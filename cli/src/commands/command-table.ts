@@ -21,6 +21,7 @@ import { loginCommand, whoamiCommand } from './identity/identity-commands.js';
 import { inventoryCommand } from './secrets/inventory-command.js';
 import { kekRotateCommand } from './secrets/kek-command.js';
 import { logsCommand } from './workloads/logs-command.js';
+import { migrateCommand } from './workloads/migrate-command.js';
 import { redeployCommand } from './workloads/redeploy-command.js';
 import {
   secretDeleteCommand,
@@ -78,6 +79,7 @@ export const COMMANDS: readonly Command[] = [
   redeployCommand,
   stopCommand,
   logsCommand,
+  migrateCommand,
   auditCommand,
   eventsCredentialsCommand,
 ];

@@ -58,6 +58,7 @@ export function fakeWorkload(name: string, extra: Partial<Workload> = {}): Workl
     staleSince: '',
     redeployPolicy: { mode: 'manual', window: '', maxConcurrent: 1 },
     appliedBy: 'mia',
+    plaintextCredentials: [],
     ...extra,
   };
 }

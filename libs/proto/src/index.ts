@@ -118,6 +118,7 @@ export {
   ListWorkloadsRequest,
   ListWorkloadsResponse,
   LogLine,
+  PlaintextCredential,
   PlannedReference,
   ReceivedVersion,
   RedeployPolicy,

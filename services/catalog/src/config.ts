@@ -17,6 +17,7 @@ const schema = z.object({
   // Rotation policies: how often the sweep looks for secrets due for rotation (also once at start).
   // Intervals are at most 24 days (a timer's limit; PeriodicTask also caps its delays there).
   LATCHKEY_ROTATION_SWEEP_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(86_400),
+  // The database backend's largest value (the kubernetes backend's follows from its Secrets, Vault answers itself).
   LATCHKEY_MAX_VALUE_BYTES: z.coerce.number().int().positive().default(65536),
   LATCHKEY_REPLICA_ID: z.string().default('catalog'),
   /**

@@ -57,7 +57,6 @@ serve({
       store,
       authorizer,
       backend,
-      maxValueBytes: config.LATCHKEY_MAX_VALUE_BYTES,
       logger: log,
       masker: redactor,
       rotateKek: () => rotateKek(pool, keks, kekStores),

@@ -36,7 +36,6 @@ test("the catalog's log masks a value it is storing, in every form, whatever log
     store,
     authorizer: new FakeAuthorizer(),
     backend: chatty,
-    maxValueBytes: 64 * 1024,
     logger,
     masker: redactor,
     onChange: () => undefined,

@@ -18,6 +18,7 @@ import { valueBackendContract } from './value-backend-contract.js';
 import {
   KubernetesValueBackend,
   dataKeyFor,
+  keySecretNameFor,
   secretNameFor,
   type KubernetesValueBackendOptions,
 } from '../src/adapters/kubernetes-value-backend.js';
@@ -40,7 +41,14 @@ function backendOn(cluster: Cluster, opts: Partial<KubernetesValueBackendOptions
   return new KubernetesValueBackend({ kubeConfig: cluster.kubeConfig(), namespace: NAMESPACE, ...opts });
 }
 
-async function readStoreSecret(cluster: Cluster, scope: string): Promise<V1Secret> {
+/** The Secret holding one key's versions. */
+async function readKeySecret(cluster: Cluster, scope: string, key: string): Promise<V1Secret> {
+  const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+  return core.readNamespacedSecret({ name: keySecretNameFor(scope, key), namespace: NAMESPACE });
+}
+
+/** The scope's Secret of the layout of earlier versions. */
+async function readLegacySecret(cluster: Cluster, scope: string): Promise<V1Secret> {
   const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
   return core.readNamespacedSecret({ name: secretNameFor(scope), namespace: NAMESPACE });
 }
@@ -70,7 +78,7 @@ const KiB = 1024;
 
 /** The tests that hold on any Kubernetes API: the emulator and k3s alike. */
 function portableTests(getCluster: () => Cluster): void {
-  test('a value written to a domain reads back, stored base64 in its labelled Opaque Secret', async () => {
+  test("a value written to a domain reads back, stored base64 in its key's labelled Opaque Secret", async () => {
     const cluster = getCluster();
     const backend = backendOn(cluster);
     const scope = freshDomain();
@@ -79,27 +87,24 @@ function portableTests(getCluster: () => Cluster): void {
     assert.equal(ref, 'v1.DB_PASSWORD');
     assert.deepEqual(await backend.read({ scope, key: 'DB_PASSWORD', version: 1, ref }), value);
 
-    const secret = await readStoreSecret(cluster, scope);
-    assert.equal(secret.metadata?.name, `latchkey-secret-store-${scope}`);
+    const secret = await readKeySecret(cluster, scope, 'DB_PASSWORD');
+    assert.match(secret.metadata?.name ?? '', new RegExp(`^latchkey-secret-store-${scope}\\.k[0-9a-f]{40}$`));
     assert.equal(secret.type, 'Opaque');
     assert.deepEqual(secret.metadata?.labels, {
       'app.kubernetes.io/managed-by': 'latchkey',
       'latchkey.dev/scope': scope,
     });
+    assert.deepEqual(secret.metadata?.annotations, { 'latchkey.dev/key': 'DB_PASSWORD' });
     assert.deepEqual(secret.data, { 'v1.DB_PASSWORD': value.toString('base64') });
   });
 
-  test('global values live in the Secret latchkey-secret-store', async () => {
+  test('global values live in Secrets latchkey-secret-store.k<hash>', async () => {
     const cluster = getCluster();
     const backend = backendOn(cluster);
-    const { ref } = await backend.write({
-      scope: 'global',
-      key: `G_${domainCount}`,
-      version: 3,
-      value: Buffer.from('g'),
-    });
-    const secret = await readStoreSecret(cluster, 'global');
-    assert.equal(secret.metadata?.name, 'latchkey-secret-store');
+    const key = `G_${domainCount}`;
+    const { ref } = await backend.write({ scope: 'global', key, version: 3, value: Buffer.from('g') });
+    const secret = await readKeySecret(cluster, 'global', key);
+    assert.match(secret.metadata?.name ?? '', /^latchkey-secret-store\.k[0-9a-f]{40}$/);
     assert.equal(secret.metadata?.labels?.['latchkey.dev/scope'], 'global');
     assert.equal(secret.data?.[ref], Buffer.from('g').toString('base64'));
   });
@@ -129,9 +134,9 @@ function portableTests(getCluster: () => Cluster): void {
     assert.equal(String(await backend.read({ scope, key: 'A.B', version: 1, ref: b1.ref })), 'b1');
   });
 
-  test('20 concurrent writers of different keys into one domain all land', async () => {
+  test('20 concurrent writers of one key all land', async () => {
     const cluster = getCluster();
-    const backend = backendOn(cluster);
+    const backend = backendOn(cluster, { keepVersions: 20 });
     const scope = freshDomain();
     const before = cluster.requests?.().length ?? 0;
     // With latency above the first backoff ceiling, writers' reads overlap, so conflicts are certain.
@@ -139,16 +144,16 @@ function portableTests(getCluster: () => Cluster): void {
     try {
       const refs = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          backend.write({ scope, key: `KEY_${i}`, version: 1, value: Buffer.from(`value-${i}`) }),
+          backend.write({ scope, key: 'KEY', version: i + 1, value: Buffer.from(`value-${i}`) }),
         ),
       );
       for (const [i, { ref }] of refs.entries()) {
-        assert.equal(String(await backend.read({ scope, key: `KEY_${i}`, version: 1, ref })), `value-${i}`);
+        assert.equal(String(await backend.read({ scope, key: 'KEY', version: i + 1, ref })), `value-${i}`);
       }
     } finally {
       cluster.setLatency?.(0);
     }
-    const secret = await readStoreSecret(cluster, scope);
+    const secret = await readKeySecret(cluster, scope, 'KEY');
     assert.equal(Object.keys(secret.data ?? {}).length, 20);
     if (cluster.requests !== undefined) {
       const mine = cluster.requests().slice(before);
@@ -159,7 +164,7 @@ function portableTests(getCluster: () => Cluster): void {
     }
   });
 
-  test('a value that would overflow the 1 MiB Secret is refused with the sizes, before the API sees it', async () => {
+  test("a version that would overflow its key's 1 MiB Secret is refused with the sizes, before the API sees it", async () => {
     const cluster = getCluster();
     const backend = backendOn(cluster);
     const scope = 'analytics';
@@ -167,13 +172,13 @@ function portableTests(getCluster: () => Cluster): void {
     const before = cluster.requests?.().length ?? 0;
     const canary = Buffer.from('CANARY-VALUE-'.repeat(500), 'utf8');
     const value = Buffer.concat([canary, Buffer.alloc(12 * KiB - canary.length, 1)]);
-    const err = await rejection(backend.write({ scope, key: 'MORE', version: 1, value }));
+    const err = await rejection(backend.write({ scope, key: 'BIG', version: 2, value }));
     assert.equal(err.code, 'backend.capacity_exceeded');
     assert.equal(err.kind, 'failed_precondition');
     assert.equal(err.retryable, false);
     assert.equal(
       err.message,
-      `domain ${scope} holds 1,020 KiB; this value needs 8 KiB more than fits in its Kubernetes Secret (1 MiB)`,
+      `key BIG of domain ${scope} holds 1,020 KiB; this value needs 8 KiB more than fits in its Kubernetes Secret (1 MiB)`,
     );
     assertNotIn(err, ['CANARY']);
     if (cluster.requests !== undefined) {
@@ -182,12 +187,31 @@ function portableTests(getCluster: () => Cluster): void {
           .requests()
           .slice(before)
           .map((r) => r.method),
-        ['GET'],
-        'the oversized write never reached the API',
+        ['GET', 'GET'],
+        'the oversized write never reached the API (it read the old layout and the key)',
       );
     }
     // Exactly up to the limit still fits.
-    await backend.write({ scope, key: 'REST', version: 1, value: Buffer.alloc(4 * KiB) });
+    await backend.write({ scope, key: 'BIG', version: 2, value: Buffer.alloc(4 * KiB) });
+  });
+
+  test("one domain's many keys do not share a ceiling: far more than 1 MiB of one domain's values all land", async () => {
+    const cluster = getCluster();
+    const backend = backendOn(cluster);
+    const scope = freshDomain();
+    const big = Math.floor(backend.valueLimit.bytes);
+    const refs: string[] = [];
+    // 8 keys x 2 versions at the per-value limit: 3.2 MiB in one domain.
+    for (let k = 0; k < 8; k++) {
+      for (let v = 1; v <= 2; v++) {
+        refs.push((await backend.write({ scope, key: `K${k}`, version: v, value: Buffer.alloc(big, k * 2 + v) })).ref);
+      }
+    }
+    for (let k = 0; k < 8; k++) {
+      const got = await backend.read({ scope, key: `K${k}`, version: 2, ref: refs[k * 2 + 1] ?? '' });
+      assert.equal(got?.length, big);
+      assert.equal(got?.[0], k * 2 + 2);
+    }
   });
 
   test('old versions are pruned on write, keeping the newest N', async () => {
@@ -202,8 +226,12 @@ function portableTests(getCluster: () => Cluster): void {
     assert.equal(await read(1), undefined);
     assert.equal(await read(2), undefined);
     assert.deepEqual(await Promise.all([3, 4, 5].map(async (v) => String(await read(v)))), ['r3', 'r4', 'r5']);
-    const secret = await readStoreSecret(cluster, scope);
-    assert.deepEqual(Object.keys(secret.data ?? {}).sort(), ['v1.OTHER', 'v3.ROT', 'v4.ROT', 'v5.ROT']);
+    assert.deepEqual(Object.keys((await readKeySecret(cluster, scope, 'ROT')).data ?? {}).sort(), [
+      'v3.ROT',
+      'v4.ROT',
+      'v5.ROT',
+    ]);
+    assert.deepEqual(Object.keys((await readKeySecret(cluster, scope, 'OTHER')).data ?? {}), ['v1.OTHER']);
   });
 
   test('keys up to 253 characters get legal, distinct data keys; lookalike keys never collide', async () => {
@@ -251,11 +279,45 @@ function portableTests(getCluster: () => Cluster): void {
     const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
     await core.createNamespacedSecret({
       namespace: NAMESPACE,
-      body: { metadata: { name: secretNameFor(scope) }, stringData: { theirs: 'x' } },
+      body: { metadata: { name: keySecretNameFor(scope, 'K') }, stringData: { theirs: 'x' } },
     });
     const err = await rejection(backendOn(cluster).write({ scope, key: 'K', version: 1, value: Buffer.from('v') }));
     assert.equal(err.code, 'backend.foreign_secret');
-    assert.deepEqual(Object.keys((await readStoreSecret(cluster, scope)).data ?? {}), ['theirs']);
+    assert.deepEqual(Object.keys((await readKeySecret(cluster, scope, 'K')).data ?? {}), ['theirs']);
+  });
+
+  test("the old layout (a scope's one Secret) is still read; a key's next write moves its versions out; remove clears both", async () => {
+    const cluster = getCluster();
+    const backend = backendOn(cluster, { keepVersions: 3 });
+    const scope = freshDomain();
+    const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    await core.createNamespacedSecret({
+      namespace: NAMESPACE,
+      body: {
+        metadata: {
+          name: secretNameFor(scope),
+          labels: { 'app.kubernetes.io/managed-by': 'latchkey', 'latchkey.dev/scope': scope },
+        },
+        type: 'Opaque',
+        data: { 'v1.OLD': b64('old-1'), 'v2.OLD': b64('old-2'), 'v1.OTHER': b64('other-1') },
+      },
+    });
+    const read = (key: string, version: number) =>
+      backend.read({ scope, key, version, ref: dataKeyFor(key, version) }).then((b) => b?.toString());
+    assert.equal(await read('OLD', 1), 'old-1');
+    assert.equal(await read('OTHER', 1), 'other-1');
+    await backend.write({ scope, key: 'OLD', version: 3, value: Buffer.from('new-3') });
+    assert.deepEqual(
+      Object.keys((await readKeySecret(cluster, scope, 'OLD')).data ?? {}).sort(),
+      ['v1.OLD', 'v2.OLD', 'v3.OLD'],
+      "the kept versions moved into the key's own Secret",
+    );
+    assert.deepEqual(Object.keys((await readLegacySecret(cluster, scope)).data ?? {}), ['v1.OTHER']);
+    assert.deepEqual([await read('OLD', 1), await read('OLD', 2), await read('OLD', 3)], ['old-1', 'old-2', 'new-3']);
+    await backend.remove({ scope, key: 'OTHER' });
+    assert.equal(await read('OTHER', 1), undefined);
+    assert.deepEqual((await readLegacySecret(cluster, scope)).data ?? {}, {});
   });
 }
 
@@ -282,6 +344,14 @@ describe('KubernetesValueBackend against the emulator', () => {
     assert.equal(secretNameFor('analytics'), 'latchkey-secret-store-analytics');
     assert.equal(secretNameFor('global'), 'latchkey-secret-store');
     assert.equal(secretNameFor('a-'), 'latchkey-secret-store-a-0.trailing-hyphen');
+    const names = ['analytics', 'global', 'a-', 'a-0'].flatMap((scope) =>
+      ['K', 'k', 'DB_PASSWORD', 'L'.repeat(253)].map((key) => keySecretNameFor(scope, key)),
+    );
+    assert.equal(new Set(names).size, names.length, 'every scope and key has its own Secret');
+    for (const n of names) {
+      assert.ok(n.length <= 253, n);
+      assert.match(n, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, n);
+    }
   });
 
   test('a namespace that does not exist is named, with the fix, not reported as a missing value', async () => {
@@ -293,7 +363,7 @@ describe('KubernetesValueBackend against the emulator', () => {
     );
   });
 
-  test('global overflow names the global scope', async () => {
+  test('global overflow names the key and the global scope', async () => {
     const local = await startKubernetesEmulator({ namespaces: [NAMESPACE] });
     try {
       const backend = new KubernetesValueBackend({ kubeConfig: local.kubeConfig(), namespace: NAMESPACE });
@@ -302,7 +372,7 @@ describe('KubernetesValueBackend against the emulator', () => {
       );
       assert.equal(
         err.message,
-        'global scope holds 0 KiB; this value needs 1 KiB more than fits in its Kubernetes Secret (1 MiB)',
+        'key HUGE of global scope holds 0 KiB; this value needs 1 KiB more than fits in its Kubernetes Secret (1 MiB)',
       );
     } finally {
       await local.stop();
@@ -426,9 +496,9 @@ describe('KubernetesValueBackend against the emulator', () => {
     const scope = freshDomain();
     await backend.write({ scope, key: 'K', version: 1, value: Buffer.from('1') });
     const core = emu.kubeConfig().makeApiClient(CoreV1Api);
-    await core.deleteNamespacedSecret({ name: secretNameFor(scope), namespace: NAMESPACE });
+    await core.deleteNamespacedSecret({ name: keySecretNameFor(scope, 'K'), namespace: NAMESPACE });
     await backend.write({ scope, key: 'K', version: 2, value: Buffer.from('2') });
-    assert.deepEqual(Object.keys((await readStoreSecret(cluster(), scope)).data ?? {}), ['v2.K']);
+    assert.deepEqual(Object.keys((await readKeySecret(cluster(), scope, 'K')).data ?? {}), ['v2.K']);
   });
 
   test('a writer that keeps losing gives up after maxAttempts with a retryable backend.unavailable', async () => {
@@ -440,7 +510,7 @@ describe('KubernetesValueBackend against the emulator', () => {
     try {
       outcomes = await Promise.allSettled([
         backend.write({ scope, key: 'A', version: 1, value: Buffer.from('a') }),
-        backend.write({ scope, key: 'B', version: 1, value: Buffer.from('b') }),
+        backend.write({ scope, key: 'A', version: 2, value: Buffer.from('b') }),
       ]);
     } finally {
       emu.setLatency(0);

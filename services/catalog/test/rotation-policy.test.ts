@@ -48,7 +48,7 @@ async function world(t: TestContext): Promise<World> {
     store,
     authorizer,
     clock,
-    secrets: new SecretService({ store, authorizer, backend, maxValueBytes: 65536, onChange: () => undefined }),
+    secrets: new SecretService({ store, authorizer, backend, onChange: () => undefined }),
     views: new CatalogViewService({
       store,
       integrations: { list: async () => [] } satisfies Pick<VaultIntegrationRepo, 'list'>,
@@ -437,7 +437,6 @@ describe('rotation policies', () => {
       store: w.store,
       authorizer: new FakeAuthorizer(deny('bob may not')),
       backend: new DatabaseValueBackend(w.pool, (await kekRing(t)).keks),
-      maxValueBytes: 65536,
       onChange: () => undefined,
     });
     const err = await rejection(denied.setRotationPolicy('bob', { scope: analytics, key: 'k', rotateEvery: '1d' }));

@@ -32,7 +32,6 @@ async function catalog(t: TestContext): Promise<Catalog> {
         store,
         authorizer,
         backend,
-        maxValueBytes: 64 * 1024,
         onChange: () => undefined,
         ...extra,
       }),
@@ -405,7 +404,6 @@ test('a put and a delete each write their audit record in the change transaction
       read: () => Promise.resolve(undefined),
       remove: () => Promise.resolve(),
     },
-    maxValueBytes: 1024,
     onChange: () => undefined,
   });
   await assert.rejects(

@@ -172,7 +172,6 @@ export async function world(t: TestContext, authorizer: Authorizer = new FakeAut
       store,
       authorizer,
       backend,
-      maxValueBytes: 65536,
       onChange: () => undefined,
       dependents,
       vault: { repo, sources },

@@ -25,6 +25,7 @@ const workload = (name: string, kind: string, spec: Record<string, unknown> = {}
   staleSince: '',
   redeployPolicy: undefined,
   appliedBy: 'alice',
+  plaintextCredentials: [],
 });
 
 before(async () => {
@@ -92,6 +93,34 @@ test('PUT by name takes the name from the path; PUT on the collection and a repl
     payload: { name: 'existing', secretKey: '${secrets.lake}' },
   });
   assert.equal(replace.statusCode, 200);
+});
+
+test("apply's answer carries the deployer's warnings and plaintext-credential findings (paths, never values)", async () => {
+  const finding = {
+    path: '$.envVars.DB_PASSWORD',
+    segments: ['envVars', 'DB_PASSWORD'],
+    reason: "its name matches Spark's redaction pattern (secret, password, token, access key)",
+    referenceAt: ['envVars', 'DB_PASSWORD'],
+  };
+  const warning = `${finding.path} holds a literal that looks like a credential (${finding.reason})`;
+  gw.set({
+    deployer: {
+      applyWorkload: (call, cb) => {
+        const doc = JSON.parse(call.request.specJson) as { name: string; kind: string };
+        cb(null, { ...workload(doc.name, doc.kind, doc), warnings: [warning], plaintextCredentials: [finding] });
+      },
+    },
+  });
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v2/domains/analytics/compute',
+    headers: auth,
+    payload: { name: 'w', envVars: { DB_PASSWORD: 'hunter22' } },
+  });
+  assert.equal(res.statusCode, 201);
+  const body = res.json() as { warnings: string[]; plaintextCredentials: unknown[] };
+  assert.deepEqual(body.warnings, [warning]);
+  assert.deepEqual(body.plaintextCredentials, [finding]);
 });
 
 test('a body that names another kind or another name is refused naming $.kind / $.name; a body that is not an object names $', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EMPTY_404, POLICY_DENIED, useVaultEmulator } from './test-client.js';
+import { startVaultEmulator } from './server.js';
+import { call, EMPTY_404, POLICY_DENIED, useVaultEmulator } from './test-client.js';
 
 /** The fields of Vault's answers, sorted (shared/reference/wire-facts.md). */
 const ENVELOPE_KEYS = [
@@ -177,5 +178,22 @@ describe('vault emulator: KV v2', () => {
       status: 403,
       body: { errors: [POLICY_DENIED] },
     });
+  });
+});
+
+describe("vault emulator: the listener's max_request_size", () => {
+  test('a body over maxRequestBytes is 413 and writes nothing; one at the limit is written', async () => {
+    const emu = await startVaultEmulator({ maxRequestBytes: 200 });
+    try {
+      const body = (n: number) => ({ data: { value: 'x'.repeat(n - JSON.stringify({ data: { value: '' } }).length) } });
+      const over = await call(emu, 'POST', '/v1/secret/data/big', { token: emu.rootToken, body: body(201) });
+      assert.deepEqual(over, { status: 413, body: { errors: ['http: request body too large'] } });
+      const read = await call(emu, 'GET', '/v1/secret/data/big', { token: emu.rootToken });
+      assert.equal(read.status, 404);
+      const at = await call(emu, 'POST', '/v1/secret/data/big', { token: emu.rootToken, body: body(200) });
+      assert.equal(at.status, 200);
+    } finally {
+      await emu.stop();
+    }
   });
 });

@@ -20,7 +20,12 @@ export interface VaultControls {
   readonly faults: FaultInjector<number | 'reset'>;
   readonly log: RequestLogEntry[];
   readonly pathFaults: PathFaults;
+  /** Bodies over this are 413 (the listener's max_request_size). */
+  readonly maxRequestBytes: number;
 }
+
+/** Vault's default max_request_size. */
+export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
 interface Addressed {
   url: URL;
@@ -75,8 +80,9 @@ function isListRequest(method: string, query: URLSearchParams): boolean {
   return b;
 }
 
-async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readJsonObject(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
   const text = await readBodyText(req);
+  if (Buffer.byteLength(text) > maxBytes) throw errors(413, 'http: request body too large');
   if (text.trim() === '') return {};
   let parsed: unknown;
   try {
@@ -120,7 +126,7 @@ export async function handleVaultRequest(
   if (a.rel === 'sys/seal-status' && a.method === 'GET') return sealStatus(controls.sealed);
   if (controls.sealed) throw errors(503, 'Vault is sealed');
   const isList = isListRequest(a.method, a.url.searchParams);
-  const body = a.method === 'POST' || a.method === 'PUT' ? await readJsonObject(req) : {};
+  const body = a.method === 'POST' || a.method === 'PUT' ? await readJsonObject(req, controls.maxRequestBytes) : {};
   return dispatch(store, a, { method: a.method, query: a.url.searchParams, body, isList });
 }
 

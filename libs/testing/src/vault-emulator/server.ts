@@ -4,7 +4,7 @@ import https from 'node:https';
 import { FaultInjector, closeServer, listenOnLoopback, sendJson } from '../emulator-common/json-http.js';
 import { VaultFailure } from './failure.js';
 import { PathFaults } from './path-faults.js';
-import { handleVaultRequest, type VaultControls } from './router.js';
+import { DEFAULT_MAX_REQUEST_BYTES, handleVaultRequest, type VaultControls } from './router.js';
 import type { VaultReply } from './routes.js';
 import { makeVaultTlsMaterial, type BadCertificateKind, type VaultTlsMaterial } from './tls-material.js';
 import {
@@ -40,6 +40,7 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
     faults: new FaultInjector<number | 'reset'>(),
     pathFaults: new PathFaults(),
     log,
+    maxRequestBytes: opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
   };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {

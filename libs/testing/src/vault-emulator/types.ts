@@ -24,6 +24,11 @@ export interface VaultEmulatorOptions {
    * make it present a bad certificate (`presentBadCertificate`). Default http.
    */
   tls?: boolean;
+  /**
+   * The listener's max_request_size: a larger request body is answered 413
+   * before it is parsed. Default 32 MiB, Vault's default.
+   */
+  maxRequestBytes?: number;
 }
 
 export interface MountOptions extends NamespaceOption {

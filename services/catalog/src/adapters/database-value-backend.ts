@@ -1,8 +1,11 @@
 import { envelopeDecrypt, envelopeEncrypt } from '@latchkey/crypto';
 import { wrapDbError, type Pool, type Queryable } from '@latchkey/db';
-import type { ValueBackend } from '../domain/value-backend.js';
+import type { ValueBackend, ValueLimit } from '../domain/value-backend.js';
 import type { KekRing } from './kek-ring.js';
 import { kekIdsIn, rewrapTable } from './kek-rotation.js';
+
+/** LATCHKEY_MAX_VALUE_BYTES when it is not set. */
+export const DEFAULT_DATABASE_MAX_VALUE_BYTES = 65_536;
 
 const context = (scope: string, key: string, version: number) => `latchkey.secret:${scope}/${key}/${version}`;
 
@@ -13,11 +16,16 @@ const context = (scope: string, key: string, version: number) => `latchkey.secre
  */
 export class DatabaseValueBackend implements ValueBackend {
   readonly kind = 'database' as const;
+  /** The database backend's limit is a setting: the catalog's LATCHKEY_MAX_VALUE_BYTES. */
+  readonly valueLimit: ValueLimit;
 
   constructor(
     private readonly pool: Pool,
     private readonly keks: KekRing,
-  ) {}
+    maxValueBytes = DEFAULT_DATABASE_MAX_VALUE_BYTES,
+  ) {
+    this.valueLimit = { bytes: maxValueBytes, why: 'the setting LATCHKEY_MAX_VALUE_BYTES' };
+  }
 
   async write(input: {
     scope: string;

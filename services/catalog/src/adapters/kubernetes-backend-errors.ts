@@ -73,8 +73,8 @@ export const namespaceNotFound = (namespace: string): LatchkeyError =>
     { kind: 'failed_precondition', details: { namespace } },
   );
 
-export function capacityExceeded(scope: string, heldBytes: number, afterBytes: number): LatchkeyError {
-  const where = scope === 'global' ? 'global scope' : `domain ${scope}`;
+export function capacityExceeded(scope: string, key: string, heldBytes: number, afterBytes: number): LatchkeyError {
+  const where = `key ${key} of ${scope === 'global' ? 'global scope' : `domain ${scope}`}`;
   const held = number(Math.round(heldBytes / 1024));
   const more = number(Math.max(1, Math.ceil((afterBytes - KUBERNETES_SECRET_LIMIT_BYTES) / 1024)));
   return new LatchkeyError(
@@ -84,6 +84,7 @@ export function capacityExceeded(scope: string, heldBytes: number, afterBytes: n
       kind: 'failed_precondition',
       details: {
         scope,
+        key,
         heldBytes,
         neededBytes: afterBytes - KUBERNETES_SECRET_LIMIT_BYTES,
         limitBytes: KUBERNETES_SECRET_LIMIT_BYTES,

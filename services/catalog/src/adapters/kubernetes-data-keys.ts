@@ -13,7 +13,10 @@ const HASHED_PREFIX_LENGTH = 100;
 const PLAIN_FORM = /^v(0|[1-9][0-9]*)\.(.+)$/;
 const HASHED_FORM = /^h(0|[1-9][0-9]*)\..*\.([0-9a-f]{64})$/;
 
-/** The Secret that holds a scope's values. */
+/**
+ * The Secret that held a scope's values before each key got its own (the
+ * layout of earlier versions, still read and emptied key by key).
+ */
 export function secretNameFor(scope: string): string {
   if (scope === 'global') return SECRET_NAME_PREFIX;
   // A domain may end in '-', which cannot end a DNS-1123 name; such a domain gets a
@@ -23,6 +26,17 @@ export function secretNameFor(scope: string): string {
 
 function sha256Hex(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('hex');
+}
+
+/**
+ * The Secret that holds one key's kept versions: the scope's name, a dot and
+ * `k` + 40 hex digits of the SHA-256 of the key (a key may hold capitals and
+ * `_`, which a Secret name may not; the key itself is in an annotation). A
+ * scope's name holds no dot before its last part, so no scope's or key's
+ * Secret name is another's.
+ */
+export function keySecretNameFor(scope: string, key: string): string {
+  return `${secretNameFor(scope)}.k${sha256Hex(key).slice(0, 40)}`;
 }
 
 /** The data key of one version of a key (see the scheme at the top of the file). */

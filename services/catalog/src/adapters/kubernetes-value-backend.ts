@@ -1,13 +1,23 @@
 /**
  * The `kubernetes` managed backend: values live in Opaque Secrets, one per
- * scope, in one configured namespace:
+ * key, in one configured namespace:
  *
- *   latchkey-secret-store-<domain>   a domain's values
- *   latchkey-secret-store            global values
+ *   latchkey-secret-store-<domain>.k<hash>   a domain's key
+ *   latchkey-secret-store.k<hash>            a global key
  *
- * Each Secret holds the newest `keepVersions` versions of each key; older
- * ones are pruned on write. Versions, who and when live in the catalog's
- * database; only values live here.
+ * (`<hash>`: 40 hex digits of the key's SHA-256, the key itself in the
+ * annotation latchkey.dev/key). Each Secret holds the newest `keepVersions`
+ * versions of its key; older ones are pruned on write. A Secret holds at most
+ * 1 MiB, so one value may be at most 1 MiB / keepVersions (the backend's
+ * `valueLimit`), however many keys a domain has. Versions, who and when live
+ * in the catalog's database; only values live here.
+ *
+ * Earlier versions kept a whole scope in one Secret (`latchkey-secret-store-
+ * <domain>`, `latchkey-secret-store`), which put every value of a domain
+ * times its kept versions under one 1 MiB ceiling. Such a Secret is still
+ * read (a version not in its key's Secret is looked up there), a key's next
+ * write carries its versions over into the key's Secret and removes them from
+ * the old one, and a remove clears both.
  *
  * Data key scheme (one data key per key and version). A Secret data key must
  * match `^[-._a-zA-Z0-9]+$`, be at most 253 bytes and not be or start with
@@ -33,7 +43,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { DOMAIN_NAME, GLOBAL_SCOPE, SECRET_KEY } from '@latchkey/events';
-import type { ValueBackend } from '../domain/value-backend.js';
+import type { ValueBackend, ValueLimit } from '../domain/value-backend.js';
 import {
   badRef,
   CallTimeout,
@@ -49,13 +59,22 @@ import {
   statusOf,
   translateApiError,
 } from './kubernetes-backend-errors.js';
-import { dataKeyFor, decodedSize, keyHashOf, secretNameFor, versionIn, versionsOf } from './kubernetes-data-keys.js';
+import {
+  dataKeyFor,
+  decodedSize,
+  keyHashOf,
+  keySecretNameFor,
+  secretNameFor,
+  versionIn,
+  versionsOf,
+} from './kubernetes-data-keys.js';
 
 export { KUBERNETES_SECRET_LIMIT_BYTES } from './kubernetes-backend-errors.js';
-export { dataKeyFor, SECRET_NAME_PREFIX, secretNameFor } from './kubernetes-data-keys.js';
+export { dataKeyFor, keySecretNameFor, SECRET_NAME_PREFIX, secretNameFor } from './kubernetes-data-keys.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const SCOPE_LABEL = 'latchkey.dev/scope';
+export const KEY_ANNOTATION = 'latchkey.dev/key';
 
 export interface KubernetesValueBackendOptions {
   kubeConfig: KubeConfig;
@@ -74,12 +93,20 @@ export interface KubernetesValueBackendOptions {
   random?: () => number;
 }
 
+/** Whose values a Secret holds: a scope's (the layout of earlier versions) or one key's. */
+interface SecretOwner {
+  scope: string;
+  key?: string;
+}
+
 /** A 409 from the API server: someone else changed or created the Secret first. */
 class Contended extends Error {}
 
 export class KubernetesValueBackend implements ValueBackend {
   readonly kind = 'kubernetes' as const;
   readonly namespace: string;
+  /** What fits: the newest keepVersions versions of a key share one Secret of at most 1 MiB. */
+  readonly valueLimit: ValueLimit;
   // Private fields: the client holds the token, and util.inspect never shows #fields.
   readonly #api: CoreV1Api;
   readonly #keep: number;
@@ -102,6 +129,10 @@ export class KubernetesValueBackend implements ValueBackend {
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) {
       throw new RangeError('maxAttempts must be an integer >= 1');
     }
+    this.valueLimit = {
+      bytes: Math.floor(KUBERNETES_SECRET_LIMIT_BYTES / this.#keep),
+      why: `a key's newest ${this.#keep} versions share one Kubernetes Secret, which holds at most 1 MiB`,
+    };
   }
 
   async write(input: { scope: string; key: string; version: number; value: Buffer }): Promise<{ ref: string }> {
@@ -109,15 +140,21 @@ export class KubernetesValueBackend implements ValueBackend {
     checkInput(scope, key, version);
     const dataKey = dataKeyFor(key, version);
     const encoded = value.toString('base64');
-    await this.#mutate(scope, true, (data) => {
+    // Versions of this key still in the scope's Secret of earlier versions move into the key's own.
+    const legacyName = secretNameFor(scope);
+    const legacyData = (await this.#get(legacyName))?.data ?? {};
+    const carried = versionsOf(legacyData, key);
+    await this.#mutate(keySecretNameFor(scope, key), { scope, key }, true, (data) => {
       const held = decodedSize(data);
+      for (const c of carried) data[c.dataKey] ??= legacyData[c.dataKey] ?? '';
       data[dataKey] = encoded;
       const newestFirst = versionsOf(data, key).sort((a, b) => b.version - a.version);
       for (const old of newestFirst.slice(this.#keep)) delete data[old.dataKey];
       const after = decodedSize(data);
-      if (after > KUBERNETES_SECRET_LIMIT_BYTES) throw capacityExceeded(scope, held, after);
+      if (after > KUBERNETES_SECRET_LIMIT_BYTES) throw capacityExceeded(scope, key, held, after);
       return true;
     });
+    if (carried.length > 0) await this.#removeVersions(legacyName, scope, key);
     return { ref: dataKey };
   }
 
@@ -126,15 +163,21 @@ export class KubernetesValueBackend implements ValueBackend {
     checkInput(scope, key, version);
     const dataKey = ref === '' ? dataKeyFor(key, version) : ref;
     if (versionIn(dataKey, key, keyHashOf(key)) !== version) throw badRef(version);
-    const secret = await this.#get(secretNameFor(scope));
-    const encoded = secret?.data?.[dataKey];
+    const own = await this.#get(keySecretNameFor(scope, key));
+    const encoded = own?.data?.[dataKey] ?? (await this.#get(secretNameFor(scope)))?.data?.[dataKey];
     return encoded === undefined ? undefined : Buffer.from(encoded, 'base64');
   }
 
   async remove(input: { scope: string; key: string }): Promise<void> {
     checkInput(input.scope, input.key, 0);
-    await this.#mutate(input.scope, false, (data) => {
-      const versions = versionsOf(data, input.key);
+    await this.#removeVersions(keySecretNameFor(input.scope, input.key), input.scope, input.key);
+    await this.#removeVersions(secretNameFor(input.scope), input.scope, input.key);
+  }
+
+  /** Drops every version of `key` from the Secret `name` (an emptied Secret stays, with no data). */
+  #removeVersions(name: string, scope: string, key: string): Promise<void> {
+    return this.#mutate(name, { scope }, false, (data) => {
+      const versions = versionsOf(data, key);
       for (const v of versions) delete data[v.dataKey];
       return versions.length > 0;
     });
@@ -145,8 +188,12 @@ export class KubernetesValueBackend implements ValueBackend {
    * resourceVersion (or create), and start over on a 409. `change` returns
    * false when there is nothing to write; it may throw to abort.
    */
-  async #mutate(scope: string, create: boolean, change: (data: Record<string, string>) => boolean): Promise<void> {
-    const name = secretNameFor(scope);
+  async #mutate(
+    name: string,
+    owner: SecretOwner,
+    create: boolean,
+    change: (data: Record<string, string>) => boolean,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.#get(name);
       try {
@@ -154,13 +201,13 @@ export class KubernetesValueBackend implements ValueBackend {
           if (!create) return;
           const data: Record<string, string> = {};
           if (!change(data)) return;
-          await this.#create(name, scope, data);
+          await this.#create(name, owner, data);
           return;
         }
         this.#checkWritable(current, name);
         const data = { ...(current.data ?? {}) };
         if (!change(data)) return;
-        await this.#replace(name, scope, current, data);
+        await this.#replace(name, owner, current, data);
         return;
       } catch (err) {
         if (!(err instanceof Contended)) throw err;
@@ -187,11 +234,16 @@ export class KubernetesValueBackend implements ValueBackend {
     }
   }
 
-  async #create(name: string, scope: string, data: Record<string, string>): Promise<void> {
+  async #create(name: string, owner: SecretOwner, data: Record<string, string>): Promise<void> {
     const body: V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name, namespace: this.namespace, labels: { [MANAGED_BY_LABEL]: 'latchkey', [SCOPE_LABEL]: scope } },
+      metadata: {
+        name,
+        namespace: this.namespace,
+        labels: { [MANAGED_BY_LABEL]: 'latchkey', [SCOPE_LABEL]: owner.scope },
+        ...(owner.key === undefined ? {} : { annotations: { [KEY_ANNOTATION]: owner.key } }),
+      },
       type: 'Opaque',
       data,
     };
@@ -204,13 +256,13 @@ export class KubernetesValueBackend implements ValueBackend {
     }
   }
 
-  async #replace(name: string, scope: string, current: V1Secret, data: Record<string, string>): Promise<void> {
+  async #replace(name: string, owner: SecretOwner, current: V1Secret, data: Record<string, string>): Promise<void> {
     const metadata = current.metadata ?? {};
     const body: V1Secret = {
       ...current,
       metadata: {
         ...metadata,
-        labels: { ...metadata.labels, [MANAGED_BY_LABEL]: 'latchkey', [SCOPE_LABEL]: scope },
+        labels: { ...metadata.labels, [MANAGED_BY_LABEL]: 'latchkey', [SCOPE_LABEL]: owner.scope },
       },
       data,
     };

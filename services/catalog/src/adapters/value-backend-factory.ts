@@ -26,7 +26,7 @@ export async function createValueBackend(
 ): Promise<ValueBackend> {
   switch (config.LATCHKEY_SECRET_STORE) {
     case 'database':
-      return new DatabaseValueBackend(deps.pool, deps.keks);
+      return new DatabaseValueBackend(deps.pool, deps.keks, config.LATCHKEY_MAX_VALUE_BYTES);
     case 'kubernetes': {
       // Loaded only here: the Kubernetes client costs ~75 MiB of memory.
       const [{ KubeConfig }, { KubernetesValueBackend }] = await Promise.all([

@@ -173,6 +173,13 @@ function apiError(subject: ErrorSubject, api: ApiFailure, ctx: CallContext, on: 
     );
   }
   if (status === 404) return fail('vault.not_found', `nothing found ${on}`, 'not_found');
+  if (status === 413) {
+    return fail(
+      'vault.too_large',
+      `Vault refused ${on}: the request is larger than it accepts (its listener's max_request_size)`,
+      'invalid_argument',
+    );
+  }
   if (status === 429) {
     return fail(
       'vault.rate_limited',

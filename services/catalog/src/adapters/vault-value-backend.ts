@@ -7,10 +7,15 @@
  *
  * Vault keeps 10 versions of a path by default (max_versions): older
  * versions read as undefined, like any version the backend no longer holds.
+ *
+ * Its size limit is Vault's own (its listener's max_request_size, 32 MiB by
+ * default): the backend states none, and Vault's 413 is reported as
+ * `secret.value_too_large` naming the vault backend and the size.
  */
 import { isUtf8 } from 'node:buffer';
-import { LatchkeyError } from '@latchkey/errors';
+import { isLatchkeyError, LatchkeyError } from '@latchkey/errors';
 import { DOMAIN_NAME, GLOBAL_SCOPE, SECRET_KEY } from '@latchkey/events';
+import { valueTooLarge } from '../domain/secrets/secret-errors.js';
 import type { ValueBackend } from '../domain/value-backend.js';
 import { parseKv2Path, VaultHttpClient, type VaultHttpClientOptions } from './vault-http-client.js';
 
@@ -49,10 +54,19 @@ export class VaultValueBackend implements ValueBackend {
         { kind: 'invalid_argument' },
       );
     }
-    const { version } = await this.#client.writeKv2(this.#mount, this.#path(input), {
-      value: input.value.toString('utf8'),
-    });
-    return { ref: String(version) };
+    try {
+      const { version } = await this.#client.writeKv2(this.#mount, this.#path(input), {
+        value: input.value.toString('utf8'),
+      });
+      return { ref: String(version) };
+    } catch (err) {
+      if (isLatchkeyError(err) && err.code === 'vault.too_large') {
+        throw valueTooLarge('vault', input.value.length, {
+          why: "Vault answered 413: the write is larger than its listener's max_request_size",
+        });
+      }
+      throw err;
+    }
   }
 
   async read(input: { scope: string; key: string; version: number; ref: string }): Promise<Buffer | undefined> {

@@ -12,6 +12,13 @@
 export interface ValueBackend {
   readonly kind: 'database' | 'kubernetes' | 'vault';
   /**
+   * The largest value this backend stores, and why, checked before a put
+   * (`secret.value_too_large` names the backend, the limit and the size).
+   * Absent: the backend itself answers (Vault: its request size limit, a
+   * 413, reported as `secret.value_too_large` too).
+   */
+  readonly valueLimit?: ValueLimit;
+  /**
    * Stores one version's value; returns the backend reference to keep.
    * `txn` is the catalog's open database transaction (opaque here): the
    * database backend joins it so value and metadata commit together; other
@@ -22,4 +29,11 @@ export interface ValueBackend {
   read(input: { scope: string; key: string; version: number; ref: string }): Promise<Buffer | undefined>;
   /** Removes every version of a key (a delete). Idempotent. */
   remove(input: { scope: string; key: string }): Promise<void>;
+}
+
+/** A backend's stated limit on one value. */
+export interface ValueLimit {
+  bytes: number;
+  /** Where the limit comes from, for the error, e.g. "the setting LATCHKEY_MAX_VALUE_BYTES". */
+  why: string;
 }

@@ -56,8 +56,17 @@ export const valueTooShort = (bytes: number, min: number): LatchkeyError =>
     `the value is ${bytes} byte(s); managed values need at least ${min}, because a shorter one cannot be redacted from workload output without masking ordinary text: use a longer value`,
   );
 
-export const valueTooLarge = (bytes: number, max: number): LatchkeyError =>
-  invalidArgument('secret.value_too_large', `the value is ${bytes} bytes; at most ${max} bytes are allowed`);
+/**
+ * A value over what the backend stores: names the backend, its limit (when
+ * it states one) and where the limit comes from, and the value's size.
+ */
+export const valueTooLarge = (backend: string, bytes: number, limit: { bytes?: number; why: string }): LatchkeyError =>
+  invalidArgument(
+    'secret.value_too_large',
+    `the value is ${bytes} bytes; the ${backend} backend stores ` +
+      `${limit.bytes === undefined ? 'less' : `at most ${limit.bytes} bytes`} (${limit.why}): store a smaller value`,
+    { backend, bytes, ...(limit.bytes === undefined ? {} : { limitBytes: limit.bytes }) },
+  );
 
 export const descriptionTooLong = (max: number): LatchkeyError =>
   invalidArgument('secret.description_too_long', `the description is longer than ${max} characters`);

@@ -34,7 +34,6 @@ export interface SecretServiceDeps {
   authorizer: Authorizer;
   /** The one managed backend configured for this deployment of Latchkey. */
   backend: ValueBackend;
-  maxValueBytes: number;
   /** Database backend only: re-wraps every data key with a new KEK. */
   rotateKek?: () => Promise<{ newKekId: string; rewrapped: number; retired: string[] }>;
   logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
@@ -82,7 +81,9 @@ export class SecretService {
     const rotateEverySeconds = input.rotateEvery === undefined ? undefined : parseRotateEvery(input.rotateEvery);
     if (input.value.length === 0) throw emptyValue();
     if (input.value.length < MIN_VALUE_BYTES) throw valueTooShort(input.value.length, MIN_VALUE_BYTES);
-    if (input.value.length > this.deps.maxValueBytes) throw valueTooLarge(input.value.length, this.deps.maxValueBytes);
+    const limit = this.deps.backend.valueLimit;
+    if (limit && input.value.length > limit.bytes)
+      throw valueTooLarge(this.deps.backend.kind, input.value.length, limit);
     if (input.description.length > MAX_DESCRIPTION) throw descriptionTooLong(MAX_DESCRIPTION);
     return this.#holding([input.value], () => this.#put(principal, scope, input, rotateEverySeconds));
   }

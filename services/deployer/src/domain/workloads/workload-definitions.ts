@@ -18,6 +18,7 @@ import {
   workloadRunning,
   workloadSecretsV2Disabled,
 } from './workload-errors.js';
+import { plaintextCredentialWarnings } from './plaintext-credentials.js';
 
 /** The workload `name` of `domain` (a checked name), or workload.not_found. */
 export async function findWorkload(
@@ -92,7 +93,8 @@ export class WorkloadDefinitions {
       { domain, workload: spec.name, principal, ...(groups.length > 0 ? { groups: [...groups] } : {}), references },
       this.deps.checkTimeoutMs ?? 5000,
     );
-    return { workload, warnings: [...specWarnings(spec), ...checked] };
+    const own = specWarnings(spec);
+    return { workload, warnings: [...own, ...plaintextCredentialWarnings(spec, domain, own), ...checked] };
   }
 
   async get(

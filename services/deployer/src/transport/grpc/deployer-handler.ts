@@ -2,6 +2,7 @@ import type { Handlers } from '@latchkey/grpc';
 import type { Deployment, DeployerServiceServer, Workload } from '@latchkey/proto';
 import type { DeploymentRecord, WorkloadRecord, WorkloadView } from '../../domain/deployment-types.js';
 import { effectivePolicy } from '../../domain/redeploy-policy.js';
+import { findPlaintextCredentials } from '../../domain/workloads/plaintext-credentials.js';
 import type { WorkloadService } from '../../domain/workload-service.js';
 
 export const toDeployment = (d: DeploymentRecord): Deployment => ({
@@ -59,6 +60,12 @@ export const toWorkload = (
     effectivePolicy(w.spec.redeployPolicy),
   ),
   appliedBy: w.appliedBy?.principal ?? '',
+  plaintextCredentials: findPlaintextCredentials(w.spec).map((f) => ({
+    path: f.path,
+    segments: f.segments,
+    reason: f.reason,
+    referenceAt: f.referenceAt ?? [],
+  })),
 });
 
 const viewToWorkload = (v: WorkloadView): Workload => toWorkload(v.workload, v.last, [], v.live);

@@ -112,6 +112,26 @@ export interface Workload {
    * whose policy redeploys nothing until it is applied again.
    */
   appliedBy: string;
+  /**
+   * Literals of the spec that look like credentials (never their values):
+   * what apply warns about and latchkey migrate moves into the catalog.
+   */
+  plaintextCredentials: PlaintextCredential[];
+}
+
+/** A literal of a workload spec that looks like a credential. Never the value. */
+export interface PlaintextCredential {
+  /** Its JSON path, e.g. $.template.envVars.DB_PASSWORD. */
+  path: string;
+  /** The same path as segments from the document's root. */
+  segments: string[];
+  /** Why it looks like a credential. */
+  reason: string;
+  /**
+   * Where a reference replaces it (segments); empty when the field takes no
+   * reference (e.g. $.endpoint, or text around ${secrets.KEY} placeholders).
+   */
+  referenceAt: string[];
 }
 
 export interface RedeployPolicy {
@@ -1064,6 +1084,7 @@ function createBaseWorkload(): Workload {
     staleSince: "",
     redeployPolicy: undefined,
     appliedBy: "",
+    plaintextCredentials: [],
   };
 }
 
@@ -1113,6 +1134,9 @@ export const Workload: MessageFns<Workload> = {
     }
     if (message.appliedBy !== "") {
       writer.uint32(122).string(message.appliedBy);
+    }
+    for (const v of message.plaintextCredentials) {
+      PlaintextCredential.encode(v!, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -1250,6 +1274,14 @@ export const Workload: MessageFns<Workload> = {
             message.appliedBy = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.plaintextCredentials.push(PlaintextCredential.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1317,6 +1349,11 @@ export const Workload: MessageFns<Workload> = {
         : isSet(object.applied_by)
         ? globalThis.String(object.applied_by)
         : "",
+      plaintextCredentials: globalThis.Array.isArray(object?.plaintextCredentials)
+        ? object.plaintextCredentials.map((e: any) => PlaintextCredential.fromJSON(e))
+        : globalThis.Array.isArray(object?.plaintext_credentials)
+        ? object.plaintext_credentials.map((e: any) => PlaintextCredential.fromJSON(e))
+        : [],
     };
   },
 
@@ -1367,6 +1404,9 @@ export const Workload: MessageFns<Workload> = {
     if (message.appliedBy !== undefined) {
       obj.appliedBy = message.appliedBy;
     }
+    if (message.plaintextCredentials?.length) {
+      obj.plaintextCredentials = message.plaintextCredentials.map((e) => PlaintextCredential.toJSON(e));
+    }
     return obj;
   },
 
@@ -1396,6 +1436,128 @@ export const Workload: MessageFns<Workload> = {
       ? RedeployPolicy.fromPartial(object.redeployPolicy)
       : undefined;
     message.appliedBy = object.appliedBy ?? "";
+    message.plaintextCredentials = object.plaintextCredentials?.map((e) => PlaintextCredential.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePlaintextCredential(): PlaintextCredential {
+  return { path: "", segments: [], reason: "", referenceAt: [] };
+}
+
+export const PlaintextCredential: MessageFns<PlaintextCredential> = {
+  encode(message: PlaintextCredential, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    for (const v of message.segments) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    for (const v of message.referenceAt) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlaintextCredential {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlaintextCredential();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.segments.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.referenceAt.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlaintextCredential {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      segments: globalThis.Array.isArray(object?.segments) ? object.segments.map((e: any) => globalThis.String(e)) : [],
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      referenceAt: globalThis.Array.isArray(object?.referenceAt)
+        ? object.referenceAt.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.reference_at)
+        ? object.reference_at.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PlaintextCredential): unknown {
+    const obj: any = {};
+    if (message.path !== undefined) {
+      obj.path = message.path;
+    }
+    if (message.segments?.length) {
+      obj.segments = message.segments;
+    }
+    if (message.reason !== undefined) {
+      obj.reason = message.reason;
+    }
+    if (message.referenceAt?.length) {
+      obj.referenceAt = message.referenceAt;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlaintextCredential>, I>>(base?: I): PlaintextCredential {
+    return PlaintextCredential.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlaintextCredential>, I>>(object: I): PlaintextCredential {
+    const message = createBasePlaintextCredential();
+    message.path = object.path ?? "";
+    message.segments = object.segments?.map((e) => e) || [];
+    message.reason = object.reason ?? "";
+    message.referenceAt = object.referenceAt?.map((e) => e) || [];
     return message;
   },
 };
