@@ -25,6 +25,9 @@ import {
 const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${WORKLOAD_LIMITS.nameChars - 1}}$`);
 const CONF_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${WORKLOAD_LIMITS.nameChars}}$`);
 
+const S3_REGION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const shown = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v.slice(0, 60) : v) ?? String(v);
 
@@ -45,7 +48,7 @@ const KIND_FIELDS: Record<WorkloadKind, readonly string[]> = {
   SPARK_STREAMING_JOB: ['template'],
   SDK_SPARK_JOB: ['template'],
   JUPYTER_CONTAINER: ['config'],
-  STORAGE_CONFIG: ['endpoint', 'accessKey', 'secretKey', 'storageSecret'],
+  STORAGE_CONFIG: ['endpoint', 'region', 'bucket', 'pathStyle', 'accessKey', 'secretKey', 'storageSecret'],
 };
 const COMMON_FIELDS = ['name', 'kind', 'description', 'run', 'redeployPolicy'];
 const ANY_KIND_FIELD = new Set(Object.values(KIND_FIELDS).flat());
@@ -214,6 +217,27 @@ function parseKindField(
         if (typeof t === 'string') p.add(path, t);
         else spec.endpoint = value;
       }
+      return;
+    case 'region':
+      if (typeof value !== 'string' || !S3_REGION.test(value))
+        p.add(path, 'expected an S3 region name such as "us-east-1" or "eu-west-3" (letters, digits, "-", "_", ".")');
+      else spec.region = value;
+      return;
+    case 'bucket':
+      if (typeof value !== 'string' || !S3_BUCKET.test(value))
+        p.add(
+          path,
+          'expected an S3 bucket name: 3-63 lower-case letters, digits, "." or "-", starting and ending with a letter or digit',
+        );
+      else spec.bucket = value;
+      return;
+    case 'pathStyle':
+      if (typeof value !== 'boolean')
+        p.add(
+          path,
+          'expected true (the bucket goes in the path: MinIO, most self-hosted stores) or false (in the host name)',
+        );
+      else spec.pathStyle = value;
       return;
     case 'accessKey': {
       const v = parseValue(value, path, p);
