@@ -132,5 +132,7 @@ export {
   StaleReason,
   StopWorkloadRequest,
   StopWorkloadResponse,
+  TestWorkloadRequest,
   Workload,
+  WorkloadTestResult,
 } from './gen/latchkey/v1/deployer.generated.js';
