@@ -39,7 +39,7 @@ const USERS: Readonly<Record<Exclude<Caller, 'anonymous' | 'bad-token' | 'expire
 };
 
 /** The names the other domain holds; none may appear in an answer to anyone without a role there. */
-const OTHER_NAMES = [OTHER, 'fin_password', 'fin-int', 'fin-vault', 'fin-job'];
+const OTHER_NAMES = [OTHER, 'fin_password', 'fin-int', 'fin-vault', 'fin-job', 'fin-lake'];
 
 const canary = `matrix-canary-${randomBytes(12).toString('hex')}`;
 let canaries = 0;
@@ -187,6 +187,7 @@ const grantee = { kind: 'user', id: 'matrix-grantee' };
 const bundleOf = (a: Aim) => a.pick({ own: 'team-vault', other: 'fin-vault' }, 'ghost-bundle');
 const integrationOf = (a: Aim) => a.pick({ own: 'team-int', other: 'fin-int' }, 'ghost-int');
 const workloadOf = (a: Aim) => a.pick({ own: 'etl', other: 'fin-job' }, 'ghost-job');
+const storageOf = (a: Aim) => a.pick({ own: 'lake', other: 'fin-lake' }, 'ghost-lake');
 
 const vaultSettings = () => ({
   host: 'http://127.0.0.1:9',
@@ -204,6 +205,18 @@ const workloadSpec = (name: string, domain: string) =>
     kind: 'COMPUTE',
     envVars: { DB_PASSWORD: { key: 'db_password', source: { type: 'MANAGED', id: domain } } },
     run: { command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'] },
+  });
+
+/** A storage config whose endpoint refuses connections: a connection test resolves its secret, then fails to connect. */
+const storageSpec = (name: string, domain: string, key: string) =>
+  JSON.stringify({
+    name,
+    kind: 'STORAGE_CONFIG',
+    endpoint: 'http://127.0.0.1:9',
+    bucket: 'lake',
+    pathStyle: true,
+    accessKey: 'AKIAMATRIX',
+    storageSecret: { key, source: { type: 'MANAGED', id: domain } },
   });
 
 /** Filled in by the fixture: deployment ids of the own and the other domain. */
@@ -305,6 +318,7 @@ const ROWS: Row[] = [
       }),
     request: (a) => ({ domain: a.domain, name: a.pick({ own: a.tagged('del'), other: a.tagged('del') }, 'ghost-job') }),
   },
+  { rpc: 'DeployerService.TestWorkload', request: (a) => ({ domain: a.domain, name: storageOf(a) }) },
 
   // RasService
   { rpc: 'RasService.CreateBundle', request: (a) => ({ domain: a.domainOnly(), name: a.tagged('b') }) },
@@ -464,9 +478,9 @@ before(async () => {
   await grant(OTHER, 'fiona', 'owner');
   vaultToken = await vault.addToken(['secret/data/team', 'secret/metadata/team']);
   await vault.putSecret('secret', 'team/vault_password', { value: `${canary}-vault` });
-  for (const [domain, bundle, integration, key, job] of [
-    [OWN, 'team-vault', 'team-int', 'db_password', 'etl'],
-    [OTHER, 'fin-vault', 'fin-int', 'fin_password', 'fin-job'],
+  for (const [domain, bundle, integration, key, job, lake] of [
+    [OWN, 'team-vault', 'team-int', 'db_password', 'etl', 'lake'],
+    [OTHER, 'fin-vault', 'fin-int', 'fin_password', 'fin-job', 'fin-lake'],
   ] as const) {
     await admin.call('RasService.CreateBundle', { domain, name: bundle });
     await admin.call('CatalogService.CreateVaultIntegration', {
@@ -480,6 +494,7 @@ before(async () => {
       domain,
       specJson: workloadSpec(job, domain).replace('db_password', key),
     });
+    await admin.call('DeployerService.ApplyWorkload', { domain, specJson: storageSpec(lake, domain, key) });
     const d = (await admin.call('DeployerService.Deploy', { domain, name: job })) as { id: string };
     deployments[domain === OWN ? 'own' : 'other'] = d.id;
   }

@@ -127,6 +127,8 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   'DeployerService.StopWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
   'DeployerService.GetLogs': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
   'DeployerService.DeleteWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
+  // A connection test resolves credentials as a deployment does: workload.deploy, as for Deploy and DryRun.
+  'DeployerService.TestWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
 
   // RasService
   'RasService.CreateBundle': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },

@@ -42,6 +42,7 @@ import {
   vaultUpdateCommand,
 } from './vault/vault-commands.js';
 import { workloadApplyCommand, workloadGetCommand, workloadListCommand } from './workloads/workload-commands.js';
+import { workloadTestCommand } from './workloads/workload-test-command.js';
 
 export const COMMANDS: readonly Command[] = [
   upCommand,
@@ -75,6 +76,7 @@ export const COMMANDS: readonly Command[] = [
   workloadApplyCommand,
   workloadGetCommand,
   workloadListCommand,
+  workloadTestCommand,
   deployCommand,
   redeployCommand,
   stopCommand,

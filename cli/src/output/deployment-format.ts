@@ -49,6 +49,25 @@ export function deploymentLines(d: Deployment, indent = ''): string[] {
   return lines;
 }
 
+/** Per reference of a dry run or a connection test: its source, the scope and version used, or why it failed. */
+export function referenceRows(references: DeploymentPlan['references']): string[] {
+  if (references.length === 0) return [];
+  return formatTable(
+    ['REFERENCE', 'SOURCE', 'SCOPE', 'VERSION', 'OUTCOME'],
+    references.map((r) => [
+      referenceLabel(r),
+      r.sourceType,
+      r.ok ? r.scope : '-',
+      r.ok ? (r.version > 0 ? String(r.version) : 'current') : '-',
+      r.ok
+        ? r.shadowedGlobal
+          ? 'ok (shadows global)'
+          : 'ok'
+        : `${r.code}${r.retryable ? ' (would be retried)' : ''}: ${r.message}`,
+    ]),
+  ).map((row) => `  ${row}`);
+}
+
 /** A dry run: per reference, what a deployment would use now, or why it would fail. */
 export function planLines(p: DeploymentPlan): string[] {
   const failing = p.references.filter((r) => !r.ok).length;
@@ -61,24 +80,7 @@ export function planLines(p: DeploymentPlan): string[] {
           : 'the workload could not be started'
     }; nothing was deployed`,
   ];
-  if (p.references.length > 0) {
-    for (const row of formatTable(
-      ['REFERENCE', 'SOURCE', 'SCOPE', 'VERSION', 'OUTCOME'],
-      p.references.map((r) => [
-        referenceLabel(r),
-        r.sourceType,
-        r.ok ? r.scope : '-',
-        r.ok ? (r.version > 0 ? String(r.version) : 'current') : '-',
-        r.ok
-          ? r.shadowedGlobal
-            ? 'ok (shadows global)'
-            : 'ok'
-          : `${r.code}${r.retryable ? ' (would be retried)' : ''}: ${r.message}`,
-      ]),
-    )) {
-      lines.push(`  ${row}`);
-    }
-  }
+  lines.push(...referenceRows(p.references));
   for (const warning of p.warnings) lines.push(`warning: ${warning}`);
   return lines;
 }

@@ -47,7 +47,7 @@ export { AUDIT_OUTCOMES, AUDIT_SERVICES, auditRecord, auditSubject, auditEvent, 
 export type { DecisionCache } from './policy-changes.js';
 export { dropOnPolicyChange } from './policy-changes.js';
 export type { PlanRequest, PlanReply, PlannedReference } from './resolution-plan.js';
-export { planSubject, PLAN_SUBJECTS } from './resolution-plan.js';
+export { connectionTestBinding, planSubject, PLAN_SUBJECTS } from './resolution-plan.js';
 export type { RuntimeReadRequest, RuntimeReadReply } from './runtime-read.js';
 export { runtimeReadBinding, runtimeReadSubject, RUNTIME_READ_ACTION, RUNTIME_READ_SUBJECTS } from './runtime-read.js';
 export { PeriodicTask } from './periodic-task.js';

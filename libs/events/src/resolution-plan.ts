@@ -1,4 +1,4 @@
-import type { DeployerSignature, ReferenceSpec, SourceType } from './event-types.js';
+import type { DeployerSignature, ReferenceSpec, SealedValues, SourceType } from './event-types.js';
 
 /**
  * A resolution without a deployment, asked of the resolver by the deployer
@@ -10,9 +10,14 @@ import type { DeployerSignature, ReferenceSpec, SourceType } from './event-types
  *   the values read together and discarded inside the resolver. The reply
  *   says per reference which scope (or Vault integration) and version would
  *   be used. No value is in it, and nothing is published.
+ * - `connection_test` (workload test of a STORAGE_CONFIG): the whole
+ *   resolution, as a dry run, audited as a connection test; when every
+ *   reference resolved, the reply also carries the values sealed to the
+ *   deployers' key, bound to `connectionTestBinding(requestId)`, for the one
+ *   signed request the deployer makes with them. Nothing is published.
  */
 export interface PlanRequest {
-  mode: 'check' | 'dry_run';
+  mode: 'check' | 'dry_run' | 'connection_test';
   domain: string;
   workload: string;
   principal: string;
@@ -44,7 +49,17 @@ export interface PlannedReference {
 }
 
 export type PlanReply =
-  { ok: true; references: PlannedReference[]; warnings: string[] } | { ok: false; code: string; message: string };
+  | {
+      ok: true;
+      references: PlannedReference[];
+      warnings: string[];
+      /** connection_test only, when every reference resolved: `{refId: value}` as JSON, sealed. */
+      sealed?: SealedValues;
+    }
+  | { ok: false; code: string; message: string };
+
+/** The associated data a connection test's values are sealed with: they open for that request only. */
+export const connectionTestBinding = (requestId: string): string => `connection_test:${requestId}`;
 
 export const planSubject = (domain: string): string => `latchkey.resolver.plan.${domain}`;
 /** What the resolvers subscribe to, as one queue group. */

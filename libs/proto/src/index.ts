@@ -133,5 +133,7 @@ export {
   StaleReason,
   StopWorkloadRequest,
   StopWorkloadResponse,
+  TestWorkloadRequest,
   Workload,
+  WorkloadTestResult,
 } from './gen/latchkey/v1/deployer.generated.js';

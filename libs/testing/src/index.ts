@@ -45,3 +45,5 @@ export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, ReceivedSpan } from './otlp-receiver.js';
 export { packageFromDescriptors, reflectionClient } from './reflection-client.js';
 export type { ReflectionClient } from './reflection-client.js';
+export { startS3Emulator } from './s3-emulator/server.js';
+export type { S3BucketOptions, S3Emulator, S3EmulatorOptions, S3RequestLogEntry } from './s3-emulator/server.js';

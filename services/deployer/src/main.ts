@@ -9,6 +9,7 @@ import {
 } from '@latchkey/proto';
 import { serve } from '@latchkey/service';
 import { NatsResolutionPlanner, NatsRuntimeValueReader } from './adapters/nats-resolution-planner.js';
+import { S3StorageProbe } from './adapters/s3-storage-probe.js';
 import { PostgresRedeployRepo } from './adapters/postgres-redeploy-repo.js';
 import { PostgresReferenceIndex } from './adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from './adapters/postgres-workload-repo.js';
@@ -62,6 +63,7 @@ serve({
       outputQuotaBytes: config.LATCHKEY_OUTPUT_QUOTA_BYTES,
       workloadApi,
       secretsV2: config.LATCHKEY_SECRETS_V2,
+      storageProbe: new S3StorageProbe(),
     });
     const runtimeReads = new RuntimeReadService({
       tokens,

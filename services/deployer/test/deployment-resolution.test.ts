@@ -255,6 +255,23 @@ test('a dry run reports per reference what would be used, and records, publishes
     warnings: ['workload bare has no run.command: the process runtime needs one: deploy would be refused'],
   });
 
+  // A storage config without run is a configuration: its dry run is ok and says what deploy does instead; deploy refuses it.
+  await h.workloads.apply(
+    'mia',
+    'analytics',
+    JSON.stringify({ name: 'lake', kind: 'STORAGE_CONFIG', bucket: 'lake-raw', accessKey: 'AKIAEXAMPLE' }),
+  );
+  const lake = await h.workloads.dryRun('mia', 'analytics', 'lake');
+  assert.equal(lake.ok, true);
+  assert.deepEqual(lake.warnings, [
+    'workload lake is a STORAGE_CONFIG: a set of credentials that other workloads and the platform use, not a process, so there is nothing to deploy; check its credentials and endpoint with latchkey workload test lake --domain analytics, and reference its secrets from the workloads that use them (deploy would refuse it)',
+  ]);
+  await assert.rejects(
+    h.workloads.deploy('mia', 'analytics', 'lake'),
+    (e: Error & { code?: string }) =>
+      e.code === 'workload.no_command' && /is a STORAGE_CONFIG: .*nothing to deploy/.test(e.message),
+  );
+
   // Without a resolver to ask, a dry run is refused rather than reported as fine.
   const lonely = await harness(t);
   await lonely.workloads.apply('mia', 'analytics', JSON.stringify(JOB));

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { generateSealKeyPair } from '@latchkey/crypto';
+import { generateSealKeyPair, open } from '@latchkey/crypto';
 import { type LatchkeyError, unavailable } from '@latchkey/errors';
 import {
+  connectionTestBinding,
   type AuditRecord,
   type PlanReply,
   type PlanRequest,
@@ -159,7 +160,10 @@ class MemoryAudit implements AuditTrail {
   /** What the masker held at each write. */
   readonly maskedAtWrite: string[][] = [];
   masker: RecordingMasker | undefined;
+  /** While set, every write fails (the audit stream is away). */
+  failing = false;
   write(record: AuditRecord): Promise<void> {
+    if (this.failing) return Promise.reject(new Error('audit stream unavailable'));
     this.records.push(record);
     this.maskedAtWrite.push([...(this.masker?.held ?? [])].sort());
     return Promise.resolve();
@@ -170,7 +174,13 @@ const canary = (name: string) => `${name}-${randomBytes(8).toString('hex')}`;
 
 function harness(
   values: FakeValues,
-  opts: { deny?: string[]; maxValueBytes?: number; maxTotalBytes?: number; secretsV2?: boolean } = {},
+  opts: {
+    deny?: string[];
+    maxValueBytes?: number;
+    maxTotalBytes?: number;
+    secretsV2?: boolean;
+    auditFailClosed?: boolean;
+  } = {},
 ) {
   const authorizer = FakeAuthorizer.denyingResources(opts.deny ?? []);
   const publisher = new RecordingPublisher();
@@ -185,13 +195,13 @@ function harness(
     recipient: keys,
     audit,
     masker,
-    auditFailClosed: false,
+    auditFailClosed: opts.auditFailClosed ?? false,
     logger: silentLogger,
     ...(opts.maxValueBytes ? { maxValueBytes: opts.maxValueBytes } : {}),
     ...(opts.maxTotalBytes ? { maxTotalBytes: opts.maxTotalBytes } : {}),
     ...(opts.secretsV2 !== undefined ? { secretsV2: opts.secretsV2 } : {}),
   });
-  return { authorizer, publisher, audit, masker, service, opened: opener(keys) };
+  return { authorizer, publisher, audit, masker, service, keys, opened: opener(keys) };
 }
 
 /** mia's plan request (`mode`) for `workload` in analytics. */
@@ -616,6 +626,81 @@ test('a dry run resolves and checks everything, answers scopes and versions only
     down.references.map((r) => [r.ok, r.code, r.retryable]),
     [[false, 'catalog.unavailable', true]],
   );
+});
+
+test('a connection test resolves as a dry run, records the read as a connection test, and seals the values for that request only', async () => {
+  const secrets = { access: canary('access'), secret: canary('secret') };
+  const values = new FakeValues({
+    lake_access_key: { scope: 'analytics', version: 2, value: secrets.access },
+    lake_secret: { scope: 'analytics', version: 5, value: secrets.secret },
+  });
+  const h = harness(values, { deny: ['forbidden'] });
+  const refs = [managed('lake_access_key'), managed('lake_secret')];
+  const ask = (references: PlanRequest['references'], requestId: string | null = 'req-1') =>
+    h.service.plan({
+      mode: 'connection_test',
+      domain: 'analytics',
+      workload: 'lake',
+      principal: 'mia',
+      groups: ['data-eng'],
+      references,
+      ...(requestId !== null ? { requestId } : {}),
+    });
+  const reply = await ask(refs);
+  assert.ok(reply.ok && reply.sealed, 'sealed values');
+  assert.deepEqual(
+    reply.references.map((r) => [r.key, r.ok, r.scope, r.version]),
+    [
+      ['lake_access_key', true, 'analytics', 2],
+      ['lake_secret', true, 'analytics', 5],
+    ],
+  );
+  const plain = open(new Map([[h.keys.kid, h.keys]]), reply.sealed, connectionTestBinding('req-1'));
+  assert.deepEqual(JSON.parse(plain.toString('utf8')), {
+    'MANAGED:analytics:lake_access_key': secrets.access,
+    'MANAGED:analytics:lake_secret': secrets.secret,
+  });
+  // Bound to its request: neither another request's binding nor a deployment's opens it.
+  assert.throws(() => open(new Map([[h.keys.kid, h.keys]]), reply.sealed!, connectionTestBinding('req-2')));
+  assert.throws(() => open(new Map([[h.keys.kid, h.keys]]), reply.sealed!, 'req-1'));
+  const [record] = h.audit.records;
+  assert.deepEqual(
+    [record?.action, record?.outcome, record?.actor, record?.groups, record?.requestId],
+    ['secret.read', 'ok', 'mia', ['data-eng'], 'connection-test:req-1'],
+  );
+  assert.match(record!.reason, /^connection test of storage config lake \(values read for one signed S3 request/);
+  assert.equal(record!.resource, 'MANAGED:analytics/lake_access_key@v2, MANAGED:analytics/lake_secret@v5');
+  assert.deepEqual(h.publisher.all, [], 'nothing was published');
+  assert.ok(!JSON.stringify(h.audit.records).includes(secrets.secret));
+  assert.ok(
+    values.handedOut.every((b) => b.every((x) => x === 0)),
+    'the buffers read were wiped',
+  );
+
+  // A refused reference: the refusal is recorded, nothing is sealed.
+  const refused = await ask([managed('lake_access_key'), managed('forbidden')]);
+  assert.ok(refused.ok);
+  assert.equal(refused.sealed, undefined);
+  assert.equal(h.audit.records[1]?.outcome, 'deny');
+  // Without its request id, refused unread.
+  assert.deepEqual(await ask(refs, null), {
+    ok: false,
+    code: 'resolver.invalid_request',
+    message: 'a connection_test needs its requestId (its values are sealed for that request only)',
+  });
+
+  // Fail-closed: a read that cannot be recorded sends no value.
+  const closed = harness(values, { auditFailClosed: true });
+  closed.audit.failing = true;
+  const unaudited = await closed.service.plan({
+    mode: 'connection_test',
+    domain: 'analytics',
+    workload: 'lake',
+    principal: 'mia',
+    references: refs,
+    requestId: 'req-3',
+  });
+  assert.deepEqual([unaudited.ok, !unaudited.ok && unaudited.code], [false, 'audit.unavailable']);
 });
 
 test('a check (on apply) reads no value: it asks whether keys exist and may be used', async () => {

@@ -16,7 +16,8 @@ import type { DeployerSigner } from './postgres-deployment-store.js';
 
 /**
  * Asks a resolver (one of the queue group) over NATS request/reply. The
- * request carries references, never values; so does the reply. Each request
+ * request carries references, never values; so does the reply, but for a
+ * connection test's values sealed to the deployers' key. Each request
  * gets a random id and the time, and is signed with the deployers' key: a
  * resolver answers no plan request it cannot attribute to a deployer.
  */
@@ -27,7 +28,12 @@ export class NatsResolutionPlanner implements ResolutionPlanner {
   ) {}
 
   async plan(request: PlanRequest, timeoutMs: number): Promise<PlanReply> {
-    const stamped: PlanRequest = { ...request, requestId: randomUUID(), issuedAt: new Date().toISOString() };
+    // A connection test names its own id (its values are sealed for it); the others get a random one.
+    const stamped: PlanRequest = {
+      ...request,
+      requestId: request.requestId ?? randomUUID(),
+      issuedAt: new Date().toISOString(),
+    };
     const signed: PlanRequest = { ...stamped, signature: this.sign(planPayload(stamped)) };
     const data = await askResolver(this.nc, planSubject(request.domain), JSON.stringify(signed), timeoutMs);
     return JSON.parse(new TextDecoder().decode(data)) as PlanReply;

@@ -2,6 +2,7 @@ import type { Authorizer } from '@latchkey/authz';
 import type { SealKeyPair } from '@latchkey/crypto';
 import type { Logger } from '@latchkey/logger';
 import type { ResolutionPlanner, WorkloadRepo, WorkloadRuntime, WorkloadTokenStore } from './ports.js';
+import type { StorageProbe } from './workloads/storage-probe.js';
 
 /** What the deployer's domain services are built from (each takes the part it uses). */
 export interface WorkloadServiceDeps {
@@ -34,6 +35,10 @@ export interface WorkloadServiceDeps {
    * certificate. Without it, workloads get no token.
    */
   workloadApi?: WorkloadApiDeps;
+  /** A STORAGE_CONFIG's connection test: the S3 client (without it, `workload test` is unavailable). */
+  storageProbe?: StorageProbe;
+  /** How long its one request may take (default 10 s). */
+  storageTestTimeoutMs?: number;
 }
 
 export interface WorkloadApiDeps {

@@ -15,6 +15,7 @@ import { deploymentLogs, type LogsPage } from './runner/deployment-logs.js';
 import { WorkloadRunner, type StopResult } from './runner/workload-runner.js';
 import { markDependentsStale } from './staleness/staleness-service.js';
 import { WorkloadDefinitions } from './workloads/workload-definitions.js';
+import { StorageConnectionTests, type ConnectionTestResult } from './workloads/storage-connection-test.js';
 
 /**
  * The deployer's domain as its transport calls it: one entry per call,
@@ -139,5 +140,10 @@ export class WorkloadService {
 
   stopAll(): Promise<void> {
     return this.runner.stopAll();
+  }
+
+  /** See {@link StorageConnectionTests.test}. */
+  test(principal: string, domain: string, name: string, groups: readonly string[] = []): Promise<ConnectionTestResult> {
+    return new StorageConnectionTests(this.deps).test(principal, domain, name, groups);
   }
 }

@@ -63,6 +63,9 @@ const EVERY_KIND: Record<string, Record<string, unknown>> = {
     name: 'lake',
     kind: 'STORAGE_CONFIG',
     endpoint: 'https://minio.internal:9000',
+    region: 'eu-west-3',
+    bucket: 'lake-raw',
+    pathStyle: true,
     accessKey: 'AKIAEXAMPLE',
     secretKey: '${secrets.old_secret}',
     storageSecret: managed('lake_secret'),
@@ -109,6 +112,8 @@ test('each kind injects its values where its shape puts them', () => {
     env: {},
     sparkConf: {
       [S3A_SETTINGS.endpoint]: 'https://minio.internal:9000',
+      [S3A_SETTINGS.region]: 'eu-west-3',
+      [S3A_SETTINGS.pathStyle]: 'true',
       [S3A_SETTINGS.accessKey]: 'AKIAEXAMPLE',
       [S3A_SETTINGS.secretKey]: managed('lake_secret'),
     },
@@ -116,9 +121,32 @@ test('each kind injects its values where its shape puts them', () => {
   });
   assert.deepEqual(S3A_SETTINGS, {
     endpoint: 'spark.hadoop.fs.s3a.endpoint',
+    region: 'spark.hadoop.fs.s3a.endpoint.region',
+    pathStyle: 'spark.hadoop.fs.s3a.path.style.access',
     accessKey: 'spark.hadoop.fs.s3a.access.key',
     secretKey: 'spark.hadoop.fs.s3a.secret.key',
   });
+});
+
+test('a storage config: region, bucket and pathStyle are literals, each checked with what is expected', () => {
+  const problems = problemsOf({
+    name: 's',
+    kind: 'STORAGE_CONFIG',
+    region: 'us east',
+    bucket: 'Lake_Raw',
+    pathStyle: 'yes',
+  });
+  assert.deepEqual(problems, [
+    '$.region: expected an S3 region name such as "us-east-1" or "eu-west-3" (letters, digits, "-", "_", ".")',
+    '$.bucket: expected an S3 bucket name: 3-63 lower-case letters, digits, "." or "-", starting and ending with a letter or digit',
+    '$.pathStyle: expected true (the bucket goes in the path: MinIO, most self-hosted stores) or false (in the host name)',
+  ]);
+  assert.deepEqual(problemsOf({ name: 'c', kind: 'COMPUTE', bucket: 'lake' }), [
+    `$.bucket: misplaced for a COMPUTE: a COMPUTE workload takes envVars and sparkConf at the top level`,
+  ]);
+  // Without run: a storage config is a configuration, accepted as such.
+  const bare = parseInAnalytics({ name: 'lake', kind: 'STORAGE_CONFIG', bucket: 'lake', pathStyle: false });
+  assert.deepEqual(bare, { name: 'lake', kind: 'STORAGE_CONFIG', bucket: 'lake', pathStyle: false });
 });
 
 test('a storage config: storageSecret wins over secretKey, which is then neither resolved nor injected', () => {
@@ -307,7 +335,7 @@ test('misplaced fields are refused with their path and where the kind takes them
 
   const storage = problemsOf({ name: 's', kind: 'STORAGE_CONFIG', envVars: { AWS_SECRET_ACCESS_KEY: 'x' } });
   assert.deepEqual(storage, [
-    '$.envVars: a STORAGE_CONFIG has no environment variables: a STORAGE_CONFIG takes endpoint, accessKey, secretKey (legacy literal) and storageSecret (a reference), and no envVars or sparkConf',
+    '$.envVars: a STORAGE_CONFIG has no environment variables: a STORAGE_CONFIG takes endpoint, region, bucket, pathStyle, accessKey (the access key id), secretKey (legacy literal) and storageSecret (a reference), and no envVars or sparkConf',
   ]);
 });
 

@@ -68,6 +68,18 @@ export function dryRunSubject(req: PlanRequest, requestId: string): AuditSubject
   };
 }
 
+/** A STORAGE_CONFIG's connection test: values read for one signed S3 request by the deployer, nothing deployed. */
+export function connectionTestSubject(req: PlanRequest, requestId: string): AuditSubject {
+  return {
+    principal: req.principal,
+    groups: req.groups,
+    domain: req.domain,
+    requestId,
+    what: `connection test of storage config ${req.workload} (values read for one signed S3 request, nothing deployed)`,
+    logFields: { requestId, workload: req.workload },
+  };
+}
+
 /** What a resolution read: each reference's source (the scope that answered), key and version, never a value. */
 export function readList(versions: readonly ResolvedVersion[]): string {
   return versions.map((v) => `${v.sourceType}:${v.scope}/${v.key}@v${v.version}`).join(', ');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { seal, type SealPublicKey } from '@latchkey/crypto';
 import {
+  connectionTestBinding,
   runtimeReadBinding,
   type PlanReply,
   type PlanRequest,
@@ -15,6 +16,7 @@ import { authorizeReferences } from './reference-authorization.js';
 import { readReferences, type ReadMode } from './reference-read.js';
 import {
   askedList,
+  connectionTestSubject,
   deploymentSubject,
   dryRunResource,
   dryRunSubject,
@@ -200,11 +202,14 @@ export class ResolutionService {
    * does everything a deployment does up to sealing, then discards the
    * values here: the reply carries scopes and versions only, nothing is
    * published, and a retryable failure is reported rather than waited for.
+   * `connection_test` is a dry run whose values, when all resolved and the
+   * read recorded, are sealed to the deployers' key for that request only.
    */
   async plan(req: PlanRequest): Promise<PlanReply> {
     const problem = planRequestProblem(req);
     if (problem) return invalidRequest(problem);
-    const requestId = `dry-run:${randomUUID()}`;
+    const testing = req.mode === 'connection_test';
+    const requestId = testing ? `connection-test:${req.requestId ?? ''}` : `dry-run:${randomUUID()}`;
     const question = {
       domain: req.domain,
       principal: req.principal,
@@ -212,24 +217,40 @@ export class ResolutionService {
       references: req.references,
       requestId,
     };
-    const outcomes = await this.#evaluate(question, req.mode === 'dry_run' ? 'values' : 'keys');
-    return this.#holding(outcomes, async () => {
-      if (req.mode === 'dry_run') {
-        const failed = outcomes.filter(isFailed);
-        // Values were read (and are discarded): that is recorded like any read.
-        await writeReadRecord(
+    const outcomes = await this.#evaluate(question, req.mode === 'check' ? 'keys' : 'values');
+    return this.#holding(outcomes, async (): Promise<PlanReply> => {
+      const failed = outcomes.filter(isFailed);
+      let recorded = true;
+      if (req.mode !== 'check') {
+        // Values were read (discarded, or sealed for a connection test): that is recorded like any read.
+        recorded = await writeReadRecord(
           this.deps,
-          dryRunSubject(req, requestId),
+          testing ? connectionTestSubject(req, requestId) : dryRunSubject(req, requestId),
           failed.length === 0 ? 'ok' : failureOutcome(failed),
           dryRunResource(outcomes.filter(isResolved), req.references),
           failureList(failed),
         );
       }
-      return {
-        ok: true,
+      const answer = {
+        ok: true as const,
         references: outcomes.map(toPlannedReference),
         warnings: resolutionWarnings(req.domain, outcomes),
       };
+      if (!testing || failed.length > 0) return answer;
+      // A connection test's values leave the resolver: unaudited, they do not (fail-closed).
+      if (!recorded && this.deps.auditFailClosed) {
+        const refused = auditUnavailable();
+        return { ok: false, code: refused.code, message: refused.message };
+      }
+      const plaintext = sealedPlaintext(outcomes.filter(isResolved));
+      try {
+        return {
+          ...answer,
+          sealed: seal(this.deps.recipient, plaintext, connectionTestBinding(req.requestId ?? '')),
+        };
+      } finally {
+        plaintext.fill(0);
+      }
     });
   }
 

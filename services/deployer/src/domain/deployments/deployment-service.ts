@@ -10,6 +10,7 @@ import {
   assertSecretsVersion,
   assertStartable,
   findWorkload,
+  isConfiguration,
   notStartable,
 } from '../workloads/workload-definitions.js';
 import type { BusAcceptance } from './bus-acceptance.js';
@@ -156,8 +157,14 @@ export class Deployments {
     await authorize(this.deps.authorizer, { principal, action: 'workload.deploy', domain, resource: name });
     const workload = await findWorkload(this.deps.repo, domain, name);
     assertSecretsVersion(this.deps.secretsV2, name, workload.spec, 'dry run');
-    const problem = notStartable(name, workload.spec);
-    const warnings = [...specWarnings(workload.spec), ...(problem ? [`${problem}: deploy would be refused`] : [])];
+    // A storage config without run is a configuration: its dry run checks its references, and says what deploy does.
+    const configuration = isConfiguration(workload.spec);
+    const note = notStartable(name, workload.spec, domain);
+    const problem = configuration ? undefined : note;
+    const warnings = [
+      ...specWarnings(workload.spec),
+      ...(note ? [configuration ? `${note} (deploy would refuse it)` : `${note}: deploy would be refused`] : []),
+    ];
     const references = referencesOf(workload.spec, domain);
     if (references.length === 0) return { domain, workload: name, ok: !problem, references: [], warnings };
     if (!this.deps.planner) throw resolverUnavailable();

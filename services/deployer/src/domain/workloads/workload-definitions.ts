@@ -32,13 +32,25 @@ export async function findWorkload(
   return w;
 }
 
+/**
+ * A STORAGE_CONFIG without run.command: a set of credentials that other
+ * workloads and the platform use, not a process. It is applied, dry-run and
+ * connection-tested; deploying it is refused with what to do instead.
+ */
+export const isConfiguration = (spec: WorkloadSpec): boolean => spec.kind === 'STORAGE_CONFIG' && !spec.run;
+
 /** Why a workload cannot be started at all, whatever its references. */
-export function notStartable(name: string, spec: WorkloadSpec): string | undefined {
-  return spec.run ? undefined : `workload ${name} has no run.command: the process runtime needs one`;
+export function notStartable(name: string, spec: WorkloadSpec, domain = ''): string | undefined {
+  if (spec.run) return undefined;
+  if (isConfiguration(spec)) {
+    const at = domain ? ` --domain ${domain}` : '';
+    return `workload ${name} is a STORAGE_CONFIG: a set of credentials that other workloads and the platform use, not a process, so there is nothing to deploy; check its credentials and endpoint with latchkey workload test ${name}${at}, and reference its secrets from the workloads that use them`;
+  }
+  return `workload ${name} has no run.command: the process runtime needs one`;
 }
 
 export function assertStartable(w: WorkloadRecord): void {
-  const problem = notStartable(w.name, w.spec);
+  const problem = notStartable(w.name, w.spec, w.domain);
   if (problem) throw workloadNoCommand(problem);
 }
 

@@ -13,6 +13,9 @@ export const WORKLOAD_ERRORS = {
   tooLarge: 'workload.too_large',
   tooManyReferences: 'workload.too_many_references',
   secretsV2Disabled: 'workload.secrets_v2_disabled',
+  notTestable: 'workload.not_testable',
+  storageIncomplete: 'workload.storage_incomplete',
+  testUnavailable: 'workload.test_unavailable',
 } as const;
 
 export function invalidWorkloadName(name: string): LatchkeyError {
@@ -93,5 +96,32 @@ export function workloadSecretsV2Disabled(name: string, path: string, doing: str
     WORKLOAD_ERRORS.secretsV2Disabled,
     `${doing} of workload ${name} refused: ${path} is a structured secret reference {"key": ..., "source": {...}}, and Secrets V2 is off on this installation, where only "\${secrets.KEY}" placeholders work (read from global scope). Turn Secrets V2 on (features.secretsV2.enabled: true in the Helm values; LATCHKEY_SECRETS_V2=true on the deployer and the resolver), or write the value as "\${secrets.KEY}" with the key in global scope`,
     { kind: 'failed_precondition', details: { path } },
+  );
+}
+
+/** `workload test` of a workload that is not a STORAGE_CONFIG: what checks it instead. */
+export function workloadNotTestable(domain: string, name: string, kind: string): LatchkeyError {
+  return new LatchkeyError(
+    WORKLOAD_ERRORS.notTestable,
+    `workload ${name} is a ${kind}: only a STORAGE_CONFIG has a connection to test; check a ${kind}'s references with latchkey deploy ${name} --domain ${domain} --dry-run`,
+    { kind: 'failed_precondition' },
+  );
+}
+
+/** A STORAGE_CONFIG without what an S3 request needs (`missing`: JSON paths with what to put there). */
+export function storageConfigIncomplete(name: string, missing: readonly string[]): LatchkeyError {
+  return new LatchkeyError(
+    WORKLOAD_ERRORS.storageIncomplete,
+    `storage config ${name} cannot be tested: it has no ${missing.join(', no ')}; add them and apply it again`,
+    { kind: 'failed_precondition', details: { missing: missing.map((m) => m.split(' ')[0]).join(', ') } },
+  );
+}
+
+/** A deployer built without an S3 client (a test's): connection tests are not available on it. */
+export function workloadTestUnavailable(): LatchkeyError {
+  return new LatchkeyError(
+    WORKLOAD_ERRORS.testUnavailable,
+    'this deployer has no storage client configured: connection tests are not available on it',
+    { kind: 'unavailable' },
   );
 }

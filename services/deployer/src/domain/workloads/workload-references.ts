@@ -55,6 +55,8 @@ export function injectionsOf(spec: WorkloadSpec): Injections {
   const sparkConf: ValueMap = { ...spec.sparkConf, ...spec.template?.sparkConf };
   if (spec.kind === 'STORAGE_CONFIG') {
     if (spec.endpoint !== undefined) sparkConf[S3A_SETTINGS.endpoint] = spec.endpoint;
+    if (spec.region !== undefined) sparkConf[S3A_SETTINGS.region] = spec.region;
+    if (spec.pathStyle !== undefined) sparkConf[S3A_SETTINGS.pathStyle] = String(spec.pathStyle);
     if (spec.accessKey !== undefined) sparkConf[S3A_SETTINGS.accessKey] = spec.accessKey;
     // The reference wins; the legacy literal is only the fallback.
     const secret = spec.storageSecret ?? spec.secretKey;

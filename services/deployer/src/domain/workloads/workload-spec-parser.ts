@@ -1,6 +1,7 @@
 import { DOMAIN_NAME, GLOBAL_SCOPE, INTEGRATION_ID, SECRET_KEY, type SourceType } from '@latchkey/events';
 import { parseRedeployPolicy } from '../redeploy-policy.js';
 import { parseTemplate, referencesOf } from './workload-references.js';
+import { parseRun } from './workload-run-parser.js';
 import {
   isKind,
   LAYOUT,
@@ -11,7 +12,6 @@ import {
   type StructuredRef,
   type ValueMap,
   type WorkloadKind,
-  type WorkloadRun,
   type WorkloadSpec,
 } from './workload-spec-types.js';
 import {
@@ -24,6 +24,9 @@ import {
 
 const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${WORKLOAD_LIMITS.nameChars - 1}}$`);
 const CONF_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${WORKLOAD_LIMITS.nameChars}}$`);
+
+const S3_REGION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const shown = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v.slice(0, 60) : v) ?? String(v);
@@ -45,7 +48,7 @@ const KIND_FIELDS: Record<WorkloadKind, readonly string[]> = {
   SPARK_STREAMING_JOB: ['template'],
   SDK_SPARK_JOB: ['template'],
   JUPYTER_CONTAINER: ['config'],
-  STORAGE_CONFIG: ['endpoint', 'accessKey', 'secretKey', 'storageSecret'],
+  STORAGE_CONFIG: ['endpoint', 'region', 'bucket', 'pathStyle', 'accessKey', 'secretKey', 'storageSecret'],
 };
 const COMMON_FIELDS = ['name', 'kind', 'description', 'run', 'redeployPolicy'];
 const ANY_KIND_FIELD = new Set(Object.values(KIND_FIELDS).flat());
@@ -215,6 +218,27 @@ function parseKindField(
         else spec.endpoint = value;
       }
       return;
+    case 'region':
+      if (typeof value !== 'string' || !S3_REGION.test(value))
+        p.add(path, 'expected an S3 region name such as "us-east-1" or "eu-west-3" (letters, digits, "-", "_", ".")');
+      else spec.region = value;
+      return;
+    case 'bucket':
+      if (typeof value !== 'string' || !S3_BUCKET.test(value))
+        p.add(
+          path,
+          'expected an S3 bucket name: 3-63 lower-case letters, digits, "." or "-", starting and ending with a letter or digit',
+        );
+      else spec.bucket = value;
+      return;
+    case 'pathStyle':
+      if (typeof value !== 'boolean')
+        p.add(
+          path,
+          'expected true (the bucket goes in the path: MinIO, most self-hosted stores) or false (in the host name)',
+        );
+      else spec.pathStyle = value;
+      return;
     case 'accessKey': {
       const v = parseValue(value, path, p);
       if (v !== undefined) spec.accessKey = v;
@@ -246,67 +270,6 @@ function parseKindField(
       }
       return;
   }
-}
-
-/** A Kubernetes resource quantity: `500m`, `2`, `1.5`, `512Mi`, `4G`, `1e3`. */
-const QUANTITY = /^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$/;
-/** A resource name: `cpu`, `memory`, `ephemeral-storage`, `nvidia.com/gpu`. */
-const RESOURCE_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-function parseResources(v: unknown, p: Problems): WorkloadRun['resources'] {
-  const path = '$.run.resources';
-  if (!isObject(v)) {
-    p.add(path, 'expected an object such as {"requests": {"cpu": "500m"}, "limits": {"memory": "2Gi"}}');
-    return undefined;
-  }
-  const out: NonNullable<WorkloadRun['resources']> = {};
-  for (const [section, body] of Object.entries(v)) {
-    if (section !== 'requests' && section !== 'limits') {
-      p.add(`${path}.${section}`, 'unknown field (allowed: requests, limits)');
-      continue;
-    }
-    if (!isObject(body)) {
-      p.add(`${path}.${section}`, 'expected an object of resource name to quantity, e.g. {"memory": "2Gi"}');
-      continue;
-    }
-    const quantities: Record<string, string> = {};
-    for (const [name, q] of Object.entries(body)) {
-      const at = `${path}.${section}.${name}`;
-      const text = typeof q === 'number' && Number.isFinite(q) && q >= 0 ? String(q) : q;
-      if (!RESOURCE_NAME.test(name)) p.add(at, 'not a resource name (e.g. cpu, memory, ephemeral-storage)');
-      else if (typeof text !== 'string' || !QUANTITY.test(text))
-        p.add(at, 'expected a quantity such as "500m", "2", "512Mi" or "4Gi"');
-      else quantities[name] = text;
-    }
-    out[section] = quantities;
-  }
-  return out;
-}
-
-function parseRun(v: unknown, p: Problems): WorkloadSpec['run'] {
-  const command = isObject(v) ? v.command : undefined;
-  let run: WorkloadSpec['run'];
-  if (!Array.isArray(command) || command.length === 0 || !command.every((c) => typeof c === 'string' && c !== '')) {
-    p.add('$.run.command', 'expected a non-empty array of strings, e.g. ["python3", "job.py"]');
-  } else if (command.some((c: string) => c.includes('${secrets.'))) {
-    p.add('$.run.command', 'secrets never go on a command line (ps shows it to every user): use environment variables');
-  } else {
-    run = { command: command as string[] };
-  }
-  if (isObject(v)) {
-    const extra = Object.keys(v).filter((k) => k !== 'command' && k !== 'image' && k !== 'resources');
-    if (extra.length > 0) p.add('$.run', `unknown field(s) ${extra.join(', ')} (allowed: command, image, resources)`);
-    if (v.image !== undefined) {
-      if (typeof v.image !== 'string' || !/^[^\s$]+$/.test(v.image))
-        p.add('$.run.image', 'expected a container image reference without spaces, e.g. "apache/spark:3.5.1"');
-      else if (run) run.image = v.image;
-    }
-    if (v.resources !== undefined) {
-      const resources = parseResources(v.resources, p);
-      if (run && resources) run.resources = resources;
-    }
-  }
-  return run;
 }
 
 /** The fields of the workload's kind, each where its kind takes it (checked wherever they are with an unknown kind). */

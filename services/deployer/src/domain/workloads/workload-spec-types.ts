@@ -57,6 +57,8 @@ export const SPARK_REDACTION_KEY = 'spark.redaction.regex';
  */
 export const S3A_SETTINGS = {
   endpoint: 'spark.hadoop.fs.s3a.endpoint',
+  region: 'spark.hadoop.fs.s3a.endpoint.region',
+  pathStyle: 'spark.hadoop.fs.s3a.path.style.access',
   accessKey: 'spark.hadoop.fs.s3a.access.key',
   secretKey: 'spark.hadoop.fs.s3a.secret.key',
 } as const;
@@ -79,7 +81,7 @@ export type ValueMap = Record<string, SpecValue>;
  * | COMPUTE | envVars, sparkConf |
  * | SPARK_JOB, SPARK_STREAMING_JOB, SDK_SPARK_JOB | template.envVars, template.sparkConf |
  * | JUPYTER_CONTAINER | config.envVars |
- * | STORAGE_CONFIG | endpoint, accessKey, secretKey (legacy), storageSecret |
+ * | STORAGE_CONFIG | endpoint, accessKey, secretKey (legacy), storageSecret (region, bucket, pathStyle: literals) |
  *
  * Workloads stored by earlier versions may carry top-level envVars/sparkConf
  * whatever their kind; they are still injected (see injectionsOf).
@@ -93,6 +95,11 @@ export interface WorkloadSpec {
   template?: { envVars?: ValueMap; sparkConf?: ValueMap };
   config?: { envVars?: ValueMap };
   endpoint?: string;
+  /** A STORAGE_CONFIG's S3 region (default us-east-1), bucket, and whether the bucket goes in the path. */
+  region?: string;
+  bucket?: string;
+  pathStyle?: boolean;
+  /** The S3 access key id: a literal, a placeholder or a reference. */
   accessKey?: SpecValue;
   /** Legacy: a literal, possibly with placeholders; not used while storageSecret is set. */
   secretKey?: string;
@@ -117,5 +124,5 @@ export const LAYOUT: Record<WorkloadKind, string> = {
   SDK_SPARK_JOB: 'an SDK_SPARK_JOB takes template.envVars and template.sparkConf',
   JUPYTER_CONTAINER: 'a JUPYTER_CONTAINER takes config.envVars only (no Spark conf)',
   STORAGE_CONFIG:
-    'a STORAGE_CONFIG takes endpoint, accessKey, secretKey (legacy literal) and storageSecret (a reference), and no envVars or sparkConf',
+    'a STORAGE_CONFIG takes endpoint, region, bucket, pathStyle, accessKey (the access key id), secretKey (legacy literal) and storageSecret (a reference), and no envVars or sparkConf',
 };

@@ -1,5 +1,11 @@
 import type { Handlers } from '@latchkey/grpc';
-import type { Deployment, DeployerServiceServer, Workload } from '@latchkey/proto';
+import type { PlannedReference } from '@latchkey/events';
+import type {
+  Deployment,
+  DeployerServiceServer,
+  PlannedReference as PlannedReferenceMessage,
+  Workload,
+} from '@latchkey/proto';
 import type { DeploymentRecord, WorkloadRecord, WorkloadView } from '../../domain/deployment-types.js';
 import { effectivePolicy } from '../../domain/redeploy-policy.js';
 import { findPlaintextCredentials } from '../../domain/workloads/plaintext-credentials.js';
@@ -68,6 +74,19 @@ export const toWorkload = (
   })),
 });
 
+const toPlannedReference = (r: PlannedReference): PlannedReferenceMessage => ({
+  refId: r.refId,
+  key: r.key,
+  sourceType: r.sourceType,
+  ok: r.ok,
+  scope: r.scope,
+  version: r.version,
+  shadowedGlobal: r.shadowedGlobal,
+  code: r.code,
+  message: r.message,
+  retryable: r.retryable,
+});
+
 const viewToWorkload = (v: WorkloadView): Workload => toWorkload(v.workload, v.last, [], v.live);
 
 export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerServiceServer> {
@@ -116,18 +135,7 @@ export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerS
         domain: plan.domain,
         workload: plan.workload,
         ok: plan.ok,
-        references: plan.references.map((r) => ({
-          refId: r.refId,
-          key: r.key,
-          sourceType: r.sourceType,
-          ok: r.ok,
-          scope: r.scope,
-          version: r.version,
-          shadowedGlobal: r.shadowedGlobal,
-          code: r.code,
-          message: r.message,
-          retryable: r.retryable,
-        })),
+        references: plan.references.map(toPlannedReference),
         warnings: plan.warnings,
       };
     },
@@ -149,6 +157,10 @@ export function deployerHandlers(workloads: WorkloadService): Handlers<DeployerS
         ended: page.ended,
         droppedLines: page.droppedLines,
       };
+    },
+    testWorkload: async (req, ctx) => {
+      const r = await workloads.test(ctx.principal.id, req.domain, req.name, ctx.principal.groups);
+      return { ...r, references: r.references.map(toPlannedReference) };
     },
   };
 }

@@ -1,4 +1,10 @@
-import { DeploymentPlan, GetLogsResponse, RedeployResponse, StopWorkloadResponse } from '@latchkey/proto';
+import {
+  DeploymentPlan,
+  GetLogsResponse,
+  RedeployResponse,
+  StopWorkloadResponse,
+  WorkloadTestResult,
+} from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
 import { deploymentJson } from './workload-json.js';
 import { DOMAIN_NAME_PARAMS, DOMAIN_PARAMS, ERRORS, NAME_PARAM, objectAnswer } from './route-schemas.js';
@@ -19,8 +25,8 @@ const DEPLOYMENT = objectAnswer(
 );
 
 /**
- * What `latchkey deploy`, `deploy --dry-run`, `redeploy`, `stop`, `logs`
- * and `deployment` do, over HTTP, as the caller.
+ * What `latchkey deploy`, `deploy --dry-run`, `workload test`, `redeploy`,
+ * `stop`, `logs` and `deployment` do, over HTTP, as the caller.
  */
 export const deploymentRoutes: RouteFamily = async (app, { upstream }) => {
   const tags = ['deployments'];
@@ -52,6 +58,19 @@ export const deploymentRoutes: RouteFamily = async (app, { upstream }) => {
       const { domain, name } = request.params as NameParams;
       return DeploymentPlan.toJSON(
         await upstream.call(request.caller(), 'deployer', (c) => c.dryRun, { domain, name }),
+      );
+    },
+  );
+  app.post(
+    `${base}/test`,
+    action(
+      'A STORAGE_CONFIG’s connection test: its credentials resolved as for a deployment, then one signed S3 request to its endpoint; starts nothing',
+      objectAnswer('ok, or the precise reason (code, message); the endpoint, region and bucket tried; never a value'),
+    ),
+    async (request) => {
+      const { domain, name } = request.params as NameParams;
+      return WorkloadTestResult.toJSON(
+        await upstream.call(request.caller(), 'deployer', (c) => c.testWorkload, { domain, name }),
       );
     },
   );

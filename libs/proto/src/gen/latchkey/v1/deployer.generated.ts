@@ -294,6 +294,45 @@ export interface GetLogsResponse {
   droppedLines: number;
 }
 
+/** `latchkey workload test`: one connection test of a STORAGE_CONFIG. */
+export interface TestWorkloadRequest {
+  domain: string;
+  name: string;
+}
+
+/**
+ * What a connection test did: its credentials resolved like a deployment's
+ * (ras checks, audit), then one signed S3 request (ListObjectsV2, at most one
+ * key) to its endpoint. Nothing is started or recorded as a deployment.
+ */
+export interface WorkloadTestResult {
+  domain: string;
+  workload: string;
+  /** The endpoint answered the signed request with success. */
+  ok: boolean;
+  /**
+   * Set when not ok: a stable code (storage.endpoint_unreachable,
+   * storage.bad_credentials, storage.signature_mismatch,
+   * storage.access_denied, storage.no_such_bucket, storage.wrong_region,
+   * storage.clock_skew, storage.endpoint_error, storage.invalid_endpoint,
+   * storage.credentials_unresolved) and the precise reason. Never a value.
+   */
+  code: string;
+  message: string;
+  /**
+   * What was tried: the endpoint as written in the spec (empty: the AWS
+   * endpoint of the region), the region and the bucket.
+   */
+  endpoint: string;
+  region: string;
+  bucket: string;
+  /** The credentials' references: the scope and version each resolved to. */
+  references: PlannedReference[];
+  warnings: string[];
+  /** The HTTP status the endpoint answered; 0 when it answered nothing. */
+  httpStatus: number;
+}
+
 export interface DependentsRequest {
   /** MANAGED or VAULT. */
   sourceType: string;
@@ -3582,6 +3621,338 @@ export const GetLogsResponse: MessageFns<GetLogsResponse> = {
   },
 };
 
+function createBaseTestWorkloadRequest(): TestWorkloadRequest {
+  return { domain: "", name: "" };
+}
+
+export const TestWorkloadRequest: MessageFns<TestWorkloadRequest> = {
+  encode(message: TestWorkloadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TestWorkloadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTestWorkloadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TestWorkloadRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: TestWorkloadRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TestWorkloadRequest>, I>>(base?: I): TestWorkloadRequest {
+    return TestWorkloadRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TestWorkloadRequest>, I>>(object: I): TestWorkloadRequest {
+    const message = createBaseTestWorkloadRequest();
+    message.domain = object.domain ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseWorkloadTestResult(): WorkloadTestResult {
+  return {
+    domain: "",
+    workload: "",
+    ok: false,
+    code: "",
+    message: "",
+    endpoint: "",
+    region: "",
+    bucket: "",
+    references: [],
+    warnings: [],
+    httpStatus: 0,
+  };
+}
+
+export const WorkloadTestResult: MessageFns<WorkloadTestResult> = {
+  encode(message: WorkloadTestResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.workload !== "") {
+      writer.uint32(18).string(message.workload);
+    }
+    if (message.ok !== false) {
+      writer.uint32(24).bool(message.ok);
+    }
+    if (message.code !== "") {
+      writer.uint32(34).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(42).string(message.message);
+    }
+    if (message.endpoint !== "") {
+      writer.uint32(50).string(message.endpoint);
+    }
+    if (message.region !== "") {
+      writer.uint32(58).string(message.region);
+    }
+    if (message.bucket !== "") {
+      writer.uint32(66).string(message.bucket);
+    }
+    for (const v of message.references) {
+      PlannedReference.encode(v!, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.warnings) {
+      writer.uint32(82).string(v!);
+    }
+    if (message.httpStatus !== 0) {
+      writer.uint32(88).int32(message.httpStatus);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkloadTestResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkloadTestResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workload = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.endpoint = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.bucket = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.references.push(PlannedReference.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.httpStatus = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkloadTestResult {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      workload: isSet(object.workload) ? globalThis.String(object.workload) : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
+      bucket: isSet(object.bucket) ? globalThis.String(object.bucket) : "",
+      references: globalThis.Array.isArray(object?.references)
+        ? object.references.map((e: any) => PlannedReference.fromJSON(e))
+        : [],
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+      httpStatus: isSet(object.httpStatus)
+        ? globalThis.Number(object.httpStatus)
+        : isSet(object.http_status)
+        ? globalThis.Number(object.http_status)
+        : 0,
+    };
+  },
+
+  toJSON(message: WorkloadTestResult): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = message.domain;
+    }
+    if (message.workload !== undefined) {
+      obj.workload = message.workload;
+    }
+    if (message.ok !== undefined) {
+      obj.ok = message.ok;
+    }
+    if (message.code !== undefined) {
+      obj.code = message.code;
+    }
+    if (message.message !== undefined) {
+      obj.message = message.message;
+    }
+    if (message.endpoint !== undefined) {
+      obj.endpoint = message.endpoint;
+    }
+    if (message.region !== undefined) {
+      obj.region = message.region;
+    }
+    if (message.bucket !== undefined) {
+      obj.bucket = message.bucket;
+    }
+    if (message.references?.length) {
+      obj.references = message.references.map((e) => PlannedReference.toJSON(e));
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    if (message.httpStatus !== undefined) {
+      obj.httpStatus = Math.round(message.httpStatus);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WorkloadTestResult>, I>>(base?: I): WorkloadTestResult {
+    return WorkloadTestResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WorkloadTestResult>, I>>(object: I): WorkloadTestResult {
+    const message = createBaseWorkloadTestResult();
+    message.domain = object.domain ?? "";
+    message.workload = object.workload ?? "";
+    message.ok = object.ok ?? false;
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    message.endpoint = object.endpoint ?? "";
+    message.region = object.region ?? "";
+    message.bucket = object.bucket ?? "";
+    message.references = object.references?.map((e) => PlannedReference.fromPartial(e)) || [];
+    message.warnings = object.warnings?.map((e) => e) || [];
+    message.httpStatus = object.httpStatus ?? 0;
+    return message;
+  },
+};
+
 function createBaseDependentsRequest(): DependentsRequest {
   return { sourceType: "", sourceId: "", keys: [] };
 }
@@ -5096,6 +5467,19 @@ export const DeployerServiceService = {
       Buffer.from(DeleteWorkloadResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteWorkloadResponse => DeleteWorkloadResponse.decode(value),
   },
+  /**
+   * A STORAGE_CONFIG's connection test: its credentials resolved as for a
+   * deployment, then one signed S3 request to its endpoint; starts nothing.
+   */
+  testWorkload: {
+    path: "/latchkey.v1.DeployerService/TestWorkload" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TestWorkloadRequest): Buffer => Buffer.from(TestWorkloadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TestWorkloadRequest => TestWorkloadRequest.decode(value),
+    responseSerialize: (value: WorkloadTestResult): Buffer => Buffer.from(WorkloadTestResult.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WorkloadTestResult => WorkloadTestResult.decode(value),
+  },
 } as const;
 
 export interface DeployerServiceServer extends UntypedServiceImplementation {
@@ -5120,6 +5504,11 @@ export interface DeployerServiceServer extends UntypedServiceImplementation {
    * it is on its way or running: stop it first.
    */
   deleteWorkload: handleUnaryCall<DeleteWorkloadRequest, DeleteWorkloadResponse>;
+  /**
+   * A STORAGE_CONFIG's connection test: its credentials resolved as for a
+   * deployment, then one signed S3 request to its endpoint; starts nothing.
+   */
+  testWorkload: handleUnaryCall<TestWorkloadRequest, WorkloadTestResult>;
 }
 
 export interface DeployerServiceClient extends Client {
@@ -5280,6 +5669,25 @@ export interface DeployerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteWorkloadResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A STORAGE_CONFIG's connection test: its credentials resolved as for a
+   * deployment, then one signed S3 request to its endpoint; starts nothing.
+   */
+  testWorkload(
+    request: TestWorkloadRequest,
+    callback: (error: ServiceError | null, response: WorkloadTestResult) => void,
+  ): ClientUnaryCall;
+  testWorkload(
+    request: TestWorkloadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WorkloadTestResult) => void,
+  ): ClientUnaryCall;
+  testWorkload(
+    request: TestWorkloadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WorkloadTestResult) => void,
   ): ClientUnaryCall;
 }
 
