@@ -7,7 +7,11 @@ export interface ChaosReport {
   seed: number;
   rounds: number;
   seconds: number;
-  kills: { total: number; byProcess: Record<string, number>; restartsSeen: number };
+  /**
+   * restartsSeen: restarts latchkey up reported; collateral: unexpected deaths of processes no round
+   * killed at that moment (a process that died of another's death), by process.
+   */
+  kills: { total: number; byProcess: Record<string, number>; restartsSeen: number; collateral: Record<string, number> };
   operations: DriverRecord['operations'];
   deploys: { accepted: number; recorded: number };
   rotations: { managed: number; vault: number; announcedManaged: number; announcedVault: number };
@@ -41,6 +45,13 @@ export function reportTable(r: ChaosReport): string[] {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([p, n]) => row(`  ${p}`, n)),
     row('restarts latchkey up reported', r.kills.restartsSeen),
+    row(
+      'unexpected deaths no round caused',
+      Object.values(r.kills.collateral).reduce((a, b) => a + b, 0),
+    ),
+    ...Object.entries(r.kills.collateral)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([p, n]) => row(`  ${p}`, n)),
     row('deploys accepted (deploy, redeploy)', r.deploys.accepted),
     row('deployments recorded', r.deploys.recorded),
     ...Object.entries(r.operations)

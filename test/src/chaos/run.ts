@@ -83,6 +83,15 @@ async function killRounds(sys: RunningSystem, rng: Rng, rounds: number, log: (l:
   return kills;
 }
 
+/** Unexpected deaths latchkey up reported beyond the kills of the rounds, by process. */
+function collateralDeaths(output: string, kills: Record<string, number>): Record<string, number> {
+  const deaths: Record<string, number> = {};
+  for (const m of output.matchAll(/latchkey: (.+?) stopped unexpectedly \(/g)) deaths[m[1]!] = (deaths[m[1]!] ?? 0) + 1;
+  const out: Record<string, number> = {};
+  for (const [name, n] of Object.entries(deaths)) if (n > (kills[name] ?? 0)) out[name] = n - (kills[name] ?? 0);
+  return out;
+}
+
 /** Waits (bounded) until `check` holds; a timeout is not an error here: the checks then count what is off. */
 async function settle(what: string, check: () => Promise<boolean>, timeoutMs: number, log: (l: string) => void) {
   try {
@@ -246,6 +255,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport & { file
             total: Object.values(kills).reduce((a, b) => a + b, 0),
             byProcess: kills,
             restartsSeen: s.output().split(/latchkey: .* restarted/).length - 1,
+            collateral: collateralDeaths(s.output(), kills),
           },
           operations: ops,
           deploys: { accepted: driver.record.accepted.size, recorded: observed.deployments.length },
