@@ -46,6 +46,8 @@ async function scenario(sys: RunningSystem, onEnd: (close: () => Promise<unknown
   const links = await jsm.streams.info(`KV_${KV_BUCKETS.loginLinks}`);
   assert.equal(links.config.num_replicas, 3, "the gateways' KV bucket is kept on three servers");
   const deployerDb = await openDatabase(sys.home, 'latchkey_deployer');
+  // Its server going away (the system stopping after a failure) must not hide that failure as an uncaught error.
+  deployerDb.on('error', () => undefined);
   onEnd(() => deployerDb.end());
 
   await ok(['domain', 'create', DOMAIN]);
