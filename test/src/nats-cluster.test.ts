@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import type { NatsConnection } from 'nats';
 import { KV_BUCKETS, STREAM_EVENTS } from '@latchkey/events';
 import { waitFor } from '@latchkey/testing';
 import { connectEmbeddedBus } from './bus-harness.js';
+import { eventsOn } from './chaos/checks.js';
+import { natsNodePid, replicaPid } from './chaos/processes.js';
 import { openDatabase } from './canary-scan.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem, type RunningSystem } from './system-harness.js';
@@ -13,43 +13,6 @@ import { applyWorkload, computeWorkload } from './workload-files.js';
 
 const DOMAIN = 'ops';
 const ENDED = ['failed', 'exited', 'stopped'];
-
-/** pid of the nats-server node named `name` (its `-n` argument) of the system on `home`. */
-async function natsNodePid(home: string, name: string): Promise<number> {
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const env = await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '');
-    if (!env.split('\0').includes(`LATCHKEY_HOME=${home}`)) continue;
-    const cmd = (await readFile(`/proc/${p}/cmdline`, 'latin1').catch(() => '')).split('\0');
-    if (cmd[0]?.endsWith('nats-server') === true && cmd.includes(name)) return Number(p);
-  }
-  throw new Error(`no nats-server node ${name} of ${home}`);
-}
-
-/** pid of service replica `id` (`deployer-2`): a service process with that LATCHKEY_REPLICA_ID. */
-async function replicaPid(home: string, id: string): Promise<number> {
-  const service = id.replace(/-\d+$/, '');
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const env = (await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '')).split('\0');
-    if (!env.includes(`LATCHKEY_HOME=${home}`) || !env.includes(`LATCHKEY_REPLICA_ID=${id}`)) continue;
-    const cmd = await readFile(`/proc/${p}/cmdline`, 'latin1').catch(() => '');
-    if (cmd.includes(`services/${service}/dist/src/main.js`)) return Number(p);
-  }
-  throw new Error(`no process of ${home} is replica ${id}`);
-}
-
-/** Every message's JSON body on `subject` of the events stream. */
-async function eventsOn(nc: NatsConnection, subject: string): Promise<Record<string, unknown>[]> {
-  const consumer = await nc.jetstream().consumers.get(STREAM_EVENTS, { filterSubjects: subject });
-  const out: Record<string, unknown>[] = [];
-  for (;;) {
-    const m = await consumer.next({ expires: 2000 });
-    if (m === null) return out;
-    out.push(m.json<Record<string, unknown>>());
-    if (m.info.pending === 0) return out;
-  }
-}
 
 test('on a three-node NATS cluster (R3) with two replicas of every service, SIGKILL of a NATS node and of one replica of each service during deploys, rotations and redeploys: each deployment ends and runs once, each dependent is marked stale once per rotation, no outbox event is left', async (t) => {
   const sys = await startSystem({ replicas: 2, env: { LATCHKEY_NATS_NODES: '3' }, timeoutMs: 240_000 });
@@ -83,6 +46,8 @@ async function scenario(sys: RunningSystem, onEnd: (close: () => Promise<unknown
   const links = await jsm.streams.info(`KV_${KV_BUCKETS.loginLinks}`);
   assert.equal(links.config.num_replicas, 3, "the gateways' KV bucket is kept on three servers");
   const deployerDb = await openDatabase(sys.home, 'latchkey_deployer');
+  // Its server going away (the system stopping after a failure) must not hide that failure as an uncaught error.
+  deployerDb.on('error', () => undefined);
   onEnd(() => deployerDb.end());
 
   await ok(['domain', 'create', DOMAIN]);

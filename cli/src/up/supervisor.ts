@@ -1,6 +1,6 @@
 import { describeExit, type ExitInfo } from './service-process.js';
 
-/** A process `latchkey up` watches: a service replica or a nats-server node. */
+/** A process `latchkey up` watches: a service replica, a nats-server node or PostgreSQL. */
 export interface Supervisable {
   readonly exited: Promise<ExitInfo>;
   stop(): Promise<void>;

@@ -244,7 +244,7 @@ export async function runUp(io: CliIo): Promise<number> {
   const signalNames: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signalNames) process.on(s, onSignal);
 
-  // A service replica or NATS node that dies unexpectedly is started again (bounded backoff, logged);
+  // A service replica, NATS node or PostgreSQL that dies unexpectedly is started again (bounded backoff, logged);
   // one that keeps dying stops Latchkey.
   const supervise = <P extends Supervisable>(
     name: string,
@@ -373,13 +373,13 @@ export async function runUp(io: CliIo): Promise<number> {
       natsUrl = nats.url;
     }
     // PostgreSQL
-    const pgLog = fileLogger(path.join(home, 'logs', 'postgres.log'));
+    const pgLogFile = path.join(home, 'logs', 'postgres.log');
+    const pgLog = fileLogger(pgLogFile);
     const pgDir = path.join(shared, 'postgres');
     if (pgDir !== path.join(home, 'postgres') && (await moveLegacyCluster(path.join(home, 'postgres'), pgDir)))
       io.out(`moved the PostgreSQL cluster from ${path.join(home, 'postgres')} to ${pgDir}`);
-    const pg = await onPort(config.pgPort, (pgPort) => {
-      io.out(`starting PostgreSQL on 127.0.0.1:${pgPort}...`);
-      return withoutForeignSignalHooks(() =>
+    const startPg = (pgPort: number) =>
+      withoutForeignSignalHooks(() =>
         startPostgres({
           dataDir: pgDir,
           ...(runningAsRoot() ? { binariesDir: path.join(config.systemDir, 'binaries') } : {}),
@@ -389,8 +389,13 @@ export async function runUp(io: CliIo): Promise<number> {
           log: pgLog,
         }),
       );
+    const pg = await onPort(config.pgPort, (pgPort) => {
+      io.out(`starting PostgreSQL on 127.0.0.1:${pgPort}...`);
+      return startPg(pgPort);
     });
-    await add({ name: 'PostgreSQL', stop: () => pg.stop() });
+    // Restarted on its port and data folder like the others: the services' pools connect again.
+    const pgSup = supervise('PostgreSQL', pg, () => startPg(pg.port), pgLogFile);
+    await add({ name: 'PostgreSQL', stop: () => pgSup.stop() });
     const databaseUrls = {
       catalog: pg.connectionString(DATABASES.catalog),
       ras: pg.connectionString(DATABASES.ras),

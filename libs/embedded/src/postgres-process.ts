@@ -54,6 +54,8 @@ export interface PostgresHandle {
   readonly dataDir: string;
   /** pid of the postmaster. */
   readonly pid: number;
+  /** Settles when the postmaster has exited, asked to (stop()) or not (a crash, a SIGKILL). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** postgres://user:password@127.0.0.1:port/db */
   connectionString(db: string): string;
   /** Creates the database unless it exists. */
@@ -67,6 +69,20 @@ const HOST = '127.0.0.1';
 /** Where, as root, what other OS users must reach is kept (`LATCHKEY_SYSTEM_DIR` overrides it). */
 export const DEFAULT_SYSTEM_DIR = '/var/lib/latchkey';
 const STOP_GRACE_MS = 15_000;
+/** How often the exit of a postmaster that is not our child (its pid read from postmaster.pid) is looked for. */
+const EXIT_POLL_MS = 250;
+
+/** When `pid` (not a child of this process: no exit event) is gone; its code and signal are unknown. */
+function pidGone(pid: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (isPidAlive(pid)) return;
+      clearInterval(timer);
+      resolve({ code: null, signal: null });
+    }, EXIT_POLL_MS);
+    timer.unref();
+  });
+}
 
 interface EmbeddedPostgresLike {
   initialise(): Promise<void>;
@@ -340,6 +356,15 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
   const pid = processOf()?.pid ?? (await readPostmasterPid(dataDir));
   if (pid === undefined) throw failed('started but its pid is unknown');
   registerChild(pid, 'SIGINT');
+  const postmaster = processOf();
+  const exited =
+    postmaster !== undefined && postmaster.pid === pid && postmaster.exitCode === null && postmaster.signalCode === null
+      ? new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+          postmaster.once('exit', (code, signal) => resolve({ code, signal })),
+        )
+      : pidGone(pid);
+  // Its end is no longer ours to signal on this process's exit.
+  void exited.then(() => unregisterChild(pid));
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -378,6 +403,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     password,
     dataDir,
     pid,
+    exited,
     connectionString: (db) => connectionString(user, password, port, db),
     createDatabase: (name) => createDatabaseIfMissing(user, password, port, name),
     stop,

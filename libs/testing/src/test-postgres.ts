@@ -5,8 +5,8 @@ import { startOnFreePort, startPostgres } from '@latchkey/embedded';
 import type { PostgresHandle } from '@latchkey/embedded';
 import { startInTempDir } from './temp-dir.js';
 
-/** A running throwaway PostgreSQL; `stop()` also deletes its data. */
-export type TestPostgres = PostgresHandle;
+/** A running throwaway PostgreSQL (or the run's shared one, not ours to watch: no `exited`); `stop()` also deletes its data. */
+export type TestPostgres = Omit<PostgresHandle, 'exited'>;
 
 /**
  * Starts a throwaway PostgreSQL cluster (temporary data dir, free port,
@@ -49,7 +49,7 @@ export async function startTestPostgres(
 }
 
 /** Adds a database to a running instance (no-op if it exists); returns its connection string. */
-export async function createTestDatabase(handle: PostgresHandle, name: string): Promise<string> {
+export async function createTestDatabase(handle: TestPostgres, name: string): Promise<string> {
   await handle.createDatabase(name);
   return handle.connectionString(name);
 }

@@ -40,6 +40,22 @@ describe('version watch', () => {
     });
   });
 
+  test('a dependent already on the new version does not hide it from one still behind: the change is announced', async (t) => {
+    const w = await world(t);
+    const i = await create(w);
+    await putVersions(w, 'k', 'one-1', 'two-2');
+    // One workload was redeployed onto version 2 before this round; another still holds version 1.
+    w.dependents.deployed = [
+      { integrationId: i.id, key: 'k', version: 2 },
+      { integrationId: i.id, key: 'k', version: 1 },
+    ];
+    assert.equal((await w.watch().pollOnce())?.announced, 1);
+    assert.deepEqual(
+      (await outboxEvents(w.pool)).map((e) => (e.data as { version: number }).version),
+      [2],
+    );
+  });
+
   test('two replicas polling at once announce a change once', async (t) => {
     const w = await rotatedSinceDeploy(t);
     await Promise.all([w.watch().pollOnce(), w.watch().pollOnce(), w.watch().pollOnce()]);

@@ -264,7 +264,7 @@ const vaultVersion = (id: string, key: string, version: number): ResolvedVersion
   version,
 });
 
-test('deployed Vault keys are the highest version each key reached in a live deployment', async (t) => {
+test('deployed Vault keys are the lowest version of each key a live deployment holds (a newer one in Vault leaves that one stale)', async (t) => {
   const h = await harness(t);
   await deployedWith(h, 'analytics', 'v5', [vaultVersion(VAULT_A, 'db_password', 5)]);
   await deployedWith(h, 'finance', 'v4', [vaultVersion(VAULT_A, 'db_password', 4), vaultVersion(VAULT_B, 'token', 2)]);
@@ -281,8 +281,9 @@ test('deployed Vault keys are the highest version each key reached in a live dep
   assert.ok(await h.repo.claimForStart('e2', failed.id, 'runner', [vaultVersion(VAULT_B, 'unlisted', 1)]));
   assert.equal(await h.repo.markFailed(failed, ['runtime.start_failed']), true);
 
+  // v4 is behind v5: a Vault version 5 must still be announced, for v4's sake.
   const expected = [
-    { integrationId: VAULT_A, key: 'db_password', version: 5 },
+    { integrationId: VAULT_A, key: 'db_password', version: 4 },
     { integrationId: VAULT_B, key: 'token', version: 2 },
   ].sort((a, b) => (a.integrationId < b.integrationId ? -1 : 1));
   assert.deepEqual(await h.index.deployedVaultKeys(), expected);
@@ -316,7 +317,7 @@ test('one key used by 100,000 workloads: all are listed as dependents, their Vau
     [VAULT_A],
   );
   await h.pool.query(
-    `UPDATE deployment_versions SET version = 7 WHERE deployment_id = (SELECT min(id::text)::uuid FROM deployments)`,
+    `UPDATE deployment_versions SET version = 1 WHERE deployment_id = (SELECT min(id::text)::uuid FROM deployments)`,
   );
   await h.pool.query('ANALYZE');
 
@@ -332,7 +333,8 @@ test('one key used by 100,000 workloads: all are listed as dependents, their Vau
   const [domain] = await h.index.dependents('MANAGED', 'd7', []);
   assert.equal(domain?.workloads.length, n / 50);
   const vaultStarted = Date.now();
-  assert.deepEqual(await h.index.deployedVaultKeys(), [{ integrationId: VAULT_A, key: 'shared', version: 7 }]);
+  // The lowest version held (one of them holds 1, none less).
+  assert.deepEqual(await h.index.deployedVaultKeys(), [{ integrationId: VAULT_A, key: 'shared', version: 1 }]);
   t.diagnostic(`deployed Vault keys over ${n} live deployments: ${Date.now() - vaultStarted} ms`);
 
   // The catalog's watch then sees version 8 in Vault: every one of them is stale, in one transaction.

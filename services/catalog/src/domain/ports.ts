@@ -146,7 +146,7 @@ export interface Dependents {
   ): Promise<{ deletionId: string | undefined; dependents: Map<string, string[]> }>;
   /** The delete is over (done or failed): lifts the fence. */
   endDeletion(deletionId: string): Promise<void>;
-  /** Every Vault key a live deployment holds, with the highest version held. */
+  /** Every Vault key a live deployment holds, with the lowest version held. */
   deployedVaultKeys(): Promise<{ integrationId: string; key: string; version: number }[]>;
 }
 

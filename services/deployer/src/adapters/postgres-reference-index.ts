@@ -34,7 +34,7 @@ const DEPENDENTS = `
 
 /** For VAULT rows of deployment_versions, `scope` holds the integration id. */
 const DEPLOYED_VAULT_KEYS = `
-  SELECT dv.scope AS integration_id, dv.key, max(dv.version)::integer AS version
+  SELECT dv.scope AS integration_id, dv.key, min(dv.version)::integer AS version
   FROM workloads w JOIN deployment_versions dv ON dv.deployment_id = w.last_deployment_id
   WHERE dv.source_type = 'VAULT'
   GROUP BY dv.scope, dv.key

@@ -278,7 +278,7 @@ export interface ReferenceIndex {
   beginDeletion(query: DeletionQuery): Promise<DeletionCheck>;
   /** The catalog's delete is over, done or not: lifts its fence. */
   endDeletion(deletionId: string): Promise<void>;
-  /** Per (integration, key), the highest version any workload's live deployment received. */
+  /** Per (integration, key), the lowest version any workload's live deployment received. */
   deployedVaultKeys(): Promise<DeployedVaultKey[]>;
 }
 

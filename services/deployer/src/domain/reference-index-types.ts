@@ -15,7 +15,7 @@ export interface KeyDependents {
   workloads: string[];
 }
 
-/** A Vault key some live deployment received, with the highest version any received. */
+/** A Vault key some live deployment received, with the lowest version any received. */
 export interface DeployedVaultKey {
   integrationId: string;
   key: string;

@@ -27,8 +27,10 @@ export interface WatchRound {
 /**
  * Vault-side rotation: for every Vault key a live deployment holds, asks its
  * integration for the key's current KV version (metadata only, batched per
- * integration) and announces `secret.changed` when it moved past the version
- * deployed, so dependents become stale exactly as after a managed update.
+ * integration) and announces `secret.changed` when it moved past the oldest
+ * version a live deployment holds (not the newest: one dependent redeployed
+ * onto the new version before the round must not hide it from the others),
+ * so dependents become stale exactly as after a managed update.
  * The catalog runs a round every LATCHKEY_VAULT_WATCH_INTERVAL_S (a
  * PeriodicTask in main.ts). One replica polls at a time (the others skip the
  * round); each version is announced once, whichever replica sees it first.
@@ -46,7 +48,7 @@ export class VaultVersionWatch {
     const byIntegration = new Map<string, Map<string, number>>();
     for (const k of deployed) {
       const keys = byIntegration.get(k.integrationId) ?? new Map<string, number>();
-      keys.set(k.key, Math.max(k.version, keys.get(k.key) ?? 0));
+      keys.set(k.key, Math.min(k.version, keys.get(k.key) ?? k.version));
       byIntegration.set(k.integrationId, keys);
     }
     const records = await this.deps.repo.byIds([...byIntegration.keys()]);

@@ -358,7 +358,10 @@ export interface DeployedVaultKeysRequest {
 export interface DeployedVaultKey {
   integrationId: string;
   key: string;
-  /** The highest version a live deployment received. */
+  /**
+   * The lowest version a live deployment received (a newer one in Vault leaves
+   * at least that deployment stale).
+   */
   version: number;
 }
 
