@@ -404,6 +404,7 @@ test('a put and a delete each write their audit record in the change transaction
       write: () => Promise.reject(new Error('backend down')),
       read: () => Promise.resolve(undefined),
       remove: () => Promise.resolve(),
+      destroyVersions: () => Promise.resolve(),
     },
     maxValueBytes: 1024,
     onChange: () => undefined,

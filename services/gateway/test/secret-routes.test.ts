@@ -36,6 +36,8 @@ const meta = (over: Partial<SecretMetadata> = {}): SecretMetadata => ({
   updatedBy: 'alice',
   description: 'the warehouse',
   rotateEvery: '90d',
+  deletedAt: '',
+  recoverUntil: '',
   ...over,
 });
 
@@ -76,7 +78,7 @@ beforeEach(() => {
           );
           return;
         }
-        cb(null, { deleted: meta(), dependents: ['analytics/etl'] });
+        cb(null, { deleted: meta(), dependents: ['analytics/etl'], recoverUntil: '' });
       },
       setRotationPolicy: (call, cb) => cb(null, meta({ rotateEvery: call.request.rotateEvery })),
       rotateKek: (_call, cb) => cb(null, { newKekId: 'kek-2', rewrapped: 7, retiredKekIds: ['kek-1'] }),
