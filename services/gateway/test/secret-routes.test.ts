@@ -172,7 +172,7 @@ test('PUT a domain secret sends the value to the catalog as the caller and answe
 test('global secrets use the global scope for list, put, delete and policy', async () => {
   const list = await gw.app.inject({ method: 'GET', url: '/api/v1/global/secrets', headers: { authorization: ALICE } });
   assert.equal(list.statusCode, 200);
-  assert.deepEqual(gw.calls.at(-1)?.request, { scope: { domain: '', global: true } });
+  assert.deepEqual(gw.calls.at(-1)?.request, { scope: { domain: '', global: true }, deleted: false });
   const put = await gw.app.inject({
     method: 'PUT',
     url: '/api/v1/global/secrets/SHARED',
@@ -190,6 +190,7 @@ test('global secrets use the global scope for list, put, delete and policy', asy
     scope: { domain: '', global: true },
     key: 'SHARED',
     force: true,
+    recoveryDays: undefined,
   });
   await gw.app.inject({
     method: 'PUT',
