@@ -101,7 +101,10 @@ test('a delete keeps the secret recoverable for 7 days: listed as deleted, refer
   // Nothing writes over it: a put and a second delete with a window are refused and say what to do.
   const putAgain = await rejection(put(w.svc, 'db_password', `${value}-3`));
   assert.equal(putAgain.code, 'secret.deleted');
-  assert.match(putAgain.message, /restore it, or destroy it now \(latchkey secret delete db_password --domain analytics --recovery-days 0\)/);
+  assert.match(
+    putAgain.message,
+    /restore it, or destroy it now \(latchkey secret delete db_password --domain analytics --recovery-days 0\)/,
+  );
   const deleteAgain = await rejection(w.svc.delete('admin', analytics, 'db_password'));
   assert.equal(deleteAgain.code, 'secret.deleted');
   assert.match(deleteAgain.message, /--recovery-days 0/);
@@ -109,7 +112,13 @@ test('a delete keeps the secret recoverable for 7 days: listed as deleted, refer
   const restored = await w.svc.recovery.restore('admin', { scope: analytics, key: 'db_password', requestId: 'req-r' });
   assert.equal(restored.version, 2, 'the same versions, the same current one');
   const [back] = await w.svc.readValues([ref('db_password')]);
-  assert.deepEqual(back, { refId: 'db_password', found: true, scope: 'analytics', version: 2, value: Buffer.from(`${value}-2`) });
+  assert.deepEqual(back, {
+    refId: 'db_password',
+    found: true,
+    scope: 'analytics',
+    version: 2,
+    value: Buffer.from(`${value}-2`),
+  });
   assert.deepEqual(await w.svc.recovery.listDeleted('admin', analytics), []);
   const notDeleted = await rejection(w.svc.recovery.restore('admin', { scope: analytics, key: 'db_password' }));
   assert.equal(notDeleted.code, 'secret.not_deleted');

@@ -55,9 +55,9 @@ async function world(t: TestContext, keep = 10): Promise<World> {
 const put = (svc: SecretService, key: string, value: string) =>
   svc.put('max', { scope: analytics, key, value: Buffer.from(value), description: '' });
 const storedValues = async (pool: Pool, key: string) =>
-  (await pool.query<{ version: number }>('SELECT version FROM secret_values WHERE key = $1 ORDER BY version', [key])).rows.map(
-    (r) => r.version,
-  );
+  (
+    await pool.query<{ version: number }>('SELECT version FROM secret_values WHERE key = $1 ORDER BY version', [key])
+  ).rows.map((r) => r.version);
 
 test('secret versions lists each kept version, newest first: number, created, by, state, current, and which live deployments hold it', async (t) => {
   const w = await world(t);
@@ -98,7 +98,13 @@ test('rollback --to N makes a new version with N’s value (a new number, secret
   assert.equal(meta.version, 3);
   assert.ok(!JSON.stringify(meta).includes(canary));
   const [read] = await w.svc.readValues([ref('db_password')]);
-  assert.deepEqual(read, { refId: 'db_password', found: true, scope: 'analytics', version: 3, value: Buffer.from(`${canary}-one`) });
+  assert.deepEqual(read, {
+    refId: 'db_password',
+    found: true,
+    scope: 'analytics',
+    version: 3,
+    value: Buffer.from(`${canary}-one`),
+  });
   const events = await outboxRows<SecretChanged>(w.pool, 'latchkey.secret.changed.');
   assert.deepEqual(events.at(-1)?.data, {
     scope: 'analytics',
@@ -108,7 +114,9 @@ test('rollback --to N makes a new version with N’s value (a new number, secret
     change: 'updated',
     by: 'max',
   });
-  const audit = (await outboxRows<AuditRecord>(w.pool, 'latchkey.audit.')).find((a) => a.data.action === 'secret.rollback');
+  const audit = (await outboxRows<AuditRecord>(w.pool, 'latchkey.audit.')).find(
+    (a) => a.data.action === 'secret.rollback',
+  );
   assert.equal(audit?.data.reason, 'version 3 updated with the value of version 1');
   assert.equal(audit?.data.requestId, 'req-rb');
   const listed = await w.svc.versions.list('max', analytics, 'db_password');
@@ -131,16 +139,24 @@ test('rollback refuses a bad, missing, current or disabled version with what to 
   const cases: [number, string, RegExp][] = [
     [0, 'secret.invalid_version', /give a whole number from 1 up/],
     [1.5, 'secret.invalid_version', /give a whole number from 1 up/],
-    [9, 'secret.version_not_found', /has no version 9: the kept versions are 2, 1 \(latchkey secret versions db_password --domain analytics\)/],
+    [
+      9,
+      'secret.version_not_found',
+      /has no version 9: the kept versions are 2, 1 \(latchkey secret versions db_password --domain analytics\)/,
+    ],
     [2, 'secret.rollback_to_current', /version 2 is the current version already/],
   ];
   for (const [to, code, message] of cases) {
-    const err = await rejection(w.svc.versions.rollback('max', { scope: analytics, key: 'db_password', toVersion: to }));
+    const err = await rejection(
+      w.svc.versions.rollback('max', { scope: analytics, key: 'db_password', toVersion: to }),
+    );
     assert.equal(err.code, code, `--to ${to}`);
     assert.match(err.message, message);
   }
   await w.svc.versions.setDisabled('max', { scope: analytics, key: 'db_password', version: 1, disabled: true });
-  const disabled = await rejection(w.svc.versions.rollback('max', { scope: analytics, key: 'db_password', toVersion: 1 }));
+  const disabled = await rejection(
+    w.svc.versions.rollback('max', { scope: analytics, key: 'db_password', toVersion: 1 }),
+  );
   assert.equal(disabled.code, 'secret.version_disabled');
   assert.match(disabled.message, /enable it \(latchkey secret enable db_password --domain analytics --version 1\)/);
   assert.equal((await w.svc.versions.list('max', analytics, 'db_password')).meta.version, 2, 'no version was added');
@@ -176,7 +192,12 @@ test('a disabled current version is kept but not resolved (secret.version_disabl
       [1, true],
     ],
   );
-  const on = await w.svc.versions.setDisabled('max', { scope: analytics, key: 'db_password', version: 2, disabled: false });
+  const on = await w.svc.versions.setDisabled('max', {
+    scope: analytics,
+    key: 'db_password',
+    version: 2,
+    disabled: false,
+  });
   assert.equal(on.disabledAt, null);
   const [again] = await w.svc.readValues([ref('db_password')]);
   assert.equal(again?.found, true);

@@ -64,7 +64,12 @@ beforeEach(() => {
         }),
       restoreSecret: (call, cb) => {
         if (call.request.key === 'GONE') {
-          fail(cb, status.NOT_FOUND, 'secret.not_found', 'secret GONE not found in domain analytics: nothing to restore');
+          fail(
+            cb,
+            status.NOT_FOUND,
+            'secret.not_found',
+            'secret GONE not found in domain analytics: nothing to restore',
+          );
           return;
         }
         cb(null, meta({ key: call.request.key }));
@@ -72,7 +77,11 @@ beforeEach(() => {
       listSecretVersions: (_call, cb) =>
         cb(null, {
           secret: meta(),
-          versions: [version(3, { current: true, heldBy: ['analytics/etl'], rolledBackFrom: 1 }), version(2), version(1)],
+          versions: [
+            version(3, { current: true, heldBy: ['analytics/etl'], rolledBackFrom: 1 }),
+            version(2),
+            version(1),
+          ],
           kept: 10,
           holdersKnown: true,
         }),

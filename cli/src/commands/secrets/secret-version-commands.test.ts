@@ -63,7 +63,10 @@ const fake = useFakeServices({
 test('secret versions lists every kept version: number, created, by, state and who holds it, never a value', async () => {
   const io = fake.io();
   assert.equal(await main(['secret', 'versions', 'db_password', '--domain', 'analytics'], io), 0);
-  assert.deepEqual(fake.last('listSecretVersions'), { scope: { domain: 'analytics', global: false }, key: 'db_password' });
+  assert.deepEqual(fake.last('listSecretVersions'), {
+    scope: { domain: 'analytics', global: false },
+    key: 'db_password',
+  });
   const text = io.stdoutLines.join('\n');
   assert.match(io.stdoutLines[0] ?? '', /^VERSION\s+CREATED\s+BY\s+STATE\s+HELD_BY$/);
   assert.match(text, /3 \(current\)\s+2026-12-03T00:00:00.000Z\s+alice\s+enabled, rollback to 1\s+analytics\/etl/);
@@ -124,7 +127,10 @@ test('secret list --deleted lists what can be restored and until when; secret re
   assert.equal(await main(['secret', 'list', '--domain', 'analytics', '--deleted'], io), 0);
   assert.equal(fake.last<ListSecretsRequest>('listSecrets').deleted, true);
   assert.match(io.stdoutLines[0] ?? '', /^KEY\s+VERSION\s+DELETED\s+DELETED_BY\s+RESTORABLE_UNTIL$/);
-  assert.match(io.stdoutLines[1] ?? '', /^old_token\s+2\s+2026-12-01T00:00:00.000Z\s+alice\s+2026-12-08T00:00:00.000Z$/);
+  assert.match(
+    io.stdoutLines[1] ?? '',
+    /^old_token\s+2\s+2026-12-01T00:00:00.000Z\s+alice\s+2026-12-08T00:00:00.000Z$/,
+  );
   const plain = fake.io();
   assert.equal(await main(['secret', 'list', '--domain', 'analytics'], plain), 0);
   assert.equal(fake.last<ListSecretsRequest>('listSecrets').deleted, false);

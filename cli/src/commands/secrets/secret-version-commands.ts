@@ -11,9 +11,12 @@ const scopeOptions = { domain: { type: 'string' }, global: { type: 'boolean' } }
 /** A version option (--to N, --version N): a whole number from 1 up, checked before any call. */
 export function versionOption(parsed: ParsedArgs, name: string): number {
   const given = stringOption(parsed, name);
-  if (given === undefined) throw new UsageError(`--${name} is required: the version number (latchkey secret versions KEY lists them)`);
+  if (given === undefined)
+    throw new UsageError(`--${name} is required: the version number (latchkey secret versions KEY lists them)`);
   if (!/^[1-9]\d{0,9}$/.test(given)) {
-    throw new UsageError(`--${name} ${JSON.stringify(given.slice(0, 40))} is not a version number: give a whole number from 1 up`);
+    throw new UsageError(
+      `--${name} ${JSON.stringify(given.slice(0, 40))} is not a version number: give a whole number from 1 up`,
+    );
   }
   return Number(given);
 }

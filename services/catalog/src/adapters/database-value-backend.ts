@@ -76,11 +76,10 @@ export class DatabaseValueBackend implements ValueBackend {
   }): Promise<void> {
     if (input.versions.length === 0) return;
     try {
-      await this.pool.query('DELETE FROM secret_values WHERE scope = $1 AND key = $2 AND version = ANY ($3::integer[])', [
-        input.scope,
-        input.key,
-        input.versions.map((v) => v.version),
-      ]);
+      await this.pool.query(
+        'DELETE FROM secret_values WHERE scope = $1 AND key = $2 AND version = ANY ($3::integer[])',
+        [input.scope, input.key, input.versions.map((v) => v.version)],
+      );
     } catch (err) {
       throw wrapDbError(err, 'destroying encrypted values');
     }

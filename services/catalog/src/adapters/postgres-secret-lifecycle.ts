@@ -300,7 +300,13 @@ export class PostgresSecretLifecycle implements SecretLifecycleStore {
          ORDER BY queued_at, scope, key, version LIMIT $1`,
         [limit, only?.scope ?? null, only?.key ?? null],
       );
-      return rows.map((r) => ({ scope: r.scope, key: r.key, version: r.version, backend: r.backend, ref: r.backend_ref }));
+      return rows.map((r) => ({
+        scope: r.scope,
+        key: r.key,
+        version: r.version,
+        backend: r.backend,
+        ref: r.backend_ref,
+      }));
     } catch (err) {
       throw wrapDbError(err, 'reading the values to destroy');
     }

@@ -100,4 +100,3 @@ export async function queueBeyondKept(tx: Queryable, keep: number, only?: { scop
 export async function lockKey(tx: Queryable, scope: ScopeName, key: string): Promise<void> {
   await tx.query("SELECT pg_advisory_xact_lock(hashtext('latchkey.secret'), hashtext($1 || '/' || $2))", [scope, key]);
 }
-

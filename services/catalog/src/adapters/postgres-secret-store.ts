@@ -1,4 +1,4 @@
-import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
+import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
 import {
   auditEvent,
   auditRecord,
@@ -6,7 +6,6 @@ import {
   eventTypes,
   subjects,
   type AuditRecord,
-  type SecretChanged,
   type SecretRotationDue,
 } from '@latchkey/events';
 import { storeKey, type SecretStore, type StoredValue } from '../domain/ports.js';

@@ -98,7 +98,13 @@ export interface SecretLifecycleStore {
    * Marks the key deleted, recoverable for `recoveryDays` (0: its versions
    * are queued for destruction at once), with secret.changed and the audit record.
    */
-  delete(input: { scope: ScopeName; key: string; by: string; recoveryDays: number; requestId?: string }): Promise<DeleteOutcome>;
+  delete(input: {
+    scope: ScopeName;
+    key: string;
+    by: string;
+    recoveryDays: number;
+    requestId?: string;
+  }): Promise<DeleteOutcome>;
   /** Brings a deleted secret back while its window lasts, announcing it; why not otherwise. */
   restore(input: {
     scope: ScopeName;
@@ -121,7 +127,12 @@ export interface SecretLifecycleStore {
     disabled: boolean;
     by: string;
     requestId?: string;
-  }): Promise<{ kind: 'done'; version: VersionInfo; current: boolean } | { kind: 'no_version'; kept: number[] } | { kind: 'missing' } | { kind: 'deleted'; recoverUntil: Date }>;
+  }): Promise<
+    | { kind: 'done'; version: VersionInfo; current: boolean }
+    | { kind: 'no_version'; kept: number[] }
+    | { kind: 'missing' }
+    | { kind: 'deleted'; recoverUntil: Date }
+  >;
   /**
    * Queues for destruction the versions of secrets whose window ended at
    * `now` (each announced in the audit log) and the versions beyond the
@@ -221,7 +232,11 @@ export interface Dependents {
   /** Every Vault key a live deployment holds, with the highest version held. */
   deployedVaultKeys(): Promise<{ integrationId: string; key: string; version: number }[]>;
   /** Each workload ("domain/name") whose live deployment holds the key of that scope, with the version. */
-  heldVersions?(sourceType: 'MANAGED' | 'VAULT', sourceId: string, key: string): Promise<{ workload: string; version: number }[]>;
+  heldVersions?(
+    sourceType: 'MANAGED' | 'VAULT',
+    sourceId: string,
+    key: string,
+  ): Promise<{ workload: string; version: number }[]>;
 }
 
 /** ras's resource bundles, as far as the catalog needs them. */

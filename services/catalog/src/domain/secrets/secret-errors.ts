@@ -174,9 +174,13 @@ export const secretDeletedAnswer = (refId: string, key: string, scope: string, r
 });
 
 export const secretNotDeleted = (key: string, scope: string): LatchkeyError =>
-  new LatchkeyError('secret.not_deleted', `secret ${key} in ${scopeText(scope)} is not deleted: there is nothing to restore`, {
-    kind: 'failed_precondition',
-  });
+  new LatchkeyError(
+    'secret.not_deleted',
+    `secret ${key} in ${scopeText(scope)} is not deleted: there is nothing to restore`,
+    {
+      kind: 'failed_precondition',
+    },
+  );
 
 export const invalidRecoveryDays = (given: number, max: number): LatchkeyError =>
   invalidArgument(

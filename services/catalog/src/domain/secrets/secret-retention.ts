@@ -86,9 +86,12 @@ export class SecretRetention {
         if (batch.length < DESTROY_BATCH || batchFailed > 0) break;
       }
     } catch (err) {
-      this.deps.logger.warn('values waiting for destruction could not be read or recorded; the next sweep tries again', {
-        code: err instanceof LatchkeyError ? err.code : 'error',
-      });
+      this.deps.logger.warn(
+        'values waiting for destruction could not be read or recorded; the next sweep tries again',
+        {
+          code: err instanceof LatchkeyError ? err.code : 'error',
+        },
+      );
     }
     return { destroyed, failed };
   }
@@ -99,7 +102,10 @@ export class SecretRetention {
     const backend = this.deps.backends[first.backend];
     const where = { scope: first.scope, key: first.key, backend: first.backend, versions: items.length };
     if (!backend) {
-      this.deps.logger.warn('values to destroy live in a backend this catalog is not configured for; remove them there', where);
+      this.deps.logger.warn(
+        'values to destroy live in a backend this catalog is not configured for; remove them there',
+        where,
+      );
       await this.deps.store.destructionsFailed(items);
       return false;
     }

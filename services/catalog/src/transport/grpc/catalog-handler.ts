@@ -91,7 +91,11 @@ export function catalogHandlers(
       ),
     listSecrets: async (req, ctx) =>
       req.deleted
-        ? { secrets: (await secrets.recovery.listDeleted(ctx.principal.id, req.scope)).map((d) => toMetadata(d.meta, d)) }
+        ? {
+            secrets: (await secrets.recovery.listDeleted(ctx.principal.id, req.scope)).map((d) =>
+              toMetadata(d.meta, d),
+            ),
+          }
         : { secrets: (await secrets.list(ctx.principal.id, req.scope)).map((m) => toMetadata(m)) },
     deleteSecret: async (req, ctx) => {
       const r = await secrets.delete(ctx.principal.id, req.scope, req.key, req.force, ctx.requestId, req.recoveryDays);

@@ -125,7 +125,11 @@ export const secretVersionRoutes: RouteFamily = async (app, { upstream }) => {
         const scope = scopeOf(request.params as Params);
         const res = await upstream.call(request.caller(), 'catalog', (c) => c.listSecrets, { scope, deleted: true });
         return {
-          secrets: res.secrets.map((s) => ({ secret: secretJson(s), deletedAt: s.deletedAt, recoverUntil: s.recoverUntil })),
+          secrets: res.secrets.map((s) => ({
+            secret: secretJson(s),
+            deletedAt: s.deletedAt,
+            recoverUntil: s.recoverUntil,
+          })),
         };
       },
     );
@@ -143,7 +147,10 @@ export const secretVersionRoutes: RouteFamily = async (app, { upstream }) => {
       async (request) => {
         const p = request.params as Params;
         return secretJson(
-          await upstream.call(request.caller(), 'catalog', (c) => c.restoreSecret, { scope: scopeOf(p), key: p.key ?? '' }),
+          await upstream.call(request.caller(), 'catalog', (c) => c.restoreSecret, {
+            scope: scopeOf(p),
+            key: p.key ?? '',
+          }),
         );
       },
     );
