@@ -289,6 +289,48 @@ const ROWS: Row[] = [
   },
   { rpc: 'CatalogService.Selector', request: (a) => ({ domain: a.domainOnly() }) },
   { rpc: 'CatalogService.Inventory', request: (a) => ({ scope: a.scope() }) },
+  {
+    rpc: 'CatalogService.RestoreSecret',
+    setup: async (a, admin) => {
+      await admin.call('CatalogService.PutSecret', { scope: a.scope(), key: a.tagged('rst', '_'), value: value() });
+      await admin.call('CatalogService.DeleteSecret', { scope: a.scope(), key: a.tagged('rst', '_') });
+    },
+    request: (a) => ({
+      scope: a.scope(),
+      key: a.pick({ own: a.tagged('rst', '_'), other: a.tagged('rst', '_') }, 'ghost_password'),
+    }),
+  },
+  {
+    rpc: 'CatalogService.ListSecretVersions',
+    request: (a) => ({
+      scope: a.scope(),
+      key: a.pick({ own: 'db_password', other: 'fin_password', global: 'global_key' }, 'ghost_password'),
+    }),
+  },
+  {
+    rpc: 'CatalogService.RollbackSecret',
+    setup: async (a, admin) => {
+      for (let i = 0; i < 2; i++) {
+        await admin.call('CatalogService.PutSecret', { scope: a.scope(), key: a.tagged('rb', '_'), value: value() });
+      }
+    },
+    request: (a) => ({
+      scope: a.scope(),
+      key: a.pick({ own: a.tagged('rb', '_'), other: a.tagged('rb', '_') }, 'ghost_password'),
+      toVersion: 1,
+    }),
+  },
+  {
+    rpc: 'CatalogService.SetSecretVersionState',
+    setup: (a, admin) =>
+      admin.call('CatalogService.PutSecret', { scope: a.scope(), key: a.tagged('dis', '_'), value: value() }),
+    request: (a) => ({
+      scope: a.scope(),
+      key: a.pick({ own: a.tagged('dis', '_'), other: a.tagged('dis', '_') }, 'ghost_password'),
+      version: 1,
+      disabled: true,
+    }),
+  },
 
   // DeployerService
   {
@@ -421,6 +463,10 @@ const ROWS: Row[] = [
   },
   { rpc: 'DeployerInternal.EndDeletion', request: () => ({ deletionId: '00000000-0000-4000-8000-000000000000' }) },
   { rpc: 'DeployerInternal.ListRuntimeSecrets', request: () => ({ token: `lkw_${'A'.repeat(43)}` }) },
+  {
+    rpc: 'DeployerInternal.ListHeldVersions',
+    request: () => ({ sourceType: 'MANAGED', sourceId: OWN, key: 'db_password' }),
+  },
   {
     rpc: 'DeployerInternal.ReadRuntimeSecret',
     request: () => ({ token: `lkw_${'A'.repeat(43)}`, key: 'fin_password', sourceType: '', sourceId: '' }),

@@ -109,6 +109,11 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   },
   'CatalogService.Selector': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
   'CatalogService.Inventory': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
+  // Versions are viewed like the list, and restored, rolled back, disabled and enabled like a put.
+  'CatalogService.RestoreSecret': { own: rule(MAINTAINERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
+  'CatalogService.ListSecretVersions': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
+  'CatalogService.RollbackSecret': { own: rule(MAINTAINERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
+  'CatalogService.SetSecretVersionState': { own: rule(MAINTAINERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
 
   // DeployerService
   'DeployerService.ApplyWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
@@ -166,6 +171,7 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   // A workload's token reaches these through the gateway's certificate only: no person gets in.
   'DeployerInternal.ListRuntimeSecrets': { none: nobody('auth.forbidden_caller') },
   'DeployerInternal.ReadRuntimeSecret': { none: nobody('auth.forbidden_caller') },
+  'DeployerInternal.ListHeldVersions': { none: nobody('auth.forbidden_caller') },
 };
 
 /** What `caller` calling `rpc` on `target` must get, by the table. */

@@ -30,6 +30,13 @@ import {
   secretPutCommand,
 } from './secrets/secret-commands.js';
 import { secretSelectorCommand } from './secrets/selector-command.js';
+import {
+  secretDisableCommand,
+  secretEnableCommand,
+  secretRestoreCommand,
+  secretRollbackCommand,
+  secretVersionsCommand,
+} from './secrets/secret-version-commands.js';
 import { statusCommand } from './status-command.js';
 import { stopCommand } from './workloads/stop-command.js';
 import { upCommand } from '../up/up-command-spec.js';
@@ -58,6 +65,11 @@ export const COMMANDS: readonly Command[] = [
   secretPutCommand,
   secretListCommand,
   secretDeleteCommand,
+  secretRestoreCommand,
+  secretVersionsCommand,
+  secretRollbackCommand,
+  secretDisableCommand,
+  secretEnableCommand,
   secretPolicyCommand,
   secretSelectorCommand,
   inventoryCommand,

@@ -14,6 +14,8 @@ export function fakeSecret(key: string, version: number, extra: Partial<SecretMe
     updatedBy: 'alice',
     description: '',
     rotateEvery: '',
+    deletedAt: '',
+    recoverUntil: '',
     ...extra,
   };
 }

@@ -17,6 +17,12 @@ const schema = z.object({
   // Rotation policies: how often the sweep looks for secrets due for rotation (also once at start).
   // Intervals are at most 24 days (a timer's limit; PeriodicTask also caps its delays there).
   LATCHKEY_ROTATION_SWEEP_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(86_400),
+  // Versions kept per managed secret (older ones are destroyed in the backend), the recovery
+  // window of a delete that names none (`--recovery-days`), and how often the retention sweep
+  // destroys what is past them.
+  LATCHKEY_SECRET_KEEP_VERSIONS: z.coerce.number().int().min(1).max(100).default(10),
+  LATCHKEY_SECRET_RECOVERY_DAYS: z.coerce.number().int().min(0).max(30).default(7),
+  LATCHKEY_RETENTION_SWEEP_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(3600),
   // The database backend's largest value (the kubernetes backend's follows from its Secrets, Vault answers itself).
   LATCHKEY_MAX_VALUE_BYTES: z.coerce.number().int().positive().default(65536),
   LATCHKEY_REPLICA_ID: z.string().default('catalog'),

@@ -13,6 +13,7 @@ import { RasBundles } from './adapters/ras-bundles.js';
 import { CachedVaultSources } from './adapters/vault-sources.js';
 import { platformHostsOf, VaultHostPolicy } from './adapters/vault-host-policy.js';
 import { RotationSweep } from './domain/rotation/rotation-sweep.js';
+import { SecretRetention } from './domain/secrets/secret-retention.js';
 import { CatalogViewService } from './domain/views/catalog-view-service.js';
 import { SecretService } from './domain/secrets/secret-service.js';
 import { VaultIntegrationService } from './domain/vault/vault-integration-service.js';
@@ -45,14 +46,23 @@ serve({
       timeoutMs: config.LATCHKEY_VAULT_TIMEOUT_MS,
       metrics,
     });
-    const store = new PostgresSecretStore(pool);
+    const keepVersions = config.LATCHKEY_SECRET_KEEP_VERSIONS;
+    const store = new PostgresSecretStore(pool, { keepVersions });
     const onChange = () => relay.kick();
     // Database-backend values (whatever the backend now: older versions may be
     // there) and integration credentials are wrapped by the KEK.
-    const kekStores = [
-      backend instanceof DatabaseValueBackend ? backend : new DatabaseValueBackend(pool, keks),
-      integrations,
-    ];
+    const databaseValues = backend instanceof DatabaseValueBackend ? backend : new DatabaseValueBackend(pool, keks);
+    const kekStores = [databaseValues, integrations];
+    const exclusive = postgresExclusive(pool);
+    // Values are destroyed where they live: the configured backend, or the database for versions from before a switch.
+    const retention = new SecretRetention({
+      store,
+      backends: { database: databaseValues, [backend.kind]: backend },
+      keepVersions,
+      exclusive,
+      logger: log,
+      onChange,
+    });
     const secrets = new SecretService({
       store,
       authorizer,
@@ -64,6 +74,9 @@ serve({
       dependents,
       vault: { repo: integrations, sources },
       auditFailClosed: config.LATCHKEY_AUDIT_FAIL_CLOSED,
+      keepVersions,
+      defaultRecoveryDays: config.LATCHKEY_SECRET_RECOVERY_DAYS,
+      retention,
     });
     const vault = new VaultIntegrationService({
       repo: integrations,
@@ -83,12 +96,13 @@ serve({
       backend: backend.kind,
       listTimeoutMs: config.LATCHKEY_SELECTOR_TIMEOUT_MS,
     });
-    const exclusive = postgresExclusive(pool);
     const watch = new VaultVersionWatch({ repo: integrations, sources, dependents, exclusive, logger: log, onChange });
     const rotation = new RotationSweep({ store, exclusive, logger: log, onChange });
     service.every('Vault version watch', config.LATCHKEY_VAULT_WATCH_INTERVAL_S, () => watch.pollOnce());
     // A sweep when the catalog starts, then every interval.
     service.every('rotation sweep', config.LATCHKEY_ROTATION_SWEEP_INTERVAL_S, () => rotation.sweepOnce(), 0);
+    // Deleted secrets past their recovery window and versions beyond the kept count: destroyed in their backend.
+    service.every('retention sweep', config.LATCHKEY_RETENTION_SWEEP_INTERVAL_S, () => retention.sweepOnce(), 0);
     addCatalogServices(server, secrets, vault, views);
   },
 });

@@ -31,6 +31,7 @@ test("the catalog's log masks a value it is storing, in every form, whatever log
     },
     read: (input) => database.read(input),
     remove: (input) => database.remove(input),
+    destroyVersions: (input) => database.destroyVersions(input),
   };
   const secrets = new SecretService({
     store,

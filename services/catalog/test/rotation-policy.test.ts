@@ -351,7 +351,7 @@ describe('rotation policies', () => {
     assert.equal((await put(w, 'k', 'value-three', '12h')).meta.rotateEverySeconds, 12 * 3600);
     assert.equal((await put(w, 'k', 'value-four', 'never')).meta.rotateEverySeconds, null);
     await put(w, 'k', 'value-five', '30d');
-    await w.secrets.delete('alice', analytics, 'k');
+    await w.secrets.delete('alice', analytics, 'k', false, undefined, 0);
     const again = await put(w, 'k', 'value-six');
     assert.equal(again.change, 'created');
     assert.equal(again.meta.rotateEverySeconds, null);

@@ -15,7 +15,7 @@ describe('managed secrets and their dependents', () => {
     w.dependents.betweenCheckAndDelete = async () => {
       listedBetween = (await w.secrets.list('alice', scope)).map((m) => m.key);
     };
-    await w.secrets.delete('alice', scope, 'gone');
+    await w.secrets.delete('alice', scope, 'gone', false, undefined, 0);
     assert.deepEqual(listedBetween, ['gone'], 'the check came before the delete');
     assert.equal(w.dependents.calls[0], 'begin MANAGED|analytics|gone force=false');
     assert.match(w.dependents.calls[1] ?? '', /^end [0-9a-f-]{36}$/);

@@ -70,7 +70,7 @@ async function dumpAllTables(pool: Pool): Promise<string> {
   return parts.join('\n');
 }
 
-test('20 concurrent puts of one key produce versions 1..20 once each and 20 secret.changed events', async (t) => {
+test('20 concurrent puts of one key produce versions 1..20 once each and 20 secret.changed events; the newest 10 are kept', async (t) => {
   const c = await catalog(t);
   const svc = c.service(allowAll());
   // Open every connection first, so that the 20 transactions really overlap.
@@ -90,7 +90,15 @@ test('20 concurrent puts of one key produce versions 1..20 once each and 20 secr
   );
   assert.deepEqual(
     rows.map((r) => r.version),
-    expected,
+    expected.slice(10),
+  );
+  // The older ten wait for destruction (this service has no retention wired to destroy them at once).
+  const { rows: queued } = await c.pool.query<{ version: number }>(
+    `SELECT version FROM secret_destructions WHERE scope = 'analytics' AND key = 'db_password' ORDER BY version`,
+  );
+  assert.deepEqual(
+    queued.map((r) => r.version),
+    expected.slice(0, 10),
   );
   const events = await changedEvents(c.pool);
   assert.equal(events.length, 20);
@@ -120,7 +128,7 @@ test('a value appears in no row of any table: not as text, base64 or hex', async
   await put(svc, domain('analytics'), 'db_password', canary);
   await put(svc, domain('analytics'), 'db_password', canary);
   await put(svc, GLOBAL_SCOPE, 'db_password', canary);
-  await svc.delete('admin', domain('analytics'), 'db_password');
+  await svc.delete('admin', domain('analytics'), 'db_password', false, undefined, 0);
   await put(svc, domain('analytics'), 'db_password', canary);
 
   const dump = await dumpAllTables(c.pool);
@@ -224,7 +232,8 @@ test('delete then put continues the version numbering and records the change as 
   const svc = c.service(allowAll());
   await put(svc, domain('analytics'), 'db_password', 'one-1');
   await put(svc, domain('analytics'), 'db_password', 'two-2');
-  const { deleted } = await svc.delete('admin', domain('analytics'), 'db_password');
+  // No recovery window: the values go now (secret-recovery.test.ts holds the window).
+  const { deleted } = await svc.delete('admin', domain('analytics'), 'db_password', false, undefined, 0);
   assert.equal(deleted.version, 2);
   const { rows: left } = await c.pool.query(`SELECT 1 FROM secret_versions WHERE key = 'db_password'`);
   assert.equal(left.length, 0, 'a delete removes the values');
@@ -369,7 +378,7 @@ test('a put and a delete each write their audit record in the change transaction
     requestId: 'req-put',
   });
   await svc.put('admin', { scope: GLOBAL_SCOPE, key: 'shared', value: Buffer.from(`${canary}-g`), description: '' });
-  await svc.delete('olive', domain('analytics'), 'db_password', false, 'req-delete');
+  await svc.delete('olive', domain('analytics'), 'db_password', false, 'req-delete', 0);
 
   const records = await auditRecords(c.pool);
   assert.deepEqual(
@@ -385,7 +394,7 @@ test('a put and a delete each write their audit record in the change transaction
     [
       ['catalog', 'version 1 created', 'req-put'],
       ['catalog', 'version 1 created', ''],
-      ['catalog', 'version 1 deleted', 'req-delete'],
+      ['catalog', 'version 1 deleted, values destroyed', 'req-delete'],
     ],
   );
   // ras hears the same request ids, for the records of its decisions.
@@ -403,6 +412,7 @@ test('a put and a delete each write their audit record in the change transaction
       write: () => Promise.reject(new Error('backend down')),
       read: () => Promise.resolve(undefined),
       remove: () => Promise.resolve(),
+      destroyVersions: () => Promise.resolve(),
     },
     onChange: () => undefined,
   });

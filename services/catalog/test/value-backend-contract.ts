@@ -51,6 +51,27 @@ export function valueBackendContract(name: string, make: (t: TestContext) => Pro
     for (const { scope, text, ref } of written) assert.equal(await readText(backend, scope, 'token', 1, ref), text);
   });
 
+  withSubject(
+    'destroyVersions destroys exactly the listed versions of that key, and is idempotent',
+    async ({ backend }) => {
+      const v1 = await writeText(backend, 'analytics', 'rolled', 1, 'version-one');
+      const v2 = await writeText(backend, 'analytics', 'rolled', 2, 'version-two');
+      const v3 = await writeText(backend, 'analytics', 'rolled', 3, 'version-three');
+      const other = await writeText(backend, 'analytics', 'other', 1, 'other-one');
+      const listed = [
+        { version: 1, ref: v1.ref },
+        { version: 2, ref: v2.ref },
+      ];
+      await backend.destroyVersions({ scope: 'analytics', key: 'rolled', versions: listed });
+      await backend.destroyVersions({ scope: 'analytics', key: 'rolled', versions: listed });
+      await backend.destroyVersions({ scope: 'analytics', key: 'rolled', versions: [] });
+      assert.equal(await readText(backend, 'analytics', 'rolled', 1, v1.ref), undefined);
+      assert.equal(await readText(backend, 'analytics', 'rolled', 2, v2.ref), undefined);
+      assert.equal(await readText(backend, 'analytics', 'rolled', 3, v3.ref), 'version-three');
+      assert.equal(await readText(backend, 'analytics', 'other', 1, other.ref), 'other-one');
+    },
+  );
+
   withSubject('remove deletes every version, and is idempotent', async ({ backend }) => {
     const a = await writeText(backend, 'analytics', 'gone', 1, 'value-one');
     const b = await writeText(backend, 'analytics', 'gone', 2, 'value-two');

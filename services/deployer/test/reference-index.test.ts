@@ -289,6 +289,39 @@ test('deployed Vault keys are the lowest version of each key a live deployment h
   assert.deepEqual(await h.index.deployedVaultKeys(), expected);
 });
 
+const managedVersion = (scope: string, key: string, version: number, legacy = false): ResolvedVersion => ({
+  refId: legacy ? `LEGACY:${key}` : `MANAGED:${scope}:${key}`,
+  key,
+  sourceType: 'MANAGED',
+  scope,
+  version,
+});
+
+test('held versions: which version of one key each live deployment received, by the scope that answered; refused input names what is wrong', async (t) => {
+  const h = await harness(t);
+  await deployedWith(h, 'analytics', 'etl', [managedVersion('analytics', 'db_password', 3)]);
+  await deployedWith(h, 'analytics', 'report', [managedVersion('analytics', 'db_password', 1)]);
+  // A legacy placeholder the global key answered holds the global key, not the domain's.
+  await deployedWith(h, 'finance', 'legacy', [managedVersion('global', 'db_password', 2, true)]);
+  await deployedWith(h, 'analytics', 'other-key', [managedVersion('analytics', 'token', 3)]);
+  // A deployment that ended holds nothing.
+  await deployedWith(h, 'analytics', 'ended', [managedVersion('analytics', 'db_password', 2)]);
+  const ended = await h.repo.getWorkload('analytics', 'ended');
+  assert.ok(ended?.lastDeploymentId);
+  await h.pool.query(`UPDATE deployments SET status = 'exited' WHERE id = $1`, [ended.lastDeploymentId]);
+  assert.deepEqual(await h.index.heldVersions('MANAGED', 'analytics', 'db_password'), [
+    { workload: 'analytics/etl', version: 3 },
+    { workload: 'analytics/report', version: 1 },
+  ]);
+  assert.deepEqual(await h.index.heldVersions('MANAGED', 'global', 'db_password'), [
+    { workload: 'finance/legacy', version: 2 },
+  ]);
+  assert.deepEqual(await h.index.heldVersions('MANAGED', 'analytics', 'nothing'), []);
+  await assert.rejects(h.index.heldVersions('MANAGED', 'Bad Domain', 'k'), { code: 'dependents.invalid_source_id' });
+  await assert.rejects(h.index.heldVersions('MANAGED', 'analytics', 'bad key'), { code: 'dependents.invalid_key' });
+  await assert.rejects(h.index.heldVersions('FILE', 'analytics', 'k'), { code: 'dependents.invalid_source_type' });
+});
+
 test('one key used by 100,000 workloads: all are listed as dependents, their Vault version is found, and a rotation marks all stale', async (t) => {
   const h = await harness(t);
   const n = 100_000;

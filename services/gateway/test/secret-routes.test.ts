@@ -36,6 +36,8 @@ const meta = (over: Partial<SecretMetadata> = {}): SecretMetadata => ({
   updatedBy: 'alice',
   description: 'the warehouse',
   rotateEvery: '90d',
+  deletedAt: '',
+  recoverUntil: '',
   ...over,
 });
 
@@ -76,7 +78,7 @@ beforeEach(() => {
           );
           return;
         }
-        cb(null, { deleted: meta(), dependents: ['analytics/etl'] });
+        cb(null, { deleted: meta(), dependents: ['analytics/etl'], recoverUntil: '' });
       },
       setRotationPolicy: (call, cb) => cb(null, meta({ rotateEvery: call.request.rotateEvery })),
       rotateKek: (_call, cb) => cb(null, { newKekId: 'kek-2', rewrapped: 7, retiredKekIds: ['kek-1'] }),
@@ -170,7 +172,7 @@ test('PUT a domain secret sends the value to the catalog as the caller and answe
 test('global secrets use the global scope for list, put, delete and policy', async () => {
   const list = await gw.app.inject({ method: 'GET', url: '/api/v1/global/secrets', headers: { authorization: ALICE } });
   assert.equal(list.statusCode, 200);
-  assert.deepEqual(gw.calls.at(-1)?.request, { scope: { domain: '', global: true } });
+  assert.deepEqual(gw.calls.at(-1)?.request, { scope: { domain: '', global: true }, deleted: false });
   const put = await gw.app.inject({
     method: 'PUT',
     url: '/api/v1/global/secrets/SHARED',
@@ -188,6 +190,7 @@ test('global secrets use the global scope for list, put, delete and policy', asy
     scope: { domain: '', global: true },
     key: 'SHARED',
     force: true,
+    recoveryDays: undefined,
   });
   await gw.app.inject({
     method: 'PUT',

@@ -28,6 +28,8 @@ const putSecret: CatalogServiceServer['putSecret'] = (call, cb) => {
     description: call.request.description,
     // The catalog answers with the policy in force: as given, none after `never`, kept (here: none) when absent.
     rotateEvery: call.request.rotateEvery === 'never' ? '' : (call.request.rotateEvery ?? ''),
+    deletedAt: '',
+    recoverUntil: '',
   });
 };
 
@@ -48,6 +50,7 @@ const fake = useFakeServices({
       cb(null, {
         deleted: fakeSecret(call.request.key, 2),
         dependents: call.request.force ? ['analytics/nightly-etl', 'analytics/report'] : [],
+        recoverUntil: call.request.recoveryDays === 0 ? '' : '2026-12-09T13:00:00.000Z',
       }),
   },
 });
@@ -111,12 +114,17 @@ test('secret delete --force sets force and prints the dependents', async () => {
   const plain = fake.io();
   assert.equal(await main(['secret', 'delete', 'db_password', '--domain', 'analytics'], plain), 0);
   assert.equal((fake.last('deleteSecret') as { force: boolean }).force, false);
-  assert.deepEqual(plain.stdoutLines, ['db_password deleted from domain analytics']);
+  assert.equal((fake.last('deleteSecret') as { recoveryDays?: number }).recoveryDays, undefined);
+  assert.deepEqual(plain.stdoutLines, [
+    'db_password deleted from domain analytics',
+    'restorable until 2026-12-09T13:00:00.000Z (latchkey secret restore db_password --domain analytics); its values are destroyed then',
+  ]);
   const forced = fake.io();
   assert.equal(await main(['secret', 'delete', 'db_password', '--domain', 'analytics', '--force'], forced), 0);
   assert.equal((fake.last('deleteSecret') as { force: boolean }).force, true);
   assert.deepEqual(forced.stdoutLines, [
     'db_password deleted from domain analytics',
+    'restorable until 2026-12-09T13:00:00.000Z (latchkey secret restore db_password --domain analytics); its values are destroyed then',
     'workloads that referenced it, now stale (2):',
     '  analytics/nightly-etl',
     '  analytics/report',
@@ -158,4 +166,21 @@ test('secret policy without --rotate-every, or with a malformed one, is a usage 
   const ghost = fake.io();
   assert.equal(await main(['secret', 'policy', 'ghost', '--domain', 'analytics', '--rotate-every', '30d'], ghost), 1);
   assert.deepEqual(ghost.stderrLines, ['latchkey: secret ghost not found in domain analytics (secret.not_found)']);
+});
+
+test('secret delete --recovery-days sends the window (0 destroys now); a malformed one is refused before any call', async () => {
+  const now = fake.io();
+  assert.equal(await main(['secret', 'delete', 'db_password', '--global', '--recovery-days', '0'], now), 0);
+  assert.equal((fake.last('deleteSecret') as { recoveryDays?: number }).recoveryDays, 0);
+  assert.deepEqual(now.stdoutLines, ['db_password deleted from global scope', 'its values are destroyed']);
+  const thirty = fake.io();
+  assert.equal(await main(['secret', 'delete', 'db_password', '--global', '--recovery-days', '30'], thirty), 0);
+  assert.equal((fake.last('deleteSecret') as { recoveryDays?: number }).recoveryDays, 30);
+  const before = fake.calls('deleteSecret');
+  for (const bad of ['31', '1.5', 'week']) {
+    const io = fake.io();
+    assert.equal(await main(['secret', 'delete', 'db_password', '--global', '--recovery-days', bad], io), 2);
+    assert.match(io.stderrLines.join('\n'), /is not a recovery window: give a whole number of days from 0 to 30/);
+  }
+  assert.equal(fake.calls('deleteSecret'), before, 'nothing was sent');
 });

@@ -106,38 +106,74 @@ export const secretPolicyCommand = callCommand({
 
 export const secretListCommand = callCommand({
   path: ['secret', 'list'],
-  usage: 'latchkey secret list (--domain DOMAIN | --global) [--json]',
-  summary: 'list secrets (metadata only; values are never shown)',
-  options: { ...scopeOptions, ...JSON_OPTION },
-  call: ({ parsed }, io) => callOnce(io, 'catalog', (catalog) => catalog.listSecrets, { scope: scopeFromArgs(parsed) }),
+  usage: 'latchkey secret list (--domain DOMAIN | --global) [--deleted] [--json]',
+  summary:
+    'list secrets (metadata only; values are never shown); --deleted lists the deleted ones that can still be restored',
+  options: { ...scopeOptions, deleted: { type: 'boolean' }, ...JSON_OPTION },
+  call: ({ parsed }, io) =>
+    callOnce(io, 'catalog', (catalog) => catalog.listSecrets, {
+      scope: scopeFromArgs(parsed),
+      deleted: booleanOption(parsed, 'deleted'),
+    }),
   json: (res) => ListSecretsResponse.toJSON(res),
-  lines: (res) =>
-    formatTable(
-      ['KEY', 'SOURCE', 'VERSION', 'UPDATED', 'UPDATED_BY', 'ROTATE'],
-      res.secrets.map((s) => [
-        s.key,
-        s.source,
-        String(s.version),
-        s.updatedAt,
-        s.updatedBy,
-        s.rotateEvery === '' ? '-' : s.rotateEvery,
-      ]),
-    ),
+  lines: (res, { parsed }) =>
+    booleanOption(parsed, 'deleted')
+      ? formatTable(
+          ['KEY', 'VERSION', 'DELETED', 'DELETED_BY', 'RESTORABLE_UNTIL'],
+          res.secrets.map((s) => [s.key, String(s.version), s.deletedAt, s.updatedBy, s.recoverUntil]),
+        )
+      : formatTable(
+          ['KEY', 'SOURCE', 'VERSION', 'UPDATED', 'UPDATED_BY', 'ROTATE'],
+          res.secrets.map((s) => [
+            s.key,
+            s.source,
+            String(s.version),
+            s.updatedAt,
+            s.updatedBy,
+            s.rotateEvery === '' ? '-' : s.rotateEvery,
+          ]),
+        ),
 });
+
+/** --recovery-days: 0..30, checked here for its shape; the catalog checks the bounds too. */
+function recoveryDaysOption(parsed: ParsedArgs): number | undefined {
+  const given = stringOption(parsed, 'recovery-days');
+  if (given === undefined) return undefined;
+  if (!/^\d{1,2}$/.test(given) || Number(given) > 30) {
+    throw new UsageError(
+      `--recovery-days ${JSON.stringify(given.slice(0, 40))} is not a recovery window: give a whole number of days from 0 to 30 (0 destroys the values now)`,
+    );
+  }
+  return Number(given);
+}
 
 export const secretDeleteCommand = callCommand({
   path: ['secret', 'delete'],
-  usage: 'latchkey secret delete KEY (--domain DOMAIN | --global) [--force] [--json]',
-  summary: 'delete a secret; refused while workloads reference it unless --force (they become stale)',
-  options: { ...scopeOptions, force: { type: 'boolean' }, ...JSON_OPTION },
+  usage: 'latchkey secret delete KEY (--domain DOMAIN | --global) [--force] [--recovery-days 0..30] [--json]',
+  summary:
+    'delete a secret, restorable for a recovery window (default 7 days; 0 destroys its values now); refused while workloads reference it unless --force (they become stale)',
+  options: { ...scopeOptions, force: { type: 'boolean' }, 'recovery-days': { type: 'string' }, ...JSON_OPTION },
   positionals: ['KEY'],
   call: ({ parsed, positionals: [key = ''] }, io) => {
-    const req = { scope: scopeFromArgs(parsed), key, force: booleanOption(parsed, 'force') };
+    const recoveryDays = recoveryDaysOption(parsed);
+    const req = {
+      scope: scopeFromArgs(parsed),
+      key,
+      force: booleanOption(parsed, 'force'),
+      ...(recoveryDays === undefined ? {} : { recoveryDays }),
+    };
     return callOnce(io, 'catalog', (catalog) => catalog.deleteSecret, req);
   },
   json: (res) => DeleteSecretResponse.toJSON(res),
-  lines: (res, { parsed, positionals: [key] }) => [
-    `${key} deleted from ${describeScope(scopeFromArgs(parsed))}`,
-    ...listLines('workloads that referenced it, now stale', res.dependents),
-  ],
+  lines: (res, { parsed, positionals: [key] }) => {
+    const where = describeScope(scopeFromArgs(parsed));
+    const flag = parsed.values.get('global') === true ? '--global' : `--domain ${stringOption(parsed, 'domain') ?? ''}`;
+    return [
+      `${key} deleted from ${where}`,
+      res.recoverUntil === ''
+        ? 'its values are destroyed'
+        : `restorable until ${res.recoverUntil} (latchkey secret restore ${key} ${flag}); its values are destroyed then`,
+      ...listLines('workloads that referenced it, now stale', res.dependents),
+    ];
+  },
 });

@@ -38,7 +38,10 @@ export const migrateCommand = defineCommand({
     const dryRun = booleanOption(parsed, 'dry-run');
     return withClients(io, async (ctx) => {
       const { workloads } = await invoke(ctx, 'deployer', (d) => d.listWorkloads, { domain, stale: false });
-      const { secrets } = await invoke(ctx, 'catalog', (c) => c.listSecrets, { scope: { domain, global: false } });
+      const { secrets } = await invoke(ctx, 'catalog', (c) => c.listSecrets, {
+        scope: { domain, global: false },
+        deleted: false,
+      });
       const plan = planMigration(domain, workloads, new Set(secrets.map((s) => s.key)));
       const say = (line: string) => {
         if (!json) io.out(line);

@@ -77,6 +77,22 @@ export class DatabaseValueBackend implements ValueBackend {
     }
   }
 
+  async destroyVersions(input: {
+    scope: string;
+    key: string;
+    versions: { version: number; ref: string }[];
+  }): Promise<void> {
+    if (input.versions.length === 0) return;
+    try {
+      await this.pool.query(
+        'DELETE FROM secret_values WHERE scope = $1 AND key = $2 AND version = ANY ($3::integer[])',
+        [input.scope, input.key, input.versions.map((v) => v.version)],
+      );
+    } catch (err) {
+      throw wrapDbError(err, 'destroying encrypted values');
+    }
+  }
+
   /**
    * Re-wraps every data key with the ring's current KEK, in batches, online:
    * values' ciphertext is untouched. Returns how many were re-wrapped.

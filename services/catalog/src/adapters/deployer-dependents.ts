@@ -40,6 +40,15 @@ export class DeployerDependents implements Dependents {
     return res.keys;
   }
 
+  async heldVersions(
+    sourceType: 'MANAGED' | 'VAULT',
+    sourceId: string,
+    key: string,
+  ): Promise<{ workload: string; version: number }[]> {
+    const res = await unary(this.client.listHeldVersions.bind(this.client), { sourceType, sourceId, key }, 10_000);
+    return res.held;
+  }
+
   close(): void {
     this.client.close();
   }

@@ -183,6 +183,30 @@ export class KubernetesValueBackend implements ValueBackend {
     });
   }
 
+  async destroyVersions(input: {
+    scope: string;
+    key: string;
+    versions: { version: number; ref: string }[];
+  }): Promise<void> {
+    checkInput(input.scope, input.key, 0);
+    const hash = keyHashOf(input.key);
+    // Only data keys of this key and the version named: a ref is never trusted to point elsewhere.
+    const dataKeys = input.versions.map((v) => {
+      const dataKey = v.ref === '' ? dataKeyFor(input.key, v.version) : v.ref;
+      if (versionIn(dataKey, input.key, hash) !== v.version) throw badRef(v.version);
+      return dataKey;
+    });
+    if (dataKeys.length === 0) return;
+    // In the key's own Secret, or still in the scope's Secret of earlier versions.
+    const drop = (data: Record<string, string>): boolean => {
+      const present = dataKeys.filter((k) => k in data);
+      for (const k of present) delete data[k];
+      return present.length > 0;
+    };
+    await this.#mutate(keySecretNameFor(input.scope, input.key), { scope: input.scope, key: input.key }, false, drop);
+    await this.#mutate(secretNameFor(input.scope), { scope: input.scope }, false, drop);
+  }
+
   /**
    * Read, apply `change` to a copy of the data, write back guarded by the read
    * resourceVersion (or create), and start over on a 409. `change` returns

@@ -1,4 +1,4 @@
-import { withTransaction, wrapDbError, type Pool, type Queryable } from '@latchkey/db';
+import { withTransaction, wrapDbError, type Pool } from '@latchkey/db';
 import {
   auditEvent,
   auditRecord,
@@ -6,42 +6,22 @@ import {
   eventTypes,
   subjects,
   type AuditRecord,
-  type SecretChanged,
   type SecretRotationDue,
 } from '@latchkey/events';
 import { storeKey, type SecretStore, type StoredValue } from '../domain/ports.js';
+import { PostgresSecretLifecycle } from './postgres-secret-lifecycle.js';
+import {
+  changeAudit,
+  changedEvent,
+  lockKey,
+  META_COLUMNS,
+  queueBeyondKept,
+  toMeta,
+  type MetaRow,
+} from './postgres-secret-rows.js';
 import { formatRotateEvery } from '../domain/rotation/rotation-policy.js';
+import { scopeFlag, secretDeleted } from '../domain/secrets/secret-errors.js';
 import type { PutResult, RotationDue, ScopeName, SecretMeta } from '../domain/secrets/secret-types.js';
-
-interface MetaRow {
-  scope: string;
-  key: string;
-  current_version: number;
-  description: string;
-  created_at: Date;
-  updated_at: Date;
-  updated_by: string;
-  rotate_every_seconds: number | null;
-  /** When the current version was created; a put writes it in the transaction that sets updated_at. */
-  version_created_at?: Date | null;
-}
-
-const toMeta = (r: MetaRow): SecretMeta => ({
-  scope: r.scope,
-  key: r.key,
-  source: 'MANAGED',
-  version: r.current_version,
-  description: r.description,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  updatedBy: r.updated_by,
-  rotateEverySeconds: r.rotate_every_seconds,
-  versionCreatedAt: r.version_created_at ?? r.updated_at,
-});
-
-/** Metadata with the creation time of the current version. */
-const META_COLUMNS = `s.*, (SELECT v.created_at FROM secret_versions v
-  WHERE v.scope = s.scope AND v.key = s.key AND v.version = s.current_version) AS version_created_at`;
 
 /** How many due versions one sweep transaction records and announces. */
 const DUE_BATCH = 500;
@@ -65,47 +45,32 @@ function rotationDueEvent(due: RotationDue) {
   };
 }
 
-function changedEvent(meta: SecretMeta, change: SecretChanged['change']) {
-  const data: SecretChanged = {
-    scope: meta.scope,
-    key: meta.key,
-    source: 'MANAGED',
-    version: meta.version,
-    change,
-    by: meta.updatedBy,
-  };
-  return {
-    id: `secret.${change}:${meta.scope}/${meta.key}/${meta.version}`,
-    type: eventTypes.secretChanged,
-    subject: subjects.secretChanged(meta.scope),
-    data,
-  };
-}
-
-/** The audit record of a committed change: who, which key, which version; never the value. */
-function changeAudit(meta: SecretMeta, change: SecretChanged['change'], requestId: string | undefined) {
-  return auditEvent(
-    auditRecord({
-      service: 'catalog',
-      actor: meta.updatedBy,
-      action: change === 'deleted' ? 'secret.delete' : 'secret.put',
-      domain: meta.scope,
-      resource: `secret:${meta.key}`,
-      outcome: 'ok',
-      reason: `version ${meta.version} ${change}`,
-      requestId: requestId ?? '',
-    }),
-  );
-}
-
-/** Serialises the changes of one (scope, key) until the transaction ends. */
-async function lockKey(tx: Queryable, scope: ScopeName, key: string): Promise<void> {
-  await tx.query("SELECT pg_advisory_xact_lock(hashtext('latchkey.secret'), hashtext($1 || '/' || $2))", [scope, key]);
-}
-
 /** The database backend: envelope-encrypted versions beside their metadata. */
 export class PostgresSecretStore implements SecretStore {
-  constructor(private readonly pool: Pool) {}
+  readonly #keep: number;
+
+  /** `keepVersions`: versions kept per secret (default 10); a put queues older ones for destruction. */
+  readonly #life: PostgresSecretLifecycle;
+
+  constructor(
+    private readonly pool: Pool,
+    opts: { keepVersions?: number } = {},
+  ) {
+    this.#keep = opts.keepVersions ?? 10;
+    this.#life = new PostgresSecretLifecycle(pool);
+  }
+
+  // Deletes, restores, versions and destruction: postgres-secret-lifecycle.ts.
+  delete: SecretStore['delete'] = (i) => this.#life.delete(i);
+  restore: SecretStore['restore'] = (i) => this.#life.restore(i);
+  listDeleted: SecretStore['listDeleted'] = (scope) => this.#life.listDeleted(scope);
+  versions: SecretStore['versions'] = (scope, key) => this.#life.versions(scope, key);
+  setVersionDisabled: SecretStore['setVersionDisabled'] = (i) => this.#life.setVersionDisabled(i);
+  queueDestructions: SecretStore['queueDestructions'] = (now, keep) => this.#life.queueDestructions(now, keep);
+  pendingDestructions: SecretStore['pendingDestructions'] = (limit, only) =>
+    this.#life.pendingDestructions(limit, only);
+  destructionsDone: SecretStore['destructionsDone'] = (items) => this.#life.destructionsDone(items);
+  destructionsFailed: SecretStore['destructionsFailed'] = (items) => this.#life.destructionsFailed(items);
 
   async recordReads(records: AuditRecord[]): Promise<void> {
     try {
@@ -123,6 +88,19 @@ export class PostgresSecretStore implements SecretStore {
         // `prior` misses a row a concurrent put just created and calls an
         // update 'created'.
         await lockKey(tx, input.scope, input.key);
+        // A deleted secret in its recovery window is restored or destroyed first, never written over.
+        const pending = await tx.query<{ recover_until: Date }>(
+          'SELECT recover_until FROM secrets WHERE scope = $1 AND key = $2 AND recover_until IS NOT NULL',
+          [input.scope, input.key],
+        );
+        if (pending.rows[0]) {
+          throw secretDeleted(
+            input.key,
+            input.scope,
+            pending.rows[0].recover_until,
+            `restore it, or destroy it now (latchkey secret delete ${input.key} ${scopeFlag(input.scope)} --recovery-days 0) and put it again`,
+          );
+        }
         // One statement takes the row lock and the next version number, so
         // concurrent puts of one key serialise and never share a version.
         // The rotation policy: $5 says whether this put sets it ($6, null
@@ -162,14 +140,24 @@ export class PostgresSecretStore implements SecretStore {
         ]);
         const stored = await input.writeValue(meta.version, tx);
         await tx.query(
-          `INSERT INTO secret_versions (scope, key, version, backend, backend_ref, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (scope, key, version) DO UPDATE SET backend = EXCLUDED.backend, backend_ref = EXCLUDED.backend_ref`,
-          [meta.scope, meta.key, meta.version, stored.backend, stored.ref, input.by],
+          `INSERT INTO secret_versions (scope, key, version, backend, backend_ref, created_by, rolled_back_from)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (scope, key, version) DO UPDATE SET backend = EXCLUDED.backend, backend_ref = EXCLUDED.backend_ref,
+             created_by = EXCLUDED.created_by, rolled_back_from = EXCLUDED.rolled_back_from,
+             disabled_at = NULL, disabled_by = NULL`,
+          [meta.scope, meta.key, meta.version, stored.backend, stored.ref, input.by, input.rolledBackFrom ?? null],
         );
+        const pruned = await queueBeyondKept(tx, this.#keep, { scope: meta.scope, key: meta.key });
         const change = row.was_deleted === false ? 'updated' : 'created';
-        await enqueueEvents(tx, [changedEvent(meta, change), changeAudit(meta, change, input.requestId)]);
-        return { meta, change };
+        const how =
+          input.rolledBackFrom === undefined
+            ? undefined
+            : {
+                action: 'secret.rollback',
+                reason: `version ${meta.version} ${change} with the value of version ${input.rolledBackFrom}`,
+              };
+        await enqueueEvents(tx, [changedEvent(meta, change), changeAudit(meta, change, input.requestId, how)]);
+        return { meta, change, pruned };
       });
     } catch (err) {
       throw wrapDbError(err, 'storing a secret');
@@ -309,30 +297,6 @@ export class PostgresSecretStore implements SecretStore {
     }
   }
 
-  async delete(scope: ScopeName, key: string, by: string, requestId?: string): Promise<SecretMeta | undefined> {
-    try {
-      return await withTransaction(this.pool, async (tx) => {
-        await lockKey(tx, scope, key);
-        const { rows } = await tx.query<MetaRow>(
-          `UPDATE secrets SET deleted_at = now(), updated_at = now(), updated_by = $3
-           WHERE scope = $1 AND key = $2 AND deleted_at IS NULL RETURNING *`,
-          [scope, key, by],
-        );
-        const row = rows[0];
-        if (!row) return undefined;
-        // The metadata row stays so that versions keep counting up; the
-        // service removes the values from their backend after this commits.
-        await tx.query('DELETE FROM secret_versions WHERE scope = $1 AND key = $2', [scope, key]);
-        await tx.query('DELETE FROM rotation_due WHERE scope = $1 AND key = $2', [scope, key]);
-        const meta = toMeta(row);
-        await enqueueEvents(tx, [changedEvent(meta, 'deleted'), changeAudit(meta, 'deleted', requestId)]);
-        return meta;
-      });
-    } catch (err) {
-      throw wrapDbError(err, 'deleting a secret');
-    }
-  }
-
   async readCurrent(items: { scope: ScopeName; key: string }[]): Promise<Map<string, StoredValue>> {
     const out = new Map<string, StoredValue>();
     if (items.length === 0) return out;
@@ -343,15 +307,24 @@ export class PostgresSecretStore implements SecretStore {
         version: number;
         backend: string;
         backend_ref: string;
+        disabled: boolean;
+        recover_until: Date | null;
       }>(
-        `SELECT v.scope, v.key, v.version, v.backend, v.backend_ref
+        `SELECT v.scope, v.key, v.version, v.backend, v.backend_ref, v.disabled_at IS NOT NULL AS disabled,
+                CASE WHEN s.deleted_at IS NOT NULL THEN s.recover_until END AS recover_until
          FROM unnest($1::text[], $2::text[]) AS q(scope, key)
-         JOIN secrets s ON s.scope = q.scope AND s.key = q.key AND s.deleted_at IS NULL
+         JOIN secrets s ON s.scope = q.scope AND s.key = q.key AND (s.deleted_at IS NULL OR s.recover_until IS NOT NULL)
          JOIN secret_versions v ON v.scope = s.scope AND v.key = s.key AND v.version = s.current_version`,
         [items.map((i) => i.scope), items.map((i) => i.key)],
       );
       for (const r of rows) {
-        out.set(storeKey(r.scope, r.key), { version: r.version, backend: r.backend, ref: r.backend_ref });
+        out.set(storeKey(r.scope, r.key), {
+          version: r.version,
+          backend: r.backend,
+          ref: r.backend_ref,
+          disabled: r.disabled,
+          ...(r.recover_until === null ? {} : { recoverUntil: r.recover_until }),
+        });
       }
       return out;
     } catch (err) {

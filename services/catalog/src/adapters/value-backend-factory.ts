@@ -36,7 +36,12 @@ export async function createValueBackend(
       const kubeConfig = new KubeConfig();
       if (config.LATCHKEY_KUBECONFIG) kubeConfig.loadFromFile(config.LATCHKEY_KUBECONFIG);
       else kubeConfig.loadFromCluster();
-      return new KubernetesValueBackend({ kubeConfig, namespace: config.LATCHKEY_K8S_NAMESPACE });
+      // It prunes on write to the count the catalog keeps (the retention sweep destroys the rest elsewhere).
+      return new KubernetesValueBackend({
+        kubeConfig,
+        namespace: config.LATCHKEY_K8S_NAMESPACE,
+        keepVersions: config.LATCHKEY_SECRET_KEEP_VERSIONS,
+      });
     }
     case 'vault': {
       if (!config.LATCHKEY_VAULT_ADDR) throw configError('LATCHKEY_SECRET_STORE=vault needs LATCHKEY_VAULT_ADDR');

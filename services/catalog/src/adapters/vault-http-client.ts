@@ -247,6 +247,15 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     await this.#call(ctx, (o) => this.#client.delete(where, o), { allow404: true });
   }
 
+  /** POST `<mount>/destroy/<path>` of `versions`: those versions' data is gone for good. Idempotent. */
+  async destroyKv2(mount: string, path: string, versions: number[]): Promise<void> {
+    this.#assertWritable('delete');
+    const where = `${encodePath(mount)}/destroy/${encodePath(path)}`;
+    const ctx = { op: 'delete' as const, path: `${mount}/destroy/${path}` };
+    await this.#requireKv2(mount, ctx);
+    await this.#call(ctx, (o) => this.#client.write(where, { versions }, o), { allow404: true });
+  }
+
   async lookupSelf(): Promise<VaultTokenInfo> {
     const ctx = { op: 'lookup' as const, path: 'auth/token/lookup-self' };
     const body = await this.#call(ctx, (o) => this.#client.read('auth/token/lookup-self', o));

@@ -85,6 +85,17 @@ export class VaultValueBackend implements ValueBackend {
     await this.#client.deleteAllKv2(this.#mount, this.#path(input));
   }
 
+  async destroyVersions(input: {
+    scope: string;
+    key: string;
+    versions: { version: number; ref: string }[];
+  }): Promise<void> {
+    // The refs are Vault's own version numbers of the path; one that is not is nothing Latchkey wrote.
+    const refs = input.versions.map((v) => Number(v.ref)).filter((n) => Number.isSafeInteger(n) && n >= 1);
+    if (refs.length === 0) return;
+    await this.#client.destroyKv2(this.#mount, this.#path(input), refs);
+  }
+
   #path(input: { scope: string; key: string }): string {
     if (!isScope(input.scope)) {
       throw new LatchkeyError('secret.invalid_scope', `"${input.scope}" is not a domain name or global`, {

@@ -1,5 +1,13 @@
 import type { AuditRecord } from '@latchkey/events';
-import type { PutResult, RotationDue, ScopeName, SecretMeta } from './secrets/secret-types.js';
+import type {
+  DeletedSecret,
+  PendingDestruction,
+  PutResult,
+  RotationDue,
+  ScopeName,
+  SecretMeta,
+  VersionInfo,
+} from './secrets/secret-types.js';
 import type {
   VaultConnectionSettings,
   VaultIntegrationRecord,
@@ -12,10 +20,14 @@ export interface StoredValue {
   version: number;
   backend: string;
   ref: string;
+  /** The current version is disabled: it may not be resolved. */
+  disabled: boolean;
+  /** Set when the secret is deleted and still recoverable: until when. */
+  recoverUntil?: Date;
 }
 
 /** The managed store (database backend): metadata, versions and the change events, atomically. */
-export interface SecretStore {
+export interface SecretStore extends SecretLifecycleStore {
   /**
    * Adds a version. `writeValue` is called with the new version number while
    * the version is held (inside the transaction): the value is in its backend
@@ -34,6 +46,8 @@ export interface SecretStore {
      */
     rotateEverySeconds?: number | null;
     writeValue: (version: number, txn: unknown) => Promise<{ backend: string; ref: string }>;
+    /** A rollback: the version whose value the new one copies (recorded with it and in the audit record). */
+    rolledBackFrom?: number;
   }): Promise<PutResult>;
   list(scope: ScopeName): Promise<SecretMeta[]>;
   /** Keys of the scope in the store's key order, after `after` (from the start when undefined), at most `limit`. */
@@ -57,12 +71,81 @@ export interface SecretStore {
    * first. Returns those it recorded.
    */
   announceRotationDue(now: Date): Promise<RotationDue[]>;
-  /** Marks the key deleted and writes secret.changed and the audit record with it. */
-  delete(scope: ScopeName, key: string, by: string, requestId?: string): Promise<SecretMeta | undefined>;
-  /** The current version of each (scope, key); absent when missing or deleted. */
+  /**
+   * The current version of each (scope, key); absent when missing or
+   * destroyed; with `recoverUntil` when deleted and still recoverable.
+   */
   readCurrent(items: { scope: ScopeName; key: string }[]): Promise<Map<string, StoredValue>>;
   /** Writes the records of an internal value read to the outbox, in one insert; throws when it cannot. */
   recordReads(records: AuditRecord[]): Promise<void>;
+}
+
+/** What a delete found and did. */
+export type DeleteOutcome =
+  | { kind: 'deleted'; meta: SecretMeta; recoverUntil: Date | null }
+  /** A deleted secret, still recoverable, whose values a delete with no window destroyed now. */
+  | { kind: 'destroyed'; meta: SecretMeta }
+  /** Deleted already and recoverable until then (a delete with a window changes nothing). */
+  | { kind: 'pending'; recoverUntil: Date }
+  | { kind: 'missing' };
+
+/**
+ * Deletes, restores, versions and the destruction of values, beside
+ * SecretStore: each change with its events and audit record, atomically.
+ */
+export interface SecretLifecycleStore {
+  /**
+   * Marks the key deleted, recoverable for `recoveryDays` (0: its versions
+   * are queued for destruction at once), with secret.changed and the audit record.
+   */
+  delete(input: {
+    scope: ScopeName;
+    key: string;
+    by: string;
+    recoveryDays: number;
+    requestId?: string;
+  }): Promise<DeleteOutcome>;
+  /** Brings a deleted secret back while its window lasts, announcing it; why not otherwise. */
+  restore(input: {
+    scope: ScopeName;
+    key: string;
+    by: string;
+    requestId?: string;
+  }): Promise<{ kind: 'restored'; meta: SecretMeta } | { kind: 'present' } | { kind: 'missing' }>;
+  /** Deleted secrets of the scope still in their window, by key. */
+  listDeleted(scope: ScopeName): Promise<DeletedSecret[]>;
+  /** A present secret and its kept versions, newest first; the window's end when deleted; undefined when missing. */
+  versions(
+    scope: ScopeName,
+    key: string,
+  ): Promise<{ meta: SecretMeta; versions: VersionInfo[]; recoverUntil?: Date } | undefined>;
+  /** Disables or enables a kept version of a present secret, with its audit record. */
+  setVersionDisabled(input: {
+    scope: ScopeName;
+    key: string;
+    version: number;
+    disabled: boolean;
+    by: string;
+    requestId?: string;
+  }): Promise<
+    | { kind: 'done'; version: VersionInfo; current: boolean }
+    | { kind: 'no_version'; kept: number[] }
+    | { kind: 'missing' }
+    | { kind: 'deleted'; recoverUntil: Date }
+  >;
+  /**
+   * Queues for destruction the versions of secrets whose window ended at
+   * `now` (each announced in the audit log) and the versions beyond the
+   * newest `keep` of every secret. Returns the secrets destroyed and the
+   * versions queued.
+   */
+  queueDestructions(now: Date, keep: number): Promise<{ expired: { scope: ScopeName; key: string }[]; queued: number }>;
+  /** Values waiting to be destroyed, oldest first (only those of one key when given). */
+  pendingDestructions(limit: number, only?: { scope: ScopeName; key: string }): Promise<PendingDestruction[]>;
+  /** Destroyed in their backend: their rows go. */
+  destructionsDone(items: PendingDestruction[]): Promise<void>;
+  /** Not destroyed this time: counted, tried again by the next sweep. */
+  destructionsFailed(items: PendingDestruction[]): Promise<void>;
 }
 
 export const storeKey = (scope: ScopeName, key: string): string => `${scope}\u0000${key}`;
@@ -148,6 +231,12 @@ export interface Dependents {
   endDeletion(deletionId: string): Promise<void>;
   /** Every Vault key a live deployment holds, with the lowest version held. */
   deployedVaultKeys(): Promise<{ integrationId: string; key: string; version: number }[]>;
+  /** Each workload ("domain/name") whose live deployment holds the key of that scope, with the version. */
+  heldVersions?(
+    sourceType: 'MANAGED' | 'VAULT',
+    sourceId: string,
+    key: string,
+  ): Promise<{ workload: string; version: number }[]>;
 }
 
 /** ras's resource bundles, as far as the catalog needs them. */

@@ -29,6 +29,12 @@ export interface ValueBackend {
   read(input: { scope: string; key: string; version: number; ref: string }): Promise<Buffer | undefined>;
   /** Removes every version of a key (a delete). Idempotent. */
   remove(input: { scope: string; key: string }): Promise<void>;
+  /**
+   * Destroys the listed versions of a key for good (`ref` as `write` returned
+   * it): versions beyond the kept count, a deleted secret's after its
+   * recovery window. Other versions stay. Idempotent.
+   */
+  destroyVersions(input: { scope: string; key: string; versions: { version: number; ref: string }[] }): Promise<void>;
 }
 
 /** A backend's stated limit on one value. */

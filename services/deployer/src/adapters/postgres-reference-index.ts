@@ -6,6 +6,7 @@ import type {
   DeletionQuery,
   DependentsQuery,
   DeployedVaultKey,
+  HeldVersion,
   KeyDependents,
 } from '../domain/reference-index-types.js';
 import { lowerFence, raiseFence } from './deletion-fence.js';
@@ -39,6 +40,16 @@ const DEPLOYED_VAULT_KEYS = `
   WHERE dv.source_type = 'VAULT'
   GROUP BY dv.scope, dv.key
   ORDER BY dv.scope COLLATE "C", dv.key COLLATE "C"`;
+
+/** The version of one key each workload's live deployment received (dv.scope: the scope that answered). */
+const HELD_VERSIONS = `
+  SELECT w.domain || '/' || w.name AS workload, max(dv.version)::integer AS version
+  FROM workloads w
+  JOIN deployments d ON d.id = w.last_deployment_id AND d.status IN ('starting', 'deployed')
+  JOIN deployment_versions dv ON dv.deployment_id = d.id
+  WHERE dv.source_type = $1 AND dv.scope = $2 AND dv.key = $3
+  GROUP BY w.domain, w.name
+  ORDER BY (w.domain || '/' || w.name) COLLATE "C"`;
 
 async function dependentsIn(db: Queryable, q: DependentsQuery): Promise<KeyDependents[]> {
   const { rows } = await db.query<KeyDependents>(DEPENDENTS, [
@@ -85,6 +96,15 @@ export class PostgresReferenceIndex implements ReferenceIndex {
       return rows.map((r) => ({ integrationId: r.integration_id, key: r.key, version: r.version }));
     } catch (err) {
       throw wrapDbError(err, 'reading the Vault keys of live deployments');
+    }
+  }
+
+  async heldVersions(q: { sourceType: string; sourceId: string; key: string }): Promise<HeldVersion[]> {
+    try {
+      const { rows } = await this.pool.query<HeldVersion>(HELD_VERSIONS, [q.sourceType, q.sourceId, q.key]);
+      return rows;
+    } catch (err) {
+      throw wrapDbError(err, 'reading the versions live deployments hold');
     }
   }
 }

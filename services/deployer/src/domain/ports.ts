@@ -6,6 +6,7 @@ import type {
   RuntimeReadReply,
   RuntimeReadRequest,
   SecretChanged,
+  SourceType,
 } from '@latchkey/events';
 import type {
   WorkloadAuthor,
@@ -24,6 +25,7 @@ import type {
   DeletionQuery,
   DependentsQuery,
   DeployedVaultKey,
+  HeldVersion,
   KeyDependents,
 } from './reference-index-types.js';
 import type { WorkloadSpec } from './workload-spec.js';
@@ -280,6 +282,8 @@ export interface ReferenceIndex {
   endDeletion(deletionId: string): Promise<void>;
   /** Per (integration, key), the lowest version any workload's live deployment received. */
   deployedVaultKeys(): Promise<DeployedVaultKey[]>;
+  /** Each workload whose live deployment holds the key of that source (the answering scope), with the version. */
+  heldVersions(query: { sourceType: SourceType; sourceId: string; key: string }): Promise<HeldVersion[]>;
 }
 
 export interface RunSpec {

@@ -1,7 +1,7 @@
 import { invalidArgument } from '@latchkey/errors';
 import { DOMAIN_NAME, GLOBAL_SCOPE, SECRET_KEY, type SourceType } from '@latchkey/events';
 import type { ReferenceIndex } from './ports.js';
-import type { DeployedVaultKey, KeyDependents } from './reference-index-types.js';
+import type { DeployedVaultKey, HeldVersion, KeyDependents } from './reference-index-types.js';
 
 const MAX_SOURCE_ID = 256;
 
@@ -117,5 +117,13 @@ export class ReferenceIndexService {
 
   deployedVaultKeys(): Promise<DeployedVaultKey[]> {
     return this.deps.index.deployedVaultKeys();
+  }
+
+  /** Which version of one key each live deployment holds (`latchkey secret versions`). */
+  async heldVersions(sourceType: string, sourceId: string, key: string): Promise<HeldVersion[]> {
+    const type = sourceTypeOf(sourceType);
+    checkSourceId(type, sourceId);
+    const [wanted] = distinctKeys([key]);
+    return this.deps.index.heldVersions({ sourceType: type, sourceId, key: wanted ?? key });
   }
 }

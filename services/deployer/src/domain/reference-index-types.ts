@@ -36,3 +36,10 @@ export interface DeletionCheck {
   deletionId: string | undefined;
   dependents: KeyDependents[];
 }
+
+/** A workload whose live deployment (starting or deployed) holds a key, and the version it received. */
+export interface HeldVersion {
+  /** "domain/name". */
+  workload: string;
+  version: number;
+}

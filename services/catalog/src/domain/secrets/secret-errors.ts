@@ -21,6 +21,13 @@ export const SECRET_ERROR_CODES = [
   'source.unsupported',
   'kek.not_applicable',
   'audit.unavailable',
+  'secret.deleted',
+  'secret.not_deleted',
+  'secret.invalid_recovery_days',
+  'secret.invalid_version',
+  'secret.version_not_found',
+  'secret.version_disabled',
+  'secret.rollback_to_current',
 ] as const;
 export type SecretErrorCode = (typeof SECRET_ERROR_CODES)[number];
 
@@ -152,3 +159,74 @@ export const undecryptableAnswer = (refId: string, key: string, scope: string, c
   code,
   message: `secret ${key} in ${scope} cannot be decrypted (${code})`,
 });
+
+/** How the CLI names a scope: `--global` or `--domain D`. */
+export const scopeFlag = (scope: string): string => (scope === GLOBAL_SCOPE ? '--global' : `--domain ${scope}`);
+
+const deletedMessage = (key: string, scope: string, recoverUntil: Date): string =>
+  `secret ${key} in ${scopeText(scope)} was deleted; it can be restored until ${recoverUntil.toISOString()} ` +
+  `(latchkey secret restore ${key} ${scopeFlag(scope)}), when its values are destroyed`;
+
+/** A change of a deleted secret that is still recoverable (a put, a second delete without --recovery-days 0). */
+export const secretDeleted = (key: string, scope: string, recoverUntil: Date, instead: string): LatchkeyError =>
+  new LatchkeyError('secret.deleted', `${deletedMessage(key, scope, recoverUntil)}: ${instead}`, {
+    kind: 'failed_precondition',
+    details: { recoverUntil: recoverUntil.toISOString() },
+  });
+
+/** A reference to a deleted secret that is still recoverable. */
+export const secretDeletedAnswer = (refId: string, key: string, scope: string, recoverUntil: Date): MissingAnswer => ({
+  refId,
+  found: false,
+  code: 'secret.deleted',
+  message: deletedMessage(key, scope, recoverUntil),
+});
+
+export const secretNotDeleted = (key: string, scope: string): LatchkeyError =>
+  new LatchkeyError(
+    'secret.not_deleted',
+    `secret ${key} in ${scopeText(scope)} is not deleted: there is nothing to restore`,
+    {
+      kind: 'failed_precondition',
+    },
+  );
+
+export const invalidRecoveryDays = (given: number, max: number): LatchkeyError =>
+  invalidArgument(
+    'secret.invalid_recovery_days',
+    `--recovery-days ${given} is not a recovery window: give a whole number of days from 0 to ${max} (0 destroys the values now)`,
+  );
+
+export const invalidVersion = (given: number): LatchkeyError =>
+  invalidArgument('secret.invalid_version', `version ${given} is not a version number: give a whole number from 1 up`);
+
+export const versionNotFound = (key: string, scope: string, version: number, kept: number[]): LatchkeyError =>
+  notFound(
+    'secret.version_not_found',
+    `secret ${key} in ${scopeText(scope)} has no version ${version}` +
+      (kept.length === 0 ? '' : `: the kept versions are ${kept.join(', ')}`) +
+      ` (latchkey secret versions ${key} ${scopeFlag(scope)})`,
+  );
+
+const disabledMessage = (key: string, scope: string, version: number): string =>
+  `secret ${key} in ${scopeText(scope)}: version ${version} is disabled: enable it ` +
+  `(latchkey secret enable ${key} ${scopeFlag(scope)} --version ${version}) or roll back to an enabled version ` +
+  `(latchkey secret rollback ${key} ${scopeFlag(scope)} --to N)`;
+
+export const versionDisabled = (key: string, scope: string, version: number): LatchkeyError =>
+  new LatchkeyError('secret.version_disabled', disabledMessage(key, scope, version), { kind: 'failed_precondition' });
+
+/** A reference whose current version is disabled. */
+export const versionDisabledAnswer = (refId: string, key: string, scope: string, version: number): MissingAnswer => ({
+  refId,
+  found: false,
+  code: 'secret.version_disabled',
+  message: disabledMessage(key, scope, version),
+});
+
+export const rollbackToCurrent = (key: string, scope: string, version: number): LatchkeyError =>
+  new LatchkeyError(
+    'secret.rollback_to_current',
+    `secret ${key} in ${scopeText(scope)}: version ${version} is the current version already: roll back to an older one (latchkey secret versions ${key} ${scopeFlag(scope)} lists them)`,
+    { kind: 'failed_precondition' },
+  );

@@ -1,4 +1,3 @@
-import { LatchkeyError } from '@latchkey/errors';
 import { GLOBAL_SCOPE } from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/authz';
 import { MIN_REDACTABLE_BYTES } from '@latchkey/logger';
@@ -9,11 +8,13 @@ import {
   descriptionTooLong,
   emptyValue,
   kekNotApplicable,
-  secretInUse,
   secretNotFound,
   valueTooLarge,
   valueTooShort,
 } from './secret-errors.js';
+import { SecretRecovery, type DeleteResult } from './secret-recovery.js';
+import type { SecretRetention } from './secret-retention.js';
+import { SecretVersions } from './secret-versions.js';
 import { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
 import type { KeyAnswer, PutResult, ScopeName, SecretMeta, ValueAnswer, ValueQuery } from './secret-types.js';
 import { SecretValueReads, type ValueReader } from './secret-value-reads.js';
@@ -54,13 +55,25 @@ export interface SecretServiceDeps {
    * written is refused (audit.unavailable) instead of served unaudited.
    */
   auditFailClosed?: boolean;
+  /** Versions kept per secret (LATCHKEY_SECRET_KEEP_VERSIONS; the store prunes to it). */
+  keepVersions?: number;
+  /** A delete's recovery window when it names none (LATCHKEY_SECRET_RECOVERY_DAYS). */
+  defaultRecoveryDays?: number;
+  /** Destroys queued values (a put's pruned versions, a delete without a window) at once. */
+  retention?: Pick<SecretRetention, 'destroyPending'>;
 }
 
 export class SecretService {
   readonly #reads: SecretValueReads;
+  /** Recoverable delete: delete, restore, the deleted list. */
+  readonly recovery: SecretRecovery;
+  /** Versions: the listing, rollback, disable and enable. */
+  readonly versions: SecretVersions;
 
   constructor(private readonly deps: SecretServiceDeps) {
     this.#reads = new SecretValueReads(deps);
+    this.recovery = new SecretRecovery(deps);
+    this.versions = new SecretVersions(deps);
   }
 
   async put(
@@ -109,6 +122,7 @@ export class SecretService {
       },
     });
     this.deps.onChange();
+    if ((result.pruned ?? 0) > 0) await this.deps.retention?.destroyPending({ scope, key: input.key });
     return result;
   }
 
@@ -143,51 +157,21 @@ export class SecretService {
     return this.deps.store.list(scope);
   }
 
-  async delete(
+  /** Deletes a secret, recoverable for `recoveryDays` (default: the installation's); see SecretRecovery. */
+  delete(
     principal: string,
     scopeInput: ScopeInput | undefined,
     key: string,
     force = false,
     requestId?: string,
-  ): Promise<{ deleted: SecretMeta; dependents: string[] }> {
-    const scope = scopeOf(scopeInput);
-    validateKey(key);
-    await this.#mayManage(principal, scope, key, requestId);
-    // The check and the delete are one decision: the deployer fences the key
-    // against new references until the delete is over (see Dependents.beginDeletion).
-    const check = this.deps.dependents
-      ? await this.deps.dependents.beginDeletion('MANAGED', scope, [key], force)
-      : undefined;
-    const dependents = check?.dependents.get(key) ?? [];
-    if (check && check.deletionId === undefined) throw secretInUse(key, dependents);
-    let deleted: SecretMeta | undefined;
-    try {
-      deleted = await this.deps.store.delete(scope, key, principal, requestId);
-    } finally {
-      if (check?.deletionId !== undefined) await this.#endDeletion(check.deletionId, scope, key);
-    }
-    if (!deleted) throw secretNotFound(key, scope);
-    this.deps.onChange();
-    // The metadata is gone; now the values. A failure here leaves unreachable
-    // values behind (logged), never a secret that looks present but is not.
-    await this.deps.backend.remove({ scope, key }).catch((err: unknown) => {
-      this.deps.logger?.warn('deleted secret values could not be removed from the backend', {
-        scope,
-        key,
-        code: err instanceof LatchkeyError ? err.code : 'error',
-      });
-    });
-    return { deleted, dependents };
-  }
-
-  /** Lifts a delete's fence; one that cannot be lifted now lapses by itself in the deployer. */
-  async #endDeletion(deletionId: string, scope: string, key: string): Promise<void> {
-    await this.deps.dependents?.endDeletion(deletionId).catch((err: unknown) => {
-      this.deps.logger?.warn('the deployer was not told a secret delete is over; its fence lapses by itself', {
-        scope,
-        key,
-        code: err instanceof LatchkeyError ? err.code : 'error',
-      });
+    recoveryDays?: number,
+  ): Promise<DeleteResult> {
+    return this.recovery.delete(principal, {
+      scope: scopeInput,
+      key,
+      force,
+      ...(recoveryDays === undefined ? {} : { recoveryDays }),
+      ...(requestId === undefined ? {} : { requestId }),
     });
   }
 

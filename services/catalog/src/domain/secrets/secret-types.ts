@@ -29,6 +29,37 @@ export interface RotationDue {
 export interface PutResult {
   meta: SecretMeta;
   change: 'created' | 'updated';
+  /** How many older versions the put queued for destruction (beyond the kept count). */
+  pruned?: number;
+}
+
+/** One kept version of a managed secret: metadata and where its value lives, never the value. */
+export interface VersionInfo {
+  version: number;
+  createdAt: Date;
+  createdBy: string;
+  backend: string;
+  ref: string;
+  disabledAt: Date | null;
+  disabledBy: string | null;
+  /** A rollback's version: the version whose value it copied. */
+  rolledBackFrom: number | null;
+}
+
+/** A deleted secret in its recovery window. */
+export interface DeletedSecret {
+  meta: SecretMeta;
+  deletedAt: Date;
+  recoverUntil: Date;
+}
+
+/** A value waiting to be destroyed in its backend. */
+export interface PendingDestruction {
+  scope: ScopeName;
+  key: string;
+  version: number;
+  backend: string;
+  ref: string;
 }
 
 export interface ValueQuery {

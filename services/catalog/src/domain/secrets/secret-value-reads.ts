@@ -1,15 +1,24 @@
 import { LatchkeyError } from '@latchkey/errors';
 import { auditRecord, DOMAIN_NAME, GLOBAL_SCOPE, SECRET_KEY } from '@latchkey/events';
-import { storeKey, type SecretStore, type VaultIntegrationRepo, type VaultSources } from '../ports.js';
+import {
+  storeKey,
+  type SecretStore,
+  type StoredValue,
+  type VaultIntegrationRepo,
+  type VaultSources,
+} from '../ports.js';
 import type { ValueBackend } from '../value-backend.js';
 import { findVaultKeys, readVaultValues } from '../vault/vault-value-reader.js';
 import {
   auditUnavailable,
   backendMismatchAnswer,
   noVaultAnswer,
+  secretDeletedAnswer,
   secretNotFoundAnswer,
   undecryptableAnswer,
   valueMissingAnswer,
+  versionDisabledAnswer,
+  type MissingAnswer,
 } from './secret-errors.js';
 import type { KeyAnswer, ScopeName, ValueAnswer, ValueQuery } from './secret-types.js';
 
@@ -32,20 +41,33 @@ export interface ValueReader {
 const scopesOf = (q: ValueQuery): ScopeName[] =>
   q.fallbackToGlobal && q.scope !== GLOBAL_SCOPE ? [q.scope, GLOBAL_SCOPE] : [q.scope];
 
-/** The first scope of the query that holds the key. */
-function answering<T>(q: ValueQuery, found: Map<string, T>): (T & { scope: ScopeName }) | undefined {
+/** The first scope of the query that holds the key (a deleted secret holds nothing). */
+function answering(q: ValueQuery, found: Map<string, StoredValue>): (StoredValue & { scope: ScopeName }) | undefined {
   for (const scope of scopesOf(q)) {
     const stored = found.get(storeKey(scope, q.key));
-    if (stored) return { ...stored, scope };
+    if (stored && stored.recoverUntil === undefined) return { ...stored, scope };
   }
   return undefined;
 }
 
 /** A legacy read the domain answers while global scope has the key too. */
-const shadowsGlobal = (q: ValueQuery, answered: ScopeName, found: Map<string, unknown>): boolean =>
-  q.fallbackToGlobal && answered !== GLOBAL_SCOPE && found.has(storeKey(GLOBAL_SCOPE, q.key));
+const shadowsGlobal = (q: ValueQuery, answered: ScopeName, found: Map<string, StoredValue>): boolean =>
+  q.fallbackToGlobal &&
+  answered !== GLOBAL_SCOPE &&
+  found.get(storeKey(GLOBAL_SCOPE, q.key))?.recoverUntil === undefined &&
+  found.has(storeKey(GLOBAL_SCOPE, q.key));
 
-const notFoundAnswer = (q: ValueQuery) => secretNotFoundAnswer(q.refId, q.key, scopesOf(q));
+/**
+ * Why no scope answers: a deleted secret still in its window (`secret.deleted`
+ * and when its values are destroyed), else not found.
+ */
+function notFoundAnswer(q: ValueQuery, found: Map<string, StoredValue>): MissingAnswer {
+  for (const scope of scopesOf(q)) {
+    const until = found.get(storeKey(scope, q.key))?.recoverUntil;
+    if (until !== undefined) return secretDeletedAnswer(q.refId, q.key, scope, until);
+  }
+  return secretNotFoundAnswer(q.refId, q.key, scopesOf(q));
+}
 
 /**
  * Reads of referenced values and keys (the resolver's internal calls), from
@@ -77,7 +99,8 @@ export class SecretValueReads {
     const found = await this.#currentMetadata(managed);
     const managedAnswers = managed.map((q): KeyAnswer => {
       const hit = answering(q, found);
-      if (!hit) return notFoundAnswer(q);
+      if (!hit) return notFoundAnswer(q, found);
+      if (hit.disabled) return versionDisabledAnswer(q.refId, q.key, hit.scope, hit.version);
       const shadowed = shadowsGlobal(q, hit.scope, found);
       return {
         refId: q.refId,
@@ -166,8 +189,10 @@ export class SecretValueReads {
     return Promise.all(
       queries.map(async (q): Promise<ValueAnswer> => {
         const hit = answering(q, found);
-        if (!hit) return notFoundAnswer(q);
+        if (!hit) return notFoundAnswer(q, found);
         const { scope, version } = hit;
+        // A disabled version is never read.
+        if (hit.disabled) return versionDisabledAnswer(q.refId, q.key, scope, version);
         const kind = this.deps.backend.kind;
         if (hit.backend !== kind) return backendMismatchAnswer(q.refId, { ...hit, key: q.key }, kind);
         try {

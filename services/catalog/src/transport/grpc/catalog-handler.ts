@@ -4,6 +4,7 @@ import type {
   CatalogInternalServer,
   CatalogServiceServer,
   SecretMetadata,
+  SecretVersion,
   ValueRequest,
   VaultIntegration,
   VaultSettings,
@@ -11,11 +12,11 @@ import type {
 import { formatRotateEvery } from '../../domain/rotation/rotation-policy.js';
 import type { CatalogViewService } from '../../domain/views/catalog-view-service.js';
 import type { SecretService } from '../../domain/secrets/secret-service.js';
-import type { KeyAnswer, SecretMeta, ValueQuery } from '../../domain/secrets/secret-types.js';
+import type { KeyAnswer, SecretMeta, ValueQuery, VersionInfo } from '../../domain/secrets/secret-types.js';
 import type { RawVaultSettings, VaultIntegrationService } from '../../domain/vault/vault-integration-service.js';
 import type { VaultIntegrationRecord } from '../../domain/vault/vault-integration-types.js';
 
-export const toMetadata = (m: SecretMeta): SecretMetadata => ({
+export const toMetadata = (m: SecretMeta, deleted?: { deletedAt: Date; recoverUntil: Date }): SecretMetadata => ({
   scope: m.scope === GLOBAL_SCOPE ? { domain: '', global: true } : { domain: m.scope, global: false },
   key: m.key,
   source: m.source,
@@ -25,6 +26,20 @@ export const toMetadata = (m: SecretMeta): SecretMetadata => ({
   updatedBy: m.updatedBy,
   description: m.description,
   rotateEvery: m.rotateEverySeconds === null ? '' : formatRotateEvery(m.rotateEverySeconds),
+  deletedAt: deleted?.deletedAt.toISOString() ?? '',
+  recoverUntil: deleted?.recoverUntil.toISOString() ?? '',
+});
+
+const toVersion = (v: VersionInfo & { current: boolean; heldBy?: string[] }): SecretVersion => ({
+  version: v.version,
+  createdAt: v.createdAt.toISOString(),
+  createdBy: v.createdBy,
+  state: v.disabledAt === null ? 'enabled' : 'disabled',
+  current: v.current,
+  heldBy: v.heldBy ?? [],
+  rolledBackFrom: v.rolledBackFrom ?? 0,
+  disabledAt: v.disabledAt?.toISOString() ?? '',
+  disabledBy: v.disabledBy ?? '',
 });
 
 export const toIntegration = (v: VaultIntegrationRecord): VaultIntegration => ({
@@ -74,11 +89,54 @@ export function catalogHandlers(
       toMetadata(
         await secrets.setRotationPolicy(ctx.principal.id, { scope, key, rotateEvery, requestId: ctx.requestId }),
       ),
-    listSecrets: async (req, ctx) => ({ secrets: (await secrets.list(ctx.principal.id, req.scope)).map(toMetadata) }),
+    listSecrets: async (req, ctx) =>
+      req.deleted
+        ? {
+            secrets: (await secrets.recovery.listDeleted(ctx.principal.id, req.scope)).map((d) =>
+              toMetadata(d.meta, d),
+            ),
+          }
+        : { secrets: (await secrets.list(ctx.principal.id, req.scope)).map((m) => toMetadata(m)) },
     deleteSecret: async (req, ctx) => {
-      const r = await secrets.delete(ctx.principal.id, req.scope, req.key, req.force, ctx.requestId);
-      return { deleted: toMetadata(r.deleted), dependents: r.dependents };
+      const r = await secrets.delete(ctx.principal.id, req.scope, req.key, req.force, ctx.requestId, req.recoveryDays);
+      return {
+        deleted: toMetadata(r.deleted),
+        dependents: r.dependents,
+        recoverUntil: r.recoverUntil?.toISOString() ?? '',
+      };
     },
+    restoreSecret: async (req, ctx) =>
+      toMetadata(
+        await secrets.recovery.restore(ctx.principal.id, { scope: req.scope, key: req.key, requestId: ctx.requestId }),
+      ),
+    listSecretVersions: async (req, ctx) => {
+      const r = await secrets.versions.list(ctx.principal.id, req.scope, req.key);
+      return {
+        secret: toMetadata(r.meta),
+        versions: r.versions.map(toVersion),
+        kept: r.kept,
+        holdersKnown: r.holdersKnown,
+      };
+    },
+    rollbackSecret: async (req, ctx) =>
+      toMetadata(
+        await secrets.versions.rollback(ctx.principal.id, {
+          scope: req.scope,
+          key: req.key,
+          toVersion: req.toVersion,
+          requestId: ctx.requestId,
+        }),
+      ),
+    setSecretVersionState: async (req, ctx) =>
+      toVersion(
+        await secrets.versions.setDisabled(ctx.principal.id, {
+          scope: req.scope,
+          key: req.key,
+          version: req.version,
+          disabled: req.disabled,
+          requestId: ctx.requestId,
+        }),
+      ),
     rotateKek: async (_req, ctx) => {
       const r = await secrets.rotateKek(ctx.principal.id);
       return { newKekId: r.newKekId, rewrapped: r.rewrapped, retiredKekIds: r.retired };

@@ -30,6 +30,7 @@ export function deployerInternalHandlers(
   return {
     listDependents: async (req) => ({ keys: await index.dependents(req.sourceType, req.sourceId, req.keys) }),
     listDeployedVaultKeys: async () => ({ keys: await index.deployedVaultKeys() }),
+    listHeldVersions: async (req) => ({ held: await index.heldVersions(req.sourceType, req.sourceId, req.key) }),
     beginDeletion: async (req) => {
       const r = await index.beginDeletion(req.sourceType, req.sourceId, req.keys, req.force);
       return { deletionId: r.deletionId, keys: r.dependents };

@@ -8,6 +8,7 @@ import { eventCredentialRoutes } from './event-credential-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { runtimeRoutes } from './runtime-routes.js';
 import { secretRoutes } from './secret-routes.js';
+import { secretVersionRoutes } from './secret-version-routes.js';
 import { sessionRoutes } from './session-routes.js';
 import { vaultRoutes } from './vault-routes.js';
 import { viewRoutes } from './view-routes.js';
@@ -24,6 +25,7 @@ export const ROUTE_FAMILIES: readonly { name: string; plugin: RouteFamily }[] = 
   { name: 'deployment', plugin: deploymentRoutes },
   { name: 'document', plugin: documentRoutes },
   { name: 'secret', plugin: secretRoutes },
+  { name: 'secret-version', plugin: secretVersionRoutes },
   { name: 'vault', plugin: vaultRoutes },
   { name: 'access', plugin: accessRoutes },
   { name: 'view', plugin: viewRoutes },

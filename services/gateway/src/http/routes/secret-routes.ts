@@ -42,9 +42,13 @@ export const SECRET_ANSWER = {
 
 const DELETE_ANSWER = {
   type: 'object',
-  required: ['deleted', 'dependents'],
+  required: ['deleted', 'dependents', 'recoverUntil'],
   properties: {
     deleted: SECRET_ANSWER,
+    recoverUntil: {
+      type: 'string',
+      description: 'restorable until then (POST …/secrets/{key}/restore); "" when its values were destroyed now',
+    },
     dependents: {
       type: 'array',
       description: 'the workloads ("domain/name") that referenced it, now stale',
@@ -87,6 +91,12 @@ const FORCE_QUERY = {
   additionalProperties: false,
   properties: {
     force: { type: 'boolean', description: 'delete even while workloads reference it (they become stale)' },
+    recoveryDays: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 30,
+      description: 'days it stays restorable (default 7); 0 destroys its values now',
+    },
   },
 } as const;
 
@@ -149,7 +159,7 @@ export const secretRoutes: RouteFamily = async (app, { upstream }) => {
       },
       async (request) => {
         const scope = scopeOf(request.params as ScopeParams);
-        const res = await upstream.call(request.caller(), 'catalog', (c) => c.listSecrets, { scope });
+        const res = await upstream.call(request.caller(), 'catalog', (c) => c.listSecrets, { scope, deleted: false });
         return { secrets: res.secrets.map(secretJson) };
       },
     );
@@ -192,7 +202,7 @@ export const secretRoutes: RouteFamily = async (app, { upstream }) => {
       {
         schema: {
           tags,
-          summary: `Delete one of ${where} secrets; refused while workloads reference it unless ?force=true (latchkey secret delete)`,
+          summary: `Delete one of ${where} secrets, restorable for ?recoveryDays (default 7; 0 destroys its values now); refused while workloads reference it unless ?force=true (latchkey secret delete)`,
           params: keyed,
           querystring: FORCE_QUERY,
           response: { 200: DELETE_ANSWER, ...ERRORS },
@@ -201,9 +211,14 @@ export const secretRoutes: RouteFamily = async (app, { upstream }) => {
       async (request) => {
         const scope = scopeOf(request.params as ScopeParams);
         const { key = '' } = request.params as ScopeParams;
-        const force = (request.query as { force?: boolean }).force === true;
-        const res = await upstream.call(request.caller(), 'catalog', (c) => c.deleteSecret, { scope, key, force });
-        return { deleted: secretJson(res.deleted), dependents: [...res.dependents] };
+        const query = request.query as { force?: boolean; recoveryDays?: number };
+        const res = await upstream.call(request.caller(), 'catalog', (c) => c.deleteSecret, {
+          scope,
+          key,
+          force: query.force === true,
+          ...(query.recoveryDays === undefined ? {} : { recoveryDays: query.recoveryDays }),
+        });
+        return { deleted: secretJson(res.deleted), dependents: [...res.dependents], recoverUntil: res.recoverUntil };
       },
     );
     app.put(

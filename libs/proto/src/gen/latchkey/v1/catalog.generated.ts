@@ -36,6 +36,13 @@ export interface SecretMetadata {
   description: string;
   /** The rotation policy, e.g. "90d" or "36h"; empty when the secret has none. */
   rotateEvery: string;
+  /**
+   * A deleted secret only (ListSecrets with deleted): when it was deleted,
+   * and until when `RestoreSecret` brings it back (its values are destroyed
+   * after). Empty otherwise.
+   */
+  deletedAt: string;
+  recoverUntil: string;
 }
 
 export interface PutSecretRequest {
@@ -60,7 +67,11 @@ export interface SetRotationPolicyRequest {
 }
 
 export interface ListSecretsRequest {
-  scope: Scope | undefined;
+  scope:
+    | Scope
+    | undefined;
+  /** The deleted secrets still in their recovery window, instead of the present ones. */
+  deleted: boolean;
 }
 
 export interface ListSecretsResponse {
@@ -70,8 +81,18 @@ export interface ListSecretsResponse {
 export interface DeleteSecretRequest {
   scope: Scope | undefined;
   key: string;
-  /** Delete even while workloads reference the secret (they become stale). */
+  /**
+   * Delete even while workloads reference the secret (they become stale).
+   * It does not shorten the recovery window.
+   */
   force: boolean;
+  /**
+   * Days (0..30) the secret stays recoverable with RestoreSecret before its
+   * values are destroyed; absent: the installation's default (7). 0
+   * destroys the values now, also of a secret deleted before and still
+   * recoverable.
+   */
+  recoveryDays?: number | undefined;
 }
 
 export interface DeleteSecretResponse {
@@ -80,6 +101,69 @@ export interface DeleteSecretResponse {
     | undefined;
   /** The workloads ("domain/name") that referenced it. */
   dependents: string[];
+  /** Until when it can be restored; empty when its values were destroyed now. */
+  recoverUntil: string;
+}
+
+export interface RestoreSecretRequest {
+  scope: Scope | undefined;
+  key: string;
+}
+
+export interface ListSecretVersionsRequest {
+  scope: Scope | undefined;
+  key: string;
+}
+
+/** One kept version of a managed secret: metadata only, never its value. */
+export interface SecretVersion {
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  /** enabled | disabled (a disabled version cannot be resolved). */
+  state: string;
+  /** The version workloads receive. */
+  current: boolean;
+  /** "domain/name" of each workload whose live deployment holds this version. */
+  heldBy: string[];
+  /** A rollback's version: the version whose value it copied; 0 otherwise. */
+  rolledBackFrom: number;
+  disabledAt: string;
+  disabledBy: string;
+}
+
+export interface ListSecretVersionsResponse {
+  secret:
+    | SecretMetadata
+    | undefined;
+  /** Newest first. */
+  versions: SecretVersion[];
+  /** How many versions the installation keeps per secret; older ones are destroyed. */
+  kept: number;
+  /**
+   * False when the deployer could not say which deployments hold which
+   * version (held_by is then empty); the listing is still right.
+   */
+  holdersKnown: boolean;
+}
+
+/**
+ * A new version with version `to_version`'s value, copied inside the
+ * catalog (the value is never sent): a new number, so workloads holding any
+ * other version become stale.
+ */
+export interface RollbackSecretRequest {
+  scope: Scope | undefined;
+  key: string;
+  toVersion: number;
+}
+
+export interface SetSecretVersionStateRequest {
+  scope: Scope | undefined;
+  key: string;
+  version: number;
+  /** true: disable (no deployment may resolve it; it is kept); false: enable. */
+  disabled: boolean;
 }
 
 export interface RotateKekRequest {
@@ -336,6 +420,8 @@ function createBaseSecretMetadata(): SecretMetadata {
     updatedBy: "",
     description: "",
     rotateEvery: "",
+    deletedAt: "",
+    recoverUntil: "",
   };
 }
 
@@ -367,6 +453,12 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
     }
     if (message.rotateEvery !== "") {
       writer.uint32(74).string(message.rotateEvery);
+    }
+    if (message.deletedAt !== "") {
+      writer.uint32(82).string(message.deletedAt);
+    }
+    if (message.recoverUntil !== "") {
+      writer.uint32(90).string(message.recoverUntil);
     }
     return writer;
   },
@@ -456,6 +548,22 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
             message.rotateEvery = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.deletedAt = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.recoverUntil = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -495,6 +603,16 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
         : isSet(object.rotate_every)
         ? globalThis.String(object.rotate_every)
         : "",
+      deletedAt: isSet(object.deletedAt)
+        ? globalThis.String(object.deletedAt)
+        : isSet(object.deleted_at)
+        ? globalThis.String(object.deleted_at)
+        : "",
+      recoverUntil: isSet(object.recoverUntil)
+        ? globalThis.String(object.recoverUntil)
+        : isSet(object.recover_until)
+        ? globalThis.String(object.recover_until)
+        : "",
     };
   },
 
@@ -527,6 +645,12 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
     if (message.rotateEvery !== undefined) {
       obj.rotateEvery = message.rotateEvery;
     }
+    if (message.deletedAt !== undefined) {
+      obj.deletedAt = message.deletedAt;
+    }
+    if (message.recoverUntil !== undefined) {
+      obj.recoverUntil = message.recoverUntil;
+    }
     return obj;
   },
 
@@ -544,6 +668,8 @@ export const SecretMetadata: MessageFns<SecretMetadata> = {
     message.updatedBy = object.updatedBy ?? "";
     message.description = object.description ?? "";
     message.rotateEvery = object.rotateEvery ?? "";
+    message.deletedAt = object.deletedAt ?? "";
+    message.recoverUntil = object.recoverUntil ?? "";
     return message;
   },
 };
@@ -791,13 +917,16 @@ export const SetRotationPolicyRequest: MessageFns<SetRotationPolicyRequest> = {
 };
 
 function createBaseListSecretsRequest(): ListSecretsRequest {
-  return { scope: undefined };
+  return { scope: undefined, deleted: false };
 }
 
 export const ListSecretsRequest: MessageFns<ListSecretsRequest> = {
   encode(message: ListSecretsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.scope !== undefined) {
       Scope.encode(message.scope, writer.uint32(10).fork()).join();
+    }
+    if (message.deleted !== false) {
+      writer.uint32(16).bool(message.deleted);
     }
     return writer;
   },
@@ -823,6 +952,14 @@ export const ListSecretsRequest: MessageFns<ListSecretsRequest> = {
             message.scope = Scope.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.deleted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -836,13 +973,19 @@ export const ListSecretsRequest: MessageFns<ListSecretsRequest> = {
   },
 
   fromJSON(object: any): ListSecretsRequest {
-    return { scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined };
+    return {
+      scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined,
+      deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false,
+    };
   },
 
   toJSON(message: ListSecretsRequest): unknown {
     const obj: any = {};
     if (message.scope !== undefined) {
       obj.scope = Scope.toJSON(message.scope);
+    }
+    if (message.deleted !== undefined) {
+      obj.deleted = message.deleted;
     }
     return obj;
   },
@@ -853,6 +996,7 @@ export const ListSecretsRequest: MessageFns<ListSecretsRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListSecretsRequest>, I>>(object: I): ListSecretsRequest {
     const message = createBaseListSecretsRequest();
     message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
+    message.deleted = object.deleted ?? false;
     return message;
   },
 };
@@ -929,7 +1073,7 @@ export const ListSecretsResponse: MessageFns<ListSecretsResponse> = {
 };
 
 function createBaseDeleteSecretRequest(): DeleteSecretRequest {
-  return { scope: undefined, key: "", force: false };
+  return { scope: undefined, key: "", force: false, recoveryDays: undefined };
 }
 
 export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
@@ -942,6 +1086,9 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
     }
     if (message.force !== false) {
       writer.uint32(24).bool(message.force);
+    }
+    if (message.recoveryDays !== undefined) {
+      writer.uint32(32).int32(message.recoveryDays);
     }
     return writer;
   },
@@ -983,6 +1130,14 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
             message.force = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.recoveryDays = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1000,6 +1155,11 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
       scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined,
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      recoveryDays: isSet(object.recoveryDays)
+        ? globalThis.Number(object.recoveryDays)
+        : isSet(object.recovery_days)
+        ? globalThis.Number(object.recovery_days)
+        : undefined,
     };
   },
 
@@ -1014,6 +1174,9 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
     if (message.force !== undefined) {
       obj.force = message.force;
     }
+    if (message.recoveryDays !== undefined) {
+      obj.recoveryDays = Math.round(message.recoveryDays);
+    }
     return obj;
   },
 
@@ -1025,12 +1188,13 @@ export const DeleteSecretRequest: MessageFns<DeleteSecretRequest> = {
     message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
     message.key = object.key ?? "";
     message.force = object.force ?? false;
+    message.recoveryDays = object.recoveryDays ?? undefined;
     return message;
   },
 };
 
 function createBaseDeleteSecretResponse(): DeleteSecretResponse {
-  return { deleted: undefined, dependents: [] };
+  return { deleted: undefined, dependents: [], recoverUntil: "" };
 }
 
 export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
@@ -1040,6 +1204,9 @@ export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
     }
     for (const v of message.dependents) {
       writer.uint32(18).string(v!);
+    }
+    if (message.recoverUntil !== "") {
+      writer.uint32(26).string(message.recoverUntil);
     }
     return writer;
   },
@@ -1073,6 +1240,14 @@ export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
             message.dependents.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.recoverUntil = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1091,6 +1266,11 @@ export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
       dependents: globalThis.Array.isArray(object?.dependents)
         ? object.dependents.map((e: any) => globalThis.String(e))
         : [],
+      recoverUntil: isSet(object.recoverUntil)
+        ? globalThis.String(object.recoverUntil)
+        : isSet(object.recover_until)
+        ? globalThis.String(object.recover_until)
+        : "",
     };
   },
 
@@ -1101,6 +1281,9 @@ export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
     }
     if (message.dependents?.length) {
       obj.dependents = message.dependents;
+    }
+    if (message.recoverUntil !== undefined) {
+      obj.recoverUntil = message.recoverUntil;
     }
     return obj;
   },
@@ -1114,6 +1297,755 @@ export const DeleteSecretResponse: MessageFns<DeleteSecretResponse> = {
       ? SecretMetadata.fromPartial(object.deleted)
       : undefined;
     message.dependents = object.dependents?.map((e) => e) || [];
+    message.recoverUntil = object.recoverUntil ?? "";
+    return message;
+  },
+};
+
+function createBaseRestoreSecretRequest(): RestoreSecretRequest {
+  return { scope: undefined, key: "" };
+}
+
+export const RestoreSecretRequest: MessageFns<RestoreSecretRequest> = {
+  encode(message: RestoreSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scope !== undefined) {
+      Scope.encode(message.scope, writer.uint32(10).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestoreSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestoreSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scope = Scope.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestoreSecretRequest {
+    return {
+      scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+    };
+  },
+
+  toJSON(message: RestoreSecretRequest): unknown {
+    const obj: any = {};
+    if (message.scope !== undefined) {
+      obj.scope = Scope.toJSON(message.scope);
+    }
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestoreSecretRequest>, I>>(base?: I): RestoreSecretRequest {
+    return RestoreSecretRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestoreSecretRequest>, I>>(object: I): RestoreSecretRequest {
+    const message = createBaseRestoreSecretRequest();
+    message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseListSecretVersionsRequest(): ListSecretVersionsRequest {
+  return { scope: undefined, key: "" };
+}
+
+export const ListSecretVersionsRequest: MessageFns<ListSecretVersionsRequest> = {
+  encode(message: ListSecretVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scope !== undefined) {
+      Scope.encode(message.scope, writer.uint32(10).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSecretVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSecretVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scope = Scope.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSecretVersionsRequest {
+    return {
+      scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+    };
+  },
+
+  toJSON(message: ListSecretVersionsRequest): unknown {
+    const obj: any = {};
+    if (message.scope !== undefined) {
+      obj.scope = Scope.toJSON(message.scope);
+    }
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSecretVersionsRequest>, I>>(base?: I): ListSecretVersionsRequest {
+    return ListSecretVersionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSecretVersionsRequest>, I>>(object: I): ListSecretVersionsRequest {
+    const message = createBaseListSecretVersionsRequest();
+    message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseSecretVersion(): SecretVersion {
+  return {
+    version: 0,
+    createdAt: "",
+    createdBy: "",
+    state: "",
+    current: false,
+    heldBy: [],
+    rolledBackFrom: 0,
+    disabledAt: "",
+    disabledBy: "",
+  };
+}
+
+export const SecretVersion: MessageFns<SecretVersion> = {
+  encode(message: SecretVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).int64(message.version);
+    }
+    if (message.createdAt !== "") {
+      writer.uint32(18).string(message.createdAt);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(26).string(message.createdBy);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.current !== false) {
+      writer.uint32(40).bool(message.current);
+    }
+    for (const v of message.heldBy) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.rolledBackFrom !== 0) {
+      writer.uint32(56).int64(message.rolledBackFrom);
+    }
+    if (message.disabledAt !== "") {
+      writer.uint32(66).string(message.disabledAt);
+    }
+    if (message.disabledBy !== "") {
+      writer.uint32(74).string(message.disabledBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.createdAt = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.current = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.heldBy.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.rolledBackFrom = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.disabledAt = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.disabledBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecretVersion {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      createdAt: isSet(object.createdAt)
+        ? globalThis.String(object.createdAt)
+        : isSet(object.created_at)
+        ? globalThis.String(object.created_at)
+        : "",
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      current: isSet(object.current) ? globalThis.Boolean(object.current) : false,
+      heldBy: globalThis.Array.isArray(object?.heldBy)
+        ? object.heldBy.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.held_by)
+        ? object.held_by.map((e: any) => globalThis.String(e))
+        : [],
+      rolledBackFrom: isSet(object.rolledBackFrom)
+        ? globalThis.Number(object.rolledBackFrom)
+        : isSet(object.rolled_back_from)
+        ? globalThis.Number(object.rolled_back_from)
+        : 0,
+      disabledAt: isSet(object.disabledAt)
+        ? globalThis.String(object.disabledAt)
+        : isSet(object.disabled_at)
+        ? globalThis.String(object.disabled_at)
+        : "",
+      disabledBy: isSet(object.disabledBy)
+        ? globalThis.String(object.disabledBy)
+        : isSet(object.disabled_by)
+        ? globalThis.String(object.disabled_by)
+        : "",
+    };
+  },
+
+  toJSON(message: SecretVersion): unknown {
+    const obj: any = {};
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt;
+    }
+    if (message.createdBy !== undefined) {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.state !== undefined) {
+      obj.state = message.state;
+    }
+    if (message.current !== undefined) {
+      obj.current = message.current;
+    }
+    if (message.heldBy?.length) {
+      obj.heldBy = message.heldBy;
+    }
+    if (message.rolledBackFrom !== undefined) {
+      obj.rolledBackFrom = Math.round(message.rolledBackFrom);
+    }
+    if (message.disabledAt !== undefined) {
+      obj.disabledAt = message.disabledAt;
+    }
+    if (message.disabledBy !== undefined) {
+      obj.disabledBy = message.disabledBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecretVersion>, I>>(base?: I): SecretVersion {
+    return SecretVersion.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecretVersion>, I>>(object: I): SecretVersion {
+    const message = createBaseSecretVersion();
+    message.version = object.version ?? 0;
+    message.createdAt = object.createdAt ?? "";
+    message.createdBy = object.createdBy ?? "";
+    message.state = object.state ?? "";
+    message.current = object.current ?? false;
+    message.heldBy = object.heldBy?.map((e) => e) || [];
+    message.rolledBackFrom = object.rolledBackFrom ?? 0;
+    message.disabledAt = object.disabledAt ?? "";
+    message.disabledBy = object.disabledBy ?? "";
+    return message;
+  },
+};
+
+function createBaseListSecretVersionsResponse(): ListSecretVersionsResponse {
+  return { secret: undefined, versions: [], kept: 0, holdersKnown: false };
+}
+
+export const ListSecretVersionsResponse: MessageFns<ListSecretVersionsResponse> = {
+  encode(message: ListSecretVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secret !== undefined) {
+      SecretMetadata.encode(message.secret, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.versions) {
+      SecretVersion.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.kept !== 0) {
+      writer.uint32(24).int64(message.kept);
+    }
+    if (message.holdersKnown !== false) {
+      writer.uint32(32).bool(message.holdersKnown);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSecretVersionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSecretVersionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secret = SecretMetadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.versions.push(SecretVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.kept = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.holdersKnown = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSecretVersionsResponse {
+    return {
+      secret: isSet(object.secret) ? SecretMetadata.fromJSON(object.secret) : undefined,
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => SecretVersion.fromJSON(e))
+        : [],
+      kept: isSet(object.kept) ? globalThis.Number(object.kept) : 0,
+      holdersKnown: isSet(object.holdersKnown)
+        ? globalThis.Boolean(object.holdersKnown)
+        : isSet(object.holders_known)
+        ? globalThis.Boolean(object.holders_known)
+        : false,
+    };
+  },
+
+  toJSON(message: ListSecretVersionsResponse): unknown {
+    const obj: any = {};
+    if (message.secret !== undefined) {
+      obj.secret = SecretMetadata.toJSON(message.secret);
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => SecretVersion.toJSON(e));
+    }
+    if (message.kept !== undefined) {
+      obj.kept = Math.round(message.kept);
+    }
+    if (message.holdersKnown !== undefined) {
+      obj.holdersKnown = message.holdersKnown;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSecretVersionsResponse>, I>>(base?: I): ListSecretVersionsResponse {
+    return ListSecretVersionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSecretVersionsResponse>, I>>(object: I): ListSecretVersionsResponse {
+    const message = createBaseListSecretVersionsResponse();
+    message.secret = (object.secret !== undefined && object.secret !== null)
+      ? SecretMetadata.fromPartial(object.secret)
+      : undefined;
+    message.versions = object.versions?.map((e) => SecretVersion.fromPartial(e)) || [];
+    message.kept = object.kept ?? 0;
+    message.holdersKnown = object.holdersKnown ?? false;
+    return message;
+  },
+};
+
+function createBaseRollbackSecretRequest(): RollbackSecretRequest {
+  return { scope: undefined, key: "", toVersion: 0 };
+}
+
+export const RollbackSecretRequest: MessageFns<RollbackSecretRequest> = {
+  encode(message: RollbackSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scope !== undefined) {
+      Scope.encode(message.scope, writer.uint32(10).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.toVersion !== 0) {
+      writer.uint32(24).int64(message.toVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scope = Scope.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.toVersion = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackSecretRequest {
+    return {
+      scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      toVersion: isSet(object.toVersion)
+        ? globalThis.Number(object.toVersion)
+        : isSet(object.to_version)
+        ? globalThis.Number(object.to_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: RollbackSecretRequest): unknown {
+    const obj: any = {};
+    if (message.scope !== undefined) {
+      obj.scope = Scope.toJSON(message.scope);
+    }
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.toVersion !== undefined) {
+      obj.toVersion = Math.round(message.toVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RollbackSecretRequest>, I>>(base?: I): RollbackSecretRequest {
+    return RollbackSecretRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RollbackSecretRequest>, I>>(object: I): RollbackSecretRequest {
+    const message = createBaseRollbackSecretRequest();
+    message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
+    message.key = object.key ?? "";
+    message.toVersion = object.toVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetSecretVersionStateRequest(): SetSecretVersionStateRequest {
+  return { scope: undefined, key: "", version: 0, disabled: false };
+}
+
+export const SetSecretVersionStateRequest: MessageFns<SetSecretVersionStateRequest> = {
+  encode(message: SetSecretVersionStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scope !== undefined) {
+      Scope.encode(message.scope, writer.uint32(10).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).int64(message.version);
+    }
+    if (message.disabled !== false) {
+      writer.uint32(32).bool(message.disabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetSecretVersionStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetSecretVersionStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scope = Scope.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.disabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSecretVersionStateRequest {
+    return {
+      scope: isSet(object.scope) ? Scope.fromJSON(object.scope) : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      disabled: isSet(object.disabled) ? globalThis.Boolean(object.disabled) : false,
+    };
+  },
+
+  toJSON(message: SetSecretVersionStateRequest): unknown {
+    const obj: any = {};
+    if (message.scope !== undefined) {
+      obj.scope = Scope.toJSON(message.scope);
+    }
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.disabled !== undefined) {
+      obj.disabled = message.disabled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetSecretVersionStateRequest>, I>>(base?: I): SetSecretVersionStateRequest {
+    return SetSecretVersionStateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetSecretVersionStateRequest>, I>>(object: I): SetSecretVersionStateRequest {
+    const message = createBaseSetSecretVersionStateRequest();
+    message.scope = (object.scope !== undefined && object.scope !== null) ? Scope.fromPartial(object.scope) : undefined;
+    message.key = object.key ?? "";
+    message.version = object.version ?? 0;
+    message.disabled = object.disabled ?? false;
     return message;
   },
 };
@@ -4799,6 +5731,47 @@ export const CatalogServiceService = {
     responseSerialize: (value: InventoryResponse): Buffer => Buffer.from(InventoryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InventoryResponse => InventoryResponse.decode(value),
   },
+  /** A deleted secret back, as it was, while its recovery window lasts. */
+  restoreSecret: {
+    path: "/latchkey.v1.CatalogService/RestoreSecret" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestoreSecretRequest): Buffer => Buffer.from(RestoreSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestoreSecretRequest => RestoreSecretRequest.decode(value),
+    responseSerialize: (value: SecretMetadata): Buffer => Buffer.from(SecretMetadata.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SecretMetadata => SecretMetadata.decode(value),
+  },
+  listSecretVersions: {
+    path: "/latchkey.v1.CatalogService/ListSecretVersions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSecretVersionsRequest): Buffer =>
+      Buffer.from(ListSecretVersionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSecretVersionsRequest => ListSecretVersionsRequest.decode(value),
+    responseSerialize: (value: ListSecretVersionsResponse): Buffer =>
+      Buffer.from(ListSecretVersionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSecretVersionsResponse => ListSecretVersionsResponse.decode(value),
+  },
+  rollbackSecret: {
+    path: "/latchkey.v1.CatalogService/RollbackSecret" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackSecretRequest): Buffer =>
+      Buffer.from(RollbackSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackSecretRequest => RollbackSecretRequest.decode(value),
+    responseSerialize: (value: SecretMetadata): Buffer => Buffer.from(SecretMetadata.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SecretMetadata => SecretMetadata.decode(value),
+  },
+  setSecretVersionState: {
+    path: "/latchkey.v1.CatalogService/SetSecretVersionState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetSecretVersionStateRequest): Buffer =>
+      Buffer.from(SetSecretVersionStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetSecretVersionStateRequest => SetSecretVersionStateRequest.decode(value),
+    responseSerialize: (value: SecretVersion): Buffer => Buffer.from(SecretVersion.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SecretVersion => SecretVersion.decode(value),
+  },
 } as const;
 
 export interface CatalogServiceServer extends UntypedServiceImplementation {
@@ -4815,6 +5788,11 @@ export interface CatalogServiceServer extends UntypedServiceImplementation {
   testVaultIntegration: handleUnaryCall<TestVaultIntegrationRequest, TestVaultIntegrationResponse>;
   selector: handleUnaryCall<SelectorRequest, SelectorResponse>;
   inventory: handleUnaryCall<InventoryRequest, InventoryResponse>;
+  /** A deleted secret back, as it was, while its recovery window lasts. */
+  restoreSecret: handleUnaryCall<RestoreSecretRequest, SecretMetadata>;
+  listSecretVersions: handleUnaryCall<ListSecretVersionsRequest, ListSecretVersionsResponse>;
+  rollbackSecret: handleUnaryCall<RollbackSecretRequest, SecretMetadata>;
+  setSecretVersionState: handleUnaryCall<SetSecretVersionStateRequest, SecretVersion>;
 }
 
 export interface CatalogServiceClient extends Client {
@@ -5012,6 +5990,67 @@ export interface CatalogServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InventoryResponse) => void,
+  ): ClientUnaryCall;
+  /** A deleted secret back, as it was, while its recovery window lasts. */
+  restoreSecret(
+    request: RestoreSecretRequest,
+    callback: (error: ServiceError | null, response: SecretMetadata) => void,
+  ): ClientUnaryCall;
+  restoreSecret(
+    request: RestoreSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SecretMetadata) => void,
+  ): ClientUnaryCall;
+  restoreSecret(
+    request: RestoreSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SecretMetadata) => void,
+  ): ClientUnaryCall;
+  listSecretVersions(
+    request: ListSecretVersionsRequest,
+    callback: (error: ServiceError | null, response: ListSecretVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listSecretVersions(
+    request: ListSecretVersionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSecretVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listSecretVersions(
+    request: ListSecretVersionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSecretVersionsResponse) => void,
+  ): ClientUnaryCall;
+  rollbackSecret(
+    request: RollbackSecretRequest,
+    callback: (error: ServiceError | null, response: SecretMetadata) => void,
+  ): ClientUnaryCall;
+  rollbackSecret(
+    request: RollbackSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SecretMetadata) => void,
+  ): ClientUnaryCall;
+  rollbackSecret(
+    request: RollbackSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SecretMetadata) => void,
+  ): ClientUnaryCall;
+  setSecretVersionState(
+    request: SetSecretVersionStateRequest,
+    callback: (error: ServiceError | null, response: SecretVersion) => void,
+  ): ClientUnaryCall;
+  setSecretVersionState(
+    request: SetSecretVersionStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SecretVersion) => void,
+  ): ClientUnaryCall;
+  setSecretVersionState(
+    request: SetSecretVersionStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SecretVersion) => void,
   ): ClientUnaryCall;
 }
 

@@ -404,6 +404,25 @@ export interface EndDeletionRequest {
 export interface EndDeletionResponse {
 }
 
+export interface HeldVersionsRequest {
+  /** MANAGED or VAULT. */
+  sourceType: string;
+  /** MANAGED: the domain or "global" that answered; VAULT: the integration id. */
+  sourceId: string;
+  key: string;
+}
+
+export interface HeldVersion {
+  /** "domain/name". */
+  workload: string;
+  version: number;
+}
+
+export interface HeldVersionsResponse {
+  /** Each workload whose live deployment (starting or deployed) holds the key, with the version it received. */
+  held: HeldVersion[];
+}
+
 /**
  * A running workload asks, through the gateway, with its deployment's own
  * token (LATCHKEY_WORKLOAD_TOKEN). An unknown token, or one whose deployment
@@ -4786,6 +4805,267 @@ export const EndDeletionResponse: MessageFns<EndDeletionResponse> = {
   },
 };
 
+function createBaseHeldVersionsRequest(): HeldVersionsRequest {
+  return { sourceType: "", sourceId: "", key: "" };
+}
+
+export const HeldVersionsRequest: MessageFns<HeldVersionsRequest> = {
+  encode(message: HeldVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sourceType !== "") {
+      writer.uint32(10).string(message.sourceType);
+    }
+    if (message.sourceId !== "") {
+      writer.uint32(18).string(message.sourceId);
+    }
+    if (message.key !== "") {
+      writer.uint32(26).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeldVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeldVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sourceType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeldVersionsRequest {
+    return {
+      sourceType: isSet(object.sourceType)
+        ? globalThis.String(object.sourceType)
+        : isSet(object.source_type)
+        ? globalThis.String(object.source_type)
+        : "",
+      sourceId: isSet(object.sourceId)
+        ? globalThis.String(object.sourceId)
+        : isSet(object.source_id)
+        ? globalThis.String(object.source_id)
+        : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+    };
+  },
+
+  toJSON(message: HeldVersionsRequest): unknown {
+    const obj: any = {};
+    if (message.sourceType !== undefined) {
+      obj.sourceType = message.sourceType;
+    }
+    if (message.sourceId !== undefined) {
+      obj.sourceId = message.sourceId;
+    }
+    if (message.key !== undefined) {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeldVersionsRequest>, I>>(base?: I): HeldVersionsRequest {
+    return HeldVersionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeldVersionsRequest>, I>>(object: I): HeldVersionsRequest {
+    const message = createBaseHeldVersionsRequest();
+    message.sourceType = object.sourceType ?? "";
+    message.sourceId = object.sourceId ?? "";
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseHeldVersion(): HeldVersion {
+  return { workload: "", version: 0 };
+}
+
+export const HeldVersion: MessageFns<HeldVersion> = {
+  encode(message: HeldVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workload !== "") {
+      writer.uint32(10).string(message.workload);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).int64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeldVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeldVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workload = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeldVersion {
+    return {
+      workload: isSet(object.workload) ? globalThis.String(object.workload) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+    };
+  },
+
+  toJSON(message: HeldVersion): unknown {
+    const obj: any = {};
+    if (message.workload !== undefined) {
+      obj.workload = message.workload;
+    }
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeldVersion>, I>>(base?: I): HeldVersion {
+    return HeldVersion.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeldVersion>, I>>(object: I): HeldVersion {
+    const message = createBaseHeldVersion();
+    message.workload = object.workload ?? "";
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseHeldVersionsResponse(): HeldVersionsResponse {
+  return { held: [] };
+}
+
+export const HeldVersionsResponse: MessageFns<HeldVersionsResponse> = {
+  encode(message: HeldVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.held) {
+      HeldVersion.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeldVersionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeldVersionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.held.push(HeldVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeldVersionsResponse {
+    return { held: globalThis.Array.isArray(object?.held) ? object.held.map((e: any) => HeldVersion.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: HeldVersionsResponse): unknown {
+    const obj: any = {};
+    if (message.held?.length) {
+      obj.held = message.held.map((e) => HeldVersion.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeldVersionsResponse>, I>>(base?: I): HeldVersionsResponse {
+    return HeldVersionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeldVersionsResponse>, I>>(object: I): HeldVersionsResponse {
+    const message = createBaseHeldVersionsResponse();
+    message.held = object.held?.map((e) => HeldVersion.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseRuntimeSecretsRequest(): RuntimeSecretsRequest {
   return { token: "" };
 }
@@ -5771,6 +6051,17 @@ export const DeployerInternalService = {
       Buffer.from(RuntimeSecretResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RuntimeSecretResponse => RuntimeSecretResponse.decode(value),
   },
+  /** Which version of a key each live deployment holds (the catalog only: `secret versions`). */
+  listHeldVersions: {
+    path: "/latchkey.v1.DeployerInternal/ListHeldVersions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HeldVersionsRequest): Buffer => Buffer.from(HeldVersionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HeldVersionsRequest => HeldVersionsRequest.decode(value),
+    responseSerialize: (value: HeldVersionsResponse): Buffer =>
+      Buffer.from(HeldVersionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HeldVersionsResponse => HeldVersionsResponse.decode(value),
+  },
 } as const;
 
 export interface DeployerInternalServer extends UntypedServiceImplementation {
@@ -5782,6 +6073,8 @@ export interface DeployerInternalServer extends UntypedServiceImplementation {
   listRuntimeSecrets: handleUnaryCall<RuntimeSecretsRequest, RuntimeSecretsResponse>;
   /** One of them, current version (the gateway only). */
   readRuntimeSecret: handleUnaryCall<RuntimeSecretRequest, RuntimeSecretResponse>;
+  /** Which version of a key each live deployment holds (the catalog only: `secret versions`). */
+  listHeldVersions: handleUnaryCall<HeldVersionsRequest, HeldVersionsResponse>;
 }
 
 export interface DeployerInternalClient extends Client {
@@ -5876,6 +6169,22 @@ export interface DeployerInternalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RuntimeSecretResponse) => void,
+  ): ClientUnaryCall;
+  /** Which version of a key each live deployment holds (the catalog only: `secret versions`). */
+  listHeldVersions(
+    request: HeldVersionsRequest,
+    callback: (error: ServiceError | null, response: HeldVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listHeldVersions(
+    request: HeldVersionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HeldVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listHeldVersions(
+    request: HeldVersionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HeldVersionsResponse) => void,
   ): ClientUnaryCall;
 }
 

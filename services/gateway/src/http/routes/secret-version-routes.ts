@@ -1,0 +1,235 @@
+import type { Scope, SecretVersion } from '@latchkey/proto';
+import type { RouteFamily } from '../route-context.js';
+import { bodyLimit, SMALL_BODY_LIMIT } from './body-limits.js';
+import { DOMAIN_PARAMS, ERRORS, NAME_PARAM } from './route-schemas.js';
+import { SECRET_ANSWER, secretJson } from './secret-routes.js';
+
+const VERSION_NUMBER = { type: 'integer', minimum: 1, maximum: 2_147_483_647 } as const;
+
+/** One kept version: metadata only, never its value. */
+const VERSION_ANSWER = {
+  type: 'object',
+  description: 'A kept version of a secret: never its value',
+  required: ['version', 'createdAt', 'createdBy', 'state', 'current', 'heldBy', 'rolledBackFrom'],
+  properties: {
+    version: { type: 'integer' },
+    createdAt: { type: 'string' },
+    createdBy: { type: 'string' },
+    state: { type: 'string', enum: ['enabled', 'disabled'], description: 'a disabled version cannot be resolved' },
+    current: { type: 'boolean', description: 'the version workloads receive' },
+    heldBy: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'the workloads ("domain/name") whose live deployment holds this version',
+    },
+    rolledBackFrom: { type: 'integer', description: 'a rollback: the version whose value it copied; 0 otherwise' },
+    disabledAt: { type: 'string' },
+    disabledBy: { type: 'string' },
+  },
+} as const;
+
+const VERSIONS_ANSWER = {
+  type: 'object',
+  required: ['secret', 'versions', 'kept', 'holdersKnown'],
+  properties: {
+    secret: SECRET_ANSWER,
+    versions: { type: 'array', items: VERSION_ANSWER, description: 'newest first' },
+    kept: { type: 'integer', description: 'versions kept per secret; older ones are destroyed' },
+    holdersKnown: { type: 'boolean', description: 'false when the deployer could not say who holds what' },
+  },
+} as const;
+
+const DELETED_ANSWER = {
+  type: 'object',
+  required: ['secret', 'deletedAt', 'recoverUntil'],
+  properties: {
+    secret: SECRET_ANSWER,
+    deletedAt: { type: 'string' },
+    recoverUntil: { type: 'string', description: 'restorable until then; its values are destroyed after' },
+  },
+} as const;
+
+const KEY_PARAMS = { type: 'object', required: ['key'], properties: { key: NAME_PARAM } } as const;
+const DOMAIN_KEY_PARAMS = {
+  type: 'object',
+  required: ['domain', 'key'],
+  properties: { domain: NAME_PARAM, key: NAME_PARAM },
+} as const;
+const withVersion = <T extends { required: readonly string[]; properties: Record<string, unknown> }>(p: T) => ({
+  type: 'object',
+  required: [...p.required, 'version'],
+  properties: { ...p.properties, version: VERSION_NUMBER },
+});
+
+const ROLLBACK_BODY = {
+  type: 'object',
+  required: ['toVersion'],
+  additionalProperties: false,
+  properties: { toVersion: VERSION_NUMBER },
+} as const;
+
+interface Params {
+  domain?: string;
+  key?: string;
+  version?: number;
+}
+
+const scopeOf = (params: Params): Scope =>
+  params.domain === undefined ? { domain: '', global: true } : { domain: params.domain, global: false };
+
+/** Exactly the answer's properties. */
+export function versionJson(v: SecretVersion) {
+  return {
+    version: v.version,
+    createdAt: v.createdAt,
+    createdBy: v.createdBy,
+    state: v.state,
+    current: v.current,
+    heldBy: [...v.heldBy],
+    rolledBackFrom: v.rolledBackFrom,
+    disabledAt: v.disabledAt,
+    disabledBy: v.disabledBy,
+  };
+}
+
+/**
+ * What `latchkey secret versions|rollback|disable|enable|restore` and
+ * `secret list --deleted` do, over HTTP, as the caller. No value goes in or
+ * out: a rollback copies the value inside the catalog.
+ */
+export const secretVersionRoutes: RouteFamily = async (app, { upstream }) => {
+  const tags = ['secrets'];
+  const scopes = [
+    { base: '/api/v1/domains/:domain', params: DOMAIN_PARAMS, keyed: DOMAIN_KEY_PARAMS },
+    { base: '/api/v1/global', params: undefined, keyed: KEY_PARAMS },
+  ] as const;
+  for (const { base, params, keyed } of scopes) {
+    app.get(
+      `${base}/deleted-secrets`,
+      {
+        schema: {
+          tags,
+          summary: 'Deleted secrets that can still be restored, and until when (latchkey secret list --deleted)',
+          ...(params === undefined ? {} : { params }),
+          response: {
+            200: {
+              type: 'object',
+              required: ['secrets'],
+              properties: { secrets: { type: 'array', items: DELETED_ANSWER } },
+            },
+            ...ERRORS,
+          },
+        },
+      },
+      async (request) => {
+        const scope = scopeOf(request.params as Params);
+        const res = await upstream.call(request.caller(), 'catalog', (c) => c.listSecrets, { scope, deleted: true });
+        return {
+          secrets: res.secrets.map((s) => ({
+            secret: secretJson(s),
+            deletedAt: s.deletedAt,
+            recoverUntil: s.recoverUntil,
+          })),
+        };
+      },
+    );
+    app.post(
+      `${base}/secrets/:key/restore`,
+      {
+        bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
+        schema: {
+          tags,
+          summary: 'Bring back a deleted secret, as it was, while its recovery window lasts (latchkey secret restore)',
+          params: keyed,
+          response: { 200: SECRET_ANSWER, ...ERRORS },
+        },
+      },
+      async (request) => {
+        const p = request.params as Params;
+        return secretJson(
+          await upstream.call(request.caller(), 'catalog', (c) => c.restoreSecret, {
+            scope: scopeOf(p),
+            key: p.key ?? '',
+          }),
+        );
+      },
+    );
+    app.get(
+      `${base}/secrets/:key/versions`,
+      {
+        schema: {
+          tags,
+          summary: 'The kept versions of a secret and which live deployments hold each (latchkey secret versions)',
+          params: keyed,
+          response: { 200: VERSIONS_ANSWER, ...ERRORS },
+        },
+      },
+      async (request) => {
+        const p = request.params as Params;
+        const res = await upstream.call(request.caller(), 'catalog', (c) => c.listSecretVersions, {
+          scope: scopeOf(p),
+          key: p.key ?? '',
+        });
+        return {
+          secret: secretJson(res.secret),
+          versions: res.versions.map(versionJson),
+          kept: res.kept,
+          holdersKnown: res.holdersKnown,
+        };
+      },
+    );
+    app.post(
+      `${base}/secrets/:key/rollback`,
+      {
+        bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
+        schema: {
+          tags,
+          summary:
+            "A new version with an older version's value, copied inside the catalog; workloads holding other versions become stale (latchkey secret rollback)",
+          params: keyed,
+          body: ROLLBACK_BODY,
+          response: { 200: SECRET_ANSWER, ...ERRORS },
+        },
+      },
+      async (request) => {
+        const p = request.params as Params;
+        const { toVersion } = request.body as { toVersion: number };
+        return secretJson(
+          await upstream.call(request.caller(), 'catalog', (c) => c.rollbackSecret, {
+            scope: scopeOf(p),
+            key: p.key ?? '',
+            toVersion,
+          }),
+        );
+      },
+    );
+    for (const verb of ['disable', 'enable'] as const) {
+      app.post(
+        `${base}/secrets/:key/versions/:version/${verb}`,
+        {
+          bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
+          schema: {
+            tags,
+            summary:
+              verb === 'disable'
+                ? 'Disable a version: kept, but no deployment may resolve it (latchkey secret disable)'
+                : 'Enable a disabled version again (latchkey secret enable)',
+            params: withVersion(keyed),
+            response: { 200: VERSION_ANSWER, ...ERRORS },
+          },
+        },
+        async (request) => {
+          const p = request.params as Params;
+          return versionJson(
+            await upstream.call(request.caller(), 'catalog', (c) => c.setSecretVersionState, {
+              scope: scopeOf(p),
+              key: p.key ?? '',
+              version: p.version ?? 0,
+              disabled: verb === 'disable',
+            }),
+          );
+        },
+      );
+    }
+  }
+};
