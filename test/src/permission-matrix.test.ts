@@ -29,6 +29,15 @@ const OTHER = 'finance';
 /** The stranger's domain: a member there, nothing in the own or the other domain. */
 const THIRD = 'marketing';
 const MISSING_DOMAIN = 'nowhere';
+/** A managed key of the other domain, as the internal value and key lookups name one. */
+const OTHER_DOMAIN_ITEM = {
+  refId: 'r',
+  key: 'fin_password',
+  scope: { domain: OTHER, global: false },
+  fallbackToGlobal: false,
+  sourceType: 'MANAGED',
+  integrationId: '',
+};
 
 const USERS: Readonly<Record<Exclude<Caller, 'anonymous' | 'bad-token' | 'expired-token'>, string>> = {
   stranger: 'mallory',
@@ -420,33 +429,11 @@ const ROWS: Row[] = [
   // The internal services: only service certificates get in.
   {
     rpc: 'CatalogInternal.ReadValues',
-    request: () => ({
-      items: [
-        {
-          refId: 'r',
-          key: 'fin_password',
-          scope: { domain: OTHER, global: false },
-          fallbackToGlobal: false,
-          sourceType: 'MANAGED',
-          integrationId: '',
-        },
-      ],
-    }),
+    request: () => ({ items: [OTHER_DOMAIN_ITEM] }),
   },
   {
     rpc: 'CatalogInternal.FindKeys',
-    request: () => ({
-      items: [
-        {
-          refId: 'r',
-          key: 'fin_password',
-          scope: { domain: OTHER, global: false },
-          fallbackToGlobal: false,
-          sourceType: 'MANAGED',
-          integrationId: '',
-        },
-      ],
-    }),
+    request: () => ({ items: [OTHER_DOMAIN_ITEM] }),
   },
   {
     rpc: 'CatalogInternal.IntegrationBundles',

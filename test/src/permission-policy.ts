@@ -49,6 +49,15 @@ const rule = (allow: readonly Caller[], deny?: Outcome): Rule => (deny ? { allow
 /** Nobody: every authenticated caller gets `deny`. */
 const nobody = (deny: Outcome): Rule => ({ allow: [], deny });
 
+/** An RPC on one domain's objects: allowed to `who` of the own domain and to platform admins anywhere; none in global scope. */
+const inDomain = (who: readonly Caller[]) => ({
+  own: rule(who),
+  other: rule(ADMIN),
+  global: nobody('domain.reserved'),
+});
+const IN_DOMAIN_MEMBERS = inDomain(MEMBERS_UP);
+const IN_DOMAIN_OWNERS = inDomain(OWNERS);
+
 /** Callers the identity layer turns away before any policy is asked. */
 const UNAUTHENTICATED: Readonly<Partial<Record<Caller, Outcome>>> = {
   anonymous: 'auth.unauthenticated',
@@ -81,32 +90,12 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   'CatalogService.DeleteSecret': { own: rule(MAINTAINERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
   'CatalogService.SetRotationPolicy': { own: rule(MAINTAINERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
   'CatalogService.RotateKek': { none: rule(ADMIN) },
-  'CatalogService.CreateVaultIntegration': {
-    own: rule(OWNERS),
-    other: rule(ADMIN),
-    global: nobody('domain.reserved'),
-  },
-  'CatalogService.GetVaultIntegration': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'CatalogService.ListVaultIntegrations': {
-    own: rule(MEMBERS_UP),
-    other: rule(ADMIN),
-    global: nobody('domain.reserved'),
-  },
-  'CatalogService.UpdateVaultIntegration': {
-    own: rule(OWNERS),
-    other: rule(ADMIN),
-    global: nobody('domain.reserved'),
-  },
-  'CatalogService.DeleteVaultIntegration': {
-    own: rule(OWNERS),
-    other: rule(ADMIN),
-    global: nobody('domain.reserved'),
-  },
-  'CatalogService.TestVaultIntegration': {
-    own: rule(OWNERS),
-    other: rule(ADMIN),
-    global: nobody('domain.reserved'),
-  },
+  'CatalogService.CreateVaultIntegration': IN_DOMAIN_OWNERS,
+  'CatalogService.GetVaultIntegration': IN_DOMAIN_OWNERS,
+  'CatalogService.ListVaultIntegrations': IN_DOMAIN_MEMBERS,
+  'CatalogService.UpdateVaultIntegration': IN_DOMAIN_OWNERS,
+  'CatalogService.DeleteVaultIntegration': IN_DOMAIN_OWNERS,
+  'CatalogService.TestVaultIntegration': IN_DOMAIN_OWNERS,
   'CatalogService.Selector': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
   'CatalogService.Inventory': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
   // Versions are viewed like the list, and restored, rolled back, disabled and enabled like a put.
@@ -116,49 +105,40 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   'CatalogService.SetSecretVersionState': { own: rule(MAINTAINERS_UP), other: rule(ADMIN), global: rule(ADMIN) },
 
   // DeployerService
-  'DeployerService.ApplyWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'DeployerService.GetWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
+  'DeployerService.ApplyWorkload': IN_DOMAIN_MEMBERS,
+  'DeployerService.GetWorkload': IN_DOMAIN_MEMBERS,
   // Without a domain: the workloads of every domain the caller may read, and nothing about the others.
-  'DeployerService.ListWorkloads': {
-    own: rule(MEMBERS_UP),
-    other: rule(ADMIN),
-    global: nobody('domain.reserved'),
-    none: rule(PEOPLE),
-  },
-  'DeployerService.Deploy': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'DeployerService.DryRun': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'DeployerService.GetDeployment': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'DeployerService.Redeploy': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'DeployerService.StopWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'DeployerService.GetLogs': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'DeployerService.DeleteWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
+  'DeployerService.ListWorkloads': { ...IN_DOMAIN_MEMBERS, none: rule(PEOPLE) },
+  'DeployerService.Deploy': IN_DOMAIN_MEMBERS,
+  'DeployerService.DryRun': IN_DOMAIN_MEMBERS,
+  'DeployerService.GetDeployment': IN_DOMAIN_MEMBERS,
+  'DeployerService.Redeploy': IN_DOMAIN_MEMBERS,
+  'DeployerService.StopWorkload': IN_DOMAIN_MEMBERS,
+  'DeployerService.GetLogs': IN_DOMAIN_MEMBERS,
+  'DeployerService.DeleteWorkload': IN_DOMAIN_MEMBERS,
   // A connection test resolves credentials as a deployment does: workload.deploy, as for Deploy and DryRun.
-  'DeployerService.TestWorkload': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
+  'DeployerService.TestWorkload': IN_DOMAIN_MEMBERS,
 
   // RasService
-  'RasService.CreateBundle': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'RasService.GetBundle': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'RasService.ListBundles': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'RasService.GrantBundle': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'RasService.RevokeBundle': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'RasService.ListBundleGrants': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },
+  'RasService.CreateBundle': IN_DOMAIN_OWNERS,
+  'RasService.GetBundle': IN_DOMAIN_MEMBERS,
+  'RasService.ListBundles': IN_DOMAIN_MEMBERS,
+  'RasService.GrantBundle': IN_DOMAIN_OWNERS,
+  'RasService.RevokeBundle': IN_DOMAIN_OWNERS,
+  'RasService.ListBundleGrants': IN_DOMAIN_OWNERS,
   'RasService.CreateDomain': { none: rule(ADMIN) },
-  'RasService.GetDomain': { own: rule(MEMBERS_UP), other: rule(ADMIN), global: nobody('domain.reserved') },
+  'RasService.GetDomain': IN_DOMAIN_MEMBERS,
   'RasService.ListDomains': { none: rule(PEOPLE) },
-  'RasService.GrantDomainRole': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'RasService.RevokeDomainRole': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },
-  'RasService.ListDomainMembers': {
-    own: rule(MEMBERS_UP),
-    other: rule(ADMIN),
-    global: nobody('domain.reserved'),
-  },
+  'RasService.GrantDomainRole': IN_DOMAIN_OWNERS,
+  'RasService.RevokeDomainRole': IN_DOMAIN_OWNERS,
+  'RasService.ListDomainMembers': IN_DOMAIN_MEMBERS,
   // Services only: people, platform admins included, are refused by the transport.
   'RasService.Check': { none: nobody('auth.forbidden_caller') },
   'RasService.CheckBatch': { none: nobody('auth.forbidden_caller') },
   'RasService.WhoAmI': { none: rule(PEOPLE) },
   'RasService.ListAudit': { own: rule(OWNERS), other: rule(ADMIN), global: rule(ADMIN) },
   // Giving an outsider a domain's events is like granting a role there.
-  'RasService.MintEventCredentials': { own: rule(OWNERS), other: rule(ADMIN), global: nobody('domain.reserved') },
+  'RasService.MintEventCredentials': IN_DOMAIN_OWNERS,
 
   // Internal services: only service certificates (the resolver; other services) get in.
   'CatalogInternal.ReadValues': { none: nobody('auth.forbidden_caller') },

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { BundleGrant, ListAuditRequest, RevokeBundleRequest } from '@latchkey/proto';
-import { fail, jwtLike, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
+import { fail, jwtLike, useFakeGateway } from './gateway-fixture.js';
 
 const ALICE = `Bearer ${jwtLike('alice')}`;
 const AT = '2026-01-01T00:00:00Z';
@@ -16,100 +16,91 @@ const grant = (bundle: string, kind: string, id: string, permission: string): Bu
   grantedBy: 'olive',
 });
 
-let gw: FakeGateway;
-
-before(async () => {
-  gw = await startFakeGateway();
-});
-after(() => gw.close());
-beforeEach(() => {
-  gw.calls.length = 0;
-  gw.set({
-    ras: {
-      listDomains: (_call, cb) => cb(null, { domains: [{ name: 'analytics', createdAt: AT, createdBy: 'admin' }] }),
-      createDomain: (call, cb) => cb(null, { name: call.request.name, createdAt: AT, createdBy: 'admin' }),
-      getDomain: (call, cb) => {
-        if (call.request.name !== 'analytics') {
-          fail(cb, status.PERMISSION_DENIED, 'ras.permission_denied', `alice may not view domain ${call.request.name}`);
-          return;
-        }
-        cb(null, { name: 'analytics', createdAt: AT, createdBy: 'admin' });
-      },
-      listDomainMembers: (call, cb) =>
-        cb(null, {
-          members: [
-            {
-              domain: call.request.domain,
-              grantee: { kind: 'user', id: 'olive' },
-              role: 'owner',
-              grantedAt: AT,
-              grantedBy: 'admin',
-            },
-          ],
-        }),
-      grantDomainRole: (call, cb) =>
-        cb(null, {
-          grant: {
-            domain: call.request.domain,
-            grantee: call.request.grantee,
-            role: call.request.role,
-            grantedAt: AT,
-            grantedBy: 'alice',
-          },
-          changed: true,
-          previousRole: 'member',
-        }),
-      revokeDomainRole: (call, cb) =>
-        cb(null, {
-          revoked: {
-            domain: call.request.domain,
-            grantee: call.request.grantee,
-            role: 'member',
-            grantedAt: AT,
-            grantedBy: 'alice',
-          },
-        }),
-      listBundles: (call, cb) =>
-        cb(null, { bundles: [{ domain: call.request.domain, name: 'b1', createdAt: AT, createdBy: 'olive' }] }),
-      createBundle: (call, cb) =>
-        cb(null, { domain: call.request.domain, name: call.request.name, createdAt: AT, createdBy: 'olive' }),
-      getBundle: (call, cb) =>
-        cb(null, { domain: call.request.domain, name: call.request.name, createdAt: AT, createdBy: 'olive' }),
-      listBundleGrants: (call, cb) => cb(null, { grants: [grant(call.request.bundle, 'group', 'data-eng', 'USE')] }),
-      grantBundle: (call, cb) =>
-        cb(null, {
-          granted: call.request.permissions.map((p) =>
-            grant(call.request.bundle, call.request.grantee?.kind ?? '', call.request.grantee?.id ?? '', p),
-          ),
-        }),
-      revokeBundle: (call, cb) =>
-        cb(null, {
-          revoked: (call.request.permissions.length > 0 ? call.request.permissions : ['VIEW', 'UPDATE', 'USE']).map(
-            (p) => grant(call.request.bundle, call.request.grantee?.kind ?? '', call.request.grantee?.id ?? '', p),
-          ),
-        }),
-      listAudit: (_call, cb) =>
-        cb(null, {
-          records: [
-            {
-              id: 'a1',
-              at: AT,
-              service: 'catalog',
-              actor: 'alice',
-              groups: ['data-eng'],
-              action: 'secret.put',
-              domain: 'analytics',
-              resource: 'secret:analytics/DB_PASSWORD',
-              outcome: 'allow',
-              reason: '',
-              requestId: 'r1',
-            },
-          ],
-          nextPageToken: 'n2',
-        }),
+const gw = useFakeGateway(() => ({
+  ras: {
+    listDomains: (_call, cb) => cb(null, { domains: [{ name: 'analytics', createdAt: AT, createdBy: 'admin' }] }),
+    createDomain: (call, cb) => cb(null, { name: call.request.name, createdAt: AT, createdBy: 'admin' }),
+    getDomain: (call, cb) => {
+      if (call.request.name !== 'analytics') {
+        fail(cb, status.PERMISSION_DENIED, 'ras.permission_denied', `alice may not view domain ${call.request.name}`);
+        return;
+      }
+      cb(null, { name: 'analytics', createdAt: AT, createdBy: 'admin' });
     },
-  });
-});
+    listDomainMembers: (call, cb) =>
+      cb(null, {
+        members: [
+          {
+            domain: call.request.domain,
+            grantee: { kind: 'user', id: 'olive' },
+            role: 'owner',
+            grantedAt: AT,
+            grantedBy: 'admin',
+          },
+        ],
+      }),
+    grantDomainRole: (call, cb) =>
+      cb(null, {
+        grant: {
+          domain: call.request.domain,
+          grantee: call.request.grantee,
+          role: call.request.role,
+          grantedAt: AT,
+          grantedBy: 'alice',
+        },
+        changed: true,
+        previousRole: 'member',
+      }),
+    revokeDomainRole: (call, cb) =>
+      cb(null, {
+        revoked: {
+          domain: call.request.domain,
+          grantee: call.request.grantee,
+          role: 'member',
+          grantedAt: AT,
+          grantedBy: 'alice',
+        },
+      }),
+    listBundles: (call, cb) =>
+      cb(null, { bundles: [{ domain: call.request.domain, name: 'b1', createdAt: AT, createdBy: 'olive' }] }),
+    createBundle: (call, cb) =>
+      cb(null, { domain: call.request.domain, name: call.request.name, createdAt: AT, createdBy: 'olive' }),
+    getBundle: (call, cb) =>
+      cb(null, { domain: call.request.domain, name: call.request.name, createdAt: AT, createdBy: 'olive' }),
+    listBundleGrants: (call, cb) => cb(null, { grants: [grant(call.request.bundle, 'group', 'data-eng', 'USE')] }),
+    grantBundle: (call, cb) =>
+      cb(null, {
+        granted: call.request.permissions.map((p) =>
+          grant(call.request.bundle, call.request.grantee?.kind ?? '', call.request.grantee?.id ?? '', p),
+        ),
+      }),
+    revokeBundle: (call, cb) =>
+      cb(null, {
+        revoked: (call.request.permissions.length > 0 ? call.request.permissions : ['VIEW', 'UPDATE', 'USE']).map((p) =>
+          grant(call.request.bundle, call.request.grantee?.kind ?? '', call.request.grantee?.id ?? '', p),
+        ),
+      }),
+    listAudit: (_call, cb) =>
+      cb(null, {
+        records: [
+          {
+            id: 'a1',
+            at: AT,
+            service: 'catalog',
+            actor: 'alice',
+            groups: ['data-eng'],
+            action: 'secret.put',
+            domain: 'analytics',
+            resource: 'secret:analytics/DB_PASSWORD',
+            outcome: 'allow',
+            reason: '',
+            requestId: 'r1',
+          },
+        ],
+        nextPageToken: 'n2',
+      }),
+  },
+}));
 
 const inject = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
   gw.app.inject({ method, url, headers: { authorization: ALICE }, ...(payload === undefined ? {} : { payload }) });

@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { asyncApiDocument } from '@latchkey/events';
-import { startFakeGateway, type FakeGateway } from './gateway-fixture.js';
+import { useFakeGateway } from './gateway-fixture.js';
 
-let gw: FakeGateway;
-
-before(async () => {
-  gw = await startFakeGateway();
-});
-after(() => gw.close());
+const gw = useFakeGateway(() => ({}));
 
 test('GET /api/asyncapi.json serves the AsyncAPI 3.0 document of the public events, without a token and without calling a service', async () => {
   const res = await gw.app.inject({ method: 'GET', url: '/api/asyncapi.json' });

@@ -1,35 +1,27 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { fail, jwtLike, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
+import { fail, jwtLike, useFakeGateway } from './gateway-fixture.js';
 
 const OLIVE = `Bearer ${jwtLike('olive')}`;
 const CREDS = '-----BEGIN NATS USER JWT-----\ncanary-subscriber-creds\n------END NATS USER JWT------\n';
 
-let gw: FakeGateway;
-before(async () => {
-  gw = await startFakeGateway();
-});
-after(() => gw.close());
-beforeEach(() => {
-  gw.calls.length = 0;
-  gw.set({
-    ras: {
-      mintEventCredentials: (call, cb) => {
-        if (call.request.domains.includes('finance')) {
-          fail(cb, status.PERMISSION_DENIED, 'ras.permission_denied', 'olive may not mint credentials for finance');
-          return;
-        }
-        cb(null, {
-          creds: CREDS,
-          user: 'UABC',
-          expiresAt: '2027-03-01T00:00:00Z',
-          subjects: call.request.domains.map((d) => `latchkey.workload.stale.${d}`),
-        });
-      },
+const gw = useFakeGateway(() => ({
+  ras: {
+    mintEventCredentials: (call, cb) => {
+      if (call.request.domains.includes('finance')) {
+        fail(cb, status.PERMISSION_DENIED, 'ras.permission_denied', 'olive may not mint credentials for finance');
+        return;
+      }
+      cb(null, {
+        creds: CREDS,
+        user: 'UABC',
+        expiresAt: '2027-03-01T00:00:00Z',
+        subjects: call.request.domains.map((d) => `latchkey.workload.stale.${d}`),
+      });
     },
-  });
-});
+  },
+}));
 
 const post = (payload: object) =>
   gw.app.inject({ method: 'POST', url: '/api/v1/event-credentials', headers: { authorization: OLIVE }, payload });

@@ -7,6 +7,7 @@ import {
   type ServerUnaryCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { after, before, beforeEach } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '@latchkey/logger';
 import {
@@ -103,6 +104,39 @@ export async function startFakeGateway(opts: Partial<Omit<GatewayDeps, 'upstream
       upstream.close();
       server.forceShutdown();
     },
+  };
+}
+
+/**
+ * One fake gateway for the whole test file: started before its first test,
+ * closed after its last; before each test its received calls are cleared and
+ * `eachTest()` gives the handlers (it may reset the file's own state too).
+ */
+export function useFakeGateway(eachTest: () => FakeHandlers): FakeGateway {
+  let gw: FakeGateway | undefined;
+  const started = (): FakeGateway => {
+    if (gw === undefined)
+      throw new Error('useFakeGateway: the fake gateway is used before it started (in a test only)');
+    return gw;
+  };
+  before(async () => {
+    gw = await startFakeGateway();
+  });
+  after(() => started().close());
+  beforeEach(() => {
+    const g = started();
+    g.calls.length = 0;
+    g.set(eachTest());
+  });
+  return {
+    get app() {
+      return started().app;
+    },
+    get calls() {
+      return started().calls;
+    },
+    set: (h) => started().set(h),
+    close: () => started().close(),
   };
 }
 

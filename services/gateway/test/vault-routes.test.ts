@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type {
   CreateVaultIntegrationRequest,
@@ -8,7 +8,7 @@ import type {
   UpdateVaultIntegrationRequest,
   VaultIntegration,
 } from '@latchkey/proto';
-import { fail, jwtLike, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
+import { fail, jwtLike, useFakeGateway } from './gateway-fixture.js';
 
 const ALICE = `Bearer ${jwtLike('alice')}`;
 const TOKEN = 'canary-vault-token-93c2aa';
@@ -30,20 +30,14 @@ const integration = (over: Partial<VaultIntegration> = {}): VaultIntegration => 
   ...over,
 });
 
-let gw: FakeGateway;
 let credentials: string[] = [];
+const keep = (c: Buffer | undefined) => {
+  if (c !== undefined) credentials.push(Buffer.from(c).toString('utf8'));
+};
 
-before(async () => {
-  gw = await startFakeGateway();
-});
-after(() => gw.close());
-beforeEach(() => {
-  gw.calls.length = 0;
+const gw = useFakeGateway(() => {
   credentials = [];
-  const keep = (c: Buffer | undefined) => {
-    if (c !== undefined) credentials.push(Buffer.from(c).toString('utf8'));
-  };
-  gw.set({
+  return {
     catalog: {
       createVaultIntegration: (call, cb) => {
         keep(call.request.settings?.credential);
@@ -89,7 +83,7 @@ beforeEach(() => {
           cb(null, { outcome: 'bad_credentials', message: 'Vault refused the token (403 permission denied)', keys: 0 });
       },
     },
-  });
+  };
 });
 
 const last = <T>(method: string): T => {

@@ -1,5 +1,6 @@
 // Audit: who did what to which resource, allowed or denied; never a value.
 import { api } from '../api/latchkey-api.js';
+import { Grid } from '../components/grid.js';
 import { ProblemBox } from '../components/problem-box.js';
 import { useLoad } from '../components/use-load.js';
 import { when } from '../components/when.js';
@@ -14,34 +15,21 @@ export function AuditPage({ domain }: { domain: string }) {
       <button type="button" onClick={load.reload}>
         Refresh
       </button>
-      <table className="grid" aria-label="Audit">
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Service</th>
-            <th>Actor</th>
-            <th>Action</th>
-            <th>Resource</th>
-            <th>Outcome</th>
-            <th>Reason</th>
+      <Grid label="Audit" columns={['When', 'Service', 'Actor', 'Action', 'Resource', 'Outcome', 'Reason']}>
+        {(load.data ?? []).map((r) => (
+          <tr key={r.id} className={r.outcome === 'deny' || r.outcome === 'error' ? 'denied' : ''}>
+            <td>{when(r.at)}</td>
+            <td>{r.service}</td>
+            <td>{r.actor}</td>
+            <td>
+              <code>{r.action}</code>
+            </td>
+            <td>{r.resource}</td>
+            <td>{r.outcome}</td>
+            <td>{r.reason}</td>
           </tr>
-        </thead>
-        <tbody>
-          {(load.data ?? []).map((r) => (
-            <tr key={r.id} className={r.outcome === 'deny' || r.outcome === 'error' ? 'denied' : ''}>
-              <td>{when(r.at)}</td>
-              <td>{r.service}</td>
-              <td>{r.actor}</td>
-              <td>
-                <code>{r.action}</code>
-              </td>
-              <td>{r.resource}</td>
-              <td>{r.outcome}</td>
-              <td>{r.reason}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Grid>
     </section>
   );
 }

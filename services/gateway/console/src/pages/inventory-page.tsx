@@ -1,6 +1,7 @@
 // Inventory: every secret of the domain with when it last changed, who uses
 // it, whether nothing does, and whether its rotation is due.
 import { api } from '../api/latchkey-api.js';
+import { Grid } from '../components/grid.js';
 import { ProblemBox } from '../components/problem-box.js';
 import { useLoad } from '../components/use-load.js';
 import { when } from '../components/when.js';
@@ -25,43 +26,30 @@ export function InventoryPage({ domain }: { domain: string }) {
           <strong>{due}</strong> rotation due
         </div>
       </div>
-      <table className="grid" aria-label="Inventory">
-        <thead>
-          <tr>
-            <th>Key</th>
-            <th>Scope</th>
-            <th>Version</th>
-            <th>Last modified</th>
-            <th>By</th>
-            <th>Used by</th>
-            <th>Rotation</th>
+      <Grid label="Inventory" columns={['Key', 'Scope', 'Version', 'Last modified', 'By', 'Used by', 'Rotation']}>
+        {entries.map((e) => (
+          <tr key={`${e.secret?.scope?.global === true ? 'global' : domain}:${e.secret?.key ?? ''}`}>
+            <td>
+              <code>{e.secret?.key}</code>
+            </td>
+            <td>{e.secret?.scope?.global === true ? 'global' : (e.secret?.scope?.domain ?? domain)}</td>
+            <td>{String(e.secret?.version ?? '')}</td>
+            <td>{when(e.secret?.updatedAt)}</td>
+            <td>{e.secret?.updatedBy}</td>
+            <td>
+              {e.unreferenced === true ? (
+                <span className="badge">unused</span>
+              ) : (
+                `${String(e.workloadCount ?? 0)}: ${(e.workloads ?? []).join(', ')}`
+              )}
+            </td>
+            <td>
+              {e.rotationDue === true && <span className="badge stale">rotation due</span>}{' '}
+              {e.rotationDueAt ? `due ${when(e.rotationDueAt)}` : ''}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => (
-            <tr key={`${e.secret?.scope?.global === true ? 'global' : domain}:${e.secret?.key ?? ''}`}>
-              <td>
-                <code>{e.secret?.key}</code>
-              </td>
-              <td>{e.secret?.scope?.global === true ? 'global' : (e.secret?.scope?.domain ?? domain)}</td>
-              <td>{String(e.secret?.version ?? '')}</td>
-              <td>{when(e.secret?.updatedAt)}</td>
-              <td>{e.secret?.updatedBy}</td>
-              <td>
-                {e.unreferenced === true ? (
-                  <span className="badge">unused</span>
-                ) : (
-                  `${String(e.workloadCount ?? 0)}: ${(e.workloads ?? []).join(', ')}`
-                )}
-              </td>
-              <td>
-                {e.rotationDue === true && <span className="badge stale">rotation due</span>}{' '}
-                {e.rotationDueAt ? `due ${when(e.rotationDueAt)}` : ''}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Grid>
     </section>
   );
 }

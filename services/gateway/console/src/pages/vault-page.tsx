@@ -5,6 +5,8 @@ import { useRef, useState, type FormEvent } from 'react';
 import { ApiError } from '../api/http.js';
 import { api } from '../api/latchkey-api.js';
 import type { VaultIntegration, VaultSettingsInput, VaultTestResult } from '../api/types.js';
+import { FormEnd, TextField } from '../components/form-parts.js';
+import { Grid, Notice } from '../components/grid.js';
 import { ProblemBox } from '../components/problem-box.js';
 import { useLoad } from '../components/use-load.js';
 import { when } from '../components/when.js';
@@ -25,62 +27,44 @@ export function VaultPage({ domain }: { domain: string }) {
     <section>
       <h2>Vault Integrations: {domain}</h2>
       <p className="hint">Read-only: Latchkey never writes to these Vaults. Manage their data with your Vault tools.</p>
-      {notice !== '' && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
+      <Notice text={notice} />
       <ProblemBox error={load.error} />
       {mode.kind === 'list' && (
         <button type="button" onClick={() => setMode({ kind: 'create' })}>
           + New Vault
         </button>
       )}
-      <table className="grid" aria-label="Vault integrations">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Host</th>
-            <th>Path</th>
-            <th>Namespace</th>
-            <th>Actions</th>
+      <Grid
+        label="Vault integrations"
+        columns={['Name', 'Host', 'Path', 'Namespace', 'Actions']}
+        empty={load.data?.length === 0 ? 'No Vault integration in this domain.' : undefined}
+      >
+        {(load.data ?? []).map((v) => (
+          <tr key={v.id} data-name={v.name}>
+            <td>
+              <button type="button" className="link" onClick={() => setMode({ kind: 'view', vault: v })}>
+                {v.name}
+              </button>
+            </td>
+            <td>{v.host}</td>
+            <td>
+              <code>{v.path}</code>
+            </td>
+            <td>{v.namespace ?? ''}</td>
+            <td className="actions">
+              <button type="button" onClick={() => setMode({ kind: 'view', vault: v })}>
+                View
+              </button>
+              <button type="button" onClick={() => setMode({ kind: 'configure', vault: v })}>
+                Configure
+              </button>
+              <button type="button" className="danger" onClick={() => setDeleting(v)}>
+                Delete
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {(load.data ?? []).map((v) => (
-            <tr key={v.id} data-name={v.name}>
-              <td>
-                <button type="button" className="link" onClick={() => setMode({ kind: 'view', vault: v })}>
-                  {v.name}
-                </button>
-              </td>
-              <td>{v.host}</td>
-              <td>
-                <code>{v.path}</code>
-              </td>
-              <td>{v.namespace ?? ''}</td>
-              <td className="actions">
-                <button type="button" onClick={() => setMode({ kind: 'view', vault: v })}>
-                  View
-                </button>
-                <button type="button" onClick={() => setMode({ kind: 'configure', vault: v })}>
-                  Configure
-                </button>
-                <button type="button" className="danger" onClick={() => setDeleting(v)}>
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-          {load.data?.length === 0 && (
-            <tr>
-              <td colSpan={5} className="hint">
-                No Vault integration in this domain.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+        ))}
+      </Grid>
       {mode.kind === 'view' && <VaultDetails vault={mode.vault} onClose={() => setMode({ kind: 'list' })} />}
       {(mode.kind === 'create' || mode.kind === 'configure') && (
         <VaultForm
@@ -91,15 +75,7 @@ export function VaultPage({ domain }: { domain: string }) {
         />
       )}
       {deleting !== undefined && (
-        <DeleteVault
-          domain={domain}
-          vault={deleting}
-          onDone={(t) => {
-            setDeleting(undefined);
-            done(t);
-          }}
-          onCancel={() => setDeleting(undefined)}
-        />
+        <DeleteVault domain={domain} vault={deleting} onDone={done} onClose={() => setDeleting(undefined)} />
       )}
     </section>
   );
@@ -213,10 +189,7 @@ function VaultForm(props: {
   return (
     <form className="card" onSubmit={(ev) => void submit(ev)} aria-label={v ? 'Configure Vault' : 'New Vault'}>
       <h3>{v ? `Configure ${v.name}` : 'New Vault integration'}</h3>
-      <label>
-        Name
-        <input name="vault-name" value={name} onChange={(e) => setName(e.target.value)} required />
-      </label>
+      <TextField label="Name" name="vault-name" value={name} onChange={setName} required />
       <label>
         Resource bundle
         <select
@@ -240,30 +213,28 @@ function VaultForm(props: {
       {v !== undefined && (
         <p className="hint">The bundle is fixed after creation: for other access control, create a new integration.</p>
       )}
-      <label>
-        Host
-        <input
-          name="vault-host"
-          value={host}
-          onChange={(e) => setHost(e.target.value)}
-          placeholder="https://vault.example.com:8200"
-          required
-        />
-      </label>
-      <label>
-        Path (KV v2, with /data/)
-        <input
-          name="vault-path"
-          value={path}
-          onChange={(e) => setPath(e.target.value)}
-          placeholder="/v1/secret/data/production"
-          required
-        />
-      </label>
-      <label>
-        HashiCorp namespace (optional)
-        <input name="vault-namespace" value={namespace} onChange={(e) => setNamespace(e.target.value)} />
-      </label>
+      <TextField
+        label="Host"
+        name="vault-host"
+        value={host}
+        onChange={setHost}
+        placeholder="https://vault.example.com:8200"
+        required
+      />
+      <TextField
+        label="Path (KV v2, with /data/)"
+        name="vault-path"
+        value={path}
+        onChange={setPath}
+        placeholder="/v1/secret/data/production"
+        required
+      />
+      <TextField
+        label="HashiCorp namespace (optional)"
+        name="vault-namespace"
+        value={namespace}
+        onChange={setNamespace}
+      />
       <label>
         Authentication method
         <select
@@ -276,10 +247,7 @@ function VaultForm(props: {
         </select>
       </label>
       {authMethod === 'approle' && (
-        <label>
-          Role ID
-          <input name="vault-role-id" value={roleId} onChange={(e) => setRoleId(e.target.value)} />
-        </label>
+        <TextField label="Role ID" name="vault-role-id" value={roleId} onChange={setRoleId} />
       )}
       <label>
         {authMethod === 'approle' ? 'Secret ID' : 'Token'}
@@ -299,11 +267,7 @@ function VaultForm(props: {
         </button>{' '}
         <TestOutcome result={tested} />
       </div>
-      <ProblemBox error={error} />
-      <button type="submit">{v ? 'Update' : 'Create'}</button>{' '}
-      <button type="button" onClick={props.onCancel}>
-        Cancel
-      </button>
+      <FormEnd error={error} submit={v ? 'Update' : 'Create'} onCancel={props.onCancel} />
     </form>
   );
 }
@@ -312,7 +276,8 @@ function DeleteVault(props: {
   domain: string;
   vault: VaultIntegration;
   onDone: (text: string) => void;
-  onCancel: () => void;
+  /** Closes the dialog: on Cancel, and before `onDone` once deleted. */
+  onClose: () => void;
 }) {
   const [error, setError] = useState<unknown>();
   const [inUse, setInUse] = useState(false);
@@ -320,6 +285,7 @@ function DeleteVault(props: {
   const remove = async (force: boolean) => {
     try {
       await api.deleteVault(props.domain, props.vault.id, force);
+      props.onClose();
       props.onDone(`Vault integration ${props.vault.name} deleted (nothing was deleted in Vault itself).`);
     } catch (e) {
       setError(e);
@@ -347,7 +313,7 @@ function DeleteVault(props: {
           </button>
         </>
       )}{' '}
-      <button type="button" onClick={props.onCancel}>
+      <button type="button" onClick={props.onClose}>
         Cancel
       </button>
     </div>

@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { api } from '../api/latchkey-api.js';
 import type { SelectorEntry } from '../api/types.js';
+import { FormEnd, TextField } from '../components/form-parts.js';
 import { ProblemBox } from '../components/problem-box.js';
 import { literal, SecretPicker, type FieldValue } from '../components/secret-picker.js';
 import { useLoad } from '../components/use-load.js';
@@ -16,6 +17,12 @@ import {
   type Entry,
   type WorkloadForm,
 } from './workload-form.js';
+
+/** The name/value lists a kind may have, in the order the editor shows them. */
+const ENTRY_LISTS = [
+  { field: 'envVars', title: 'Environment variables', shown: hasEnv },
+  { field: 'sparkConf', title: 'Spark configuration', shown: hasSparkConf },
+] as const;
 
 function EntryList(props: {
   title: string;
@@ -120,62 +127,49 @@ export function WorkloadEditor(props: {
           ))}
         </select>
       </label>
-      <label>
-        Name
-        <input
-          name="workload-name"
-          value={form.name}
-          disabled={!creating}
-          required
-          onChange={(e) => set('name', e.target.value)}
-        />
-      </label>
-      <label>
-        Description
-        <input
-          name="workload-description"
-          value={form.description}
-          onChange={(e) => set('description', e.target.value)}
-        />
-      </label>
+      <TextField
+        label="Name"
+        name="workload-name"
+        value={form.name}
+        disabled={!creating}
+        required
+        onChange={(v) => set('name', v)}
+      />
+      <TextField
+        label="Description"
+        name="workload-description"
+        value={form.description}
+        onChange={(v) => set('description', v)}
+      />
       <ProblemBox error={selector.error} />
-      {hasEnv(form.kind) && (
+      {ENTRY_LISTS.filter((l) => l.shown(form.kind)).map((l) => (
         <EntryList
-          title="Environment variables"
-          entries={form.envVars}
-          onChange={(e) => set('envVars', e)}
+          key={l.field}
+          title={l.title}
+          entries={form[l.field]}
+          onChange={(e) => set(l.field, e)}
           domain={props.domain}
           selector={entries}
           onCreated={selector.reload}
         />
-      )}
-      {hasSparkConf(form.kind) && (
-        <EntryList
-          title="Spark configuration"
-          entries={form.sparkConf}
-          onChange={(e) => set('sparkConf', e)}
-          domain={props.domain}
-          selector={entries}
-          onCreated={selector.reload}
-        />
-      )}
+      ))}
       {form.kind === 'STORAGE_CONFIG' && (
         <fieldset>
           <legend>Storage credentials</legend>
-          <label>
-            Endpoint
-            <input name="storage-endpoint" value={form.endpoint} onChange={(e) => set('endpoint', e.target.value)} />
-          </label>
+          <TextField
+            label="Endpoint"
+            name="storage-endpoint"
+            value={form.endpoint}
+            onChange={(v) => set('endpoint', v)}
+          />
           {picker('Access key', 'accessKey')}
           {picker('Storage secret', 'storageSecret', true)}
-          <label>
-            Secret key (legacy literal; the storage secret wins when both are set)
-            <input
-              name="storage-secret-key"
-              value={form.secretKey}
-              onChange={(e) => set('secretKey', e.target.value)}
-            />
-          </label>
+          <TextField
+            label="Secret key (legacy literal; the storage secret wins when both are set)"
+            name="storage-secret-key"
+            value={form.secretKey}
+            onChange={(v) => set('secretKey', v)}
+          />
         </fieldset>
       )}
       <label>
@@ -198,11 +192,7 @@ export function WorkloadEditor(props: {
           <option value="auto">auto</option>
         </select>
       </label>
-      <ProblemBox error={error} />
-      <button type="submit">{creating ? 'Create' : 'Save'}</button>{' '}
-      <button type="button" onClick={props.onCancel}>
-        Cancel
-      </button>
+      <FormEnd error={error} submit={creating ? 'Create' : 'Save'} onCancel={props.onCancel} />
     </form>
   );
 }

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api/latchkey-api.js';
 import type { Deployment, DeploymentPlan, Logs, Workload } from '../api/types.js';
+import { Grid, Notice } from '../components/grid.js';
 import { ProblemBox } from '../components/problem-box.js';
 import { useLoad } from '../components/use-load.js';
 import { when } from '../components/when.js';
@@ -34,6 +35,15 @@ function StaleBadge({ w }: { w: Workload }) {
     </span>
   );
 }
+
+/** The buttons of a workload's row after Edit, in order: what each asks the gateway, and what it shows. */
+const ROW_ACTIONS: readonly (readonly [string, (domain: string, w: Workload) => Promise<Output | string>])[] = [
+  ['Deploy', async (d, w) => ({ kind: 'deployment', workload: w.name, deployment: await api.deploy(d, w.name) })],
+  ['Dry run', async (d, w) => ({ kind: 'plan', workload: w.name, plan: await api.dryRun(d, w.name) })],
+  ['Redeploy', async (d, w) => api.redeploy(d, w.name).then(() => `Redeploying ${w.name}.`)],
+  ['Stop', async (d, w) => api.stop(d, w.name).then(() => `Stopping ${w.name}.`)],
+  ['Logs', async (d, w) => ({ kind: 'logs', workload: w.name, logs: await api.logs(d, w.name) })],
+];
 
 function specOf(w: Workload): Record<string, unknown> | undefined {
   if (w.spec !== undefined) return w.spec;
@@ -90,11 +100,7 @@ export function WorkloadsPage({ domain }: { domain: string }) {
   return (
     <section>
       <h2>Workloads: {domain}</h2>
-      {notice !== '' && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
+      <Notice text={notice} />
       <ProblemBox error={error ?? load.error} />
       <div className="row">
         {editing === undefined && (
@@ -119,120 +125,52 @@ export function WorkloadsPage({ domain }: { domain: string }) {
           onCancel={() => setEditing(undefined)}
         />
       )}
-      <table className="grid" aria-label="Workloads">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Kind</th>
-            <th>Status</th>
-            <th>Stale</th>
-            <th>Updated</th>
-            <th>Actions</th>
+      <Grid
+        label="Workloads"
+        columns={['Name', 'Kind', 'Status', 'Stale', 'Updated', 'Actions']}
+        empty={load.data?.length === 0 ? (staleOnly ? 'No stale workloads.' : 'No workloads yet.') : undefined}
+      >
+        {(load.data ?? []).map((w) => (
+          <tr key={w.name} data-workload={w.name} data-status={statusOf(w)} data-stale={String(w.stale === true)}>
+            <td>{w.name}</td>
+            <td>{KIND_LABELS[w.kind] ?? w.kind}</td>
+            <td className="status">{statusOf(w)}</td>
+            <td>
+              <StaleBadge w={w} />
+            </td>
+            <td>{when(w.updatedAt)}</td>
+            <td className="actions">
+              <button type="button" onClick={() => void edit(w)}>
+                Edit
+              </button>
+              {ROW_ACTIONS.map(([label, run]) => (
+                <button key={label} type="button" onClick={() => void act(label, () => run(domain, w))}>
+                  {label}
+                </button>
+              ))}
+              {confirmDelete === w.name ? (
+                <button
+                  type="button"
+                  className="danger"
+                  onClick={() =>
+                    void act('Delete', async () => {
+                      setConfirmDelete(undefined);
+                      await api.deleteWorkload(w.kind, domain, w.name);
+                      return `Workload ${w.name} deleted.`;
+                    })
+                  }
+                >
+                  Confirm delete
+                </button>
+              ) : (
+                <button type="button" className="danger" onClick={() => setConfirmDelete(w.name)}>
+                  Delete
+                </button>
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {(load.data ?? []).map((w) => (
-            <tr key={w.name} data-workload={w.name} data-status={statusOf(w)} data-stale={String(w.stale === true)}>
-              <td>{w.name}</td>
-              <td>{KIND_LABELS[w.kind] ?? w.kind}</td>
-              <td className="status">{statusOf(w)}</td>
-              <td>
-                <StaleBadge w={w} />
-              </td>
-              <td>{when(w.updatedAt)}</td>
-              <td className="actions">
-                <button type="button" onClick={() => void edit(w)}>
-                  Edit
-                </button>
-                <button
-                  type="button"
-                  onClick={() =>
-                    void act('Deploy', async () => ({
-                      kind: 'deployment',
-                      workload: w.name,
-                      deployment: await api.deploy(domain, w.name),
-                    }))
-                  }
-                >
-                  Deploy
-                </button>
-                <button
-                  type="button"
-                  onClick={() =>
-                    void act('Dry run', async () => ({
-                      kind: 'plan',
-                      workload: w.name,
-                      plan: await api.dryRun(domain, w.name),
-                    }))
-                  }
-                >
-                  Dry run
-                </button>
-                <button
-                  type="button"
-                  onClick={() =>
-                    void act('Redeploy', async () => {
-                      await api.redeploy(domain, w.name);
-                      return `Redeploying ${w.name}.`;
-                    })
-                  }
-                >
-                  Redeploy
-                </button>
-                <button
-                  type="button"
-                  onClick={() =>
-                    void act('Stop', async () => {
-                      await api.stop(domain, w.name);
-                      return `Stopping ${w.name}.`;
-                    })
-                  }
-                >
-                  Stop
-                </button>
-                <button
-                  type="button"
-                  onClick={() =>
-                    void act('Logs', async () => ({
-                      kind: 'logs',
-                      workload: w.name,
-                      logs: await api.logs(domain, w.name),
-                    }))
-                  }
-                >
-                  Logs
-                </button>
-                {confirmDelete === w.name ? (
-                  <button
-                    type="button"
-                    className="danger"
-                    onClick={() =>
-                      void act('Delete', async () => {
-                        setConfirmDelete(undefined);
-                        await api.deleteWorkload(w.kind, domain, w.name);
-                        return `Workload ${w.name} deleted.`;
-                      })
-                    }
-                  >
-                    Confirm delete
-                  </button>
-                ) : (
-                  <button type="button" className="danger" onClick={() => setConfirmDelete(w.name)}>
-                    Delete
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-          {load.data?.length === 0 && (
-            <tr>
-              <td colSpan={6} className="hint">
-                {staleOnly ? 'No stale workloads.' : 'No workloads yet.'}
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+        ))}
+      </Grid>
       {output !== undefined && <OutputPanel output={output} onClose={() => setOutput(undefined)} />}
     </section>
   );

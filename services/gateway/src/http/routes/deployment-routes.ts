@@ -5,6 +5,7 @@ import {
   StopWorkloadResponse,
   WorkloadTestResult,
 } from '@latchkey/proto';
+import type { FastifyRequest } from 'fastify';
 import type { RouteFamily } from '../route-context.js';
 import { deploymentJson } from './workload-json.js';
 import { DOMAIN_NAME_PARAMS, DOMAIN_PARAMS, ERRORS, NAME_PARAM, objectAnswer } from './route-schemas.js';
@@ -34,6 +35,16 @@ export const deploymentRoutes: RouteFamily = async (app, { upstream }) => {
     schema: { tags, summary, params: DOMAIN_NAME_PARAMS, response: { [status]: answer, ...ERRORS } },
   });
   const base = '/api/v1/domains/:domain/workloads/:name';
+  /** POST `base/verb`: one call to the deployer for the workload, its reply answered (200) as JSON. */
+  const workloadAction = (
+    verb: string,
+    summary: string,
+    answer: string,
+    ask: (request: FastifyRequest, params: NameParams) => Promise<unknown>,
+  ) =>
+    app.post(`${base}/${verb}`, action(summary, objectAnswer(answer)), async (request) =>
+      ask(request, request.params as NameParams),
+    );
 
   app.post(
     `${base}/deploy`,
@@ -48,44 +59,30 @@ export const deploymentRoutes: RouteFamily = async (app, { upstream }) => {
       return reply.code(202).send(deploymentJson(d));
     },
   );
-  app.post(
-    `${base}/dry-run`,
-    action(
-      'Check every reference as a deployment would (permission, existence, version), deploying nothing',
-      objectAnswer('The plan: per reference whether it would resolve, its scope and version, never a value'),
-    ),
-    async (request) => {
-      const { domain, name } = request.params as NameParams;
-      return DeploymentPlan.toJSON(
-        await upstream.call(request.caller(), 'deployer', (c) => c.dryRun, { domain, name }),
-      );
-    },
+  workloadAction(
+    'dry-run',
+    'Check every reference as a deployment would (permission, existence, version), deploying nothing',
+    'The plan: per reference whether it would resolve, its scope and version, never a value',
+    async (request, { domain, name }) =>
+      DeploymentPlan.toJSON(await upstream.call(request.caller(), 'deployer', (c) => c.dryRun, { domain, name })),
   );
-  app.post(
-    `${base}/test`,
-    action(
-      'A STORAGE_CONFIG’s connection test: its credentials resolved as for a deployment, then one signed S3 request to its endpoint; starts nothing',
-      objectAnswer('ok, or the precise reason (code, message); the endpoint, region and bucket tried; never a value'),
-    ),
-    async (request) => {
-      const { domain, name } = request.params as NameParams;
-      return WorkloadTestResult.toJSON(
+  workloadAction(
+    'test',
+    'A STORAGE_CONFIG’s connection test: its credentials resolved as for a deployment, then one signed S3 request to its endpoint; starts nothing',
+    'ok, or the precise reason (code, message); the endpoint, region and bucket tried; never a value',
+    async (request, { domain, name }) =>
+      WorkloadTestResult.toJSON(
         await upstream.call(request.caller(), 'deployer', (c) => c.testWorkload, { domain, name }),
-      );
-    },
+      ),
   );
-  app.post(
-    `${base}/redeploy`,
-    action(
-      'A new deployment of the workload, by the caller',
-      objectAnswer('Per workload: its new deployment, or why not'),
-    ),
-    async (request) => {
-      const { domain, name } = request.params as NameParams;
-      return RedeployResponse.toJSON(
+  workloadAction(
+    'redeploy',
+    'A new deployment of the workload, by the caller',
+    'Per workload: its new deployment, or why not',
+    async (request, { domain, name }) =>
+      RedeployResponse.toJSON(
         await upstream.call(request.caller(), 'deployer', (c) => c.redeploy, { domain, name, stale: false }),
-      );
-    },
+      ),
   );
   app.post(
     '/api/v1/domains/:domain/workloads/redeploy-stale',
@@ -104,15 +101,14 @@ export const deploymentRoutes: RouteFamily = async (app, { upstream }) => {
       );
     },
   );
-  app.post(
-    `${base}/stop`,
-    action('Stop the workload’s deployments, wherever they run (idempotent)', objectAnswer('The deployments stopped')),
-    async (request) => {
-      const { domain, name } = request.params as NameParams;
-      return StopWorkloadResponse.toJSON(
+  workloadAction(
+    'stop',
+    'Stop the workload’s deployments, wherever they run (idempotent)',
+    'The deployments stopped',
+    async (request, { domain, name }) =>
+      StopWorkloadResponse.toJSON(
         await upstream.call(request.caller(), 'deployer', (c) => c.stopWorkload, { domain, name }),
-      );
-    },
+      ),
   );
   app.get(
     `${base}/logs`,
