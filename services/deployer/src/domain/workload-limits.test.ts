@@ -159,3 +159,31 @@ test('every event a workload at the limits can cause fits the bus with room to s
   assert.ok(sizes.resolved < 0.9 * MAX_EVENT_BYTES, `workload.resolved is ${sizes.resolved} bytes`);
   assert.ok(MAX_EVENT_BYTES < 1024 * 1024);
 });
+
+test('a document with thousands of problems is refused with a message that lists the first 20, each path and field list cut short, and says how many more', () => {
+  const envVars: Record<string, unknown> = {};
+  for (let i = 0; i < 2000; i++) envVars[`bad name ${i}`] = 'v';
+  // A reference with 3000 unknown fields, and a field whose name is 70,000 characters long.
+  const wide = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`x${i}`, 1]));
+  const doc = JSON.stringify({
+    name: 'w',
+    kind: 'COMPUTE',
+    sparkConf: { ref: { key: 'k', source: { type: 'MANAGED', id: 'analytics' }, ...wide } },
+    [`f${'y'.repeat(70_000)}`]: 1,
+    envVars,
+    run,
+  });
+  assert.throws(
+    () => parseWorkloadSpec(doc, 'analytics'),
+    (err: unknown) => {
+      assert.ok(err instanceof LatchkeyError);
+      assert.equal(err.code, 'workload.invalid');
+      assert.match(err.message, /^the workload has 2002 problem\(s\): /);
+      assert.match(err.message, /\$\.sparkConf\.ref: unknown field\(s\) x0, x1, .*, x9 and 2990 more in a reference/);
+      assert.match(err.message, /\$\.fyyyy+…: unknown field/);
+      assert.match(err.message, /; and 1982 more \(fix these and apply again to see the rest\)$/);
+      assert.ok(err.message.length < 8192, `${err.message.length} characters`);
+      return true;
+    },
+  );
+});

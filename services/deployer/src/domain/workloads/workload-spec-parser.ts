@@ -26,6 +26,11 @@ const ENV_NAME = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${WORKLOAD_LIMITS.nameChar
 const CONF_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${WORKLOAD_LIMITS.nameChars}}$`);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Field names as a message lists them: the first few, each cut short, and how many more. */
+function fieldNames(names: readonly string[]): string {
+  const listed = names.slice(0, 10).map((n) => (n.length > 60 ? `${n.slice(0, 60)}…` : n));
+  return `${listed.join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`;
+}
 const shown = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v.slice(0, 60) : v) ?? String(v);
 
 /** The home of environment variables and Spark conf per kind, if it has one. */
@@ -54,7 +59,8 @@ class Problems {
   readonly list: string[] = [];
   constructor(readonly domain: string) {}
   add(path: string, message: string): void {
-    this.list.push(`${path}: ${message}`);
+    // A path through a huge key is cut short: the message stays readable and still says where.
+    this.list.push(`${path.length > 200 ? `${path.slice(0, 200)}…` : path}: ${message}`);
   }
 }
 
@@ -94,7 +100,7 @@ function parseValue(v: unknown, path: string, p: Problems): SpecValue | undefine
 
 function parseReference(v: Record<string, unknown>, path: string, p: Problems): StructuredRef | undefined {
   const extra = Object.keys(v).filter((k) => k !== 'key' && k !== 'source');
-  if (extra.length > 0) p.add(path, `unknown field(s) ${extra.join(', ')} in a reference (allowed: key, source)`);
+  if (extra.length > 0) p.add(path, `unknown field(s) ${fieldNames(extra)} in a reference (allowed: key, source)`);
   const key = v.key;
   if (typeof key !== 'string' || !SECRET_KEY.test(key)) {
     p.add(`${path}.key`, "expected a secret key of 1-253 letters, digits, '.', '_' or '-'");
@@ -105,7 +111,8 @@ function parseReference(v: Record<string, unknown>, path: string, p: Problems): 
     return undefined;
   }
   const extraSource = Object.keys(source).filter((k) => k !== 'type' && k !== 'id');
-  if (extraSource.length > 0) p.add(`${path}.source`, `unknown field(s) ${extraSource.join(', ')} (allowed: type, id)`);
+  if (extraSource.length > 0)
+    p.add(`${path}.source`, `unknown field(s) ${fieldNames(extraSource)} (allowed: type, id)`);
   const rawType = source.type;
   const type: SourceType | undefined =
     rawType === 'MANAGED' || rawType === 'KUBERNETES' ? 'MANAGED' : rawType === 'VAULT' ? 'VAULT' : undefined;
@@ -295,7 +302,7 @@ function parseRun(v: unknown, p: Problems): WorkloadSpec['run'] {
   }
   if (isObject(v)) {
     const extra = Object.keys(v).filter((k) => k !== 'command' && k !== 'image' && k !== 'resources');
-    if (extra.length > 0) p.add('$.run', `unknown field(s) ${extra.join(', ')} (allowed: command, image, resources)`);
+    if (extra.length > 0) p.add('$.run', `unknown field(s) ${fieldNames(extra)} (allowed: command, image, resources)`);
     if (v.image !== undefined) {
       if (typeof v.image !== 'string' || !/^[^\s$]+$/.test(v.image))
         p.add('$.run.image', 'expected a container image reference without spaces, e.g. "apache/spark:3.5.1"');
