@@ -13,6 +13,8 @@ export interface WorkloadRegression {
   label: string;
   body: string;
   isObject: boolean;
+  /** The kind whose gateway endpoint it is sent to (COMPUTE's when absent). */
+  kind?: string;
 }
 
 export interface CliRegression {
@@ -42,6 +44,29 @@ export const WORKLOAD_REGRESSIONS: readonly WorkloadRegression[] = [
       },
     }),
     isObject: true,
+  },
+  {
+    // INTERNAL: the refusal quoted the kind with JSON.stringify, which ran out of stack on a deep object.
+    // Fixed: an object or array is only named in a message (services/deployer/src/domain/workloads/workload-text.ts).
+    label: 'deep-object(5352) as $.kind',
+    body: `{"name": "fz-a", "kind": ${'{"a":'.repeat(5352)}1${'}'.repeat(5352)}, "run": {"command": ["true"]}}`,
+    isObject: true,
+  },
+  {
+    // The refusal quoted the whole kind: an 8,703-character message. Fixed with the one above.
+    label: 'references(346) as $.kind',
+    body: JSON.stringify({
+      name: 'fz-a',
+      kind: Object.fromEntries(Array.from({ length: 346 }, (_, i) => [`V${i}`, `\${secrets.k${i}}`])),
+    }),
+    isObject: true,
+  },
+  {
+    // HTTP 500 db.error 22P05: PostgreSQL stores no NUL in jsonb. Fixed: apply refuses it naming its path.
+    label: 'a NUL in $.secretKey',
+    body: JSON.stringify({ name: 'fz-a', kind: 'STORAGE_CONFIG', endpoint: 'https://s3.example', secretKey: '\u0000' }),
+    isObject: true,
+    kind: 'STORAGE_CONFIG',
   },
 ];
 

@@ -293,9 +293,9 @@ test(`${CASES} malformed requests (raw and typed protobuf to every RPC, workload
     await check('structured', `regression ${r.rpc} ${r.label}`, () => grpcOutcome(rpc, Buffer.from(r.hex, 'hex')));
   }
   for (const r of WORKLOAD_REGRESSIONS) {
-    const wc = { label: r.label, body: Buffer.from(r.body), isObject: r.isObject };
+    const wc = { label: r.label, body: Buffer.from(r.body), isObject: r.isObject, kind: r.kind ?? 'COMPUTE' };
     await check('workload', `regression grpc ${r.label}`, () => grpcOutcome(APPLY, applyRequest(wc.body), true));
-    await check('workload', `regression http ${r.label}`, () => httpOutcome(wc, 0, 'application/json'));
+    await check('workload', `regression http ${r.label}`, () => httpOutcome(wc, 1, 'application/json'));
   }
   for (const r of CLI_REGRESSIONS)
     await check('cli', `regression ${JSON.stringify(r.argv)}`, () => cliOutcome(r.argv, r.stdin ?? ''));

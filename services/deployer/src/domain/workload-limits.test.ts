@@ -187,3 +187,30 @@ test('a document with thousands of problems is refused with a message that lists
     },
   );
 });
+
+test('values the fuzz found breaking apply are refused naming their path: a kind or policy mode that is a deeply nested object (was INTERNAL: a stack overflow quoting it), a huge one (was an 8 KB message), a NUL character (was a database error)', () => {
+  const deep = JSON.parse(`${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}`) as unknown;
+  const huge = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`V${i}`, `\${secrets.k${i}}`]));
+  for (const kind of [deep, huge]) {
+    const doc = `{"name": "w", "kind": ${JSON.stringify(kind === deep ? '§' : kind).replace('"§"', `${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}`)}, "run": {"command": ["true"]}}`;
+    refused(doc, 'analytics', 'workload.invalid', /\$\.kind: unknown kind an object: expected one of COMPUTE/);
+  }
+  refused(
+    `{"name": "w", "kind": "COMPUTE", "redeployPolicy": {"mode": ${'['.repeat(6000)}${']'.repeat(6000)}}, "run": {"command": ["true"]}}`,
+    'analytics',
+    'workload.invalid',
+    /\$\.redeployPolicy\.mode: an array of 1 item\(s\) is not a mode/,
+  );
+  refused(
+    JSON.stringify({ kind: 'STORAGE_CONFIG', name: 's', endpoint: 'https://s3', secretKey: 'a\u0000b' }),
+    'analytics',
+    'workload.invalid',
+    /\$\.secretKey: holds a NUL character \(\\u0000\), which cannot be stored: remove it/,
+  );
+  refused(
+    JSON.stringify({ kind: 'COMPUTE', name: 'c', envVars: { 'A\u0000': 'x' }, run }),
+    'analytics',
+    'workload.invalid',
+    /\$\.envVars\["A\\u0000"\]: holds a NUL character/,
+  );
+});

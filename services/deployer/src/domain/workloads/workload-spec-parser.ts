@@ -1,6 +1,7 @@
 import { DOMAIN_NAME, GLOBAL_SCOPE, INTEGRATION_ID, SECRET_KEY, type SourceType } from '@latchkey/events';
 import { parseRedeployPolicy } from '../redeploy-policy.js';
 import { parseTemplate, referencesOf } from './workload-references.js';
+import { nulPath, shownValue } from './workload-text.js';
 import {
   isKind,
   LAYOUT,
@@ -31,7 +32,7 @@ function fieldNames(names: readonly string[]): string {
   const listed = names.slice(0, 10).map((n) => (n.length > 60 ? `${n.slice(0, 60)}…` : n));
   return `${listed.join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`;
 }
-const shown = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v.slice(0, 60) : v) ?? String(v);
+const shown = shownValue;
 
 /** The home of environment variables and Spark conf per kind, if it has one. */
 const HOME: Record<WorkloadKind, { envVars?: string; sparkConf?: string }> = {
@@ -360,6 +361,8 @@ export function parseWorkloadSpec(json: string, domain: string): WorkloadSpec {
   }
   if (!isObject(doc)) throw workloadNotAnObject();
   const p = new Problems(domain);
+  const nul = nulPath(doc);
+  if (nul !== undefined) p.add(nul, 'holds a NUL character (\\u0000), which cannot be stored: remove it');
   const name = doc.name;
   if (typeof name !== 'string' || !WORKLOAD_NAME.test(name)) {
     p.add('$.name', "expected 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
