@@ -62,6 +62,26 @@ export const WORKLOAD_REGRESSIONS: readonly WorkloadRegression[] = [
     isObject: true,
   },
   {
+    // HTTP 503 grpc.deadline_exceeded after 15 s: the refusal quoted the 20,000-key object (250 KB), more than a
+    // gRPC trailer carries, so no answer came. Fixed by the quoting above and, for any message, a cut at 4,096
+    // characters where an error becomes a gRPC status (libs/grpc/src/grpc-status.ts).
+    label: 'env-vars(19990) as $.config.envVars.TOKEN.source.type',
+    body: JSON.stringify({
+      name: 'fz-a',
+      kind: 'JUPYTER_CONTAINER',
+      config: {
+        envVars: {
+          TOKEN: {
+            key: 'seeded',
+            source: { type: Object.fromEntries(Array.from({ length: 19_990 }, (_, i) => [`V${i}`, 'v'])), id: 'fuzz' },
+          },
+        },
+      },
+    }),
+    isObject: true,
+    kind: 'JUPYTER_CONTAINER',
+  },
+  {
     // HTTP 500 db.error 22P05: PostgreSQL stores no NUL in jsonb. Fixed: apply refuses it naming its path.
     label: 'a NUL in $.secretKey',
     body: JSON.stringify({ name: 'fz-a', kind: 'STORAGE_CONFIG', endpoint: 'https://s3.example', secretKey: '\u0000' }),
