@@ -94,7 +94,7 @@ test(`${CASES} malformed requests (raw and typed protobuf to every RPC, workload
   // until it has a policy, and here until it is fuzzed.
   assert.deepEqual(RPCS.map((r) => r.rpc).sort(), Object.keys(POLICY).sort(), 'every RPC with a policy is fuzzed');
 
-  const sys = await startSystem();
+  const sys = await startSystem({ timeoutMs: 300_000 });
   t.after(() => sys.cleanup());
   const seedCli = async (args: string[], input?: string) => {
     const r = await runCliInProcess(sys.home, args, input);
