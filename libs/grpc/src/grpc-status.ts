@@ -25,13 +25,26 @@ export interface GrpcStatusObject {
 }
 
 /**
+ * The longest status message sent. It travels in a trailer (percent-encoded):
+ * one far longer is more than a peer takes in its headers, and the caller
+ * would get no answer at all but a deadline.
+ */
+export const MAX_STATUS_DETAILS = 4096;
+
+function cutDetails(message: string): string {
+  if (message.length <= MAX_STATUS_DETAILS) return message;
+  const note = ` … (cut: the message is ${message.length} characters long)`;
+  return message.slice(0, MAX_STATUS_DETAILS - note.length) + note;
+}
+
+/**
  * The one place where an error becomes a gRPC status. Anything that is not a
  * LatchkeyError is reported as INTERNAL with a fixed text: its message may
  * come from a library and is not ours to show.
  */
 export function toGrpcStatus(err: unknown): GrpcStatusObject {
   if (err instanceof LatchkeyError) {
-    return { code: KIND_TO_GRPC[err.kind], details: err.message, errorCode: err.code };
+    return { code: KIND_TO_GRPC[err.kind], details: cutDetails(err.message), errorCode: err.code };
   }
   return { code: GrpcStatus.INTERNAL, details: 'internal error (see the service log)', errorCode: 'internal' };
 }

@@ -31,7 +31,9 @@ const used: Partial<Handlers<RasServiceServer>> = {
     createdAt: '',
     createdBy: '',
   }),
-  getDomain: async () => {
+  getDomain: async (req) => {
+    // A refusal quoting a huge input (the fuzz found a workload refusal of 250 KB: the caller got only a deadline).
+    if (req.name === 'huge') throw invalidArgument('x.huge', `bad: ${'é'.repeat(250_000)}`);
     throw invalidArgument('x.bad', 'msg');
   },
   listDomains: async () => {
@@ -128,6 +130,13 @@ test('a LatchkeyError thrown by a handler reaches the client with its code and m
   const c = client(TOKENS.admin);
   const err = await rejectsWith(unary(c.getDomain.bind(c), { name: 'analytics' }), 'invalid_argument', 'x.bad');
   assert.equal(err.message, 'msg');
+});
+
+test('a refusal with a message of 250,000 characters reaches the client with its code, the message cut to 4,096 characters saying so', async () => {
+  const c = client(TOKENS.admin);
+  const err = await rejectsWith(unary(c.getDomain.bind(c), { name: 'huge' }), 'invalid_argument', 'x.huge');
+  assert.equal(err.message.length, 4096);
+  assert.match(err.message, /^bad: éé+ … \(cut: the message is 250005 characters long\)$/);
 });
 
 test('any other error reaches the client as internal with a fixed message that does not repeat it', async () => {

@@ -296,3 +296,34 @@ test('deploy answers 202; logs pass the deployment, page token and size through'
   });
   assert.deepEqual(problem(bad).errors, [{ path: 'query parameter pageSize', message: 'must be >= 1' }]);
 });
+
+test('a body nested thousands of levels deep (found by the fuzz: a 500 from JSON.stringify) is 400 request.too_deep naming where, and reaches no service', async () => {
+  for (const deep of [
+    `{"name": "w", "envVars": {"A": ${'{"a":'.repeat(8000)}1${'}'.repeat(8000)}}}`,
+    `{"name": "w", "envVars": ${'['.repeat(20_000)}${']'.repeat(20_000)}}`,
+  ]) {
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v2/domains/analytics/compute',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: deep,
+    });
+    assert.equal(res.statusCode, 400, res.body);
+    const p = problem(res);
+    assert.equal(p.code, 'request.too_deep');
+    assert.match(
+      p.detail,
+      /^\$\.envVars(\.A\.a\.a|\[0\]\[0\]).*: the request body nests objects and arrays more than 32 levels deep/,
+    );
+    assert.equal(p.errors?.[0]?.message, 'nested more than 32 levels deep');
+  }
+  assert.deepEqual(applied, [], 'the deployer was not called');
+  // 32 levels are still taken.
+  const fine = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v2/domains/analytics/compute',
+    headers: auth,
+    payload: { name: 'w', envVars: { A: { key: 'k', source: { type: 'MANAGED', id: 'analytics' } } } },
+  });
+  assert.equal(fine.statusCode, 201, fine.body);
+});

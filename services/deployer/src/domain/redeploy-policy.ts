@@ -1,3 +1,5 @@
+import { shownValue } from './workloads/workload-text.js';
+
 /**
  * A workload's redeploy policy (`redeployPolicy` in its spec): whether a
  * rotation that makes it stale redeploys it by itself, when, and how many
@@ -38,10 +40,7 @@ export function effectivePolicy(p: RedeployPolicy | undefined): EffectivePolicy 
   return { mode: p?.mode ?? 'manual', window: p?.window, maxConcurrent: p?.maxConcurrent ?? 1 };
 }
 
-const shown = (v: unknown): string => {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
-};
+const shown = shownValue;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

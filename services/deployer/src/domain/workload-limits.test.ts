@@ -162,3 +162,58 @@ test('every event a workload at the limits can cause fits the bus with room to s
   assert.ok(sizes.resolved < 0.9 * MAX_EVENT_BYTES, `workload.resolved is ${sizes.resolved} bytes`);
   assert.ok(MAX_EVENT_BYTES < 1024 * 1024);
 });
+
+test('a document with thousands of problems is refused with a message that lists the first 20, each path and field list cut short, and says how many more', () => {
+  const envVars: Record<string, unknown> = {};
+  for (let i = 0; i < 2000; i++) envVars[`bad name ${i}`] = 'v';
+  // A reference with 3000 unknown fields, and a field whose name is 70,000 characters long.
+  const wide = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`x${i}`, 1]));
+  const doc = JSON.stringify({
+    name: 'w',
+    kind: 'COMPUTE',
+    sparkConf: { ref: { key: 'k', source: { type: 'MANAGED', id: 'analytics' }, ...wide } },
+    [`f${'y'.repeat(70_000)}`]: 1,
+    envVars,
+    run,
+  });
+  assert.throws(
+    () => parseWorkloadSpec(doc, 'analytics'),
+    (err: unknown) => {
+      assert.ok(err instanceof LatchkeyError);
+      assert.equal(err.code, 'workload.invalid');
+      assert.match(err.message, /^the workload has 2002 problem\(s\): /);
+      assert.match(err.message, /\$\.sparkConf\.ref: unknown field\(s\) x0, x1, .*, x9 and 2990 more in a reference/);
+      assert.match(err.message, /\$\.fyyyy+…: unknown field/);
+      assert.match(err.message, /; and 1982 more \(fix these and apply again to see the rest\)$/);
+      assert.ok(err.message.length < 8192, `${err.message.length} characters`);
+      return true;
+    },
+  );
+});
+
+test('values the fuzz found breaking apply are refused naming their path: a kind or policy mode that is a deeply nested object (was INTERNAL: a stack overflow quoting it), a huge one (was an 8 KB message), a NUL character (was a database error)', () => {
+  const deep = JSON.parse(`${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}`) as unknown;
+  const huge = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`V${i}`, `\${secrets.k${i}}`]));
+  for (const kind of [deep, huge]) {
+    const doc = `{"name": "w", "kind": ${JSON.stringify(kind === deep ? '§' : kind).replace('"§"', `${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}`)}, "run": {"command": ["true"]}}`;
+    refused(doc, 'analytics', 'workload.invalid', /\$\.kind: unknown kind an object: expected one of COMPUTE/);
+  }
+  refused(
+    `{"name": "w", "kind": "COMPUTE", "redeployPolicy": {"mode": ${'['.repeat(6000)}${']'.repeat(6000)}}, "run": {"command": ["true"]}}`,
+    'analytics',
+    'workload.invalid',
+    /\$\.redeployPolicy\.mode: an array of 1 item\(s\) is not a mode/,
+  );
+  refused(
+    JSON.stringify({ kind: 'STORAGE_CONFIG', name: 's', endpoint: 'https://s3', secretKey: 'a\u0000b' }),
+    'analytics',
+    'workload.invalid',
+    /\$\.secretKey: holds a NUL character \(\\u0000\), which cannot be stored: remove it/,
+  );
+  refused(
+    JSON.stringify({ kind: 'COMPUTE', name: 'c', envVars: { 'A\u0000': 'x' }, run }),
+    'analytics',
+    'workload.invalid',
+    /\$\.envVars\["A\\u0000"\]: holds a NUL character/,
+  );
+});

@@ -5,6 +5,7 @@ import type { RuntimeReads } from '../runtime-reads.js';
 import { bearerCaller, resolveCaller, type CallerSource } from './caller.js';
 import { registerOpenApi } from './openapi.js';
 import { installProblemHandlers } from './problem.js';
+import { installBodyDepthCheck } from './body-depth.js';
 import { installSecurityHeaders } from './security-headers.js';
 import type { ConsoleSessions } from '../session/console-sessions.js';
 import { installCsrfCheck, sessionCaller } from '../session/session-http.js';
@@ -75,6 +76,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     return resolveCaller(this, sources);
   });
   installProblemHandlers(app, { logger: deps.logger, bodyLimit: deps.bodyLimit });
+  installBodyDepthCheck(app);
   const routes: RegisteredRoute[] = [];
   ROUTES.set(app, routes);
   app.addHook('onRoute', (route) => {

@@ -56,11 +56,15 @@ export function workloadMalformedJson(err: unknown): LatchkeyError {
   return invalidArgument(WORKLOAD_ERRORS.malformedJson, `the workload is not valid JSON: ${(err as Error).message}`);
 }
 
-/** A workload document with problems, each with its JSON path. */
+/** The most problems one refusal lists (a document with thousands of bad fields gets a message that still reads). */
+export const LISTED_PROBLEMS = 20;
+
+/** A workload document with problems, each with its JSON path (the first LISTED_PROBLEMS of them). */
 export function workloadInvalid(problems: readonly string[]): LatchkeyError {
+  const more = problems.length - LISTED_PROBLEMS;
   return invalidArgument(
     WORKLOAD_ERRORS.invalid,
-    `the workload has ${problems.length} problem(s): ${problems.join('; ')}`,
+    `the workload has ${problems.length} problem(s): ${problems.slice(0, LISTED_PROBLEMS).join('; ')}${more > 0 ? `; and ${more} more (fix these and apply again to see the rest)` : ''}`,
   );
 }
 

@@ -1,4 +1,5 @@
 import type { WorkloadRun, WorkloadSpec } from './workload-spec-types.js';
+import { fieldNames } from './workload-text.js';
 
 /** Where a parser reports a problem at a JSON path. */
 export interface ProblemSink {
@@ -54,7 +55,7 @@ export function parseRun(v: unknown, p: ProblemSink): WorkloadSpec['run'] {
   }
   if (isObject(v)) {
     const extra = Object.keys(v).filter((k) => k !== 'command' && k !== 'image' && k !== 'resources');
-    if (extra.length > 0) p.add('$.run', `unknown field(s) ${extra.join(', ')} (allowed: command, image, resources)`);
+    if (extra.length > 0) p.add('$.run', `unknown field(s) ${fieldNames(extra)} (allowed: command, image, resources)`);
     if (v.image !== undefined) {
       if (typeof v.image !== 'string' || !/^[^\s$]+$/.test(v.image))
         p.add('$.run.image', 'expected a container image reference without spaces, e.g. "apache/spark:3.5.1"');

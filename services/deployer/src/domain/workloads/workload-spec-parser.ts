@@ -2,6 +2,7 @@ import { DOMAIN_NAME, GLOBAL_SCOPE, INTEGRATION_ID, SECRET_KEY, type SourceType 
 import { parseRedeployPolicy } from '../redeploy-policy.js';
 import { parseTemplate, referencesOf } from './workload-references.js';
 import { parseRun } from './workload-run-parser.js';
+import { fieldNames, nulPath, shownValue } from './workload-text.js';
 import {
   isKind,
   LAYOUT,
@@ -29,7 +30,7 @@ const S3_REGION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const shown = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v.slice(0, 60) : v) ?? String(v);
+const shown = shownValue;
 
 /** The home of environment variables and Spark conf per kind, if it has one. */
 const HOME: Record<WorkloadKind, { envVars?: string; sparkConf?: string }> = {
@@ -57,7 +58,8 @@ class Problems {
   readonly list: string[] = [];
   constructor(readonly domain: string) {}
   add(path: string, message: string): void {
-    this.list.push(`${path}: ${message}`);
+    // A path through a huge key is cut short: the message stays readable and still says where.
+    this.list.push(`${path.length > 200 ? `${path.slice(0, 200)}…` : path}: ${message}`);
   }
 }
 
@@ -97,7 +99,7 @@ function parseValue(v: unknown, path: string, p: Problems): SpecValue | undefine
 
 function parseReference(v: Record<string, unknown>, path: string, p: Problems): StructuredRef | undefined {
   const extra = Object.keys(v).filter((k) => k !== 'key' && k !== 'source');
-  if (extra.length > 0) p.add(path, `unknown field(s) ${extra.join(', ')} in a reference (allowed: key, source)`);
+  if (extra.length > 0) p.add(path, `unknown field(s) ${fieldNames(extra)} in a reference (allowed: key, source)`);
   const key = v.key;
   if (typeof key !== 'string' || !SECRET_KEY.test(key)) {
     p.add(`${path}.key`, "expected a secret key of 1-253 letters, digits, '.', '_' or '-'");
@@ -108,7 +110,8 @@ function parseReference(v: Record<string, unknown>, path: string, p: Problems): 
     return undefined;
   }
   const extraSource = Object.keys(source).filter((k) => k !== 'type' && k !== 'id');
-  if (extraSource.length > 0) p.add(`${path}.source`, `unknown field(s) ${extraSource.join(', ')} (allowed: type, id)`);
+  if (extraSource.length > 0)
+    p.add(`${path}.source`, `unknown field(s) ${fieldNames(extraSource)} (allowed: type, id)`);
   const rawType = source.type;
   const type: SourceType | undefined =
     rawType === 'MANAGED' || rawType === 'KUBERNETES' ? 'MANAGED' : rawType === 'VAULT' ? 'VAULT' : undefined;
@@ -316,6 +319,8 @@ export function parseWorkloadSpec(json: string, domain: string): WorkloadSpec {
   }
   if (!isObject(doc)) throw workloadNotAnObject();
   const p = new Problems(domain);
+  const nul = nulPath(doc);
+  if (nul !== undefined) p.add(nul, 'holds a NUL character (\\u0000), which cannot be stored: remove it');
   const name = doc.name;
   if (typeof name !== 'string' || !WORKLOAD_NAME.test(name)) {
     p.add('$.name', "expected 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
