@@ -49,14 +49,20 @@ export const PUBLIC_EVENTS: readonly PublicEvent[] = [
     location: '$message.payload#/domain',
     type: eventTypes.stale,
     source: 'latchkey/deployer',
-    summary: 'A rotation left a workload running with an older version of a secret (it was not restarted).',
+    summary:
+      'A rotation left workloads of one domain running with an older version of a secret (none was restarted): up to 1,000 per event.',
     schema: workloadStaleSchema,
     example: {
-      workloadId: '6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b',
-      workload: 'nightly-etl',
       domain: 'analytics',
-      changed: [{ scope: 'analytics', key: 'DB_PASSWORD', deployedVersion: 2, currentVersion: 3, change: 'updated' }],
-      redeployMode: 'manual',
+      changed: { scope: 'analytics', key: 'DB_PASSWORD', currentVersion: 3, change: 'updated' },
+      workloads: [
+        {
+          workloadId: '6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b',
+          workload: 'nightly-etl',
+          deployedVersion: 2,
+          redeployMode: 'manual',
+        },
+      ],
     },
   },
   {
