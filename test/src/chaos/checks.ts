@@ -50,7 +50,7 @@ export interface Observed {
   versions: Map<string, { managed?: number; vault?: number }>;
   /** Each workload's live deployment (the one whose versions decide staleness). */
   live: Map<string, string | null>;
-  /** workload.stale marks: `workload source version`, one per event. */
+  /** workload.stale marks: `workload source version`, one per workload an event names. */
   marks: string[];
   /** Versions the catalog announced (secret.changed), by source. */
   announced: { MANAGED: number[]; VAULT: number[] };
@@ -118,11 +118,13 @@ export async function observe(
       )
     ).rows.map((r) => [r.name, r.live] as const),
   );
-  const marks = (await eventsOn(bus, `latchkey.workload.stale.${CHAOS_DOMAIN}`)).flatMap((e) =>
-    (e['changed'] as { scope: string; key: string; currentVersion: number }[]).map(
-      (c) => `${String(e['workload'])} ${c.scope === integrationId ? 'VAULT' : 'MANAGED'}:${c.key} ${c.currentVersion}`,
-    ),
-  );
+  // A workload.stale event (v2) names one change and the workloads of one domain it left stale.
+  const marks = (await eventsOn(bus, `latchkey.workload.stale.${CHAOS_DOMAIN}`)).flatMap((e) => {
+    const c = e['changed'] as { scope: string; key: string; currentVersion: number };
+    return (e['workloads'] as { workload: string }[]).map(
+      (w) => `${w.workload} ${c.scope === integrationId ? 'VAULT' : 'MANAGED'}:${c.key} ${c.currentVersion}`,
+    );
+  });
   const announced: Observed['announced'] = { MANAGED: [], VAULT: [] };
   for (const e of await eventsOn(bus, 'latchkey.secret.changed.>')) {
     if (e['source'] === 'VAULT' && e['scope'] === integrationId && e['key'] === VAULT_KEY)
