@@ -359,6 +359,7 @@ test(`${CASES} malformed requests (raw and typed protobuf to every RPC, workload
 
   // Audit records are only ever added (refusals are audited); none went.
   const auditAfter = await probe.auditIds();
+  await probe.close();
   assert.deepEqual(
     [...auditBefore].filter((id) => !auditAfter.has(id)),
     [],
