@@ -1,4 +1,5 @@
 /** The Vault emulator's HTTP server and its test-facing handle. */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { FaultInjector, closeServer, listenOnLoopback, sendJson } from '../emulator-common/json-http.js';
@@ -52,9 +53,14 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
   const tls: VaultTlsMaterial | undefined = opts.tls === true ? await makeVaultTlsMaterial() : undefined;
   const server = tls ? https.createServer(tls.good, onRequest) : http.createServer(onRequest);
   const port = await listenOnLoopback(server);
-  /** Serves `cert` from now on; open connections are dropped so that every client meets it on its next request. */
+  /**
+   * Serves `cert` from now on; open connections are dropped and the session
+   * ticket keys replaced, so that every client meets it, in a full handshake,
+   * on its next request (a resumed TLS session would skip the certificate).
+   */
   const present = (cert: { key: string; cert: string }) => {
     (server as https.Server).setSecureContext(cert);
+    (server as https.Server).setTicketKeys(randomBytes(48));
     server.closeAllConnections();
   };
   /** `deleteVersion` / `destroyVersion`: one version of a secret, if the secret exists. */
