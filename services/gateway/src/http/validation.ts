@@ -30,7 +30,7 @@ export function compileValidator(schema: object, httpPart: string | undefined): 
  * Compiled on a route's first request, not at start: a gateway starts with
  * some 150 route schemas, and compiling them all took most of its start's CPU
  * (the start of every test system, the gateway's every component test) while
- * a run uses a few. `gateway-schemas.test.ts` compiles every one, so a bad
+ * a run uses a few. `test/route-schemas.test.ts` compiles every one, so a bad
  * schema still fails a test rather than a first request.
  */
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
