@@ -31,10 +31,21 @@ export interface GrpcStatusObject {
  */
 export const MAX_STATUS_DETAILS = 4096;
 
+/** Half of a surrogate pair: grpc-js percent-encodes the message with encodeURI, which throws on one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The message as sent: at most MAX_STATUS_DETAILS characters, and well
+ * formed (a cut, or a quoted input cut short, can end inside an emoji; the
+ * call would then end in no answer but a deadline). Each lone half becomes U+FFFD.
+ */
 function cutDetails(message: string): string {
-  if (message.length <= MAX_STATUS_DETAILS) return message;
-  const note = ` … (cut: the message is ${message.length} characters long)`;
-  return message.slice(0, MAX_STATUS_DETAILS - note.length) + note;
+  let sent = message;
+  if (message.length > MAX_STATUS_DETAILS) {
+    const note = ` … (cut: the message is ${message.length} characters long)`;
+    sent = message.slice(0, MAX_STATUS_DETAILS - note.length) + note;
+  }
+  return sent.replace(LONE_SURROGATE, '\uFFFD');
 }
 
 /**

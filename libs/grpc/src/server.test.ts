@@ -34,6 +34,9 @@ const used: Partial<Handlers<RasServiceServer>> = {
   getDomain: async (req) => {
     // A refusal quoting a huge input (the fuzz found a workload refusal of 250 KB: the caller got only a deadline).
     if (req.name === 'huge') throw invalidArgument('x.huge', `bad: ${'é'.repeat(250_000)}`);
+    // The cut falls inside an emoji's surrogate pair; a field name cut short can end in half of one.
+    if (req.name === 'emoji') throw invalidArgument('x.emoji', `bad: ${'😀'.repeat(3000)}`);
+    if (req.name === 'half') throw invalidArgument('x.half', `unknown field ${'😀'.slice(0, 1)}x`);
     throw invalidArgument('x.bad', 'msg');
   },
   listDomains: async () => {
@@ -137,6 +140,14 @@ test('a refusal with a message of 250,000 characters reaches the client with its
   const err = await rejectsWith(unary(c.getDomain.bind(c), { name: 'huge' }), 'invalid_argument', 'x.huge');
   assert.equal(err.message.length, 4096);
   assert.match(err.message, /^bad: éé+ … \(cut: the message is 250005 characters long\)$/);
+});
+
+test('a refusal whose message holds half an emoji (a cut, or a field name so written) reaches the client, the half replaced', async () => {
+  const c = client(TOKENS.admin);
+  const cut = await rejectsWith(unary(c.getDomain.bind(c), { name: 'emoji' }), 'invalid_argument', 'x.emoji');
+  assert.match(cut.message, /^bad: (😀)+\uFFFD? … \(cut: the message is 6005 characters long\)$/u);
+  const half = await rejectsWith(unary(c.getDomain.bind(c), { name: 'half' }), 'invalid_argument', 'x.half');
+  assert.equal(half.message, 'unknown field \uFFFDx');
 });
 
 test('any other error reaches the client as internal with a fixed message that does not repeat it', async () => {

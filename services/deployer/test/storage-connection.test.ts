@@ -6,6 +6,7 @@
 // answer, record or log line.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { generateSealKeyPair, seal, type SealKeyPair } from '@latchkey/crypto';
@@ -166,7 +167,8 @@ function world(decide?: ConstructorParameters<typeof FakeAuthorizer>[0]) {
   };
   const run = (name: string, principal = 'ana', groups: string[] = ['data-eng']) =>
     tests.test(principal, DOMAIN, name, groups);
-  const leaks = () => [SECRET, WRONG].filter((s) => (JSON.stringify(audit) + logger.lines.join('\n')).includes(s));
+  const leaks = () =>
+    [SECRET, WRONG, ACCESS].filter((s) => (JSON.stringify(audit) + logger.lines.join('\n')).includes(s));
   return { add, run, planner, audit, logger, authorizer, leaks };
 }
 
@@ -325,4 +327,43 @@ test('connection test: only a storage config, and one with what an S3 request ne
   });
   await assert.rejects(w.run('ghost'), (e: LatchkeyError) => e.code === 'workload.not_found');
   assert.equal(w.planner.asked.length, 0);
+});
+
+test('connection test, the attacker’s side: an endpoint that answers with the access key id or a value gets none of it quoted back', async () => {
+  // An S3 error code, a region and a Region field each have the shape of an access key id.
+  const answers = [
+    `<Error><Code>${ACCESS}</Code><Message>x</Message></Error>`,
+    `<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region is wrong; expecting '${ACCESS}'</Message></Error>`,
+    `<Error><Code>AuthorizationHeaderMalformed</Code><Message>m</Message><Region>${ACCESS}</Region></Error>`,
+  ];
+  let next = 0;
+  const hostile = createHttpServer((_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/xml' }).end(answers[next++ % answers.length]);
+  });
+  await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+  try {
+    const w = world();
+    const url = `http://127.0.0.1:${(hostile.address() as { port: number }).port}`;
+    w.add('echo', { endpoint: url });
+    const messages: string[] = [];
+    for (let i = 0; i < answers.length; i++) {
+      const r = await w.run('echo');
+      assert.equal(r.ok, false);
+      messages.push(r.message);
+      assert.ok(!JSON.stringify(r).includes(ACCESS), `answer ${i} quotes the access key id: ${r.message}`);
+    }
+    assert.deepEqual(messages, [
+      'the endpoint answered an error (HTTP 400)',
+      'wrong region: the endpoint expects another region, the storage config says eu-west-3: check $.region',
+      'wrong region: the endpoint expects another region, the storage config says eu-west-3: check $.region',
+    ]);
+    // A user name and password written in the endpoint are refused, and not echoed either.
+    w.add('userinfo', { endpoint: `http://lake-user:${SECRET}@127.0.0.1:9` });
+    const r = await w.run('userinfo');
+    assert.deepEqual([r.code, r.endpoint], ['storage.invalid_endpoint', 'http://127.0.0.1:9/']);
+    assert.ok(!JSON.stringify(r).includes(SECRET));
+    assert.deepEqual(w.leaks(), []);
+  } finally {
+    await new Promise<void>((resolve) => hostile.close(() => resolve()));
+  }
 });

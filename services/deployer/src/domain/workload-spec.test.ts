@@ -406,6 +406,28 @@ test('a missing kind is named, and the document must be a JSON object', () => {
   assert.throws(() => parseWorkloadSpec('[1]', 'analytics'), { code: 'workload.invalid', message: /JSON object/ });
 });
 
+test('a credential pasted into a field a refusal quotes is named by its shape, never quoted', () => {
+  const key = 'AKIAQUOTEDCANARY0001';
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJlY2FuYXJ5';
+  const refused = (doc: unknown, shape: RegExp) =>
+    assert.throws(
+      () => parseInAnalytics(doc),
+      (e: Error) => {
+        assert.match(e.message, shape);
+        assert.ok(!e.message.includes(key) && !e.message.includes(jwt), e.message);
+        return true;
+      },
+    );
+  refused(
+    { name: 'w', kind: key },
+    /unknown kind a string of 20 characters \(not quoted: it has the shape of an AWS access key id\)/,
+  );
+  refused(
+    { name: 'w', kind: 'COMPUTE', run, envVars: { X: { key: 'x', source: { type: jwt, id: 'analytics' } } } },
+    /got a string of 64 characters \(not quoted: it has the shape of a JWT\)/,
+  );
+});
+
 test('malformed JSON is refused with the parser position', () => {
   assert.throws(() => parseWorkloadSpec('{"name": ', 'analytics'), { code: 'workload.malformed_json' });
 });

@@ -81,9 +81,15 @@ export function isHighEntropy(s: string): boolean {
   return bits > 3.5;
 }
 
+/** Which well-known credential shape `value` has, whatever its name, or undefined. */
+export function credentialShape(value: string): string | undefined {
+  return SHAPES.find((shape) => shape.pattern.test(value))?.reason;
+}
+
 /** Why `value` under `name` looks like a credential, or undefined. */
 export function credentialReason(name: string, value: string): string | undefined {
-  for (const shape of SHAPES) if (shape.pattern.test(value)) return shape.reason;
+  const shape = credentialShape(value);
+  if (shape) return shape;
   const trimmed = value.trim();
   if (trimmed.length < 4) return undefined;
   if (SPARK_NAME.test(name)) {

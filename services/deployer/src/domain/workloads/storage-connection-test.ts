@@ -11,6 +11,7 @@ import { storageConfigIncomplete, workloadNotTestable, workloadTestUnavailable }
 import {
   probeReason,
   STORAGE_TEST_CODES,
+  withoutSecrets,
   type StorageProbe,
   type StorageProbeOutcome,
   type StorageTarget,
@@ -76,6 +77,19 @@ function endpointUrl(rendered: string | undefined): URL | undefined | string {
   return url;
 }
 
+/** The endpoint as the answer shows it: without a user name or password written in it (refused, never echoed). */
+function shownEndpoint(written: string): string {
+  try {
+    const url = new URL(written);
+    if (url.username === '' && url.password === '') return written;
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return written;
+  }
+}
+
 /**
  * A STORAGE_CONFIG's connection test (`latchkey workload test NAME`): its
  * credentials resolved by the resolver exactly as a deployment's (one
@@ -107,7 +121,7 @@ export class StorageConnectionTests {
     const base = {
       domain,
       workload: name,
-      endpoint: spec.endpoint ?? '',
+      endpoint: spec.endpoint === undefined ? '' : shownEndpoint(spec.endpoint),
       region: spec.region ?? DEFAULT_REGION,
       bucket: spec.bucket ?? '',
       warnings: specWarnings(spec),
@@ -204,11 +218,14 @@ export class StorageConnectionTests {
         httpStatus: outcome.status,
       });
     }
+    // An endpoint rendered from a value: its host is that value's, not to be quoted back.
+    const endpointHost = endpoint && rendered.endpoint !== spec.endpoint ? [endpoint.host, endpoint.hostname] : [];
+    const secrets = [target.accessKeyId, target.secretAccessKey, ...values.values(), ...endpointHost];
     return this.#done(principal, groups, {
       ...base,
       ok: false,
       code: STORAGE_TEST_CODES[outcome.failure],
-      message: probeReason(outcome, target, timeoutMs),
+      message: probeReason(withoutSecrets(outcome, secrets), target, timeoutMs),
       httpStatus: outcome.status,
     });
   }

@@ -63,6 +63,20 @@ export const STORAGE_TEST_CODES = {
   credentialsUnresolved: 'storage.credentials_unresolved',
 } as const;
 
+/**
+ * The adapter's detail, unless it holds one of `secrets` (the request's keys,
+ * every resolved value, an endpoint host made of one): the detail's shape is
+ * checked by the adapter, but an access key id has the shape of an S3 error
+ * code and of a region, and a hostile endpoint can answer with either.
+ */
+export function withoutSecrets(
+  o: Extract<StorageProbeOutcome, { ok: false }>,
+  secrets: Iterable<string>,
+): Extract<StorageProbeOutcome, { ok: false }> {
+  for (const s of secrets) if (s.length >= 4 && o.detail.includes(s)) return { ...o, detail: '' };
+  return o;
+}
+
 /** The precise reason of a failed probe, for the person who asked: what went wrong and what to check. */
 export function probeReason(
   o: Extract<StorageProbeOutcome, { ok: false }>,

@@ -1,10 +1,18 @@
+import { credentialShape } from './plaintext-credentials.js';
+
 /**
  * A value from a workload document as a message quotes it: a string cut
  * short, a number or boolean as it is, an object or array only named (it may
- * be huge, or nested deeper than JSON.stringify can walk).
+ * be huge, or nested deeper than JSON.stringify can walk). A string with a
+ * well-known credential shape (a credential pasted into the wrong field) is
+ * not quoted: a refusal never carries a secret.
  */
 export function shownValue(v: unknown): string {
-  if (typeof v === 'string') return v.length > 60 ? `${JSON.stringify(v.slice(0, 60))}…` : JSON.stringify(v);
+  if (typeof v === 'string') {
+    const shape = credentialShape(v);
+    if (shape) return `a string of ${v.length} characters (not quoted: ${shape})`;
+    return v.length > 60 ? `${JSON.stringify(v.slice(0, 60))}…` : JSON.stringify(v);
+  }
   if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
   if (Array.isArray(v)) return `an array of ${v.length} item(s)`;
   if (typeof v === 'object') return 'an object';
