@@ -87,6 +87,9 @@ export class S3StorageProbe implements StorageProbe {
       region: t.region,
       ...(t.endpoint ? { endpoint: t.endpoint.toString() } : {}),
       forcePathStyle: t.pathStyle,
+      // Only the spec says where the signed request goes: not AWS_ENDPOINT_URL(_S3) or ~/.aws/config
+      // on the deployer's machine (the answer names the endpoint it tried from the spec).
+      ignoreConfiguredEndpointUrls: true,
       maxAttempts: 1,
       credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
       requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
