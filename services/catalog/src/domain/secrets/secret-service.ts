@@ -15,6 +15,7 @@ import {
 import { SecretRecovery, type DeleteResult } from './secret-recovery.js';
 import type { SecretRetention } from './secret-retention.js';
 import { SecretVersions } from './secret-versions.js';
+import { mayManageSecret } from './secret-access.js';
 import { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
 import type { KeyAnswer, PutResult, ScopeName, SecretMeta, ValueAnswer, ValueQuery } from './secret-types.js';
 import { SecretValueReads, type ValueReader } from './secret-value-reads.js';
@@ -107,7 +108,7 @@ export class SecretService {
     input: { key: string; value: Buffer; description: string; requestId?: string },
     rotateEverySeconds: number | null | undefined,
   ): Promise<PutResult> {
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     const { backend } = this.deps;
     const result = await this.deps.store.put({
       scope,
@@ -134,7 +135,7 @@ export class SecretService {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
     const rotateEverySeconds = parseRotateEvery(input.rotateEvery);
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     const meta = await this.deps.store.setRotationPolicy({
       scope,
       key: input.key,
@@ -201,17 +202,6 @@ export class SecretService {
    */
   findKeys(queries: ValueQuery[]): Promise<KeyAnswer[]> {
     return this.#reads.findKeys(queries);
-  }
-
-  /** MANAGE_SECRETS on the key, asked with the request's id (in ras's decision record). */
-  #mayManage(principal: string, scope: ScopeName, key: string, requestId: string | undefined): Promise<void> {
-    return authorize(this.deps.authorizer, {
-      principal,
-      action: 'secret.manage',
-      domain: scope,
-      resource: key,
-      ...(requestId === undefined ? {} : { requestId }),
-    });
   }
 
   /** Runs `fn` with `values` held by the masker (see SecretServiceDeps.masker). */

@@ -11,6 +11,7 @@ import {
   versionNotFound,
 } from './secret-errors.js';
 import type { SecretRetention } from './secret-retention.js';
+import { mayManageSecret } from './secret-access.js';
 import { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
 import type { ScopeName, SecretMeta, VersionInfo } from './secret-types.js';
 
@@ -93,7 +94,7 @@ export class SecretVersions {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
     checkVersion(input.toVersion);
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     const { meta, versions } = await this.#present(scope, input.key, 'restore it first');
     const target = versions.find((v) => v.version === input.toVersion);
     if (!target) {
@@ -153,7 +154,7 @@ export class SecretVersions {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
     checkVersion(input.version);
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     const r = await this.deps.store.setVersionDisabled({
       scope,
       key: input.key,
@@ -174,15 +175,5 @@ export class SecretVersions {
     if (!got) throw secretNotFound(key, scope);
     if (got.recoverUntil !== undefined) throw secretDeleted(key, scope, got.recoverUntil, whenDeleted);
     return got;
-  }
-
-  #mayManage(principal: string, scope: ScopeName, key: string, requestId: string | undefined): Promise<void> {
-    return authorize(this.deps.authorizer, {
-      principal,
-      action: 'secret.manage',
-      domain: scope,
-      resource: key,
-      ...(requestId === undefined ? {} : { requestId }),
-    });
   }
 }
