@@ -17,3 +17,24 @@ export function mayManageSecret(
     ...(requestId === undefined ? {} : { requestId }),
   });
 }
+
+/** The service logger's redactor (see SecretServiceDeps.masker). */
+export interface ValueMasker {
+  add(values: Iterable<string>): void;
+  remove(values: Iterable<string>): void;
+}
+
+/** Runs `fn` with `values` held by the masker: masked in every log line while `fn` handles them. */
+export async function holdingValues<T>(
+  masker: ValueMasker | undefined,
+  values: readonly Buffer[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  const held = values.map((v) => v.toString('utf8'));
+  masker?.add(held);
+  try {
+    return await fn();
+  } finally {
+    masker?.remove(held);
+  }
+}
