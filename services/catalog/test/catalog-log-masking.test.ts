@@ -9,7 +9,7 @@ import { databaseCatalog, usePostgres } from './support.js';
 
 const postgres = usePostgres();
 
-test("the catalog's log masks a value it is storing, in every form, whatever logs it; and holds it no longer than the call", async (t) => {
+test("the catalog's log masks a value it is storing, in every form, whatever logs it; and holds it no longer than the call (a put, a rollback)", async (t) => {
   const { store, backend: database } = await databaseCatalog(t, postgres(), { prefix: 'catalog_masking' });
   const lines: string[] = [];
   const destination = new Writable({
@@ -42,8 +42,9 @@ test("the catalog's log masks a value it is storing, in every form, whatever log
     onChange: () => undefined,
   });
   const value = 'catalog-canary-pä$$/wörd';
+  const analytics = { domain: 'analytics', global: false };
   await secrets.put('admin', {
-    scope: { domain: 'analytics', global: false },
+    scope: analytics,
     key: 'db_password',
     value: Buffer.from(value),
     description: '',
@@ -52,4 +53,18 @@ test("the catalog's log masks a value it is storing, in every form, whatever log
   assert.ok(text.includes(REDACTED), text);
   for (const form of valueForms(value)) assert.ok(!text.includes(form), `form ${form} leaked: ${text}`);
   assert.equal(redactor.size, 0, 'the value is no longer held once the call ended');
+
+  // A rollback writes an older version's value again, read inside the catalog: masked the same way.
+  await secrets.put('admin', {
+    scope: analytics,
+    key: 'db_password',
+    value: Buffer.from('second-canary'),
+    description: '',
+  });
+  lines.length = 0;
+  await secrets.versions.rollback('admin', { scope: analytics, key: 'db_password', toVersion: 1 });
+  const rolled = lines.join('');
+  assert.ok(rolled.includes(REDACTED), rolled);
+  for (const form of valueForms(value)) assert.ok(!rolled.includes(form), `form ${form} leaked on rollback: ${rolled}`);
+  assert.equal(redactor.size, 0, 'the rolled-back value is no longer held once the call ended');
 });

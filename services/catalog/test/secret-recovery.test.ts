@@ -6,13 +6,11 @@ import type { AuditRecord, SecretChanged } from '@latchkey/events';
 import { deny, FakeAuthorizer } from '@latchkey/testing';
 import type { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
 import type { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
-import type { Exclusive } from '../src/domain/ports.js';
-import { SecretRetention } from '../src/domain/secrets/secret-retention.js';
+import type { SecretRetention } from '../src/domain/secrets/secret-retention.js';
 import { SecretService } from '../src/domain/secrets/secret-service.js';
-import { databaseCatalog, outboxRows, quiet, rejection, usePostgres } from './support.js';
+import { databaseCatalog, outboxRows, rejection, storedValues, testRetention, usePostgres } from './support.js';
 
 const postgres = usePostgres();
-const always: Exclusive = async (_name, fn) => fn();
 const DAY = 86_400_000;
 
 interface World {
@@ -26,15 +24,7 @@ interface World {
 async function world(t: TestContext): Promise<World> {
   const { pool, store, backend } = await databaseCatalog(t, postgres(), { prefix: 'recovery' });
   const retention = (now?: Date) =>
-    new SecretRetention({
-      store,
-      backends: { database: backend },
-      keepVersions: 10,
-      exclusive: always,
-      ...(now ? { now: () => now } : {}),
-      logger: quiet,
-      onChange: () => undefined,
-    });
+    testRetention({ store, backends: { database: backend }, ...(now ? { now: () => now } : {}) });
   const svc = new SecretService({
     store,
     authorizer: new FakeAuthorizer(),
@@ -51,10 +41,6 @@ const canary = () => `recovery-canary-${randomBytes(8).toString('hex')}`;
 const put = (svc: SecretService, key: string, value: string) =>
   svc.put('admin', { scope: analytics, key, value: Buffer.from(value), description: '' });
 const ref = (key: string) => ({ refId: key, key, scope: 'analytics', fallbackToGlobal: false });
-const storedValues = async (pool: Pool, key: string) =>
-  (await pool.query('SELECT version FROM secret_values WHERE key = $1 ORDER BY version', [key])).rows.map(
-    (r: { version: number }) => r.version,
-  );
 
 /** Every row of every table, as text: a planted value must be in none (only ciphertext). */
 async function dumpAllTables(pool: Pool): Promise<string> {
@@ -208,16 +194,7 @@ test('a backend that refuses to destroy keeps the values queued (metadata gone) 
       await w.backend.destroyVersions(input);
     },
   };
-  const sweeper = (now: Date) =>
-    new SecretRetention({
-      store: w.store,
-      backends: { database: flaky },
-      keepVersions: 10,
-      exclusive: always,
-      now: () => now,
-      logger: quiet,
-      onChange: () => undefined,
-    });
+  const sweeper = (now: Date) => testRetention({ store: w.store, backends: { database: flaky }, now: () => now });
   await w.svc.delete('admin', analytics, 'stubborn', false, undefined, 1);
   const later = new Date(Date.now() + 2 * DAY);
   const first = await sweeper(later).sweepOnce();

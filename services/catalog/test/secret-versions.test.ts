@@ -6,13 +6,20 @@ import type { AuditRecord, SecretChanged } from '@latchkey/events';
 import { deny, FakeAuthorizer } from '@latchkey/testing';
 import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
 import type { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
-import type { Dependents, Exclusive } from '../src/domain/ports.js';
-import { SecretRetention } from '../src/domain/secrets/secret-retention.js';
+import type { Dependents } from '../src/domain/ports.js';
+import type { SecretRetention } from '../src/domain/secrets/secret-retention.js';
 import { SecretService } from '../src/domain/secrets/secret-service.js';
-import { databaseCatalog, noDependents, outboxRows, quiet, rejection, usePostgres } from './support.js';
+import {
+  databaseCatalog,
+  noDependents,
+  outboxRows,
+  rejection,
+  storedValues,
+  testRetention,
+  usePostgres,
+} from './support.js';
 
 const postgres = usePostgres();
-const always: Exclusive = async (_name, fn) => fn();
 const analytics = { domain: 'analytics', global: false };
 const ref = (key: string) => ({ refId: key, key, scope: 'analytics', fallbackToGlobal: false });
 
@@ -30,15 +37,7 @@ async function world(t: TestContext, keep = 10): Promise<World> {
   const store = new PostgresSecretStore(pool, { keepVersions: keep });
   const held: { workload: string; version: number }[] = [];
   const dependents: Dependents = { ...noDependents, heldVersions: async () => held };
-  const retention = (k: number) =>
-    new SecretRetention({
-      store,
-      backends: { database: backend },
-      keepVersions: k,
-      exclusive: always,
-      logger: quiet,
-      onChange: () => undefined,
-    });
+  const retention = (k: number) => testRetention({ store, backends: { database: backend }, keepVersions: k });
   const svc = new SecretService({
     store,
     authorizer: new FakeAuthorizer(),
@@ -54,10 +53,6 @@ async function world(t: TestContext, keep = 10): Promise<World> {
 
 const put = (svc: SecretService, key: string, value: string) =>
   svc.put('max', { scope: analytics, key, value: Buffer.from(value), description: '' });
-const storedValues = async (pool: Pool, key: string) =>
-  (
-    await pool.query<{ version: number }>('SELECT version FROM secret_values WHERE key = $1 ORDER BY version', [key])
-  ).rows.map((r) => r.version);
 
 test('secret versions lists each kept version, newest first: number, created, by, state, current, and which live deployments hold it', async (t) => {
   const w = await world(t);

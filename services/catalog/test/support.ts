@@ -28,6 +28,7 @@ import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js'
 import { KekRing } from '../src/adapters/kek-ring.js';
 import { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
 import type { Dependents } from '../src/domain/ports.js';
+import { SecretRetention, type SecretRetentionDeps } from '../src/domain/secrets/secret-retention.js';
 
 export const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -99,6 +100,28 @@ export const noDependents: Dependents = {
   endDeletion: async () => undefined,
   deployedVaultKeys: async () => [],
 };
+
+/** A retention sweep for tests: one replica (no lock held), quiet, 10 kept versions unless told. */
+export function testRetention(
+  deps: Pick<SecretRetentionDeps, 'store' | 'backends'> & Partial<SecretRetentionDeps>,
+): SecretRetention {
+  return new SecretRetention({
+    keepVersions: 10,
+    exclusive: async (_name, fn) => fn(),
+    logger: quiet,
+    onChange: () => undefined,
+    ...deps,
+  });
+}
+
+/** The versions of `key` whose value rows the database backend still holds, oldest first. */
+export async function storedValues(pool: Pool, key: string): Promise<number[]> {
+  const { rows } = await pool.query<{ version: number }>(
+    'SELECT version FROM secret_values WHERE key = $1 ORDER BY version',
+    [key],
+  );
+  return rows.map((r) => r.version);
+}
 
 /** The LatchkeyError `p` rejects with (fails the test when it resolves or rejects with anything else). */
 export async function rejection(p: Promise<unknown>): Promise<LatchkeyError> {

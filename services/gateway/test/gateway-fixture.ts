@@ -17,6 +17,7 @@ import {
   type CatalogServiceServer,
   type DeployerServiceServer,
   type RasServiceServer,
+  type SecretMetadata,
 } from '@latchkey/proto';
 import { connectUpstream, type Upstream } from '../src/clients.js';
 import { buildGateway, type GatewayDeps } from '../src/http/server.js';
@@ -143,3 +144,19 @@ export function useFakeGateway(eachTest: () => FakeHandlers): FakeGateway {
 /** A token of the JWT's shape (the fakes do not verify it; the real services do). */
 export const jwtLike = (sub: string): string =>
   `${Buffer.from('{"alg":"EdDSA"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub })).toString('base64url')}.c2ln`;
+
+/** A managed secret's metadata as the fake catalog answers it: DB_PASSWORD in analytics, version 3. */
+export const secretMeta = (over: Partial<SecretMetadata> = {}): SecretMetadata => ({
+  scope: { domain: 'analytics', global: false },
+  key: 'DB_PASSWORD',
+  source: 'database',
+  version: 3,
+  createdAt: '2026-01-01T00:00:00Z',
+  updatedAt: '2026-01-02T00:00:00Z',
+  updatedBy: 'alice',
+  description: '',
+  rotateEvery: '',
+  deletedAt: '',
+  recoverUntil: '',
+  ...over,
+});

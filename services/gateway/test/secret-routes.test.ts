@@ -11,7 +11,7 @@ import type {
   SetRotationPolicyRequest,
 } from '@latchkey/proto';
 import { SECRET_BODY_LIMIT } from '../src/http/routes/body-limits.js';
-import { fail, jwtLike, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
+import { fail, jwtLike, secretMeta, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
 
 const ALICE = `Bearer ${jwtLike('alice')}`;
 const CANARY = 'canary-secret-value-5d1e8b';
@@ -26,20 +26,8 @@ const capturing: Logger = {
   child: () => capturing,
 };
 
-const meta = (over: Partial<SecretMetadata> = {}): SecretMetadata => ({
-  scope: { domain: 'analytics', global: false },
-  key: 'DB_PASSWORD',
-  source: 'database',
-  version: 3,
-  createdAt: '2026-01-01T00:00:00Z',
-  updatedAt: '2026-01-02T00:00:00Z',
-  updatedBy: 'alice',
-  description: 'the warehouse',
-  rotateEvery: '90d',
-  deletedAt: '',
-  recoverUntil: '',
-  ...over,
-});
+const meta = (over: Partial<SecretMetadata> = {}): SecretMetadata =>
+  secretMeta({ description: 'the warehouse', rotateEvery: '90d', ...over });
 
 let gw: FakeGateway;
 /** The value bytes the fake catalog received on its last PutSecret. */

@@ -5,28 +5,12 @@ import type {
   DeleteSecretRequest,
   ListSecretsRequest,
   RollbackSecretRequest,
-  SecretMetadata,
   SecretVersion,
   SetSecretVersionStateRequest,
 } from '@latchkey/proto';
-import { fail, jwtLike, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
+import { fail, jwtLike, secretMeta as meta, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
 
 const ALICE = `Bearer ${jwtLike('alice')}`;
-
-const meta = (over: Partial<SecretMetadata> = {}): SecretMetadata => ({
-  scope: { domain: 'analytics', global: false },
-  key: 'DB_PASSWORD',
-  source: 'database',
-  version: 3,
-  createdAt: '2026-01-01T00:00:00Z',
-  updatedAt: '2026-01-02T00:00:00Z',
-  updatedBy: 'alice',
-  description: '',
-  rotateEvery: '',
-  deletedAt: '',
-  recoverUntil: '',
-  ...over,
-});
 
 const version = (n: number, over: Partial<SecretVersion> = {}): SecretVersion => ({
   version: n,

@@ -2,6 +2,9 @@ import type { Scope } from '@latchkey/proto';
 import { booleanOption, stringOption, type ParsedArgs } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
 
+/** The options scopeFromArgs reads, for a command's option table. */
+export const SCOPE_OPTIONS = { domain: { type: 'string' }, global: { type: 'boolean' } } as const;
+
 /** Exactly one of --domain D / --global. */
 export function scopeFromArgs(parsed: ParsedArgs): Scope {
   const domain = stringOption(parsed, 'domain');

@@ -3,11 +3,9 @@ import { booleanOption, stringOption, type ParsedArgs } from '../args-parser.js'
 import { UsageError } from '../../output/cli-errors.js';
 import { callOnce } from '../../client/client-context.js';
 import { callCommand, defineCommand, JSON_OPTION } from '../command.js';
-import { describeScope, scopeFromArgs } from './scope-option.js';
+import { describeScope, SCOPE_OPTIONS, scopeFromArgs } from './scope-option.js';
 import { readSecretValue, refuseValueOnCommandLine, VALUE_ON_COMMAND_LINE } from './secret-value-input.js';
 import { formatTable, listLines, printJson } from '../../output/table-format.js';
-
-const scopeOptions = { domain: { type: 'string' }, global: { type: 'boolean' } } as const;
 
 /** KEY, and nothing after it: an extra word is most likely a value, which must not be echoed. */
 function keyOnly(parsed: ParsedArgs): string {
@@ -27,7 +25,7 @@ export const secretPutCommand = defineCommand({
   summary:
     'store a new version of a secret; the value comes from stdin or --value-file; --rotate-every sets its rotation policy',
   options: {
-    ...scopeOptions,
+    ...SCOPE_OPTIONS,
     description: { type: 'string' },
     'rotate-every': { type: 'string' },
     'value-file': { type: 'string' },
@@ -87,7 +85,7 @@ export const secretPolicyCommand = callCommand({
   usage: 'latchkey secret policy KEY (--domain DOMAIN | --global) --rotate-every (Nd|Nh|never) [--json]',
   summary:
     'set or remove (never) the rotation policy of a secret without a new version; due secrets show in the inventory',
-  options: { ...scopeOptions, 'rotate-every': { type: 'string' }, ...JSON_OPTION },
+  options: { ...SCOPE_OPTIONS, 'rotate-every': { type: 'string' }, ...JSON_OPTION },
   positionals: ['KEY'],
   call: ({ parsed, positionals: [key = ''] }, io) => {
     const req = { scope: scopeFromArgs(parsed), key, rotateEvery: rotateEveryOption(parsed, true) ?? '' };
@@ -109,7 +107,7 @@ export const secretListCommand = callCommand({
   usage: 'latchkey secret list (--domain DOMAIN | --global) [--deleted] [--json]',
   summary:
     'list secrets (metadata only; values are never shown); --deleted lists the deleted ones that can still be restored',
-  options: { ...scopeOptions, deleted: { type: 'boolean' }, ...JSON_OPTION },
+  options: { ...SCOPE_OPTIONS, deleted: { type: 'boolean' }, ...JSON_OPTION },
   call: ({ parsed }, io) =>
     callOnce(io, 'catalog', (catalog) => catalog.listSecrets, {
       scope: scopeFromArgs(parsed),
@@ -152,7 +150,7 @@ export const secretDeleteCommand = callCommand({
   usage: 'latchkey secret delete KEY (--domain DOMAIN | --global) [--force] [--recovery-days 0..30] [--json]',
   summary:
     'delete a secret, restorable for a recovery window (default 7 days; 0 destroys its values now); refused while workloads reference it unless --force (they become stale)',
-  options: { ...scopeOptions, force: { type: 'boolean' }, 'recovery-days': { type: 'string' }, ...JSON_OPTION },
+  options: { ...SCOPE_OPTIONS, force: { type: 'boolean' }, 'recovery-days': { type: 'string' }, ...JSON_OPTION },
   positionals: ['KEY'],
   call: ({ parsed, positionals: [key = ''] }, io) => {
     const recoveryDays = recoveryDaysOption(parsed);

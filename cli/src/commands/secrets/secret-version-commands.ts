@@ -3,10 +3,8 @@ import { stringOption, type ParsedArgs } from '../args-parser.js';
 import { UsageError } from '../../output/cli-errors.js';
 import { callOnce } from '../../client/client-context.js';
 import { callCommand, JSON_OPTION } from '../command.js';
-import { describeScope, scopeFromArgs } from './scope-option.js';
+import { describeScope, SCOPE_OPTIONS, scopeFromArgs } from './scope-option.js';
 import { formatTable } from '../../output/table-format.js';
-
-const scopeOptions = { domain: { type: 'string' }, global: { type: 'boolean' } } as const;
 
 /** A version option (--to N, --version N): a whole number from 1 up, checked before any call. */
 export function versionOption(parsed: ParsedArgs, name: string): number {
@@ -26,7 +24,7 @@ export const secretVersionsCommand = callCommand({
   usage: 'latchkey secret versions KEY (--domain DOMAIN | --global) [--json]',
   summary:
     'list the kept versions of a secret: number, created, by, state and which live deployments hold each (never a value)',
-  options: { ...scopeOptions, ...JSON_OPTION },
+  options: { ...SCOPE_OPTIONS, ...JSON_OPTION },
   positionals: ['KEY'],
   call: ({ parsed, positionals: [key = ''] }, io) =>
     callOnce(io, 'catalog', (catalog) => catalog.listSecretVersions, { scope: scopeFromArgs(parsed), key }),
@@ -52,7 +50,7 @@ export const secretRollbackCommand = callCommand({
   usage: 'latchkey secret rollback KEY (--domain DOMAIN | --global) --to N [--json]',
   summary:
     "make a new version with version N's value (copied inside the catalog); workloads holding other versions become stale",
-  options: { ...scopeOptions, to: { type: 'string' }, ...JSON_OPTION },
+  options: { ...SCOPE_OPTIONS, to: { type: 'string' }, ...JSON_OPTION },
   positionals: ['KEY'],
   call: ({ parsed, positionals: [key = ''] }, io) => {
     const req = { scope: scopeFromArgs(parsed), key, toVersion: versionOption(parsed, 'to') };
@@ -72,7 +70,7 @@ const versionStateCommand = (verb: 'disable' | 'enable') =>
       verb === 'disable'
         ? 'disable a version: it is kept, but no deployment may resolve it'
         : 'enable a disabled version again',
-    options: { ...scopeOptions, version: { type: 'string' }, ...JSON_OPTION },
+    options: { ...SCOPE_OPTIONS, version: { type: 'string' }, ...JSON_OPTION },
     positionals: ['KEY'],
     call: ({ parsed, positionals: [key = ''] }, io) => {
       const req = {
@@ -96,7 +94,7 @@ export const secretRestoreCommand = callCommand({
   path: ['secret', 'restore'],
   usage: 'latchkey secret restore KEY (--domain DOMAIN | --global) [--json]',
   summary: 'bring back a deleted secret, as it was, while its recovery window lasts (secret list --deleted)',
-  options: { ...scopeOptions, ...JSON_OPTION },
+  options: { ...SCOPE_OPTIONS, ...JSON_OPTION },
   positionals: ['KEY'],
   call: ({ parsed, positionals: [key = ''] }, io) =>
     callOnce(io, 'catalog', (catalog) => catalog.restoreSecret, { scope: scopeFromArgs(parsed), key }),

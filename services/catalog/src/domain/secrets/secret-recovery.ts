@@ -10,8 +10,9 @@ import {
   secretNotFound,
 } from './secret-errors.js';
 import type { SecretRetention } from './secret-retention.js';
+import { mayManageSecret } from './secret-access.js';
 import { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
-import type { DeletedSecret, ScopeName, SecretMeta } from './secret-types.js';
+import type { DeletedSecret, SecretMeta } from './secret-types.js';
 
 /** The longest recovery window a delete may ask for (AWS Secrets Manager's bound). */
 export const MAX_RECOVERY_DAYS = 30;
@@ -56,7 +57,7 @@ export class SecretRecovery {
     if (!Number.isInteger(days) || days < 0 || days > MAX_RECOVERY_DAYS) {
       throw invalidRecoveryDays(days, MAX_RECOVERY_DAYS);
     }
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     // The check and the delete are one decision: the deployer fences the key
     // against new references until the delete is over (see Dependents.beginDeletion).
     const check = this.deps.dependents
@@ -99,7 +100,7 @@ export class SecretRecovery {
   ): Promise<SecretMeta> {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     const r = await this.deps.store.restore({
       scope,
       key: input.key,
@@ -132,16 +133,6 @@ export class SecretRecovery {
         key,
         code: err instanceof LatchkeyError ? err.code : 'error',
       });
-    });
-  }
-
-  #mayManage(principal: string, scope: ScopeName, key: string, requestId: string | undefined): Promise<void> {
-    return authorize(this.deps.authorizer, {
-      principal,
-      action: 'secret.manage',
-      domain: scope,
-      resource: key,
-      ...(requestId === undefined ? {} : { requestId }),
     });
   }
 }

@@ -15,6 +15,7 @@ import {
 import { SecretRecovery, type DeleteResult } from './secret-recovery.js';
 import type { SecretRetention } from './secret-retention.js';
 import { SecretVersions } from './secret-versions.js';
+import { holdingValues, mayManageSecret, type ValueMasker } from './secret-access.js';
 import { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
 import type { KeyAnswer, PutResult, ScopeName, SecretMeta, ValueAnswer, ValueQuery } from './secret-types.js';
 import { SecretValueReads, type ValueReader } from './secret-value-reads.js';
@@ -43,7 +44,7 @@ export interface SecretServiceDeps {
    * the catalog's log lines (whatever logs them: a backend's error, a driver)
    * while the call handles it.
    */
-  masker?: { add(values: Iterable<string>): void; remove(values: Iterable<string>): void };
+  masker?: ValueMasker;
   /** Called after a change committed (kicks the outbox relay). */
   onChange: () => void;
   /** Which workloads reference a secret (the deployer's index); without it deletes are not checked. */
@@ -98,7 +99,7 @@ export class SecretService {
     if (limit && input.value.length > limit.bytes)
       throw valueTooLarge(this.deps.backend.kind, input.value.length, limit);
     if (input.description.length > MAX_DESCRIPTION) throw descriptionTooLong(MAX_DESCRIPTION);
-    return this.#holding([input.value], () => this.#put(principal, scope, input, rotateEverySeconds));
+    return holdingValues(this.deps.masker, [input.value], () => this.#put(principal, scope, input, rotateEverySeconds));
   }
 
   async #put(
@@ -107,7 +108,7 @@ export class SecretService {
     input: { key: string; value: Buffer; description: string; requestId?: string },
     rotateEverySeconds: number | null | undefined,
   ): Promise<PutResult> {
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     const { backend } = this.deps;
     const result = await this.deps.store.put({
       scope,
@@ -134,7 +135,7 @@ export class SecretService {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
     const rotateEverySeconds = parseRotateEvery(input.rotateEvery);
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     const meta = await this.deps.store.setRotationPolicy({
       scope,
       key: input.key,
@@ -201,27 +202,5 @@ export class SecretService {
    */
   findKeys(queries: ValueQuery[]): Promise<KeyAnswer[]> {
     return this.#reads.findKeys(queries);
-  }
-
-  /** MANAGE_SECRETS on the key, asked with the request's id (in ras's decision record). */
-  #mayManage(principal: string, scope: ScopeName, key: string, requestId: string | undefined): Promise<void> {
-    return authorize(this.deps.authorizer, {
-      principal,
-      action: 'secret.manage',
-      domain: scope,
-      resource: key,
-      ...(requestId === undefined ? {} : { requestId }),
-    });
-  }
-
-  /** Runs `fn` with `values` held by the masker (see SecretServiceDeps.masker). */
-  async #holding<T>(values: readonly Buffer[], fn: () => Promise<T>): Promise<T> {
-    const held = values.map((v) => v.toString('utf8'));
-    this.deps.masker?.add(held);
-    try {
-      return await fn();
-    } finally {
-      this.deps.masker?.remove(held);
-    }
   }
 }

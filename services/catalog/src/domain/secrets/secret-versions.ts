@@ -11,6 +11,7 @@ import {
   versionNotFound,
 } from './secret-errors.js';
 import type { SecretRetention } from './secret-retention.js';
+import { holdingValues, mayManageSecret, type ValueMasker } from './secret-access.js';
 import { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
 import type { ScopeName, SecretMeta, VersionInfo } from './secret-types.js';
 
@@ -22,7 +23,7 @@ export interface SecretVersionsDeps {
   keepVersions?: number;
   dependents?: Dependents;
   retention?: Pick<SecretRetention, 'destroyPending'>;
-  masker?: { add(values: Iterable<string>): void; remove(values: Iterable<string>): void };
+  masker?: ValueMasker;
   logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
   onChange: () => void;
 }
@@ -93,7 +94,7 @@ export class SecretVersions {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
     checkVersion(input.toVersion);
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     const { meta, versions } = await this.#present(scope, input.key, 'restore it first');
     const target = versions.find((v) => v.version === input.toVersion);
     if (!target) {
@@ -122,28 +123,39 @@ export class SecretVersions {
         { kind: 'failed_precondition' },
       );
     }
-    const held = [value.toString('utf8')];
-    this.deps.masker?.add(held);
     try {
-      const result = await this.deps.store.put({
-        scope,
-        key: input.key,
-        description: undefined,
-        by: principal,
-        rolledBackFrom: target.version,
-        ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
-        writeValue: async (version, txn) => {
-          const { ref } = await backend.write({ scope, key: input.key, version, value, txn });
-          return { backend: backend.kind, ref };
-        },
-      });
-      this.deps.onChange();
-      if ((result.pruned ?? 0) > 0) await this.deps.retention?.destroyPending({ scope, key: input.key });
-      return result.meta;
+      return await holdingValues(this.deps.masker, [value], () =>
+        this.#copy(principal, scope, input, target.version, value),
+      );
     } finally {
-      this.deps.masker?.remove(held);
       value.fill(0);
     }
+  }
+
+  /** The rollback's put: `value` (version `from`'s) written as the key's next version. */
+  async #copy(
+    principal: string,
+    scope: ScopeName,
+    input: { key: string; requestId?: string },
+    from: number,
+    value: Buffer,
+  ): Promise<SecretMeta> {
+    const { backend } = this.deps;
+    const result = await this.deps.store.put({
+      scope,
+      key: input.key,
+      description: undefined,
+      by: principal,
+      rolledBackFrom: from,
+      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+      writeValue: async (version, txn) => {
+        const { ref } = await backend.write({ scope, key: input.key, version, value, txn });
+        return { backend: backend.kind, ref };
+      },
+    });
+    this.deps.onChange();
+    if ((result.pruned ?? 0) > 0) await this.deps.retention?.destroyPending({ scope, key: input.key });
+    return result.meta;
   }
 
   async setDisabled(
@@ -153,7 +165,7 @@ export class SecretVersions {
     const scope = scopeOf(input.scope);
     validateKey(input.key);
     checkVersion(input.version);
-    await this.#mayManage(principal, scope, input.key, input.requestId);
+    await mayManageSecret(this.deps.authorizer, principal, scope, input.key, input.requestId);
     const r = await this.deps.store.setVersionDisabled({
       scope,
       key: input.key,
@@ -174,15 +186,5 @@ export class SecretVersions {
     if (!got) throw secretNotFound(key, scope);
     if (got.recoverUntil !== undefined) throw secretDeleted(key, scope, got.recoverUntil, whenDeleted);
     return got;
-  }
-
-  #mayManage(principal: string, scope: ScopeName, key: string, requestId: string | undefined): Promise<void> {
-    return authorize(this.deps.authorizer, {
-      principal,
-      action: 'secret.manage',
-      domain: scope,
-      resource: key,
-      ...(requestId === undefined ? {} : { requestId }),
-    });
   }
 }

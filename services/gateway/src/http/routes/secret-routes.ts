@@ -80,8 +80,8 @@ const POLICY_BODY = {
   properties: { rotateEvery: ROTATE_EVERY },
 } as const;
 
-const KEY_PARAMS = { type: 'object', required: ['key'], properties: { key: NAME_PARAM } } as const;
-const DOMAIN_KEY_PARAMS = {
+export const KEY_PARAMS = { type: 'object', required: ['key'], properties: { key: NAME_PARAM } } as const;
+export const DOMAIN_KEY_PARAMS = {
   type: 'object',
   required: ['domain', 'key'],
   properties: { domain: NAME_PARAM, key: NAME_PARAM },
@@ -100,12 +100,13 @@ const FORCE_QUERY = {
   },
 } as const;
 
-interface ScopeParams {
+export interface ScopeParams {
   domain?: string;
   key?: string;
 }
 
-const scopeOf = (params: ScopeParams): Scope =>
+/** The scope a route's params name: :domain's, or global on the /global routes. */
+export const scopeOf = (params: ScopeParams): Scope =>
   params.domain === undefined ? { domain: '', global: true } : { domain: params.domain, global: false };
 
 /** Exactly the answer's properties, so nothing the catalog may add later reaches a caller by accident. */

@@ -1,8 +1,15 @@
-import type { Scope, SecretVersion } from '@latchkey/proto';
+import type { SecretVersion } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
 import { bodyLimit, SMALL_BODY_LIMIT } from './body-limits.js';
-import { DOMAIN_PARAMS, ERRORS, NAME_PARAM } from './route-schemas.js';
-import { SECRET_ANSWER, secretJson } from './secret-routes.js';
+import { DOMAIN_PARAMS, ERRORS } from './route-schemas.js';
+import {
+  DOMAIN_KEY_PARAMS,
+  KEY_PARAMS,
+  SECRET_ANSWER,
+  scopeOf,
+  secretJson,
+  type ScopeParams,
+} from './secret-routes.js';
 
 const VERSION_NUMBER = { type: 'integer', minimum: 1, maximum: 2_147_483_647 } as const;
 
@@ -49,12 +56,6 @@ const DELETED_ANSWER = {
   },
 } as const;
 
-const KEY_PARAMS = { type: 'object', required: ['key'], properties: { key: NAME_PARAM } } as const;
-const DOMAIN_KEY_PARAMS = {
-  type: 'object',
-  required: ['domain', 'key'],
-  properties: { domain: NAME_PARAM, key: NAME_PARAM },
-} as const;
 const withVersion = <T extends { required: readonly string[]; properties: Record<string, unknown> }>(p: T) => ({
   type: 'object',
   required: [...p.required, 'version'],
@@ -68,14 +69,9 @@ const ROLLBACK_BODY = {
   properties: { toVersion: VERSION_NUMBER },
 } as const;
 
-interface Params {
-  domain?: string;
-  key?: string;
+interface Params extends ScopeParams {
   version?: number;
 }
-
-const scopeOf = (params: Params): Scope =>
-  params.domain === undefined ? { domain: '', global: true } : { domain: params.domain, global: false };
 
 /** Exactly the answer's properties. */
 export function versionJson(v: SecretVersion) {
