@@ -5,9 +5,9 @@
  * half-done (no process started, nothing stuck resolving), and once the
  * dependency is back the next deployment or rotation goes through without
  * anything being restarted. The team's Vault is the https emulator (its CA
- * trusted through NODE_EXTRA_CA_CERTS); PostgreSQL is stopped and started
- * with pg_ctl on the system's cluster; nats-server is killed (the supervisor
- * starts it again); ras and the catalog are frozen with SIGSTOP.
+ * trusted through NODE_EXTRA_CA_CERTS); PostgreSQL is stopped with pg_ctl on
+ * the system's cluster and nats-server is killed (the supervisor starts each
+ * again); ras and the catalog are frozen with SIGSTOP.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -19,7 +19,8 @@ import { after, before, describe, test } from 'node:test';
 import { startVaultEmulator, waitFor, type VaultEmulator } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
 import { recordedCli } from './recorded-cli.js';
-import { clusterDir, startSystem, systemPids, type RunningSystem } from './system-harness.js';
+import { natsPids, postgresPid } from './chaos/processes.js';
+import { clusterDir, startSystem, systemProcesses, type RunningSystem } from './system-harness.js';
 import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
 
 interface DeploymentJson {
@@ -47,7 +48,6 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
   let integration: string;
   let token: string;
   let home: string;
-  /** Set once the test started PostgreSQL itself (pg_ctl): `latchkey up` no longer owns that postmaster. */
   /** The running deployment of `job` that every failed deployment must leave alone. */
   let live: DeploymentJson;
   const canaries = [1, 2, 3].map((i) => `fault-canary-${i}-${randomBytes(10).toString('hex')}`);
@@ -91,14 +91,8 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     return () => clears.forEach((c) => c());
   };
   /** pids of this system's processes whose command line matches `pattern`. */
-  const pidsOf = async (pattern: RegExp) => {
-    const out: number[] = [];
-    for (const pid of await systemPids(sys.home)) {
-      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
-      if (pattern.test(cmd)) out.push(pid);
-    }
-    return out;
-  };
+  const pidsOf = async (pattern: RegExp) =>
+    (await systemProcesses(sys.home)).filter((p) => pattern.test(p.cmd.join(' '))).map((p) => p.pid);
   const signal = (pids: number[], sig: NodeJS.Signals) => pids.forEach((p) => process.kill(p, sig));
 
   before(async () => {
@@ -333,7 +327,7 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
 
   test('PostgreSQL stopped: latchkey up starts it again; a deploy and a rotation meanwhile are refused naming the database or go through, change nothing half-way, and work after', async () => {
     const dir = clusterDir(sys.home);
-    const before = await postmasterPid(dir);
+    const before = await postgresPid(sys.home);
     await pgCtl(dir, ['stop', '-m', 'fast', '-w']);
     // The supervisor starts PostgreSQL again (bounded backoff): these run during the outage or
     // just after it; either way an answer is whole: refused naming the database, or done.
@@ -343,7 +337,7 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     if (put.code !== 0) assert.match(put.stderr, /database unavailable/);
     const after = await waitFor(
       async () => {
-        const pid = await postmasterPid(dir).catch(() => undefined);
+        const pid = await postgresPid(sys.home).catch(() => undefined);
         return pid !== undefined && pid !== before ? pid : undefined;
       },
       { what: 'latchkey up to start PostgreSQL again', timeoutMs: 60_000 },
@@ -368,12 +362,12 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
   });
 
   test('nats-server killed: the supervisor starts it again, and a deployment made meanwhile goes through', async () => {
-    const nats = await pidsOf(/nats-server/);
+    const nats = await natsPids(sys.home);
     assert.equal(nats.length, 1, 'one nats-server');
     signal(nats, 'SIGKILL');
     const out = await deploy('job');
     assert.equal(out.d.status, 'deployed', `${out.stderr}\n${sys.output().slice(-2000)}`);
-    const again = await pidsOf(/nats-server/);
+    const again = await natsPids(sys.home);
     assert.equal(again.length, 1);
     assert.notEqual(again[0], nats[0], 'a new nats-server');
   });
@@ -383,15 +377,6 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
 async function postmasterWords(dir: string): Promise<string[]> {
   const opts = await readFile(join(dir, 'postmaster.opts'), 'utf8');
   return (opts.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"|"$/g, ''));
-}
-
-/** The server options the cluster was started with (port, listen address...), but -D, for `pg_ctl start -o`. */
-/** The running postmaster's pid (the first line of postmaster.pid), or a rejection when none runs. */
-async function postmasterPid(dir: string): Promise<number> {
-  const pid = Number((await readFile(join(dir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no postmaster pid in ${dir}`);
-  process.kill(pid, 0);
-  return pid;
 }
 
 /** Runs pg_ctl on `dir` as the cluster's owner (OS user postgres when the test runs as root). */
