@@ -90,6 +90,14 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     const clears = [vault.injectFault('secret/data/team/', kind), vault.injectFault('secret/metadata/team/', kind)];
     return () => clears.forEach((c) => c());
   };
+  /** `deploy('job')` while a fault is on; `clear` ends the fault whatever the deploy did. */
+  const deployDuring = async (clear: () => void) => {
+    try {
+      return await deploy('job');
+    } finally {
+      clear();
+    }
+  };
   /** pids of this system's processes whose command line matches `pattern`. */
   const pidsOf = async (pattern: RegExp) =>
     (await systemProcesses(sys.home)).filter((p) => pattern.test(p.cmd.join(' '))).map((p) => p.pid);
@@ -183,13 +191,7 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     [404, 'vault.not_found', /key "db_password" does not exist/],
   ] as const) {
     test(`Vault ${kind}: the deployment fails at once, naming the integration and the refusal`, async () => {
-      const clear = vaultFault(kind);
-      let out;
-      try {
-        out = await deploy('job');
-      } finally {
-        clear();
-      }
+      const out = await deployDuring(vaultFault(kind));
       assert.equal(out.code, 1);
       const reason = (out.d.reasons ?? []).join('\n');
       assert.match(reason, integrationName);
@@ -208,13 +210,7 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
       ],
       ['wrong-host', /TLS handshake failed \(ERR_TLS_CERT_ALTNAME_INVALID: the certificate is for another host name\)/],
     ] as const) {
-      const clear = vault.presentBadCertificate(bad);
-      let out;
-      try {
-        out = await deploy('job');
-      } finally {
-        clear();
-      }
+      const out = await deployDuring(vault.presentBadCertificate(bad));
       const reason = (out.d.reasons ?? []).join('\n');
       assert.match(reason, integrationName);
       assert.match(reason, says);
@@ -224,13 +220,7 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
   });
 
   test('Vault sealed (503) throughout: the deployment waits a bounded number of attempts, then fails saying so', async () => {
-    const clear = vaultFault(503);
-    let out;
-    try {
-      out = await deploy('job');
-    } finally {
-      clear();
-    }
+    const out = await deployDuring(vaultFault(503));
     const reason = (out.d.reasons ?? []).join('\n');
     assert.match(reason, integrationName);
     assert.match(reason, /Vault is sealed; reading secret\/data\/team\/db_password failed.*\(HTTP 503\)/);
