@@ -325,15 +325,17 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     const put = await cli.cli(['secret', 'put', 'api_key', '--domain', DOMAIN], `${canaries[2]}-2`);
     if (deployed.code !== 0) assert.match(deployed.stderr, /database unavailable/);
     if (put.code !== 0) assert.match(put.stderr, /database unavailable/);
+    // latchkey up says it restarted PostgreSQL once the new postmaster is ready (its pid file comes first).
     const after = await waitFor(
       async () => {
+        if (!sys.output().includes('latchkey: PostgreSQL restarted')) return undefined;
         const pid = await postgresPid(sys.home).catch(() => undefined);
         return pid !== undefined && pid !== before ? pid : undefined;
       },
-      { what: 'latchkey up to start PostgreSQL again', timeoutMs: 60_000 },
+      { what: 'latchkey up to start PostgreSQL again (and say so)', timeoutMs: 60_000 },
     );
     assert.notEqual(after, before);
-    assert.match(sys.output(), /PostgreSQL/);
+    assert.match(sys.output(), /latchkey: PostgreSQL stopped unexpectedly \(.*; restarting it in \d+ ms/);
     // The services found their database again on their own: a deploy and a rotation go through.
     const again = await deploy('job');
     assert.equal(again.d.status, 'deployed', again.stderr);
