@@ -5,9 +5,9 @@
  * half-done (no process started, nothing stuck resolving), and once the
  * dependency is back the next deployment or rotation goes through without
  * anything being restarted. The team's Vault is the https emulator (its CA
- * trusted through NODE_EXTRA_CA_CERTS); PostgreSQL is stopped and started
- * with pg_ctl on the system's cluster; nats-server is killed (the supervisor
- * starts it again); ras and the catalog are frozen with SIGSTOP.
+ * trusted through NODE_EXTRA_CA_CERTS); PostgreSQL is stopped with pg_ctl on
+ * the system's cluster and nats-server is killed (the supervisor starts each
+ * again); ras and the catalog are frozen with SIGSTOP.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -19,7 +19,8 @@ import { after, before, describe, test } from 'node:test';
 import { startVaultEmulator, waitFor, type VaultEmulator } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
 import { recordedCli } from './recorded-cli.js';
-import { clusterDir, startSystem, systemPids, type RunningSystem } from './system-harness.js';
+import { natsPids, postgresPid } from './chaos/processes.js';
+import { clusterDir, startSystem, systemProcesses, type RunningSystem } from './system-harness.js';
 import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
 
 interface DeploymentJson {
@@ -47,7 +48,6 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
   let integration: string;
   let token: string;
   let home: string;
-  /** Set once the test started PostgreSQL itself (pg_ctl): `latchkey up` no longer owns that postmaster. */
   /** The running deployment of `job` that every failed deployment must leave alone. */
   let live: DeploymentJson;
   const canaries = [1, 2, 3].map((i) => `fault-canary-${i}-${randomBytes(10).toString('hex')}`);
@@ -90,15 +90,17 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     const clears = [vault.injectFault('secret/data/team/', kind), vault.injectFault('secret/metadata/team/', kind)];
     return () => clears.forEach((c) => c());
   };
-  /** pids of this system's processes whose command line matches `pattern`. */
-  const pidsOf = async (pattern: RegExp) => {
-    const out: number[] = [];
-    for (const pid of await systemPids(sys.home)) {
-      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
-      if (pattern.test(cmd)) out.push(pid);
+  /** `deploy('job')` while a fault is on; `clear` ends the fault whatever the deploy did. */
+  const deployDuring = async (clear: () => void) => {
+    try {
+      return await deploy('job');
+    } finally {
+      clear();
     }
-    return out;
   };
+  /** pids of this system's processes whose command line matches `pattern`. */
+  const pidsOf = async (pattern: RegExp) =>
+    (await systemProcesses(sys.home)).filter((p) => pattern.test(p.cmd.join(' '))).map((p) => p.pid);
   const signal = (pids: number[], sig: NodeJS.Signals) => pids.forEach((p) => process.kill(p, sig));
 
   before(async () => {
@@ -189,13 +191,7 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     [404, 'vault.not_found', /key "db_password" does not exist/],
   ] as const) {
     test(`Vault ${kind}: the deployment fails at once, naming the integration and the refusal`, async () => {
-      const clear = vaultFault(kind);
-      let out;
-      try {
-        out = await deploy('job');
-      } finally {
-        clear();
-      }
+      const out = await deployDuring(vaultFault(kind));
       assert.equal(out.code, 1);
       const reason = (out.d.reasons ?? []).join('\n');
       assert.match(reason, integrationName);
@@ -214,13 +210,7 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
       ],
       ['wrong-host', /TLS handshake failed \(ERR_TLS_CERT_ALTNAME_INVALID: the certificate is for another host name\)/],
     ] as const) {
-      const clear = vault.presentBadCertificate(bad);
-      let out;
-      try {
-        out = await deploy('job');
-      } finally {
-        clear();
-      }
+      const out = await deployDuring(vault.presentBadCertificate(bad));
       const reason = (out.d.reasons ?? []).join('\n');
       assert.match(reason, integrationName);
       assert.match(reason, says);
@@ -230,13 +220,7 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
   });
 
   test('Vault sealed (503) throughout: the deployment waits a bounded number of attempts, then fails saying so', async () => {
-    const clear = vaultFault(503);
-    let out;
-    try {
-      out = await deploy('job');
-    } finally {
-      clear();
-    }
+    const out = await deployDuring(vaultFault(503));
     const reason = (out.d.reasons ?? []).join('\n');
     assert.match(reason, integrationName);
     assert.match(reason, /Vault is sealed; reading secret\/data\/team\/db_password failed.*\(HTTP 503\)/);
@@ -333,7 +317,7 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
 
   test('PostgreSQL stopped: latchkey up starts it again; a deploy and a rotation meanwhile are refused naming the database or go through, change nothing half-way, and work after', async () => {
     const dir = clusterDir(sys.home);
-    const before = await postmasterPid(dir);
+    const before = await postgresPid(sys.home);
     await pgCtl(dir, ['stop', '-m', 'fast', '-w']);
     // The supervisor starts PostgreSQL again (bounded backoff): these run during the outage or
     // just after it; either way an answer is whole: refused naming the database, or done.
@@ -341,19 +325,32 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     const put = await cli.cli(['secret', 'put', 'api_key', '--domain', DOMAIN], `${canaries[2]}-2`);
     if (deployed.code !== 0) assert.match(deployed.stderr, /database unavailable/);
     if (put.code !== 0) assert.match(put.stderr, /database unavailable/);
+    // latchkey up says it restarted PostgreSQL once the new postmaster is ready (its pid file comes first).
     const after = await waitFor(
       async () => {
-        const pid = await postmasterPid(dir).catch(() => undefined);
+        if (!sys.output().includes('latchkey: PostgreSQL restarted')) return undefined;
+        const pid = await postgresPid(sys.home).catch(() => undefined);
         return pid !== undefined && pid !== before ? pid : undefined;
       },
-      { what: 'latchkey up to start PostgreSQL again', timeoutMs: 60_000 },
+      { what: 'latchkey up to start PostgreSQL again (and say so)', timeoutMs: 60_000 },
     );
     assert.notEqual(after, before);
-    assert.match(sys.output(), /PostgreSQL/);
+    assert.match(sys.output(), /latchkey: PostgreSQL stopped unexpectedly \(.*; restarting it in \d+ ms/);
     // The services found their database again on their own: a deploy and a rotation go through.
     const again = await deploy('job');
     assert.equal(again.d.status, 'deployed', again.stderr);
     live = (await get('job')).liveDeployment!;
+    const apiKeyVersion = (d: DeploymentJson | undefined) => d?.versions?.find((v) => v.key === 'api_key')?.version;
+    // A rotation that went through during the outage redeploys the auto workload too; that redeploy
+    // is awaited here, or the one below could be it.
+    if (put.code === 0)
+      await waitFor(
+        async () => {
+          const d = (await get('rotating')).liveDeployment;
+          return d?.status === 'deployed' && apiKeyVersion(d) === 2 ? d : undefined;
+        },
+        { what: 'the rotation made while PostgreSQL was down to redeploy the auto workload', timeoutMs: 60_000 },
+      );
     const rotatedFrom = (await get('rotating')).liveDeployment!;
     const version = put.code === 0 ? 3 : 2;
     await cli.ok(['secret', 'put', 'api_key', '--domain', DOMAIN], `${canaries[2]}-${version}`);
@@ -364,16 +361,16 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
       },
       { what: 'the rotation after the restart to redeploy the auto workload', timeoutMs: 60_000 },
     );
-    assert.equal(redeployed.versions?.find((v) => v.key === 'api_key')?.version, version);
+    assert.equal(apiKeyVersion(redeployed), version);
   });
 
   test('nats-server killed: the supervisor starts it again, and a deployment made meanwhile goes through', async () => {
-    const nats = await pidsOf(/nats-server/);
+    const nats = await natsPids(sys.home);
     assert.equal(nats.length, 1, 'one nats-server');
     signal(nats, 'SIGKILL');
     const out = await deploy('job');
     assert.equal(out.d.status, 'deployed', `${out.stderr}\n${sys.output().slice(-2000)}`);
-    const again = await pidsOf(/nats-server/);
+    const again = await natsPids(sys.home);
     assert.equal(again.length, 1);
     assert.notEqual(again[0], nats[0], 'a new nats-server');
   });
@@ -383,15 +380,6 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
 async function postmasterWords(dir: string): Promise<string[]> {
   const opts = await readFile(join(dir, 'postmaster.opts'), 'utf8');
   return (opts.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"|"$/g, ''));
-}
-
-/** The server options the cluster was started with (port, listen address...), but -D, for `pg_ctl start -o`. */
-/** The running postmaster's pid (the first line of postmaster.pid), or a rejection when none runs. */
-async function postmasterPid(dir: string): Promise<number> {
-  const pid = Number((await readFile(join(dir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no postmaster pid in ${dir}`);
-  process.kill(pid, 0);
-  return pid;
 }
 
 /** Runs pg_ctl on `dir` as the cluster's owner (OS user postgres when the test runs as root). */

@@ -208,15 +208,29 @@ export async function launchSystem(opts: {
   return { child, output: () => out, exited, stop };
 }
 
-/** pids of every process started with this data folder (npm, the launcher, services, NATS, PostgreSQL). */
-export async function systemPids(home: string): Promise<number[]> {
-  const pids: number[] = [];
+/** A process of a system: its pid, environment and command line, as words. */
+export interface SystemProcess {
+  pid: number;
+  env: string[];
+  cmd: string[];
+}
+
+/** Every process started with this data folder (npm, the launcher, services, NATS, PostgreSQL), read from /proc in one pass. */
+export async function systemProcesses(home: string): Promise<SystemProcess[]> {
+  const out: SystemProcess[] = [];
   for (const p of await readdir('/proc')) {
     if (!/^\d+$/.test(p)) continue;
-    const env = await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '');
-    if (env.split('\0').includes(`LATCHKEY_HOME=${home}`)) pids.push(Number(p));
+    const env = (await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '')).split('\0');
+    if (!env.includes(`LATCHKEY_HOME=${home}`)) continue;
+    const cmd = await readFile(`/proc/${p}/cmdline`, 'latin1').catch(() => '');
+    out.push({ pid: Number(p), env, cmd: cmd.split('\0') });
   }
-  return pids;
+  return out;
+}
+
+/** pids of every process started with this data folder. */
+export async function systemPids(home: string): Promise<number[]> {
+  return (await systemProcesses(home)).map((p) => p.pid);
 }
 
 export interface RunningSystem {

@@ -1,29 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clusterDir } from '../system-harness.js';
-
-/** Every process's pid, with its environment and command line, read from /proc (one pass). */
-async function processes(): Promise<{ pid: number; env: string[]; cmd: string[] }[]> {
-  const out: { pid: number; env: string[]; cmd: string[] }[] = [];
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const env = await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '');
-    if (env === '') continue;
-    const cmd = await readFile(`/proc/${p}/cmdline`, 'latin1').catch(() => '');
-    out.push({ pid: Number(p), env: env.split('\0'), cmd: cmd.split('\0') });
-  }
-  return out;
-}
+import { clusterDir, systemProcesses } from '../system-harness.js';
 
 /** pids of the nats-server processes of the system on `home` (`name`: only the node started with that `-n`). */
 export async function natsPids(home: string, name?: string): Promise<number[]> {
-  return (await processes())
-    .filter(
-      (p) =>
-        p.env.includes(`LATCHKEY_HOME=${home}`) &&
-        p.cmd[0]?.endsWith('nats-server') === true &&
-        (name === undefined || p.cmd.includes(name)),
-    )
+  return (await systemProcesses(home))
+    .filter((p) => p.cmd[0]?.endsWith('nats-server') === true && (name === undefined || p.cmd.includes(name)))
     .map((p) => p.pid);
 }
 
@@ -37,21 +19,23 @@ export async function natsNodePid(home: string, name: string): Promise<number> {
 /** pid of service replica `id` (`deployer-2`): a service process with that LATCHKEY_REPLICA_ID. */
 export async function replicaPid(home: string, id: string): Promise<number> {
   const service = id.replace(/-\d+$/, '');
-  const found = (await processes()).find(
+  const found = (await systemProcesses(home)).find(
     (p) =>
-      p.env.includes(`LATCHKEY_HOME=${home}`) &&
-      p.env.includes(`LATCHKEY_REPLICA_ID=${id}`) &&
-      p.cmd.join(' ').includes(`services/${service}/dist/src/main.js`),
+      p.env.includes(`LATCHKEY_REPLICA_ID=${id}`) && p.cmd.join(' ').includes(`services/${service}/dist/src/main.js`),
   );
   if (found === undefined) throw new Error(`no process of ${home} is replica ${id}`);
   return found.pid;
 }
 
-/** pid of the PostgreSQL postmaster of the system on `home` (the first line of its postmaster.pid). */
+/**
+ * pid of the running PostgreSQL postmaster of the system on `home` (the first line of its postmaster.pid);
+ * a rejection when there is none or it is not running.
+ */
 export async function postgresPid(home: string): Promise<number> {
   const text = await readFile(join(clusterDir(home), 'postmaster.pid'), 'utf8');
   const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no PostgreSQL pid in ${clusterDir(home)}/postmaster.pid`);
+  process.kill(pid, 0);
   return pid;
 }
 
