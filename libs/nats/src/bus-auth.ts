@@ -1,15 +1,6 @@
-import {
-  createAccount,
-  createOperator,
-  createUser,
-  encodeAccount,
-  encodeOperator,
-  encodeUser,
-  fmtCreds,
-  fromSeed,
-  type KeyPair,
-} from '@nats-io/jwt';
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type KeyPair } from '@nats-io/jwt';
 import { invalidArgument } from '@latchkey/errors';
+import { createNkey, nkeyFromSeed } from './nkey.js';
 
 /**
  * What one NATS identity may do: an allow-list of subjects to publish and to
@@ -55,10 +46,10 @@ const seedOf = (kp: KeyPair): string => new TextDecoder().decode(kp.getSeed());
 
 export function generateBusTrust(): BusTrust {
   return {
-    operatorSeed: seedOf(createOperator()),
-    systemAccountSeed: seedOf(createAccount()),
-    accountSeed: seedOf(createAccount()),
-    subscriberSigningSeed: seedOf(createAccount()),
+    operatorSeed: seedOf(createNkey('operator')),
+    systemAccountSeed: seedOf(createNkey('account')),
+    accountSeed: seedOf(createNkey('account')),
+    subscriberSigningSeed: seedOf(createNkey('account')),
   };
 }
 
@@ -70,7 +61,7 @@ function keyFrom(seed: string, prefix: 'SO' | 'SA' | 'SU', what: string): KeyPai
     );
   }
   try {
-    return fromSeed(new TextEncoder().encode(seed));
+    return nkeyFromSeed(seed);
   } catch {
     // The decoder's message could quote the seed: it is not passed on.
     throw invalidArgument('nats.bad_key', `${what} is not a valid nkey seed: generate the bus keys again`);
@@ -94,7 +85,7 @@ export function subscriberSignerOf(trust: BusTrust): SubscriberSigner {
 
 /** The user nkey seed a service keeps across restarts, so that its JWT can be minted again. */
 export function generateUserSeed(): string {
-  return seedOf(createUser());
+  return seedOf(createNkey('user'));
 }
 
 export interface ServerAuthOptions {
@@ -203,7 +194,7 @@ export async function mintSubscriberCreds(
   opts: MintOptions = {},
 ): Promise<{ creds: string; publicKey: string }> {
   const signingKey = keyFrom(signer.signingSeed, 'SA', 'the subscriber signing key');
-  const user = createUser();
+  const user = createNkey('user');
   const jwt = await encodeUser(name, user, signer.account, userClaims(permissions), {
     signer: signingKey,
     ...(opts.expiresAt === undefined ? {} : { exp: opts.expiresAt }),

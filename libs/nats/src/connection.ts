@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   connect,
-  credsAuthenticator,
+  type Authenticator,
   type ConnectionOptions,
   type NatsConnection,
   type JetStreamClient,
@@ -11,6 +11,7 @@ import { z } from '@latchkey/config';
 import { LatchkeyError, unavailable } from '@latchkey/errors';
 import type { Logger } from '@latchkey/logger';
 import { natsReplicas, parseNatsUrls } from './nats-urls.js';
+import { nkeyFromSeed, parseCreds } from './nkey.js';
 
 export interface Bus {
   nc: NatsConnection;
@@ -95,6 +96,28 @@ export async function readBusAuth(config: NatsConfig, inboxPrefix: string): Prom
     throw configError(`${config.LATCHKEY_NATS_CA_FILE ?? ''} holds no PEM certificate (LATCHKEY_NATS_CA_FILE)`);
   }
   return { creds: new Uint8Array(creds), ca, inboxPrefix };
+}
+
+/**
+ * nats.js's authenticator for a credentials file: the user JWT, and the
+ * server's nonce signed with the user's nkey. The key is read once (node:crypto
+ * ed25519, see nkey.ts), not derived again in JavaScript at every connect.
+ */
+export function credsAuthenticator(creds: Uint8Array): Authenticator {
+  const parsed = parseCreds(new TextDecoder().decode(creds));
+  if (parsed === undefined) throw configError('the NATS credentials hold no user JWT and nkey seed');
+  let key;
+  try {
+    key = nkeyFromSeed(parsed.seed);
+  } catch {
+    throw configError('the nkey seed of the NATS credentials is not a valid seed');
+  }
+  const nkey = key.getPublicKey();
+  return (nonce?: string) => ({
+    jwt: parsed.jwt,
+    nkey,
+    sig: nonce ? Buffer.from(key.sign(new TextEncoder().encode(nonce))).toString('base64') : '',
+  });
 }
 
 /** nats.js options for an authenticated TLS client (credentials, CA, its own inbox prefix). */

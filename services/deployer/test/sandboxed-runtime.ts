@@ -27,7 +27,8 @@ export async function sandboxedRuntime(
 ): Promise<ProcessRuntime> {
   const isolation = await prepareIsolation({
     mode: 'sandbox',
-    bwrap: await ensureBubblewrapBinary({ allowInstall: false }),
+    // Installed here when missing (as `latchkey up` does): a clean machine may run these tests before any system start.
+    bwrap: await ensureBubblewrapBinary(),
     workDir,
     probeIds: { uid: FIRST_SANDBOX_UID, gid: FIRST_SANDBOX_UID },
   });
