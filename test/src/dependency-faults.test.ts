@@ -119,6 +119,8 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
         LATCHKEY_REDEPLOY_COOLDOWN_S: '1',
         LATCHKEY_REDEPLOY_SCAN_INTERVAL_S: '1',
         NODE_EXTRA_CA_CERTS: caFile,
+        // PostgreSQL is restarted here: it runs as a real installation does, with fsync.
+        LATCHKEY_PG_DURABLE: '1',
       },
     });
     cli = recordedCli(sys);

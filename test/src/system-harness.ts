@@ -128,10 +128,15 @@ export async function runCliInProcess(
   return { code, stdout, stderr };
 }
 
-/** The environment of a system in `home` whose every port is a free one (`LATCHKEY_*_PORT=0`). */
+/**
+ * The environment of a system in `home` whose every port is a free one (`LATCHKEY_*_PORT=0`).
+ * A test's system is thrown away: its PostgreSQL runs without fsync (LATCHKEY_PG_DURABLE=0) unless
+ * `env` says otherwise (the files that kill or restart PostgreSQL do).
+ */
 export function systemEnv(home: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...childEnv(),
+    LATCHKEY_PG_DURABLE: '0',
     LATCHKEY_HOME: home,
     LATCHKEY_NATS_PORT: '0',
     LATCHKEY_PG_PORT: '0',

@@ -386,6 +386,7 @@ export async function runUp(io: CliIo): Promise<number> {
           port: pgPort,
           password: keys.postgresPassword,
           databases: Object.values(DATABASES),
+          durable: config.pgDurable,
           log: pgLog,
         }),
       );
@@ -402,72 +403,104 @@ export async function runUp(io: CliIo): Promise<number> {
       deployer: pg.connectionString(DATABASES.deployer),
     };
 
-    // Services, one after the other.
-    const first: Partial<Record<LaunchedService, ServiceProcess>> = {};
+    // Services: every replica of every service at once. Each one's peers are named by address
+    // (the first replica's port, fixed here before anything starts), and gRPC connects to a peer
+    // when it is first called, so none waits for another to be up.
     const all: ServiceProcess[] = [];
-    // The gateway last: it calls the other three as each request's caller.
+    const taken = new Set<number>();
+    const freePort = async (): Promise<number> => {
+      for (;;) {
+        const p = await findFreePort();
+        if (!taken.has(p)) {
+          taken.add(p);
+          return p;
+        }
+      }
+    };
+    const services = [...START_ORDER, 'gateway' as const];
+    const firstPorts = {} as Record<LaunchedService, number>;
+    for (const service of services) {
+      const configured = service === 'gateway' ? config.gatewayPort : config.servicePorts[service];
+      firstPorts[service] = configured !== 0 ? configured : await freePort();
+    }
+    const peerAddress = (s: LaunchedService): string => `127.0.0.1:${firstPorts[s]}`;
     // The first gateway's HTTP port is fixed before anything starts: the deployer hands its URL to workloads.
-    const httpPort = config.httpPort !== 0 ? config.httpPort : await findFreePort();
+    const httpPort = config.httpPort !== 0 ? config.httpPort : await freePort();
     const workloadApiUrl = `${config.insecure ? 'http' : 'https'}://127.0.0.1:${httpPort}`;
     // Each replica's Prometheus listener, on a free port of its own.
     const metrics: { service: string; replica: string; address: string }[] = [];
-    for (const service of [...START_ORDER, 'gateway' as const]) {
-      const firstPort = service === 'gateway' ? config.gatewayPort : config.servicePorts[service];
+    const replicas: { service: LaunchedService; replica: number; metricsPort: number }[] = [];
+    for (const service of services) {
       for (let replica = 1; replica <= config.replicas; replica++) {
-        const id = `${service}-${replica}`;
-        io.out(`starting service ${id}...`);
-        const peers = { ...first };
-        // A restart keeps the replica's metrics port too: metrics-targets.json names it.
-        const metricsPort = await findFreePort();
-        const envFor = (port: number, replicaHttpPort: number): NodeJS.ProcessEnv =>
-          buildServiceEnv(io.env, {
-            metricsPort,
-            service,
-            replica,
-            port,
-            ...(service === 'gateway' ? { httpPort: replicaHttpPort } : {}),
-            ...(service === 'deployer' ? { workloadApiUrl } : {}),
-            home,
-            natsUrl,
-            ...(config.natsReplicas > 1 ? { natsReplicas: config.natsReplicas } : {}),
-            keys: keys.paths,
-            databaseUrls,
-            insecure: config.insecure,
-            bootstrapAdmin: BOOTSTRAP_ADMIN,
-            workDir: path.join(shared, 'work'),
-            ...(peers.ras !== undefined ? { rasAddr: peers.ras.address } : {}),
-            ...(peers.catalog !== undefined ? { catalogAddr: peers.catalog.address } : {}),
-            ...(peers.deployer !== undefined ? { deployerAddr: peers.deployer.address } : {}),
-          });
-        const startReplica = (env: NodeJS.ProcessEnv): Promise<ServiceProcess> =>
-          startServiceProcess({
-            service,
-            replica,
-            entry: serviceEntry(root, service),
-            env,
-            logFile: path.join(home, 'logs', `${id}.log`),
-            signal: abort.signal,
-          });
-        const proc = await startReplica(
-          envFor(replica === 1 ? firstPort : 0, service === 'gateway' && replica === 1 ? httpPort : 0),
-        );
-        // A restart takes the ports it had: the other services and the connection file name them.
-        const sup = supervise(
-          `service ${id}`,
-          proc,
-          () => startReplica(envFor(proc.port, proc.ports['http'] ?? 0)),
-          proc.logFile,
-        );
-        await add({ name: `service ${id}`, stop: () => sup.stop() });
-        const http = proc.ports['http'];
-        io.out(
-          `  ${id} ready on ${proc.address}${http === undefined ? '' : `, HTTP${config.insecure ? '' : 'S'} on 127.0.0.1:${http}`}`,
-        );
-        first[service] ??= proc;
-        all.push(proc);
-        metrics.push({ service, replica: id, address: `127.0.0.1:${proc.ports['metrics'] ?? metricsPort}` });
+        replicas.push({ service, replica, metricsPort: await freePort() });
       }
     }
+    const startOne = async ({ service, replica, metricsPort }: (typeof replicas)[number]): Promise<ServiceProcess> => {
+      const id = `${service}-${replica}`;
+      // A restart keeps the replica's ports (the metrics port too: metrics-targets.json names it).
+      const envFor = (port: number, replicaHttpPort: number): NodeJS.ProcessEnv =>
+        buildServiceEnv(io.env, {
+          metricsPort,
+          service,
+          replica,
+          port,
+          ...(service === 'gateway' ? { httpPort: replicaHttpPort } : {}),
+          ...(service === 'deployer' ? { workloadApiUrl } : {}),
+          home,
+          natsUrl,
+          ...(config.natsReplicas > 1 ? { natsReplicas: config.natsReplicas } : {}),
+          keys: keys.paths,
+          databaseUrls,
+          insecure: config.insecure,
+          bootstrapAdmin: BOOTSTRAP_ADMIN,
+          workDir: path.join(shared, 'work'),
+          rasAddr: peerAddress('ras'),
+          catalogAddr: peerAddress('catalog'),
+          deployerAddr: peerAddress('deployer'),
+        });
+      const startReplica = (env: NodeJS.ProcessEnv): Promise<ServiceProcess> =>
+        startServiceProcess({
+          service,
+          replica,
+          entry: serviceEntry(root, service),
+          env,
+          logFile: path.join(home, 'logs', `${id}.log`),
+          signal: abort.signal,
+        });
+      const proc = await startReplica(
+        envFor(replica === 1 ? firstPorts[service] : 0, service === 'gateway' && replica === 1 ? httpPort : 0),
+      );
+      // A restart takes the ports it had: the other services and the connection file name them.
+      const sup = supervise(
+        `service ${id}`,
+        proc,
+        () => startReplica(envFor(proc.port, proc.ports['http'] ?? 0)),
+        proc.logFile,
+      );
+      await add({ name: `service ${id}`, stop: () => sup.stop() });
+      const http = proc.ports['http'];
+      io.out(
+        `  ${id} ready on ${proc.address}${http === undefined ? '' : `, HTTP${config.insecure ? '' : 'S'} on 127.0.0.1:${http}`}`,
+      );
+      return proc;
+    };
+    io.out(`starting services ${replicas.map((r) => `${r.service}-${r.replica}`).join(', ')}...`);
+    // All settled before a failure is reported: a replica still starting is then stopped too (by add).
+    const outcomes = await Promise.allSettled(replicas.map(startOne));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const first: Partial<Record<LaunchedService, ServiceProcess>> = {};
+    outcomes.forEach((o, i) => {
+      if (o.status !== 'fulfilled') return;
+      const { service, replica, metricsPort } = replicas[i]!;
+      first[service] ??= o.value;
+      all.push(o.value);
+      metrics.push({
+        service,
+        replica: `${service}-${replica}`,
+        address: `127.0.0.1:${o.value.ports['metrics'] ?? metricsPort}`,
+      });
+    });
 
     // Every replica must answer the health check.
     const unhealthy: string[] = [];

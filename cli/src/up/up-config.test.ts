@@ -16,6 +16,7 @@ test('defaults: fixed ports, one replica, embedded NATS, ./.latchkey', () => {
     insecure: false,
     natsNodes: 1,
     natsReplicas: 1,
+    pgDurable: true,
   });
 });
 
@@ -58,6 +59,16 @@ test('LATCHKEY_INSECURE=1 asks for plaintext; anything but 1/0/true/false is ref
   assert.throws(
     () => readUpConfig({ LATCHKEY_INSECURE: 'yes' }, '/w'),
     /LATCHKEY_INSECURE must be 1 .* or 0, got "yes"/,
+  );
+});
+
+test('LATCHKEY_PG_DURABLE=0 runs the embedded PostgreSQL without fsync; it is on unless said otherwise, and a bad value is refused by name', () => {
+  assert.equal(readUpConfig({}, '/w').pgDurable, true);
+  assert.equal(readUpConfig({ LATCHKEY_PG_DURABLE: '0' }, '/w').pgDurable, false);
+  assert.equal(readUpConfig({ LATCHKEY_PG_DURABLE: 'true' }, '/w').pgDurable, true);
+  assert.throws(
+    () => readUpConfig({ LATCHKEY_PG_DURABLE: 'off' }, '/w'),
+    /LATCHKEY_PG_DURABLE must be 1 .* or 0, got "off"/,
   );
 });
 

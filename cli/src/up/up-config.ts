@@ -57,6 +57,12 @@ export interface UpConfig {
   natsNodes: number;
   /** LATCHKEY_NATS_REPLICAS handed to the services: default 3 on a cluster of 3 or more nodes, else 1. */
   natsReplicas: number;
+  /**
+   * LATCHKEY_PG_DURABLE=0: the embedded PostgreSQL runs without fsync (and initdb without sync), for
+   * throwaway systems such as the test suite's; a crash of the machine (not of PostgreSQL) can then
+   * lose or corrupt the cluster. Default 1.
+   */
+  pgDurable: boolean;
 }
 
 function intFromEnv(
@@ -79,13 +85,13 @@ function intFromEnv(
 const port = (env: NodeJS.ProcessEnv, key: keyof typeof PORT_ENV): number =>
   intFromEnv(env, PORT_ENV[key], DEFAULT_PORTS[key], 0, 65535, 'a port number (0-65535; 0 picks a free port)');
 
-function insecureFromEnv(env: NodeJS.ProcessEnv): boolean {
-  const raw = (env['LATCHKEY_INSECURE'] ?? '').trim();
-  if (raw === '' || raw === '0' || raw === 'false') return false;
+/** A 1/0 (true/false) setting; `one` says what 1 means, for the error. */
+function flagFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean, one: string): boolean {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '') return fallback;
+  if (raw === '0' || raw === 'false') return false;
   if (raw === '1' || raw === 'true') return true;
-  throw new CliError(`LATCHKEY_INSECURE must be 1 (plaintext, for local debugging) or 0, got ${JSON.stringify(raw)}`, {
-    code: 'cli.bad_config',
-  });
+  throw new CliError(`${name} must be 1 (${one}) or 0, got ${JSON.stringify(raw)}`, { code: 'cli.bad_config' });
 }
 
 /** Reads the `latchkey up` settings from the environment; names the bad variable on error. */
@@ -139,7 +145,8 @@ export function readUpConfig(env: NodeJS.ProcessEnv, cwd: string): UpConfig {
     gatewayPort: port(env, 'gateway'),
     httpPort: port(env, 'http'),
     replicas: intFromEnv(env, 'LATCHKEY_REPLICAS', 1, 1, 64, 'a whole number from 1 to 64'),
-    insecure: insecureFromEnv(env),
+    insecure: flagFromEnv(env, 'LATCHKEY_INSECURE', false, 'plaintext, for local debugging'),
+    pgDurable: flagFromEnv(env, 'LATCHKEY_PG_DURABLE', true, 'PostgreSQL with fsync; 0 only for throwaway systems'),
     natsNodes,
     natsReplicas,
   };

@@ -115,6 +115,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport & { file
         LATCHKEY_VAULT_WATCH_INTERVAL_S: '1',
         LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1',
         LATCHKEY_STOP_CHECK_INTERVAL_S: '2',
+        // PostgreSQL is killed here: it runs as a real installation does, with fsync.
+        LATCHKEY_PG_DURABLE: '1',
       },
       // Ten services, NATS and PostgreSQL: on a loaded 2-core machine the start alone took 270 s.
       timeoutMs: 420_000,
