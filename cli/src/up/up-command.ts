@@ -140,6 +140,26 @@ function fileLogger(file: string): (line: string) => void {
   };
 }
 
+/**
+ * Free ports for one start, none handed out twice: findFreePort may give the
+ * same port again until something binds it, and these are bound later.
+ */
+function portPicker(): { take(): Promise<number>; reserve(port: number): void } {
+  const taken = new Set<number>();
+  return {
+    async take() {
+      for (;;) {
+        const p = await findFreePort();
+        if (!taken.has(p)) {
+          taken.add(p);
+          return p;
+        }
+      }
+    },
+    reserve: (port) => void taken.add(port),
+  };
+}
+
 /** Starts on the configured port, or on a free one (picking again if it is taken meanwhile) when that is 0. */
 function onPort<T>(configured: number, start: (port: number) => Promise<T>): Promise<T> {
   return configured === 0 ? startOnFreePort(start) : start(configured);
@@ -271,22 +291,14 @@ export async function runUp(io: CliIo): Promise<number> {
   /** Starts LATCHKEY_NATS_NODES nats-server nodes as one JetStream cluster; resolves with their URL list. */
   const startNatsCluster = async (): Promise<string> => {
     const n = config.natsNodes;
-    const taken: number[] = [];
-    const freePort = async (): Promise<number> => {
-      for (;;) {
-        const p = await findFreePort();
-        if (!taken.includes(p)) {
-          taken.push(p);
-          return p;
-        }
-      }
-    };
+    const ports = portPicker();
+    const freePort = ports.take;
     const clientPorts: number[] = [];
     for (let i = 0; i < n; i++) {
       // A fixed LATCHKEY_NATS_PORT is the first node's; the others take the ports after it.
       if (config.natsPort !== 0) {
         await assertPortFree(config.natsPort + i, '127.0.0.1', 'NATS');
-        taken.push(config.natsPort + i);
+        ports.reserve(config.natsPort + i);
         clientPorts.push(config.natsPort + i);
       } else clientPorts.push(await freePort());
     }
@@ -407,16 +419,7 @@ export async function runUp(io: CliIo): Promise<number> {
     // (the first replica's port, fixed here before anything starts), and gRPC connects to a peer
     // when it is first called, so none waits for another to be up.
     const all: ServiceProcess[] = [];
-    const taken = new Set<number>();
-    const freePort = async (): Promise<number> => {
-      for (;;) {
-        const p = await findFreePort();
-        if (!taken.has(p)) {
-          taken.add(p);
-          return p;
-        }
-      }
-    };
+    const freePort = portPicker().take;
     const services = [...START_ORDER, 'gateway' as const];
     const firstPorts = {} as Record<LaunchedService, number>;
     for (const service of services) {

@@ -102,6 +102,7 @@ const SPKI_ED25519_LENGTH = 44;
 
 class NodeKeyPair implements KeyPair {
   readonly #seed: Uint8Array;
+  readonly #raw: Uint8Array;
   #private: KeyObject | undefined;
   readonly #public: KeyObject;
   readonly #publicKey: string;
@@ -109,6 +110,7 @@ class NodeKeyPair implements KeyPair {
 
   constructor(seed: string, role: NkeyRole, raw: Uint8Array) {
     this.#seed = new TextEncoder().encode(seed);
+    this.#raw = Uint8Array.from(raw);
     this.#private = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, raw]), format: 'der', type: 'pkcs8' });
     this.#public = createPublicKey(this.#private);
     const spki = this.#public.export({ format: 'der', type: 'spki' });
@@ -134,8 +136,10 @@ class NodeKeyPair implements KeyPair {
 
   /** The nkeys "private key" form ('P' + seed + public key), as the nkeys libraries give it. */
   getPrivateKey(): Uint8Array {
-    const raw = decodeSeed(new TextDecoder().decode(this.getSeed()))!.raw;
-    return new TextEncoder().encode(encode(Uint8Array.of(NKEY_PREFIX.private), Buffer.concat([raw, this.#rawPublic])));
+    this.#key();
+    return new TextEncoder().encode(
+      encode(Uint8Array.of(NKEY_PREFIX.private), Buffer.concat([this.#raw, this.#rawPublic])),
+    );
   }
 
   sign(input: Uint8Array): Uint8Array {
@@ -148,6 +152,7 @@ class NodeKeyPair implements KeyPair {
 
   clear(): void {
     this.#seed.fill(0);
+    this.#raw.fill(0);
     this.#private = undefined;
   }
 
