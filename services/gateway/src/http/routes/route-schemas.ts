@@ -34,5 +34,34 @@ export function objectAnswer(description: string, properties: Record<string, unk
   return { type: 'object', description, additionalProperties: true, properties } as const;
 }
 
+/** A property of an answer: a JSON type by name (`'string[]'`: an array of strings), or its own schema. */
+export type AnswerProperty = 'string' | 'integer' | 'boolean' | 'string[]' | object;
+
+const propertySchema = (p: AnswerProperty): object =>
+  typeof p !== 'string' ? p : p === 'string[]' ? { type: 'array', items: { type: 'string' } } : { type: p };
+
+/**
+ * An answer object whose properties are all present (`required`), save
+ * those named `optional`: `answerObject({ name: 'string', grantee: GRANTEE_ANSWER })`.
+ */
+export function answerObject(
+  properties: Record<string, AnswerProperty>,
+  opts: { description?: string; optional?: readonly string[] } = {},
+) {
+  const names = Object.keys(properties);
+  return {
+    type: 'object',
+    ...(opts.description === undefined ? {} : { description: opts.description }),
+    required: names.filter((n) => !opts.optional?.includes(n)),
+    properties: Object.fromEntries(names.map((n) => [n, propertySchema(properties[n] as AnswerProperty)])),
+  } as const;
+}
+
+/** An answer holding one list: `{ [name]: [item, ...] }`. */
+export function listAnswer(name: string, items: object, description?: string) {
+  const list = description === undefined ? { type: 'array', items } : { type: 'array', description, items };
+  return { type: 'object', required: [name], properties: { [name]: list } } as const;
+}
+
 /** The `default` (error) answer every route has. */
 export const ERRORS = { default: PROBLEM_REF } as const;

@@ -3,6 +3,7 @@ import { LatchkeyError } from '@latchkey/errors';
 import { BEARER } from '../caller.js';
 import { PROBLEM_REF } from '../openapi.js';
 import type { RouteFamily } from '../route-context.js';
+import { answerObject } from './route-schemas.js';
 
 /**
  * The workload token a request carries (`Authorization: Bearer lkw_...`),
@@ -12,16 +13,14 @@ import type { RouteFamily } from '../route-context.js';
  */
 const workloadToken = (request: FastifyRequest): string => BEARER.exec(request.headers.authorization ?? '')?.[1] ?? '';
 
-const REFERENCE = {
-  type: 'object',
-  required: ['key', 'sourceType', 'sourceId', 'legacy'],
-  properties: {
-    key: { type: 'string' },
-    sourceType: { type: 'string', enum: ['MANAGED', 'VAULT'] },
-    sourceId: { type: 'string', description: 'the domain, global, or the Vault integration id' },
-    legacy: { type: 'boolean', description: 'a ${secrets.KEY} placeholder: the domain first, then global' },
-  },
-} as const;
+const SOURCE_TYPE = { type: 'string', enum: ['MANAGED', 'VAULT'] } as const;
+
+const REFERENCE = answerObject({
+  key: 'string',
+  sourceType: SOURCE_TYPE,
+  sourceId: { type: 'string', description: 'the domain, global, or the Vault integration id' },
+  legacy: { type: 'boolean', description: 'a ${secrets.KEY} placeholder: the domain first, then global' },
+});
 
 const SECURITY = [{ workloadToken: [] }];
 
@@ -53,16 +52,12 @@ export const runtimeRoutes: RouteFamily = async (app, { runtime }) => {
         summary: "The references of the calling workload's own deployment (never a value)",
         security: SECURITY,
         response: {
-          200: {
-            type: 'object',
-            required: ['deploymentId', 'workload', 'domain', 'references'],
-            properties: {
-              deploymentId: { type: 'string' },
-              workload: { type: 'string' },
-              domain: { type: 'string' },
-              references: { type: 'array', items: REFERENCE },
-            },
-          },
+          200: answerObject({
+            deploymentId: 'string',
+            workload: 'string',
+            domain: 'string',
+            references: { type: 'array', items: REFERENCE },
+          }),
           default: PROBLEM_REF,
         },
       },
@@ -98,20 +93,16 @@ export const runtimeRoutes: RouteFamily = async (app, { runtime }) => {
           },
         },
         response: {
-          200: {
-            type: 'object',
-            required: ['key', 'sourceType', 'scope', 'version', 'value'],
-            properties: {
-              key: { type: 'string' },
-              sourceType: { type: 'string', enum: ['MANAGED', 'VAULT'] },
-              scope: {
-                type: 'string',
-                description: 'the scope that answered (a domain or global) or the integration id',
-              },
-              version: { type: 'integer' },
-              value: { type: 'string' },
+          200: answerObject({
+            key: 'string',
+            sourceType: SOURCE_TYPE,
+            scope: {
+              type: 'string',
+              description: 'the scope that answered (a domain or global) or the integration id',
             },
-          },
+            version: 'integer',
+            value: 'string',
+          }),
           default: PROBLEM_REF,
         },
       },

@@ -1,7 +1,7 @@
 import type { Scope, SecretMetadata } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
 import { bodyLimit, SECRET_BODY_LIMIT, SECRET_BODY_LIMIT_NOTE, SMALL_BODY_LIMIT } from './body-limits.js';
-import { DOMAIN_PARAMS, ERRORS, NAME_PARAM } from './route-schemas.js';
+import { answerObject, DOMAIN_PARAMS, ERRORS, NAME_PARAM } from './route-schemas.js';
 
 /** `<N>d`, `<N>h` or `never`, as `latchkey secret put --rotate-every` takes it; the catalog checks the bounds. */
 const ROTATE_EVERY = {
@@ -10,35 +10,29 @@ const ROTATE_EVERY = {
   description: '"<N>d" or "<N>h" (e.g. "90d") sets the rotation policy, "never" removes it',
 } as const;
 
-export const SCOPE_ANSWER = {
-  type: 'object',
-  required: ['domain', 'global'],
-  properties: {
-    domain: { type: 'string', description: 'the domain ("" in global scope)' },
-    global: { type: 'boolean' },
-  },
-} as const;
+export const SCOPE_ANSWER = answerObject({
+  domain: { type: 'string', description: 'the domain ("" in global scope)' },
+  global: 'boolean',
+});
 
 /**
  * A secret's metadata. The properties are exactly these: the serializer
  * writes nothing else, and there is no value among them.
  */
-export const SECRET_ANSWER = {
-  type: 'object',
-  description: "A secret's metadata: never its value",
-  required: ['scope', 'key', 'source', 'version', 'createdAt', 'updatedAt', 'updatedBy', 'description', 'rotateEvery'],
-  properties: {
+export const SECRET_ANSWER = answerObject(
+  {
     scope: SCOPE_ANSWER,
-    key: { type: 'string' },
+    key: 'string',
     source: { type: 'string', description: 'the backend that holds the value (database, kubernetes, vault)' },
-    version: { type: 'integer' },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-    updatedBy: { type: 'string' },
-    description: { type: 'string' },
+    version: 'integer',
+    createdAt: 'string',
+    updatedAt: 'string',
+    updatedBy: 'string',
+    description: 'string',
     rotateEvery: { type: 'string', description: 'the rotation policy ("90d"), "" when none' },
   },
-} as const;
+  { description: "A secret's metadata: never its value" },
+);
 
 const DELETE_ANSWER = {
   type: 'object',
@@ -252,15 +246,7 @@ export const secretRoutes: RouteFamily = async (app, { upstream }) => {
         summary:
           "Rotate the key-encryption key: re-wrap every data key, values' ciphertext untouched (latchkey kek rotate; platform admins)",
         response: {
-          200: {
-            type: 'object',
-            required: ['newKekId', 'rewrapped', 'retiredKekIds'],
-            properties: {
-              newKekId: { type: 'string' },
-              rewrapped: { type: 'integer' },
-              retiredKekIds: { type: 'array', items: { type: 'string' } },
-            },
-          },
+          200: answerObject({ newKekId: 'string', rewrapped: 'integer', retiredKekIds: 'string[]' }),
           ...ERRORS,
         },
       },

@@ -1,7 +1,7 @@
 import type { SecretVersion } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
 import { bodyLimit, SMALL_BODY_LIMIT } from './body-limits.js';
-import { DOMAIN_PARAMS, ERRORS } from './route-schemas.js';
+import { answerObject, DOMAIN_PARAMS, ERRORS } from './route-schemas.js';
 import {
   DOMAIN_KEY_PARAMS,
   KEY_PARAMS,
@@ -14,14 +14,11 @@ import {
 const VERSION_NUMBER = { type: 'integer', minimum: 1, maximum: 2_147_483_647 } as const;
 
 /** One kept version: metadata only, never its value. */
-const VERSION_ANSWER = {
-  type: 'object',
-  description: 'A kept version of a secret: never its value',
-  required: ['version', 'createdAt', 'createdBy', 'state', 'current', 'heldBy', 'rolledBackFrom'],
-  properties: {
-    version: { type: 'integer' },
-    createdAt: { type: 'string' },
-    createdBy: { type: 'string' },
+const VERSION_ANSWER = answerObject(
+  {
+    version: 'integer',
+    createdAt: 'string',
+    createdBy: 'string',
     state: { type: 'string', enum: ['enabled', 'disabled'], description: 'a disabled version cannot be resolved' },
     current: { type: 'boolean', description: 'the version workloads receive' },
     heldBy: {
@@ -30,31 +27,24 @@ const VERSION_ANSWER = {
       description: 'the workloads ("domain/name") whose live deployment holds this version',
     },
     rolledBackFrom: { type: 'integer', description: 'a rollback: the version whose value it copied; 0 otherwise' },
-    disabledAt: { type: 'string' },
-    disabledBy: { type: 'string' },
+    disabledAt: 'string',
+    disabledBy: 'string',
   },
-} as const;
+  { description: 'A kept version of a secret: never its value', optional: ['disabledAt', 'disabledBy'] },
+);
 
-const VERSIONS_ANSWER = {
-  type: 'object',
-  required: ['secret', 'versions', 'kept', 'holdersKnown'],
-  properties: {
-    secret: SECRET_ANSWER,
-    versions: { type: 'array', items: VERSION_ANSWER, description: 'newest first' },
-    kept: { type: 'integer', description: 'versions kept per secret; older ones are destroyed' },
-    holdersKnown: { type: 'boolean', description: 'false when the deployer could not say who holds what' },
-  },
-} as const;
+const VERSIONS_ANSWER = answerObject({
+  secret: SECRET_ANSWER,
+  versions: { type: 'array', items: VERSION_ANSWER, description: 'newest first' },
+  kept: { type: 'integer', description: 'versions kept per secret; older ones are destroyed' },
+  holdersKnown: { type: 'boolean', description: 'false when the deployer could not say who holds what' },
+});
 
-const DELETED_ANSWER = {
-  type: 'object',
-  required: ['secret', 'deletedAt', 'recoverUntil'],
-  properties: {
-    secret: SECRET_ANSWER,
-    deletedAt: { type: 'string' },
-    recoverUntil: { type: 'string', description: 'restorable until then; its values are destroyed after' },
-  },
-} as const;
+const DELETED_ANSWER = answerObject({
+  secret: SECRET_ANSWER,
+  deletedAt: 'string',
+  recoverUntil: { type: 'string', description: 'restorable until then; its values are destroyed after' },
+});
 
 const withVersion = <T extends { required: readonly string[]; properties: Record<string, unknown> }>(p: T) => ({
   type: 'object',

@@ -5,6 +5,7 @@ import { OIDC_TX_COOKIE, OIDC_TX_TTL_SEC, type OidcSignIn } from '../../session/
 import { cookieHeader, readCookie, sessionCookieHeader } from '../../session/session-cookie.js';
 import { PROBLEM_REF } from '../openapi.js';
 import type { RouteDeps, RouteFamily } from '../route-context.js';
+import { answerObject } from './route-schemas.js';
 
 /** Where a browser lands once signed in: the console. */
 export const CONSOLE_HOME = '/';
@@ -28,18 +29,17 @@ const notConfigured = (): LatchkeyError =>
     { kind: 'unavailable' },
   );
 
-const SESSION_SCHEMA = {
-  type: 'object',
-  required: ['user', 'groups', 'platformAdmin', 'expiresAt', 'csrfToken'],
-  properties: {
-    user: { type: 'string' },
-    groups: { type: 'array', items: { type: 'string' } },
-    platformAdmin: { type: 'boolean' },
+const SESSION_SCHEMA = answerObject(
+  {
+    user: 'string',
+    groups: 'string[]',
+    platformAdmin: 'boolean',
     expiresAt: { type: 'string', format: 'date-time' },
     csrfToken: { type: 'string', description: 'Send as the x-csrf-token header on every write made with this session' },
     via: { type: 'string', enum: ['link', 'oidc'] },
   },
-} as const;
+  { optional: ['via'] },
+);
 
 /** ras's WhoAmI with `token` as the caller: the services verify it and say who it is. */
 export const whoAmIOf =

@@ -1,42 +1,30 @@
 import type { InventoryEntry, Scope, SelectorEntry, SelectorSource } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
-import { DOMAIN_PARAMS, ERRORS } from './route-schemas.js';
+import { answerObject, DOMAIN_PARAMS, ERRORS } from './route-schemas.js';
 import { SECRET_ANSWER, secretJson } from './secret-routes.js';
 
 /** At most this many selector pages are followed for one answer, in case a service keeps returning a token. */
 const MAX_PAGES = 1_000;
 
-const SELECTOR_ENTRY = {
-  type: 'object',
-  required: ['key', 'sourceType', 'backend', 'sourceId', 'integrationName', 'readOnly'],
-  properties: {
-    key: { type: 'string' },
-    sourceType: { type: 'string', description: 'MANAGED or VAULT' },
-    backend: { type: 'string', description: 'MANAGED: database, kubernetes or vault' },
-    sourceId: { type: 'string', description: 'MANAGED: the domain or "global"; VAULT: the integration id' },
-    integrationName: { type: 'string' },
-    readOnly: { type: 'boolean' },
-  },
-} as const;
+const SELECTOR_ENTRY = answerObject({
+  key: 'string',
+  sourceType: { type: 'string', description: 'MANAGED or VAULT' },
+  backend: { type: 'string', description: 'MANAGED: database, kubernetes or vault' },
+  sourceId: { type: 'string', description: 'MANAGED: the domain or "global"; VAULT: the integration id' },
+  integrationName: 'string',
+  readOnly: 'boolean',
+});
 
-const SELECTOR_SOURCE = {
-  type: 'object',
-  required: ['source', 'available', 'reason'],
-  properties: { source: { type: 'string' }, available: { type: 'boolean' }, reason: { type: 'string' } },
-} as const;
+const SELECTOR_SOURCE = answerObject({ source: 'string', available: 'boolean', reason: 'string' });
 
-const INVENTORY_ENTRY = {
-  type: 'object',
-  required: ['secret', 'workloadCount', 'workloads', 'unreferenced', 'rotationDue', 'rotationDueAt'],
-  properties: {
-    secret: SECRET_ANSWER,
-    workloadCount: { type: 'integer' },
-    workloads: { type: 'array', items: { type: 'string' } },
-    unreferenced: { type: 'boolean' },
-    rotationDue: { type: 'boolean' },
-    rotationDueAt: { type: 'string', description: 'when the current version is (or was) due; "" without a policy' },
-  },
-} as const;
+const INVENTORY_ENTRY = answerObject({
+  secret: SECRET_ANSWER,
+  workloadCount: 'integer',
+  workloads: 'string[]',
+  unreferenced: 'boolean',
+  rotationDue: 'boolean',
+  rotationDueAt: { type: 'string', description: 'when the current version is (or was) due; "" without a policy' },
+});
 
 const INVENTORY_QUERY = {
   type: 'object',
