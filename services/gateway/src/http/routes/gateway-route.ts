@@ -9,9 +9,14 @@ export interface RouteSpec {
   params?: object;
   querystring?: object;
   body?: object;
+  /** Who may call it, when not the default bearer caller (`[]`: anyone). */
+  security?: readonly { [label: string]: readonly string[] }[];
   /** The schema of the success answer. */
   answer: object;
-  /** The status of the success answer (default 200): the handler's result is sent with it. */
+  /**
+   * The status of the success answer (default 200): the handler's result is
+   * sent with it, unless the handler answered itself (returned the reply).
+   */
   status?: number;
   /** The route's own body limit (a write's), never more than the gateway's. */
   bodyLimit?: number;
@@ -38,7 +43,12 @@ export function gatewayRoutes(app: FastifyInstance, tags: readonly string[]) {
   ): void {
     const { answer, status = 200, bodyLimit: limit, bodyLimitNote, ...parts } = spec;
     const answered: RouteHandler<P, Q, B> =
-      status === 200 ? handler : async (request, reply) => reply.code(status).send(await handler(request, reply));
+      status === 200
+        ? handler
+        : async (request, reply) => {
+            const result = await handler(request, reply);
+            return result === reply ? reply : reply.code(status).send(result);
+          };
     app.route({
       method,
       url,

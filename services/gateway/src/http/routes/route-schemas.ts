@@ -8,17 +8,9 @@ import { PROBLEM_REF } from '../openapi.js';
  */
 export const NAME_PARAM = { type: 'string', minLength: 1, maxLength: 253 } as const;
 
-export const DOMAIN_PARAMS = {
-  type: 'object',
-  required: ['domain'],
-  properties: { domain: NAME_PARAM },
-} as const;
+export const DOMAIN_PARAMS = paramsObject({ domain: NAME_PARAM });
 
-export const DOMAIN_NAME_PARAMS = {
-  type: 'object',
-  required: ['domain', 'name'],
-  properties: { domain: NAME_PARAM, name: NAME_PARAM },
-} as const;
+export const DOMAIN_NAME_PARAMS = paramsObject({ domain: NAME_PARAM, name: NAME_PARAM });
 
 /** Any JSON object (a workload document, as the seed's payloads are). */
 export const OBJECT_BODY = { type: 'object', additionalProperties: true } as const;
@@ -37,8 +29,10 @@ export function objectAnswer(description: string, properties: Record<string, unk
 /** A property of an answer: a JSON type by name (`'string[]'`: an array of strings), or its own schema. */
 export type AnswerProperty = 'string' | 'integer' | 'boolean' | 'string[]' | object;
 
-const propertySchema = (p: AnswerProperty): object =>
-  typeof p !== 'string' ? p : p === 'string[]' ? { type: 'array', items: { type: 'string' } } : { type: p };
+function propertySchema(p: AnswerProperty): object {
+  if (typeof p !== 'string') return p;
+  return p === 'string[]' ? { type: 'array', items: { type: 'string' } } : { type: p };
+}
 
 /**
  * An answer object whose properties are all present (`required`), save
@@ -55,6 +49,11 @@ export function answerObject(
     required: names.filter((n) => !opts.optional?.includes(n)),
     properties: Object.fromEntries(names.map((n) => [n, propertySchema(properties[n] as AnswerProperty)])),
   } as const;
+}
+
+/** Path parameters, every one of them required: `paramsObject({ domain: NAME_PARAM })`. */
+export function paramsObject(properties: Record<string, object>) {
+  return answerObject(properties);
 }
 
 /** An answer holding one list: `{ [name]: [item, ...] }`. */

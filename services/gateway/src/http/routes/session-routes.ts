@@ -3,8 +3,8 @@ import type { ConsoleSessions, WhoAmI } from '../../session/console-sessions.js'
 import { requestSession } from '../../session/session-http.js';
 import { OIDC_TX_COOKIE, OIDC_TX_TTL_SEC, type OidcSignIn } from '../../session/oidc-sign-in.js';
 import { cookieHeader, readCookie, sessionCookieHeader } from '../../session/session-cookie.js';
-import { PROBLEM_REF } from '../openapi.js';
 import type { RouteDeps, RouteFamily } from '../route-context.js';
+import { gatewayRoutes } from './gateway-route.js';
 import { answerObject } from './route-schemas.js';
 
 /** Where a browser lands once signed in: the console. */
@@ -59,24 +59,24 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     return sessions;
   };
 
-  app.get(
+  const route = gatewayRoutes(app, ['session']);
+  route<unknown, { code: string }>(
+    'GET',
     '/login',
     {
-      schema: {
-        tags: ['session'],
-        summary: 'Open a one-time login link (embedded mode): sets the session cookie and goes to the console',
-        security: [],
-        querystring: {
-          type: 'object',
-          required: ['code'],
-          properties: { code: { type: 'string', minLength: 1, maxLength: 8192 } },
-        },
-        response: { 303: { type: 'null', description: 'Signed in: to the console' }, default: PROBLEM_REF },
+      summary: 'Open a one-time login link (embedded mode): sets the session cookie and goes to the console',
+      security: [],
+      querystring: {
+        type: 'object',
+        required: ['code'],
+        properties: { code: { type: 'string', minLength: 1, maxLength: 8192 } },
       },
+      answer: { type: 'null', description: 'Signed in: to the console' },
+      status: 303,
     },
     async (request, reply) => {
       const s = need();
-      const { code } = request.query as { code: string };
+      const { code } = request.query;
       const session = await s.fromLoginLink(code, whoAmIOf(upstream));
       return reply
         .header('set-cookie', sessionCookieHeader(s.codec.seal(session), s.remainingSec(session)))
@@ -96,15 +96,14 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     return oidc;
   };
 
-  app.get(
+  route(
+    'GET',
     OIDC_LOGIN_PATH,
     {
-      schema: {
-        tags: ['session'],
-        summary: 'Sign in with the identity provider (scaled mode): redirects there, PKCE S256 with state and nonce',
-        security: [],
-        response: { 302: { type: 'null', description: 'To the identity provider' }, default: PROBLEM_REF },
-      },
+      summary: 'Sign in with the identity provider (scaled mode): redirects there, PKCE S256 with state and nonce',
+      security: [],
+      answer: { type: 'null', description: 'To the identity provider' },
+      status: 302,
     },
     async (_request, reply) => {
       const { url, transaction } = await needOidc().start();
@@ -114,28 +113,23 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     },
   );
 
-  app.get(
+  route(
+    'GET',
     OIDC_CALLBACK_PATH,
     {
-      schema: {
-        tags: ['session'],
-        summary: 'Where the identity provider sends the browser back: sets the session cookie',
-        security: [],
-        querystring: {
-          type: 'object',
-          properties: {
-            code: { type: 'string', maxLength: 4096 },
-            state: { type: 'string', maxLength: 1024 },
-            iss: { type: 'string', maxLength: 2048 },
-            error: { type: 'string', maxLength: 256 },
-            error_description: { type: 'string', maxLength: 2048 },
-          },
-        },
-        response: {
-          200: { type: 'string', description: 'Signed in: a page that goes on to the console' },
-          default: PROBLEM_REF,
+      summary: 'Where the identity provider sends the browser back: sets the session cookie',
+      security: [],
+      querystring: {
+        type: 'object',
+        properties: {
+          code: { type: 'string', maxLength: 4096 },
+          state: { type: 'string', maxLength: 1024 },
+          iss: { type: 'string', maxLength: 2048 },
+          error: { type: 'string', maxLength: 256 },
+          error_description: { type: 'string', maxLength: 2048 },
         },
       },
+      answer: { type: 'string', description: 'Signed in: a page that goes on to the console' },
     },
     async (request, reply) => {
       const s = need();
@@ -153,15 +147,13 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     },
   );
 
-  app.get(
+  route(
+    'GET',
     '/api/v1/session',
     {
-      schema: {
-        tags: ['session'],
-        summary: 'The console session: who is signed in, until when, and its CSRF token',
-        security: [],
-        response: { 200: SESSION_SCHEMA, default: PROBLEM_REF },
-      },
+      summary: 'The console session: who is signed in, until when, and its CSRF token',
+      security: [],
+      answer: SESSION_SCHEMA,
     },
     async (request) => {
       const s = need();
@@ -182,15 +174,14 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     },
   );
 
-  app.post(
+  route(
+    'POST',
     '/api/v1/session/logout',
     {
-      schema: {
-        tags: ['session'],
-        summary: 'End the console session (clears its cookie); needs x-csrf-token',
-        security: [],
-        response: { 204: { type: 'null', description: 'Signed out' }, default: PROBLEM_REF },
-      },
+      summary: 'End the console session (clears its cookie); needs x-csrf-token',
+      security: [],
+      answer: { type: 'null', description: 'Signed out' },
+      status: 204,
     },
     async (_request, reply) => {
       need();
