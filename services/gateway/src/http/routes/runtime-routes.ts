@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { LatchkeyError } from '@latchkey/errors';
 import { BEARER } from '../caller.js';
-import { PROBLEM_REF } from '../openapi.js';
 import type { RouteFamily } from '../route-context.js';
-import { answerObject } from './route-schemas.js';
+import { gatewayRoutes } from './gateway-route.js';
+import { answerObject, paramsObject } from './route-schemas.js';
 
 /**
  * The workload token a request carries (`Authorization: Bearer lkw_...`),
@@ -44,23 +44,19 @@ export const runtimeRoutes: RouteFamily = async (app, { runtime }) => {
     return runtime;
   };
 
-  app.get(
+  const route = gatewayRoutes(app, ['runtime']);
+  route(
+    'GET',
     '/api/v1/runtime/secrets',
     {
-      schema: {
-        tags: ['runtime'],
-        summary: "The references of the calling workload's own deployment (never a value)",
-        security: SECURITY,
-        response: {
-          200: answerObject({
-            deploymentId: 'string',
-            workload: 'string',
-            domain: 'string',
-            references: { type: 'array', items: REFERENCE },
-          }),
-          default: PROBLEM_REF,
-        },
-      },
+      summary: "The references of the calling workload's own deployment (never a value)",
+      security: SECURITY,
+      answer: answerObject({
+        deploymentId: 'string',
+        workload: 'string',
+        domain: 'string',
+        references: { type: 'array', items: REFERENCE },
+      }),
     },
     async (request) => {
       const res = await reads().list(workloadToken(request));
@@ -68,48 +64,36 @@ export const runtimeRoutes: RouteFamily = async (app, { runtime }) => {
     },
   );
 
-  app.get(
+  route<{ key: string }, { source?: string; id?: string }>(
+    'GET',
     '/api/v1/runtime/secrets/:key',
     {
-      schema: {
-        tags: ['runtime'],
-        summary: "One reference of the calling workload's deployment, at its current version (audited)",
-        security: SECURITY,
-        params: {
-          type: 'object',
-          required: ['key'],
-          properties: { key: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,253}$' } },
-        },
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            source: {
-              type: 'string',
-              enum: ['MANAGED', 'KUBERNETES', 'VAULT'],
-              description: 'when the spec references the key from more than one source',
-            },
-            id: { type: 'string', maxLength: 253, description: 'the domain, global, or the Vault integration id' },
+      summary: "One reference of the calling workload's deployment, at its current version (audited)",
+      security: SECURITY,
+      params: paramsObject({ key: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,253}$' } }),
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          source: {
+            type: 'string',
+            enum: ['MANAGED', 'KUBERNETES', 'VAULT'],
+            description: 'when the spec references the key from more than one source',
           },
-        },
-        response: {
-          200: answerObject({
-            key: 'string',
-            sourceType: SOURCE_TYPE,
-            scope: {
-              type: 'string',
-              description: 'the scope that answered (a domain or global) or the integration id',
-            },
-            version: 'integer',
-            value: 'string',
-          }),
-          default: PROBLEM_REF,
+          id: { type: 'string', maxLength: 253, description: 'the domain, global, or the Vault integration id' },
         },
       },
+      answer: answerObject({
+        key: 'string',
+        sourceType: SOURCE_TYPE,
+        scope: { type: 'string', description: 'the scope that answered (a domain or global) or the integration id' },
+        version: 'integer',
+        value: 'string',
+      }),
     },
     async (request, reply) => {
-      const { key } = request.params as { key: string };
-      const q = request.query as { source?: string; id?: string };
+      const { key } = request.params;
+      const q = request.query;
       const res = await reads().read(workloadToken(request), {
         key,
         sourceType: q.source ?? '',
