@@ -1,6 +1,7 @@
 import {
   Metadata,
   status,
+  type handleUnaryCall,
   type sendUnaryData,
   type ServerUnaryCall,
   type ServiceDefinition,
@@ -37,6 +38,21 @@ export function fail<T>(cb: sendUnaryData<T>, code: status, errorCode: string, d
   const md = new Metadata();
   md.set('latchkey-error-code', errorCode);
   cb({ code, details, metadata: md });
+}
+
+/**
+ * A delete as the services answer it: refused (FAILED_PRECONDITION, with
+ * `errorCode` and `details`) unless the request says force, else `answer`.
+ */
+export function unlessForced<Req extends { force: boolean }, Res>(
+  errorCode: string,
+  details: string,
+  answer: (request: Req) => Res,
+): handleUnaryCall<Req, Res> {
+  return (call, cb) => {
+    if (call.request.force) cb(null, answer(call.request));
+    else fail(cb, status.FAILED_PRECONDITION, errorCode, details);
+  };
 }
 
 type AnyUnary = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void;

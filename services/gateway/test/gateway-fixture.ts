@@ -1,10 +1,12 @@
+import assert from 'node:assert/strict';
 import { Server, ServerCredentials, type Metadata } from '@grpc/grpc-js';
 import { after, before, beforeEach } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { silentLogger } from '@latchkey/logger';
 import type { SecretMetadata } from '@latchkey/proto';
 import { FAKE_SERVICE_DEFINITIONS, fakeService, type FakeHandlers, type FakeServiceName } from '@latchkey/testing';
 import { connectUpstream, type Upstream } from '../src/clients.js';
+import type { Problem } from '../src/http/problem.js';
 import { buildGateway, type GatewayDeps } from '../src/http/server.js';
 
 export { fail, type FakeHandlers } from '@latchkey/testing';
@@ -119,3 +121,26 @@ export const secretMeta = (over: Partial<SecretMetadata> = {}): SecretMetadata =
   recoverUntil: '',
   ...over,
 });
+
+/** The problem+json body of an answer (asserts its content type). */
+export const problemOf = (res: { headers: Record<string, unknown>; json(): unknown }): Problem => {
+  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+  return res.json() as Problem;
+};
+
+/** Asserts that `res` is the problem+json answer `status` with this code and detail. */
+export function assertProblem(
+  res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  status: number,
+  expected: { code: string; detail: string },
+): void {
+  assert.equal(res.statusCode, status);
+  const p = problemOf(res);
+  assert.deepEqual({ code: p.code, detail: p.detail }, expected);
+}
+
+/** Requests to the fake gateway as the caller `authorization` names (`Bearer <token>`). */
+export const injectAs =
+  (gw: Pick<FakeGateway, 'app'>, authorization: string) =>
+  (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: InjectOptions['payload']) =>
+    gw.app.inject({ method, url, headers: { authorization }, ...(payload === undefined ? {} : { payload }) });

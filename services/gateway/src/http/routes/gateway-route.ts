@@ -61,3 +61,9 @@ export function gatewayRoutes(app: FastifyInstance, tags: readonly string[]) {
 }
 
 export type GatewayRoute = ReturnType<typeof gatewayRoutes>;
+
+/** `value`, or the error `missing()` makes when this gateway was started without it. */
+export function configured<T>(value: T | undefined, missing: () => Error): T {
+  if (value === undefined) throw missing();
+  return value;
+}

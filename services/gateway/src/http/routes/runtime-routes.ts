@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { LatchkeyError } from '@latchkey/errors';
 import { BEARER } from '../caller.js';
 import type { RouteFamily } from '../route-context.js';
-import { gatewayRoutes } from './gateway-route.js';
+import { configured, gatewayRoutes } from './gateway-route.js';
 import { answerObject, paramsObject } from './route-schemas.js';
 
 /**
@@ -33,16 +33,16 @@ const SECURITY = [{ workloadToken: [] }];
  * deployer with its runtime identity and decides nothing itself.
  */
 export const runtimeRoutes: RouteFamily = async (app, { runtime }) => {
-  const reads = () => {
-    if (runtime === undefined) {
-      throw new LatchkeyError(
-        'runtime.unavailable',
-        'this gateway has no runtime identity, so workloads cannot read through it: give it LATCHKEY_RUNTIME_TLS_CERT_FILE and LATCHKEY_RUNTIME_TLS_KEY_FILE (a client certificate with CN gateway-runtime; latchkey up makes one; not with LATCHKEY_INSECURE=1)',
-        { kind: 'unavailable' },
-      );
-    }
-    return runtime;
-  };
+  const reads = () =>
+    configured(
+      runtime,
+      () =>
+        new LatchkeyError(
+          'runtime.unavailable',
+          'this gateway has no runtime identity, so workloads cannot read through it: give it LATCHKEY_RUNTIME_TLS_CERT_FILE and LATCHKEY_RUNTIME_TLS_KEY_FILE (a client certificate with CN gateway-runtime; latchkey up makes one; not with LATCHKEY_INSECURE=1)',
+          { kind: 'unavailable' },
+        ),
+    );
 
   const route = gatewayRoutes(app, ['runtime']);
   route(

@@ -211,13 +211,8 @@ export const secretRoutes: RouteFamily = async (app, { upstream }) => {
         answer: SECRET_ANSWER,
       },
       async (request) => {
-        const { rotateEvery } = request.body;
-        return secretJson(
-          await upstream.call(request.caller(), 'catalog', (c) => c.setRotationPolicy, {
-            ...secretOf(request.params),
-            rotateEvery,
-          }),
-        );
+        const req = { ...secretOf(request.params), rotateEvery: request.body.rotateEvery };
+        return secretJson(await upstream.call(request.caller(), 'catalog', (c) => c.setRotationPolicy, req));
       },
     );
   }

@@ -159,13 +159,8 @@ export const secretVersionRoutes: RouteFamily = async (app, { upstream }) => {
         answer: SECRET_ANSWER,
       },
       async (request) => {
-        const { toVersion } = request.body;
-        return secretJson(
-          await upstream.call(request.caller(), 'catalog', (c) => c.rollbackSecret, {
-            ...secretOf(request.params),
-            toVersion,
-          }),
-        );
+        const req = { ...secretOf(request.params), toVersion: request.body.toVersion };
+        return secretJson(await upstream.call(request.caller(), 'catalog', (c) => c.rollbackSecret, req));
       },
     );
     for (const verb of ['disable', 'enable'] as const) {

@@ -4,7 +4,7 @@ import { requestSession } from '../../session/session-http.js';
 import { OIDC_TX_COOKIE, OIDC_TX_TTL_SEC, type OidcSignIn } from '../../session/oidc-sign-in.js';
 import { cookieHeader, readCookie, sessionCookieHeader } from '../../session/session-cookie.js';
 import type { RouteDeps, RouteFamily } from '../route-context.js';
-import { gatewayRoutes } from './gateway-route.js';
+import { configured, gatewayRoutes } from './gateway-route.js';
 import { answerObject } from './route-schemas.js';
 
 /** Where a browser lands once signed in: the console. */
@@ -54,10 +54,7 @@ export const whoAmIOf =
  * token; `POST /api/v1/session/logout` ends the session.
  */
 export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) => {
-  const need = (): ConsoleSessions => {
-    if (sessions === undefined) throw notConfigured();
-    return sessions;
-  };
+  const need = (): ConsoleSessions => configured(sessions, notConfigured);
 
   const route = gatewayRoutes(app, ['session']);
   route<unknown, { code: string }>(
@@ -84,17 +81,16 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     },
   );
 
-  const needOidc = (): OidcSignIn => {
-    const oidc = need().oidc;
-    if (oidc === undefined) {
-      throw new LatchkeyError(
-        'session.oidc_not_configured',
-        'this gateway signs in with no identity provider (LATCHKEY_CONSOLE_OIDC_CLIENT_ID is not set): in embedded mode print a login link with latchkey console --user USER',
-        { kind: 'failed_precondition' },
-      );
-    }
-    return oidc;
-  };
+  const needOidc = (): OidcSignIn =>
+    configured(
+      need().oidc,
+      () =>
+        new LatchkeyError(
+          'session.oidc_not_configured',
+          'this gateway signs in with no identity provider (LATCHKEY_CONSOLE_OIDC_CLIENT_ID is not set): in embedded mode print a login link with latchkey console --user USER',
+          { kind: 'failed_precondition' },
+        ),
+    );
 
   route(
     'GET',
