@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
 import { waitFor } from '@latchkey/testing';
 import { findLeak } from './canary-scan.js';
-import { gatewayApi, ok, problemOf, type Answer, type ApiCall } from './gateway-client.js';
+import { ok, problemOf, systemGatewayApi, type Answer, type ApiCall } from './gateway-client.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem, type CliResult, type RunningSystem } from './system-harness.js';
 import { STAY_UP, workloadScript } from './workload-files.js';
@@ -25,16 +24,9 @@ const values = { db: canary('db'), warehouse: canary('warehouse'), api: canary('
 before(async () => {
   sys = await startSystem();
   const { ok: cli, outputs } = recordedCli(sys);
-  const m = /^API: (https:\/\/127\.0\.0\.1:\d+)\/api\/ /m.exec(sys.output());
-  assert.ok(m?.[1], `latchkey up printed the API URL:\n${sys.output()}`);
   assert.match(sys.output(), /^Console: https:\/\/127\.0\.0\.1:\d+\/$/m);
-  api = gatewayApi(m[1], await readFile(join(sys.home, 'tls', 'ca.crt')), answers);
-  // login stores the identity too: the admin's last, so that the CLI stays the admin.
-  // Tokens as latchkey login makes them (the local issuer's), minted here to save a process per user.
-  const key = localIssuerFiles(sys.home).signingKeyFile;
-  for (const user of ['admin', 'alice', 'mallory'] as const) {
-    tokens[user] = (await mintLocalToken(key, { user, groups: [], ttlSec: 3600 })).token;
-  }
+  // The CLI stays the admin; the API's callers get tokens of their own.
+  api = await systemGatewayApi(sys, answers, tokens);
   await Promise.all([cli(['domain', 'create', 'analytics']), cli(['domain', 'create', 'finance'])]);
   await Promise.all([
     cli(['domain', 'grant', 'analytics', '--user', 'alice', '--role', 'member']),

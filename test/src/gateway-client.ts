@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
+import { join } from 'node:path';
+import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
+import type { RunningSystem } from './system-harness.js';
 
 /** One gateway answer as a test reads it. */
 export interface Answer {
@@ -58,6 +62,26 @@ export function gatewayApi(base: string, ca: Buffer, answers: Answer[]): ApiCall
       req.end(payload);
     });
   };
+}
+
+/**
+ * The gateway of a system `latchkey up` started (the API URL it printed,
+ * trusting the data folder's CA), and in `tokens` a token for each of its
+ * users as latchkey login makes them (the local issuer's, minted here to
+ * save a process per user).
+ */
+export async function systemGatewayApi(
+  sys: RunningSystem,
+  answers: Answer[],
+  tokens: Record<string, string>,
+): Promise<ApiCall> {
+  const m = /^API: (https:\/\/127\.0\.0\.1:\d+)\/api\/ /m.exec(sys.output());
+  assert.ok(m?.[1], `latchkey up printed the API URL:\n${sys.output()}`);
+  const key = localIssuerFiles(sys.home).signingKeyFile;
+  for (const user of Object.keys(tokens)) {
+    tokens[user] = (await mintLocalToken(key, { user, groups: [], ttlSec: 3600 })).token;
+  }
+  return gatewayApi(m[1], await readFile(join(sys.home, 'tls', 'ca.crt')), answers);
 }
 
 export function problemOf(a: Answer): Problem {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { localIssuerFiles, mintLocalToken } from '@latchkey/grpc';
 import { startVaultEmulator } from '@latchkey/testing';
 import { assertNowhere, findLeak } from './canary-scan.js';
-import { gatewayApi, ok, problemOf, type Answer, type ApiCall } from './gateway-client.js';
+import { ok, problemOf, systemGatewayApi, type Answer, type ApiCall } from './gateway-client.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem, type CliResult, type RunningSystem } from './system-harness.js';
 import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
@@ -40,13 +39,7 @@ before(async () => {
   sys = await startSystem({ env: { LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1' } });
   work = await mkdtemp(join(tmpdir(), 'latchkey-gw-secrets-'));
   const { ok: cli, outputs } = recordedCli(sys);
-  const m = /^API: (https:\/\/127\.0\.0\.1:\d+)\/api\/ /m.exec(sys.output());
-  assert.ok(m?.[1], `latchkey up printed the API URL:\n${sys.output()}`);
-  api = gatewayApi(m[1], await readFile(join(sys.home, 'tls', 'ca.crt')), answers);
-  const key = localIssuerFiles(sys.home).signingKeyFile;
-  for (const user of ['admin', 'alice', 'mallory'] as const) {
-    tokens[user] = (await mintLocalToken(key, { user, groups: [], ttlSec: 3600 })).token;
-  }
+  api = await systemGatewayApi(sys, answers, tokens);
   await Promise.all([cli(['domain', 'create', 'analytics']), cli(['domain', 'create', 'finance'])]);
   await Promise.all([
     cli(['domain', 'grant', 'analytics', '--user', 'alice', '--role', 'owner']),

@@ -3,23 +3,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach } from 'node:test';
-import {
-  Metadata,
-  Server,
-  status,
-  type sendUnaryData,
-  type ServerUnaryCall,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
-import {
-  CatalogServiceService,
-  DeployerServiceService,
-  RasServiceService,
-  type CatalogServiceServer,
-  type DeployerServiceServer,
-  type RasServiceServer,
-} from '@latchkey/proto';
+import { Server, status, type sendUnaryData } from '@grpc/grpc-js';
+import { FAKE_SERVICE_DEFINITIONS, fail, fakeService, type FakeHandlers } from '@latchkey/testing';
 import { writeConnectionFile } from '../local-state/connection-file.js';
 import { generateCredentials, type CredentialsFile } from '../local-state/credentials-file.js';
 import { writeIdentityFile } from '../local-state/identity-file.js';
@@ -27,19 +12,7 @@ import { main } from '../main.js';
 import { fakeIo, type FakeIo } from './fake-io.js';
 import { fakeServerTls } from './fake-server-tls.js';
 
-/** What a fake catalog, ras and deployer answer; a method not given answers UNIMPLEMENTED. */
-export interface FakeHandlers {
-  catalog?: Partial<CatalogServiceServer>;
-  ras?: Partial<RasServiceServer>;
-  deployer?: Partial<DeployerServiceServer>;
-}
-
-/** Answers with a service error carrying a Latchkey error code, as the services do. */
-export function fail<T>(cb: sendUnaryData<T>, code: status, errorCode: string, details: string): void {
-  const md = new Metadata();
-  md.set('latchkey-error-code', errorCode);
-  cb({ code, details, metadata: md });
-}
+export { fail, type FakeHandlers } from '@latchkey/testing';
 
 /**
  * Writes the files a CLI client reads in `home`: the connection file naming
@@ -74,8 +47,6 @@ export async function writeClientFiles(
   });
 }
 
-type AnyUnary = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void;
-
 /**
  * Fake catalog, ras and deployer for one test file, on one TLS port that a
  * data folder's connection file names: every request is recorded by method
@@ -93,12 +64,14 @@ export class FakeServices {
     this.home = await mkdtemp(path.join(tmpdir(), 'latchkey-cli-fake-'));
     const server = new Server();
     this.server = server;
-    const services: [ServiceDefinition, Record<string, unknown> | undefined][] = [
-      [CatalogServiceService, handlers.catalog],
-      [RasServiceService, handlers.ras],
-      [DeployerServiceService, handlers.deployer],
-    ];
-    for (const [definition, given] of services) server.addService(definition, this.recorded(definition, given));
+    for (const service of ['catalog', 'ras', 'deployer'] as const) {
+      const record = (method: string, call: { request: unknown }) =>
+        this.seen.set(method, [...(this.seen.get(method) ?? []), call.request]);
+      server.addService(
+        FAKE_SERVICE_DEFINITIONS[service],
+        fakeService(service, () => handlers, record),
+      );
+    }
     // The fake services speak TLS with a certificate of their own CA, which the connection file names.
     const tls = await fakeServerTls(this.home);
     const port = await new Promise<number>((resolve, reject) =>
@@ -114,20 +87,6 @@ export class FakeServices {
 
   stop(): void {
     this.server?.forceShutdown();
-  }
-
-  private recorded(definition: ServiceDefinition, given: Record<string, unknown> = {}): UntypedServiceImplementation {
-    const impl: UntypedServiceImplementation = {};
-    for (const method of Object.keys(definition)) {
-      const handler = given[method] as AnyUnary | undefined;
-      const recording: AnyUnary = (call, cb) => {
-        this.seen.set(method, [...(this.seen.get(method) ?? []), call.request]);
-        if (handler) handler(call, cb);
-        else cb({ code: status.UNIMPLEMENTED, details: 'not in this fake' });
-      };
-      impl[method] = recording as UntypedServiceImplementation[string];
-    }
-    return impl;
   }
 
   /** The last request `method` received (asserts there was one). */

@@ -15,7 +15,8 @@ export interface ServiceClients {
 
 export type ServiceKey = keyof ServiceClients;
 
-type UnaryFn<Req, Res> = Parameters<typeof unary<Req, Res>>[0];
+/** A client's unary method, as `Upstream.call` takes it. */
+export type UnaryFn<Req, Res> = Parameters<typeof unary<Req, Res>>[0];
 
 /** host:port of each service. */
 export type ServiceAddresses = Record<ServiceKey, string>;

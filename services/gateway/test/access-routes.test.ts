@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { BundleGrant, ListAuditRequest, RevokeBundleRequest } from '@latchkey/proto';
-import { fail, jwtLike, useFakeGateway } from './gateway-fixture.js';
+import { fail, jwtLike, useFakeGateway, assertProblem, problemOf, injectAs } from './gateway-fixture.js';
 
 const ALICE = `Bearer ${jwtLike('alice')}`;
 const AT = '2026-01-01T00:00:00Z';
@@ -102,15 +102,9 @@ const gw = useFakeGateway(() => ({
   },
 }));
 
-const inject = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
-  gw.app.inject({ method, url, headers: { authorization: ALICE }, ...(payload === undefined ? {} : { payload }) });
+const inject = injectAs(gw, ALICE);
 
 const lastRequest = () => gw.calls.at(-1)?.request;
-
-const problemOf = (res: { headers: Record<string, unknown>; json(): unknown }) => {
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  return res.json() as { code: string; detail: string; errors?: { path: string; message: string }[] };
-};
 
 test('domains: list, create (201), get, and a refusal keeps ras’s code and text', async () => {
   assert.deepEqual((await inject('GET', '/api/v1/domains')).json(), {
@@ -121,11 +115,7 @@ test('domains: list, create (201), get, and a refusal keeps ras’s code and tex
   assert.deepEqual(lastRequest(), { name: 'finance' });
   assert.equal((await inject('GET', '/api/v1/domains/analytics')).statusCode, 200);
   const refused = await inject('GET', '/api/v1/domains/finance');
-  assert.equal(refused.statusCode, 403);
-  assert.deepEqual(
-    { code: problemOf(refused).code, detail: problemOf(refused).detail },
-    { code: 'ras.permission_denied', detail: 'alice may not view domain finance' },
-  );
+  assertProblem(refused, 403, { code: 'ras.permission_denied', detail: 'alice may not view domain finance' });
 });
 
 test('members: list, grant a role to a user or group (PUT), revoke it (DELETE, ?role=)', async () => {

@@ -1,50 +1,23 @@
-import {
-  Metadata,
-  Server,
-  ServerCredentials,
-  status,
-  type sendUnaryData,
-  type ServerUnaryCall,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import assert from 'node:assert/strict';
+import { Server, ServerCredentials, type Metadata } from '@grpc/grpc-js';
 import { after, before, beforeEach } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { silentLogger } from '@latchkey/logger';
-import {
-  CatalogServiceService,
-  DeployerServiceService,
-  RasServiceService,
-  type CatalogServiceServer,
-  type DeployerServiceServer,
-  type RasServiceServer,
-  type SecretMetadata,
-} from '@latchkey/proto';
+import type { SecretMetadata } from '@latchkey/proto';
+import { FAKE_SERVICE_DEFINITIONS, fakeService, type FakeHandlers, type FakeServiceName } from '@latchkey/testing';
 import { connectUpstream, type Upstream } from '../src/clients.js';
+import type { Problem } from '../src/http/problem.js';
 import { buildGateway, type GatewayDeps } from '../src/http/server.js';
 
-/** What the fake catalog, deployer and ras answer; a method not given answers UNIMPLEMENTED. */
-export interface FakeHandlers {
-  catalog?: Partial<CatalogServiceServer>;
-  ras?: Partial<RasServiceServer>;
-  deployer?: Partial<DeployerServiceServer>;
-}
+export { fail, type FakeHandlers } from '@latchkey/testing';
 
 /** One call a fake service received: its method and the authorization metadata it came with. */
 export interface ReceivedCall {
-  service: 'catalog' | 'deployer' | 'ras';
+  service: FakeServiceName;
   method: string;
   authorization: string[];
   request: unknown;
 }
-
-/** Answers with a service error carrying a Latchkey error code, as the services do. */
-export function fail<T>(cb: sendUnaryData<T>, code: status, errorCode: string, details: string): void {
-  const md = new Metadata();
-  md.set('latchkey-error-code', errorCode);
-  cb({ code, details, metadata: md });
-}
-
-type AnyUnary = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void;
 
 /**
  * The gateway in-process (app.inject) in front of fake catalog, deployer and
@@ -62,32 +35,20 @@ export async function startFakeGateway(opts: Partial<Omit<GatewayDeps, 'upstream
   let handlers: FakeHandlers = {};
   const calls: ReceivedCall[] = [];
   const server = new Server();
-  const bind = (
-    service: ReceivedCall['service'],
-    definition: typeof CatalogServiceService | typeof DeployerServiceService | typeof RasServiceService,
-  ) => {
-    const impl: UntypedServiceImplementation = {};
-    for (const [name, method] of Object.entries(definition)) {
-      impl[name] = ((call, cb) => {
-        calls.push({
-          service,
-          method: method.path,
-          authorization: call.metadata.get('authorization').map(String),
-          request: call.request,
-        });
-        const h = (handlers[service] as Record<string, AnyUnary | undefined> | undefined)?.[name];
-        if (h === undefined) {
-          cb({ code: status.UNIMPLEMENTED, details: `${name} is not faked` });
-          return;
-        }
-        h(call, cb);
-      }) as AnyUnary;
-    }
-    server.addService(definition, impl);
-  };
-  bind('catalog', CatalogServiceService);
-  bind('deployer', DeployerServiceService);
-  bind('ras', RasServiceService);
+  for (const service of ['catalog', 'deployer', 'ras'] as const) {
+    const definition = FAKE_SERVICE_DEFINITIONS[service];
+    const received = (name: string, call: { metadata: Metadata; request: unknown }) =>
+      calls.push({
+        service,
+        method: definition[name]?.path ?? name,
+        authorization: call.metadata.get('authorization').map(String),
+        request: call.request,
+      });
+    server.addService(
+      definition,
+      fakeService(service, () => handlers, received),
+    );
+  }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -160,3 +121,26 @@ export const secretMeta = (over: Partial<SecretMetadata> = {}): SecretMetadata =
   recoverUntil: '',
   ...over,
 });
+
+/** The problem+json body of an answer (asserts its content type). */
+export const problemOf = (res: { headers: Record<string, unknown>; json(): unknown }): Problem => {
+  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+  return res.json() as Problem;
+};
+
+/** Asserts that `res` is the problem+json answer `status` with this code and detail. */
+export function assertProblem(
+  res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  status: number,
+  expected: { code: string; detail: string },
+): void {
+  assert.equal(res.statusCode, status);
+  const p = problemOf(res);
+  assert.deepEqual({ code: p.code, detail: p.detail }, expected);
+}
+
+/** Requests to the fake gateway as the caller `authorization` names (`Bearer <token>`). */
+export const injectAs =
+  (gw: Pick<FakeGateway, 'app'>, authorization: string) =>
+  (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: InjectOptions['payload']) =>
+    gw.app.inject({ method, url, headers: { authorization }, ...(payload === undefined ? {} : { payload }) });

@@ -6,7 +6,7 @@ import type { RouteFamily } from '../src/http/route-context.js';
 import { undocumentedRoutes } from '../src/http/openapi.js';
 import { ROUTE_FAMILIES } from '../src/http/routes/index.js';
 import { registeredRoutes } from '../src/http/server.js';
-import { fail, jwtLike, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
+import { fail, jwtLike, startFakeGateway, type FakeGateway, problemOf } from './gateway-fixture.js';
 
 const ALICE = jwtLike('alice');
 const CANARY = 'canary-value-7f3a9c';
@@ -50,11 +50,6 @@ beforeEach(() => {
     },
   });
 });
-
-const problemOf = (res: { headers: Record<string, unknown>; json(): unknown }) => {
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  return res.json() as { type: string; title: string; status: number; detail: string; code: string; errors?: unknown };
-};
 
 test('GET /api/v1/whoami forwards the caller’s bearer token exactly as the CLI sends it, and nothing else', async () => {
   const res = await gw.app.inject({

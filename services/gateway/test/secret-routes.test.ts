@@ -11,9 +11,20 @@ import type {
   SetRotationPolicyRequest,
 } from '@latchkey/proto';
 import { SECRET_BODY_LIMIT } from '../src/http/routes/body-limits.js';
-import { fail, jwtLike, secretMeta, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
+import { unlessForced } from '@latchkey/testing';
+import {
+  fail,
+  jwtLike,
+  secretMeta,
+  startFakeGateway,
+  type FakeGateway,
+  assertProblem,
+  problemOf,
+  injectAs,
+} from './gateway-fixture.js';
 
 const ALICE = `Bearer ${jwtLike('alice')}`;
+const asAlice = (...args: Parameters<ReturnType<typeof injectAs>>) => injectAs(gw, ALICE)(...args);
 const CANARY = 'canary-secret-value-5d1e8b';
 
 /** Every line the gateway logs, as text (a leak in any field shows). */
@@ -56,18 +67,11 @@ beforeEach(() => {
         cb(null, meta({ scope: call.request.scope, key: call.request.key, version: 4 }));
       },
       listSecrets: (call, cb) => cb(null, { secrets: [meta({ scope: call.request.scope })] }),
-      deleteSecret: (call, cb) => {
-        if (!call.request.force) {
-          fail(
-            cb,
-            status.FAILED_PRECONDITION,
-            'secret.in_use',
-            'DB_PASSWORD is referenced by 1 workload (analytics/etl): delete it with force to mark them stale',
-          );
-          return;
-        }
-        cb(null, { deleted: meta(), dependents: ['analytics/etl'], recoverUntil: '' });
-      },
+      deleteSecret: unlessForced(
+        'secret.in_use',
+        'DB_PASSWORD is referenced by 1 workload (analytics/etl): delete it with force to mark them stale',
+        () => ({ deleted: meta(), dependents: ['analytics/etl'], recoverUntil: '' }),
+      ),
       setRotationPolicy: (call, cb) => cb(null, meta({ rotateEvery: call.request.rotateEvery })),
       rotateKek: (_call, cb) => cb(null, { newKekId: 'kek-2', rewrapped: 7, retiredKekIds: ['kek-1'] }),
       selector: (call, cb) => {
@@ -110,17 +114,11 @@ const last = <T>(method: string): T => {
   return c.request as T;
 };
 
-const problemOf = (res: { headers: Record<string, unknown>; json(): unknown }) => {
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  return res.json() as { code: string; status: number; detail: string; errors?: { path: string; message: string }[] };
-};
-
 test('PUT a domain secret sends the value to the catalog as the caller and answers its metadata, never the value', async () => {
-  const res = await gw.app.inject({
-    method: 'PUT',
-    url: '/api/v1/domains/analytics/secrets/DB_PASSWORD',
-    headers: { authorization: ALICE },
-    payload: { value: CANARY, description: 'the warehouse', rotateEvery: '30d' },
+  const res = await asAlice('PUT', '/api/v1/domains/analytics/secrets/DB_PASSWORD', {
+    value: CANARY,
+    description: 'the warehouse',
+    rotateEvery: '30d',
   });
   assert.equal(res.statusCode, 200);
   assert.equal(received, CANARY);
@@ -147,12 +145,7 @@ test('PUT a domain secret sends the value to the catalog as the caller and answe
     rotateEvery: '90d',
   });
   assert.equal(res.body.includes(CANARY), false);
-  const keep = await gw.app.inject({
-    method: 'PUT',
-    url: '/api/v1/domains/analytics/secrets/DB_PASSWORD',
-    headers: { authorization: ALICE },
-    payload: { value: CANARY },
-  });
+  const keep = await asAlice('PUT', '/api/v1/domains/analytics/secrets/DB_PASSWORD', { value: CANARY });
   assert.equal(keep.statusCode, 200);
   assert.equal(last<PutSecretRequest>('PutSecret').rotateEvery, undefined, 'absent keeps the policy as it is');
 });
@@ -161,31 +154,17 @@ test('global secrets use the global scope for list, put, delete and policy', asy
   const list = await gw.app.inject({ method: 'GET', url: '/api/v1/global/secrets', headers: { authorization: ALICE } });
   assert.equal(list.statusCode, 200);
   assert.deepEqual(gw.calls.at(-1)?.request, { scope: { domain: '', global: true }, deleted: false });
-  const put = await gw.app.inject({
-    method: 'PUT',
-    url: '/api/v1/global/secrets/SHARED',
-    headers: { authorization: ALICE },
-    payload: { value: CANARY },
-  });
+  const put = await asAlice('PUT', '/api/v1/global/secrets/SHARED', { value: CANARY });
   assert.equal(put.statusCode, 200);
   assert.deepEqual(last<PutSecretRequest>('PutSecret').scope, { domain: '', global: true });
-  await gw.app.inject({
-    method: 'DELETE',
-    url: '/api/v1/global/secrets/SHARED?force=true',
-    headers: { authorization: ALICE },
-  });
+  await asAlice('DELETE', '/api/v1/global/secrets/SHARED?force=true');
   assert.deepEqual(last<DeleteSecretRequest>('DeleteSecret'), {
     scope: { domain: '', global: true },
     key: 'SHARED',
     force: true,
     recoveryDays: undefined,
   });
-  await gw.app.inject({
-    method: 'PUT',
-    url: '/api/v1/global/secrets/SHARED/rotation-policy',
-    headers: { authorization: ALICE },
-    payload: { rotateEvery: 'never' },
-  });
+  await asAlice('PUT', '/api/v1/global/secrets/SHARED/rotation-policy', { rotateEvery: 'never' });
   assert.deepEqual(last<SetRotationPolicyRequest>('SetRotationPolicy'), {
     scope: { domain: '', global: true },
     key: 'SHARED',
@@ -194,28 +173,16 @@ test('global secrets use the global scope for list, put, delete and policy', asy
 });
 
 test('GET secrets lists metadata; DELETE is refused in use with the catalog’s code and text, and forced lists the dependents', async () => {
-  const list = await gw.app.inject({
-    method: 'GET',
-    url: '/api/v1/domains/analytics/secrets',
-    headers: { authorization: ALICE },
-  });
+  const list = await asAlice('GET', '/api/v1/domains/analytics/secrets');
   assert.equal(list.statusCode, 200);
   assert.equal((list.json() as { secrets: { key: string }[] }).secrets[0]?.key, 'DB_PASSWORD');
-  const refused = await gw.app.inject({
-    method: 'DELETE',
-    url: '/api/v1/domains/analytics/secrets/DB_PASSWORD',
-    headers: { authorization: ALICE },
-  });
+  const refused = await asAlice('DELETE', '/api/v1/domains/analytics/secrets/DB_PASSWORD');
   assert.equal(refused.statusCode, 409);
   const p = problemOf(refused);
   assert.equal(p.code, 'secret.in_use');
   assert.match(p.detail, /referenced by 1 workload \(analytics\/etl\)/);
   assert.equal(last<DeleteSecretRequest>('DeleteSecret').force, false);
-  const forced = await gw.app.inject({
-    method: 'DELETE',
-    url: '/api/v1/domains/analytics/secrets/DB_PASSWORD?force=true',
-    headers: { authorization: ALICE },
-  });
+  const forced = await asAlice('DELETE', '/api/v1/domains/analytics/secrets/DB_PASSWORD?force=true');
   assert.equal(forced.statusCode, 200);
   assert.deepEqual((forced.json() as { dependents: string[] }).dependents, ['analytics/etl']);
 });
@@ -235,32 +202,18 @@ test('a bad secret body is 400 naming each JSON path, never quoting the value, a
     ],
   ];
   for (const [payload, errors] of cases) {
-    const res = await gw.app.inject({
-      method: 'PUT',
-      url: '/api/v1/domains/analytics/secrets/K',
-      headers: { authorization: ALICE },
-      payload: payload as object,
-    });
+    const res = await asAlice('PUT', '/api/v1/domains/analytics/secrets/K', payload as object);
     assert.equal(res.statusCode, 400, JSON.stringify(payload));
     const p = problemOf(res);
     assert.equal(p.code, 'request.invalid');
     assert.deepEqual(p.errors, errors);
     assert.equal(res.body.includes(CANARY), false);
   }
-  const policy = await gw.app.inject({
-    method: 'PUT',
-    url: '/api/v1/domains/analytics/secrets/K/rotation-policy',
-    headers: { authorization: ALICE },
-    payload: { rotateEvery: 'weekly' },
-  });
+  const policy = await asAlice('PUT', '/api/v1/domains/analytics/secrets/K/rotation-policy', { rotateEvery: 'weekly' });
   assert.deepEqual(problemOf(policy).errors, [
     { path: '$.rotateEvery', message: 'must match pattern "^(\\d{1,6}[dh]|never)$"' },
   ]);
-  const force = await gw.app.inject({
-    method: 'DELETE',
-    url: '/api/v1/domains/analytics/secrets/K?force=maybe',
-    headers: { authorization: ALICE },
-  });
+  const force = await asAlice('DELETE', '/api/v1/domains/analytics/secrets/K?force=maybe');
   assert.deepEqual(problemOf(force).errors, [{ path: 'query parameter force', message: 'must be boolean' }]);
   assert.equal(gw.calls.length, 0);
 });
@@ -289,25 +242,15 @@ test('a secret body over the route’s limit is 413 naming the limit and the cat
   assert.equal(policy.statusCode, 413, 'a policy body has a small limit of its own');
   assert.match(problemOf(policy).detail, /larger than 16384 bytes, this route's limit$/);
   assert.equal(gw.calls.length, 0);
-  const overCatalog = await gw.app.inject({
-    method: 'PUT',
-    url: '/api/v1/domains/analytics/secrets/TOO_BIG',
-    headers: { authorization: ALICE },
-    payload: { value: 'v'.repeat(70_000) },
+  const overCatalog = await asAlice('PUT', '/api/v1/domains/analytics/secrets/TOO_BIG', { value: 'v'.repeat(70_000) });
+  assertProblem(overCatalog, 400, {
+    code: 'secret.value_too_large',
+    detail: 'the value is 70000 bytes; at most 65536 bytes are allowed',
   });
-  assert.equal(overCatalog.statusCode, 400);
-  assert.deepEqual(
-    { code: problemOf(overCatalog).code, detail: problemOf(overCatalog).detail },
-    { code: 'secret.value_too_large', detail: 'the value is 70000 bytes; at most 65536 bytes are allowed' },
-  );
 });
 
 test('the selector follows every page unless pageSize is given; inventory passes usedBy; kek rotate answers the catalog’s result', async () => {
-  const all = await gw.app.inject({
-    method: 'GET',
-    url: '/api/v1/domains/analytics/selector',
-    headers: { authorization: ALICE },
-  });
+  const all = await asAlice('GET', '/api/v1/domains/analytics/selector');
   assert.equal(all.statusCode, 200);
   assert.deepEqual(all.json(), {
     entries: [
@@ -324,18 +267,10 @@ test('the selector follows every page unless pageSize is given; inventory passes
     sources: [{ source: 'vault:team-vault', available: false, reason: 'sealed' }],
     nextPageToken: '',
   });
-  const one = await gw.app.inject({
-    method: 'GET',
-    url: '/api/v1/domains/analytics/selector?pageSize=1',
-    headers: { authorization: ALICE },
-  });
+  const one = await asAlice('GET', '/api/v1/domains/analytics/selector?pageSize=1');
   assert.equal((one.json() as { nextPageToken: string }).nextPageToken, 'p2');
   assert.deepEqual(last<SelectorRequest>('Selector'), { domain: 'analytics', pageSize: 1, pageToken: '' });
-  const inv = await gw.app.inject({
-    method: 'GET',
-    url: '/api/v1/domains/analytics/inventory?usedBy=DB_PASSWORD',
-    headers: { authorization: ALICE },
-  });
+  const inv = await asAlice('GET', '/api/v1/domains/analytics/inventory?usedBy=DB_PASSWORD');
   assert.equal(inv.statusCode, 200);
   assert.deepEqual(last<InventoryRequest>('Inventory'), {
     scope: { domain: 'analytics', global: false },

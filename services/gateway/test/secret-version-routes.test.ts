@@ -5,25 +5,14 @@ import type {
   DeleteSecretRequest,
   ListSecretsRequest,
   RollbackSecretRequest,
-  SecretVersion,
   SetSecretVersionStateRequest,
 } from '@latchkey/proto';
+import { fakeSecretVersion } from '@latchkey/testing';
 import { fail, jwtLike, secretMeta as meta, startFakeGateway, type FakeGateway } from './gateway-fixture.js';
 
 const ALICE = `Bearer ${jwtLike('alice')}`;
 
-const version = (n: number, over: Partial<SecretVersion> = {}): SecretVersion => ({
-  version: n,
-  createdAt: '2026-01-01T00:00:00Z',
-  createdBy: 'alice',
-  state: 'enabled',
-  current: false,
-  heldBy: [],
-  rolledBackFrom: 0,
-  disabledAt: '',
-  disabledBy: '',
-  ...over,
-});
+const version = fakeSecretVersion;
 
 let gw: FakeGateway;
 before(async () => {

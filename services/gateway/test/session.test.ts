@@ -8,7 +8,7 @@ import { CONTENT_SECURITY_POLICY, installSecurityHeaders } from '../src/http/sec
 import { ConsoleSessions } from '../src/session/console-sessions.js';
 import { memoryLinkRedemptions } from '../src/session/link-redemptions.js';
 import { SESSION_COOKIE, SessionCodec } from '../src/session/session-cookie.js';
-import { startFakeGateway, type FakeGateway } from './gateway-fixture.js';
+import { startFakeGateway, type FakeGateway, problemOf } from './gateway-fixture.js';
 
 /** A token of the JWT's shape with an expiry (the fakes do not verify it; ras does). */
 const jwtFor = (sub: string, expSec: number): string =>
@@ -49,11 +49,6 @@ beforeEach(() => {
     ras: { whoAmI: (_call, cb) => cb(null, { principal: 'alice', platformAdmin: false, groups: ['data-eng'] }) },
   });
 });
-
-const problemOf = (res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }) => {
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  return res.json() as { status: number; code: string; detail: string };
-};
 
 const linkCode = (token = ALICE, opts: Parameters<typeof sealLoginLink>[2] = {}) =>
   sealLoginLink(linkKey, token, opts).code;

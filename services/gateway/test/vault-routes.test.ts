@@ -8,7 +8,8 @@ import type {
   UpdateVaultIntegrationRequest,
   VaultIntegration,
 } from '@latchkey/proto';
-import { fail, jwtLike, useFakeGateway } from './gateway-fixture.js';
+import { unlessForced } from '@latchkey/testing';
+import { fail, jwtLike, useFakeGateway, assertProblem, problemOf } from './gateway-fixture.js';
 
 const ALICE = `Bearer ${jwtLike('alice')}`;
 const TOKEN = 'canary-vault-token-93c2aa';
@@ -64,18 +65,11 @@ const gw = useFakeGateway(() => {
         }
         cb(null, integration({ host: call.request.host ?? 'https://vault.example:8200' }));
       },
-      deleteVaultIntegration: (call, cb) => {
-        if (!call.request.force) {
-          fail(
-            cb,
-            status.FAILED_PRECONDITION,
-            'vault.in_use',
-            'team-vault is used by analytics/etl: delete it with force',
-          );
-          return;
-        }
-        cb(null, { deleted: integration(), dependents: ['analytics/etl'] });
-      },
+      deleteVaultIntegration: unlessForced(
+        'vault.in_use',
+        'team-vault is used by analytics/etl: delete it with force',
+        () => ({ deleted: integration(), dependents: ['analytics/etl'] }),
+      ),
       testVaultIntegration: (call, cb) => {
         keep(call.request.settings?.credential);
         if (call.request.integration === 'vi-1') cb(null, { outcome: 'ok', message: 'listed 3 keys', keys: 3 });
@@ -90,11 +84,6 @@ const last = <T>(method: string): T => {
   const c = gw.calls.filter((x) => x.method.endsWith(`/${method}`)).at(-1);
   assert.ok(c, `${method} was called`);
   return c.request as T;
-};
-
-const problemOf = (res: { headers: Record<string, unknown>; json(): unknown }) => {
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  return res.json() as { code: string; detail: string; errors?: { path: string; message: string }[] };
 };
 
 const base = '/api/v1/domains/analytics/vault-integrations';
@@ -143,11 +132,10 @@ test('list, get by id or name, and a missing one is the catalog’s not_found', 
   const got = await gw.app.inject({ method: 'GET', url: `${base}/vi-1`, headers: { authorization: ALICE } });
   assert.equal(got.statusCode, 200);
   const missing = await gw.app.inject({ method: 'GET', url: `${base}/nope`, headers: { authorization: ALICE } });
-  assert.equal(missing.statusCode, 404);
-  assert.deepEqual(
-    { code: problemOf(missing).code, detail: problemOf(missing).detail },
-    { code: 'vault.not_found', detail: 'vault integration nope not found in domain analytics' },
-  );
+  assertProblem(missing, 404, {
+    code: 'vault.not_found',
+    detail: 'vault integration nope not found in domain analytics',
+  });
 });
 
 test('PUT configures only the fields given; a new credential goes in; the bundle is refused by the catalog', async () => {

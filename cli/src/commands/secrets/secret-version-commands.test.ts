@@ -7,22 +7,13 @@ import type {
   SecretVersion,
   SetSecretVersionStateRequest,
 } from '@latchkey/proto';
+import { fakeSecretVersion } from '@latchkey/testing';
 import { main } from '../../main.js';
 import { fakeSecret } from '../../testing/fake-records.js';
 import { fail, useFakeServices } from '../../testing/fake-services.js';
 
-const version = (n: number, extra: Partial<SecretVersion> = {}): SecretVersion => ({
-  version: n,
-  createdAt: `2026-12-0${n}T00:00:00.000Z`,
-  createdBy: 'alice',
-  state: 'enabled',
-  current: false,
-  heldBy: [],
-  rolledBackFrom: 0,
-  disabledAt: '',
-  disabledBy: '',
-  ...extra,
-});
+const version = (n: number, extra: Partial<SecretVersion> = {}): SecretVersion =>
+  fakeSecretVersion(n, { createdAt: `2026-12-0${n}T00:00:00.000Z`, ...extra });
 
 const fake = useFakeServices({
   catalog: {

@@ -10,6 +10,7 @@ import type {
   UpdateVaultIntegrationRequest,
   VaultIntegration,
 } from '@latchkey/proto';
+import { unlessForced } from '@latchkey/testing';
 import { main } from '../../main.js';
 import { fail, useFakeServices } from '../../testing/fake-services.js';
 
@@ -77,18 +78,11 @@ const fake = useFakeServices({
       }
       cb(null, integration({ host: call.request.host ?? 'https://vault.example:8200' }));
     },
-    deleteVaultIntegration: (call, cb) => {
-      if (!call.request.force) {
-        fail(
-          cb,
-          status.FAILED_PRECONDITION,
-          'vault.integration_in_use',
-          'team-vault is referenced by analytics/nightly-etl: use --force',
-        );
-        return;
-      }
-      cb(null, { deleted: integration(), dependents: ['analytics/nightly-etl'] });
-    },
+    deleteVaultIntegration: unlessForced(
+      'vault.integration_in_use',
+      'team-vault is referenced by analytics/nightly-etl: use --force',
+      () => ({ deleted: integration(), dependents: ['analytics/nightly-etl'] }),
+    ),
     testVaultIntegration: (call, cb) => {
       if (call.request.integration === 'team-vault') {
         cb(null, { outcome: 'ok', message: 'logged in and listed the path', keys: 3 });

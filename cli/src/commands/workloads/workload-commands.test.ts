@@ -73,8 +73,7 @@ test('workload list --stale without --domain lists every readable domain, with w
 });
 
 test('workload get shows the policy, since when it is stale, what runs with the versions it holds, and a later failed attempt', async () => {
-  const out = fake.io();
-  assert.equal(await main(['workload', 'get', 'etl', '--domain', 'analytics'], out), 0);
+  const out = await fake.run(['workload', 'get', 'etl', '--domain', 'analytics'], 0);
   const text = out.stdoutLines.join('\n');
   assert.match(
     text,

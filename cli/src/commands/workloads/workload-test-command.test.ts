@@ -47,8 +47,7 @@ const testWorkload: DeployerServiceServer['testWorkload'] = (call, cb) => {
 const fake = useFakeServices({ deployer: { testWorkload } });
 
 test('workload test prints ok with the bucket, endpoint, region and the references used; exit 0', async () => {
-  const io = fake.io();
-  assert.equal(await main(['workload', 'test', 'lake', '--domain', 'analytics'], io), 0);
+  const io = await fake.run(['workload', 'test', 'lake', '--domain', 'analytics'], 0);
   const out = io.stdoutLines.join('\n');
   assert.match(
     out,

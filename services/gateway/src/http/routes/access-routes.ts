@@ -1,66 +1,25 @@
 import type { Bundle, BundleGrant, Domain, DomainGrant, Grantee } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
-import { bodyLimit, SMALL_BODY_LIMIT } from './body-limits.js';
-import { DOMAIN_PARAMS, ERRORS, NAME_PARAM } from './route-schemas.js';
+import { SMALL_BODY_LIMIT } from './body-limits.js';
+import { gatewayRoutes } from './gateway-route.js';
+import { answerObject, DOMAIN_PARAMS, listAnswer, NAME_PARAM } from './route-schemas.js';
 
 const ROLES = ['owner', 'maintainer', 'member'] as const;
 const PERMISSIONS = ['VIEW', 'UPDATE', 'USE'] as const;
 const GRANTEE_KINDS = ['user', 'group'] as const;
 
-const GRANTEE_ANSWER = {
-  type: 'object',
-  required: ['kind', 'id'],
-  properties: { kind: { type: 'string' }, id: { type: 'string' } },
-} as const;
-
-const DOMAIN_ANSWER = {
-  type: 'object',
-  required: ['name', 'createdAt', 'createdBy'],
-  properties: { name: { type: 'string' }, createdAt: { type: 'string' }, createdBy: { type: 'string' } },
-} as const;
-
-const DOMAIN_GRANT_ANSWER = {
-  type: 'object',
-  required: ['domain', 'grantee', 'role', 'grantedAt', 'grantedBy'],
-  properties: {
-    domain: { type: 'string' },
-    grantee: GRANTEE_ANSWER,
-    role: { type: 'string' },
-    grantedAt: { type: 'string' },
-    grantedBy: { type: 'string' },
-  },
-} as const;
-
-const BUNDLE_ANSWER = {
-  type: 'object',
-  required: ['domain', 'name', 'createdAt', 'createdBy'],
-  properties: {
-    domain: { type: 'string' },
-    name: { type: 'string' },
-    createdAt: { type: 'string' },
-    createdBy: { type: 'string' },
-  },
-} as const;
-
-const BUNDLE_GRANT_ANSWER = {
-  type: 'object',
-  required: ['domain', 'bundle', 'grantee', 'permission', 'grantedAt', 'grantedBy'],
-  properties: {
-    domain: { type: 'string' },
-    bundle: { type: 'string' },
-    grantee: GRANTEE_ANSWER,
-    permission: { type: 'string' },
-    grantedAt: { type: 'string' },
-    grantedBy: { type: 'string' },
-  },
-} as const;
-
-const bundleGrants = (name: string, description: string) =>
-  ({
-    type: 'object',
-    required: [name],
-    properties: { [name]: { type: 'array', description, items: BUNDLE_GRANT_ANSWER } },
-  }) as const;
+const GRANTEE_ANSWER = answerObject({ kind: 'string', id: 'string' });
+const DOMAIN_ANSWER = answerObject({ name: 'string', createdAt: 'string', createdBy: 'string' });
+const GRANTED = { grantedAt: 'string', grantedBy: 'string' } as const;
+const DOMAIN_GRANT_ANSWER = answerObject({ domain: 'string', grantee: GRANTEE_ANSWER, role: 'string', ...GRANTED });
+const BUNDLE_ANSWER = answerObject({ domain: 'string', name: 'string', createdAt: 'string', createdBy: 'string' });
+const BUNDLE_GRANT_ANSWER = answerObject({
+  domain: 'string',
+  bundle: 'string',
+  grantee: GRANTEE_ANSWER,
+  permission: 'string',
+  ...GRANTED,
+});
 
 /** `/members/{kind}/{id}`: who a domain role is for. */
 const MEMBER_PARAMS = {
@@ -99,13 +58,14 @@ const PERMISSION_LIST = {
   items: { type: 'string', enum: PERMISSIONS },
 } as const;
 
-interface MemberParams {
+interface DomainParams {
   domain: string;
+}
+interface MemberParams extends DomainParams {
   kind: string;
   id: string;
 }
-interface BundleParams {
-  domain: string;
+interface BundleParams extends DomainParams {
   bundle: string;
 }
 
@@ -134,116 +94,80 @@ const bundleGrantJson = (g: BundleGrant) => ({
  * decides; whoami is in identity-routes).
  */
 export const accessRoutes: RouteFamily = async (app, { upstream }) => {
-  const tags = ['access'];
+  const route = gatewayRoutes(app, ['access']);
 
-  app.get(
+  route(
+    'GET',
     '/api/v1/domains',
-    {
-      schema: {
-        tags,
-        summary: 'List domains (latchkey domain list)',
-        response: {
-          200: {
-            type: 'object',
-            required: ['domains'],
-            properties: { domains: { type: 'array', items: DOMAIN_ANSWER } },
-          },
-          ...ERRORS,
-        },
-      },
-    },
+    { summary: 'List domains (latchkey domain list)', answer: listAnswer('domains', DOMAIN_ANSWER) },
     async (request) => {
       const res = await upstream.call(request.caller(), 'ras', (r) => r.listDomains, {});
       return { domains: res.domains.map(domainJson) };
     },
   );
-  app.post(
+  route<unknown, unknown, { name: string }>(
+    'POST',
     '/api/v1/domains',
     {
-      bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
-      schema: {
-        tags,
-        summary: 'Create a domain, a team tenant (latchkey domain create; platform admins)',
-        body: NAME_BODY,
-        response: { 201: DOMAIN_ANSWER, ...ERRORS },
-      },
-    },
-    async (request, reply) => {
-      const { name } = request.body as { name: string };
-      const d = await upstream.call(request.caller(), 'ras', (r) => r.createDomain, { name });
-      return reply.code(201).send(domainJson(d));
-    },
-  );
-  app.get(
-    '/api/v1/domains/:domain',
-    {
-      schema: {
-        tags,
-        summary: 'One domain',
-        params: DOMAIN_PARAMS,
-        response: { 200: DOMAIN_ANSWER, ...ERRORS },
-      },
+      bodyLimit: SMALL_BODY_LIMIT,
+      summary: 'Create a domain, a team tenant (latchkey domain create; platform admins)',
+      body: NAME_BODY,
+      answer: DOMAIN_ANSWER,
+      status: 201,
     },
     async (request) => {
-      const { domain } = request.params as { domain: string };
-      return domainJson(await upstream.call(request.caller(), 'ras', (r) => r.getDomain, { name: domain }));
+      const { name } = request.body;
+      return domainJson(await upstream.call(request.caller(), 'ras', (r) => r.createDomain, { name }));
     },
+  );
+  route<DomainParams>(
+    'GET',
+    '/api/v1/domains/:domain',
+    { summary: 'One domain', params: DOMAIN_PARAMS, answer: DOMAIN_ANSWER },
+    async (request) =>
+      domainJson(await upstream.call(request.caller(), 'ras', (r) => r.getDomain, { name: request.params.domain })),
   );
 
-  app.get(
+  route<DomainParams>(
+    'GET',
     '/api/v1/domains/:domain/members',
     {
-      schema: {
-        tags,
-        summary: 'Who holds which role in the domain (latchkey domain members)',
-        params: DOMAIN_PARAMS,
-        response: {
-          200: {
-            type: 'object',
-            required: ['members'],
-            properties: { members: { type: 'array', items: DOMAIN_GRANT_ANSWER } },
-          },
-          ...ERRORS,
-        },
-      },
+      summary: 'Who holds which role in the domain (latchkey domain members)',
+      params: DOMAIN_PARAMS,
+      answer: listAnswer('members', DOMAIN_GRANT_ANSWER),
     },
     async (request) => {
-      const { domain } = request.params as { domain: string };
+      const { domain } = request.params;
       const res = await upstream.call(request.caller(), 'ras', (r) => r.listDomainMembers, { domain });
       return { members: res.members.map(domainGrantJson) };
     },
   );
-  app.put(
+  route<MemberParams, unknown, { role: string }>(
+    'PUT',
     '/api/v1/domains/:domain/members/:kind/:id',
     {
-      bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
-      schema: {
-        tags,
-        summary: 'Give a user or group a role in the domain, replacing the one it held (latchkey domain grant)',
-        params: MEMBER_PARAMS,
-        body: {
-          type: 'object',
-          required: ['role'],
-          additionalProperties: false,
-          properties: { role: { type: 'string', enum: ROLES } },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['grant', 'changed', 'previousRole'],
-            properties: {
-              grant: DOMAIN_GRANT_ANSWER,
-              changed: { type: 'boolean' },
-              previousRole: { type: 'string', description: 'the role it held before ("" for none)' },
-            },
-          },
-          ...ERRORS,
+      bodyLimit: SMALL_BODY_LIMIT,
+      summary: 'Give a user or group a role in the domain, replacing the one it held (latchkey domain grant)',
+      params: MEMBER_PARAMS,
+      body: {
+        type: 'object',
+        required: ['role'],
+        additionalProperties: false,
+        properties: { role: { type: 'string', enum: ROLES } },
+      },
+      answer: {
+        type: 'object',
+        required: ['grant', 'changed', 'previousRole'],
+        properties: {
+          grant: DOMAIN_GRANT_ANSWER,
+          changed: { type: 'boolean' },
+          previousRole: { type: 'string', description: 'the role it held before ("" for none)' },
         },
       },
     },
     async (request) => {
-      const { domain, kind, id } = request.params as MemberParams;
-      const { role } = request.body as { role: string };
+      const { domain, kind, id } = request.params;
+      const { role } = request.body;
       const res = await upstream.call(request.caller(), 'ras', (r) => r.grantDomainRole, {
         domain,
         grantee: { kind, id },
@@ -252,126 +176,99 @@ export const accessRoutes: RouteFamily = async (app, { upstream }) => {
       return { grant: domainGrantJson(res.grant), changed: res.changed, previousRole: res.previousRole };
     },
   );
-  app.delete(
+  route<MemberParams, { role?: string }>(
+    'DELETE',
     '/api/v1/domains/:domain/members/:kind/:id',
     {
-      schema: {
-        tags,
-        summary:
-          "Take a user's or group's role in the domain away; with ?role=, only if it is that role (latchkey domain revoke)",
-        params: MEMBER_PARAMS,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { role: { type: 'string', enum: ROLES } },
-        },
-        response: {
-          200: { type: 'object', required: ['revoked'], properties: { revoked: DOMAIN_GRANT_ANSWER } },
-          ...ERRORS,
-        },
+      summary:
+        "Take a user's or group's role in the domain away; with ?role=, only if it is that role (latchkey domain revoke)",
+      params: MEMBER_PARAMS,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { role: { type: 'string', enum: ROLES } },
       },
+      answer: { type: 'object', required: ['revoked'], properties: { revoked: DOMAIN_GRANT_ANSWER } },
     },
     async (request) => {
-      const { domain, kind, id } = request.params as MemberParams;
-      const role = (request.query as { role?: string }).role ?? '';
+      const { domain, kind, id } = request.params;
       const res = await upstream.call(request.caller(), 'ras', (r) => r.revokeDomainRole, {
         domain,
         grantee: { kind, id },
-        role,
+        role: request.query.role ?? '',
       });
       return { revoked: domainGrantJson(res.revoked) };
     },
   );
 
-  app.get(
+  route<DomainParams>(
+    'GET',
     '/api/v1/domains/:domain/bundles',
     {
-      schema: {
-        tags,
-        summary: "List the domain's resource bundles (latchkey bundle list)",
-        params: DOMAIN_PARAMS,
-        response: {
-          200: {
-            type: 'object',
-            required: ['bundles'],
-            properties: { bundles: { type: 'array', items: BUNDLE_ANSWER } },
-          },
-          ...ERRORS,
-        },
-      },
+      summary: "List the domain's resource bundles (latchkey bundle list)",
+      params: DOMAIN_PARAMS,
+      answer: listAnswer('bundles', BUNDLE_ANSWER),
     },
     async (request) => {
-      const { domain } = request.params as { domain: string };
+      const { domain } = request.params;
       const res = await upstream.call(request.caller(), 'ras', (r) => r.listBundles, { domain });
       return { bundles: res.bundles.map(bundleJson) };
     },
   );
-  app.post(
+  route<DomainParams, unknown, { name: string }>(
+    'POST',
     '/api/v1/domains/:domain/bundles',
     {
-      bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
-      schema: {
-        tags,
-        summary: 'Create a resource bundle in the domain (latchkey bundle create; owners and platform admins)',
-        params: DOMAIN_PARAMS,
-        body: NAME_BODY,
-        response: { 201: BUNDLE_ANSWER, ...ERRORS },
-      },
+      bodyLimit: SMALL_BODY_LIMIT,
+      summary: 'Create a resource bundle in the domain (latchkey bundle create; owners and platform admins)',
+      params: DOMAIN_PARAMS,
+      body: NAME_BODY,
+      answer: BUNDLE_ANSWER,
+      status: 201,
     },
-    async (request, reply) => {
-      const { domain } = request.params as { domain: string };
-      const { name } = request.body as { name: string };
-      const b = await upstream.call(request.caller(), 'ras', (r) => r.createBundle, { domain, name });
-      return reply.code(201).send(bundleJson(b));
+    async (request) => {
+      const { domain } = request.params;
+      const { name } = request.body;
+      return bundleJson(await upstream.call(request.caller(), 'ras', (r) => r.createBundle, { domain, name }));
     },
   );
-  app.get(
+  route<BundleParams>(
+    'GET',
     '/api/v1/domains/:domain/bundles/:bundle',
     {
-      schema: {
-        tags,
-        summary: 'A bundle and its grants (latchkey bundle show)',
-        params: BUNDLE_PARAMS,
-        response: {
-          200: {
-            type: 'object',
-            required: ['bundle', 'grants'],
-            properties: { bundle: BUNDLE_ANSWER, grants: { type: 'array', items: BUNDLE_GRANT_ANSWER } },
-          },
-          ...ERRORS,
-        },
+      summary: 'A bundle and its grants (latchkey bundle show)',
+      params: BUNDLE_PARAMS,
+      answer: {
+        type: 'object',
+        required: ['bundle', 'grants'],
+        properties: { bundle: BUNDLE_ANSWER, grants: { type: 'array', items: BUNDLE_GRANT_ANSWER } },
       },
     },
     async (request) => {
-      const { domain, bundle } = request.params as BundleParams;
+      const { domain, bundle } = request.params;
       const b = await upstream.call(request.caller(), 'ras', (r) => r.getBundle, { domain, name: bundle });
       const { grants } = await upstream.call(request.caller(), 'ras', (r) => r.listBundleGrants, { domain, bundle });
       return { bundle: bundleJson(b), grants: grants.map(bundleGrantJson) };
     },
   );
-  app.put(
+  route<BundleParams & MemberParams, unknown, { permissions: string[] }>(
+    'PUT',
     '/api/v1/domains/:domain/bundles/:bundle/grants/:kind/:id',
     {
-      bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
-      schema: {
-        tags,
-        summary: 'Grant VIEW, UPDATE and/or USE on the bundle to a user or group (latchkey bundle grant)',
-        params: BUNDLE_GRANTEE_PARAMS,
-        body: {
-          type: 'object',
-          required: ['permissions'],
-          additionalProperties: false,
-          properties: { permissions: PERMISSION_LIST },
-        },
-        response: {
-          200: bundleGrants('granted', 'the permissions newly granted (none when all were held)'),
-          ...ERRORS,
-        },
+      bodyLimit: SMALL_BODY_LIMIT,
+      summary: 'Grant VIEW, UPDATE and/or USE on the bundle to a user or group (latchkey bundle grant)',
+      params: BUNDLE_GRANTEE_PARAMS,
+      body: {
+        type: 'object',
+        required: ['permissions'],
+        additionalProperties: false,
+        properties: { permissions: PERMISSION_LIST },
       },
+      answer: listAnswer('granted', BUNDLE_GRANT_ANSWER, 'the permissions newly granted (none when all were held)'),
     },
     async (request) => {
-      const { domain, bundle, kind, id } = request.params as BundleParams & MemberParams;
-      const { permissions } = request.body as { permissions: string[] };
+      const { domain, bundle, kind, id } = request.params;
+      const { permissions } = request.body;
       const res = await upstream.call(request.caller(), 'ras', (r) => r.grantBundle, {
         domain,
         bundle,
@@ -381,27 +278,25 @@ export const accessRoutes: RouteFamily = async (app, { upstream }) => {
       return { granted: res.granted.map(bundleGrantJson) };
     },
   );
-  app.delete(
+  route<BundleParams & MemberParams, { permission?: string }>(
+    'DELETE',
     '/api/v1/domains/:domain/bundles/:bundle/grants/:kind/:id',
     {
-      schema: {
-        tags,
-        summary:
-          'Take permissions on the bundle away from a user or group: those of ?permission=VIEW,USE, or all (latchkey bundle revoke)',
-        params: BUNDLE_GRANTEE_PARAMS,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            permission: { type: 'string', pattern: '^(VIEW|UPDATE|USE)(,(VIEW|UPDATE|USE))*$' },
-          },
+      summary:
+        'Take permissions on the bundle away from a user or group: those of ?permission=VIEW,USE, or all (latchkey bundle revoke)',
+      params: BUNDLE_GRANTEE_PARAMS,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          permission: { type: 'string', pattern: '^(VIEW|UPDATE|USE)(,(VIEW|UPDATE|USE))*$' },
         },
-        response: { 200: bundleGrants('revoked', 'the permissions taken away'), ...ERRORS },
       },
+      answer: listAnswer('revoked', BUNDLE_GRANT_ANSWER, 'the permissions taken away'),
     },
     async (request) => {
-      const { domain, bundle, kind, id } = request.params as BundleParams & MemberParams;
-      const given = (request.query as { permission?: string }).permission;
+      const { domain, bundle, kind, id } = request.params;
+      const given = request.query.permission;
       const permissions = given === undefined ? [] : [...new Set(given.split(','))];
       const res = await upstream.call(request.caller(), 'ras', (r) => r.revokeBundle, {
         domain,

@@ -1,40 +1,24 @@
 import type { AuditEntry } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
-import { ERRORS } from './route-schemas.js';
+import { answerObject, ERRORS } from './route-schemas.js';
 
 /** What ras gives in one page at most (and so one answer here). */
 export const AUDIT_MAX_LIMIT = 1000;
 const AUDIT_DEFAULT_LIMIT = 100;
 
-const AUDIT_ENTRY = {
-  type: 'object',
-  required: [
-    'id',
-    'at',
-    'service',
-    'actor',
-    'groups',
-    'action',
-    'domain',
-    'resource',
-    'outcome',
-    'reason',
-    'requestId',
-  ],
-  properties: {
-    id: { type: 'string' },
-    at: { type: 'string' },
-    service: { type: 'string' },
-    actor: { type: 'string' },
-    groups: { type: 'array', items: { type: 'string' } },
-    action: { type: 'string' },
-    domain: { type: 'string' },
-    resource: { type: 'string' },
-    outcome: { type: 'string' },
-    reason: { type: 'string' },
-    requestId: { type: 'string' },
-  },
-} as const;
+const AUDIT_ENTRY = answerObject({
+  id: 'string',
+  at: 'string',
+  service: 'string',
+  actor: 'string',
+  groups: 'string[]',
+  action: 'string',
+  domain: 'string',
+  resource: 'string',
+  outcome: 'string',
+  reason: 'string',
+  requestId: 'string',
+});
 
 const auditJson = (r: AuditEntry) => ({
   id: r.id,
@@ -75,11 +59,7 @@ export const auditRoutes: RouteFamily = async (app, { upstream }) => {
           },
         },
         response: {
-          200: {
-            type: 'object',
-            required: ['records', 'nextPageToken'],
-            properties: { records: { type: 'array', items: AUDIT_ENTRY }, nextPageToken: { type: 'string' } },
-          },
+          200: answerObject({ records: { type: 'array', items: AUDIT_ENTRY }, nextPageToken: 'string' }),
           ...ERRORS,
         },
       },

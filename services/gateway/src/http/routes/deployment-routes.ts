@@ -5,7 +5,7 @@ import {
   StopWorkloadResponse,
   WorkloadTestResult,
 } from '@latchkey/proto';
-import type { FastifyRequest } from 'fastify';
+import type { ServiceClients, UnaryFn } from '../../clients.js';
 import type { RouteFamily } from '../route-context.js';
 import { deploymentJson } from './workload-json.js';
 import { DOMAIN_NAME_PARAMS, DOMAIN_PARAMS, ERRORS, NAME_PARAM, objectAnswer } from './route-schemas.js';
@@ -35,16 +35,22 @@ export const deploymentRoutes: RouteFamily = async (app, { upstream }) => {
     schema: { tags, summary, params: DOMAIN_NAME_PARAMS, response: { [status]: answer, ...ERRORS } },
   });
   const base = '/api/v1/domains/:domain/workloads/:name';
-  /** POST `base/verb`: one call to the deployer for the workload, its reply answered (200) as JSON. */
-  const workloadAction = (
+  /**
+   * POST `base/verb`: one call of `method` to the deployer for the workload
+   * (its request made of the path's domain and name), its reply answered (200) as JSON.
+   */
+  const workloadAction = <Req, Res>(
     verb: string,
     summary: string,
     answer: string,
-    ask: (request: FastifyRequest, params: NameParams) => Promise<unknown>,
+    method: (client: ServiceClients['deployer']) => UnaryFn<Req, Res>,
+    ask: (params: NameParams) => Req,
+    toJson: (res: Res) => unknown,
   ) =>
     app.post(`${base}/${verb}`, action(summary, objectAnswer(answer)), async (request) =>
-      ask(request, request.params as NameParams),
+      toJson(await upstream.call(request.caller(), 'deployer', method, ask(request.params as NameParams))),
     );
+  const named = ({ domain, name }: NameParams) => ({ domain, name });
 
   app.post(
     `${base}/deploy`,
@@ -63,26 +69,25 @@ export const deploymentRoutes: RouteFamily = async (app, { upstream }) => {
     'dry-run',
     'Check every reference as a deployment would (permission, existence, version), deploying nothing',
     'The plan: per reference whether it would resolve, its scope and version, never a value',
-    async (request, { domain, name }) =>
-      DeploymentPlan.toJSON(await upstream.call(request.caller(), 'deployer', (c) => c.dryRun, { domain, name })),
+    (c) => c.dryRun,
+    named,
+    DeploymentPlan.toJSON,
   );
   workloadAction(
     'test',
     'A STORAGE_CONFIG’s connection test: its credentials resolved as for a deployment, then one signed S3 request to its endpoint; starts nothing',
     'ok, or the precise reason (code, message); the endpoint, region and bucket tried; never a value',
-    async (request, { domain, name }) =>
-      WorkloadTestResult.toJSON(
-        await upstream.call(request.caller(), 'deployer', (c) => c.testWorkload, { domain, name }),
-      ),
+    (c) => c.testWorkload,
+    named,
+    WorkloadTestResult.toJSON,
   );
   workloadAction(
     'redeploy',
     'A new deployment of the workload, by the caller',
     'Per workload: its new deployment, or why not',
-    async (request, { domain, name }) =>
-      RedeployResponse.toJSON(
-        await upstream.call(request.caller(), 'deployer', (c) => c.redeploy, { domain, name, stale: false }),
-      ),
+    (c) => c.redeploy,
+    (p) => ({ ...named(p), stale: false }),
+    RedeployResponse.toJSON,
   );
   app.post(
     '/api/v1/domains/:domain/workloads/redeploy-stale',
@@ -105,10 +110,9 @@ export const deploymentRoutes: RouteFamily = async (app, { upstream }) => {
     'stop',
     'Stop the workload’s deployments, wherever they run (idempotent)',
     'The deployments stopped',
-    async (request, { domain, name }) =>
-      StopWorkloadResponse.toJSON(
-        await upstream.call(request.caller(), 'deployer', (c) => c.stopWorkload, { domain, name }),
-      ),
+    (c) => c.stopWorkload,
+    named,
+    StopWorkloadResponse.toJSON,
   );
   app.get(
     `${base}/logs`,

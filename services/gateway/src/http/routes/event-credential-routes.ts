@@ -1,6 +1,6 @@
 import type { RouteFamily } from '../route-context.js';
 import { bodyLimit, SMALL_BODY_LIMIT } from './body-limits.js';
-import { ERRORS } from './route-schemas.js';
+import { answerObject, ERRORS } from './route-schemas.js';
 
 /**
  * `POST /api/v1/event-credentials`: NATS credentials for an event subscriber
@@ -29,16 +29,12 @@ export const eventCredentialRoutes: RouteFamily = async (app, { upstream }) => {
           },
         },
         response: {
-          201: {
-            type: 'object',
-            required: ['creds', 'user', 'expiresAt', 'subjects'],
-            properties: {
-              creds: { type: 'string', description: 'a NATS credentials file: a secret for the subscriber alone' },
-              user: { type: 'string' },
-              expiresAt: { type: 'string' },
-              subjects: { type: 'array', items: { type: 'string' } },
-            },
-          },
+          201: answerObject({
+            creds: { type: 'string', description: 'a NATS credentials file: a secret for the subscriber alone' },
+            user: 'string',
+            expiresAt: 'string',
+            subjects: 'string[]',
+          }),
           ...ERRORS,
         },
       },

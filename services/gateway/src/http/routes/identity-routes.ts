@@ -1,5 +1,6 @@
 import type { RouteFamily } from '../route-context.js';
 import { PROBLEM_REF } from '../openapi.js';
+import { answerObject } from './route-schemas.js';
 
 /** `GET /api/v1/whoami`: the caller as the services see it (ras's WhoAmI, as `latchkey whoami`). */
 export const identityRoutes: RouteFamily = async (app, { upstream }) => {
@@ -10,15 +11,7 @@ export const identityRoutes: RouteFamily = async (app, { upstream }) => {
         tags: ['access'],
         summary: 'Who the caller is, as the services see it',
         response: {
-          200: {
-            type: 'object',
-            required: ['principal', 'platformAdmin', 'groups'],
-            properties: {
-              principal: { type: 'string' },
-              platformAdmin: { type: 'boolean' },
-              groups: { type: 'array', items: { type: 'string' } },
-            },
-          },
+          200: answerObject({ principal: 'string', platformAdmin: 'boolean', groups: 'string[]' }),
           default: PROBLEM_REF,
         },
       },

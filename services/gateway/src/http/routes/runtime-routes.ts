@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { LatchkeyError } from '@latchkey/errors';
 import { BEARER } from '../caller.js';
-import { PROBLEM_REF } from '../openapi.js';
 import type { RouteFamily } from '../route-context.js';
+import { configured, gatewayRoutes } from './gateway-route.js';
+import { answerObject, paramsObject } from './route-schemas.js';
 
 /**
  * The workload token a request carries (`Authorization: Bearer lkw_...`),
@@ -12,16 +13,14 @@ import type { RouteFamily } from '../route-context.js';
  */
 const workloadToken = (request: FastifyRequest): string => BEARER.exec(request.headers.authorization ?? '')?.[1] ?? '';
 
-const REFERENCE = {
-  type: 'object',
-  required: ['key', 'sourceType', 'sourceId', 'legacy'],
-  properties: {
-    key: { type: 'string' },
-    sourceType: { type: 'string', enum: ['MANAGED', 'VAULT'] },
-    sourceId: { type: 'string', description: 'the domain, global, or the Vault integration id' },
-    legacy: { type: 'boolean', description: 'a ${secrets.KEY} placeholder: the domain first, then global' },
-  },
-} as const;
+const SOURCE_TYPE = { type: 'string', enum: ['MANAGED', 'VAULT'] } as const;
+
+const REFERENCE = answerObject({
+  key: 'string',
+  sourceType: SOURCE_TYPE,
+  sourceId: { type: 'string', description: 'the domain, global, or the Vault integration id' },
+  legacy: { type: 'boolean', description: 'a ${secrets.KEY} placeholder: the domain first, then global' },
+});
 
 const SECURITY = [{ workloadToken: [] }];
 
@@ -34,38 +33,30 @@ const SECURITY = [{ workloadToken: [] }];
  * deployer with its runtime identity and decides nothing itself.
  */
 export const runtimeRoutes: RouteFamily = async (app, { runtime }) => {
-  const reads = () => {
-    if (runtime === undefined) {
-      throw new LatchkeyError(
-        'runtime.unavailable',
-        'this gateway has no runtime identity, so workloads cannot read through it: give it LATCHKEY_RUNTIME_TLS_CERT_FILE and LATCHKEY_RUNTIME_TLS_KEY_FILE (a client certificate with CN gateway-runtime; latchkey up makes one; not with LATCHKEY_INSECURE=1)',
-        { kind: 'unavailable' },
-      );
-    }
-    return runtime;
-  };
+  const reads = () =>
+    configured(
+      runtime,
+      () =>
+        new LatchkeyError(
+          'runtime.unavailable',
+          'this gateway has no runtime identity, so workloads cannot read through it: give it LATCHKEY_RUNTIME_TLS_CERT_FILE and LATCHKEY_RUNTIME_TLS_KEY_FILE (a client certificate with CN gateway-runtime; latchkey up makes one; not with LATCHKEY_INSECURE=1)',
+          { kind: 'unavailable' },
+        ),
+    );
 
-  app.get(
+  const route = gatewayRoutes(app, ['runtime']);
+  route(
+    'GET',
     '/api/v1/runtime/secrets',
     {
-      schema: {
-        tags: ['runtime'],
-        summary: "The references of the calling workload's own deployment (never a value)",
-        security: SECURITY,
-        response: {
-          200: {
-            type: 'object',
-            required: ['deploymentId', 'workload', 'domain', 'references'],
-            properties: {
-              deploymentId: { type: 'string' },
-              workload: { type: 'string' },
-              domain: { type: 'string' },
-              references: { type: 'array', items: REFERENCE },
-            },
-          },
-          default: PROBLEM_REF,
-        },
-      },
+      summary: "The references of the calling workload's own deployment (never a value)",
+      security: SECURITY,
+      answer: answerObject({
+        deploymentId: 'string',
+        workload: 'string',
+        domain: 'string',
+        references: { type: 'array', items: REFERENCE },
+      }),
     },
     async (request) => {
       const res = await reads().list(workloadToken(request));
@@ -73,52 +64,36 @@ export const runtimeRoutes: RouteFamily = async (app, { runtime }) => {
     },
   );
 
-  app.get(
+  route<{ key: string }, { source?: string; id?: string }>(
+    'GET',
     '/api/v1/runtime/secrets/:key',
     {
-      schema: {
-        tags: ['runtime'],
-        summary: "One reference of the calling workload's deployment, at its current version (audited)",
-        security: SECURITY,
-        params: {
-          type: 'object',
-          required: ['key'],
-          properties: { key: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,253}$' } },
-        },
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            source: {
-              type: 'string',
-              enum: ['MANAGED', 'KUBERNETES', 'VAULT'],
-              description: 'when the spec references the key from more than one source',
-            },
-            id: { type: 'string', maxLength: 253, description: 'the domain, global, or the Vault integration id' },
+      summary: "One reference of the calling workload's deployment, at its current version (audited)",
+      security: SECURITY,
+      params: paramsObject({ key: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,253}$' } }),
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          source: {
+            type: 'string',
+            enum: ['MANAGED', 'KUBERNETES', 'VAULT'],
+            description: 'when the spec references the key from more than one source',
           },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['key', 'sourceType', 'scope', 'version', 'value'],
-            properties: {
-              key: { type: 'string' },
-              sourceType: { type: 'string', enum: ['MANAGED', 'VAULT'] },
-              scope: {
-                type: 'string',
-                description: 'the scope that answered (a domain or global) or the integration id',
-              },
-              version: { type: 'integer' },
-              value: { type: 'string' },
-            },
-          },
-          default: PROBLEM_REF,
+          id: { type: 'string', maxLength: 253, description: 'the domain, global, or the Vault integration id' },
         },
       },
+      answer: answerObject({
+        key: 'string',
+        sourceType: SOURCE_TYPE,
+        scope: { type: 'string', description: 'the scope that answered (a domain or global) or the integration id' },
+        version: 'integer',
+        value: 'string',
+      }),
     },
     async (request, reply) => {
-      const { key } = request.params as { key: string };
-      const q = request.query as { source?: string; id?: string };
+      const { key } = request.params;
+      const q = request.query;
       const res = await reads().read(workloadToken(request), {
         key,
         sourceType: q.source ?? '',

@@ -1,7 +1,8 @@
 import type { Scope, SecretMetadata } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
-import { bodyLimit, SECRET_BODY_LIMIT, SECRET_BODY_LIMIT_NOTE, SMALL_BODY_LIMIT } from './body-limits.js';
-import { DOMAIN_PARAMS, ERRORS, NAME_PARAM } from './route-schemas.js';
+import { SECRET_BODY_LIMIT, SECRET_BODY_LIMIT_NOTE, SMALL_BODY_LIMIT } from './body-limits.js';
+import { gatewayRoutes } from './gateway-route.js';
+import { answerObject, DOMAIN_PARAMS, listAnswer, NAME_PARAM, paramsObject } from './route-schemas.js';
 
 /** `<N>d`, `<N>h` or `never`, as `latchkey secret put --rotate-every` takes it; the catalog checks the bounds. */
 const ROTATE_EVERY = {
@@ -10,35 +11,29 @@ const ROTATE_EVERY = {
   description: '"<N>d" or "<N>h" (e.g. "90d") sets the rotation policy, "never" removes it',
 } as const;
 
-export const SCOPE_ANSWER = {
-  type: 'object',
-  required: ['domain', 'global'],
-  properties: {
-    domain: { type: 'string', description: 'the domain ("" in global scope)' },
-    global: { type: 'boolean' },
-  },
-} as const;
+export const SCOPE_ANSWER = answerObject({
+  domain: { type: 'string', description: 'the domain ("" in global scope)' },
+  global: 'boolean',
+});
 
 /**
  * A secret's metadata. The properties are exactly these: the serializer
  * writes nothing else, and there is no value among them.
  */
-export const SECRET_ANSWER = {
-  type: 'object',
-  description: "A secret's metadata: never its value",
-  required: ['scope', 'key', 'source', 'version', 'createdAt', 'updatedAt', 'updatedBy', 'description', 'rotateEvery'],
-  properties: {
+export const SECRET_ANSWER = answerObject(
+  {
     scope: SCOPE_ANSWER,
-    key: { type: 'string' },
+    key: 'string',
     source: { type: 'string', description: 'the backend that holds the value (database, kubernetes, vault)' },
-    version: { type: 'integer' },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-    updatedBy: { type: 'string' },
-    description: { type: 'string' },
+    version: 'integer',
+    createdAt: 'string',
+    updatedAt: 'string',
+    updatedBy: 'string',
+    description: 'string',
     rotateEvery: { type: 'string', description: 'the rotation policy ("90d"), "" when none' },
   },
-} as const;
+  { description: "A secret's metadata: never its value" },
+);
 
 const DELETE_ANSWER = {
   type: 'object',
@@ -80,12 +75,8 @@ const POLICY_BODY = {
   properties: { rotateEvery: ROTATE_EVERY },
 } as const;
 
-export const KEY_PARAMS = { type: 'object', required: ['key'], properties: { key: NAME_PARAM } } as const;
-export const DOMAIN_KEY_PARAMS = {
-  type: 'object',
-  required: ['domain', 'key'],
-  properties: { domain: NAME_PARAM, key: NAME_PARAM },
-} as const;
+export const KEY_PARAMS = paramsObject({ key: NAME_PARAM });
+export const DOMAIN_KEY_PARAMS = paramsObject({ domain: NAME_PARAM, key: NAME_PARAM });
 const FORCE_QUERY = {
   type: 'object',
   additionalProperties: false,
@@ -109,6 +100,12 @@ export interface ScopeParams {
 export const scopeOf = (params: ScopeParams): Scope =>
   params.domain === undefined ? { domain: '', global: true } : { domain: params.domain, global: false };
 
+/** The secret a keyed route's params name: its scope and key. */
+export const secretOf = (params: ScopeParams): { scope: Scope; key: string } => ({
+  scope: scopeOf(params),
+  key: params.key ?? '',
+});
+
 /** Exactly the answer's properties, so nothing the catalog may add later reaches a caller by accident. */
 export function secretJson(m: SecretMetadata | undefined) {
   return {
@@ -130,7 +127,7 @@ export function secretJson(m: SecretMetadata | undefined) {
  * a PUT body only and never comes out: the answers are metadata.
  */
 export const secretRoutes: RouteFamily = async (app, { upstream }) => {
-  const tags = ['secrets'];
+  const route = gatewayRoutes(app, ['secrets']);
   const scopes = [
     { base: '/api/v1/domains/:domain/secrets', where: "the domain's", params: DOMAIN_PARAMS, keyed: DOMAIN_KEY_PARAMS },
     {
@@ -141,53 +138,39 @@ export const secretRoutes: RouteFamily = async (app, { upstream }) => {
     },
   ] as const;
   for (const { base, where, params, keyed } of scopes) {
-    app.get(
+    route<ScopeParams>(
+      'GET',
       base,
       {
-        schema: {
-          tags,
-          summary: `List ${where} secrets: metadata only, never a value (latchkey secret list)`,
-          ...(params === undefined ? {} : { params }),
-          response: {
-            200: {
-              type: 'object',
-              required: ['secrets'],
-              properties: { secrets: { type: 'array', items: SECRET_ANSWER } },
-            },
-            ...ERRORS,
-          },
-        },
+        summary: `List ${where} secrets: metadata only, never a value (latchkey secret list)`,
+        ...(params === undefined ? {} : { params }),
+        answer: listAnswer('secrets', SECRET_ANSWER),
       },
       async (request) => {
-        const scope = scopeOf(request.params as ScopeParams);
+        const scope = scopeOf(request.params);
         const res = await upstream.call(request.caller(), 'catalog', (c) => c.listSecrets, { scope, deleted: false });
         return { secrets: res.secrets.map(secretJson) };
       },
     );
-    app.put(
+    route<ScopeParams, unknown, { value: string; description?: string; rotateEvery?: string }>(
+      'PUT',
       `${base}/:key`,
       {
-        bodyLimit: bodyLimit(app, SECRET_BODY_LIMIT),
-        config: { bodyLimitNote: SECRET_BODY_LIMIT_NOTE },
-        schema: {
-          tags,
-          summary: `Create one of ${where} secrets, or store a new version of it (latchkey secret put)`,
-          description:
-            'The value is in the body and nowhere else; the answer is the new version\'s metadata. `rotateEvery` sets ("90d") or removes ("never") the rotation policy; absent, the policy is kept.',
-          params: keyed,
-          body: PUT_BODY,
-          response: { 200: SECRET_ANSWER, ...ERRORS },
-        },
+        bodyLimit: SECRET_BODY_LIMIT,
+        bodyLimitNote: SECRET_BODY_LIMIT_NOTE,
+        summary: `Create one of ${where} secrets, or store a new version of it (latchkey secret put)`,
+        description:
+          'The value is in the body and nowhere else; the answer is the new version\'s metadata. `rotateEvery` sets ("90d") or removes ("never") the rotation policy; absent, the policy is kept.',
+        params: keyed,
+        body: PUT_BODY,
+        answer: SECRET_ANSWER,
       },
       async (request) => {
-        const scope = scopeOf(request.params as ScopeParams);
-        const { key = '' } = request.params as ScopeParams;
-        const body = request.body as { value: string; description?: string; rotateEvery?: string };
+        const { body } = request;
         const value = Buffer.from(body.value, 'utf8');
         try {
           const meta = await upstream.call(request.caller(), 'catalog', (c) => c.putSecret, {
-            scope,
-            key,
+            ...secretOf(request.params),
             value,
             description: body.description ?? '',
             ...(body.rotateEvery === undefined ? {} : { rotateEvery: body.rotateEvery }),
@@ -198,72 +181,48 @@ export const secretRoutes: RouteFamily = async (app, { upstream }) => {
         }
       },
     );
-    app.delete(
+    route<ScopeParams, { force?: boolean; recoveryDays?: number }>(
+      'DELETE',
       `${base}/:key`,
       {
-        schema: {
-          tags,
-          summary: `Delete one of ${where} secrets, restorable for ?recoveryDays (default 7; 0 destroys its values now); refused while workloads reference it unless ?force=true (latchkey secret delete)`,
-          params: keyed,
-          querystring: FORCE_QUERY,
-          response: { 200: DELETE_ANSWER, ...ERRORS },
-        },
+        summary: `Delete one of ${where} secrets, restorable for ?recoveryDays (default 7; 0 destroys its values now); refused while workloads reference it unless ?force=true (latchkey secret delete)`,
+        params: keyed,
+        querystring: FORCE_QUERY,
+        answer: DELETE_ANSWER,
       },
       async (request) => {
-        const scope = scopeOf(request.params as ScopeParams);
-        const { key = '' } = request.params as ScopeParams;
-        const query = request.query as { force?: boolean; recoveryDays?: number };
+        const { query } = request;
         const res = await upstream.call(request.caller(), 'catalog', (c) => c.deleteSecret, {
-          scope,
-          key,
+          ...secretOf(request.params),
           force: query.force === true,
           ...(query.recoveryDays === undefined ? {} : { recoveryDays: query.recoveryDays }),
         });
         return { deleted: secretJson(res.deleted), dependents: [...res.dependents], recoverUntil: res.recoverUntil };
       },
     );
-    app.put(
+    route<ScopeParams, unknown, { rotateEvery: string }>(
+      'PUT',
       `${base}/:key/rotation-policy`,
       {
-        bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
-        schema: {
-          tags,
-          summary: `Set or remove ("never") the rotation policy of one of ${where} secrets, without a new version (latchkey secret policy)`,
-          params: keyed,
-          body: POLICY_BODY,
-          response: { 200: SECRET_ANSWER, ...ERRORS },
-        },
+        bodyLimit: SMALL_BODY_LIMIT,
+        summary: `Set or remove ("never") the rotation policy of one of ${where} secrets, without a new version (latchkey secret policy)`,
+        params: keyed,
+        body: POLICY_BODY,
+        answer: SECRET_ANSWER,
       },
       async (request) => {
-        const scope = scopeOf(request.params as ScopeParams);
-        const { key = '' } = request.params as ScopeParams;
-        const { rotateEvery } = request.body as { rotateEvery: string };
-        return secretJson(
-          await upstream.call(request.caller(), 'catalog', (c) => c.setRotationPolicy, { scope, key, rotateEvery }),
-        );
+        const req = { ...secretOf(request.params), rotateEvery: request.body.rotateEvery };
+        return secretJson(await upstream.call(request.caller(), 'catalog', (c) => c.setRotationPolicy, req));
       },
     );
   }
-  app.post(
+  route(
+    'POST',
     '/api/v1/kek/rotate',
     {
-      schema: {
-        tags,
-        summary:
-          "Rotate the key-encryption key: re-wrap every data key, values' ciphertext untouched (latchkey kek rotate; platform admins)",
-        response: {
-          200: {
-            type: 'object',
-            required: ['newKekId', 'rewrapped', 'retiredKekIds'],
-            properties: {
-              newKekId: { type: 'string' },
-              rewrapped: { type: 'integer' },
-              retiredKekIds: { type: 'array', items: { type: 'string' } },
-            },
-          },
-          ...ERRORS,
-        },
-      },
+      summary:
+        "Rotate the key-encryption key: re-wrap every data key, values' ciphertext untouched (latchkey kek rotate; platform admins)",
+      answer: answerObject({ newKekId: 'string', rewrapped: 'integer', retiredKekIds: 'string[]' }),
     },
     async (request) => {
       const res = await upstream.call(request.caller(), 'catalog', (c) => c.rotateKek, {});

@@ -1,27 +1,26 @@
 import type { SecretVersion } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
-import { bodyLimit, SMALL_BODY_LIMIT } from './body-limits.js';
-import { DOMAIN_PARAMS, ERRORS } from './route-schemas.js';
+import { SMALL_BODY_LIMIT } from './body-limits.js';
+import { gatewayRoutes } from './gateway-route.js';
+import { answerObject, DOMAIN_PARAMS, listAnswer } from './route-schemas.js';
 import {
   DOMAIN_KEY_PARAMS,
   KEY_PARAMS,
   SECRET_ANSWER,
   scopeOf,
   secretJson,
+  secretOf,
   type ScopeParams,
 } from './secret-routes.js';
 
 const VERSION_NUMBER = { type: 'integer', minimum: 1, maximum: 2_147_483_647 } as const;
 
 /** One kept version: metadata only, never its value. */
-const VERSION_ANSWER = {
-  type: 'object',
-  description: 'A kept version of a secret: never its value',
-  required: ['version', 'createdAt', 'createdBy', 'state', 'current', 'heldBy', 'rolledBackFrom'],
-  properties: {
-    version: { type: 'integer' },
-    createdAt: { type: 'string' },
-    createdBy: { type: 'string' },
+const VERSION_ANSWER = answerObject(
+  {
+    version: 'integer',
+    createdAt: 'string',
+    createdBy: 'string',
     state: { type: 'string', enum: ['enabled', 'disabled'], description: 'a disabled version cannot be resolved' },
     current: { type: 'boolean', description: 'the version workloads receive' },
     heldBy: {
@@ -30,31 +29,24 @@ const VERSION_ANSWER = {
       description: 'the workloads ("domain/name") whose live deployment holds this version',
     },
     rolledBackFrom: { type: 'integer', description: 'a rollback: the version whose value it copied; 0 otherwise' },
-    disabledAt: { type: 'string' },
-    disabledBy: { type: 'string' },
+    disabledAt: 'string',
+    disabledBy: 'string',
   },
-} as const;
+  { description: 'A kept version of a secret: never its value', optional: ['disabledAt', 'disabledBy'] },
+);
 
-const VERSIONS_ANSWER = {
-  type: 'object',
-  required: ['secret', 'versions', 'kept', 'holdersKnown'],
-  properties: {
-    secret: SECRET_ANSWER,
-    versions: { type: 'array', items: VERSION_ANSWER, description: 'newest first' },
-    kept: { type: 'integer', description: 'versions kept per secret; older ones are destroyed' },
-    holdersKnown: { type: 'boolean', description: 'false when the deployer could not say who holds what' },
-  },
-} as const;
+const VERSIONS_ANSWER = answerObject({
+  secret: SECRET_ANSWER,
+  versions: { type: 'array', items: VERSION_ANSWER, description: 'newest first' },
+  kept: { type: 'integer', description: 'versions kept per secret; older ones are destroyed' },
+  holdersKnown: { type: 'boolean', description: 'false when the deployer could not say who holds what' },
+});
 
-const DELETED_ANSWER = {
-  type: 'object',
-  required: ['secret', 'deletedAt', 'recoverUntil'],
-  properties: {
-    secret: SECRET_ANSWER,
-    deletedAt: { type: 'string' },
-    recoverUntil: { type: 'string', description: 'restorable until then; its values are destroyed after' },
-  },
-} as const;
+const DELETED_ANSWER = answerObject({
+  secret: SECRET_ANSWER,
+  deletedAt: 'string',
+  recoverUntil: { type: 'string', description: 'restorable until then; its values are destroyed after' },
+});
 
 const withVersion = <T extends { required: readonly string[]; properties: Record<string, unknown> }>(p: T) => ({
   type: 'object',
@@ -94,31 +86,22 @@ export function versionJson(v: SecretVersion) {
  * out: a rollback copies the value inside the catalog.
  */
 export const secretVersionRoutes: RouteFamily = async (app, { upstream }) => {
-  const tags = ['secrets'];
+  const route = gatewayRoutes(app, ['secrets']);
   const scopes = [
     { base: '/api/v1/domains/:domain', params: DOMAIN_PARAMS, keyed: DOMAIN_KEY_PARAMS },
     { base: '/api/v1/global', params: undefined, keyed: KEY_PARAMS },
   ] as const;
   for (const { base, params, keyed } of scopes) {
-    app.get(
+    route<Params>(
+      'GET',
       `${base}/deleted-secrets`,
       {
-        schema: {
-          tags,
-          summary: 'Deleted secrets that can still be restored, and until when (latchkey secret list --deleted)',
-          ...(params === undefined ? {} : { params }),
-          response: {
-            200: {
-              type: 'object',
-              required: ['secrets'],
-              properties: { secrets: { type: 'array', items: DELETED_ANSWER } },
-            },
-            ...ERRORS,
-          },
-        },
+        summary: 'Deleted secrets that can still be restored, and until when (latchkey secret list --deleted)',
+        ...(params === undefined ? {} : { params }),
+        answer: listAnswer('secrets', DELETED_ANSWER),
       },
       async (request) => {
-        const scope = scopeOf(request.params as Params);
+        const scope = scopeOf(request.params);
         const res = await upstream.call(request.caller(), 'catalog', (c) => c.listSecrets, { scope, deleted: true });
         return {
           secrets: res.secrets.map((s) => ({
@@ -129,43 +112,33 @@ export const secretVersionRoutes: RouteFamily = async (app, { upstream }) => {
         };
       },
     );
-    app.post(
+    route<Params>(
+      'POST',
       `${base}/secrets/:key/restore`,
       {
-        bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
-        schema: {
-          tags,
-          summary: 'Bring back a deleted secret, as it was, while its recovery window lasts (latchkey secret restore)',
-          params: keyed,
-          response: { 200: SECRET_ANSWER, ...ERRORS },
-        },
+        bodyLimit: SMALL_BODY_LIMIT,
+        summary: 'Bring back a deleted secret, as it was, while its recovery window lasts (latchkey secret restore)',
+        params: keyed,
+        answer: SECRET_ANSWER,
       },
-      async (request) => {
-        const p = request.params as Params;
-        return secretJson(
-          await upstream.call(request.caller(), 'catalog', (c) => c.restoreSecret, {
-            scope: scopeOf(p),
-            key: p.key ?? '',
-          }),
-        );
-      },
+      async (request) =>
+        secretJson(await upstream.call(request.caller(), 'catalog', (c) => c.restoreSecret, secretOf(request.params))),
     );
-    app.get(
+    route<Params>(
+      'GET',
       `${base}/secrets/:key/versions`,
       {
-        schema: {
-          tags,
-          summary: 'The kept versions of a secret and which live deployments hold each (latchkey secret versions)',
-          params: keyed,
-          response: { 200: VERSIONS_ANSWER, ...ERRORS },
-        },
+        summary: 'The kept versions of a secret and which live deployments hold each (latchkey secret versions)',
+        params: keyed,
+        answer: VERSIONS_ANSWER,
       },
       async (request) => {
-        const p = request.params as Params;
-        const res = await upstream.call(request.caller(), 'catalog', (c) => c.listSecretVersions, {
-          scope: scopeOf(p),
-          key: p.key ?? '',
-        });
+        const res = await upstream.call(
+          request.caller(),
+          'catalog',
+          (c) => c.listSecretVersions,
+          secretOf(request.params),
+        );
         return {
           secret: secretJson(res.secret),
           versions: res.versions.map(versionJson),
@@ -174,57 +147,43 @@ export const secretVersionRoutes: RouteFamily = async (app, { upstream }) => {
         };
       },
     );
-    app.post(
+    route<Params, unknown, { toVersion: number }>(
+      'POST',
       `${base}/secrets/:key/rollback`,
       {
-        bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
-        schema: {
-          tags,
-          summary:
-            "A new version with an older version's value, copied inside the catalog; workloads holding other versions become stale (latchkey secret rollback)",
-          params: keyed,
-          body: ROLLBACK_BODY,
-          response: { 200: SECRET_ANSWER, ...ERRORS },
-        },
+        bodyLimit: SMALL_BODY_LIMIT,
+        summary:
+          "A new version with an older version's value, copied inside the catalog; workloads holding other versions become stale (latchkey secret rollback)",
+        params: keyed,
+        body: ROLLBACK_BODY,
+        answer: SECRET_ANSWER,
       },
       async (request) => {
-        const p = request.params as Params;
-        const { toVersion } = request.body as { toVersion: number };
-        return secretJson(
-          await upstream.call(request.caller(), 'catalog', (c) => c.rollbackSecret, {
-            scope: scopeOf(p),
-            key: p.key ?? '',
-            toVersion,
-          }),
-        );
+        const req = { ...secretOf(request.params), toVersion: request.body.toVersion };
+        return secretJson(await upstream.call(request.caller(), 'catalog', (c) => c.rollbackSecret, req));
       },
     );
     for (const verb of ['disable', 'enable'] as const) {
-      app.post(
+      route<Params>(
+        'POST',
         `${base}/secrets/:key/versions/:version/${verb}`,
         {
-          bodyLimit: bodyLimit(app, SMALL_BODY_LIMIT),
-          schema: {
-            tags,
-            summary:
-              verb === 'disable'
-                ? 'Disable a version: kept, but no deployment may resolve it (latchkey secret disable)'
-                : 'Enable a disabled version again (latchkey secret enable)',
-            params: withVersion(keyed),
-            response: { 200: VERSION_ANSWER, ...ERRORS },
-          },
+          bodyLimit: SMALL_BODY_LIMIT,
+          summary:
+            verb === 'disable'
+              ? 'Disable a version: kept, but no deployment may resolve it (latchkey secret disable)'
+              : 'Enable a disabled version again (latchkey secret enable)',
+          params: withVersion(keyed),
+          answer: VERSION_ANSWER,
         },
-        async (request) => {
-          const p = request.params as Params;
-          return versionJson(
+        async (request) =>
+          versionJson(
             await upstream.call(request.caller(), 'catalog', (c) => c.setSecretVersionState, {
-              scope: scopeOf(p),
-              key: p.key ?? '',
-              version: p.version ?? 0,
+              ...secretOf(request.params),
+              version: request.params.version ?? 0,
               disabled: verb === 'disable',
             }),
-          );
-        },
+          ),
       );
     }
   }

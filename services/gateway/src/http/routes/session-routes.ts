@@ -3,8 +3,9 @@ import type { ConsoleSessions, WhoAmI } from '../../session/console-sessions.js'
 import { requestSession } from '../../session/session-http.js';
 import { OIDC_TX_COOKIE, OIDC_TX_TTL_SEC, type OidcSignIn } from '../../session/oidc-sign-in.js';
 import { cookieHeader, readCookie, sessionCookieHeader } from '../../session/session-cookie.js';
-import { PROBLEM_REF } from '../openapi.js';
 import type { RouteDeps, RouteFamily } from '../route-context.js';
+import { configured, gatewayRoutes } from './gateway-route.js';
+import { answerObject } from './route-schemas.js';
 
 /** Where a browser lands once signed in: the console. */
 export const CONSOLE_HOME = '/';
@@ -28,18 +29,17 @@ const notConfigured = (): LatchkeyError =>
     { kind: 'unavailable' },
   );
 
-const SESSION_SCHEMA = {
-  type: 'object',
-  required: ['user', 'groups', 'platformAdmin', 'expiresAt', 'csrfToken'],
-  properties: {
-    user: { type: 'string' },
-    groups: { type: 'array', items: { type: 'string' } },
-    platformAdmin: { type: 'boolean' },
+const SESSION_SCHEMA = answerObject(
+  {
+    user: 'string',
+    groups: 'string[]',
+    platformAdmin: 'boolean',
     expiresAt: { type: 'string', format: 'date-time' },
     csrfToken: { type: 'string', description: 'Send as the x-csrf-token header on every write made with this session' },
     via: { type: 'string', enum: ['link', 'oidc'] },
   },
-} as const;
+  { optional: ['via'] },
+);
 
 /** ras's WhoAmI with `token` as the caller: the services verify it and say who it is. */
 export const whoAmIOf =
@@ -54,29 +54,26 @@ export const whoAmIOf =
  * token; `POST /api/v1/session/logout` ends the session.
  */
 export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) => {
-  const need = (): ConsoleSessions => {
-    if (sessions === undefined) throw notConfigured();
-    return sessions;
-  };
+  const need = (): ConsoleSessions => configured(sessions, notConfigured);
 
-  app.get(
+  const route = gatewayRoutes(app, ['session']);
+  route<unknown, { code: string }>(
+    'GET',
     '/login',
     {
-      schema: {
-        tags: ['session'],
-        summary: 'Open a one-time login link (embedded mode): sets the session cookie and goes to the console',
-        security: [],
-        querystring: {
-          type: 'object',
-          required: ['code'],
-          properties: { code: { type: 'string', minLength: 1, maxLength: 8192 } },
-        },
-        response: { 303: { type: 'null', description: 'Signed in: to the console' }, default: PROBLEM_REF },
+      summary: 'Open a one-time login link (embedded mode): sets the session cookie and goes to the console',
+      security: [],
+      querystring: {
+        type: 'object',
+        required: ['code'],
+        properties: { code: { type: 'string', minLength: 1, maxLength: 8192 } },
       },
+      answer: { type: 'null', description: 'Signed in: to the console' },
+      status: 303,
     },
     async (request, reply) => {
       const s = need();
-      const { code } = request.query as { code: string };
+      const { code } = request.query;
       const session = await s.fromLoginLink(code, whoAmIOf(upstream));
       return reply
         .header('set-cookie', sessionCookieHeader(s.codec.seal(session), s.remainingSec(session)))
@@ -84,27 +81,25 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     },
   );
 
-  const needOidc = (): OidcSignIn => {
-    const oidc = need().oidc;
-    if (oidc === undefined) {
-      throw new LatchkeyError(
-        'session.oidc_not_configured',
-        'this gateway signs in with no identity provider (LATCHKEY_CONSOLE_OIDC_CLIENT_ID is not set): in embedded mode print a login link with latchkey console --user USER',
-        { kind: 'failed_precondition' },
-      );
-    }
-    return oidc;
-  };
+  const needOidc = (): OidcSignIn =>
+    configured(
+      need().oidc,
+      () =>
+        new LatchkeyError(
+          'session.oidc_not_configured',
+          'this gateway signs in with no identity provider (LATCHKEY_CONSOLE_OIDC_CLIENT_ID is not set): in embedded mode print a login link with latchkey console --user USER',
+          { kind: 'failed_precondition' },
+        ),
+    );
 
-  app.get(
+  route(
+    'GET',
     OIDC_LOGIN_PATH,
     {
-      schema: {
-        tags: ['session'],
-        summary: 'Sign in with the identity provider (scaled mode): redirects there, PKCE S256 with state and nonce',
-        security: [],
-        response: { 302: { type: 'null', description: 'To the identity provider' }, default: PROBLEM_REF },
-      },
+      summary: 'Sign in with the identity provider (scaled mode): redirects there, PKCE S256 with state and nonce',
+      security: [],
+      answer: { type: 'null', description: 'To the identity provider' },
+      status: 302,
     },
     async (_request, reply) => {
       const { url, transaction } = await needOidc().start();
@@ -114,28 +109,23 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     },
   );
 
-  app.get(
+  route(
+    'GET',
     OIDC_CALLBACK_PATH,
     {
-      schema: {
-        tags: ['session'],
-        summary: 'Where the identity provider sends the browser back: sets the session cookie',
-        security: [],
-        querystring: {
-          type: 'object',
-          properties: {
-            code: { type: 'string', maxLength: 4096 },
-            state: { type: 'string', maxLength: 1024 },
-            iss: { type: 'string', maxLength: 2048 },
-            error: { type: 'string', maxLength: 256 },
-            error_description: { type: 'string', maxLength: 2048 },
-          },
-        },
-        response: {
-          200: { type: 'string', description: 'Signed in: a page that goes on to the console' },
-          default: PROBLEM_REF,
+      summary: 'Where the identity provider sends the browser back: sets the session cookie',
+      security: [],
+      querystring: {
+        type: 'object',
+        properties: {
+          code: { type: 'string', maxLength: 4096 },
+          state: { type: 'string', maxLength: 1024 },
+          iss: { type: 'string', maxLength: 2048 },
+          error: { type: 'string', maxLength: 256 },
+          error_description: { type: 'string', maxLength: 2048 },
         },
       },
+      answer: { type: 'string', description: 'Signed in: a page that goes on to the console' },
     },
     async (request, reply) => {
       const s = need();
@@ -153,15 +143,13 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     },
   );
 
-  app.get(
+  route(
+    'GET',
     '/api/v1/session',
     {
-      schema: {
-        tags: ['session'],
-        summary: 'The console session: who is signed in, until when, and its CSRF token',
-        security: [],
-        response: { 200: SESSION_SCHEMA, default: PROBLEM_REF },
-      },
+      summary: 'The console session: who is signed in, until when, and its CSRF token',
+      security: [],
+      answer: SESSION_SCHEMA,
     },
     async (request) => {
       const s = need();
@@ -182,15 +170,14 @@ export const sessionRoutes: RouteFamily = async (app, { upstream, sessions }) =>
     },
   );
 
-  app.post(
+  route(
+    'POST',
     '/api/v1/session/logout',
     {
-      schema: {
-        tags: ['session'],
-        summary: 'End the console session (clears its cookie); needs x-csrf-token',
-        security: [],
-        response: { 204: { type: 'null', description: 'Signed out' }, default: PROBLEM_REF },
-      },
+      summary: 'End the console session (clears its cookie); needs x-csrf-token',
+      security: [],
+      answer: { type: 'null', description: 'Signed out' },
+      status: 204,
     },
     async (_request, reply) => {
       need();

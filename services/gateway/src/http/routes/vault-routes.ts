@@ -1,7 +1,7 @@
 import type { UpdateVaultIntegrationRequest, VaultIntegration, VaultSettings } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
 import { bodyLimit, VAULT_BODY_LIMIT } from './body-limits.js';
-import { DOMAIN_PARAMS, ERRORS, NAME_PARAM } from './route-schemas.js';
+import { answerObject, DOMAIN_PARAMS, ERRORS, NAME_PARAM } from './route-schemas.js';
 
 const AUTH_METHODS = ['token', 'approle'] as const;
 const LAYOUTS = ['children', 'fields'] as const;
@@ -62,40 +62,37 @@ const TEST_BODY = {
 } as const;
 
 /** An integration as answered: exactly these properties, none of them a credential. */
-export const VAULT_ANSWER = {
-  type: 'object',
-  description: 'A read-only Vault (KV v2) integration: never its credential',
-  required: ['id', 'domain', 'name', 'host', 'path', 'namespace', 'bundle', 'authMethod', 'roleId', 'layout'],
-  properties: {
-    id: { type: 'string' },
-    domain: { type: 'string' },
-    name: { type: 'string' },
-    host: { type: 'string' },
-    path: { type: 'string' },
-    namespace: { type: 'string' },
-    bundle: { type: 'string' },
-    authMethod: { type: 'string' },
-    roleId: { type: 'string' },
-    layout: { type: 'string' },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-    updatedBy: { type: 'string' },
+export const VAULT_ANSWER = answerObject(
+  {
+    id: 'string',
+    domain: 'string',
+    name: 'string',
+    host: 'string',
+    path: 'string',
+    namespace: 'string',
+    bundle: 'string',
+    authMethod: 'string',
+    roleId: 'string',
+    layout: 'string',
+    createdAt: 'string',
+    updatedAt: 'string',
+    updatedBy: 'string',
   },
-} as const;
+  {
+    description: 'A read-only Vault (KV v2) integration: never its credential',
+    optional: ['createdAt', 'updatedAt', 'updatedBy'],
+  },
+);
 
-const TEST_ANSWER = {
-  type: 'object',
-  required: ['ok', 'outcome', 'message', 'keys'],
-  properties: {
-    ok: { type: 'boolean' },
-    outcome: {
-      type: 'string',
-      description: 'ok | unreachable | tls_failure | bad_credentials | no_permission | not_kv2 | sealed',
-    },
-    message: { type: 'string', description: 'what happened, precisely (never the credential)' },
-    keys: { type: 'integer', description: 'how many keys the path lists (when ok)' },
+const TEST_ANSWER = answerObject({
+  ok: 'boolean',
+  outcome: {
+    type: 'string',
+    description: 'ok | unreachable | tls_failure | bad_credentials | no_permission | not_kv2 | sealed',
   },
-} as const;
+  message: { type: 'string', description: 'what happened, precisely (never the credential)' },
+  keys: { type: 'integer', description: 'how many keys the path lists (when ok)' },
+});
 
 const ID_PARAMS = {
   type: 'object',

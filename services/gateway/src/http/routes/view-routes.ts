@@ -1,42 +1,31 @@
-import type { InventoryEntry, Scope, SelectorEntry, SelectorSource } from '@latchkey/proto';
+import type { InventoryEntry, SelectorEntry, SelectorSource } from '@latchkey/proto';
 import type { RouteFamily } from '../route-context.js';
-import { DOMAIN_PARAMS, ERRORS } from './route-schemas.js';
-import { SECRET_ANSWER, secretJson } from './secret-routes.js';
+import { gatewayRoutes } from './gateway-route.js';
+import { answerObject, DOMAIN_PARAMS, listAnswer } from './route-schemas.js';
+import { SECRET_ANSWER, scopeOf, secretJson, type ScopeParams } from './secret-routes.js';
 
 /** At most this many selector pages are followed for one answer, in case a service keeps returning a token. */
 const MAX_PAGES = 1_000;
 
-const SELECTOR_ENTRY = {
-  type: 'object',
-  required: ['key', 'sourceType', 'backend', 'sourceId', 'integrationName', 'readOnly'],
-  properties: {
-    key: { type: 'string' },
-    sourceType: { type: 'string', description: 'MANAGED or VAULT' },
-    backend: { type: 'string', description: 'MANAGED: database, kubernetes or vault' },
-    sourceId: { type: 'string', description: 'MANAGED: the domain or "global"; VAULT: the integration id' },
-    integrationName: { type: 'string' },
-    readOnly: { type: 'boolean' },
-  },
-} as const;
+const SELECTOR_ENTRY = answerObject({
+  key: 'string',
+  sourceType: { type: 'string', description: 'MANAGED or VAULT' },
+  backend: { type: 'string', description: 'MANAGED: database, kubernetes or vault' },
+  sourceId: { type: 'string', description: 'MANAGED: the domain or "global"; VAULT: the integration id' },
+  integrationName: 'string',
+  readOnly: 'boolean',
+});
 
-const SELECTOR_SOURCE = {
-  type: 'object',
-  required: ['source', 'available', 'reason'],
-  properties: { source: { type: 'string' }, available: { type: 'boolean' }, reason: { type: 'string' } },
-} as const;
+const SELECTOR_SOURCE = answerObject({ source: 'string', available: 'boolean', reason: 'string' });
 
-const INVENTORY_ENTRY = {
-  type: 'object',
-  required: ['secret', 'workloadCount', 'workloads', 'unreferenced', 'rotationDue', 'rotationDueAt'],
-  properties: {
-    secret: SECRET_ANSWER,
-    workloadCount: { type: 'integer' },
-    workloads: { type: 'array', items: { type: 'string' } },
-    unreferenced: { type: 'boolean' },
-    rotationDue: { type: 'boolean' },
-    rotationDueAt: { type: 'string', description: 'when the current version is (or was) due; "" without a policy' },
-  },
-} as const;
+const INVENTORY_ENTRY = answerObject({
+  secret: SECRET_ANSWER,
+  workloadCount: 'integer',
+  workloads: 'string[]',
+  unreferenced: 'boolean',
+  rotationDue: 'boolean',
+  rotationDueAt: { type: 'string', description: 'when the current version is (or was) due; "" without a policy' },
+});
 
 const INVENTORY_QUERY = {
   type: 'object',
@@ -67,46 +56,37 @@ const inventoryEntryJson = (e: InventoryEntry) => ({
  * as the caller: keys and metadata, never a value.
  */
 export const viewRoutes: RouteFamily = async (app, { upstream }) => {
-  const tags = ['views'];
-  app.get(
+  const route = gatewayRoutes(app, ['views']);
+  route<{ domain: string }, { pageSize?: number; pageToken?: string }>(
+    'GET',
     '/api/v1/domains/:domain/selector',
     {
-      schema: {
-        tags,
-        summary:
-          "Every key a workload of the domain can reference, labelled by source: the domain's, global (read-only) and Vault keys (latchkey secret selector)",
-        description:
-          'Without pageSize, every page is followed and the answer is the whole list; with it, one page and its nextPageToken.',
-        params: DOMAIN_PARAMS,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            pageSize: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
-            pageToken: { type: 'string', description: 'the nextPageToken of the previous page (with pageSize)' },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['entries', 'sources', 'nextPageToken'],
-            properties: {
-              entries: { type: 'array', items: SELECTOR_ENTRY },
-              sources: {
-                type: 'array',
-                description: 'each source and whether it answered (a Vault that did not says why)',
-                items: SELECTOR_SOURCE,
-              },
-              nextPageToken: { type: 'string' },
-            },
-          },
-          ...ERRORS,
+      summary:
+        "Every key a workload of the domain can reference, labelled by source: the domain's, global (read-only) and Vault keys (latchkey secret selector)",
+      description:
+        'Without pageSize, every page is followed and the answer is the whole list; with it, one page and its nextPageToken.',
+      params: DOMAIN_PARAMS,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          pageSize: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+          pageToken: { type: 'string', description: 'the nextPageToken of the previous page (with pageSize)' },
         },
       },
+      answer: answerObject({
+        entries: { type: 'array', items: SELECTOR_ENTRY },
+        sources: {
+          type: 'array',
+          description: 'each source and whether it answered (a Vault that did not says why)',
+          items: SELECTOR_SOURCE,
+        },
+        nextPageToken: 'string',
+      }),
     },
     async (request) => {
-      const { domain } = request.params as { domain: string };
-      const { pageSize, pageToken: firstToken } = request.query as { pageSize?: number; pageToken?: string };
+      const { domain } = request.params;
+      const { pageSize, pageToken: firstToken } = request.query;
       const entries: SelectorEntry[] = [];
       const sources = new Map<string, SelectorSource>();
       let pageToken = firstToken ?? '';
@@ -138,28 +118,18 @@ export const viewRoutes: RouteFamily = async (app, { upstream }) => {
     { url: '/api/v1/global/inventory', where: 'the global', params: undefined },
   ] as const;
   for (const { url, where, params } of inventories) {
-    app.get(
+    route<ScopeParams, { usedBy?: string }>(
+      'GET',
       url,
       {
-        schema: {
-          tags,
-          summary: `Every one of ${where} secrets with its version, last change, rotation policy and the workloads that use it (latchkey inventory)`,
-          ...(params === undefined ? {} : { params }),
-          querystring: INVENTORY_QUERY,
-          response: {
-            200: {
-              type: 'object',
-              required: ['entries'],
-              properties: { entries: { type: 'array', items: INVENTORY_ENTRY } },
-            },
-            ...ERRORS,
-          },
-        },
+        summary: `Every one of ${where} secrets with its version, last change, rotation policy and the workloads that use it (latchkey inventory)`,
+        ...(params === undefined ? {} : { params }),
+        querystring: INVENTORY_QUERY,
+        answer: listAnswer('entries', INVENTORY_ENTRY),
       },
       async (request) => {
-        const { domain } = request.params as { domain?: string };
-        const scope: Scope = domain === undefined ? { domain: '', global: true } : { domain, global: false };
-        const usedByKey = (request.query as { usedBy?: string }).usedBy ?? '';
+        const scope = scopeOf(request.params);
+        const usedByKey = request.query.usedBy ?? '';
         const res = await upstream.call(request.caller(), 'catalog', (c) => c.inventory, { scope, usedByKey });
         return { entries: res.entries.map(inventoryEntryJson) };
       },

@@ -87,6 +87,16 @@ function assertKind(w: Workload, kind: SeedKind): Workload {
   return w;
 }
 
+/** The deployer's list of the domain's workloads ('' for every domain), only the stale ones with `?stale=true`. */
+async function listWorkloads(upstream: RouteDeps['upstream'], request: FastifyRequest, domain: string) {
+  const { stale } = request.query as { stale?: boolean };
+  const res = await upstream.call(request.caller(), 'deployer', (d) => d.listWorkloads, {
+    domain,
+    stale: stale === true,
+  });
+  return res.workloads;
+}
+
 function registerKind(app: Parameters<RouteFamily>[0], deps: RouteDeps, k: SeedKind): void {
   const { upstream } = deps;
   const tags = ['workloads'];
@@ -136,13 +146,8 @@ function registerKind(app: Parameters<RouteFamily>[0], deps: RouteDeps, k: SeedK
       },
     },
     async (request) => {
-      const { domain } = request.params as DomainParams;
-      const { stale } = request.query as { stale?: boolean };
-      const res = await upstream.call(request.caller(), 'deployer', (d) => d.listWorkloads, {
-        domain,
-        stale: stale === true,
-      });
-      return { workloads: res.workloads.filter((w) => w.kind === k.kind).map(workloadJson) };
+      const workloads = await listWorkloads(upstream, request, (request.params as DomainParams).domain);
+      return { workloads: workloads.filter((w) => w.kind === k.kind).map(workloadJson) };
     },
   );
   app.get(
@@ -203,22 +208,11 @@ export const workloadRoutes: RouteFamily = async (app, deps) => {
   app.get(
     '/api/v1/domains/:domain/workloads',
     list("The domain's workloads of every kind", DOMAIN_PARAMS),
-    async (request) => {
-      const { domain } = request.params as DomainParams;
-      const { stale } = request.query as { stale?: boolean };
-      const res = await upstream.call(request.caller(), 'deployer', (d) => d.listWorkloads, {
-        domain,
-        stale: stale === true,
-      });
-      return { workloads: res.workloads.map(workloadJson) };
-    },
+    async (request) => ({
+      workloads: (await listWorkloads(upstream, request, (request.params as DomainParams).domain)).map(workloadJson),
+    }),
   );
-  app.get('/api/v1/workloads', list('The workloads of every domain the caller may read'), async (request) => {
-    const { stale } = request.query as { stale?: boolean };
-    const res = await upstream.call(request.caller(), 'deployer', (d) => d.listWorkloads, {
-      domain: '',
-      stale: stale === true,
-    });
-    return { workloads: res.workloads.map(workloadJson) };
-  });
+  app.get('/api/v1/workloads', list('The workloads of every domain the caller may read'), async (request) => ({
+    workloads: (await listWorkloads(upstream, request, '')).map(workloadJson),
+  }));
 };
