@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { connect, StringCodec } from 'nats';
 import { isPidAlive } from './child-registry.js';
 import { findFreePort } from './free-port.js';
-import { ensureNatsServerBinary } from './nats-server-binary.js';
+import { ensureNatsServerBinary } from './system-binaries.js';
 import { startNatsServer } from './nats-server-process.js';
 import { inTempDir, rejectsWithInfraError, tempDir, withPortTaken } from './test/process-fixture.js';
 

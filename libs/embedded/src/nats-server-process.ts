@@ -5,7 +5,7 @@ import { registerChild, unregisterChild } from './child-registry.js';
 import { assertPortFree, logSaysPortTaken, portTakenWhileStarting } from './free-port.js';
 import { InfraError } from './infra-errors.js';
 import { forEachLine, LineTail } from './line-splitter.js';
-import { ensureNatsServerBinary } from './nats-server-binary.js';
+import { ensureNatsServerBinary } from './system-binaries.js';
 
 export interface StartNatsServerOptions {
   port: number;
