@@ -14,3 +14,4 @@ export * from './oidc/oidc-emulator.js';
 export * from './otlp-receiver.js';
 export * from './reflection-client.js';
 export * from './s3-emulator/server.js';
+export * from './rejections.js';
