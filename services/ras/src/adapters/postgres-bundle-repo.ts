@@ -114,14 +114,8 @@ export class PostgresBundleRepo implements BundleRepo {
     }
   }
 
-  addGrants(
-    domain: string,
-    bundle: string,
-    grantee: Grantee,
-    permissions: readonly BundlePermission[],
-    by: Actor,
-  ): Promise<BundleGrantRecord[]> {
-    return this.#changeGrants(
+  addGrants: BundleRepo['addGrants'] = (domain, bundle, grantee, permissions, by) =>
+    this.#changeGrants(
       'bundle.grant',
       `INSERT INTO bundle_grants (domain, bundle, grantee_kind, grantee_id, permission, granted_by)
        SELECT $1, $2, $3, $4, p, $6 FROM unnest($5::text[]) AS p
@@ -129,16 +123,9 @@ export class PostgresBundleRepo implements BundleRepo {
       [domain, bundle, grantee.kind, grantee.id, [...permissions], by.id],
       { domain, bundle, grantee, by },
     );
-  }
 
-  removeGrants(
-    domain: string,
-    bundle: string,
-    grantee: Grantee,
-    permissions: readonly BundlePermission[] | undefined,
-    by: Actor,
-  ): Promise<BundleGrantRecord[]> {
-    return this.#changeGrants(
+  removeGrants: BundleRepo['removeGrants'] = (domain, bundle, grantee, permissions, by) =>
+    this.#changeGrants(
       'bundle.revoke',
       `DELETE FROM bundle_grants
        WHERE domain = $1 AND bundle = $2 AND grantee_kind = $3 AND grantee_id = $4
@@ -147,7 +134,6 @@ export class PostgresBundleRepo implements BundleRepo {
       [domain, bundle, grantee.kind, grantee.id, permissions === undefined ? null : [...permissions]],
       { domain, bundle, grantee, by },
     );
-  }
 
   /**
    * Runs `sql` (which returns the grant rows it added or removed) and, in the
