@@ -10,3 +10,4 @@ export * from './system-binary.js';
 export * from './python-module.js';
 export { chownRecursive, firstUntraversableAncestor, runningAsRoot } from './postgres-os-user.js';
 export type { OsUserIds } from './postgres-os-user.js';
+export { terminateChild } from './child-registry.js';
