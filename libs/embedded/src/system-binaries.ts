@@ -2,18 +2,22 @@ import { ensureSystemBinary, type EnsureSystemBinaryOptions, type SystemBinary }
 
 export type EnsureNatsServerBinaryOptions = EnsureSystemBinaryOptions;
 
+/** A program shipped by the Debian package of the same name. */
+function debianNamesake(name: string, envVar: string, alternative: string): SystemBinary {
+  return { binary: name, aptPackage: name, envVar, alternative };
+}
+
 /**
  * The programs Latchkey takes from the host (Debian/Ubuntu packages, never a
  * downloaded build). Each is found by its variable, then PATH, /usr/sbin,
  * /usr/bin...; when missing and allowed, its package is installed with
  * apt-get (root on Debian/Ubuntu only), serialised across processes by a lock file.
  */
-export const NATS_SERVER: SystemBinary = {
-  binary: 'nats-server',
-  aptPackage: 'nats-server',
-  envVar: 'LATCHKEY_NATS_SERVER_BIN',
-  alternative: 'or point LATCHKEY_NATS_URL at a running NATS server',
-};
+export const NATS_SERVER = debianNamesake(
+  'nats-server',
+  'LATCHKEY_NATS_SERVER_BIN',
+  'or point LATCHKEY_NATS_URL at a running NATS server',
+);
 
 /** bubblewrap's `bwrap`, which sandboxes the process runtime's workloads. */
 export const BUBBLEWRAP: SystemBinary = {
@@ -25,20 +29,18 @@ export const BUBBLEWRAP: SystemBinary = {
 };
 
 /** Debian's Chromium, which the web console's browser tests drive. */
-export const CHROMIUM: SystemBinary = {
-  binary: 'chromium',
-  aptPackage: 'chromium',
-  envVar: 'LATCHKEY_CHROMIUM_BIN',
-  alternative: 'or set LATCHKEY_CHROMIUM_BIN to a Chromium executable',
-};
+export const CHROMIUM = debianNamesake(
+  'chromium',
+  'LATCHKEY_CHROMIUM_BIN',
+  'or set LATCHKEY_CHROMIUM_BIN to a Chromium executable',
+);
 
 /** Debian's Prometheus server, which the metrics test runs to scrape an embedded system. */
-export const PROMETHEUS: SystemBinary = {
-  binary: 'prometheus',
-  aptPackage: 'prometheus',
-  envVar: 'LATCHKEY_PROMETHEUS_BIN',
-  alternative: 'or set LATCHKEY_PROMETHEUS_BIN to a Prometheus server executable',
-};
+export const PROMETHEUS = debianNamesake(
+  'prometheus',
+  'LATCHKEY_PROMETHEUS_BIN',
+  'or set LATCHKEY_PROMETHEUS_BIN to a Prometheus server executable',
+);
 
 /** The absolute path of `nats-server`. */
 export const ensureNatsServerBinary = (opts: EnsureNatsServerBinaryOptions = {}): Promise<string> =>
