@@ -5,7 +5,7 @@ import { granteeLabel, type Actor, type BundleGrantRecord, type Grantee } from '
 import { BUNDLE_PERMISSIONS, type BundlePermission } from '../domain/permission-model.js';
 import type { BundleRecord, BundleRepo } from '../domain/ports.js';
 import { granteeIs, granteeOf, type GranteeColumns } from './postgres-grantee-sql.js';
-import { changeOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
+import { createOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
 
 interface Row {
   domain: string;
@@ -49,23 +49,19 @@ export class PostgresBundleRepo implements BundleRepo {
     private readonly onCommit: () => void,
   ) {}
 
-  async create(domain: string, name: string, by: Actor): Promise<BundleRecord | undefined> {
-    try {
-      const row = await changeOneRow<Row>(
-        this.pool,
-        'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
-        [domain, name, by.id],
-        () => [
-          policyChanged({ change: 'bundle.created', domain, bundle: name, by: by.id }),
-          auditEvent(changeRecord(by, 'bundle.create', domain, `bundle:${name}`)),
-        ],
-      );
-      if (!row) return undefined;
-      this.onCommit();
-      return toRecord(row);
-    } catch (err) {
-      throw wrapDbError(err, 'creating a bundle');
-    }
+  create(domain: string, name: string, by: Actor): Promise<BundleRecord | undefined> {
+    return createOneRow(
+      this.pool,
+      'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
+      [domain, name, by.id],
+      () => [
+        policyChanged({ change: 'bundle.created', domain, bundle: name, by: by.id }),
+        auditEvent(changeRecord(by, 'bundle.create', domain, `bundle:${name}`)),
+      ],
+      toRecord,
+      () => this.onCommit(),
+      'creating a bundle',
+    );
   }
 
   get(domain: string, name: string): Promise<BundleRecord | undefined> {
