@@ -8,15 +8,8 @@ import type { DatabaseValueBackend } from '../src/adapters/database-value-backen
 import type { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
 import type { SecretRetention } from '../src/domain/secrets/secret-retention.js';
 import { SecretService } from '../src/domain/secrets/secret-service.js';
-import {
-  databaseCatalog,
-  dumpAllTables,
-  outboxRows,
-  rejection,
-  storedValues,
-  testRetention,
-  usePostgres,
-} from './support.js';
+import { databaseCatalog, outboxRows, rejection, storedValues, testRetention, usePostgres } from './support.js';
+import { dumpAllTables } from './table-dump.js';
 
 const postgres = usePostgres();
 const DAY = 86_400_000;

@@ -8,7 +8,8 @@ import type { Authorizer } from '@latchkey/authz';
 import { deny, FakeAuthorizer } from '@latchkey/testing';
 import type { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
 import { SecretService, type SecretServiceDeps } from '../src/domain/secrets/secret-service.js';
-import { databaseCatalog, dumpAllTables, outboxRows, usePostgres } from './support.js';
+import { databaseCatalog, outboxRows, usePostgres } from './support.js';
+import { dumpAllTables } from './table-dump.js';
 
 const postgres = usePostgres();
 
