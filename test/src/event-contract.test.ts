@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { connect } from 'nats';
 import {
   eventTypes,
   publishEvent,
@@ -12,7 +11,7 @@ import {
   type WorkloadStale,
 } from '@latchkey/events';
 import { ensureStream } from '@latchkey/nats';
-import { startTestNats } from '@latchkey/testing';
+import { startTestBus } from '@latchkey/testing';
 import { publicEventProblems } from './event-contract.js';
 
 // The check every end-to-end test runs at cleanup (startSystem): each public event in the
@@ -20,11 +19,7 @@ import { publicEventProblems } from './event-contract.js';
 // published the way the services publish them, to show what it reports.
 
 test('the end-of-test event check reports each public event that gains an undocumented field or loses a required one, naming subject, message id and error, and ignores internal subjects', async (t) => {
-  const nats = await startTestNats();
-  t.after(() => nats.stop());
-  const nc = await connect({ servers: nats.url });
-  t.after(() => nc.close());
-  const jsm = await nc.jetstreamManager();
+  const { nc, jsm } = await startTestBus(t);
   await ensureStream(
     jsm,
     STREAMS.find((s) => s.name === STREAM_EVENTS)!,

@@ -15,6 +15,7 @@ import {
   DeployerServiceService,
   RasServiceService,
 } from '@latchkey/proto';
+import { lengthDelimitedField } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
 import { argvCase, cliVerbs, runMain } from './fuzz-cli.js';
 import { CLI_REGRESSIONS, RPC_REGRESSIONS, WORKLOAD_REGRESSIONS } from './fuzz-regressions.js';
@@ -375,15 +376,5 @@ test(`${CASES} malformed requests (raw and typed protobuf to every RPC, workload
 
 /** An ApplyWorkloadRequest (domain = 1, spec_json = 2) whose spec is `body` as it is, valid UTF-8 or not. */
 function applyRequest(body: Buffer): Uint8Array {
-  const field = (no: number, bytes: Buffer) => {
-    const len: number[] = [];
-    let v = bytes.length;
-    while (v > 0x7f) {
-      len.push((v & 0x7f) | 0x80);
-      v >>>= 7;
-    }
-    len.push(v);
-    return Buffer.concat([Buffer.from([(no << 3) | 2, ...len]), bytes]);
-  };
-  return Buffer.concat([field(1, Buffer.from(FUZZ_DOMAIN)), field(2, body)]);
+  return Buffer.concat([lengthDelimitedField(1, Buffer.from(FUZZ_DOMAIN)), lengthDelimitedField(2, body)]);
 }

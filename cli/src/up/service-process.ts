@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { terminateChild } from '@latchkey/embedded';
 import { CliError } from '../output/cli-errors.js';
 import type { LaunchedService } from './up-config.js';
 import { forEachLine, lastErrorMessage, LineTail } from './line-tail.js';
@@ -146,19 +147,9 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
   let stopping = false;
-  const stop = async (): Promise<void> => {
+  const stop = (): Promise<void> => {
     stopping = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), stopGraceMs);
-      try {
-        await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    } else {
-      await exited;
-    }
+    return terminateChild(child, exited, stopGraceMs);
   };
 
   let timer: NodeJS.Timeout | undefined;

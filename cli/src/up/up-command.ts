@@ -288,6 +288,25 @@ export async function runUp(io: CliIo): Promise<number> {
       },
     });
 
+  /**
+   * Starts `name` on 127.0.0.1 (its configured port, or a free one when 0),
+   * supervised: restarted on the same port when it exits, stopped with the rest.
+   */
+  const startSupervised = async <P extends Supervisable & { port: number }>(
+    name: string,
+    configuredPort: number,
+    start: (port: number) => Promise<P>,
+    logFile: string,
+  ): Promise<P> => {
+    const first = await onPort(configuredPort, (port) => {
+      io.out(`starting ${name} on 127.0.0.1:${port}...`);
+      return start(port);
+    });
+    const sup = supervise(name, first, () => start(first.port), logFile);
+    await add({ name, stop: () => sup.stop() });
+    return first;
+  };
+
   /** Starts LATCHKEY_NATS_NODES nats-server nodes as one JetStream cluster; resolves with their URL list. */
   const startNatsCluster = async (): Promise<string> => {
     const n = config.natsNodes;
@@ -376,13 +395,7 @@ export async function runUp(io: CliIo): Promise<number> {
           configFile: keys.paths.bus.serverConfigFile,
           log: natsLog,
         });
-      const nats = await onPort(config.natsPort, (port) => {
-        io.out(`starting NATS on 127.0.0.1:${port}...`);
-        return startNode(port);
-      });
-      const sup = supervise('NATS', nats, () => startNode(nats.port), natsLogFile);
-      await add({ name: 'NATS', stop: () => sup.stop() });
-      natsUrl = nats.url;
+      natsUrl = (await startSupervised('NATS', config.natsPort, startNode, natsLogFile)).url;
     }
     // PostgreSQL
     const pgLogFile = path.join(home, 'logs', 'postgres.log');
@@ -402,13 +415,8 @@ export async function runUp(io: CliIo): Promise<number> {
           log: pgLog,
         }),
       );
-    const pg = await onPort(config.pgPort, (pgPort) => {
-      io.out(`starting PostgreSQL on 127.0.0.1:${pgPort}...`);
-      return startPg(pgPort);
-    });
     // Restarted on its port and data folder like the others: the services' pools connect again.
-    const pgSup = supervise('PostgreSQL', pg, () => startPg(pg.port), pgLogFile);
-    await add({ name: 'PostgreSQL', stop: () => pgSup.stop() });
+    const pg = await startSupervised('PostgreSQL', config.pgPort, startPg, pgLogFile);
     const databaseUrls = {
       catalog: pg.connectionString(DATABASES.catalog),
       ras: pg.connectionString(DATABASES.ras),

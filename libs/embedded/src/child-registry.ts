@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 /**
  * Children we started that must not outlive this process. On process 'exit'
  * (which only runs synchronous code) each one is sent its shutdown signal.
@@ -34,5 +35,24 @@ export function isPidAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Stops a child: SIGTERM, then SIGKILL when it is still running after
+ * `graceMs`; resolves once `exited` (its exit) does, at once when it had
+ * already exited.
+ */
+export async function terminateChild(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    await exited;
+    return;
+  }
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,7 +1,6 @@
 export * from './infra-errors.js';
 export { assertPortFree, findFreePort, isPortFree, startOnFreePort } from './free-port.js';
-export { ensureNatsServerBinary } from './nats-server-binary.js';
-export type { EnsureNatsServerBinaryOptions } from './nats-server-binary.js';
+export * from './system-binaries.js';
 export * from './nats-server-process.js';
 export * from './nats-cluster.js';
 export * from './postgres-process.js';
@@ -9,8 +8,6 @@ export { ensurePostgresLibSymlinks } from './postgres-symlinks.js';
 export * from './line-splitter.js';
 export * from './system-binary.js';
 export * from './python-module.js';
-export * from './bubblewrap-binary.js';
-export * from './chromium-binary.js';
-export * from './prometheus-binary.js';
 export { chownRecursive, firstUntraversableAncestor, runningAsRoot } from './postgres-os-user.js';
 export type { OsUserIds } from './postgres-os-user.js';
+export { terminateChild } from './child-registry.js';

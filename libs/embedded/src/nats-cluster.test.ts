@@ -10,7 +10,7 @@ import {
   writeNatsNodeConfig,
   type NatsClusterPlan,
 } from './nats-cluster.js';
-import { ensureNatsServerBinary } from './nats-server-binary.js';
+import { ensureNatsServerBinary } from './system-binaries.js';
 import { startNatsServer, type NatsServerHandle } from './nats-server-process.js';
 import { tempDir } from './test/process-fixture.js';
 

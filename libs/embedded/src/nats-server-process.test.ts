@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import { connect, StringCodec } from 'nats';
 import { isPidAlive } from './child-registry.js';
 import { findFreePort } from './free-port.js';
-import { ensureNatsServerBinary } from './nats-server-binary.js';
+import { ensureNatsServerBinary } from './system-binaries.js';
 import { startNatsServer } from './nats-server-process.js';
-import { inTempDir, rejectsWithInfraError, tempDir, withPortTaken } from './test/process-fixture.js';
+import { inTempDir, refusesTakenPort, rejectsWithInfraError, tempDir } from './test/process-fixture.js';
 
 const tempStore = () => tempDir('latchkey-nats-test-');
 
@@ -56,17 +56,12 @@ test('stop() terminates nats-server and frees its port', async () => {
 });
 
 test('starting nats-server on a port in use fails with infra.port_in_use', async () => {
-  const store = await tempStore();
-  const port = await findFreePort();
-  try {
-    await withPortTaken(port, () =>
-      rejectsWithInfraError(startNatsServer({ port, storeDir: store.dir }), 'infra.port_in_use', (err) =>
-        assert.match(err.message, new RegExp(`port ${port} \\(NATS\\) is already in use`)),
-      ),
-    );
-  } finally {
-    await store.cleanup();
-  }
+  await inTempDir('latchkey-nats-test-', (storeDir) =>
+    refusesTakenPort(
+      (port) => startNatsServer({ port, storeDir }),
+      (err, port) => assert.match(err.message, new RegExp(`port ${port} \\(NATS\\) is already in use`)),
+    ),
+  );
 });
 
 test('nats-server that exits during startup fails with infra.start_failed carrying its last log lines', async () => {

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
-import { registerChild, unregisterChild } from './child-registry.js';
+import { registerChild, terminateChild, unregisterChild } from './child-registry.js';
 import { assertPortFree, logSaysPortTaken, portTakenWhileStarting } from './free-port.js';
 import { InfraError } from './infra-errors.js';
 import { forEachLine, LineTail } from './line-splitter.js';
-import { ensureNatsServerBinary } from './nats-server-binary.js';
+import { ensureNatsServerBinary } from './system-binaries.js';
 
 export interface StartNatsServerOptions {
   port: number;
@@ -100,19 +100,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Nat
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await exited;
-      return;
-    }
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    try {
-      await exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const stop = (): Promise<void> => terminateChild(child, exited, STOP_GRACE_MS);
 
   // Wait for: ready line, early exit, spawn error or deadline.
   let timer: NodeJS.Timeout | undefined;

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { isPidAlive } from './child-registry.js';
 import { findFreePort } from './free-port.js';
 import { startPostgres } from './postgres-process.js';
-import { rejectsWithInfraError, tempDir, withPortTaken } from './test/process-fixture.js';
+import { refusesTakenPort, rejectsWithInfraError, tempDir } from './test/process-fixture.js';
 
 async function tempParent(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const parent = await tempDir('latchkey-pg-test-');
@@ -118,14 +118,10 @@ test(
 
 test('postgres on a port in use fails with infra.port_in_use', async () => {
   const parent = await tempParent();
-  const port = await findFreePort();
   try {
-    await withPortTaken(port, () =>
-      rejectsWithInfraError(
-        startPostgres({ dataDir: path.join(parent.dir, 'data'), port, password: 'x', databases: [] }),
-        'infra.port_in_use',
-        (err) => assert.ok(err.message.includes('(PostgreSQL)'), err.message),
-      ),
+    await refusesTakenPort(
+      (port) => startPostgres({ dataDir: path.join(parent.dir, 'data'), port, password: 'x', databases: [] }),
+      (err) => assert.ok(err.message.includes('(PostgreSQL)'), err.message),
     );
   } finally {
     await parent.cleanup();

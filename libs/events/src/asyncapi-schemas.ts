@@ -40,16 +40,18 @@ const secretKey = z
   .regex(SECRET_KEY)
   .meta({ description: 'A managed secret’s key.', examples: ['DB_PASSWORD'] });
 const version = z.number().int().min(0);
+const workloadId = z.uuid().meta({ description: 'The workload’s id.' });
+const workload = z
+  .string()
+  .regex(OBJECT_NAME)
+  .meta({ description: 'The workload’s name.', examples: ['nightly-etl'] });
 const change = z.enum(['created', 'updated', 'deleted']);
 
 export const workloadOutcomeSchema = checked<WorkloadOutcome>()(
   z.strictObject({
     deploymentId: z.uuid().meta({ description: 'The deployment (`latchkey deployment show ID`).' }),
-    workloadId: z.uuid().meta({ description: 'The workload’s id.' }),
-    workload: z
-      .string()
-      .regex(OBJECT_NAME)
-      .meta({ description: 'The workload’s name.', examples: ['nightly-etl'] }),
+    workloadId,
+    workload,
     domain: domain.meta({ description: 'The workload’s domain (also the subject’s last token).' }),
     status: z.enum(['deployed', 'failed']),
     reasons: z
@@ -88,11 +90,8 @@ export const workloadStaleSchema = checked<WorkloadStale>()(
       workloads: z
         .array(
           z.strictObject({
-            workloadId: z.uuid().meta({ description: 'The workload’s id.' }),
-            workload: z
-              .string()
-              .regex(OBJECT_NAME)
-              .meta({ description: 'The workload’s name.', examples: ['nightly-etl'] }),
+            workloadId,
+            workload,
             deployedVersion: version.meta({ description: 'The version its live deployment received.' }),
             redeployMode: z.enum(['manual', 'auto']).meta({
               description:

@@ -5,6 +5,7 @@ import { trace } from '@opentelemetry/api';
 import { invalidArgument, LatchkeyError } from '@latchkey/errors';
 import { initTracing, inSpan, silentLogger } from '@latchkey/logger';
 import { RasServiceClient, RasServiceService, type RasServiceServer } from '@latchkey/proto';
+import { rejectsWith } from '@latchkey/testing';
 import type { Principal } from './call-context.js';
 import { staticAuthenticator } from './call-context.js';
 import { checkHealth, createClient, unary } from './client.js';
@@ -85,18 +86,6 @@ function client(token: string): RasServiceClient {
 }
 
 const whoAmI = (c: RasServiceClient) => unary(c.whoAmI.bind(c), {});
-
-/** Asserts that `p` rejects with a LatchkeyError of this kind and code, and returns it. */
-async function rejectsWith(p: Promise<unknown>, kind: string, code: string): Promise<LatchkeyError> {
-  const err = await p.then(
-    () => assert.fail(`expected ${code}, got a response`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof LatchkeyError, `a LatchkeyError, not ${String(err)}`);
-  assert.equal(err.kind, kind);
-  assert.equal(err.code, code);
-  return err;
-}
 
 test('health is NOT_SERVING until setServing(true), then SERVING', async () => {
   // The server answers calls, so a false health check means "not serving", not "unreachable".

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
-import { startTestNats, startTestNatsCluster, waitFor } from '@latchkey/testing';
+import { startTestBus, startTestNatsCluster, waitFor } from '@latchkey/testing';
 import { ensureConsumer, ensureStream } from './streams.js';
 import { parseNatsUrls } from './nats-urls.js';
 
@@ -40,11 +40,7 @@ test('on a three-node cluster a stream and its durable consumer take LATCHKEY_NA
 });
 
 test('more replicas than JetStream servers is refused with what to change', async (t) => {
-  const nats = await startTestNats();
-  t.after(() => nats.stop());
-  const nc = await connect({ servers: nats.url });
-  t.after(() => nc.close());
-  const jsm = await nc.jetstreamManager();
+  const { jsm } = await startTestBus(t);
   await assert.rejects(ensureStream(jsm, SPEC, { replicas: 3 }), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'nats.replicas_unavailable');
     assert.match(

@@ -1,5 +1,6 @@
-import { after, before, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { startedForTests } from './emulator-common/test-fixture.js';
 import { acquireTestPostgres } from './shared-postgres.js';
 import { startTestNats, type TestNats } from './test-nats.js';
 import type { TestPostgres } from './test-postgres.js';
@@ -14,17 +15,7 @@ import type { TestPostgres } from './test-postgres.js';
  * fixed database name.
  */
 export function usePostgres(): () => TestPostgres {
-  let postgres: TestPostgres | undefined;
-  before(async () => {
-    postgres = await acquireTestPostgres();
-  });
-  after(async () => {
-    await postgres?.stop();
-  });
-  return () => {
-    if (!postgres) throw new Error('the test PostgreSQL is not started: call the getter inside a test or hook');
-    return postgres;
-  };
+  return startedForTests('the test PostgreSQL', acquireTestPostgres);
 }
 
 export interface TestBus {

@@ -15,3 +15,4 @@ export * from './otlp-receiver.js';
 export * from './reflection-client.js';
 export * from './s3-emulator/server.js';
 export * from './fake-services.js';
+export * from './rejections.js';

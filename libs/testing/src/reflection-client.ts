@@ -87,21 +87,26 @@ export function reflectionClient(
   };
 }
 
+/** One length-delimited protobuf field (wire type 2): its tag, the varint length of `bytes`, then `bytes`. */
+export function lengthDelimitedField(fieldNumber: number, bytes: Uint8Array): Buffer {
+  const len: number[] = [];
+  let n = bytes.length;
+  while (n > 0x7f) {
+    len.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  len.push(n);
+  return Buffer.concat([Buffer.from([(fieldNumber << 3) | 2, ...len]), bytes]);
+}
+
 /** Client classes built from reflected FileDescriptorProtos (a FileDescriptorSet of them), as a generic tool builds them. */
 export function packageFromDescriptors(files: readonly Buffer[]): GrpcObject {
   // FileDescriptorSet: `repeated FileDescriptorProto file = 1;` (tag 0x0a, varint length, bytes).
-  const parts: Buffer[] = [];
-  for (const f of files) {
-    const len: number[] = [];
-    let n = f.length;
-    while (n > 0x7f) {
-      len.push((n & 0x7f) | 0x80);
-      n >>>= 7;
-    }
-    len.push(n);
-    parts.push(Buffer.from([0x0a, ...len]), f);
-  }
   return loadPackageDefinition(
-    loadFileDescriptorSetFromBuffer(Buffer.concat(parts), { longs: String, enums: String, defaults: true }),
+    loadFileDescriptorSetFromBuffer(Buffer.concat(files.map((f) => lengthDelimitedField(1, f))), {
+      longs: String,
+      enums: String,
+      defaults: true,
+    }),
   );
 }

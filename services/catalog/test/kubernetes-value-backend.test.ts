@@ -4,7 +4,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { isLatchkeyError, type LatchkeyError } from '@latchkey/errors';
+import type { LatchkeyError } from '@latchkey/errors';
 import {
   k3sSkipReason,
   startKubernetesEmulator,
@@ -13,7 +13,7 @@ import {
   type KubernetesRequestLogEntry,
   type TestK3s,
 } from '@latchkey/testing';
-import { stopOnce } from './support.js';
+import { rejection, stopOnce } from './support.js';
 import { valueBackendContract } from './value-backend-contract.js';
 import {
   KubernetesValueBackend,
@@ -51,16 +51,6 @@ async function readKeySecret(cluster: Cluster, scope: string, key: string): Prom
 async function readLegacySecret(cluster: Cluster, scope: string): Promise<V1Secret> {
   const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
   return core.readNamespacedSecret({ name: secretNameFor(scope), namespace: NAMESPACE });
-}
-
-async function rejection(p: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isLatchkeyError(err), `expected a LatchkeyError, got ${inspect(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
 }
 
 /** Every way an error can be printed, none of which may hold any of the needles. */

@@ -9,6 +9,7 @@ import type { PostgresSecretStore } from '../src/adapters/postgres-secret-store.
 import type { SecretRetention } from '../src/domain/secrets/secret-retention.js';
 import { SecretService } from '../src/domain/secrets/secret-service.js';
 import { databaseCatalog, outboxRows, rejection, storedValues, testRetention, usePostgres } from './support.js';
+import { dumpAllTables } from './table-dump.js';
 
 const postgres = usePostgres();
 const DAY = 86_400_000;
@@ -41,20 +42,6 @@ const canary = () => `recovery-canary-${randomBytes(8).toString('hex')}`;
 const put = (svc: SecretService, key: string, value: string) =>
   svc.put('admin', { scope: analytics, key, value: Buffer.from(value), description: '' });
 const ref = (key: string) => ({ refId: key, key, scope: 'analytics', fallbackToGlobal: false });
-
-/** Every row of every table, as text: a planted value must be in none (only ciphertext). */
-async function dumpAllTables(pool: Pool): Promise<string> {
-  const { rows: tables } = await pool.query<{ name: string }>(
-    `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables
-     WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`,
-  );
-  const parts: string[] = [];
-  for (const { name } of tables) {
-    const { rows } = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${name} t`);
-    parts.push(`${name}:`, ...rows.map((r) => r.row));
-  }
-  return parts.join('\n');
-}
 
 test('a delete keeps the secret recoverable for 7 days: listed as deleted, references fail with secret.deleted and the time, restore brings it back as it was', async (t) => {
   const w = await world(t);

@@ -9,6 +9,7 @@ import { deny, FakeAuthorizer } from '@latchkey/testing';
 import type { PostgresSecretStore } from '../src/adapters/postgres-secret-store.js';
 import { SecretService, type SecretServiceDeps } from '../src/domain/secrets/secret-service.js';
 import { databaseCatalog, outboxRows, usePostgres } from './support.js';
+import { dumpAllTables } from './table-dump.js';
 
 const postgres = usePostgres();
 
@@ -53,21 +54,6 @@ async function auditRecords(pool: Pool): Promise<{ subject: string; data: AuditR
     "SELECT subject, data FROM outbox WHERE subject LIKE 'latchkey.audit.%' ORDER BY seq",
   );
   return rows;
-}
-
-/** Every row of every table in the database, as text. */
-async function dumpAllTables(pool: Pool): Promise<string> {
-  const { rows: tables } = await pool.query<{ name: string }>(
-    `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables
-     WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`,
-  );
-  assert.ok(tables.length >= 4, 'the dump covers the catalog tables and the outbox');
-  const parts: string[] = [];
-  for (const { name } of tables) {
-    const { rows } = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${name} t`);
-    parts.push(`${name}:`, ...rows.map((r) => r.row));
-  }
-  return parts.join('\n');
 }
 
 test('20 concurrent puts of one key produce versions 1..20 once each and 20 secret.changed events; the newest 10 are kept', async (t) => {

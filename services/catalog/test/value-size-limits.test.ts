@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import { isLatchkeyError, type LatchkeyError } from '@latchkey/errors';
 import { FakeAuthorizer, startKubernetesEmulator, startVaultEmulator } from '@latchkey/testing';
 import { DatabaseValueBackend } from '../src/adapters/database-value-backend.js';
 import { KubernetesValueBackend } from '../src/adapters/kubernetes-value-backend.js';
 import { VaultValueBackend } from '../src/adapters/vault-value-backend.js';
 import { SecretService } from '../src/domain/secrets/secret-service.js';
 import type { ValueBackend } from '../src/domain/value-backend.js';
-import { databaseCatalog, usePostgres } from './support.js';
+import { databaseCatalog, rejection, usePostgres } from './support.js';
 
 const postgres = usePostgres();
 const analytics = { domain: 'analytics', global: false };
@@ -39,29 +38,34 @@ function valueOf(bytes: number): { value: Buffer; canary: string } {
   return { value, canary };
 }
 
-async function refusal(p: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isLatchkeyError(err), `expected a LatchkeyError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected secret.value_too_large');
+/**
+ * A put of a `bytes`-byte value (starting with a canary) is refused with
+ * secret.value_too_large, this message and these details, neither showing the canary.
+ */
+async function assertRefusedTooLarge(
+  put: (key: string, value: Buffer) => Promise<unknown>,
+  bytes: number,
+  message: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const { value, canary } = valueOf(bytes);
+  const err = await rejection(put('OVER', value));
+  assert.equal(err.code, 'secret.value_too_large');
+  assert.equal(err.kind, 'invalid_argument');
+  assert.equal(err.message, message);
+  assert.deepEqual(err.details, details);
+  assert.ok(!JSON.stringify({ m: err.message, d: err.details }).includes(canary));
 }
 
 test('database backend: its limit is the setting LATCHKEY_MAX_VALUE_BYTES; one byte more is refused naming it, and nothing is stored', async (t) => {
   const { put, keys } = await serviceOver(t, (db) => new DatabaseValueBackend(db.pool, db.keks, 1024));
   await put('AT_LIMIT', Buffer.alloc(1024, 'a'));
-  const { value, canary } = valueOf(1025);
-  const err = await refusal(put('OVER', value));
-  assert.equal(err.code, 'secret.value_too_large');
-  assert.equal(err.kind, 'invalid_argument');
-  assert.equal(
-    err.message,
+  await assertRefusedTooLarge(
+    put,
+    1025,
     'the value is 1025 bytes; the database backend stores at most 1024 bytes (the setting LATCHKEY_MAX_VALUE_BYTES): store a smaller value',
+    { backend: 'database', bytes: 1025, limitBytes: 1024 },
   );
-  assert.deepEqual(err.details, { backend: 'database', bytes: 1025, limitBytes: 1024 });
-  assert.ok(!JSON.stringify({ m: err.message, d: err.details }).includes(canary));
   assert.deepEqual(await keys(), ['AT_LIMIT']);
 });
 
@@ -76,15 +80,12 @@ test('kubernetes backend: its limit is a 1 MiB Secret over the kept versions; at
   const { put, keys } = await serviceOver(t, () => k8s);
   // Four versions at the limit fill the key's Secret exactly; a fifth prunes the first.
   for (let v = 1; v <= 5; v++) assert.equal((await put('BIG', Buffer.alloc(262_144, v))).meta.version, v);
-  const { value, canary } = valueOf(262_145);
-  const err = await refusal(put('OVER', value));
-  assert.equal(err.code, 'secret.value_too_large');
-  assert.equal(
-    err.message,
+  await assertRefusedTooLarge(
+    put,
+    262_145,
     "the value is 262145 bytes; the kubernetes backend stores at most 262144 bytes (a key's newest 4 versions share one Kubernetes Secret, which holds at most 1 MiB): store a smaller value",
+    { backend: 'kubernetes', bytes: 262_145, limitBytes: 262_144 },
   );
-  assert.deepEqual(err.details, { backend: 'kubernetes', bytes: 262_145, limitBytes: 262_144 });
-  assert.ok(!err.message.includes(canary));
   assert.deepEqual(await keys(), ['BIG']);
   assert.equal(
     emu.requests().filter((r) => r.method !== 'GET').length,
@@ -106,15 +107,11 @@ test("vault backend: Vault's own limit answers; its 413 is secret.value_too_larg
   assert.equal(stated.valueLimit, undefined, 'the vault backend states no limit of its own');
   const { put, keys } = await serviceOver(t, () => backend);
   await put('SMALL', Buffer.alloc(2000, 's'));
-  const { value, canary } = valueOf(5000);
-  const err = await refusal(put('OVER', value));
-  assert.equal(err.code, 'secret.value_too_large');
-  assert.equal(err.kind, 'invalid_argument');
-  assert.equal(
-    err.message,
+  await assertRefusedTooLarge(
+    put,
+    5000,
     "the value is 5000 bytes; the vault backend stores less (Vault answered 413: the write is larger than its listener's max_request_size): store a smaller value",
+    { backend: 'vault', bytes: 5000 },
   );
-  assert.deepEqual(err.details, { backend: 'vault', bytes: 5000 });
-  assert.ok(!JSON.stringify({ m: err.message, d: err.details }).includes(canary));
   assert.deepEqual(await keys(), ['SMALL']);
 });

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { createPool, migrate, type Pool } from '@latchkey/db';
-import { LatchkeyError } from '@latchkey/errors';
 import { ensureEventTables } from '@latchkey/events';
-import { createClient, createServer, unary, type LatchkeyServer, type Principal } from '@latchkey/grpc';
+import { createClient, createServer, unary, type LatchkeyServer } from '@latchkey/grpc';
 import { silentLogger } from '@latchkey/logger';
 import { DeployerInternalClient, type DeployerInternalServer, DeployerInternalService } from '@latchkey/proto';
-import { acquireTestPostgres, createTestDatabase, type TestPostgres } from '@latchkey/testing';
+import { acquireTestPostgres, createTestDatabase, rejectsWith, type TestPostgres } from '@latchkey/testing';
 import { PostgresReferenceIndex } from '../src/adapters/postgres-reference-index.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import { PostgresWorkloadTokens } from '../src/adapters/postgres-workload-tokens.js';
@@ -15,19 +14,13 @@ import { ReferenceIndexService } from '../src/domain/reference-index-service.js'
 import { RuntimeReadService } from '../src/domain/runtime/runtime-read-service.js';
 import { parseWorkloadSpec, referencesOf } from '../src/domain/workload-spec.js';
 import { deployerInternalCallers, deployerInternalHandlers } from '../src/transport/grpc/deployer-internal-handler.js';
+import { internalCallerPrincipals } from './deployer-test-support.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 const INTEGRATION = '0f5c6a2e-3d41-4b7a-9e08-6c2d1b4a7f35';
 
 /** Tokens and who they are; one user pretends to carry the catalog's service id. */
-const PRINCIPALS: Record<string, Principal> = {
-  'catalog-token': { id: 'service:catalog', kind: 'service', groups: [] },
-  'resolver-token': { id: 'service:resolver', kind: 'service', groups: [] },
-  'gateway-token': { id: 'service:gateway-runtime', kind: 'service', groups: [] },
-  'gateway-serving-token': { id: 'service:gateway', kind: 'service', groups: [] },
-  'admin-token': { id: 'admin', kind: 'user', groups: [] },
-  'spoof-token': { id: 'service:catalog', kind: 'user', groups: [] },
-};
+const PRINCIPALS = internalCallerPrincipals('service:catalog');
 
 let postgres: TestPostgres;
 let pool: Pool;
@@ -112,17 +105,6 @@ const listDeployedVaultKeys = (token: string) => {
   const c = client(token);
   return unary(c.listDeployedVaultKeys.bind(c), {});
 };
-
-async function rejectsWith(p: Promise<unknown>, kind: string, code: string): Promise<LatchkeyError> {
-  const err = await p.then(
-    () => assert.fail(`expected ${code}, got a response`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof LatchkeyError, `a LatchkeyError, not ${String(err)}`);
-  assert.equal(err.kind, kind);
-  assert.equal(err.code, code);
-  return err;
-}
 
 test('the catalog lists the dependents of a key and the Vault keys of live deployments', async () => {
   assert.deepEqual(await listDependents('catalog-token', 'VAULT', INTEGRATION, ['db_password', 'unused']), {

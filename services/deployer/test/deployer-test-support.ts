@@ -8,6 +8,7 @@ import { generateSealKeyPair, seal, type SealKeyPair } from '@latchkey/crypto';
 import type { Pool } from '@latchkey/db';
 import { ensureEventTables, STREAMS, type ResolvedVersion, type SecretChanged } from '@latchkey/events';
 import type { Authorizer } from '@latchkey/authz';
+import type { Principal } from '@latchkey/grpc';
 import { silentLogger } from '@latchkey/logger';
 import { ensureStream } from '@latchkey/nats';
 import { freshDatabase, startTestBus, type TestBus, type TestPostgres } from '@latchkey/testing';
@@ -22,6 +23,22 @@ import { referencesOf } from '../src/domain/workload-spec.js';
 export const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 export { usePostgres } from '@latchkey/testing';
+
+/**
+ * Bearer tokens of a test's DeployerInternal server and who they are: the
+ * services that call it, an admin, and `spoof-token`, a user that carries
+ * the service id `spoofs` (a user id is never a service's).
+ */
+export function internalCallerPrincipals(spoofs: string): Record<string, Principal> {
+  return {
+    'catalog-token': { id: 'service:catalog', kind: 'service', groups: [] },
+    'resolver-token': { id: 'service:resolver', kind: 'service', groups: [] },
+    'gateway-token': { id: 'service:gateway-runtime', kind: 'service', groups: [] },
+    'gateway-serving-token': { id: 'service:gateway', kind: 'service', groups: [] },
+    'admin-token': { id: 'admin', kind: 'user', groups: [] },
+    'spoof-token': { id: spoofs, kind: 'user', groups: [] },
+  };
+}
 
 /** A fresh database with the event tables and the deployer's migrations (or `migrations`), closed when the test ends. */
 export async function migratedPool(

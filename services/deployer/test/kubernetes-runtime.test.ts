@@ -12,7 +12,7 @@ import {
   type KubernetesEmulator,
   type TestK3s,
 } from '@latchkey/testing';
-import { KubernetesRuntime } from '../src/adapters/kubernetes-runtime.js';
+import { KubernetesRuntime, type KubernetesRuntimeOptions } from '../src/adapters/kubernetes-runtime.js';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import type { RunHooks, RunSpec } from '../src/domain/ports.js';
 
@@ -26,13 +26,15 @@ after(async () => {
 });
 
 const logger = createLogger({ service: 'deployer-test', level: 'error' });
-const runtime = () =>
+/** The runtime over the emulator, re-watching and retrying fast; `over` adds or replaces options. */
+const runtime = (over: Partial<KubernetesRuntimeOptions> = {}) =>
   new KubernetesRuntime({
     kubeConfig: k8s.kubeConfig(),
     defaultImage: 'python:3.12-slim',
     rewatchMs: 20,
     retryDelayMs: 1,
     logger,
+    ...over,
   });
 
 function spec(over: Partial<RunSpec> = {}): RunSpec {
@@ -194,14 +196,7 @@ describe('kubernetes runtime', () => {
 
   test("a Pod's output is masked with its own deployment's values only, never another domain's; the service's redactor holds both", async () => {
     const service = new Redactor();
-    const rt = new KubernetesRuntime({
-      kubeConfig: k8s.kubeConfig(),
-      defaultImage: 'python:3.12-slim',
-      rewatchMs: 20,
-      retryDelayMs: 1,
-      logger,
-      redactor: service,
-    });
+    const rt = runtime({ redactor: service });
     const holder = spec({ sparkConf: {} });
     const guesser = spec({ sparkConf: {} });
     const [canary, own] = [holder.secrets[0]!, guesser.secrets[0]!];
@@ -402,14 +397,7 @@ describe('kubernetes runtime', () => {
   });
 
   test('a stopped running Pod stays Terminating for its grace period; stop waits it out, and a redeploy starts meanwhile', async () => {
-    const rt = new KubernetesRuntime({
-      kubeConfig: k8s.kubeConfig(),
-      defaultImage: 'python:3.12-slim',
-      rewatchMs: 20,
-      retryDelayMs: 1,
-      terminationGraceSeconds: 1,
-      logger,
-    });
+    const rt = runtime({ terminationGraceSeconds: 1 });
     const first = spec({ workload: 'graceful' });
     const hooks = recorder();
     await rt.start(first, hooks);

@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import { seal, type SealKeyPair } from '@latchkey/crypto';
 import { LatchkeyError } from '@latchkey/errors';
 import { runtimeReadBinding, type RuntimeReadReply, type RuntimeReadRequest } from '@latchkey/events';
-import { createClient, createServer, unary, type Principal } from '@latchkey/grpc';
+import { createClient, createServer, unary } from '@latchkey/grpc';
 import { silentLogger } from '@latchkey/logger';
 import { DeployerInternalClient, type DeployerInternalServer, DeployerInternalService } from '@latchkey/proto';
 import { waitFor } from '@latchkey/testing';
@@ -17,7 +17,15 @@ import { RuntimeReadService } from '../src/domain/runtime/runtime-read-service.j
 import { newWorkloadToken } from '../src/domain/runtime/workload-token.js';
 import { deployerInternalCallers, deployerInternalHandlers } from '../src/transport/grpc/deployer-internal-handler.js';
 import { testWorkloadService } from './deployer-services.js';
-import { computeSpec, migratedPool, newKeys, RecordingRuntime, resolve, usePostgres } from './deployer-test-support.js';
+import {
+  computeSpec,
+  internalCallerPrincipals,
+  migratedPool,
+  newKeys,
+  RecordingRuntime,
+  resolve,
+  usePostgres,
+} from './deployer-test-support.js';
 
 const postgres = usePostgres();
 
@@ -25,14 +33,7 @@ const API_URL = 'https://gateway.test:7480';
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n';
 
 /** Bearer tokens of the test's gRPC server and who they are; one user pretends to carry the gateway's id. */
-const PRINCIPALS: Record<string, Principal> = {
-  'gateway-token': { id: 'service:gateway-runtime', kind: 'service', groups: [] },
-  'gateway-serving-token': { id: 'service:gateway', kind: 'service', groups: [] },
-  'catalog-token': { id: 'service:catalog', kind: 'service', groups: [] },
-  'resolver-token': { id: 'service:resolver', kind: 'service', groups: [] },
-  'admin-token': { id: 'admin', kind: 'user', groups: [] },
-  'spoof-token': { id: 'service:gateway-runtime', kind: 'user', groups: [] },
-};
+const PRINCIPALS = internalCallerPrincipals('service:gateway-runtime');
 
 /** Keeps the RunSpec of every start (the environment the workload would get). */
 class CapturingRuntime extends RecordingRuntime {

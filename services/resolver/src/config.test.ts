@@ -15,17 +15,24 @@ const base = {
   LATCHKEY_OIDC_JWKS_FILE: '/jwks.json',
 };
 
+/** An on/off variable: `unset` when absent, and what each value in `values` reads as. */
+function assertSwitch(
+  name: 'LATCHKEY_AUDIT_FAIL_CLOSED' | 'LATCHKEY_SECRETS_V2',
+  unset: boolean,
+  values: readonly (readonly [string, boolean])[],
+): void {
+  assert.equal(loadResolverConfig(base)[name], unset);
+  for (const [v, on] of values) assert.equal(loadResolverConfig({ ...base, [name]: v })[name], on, v);
+}
+
 test('audit.failClosed (LATCHKEY_AUDIT_FAIL_CLOSED) is off unless set to 1 or true', () => {
-  assert.equal(loadResolverConfig(base).LATCHKEY_AUDIT_FAIL_CLOSED, false);
-  for (const [v, on] of [
+  assertSwitch('LATCHKEY_AUDIT_FAIL_CLOSED', false, [
     ['1', true],
     ['true', true],
     ['0', false],
     ['false', false],
     ['', false],
-  ] as const) {
-    assert.equal(loadResolverConfig({ ...base, LATCHKEY_AUDIT_FAIL_CLOSED: v }).LATCHKEY_AUDIT_FAIL_CLOSED, on, v);
-  }
+  ]);
 });
 
 test('a value of LATCHKEY_AUDIT_FAIL_CLOSED that is neither on nor off fails the start, naming the variable', () => {
@@ -39,16 +46,13 @@ test('a value of LATCHKEY_AUDIT_FAIL_CLOSED that is neither on nor off fails the
 });
 
 test('features.secretsV2 (LATCHKEY_SECRETS_V2) is on unless set to false; another value fails the start, naming the variable', () => {
-  assert.equal(loadResolverConfig(base).LATCHKEY_SECRETS_V2, true);
-  for (const [v, on] of [
+  assertSwitch('LATCHKEY_SECRETS_V2', true, [
     ['true', true],
     ['1', true],
     ['', true],
     ['false', false],
     ['0', false],
-  ] as const) {
-    assert.equal(loadResolverConfig({ ...base, LATCHKEY_SECRETS_V2: v }).LATCHKEY_SECRETS_V2, on, v);
-  }
+  ]);
   assert.throws(
     () => loadResolverConfig({ ...base, LATCHKEY_SECRETS_V2: 'off' }),
     (err: unknown) =>

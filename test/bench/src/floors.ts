@@ -102,6 +102,21 @@ export class DirectReads {
   }
 }
 
+/** Runs `step` `total` times, `inFlight` at a time; milliseconds taken. */
+async function timedPool(total: number, inFlight: number, step: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  let begun = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (begun < total) {
+        begun++;
+        await step();
+      }
+    }),
+  );
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
 /**
  * A raw JetStream round trip: publish (with a message id, awaiting the ack)
  * to a file-backed stream and receive it through a durable pull consumer,
@@ -159,35 +174,17 @@ export class JetStreamLoop {
   }
 
   /** `total` round trips, `inFlight` at a time; milliseconds taken. */
-  async sustain(total: number, inFlight: number): Promise<number> {
-    const start = process.hrtime.bigint();
-    let begun = 0;
-    await Promise.all(
-      Array.from({ length: inFlight }, async () => {
-        while (begun < total) {
-          begun++;
-          await this.roundTrip();
-        }
-      }),
-    );
-    return Number(process.hrtime.bigint() - start) / 1e6;
+  sustain(total: number, inFlight: number): Promise<number> {
+    return timedPool(total, inFlight, () => this.roundTrip());
   }
 
   /** Publishes `count` messages (acknowledged by JetStream), `window` at a time; milliseconds taken. */
-  async publishMany(count: number, window: number): Promise<number> {
-    const start = process.hrtime.bigint();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: window }, async () => {
-        while (next < count) {
-          const id = `bulk-${randomUUID()}`;
-          next++;
-          // A loaded machine may take longer than the client's 5 s default to acknowledge 1,000 in flight.
-          await this.js.publish(`${this.stream}.bulk`, id, { msgID: id, timeout: 60_000 });
-        }
-      }),
-    );
-    return Number(process.hrtime.bigint() - start) / 1e6;
+  publishMany(count: number, window: number): Promise<number> {
+    return timedPool(count, window, () => {
+      const id = `bulk-${randomUUID()}`;
+      // A loaded machine may take longer than the client's 5 s default to acknowledge 1,000 in flight.
+      return this.js.publish(`${this.stream}.bulk`, id, { msgID: id, timeout: 60_000 });
+    });
   }
 
   async close(): Promise<void> {

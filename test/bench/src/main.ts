@@ -57,6 +57,17 @@ async function machine(natsVersion: string, deployerDb: string, loadAtStart: num
   };
 }
 
+/** What each scenario runs; those that deploy share one setup (made by the first of them). */
+const SCENARIO_RUNS: Record<Scenario, (b: BenchContext, setup: () => Promise<DeploySetup>) => Promise<Figure[]>> = {
+  latency: async (b, setup) => deployLatency(b, await setup()),
+  redeploy: async (b, setup) => redeployCost(b, await setup()),
+  throughput: async (b, setup) => deployThroughput(b, await setup()),
+  memory: async (b, setup) => memory(b, await setup()),
+  selector: (b) => selector(b),
+  refusal: (b) => refusalTiming(b),
+  fanout: (b) => rotationFanout(b),
+};
+
 async function run(): Promise<number> {
   const cfg = readBenchConfig(process.env);
   const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -81,29 +92,7 @@ async function run(): Promise<number> {
   try {
     for (const scenario of cfg.scenarios) {
       try {
-        switch (scenario) {
-          case 'latency':
-            figures.push(...(await deployLatency(b, await setup())));
-            break;
-          case 'redeploy':
-            figures.push(...(await redeployCost(b, await setup())));
-            break;
-          case 'throughput':
-            figures.push(...(await deployThroughput(b, await setup())));
-            break;
-          case 'memory':
-            figures.push(...(await memory(b, await setup())));
-            break;
-          case 'selector':
-            figures.push(...(await selector(b)));
-            break;
-          case 'refusal':
-            figures.push(...(await refusalTiming(b)));
-            break;
-          case 'fanout':
-            figures.push(...(await rotationFanout(b)));
-            break;
-        }
+        figures.push(...(await SCENARIO_RUNS[scenario](b, setup)));
       } catch (err) {
         const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
         log(`scenario ${scenario} failed: ${error}`);

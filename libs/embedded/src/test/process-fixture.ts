@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { findFreePort } from '../free-port.js';
 import { InfraError } from '../infra-errors.js';
 
 // Shared by the nats-server and PostgreSQL process tests.
@@ -46,4 +47,13 @@ export async function withPortTaken(port: number, fn: () => Promise<void>): Prom
   } finally {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   }
+}
+
+/** Asserts that `start`, on a free port another listener then holds, fails with infra.port_in_use; `check` looks further. */
+export async function refusesTakenPort(
+  start: (port: number) => Promise<unknown>,
+  check: (err: InfraError, port: number) => void,
+): Promise<void> {
+  const port = await findFreePort();
+  await withPortTaken(port, () => rejectsWithInfraError(start(port), 'infra.port_in_use', (err) => check(err, port)));
 }

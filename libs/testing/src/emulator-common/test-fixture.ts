@@ -1,4 +1,4 @@
-/** The lifecycle the emulators' test fixtures share. */
+/** The lifecycle the test fixtures (emulators, the test PostgreSQL) share. */
 import { after, before } from 'node:test';
 
 /**
@@ -14,7 +14,7 @@ export function startedForTests<T extends { stop(): Promise<void> }>(what: strin
     await started?.stop();
   });
   return () => {
-    if (started === undefined) throw new Error(`${what} starts in before()`);
+    if (started === undefined) throw new Error(`${what} is not started: call the getter inside a test or hook`);
     return started;
   };
 }

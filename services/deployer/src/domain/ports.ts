@@ -6,7 +6,6 @@ import type {
   RuntimeReadReply,
   RuntimeReadRequest,
   SecretChanged,
-  SourceType,
 } from '@latchkey/events';
 import type {
   WorkloadAuthor,
@@ -20,15 +19,9 @@ import type {
   WorkloadView,
 } from './deployment-types.js';
 import type { RecordedDeployment } from './resolution-check.js';
-import type {
-  DeletionCheck,
-  DeletionQuery,
-  DependentsQuery,
-  DeployedVaultKey,
-  HeldVersion,
-  KeyDependents,
-} from './reference-index-types.js';
 import type { WorkloadSpec } from './workload-spec.js';
+
+export type { ReferenceIndex } from './reference-index-types.js';
 
 /** Workloads, deployments and the reference index, with their events written atomically. */
 export interface WorkloadRepo {
@@ -259,31 +252,6 @@ export interface WorkloadTokenStore {
   register(deploymentId: string, tokenHash: Buffer): Promise<void>;
   /** The deployment whose token has this hash, if any. */
   findByHash(tokenHash: Buffer): Promise<TokenHolder | undefined>;
-}
-
-/** Reads of the reference index (written by WorkloadRepo.upsertWorkload). */
-export interface ReferenceIndex {
-  /**
-   * The dependents of each key that has any, by key. MANAGED + a domain:
-   * structured references to that domain's key and the domain's legacy
-   * placeholders. MANAGED + `global`: structured references to the global key
-   * and legacy placeholders of every domain. VAULT: structured references to
-   * that integration's key.
-   */
-  dependents(query: DependentsQuery): Promise<KeyDependents[]>;
-  /**
-   * The catalog's delete, first step: the dependents (as `dependents`) and,
-   * in the same decision, unless there are some and the delete is not
-   * forced, a fence on the keys: until endDeletion (or the fence's ttl), no
-   * apply or deployment may reference them (`reference.being_deleted`).
-   */
-  beginDeletion(query: DeletionQuery): Promise<DeletionCheck>;
-  /** The catalog's delete is over, done or not: lifts its fence. */
-  endDeletion(deletionId: string): Promise<void>;
-  /** Per (integration, key), the lowest version any workload's live deployment received. */
-  deployedVaultKeys(): Promise<DeployedVaultKey[]>;
-  /** Each workload whose live deployment holds the key of that source (the answering scope), with the version. */
-  heldVersions(query: { sourceType: SourceType; sourceId: string; key: string }): Promise<HeldVersion[]>;
 }
 
 export interface RunSpec {

@@ -43,3 +43,28 @@ export interface HeldVersion {
   workload: string;
   version: number;
 }
+
+/** Reads of the reference index (written by WorkloadRepo.upsertWorkload). */
+export interface ReferenceIndex {
+  /**
+   * The dependents of each key that has any, by key. MANAGED + a domain:
+   * structured references to that domain's key and the domain's legacy
+   * placeholders. MANAGED + `global`: structured references to the global key
+   * and legacy placeholders of every domain. VAULT: structured references to
+   * that integration's key.
+   */
+  dependents(query: DependentsQuery): Promise<KeyDependents[]>;
+  /**
+   * The catalog's delete, first step: the dependents (as `dependents`) and,
+   * in the same decision, unless there are some and the delete is not
+   * forced, a fence on the keys: until endDeletion (or the fence's ttl), no
+   * apply or deployment may reference them (`reference.being_deleted`).
+   */
+  beginDeletion(query: DeletionQuery): Promise<DeletionCheck>;
+  /** The catalog's delete is over, done or not: lifts its fence. */
+  endDeletion(deletionId: string): Promise<void>;
+  /** Per (integration, key), the lowest version any workload's live deployment received. */
+  deployedVaultKeys(): Promise<DeployedVaultKey[]>;
+  /** Each workload whose live deployment holds the key of that source (the answering scope), with the version. */
+  heldVersions(query: { sourceType: SourceType; sourceId: string; key: string }): Promise<HeldVersion[]>;
+}

@@ -5,7 +5,7 @@ import { granteeLabel, type Actor, type BundleGrantRecord, type Grantee } from '
 import { BUNDLE_PERMISSIONS, type BundlePermission } from '../domain/permission-model.js';
 import type { BundleRecord, BundleRepo } from '../domain/ports.js';
 import { granteeIs, granteeOf, type GranteeColumns } from './postgres-grantee-sql.js';
-import { changeOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
+import { createOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
 
 interface Row {
   domain: string;
@@ -49,23 +49,19 @@ export class PostgresBundleRepo implements BundleRepo {
     private readonly onCommit: () => void,
   ) {}
 
-  async create(domain: string, name: string, by: Actor): Promise<BundleRecord | undefined> {
-    try {
-      const row = await changeOneRow<Row>(
-        this.pool,
-        'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
-        [domain, name, by.id],
-        () => [
-          policyChanged({ change: 'bundle.created', domain, bundle: name, by: by.id }),
-          auditEvent(changeRecord(by, 'bundle.create', domain, `bundle:${name}`)),
-        ],
-      );
-      if (!row) return undefined;
-      this.onCommit();
-      return toRecord(row);
-    } catch (err) {
-      throw wrapDbError(err, 'creating a bundle');
-    }
+  create(domain: string, name: string, by: Actor): Promise<BundleRecord | undefined> {
+    return createOneRow(
+      this.pool,
+      'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
+      [domain, name, by.id],
+      () => [
+        policyChanged({ change: 'bundle.created', domain, bundle: name, by: by.id }),
+        auditEvent(changeRecord(by, 'bundle.create', domain, `bundle:${name}`)),
+      ],
+      toRecord,
+      () => this.onCommit(),
+      'creating a bundle',
+    );
   }
 
   get(domain: string, name: string): Promise<BundleRecord | undefined> {
@@ -114,14 +110,8 @@ export class PostgresBundleRepo implements BundleRepo {
     }
   }
 
-  addGrants(
-    domain: string,
-    bundle: string,
-    grantee: Grantee,
-    permissions: readonly BundlePermission[],
-    by: Actor,
-  ): Promise<BundleGrantRecord[]> {
-    return this.#changeGrants(
+  addGrants: BundleRepo['addGrants'] = (domain, bundle, grantee, permissions, by) =>
+    this.#changeGrants(
       'bundle.grant',
       `INSERT INTO bundle_grants (domain, bundle, grantee_kind, grantee_id, permission, granted_by)
        SELECT $1, $2, $3, $4, p, $6 FROM unnest($5::text[]) AS p
@@ -129,16 +119,9 @@ export class PostgresBundleRepo implements BundleRepo {
       [domain, bundle, grantee.kind, grantee.id, [...permissions], by.id],
       { domain, bundle, grantee, by },
     );
-  }
 
-  removeGrants(
-    domain: string,
-    bundle: string,
-    grantee: Grantee,
-    permissions: readonly BundlePermission[] | undefined,
-    by: Actor,
-  ): Promise<BundleGrantRecord[]> {
-    return this.#changeGrants(
+  removeGrants: BundleRepo['removeGrants'] = (domain, bundle, grantee, permissions, by) =>
+    this.#changeGrants(
       'bundle.revoke',
       `DELETE FROM bundle_grants
        WHERE domain = $1 AND bundle = $2 AND grantee_kind = $3 AND grantee_id = $4
@@ -147,7 +130,6 @@ export class PostgresBundleRepo implements BundleRepo {
       [domain, bundle, grantee.kind, grantee.id, permissions === undefined ? null : [...permissions]],
       { domain, bundle, grantee, by },
     );
-  }
 
   /**
    * Runs `sql` (which returns the grant rows it added or removed) and, in the

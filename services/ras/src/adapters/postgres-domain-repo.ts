@@ -4,7 +4,7 @@ import { changeRecord } from '../domain/audit-records.js';
 import type { Actor } from '../domain/grant-types.js';
 import type { DomainRecord, DomainRepo } from '../domain/ports.js';
 import { granteeIs } from './postgres-grantee-sql.js';
-import { changeOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
+import { createOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
 
 interface Row {
   name: string;
@@ -19,23 +19,19 @@ export class PostgresDomainRepo implements DomainRepo {
     private readonly onCommit: () => void,
   ) {}
 
-  async create(name: string, by: Actor): Promise<DomainRecord | undefined> {
-    try {
-      const row = await changeOneRow<Row>(
-        this.pool,
-        'INSERT INTO domains (name, created_by) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING *',
-        [name, by.id],
-        () => [
-          policyChanged({ change: 'domain.created', domain: name, by: by.id }),
-          auditEvent(changeRecord(by, 'domain.create', name, `domain:${name}`)),
-        ],
-      );
-      if (!row) return undefined;
-      this.onCommit();
-      return toRecord(row);
-    } catch (err) {
-      throw wrapDbError(err, 'creating a domain');
-    }
+  create(name: string, by: Actor): Promise<DomainRecord | undefined> {
+    return createOneRow(
+      this.pool,
+      'INSERT INTO domains (name, created_by) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING *',
+      [name, by.id],
+      () => [
+        policyChanged({ change: 'domain.created', domain: name, by: by.id }),
+        auditEvent(changeRecord(by, 'domain.create', name, `domain:${name}`)),
+      ],
+      toRecord,
+      () => this.onCommit(),
+      'creating a domain',
+    );
   }
 
   get(name: string): Promise<DomainRecord | undefined> {

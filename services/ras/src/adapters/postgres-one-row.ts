@@ -29,6 +29,31 @@ export async function changeOneRow<R extends object>(
   });
 }
 
+/**
+ * Creates one row (INSERT ... ON CONFLICT DO NOTHING RETURNING *) with its
+ * events, as changeOneRow; once committed, calls `committed` and gives the
+ * row as a record. Undefined when the row existed already; `creating` names
+ * the write in the error when the database fails.
+ */
+export async function createOneRow<R extends object, T>(
+  pool: Pool,
+  sql: string,
+  params: unknown[],
+  events: (row: R) => OutgoingEvent<unknown>[],
+  toRecord: (row: R) => T,
+  committed: () => void,
+  creating: string,
+): Promise<T | undefined> {
+  try {
+    const row = await changeOneRow(pool, sql, params, events);
+    if (!row) return undefined;
+    committed();
+    return toRecord(row);
+  } catch (err) {
+    throw wrapDbError(err, creating);
+  }
+}
+
 /** The one row a query finds, as a record; `reading` names the read in the error when the database fails. */
 export async function readOneRow<R extends object, T>(
   pool: Pool,

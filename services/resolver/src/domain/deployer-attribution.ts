@@ -15,7 +15,7 @@ import {
 } from '@latchkey/events';
 import type { AuditTrail } from './ports.js';
 import { errorCode } from './resolution-audit.js';
-import { unattributedDeploying, unattributedRequest } from './resolution-errors.js';
+import { unattributedDeploying, unattributedRequest, type RequestRefusal } from './resolution-errors.js';
 
 export interface AttributionDeps {
   /** The deployers' signing public keys, by key id (more than one while the key is rotated). */
@@ -63,31 +63,42 @@ export class DeployerAttribution {
   }
 
   /** undefined when `req` is the deployer's; else the reply that refuses it (recorded). */
-  async plan(req: PlanRequest): Promise<PlanReply | undefined> {
-    const problem = this.#freshSignedProblem(planPayload(req), req.signature, req.requestId, req.issuedAt);
-    if (problem === undefined) return undefined;
-    await this.#refused(
-      problem,
-      req.domain,
+  plan(req: PlanRequest): Promise<PlanReply | undefined> {
+    return this.#requestRefusal(
+      req,
+      planPayload(req),
+      'plan request',
       `plan.${clip(req.mode, 20)}:workload ${clip(req.workload)}`,
-      typeof req.requestId === 'string' ? req.requestId : '',
-      req.principal,
     );
-    return unattributedRequest('plan request', problem);
   }
 
   /** undefined when the runtime read `req` is the deployer's; else the reply that refuses it (recorded). */
-  async runtimeRead(req: RuntimeReadRequest): Promise<RuntimeReadReply | undefined> {
-    const problem = this.#freshSignedProblem(runtimeReadPayload(req), req.signature, req.requestId, req.issuedAt);
+  runtimeRead(req: RuntimeReadRequest): Promise<RuntimeReadReply | undefined> {
+    return this.#requestRefusal(
+      req,
+      runtimeReadPayload(req),
+      'runtime read',
+      `runtime_read:deployment ${clip(req.deploymentId)}`,
+    );
+  }
+
+  /** undefined when the request (its signed `payload`) is the deployer's, recently signed; else its refusal, recorded against `resource`. */
+  async #requestRefusal(
+    req: PlanRequest | RuntimeReadRequest,
+    payload: Buffer,
+    what: 'plan request' | 'runtime read',
+    resource: string,
+  ): Promise<RequestRefusal | undefined> {
+    const problem = this.#freshSignedProblem(payload, req.signature, req.requestId, req.issuedAt);
     if (problem === undefined) return undefined;
     await this.#refused(
       problem,
       req.domain,
-      `runtime_read:deployment ${clip(req.deploymentId)}`,
+      resource,
       typeof req.requestId === 'string' ? req.requestId : '',
       req.principal,
     );
-    return unattributedRequest('runtime read', problem);
+    return unattributedRequest(what, problem);
   }
 
   /** Why a request is not the deployer's, recently signed (a plan request, a runtime read); undefined when it is. */

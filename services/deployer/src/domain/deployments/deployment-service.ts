@@ -2,6 +2,7 @@ import { authorize } from '@latchkey/authz';
 import { LatchkeyError } from '@latchkey/errors';
 import { checkDomainName, subjects } from '@latchkey/events';
 import type { PlannedReference, WorkloadResolutionFailed, WorkloadResolutionRetrying } from '@latchkey/events';
+import { askPlanner } from '../ask-planner.js';
 import type { WorkloadServiceDeps } from '../deployer-deps.js';
 import type { DeploymentRecord, DeploymentTrigger, WorkloadRecord } from '../deployment-types.js';
 import { resolutionFailedMismatch, type BusOrigin } from '../resolution-check.js';
@@ -14,13 +15,7 @@ import {
   notStartable,
 } from '../workloads/workload-definitions.js';
 import type { BusAcceptance } from './bus-acceptance.js';
-import {
-  DEPLOYMENT_ERRORS,
-  deploymentNotFoundInDomain,
-  dryRunFailed,
-  redeployInvalidTarget,
-  resolverUnavailable,
-} from './deployment-errors.js';
+import { DEPLOYMENT_ERRORS, deploymentNotFoundInDomain, redeployInvalidTarget } from './deployment-errors.js';
 
 /** What `redeploy` did for one workload: a new deployment, or why there is none. */
 export type RedeployResult =
@@ -167,8 +162,8 @@ export class Deployments {
     ];
     const references = referencesOf(workload.spec, domain);
     if (references.length === 0) return { domain, workload: name, ok: !problem, references: [], warnings };
-    if (!this.deps.planner) throw resolverUnavailable();
-    const reply = await this.deps.planner.plan(
+    const reply = await askPlanner(
+      this.deps.planner,
       {
         mode: 'dry_run',
         domain,
@@ -177,9 +172,8 @@ export class Deployments {
         ...(groups.length > 0 ? { groups: [...groups] } : {}),
         references,
       },
-      this.deps.dryRunTimeoutMs ?? 30_000,
+      this.deps.dryRunTimeoutMs,
     );
-    if (!reply.ok) throw dryRunFailed(reply.code, reply.message);
     return {
       domain,
       workload: name,

@@ -3,7 +3,7 @@ import { authorize, type Authorizer } from '@latchkey/authz';
 import { open, type SealKeyPair } from '@latchkey/crypto';
 import { auditRecord, checkDomainName, connectionTestBinding, type PlannedReference } from '@latchkey/events';
 import type { Logger } from '@latchkey/logger';
-import { resolverUnavailable, dryRunFailed } from '../deployments/deployment-errors.js';
+import { askPlanner } from '../ask-planner.js';
 import type { ResolutionPlanner, WorkloadRepo } from '../ports.js';
 import { referencesOf, renderValues, specWarnings, type WorkloadSpec } from '../workload-spec.js';
 import { assertSecretsVersion, findWorkload } from './workload-definitions.js';
@@ -131,8 +131,8 @@ export class StorageConnectionTests {
     let values = new Map<string, string>();
     let planned: PlannedReference[] = [];
     if (references.length > 0) {
-      if (!this.deps.planner) throw resolverUnavailable();
-      const reply = await this.deps.planner.plan(
+      const reply = await askPlanner(
+        this.deps.planner,
         {
           mode: 'connection_test',
           domain,
@@ -142,9 +142,8 @@ export class StorageConnectionTests {
           references,
           requestId,
         },
-        this.deps.dryRunTimeoutMs ?? 30_000,
+        this.deps.dryRunTimeoutMs,
       );
-      if (!reply.ok) throw dryRunFailed(reply.code, reply.message);
       planned = reply.references;
       base.warnings.push(...reply.warnings);
       const failed = planned.filter((r) => !r.ok);
