@@ -210,17 +210,14 @@ test('import-legacy moves a V1 Vault store into global scope: refused for a non-
   assert.match(again.stdout, /3 found: 0 imported \(0 as new versions\), 2 left alone, 1 not importable/);
 
   // Legacy secrets are mapped to the global scope: a V1 placeholder in a domain's workload gets the value.
-  const job = workloadScript("console.log('legacy', h(process.env.DB_PASSWORD));", 'setInterval(()=>{},1000);');
-  await applyWorkload(
-    ok,
-    sys.home,
-    'analytics',
-    computeWorkload('legacy', { DB_PASSWORD: '${secrets.LEGACY_DB_PASSWORD}' }, job),
+  const legacy = computeWorkload(
+    'legacy',
+    { DB_PASSWORD: '${secrets.LEGACY_DB_PASSWORD}' },
+    workloadScript("console.log('legacy', h(process.env.DB_PASSWORD));", 'setInterval(()=>{},1000);'),
   );
-  const deployed = JSON.parse((await ok(['deploy', 'legacy', '--domain', 'analytics', '--wait', '--json'])).stdout) as {
-    status: string;
-  };
-  assert.equal(deployed.status, 'deployed');
+  await applyWorkload(ok, sys.home, 'analytics', legacy);
+  const deploy = await ok(['deploy', 'legacy', '--domain', 'analytics', '--wait', '--json']);
+  assert.equal((JSON.parse(deploy.stdout) as { status: string }).status, 'deployed');
   const out = await waitForLogs(ok, 'legacy', 'analytics', 'legacy');
   assert.ok(out.includes(`legacy ${sha(dbPassword)}`), out);
   await ok(['stop', 'legacy', '--domain', 'analytics']);

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
@@ -96,7 +95,12 @@ let vault: VaultEmulator;
 let kube: KubernetesEmulator;
 let postgres: TestPostgres;
 let dir: TempDir;
+/** A port on 127.0.0.1 that nothing listens on any more (a Vault emulator's, stopped). */
+let closedPort: number;
 before(async () => {
+  const gone = await startVaultEmulator();
+  await gone.stop();
+  closedPort = gone.port;
   [vault, kube, postgres, dir] = await Promise.all([
     startVaultEmulator(),
     startKubernetesEmulator({ namespaces: ['dataplane'] }),
@@ -202,7 +206,7 @@ test('vault: a refused token, a missing mount and an unreachable Vault each name
   );
   const noMount = await run([...base, '--path', '/v1/nomount/data/iomete/poc'], 1, vault.rootToken);
   assert.match(stderr(noMount), /Vault answered the list of the path with HTTP 404: no handler for route/);
-  const port = await closedPort();
+  const port = closedPort;
   const down = await run(
     ['import-legacy', '--from', 'vault', '--host', `http://127.0.0.1:${port}`, '--path', '/v1/secret/data/x'],
     1,
@@ -391,7 +395,7 @@ test('database: a password in --url is refused without echoing it; a wrong passw
     /cannot read the legacy database store \(table secret_store of postgres:\/\/.+\): cannot connect \(password authentication failed for user .+, SQLSTATE 28P01\); nothing was imported/,
   );
   assert.ok(!stderr(wrong).includes(typed));
-  const port = await closedPort();
+  const port = closedPort;
   const down = await run(
     ['import-legacy', '--from', 'database', '--url', `postgres://app@127.0.0.1:${port}/iomete`],
     1,
@@ -422,12 +426,3 @@ test('a caller who may not see or manage global secrets gets permission denied a
   assert.deepEqual(putKeys(), ['A_KEY'], 'the first refusal stops the run');
   assert.equal(global.size, 0);
 });
-
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

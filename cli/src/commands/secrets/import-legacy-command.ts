@@ -6,7 +6,7 @@ import { UsageError } from '../../output/cli-errors.js';
 import { printableValue } from '../../output/terminal-text.js';
 import { printJson } from '../../output/table-format.js';
 import { booleanOption, requireOption, stringOption, type ParsedArgs } from '../args-parser.js';
-import { defineCommand, JSON_OPTION } from '../command.js';
+import { defineCommand, stringOptions } from '../command.js';
 import { readCredential, refuseCredentialOnCommandLine } from '../vault/credential-input.js';
 import { DEFAULT_TABLE, KEY_COLUMNS, VALUE_COLUMNS, databaseStore } from './legacy-database-store.js';
 import { planLegacyImport, type PlannedImport } from './legacy-import-plan.js';
@@ -15,6 +15,7 @@ import type { LegacyStore } from './legacy-store.js';
 import { vaultStore } from './legacy-vault-store.js';
 
 const GLOBAL = { domain: '', global: true } as const;
+const booleanOptions = (...names: string[]) => Object.fromEntries(names.map((n) => [n, { type: 'boolean' } as const]));
 const STORES = ['database', 'kubernetes', 'vault'] as const;
 type StoreKind = (typeof STORES)[number];
 
@@ -151,20 +152,9 @@ export const importLegacyCommand = defineCommand({
     'nothing. Running it again imports nothing new. Values are never printed. Each put is audited like secret put.',
   ],
   options: {
-    from: { type: 'string' },
-    url: { type: 'string' },
-    table: { type: 'string' },
-    kubeconfig: { type: 'string' },
-    namespace: { type: 'string' },
-    'secret-name': { type: 'string' },
-    host: { type: 'string' },
-    path: { type: 'string' },
-    'ca-file': { type: 'string' },
-    'credential-file': { type: 'string' },
-    'credential-stdin': { type: 'boolean' },
-    'dry-run': { type: 'boolean' },
-    'update-existing': { type: 'boolean' },
-    ...JSON_OPTION,
+    ...stringOptions('from', 'url', 'table', 'kubeconfig', 'namespace', 'secret-name'),
+    ...stringOptions('host', 'path', 'ca-file', 'credential-file'),
+    ...booleanOptions('credential-stdin', 'dry-run', 'update-existing', 'json'),
   },
   before: refuseCredentialOnCommandLine,
   async run({ parsed, json }, io) {
