@@ -8,6 +8,7 @@ import { printJson } from '../../output/table-format.js';
 import { booleanOption, requireOption, stringOption, type ParsedArgs } from '../args-parser.js';
 import { defineCommand, stringOptions } from '../command.js';
 import { readCredential, refuseCredentialOnCommandLine } from '../vault/credential-input.js';
+import { writeOnlyInputReader } from './secret-value-input.js';
 import { DEFAULT_TABLE, KEY_COLUMNS, VALUE_COLUMNS, databaseStore } from './legacy-database-store.js';
 import { planLegacyImport, type PlannedImport } from './legacy-import-plan.js';
 import { DEFAULT_SECRET_NAME, kubernetesStore } from './legacy-kubernetes-store.js';
@@ -18,6 +19,13 @@ const GLOBAL = { domain: '', global: true } as const;
 const booleanOptions = (...names: string[]) => Object.fromEntries(names.map((n) => [n, { type: 'boolean' } as const]));
 const STORES = ['database', 'kubernetes', 'vault'] as const;
 type StoreKind = (typeof STORES)[number];
+
+/** The legacy database's password, from --credential-file or stdin (--credential-stdin). */
+const readDatabasePassword = writeOnlyInputReader({
+  what: 'database password',
+  pipeExample: 'printf %s "$PGPASSWORD" | latchkey import-legacy --from database ... --credential-stdin',
+  codeStem: 'credential',
+});
 
 /** The options of each --from; any other store's option is refused. */
 const STORE_OPTIONS: Record<StoreKind, readonly string[]> = {
@@ -67,7 +75,7 @@ async function openStore(
     // No password unless one is asked for: pg then uses PGPASSWORD or ~/.pgpass, or none (trust, peer).
     const credential =
       file !== undefined || booleanOption(parsed, 'credential-stdin')
-        ? await readCredential(io.stdin, file)
+        ? await readDatabasePassword(io.stdin, file)
         : undefined;
     const store = databaseStore({
       url,
