@@ -300,6 +300,12 @@ test("the chart's values are the seed's, and every good configuration passes the
       'metrics.port': 0,
       'tracing.otlpEndpoint': 'http://otel-collector.observability:4318',
     }),
+    'kept versions, recovery window and size limit at their bounds': withValues({
+      'catalog.secrets': { keepVersions: 1, recoveryDays: 0, maxValueBytes: 1 },
+    }),
+    'the most kept versions and the longest window': withValues({
+      'catalog.secrets': { keepVersions: 100, recoveryDays: 30, maxValueBytes: 1_048_576 },
+    }),
     'domains and admins': withValues({
       'deployer.domainNamespaces': ['latchkey-analytics', 'latchkey-finance'],
       'ras.platformAdmins': 'alice',
@@ -346,6 +352,21 @@ test('the schema refuses bad values and names the value and the fix', () => {
       [/^secretStore\.vaultSettings\.path: must match pattern "\^\/v1\/\.\+\/data\/\.\*\$"$/],
     ],
     ['replicas 0', withValues({ 'catalog.replicas': 0 }), [/^catalog\.replicas: must be >= 1$/]],
+    [
+      'no kept version',
+      withValues({ 'catalog.secrets.keepVersions': 0 }),
+      [/^catalog\.secrets\.keepVersions: must be >= 1$/],
+    ],
+    [
+      'a recovery window past 30 days',
+      withValues({ 'catalog.secrets.recoveryDays': 31 }),
+      [/^catalog\.secrets\.recoveryDays: must be <= 30$/],
+    ],
+    [
+      'a size limit that is no integer',
+      withValues({ 'catalog.secrets.maxValueBytes': '64KiB' }),
+      [/^catalog\.secrets\.maxValueBytes: must be integer$/],
+    ],
     [
       'secretsV2 not a boolean',
       withValues({ 'features.secretsV2.enabled': 'yes' }),
@@ -664,6 +685,9 @@ test("the chart's values reach the services as the variables they read", async (
     [catalog, 'LATCHKEY_SECRET_STORE', '.Values.secretStore.type | quote'],
     [catalog, 'LATCHKEY_VAULT_ADDR', '.Values.secretStore.vaultSettings.endpoint | quote'],
     [catalog, 'LATCHKEY_VAULT_PATH', '.Values.secretStore.vaultSettings.path | quote'],
+    [catalog, 'LATCHKEY_SECRET_KEEP_VERSIONS', '.Values.catalog.secrets.keepVersions | quote'],
+    [catalog, 'LATCHKEY_SECRET_RECOVERY_DAYS', '.Values.catalog.secrets.recoveryDays | quote'],
+    [catalog, 'LATCHKEY_MAX_VALUE_BYTES', '.Values.catalog.secrets.maxValueBytes | quote'],
     [helpers, 'LATCHKEY_SECRETS_V2', '.root.Values.features.secretsV2.enabled | quote'],
     [helpers, 'LATCHKEY_NATS_URL', 'join "," .root.Values.nats.urls | quote'],
     [helpers, 'LATCHKEY_NATS_REPLICAS', '.root.Values.nats.replicas | quote'],
@@ -682,6 +706,35 @@ test("the chart's values reach the services as the variables they read", async (
     catalog,
     /key: \{\{ \.Values\.secretStore\.vaultSettings\.tokenSecret\.key \| default "token" \| quote \}\}/,
   );
+  // Issue 19's settings: the chart's defaults are the catalog's, and so are the base's and compose's.
+  const config = await readFile(at('services/catalog/src/config.ts'), 'utf8');
+  const configDefault = (name: string) =>
+    new RegExp(`${name}: z\\.coerce\\.number\\(\\)[^\\n]*\\.default\\(([0-9_]+)\\)`)
+      .exec(config)?.[1]
+      ?.replaceAll('_', '');
+  const lifecycle = {
+    LATCHKEY_SECRET_KEEP_VERSIONS: 'keepVersions',
+    LATCHKEY_SECRET_RECOVERY_DAYS: 'recoveryDays',
+    LATCHKEY_MAX_VALUE_BYTES: 'maxValueBytes',
+  } as const;
+  const chartSecrets = obj(obj(defaults['catalog'])['secrets']);
+  const baseCatalog = ofKind(await base(), 'Deployment').find((d) => serviceOf(d) === 'catalog') as K8s;
+  const compose = obj(
+    obj(obj(parseDocs(await readFile(at('docker-compose.yml'), 'utf8'), 'compose')[0])['services'])['catalog'],
+  );
+  const composeEnv = obj(compose['environment']);
+  for (const [name, value] of Object.entries(lifecycle)) {
+    const expected = configDefault(name);
+    assert.ok(expected !== undefined, `services/catalog/src/config.ts gives ${name} a default`);
+    assert.equal(
+      String(chartSecrets[value]),
+      expected,
+      `values.yaml catalog.secrets.${value} is the catalog's default`,
+    );
+    const inBase = (container(baseCatalog).env ?? []).find((e) => e.name === name);
+    assert.equal(inBase?.value, expected, `the base sets ${name} to the catalog's default`);
+    assert.equal(composeEnv[name], `\${${name}:-${expected}}`, `compose passes ${name} on, default ${expected}`);
+  }
   const tokenSecret = (await chartTemplates()).docs.find((d) => d.metadata.name === 'latchkey-vault-token');
   assert.equal(tokenSecret?.kind, 'Secret', 'an inline token is kept in a Secret');
   assert.deepEqual(Object.keys(obj(obj(tokenSecret)['stringData'])), ['token']);

@@ -18,6 +18,7 @@ import {
 } from './domains/domain-commands.js';
 import { consoleCommand } from './identity/console-command.js';
 import { loginCommand, whoamiCommand } from './identity/identity-commands.js';
+import { importLegacyCommand } from './secrets/import-legacy-command.js';
 import { inventoryCommand } from './secrets/inventory-command.js';
 import { kekRotateCommand } from './secrets/kek-command.js';
 import { logsCommand } from './workloads/logs-command.js';
@@ -94,6 +95,7 @@ export const COMMANDS: readonly Command[] = [
   stopCommand,
   logsCommand,
   migrateCommand,
+  importLegacyCommand,
   auditCommand,
   eventsCredentialsCommand,
 ];
