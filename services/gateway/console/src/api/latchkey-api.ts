@@ -68,7 +68,10 @@ export const api = {
       const s = await call<{ csrfToken?: string }>('GET', '/api/v1/session');
       setCsrfToken(s.csrfToken);
     } catch (e) {
-      if (!(e instanceof ApiError) || (e.status !== 401 && e.status !== 404)) throw e;
+      // No session (or a gateway that keeps none: a proxy in front may send the bearer token): whoami decides.
+      const noSession =
+        e instanceof ApiError && (e.status === 401 || e.status === 404 || e.code === 'session.not_configured');
+      if (!noSession) throw e;
     }
     const who = await call<Partial<Session>>('GET', '/api/v1/whoami');
     return { principal: who.principal ?? '', groups: who.groups ?? [], platformAdmin: who.platformAdmin ?? false };
