@@ -107,8 +107,13 @@ async function listSecrets(domain: string | undefined, current: string): Promise
 /** A row's dialog below the table: one at a time. */
 type Dialog = { kind: 'versions' | 'new-version' | 'policy' | 'delete'; row: Row };
 
-/** The buttons of a managed secret's row, after Versions, for those who may change it. */
+/**
+ * The buttons of a managed secret's row, for those who may change it (a
+ * domain's page; Global Secrets for platform admins only: others may not list
+ * global versions either).
+ */
 const ROW_DIALOGS: readonly (readonly [Dialog['kind'], string])[] = [
+  ['versions', 'Versions'],
   ['new-version', 'New version'],
   ['policy', 'Rotation policy'],
   ['delete', 'Delete'],
@@ -232,7 +237,7 @@ export function SecretsPage({
           'By',
           domain !== undefined && 'Used by',
           'Rotation',
-          'Actions',
+          editable && 'Actions',
         ]}
         empty={load.data?.length === 0 ? 'No secrets yet.' : undefined}
       >
@@ -247,26 +252,24 @@ export function SecretsPage({
             <td>{r.updatedBy}</td>
             {domain !== undefined && <td>{r.usedBy === undefined ? '' : String(r.usedBy)}</td>}
             <td>{r.rotateEvery}</td>
-            <td className="actions">
-              {r.managed && (
-                <button type="button" onClick={() => open({ kind: 'versions', row: r })}>
-                  Versions
-                </button>
-              )}
-              {r.managed &&
-                editable &&
-                ROW_DIALOGS.map(([kind, label]) => (
-                  <button
-                    key={kind}
-                    type="button"
-                    className={kind === 'delete' ? 'danger' : undefined}
-                    onClick={() => open({ kind, row: r })}
-                  >
-                    {label}
-                  </button>
-                ))}
-              {!r.managed && <span className="hint">read-only (Vault)</span>}
-            </td>
+            {editable && (
+              <td className="actions">
+                {r.managed ? (
+                  ROW_DIALOGS.map(([kind, label]) => (
+                    <button
+                      key={kind}
+                      type="button"
+                      className={kind === 'delete' ? 'danger' : undefined}
+                      onClick={() => open({ kind, row: r })}
+                    >
+                      {label}
+                    </button>
+                  ))
+                ) : (
+                  <span className="hint">read-only (Vault)</span>
+                )}
+              </td>
+            )}
           </tr>
         ))}
       </Grid>
