@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startS3Emulator, startVaultEmulator, type VaultEmulator } from '@latchkey/testing';
@@ -12,6 +12,7 @@ import {
   openContext,
   screenshot,
   signIn,
+  type Watched,
 } from './console-harness.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem, type RunningSystem } from './system-harness.js';
@@ -85,6 +86,18 @@ after(async () => {
   await vault?.stop();
 });
 
+/**
+ * A fresh browser context signed in as `user`, screenshotted as `last` after
+ * the test (where it stopped, for review when it fails).
+ */
+async function signedIn(t: TestContext, user: string, last: string): Promise<Watched> {
+  assert.ok(browser && sys, 'the system and the browser are up');
+  const watched = await openContext(browser);
+  t.after(() => screenshot(watched, last).then(() => undefined));
+  await signIn(sys, watched, user);
+  return watched;
+}
+
 /** The page of the console for `domain`. */
 const goTo = async (page: Page, domain: string, name: string) => {
   await page.goto(`${origin}/console/${domain}/${name}`);
@@ -93,11 +106,8 @@ const goTo = async (page: Page, domain: string, name: string) => {
 
 test('an admin creates a secret, connects a Vault, builds a Spark job with the picker, deploys, rotates, sees it stale and redeploys; no value reaches the browser', async (t) => {
   if (skip !== undefined || !browser || !sys || !vault) return t.skip(skip);
-  const admin = await openContext(browser);
+  const admin = await signedIn(t, 'admin', 'console-last-admin');
   const { page } = admin;
-  // Where it stopped, for review when it fails.
-  t.after(() => screenshot(admin, 'console-last-admin').then(() => undefined));
-  await signIn(sys, admin, 'admin');
 
   // The document is served with a strict CSP, and its scripts are files.
   const doc = await page.goto(`${origin}/console/analytics/secrets`);
@@ -305,10 +315,8 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
 
 test('a user of another domain sees none of it: not in the domain switcher, not by URL, not in the picker', async (t) => {
   if (skip !== undefined || !browser || !sys) return t.skip(skip);
-  const mallory = await openContext(browser);
+  const mallory = await signedIn(t, 'mallory', 'console-last-other-domain');
   const { page } = mallory;
-  t.after(() => screenshot(mallory, 'console-last-other-domain').then(() => undefined));
-  await signIn(sys, mallory, 'mallory');
 
   const domains = await page.getByLabel('Domain').locator('option').allInnerTexts();
   assert.deepEqual(domains, ['finance']);
@@ -355,10 +363,8 @@ test('a user of another domain sees none of it: not in the domain switcher, not 
 
 test('versions, rollback, disable, a delete with its recovery window and the restore; a storage config built in the editor and its connection test; no value reaches the browser', async (t) => {
   if (skip !== undefined || !browser || !sys) return t.skip(skip);
-  const admin = await openContext(browser);
+  const admin = await signedIn(t, 'admin', 'console-last-lifecycle');
   const { page } = admin;
-  t.after(() => screenshot(admin, 'console-last-lifecycle').then(() => undefined));
-  await signIn(sys, admin, 'admin');
   const { ok, okPoll, outputs } = recordedCli(sys);
   const A = ['--domain', 'analytics'];
   await ok(['secret', 'put', ROLL_KEY, ...A], canary.roll1);
