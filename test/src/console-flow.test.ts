@@ -1,7 +1,7 @@
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startVaultEmulator, type VaultEmulator } from '@latchkey/testing';
+import { startS3Emulator, startVaultEmulator, type VaultEmulator } from '@latchkey/testing';
 import type { Browser, Page } from 'playwright-core';
 import { assertNowhere } from './canary-scan.js';
 import {
@@ -12,6 +12,7 @@ import {
   openContext,
   screenshot,
   signIn,
+  type Watched,
 } from './console-harness.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem, type RunningSystem } from './system-harness.js';
@@ -21,8 +22,11 @@ import { sha, STAY_UP, workloadScript } from './workload-files.js';
 // system, one Vault emulator and one browser for the file): an admin of
 // analytics creates a secret, connects a Vault, creates a Spark job picking
 // both in the secret picker, deploys, rotates, sees it stale, redeploys; a
-// user of another domain sees none of it. Every test scans the DOM, every
-// response and the browser's storage for the planted values.
+// user of another domain sees none of it. Issue 19 on the same system: a
+// secret's versions, rollback, disable, a delete with its recovery window
+// and the restore; a storage config made in the editor and its connection
+// test against the S3 emulator. Every test scans the DOM, every response and
+// the browser's storage for the planted values.
 
 const hex = () => randomBytes(12).toString('hex');
 const canary = {
@@ -31,12 +35,17 @@ const canary = {
   inline: `console-inline-${hex()}`,
   vaultValue: `console-vault-${hex()}`,
   global: `console-global-${hex()}`,
+  roll1: `console-roll1-${hex()}`,
+  roll2: `console-roll2-${hex()}`,
+  s3Secret: `console-s3-${hex()}`,
 };
 // Names another domain must never learn.
 const KEY = `ledger_api_key_${hex().slice(0, 6)}`;
 const INLINE_KEY = `ledger_s3_secret_${hex().slice(0, 6)}`;
 const VAULT_NAME = `ledger-vault-${hex().slice(0, 6)}`;
 const JOB = `ledger-nightly-${hex().slice(0, 6)}`;
+const ROLL_KEY = `ledger_signing_key_${hex().slice(0, 6)}`;
+const LAKE = `ledger-lake-${hex().slice(0, 6)}`;
 
 let skip: string | undefined;
 let browser: Browser | undefined;
@@ -77,6 +86,18 @@ after(async () => {
   await vault?.stop();
 });
 
+/**
+ * A fresh browser context signed in as `user`, screenshotted as `last` after
+ * the test (where it stopped, for review when it fails).
+ */
+async function signedIn(t: TestContext, user: string, last: string): Promise<Watched> {
+  assert.ok(browser && sys, 'the system and the browser are up');
+  const watched = await openContext(browser);
+  t.after(() => screenshot(watched, last).then(() => undefined));
+  await signIn(sys, watched, user);
+  return watched;
+}
+
 /** The page of the console for `domain`. */
 const goTo = async (page: Page, domain: string, name: string) => {
   await page.goto(`${origin}/console/${domain}/${name}`);
@@ -85,11 +106,8 @@ const goTo = async (page: Page, domain: string, name: string) => {
 
 test('an admin creates a secret, connects a Vault, builds a Spark job with the picker, deploys, rotates, sees it stale and redeploys; no value reaches the browser', async (t) => {
   if (skip !== undefined || !browser || !sys || !vault) return t.skip(skip);
-  const admin = await openContext(browser);
+  const admin = await signedIn(t, 'admin', 'console-last-admin');
   const { page } = admin;
-  // Where it stopped, for review when it fails.
-  t.after(() => screenshot(admin, 'console-last-admin').then(() => undefined));
-  await signIn(sys, admin, 'admin');
 
   // The document is served with a strict CSP, and its scripts are files.
   const doc = await page.goto(`${origin}/console/analytics/secrets`);
@@ -297,10 +315,8 @@ test('an admin creates a secret, connects a Vault, builds a Spark job with the p
 
 test('a user of another domain sees none of it: not in the domain switcher, not by URL, not in the picker', async (t) => {
   if (skip !== undefined || !browser || !sys) return t.skip(skip);
-  const mallory = await openContext(browser);
+  const mallory = await signedIn(t, 'mallory', 'console-last-other-domain');
   const { page } = mallory;
-  t.after(() => screenshot(mallory, 'console-last-other-domain').then(() => undefined));
-  await signIn(sys, mallory, 'mallory');
 
   const domains = await page.getByLabel('Domain').locator('option').allInnerTexts();
   assert.deepEqual(domains, ['finance']);
@@ -343,4 +359,142 @@ test('a user of another domain sees none of it: not in the domain switcher, not 
 
   assert.deepEqual(mallory.problems, [], 'no CSP violation or page error');
   await assertNotInBrowser(mallory, [...Object.values(canary), vaultToken, KEY, INLINE_KEY, VAULT_NAME, JOB]);
+});
+
+test('versions, rollback, disable, a delete with its recovery window and the restore; a storage config built in the editor and its connection test; no value reaches the browser', async (t) => {
+  if (skip !== undefined || !browser || !sys) return t.skip(skip);
+  const admin = await signedIn(t, 'admin', 'console-last-lifecycle');
+  const { page } = admin;
+  const { ok, okPoll, outputs } = recordedCli(sys);
+  const A = ['--domain', 'analytics'];
+  await ok(['secret', 'put', ROLL_KEY, ...A], canary.roll1);
+  await ok(['secret', 'put', ROLL_KEY, ...A], canary.roll2);
+
+  // Versions: both kept, 2 current; roll back to 1 once confirmed: a new version 3.
+  await goTo(page, 'analytics', 'secrets');
+  await page.locator(`tr[data-key="${ROLL_KEY}"]`).getByRole('button', { name: 'Versions', exact: true }).click();
+  const panel = page.getByRole('region', { name: `Versions of ${ROLL_KEY}` });
+  await panel.locator('tr[data-version="2"][data-current="true"]').waitFor();
+  assert.match(await panel.getByTestId('kept').innerText(), /^10 versions are kept per secret/);
+  await panel.locator('tr[data-version="1"]').getByRole('button', { name: 'Roll back to 1' }).click();
+  const confirm = panel.getByRole('dialog', { name: `Roll back ${ROLL_KEY}` });
+  assert.match(await confirm.innerText(), /makes a new version \(3\) with the value of version 1/);
+  await screenshot(admin, 'console-rollback-confirm');
+  await confirm.getByRole('button', { name: 'Roll back', exact: true }).click();
+  await page.getByRole('status').filter({ hasText: 'now at version 3, with the value of version 1' }).waitFor();
+  await panel.locator('tr[data-version="3"][data-current="true"]').waitFor();
+  assert.match(await panel.locator('tr[data-version="3"]').innerText(), /rollback: the value of version 1/);
+
+  // Disable version 2: kept, disabled, as the CLI sees it too.
+  await panel.locator('tr[data-version="2"]').getByRole('button', { name: 'Disable', exact: true }).click();
+  await panel.locator('tr[data-version="2"][data-state="disabled"]').waitFor();
+  await screenshot(admin, 'console-secret-versions');
+  const versions = JSON.parse((await ok(['secret', 'versions', ROLL_KEY, ...A, '--json'])).stdout) as {
+    versions: { version: number; state: string; rolledBackFrom?: number }[];
+  };
+  assert.deepEqual(
+    versions.versions.map((v) => [v.version, v.state, v.rolledBackFrom ?? 0]),
+    [
+      [3, 'enabled', 1],
+      [2, 'disabled', 0],
+      [1, 'enabled', 0],
+    ],
+  );
+  await panel.getByRole('button', { name: 'Close', exact: true }).click();
+
+  // Delete with a 2-day recovery window; the deleted list says until when; restore brings it back.
+  await page.locator(`tr[data-key="${ROLL_KEY}"]`).getByRole('button', { name: 'Delete', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: `Delete ${ROLL_KEY}` });
+  await dialog.getByText('No workload uses it.').waitFor();
+  await dialog.getByLabel('Recovery window (days, 0 to 30)').fill('2');
+  await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page
+    .getByRole('status')
+    .filter({ hasText: `Secret ${ROLL_KEY} deleted. It can be restored` })
+    .waitFor();
+  await page.locator(`tr[data-key="${ROLL_KEY}"]`).waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Deleted secrets', exact: true }).click();
+  const deleted = page.getByRole('table', { name: 'Deleted secrets' }).locator(`tr[data-deleted-key="${ROLL_KEY}"]`);
+  await deleted.waitFor();
+  const until = Date.parse((await deleted.locator('td[data-recover-until]').getAttribute('data-recover-until')) ?? '');
+  assert.ok(
+    Math.abs(until - (Date.now() + 2 * 86_400_000)) < 600_000,
+    `restorable for 2 days: ${new Date(until).toISOString()}`,
+  );
+  await screenshot(admin, 'console-deleted-secrets');
+  await deleted.getByRole('button', { name: 'Restore' }).click();
+  await page
+    .getByRole('status')
+    .filter({ hasText: `Secret ${ROLL_KEY} restored, as it was: version 3 is current again.` })
+    .waitFor();
+  await page.locator(`tr[data-key="${ROLL_KEY}"]`).waitFor();
+  await deleted.waitFor({ state: 'detached' });
+  assert.match((await ok(['secret', 'list', ...A])).stdout, new RegExp(ROLL_KEY));
+
+  // A storage config, built in the editor with picked credentials; Test connection names why it fails, then succeeds.
+  const s3 = await startS3Emulator({ region: 'eu-west-3' });
+  t.after(() => s3.stop());
+  const accessKeyId = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
+  s3.addKey(accessKeyId, canary.s3Secret);
+  s3.addBucket('lake-raw', { objects: ['part-0.parquet'] });
+  await ok(['secret', 'put', 'lake_access_key', ...A], accessKeyId);
+  await ok(['secret', 'put', 'lake_secret', ...A], canary.s3Secret);
+  await goTo(page, 'analytics', 'workloads');
+  await page.getByRole('button', { name: 'New workload', exact: true }).click();
+  const editor = page.getByRole('form', { name: 'Workload editor' });
+  await editor.getByLabel('Kind').selectOption('STORAGE_CONFIG');
+  await editor.getByLabel('Name', { exact: true }).fill(LAKE);
+  await editor.getByLabel('Endpoint').fill(s3.url);
+  await editor.getByLabel('Region (default us-east-1)').fill('eu-west-3');
+  await editor.getByLabel('Bucket').fill('lake-missing');
+  await editor.getByLabel('Path-style addressing').check();
+  for (const [field, key] of [
+    ['Access key', 'lake_access_key'],
+    ['Storage secret', 'lake_secret'],
+  ] as const) {
+    await editor.getByRole('button', { name: `More options for ${field}` }).click();
+    await editor.getByRole('menuitem', { name: 'Use existing secret' }).click();
+    await editor.getByLabel(`Existing secret for ${field}`).selectOption({ label: `${key} — analytics (managed)` });
+    await editor.getByRole('button', { name: 'Use', exact: true }).click();
+  }
+  await editor.getByRole('button', { name: 'Create', exact: true }).click();
+  const lake = page.locator(`tr[data-workload="${LAKE}"]`);
+  await lake.waitFor();
+  assert.equal(
+    await lake.getByRole('button', { name: 'Deploy', exact: true }).count(),
+    0,
+    'a storage config is not deployed',
+  );
+  await lake.getByRole('button', { name: 'Test connection' }).click();
+  const failed = page.locator('[data-output="test"] [data-outcome]');
+  await failed.waitFor();
+  assert.equal(await failed.getAttribute('data-outcome'), 'storage.no_such_bucket');
+  assert.match(await failed.innerText(), /Connection failed \(storage\.no_such_bucket\): no such bucket lake-missing/);
+  await screenshot(admin, 'console-storage-test-failed');
+
+  // Edit keeps the rest of the spec (references, region, path style): only the bucket changes.
+  await lake.getByRole('button', { name: 'Edit', exact: true }).click();
+  await editor.getByLabel('Bucket').fill('lake-raw');
+  await editor.getByRole('button', { name: 'Save', exact: true }).click();
+  await editor.waitFor({ state: 'detached' });
+  const requests = s3.requests.length;
+  await lake.getByRole('button', { name: 'Test connection' }).click();
+  await page.locator('[data-output="test"] [data-outcome="ok"]').waitFor();
+  const shown = await page.locator('[data-output="test"]').innerText();
+  assert.match(shown, /Connection OK \(HTTP 200\)/);
+  assert.match(shown, new RegExp(`region eu-west-3, bucket lake-raw`));
+  assert.match(shown, /lake_secret \(MANAGED analytics\) ok, version 1/);
+  assert.deepEqual(
+    s3.requests.slice(requests).map((r) => [r.method, r.bucket, r.accessKeyId, r.outcome]),
+    [['GET', 'lake-raw', accessKeyId, 'ok']],
+  );
+  await screenshot(admin, 'console-storage-test-ok');
+  // okPoll: the workload list the CLI reads is the same the console showed.
+  assert.match((await okPoll(['workload', 'list', ...A])).stdout, new RegExp(LAKE));
+
+  cliOutputs.push(...outputs);
+  assert.deepEqual(admin.problems, [], 'no CSP violation or page error');
+  const seen = await assertNotInBrowser(admin, Object.values(canary));
+  assert.ok(seen > 20, `the scan saw the console's traffic (${seen} responses)`);
+  await assertNowhere(sys, Object.values(canary), cliOutputs);
 });

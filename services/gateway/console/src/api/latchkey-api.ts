@@ -3,6 +3,7 @@ import { ApiError, call, seg, setCsrfToken } from './http.js';
 import type {
   AuditEntry,
   Bundle,
+  DeletedSecret,
   DeleteSecretResult,
   Deployment,
   DeploymentPlan,
@@ -10,8 +11,11 @@ import type {
   InventoryEntry,
   Logs,
   SecretMetadata,
+  SecretVersion,
+  SecretVersions,
   Selector,
   Session,
+  StorageTestResult,
   VaultIntegration,
   VaultSettingsInput,
   VaultTestResult,
@@ -28,9 +32,13 @@ function listOf<T>(answer: unknown, field: string): T[] {
   return [];
 }
 
-/** Where one scope's secrets live: a domain's, or global (`domain` undefined). */
-const secretsPath = (domain: string | undefined): string =>
-  domain === undefined ? '/api/v1/global/secrets' : `/api/v1/domains/${seg(domain)}/secrets`;
+/** One scope's routes: a domain's, or global (`domain` undefined). */
+const scopePath = (domain: string | undefined): string =>
+  domain === undefined ? '/api/v1/global' : `/api/v1/domains/${seg(domain)}`;
+/** Where one scope's secrets live. */
+const secretsPath = (domain: string | undefined): string => `${scopePath(domain)}/secrets`;
+/** One secret's path. */
+const secretPath = (domain: string | undefined, key: string): string => `${secretsPath(domain)}/${seg(key)}`;
 
 /** Each seed kind's collection, as the seed's API migration guide names it. */
 export const KIND_PATHS: Record<string, (domain: string) => string> = {
@@ -60,7 +68,10 @@ export const api = {
       const s = await call<{ csrfToken?: string }>('GET', '/api/v1/session');
       setCsrfToken(s.csrfToken);
     } catch (e) {
-      if (!(e instanceof ApiError) || (e.status !== 401 && e.status !== 404)) throw e;
+      // No session (or a gateway that keeps none: a proxy in front may send the bearer token): whoami decides.
+      const noSession =
+        e instanceof ApiError && (e.status === 401 || e.status === 404 || e.code === 'session.not_configured');
+      if (!noSession) throw e;
     }
     const who = await call<Partial<Session>>('GET', '/api/v1/whoami');
     return { principal: who.principal ?? '', groups: who.groups ?? [], platformAdmin: who.platformAdmin ?? false };
@@ -74,14 +85,35 @@ export const api = {
   secrets: async (domain: string | undefined): Promise<SecretMetadata[]> =>
     listOf<SecretMetadata>(await call('GET', secretsPath(domain)), 'secrets'),
   putSecret: (domain: string | undefined, key: string, value: string, description?: string) =>
-    call<SecretMetadata>('PUT', `${secretsPath(domain)}/${seg(key)}`, {
+    call<SecretMetadata>('PUT', secretPath(domain, key), {
       value,
       ...(description ? { description } : {}),
     }),
-  deleteSecret: (domain: string | undefined, key: string, force: boolean) =>
-    call<DeleteSecretResult>('DELETE', `${secretsPath(domain)}/${seg(key)}${force ? '?force=true' : ''}`),
+  /** `recoveryDays` undefined: the installation's default window. */
+  deleteSecret: (domain: string | undefined, key: string, force: boolean, recoveryDays?: number) => {
+    const query = new URLSearchParams();
+    if (force) query.set('force', 'true');
+    if (recoveryDays !== undefined) query.set('recoveryDays', String(recoveryDays));
+    const q = query.toString();
+    return call<DeleteSecretResult>('DELETE', `${secretPath(domain, key)}${q === '' ? '' : `?${q}`}`);
+  },
+  deletedSecrets: async (domain: string | undefined): Promise<DeletedSecret[]> =>
+    listOf<DeletedSecret>(await call('GET', `${scopePath(domain)}/deleted-secrets`), 'secrets'),
+  restoreSecret: (domain: string | undefined, key: string) =>
+    call<SecretMetadata>('POST', `${secretPath(domain, key)}/restore`, {}),
+  secretVersions: (domain: string | undefined, key: string) =>
+    call<SecretVersions>('GET', `${secretPath(domain, key)}/versions`),
+  /** A new version with `toVersion`'s value, copied inside the catalog. */
+  rollbackSecret: (domain: string | undefined, key: string, toVersion: number) =>
+    call<SecretMetadata>('POST', `${secretPath(domain, key)}/rollback`, { toVersion }),
+  setVersionState: (domain: string | undefined, key: string, version: number, disabled: boolean) =>
+    call<SecretVersion>(
+      'POST',
+      `${secretPath(domain, key)}/versions/${version}/${disabled ? 'disable' : 'enable'}`,
+      {},
+    ),
   setRotationPolicy: (domain: string | undefined, key: string, rotateEvery: string) =>
-    call<SecretMetadata>('PUT', `${secretsPath(domain)}/${seg(key)}/rotation-policy`, { rotateEvery }),
+    call<SecretMetadata>('PUT', `${secretPath(domain, key)}/rotation-policy`, { rotateEvery }),
 
   selector: (domain: string) => call<Selector>('GET', `/api/v1/domains/${seg(domain)}/selector`),
   /** The domain's inventory; with `usedBy`, only that key, with the workloads that use it. */
@@ -132,6 +164,9 @@ export const api = {
     call<unknown>('DELETE', `${kindPath(kind, domain)}/${seg(name)}`),
   deploy: (domain: string, name: string) => call<Deployment>('POST', `${workloadPath(domain, name)}/deploy`, {}),
   dryRun: (domain: string, name: string) => call<DeploymentPlan>('POST', `${workloadPath(domain, name)}/dry-run`, {}),
+  /** A STORAGE_CONFIG's connection test (starts nothing). */
+  testStorage: (domain: string, name: string) =>
+    call<StorageTestResult>('POST', `${workloadPath(domain, name)}/test`, {}),
   redeploy: (domain: string, name: string) => call<unknown>('POST', `${workloadPath(domain, name)}/redeploy`, {}),
   stop: (domain: string, name: string) => call<unknown>('POST', `${workloadPath(domain, name)}/stop`, {}),
   logs: (domain: string, name: string) => call<Logs>('GET', `${workloadPath(domain, name)}/logs`),

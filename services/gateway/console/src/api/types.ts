@@ -28,6 +28,43 @@ export interface SecretMetadata {
 export interface DeleteSecretResult {
   deleted?: SecretMetadata;
   dependents?: string[];
+  /** Restorable until then; '' when its values were destroyed at once. */
+  recoverUntil?: string;
+}
+
+/** One kept version of a secret: metadata, never its value. */
+export interface SecretVersion {
+  version: number;
+  createdAt?: string;
+  createdBy?: string;
+  /** 'enabled' or 'disabled' (a disabled version cannot be resolved). */
+  state: string;
+  /** The version workloads receive. */
+  current?: boolean;
+  /** The workloads ("domain/name") whose live deployment holds it. */
+  heldBy?: string[];
+  /** A rollback: the version whose value it copied (0: none). */
+  rolledBackFrom?: number;
+  disabledAt?: string;
+  disabledBy?: string;
+}
+
+export interface SecretVersions {
+  secret?: SecretMetadata;
+  /** Newest first. */
+  versions: SecretVersion[];
+  /** Versions kept per secret; older ones are destroyed. */
+  kept?: number;
+  /** False when the deployer could not say who holds what. */
+  holdersKnown?: boolean;
+}
+
+/** A deleted secret that can still be restored. */
+export interface DeletedSecret {
+  secret?: SecretMetadata;
+  deletedAt?: string;
+  /** Restorable until then; its values are destroyed after. */
+  recoverUntil?: string;
 }
 
 export interface VaultIntegration {
@@ -148,6 +185,21 @@ export interface PlannedReference {
   version?: number | string;
   code?: string;
   message?: string;
+}
+
+/** A STORAGE_CONFIG's connection test: ok, or a stable code and the precise reason. */
+export interface StorageTestResult {
+  domain?: string;
+  workload?: string;
+  ok?: boolean;
+  code?: string;
+  message?: string;
+  endpoint?: string;
+  region?: string;
+  bucket?: string;
+  references?: PlannedReference[];
+  warnings?: string[];
+  httpStatus?: number;
 }
 
 export interface DeploymentPlan {

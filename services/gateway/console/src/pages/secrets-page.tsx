@@ -1,14 +1,19 @@
 // Domain Secrets and Global Secrets: metadata only. A value is typed into a
-// form, sent once, and cleared; nothing here can show it again.
+// form, sent once, and cleared; nothing here can show it again. A secret's
+// versions (rollback, disable), its rotation policy and its recoverable
+// delete are in secret-versions.tsx and secret-dialogs.tsx.
 import { useRef, useState, type FormEvent, type RefObject } from 'react';
 import { ApiError } from '../api/http.js';
 import { api } from '../api/latchkey-api.js';
 import type { InventoryEntry, SecretMetadata, SelectorEntry } from '../api/types.js';
+import { Grid, Notice } from '../components/grid.js';
 import { ProblemBox } from '../components/problem-box.js';
 import { useLoad } from '../components/use-load.js';
 import { when } from '../components/when.js';
+import { DeletedSecrets, DeleteSecret, RotationPolicyForm } from './secret-dialogs.js';
+import { SecretVersionsPanel } from './secret-versions.js';
 
-interface Row {
+export interface Row {
   key: string;
   source: string;
   managed: boolean;
@@ -99,6 +104,21 @@ async function listSecrets(domain: string | undefined, current: string): Promise
   }
 }
 
+/** A row's dialog below the table: one at a time. */
+type Dialog = { kind: 'versions' | 'new-version' | 'policy' | 'delete'; row: Row };
+
+/**
+ * The buttons of a managed secret's row, for those who may change it (a
+ * domain's page; Global Secrets for platform admins only: others may not list
+ * global versions either).
+ */
+const ROW_DIALOGS: readonly (readonly [Dialog['kind'], string])[] = [
+  ['versions', 'Versions'],
+  ['new-version', 'New version'],
+  ['policy', 'Rotation policy'],
+  ['delete', 'Delete'],
+];
+
 /** `domain`: the scope shown (undefined: global); `current`: the domain the console is in. */
 export function SecretsPage({
   domain,
@@ -120,11 +140,12 @@ export function SecretsPage({
     return rowsOf(secrets, inventory, vaultKeys, domain);
   }, [domain, current]);
   const [creating, setCreating] = useState(false);
+  const [showDeleted, setShowDeleted] = useState(false);
   const [notice, setNotice] = useState('');
   const [error, setError] = useState<unknown>();
-  const [versionOf, setVersionOf] = useState<string>();
-  const [deleting, setDeleting] = useState<Row>();
-  const [policyOf, setPolicyOf] = useState<Row>();
+  const [dialog, open] = useState<Dialog>();
+  /** Counts the changes made here: the panels that show other lists load again on each. */
+  const [tick, setTick] = useState(0);
   const keyRef = useRef<HTMLInputElement>(null);
   const valueRef = useRef<HTMLInputElement>(null);
   const descRef = useRef<HTMLInputElement>(null);
@@ -133,7 +154,13 @@ export function SecretsPage({
   const done = (text: string) => {
     setNotice(text);
     setError(undefined);
+    setTick((t) => t + 1);
     load.reload();
+  };
+  const close = () => open(undefined);
+  const closeWith = (text: string) => {
+    close();
+    done(text);
   };
 
   const create = async (ev: FormEvent) => {
@@ -154,7 +181,7 @@ export function SecretsPage({
     const value = takeValue(versionRef);
     try {
       const s = await api.putSecret(domain, key, value);
-      setVersionOf(undefined);
+      close();
       done(`Secret ${key} is now at version ${String(s.version ?? '')}. Workloads that use it are marked stale.`);
     } catch (e) {
       setError(e);
@@ -167,16 +194,19 @@ export function SecretsPage({
       {domain === undefined && !editable && (
         <p className="hint">Global secrets are readable by every domain; only platform admins change them.</p>
       )}
-      {notice !== '' && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
+      <Notice text={notice} />
       <ProblemBox error={error ?? load.error} />
-      {editable && !creating && (
-        <button type="button" onClick={() => setCreating(true)}>
-          New {domain === undefined ? 'global' : 'domain'} secret
-        </button>
+      {editable && (
+        <div className="row">
+          {!creating && (
+            <button type="button" onClick={() => setCreating(true)}>
+              New {domain === undefined ? 'global' : 'domain'} secret
+            </button>
+          )}
+          <button type="button" aria-pressed={showDeleted} onClick={() => setShowDeleted(!showDeleted)}>
+            {showDeleted ? 'Hide deleted secrets' : 'Deleted secrets'}
+          </button>
+        </div>
       )}
       {creating && (
         <form className="card" onSubmit={(ev) => void create(ev)} aria-label="New secret">
@@ -196,193 +226,79 @@ export function SecretsPage({
           </button>
         </form>
       )}
-      <table className="grid" aria-label="Secrets">
-        <thead>
-          <tr>
-            <th>Key</th>
-            <th>Source</th>
-            <th>Version</th>
-            <th>Last modified</th>
-            <th>By</th>
-            {domain !== undefined && <th>Used by</th>}
-            <th>Rotation</th>
-            {editable && <th>Actions</th>}
+      {showDeleted && <DeletedSecrets domain={domain} reloadKey={tick} onDone={done} />}
+      <Grid
+        label="Secrets"
+        columns={[
+          'Key',
+          'Source',
+          'Version',
+          'Last modified',
+          'By',
+          domain !== undefined && 'Used by',
+          'Rotation',
+          editable && 'Actions',
+        ]}
+        empty={load.data?.length === 0 ? 'No secrets yet.' : undefined}
+      >
+        {(load.data ?? []).map((r) => (
+          <tr key={`${r.source}:${r.key}`} data-key={r.key}>
+            <td>
+              <code>{r.key}</code>
+            </td>
+            <td>{r.source}</td>
+            <td>{r.version}</td>
+            <td>{when(r.updatedAt)}</td>
+            <td>{r.updatedBy}</td>
+            {domain !== undefined && <td>{r.usedBy === undefined ? '' : String(r.usedBy)}</td>}
+            <td>{r.rotateEvery}</td>
+            {editable && (
+              <td className="actions">
+                {r.managed ? (
+                  ROW_DIALOGS.map(([kind, label]) => (
+                    <button
+                      key={kind}
+                      type="button"
+                      className={kind === 'delete' ? 'danger' : undefined}
+                      onClick={() => open({ kind, row: r })}
+                    >
+                      {label}
+                    </button>
+                  ))
+                ) : (
+                  <span className="hint">read-only (Vault)</span>
+                )}
+              </td>
+            )}
           </tr>
-        </thead>
-        <tbody>
-          {(load.data ?? []).map((r) => (
-            <tr key={`${r.source}:${r.key}`} data-key={r.key}>
-              <td>
-                <code>{r.key}</code>
-              </td>
-              <td>{r.source}</td>
-              <td>{r.version}</td>
-              <td>{when(r.updatedAt)}</td>
-              <td>{r.updatedBy}</td>
-              {domain !== undefined && <td>{r.usedBy === undefined ? '' : String(r.usedBy)}</td>}
-              <td>{r.rotateEvery}</td>
-              {editable && (
-                <td className="actions">
-                  {r.managed && (
-                    <>
-                      <button type="button" onClick={() => setVersionOf(r.key)}>
-                        New version
-                      </button>
-                      <button type="button" onClick={() => setPolicyOf(r)}>
-                        Rotation policy
-                      </button>
-                      <button type="button" className="danger" onClick={() => setDeleting(r)}>
-                        Delete
-                      </button>
-                    </>
-                  )}
-                  {!r.managed && <span className="hint">read-only (Vault)</span>}
-                </td>
-              )}
-            </tr>
-          ))}
-          {load.data?.length === 0 && (
-            <tr>
-              <td colSpan={8} className="hint">
-                No secrets yet.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      {versionOf !== undefined && (
-        <form className="card" onSubmit={(ev) => void newVersion(ev, versionOf)} aria-label="New version">
-          <h3>New version of {versionOf}</h3>
+        ))}
+      </Grid>
+      {dialog?.kind === 'new-version' && (
+        <form className="card" onSubmit={(ev) => void newVersion(ev, dialog.row.key)} aria-label="New version">
+          <h3>New version of {dialog.row.key}</h3>
           <ValueInput label="New value" inputRef={versionRef} />
           <button type="submit">Save new version</button>{' '}
-          <button type="button" onClick={() => setVersionOf(undefined)}>
+          <button type="button" onClick={close}>
             Cancel
           </button>
         </form>
       )}
-      {policyOf !== undefined && (
-        <RotationPolicyForm
+      {dialog?.kind === 'versions' && (
+        <SecretVersionsPanel
           domain={domain}
-          row={policyOf}
-          onDone={(text) => {
-            setPolicyOf(undefined);
-            done(text);
-          }}
-          onCancel={() => setPolicyOf(undefined)}
+          secretKey={dialog.row.key}
+          editable={editable}
+          reloadKey={tick}
+          onChanged={(text) => done(text)}
+          onClose={close}
         />
       )}
-      {deleting !== undefined && (
-        <DeleteSecret
-          domain={domain}
-          row={deleting}
-          onDone={(text) => {
-            setDeleting(undefined);
-            done(text);
-          }}
-          onCancel={() => setDeleting(undefined)}
-        />
+      {dialog?.kind === 'policy' && (
+        <RotationPolicyForm domain={domain} row={dialog.row} onDone={closeWith} onCancel={close} />
+      )}
+      {dialog?.kind === 'delete' && (
+        <DeleteSecret domain={domain} row={dialog.row} onDone={closeWith} onCancel={close} />
       )}
     </section>
-  );
-}
-
-function RotationPolicyForm(props: {
-  domain: string | undefined;
-  row: Row;
-  onDone: (text: string) => void;
-  onCancel: () => void;
-}) {
-  const [every, setEvery] = useState(props.row.rotateEvery || '90d');
-  const [error, setError] = useState<unknown>();
-  const submit = async (ev: FormEvent) => {
-    ev.preventDefault();
-    try {
-      await api.setRotationPolicy(props.domain, props.row.key, every.trim());
-      props.onDone(`Rotation policy of ${props.row.key}: ${every.trim()}.`);
-    } catch (e) {
-      setError(e);
-    }
-  };
-  return (
-    <form className="card" onSubmit={(ev) => void submit(ev)} aria-label="Rotation policy">
-      <h3>Rotation policy of {props.row.key}</h3>
-      <label>
-        Rotate every (e.g. 90d, 36h, or never)
-        <input name="rotate-every" value={every} onChange={(e) => setEvery(e.target.value)} />
-      </label>
-      <ProblemBox error={error} />
-      <button type="submit">Save policy</button>{' '}
-      <button type="button" onClick={props.onCancel}>
-        Cancel
-      </button>
-    </form>
-  );
-}
-
-/** Delete: lists the workloads that use the secret; a forced delete needs a second, explicit confirmation. */
-function DeleteSecret(props: {
-  domain: string | undefined;
-  row: Row;
-  onDone: (text: string) => void;
-  onCancel: () => void;
-}) {
-  const [error, setError] = useState<unknown>();
-  const [inUse, setInUse] = useState(false);
-  const [confirmed, setConfirmed] = useState(false);
-  // The workloads that use it, named (the inventory of that one key).
-  const domain = props.domain;
-  const usage = useLoad(
-    async () => (domain === undefined ? [] : ((await api.inventory(domain, props.row.key))[0]?.workloads ?? [])),
-    [domain, props.row.key],
-  );
-  const users = usage.data ?? [];
-  const remove = async (force: boolean) => {
-    try {
-      const r = await api.deleteSecret(props.domain, props.row.key, force);
-      const stale = r?.dependents ?? [];
-      props.onDone(`Secret ${props.row.key} deleted.${stale.length > 0 ? ` Now stale: ${stale.join(', ')}.` : ''}`);
-    } catch (e) {
-      setError(e);
-      if (e instanceof ApiError && e.code === 'secret.in_use') setInUse(true);
-    }
-  };
-  return (
-    <div className="card" role="dialog" aria-label={`Delete ${props.row.key}`}>
-      <h3>Delete {props.row.key}?</h3>
-      {usage.loading ? (
-        <p className="hint">Looking up the workloads that use it…</p>
-      ) : users.length > 0 ? (
-        <>
-          <p>Used by {users.length} workload(s):</p>
-          <ul className="used-by">
-            {users.map((w) => (
-              <li key={w}>{w}</li>
-            ))}
-          </ul>
-        </>
-      ) : (
-        <p>No workload uses it.</p>
-      )}
-      <ProblemBox error={error} />
-      {!inUse && (
-        <button type="button" className="danger" onClick={() => void remove(false)}>
-          Delete
-        </button>
-      )}
-      {inUse && (
-        <>
-          <label className="check">
-            <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} />I understand:
-            these workloads become stale and their next deployment fails.
-          </label>
-          <button type="button" className="danger" disabled={!confirmed} onClick={() => void remove(true)}>
-            Delete anyway
-          </button>
-        </>
-      )}{' '}
-      <button type="button" onClick={props.onCancel}>
-        Cancel
-      </button>
-    </div>
   );
 }

@@ -2,12 +2,13 @@
 // Credentials are write-only: typed into an input React never holds, sent,
 // never shown or returned.
 import { useRef, useState, type FormEvent } from 'react';
-import { ApiError } from '../api/http.js';
 import { api } from '../api/latchkey-api.js';
 import type { VaultIntegration, VaultSettingsInput, VaultTestResult } from '../api/types.js';
+import { DeleteControls } from '../components/delete-controls.js';
 import { FormEnd, TextField } from '../components/form-parts.js';
 import { Grid, Notice } from '../components/grid.js';
 import { ProblemBox } from '../components/problem-box.js';
+import { TestOutcome } from '../components/test-outcome.js';
 import { useLoad } from '../components/use-load.js';
 import { when } from '../components/when.js';
 
@@ -110,15 +111,15 @@ function VaultDetails({ vault, onClose }: { vault: VaultIntegration; onClose: ()
   );
 }
 
-function TestOutcome({ result }: { result: VaultTestResult | undefined }) {
+function VaultTestOutcome({ result }: { result: VaultTestResult | undefined }) {
   if (result === undefined) return null;
-  const ok = result.outcome === 'ok';
   return (
-    <span className={ok ? 'test-ok' : 'test-failed'} role="status" data-outcome={result.outcome}>
-      {ok
-        ? `Connection OK${result.keys !== undefined ? `: ${String(result.keys)} key(s) readable` : ''}`
-        : `Connection failed (${result.outcome}): ${result.message ?? ''}`}
-    </span>
+    <TestOutcome
+      ok={result.outcome === 'ok'}
+      code={result.outcome}
+      okText={`Connection OK${result.keys !== undefined ? `: ${String(result.keys)} key(s) readable` : ''}`}
+      reason={result.message ?? ''}
+    />
   );
 }
 
@@ -265,12 +266,18 @@ function VaultForm(props: {
         <button type="button" onClick={() => void test()}>
           Test connection
         </button>{' '}
-        <TestOutcome result={tested} />
+        <VaultTestOutcome result={tested} />
       </div>
       <FormEnd error={error} submit={v ? 'Update' : 'Create'} onCancel={props.onCancel} />
     </form>
   );
 }
+
+/** A delete the catalog refuses while workloads reference the integration's keys. */
+const IN_USE = {
+  inUseCode: 'vault.integration_in_use',
+  consequence: 'the workloads that reference its keys become stale and their next deployment fails.',
+} as const;
 
 function DeleteVault(props: {
   domain: string;
@@ -279,43 +286,16 @@ function DeleteVault(props: {
   /** Closes the dialog: on Cancel, and before `onDone` once deleted. */
   onClose: () => void;
 }) {
-  const [error, setError] = useState<unknown>();
-  const [inUse, setInUse] = useState(false);
-  const [confirmed, setConfirmed] = useState(false);
   const remove = async (force: boolean) => {
-    try {
-      await api.deleteVault(props.domain, props.vault.id, force);
-      props.onClose();
-      props.onDone(`Vault integration ${props.vault.name} deleted (nothing was deleted in Vault itself).`);
-    } catch (e) {
-      setError(e);
-      if (e instanceof ApiError && e.code === 'vault.integration_in_use') setInUse(true);
-    }
+    await api.deleteVault(props.domain, props.vault.id, force);
+    props.onClose();
+    props.onDone(`Vault integration ${props.vault.name} deleted (nothing was deleted in Vault itself).`);
   };
   return (
     <div className="card" role="dialog" aria-label={`Delete ${props.vault.name}`}>
       <h3>Delete Vault integration {props.vault.name}?</h3>
       <p>Workloads that reference its keys are checked first.</p>
-      <ProblemBox error={error} />
-      {!inUse && (
-        <button type="button" className="danger" onClick={() => void remove(false)}>
-          Delete
-        </button>
-      )}
-      {inUse && (
-        <>
-          <label className="check">
-            <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} />I understand:
-            the workloads above become stale and their next deployment fails.
-          </label>
-          <button type="button" className="danger" disabled={!confirmed} onClick={() => void remove(true)}>
-            Delete anyway
-          </button>
-        </>
-      )}{' '}
-      <button type="button" onClick={props.onClose}>
-        Cancel
-      </button>
+      <DeleteControls {...IN_USE} run={remove} onCancel={props.onClose} />
     </div>
   );
 }

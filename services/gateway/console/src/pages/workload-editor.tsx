@@ -18,6 +18,13 @@ import {
   type WorkloadForm,
 } from './workload-form.js';
 
+/** A storage config's plain text settings, in the order the editor shows them. */
+const STORAGE_TEXT_FIELDS = [
+  ['endpoint', 'Endpoint'],
+  ['region', 'Region (default us-east-1)'],
+  ['bucket', 'Bucket'],
+] as const;
+
 /** The name/value lists a kind may have, in the order the editor shows them. */
 const ENTRY_LISTS = [
   { field: 'envVars', title: 'Environment variables', shown: hasEnv },
@@ -156,12 +163,24 @@ export function WorkloadEditor(props: {
       {form.kind === 'STORAGE_CONFIG' && (
         <fieldset>
           <legend>Storage credentials</legend>
-          <TextField
-            label="Endpoint"
-            name="storage-endpoint"
-            value={form.endpoint}
-            onChange={(v) => set('endpoint', v)}
-          />
+          {STORAGE_TEXT_FIELDS.map(([field, label]) => (
+            <TextField
+              key={field}
+              label={label}
+              name={`storage-${field}`}
+              value={form[field]}
+              onChange={(v) => set(field, v)}
+            />
+          ))}
+          <label className="check">
+            <input
+              type="checkbox"
+              name="storage-path-style"
+              checked={form.pathStyle}
+              onChange={(e) => set('pathStyle', e.target.checked)}
+            />
+            Path-style addressing
+          </label>
           {picker('Access key', 'accessKey')}
           {picker('Storage secret', 'storageSecret', true)}
           <TextField
@@ -173,7 +192,7 @@ export function WorkloadEditor(props: {
         </fieldset>
       )}
       <label>
-        Command (one argument per line)
+        Command (one argument per line{form.kind === 'STORAGE_CONFIG' ? '; a storage config needs none' : ''})
         <textarea
           name="workload-command"
           rows={3}

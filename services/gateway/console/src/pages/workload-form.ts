@@ -3,15 +3,7 @@
 import type { SecretRef } from '../api/types.js';
 import { literal, type FieldValue } from '../components/secret-picker.js';
 
-export const KINDS = [
-  'COMPUTE',
-  'SPARK_JOB',
-  'SPARK_STREAMING_JOB',
-  'SDK_SPARK_JOB',
-  'JUPYTER_CONTAINER',
-  'STORAGE_CONFIG',
-] as const;
-
+/** Each seed kind (the deployer's WORKLOAD_KINDS, in its order) as people read it. */
 export const KIND_LABELS: Record<string, string> = {
   COMPUTE: 'Compute',
   SPARK_JOB: 'Spark job',
@@ -20,6 +12,9 @@ export const KIND_LABELS: Record<string, string> = {
   JUPYTER_CONTAINER: 'Jupyter container',
   STORAGE_CONFIG: 'Storage config',
 };
+
+/** The kinds the editor offers. */
+export const KINDS: readonly string[] = Object.keys(KIND_LABELS);
 
 export interface Entry {
   name: string;
@@ -33,6 +28,10 @@ export interface WorkloadForm {
   envVars: Entry[];
   sparkConf: Entry[];
   endpoint: string;
+  region: string;
+  bucket: string;
+  /** S3 path-style addressing (a local or self-hosted endpoint usually wants it). */
+  pathStyle: boolean;
   accessKey: FieldValue;
   secretKey: string;
   storageSecret: FieldValue;
@@ -53,6 +52,9 @@ export function emptyForm(kind: string): WorkloadForm {
     envVars: [{ name: '', value: literal() }],
     sparkConf: [],
     endpoint: '',
+    region: '',
+    bucket: '',
+    pathStyle: false,
     accessKey: literal(),
     secretKey: '',
     storageSecret: literal(),
@@ -93,6 +95,9 @@ export function formOf(kind: string, spec: Record<string, unknown>): WorkloadFor
     envVars: entriesOf(where['envVars']),
     sparkConf: entriesOf(where['sparkConf']),
     endpoint: typeof spec['endpoint'] === 'string' ? spec['endpoint'] : '',
+    region: typeof spec['region'] === 'string' ? spec['region'] : '',
+    bucket: typeof spec['bucket'] === 'string' ? spec['bucket'] : '',
+    pathStyle: spec['pathStyle'] === true,
     accessKey: fieldOf(spec['accessKey']),
     secretKey: typeof spec['secretKey'] === 'string' ? spec['secretKey'] : '',
     storageSecret: fieldOf(spec['storageSecret']),
@@ -120,7 +125,8 @@ export function payloadOf(f: WorkloadForm): Record<string, unknown> {
   if (templated(f.kind)) p['template'] = values;
   else if (f.kind === 'JUPYTER_CONTAINER') p['config'] = values;
   else if (f.kind === 'STORAGE_CONFIG') {
-    if (f.endpoint.trim() !== '') p['endpoint'] = f.endpoint.trim();
+    for (const k of ['endpoint', 'region', 'bucket'] as const) if (f[k].trim() !== '') p[k] = f[k].trim();
+    if (f.pathStyle) p['pathStyle'] = true;
     if (!isEmpty(f.accessKey)) p['accessKey'] = valueOf(f.accessKey);
     if (f.secretKey !== '') p['secretKey'] = f.secretKey;
     if (f.storageSecret.kind === 'ref') p['storageSecret'] = f.storageSecret.ref;

@@ -3,9 +3,10 @@
 // deployer before any line is kept).
 import { useEffect, useState } from 'react';
 import { api } from '../api/latchkey-api.js';
-import type { Deployment, DeploymentPlan, Logs, Workload } from '../api/types.js';
+import type { Deployment, DeploymentPlan, Logs, PlannedReference, StorageTestResult, Workload } from '../api/types.js';
 import { Grid, Notice } from '../components/grid.js';
 import { ProblemBox } from '../components/problem-box.js';
+import { TestOutcome } from '../components/test-outcome.js';
 import { useLoad } from '../components/use-load.js';
 import { when } from '../components/when.js';
 import { WorkloadEditor } from './workload-editor.js';
@@ -14,6 +15,7 @@ import { formOf, KIND_LABELS, type WorkloadForm } from './workload-form.js';
 type Output =
   | { kind: 'deployment'; workload: string; deployment: Deployment }
   | { kind: 'plan'; workload: string; plan: DeploymentPlan }
+  | { kind: 'test'; workload: string; test: StorageTestResult }
   | { kind: 'logs'; workload: string; logs: Logs }
   | { kind: 'text'; workload: string; text: string };
 
@@ -36,13 +38,29 @@ function StaleBadge({ w }: { w: Workload }) {
   );
 }
 
-/** The buttons of a workload's row after Edit, in order: what each asks the gateway, and what it shows. */
-const ROW_ACTIONS: readonly (readonly [string, (domain: string, w: Workload) => Promise<Output | string>])[] = [
-  ['Deploy', async (d, w) => ({ kind: 'deployment', workload: w.name, deployment: await api.deploy(d, w.name) })],
-  ['Dry run', async (d, w) => ({ kind: 'plan', workload: w.name, plan: await api.dryRun(d, w.name) })],
-  ['Redeploy', async (d, w) => api.redeploy(d, w.name).then(() => `Redeploying ${w.name}.`)],
-  ['Stop', async (d, w) => api.stop(d, w.name).then(() => `Stopping ${w.name}.`)],
-  ['Logs', async (d, w) => ({ kind: 'logs', workload: w.name, logs: await api.logs(d, w.name) })],
+/** A STORAGE_CONFIG is a set of credentials, not a process: it is tested, never deployed. */
+const isStorage = (w: Workload): boolean => w.kind === 'STORAGE_CONFIG';
+const runs = (w: Workload): boolean => !isStorage(w);
+
+/**
+ * The buttons of a workload's row after Edit, in order: the workloads each is
+ * for, what it asks the gateway, and what it shows.
+ */
+const ROW_ACTIONS: readonly (readonly [
+  string,
+  (w: Workload) => boolean,
+  (domain: string, w: Workload) => Promise<Output | string>,
+])[] = [
+  [
+    'Test connection',
+    isStorage,
+    async (d, w) => ({ kind: 'test', workload: w.name, test: await api.testStorage(d, w.name) }),
+  ],
+  ['Deploy', runs, async (d, w) => ({ kind: 'deployment', workload: w.name, deployment: await api.deploy(d, w.name) })],
+  ['Dry run', () => true, async (d, w) => ({ kind: 'plan', workload: w.name, plan: await api.dryRun(d, w.name) })],
+  ['Redeploy', runs, async (d, w) => api.redeploy(d, w.name).then(() => `Redeploying ${w.name}.`)],
+  ['Stop', runs, async (d, w) => api.stop(d, w.name).then(() => `Stopping ${w.name}.`)],
+  ['Logs', runs, async (d, w) => ({ kind: 'logs', workload: w.name, logs: await api.logs(d, w.name) })],
 ];
 
 function specOf(w: Workload): Record<string, unknown> | undefined {
@@ -143,7 +161,7 @@ export function WorkloadsPage({ domain }: { domain: string }) {
               <button type="button" onClick={() => void edit(w)}>
                 Edit
               </button>
-              {ROW_ACTIONS.map(([label, run]) => (
+              {ROW_ACTIONS.filter(([, isFor]) => isFor(w)).map(([label, , run]) => (
                 <button key={label} type="button" onClick={() => void act(label, () => run(domain, w))}>
                   {label}
                 </button>
@@ -180,7 +198,8 @@ function OutputPanel({ output, onClose }: { output: Output; onClose: () => void 
   return (
     <div className="card" aria-label={`Output of ${output.workload}`} data-output={output.kind}>
       <h3>
-        {output.workload}: {output.kind === 'plan' ? 'dry run' : output.kind}
+        {output.workload}:{' '}
+        {output.kind === 'plan' ? 'dry run' : output.kind === 'test' ? 'connection test' : output.kind}
       </h3>
       {output.kind === 'deployment' && (
         <p>
@@ -191,21 +210,10 @@ function OutputPanel({ output, onClose }: { output: Output; onClose: () => void 
       {output.kind === 'plan' && (
         <>
           <p>{output.plan.ok === true ? 'Every reference would resolve.' : 'Some references would not resolve.'}</p>
-          <ul>
-            {(output.plan.references ?? []).map((r, i) => (
-              <li key={i}>
-                <code>{r.key}</code> ({r.sourceType ?? ''} {r.scope ?? ''}){' '}
-                {r.ok === true ? `ok, version ${String(r.version ?? '')}` : `${r.code ?? ''}: ${r.message ?? ''}`}
-              </li>
-            ))}
-          </ul>
-          {(output.plan.warnings ?? []).map((w) => (
-            <p key={w} className="hint">
-              {w}
-            </p>
-          ))}
+          <References of={output.plan} />
         </>
       )}
+      {output.kind === 'test' && <StorageTest result={output.test} />}
       {output.kind === 'logs' && (
         <pre className="logs" data-testid="logs">
           {(output.logs.lines ?? []).map((l) => `${l.stream ?? ''} ${l.line}`).join('\n') || '(no output yet)'}
@@ -216,5 +224,45 @@ function OutputPanel({ output, onClose }: { output: Output; onClose: () => void 
         Close
       </button>
     </div>
+  );
+}
+
+/** A storage config's connection test: ok or the precise reason, what was tried, the references' versions. */
+function StorageTest({ result }: { result: StorageTestResult }) {
+  const tried = `endpoint ${result.endpoint || 'AWS (the region’s)'}, region ${result.region ?? ''}, bucket ${result.bucket ?? ''}`;
+  return (
+    <>
+      <p>
+        <TestOutcome
+          ok={result.ok === true}
+          code={result.code ?? ''}
+          okText={`Connection OK (HTTP ${String(result.httpStatus ?? '')})`}
+          reason={result.message ?? ''}
+        />
+      </p>
+      <p className="hint">Tried: {tried}. Nothing was started.</p>
+      <References of={result} />
+    </>
+  );
+}
+
+/** Each reference as it resolved (its scope and version) or why not, then the warnings. */
+function References({ of }: { of: { references?: PlannedReference[]; warnings?: string[] } }) {
+  return (
+    <>
+      <ul>
+        {(of.references ?? []).map((r, i) => (
+          <li key={i}>
+            <code>{r.key}</code> ({r.sourceType ?? ''} {r.scope ?? ''}){' '}
+            {r.ok === true ? `ok, version ${String(r.version ?? '')}` : `${r.code ?? ''}: ${r.message ?? ''}`}
+          </li>
+        ))}
+      </ul>
+      {(of.warnings ?? []).map((w) => (
+        <p key={w} className="hint">
+          {w}
+        </p>
+      ))}
+    </>
   );
 }
