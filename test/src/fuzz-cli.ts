@@ -7,6 +7,8 @@ import { badText, FUZZ_DOMAIN, FUZZ_SECRET, FUZZ_WORKLOAD, unknownEnum } from '.
 export interface CliVerb {
   path: string[];
   options: string[];
+  /** The argument names its usage line gives (KEY, NAME, FILE...). */
+  arguments: string[];
 }
 
 /** Runs `main` in this process with captured output. */
@@ -46,7 +48,8 @@ export async function cliVerbs(env: NodeJS.ProcessEnv, cwd: string): Promise<Cli
     if (path[0] === 'up') continue;
     const usage = (await runMain([...path, '--help'], env, cwd)).out.join('\n');
     const options = [...new Set(usage.match(/(?<![\w-])--?[a-z][a-z-]*/g) ?? [])].filter((o) => o !== '--help');
-    verbs.push({ path, options });
+    const args = [...new Set(usage.match(/\b[A-Z][A-Z_]+\b/g) ?? [])];
+    verbs.push({ path, options, arguments: args });
   }
   return verbs;
 }
@@ -123,4 +126,27 @@ export function argvCase(verbs: CliVerb[]): fc.Arbitrary<{ argv: string[]; stdin
       badText().map((t) => Buffer.from(t.value).toString('utf8')),
     ),
   });
+}
+
+/**
+ * Whether a usage refusal (exit 2) names what is wrong: a word of the command line (an unknown option or
+ * command, a bad value, cut to its first 20 characters as messages may cut it), or an argument or option the
+ * verb's usage names (`missing KEY`, `--domain is required`). A refusal that names none of them ("invalid
+ * arguments") leaves the user guessing. An empty command line is answered with the usage, which is right.
+ */
+export function namesArgument(message: string, argv: string[], verbs: CliVerb[]): boolean {
+  if (argv.length === 0) return true;
+  const verb = verbs
+    .filter((v) => v.path.every((w, i) => argv[i] === w))
+    .sort((a, b) => b.path.length - a.path.length)[0];
+  const words = argv.flatMap((a) => (a.startsWith('-') && a.includes('=') ? [a, a.slice(0, a.indexOf('='))] : [a]));
+  const escape = (w: string) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // A name counts where it stands as a word of the message (so a one-letter value is not found in any word).
+  const standsIn = (w: string, cut: boolean) =>
+    new RegExp(`(^|[\\s"'(=,:])${escape(w)}${cut ? '' : `($|[\\s"'),.:;=])`}`).test(message);
+  // As given, or as JSON quotes it (control characters escaped).
+  const forms = (w: string) => [w, JSON.stringify(w).slice(1, -1)];
+  if (words.some((w) => w.trim() !== '' && forms(w).some((f) => standsIn(f.slice(0, 20), f.length > 20)))) return true;
+  if (verb && [...verb.options, ...verb.arguments].some((n) => standsIn(n, false))) return true;
+  return argv.includes('') && message.includes('""');
 }

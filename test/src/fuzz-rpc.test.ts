@@ -17,7 +17,7 @@ import {
 } from '@latchkey/proto';
 import { lengthDelimitedField } from '@latchkey/testing';
 import { assertNowhere } from './canary-scan.js';
-import { argvCase, cliVerbs, runMain } from './fuzz-cli.js';
+import { argvCase, cliVerbs, namesArgument, runMain } from './fuzz-cli.js';
 import { CLI_REGRESSIONS, RPC_REGRESSIONS, WORKLOAD_REGRESSIONS } from './fuzz-regressions.js';
 import { openStateProbe, type Snapshot } from './fuzz-state.js';
 import { FUZZ_DOMAIN, FUZZ_SECRET, FUZZ_WORKLOAD, VALUE_CANARY } from './fuzz-values.js';
@@ -281,6 +281,8 @@ test(`${CASES} malformed requests (raw and typed protobuf to every RPC, workload
     if (!first || !/^(latchkey: \S|usage: )/.test(first))
       return { answer, accepted: false, violation: `exit ${r.code} with ${JSON.stringify(stderr.slice(0, 200))}` };
     if (stderr.includes(VALUE_CANARY)) return { answer, accepted: false, violation: 'stderr holds the value sent' };
+    if (r.code === 2 && !namesArgument(first, argv, verbs))
+      return { answer, accepted: false, violation: `a usage refusal that names no argument: ${first.slice(0, 200)}` };
     return { answer, accepted: false };
   };
 
