@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { waitFor } from '@latchkey/testing';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
+import { processesOfDeployment } from './deployment-processes.js';
 import { ProcessRuntime, propertiesLine, runsDeployment } from './process-runtime.js';
 import { prepareIsolation } from './process-sandbox.js';
 import { FIRST_SANDBOX_UID as FIRST_UID, fakeIdentities, sandboxedRuntime } from '../../test/sandboxed-runtime.js';
@@ -95,6 +96,40 @@ test('after a restart, reclaim terminates the process an earlier run left for a 
   assert.deepEqual(exits, ['SIGTERM']);
   assert.equal(await runsDeployment(pid, deploymentId), false);
   await restarted.reclaim(record(deploymentId, pid)); // gone: nothing to do, no error
+});
+
+test('reclaim finds a leftover whose pid was never recorded by the deployment id in its environment', async (t) => {
+  const workDir = await mkdtemp(join(tmpdir(), 'lk-process-runtime-'));
+  t.after(() => rm(workDir, { recursive: true, force: true }));
+  const deploymentId = randomUUID();
+  // The earlier run started it and died before writing its pid down (the record has none).
+  const earlier = await sandboxed(workDir);
+  const exits: (string | null)[] = [];
+  const { pid } = await earlier.start(
+    {
+      deploymentId,
+      workloadId: randomUUID(),
+      workload: 'etl',
+      domain: 'analytics',
+      command: ['sleep', '60'],
+      env: {},
+      sparkConf: {},
+      secrets: [],
+    },
+    { onLine: () => undefined, onExit: (_code, signal) => exits.push(signal) },
+  );
+  const other = spawn('sleep', ['60'], { env: { ...process.env, LATCHKEY_DEPLOYMENT_ID: randomUUID() } });
+  t.after(() => other.kill('SIGKILL'));
+  await new Promise((resolve) => other.once('spawn', resolve));
+  // The sandbox's own processes carry the id too; only its outermost process (bubblewrap) is named.
+  assert.deepEqual(await processesOfDeployment(deploymentId), [pid]);
+
+  const restarted = await sandboxed(workDir);
+  await restarted.reclaim({ id: deploymentId, pid: null } as DeploymentRecord);
+  await waitFor(() => exits.length === 1, { what: 'the unrecorded leftover process to end' });
+  assert.deepEqual(exits, ['SIGTERM']);
+  assert.equal(alive(other.pid!), true, 'a process of another deployment is left alone');
+  assert.deepEqual(await processesOfDeployment(deploymentId), []);
 });
 
 test('without a usable sandbox every start is refused, naming what to install and the way out', async (t) => {

@@ -7,6 +7,7 @@ import { LatchkeyError } from '@latchkey/errors';
 import type { Logger, Redactor } from '@latchkey/logger';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
+import { processesOfDeployment, runsDeployment } from './deployment-processes.js';
 import { pipeProcessOutput, WorkloadOutput } from './workload-output.js';
 import {
   findProgram,
@@ -18,21 +19,7 @@ import {
   type SandboxIdentities,
 } from './process-sandbox.js';
 
-/**
- * True when process `pid` runs for this deployment (its environment says
- * so: Linux /proc), so that a pid reused by another process is never
- * signalled. False where that cannot be read. Sandboxed, the recorded pid
- * is bubblewrap's (outside the sandbox, with the workload's environment),
- * and ending it ends the whole sandbox.
- */
-export async function runsDeployment(pid: number, deploymentId: string, procDir = '/proc'): Promise<boolean> {
-  try {
-    const environ = await readFile(join(procDir, String(pid), 'environ'), 'latin1');
-    return environ.split('\0').includes(`LATCHKEY_DEPLOYMENT_ID=${deploymentId}`);
-  } catch {
-    return false;
-  }
-}
+export { runsDeployment } from './deployment-processes.js';
 
 const UNSANDBOXED_LOG =
   "starting a workload WITHOUT isolation (LATCHKEY_PROCESS_ISOLATION=none): it runs as the deployer's own OS user";
@@ -257,29 +244,33 @@ export class ProcessRuntime implements WorkloadRuntime {
   /**
    * A process an earlier run of this deployer started and lost (it
    * crashed): terminated if it still runs for that deployment, killed if it
-   * ignores that for 5 s.
+   * ignores that for 5 s. Found by its recorded pid, or, when that does not
+   * run the deployment (never recorded: the replica died between starting
+   * it and writing it down), by the deployment id in its environment.
    */
   async reclaim(leftover: DeploymentRecord): Promise<void> {
-    const pid = leftover.pid;
-    if (pid === null || pid <= 0 || this.procs.has(leftover.id)) return;
-    if (!(await runsDeployment(pid, leftover.id))) return;
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      void runsDeployment(pid, leftover.id).then((still) => {
-        if (still) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // gone meanwhile
+    if (this.procs.has(leftover.id)) return;
+    const recorded = leftover.pid !== null && leftover.pid > 0 && (await runsDeployment(leftover.pid, leftover.id));
+    const pids = recorded ? [leftover.pid!] : await processesOfDeployment(leftover.id);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        continue;
+      }
+      const timer = setTimeout(() => {
+        void runsDeployment(pid, leftover.id).then((still) => {
+          if (still) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // gone meanwhile
+            }
           }
-        }
-      });
-    }, 5000);
-    timer.unref();
+        });
+      }, 5000);
+      timer.unref();
+    }
   }
 
   /**
