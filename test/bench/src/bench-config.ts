@@ -1,4 +1,5 @@
 /** The benchmark's knobs, from the environment; the defaults are the figures. */
+import { resolve } from 'node:path';
 
 export const SCENARIOS = ['latency', 'redeploy', 'throughput', 'memory', 'selector', 'refusal', 'fanout'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -29,6 +30,8 @@ export interface BenchConfig {
   out: string;
   /** BENCH_KEEP_HOME=1: keep the data folder (logs, database) after the run. */
   keepHome: boolean;
+  /** BENCH_CPU_PROF=<folder>: V8 CPU profiles of every service, written there and summarised after the run. */
+  cpuProfileDir?: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number): number {
@@ -74,5 +77,6 @@ export function readBenchConfig(env: NodeJS.ProcessEnv): BenchConfig {
     fanout: [...fanout].sort((a, b) => a - b),
     out: env['BENCH_OUT'] || 'bench-results.json',
     keepHome: env['BENCH_KEEP_HOME'] === '1',
+    ...(env['BENCH_CPU_PROF'] ? { cpuProfileDir: resolve(env['BENCH_CPU_PROF']) } : {}),
   };
 }

@@ -35,6 +35,8 @@ export interface EmbeddedSystem {
   launcherPid: number;
   /** The first process of each service. */
   pids: Record<ServiceName, number>;
+  /** Every service process, by pid: `catalog-1`, ... */
+  processNames: Map<number, string>;
   /** PostgreSQL connection strings of the services' databases, as the services got them. */
   databaseUrls: { catalog: string; deployer: string };
   /** Runs a `latchkey` verb in this process, with `input` on its standard input. */
@@ -49,9 +51,18 @@ export interface EmbeddedSystem {
 export async function startEmbedded(opts: {
   env: Record<string, string>;
   keepHome?: boolean;
+  /** Every node process of the system writes a V8 CPU profile here when it exits. */
+  cpuProfileDir?: string;
 }): Promise<EmbeddedSystem> {
   const home = await mkdtemp(join(tmpdir(), 'latchkey-bench-'));
-  const up = await launchSystem({ home, env: { LATCHKEY_REPLICAS: '1', ...opts.env }, timeoutMs: 180_000 });
+  const profiling: Record<string, string> = opts.cpuProfileDir
+    ? { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${opts.cpuProfileDir}`.trim() }
+    : {};
+  const up = await launchSystem({
+    home,
+    env: { LATCHKEY_REPLICAS: '1', ...profiling, ...opts.env },
+    timeoutMs: 180_000,
+  });
   const stopUp = async () => {
     await up.stop();
     if (!opts.keepHome) await rm(home, { recursive: true, force: true });
@@ -64,6 +75,8 @@ export async function startEmbedded(opts: {
       if (p === undefined) throw new Error(`no ${s} process found under latchkey up (pid ${up.child.pid})`);
       return p;
     };
+    const processNames = new Map<number, string>();
+    for (const [s, list] of found) list.forEach((p, i) => processNames.set(p, `${s}-${i + 1}`));
     const pids = { ras: pid('ras'), catalog: pid('catalog'), resolver: pid('resolver'), deployer: pid('deployer') };
     const dbUrl = async (s: 'catalog' | 'deployer') => {
       const url = await environOf(pids[s], 'LATCHKEY_DATABASE_URL');
@@ -106,6 +119,7 @@ export async function startEmbedded(opts: {
       connection,
       launcherPid: up.child.pid!,
       pids,
+      processNames,
       databaseUrls,
       cli,
       cliOk,

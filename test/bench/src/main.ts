@@ -15,6 +15,7 @@ import { startVaultEmulator } from '@latchkey/testing';
 import { readBenchConfig, type Scenario } from './bench-config.js';
 import { deploySetup, type BenchContext, type DeploySetup } from './bench-context.js';
 import { deployLatency } from './deploy-latency.js';
+import { profileReport } from './cpu-profile.js';
 import { deployThroughput } from './deploy-throughput.js';
 import { REPO, startEmbedded } from './embedded-system.js';
 import { memory } from './memory.js';
@@ -80,6 +81,7 @@ async function run(): Promise<number> {
   const sys = await startEmbedded({
     env: { LATCHKEY_RUNTIME: 'noop', LATCHKEY_VAULT_ALLOWED_HOSTS: '127.0.0.1' },
     keepHome: cfg.keepHome,
+    ...(cfg.cpuProfileDir ? { cpuProfileDir: cfg.cpuProfileDir } : {}),
   });
   log(`Latchkey is ready (data: ${sys.home}); scenarios: ${cfg.scenarios.join(', ')}`);
   // The bus takes only authenticated TLS clients: an observer's credentials, as the end-to-end tests use.
@@ -132,6 +134,11 @@ async function run(): Promise<number> {
     await nc.close();
     await sys.stop();
     await vault.stop();
+    // The services wrote their profiles as they exited (stop() waited for that).
+    if (cfg.cpuProfileDir) {
+      console.log(`\nCPU profiles (${cfg.cpuProfileDir}), self time:`);
+      for (const line of await profileReport(cfg.cpuProfileDir, sys.processNames)) console.log(line);
+    }
   }
 }
 
