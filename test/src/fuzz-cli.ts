@@ -144,9 +144,18 @@ export function namesArgument(message: string, argv: string[], verbs: CliVerb[])
   // A name counts where it stands as a word of the message (so a one-letter value is not found in any word).
   const standsIn = (w: string, cut: boolean) =>
     new RegExp(`(^|[\\s"'(=,:])${escape(w)}${cut ? '' : `($|[\\s"'),.:;=])`}`).test(message);
-  // As given, or as JSON quotes it (control characters escaped).
-  const forms = (w: string) => [w, JSON.stringify(w).slice(1, -1)];
+  // As given, as JSON quotes it (control characters escaped), or with every non-ASCII character escaped (\u202e).
+  const forms = (w: string) => [
+    w,
+    JSON.stringify(w).slice(1, -1),
+    JSON.stringify(w)
+      .slice(1, -1)
+      .replace(/[^\x20-\x7e]/gu, (c) =>
+        [...c].map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
+      ),
+  ];
   if (words.some((w) => w.trim() !== '' && forms(w).some((f) => standsIn(f.slice(0, 20), f.length > 20)))) return true;
   if (verb && [...verb.options, ...verb.arguments].some((n) => standsIn(n, false))) return true;
-  return argv.includes('') && message.includes('""');
+  // A blank word is named by its quotes (`unexpected argument " "`).
+  return argv.some((w) => w.trim() === '' && message.includes(JSON.stringify(w)));
 }

@@ -8,7 +8,7 @@ import { readWorkloadFile } from './workload-file.js';
 
 export const workloadApplyCommand = callCommand({
   path: ['workload', 'apply'],
-  usage: 'latchkey workload apply -f FILE --domain DOMAIN [--json]  (FILE - reads stdin)',
+  usage: 'latchkey workload apply -f|--file FILE --domain DOMAIN [--json]  (FILE - reads stdin)',
   summary: 'create or update a workload from a JSON spec',
   options: { file: { type: 'string', short: 'f' }, domain: { type: 'string' }, ...JSON_OPTION },
   async call({ parsed }, io) {
