@@ -16,6 +16,7 @@ test('a refusal naming a word of the command line, or an argument or option of t
   assert.ok(namesArgument('latchkey: unknown command "bogus"', ['bogus'], VERBS));
   assert.ok(namesArgument('latchkey: unknown command ""', [''], VERBS));
   assert.ok(namesArgument('latchkey: unknown command "abc\\u202egpj.exe"', ['abc\u202egpj.exe'], VERBS));
+  assert.ok(namesArgument('latchkey: unknown option -a', ['secret', 'put', '-a@r,x'], VERBS));
   assert.ok(namesArgument('latchkey: unexpected argument " "', ['secret', 'put', ' ', '--json'], VERBS));
   // A long value is named by its beginning (messages cut what they quote).
   assert.ok(namesArgument(`latchkey: "${'x'.repeat(20)}..." is not a key`, ['secret', 'put', 'x'.repeat(300)], VERBS));

@@ -139,7 +139,12 @@ export function namesArgument(message: string, argv: string[], verbs: CliVerb[])
   const verb = verbs
     .filter((v) => v.path.every((w, i) => argv[i] === w))
     .sort((a, b) => b.path.length - a.path.length)[0];
-  const words = argv.flatMap((a) => (a.startsWith('-') && a.includes('=') ? [a, a.slice(0, a.indexOf('='))] : [a]));
+  // An --option=value is named by its option, and a short option with its value attached (-xVALUE) by -x.
+  const words = argv.flatMap((a) => [
+    a,
+    ...(a.startsWith('-') && a.includes('=') ? [a.slice(0, a.indexOf('='))] : []),
+    ...(/^-[^-]/.test(a) && a.length > 2 ? [a.slice(0, 2)] : []),
+  ]);
   const escape = (w: string) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // A name counts where it stands as a word of the message (so a one-letter value is not found in any word).
   const standsIn = (w: string, cut: boolean) =>
