@@ -61,14 +61,10 @@ const alive = (pid: number) => {
   }
 };
 
-test('after a restart, reclaim terminates the process an earlier run left for a deployment, and no other process', async (t) => {
-  const workDir = await mkdtemp(join(tmpdir(), 'lk-process-runtime-'));
-  t.after(() => rm(workDir, { recursive: true, force: true }));
-  const deploymentId = randomUUID();
-  // The earlier run of the deployer started it...
-  const earlier = await sandboxed(workDir);
+/** A 60 s `sleep` deployment started by `runtime`, with the signals it exited by. */
+async function startSleeper(runtime: ProcessRuntime, deploymentId: string) {
   const exits: (string | null)[] = [];
-  const { pid } = await earlier.start(
+  const { pid } = await runtime.start(
     {
       deploymentId,
       workloadId: randomUUID(),
@@ -81,6 +77,16 @@ test('after a restart, reclaim terminates the process an earlier run left for a 
     },
     { onLine: () => undefined, onExit: (_code, signal) => exits.push(signal) },
   );
+  return { pid, exits };
+}
+
+test('after a restart, reclaim terminates the process an earlier run left for a deployment, and no other process', async (t) => {
+  const workDir = await mkdtemp(join(tmpdir(), 'lk-process-runtime-'));
+  t.after(() => rm(workDir, { recursive: true, force: true }));
+  const deploymentId = randomUUID();
+  // The earlier run of the deployer started it...
+  const earlier = await sandboxed(workDir);
+  const { pid, exits } = await startSleeper(earlier, deploymentId);
   assert.equal(await runsDeployment(pid, deploymentId), true);
   // ...and an unrelated process holds a pid the records could name by mistake.
   const other = spawn('sleep', ['60'], { env: { ...process.env, LATCHKEY_DEPLOYMENT_ID: randomUUID() } });
@@ -104,20 +110,7 @@ test('reclaim finds a leftover whose pid was never recorded by the deployment id
   const deploymentId = randomUUID();
   // The earlier run started it and died before writing its pid down (the record has none).
   const earlier = await sandboxed(workDir);
-  const exits: (string | null)[] = [];
-  const { pid } = await earlier.start(
-    {
-      deploymentId,
-      workloadId: randomUUID(),
-      workload: 'etl',
-      domain: 'analytics',
-      command: ['sleep', '60'],
-      env: {},
-      sparkConf: {},
-      secrets: [],
-    },
-    { onLine: () => undefined, onExit: (_code, signal) => exits.push(signal) },
-  );
+  const { pid, exits } = await startSleeper(earlier, deploymentId);
   const other = spawn('sleep', ['60'], { env: { ...process.env, LATCHKEY_DEPLOYMENT_ID: randomUUID() } });
   t.after(() => other.kill('SIGKILL'));
   await new Promise((resolve) => other.once('spawn', resolve));

@@ -21,6 +21,23 @@ import {
 
 export { runsDeployment } from './deployment-processes.js';
 
+/** SIGTERM to a process of `deploymentId`, SIGKILL if it still runs for it 5 s later. */
+function terminate(pid: number, deploymentId: string): void {
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(pid, s);
+      return true;
+    } catch {
+      return false; // gone meanwhile
+    }
+  };
+  if (!signal('SIGTERM')) return;
+  const timer = setTimeout(() => {
+    void runsDeployment(pid, deploymentId).then((still) => still && signal('SIGKILL'));
+  }, 5000);
+  timer.unref();
+}
+
 const UNSANDBOXED_LOG =
   "starting a workload WITHOUT isolation (LATCHKEY_PROCESS_ISOLATION=none): it runs as the deployer's own OS user";
 
@@ -252,25 +269,7 @@ export class ProcessRuntime implements WorkloadRuntime {
     if (this.procs.has(leftover.id)) return;
     const recorded = leftover.pid !== null && leftover.pid > 0 && (await runsDeployment(leftover.pid, leftover.id));
     const pids = recorded ? [leftover.pid!] : await processesOfDeployment(leftover.id);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        continue;
-      }
-      const timer = setTimeout(() => {
-        void runsDeployment(pid, leftover.id).then((still) => {
-          if (still) {
-            try {
-              process.kill(pid, 'SIGKILL');
-            } catch {
-              // gone meanwhile
-            }
-          }
-        });
-      }, 5000);
-      timer.unref();
-    }
+    for (const pid of pids) terminate(pid, leftover.id);
   }
 
   /**
