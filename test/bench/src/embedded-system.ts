@@ -20,6 +20,8 @@ import {
 import { launchSystem, REPO } from '../../dist/system-harness.js';
 import { environOf, servicePids, type ServiceName } from './proc-stats.js';
 
+const preloadUrl = new URL('./cpu-profile-preload.js', import.meta.url).href;
+
 export { REPO };
 
 export interface CliOutcome {
@@ -56,7 +58,11 @@ export async function startEmbedded(opts: {
 }): Promise<EmbeddedSystem> {
   const home = await mkdtemp(join(tmpdir(), 'latchkey-bench-'));
   const profiling: Record<string, string> = opts.cpuProfileDir
-    ? { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${opts.cpuProfileDir}`.trim() }
+    ? {
+        // Node 20 refuses --cpu-prof in NODE_OPTIONS; the preload starts the same profiler (cpu-profile-preload.ts).
+        NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=${preloadUrl}`.trim(),
+        BENCH_CPU_PROF_OUT_DIR: opts.cpuProfileDir,
+      }
     : {};
   const up = await launchSystem({
     home,
