@@ -19,7 +19,7 @@ import { extractTraceContext, inSpan, setSpanAttributes, type Logger } from '@la
 import { fileDescriptorProtos, health } from '@latchkey/proto';
 import { runInCall, type Authenticator, type CallContext, type Principal } from './call-context.js';
 import { checkRequestNames } from './request-names.js';
-import { caCertificates, serverCredentials, servicePrincipalOf, type ServiceTls } from './tls.js';
+import { caCertificates, serverCredentials, servicePrincipals, type ServiceTls } from './tls.js';
 
 /** Loads what is needed only when first used (@grpc/reflection), synchronously. */
 const requireLazily = createRequire(import.meta.url);
@@ -114,6 +114,7 @@ export interface ServerDeps {
 export function createServer(deps: ServerDeps): LatchkeyServer {
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   const cas = deps.tls ? caCertificates(deps.tls.ca) : [];
+  const principalOfPeer = servicePrincipals(cas);
   let serving = false;
 
   const healthImpl: UntypedServiceImplementation = {
@@ -139,7 +140,7 @@ export function createServer(deps: ServerDeps): LatchkeyServer {
     const token = bearer(call.metadata);
     const peer = deps.tls ? call.getAuthContext()?.sslPeerCertificate : undefined;
     const principal: Promise<Principal | undefined> = peer
-      ? Promise.resolve().then(() => servicePrincipalOf(peer, cas))
+      ? Promise.resolve().then(() => principalOfPeer(peer))
       : token
         ? Promise.resolve().then(() => deps.authenticate(token))
         : Promise.resolve(undefined);

@@ -23,7 +23,14 @@ import {
 import { staticAuthenticator, type Principal } from './call-context.js';
 import { checkHealth, createClient, unary, type ClientIdentity } from './client.js';
 import { createServer, type Handlers, type LatchkeyServer } from './server.js';
-import { caCertificates, readServiceTls, servicePrincipalOf, type ClientTls, type ServiceTls } from './tls.js';
+import {
+  caCertificates,
+  readServiceTls,
+  servicePrincipalOf,
+  servicePrincipals,
+  type ClientTls,
+  type ServiceTls,
+} from './tls.js';
 
 const SERVICES = ['catalog', 'resolver', 'deployer', 'ras'];
 const TOKENS = { admin: 'admin-token-1', services: {} };
@@ -166,6 +173,27 @@ test('servicePrincipalOf checks the issuer itself too, and takes the CN as the s
     () => servicePrincipalOf(peer(tlsOf['deployer']?.cert), cas, new Date(Date.now() + 400 * 86_400_000)),
     /it is not valid now/,
   );
+});
+
+test('servicePrincipals keeps a verdict per certificate, yet checks validity on every call and keeps no refusal', () => {
+  const principalOf = servicePrincipals(caCertificates(ca), 2);
+  const peer = (pem: Buffer | undefined) => ({ raw: new X509Certificate(pem ?? '').raw }) as PeerCertificate;
+  const deployer = peer(tlsOf['deployer']?.cert);
+  const first = principalOf(deployer);
+  assert.deepEqual(first, { id: 'service:deployer', kind: 'service', groups: [] });
+  // A caller that mutates its copy does not change what the next call gets.
+  first.groups.push('admins');
+  assert.deepEqual(principalOf(deployer), { id: 'service:deployer', kind: 'service', groups: [] });
+  // Known, but past its validity: refused, as the uncached check refuses it.
+  assert.throws(() => principalOf(deployer, new Date(Date.now() + 400 * 86_400_000)), /it is not valid now/);
+  // A foreign certificate is refused every time, not remembered as anything.
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => principalOf(peer(foreign.cert)), /it is not issued by this installation's CA/);
+  }
+  // More certificates than it keeps: each still gets its own verdict.
+  for (const name of ['catalog', 'resolver', 'ras', 'deployer']) {
+    assert.equal(principalOf(peer(tlsOf[name]?.cert)).id, `service:${name}`);
+  }
 });
 
 test("nats-server's certificate, issued by the same CA for serving only, names no service: it cannot call as one", async () => {

@@ -161,6 +161,34 @@ export function servicePrincipalOf(
   return { id: `service:${cn}`, kind: 'service', groups: [] };
 }
 
+/**
+ * servicePrincipalOf with its verdict kept per certificate (by its DER bytes),
+ * so that the calls of one connection do not parse and verify the same
+ * certificate again and again (it was a tenth of ras's and the catalog's CPU
+ * under load). The CA set is fixed for the server's life; the validity window
+ * is checked again on every call; refusals are not kept, and at most `max`
+ * certificates are (the map is emptied when full).
+ */
+export function servicePrincipals(
+  cas: readonly X509Certificate[],
+  max = 256,
+): (peer: PeerCertificate, now?: Date) => Principal {
+  const known = new Map<string, { principal: Principal; from: number; to: number }>();
+  return (peer, now = new Date()) => {
+    const der = Buffer.isBuffer(peer.raw) ? peer.raw.toString('base64') : undefined;
+    const hit = der === undefined ? undefined : known.get(der);
+    const t = now.getTime();
+    if (hit && hit.from <= t && t <= hit.to) return { ...hit.principal, groups: [...hit.principal.groups] };
+    const principal = servicePrincipalOf(peer, cas, now);
+    if (der !== undefined) {
+      const cert = new X509Certificate(peer.raw);
+      if (known.size >= max) known.clear();
+      known.set(der, { principal, from: Date.parse(cert.validFrom), to: Date.parse(cert.validTo) });
+    }
+    return principal;
+  };
+}
+
 /** How a service serves and calls: its TLS material, or (insecure) the shared tokens. */
 export interface ServiceTransport {
   /** Undefined in insecure mode: plaintext. */
