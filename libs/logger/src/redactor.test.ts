@@ -75,6 +75,17 @@ test('a value removed by every deployment that held it is no longer masked; one 
   assert.equal(redactor.redact('first-secret shared-secret'), `first-secret ${REDACTED}`);
 });
 
+test('two values that share a form (a line of two PEM keys): removing one keeps the other masked whole', () => {
+  const redactor = new Redactor();
+  const a = 'BEGIN-KEY\nshared-middle-line\nEND-A';
+  const b = 'BEGIN-KEY\nshared-middle-line\nEND-B';
+  redactor.add([a, b]);
+  redactor.remove([a, 'never-added-value']);
+  assert.equal(redactor.redact('shared-middle-line END-A END-B'), `${REDACTED} END-A ${REDACTED}`);
+  redactor.remove([b]);
+  assert.equal(redactor.size, 0);
+});
+
 test('a service logger with the redactor masks a held value in any field and in the message', () => {
   const redactor = new Redactor();
   const { lines, logger } = loggerInto(redactor);

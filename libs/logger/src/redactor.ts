@@ -109,6 +109,9 @@ const maskedForms = (value: string) => [...new Set([...valueForms(value), ...lin
  * while a deployment holds them and removed when it forgets them.
  */
 export class Redactor {
+  /** Each value held, by how many holders, with its forms. */
+  private readonly held = new Map<string, { holders: number; forms: string[] }>();
+  /** Each form, by how many held values have it (two values can share one: a line of a PEM key). */
   private readonly counts = new Map<string, number>();
   private patterns: string[] = [];
   private byFirst = new Map<string, FormEntry[]>();
@@ -121,15 +124,25 @@ export class Redactor {
   add(values: Iterable<string>): void {
     for (const value of values) {
       if (!redactable(value)) continue;
-      for (const form of maskedForms(value)) this.counts.set(form, (this.counts.get(form) ?? 0) + 1);
+      const held = this.held.get(value);
+      if (held) {
+        held.holders++;
+        continue;
+      }
+      // The forms are worked out once per value held, however many deployments hold it.
+      const forms = maskedForms(value);
+      this.held.set(value, { holders: 1, forms });
+      for (const form of forms) this.counts.set(form, (this.counts.get(form) ?? 0) + 1);
       this.dirty = true;
     }
   }
 
   remove(values: Iterable<string>): void {
     for (const value of values) {
-      if (!redactable(value)) continue;
-      for (const form of maskedForms(value)) {
+      const held = this.held.get(value);
+      if (!held || --held.holders > 0) continue;
+      this.held.delete(value);
+      for (const form of held.forms) {
         const n = (this.counts.get(form) ?? 0) - 1;
         if (n <= 0) this.counts.delete(form);
         else this.counts.set(form, n);
