@@ -97,3 +97,47 @@ test('KEK rotation re-wraps every data key, leaves ciphertext alone, and retires
     await s.cleanup();
   }
 });
+
+test('reads asked for in one tick are answered by one query, each with its own value; a missing or tampered one fails alone', async (t) => {
+  const s = await subject(t);
+  try {
+    const values = Array.from({ length: 12 }, (_, i) => `batched-${i}-${randomBytes(6).toString('hex')}`);
+    for (const [i, v] of values.entries())
+      await s.backend.write({ scope: 'analytics', key: `b${i}`, version: 1, value: Buffer.from(v) });
+    await s.pool.query(
+      "UPDATE secret_values SET ciphertext = decode('00', 'hex') || ciphertext WHERE scope = 'analytics' AND key = 'b3'",
+    );
+    const query = s.pool.query.bind(s.pool) as (...args: unknown[]) => unknown;
+    let reads = 0;
+    (s.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (String(args[0]).includes('FROM secret_values v')) reads++;
+      return query(...args);
+    };
+    const outcomes = await Promise.allSettled([
+      ...values.map((_, i) => s.backend.read({ scope: 'analytics', key: `b${i}`, version: 1 })),
+      s.backend.read({ scope: 'analytics', key: 'b0', version: 2 }),
+      s.backend.read({ scope: 'other', key: 'b1', version: 1 }),
+    ]);
+    assert.equal(reads, 1, 'one query for the 14 reads');
+    for (const [i, v] of values.entries()) {
+      const o = outcomes[i];
+      if (i === 3) assert.equal(o?.status, 'rejected', 'the tampered value fails');
+      else assert.deepEqual(o, { status: 'fulfilled', value: Buffer.from(v) });
+    }
+    assert.deepEqual(outcomes.slice(12), [
+      { status: 'fulfilled', value: undefined },
+      { status: 'fulfilled', value: undefined },
+    ]);
+    // A database that is gone fails every read of the batch, as retryable.
+    await s.makeUnavailable();
+    const gone = await Promise.allSettled(
+      [0, 1].map((i) => s.backend.read({ scope: 'analytics', key: `b${i}`, version: 1 })),
+    );
+    for (const o of gone) {
+      assert.equal(o.status, 'rejected');
+      assert.equal((o.reason as { retryable?: boolean }).retryable, true);
+    }
+  } finally {
+    await s.cleanup();
+  }
+});

@@ -7,6 +7,23 @@ import { kekIdsIn, rewrapTable } from './kek-rotation.js';
 /** LATCHKEY_MAX_VALUE_BYTES when it is not set. */
 export const DEFAULT_DATABASE_MAX_VALUE_BYTES = 65_536;
 
+/** The most reads one query answers. */
+const READ_BATCH = 500;
+
+interface SealedRow {
+  kek_id: string;
+  wrapped_dek: Buffer;
+  ciphertext: Buffer;
+}
+
+interface PendingRead {
+  scope: string;
+  key: string;
+  version: number;
+  resolve: (row: SealedRow | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
 const context = (scope: string, key: string, version: number) => `latchkey.secret:${scope}/${key}/${version}`;
 
 /**
@@ -51,22 +68,47 @@ export class DatabaseValueBackend implements ValueBackend {
     return { ref: String(input.version) };
   }
 
+  /**
+   * Reads one version. Reads asked for in the same tick (a deployment's
+   * references, and those of deployments resolved at the same moment) are
+   * answered by one query; each is decrypted on its own, so one that cannot
+   * be decrypted fails alone, and a database failure fails them all.
+   */
   async read(input: { scope: string; key: string; version: number }): Promise<Buffer | undefined> {
-    let row: { kek_id: string; wrapped_dek: Buffer; ciphertext: Buffer } | undefined;
-    try {
-      const { rows } = await this.pool.query<{ kek_id: string; wrapped_dek: Buffer; ciphertext: Buffer }>(
-        'SELECT kek_id, wrapped_dek, ciphertext FROM secret_values WHERE scope = $1 AND key = $2 AND version = $3',
-        [input.scope, input.key, input.version],
-      );
-      row = rows[0];
-    } catch (err) {
-      throw wrapDbError(err, 'reading an encrypted value');
-    }
+    const row = await new Promise<SealedRow | undefined>((resolve, reject) => {
+      if (this.#pending.length === 0) queueMicrotask(() => void this.#fetchPending());
+      this.#pending.push({ ...input, resolve, reject });
+    });
     if (!row) return undefined;
     const record = { kekId: row.kek_id, wrappedDek: row.wrapped_dek, ciphertext: row.ciphertext };
     // Another replica may have rotated the KEK: reload the ring once.
     if (!this.keks.has(record.kekId)) await this.keks.reload();
     return envelopeDecrypt(this.keks.all(), record, context(input.scope, input.key, input.version));
+  }
+
+  #pending: PendingRead[] = [];
+
+  async #fetchPending(): Promise<void> {
+    const batch = this.#pending;
+    this.#pending = [];
+    for (let i = 0; i < batch.length; i += READ_BATCH) await this.#fetch(batch.slice(i, i + READ_BATCH));
+  }
+
+  async #fetch(batch: PendingRead[]): Promise<void> {
+    const id = (r: { scope: string; key: string; version: number }) => `${r.scope}\0${r.key}\0${r.version}`;
+    try {
+      const { rows } = await this.pool.query<SealedRow & { scope: string; key: string; version: number }>(
+        `SELECT v.scope, v.key, v.version, v.kek_id, v.wrapped_dek, v.ciphertext
+           FROM secret_values v
+           JOIN unnest($1::text[], $2::text[], $3::integer[]) AS w (scope, key, version) USING (scope, key, version)`,
+        [batch.map((r) => r.scope), batch.map((r) => r.key), batch.map((r) => r.version)],
+      );
+      const found = new Map(rows.map((r) => [id(r), r]));
+      for (const r of batch) r.resolve(found.get(id(r)));
+    } catch (err) {
+      const failure = wrapDbError(err, 'reading encrypted values');
+      for (const r of batch) r.reject(failure);
+    }
   }
 
   async remove(input: { scope: string; key: string }): Promise<void> {
