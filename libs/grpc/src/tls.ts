@@ -178,7 +178,7 @@ export function servicePrincipals(
     const der = Buffer.isBuffer(peer.raw) ? peer.raw.toString('base64') : undefined;
     const hit = der === undefined ? undefined : known.get(der);
     const t = now.getTime();
-    if (hit && hit.from <= t && t <= hit.to) return { ...hit.principal, groups: [...hit.principal.groups] };
+    if (hit && hit.from <= t && t <= hit.to) return hit.principal;
     const principal = servicePrincipalOf(peer, cas, now);
     if (der !== undefined) {
       const cert = new X509Certificate(peer.raw);
