@@ -1,7 +1,7 @@
 import type { PeriodicTask } from '@latchkey/events';
 import type { Service } from '@latchkey/service';
 import type { DeployerConfig } from '../config.js';
-import { sweepOutput } from '../domain/output-log.js';
+import { sweepOutput } from '../domain/runner/output-log.js';
 import type { WorkloadParts } from './workload-parts.js';
 
 /**

@@ -9,7 +9,7 @@ import { PostgresWorkloadRepo } from '../adapters/postgres-workload-repo.js';
 import { PostgresWorkloadTokens } from '../adapters/postgres-workload-tokens.js';
 import { S3StorageProbe } from '../adapters/s3-storage-probe.js';
 import type { DeployerConfig } from '../config.js';
-import { AutoRedeployService } from '../domain/auto-redeploy-service.js';
+import { AutoRedeployService } from '../domain/staleness/auto-redeploy-service.js';
 import { ReferenceIndexService } from '../domain/reference-index-service.js';
 import { RuntimeReadService } from '../domain/runtime/runtime-read-service.js';
 import { WorkloadService } from '../domain/workload-service.js';
