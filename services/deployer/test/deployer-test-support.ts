@@ -14,7 +14,7 @@ import { ensureStream } from '@latchkey/nats';
 import { freshDatabase, startTestBus, type TestBus, type TestPostgres } from '@latchkey/testing';
 import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';
 import { PostgresWorkloadRepo, type DeployerSigner } from '../src/adapters/postgres-workload-repo.js';
-import { AutoRedeployService } from '../src/domain/auto-redeploy-service.js';
+import { AutoRedeployService } from '../src/domain/staleness/auto-redeploy-service.js';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../src/domain/ports.js';
 import { WorkloadService } from '../src/domain/workload-service.js';

@@ -9,7 +9,7 @@ import { silentLogger } from '@latchkey/logger';
 import { FakeAuthorizer } from '@latchkey/testing';
 import { PostgresRedeployRepo } from '../src/adapters/postgres-redeploy-repo.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
-import { AutoRedeployService } from '../src/domain/auto-redeploy-service.js';
+import { AutoRedeployService } from '../src/domain/staleness/auto-redeploy-service.js';
 import {
   computeSpec,
   migratedPool,

@@ -12,7 +12,7 @@ import { GetLogsResponse, type GetLogsRequest } from '@latchkey/proto';
 import { acquireTestPostgres, waitFor, type TestPostgres } from '@latchkey/testing';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import { sandboxedRuntime } from './sandboxed-runtime.js';
-import { LOGS_PAGE_MAX_BYTES, sweepOutput } from '../src/domain/output-log.js';
+import { LOGS_PAGE_MAX_BYTES, sweepOutput } from '../src/domain/runner/output-log.js';
 import { deployerHandlers } from '../src/transport/grpc/deployer-handler.js';
 import { computeSpec, migratedPool, newKeys, resolve } from './deployer-test-support.js';
 import { testWorkloadService } from './deployer-services.js';

@@ -1,63 +1,20 @@
 /**
- * The one wrapper over node-vault that Latchkey's Vault adapters use: KV v2
- * reads, writes, lists and metadata, token lookup, AppRole login with a cached
- * token, and one error mapping.
+ * The one Vault client Latchkey's Vault adapters use: KV v2 reads, writes,
+ * lists and metadata (each mount checked to be KV v2 first), and token
+ * lookup, over one VaultConnection (vault-connection.ts: the token, node-vault
+ * set up safely, the error mapping).
  *
- * Safety rules kept here so that no caller has to remember them:
- * - Every failure becomes a LatchkeyError whose message names the integration
- *   (or host) and the HTTP status, and never holds the token, the secret ID, a
- *   value, or the library's error object: node-vault's network errors are
- *   AxiosErrors whose `config.headers` carry `X-Vault-Token`, so nothing is
- *   ever attached as `cause`.
- * - node-vault's environment defaults (VAULT_TOKEN, VAULT_NAMESPACE,
- *   VAULT_PREFIX, VAULT_SKIP_VERIFY) and its `debug` output (which prints
- *   request bodies, i.e. values and secret IDs) are switched off.
- * - `LIST` is sent as `GET ?list=1` (node's HTTP parser rejects LIST).
- * - A client made with `readOnlyVaultClient` refuses every write before a
- *   request is built, and exposes no write method.
+ * A client made with `readOnlyVaultClient` refuses every write before a
+ * request is built, and exposes no write method.
  */
-import vault from 'node-vault';
 import { LatchkeyError } from '@latchkey/errors';
-import { VaultTokens, type AppRoleAuth, type AppRoleLogin, type VaultAuth } from './vault-auth.js';
-import {
-  apiFailure,
-  mapVaultError,
-  readOnlyRefused,
-  unexpectedAnswer,
-  vaultClientError,
-  type CallContext,
-  type ErrorSubject,
-  type Op,
-} from './vault-client-errors.js';
-import type { VaultHostPolicy } from './vault-host-policy.js';
+import { readOnlyRefused, vaultClientError, type CallContext, type Op } from './vault-client-errors.js';
+import { isRecord, NotFound, VaultConnection, type VaultHttpClientOptions } from './vault-connection.js';
 import { encodePath, KV2_EXAMPLE } from './vault-kv2-path.js';
-import { vaultRequest } from './vault-transport.js';
 
 export type { VaultAuth } from './vault-auth.js';
+export type { VaultHttpClientOptions } from './vault-connection.js';
 export { parseKv2Path, type Kv2Location } from './vault-kv2-path.js';
-
-export interface VaultHttpClientOptions {
-  /** Base URL, e.g. `https://vault.example.com:8200` (no `/v1`). */
-  host: string;
-  /** Vault Enterprise namespace (`ns1` or `ns1/ns2`), sent as X-Vault-Namespace on every call, login included. */
-  namespace?: string;
-  auth: VaultAuth;
-  /** Per request; default 10 000. */
-  timeoutMs?: number;
-  /** PEM CA bundle to trust for https hosts (in addition to nothing else: it replaces the default roots). */
-  ca?: string | Buffer;
-  /** How errors name the integration, e.g. `analytics/team-vault`. Default: the host. */
-  integration?: string;
-  /** Clock for the AppRole token cache; default Date.now. */
-  now?: () => number;
-  /**
-   * Which hosts may be connected to (team integrations: LATCHKEY_VAULT_ALLOWED_HOSTS).
-   * Absent for the platform's own Vault, which the operator configured.
-   */
-  hostPolicy?: VaultHostPolicy;
-  /** Told of each request (an AppRole login it needed included): its operation, seconds, and error code when it failed. */
-  observe?: (op: Op, seconds: number, error: string | undefined) => void;
-}
 
 /** One KV v2 version. `data` is null (and `deleted` true) when that version is soft-deleted or destroyed. */
 export interface Kv2Secret {
@@ -97,10 +54,6 @@ export interface VaultReadOnlyClient {
   lookupSelf(): Promise<VaultTokenInfo>;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function toStrings(data: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(data)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
@@ -112,11 +65,6 @@ function versionOf(meta: unknown): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-/** A plain 404 answer, kept only for its body (the soft-deleted read shape). */
-class NotFound {
-  constructor(readonly body: unknown) {}
-}
-
 export type VaultClientMode = 'read-write' | 'read-only';
 
 /**
@@ -125,56 +73,15 @@ export type VaultClientMode = 'read-write' | 'read-only';
  */
 export class VaultHttpClient implements VaultReadOnlyClient {
   readonly label: string;
-  readonly #client: vault.client;
-  readonly #tokens: VaultTokens;
-  readonly #timeoutMs: number;
+  readonly #conn: VaultConnection;
   readonly #mode: VaultClientMode;
-  readonly #observe: VaultHttpClientOptions['observe'];
-  /** Who errors are about, and how their text loses any credential. */
-  readonly #subject: ErrorSubject;
   /** The KV version check of each mount, made once per mount (a failed check is made again next time). */
   readonly #kv2Checks = new Map<string, Promise<void>>();
 
   constructor(opts: VaultHttpClientOptions, mode: VaultClientMode = 'read-write') {
-    let url: URL;
-    try {
-      url = new URL(opts.host);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
-    } catch {
-      throw new LatchkeyError('vault.invalid_host', 'the Vault host must be an http(s) URL like https://vault:8200', {
-        kind: 'invalid_argument',
-      });
-    }
-    const origin = url.origin;
-    // Refused before anything is built or sent; names are checked again on connect.
-    opts.hostPolicy?.checkHost(url.hostname);
-    this.label = opts.integration === undefined ? origin : `"${opts.integration}" (${origin})`;
-    this.#tokens = new VaultTokens(opts.auth, (auth) => this.#login(auth), opts.now ?? Date.now);
-    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#conn = new VaultConnection(opts);
+    this.label = this.#conn.label;
     this.#mode = mode;
-    this.#observe = opts.observe;
-    this.#subject = { label: this.label, timeoutMs: this.#timeoutMs, scrub: (text) => this.#scrub(text) };
-    this.#client = vault({
-      endpoint: origin,
-      apiVersion: 'v1',
-      noCustomHTTPVerbs: true,
-      debug: () => undefined,
-      // Our own requests instead of node-vault's axios: no redirect is followed
-      // (a 302 would carry X-Vault-Token to another host), and connections go
-      // only where the host policy allows.
-      'request-promise': { defaults: () => vaultRequest(opts.hostPolicy) },
-      requestOptions: {
-        timeout: this.#timeoutMs,
-        strictSSL: true,
-        ...(opts.ca === undefined ? {} : { ca: opts.ca }),
-      },
-    });
-    // Undo node-vault's environment defaults: the token travels per request,
-    // and nothing from VAULT_* may redirect or widen a call.
-    const raw = this.#client as unknown as { token: string; namespace: string; pathPrefix: string };
-    raw.token = '';
-    raw.namespace = opts.namespace === undefined ? '' : opts.namespace.replace(/^\/+|\/+$/g, '');
-    raw.pathPrefix = '';
   }
 
   async readKv2(mount: string, path: string, version?: number): Promise<Kv2Secret | undefined> {
@@ -182,7 +89,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     const query = version === undefined ? '' : `?version=${encodeURIComponent(String(version))}`;
     const ctx = { op: 'read' as const, path: `${mount}/data/${path}` };
     await this.#requireKv2(mount, ctx);
-    const body = await this.#call(ctx, (o) => this.#client.read(`${where}${query}`, o), { allow404: true });
+    const body = await this.#call(ctx, (c, o) => c.read(`${where}${query}`, o), { allow404: true });
     if (body instanceof NotFound) {
       // Soft-deleted or destroyed: 404 with the full envelope and the version's metadata.
       const data = isRecord(body.body) ? body.body['data'] : undefined;
@@ -203,7 +110,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     const where = `${encodePath(mount)}/data/${encodePath(path)}`;
     const ctx = { op: 'write' as const, path: `${mount}/data/${path}` };
     await this.#requireKv2(mount, ctx);
-    const body = await this.#call(ctx, (o) => this.#client.write(where, { data }, o));
+    const body = await this.#call(ctx, (c, o) => c.write(where, { data }, o));
     const v = isRecord(body) ? versionOf(body['data']) : undefined;
     if (v === undefined) throw this.#unexpected(ctx);
     return { version: v };
@@ -213,7 +120,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     const where = `${encodePath(mount)}/metadata/${encodePath(folder)}`;
     const ctx = { op: 'list' as const, path: `${mount}/metadata/${folder}` };
     await this.#requireKv2(mount, ctx);
-    const body = await this.#call(ctx, (o) => this.#client.list(where, o), { allow404: true });
+    const body = await this.#call(ctx, (c, o) => c.list(where, o), { allow404: true });
     if (body instanceof NotFound) return [];
     const data = isRecord(body) ? body['data'] : undefined;
     const keys = isRecord(data) ? data['keys'] : undefined;
@@ -225,7 +132,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     const where = `${encodePath(mount)}/metadata/${encodePath(path)}`;
     const ctx = { op: 'metadata' as const, path: `${mount}/metadata/${path}` };
     await this.#requireKv2(mount, ctx);
-    const body = await this.#call(ctx, (o) => this.#client.read(where, o), { allow404: true });
+    const body = await this.#call(ctx, (c, o) => c.read(where, o), { allow404: true });
     if (body instanceof NotFound) return undefined;
     const data = isRecord(body) ? body['data'] : undefined;
     if (!isRecord(data) || typeof data['current_version'] !== 'number') throw this.#unexpected(ctx);
@@ -244,7 +151,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     const where = `${encodePath(mount)}/metadata/${encodePath(path)}`;
     const ctx = { op: 'delete' as const, path: `${mount}/metadata/${path}` };
     await this.#requireKv2(mount, ctx);
-    await this.#call(ctx, (o) => this.#client.delete(where, o), { allow404: true });
+    await this.#call(ctx, (c, o) => c.delete(where, o), { allow404: true });
   }
 
   /** POST `<mount>/destroy/<path>` of `versions`: those versions' data is gone for good. Idempotent. */
@@ -253,12 +160,12 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     const where = `${encodePath(mount)}/destroy/${encodePath(path)}`;
     const ctx = { op: 'delete' as const, path: `${mount}/destroy/${path}` };
     await this.#requireKv2(mount, ctx);
-    await this.#call(ctx, (o) => this.#client.write(where, { versions }, o), { allow404: true });
+    await this.#call(ctx, (c, o) => c.write(where, { versions }, o), { allow404: true });
   }
 
   async lookupSelf(): Promise<VaultTokenInfo> {
     const ctx = { op: 'lookup' as const, path: 'auth/token/lookup-self' };
-    const body = await this.#call(ctx, (o) => this.#client.read('auth/token/lookup-self', o));
+    const body = await this.#call(ctx, (c, o) => c.read('auth/token/lookup-self', o));
     const data = isRecord(body) ? body['data'] : undefined;
     if (!isRecord(data)) throw this.#unexpected(ctx);
     const policies = data['policies'];
@@ -272,7 +179,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
 
   /** Forgets a cached AppRole token (the next call logs in again). */
   forgetToken(): void {
-    this.#tokens.forget();
+    this.#conn.forgetToken();
   }
 
   /**
@@ -297,7 +204,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   /** A failure of the check itself (unreachable, sealed...) is reported as the failure of `ctx`, the call it guards. */
   async #checkKv2(mount: string, ctx: CallContext): Promise<void> {
     const notKv2 = (what: string) =>
-      vaultClientError(this.#subject, 'vault.not_kv2', `${what}; ${KV2_EXAMPLE}`, {
+      vaultClientError(this.#conn.subject, 'vault.not_kv2', `${what}; ${KV2_EXAMPLE}`, {
         kind: 'failed_precondition',
         path: mount,
       });
@@ -307,7 +214,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     );
     let body: unknown;
     try {
-      body = await this.#call(ctx, (o) => this.#client.read(`sys/internal/ui/mounts/${encodePath(mount)}`, o), {
+      body = await this.#call(ctx, (c, o) => c.read(`sys/internal/ui/mounts/${encodePath(mount)}`, o), {
         allow404: true,
       });
     } catch (err) {
@@ -331,88 +238,16 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     if (this.#mode === 'read-only') throw readOnlyRefused(this.label, op);
   }
 
-  /**
-   * Runs one node-vault call with the current token. With AppRole, a plain
-   * `permission denied` (token revoked or expired early) logs in again once.
-   * A plain 404 (not "no handler for route") comes back as `NotFound` when the
-   * caller expects it; every other failure is mapped.
-   */
-  async #call(
+  #call(
     ctx: CallContext,
-    run: (requestOptions: { headers: Record<string, string> }) => Promise<unknown>,
-    opts: { allow404?: boolean } = {},
+    run: Parameters<VaultConnection['call']>[1],
+    opts?: { allow404?: boolean },
   ): Promise<unknown> {
-    const started = performance.now();
-    const seconds = () => (performance.now() - started) / 1000;
-    try {
-      const body = await this.#callOnce(ctx, run, opts);
-      this.#observe?.(ctx.op, seconds(), undefined);
-      return body;
-    } catch (err) {
-      this.#observe?.(ctx.op, seconds(), err instanceof LatchkeyError ? err.code : 'vault.error');
-      throw err;
-    }
-  }
-
-  async #callOnce(
-    ctx: CallContext,
-    run: (requestOptions: { headers: Record<string, string> }) => Promise<unknown>,
-    opts: { allow404?: boolean },
-  ): Promise<unknown> {
-    const settle = (err: unknown): NotFound => {
-      const api = apiFailure(err);
-      if (opts.allow404 === true && api?.status === 404 && !api.message.startsWith('no handler for route')) {
-        return new NotFound(api.body);
-      }
-      throw mapVaultError(this.#subject, err, ctx);
-    };
-    const token = await this.#tokens.token();
-    try {
-      return await run({ headers: { 'X-Vault-Token': token } });
-    } catch (err) {
-      const api = apiFailure(err);
-      if (!this.#tokens.canLogIn || api?.status !== 403 || api.message !== 'permission denied') {
-        return settle(err);
-      }
-    }
-    this.#tokens.refused(token);
-    const fresh = await this.#tokens.token();
-    try {
-      return await run({ headers: { 'X-Vault-Token': fresh } });
-    } catch (err) {
-      return settle(err);
-    }
-  }
-
-  /** Logs in with AppRole (the tokens' cache calls it once for all concurrent callers). */
-  async #login(auth: AppRoleAuth): Promise<AppRoleLogin> {
-    const mount = auth.mount ?? 'approle';
-    const ctx = { op: 'login' as const, path: `auth/${mount}/login` };
-    let body: unknown;
-    try {
-      body = await this.#client.write(`auth/${encodePath(mount)}/login`, {
-        role_id: auth.roleId,
-        secret_id: auth.secretId,
-      });
-    } catch (err) {
-      throw mapVaultError(this.#subject, err, ctx);
-    }
-    const a = isRecord(body) ? body['auth'] : undefined;
-    const token = isRecord(a) ? a['client_token'] : undefined;
-    const lease = isRecord(a) ? a['lease_duration'] : undefined;
-    if (typeof token !== 'string' || token === '' || typeof lease !== 'number') throw this.#unexpected(ctx);
-    return { token, leaseSeconds: lease };
+    return this.#conn.call(ctx, run, opts);
   }
 
   #unexpected(ctx: CallContext): LatchkeyError {
-    return unexpectedAnswer(this.#subject, ctx);
-  }
-
-  /** A last guard: no credential text survives in a message even if a path or Vault echoed it. */
-  #scrub(text: string): string {
-    let out = text;
-    for (const s of this.#tokens.secrets) if (s !== undefined && s.length >= 4) out = out.split(s).join('[redacted]');
-    return out;
+    return this.#conn.unexpected(ctx);
   }
 }
 

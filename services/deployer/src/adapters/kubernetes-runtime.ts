@@ -23,48 +23,28 @@
  *   as stdout. A followed log cut before the Pod ends is not resumed.
  *
  * No value is ever in the Pod spec, a label, an annotation or an error.
+ *
+ * This file tracks the deployments it started (watch, end, stop); beside it:
+ * the pure Pod and Secret builder (kubernetes-pod-manifest.ts), their creation
+ * with its checks and retries (kubernetes-pod-create.ts), the log follower
+ * (kubernetes-pod-logs.ts) and the API's errors (kubernetes-api.ts).
  */
 import { CoreV1Api, type KubeConfig, Log, Watch, type V1Pod } from '@kubernetes/client-node';
-import { LatchkeyError } from '@latchkey/errors';
-import type { Logger, Redactor } from '@latchkey/logger';
+import type { Redactor } from '@latchkey/logger';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
 import type { RunHooks, RunSpec, WorkloadRuntime } from '../domain/ports.js';
 import { WorkloadOutput } from './workload-output.js';
-import { apiError, apiStatus, isRetryable } from './kubernetes-api.js';
+import { apiError, apiStatus } from './kubernetes-api.js';
+import { createDeploymentPod, type PodCreateOptions } from './kubernetes-pod-create.js';
 import { readPodLogs, type PodLogs } from './kubernetes-pod-logs.js';
-import {
-  dnsLabel,
-  domainNamespace,
-  MAX_SECRET_BYTES,
-  namespaceProblem,
-  podManifest,
-  secretDataBytes,
-  valuesSecret,
-} from './kubernetes-pod-manifest.js';
+import { dnsLabel, domainNamespace } from './kubernetes-pod-manifest.js';
 
 export { loadKubeConfig } from './kubernetes-api.js';
 
-export interface KubernetesRuntimeOptions {
+export interface KubernetesRuntimeOptions extends PodCreateOptions {
   kubeConfig: KubeConfig;
-  /** The container image when the workload names none. */
-  defaultImage: string;
-  /**
-   * Pods of domain D go to namespace `<prefix><D>`. Default `latchkey-`. The
-   * namespace is not created here: a platform admin creates it and binds the
-   * deployer's role in it (deploy/kubernetes/deployer-runtime-rbac.yaml).
-   */
-  namespacePrefix?: string;
-  /** The Pods' terminationGracePeriodSeconds; default: the cluster's (30 s). */
-  terminationGraceSeconds?: number;
   /** Delay before a closed or failed watch is opened again. Default 2000 ms. */
   rewatchMs?: number;
-  /**
-   * Creating the Pod and its Secret is tried this many times while the API
-   * is unavailable (5xx, 429, no answer), with jittered doubling delays from
-   * `retryDelayMs`. Defaults 4 and 250 ms.
-   */
-  createAttempts?: number;
-  retryDelayMs?: number;
   /**
    * How long `stop` waits, after the Pod's deletion was accepted, to see it
    * gone before it reports the deployment stopped anyway (a watch or an API
@@ -77,7 +57,6 @@ export interface KubernetesRuntimeOptions {
    * deployment ends without the rest of it. Default 10 s.
    */
   logDrainMs?: number;
-  logger: Logger;
   /** The service's redactor: values are masked in its log lines while a deployment holds them. */
   redactor?: Redactor;
   /** A longer output line is cut. */
@@ -117,23 +96,6 @@ export class KubernetesRuntime implements WorkloadRuntime {
     this.logReader = new Log(opts.kubeConfig);
   }
 
-  /** Runs `call` again while it fails with a retryable API error, up to the configured attempts. */
-  private async retrying<T>(doing: string, call: (attempt: number) => Promise<T>): Promise<T> {
-    const attempts = this.opts.createAttempts ?? 4;
-    const base = this.opts.retryDelayMs ?? 250;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call(attempt);
-      } catch (err) {
-        const status = apiStatus(err);
-        if (!isRetryable(status) || attempt >= attempts) throw err;
-        const delay = base * 2 ** (attempt - 1) * (0.5 + Math.random());
-        this.opts.logger.warn('the Kubernetes API is unavailable; trying again', { doing, attempt, status, delay });
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  }
-
   namespaceOf(domain: string): string {
     return domainNamespace(this.opts.namespacePrefix ?? 'latchkey-', domain);
   }
@@ -166,88 +128,10 @@ export class KubernetesRuntime implements WorkloadRuntime {
     }
   }
 
-  /** Creates the Pod, trying again while the API is unavailable; a refusal says what to fix. */
-  private async createPod(spec: RunSpec, body: V1Pod): Promise<V1Pod> {
-    const { name, namespace } = body.metadata as { name: string; namespace: string };
-    try {
-      return await this.retrying(`creating Pod ${name}`, async (attempt) => {
-        try {
-          return await this.api.createNamespacedPod({ namespace, body });
-        } catch (err) {
-          // An earlier attempt may have created it and lost the answer: ours if it is this deployment's.
-          if (attempt > 1 && apiStatus(err) === 409) {
-            // (A Pod gone again in between is reported as the conflict, not as a missing namespace.)
-            const existing = await this.api.readNamespacedPod({ name, namespace }).catch(() => undefined);
-            if (existing?.metadata?.labels?.['latchkey.dev/deployment'] === spec.deploymentId) return existing;
-          }
-          throw err;
-        }
-      });
-    } catch (err) {
-      const e = apiError(err, `creating Pod ${name} in namespace ${namespace}`);
-      const status = apiStatus(err);
-      if (status === 404)
-        throw new LatchkeyError(e.code, `${e.message}: create namespace ${namespace} for domain ${spec.domain}`, {
-          kind: 'failed_precondition',
-        });
-      if (status === 403)
-        throw new LatchkeyError(
-          e.code,
-          `${e.message}: bind the deployer's role (deploy/kubernetes/deployer-runtime-rbac.yaml) in namespace ${namespace}`,
-          { kind: 'permission_denied' },
-        );
-      throw e;
-    }
-  }
-
   async start(spec: RunSpec, hooks: RunHooks): Promise<{ pid: number }> {
     const namespace = this.namespaceOf(spec.domain);
-    const invalid = namespaceProblem(namespace);
-    if (invalid)
-      throw new LatchkeyError(
-        'runtime.invalid_namespace',
-        `domain ${spec.domain} cannot run workloads on the kubernetes runtime: its namespace ${namespace} ${invalid}, which a Kubernetes API server refuses. Domains created now have names of at most 54 characters that end with a letter or digit; move the workload to such a domain${this.opts.namespacePrefix && this.opts.namespacePrefix !== 'latchkey-' ? `, or shorten LATCHKEY_K8S_NAMESPACE_PREFIX (${this.opts.namespacePrefix})` : ''}`,
-        { kind: 'failed_precondition' },
-      );
-    const image = spec.image ?? this.opts.defaultImage;
-    if (!image)
-      throw new LatchkeyError(
-        'runtime.no_image',
-        `workload ${spec.workload} names no run.image and the deployer has no default image: add run.image to the workload or set LATCHKEY_K8S_DEFAULT_IMAGE`,
-        { kind: 'failed_precondition' },
-      );
     const name = this.podName(spec.workload, spec.deploymentId);
-    const manifest = podManifest(spec, {
-      name,
-      namespace,
-      image,
-      ...(this.opts.terminationGraceSeconds === undefined
-        ? {}
-        : { terminationGraceSeconds: this.opts.terminationGraceSeconds }),
-    });
-    const { secretName } = manifest;
-    const size = secretDataBytes(manifest);
-    if (size > MAX_SECRET_BYTES)
-      throw new LatchkeyError(
-        'runtime.values_too_large',
-        `workload ${spec.workload}: its resolved values, Spark conf and CA take ${size} bytes, over the ${MAX_SECRET_BYTES} bytes a Kubernetes Secret may hold: move large files out of secrets (or out of env and Spark conf)`,
-        { kind: 'failed_precondition' },
-      );
-    const pod = await this.createPod(spec, manifest.body);
-    if (Object.keys(manifest.secretData).length > 0) {
-      try {
-        // A 409 on a retry is most likely the lost answer of an earlier
-        // attempt, but the deployer may not read Secrets to make sure: the
-        // deployment fails instead, and the Secret goes with the Pod.
-        await this.retrying(`creating Secret ${manifest.secretName}`, () =>
-          this.api.createNamespacedSecret({ namespace, body: valuesSecret(manifest, pod.metadata?.uid ?? '') }),
-        );
-      } catch (err) {
-        // No Pod without its values: remove it (its Secret, if any, goes with it).
-        await this.api.deleteNamespacedPod({ name, namespace }).catch(() => undefined);
-        throw apiError(err, `creating Secret ${secretName} in namespace ${namespace}`);
-      }
-    }
+    await createDeploymentPod(this.api, this.opts, spec, { namespace, name });
     const output = new WorkloadOutput(spec.secrets, {
       serviceRedactor: this.opts.redactor,
       maxLineBytes: this.opts.maxLineBytes,

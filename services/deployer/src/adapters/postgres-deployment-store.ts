@@ -15,7 +15,7 @@ import {
 } from '@latchkey/events';
 import type { DeploymentRecord, DeploymentTrigger, WorkloadRecord } from '../domain/deployment-types.js';
 import type { RedeployOfStale } from '../domain/ports.js';
-import type { RecordedDeployment } from '../domain/resolution-check.js';
+import type { RecordedDeployment } from '../domain/deployments/resolution-check.js';
 import { assertNotFenced } from './deletion-fence.js';
 import { dbCall, DEPLOYMENT_SELECT, toDeployment, UUID, type DeploymentRow } from './postgres-rows.js';
 

@@ -3,7 +3,7 @@ import { LatchkeyError } from '@latchkey/errors';
 import type { ServiceMetrics } from '@latchkey/metrics';
 import type { AutoRedeploySkip, AutoRedeployDecision, CandidateCursor, RedeployRepo } from '../domain/ports.js';
 import type { DeploymentRecord, WorkloadRecord } from '../domain/deployment-types.js';
-import { cooldownLeftMs } from '../domain/redeploy-policy.js';
+import { cooldownLeftMs } from '../domain/staleness/redeploy-policy.js';
 import { insertDeployment, type DeployerSigner } from './postgres-deployment-store.js';
 import { DEPLOYMENT_SELECT, toDeployment, toWorkload, type DeploymentRow, type WorkloadRow } from './postgres-rows.js';
 

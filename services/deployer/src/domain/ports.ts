@@ -18,7 +18,7 @@ import type {
   WorkloadRecord,
   WorkloadView,
 } from './deployment-types.js';
-import type { RecordedDeployment } from './resolution-check.js';
+import type { RecordedDeployment } from './deployments/resolution-check.js';
 import type { WorkloadSpec } from './workload-spec.js';
 
 export type { ReferenceIndex } from './reference-index-types.js';

@@ -10,7 +10,7 @@ import type { WorkloadServiceDeps } from './deployer-deps.js';
 import type { DeploymentRecord, WorkloadRecord, WorkloadView } from './deployment-types.js';
 import { BusAcceptance } from './deployments/bus-acceptance.js';
 import { Deployments, type DeploymentPlanResult, type RedeployResult } from './deployments/deployment-service.js';
-import type { BusOrigin } from './resolution-check.js';
+import type { BusOrigin } from './deployments/resolution-check.js';
 import { deploymentLogs, type LogsPage } from './runner/deployment-logs.js';
 import { WorkloadRunner, type StopResult } from './runner/workload-runner.js';
 import { markDependentsStale } from './staleness/staleness-service.js';

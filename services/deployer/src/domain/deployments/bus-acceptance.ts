@@ -1,7 +1,7 @@
 import { auditRecord, DOMAIN_NAME, GLOBAL_SCOPE } from '@latchkey/events';
 import type { Logger } from '@latchkey/logger';
 import type { WorkloadRepo } from '../ports.js';
-import type { BusOrigin, RecordedDeployment } from '../resolution-check.js';
+import type { BusOrigin, RecordedDeployment } from './resolution-check.js';
 import { busRejected } from './deployment-errors.js';
 
 export interface BusAcceptanceDeps {

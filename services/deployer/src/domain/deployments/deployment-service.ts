@@ -2,10 +2,10 @@ import { authorize } from '@latchkey/authz';
 import { LatchkeyError } from '@latchkey/errors';
 import { checkDomainName, subjects } from '@latchkey/events';
 import type { PlannedReference, WorkloadResolutionFailed, WorkloadResolutionRetrying } from '@latchkey/events';
-import { askPlanner } from '../ask-planner.js';
+import { askPlanner } from './ask-planner.js';
 import type { WorkloadServiceDeps } from '../deployer-deps.js';
 import type { DeploymentRecord, DeploymentTrigger, WorkloadRecord } from '../deployment-types.js';
-import { resolutionFailedMismatch, type BusOrigin } from '../resolution-check.js';
+import { resolutionFailedMismatch, type BusOrigin } from './resolution-check.js';
 import { referencesOf, specWarnings } from '../workload-spec.js';
 import {
   assertSecretsVersion,

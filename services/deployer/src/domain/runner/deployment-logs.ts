@@ -2,7 +2,7 @@ import { authorize, type Authorizer } from '@latchkey/authz';
 import { checkDomainName } from '@latchkey/events';
 import type { LogLineRecord } from '../deployment-types.js';
 import { deploymentNotFoundFor } from '../deployments/deployment-errors.js';
-import { LOGS_PAGE_MAX_BYTES, logsPageSize, pageTokenAfter, seqOfPageToken } from '../output-log.js';
+import { LOGS_PAGE_MAX_BYTES, logsPageSize, pageTokenAfter, seqOfPageToken } from './output-log.js';
 import type { WorkloadRepo } from '../ports.js';
 import { findWorkload } from '../workloads/workload-definitions.js';
 

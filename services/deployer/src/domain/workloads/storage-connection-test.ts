@@ -3,7 +3,7 @@ import { authorize, type Authorizer } from '@latchkey/authz';
 import { open, type SealKeyPair } from '@latchkey/crypto';
 import { auditRecord, checkDomainName, connectionTestBinding, type PlannedReference } from '@latchkey/events';
 import type { Logger } from '@latchkey/logger';
-import { askPlanner } from '../ask-planner.js';
+import { askPlanner } from '../deployments/ask-planner.js';
 import type { ResolutionPlanner, WorkloadRepo } from '../ports.js';
 import { referencesOf, renderValues, specWarnings, type WorkloadSpec } from '../workload-spec.js';
 import { assertSecretsVersion, findWorkload } from './workload-definitions.js';

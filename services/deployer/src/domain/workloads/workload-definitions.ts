@@ -2,7 +2,7 @@ import { authorize, type Authorizer } from '@latchkey/authz';
 import { auditRecord, checkDomainName } from '@latchkey/events';
 import type { DeploymentRecord, WorkloadRecord, WorkloadView } from '../deployment-types.js';
 import type { ResolutionPlanner, WorkloadRepo } from '../ports.js';
-import { checkReferences } from '../reference-check.js';
+import { checkReferences } from './reference-check.js';
 import {
   firstStructuredReference,
   parseWorkloadSpec,

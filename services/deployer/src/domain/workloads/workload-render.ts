@@ -1,4 +1,4 @@
-import { redeployPolicyWarnings } from '../redeploy-policy.js';
+import { redeployPolicyWarnings } from '../staleness/redeploy-policy.js';
 import { injectionsOf, legacyRefId, parseTemplate, refIdOf } from './workload-references.js';
 import {
   LAYOUT,

@@ -1,5 +1,5 @@
 import { DOMAIN_NAME, GLOBAL_SCOPE, INTEGRATION_ID, SECRET_KEY, type SourceType } from '@latchkey/events';
-import { parseRedeployPolicy } from '../redeploy-policy.js';
+import { parseRedeployPolicy } from '../staleness/redeploy-policy.js';
 import { parseTemplate, referencesOf } from './workload-references.js';
 import { parseRun } from './workload-run-parser.js';
 import { fieldNames, nulPath, shownValue } from './workload-text.js';

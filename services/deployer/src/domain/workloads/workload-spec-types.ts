@@ -1,5 +1,5 @@
 import { OBJECT_NAME, type SourceType } from '@latchkey/events';
-import type { RedeployPolicy } from '../redeploy-policy.js';
+import type { RedeployPolicy } from '../staleness/redeploy-policy.js';
 
 export const WORKLOAD_KINDS = [
   'COMPUTE',

@@ -13,8 +13,8 @@ import {
   type WorkloadStale,
 } from '@latchkey/events';
 import type { DurableConsumer, MessageHandler } from '@latchkey/nats';
-import type { AutoRedeployService } from '../../domain/auto-redeploy-service.js';
-import type { BusOrigin } from '../../domain/resolution-check.js';
+import type { AutoRedeployService } from '../../domain/staleness/auto-redeploy-service.js';
+import type { BusOrigin } from '../../domain/deployments/resolution-check.js';
 import type { WorkloadService } from '../../domain/workload-service.js';
 
 // The names come from the bus permission table: only the deployer's NATS user may read or ack them.

@@ -7,7 +7,7 @@ import type {
   Workload,
 } from '@latchkey/proto';
 import type { DeploymentRecord, WorkloadRecord, WorkloadView } from '../../domain/deployment-types.js';
-import { effectivePolicy } from '../../domain/redeploy-policy.js';
+import { effectivePolicy } from '../../domain/staleness/redeploy-policy.js';
 import { findPlaintextCredentials } from '../../domain/workloads/plaintext-credentials.js';
 import type { WorkloadService } from '../../domain/workload-service.js';
 

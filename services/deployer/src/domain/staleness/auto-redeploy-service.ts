@@ -1,10 +1,10 @@
 import type { WorkloadStale } from '@latchkey/events';
 import type { Authorizer, Decision } from '@latchkey/authz';
 import type { Logger } from '@latchkey/logger';
-import type { AutoRedeployDecision, AutoRedeploySkip, CandidateCursor, RedeployRepo, WorkloadRepo } from './ports.js';
+import type { AutoRedeployDecision, AutoRedeploySkip, CandidateCursor, RedeployRepo, WorkloadRepo } from '../ports.js';
 import { cooldownLeftMs, effectivePolicy, inWindow } from './redeploy-policy.js';
-import { firstStructuredReference, referencesOf } from './workload-spec.js';
-import type { DeploymentRecord, WorkloadAuthor, WorkloadRecord } from './deployment-types.js';
+import { firstStructuredReference, referencesOf } from '../workload-spec.js';
+import type { DeploymentRecord, WorkloadAuthor, WorkloadRecord } from '../deployment-types.js';
 
 const sameAuthor = (a: WorkloadAuthor | null, b: WorkloadAuthor | null): boolean =>
   a === b || (a !== null && b !== null && a.principal === b.principal && a.groups.join('\n') === b.groups.join('\n'));

@@ -1,6 +1,6 @@
 import type { PlanReply, PlanRequest } from '@latchkey/events';
-import { dryRunFailed, resolverUnavailable } from './deployments/deployment-errors.js';
-import type { ResolutionPlanner } from './ports.js';
+import { dryRunFailed, resolverUnavailable } from './deployment-errors.js';
+import type { ResolutionPlanner } from '../ports.js';
 
 /**
  * Asks the resolver for a resolution without a deployment (a dry run, a

@@ -1,7 +1,7 @@
 import { invalidArgument } from '@latchkey/errors';
 import type { Logger } from '@latchkey/logger';
-import type { OutputLine } from './deployment-types.js';
-import type { WorkloadRepo } from './ports.js';
+import type { OutputLine } from '../deployment-types.js';
+import type { WorkloadRepo } from '../ports.js';
 
 /** A deployment keeps at most this much output by default (8 MiB); older lines are dropped. */
 export const DEFAULT_OUTPUT_QUOTA_BYTES = 8 * 1024 * 1024;

@@ -12,7 +12,7 @@ import {
   type WorkloadStale,
 } from '@latchkey/events';
 import { LatchkeyError } from '@latchkey/errors';
-import { parseWorkloadSpec, referencesOf, WORKLOAD_LIMITS } from './workload-spec.js';
+import { parseWorkloadSpec, referencesOf, WORKLOAD_LIMITS } from '../workload-spec.js';
 
 const run = { command: ['node', 'job.js'] };
 

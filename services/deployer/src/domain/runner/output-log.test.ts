@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { silentLogger } from '@latchkey/logger';
 import { waitFor } from '@latchkey/testing';
-import type { OutputLine } from './deployment-types.js';
-import type { WorkloadRepo } from './ports.js';
+import type { OutputLine } from '../deployment-types.js';
+import type { WorkloadRepo } from '../ports.js';
 import { OutputLog, pageTokenAfter, seqOfPageToken } from './output-log.js';
 
 /** The store port's append, faked: holds every call until `release`, records what it got. */

@@ -1,4 +1,4 @@
-import { shownValue } from './workloads/workload-text.js';
+import { shownValue } from '../workloads/workload-text.js';
 
 /**
  * A workload's redeploy policy (`redeployPolicy` in its spec): whether a

@@ -7,7 +7,7 @@ import {
   parseWindow,
   redeployPolicyWarnings,
 } from './redeploy-policy.js';
-import { parseWorkloadSpec, specWarnings } from './workload-spec.js';
+import { parseWorkloadSpec, specWarnings } from '../workload-spec.js';
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,6 +1,6 @@
 import { LatchkeyError } from '@latchkey/errors';
 import type { PlannedReference, ReferenceSpec } from '@latchkey/events';
-import type { ResolutionPlanner } from './ports.js';
+import type { ResolutionPlanner } from '../ports.js';
 
 /** How one reference is named in a warning: as written in the spec. */
 export function referenceLabel(r: { refId: string; key: string }): string {
