@@ -161,10 +161,35 @@ test('two relays on one outbox publish each event once', async (t) => {
   for (let i = 0; i < events.length; i += 10) await enqueueCommitted(pool, events.slice(i, i + 10));
 
   const published: Published[] = [];
+  // Each relay's first publish waits until the other relay is publishing too, so
+  // both hold a claimed batch at once: their claims must not block each other.
+  // (Without it a relay can take all 120 rows before the other has started.)
+  let arrived = 0;
+  let apart: Error | undefined;
+  let bothArrived = (): void => undefined;
+  const together = new Promise<void>((resolve) => (bothArrived = resolve));
+  const barrier = () => {
+    let first = true;
+    return async () => {
+      if (!first) return;
+      first = false;
+      if (++arrived === 2) bothArrived();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        together,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject((apart = new Error('the other relay never published while this one held a batch'))),
+            10_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+    };
+  };
   for (const replica of ['a', 'b']) {
     startRelay(t, {
       pool,
-      js: recordingJs(bus.js, published),
+      js: recordingJs(bus.js, published, barrier()),
       logger: silentLogger,
       source: `latchkey/test-${replica}`,
       idleMs: 10,
@@ -178,6 +203,7 @@ test('two relays on one outbox publish each event once', async (t) => {
   assert.equal(await streamCount(bus.jsm), events.length);
   const sources = new Set((await streamMessages(bus.jsm)).map((m) => m.headers?.get('ce-source')));
   assert.deepEqual([...sources].sort(), ['latchkey/test-a', 'latchkey/test-b'], 'both relays did part of the work');
+  assert.equal(apart, undefined, 'both relays held a batch at the same time');
 });
 
 test('a row published again after a crash is dropped by the JetStream duplicate window', async (t) => {

@@ -74,11 +74,17 @@ export interface Published {
 }
 
 /** Wraps a JetStream client to record every publish a relay makes and what JetStream answered. */
-export function recordingJs(js: JetStreamClient, log: Published[]): JetStreamClient {
+export function recordingJs(
+  js: JetStreamClient,
+  log: Published[],
+  /** Awaited before each publish (a test holds a relay in the middle of its batch). */
+  beforePublish?: () => Promise<void>,
+): JetStreamClient {
   return new Proxy(js, {
     get(target, prop) {
       if (prop === 'publish') {
         const publish: JetStreamClient['publish'] = async (subject, payload, opts) => {
+          await beforePublish?.();
           const entry: Published = { msgID: opts?.msgID ?? '' };
           log.push(entry);
           entry.ack = await target.publish(subject, payload, opts);
