@@ -5,14 +5,44 @@
  * through the in-process inspector instead and, when the process exits, writes
  * the profile where `--cpu-prof` would have, named as it names them
  * (`CPU.<date>.<time>.<pid>.0.001.cpuprofile`, the name `pidOfProfileFile` reads). The folder comes from
- * BENCH_CPU_PROF_OUT_DIR. A process killed with SIGKILL writes nothing.
+ * BENCH_CPU_PROF_OUT_DIR. A process killed with SIGKILL writes nothing. It
+ * also counts each process's PostgreSQL statements (countStatements).
  */
 import { Session } from 'node:inspector';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+
+/**
+ * Counts the statements a process sends to PostgreSQL (each one a round trip),
+ * by their first words, and writes them at exit as `<dir>/PG.<pid>.json`.
+ */
+function countStatements(dir: string): void {
+  let pg: { Client: { prototype: { query: (...args: unknown[]) => unknown } } };
+  try {
+    pg = createRequire(import.meta.url)('pg') as typeof pg;
+  } catch {
+    return;
+  }
+  const counts = new Map<string, number>();
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
+    const first = args[0];
+    const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '?');
+    const key = text.replace(/\s+/g, ' ').trim().slice(0, 72);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    return query.apply(this, args);
+  };
+  process.once('exit', () => {
+    if (counts.size === 0) return;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `PG.${process.pid}.json`), JSON.stringify(Object.fromEntries(counts)));
+  });
+}
 
 const dir = process.env['BENCH_CPU_PROF_OUT_DIR'];
 if (dir) {
+  countStatements(dir);
   const session = new Session();
   session.connect();
   // The main thread's session answers synchronously: each callback has run when post() returns.

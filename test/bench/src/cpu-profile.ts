@@ -90,6 +90,22 @@ export function pidOfProfileFile(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** The PostgreSQL statements a process sent (the preload's count), most frequent first. */
+async function statementLines(file: string, top = 8): Promise<string[]> {
+  let counts: Record<string, number>;
+  try {
+    counts = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
+  } catch {
+    return [];
+  }
+  const sorted = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  const total = sorted.reduce((n, [, c]) => n + c, 0);
+  return [
+    `  PostgreSQL statements sent: ${total}`,
+    ...sorted.slice(0, top).map(([text, c]) => `  ${String(c).padStart(8)}  ${text}`),
+  ];
+}
+
 /** The summary of every profile in `dir` whose pid is one of `names` (pid -> process name), as lines. */
 export async function profileReport(dir: string, names: ReadonlyMap<number, string>): Promise<string[]> {
   const lines: string[] = [];
@@ -105,6 +121,7 @@ export async function profileReport(dir: string, names: ReadonlyMap<number, stri
     );
     lines.push(`  by package: ${s.byPackage.map((p) => `${p.name} ${pct(p.ms)}`).join(', ')}`);
     for (const f of s.byFunction) lines.push(`  ${pct(f.ms).padStart(6)}  ${f.name}  (${f.where})`);
+    lines.push(...(await statementLines(join(dir, `PG.${pid}.json`))));
   }
   if (lines.length === 0)
     lines.push(`no CPU profile of a service in ${dir} (they are written when a service exits cleanly)`);
