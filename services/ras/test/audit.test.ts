@@ -470,3 +470,41 @@ test('ras does not fail open: when the records of a batch cannot be stored, the 
   assert.equal((await errorOf(ras.domains.check(q))).code, 'audit.unavailable');
   assert.equal(ras.decisions.length, decided, 'no answer went out unrecorded');
 });
+
+test('audit records stored at the same time go in few statements, each caller told whether its record was new', async (t) => {
+  const ras = await startRas(t, postgres());
+  const record = (i: number) =>
+    auditRecord({
+      service: 'deployer',
+      actor: `actor-${i}`,
+      ...(i % 3 === 0 ? { groups: [`g-${i}`, 'data team'] } : {}),
+      action: 'workload.deploy',
+      domain: 'analytics',
+      resource: `workload:w${i}`,
+      outcome: 'ok',
+      reason: `reason ${i}`,
+    });
+  const earlier = record(0);
+  assert.equal(await ras.audit.store(earlier), true);
+  const query = ras.pool.query.bind(ras.pool) as (...args: unknown[]) => unknown;
+  let inserts = 0;
+  (ras.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    if (String(args[0]).includes('INSERT INTO audit_records')) inserts++;
+    return query(...args);
+  };
+  const fresh = Array.from({ length: 30 }, (_, i) => record(i + 1));
+  const twice = fresh[4]!;
+  const answers = await Promise.all([...fresh, earlier, twice].map((r) => ras.audit.store(r)));
+  assert.deepEqual(answers, [...fresh.map(() => true), false, false], 'a redelivered record is not new');
+  assert.ok(inserts <= 2, `31 records took ${inserts} statements`);
+  const { rows } = await ras.pool.query<{ id: string; groups: string[]; actor: string; at: Date }>(
+    "SELECT id, groups, actor, at FROM audit_records WHERE service = 'deployer' ORDER BY actor",
+  );
+  assert.equal(rows.length, 31);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const r of [earlier, ...fresh]) {
+    const row = byId.get(r.id);
+    assert.deepEqual(row?.groups, r.groups ?? [], `groups of ${r.actor}`);
+    assert.equal(row?.at.toISOString(), r.at);
+  }
+});

@@ -31,34 +31,86 @@ const toRecord = (r: Row): AuditRecord => ({
   requestId: r.request_id,
 });
 
-/** ras's audit table (migrations/005_audit_records.sql). */
+interface PendingInsert {
+  record: AuditRecord;
+  resolve: (inserted: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The most records one statement inserts. */
+const INSERT_BATCH = 200;
+
+/**
+ * ras's audit table (migrations/005_audit_records.sql). Inserts are grouped:
+ * one goes at once; those that arrive while a statement is in flight go
+ * together in the next one (the audit consumer handles several messages at a
+ * time, about six records a deployment). Each caller learns when its own
+ * record is stored, so a message is acknowledged only after that.
+ */
 export class PostgresAuditStore implements AuditStore {
+  #queue: PendingInsert[] = [];
+  #writing = false;
+
   constructor(private readonly pool: Pool) {}
 
-  async insert(r: AuditRecord): Promise<boolean> {
+  insert(record: AuditRecord): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.#queue.push({ record, resolve, reject });
+      if (!this.#writing) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
     try {
-      const res = await this.pool.query(
-        `INSERT INTO audit_records (id, at, service, actor, groups, action, domain, resource, outcome, reason, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (id) DO NOTHING`,
-        [
-          r.id,
-          r.at,
-          r.service,
-          r.actor,
-          r.groups ?? [],
-          r.action,
-          r.domain,
-          r.resource,
-          r.outcome,
-          r.reason,
-          r.requestId,
-        ],
-      );
-      return res.rowCount === 1;
-    } catch (err) {
-      throw wrapDbError(err, 'storing an audit record');
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, INSERT_BATCH);
+        try {
+          const inserted = await this.#insertMany(batch.map((p) => p.record));
+          // A record listed twice in one batch is inserted once: the first caller is told so.
+          const told = new Set<string>();
+          for (const p of batch) {
+            const fresh = inserted.has(p.record.id) && !told.has(p.record.id);
+            told.add(p.record.id);
+            p.resolve(fresh);
+          }
+        } catch (err) {
+          const failure = wrapDbError(err, 'storing an audit record');
+          for (const p of batch) p.reject(failure);
+        }
+      }
+    } finally {
+      this.#writing = false;
     }
+  }
+
+  /** The ids that were new (a redelivered record is kept already: ON CONFLICT DO NOTHING). */
+  async #insertMany(records: AuditRecord[]): Promise<Set<string>> {
+    const col = <T>(f: (r: AuditRecord) => T) => records.map(f);
+    const { rows } = await this.pool.query<{ id: string }>(
+      `INSERT INTO audit_records (id, at, service, actor, groups, action, domain, resource, outcome, reason, request_id)
+       SELECT r.id, r.at, r.service, r.actor, ARRAY(SELECT jsonb_array_elements_text(r.groups)), r.action, r.domain,
+              r.resource, r.outcome, r.reason, r.request_id
+         FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::text[], $11::text[])
+              AS r (id, at, service, actor, groups, action, domain, resource, outcome, reason, request_id)
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id`,
+      [
+        col((r) => r.id),
+        col((r) => r.at),
+        col((r) => r.service),
+        col((r) => r.actor),
+        col((r) => JSON.stringify(r.groups ?? [])),
+        col((r) => r.action),
+        col((r) => r.domain),
+        col((r) => r.resource),
+        col((r) => r.outcome),
+        col((r) => r.reason),
+        col((r) => r.requestId),
+      ],
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   async list(q: AuditQuery): Promise<AuditRecord[]> {
