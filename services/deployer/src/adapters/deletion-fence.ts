@@ -31,16 +31,21 @@ function reads(domain: string, r: ReferenceSpec): { source: string; key: string 
   ];
 }
 
+/**
+ * Takes the advisory locks of `sources`, in one order for every transaction
+ * (so that two never wait for each other), in one statement. It must stay a
+ * statement of its own, before the fence read: a READ COMMITTED statement
+ * reads with the snapshot it started with, so a read in the statement that
+ * waited for a lock would miss the fence its holder committed meanwhile.
+ */
 async function lock(tx: Queryable, sources: Iterable<string>, mode: 'shared' | 'exclusive'): Promise<void> {
-  // One order for every transaction, so that two never wait for each other.
-  for (const s of [...new Set(sources)].sort()) {
-    await tx.query(
-      mode === 'shared'
-        ? 'SELECT pg_advisory_xact_lock_shared($1, hashtext($2))'
-        : 'SELECT pg_advisory_xact_lock($1, hashtext($2))',
-      [FENCE_LOCK, s],
-    );
-  }
+  const sorted = [...new Set(sources)].sort();
+  if (sorted.length === 0) return;
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  await tx.query(
+    `SELECT ${fn}($1, hashtext(s.name)) FROM (SELECT name FROM unnest($2::text[]) WITH ORDINALITY AS u(name, n) ORDER BY n) AS s`,
+    [FENCE_LOCK, sorted],
+  );
 }
 
 /**

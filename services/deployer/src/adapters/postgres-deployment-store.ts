@@ -19,11 +19,11 @@ import type { RecordedDeployment } from '../domain/deployments/resolution-check.
 import { assertNotFenced } from './deletion-fence.js';
 import { dbCall, DEPLOYMENT_SELECT, toDeployment, UUID, type DeploymentRow } from './postgres-rows.js';
 
-/** Records a deployment's outcome event (`workload.deployed` / `.failed`) in the caller's transaction. */
-export async function outcomeEvent(tx: Queryable, deploymentId: string, status: 'deployed' | 'failed'): Promise<void> {
-  const { rows } = await tx.query<DeploymentRow>('SELECT * FROM deployments WHERE id = $1', [deploymentId]);
-  const d = rows[0];
-  if (!d) return;
+/**
+ * Records a deployment's outcome event (`workload.deployed` / `.failed`) in
+ * the caller's transaction; `d` is its row as the caller's UPDATE returned it.
+ */
+export async function outcomeEvent(tx: Queryable, d: DeploymentRow, status: 'deployed' | 'failed'): Promise<void> {
   const data: WorkloadOutcome = {
     deploymentId: d.id,
     workloadId: d.workload_id,
@@ -181,13 +181,14 @@ export class PostgresDeploymentStore {
     return dbCall('recording a failed deployment', () =>
       withTransaction(this.pool, async (tx) => {
         if (eventId && !(await claimEvent(tx, 'deployer-resolution-failed', eventId))) return false;
-        const r = await tx.query(
+        const r = await tx.query<DeploymentRow>(
           `UPDATE deployments SET status = 'failed', reasons = $2, updated_at = now()
-           WHERE id = $1 AND status IN ('resolving', 'starting')`,
+           WHERE id = $1 AND status IN ('resolving', 'starting') RETURNING *`,
           [d.id, JSON.stringify(reasons)],
         );
-        if (r.rowCount !== 1) return false;
-        await outcomeEvent(tx, d.id, 'failed');
+        const failed = r.rows[0];
+        if (r.rowCount !== 1 || !failed) return false;
+        await outcomeEvent(tx, failed, 'failed');
         return true;
       }),
     );

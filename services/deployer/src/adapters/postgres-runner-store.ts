@@ -129,14 +129,15 @@ export class PostgresRunnerStore {
     return dbCall('recording a deployment', () =>
       withTransaction(this.pool, async (tx) => {
         // A stop asked for while it started: it never goes live (its runner stops it).
-        const r = await tx.query<{ stop_requested: boolean }>(
+        const r = await tx.query<DeploymentRow & { stop_requested: boolean }>(
           `UPDATE deployments SET status = CASE WHEN stop_requested_at IS NULL THEN 'deployed' ELSE status END,
              pid = $2, updated_at = now()
-           WHERE id = $1 AND status = 'starting' RETURNING stop_requested_at IS NOT NULL AS stop_requested`,
+           WHERE id = $1 AND status = 'starting' RETURNING *, stop_requested_at IS NOT NULL AS stop_requested`,
           [d.id, pid],
         );
-        if (r.rowCount !== 1) return 'not_starting';
-        if (r.rows[0]?.stop_requested) return 'stop_requested';
+        const live = r.rows[0];
+        if (r.rowCount !== 1 || !live) return 'not_starting';
+        if (live.stop_requested) return 'stop_requested';
         // This deployment now decides staleness, unless a newer one already
         // went live. What made the workload stale is over, except a change to
         // a version newer than the one this deployment received (a rotation
@@ -163,7 +164,7 @@ export class PostgresRunnerStore {
              (SELECT created_at FROM deployments WHERE id = w.last_deployment_id) <= $3)`,
           [d.workloadId, d.id, d.createdAt],
         );
-        await outcomeEvent(tx, d.id, 'deployed');
+        await outcomeEvent(tx, live, 'deployed');
         return 'deployed';
       }),
     );
