@@ -11,7 +11,9 @@ import {
   writeNatsNodeConfig,
   type NatsServerHandle,
 } from '@latchkey/embedded';
+import { connect, StorageType } from 'nats';
 import { startInTempDir } from './temp-dir.js';
+import { waitFor } from './wait-for.js';
 
 export interface TestNats {
   /** nats://127.0.0.1:<port> */
@@ -68,6 +70,34 @@ export interface TestNatsCluster {
  * LATCHKEY_NATS_NODES) on free ports, and resolves once it has a JetStream
  * meta leader. Without `serverConfig` the nodes accept anyone.
  */
+/**
+ * A meta leader is elected as soon as a majority of the nodes know each other;
+ * the last node may join JetStream a moment later, and until then a stream on
+ * every node is refused ("no suitable peers for placement"). Waits until one
+ * can be placed on all `n` (a memory stream, removed at once).
+ */
+async function waitForAllPeers(urls: string, n: number, timeoutMs: number): Promise<void> {
+  const nc = await connect({ servers: urls.split(',') });
+  try {
+    const jsm = await nc.jetstreamManager();
+    await waitFor(
+      async () => {
+        await jsm.streams.add({
+          name: 'LATCHKEY_TEST_PEERS',
+          subjects: ['latchkey-test.peers'],
+          num_replicas: n,
+          storage: StorageType.Memory,
+        });
+        await jsm.streams.delete('LATCHKEY_TEST_PEERS');
+        return true;
+      },
+      { what: `a stream to be placed on all ${n} test NATS nodes`, timeoutMs, intervalMs: 200 },
+    );
+  } finally {
+    await nc.close();
+  }
+}
+
 export async function startTestNatsCluster(
   opts: StartTestNatsOptions & { nodes?: number; leaderTimeoutMs?: number } = {},
 ): Promise<TestNatsCluster> {
@@ -112,6 +142,8 @@ export async function startTestNatsCluster(
       ]);
       clearTimeout(timer);
       if (!elected) throw new Error(`the ${n} test NATS nodes elected no JetStream leader within ${timeoutMs}ms`);
+      // With a config of its own (accounts, TLS) the caller connects as it knows how, and waits itself.
+      if (opts.serverConfig === undefined) await waitForAllPeers(natsClusterUrls(plan), n, timeoutMs);
     } catch (err) {
       await stop();
       throw err;

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import { FaultInjector, closeServer, listenOnLoopback, sendJson } from '../emulator-common/json-http.js';
 import { VaultFailure } from './failure.js';
 import { PathFaults } from './path-faults.js';
@@ -52,16 +53,25 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
   };
   const tls: VaultTlsMaterial | undefined = opts.tls === true ? await makeVaultTlsMaterial() : undefined;
   const server = tls ? https.createServer(tls.good, onRequest) : http.createServer(onRequest);
+  // Every TCP connection, from its first byte: closeAllConnections() knows only those whose TLS handshake is over.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   const port = await listenOnLoopback(server);
   /**
    * Serves `cert` from now on; open connections are dropped and the session
    * ticket keys replaced, so that every client meets it, in a full handshake,
    * on its next request (a resumed TLS session would skip the certificate).
+   * Connections still in their handshake are dropped too: one that began
+   * before the swap would finish it with the old certificate and stay open.
    */
   const present = (cert: { key: string; cert: string }) => {
     (server as https.Server).setSecureContext(cert);
     (server as https.Server).setTicketKeys(randomBytes(48));
     server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
   };
   /** `deleteVersion` / `destroyVersion`: one version of a secret, if the secret exists. */
   const onVersion =
