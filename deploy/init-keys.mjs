@@ -65,9 +65,12 @@ await rm(bus.serverConfigFile);
 for (const f of await readdir(natsDir)) await chmod(`${natsDir}/${f}`, f.endsWith('.crt') ? 0o644 : 0o600);
 await ensureLocalIssuer({ signingKeyFile: `${dir}/oidc-signing-key.json`, jwksFile: `${dir}/oidc-jwks.json` });
 // The services run as the image's `node` user (uid 1000): the private files are its, still 0600.
-for (const sub of ['', '/tls', '/bus']) {
-  await chown(`${dir}${sub}`, 1000, 1000);
-  for (const f of await readdir(`${dir}${sub}`, { withFileTypes: true })) {
-    if (f.isFile()) await chown(`${dir}${sub}/${f.name}`, 1000, 1000);
+// Only root can give them away (compose runs this as root); run by anyone else, they stay the runner's.
+if (process.getuid?.() === 0) {
+  for (const sub of ['', '/tls', '/bus']) {
+    await chown(`${dir}${sub}`, 1000, 1000);
+    for (const f of await readdir(`${dir}${sub}`, { withFileTypes: true })) {
+      if (f.isFile()) await chown(`${dir}${sub}/${f.name}`, 1000, 1000);
+    }
   }
 }

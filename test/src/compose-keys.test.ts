@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -105,6 +105,11 @@ test('init-keys makes the gateway a serving-only certificate and a gateway-runti
       execFileAsync(process.execPath, [fileURLToPath(new URL(`deploy/${script}`, root)), ...args]);
     await run('init-keys.mjs', keys, path.join(dir, 'nats-keys'));
     await run('share-keys.mjs', keys);
+    // As root (compose) the private files go to the services' uid 1000; run by anyone else they stay the runner's.
+    const owner = process.getuid?.() === 0 ? 1000 : process.getuid?.();
+    for (const f of ['kek.json', 'tls/ca.key', 'bus/trust.json']) {
+      assert.equal((await stat(path.join(keys, f))).uid, owner, `${f} belongs to uid ${owner}`);
+    }
     const ca = new X509Certificate(await readFile(path.join(keys, 'tls/ca.crt')));
     const cert = async (name: string) => new X509Certificate(await readFile(path.join(keys, `tls/${name}.crt`)));
     const gateway = await cert('gateway');
