@@ -63,7 +63,9 @@ describe('vault emulator: database secrets engine and sys/leases', () => {
       token: root(),
       body: { lease_id: id, increment: '90s' },
     });
-    assert.equal(capped.body?.['lease_duration'], 70);
+    // (Real time passes too: a second may have gone since the read.)
+    const granted = capped.body?.['lease_duration'] as number;
+    assert.ok(granted >= 68 && granted <= 70, `granted ${granted}`);
     assert.match((capped.body?.['warnings'] as string[])[0] ?? '', /capped/);
   });
 
