@@ -37,6 +37,13 @@ describe('decideLease', () => {
     assert.equal(decideLease(lease('a', LIVE, { renewable: false }), live, at(45)), 'check');
   });
 
+  test('a lease shorter than two rounds of the keeper is renewed every round, not missed', () => {
+    const short = lease('a', LIVE, { expiresAt: at(20), leaseSeconds: 20 });
+    assert.equal(decideLease(short, new Set([LIVE]), at(1), 0), 'check');
+    assert.equal(decideLease(short, new Set([LIVE]), at(1), 15_000), 'renew');
+    assert.equal(decideLease(lease('b', LIVE), new Set([LIVE]), at(1), 15_000), 'check');
+  });
+
   test('a lease of a deployment that is not live is revoked; one whose time is up is expired', () => {
     assert.equal(decideLease(lease('a', ENDED), new Set([LIVE]), at(1)), 'revoke');
     assert.equal(decideLease(lease('a', LIVE, { state: 'revoking' }), new Set([LIVE]), at(1)), 'revoke');

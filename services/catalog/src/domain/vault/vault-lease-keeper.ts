@@ -7,7 +7,8 @@
  * - its deployment ended or was replaced (or an earlier round decided so):
  *   revoked; a failed revocation is tried again next round;
  * - its deployment lives, or the deployer cannot say: renewed once half its
- *   duration has gone, otherwise looked at again next round.
+ *   duration has gone (or fewer than two rounds are left), otherwise looked
+ *   at again next round.
  * When the deployer cannot be asked, nothing is revoked: only renewals.
  * A lease whose integration is gone (deleted, or no longer a dynamic-secrets
  * path) is dropped: there is nothing left to revoke it with; its TTL ends it.
@@ -34,14 +35,25 @@ export interface VaultLeaseKeeperDeps {
 
 export type LeaseDecision = 'expire' | 'revoke' | 'renew' | 'check';
 
-/** What to do with one claimed lease at `now`; `live` undefined when the deployer could not tell. */
-export function decideLease(lease: VaultLeaseRecord, live: ReadonlySet<string> | undefined, now: Date): LeaseDecision {
+/**
+ * What to do with one claimed lease at `now`; `live` undefined when the
+ * deployer could not tell. A lease is renewed once half its duration has
+ * gone, or earlier when less than two rounds (`intervalMs` each) are left,
+ * so that a lease shorter than the keeper's rhythm is renewed every round
+ * rather than missed.
+ */
+export function decideLease(
+  lease: VaultLeaseRecord,
+  live: ReadonlySet<string> | undefined,
+  now: Date,
+  intervalMs = 0,
+): LeaseDecision {
   const t = now.getTime();
   if (t >= lease.expiresAt.getTime()) return 'expire';
   if (lease.state === 'revoking') return 'revoke';
   if (live !== undefined && !live.has(lease.deploymentId)) return 'revoke';
-  const halfGone = lease.expiresAt.getTime() - (lease.leaseSeconds * 1000) / 2;
-  return lease.renewable && t >= halfGone ? 'renew' : 'check';
+  const renewFrom = lease.expiresAt.getTime() - Math.max((lease.leaseSeconds * 1000) / 2, 2 * intervalMs);
+  return lease.renewable && t >= renewFrom ? 'renew' : 'check';
 }
 
 const codeOf = (err: unknown) => (err instanceof LatchkeyError ? err.code : 'vault.error');
@@ -96,7 +108,7 @@ export class VaultLeaseKeeper {
       (await this.deps.integrations.byIds([...new Set(claimed.map((l) => l.integrationId))])).map((r) => [r.id, r]),
     );
     for (const lease of claimed) {
-      const decision = decideLease(lease, live, now);
+      const decision = decideLease(lease, live, now, this.deps.intervalSeconds * 1000);
       const action = await this.#act(lease, decision, now, nextCheck, async () => {
         const record = records.get(lease.integrationId);
         if (record === undefined || record.domain !== lease.domain) return undefined;
