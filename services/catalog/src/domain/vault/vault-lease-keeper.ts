@@ -95,7 +95,9 @@ export class VaultLeaseKeeper {
       await this.#settleBatch(claimed, now, round);
       if (claimed.length < this.#batch) break;
     }
-    if (round.claimed > 0) this.deps.logger?.info('Vault lease keeper round', { ...round });
+    // Rounds that only looked (most of them) say nothing.
+    const acted = round.renewed + round.revoked + round.expired + round.dropped + round.failed;
+    if (acted > 0) this.deps.logger?.info('Vault lease keeper round', { ...round });
     return round;
   }
 
