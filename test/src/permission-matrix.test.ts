@@ -454,6 +454,7 @@ const ROWS: Row[] = [
     rpc: 'DeployerInternal.ListHeldVersions',
     request: () => ({ sourceType: 'MANAGED', sourceId: OWN, key: 'db_password' }),
   },
+  { rpc: 'DeployerInternal.ListLiveDeployments', request: () => ({ deploymentIds: [] }) },
   {
     rpc: 'DeployerInternal.ReadRuntimeSecret',
     request: () => ({ token: `lkw_${'A'.repeat(43)}`, key: 'fin_password', sourceType: '', sourceId: '' }),

@@ -152,6 +152,7 @@ export const POLICY: Readonly<Record<string, Readonly<Partial<Record<Target, Rul
   'DeployerInternal.ListRuntimeSecrets': { none: nobody('auth.forbidden_caller') },
   'DeployerInternal.ReadRuntimeSecret': { none: nobody('auth.forbidden_caller') },
   'DeployerInternal.ListHeldVersions': { none: nobody('auth.forbidden_caller') },
+  'DeployerInternal.ListLiveDeployments': { none: nobody('auth.forbidden_caller') },
 };
 
 /** What `caller` calling `rpc` on `target` must get, by the table. */

@@ -126,6 +126,8 @@ export {
   KeyDependents,
   ListWorkloadsRequest,
   ListWorkloadsResponse,
+  LiveDeploymentsRequest,
+  LiveDeploymentsResponse,
   LogLine,
   PlaintextCredential,
   PlannedReference,

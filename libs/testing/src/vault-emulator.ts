@@ -15,6 +15,11 @@
  *   also while sealed), and `sys/internal/ui/mounts/<path>`, the preflight
  *   Vault's CLI reads a mount's KV version from (`options.version`); a
  *   missing mount and one the token cannot reach both answer 403.
+ * - Database secrets engine (`addDatabaseRole`): `GET <mount>/creds/<role>`
+ *   issues a fresh username/password with a renewable lease; leases are
+ *   renewed, revoked and looked up with `sys/leases/renew|revoke|lookup`
+ *   (policy-checked on those paths), capped at the role's max TTL, and expire
+ *   by the emulator's clock (`advanceClock`). `leases()` shows them to tests.
  * - Token: `auth/token/lookup-self`, `auth/token/renew-self`.
  * - AppRole: `auth/<mount>/login` with role/secret ID pairs set up by
  *   `addAppRole` (any namespace).
@@ -35,7 +40,7 @@
  *   wrong-host or expired one (`presentBadCertificate`).
  *
  * Layout (vault-emulator/): `store.ts` the state (mounts, versions, tokens,
- * AppRoles), `routes.ts` one handler per route family (`kv1-routes.ts` KV v1, `sys-routes.ts` `sys/`), `router.ts` from a
+ * AppRoles), `database-engine.ts` database roles and leases (`lease-routes.ts` their routes), `routes.ts` one handler per route family (`kv1-routes.ts` KV v1, `sys-routes.ts` `sys/`), `router.ts` from a
  * request to a route, `server.ts` the HTTP server and the test handle,
  * `container.ts` the same handle over a real Vault container.
  */

@@ -9,6 +9,8 @@ const schema = z.object({
   LATCHKEY_DEPLOYER_ADDR: required('LATCHKEY_DEPLOYER_ADDR, host:port of the deployer (its reference index)'),
   // Read-only Vault integrations: how often deployed keys' versions are checked, and request timeouts.
   LATCHKEY_VAULT_WATCH_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(60),
+  // Vault dynamic credentials: how often the lease keeper renews live deployments' leases and revokes ended ones'.
+  LATCHKEY_VAULT_LEASE_INTERVAL_S: z.coerce.number().positive().max(2_147_483).default(15),
   LATCHKEY_VAULT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   // Hosts integrations may point at although loopback, link-local or the platform's own
   // (comma-separated host names, addresses or CIDRs, e.g. 127.0.0.1); none by default.

@@ -21,6 +21,7 @@ import {
 import type { KekRing } from '../src/adapters/kek-ring.js';
 import { postgresExclusive } from '../src/adapters/postgres-exclusive.js';
 import { PostgresVaultIntegrationRepo } from '../src/adapters/postgres-vault-integration-repo.js';
+import { PostgresVaultLeaseRepo } from '../src/adapters/postgres-vault-lease-repo.js';
 import { CachedVaultSources } from '../src/adapters/vault-sources.js';
 import { VaultHostPolicy } from '../src/adapters/vault-host-policy.js';
 import type { Bundles, Dependents } from '../src/domain/ports.js';
@@ -128,6 +129,8 @@ export interface World {
   keks: KekRing;
   kekFile: string;
   repo: PostgresVaultIntegrationRepo;
+  /** The leases of dynamic credentials that `secrets` records. */
+  leases: PostgresVaultLeaseRepo;
   sources: CachedVaultSources;
   dependents: FakeDependents;
   integrations: VaultIntegrationService;
@@ -149,6 +152,7 @@ export async function world(t: TestContext, authorizer: Authorizer = new FakeAut
     ...(vault.ca === undefined ? {} : { ca: vault.ca }),
   });
   const dependents = new FakeDependents();
+  const leases = new PostgresVaultLeaseRepo(pool);
   const base = `team${++unique}`;
   const token = await vault.addToken([`secret/data/${base}`, `secret/metadata/${base}`]);
   return {
@@ -156,6 +160,7 @@ export async function world(t: TestContext, authorizer: Authorizer = new FakeAut
     keks,
     kekFile,
     repo,
+    leases,
     sources,
     dependents,
     base,
@@ -174,7 +179,7 @@ export async function world(t: TestContext, authorizer: Authorizer = new FakeAut
       backend,
       onChange: () => undefined,
       dependents,
-      vault: { repo, sources },
+      vault: { repo, sources, leases: { leases, logger: quiet } },
     }),
     views: new CatalogViewService({
       store,

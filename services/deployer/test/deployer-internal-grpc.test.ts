@@ -26,6 +26,9 @@ let postgres: TestPostgres;
 let pool: Pool;
 let server: LatchkeyServer;
 let address: string;
+let repo: PostgresWorkloadRepo;
+let ledger: Awaited<ReturnType<PostgresWorkloadRepo['upsertWorkload']>>;
+let firstDeployment: string;
 const clients: DeployerInternalClient[] = [];
 
 before(async () => {
@@ -34,7 +37,7 @@ before(async () => {
   await ensureEventTables(pool);
   await migrate(pool, MIGRATIONS);
 
-  const repo = new PostgresWorkloadRepo(pool);
+  repo = new PostgresWorkloadRepo(pool);
   const apply = async (domain: string, spec: object) => {
     const parsed = parseWorkloadSpec(JSON.stringify(spec), domain);
     return repo.upsertWorkload(domain, parsed, referencesOf(parsed, domain));
@@ -51,7 +54,9 @@ before(async () => {
     kind: 'COMPUTE',
     envVars: { A: { key: 'db_password', source: { type: 'VAULT', id: INTEGRATION } } },
   });
+  ledger = w;
   const d = await repo.createDeployment(w, 'admin', []);
+  firstDeployment = d.id;
   const claimed = await repo.claimForStart(`resolved:${d.id}`, d.id, 'runner', [
     {
       refId: `VAULT:${INTEGRATION}:db_password`,
@@ -170,4 +175,35 @@ test('a bad source type, source id or key is refused with invalid_argument sayin
     'dependents.invalid_key',
   );
   assert.match(badKey.message, /2 of the keys are not a secret key.*"bad key"/);
+});
+
+const listLive = (token: string, deploymentIds: string[]) => {
+  const c = client(token);
+  return unary(c.listLiveDeployments.bind(c), { deploymentIds });
+};
+
+test('the catalog learns which deployments are live: a resolving one is, one replaced by a newer live one is not', async () => {
+  const unknown = '00000000-0000-4000-8000-000000000000';
+  assert.deepEqual(await listLive('catalog-token', [firstDeployment, unknown]), { liveIds: [firstDeployment] });
+  const next = await repo.createDeployment(ledger, 'admin', []);
+  // Resolving: both are live (the first runs until the second goes live).
+  assert.deepEqual(
+    [...(await listLive('catalog-token', [firstDeployment, next.id])).liveIds].sort(),
+    [firstDeployment, next.id].sort(),
+  );
+  const claimed = await repo.claimForStart(`resolved:${next.id}`, next.id, 'runner', []);
+  assert.ok(claimed);
+  await repo.markDeployed(claimed.deployment, 2);
+  assert.deepEqual(await listLive('catalog-token', [firstDeployment, next.id]), { liveIds: [next.id] });
+  await repo.markEnded(next.id, 'stopped', null);
+  assert.deepEqual(await listLive('catalog-token', [firstDeployment, next.id]), { liveIds: [] });
+});
+
+test('live deployments: only the catalog may ask, with UUIDs, at most 1000 at once', async () => {
+  await rejectsWith(listLive('resolver-token', []), 'permission_denied', 'auth.forbidden_caller');
+  await rejectsWith(listLive('gateway-token', []), 'permission_denied', 'auth.forbidden_caller');
+  const bad = await rejectsWith(listLive('catalog-token', ['nope']), 'invalid_argument', 'deployments.invalid_id');
+  assert.match(bad.message, /"nope" is not a UUID/);
+  const many = Array.from({ length: 1001 }, () => firstDeployment);
+  await rejectsWith(listLive('catalog-token', many), 'invalid_argument', 'deployments.too_many_ids');
 });

@@ -52,6 +52,8 @@ interface Entry {
  */
 class FakeValues implements ValueSource {
   readonly calls: { kind: 'read' | 'findKeys'; items: ValueRead[] }[] = [];
+  /** The deployment id of each read (undefined for reads that are for no deployment). */
+  readonly readFor: (string | undefined)[] = [];
   readonly handedOut: Buffer[] = [];
   readonly bundleLookups: { domain: string; ids: string[] }[] = [];
   down = false;
@@ -73,7 +75,8 @@ class FakeValues implements ValueSource {
       ),
     );
   }
-  read(items: ValueRead[]): Promise<ValueReadResult[]> {
+  read(items: ValueRead[], deploymentId?: string): Promise<ValueReadResult[]> {
+    this.readFor.push(deploymentId);
     return this.#answer('read', items, (i, e): ValueReadResult => {
       const value = Buffer.from(e.value);
       this.handedOut.push(value);
@@ -759,4 +762,13 @@ test('plan requests are answered over NATS request/reply by the resolvers’ que
     code: 'resolver.invalid_request',
     message: 'the request is not JSON',
   });
+});
+
+test('a deployment’s read names its deployment (Vault dynamic credentials are leased to it); a dry run’s names none', async () => {
+  const values = new FakeValues({ db_password: { scope: 'analytics', version: 2, value: canary('dyn') } });
+  const h = harness(values);
+  const ev = deploying([managed('db_password')]);
+  await h.service.resolve(ev);
+  await analyticsPlan(h, 'dry_run', 'w', [managed('db_password')]);
+  assert.deepEqual(values.readFor, [ev.deploymentId, undefined]);
 });

@@ -88,10 +88,11 @@ export function vaultIntegrationLines(v: VaultIntegration): string[] {
 export const vaultCreateCommand = vaultCommand({
   path: ['vault', 'create'],
   usage:
-    'latchkey vault create --domain DOMAIN --name NAME --host URL --path /v1/MOUNT/data/BASE [--namespace NS] ' +
+    'latchkey vault create --domain DOMAIN --name NAME --host URL --path /v1/MOUNT/data/BASE|/v1/MOUNT/creds/ROLE [--namespace NS] ' +
     '--auth token|approle [--role-id ID] [--layout children|fields] --bundle BUNDLE [--credential-file FILE] [--json]  ' +
     CREDENTIAL_INPUT,
-  summary: 'connect a read-only Vault (KV v2) path to a domain; the credential comes from stdin or a file',
+  summary:
+    'connect a read-only Vault path (KV v2, or a database secrets engine creds/ROLE for dynamic credentials) to a domain; the credential comes from stdin or a file',
   options: {
     domain: { type: 'string' },
     name: { type: 'string' },

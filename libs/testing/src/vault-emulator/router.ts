@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { type FaultInjector, queryOf, readBodyText } from '../emulator-common/json-http.js';
 import { errors } from './failure.js';
+import { databaseRoute, leaseRoute } from './lease-routes.js';
 import { kv1Route } from './kv1-routes.js';
 import type { PathFaults } from './path-faults.js';
 import { kvRoute, loginRoute, tokenSelfRoute, type VaultReply, type VaultRequest } from './routes.js';
@@ -139,10 +140,14 @@ function dispatch(store: VaultStore, a: Addressed, req: VaultRequest): VaultRepl
   const tokenOp = /^auth\/token\/(lookup-self|renew-self)$/.exec(a.rel);
   if (tokenOp) return tokenSelfRoute(tokenOp[1] as string, a.token as string, state, req);
 
-  const sys = sysRoute(store, a.ns, a.rel, state, req);
+  const sys = sysRoute(store, a.ns, a.rel, state, req) ?? leaseRoute(store.databases, a.ns, a.rel, state, req);
   if (sys !== undefined) return sys;
   const fullPath = joinNs(a.ns, a.rel);
   checkPolicy(state, req.isList && !fullPath.endsWith('/') ? `${fullPath}/` : fullPath);
+  const database = store.databases.findMount(a.ns, a.rel);
+  if (database !== undefined) {
+    return databaseRoute(store.databases, a.ns, database, a.rel.slice(database.length + 1), req);
+  }
   const found = store.findMount(a.ns, a.rel);
   if (!found) throw errors(404, `no handler for route "${fullPath}". route entry not found.`);
   const rest = a.rel.slice(found.name.length + 1);

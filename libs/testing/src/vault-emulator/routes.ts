@@ -34,7 +34,8 @@ export interface VaultReply {
 
 const writes = (method: string) => method === 'POST' || method === 'PUT';
 
-function parseDuration(v: unknown): number | undefined {
+/** Seconds from a number or a `30s`/`5m`/`1h` string; undefined when neither. */
+export function parseDuration(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return Math.floor(v);
   if (typeof v !== 'string') return undefined;
   const m = /^(\d+)([smh]?)$/.exec(v.trim());

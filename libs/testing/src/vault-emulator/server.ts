@@ -107,6 +107,20 @@ export async function startVaultEmulator(opts: VaultEmulatorOptions = {}): Promi
     },
     deleteVersion: onVersion(softDelete),
     destroyVersion: onVersion(destroy),
+    addDatabaseRole(mount, role, o = {}) {
+      store.addDatabaseRole(trimSlashes(o.namespace ?? ''), mount, role, {
+        defaultTtlSeconds: o.defaultTtlSeconds ?? 3600,
+        maxTtlSeconds: o.maxTtlSeconds ?? 86_400,
+      });
+    },
+    leases: () =>
+      store.databases.all().map((l) => ({
+        ...l,
+        issuedAt: new Date(l.issuedAt),
+        expiresAt: new Date(l.expiresAt),
+        lastRenewal: l.lastRenewal === undefined ? undefined : new Date(l.lastRenewal),
+      })),
+    advanceClock: (seconds) => store.clock.advance(seconds),
     seal(b) {
       controls.sealed = b;
     },

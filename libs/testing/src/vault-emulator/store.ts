@@ -4,6 +4,7 @@
  * AppRoles. No HTTP here; failures a request must see are `VaultFailure`s.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { DatabaseEngines, EmulatorClock, type DatabaseRole } from './database-engine.js';
 import { POLICY_DENIED, errors } from './failure.js';
 import type { AddAppRoleOptions } from './types.js';
 
@@ -83,6 +84,10 @@ export class VaultStore {
   readonly #tokens = new Map<string, TokenState>();
   readonly #appRoles: AppRoleState[] = [];
   #roleCounter = 0;
+  /** The emulator's clock (database leases follow it; tokens use real time). */
+  readonly clock = new EmulatorClock();
+  /** Database secrets engine mounts, their roles and leases. */
+  readonly databases = new DatabaseEngines(this.clock);
 
   constructor(rootToken: string, mounts: string[], kv1Mounts: string[] = []) {
     this.#tokens.set(rootToken, {
@@ -102,10 +107,14 @@ export class VaultStore {
     return this.#namespaces.has(ns);
   }
 
-  /** Creates a KV mount of `version` (and the namespaces on its way); false when the path is taken. */
-  createMount(name: string, ns: string, version: KvVersion = 2): boolean {
+  #addNamespaces(ns: string): void {
     const parts = ns === '' ? [] : ns.split('/');
     for (let i = 1; i <= parts.length; i++) this.#namespaces.add(parts.slice(0, i).join('/'));
+  }
+
+  /** Creates a KV mount of `version` (and the namespaces on its way); false when the path is taken. */
+  createMount(name: string, ns: string, version: KvVersion = 2): boolean {
+    this.#addNamespaces(ns);
     const key = mountKey(ns, trimSlashes(name));
     if (this.#mounts.has(key)) return false;
     this.#mounts.set(key, {
@@ -116,6 +125,14 @@ export class VaultStore {
       secrets: new Map(),
     });
     return true;
+  }
+
+  /** Adds a role to a database secrets engine mount (created, with its namespaces, if new). */
+  addDatabaseRole(ns: string, mount: string, role: string, r: DatabaseRole): void {
+    const name = trimSlashes(mount);
+    if (this.#mounts.has(mountKey(ns, name))) throw new Error(`vault emulator: "${name}" is a KV mount already`);
+    this.#addNamespaces(ns);
+    this.databases.addRole(ns, name, role, r);
   }
 
   /** Disables a mount and drops its secrets; false when there was none. */

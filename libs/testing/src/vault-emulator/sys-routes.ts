@@ -2,7 +2,7 @@
  * The Vault emulator's `sys/` routes: the seal status, the mount table
  * (`sys/mounts`: list, enable, disable) and the preflight that Vault's own
  * CLI sends before a `vault kv` command to learn a mount's KV version
- * (`sys/internal/ui/mounts/<path>`).
+ * (`sys/internal/ui/mounts/<path>`, which names a database mount's type too).
  */
 import { errors } from './failure.js';
 import { envelope } from './responses.js';
@@ -128,6 +128,12 @@ export function sysRoute(
   if (rel.startsWith('sys/internal/ui/mounts/')) {
     if (req.method !== 'GET') throw errors(405, '1 error occurred:\n\t* unsupported operation\n\n');
     const path = trimSlashes(rel.slice('sys/internal/ui/mounts/'.length));
+    const database = store.databases.findMount(ns, path);
+    if (database !== undefined && reachesMount(state, `${joinNs(ns, database)}/`)) {
+      const entry = { name: database, version: 1 as const, accessor: `database_${database}`, uuid: database };
+      const described = { ...describeMount({ ...entry, secrets: new Map() }), type: 'database', options: null };
+      return { status: 200, body: { ...envelope({ ...described, path: `${database}/` }), mount_type: '' } };
+    }
     const found = store.findMount(ns, path);
     // A missing mount and one the token may not touch look the same, so that
     // the route cannot be used to list mounts.

@@ -50,6 +50,30 @@ export interface AddAppRoleOptions {
   roleName?: string;
 }
 
+export interface DatabaseRoleOptions extends NamespaceOption {
+  /** Lease of each credential issued, and the default renewal increment, in seconds. Default 3600. */
+  defaultTtlSeconds?: number;
+  /** No lease lives longer than this from its issue, renewals included. Default 86400. */
+  maxTtlSeconds?: number;
+}
+
+/** A lease of the emulator's database secrets engine, as a test sees it. */
+export interface EmulatedLease {
+  leaseId: string;
+  /** '' for the root namespace. */
+  namespace: string;
+  mount: string;
+  role: string;
+  username: string;
+  /** The issued password: tests scan for it (canary), nothing else should hold it. */
+  password: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  lastRenewal: Date | undefined;
+  renewals: number;
+  state: 'active' | 'revoked' | 'expired';
+}
+
 export interface NamespaceOption {
   /** `ns1` or `ns1/ns2`; default root. */
   namespace?: string;
@@ -112,6 +136,16 @@ export interface VaultEmulator extends VaultTestServer {
    * gets no answer until cleared. Stays until the returned function is called.
    */
   injectFault(pathPrefix: string, kind: 403 | 404 | 429 | 500 | 503 | 'hang'): () => void;
+  /**
+   * Test-only: a role on a database secrets engine mount (the mount is
+   * created if new): `GET <mount>/creds/<role>` issues credentials with a
+   * lease of `defaultTtlSeconds`, renewable up to `maxTtlSeconds`.
+   */
+  addDatabaseRole(mount: string, role: string, opts?: DatabaseRoleOptions): void;
+  /** Every database lease issued, oldest first, with its state now. */
+  leases(): EmulatedLease[];
+  /** Moves the emulator's clock forward (database leases expire by it). */
+  advanceClock(seconds: number): void;
   /** A copy of the request log, oldest first. */
   requests(): RequestLogEntry[];
   clearRequests(): void;

@@ -1,9 +1,12 @@
 import { createClient, unary, type ClientIdentity } from '@latchkey/grpc';
 import { DeployerInternalClient } from '@latchkey/proto';
-import type { Dependents } from '../domain/ports.js';
+import type { Dependents, LiveDeployments } from '../domain/ports.js';
 
-/** The deployer's reference index, over its internal gRPC, authenticated as the catalog. */
-export class DeployerDependents implements Dependents {
+/** The most ids ListLiveDeployments takes per call. */
+const LIVE_CHUNK = 1000;
+
+/** The deployer's reference index and deployments' liveness, over its internal gRPC, authenticated as the catalog. */
+export class DeployerDependents implements Dependents, LiveDeployments {
   private readonly client: DeployerInternalClient;
 
   constructor(address: string, serviceToken: string | ClientIdentity) {
@@ -47,6 +50,16 @@ export class DeployerDependents implements Dependents {
   ): Promise<{ workload: string; version: number }[]> {
     const res = await unary(this.client.listHeldVersions.bind(this.client), { sourceType, sourceId, key }, 10_000);
     return res.held;
+  }
+
+  async live(ids: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < ids.length; i += LIVE_CHUNK) {
+      const deploymentIds = ids.slice(i, i + LIVE_CHUNK);
+      const res = await unary(this.client.listLiveDeployments.bind(this.client), { deploymentIds }, 10_000);
+      for (const id of res.liveIds) out.add(id);
+    }
+    return out;
   }
 
   close(): void {

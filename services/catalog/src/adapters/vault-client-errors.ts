@@ -8,7 +8,7 @@
 import { LatchkeyError, type ErrorKind } from '@latchkey/errors';
 import { KV2_EXAMPLE } from './vault-kv2-path.js';
 
-export type Op = 'read' | 'write' | 'list' | 'metadata' | 'delete' | 'lookup' | 'login';
+export type Op = 'read' | 'write' | 'list' | 'metadata' | 'delete' | 'lookup' | 'login' | 'creds' | 'renew' | 'revoke';
 
 export const OP_TEXT: Record<Op, string> = {
   read: 'reading',
@@ -18,7 +18,13 @@ export const OP_TEXT: Record<Op, string> = {
   delete: 'deleting',
   lookup: 'looking up its token',
   login: 'AppRole login',
+  creds: 'issuing credentials at',
+  renew: 'renewing a lease at',
+  revoke: 'revoking a lease at',
 };
+
+/** Vault's answers to a renewal of a lease it no longer has (revoked, expired, or never issued). */
+const LEASE_GONE = new Set(['lease not found', 'invalid lease']);
 
 /** One call: what it did, and where. */
 export interface CallContext {
@@ -161,6 +167,19 @@ function apiError(subject: ErrorSubject, api: ApiFailure, ctx: CallContext, on: 
       ? "the token's policies do not allow it"
       : 'the token is invalid or expired, or its policies do not allow it';
     return fail('vault.permission_denied', `permission denied ${on}: ${why}`, 'permission_denied');
+  }
+  if (status === 400 && (ctx.op === 'renew' || ctx.op === 'revoke') && LEASE_GONE.has(api.message)) {
+    return fail('vault.lease_not_found', `the lease is gone (revoked or expired) when ${on}`, 'not_found', false);
+  }
+  if (ctx.op === 'creds' && status === 400 && /^unknown role: [\w.-]+$/.test(api.message)) {
+    return fail('vault.unknown_role', `Vault answered ${on}: ${api.message}`, 'failed_precondition', false);
+  }
+  if (ctx.op === 'creds' && status === 404 && api.message.startsWith('no handler for route')) {
+    return fail(
+      'vault.not_found',
+      `no secrets engine is mounted at ${path} (is the mount name right, and is it a database secrets engine?)`,
+      'failed_precondition',
+    );
   }
   if (status === 405) {
     return fail('vault.not_kv2', `${path} does not support ${OP_TEXT[ctx.op]}; ${KV2_EXAMPLE}`, 'failed_precondition');

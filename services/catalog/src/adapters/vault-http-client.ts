@@ -5,16 +5,20 @@
  * set up safely, the error mapping).
  *
  * A client made with `readOnlyVaultClient` refuses every write before a
- * request is built, and exposes no write method.
+ * request is built, and exposes no write method. Dynamic secrets
+ * (vault-leases.ts): credentials read under a lease, and that lease's
+ * renewal and revocation, which write no secret.
  */
 import { LatchkeyError } from '@latchkey/errors';
 import { readOnlyRefused, vaultClientError, type CallContext, type Op } from './vault-client-errors.js';
 import { isRecord, NotFound, VaultConnection, type VaultHttpClientOptions } from './vault-connection.js';
 import { encodePath, KV2_EXAMPLE } from './vault-kv2-path.js';
+import { VaultLeases, type VaultLeasedSecret, type VaultLeaseRenewal } from './vault-leases.js';
 
 export type { VaultAuth } from './vault-auth.js';
 export type { VaultHttpClientOptions } from './vault-connection.js';
 export { parseKv2Path, type Kv2Location } from './vault-kv2-path.js';
+export type { VaultLeasedSecret, VaultLeaseRenewal } from './vault-leases.js';
 
 /** One KV v2 version. `data` is null (and `deleted` true) when that version is soft-deleted or destroyed. */
 export interface Kv2Secret {
@@ -52,6 +56,14 @@ export interface VaultReadOnlyClient {
   metadataKv2(mount: string, path: string): Promise<Kv2Metadata | undefined>;
   /** GET `auth/token/lookup-self` (logs in first with AppRole). A bad token is `vault.auth_failed`. */
   lookupSelf(): Promise<VaultTokenInfo>;
+  /** GET `<mount>/creds/<role>` (a dynamic-secrets engine): fresh credentials under a new lease. */
+  readLeased(mount: string, role: string): Promise<VaultLeasedSecret>;
+  /** PUT `sys/leases/renew`; a lease Vault no longer has is `vault.lease_not_found`. */
+  renewLease(leaseId: string, incrementSeconds: number): Promise<VaultLeaseRenewal>;
+  /** PUT `sys/leases/revoke`. Idempotent. */
+  revokeLease(leaseId: string): Promise<void>;
+  /** The engine type of a mount (`database`, `kv`...); undefined when Vault does not show it. */
+  mountType(mount: string): Promise<string | undefined>;
 }
 
 function toStrings(data: Record<string, unknown>): Record<string, string> {
@@ -75,6 +87,7 @@ export class VaultHttpClient implements VaultReadOnlyClient {
   readonly label: string;
   readonly #conn: VaultConnection;
   readonly #mode: VaultClientMode;
+  readonly #leases: VaultLeases;
   /** The KV version check of each mount, made once per mount (a failed check is made again next time). */
   readonly #kv2Checks = new Map<string, Promise<void>>();
 
@@ -82,6 +95,23 @@ export class VaultHttpClient implements VaultReadOnlyClient {
     this.#conn = new VaultConnection(opts);
     this.label = this.#conn.label;
     this.#mode = mode;
+    this.#leases = new VaultLeases(this.#conn);
+  }
+
+  readLeased(mount: string, role: string): Promise<VaultLeasedSecret> {
+    return this.#leases.readLeased(mount, role);
+  }
+
+  renewLease(leaseId: string, incrementSeconds: number): Promise<VaultLeaseRenewal> {
+    return this.#leases.renewLease(leaseId, incrementSeconds);
+  }
+
+  revokeLease(leaseId: string): Promise<void> {
+    return this.#leases.revokeLease(leaseId);
+  }
+
+  mountType(mount: string): Promise<string | undefined> {
+    return this.#leases.mountType(mount);
   }
 
   async readKv2(mount: string, path: string, version?: number): Promise<Kv2Secret | undefined> {
@@ -264,5 +294,10 @@ export function readOnlyVaultClient(opts: VaultHttpClientOptions): VaultReadOnly
     listKv2: (mount: string, folder: string) => client.listKv2(mount, folder),
     metadataKv2: (mount: string, path: string) => client.metadataKv2(mount, path),
     lookupSelf: () => client.lookupSelf(),
+    // Leases Vault issued to this client: renewing and revoking them writes no secret.
+    readLeased: (mount: string, role: string) => client.readLeased(mount, role),
+    renewLease: (leaseId: string, incrementSeconds: number) => client.renewLease(leaseId, incrementSeconds),
+    revokeLease: (leaseId: string) => client.revokeLease(leaseId),
+    mountType: (mount: string) => client.mountType(mount),
   });
 }

@@ -21,7 +21,8 @@ export function parseKv2Path(path: string): Kv2Location {
   if (i < 1) {
     throw new LatchkeyError(
       'vault.not_kv2',
-      `"${path}" is not a KV v2 data path: it has no /data/ segment; ${KV2_EXAMPLE}`,
+      `"${path}" is not a KV v2 data path: it has no /data/ segment; ${KV2_EXAMPLE} ` +
+        `(dynamic credentials: a database secrets engine path like /v1/database/creds/<role>)`,
       {
         kind: 'invalid_argument',
       },

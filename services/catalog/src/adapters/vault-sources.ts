@@ -9,7 +9,15 @@ import type {
 } from '../domain/vault/vault-integration-types.js';
 import type { VaultAuth } from './vault-http-client.js';
 import type { VaultHostPolicy } from './vault-host-policy.js';
+import { DynamicCredsSource, parseCredsPath } from './vault-dynamic-source.js';
 import { VaultIntegrationReader } from './vault-integration-reader.js';
+
+/** A KV v2 reader, or a dynamic-secrets source when the path is `<mount>/creds/<role>`. */
+function sourceFor(opts: Parameters<typeof VaultIntegrationReader.create>[0]): VaultSource {
+  return parseCredsPath(opts.path) === undefined
+    ? VaultIntegrationReader.create(opts)
+    : DynamicCredsSource.create(opts);
+}
 
 export interface VaultSourcesOptions {
   repo: Pick<VaultIntegrationRepo, 'credential'>;
@@ -45,11 +53,11 @@ export class CachedVaultSources implements VaultSources {
   validate(settings: VaultConnectionSettings): void {
     // Building a reader parses host, path and layout and checks the host against
     // the policy (invalid_argument errors naming the problem), and sends nothing.
-    VaultIntegrationReader.create(this.#base(settings, 'unused', ''));
+    sourceFor(this.#base(settings, 'unused', ''));
   }
 
   forSettings(settings: VaultSettingsInput, label: string): VaultSource {
-    return VaultIntegrationReader.create(this.#base(settings, settings.credential.toString('utf8'), label));
+    return sourceFor(this.#base(settings, settings.credential.toString('utf8'), label));
   }
 
   forIntegration(record: VaultIntegrationRecord): Promise<VaultSource> {
@@ -59,9 +67,7 @@ export class CachedVaultSources implements VaultSources {
     const source = this.opts.repo.credential(record.id).then((credential) => {
       if (credential === undefined) throw integrationDeleted(record);
       try {
-        return VaultIntegrationReader.create(
-          this.#base(record, credential.toString('utf8'), `${record.domain}/${record.name}`, record),
-        );
+        return sourceFor(this.#base(record, credential.toString('utf8'), `${record.domain}/${record.name}`, record));
       } finally {
         credential.fill(0);
       }

@@ -14,6 +14,7 @@ import type {
   VaultSettingsInput,
   VaultSource,
 } from './vault/vault-integration-types.js';
+import type { VaultLeaseAction, VaultLeaseRecord } from './vault/vault-lease-types.js';
 
 /** Where the value of a current version lives. */
 export interface StoredValue {
@@ -246,3 +247,29 @@ export interface Bundles {
 
 /** Runs `fn` only if no other replica is running work of the same name; undefined when skipped. */
 export type Exclusive = <T>(name: string, fn: () => Promise<T>) => Promise<T | undefined>;
+
+/**
+ * The leases of Vault dynamic credentials (table vault_leases): who each is
+ * for and its timing, never the credentials.
+ */
+export interface VaultLeaseRepo {
+  /** Records a lease just issued (state active, due at once for its first check). */
+  record(lease: Omit<VaultLeaseRecord, 'state' | 'failures'>): Promise<void>;
+  /**
+   * Claims up to `limit` leases due at `now` (active or revoking), each row
+   * locked with SKIP LOCKED so that replicas never claim the same lease, and
+   * moves them to `claimUntil` (a replica that stops while acting leaves them
+   * to the next round after that).
+   */
+  claimDue(now: Date, claimUntil: Date, limit: number): Promise<VaultLeaseRecord[]>;
+  /** What the keeper did with a claimed lease. */
+  settle(leaseId: string, action: VaultLeaseAction): Promise<void>;
+  /** The leases of a deployment, oldest first (for tests and diagnosis). */
+  ofDeployment(deploymentId: string): Promise<VaultLeaseRecord[]>;
+}
+
+/** The deployer's answer to which deployments are live, asked over its internal gRPC. */
+export interface LiveDeployments {
+  /** Those of `ids` that are live (resolving, starting or running, and not replaced). Throws when it cannot tell. */
+  live(ids: string[]): Promise<Set<string>>;
+}

@@ -7,6 +7,7 @@ import { rotateKek } from '../adapters/kek-rotation.js';
 import { postgresExclusive } from '../adapters/postgres-exclusive.js';
 import { PostgresSecretStore } from '../adapters/postgres-secret-store.js';
 import { PostgresVaultIntegrationRepo } from '../adapters/postgres-vault-integration-repo.js';
+import { PostgresVaultLeaseRepo } from '../adapters/postgres-vault-lease-repo.js';
 import { RasBundles } from '../adapters/ras-bundles.js';
 import { createValueBackend } from '../adapters/value-backend-factory.js';
 import { platformHostsOf, VaultHostPolicy } from '../adapters/vault-host-policy.js';
@@ -16,6 +17,7 @@ import { RotationSweep } from '../domain/rotation/rotation-sweep.js';
 import { SecretRetention } from '../domain/secrets/secret-retention.js';
 import { SecretService } from '../domain/secrets/secret-service.js';
 import { VaultIntegrationService } from '../domain/vault/vault-integration-service.js';
+import { VaultLeaseKeeper } from '../domain/vault/vault-lease-keeper.js';
 import { VaultVersionWatch } from '../domain/vault/vault-version-watch.js';
 import { CatalogViewService } from '../domain/views/catalog-view-service.js';
 
@@ -31,7 +33,9 @@ export interface CatalogParts {
 
 /**
  * The KEK ring and the value backend, the clients of ras and the deployer,
- * teams' Vault integrations, the secret store, and the domain services over them.
+ * teams' Vault integrations (and the keeper of their dynamic credentials'
+ * leases, whose round this registers), the secret store, and the domain
+ * services over them.
  */
 export async function buildCatalogParts(service: Service<CatalogConfig>, redactor: Redactor): Promise<CatalogParts> {
   const { config, log, transport, pool, relay, authorizer, metrics } = service;
@@ -51,6 +55,18 @@ export async function buildCatalogParts(service: Service<CatalogConfig>, redacto
     timeoutMs: config.LATCHKEY_VAULT_TIMEOUT_MS,
     metrics,
   });
+  // Leases of Vault dynamic credentials: recorded per deployment on read, kept (renewed, revoked) by the keeper.
+  const leases = new PostgresVaultLeaseRepo(pool);
+  const keeper = new VaultLeaseKeeper({
+    leases,
+    integrations,
+    sources,
+    deployments: dependents,
+    intervalSeconds: config.LATCHKEY_VAULT_LEASE_INTERVAL_S,
+    logger: log,
+  });
+  // Its periodic round is registered here, beside what it needs (main.ts registers the sweeps it is handed).
+  service.every('Vault lease keeper', config.LATCHKEY_VAULT_LEASE_INTERVAL_S, () => keeper.runOnce());
   const keepVersions = config.LATCHKEY_SECRET_KEEP_VERSIONS;
   const store = new PostgresSecretStore(pool, { keepVersions });
   const onChange = () => relay.kick();
@@ -77,7 +93,7 @@ export async function buildCatalogParts(service: Service<CatalogConfig>, redacto
     rotateKek: () => rotateKek(pool, keks, kekStores),
     onChange,
     dependents,
-    vault: { repo: integrations, sources },
+    vault: { repo: integrations, sources, leases: { leases, logger: log } },
     auditFailClosed: config.LATCHKEY_AUDIT_FAIL_CLOSED,
     keepVersions,
     defaultRecoveryDays: config.LATCHKEY_SECRET_RECOVERY_DAYS,

@@ -51,6 +51,20 @@ const HELD_VERSIONS = `
   GROUP BY w.domain, w.name
   ORDER BY (w.domain || '/' || w.name) COLLATE "C"`;
 
+/**
+ * Live: resolving, starting or running, and no deployment of its workload
+ * created after it has gone live (the rule markDeployed follows to decide
+ * which deployment is live; the workload tokens' rule too).
+ */
+const LIVE_DEPLOYMENTS = `
+  SELECT d.id::text AS id
+  FROM deployments d
+  JOIN workloads w ON w.id = d.workload_id
+  LEFT JOIN deployments l ON l.id = w.last_deployment_id
+  WHERE d.id = ANY ($1::uuid[]) AND d.status IN ('resolving', 'starting', 'deployed')
+    AND (w.last_deployment_id IS NULL OR w.last_deployment_id = d.id OR l.created_at <= d.created_at)
+  ORDER BY d.id`;
+
 async function dependentsIn(db: Queryable, q: DependentsQuery): Promise<KeyDependents[]> {
   const { rows } = await db.query<KeyDependents>(DEPENDENTS, [
     q.sourceType,
@@ -105,6 +119,15 @@ export class PostgresReferenceIndex implements ReferenceIndex {
       return rows;
     } catch (err) {
       throw wrapDbError(err, 'reading the versions live deployments hold');
+    }
+  }
+
+  async liveDeployments(ids: readonly string[]): Promise<string[]> {
+    try {
+      const { rows } = await this.pool.query<{ id: string }>(LIVE_DEPLOYMENTS, [ids]);
+      return rows.map((r) => r.id);
+    } catch (err) {
+      throw wrapDbError(err, 'reading which deployments are live');
     }
   }
 }

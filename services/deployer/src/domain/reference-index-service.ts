@@ -4,6 +4,9 @@ import type { ReferenceIndex } from './ports.js';
 import type { DeployedVaultKey, HeldVersion, KeyDependents } from './reference-index-types.js';
 
 const MAX_SOURCE_ID = 256;
+/** The most deployment ids one liveDeployments call takes. */
+export const MAX_LIVE_QUERY = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** How long a deletion's fence stands when the catalog never says the delete is over (it stopped). */
 export const DELETION_TTL_MS = 5 * 60_000;
@@ -125,5 +128,21 @@ export class ReferenceIndexService {
     checkSourceId(type, sourceId);
     const [wanted] = distinctKeys([key]);
     return this.deps.index.heldVersions({ sourceType: type, sourceId, key: wanted ?? key });
+  }
+
+  /** Which of the deployments are live (the catalog's Vault lease keeper): at most MAX_LIVE_QUERY ids, each a UUID. */
+  async liveDeployments(ids: readonly string[]): Promise<string[]> {
+    if (ids.length > MAX_LIVE_QUERY) {
+      throw invalidArgument(
+        'deployments.too_many_ids',
+        `${ids.length} deployment ids asked at once: at most ${MAX_LIVE_QUERY} per call`,
+      );
+    }
+    const bad = ids.find((id) => !UUID.test(id));
+    if (bad !== undefined) {
+      throw invalidArgument('deployments.invalid_id', `deployment id ${quoted(bad)} is not a UUID`);
+    }
+    const distinct = [...new Set(ids.map((id) => id.toLowerCase()))];
+    return distinct.length === 0 ? [] : this.deps.index.liveDeployments(distinct);
   }
 }

@@ -67,4 +67,9 @@ export interface ReferenceIndex {
   deployedVaultKeys(): Promise<DeployedVaultKey[]>;
   /** Each workload whose live deployment holds the key of that source (the answering scope), with the version. */
   heldVersions(query: { sourceType: SourceType; sourceId: string; key: string }): Promise<HeldVersion[]>;
+  /**
+   * Those of `ids` whose deployment is live: resolving, starting or running,
+   * and not replaced by a newer deployment of its workload that went live.
+   */
+  liveDeployments(ids: readonly string[]): Promise<string[]>;
 }

@@ -21,8 +21,12 @@ export class CatalogValueSource implements ValueSource {
     this.client = createClient(CatalogInternalClient, address, token);
   }
 
-  async read(items: ValueRead[]): Promise<ValueReadResult[]> {
-    const res = await unary(this.client.readValues.bind(this.client), { items: items.map(toRequest) }, 10_000);
+  async read(items: ValueRead[], deploymentId?: string): Promise<ValueReadResult[]> {
+    const res = await unary(
+      this.client.readValues.bind(this.client),
+      { items: items.map(toRequest), deploymentId: deploymentId ?? '' },
+      10_000,
+    );
     return res.results.map((r): ValueReadResult =>
       r.found
         ? {

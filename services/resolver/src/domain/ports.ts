@@ -37,7 +37,8 @@ export type KeyPresenceResult =
  * throws a retryable LatchkeyError; per-reference failures are results.
  */
 export interface ValueSource {
-  read(items: ValueRead[]): Promise<ValueReadResult[]>;
+  /** `deploymentId`: the deployment the values are for (Vault dynamic credentials are leased to it). */
+  read(items: ValueRead[], deploymentId?: string): Promise<ValueReadResult[]>;
   /** The same question without reading any value. */
   findKeys(items: ValueRead[]): Promise<KeyPresenceResult[]>;
   /**

@@ -37,7 +37,7 @@ export async function readReferences(
     const byId = new Map(q.references.map((r) => [r.refId, r]));
     let results: (ValueReadResult | KeyPresenceResult)[] = [];
     try {
-      results = mode === 'values' ? await values.read(reads) : await values.findKeys(reads);
+      results = mode === 'values' ? await values.read(reads, q.deploymentId) : await values.findKeys(reads);
     } catch (err) {
       if (!(err instanceof LatchkeyError)) throw err;
       for (const r of reads) outcomes.fail(byId.get(r.refId)!, catalogUnreadable(err));

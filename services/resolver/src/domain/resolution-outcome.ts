@@ -17,6 +17,12 @@ export interface Question {
   groups?: readonly string[];
   references: ReferenceSpec[];
   requestId: string;
+  /**
+   * Set for a deployment's resolution only: the catalog issues the
+   * credentials of a Vault dynamic-secrets path under a lease of it. Dry
+   * runs, connection tests and runtime reads have none, and cannot read them.
+   */
+  deploymentId?: string;
 }
 
 /** The outcomes of one question's references, filled in step by step (a later failure replaces an answer). */

@@ -102,6 +102,7 @@ export class ResolutionService {
       groups: ev.groups,
       references: ev.references,
       requestId: ev.deploymentId,
+      deploymentId: ev.deploymentId,
     };
     const outcomes = await this.#evaluate(question, 'values');
     return this.#holding(outcomes, async () => {

@@ -1,7 +1,7 @@
 import { GLOBAL_SCOPE } from '@latchkey/events';
 import { authorize, type Authorizer } from '@latchkey/authz';
 import { MIN_REDACTABLE_BYTES } from '@latchkey/logger';
-import type { Dependents, SecretStore, VaultIntegrationRepo, VaultSources } from '../ports.js';
+import type { Dependents, SecretStore } from '../ports.js';
 import { parseRotateEvery } from '../rotation/rotation-policy.js';
 import type { ValueBackend } from '../value-backend.js';
 import {
@@ -18,7 +18,7 @@ import { SecretVersions } from './secret-versions.js';
 import { holdingValues, mayManageSecret, type ValueMasker } from './secret-access.js';
 import { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
 import type { KeyAnswer, PutResult, ScopeName, SecretMeta, ValueAnswer, ValueQuery } from './secret-types.js';
-import { SecretValueReads, type ValueReader } from './secret-value-reads.js';
+import { SecretValueReads, type SecretValueReadsDeps, type ValueReader } from './secret-value-reads.js';
 
 export { scopeOf, validateKey, type ScopeInput } from './secret-scope.js';
 export type { ValueReader } from './secret-value-reads.js';
@@ -49,8 +49,8 @@ export interface SecretServiceDeps {
   onChange: () => void;
   /** Which workloads reference a secret (the deployer's index); without it deletes are not checked. */
   dependents?: Dependents;
-  /** Read-only Vault integrations, for VAULT references. */
-  vault?: { repo: Pick<VaultIntegrationRepo, 'byIds'>; sources: VaultSources };
+  /** Read-only Vault integrations, for VAULT references (and the leases of their dynamic credentials). */
+  vault?: SecretValueReadsDeps['vault'];
   /**
    * audit.failClosed: an internal value read whose audit record cannot be
    * written is refused (audit.unavailable) instead of served unaudited.

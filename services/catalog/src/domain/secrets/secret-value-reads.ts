@@ -1,4 +1,4 @@
-import { LatchkeyError } from '@latchkey/errors';
+import { invalidArgument, LatchkeyError } from '@latchkey/errors';
 import { auditRecord, DOMAIN_NAME, GLOBAL_SCOPE, SECRET_KEY } from '@latchkey/events';
 import {
   storeKey,
@@ -8,6 +8,7 @@ import {
   type VaultSources,
 } from '../ports.js';
 import type { ValueBackend } from '../value-backend.js';
+import type { LeaseIssueDeps } from '../vault/vault-lease-issue.js';
 import { findVaultKeys, readVaultValues } from '../vault/vault-value-reader.js';
 import {
   auditUnavailable,
@@ -28,7 +29,7 @@ export interface SecretValueReadsDeps {
   logger?: { warn(msg: string, fields?: Record<string, unknown>): void };
   /** Called after the read's audit records were written (kicks the outbox relay). */
   onChange: () => void;
-  vault?: { repo: Pick<VaultIntegrationRepo, 'byIds'>; sources: VaultSources };
+  vault?: { repo: Pick<VaultIntegrationRepo, 'byIds'>; sources: VaultSources; leases?: LeaseIssueDeps };
   auditFailClosed?: boolean;
 }
 
@@ -36,7 +37,11 @@ export interface SecretValueReadsDeps {
 export interface ValueReader {
   actor: string;
   requestId: string;
+  /** The deployment the values are for: Vault dynamic credentials are leased to it. */
+  deploymentId?: string;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const scopesOf = (q: ValueQuery): ScopeName[] =>
   q.fallbackToGlobal && q.scope !== GLOBAL_SCOPE ? [q.scope, GLOBAL_SCOPE] : [q.scope];
@@ -78,13 +83,20 @@ export class SecretValueReads {
   constructor(private readonly deps: SecretValueReadsDeps) {}
 
   async readValues(queries: ValueQuery[], reader?: ValueReader): Promise<ValueAnswer[]> {
+    const deploymentId = reader?.deploymentId;
+    if (deploymentId !== undefined && !UUID.test(deploymentId)) {
+      throw invalidArgument(
+        'secret.invalid_deployment_id',
+        `deployment_id ${JSON.stringify(deploymentId.slice(0, 60))} is not a deployment id (a UUID); leave it empty outside a deployment`,
+      );
+    }
     const vaultQueries = queries.filter((q) => q.sourceType === 'VAULT');
     const managed = queries.filter((q) => q.sourceType !== 'VAULT');
     const [vaultAnswers, managedAnswers] = await Promise.all([
       vaultQueries.length === 0
         ? []
         : this.deps.vault
-          ? readVaultValues(this.deps.vault, vaultQueries)
+          ? readVaultValues(this.deps.vault, vaultQueries, deploymentId)
           : vaultQueries.map((q): ValueAnswer => noVaultAnswer(q.refId, q.key)),
       this.#readManaged(managed),
     ]);

@@ -51,10 +51,34 @@ export type VaultTestOutcome =
       message: string;
     };
 
+/** Credentials a dynamic-secrets path issued, under their lease. */
+export interface LeasedCredentials {
+  leaseId: string;
+  /** Seconds the lease runs from its issue. */
+  leaseSeconds: number;
+  renewable: boolean;
+  /** The fields (`username`, `password`): the values, to be zeroed once used. */
+  fields: Map<string, Buffer>;
+}
+
+/** The lease side of an integration whose path is a Vault dynamic-secrets path (`<mount>/creds/<role>`). */
+export interface DynamicVaultSource {
+  /** `<mount>/creds/<role>` */
+  readonly credsPath: string;
+  /** New credentials under a new lease: each call issues another. */
+  issue(): Promise<LeasedCredentials>;
+  /** Asks for `incrementSeconds` more; what Vault granted. `vault.lease_not_found` when Vault no longer has it. */
+  renew(leaseId: string, incrementSeconds: number): Promise<{ leaseSeconds: number; renewable: boolean }>;
+  /** Ends the lease (the credentials stop working). Idempotent. */
+  revoke(leaseId: string): Promise<void>;
+}
+
 /** A connection to one integration's Vault, read-only by construction. */
 export interface VaultSource {
   listKeys(): Promise<string[]>;
   read(keys: string[]): Promise<Map<string, VaultKeyResult>>;
   currentVersions(keys: string[]): Promise<Map<string, number>>;
   test(): Promise<VaultTestOutcome>;
+  /** Set when the integration's path is a dynamic-secrets path: its values are read only for a deployment, leased. */
+  readonly dynamic?: DynamicVaultSource;
 }

@@ -9,8 +9,14 @@ import {
   vaultKeyNotFoundAnswer,
 } from './vault-integration-errors.js';
 import type { VaultIntegrationRecord, VaultSource } from './vault-integration-types.js';
+import { readLeasedValues, type LeaseIssueDeps } from './vault-lease-issue.js';
 
-type VaultDeps = { repo: Pick<VaultIntegrationRepo, 'byIds'>; sources: VaultSources };
+type VaultDeps = {
+  repo: Pick<VaultIntegrationRepo, 'byIds'>;
+  sources: VaultSources;
+  /** Where leases of dynamic credentials are recorded; without it they cannot be read. */
+  leases?: LeaseIssueDeps;
+};
 
 /**
  * Answers VAULT queries integration by integration: `ask` answers one
@@ -75,10 +81,13 @@ export function findVaultKeys(deps: VaultDeps, queries: ValueQuery[]): Promise<K
  * Values of VAULT references: grouped per integration, one read per distinct
  * key (one in all for the fields layout). An integration answers only for
  * its own domain: a reference from another domain gets the same "not found"
- * as a missing integration. Failures are per reference, never a value.
+ * as a missing integration. Failures are per reference, never a value. A
+ * dynamic-secrets integration issues one lease for `deploymentId` (and
+ * cannot be read without one).
  */
-export function readVaultValues(deps: VaultDeps, queries: ValueQuery[]): Promise<ValueAnswer[]> {
+export function readVaultValues(deps: VaultDeps, queries: ValueQuery[], deploymentId?: string): Promise<ValueAnswer[]> {
   return perIntegration(deps, queries, false, async (source, record, qs) => {
+    if (source.dynamic) return readLeasedValues(deps.leases, record, source.dynamic, qs, deploymentId);
     const results = await source.read(qs.map((q) => q.key));
     return qs.map((q): ValueAnswer => {
       const r = results.get(q.key);

@@ -253,6 +253,7 @@ export function catalogInternalHandlers(
       const answers = await secrets.readValues(req.items.map(toValueQuery), {
         actor: ctx.principal.id,
         requestId: ctx.requestId,
+        ...(req.deploymentId === '' ? {} : { deploymentId: req.deploymentId }),
       });
       return {
         results: answers.map((a) => ({ ...toKeyResult(a), value: a.found ? a.value : Buffer.alloc(0) })),

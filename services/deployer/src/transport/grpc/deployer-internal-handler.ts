@@ -31,6 +31,7 @@ export function deployerInternalHandlers(
     listDependents: async (req) => ({ keys: await index.dependents(req.sourceType, req.sourceId, req.keys) }),
     listDeployedVaultKeys: async () => ({ keys: await index.deployedVaultKeys() }),
     listHeldVersions: async (req) => ({ held: await index.heldVersions(req.sourceType, req.sourceId, req.key) }),
+    listLiveDeployments: async (req) => ({ liveIds: await index.liveDeployments(req.deploymentIds) }),
     beginDeletion: async (req) => {
       const r = await index.beginDeletion(req.sourceType, req.sourceId, req.keys, req.force);
       return { deletionId: r.deletionId, keys: r.dependents };

@@ -17,7 +17,12 @@ const CREDENTIAL = {
 /** The settings fields, as `latchkey vault create|update|test` takes them. */
 const SETTINGS_PROPERTIES = {
   host: { type: 'string', minLength: 1, description: 'the Vault address, e.g. https://vault.example:8200' },
-  path: { type: 'string', minLength: 1, description: 'the KV v2 path, e.g. /v1/secret/data/team/app' },
+  path: {
+    type: 'string',
+    minLength: 1,
+    description:
+      'the KV v2 path, e.g. /v1/secret/data/team/app, or a dynamic-secrets path, e.g. /v1/database/creds/etl',
+  },
   namespace: { type: 'string', description: 'Vault Enterprise namespace; "" for none' },
   authMethod: { type: 'string', enum: AUTH_METHODS },
   roleId: { type: 'string', description: 'the AppRole role id (auth "approle" only)' },

@@ -363,6 +363,13 @@ export interface ValueResult {
 
 export interface ReadValuesRequest {
   items: ValueRequest[];
+  /**
+   * The deployment the values are for. Required for a reference to a Vault
+   * integration whose path is a dynamic-secrets path (<mount>/creds/<role>):
+   * its credentials are issued under a lease of this deployment, revoked when
+   * the deployment ends or is replaced.
+   */
+  deploymentId: string;
 }
 
 export interface ReadValuesResponse {
@@ -4866,13 +4873,16 @@ export const ValueResult: MessageFns<ValueResult> = {
 };
 
 function createBaseReadValuesRequest(): ReadValuesRequest {
-  return { items: [] };
+  return { items: [], deploymentId: "" };
 }
 
 export const ReadValuesRequest: MessageFns<ReadValuesRequest> = {
   encode(message: ReadValuesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.items) {
       ValueRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.deploymentId !== "") {
+      writer.uint32(18).string(message.deploymentId);
     }
     return writer;
   },
@@ -4898,6 +4908,14 @@ export const ReadValuesRequest: MessageFns<ReadValuesRequest> = {
             message.items.push(ValueRequest.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deploymentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4913,6 +4931,11 @@ export const ReadValuesRequest: MessageFns<ReadValuesRequest> = {
   fromJSON(object: any): ReadValuesRequest {
     return {
       items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => ValueRequest.fromJSON(e)) : [],
+      deploymentId: isSet(object.deploymentId)
+        ? globalThis.String(object.deploymentId)
+        : isSet(object.deployment_id)
+        ? globalThis.String(object.deployment_id)
+        : "",
     };
   },
 
@@ -4920,6 +4943,9 @@ export const ReadValuesRequest: MessageFns<ReadValuesRequest> = {
     const obj: any = {};
     if (message.items?.length) {
       obj.items = message.items.map((e) => ValueRequest.toJSON(e));
+    }
+    if (message.deploymentId !== undefined) {
+      obj.deploymentId = message.deploymentId;
     }
     return obj;
   },
@@ -4930,6 +4956,7 @@ export const ReadValuesRequest: MessageFns<ReadValuesRequest> = {
   fromPartial<I extends Exact<DeepPartial<ReadValuesRequest>, I>>(object: I): ReadValuesRequest {
     const message = createBaseReadValuesRequest();
     message.items = object.items?.map((e) => ValueRequest.fromPartial(e)) || [];
+    message.deploymentId = object.deploymentId ?? "";
     return message;
   },
 };

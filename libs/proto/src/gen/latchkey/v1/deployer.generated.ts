@@ -479,6 +479,20 @@ export interface RuntimeSecretResponse {
   value: string;
 }
 
+export interface LiveDeploymentsRequest {
+  /** At most 1000. */
+  deploymentIds: string[];
+}
+
+export interface LiveDeploymentsResponse {
+  /**
+   * Those of the asked ids whose deployment is live: resolving, starting or
+   * running, and not replaced by a newer deployment of its workload that went
+   * live. An id the deployer does not know is not live.
+   */
+  liveIds: string[];
+}
+
 function createBaseReceivedVersion(): ReceivedVersion {
   return { refId: "", key: "", sourceType: "", scope: "", version: 0 };
 }
@@ -5643,6 +5657,152 @@ export const RuntimeSecretResponse: MessageFns<RuntimeSecretResponse> = {
   },
 };
 
+function createBaseLiveDeploymentsRequest(): LiveDeploymentsRequest {
+  return { deploymentIds: [] };
+}
+
+export const LiveDeploymentsRequest: MessageFns<LiveDeploymentsRequest> = {
+  encode(message: LiveDeploymentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.deploymentIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LiveDeploymentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLiveDeploymentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deploymentIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LiveDeploymentsRequest {
+    return {
+      deploymentIds: globalThis.Array.isArray(object?.deploymentIds)
+        ? object.deploymentIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.deployment_ids)
+        ? object.deployment_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LiveDeploymentsRequest): unknown {
+    const obj: any = {};
+    if (message.deploymentIds?.length) {
+      obj.deploymentIds = message.deploymentIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LiveDeploymentsRequest>, I>>(base?: I): LiveDeploymentsRequest {
+    return LiveDeploymentsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LiveDeploymentsRequest>, I>>(object: I): LiveDeploymentsRequest {
+    const message = createBaseLiveDeploymentsRequest();
+    message.deploymentIds = object.deploymentIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseLiveDeploymentsResponse(): LiveDeploymentsResponse {
+  return { liveIds: [] };
+}
+
+export const LiveDeploymentsResponse: MessageFns<LiveDeploymentsResponse> = {
+  encode(message: LiveDeploymentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.liveIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LiveDeploymentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLiveDeploymentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.liveIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LiveDeploymentsResponse {
+    return {
+      liveIds: globalThis.Array.isArray(object?.liveIds)
+        ? object.liveIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.live_ids)
+        ? object.live_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LiveDeploymentsResponse): unknown {
+    const obj: any = {};
+    if (message.liveIds?.length) {
+      obj.liveIds = message.liveIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LiveDeploymentsResponse>, I>>(base?: I): LiveDeploymentsResponse {
+    return LiveDeploymentsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LiveDeploymentsResponse>, I>>(object: I): LiveDeploymentsResponse {
+    const message = createBaseLiveDeploymentsResponse();
+    message.liveIds = object.liveIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
 export type DeployerServiceService = typeof DeployerServiceService;
 export const DeployerServiceService = {
   applyWorkload: {
@@ -6062,6 +6222,18 @@ export const DeployerInternalService = {
       Buffer.from(HeldVersionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HeldVersionsResponse => HeldVersionsResponse.decode(value),
   },
+  /** Which of the given deployments are still live (the catalog only: its Vault lease keeper). */
+  listLiveDeployments: {
+    path: "/latchkey.v1.DeployerInternal/ListLiveDeployments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LiveDeploymentsRequest): Buffer =>
+      Buffer.from(LiveDeploymentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LiveDeploymentsRequest => LiveDeploymentsRequest.decode(value),
+    responseSerialize: (value: LiveDeploymentsResponse): Buffer =>
+      Buffer.from(LiveDeploymentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LiveDeploymentsResponse => LiveDeploymentsResponse.decode(value),
+  },
 } as const;
 
 export interface DeployerInternalServer extends UntypedServiceImplementation {
@@ -6075,6 +6247,8 @@ export interface DeployerInternalServer extends UntypedServiceImplementation {
   readRuntimeSecret: handleUnaryCall<RuntimeSecretRequest, RuntimeSecretResponse>;
   /** Which version of a key each live deployment holds (the catalog only: `secret versions`). */
   listHeldVersions: handleUnaryCall<HeldVersionsRequest, HeldVersionsResponse>;
+  /** Which of the given deployments are still live (the catalog only: its Vault lease keeper). */
+  listLiveDeployments: handleUnaryCall<LiveDeploymentsRequest, LiveDeploymentsResponse>;
 }
 
 export interface DeployerInternalClient extends Client {
@@ -6185,6 +6359,22 @@ export interface DeployerInternalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HeldVersionsResponse) => void,
+  ): ClientUnaryCall;
+  /** Which of the given deployments are still live (the catalog only: its Vault lease keeper). */
+  listLiveDeployments(
+    request: LiveDeploymentsRequest,
+    callback: (error: ServiceError | null, response: LiveDeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  listLiveDeployments(
+    request: LiveDeploymentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LiveDeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  listLiveDeployments(
+    request: LiveDeploymentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LiveDeploymentsResponse) => void,
   ): ClientUnaryCall;
 }
 
