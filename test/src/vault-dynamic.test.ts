@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVaultEmulator, waitFor, type EmulatedLease } from '@latchkey/testing';
-import { assertNowhere } from './canary-scan.js';
+import { assertNowhere, findLeak } from './canary-scan.js';
+import { ok as okAnswer, systemGatewayApi, type Answer } from './gateway-client.js';
 import { recordedCli } from './recorded-cli.js';
 import { startSystem } from './system-harness.js';
 import { applyWorkload, sha, waitForLogs, workloadScript } from './workload-files.js';
@@ -112,5 +113,52 @@ test('a Vault dynamic-secrets path gives each deployment its own lease: renewed 
   });
   assert.equal(vault.leases().length, 2, 'no other credentials were issued');
 
-  await assertNowhere(sys, [token, lease1.password, lease2.password], outputs);
+  // The same through the HTTP API: an integration on the creds path is created and tested (issuing nothing), and a
+  // deployment started there gets a lease of its own, revoked when the workload is stopped there.
+  const answers: Answer[] = [];
+  const tokens = { alice: '' };
+  await ok(['domain', 'grant', 'analytics', '--user', 'alice', '--role', 'owner']);
+  const api = await systemGatewayApi(sys, answers, tokens);
+  const viaApi = okAnswer(
+    await api('POST', '/api/v1/domains/analytics/vault-integrations', tokens.alice, {
+      name: 'etl-db-api',
+      bundle: 'db-creds',
+      host: vault.url,
+      path: '/v1/database/creds/etl',
+      authMethod: 'token',
+      credential: token,
+    }),
+    201,
+  );
+  const apiTest = okAnswer(
+    await api('POST', `/api/v1/domains/analytics/vault-integrations/${String(viaApi['id'])}/test`, tokens.alice),
+  );
+  assert.deepEqual([apiTest['outcome'], apiTest['keys']], ['ok', 2]);
+  assert.equal(vault.leases().length, 2, 'creating and testing over HTTP issued no credentials');
+  const started = okAnswer(await api('POST', '/api/v1/domains/analytics/workloads/etl/deploy', tokens.alice), 202);
+  const apiDeployment = await waitFor(
+    async () => {
+      const d = okAnswer(
+        await api('GET', `/api/v1/domains/analytics/deployments/${String(started['id'])}`, tokens.alice),
+      );
+      return d['status'] === 'deployed' ? d : undefined;
+    },
+    { what: 'the deployment started over HTTP to run', timeoutMs: 60_000 },
+  );
+  assert.equal(apiDeployment['id'], started['id']);
+  const lease3 = vault.leases().find((l) => l.leaseId !== lease1.leaseId && l.leaseId !== lease2.leaseId);
+  assert.ok(lease3, 'the deployment started over HTTP got a lease of its own');
+  assert.equal(lease3.state, 'active');
+  okAnswer(await api('POST', '/api/v1/domains/analytics/workloads/etl/stop', tokens.alice));
+  await waitFor(async () => (leaseOf(lease3.leaseId)?.state === 'revoked' ? true : undefined), {
+    what: 'the lease of the deployment stopped over HTTP to be revoked',
+    timeoutMs: 30_000,
+  });
+
+  const planted = [token, lease1.password, lease2.password, lease3.password];
+  assert.ok(answers.length >= 6, 'the HTTP answers were kept');
+  for (const c of planted) {
+    for (const a of answers) assert.equal(findLeak(a.text, c), undefined, `an HTTP answer holds ${c}: ${a.text}`);
+  }
+  await assertNowhere(sys, planted, outputs);
 });
