@@ -109,7 +109,7 @@ after(async () => {
 function catalogInternal(identity: ClientIdentity) {
   const c = createClient(CatalogInternalClient, address, identity);
   clients.push(c);
-  return unary(c.readValues.bind(c), { items: [] }, 5000);
+  return unary(c.readValues.bind(c), { items: [], deploymentId: '' }, 5000);
 }
 function deployerInternal(identity: ClientIdentity) {
   const c = createClient(DeployerInternalClient, address, identity);
