@@ -134,7 +134,9 @@ const structured: fc.Arbitrary<WorkloadCase> = fc
     for (const [pick, bad, extraKey] of edits) {
       const all = paths(doc);
       const path = all[pick % all.length]!;
-      setAt(doc, path, bad.value, extraKey ?? undefined);
+      // A copy: fast-check hands out the same constant object again, and a second edit inside the first would
+      // otherwise put the object inside itself (a circular document, found by the fuzz's own run).
+      setAt(doc, path, structuredClone(bad.value), extraKey ?? undefined);
       labels.push(`$.${path.join('.')}${extraKey ? `.${extraKey}` : ''}=${bad.label}`);
     }
     return { label: labels.join(' '), body: Buffer.from(render(doc)), isObject: true, kind };
