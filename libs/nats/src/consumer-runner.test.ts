@@ -183,3 +183,54 @@ test('two runners on one durable consumer share the messages and handle each exa
   assert.ok(byRunner.includes('a') && byRunner.includes('b'), 'both runners took part');
   assert.equal((await h.consumerInfo()).num_redelivered, 0);
 });
+
+test('a handler that never returns gives its slot back at its limit: the error names the message, the event comes again, and the late handler acks nothing', async (t) => {
+  const h = await harness(t);
+  const lines: { msg: string; fields: Record<string, unknown> }[] = [];
+  const recording = (bindings: Record<string, unknown>): typeof silentLogger => ({
+    ...silentLogger,
+    error: (msg, fields) => lines.push({ msg, fields: { ...bindings, ...fields } }),
+    child: (more) => recording({ ...bindings, ...more }),
+  });
+  const attempts: number[] = [];
+  const handled: string[] = [];
+  let releaseHung: () => void = () => undefined;
+  const runner = new ConsumerRunner({
+    js: h.js,
+    stream: STREAM,
+    durable: DURABLE,
+    logger: recording({}),
+    // One slot: while the first delivery hangs, nothing else could be taken without the limit.
+    concurrency: 1,
+    handlerLimitMs: 300,
+    handler: async (msg) => {
+      attempts.push(msg.info.deliveryCount);
+      // The first delivery of m-0 hangs until the test lets it go (after its slot was given back).
+      if (body(msg) === 'm-0' && msg.info.deliveryCount === 1) await new Promise<void>((r) => (releaseHung = r));
+      handled.push(`${body(msg)}#${msg.info.deliveryCount}`);
+    },
+  });
+  t.after(() => runner.stop());
+  await runner.start();
+  await h.publish(2);
+  const info = await waitFor(
+    async () => {
+      const i = await h.consumerInfo();
+      return settledThrough(i, 2) && handled.includes('m-1#1') && i;
+    },
+    { what: 'both messages acknowledged, the hung one on a later delivery', timeoutMs: 20_000 },
+  );
+  assert.ok(
+    handled.some((x) => x.startsWith('m-0#') && x !== 'm-0#1'),
+    `m-0 handled on a later delivery: ${handled}`,
+  );
+  assert.equal(info.num_ack_pending, 0);
+  const overdue = lines.find((l) => /past its limit/.test(l.msg));
+  assert.ok(overdue, `an error line for the hung handler: ${JSON.stringify(lines)}`);
+  assert.deepEqual([overdue.fields['consumer'], overdue.fields['seq'], overdue.fields['limitMs']], [DURABLE, 1, 300]);
+  // The hung handler ends late: what it does is ignored (no second ack, nothing pending).
+  releaseHung();
+  await waitFor(() => handled.includes('m-0#1'), { what: 'the late handler to end' });
+  const after = await h.consumerInfo();
+  assert.ok(settledThrough(after, 2), 'still settled after the late handler ended');
+});

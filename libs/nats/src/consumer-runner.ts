@@ -15,7 +15,23 @@ export interface ConsumerRunnerOptions {
   concurrency?: number;
   /** Told of each message this consumer receives again (delivered before: nak'd, timed out, or its handler crashed). */
   onRedelivery?: () => void;
+  /**
+   * How long one handler may run before its slot is given back, in
+   * milliseconds (default HANDLER_LIMIT_MS). A handler past it is logged
+   * as an error naming its message, the message is delivered again later
+   * (handlers are idempotent), and what the late handler does is ignored.
+   */
+  handlerLimitMs?: number;
 }
+
+/**
+ * Every handler awaits only calls with their own deadlines (gRPC, JetStream
+ * publishes, the database), well under a minute; one still running after
+ * this is hung. Without a limit, `concurrency` hung handlers stop the
+ * consumer for good: the runner no longer takes messages, so it no longer
+ * pulls, and JetStream never redelivers to a consumer that does not pull.
+ */
+export const HANDLER_LIMIT_MS = 120_000;
 
 /**
  * A durable consumer as a service declares it: the consumer (created or
@@ -63,10 +79,35 @@ export class ConsumerRunner {
     // The child logger is built only when a line is written: most messages log nothing.
     const log = () => this.opts.logger.child({ consumer: this.opts.durable, subject: msg.subject, seq: msg.seq });
     if (msg.info.redelivered) this.opts.onRedelivery?.();
+    const limitMs = this.opts.handlerLimitMs ?? HANDLER_LIMIT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<'overdue'>((resolve) => {
+      timer = setTimeout(() => resolve('overdue'), limitMs);
+    });
+    const handled = this.opts.handler(msg).then(
+      () => ({ ok: true as const }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
     try {
-      await this.opts.handler(msg);
-      msg.ack();
-    } catch (err) {
+      const outcome = await Promise.race([handled, overdue]);
+      if (outcome === 'overdue') {
+        const delay = retryDelayMs(msg.info.redeliveryCount);
+        log().error(
+          'event handler still running past its limit: its slot is given back and the event delivered again',
+          {
+            limitMs,
+            delayMs: delay,
+            deliveryCount: msg.info.deliveryCount,
+          },
+        );
+        msg.nak(delay);
+        return;
+      }
+      if (outcome.ok) {
+        msg.ack();
+        return;
+      }
+      const { err } = outcome;
       if (err instanceof LatchkeyError && !err.retryable) {
         log().error('event rejected permanently', { code: err.code, err });
         msg.term();
@@ -75,6 +116,8 @@ export class ConsumerRunner {
       const delay = retryDelayMs(msg.info.redeliveryCount);
       log().warn('event handling failed; will retry', { delayMs: delay, err });
       msg.nak(delay);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
