@@ -15,6 +15,7 @@ import type {
   VaultSource,
   VaultTestOutcome,
 } from '../domain/vault/vault-integration-types.js';
+import { testVaultConnection } from './vault-connection-test.js';
 import { readOnlyVaultClient, type VaultHttpClientOptions, type VaultReadOnlyClient } from './vault-http-client.js';
 
 /** The fields a database secrets engine's credentials have. */
@@ -110,40 +111,17 @@ export class DynamicCredsSource implements VaultSource, DynamicVaultSource {
   }
 
   /** Looks up the token (AppRole logs in first), then checks that the mount is a database secrets engine; issues nothing. */
-  async test(): Promise<VaultTestOutcome> {
-    try {
-      try {
-        await this.#client.lookupSelf();
-      } catch (err) {
-        if (!(err instanceof LatchkeyError && err.code === 'vault.permission_denied')) throw err;
-      }
+  test(): Promise<VaultTestOutcome> {
+    return testVaultConnection(this.#client, async () => {
       const type = await this.#client.mountType(this.#loc.mount);
-      if (type !== 'database') {
-        return {
-          outcome: 'not_kv2',
-          message:
-            type === undefined
-              ? `Vault integration ${this.#client.label}: no database secrets engine is visible at ${this.#loc.mount} to this token`
-              : `Vault integration ${this.#client.label}: ${this.#loc.mount} is a ${type} secrets engine, not a database secrets engine`,
-        };
-      }
-      return { outcome: 'ok', keys: CREDENTIAL_FIELDS.length };
-    } catch (err) {
-      const code = err instanceof LatchkeyError ? err.code : 'vault.error';
-      const outcome =
-        code === 'vault.auth_failed'
-          ? 'bad_credentials'
-          : code === 'vault.permission_denied'
-            ? 'no_permission'
-            : code === 'vault.tls_failure'
-              ? 'tls_failure'
-              : code === 'vault.sealed'
-                ? 'sealed'
-                : 'unreachable';
+      if (type === 'database') return { outcome: 'ok', keys: CREDENTIAL_FIELDS.length };
       return {
-        outcome,
-        message: err instanceof LatchkeyError ? err.message : 'unexpected failure testing a Vault integration',
+        outcome: 'not_kv2',
+        message:
+          type === undefined
+            ? `Vault integration ${this.#client.label}: no database secrets engine is visible at ${this.#loc.mount} to this token`
+            : `Vault integration ${this.#client.label}: ${this.#loc.mount} is a ${type} secrets engine, not a database secrets engine`,
       };
-    }
+    });
   }
 }

@@ -9,6 +9,7 @@
  * - `fields`: `<base>` is one secret and each of its fields is a key.
  */
 import { LatchkeyError } from '@latchkey/errors';
+import { asLatchkeyError, testVaultConnection } from './vault-connection-test.js';
 import {
   parseKv2Path,
   readOnlyVaultClient,
@@ -41,15 +42,6 @@ const FATAL = new Set([
   'vault.host_not_allowed',
   'vault.redirect_refused',
 ]);
-
-const TEST_OUTCOME: Record<string, Exclude<VaultTestOutcome['outcome'], 'ok'>> = {
-  'vault.unreachable': 'unreachable',
-  'vault.tls_failure': 'tls_failure',
-  'vault.auth_failed': 'bad_credentials',
-  'vault.permission_denied': 'no_permission',
-  'vault.not_kv2': 'not_kv2',
-  'vault.sealed': 'sealed',
-};
 
 export class VaultIntegrationReader {
   readonly layout: VaultLayout;
@@ -163,20 +155,8 @@ export class VaultIntegrationReader {
   }
 
   /** Logs in (AppRole) or looks up the token, then lists the path; never throws. */
-  async test(): Promise<VaultTestOutcome> {
-    try {
-      try {
-        await this.#client.lookupSelf();
-      } catch (err) {
-        // A valid token without the default policy may not look itself up: go on to the list.
-        if (!(err instanceof LatchkeyError && err.code === 'vault.permission_denied')) throw err;
-      }
-      const keys = await this.listKeys();
-      return { outcome: 'ok', keys: keys.length };
-    } catch (err) {
-      const error = asLatchkeyError(err);
-      return { outcome: TEST_OUTCOME[error.code] ?? 'unreachable', message: error.message };
-    }
+  test(): Promise<VaultTestOutcome> {
+    return testVaultConnection(this.#client, async () => ({ outcome: 'ok', keys: (await this.listKeys()).length }));
   }
 
   async #readChild(key: string): Promise<VaultReadResult> {
@@ -217,13 +197,6 @@ export class VaultIntegrationReader {
       { kind: 'not_found', details: { key } },
     );
   }
-}
-
-function asLatchkeyError(err: unknown): LatchkeyError {
-  // The client only throws LatchkeyErrors; anything else is not ours to show.
-  return err instanceof LatchkeyError
-    ? err
-    : new LatchkeyError('vault.error', 'unexpected failure reading a Vault integration', { kind: 'internal' });
 }
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
