@@ -13,7 +13,7 @@ import {
   type WorkloadStale,
 } from '@latchkey/events';
 import { initTracing, inSpan } from '@latchkey/logger';
-import { PostgresStalenessStore } from '../src/adapters/postgres-staleness-store.js';
+import { PostgresStalenessStore, partitionStart } from '../src/adapters/postgres-staleness-store.js';
 import { PostgresWorkloadRepo } from '../src/adapters/postgres-workload-repo.js';
 import type { DeploymentRecord, WorkloadRecord } from '../src/domain/deployment-types.js';
 import { migratedPool, rotated, usePostgres } from './deployer-test-support.js';
@@ -82,6 +82,13 @@ async function staleRows(pool: Pool): Promise<{ id: string; subject: string; typ
   return rows;
 }
 
+/**
+ * An event id without its partition (`stale:<event>:<domain>:<partition>.<n>` ->
+ * `...:<domain>:<n>`): which partition marks a dependent depends on its random
+ * deployment id.
+ */
+const withoutPartition = (id: string) => id.replace(/:\d+\.(\d+)$/, ':$1');
+
 /** Each workload the queued workload.stale events name, with its event's domain and change. */
 async function staleEntries(pool: Pool) {
   return (await staleRows(pool)).flatMap((r) =>
@@ -137,7 +144,7 @@ test('a newer version marks stale exactly the workloads that received an older o
   ]);
   const rows = await staleRows(pool);
   assert.equal(rows.length, 1);
-  assert.equal(rows[0]?.id, `stale:${eventId}:analytics:0`);
+  assert.equal(withoutPartition(rows[0]?.id ?? ''), `stale:${eventId}:analytics:0`);
   assert.equal(rows[0]?.subject, subjects.stale('analytics'));
   assert.deepEqual(rows[0]?.data, {
     domain: 'analytics',
@@ -266,7 +273,7 @@ test("a Vault key's new version marks stale only the workloads holding an older 
   ]);
   assert.deepEqual(await staleNames(pool), ['vault-older']);
   assert.deepEqual(
-    (await staleRows(pool)).map((r) => r.id),
+    (await staleRows(pool)).map((r) => withoutPartition(r.id)),
     [`stale:${eventId}:analytics:0`],
   );
   assert.deepEqual(await repo.markStale(eventId, change), { marked: 0, events: 0 }, 'a redelivery changes nothing');
@@ -335,7 +342,7 @@ test('deleting a Vault key marks every workload holding it, whatever version it 
     marked.map((m) => m.changed.currentVersion),
     [0, 0],
   );
-  assert.deepEqual((await staleRows(pool)).map((r) => [r.id, r.subject]).sort(), [
+  assert.deepEqual((await staleRows(pool)).map((r) => [withoutPartition(r.id), r.subject]).sort(), [
     [`stale:${eventId}:analytics:0`, subjects.stale('analytics')],
     [`stale:${eventId}:finance:0`, subjects.stale('finance')],
   ]);
@@ -353,7 +360,7 @@ test('a rotation with many dependents marks each once and queues events of at mo
   await deployed(repo, 'analytics', 'up-to-date', [managed('analytics', 'db_password', 2)]);
   const change = rotated('analytics', 'db_password', 2);
   const eventId = 'secret.updated:analytics/db_password/2';
-  const staleness = new PostgresStalenessStore(pool, perEvent);
+  const staleness = new PostgresStalenessStore(pool, perEvent, 1);
   initTracing();
   let traceId = '';
   const counts = await inSpan('secret.changed', () => {
@@ -365,7 +372,7 @@ test('a rotation with many dependents marks each once and queues events of at mo
   const rows = await staleRows(pool);
   assert.deepEqual(
     rows.map((r) => r.id).sort(),
-    [0, 1, 2, 3].map((n) => `stale:${eventId}:analytics:${n}`),
+    [0, 1, 2, 3].map((n) => `stale:${eventId}:analytics:0.${n}`),
   );
   assert.deepEqual(rows.map((r) => r.data.workloads.length).sort(), [30, 40, 40, 40]);
   for (const r of rows) {
@@ -389,6 +396,59 @@ test('a rotation with many dependents marks each once and queues events of at mo
   assert.deepEqual(await staleness.markStale(eventId, change), { marked: 0, events: 0 });
   assert.equal((await staleRows(pool)).length, rows.length);
   assert.deepEqual((await repo.getWorkload('analytics', 'job-0'))?.staleReasons, [reason]);
+});
+
+test('a rotation is marked in partitions of the live deployment ids, each claimed apart: a redelivery redoes only the partitions that did not commit, and an event handled whole by an older deployer is not redone', async (t) => {
+  const { pool, repo } = await freshRepo(t);
+  const partitions = 3;
+  const perEvent = 5;
+  assert.deepEqual(
+    [0, 1, 2].map((p) => partitionStart(p, partitions)),
+    [
+      '00000000-0000-0000-0000-000000000000',
+      '55555555-0000-0000-0000-000000000000',
+      'aaaaaaaa-0000-0000-0000-000000000000',
+    ],
+  );
+  const partitionOf = (deploymentId: string) =>
+    [2, 1, 0].find((p) => deploymentId >= partitionStart(p, partitions)) ?? 0;
+  const byPartition: string[][] = [[], [], []];
+  for (let i = 0; i < 40; i++) {
+    const { workload: w, deployment } = await deployed(repo, 'analytics', `job-${i}`, [
+      managed('analytics', 'db_password', 1),
+    ]);
+    byPartition[partitionOf(deployment.id)]!.push(w.id);
+  }
+  const change = rotated('analytics', 'db_password', 2);
+  const eventId = 'secret.updated:analytics/db_password/2';
+  // The second partition committed on an earlier delivery, the others failed: only its claim is there.
+  await pool.query(`INSERT INTO processed_events (consumer, event_id) VALUES ('deployer-secret-changed', $1)`, [
+    `${eventId}#2/3`,
+  ]);
+  const staleness = new PostgresStalenessStore(pool, perEvent, partitions);
+  const expected = [...byPartition[0]!, ...byPartition[2]!];
+  const events = [0, 2].reduce((n, p) => n + Math.ceil(byPartition[p]!.length / perEvent), 0);
+  assert.deepEqual(await staleness.markStale(eventId, change), { marked: expected.length, events });
+  const rows = await staleRows(pool);
+  for (const r of rows) {
+    assert.match(r.id, new RegExp(`^stale:${eventId}:analytics:[02]\\.\\d+$`));
+    assert.ok(r.data.workloads.length <= perEvent, `${r.id} names ${r.data.workloads.length} workloads`);
+  }
+  const named = (await staleEntries(pool)).map((m) => m.workloadId);
+  assert.deepEqual([...named].sort(), [...expected].sort(), 'the dependents of the partitions not yet done, each once');
+  assert.deepEqual(await staleness.markStale(eventId, change), { marked: 0, events: 0 }, 'every partition is done now');
+  assert.equal((await staleRows(pool)).length, rows.length);
+
+  // Version 3's event was handled whole by a deployer before partitions (its claim has no partition): not redone.
+  const eventId3 = 'secret.updated:analytics/db_password/3';
+  await pool.query(`INSERT INTO processed_events (consumer, event_id) VALUES ('deployer-secret-changed', $1)`, [
+    eventId3,
+  ]);
+  assert.deepEqual(await staleness.markStale(eventId3, rotated('analytics', 'db_password', 3)), {
+    marked: 0,
+    events: 0,
+  });
+  assert.equal((await staleRows(pool)).length, rows.length);
 });
 
 test('deleting a workload is refused while its deployment runs; once it ended, the workload, its deployments, output and references go, audited', async (t) => {
