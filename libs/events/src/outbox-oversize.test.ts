@@ -5,8 +5,9 @@ import type { JetStreamClient } from 'nats';
 import { silentLogger, type LogFields, type Logger } from '@latchkey/logger';
 import { waitFor } from '@latchkey/testing';
 import { MAX_EVENT_BYTES, OutboxRelay } from './outbox.js';
+
 import type { Pool } from '@latchkey/db';
-import { eventTypes, subjects } from './subjects.js';
+import { eventTypes, STREAM_EVENTS, subjects } from './subjects.js';
 import type { OutgoingEvent } from './envelope.js';
 import {
   changedEvent,
@@ -113,6 +114,36 @@ test('a row too large for the bus, written past the check, is set aside with its
   await waitFor(() => later.some((l) => /set aside/.test(l.msg) && l.fields?.setAside === 1), {
     what: 'the new relay to report the row set aside',
   });
+});
+
+test('an event under the limit as JSON.stringify writes it, but over it as PostgreSQL prints jsonb (a space after each : and ,), goes out compact; a small one goes out as PostgreSQL prints it, the same JSON', async (t) => {
+  const pool = await freshPool(t, postgres());
+  const bus = await freshBus(t);
+  const items = Array.from({ length: 68_000 }, (_, i) => ({ k: i % 10, v: 2 }));
+  const wide = { ...changedEvent('wide', 1), data: { items } };
+  const small = changedEvent('small', 2);
+  const compact = Buffer.byteLength(JSON.stringify(wide.data));
+  assert.ok(compact < MAX_EVENT_BYTES && compact > 900_000, `${compact} bytes compact`);
+  await enqueueCommitted(pool, [wide, small]);
+  const printed = await pool.query<{ bytes: number }>(
+    'SELECT octet_length(data::text) AS bytes FROM outbox WHERE id = $1',
+    [wide.id],
+  );
+  assert.ok((printed.rows[0]?.bytes ?? 0) > MAX_EVENT_BYTES, `${printed.rows[0]?.bytes} bytes as PostgreSQL prints it`);
+
+  const relay = new OutboxRelay({ pool, js: bus.js, logger: silentLogger, source: 'latchkey/test' });
+  assert.equal(await relay.publishBatch(), 2);
+  assert.deepEqual(await unpublishedIds(pool), []);
+  const dead = await pool.query('SELECT id FROM outbox WHERE dead_at IS NOT NULL');
+  assert.deepEqual(dead.rows, [], 'nothing set aside');
+  const stored = new Map<string, string>();
+  const info = await bus.jsm.streams.info(STREAM_EVENTS);
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const m = await bus.jsm.streams.getMessage(STREAM_EVENTS, { seq });
+    stored.set(m.header.get('ce-id'), new TextDecoder().decode(m.data));
+  }
+  assert.equal(stored.get(wide.id), JSON.stringify(wide.data), 'the wide one compact');
+  assert.deepEqual(JSON.parse(stored.get(small.id) ?? 'null'), small.data, 'the small one: the same JSON');
 });
 
 test('a row the NATS server refuses as too large is set aside; a row that fails for another reason stays pending and does not hold back its batch', async (t) => {
