@@ -6,4 +6,3 @@ export type { CliIo } from './output/cli-io.js';
 export { call, openClientContext, type ClientContext } from './client/client-context.js';
 export { readConnectionFile, type ConnectionInfo, type MetricsTarget } from './local-state/connection-file.js';
 export { systemFolderFor, DEFAULT_SYSTEM_DIR } from './up/system-folder.js';
-export { SERVICE_NODE_FLAGS } from './up/service-process.js';

@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseAllDocuments } from 'yaml';
-import { SERVICE_NODE_FLAGS } from '@latchkey/cli';
 import { ensureLocalTls, localTlsFiles } from '@latchkey/crypto';
 import { createServer, readServiceTls } from '@latchkey/grpc';
 import { silentLogger } from '@latchkey/logger';
@@ -49,7 +48,6 @@ interface Container {
   name: string;
   ports?: { name: string; containerPort: unknown }[];
   env?: EnvVar[];
-  command?: string[];
   readinessProbe?: { exec?: { command: string[] } };
   livenessProbe?: { exec?: { command: string[] } };
   resources?: { requests?: Obj; limits?: Obj } | null;
@@ -429,16 +427,11 @@ test('kubectl kustomize renders the base: every Deployment has probes on gRPC he
   const dockerfile = await readFile(at('deploy/Dockerfile'), 'utf8');
   assert.match(dockerfile, /^WORKDIR \/app$/m);
   assert.match(dockerfile, /^COPY deploy\/grpc-health-probe\.mjs \.\/deploy\/$/m);
+  // The same V8 flags as `latchkey up` gives its services (SERVICE_NODE_FLAGS).
+  assert.match(dockerfile, /^ENV NODE_OPTIONS=--max-semi-space-size=2$/m);
   for (const d of deployments) {
     const name = d.metadata.name;
     const c = container(d);
-    // Started as `latchkey up` starts it: node, the service's V8 flags, its entry.
-    const svc = serviceOf(d) as keyof typeof SERVICE_NODE_FLAGS;
-    assert.deepEqual(
-      c.command,
-      ['node', ...(SERVICE_NODE_FLAGS[svc] ?? []), `services/${svc}/dist/src/main.js`],
-      `${name}: its command`,
-    );
     const probe = ['node', '/app/deploy/grpc-health-probe.mjs'];
     assert.deepEqual(c.readinessProbe?.exec?.command, probe, `${name}: readiness is the gRPC health probe`);
     assert.deepEqual(c.livenessProbe?.exec?.command, probe, `${name}: liveness is the gRPC health probe`);
@@ -846,13 +839,3 @@ test(
     assert.equal(stdout, '');
   },
 );
-
-test("compose and the Helm chart start each service as `latchkey up` does: node, the service's V8 flags (SERVICE_NODE_FLAGS), its entry", async () => {
-  const services = obj(parseDocs(await readFile(at('docker-compose.yml'), 'utf8'), 'compose')[0])['services'];
-  for (const svc of SERVICES) {
-    const command = ['node', ...(SERVICE_NODE_FLAGS[svc] ?? []), `services/${svc}/dist/src/main.js`];
-    assert.deepEqual(obj(obj(services)[svc])['command'], command, `compose: ${svc}`);
-    const template = await readFile(at(`deploy/helm/latchkey/templates/${svc}.yaml`), 'utf8');
-    assert.ok(template.includes(`command: [${command.join(', ')}]`), `helm: ${svc} runs ${command.join(' ')}`);
-  }
-});

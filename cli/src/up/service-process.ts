@@ -91,20 +91,16 @@ export class ServiceStartError extends CliError {
 }
 
 /**
- * V8 flags a service process starts with, beside the launcher's own (the
- * manifests in deploy/ and docker-compose.yml start the same services with
- * the same flags). The resolver's semi-spaces are 1 MiB instead of Node 20's
- * 16: it holds values only while one resolution runs, so little lives long,
- * and a small young generation keeps its RSS down at the price of more
- * frequent scavenges. Measured by the bench's memory scenario (issue 18, 90 s,
- * 64 in flight): resolver RSS peak 182 -> 147 MiB at 42 -> 40 deployments/s.
- * The same for every service (2 MiB) cost about a tenth of the throughput
- * (42 -> 36-40/s in A/B runs), and `--optimize-for-size` a quarter; both
- * were left out.
+ * V8 flags every service process starts with (deploy/Dockerfile sets the
+ * same in NODE_OPTIONS): semi-spaces of 2 MiB instead of Node 20's 16 MiB.
+ * A service's requests leave little that lives long, so the smaller young
+ * generation costs more frequent, shorter scavenges. Measured by the bench's
+ * memory scenario (issue 18, 90 s, 64 in flight): resolver RSS peak/end
+ * 182/165 MiB -> 153/133 MiB, 42 -> 40 deployments/s (within the run-to-run
+ * spread). `--optimize-for-size` went further (91 MiB) but cost a quarter
+ * of the throughput, and was left out.
  */
-export const SERVICE_NODE_FLAGS: Readonly<Partial<Record<LaunchedService, readonly string[]>>> = {
-  resolver: ['--max-semi-space-size=1'],
-};
+export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 
 /**
  * Forks one service process and resolves once it reports
@@ -121,7 +117,7 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
 
   const child: ChildProcess = fork(opts.entry, [], {
     env: opts.env,
-    execArgv: [...process.execArgv, ...(SERVICE_NODE_FLAGS[opts.service] ?? [])],
+    execArgv: [...process.execArgv, ...SERVICE_NODE_FLAGS],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // Its own process group: a terminal's Ctrl-C reaches the launcher only,
     // which then stops the services in reverse order of start.
