@@ -427,8 +427,6 @@ test('kubectl kustomize renders the base: every Deployment has probes on gRPC he
   const dockerfile = await readFile(at('deploy/Dockerfile'), 'utf8');
   assert.match(dockerfile, /^WORKDIR \/app$/m);
   assert.match(dockerfile, /^COPY deploy\/grpc-health-probe\.mjs \.\/deploy\/$/m);
-  // The same V8 flags as `latchkey up` gives its services (SERVICE_NODE_FLAGS).
-  assert.match(dockerfile, /^ENV NODE_OPTIONS=--max-semi-space-size=2$/m);
   for (const d of deployments) {
     const name = d.metadata.name;
     const c = container(d);

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SERVICE_NODE_FLAGS, ServiceStartError, startServiceProcess } from './service-process.js';
+import { ServiceStartError, startServiceProcess } from './service-process.js';
 
 async function fakeService(source: string): Promise<{ entry: string; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'latchkey-svc-'));
@@ -95,26 +95,4 @@ test('aborting stops a service that is still starting', async () => {
     }),
     /cancelled/,
   );
-});
-
-test("a service process starts with the V8 flags of SERVICE_NODE_FLAGS (a small young generation), beside the launcher's own", async () => {
-  assert.ok(SERVICE_NODE_FLAGS.includes('--max-semi-space-size=2'));
-  const { entry, dir } = await fakeService(`
-    console.log(JSON.stringify({ level: 30, msg: 'flags', execArgv: process.execArgv }));
-  ${READY}`);
-  const logFile = path.join(dir, 'ras-1.log');
-  const proc = await startServiceProcess({
-    service: 'ras',
-    replica: 1,
-    entry,
-    env: { ...process.env, LATCHKEY_GRPC_PORT: '0', LATCHKEY_REPLICA_ID: 'ras-1' },
-    logFile,
-  });
-  await proc.stop();
-  await proc.exited;
-  const line = (await readFile(logFile, 'utf8')).split('\n').find((l) => l.includes('"msg":"flags"'));
-  assert.ok(line, 'the service logged its flags');
-  const { execArgv } = JSON.parse(line) as { execArgv: string[] };
-  for (const flag of SERVICE_NODE_FLAGS) assert.ok(execArgv.includes(flag), `${flag} in ${execArgv.join(' ')}`);
-  for (const flag of process.execArgv) assert.ok(execArgv.includes(flag), `the launcher's ${flag} is kept`);
 });

@@ -91,18 +91,6 @@ export class ServiceStartError extends CliError {
 }
 
 /**
- * V8 flags every service process starts with (deploy/Dockerfile sets the
- * same in NODE_OPTIONS): semi-spaces of 2 MiB instead of Node 20's 16 MiB.
- * A service's requests leave little that lives long, so the smaller young
- * generation costs more frequent, shorter scavenges. Measured by the bench's
- * memory scenario (issue 18, 90 s, 64 in flight): resolver RSS peak/end
- * 182/165 MiB -> 153/133 MiB, 42 -> 40 deployments/s (within the run-to-run
- * spread). `--optimize-for-size` went further (91 MiB) but cost a quarter
- * of the throughput, and was left out.
- */
-export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
-
-/**
  * Forks one service process and resolves once it reports
  * `{type: 'ready', port}` over IPC. Rejects with ServiceStartError (after
  * making sure the process is gone) if it exits first or misses the deadline.
@@ -117,7 +105,6 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
 
   const child: ChildProcess = fork(opts.entry, [], {
     env: opts.env,
-    execArgv: [...process.execArgv, ...SERVICE_NODE_FLAGS],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // Its own process group: a terminal's Ctrl-C reaches the launcher only,
     // which then stops the services in reverse order of start.
