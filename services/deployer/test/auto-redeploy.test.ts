@@ -101,11 +101,13 @@ test('one rotation marks each dependent with a manual policy stale once and rest
   assert.equal(await h.r.workloads.onSecretChanged('secret.updated:analytics/db_password/2', change), 2);
   assert.equal(await h.r.workloads.onSecretChanged('secret.updated:analytics/db_password/2', change), 0, 'redelivery');
   const batches = await staleBatches(h.pool);
-  assert.equal(batches.length, 1, 'one workload.stale event names both');
-  assert.deepEqual(batches[0]?.workloads.map((w) => w.workload).sort(), ['explicit', 'implicit'], 'each named once');
-  for (const w of batches[0]?.workloads ?? [])
-    assert.equal(w.redeployMode, 'manual', 'the event says the policy is manual');
-  assert.deepEqual(await h.r.auto.onStale(batches[0]!), [{ skip: 'not_auto' }, { skip: 'not_auto' }]);
+  // One event per partition of the live deployments that holds any of them (markStale): one or two here.
+  assert.ok(batches.length >= 1 && batches.length <= 2, `${batches.length} workload.stale events`);
+  const named = batches.flatMap((b) => b.workloads);
+  assert.deepEqual(named.map((w) => w.workload).sort(), ['explicit', 'implicit'], 'each named once');
+  for (const w of named) assert.equal(w.redeployMode, 'manual', 'the event says the policy is manual');
+  const skips = (await Promise.all(batches.map((b) => h.r.auto.onStale(b)))).flat();
+  assert.deepEqual(skips, [{ skip: 'not_auto' }, { skip: 'not_auto' }]);
   for (const name of ['implicit', 'explicit']) {
     const w = await h.r.repo.getWorkload('analytics', name);
     assert.equal(w?.stale, true);
@@ -114,7 +116,8 @@ test('one rotation marks each dependent with a manual policy stale once and rest
   assert.equal((await h.r.repo.getWorkload('analytics', 'other'))?.stale, false);
 
   // The policy subscriber hears the events and a scan runs, long after any cooldown.
-  for (const e of batches) assert.deepEqual(await h.r.auto.onStale(e), [{ skip: 'not_auto' }, { skip: 'not_auto' }]);
+  const again = (await Promise.all(batches.map((b) => h.r.auto.onStale(b)))).flat();
+  assert.deepEqual(again, [{ skip: 'not_auto' }, { skip: 'not_auto' }]);
   h.clock.advance(24 * 60 * MINUTE);
   assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });
   assert.equal(h.r.runtime.started.length, startsBefore, 'nothing was started');
