@@ -15,7 +15,7 @@ import type {
   VaultSource,
   VaultTestOutcome,
 } from '../domain/vault/vault-integration-types.js';
-import { testVaultConnection } from './vault-connection-test.js';
+import { testVaultConnection } from './vault-connection-check.js';
 import { readOnlyVaultClient, type VaultHttpClientOptions, type VaultReadOnlyClient } from './vault-http-client.js';
 
 /** The fields a database secrets engine's credentials have. */

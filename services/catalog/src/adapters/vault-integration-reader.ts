@@ -9,7 +9,7 @@
  * - `fields`: `<base>` is one secret and each of its fields is a key.
  */
 import { LatchkeyError } from '@latchkey/errors';
-import { asLatchkeyError, testVaultConnection } from './vault-connection-test.js';
+import { asLatchkeyError, testVaultConnection } from './vault-connection-check.js';
 import {
   parseKv2Path,
   readOnlyVaultClient,

@@ -2,6 +2,9 @@ import { LatchkeyError } from '@latchkey/errors';
 import type { VaultTestOutcome } from '../domain/vault/vault-integration-types.js';
 import type { VaultReadOnlyClient } from './vault-http-client.js';
 
+// How a Vault integration's client failures are shown: as a connection test's
+// outcome (both kinds of integration) and, for reads, as a LatchkeyError.
+
 /** What `vault test` reports for each refusal of the client. */
 const TEST_OUTCOME: Record<string, Exclude<VaultTestOutcome['outcome'], 'ok'>> = {
   'vault.unreachable': 'unreachable',
