@@ -119,13 +119,13 @@ export class PostgresStalenessStore {
     const results = await Promise.allSettled(
       Array.from({ length: n }, (_, p) => this.markPartition(eventId, change, now, p)),
     );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    return results.reduce(
-      (sum, r) =>
-        r.status === 'fulfilled' ? { marked: sum.marked + r.value.marked, events: sum.events + r.value.events } : sum,
-      { marked: 0, events: 0 },
-    );
+    const sum: StaleMarks = { marked: 0, events: 0 };
+    for (const r of results) {
+      if (r.status === 'rejected') throw r.reason;
+      sum.marked += r.value.marked;
+      sum.events += r.value.events;
+    }
+    return sum;
   }
 
   private markPartition(eventId: string, change: SecretChanged, now: Date | undefined, p: number): Promise<StaleMarks> {
