@@ -106,7 +106,8 @@ test('one rotation marks each dependent with a manual policy stale once and rest
   const named = batches.flatMap((b) => b.workloads);
   assert.deepEqual(named.map((w) => w.workload).sort(), ['explicit', 'implicit'], 'each named once');
   for (const w of named) assert.equal(w.redeployMode, 'manual', 'the event says the policy is manual');
-  const skips = (await Promise.all(batches.map((b) => h.r.auto.onStale(b)))).flat();
+  const skips = [];
+  for (const b of batches) skips.push(...(await h.r.auto.onStale(b)));
   assert.deepEqual(skips, [{ skip: 'not_auto' }, { skip: 'not_auto' }]);
   for (const name of ['implicit', 'explicit']) {
     const w = await h.r.repo.getWorkload('analytics', name);
@@ -116,7 +117,8 @@ test('one rotation marks each dependent with a manual policy stale once and rest
   assert.equal((await h.r.repo.getWorkload('analytics', 'other'))?.stale, false);
 
   // The policy subscriber hears the events and a scan runs, long after any cooldown.
-  const again = (await Promise.all(batches.map((b) => h.r.auto.onStale(b)))).flat();
+  const again = [];
+  for (const b of batches) again.push(...(await h.r.auto.onStale(b)));
   assert.deepEqual(again, [{ skip: 'not_auto' }, { skip: 'not_auto' }]);
   h.clock.advance(24 * 60 * MINUTE);
   assert.deepEqual(await h.r.auto.scan(), { considered: 0, redeployed: [] });

@@ -86,7 +86,7 @@ export function countOf(s: string, needle: string): number {
  * workload arrived.
  */
 function staleCounter(b: BenchContext, key: string, n: number) {
-  const changedKey = new RegExp(`"key":\\s*${JSON.stringify(key)}`);
+  const changedKey = new RegExp(`"key":\\s*${JSON.stringify(key).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
   let seen = 0;
   let events = 0;
   let first: bigint | undefined;
