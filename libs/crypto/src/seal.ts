@@ -3,8 +3,8 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   hkdfSync,
+  randomBytes,
   type KeyObject,
 } from 'node:crypto';
 import { LatchkeyError } from '@latchkey/errors';
@@ -30,6 +30,28 @@ export interface SealKeyPair extends SealPublicKey {
 }
 
 const INFO = Buffer.from('latchkey-seal-v1', 'utf8');
+
+/**
+ * A new private key of `crv`: 32 bytes from the CSPRNG, which is what an
+ * X25519 private key or an Ed25519 seed is (RFC 7748 section 5, RFC 8032
+ * section 5.1.5), imported as a JWK. Not `generateKeyPairSync`: on Node 20 a
+ * key it made can deadlock the thread that uses it. Its job object's
+ * destructor takes the key's mutex, and the garbage collector may run that
+ * destructor from inside an export or agreement that already holds the same
+ * mutex (an allocation there starts a collection): the main thread then
+ * waits on itself for good (seen under load as a resolver that stopped
+ * answering, even SIGTERM; `seal.test.ts` reproduces it in a child process).
+ * The JWK's `x` is not read for a private key (only `d`); the public key is
+ * derived from `d` by `createPublicKey`.
+ */
+export function freshPrivateKey(crv: 'X25519' | 'Ed25519'): KeyObject {
+  const d = randomBytes(32);
+  try {
+    return createPrivateKey({ key: { kty: 'OKP', crv, d: d.toString('base64url'), x: '' }, format: 'jwk' });
+  } finally {
+    d.fill(0);
+  }
+}
 
 function rawPublic(key: KeyObject): Buffer {
   const jwk = key.export({ format: 'jwk' });
@@ -74,7 +96,7 @@ export function exportKeyPairPem(pair: { key: KeyObject; privateKey: KeyObject }
 }
 
 export function generateSealKeyPair(): SealKeyPair {
-  return namedKeyPair(generateKeyPairSync('x25519').privateKey);
+  return namedKeyPair(freshPrivateKey('X25519'));
 }
 
 export function exportSealKeyPair(pair: SealKeyPair): { privatePem: string; publicPem: string } {
@@ -100,9 +122,9 @@ function deriveKey(shared: Buffer, epk: Buffer, recipient: Buffer): Buffer {
  * associated data: a box opened with any other binding fails.
  */
 export function seal(recipient: SealPublicKey, plaintext: Buffer, binding: string): SealedBox {
-  const eph = generateKeyPairSync('x25519');
-  const shared = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient.key });
-  const epk = rawPublic(eph.publicKey);
+  const ephPrivate = freshPrivateKey('X25519');
+  const shared = diffieHellman({ privateKey: ephPrivate, publicKey: recipient.key });
+  const epk = rawPublic(createPublicKey(ephPrivate));
   const key = deriveKey(shared, epk, recipientRaw(recipient.key));
   try {
     const box = gcmEncrypt(key, plaintext, Buffer.from(binding, 'utf8'));

@@ -1,6 +1,6 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { LatchkeyError } from '@latchkey/errors';
-import { exportKeyPairPem, keyIdOf, namedKeyPair } from './seal.js';
+import { exportKeyPairPem, freshPrivateKey, keyIdOf, namedKeyPair } from './seal.js';
 
 /** An Ed25519 public key that verifies signatures, named by its key id. */
 export interface SigningPublicKey {
@@ -26,7 +26,7 @@ function ed25519(key: KeyObject, what: string): KeyObject {
 }
 
 export function generateSigningKeyPair(): SigningKeyPair {
-  return namedKeyPair(generateKeyPairSync('ed25519').privateKey);
+  return namedKeyPair(freshPrivateKey('Ed25519'));
 }
 
 export function exportSigningKeyPair(pair: SigningKeyPair): { privatePem: string; publicPem: string } {
