@@ -7,7 +7,9 @@
  * anything being restarted. The team's Vault is the https emulator (its CA
  * trusted through NODE_EXTRA_CA_CERTS); PostgreSQL is stopped with pg_ctl on
  * the system's cluster and nats-server is killed (the supervisor starts each
- * again); ras and the catalog are frozen with SIGSTOP.
+ * again); ras and the catalog are frozen with SIGSTOP. A resolver frozen for
+ * longer than LATCHKEY_LIVENESS_TIMEOUT_MS is killed and started again by
+ * latchkey up (its heartbeats stopped), as one whose event loop is blocked.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -22,6 +24,8 @@ import { recordedCli } from './recorded-cli.js';
 import { natsPids, postgresPid } from './chaos/processes.js';
 import { clusterDir, startSystem, systemProcesses, type RunningSystem } from './system-harness.js';
 import { applyWorkload, computeWorkload, managedRef } from './workload-files.js';
+
+const LIVENESS_MS = 45_000;
 
 interface DeploymentJson {
   id: string;
@@ -121,6 +125,8 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
         NODE_EXTRA_CA_CERTS: caFile,
         // PostgreSQL is restarted here: it runs as a real installation does, with fsync.
         LATCHKEY_PG_DURABLE: '1',
+        // Longer than the catalog and ras stay frozen below (a 15-s call deadline, then the refusal).
+        LATCHKEY_LIVENESS_TIMEOUT_MS: String(LIVENESS_MS),
       },
     });
     cli = recordedCli(sys);
@@ -375,6 +381,36 @@ describe('dependency faults on one system: all or nothing, named, bounded, and b
     const again = await natsPids(sys.home);
     assert.equal(again.length, 1);
     assert.notEqual(again[0], nats[0], 'a new nats-server');
+  });
+
+  test('the resolver frozen past the liveness timeout (SIGSTOP, never continued): latchkey up kills it, says why, starts it again, and a deploy then goes through', async () => {
+    const [frozen] = await pidsOf(/services\/resolver\/dist\/src\/main\.js/);
+    assert.ok(frozen !== undefined, 'the resolver process');
+    const restartedLine = /latchkey: service resolver-1 restarted/;
+    assert.doesNotMatch(sys.output(), restartedLine);
+    signal([frozen], 'SIGSTOP');
+    let out: string;
+    try {
+      out = await waitFor(async () => (restartedLine.test(sys.output()) ? sys.output() : undefined), {
+        what: 'latchkey up to kill the frozen resolver and start it again',
+        timeoutMs: LIVENESS_MS + 90_000,
+      });
+    } finally {
+      // Only if it is still there (the test failed): a stopped process would outlive the system.
+      try {
+        process.kill(frozen, 'SIGCONT');
+      } catch {
+        // gone, as it should be
+      }
+    }
+    assert.match(
+      out,
+      /latchkey: service resolver-1 stopped unexpectedly \(signal SIGKILL, killed by latchkey up: no heartbeat for \d+\.\d s, its event loop is blocked \(its process is stopped \(SIGSTOP, or a debugger holds it\)\); it is started again\)/,
+    );
+    const [now] = await pidsOf(/services\/resolver\/dist\/src\/main\.js/);
+    assert.ok(now !== undefined && now !== frozen, 'a new resolver process');
+    const again = await deploy('job');
+    assert.equal(again.d.status, 'deployed', `${again.stderr}\n${sys.output().slice(-2000)}`);
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ServiceStartError, startServiceProcess } from './service-process.js';
+import { describeExit, ServiceStartError, startServiceProcess } from './service-process.js';
 
 async function fakeService(source: string): Promise<{ entry: string; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'latchkey-svc-'));
@@ -95,4 +95,94 @@ test('aborting stops a service that is still starting', async () => {
     }),
     /cancelled/,
   );
+});
+
+/** A ready fake service that sends heartbeats every 50 ms until `then` runs on its main thread. */
+const beatingThen = (then: string) => `
+import net from 'node:net';
+const server = net.createServer().listen(Number(process.env.LATCHKEY_GRPC_PORT), '127.0.0.1', () => {
+  process.send({ type: 'ready', service: 'resolver', port: server.address().port });
+  let beats = 0;
+  const beat = setInterval(() => {
+    process.send({ type: 'alive' });
+    if (++beats === 5) { clearInterval(beat); ${then} }
+  }, 50);
+});
+process.on('SIGTERM', () => { server.close(); process.disconnect(); });
+`;
+
+test('a ready service whose heartbeats stop while its main thread spins is killed, and its exit says why (busy)', async () => {
+  const { entry, dir } = await fakeService(beatingThen('for (;;) {}'));
+  const logFile = path.join(dir, 'resolver-1.log');
+  const proc = await startServiceProcess({
+    service: 'resolver',
+    replica: 1,
+    entry,
+    env: { ...process.env, LATCHKEY_GRPC_PORT: '0' },
+    logFile,
+    livenessTimeoutMs: 1_000,
+  });
+  const exit = await proc.exited;
+  assert.equal(exit.signal, 'SIGKILL');
+  assert.match(
+    exit.reason ?? '',
+    /^killed by latchkey up: no heartbeat for 1\.\d s, its event loop is blocked \(its main thread is running without pause, \d+% of a core: code that does not return\); it is started again$/,
+  );
+  assert.equal(proc.killedFor, exit.reason);
+  assert.match(describeExit(exit), /^signal SIGKILL, killed by latchkey up: no heartbeat/);
+  assert.match(await readFile(logFile, 'utf8'), /"level":50,.*"msg":"resolver-1 killed by latchkey up: no heartbeat/);
+});
+
+test('a ready service whose main thread waits forever in the kernel is killed, and its exit names the wait', async () => {
+  // Atomics.wait on a value nobody changes: the main thread sleeps in futex, no CPU, no heartbeat.
+  const { entry, dir } = await fakeService(
+    beatingThen('Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);'),
+  );
+  const proc = await startServiceProcess({
+    service: 'resolver',
+    replica: 2,
+    entry,
+    env: { ...process.env, LATCHKEY_GRPC_PORT: '0' },
+    logFile: path.join(dir, 'resolver-2.log'),
+    livenessTimeoutMs: 1_000,
+  });
+  const exit = await proc.exited;
+  assert.equal(exit.signal, 'SIGKILL');
+  assert.match(exit.reason ?? '', /its main thread is waiting \(state S, futex in futex\w*, 0% of a core\)/);
+});
+
+test('a service that keeps its heartbeats going past the timeout, or sends none at all, is not judged', async () => {
+  // It runs for three timeouts, beating; then exits by itself with code 0: the launcher never killed it.
+  const { entry, dir } = await fakeService(`
+import net from 'node:net';
+const server = net.createServer().listen(Number(process.env.LATCHKEY_GRPC_PORT), '127.0.0.1', () => {
+  process.send({ type: 'ready', service: 'ras', port: server.address().port });
+  const beat = setInterval(() => process.send({ type: 'alive' }), 50);
+  setTimeout(() => { clearInterval(beat); server.close(); process.disconnect(); }, 1_500);
+});`);
+  const beating = await startServiceProcess({
+    service: 'ras',
+    replica: 1,
+    entry,
+    env: { ...process.env, LATCHKEY_GRPC_PORT: '0' },
+    logFile: path.join(dir, 'ras-1.log'),
+    livenessTimeoutMs: 500,
+  });
+  assert.deepEqual(await beating.exited, { code: 0, signal: null });
+  // One that never sends a heartbeat (an older build, a fake) and exits after three timeouts, by itself.
+  const { entry: silentEntry } = await fakeService(`
+import net from 'node:net';
+const server = net.createServer().listen(Number(process.env.LATCHKEY_GRPC_PORT), '127.0.0.1', () => {
+  process.send({ type: 'ready', service: 'ras', port: server.address().port });
+  setTimeout(() => { server.close(); process.disconnect(); }, 1_500);
+});`);
+  const silent = await startServiceProcess({
+    service: 'ras',
+    replica: 2,
+    entry: silentEntry,
+    env: { ...process.env, LATCHKEY_GRPC_PORT: '0' },
+    logFile: path.join(dir, 'ras-2.log'),
+    livenessTimeoutMs: 500,
+  });
+  assert.deepEqual(await silent.exited, { code: 0, signal: null });
 });

@@ -4,14 +4,18 @@ import { terminateChild } from '@latchkey/embedded';
 import { CliError } from '../output/cli-errors.js';
 import type { LaunchedService } from './up-config.js';
 import { forEachLine, lastErrorMessage, LineTail } from './line-tail.js';
+import { describeMainThread, LIVENESS_TIMEOUT_MS, sampleMainThread, type MainThreadSample } from './liveness.js';
 
 export interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** Why the launcher killed it, when it did (its event loop was blocked). */
+  reason?: string;
 }
 
 export function describeExit(exit: ExitInfo): string {
-  return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
+  const how = exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
+  return exit.reason === undefined ? how : `${how}, ${exit.reason}`;
 }
 
 export interface StartServiceOptions {
@@ -27,6 +31,13 @@ export interface StartServiceOptions {
   stopGraceMs?: number;
   /** Aborting stops the process and rejects (the launcher is shutting down). */
   signal?: AbortSignal;
+  /**
+   * A ready process that has sent heartbeats (`{type:'alive'}`) and then sends
+   * none for this long is killed (SIGKILL), so that its supervisor starts it
+   * again. Default LIVENESS_TIMEOUT_MS; 0: never. A process that never sends
+   * one is never judged.
+   */
+  livenessTimeoutMs?: number;
 }
 
 export interface ServiceProcess {
@@ -43,6 +54,8 @@ export interface ServiceProcess {
   readonly exited: Promise<ExitInfo>;
   /** True once stop() was called: an exit after that is expected. */
   readonly stopping: boolean;
+  /** Set when the launcher killed it for a blocked event loop: why. */
+  readonly killedFor: string | undefined;
   /** SIGTERM, wait for exit, SIGKILL after the grace period. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -61,6 +74,10 @@ function otherPorts(msg: ReadyMessage): Record<string, number> {
     if (typeof p === 'number' && Number.isInteger(p) && p > 0 && p < 65536) out[name] = p;
   }
   return out;
+}
+
+function isAliveMessage(msg: unknown): boolean {
+  return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'alive';
 }
 
 function isReadyMessage(msg: unknown): msg is ReadyMessage {
@@ -129,13 +146,14 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
     if (child.stderr) child.stderr.once('close', done);
     else done();
   });
+  let killedFor: string | undefined;
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => {
       liveChildren.delete(child);
       // Let the last lines reach the tail and the log file before anyone reports.
       const finish = (): void => {
         log.end();
-        resolve({ code, signal });
+        resolve(killedFor === undefined ? { code, signal } : { code, signal, reason: killedFor });
       };
       const t = setTimeout(finish, 1000);
       void outputDone.then(() => {
@@ -151,6 +169,47 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
     stopping = true;
     return terminateChild(child, exited, stopGraceMs);
   };
+
+  /**
+   * Kills the process once its heartbeats stop for `timeoutMs`: a blocked
+   * event loop neither serves nor drains, and only a restart frees the events
+   * it holds. The line it writes says whether the main thread was busy or
+   * waiting (and in what), from /proc.
+   */
+  function watchLiveness(timeoutMs: number): void {
+    if (timeoutMs <= 0) return;
+    let lastAlive: number | undefined;
+    let sample: MainThreadSample | undefined;
+    let checking = false;
+    child.on('message', (msg: unknown) => {
+      if (isAliveMessage(msg)) lastAlive = Date.now();
+    });
+    const check = async (): Promise<void> => {
+      if (checking || lastAlive === undefined || stopping || killedFor !== undefined || child.pid === undefined) return;
+      checking = true;
+      try {
+        const now = Date.now();
+        const latest = await sampleMainThread(child.pid);
+        const silentMs = now - lastAlive;
+        if (silentMs < timeoutMs || stopping || child.exitCode !== null || child.signalCode !== null) {
+          sample = latest;
+          return;
+        }
+        killedFor =
+          `killed by latchkey up: no heartbeat for ${(silentMs / 1000).toFixed(1)} s, its event loop is blocked ` +
+          `(${describeMainThread(sample, latest)}); it is started again`;
+        const line = JSON.stringify({ level: 50, time: now, service: 'latchkey-up', msg: `${id} ${killedFor}` });
+        tail.push(line);
+        log.write(line + '\n');
+        child.kill('SIGKILL');
+      } finally {
+        checking = false;
+      }
+    };
+    const timer = setInterval(() => void check(), Math.min(5_000, Math.max(100, Math.floor(timeoutMs / 4))));
+    timer.unref();
+    void exited.then(() => clearInterval(timer));
+  }
 
   let timer: NodeJS.Timeout | undefined;
   const outcome = await new Promise<
@@ -173,6 +232,7 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
 
   if (typeof outcome === 'object' && 'ready' in outcome) {
     const port = outcome.ready.port;
+    watchLiveness(opts.livenessTimeoutMs ?? LIVENESS_TIMEOUT_MS);
     return {
       service: opts.service,
       id,
@@ -184,6 +244,9 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
       exited,
       get stopping() {
         return stopping;
+      },
+      get killedFor() {
+        return killedFor;
       },
       stop,
     };

@@ -477,6 +477,7 @@ export async function runUp(io: CliIo): Promise<number> {
           env,
           logFile: path.join(home, 'logs', `${id}.log`),
           signal: abort.signal,
+          livenessTimeoutMs: config.livenessTimeoutMs,
         });
       const proc = await startReplica(
         envFor(replica === 1 ? firstPorts[service] : 0, service === 'gateway' && replica === 1 ? httpPort : 0),

@@ -17,6 +17,7 @@ test('defaults: fixed ports, one replica, embedded NATS, ./.latchkey', () => {
     natsNodes: 1,
     natsReplicas: 1,
     pgDurable: true,
+    livenessTimeoutMs: 60_000,
   });
 });
 
@@ -70,6 +71,20 @@ test('LATCHKEY_PG_DURABLE=0 runs the embedded PostgreSQL without fsync; it is on
     () => readUpConfig({ LATCHKEY_PG_DURABLE: 'off' }, '/w'),
     /LATCHKEY_PG_DURABLE must be 1 .* or 0, got "off"/,
   );
+});
+
+test('LATCHKEY_LIVENESS_TIMEOUT_MS: a minute unless said; 0 never judges; below three heartbeats or not a number is refused by name', () => {
+  assert.equal(readUpConfig({}, '/w').livenessTimeoutMs, 60_000);
+  assert.equal(readUpConfig({ LATCHKEY_LIVENESS_TIMEOUT_MS: '0' }, '/w').livenessTimeoutMs, 0);
+  assert.equal(readUpConfig({ LATCHKEY_LIVENESS_TIMEOUT_MS: '25000' }, '/w').livenessTimeoutMs, 25_000);
+  for (const bad of ['5000', '14999', '-1', '1.5', 'soon', '3600001']) {
+    assert.throws(
+      () => readUpConfig({ LATCHKEY_LIVENESS_TIMEOUT_MS: bad }, '/w'),
+      new RegExp(
+        `LATCHKEY_LIVENESS_TIMEOUT_MS must be milliseconds .*0 \\(never\\), or 15000 to 3600000 .*got "${bad.replace('.', '\\.')}"$`,
+      ),
+    );
+  }
 });
 
 test('reads every variable; 0 means pick a free port', () => {

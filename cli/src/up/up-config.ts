@@ -5,6 +5,7 @@ import type { ServiceName } from '../local-state/credentials-file.js';
 import path from 'node:path';
 import { resolveHome } from '../local-state/data-folder.js';
 import { DEFAULT_SYSTEM_DIR } from './system-folder.js';
+import { LIVENESS_TIMEOUT_MS } from './liveness.js';
 
 /** What the launcher starts as a service process: the four, and the HTTP gateway (which holds no tokens of theirs). */
 export type LaunchedService = ServiceName | 'gateway';
@@ -63,6 +64,11 @@ export interface UpConfig {
    * lose or corrupt the cluster. Default 1.
    */
   pgDurable: boolean;
+  /**
+   * LATCHKEY_LIVENESS_TIMEOUT_MS: how long a ready service replica may send no heartbeat before
+   * latchkey up kills it and starts it again (its event loop is blocked). Default 60000; 0: never.
+   */
+  livenessTimeoutMs: number;
 }
 
 function intFromEnv(
@@ -149,5 +155,22 @@ export function readUpConfig(env: NodeJS.ProcessEnv, cwd: string): UpConfig {
     pgDurable: flagFromEnv(env, 'LATCHKEY_PG_DURABLE', true, 'PostgreSQL with fsync; 0 only for throwaway systems'),
     natsNodes,
     natsReplicas,
+    livenessTimeoutMs: livenessFromEnv(env),
   };
+}
+
+/** LATCHKEY_LIVENESS_TIMEOUT_MS: 0 (never), or at least three heartbeats (15000) and at most an hour. */
+function livenessFromEnv(env: NodeJS.ProcessEnv): number {
+  const what =
+    'milliseconds a ready service may send no heartbeat before it is restarted: 0 (never), or 15000 to 3600000 (services send one every 5000)';
+  const n = intFromEnv(env, 'LATCHKEY_LIVENESS_TIMEOUT_MS', LIVENESS_TIMEOUT_MS, 0, 3_600_000, what);
+  if (n !== 0 && n < 15_000) {
+    throw new CliError(
+      `LATCHKEY_LIVENESS_TIMEOUT_MS must be ${what}, got ${JSON.stringify(env['LATCHKEY_LIVENESS_TIMEOUT_MS'])}`,
+      {
+        code: 'cli.bad_config',
+      },
+    );
+  }
+  return n;
 }

@@ -28,8 +28,18 @@ export interface RunningService {
 }
 
 /**
+ * How often a ready service tells a supervising parent that its event loop
+ * turns (IPC `{type:'alive'}`). The parent (`latchkey up`) kills and
+ * restarts a replica that has sent none for much longer (a minute): its loop
+ * is blocked, so it can neither serve nor drain. In Kubernetes the liveness
+ * probe plays that part.
+ */
+export const HEARTBEAT_MS = 5_000;
+
+/**
  * Runs a service's composition root: starts it, reports readiness to a
- * supervising parent (IPC `{type:'ready'}`), and drains on SIGTERM/SIGINT.
+ * supervising parent (IPC `{type:'ready'}`, then `{type:'alive'}` every
+ * HEARTBEAT_MS), and drains on SIGTERM/SIGINT.
  * A start failure is one log line naming the problem, and exit code 1.
  */
 export function runService(name: string, logger: Logger, start: () => Promise<RunningService>): void {
@@ -60,6 +70,12 @@ export function runService(name: string, logger: Logger, start: () => Promise<Ru
       running = svc;
       logger.info(`${name} ready`, { port: svc.port, ...svc.ports });
       process.send?.({ type: 'ready', service: name, port: svc.port, ports: svc.ports ?? {} });
+      if (process.send) {
+        // Unref'd: the heartbeat never keeps a draining process alive.
+        setInterval(() => {
+          if (process.connected) process.send?.({ type: 'alive' });
+        }, HEARTBEAT_MS).unref();
+      }
       if (stopping) void svc.stop();
     },
     (err: unknown) => {
