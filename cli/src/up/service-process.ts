@@ -181,6 +181,8 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
     let lastAlive: number | undefined;
     let sample: MainThreadSample | undefined;
     let checking = false;
+    const everyMs = Math.min(5_000, Math.max(100, Math.floor(timeoutMs / 4)));
+    let lastCheck = Date.now();
     child.on('message', (msg: unknown) => {
       if (isAliveMessage(msg)) lastAlive = Date.now();
     });
@@ -189,6 +191,10 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
       checking = true;
       try {
         const now = Date.now();
+        // A check that comes late means the launcher itself was held (the machine suspended, its own
+        // loop busy): the heartbeats may be waiting unread, so the silence restarts from now.
+        if (now - lastCheck > 2 * everyMs) lastAlive = Math.max(lastAlive, now - everyMs);
+        lastCheck = now;
         const latest = await sampleMainThread(child.pid);
         const silentMs = now - lastAlive;
         if (silentMs < timeoutMs || stopping || child.exitCode !== null || child.signalCode !== null) {
@@ -206,7 +212,7 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
         checking = false;
       }
     };
-    const timer = setInterval(() => void check(), Math.min(5_000, Math.max(100, Math.floor(timeoutMs / 4))));
+    const timer = setInterval(() => void check(), everyMs);
     timer.unref();
     void exited.then(() => clearInterval(timer));
   }
