@@ -162,7 +162,13 @@ test("a workload printing one endless line (no newline) does not starve another 
   const flood = await h.run(
     'analytics',
     'endless',
-    `const b = 'x'.repeat(65536); (function more() { process.stdout.write(b, more); })()`,
+    `process.stdout.write('flooding\\n'); const b = 'x'.repeat(65536); (function more() { process.stdout.write(b, more); })()`,
+  );
+  // The flood has started (its first line is stored) before anything is judged: a stop that came before its
+  // first write would leave no endless line to find (seen once in CI on a loaded machine).
+  await waitFor(
+    async () => (await h.getLogs({ domain: 'analytics', name: 'endless' })).lines.some((l) => l.line === 'flooding'),
+    { what: 'the flood to start writing', timeoutMs: 30_000 },
   );
   // Finance deploys, runs and has its output stored while the flood goes on.
   const other = await h.run('finance', 'quick', `console.log('finance says hello')`);
@@ -175,9 +181,11 @@ test("a workload printing one endless line (no newline) does not starve another 
   assert.equal((await h.repo.getDeployment(flood.id))?.status, 'deployed', 'the flood was still running');
   await h.workloads.stop('mia', 'analytics', 'endless');
   await h.ended(flood.id);
-  const [line] = (await h.getLogs({ domain: 'analytics', name: 'endless' })).lines;
-  assert.match(line?.line ?? '', /^x+ … \[cut: \d+ bytes\]$/);
-  assert.equal(line!.line.indexOf(' '), DEFAULT_MAX_LINE_BYTES);
+  const lines = (await h.getLogs({ domain: 'analytics', name: 'endless' })).lines.map((l) => l.line);
+  assert.equal(lines.length, 2, `the marker and the endless line: ${lines.map((l) => l.slice(0, 40)).join(' | ')}`);
+  const line = lines[1]!;
+  assert.match(line, /^x+ … \[cut: \d+ bytes\]$/);
+  assert.equal(line.indexOf(' '), DEFAULT_MAX_LINE_BYTES);
 });
 
 test('output older than the retention is deleted; newer output is kept', async (t) => {
