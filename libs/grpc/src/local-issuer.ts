@@ -1,3 +1,4 @@
+import { createECDH, randomBytes } from 'node:crypto';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JWK } from 'jose';
@@ -62,6 +63,33 @@ async function readSigningKey(file: string): Promise<JWK> {
 }
 
 /**
+ * A new P-256 private key as a JWK: 32 bytes from the CSPRNG as the scalar
+ * (ECDH refuses one outside [1, n-1], a chance of about 2^-32, and another is
+ * drawn), its public point from ECDH. Not a key-generation job (jose's
+ * `generateKeyPair`, then `exportJWK`): on Node 20 a JWK export of a key such a
+ * job made can deadlock the thread (see freshPrivateKey in @latchkey/crypto).
+ */
+function freshEs256Jwk(): JWK {
+  const ecdh = createECDH('prime256v1');
+  for (;;) {
+    const d = randomBytes(32);
+    try {
+      ecdh.setPrivateKey(d);
+    } catch {
+      continue;
+    }
+    const point = ecdh.getPublicKey(); // 0x04 | x | y
+    return {
+      kty: 'EC',
+      crv: 'P-256',
+      x: point.subarray(1, 33).toString('base64url'),
+      y: point.subarray(33).toString('base64url'),
+      d: d.toString('base64url'),
+    };
+  }
+}
+
+/**
  * Creates, once, embedded mode's issuer: an ES256 key pair (the private JWK
  * 0600, named by its thumbprint as kid) and the JWKS the services verify
  * with. Later calls keep what is there; a JWKS missing beside an existing key
@@ -73,9 +101,8 @@ export async function ensureLocalIssuer(files: LocalIssuerFiles): Promise<{ kid:
     jwk = await readSigningKey(files.signingKeyFile);
   } catch (err) {
     if (!(err instanceof LatchkeyError && err.code === 'identity.no_issuer')) throw err;
-    const { calculateJwkThumbprint, exportJWK, generateKeyPair } = await import('jose');
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const fresh = await exportJWK(privateKey);
+    const { calculateJwkThumbprint } = await import('jose');
+    const fresh = freshEs256Jwk();
     const kid = await calculateJwkThumbprint(fresh);
     // wx: of two starts at once, one key wins and both use it.
     await writeNew(files.signingKeyFile, JSON.stringify({ ...fresh, kid, alg: 'ES256', use: 'sig' }) + '\n', 0o600);
