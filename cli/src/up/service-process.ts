@@ -54,8 +54,6 @@ export interface ServiceProcess {
   readonly exited: Promise<ExitInfo>;
   /** True once stop() was called: an exit after that is expected. */
   readonly stopping: boolean;
-  /** Set when the launcher killed it for a blocked event loop: why. */
-  readonly killedFor: string | undefined;
   /** SIGTERM, wait for exit, SIGKILL after the grace period. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -250,9 +248,6 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
       exited,
       get stopping() {
         return stopping;
-      },
-      get killedFor() {
-        return killedFor;
       },
       stop,
     };
