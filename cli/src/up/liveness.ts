@@ -26,7 +26,8 @@ export interface MainThreadSample {
 /** Clock ticks per second: USER_HZ is 100 on every Linux that Node runs on. */
 const TICKS_PER_SECOND = 100;
 
-const SYSCALL_NAMES: Record<string, string> = {
+/** The waits a blocked loop is found in, by their x86-64 numbers; other architectures number them otherwise. */
+const X64_SYSCALL_NAMES: Record<string, string> = {
   '0': 'read',
   '1': 'write',
   '7': 'poll',
@@ -49,7 +50,8 @@ export async function sampleMainThread(pid: number): Promise<MainThreadSample | 
     const wchan = (await readFile(`${dir}/wchan`, 'utf8').catch(() => '')).trim();
     const raw = (await readFile(`${dir}/syscall`, 'utf8').catch(() => '')).trim();
     const nr = raw.split(' ')[0] ?? '';
-    const syscall = nr === '' ? '' : nr === 'running' ? 'running' : (SYSCALL_NAMES[nr] ?? `syscall ${nr}`);
+    const named = process.arch === 'x64' ? X64_SYSCALL_NAMES[nr] : undefined;
+    const syscall = nr === '' || nr === 'running' ? nr : (named ?? `syscall ${nr}`);
     return { state, cpuTicks: Number.isFinite(cpuTicks) ? cpuTicks : 0, wchan, syscall, at: Date.now() };
   } catch {
     return undefined;

@@ -172,7 +172,9 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
    * Kills the process once its heartbeats stop for `timeoutMs`: a blocked
    * event loop neither serves nor drains, and only a restart frees the events
    * it holds. The line it writes says whether the main thread was busy or
-   * waiting (and in what), from /proc.
+   * waiting (and in what), from /proc; /proc is read only in the last two
+   * checks before the kill (the first read is the baseline of the CPU share),
+   * never while the heartbeats come.
    */
   function watchLiveness(timeoutMs: number): void {
     if (timeoutMs <= 0) return;
@@ -180,6 +182,8 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
     let sample: MainThreadSample | undefined;
     let checking = false;
     const everyMs = Math.min(5_000, Math.max(100, Math.floor(timeoutMs / 4)));
+    // /proc is read from two checks before the kill on: a late timer still leaves one baseline sample.
+    const sampleFromMs = timeoutMs - 2 * everyMs;
     let lastCheck = Date.now();
     child.on('message', (msg: unknown) => {
       if (isAliveMessage(msg)) lastAlive = Date.now();
@@ -193,10 +197,15 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
         // loop busy): the heartbeats may be waiting unread, so the silence restarts from now.
         if (now - lastCheck > 2 * everyMs) lastAlive = Math.max(lastAlive, now - everyMs);
         lastCheck = now;
+        if (now - lastAlive < sampleFromMs) {
+          sample = undefined;
+          return;
+        }
         const latest = await sampleMainThread(child.pid);
+        // A heartbeat read while /proc was read counts.
         const silentMs = now - lastAlive;
         if (silentMs < timeoutMs || stopping || child.exitCode !== null || child.signalCode !== null) {
-          sample = latest;
+          sample = silentMs < sampleFromMs ? undefined : latest;
           return;
         }
         killedFor =
