@@ -111,17 +111,25 @@ const server = net.createServer().listen(Number(process.env.LATCHKEY_GRPC_PORT),
 process.on('SIGTERM', () => { server.close(); process.disconnect(); });
 `;
 
-test('a ready service whose heartbeats stop while its main thread spins is killed, and its exit says why (busy)', async () => {
-  const { entry, dir } = await fakeService(beatingThen('for (;;) {}'));
-  const logFile = path.join(dir, 'resolver-1.log');
-  const proc = await startServiceProcess({
-    service: 'resolver',
-    replica: 1,
-    entry,
+/** Starts a fake service that liveness watches with a short timeout; it logs to `<dir>/<service>-<replica>.log`. */
+const startWatched = (
+  fake: { entry: string; dir: string },
+  service: 'resolver' | 'ras',
+  replica: number,
+  livenessTimeoutMs: number,
+) =>
+  startServiceProcess({
+    service,
+    replica,
+    entry: fake.entry,
     env: { ...process.env, LATCHKEY_GRPC_PORT: '0' },
-    logFile,
-    livenessTimeoutMs: 1_000,
+    logFile: path.join(fake.dir, `${service}-${replica}.log`),
+    livenessTimeoutMs,
   });
+
+test('a ready service whose heartbeats stop while its main thread spins is killed, and its exit says why (busy)', async () => {
+  const fake = await fakeService(beatingThen('for (;;) {}'));
+  const proc = await startWatched(fake, 'resolver', 1, 1_000);
   const exit = await proc.exited;
   assert.equal(exit.signal, 'SIGKILL');
   assert.match(
@@ -129,22 +137,16 @@ test('a ready service whose heartbeats stop while its main thread spins is kille
     /^killed by latchkey up: no heartbeat for 1\.\d s, its event loop is blocked \(its main thread is running without pause, \d+% of a core: code that does not return\); it is started again$/,
   );
   assert.match(describeExit(exit), /^signal SIGKILL, killed by latchkey up: no heartbeat/);
-  assert.match(await readFile(logFile, 'utf8'), /"level":50,.*"msg":"resolver-1 killed by latchkey up: no heartbeat/);
+  assert.match(
+    await readFile(path.join(fake.dir, 'resolver-1.log'), 'utf8'),
+    /"level":50,.*"msg":"resolver-1 killed by latchkey up: no heartbeat/,
+  );
 });
 
 test('a ready service whose main thread waits forever in the kernel is killed, and its exit names the wait', async () => {
   // Atomics.wait on a value nobody changes: the main thread sleeps in futex, no CPU, no heartbeat.
-  const { entry, dir } = await fakeService(
-    beatingThen('Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);'),
-  );
-  const proc = await startServiceProcess({
-    service: 'resolver',
-    replica: 2,
-    entry,
-    env: { ...process.env, LATCHKEY_GRPC_PORT: '0' },
-    logFile: path.join(dir, 'resolver-2.log'),
-    livenessTimeoutMs: 1_000,
-  });
+  const fake = await fakeService(beatingThen('Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);'));
+  const proc = await startWatched(fake, 'resolver', 2, 1_000);
   const exit = await proc.exited;
   assert.equal(exit.signal, 'SIGKILL');
   assert.match(exit.reason ?? '', /its main thread is waiting \(state S, futex in futex\w*, 0% of a core\)/);
@@ -152,36 +154,22 @@ test('a ready service whose main thread waits forever in the kernel is killed, a
 
 test('a service that keeps its heartbeats going past the timeout, or sends none at all, is not judged', async () => {
   // It runs for three timeouts, beating; then exits by itself with code 0: the launcher never killed it.
-  const { entry, dir } = await fakeService(`
+  const beatingFake = await fakeService(`
 import net from 'node:net';
 const server = net.createServer().listen(Number(process.env.LATCHKEY_GRPC_PORT), '127.0.0.1', () => {
   process.send({ type: 'ready', service: 'ras', port: server.address().port });
   const beat = setInterval(() => process.send({ type: 'alive' }), 50);
   setTimeout(() => { clearInterval(beat); server.close(); process.disconnect(); }, 1_500);
 });`);
-  const beating = await startServiceProcess({
-    service: 'ras',
-    replica: 1,
-    entry,
-    env: { ...process.env, LATCHKEY_GRPC_PORT: '0' },
-    logFile: path.join(dir, 'ras-1.log'),
-    livenessTimeoutMs: 500,
-  });
+  const beating = await startWatched(beatingFake, 'ras', 1, 500);
   assert.deepEqual(await beating.exited, { code: 0, signal: null });
   // One that never sends a heartbeat (an older build, a fake) and exits after three timeouts, by itself.
-  const { entry: silentEntry } = await fakeService(`
+  const silentFake = await fakeService(`
 import net from 'node:net';
 const server = net.createServer().listen(Number(process.env.LATCHKEY_GRPC_PORT), '127.0.0.1', () => {
   process.send({ type: 'ready', service: 'ras', port: server.address().port });
   setTimeout(() => { server.close(); process.disconnect(); }, 1_500);
 });`);
-  const silent = await startServiceProcess({
-    service: 'ras',
-    replica: 2,
-    entry: silentEntry,
-    env: { ...process.env, LATCHKEY_GRPC_PORT: '0' },
-    logFile: path.join(dir, 'ras-2.log'),
-    livenessTimeoutMs: 500,
-  });
+  const silent = await startWatched(silentFake, 'ras', 2, 500);
   assert.deepEqual(await silent.exited, { code: 0, signal: null });
 });
