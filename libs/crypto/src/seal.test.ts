@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createPublicKey, diffieHellman, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { createPublicKey, diffieHellman, sign, verify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freshPrivateKey, generateSealKeyPair, open, seal } from './seal.js';
 
@@ -26,15 +26,16 @@ test('a fresh X25519 key is a real key pair: its public key is its scalar times 
   assert.notDeepEqual(a.export({ format: 'jwk' }).d, b.export({ format: 'jwk' }).d);
 });
 
-test("a fresh Ed25519 key signs what only its own public key verifies, and agrees with Node's own key generation about its form", () => {
+test('a fresh Ed25519 key signs what only its own public key verifies, and has the form of any Ed25519 private key', () => {
   const k = freshPrivateKey('Ed25519');
   assert.equal(k.asymmetricKeyType, 'ed25519');
   const sig = sign(null, Buffer.from('payload'), k);
   assert.ok(verify(null, Buffer.from('payload'), createPublicKey(k), sig));
   assert.ok(!verify(null, Buffer.from('payload'), createPublicKey(freshPrivateKey('Ed25519')), sig));
-  const made = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+  // The members Node exports for every Ed25519 private key (generateKeyPairSync is kept out of this file: see seal.ts).
   const ours = k.export({ format: 'jwk' });
-  assert.deepEqual(Object.keys(ours).sort(), Object.keys(made).sort());
+  assert.deepEqual(Object.keys(ours).sort(), ['crv', 'd', 'kty', 'x']);
+  assert.equal(ours.crv, 'Ed25519');
   assert.equal(Buffer.from(ours.d!, 'base64url').length, 32);
 });
 
