@@ -50,6 +50,9 @@ export function eventHeaders(
  * subscription (Msg) as a CloudEvent. A message without CloudEvents headers
  * or whose body is not JSON fails with event.malformed (permanent).
  */
+/** One decoder for every event body (decode() without `stream` keeps no state between calls; a new one costs more than a small body's decoding). */
+const utf8 = new TextDecoder();
+
 export function decodeEvent<T>(msg: JsMsg | Msg): { event: CloudEvent<T>; trace: Context } {
   const h = msg.headers;
   const id = h?.get('ce-id');
@@ -60,7 +63,7 @@ export function decodeEvent<T>(msg: JsMsg | Msg): { event: CloudEvent<T>; trace:
   }
   let data: T;
   try {
-    data = JSON.parse(new TextDecoder().decode(msg.data)) as T;
+    data = JSON.parse(utf8.decode(msg.data)) as T;
   } catch {
     throw new LatchkeyError('event.malformed', `${which} is not JSON`);
   }

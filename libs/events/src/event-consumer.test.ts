@@ -119,3 +119,46 @@ test('a durable consumer handler refuses an event of another type permanently (t
   });
   assert.equal(called, false);
 });
+
+test('a durable consumer handler with worthDecoding: a body it says no to is done with unparsed and unhandled; one it says yes to is parsed and handled; a refused body of another type, or without an envelope, still fails as before', async () => {
+  const handled: unknown[] = [];
+  const looked: string[] = [];
+  const handler = eventHandler<unknown>(
+    'test/workload.stale',
+    async (event) => {
+      handled.push(event.data);
+    },
+    {
+      type: eventTypes.stale,
+      worthDecoding: (body) => {
+        const text = new TextDecoder().decode(body);
+        looked.push(text);
+        return text.includes('"auto"');
+      },
+    },
+  );
+  const subject = subjects.stale('analytics');
+  const msg = (id: string, type: string | undefined, body: string) =>
+    ({
+      subject,
+      seq: 1,
+      headers: type === undefined ? undefined : headersOf(id, type, subject),
+      data: new TextEncoder().encode(body),
+    }) as unknown as JsMsg;
+  // Not JSON at all: never parsed, so it cannot fail to parse.
+  await handler(msg('s-1', eventTypes.stale, 'not json, "manual" only'));
+  await handler(msg('s-2', eventTypes.stale, '{"workloads":[{"redeployMode":"auto"}]}'));
+  assert.deepEqual(handled, [{ workloads: [{ redeployMode: 'auto' }] }]);
+  assert.equal(looked.length, 2);
+  await assert.rejects(handler(msg('s-3', eventTypes.deployed, '{"redeployMode":"manual"}')), (err: unknown) => {
+    assert.ok(err instanceof LatchkeyError);
+    assert.equal(err.code, 'event.unexpected_type');
+    return true;
+  });
+  await assert.rejects(handler(msg('s-4', undefined, 'not json')), (err: unknown) => {
+    assert.ok(err instanceof LatchkeyError);
+    assert.equal(err.code, 'event.malformed');
+    return true;
+  });
+  assert.equal(handled.length, 1);
+});

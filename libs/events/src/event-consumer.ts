@@ -17,7 +17,17 @@ async function handleEvent<T, M extends JsMsg | Msg>(
   type: string | undefined,
   msg: M,
   handle: (event: CloudEvent<T>, msg: M) => Promise<void> | void,
+  worthDecoding?: (body: Uint8Array) => boolean,
 ): Promise<void> {
+  if (
+    worthDecoding !== undefined &&
+    type !== undefined &&
+    msg.headers?.get('ce-type') === type &&
+    msg.headers.get('ce-id') !== '' &&
+    !worthDecoding(msg.data)
+  ) {
+    return;
+  }
   const { event, trace } = decodeEvent<T>(msg);
   if (type !== undefined && event.type !== type) {
     throw new LatchkeyError(
@@ -39,13 +49,17 @@ async function handleEvent<T, M extends JsMsg | Msg>(
 /**
  * Adapts a typed CloudEvent handler to the consumer runner (which turns its
  * outcome into ack, nak or term). `type`: the CloudEvents type it accepts.
+ * `worthDecoding` (with `type`): a cheap look at the raw body; an event of
+ * that type whose body it says no to is done with (acknowledged) without
+ * being parsed or handled, so it must say no only to bodies the handler
+ * would do nothing with.
  */
 export function eventHandler<T>(
   name: string,
   handle: (event: CloudEvent<T>, msg: JsMsg) => Promise<void>,
-  options: { type?: string } = {},
+  options: { type?: string; worthDecoding?: (body: Uint8Array) => boolean } = {},
 ): MessageHandler {
-  return (msg) => handleEvent(name, options.type, msg, handle);
+  return (msg) => handleEvent(name, options.type, msg, handle, options.worthDecoding);
 }
 
 /** A plain core-NATS subscription heard by every replica, handled like a durable consumer's messages. */

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { JetStreamClient } from 'nats';
 import { silentLogger, type LogFields, type Logger } from '@latchkey/logger';
 import { waitFor } from '@latchkey/testing';
-import { MAX_EVENT_BYTES, OutboxRelay } from './outbox.js';
+import { ensureEventTables, MAX_EVENT_BYTES, OutboxRelay } from './outbox.js';
 
 import type { Pool } from '@latchkey/db';
 import { eventTypes, STREAM_EVENTS, subjects } from './subjects.js';
@@ -116,7 +116,7 @@ test('a row too large for the bus, written past the check, is set aside with its
   });
 });
 
-test('an event under the limit as JSON.stringify writes it, but over it as PostgreSQL prints jsonb (a space after each : and ,), goes out compact; a small one goes out as PostgreSQL prints it, the same JSON', async (t) => {
+test('an event an earlier (jsonb) outbox kept, under the limit compact but over it as PostgreSQL printed jsonb (a space after each : and ,), goes out compact; a new one goes out as it was stored, byte for byte', async (t) => {
   const pool = await freshPool(t, postgres());
   const bus = await freshBus(t);
   const items = Array.from({ length: 68_000 }, (_, i) => ({ k: i % 10, v: 2 }));
@@ -124,12 +124,19 @@ test('an event under the limit as JSON.stringify writes it, but over it as Postg
   const small = changedEvent('small', 2);
   const compact = Buffer.byteLength(JSON.stringify(wide.data));
   assert.ok(compact < MAX_EVENT_BYTES && compact > 900_000, `${compact} bytes compact`);
-  await enqueueCommitted(pool, [wide, small]);
-  const printed = await pool.query<{ bytes: number }>(
-    'SELECT octet_length(data::text) AS bytes FROM outbox WHERE id = $1',
-    [wide.id],
+  // As a jsonb outbox converted to json holds it: PostgreSQL's jsonb print.
+  await pool.query('INSERT INTO outbox (id, subject, type, data) VALUES ($1, $2, $3, $4::jsonb::json)', [
+    wide.id,
+    wide.subject,
+    wide.type,
+    JSON.stringify(wide.data),
+  ]);
+  await enqueueCommitted(pool, [small]);
+  const printed = await pool.query<{ id: string; bytes: number }>(
+    'SELECT id, octet_length(data::text) AS bytes FROM outbox ORDER BY seq',
   );
-  assert.ok((printed.rows[0]?.bytes ?? 0) > MAX_EVENT_BYTES, `${printed.rows[0]?.bytes} bytes as PostgreSQL prints it`);
+  assert.ok((printed.rows[0]?.bytes ?? 0) > MAX_EVENT_BYTES, `${printed.rows[0]?.bytes} bytes as jsonb printed it`);
+  assert.equal(printed.rows[1]?.bytes, Buffer.byteLength(JSON.stringify(small.data)), 'a new event is stored compact');
 
   const relay = new OutboxRelay({ pool, js: bus.js, logger: silentLogger, source: 'latchkey/test' });
   assert.equal(await relay.publishBatch(), 2);
@@ -143,7 +150,38 @@ test('an event under the limit as JSON.stringify writes it, but over it as Postg
     stored.set(m.header.get('ce-id'), new TextDecoder().decode(m.data));
   }
   assert.equal(stored.get(wide.id), JSON.stringify(wide.data), 'the wide one compact');
-  assert.deepEqual(JSON.parse(stored.get(small.id) ?? 'null'), small.data, 'the small one: the same JSON');
+  assert.equal(stored.get(small.id), JSON.stringify(small.data), 'the new one as JSON.stringify wrote it');
+});
+
+test('an outbox an earlier version made (data jsonb, compressed) is converted once to json stored uncompressed, its pending rows kept and published', async (t) => {
+  const pool = await freshPool(t, postgres());
+  const bus = await freshBus(t);
+  await pool.query('ALTER TABLE outbox ALTER COLUMN data TYPE jsonb USING data::jsonb');
+  await pool.query('ALTER TABLE outbox ALTER COLUMN data SET STORAGE EXTENDED');
+  const pending = changedEvent('pending', 3);
+  await pool.query('INSERT INTO outbox (id, subject, type, data) VALUES ($1, $2, $3, $4::jsonb)', [
+    pending.id,
+    pending.subject,
+    pending.type,
+    JSON.stringify(pending.data),
+  ]);
+  const column = async () =>
+    (
+      await pool.query<{ type: string; storage: string }>(
+        `SELECT atttypid::regtype::text AS type, attstorage AS storage FROM pg_attribute
+         WHERE attrelid = 'outbox'::regclass AND attname = 'data'`,
+      )
+    ).rows[0];
+  assert.deepEqual(await column(), { type: 'jsonb', storage: 'x' }, 'the old outbox');
+  await Promise.all([ensureEventTables(pool), ensureEventTables(pool)]);
+  assert.deepEqual(await column(), { type: 'json', storage: 'e' }, 'converted, by two replicas at once');
+  await ensureEventTables(pool);
+  assert.deepEqual(await unpublishedIds(pool), [pending.id], 'the pending row kept');
+  const relay = new OutboxRelay({ pool, js: bus.js, logger: silentLogger, source: 'latchkey/test' });
+  assert.equal(await relay.publishBatch(), 1);
+  const info = await bus.jsm.streams.info(STREAM_EVENTS);
+  const m = await bus.jsm.streams.getMessage(STREAM_EVENTS, { seq: info.state.last_seq });
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(m.data)), pending.data);
 });
 
 test('a row the NATS server refuses as too large is set aside; a row that fails for another reason stays pending and does not hold back its batch', async (t) => {

@@ -8,7 +8,11 @@ import { FakeAuthorizer, waitFor } from '@latchkey/testing';
 import type { Authorizer } from '@latchkey/authz';
 import { CLAIM_LOCK } from '../src/adapters/postgres-redeploy-repo.js';
 import type { DeploymentRecord } from '../src/domain/deployment-types.js';
-import { WORKLOAD_STALE_CONSUMER, workloadStaleConsumer } from '../src/transport/events/deployer-consumers.js';
+import {
+  mayNameAutoWorkload,
+  WORKLOAD_STALE_CONSUMER,
+  workloadStaleConsumer,
+} from '../src/transport/events/deployer-consumers.js';
 import {
   computeSpec,
   deploymentRows,
@@ -89,6 +93,35 @@ async function inFlight(pool: Pool, domain: string): Promise<number> {
 
 const autoDeployments = async (pool: Pool, name: string) =>
   (await deploymentRows(pool, name)).filter((d) => d.trigger === 'auto');
+
+test('the workload.stale events markStale writes: one naming only manual workloads has no "auto" in its bytes (skipped unparsed), one naming an auto workload has', async (t) => {
+  const h = await setup(t, '2025-03-03T12:00:00Z');
+  await h.running('analytics', ['implicit']);
+  await h.running('analytics', ['explicit'], { mode: 'manual' });
+  await h.running('finance', ['auto-one'], { mode: 'auto' });
+  await h.running('finance', ['manual-one']);
+  await h.r.workloads.onSecretChanged('secret.updated:analytics/db_password/2', rotated('analytics', 'db_password', 2));
+  await h.r.workloads.onSecretChanged('secret.updated:finance/db_password/2', rotated('finance', 'db_password', 2));
+  const { rows } = await h.pool.query<{ domain: string; body: string }>(
+    `SELECT data ->> 'domain' AS domain, data::text AS body FROM outbox WHERE type = $1 ORDER BY seq`,
+    [eventTypes.stale],
+  );
+  assert.ok(rows.length >= 2, `${rows.length} events`);
+  for (const row of rows) {
+    const ev = JSON.parse(row.body) as WorkloadStale;
+    const auto = ev.workloads.some((w) => w.redeployMode === 'auto');
+    assert.equal(mayNameAutoWorkload(Buffer.from(row.body)), auto, row.body);
+    assert.equal(row.body, JSON.stringify(JSON.parse(row.body)), 'stored compact, as JSON.stringify writes it');
+  }
+  assert.deepEqual(
+    rows.filter((r) => mayNameAutoWorkload(Buffer.from(r.body))).map((r) => r.domain),
+    rows.filter((r) => r.domain === 'finance' && r.body.includes('auto-one')).map((r) => r.domain),
+  );
+  assert.ok(
+    rows.some((r) => r.domain === 'analytics'),
+    'an analytics event (manual only)',
+  );
+});
 
 test('one rotation marks each dependent with a manual policy stale once and restarts none of them', async (t) => {
   const h = await setup(t, '2025-03-03T12:00:00Z');

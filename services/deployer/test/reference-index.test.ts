@@ -396,7 +396,7 @@ test('one key used by 100,000 workloads: all are listed as dependents, their Vau
   const counts = await h.pool.query<{ stale: number; events: number; named: number }>(
     `SELECT (SELECT count(*)::int FROM workloads WHERE stale) AS stale,
             (SELECT count(*)::int FROM outbox WHERE type = $1) AS events,
-            (SELECT count(DISTINCT w ->> 'workloadId')::int FROM outbox, jsonb_array_elements(data -> 'workloads') w
+            (SELECT count(DISTINCT w ->> 'workloadId')::int FROM outbox, json_array_elements(data -> 'workloads') w
              WHERE type = $1) AS named`,
     [eventTypes.stale],
   );

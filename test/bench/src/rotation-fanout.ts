@@ -26,6 +26,14 @@ import { elapsedMs } from './stats.js';
 
 const DOMAIN = 'fanout';
 const ROTATION_GOAL = { dependents: 100_000, ms: 2000 };
+/**
+ * The deployer replica the clones' live deployments are recorded as running
+ * on: one this bench never starts. Recorded on the replica that deployed the
+ * template, they would be ended as lost by its next reconcile (the noop
+ * runtime runs only the template), 100,000 updates and log lines that are
+ * no part of a rotation's work.
+ */
+const SEEDED_RUNNER = 'bench-seeded-elsewhere';
 
 /** Clones workload `templateId` (and its live deployment) `n` times as `<prefix><i>`, then removes the template. */
 async function cloneWorkloads(db: pg.Pool, templateId: string, prefix: string, n: number): Promise<void> {
@@ -46,9 +54,9 @@ async function cloneWorkloads(db: pg.Pool, templateId: string, prefix: string, n
     );
     await c.query(
       `INSERT INTO deployments SELECT (jsonb_populate_record(NULL::deployments, to_jsonb(t) || jsonb_build_object(
-         'id', f.did, 'workload_id', f.wid, 'workload_name', f.name))).*
+         'id', f.did, 'workload_id', f.wid, 'workload_name', f.name, 'runner', $2::text))).*
        FROM deployments t, fan f, workloads w WHERE w.id = $1 AND t.id = w.last_deployment_id`,
-      [templateId],
+      [templateId, SEEDED_RUNNER],
     );
     await c.query(
       `INSERT INTO deployment_versions SELECT (jsonb_populate_record(NULL::deployment_versions,

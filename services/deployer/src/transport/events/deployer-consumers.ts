@@ -64,10 +64,27 @@ export const resolutionRetryingConsumer = (w: WorkloadService): MessageHandler =
     (id, ev, origin) => w.onResolutionRetrying(id, ev, origin),
   );
 
+/** The JSON string an auto workload's `redeployMode` holds, as bytes. */
+const AUTO = Buffer.from('"auto"');
+
+/**
+ * Whether a workload.stale body may name a workload whose redeploy policy
+ * is auto: the handler acts on those only, and a rotation's events mostly
+ * name manual ones (100,000 of them are about 13 MB of JSON the deployer
+ * parsed to do nothing, issue 18). The deployer writes these events as
+ * plain JSON (no letter escaped), so a body without the bytes `"auto"`
+ * names no auto workload and is acknowledged unparsed; one that has them
+ * anywhere (a workload named auto too) is parsed and judged as before.
+ */
+export function mayNameAutoWorkload(body: Uint8Array): boolean {
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes(AUTO);
+}
+
 /**
  * `workload.stale`: the redeploy policy acts on each workload it names (one
  * replica per event). A workload still in its cooldown is considered again when it ends
- * (`later`: the periodic scan, brought forward).
+ * (`later`: the periodic scan, brought forward). An event without an auto
+ * workload is not parsed (mayNameAutoWorkload).
  */
 export const workloadStaleConsumer = (auto: AutoRedeployService, later: (inMs: number) => void): MessageHandler =>
   eventHandler<WorkloadStale>(
@@ -77,7 +94,7 @@ export const workloadStaleConsumer = (auto: AutoRedeployService, later: (inMs: n
       const retries = outcomes.flatMap((o) => ('skip' in o && o.retryInMs !== undefined ? [o.retryInMs] : []));
       if (retries.length > 0) later(Math.min(...retries));
     },
-    { type: eventTypes.stale },
+    { type: eventTypes.stale, worthDecoding: mayNameAutoWorkload },
   );
 
 const row = (stream: string, durable: string, subject: string, handler: MessageHandler): DurableConsumer => ({
