@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -42,8 +43,58 @@ export function wrapDbError(err: unknown, what: string): LatchkeyError {
   return new LatchkeyError('db.error', `database error ${code} while ${what}`, { cause: err });
 }
 
+/**
+ * At most this many distinct statement texts are prepared (named); any
+ * beyond them run unnamed, as before, so that SQL built with a varying text
+ * cannot grow every connection's set of prepared statements without end.
+ */
+export const MAX_PREPARED_STATEMENTS = 1000;
+
+const statementNames = new Map<string, string>();
+
+/**
+ * The name a statement is prepared under on each connection, or undefined
+ * when it is run unnamed: a statement is named when it has parameters (so
+ * it is one statement of a fixed text; a script of several cannot be) and
+ * no `*` (a `SELECT *`, `RETURNING *` or `t.*` changes its result columns
+ * when a migration adds one, and PostgreSQL refuses to run a prepared
+ * statement whose result type changed; a named statement with its columns
+ * listed is replanned by PostgreSQL after any migration).
+ */
+export function preparedName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name !== undefined) return name;
+  if (text.includes('*') || statementNames.size >= MAX_PREPARED_STATEMENTS) return undefined;
+  name = `lk_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+  statementNames.set(text, name);
+  return name;
+}
+
+/**
+ * A connection that prepares each parameterised statement once and then
+ * only binds and executes it: PostgreSQL parses, analyses and (after five
+ * runs, when its generic plan is as good) plans it once per connection
+ * instead of on every call, and the text is not sent again. Measured in the
+ * throughput scenario (issue 18): PostgreSQL's CPU per deployment 12.4 ->
+ * 8.7 ms, 49 -> 56 deployments/s.
+ */
+class PreparingClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    // (text, values) from a transaction's client, (text, values, callback) from pool.query.
+    const [config, values, callback] = args;
+    const plain = args.length === 2 || (args.length === 3 && typeof callback === 'function');
+    if (plain && typeof config === 'string' && Array.isArray(values) && values.length > 0) {
+      const name = preparedName(config);
+      if (name !== undefined) {
+        return (super.query as (...a: unknown[]) => never)({ text: config, values, name }, ...args.slice(2));
+      }
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
 export function createPool(connectionString: string, logger?: Logger, max = 10): Pool {
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000, Client: PreparingClient });
   // An idle client's error (server restart) must not crash the process.
   pool.on('error', (err) => logger?.warn('idle database connection failed', { err }));
   // Nor a checked-out one's: pg-pool listens only while a client is idle, so a

@@ -1,6 +1,8 @@
 export type { Queryable, Pool, Connection } from './database.js';
 export {
   createPool,
+  preparedName,
+  MAX_PREPARED_STATEMENTS,
   connectOutsidePool,
   withTransaction,
   migrate,
