@@ -454,6 +454,60 @@ test('a Vault reference needs USE on its integration’s bundle: without it the 
   );
 });
 
+test('a Vault integration’s bundle is asked of the catalog once and remembered; a remembered bundle ras refuses is asked again, so a deleted integration is still the catalog’s to refuse', async () => {
+  const values = new FakeValues({ team_key: { scope: VAULT_ID, version: 7, value: canary('team') } });
+  const h = harness(values);
+  await h.service.resolve(deploying([vault('team_key')]));
+  await h.service.resolve(deploying([vault('team_key')]));
+  assert.equal(h.publisher.resolvedEvents.length, 2);
+  assert.deepEqual(values.bundleLookups, [{ domain: 'analytics', ids: [VAULT_ID] }], 'one lookup for both');
+  assert.deepEqual(
+    h.authorizer.batches.map((b) => b.map((q) => `${q.action} ${q.resource}`)),
+    [
+      ['secret.use team_key', 'bundle.use team-vault'],
+      ['secret.use team_key', 'bundle.use team-vault'],
+    ],
+    'the remembered bundle is still checked with ras on every resolution',
+  );
+
+  // Another domain's question never reads analytics' answer.
+  await h.service.resolve({ ...deploying([vault('team_key')]), domain: 'finance' });
+  assert.deepEqual(values.bundleLookups.at(-1), { domain: 'finance', ids: [VAULT_ID] });
+
+  // The integration is deleted, and with it USE on its bundle: the remembered answer is refused by ras,
+  // so the catalog is asked again; it no longer holds the integration, and its read says so (not found),
+  // as it did before anything was remembered.
+  values.bundles = new Map();
+  h.authorizer.decide = (q) => q.resource !== 'team-vault';
+  const lookups = values.bundleLookups.length;
+  await h.service.resolve(deploying([vault('team_key')]));
+  assert.equal(values.bundleLookups.length, lookups + 1, 'asked again after the refusal');
+  assert.deepEqual(
+    h.authorizer.batches.at(-1)!.map((q) => q.action),
+    ['secret.use'],
+    'no bundle left to ask about',
+  );
+  assert.deepEqual(
+    values.calls.at(-1)?.items.map((i) => [i.key, i.integrationId]),
+    [['team_key', VAULT_ID]],
+  );
+
+  // USE revoked while the integration stays: refused, after one fresh lookup that finds the same bundle.
+  values.bundles = new Map([[VAULT_ID, 'team-vault']]);
+  const fresh = harness(values);
+  await fresh.service.resolve(deploying([vault('team_key')]));
+  fresh.authorizer.decide = (q) => q.resource !== 'team-vault';
+  const before = values.bundleLookups.length;
+  const reads = values.calls.length;
+  await fresh.service.resolve(deploying([vault('team_key')]));
+  assert.equal(values.bundleLookups.length, before + 1);
+  assert.deepEqual(
+    fresh.publisher.failedEvents[0]?.failures.map((f) => [f.key, f.code]),
+    [['team_key', 'ras.permission_denied']],
+  );
+  assert.equal(values.calls.length, reads, 'nothing read');
+});
+
 test('the audit record of a resolution carries the deploying principal’s groups', async () => {
   const values = new FakeValues({ db_password: { scope: 'analytics', version: 2, value: canary('db') } });
   const h = harness(values);

@@ -1,7 +1,8 @@
 import { LatchkeyError } from '@latchkey/errors';
 import { GLOBAL_SCOPE, type ReferenceSpec } from '@latchkey/events';
 import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
-import type { ValueRead, ValueSource } from './ports.js';
+import type { IntegrationBundles } from './integration-bundles.js';
+import type { ValueRead } from './ports.js';
 import {
   bundleDenied,
   bundleLookupFailed,
@@ -14,8 +15,8 @@ import type { Outcomes, Question } from './resolution-outcome.js';
 
 export interface AuthorizationDeps {
   authorizer: Authorizer;
-  /** Only its integrationBundles (metadata: which bundle a Vault integration belongs to). */
-  values: Pick<ValueSource, 'integrationBundles'>;
+  /** Which bundle each Vault integration belongs to (metadata, from the catalog, remembered). */
+  bundles: IntegrationBundles;
   /**
    * features.secretsV2 (default true). False, the legacy mode: a
    * `${secrets.KEY}` placeholder reads global scope only (never the
@@ -45,10 +46,9 @@ export async function authorizeReferences(
 ): Promise<ValueRead[]> {
   const legacyMode = deps.secretsV2 === false;
   if (legacyMode) for (const ref of q.references) if (!ref.legacy) outcomes.fail(ref, secretsV2Disabled(ref));
-  const bundleOf = await lookupBundles(deps.values, q, outcomes);
   let answers: Answers;
   try {
-    answers = { bundleOf, ...(await askRas(deps.authorizer, q, [...new Set(bundleOf.values())], legacyMode)) };
+    answers = await ask(deps, q, outcomes, legacyMode);
   } catch (err) {
     if (!(err instanceof LatchkeyError)) throw err;
     for (const ref of q.references) outcomes.fail(ref, permissionsUnchecked(err));
@@ -63,22 +63,46 @@ export async function authorizeReferences(
   return reads;
 }
 
+/**
+ * The bundles, then ras's answers. When ras refuses a bundle that was
+ * remembered, the catalog is asked again for those integrations (one may be
+ * gone since) and ras once more: a refusal is always of the bundle the
+ * catalog holds now.
+ */
+async function ask(deps: AuthorizationDeps, q: Question, outcomes: Outcomes, legacyMode: boolean): Promise<Answers> {
+  const first = await lookupBundles(deps.bundles, q, outcomes);
+  const answers = {
+    bundleOf: first.bundles,
+    ...(await askRas(deps.authorizer, q, [...new Set(first.bundles.values())], legacyMode)),
+  };
+  const doubtful = [...first.remembered].filter(
+    (id) => answers.bundleDecisions.get(first.bundles.get(id)!)?.allowed !== true,
+  );
+  if (doubtful.length === 0) return answers;
+  deps.bundles.forget(q.domain, doubtful);
+  const again = await lookupBundles(deps.bundles, q, outcomes);
+  return {
+    bundleOf: again.bundles,
+    ...(await askRas(deps.authorizer, q, [...new Set(again.bundles.values())], legacyMode)),
+  };
+}
+
 /** The bundle of each Vault integration referenced (a lookup that fails fails those references). */
 async function lookupBundles(
-  values: AuthorizationDeps['values'],
+  bundles: IntegrationBundles,
   q: Question,
   outcomes: Outcomes,
-): Promise<Map<string, string>> {
+): Promise<{ bundles: Map<string, string>; remembered: Set<string> }> {
   const vaultIds = [
     ...new Set(q.references.filter((r) => r.sourceType === 'VAULT' && !outcomes.has(r)).map((r) => r.sourceId)),
   ];
-  if (vaultIds.length === 0) return new Map();
+  if (vaultIds.length === 0) return { bundles: new Map(), remembered: new Set() };
   try {
-    return await values.integrationBundles(q.domain, vaultIds);
+    return await bundles.lookup(q.domain, vaultIds);
   } catch (err) {
     if (!(err instanceof LatchkeyError)) throw err;
     for (const ref of q.references) if (ref.sourceType === 'VAULT') outcomes.fail(ref, bundleLookupFailed(ref, err));
-    return new Map();
+    return { bundles: new Map(), remembered: new Set() };
   }
 }
 

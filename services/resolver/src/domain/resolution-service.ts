@@ -12,7 +12,8 @@ import {
 import type { Authorizer } from '@latchkey/authz';
 import { planRequestProblem, runtimeReadProblem } from './plan-request.js';
 import type { AuditTrail, ResolutionPublisher, ValueSource } from './ports.js';
-import { authorizeReferences } from './reference-authorization.js';
+import { IntegrationBundles } from './integration-bundles.js';
+import { authorizeReferences, type AuthorizationDeps } from './reference-authorization.js';
 import { readReferences, type ReadMode } from './reference-read.js';
 import {
   askedList,
@@ -82,8 +83,15 @@ export interface ResolutionDeps {
 export class ResolutionService {
   private readonly maxAttempts: number;
   private readonly limits: { maxValueBytes: number; maxTotalBytes: number };
+  /** What the permission check needs, with the integrations' bundles remembered across resolutions. */
+  readonly #authorization: AuthorizationDeps;
 
   constructor(private readonly deps: ResolutionDeps) {
+    this.#authorization = {
+      authorizer: deps.authorizer,
+      bundles: new IntegrationBundles(deps.values),
+      ...(deps.secretsV2 === undefined ? {} : { secretsV2: deps.secretsV2 }),
+    };
     this.maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.limits = { maxValueBytes: deps.maxValueBytes ?? 65_536, maxTotalBytes: deps.maxTotalBytes ?? 512 * 1024 };
   }
@@ -317,7 +325,7 @@ export class ResolutionService {
    */
   async #evaluate(q: Question, mode: ReadMode): Promise<Outcome[]> {
     const outcomes = new Outcomes();
-    const reads = await authorizeReferences(this.deps, q, outcomes);
+    const reads = await authorizeReferences(this.#authorization, q, outcomes);
     await readReferences(this.deps.values, q, reads, mode, this.limits, outcomes);
     return outcomes.inOrder(q.references);
   }
