@@ -5,7 +5,7 @@ import { trace } from '@opentelemetry/api';
 import { withTransaction, type Pool } from '@latchkey/db';
 import { initTracing, inSpan, silentLogger, type LogFields, type Logger } from '@latchkey/logger';
 import { waitFor } from '@latchkey/testing';
-import { claimEvent, enqueueEvents, OutboxRelay } from './outbox.js';
+import { claimEvent, enqueueEvents, ensureEventTables, OutboxRelay } from './outbox.js';
 import { eventTypes } from './subjects.js';
 import {
   changedEvent,
@@ -329,6 +329,63 @@ test('a row committed without a kick (by another replica) wakes the idle relay a
   });
   assert.ok(Date.now() - committed < 10_000);
   assert.equal((await streamMessages(bus.jsm))[0]?.headers?.get('ce-id'), ev.id);
+});
+
+test('each commit is read once: the notification of rows the relay already read starts no empty read, an insert that adds no row notifies nothing, and an earlier version’s trigger is replaced', async (t) => {
+  const pool = await freshPool(t, postgres());
+  const bus = await freshBus(t);
+  class EmptyCounting extends CountingRelay {
+    empty = 0;
+    override async relayBatch() {
+      const outcome = await super.relayBatch();
+      if (outcome.published + outcome.setAside + outcome.failed === 0) this.empty++;
+      return outcome;
+    }
+  }
+  const relay = new EmptyCounting({ pool, js: bus.js, logger: silentLogger, source: 'latchkey/test', idleMs: 600_000 });
+  relay.start();
+  defer(t, () => relay.stop());
+  await waitFor(async () => (await listeners(pool)).length === 1 && relay.batches >= 1, {
+    what: 'the relay to LISTEN, read once and go idle',
+  });
+  const emptyAtStart = relay.empty;
+
+  // Committed and kicked, as a service does: read once; the commit's own notification (of a row read) is not news.
+  await enqueueCommitted(pool, [changedEvent('a', 1)]);
+  relay.kick();
+  await waitFor(async () => (await streamCount(bus.jsm)) === 1, { what: 'the kicked event published' });
+  // Committed without a kick (another replica): the notification names a row not read yet, and wakes the relay.
+  // Notifications arrive in commit order, so the first commit's was handled before this one's.
+  await enqueueCommitted(pool, [changedEvent('b', 1), changedEvent('c', 1)]);
+  await waitFor(async () => (await streamCount(bus.jsm)) === 3, { what: 'the notified events published' });
+  // A repeat of an event id inserts nothing (ON CONFLICT DO NOTHING), so it notifies nothing; the next commit does.
+  const repeat = changedEvent('d', 1);
+  await enqueueCommitted(pool, [repeat]);
+  await waitFor(async () => (await streamCount(bus.jsm)) === 4, { what: 'the fourth event published' });
+  const batches = relay.batches;
+  await enqueueCommitted(pool, [repeat]);
+  await enqueueCommitted(pool, [changedEvent('e', 1)]);
+  await waitFor(async () => (await streamCount(bus.jsm)) === 5, { what: 'the fifth event published' });
+  assert.equal(relay.batches, batches + 1, 'one read for the commit that added a row, none for the repeat');
+  assert.equal(relay.empty, emptyAtStart, 'no read found nothing');
+
+  // An outbox with the trigger of an earlier version (a notification without payload): replaced by this one.
+  await pool.query(`DROP TRIGGER outbox_notify_seq ON outbox;
+    CREATE FUNCTION latchkey_outbox_notify() RETURNS trigger LANGUAGE plpgsql
+      AS $f$ BEGIN PERFORM pg_notify('latchkey_outbox', ''); RETURN NULL; END $f$;
+    CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION latchkey_outbox_notify();`);
+  await ensureEventTables(pool);
+  const { rows } = await pool.query<{ tgname: string }>(
+    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'outbox'::regclass AND NOT tgisinternal",
+  );
+  assert.deepEqual(
+    rows.map((r) => r.tgname),
+    ['outbox_notify_seq'],
+  );
+  const old = await pool.query("SELECT 1 FROM pg_proc WHERE proname = 'latchkey_outbox_notify'");
+  assert.equal(old.rowCount, 0);
+  await enqueueCommitted(pool, [changedEvent('f', 1)]);
+  await waitFor(async () => (await streamCount(bus.jsm)) === 6, { what: 'an event after the upgrade, notified' });
 });
 
 test('a relay whose LISTEN connection is cut listens again, reads what was committed meanwhile, and wakes on the next commit', async (t) => {

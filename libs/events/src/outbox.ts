@@ -28,7 +28,10 @@ export const eventBytes = (data: unknown): number => Buffer.byteLength(JSON.stri
  * The PostgreSQL channel an insert into the outbox notifies (a statement
  * trigger, so delivered when the inserting transaction commits, whoever
  * wrote the row: this replica, another one, a migration); every relay
- * LISTENs on it and wakes at once instead of polling.
+ * LISTENs on it and wakes at once instead of polling. The payload is the
+ * highest seq the statement inserted: a relay that has already read that
+ * row (the usual case: its own service committed it and kicked it) knows
+ * the statement's rows were visible to it, and does not read again.
  */
 export const OUTBOX_CHANNEL = 'latchkey_outbox';
 
@@ -63,7 +66,8 @@ export function relayRetryDelayMs(failures: number, random: () => number = Math.
  * large for the bus) is set aside: `dead_at` and `dead_reason` say when and
  * why; operators list them with
  * `SELECT seq, id, subject, dead_at, dead_reason FROM outbox WHERE dead_at IS NOT NULL`.
- * A statement trigger on the outbox notifies OUTBOX_CHANNEL.
+ * A statement trigger on the outbox notifies OUTBOX_CHANNEL with the
+ * highest seq the statement inserted (nothing when it inserted no row).
  */
 export async function ensureEventTables(pool: Pool): Promise<void> {
   await pool
@@ -90,14 +94,21 @@ export async function ensureEventTables(pool: Pool): Promise<void> {
          IF (SELECT attstorage FROM pg_attribute WHERE attrelid = 'outbox'::regclass AND attname = 'data') <> 'e' THEN
            ALTER TABLE outbox ALTER COLUMN data SET STORAGE EXTERNAL;
          END IF;
-         IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'latchkey_outbox_notify') THEN
-           CREATE FUNCTION latchkey_outbox_notify() RETURNS trigger LANGUAGE plpgsql
-             AS $f$ BEGIN PERFORM pg_notify('${OUTBOX_CHANNEL}', ''); RETURN NULL; END $f$;
+         IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'latchkey_outbox_notify_seq') THEN
+           CREATE FUNCTION latchkey_outbox_notify_seq() RETURNS trigger LANGUAGE plpgsql
+             AS $f$ DECLARE last bigint; BEGIN
+               SELECT max(seq) INTO last FROM new_rows;
+               IF last IS NOT NULL THEN PERFORM pg_notify('${OUTBOX_CHANNEL}', last::text); END IF;
+               RETURN NULL;
+             END $f$;
          END IF;
-         IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'outbox_notify' AND tgrelid = 'outbox'::regclass) THEN
-           CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
-             FOR EACH STATEMENT EXECUTE FUNCTION latchkey_outbox_notify();
+         IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'outbox_notify_seq' AND tgrelid = 'outbox'::regclass) THEN
+           CREATE TRIGGER outbox_notify_seq AFTER INSERT ON outbox REFERENCING NEW TABLE AS new_rows
+             FOR EACH STATEMENT EXECUTE FUNCTION latchkey_outbox_notify_seq();
          END IF;
+         -- The trigger of earlier versions notified with no payload (a wake-up the relay cannot tell apart).
+         DROP TRIGGER IF EXISTS outbox_notify ON outbox;
+         DROP FUNCTION IF EXISTS latchkey_outbox_notify();
        END $$;
        CREATE TABLE IF NOT EXISTS processed_events (
          consumer text NOT NULL,
@@ -206,6 +217,9 @@ const FILL_BATCH = `
   WHERE published_at IS NULL AND dead_at IS NULL AND seq <> ALL ($1::bigint[])
   ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED`;
 
+/** How many of the rows it read lately a relay remembers (to tell its own notifications from news). */
+const SEEN_ROWS = 10_000;
+
 /** Why a row can never be published (it is then set aside), or undefined when a later try may succeed. */
 function permanentFailure(err: unknown): string | undefined {
   const code = (err as { code?: unknown }).code;
@@ -250,6 +264,12 @@ export class OutboxRelay {
   private unlisten: (() => void) | undefined;
   /** Set by kick(); a kick that arrives while a batch is being published is not lost. */
   private kicked = false;
+  /** The seqs of the rows the latest batches read (the last SEEN_ROWS of them), oldest first. */
+  private readonly seen = new Set<string>();
+  /** Seqs notified since the last batch began that it had not read then. */
+  private readonly notified = new Set<string>();
+  /** How many rows the latest batch read. */
+  private lastRead = 0;
   private loop: Promise<void> | undefined;
   /** Rows this relay set aside since it started. */
   private setAsideTotal = 0;
@@ -279,6 +299,26 @@ export class OutboxRelay {
   /** Call after committing events, so they go out without waiting for the next poll. */
   kick(): void {
     this.kicked = true;
+    this.wake?.();
+  }
+
+  /**
+   * A notification on OUTBOX_CHANNEL: `payload` is the highest seq of the
+   * statement that inserted (an empty one, from an earlier version's
+   * trigger, is a plain kick). A seq this relay has already read needs no
+   * further read: that statement's rows were all visible to the batch that
+   * read it (its transaction had committed), and a batch that could not take
+   * them all was full and is followed by another anyway. This spares the
+   * empty read that followed every batch (issue 18: three transactions per
+   * deployment over the deployer's and the catalog's relays).
+   */
+  notify(payload: string): void {
+    if (!/^\d+$/.test(payload)) {
+      this.kick();
+      return;
+    }
+    if (this.seen.has(payload)) return;
+    this.notified.add(payload);
     this.wake?.();
   }
 
@@ -314,7 +354,7 @@ export class OutboxRelay {
           this.unlisten = resolve;
         });
         c.on('notification', (n) => {
-          if (n.channel === OUTBOX_CHANNEL) this.kick();
+          if (n.channel === OUTBOX_CHANNEL) this.notify(n.payload ?? '');
         });
         await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
         if (failures > 0) this.deps.logger.info('outbox relay listens again', { failures });
@@ -378,6 +418,12 @@ export class OutboxRelay {
         rows.push(...more.rows);
       }
       const outcome: BatchOutcome = { published: 0, setAside: 0, failed: 0 };
+      this.lastRead = rows.length;
+      for (const row of rows) this.seen.add(row.seq);
+      for (const seq of this.seen) {
+        if (this.seen.size <= SEEN_ROWS) break;
+        this.seen.delete(seq);
+      }
       if (rows.length === 0) return outcome;
       const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
       const published: string[] = [];
@@ -491,20 +537,26 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     const reported = this.reportSetAside();
     let failures = 0;
+    const limit = this.deps.batchSize ?? 1000;
     while (this.running) {
-      let done = 0;
       this.kicked = false;
+      this.lastRead = 0;
       try {
-        done = await this.publishBatch();
+        await this.publishBatch();
         failures = 0;
       } catch (err) {
         // The rows that went out (or were set aside) are recorded; the others are tried again.
         failures++;
         this.deps.logger.warn('outbox relay could not publish; will retry', { err, failures });
       }
-      // More may be waiting: rows beyond this batch, or a commit kicked while
-      // this batch was being read (its rows were not visible to that read).
-      if ((done > 0 || this.kicked) && failures === 0) continue;
+      // More may be waiting: rows beyond a full batch, or rows committed while
+      // this batch was being read (a kick, or a notification of a row it did
+      // not read). Each notification is worth one read: a row it names that
+      // another replica holds (FOR UPDATE SKIP LOCKED) is that replica's to publish.
+      let unread = false;
+      for (const seq of this.notified) if (!this.seen.has(seq)) unread = true;
+      this.notified.clear();
+      if ((this.lastRead >= limit || this.kicked || unread) && failures === 0) continue;
       const idle = failures > 0 ? relayRetryDelayMs(failures) : (this.deps.idleMs ?? OUTBOX_SAFETY_POLL_MS);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, idle);
