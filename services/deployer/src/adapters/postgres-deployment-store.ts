@@ -17,7 +17,14 @@ import type { DeploymentRecord, DeploymentTrigger, WorkloadRecord } from '../dom
 import type { RedeployOfStale } from '../domain/ports.js';
 import type { RecordedDeployment } from '../domain/deployments/resolution-check.js';
 import { assertNotFenced } from './deletion-fence.js';
-import { dbCall, DEPLOYMENT_SELECT, toDeployment, UUID, type DeploymentRow } from './postgres-rows.js';
+import {
+  dbCall,
+  DEPLOYMENT_COLUMNS,
+  DEPLOYMENT_SELECT,
+  toDeployment,
+  UUID,
+  type DeploymentRow,
+} from './postgres-rows.js';
 
 /**
  * Records a deployment's outcome event (`workload.deployed` / `.failed`) in
@@ -66,7 +73,7 @@ export async function insertDeployment(
   const { rows } = await tx.query<DeploymentRow>(
     `INSERT INTO deployments (id, workload_id, domain, workload_name, principal, principal_groups, status, trigger,
        reference_specs)
-     VALUES ($1, $2, $3, $4, $5, $6, 'resolving', $7, $8) RETURNING *`,
+     VALUES ($1, $2, $3, $4, $5, $6, 'resolving', $7, $8) RETURNING ${DEPLOYMENT_COLUMNS}`,
     [id, w.id, w.domain, w.name, principal, JSON.stringify(groups), trigger, JSON.stringify(references)],
   );
   // After the row locks (the workload's, by the insert's foreign key), as everywhere: see deletion-fence.ts.
@@ -183,7 +190,7 @@ export class PostgresDeploymentStore {
         if (eventId && !(await claimEvent(tx, 'deployer-resolution-failed', eventId))) return false;
         const r = await tx.query<DeploymentRow>(
           `UPDATE deployments SET status = 'failed', reasons = $2, updated_at = now()
-           WHERE id = $1 AND status IN ('resolving', 'starting') RETURNING *`,
+           WHERE id = $1 AND status IN ('resolving', 'starting') RETURNING ${DEPLOYMENT_COLUMNS}`,
           [d.id, JSON.stringify(reasons)],
         );
         const failed = r.rows[0];

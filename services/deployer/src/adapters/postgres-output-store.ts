@@ -42,7 +42,9 @@ export class PostgresOutputStore {
       if (keep.seq.length > 0)
         await tx.query(
           `INSERT INTO deployment_logs (deployment_id, seq, stream, line, bytes, start_offset)
-           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::bigint[]) ON CONFLICT DO NOTHING`,
+           SELECT $1, u.seq, u.stream, u.line, u.bytes, u.start_offset
+           FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::bigint[]) AS u (seq, stream, line, bytes, start_offset)
+           ON CONFLICT DO NOTHING`,
           [deploymentId, keep.seq, keep.stream, keep.line, keep.bytes, starts],
         );
       if (floor > 0)

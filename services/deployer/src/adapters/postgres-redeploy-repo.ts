@@ -5,7 +5,14 @@ import type { AutoRedeploySkip, AutoRedeployDecision, CandidateCursor, RedeployR
 import type { DeploymentRecord, WorkloadRecord } from '../domain/deployment-types.js';
 import { cooldownLeftMs } from '../domain/staleness/redeploy-policy.js';
 import { insertDeployment, type DeployerSigner } from './postgres-deployment-store.js';
-import { DEPLOYMENT_SELECT, toDeployment, toWorkload, type DeploymentRow, type WorkloadRow } from './postgres-rows.js';
+import {
+  DEPLOYMENT_SELECT,
+  toDeployment,
+  toWorkload,
+  WORKLOAD_COLUMNS,
+  type DeploymentRow,
+  type WorkloadRow,
+} from './postgres-rows.js';
 
 /**
  * Advisory lock keys (the two-integer form): the first names what is
@@ -85,9 +92,10 @@ export class PostgresRedeployRepo implements RedeployRepo {
         const domain = domainOf.rows[0]?.domain;
         if (domain === undefined) return { skip: 'not_stale' as const };
         await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CLAIM_LOCK, domain]);
-        const { rows } = await tx.query<WorkloadRow>('SELECT * FROM workloads WHERE id = $1 FOR UPDATE', [
-          input.workloadId,
-        ]);
+        const { rows } = await tx.query<WorkloadRow>(
+          `SELECT ${WORKLOAD_COLUMNS} FROM workloads WHERE id = $1 FOR UPDATE`,
+          [input.workloadId],
+        );
         const row = rows[0];
         if (!row?.stale) return { skip: 'not_stale' as const };
         const w = toWorkload(row);

@@ -18,6 +18,61 @@ export async function dbCall<T>(what: string, fn: () => Promise<T>): Promise<T> 
   }
 }
 
+/**
+ * The columns of a table a row type reads, listed rather than `*`: a
+ * statement with its columns listed is prepared once per connection
+ * (libs/db), and keeps its result type when a migration adds a column.
+ * postgres-columns.test.ts holds each list equal to its migrated table.
+ */
+export const WORKLOAD_COLUMN_NAMES = [
+  'id',
+  'domain',
+  'name',
+  'kind',
+  'spec',
+  'created_at',
+  'updated_at',
+  'stale',
+  'stale_reasons',
+  'last_deployment_id',
+  'stale_since',
+  'auto_redeployed_at',
+  'applied_by',
+  'applied_groups',
+] as const;
+
+/** See WORKLOAD_COLUMN_NAMES. */
+export const DEPLOYMENT_COLUMN_NAMES = [
+  'id',
+  'workload_id',
+  'domain',
+  'workload_name',
+  'principal',
+  'principal_groups',
+  'status',
+  'reasons',
+  'warnings',
+  'attempts',
+  'pid',
+  'exit_code',
+  'trigger',
+  'runner',
+  'stop_requested_at',
+  'stop_requested_by',
+  'reference_specs',
+  'created_at',
+  'updated_at',
+] as const;
+
+/** `a.x, a.y, …` (or `x, y, …` without an alias). */
+export const columnList = (names: readonly string[], alias?: string): string =>
+  names.map((n) => (alias ? `${alias}.${n}` : n)).join(', ');
+
+/** Every column of workloads, for SELECT and RETURNING. */
+export const WORKLOAD_COLUMNS = columnList(WORKLOAD_COLUMN_NAMES);
+/** Every column of deployments, for SELECT and RETURNING. */
+export const DEPLOYMENT_COLUMNS = columnList(DEPLOYMENT_COLUMN_NAMES);
+
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface WorkloadRow {
@@ -77,7 +132,7 @@ export const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
 
 /** The workload with this id, if there is one (by the pool or inside a transaction). */
 export async function workloadById(q: Queryable, id: string): Promise<WorkloadRecord | undefined> {
-  const { rows } = await q.query<WorkloadRow>('SELECT * FROM workloads WHERE id = $1', [id]);
+  const { rows } = await q.query<WorkloadRow>(`SELECT ${WORKLOAD_COLUMNS} FROM workloads WHERE id = $1`, [id]);
   return rows[0] ? toWorkload(rows[0]) : undefined;
 }
 
@@ -105,7 +160,7 @@ export const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
 
 export type { DeploymentRow, WorkloadRow };
 
-export const DEPLOYMENT_SELECT = `SELECT d.*, (
+export const DEPLOYMENT_SELECT = `SELECT ${columnList(DEPLOYMENT_COLUMN_NAMES, 'd')}, (
     SELECT coalesce(jsonb_agg(jsonb_build_object('refId', v.ref_id, 'key', v.key, 'sourceType', v.source_type,
       'scope', v.scope, 'version', v.version) ORDER BY v.ref_id), '[]'::jsonb)
     FROM deployment_versions v WHERE v.deployment_id = d.id) AS versions

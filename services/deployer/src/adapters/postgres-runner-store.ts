@@ -9,7 +9,14 @@ import {
 import { withTransaction, type Pool } from '@latchkey/db';
 import type { DeploymentRecord } from '../domain/deployment-types.js';
 import { outcomeEvent } from './postgres-deployment-store.js';
-import { dbCall, DEPLOYMENT_SELECT, toDeployment, workloadById, type DeploymentRow } from './postgres-rows.js';
+import {
+  dbCall,
+  DEPLOYMENT_COLUMNS,
+  DEPLOYMENT_SELECT,
+  toDeployment,
+  workloadById,
+  type DeploymentRow,
+} from './postgres-rows.js';
 
 /** What a runner records: a claim, the start, the end, and stops asked for. */
 export class PostgresRunnerStore {
@@ -34,7 +41,7 @@ export class PostgresRunnerStore {
         const stopping = await tx.query<DeploymentRow>(
           `UPDATE deployments SET stop_requested_at = coalesce(stop_requested_at, now()),
              stop_requested_by = coalesce(stop_requested_by, $2), updated_at = now()
-           WHERE workload_id = $1 AND status IN ('starting', 'deployed') RETURNING *`,
+           WHERE workload_id = $1 AND status IN ('starting', 'deployed') RETURNING ${DEPLOYMENT_COLUMNS}`,
           [workloadId, by],
         );
         await enqueueEvents(
@@ -102,14 +109,15 @@ export class PostgresRunnerStore {
         // The notes of a wait for an unavailable backend are over: the values are here.
         const { rows } = await tx.query<DeploymentRow>(
           `UPDATE deployments SET status = 'starting', runner = $2, warnings = $3, reasons = '[]', updated_at = now()
-           WHERE id = $1 AND status = 'resolving' RETURNING *`,
+           WHERE id = $1 AND status = 'resolving' RETURNING ${DEPLOYMENT_COLUMNS}`,
           [deploymentId, runner, JSON.stringify(warnings)],
         );
         const d = rows[0];
         if (!d) return undefined;
         await tx.query(
           `INSERT INTO deployment_versions (deployment_id, ref_id, key, source_type, scope, version)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[])`,
+           SELECT $1, u.ref_id, u.key, u.source_type, u.scope, u.version
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[]) AS u (ref_id, key, source_type, scope, version)`,
           [
             deploymentId,
             versions.map((v) => v.refId),
@@ -132,7 +140,8 @@ export class PostgresRunnerStore {
         const r = await tx.query<DeploymentRow & { stop_requested: boolean }>(
           `UPDATE deployments SET status = CASE WHEN stop_requested_at IS NULL THEN 'deployed' ELSE status END,
              pid = $2, updated_at = now()
-           WHERE id = $1 AND status = 'starting' RETURNING *, stop_requested_at IS NOT NULL AS stop_requested`,
+           WHERE id = $1 AND status = 'starting'
+           RETURNING ${DEPLOYMENT_COLUMNS}, stop_requested_at IS NOT NULL AS stop_requested`,
           [d.id, pid],
         );
         const live = r.rows[0];

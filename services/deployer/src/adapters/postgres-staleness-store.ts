@@ -37,7 +37,7 @@ const MARK_STALE = `WITH direct AS (
        AND dv.deployment_id >= $12::uuid AND ($13::uuid IS NULL OR dv.deployment_id < $13::uuid)
      GROUP BY dv.deployment_id
    ), hit AS (
-     SELECT * FROM direct
+     SELECT deployment_id, deployed_version, shadowed FROM direct
      UNION ALL
      SELECT dv.deployment_id, min(dv.version), true
      FROM deployment_versions dv
@@ -56,7 +56,8 @@ const MARK_STALE = `WITH direct AS (
      RETURNING w.id, w.name, w.domain, hit.deployed_version,
        CASE WHEN w.spec -> 'redeployPolicy' ->> 'mode' = 'auto' THEN 'auto' ELSE 'manual' END AS mode
    ), chunked AS (
-     SELECT m.*, (row_number() OVER (PARTITION BY m.domain ORDER BY m.name) - 1) / $11::int AS chunk FROM marked m
+     SELECT m.id, m.name, m.domain, m.deployed_version, m.mode,
+       (row_number() OVER (PARTITION BY m.domain ORDER BY m.name) - 1) / $11::int AS chunk FROM marked m
    ), queued AS (
      INSERT INTO outbox (id, subject, type, data, trace)
      SELECT 'stale:' || $6::text || ':' || c.domain || ':' || $14::int || '.' || c.chunk, $7::text || c.domain, $8::text,

@@ -9,6 +9,7 @@ import {
   DEPLOYMENT_SELECT,
   toDeployment,
   toWorkload,
+  WORKLOAD_COLUMNS,
   type DeploymentRow,
   type WorkloadRow,
   workloadById,
@@ -31,7 +32,7 @@ export class PostgresWorkloadStore {
            VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (domain, name) DO UPDATE SET kind = EXCLUDED.kind, spec = EXCLUDED.spec,
              applied_by = EXCLUDED.applied_by, applied_groups = EXCLUDED.applied_groups, updated_at = now()
-           RETURNING *`,
+           RETURNING ${WORKLOAD_COLUMNS}`,
           [
             randomUUID(),
             domain,
@@ -50,7 +51,8 @@ export class PostgresWorkloadStore {
         await tx.query('DELETE FROM workload_refs WHERE workload_id = $1', [w.id]);
         await tx.query(
           `INSERT INTO workload_refs (workload_id, ref_id, key, source_type, source_id, legacy)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[])
+           SELECT $1, u.ref_id, u.key, u.source_type, u.source_id, u.legacy
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[]) AS u (ref_id, key, source_type, source_id, legacy)
            ON CONFLICT DO NOTHING`,
           [
             w.id,
@@ -88,19 +90,20 @@ export class PostgresWorkloadStore {
 
   getWorkload(domain: string, name: string): Promise<WorkloadRecord | undefined> {
     return dbCall('reading a workload', async () => {
-      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE domain = $1 AND name = $2', [
-        domain,
-        name,
-      ]);
+      const { rows } = await this.pool.query<WorkloadRow>(
+        `SELECT ${WORKLOAD_COLUMNS} FROM workloads WHERE domain = $1 AND name = $2`,
+        [domain, name],
+      );
       return rows[0] ? toWorkload(rows[0]) : undefined;
     });
   }
 
   listWorkloads(domain: string): Promise<WorkloadRecord[]> {
     return dbCall('listing workloads', async () => {
-      const { rows } = await this.pool.query<WorkloadRow>('SELECT * FROM workloads WHERE domain = $1 ORDER BY name', [
-        domain,
-      ]);
+      const { rows } = await this.pool.query<WorkloadRow>(
+        `SELECT ${WORKLOAD_COLUMNS} FROM workloads WHERE domain = $1 ORDER BY name`,
+        [domain],
+      );
       return rows.map(toWorkload);
     });
   }
@@ -113,7 +116,7 @@ export class PostgresWorkloadStore {
     return dbCall('listing workloads', async () => {
       if (domains.length === 0) return [];
       const { rows } = await this.pool.query<WorkloadRow>(
-        `SELECT * FROM workloads WHERE domain = ANY ($1::text[]) AND (stale OR NOT $2::boolean)
+        `SELECT ${WORKLOAD_COLUMNS} FROM workloads WHERE domain = ANY ($1::text[]) AND (stale OR NOT $2::boolean)
          ORDER BY domain COLLATE "C", name COLLATE "C"`,
         [domains, opts.staleOnly === true],
       );

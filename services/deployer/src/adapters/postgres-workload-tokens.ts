@@ -1,7 +1,14 @@
 import type { Pool } from '@latchkey/db';
 import type { ReferenceSpec } from '@latchkey/events';
 import type { TokenHolder, WorkloadTokenStore } from '../domain/ports.js';
-import { dbCall, DEPLOYMENT_SELECT, toDeployment, type DeploymentRow } from './postgres-rows.js';
+import {
+  columnList,
+  dbCall,
+  DEPLOYMENT_COLUMN_NAMES,
+  DEPLOYMENT_SELECT,
+  toDeployment,
+  type DeploymentRow,
+} from './postgres-rows.js';
 
 type HolderRow = DeploymentRow & { token_hash: Buffer; reference_specs: ReferenceSpec[] | null; live: boolean };
 
@@ -24,7 +31,7 @@ export class PostgresWorkloadTokens implements WorkloadTokenStore {
       // its workload created after it has gone live (the rule markDeployed
       // follows to decide which deployment is live).
       const { rows } = await this.pool.query<HolderRow>(
-        `SELECT t.token_hash, x.*,
+        `SELECT t.token_hash, ${columnList([...DEPLOYMENT_COLUMN_NAMES, 'versions'], 'x')},
            (x.status IN ('starting', 'deployed') AND x.stop_requested_at IS NULL
             AND (w.last_deployment_id IS NULL OR w.last_deployment_id = x.id OR l.created_at <= x.created_at)) AS live
          FROM workload_tokens t
