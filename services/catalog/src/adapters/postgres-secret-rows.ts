@@ -30,8 +30,31 @@ export const toMeta = (r: MetaRow): SecretMeta => ({
   versionCreatedAt: r.version_created_at ?? r.updated_at,
 });
 
+/**
+ * Every column of secrets, listed rather than `*`: a statement with its
+ * columns listed is prepared once per connection (libs/db) and keeps its
+ * result type when a migration adds a column. postgres-columns.test.ts holds
+ * the list equal to the migrated table.
+ */
+export const SECRET_COLUMN_NAMES = [
+  'scope',
+  'key',
+  'source',
+  'current_version',
+  'description',
+  'created_at',
+  'updated_at',
+  'updated_by',
+  'deleted_at',
+  'rotate_every_seconds',
+  'recover_until',
+] as const;
+
+/** The columns of secrets as `s.scope, s.key, …`. */
+export const SECRET_COLUMNS = SECRET_COLUMN_NAMES.map((c) => `s.${c}`).join(', ');
+
 /** Metadata with the creation time of the current version. */
-export const META_COLUMNS = `s.*, (SELECT v.created_at FROM secret_versions v
+export const META_COLUMNS = `${SECRET_COLUMNS}, (SELECT v.created_at FROM secret_versions v
   WHERE v.scope = s.scope AND v.key = s.key AND v.version = s.current_version) AS version_created_at`;
 
 /** `idSuffix` tells apart events of one version that are not the same change (a restore). */

@@ -15,6 +15,7 @@ import {
   changedEvent,
   lockKey,
   META_COLUMNS,
+  SECRET_COLUMNS,
   queueBeyondKept,
   toMeta,
   type MetaRow,
@@ -120,7 +121,7 @@ export class PostgresSecretStore implements SecretStore {
                WHEN $5::boolean THEN $6::integer
                WHEN s.deleted_at IS NOT NULL THEN NULL
                ELSE s.rotate_every_seconds END
-           RETURNING s.*, now() AS version_created_at, (SELECT was_deleted FROM prior) AS was_deleted`,
+           RETURNING ${SECRET_COLUMNS}, now() AS version_created_at, (SELECT was_deleted FROM prior) AS was_deleted`,
           [
             input.scope,
             input.key,
@@ -275,7 +276,8 @@ export class PostgresSecretStore implements SecretStore {
                ON CONFLICT DO NOTHING
                RETURNING scope, key, version
              )
-             SELECT due.* FROM due JOIN recorded USING (scope, key, version) ORDER BY due.scope, due.key`,
+             SELECT due.scope, due.key, due.version, due.rotate_every_seconds, due.version_created_at, due.due_since
+             FROM due JOIN recorded USING (scope, key, version) ORDER BY due.scope, due.key`,
             [now, DUE_BATCH],
           );
           const due = rows.map((r): RotationDue => ({

@@ -6,6 +6,7 @@ import { BUNDLE_PERMISSIONS, type BundlePermission } from '../domain/permission-
 import type { BundleRecord, BundleRepo } from '../domain/ports.js';
 import { granteeIs, granteeOf, type GranteeColumns } from './postgres-grantee-sql.js';
 import { createOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
+import { BUNDLE_COLUMNS, BUNDLE_GRANT_COLUMNS } from './postgres-columns.js';
 
 interface Row {
   domain: string;
@@ -52,7 +53,7 @@ export class PostgresBundleRepo implements BundleRepo {
   create(domain: string, name: string, by: Actor): Promise<BundleRecord | undefined> {
     return createOneRow(
       this.pool,
-      'INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *',
+      `INSERT INTO bundles (domain, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING ${BUNDLE_COLUMNS}`,
       [domain, name, by.id],
       () => [
         policyChanged({ change: 'bundle.created', domain, bundle: name, by: by.id }),
@@ -65,13 +66,16 @@ export class PostgresBundleRepo implements BundleRepo {
   }
 
   get(domain: string, name: string): Promise<BundleRecord | undefined> {
-    const sql = 'SELECT * FROM bundles WHERE domain = $1 AND name = $2';
+    const sql = `SELECT ${BUNDLE_COLUMNS} FROM bundles WHERE domain = $1 AND name = $2`;
     return readOneRow(this.pool, sql, [domain, name], toRecord, 'reading a bundle');
   }
 
   async list(domain: string): Promise<BundleRecord[]> {
     try {
-      const { rows } = await this.pool.query<Row>('SELECT * FROM bundles WHERE domain = $1 ORDER BY name', [domain]);
+      const { rows } = await this.pool.query<Row>(
+        `SELECT ${BUNDLE_COLUMNS} FROM bundles WHERE domain = $1 ORDER BY name`,
+        [domain],
+      );
       return rows.map(toRecord);
     } catch (err) {
       throw wrapDbError(err, 'listing bundles');
@@ -101,7 +105,7 @@ export class PostgresBundleRepo implements BundleRepo {
   async grants(domain: string, bundle: string): Promise<BundleGrantRecord[]> {
     try {
       const { rows } = await this.pool.query<GrantRow>(
-        `SELECT * FROM bundle_grants WHERE domain = $1 AND bundle = $2 ${ORDER}`,
+        `SELECT ${BUNDLE_GRANT_COLUMNS} FROM bundle_grants WHERE domain = $1 AND bundle = $2 ${ORDER}`,
         [domain, bundle],
       );
       return rows.map(toGrant);
@@ -115,7 +119,7 @@ export class PostgresBundleRepo implements BundleRepo {
       'bundle.grant',
       `INSERT INTO bundle_grants (domain, bundle, grantee_kind, grantee_id, permission, granted_by)
        SELECT $1, $2, $3, $4, p, $6 FROM unnest($5::text[]) AS p
-       ON CONFLICT DO NOTHING RETURNING *`,
+       ON CONFLICT DO NOTHING RETURNING ${BUNDLE_GRANT_COLUMNS}`,
       [domain, bundle, grantee.kind, grantee.id, [...permissions], by.id],
       { domain, bundle, grantee, by },
     );
@@ -126,7 +130,7 @@ export class PostgresBundleRepo implements BundleRepo {
       `DELETE FROM bundle_grants
        WHERE domain = $1 AND bundle = $2 AND grantee_kind = $3 AND grantee_id = $4
          AND ($5::text[] IS NULL OR permission = ANY($5::text[]))
-       RETURNING *`,
+       RETURNING ${BUNDLE_GRANT_COLUMNS}`,
       [domain, bundle, grantee.kind, grantee.id, permissions === undefined ? null : [...permissions]],
       { domain, bundle, grantee, by },
     );

@@ -5,6 +5,7 @@ import type { Actor } from '../domain/grant-types.js';
 import type { DomainRecord, DomainRepo } from '../domain/ports.js';
 import { granteeIs } from './postgres-grantee-sql.js';
 import { createOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
+import { columnsOf, DOMAIN_COLUMNS } from './postgres-columns.js';
 
 interface Row {
   name: string;
@@ -22,7 +23,7 @@ export class PostgresDomainRepo implements DomainRepo {
   create(name: string, by: Actor): Promise<DomainRecord | undefined> {
     return createOneRow(
       this.pool,
-      'INSERT INTO domains (name, created_by) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING *',
+      `INSERT INTO domains (name, created_by) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING ${DOMAIN_COLUMNS}`,
       [name, by.id],
       () => [
         policyChanged({ change: 'domain.created', domain: name, by: by.id }),
@@ -35,12 +36,18 @@ export class PostgresDomainRepo implements DomainRepo {
   }
 
   get(name: string): Promise<DomainRecord | undefined> {
-    return readOneRow(this.pool, 'SELECT * FROM domains WHERE name = $1', [name], toRecord, 'reading a domain');
+    return readOneRow(
+      this.pool,
+      `SELECT ${DOMAIN_COLUMNS} FROM domains WHERE name = $1`,
+      [name],
+      toRecord,
+      'reading a domain',
+    );
   }
 
   async list(): Promise<DomainRecord[]> {
     try {
-      const { rows } = await this.pool.query<Row>('SELECT * FROM domains ORDER BY name');
+      const { rows } = await this.pool.query<Row>(`SELECT ${DOMAIN_COLUMNS} FROM domains ORDER BY name`);
       return rows.map(toRecord);
     } catch (err) {
       throw wrapDbError(err, 'listing domains');
@@ -50,7 +57,7 @@ export class PostgresDomainRepo implements DomainRepo {
   async listWithRole(principal: string, groups: readonly string[]): Promise<DomainRecord[]> {
     try {
       const { rows } = await this.pool.query<Row>(
-        `SELECT d.* FROM domains d
+        `SELECT ${columnsOf('domains', 'd')} FROM domains d
          WHERE EXISTS (SELECT 1 FROM domain_grants WHERE domain = d.name AND ${granteeIs(1, 2)})
          ORDER BY d.name`,
         [principal, [...groups]],

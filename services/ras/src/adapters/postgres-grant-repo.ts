@@ -6,6 +6,7 @@ import type { Role } from '../domain/permission-model.js';
 import type { GrantRepo } from '../domain/ports.js';
 import { granteeIs, granteeOf, type GranteeColumns } from './postgres-grantee-sql.js';
 import { changeOneRow, policyChanged, readOneRow } from './postgres-one-row.js';
+import { DOMAIN_GRANT_COLUMNS } from './postgres-columns.js';
 
 interface Row extends GranteeColumns {
   domain: string;
@@ -42,7 +43,7 @@ export class PostgresGrantRepo implements GrantRepo {
   }
 
   get(domain: string, grantee: Grantee): Promise<DomainGrantRecord | undefined> {
-    const sql = 'SELECT * FROM domain_grants WHERE domain = $1 AND grantee_kind = $2 AND grantee_id = $3';
+    const sql = `SELECT ${DOMAIN_GRANT_COLUMNS} FROM domain_grants WHERE domain = $1 AND grantee_kind = $2 AND grantee_id = $3`;
     return readOneRow(this.pool, sql, [domain, grantee.kind, grantee.id], toRecord, 'reading a domain grant');
   }
 
@@ -55,7 +56,7 @@ export class PostgresGrantRepo implements GrantRepo {
     try {
       const result = await withTransaction(this.pool, async (tx) => {
         const { rows: held } = await tx.query<Row>(
-          'SELECT * FROM domain_grants WHERE domain = $1 AND grantee_kind = $2 AND grantee_id = $3 FOR UPDATE',
+          `SELECT ${DOMAIN_GRANT_COLUMNS} FROM domain_grants WHERE domain = $1 AND grantee_kind = $2 AND grantee_id = $3 FOR UPDATE`,
           [domain, grantee.kind, grantee.id],
         );
         const before = held[0] ? toRecord(held[0]) : undefined;
@@ -64,7 +65,7 @@ export class PostgresGrantRepo implements GrantRepo {
           `INSERT INTO domain_grants (domain, grantee_kind, grantee_id, role, granted_by) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (domain, grantee_kind, grantee_id)
            DO UPDATE SET role = EXCLUDED.role, granted_at = now(), granted_by = EXCLUDED.granted_by
-           RETURNING *`,
+           RETURNING ${DOMAIN_GRANT_COLUMNS}`,
           [domain, grantee.kind, grantee.id, role, by.id],
         );
         const row = rows[0];
@@ -109,7 +110,7 @@ export class PostgresGrantRepo implements GrantRepo {
         this.pool,
         `DELETE FROM domain_grants
          WHERE domain = $1 AND grantee_kind = $2 AND grantee_id = $3 AND ($4::text IS NULL OR role = $4)
-         RETURNING *`,
+         RETURNING ${DOMAIN_GRANT_COLUMNS}`,
         [domain, grantee.kind, grantee.id, role ?? null],
         (removed) => {
           const held = toRecord(removed).role;
@@ -130,7 +131,7 @@ export class PostgresGrantRepo implements GrantRepo {
   async list(domain: string): Promise<DomainGrantRecord[]> {
     try {
       const { rows } = await this.pool.query<Row>(
-        `SELECT * FROM domain_grants WHERE domain = $1
+        `SELECT ${DOMAIN_GRANT_COLUMNS} FROM domain_grants WHERE domain = $1
          ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'maintainer' THEN 1 ELSE 2 END, grantee_kind DESC, grantee_id`,
         [domain],
       );

@@ -10,7 +10,7 @@ export const policyChanged = (data: PolicyChanged) => ({
 });
 
 /**
- * Runs a statement that changes at most one row (RETURNING *) and, when it
+ * Runs a statement that changes at most one row (RETURNING its columns) and, when it
  * changed one, enqueues that change's events in the same transaction.
  * Undefined when no row changed (nothing enqueued).
  */
@@ -30,7 +30,7 @@ export async function changeOneRow<R extends object>(
 }
 
 /**
- * Creates one row (INSERT ... ON CONFLICT DO NOTHING RETURNING *) with its
+ * Creates one row (INSERT ... ON CONFLICT DO NOTHING RETURNING its columns) with its
  * events, as changeOneRow; once committed, calls `committed` and gives the
  * row as a record. Undefined when the row existed already; `creating` names
  * the write in the error when the database fails.
