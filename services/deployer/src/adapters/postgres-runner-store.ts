@@ -102,6 +102,7 @@ export class PostgresRunnerStore {
     runner: string,
     versions: ResolvedVersion[],
     warnings: string[] = [],
+    tokenHash?: Buffer,
   ) {
     return dbCall('claiming a deployment', () =>
       withTransaction(this.pool, async (tx) => {
@@ -127,6 +128,12 @@ export class PostgresRunnerStore {
             versions.map((v) => v.version),
           ],
         );
+        if (tokenHash) {
+          await tx.query('INSERT INTO workload_tokens (token_hash, deployment_id) VALUES ($1, $2)', [
+            tokenHash,
+            deploymentId,
+          ]);
+        }
         const workload = (await workloadById(tx, d.workload_id))!;
         return { deployment: toDeployment({ ...d, versions }), workload };
       }),

@@ -16,15 +16,6 @@ type HolderRow = DeploymentRow & { token_hash: Buffer; reference_specs: Referenc
 export class PostgresWorkloadTokens implements WorkloadTokenStore {
   constructor(private readonly pool: Pool) {}
 
-  register(deploymentId: string, tokenHash: Buffer): Promise<void> {
-    return dbCall('recording a workload token', async () => {
-      await this.pool.query('INSERT INTO workload_tokens (token_hash, deployment_id) VALUES ($1, $2)', [
-        tokenHash,
-        deploymentId,
-      ]);
-    });
-  }
-
   findByHash(tokenHash: Buffer): Promise<TokenHolder | undefined> {
     return dbCall('reading a workload token', async () => {
       // Live: starting or running, not asked to stop, and no deployment of

@@ -87,8 +87,9 @@ export interface WorkloadRepo {
   latestDeployment(workloadId: string): Promise<DeploymentRecord | undefined>;
   /**
    * Moves a deployment from `resolving` to `starting` for this runner and
-   * records the versions it receives, once per event. Undefined when it was
-   * not `resolving` (already handled elsewhere, or failed).
+   * records the versions it receives, once per event, with the hash of its
+   * workload token when it gets one (in the same transaction). Undefined
+   * when it was not `resolving` (already handled elsewhere, or failed).
    */
   claimForStart(
     eventId: string,
@@ -96,6 +97,7 @@ export interface WorkloadRepo {
     runner: string,
     versions: ResolvedVersion[],
     warnings?: string[],
+    tokenHash?: Buffer,
   ): Promise<{ deployment: DeploymentRecord; workload: WorkloadRecord } | undefined>;
   /**
    * A deployment still `resolving` waits for an unavailable backend: records
@@ -246,10 +248,8 @@ export interface TokenHolder {
   live: boolean;
 }
 
-/** The hashes of the workload tokens, by deployment. */
+/** The hashes of the workload tokens, by deployment (each recorded by claimForStart, before its workload starts). */
 export interface WorkloadTokenStore {
-  /** Records the hash of a deployment's token, before its workload starts. */
-  register(deploymentId: string, tokenHash: Buffer): Promise<void>;
   /** The deployment whose token has this hash, if any. */
   findByHash(tokenHash: Buffer): Promise<TokenHolder | undefined>;
 }

@@ -160,12 +160,18 @@ export class WorkloadRunner {
     // Marked before the claim commits, so that the running-deployments check never sees it claimed but not starting.
     this.startingHere.set(ev.deploymentId, (this.startingHere.get(ev.deploymentId) ?? 0) + 1);
     try {
-      const claimed = await this.deps.repo.claimForStart(eventId, ev.deploymentId, this.deps.runner, ev.versions, [
-        ...ev.warnings,
-        ...(this.deps.runtime.warnings ?? []),
-      ]);
+      // The workload's token is made now and its hash recorded with the claim (one transaction).
+      const token = this.deps.workloadApi ? newWorkloadToken() : undefined;
+      const claimed = await this.deps.repo.claimForStart(
+        eventId,
+        ev.deploymentId,
+        this.deps.runner,
+        ev.versions,
+        [...ev.warnings, ...(this.deps.runtime.warnings ?? [])],
+        token === undefined ? undefined : workloadTokenHash(token),
+      );
       if (!claimed) return;
-      await this.startClaimed(claimed.deployment, claimed.workload, ev, eventId, origin);
+      await this.startClaimed(claimed.deployment, claimed.workload, ev, eventId, origin, token);
     } finally {
       const n = (this.startingHere.get(ev.deploymentId) ?? 1) - 1;
       if (n > 0) this.startingHere.set(ev.deploymentId, n);
@@ -203,6 +209,7 @@ export class WorkloadRunner {
     ev: WorkloadResolved,
     eventId: string,
     origin: BusOrigin,
+    token: string | undefined,
   ): Promise<void> {
     const log = this.deps.logger.child({
       deploymentId: deployment.id,
@@ -219,14 +226,7 @@ export class WorkloadRunner {
     const command = workload.spec.run?.command;
     if (!command) return this.fail(deployment, ['the workload has no run.command']);
     const rendered = renderForRuntime(workload.spec, values);
-    let api: { env: Record<string, string>; token: string; caPem?: string } | undefined;
-    try {
-      api = await this.workloadApi(deployment.id);
-    } catch (err) {
-      values.clear();
-      const message = err instanceof LatchkeyError ? err.message : 'its workload token could not be recorded';
-      return this.fail(deployment, [message]);
-    }
+    const api = this.workloadApi(token);
     // The exit of a quick workload is recorded only after its start is.
     let started!: () => void;
     const startRecorded = new Promise<void>((resolve) => (started = resolve));
@@ -264,17 +264,15 @@ export class WorkloadRunner {
   }
 
   /**
-   * A new token for the deployment (only its hash is recorded, before the
-   * workload starts) and what goes into the workload's environment with it;
-   * undefined when workloads get no token.
+   * What goes into the workload's environment with its token (whose hash
+   * the claim recorded, before the workload starts); undefined when
+   * workloads get no token.
    */
-  private async workloadApi(
-    deploymentId: string,
-  ): Promise<{ env: Record<string, string>; token: string; caPem?: string } | undefined> {
+  private workloadApi(
+    token: string | undefined,
+  ): { env: Record<string, string>; token: string; caPem?: string } | undefined {
     const api = this.deps.workloadApi;
-    if (!api) return undefined;
-    const token = newWorkloadToken();
-    await api.tokens.register(deploymentId, workloadTokenHash(token));
+    if (!api || token === undefined) return undefined;
     return {
       token,
       env: { LATCHKEY_WORKLOAD_TOKEN: token, ...(api.url ? { LATCHKEY_API_URL: api.url } : {}) },
