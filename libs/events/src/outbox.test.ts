@@ -253,14 +253,15 @@ test('claimEvent is true the first time a consumer claims an event and false aft
 });
 
 test('a kick that arrives while a batch is being read is not lost: the relay reads again at once instead of idling', async (t) => {
-  // The race, made deterministic: the first read finds nothing (it ran before
-  // the commit) and the committing side kicks while that read is under way.
+  // The race, made deterministic: the committing side kicks after the first
+  // read was sent (here: once it returned), so that read may have missed the commit.
   class RacingRelay extends OutboxRelay {
     reads: number[] = [];
-    override publishBatch(): Promise<number> {
+    override async relayBatch() {
       this.reads.push(Date.now());
+      const outcome = await super.relayBatch();
       if (this.reads.length === 1) this.kick();
-      return Promise.resolve(0);
+      return outcome;
     }
   }
   const relay = new RacingRelay({
@@ -276,6 +277,38 @@ test('a kick that arrives while a batch is being read is not lost: the relay rea
   assert.ok(relay.reads[1]! - relay.reads[0]! < 1000, 'the second read did not wait for the idle period');
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(relay.reads.length, 2, 'with nothing kicked since, the relay idles');
+});
+
+test('a kick while a batch has not yet sent its read is answered by that read: no second read', async (t) => {
+  const pool = await freshPool(t, postgres());
+  const bus = await freshBus(t);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  class GatedRelay extends CountingRelay {
+    empty = 0;
+    override async relayBatch() {
+      // The first batch waits here, before its read: what is committed and kicked meanwhile, that read sees.
+      if (this.batches === 0) await gate;
+      const outcome = await super.relayBatch();
+      if (outcome.published + outcome.setAside + outcome.failed === 0) this.empty++;
+      return outcome;
+    }
+  }
+  const relay = new GatedRelay({ pool, js: bus.js, logger: silentLogger, source: 'latchkey/test', idleMs: 600_000 });
+  relay.start();
+  defer(t, () => relay.stop());
+  await waitFor(async () => (await listeners(pool)).length === 1, { what: 'the relay to LISTEN' });
+  await enqueueCommitted(pool, [changedEvent('a', 1)]);
+  relay.kick();
+  release();
+  await waitFor(async () => (await unpublishedIds(pool)).length === 0 && (await streamCount(bus.jsm)) === 1, {
+    what: 'the first event published by the first read',
+  });
+  await enqueueCommitted(pool, [changedEvent('b', 1)]);
+  relay.kick();
+  await waitFor(async () => (await streamCount(bus.jsm)) === 2, { what: 'the second event published' });
+  assert.equal(relay.batches, 2, 'one read for each commit');
+  assert.equal(relay.empty, 0, 'no read found nothing');
 });
 
 test("the outbox's lag counts the rows still to publish and the age of the oldest; published and set-aside rows are not waiting", async (t) => {

@@ -202,7 +202,7 @@ const FAIR_BATCH = `
     FROM lanes l WHERE l.subject IS NOT NULL
   ), live AS (SELECT subject FROM lanes WHERE subject IS NOT NULL),
   share AS (SELECT greatest(1, ceil($1::numeric / greatest(1, count(*))))::int AS n FROM live)
-  SELECT r.seq, r.id, r.subject, r.type, r.data, r.trace, r.created_at
+  SELECT r.seq, r.id, r.subject, r.type, r.data, r.trace, r.created_at, (SELECT n FROM share) AS share
   FROM live l CROSS JOIN LATERAL (
     SELECT o.seq, o.id, o.subject, o.type, o.data::text AS data, o.trace, o.created_at FROM outbox o
     WHERE o.subject = l.subject AND o.published_at IS NULL AND o.dead_at IS NULL
@@ -210,6 +210,21 @@ const FAIR_BATCH = `
     FOR UPDATE SKIP LOCKED
   ) r
   ORDER BY r.seq LIMIT $1`;
+
+/**
+ * Whether some lane gave its whole share (and may hold more): only then can
+ * FILL_BATCH find anything (a lane that gave less has no other row free).
+ */
+function someLaneFull(rows: readonly { subject: string; share: number }[]): boolean {
+  const share = rows[0]?.share ?? 0;
+  const perLane = new Map<string, number>();
+  for (const r of rows) {
+    const n = (perLane.get(r.subject) ?? 0) + 1;
+    if (n >= share) return true;
+    perLane.set(r.subject, n);
+  }
+  return false;
+}
 
 /** The rest of a batch whose lanes left room, oldest first. */
 const FILL_BATCH = `
@@ -270,6 +285,9 @@ export class OutboxRelay {
   private readonly notified = new Set<string>();
   /** How many rows the latest batch read. */
   private lastRead = 0;
+  /** A batch is under way; `reading`: its read of the outbox has been sent (what commits later it may miss). */
+  private passing = false;
+  private reading = false;
   private loop: Promise<void> | undefined;
   /** Rows this relay set aside since it started. */
   private setAsideTotal = 0;
@@ -296,9 +314,14 @@ export class OutboxRelay {
     this.loop = ready.then(() => this.run());
   }
 
-  /** Call after committing events, so they go out without waiting for the next poll. */
+  /**
+   * Call after committing events, so they go out without waiting for the
+   * next poll. A kick while a batch is under way but has not sent its read
+   * yet is already answered: that read sees what was committed before it
+   * (its notification often wakes the relay before the committer kicks).
+   */
   kick(): void {
-    this.kicked = true;
+    if (!this.passing || this.reading) this.kicked = true;
     this.wake?.();
   }
 
@@ -411,9 +434,11 @@ export class OutboxRelay {
   async relayBatch(): Promise<BatchOutcome> {
     const limit = this.deps.batchSize ?? 1000;
     return withTransaction(this.deps.pool, async (tx) => {
-      const { rows } = await tx.query<OutboxRow>(FAIR_BATCH, [limit]);
-      if (rows.length > 0 && rows.length < limit) {
-        // Lanes with less than their share leave room: the oldest other rows fill it.
+      this.reading = true;
+      const fair = await tx.query<OutboxRow & { share: number }>(FAIR_BATCH, [limit]);
+      const rows: OutboxRow[] = fair.rows;
+      if (rows.length > 0 && rows.length < limit && someLaneFull(fair.rows)) {
+        // Lanes with less than their share leave room: the oldest other rows of the lanes cut at theirs fill it.
         const more = await tx.query<OutboxRow>(FILL_BATCH, [rows.map((r) => r.seq), limit - rows.length]);
         rows.push(...more.rows);
       }
@@ -541,6 +566,8 @@ export class OutboxRelay {
     while (this.running) {
       this.kicked = false;
       this.lastRead = 0;
+      this.passing = true;
+      this.reading = false;
       try {
         await this.publishBatch();
         failures = 0;
@@ -553,6 +580,7 @@ export class OutboxRelay {
       // this batch was being read (a kick, or a notification of a row it did
       // not read). Each notification is worth one read: a row it names that
       // another replica holds (FOR UPDATE SKIP LOCKED) is that replica's to publish.
+      this.passing = false;
       let unread = false;
       for (const seq of this.notified) if (!this.seen.has(seq)) unread = true;
       this.notified.clear();
