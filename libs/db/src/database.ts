@@ -59,12 +59,17 @@ const statementNames = new Map<string, string>();
  * no `*` (a `SELECT *`, `RETURNING *` or `t.*` changes its result columns
  * when a migration adds one, and PostgreSQL refuses to run a prepared
  * statement whose result type changed; a named statement with its columns
- * listed is replanned by PostgreSQL after any migration).
+ * listed is replanned by PostgreSQL after any migration). `count(*)` is no
+ * such `*`: it is one column whatever the table holds.
  */
+const COUNT_STAR = /\bcount\s*\(\s*\*\s*\)/gi;
+const COLUMN_STAR = /\*/;
+
 export function preparedName(text: string): string | undefined {
   let name = statementNames.get(text);
   if (name !== undefined) return name;
-  if (text.includes('*') || statementNames.size >= MAX_PREPARED_STATEMENTS) return undefined;
+  if (COLUMN_STAR.test(text.replace(COUNT_STAR, '')) || statementNames.size >= MAX_PREPARED_STATEMENTS)
+    return undefined;
   name = `lk_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
   statementNames.set(text, name);
   return name;
@@ -126,8 +131,31 @@ export async function connectOutsidePool(pool: Pool): Promise<pg.Client> {
   return client;
 }
 
+/**
+ * Settings a transaction can start with, sent with its BEGIN (one round trip).
+ * `plans` (plan_cache_mode for the transaction's prepared statements):
+ * `generic`, planned once per connection, for statements whose best plan
+ * does not depend on the values bound (PostgreSQL otherwise keeps planning
+ * some of them again on every run); `custom`, planned for the values of
+ * each run, for those whose best plan does (a generic plan PostgreSQL
+ * switched to after five runs can be much slower there).
+ */
+export interface TransactionOptions {
+  plans?: 'generic' | 'custom';
+}
+
+const BEGIN = {
+  default: 'BEGIN',
+  generic: 'BEGIN; SET LOCAL plan_cache_mode = force_generic_plan',
+  custom: 'BEGIN; SET LOCAL plan_cache_mode = force_custom_plan',
+} as const;
+
 /** Runs `fn` in one transaction: committed if it returns, rolled back if it throws. */
-export async function withTransaction<T>(pool: Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: Pool,
+  fn: (tx: pg.PoolClient) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
@@ -135,7 +163,7 @@ export async function withTransaction<T>(pool: Pool, fn: (tx: pg.PoolClient) => 
     throw wrapDbError(err, 'connecting');
   }
   try {
-    await client.query('BEGIN');
+    await client.query(BEGIN[options.plans ?? 'default']);
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

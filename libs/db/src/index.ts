@@ -1,4 +1,4 @@
-export type { Queryable, Pool, Connection } from './database.js';
+export type { Queryable, Pool, Connection, TransactionOptions } from './database.js';
 export {
   createPool,
   preparedName,

@@ -430,67 +430,75 @@ export class OutboxRelay {
     return outcome.published + outcome.setAside;
   }
 
-  /** One batch, each row with its own outcome. */
+  /**
+   * One batch, each row with its own outcome. Its statements use their
+   * generic plans: PostgreSQL planned the lanes query again on every run
+   * (a custom plan for the batch size bound), 0.6 ms of its 1.5 ms (issue 18).
+   */
   async relayBatch(): Promise<BatchOutcome> {
     const limit = this.deps.batchSize ?? 1000;
-    return withTransaction(this.deps.pool, async (tx) => {
-      this.reading = true;
-      const fair = await tx.query<OutboxRow & { share: number }>(FAIR_BATCH, [limit]);
-      const rows: OutboxRow[] = fair.rows;
-      if (rows.length > 0 && rows.length < limit && someLaneFull(fair.rows)) {
-        // Lanes with less than their share leave room: the oldest other rows of the lanes cut at theirs fill it.
-        const more = await tx.query<OutboxRow>(FILL_BATCH, [rows.map((r) => r.seq), limit - rows.length]);
-        rows.push(...more.rows);
-      }
-      const outcome: BatchOutcome = { published: 0, setAside: 0, failed: 0 };
-      this.lastRead = rows.length;
-      for (const row of rows) this.seen.add(row.seq);
-      for (const seq of this.seen) {
-        if (this.seen.size <= SEEN_ROWS) break;
-        this.seen.delete(seq);
-      }
-      if (rows.length === 0) return outcome;
-      const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
-      const published: string[] = [];
-      const dead: { row: OutboxRow; reason: string }[] = [];
-      results.forEach((r, i) => {
-        const row = rows[i]!;
-        if (r.status === 'fulfilled') {
-          if (r.value === undefined) published.push(row.seq);
-          else dead.push({ row, reason: r.value });
-          return;
+    return withTransaction(
+      this.deps.pool,
+      async (tx) => {
+        this.reading = true;
+        const fair = await tx.query<OutboxRow & { share: number }>(FAIR_BATCH, [limit]);
+        const rows: OutboxRow[] = fair.rows;
+        if (rows.length > 0 && rows.length < limit && someLaneFull(fair.rows)) {
+          // Lanes with less than their share leave room: the oldest other rows of the lanes cut at theirs fill it.
+          const more = await tx.query<OutboxRow>(FILL_BATCH, [rows.map((r) => r.seq), limit - rows.length]);
+          rows.push(...more.rows);
         }
-        const reason = permanentFailure(r.reason);
-        if (reason) dead.push({ row, reason: `${reason} (${Buffer.byteLength(row.data, 'utf8')} bytes)` });
-        else {
-          outcome.failed++;
-          outcome.error ??= r.reason;
+        const outcome: BatchOutcome = { published: 0, setAside: 0, failed: 0 };
+        this.lastRead = rows.length;
+        for (const row of rows) this.seen.add(row.seq);
+        for (const seq of this.seen) {
+          if (this.seen.size <= SEEN_ROWS) break;
+          this.seen.delete(seq);
         }
-      });
-      if (published.length > 0) {
-        await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [published]);
-      }
-      if (dead.length > 0) {
-        await tx.query(
-          `UPDATE outbox SET dead_at = now(), dead_reason = t.reason
-           FROM unnest($1::bigint[], $2::text[]) AS t(seq, reason) WHERE outbox.seq = t.seq`,
-          [dead.map((d) => d.row.seq), dead.map((d) => d.reason)],
-        );
-      }
-      for (const { row, reason } of dead) {
-        this.setAsideTotal++;
-        this.deps.logger.error('outbox event set aside: it can never be published', {
-          eventId: row.id,
-          subject: row.subject,
-          type: row.type,
-          reason,
-          setAside: this.setAsideTotal,
+        if (rows.length === 0) return outcome;
+        const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
+        const published: string[] = [];
+        const dead: { row: OutboxRow; reason: string }[] = [];
+        results.forEach((r, i) => {
+          const row = rows[i]!;
+          if (r.status === 'fulfilled') {
+            if (r.value === undefined) published.push(row.seq);
+            else dead.push({ row, reason: r.value });
+            return;
+          }
+          const reason = permanentFailure(r.reason);
+          if (reason) dead.push({ row, reason: `${reason} (${Buffer.byteLength(row.data, 'utf8')} bytes)` });
+          else {
+            outcome.failed++;
+            outcome.error ??= r.reason;
+          }
         });
-      }
-      outcome.published = published.length;
-      outcome.setAside = dead.length;
-      return outcome;
-    });
+        if (published.length > 0) {
+          await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [published]);
+        }
+        if (dead.length > 0) {
+          await tx.query(
+            `UPDATE outbox SET dead_at = now(), dead_reason = t.reason
+           FROM unnest($1::bigint[], $2::text[]) AS t(seq, reason) WHERE outbox.seq = t.seq`,
+            [dead.map((d) => d.row.seq), dead.map((d) => d.reason)],
+          );
+        }
+        for (const { row, reason } of dead) {
+          this.setAsideTotal++;
+          this.deps.logger.error('outbox event set aside: it can never be published', {
+            eventId: row.id,
+            subject: row.subject,
+            type: row.type,
+            reason,
+            setAside: this.setAsideTotal,
+          });
+        }
+        outcome.published = published.length;
+        outcome.setAside = dead.length;
+        return outcome;
+      },
+      { plans: 'generic' },
+    );
   }
 
   /** Publishes one row; resolves to why it can never be published when it is too large to try. */

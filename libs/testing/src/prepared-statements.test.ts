@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_PREPARED_STATEMENTS, preparedName, type Pool } from '@latchkey/db';
+import { MAX_PREPARED_STATEMENTS, preparedName, withTransaction, type Pool } from '@latchkey/db';
 import { usePostgres } from './file-fixtures.js';
 import { freshDatabase } from './fresh-database.js';
 
@@ -37,8 +37,13 @@ async function preparedAndUnnamed(client: { query: Pool['query'] }): Promise<voi
   await client.query('CREATE TABLE t (id int PRIMARY KEY, a text); INSERT INTO t VALUES (1, $$one$$)');
   assert.equal(preparedName('SELECT * FROM t WHERE id = $1'), undefined);
   assert.equal((await client.query('SELECT * FROM t WHERE id = $1', [1])).rows.length, 1);
-  assert.equal((await client.query('SELECT count(*)::int AS n FROM t WHERE id > $1', [0])).rows[0]?.n, 1);
+  assert.equal((await client.query('SELECT count(*)::int AS n FROM t')).rows[0]?.n, 1);
   assert.deepEqual(await preparedOn(client), [name], 'nothing with a * and nothing without parameters prepared');
+  // count(*) is one column whatever the table holds: named like any statement without a *.
+  const counted = 'SELECT count(*)::int AS n, COUNT ( * ) AS m FROM t WHERE id > $1';
+  assert.equal((await client.query<{ n: number }>(counted, [0])).rows[0]?.n, 1);
+  assert.deepEqual(await preparedOn(client), [name, preparedName(counted)].sort());
+  assert.equal(preparedName('SELECT count(*), t.* FROM t WHERE id = $1'), undefined, 'a * beside it still counts');
 }
 
 test('a prepared statement keeps working across a migration of its table: a column added, another one retyped', async (t) => {
@@ -77,4 +82,19 @@ test('no more than MAX_PREPARED_STATEMENTS distinct texts are ever named: SQL bu
   assert.equal(preparedName(`SELECT $1::int + ${MAX_PREPARED_STATEMENTS + 49} AS n`), undefined);
   // One named before the cap keeps its name.
   assert.ok(preparedName('SELECT $1::int + 0 AS n') !== undefined);
+});
+
+test('a transaction can plan its prepared statements generically or per run; the setting ends with it', async (t) => {
+  const { pool } = await freshDatabase(t, postgres(), { prefix: 'prepared', poolSize: 1 });
+  const mode = async (q: { query: Pool['query'] }) =>
+    (await q.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]?.plan_cache_mode;
+  assert.equal(await withTransaction(pool, (tx) => mode(tx), { plans: 'generic' }), 'force_generic_plan');
+  assert.equal(await withTransaction(pool, (tx) => mode(tx), { plans: 'custom' }), 'force_custom_plan');
+  assert.equal(await withTransaction(pool, (tx) => mode(tx)), 'auto');
+  assert.equal(await mode(pool), 'auto', 'the pooled connection is back to the default');
+  await assert.rejects(
+    withTransaction(pool, () => Promise.reject(new Error('rolled back')), { plans: 'generic' }),
+    /rolled back/,
+  );
+  assert.equal(await mode(pool), 'auto');
 });

@@ -135,31 +135,37 @@ export class PostgresStalenessStore {
 
   private markPartition(eventId: string, change: SecretChanged, now: Date | undefined, p: number): Promise<StaleMarks> {
     const n = this.partitions;
+    // Planned for each partition's bounds and key: a generic plan made the marks of 100,000 dependents
+    // 1.4 s -> 1.9 s in the bench (issue 18).
     return dbCall('marking workloads stale', () =>
-      withTransaction(this.pool, async (tx) => {
-        const claimed = await tx.query(CLAIM_PARTITION, [CONSUMER, eventId, `${p + 1}/${n}`]);
-        if (claimed.rowCount !== 1) return { marked: 0, events: 0 };
-        const source = change.source === 'VAULT' ? 'VAULT' : 'MANAGED';
-        const trace: Record<string, string> = {};
-        injectTraceHeaders(trace);
-        const { rows } = await tx.query<StaleMarks>(MARK_STALE, [
-          change.scope,
-          change.key,
-          change.version,
-          change.change,
-          source,
-          eventId,
-          STALE_SUBJECT_PREFIX,
-          eventTypes.stale,
-          JSON.stringify(trace),
-          now ?? null,
-          this.perEvent,
-          partitionStart(p, n),
-          p + 1 < n ? partitionStart(p + 1, n) : null,
-          p,
-        ]);
-        return rows[0] ?? { marked: 0, events: 0 };
-      }),
+      withTransaction(
+        this.pool,
+        async (tx) => {
+          const claimed = await tx.query(CLAIM_PARTITION, [CONSUMER, eventId, `${p + 1}/${n}`]);
+          if (claimed.rowCount !== 1) return { marked: 0, events: 0 };
+          const source = change.source === 'VAULT' ? 'VAULT' : 'MANAGED';
+          const trace: Record<string, string> = {};
+          injectTraceHeaders(trace);
+          const { rows } = await tx.query<StaleMarks>(MARK_STALE, [
+            change.scope,
+            change.key,
+            change.version,
+            change.change,
+            source,
+            eventId,
+            STALE_SUBJECT_PREFIX,
+            eventTypes.stale,
+            JSON.stringify(trace),
+            now ?? null,
+            this.perEvent,
+            partitionStart(p, n),
+            p + 1 < n ? partitionStart(p + 1, n) : null,
+            p,
+          ]);
+          return rows[0] ?? { marked: 0, events: 0 };
+        },
+        { plans: 'custom' },
+      ),
     );
   }
 }
