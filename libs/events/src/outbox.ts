@@ -285,9 +285,11 @@ export class OutboxRelay {
   private readonly notified = new Set<string>();
   /** How many rows the latest batch read. */
   private lastRead = 0;
-  /** A batch is under way; `reading`: its read of the outbox has been sent (what commits later it may miss). */
-  private passing = false;
-  private reading = false;
+  /**
+   * Where the relay's loop is: between batches, in a batch that has not sent
+   * its read yet (a commit kicked now is seen by that read), or past it.
+   */
+  private phase: 'idle' | 'before-read' | 'read-sent' = 'idle';
   private loop: Promise<void> | undefined;
   /** Rows this relay set aside since it started. */
   private setAsideTotal = 0;
@@ -321,7 +323,7 @@ export class OutboxRelay {
    * (its notification often wakes the relay before the committer kicks).
    */
   kick(): void {
-    if (!this.passing || this.reading) this.kicked = true;
+    if (this.phase !== 'before-read') this.kicked = true;
     this.wake?.();
   }
 
@@ -436,69 +438,76 @@ export class OutboxRelay {
    * (a custom plan for the batch size bound), 0.6 ms of its 1.5 ms (issue 18).
    */
   async relayBatch(): Promise<BatchOutcome> {
-    const limit = this.deps.batchSize ?? 1000;
-    return withTransaction(
-      this.deps.pool,
-      async (tx) => {
-        this.reading = true;
-        const fair = await tx.query<OutboxRow & { share: number }>(FAIR_BATCH, [limit]);
-        const rows: OutboxRow[] = fair.rows;
-        if (rows.length > 0 && rows.length < limit && someLaneFull(fair.rows)) {
-          // Lanes with less than their share leave room: the oldest other rows of the lanes cut at theirs fill it.
-          const more = await tx.query<OutboxRow>(FILL_BATCH, [rows.map((r) => r.seq), limit - rows.length]);
-          rows.push(...more.rows);
-        }
-        const outcome: BatchOutcome = { published: 0, setAside: 0, failed: 0 };
-        this.lastRead = rows.length;
-        for (const row of rows) this.seen.add(row.seq);
-        for (const seq of this.seen) {
-          if (this.seen.size <= SEEN_ROWS) break;
-          this.seen.delete(seq);
-        }
-        if (rows.length === 0) return outcome;
-        const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
-        const published: string[] = [];
-        const dead: { row: OutboxRow; reason: string }[] = [];
-        results.forEach((r, i) => {
-          const row = rows[i]!;
-          if (r.status === 'fulfilled') {
-            if (r.value === undefined) published.push(row.seq);
-            else dead.push({ row, reason: r.value });
-            return;
-          }
-          const reason = permanentFailure(r.reason);
-          if (reason) dead.push({ row, reason: `${reason} (${Buffer.byteLength(row.data, 'utf8')} bytes)` });
-          else {
-            outcome.failed++;
-            outcome.error ??= r.reason;
-          }
-        });
-        if (published.length > 0) {
-          await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [published]);
-        }
-        if (dead.length > 0) {
-          await tx.query(
-            `UPDATE outbox SET dead_at = now(), dead_reason = t.reason
-           FROM unnest($1::bigint[], $2::text[]) AS t(seq, reason) WHERE outbox.seq = t.seq`,
-            [dead.map((d) => d.row.seq), dead.map((d) => d.reason)],
-          );
-        }
-        for (const { row, reason } of dead) {
-          this.setAsideTotal++;
-          this.deps.logger.error('outbox event set aside: it can never be published', {
-            eventId: row.id,
-            subject: row.subject,
-            type: row.type,
-            reason,
-            setAside: this.setAsideTotal,
-          });
-        }
-        outcome.published = published.length;
-        outcome.setAside = dead.length;
-        return outcome;
-      },
-      { plans: 'generic' },
-    );
+    return withTransaction(this.deps.pool, (tx) => this.relayIn(tx), { plans: 'generic' });
+  }
+
+  private get limit(): number {
+    return this.deps.batchSize ?? 1000;
+  }
+
+  private async relayIn(tx: Queryable): Promise<BatchOutcome> {
+    const limit = this.limit;
+    this.phase = 'read-sent';
+    const fair = await tx.query<OutboxRow & { share: number }>(FAIR_BATCH, [limit]);
+    const rows: OutboxRow[] = fair.rows;
+    if (rows.length > 0 && rows.length < limit && someLaneFull(fair.rows)) {
+      // Lanes with less than their share leave room: the oldest other rows of the lanes cut at theirs fill it.
+      const more = await tx.query<OutboxRow>(FILL_BATCH, [rows.map((r) => r.seq), limit - rows.length]);
+      rows.push(...more.rows);
+    }
+    this.remember(rows);
+    const outcome: BatchOutcome = { published: 0, setAside: 0, failed: 0 };
+    if (rows.length === 0) return outcome;
+    const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
+    const published: string[] = [];
+    const dead: { row: OutboxRow; reason: string }[] = [];
+    results.forEach((r, i) => {
+      const row = rows[i]!;
+      if (r.status === 'fulfilled') {
+        if (r.value === undefined) published.push(row.seq);
+        else dead.push({ row, reason: r.value });
+        return;
+      }
+      const reason = permanentFailure(r.reason);
+      if (reason) dead.push({ row, reason: `${reason} (${Buffer.byteLength(row.data, 'utf8')} bytes)` });
+      else {
+        outcome.failed++;
+        outcome.error ??= r.reason;
+      }
+    });
+    if (published.length > 0) {
+      await tx.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [published]);
+    }
+    if (dead.length > 0) {
+      await tx.query(
+        `UPDATE outbox SET dead_at = now(), dead_reason = t.reason
+         FROM unnest($1::bigint[], $2::text[]) AS t(seq, reason) WHERE outbox.seq = t.seq`,
+        [dead.map((d) => d.row.seq), dead.map((d) => d.reason)],
+      );
+    }
+    for (const { row, reason } of dead) {
+      this.setAsideTotal++;
+      this.deps.logger.error('outbox event set aside: it can never be published', {
+        eventId: row.id,
+        subject: row.subject,
+        type: row.type,
+        reason,
+        setAside: this.setAsideTotal,
+      });
+    }
+    outcome.published = published.length;
+    outcome.setAside = dead.length;
+    return outcome;
+  }
+
+  /** What a batch read: how many rows (a full batch is followed by another), and their seqs (the last SEEN_ROWS). */
+  private remember(rows: readonly OutboxRow[]): void {
+    this.lastRead = rows.length;
+    for (const row of rows) this.seen.add(row.seq);
+    for (const seq of this.seen) {
+      if (this.seen.size <= SEEN_ROWS) break;
+      this.seen.delete(seq);
+    }
   }
 
   /** Publishes one row; resolves to why it can never be published when it is too large to try. */
@@ -570,12 +579,10 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     const reported = this.reportSetAside();
     let failures = 0;
-    const limit = this.deps.batchSize ?? 1000;
     while (this.running) {
       this.kicked = false;
       this.lastRead = 0;
-      this.passing = true;
-      this.reading = false;
+      this.phase = 'before-read';
       try {
         await this.publishBatch();
         failures = 0;
@@ -588,11 +595,10 @@ export class OutboxRelay {
       // this batch was being read (a kick, or a notification of a row it did
       // not read). Each notification is worth one read: a row it names that
       // another replica holds (FOR UPDATE SKIP LOCKED) is that replica's to publish.
-      this.passing = false;
-      let unread = false;
-      for (const seq of this.notified) if (!this.seen.has(seq)) unread = true;
+      this.phase = 'idle';
+      const unread = [...this.notified].some((seq) => !this.seen.has(seq));
       this.notified.clear();
-      if ((this.lastRead >= limit || this.kicked || unread) && failures === 0) continue;
+      if ((this.lastRead >= this.limit || this.kicked || unread) && failures === 0) continue;
       const idle = failures > 0 ? relayRetryDelayMs(failures) : (this.deps.idleMs ?? OUTBOX_SAFETY_POLL_MS);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, idle);
