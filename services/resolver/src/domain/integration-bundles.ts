@@ -57,10 +57,6 @@ export class IntegrationBundles {
     for (const id of ids) this.#known.delete(keyOf(domain, id));
   }
 
-  get size(): number {
-    return this.#known.size;
-  }
-
   #remember(key: string, bundle: string): void {
     this.#known.delete(key);
     this.#known.set(key, bundle);

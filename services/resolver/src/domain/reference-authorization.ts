@@ -1,7 +1,7 @@
 import { LatchkeyError } from '@latchkey/errors';
 import { GLOBAL_SCOPE, type ReferenceSpec } from '@latchkey/events';
 import type { AuthorizationQuestion, Authorizer, Decision } from '@latchkey/authz';
-import type { IntegrationBundles } from './integration-bundles.js';
+import type { BundleLookup, IntegrationBundles } from './integration-bundles.js';
 import type { ValueRead } from './ports.js';
 import {
   bundleDenied,
@@ -70,29 +70,22 @@ export async function authorizeReferences(
  * catalog holds now.
  */
 async function ask(deps: AuthorizationDeps, q: Question, outcomes: Outcomes, legacyMode: boolean): Promise<Answers> {
+  const answersFor = async (found: BundleLookup): Promise<Answers> => ({
+    bundleOf: found.bundles,
+    ...(await askRas(deps.authorizer, q, [...new Set(found.bundles.values())], legacyMode)),
+  });
   const first = await lookupBundles(deps.bundles, q, outcomes);
-  const answers = {
-    bundleOf: first.bundles,
-    ...(await askRas(deps.authorizer, q, [...new Set(first.bundles.values())], legacyMode)),
-  };
+  const answers = await answersFor(first);
   const doubtful = [...first.remembered].filter(
     (id) => answers.bundleDecisions.get(first.bundles.get(id)!)?.allowed !== true,
   );
   if (doubtful.length === 0) return answers;
   deps.bundles.forget(q.domain, doubtful);
-  const again = await lookupBundles(deps.bundles, q, outcomes);
-  return {
-    bundleOf: again.bundles,
-    ...(await askRas(deps.authorizer, q, [...new Set(again.bundles.values())], legacyMode)),
-  };
+  return answersFor(await lookupBundles(deps.bundles, q, outcomes));
 }
 
 /** The bundle of each Vault integration referenced (a lookup that fails fails those references). */
-async function lookupBundles(
-  bundles: IntegrationBundles,
-  q: Question,
-  outcomes: Outcomes,
-): Promise<{ bundles: Map<string, string>; remembered: Set<string> }> {
+async function lookupBundles(bundles: IntegrationBundles, q: Question, outcomes: Outcomes): Promise<BundleLookup> {
   const vaultIds = [
     ...new Set(q.references.filter((r) => r.sourceType === 'VAULT' && !outcomes.has(r)).map((r) => r.sourceId)),
   ];
