@@ -76,6 +76,15 @@ export function preparedName(text: string): string | undefined {
 }
 
 /**
+ * `x, y, …`, or `a.x, a.y, …` with a table alias: the columns a row type
+ * reads, for a SELECT or RETURNING that lists them rather than `*` (so that
+ * it is prepared: see preparedName).
+ */
+export function columnList(names: readonly string[], alias?: string): string {
+  return names.map((n) => (alias ? `${alias}.${n}` : n)).join(', ');
+}
+
+/**
  * A connection that prepares each parameterised statement once and then
  * only binds and executes it: PostgreSQL parses, analyses and (after five
  * runs, when its generic plan is as good) plans it once per connection

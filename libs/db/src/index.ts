@@ -2,6 +2,7 @@ export type { Queryable, Pool, Connection, TransactionOptions } from './database
 export {
   createPool,
   preparedName,
+  columnList,
   MAX_PREPARED_STATEMENTS,
   connectOutsidePool,
   withTransaction,

@@ -43,3 +43,16 @@ export async function freshDatabase(
   if (opts.migrations !== undefined) await migrate(pool, opts.migrations);
   return { pool, url };
 }
+
+/**
+ * The columns of `table` in the database's current schema, sorted by name:
+ * what a service's listed columns (libs/db columnList) are held equal to.
+ */
+export async function tableColumns(pool: Pick<Pool, 'query'>, table: string): Promise<string[]> {
+  const { rows } = await pool.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = $1 ORDER BY column_name`,
+    [table],
+  );
+  return rows.map((r) => r.column_name);
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { preparedName } from '@latchkey/db';
+import { tableColumns } from '@latchkey/testing';
 import {
   DEPLOYMENT_COLUMN_NAMES,
   DEPLOYMENT_COLUMNS,
@@ -14,17 +15,9 @@ const postgres = usePostgres();
 
 test('the column lists the deployer reads are the columns of its migrated tables, and the statements that use them are prepared', async (t) => {
   const pool = await migratedPool(t, postgres(), 'deployer_columns');
-  const columnsOf = async (table: string) =>
-    (
-      await pool.query<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY column_name`,
-        [table],
-      )
-    ).rows.map((r) => r.column_name);
   // A migration that adds a column adds it to the list too (or this fails): rows read every column.
-  assert.deepEqual([...WORKLOAD_COLUMN_NAMES].sort(), await columnsOf('workloads'));
-  assert.deepEqual([...DEPLOYMENT_COLUMN_NAMES].sort(), await columnsOf('deployments'));
+  assert.deepEqual([...WORKLOAD_COLUMN_NAMES].sort(), await tableColumns(pool, 'workloads'));
+  assert.deepEqual([...DEPLOYMENT_COLUMN_NAMES].sort(), await tableColumns(pool, 'deployments'));
   for (const text of [
     `SELECT ${WORKLOAD_COLUMNS} FROM workloads WHERE id = $1`,
     `UPDATE deployments SET pid = $2 WHERE id = $1 RETURNING ${DEPLOYMENT_COLUMNS}`,

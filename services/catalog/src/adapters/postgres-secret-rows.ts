@@ -1,5 +1,5 @@
 import { auditEvent, auditRecord, eventTypes, subjects, type SecretChanged } from '@latchkey/events';
-import type { Queryable } from '@latchkey/db';
+import { columnList, type Queryable } from '@latchkey/db';
 import type { ScopeName, SecretMeta } from '../domain/secrets/secret-types.js';
 
 /** The rows of the managed store and the events written with them, shared by its adapters. */
@@ -51,7 +51,7 @@ export const SECRET_COLUMN_NAMES = [
 ] as const;
 
 /** The columns of secrets as `s.scope, s.key, …`. */
-export const SECRET_COLUMNS = SECRET_COLUMN_NAMES.map((c) => `s.${c}`).join(', ');
+export const SECRET_COLUMNS = columnList(SECRET_COLUMN_NAMES, 's');
 
 /** Metadata with the creation time of the current version. */
 export const META_COLUMNS = `${SECRET_COLUMNS}, (SELECT v.created_at FROM secret_versions v

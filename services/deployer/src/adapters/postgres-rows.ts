@@ -1,4 +1,4 @@
-import { wrapDbError, type Queryable } from '@latchkey/db';
+import { columnList, wrapDbError, type Queryable } from '@latchkey/db';
 import type { ResolvedVersion } from '@latchkey/events';
 import type {
   DeploymentRecord,
@@ -63,10 +63,6 @@ export const DEPLOYMENT_COLUMN_NAMES = [
   'created_at',
   'updated_at',
 ] as const;
-
-/** `a.x, a.y, …` (or `x, y, …` without an alias). */
-export const columnList = (names: readonly string[], alias?: string): string =>
-  names.map((n) => (alias ? `${alias}.${n}` : n)).join(', ');
 
 /** Every column of workloads, for SELECT and RETURNING. */
 export const WORKLOAD_COLUMNS = columnList(WORKLOAD_COLUMN_NAMES);

@@ -1,8 +1,7 @@
-import type { Pool } from '@latchkey/db';
+import { columnList, type Pool } from '@latchkey/db';
 import type { ReferenceSpec } from '@latchkey/events';
 import type { TokenHolder, WorkloadTokenStore } from '../domain/ports.js';
 import {
-  columnList,
   dbCall,
   DEPLOYMENT_COLUMN_NAMES,
   DEPLOYMENT_SELECT,

@@ -1,3 +1,5 @@
+import { columnList } from '@latchkey/db';
+
 /**
  * The columns of ras's tables its rows read, listed rather than `*`: a
  * statement with its columns listed is prepared once per connection
@@ -11,9 +13,9 @@ export const TABLE_COLUMNS = {
   bundle_grants: ['domain', 'bundle', 'grantee_kind', 'grantee_id', 'permission', 'granted_at', 'granted_by'],
 } as const;
 
-/** `x, y, …`, or `a.x, a.y, …` with an alias. */
+/** The columns of `table` as `x, y, …`, or `a.x, a.y, …` with an alias. */
 export const columnsOf = (table: keyof typeof TABLE_COLUMNS, alias?: string): string =>
-  TABLE_COLUMNS[table].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
+  columnList(TABLE_COLUMNS[table], alias);
 
 export const DOMAIN_COLUMNS = columnsOf('domains');
 export const BUNDLE_COLUMNS = columnsOf('bundles');
