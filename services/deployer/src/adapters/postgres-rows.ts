@@ -66,8 +66,13 @@ export const DEPLOYMENT_COLUMN_NAMES = [
 
 /** Every column of workloads, for SELECT and RETURNING. */
 export const WORKLOAD_COLUMNS = columnList(WORKLOAD_COLUMN_NAMES);
-/** Every column of deployments, for SELECT and RETURNING. */
-export const DEPLOYMENT_COLUMNS = columnList(DEPLOYMENT_COLUMN_NAMES);
+/**
+ * The columns of deployments a DeploymentRow holds, for RETURNING: all but
+ * reference_specs (the references as recorded, a JSON list of every one),
+ * which only the acceptance check and the token read use, and which the
+ * writes on a deployment's way (insert, claim, start, end) need not send back.
+ */
+export const DEPLOYMENT_COLUMNS = columnList(DEPLOYMENT_COLUMN_NAMES.filter((c) => c !== 'reference_specs'));
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
