@@ -63,13 +63,11 @@ const statementNames = new Map<string, string>();
  * such `*`: it is one column whatever the table holds.
  */
 const COUNT_STAR = /\bcount\s*\(\s*\*\s*\)/gi;
-const COLUMN_STAR = /\*/;
 
 export function preparedName(text: string): string | undefined {
   let name = statementNames.get(text);
   if (name !== undefined) return name;
-  if (COLUMN_STAR.test(text.replace(COUNT_STAR, '')) || statementNames.size >= MAX_PREPARED_STATEMENTS)
-    return undefined;
+  if (text.replace(COUNT_STAR, '').includes('*') || statementNames.size >= MAX_PREPARED_STATEMENTS) return undefined;
   name = `lk_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
   statementNames.set(text, name);
   return name;
